@@ -1,0 +1,116 @@
+// Package platform is the boundary between the sentry's kernel and the
+// mechanism that runs application code: an address space the kernel fills
+// with mappings of the memory file, and a context that runs a task's
+// registers in it until the task traps back into the sentry.
+//
+// mm and kernel use only this package; kvm/ and ptrace/ implement it.
+package platform
+
+import (
+	"errors"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+)
+
+// AccessType is a set of page permissions, or the kind of access that
+// faulted.
+type AccessType uint8
+
+// Permission bits.
+const (
+	Read AccessType = 1 << iota
+	Write
+	Execute
+)
+
+// String renders the permissions as "rwx".
+func (a AccessType) String() string {
+	b := []byte("---")
+	if a&Read != 0 {
+		b[0] = 'r'
+	}
+	if a&Write != 0 {
+		b[1] = 'w'
+	}
+	if a&Execute != 0 {
+		b[2] = 'x'
+	}
+	return string(b)
+}
+
+// Platform creates address spaces and execution contexts.
+type Platform interface {
+	// Name is the platform's name as users select it ("kvm", "ptrace").
+	Name() string
+	// MaxUserAddress is the end of the range applications may map.
+	MaxUserAddress() uint64
+	// NewAddressSpace returns an empty address space.
+	NewAddressSpace() (AddressSpace, error)
+	// NewContext returns a context for one task.
+	//
+	// Preconditions: the calling goroutine is locked to its OS thread and
+	// stays locked, and every call on the context comes from it.
+	NewContext() (Context, error)
+	// Close releases everything the platform holds.
+	Close() error
+}
+
+// AddressSpace is one application address space.
+//
+// Its methods are called by mm with mm's own lock held; the platform
+// guarantees that after MapFile, Unmap or Protect return, no context running
+// in the address space can still use the old translation.
+type AddressSpace interface {
+	// MapFile maps fr of the memory file at addr with perms.
+	MapFile(addr uint64, fr memfile.Range, perms AccessType) error
+	// Unmap removes the mappings in [addr, addr+length).
+	Unmap(addr, length uint64)
+	// Release frees the address space.
+	Release()
+}
+
+// TrapKind says why a task came back to the sentry.
+type TrapKind int
+
+// Trap kinds.
+const (
+	// TrapSyscall: the task executed `syscall`; its number and arguments are in
+	// the registers.
+	TrapSyscall TrapKind = iota + 1
+	// TrapFault: a memory access at Addr failed (#PF).
+	TrapFault
+	// TrapException: any other synchronous exception, reported as the Linux
+	// signal it maps to (#UD → SIGILL, #DE → SIGFPE, #BP → SIGTRAP, #GP → SIGSEGV).
+	TrapException
+	// TrapInterrupted: Interrupt was called.
+	TrapInterrupted
+)
+
+// Trap describes what stopped the task.
+type Trap struct {
+	Kind TrapKind
+	// Addr is the faulting address for TrapFault.
+	Addr uint64
+	// Access is the kind of access that faulted, for TrapFault.
+	Access AccessType
+	// Signo and Code are the Linux signal and si_code for TrapException (and
+	// for TrapFault, SIGSEGV or SIGBUS).
+	Signo int
+	Code  int
+}
+
+// Context runs one task's registers.
+type Context interface {
+	// Switch runs st in as until the task traps, and updates st.
+	Switch(as AddressSpace, st *arch.State) (Trap, error)
+	// Interrupt makes a current or the next Switch return TrapInterrupted
+	// soon. It may be called from any goroutine.
+	Interrupt()
+	// Release frees the context.
+	Release()
+}
+
+// ErrUnavailable is returned by a platform constructor when the host cannot
+// provide it (no /dev/kvm, ptrace forbidden).
+var ErrUnavailable = errors.New("platform unavailable on this host")

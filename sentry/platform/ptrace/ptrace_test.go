@@ -1,0 +1,172 @@
+package ptrace
+
+import (
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
+
+const (
+	codeAddr = 0x400000
+	dataAddr = 0x600000
+)
+
+type fixture struct {
+	mf  *memfile.File
+	p   *Platform
+	as  platform.AddressSpace
+	ctx platform.Context
+}
+
+func newFixture(t *testing.T, code []byte) *fixture {
+	t.Helper()
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
+	mf, err := memfile.New("test", 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mf.Close() })
+	p, err := New(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	as, err := p.NewAddressSpace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(as.Release)
+	ctx, err := p.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(mf.Slice(fr), code)
+	if err := as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{mf, p, as, ctx}
+}
+
+// getppidLoop: mov $110, %eax; syscall; jmp back to start.
+var getppidLoop = []byte{0xb8, 110, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7}
+
+func TestSyscallTrap(t *testing.T) {
+	f := newFixture(t, getppidLoop)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	for i := 0; i < 3; i++ {
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trap.Kind != platform.TrapSyscall || st.SyscallNo() != unix.SYS_GETPPID {
+			t.Fatalf("trap %+v nr %d, want syscall getppid", trap, st.SyscallNo())
+		}
+		if st.Regs.Rip != codeAddr+7 {
+			t.Fatalf("rip %#x after syscall, want %#x", st.Regs.Rip, codeAddr+7)
+		}
+		st.SetReturn(42)
+	}
+}
+
+// storeLoad: mov %rax, (%rbx); mov (%rbx), %rdx; mov $39, %eax; syscall
+var storeLoad = []byte{0x48, 0x89, 0x03, 0x48, 0x8b, 0x13, 0xb8, 39, 0, 0, 0, 0x0f, 0x05}
+
+func TestFaultAndUnmapIsEffective(t *testing.T) {
+	f := newFixture(t, storeLoad)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rbx = dataAddr
+	st.Regs.Rax = 0x1234
+	trap, err := f.ctx.Switch(f.as, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trap.Kind != platform.TrapFault || trap.Addr != dataAddr {
+		t.Fatalf("trap %+v, want fault at %#x", trap, dataAddr)
+	}
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	if err := f.as.MapFile(dataAddr, fr, platform.Read|platform.Write); err != nil {
+		t.Fatal(err)
+	}
+	trap, err = f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapSyscall || st.Regs.Rdx != 0x1234 {
+		t.Fatalf("after mapping: trap %+v err %v rdx %#x", trap, err, st.Regs.Rdx)
+	}
+	if got := f.mf.Slice(fr)[0]; got != 0x34 {
+		t.Fatalf("store did not reach the memory file: %#x", got)
+	}
+	// Read-only: the store must fault now.
+	if err := f.as.MapFile(dataAddr, fr, platform.Read); err != nil {
+		t.Fatal(err)
+	}
+	st.Regs.Rip = codeAddr
+	trap, err = f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapFault || trap.Code != 2 /* SEGV_ACCERR */ {
+		t.Fatalf("store to read-only page: trap %+v err %v", trap, err)
+	}
+	// Unmapped: any access must fault.
+	f.as.Unmap(dataAddr, arch.PageSize)
+	st.Regs.Rip = codeAddr + 3 // the load
+	trap, err = f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapFault || trap.Code != 1 /* SEGV_MAPERR */ {
+		t.Fatalf("load from unmapped page: trap %+v err %v", trap, err)
+	}
+}
+
+func TestInterruptBusyLoop(t *testing.T) {
+	f := newFixture(t, []byte{0xeb, 0xfe}) // jmp .
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	go func() {
+		for i := 0; i < 1000; i++ {
+			runtime.Gosched()
+		}
+		f.ctx.Interrupt()
+	}()
+	trap, err := f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapInterrupted {
+		t.Fatalf("trap %+v err %v, want interrupted", trap, err)
+	}
+}
+
+func BenchmarkSyscallRoundTrip(b *testing.B) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	mf, _ := memfile.New("bench", 1<<30)
+	defer mf.Close()
+	p, err := New(mf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	as, err := p.NewAddressSpace()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer as.Release()
+	ctx, _ := p.NewContext()
+	fr, _ := mf.Allocate(arch.PageSize)
+	copy(mf.Slice(fr), getppidLoop)
+	if err := as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		b.Fatal(err)
+	}
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := ctx.Switch(as, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
