@@ -1,0 +1,115 @@
+// Package host wraps host file descriptors that were donated to the sentry
+// (the standard streams of `cocoon do`) as sandbox files. Only a fixed set of
+// terminal ioctls is passed through; anything else is ENOTTY, so a program
+// in the sandbox cannot drive the host terminal or device beyond reading
+// and writing it.
+package host
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// File is a donated host FD. Reads and writes go straight to it and use the
+// host description's own offset, as the FD is shared with the caller of
+// `cocoon do`.
+type File struct {
+	fd int
+}
+
+// New wraps fd; the File owns it.
+func New(fd int) *File { return &File{fd: fd} }
+
+// IsStream implements vfs.Streamer.
+func (*File) IsStream() bool { return true }
+
+// ReadAt implements vfs.FileImpl.ReadAt.
+func (f *File) ReadAt(dst []byte, _ int64) (int, error) {
+	for {
+		n, err := unix.Read(f.fd, dst)
+		if err == unix.EINTR {
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		return n, err
+	}
+}
+
+// WriteAt implements vfs.FileImpl.WriteAt.
+func (f *File) WriteAt(src []byte, _ int64) (int, error) {
+	total := 0
+	for total < len(src) {
+		n, err := unix.Write(f.fd, src[total:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			if total > 0 {
+				return total, nil
+			}
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// Stat implements vfs.FileImpl.Stat.
+func (f *File) Stat() (unix.Stat_t, error) {
+	var st unix.Stat_t
+	err := unix.Fstat(f.fd, &st)
+	return st, err
+}
+
+// Close implements vfs.FileImpl.Close.
+func (f *File) Close() error { return unix.Close(f.fd) }
+
+// Ioctl implements vfs.Ioctler for the terminal requests programs make on
+// their standard streams.
+func (f *File) Ioctl(io vfs.IoctlIO, request, arg uint64) (uint64, error) {
+	switch request {
+	case unix.TCGETS:
+		t, err := unix.IoctlGetTermios(f.fd, unix.TCGETS)
+		if err != nil {
+			return 0, err
+		}
+		return 0, copyOutStruct(io, arg, termiosBytes(t))
+	case unix.TCSETS, unix.TCSETSW, unix.TCSETSF:
+		var t unix.Termios
+		buf := termiosBytes(&t)
+		if _, err := io.CopyIn(arg, buf); err != nil {
+			return 0, unix.EFAULT
+		}
+		return 0, unix.IoctlSetTermios(f.fd, uint(request), &t)
+	case unix.TIOCGWINSZ:
+		ws, err := unix.IoctlGetWinsize(f.fd, unix.TIOCGWINSZ)
+		if err != nil {
+			return 0, err
+		}
+		return 0, copyOutStruct(io, arg, winsizeBytes(ws))
+	case unix.TIOCSWINSZ:
+		var ws unix.Winsize
+		if _, err := io.CopyIn(arg, winsizeBytes(&ws)); err != nil {
+			return 0, unix.EFAULT
+		}
+		return 0, unix.IoctlSetWinsize(f.fd, unix.TIOCSWINSZ, &ws)
+	case unix.TIOCINQ:
+		n, err := unix.IoctlGetInt(f.fd, unix.TIOCINQ)
+		if err != nil {
+			return 0, err
+		}
+		b := []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+		return 0, copyOutStruct(io, arg, b)
+	}
+	return 0, unix.ENOTTY
+}
+
+func copyOutStruct(io vfs.IoctlIO, addr uint64, b []byte) error {
+	if _, err := io.CopyOut(addr, b); err != nil {
+		return unix.EFAULT
+	}
+	return nil
+}

@@ -1,0 +1,212 @@
+// Package mm implements application address spaces: the list of virtual
+// memory areas (VMAs) that mmap(2) and friends edit, the pages of the memory
+// file that back them, demand paging on faults, and the copies between
+// application memory and the sentry.
+//
+// A MemoryManager owns one platform.AddressSpace and keeps it a subset of
+// its own view: a page is mapped in the platform only if the VMA covering it
+// allows the access and the page is populated in pages. Removing or
+// restricting a mapping always unmaps it from the platform before the
+// syscall returns, so an application can never use a stale translation.
+//
+// Lock order: MemoryManager.mu is a leaf lock, except that platform
+// AddressSpace methods are called with it held.
+package mm
+
+import (
+	"sort"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
+
+const (
+	pageSize = arch.PageSize
+	// faultAroundPages is how many pages a fault populates at once (an
+	// aligned window around the faulting page, clipped to its VMA). Each
+	// platform fault costs tens of microseconds, populating a neighbour
+	// costs a memset.
+	faultAroundPages = 16
+	// minMmapAddr is Linux's default vm.mmap_min_addr.
+	minMmapAddr = 0x10000
+	// stackGuardGap is Linux's stack_guard_gap: a growing stack keeps this
+	// far from the mapping below it.
+	stackGuardGap = 256 * pageSize
+	// defaultStackLimit bounds stack growth (RLIMIT_STACK's usual 8 MiB).
+	defaultStackLimit = 8 << 20
+	// mmapGap is the space left below the stack for it to grow before
+	// top-down mmap allocations begin, as Linux's mmap_base does.
+	mmapGap = 128 << 20
+)
+
+// vma is one virtual memory area, [start, end).
+type vma struct {
+	start, end uint64
+	perms      platform.AccessType
+	maxPerms   platform.AccessType
+	private    bool
+	growsDown  bool
+	file       Mappable
+	// off is the file offset that start maps.
+	off  uint64
+	name string
+}
+
+// fileOffset returns the file offset that backs addr.
+func (v *vma) fileOffset(addr uint64) uint64 { return v.off + (addr - v.start) }
+
+// page is a populated page of application memory.
+type page struct {
+	// off is the page's offset in the memory file.
+	off uint64
+	// mapped is set while the page is mapped in the platform address space.
+	mapped bool
+}
+
+// MemoryManager is one application address space.
+type MemoryManager struct {
+	mf      *memfile.File
+	as      platform.AddressSpace
+	maxAddr uint64
+
+	// mu protects everything below, and serialises calls into as.
+	mu sync.Mutex
+	// vmas is sorted by start; VMAs never overlap.
+	vmas []*vma
+	// pages maps a page address to its backing page.
+	pages map[uint64]*page
+	// brkStart is where the heap begins; brk is the current break.
+	brkStart, brk uint64
+	// mmapBase is where top-down allocations start.
+	mmapBase uint64
+	// stackLimit bounds growth of GrowsDown mappings.
+	stackLimit uint64
+}
+
+// New returns an empty memory manager over as.
+func New(mf *memfile.File, as platform.AddressSpace, maxAddr uint64) *MemoryManager {
+	return &MemoryManager{
+		mf:         mf,
+		as:         as,
+		maxAddr:    maxAddr,
+		pages:      make(map[uint64]*page),
+		mmapBase:   maxAddr - mmapGap,
+		stackLimit: defaultStackLimit,
+	}
+}
+
+// AddressSpace returns the platform address space the manager fills.
+func (mm *MemoryManager) AddressSpace() platform.AddressSpace { return mm.as }
+
+// MaxUserAddress returns the end of the mappable range.
+func (mm *MemoryManager) MaxUserAddress() uint64 { return mm.maxAddr }
+
+// Release frees every page and the platform address space.
+func (mm *MemoryManager) Release() {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	for addr, pg := range mm.pages {
+		mm.mf.Release(memfile.Range{Start: pg.off, End: pg.off + pageSize})
+		delete(mm.pages, addr)
+	}
+	mm.vmas = nil
+	mm.as.Release()
+}
+
+// findLocked returns the index of the first VMA that ends after addr.
+func (mm *MemoryManager) findLocked(addr uint64) int {
+	return sort.Search(len(mm.vmas), func(i int) bool { return mm.vmas[i].end > addr })
+}
+
+// vmaAtLocked returns the VMA containing addr, or nil.
+func (mm *MemoryManager) vmaAtLocked(addr uint64) *vma {
+	i := mm.findLocked(addr)
+	if i < len(mm.vmas) && mm.vmas[i].start <= addr {
+		return mm.vmas[i]
+	}
+	return nil
+}
+
+// overlapsLocked reports whether any VMA intersects [start, end).
+func (mm *MemoryManager) overlapsLocked(start, end uint64) bool {
+	i := mm.findLocked(start)
+	return i < len(mm.vmas) && mm.vmas[i].start < end
+}
+
+// insertLocked adds v, which overlaps nothing.
+func (mm *MemoryManager) insertLocked(v *vma) {
+	i := mm.findLocked(v.start)
+	mm.vmas = append(mm.vmas, nil)
+	copy(mm.vmas[i+1:], mm.vmas[i:])
+	mm.vmas[i] = v
+}
+
+// splitLocked makes addr a VMA boundary if a VMA straddles it.
+func (mm *MemoryManager) splitLocked(addr uint64) {
+	i := mm.findLocked(addr)
+	if i == len(mm.vmas) || mm.vmas[i].start >= addr {
+		return
+	}
+	v := mm.vmas[i]
+	upper := *v
+	upper.start = addr
+	upper.off = v.fileOffset(addr)
+	v.end = addr
+	mm.vmas = append(mm.vmas, nil)
+	copy(mm.vmas[i+2:], mm.vmas[i+1:])
+	mm.vmas[i+1] = &upper
+}
+
+// removeRangeLocked deletes [start, end) from the VMAs and frees its pages.
+func (mm *MemoryManager) removeRangeLocked(start, end uint64) {
+	if !mm.overlapsLocked(start, end) {
+		return
+	}
+	mm.splitLocked(start)
+	mm.splitLocked(end)
+	i := mm.findLocked(start)
+	j := i
+	for j < len(mm.vmas) && mm.vmas[j].start < end {
+		j++
+	}
+	mm.vmas = append(mm.vmas[:i], mm.vmas[j:]...)
+	mm.as.Unmap(start, end-start)
+	mm.releasePagesLocked(start, end)
+}
+
+// releasePagesLocked frees the populated pages in [start, end). The caller
+// has unmapped them from the platform.
+func (mm *MemoryManager) releasePagesLocked(start, end uint64) {
+	if (end-start)/pageSize > uint64(len(mm.pages)) {
+		// A huge sparse range: walk the populated pages instead.
+		for addr, pg := range mm.pages {
+			if addr >= start && addr < end {
+				mm.mf.Release(memfile.Range{Start: pg.off, End: pg.off + pageSize})
+				delete(mm.pages, addr)
+			}
+		}
+		return
+	}
+	for addr := start; addr < end; addr += pageSize {
+		if pg, ok := mm.pages[addr]; ok {
+			mm.mf.Release(memfile.Range{Start: pg.off, End: pg.off + pageSize})
+			delete(mm.pages, addr)
+		}
+	}
+}
+
+// errno helpers keep the syscall paths free of formatting.
+var (
+	errInval    error = unix.EINVAL
+	errNoMem    error = unix.ENOMEM
+	errExist    error = unix.EEXIST
+	errAccess   error = unix.EACCES
+	errPerm     error = unix.EPERM
+	errFault    error = unix.EFAULT
+	errOverflow error = unix.EOVERFLOW
+	errNameLong error = unix.ENAMETOOLONG
+)

@@ -1,0 +1,413 @@
+package mm
+
+import (
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
+
+// MMap creates a mapping and returns its address.
+func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
+	length, ok := arch.PageRoundUp(opts.Length)
+	if opts.Length == 0 || !ok || length > mm.maxAddr {
+		return 0, errInval
+	}
+	if opts.File != nil && opts.Offset%pageSize != 0 {
+		return 0, errInval
+	}
+	if opts.Offset+length < opts.Offset {
+		return 0, errOverflow
+	}
+	if opts.MaxPerms == 0 {
+		opts.MaxPerms = platform.Read | platform.Write | platform.Execute
+	}
+	if opts.Perms&^opts.MaxPerms != 0 {
+		return 0, errAccess
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+
+	var addr uint64
+	if opts.Fixed {
+		addr = opts.Addr
+		if addr%pageSize != 0 {
+			return 0, errInval
+		}
+		if addr+length > mm.maxAddr || addr+length < addr {
+			return 0, errNoMem
+		}
+		if addr < minMmapAddr {
+			return 0, errPerm
+		}
+		if mm.overlapsLocked(addr, addr+length) {
+			if opts.NoReplace {
+				return 0, errExist
+			}
+			mm.removeRangeLocked(addr, addr+length)
+		}
+	} else {
+		var err error
+		if addr, err = mm.findFreeLocked(arch.PageRoundDown(opts.Addr), length); err != nil {
+			return 0, err
+		}
+	}
+	v := &vma{
+		start:     addr,
+		end:       addr + length,
+		perms:     opts.Perms,
+		maxPerms:  opts.MaxPerms,
+		private:   opts.Private,
+		growsDown: opts.GrowsDown,
+		file:      opts.File,
+		off:       opts.Offset,
+		name:      opts.Name,
+	}
+	mm.insertLocked(v)
+	if opts.Populate {
+		for a := v.start; a < v.end; a += faultAroundPages * pageSize {
+			if _, _, err := mm.populateLocked(v, a); err != nil {
+				break // Linux ignores population failures here.
+			}
+		}
+	}
+	return addr, nil
+}
+
+// findFreeLocked returns the address of a free range of length bytes: hint
+// if it is free, else the highest free range below mmapBase.
+func (mm *MemoryManager) findFreeLocked(hint, length uint64) (uint64, error) {
+	if hint >= minMmapAddr && hint+length <= mm.maxAddr && hint+length > hint && !mm.overlapsLocked(hint, hint+length) {
+		return hint, nil
+	}
+	top := mm.mmapBase
+	for i := len(mm.vmas) - 1; i >= -1; i-- {
+		var gapStart uint64 = minMmapAddr
+		if i >= 0 {
+			gapStart = mm.vmas[i].end
+			if mm.vmas[i].start >= top {
+				continue
+			}
+		}
+		gapEnd := top
+		if i+1 < len(mm.vmas) && mm.vmas[i+1].start < gapEnd {
+			gapEnd = mm.vmas[i+1].start
+		}
+		if gapEnd > gapStart && gapEnd-gapStart >= length {
+			return gapEnd - length, nil
+		}
+		if i >= 0 && mm.vmas[i].start < top {
+			top = mm.vmas[i].start
+		}
+	}
+	return 0, errNoMem
+}
+
+// Munmap implements munmap(2).
+func (mm *MemoryManager) Munmap(addr, length uint64) error {
+	if addr%pageSize != 0 || length == 0 {
+		return errInval
+	}
+	length, ok := arch.PageRoundUp(length)
+	if !ok || addr+length > mm.maxAddr || addr+length < addr {
+		return errInval
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mm.removeRangeLocked(addr, addr+length)
+	return nil
+}
+
+// Mprotect implements mprotect(2).
+func (mm *MemoryManager) Mprotect(addr, length uint64, perms platform.AccessType, growsDown bool) error {
+	if addr%pageSize != 0 {
+		return errInval
+	}
+	length, ok := arch.PageRoundUp(length)
+	if !ok || addr+length < addr {
+		return errNoMem
+	}
+	if length == 0 {
+		return nil
+	}
+	end := addr + length
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if growsDown {
+		if v := mm.vmaAtLocked(addr); v != nil && v.growsDown {
+			addr = v.start
+		}
+	}
+	// The whole range must be mapped, and every VMA must allow perms.
+	for a := addr; a < end; {
+		v := mm.vmaAtLocked(a)
+		if v == nil {
+			return errNoMem
+		}
+		if perms&^v.maxPerms != 0 {
+			return errAccess
+		}
+		a = v.end
+	}
+	mm.splitLocked(addr)
+	mm.splitLocked(end)
+	for i := mm.findLocked(addr); i < len(mm.vmas) && mm.vmas[i].start < end; i++ {
+		mm.vmas[i].perms = perms
+	}
+	// Drop the platform mappings; populated pages come back with the new
+	// permissions on the next fault, without copying.
+	mm.unmapPlatformLocked(addr, end)
+	return nil
+}
+
+// unmapPlatformLocked removes [start, end) from the platform address space,
+// keeping the pages.
+func (mm *MemoryManager) unmapPlatformLocked(start, end uint64) {
+	mm.as.Unmap(start, end-start)
+	if (end-start)/pageSize > uint64(len(mm.pages)) {
+		for addr, pg := range mm.pages {
+			if addr >= start && addr < end {
+				pg.mapped = false
+			}
+		}
+		return
+	}
+	for a := start; a < end; a += pageSize {
+		if pg, ok := mm.pages[a]; ok {
+			pg.mapped = false
+		}
+	}
+}
+
+// SetBrkStart sets the start of the heap (the end of the executable's data).
+func (mm *MemoryManager) SetBrkStart(addr uint64) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	addr, _ = arch.PageRoundUp(addr)
+	mm.brkStart, mm.brk = addr, addr
+}
+
+// Brk implements brk(2): it returns the new break, or the old one when the
+// request cannot be met.
+func (mm *MemoryManager) Brk(addr uint64) uint64 {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if addr < mm.brkStart || addr >= mm.maxAddr {
+		return mm.brk
+	}
+	oldEnd, _ := arch.PageRoundUp(mm.brk)
+	newEnd, _ := arch.PageRoundUp(addr)
+	switch {
+	case newEnd > oldEnd:
+		if mm.overlapsLocked(oldEnd, newEnd) {
+			return mm.brk
+		}
+		mm.insertLocked(&vma{
+			start:    oldEnd,
+			end:      newEnd,
+			perms:    platform.Read | platform.Write,
+			maxPerms: platform.Read | platform.Write | platform.Execute,
+			private:  true,
+			name:     "[heap]",
+		})
+		mm.mergeAdjacentLocked(oldEnd)
+	case newEnd < oldEnd:
+		mm.removeRangeLocked(newEnd, oldEnd)
+	}
+	mm.brk = addr
+	return addr
+}
+
+// mergeAdjacentLocked merges the anonymous VMA starting at addr into the
+// one ending there when they are alike, so a growing heap stays one VMA.
+func (mm *MemoryManager) mergeAdjacentLocked(addr uint64) {
+	i := mm.findLocked(addr)
+	if i == 0 || i >= len(mm.vmas) {
+		return
+	}
+	prev, v := mm.vmas[i-1], mm.vmas[i]
+	if prev.end != v.start || prev.file != nil || v.file != nil || prev.perms != v.perms ||
+		prev.maxPerms != v.maxPerms || prev.private != v.private || prev.growsDown != v.growsDown || prev.name != v.name {
+		return
+	}
+	prev.end = v.end
+	mm.vmas = append(mm.vmas[:i], mm.vmas[i+1:]...)
+}
+
+// Mremap flags.
+const (
+	MremapMaymove   = 1
+	MremapFixed     = 2
+	MremapDontunmap = 4
+)
+
+// Mremap implements mremap(2).
+func (mm *MemoryManager) Mremap(oldAddr, oldLen, newLen uint64, flags int, newAddr uint64) (uint64, error) {
+	if oldAddr%pageSize != 0 || flags&^(MremapMaymove|MremapFixed|MremapDontunmap) != 0 {
+		return 0, errInval
+	}
+	if flags&MremapFixed != 0 && flags&MremapMaymove == 0 {
+		return 0, errInval
+	}
+	if flags&MremapDontunmap != 0 {
+		return 0, errInval // not supported yet: Linux limits it to private anonymous mappings
+	}
+	oldLen, _ = arch.PageRoundUp(oldLen)
+	newLen, ok := arch.PageRoundUp(newLen)
+	if newLen == 0 || !ok {
+		return 0, errInval
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	v := mm.vmaAtLocked(oldAddr)
+	if v == nil {
+		return 0, errFault
+	}
+	if oldLen == 0 {
+		// Duplicating a mapping needs a shared one.
+		return 0, errInval
+	}
+	if oldAddr+oldLen > v.end {
+		return 0, errFault
+	}
+	if flags&MremapFixed != 0 {
+		if newAddr%pageSize != 0 || newAddr+newLen > mm.maxAddr || newAddr+newLen < newAddr {
+			return 0, errInval
+		}
+		if newAddr < oldAddr+oldLen && oldAddr < newAddr+newLen {
+			return 0, errInval
+		}
+		mm.removeRangeLocked(newAddr, newAddr+newLen)
+		v = mm.vmaAtLocked(oldAddr)
+		return mm.moveLocked(v, oldAddr, oldLen, newLen, newAddr), nil
+	}
+	if newLen <= oldLen {
+		mm.removeRangeLocked(oldAddr+newLen, oldAddr+oldLen)
+		return oldAddr, nil
+	}
+	// Grow in place when the VMA ends at the old range's end and the space
+	// after it is free.
+	if oldAddr+oldLen == v.end && oldAddr+newLen <= mm.maxAddr && !mm.overlapsLocked(v.end, oldAddr+newLen) {
+		v.end = oldAddr + newLen
+		return oldAddr, nil
+	}
+	if flags&MremapMaymove == 0 {
+		return 0, errNoMem
+	}
+	dst, err := mm.findFreeLocked(0, newLen)
+	if err != nil {
+		return 0, err
+	}
+	return mm.moveLocked(v, oldAddr, oldLen, newLen, dst), nil
+}
+
+// moveLocked moves [oldAddr, oldAddr+oldLen) of v to dst, sized newLen,
+// carrying its pages without copying.
+func (mm *MemoryManager) moveLocked(v *vma, oldAddr, oldLen, newLen, dst uint64) uint64 {
+	nv := *v
+	nv.start, nv.end = dst, dst+newLen
+	nv.off = v.fileOffset(oldAddr)
+	keep := oldLen
+	if newLen < keep {
+		keep = newLen
+	}
+	mm.as.Unmap(oldAddr, oldLen)
+	moved := make(map[uint64]*page)
+	for a := uint64(0); a < keep; a += pageSize {
+		if pg, ok := mm.pages[oldAddr+a]; ok {
+			pg.mapped = false
+			moved[dst+a] = pg
+			delete(mm.pages, oldAddr+a)
+		}
+	}
+	mm.removeRangeLocked(oldAddr, oldAddr+oldLen)
+	mm.insertLocked(&nv)
+	for a, pg := range moved {
+		mm.pages[a] = pg
+	}
+	return dst
+}
+
+// Madvise advice values that change memory contents.
+const (
+	MadvDontneed = 4
+	MadvFree     = 8
+)
+
+// Madvise implements madvise(2) for the advice values that matter to
+// correctness; others are hints and succeed.
+func (mm *MemoryManager) Madvise(addr, length uint64, advice int) error {
+	if addr%pageSize != 0 {
+		return errInval
+	}
+	length, ok := arch.PageRoundUp(length)
+	if !ok {
+		return errInval
+	}
+	if length == 0 {
+		return nil
+	}
+	end := addr + length
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	for a := addr; a < end; {
+		v := mm.vmaAtLocked(a)
+		if v == nil {
+			return errNoMem
+		}
+		a = v.end
+	}
+	switch advice {
+	case MadvDontneed, MadvFree:
+		// Private pages read back as zeroes (anonymous) or the file's
+		// contents (file-backed) after this.
+		mm.as.Unmap(addr, length)
+		mm.releasePagesLocked(addr, end)
+	}
+	return nil
+}
+
+// Mincore implements mincore(2): vec gets one byte per page, 1 when the page
+// is resident.
+func (mm *MemoryManager) Mincore(addr, length uint64) ([]byte, error) {
+	if addr%pageSize != 0 {
+		return nil, errInval
+	}
+	length, ok := arch.PageRoundUp(length)
+	if !ok || addr+length < addr {
+		return nil, errNoMem
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	for a := addr; a < addr+length; {
+		v := mm.vmaAtLocked(a)
+		if v == nil {
+			return nil, errNoMem
+		}
+		a = v.end
+	}
+	vec := make([]byte, length/pageSize)
+	for i := range vec {
+		if _, ok := mm.pages[addr+uint64(i)*pageSize]; ok {
+			vec[i] = 1
+		}
+	}
+	return vec, nil
+}
+
+// Msync implements msync(2): private and anonymous memory has nothing to
+// write back; the range must be mapped.
+func (mm *MemoryManager) Msync(addr, length uint64) error {
+	if addr%pageSize != 0 {
+		return errInval
+	}
+	length, _ = arch.PageRoundUp(length)
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	for a := addr; a < addr+length; {
+		v := mm.vmaAtLocked(a)
+		if v == nil {
+			return errNoMem
+		}
+		a = v.end
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package vfs
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// File is an open file description: shared by every descriptor dup'd from
+// it, with one offset and one set of status flags.
+type File struct {
+	impl   FileImpl
+	dentry *Dentry
+	// accessMode is O_RDONLY, O_WRONLY or O_RDWR; fixed at open.
+	accessMode int
+	// statusFlags holds O_APPEND and O_NONBLOCK (F_SETFL can change them).
+	statusFlags atomic.Int32
+	refs        atomic.Int64
+
+	// mu protects off and serialises offset-using reads and writes, as
+	// Linux's f_pos_lock does.
+	mu  sync.Mutex
+	off int64
+}
+
+// NewFile returns a description with one reference.
+func NewFile(impl FileImpl, d *Dentry, flags int) *File {
+	f := &File{impl: impl, dentry: d, accessMode: flags & unix.O_ACCMODE}
+	f.statusFlags.Store(int32(flags & (unix.O_APPEND | unix.O_NONBLOCK)))
+	f.refs.Store(1)
+	if nb, ok := impl.(Nonblocker); ok {
+		nb.SetNonblocking(flags&unix.O_NONBLOCK != 0)
+	}
+	return f
+}
+
+// Impl returns the file system's half of the description.
+func (f *File) Impl() FileImpl { return f.impl }
+
+// Dentry returns the dentry the file was opened at (nil for pipes and host
+// files).
+func (f *File) Dentry() *Dentry { return f.dentry }
+
+// IncRef takes a reference.
+func (f *File) IncRef() { f.refs.Add(1) }
+
+// DecRef drops a reference and closes the file on the last one.
+func (f *File) DecRef() {
+	if f.refs.Add(-1) == 0 {
+		_ = f.impl.Close()
+	}
+}
+
+// StatusFlags returns the flags F_GETFL reports.
+func (f *File) StatusFlags() int {
+	return f.accessMode | int(f.statusFlags.Load())
+}
+
+// SetStatusFlags implements F_SETFL: only O_APPEND and O_NONBLOCK change.
+func (f *File) SetStatusFlags(flags int) {
+	flags &= unix.O_APPEND | unix.O_NONBLOCK
+	f.statusFlags.Store(int32(flags))
+	if nb, ok := f.impl.(Nonblocker); ok {
+		nb.SetNonblocking(flags&unix.O_NONBLOCK != 0)
+	}
+}
+
+// Readable reports whether the file was opened for reading.
+func (f *File) Readable() bool { return f.accessMode != unix.O_WRONLY && f.accessMode != 3 }
+
+// Writable reports whether the file was opened for writing.
+func (f *File) Writable() bool { return f.accessMode == unix.O_WRONLY || f.accessMode == unix.O_RDWR }
+
+// IsStream reports whether the file has no position.
+func (f *File) IsStream() bool {
+	s, ok := f.impl.(Streamer)
+	return ok && s.IsStream()
+}
+
+// Read reads at the file's offset and advances it.
+func (f *File) Read(dst []byte) (int, error) {
+	if !f.Readable() {
+		return 0, unix.EBADF
+	}
+	if f.IsStream() {
+		return f.impl.ReadAt(dst, -1)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, err := f.impl.ReadAt(dst, f.off)
+	f.off += int64(n)
+	return n, err
+}
+
+// PRead reads at off without moving the offset.
+func (f *File) PRead(dst []byte, off int64) (int, error) {
+	if !f.Readable() {
+		return 0, unix.EBADF
+	}
+	if f.IsStream() {
+		return 0, unix.ESPIPE
+	}
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	return f.impl.ReadAt(dst, off)
+}
+
+// Write writes at the file's offset (or its end with O_APPEND) and
+// advances it.
+func (f *File) Write(src []byte) (int, error) {
+	if !f.Writable() {
+		return 0, unix.EBADF
+	}
+	if f.IsStream() {
+		return f.impl.WriteAt(src, -1)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.statusFlags.Load()&unix.O_APPEND != 0 {
+		st, err := f.impl.Stat()
+		if err != nil {
+			return 0, err
+		}
+		f.off = st.Size
+	}
+	n, err := f.impl.WriteAt(src, f.off)
+	f.off += int64(n)
+	return n, err
+}
+
+// PWrite writes at off without moving the offset.
+func (f *File) PWrite(src []byte, off int64) (int, error) {
+	if !f.Writable() {
+		return 0, unix.EBADF
+	}
+	if f.IsStream() {
+		return 0, unix.ESPIPE
+	}
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	return f.impl.WriteAt(src, off)
+}
+
+// Seek implements lseek(2).
+func (f *File) Seek(off int64, whence int) (int64, error) {
+	if f.IsStream() {
+		return 0, unix.ESPIPE
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var base int64
+	switch whence {
+	case unix.SEEK_SET:
+	case unix.SEEK_CUR:
+		base = f.off
+	case unix.SEEK_END:
+		st, err := f.impl.Stat()
+		if err != nil {
+			return 0, err
+		}
+		base = st.Size
+	case unix.SEEK_DATA, unix.SEEK_HOLE:
+		st, err := f.impl.Stat()
+		if err != nil {
+			return 0, err
+		}
+		// Without hole information the whole file is data.
+		if off < 0 || off >= st.Size {
+			return 0, unix.ENXIO
+		}
+		if whence == unix.SEEK_HOLE {
+			off = st.Size
+		}
+	default:
+		return 0, unix.EINVAL
+	}
+	n := base + off
+	if (off > 0 && n < base) || n < 0 {
+		return 0, unix.EINVAL
+	}
+	f.off = n
+	return n, nil
+}
+
+// Readdir reads directory entries from the file's position, which is the
+// cookie of the next entry.
+func (f *File) Readdir(maxBytes int, emit func(Dirent) bool) error {
+	dr, ok := f.impl.(DirReader)
+	if !ok {
+		return unix.ENOTDIR
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ents, err := dr.Readdir(uint64(f.off), maxBytes)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !emit(e) {
+			return nil
+		}
+		f.off = int64(e.Off)
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package vfs
+
+import (
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// ResolveOpts controls a path walk.
+type ResolveOpts struct {
+	// FollowFinal follows a symlink in the last component.
+	FollowFinal bool
+	// WantDir requires the result to be a directory (ENOTDIR otherwise).
+	WantDir bool
+}
+
+// Resolve walks path from start (for relative paths) or root (for absolute
+// ones) with Linux's rules: "." and "..", ".." never above root, symlinks
+// followed at most MaxSymlinkTraversals times (ELOOP), a trailing slash
+// requiring a directory, mount points crossed both ways.
+func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error) {
+	if path == "" {
+		return nil, unix.ENOENT
+	}
+	if len(path) >= PathMax {
+		return nil, unix.ENAMETOOLONG
+	}
+	cur := start
+	if path[0] == '/' {
+		cur = root
+	}
+	cur = cur.top()
+	if strings.HasSuffix(path, "/") {
+		opts.WantDir = true
+		opts.FollowFinal = true
+	}
+	rest := splitPath(path)
+	links := 0
+	for len(rest) > 0 {
+		name := rest[0]
+		rest = rest[1:]
+		if dir, err := cur.isDir(); err != nil {
+			return nil, err
+		} else if !dir {
+			return nil, unix.ENOTDIR
+		}
+		switch name {
+		case ".":
+			continue
+		case "..":
+			cur = parentOf(cur, root)
+			continue
+		}
+		if len(name) > NameMax {
+			return nil, unix.ENAMETOOLONG
+		}
+		next, err := cur.child(name)
+		if err != nil {
+			return nil, err
+		}
+		next = next.top()
+		if next.isSymlink() && (len(rest) > 0 || opts.FollowFinal) {
+			links++
+			if links > MaxSymlinkTraversals {
+				return nil, unix.ELOOP
+			}
+			target, err := next.inode.Readlink()
+			if err != nil {
+				return nil, err
+			}
+			if target == "" {
+				return nil, unix.ENOENT
+			}
+			if target[0] == '/' {
+				cur = root.top()
+			}
+			rest = append(splitPath(target), rest...)
+			continue
+		}
+		cur = next
+	}
+	if opts.WantDir {
+		if dir, err := cur.isDir(); err != nil {
+			return nil, err
+		} else if !dir {
+			return nil, unix.ENOTDIR
+		}
+	}
+	return cur, nil
+}
+
+// ResolveParent walks all but the last component of path and returns the
+// parent directory and the last name ("" for "/" and paths ending in "/").
+func ResolveParent(root, start *Dentry, path string) (*Dentry, string, error) {
+	if path == "" {
+		return nil, "", unix.ENOENT
+	}
+	i := strings.LastIndexByte(strings.TrimRight(path, "/"), '/')
+	dirPath, name := ".", strings.TrimRight(path, "/")
+	if i >= 0 {
+		dirPath, name = path[:i+1], strings.TrimRight(path[i+1:], "/")
+	}
+	dir, err := Resolve(root, start, dirPath, ResolveOpts{FollowFinal: true, WantDir: true})
+	if err != nil {
+		return nil, "", err
+	}
+	return dir, name, nil
+}
+
+func splitPath(p string) []string {
+	parts := strings.Split(p, "/")
+	out := parts[:0]
+	for _, s := range parts {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
