@@ -180,8 +180,8 @@ func Load(mem Memory, args Args) (Result, error) {
 		// argv becomes [interp, (arg), path, argv[1:]...].
 		nargv := make([]string, 0, len(argv)+2)
 		nargv = append(nargv, name)
-		if arg != "" {
-			nargv = append(nargv, arg)
+		if arg != nil {
+			nargv = append(nargv, *arg)
 		}
 		nargv = append(nargv, path)
 		argv = append(nargv, argv[1:]...)
@@ -297,6 +297,8 @@ func Load(mem Memory, args Args) (Result, error) {
 		{AtHWCap2, args.HWCap2},
 		{AtExecFn, st.execfn},
 		{AtPlatform, st.platform},
+		// Linux then adds AT_RSEQ_FEATURE_SIZE and AT_RSEQ_ALIGN where
+		// rseq(2) is supported; the sentry does not implement it.
 	}
 	if len(auxv) != numAuxv {
 		panic("loader: auxv length out of sync with numAuxv")

@@ -10,16 +10,16 @@ import (
 // (at most BinprmBufSize of them), as Linux's load_script does. It returns
 // the interpreter path and the optional single argument: everything after
 // the first run of spaces and tabs following the path, trailing spaces and
-// tabs trimmed.
+// tabs trimmed; arg is nil when there is none.
 //
 // A file that does not start with #!, has no interpreter, or whose
 // interpreter path may have been cut off by the buffer fails with ENOEXEC.
-func parseScript(head []byte) (name, arg string, err error) {
+func parseScript(head []byte) (name string, arg *string, err error) {
 	// bprm->buf: zero-padded when the file is shorter.
 	var buf [BinprmBufSize]byte
 	copy(buf[:], head)
 	if buf[0] != '#' || buf[1] != '!' {
-		return "", "", unix.ENOEXEC
+		return "", nil, unix.ENOEXEC
 	}
 	bufEnd := len(buf) - 1
 
@@ -29,10 +29,10 @@ func parseScript(head []byte) (name, arg string, err error) {
 		// provably ends inside the buffer; the argument may be cut.
 		first := nextNonSpaceTab(&buf, 2, bufEnd)
 		if first < 0 {
-			return "", "", unix.ENOEXEC // all spaces and tabs
+			return "", nil, unix.ENOEXEC // all spaces and tabs
 		}
 		if nextTerminator(&buf, first, bufEnd) < 0 {
-			return "", "", unix.ENOEXEC // path possibly truncated
+			return "", nil, unix.ENOEXEC // path possibly truncated
 		}
 		iEnd = bufEnd
 	}
@@ -42,14 +42,15 @@ func parseScript(head []byte) (name, arg string, err error) {
 	}
 	iName := nextNonSpaceTab(&buf, 2, iEnd)
 	if iName < 0 || iName == iEnd {
-		return "", "", unix.ENOEXEC // no interpreter name
+		return "", nil, unix.ENOEXEC // no interpreter name
 	}
 	nameEnd := iEnd
 	if iSep := nextTerminator(&buf, iName, iEnd); iSep >= 0 {
 		nameEnd = iSep
 		if buf[iSep] != 0 {
 			if iArg := nextNonSpaceTab(&buf, iSep, iEnd); iArg >= 0 {
-				arg = cstr(string(buf[iArg:iEnd]))
+				a := cstr(string(buf[iArg:iEnd])) // may be "" after a NUL
+				arg = &a
 			}
 		}
 	}

@@ -113,6 +113,11 @@ func (mm *MemoryManager) Release() {
 		mm.mf.Release(memfile.Range{Start: pg.off, End: pg.off + pageSize})
 		delete(mm.pages, addr)
 	}
+	for _, v := range mm.vmas {
+		if v.file != nil {
+			decRef(v.file)
+		}
+	}
 	mm.vmas = nil
 	mm.as.Release()
 }
@@ -137,8 +142,12 @@ func (mm *MemoryManager) overlapsLocked(start, end uint64) bool {
 	return i < len(mm.vmas) && mm.vmas[i].start < end
 }
 
-// insertLocked adds v, which overlaps nothing.
+// insertLocked adds v, which overlaps nothing, taking a reference on its
+// file.
 func (mm *MemoryManager) insertLocked(v *vma) {
+	if v.file != nil {
+		incRef(v.file)
+	}
 	i := mm.findLocked(v.start)
 	mm.vmas = append(mm.vmas, nil)
 	copy(mm.vmas[i+1:], mm.vmas[i:])
@@ -156,6 +165,9 @@ func (mm *MemoryManager) splitLocked(addr uint64) {
 	upper.start = addr
 	upper.off = v.fileOffset(addr)
 	v.end = addr
+	if upper.file != nil {
+		incRef(upper.file)
+	}
 	mm.vmas = append(mm.vmas, nil)
 	copy(mm.vmas[i+2:], mm.vmas[i+1:])
 	mm.vmas[i+1] = &upper
@@ -171,6 +183,9 @@ func (mm *MemoryManager) removeRangeLocked(start, end uint64) {
 	i := mm.findLocked(start)
 	j := i
 	for j < len(mm.vmas) && mm.vmas[j].start < end {
+		if f := mm.vmas[j].file; f != nil {
+			decRef(f)
+		}
 		j++
 	}
 	mm.vmas = append(mm.vmas[:i], mm.vmas[j:]...)

@@ -13,6 +13,26 @@ type Mappable interface {
 	Size() (int64, error)
 }
 
+// refCounted is implemented by Mappables whose lifetime the mapping must
+// extend: each VMA holds one reference, so closing the descriptor a file
+// was mapped through does not pull the file from under the mapping.
+type refCounted interface {
+	IncRef()
+	DecRef()
+}
+
+func incRef(m Mappable) {
+	if r, ok := m.(refCounted); ok {
+		r.IncRef()
+	}
+}
+
+func decRef(m Mappable) {
+	if r, ok := m.(refCounted); ok {
+		r.DecRef()
+	}
+}
+
 // MMapOpts describes a mapping request, after the syscall layer decoded
 // mmap(2)'s flags.
 type MMapOpts struct {

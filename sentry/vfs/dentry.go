@@ -136,3 +136,20 @@ func (d *Dentry) isSymlink() bool {
 	st, err := d.inode.Stat()
 	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
 }
+
+// MountChild mounts the tree rooted at root on d's child called name. If the
+// file system under d has no such name, the mount point exists only in the
+// sandbox's view (as on a read-only root where /proc is empty or missing).
+func (d *Dentry) MountChild(name string, root Inode) {
+	c, err := d.child(name)
+	if err != nil {
+		d.mu.Lock()
+		if d.children == nil {
+			d.children = make(map[string]*Dentry)
+		}
+		c = &Dentry{parent: d, name: name, inode: root}
+		d.children[name] = c
+		d.mu.Unlock()
+	}
+	c.Mount(&Dentry{name: name, inode: root})
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/cocoonrt/cocoon/sandbox"
+	"github.com/cocoonrt/cocoon/sentry/boot"
+)
+
+// envFlags collects repeated --env K=V flags.
+type envFlags []string
+
+func (e *envFlags) String() string { return strings.Join(*e, ",") }
+func (e *envFlags) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("%q is not KEY=VALUE", v)
+	}
+	*e = append(*e, v)
+	return nil
+}
+
+// doMain is `cocoon do [--root DIR] [--env K=V]... [--strace] -- PROGRAM ARGS...`.
+func doMain(args []string) int {
+	fs := flag.NewFlagSet("do", flag.ContinueOnError)
+	root := fs.String("root", "/", "host directory served read-only as the sandbox's root")
+	strace := fs.Bool("strace", false, "log every system call to stderr")
+	debug := fs.Bool("debug", false, "log the sentry's diagnostics to stderr")
+	var env envFlags
+	fs.Var(&env, "env", "set an environment variable, KEY=VALUE (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--env K=V]... [--strace] -- PROGRAM ARGS...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = "/"
+	}
+	hostname, _ := os.Hostname()
+	sb, err := sandbox.Start(sandbox.Options{
+		Root: *root,
+		Spec: boot.Spec{
+			Argv:     fs.Args(),
+			Env:      mergeEnv(os.Environ(), env),
+			Cwd:      cwd,
+			Hostname: hostname,
+			Strace:   *strace,
+			Debug:    *debug,
+		},
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cocoon do: %v\n", err)
+		return 125
+	}
+	code, err := sb.Wait()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cocoon do: %v\n", err)
+	}
+	return code
+}
+
+// mergeEnv returns base with overrides applied, keeping base's order.
+func mergeEnv(base, overrides []string) []string {
+	out := append([]string(nil), base...)
+	for _, kv := range overrides {
+		key := kv[:strings.IndexByte(kv, '=')+1]
+		replaced := false
+		for i, old := range out {
+			if strings.HasPrefix(old, key) {
+				out[i] = kv
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,52 @@
+// Command cocoon is the Cocoon node runtime: one binary whose subcommands
+// are the daemon and the per-sandbox processes it re-executes.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/cocoonrt/cocoon/gofer"
+	"github.com/cocoonrt/cocoon/sentry/boot"
+)
+
+// subcommands maps names to entry points that return an exit code.
+var subcommands = map[string]func(args []string) int{
+	"do":       doMain,
+	"gofer":    gofer.Main,
+	"sentry":   boot.Main,
+	"syscalls": syscallsMain,
+	"version":  versionMain,
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: cocoon COMMAND [ARGS...]
+
+Commands:
+  do        run a program in a fresh sandbox
+  syscalls  list the system calls the sentry implements
+  version   print the version
+
+Internal commands, started by cocoon itself:
+  gofer     serve a directory tree to a sentry
+  sentry    run the user-space kernel of one sandbox
+`)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	cmd, ok := subcommands[os.Args[1]]
+	if !ok {
+		if os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
+			usage()
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "cocoon: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	os.Exit(cmd(os.Args[2:]))
+}

@@ -1,0 +1,109 @@
+// Package sandbox is the host-side handle on one sandbox: it starts the
+// sandbox's gofer and sentry processes by re-executing the cocoon binary,
+// connects them, hands the sentry its spec, and waits for it.
+//
+// `cocoon do` uses it directly; the daemon's pod sandboxes will too.
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/boot"
+)
+
+// Options describe a sandbox to start.
+type Options struct {
+	// Root is the host directory the gofer serves as the sandbox's root.
+	Root string
+	// Spec is handed to the sentry.
+	Spec boot.Spec
+	// Stdin, Stdout and Stderr become the program's standard streams.
+	Stdin, Stdout, Stderr *os.File
+	// Exe is the cocoon binary to re-execute; empty means /proc/self/exe.
+	Exe string
+}
+
+// Sandbox is a running sandbox.
+type Sandbox struct {
+	gofer  *exec.Cmd
+	sentry *exec.Cmd
+}
+
+// Start starts the gofer and the sentry.
+func Start(opts Options) (_ *Sandbox, retErr error) {
+	exe := opts.Exe
+	if exe == "" {
+		exe = "/proc/self/exe"
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("creating gofer socket: %w", err)
+	}
+	sentryEnd := os.NewFile(uintptr(fds[0]), "gofer-client")
+	goferEnd := os.NewFile(uintptr(fds[1]), "gofer-server")
+	defer sentryEnd.Close()
+	defer goferEnd.Close()
+
+	g := exec.Command(exe, "gofer", "--root", opts.Root, "--fd", "3")
+	g.ExtraFiles = []*os.File{goferEnd}
+	g.Stderr = opts.Stderr
+	// The gofer must not outlive its caller.
+	g.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := g.Start(); err != nil {
+		return nil, fmt.Errorf("starting gofer: %w", err)
+	}
+	defer func() {
+		if retErr != nil {
+			_ = g.Process.Kill()
+			_ = g.Wait()
+		}
+	}()
+
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("creating spec pipe: %w", err)
+	}
+	defer specR.Close()
+	s := exec.Command(exe, "sentry")
+	s.Stdin, s.Stdout, s.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
+	s.ExtraFiles = []*os.File{sentryEnd, specR} // fds 3 and 4
+	s.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.Start(); err != nil {
+		specW.Close()
+		return nil, fmt.Errorf("starting sentry: %w", err)
+	}
+	err = json.NewEncoder(specW).Encode(&opts.Spec)
+	specW.Close()
+	if err != nil {
+		_ = s.Process.Kill()
+		_ = s.Wait()
+		return nil, fmt.Errorf("sending spec to sentry: %w", err)
+	}
+	return &Sandbox{gofer: g, sentry: s}, nil
+}
+
+// Wait waits for the sentry to exit, stops the gofer, and returns the
+// sentry's exit code: the program's exit status, or 128+signal.
+func (sb *Sandbox) Wait() (int, error) {
+	err := sb.sentry.Wait()
+	_ = sb.gofer.Process.Kill()
+	_ = sb.gofer.Wait()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), fmt.Errorf("sentry killed by %v", ws.Signal())
+		}
+		return exitErr.ExitCode(), nil
+	}
+	if err != nil {
+		return 125, err
+	}
+	return 0, nil
+}

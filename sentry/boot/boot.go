@@ -1,0 +1,179 @@
+package boot
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/gofer"
+	"github.com/cocoonrt/cocoon/sentry/fs/dev"
+	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
+	"github.com/cocoonrt/cocoon/sentry/fs/host"
+	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/platform/ptrace"
+	"github.com/cocoonrt/cocoon/sentry/syscalls"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// defaultMemoryBytes sizes the memory file when the spec does not.
+const defaultMemoryBytes = 16 << 30
+
+// defaultPath is used to find the program when the environment has no PATH.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Main is `cocoon sentry`: it returns the process's exit code, which is the
+// program's exit status, or 128+signal when a signal ended it.
+func Main(args []string) int {
+	spec, err := readSpec()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cocoon sentry: %v\n", err)
+		return 125
+	}
+	level := slog.LevelWarn
+	if spec.Debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	code, err := run(spec, log)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cocoon: %v\n", err)
+	}
+	return code
+}
+
+func readSpec() (*Spec, error) {
+	f := os.NewFile(SpecFD, "spec")
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 16<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading spec: %w", err)
+	}
+	var spec Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, fmt.Errorf("decoding spec: %w", err)
+	}
+	if len(spec.Argv) == 0 {
+		return nil, errors.New("spec has no program")
+	}
+	return &spec, nil
+}
+
+// run builds the kernel and runs the program on this goroutine, which stays
+// locked to its thread: the platform binds the task to it.
+func run(spec *Spec, log *slog.Logger) (int, error) {
+	runtime.LockOSThread()
+
+	size := spec.MemoryBytes
+	if size == 0 {
+		size = defaultMemoryBytes
+	}
+	mf, err := memfile.New("cocoon-memory", size)
+	if err != nil {
+		return 125, err
+	}
+	p, err := ptrace.New(mf)
+	if err != nil {
+		return 125, fmt.Errorf("starting platform: %w", err)
+	}
+	defer p.Close()
+
+	client, err := gofer.NewClient(GoferFD)
+	if err != nil {
+		return 125, fmt.Errorf("connecting to gofer: %w", err)
+	}
+	defer client.Shutdown()
+	rootInode, err := goferfs.New(client)
+	if err != nil {
+		return 125, fmt.Errorf("attaching root: %w", err)
+	}
+	root := vfs.NewRoot(rootInode)
+	// The host's /dev, /proc and /sys are never visible: the sandbox has
+	// its own.
+	root.MountChild("dev", dev.New())
+	root.MountChild("proc", synth.NewDir(0o555, map[string]vfs.Inode{}))
+	root.MountChild("sys", synth.NewDir(0o555, map[string]vfs.Inode{}))
+
+	k := kernel.NewKernel(p, mf, root, syscalls.AMD64, log)
+	k.MemoryLimit = size
+	if spec.Hostname != "" {
+		k.Hostname = spec.Hostname
+	}
+	if spec.Strace {
+		k.Strace = newStrace(os.Stderr)
+	}
+
+	fds := kernel.NewFDTable()
+	for fd := int32(0); fd < 3; fd++ {
+		f := vfs.NewFile(host.New(int(fd)), nil, unix.O_RDWR)
+		if _, err := fds.NewFD(f, fd, false, 3); err != nil {
+			return 125, err
+		}
+		f.DecRef()
+	}
+	cwd, err := vfs.Resolve(root, root, spec.Cwd, vfs.ResolveOpts{FollowFinal: true, WantDir: true})
+	if err != nil {
+		cwd = root
+	}
+	t, err := k.NewTask(fds, cwd)
+	if err != nil {
+		return 125, err
+	}
+	path, err := findProgram(root, cwd, spec.Argv[0], spec.Env)
+	if err != nil {
+		return 127, fmt.Errorf("%s: %w", spec.Argv[0], err)
+	}
+	if err := t.Exec(path, spec.Argv, spec.Env); err != nil {
+		code := 126
+		if errors.Is(err, unix.ENOENT) {
+			code = 127
+		}
+		return code, fmt.Errorf("exec %s: %w", path, err)
+	}
+	ws := t.Run()
+	if spec.Debug {
+		for nr, n := range k.UnimplementedCounts() {
+			log.Debug("unimplemented system call count", "nr", nr, "calls", n)
+		}
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// findProgram resolves name as execvp does: names with a slash are paths,
+// others are searched in PATH.
+func findProgram(root, cwd *vfs.Dentry, name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := defaultPath
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		candidate := dir + "/" + name
+		d, err := vfs.Resolve(root, cwd, candidate, vfs.ResolveOpts{FollowFinal: true})
+		if err != nil {
+			continue
+		}
+		if st, err := d.Inode().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0 {
+			return candidate, nil
+		}
+	}
+	return "", unix.ENOENT
+}

@@ -1,0 +1,32 @@
+// Package boot starts a sentry: it reads the sandbox spec its parent sent,
+// builds the kernel (memory file, platform, file tree over the gofer) and
+// runs the first program. It is the body of `cocoon sentry`.
+package boot
+
+// Spec is what the parent process tells a new sentry, as JSON on a pipe.
+type Spec struct {
+	// Argv is the program and its arguments; Argv[0] is looked up in PATH
+	// from Env when it has no slash.
+	Argv []string `json:"argv"`
+	// Env is the program's environment.
+	Env []string `json:"env"`
+	// Cwd is the working directory inside the sandbox.
+	Cwd string `json:"cwd"`
+	// Hostname is what uname reports.
+	Hostname string `json:"hostname"`
+	// Strace logs every system call to stderr.
+	Strace bool `json:"strace"`
+	// Debug logs the sentry's diagnostics to stderr.
+	Debug bool `json:"debug"`
+	// MemoryBytes is the size of the memory file, the most memory the
+	// sandbox's programs can use.
+	MemoryBytes uint64 `json:"memoryBytes"`
+}
+
+// File descriptors a sentry starts with, besides the standard streams.
+const (
+	// GoferFD is the sentry's end of the gofer connection.
+	GoferFD = 3
+	// SpecFD is a pipe carrying the JSON Spec.
+	SpecFD = 4
+)

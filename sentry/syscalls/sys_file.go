@@ -1,0 +1,251 @@
+package syscalls
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/fs/pipe"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// openFlagsKnown are the open(2) flags Linux accepts (others are ignored by
+// open and refused by openat2).
+const (
+	oTmpfile = 0x410000
+	fioclex  = 0x5451
+	fionclex = 0x5450
+)
+
+// pathFile is the description behind an O_PATH descriptor: it names a
+// file and does nothing else.
+type pathFile struct{ d *vfs.Dentry }
+
+func (*pathFile) ReadAt([]byte, int64) (int, error)  { return 0, unix.EBADF }
+func (*pathFile) WriteAt([]byte, int64) (int, error) { return 0, unix.EBADF }
+func (p *pathFile) Stat() (unix.Stat_t, error)       { return p.d.Inode().Stat() }
+func (*pathFile) Close() error                       { return nil }
+func (*pathFile) IsStream() bool                     { return true }
+
+// openAt implements the common part of open, openat and creat.
+func openAt(t *kernel.Task, dirfd int32, pathAddr uint64, flags int, mode uint32) (uint64, error) {
+	path, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	if flags&oTmpfile == oTmpfile {
+		return 0, unix.EROFS
+	}
+	follow := flags&unix.O_NOFOLLOW == 0
+	start, err := startDir(t, dirfd, path)
+	if err != nil {
+		return 0, err
+	}
+	d, err := vfs.Resolve(t.Kernel().Root, start, path, vfs.ResolveOpts{FollowFinal: follow, WantDir: flags&unix.O_DIRECTORY != 0})
+	if err != nil {
+		if err == unix.ENOENT && flags&unix.O_CREAT != 0 {
+			// The parent must exist for creation to be the problem.
+			if _, _, perr := vfs.ResolveParent(t.Kernel().Root, start, path); perr != nil {
+				return 0, perr
+			}
+			return 0, unix.EROFS
+		}
+		return 0, err
+	}
+	if flags&(unix.O_CREAT|unix.O_EXCL) == unix.O_CREAT|unix.O_EXCL {
+		return 0, unix.EEXIST
+	}
+	st, err := d.Inode().Stat()
+	if err != nil {
+		return 0, err
+	}
+	cloexec := flags&unix.O_CLOEXEC != 0
+	limit := t.Limits()[unix.RLIMIT_NOFILE].Cur
+	if flags&unix.O_PATH != 0 {
+		if !follow && st.Mode&unix.S_IFMT == unix.S_IFLNK && flags&unix.O_DIRECTORY != 0 {
+			return 0, unix.ENOTDIR
+		}
+		f := vfs.NewFile(&pathFile{d}, d, 3 /* neither readable nor writable */)
+		defer f.DecRef()
+		fd, err := t.FDs().NewFD(f, 0, cloexec, limit)
+		return uint64(fd), err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return 0, unix.ELOOP
+	case unix.S_IFDIR:
+		if flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_CREAT != 0 {
+			return 0, unix.EISDIR
+		}
+	}
+	impl, err := d.Inode().Open(flags)
+	if err != nil {
+		return 0, err
+	}
+	f := vfs.NewFile(impl, d, flags)
+	defer f.DecRef()
+	fd, err := t.FDs().NewFD(f, 0, cloexec, limit)
+	return uint64(fd), err
+}
+
+// Open implements Linux syscall open(2).
+func Open(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return openAt(t, atFDCWD, args[0], int(args[1]), uint32(args[2]))
+}
+
+// Openat implements Linux syscall openat(2).
+func Openat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return openAt(t, int32(args[0]), args[1], int(args[2]), uint32(args[3]))
+}
+
+// Creat implements Linux syscall creat(2).
+func Creat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return openAt(t, atFDCWD, args[0], unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, uint32(args[1]))
+}
+
+// Close implements Linux syscall close(2).
+func Close(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return 0, t.FDs().Remove(int32(args[0]))
+}
+
+// CloseRange implements Linux syscall close_range(2).
+func CloseRange(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	const closeRangeUnshare, closeRangeCloexec = 2, 4
+	first, last, flags := uint32(args[0]), uint32(args[1]), args[2]
+	if flags&^(closeRangeUnshare|closeRangeCloexec) != 0 || first > last {
+		return 0, unix.EINVAL
+	}
+	t.FDs().RemoveRange(first, last, flags&closeRangeCloexec != 0)
+	return 0, nil
+}
+
+// Dup implements Linux syscall dup(2).
+func Dup(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	fd, err := t.FDs().NewFD(f, 0, false, t.Limits()[unix.RLIMIT_NOFILE].Cur)
+	return uint64(fd), err
+}
+
+// Dup2 implements Linux syscall dup2(2).
+func Dup2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	oldfd, newfd := int32(args[0]), int32(args[1])
+	f, err := getFile(t, oldfd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if oldfd == newfd {
+		return uint64(newfd), nil
+	}
+	return uint64(newfd), t.FDs().SetFD(newfd, f, false, t.Limits()[unix.RLIMIT_NOFILE].Cur)
+}
+
+// Dup3 implements Linux syscall dup3(2).
+func Dup3(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	oldfd, newfd, flags := int32(args[0]), int32(args[1]), args[2]
+	if flags&^unix.O_CLOEXEC != 0 || oldfd == newfd {
+		return 0, unix.EINVAL
+	}
+	f, err := getFile(t, oldfd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	return uint64(newfd), t.FDs().SetFD(newfd, f, flags&unix.O_CLOEXEC != 0, t.Limits()[unix.RLIMIT_NOFILE].Cur)
+}
+
+// Fcntl implements Linux syscall fcntl(2) for descriptor and status flags.
+func Fcntl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	fd, cmd := int32(args[0]), int(args[1])
+	f, err := getFile(t, fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	limit := t.Limits()[unix.RLIMIT_NOFILE].Cur
+	switch cmd {
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		min := int32(args[2])
+		if min < 0 || uint64(min) >= limit {
+			return 0, unix.EINVAL
+		}
+		nfd, err := t.FDs().NewFD(f, min, cmd == unix.F_DUPFD_CLOEXEC, limit)
+		return uint64(nfd), err
+	case unix.F_GETFD:
+		cloexec, _ := t.FDs().GetFlags(fd)
+		if cloexec {
+			return unix.FD_CLOEXEC, nil
+		}
+		return 0, nil
+	case unix.F_SETFD:
+		t.FDs().SetFlags(fd, args[2]&unix.FD_CLOEXEC != 0)
+		return 0, nil
+	case unix.F_GETFL:
+		return uint64(f.StatusFlags()), nil
+	case unix.F_SETFL:
+		f.SetStatusFlags(int(args[2]))
+		return 0, nil
+	}
+	return 0, unix.EINVAL
+}
+
+// Ioctl implements Linux syscall ioctl(2).
+func Ioctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	switch args[1] {
+	case fioclex:
+		t.FDs().SetFlags(int32(args[0]), true)
+		return 0, nil
+	case fionclex:
+		t.FDs().SetFlags(int32(args[0]), false)
+		return 0, nil
+	}
+	if io, ok := f.Impl().(vfs.Ioctler); ok {
+		return io.Ioctl(t, args[1], args[2])
+	}
+	return 0, unix.ENOTTY
+}
+
+// Pipe2 implements Linux syscall pipe2(2).
+func Pipe2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	flags := int(args[1])
+	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
+		return 0, unix.EINVAL
+	}
+	ri, wi := pipe.New()
+	r := vfs.NewFile(ri, nil, unix.O_RDONLY|flags&unix.O_NONBLOCK)
+	w := vfs.NewFile(wi, nil, unix.O_WRONLY|flags&unix.O_NONBLOCK)
+	defer r.DecRef()
+	defer w.DecRef()
+	cloexec := flags&unix.O_CLOEXEC != 0
+	limit := t.Limits()[unix.RLIMIT_NOFILE].Cur
+	rfd, err := t.FDs().NewFD(r, 0, cloexec, limit)
+	if err != nil {
+		return 0, err
+	}
+	wfd, err := t.FDs().NewFD(w, 0, cloexec, limit)
+	if err != nil {
+		t.FDs().Remove(rfd)
+		return 0, err
+	}
+	fds := []byte{byte(rfd), byte(rfd >> 8), byte(rfd >> 16), byte(rfd >> 24), byte(wfd), byte(wfd >> 8), byte(wfd >> 16), byte(wfd >> 24)}
+	if _, err := t.CopyOut(args[0], fds); err != nil {
+		t.FDs().Remove(rfd)
+		t.FDs().Remove(wfd)
+		return 0, unix.EFAULT
+	}
+	return 0, nil
+}
+
+// Pipe implements Linux syscall pipe(2).
+func Pipe(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return Pipe2(t, arch.SyscallArgs{args[0], 0})
+}

@@ -1,0 +1,277 @@
+package syscalls
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+)
+
+// Exit implements Linux syscall exit(2). With one task per sandbox, ending
+// the thread ends the process.
+func Exit(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	t.Exit(int(args[0]))
+	return 0, nil
+}
+
+// ExitGroup implements Linux syscall exit_group(2).
+func ExitGroup(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	t.Exit(int(args[0]))
+	return 0, nil
+}
+
+// Getpid implements Linux syscall getpid(2): the task is its PID
+// namespace's init.
+func Getpid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) { return uint64(t.TID()), nil }
+
+// Gettid implements Linux syscall gettid(2).
+func Gettid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) { return uint64(t.TID()), nil }
+
+// Getppid implements Linux syscall getppid(2): init's parent is outside its
+// namespace, which Linux reports as 0.
+func Getppid(*kernel.Task, arch.SyscallArgs) (uint64, error) { return 0, nil }
+
+// Getuid implements Linux syscall getuid(2).
+func Getuid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
+	return uint64(t.Credentials().UID), nil
+}
+
+// Geteuid implements Linux syscall geteuid(2).
+func Geteuid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
+	return uint64(t.Credentials().EUID), nil
+}
+
+// Getgid implements Linux syscall getgid(2).
+func Getgid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
+	return uint64(t.Credentials().GID), nil
+}
+
+// Getegid implements Linux syscall getegid(2).
+func Getegid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
+	return uint64(t.Credentials().EGID), nil
+}
+
+func copyOutIDs(t *kernel.Task, addrs [3]uint64, ids [3]uint32) error {
+	for i, a := range addrs {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], ids[i])
+		if _, err := t.CopyOut(a, b[:]); err != nil {
+			return unix.EFAULT
+		}
+	}
+	return nil
+}
+
+// Getresuid implements Linux syscall getresuid(2).
+func Getresuid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	c := t.Credentials()
+	return 0, copyOutIDs(t, [3]uint64{args[0], args[1], args[2]}, [3]uint32{c.UID, c.EUID, c.SUID})
+}
+
+// Getresgid implements Linux syscall getresgid(2).
+func Getresgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	c := t.Credentials()
+	return 0, copyOutIDs(t, [3]uint64{args[0], args[1], args[2]}, [3]uint32{c.GID, c.EGID, c.SGID})
+}
+
+// Getgroups implements Linux syscall getgroups(2): no supplementary groups.
+func Getgroups(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if int32(args[0]) < 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, nil
+}
+
+// Getpgrp, Getpgid and Getsid: the task leads its own session and group.
+func Getpgrp(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) { return uint64(t.TID()), nil }
+
+// Getpgid implements Linux syscall getpgid(2).
+func Getpgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if pid := int32(args[0]); pid != 0 && pid != t.TID() {
+		return 0, unix.ESRCH
+	}
+	return uint64(t.TID()), nil
+}
+
+// Getsid implements Linux syscall getsid(2).
+func Getsid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) { return Getpgid(t, args) }
+
+// Umask implements Linux syscall umask(2).
+func Umask(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return uint64(t.SwapUmask(uint32(args[0]))), nil
+}
+
+// SetTidAddress implements Linux syscall set_tid_address(2).
+func SetTidAddress(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	t.SetClearChildTID(args[0])
+	return uint64(t.TID()), nil
+}
+
+// SetRobustList implements Linux syscall set_robust_list(2).
+func SetRobustList(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if args[1] != 24 { // sizeof(struct robust_list_head)
+		return 0, unix.EINVAL
+	}
+	t.SetRobustList(args[0])
+	return 0, nil
+}
+
+// ArchPrctl implements Linux syscall arch_prctl(2).
+func ArchPrctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	const (
+		archSetGS = 0x1001
+		archSetFS = 0x1002
+		archGetFS = 0x1003
+		archGetGS = 0x1004
+	)
+	regs := t.Regs()
+	switch args[0] {
+	case archSetFS, archSetGS:
+		// Linux refuses bases at or above TASK_SIZE_MAX.
+		if args[1] >= 0x7ffffffff000 {
+			return 0, unix.EPERM
+		}
+		if args[0] == archSetFS {
+			regs.Fs_base = args[1]
+		} else {
+			regs.Gs_base = args[1]
+		}
+		return 0, nil
+	case archGetFS, archGetGS:
+		v := regs.Fs_base
+		if args[0] == archGetGS {
+			v = regs.Gs_base
+		}
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], v)
+		if _, err := t.CopyOut(args[1], b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+		return 0, nil
+	}
+	return 0, unix.EINVAL
+}
+
+// Prlimit64 implements Linux syscall prlimit64(2) for the calling process.
+func Prlimit64(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	pid, res := int32(args[0]), args[1]
+	if pid != 0 && pid != t.TID() {
+		return 0, unix.ESRCH
+	}
+	if res >= uint64(len(t.Limits())) {
+		return 0, unix.EINVAL
+	}
+	lim := &t.Limits()[res]
+	old := *lim
+	if args[2] != 0 {
+		var b [16]byte
+		if _, err := t.CopyIn(args[2], b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+		nl := kernel.Limit{Cur: binary.LittleEndian.Uint64(b[0:]), Max: binary.LittleEndian.Uint64(b[8:])}
+		if nl.Cur > nl.Max {
+			return 0, unix.EINVAL
+		}
+		// Raising a hard limit needs CAP_SYS_RESOURCE, which sandboxed
+		// processes do not have.
+		if nl.Max > lim.Max {
+			return 0, unix.EPERM
+		}
+		if res == unix.RLIMIT_NOFILE && nl.Max > 1<<20 {
+			return 0, unix.EPERM
+		}
+		*lim = nl
+	}
+	if args[3] != 0 {
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[0:], old.Cur)
+		binary.LittleEndian.PutUint64(b[8:], old.Max)
+		if _, err := t.CopyOut(args[3], b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+	}
+	return 0, nil
+}
+
+// Getrlimit implements Linux syscall getrlimit(2).
+func Getrlimit(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return Prlimit64(t, arch.SyscallArgs{0, args[0], 0, args[1]})
+}
+
+// Setrlimit implements Linux syscall setrlimit(2).
+func Setrlimit(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return Prlimit64(t, arch.SyscallArgs{0, args[0], args[1], 0})
+}
+
+// Uname implements Linux syscall uname(2).
+func Uname(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	var b [6 * 65]byte
+	for i, s := range []string{"Linux", t.Kernel().Hostname, "6.1.0", "#1 SMP Cocoon", "x86_64", "(none)"} {
+		copy(b[i*65:i*65+64], s)
+	}
+	if _, err := t.CopyOut(args[0], b[:]); err != nil {
+		return 0, unix.EFAULT
+	}
+	return 0, nil
+}
+
+// Getrandom implements Linux syscall getrandom(2).
+func Getrandom(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	const grndNonblock, grndRandom, grndInsecure = 1, 2, 4
+	flags := args[2]
+	if flags&^(grndNonblock|grndRandom|grndInsecure) != 0 || flags&(grndRandom|grndInsecure) == grndRandom|grndInsecure {
+		return 0, unix.EINVAL
+	}
+	n := min(args[1], 1<<25)
+	buf := t.Buffer(int(min(n, ioChunk)))
+	var done uint64
+	for done < n {
+		chunk := buf[:min(n-done, uint64(len(buf)))]
+		_, _ = rand.Read(chunk)
+		c, err := t.CopyOut(args[0]+done, chunk)
+		done += uint64(c)
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, unix.EFAULT
+		}
+	}
+	return done, nil
+}
+
+// Sysinfo implements Linux syscall sysinfo(2).
+func Sysinfo(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	b := make([]byte, 112)
+	le := binary.LittleEndian
+	k := t.Kernel()
+	le.PutUint64(b[0:], uint64(time.Since(k.BootTime).Seconds()))
+	le.PutUint64(b[32:], k.MemoryLimit)   // totalram
+	le.PutUint64(b[40:], k.MemoryLimit/2) // freeram: unknown, report half
+	le.PutUint16(b[80:], 1)               // procs
+	le.PutUint32(b[104:], 1)              // mem_unit
+	if _, err := t.CopyOut(args[0], b); err != nil {
+		return 0, unix.EFAULT
+	}
+	return 0, nil
+}
+
+// SchedYield implements Linux syscall sched_yield(2).
+func SchedYield(*kernel.Task, arch.SyscallArgs) (uint64, error) { return 0, nil }
+
+// Getcpu implements Linux syscall getcpu(2).
+func Getcpu(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	var zero [4]byte
+	for _, a := range []uint64{args[0], args[1]} {
+		if a != 0 {
+			if _, err := t.CopyOut(a, zero[:]); err != nil {
+				return 0, unix.EFAULT
+			}
+		}
+	}
+	return 0, nil
+}

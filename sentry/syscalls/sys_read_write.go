@@ -1,0 +1,291 @@
+package syscalls
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+const (
+	// ioChunk bounds one copy between a file and application memory.
+	ioChunk = 1 << 20
+	// maxRW is MAX_RW_COUNT: Linux caps one read or write at this.
+	maxRW = 0x7ffff000
+	// uioMaxIov is UIO_MAXIOV.
+	uioMaxIov = 1024
+)
+
+// readInto reads up to count bytes from f into application memory at addr,
+// using pread when off >= 0. Regular files are read until count or EOF;
+// streams return after the first read that transfers data.
+func readInto(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
+	count = min(count, maxRW)
+	var done uint64
+	for done < count {
+		buf := t.Buffer(int(min(count-done, ioChunk)))
+		var n int
+		var err error
+		if off >= 0 {
+			n, err = f.PRead(buf, off+int64(done))
+		} else {
+			n, err = f.Read(buf)
+		}
+		if n > 0 {
+			if c, cerr := t.CopyOut(addr+done, buf[:n]); cerr != nil {
+				done += uint64(c)
+				if done > 0 {
+					return done, nil
+				}
+				return 0, unix.EFAULT
+			}
+			done += uint64(n)
+		}
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		if n < len(buf) || f.IsStream() {
+			break
+		}
+	}
+	return done, nil
+}
+
+// writeFrom writes count bytes of application memory at addr to f.
+func writeFrom(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
+	count = min(count, maxRW)
+	var done uint64
+	for done < count {
+		buf := t.Buffer(int(min(count-done, ioChunk)))
+		c, cerr := t.CopyIn(addr+done, buf)
+		if c == 0 && cerr != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, unix.EFAULT
+		}
+		var n int
+		var err error
+		if off >= 0 {
+			n, err = f.PWrite(buf[:c], off+int64(done))
+		} else {
+			n, err = f.Write(buf[:c])
+		}
+		done += uint64(n)
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		if n < c || cerr != nil {
+			break
+		}
+	}
+	return done, nil
+}
+
+// Read implements Linux syscall read(2).
+func Read(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if int64(args[2]) < 0 {
+		return 0, unix.EINVAL
+	}
+	return readInto(t, f, args[1], args[2], -1)
+}
+
+// Write implements Linux syscall write(2).
+func Write(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if int64(args[2]) < 0 {
+		return 0, unix.EINVAL
+	}
+	return writeFrom(t, f, args[1], args[2], -1)
+}
+
+// Pread64 implements Linux syscall pread64(2).
+func Pread64(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	off := int64(args[3])
+	if off < 0 || int64(args[2]) < 0 {
+		return 0, unix.EINVAL
+	}
+	if f.IsStream() {
+		return 0, unix.ESPIPE
+	}
+	return readInto(t, f, args[1], args[2], off)
+}
+
+// Pwrite64 implements Linux syscall pwrite64(2).
+func Pwrite64(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	off := int64(args[3])
+	if off < 0 || int64(args[2]) < 0 {
+		return 0, unix.EINVAL
+	}
+	if f.IsStream() {
+		return 0, unix.ESPIPE
+	}
+	return writeFrom(t, f, args[1], args[2], off)
+}
+
+// iovec is one struct iovec.
+type iovec struct{ base, len uint64 }
+
+// copyInIovecs reads an iovec array, checking Linux's limits.
+func copyInIovecs(t *kernel.Task, addr uint64, count uint64) ([]iovec, error) {
+	if count > uioMaxIov {
+		return nil, unix.EINVAL
+	}
+	raw := make([]byte, 16*count)
+	if _, err := t.CopyIn(addr, raw); err != nil {
+		return nil, unix.EFAULT
+	}
+	iovs := make([]iovec, count)
+	var total uint64
+	for i := range iovs {
+		iovs[i] = iovec{binary.LittleEndian.Uint64(raw[16*i:]), binary.LittleEndian.Uint64(raw[16*i+8:])}
+		if int64(iovs[i].len) < 0 {
+			return nil, unix.EINVAL
+		}
+		total += iovs[i].len
+		if int64(total) < 0 {
+			return nil, unix.EINVAL
+		}
+	}
+	return iovs, nil
+}
+
+// vectorIO runs one read or write per iovec, stopping at a short transfer.
+func vectorIO(t *kernel.Task, f *vfs.File, iovs []iovec, off int64, write bool) (uint64, error) {
+	var done uint64
+	for _, iov := range iovs {
+		if iov.len == 0 {
+			continue
+		}
+		o := off
+		if off >= 0 {
+			o = off + int64(done)
+		}
+		var n uint64
+		var err error
+		if write {
+			n, err = writeFrom(t, f, iov.base, iov.len, o)
+		} else {
+			n, err = readInto(t, f, iov.base, iov.len, o)
+		}
+		done += n
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		if n < iov.len {
+			break
+		}
+	}
+	return done, nil
+}
+
+func vectorCall(t *kernel.Task, args arch.SyscallArgs, positional, write bool) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if write && !f.Writable() || !write && !f.Readable() {
+		return 0, unix.EBADF
+	}
+	off := int64(-1)
+	if positional {
+		off = int64(args[3])
+		if off < 0 {
+			return 0, unix.EINVAL
+		}
+		if f.IsStream() {
+			return 0, unix.ESPIPE
+		}
+	}
+	iovs, err := copyInIovecs(t, args[1], args[2])
+	if err != nil {
+		return 0, err
+	}
+	return vectorIO(t, f, iovs, off, write)
+}
+
+// Readv implements Linux syscall readv(2).
+func Readv(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return vectorCall(t, args, false, false)
+}
+
+// Writev implements Linux syscall writev(2).
+func Writev(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return vectorCall(t, args, false, true)
+}
+
+// Preadv implements Linux syscall preadv(2).
+func Preadv(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return vectorCall(t, args, true, false)
+}
+
+// Pwritev implements Linux syscall pwritev(2).
+func Pwritev(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return vectorCall(t, args, true, true)
+}
+
+// Preadv2 implements Linux syscall preadv2(2); offset -1 means the file
+// position. Flags (RWF_*) are hints here except unknown bits.
+func Preadv2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if args[5]&^0x1f != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	if int64(args[3]) == -1 {
+		return vectorCall(t, args, false, false)
+	}
+	return vectorCall(t, args, true, false)
+}
+
+// Pwritev2 implements Linux syscall pwritev2(2).
+func Pwritev2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if args[5]&^0x1f != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	if int64(args[3]) == -1 {
+		return vectorCall(t, args, false, true)
+	}
+	return vectorCall(t, args, true, true)
+}
+
+// Lseek implements Linux syscall lseek(2).
+func Lseek(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	n, err := f.Seek(int64(args[1]), int(args[2]))
+	return uint64(n), err
+}

@@ -1,0 +1,472 @@
+package syscalls
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// statBytes encodes st as Linux's amd64 struct stat.
+func statBytes(st *unix.Stat_t) []byte {
+	b := make([]byte, 144)
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], st.Dev)
+	le.PutUint64(b[8:], st.Ino)
+	le.PutUint64(b[16:], st.Nlink)
+	le.PutUint32(b[24:], st.Mode)
+	le.PutUint32(b[28:], st.Uid)
+	le.PutUint32(b[32:], st.Gid)
+	le.PutUint64(b[40:], st.Rdev)
+	le.PutUint64(b[48:], uint64(st.Size))
+	le.PutUint64(b[56:], uint64(st.Blksize))
+	le.PutUint64(b[64:], uint64(st.Blocks))
+	le.PutUint64(b[72:], uint64(st.Atim.Sec))
+	le.PutUint64(b[80:], uint64(st.Atim.Nsec))
+	le.PutUint64(b[88:], uint64(st.Mtim.Sec))
+	le.PutUint64(b[96:], uint64(st.Mtim.Nsec))
+	le.PutUint64(b[104:], uint64(st.Ctim.Sec))
+	le.PutUint64(b[112:], uint64(st.Ctim.Nsec))
+	return b
+}
+
+func copyOutStat(t *kernel.Task, addr uint64, st *unix.Stat_t) error {
+	if _, err := t.CopyOut(addr, statBytes(st)); err != nil {
+		return unix.EFAULT
+	}
+	return nil
+}
+
+// fileStat returns the attributes of an open file.
+func fileStat(f *vfs.File) (unix.Stat_t, error) {
+	if d := f.Dentry(); d != nil {
+		if _, ok := f.Impl().(*pathFile); ok {
+			return d.Inode().Stat()
+		}
+	}
+	return f.Impl().Stat()
+}
+
+// Fstat implements Linux syscall fstat(2).
+func Fstat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	st, err := fileStat(f)
+	if err != nil {
+		return 0, err
+	}
+	return 0, copyOutStat(t, args[1], &st)
+}
+
+func statAt(t *kernel.Task, dirfd int32, pathAddr, statAddr uint64, flags int) (uint64, error) {
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT) != 0 {
+		return 0, unix.EINVAL
+	}
+	path, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	if path == "" && flags&unix.AT_EMPTY_PATH != 0 && dirfd != atFDCWD {
+		return Fstat(t, arch.SyscallArgs{uint64(dirfd), statAddr})
+	}
+	d, err := resolveAt(t, dirfd, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
+	if err != nil {
+		return 0, err
+	}
+	st, err := d.Inode().Stat()
+	if err != nil {
+		return 0, err
+	}
+	return 0, copyOutStat(t, statAddr, &st)
+}
+
+// Stat implements Linux syscall stat(2).
+func Stat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return statAt(t, atFDCWD, args[0], args[1], 0)
+}
+
+// Lstat implements Linux syscall lstat(2).
+func Lstat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return statAt(t, atFDCWD, args[0], args[1], unix.AT_SYMLINK_NOFOLLOW)
+}
+
+// Newfstatat implements Linux syscall newfstatat(2).
+func Newfstatat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return statAt(t, int32(args[0]), args[1], args[2], int(args[3]))
+}
+
+// Statx implements Linux syscall statx(2).
+func Statx(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	dirfd, flags, mask := int32(args[0]), int(args[2]), uint32(args[3])
+	const statxReserved = 0x80000000
+	const syncMask = unix.AT_STATX_FORCE_SYNC | unix.AT_STATX_DONT_SYNC
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT|syncMask) != 0 ||
+		flags&syncMask == syncMask || mask&statxReserved != 0 {
+		return 0, unix.EINVAL
+	}
+	path, err := copyInPath(t, args[1])
+	if err != nil {
+		return 0, err
+	}
+	var st unix.Stat_t
+	if path == "" && flags&unix.AT_EMPTY_PATH != 0 && dirfd != atFDCWD {
+		f, err := getFile(t, dirfd)
+		if err != nil {
+			return 0, err
+		}
+		st, err = fileStat(f)
+		f.DecRef()
+		if err != nil {
+			return 0, err
+		}
+	} else {
+		d, err := resolveAt(t, dirfd, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
+		if err != nil {
+			return 0, err
+		}
+		if st, err = d.Inode().Stat(); err != nil {
+			return 0, err
+		}
+	}
+	b := make([]byte, 256)
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], unix.STATX_BASIC_STATS)
+	le.PutUint32(b[4:], uint32(st.Blksize))
+	le.PutUint64(b[8:], 0) // attributes
+	le.PutUint32(b[16:], uint32(st.Nlink))
+	le.PutUint32(b[20:], st.Uid)
+	le.PutUint32(b[24:], st.Gid)
+	le.PutUint16(b[28:], uint16(st.Mode))
+	le.PutUint64(b[32:], st.Ino)
+	le.PutUint64(b[40:], uint64(st.Size))
+	le.PutUint64(b[48:], uint64(st.Blocks))
+	le.PutUint64(b[56:], 0) // attributes_mask
+	putTs := func(off int, ts unix.Timespec) {
+		le.PutUint64(b[off:], uint64(ts.Sec))
+		le.PutUint32(b[off+8:], uint32(ts.Nsec))
+	}
+	putTs(64, st.Atim)  // atime
+	putTs(80, st.Ctim)  // btime: unknown, mask says so
+	putTs(96, st.Ctim)  // ctime
+	putTs(112, st.Mtim) // mtime
+	le.PutUint32(b[128:], unix.Major(st.Rdev))
+	le.PutUint32(b[132:], unix.Minor(st.Rdev))
+	le.PutUint32(b[136:], unix.Major(st.Dev))
+	le.PutUint32(b[140:], unix.Minor(st.Dev))
+	// btime is not known: leave it out of stx_mask.
+	clear(b[80:96])
+	if _, err := t.CopyOut(args[4], b); err != nil {
+		return 0, unix.EFAULT
+	}
+	return 0, nil
+}
+
+// Getdents64 implements Linux syscall getdents64(2).
+func Getdents64(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if _, ok := f.Impl().(*pathFile); ok {
+		return 0, unix.EBADF
+	}
+	size := int(min(args[2], 1<<20))
+	buf := make([]byte, 0, size)
+	err = f.Readdir(size, func(e vfs.Dirent) bool {
+		reclen := (19 + len(e.Name) + 1 + 7) &^ 7
+		if len(buf)+reclen > size {
+			return false
+		}
+		rec := make([]byte, reclen)
+		binary.LittleEndian.PutUint64(rec[0:], e.Ino)
+		binary.LittleEndian.PutUint64(rec[8:], e.Off)
+		binary.LittleEndian.PutUint16(rec[16:], uint16(reclen))
+		rec[18] = e.Type
+		copy(rec[19:], e.Name)
+		buf = append(buf, rec...)
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(buf) == 0 {
+		// Either the end, or the buffer cannot hold one entry.
+		probe := false
+		_ = f.Readdir(size, func(vfs.Dirent) bool { probe = true; return false })
+		if probe {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	}
+	if _, err := t.CopyOut(args[1], buf); err != nil {
+		return 0, unix.EFAULT
+	}
+	return uint64(len(buf)), nil
+}
+
+func readlinkAt(t *kernel.Task, dirfd int32, pathAddr, bufAddr uint64, size int64) (uint64, error) {
+	if size <= 0 {
+		return 0, unix.EINVAL
+	}
+	path, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	d, err := resolveAt(t, dirfd, path, false, true)
+	if err != nil {
+		return 0, err
+	}
+	target, err := d.Inode().Readlink()
+	if err != nil {
+		return 0, err
+	}
+	out := []byte(target)
+	if int64(len(out)) > size {
+		out = out[:size]
+	}
+	if _, err := t.CopyOut(bufAddr, out); err != nil {
+		return 0, unix.EFAULT
+	}
+	return uint64(len(out)), nil
+}
+
+// Readlink implements Linux syscall readlink(2).
+func Readlink(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return readlinkAt(t, atFDCWD, args[0], args[1], int64(int32(args[2])))
+}
+
+// Readlinkat implements Linux syscall readlinkat(2).
+func Readlinkat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return readlinkAt(t, int32(args[0]), args[1], args[2], int64(int32(args[3])))
+}
+
+func accessAt(t *kernel.Task, dirfd int32, pathAddr uint64, mode uint32, flags int) (uint64, error) {
+	if mode&^7 != 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&^(unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
+	path, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	d, err := resolveAt(t, dirfd, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
+	if err != nil {
+		return 0, err
+	}
+	st, err := d.Inode().Stat()
+	if err != nil {
+		return 0, err
+	}
+	if mode&unix.W_OK != 0 && isReadOnlyFS(d) {
+		return 0, unix.EROFS
+	}
+	if mode&unix.X_OK != 0 && st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Mode&0o111 == 0 {
+		// Even root needs one execute bit to execute a file.
+		return 0, unix.EACCES
+	}
+	creds := t.Credentials()
+	if creds.EUID == 0 {
+		return 0, nil
+	}
+	perm := st.Mode & 7
+	if st.Uid == creds.EUID {
+		perm = (st.Mode >> 6) & 7
+	} else if st.Gid == creds.EGID {
+		perm = (st.Mode >> 3) & 7
+	}
+	if mode&^perm != 0 {
+		return 0, unix.EACCES
+	}
+	return 0, nil
+}
+
+// isReadOnlyFS reports whether d lives on a read-only file system: every
+// file system of the sandbox is, in this version, except devices.
+func isReadOnlyFS(d *vfs.Dentry) bool {
+	st, err := d.Inode().Stat()
+	return err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR
+}
+
+// Access implements Linux syscall access(2).
+func Access(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return accessAt(t, atFDCWD, args[0], uint32(args[1]), 0)
+}
+
+// Faccessat implements Linux syscall faccessat(2).
+func Faccessat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return accessAt(t, int32(args[0]), args[1], uint32(args[2]), 0)
+}
+
+// Faccessat2 implements Linux syscall faccessat2(2).
+func Faccessat2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return accessAt(t, int32(args[0]), args[1], uint32(args[2]), int(args[3]))
+}
+
+// Getcwd implements Linux syscall getcwd(2).
+func Getcwd(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	path := t.Cwd().Path(t.Kernel().Root)
+	b := append([]byte(path), 0)
+	if uint64(len(b)) > args[1] {
+		return 0, unix.ERANGE
+	}
+	if _, err := t.CopyOut(args[0], b); err != nil {
+		return 0, unix.EFAULT
+	}
+	return uint64(len(b)), nil
+}
+
+// Chdir implements Linux syscall chdir(2).
+func Chdir(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	path, err := copyInPath(t, args[0])
+	if err != nil {
+		return 0, err
+	}
+	d, err := vfs.Resolve(t.Kernel().Root, t.Cwd(), path, vfs.ResolveOpts{FollowFinal: true, WantDir: true})
+	if err != nil {
+		return 0, err
+	}
+	t.SetCwd(d)
+	return 0, nil
+}
+
+// Fchdir implements Linux syscall fchdir(2).
+func Fchdir(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	d := f.Dentry()
+	if d == nil {
+		return 0, unix.ENOTDIR
+	}
+	st, err := d.Inode().Stat()
+	if err != nil {
+		return 0, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return 0, unix.ENOTDIR
+	}
+	t.SetCwd(d)
+	return 0, nil
+}
+
+// statfsBytes encodes Linux's struct statfs for a read-only file system.
+func statfsBytes(fsType uint64) []byte {
+	b := make([]byte, 120)
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], fsType)
+	le.PutUint64(b[8:], 4096)  // f_bsize
+	le.PutUint64(b[64:], 255)  // f_namelen
+	le.PutUint64(b[72:], 4096) // f_frsize
+	le.PutUint64(b[80:], unix.ST_RDONLY|unix.ST_NOSUID|unix.ST_NODEV)
+	return b
+}
+
+func statfsOf(t *kernel.Task, d *vfs.Dentry, addr uint64) (uint64, error) {
+	fsType := uint64(0x01021994) // TMPFS_MAGIC for the sentry's own trees
+	if st, err := d.Inode().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR {
+		fsType = 0x1373 // DEVFS_SUPER_MAGIC
+	}
+	if _, err := t.CopyOut(addr, statfsBytes(fsType)); err != nil {
+		return 0, unix.EFAULT
+	}
+	return 0, nil
+}
+
+// Statfs implements Linux syscall statfs(2).
+func Statfs(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	path, err := copyInPath(t, args[0])
+	if err != nil {
+		return 0, err
+	}
+	d, err := vfs.Resolve(t.Kernel().Root, t.Cwd(), path, vfs.ResolveOpts{FollowFinal: true})
+	if err != nil {
+		return 0, err
+	}
+	return statfsOf(t, d, args[1])
+}
+
+// Fstatfs implements Linux syscall fstatfs(2).
+func Fstatfs(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if f.Dentry() == nil {
+		// Pipes: PIPEFS_MAGIC.
+		b := statfsBytes(0x50495045)
+		if _, err := t.CopyOut(args[1], b); err != nil {
+			return 0, unix.EFAULT
+		}
+		return 0, nil
+	}
+	return statfsOf(t, f.Dentry(), args[1])
+}
+
+// readOnlyPathOp implements the calls that would change the tree at a
+// path: the file systems of this version are read-only, so they fail with
+// Linux's errno for that case after the same lookups Linux makes.
+func readOnlyPathOp(t *kernel.Task, dirfd int32, pathAddr uint64, mustExist bool) (uint64, error) {
+	path, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	start, err := startDir(t, dirfd, path)
+	if err != nil {
+		return 0, err
+	}
+	parent, name, err := vfs.ResolveParent(t.Kernel().Root, start, path)
+	if err != nil {
+		return 0, err
+	}
+	if name == "" || name == "." || name == ".." {
+		if mustExist {
+			return 0, unix.EBUSY
+		}
+		return 0, unix.EEXIST
+	}
+	_, err = vfs.Resolve(t.Kernel().Root, parent, name, vfs.ResolveOpts{})
+	switch {
+	case err == nil && !mustExist:
+		return 0, unix.EEXIST
+	case err != nil && mustExist:
+		return 0, err
+	}
+	return 0, unix.EROFS
+}
+
+// Mkdir implements Linux syscall mkdir(2) on a read-only tree.
+func Mkdir(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return readOnlyPathOp(t, atFDCWD, args[0], false)
+}
+
+// Mkdirat implements Linux syscall mkdirat(2) on a read-only tree.
+func Mkdirat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return readOnlyPathOp(t, int32(args[0]), args[1], false)
+}
+
+// Unlink implements Linux syscall unlink(2) on a read-only tree.
+func Unlink(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return readOnlyPathOp(t, atFDCWD, args[0], true)
+}
+
+// Unlinkat implements Linux syscall unlinkat(2) on a read-only tree.
+func Unlinkat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return readOnlyPathOp(t, int32(args[0]), args[1], true)
+}
+
+// Rmdir implements Linux syscall rmdir(2) on a read-only tree.
+func Rmdir(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return readOnlyPathOp(t, atFDCWD, args[0], true)
+}
