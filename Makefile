@@ -1,0 +1,59 @@
+# Cocoon — build, test, benchmark and demo.
+#
+# Every target installs the Debian packages it needs when they are missing,
+# so a fresh Debian 12 machine (as root) needs nothing done by hand.
+
+SHELL := /bin/bash
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BIN := bin/cocoon
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# Packages the build, the tests and the demo use: gcc compiles the
+# differential syscall tests, busybox-static is the first guest program.
+DEBS := gcc libc6-dev busybox-static
+
+export CGO_ENABLED ?= 0
+
+.PHONY: all build test lint bench demo deps check-go clean
+
+all: build
+
+check-go:
+	@test -x "$(GO)" || { echo "Go 1.26 is required (looked for it on PATH and in /usr/local/go)"; exit 1; }
+
+# deps installs missing Debian packages; apt-get update runs only when one is
+# missing.
+deps:
+	@missing=""; for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq $$missing; \
+	fi
+
+build: check-go
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/cocoon
+
+lint: check-go
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps build lint
+	COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./...
+
+bench: deps build
+	COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport$$' -v ./test/bench/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
+
+demo: deps build
+	@echo '$$ cocoon do -- busybox echo "hello from a sandbox"'
+	@./$(BIN) do -- busybox echo "hello from a sandbox"
+	@echo '$$ cocoon do -- busybox sh -c '"'"'x=1; echo $$((x+41))'"'"
+	@./$(BIN) do -- busybox sh -c 'x=1; echo $$((x+41))'
+	@echo '$$ cocoon do -- busybox uname -a'
+	@./$(BIN) do -- busybox uname -a
+	@echo '$$ cocoon do -- /bin/ls -la /etc   (the host'"'"'s dynamically linked ls, read-only root)'
+	@./$(BIN) do -- /bin/ls -la /etc | head -n 12
+	@echo '$$ cocoon do --strace -- busybox cat /etc/hostname'
+	@./$(BIN) do --strace -- busybox cat /etc/hostname 2>&1 | tail -n 6
+
+clean:
+	rm -rf bin
