@@ -70,8 +70,17 @@ func (mm *MemoryManager) growStackLocked(addr uint64) *vma {
 	if v.end-start > mm.stackLimit {
 		return nil
 	}
-	if i > 0 && mm.vmas[i-1].end+stackGuardGap > start {
-		return nil
+	// Like Linux's expand_downwards, only an accessible mapping below that
+	// is not itself a stack enforces the guard gap; anything below must
+	// still not be overlapped.
+	if i > 0 {
+		prev := mm.vmas[i-1]
+		if prev.end > start {
+			return nil
+		}
+		if prev.perms != 0 && !prev.growsDown && prev.end+stackGuardGap > start {
+			return nil
+		}
 	}
 	if start < minMmapAddr {
 		return nil

@@ -85,17 +85,21 @@ type MemoryManager struct {
 	mmapBase uint64
 	// stackLimit bounds growth of GrowsDown mappings.
 	stackLimit uint64
+	// commitLimit is the largest accountable mapping: the memory file's
+	// size, which is all the memory the sandbox can use.
+	commitLimit uint64
 }
 
 // New returns an empty memory manager over as.
 func New(mf *memfile.File, as platform.AddressSpace, maxAddr uint64) *MemoryManager {
 	return &MemoryManager{
-		mf:         mf,
-		as:         as,
-		maxAddr:    maxAddr,
-		pages:      make(map[uint64]*page),
-		mmapBase:   maxAddr - mmapGap,
-		stackLimit: defaultStackLimit,
+		mf:          mf,
+		as:          as,
+		maxAddr:     maxAddr,
+		pages:       make(map[uint64]*page),
+		mmapBase:    maxAddr - mmapGap,
+		stackLimit:  defaultStackLimit,
+		commitLimit: mf.Size(),
 	}
 }
 

@@ -55,6 +55,9 @@ type MMapOpts struct {
 	GrowsDown bool
 	// Populate faults the whole mapping in now (MAP_POPULATE).
 	Populate bool
+	// NoReserve exempts the mapping from the overcommit check
+	// (MAP_NORESERVE).
+	NoReserve bool
 	// File backs the mapping from Offset; nil means anonymous memory.
 	File   Mappable
 	Offset uint64

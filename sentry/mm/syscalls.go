@@ -7,9 +7,15 @@ import (
 
 // MMap creates a mapping and returns its address.
 func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
-	length, ok := arch.PageRoundUp(opts.Length)
-	if opts.Length == 0 || !ok || length > mm.maxAddr {
+	if opts.Length == 0 {
 		return 0, errInval
+	}
+	length, ok := arch.PageRoundUp(opts.Length)
+	if !ok || length > mm.maxAddr {
+		return 0, errNoMem
+	}
+	if mm.exceedsCommit(opts, length) {
+		return 0, errNoMem
 	}
 	if opts.File != nil && opts.Offset%pageSize != 0 {
 		return 0, errInval
@@ -72,6 +78,18 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
 	return addr, nil
 }
 
+// exceedsCommit applies Linux's default overcommit heuristic: one
+// accountable mapping (private writable, or shared anonymous, without
+// MAP_NORESERVE) larger than all the memory the sandbox can have fails at
+// once instead of being killed later.
+func (mm *MemoryManager) exceedsCommit(opts MMapOpts, length uint64) bool {
+	if opts.NoReserve {
+		return false
+	}
+	accountable := (opts.Private && opts.Perms&platform.Write != 0) || (!opts.Private && opts.File == nil)
+	return accountable && length > mm.commitLimit
+}
+
 // findFreeLocked returns the address of a free range of length bytes: hint
 // if it is free, else the highest free range below mmapBase.
 func (mm *MemoryManager) findFreeLocked(hint, length uint64) (uint64, error) {
@@ -132,9 +150,14 @@ func (mm *MemoryManager) Mprotect(addr, length uint64, perms platform.AccessType
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	if growsDown {
-		if v := mm.vmaAtLocked(addr); v != nil && v.growsDown {
-			addr = v.start
+		v := mm.vmaAtLocked(addr)
+		if v == nil {
+			return errNoMem
 		}
+		if !v.growsDown {
+			return errInval
+		}
+		addr = v.start
 	}
 	// The whole range must be mapped, and every VMA must allow perms.
 	for a := addr; a < end; {
@@ -197,7 +220,7 @@ func (mm *MemoryManager) Brk(addr uint64) uint64 {
 	newEnd, _ := arch.PageRoundUp(addr)
 	switch {
 	case newEnd > oldEnd:
-		if mm.overlapsLocked(oldEnd, newEnd) {
+		if newEnd-oldEnd > mm.commitLimit || mm.overlapsLocked(oldEnd, newEnd) {
 			return mm.brk
 		}
 		mm.insertLocked(&vma{
@@ -356,11 +379,31 @@ func (mm *MemoryManager) Madvise(addr, length uint64, advice int) error {
 		a = v.end
 	}
 	switch advice {
-	case MadvDontneed, MadvFree:
+	case MadvFree:
+		// MADV_FREE is only for private anonymous memory.
+		for a := addr; a < end; {
+			v := mm.vmaAtLocked(a)
+			if !v.private || v.file != nil {
+				return errInval
+			}
+			a = v.end
+		}
+		fallthrough
+	case MadvDontneed:
 		// Private pages read back as zeroes (anonymous) or the file's
-		// contents (file-backed) after this.
-		mm.as.Unmap(addr, length)
-		mm.releasePagesLocked(addr, end)
+		// contents (file-backed) after this; shared memory keeps its
+		// contents, only the mappings go.
+		for a := addr; a < end; {
+			v := mm.vmaAtLocked(a)
+			vEnd := min(v.end, end)
+			if v.private {
+				mm.as.Unmap(a, vEnd-a)
+				mm.releasePagesLocked(a, vEnd)
+			} else {
+				mm.unmapPlatformLocked(a, vEnd)
+			}
+			a = vEnd
+		}
 	}
 	return nil
 }

@@ -56,6 +56,7 @@ func Mmap(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		Private:   mapType == unix.MAP_PRIVATE,
 		GrowsDown: flags&unix.MAP_GROWSDOWN != 0,
 		Populate:  flags&unix.MAP_POPULATE != 0,
+		NoReserve: flags&unix.MAP_NORESERVE != 0,
 	}
 	if opts.Fixed && addr%arch.PageSize != 0 {
 		return 0, unix.EINVAL

@@ -149,6 +149,9 @@ func (f *File) Seek(off int64, whence int) (int64, error) {
 	if f.IsStream() {
 		return 0, unix.ESPIPE
 	}
+	if s, ok := f.impl.(Seeker); ok {
+		return s.Seek(off, whence)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var base int64

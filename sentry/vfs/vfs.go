@@ -90,3 +90,9 @@ type IoctlIO interface {
 type Nonblocker interface {
 	SetNonblocking(bool)
 }
+
+// Seeker is implemented by files with their own lseek semantics (memory
+// devices, whose position never moves).
+type Seeker interface {
+	Seek(off int64, whence int) (int64, error)
+}

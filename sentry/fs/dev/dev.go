@@ -81,7 +81,11 @@ func (f *file) WriteAt(src []byte, _ int64) (int, error) {
 }
 
 func (f *file) Stat() (unix.Stat_t, error) { return f.d.attr, nil }
-func (*file) Close() error                 { return nil }
+
+// Seek implements vfs.Seeker: Linux's memory devices accept any seek and
+// stay at position 0.
+func (*file) Seek(int64, int) (int64, error) { return 0, nil }
+func (*file) Close() error                   { return nil }
 
 // IsZero reports whether impl is /dev/zero, whose mappings are anonymous
 // memory.
