@@ -89,11 +89,35 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	return &Sandbox{gofer: g, sentry: s}, nil
 }
 
+// Usage is what the sandbox's processes consumed, from wait4.
+type Usage struct {
+	SentryMaxRSSKiB int64
+	GoferMaxRSSKiB  int64
+}
+
+// Usage returns the resource usage of the sandbox's processes once Wait
+// has returned.
+func (sb *Sandbox) Usage() Usage {
+	var u Usage
+	if ps := sb.sentry.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			u.SentryMaxRSSKiB = ru.Maxrss
+		}
+	}
+	if ps := sb.gofer.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			u.GoferMaxRSSKiB = ru.Maxrss
+		}
+	}
+	return u
+}
+
 // Wait waits for the sentry to exit, stops the gofer, and returns the
 // sentry's exit code: the program's exit status, or 128+signal.
 func (sb *Sandbox) Wait() (int, error) {
 	err := sb.sentry.Wait()
-	_ = sb.gofer.Process.Kill()
+	// Closing the connection ends the gofer; a kill covers a stuck one.
+	_ = sb.gofer.Process.Signal(syscall.SIGTERM)
 	_ = sb.gofer.Wait()
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {

@@ -28,6 +28,7 @@ func doMain(args []string) int {
 	root := fs.String("root", "/", "host directory served read-only as the sandbox's root")
 	strace := fs.Bool("strace", false, "log every system call to stderr")
 	debug := fs.Bool("debug", false, "log the sentry's diagnostics to stderr")
+	stats := fs.Bool("stats", false, "print the sandbox processes' peak memory to stderr at exit")
 	var env envFlags
 	fs.Var(&env, "env", "set an environment variable, KEY=VALUE (repeatable)")
 	fs.Usage = func() {
@@ -67,6 +68,10 @@ func doMain(args []string) int {
 	code, err := sb.Wait()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cocoon do: %v\n", err)
+	}
+	if *stats {
+		u := sb.Usage()
+		fmt.Fprintf(os.Stderr, "cocoon do: sentry max RSS %d KiB, gofer max RSS %d KiB\n", u.SentryMaxRSSKiB, u.GoferMaxRSSKiB)
 	}
 	return code
 }
