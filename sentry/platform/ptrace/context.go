@@ -59,6 +59,7 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 	if err := c.loadFP(t, st); err != nil {
 		return platform.Trap{}, err
 	}
+	t.bindToTracerCPU()
 	c.running.Store(t)
 	defer c.running.Store(nil)
 	if c.pendingInterrupt.Swap(false) {

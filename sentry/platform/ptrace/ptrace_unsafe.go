@@ -44,3 +44,12 @@ func setFPRegs(tid int, buf []byte) error {
 	}
 	return nil
 }
+
+// currentCPU returns the CPU the calling thread runs on.
+func currentCPU() (int, error) {
+	var cpu uint32
+	if _, _, errno := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); errno != 0 {
+		return 0, errno
+	}
+	return int(cpu), nil
+}

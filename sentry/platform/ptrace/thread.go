@@ -34,6 +34,9 @@ type thread struct {
 	// attached; injected system calls start from a copy of it so the
 	// segment registers are valid.
 	template arch.Registers
+	// pinned is set once the thread and its tracer share a CPU. Used only
+	// by the tracer.
+	pinned bool
 	// interrupted is set by kick and consumed by the tracer when it sees
 	// the SIGSTOP the kick sent.
 	interrupted atomic.Bool
@@ -139,5 +142,30 @@ func (t *thread) kill() {
 		if err != nil || ws.Exited() || ws.Signaled() {
 			return
 		}
+	}
+}
+
+// bindToTracerCPU pins the stub thread and its tracer to the CPU the tracer
+// runs on, once per stub thread. Every system call is a hand-off between
+// the two; on one CPU it is a plain context switch, across CPUs it costs a
+// wake-up interrupt, which on a virtual machine is an expensive exit (the
+// round trip halves on the development VM). The tracer is locked to its OS
+// thread, so the pin follows the task.
+//
+// TODO(scheduler): with many tasks, spread tracers over the pod's CPUs
+// instead of keeping the CPU each happened to start on.
+func (t *thread) bindToTracerCPU() {
+	if t.pinned {
+		return
+	}
+	t.pinned = true
+	cpu, err := currentCPU()
+	if err != nil {
+		return
+	}
+	var set unix.CPUSet
+	set.Set(cpu)
+	if unix.SchedSetaffinity(0, &set) == nil {
+		_ = unix.SchedSetaffinity(t.tid, &set)
 	}
 }
