@@ -80,11 +80,22 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	p, err := ptrace.New(mf)
-	if err != nil {
-		return 125, fmt.Errorf("starting platform: %w", err)
+	// The platform's start (exec of the master stub) and the gofer's
+	// attach overlap: both wait on other processes.
+	type platformResult struct {
+		p   *ptrace.Platform
+		err error
 	}
-	defer p.Close()
+	platformReady := make(chan platformResult, 1)
+	go func() {
+		p, err := ptrace.New(mf)
+		platformReady <- platformResult{p, err}
+	}()
+	defer func() {
+		if r := <-platformReady; r.p != nil {
+			r.p.Close()
+		}
+	}()
 
 	client, err := gofer.NewClient(GoferFD)
 	if err != nil {
@@ -102,7 +113,12 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	root.MountChild("proc", synth.NewDir(0o555, map[string]vfs.Inode{}))
 	root.MountChild("sys", synth.NewDir(0o555, map[string]vfs.Inode{}))
 
-	k := kernel.NewKernel(p, mf, root, syscalls.AMD64, log)
+	pr := <-platformReady
+	platformReady <- pr // for the deferred Close
+	if pr.err != nil {
+		return 125, fmt.Errorf("starting platform: %w", pr.err)
+	}
+	k := kernel.NewKernel(pr.p, mf, root, syscalls.AMD64, log)
 	k.MemoryLimit = size
 	if spec.Hostname != "" {
 		k.Hostname = spec.Hostname

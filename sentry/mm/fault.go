@@ -92,7 +92,10 @@ func (mm *MemoryManager) growStackLocked(addr uint64) *vma {
 // populateLocked backs the fault-around window containing addr with pages,
 // filling them from the file for file-backed VMAs, and maps them.
 func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, err error) {
-	const window = faultAroundPages * pageSize
+	window := uint64(faultAroundPages * pageSize)
+	if v.file != nil {
+		window = fileFaultAroundPages * pageSize
+	}
 	start := addr &^ (window - 1)
 	end := start + window
 	if start < v.start {

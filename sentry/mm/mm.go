@@ -31,6 +31,11 @@ const (
 	// platform fault costs tens of microseconds, populating a neighbour
 	// costs a memset.
 	faultAroundPages = 16
+	// fileFaultAroundPages is the window for file-backed mappings: program
+	// text and libraries are read sequentially at start-up, and copying a
+	// file page costs far less than a fault (a dynamic /bin/true starts
+	// ~4 ms sooner with 64 than with 16).
+	fileFaultAroundPages = 64
 	// minMmapAddr is Linux's default vm.mmap_min_addr.
 	minMmapAddr = 0x10000
 	// stackGuardGap is Linux's stack_guard_gap: a growing stack keeps this

@@ -69,7 +69,7 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
 	}
 	mm.insertLocked(v)
 	if opts.Populate {
-		for a := v.start; a < v.end; a += faultAroundPages * pageSize {
+		for a := v.start; a < v.end; a = (a + faultAroundPages*pageSize) &^ (faultAroundPages*pageSize - 1) {
 			if _, _, err := mm.populateLocked(v, a); err != nil {
 				break // Linux ignores population failures here.
 			}
