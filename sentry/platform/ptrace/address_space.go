@@ -1,7 +1,6 @@
 package ptrace
 
 import (
-	"fmt"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -10,35 +9,43 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
-// addressSpace is one stub process.
+// addressSpace is one stub process. Its first thread belongs to the factory;
+// every sentry thread that touches the address space gets a stub thread of
+// its own, made on first use.
 type addressSpace struct {
-	p *Platform
+	p     *Platform
+	first *thread
 
-	// mu protects threads and released.
+	// mu protects spare, threads and released.
 	mu sync.Mutex
+	// spare is the thread made with the process, not yet claimed.
+	spare int
 	// threads maps the host TID of a tracer to the stub thread it traces in
 	// this process.
-	threads map[int]*thread
-	// main is the stub process's first thread; its owner created the
-	// address space.
-	main     *thread
+	threads  map[int]*thread
 	released bool
 }
 
 var _ platform.AddressSpace = (*addressSpace)(nil)
 
-// NewAddressSpace implements platform.Platform.NewAddressSpace.
-//
-// Preconditions: the caller is locked to its OS thread.
+// NewAddressSpace implements platform.Platform.NewAddressSpace. It may be
+// called from any thread.
 func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
-	t, err := p.newStubProcess()
-	if err != nil {
-		return nil, err
+	res := p.request(nil)
+	if res.err != nil {
+		return nil, res.err
 	}
-	return &addressSpace{p: p, main: t, threads: map[int]*thread{t.owner: t}}, nil
+	as := &addressSpace{p: p, first: res.first, spare: res.tid, threads: make(map[int]*thread)}
+	p.spacesMu.Lock()
+	p.spaces[as] = struct{}{}
+	p.spacesMu.Unlock()
+	return as, nil
 }
 
-// threadFor returns the stub thread the calling host thread traces.
+// threadFor returns the stub thread the calling host thread traces, making
+// one if needed.
+//
+// Preconditions: the caller is locked to its OS thread.
 func (as *addressSpace) threadFor() (*thread, error) {
 	tid := unix.Gettid()
 	as.mu.Lock()
@@ -49,10 +56,22 @@ func (as *addressSpace) threadFor() (*thread, error) {
 	if t, ok := as.threads[tid]; ok {
 		return t, nil
 	}
-	// Tasks sharing one address space from several host threads come with
-	// the multi-threaded kernel; until then a second tracer is an error the
-	// caller reports, never a silent cross-thread ptrace.
-	return nil, fmt.Errorf("ptrace: address space of stub %d is not traced by thread %d", as.main.tgid, tid)
+	stubTID := as.spare
+	as.spare = 0
+	if stubTID == 0 {
+		res := as.p.request(as.first)
+		if res.err != nil {
+			return nil, res.err
+		}
+		stubTID = res.tid
+	}
+	t, err := attach(as.first.tgid, stubTID)
+	if err != nil {
+		_ = unix.Tgkill(as.first.tgid, stubTID, unix.SIGKILL)
+		return nil, err
+	}
+	as.threads[tid] = t
+	return t, nil
 }
 
 // MapFile implements platform.AddressSpace.MapFile.
@@ -77,7 +96,8 @@ func (as *addressSpace) Unmap(addr, length uint64) {
 	_, _ = t.syscall(unix.SYS_MUNMAP, uintptr(addr), uintptr(length))
 }
 
-// Release implements platform.AddressSpace.Release.
+// Release implements platform.AddressSpace.Release. The stub threads of
+// the process die with it.
 func (as *addressSpace) Release() {
 	as.mu.Lock()
 	if as.released {
@@ -85,8 +105,36 @@ func (as *addressSpace) Release() {
 		return
 	}
 	as.released = true
+	as.p.spacesMu.Lock()
+	delete(as.p.spaces, as)
+	as.p.spacesMu.Unlock()
+	threads := as.threads
+	as.threads = nil
 	as.mu.Unlock()
-	as.main.kill()
+	_ = unix.Kill(as.first.tgid, unix.SIGKILL)
+	// A traced thread stays a zombie until its tracer's thread group reaps
+	// it, and the process's leader cannot be reaped before its other
+	// threads: reap them all (wait4 sees the tracees of every thread of the
+	// sentry).
+	for _, t := range threads {
+		t.reap()
+	}
+	as.first.reap()
+}
+
+// releaseThread ends the stub thread traced by the calling thread, whose
+// task is going away. The thread exits by itself: a signal would kill the
+// whole process, and so would PTRACE_O_EXITKILL when the tracer's OS thread
+// ends with the thread still attached.
+func (as *addressSpace) releaseThread() {
+	tid := unix.Gettid()
+	as.mu.Lock()
+	t, ok := as.threads[tid]
+	delete(as.threads, tid)
+	as.mu.Unlock()
+	if ok {
+		t.exit()
+	}
 }
 
 func hostProt(perms platform.AccessType) uintptr {

@@ -21,6 +21,7 @@ const (
 // context runs one task. It is used only by the task's own (locked) thread,
 // except for Interrupt.
 type context struct {
+	p *Platform
 	// running is the stub thread in use by Switch, for Interrupt; nil
 	// outside Switch.
 	running atomic.Pointer[thread]
@@ -35,7 +36,7 @@ var _ platform.Context = (*context)(nil)
 
 // NewContext implements platform.Platform.NewContext.
 func (p *Platform) NewContext() (platform.Context, error) {
-	return &context{}, nil
+	return &context{p: p}, nil
 }
 
 // Interrupt implements platform.Context.Interrupt.
@@ -46,8 +47,21 @@ func (c *context) Interrupt() {
 	}
 }
 
-// Release implements platform.Context.Release.
-func (c *context) Release() {}
+// Release implements platform.Context.Release: the task is exiting on its
+// own thread, whose stub threads end with it.
+//
+// Preconditions: called by the task's thread.
+func (c *context) Release() {
+	c.p.spacesMu.Lock()
+	spaces := make([]*addressSpace, 0, len(c.p.spaces))
+	for as := range c.p.spaces {
+		spaces = append(spaces, as)
+	}
+	c.p.spacesMu.Unlock()
+	for _, as := range spaces {
+		as.releaseThread()
+	}
+}
 
 // Switch implements platform.Context.Switch.
 func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Trap, error) {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -33,14 +34,33 @@ const stubMemFD = 0
 // Platform is the ptrace platform.
 type Platform struct {
 	mf *memfile.File
-	// forkRequests carries requests for a new stub process to the factory.
-	forkRequests chan chan forkResult
+	// requests carries work for the factory, which traces the master stub
+	// and the first thread of every stub process.
+	requests chan factoryRequest
 	// stopFactory ends the factory goroutine and kills the master stub.
 	stopFactory chan struct{}
+
+	// spacesMu protects spaces.
+	spacesMu sync.Mutex
+	// spaces holds the live address spaces, so an exiting task can end its
+	// stub threads in each.
+	spaces map[*addressSpace]struct{}
 }
 
-type forkResult struct {
-	pid int
+// factoryRequest asks the factory for a new stub process (process == nil)
+// or for a new thread in process. The reply carries the new thread,
+// detached and stopped, ready for the requesting thread to attach.
+type factoryRequest struct {
+	process *thread
+	reply   chan factoryResult
+}
+
+type factoryResult struct {
+	// first is the new process's first thread, which stays traced by the
+	// factory (for new processes only).
+	first *thread
+	// tid is the new stub thread to attach.
+	tid int
 	err error
 }
 
@@ -50,9 +70,10 @@ var _ platform.Platform = (*Platform)(nil)
 // held in a memfd. It is the only time the platform executes a program.
 func New(mf *memfile.File) (*Platform, error) {
 	p := &Platform{
-		mf:           mf,
-		forkRequests: make(chan chan forkResult),
-		stopFactory:  make(chan struct{}),
+		mf:          mf,
+		requests:    make(chan factoryRequest),
+		stopFactory: make(chan struct{}),
+		spaces:      make(map[*addressSpace]struct{}),
 	}
 	ready := make(chan error, 1)
 	go p.factory(ready)
@@ -87,9 +108,13 @@ func (p *Platform) factory(ready chan<- error) {
 	}
 	for {
 		select {
-		case reply := <-p.forkRequests:
-			pid, err := forkStub(master)
-			reply <- forkResult{pid, err}
+		case req := <-p.requests:
+			if req.process == nil {
+				req.reply <- newProcess(master)
+			} else {
+				tid, err := cloneThread(req.process)
+				req.reply <- factoryResult{tid: tid, err: err}
+			}
 		case <-p.stopFactory:
 			master.kill()
 			return
@@ -169,83 +194,152 @@ func prepareMaster(t *thread) error {
 	return nil
 }
 
-// forkStub forks the master and hands the child over, stopped and detached,
-// for another thread to attach.
-func forkStub(master *thread) (int, error) {
-	regs := master.template
+// injectEvent injects a fork or clone into t and returns the new task's
+// ID from the ptrace event it causes. The new task starts traced by the
+// factory and stopped with SIGSTOP.
+func injectEvent(t *thread, nr uintptr, flags uintptr, event int) (int, error) {
+	regs := t.template
 	regs.Rip = stubSyscallAddr
-	regs.Rax = unix.SYS_FORK
+	regs.Rax = uint64(nr)
+	regs.Rdi = uint64(flags)
+	regs.Rsi, regs.Rdx, regs.R10, regs.R8 = 0, 0, 0, 0
 	regs.Orig_rax = ^uint64(0)
-	if err := unix.PtraceSetRegs(master.tid, &regs); err != nil {
-		return 0, fmt.Errorf("ptrace: injecting fork: %w", err)
+	if err := unix.PtraceSetRegs(t.tid, &regs); err != nil {
+		return 0, fmt.Errorf("ptrace: injecting syscall %d: %w", nr, err)
 	}
-	if err := unix.PtraceCont(master.tid, 0); err != nil {
-		return 0, fmt.Errorf("ptrace: resuming master for fork: %w", err)
+	if err := unix.PtraceCont(t.tid, 0); err != nil {
+		return 0, fmt.Errorf("ptrace: resuming stub for syscall %d: %w", nr, err)
 	}
-	ws, err := master.waitStop()
+	var ws unix.WaitStatus
+	var err error
+	for {
+		if ws, err = t.waitStop(); err != nil {
+			return 0, err
+		}
+		if ws.StopSignal() != unix.SIGSTOP {
+			break
+		}
+		// A group stop caused by a hand-over in the same process.
+		if err := unix.PtraceCont(t.tid, 0); err != nil {
+			return 0, err
+		}
+	}
+	if ws.StopSignal() != unix.SIGTRAP || ws.TrapCause() != event {
+		return 0, fmt.Errorf("ptrace: stub stopped with %v (event %d) during syscall %d", ws.StopSignal(), ws.TrapCause(), nr)
+	}
+	msg, err := unix.PtraceGetEventMsg(t.tid)
+	if err != nil {
+		return 0, fmt.Errorf("ptrace: reading new stub task id: %w", err)
+	}
+	// Let t finish the call and stop on the int3.
+	if err := unix.PtraceCont(t.tid, 0); err != nil {
+		return 0, fmt.Errorf("ptrace: resuming stub after syscall %d: %w", nr, err)
+	}
+	for {
+		ws, err := t.waitStop()
+		if err != nil {
+			return 0, err
+		}
+		if ws.StopSignal() == unix.SIGTRAP {
+			break
+		}
+		if err := unix.PtraceCont(t.tid, 0); err != nil {
+			return 0, err
+		}
+	}
+	return int(msg), nil
+}
+
+// handOver waits for a new task's initial SIGSTOP and detaches it, stopped,
+// so another thread can attach it.
+func handOver(tid int) error {
+	child := &thread{tgid: tid, tid: tid}
+	if ws, err := child.waitStop(); err != nil || ws.StopSignal() != unix.SIGSTOP {
+		return fmt.Errorf("ptrace: new stub task did not stop (%v): %v", ws.StopSignal(), err)
+	}
+	if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_DETACH, uintptr(tid), 0, uintptr(unix.SIGSTOP), 0, 0); errno != 0 {
+		return fmt.Errorf("ptrace: handing over new stub task: %w", errno)
+	}
+	return nil
+}
+
+// newProcess forks the master. The child's first thread stays traced by the
+// factory (it only ever clones the threads that run application code); a
+// second thread is handed over for the requester.
+func newProcess(master *thread) factoryResult {
+	pid, err := injectEvent(master, unix.SYS_FORK, 0, unix.PTRACE_EVENT_FORK)
+	if err != nil {
+		return factoryResult{err: err}
+	}
+	first := &thread{tgid: pid, tid: pid, owner: master.owner}
+	if ws, err := first.waitStop(); err != nil || ws.StopSignal() != unix.SIGSTOP {
+		first.kill()
+		return factoryResult{err: fmt.Errorf("ptrace: new stub did not stop (%v): %v", ws.StopSignal(), err)}
+	}
+	if err := first.setOptions(unix.PTRACE_O_TRACECLONE); err != nil {
+		first.kill()
+		return factoryResult{err: err}
+	}
+	if err := first.captureTemplate(); err != nil {
+		first.kill()
+		return factoryResult{err: err}
+	}
+	tid, err := cloneThread(first)
+	if err != nil {
+		first.kill()
+		return factoryResult{err: err}
+	}
+	return factoryResult{first: first, tid: tid}
+}
+
+// cloneThreadFlags make a new thread of the stub process: same memory,
+// same everything, as pthread_create would.
+const cloneThreadFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+	unix.CLONE_THREAD | unix.CLONE_SYSVSEM
+
+// cloneThread adds a thread to the process whose first thread is first and
+// hands it over.
+func cloneThread(first *thread) (int, error) {
+	tid, err := injectEvent(first, unix.SYS_CLONE, cloneThreadFlags, unix.PTRACE_EVENT_CLONE)
 	if err != nil {
 		return 0, err
 	}
-	if ws.StopSignal() != unix.SIGTRAP || ws.TrapCause() != unix.PTRACE_EVENT_FORK {
-		return 0, fmt.Errorf("ptrace: master stopped with %v (event %d) during fork", ws.StopSignal(), ws.TrapCause())
+	if err := handOver(tid); err != nil {
+		_ = unix.Tgkill(first.tgid, tid, unix.SIGKILL)
+		return 0, err
 	}
-	msg, err := unix.PtraceGetEventMsg(master.tid)
-	if err != nil {
-		return 0, fmt.Errorf("ptrace: reading forked stub pid: %w", err)
-	}
-	pid := int(msg)
-	// Let the master finish the fork and stop on the int3.
-	if err := unix.PtraceCont(master.tid, 0); err != nil {
-		return 0, fmt.Errorf("ptrace: resuming master after fork: %w", err)
-	}
-	if ws, err := master.waitStop(); err != nil || ws.StopSignal() != unix.SIGTRAP {
-		return 0, fmt.Errorf("ptrace: master did not return from fork (%v): %v", ws.StopSignal(), err)
-	}
-	child := &thread{tgid: pid, tid: pid, owner: master.owner}
-	// A child of a PTRACE_O_TRACEFORK tracee starts traced and stopped with
-	// SIGSTOP.
-	if ws, err := child.waitStop(); err != nil || ws.StopSignal() != unix.SIGSTOP {
-		child.kill()
-		return 0, fmt.Errorf("ptrace: new stub did not stop (%v): %v", ws.StopSignal(), err)
-	}
-	if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_DETACH, uintptr(pid), 0, uintptr(unix.SIGSTOP), 0, 0); errno != 0 {
-		child.kill()
-		return 0, fmt.Errorf("ptrace: handing over new stub: %w", errno)
-	}
-	return pid, nil
+	return tid, nil
 }
 
-// newStubProcess returns a new stub process traced by the calling thread.
+// request sends req to the factory and waits for the answer.
+func (p *Platform) request(process *thread) factoryResult {
+	reply := make(chan factoryResult, 1)
+	select {
+	case p.requests <- factoryRequest{process: process, reply: reply}:
+	case <-p.stopFactory:
+		return factoryResult{err: os.ErrClosed}
+	}
+	return <-reply
+}
+
+// attach makes the calling thread the tracer of stub thread tid of process
+// tgid, which the factory handed over.
 //
 // Preconditions: the caller is locked to its OS thread.
-func (p *Platform) newStubProcess() (*thread, error) {
-	reply := make(chan forkResult, 1)
-	select {
-	case p.forkRequests <- reply:
-	case <-p.stopFactory:
-		return nil, os.ErrClosed
+func attach(tgid, tid int) (*thread, error) {
+	t := &thread{tgid: tgid, tid: tid, owner: unix.Gettid()}
+	if err := unix.PtraceAttach(tid); err != nil {
+		return nil, fmt.Errorf("ptrace: attaching stub thread %d: %w", tid, err)
 	}
-	res := <-reply
-	if res.err != nil {
-		return nil, res.err
-	}
-	t := &thread{tgid: res.pid, tid: res.pid, owner: unix.Gettid()}
-	if err := unix.PtraceAttach(t.tid); err != nil {
-		_ = unix.Kill(t.tgid, unix.SIGKILL)
-		return nil, fmt.Errorf("ptrace: attaching new stub: %w", err)
-	}
-	// The SIGSTOP of PTRACE_ATTACH wakes the stopped child and is reported
+	// The SIGSTOP of PTRACE_ATTACH wakes the stopped thread and is reported
 	// as a signal-delivery stop, which resuming with signal 0 swallows.
 	if ws, err := t.waitStop(); err != nil || ws.StopSignal() != unix.SIGSTOP {
-		t.kill()
-		return nil, fmt.Errorf("ptrace: attached stub did not stop (%v): %v", ws.StopSignal(), err)
+		return nil, fmt.Errorf("ptrace: attached stub thread did not stop (%v): %v", ws.StopSignal(), err)
 	}
 	if err := t.setOptions(0); err != nil {
-		t.kill()
 		return nil, err
 	}
 	if err := t.captureTemplate(); err != nil {
-		t.kill()
 		return nil, err
 	}
 	return t, nil

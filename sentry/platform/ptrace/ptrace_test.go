@@ -1,6 +1,7 @@
 package ptrace
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 
@@ -168,5 +169,61 @@ func BenchmarkSyscallRoundTrip(b *testing.B) {
 		if _, err := ctx.Switch(as, st); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestThreadsShareAddressSpace runs two tasks on two host threads in one
+// address space: each gets its own stub thread, both see the same memory,
+// and one task's exit leaves the other running.
+func TestThreadsShareAddressSpace(t *testing.T) {
+	// Each worker: store its id at dataAddr+8*id, then getpid-loop.
+	// mov %rax,(%rbx); mov $39,%eax; syscall; jmp .-7 (back to mov $39)
+	code := []byte{0x48, 0x89, 0x03, 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7}
+	f := newFixture(t, code)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	if err := f.as.MapFile(dataAddr, fr, platform.Read|platform.Write); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for id := uint64(1); id <= 2; id++ {
+		go func() {
+			runtime.LockOSThread()
+			// The thread ends with the goroutine; Release ends its
+			// stub thread first.
+			ctx, err := f.p.NewContext()
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer ctx.Release()
+			st := &arch.State{}
+			st.Regs.Rip = codeAddr
+			st.Regs.Rbx = dataAddr + 8*id
+			st.Regs.Rax = id * 0x1111
+			for i := 0; i < 50; i++ {
+				trap, err := ctx.Switch(f.as, st)
+				if err != nil || trap.Kind != platform.TrapSyscall {
+					errs <- fmt.Errorf("task %d: trap %+v err %v", id, trap, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	mem := f.mf.Slice(fr)
+	if mem[8] != 0x11 || mem[16] != 0x22 {
+		t.Fatalf("stores from the two tasks: %#x %#x", mem[8], mem[16])
+	}
+	// The address space still works for a third thread (this one).
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rbx = dataAddr
+	if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("after the workers exited: trap %+v err %v", trap, err)
 	}
 }

@@ -130,12 +130,17 @@ func (t *thread) captureTemplate() error {
 	return nil
 }
 
-// kill kills the thread's whole stub process and reaps it.
+// kill kills the thread's whole stub process and reaps the thread.
 func (t *thread) kill() {
 	_ = unix.Kill(t.tgid, unix.SIGKILL)
+	t.reap()
+}
+
+// reap waits until the (killed) thread is gone.
+func (t *thread) reap() {
 	for {
 		var ws unix.WaitStatus
-		_, err := unix.Wait4(t.tgid, &ws, unix.WALL, nil)
+		_, err := unix.Wait4(t.tid, &ws, unix.WALL, nil)
 		if err == unix.EINTR {
 			continue
 		}
@@ -168,4 +173,17 @@ func (t *thread) bindToTracerCPU() {
 	if unix.SchedSetaffinity(0, &set) == nil {
 		_ = unix.SchedSetaffinity(t.tid, &set)
 	}
+}
+
+// exit makes the stopped thread exit(2) by itself and reaps it.
+func (t *thread) exit() {
+	regs := t.template
+	regs.Rip = stubSyscallAddr
+	regs.Rax = unix.SYS_EXIT
+	regs.Rdi = 0
+	regs.Orig_rax = ^uint64(0)
+	if unix.PtraceSetRegs(t.tid, &regs) != nil || unix.PtraceCont(t.tid, 0) != nil {
+		_ = unix.Tgkill(t.tgid, t.tid, unix.SIGKILL)
+	}
+	t.reap()
 }
