@@ -35,10 +35,18 @@ func (mm *MemoryManager) HandleFault(addr uint64, access platform.AccessType) Fa
 	if v.perms == 0 || access&^permsImplied(v.perms) != 0 {
 		return FaultResult{int(unix.SIGSEGV), SegvAccErr}
 	}
-	if pg, ok := mm.pages[arch.PageRoundDown(addr)]; ok && pg.mapped {
-		// The page is mapped with the VMA's permissions and the hardware
-		// still refused: the access is not allowed.
-		return FaultResult{int(unix.SIGSEGV), SegvAccErr}
+	pageAddr := arch.PageRoundDown(addr)
+	if p, ok := mm.pages[pageAddr]; ok && p.mapped {
+		// The page is mapped with what the VMA and copy-on-write allow,
+		// and the access still faulted. If the VMA allows writing, the
+		// access was a write to a page still shared copy-on-write.
+		if v.perms&platform.Write == 0 || p.writable {
+			return FaultResult{int(unix.SIGSEGV), SegvAccErr}
+		}
+		if err := mm.breakCOWLocked(v, pageAddr, p); err != nil {
+			return FaultResult{int(unix.SIGBUS), BusAdrErr}
+		}
+		return FaultResult{}
 	}
 	signo, code, err := mm.populateLocked(v, addr)
 	if err != nil {
@@ -47,6 +55,26 @@ func (mm *MemoryManager) HandleFault(addr uint64, access platform.AccessType) Fa
 		return FaultResult{int(unix.SIGBUS), BusAdrErr}
 	}
 	return FaultResult{signo, code}
+}
+
+// breakCOWLocked gives the address space its own copy of the private page p
+// at addr (or takes the page over when nobody else holds it) and maps it
+// writable if it was mapped.
+func (mm *MemoryManager) breakCOWLocked(v *vma, addr uint64, p *pte) error {
+	if !p.page.exclusive() {
+		fr, err := mm.mf.Allocate(pageSize)
+		if err != nil {
+			return err
+		}
+		copy(mm.mf.Slice(fr), mm.mf.Slice(memfile.Range{Start: p.page.off, End: p.page.off + pageSize}))
+		p.page.decRef(mm.mf)
+		p.page = newPhysPage(fr.Start)
+	}
+	p.writable = true
+	if p.mapped {
+		return mm.as.MapFile(addr, memfile.Range{Start: p.page.off, End: p.page.off + pageSize}, v.perms)
+	}
+	return nil
 }
 
 // permsImplied returns what the hardware grants for perms: on x86 a
@@ -117,6 +145,12 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 			end = limit
 		}
 	}
+	if v.shared != nil {
+		if err := mm.populateSharedLocked(v, start, end); err != nil {
+			return 0, 0, err
+		}
+		return 0, 0, mm.mapRunsLocked(v, start, end)
+	}
 	// Allocate the missing pages in runs, so each run is one contiguous
 	// piece of the memory file.
 	for a := start; a < end; {
@@ -139,11 +173,40 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 			mm.fillFromFile(v, a, fr)
 		}
 		for p := a; p < runEnd; p += pageSize {
-			mm.pages[p] = &page{off: fr.Start + (p - a)}
+			mm.pages[p] = &pte{page: newPhysPage(fr.Start + (p - a)), writable: true}
 		}
 		a = runEnd
 	}
-	return 0, 0, mm.mapRunsLocked(start, end, v.perms)
+	return 0, 0, mm.mapRunsLocked(v, start, end)
+}
+
+// populateSharedLocked gives [start, end) of a shared VMA page-table entries
+// for the pages of its object, creating (and filling) missing object pages.
+func (mm *MemoryManager) populateSharedLocked(v *vma, start, end uint64) error {
+	obj := v.shared
+	obj.mu.Lock()
+	defer obj.mu.Unlock()
+	for a := start; a < end; a += pageSize {
+		if _, ok := mm.pages[a]; ok {
+			continue
+		}
+		off := v.fileOffset(a)
+		pg, ok := obj.pages[off]
+		if !ok {
+			fr, err := mm.mf.Allocate(pageSize)
+			if err != nil {
+				return err
+			}
+			if v.file != nil {
+				mm.fillFromFile(v, a, fr)
+			}
+			pg = newPhysPage(fr.Start)
+			obj.pages[off] = pg
+		}
+		pg.refs.Add(1)
+		mm.pages[a] = &pte{page: pg, writable: true}
+	}
+	return nil
 }
 
 // fillFromFile reads the file contents backing [addr, addr+fr.Length())
@@ -161,28 +224,37 @@ func (mm *MemoryManager) fillFromFile(v *vma, addr uint64, fr memfile.Range) {
 	}
 }
 
-// mapRunsLocked maps the populated, unmapped pages of [start, end) into the
-// platform address space, one call per run contiguous in the memory file.
-func (mm *MemoryManager) mapRunsLocked(start, end uint64, perms platform.AccessType) error {
+// mapRunsLocked maps the populated, unmapped pages of [start, end) of v
+// into the platform address space, one call per run that is contiguous in
+// the memory file and has the same permissions. Private pages still shared
+// copy-on-write are mapped without write permission.
+func (mm *MemoryManager) mapRunsLocked(v *vma, start, end uint64) error {
+	permsOf := func(p *pte) platform.AccessType {
+		if p.writable {
+			return v.perms
+		}
+		return v.perms &^ platform.Write
+	}
 	for a := start; a < end; {
-		pg, ok := mm.pages[a]
-		if !ok || pg.mapped {
+		p, ok := mm.pages[a]
+		if !ok || p.mapped {
 			a += pageSize
 			continue
 		}
+		perms := permsOf(p)
 		runEnd := a + pageSize
 		for runEnd < end {
 			next, ok := mm.pages[runEnd]
-			if !ok || next.mapped || next.off != pg.off+(runEnd-a) {
+			if !ok || next.mapped || next.page.off != p.page.off+(runEnd-a) || permsOf(next) != perms {
 				break
 			}
 			runEnd += pageSize
 		}
-		if err := mm.as.MapFile(a, memfile.Range{Start: pg.off, End: pg.off + (runEnd - a)}, perms); err != nil {
+		if err := mm.as.MapFile(a, memfile.Range{Start: p.page.off, End: p.page.off + (runEnd - a)}, perms); err != nil {
 			return err
 		}
-		for p := a; p < runEnd; p += pageSize {
-			mm.pages[p].mapped = true
+		for q := a; q < runEnd; q += pageSize {
+			mm.pages[q].mapped = true
 		}
 		a = runEnd
 	}

@@ -19,15 +19,22 @@ func (mm *MemoryManager) translateLocked(addr uint64, access platform.AccessType
 	if access&^permsImplied(v.perms) != 0 {
 		return nil, errFault
 	}
-	pg, ok := mm.pages[pageAddr]
+	p, ok := mm.pages[pageAddr]
 	if !ok {
 		signo, _, err := mm.populateLocked(v, addr)
 		if err != nil || signo != 0 {
 			return nil, errFault
 		}
-		pg = mm.pages[pageAddr]
+		p = mm.pages[pageAddr]
 	}
-	return mm.mf.Slice(memfile.Range{Start: pg.off, End: pg.off + pageSize}), nil
+	if access&platform.Write != 0 && !p.writable {
+		// The kernel writes like the application would: to the address
+		// space's own copy of a copy-on-write page.
+		if err := mm.breakCOWLocked(v, pageAddr, p); err != nil {
+			return nil, errFault
+		}
+	}
+	return mm.mf.Slice(memfile.Range{Start: p.page.off, End: p.page.off + pageSize}), nil
 }
 
 // CopyOut copies src to application memory at addr. It returns the number of

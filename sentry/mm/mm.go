@@ -56,21 +56,36 @@ type vma struct {
 	private    bool
 	growsDown  bool
 	file       Mappable
-	// off is the file offset that start maps.
-	off  uint64
-	name string
+	// off is the file offset (or shared-object offset) that start maps.
+	off uint64
+	// shared holds the pages of a MAP_SHARED mapping; nil for private
+	// ones.
+	shared *sharedMemory
+	name   string
+}
+
+// hold takes the references a VMA keeps on its file and shared object.
+func (v *vma) hold() {
+	if v.file != nil {
+		incRef(v.file)
+	}
+	if v.shared != nil {
+		v.shared.incRef()
+	}
+}
+
+// drop releases what hold took.
+func (v *vma) drop(mf *memfile.File) {
+	if v.file != nil {
+		decRef(v.file)
+	}
+	if v.shared != nil {
+		v.shared.decRef(mf)
+	}
 }
 
 // fileOffset returns the file offset that backs addr.
 func (v *vma) fileOffset(addr uint64) uint64 { return v.off + (addr - v.start) }
-
-// page is a populated page of application memory.
-type page struct {
-	// off is the page's offset in the memory file.
-	off uint64
-	// mapped is set while the page is mapped in the platform address space.
-	mapped bool
-}
 
 // MemoryManager is one application address space.
 type MemoryManager struct {
@@ -82,8 +97,8 @@ type MemoryManager struct {
 	mu sync.Mutex
 	// vmas is sorted by start; VMAs never overlap.
 	vmas []*vma
-	// pages maps a page address to its backing page.
-	pages map[uint64]*page
+	// pages maps a page address to its page-table entry.
+	pages map[uint64]*pte
 	// brkStart is where the heap begins; brk is the current break.
 	brkStart, brk uint64
 	// mmapBase is where top-down allocations start.
@@ -101,7 +116,7 @@ func New(mf *memfile.File, as platform.AddressSpace, maxAddr uint64) *MemoryMana
 		mf:          mf,
 		as:          as,
 		maxAddr:     maxAddr,
-		pages:       make(map[uint64]*page),
+		pages:       make(map[uint64]*pte),
 		mmapBase:    maxAddr - mmapGap,
 		stackLimit:  defaultStackLimit,
 		commitLimit: mf.Size(),
@@ -118,14 +133,12 @@ func (mm *MemoryManager) MaxUserAddress() uint64 { return mm.maxAddr }
 func (mm *MemoryManager) Release() {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
-	for addr, pg := range mm.pages {
-		mm.mf.Release(memfile.Range{Start: pg.off, End: pg.off + pageSize})
+	for addr, p := range mm.pages {
+		p.page.decRef(mm.mf)
 		delete(mm.pages, addr)
 	}
 	for _, v := range mm.vmas {
-		if v.file != nil {
-			decRef(v.file)
-		}
+		v.drop(mm.mf)
 	}
 	mm.vmas = nil
 	mm.as.Release()
@@ -151,12 +164,10 @@ func (mm *MemoryManager) overlapsLocked(start, end uint64) bool {
 	return i < len(mm.vmas) && mm.vmas[i].start < end
 }
 
-// insertLocked adds v, which overlaps nothing, taking a reference on its
-// file.
+// insertLocked adds v, which overlaps nothing, taking references on its
+// file and shared object.
 func (mm *MemoryManager) insertLocked(v *vma) {
-	if v.file != nil {
-		incRef(v.file)
-	}
+	v.hold()
 	i := mm.findLocked(v.start)
 	mm.vmas = append(mm.vmas, nil)
 	copy(mm.vmas[i+1:], mm.vmas[i:])
@@ -174,9 +185,7 @@ func (mm *MemoryManager) splitLocked(addr uint64) {
 	upper.start = addr
 	upper.off = v.fileOffset(addr)
 	v.end = addr
-	if upper.file != nil {
-		incRef(upper.file)
-	}
+	upper.hold()
 	mm.vmas = append(mm.vmas, nil)
 	copy(mm.vmas[i+2:], mm.vmas[i+1:])
 	mm.vmas[i+1] = &upper
@@ -192,9 +201,7 @@ func (mm *MemoryManager) removeRangeLocked(start, end uint64) {
 	i := mm.findLocked(start)
 	j := i
 	for j < len(mm.vmas) && mm.vmas[j].start < end {
-		if f := mm.vmas[j].file; f != nil {
-			decRef(f)
-		}
+		mm.vmas[j].drop(mm.mf)
 		j++
 	}
 	mm.vmas = append(mm.vmas[:i], mm.vmas[j:]...)
@@ -205,20 +212,26 @@ func (mm *MemoryManager) removeRangeLocked(start, end uint64) {
 // releasePagesLocked frees the populated pages in [start, end). The caller
 // has unmapped them from the platform.
 func (mm *MemoryManager) releasePagesLocked(start, end uint64) {
+	mm.forEachPageLocked(start, end, func(addr uint64, p *pte) {
+		p.page.decRef(mm.mf)
+		delete(mm.pages, addr)
+	})
+}
+
+// forEachPageLocked calls fn for each populated page in [start, end),
+// walking whichever of the range and the page table is smaller.
+func (mm *MemoryManager) forEachPageLocked(start, end uint64, fn func(addr uint64, p *pte)) {
 	if (end-start)/pageSize > uint64(len(mm.pages)) {
-		// A huge sparse range: walk the populated pages instead.
-		for addr, pg := range mm.pages {
+		for addr, p := range mm.pages {
 			if addr >= start && addr < end {
-				mm.mf.Release(memfile.Range{Start: pg.off, End: pg.off + pageSize})
-				delete(mm.pages, addr)
+				fn(addr, p)
 			}
 		}
 		return
 	}
 	for addr := start; addr < end; addr += pageSize {
-		if pg, ok := mm.pages[addr]; ok {
-			mm.mf.Release(memfile.Range{Start: pg.off, End: pg.off + pageSize})
-			delete(mm.pages, addr)
+		if p, ok := mm.pages[addr]; ok {
+			fn(addr, p)
 		}
 	}
 }

@@ -67,7 +67,13 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
 		off:       opts.Offset,
 		name:      opts.Name,
 	}
+	if !opts.Private {
+		v.shared = newSharedMemory()
+	}
 	mm.insertLocked(v)
+	if v.shared != nil {
+		v.shared.decRef(mm.mf) // insertLocked took the VMA's reference
+	}
 	if opts.Populate {
 		for a := v.start; a < v.end; a = (a + faultAroundPages*pageSize) &^ (faultAroundPages*pageSize - 1) {
 			if _, _, err := mm.populateLocked(v, a); err != nil {
@@ -185,19 +191,7 @@ func (mm *MemoryManager) Mprotect(addr, length uint64, perms platform.AccessType
 // keeping the pages.
 func (mm *MemoryManager) unmapPlatformLocked(start, end uint64) {
 	mm.as.Unmap(start, end-start)
-	if (end-start)/pageSize > uint64(len(mm.pages)) {
-		for addr, pg := range mm.pages {
-			if addr >= start && addr < end {
-				pg.mapped = false
-			}
-		}
-		return
-	}
-	for a := start; a < end; a += pageSize {
-		if pg, ok := mm.pages[a]; ok {
-			pg.mapped = false
-		}
-	}
+	mm.forEachPageLocked(start, end, func(_ uint64, p *pte) { p.mapped = false })
 }
 
 // SetBrkStart sets the start of the heap (the end of the executable's data).
@@ -333,14 +327,12 @@ func (mm *MemoryManager) moveLocked(v *vma, oldAddr, oldLen, newLen, dst uint64)
 		keep = newLen
 	}
 	mm.as.Unmap(oldAddr, oldLen)
-	moved := make(map[uint64]*page)
-	for a := uint64(0); a < keep; a += pageSize {
-		if pg, ok := mm.pages[oldAddr+a]; ok {
-			pg.mapped = false
-			moved[dst+a] = pg
-			delete(mm.pages, oldAddr+a)
-		}
-	}
+	moved := make(map[uint64]*pte)
+	mm.forEachPageLocked(oldAddr, oldAddr+keep, func(a uint64, p *pte) {
+		p.mapped = false
+		moved[dst+(a-oldAddr)] = p
+		delete(mm.pages, a)
+	})
 	mm.removeRangeLocked(oldAddr, oldAddr+oldLen)
 	mm.insertLocked(&nv)
 	for a, pg := range moved {
@@ -396,12 +388,11 @@ func (mm *MemoryManager) Madvise(addr, length uint64, advice int) error {
 		for a := addr; a < end; {
 			v := mm.vmaAtLocked(a)
 			vEnd := min(v.end, end)
-			if v.private {
-				mm.as.Unmap(a, vEnd-a)
-				mm.releasePagesLocked(a, vEnd)
-			} else {
-				mm.unmapPlatformLocked(a, vEnd)
-			}
+			// Shared memory keeps its contents in its object;
+			// dropping the address space's references is all it
+			// takes either way.
+			mm.as.Unmap(a, vEnd-a)
+			mm.releasePagesLocked(a, vEnd)
 			a = vEnd
 		}
 	}
