@@ -55,3 +55,14 @@ func PageRoundUp(addr uint64) (rounded uint64, ok bool) {
 	rounded = (addr + PageSize - 1) &^ (PageSize - 1)
 	return rounded, rounded >= addr
 }
+
+// InitialFPState returns the FXSAVE image of a freshly reset FPU: x87
+// control word 0x37f, MXCSR 0x1f80, everything else zero (what a new
+// process or a signal handler starts with).
+func InitialFPState() []byte {
+	fp := make([]byte, FPStateSize)
+	fp[0], fp[1] = 0x7f, 0x03   // FCW
+	fp[24], fp[25] = 0x80, 0x1f // MXCSR
+	fp[28], fp[29] = 0xff, 0xff // MXCSR_MASK: all bits supported
+	return fp
+}

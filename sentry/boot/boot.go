@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -67,11 +66,9 @@ func readSpec() (*Spec, error) {
 	return &spec, nil
 }
 
-// run builds the kernel and runs the program on this goroutine, which stays
-// locked to its thread: the platform binds the task to it.
+// run builds the kernel, starts the program as the sandbox's init and waits
+// until every task of the sandbox has exited.
 func run(spec *Spec, log *slog.Logger) (int, error) {
-	runtime.LockOSThread()
-
 	size := spec.MemoryBytes
 	if size == 0 {
 		size = defaultMemoryBytes
@@ -129,7 +126,13 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 
 	fds := kernel.NewFDTable()
 	for fd := int32(0); fd < 3; fd++ {
-		f := vfs.NewFile(host.New(int(fd)), nil, unix.O_RDWR)
+		// The sandbox gets its own descriptions of the standard streams:
+		// when its programs close them, the sentry keeps its own stderr.
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return 125, fmt.Errorf("duplicating standard stream %d: %w", fd, err)
+		}
+		f := vfs.NewFile(host.New(dup), nil, unix.O_RDWR)
 		if _, err := fds.NewFD(f, fd, false, 3); err != nil {
 			return 125, err
 		}
@@ -139,31 +142,24 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		cwd = root
 	}
-	t, err := k.NewTask(fds, cwd)
-	if err != nil {
-		return 125, err
-	}
 	path, err := findProgram(root, cwd, spec.Argv[0], spec.Env)
 	if err != nil {
 		return 127, fmt.Errorf("%s: %w", spec.Argv[0], err)
 	}
-	if err := t.Exec(path, spec.Argv, spec.Env); err != nil {
+	if err := k.StartInit(fds, cwd, path, spec.Argv, spec.Env); err != nil {
 		code := 126
 		if errors.Is(err, unix.ENOENT) {
 			code = 127
 		}
 		return code, fmt.Errorf("exec %s: %w", path, err)
 	}
-	ws := t.Run()
+	code := k.WaitInit()
 	if spec.Debug {
 		for nr, n := range k.UnimplementedCounts() {
 			log.Debug("unimplemented system call count", "nr", nr, "calls", n)
 		}
 	}
-	if ws.Signaled() {
-		return 128 + int(ws.Signal()), nil
-	}
-	return ws.ExitStatus(), nil
+	return code, nil
 }
 
 // findProgram resolves name as execvp does: names with a slash are paths,

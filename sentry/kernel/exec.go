@@ -51,7 +51,7 @@ func (o *opener) release() {
 // openExecutable opens path for execution with execve's checks: a regular
 // file with an execute bit.
 func (t *Task) openExecutable(path string) (*executable, error) {
-	d, err := vfs.Resolve(t.k.Root, t.cwd, path, vfs.ResolveOpts{FollowFinal: true})
+	d, err := vfs.Resolve(t.k.Root, t.Cwd(), path, vfs.ResolveOpts{FollowFinal: true})
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (t *Task) openExecutable(path string) (*executable, error) {
 }
 
 // Exec replaces the task's program with the one at path, as execve(2).
-// On failure the task is unchanged.
+// On failure before the point of no return the task is unchanged.
 func (t *Task) Exec(path string, argv, envv []string) error {
 	exe, err := t.openExecutable(path)
 	if err != nil {
@@ -112,14 +112,88 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		m.Release()
 		return err
 	}
-	if t.mm != nil {
-		t.mm.Release()
+
+	// The point of no return: the other threads go, and this task takes
+	// over the process.
+	if !t.becomeSoleThread() {
+		m.Release()
+		return ERESTARTNOINTR
 	}
+	old := t.mm
+	if old != nil {
+		if t.clearChildTID != 0 && old.Users() > 1 {
+			var zero [4]byte
+			if _, err := old.CopyOut(t.clearChildTID, zero[:]); err == nil {
+				_, _ = t.k.futexes.wake(t, t.clearChildTID, false, 1, futexBitsetAny)
+			}
+		}
+		old.DecUsers()
+	}
+	t.clearChildTID = 0
+	t.robustList = 0
 	t.mm = m
 	t.st.Regs = arch.Registers{Rip: res.Entry, Rsp: res.StackPointer, Eflags: 0x202}
-	t.st.FP = nil
+	t.st.FP = arch.InitialFPState()
+	if err := t.ctx.PushFPState(&t.st); err != nil {
+		t.k.Log.Debug("resetting FP state at exec", "err", err)
+	}
 	t.name = res.Name
 	t.exe = res.ExePath
+	t.altStack = SignalStack{Flags: SSDisable}
+	if t.fds.refs.Load() > 1 {
+		// A table shared with another process is unshared at exec.
+		own := t.fds.Fork()
+		t.fds.DecRef()
+		t.fds = own
+	}
 	t.fds.RemoveCloexec()
+	t.k.mu.Lock()
+	if t.tg.handlers != nil {
+		h := t.tg.handlers.copy()
+		h.resetForExec()
+		t.tg.handlers = h
+	}
+	t.restartErrno = 0
+	t.k.mu.Unlock()
+	if t.vforkDone != nil {
+		close(t.vforkDone)
+		t.vforkDone = nil
+	}
 	return nil
+}
+
+// becomeSoleThread kills the other threads of the process and waits for
+// them to exit; the task then takes the process's ID (Linux's de_thread).
+// It returns false if the task itself was killed meanwhile.
+func (t *Task) becomeSoleThread() bool {
+	k := t.k
+	for {
+		k.mu.Lock()
+		if t.killed || t.tg.exiting {
+			k.mu.Unlock()
+			return false
+		}
+		if len(t.tg.tasks) == 1 {
+			if t.tid != t.tg.id {
+				delete(k.tasks, t.tid)
+				t.tid = t.tg.id
+				k.tasks[t.tid] = t
+			}
+			t.tg.leader = t
+			k.mu.Unlock()
+			return true
+		}
+		var others []*Task
+		for o := range t.tg.tasks {
+			if o != t {
+				o.killed = true
+				o.kick()
+				others = append(others, o)
+			}
+		}
+		k.mu.Unlock()
+		for _, o := range others {
+			<-o.done
+		}
+	}
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -14,15 +15,48 @@ type fdEntry struct {
 	cloexec bool
 }
 
-// FDTable maps descriptor numbers to open file descriptions.
+// FDTable maps descriptor numbers to open file descriptions. Tasks made
+// with CLONE_FILES share one table.
 type FDTable struct {
+	refs atomic.Int32
+
 	// mu protects entries.
 	mu      sync.Mutex
 	entries []fdEntry
 }
 
-// NewFDTable returns an empty table.
-func NewFDTable() *FDTable { return &FDTable{} }
+// NewFDTable returns an empty table with one reference.
+func NewFDTable() *FDTable {
+	t := &FDTable{}
+	t.refs.Store(1)
+	return t
+}
+
+// IncRef takes a reference for another task sharing the table.
+func (t *FDTable) IncRef() { t.refs.Add(1) }
+
+// DecRef drops a reference; the last one closes every descriptor.
+func (t *FDTable) DecRef() {
+	if t.refs.Add(-1) == 0 {
+		t.Release()
+	}
+}
+
+// Fork returns a copy for a child without CLONE_FILES: the same open file
+// descriptions under the same numbers and flags.
+func (t *FDTable) Fork() *FDTable {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := NewFDTable()
+	c.entries = make([]fdEntry, len(t.entries))
+	copy(c.entries, t.entries)
+	for _, e := range c.entries {
+		if e.file != nil {
+			e.file.IncRef()
+		}
+	}
+	return c
+}
 
 // Get returns the file at fd with a reference the caller must drop.
 func (t *FDTable) Get(fd int32) (*vfs.File, bool) {

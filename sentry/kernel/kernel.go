@@ -1,20 +1,23 @@
-// Package kernel holds the sentry's model of Linux processes: the kernel
-// object shared by a sandbox, tasks and their run loop, file descriptor
-// tables, credentials, resource limits and system call dispatch.
+// Package kernel holds the sentry's model of Linux processes: tasks and
+// thread groups, the process tree, signals, futexes, descriptor tables,
+// credentials, resource limits and system call dispatch.
 //
-// Each task runs on its own goroutine, locked to its OS thread for the task's
-// life, because platforms may bind host resources (a ptrace tracee, a vCPU)
-// to a host thread.
+// Each task runs on its own goroutine, locked to its OS thread for the
+// task's life, because platforms bind host resources (a ptrace tracee, a
+// vCPU) to a host thread.
 //
-// This first version runs one task per sandbox (no clone or fork yet);
-// multi-task state (thread groups, signals, PID namespaces) comes with the
-// kernel-core work.
+// Lock order:
+//
+//	Kernel.mu (the task tree and all signal state)
+//	  futexManager.mu
+//	    mm.MemoryManager.mu
+//
+// Kernel.mu is never held while a task blocks or runs application code.
 package kernel
 
 import (
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -41,8 +44,21 @@ type Kernel struct {
 	// MemoryLimit is what sysinfo reports as total RAM.
 	MemoryLimit uint64
 
-	// nextTID allocates thread IDs; the first task is 1.
-	nextTID atomic.Int32
+	futexes futexManager
+
+	// mu protects the task tree, every thread group's and task's signal
+	// and exit state, and the ID tables below.
+	mu sync.Mutex
+	// nextID is the next thread ID to try.
+	nextID int32
+	// tasks maps thread IDs to live tasks.
+	tasks map[int32]*Task
+	// threadGroups maps thread group IDs to groups that are not reaped.
+	threadGroups map[int32]*ThreadGroup
+	// initExited is closed when the PID namespace's init has exited and
+	// every other task with it; initStatus is init's status then.
+	initExited chan struct{}
+	initStatus int
 
 	// unimplementedMu protects unimplemented.
 	unimplementedMu sync.Mutex
@@ -64,7 +80,33 @@ func NewKernel(p platform.Platform, mf *memfile.File, root *vfs.Dentry, table *S
 		Log:           log,
 		BootTime:      time.Now(),
 		MemoryLimit:   mf.Size(),
+		nextID:        1,
+		tasks:         make(map[int32]*Task),
+		threadGroups:  make(map[int32]*ThreadGroup),
+		initExited:    make(chan struct{}),
 		unimplemented: make(map[uint64]uint64),
+		futexes:       newFutexManager(),
+	}
+}
+
+// allocIDLocked returns an unused thread ID.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) allocIDLocked() int32 {
+	const maxID = 1 << 22 // Linux's pid_max limit on 64-bit
+	for {
+		id := k.nextID
+		k.nextID++
+		if k.nextID >= maxID {
+			k.nextID = 2
+		}
+		if _, ok := k.tasks[id]; ok {
+			continue
+		}
+		if _, ok := k.threadGroups[id]; ok {
+			continue
+		}
+		return id
 	}
 }
 
@@ -86,4 +128,18 @@ func (k *Kernel) UnimplementedCounts() map[uint64]uint64 {
 		out[nr] = n
 	}
 	return out
+}
+
+// TaskByID returns the live task with thread ID id.
+func (k *Kernel) TaskByID(id int32) *Task {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.tasks[id]
+}
+
+// ThreadGroupByID returns the thread group with ID id, if not reaped.
+func (k *Kernel) ThreadGroupByID(id int32) *ThreadGroup {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.threadGroups[id]
 }

@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
@@ -11,79 +9,119 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
-// Task is one thread of an application.
+// Task is one thread of an application. Each task runs on its own
+// goroutine, locked to its OS thread (task_run.go).
 type Task struct {
 	k *Kernel
+	// tg is the task's thread group; changed only by execve, under k.mu.
+	tg *ThreadGroup
+	// tid is the thread ID; changed only by execve (a non-leader taking
+	// over the group's ID), under k.mu.
+	tid int32
 
 	// Fields below are used only by the task's own goroutine.
 
-	tid   int32
-	st    arch.State
-	ctx   platform.Context
-	mm    *mm.MemoryManager
-	fds   *FDTable
-	cwd   *vfs.Dentry
+	st  arch.State
+	ctx platform.Context
+	mm  *mm.MemoryManager
+	fds *FDTable
+	fs  *FSContext
+	// creds are the task's credentials.
 	creds Credentials
-	// umask is the file mode creation mask.
-	umask uint32
-	// name is the command name (comm).
-	name string
-	// exe is the path of the running executable.
-	exe string
-	// rlimits are the task's resource limits.
-	rlimits Limits
-	// clearChildTID is set_tid_address's pointer.
+	// name is the command name (comm); exe the executable's path.
+	name, exe string
+	// clearChildTID is set_tid_address's pointer: zeroed and woken at exit.
 	clearChildTID uint64
 	// robustList is set_robust_list's head.
 	robustList uint64
-	// sigactions records rt_sigaction; delivery comes with the signals work.
-	sigactions [65][4]uint64
-	// sigmask is the blocked signal set.
-	sigmask uint64
-	// altStack records sigaltstack.
-	altStack [3]uint64
-
-	// exited is set when the task has finished; status is its wait status
-	// (exit code << 8, or the terminating signal).
-	exited bool
-	status unix.WaitStatus
+	// altStack is the sigaltstack.
+	altStack SignalStack
+	// vforkDone is closed when a vfork child execs or exits, releasing its
+	// parent.
+	vforkDone chan struct{}
 	// buf is a scratch buffer for copies between files and application
 	// memory, reused to keep the syscall path free of allocation.
 	buf []byte
+	// restartErrno and restartNr describe a system call that returned an
+	// ERESTART error, until signal delivery decides between a restart and
+	// EINTR.
+	restartErrno unix.Errno
+	restartNr    uint64
+	// faultAddr is the address of the last fault, for the signal frame's
+	// cr2.
+	faultAddr uint64
+
+	// Fields below are protected by k.mu.
+
+	// sigmask is the blocked signal set.
+	sigmask SigSet
+	// savedMask is restored after the next signal delivery
+	// (rt_sigsuspend, ppoll); valid when haveSavedMask.
+	savedMask     SigSet
+	haveSavedMask bool
+	// pending holds signals sent to this thread.
+	pending pendingSignals
+	// killed is set when the task must exit at its next check (group
+	// exit, execve by another thread).
+	killed bool
+
+	// interrupt wakes the task from a blocking wait in the sentry; a
+	// buffered channel so a wake-up before the wait is kept.
+	interrupt chan struct{}
+	// done is closed when the task has exited.
+	done chan struct{}
+	// exitStatus is the status the task exits with.
+	exitStatus int
 }
 
 // Credentials are a task's user and group IDs.
 type Credentials struct {
-	UID, EUID, SUID, GID, EGID, SGID uint32
+	UID, EUID, SUID, FSUID uint32
+	GID, EGID, SGID, FSGID uint32
+	Groups                 []uint32
 }
 
-// NewTask creates the first task of the kernel, with an empty address space,
-// the given descriptors and working directory.
-//
-// Preconditions: the calling goroutine is locked to its OS thread and will
-// call Run.
-func (k *Kernel) NewTask(fds *FDTable, cwd *vfs.Dentry) (*Task, error) {
-	ctx, err := k.Platform.NewContext()
-	if err != nil {
-		return nil, err
-	}
-	t := &Task{
-		k:       k,
-		tid:     k.nextTID.Add(1),
-		ctx:     ctx,
-		fds:     fds,
-		cwd:     cwd,
-		umask:   0o022,
-		rlimits: DefaultLimits(),
-	}
-	return t, nil
+// SignalStack is a sigaltstack.
+type SignalStack struct {
+	SP    uint64
+	Flags uint32
+	Size  uint64
+}
+
+// Signal stack flags.
+const (
+	SSOnStack = 1
+	SSDisable = 2
+)
+
+// onStack reports whether sp is on the alternate stack.
+func (s SignalStack) onStack(sp uint64) bool {
+	return s.Size != 0 && s.Flags&SSDisable == 0 && sp > s.SP && sp-s.SP <= s.Size
 }
 
 // Kernel returns the task's kernel.
 func (t *Task) Kernel() *Kernel { return t.k }
 
 // TID returns the task's thread ID.
-func (t *Task) TID() int32 { return t.tid }
+func (t *Task) TID() int32 {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.tid
+}
+
+// ThreadGroup returns the task's thread group.
+func (t *Task) ThreadGroup() *ThreadGroup {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.tg
+}
+
+// TGID returns the task's process ID.
+func (t *Task) TGID() int32 {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.tg.id
+}
 
 // MM returns the task's memory manager.
 func (t *Task) MM() *mm.MemoryManager { return t.mm }
@@ -105,78 +143,6 @@ func (t *Task) Buffer(n int) []byte {
 	return t.buf[:n]
 }
 
-// Run runs the task until it exits and returns its wait status.
-func (t *Task) Run() unix.WaitStatus {
-	for !t.exited {
-		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.st)
-		if err != nil {
-			t.k.Log.Error("platform failed to run the task", "tid", t.tid, "err", err)
-			t.exitSignal(unix.SIGKILL)
-			break
-		}
-		switch trap.Kind {
-		case platform.TrapSyscall:
-			t.syscall()
-		case platform.TrapFault:
-			res := t.mm.HandleFault(trap.Addr, trap.Access)
-			if res.Signo != 0 {
-				t.k.Log.Debug("fatal fault", "tid", t.tid, "addr", fmt.Sprintf("%#x", trap.Addr), "rip", fmt.Sprintf("%#x", t.st.Regs.Rip), "hostcode", trap.Code, "signal", unix.Signal(res.Signo))
-				t.exitSignal(unix.Signal(res.Signo))
-			}
-		case platform.TrapException:
-			// Signal handlers come with the signals work: until then a
-			// synchronous signal is fatal, as it is without a handler.
-			t.exitSignal(unix.Signal(trap.Signo))
-		case platform.TrapInterrupted:
-		}
-	}
-	t.release()
-	return t.status
-}
-
-// syscall serves the system call the task stopped for.
-func (t *Task) syscall() {
-	nr := t.st.SyscallNo()
-	args := t.st.Args()
-	if t.k.Strace != nil {
-		t.k.Strace(t, nr, false, 0)
-	}
-	ret := t.dispatch(nr, args)
-	if t.exited {
-		return
-	}
-	t.st.SetReturn(ret)
-	if t.k.Strace != nil {
-		t.k.Strace(t, nr, true, ret)
-	}
-}
-
-// Exit ends the task with exit code code.
-func (t *Task) Exit(code int) {
-	t.exited = true
-	t.status = unix.WaitStatus((code & 0xff) << 8)
-}
-
-// exitSignal ends the task as killed by sig. Signals whose default action
-// dumps core set the core flag, as Linux reports them.
-func (t *Task) exitSignal(sig unix.Signal) {
-	t.exited = true
-	t.status = unix.WaitStatus(sig)
-	switch sig {
-	case unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS, unix.SIGFPE, unix.SIGSEGV, unix.SIGSYS, unix.SIGXCPU, unix.SIGXFSZ:
-		t.status |= 0x80
-	}
-}
-
-// release frees what the task holds.
-func (t *Task) release() {
-	t.fds.Release()
-	if t.mm != nil {
-		t.mm.Release()
-	}
-	t.ctx.Release()
-}
-
 // CopyIn, CopyOut and CopyInString access the task's memory.
 func (t *Task) CopyIn(addr uint64, dst []byte) (int, error)  { return t.mm.CopyIn(addr, dst) }
 func (t *Task) CopyOut(addr uint64, src []byte) (int, error) { return t.mm.CopyOut(addr, src) }
@@ -185,23 +151,33 @@ func (t *Task) CopyInString(addr uint64, max int) (string, error) {
 }
 
 // Cwd returns the working directory.
-func (t *Task) Cwd() *vfs.Dentry { return t.cwd }
+func (t *Task) Cwd() *vfs.Dentry { return t.fs.Cwd() }
 
 // SetCwd sets the working directory.
-func (t *Task) SetCwd(d *vfs.Dentry) { t.cwd = d }
+func (t *Task) SetCwd(d *vfs.Dentry) { t.fs.SetCwd(d) }
 
 // Credentials returns the task's credentials.
-func (t *Task) Credentials() Credentials { return t.creds }
+func (t *Task) Credentials() *Credentials { return &t.creds }
 
-// Umask returns the mask and sets a new one.
-func (t *Task) SwapUmask(mask uint32) uint32 {
-	old := t.umask
-	t.umask = mask & 0o777
-	return old
+// SwapUmask sets a new file mode creation mask and returns the old one.
+func (t *Task) SwapUmask(mask uint32) uint32 { return t.fs.SwapUmask(mask) }
+
+// RLimit returns one of the process's resource limits.
+func (t *Task) RLimit(res int) Limit {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.tg.limits[res]
 }
 
-// Limits returns the task's resource limits for editing.
-func (t *Task) Limits() *Limits { return &t.rlimits }
+// SetRLimit replaces one of the process's resource limits and returns the
+// old one.
+func (t *Task) SetRLimit(res int, l Limit) Limit {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	old := t.tg.limits[res]
+	t.tg.limits[res] = l
+	return old
+}
 
 // SetClearChildTID records set_tid_address.
 func (t *Task) SetClearChildTID(addr uint64) { t.clearChildTID = addr }
@@ -209,20 +185,20 @@ func (t *Task) SetClearChildTID(addr uint64) { t.clearChildTID = addr }
 // SetRobustList records set_robust_list.
 func (t *Task) SetRobustList(addr uint64) { t.robustList = addr }
 
-// SigAction returns a pointer to the recorded action of sig.
-func (t *Task) SigAction(sig int) *[4]uint64 { return &t.sigactions[sig] }
-
-// SigMask returns a pointer to the blocked set.
-func (t *Task) SigMask() *uint64 { return &t.sigmask }
-
-// AltStack returns a pointer to the recorded alternate signal stack.
-func (t *Task) AltStack() *[3]uint64 { return &t.altStack }
+// RobustList returns the robust list head.
+func (t *Task) RobustList() uint64 { return t.robustList }
 
 // Name returns the command name.
 func (t *Task) Name() string { return t.name }
 
+// SetName sets the command name.
+func (t *Task) SetName(name string) { t.name = name }
+
 // Exe returns the executable's path.
 func (t *Task) Exe() string { return t.exe }
 
-// SetName sets the command name.
-func (t *Task) SetName(name string) { t.name = name }
+// AltStack returns the alternate signal stack for editing.
+func (t *Task) AltStack() *SignalStack { return &t.altStack }
+
+// OnAltStack reports whether the task runs on its alternate signal stack.
+func (t *Task) OnAltStack() bool { return t.altStack.onStack(t.st.Regs.Rsp) }

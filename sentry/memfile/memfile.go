@@ -87,7 +87,7 @@ func (f *File) Allocate(length uint64) (Range, error) {
 		}
 		return r, nil
 	}
-	if f.next+length > f.size {
+	if length > f.size-f.next { // next <= size; next+length could wrap
 		return Range{}, ErrNoMemory
 	}
 	r := Range{f.next, f.next + length}

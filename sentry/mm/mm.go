@@ -16,6 +16,7 @@ package mm
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -89,6 +90,10 @@ func (v *vma) fileOffset(addr uint64) uint64 { return v.off + (addr - v.start) }
 
 // MemoryManager is one application address space.
 type MemoryManager struct {
+	// users counts the tasks sharing the address space (CLONE_VM); the
+	// last one releases it.
+	users atomic.Int32
+
 	mf      *memfile.File
 	as      platform.AddressSpace
 	maxAddr uint64
@@ -112,7 +117,7 @@ type MemoryManager struct {
 
 // New returns an empty memory manager over as.
 func New(mf *memfile.File, as platform.AddressSpace, maxAddr uint64) *MemoryManager {
-	return &MemoryManager{
+	m := &MemoryManager{
 		mf:          mf,
 		as:          as,
 		maxAddr:     maxAddr,
@@ -121,6 +126,40 @@ func New(mf *memfile.File, as platform.AddressSpace, maxAddr uint64) *MemoryMana
 		stackLimit:  defaultStackLimit,
 		commitLimit: mf.Size(),
 	}
+	m.users.Store(1)
+	return m
+}
+
+// IncUsers adds a task sharing the address space.
+func (mm *MemoryManager) IncUsers() { mm.users.Add(1) }
+
+// DecUsers removes a task; the last one releases the address space.
+func (mm *MemoryManager) DecUsers() {
+	if mm.users.Add(-1) == 0 {
+		mm.Release()
+	}
+}
+
+// Users returns how many tasks share the address space.
+func (mm *MemoryManager) Users() int32 { return mm.users.Load() }
+
+// FutexKey returns the identity of the futex word at addr: for shared
+// memory the shared object and offset (the same in every address space
+// mapping it), for private memory this address space and addr.
+func (mm *MemoryManager) FutexKey(addr uint64, private bool) (any, uint64, error) {
+	if private {
+		return mm, addr, nil
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	v := mm.vmaAtLocked(addr)
+	if v == nil {
+		return nil, 0, errFault
+	}
+	if v.shared != nil {
+		return v.shared, v.fileOffset(addr), nil
+	}
+	return mm, addr, nil
 }
 
 // AddressSpace returns the platform address space the manager fills.

@@ -282,9 +282,6 @@ func (mm *MemoryManager) Mremap(oldAddr, oldLen, newLen uint64, flags int, newAd
 		// Duplicating a mapping needs a shared one.
 		return 0, errInval
 	}
-	if oldAddr+oldLen > v.end {
-		return 0, errFault
-	}
 	if flags&MremapFixed != 0 {
 		if newAddr%pageSize != 0 || newAddr+newLen > mm.maxAddr || newAddr+newLen < newAddr {
 			return 0, errInval
@@ -292,13 +289,29 @@ func (mm *MemoryManager) Mremap(oldAddr, oldLen, newLen uint64, flags int, newAd
 		if newAddr < oldAddr+oldLen && oldAddr < newAddr+newLen {
 			return 0, errInval
 		}
+		// Only the part that moves must lie in one VMA; the rest of a
+		// shrinking range is just unmapped.
+		if oldAddr+min(oldLen, newLen) > v.end {
+			return 0, errFault
+		}
+		if newAddr < minMmapAddr {
+			return 0, errPerm
+		}
 		mm.removeRangeLocked(newAddr, newAddr+newLen)
 		v = mm.vmaAtLocked(oldAddr)
 		return mm.moveLocked(v, oldAddr, oldLen, newLen, newAddr), nil
 	}
 	if newLen <= oldLen {
-		mm.removeRangeLocked(oldAddr+newLen, oldAddr+oldLen)
+		// Linux always allows a shrink, across VMAs and holes too: it
+		// unmaps the tail. The same size changes nothing (an empty
+		// removal would still split the VMA).
+		if newLen < oldLen {
+			mm.removeRangeLocked(oldAddr+newLen, oldAddr+oldLen)
+		}
 		return oldAddr, nil
+	}
+	if oldAddr+oldLen > v.end {
+		return 0, errFault
 	}
 	// Grow in place when the VMA ends at the old range's end and the space
 	// after it is free.
@@ -333,8 +346,10 @@ func (mm *MemoryManager) moveLocked(v *vma, oldAddr, oldLen, newLen, dst uint64)
 		moved[dst+(a-oldAddr)] = p
 		delete(mm.pages, a)
 	})
-	mm.removeRangeLocked(oldAddr, oldAddr+oldLen)
+	// Insert the new VMA before removing the old one: the file and shared
+	// object must never lose their last reference in between.
 	mm.insertLocked(&nv)
+	mm.removeRangeLocked(oldAddr, oldAddr+oldLen)
 	for a, pg := range moved {
 		mm.pages[a] = pg
 	}

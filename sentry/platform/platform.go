@@ -107,6 +107,12 @@ type Context interface {
 	// Interrupt makes a current or the next Switch return TrapInterrupted
 	// soon. It may be called from any goroutine.
 	Interrupt()
+	// PullFPState copies the task's live floating-point state into st.FP
+	// (for a signal frame or a new thread).
+	PullFPState(st *arch.State) error
+	// PushFPState makes st.FP the task's live floating-point state (after
+	// rt_sigreturn, or before a signal handler runs).
+	PushFPState(st *arch.State) error
 	// Release frees the context.
 	Release()
 }

@@ -60,7 +60,7 @@ func openAt(t *kernel.Task, dirfd int32, pathAddr uint64, flags int, mode uint32
 		return 0, err
 	}
 	cloexec := flags&unix.O_CLOEXEC != 0
-	limit := t.Limits()[unix.RLIMIT_NOFILE].Cur
+	limit := t.RLimit(unix.RLIMIT_NOFILE).Cur
 	if flags&unix.O_PATH != 0 {
 		if !follow && st.Mode&unix.S_IFMT == unix.S_IFLNK && flags&unix.O_DIRECTORY != 0 {
 			return 0, unix.ENOTDIR
@@ -126,7 +126,7 @@ func Dup(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	fd, err := t.FDs().NewFD(f, 0, false, t.Limits()[unix.RLIMIT_NOFILE].Cur)
+	fd, err := t.FDs().NewFD(f, 0, false, t.RLimit(unix.RLIMIT_NOFILE).Cur)
 	return uint64(fd), err
 }
 
@@ -141,7 +141,7 @@ func Dup2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if oldfd == newfd {
 		return uint64(newfd), nil
 	}
-	return uint64(newfd), t.FDs().SetFD(newfd, f, false, t.Limits()[unix.RLIMIT_NOFILE].Cur)
+	return uint64(newfd), t.FDs().SetFD(newfd, f, false, t.RLimit(unix.RLIMIT_NOFILE).Cur)
 }
 
 // Dup3 implements Linux syscall dup3(2).
@@ -155,7 +155,7 @@ func Dup3(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return uint64(newfd), t.FDs().SetFD(newfd, f, flags&unix.O_CLOEXEC != 0, t.Limits()[unix.RLIMIT_NOFILE].Cur)
+	return uint64(newfd), t.FDs().SetFD(newfd, f, flags&unix.O_CLOEXEC != 0, t.RLimit(unix.RLIMIT_NOFILE).Cur)
 }
 
 // Fcntl implements Linux syscall fcntl(2) for descriptor and status flags.
@@ -166,7 +166,7 @@ func Fcntl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	limit := t.Limits()[unix.RLIMIT_NOFILE].Cur
+	limit := t.RLimit(unix.RLIMIT_NOFILE).Cur
 	switch cmd {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
 		min := int32(args[2])
@@ -226,7 +226,7 @@ func Pipe2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	defer r.DecRef()
 	defer w.DecRef()
 	cloexec := flags&unix.O_CLOEXEC != 0
-	limit := t.Limits()[unix.RLIMIT_NOFILE].Cur
+	limit := t.RLimit(unix.RLIMIT_NOFILE).Cur
 	rfd, err := t.FDs().NewFD(r, 0, cloexec, limit)
 	if err != nil {
 		return 0, err

@@ -1,7 +1,6 @@
 package syscalls
 
 import (
-	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,65 +22,63 @@ const (
 	futexClockRealtime = 256
 )
 
-// Futex implements Linux syscall futex(2) for a sandbox with one task: no
-// other task can wake a waiter, so a wait whose value matches sleeps until
-// its timeout (or forever without one, as it would on Linux), and wakes
-// find no waiters.
+// Futex implements Linux syscall futex(2) (the PI operations are not
+// supported yet and return ENOSYS).
 func Futex(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	addr, op, val := args[0], int(args[1]), uint32(args[2])
-	if addr%4 != 0 {
-		return 0, unix.EINVAL
-	}
+	private := op&futexPrivateFlag != 0
 	cmd := op &^ (futexPrivateFlag | futexClockRealtime)
+	if op&futexClockRealtime != 0 && cmd != futexWaitBitset && cmd != futexWait {
+		return 0, unix.ENOSYS
+	}
 	switch cmd {
 	case futexWait, futexWaitBitset:
-		if cmd == futexWaitBitset && uint32(args[5]) == 0 {
-			return 0, unix.EINVAL
-		}
-		var b [4]byte
-		if _, err := t.CopyIn(addr, b[:]); err != nil {
-			return 0, unix.EFAULT
-		}
-		if binary.LittleEndian.Uint32(b[:]) != val {
-			return 0, unix.EAGAIN
-		}
-		if args[3] == 0 {
-			// Nothing can wake it: block for good, like Linux.
-			select {}
-		}
-		ts, err := copyInTimespec(t, args[3])
-		if err != nil {
-			return 0, err
-		}
-		d := time.Duration(ts.Nano())
+		bitset := uint32(0xffffffff)
 		if cmd == futexWaitBitset {
-			// Absolute deadline on the chosen clock.
-			clock := int32(unix.CLOCK_MONOTONIC)
-			if op&futexClockRealtime != 0 {
-				clock = unix.CLOCK_REALTIME
-			}
-			var now unix.Timespec
-			_ = unix.ClockGettime(clock, &now)
-			d -= time.Duration(now.Nano())
+			bitset = uint32(args[5])
 		}
-		sleepFor(d)
-		return 0, unix.ETIMEDOUT
+		var deadline time.Time
+		if args[3] != 0 {
+			ts, err := copyInTimespec(t, args[3])
+			if err != nil {
+				return 0, err
+			}
+			if cmd == futexWait {
+				// FUTEX_WAIT's timeout is relative.
+				deadline = time.Now().Add(time.Duration(ts.Nano()))
+			} else {
+				clock := int32(unix.CLOCK_MONOTONIC)
+				if op&futexClockRealtime != 0 {
+					clock = unix.CLOCK_REALTIME
+				}
+				var now unix.Timespec
+				_ = unix.ClockGettime(clock, &now)
+				deadline = time.Now().Add(time.Duration(ts.Nano() - now.Nano()))
+			}
+		}
+		err := t.FutexWait(addr, private, val, bitset, deadline)
+		if err == kernel.ERESTARTSYS && !deadline.IsZero() {
+			// A timed wait is not restarted with a stale deadline.
+			return 0, kernel.ERESTARTNOHAND
+		}
+		return 0, err
 	case futexWake, futexWakeBitset:
-		if cmd == futexWakeBitset && uint32(args[5]) == 0 {
+		bitset := uint32(0xffffffff)
+		if cmd == futexWakeBitset {
+			bitset = uint32(args[5])
+		}
+		n, err := t.FutexWake(addr, private, int(int32(val)), bitset)
+		return uint64(n), err
+	case futexRequeue, futexCmpRequeue:
+		nRequeue := int(int32(args[3]))
+		if int32(val) < 0 || nRequeue < 0 {
 			return 0, unix.EINVAL
 		}
-		return 0, nil
-	case futexRequeue, futexCmpRequeue, futexWakeOp:
-		if cmd == futexCmpRequeue {
-			var b [4]byte
-			if _, err := t.CopyIn(addr, b[:]); err != nil {
-				return 0, unix.EFAULT
-			}
-			if binary.LittleEndian.Uint32(b[:]) != uint32(args[5]) {
-				return 0, unix.EAGAIN
-			}
-		}
-		return 0, nil
+		n, err := t.FutexRequeue(addr, args[4], private, int(val), nRequeue, cmd == futexCmpRequeue, uint32(args[5]))
+		return uint64(n), err
+	case futexWakeOp:
+		n, err := t.FutexWakeOp(addr, args[4], private, int(int32(val)), int(int32(args[3])), uint32(args[5]))
+		return uint64(n), err
 	}
 	return 0, unix.ENOSYS
 }
@@ -128,9 +125,21 @@ func Prctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, nil
 	case unix.PR_GET_SECCOMP:
 		return 0, nil
-	case unix.PR_SET_PDEATHSIG, unix.PR_SET_CHILD_SUBREAPER, unix.PR_SET_TIMERSLACK, unix.PR_SET_VMA:
+	case unix.PR_SET_CHILD_SUBREAPER:
+		t.Kernel().SetSubreaper(t.ThreadGroup(), args[1] != 0)
 		return 0, nil
-	case unix.PR_GET_PDEATHSIG, unix.PR_GET_CHILD_SUBREAPER:
+	case unix.PR_GET_CHILD_SUBREAPER:
+		var b [4]byte
+		if t.Kernel().Subreaper(t.ThreadGroup()) {
+			b[0] = 1
+		}
+		if _, err := t.CopyOut(args[1], b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+		return 0, nil
+	case unix.PR_SET_PDEATHSIG, unix.PR_SET_TIMERSLACK, unix.PR_SET_VMA:
+		return 0, nil
+	case unix.PR_GET_PDEATHSIG:
 		var zero [4]byte
 		if _, err := t.CopyOut(args[1], zero[:]); err != nil {
 			return 0, unix.EFAULT

@@ -11,8 +11,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 )
 
-// Exit implements Linux syscall exit(2). With one task per sandbox, ending
-// the thread ends the process.
+// Exit implements Linux syscall exit(2): it ends the calling thread.
 func Exit(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	t.Exit(int(args[0]))
 	return 0, nil
@@ -20,20 +19,21 @@ func Exit(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // ExitGroup implements Linux syscall exit_group(2).
 func ExitGroup(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	t.Exit(int(args[0]))
+	t.ExitGroup(int(args[0]))
 	return 0, nil
 }
 
-// Getpid implements Linux syscall getpid(2): the task is its PID
-// namespace's init.
-func Getpid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) { return uint64(t.TID()), nil }
+// Getpid implements Linux syscall getpid(2).
+func Getpid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) { return uint64(t.TGID()), nil }
 
 // Gettid implements Linux syscall gettid(2).
 func Gettid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) { return uint64(t.TID()), nil }
 
 // Getppid implements Linux syscall getppid(2): init's parent is outside its
 // namespace, which Linux reports as 0.
-func Getppid(*kernel.Task, arch.SyscallArgs) (uint64, error) { return 0, nil }
+func Getppid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
+	return uint64(t.Kernel().ParentID(t.ThreadGroup())), nil
+}
 
 // Getuid implements Linux syscall getuid(2).
 func Getuid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
@@ -85,20 +85,6 @@ func Getgroups(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	}
 	return 0, nil
 }
-
-// Getpgrp, Getpgid and Getsid: the task leads its own session and group.
-func Getpgrp(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) { return uint64(t.TID()), nil }
-
-// Getpgid implements Linux syscall getpgid(2).
-func Getpgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	if pid := int32(args[0]); pid != 0 && pid != t.TID() {
-		return 0, unix.ESRCH
-	}
-	return uint64(t.TID()), nil
-}
-
-// Getsid implements Linux syscall getsid(2).
-func Getsid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) { return Getpgid(t, args) }
 
 // Umask implements Linux syscall umask(2).
 func Umask(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
@@ -156,17 +142,20 @@ func ArchPrctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, unix.EINVAL
 }
 
-// Prlimit64 implements Linux syscall prlimit64(2) for the calling process.
+// Prlimit64 implements Linux syscall prlimit64(2).
 func Prlimit64(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	pid, res := int32(args[0]), args[1]
-	if pid != 0 && pid != t.TID() {
-		return 0, unix.ESRCH
+	target := t
+	if pid != 0 && pid != t.TGID() {
+		target = t.Kernel().TaskByID(pid)
+		if target == nil {
+			return 0, unix.ESRCH
+		}
 	}
-	if res >= uint64(len(t.Limits())) {
+	if res >= uint64(len(kernel.Limits{})) {
 		return 0, unix.EINVAL
 	}
-	lim := &t.Limits()[res]
-	old := *lim
+	old := target.RLimit(int(res))
 	if args[2] != 0 {
 		var b [16]byte
 		if _, err := t.CopyIn(args[2], b[:]); err != nil {
@@ -178,13 +167,13 @@ func Prlimit64(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 		// Raising a hard limit needs CAP_SYS_RESOURCE, which sandboxed
 		// processes do not have.
-		if nl.Max > lim.Max {
+		if nl.Max > old.Max {
 			return 0, unix.EPERM
 		}
 		if res == unix.RLIMIT_NOFILE && nl.Max > 1<<20 {
 			return 0, unix.EPERM
 		}
-		*lim = nl
+		target.SetRLimit(int(res), nl)
 	}
 	if args[3] != 0 {
 		var b [16]byte

@@ -8,6 +8,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
+	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
 const (
@@ -19,10 +20,47 @@ const (
 	uioMaxIov = 1024
 )
 
+// waitFor blocks the task until f may be ready for events, for a file
+// whose operation returned EAGAIN without O_NONBLOCK. It returns false
+// (with the error to return) when the file cannot be waited for or the
+// task was interrupted.
+func waitFor(t *kernel.Task, f *vfs.File, events uint32, try func() bool) error {
+	w, ok := f.Impl().(waiter.Waitable)
+	if !ok || f.StatusFlags()&unix.O_NONBLOCK != 0 {
+		return unix.EAGAIN
+	}
+	ch := waiter.NewChannel()
+	w.EventRegister(ch, events|waiter.EventHUp|waiter.EventErr)
+	defer w.EventUnregister(ch)
+	for {
+		if try() {
+			return nil
+		}
+		if err := t.Block(ch); err != nil {
+			return err
+		}
+	}
+}
+
 // readInto reads up to count bytes from f into application memory at addr,
 // using pread when off >= 0. Regular files are read until count or EOF;
 // streams return after the first read that transfers data.
 func readInto(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
+	n, err := readOnce(t, f, addr, count, off)
+	if err != unix.EAGAIN {
+		return n, err
+	}
+	err = waitFor(t, f, waiter.EventIn, func() bool {
+		n, err = readOnce(t, f, addr, count, off)
+		return err != unix.EAGAIN
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func readOnce(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
 	count = min(count, maxRW)
 	var done uint64
 	for done < count {
@@ -57,9 +95,40 @@ func readInto(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint6
 	return done, nil
 }
 
-// writeFrom writes count bytes of application memory at addr to f.
+// writeFrom writes count bytes of application memory at addr to f. A
+// blocking write to a stream waits until everything is written (or a
+// signal interrupts it, which returns the count so far).
 func writeFrom(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
 	count = min(count, maxRW)
+	var done uint64
+	for {
+		n, err := writeOnce(t, f, addr+done, count-done, off)
+		done += n
+		if off >= 0 {
+			off += int64(n)
+		}
+		if err != unix.EAGAIN && (err != nil || done == count || !f.IsStream() || n == 0) {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		if done == count {
+			return done, nil
+		}
+		if werr := waitFor(t, f, waiter.EventOut, func() bool {
+			_, ok := f.Impl().(waiter.Waitable)
+			return !ok || f.Impl().(waiter.Waitable).Readiness(waiter.EventOut|waiter.EventErr) != 0
+		}); werr != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, werr
+		}
+	}
+}
+
+func writeOnce(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
 	var done uint64
 	for done < count {
 		buf := t.Buffer(int(min(count-done, ioChunk)))

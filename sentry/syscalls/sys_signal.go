@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -9,39 +10,47 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 )
 
-// Signal actions and masks are recorded so programs that install handlers
-// run; delivery comes with the signals work.
-
 const sigsetSize = 8
+
+func copyInSigSet(t *kernel.Task, addr uint64) (kernel.SigSet, error) {
+	var b [8]byte
+	if _, err := t.CopyIn(addr, b[:]); err != nil {
+		return 0, unix.EFAULT
+	}
+	return kernel.SigSet(binary.LittleEndian.Uint64(b[:])), nil
+}
+
+func copyOutSigSet(t *kernel.Task, addr uint64, set kernel.SigSet) error {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(set))
+	if _, err := t.CopyOut(addr, b[:]); err != nil {
+		return unix.EFAULT
+	}
+	return nil
+}
 
 // RtSigaction implements Linux syscall rt_sigaction(2).
 func RtSigaction(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	sig := int(args[0])
-	if args[3] != sigsetSize {
+	sig := unix.Signal(args[0])
+	if args[3] != sigsetSize || sig < 1 || sig > kernel.NumSignals {
 		return 0, unix.EINVAL
 	}
-	if sig < 1 || sig > 64 {
-		return 0, unix.EINVAL
-	}
-	act := t.SigAction(sig)
-	old := *act
+	var act *kernel.SigAction
 	if args[1] != 0 {
-		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
-			return 0, unix.EINVAL
-		}
-		var b [32]byte
+		var b [kernel.SigActionSize]byte
 		if _, err := t.CopyIn(args[1], b[:]); err != nil {
 			return 0, unix.EFAULT
 		}
-		for i := range act {
-			act[i] = binary.LittleEndian.Uint64(b[8*i:])
-		}
+		a := kernel.DecodeSigAction(b[:])
+		act = &a
+	}
+	old, err := t.SigAction(sig, act)
+	if err != nil {
+		return 0, err
 	}
 	if args[2] != 0 {
-		var b [32]byte
-		for i, v := range old {
-			binary.LittleEndian.PutUint64(b[8*i:], v)
-		}
+		var b [kernel.SigActionSize]byte
+		old.Encode(b[:])
 		if _, err := t.CopyOut(args[2], b[:]); err != nil {
 			return 0, unix.EFAULT
 		}
@@ -55,32 +64,26 @@ func RtSigprocmask(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if args[3] != sigsetSize {
 		return 0, unix.EINVAL
 	}
-	mask := t.SigMask()
-	old := *mask
+	old := t.SigMask()
 	if args[1] != 0 {
-		var b [8]byte
-		if _, err := t.CopyIn(args[1], b[:]); err != nil {
-			return 0, unix.EFAULT
+		set, err := copyInSigSet(t, args[1])
+		if err != nil {
+			return 0, err
 		}
-		set := binary.LittleEndian.Uint64(b[:])
-		// SIGKILL and SIGSTOP cannot be blocked.
-		set &^= 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 		switch how {
 		case unix.SIG_BLOCK:
-			*mask |= set
+			t.SetSigMask(old | set)
 		case unix.SIG_UNBLOCK:
-			*mask &^= set
+			t.SetSigMask(old &^ set)
 		case unix.SIG_SETMASK:
-			*mask = set
+			t.SetSigMask(set)
 		default:
 			return 0, unix.EINVAL
 		}
 	}
 	if args[2] != 0 {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], old)
-		if _, err := t.CopyOut(args[2], b[:]); err != nil {
-			return 0, unix.EFAULT
+		if err := copyOutSigSet(t, args[2], old); err != nil {
+			return 0, err
 		}
 	}
 	return 0, nil
@@ -88,35 +91,247 @@ func RtSigprocmask(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Sigaltstack implements Linux syscall sigaltstack(2).
 func Sigaltstack(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	const ssDisable, minSigStackSize = 2, 2048
+	const minSigStackSize = 2048
 	alt := t.AltStack()
 	old := *alt
+	onStack := t.OnAltStack()
 	if args[0] != 0 {
 		var b [24]byte
 		if _, err := t.CopyIn(args[0], b[:]); err != nil {
 			return 0, unix.EFAULT
 		}
 		sp, flags, size := binary.LittleEndian.Uint64(b[0:]), binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint64(b[16:])
-		if flags&^ssDisable != 0 {
+		const ssAutoDisarm = 1 << 31
+		if onStack {
+			return 0, unix.EPERM
+		}
+		switch flags &^ ssAutoDisarm {
+		case kernel.SSDisable:
+			*alt = kernel.SignalStack{Flags: kernel.SSDisable}
+		case 0, kernel.SSOnStack:
+			if size < minSigStackSize {
+				return 0, unix.ENOMEM
+			}
+			*alt = kernel.SignalStack{SP: sp, Size: size}
+		default:
 			return 0, unix.EINVAL
 		}
-		if flags&ssDisable == 0 && size < minSigStackSize {
-			return 0, unix.ENOMEM
-		}
-		*alt = [3]uint64{sp, uint64(flags), size}
 	}
 	if args[1] != 0 {
 		var b [24]byte
-		binary.LittleEndian.PutUint64(b[0:], old[0])
-		flags := old[1]
-		if old[2] == 0 {
-			flags = ssDisable
+		flags := uint32(0)
+		switch {
+		case onStack:
+			flags = kernel.SSOnStack
+		case old.Size == 0 || old.Flags&kernel.SSDisable != 0:
+			flags = kernel.SSDisable
 		}
-		binary.LittleEndian.PutUint32(b[8:], uint32(flags))
-		binary.LittleEndian.PutUint64(b[16:], old[2])
+		binary.LittleEndian.PutUint64(b[0:], old.SP)
+		binary.LittleEndian.PutUint32(b[8:], flags)
+		binary.LittleEndian.PutUint64(b[16:], old.Size)
 		if _, err := t.CopyOut(args[1], b[:]); err != nil {
 			return 0, unix.EFAULT
 		}
 	}
 	return 0, nil
+}
+
+// RtSigreturn implements Linux syscall rt_sigreturn(2).
+func RtSigreturn(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
+	return t.SigReturn()
+}
+
+// userInfo builds the siginfo of a signal sent by a user call.
+func userInfo(t *kernel.Task, sig unix.Signal, code int32) *kernel.SigInfo {
+	info := &kernel.SigInfo{Signo: int32(sig), Code: code}
+	info.SetPIDUID(t.TGID(), t.Credentials().UID)
+	return info
+}
+
+// Kill implements Linux syscall kill(2).
+func Kill(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	pid, sig := int32(args[0]), unix.Signal(args[1])
+	if sig < 0 || sig > kernel.NumSignals {
+		return 0, unix.EINVAL
+	}
+	k := t.Kernel()
+	var targets []*kernel.ThreadGroup
+	switch {
+	case pid > 0:
+		if tg := k.ThreadGroupByID(pid); tg != nil {
+			targets = append(targets, tg)
+		}
+	case pid == 0:
+		pgid, _ := k.ProcessGroup(t.ThreadGroup())
+		targets = k.ThreadGroupsInPGID(pgid)
+	case pid == -1:
+		self := t.ThreadGroup()
+		for _, tg := range k.AllThreadGroups() {
+			if tg != self && tg.ID() != 1 {
+				targets = append(targets, tg)
+			}
+		}
+	default:
+		targets = k.ThreadGroupsInPGID(-pid)
+	}
+	if len(targets) == 0 {
+		return 0, unix.ESRCH
+	}
+	if sig == 0 {
+		return 0, nil
+	}
+	for _, tg := range targets {
+		k.SendGroupSignal(tg, userInfo(t, sig, kernel.SIUser))
+	}
+	return 0, nil
+}
+
+func threadKill(t *kernel.Task, tgid, tid int32, sig unix.Signal) (uint64, error) {
+	if sig < 0 || sig > kernel.NumSignals || tid <= 0 {
+		return 0, unix.EINVAL
+	}
+	target := t.Kernel().TaskByID(tid)
+	if target == nil || (tgid > 0 && target.TGID() != tgid) {
+		return 0, unix.ESRCH
+	}
+	if sig == 0 {
+		return 0, nil
+	}
+	t.Kernel().SendSignal(target, userInfo(t, sig, kernel.SITkill))
+	return 0, nil
+}
+
+// Tkill implements Linux syscall tkill(2).
+func Tkill(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return threadKill(t, 0, int32(args[0]), unix.Signal(args[1]))
+}
+
+// Tgkill implements Linux syscall tgkill(2).
+func Tgkill(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if int32(args[0]) <= 0 {
+		return 0, unix.EINVAL
+	}
+	return threadKill(t, int32(args[0]), int32(args[1]), unix.Signal(args[2]))
+}
+
+// queueInfo reads a user siginfo for rt_(tg)sigqueueinfo: a process may not
+// forge kernel codes for another process.
+func queueInfo(t *kernel.Task, addr uint64, sig unix.Signal, target int32) (*kernel.SigInfo, error) {
+	var b [128]byte
+	if _, err := t.CopyIn(addr, b[:]); err != nil {
+		return nil, unix.EFAULT
+	}
+	info := kernel.DecodeSigInfo(b[:])
+	if (info.Code >= 0 || info.Code == kernel.SITkill) && target != t.TGID() {
+		return nil, unix.EPERM
+	}
+	info.Signo = int32(sig)
+	return &info, nil
+}
+
+// RtSigqueueinfo implements Linux syscall rt_sigqueueinfo(2).
+func RtSigqueueinfo(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	pid, sig := int32(args[0]), unix.Signal(args[1])
+	if sig < 1 || sig > kernel.NumSignals {
+		return 0, unix.EINVAL
+	}
+	info, err := queueInfo(t, args[2], sig, pid)
+	if err != nil {
+		return 0, err
+	}
+	tg := t.Kernel().ThreadGroupByID(pid)
+	if tg == nil {
+		return 0, unix.ESRCH
+	}
+	t.Kernel().SendGroupSignal(tg, info)
+	return 0, nil
+}
+
+// RtTgsigqueueinfo implements Linux syscall rt_tgsigqueueinfo(2).
+func RtTgsigqueueinfo(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	tgid, tid, sig := int32(args[0]), int32(args[1]), unix.Signal(args[2])
+	if sig < 1 || sig > kernel.NumSignals || tgid <= 0 || tid <= 0 {
+		return 0, unix.EINVAL
+	}
+	info, err := queueInfo(t, args[3], sig, tgid)
+	if err != nil {
+		return 0, err
+	}
+	target := t.Kernel().TaskByID(tid)
+	if target == nil || target.TGID() != tgid {
+		return 0, unix.ESRCH
+	}
+	t.Kernel().SendSignal(target, info)
+	return 0, nil
+}
+
+// RtSigsuspend implements Linux syscall rt_sigsuspend(2): wait with a
+// temporary mask until a handler runs.
+func RtSigsuspend(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if args[1] != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	mask, err := copyInSigSet(t, args[0])
+	if err != nil {
+		return 0, err
+	}
+	t.SetSavedSigMask(mask)
+	_ = t.Block(nil)
+	return 0, kernel.ERESTARTNOHAND
+}
+
+// Pause implements Linux syscall pause(2).
+func Pause(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
+	_ = t.Block(nil)
+	return 0, kernel.ERESTARTNOHAND
+}
+
+// RtSigpending implements Linux syscall rt_sigpending(2).
+func RtSigpending(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if args[1] > sigsetSize {
+		return 0, unix.EINVAL
+	}
+	return 0, copyOutSigSet(t, args[0], t.PendingSignals()&t.SigMask())
+}
+
+// RtSigtimedwait implements Linux syscall rt_sigtimedwait(2).
+func RtSigtimedwait(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if args[3] != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	set, err := copyInSigSet(t, args[0])
+	if err != nil {
+		return 0, err
+	}
+	const unblockable = kernel.SigSet(1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1))
+	set &^= unblockable
+	var deadline time.Time
+	if args[2] != 0 {
+		ts, err := copyInTimespec(t, args[2])
+		if err != nil {
+			return 0, err
+		}
+		deadline = time.Now().Add(time.Duration(ts.Nano()))
+	}
+	info := t.DequeueSignal(set)
+	if info == nil {
+		// Let the awaited signals wake us while waiting.
+		old := t.SigMask()
+		t.SetSigMask(old &^ set)
+		timedOut, _ := t.BlockUntil(nil, deadline)
+		t.SetSigMask(old)
+		info = t.DequeueSignal(set)
+		if info == nil {
+			if timedOut || (!deadline.IsZero() && time.Now().After(deadline)) {
+				return 0, unix.EAGAIN
+			}
+			return 0, unix.EINTR
+		}
+	}
+	if args[1] != 0 {
+		if _, err := t.CopyOut(args[1], info.Bytes()); err != nil {
+			return 0, unix.EFAULT
+		}
+	}
+	return uint64(info.Signo), nil
 }

@@ -111,11 +111,23 @@ func Time(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return now, nil
 }
 
-// sleepFor sleeps d. Sleeps are not interruptible until signals arrive.
-func sleepFor(d time.Duration) {
-	if d > 0 {
-		time.Sleep(d)
+// sleepUntil sleeps until deadline; when a signal interrupts it, the time
+// left is written to remAddr (if set) and the call is restarted or fails
+// with EINTR by the usual rules.
+func sleepUntil(t *kernel.Task, deadline time.Time, remAddr uint64) error {
+	if _, err := t.BlockUntil(nil, deadline); err != nil {
+		if remAddr != 0 {
+			left := time.Until(deadline)
+			if left < 0 {
+				left = 0
+			}
+			if err := copyOutTimespec(t, remAddr, unix.NsecToTimespec(left.Nanoseconds())); err != nil {
+				return err
+			}
+		}
+		return kernel.ERESTARTNOHAND
 	}
+	return nil
 }
 
 // Nanosleep implements Linux syscall nanosleep(2).
@@ -124,8 +136,7 @@ func Nanosleep(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	sleepFor(time.Duration(ts.Nano()))
-	return 0, nil
+	return 0, sleepUntil(t, time.Now().Add(time.Duration(ts.Nano())), args[1])
 }
 
 // ClockNanosleep implements Linux syscall clock_nanosleep(2).
@@ -146,15 +157,16 @@ func ClockNanosleep(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, err
 	}
 	d := time.Duration(ts.Nano())
+	rem := args[3]
 	if args[1]&timerAbstime != 0 {
 		var now unix.Timespec
 		if err := unix.ClockGettime(id, &now); err != nil {
 			return 0, err
 		}
 		d -= time.Duration(now.Nano())
+		rem = 0 // an absolute sleep has no remainder
 	}
-	sleepFor(d)
-	return 0, nil
+	return 0, sleepUntil(t, time.Now().Add(d), rem)
 }
 
 // Getrusage implements Linux syscall getrusage(2) with the times the sentry

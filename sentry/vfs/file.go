@@ -141,6 +141,16 @@ func (f *File) PWrite(src []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, unix.EINVAL
 	}
+	if f.statusFlags.Load()&unix.O_APPEND != 0 {
+		// Linux appends whatever the offset (pwrite(2), BUGS).
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		st, err := f.impl.Stat()
+		if err != nil {
+			return 0, err
+		}
+		off = st.Size
+	}
 	return f.impl.WriteAt(src, off)
 }
 

@@ -99,6 +99,8 @@ func ResolveParent(root, start *Dentry, path string) (*Dentry, string, error) {
 	dirPath, name := ".", strings.TrimRight(path, "/")
 	if i >= 0 {
 		dirPath, name = path[:i+1], strings.TrimRight(path[i+1:], "/")
+	} else if name == "" {
+		dirPath = "/" // "/", "//", ...: absolute, whatever start is
 	}
 	dir, err := Resolve(root, start, dirPath, ResolveOpts{FollowFinal: true, WantDir: true})
 	if err != nil {

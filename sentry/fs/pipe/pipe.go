@@ -1,5 +1,7 @@
 // Package pipe implements pipe(2): an in-sandbox byte channel with Linux's
-// capacity, atomicity and end-of-file rules.
+// capacity, atomicity and end-of-file rules. Operations never block: when
+// a pipe is empty (or full) they return EAGAIN and the caller waits on the
+// pipe's queue, interruptibly (see sentry/syscalls).
 package pipe
 
 import (
@@ -9,6 +11,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
+	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
 const (
@@ -20,11 +23,11 @@ const (
 
 // pipe is the shared buffer of both ends.
 type pipe struct {
-	attr unix.Stat_t
+	attr  unix.Stat_t
+	queue waiter.Queue
 
-	// mu protects everything below; cond signals changes to them.
+	// mu protects buf, readers and writers.
 	mu      sync.Mutex
-	cond    *sync.Cond
 	buf     []byte
 	readers int
 	writers int
@@ -34,22 +37,19 @@ type pipe struct {
 func New() (r, w vfs.FileImpl) {
 	p := &pipe{attr: synth.Attr(synth.NewIno(), unix.S_IFIFO|0o600, 0), readers: 1, writers: 1}
 	p.attr.Blksize = atomicSize
-	p.cond = sync.NewCond(&p.mu)
 	return &end{p: p, reader: true}, &end{p: p}
 }
 
 // end is one end of a pipe.
 type end struct {
-	p        *pipe
-	reader   bool
-	nonblock bool
+	p      *pipe
+	reader bool
 }
 
 func (*end) IsStream() bool               { return true }
-func (e *end) SetNonblocking(nb bool)     { e.nonblock = nb }
 func (e *end) Stat() (unix.Stat_t, error) { return e.p.attr, nil }
 
-// ReadAt implements vfs.FileImpl.ReadAt.
+// ReadAt implements vfs.FileImpl.ReadAt: EAGAIN when empty with writers.
 func (e *end) ReadAt(dst []byte, _ int64) (int, error) {
 	if !e.reader {
 		return 0, unix.EBADF
@@ -59,75 +59,91 @@ func (e *end) ReadAt(dst []byte, _ int64) (int, error) {
 	}
 	p := e.p
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for len(p.buf) == 0 {
-		if p.writers == 0 {
+	if len(p.buf) == 0 {
+		w := p.writers
+		p.mu.Unlock()
+		if w == 0 {
 			return 0, nil
 		}
-		if e.nonblock {
-			return 0, unix.EAGAIN
-		}
-		p.cond.Wait()
+		return 0, unix.EAGAIN
 	}
 	n := copy(dst, p.buf)
 	p.buf = p.buf[n:]
 	if len(p.buf) == 0 {
 		p.buf = nil
 	}
-	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.queue.Notify(waiter.EventOut)
 	return n, nil
 }
 
-// WriteAt implements vfs.FileImpl.WriteAt.
+// WriteAt implements vfs.FileImpl.WriteAt: it writes what fits (all of a
+// write of at most PIPE_BUF bytes, or nothing), EAGAIN when nothing does,
+// EPIPE without readers.
 func (e *end) WriteAt(src []byte, _ int64) (int, error) {
 	if e.reader {
 		return 0, unix.EBADF
 	}
 	p := e.p
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	done := 0
-	for done < len(src) {
-		if p.readers == 0 {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, unix.EPIPE
-		}
-		room := capacity - len(p.buf)
-		rest := len(src) - done
-		// A write of at most PIPE_BUF bytes goes in whole or waits.
-		if room == 0 || (rest <= atomicSize && room < rest) {
-			if e.nonblock {
-				if done > 0 {
-					return done, nil
-				}
-				return 0, unix.EAGAIN
-			}
-			p.cond.Wait()
-			continue
-		}
-		n := min(room, rest)
-		p.buf = append(p.buf, src[done:done+n]...)
-		done += n
-		p.cond.Broadcast()
+	if p.readers == 0 {
+		p.mu.Unlock()
+		return 0, unix.EPIPE
 	}
-	return done, nil
+	room := capacity - len(p.buf)
+	if room == 0 || (len(src) <= atomicSize && room < len(src)) {
+		p.mu.Unlock()
+		return 0, unix.EAGAIN
+	}
+	n := min(room, len(src))
+	p.buf = append(p.buf, src[:n]...)
+	p.mu.Unlock()
+	p.queue.Notify(waiter.EventIn)
+	return n, nil
 }
 
 // Close implements vfs.FileImpl.Close.
 func (e *end) Close() error {
 	p := e.p
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if e.reader {
 		p.readers--
 	} else {
 		p.writers--
 	}
-	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.queue.Notify(waiter.EventIn | waiter.EventOut | waiter.EventHUp | waiter.EventErr)
 	return nil
 }
+
+// Readiness implements waiter.Waitable.
+func (e *end) Readiness(mask uint32) uint32 {
+	p := e.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ready uint32
+	if e.reader {
+		if len(p.buf) > 0 {
+			ready |= waiter.EventIn
+		}
+		if p.writers == 0 {
+			ready |= waiter.EventHUp
+		}
+	} else {
+		if p.readers == 0 {
+			ready |= waiter.EventErr
+		} else if capacity-len(p.buf) >= atomicSize {
+			ready |= waiter.EventOut
+		}
+	}
+	return ready & mask
+}
+
+// EventRegister implements waiter.Waitable.
+func (e *end) EventRegister(ch chan struct{}, mask uint32) { e.p.queue.EventRegister(ch, mask) }
+
+// EventUnregister implements waiter.Waitable.
+func (e *end) EventUnregister(ch chan struct{}) { e.p.queue.EventUnregister(ch) }
 
 // Ioctl implements vfs.Ioctler: FIONREAD.
 func (e *end) Ioctl(io vfs.IoctlIO, request, arg uint64) (uint64, error) {

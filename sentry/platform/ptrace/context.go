@@ -162,3 +162,23 @@ func (c *context) loadFP(t *thread, st *arch.State) error {
 	c.fpThread = t
 	return nil
 }
+
+// PullFPState implements platform.Context.PullFPState.
+func (c *context) PullFPState(st *arch.State) error {
+	if len(st.FP) < arch.FPStateSize {
+		st.FP = make([]byte, arch.FPStateSize)
+	}
+	if c.fpThread == nil {
+		copy(st.FP, arch.InitialFPState())
+		return nil
+	}
+	return getFPRegs(c.fpThread.tid, st.FP)
+}
+
+// PushFPState implements platform.Context.PushFPState.
+func (c *context) PushFPState(st *arch.State) error {
+	if c.fpThread == nil || st.FP == nil {
+		return nil
+	}
+	return setFPRegs(c.fpThread.tid, st.FP)
+}

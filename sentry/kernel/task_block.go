@@ -1,0 +1,95 @@
+package kernel
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Errors with which interrupted system calls return; the signal-delivery
+// code turns them into a restart or EINTR as Linux does (task_run.go).
+const (
+	// ERESTARTSYS restarts if the handler has SA_RESTART, else EINTR.
+	ERESTARTSYS = unix.Errno(512)
+	// ERESTARTNOINTR always restarts.
+	ERESTARTNOINTR = unix.Errno(513)
+	// ERESTARTNOHAND restarts only when no handler runs.
+	ERESTARTNOHAND = unix.Errno(514)
+	// ERESTARTRESTARTBLOCK restarts (with the time left, for sleeps) only
+	// when no handler runs.
+	ERESTARTRESTARTBLOCK = unix.Errno(516)
+)
+
+// isRestartErrno reports whether e asks for a restart decision.
+func isRestartErrno(e unix.Errno) bool {
+	return e == ERESTARTSYS || e == ERESTARTNOINTR || e == ERESTARTNOHAND || e == ERESTARTRESTARTBLOCK
+}
+
+// kick wakes the task wherever it is: blocked in the sentry or running
+// application code.
+func (t *Task) kick() {
+	select {
+	case t.interrupt <- struct{}{}:
+	default:
+	}
+	t.ctx.Interrupt()
+}
+
+// interruptedLocked reports whether the task must stop waiting: it must
+// exit, its group is stopping, or it has a signal it does not block.
+//
+// Preconditions: k.mu is held.
+func (t *Task) interruptedLocked() bool {
+	return t.killed || t.tg.exiting || t.tg.stopped ||
+		t.pending.set&^t.sigmask != 0 || t.tg.pending.set&^t.sigmask != 0
+}
+
+// Interrupted reports whether a wait should end early (see
+// interruptedLocked).
+func (t *Task) Interrupted() bool {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.interruptedLocked()
+}
+
+// Block waits until ch is ready or the task is interrupted, in which case
+// it returns ERESTARTSYS.
+func (t *Task) Block(ch <-chan struct{}) error {
+	_, err := t.BlockUntil(ch, time.Time{})
+	return err
+}
+
+// BlockUntil is Block with a deadline (zero for none); it reports whether
+// the deadline passed.
+func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool, err error) {
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return true, nil
+		}
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	for {
+		if t.Interrupted() {
+			return false, ERESTARTSYS
+		}
+		select {
+		case <-ch:
+			return false, nil
+		case <-timeout:
+			return true, nil
+		case <-t.interrupt:
+			// Spurious wake-ups (a kick whose signal was already
+			// handled) loop back to the check above.
+		}
+	}
+}
+
+// Sleep sleeps for d, interruptibly.
+func (t *Task) Sleep(d time.Duration) error {
+	_, err := t.BlockUntil(nil, time.Now().Add(d))
+	return err
+}

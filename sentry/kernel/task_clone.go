@@ -1,0 +1,171 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/mm"
+)
+
+// CloneOptions are clone(2)/clone3(2)'s arguments.
+type CloneOptions struct {
+	Flags      uint64
+	ExitSignal unix.Signal
+	Stack      uint64
+	ParentTID  uint64
+	ChildTID   uint64
+	TLS        uint64
+}
+
+// namespaceFlags are the CLONE_NEW* flags.
+const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWTIME
+
+// Clone creates a task as clone(2) does and returns its thread ID.
+func (t *Task) Clone(opts CloneOptions) (int32, error) {
+	f := opts.Flags
+	switch {
+	case f&unix.CLONE_SIGHAND != 0 && f&unix.CLONE_VM == 0,
+		f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
+		f&unix.CLONE_FS != 0 && f&unix.CLONE_NEWNS != 0,
+		f&unix.CLONE_THREAD != 0 && f&(unix.CLONE_NEWPID|unix.CLONE_NEWUSER) != 0,
+		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_THREAD != 0:
+		return 0, unix.EINVAL
+	case f&namespaceFlags != 0:
+		// Namespaces inside the sandbox come with the container work.
+		return 0, unix.EINVAL
+	}
+
+	var childMM *mm.MemoryManager
+	if f&unix.CLONE_VM != 0 {
+		t.mm.IncUsers()
+		childMM = t.mm
+	} else {
+		as, err := t.k.Platform.NewAddressSpace()
+		if err != nil {
+			return 0, unix.ENOMEM
+		}
+		childMM = t.mm.Fork(as)
+	}
+	fds := t.fds
+	if f&unix.CLONE_FILES != 0 {
+		fds.IncRef()
+	} else {
+		fds = fds.Fork()
+	}
+	fs := t.fs
+	if f&unix.CLONE_FS != 0 {
+		fs.incRef()
+	} else {
+		fs = fs.fork()
+	}
+	if err := t.ctx.PullFPState(&t.st); err != nil {
+		t.k.Log.Debug("reading FP state for clone", "err", err)
+	}
+
+	child := &Task{
+		k:         t.k,
+		st:        t.st,
+		mm:        childMM,
+		fds:       fds,
+		fs:        fs,
+		creds:     t.creds,
+		name:      t.name,
+		exe:       t.exe,
+		interrupt: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	child.st.FP = append([]byte(nil), t.st.FP...)
+	child.st.Regs.Rax = 0
+	if opts.Stack != 0 {
+		child.st.Regs.Rsp = opts.Stack
+	}
+	if f&unix.CLONE_SETTLS != 0 {
+		child.st.Regs.Fs_base = opts.TLS
+	}
+	if f&unix.CLONE_VM == 0 || f&unix.CLONE_VFORK != 0 {
+		child.altStack = t.altStack
+	}
+	if f&unix.CLONE_CHILD_CLEARTID != 0 {
+		child.clearChildTID = opts.ChildTID
+	}
+	var vforkDone chan struct{}
+	if f&unix.CLONE_VFORK != 0 {
+		vforkDone = make(chan struct{})
+		child.vforkDone = vforkDone
+	}
+
+	k := t.k
+	k.mu.Lock()
+	if t.tg.exiting || t.killed {
+		k.mu.Unlock()
+		child.releaseUnstarted()
+		return 0, ERESTARTNOINTR
+	}
+	tid := k.allocIDLocked()
+	child.tid = tid
+	child.sigmask = t.sigmask
+	if f&unix.CLONE_THREAD != 0 {
+		child.tg = t.tg
+	} else {
+		handlers := t.tg.handlers
+		if f&unix.CLONE_SIGHAND == 0 {
+			handlers = handlers.copy()
+		}
+		parent := t.tg
+		if f&unix.CLONE_PARENT != 0 && t.tg.parent != nil {
+			parent = t.tg.parent
+		}
+		child.tg = k.newThreadGroup(tid, parent, handlers, t.tg.limits)
+		child.tg.leader = child
+		child.tg.exitSignal = opts.ExitSignal
+		child.tg.pgid, child.tg.sid = t.tg.pgid, t.tg.sid
+	}
+	child.tg.tasks[child] = struct{}{}
+	k.tasks[tid] = child
+	k.mu.Unlock()
+
+	if f&unix.CLONE_PARENT_SETTID != 0 {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(tid))
+		_, _ = t.CopyOut(opts.ParentTID, b[:])
+	}
+	setChildTID := f&unix.CLONE_CHILD_SETTID != 0
+	go child.goroutine(func() error {
+		if setChildTID {
+			// Written by the child into its own memory, as Linux's
+			// schedule_tail does.
+			var b [4]byte
+			binary.LittleEndian.PutUint32(b[:], uint32(tid))
+			_, _ = child.CopyOut(opts.ChildTID, b[:])
+		}
+		return nil
+	}, nil)
+
+	if vforkDone != nil {
+		// The parent waits until the child execs or exits (killably on
+		// Linux: a kill of the parent ends its wait too).
+		for {
+			select {
+			case <-vforkDone:
+				return tid, nil
+			case <-t.interrupt:
+				t.k.mu.Lock()
+				dead := t.killed || t.tg.exiting
+				t.k.mu.Unlock()
+				if dead {
+					return tid, nil
+				}
+			}
+		}
+	}
+	return tid, nil
+}
+
+// releaseUnstarted drops what a clone took for a child that never ran.
+func (t *Task) releaseUnstarted() {
+	t.mm.DecUsers()
+	t.fds.DecRef()
+	t.fs.decRef()
+}

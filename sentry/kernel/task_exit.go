@@ -1,0 +1,226 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exit ends the calling task with exit code code (exit(2)).
+func (t *Task) Exit(code int) {
+	t.k.mu.Lock()
+	t.killed = true
+	t.exitStatus = code & 0xff
+	t.k.mu.Unlock()
+}
+
+// ExitGroup ends the task's whole process with exit code code.
+func (t *Task) ExitGroup(code int) {
+	t.killGroup(unix.WaitStatus((code & 0xff) << 8))
+}
+
+// exit releases the task's resources and, for the last task of its
+// group, turns the group into a zombie (or reaps it) and tells its parent.
+// Called by the task's goroutine when run returns.
+func (t *Task) exit() {
+	if t.clearChildTID != 0 && t.mm != nil {
+		// CLONE_CHILD_CLEARTID: zero the word and wake one waiter, which
+		// is how pthread_join learns a thread has gone.
+		var zero [4]byte
+		if _, err := t.mm.CopyOut(t.clearChildTID, zero[:]); err == nil {
+			_, _ = t.k.futexes.wake(t, t.clearChildTID, false, 1, futexBitsetAny)
+		}
+	}
+	t.exitRobustList()
+	if t.vforkDone != nil {
+		close(t.vforkDone)
+		t.vforkDone = nil
+	}
+	if t.ctx != nil {
+		// Before the address space goes: the platform ends the stub
+		// threads this task's thread holds.
+		t.ctx.Release()
+	}
+	if t.mm != nil {
+		t.mm.DecUsers()
+	}
+	if t.fds != nil {
+		t.fds.DecRef()
+	}
+	if t.fs != nil {
+		t.fs.decRef()
+	}
+
+	k := t.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tg := t.tg
+	delete(k.tasks, t.tid)
+	delete(tg.tasks, t)
+	if len(tg.tasks) == 0 {
+		status := tg.exitStatus
+		if !tg.exiting {
+			status = unix.WaitStatus(t.exitStatus << 8)
+			tg.exiting = true
+			tg.exitStatus = status
+		}
+		tg.exitLocked()
+	}
+	close(t.done)
+	if len(k.tasks) == 0 {
+		select {
+		case <-k.initExited:
+		default:
+			close(k.initExited)
+		}
+	}
+}
+
+// exitLocked runs when the group's last task has exited: children go to a
+// reaper, the parent is told, and the group becomes a zombie unless the
+// parent does not want one. When init exits, every other process in its
+// namespace is killed.
+//
+// Preconditions: k.mu is held; tg has no tasks.
+func (tg *ThreadGroup) exitLocked() {
+	k := tg.k
+	reaper := tg.reaperLocked()
+	for child := range tg.children {
+		delete(tg.children, child)
+		child.parent = reaper
+		if reaper == nil {
+			if child.zombie {
+				child.reapLocked()
+			}
+			continue
+		}
+		reaper.children[child] = struct{}{}
+		if child.zombie {
+			reaper.notifyChildEventLocked()
+		}
+	}
+	tg.zombie = true
+	close(tg.exited)
+	if tg.isInitLocked() {
+		k.initStatus = exitCode(tg.exitStatus)
+		for _, other := range k.threadGroups {
+			if other != tg {
+				other.killLocked(unix.WaitStatus(unix.SIGKILL))
+			}
+		}
+	}
+	p := tg.parent
+	if p == nil {
+		tg.reapLocked()
+		return
+	}
+	sigchld := p.handlers.actions[unix.SIGCHLD]
+	autoReap := tg.exitSignal == unix.SIGCHLD && (sigchld.Handler == SigIgn || sigchld.Flags&SANoCldWait != 0)
+	if tg.exitSignal != 0 {
+		info := &SigInfo{Signo: int32(tg.exitSignal)}
+		info.SetPIDUID(tg.id, 0)
+		switch ws := tg.exitStatus; {
+		case ws.Signaled() && ws.CoreDump():
+			info.Code = CLDDumped
+			info.SetStatus(int32(ws.Signal()))
+		case ws.Signaled():
+			info.Code = CLDKilled
+			info.SetStatus(int32(ws.Signal()))
+		default:
+			info.Code = CLDExited
+			info.SetStatus(int32(ws.ExitStatus()))
+		}
+		k.sendLocked(p, nil, info)
+	}
+	if autoReap {
+		tg.reapLocked()
+	}
+	p.notifyChildEventLocked()
+}
+
+// reapLocked removes a zombie for good.
+//
+// Preconditions: k.mu is held.
+func (tg *ThreadGroup) reapLocked() {
+	tg.reaped = true
+	if tg.parent != nil {
+		delete(tg.parent.children, tg)
+	}
+	delete(tg.k.threadGroups, tg.id)
+}
+
+// exitCode converts a wait status to a shell-style exit code.
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// Robust futex list handling (kernel/futex/core.c): each lock held by the
+// exiting thread gets FUTEX_OWNER_DIED and one waiter is woken.
+const (
+	futexOwnerDied = 0x40000000
+	futexWaiters   = 0x80000000
+	futexTIDMask   = 0x3fffffff
+	robustListMax  = 2048
+)
+
+// exitRobustList walks the robust list registered with set_robust_list.
+func (t *Task) exitRobustList() {
+	head := t.robustList
+	if head == 0 || t.mm == nil {
+		return
+	}
+	le := binary.LittleEndian
+	var h [24]byte
+	if _, err := t.mm.CopyIn(head, h[:]); err != nil {
+		return
+	}
+	next := le.Uint64(h[0:])
+	offset := int64(le.Uint64(h[8:]))
+	pending := le.Uint64(h[16:])
+	tid := uint32(t.tid)
+	handle := func(entry uint64) {
+		uaddr := uint64(int64(entry) + offset)
+		var w [4]byte
+		if _, err := t.mm.CopyIn(uaddr, w[:]); err != nil {
+			return
+		}
+		v := le.Uint32(w[:])
+		if v&futexTIDMask != tid {
+			return
+		}
+		le.PutUint32(w[:], (v&futexWaiters)|futexOwnerDied)
+		if _, err := t.mm.CopyOut(uaddr, w[:]); err != nil {
+			return
+		}
+		if v&futexWaiters != 0 {
+			_, _ = t.k.futexes.wake(t, uaddr, false, 1, futexBitsetAny)
+		}
+	}
+	for i := 0; next != head && next != 0 && i < robustListMax; i++ {
+		entry := next
+		var n [8]byte
+		if _, err := t.mm.CopyIn(entry, n[:]); err != nil {
+			break
+		}
+		next = le.Uint64(n[:])
+		if entry != pending {
+			handle(entry)
+		}
+	}
+	if pending != 0 {
+		handle(pending)
+	}
+	t.robustList = 0
+}
+
+// WaitInit blocks until init and every other task of the sandbox have
+// exited, and returns init's exit code (128+N for signal N).
+func (k *Kernel) WaitInit() int {
+	<-k.initExited
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.initStatus
+}

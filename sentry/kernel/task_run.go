@@ -1,0 +1,201 @@
+package kernel
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
+
+// goroutine is the body of a task's goroutine. start runs first, on the
+// task's thread (the first exec, or a clone child's set-up).
+func (t *Task) goroutine(start func() error, started chan<- error) {
+	// The thread is never unlocked: it ends with the task, after the
+	// platform released what it bound to it.
+	runtime.LockOSThread()
+	ctx, err := t.k.Platform.NewContext()
+	if err == nil {
+		t.ctx = ctx
+		if start != nil {
+			err = start()
+		}
+	}
+	if started != nil {
+		started <- err
+	}
+	if err != nil {
+		t.exitStatus = 127
+		t.exit()
+		return
+	}
+	t.run()
+	t.exit()
+}
+
+// run runs the task until it exits.
+func (t *Task) run() {
+	for {
+		if !t.prepareToRun() {
+			return
+		}
+		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.st)
+		if err != nil {
+			t.k.Log.Error("platform failed to run the task", "tid", t.tid, "err", err)
+			t.killGroup(unix.WaitStatus(unix.SIGKILL))
+			return
+		}
+		switch trap.Kind {
+		case platform.TrapSyscall:
+			t.syscall()
+		case platform.TrapFault:
+			res := t.mm.HandleFault(trap.Addr, trap.Access)
+			if res.Signo != 0 {
+				t.k.Log.Debug("fault", "tid", t.tid, "addr", fmt.Sprintf("%#x", trap.Addr), "rip", fmt.Sprintf("%#x", t.st.Regs.Rip), "signal", unix.Signal(res.Signo))
+				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr)
+			}
+		case platform.TrapException:
+			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr)
+		case platform.TrapInterrupted:
+		}
+	}
+}
+
+// prepareToRun does what Linux does on the way back to user mode: exits a
+// killed task, waits out a group stop, and delivers one signal. It returns
+// false when the task must exit.
+func (t *Task) prepareToRun() bool {
+	for {
+		t.k.mu.Lock()
+		if t.killed || t.tg.exiting {
+			t.k.mu.Unlock()
+			return false
+		}
+		if t.tg.stopped {
+			resume := t.tg.resume
+			t.k.mu.Unlock()
+			select {
+			case <-resume:
+			case <-t.interrupt:
+			}
+			continue
+		}
+		info, act := t.dequeueSignalLocked()
+		if info == nil {
+			t.k.mu.Unlock()
+			t.finishSyscallRestart(false, 0)
+			// A mask installed for the call (rt_sigsuspend) ends
+			// with it when no handler ran.
+			t.RestoreSavedSigMask()
+			return true
+		}
+		delivered, again := t.handleSignalLocked(info, act)
+		t.k.mu.Unlock()
+		if delivered {
+			return true
+		}
+		if !again {
+			return false
+		}
+	}
+}
+
+// syscall serves the system call the task stopped for.
+func (t *Task) syscall() {
+	nr := t.st.SyscallNo()
+	args := t.st.Args()
+	if t.k.Strace != nil {
+		t.k.Strace(t, nr, false, 0)
+	}
+	t.restartErrno = 0
+	ret := t.dispatch(nr, args)
+	if e := unix.Errno(-int64(ret)); int64(ret) < 0 && isRestartErrno(e) {
+		t.restartErrno = e
+		t.restartNr = nr
+	}
+	t.st.SetReturn(ret)
+	if t.k.Strace != nil {
+		t.k.Strace(t, nr, true, ret)
+	}
+}
+
+// finishSyscallRestart applies Linux's restart rules to a system call that
+// returned one of the ERESTART errors, once we know whether a handler runs
+// (handled) and with which flags.
+func (t *Task) finishSyscallRestart(handled bool, flags uint64) {
+	e := t.restartErrno
+	if e == 0 {
+		return
+	}
+	t.restartErrno = 0
+	restart := false
+	switch e {
+	case ERESTARTNOINTR:
+		restart = true
+	case ERESTARTSYS:
+		restart = !handled || flags&SARestart != 0
+	case ERESTARTNOHAND, ERESTARTRESTARTBLOCK:
+		restart = !handled
+	}
+	if restart {
+		// Re-execute the syscall instruction with the original number.
+		t.st.Regs.Rax = t.restartNr
+		t.st.Regs.Rip -= syscallInsnLen
+	} else {
+		t.st.Regs.Rax = errnoRet(unix.EINTR)
+	}
+}
+
+// syscallInsnLen is the length of `syscall` (0f 05).
+const syscallInsnLen = 2
+
+// forceFaultSignal delivers a synchronous signal caused by the task's own
+// instruction: it cannot be blocked or ignored (a blocked or ignored one
+// is reset to its default action and kills), as Linux's force_sig does.
+func (t *Task) forceFaultSignal(sig unix.Signal, code int, addr uint64) {
+	info := &SigInfo{Signo: int32(sig), Code: int32(code)}
+	info.SetAddr(addr)
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	act := &t.tg.handlers.actions[sig]
+	if act.Handler == SigIgn || t.sigmask&sigBit(sig) != 0 {
+		act.Handler = SigDfl
+		t.sigmask &^= sigBit(sig)
+	}
+	t.faultAddr = addr
+	t.pending.enqueue(info)
+}
+
+// dispatchExit is used by exit_group and fatal signals: it records the
+// group's status and kills every task of the group.
+func (t *Task) killGroup(status unix.WaitStatus) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	t.tg.killLocked(status)
+}
+
+// killLocked starts the group's exit with status and kicks all its tasks.
+//
+// Preconditions: k.mu is held.
+func (tg *ThreadGroup) killLocked(status unix.WaitStatus) {
+	if tg.exiting {
+		return
+	}
+	tg.exiting = true
+	tg.exitStatus = status
+	tg.stopped = false
+	for task := range tg.tasks {
+		task.killed = true
+		task.kick()
+	}
+}
+
+// SetRegsForSyscallReturn is used by syscalls that replace the whole
+// register file (rt_sigreturn, execve) so the return value does not
+// overwrite rax.
+func (t *Task) SetRegsForSyscallReturn(regs arch.Registers) uint64 {
+	t.st.Regs = regs
+	return regs.Rax
+}

@@ -1,0 +1,121 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// WaitOptions select which children wait4/waitid report.
+type WaitOptions struct {
+	// Which is P_ALL, P_PID or P_PGID; ID the pid or process group (0 for
+	// the caller's group with P_PGID).
+	Which int
+	ID    int32
+	// Exited, Stopped and Continued are WEXITED, WSTOPPED/WUNTRACED and
+	// WCONTINUED.
+	Exited, Stopped, Continued bool
+	// NoHang is WNOHANG; NoWait is WNOWAIT (report without reaping).
+	NoHang, NoWait bool
+}
+
+// Selector kinds.
+const (
+	PAll  = 0
+	PPID  = 1
+	PPGID = 2
+)
+
+// WaitResult describes the child wait reported.
+type WaitResult struct {
+	PID int32
+	UID uint32
+	// Status is the wait4 status word.
+	Status unix.WaitStatus
+	// Code and CodeStatus are waitid's si_code and si_status.
+	Code       int32
+	CodeStatus int32
+}
+
+// Wait implements wait4 and waitid. It returns a zero result with WNOHANG
+// when no child is ready.
+func (t *Task) Wait(opts WaitOptions) (WaitResult, error) {
+	k := t.k
+	for {
+		k.mu.Lock()
+		tg := t.tg
+		pgid := opts.ID
+		if opts.Which == PPGID && pgid == 0 {
+			pgid = tg.pgid
+		}
+		any := false
+		for child := range tg.children {
+			switch opts.Which {
+			case PPID:
+				if child.id != opts.ID {
+					continue
+				}
+			case PPGID:
+				if child.pgid != pgid {
+					continue
+				}
+			}
+			any = true
+			if res, ok := child.waitableLocked(opts); ok {
+				k.mu.Unlock()
+				return res, nil
+			}
+		}
+		if !any {
+			k.mu.Unlock()
+			return WaitResult{}, unix.ECHILD
+		}
+		if opts.NoHang {
+			k.mu.Unlock()
+			return WaitResult{}, nil
+		}
+		ch := tg.childEvent
+		k.mu.Unlock()
+		if err := t.Block(ch); err != nil {
+			return WaitResult{}, err
+		}
+	}
+}
+
+// waitableLocked reports child's state if opts wants it, consuming the
+// event unless NoWait.
+//
+// Preconditions: k.mu is held.
+func (child *ThreadGroup) waitableLocked(opts WaitOptions) (WaitResult, bool) {
+	res := WaitResult{PID: child.id}
+	switch {
+	case child.zombie && opts.Exited:
+		ws := child.exitStatus
+		res.Status = ws
+		switch {
+		case ws.Signaled() && ws.CoreDump():
+			res.Code, res.CodeStatus = CLDDumped, int32(ws.Signal())
+		case ws.Signaled():
+			res.Code, res.CodeStatus = CLDKilled, int32(ws.Signal())
+		default:
+			res.Code, res.CodeStatus = CLDExited, int32(ws.ExitStatus())
+		}
+		if !opts.NoWait {
+			child.reapLocked()
+		}
+		return res, true
+	case child.stopped && !child.stopReported && opts.Stopped && !child.zombie:
+		res.Status = unix.WaitStatus(int(child.stopSignal)<<8 | 0x7f)
+		res.Code, res.CodeStatus = CLDStopped, int32(child.stopSignal)
+		if !opts.NoWait {
+			child.stopReported = true
+		}
+		return res, true
+	case child.continued && !child.continuedReported && opts.Continued && !child.zombie:
+		res.Status = 0xffff
+		res.Code, res.CodeStatus = CLDContinued, int32(unix.SIGCONT)
+		if !opts.NoWait {
+			child.continuedReported = true
+		}
+		return res, true
+	}
+	return res, false
+}
