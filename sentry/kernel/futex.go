@@ -17,6 +17,9 @@ const futexBitsetAny = 0xffffffff
 type futexKey struct {
 	obj any
 	off uint64
+	// private separates FUTEX_PRIVATE_FLAG keys from shared keys on the
+	// same private memory, as Linux's FUT_OFF_MMSHARED bit does.
+	private bool
 }
 
 type futexWaiter struct {
@@ -45,7 +48,7 @@ func (t *Task) futexKey(addr uint64, private bool) (futexKey, error) {
 	if err != nil {
 		return futexKey{}, unix.EFAULT
 	}
-	return futexKey{obj, off}, nil
+	return futexKey{obj, off, private}, nil
 }
 
 func (t *Task) loadFutexWord(addr uint64) (uint32, error) {

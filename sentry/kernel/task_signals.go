@@ -28,6 +28,13 @@ func (k *Kernel) SendGroupSignal(tg *ThreadGroup, info *SigInfo) {
 // Linux's SIGNAL_UNKILLABLE makes it.
 func (tg *ThreadGroup) ignoredLocked(sig unix.Signal, target *Task) bool {
 	act := tg.handlers.actions[sig]
+	if target == nil {
+		if l := tg.leader; l != nil {
+			if _, live := tg.tasks[l]; live {
+				target = l
+			}
+		}
+	}
 	if target != nil && target.sigmask&sigBit(sig) != 0 {
 		return false
 	}
@@ -187,7 +194,9 @@ func (t *Task) handleSignalLocked(info *SigInfo, act SigAction) (delivered, agai
 			t.tg.stopLocked(sig)
 			return false, true
 		case actCore:
-			t.tg.killLocked(unix.WaitStatus(sig) | 0x80)
+			// The sandbox writes no core files, and Linux sets the
+			// core flag only when a core was dumped.
+			t.tg.killLocked(unix.WaitStatus(sig))
 			return false, false
 		default:
 			t.tg.killLocked(unix.WaitStatus(sig))
@@ -202,7 +211,7 @@ func (t *Task) handleSignalLocked(info *SigInfo, act SigAction) (delivered, agai
 	if err != nil {
 		// The frame could not be written: Linux kills with SIGSEGV.
 		t.k.Log.Debug("signal frame setup failed", "tid", t.tid, "signal", sig, "err", err)
-		t.tg.killLocked(unix.WaitStatus(unix.SIGSEGV) | 0x80)
+		t.tg.killLocked(unix.WaitStatus(unix.SIGSEGV))
 		return false, false
 	}
 	mask := act.Mask
@@ -483,4 +492,14 @@ func (t *Task) DequeueSignal(set SigSet) *SigInfo {
 		return info
 	}
 	return t.tg.pending.dequeue(^set)
+}
+
+// SendSignalToSelf sends sig to the calling task as the kernel's
+// send_sig does (SIGPIPE on a broken pipe, SIGXFSZ).
+func (t *Task) SendSignalToSelf(sig unix.Signal) {
+	info := &SigInfo{Signo: int32(sig), Code: SIUser}
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	info.SetPIDUID(t.tg.id, t.creds.UID)
+	t.k.sendLocked(t.tg, t, info)
 }

@@ -147,7 +147,7 @@ func (k *Kernel) SetSID(tg *ThreadGroup) (int32, error) {
 // SetPGID implements setpgid(2) from caller for process pid (0: caller)
 // into group pgid (0: its own ID), with Linux's checks.
 func (k *Kernel) SetPGID(caller *ThreadGroup, pid, pgid int32) error {
-	if pgid < 0 {
+	if pid < 0 || pgid < 0 {
 		return unix.EINVAL
 	}
 	k.mu.Lock()

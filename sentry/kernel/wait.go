@@ -15,6 +15,10 @@ type WaitOptions struct {
 	Exited, Stopped, Continued bool
 	// NoHang is WNOHANG; NoWait is WNOWAIT (report without reaping).
 	NoHang, NoWait bool
+	// CloneOnly (__WCLONE) waits only for children whose exit signal is
+	// not SIGCHLD; All (__WALL) for every child; by default only for
+	// those with SIGCHLD.
+	CloneOnly, All bool
 }
 
 // Selector kinds.
@@ -57,6 +61,9 @@ func (t *Task) Wait(opts WaitOptions) (WaitResult, error) {
 				if child.pgid != pgid {
 					continue
 				}
+			}
+			if !opts.All && (child.exitSignal == unix.SIGCHLD) == opts.CloneOnly {
+				continue
 			}
 			any = true
 			if res, ok := child.waitableLocked(opts); ok {

@@ -97,8 +97,17 @@ func readOnce(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint6
 
 // writeFrom writes count bytes of application memory at addr to f. A
 // blocking write to a stream waits until everything is written (or a
-// signal interrupts it, which returns the count so far).
+// signal interrupts it, which returns the count so far). Writing to a pipe
+// with no reader also raises SIGPIPE, as Linux does.
 func writeFrom(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
+	n, err := writeAll(t, f, addr, count, off)
+	if err == unix.EPIPE {
+		t.SendSignalToSelf(unix.SIGPIPE)
+	}
+	return n, err
+}
+
+func writeAll(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
 	count = min(count, maxRW)
 	var done uint64
 	for {

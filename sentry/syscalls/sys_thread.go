@@ -206,6 +206,8 @@ func Wait4(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		Stopped:   options&wUntraced != 0,
 		Continued: options&wContinued != 0,
 		NoHang:    options&wNoHang != 0,
+		CloneOnly: options&wClone != 0,
+		All:       options&wAll != 0,
 	}
 	switch {
 	case pid == -1:
@@ -253,6 +255,8 @@ func Waitid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		Continued: options&wContinued != 0,
 		NoHang:    options&wNoHang != 0,
 		NoWait:    options&wNoWait != 0,
+		CloneOnly: options&wClone != 0,
+		All:       options&wAll != 0,
 		ID:        id,
 	}
 	switch which {

@@ -22,6 +22,30 @@ type File struct {
 	// Linux's f_pos_lock does.
 	mu  sync.Mutex
 	off int64
+
+	// hooksMu protects releaseHooks.
+	hooksMu sync.Mutex
+	// releaseHooks run when the last reference goes (epoll drops its
+	// interests in the file then, as Linux does).
+	releaseHooks map[any]func()
+}
+
+// OnRelease registers fn, under key, to run when the description is
+// released; a second registration with the same key replaces the first.
+func (f *File) OnRelease(key any, fn func()) {
+	f.hooksMu.Lock()
+	defer f.hooksMu.Unlock()
+	if f.releaseHooks == nil {
+		f.releaseHooks = make(map[any]func())
+	}
+	f.releaseHooks[key] = fn
+}
+
+// CancelOnRelease removes the hook registered under key.
+func (f *File) CancelOnRelease(key any) {
+	f.hooksMu.Lock()
+	defer f.hooksMu.Unlock()
+	delete(f.releaseHooks, key)
 }
 
 // NewFile returns a description with one reference.
@@ -48,6 +72,13 @@ func (f *File) IncRef() { f.refs.Add(1) }
 // DecRef drops a reference and closes the file on the last one.
 func (f *File) DecRef() {
 	if f.refs.Add(-1) == 0 {
+		f.hooksMu.Lock()
+		hooks := f.releaseHooks
+		f.releaseHooks = nil
+		f.hooksMu.Unlock()
+		for _, fn := range hooks {
+			fn()
+		}
 		_ = f.impl.Close()
 	}
 }

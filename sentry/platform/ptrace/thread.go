@@ -147,6 +147,9 @@ func (t *thread) reap() {
 		if err != nil || ws.Exited() || ws.Signaled() {
 			return
 		}
+		// A stop (a group stop from a hand-over in the same process)
+		// on the way out: let it go on exiting.
+		_ = unix.PtraceCont(t.tid, 0)
 	}
 }
 

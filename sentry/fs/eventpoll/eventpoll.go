@@ -1,0 +1,240 @@
+// Package eventpoll implements epoll(7) instances: an interest list of
+// (file, descriptor) pairs whose readiness is asked of each file, level- or
+// edge-triggered, with EPOLLONESHOT and EPOLLEXCLUSIVE accepted.
+package eventpoll
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+	"github.com/cocoonrt/cocoon/sentry/waiter"
+)
+
+// Flags of an interest's events word that are not events.
+const (
+	EPOLLET        = 1 << 31
+	EPOLLONESHOT   = 1 << 30
+	EPOLLWAKEUP    = 1 << 29
+	EPOLLEXCLUSIVE = 1 << 28
+	flagMask       = EPOLLET | EPOLLONESHOT | EPOLLWAKEUP | EPOLLEXCLUSIVE
+	// alwaysReported are reported whether asked for or not.
+	alwaysReported = waiter.EventErr | waiter.EventHUp
+)
+
+// key identifies an interest: the same file may be registered under
+// several descriptors.
+type key struct {
+	file *vfs.File
+	fd   int32
+}
+
+// interest is one registered descriptor.
+type interest struct {
+	key    key
+	events uint32
+	data   uint64
+	// ch receives the file's notifications.
+	ch chan struct{}
+	// disabled is set after a one-shot interest fired.
+	disabled bool
+}
+
+// Event is one ready interest, as epoll_wait reports it.
+type Event struct {
+	Events uint32
+	Data   uint64
+}
+
+// Instance is an epoll instance (the description behind an epoll fd).
+type Instance struct {
+	attr unix.Stat_t
+	// queue wakes waiters of the instance itself (an epoll fd can be
+	// polled or nested).
+	queue waiter.Queue
+
+	// mu protects interests.
+	mu        sync.Mutex
+	interests map[key]*interest
+	// notify is signalled by every interest's file; epoll_wait blocks on
+	// it.
+	notify chan struct{}
+}
+
+// New returns an empty instance.
+func New() *Instance {
+	return &Instance{
+		attr:      synth.Attr(synth.NewIno(), 0o600, 0),
+		interests: make(map[key]*interest),
+		notify:    waiter.NewChannel(),
+	}
+}
+
+// Notify returns the channel epoll_wait waits on.
+func (ep *Instance) Notify() <-chan struct{} { return ep.notify }
+
+// forward relays a file's notification to the instance.
+func (ep *Instance) forward(ch chan struct{}) {
+	for range ch {
+		select {
+		case ep.notify <- struct{}{}:
+		default:
+		}
+		ep.queue.Notify(waiter.EventIn)
+	}
+}
+
+// Add implements EPOLL_CTL_ADD.
+func (ep *Instance) Add(file *vfs.File, fd int32, events uint32, data uint64) error {
+	w, ok := file.Impl().(waiter.Waitable)
+	if !ok {
+		// Regular files and directories cannot be polled by epoll.
+		return unix.EPERM
+	}
+	if file.Impl() == vfs.FileImpl(ep) {
+		return unix.EINVAL
+	}
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	k := key{file, fd}
+	if _, ok := ep.interests[k]; ok {
+		return unix.EEXIST
+	}
+	in := &interest{key: k, events: events, data: data, ch: make(chan struct{}, 1)}
+	// No reference on the file: like Linux, the interest goes when the
+	// file's last descriptor is closed.
+	file.OnRelease(ep, func() { ep.RemoveFile(file) })
+	ep.interests[k] = in
+	w.EventRegister(in.ch, events|alwaysReported)
+	go ep.forward(in.ch)
+	// Make an already-ready file visible to a waiter.
+	select {
+	case ep.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Modify implements EPOLL_CTL_MOD.
+func (ep *Instance) Modify(file *vfs.File, fd int32, events uint32, data uint64) error {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	in, ok := ep.interests[key{file, fd}]
+	if !ok {
+		return unix.ENOENT
+	}
+	if in.events&EPOLLEXCLUSIVE != 0 {
+		return unix.EINVAL
+	}
+	in.events, in.data, in.disabled = events, data, false
+	w := file.Impl().(waiter.Waitable)
+	w.EventUnregister(in.ch)
+	w.EventRegister(in.ch, events|alwaysReported)
+	select {
+	case ep.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Delete implements EPOLL_CTL_DEL.
+func (ep *Instance) Delete(file *vfs.File, fd int32) error {
+	ep.mu.Lock()
+	in, ok := ep.interests[key{file, fd}]
+	delete(ep.interests, key{file, fd})
+	ep.mu.Unlock()
+	if !ok {
+		return unix.ENOENT
+	}
+	ep.drop(in)
+	return nil
+}
+
+func (ep *Instance) drop(in *interest) {
+	in.key.file.Impl().(waiter.Waitable).EventUnregister(in.ch)
+	close(in.ch)
+}
+
+// Ready returns up to max ready events. Level-triggered interests are
+// reported while ready; edge-triggered ones (EPOLLET) once per
+// notification, which Linux approximates the same way for files that only
+// signal changes.
+func (ep *Instance) Ready(max int) []Event {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	var out []Event
+	for _, in := range ep.interests {
+		if len(out) >= max {
+			break
+		}
+		if in.disabled {
+			continue
+		}
+		mask := in.events&^flagMask | alwaysReported
+		ready := in.key.file.Impl().(waiter.Waitable).Readiness(mask)
+		if ready == 0 {
+			continue
+		}
+		out = append(out, Event{Events: ready, Data: in.data})
+		if in.events&EPOLLONESHOT != 0 {
+			in.disabled = true
+		}
+	}
+	return out
+}
+
+// Release drops every interest (the instance's last descriptor closed).
+func (ep *Instance) Release() {
+	ep.mu.Lock()
+	ins := ep.interests
+	ep.interests = nil
+	ep.mu.Unlock()
+	for _, in := range ins {
+		in.key.file.CancelOnRelease(ep)
+		ep.drop(in)
+	}
+}
+
+// RemoveFile drops the interests of file when its last descriptor closes;
+// Linux removes them automatically then.
+func (ep *Instance) RemoveFile(file *vfs.File) {
+	ep.mu.Lock()
+	var gone []*interest
+	for k, in := range ep.interests {
+		if k.file == file {
+			gone = append(gone, in)
+			delete(ep.interests, k)
+		}
+	}
+	ep.mu.Unlock()
+	for _, in := range gone {
+		ep.drop(in)
+	}
+}
+
+// The instance is itself a file.
+
+func (*Instance) IsStream() bool                              { return true }
+func (*Instance) ReadAt([]byte, int64) (int, error)           { return 0, unix.EINVAL }
+func (*Instance) WriteAt([]byte, int64) (int, error)          { return 0, unix.EINVAL }
+func (ep *Instance) Stat() (unix.Stat_t, error)               { return ep.attr, nil }
+func (ep *Instance) Close() error                             { ep.Release(); return nil }
+func (ep *Instance) EventRegister(ch chan struct{}, m uint32) { ep.queue.EventRegister(ch, m) }
+func (ep *Instance) EventUnregister(ch chan struct{})         { ep.queue.EventUnregister(ch) }
+
+// Readiness implements waiter.Waitable: readable when an event is ready.
+func (ep *Instance) Readiness(mask uint32) uint32 {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	for _, in := range ep.interests {
+		if in.disabled {
+			continue
+		}
+		if in.key.file.Impl().(waiter.Waitable).Readiness(in.events&^flagMask|alwaysReported) != 0 {
+			return waiter.EventIn & mask
+		}
+	}
+	return 0
+}
