@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"time"
+
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -15,6 +17,8 @@ func (k *Kernel) StartInit(fds *FDTable, cwd *vfs.Dentry, path string, argv, env
 		fs:        NewFSContext(cwd, 0o022),
 		interrupt: make(chan struct{}, 1),
 		done:      make(chan struct{}),
+		startTime: time.Now(),
+		dumpable:  true,
 	}
 	k.mu.Lock()
 	id := k.allocIDLocked()

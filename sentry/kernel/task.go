@@ -1,6 +1,9 @@
 package kernel
 
 import (
+	"sync/atomic"
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
@@ -72,6 +75,21 @@ type Task struct {
 	done chan struct{}
 	// exitStatus is the status the task exits with.
 	exitStatus int
+
+	// userNS and sysNS are the task's CPU time as the sentry measures it:
+	// time running application code, and time serving its system calls
+	// and faults. Written by the task, read by anyone.
+	userNS, sysNS atomic.Int64
+	// startTime is when the task was created.
+	startTime time.Time
+
+	// Protected by k.mu: process-wide settings kept per task as Linux
+	// does.
+	dumpable    bool
+	pdeathsig   unix.Signal
+	noNewPrivs  bool
+	keepCaps    bool
+	personality uint32
 }
 
 // Credentials are a task's user and group IDs.

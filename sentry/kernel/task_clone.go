@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -75,6 +76,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		exe:       t.exe,
 		interrupt: make(chan struct{}, 1),
 		done:      make(chan struct{}),
+		startTime: time.Now(),
 	}
 	child.st.FP = append([]byte(nil), t.st.FP...)
 	child.st.Regs.Rax = 0
@@ -106,6 +108,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	tid := k.allocIDLocked()
 	child.tid = tid
 	child.sigmask = t.sigmask
+	child.dumpable, child.noNewPrivs, child.keepCaps, child.personality = t.dumpable, t.noNewPrivs, t.keepCaps, t.personality
 	if f&unix.CLONE_THREAD != 0 {
 		child.tg = t.tg
 	} else {

@@ -57,6 +57,8 @@ func (t *Task) exit() {
 	tg := t.tg
 	delete(k.tasks, t.tid)
 	delete(tg.tasks, t)
+	tg.exitedUserNS += t.userNS.Load()
+	tg.exitedSysNS += t.sysNS.Load()
 	if len(tg.tasks) == 0 {
 		status := tg.exitStatus
 		if !tg.exiting {
@@ -84,6 +86,7 @@ func (t *Task) exit() {
 // Preconditions: k.mu is held; tg has no tasks.
 func (tg *ThreadGroup) exitLocked() {
 	k := tg.k
+	tg.sendPDeathSignalsLocked()
 	reaper := tg.reaperLocked()
 	for child := range tg.children {
 		delete(tg.children, child)
@@ -145,6 +148,9 @@ func (tg *ThreadGroup) reapLocked() {
 	tg.reaped = true
 	if tg.parent != nil {
 		delete(tg.parent.children, tg)
+		u, s := tg.cpuTimeLocked()
+		tg.parent.childUserNS += u + tg.childUserNS
+		tg.parent.childSysNS += s + tg.childSysNS
 	}
 	delete(tg.k.threadGroups, tg.id)
 }

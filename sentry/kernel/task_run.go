@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"runtime"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -41,7 +42,10 @@ func (t *Task) run() {
 		if !t.prepareToRun() {
 			return
 		}
+		start := time.Now()
 		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.st)
+		mid := time.Now()
+		t.userNS.Add(int64(mid.Sub(start)))
 		if err != nil {
 			t.k.Log.Error("platform failed to run the task", "tid", t.tid, "err", err)
 			t.killGroup(unix.WaitStatus(unix.SIGKILL))
@@ -51,7 +55,7 @@ func (t *Task) run() {
 		case platform.TrapSyscall:
 			t.syscall()
 		case platform.TrapFault:
-			res := t.mm.HandleFault(trap.Addr, trap.Access)
+			res := t.mm.HandleFault(trap.Addr, trap.Access, trap.NotPresent)
 			if res.Signo != 0 {
 				t.k.Log.Debug("fault", "tid", t.tid, "addr", fmt.Sprintf("%#x", trap.Addr), "rip", fmt.Sprintf("%#x", t.st.Regs.Rip), "signal", unix.Signal(res.Signo))
 				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr)
@@ -60,6 +64,7 @@ func (t *Task) run() {
 			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr)
 		case platform.TrapInterrupted:
 		}
+		t.sysNS.Add(int64(time.Since(mid)))
 	}
 }
 

@@ -54,6 +54,12 @@ type ThreadGroup struct {
 	// limits are the process's resource limits.
 	limits Limits
 
+	// exitedUserNS and exitedSysNS hold the CPU time of the group's
+	// exited tasks; childUserNS and childSysNS that of its reaped
+	// children (RUSAGE_CHILDREN).
+	exitedUserNS, exitedSysNS int64
+	childUserNS, childSysNS   int64
+
 	// childEvent is closed and replaced whenever a child changes state,
 	// waking the group's tasks blocked in wait4/waitid.
 	childEvent chan struct{}

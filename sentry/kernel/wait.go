@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -37,6 +39,9 @@ type WaitResult struct {
 	// Code and CodeStatus are waitid's si_code and si_status.
 	Code       int32
 	CodeStatus int32
+	// User and Sys are the child's CPU time, with its own reaped
+	// children's (wait4's rusage).
+	User, Sys time.Duration
 }
 
 // Wait implements wait4 and waitid. It returns a zero result with WNOHANG
@@ -93,6 +98,8 @@ func (t *Task) Wait(opts WaitOptions) (WaitResult, error) {
 // Preconditions: k.mu is held.
 func (child *ThreadGroup) waitableLocked(opts WaitOptions) (WaitResult, bool) {
 	res := WaitResult{PID: child.id}
+	u, s := child.cpuTimeLocked()
+	res.User, res.Sys = time.Duration(u+child.childUserNS), time.Duration(s+child.childSysNS)
 	switch {
 	case child.zombie && opts.Exited:
 		ws := child.exitStatus

@@ -283,7 +283,7 @@ func errString(err error) string {
 
 func expectFault(t *testing.T, m *mm.MemoryManager, addr uint64, access platform.AccessType, want mm.FaultResult) {
 	t.Helper()
-	if got := m.HandleFault(addr, access); got != want {
+	if got := m.HandleFault(addr, access, false); got != want {
 		t.Errorf("HandleFault(%#x, %v) = %+v, want %+v", addr, access, got, want)
 	}
 }

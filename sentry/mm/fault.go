@@ -22,8 +22,9 @@ type FaultResult struct {
 }
 
 // HandleFault serves a page fault at addr. access is the faulting access
-// when the platform knows it, or 0.
-func (mm *MemoryManager) HandleFault(addr uint64, access platform.AccessType) FaultResult {
+// when the platform knows it, or 0; notPresent says the page was not
+// mapped when the access faulted.
+func (mm *MemoryManager) HandleFault(addr uint64, access platform.AccessType, notPresent bool) FaultResult {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	v := mm.vmaAtLocked(addr)
@@ -37,6 +38,11 @@ func (mm *MemoryManager) HandleFault(addr uint64, access platform.AccessType) Fa
 	}
 	pageAddr := arch.PageRoundDown(addr)
 	if p, ok := mm.pages[pageAddr]; ok && p.mapped {
+		if notPresent {
+			// Another task of the address space mapped the page
+			// between the fault and now: retry the access.
+			return FaultResult{}
+		}
 		// The page is mapped with what the VMA and copy-on-write allow,
 		// and the access still faulted. If the VMA allows writing, the
 		// access was a write to a page still shared copy-on-write.

@@ -405,7 +405,7 @@ func TestStackGrowth(t *testing.T) {
 				mustMMap(t, m, o)
 			}
 			mustMMap(t, m, mm.MMapOpts{Addr: stack, Fixed: true, Length: stackPages * pageSize, Perms: rw, Private: true, GrowsDown: true})
-			res := m.HandleFault(tc.fault, w)
+			res := m.HandleFault(tc.fault, w, false)
 			newStart := tc.fault &^ (pageSize - 1)
 			if !tc.grows {
 				if res != segvMap {

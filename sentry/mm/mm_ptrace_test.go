@@ -58,7 +58,7 @@ func TestDemandPagingOnPlatform(t *testing.T) {
 			t.Fatalf("trap %+v, want faults only", trap)
 		}
 		faults = append(faults, trap.Addr)
-		if r := m.HandleFault(trap.Addr, trap.Access); r.Signo != 0 {
+		if r := m.HandleFault(trap.Addr, trap.Access, trap.NotPresent); r.Signo != 0 {
 			if r.Signo != int(unix.SIGSEGV) || r.Code != mm.SegvMapErr {
 				t.Fatalf("fault result %+v, want SIGSEGV/SEGV_MAPERR", r)
 			}

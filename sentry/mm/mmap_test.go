@@ -284,7 +284,7 @@ func TestMunmapAcrossMappings(t *testing.T) {
 	mustMMap(t, m, anon(pg(base, 3), 2, r))
 	mustMMap(t, m, anon(pg(base, 6), 2, rw))
 	for _, a := range []uint64{base, pg(base, 3), pg(base, 6)} {
-		if res := m.HandleFault(a, r); res != faultOK {
+		if res := m.HandleFault(a, r, false); res != faultOK {
 			t.Fatalf("fault at %#x: %+v", a, res)
 		}
 	}

@@ -94,6 +94,10 @@ type Trap struct {
 	Addr uint64
 	// Access is the kind of access that faulted, for TrapFault.
 	Access AccessType
+	// NotPresent is set for a TrapFault on a page that had no mapping at
+	// the time of the fault (as opposed to a permission fault). Another
+	// task may have mapped it since.
+	NotPresent bool
 	// Signo and Code are the Linux signal and si_code for TrapException (and
 	// for TrapFault, SIGSEGV or SIGBUS).
 	Signo int

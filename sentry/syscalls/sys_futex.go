@@ -105,18 +105,40 @@ func Prctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 		return 0, nil
 	case unix.PR_GET_DUMPABLE:
+		if t.Dumpable() {
+			return 1, nil
+		}
 		return 0, nil
 	case unix.PR_SET_DUMPABLE:
 		if args[1] > 1 {
 			return 0, unix.EINVAL
 		}
+		t.SetDumpable(args[1] == 1)
 		return 0, nil
 	case unix.PR_GET_NO_NEW_PRIVS:
-		return 1, nil
-	case unix.PR_SET_NO_NEW_PRIVS:
-		if args[1] != 1 {
+		if args[1]|args[2]|args[3]|args[4] != 0 {
 			return 0, unix.EINVAL
 		}
+		if t.NoNewPrivs() {
+			return 1, nil
+		}
+		return 0, nil
+	case unix.PR_SET_NO_NEW_PRIVS:
+		if args[1] != 1 || args[2]|args[3]|args[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		t.SetNoNewPrivs()
+		return 0, nil
+	case unix.PR_GET_KEEPCAPS:
+		if t.KeepCaps() {
+			return 1, nil
+		}
+		return 0, nil
+	case unix.PR_SET_KEEPCAPS:
+		if args[1] > 1 {
+			return 0, unix.EINVAL
+		}
+		t.SetKeepCaps(args[1] == 1)
 		return 0, nil
 	case unix.PR_CAPBSET_READ:
 		if args[1] > 63 {
@@ -137,13 +159,20 @@ func Prctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 			return 0, unix.EFAULT
 		}
 		return 0, nil
-	case unix.PR_SET_PDEATHSIG, unix.PR_SET_TIMERSLACK, unix.PR_SET_VMA:
+	case unix.PR_SET_PDEATHSIG:
+		if args[1] > kernel.NumSignals {
+			return 0, unix.EINVAL
+		}
+		t.SetPDeathSig(unix.Signal(args[1]))
 		return 0, nil
 	case unix.PR_GET_PDEATHSIG:
-		var zero [4]byte
-		if _, err := t.CopyOut(args[1], zero[:]); err != nil {
+		var b [4]byte
+		b[0] = byte(t.PDeathSig())
+		if _, err := t.CopyOut(args[1], b[:]); err != nil {
 			return 0, unix.EFAULT
 		}
+		return 0, nil
+	case unix.PR_SET_TIMERSLACK, unix.PR_SET_VMA:
 		return 0, nil
 	}
 	return 0, unix.EINVAL

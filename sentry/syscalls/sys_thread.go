@@ -234,8 +234,7 @@ func Wait4(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 	}
 	if rusageAddr != 0 {
-		// Per-child resource accounting comes with task accounting.
-		if _, err := t.CopyOut(rusageAddr, make([]byte, 144)); err != nil {
+		if _, err := t.CopyOut(rusageAddr, rusageBytes(res.User, res.Sys)); err != nil {
 			return 0, unix.EFAULT
 		}
 	}

@@ -10,21 +10,58 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 )
 
-// hostClock maps an application clock to the host clock that serves it.
-// Monotonic and boot clocks count from the host's origin, which only makes
-// uptime look longer; CPU-time clocks are the sentry's, which include the
-// time spent serving the application (its stub's own time comes with
-// per-task accounting).
+// hostClock maps an application wall or monotonic clock to the host clock
+// that serves it. Monotonic and boot clocks count from the host's origin,
+// which only makes uptime look longer.
 func hostClock(id int32) (int32, error) {
 	switch id {
 	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_RAW,
 		unix.CLOCK_REALTIME_COARSE, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_BOOTTIME,
 		unix.CLOCK_REALTIME_ALARM, unix.CLOCK_BOOTTIME_ALARM, unix.CLOCK_TAI:
 		return id, nil
-	case unix.CLOCK_PROCESS_CPUTIME_ID, unix.CLOCK_THREAD_CPUTIME_ID:
-		return unix.CLOCK_PROCESS_CPUTIME_ID, nil
 	}
 	return 0, unix.EINVAL
+}
+
+// cpuClock reads a CPU-time clock: the calling thread's or process's, or
+// a dynamic clock naming another process or thread (clock_getcpuclockid,
+// pthread_getcpuclockid), from the sentry's own accounting.
+func cpuClock(t *kernel.Task, id int32) (time.Duration, bool, error) {
+	switch id {
+	case unix.CLOCK_THREAD_CPUTIME_ID:
+		u, s := t.CPUTime()
+		return u + s, true, nil
+	case unix.CLOCK_PROCESS_CPUTIME_ID:
+		u, s := t.ProcessCPUTime()
+		return u + s, true, nil
+	}
+	if id >= 0 {
+		return 0, false, nil
+	}
+	// Dynamic clocks: ~pid << 3 | perthread << 2 | type.
+	pid := ^(id >> 3)
+	typ := id & 3
+	if typ == 3 {
+		return 0, true, unix.EINVAL
+	}
+	if id&4 != 0 {
+		target := t.Kernel().TaskByID(pid)
+		if target == nil {
+			return 0, true, unix.EINVAL
+		}
+		u, s := target.CPUTime()
+		if typ == 1 { // CPUCLOCK_VIRT: user time only
+			return u, true, nil
+		}
+		return u + s, true, nil
+	}
+	tg := t.ThreadGroup()
+	if pid != 0 {
+		if tg = t.Kernel().ThreadGroupByID(pid); tg == nil {
+			return 0, true, unix.EINVAL
+		}
+	}
+	return t.Kernel().GroupCPUTime(tg), true, nil
 }
 
 func copyOutTimespec(t *kernel.Task, addr uint64, ts unix.Timespec) error {
@@ -51,6 +88,12 @@ func copyInTimespec(t *kernel.Task, addr uint64) (unix.Timespec, error) {
 
 // ClockGettime implements Linux syscall clock_gettime(2).
 func ClockGettime(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if d, ok, err := cpuClock(t, int32(args[0])); ok {
+		if err != nil {
+			return 0, err
+		}
+		return 0, copyOutTimespec(t, args[1], unix.NsecToTimespec(d.Nanoseconds()))
+	}
 	id, err := hostClock(int32(args[0]))
 	if err != nil {
 		return 0, err
@@ -64,6 +107,15 @@ func ClockGettime(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // ClockGetres implements Linux syscall clock_getres(2).
 func ClockGetres(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if _, ok, err := cpuClock(t, int32(args[0])); ok {
+		if err != nil {
+			return 0, err
+		}
+		if args[1] == 0 {
+			return 0, nil
+		}
+		return 0, copyOutTimespec(t, args[1], unix.Timespec{Nsec: 1})
+	}
 	id, err := hostClock(int32(args[0]))
 	if err != nil {
 		return 0, err
@@ -169,44 +221,57 @@ func ClockNanosleep(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, sleepUntil(t, time.Now().Add(d), rem)
 }
 
-// Getrusage implements Linux syscall getrusage(2) with the times the sentry
-// measures.
+// rusageBytes encodes a struct rusage with the given times.
+func rusageBytes(user, sys time.Duration) []byte {
+	b := make([]byte, 144)
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], uint64(user/time.Second))
+	le.PutUint64(b[8:], uint64(user%time.Second/time.Microsecond))
+	le.PutUint64(b[16:], uint64(sys/time.Second))
+	le.PutUint64(b[24:], uint64(sys%time.Second/time.Microsecond))
+	return b
+}
+
+// Getrusage implements Linux syscall getrusage(2) from the sentry's
+// accounting of each task's time in application code (user) and in the
+// sentry serving it (system).
 func Getrusage(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	who := int32(args[0])
-	if who != unix.RUSAGE_SELF && who != unix.RUSAGE_CHILDREN && who != unix.RUSAGE_THREAD {
+	var user, sys time.Duration
+	switch int32(args[0]) {
+	case unix.RUSAGE_SELF:
+		user, sys = t.ProcessCPUTime()
+	case unix.RUSAGE_THREAD:
+		user, sys = t.CPUTime()
+	case unix.RUSAGE_CHILDREN:
+		user, sys = t.ChildrenCPUTime()
+	default:
 		return 0, unix.EINVAL
 	}
-	b := make([]byte, 144)
-	if who != unix.RUSAGE_CHILDREN {
-		var ru unix.Rusage
-		if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err == nil {
-			le := binary.LittleEndian
-			le.PutUint64(b[0:], uint64(ru.Utime.Sec))
-			le.PutUint64(b[8:], uint64(ru.Utime.Usec))
-			le.PutUint64(b[16:], uint64(ru.Stime.Sec))
-			le.PutUint64(b[24:], uint64(ru.Stime.Usec))
-		}
-	}
-	if _, err := t.CopyOut(args[1], b); err != nil {
+	if _, err := t.CopyOut(args[1], rusageBytes(user, sys)); err != nil {
 		return 0, unix.EFAULT
 	}
 	return 0, nil
 }
 
+// clockTicks is USER_HZ.
+const clockTicks = 100
+
+func toTicks(d time.Duration) uint64 { return uint64(d / (time.Second / clockTicks)) }
+
 // Times implements Linux syscall times(2).
 func Times(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	var tms unix.Tms
-	ticks, err := unix.Times(&tms)
-	if err != nil {
-		return 0, err
-	}
 	if args[0] != 0 {
+		u, s := t.ProcessCPUTime()
+		cu, cs := t.ChildrenCPUTime()
 		b := make([]byte, 32)
-		binary.LittleEndian.PutUint64(b[0:], uint64(tms.Utime))
-		binary.LittleEndian.PutUint64(b[8:], uint64(tms.Stime))
+		le := binary.LittleEndian
+		le.PutUint64(b[0:], toTicks(u))
+		le.PutUint64(b[8:], toTicks(s))
+		le.PutUint64(b[16:], toTicks(cu))
+		le.PutUint64(b[24:], toTicks(cs))
 		if _, err := t.CopyOut(args[0], b); err != nil {
 			return 0, unix.EFAULT
 		}
 	}
-	return uint64(ticks), nil
+	return toTicks(time.Since(t.Kernel().BootTime)), nil
 }

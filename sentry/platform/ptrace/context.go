@@ -11,6 +11,8 @@ import (
 )
 
 const (
+	// segvMapErr is SEGV_MAPERR: the page was not mapped.
+	segvMapErr = 1
 	// eflagsFixed is always set (bit 1 and IF).
 	eflagsFixed = 0x202
 	// eflagsKernelOnly are flags the application may not set: IOPL, NT, RF,
@@ -127,6 +129,7 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 			trap := platform.Trap{Kind: platform.TrapException, Signo: int(sig), Code: int(info.Code), Addr: info.Addr}
 			if sig == unix.SIGSEGV || sig == unix.SIGBUS {
 				trap.Kind = platform.TrapFault
+				trap.NotPresent = sig == unix.SIGSEGV && info.Code == segvMapErr
 			}
 			return trap, nil
 		default:

@@ -1,0 +1,204 @@
+package syscalls
+
+import (
+	"encoding/binary"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+)
+
+// The sandbox's CPUs are those its sentry may run on; tasks report all of
+// them and changing affinity is accepted within them (the sentry schedules
+// tasks itself).
+
+func numCPU() int { return runtime.NumCPU() }
+
+// SchedGetaffinity implements Linux syscall sched_getaffinity(2).
+func SchedGetaffinity(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	pid, size := int32(args[0]), args[1]
+	if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+		return 0, unix.ESRCH
+	}
+	n := numCPU()
+	need := uint64((n + 63) / 64 * 8)
+	if size < need || size%8 != 0 {
+		return 0, unix.EINVAL
+	}
+	b := make([]byte, need)
+	for i := 0; i < n; i++ {
+		b[i/8] |= 1 << (i % 8)
+	}
+	if _, err := t.CopyOut(args[2], b); err != nil {
+		return 0, unix.EFAULT
+	}
+	return need, nil
+}
+
+// SchedSetaffinity implements Linux syscall sched_setaffinity(2).
+func SchedSetaffinity(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	pid, size := int32(args[0]), args[1]
+	if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+		return 0, unix.ESRCH
+	}
+	b := make([]byte, min(size, 1024))
+	if _, err := t.CopyIn(args[2], b); err != nil {
+		return 0, unix.EFAULT
+	}
+	for i := 0; i < numCPU() && i/8 < len(b); i++ {
+		if b[i/8]&(1<<(i%8)) != 0 {
+			return 0, nil
+		}
+	}
+	return 0, unix.EINVAL
+}
+
+// Scheduling policies.
+const (
+	schedOther = 0
+	schedBatch = 3
+	schedIdle  = 5
+)
+
+// SchedGetscheduler implements Linux syscall sched_getscheduler(2): every
+// task is SCHED_OTHER.
+func SchedGetscheduler(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if pid := int32(args[0]); pid < 0 {
+		return 0, unix.EINVAL
+	} else if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+		return 0, unix.ESRCH
+	}
+	return schedOther, nil
+}
+
+// SchedSetscheduler implements Linux syscall sched_setscheduler(2): the
+// normal policies are accepted; real-time ones need CAP_SYS_NICE on the
+// host, which the sandbox does not grant.
+func SchedSetscheduler(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	pid, policy := int32(args[0]), int32(args[1])
+	if pid < 0 {
+		return 0, unix.EINVAL
+	}
+	if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+		return 0, unix.ESRCH
+	}
+	var b [4]byte
+	if _, err := t.CopyIn(args[2], b[:]); err != nil {
+		return 0, unix.EFAULT
+	}
+	prio := binary.LittleEndian.Uint32(b[:])
+	switch policy &^ 0x40000000 { // SCHED_RESET_ON_FORK
+	case schedOther, schedBatch, schedIdle:
+		if prio != 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	case 1, 2: // SCHED_FIFO, SCHED_RR
+		if prio < 1 || prio > 99 {
+			return 0, unix.EINVAL
+		}
+		return 0, unix.EPERM
+	}
+	return 0, unix.EINVAL
+}
+
+// SchedGetparam implements Linux syscall sched_getparam(2).
+func SchedGetparam(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if pid := int32(args[0]); pid < 0 {
+		return 0, unix.EINVAL
+	} else if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+		return 0, unix.ESRCH
+	}
+	var zero [4]byte
+	if _, err := t.CopyOut(args[1], zero[:]); err != nil {
+		return 0, unix.EFAULT
+	}
+	return 0, nil
+}
+
+// SchedSetparam implements Linux syscall sched_setparam(2).
+func SchedSetparam(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	pid := int32(args[0])
+	if pid < 0 {
+		return 0, unix.EINVAL
+	}
+	if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+		return 0, unix.ESRCH
+	}
+	var b [4]byte
+	if _, err := t.CopyIn(args[1], b[:]); err != nil {
+		return 0, unix.EFAULT
+	}
+	if binary.LittleEndian.Uint32(b[:]) != 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, nil
+}
+
+// SchedGetPriorityMax implements Linux syscall sched_get_priority_max(2).
+func SchedGetPriorityMax(_ *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	switch args[0] {
+	case 1, 2:
+		return 99, nil
+	case schedOther, schedBatch, schedIdle:
+		return 0, nil
+	}
+	return 0, unix.EINVAL
+}
+
+// SchedGetPriorityMin implements Linux syscall sched_get_priority_min(2).
+func SchedGetPriorityMin(_ *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	switch args[0] {
+	case 1, 2:
+		return 1, nil
+	case schedOther, schedBatch, schedIdle:
+		return 0, nil
+	}
+	return 0, unix.EINVAL
+}
+
+// Getpriority implements Linux syscall getpriority(2): the nice value is
+// 0 (the syscall returns 20 - nice).
+func Getpriority(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	which, who := int(args[0]), int32(args[1])
+	switch which {
+	case unix.PRIO_PROCESS:
+		if who != 0 && t.Kernel().TaskByID(who) == nil {
+			return 0, unix.ESRCH
+		}
+	case unix.PRIO_PGRP, unix.PRIO_USER:
+	default:
+		return 0, unix.EINVAL
+	}
+	return 20, nil
+}
+
+// Setpriority implements Linux syscall setpriority(2): raising the nice
+// value is allowed and has no effect on the sentry's scheduling; lowering
+// it below 0 needs CAP_SYS_NICE.
+func Setpriority(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	which, who, nice := int(args[0]), int32(args[1]), int32(args[2])
+	switch which {
+	case unix.PRIO_PROCESS:
+		if who != 0 && t.Kernel().TaskByID(who) == nil {
+			return 0, unix.ESRCH
+		}
+	case unix.PRIO_PGRP, unix.PRIO_USER:
+	default:
+		return 0, unix.EINVAL
+	}
+	if nice < 0 {
+		return 0, unix.EACCES
+	}
+	return 0, nil
+}
+
+// Personality implements Linux syscall personality(2).
+func Personality(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if uint32(args[0]) == 0xffffffff {
+		return uint64(t.Personality(0, false)), nil
+	}
+	return uint64(t.Personality(uint32(args[0]), true)), nil
+}
