@@ -140,6 +140,8 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 	t.name = res.Name
 	t.exe = res.ExePath
 	t.altStack = SignalStack{Flags: SSDisable}
+	t.creds.execCapabilities()
+	t.SetKeepCaps(false)
 	if t.fds.refs.Load() > 1 {
 		// A table shared with another process is unshared at exec.
 		own := t.fds.Fork()

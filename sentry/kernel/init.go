@@ -19,6 +19,7 @@ func (k *Kernel) StartInit(fds *FDTable, cwd *vfs.Dentry, path string, argv, env
 		done:      make(chan struct{}),
 		startTime: time.Now(),
 		dumpable:  true,
+		creds:     rootCredentials(),
 	}
 	k.mu.Lock()
 	id := k.allocIDLocked()

@@ -97,6 +97,7 @@ type Credentials struct {
 	UID, EUID, SUID, FSUID uint32
 	GID, EGID, SGID, FSGID uint32
 	Groups                 []uint32
+	Caps                   Capabilities
 }
 
 // SignalStack is a sigaltstack.

@@ -141,10 +141,43 @@ func Prctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		t.SetKeepCaps(args[1] == 1)
 		return 0, nil
 	case unix.PR_CAPBSET_READ:
-		if args[1] > 63 {
+		if args[1] > kernel.CapLast {
 			return 0, unix.EINVAL
 		}
+		if t.Credentials().Caps.Bounding&(1<<args[1]) != 0 {
+			return 1, nil
+		}
 		return 0, nil
+	case unix.PR_CAPBSET_DROP:
+		return 0, t.DropBoundingCap(int(args[1]))
+	case unix.PR_CAP_AMBIENT:
+		c := &t.Credentials().Caps
+		switch args[1] {
+		case unix.PR_CAP_AMBIENT_CLEAR_ALL:
+			c.Ambient = 0
+			return 0, nil
+		}
+		if args[2] > kernel.CapLast {
+			return 0, unix.EINVAL
+		}
+		bit := uint64(1) << args[2]
+		switch args[1] {
+		case unix.PR_CAP_AMBIENT_IS_SET:
+			if c.Ambient&bit != 0 {
+				return 1, nil
+			}
+			return 0, nil
+		case unix.PR_CAP_AMBIENT_RAISE:
+			if c.Permitted&bit == 0 || c.Inheritable&bit == 0 {
+				return 0, unix.EPERM
+			}
+			c.Ambient |= bit
+			return 0, nil
+		case unix.PR_CAP_AMBIENT_LOWER:
+			c.Ambient &^= bit
+			return 0, nil
+		}
+		return 0, unix.EINVAL
 	case unix.PR_GET_SECCOMP:
 		return 0, nil
 	case unix.PR_SET_CHILD_SUBREAPER:

@@ -78,13 +78,6 @@ func Getresgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, copyOutIDs(t, [3]uint64{args[0], args[1], args[2]}, [3]uint32{c.GID, c.EGID, c.SGID})
 }
 
-// Getgroups implements Linux syscall getgroups(2): no supplementary groups.
-func Getgroups(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	if int32(args[0]) < 0 {
-		return 0, unix.EINVAL
-	}
-	return 0, nil
-}
 
 // Umask implements Linux syscall umask(2).
 func Umask(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {

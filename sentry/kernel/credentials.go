@@ -1,0 +1,254 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// Capability numbers used by the sentry's checks.
+const (
+	CapChown       = 0
+	CapDacOverride = 1
+	CapFowner      = 3
+	CapKill        = 5
+	CapSetgid      = 6
+	CapSetuid      = 7
+	CapSetpcap     = 8
+	CapSysAdmin    = 21
+	CapSysNice     = 23
+	CapSysResource = 24
+	// CapLast is CAP_LAST_CAP.
+	CapLast = 40
+	// AllCaps holds every capability.
+	AllCaps = uint64(1)<<(CapLast+1) - 1
+)
+
+// Capabilities are a task's capability sets.
+type Capabilities struct {
+	Effective, Permitted, Inheritable, Bounding, Ambient uint64
+}
+
+// rootCredentials are what the sandbox's init starts with: root with the
+// full capability sets inside the sandbox (none of them reach the host).
+func rootCredentials() Credentials {
+	return Credentials{Caps: Capabilities{Effective: AllCaps, Permitted: AllCaps, Bounding: AllCaps}}
+}
+
+// HasCap reports whether cap is in the effective set.
+func (c *Credentials) HasCap(cap int) bool { return c.Caps.Effective&(1<<uint(cap)) != 0 }
+
+// setUIDs applies a change of real, effective and saved user IDs (-1 for
+// "unchanged" already resolved by the caller) and the capability rules
+// Linux's cap_task_fix_setuid applies.
+func (c *Credentials) setUIDs(r, e, s uint32, keepCaps bool) {
+	oldRoot := c.UID == 0 || c.EUID == 0 || c.SUID == 0
+	oldEUID := c.EUID
+	c.UID, c.EUID, c.SUID, c.FSUID = r, e, s, e
+	if oldRoot && r != 0 && e != 0 && s != 0 && !keepCaps {
+		c.Caps.Permitted, c.Caps.Effective, c.Caps.Ambient = 0, 0, 0
+	}
+	switch {
+	case oldEUID == 0 && e != 0:
+		c.Caps.Effective = 0
+	case oldEUID != 0 && e == 0:
+		c.Caps.Effective = c.Caps.Permitted
+	}
+}
+
+// anyOf reports whether id is one of the credentials' real, effective or
+// saved IDs.
+func anyOf(id uint32, ids ...uint32) bool {
+	for _, x := range ids {
+		if id == x {
+			return true
+		}
+	}
+	return false
+}
+
+// SetResUID implements setresuid(2); ^0 leaves an ID unchanged.
+func (t *Task) SetResUID(r, e, s uint32) error {
+	c := &t.creds
+	if !c.HasCap(CapSetuid) {
+		for _, id := range []uint32{r, e, s} {
+			if id != ^uint32(0) && !anyOf(id, c.UID, c.EUID, c.SUID) {
+				return unix.EPERM
+			}
+		}
+	}
+	if r == ^uint32(0) {
+		r = c.UID
+	}
+	if e == ^uint32(0) {
+		e = c.EUID
+	}
+	if s == ^uint32(0) {
+		s = c.SUID
+	}
+	c.setUIDs(r, e, s, t.KeepCaps())
+	return nil
+}
+
+// SetUID implements setuid(2).
+func (t *Task) SetUID(uid uint32) error {
+	c := &t.creds
+	if c.HasCap(CapSetuid) {
+		c.setUIDs(uid, uid, uid, t.KeepCaps())
+		return nil
+	}
+	if uid != c.UID && uid != c.SUID {
+		return unix.EPERM
+	}
+	c.setUIDs(c.UID, uid, c.SUID, t.KeepCaps())
+	return nil
+}
+
+// SetReUID implements setreuid(2).
+func (t *Task) SetReUID(r, e uint32) error {
+	c := &t.creds
+	if !c.HasCap(CapSetuid) {
+		if r != ^uint32(0) && !anyOf(r, c.UID, c.EUID) {
+			return unix.EPERM
+		}
+		if e != ^uint32(0) && !anyOf(e, c.UID, c.EUID, c.SUID) {
+			return unix.EPERM
+		}
+	}
+	nr, ne, ns := c.UID, c.EUID, c.SUID
+	if r != ^uint32(0) {
+		nr = r
+	}
+	if e != ^uint32(0) {
+		ne = e
+	}
+	// The saved ID follows the effective one when the real ID is set or
+	// the effective one differs from the old real ID.
+	if r != ^uint32(0) || (e != ^uint32(0) && e != c.UID) {
+		ns = ne
+	}
+	c.setUIDs(nr, ne, ns, t.KeepCaps())
+	return nil
+}
+
+// SetResGID implements setresgid(2).
+func (t *Task) SetResGID(r, e, s uint32) error {
+	c := &t.creds
+	if !c.HasCap(CapSetgid) {
+		for _, id := range []uint32{r, e, s} {
+			if id != ^uint32(0) && !anyOf(id, c.GID, c.EGID, c.SGID) {
+				return unix.EPERM
+			}
+		}
+	}
+	if r != ^uint32(0) {
+		c.GID = r
+	}
+	if e != ^uint32(0) {
+		c.EGID, c.FSGID = e, e
+	}
+	if s != ^uint32(0) {
+		c.SGID = s
+	}
+	return nil
+}
+
+// SetGID implements setgid(2).
+func (t *Task) SetGID(gid uint32) error {
+	c := &t.creds
+	if c.HasCap(CapSetgid) {
+		c.GID, c.EGID, c.SGID, c.FSGID = gid, gid, gid, gid
+		return nil
+	}
+	if gid != c.GID && gid != c.SGID {
+		return unix.EPERM
+	}
+	c.EGID, c.FSGID = gid, gid
+	return nil
+}
+
+// SetReGID implements setregid(2).
+func (t *Task) SetReGID(r, e uint32) error {
+	c := &t.creds
+	if !c.HasCap(CapSetgid) {
+		if r != ^uint32(0) && !anyOf(r, c.GID, c.EGID) {
+			return unix.EPERM
+		}
+		if e != ^uint32(0) && !anyOf(e, c.GID, c.EGID, c.SGID) {
+			return unix.EPERM
+		}
+	}
+	if r != ^uint32(0) || (e != ^uint32(0) && e != c.GID) {
+		if e != ^uint32(0) {
+			c.SGID = e
+		} else {
+			c.SGID = c.EGID
+		}
+	}
+	if r != ^uint32(0) {
+		c.GID = r
+	}
+	if e != ^uint32(0) {
+		c.EGID, c.FSGID = e, e
+	}
+	return nil
+}
+
+// SetGroups implements setgroups(2).
+func (t *Task) SetGroups(groups []uint32) error {
+	if !t.creds.HasCap(CapSetgid) {
+		return unix.EPERM
+	}
+	t.creds.Groups = append([]uint32(nil), groups...)
+	return nil
+}
+
+// SetCapabilities implements capset(2) for the calling task.
+func (t *Task) SetCapabilities(effective, permitted, inheritable uint64) error {
+	c := &t.creds.Caps
+	if permitted&^c.Permitted != 0 {
+		return unix.EPERM
+	}
+	if effective&^permitted != 0 {
+		return unix.EPERM
+	}
+	if inheritable&^(c.Inheritable|c.Permitted) != 0 && !t.creds.HasCap(CapSetpcap) {
+		return unix.EPERM
+	}
+	if inheritable&^(c.Inheritable|c.Bounding) != 0 {
+		return unix.EPERM
+	}
+	c.Effective, c.Permitted, c.Inheritable = effective, permitted, inheritable
+	c.Ambient &= permitted & inheritable
+	return nil
+}
+
+// DropBoundingCap implements PR_CAPBSET_DROP.
+func (t *Task) DropBoundingCap(cap int) error {
+	if cap < 0 || cap > CapLast {
+		return unix.EINVAL
+	}
+	if !t.creds.HasCap(CapSetpcap) {
+		return unix.EPERM
+	}
+	t.creds.Caps.Bounding &^= 1 << uint(cap)
+	return nil
+}
+
+// execCapabilities recomputes the sets for execve of a program without
+// file capabilities or set-id bits (the sandbox mounts none): root gets
+// its bounding set, others keep only their ambient set.
+func (c *Credentials) execCapabilities() {
+	caps := &c.Caps
+	if c.EUID == 0 || c.UID == 0 {
+		caps.Permitted = (caps.Inheritable | caps.Bounding) & caps.Bounding
+		caps.Ambient = 0
+	} else {
+		caps.Permitted = caps.Ambient
+	}
+	if c.EUID == 0 {
+		caps.Effective = caps.Permitted
+	} else {
+		caps.Effective = caps.Ambient
+	}
+	c.SUID, c.FSUID = c.EUID, c.EUID
+	c.SGID, c.FSGID = c.EGID, c.EGID
+}
