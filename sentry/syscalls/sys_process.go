@@ -78,7 +78,6 @@ func Getresgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, copyOutIDs(t, [3]uint64{args[0], args[1], args[2]}, [3]uint32{c.GID, c.EGID, c.SGID})
 }
 
-
 // Umask implements Linux syscall umask(2).
 func Umask(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return uint64(t.SwapUmask(uint32(args[0]))), nil
