@@ -150,6 +150,7 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 	}
 	t.fds.RemoveCloexec()
 	t.k.mu.Lock()
+	t.tg.stopTimersLocked(true)
 	if t.tg.handlers != nil {
 		h := t.tg.handlers.copy()
 		h.resetForExec()

@@ -126,6 +126,9 @@ type SigInfo struct {
 	Code  int32
 	// fields is the union after the first 16 bytes.
 	fields [112]byte
+	// onDequeue, if set, runs (with Kernel.mu held) when the signal is
+	// taken for delivery: timers fill in their overrun count then.
+	onDequeue func(*SigInfo)
 }
 
 // si_code values.
@@ -224,6 +227,10 @@ func (p *pendingSignals) dequeue(mask SigSet) *SigInfo {
 	if len(p.infos[sig]) == 0 {
 		p.infos[sig] = nil
 		p.set &^= sigBit(unix.Signal(sig))
+	}
+	if info.onDequeue != nil {
+		info.onDequeue(info)
+		info.onDequeue = nil
 	}
 	return info
 }

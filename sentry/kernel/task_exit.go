@@ -86,6 +86,7 @@ func (t *Task) exit() {
 // Preconditions: k.mu is held; tg has no tasks.
 func (tg *ThreadGroup) exitLocked() {
 	k := tg.k
+	tg.stopTimersLocked(false)
 	tg.sendPDeathSignalsLocked()
 	reaper := tg.reaperLocked()
 	for child := range tg.children {

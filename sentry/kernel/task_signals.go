@@ -56,15 +56,15 @@ func (tg *ThreadGroup) ignoredLocked(sig unix.Signal, target *Task) bool {
 // SIGCONT cancel each other.
 //
 // Preconditions: k.mu is held.
-func (k *Kernel) sendLocked(tg *ThreadGroup, target *Task, info *SigInfo) {
+func (k *Kernel) sendLocked(tg *ThreadGroup, target *Task, info *SigInfo) (queued bool) {
 	sig := unix.Signal(info.Signo)
 	if sig == 0 || tg.exiting {
-		return
+		return false
 	}
 	switch {
 	case sig == unix.SIGKILL && !tg.isInitLocked():
 		tg.killLocked(unix.WaitStatus(unix.SIGKILL))
-		return
+		return false
 	case sig == unix.SIGCONT:
 		tg.pending.discard(stopSignals)
 		for task := range tg.tasks {
@@ -78,30 +78,31 @@ func (k *Kernel) sendLocked(tg *ThreadGroup, target *Task, info *SigInfo) {
 		}
 	}
 	if tg.ignoredLocked(sig, target) {
-		return
+		return false
 	}
 	if target != nil {
 		if !target.pending.enqueue(info) {
-			return
+			return false
 		}
 		target.kick()
-		return
+		return true
 	}
 	if !tg.pending.enqueue(info) {
-		return
+		return false
 	}
 	// Wake a task that can take it: the leader if it does not block it,
 	// else any other.
 	if l := tg.leader; l != nil && tg.tasks[l] == struct{}{} && l.sigmask&sigBit(sig) == 0 {
 		l.kick()
-		return
+		return true
 	}
 	for task := range tg.tasks {
 		if task.sigmask&sigBit(sig) == 0 {
 			task.kick()
-			return
+			return true
 		}
 	}
+	return true
 }
 
 // continueLocked ends a group stop (SIGCONT).
@@ -182,7 +183,7 @@ func (t *Task) handleSignalLocked(info *SigInfo, act SigAction) (delivered, agai
 	case SigIgn:
 		return false, true
 	case SigDfl:
-		if t.tg.isInitLocked() && info.Code != SIKernel && !isFaultSignal(sig, info) {
+		if t.tg.isInitLocked() && !isFaultSignal(sig, info) {
 			// Init's unhandled signals are ignored, except the
 			// faults of its own instructions.
 			return false, true
@@ -408,7 +409,7 @@ const minSigStackSize = 2048
 
 // sigreturnFailed kills the task with SIGSEGV, as a bad frame does on Linux.
 func (t *Task) sigreturnFailed() error {
-	t.forceFaultSignal(unix.SIGSEGV, SIKernel, 0)
+	t.forceFaultSignal(unix.SIGSEGV, 1 /* SEGV_MAPERR */, 0)
 	return nil
 }
 

@@ -60,6 +60,10 @@ type ThreadGroup struct {
 	exitedUserNS, exitedSysNS int64
 	childUserNS, childSysNS   int64
 
+	// itimerReal is ITIMER_REAL; timers are the POSIX timers by ID.
+	itimerReal *IntervalTimer
+	timers     map[int32]*IntervalTimer
+
 	// childEvent is closed and replaced whenever a child changes state,
 	// waking the group's tasks blocked in wait4/waitid.
 	childEvent chan struct{}

@@ -1,0 +1,267 @@
+package kernel
+
+import (
+	"math"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sigev_notify values.
+const (
+	SigevSignal   = 0
+	SigevNone     = 1
+	SigevThreadID = 4
+)
+
+// IntervalTimer is a POSIX timer or a process's ITIMER_REAL: it fires on
+// a Go timer and sends its signal, folding expirations into one queued
+// signal (the overrun count) while the previous one is still pending.
+// Fields are protected by Kernel.mu.
+type IntervalTimer struct {
+	k  *Kernel
+	tg *ThreadGroup
+	// target receives the signal (SIGEV_THREAD_ID); nil for the process.
+	target *Task
+	id     int32
+	notify int32
+	signo  unix.Signal
+	code   int32
+	value  uint64
+
+	timer    *time.Timer
+	deadline time.Time
+	interval time.Duration
+	// overrun counts expirations folded into the queued signal; queued
+	// says the signal has not been delivered yet; lastOverrun is what
+	// timer_getoverrun reports.
+	overrun     int64
+	queued      bool
+	lastOverrun int32
+}
+
+// fire runs on the Go timer's goroutine.
+func (it *IntervalTimer) fire() {
+	k := it.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if it.deadline.IsZero() || time.Now().Before(it.deadline) {
+		return // disarmed or re-armed meanwhile
+	}
+	if it.interval > 0 {
+		// Expirations missed while the Go timer was late count as
+		// overruns too.
+		late := time.Since(it.deadline)
+		missed := int64(late / it.interval)
+		it.overrun += missed
+		it.deadline = it.deadline.Add(time.Duration(missed+1) * it.interval)
+		it.timer.Reset(time.Until(it.deadline))
+	} else {
+		it.deadline = time.Time{}
+	}
+	if it.notify == SigevNone || it.tg.exiting {
+		return
+	}
+	if it.queued {
+		it.overrun++
+		return
+	}
+	info := &SigInfo{Signo: int32(it.signo), Code: it.code}
+	if it.code == SITimer {
+		info.SetTimer(it.id, 0)
+		info.put64(8, it.value)
+	}
+	info.onDequeue = func(i *SigInfo) {
+		// Called with k.mu held, when the signal is delivered.
+		it.queued = false
+		it.lastOverrun = int32(min(it.overrun, math.MaxInt32))
+		if it.code == SITimer {
+			i.SetTimer(it.id, it.lastOverrun)
+		}
+		it.overrun = 0
+	}
+	target := it.target
+	if target != nil {
+		if _, live := it.tg.tasks[target]; !live {
+			return
+		}
+	}
+	it.queued = k.sendLocked(it.tg, target, info)
+}
+
+// setLocked arms (value > 0) or disarms the timer and returns the old
+// setting.
+//
+// Preconditions: k.mu is held.
+func (it *IntervalTimer) setLocked(value, interval time.Duration) (oldValue, oldInterval time.Duration) {
+	oldValue, oldInterval = it.remainingLocked(), it.interval
+	it.interval = interval
+	if value <= 0 {
+		it.deadline = time.Time{}
+		if it.timer != nil {
+			it.timer.Stop()
+		}
+		return
+	}
+	it.deadline = time.Now().Add(value)
+	if it.timer == nil {
+		it.timer = time.AfterFunc(value, it.fire)
+	} else {
+		it.timer.Reset(value)
+	}
+	return
+}
+
+// remainingLocked is the time until the next expiration (0: disarmed).
+func (it *IntervalTimer) remainingLocked() time.Duration {
+	if it.deadline.IsZero() {
+		return 0
+	}
+	return max(time.Until(it.deadline), time.Nanosecond)
+}
+
+// stopLocked disarms the timer for good.
+func (it *IntervalTimer) stopLocked() {
+	it.deadline = time.Time{}
+	if it.timer != nil {
+		it.timer.Stop()
+	}
+}
+
+// SetITimerReal implements setitimer(ITIMER_REAL) and alarm.
+func (t *Task) SetITimerReal(value, interval time.Duration) (oldValue, oldInterval time.Duration) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	tg := t.tg
+	if tg.itimerReal == nil {
+		tg.itimerReal = &IntervalTimer{k: t.k, tg: tg, notify: SigevSignal, signo: unix.SIGALRM, code: SIKernel}
+	}
+	return tg.itimerReal.setLocked(value, interval)
+}
+
+// ITimerReal implements getitimer(ITIMER_REAL).
+func (t *Task) ITimerReal() (value, interval time.Duration) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	if it := t.tg.itimerReal; it != nil {
+		return it.remainingLocked(), it.interval
+	}
+	return 0, 0
+}
+
+// maxPosixTimers bounds the timers of one process.
+const maxPosixTimers = 1 << 16
+
+// CreateTimer implements timer_create for the wall and monotonic clocks.
+func (t *Task) CreateTimer(clock int32, notify int32, signo unix.Signal, value uint64, threadID int32) (int32, error) {
+	switch clock {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_BOOTTIME_ALARM, unix.CLOCK_TAI:
+	default:
+		// CPU-time clocks need the accounting to drive timers.
+		return 0, unix.EINVAL
+	}
+	k := t.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	it := &IntervalTimer{k: k, tg: t.tg, notify: notify, signo: signo, code: SITimer, value: value}
+	switch notify {
+	case SigevNone:
+	case SigevSignal:
+		if signo < 1 || signo > NumSignals {
+			return 0, unix.EINVAL
+		}
+	case SigevThreadID:
+		if signo < 1 || signo > NumSignals {
+			return 0, unix.EINVAL
+		}
+		target := k.tasks[threadID]
+		if target == nil || target.tg != t.tg {
+			return 0, unix.EINVAL
+		}
+		it.target = target
+	default:
+		return 0, unix.EINVAL
+	}
+	if t.tg.timers == nil {
+		t.tg.timers = make(map[int32]*IntervalTimer)
+	}
+	if len(t.tg.timers) >= maxPosixTimers {
+		return 0, unix.EAGAIN
+	}
+	id := int32(0)
+	for ; t.tg.timers[id] != nil; id++ {
+	}
+	it.id = id
+	t.tg.timers[id] = it
+	return id, nil
+}
+
+func (t *Task) timerLocked(id int32) (*IntervalTimer, error) {
+	it := t.tg.timers[id]
+	if it == nil {
+		return nil, unix.EINVAL
+	}
+	return it, nil
+}
+
+// SetTimer implements timer_settime; abs gives value as an absolute time on
+// the timer's clock, converted by the caller to a duration from now.
+func (t *Task) SetTimer(id int32, value, interval time.Duration) (oldValue, oldInterval time.Duration, err error) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	it, err := t.timerLocked(id)
+	if err != nil {
+		return 0, 0, err
+	}
+	oldValue, oldInterval = it.setLocked(value, interval)
+	return oldValue, oldInterval, nil
+}
+
+// GetTimer implements timer_gettime.
+func (t *Task) GetTimer(id int32) (value, interval time.Duration, err error) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	it, err := t.timerLocked(id)
+	if err != nil {
+		return 0, 0, err
+	}
+	return it.remainingLocked(), it.interval, nil
+}
+
+// TimerOverrun implements timer_getoverrun.
+func (t *Task) TimerOverrun(id int32) (int32, error) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	it, err := t.timerLocked(id)
+	if err != nil {
+		return 0, err
+	}
+	return it.lastOverrun, nil
+}
+
+// DeleteTimer implements timer_delete.
+func (t *Task) DeleteTimer(id int32) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	it, err := t.timerLocked(id)
+	if err != nil {
+		return err
+	}
+	it.stopLocked()
+	delete(t.tg.timers, id)
+	return nil
+}
+
+// stopTimersLocked disarms every timer of the group (exit), and with
+// posixOnly only its POSIX timers (execve).
+//
+// Preconditions: k.mu is held.
+func (tg *ThreadGroup) stopTimersLocked(posixOnly bool) {
+	for id, it := range tg.timers {
+		it.stopLocked()
+		delete(tg.timers, id)
+	}
+	if !posixOnly && tg.itimerReal != nil {
+		tg.itimerReal.stopLocked()
+	}
+}
