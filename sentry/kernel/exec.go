@@ -132,6 +132,7 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 	t.clearChildTID = 0
 	t.robustList = 0
 	t.mm = m
+	t.applyMemoryLimits()
 	t.st.Regs = arch.Registers{Rip: res.Entry, Rsp: res.StackPointer, Eflags: 0x202}
 	t.st.FP = arch.InitialFPState()
 	if err := t.ctx.PushFPState(&t.st); err != nil {
@@ -151,6 +152,7 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 	t.fds.RemoveCloexec()
 	t.k.mu.Lock()
 	t.tg.stopTimersLocked(true)
+	t.tg.didExec = true
 	if t.tg.handlers != nil {
 		h := t.tg.handlers.copy()
 		h.resetForExec()

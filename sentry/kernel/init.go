@@ -20,6 +20,7 @@ func (k *Kernel) StartInit(fds *FDTable, cwd *vfs.Dentry, path string, argv, env
 		startTime: time.Now(),
 		dumpable:  true,
 		creds:     rootCredentials(),
+		uts:       &UTSNamespace{hostname: k.Hostname, domainname: "(none)"},
 	}
 	k.mu.Lock()
 	id := k.allocIDLocked()

@@ -29,6 +29,7 @@ type Task struct {
 	mm  *mm.MemoryManager
 	fds *FDTable
 	fs  *FSContext
+	uts *UTSNamespace
 	// creds are the task's credentials.
 	creds Credentials
 	// name is the command name (comm); exe the executable's path.
@@ -82,6 +83,8 @@ type Task struct {
 	userNS, sysNS atomic.Int64
 	// startTime is when the task was created.
 	startTime time.Time
+	// nextCPUCheck is the CPU time (ns) at which to check RLIMIT_CPU.
+	nextCPUCheck int64
 
 	// Protected by k.mu: process-wide settings kept per task as Linux
 	// does.
@@ -192,9 +195,12 @@ func (t *Task) RLimit(res int) Limit {
 // old one.
 func (t *Task) SetRLimit(res int, l Limit) Limit {
 	t.k.mu.Lock()
-	defer t.k.mu.Unlock()
 	old := t.tg.limits[res]
 	t.tg.limits[res] = l
+	t.k.mu.Unlock()
+	if res == unix.RLIMIT_AS || res == unix.RLIMIT_STACK {
+		t.applyMemoryLimits()
+	}
 	return old
 }
 
@@ -221,3 +227,12 @@ func (t *Task) AltStack() *SignalStack { return &t.altStack }
 
 // OnAltStack reports whether the task runs on its alternate signal stack.
 func (t *Task) OnAltStack() bool { return t.altStack.onStack(t.st.Regs.Rsp) }
+
+// applyMemoryLimits passes the process's address-space and stack limits
+// to its memory manager.
+func (t *Task) applyMemoryLimits() {
+	if t.mm == nil {
+		return
+	}
+	t.mm.SetLimits(t.RLimit(unix.RLIMIT_AS).Cur, t.RLimit(unix.RLIMIT_STACK).Cur)
+}

@@ -33,9 +33,12 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		f&unix.CLONE_THREAD != 0 && f&(unix.CLONE_NEWPID|unix.CLONE_NEWUSER) != 0,
 		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_THREAD != 0:
 		return 0, unix.EINVAL
-	case f&namespaceFlags != 0:
-		// Namespaces inside the sandbox come with the container work.
+	case f&namespaceFlags&^unix.CLONE_NEWUTS != 0:
+		// Other namespaces inside the sandbox come with the container
+		// work.
 		return 0, unix.EINVAL
+	case f&unix.CLONE_NEWUTS != 0 && !t.creds.HasCap(CapSysAdmin):
+		return 0, unix.EPERM
 	}
 
 	var childMM *mm.MemoryManager
@@ -71,6 +74,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		mm:        childMM,
 		fds:       fds,
 		fs:        fs,
+		uts:       t.uts,
 		creds:     t.creds,
 		name:      t.name,
 		exe:       t.exe,
@@ -79,6 +83,9 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		startTime: time.Now(),
 	}
 	child.st.FP = append([]byte(nil), t.st.FP...)
+	if f&unix.CLONE_NEWUTS != 0 {
+		child.uts = t.uts.clone()
+	}
 	child.st.Regs.Rax = 0
 	if opts.Stack != 0 {
 		child.st.Regs.Rsp = opts.Stack
@@ -100,6 +107,19 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 
 	k := t.k
 	k.mu.Lock()
+	if lim := t.tg.limits[unix.RLIMIT_NPROC].Cur; t.creds.UID != 0 && !t.creds.HasCap(CapSysResource) && !t.creds.HasCap(CapSysAdmin) {
+		n := uint64(0)
+		for _, task := range k.tasks {
+			if task.creds.UID == t.creds.UID {
+				n++
+			}
+		}
+		if n >= lim {
+			k.mu.Unlock()
+			child.releaseUnstarted()
+			return 0, unix.EAGAIN
+		}
+	}
 	if t.tg.exiting || t.killed {
 		k.mu.Unlock()
 		child.releaseUnstarted()

@@ -65,6 +65,36 @@ func (t *Task) run() {
 		case platform.TrapInterrupted:
 		}
 		t.sysNS.Add(int64(time.Since(mid)))
+		if t.userNS.Load()+t.sysNS.Load() >= t.nextCPUCheck {
+			t.checkCPULimit()
+		}
+	}
+}
+
+// cpuCheckInterval is how much CPU time a task uses between checks of its
+// process's RLIMIT_CPU.
+const cpuCheckInterval = int64(10 * time.Millisecond)
+
+// checkCPULimit sends SIGXCPU each second past RLIMIT_CPU's soft limit and
+// SIGKILL past the hard one, as Linux does.
+func (t *Task) checkCPULimit() {
+	t.nextCPUCheck = t.userNS.Load() + t.sysNS.Load() + cpuCheckInterval
+	k := t.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	lim := t.tg.limits[unix.RLIMIT_CPU]
+	if lim.Cur == Infinity {
+		return
+	}
+	u, s := t.tg.cpuTimeLocked()
+	secs := uint64((u + s) / int64(time.Second))
+	switch {
+	case lim.Max != Infinity && secs >= lim.Max:
+		t.tg.killLocked(unix.WaitStatus(unix.SIGKILL))
+	case secs >= lim.Cur && secs >= t.tg.nextXCPU:
+		t.tg.nextXCPU = secs + 1
+		info := &SigInfo{Signo: int32(unix.SIGXCPU), Code: SIKernel}
+		k.sendLocked(t.tg, nil, info)
 	}
 }
 

@@ -475,8 +475,8 @@ func (t *Task) SigAction(sig unix.Signal, act *SigAction) (SigAction, error) {
 	}
 	t.tg.handlers.actions[sig] = *act
 	// Setting SIG_IGN (or SIG_DFL for an ignored-by-default signal)
-	// discards pending instances, as POSIX requires.
-	if t.tg.ignoredLocked(sig, nil) {
+	// discards pending instances, blocked or not, as POSIX requires.
+	if act.Handler == SigIgn || act.Handler == SigDfl && defaultActionOf(sig) == actIgnore {
 		t.tg.pending.discard(sigBit(sig))
 		for task := range t.tg.tasks {
 			task.pending.discard(sigBit(sig))

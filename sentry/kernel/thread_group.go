@@ -51,6 +51,11 @@ type ThreadGroup struct {
 
 	// subreaper is PR_SET_CHILD_SUBREAPER.
 	subreaper bool
+	// nextXCPU is the CPU second at which the next SIGXCPU is due.
+	nextXCPU uint64
+	// didExec is set once the process called execve (setpgid on it from
+	// its parent then fails with EACCES).
+	didExec bool
 	// limits are the process's resource limits.
 	limits Limits
 
@@ -173,6 +178,9 @@ func (k *Kernel) SetPGID(caller *ThreadGroup, pid, pgid int32) error {
 		}
 		if target.sid != caller.sid {
 			return unix.EPERM
+		}
+		if target.didExec {
+			return unix.EACCES
 		}
 	}
 	if pgid == 0 {

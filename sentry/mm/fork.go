@@ -10,7 +10,7 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace) *MemoryManager {
 	defer mm.mu.Unlock()
 	c := New(mm.mf, as, mm.maxAddr)
 	c.brkStart, c.brk = mm.brkStart, mm.brk
-	c.mmapBase, c.stackLimit, c.commitLimit = mm.mmapBase, mm.stackLimit, mm.commitLimit
+	c.mmapBase, c.stackLimit, c.commitLimit, c.asLimit = mm.mmapBase, mm.stackLimit, mm.commitLimit, mm.asLimit
 	c.vmas = make([]*vma, 0, len(mm.vmas))
 	for _, v := range mm.vmas {
 		nv := *v

@@ -113,6 +113,25 @@ type MemoryManager struct {
 	// commitLimit is the largest accountable mapping: the memory file's
 	// size, which is all the memory the sandbox can use.
 	commitLimit uint64
+	// asLimit is RLIMIT_AS: the most address space the VMAs may span.
+	asLimit uint64
+}
+
+// SetLimits applies the process's RLIMIT_AS and RLIMIT_STACK.
+func (mm *MemoryManager) SetLimits(as, stack uint64) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mm.asLimit = as
+	mm.stackLimit = stack
+}
+
+// mappedLocked returns the total size of the VMAs.
+func (mm *MemoryManager) mappedLocked() uint64 {
+	var n uint64
+	for _, v := range mm.vmas {
+		n += v.end - v.start
+	}
+	return n
 }
 
 // New returns an empty memory manager over as.
@@ -125,6 +144,7 @@ func New(mf *memfile.File, as platform.AddressSpace, maxAddr uint64) *MemoryMana
 		mmapBase:    maxAddr - mmapGap,
 		stackLimit:  defaultStackLimit,
 		commitLimit: mf.Size(),
+		asLimit:     ^uint64(0),
 	}
 	m.users.Store(1)
 	return m

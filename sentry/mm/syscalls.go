@@ -31,6 +31,9 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
 	}
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
+	if mm.mappedLocked()+length > mm.asLimit {
+		return 0, errNoMem
+	}
 
 	var addr uint64
 	if opts.Fixed {
@@ -214,7 +217,7 @@ func (mm *MemoryManager) Brk(addr uint64) uint64 {
 	newEnd, _ := arch.PageRoundUp(addr)
 	switch {
 	case newEnd > oldEnd:
-		if newEnd-oldEnd > mm.commitLimit || mm.overlapsLocked(oldEnd, newEnd) {
+		if newEnd-oldEnd > mm.commitLimit || mm.overlapsLocked(oldEnd, newEnd) || mm.mappedLocked()+newEnd-oldEnd > mm.asLimit {
 			return mm.brk
 		}
 		mm.insertLocked(&vma{

@@ -191,7 +191,8 @@ func Setrlimit(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 // Uname implements Linux syscall uname(2).
 func Uname(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	var b [6 * 65]byte
-	for i, s := range []string{"Linux", t.Kernel().Hostname, "6.1.0", "#1 SMP Cocoon", "x86_64", "(none)"} {
+	host, domain := t.UTS().Names()
+	for i, s := range []string{"Linux", host, "6.1.0", "#1 SMP Cocoon", "x86_64", domain} {
 		copy(b[i*65:i*65+64], s)
 	}
 	if _, err := t.CopyOut(args[0], b[:]); err != nil {
@@ -255,4 +256,32 @@ func Getcpu(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 	}
 	return 0, nil
+}
+
+// sethostnameCall implements sethostname(2) and setdomainname(2).
+func sethostnameCall(t *kernel.Task, args arch.SyscallArgs, domain bool) (uint64, error) {
+	n := int64(int32(args[1]))
+	if n < 0 || n > 64 {
+		return 0, unix.EINVAL
+	}
+	b := make([]byte, n)
+	if _, err := t.CopyIn(args[0], b); err != nil {
+		return 0, unix.EFAULT
+	}
+	return 0, t.SetHostname(string(b), domain)
+}
+
+// Sethostname implements Linux syscall sethostname(2).
+func Sethostname(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return sethostnameCall(t, args, false)
+}
+
+// Setdomainname implements Linux syscall setdomainname(2).
+func Setdomainname(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return sethostnameCall(t, args, true)
+}
+
+// Unshare implements Linux syscall unshare(2).
+func Unshare(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return 0, t.Unshare(args[0])
 }

@@ -1,0 +1,387 @@
+package kernel
+
+// Read-only snapshots of the task tree for /proc (sentry/fs/proc).
+//
+// Snapshots copy what Kernel.mu protects while holding it, and hand out
+// the process's memory manager, descriptor table and file-system context,
+// which have locks of their own, for the caller to read after Kernel.mu is
+// released (so no mm lock is ever taken under Kernel.mu here). Those
+// objects may be released meanwhile by an exiting task; reading a released
+// one finds it empty.
+//
+// Fields that only the task's own goroutine writes (name, exe, mm, fds,
+// creds) are read under Kernel.mu; that is race-free only where their
+// writers hold Kernel.mu too (see the report that came with this file).
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/mm"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// PIDMax is one more than the highest thread ID (allocIDLocked's limit,
+// Linux's pid_max on 64-bit).
+const PIDMax = 1 << 22
+
+// RunState is a task's state as /proc shows it.
+type RunState byte
+
+// Task states, with Linux's letters.
+const (
+	StateRunning  RunState = 'R'
+	StateSleeping RunState = 'S'
+	StateStopped  RunState = 'T'
+	StateZombie   RunState = 'Z'
+)
+
+// ThreadInfo is a snapshot of one task.
+type ThreadInfo struct {
+	TID  int32
+	Name string
+	// State is StateRunning only for the calling task: the kernel does not
+	// yet record whether a task runs application code or waits in a
+	// system call, so every other live task reads as sleeping.
+	// TODO(runstate): a per-task run state set around Switch and Block.
+	State RunState
+	// SigMask is the blocked set; Pending the thread-directed pending set
+	// and Queued the number of signals queued for the thread.
+	SigMask, Pending SigSet
+	Queued           int
+	Creds            Credentials
+	NoNewPrivs       bool
+	// UserTime and SysTime are the task's CPU time as the sentry measures
+	// it (accounting.go).
+	UserTime, SysTime time.Duration
+	StartTime         time.Time
+}
+
+// ProcessInfo is a snapshot of one thread group.
+type ProcessInfo struct {
+	PID, PPID, PGID, SID int32
+	// Leader describes the group leader; its State is StateZombie once the
+	// leader has exited, as on Linux, even while other threads run.
+	Leader ThreadInfo
+	// Threads are the live tasks, by thread ID.
+	Threads []ThreadInfo
+	// Exe is the executable path as execve recorded it (possibly
+	// relative); MappingFile gives the resolved file.
+	Exe string
+	// Zombie is set once every task has exited; Exiting once the group is
+	// going away; ExitStatus is then its wait status.
+	Zombie, Exiting bool
+	ExitStatus      unix.WaitStatus
+	// ExitSignal is the signal the parent gets at exit.
+	ExitSignal unix.Signal
+	// Pending and Queued are the process-directed pending set and queue
+	// length; Ignored and Caught the signals whose action is SIG_IGN and
+	// a handler.
+	Pending         SigSet
+	Queued          int
+	Ignored, Caught SigSet
+	Limits          Limits
+	// UserTime and SysTime include the group's exited tasks; ChildUser
+	// and ChildSys are its reaped children's.
+	UserTime, SysTime   time.Duration
+	ChildUser, ChildSys time.Duration
+	// MM, FDs and FS are the live process's resources, nil for a zombie.
+	MM  *mm.MemoryManager
+	FDs *FDTable
+	FS  *FSContext
+}
+
+// SystemInfo is a snapshot of kernel-wide counters.
+type SystemInfo struct {
+	// Processes and Threads count the thread groups (zombies included)
+	// and live tasks; Running the tasks in StateRunning.
+	Processes, Threads, Running int
+	// LastPID is the ID handed out last.
+	LastPID int32
+	// IDsAllocated counts the IDs handed out since boot (forks and
+	// clones, plus init), exact until IDs first wrap around PIDMax.
+	IDsAllocated uint64
+	// UserTime and SysTime are the CPU time of every live task.
+	UserTime, SysTime time.Duration
+}
+
+// hostThreads maps the host thread ID of each task's goroutine (locked to
+// its OS thread for the task's life) to the task, so that code reached
+// from a system call without the task in hand (a /proc symlink's
+// Readlink) can tell which task is calling.
+var (
+	hostThreads      sync.Map // int → *Task
+	hostThreadsBound atomic.Bool
+)
+
+// bindHostThread records that t runs on the calling OS thread. It must be
+// called by t's goroutine after runtime.LockOSThread (task_run.go), and
+// unbindHostThread by the same goroutine before it ends.
+func (t *Task) bindHostThread() {
+	hostThreadsBound.Store(true)
+	hostThreads.Store(unix.Gettid(), t)
+}
+
+// unbindHostThread undoes bindHostThread.
+func (t *Task) unbindHostThread() {
+	hostThreads.CompareAndDelete(unix.Gettid(), t)
+}
+
+// callerLocked returns the task whose goroutine is running, or nil when
+// the caller is not a task of k.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) callerLocked() *Task {
+	if v, ok := hostThreads.Load(unix.Gettid()); ok {
+		if t := v.(*Task); t.k == k {
+			if _, live := k.tasks[t.tid]; live {
+				return t
+			}
+		}
+		return nil
+	}
+	if !hostThreadsBound.Load() && len(k.tasks) == 1 {
+		// Until task goroutines bind their threads, the caller is
+		// known when only one task exists: after boot, paths are
+		// resolved only by tasks' system calls.
+		for _, t := range k.tasks {
+			return t
+		}
+	}
+	return nil
+}
+
+// Caller returns the process and thread IDs of the calling task; ok is
+// false when the caller is not a task of k (or cannot be told).
+func (k *Kernel) Caller() (pid, tid int32, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t := k.callerLocked()
+	if t == nil {
+		return 0, 0, false
+	}
+	return t.tg.id, t.tid, true
+}
+
+// ProcessIDs returns the ID of every thread group not yet reaped, zombies
+// included, in increasing order.
+func (k *Kernel) ProcessIDs() []int32 {
+	k.mu.Lock()
+	ids := make([]int32, 0, len(k.threadGroups))
+	for id := range k.threadGroups {
+		ids = append(ids, id)
+	}
+	k.mu.Unlock()
+	slices.Sort(ids)
+	return ids
+}
+
+// ThreadGroupOfThread returns the process ID of live thread tid.
+func (k *Kernel) ThreadGroupOfThread(tid int32) (int32, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t, ok := k.tasks[tid]
+	if !ok {
+		return 0, false
+	}
+	return t.tg.id, true
+}
+
+// threadInfoLocked snapshots t.
+//
+// Preconditions: k.mu is held.
+func (t *Task) threadInfoLocked(caller *Task) ThreadInfo {
+	tg := t.tg
+	info := ThreadInfo{
+		TID:        t.tid,
+		Name:       t.name,
+		SigMask:    t.sigmask,
+		Pending:    t.pending.set,
+		Queued:     t.pending.count(),
+		Creds:      t.creds,
+		NoNewPrivs: t.noNewPrivs,
+		UserTime:   time.Duration(t.userNS.Load()),
+		SysTime:    time.Duration(t.sysNS.Load()),
+		StartTime:  t.startTime,
+	}
+	info.Creds.Groups = slices.Clone(t.creds.Groups)
+	_, live := tg.tasks[t]
+	switch {
+	case tg.zombie || !live:
+		info.State = StateZombie
+	case tg.stopped:
+		info.State = StateStopped
+	case t == caller:
+		info.State = StateRunning
+	default:
+		info.State = StateSleeping
+	}
+	return info
+}
+
+// count returns the number of queued signals.
+func (p *pendingSignals) count() int {
+	n := 0
+	for _, q := range p.infos {
+		n += len(q)
+	}
+	return n
+}
+
+// ProcessSnapshot returns a snapshot of thread group pid.
+func (k *Kernel) ProcessSnapshot(pid int32) (ProcessInfo, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tg, ok := k.threadGroups[pid]
+	if !ok {
+		return ProcessInfo{}, false
+	}
+	caller := k.callerLocked()
+	p := ProcessInfo{
+		PID:        tg.id,
+		PGID:       tg.pgid,
+		SID:        tg.sid,
+		Zombie:     tg.zombie,
+		Exiting:    tg.exiting,
+		ExitStatus: tg.exitStatus,
+		ExitSignal: tg.exitSignal,
+		Pending:    tg.pending.set,
+		Queued:     tg.pending.count(),
+		Limits:     tg.limits,
+		ChildUser:  time.Duration(tg.childUserNS),
+		ChildSys:   time.Duration(tg.childSysNS),
+	}
+	if tg.parent != nil {
+		p.PPID = tg.parent.id
+	}
+	u, s := tg.cpuTimeLocked()
+	p.UserTime, p.SysTime = time.Duration(u), time.Duration(s)
+	if tg.handlers != nil {
+		for sig := 1; sig <= NumSignals; sig++ {
+			switch h := tg.handlers.actions[sig].Handler; h {
+			case SigDfl:
+			case SigIgn:
+				p.Ignored |= sigBit(unix.Signal(sig))
+			default:
+				p.Caught |= sigBit(unix.Signal(sig))
+			}
+		}
+	}
+	for t := range tg.tasks {
+		p.Threads = append(p.Threads, t.threadInfoLocked(caller))
+		p.Queued += t.pending.count()
+	}
+	slices.SortFunc(p.Threads, func(a, b ThreadInfo) int { return int(a.TID) - int(b.TID) })
+	// The leader's fields (name, exe, resources) stand for the process;
+	// after it exits, another live thread's resources do (they are
+	// shared), while its name and state stay the leader's.
+	rep := tg.leader
+	if rep != nil {
+		p.Leader = rep.threadInfoLocked(caller)
+		p.Exe = rep.exe
+	}
+	if _, live := tg.tasks[rep]; !live {
+		rep = nil
+		for t := range tg.tasks {
+			rep = t
+			break
+		}
+	}
+	if rep != nil && !tg.zombie {
+		p.MM, p.FDs, p.FS = rep.mm, rep.fds, rep.fs
+		if p.Exe == "" {
+			p.Exe = rep.exe
+		}
+	}
+	return p, true
+}
+
+// SystemSnapshot returns kernel-wide counters.
+func (k *Kernel) SystemSnapshot() SystemInfo {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	caller := k.callerLocked()
+	s := SystemInfo{
+		Processes:    len(k.threadGroups),
+		Threads:      len(k.tasks),
+		LastPID:      k.nextID - 1,
+		IDsAllocated: uint64(k.nextID - 1),
+	}
+	if s.LastPID < 1 {
+		s.LastPID = PIDMax - 1 // just wrapped
+	}
+	for _, t := range k.tasks {
+		if t == caller && !t.tg.stopped {
+			s.Running++
+		}
+		s.UserTime += time.Duration(t.userNS.Load())
+		s.SysTime += time.Duration(t.sysNS.Load())
+	}
+	return s
+}
+
+// MemoryManagers returns the distinct address spaces of the live tasks.
+func (k *Kernel) MemoryManagers() []*mm.MemoryManager {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	seen := make(map[*mm.MemoryManager]struct{}, len(k.tasks))
+	out := make([]*mm.MemoryManager, 0, len(k.tasks))
+	for _, t := range k.tasks {
+		if t.mm == nil {
+			continue
+		}
+		if _, ok := seen[t.mm]; !ok {
+			seen[t.mm] = struct{}{}
+			out = append(out, t.mm)
+		}
+	}
+	return out
+}
+
+// FDEntry is one descriptor of a table snapshot.
+type FDEntry struct {
+	FD      int32
+	File    *vfs.File
+	CloExec bool
+}
+
+// Snapshot returns the open descriptors in increasing order, each File
+// with a reference the caller must drop, and the table's size (the
+// number of slots allocated, /proc/[pid]/status's FDSize).
+func (t *FDTable) Snapshot() ([]FDEntry, int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []FDEntry
+	for fd, e := range t.entries {
+		if e.file != nil {
+			e.file.IncRef()
+			out = append(out, FDEntry{FD: int32(fd), File: e.file, CloExec: e.cloexec})
+		}
+	}
+	return out, len(t.entries)
+}
+
+// Umask returns the file mode creation mask.
+func (f *FSContext) Umask() uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.umask
+}
+
+// VFSFile returns the open program file a mapping of it holds.
+func (e *executable) VFSFile() *vfs.File { return e.file }
+
+// MappingFile returns the open file behind a file mapping (a VMA's
+// mm.VMAInfo.File), or nil when the mapping does not say: the program
+// and interpreter images execve maps always do; mmap(2)'s mappings do
+// once their Mappable has a VFSFile method.
+func MappingFile(m mm.Mappable) *vfs.File {
+	if f, ok := m.(interface{ VFSFile() *vfs.File }); ok {
+		return f.VFSFile()
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package kernel
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// UTSNamespace holds the host and domain names uname reports; tasks share
+// one until they unshare(CLONE_NEWUTS).
+type UTSNamespace struct {
+	// mu protects hostname and domainname.
+	mu                   sync.Mutex
+	hostname, domainname string
+}
+
+// Names returns the host and domain names.
+func (u *UTSNamespace) Names() (hostname, domainname string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.hostname, u.domainname
+}
+
+func (u *UTSNamespace) clone() *UTSNamespace {
+	h, d := u.Names()
+	return &UTSNamespace{hostname: h, domainname: d}
+}
+
+// UTS returns the task's UTS namespace.
+func (t *Task) UTS() *UTSNamespace { return t.uts }
+
+// SetHostname implements sethostname(2) (setdomain: setdomainname(2)).
+func (t *Task) SetHostname(name string, domain bool) error {
+	if !t.creds.HasCap(CapSysAdmin) {
+		return unix.EPERM
+	}
+	t.uts.mu.Lock()
+	defer t.uts.mu.Unlock()
+	if domain {
+		t.uts.domainname = name
+	} else {
+		t.uts.hostname = name
+	}
+	return nil
+}
+
+// Unshare implements unshare(2) for the file table, the file-system
+// context and the UTS namespace; other namespaces come with the container
+// work.
+func (t *Task) Unshare(flags uint64) error {
+	const supported = unix.CLONE_FILES | unix.CLONE_FS | unix.CLONE_NEWUTS | unix.CLONE_SYSVSEM
+	if flags&^supported != 0 {
+		return unix.EINVAL
+	}
+	if flags&unix.CLONE_NEWUTS != 0 {
+		if !t.creds.HasCap(CapSysAdmin) {
+			return unix.EPERM
+		}
+		t.uts = t.uts.clone()
+	}
+	if flags&unix.CLONE_FILES != 0 && t.fds.refs.Load() > 1 {
+		own := t.fds.Fork()
+		t.fds.DecRef()
+		t.fds = own
+	}
+	if flags&unix.CLONE_FS != 0 && t.fs.refs.Load() > 1 {
+		own := t.fs.fork()
+		t.fs.decRef()
+		t.fs = own
+	}
+	return nil
+}
