@@ -62,6 +62,9 @@ func (t *Task) Block(ch <-chan struct{}) error {
 // BlockUntil is Block with a deadline (zero for none); it reports whether
 // the deadline passed.
 func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool, err error) {
+	// Time spent waiting is not CPU time.
+	start := time.Now()
+	defer func() { t.sysNS.Add(-int64(time.Since(start))) }()
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)

@@ -504,3 +504,26 @@ func (t *Task) SendSignalToSelf(sig unix.Signal) {
 	info.SetPIDUID(t.tg.id, t.creds.UID)
 	t.k.sendLocked(t.tg, t, info)
 }
+
+// MaySignal reports whether t may send a signal to tg (kill_ok_by_cred):
+// CAP_KILL, or a real or effective user ID matching the target's real or
+// saved one.
+func (t *Task) MaySignal(tg *ThreadGroup) bool {
+	if t.creds.HasCap(CapKill) {
+		return true
+	}
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	target := tg.leader
+	if _, live := tg.tasks[target]; !live {
+		for task := range tg.tasks {
+			target = task
+			break
+		}
+	}
+	if target == nil {
+		return true
+	}
+	c, tc := &t.creds, &target.creds
+	return c.EUID == tc.SUID || c.EUID == tc.UID || c.UID == tc.SUID || c.UID == tc.UID
+}

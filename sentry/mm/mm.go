@@ -306,3 +306,10 @@ var (
 	errOverflow error = unix.EOVERFLOW
 	errNameLong error = unix.ENAMETOOLONG
 )
+
+// ResidentPages returns how many pages the address space has populated.
+func (mm *MemoryManager) ResidentPages() uint64 {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	return uint64(len(mm.pages))
+}

@@ -277,6 +277,9 @@ func (mm *MemoryManager) Mremap(oldAddr, oldLen, newLen uint64, flags int, newAd
 	}
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
+	if newLen > oldLen && mm.mappedLocked()+newLen-oldLen > mm.asLimit {
+		return 0, errNoMem
+	}
 	v := mm.vmaAtLocked(oldAddr)
 	if v == nil {
 		return 0, errFault

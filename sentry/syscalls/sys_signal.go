@@ -177,11 +177,18 @@ func Kill(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if len(targets) == 0 {
 		return 0, unix.ESRCH
 	}
-	if sig == 0 {
-		return 0, nil
-	}
+	sent := false
 	for _, tg := range targets {
-		k.SendGroupSignal(tg, userInfo(t, sig, kernel.SIUser))
+		if !t.MaySignal(tg) {
+			continue
+		}
+		sent = true
+		if sig != 0 {
+			k.SendGroupSignal(tg, userInfo(t, sig, kernel.SIUser))
+		}
+	}
+	if !sent {
+		return 0, unix.EPERM
 	}
 	return 0, nil
 }
@@ -193,6 +200,9 @@ func threadKill(t *kernel.Task, tgid, tid int32, sig unix.Signal) (uint64, error
 	target := t.Kernel().TaskByID(tid)
 	if target == nil || (tgid > 0 && target.TGID() != tgid) {
 		return 0, unix.ESRCH
+	}
+	if !t.MaySignal(target.ThreadGroup()) {
+		return 0, unix.EPERM
 	}
 	if sig == 0 {
 		return 0, nil

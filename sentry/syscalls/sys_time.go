@@ -247,7 +247,13 @@ func Getrusage(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	default:
 		return 0, unix.EINVAL
 	}
-	if _, err := t.CopyOut(args[1], rusageBytes(user, sys)); err != nil {
+	b := rusageBytes(user, sys)
+	if int32(args[0]) != unix.RUSAGE_CHILDREN {
+		// ru_maxrss, in KiB: the pages the address space holds now (the
+		// sentry does not keep the peak yet).
+		binary.LittleEndian.PutUint64(b[32:], t.MM().ResidentPages()*4)
+	}
+	if _, err := t.CopyOut(args[1], b); err != nil {
 		return 0, unix.EFAULT
 	}
 	return 0, nil
