@@ -385,3 +385,10 @@ func MappingFile(m mm.Mappable) *vfs.File {
 	}
 	return nil
 }
+
+// Size returns the number of descriptor slots allocated.
+func (t *FDTable) Size() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.entries)
+}

@@ -17,6 +17,9 @@ type CloneOptions struct {
 	ParentTID  uint64
 	ChildTID   uint64
 	TLS        uint64
+	// PIDFD is where CLONE_PIDFD stores the new pidfd (clone's parent_tid,
+	// clone3's pidfd field).
+	PIDFD uint64
 }
 
 // namespaceFlags are the CLONE_NEW* flags.
@@ -31,7 +34,8 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		f&unix.CLONE_THREAD != 0 && f&unix.CLONE_SIGHAND == 0,
 		f&unix.CLONE_FS != 0 && f&unix.CLONE_NEWNS != 0,
 		f&unix.CLONE_THREAD != 0 && f&(unix.CLONE_NEWPID|unix.CLONE_NEWUSER) != 0,
-		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_THREAD != 0:
+		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_THREAD != 0,
+		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_PARENT_SETTID != 0 && opts.PIDFD == opts.ParentTID:
 		return 0, unix.EINVAL
 	case f&namespaceFlags&^unix.CLONE_NEWUTS != 0:
 		// Other namespaces inside the sandbox come with the container
@@ -149,6 +153,18 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	k.tasks[tid] = child
 	k.mu.Unlock()
 
+	if f&unix.CLONE_PIDFD != 0 {
+		pf, err := k.NewPIDFD(tid, 0)
+		if err == nil {
+			fd, ferr := t.fds.NewFD(pf, 0, true, t.RLimit(unix.RLIMIT_NOFILE).Cur)
+			pf.DecRef()
+			if ferr == nil {
+				var b [4]byte
+				binary.LittleEndian.PutUint32(b[:], uint32(fd))
+				_, _ = t.CopyOut(opts.PIDFD, b[:])
+			}
+		}
+	}
 	if f&unix.CLONE_PARENT_SETTID != 0 {
 		var b [4]byte
 		binary.LittleEndian.PutUint32(b[:], uint32(tid))

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
 // Exit ends the calling task with exit code code (exit(2)).
@@ -105,6 +107,7 @@ func (tg *ThreadGroup) exitLocked() {
 	}
 	tg.zombie = true
 	close(tg.exited)
+	tg.exitQueue.Notify(waiter.EventIn | waiter.EventHUp)
 	if tg.isInitLocked() {
 		k.initStatus = exitCode(tg.exitStatus)
 		for _, other := range k.threadGroups {

@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
 // ThreadGroup is a process: the tasks sharing a PID, their signal handlers
@@ -72,8 +74,10 @@ type ThreadGroup struct {
 	// childEvent is closed and replaced whenever a child changes state,
 	// waking the group's tasks blocked in wait4/waitid.
 	childEvent chan struct{}
-	// exited is closed when the group has exited (zombie or reaped).
-	exited chan struct{}
+	// exited is closed when the group has exited (zombie or reaped);
+	// exitQueue wakes pidfd pollers then.
+	exited    chan struct{}
+	exitQueue waiter.Queue
 }
 
 func (k *Kernel) newThreadGroup(id int32, parent *ThreadGroup, handlers *SignalHandlers, limits Limits) *ThreadGroup {

@@ -21,6 +21,7 @@ func Clone(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		ParentTID:  args[2],
 		ChildTID:   args[3],
 		TLS:        args[4],
+		PIDFD:      args[2],
 	})
 	return uint64(tid), err
 }
@@ -69,16 +70,13 @@ func Clone3(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if exitSignal > kernel.NumSignals || flags&0xff != 0 || (stack == 0) != (stackSize == 0) && stack != 0 {
 		return 0, unix.EINVAL
 	}
-	if flags&unix.CLONE_PIDFD != 0 {
-		_ = pidfd
-		return 0, unix.EINVAL // pidfds come with the pidfd work
-	}
 	opts := kernel.CloneOptions{
 		Flags:      flags,
 		ExitSignal: unix.Signal(exitSignal),
 		ParentTID:  parentTID,
 		ChildTID:   childTID,
 		TLS:        tls,
+		PIDFD:      pidfd,
 	}
 	if stack != 0 {
 		opts.Stack = stack + stackSize
@@ -271,6 +269,13 @@ func Waitid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 			return 0, unix.EINVAL
 		}
 		opts.Which = kernel.PPGID
+	case unix.P_PIDFD:
+		p, done, err := pidfdOf(t, id)
+		if err != nil {
+			return 0, err
+		}
+		opts.Which, opts.ID = kernel.PPID, p.ThreadGroup().ID()
+		done()
 	default:
 		return 0, unix.EINVAL
 	}
