@@ -23,7 +23,7 @@ func (k *Kernel) NewPIDFD(pid int32, flags int) (*vfs.File, error) {
 	if tg == nil || tg.zombie {
 		k.mu.Unlock()
 		if k.TaskByID(pid) != nil {
-			return nil, unix.EINVAL // a thread, not a process
+			return nil, unix.ENOENT // a thread, not a process
 		}
 		return nil, unix.ESRCH
 	}

@@ -67,7 +67,9 @@ func Clone3(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if size >= 88 && flags&unix.CLONE_INTO_CGROUP != 0 {
 		return 0, unix.EINVAL
 	}
-	if exitSignal > kernel.NumSignals || flags&0xff != 0 || (stack == 0) != (stackSize == 0) && stack != 0 {
+	const cloneDetached = 0x400000
+	if exitSignal > kernel.NumSignals || flags&0xff != 0 || (stack == 0) != (stackSize == 0) && stack != 0 ||
+		flags&cloneDetached != 0 {
 		return 0, unix.EINVAL
 	}
 	opts := kernel.CloneOptions{
