@@ -1,0 +1,54 @@
+package programs
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestShellJobControl runs a busybox shell script with pipelines,
+// subshells, background jobs, traps and STOP/CONT.
+func TestShellJobControl(t *testing.T) {
+	script, err := filepath.Abs("testdata/shell.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := same(t, "/", busybox(t), "sh", script)
+	if !strings.Contains(r.stdout, "got USR1") || !strings.HasSuffix(r.stdout, "end\n") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}
+
+// TestGoProgram builds a static Go program that uses goroutines on
+// several threads, timers, heavy allocation and os/exec, and runs it.
+func TestGoProgram(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "goprog")
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/goprog")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the Go program: %v\n%s", err, out)
+	}
+	r := same(t, "/", bin)
+	if !strings.Contains(r.stdout, `child="from child\n"`) {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}
+
+// TestPythonThreadsAndSubprocess runs the host's python3 with threads and
+// a subprocess.
+func TestPythonThreadsAndSubprocess(t *testing.T) {
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		t.Fatalf("%s is missing: %v", py, err)
+	}
+	script, err := filepath.Abs("testdata/threads.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := same(t, "/", py, script)
+	if !strings.Contains(r.stdout, "sub True") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}
