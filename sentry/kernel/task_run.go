@@ -45,7 +45,9 @@ func (t *Task) run() {
 		start := time.Now()
 		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.st)
 		mid := time.Now()
-		t.userNS.Add(int64(mid.Sub(start)))
+		user := mid.Sub(start)
+		t.userNS.Add(int64(user))
+		sysBefore := t.sysNS.Load()
 		if err != nil {
 			t.k.Log.Error("platform failed to run the task", "tid", t.tid, "err", err)
 			t.killGroup(unix.WaitStatus(unix.SIGKILL))
@@ -64,7 +66,13 @@ func (t *Task) run() {
 			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr)
 		case platform.TrapInterrupted:
 		}
+		// Time blocked in the sentry was already taken back out of
+		// sysNS (BlockUntil).
 		t.sysNS.Add(int64(time.Since(mid)))
+		sys := time.Duration(t.sysNS.Load() - sysBefore)
+		if t.tg.cpuTimersArmed.Load() {
+			t.chargeCPUTimers(user, sys)
+		}
 		if t.userNS.Load()+t.sysNS.Load() >= t.nextCPUCheck {
 			t.checkCPULimit()
 		}

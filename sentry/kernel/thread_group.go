@@ -67,6 +67,8 @@ type ThreadGroup struct {
 	exitedUserNS, exitedSysNS int64
 	childUserNS, childSysNS   int64
 
+	cpuTimersState
+
 	// itimerReal is ITIMER_REAL; timers are the POSIX timers by ID.
 	itimerReal *IntervalTimer
 	timers     map[int32]*IntervalTimer

@@ -46,13 +46,10 @@ func copyOutItimerval(t *kernel.Task, addr uint64, value, interval time.Duration
 	return nil
 }
 
-// Setitimer implements Linux syscall setitimer(2) for ITIMER_REAL; the
-// CPU-time timers are not implemented yet.
+// Setitimer implements Linux syscall setitimer(2): ITIMER_REAL on the wall
+// clock, ITIMER_VIRTUAL and ITIMER_PROF on the sentry's CPU accounting.
 func Setitimer(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	if args[0] != itimerReal {
-		if args[0] == itimerVirtual || args[0] == itimerProf {
-			return 0, unix.ENOSYS
-		}
+	if args[0] > itimerProf {
 		return 0, unix.EINVAL
 	}
 	var value, interval time.Duration
@@ -65,7 +62,12 @@ func Setitimer(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 			return 0, err
 		}
 	}
-	oldValue, oldInterval := t.SetITimerReal(value, interval)
+	var oldValue, oldInterval time.Duration
+	if args[0] == itimerReal {
+		oldValue, oldInterval = t.SetITimerReal(value, interval)
+	} else {
+		oldValue, oldInterval = t.SetCPUTimer(int(args[0]), value, interval)
+	}
 	if args[2] != 0 {
 		return 0, copyOutItimerval(t, args[2], oldValue, oldInterval)
 	}
@@ -79,7 +81,8 @@ func Getitimer(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		value, interval := t.ITimerReal()
 		return 0, copyOutItimerval(t, args[1], value, interval)
 	case itimerVirtual, itimerProf:
-		return 0, copyOutItimerval(t, args[1], 0, 0)
+		value, interval := t.CPUTimer(int(args[0]))
+		return 0, copyOutItimerval(t, args[1], value, interval)
 	}
 	return 0, unix.EINVAL
 }
