@@ -9,6 +9,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/seccomp"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -43,6 +44,8 @@ type Task struct {
 	// vforkDone is closed when a vfork child execs or exits, releasing its
 	// parent.
 	vforkDone chan struct{}
+	// seccomp holds the application's seccomp filters.
+	seccomp seccomp.State
 	// buf is a scratch buffer for copies between files and application
 	// memory, reused to keep the syscall path free of allocation.
 	buf []byte

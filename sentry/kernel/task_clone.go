@@ -132,6 +132,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	tid := k.allocIDLocked()
 	child.tid = tid
 	child.sigmask = t.sigmask
+	child.seccomp.InheritFrom(&t.seccomp)
 	child.dumpable, child.noNewPrivs, child.keepCaps, child.personality = t.dumpable, t.noNewPrivs, t.keepCaps, t.personality
 	if f&unix.CLONE_THREAD != 0 {
 		child.tg = t.tg

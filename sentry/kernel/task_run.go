@@ -153,7 +153,12 @@ func (t *Task) syscall() {
 		t.k.Strace(t, nr, false, 0)
 	}
 	t.restartErrno = 0
-	ret := t.dispatch(nr, args)
+	var ret uint64
+	if skip, r := t.checkSeccompIfEnabled(nr); skip {
+		ret = r
+	} else {
+		ret = t.dispatch(nr, args)
+	}
 	if e := unix.Errno(-int64(ret)); int64(ret) < 0 && isRestartErrno(e) {
 		t.restartErrno = e
 		t.restartNr = nr
@@ -162,6 +167,15 @@ func (t *Task) syscall() {
 	if t.k.Strace != nil {
 		t.k.Strace(t, nr, true, ret)
 	}
+}
+
+// checkSeccompIfEnabled runs the seccomp check only for tasks that
+// installed filters, keeping the common path to one load.
+func (t *Task) checkSeccompIfEnabled(nr uint64) (bool, uint64) {
+	if !t.seccomp.Enabled() {
+		return false, 0
+	}
+	return t.checkSeccomp(nr)
 }
 
 // finishSyscallRestart applies Linux's restart rules to a system call that
@@ -200,6 +214,14 @@ const syscallInsnLen = 2
 func (t *Task) forceFaultSignal(sig unix.Signal, code int, addr uint64) {
 	info := &SigInfo{Signo: int32(sig), Code: int32(code)}
 	info.SetAddr(addr)
+	t.faultAddr = addr
+	t.forceSignal(info)
+}
+
+// forceSignal queues info for the task so that it is delivered even if
+// blocked or ignored (which then kills), as force_sig_info does.
+func (t *Task) forceSignal(info *SigInfo) {
+	sig := unix.Signal(info.Signo)
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	act := &t.tg.handlers.actions[sig]
@@ -207,7 +229,6 @@ func (t *Task) forceFaultSignal(sig unix.Signal, code int, addr uint64) {
 		act.Handler = SigDfl
 		t.sigmask &^= sigBit(sig)
 	}
-	t.faultAddr = addr
 	t.pending.enqueue(info)
 }
 

@@ -232,7 +232,7 @@ func (t *Task) handleSignalLocked(info *SigInfo, act SigAction) (delivered, agai
 // isFaultSignal reports whether info was produced by the task's own fault.
 func isFaultSignal(sig unix.Signal, info *SigInfo) bool {
 	switch sig {
-	case unix.SIGSEGV, unix.SIGBUS, unix.SIGILL, unix.SIGFPE, unix.SIGTRAP:
+	case unix.SIGSEGV, unix.SIGBUS, unix.SIGILL, unix.SIGFPE, unix.SIGTRAP, unix.SIGSYS:
 		return info.Code > 0 && info.Code < SIKernel
 	}
 	return false

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/seccomp"
 )
 
 // Futex operations.
@@ -179,7 +180,9 @@ func Prctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 		return 0, unix.EINVAL
 	case unix.PR_GET_SECCOMP:
-		return 0, nil
+		return seccomp.PrctlGetSeccomp(t.SeccompState())
+	case unix.PR_SET_SECCOMP:
+		return seccomp.PrctlSetSeccomp(t.SeccompCaller(), args[1], args[2])
 	case unix.PR_SET_CHILD_SUBREAPER:
 		t.Kernel().SetSubreaper(t.ThreadGroup(), args[1] != 0)
 		return 0, nil
@@ -209,4 +212,10 @@ func Prctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, nil
 	}
 	return 0, unix.EINVAL
+}
+
+// Seccomp implements Linux syscall seccomp(2) for the application's own
+// filters.
+func Seccomp(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return seccomp.Seccomp(t.SeccompCaller(), args[0], args[1], args[2])
 }

@@ -167,6 +167,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	full(296, "pwritev", Pwritev)
 	full(302, "prlimit64", Prlimit64)
 	full(309, "getcpu", Getcpu)
+	partial(317, "seccomp", Seccomp, "no user notification listeners")
 	full(318, "getrandom", Getrandom)
 	full(327, "preadv2", Preadv2)
 	full(328, "pwritev2", Pwritev2)
