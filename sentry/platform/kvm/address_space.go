@@ -1,0 +1,237 @@
+package kvm
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
+
+// addressSpace is one application address space: a PML4 whose user half
+// the sentry fills, and whose entry 255 is the shared trampoline.
+//
+// Stale translations. A vCPU that runs the address space may hold any of
+// its translations in its TLB and paging-structure caches, and keeps using
+// them while it stays in the guest. A change that removes or reduces a
+// translation (Unmap; MapFile over a present page with another page or
+// fewer rights; Release) therefore:
+//
+//  1. sets modifying, so that no vCPU enters the address space;
+//  2. kicks every vCPU inside it and waits until each has left the guest;
+//  3. changes the tables;
+//  4. increments gen: a vCPU enters an address space whose gen differs
+//     from the one it last flushed for only through the cr3+iret stub,
+//     whose MOV to CR3 invalidates all TLB entries and paging-structure
+//     caches (CR4.PCIDE=0, no global pages; SDM Vol. 3A 4.10.4.1) before
+//     any user instruction runs;
+//  5. clears modifying.
+//
+// When the method returns, every vCPU that could hold an old translation is
+// outside the guest and will flush before it next runs user code. Why that
+// suffices:
+//
+//   - VMX/SVM with EPT/NPT: the guest's linear translations are cached
+//     tagged by VPID/ASID and survive exits and entries; only an
+//     invalidation by the guest drops them, and step 4 is one. The MMU
+//     walks the guest tables from guest memory directly, so the sentry's
+//     stores are what it reads after the flush.
+//   - PVM (shadow paging): measured on the development hosts (DESIGN.md
+//     §3), a PTE the sentry changes while the vCPU is out of the guest
+//     takes effect at the next entry, but a running vCPU keeps the old
+//     mapping for 5-70 µs. Step 2 makes every change happen while the
+//     vCPUs are out; step 4's CR3 write, which the hypervisor emulates,
+//     also makes it resynchronise its shadow tables.
+//
+// Adding a translation where none was present, or adding rights, needs no
+// shootdown: no TLB caches a non-present entry, and a stale entry with
+// fewer rights only causes a spurious page fault, which the vCPU loop
+// retries after checking the tables (context.go).
+//
+// The entry gate, run by the vCPU loop before each KVM_RUN, and the
+// modifier's step 1-2 are a Dekker pair of sequentially consistent atomics:
+//
+//	vCPU:     v.as = as;  if as.modifying { v.as = nil; wait for mu; retry }
+//	modifier: as.modifying = true;  for each vCPU: if v.as == as { kick; wait until v.as != as }
+//
+// so either the vCPU sees modifying and backs off, or the modifier sees the
+// vCPU and waits for it; a vCPU kicked between the gate and KVM_RUN leaves
+// at once because the kick sets immediate_exit.
+type addressSpace struct {
+	m *machine
+	// root is the PML4's guest physical address; immutable.
+	root uint64
+
+	// modifying is set by a modifier holding mu during steps 1-5.
+	modifying atomic.Bool
+	// gen counts the changes that required a flush.
+	gen atomic.Uint64
+	// released is set once Release has begun.
+	released atomic.Bool
+
+	// mu serializes changes to the tables (MapFile, Unmap, Release and the
+	// fault path's reads of them); vCPUs held at the entry gate wait on
+	// it.
+	mu sync.Mutex
+	// pt is the address space's tables, protected by mu (the MMU reads
+	// them concurrently; see pagetables.go).
+	pt pageTables
+}
+
+var _ platform.AddressSpace = (*addressSpace)(nil)
+
+func newAddressSpace(m *machine) (*addressSpace, error) {
+	root, err := m.newRoot()
+	if err != nil {
+		return nil, fmt.Errorf("kvm: allocating a root page table: %w", err)
+	}
+	return &addressSpace{m: m, root: root, pt: pageTables{mem: memfileTables{m.mf}, root: root}}, nil
+}
+
+// MapFile implements platform.AddressSpace.MapFile.
+func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.AccessType) error {
+	length := fr.Length()
+	switch {
+	case addr%pageSize != 0 || fr.Start%pageSize != 0 || fr.End%pageSize != 0 || fr.End <= fr.Start:
+		return fmt.Errorf("kvm: MapFile(%#x, %#x-%#x): unaligned or empty", addr, fr.Start, fr.End)
+	case addr+length < addr || addr+length > maxUserAddress:
+		return fmt.Errorf("kvm: MapFile(%#x, %#x bytes): beyond the user range", addr, length)
+	case fr.End > as.m.memSize:
+		return fmt.Errorf("kvm: MapFile: range %#x-%#x beyond the memory file", fr.Start, fr.End)
+	}
+	if perms == 0 {
+		as.Unmap(addr, length)
+		return nil
+	}
+	leaf := userLeafFlags(perms, as.m.nx)
+	phys := physBase + fr.Start
+	end := addr + length
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released.Load() {
+		return fmt.Errorf("kvm: MapFile on a released address space")
+	}
+	if !as.pt.wouldRestrict(addr, end, phys, leaf) {
+		if err := as.pt.mapRange(addr, end, phys, leaf, userTableFlags); err != nil {
+			return fmt.Errorf("kvm: building page tables: %w", err)
+		}
+		return nil
+	}
+	as.beginChangeLocked()
+	defer as.endChangeLocked()
+	if err := as.pt.mapRange(addr, end, phys, leaf, userTableFlags); err != nil {
+		return fmt.Errorf("kvm: building page tables: %w", err)
+	}
+	return nil
+}
+
+// Unmap implements platform.AddressSpace.Unmap.
+func (as *addressSpace) Unmap(addr, length uint64) {
+	start := arch.PageRoundDown(addr)
+	end, ok := arch.PageRoundUp(addr + length)
+	if !ok || addr+length < addr || end > maxUserAddress {
+		end = maxUserAddress
+	}
+	if start >= end {
+		return
+	}
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released.Load() || !as.pt.anyPresent(start, end) {
+		return
+	}
+	as.beginChangeLocked()
+	as.pt.unmapRange(start, end)
+	as.endChangeLocked()
+}
+
+// Release implements platform.AddressSpace.Release. The root goes back to
+// the machine's pool of roots, never to the memory file (machine.freeRoots).
+func (as *addressSpace) Release() {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released.Swap(true) {
+		return
+	}
+	as.beginChangeLocked()
+	as.pt.freeUserTables()
+	as.endChangeLocked()
+	as.m.freeRoot(as.root)
+}
+
+// beginChangeLocked is steps 1 and 2: after it, no vCPU is in the guest in
+// this address space, and none enters until endChangeLocked.
+//
+// Preconditions: as.mu is held.
+func (as *addressSpace) beginChangeLocked() {
+	as.modifying.Store(true)
+	for _, v := range as.m.pool.vcpus() {
+		if v.as.Load() != as {
+			continue
+		}
+		v.kick()
+		waitLeft(v, as)
+	}
+}
+
+// endChangeLocked is steps 4 and 5.
+//
+// Preconditions: as.mu is held; beginChangeLocked was called.
+func (as *addressSpace) endChangeLocked() {
+	as.gen.Add(1)
+	as.modifying.Store(false)
+}
+
+// waitLeft waits until v is no longer in or entering as. The kick is
+// enough (see kick and the entry gate); it is repeated now and then only
+// as insurance against a lost signal.
+func waitLeft(v *vCPU, as *addressSpace) {
+	for i := 1; v.as.Load() == as; i++ {
+		switch {
+		case i < 64:
+			runtime.Gosched()
+		case i%1024 == 0:
+			v.kick()
+			fallthrough
+		default:
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
+}
+
+// enter is the vCPU side of the entry gate: it publishes that v enters as,
+// waiting while a change is in progress. It fails if as is released.
+func (as *addressSpace) enter(v *vCPU) error {
+	for {
+		v.as.Store(as)
+		if as.released.Load() {
+			v.as.Store(nil)
+			return fmt.Errorf("kvm: running in a released address space")
+		}
+		if !as.modifying.Load() {
+			return nil
+		}
+		v.as.Store(nil)
+		// The modifier holds mu from step 1 to step 5: taking it
+		// waits for the change to finish.
+		as.mu.Lock()
+		as.mu.Unlock()
+	}
+}
+
+// permits reports whether the tables now allow access at addr: a page fault
+// for such an access was spurious (a stale TLB entry, or a mapping added
+// while the vCPU ran).
+func (as *addressSpace) permits(addr uint64, access platform.AccessType) bool {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released.Load() {
+		return false
+	}
+	_, rights, ok := as.pt.translate(addr)
+	return ok && allows(rights, access, as.m.nx)
+}
