@@ -29,10 +29,11 @@ func doMain(args []string) int {
 	strace := fs.Bool("strace", false, "log every system call to stderr")
 	debug := fs.Bool("debug", false, "log the sentry's diagnostics to stderr")
 	stats := fs.Bool("stats", false, "print the sandbox processes' peak memory to stderr at exit")
+	platformName := fs.String("platform", "auto", "platform that runs application code: kvm, ptrace or auto")
 	var env envFlags
 	fs.Var(&env, "env", "set an environment variable, KEY=VALUE (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--env K=V]... [--strace] -- PROGRAM ARGS...")
+		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--env K=V]... [--strace] [--platform kvm|ptrace|auto] -- PROGRAM ARGS...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +57,7 @@ func doMain(args []string) int {
 			Hostname: hostname,
 			Strace:   *strace,
 			Debug:    *debug,
+			Platform: *platformName,
 		},
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime/debug"
 
 	"github.com/cocoonrt/cocoon/sentry/syscalls"
@@ -24,7 +25,11 @@ func versionMain([]string) int {
 		fmt.Printf(" (%s)", rev)
 	}
 	fmt.Println()
-	fmt.Println("platforms: ptrace")
+	kvm := "kvm (available)"
+	if _, err := os.Stat("/dev/kvm"); err != nil {
+		kvm = "kvm (unavailable: no /dev/kvm)"
+	}
+	fmt.Printf("platforms: %s, ptrace; --platform=auto picks kvm when it starts, else ptrace\n", kvm)
 	return 0
 }
 

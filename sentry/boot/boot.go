@@ -18,6 +18,8 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/platform/kvm"
 	"github.com/cocoonrt/cocoon/sentry/platform/ptrace"
 	"github.com/cocoonrt/cocoon/sentry/syscalls"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
@@ -80,12 +82,12 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	// The platform's start (exec of the master stub) and the gofer's
 	// attach overlap: both wait on other processes.
 	type platformResult struct {
-		p   *ptrace.Platform
+		p   platform.Platform
 		err error
 	}
 	platformReady := make(chan platformResult, 1)
 	go func() {
-		p, err := ptrace.New(mf)
+		p, err := newPlatform(spec.Platform, mf, log)
 		platformReady <- platformResult{p, err}
 	}()
 	defer func() {
@@ -188,4 +190,39 @@ func findProgram(root, cwd *vfs.Dentry, name string, env []string) (string, erro
 		}
 	}
 	return "", unix.ENOENT
+}
+
+// newPlatform starts the platform the spec names. "auto" prefers KVM and
+// falls back to ptrace, saying why, when the host has no usable KVM.
+func newPlatform(name string, mf *memfile.File, log *slog.Logger) (platform.Platform, error) {
+	// Each constructor's result is checked before it becomes an interface
+	// value, so a failed start never yields a non-nil platform.
+	startPtrace := func() (platform.Platform, error) {
+		p, err := ptrace.New(mf)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	startKVM := func() (platform.Platform, error) {
+		p, err := kvm.New(mf)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	switch name {
+	case "ptrace":
+		return startPtrace()
+	case "kvm":
+		return startKVM()
+	case "", "auto":
+		p, err := startKVM()
+		if err == nil {
+			return p, nil
+		}
+		log.Info("KVM platform unavailable, using ptrace", "reason", err)
+		return startPtrace()
+	}
+	return nil, fmt.Errorf("unknown platform %q (want kvm, ptrace or auto)", name)
 }

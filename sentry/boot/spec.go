@@ -21,6 +21,9 @@ type Spec struct {
 	// MemoryBytes is the size of the memory file, the most memory the
 	// sandbox's programs can use.
 	MemoryBytes uint64 `json:"memoryBytes"`
+	// Platform is "kvm", "ptrace" or "auto" (empty): KVM when the host
+	// offers a usable /dev/kvm, ptrace otherwise.
+	Platform string `json:"platform"`
 }
 
 // File descriptors a sentry starts with, besides the standard streams.
