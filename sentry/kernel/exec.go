@@ -143,6 +143,7 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 	t.altStack = SignalStack{Flags: SSDisable}
 	t.creds.execCapabilities()
 	t.SetKeepCaps(false)
+	t.SetDumpable(true)
 	if t.fds.refs.Load() > 1 {
 		// A table shared with another process is unshared at exec.
 		own := t.fds.Fork()

@@ -392,3 +392,31 @@ func (t *FDTable) Size() int {
 	defer t.mu.Unlock()
 	return len(t.entries)
 }
+
+// SetCallerName renames thread tid of process pid, for a write to its
+// /proc comm file. Linux lets any thread of the group rename any other;
+// here only the calling thread may rename itself (EINVAL otherwise, as
+// Linux answers a thread of another group), because the name is written
+// without a lock by its own task (SetName) and read by it (Name): another
+// goroutine's write would race with those.
+// TODO(comm): any thread of the group, once SetName and Name hold k.mu.
+func (k *Kernel) SetCallerName(pid, tid int32, name string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t, ok := k.tasks[tid]
+	if !ok || t.tg.id != pid {
+		return unix.ESRCH
+	}
+	if k.callerLocked() != t {
+		return unix.EINVAL
+	}
+	t.name = name
+	return nil
+}
+
+// IsProgramImage reports whether a mapping's Mappable is a program or
+// interpreter image mapped by execve (as opposed to mmap(2)).
+func IsProgramImage(m mm.Mappable) bool {
+	_, ok := m.(*executable)
+	return ok
+}

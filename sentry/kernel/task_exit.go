@@ -59,12 +59,17 @@ func (t *Task) exit() {
 	tg := t.tg
 	delete(k.tasks, t.tid)
 	delete(tg.tasks, t)
+	if t == tg.leader {
+		// Without a group exit, a process's status is its leader's
+		// exit code, whichever thread leaves last.
+		tg.leaderExitCode = t.exitStatus
+	}
 	tg.exitedUserNS += t.userNS.Load()
 	tg.exitedSysNS += t.sysNS.Load()
 	if len(tg.tasks) == 0 {
 		status := tg.exitStatus
 		if !tg.exiting {
-			status = unix.WaitStatus(t.exitStatus << 8)
+			status = unix.WaitStatus(tg.leaderExitCode << 8)
 			tg.exiting = true
 			tg.exitStatus = status
 		}

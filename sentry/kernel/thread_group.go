@@ -53,6 +53,8 @@ type ThreadGroup struct {
 
 	// subreaper is PR_SET_CHILD_SUBREAPER.
 	subreaper bool
+	// leaderExitCode is the code the leader passed to exit(2).
+	leaderExitCode int
 	// nextXCPU is the CPU second at which the next SIGXCPU is due.
 	nextXCPU uint64
 	// didExec is set once the process called execve (setpgid on it from
