@@ -15,6 +15,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/dev"
 	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
 	"github.com/cocoonrt/cocoon/sentry/fs/host"
+	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -109,7 +110,6 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	// The host's /dev, /proc and /sys are never visible: the sandbox has
 	// its own.
 	root.MountChild("dev", dev.New())
-	root.MountChild("proc", synth.NewDir(0o555, map[string]vfs.Inode{}))
 	root.MountChild("sys", synth.NewDir(0o555, map[string]vfs.Inode{}))
 
 	pr := <-platformReady
@@ -119,6 +119,9 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	}
 	k := kernel.NewKernel(pr.p, mf, root, syscalls.AMD64, log)
 	k.MemoryLimit = size
+	mounts := proc.DefaultMounts()
+	mounts[0] = proc.MountOf("none", "/", "goferfs", "ro,relatime", false, rootInode)
+	root.MountChild("proc", proc.New(proc.NewKernelSource(k), proc.Config{Mounts: mounts}))
 	if spec.Hostname != "" {
 		k.Hostname = spec.Hostname
 	}

@@ -14,10 +14,12 @@ package kernel
 // writers hold Kernel.mu too (see the report that came with this file).
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"golang.org/x/sys/unix"
 
@@ -93,6 +95,9 @@ type ProcessInfo struct {
 	MM  *mm.MemoryManager
 	FDs *FDTable
 	FS  *FSContext
+	// UTSNamespace identifies the process's UTS namespace as the inode
+	// number of /proc/[pid]/ns/uts; 0 for a zombie.
+	UTSNamespace uint64
 }
 
 // SystemInfo is a snapshot of kernel-wide counters.
@@ -293,11 +298,70 @@ func (k *Kernel) ProcessSnapshot(pid int32) (ProcessInfo, bool) {
 	}
 	if rep != nil && !tg.zombie {
 		p.MM, p.FDs, p.FS = rep.mm, rep.fds, rep.fs
+		p.UTSNamespace = k.utsIDLocked(rep.uts)
 		if p.Exe == "" {
 			p.Exe = rep.exe
 		}
 	}
 	return p, true
+}
+
+// Namespace inode numbers, as Linux numbers them: the initial UTS
+// namespace has a fixed one, others are allocated from PROC_DYNAMIC_FIRST
+// on (offset past the initial net and mnt namespaces').
+const (
+	InitialUTSNamespaceID = 0xEFFFFFFE
+	firstDynamicNSID      = 0xF0000000 + 0x100
+)
+
+var (
+	// utsIDs maps live UTS namespaces to their numbers; an entry goes
+	// when its namespace is collected.
+	utsIDs    sync.Map // weak.Pointer[UTSNamespace] → uint64
+	nextNSID  atomic.Uint64
+	nsIDsInit sync.Once
+)
+
+// utsIDLocked returns u's number: the initial one for init's namespace,
+// a new one for any other the first time it is seen.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) utsIDLocked(u *UTSNamespace) uint64 {
+	if u == nil {
+		return 0
+	}
+	key := weak.Make(u)
+	if id, ok := utsIDs.Load(key); ok {
+		return id.(uint64)
+	}
+	nsIDsInit.Do(func() { nextNSID.Store(firstDynamicNSID) })
+	var id uint64
+	if init := k.threadGroups[1]; init != nil && init.leader != nil && init.leader.uts == u {
+		id = InitialUTSNamespaceID
+	} else {
+		id = nextNSID.Add(1)
+	}
+	actual, loaded := utsIDs.LoadOrStore(key, id)
+	if !loaded {
+		runtime.AddCleanup(u, func(key weak.Pointer[UTSNamespace]) { utsIDs.Delete(key) }, key)
+	}
+	return actual.(uint64)
+}
+
+// CallerUTSNames returns the host and domain names of the calling task's
+// UTS namespace (/proc/sys/kernel/hostname and domainname), or Hostname
+// when the caller cannot be told.
+func (k *Kernel) CallerUTSNames() (hostname, domainname string) {
+	k.mu.Lock()
+	var u *UTSNamespace
+	if t := k.callerLocked(); t != nil {
+		u = t.uts
+	}
+	k.mu.Unlock()
+	if u == nil {
+		return k.Hostname, "(none)"
+	}
+	return u.Names()
 }
 
 // SystemSnapshot returns kernel-wide counters.

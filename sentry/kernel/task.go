@@ -72,6 +72,9 @@ type Task struct {
 	// exit, execve by another thread).
 	killed bool
 
+	// runningCtx publishes ctx to other goroutines (kick) once the task's
+	// goroutine made it.
+	runningCtx atomic.Pointer[platform.Context]
 	// interrupt wakes the task from a blocking wait in the sentry; a
 	// buffered channel so a wake-up before the wait is kept.
 	interrupt chan struct{}

@@ -32,7 +32,11 @@ func (t *Task) kick() {
 	case t.interrupt <- struct{}{}:
 	default:
 	}
-	t.ctx.Interrupt()
+	// A task whose goroutine has not made its context yet finds the
+	// interrupt token before it first runs application code.
+	if ctx := t.runningCtx.Load(); ctx != nil {
+		(*ctx).Interrupt()
+	}
 }
 
 // interruptedLocked reports whether the task must stop waiting: it must

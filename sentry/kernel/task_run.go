@@ -17,9 +17,12 @@ func (t *Task) goroutine(start func() error, started chan<- error) {
 	// The thread is never unlocked: it ends with the task, after the
 	// platform released what it bound to it.
 	runtime.LockOSThread()
+	t.bindHostThread()
+	defer t.unbindHostThread()
 	ctx, err := t.k.Platform.NewContext()
 	if err == nil {
 		t.ctx = ctx
+		t.runningCtx.Store(&ctx)
 		if start != nil {
 			err = start()
 		}

@@ -168,3 +168,6 @@ func (f *mappedFile) ReadAt(p []byte, off int64) (int, error) { return f.m.ReadA
 func (f *mappedFile) Size() (int64, error)                    { return f.m.Size() }
 func (f *mappedFile) IncRef()                                 { f.file.IncRef() }
 func (f *mappedFile) DecRef()                                 { f.file.DecRef() }
+
+// VFSFile returns the open file the mapping holds (for /proc/[pid]/maps).
+func (f *mappedFile) VFSFile() *vfs.File { return f.file }

@@ -3,12 +3,12 @@ package syscalls
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/mm"
 )
 
 // Exit implements Linux syscall exit(2): it ends the calling thread.
@@ -231,11 +231,17 @@ func Sysinfo(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	b := make([]byte, 112)
 	le := binary.LittleEndian
 	k := t.Kernel()
-	le.PutUint64(b[0:], uint64(time.Since(k.BootTime).Seconds()))
-	le.PutUint64(b[32:], k.MemoryLimit)   // totalram
-	le.PutUint64(b[40:], k.MemoryLimit/2) // freeram: unknown, report half
-	le.PutUint16(b[80:], 1)               // procs
-	le.PutUint32(b[104:], 1)              // mem_unit
+	// Uptime is CLOCK_BOOTTIME, as /proc/uptime and clock_gettime report.
+	var boot unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot)
+	le.PutUint64(b[0:], uint64(boot.Sec))
+	used, shared := mm.ResidentMemory(k.MemoryManagers())
+	free := k.MemoryLimit - min(used*arch.PageSize, k.MemoryLimit)
+	le.PutUint64(b[32:], k.MemoryLimit)                                 // totalram
+	le.PutUint64(b[40:], free)                                          // freeram
+	le.PutUint64(b[48:], shared*arch.PageSize)                          // sharedram
+	le.PutUint16(b[80:], uint16(min(len(k.AllThreadGroups()), 0xffff))) // procs
+	le.PutUint32(b[104:], 1)                                            // mem_unit
 	if _, err := t.CopyOut(args[0], b); err != nil {
 		return 0, unix.EFAULT
 	}

@@ -37,6 +37,10 @@ func TestReport(t *testing.T) {
 	if out, err := exec.Command("gcc", "-static", "-O2", "-o", loop, "getppid_loop.c").CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
+	ops := filepath.Join(dir, "kernel_ops")
+	if out, err := exec.Command("gcc", "-static", "-O2", "-o", ops, "kernel_ops.c", "-lpthread").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
 
 	fmt.Println("Cocoon benchmark report (platform: ptrace; one run on this machine)")
 	fmt.Println()
@@ -50,6 +54,22 @@ func TestReport(t *testing.T) {
 	fmt.Printf("  in the sandbox               %10.1f ns   %.2fx the floor, %.0fx native\n", sandbox, sandbox/floor, sandbox/native)
 	if _, err := os.Stat("/dev/kvm"); err != nil {
 		fmt.Println("  raw KVM exit round trip          n/a   (no /dev/kvm on this host)")
+	}
+	fmt.Println()
+
+	fmt.Println("kernel operations (per operation; ratio = sandbox / native)")
+	for _, op := range []struct {
+		name, label       string
+		native, sandboxed string
+	}{
+		{"forkexec", "fork+exec+wait of a static program", "200", "40"},
+		{"thread", "thread create+join", "500", "100"},
+		{"futex", "futex ping-pong round, two threads", "2000", "500"},
+		{"signal", "signal to a handler and back", "20000", "500"},
+	} {
+		n := nsPerCall(t, ops, op.name, op.native)
+		s := nsPerCall(t, cocoon, "do", "--", ops, op.name, op.sandboxed)
+		fmt.Printf("  %-36s native %10.1f us   sandbox %10.1f us   %6.2fx\n", op.label, n/1000, s/1000, s/n)
 	}
 	fmt.Println()
 

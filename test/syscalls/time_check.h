@@ -1,4 +1,7 @@
 // time_check.h: timespec helpers for the clock tests.
+#ifndef COCOON_TEST_TIME_CHECK_H
+#define COCOON_TEST_TIME_CHECK_H
+
 #include "check.h"
 #include <time.h>
 
@@ -14,3 +17,5 @@ static inline long long now_ns(clockid_t c) {
 		FAIL("clock %d: tv_nsec %ld out of range", (int)c, t.tv_nsec);
 	return ts_ns(t);
 }
+
+#endif

@@ -1,0 +1,435 @@
+package proc
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/mm"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// NewKernelSource returns the Source that shows k's processes.
+func NewKernelSource(k *kernel.Kernel) Source {
+	return &kernelSource{k: k, boot: bootClockZero(k.BootTime)}
+}
+
+// kernelSource reads the kernel through kernel/introspect.go and
+// mm/introspect.go.
+type kernelSource struct {
+	k *kernel.Kernel
+	// boot is the instant CLOCK_BOOTTIME reads zero.
+	boot time.Time
+}
+
+// bootClockZero returns the instant the sandbox's CLOCK_BOOTTIME counts
+// from. sys_time.go serves that clock from the host's, so this is the
+// host's boot, and /proc/uptime, btime and start times agree with what
+// programs read from clock_gettime. (Kernel.BootTime, which sysinfo and
+// times use, is the sandbox's start: fallback when the clock is
+// unreadable.)
+func bootClockZero(fallback time.Time) time.Time {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return fallback
+	}
+	return time.Now().Add(-time.Duration(ts.Nano()))
+}
+
+// oLargefile is O_LARGEFILE as /proc/[pid]/fdinfo shows it: set on every
+// file opened by path on 64-bit Linux.
+const oLargefile = 0o100000
+
+func (s *kernelSource) Caller() (int32, int32, bool) { return s.k.Caller() }
+func (s *kernelSource) PIDs() []int32                { return s.k.ProcessIDs() }
+
+func (s *kernelSource) ThreadGroupOf(tid int32) (int32, bool) {
+	return s.k.ThreadGroupOfThread(tid)
+}
+
+// since returns t as time since boot.
+func (s *kernelSource) since(t time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.Sub(s.boot), 0)
+}
+
+func (s *kernelSource) thread(t *kernel.ThreadInfo) Thread {
+	c := &t.Creds
+	return Thread{
+		TID:        t.TID,
+		Name:       t.Name,
+		State:      byte(t.State),
+		SigBlocked: uint64(t.SigMask),
+		SigPending: uint64(t.Pending),
+		UserTime:   t.UserTime,
+		SysTime:    t.SysTime,
+		StartTime:  s.since(t.StartTime),
+		Creds: Creds{
+			UID: c.UID, EUID: c.EUID, SUID: c.SUID, FSUID: c.FSUID,
+			GID: c.GID, EGID: c.EGID, SGID: c.SGID, FSGID: c.FSGID,
+			Groups: c.Groups,
+			CapInh: c.Caps.Inheritable, CapPrm: c.Caps.Permitted, CapEff: c.Caps.Effective,
+			CapBnd: c.Caps.Bounding, CapAmb: c.Caps.Ambient,
+		},
+		NoNewPrivs: t.NoNewPrivs,
+	}
+}
+
+func (s *kernelSource) Process(pid int32) (*Process, bool) {
+	pi, ok := s.k.ProcessSnapshot(pid)
+	if !ok {
+		return nil, false
+	}
+	p := &Process{
+		PID: pi.PID, PPID: pi.PPID, PGID: pi.PGID, SID: pi.SID,
+		Leader:     s.thread(&pi.Leader),
+		Zombie:     pi.Zombie,
+		Exiting:    pi.Exiting,
+		ExitCode:   int(pi.ExitStatus),
+		ExitSignal: int(pi.ExitSignal),
+		SigPending: uint64(pi.Pending),
+		SigIgnored: uint64(pi.Ignored),
+		SigCaught:  uint64(pi.Caught),
+		SigQueued:  pi.Queued,
+		UserTime:   pi.UserTime,
+		SysTime:    pi.SysTime,
+		ChildUser:  pi.ChildUser,
+		ChildSys:   pi.ChildSys,
+
+		UTSNamespace: pi.UTSNamespace,
+	}
+	for i := range pi.Threads {
+		p.Threads = append(p.Threads, s.thread(&pi.Threads[i]))
+	}
+	for i, l := range pi.Limits {
+		if i < len(p.Limits) {
+			p.Limits[i] = Limit{Cur: l.Cur, Max: l.Max}
+		}
+	}
+	if pi.FS != nil {
+		p.Umask = pi.FS.Umask()
+	}
+	if pi.FDs != nil {
+		p.FDSize = pi.FDs.Size()
+	}
+	return p, true
+}
+
+// memory returns the live process's address space.
+func (s *kernelSource) memory(pid int32) (*mm.MemoryManager, bool) {
+	pi, ok := s.k.ProcessSnapshot(pid)
+	if !ok || pi.MM == nil {
+		return nil, false
+	}
+	return pi.MM, true
+}
+
+// path returns f's path in the sandbox, "" if it has none.
+func (s *kernelSource) path(f *vfs.File) string {
+	if f == nil || f.Dentry() == nil {
+		return ""
+	}
+	return f.Dentry().Path(s.k.Root)
+}
+
+func (s *kernelSource) Exe(pid int32) (string, bool) {
+	pi, ok := s.k.ProcessSnapshot(pid)
+	if !ok || pi.MM == nil {
+		return "", false
+	}
+	// The executable is the program image below the heap (the loader
+	// starts the heap right after it); the interpreter's image lies
+	// elsewhere, above it.
+	brk := pi.MM.Usage().BrkStart
+	var exe, above *vfs.File
+	var at uint64
+	for _, v := range pi.MM.VMAs(false) {
+		if !kernel.IsProgramImage(v.File) {
+			continue
+		}
+		f := kernel.MappingFile(v.File)
+		switch {
+		case s.path(f) == "":
+		case brk != 0 && v.Start >= brk:
+			if above == nil {
+				above = f
+			}
+		case exe == nil || v.Start > at:
+			exe, at = f, v.Start
+		}
+	}
+	if exe == nil {
+		exe = above
+	}
+	if exe != nil {
+		return s.path(exe), true
+	}
+	if strings.HasPrefix(pi.Exe, "/") {
+		return pi.Exe, true
+	}
+	return "", false
+}
+
+func (s *kernelSource) Cwd(pid int32) (string, bool) {
+	pi, ok := s.k.ProcessSnapshot(pid)
+	if !ok || pi.FS == nil {
+		return "", false
+	}
+	return pi.FS.Cwd().Path(s.k.Root), true
+}
+
+func (s *kernelSource) FDs(pid int32) ([]FD, bool) {
+	pi, ok := s.k.ProcessSnapshot(pid)
+	if !ok {
+		return nil, false
+	}
+	if pi.FDs == nil {
+		return nil, true // a zombie has none
+	}
+	entries, _ := pi.FDs.Snapshot()
+	out := make([]FD, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, s.describe(e.FD, e.File, e.CloExec))
+		e.File.DecRef()
+	}
+	return out, true
+}
+
+func (s *kernelSource) FD(pid, fd int32) (FD, bool) {
+	pi, ok := s.k.ProcessSnapshot(pid)
+	if !ok || pi.FDs == nil {
+		return FD{}, false
+	}
+	f, ok := pi.FDs.Get(fd)
+	if !ok {
+		return FD{}, false
+	}
+	defer f.DecRef()
+	cloexec, _ := pi.FDs.GetFlags(fd)
+	return s.describe(fd, f, cloexec), true
+}
+
+// describe returns what /proc shows of descriptor fd, open on f.
+func (s *kernelSource) describe(fd int32, f *vfs.File, cloexec bool) FD {
+	d := FD{FD: fd, Flags: f.StatusFlags(), Target: s.fdTarget(f), Ino: fileIno(f)}
+	if cloexec {
+		d.Flags |= unix.O_CLOEXEC
+	}
+	if f.Dentry() != nil {
+		d.Flags |= oLargefile
+	}
+	if !f.IsStream() && !isProcFile(f) {
+		// TODO(vfs): a lock-free File.Offset accessor. Seek takes the
+		// description's lock, which vfs holds across calls into its
+		// implementation: never do it for a /proc file, whose read (of
+		// this very listing, or of another process listing ours) may
+		// be what holds it.
+		if pos, err := f.Seek(0, unix.SEEK_CUR); err == nil {
+			d.Pos = pos
+		}
+	}
+	return d
+}
+
+// fileIno returns f's inode number. A /proc inode's is its own: its Stat
+// checks that its process and descriptor exist, which for
+// /proc/[pid]/fdinfo/N lists these very descriptors.
+func fileIno(f *vfs.File) uint64 {
+	if d := f.Dentry(); d != nil {
+		if n, ok := d.Inode().(*node); ok {
+			return n.ino
+		}
+		if st, err := d.Inode().Stat(); err == nil {
+			return st.Ino
+		}
+		return 0
+	}
+	switch impl := f.Impl().(type) {
+	case *seqFile:
+		return impl.n.ino
+	case *dirFile:
+		return impl.n.ino
+	}
+	if st, err := f.Impl().Stat(); err == nil {
+		return st.Ino
+	}
+	return 0
+}
+
+// isProcFile reports whether f is a /proc file or directory.
+func isProcFile(f *vfs.File) bool {
+	switch f.Impl().(type) {
+	case *seqFile, *dirFile:
+		return true
+	}
+	return false
+}
+
+// fdTarget is what readlink(/proc/[pid]/fd/N) shows for f.
+func (s *kernelSource) fdTarget(f *vfs.File) string {
+	if p := s.path(f); p != "" {
+		return p
+	}
+	st, err := f.Impl().Stat()
+	if err == nil {
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFIFO:
+			return fmt.Sprintf("pipe:[%d]", st.Ino)
+		case unix.S_IFSOCK:
+			return fmt.Sprintf("socket:[%d]", st.Ino)
+		case unix.S_IFCHR:
+			if name := deviceName(st.Rdev); name != "" {
+				return name
+			}
+		}
+	}
+	return "anon_inode:[" + anonKind(f.Impl()) + "]"
+}
+
+// deviceName names a character device by number (for the host terminal
+// behind the standard streams, which has no path in the sandbox).
+func deviceName(rdev uint64) string {
+	major, minor := unix.Major(rdev), unix.Minor(rdev)
+	switch {
+	case major >= 136 && major <= 143:
+		return fmt.Sprintf("/dev/pts/%d", (major-136)*256+minor)
+	case major == 5 && minor == 0:
+		return "/dev/tty"
+	case major == 5 && minor == 1:
+		return "/dev/console"
+	case major == 5 && minor == 2:
+		return "/dev/ptmx"
+	case major == 4 && minor < 64:
+		return fmt.Sprintf("/dev/tty%d", minor)
+	case major == 1:
+		switch minor {
+		case 3:
+			return "/dev/null"
+		case 5:
+			return "/dev/zero"
+		case 7:
+			return "/dev/full"
+		case 8:
+			return "/dev/random"
+		case 9:
+			return "/dev/urandom"
+		}
+	}
+	return ""
+}
+
+// anonKind names a file without a path as Linux's anon_inode names do
+// ("eventfd", "eventpoll"): by an AnonInodeName method, else by the
+// package implementing it (sentry/fs/eventfd, sentry/fs/eventpoll).
+func anonKind(impl vfs.FileImpl) string {
+	if n, ok := impl.(interface{ AnonInodeName() string }); ok {
+		return n.AnonInodeName()
+	}
+	t := strings.TrimLeft(fmt.Sprintf("%T", impl), "*")
+	if i := strings.IndexByte(t, '.'); i >= 0 {
+		t = t[:i]
+	}
+	return t
+}
+
+func (s *kernelSource) Mappings(pid int32, countPages bool) ([]Mapping, bool) {
+	m, ok := s.memory(pid)
+	if !ok {
+		return nil, false
+	}
+	vmas := m.VMAs(countPages)
+	out := make([]Mapping, len(vmas))
+	for i, v := range vmas {
+		out[i] = Mapping{
+			Start: v.Start, End: v.End,
+			Read:     v.Perms&platform.Read != 0,
+			Write:    v.Perms&platform.Write != 0,
+			Exec:     v.Perms&platform.Execute != 0,
+			MayRead:  v.MaxPerms&platform.Read != 0,
+			MayWrite: v.MaxPerms&platform.Write != 0,
+			MayExec:  v.MaxPerms&platform.Execute != 0,
+			Shared:   !v.Private, GrowsDown: v.GrowsDown,
+			File: v.File != nil, Offset: v.Offset,
+			Path:     v.Name,
+			Resident: v.Resident, SharedResident: v.SharedResident, PssBytes: v.PssBytes,
+		}
+		if v.File != nil {
+			f := kernel.MappingFile(v.File)
+			out[i].Path = s.path(f)
+			if out[i].Path != "" {
+				if st, err := f.Dentry().Inode().Stat(); err == nil {
+					out[i].Dev, out[i].Ino = st.Dev, st.Ino
+				}
+			}
+		}
+	}
+	return out, true
+}
+
+func (s *kernelSource) Memory(pid int32) (Memory, bool) {
+	m, ok := s.memory(pid)
+	if !ok {
+		return Memory{}, false
+	}
+	u := m.Usage()
+	return Memory{VirtualBytes: u.VirtualBytes, ResidentPages: u.ResidentPages, BrkStart: u.BrkStart, Brk: u.Brk}, true
+}
+
+func (s *kernelSource) ExecInfo(pid int32) (ExecInfo, bool) {
+	m, ok := s.memory(pid)
+	if !ok {
+		return ExecInfo{}, false
+	}
+	// TODO(execinfo): use the bounds execve records once the kernel
+	// keeps loader.Result's ArgvStart..EnvvEnd and Auxv.
+	var top uint64
+	for _, v := range m.VMAs(false) {
+		if v.Name == "[stack]" && v.End > top {
+			top = v.End
+		}
+	}
+	if top == 0 {
+		return ExecInfo{}, false
+	}
+	return DeriveExecInfo(top, m.Peek)
+}
+
+func (s *kernelSource) ReadMemory(pid int32, addr uint64, dst []byte) (int, error) {
+	m, ok := s.memory(pid)
+	if !ok {
+		return 0, unix.ESRCH
+	}
+	return m.Peek(addr, dst)
+}
+
+func (s *kernelSource) System() System {
+	ss := s.k.SystemSnapshot()
+	host, domain := s.k.CallerUTSNames()
+	return System{
+		BootTime:   s.boot,
+		Hostname:   host,
+		Domainname: domain,
+		Processes:  ss.Processes,
+		Threads:    ss.Threads,
+		Running:    ss.Running,
+		LastPID:    ss.LastPID,
+		Forks:      ss.IDsAllocated,
+		UserTime:   ss.UserTime,
+		SysTime:    ss.SysTime,
+	}
+}
+
+func (s *kernelSource) SetComm(pid, tid int32, name string) error {
+	return s.k.SetCallerName(pid, tid, name)
+}
+
+func (s *kernelSource) MemInfo() MemInfo {
+	pages, shmem := mm.ResidentMemory(s.k.MemoryManagers())
+	return MemInfo{Total: s.k.MemoryLimit, Used: pages * pageSize, Shmem: shmem * pageSize}
+}

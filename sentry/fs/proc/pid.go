@@ -1,0 +1,461 @@
+package proc
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// threadOf returns thread tid of p: the leader (possibly a zombie) for the
+// process's own ID, else a live thread.
+func threadOf(p *Process, tid int32) (*Thread, bool) {
+	if tid == p.PID {
+		return &p.Leader, true
+	}
+	return p.Thread(tid)
+}
+
+// view is one process directory: /proc/[pid] (whole), /proc/[tid] for a
+// thread that is not a leader, or /proc/[pid]/task/[tid].
+type view struct {
+	fs       *filesystem
+	pid, tid int32
+	whole    bool
+}
+
+// attr checks that the thread still exists and makes its files owned by
+// its effective IDs, as Linux does for a dumpable task.
+func (v *view) attr(st *unix.Stat_t) error {
+	p, ok := v.fs.src.Process(v.pid)
+	if !ok {
+		return unix.ENOENT
+	}
+	t, ok := threadOf(p, v.tid)
+	if !ok {
+		return unix.ENOENT
+	}
+	st.Uid, st.Gid = t.Creds.EUID, t.Creds.EGID
+	return nil
+}
+
+// snapshot returns the process and the thread shown; ESRCH once gone, as
+// Linux's reads of a dead process's files fail.
+func (v *view) snapshot() (*Process, *Thread, error) {
+	p, ok := v.fs.src.Process(v.pid)
+	if !ok {
+		return nil, nil, unix.ESRCH
+	}
+	t, ok := threadOf(p, v.tid)
+	if !ok {
+		return nil, nil, unix.ESRCH
+	}
+	return p, t, nil
+}
+
+// read reads the process's memory.
+func (v *view) read(addr uint64, dst []byte) (int, error) {
+	return v.fs.src.ReadMemory(v.pid, addr, dst)
+}
+
+// memory returns the live process's address space size and split.
+func (v *view) memory(countPages bool) (Memory, memClass) {
+	src := v.fs.src
+	mem, _ := src.Memory(v.pid)
+	maps, _ := src.Mappings(v.pid, countPages)
+	exe, _ := src.Exe(v.pid)
+	return mem, classify(maps, exe)
+}
+
+func (v *view) stat() ([]byte, error) {
+	p, t, err := v.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	a := statArgs{p: p, t: t, whole: v.whole}
+	if !p.Zombie {
+		a.mem, a.code = v.memory(false)
+		a.exec, _ = v.fs.src.ExecInfo(v.pid)
+	}
+	return formatStat(a), nil
+}
+
+func (v *view) statm() ([]byte, error) {
+	p, _, err := v.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	var mem Memory
+	var c memClass
+	if !p.Zombie {
+		mem, c = v.memory(true)
+	}
+	return formatStatm(mem, c), nil
+}
+
+func (v *view) status() ([]byte, error) {
+	p, t, err := v.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	a := statusArgs{p: p, t: t, hasMM: !p.Zombie}
+	if a.hasMM {
+		a.mem, a.code = v.memory(true)
+	}
+	return formatStatus(a), nil
+}
+
+// execArea reads one of the initial stack's areas.
+func (v *view) execArea(area func(ExecInfo) (uint64, uint64)) ([]byte, error) {
+	p, _, err := v.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	if p.Zombie {
+		return nil, nil
+	}
+	ex, ok := v.fs.src.ExecInfo(v.pid)
+	if !ok {
+		return nil, nil
+	}
+	start, end := area(ex)
+	return readRange(start, end, v.read), nil
+}
+
+func (v *view) cmdline() ([]byte, error) {
+	p, _, err := v.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	if p.Zombie {
+		return nil, nil
+	}
+	ex, ok := v.fs.src.ExecInfo(v.pid)
+	if !ok {
+		return nil, nil
+	}
+	return cmdline(ex, v.read)
+}
+
+func (v *view) comm() ([]byte, error) {
+	_, t, err := v.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return line(t.Name), nil
+}
+
+// setComm renames the thread, as Linux's comm_write does: the first 15
+// bytes written, up to a NUL, whatever the offset.
+func (v *view) setComm(p []byte) (int, error) {
+	name := p[:min(len(p), taskCommLen-1)]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	if err := v.fs.src.SetComm(v.pid, v.tid, string(name)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// taskCommLen is TASK_COMM_LEN.
+const taskCommLen = 16
+
+func (v *view) limits() ([]byte, error) {
+	p, _, err := v.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return formatLimits(&p.Limits), nil
+}
+
+func (v *view) maps(smaps bool) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		if _, _, err := v.snapshot(); err != nil {
+			return nil, err
+		}
+		maps, _ := v.fs.src.Mappings(v.pid, smaps)
+		if smaps {
+			return formatSmaps(maps), nil
+		}
+		return formatMaps(maps), nil
+	}
+}
+
+func (v *view) exe() (string, error) {
+	exe, ok := v.fs.src.Exe(v.pid)
+	if !ok || exe == "" {
+		return "", unix.ENOENT
+	}
+	return exe, nil
+}
+
+func (v *view) cwd() (string, error) {
+	cwd, ok := v.fs.src.Cwd(v.pid)
+	if !ok {
+		return "", unix.ENOENT
+	}
+	return cwd, nil
+}
+
+func (v *view) root() (string, error) {
+	p, _, err := v.snapshot()
+	if err != nil || p.Zombie {
+		return "", unix.ENOENT
+	}
+	// The sandbox has no chroot: every process's root is /.
+	return "/", nil
+}
+
+// processDir returns the directory of thread tid of process pid (the
+// process itself when tid is pid and not inTask).
+func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node {
+	v := &view{fs: fs, pid: pid, tid: tid, whole: !inTask}
+	file := func(perm uint32, gen func() ([]byte, error)) func(string) *node {
+		return func(k string) *node { return fs.file(k, perm, v.attr, gen) }
+	}
+	text := func(s string) func() ([]byte, error) {
+		return func() ([]byte, error) {
+			if _, _, err := v.snapshot(); err != nil {
+				return nil, err
+			}
+			return []byte(s), nil
+		}
+	}
+	link := func(target func() (string, error)) func(string) *node {
+		return func(k string) *node { return fs.symlink(k, v.attr, target) }
+	}
+	mounts := func(format func([]Mount) []byte) func() ([]byte, error) {
+		return func() ([]byte, error) {
+			if _, _, err := v.snapshot(); err != nil {
+				return nil, err
+			}
+			return format(fs.cfg.Mounts), nil
+		}
+	}
+	entries := []entry{
+		{"auxv", file(0o400, func() ([]byte, error) {
+			return v.execArea(func(ex ExecInfo) (uint64, uint64) { return ex.AuxvStart, ex.AuxvEnd })
+		})},
+		// The sandbox is one cgroup (v2), its root.
+		{"cgroup", file(0o444, text("0::/\n"))},
+		{"cmdline", file(0o444, v.cmdline)},
+		{"comm", func(k string) *node {
+			n := fs.file(k, 0o644, v.attr, v.comm)
+			n.write = v.setComm
+			return n
+		}},
+		{"cwd", link(v.cwd)},
+		{"environ", file(0o400, func() ([]byte, error) {
+			return v.execArea(func(ex ExecInfo) (uint64, uint64) { return ex.EnvStart, ex.EnvEnd })
+		})},
+		{"exe", link(v.exe)},
+		{"fd", func(k string) *node { return fs.fdDir(k, v, false) }},
+		{"fdinfo", func(k string) *node { return fs.fdDir(k, v, true) }},
+		{"limits", file(0o444, v.limits)},
+		{"maps", file(0o444, v.maps(false))},
+		{"mountinfo", file(0o444, mounts(formatMountinfo))},
+		{"mounts", file(0o444, mounts(formatMounts))},
+		{"ns", func(k string) *node { return fs.nsDir(k, v) }},
+		// No OOM killer adjustments: every process has the default.
+		{"oom_score_adj", file(0o444, text("0\n"))},
+		{"root", link(v.root)},
+		{"smaps", file(0o444, v.maps(true))},
+		{"stat", file(0o444, v.stat)},
+		{"statm", file(0o444, v.statm)},
+		{"status", file(0o444, v.status)},
+		// No kernel symbols to name a wait channel: "0", as Linux
+		// shows when it has none either.
+		{"wchan", file(0o444, text("0"))},
+	}
+	if !inTask {
+		entries = append(entries, entry{"task", func(k string) *node { return fs.taskDir(k, v) }})
+	}
+	return fs.fixedDir(key, 0o555, v.attr, entries)
+}
+
+// taskDir returns /proc/[pid]/task.
+func (fs *filesystem) taskDir(key string, v *view) *node {
+	tids := func() ([]int32, error) {
+		p, _, err := v.snapshot()
+		if err != nil {
+			return nil, unix.ENOENT
+		}
+		out := []int32{p.PID}
+		for _, t := range p.Threads {
+			if t.TID != p.PID {
+				out = append(out, t.TID)
+			}
+		}
+		return out, nil
+	}
+	return fs.dir(key, 0o555, v.attr, func() ([]dirent, error) {
+		ids, err := tids()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]dirent, 0, len(ids))
+		for _, tid := range ids {
+			name := strconv.Itoa(int(tid))
+			out = append(out, dirent{pos: 2 + uint64(tid), name: name, ino: ino(key + "/" + name), typ: unix.DT_DIR})
+		}
+		// Leader first, others by ID: cookies must increase.
+		sortDirents(out)
+		return out, nil
+	}, func(name string) (vfs.Inode, error) {
+		tid, ok := parseID(name)
+		if !ok {
+			return nil, unix.ENOENT
+		}
+		p, _, err := v.snapshot()
+		if err != nil {
+			return nil, unix.ENOENT
+		}
+		if _, ok := threadOf(p, tid); !ok {
+			return nil, unix.ENOENT
+		}
+		return fs.processDir(v.pid, tid, key+"/"+name, true), nil
+	})
+}
+
+// sortDirents orders entries by cookie.
+func sortDirents(ents []dirent) {
+	for i := 1; i < len(ents); i++ {
+		for j := i; j > 0 && ents[j].pos < ents[j-1].pos; j-- {
+			ents[j], ents[j-1] = ents[j-1], ents[j]
+		}
+	}
+}
+
+// fdDir returns /proc/[pid]/fd (symlinks) or /proc/[pid]/fdinfo (files).
+func (fs *filesystem) fdDir(key string, v *view, info bool) *node {
+	find := func(fd int32) (FD, error) {
+		f, ok := fs.src.FD(v.pid, fd)
+		if !ok {
+			return FD{}, unix.ENOENT
+		}
+		return f, nil
+	}
+	child := func(k string, fd int32) *node {
+		attr := func(st *unix.Stat_t) error {
+			if err := v.attr(st); err != nil {
+				return err
+			}
+			f, err := find(fd)
+			if err != nil {
+				return err
+			}
+			if !info {
+				// lrwx------ as the descriptor allows.
+				perm := uint32(0)
+				switch f.Flags & unix.O_ACCMODE {
+				case unix.O_RDONLY:
+					perm = 0o500
+				case unix.O_WRONLY:
+					perm = 0o300
+				case unix.O_RDWR:
+					perm = 0o700
+				}
+				st.Mode = unix.S_IFLNK | perm
+			}
+			return nil
+		}
+		if info {
+			return fs.file(k, 0o400, attr, func() ([]byte, error) {
+				f, err := find(fd)
+				if err != nil {
+					return nil, err
+				}
+				mnt := 0
+				if strings.HasPrefix(f.Target, "/") {
+					mnt = mountOf(fs.cfg.Mounts, f.Target)
+				}
+				return formatFDInfo(&f, mnt), nil
+			})
+		}
+		return fs.symlink(k, attr, func() (string, error) {
+			f, err := find(fd)
+			if err != nil {
+				return "", err
+			}
+			return f.Target, nil
+		})
+	}
+	typ := uint8(unix.DT_LNK)
+	if info {
+		typ = unix.DT_REG
+	}
+	return fs.dir(key, 0o500, v.attr, func() ([]dirent, error) {
+		fds, ok := fs.src.FDs(v.pid)
+		if !ok {
+			return nil, unix.ENOENT
+		}
+		out := make([]dirent, len(fds))
+		for i, f := range fds {
+			name := strconv.Itoa(int(f.FD))
+			out[i] = dirent{pos: 2 + uint64(f.FD), name: name, ino: ino(key + "/" + name), typ: typ}
+		}
+		return out, nil
+	}, func(name string) (vfs.Inode, error) {
+		fd, ok := parseFD(name)
+		if !ok {
+			return nil, unix.ENOENT
+		}
+		if _, err := find(fd); err != nil {
+			return nil, err
+		}
+		return child(key+"/"+name, fd), nil
+	})
+}
+
+// parseFD parses a descriptor number (0 allowed, no leading zeros).
+func parseFD(name string) (int32, bool) {
+	if name == "0" {
+		return 0, true
+	}
+	return parseID(name)
+}
+
+// namespaces are the ns/ links: the sandbox has one namespace of each
+// kind, given Linux's initial namespaces' inode numbers.
+var namespaces = []struct {
+	name, kind string
+	ino        uint64
+}{
+	{"cgroup", "cgroup", 4026531835},
+	{"ipc", "ipc", 4026531839},
+	{"mnt", "mnt", 4026531841},
+	{"net", "net", 4026531840},
+	{"pid", "pid", 4026531836},
+	{"pid_for_children", "pid", 4026531836},
+	{"time", "time", 4026531834},
+	{"time_for_children", "time", 4026531834},
+	{"user", "user", 4026531837},
+	{"uts", "uts", 4026531838},
+}
+
+// nsDir returns /proc/[pid]/ns.
+func (fs *filesystem) nsDir(key string, v *view) *node {
+	entries := make([]entry, len(namespaces))
+	for i, ns := range namespaces {
+		entries[i] = entry{ns.name, func(k string) *node {
+			return fs.symlink(k, v.attr, func() (string, error) {
+				id := ns.ino
+				if ns.kind == "uts" {
+					p, _, err := v.snapshot()
+					if err != nil {
+						return "", unix.ENOENT
+					}
+					if p.UTSNamespace != 0 {
+						id = p.UTSNamespace
+					}
+				}
+				return ns.kind + ":[" + strconv.FormatUint(id, 10) + "]", nil
+			})
+		}}
+	}
+	return fs.fixedDir(key, 0o511, v.attr, entries)
+}

@@ -1,0 +1,173 @@
+package proc
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// pidPos is the getdents cookie of the first process entry of /proc:
+// process entries follow the fixed ones, ordered by PID.
+const pidPos = 1 << 32
+
+// root returns the /proc directory.
+func (fs *filesystem) root() *node {
+	fixed := fs.rootEntries()
+	n := fs.dir("/", 0o555, nil, func() ([]dirent, error) {
+		var out []dirent
+		for i, e := range fixed {
+			c := e.make(e.name)
+			out = append(out, dirent{pos: uint64(2 + i), name: e.name, ino: c.ino, typ: direntType(c.mode)})
+		}
+		for _, pid := range fs.src.PIDs() {
+			name := strconv.Itoa(int(pid))
+			out = append(out, dirent{pos: pidPos + uint64(pid), name: name, ino: ino(pidKey(pid, pid)), typ: unix.DT_DIR})
+		}
+		return out, nil
+	}, func(name string) (vfs.Inode, error) {
+		for _, e := range fixed {
+			if e.name == name {
+				return e.make(name), nil
+			}
+		}
+		id, ok := parseID(name)
+		if !ok {
+			return nil, unix.ENOENT
+		}
+		if _, ok := fs.src.Process(id); ok {
+			return fs.processDir(id, id, pidKey(id, id), false), nil
+		}
+		// A thread's ID works too, though readdir does not list it.
+		if pid, ok := fs.src.ThreadGroupOf(id); ok {
+			return fs.processDir(pid, id, pidKey(pid, id), false), nil
+		}
+		return nil, unix.ENOENT
+	})
+	n.ino = rootIno
+	return n
+}
+
+// parseID parses a decimal process or thread ID as Linux's name_to_int
+// does: digits only, no leading zero.
+func parseID(name string) (int32, bool) {
+	if name == "" || (name[0] == '0' && len(name) > 1) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(name, 10, 31)
+	if err != nil || v == 0 {
+		return 0, false
+	}
+	return int32(v), true
+}
+
+// pidKey is the inode key of a process directory.
+func pidKey(pid, tid int32) string {
+	if pid == tid {
+		return "/" + strconv.Itoa(int(pid))
+	}
+	return "/" + strconv.Itoa(int(pid)) + "/t/" + strconv.Itoa(int(tid))
+}
+
+// direntType converts a mode to a DT_* value.
+func direntType(mode uint32) uint8 {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return unix.DT_DIR
+	case unix.S_IFLNK:
+		return unix.DT_LNK
+	}
+	return unix.DT_REG
+}
+
+// generated is a read-only file of content from gen.
+func (fs *filesystem) generated(gen func() []byte) func(string) *node {
+	return func(key string) *node {
+		return fs.file(key, 0o444, nil, func() ([]byte, error) { return gen(), nil })
+	}
+}
+
+// rootEntries are /proc's fixed entries.
+func (fs *filesystem) rootEntries() []entry {
+	return []entry{
+		{"self", func(key string) *node {
+			return fs.symlink(key, nil, func() (string, error) {
+				pid, _, ok := fs.src.Caller()
+				if !ok {
+					return "", unix.ENOENT
+				}
+				return strconv.Itoa(int(pid)), nil
+			})
+		}},
+		{"thread-self", func(key string) *node {
+			return fs.symlink(key, nil, func() (string, error) {
+				pid, tid, ok := fs.src.Caller()
+				if !ok {
+					return "", unix.ENOENT
+				}
+				return fmt.Sprintf("%d/task/%d", pid, tid), nil
+			})
+		}},
+		{"mounts", func(key string) *node {
+			return fs.symlink(key, nil, func() (string, error) { return "self/mounts", nil })
+		}},
+		{"meminfo", fs.generated(func() []byte { return formatMeminfo(fs.src.MemInfo()) })},
+		{"stat", fs.generated(func() []byte {
+			return formatStatFile(fs.src.System(), fs.cfg.Now(), fs.cfg.NumCPU)
+		})},
+		{"uptime", fs.generated(func() []byte {
+			return formatUptime(fs.src.System(), fs.cfg.Now(), fs.cfg.NumCPU)
+		})},
+		{"loadavg", fs.generated(func() []byte { return formatLoadavg(fs.src.System()) })},
+		{"cpuinfo", fs.generated(func() []byte { return formatCPUInfo(fs.cfg.NumCPU) })},
+		{"version", fs.generated(func() []byte {
+			return formatVersion(fs.cfg.Release, fs.cfg.Version, runtime.Version())
+		})},
+		{"filesystems", fs.generated(func() []byte { return formatFilesystems(fs.cfg.Mounts) })},
+		{"sys", func(key string) *node { return fs.sysDir(key) }},
+	}
+}
+
+// line returns s with a newline.
+func line(s string) []byte { return []byte(s + "\n") }
+
+// sysDir returns /proc/sys: the settings programs read. The sandbox's are
+// fixed, so every file is read-only.
+func (fs *filesystem) sysDir(key string) *node {
+	value := func(s func() string) func(string) *node {
+		return fs.generated(func() []byte { return line(s()) })
+	}
+	constant := func(s string) func(string) *node { return value(func() string { return s }) }
+	random := fs.fixedDir(key+"/kernel/random", 0o555, nil, []entry{
+		{"boot_id", constant(fs.bootID)},
+		{"uuid", value(newUUID)},
+	})
+	kern := fs.fixedDir(key+"/kernel", 0o555, nil, []entry{
+		{"cap_last_cap", constant(strconv.Itoa(kernel.CapLast))},
+		{"hostname", value(func() string { return fs.src.System().Hostname })},
+		{"domainname", value(func() string { return fs.src.System().Domainname })},
+		{"ngroups_max", constant("65536")},
+		{"osrelease", constant(fs.cfg.Release)},
+		{"ostype", constant("Linux")},
+		{"pid_max", constant(strconv.Itoa(kernel.PIDMax))},
+		{"random", func(string) *node { return random }},
+		{"version", constant(fs.cfg.Version)},
+	})
+	vm := fs.fixedDir(key+"/vm", 0o555, nil, []entry{
+		// mm's mmap applies Linux's heuristic overcommit (mode 0).
+		{"overcommit_memory", constant("0")},
+	})
+	fsDir := fs.fixedDir(key+"/fs", 0o555, nil, []entry{
+		// No system-wide limit on open files: only RLIMIT_NOFILE.
+		{"file-max", constant("9223372036854775807")},
+	})
+	return fs.fixedDir(key, 0o555, nil, []entry{
+		{"fs", func(string) *node { return fsDir }},
+		{"kernel", func(string) *node { return kern }},
+		{"vm", func(string) *node { return vm }},
+	})
+}

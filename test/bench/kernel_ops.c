@@ -1,0 +1,102 @@
+// kernel_ops: times one kernel operation in a loop and prints nanoseconds
+// per operation. Used by the benchmark report natively and in the sandbox.
+//
+//   kernel_ops forkexec N   fork + execve of this program + wait
+//   kernel_ops thread N     pthread_create + pthread_join
+//   kernel_ops futex N      a futex ping-pong round between two threads
+//   kernel_ops signal N     raise(SIGUSR1) delivered to a handler and back
+//
+//go:build ignore
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void *nothing(void *arg) { return arg; }
+
+static atomic_int word;
+static long rounds;
+
+static void fwait(int val) { syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0); }
+static void fwake(void) { syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
+
+static void *pong(void *arg) {
+	(void)arg;
+	for (long i = 0; i < rounds; i++) {
+		while (atomic_load(&word) != 1)
+			fwait(0);
+		atomic_store(&word, 0);
+		fwake();
+	}
+	return NULL;
+}
+
+static volatile int caught;
+static void on_usr1(int sig) { (void)sig; caught++; }
+
+int main(int argc, char **argv) {
+	if (argc > 1 && strcmp(argv[1], "child") == 0)
+		return 0;
+	if (argc < 3) {
+		fprintf(stderr, "usage: kernel_ops forkexec|thread|futex|signal N\n");
+		return 2;
+	}
+	long n = atol(argv[2]);
+	long long t0 = now();
+	if (strcmp(argv[1], "forkexec") == 0) {
+		for (long i = 0; i < n; i++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				execl("/proc/self/exe", argv[0], "child", (char *)NULL);
+				execl(argv[0], argv[0], "child", (char *)NULL);
+				_exit(127);
+			}
+			int st;
+			waitpid(pid, &st, 0);
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				return 1;
+		}
+	} else if (strcmp(argv[1], "thread") == 0) {
+		for (long i = 0; i < n; i++) {
+			pthread_t t;
+			pthread_create(&t, NULL, nothing, NULL);
+			pthread_join(t, NULL);
+		}
+	} else if (strcmp(argv[1], "futex") == 0) {
+		rounds = n;
+		pthread_t t;
+		pthread_create(&t, NULL, pong, NULL);
+		t0 = now();
+		for (long i = 0; i < n; i++) {
+			atomic_store(&word, 1);
+			fwake();
+			while (atomic_load(&word) != 0)
+				fwait(1);
+		}
+		pthread_join(t, NULL);
+	} else if (strcmp(argv[1], "signal") == 0) {
+		signal(SIGUSR1, on_usr1);
+		for (long i = 0; i < n; i++)
+			raise(SIGUSR1);
+		if (caught != n)
+			return 1;
+	} else {
+		return 2;
+	}
+	printf("%.1f\n", (double)(now() - t0) / n);
+	return 0;
+}
