@@ -67,6 +67,8 @@ func anyOf(id uint32, ids ...uint32) bool {
 
 // SetResUID implements setresuid(2); ^0 leaves an ID unchanged.
 func (t *Task) SetResUID(r, e, s uint32) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	c := &t.creds
 	if !c.HasCap(CapSetuid) {
 		for _, id := range []uint32{r, e, s} {
@@ -84,26 +86,30 @@ func (t *Task) SetResUID(r, e, s uint32) error {
 	if s == ^uint32(0) {
 		s = c.SUID
 	}
-	c.setUIDs(r, e, s, t.KeepCaps())
+	c.setUIDs(r, e, s, t.keepCaps)
 	return nil
 }
 
 // SetUID implements setuid(2).
 func (t *Task) SetUID(uid uint32) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	c := &t.creds
 	if c.HasCap(CapSetuid) {
-		c.setUIDs(uid, uid, uid, t.KeepCaps())
+		c.setUIDs(uid, uid, uid, t.keepCaps)
 		return nil
 	}
 	if uid != c.UID && uid != c.SUID {
 		return unix.EPERM
 	}
-	c.setUIDs(c.UID, uid, c.SUID, t.KeepCaps())
+	c.setUIDs(c.UID, uid, c.SUID, t.keepCaps)
 	return nil
 }
 
 // SetReUID implements setreuid(2).
 func (t *Task) SetReUID(r, e uint32) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	c := &t.creds
 	if !c.HasCap(CapSetuid) {
 		if r != ^uint32(0) && !anyOf(r, c.UID, c.EUID) {
@@ -125,12 +131,14 @@ func (t *Task) SetReUID(r, e uint32) error {
 	if r != ^uint32(0) || (e != ^uint32(0) && e != c.UID) {
 		ns = ne
 	}
-	c.setUIDs(nr, ne, ns, t.KeepCaps())
+	c.setUIDs(nr, ne, ns, t.keepCaps)
 	return nil
 }
 
 // SetResGID implements setresgid(2).
 func (t *Task) SetResGID(r, e, s uint32) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	c := &t.creds
 	if !c.HasCap(CapSetgid) {
 		for _, id := range []uint32{r, e, s} {
@@ -153,6 +161,8 @@ func (t *Task) SetResGID(r, e, s uint32) error {
 
 // SetGID implements setgid(2).
 func (t *Task) SetGID(gid uint32) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	c := &t.creds
 	if c.HasCap(CapSetgid) {
 		c.GID, c.EGID, c.SGID, c.FSGID = gid, gid, gid, gid
@@ -167,6 +177,8 @@ func (t *Task) SetGID(gid uint32) error {
 
 // SetReGID implements setregid(2).
 func (t *Task) SetReGID(r, e uint32) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	c := &t.creds
 	if !c.HasCap(CapSetgid) {
 		if r != ^uint32(0) && !anyOf(r, c.GID, c.EGID) {
@@ -194,6 +206,8 @@ func (t *Task) SetReGID(r, e uint32) error {
 
 // SetGroups implements setgroups(2).
 func (t *Task) SetGroups(groups []uint32) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	if !t.creds.HasCap(CapSetgid) {
 		return unix.EPERM
 	}
@@ -203,6 +217,8 @@ func (t *Task) SetGroups(groups []uint32) error {
 
 // SetCapabilities implements capset(2) for the calling task.
 func (t *Task) SetCapabilities(effective, permitted, inheritable uint64) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	c := &t.creds.Caps
 	if permitted&^c.Permitted != 0 {
 		return unix.EPERM
@@ -223,6 +239,8 @@ func (t *Task) SetCapabilities(effective, permitted, inheritable uint64) error {
 
 // DropBoundingCap implements PR_CAPBSET_DROP.
 func (t *Task) DropBoundingCap(cap int) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	if cap < 0 || cap > CapLast {
 		return unix.EINVAL
 	}
@@ -251,4 +269,12 @@ func (c *Credentials) execCapabilities() {
 	}
 	c.SUID, c.FSUID = c.EUID, c.EUID
 	c.SGID, c.FSGID = c.EGID, c.EGID
+}
+
+// UpdateCredentials runs fn on the task's credentials with Kernel.mu held:
+// other tasks read them under it (kill permission checks, /proc).
+func (t *Task) UpdateCredentials(fn func(c *Credentials)) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	fn(&t.creds)
 }

@@ -131,24 +131,29 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 	}
 	t.clearChildTID = 0
 	t.robustList = 0
+	t.k.mu.Lock()
 	t.mm = m
+	t.name = res.Name
+	t.exe = res.ExePath
+	t.k.mu.Unlock()
 	t.applyMemoryLimits()
 	t.st.Regs = arch.Registers{Rip: res.Entry, Rsp: res.StackPointer, Eflags: 0x202}
 	t.st.FP = arch.InitialFPState()
 	if err := t.ctx.PushFPState(&t.st); err != nil {
 		t.k.Log.Debug("resetting FP state at exec", "err", err)
 	}
-	t.name = res.Name
-	t.exe = res.ExePath
 	t.altStack = SignalStack{Flags: SSDisable}
-	t.creds.execCapabilities()
+	t.UpdateCredentials((*Credentials).execCapabilities)
 	t.SetKeepCaps(false)
 	t.SetDumpable(true)
 	if t.fds.refs.Load() > 1 {
 		// A table shared with another process is unshared at exec.
 		own := t.fds.Fork()
-		t.fds.DecRef()
+		old := t.fds
+		t.k.mu.Lock()
 		t.fds = own
+		t.k.mu.Unlock()
+		old.DecRef()
 	}
 	t.fds.RemoveCloexec()
 	t.k.mu.Lock()

@@ -184,7 +184,9 @@ func (t *Task) Cwd() *vfs.Dentry { return t.fs.Cwd() }
 // SetCwd sets the working directory.
 func (t *Task) SetCwd(d *vfs.Dentry) { t.fs.SetCwd(d) }
 
-// Credentials returns the task's credentials.
+// Credentials returns the task's credentials, for reading by the task
+// itself; changes go through UpdateCredentials or the Set* methods, which
+// hold Kernel.mu.
 func (t *Task) Credentials() *Credentials { return &t.creds }
 
 // SwapUmask sets a new file mode creation mask and returns the old one.
@@ -223,7 +225,11 @@ func (t *Task) RobustList() uint64 { return t.robustList }
 func (t *Task) Name() string { return t.name }
 
 // SetName sets the command name.
-func (t *Task) SetName(name string) { t.name = name }
+func (t *Task) SetName(name string) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	t.name = name
+}
 
 // Exe returns the executable's path.
 func (t *Task) Exe() string { return t.exe }

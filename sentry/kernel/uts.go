@@ -56,12 +56,18 @@ func (t *Task) Unshare(flags uint64) error {
 		if !t.creds.HasCap(CapSysAdmin) {
 			return unix.EPERM
 		}
-		t.uts = t.uts.clone()
+		uts := t.uts.clone()
+		t.k.mu.Lock()
+		t.uts = uts
+		t.k.mu.Unlock()
 	}
 	if flags&unix.CLONE_FILES != 0 && t.fds.refs.Load() > 1 {
 		own := t.fds.Fork()
-		t.fds.DecRef()
+		old := t.fds
+		t.k.mu.Lock()
 		t.fds = own
+		t.k.mu.Unlock()
+		old.DecRef()
 	}
 	if flags&unix.CLONE_FS != 0 && t.fs.refs.Load() > 1 {
 		own := t.fs.fork()

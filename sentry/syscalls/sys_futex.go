@@ -152,33 +152,12 @@ func Prctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	case unix.PR_CAPBSET_DROP:
 		return 0, t.DropBoundingCap(int(args[1]))
 	case unix.PR_CAP_AMBIENT:
-		c := &t.Credentials().Caps
-		switch args[1] {
-		case unix.PR_CAP_AMBIENT_CLEAR_ALL:
-			c.Ambient = 0
-			return 0, nil
-		}
-		if args[2] > kernel.CapLast {
-			return 0, unix.EINVAL
-		}
-		bit := uint64(1) << args[2]
-		switch args[1] {
-		case unix.PR_CAP_AMBIENT_IS_SET:
-			if c.Ambient&bit != 0 {
-				return 1, nil
-			}
-			return 0, nil
-		case unix.PR_CAP_AMBIENT_RAISE:
-			if c.Permitted&bit == 0 || c.Inheritable&bit == 0 {
-				return 0, unix.EPERM
-			}
-			c.Ambient |= bit
-			return 0, nil
-		case unix.PR_CAP_AMBIENT_LOWER:
-			c.Ambient &^= bit
-			return 0, nil
-		}
-		return 0, unix.EINVAL
+		var ret uint64
+		var err error
+		t.UpdateCredentials(func(c *kernel.Credentials) {
+			ret, err = capAmbient(&c.Caps, args[1], args[2])
+		})
+		return ret, err
 	case unix.PR_GET_SECCOMP:
 		return seccomp.PrctlGetSeccomp(t.SeccompState())
 	case unix.PR_SET_SECCOMP:
@@ -218,4 +197,33 @@ func Prctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 // filters.
 func Seccomp(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return seccomp.Seccomp(t.SeccompCaller(), args[0], args[1], args[2])
+}
+
+// capAmbient implements PR_CAP_AMBIENT on caps.
+func capAmbient(c *kernel.Capabilities, op, capNum uint64) (uint64, error) {
+	if op == unix.PR_CAP_AMBIENT_CLEAR_ALL {
+		c.Ambient = 0
+		return 0, nil
+	}
+	if capNum > kernel.CapLast {
+		return 0, unix.EINVAL
+	}
+	bit := uint64(1) << capNum
+	switch op {
+	case unix.PR_CAP_AMBIENT_IS_SET:
+		if c.Ambient&bit != 0 {
+			return 1, nil
+		}
+		return 0, nil
+	case unix.PR_CAP_AMBIENT_RAISE:
+		if c.Permitted&bit == 0 || c.Inheritable&bit == 0 {
+			return 0, unix.EPERM
+		}
+		c.Ambient |= bit
+		return 0, nil
+	case unix.PR_CAP_AMBIENT_LOWER:
+		c.Ambient &^= bit
+		return 0, nil
+	}
+	return 0, unix.EINVAL
 }

@@ -51,23 +51,27 @@ func Setresgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 // Setfsuid implements Linux syscall setfsuid(2): it returns the old fsuid
 // and changes it only when allowed.
 func Setfsuid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	c := t.Credentials()
-	old := c.FSUID
+	var old uint32
 	id := uint32(args[0])
-	if id != ^uint32(0) && (c.HasCap(kernel.CapSetuid) || id == c.UID || id == c.EUID || id == c.SUID || id == c.FSUID) {
-		c.FSUID = id
-	}
+	t.UpdateCredentials(func(c *kernel.Credentials) {
+		old = c.FSUID
+		if id != ^uint32(0) && (c.HasCap(kernel.CapSetuid) || id == c.UID || id == c.EUID || id == c.SUID || id == c.FSUID) {
+			c.FSUID = id
+		}
+	})
 	return uint64(old), nil
 }
 
 // Setfsgid implements Linux syscall setfsgid(2).
 func Setfsgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	c := t.Credentials()
-	old := c.FSGID
+	var old uint32
 	id := uint32(args[0])
-	if id != ^uint32(0) && (c.HasCap(kernel.CapSetgid) || id == c.GID || id == c.EGID || id == c.SGID || id == c.FSGID) {
-		c.FSGID = id
-	}
+	t.UpdateCredentials(func(c *kernel.Credentials) {
+		old = c.FSGID
+		if id != ^uint32(0) && (c.HasCap(kernel.CapSetgid) || id == c.GID || id == c.EGID || id == c.SGID || id == c.FSGID) {
+			c.FSGID = id
+		}
+	})
 	return uint64(old), nil
 }
 
