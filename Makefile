@@ -50,6 +50,8 @@ demo: deps build
 	@./$(BIN) do -- busybox sh -c 'x=1; echo $$((x+41))'
 	@echo '$$ cocoon do -- busybox uname -a'
 	@./$(BIN) do -- busybox uname -a
+	@echo "\$$ cocoon do -- busybox sh -c 'sleep 1 & echo piped | tr a-z A-Z; ps'"
+	@./$(BIN) do -- busybox sh -c 'sleep 1 & echo piped | tr a-z A-Z; ps'
 	@echo '$$ cocoon do -- /bin/ls -la /etc   (the host'"'"'s dynamically linked ls, read-only root)'
 	@./$(BIN) do -- /bin/ls -la /etc | head -n 12
 	@echo '$$ cocoon do --strace -- busybox cat /etc/hostname'

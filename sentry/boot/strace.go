@@ -21,6 +21,9 @@ func newStrace(w io.Writer) kernel.StraceFunc {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
+		case exit && (nr == 60 || nr == 231):
+			// Already printed at entry: these calls do not return.
+			return
 		case exit:
 			fmt.Fprintf(bw, "[%4d] %s\n", t.TID(), strace.Exit(t.MM(), nr, args, ret))
 		case nr == 60 || nr == 231: // exit, exit_group
