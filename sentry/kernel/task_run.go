@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
@@ -235,7 +234,7 @@ func (t *Task) forceSignal(info *SigInfo) {
 	t.pending.enqueue(info)
 }
 
-// dispatchExit is used by exit_group and fatal signals: it records the
+// killGroup is used by exit_group and fatal signals: it records the
 // group's status and kills every task of the group.
 func (t *Task) killGroup(status unix.WaitStatus) {
 	t.k.mu.Lock()
@@ -257,12 +256,4 @@ func (tg *ThreadGroup) killLocked(status unix.WaitStatus) {
 		task.killed = true
 		task.kick()
 	}
-}
-
-// SetRegsForSyscallReturn is used by syscalls that replace the whole
-// register file (rt_sigreturn, execve) so the return value does not
-// overwrite rax.
-func (t *Task) SetRegsForSyscallReturn(regs arch.Registers) uint64 {
-	t.st.Regs = regs
-	return regs.Rax
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
-// openFlagsKnown are the open(2) flags Linux accepts (others are ignored by
-// open and refused by openat2).
+// oTmpfile is O_TMPFILE (with O_DIRECTORY); fioclex and fionclex are the
+// FIOCLEX and FIONCLEX ioctls, which x/sys does not name.
 const (
 	oTmpfile = 0x410000
 	fioclex  = 0x5451
