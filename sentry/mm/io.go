@@ -6,6 +6,10 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
+// zeroPage stands for untouched anonymous pages in copies out of
+// application memory; it is never written.
+var zeroPage [pageSize]byte
+
 // translateLocked returns the sentry's view of the page containing addr,
 // populating it if needed, provided the VMA allows access.
 func (mm *MemoryManager) translateLocked(addr uint64, access platform.AccessType) ([]byte, error) {
@@ -20,6 +24,12 @@ func (mm *MemoryManager) translateLocked(addr uint64, access platform.AccessType
 		return nil, errFault
 	}
 	p, ok := mm.pages[pageAddr]
+	if !ok && access == platform.Read && v.file == nil && v.shared == nil {
+		// Reading untouched private anonymous memory reads zeroes: no
+		// need to allocate it (Linux maps its zero page the same way), so
+		// a read of a huge sparse buffer costs no memory.
+		return zeroPage[:], nil
+	}
 	if !ok {
 		signo, _, err := mm.populateLocked(v, addr)
 		if err != nil || signo != 0 {

@@ -198,6 +198,9 @@ func TestMremapMayMove(t *testing.T) {
 	if b := mustCopyIn(t, m, pg(got, 3), 5*pageSize); !isZero(b) {
 		t.Errorf("grown part is not zero")
 	}
+	// Reads of untouched memory no longer populate it, so fault the moved
+	// pages in to see which memory file pages back them.
+	expectFault(t, m, got, r, faultOK)
 	for i, off := range offs {
 		if mp, ok := as.mapped(pg(got, i)); !ok || mp.off != off {
 			t.Errorf("page %d at %#x: mapping %+v, want the old memory file page %#x", i, pg(got, i), mp, off)

@@ -6,26 +6,98 @@
 package host
 
 import (
+	"sync"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/vfs"
+	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
 // File is a donated host FD. Reads and writes go straight to it and use the
 // host description's own offset, as the FD is shared with the caller of
 // `cocoon do`.
+//
+// A read that would block returns EAGAIN instead, so the task waits in the
+// sentry, where a signal can interrupt it: the description's blocking mode
+// belongs to the caller of `cocoon do` and is never changed.
 type File struct {
 	fd int
+
+	// mu protects pollers.
+	mu sync.Mutex
+	// pollers stops the goroutine watching the host FD for each waiter.
+	pollers map[chan struct{}]chan struct{}
 }
 
 // New wraps fd; the File owns it.
-func New(fd int) *File { return &File{fd: fd} }
+func New(fd int) *File { return &File{fd: fd, pollers: make(map[chan struct{}]chan struct{})} }
+
+// hostPoll asks the host which of events are ready on the FD, waiting up
+// to timeout milliseconds.
+func (f *File) hostPoll(events int16, timeout int) uint32 {
+	fds := []unix.PollFd{{Fd: int32(f.fd), Events: events}}
+	for {
+		n, err := unix.Poll(fds, timeout)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return 0
+		}
+		return uint32(fds[0].Revents)
+	}
+}
+
+// Readiness implements waiter.Waitable.
+func (f *File) Readiness(mask uint32) uint32 {
+	return f.hostPoll(int16(mask), 0) & (mask | waiter.EventErr | waiter.EventHUp)
+}
+
+// EventRegister implements waiter.Waitable: a goroutine polls the host FD
+// and notifies ch when it becomes ready.
+func (f *File) EventRegister(ch chan struct{}, mask uint32) {
+	stop := make(chan struct{})
+	f.mu.Lock()
+	f.pollers[ch] = stop
+	f.mu.Unlock()
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// A bounded wait, so an unregistered poller ends soon.
+			if f.hostPoll(int16(mask), 100) != 0 {
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+				return
+			}
+		}
+	}()
+}
+
+// EventUnregister implements waiter.Waitable.
+func (f *File) EventUnregister(ch chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if stop, ok := f.pollers[ch]; ok {
+		close(stop)
+		delete(f.pollers, ch)
+	}
+}
 
 // IsStream implements vfs.Streamer.
 func (*File) IsStream() bool { return true }
 
 // ReadAt implements vfs.FileImpl.ReadAt.
 func (f *File) ReadAt(dst []byte, _ int64) (int, error) {
+	if len(dst) > 0 && f.hostPoll(unix.POLLIN, 0) == 0 {
+		return 0, unix.EAGAIN
+	}
 	for {
 		n, err := unix.Read(f.fd, dst)
 		if err == unix.EINTR {
