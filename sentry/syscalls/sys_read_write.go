@@ -125,6 +125,11 @@ func writeAll(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint6
 		if done == count {
 			return done, nil
 		}
+		if done > 0 && t.Interrupted() {
+			// A signal ends a partly done write with its count, as
+			// Linux's pipe_write does.
+			return done, nil
+		}
 		if werr := waitFor(t, f, waiter.EventOut, func() bool {
 			_, ok := f.Impl().(waiter.Waitable)
 			return !ok || f.Impl().(waiter.Waitable).Readiness(waiter.EventOut|waiter.EventErr) != 0

@@ -110,23 +110,23 @@ func (f *File) ReadAt(dst []byte, _ int64) (int, error) {
 	}
 }
 
-// WriteAt implements vfs.FileImpl.WriteAt.
+// WriteAt implements vfs.FileImpl.WriteAt: one write of what the host
+// takes now, or EAGAIN when it takes nothing; the syscall layer waits and
+// writes the rest interruptibly.
 func (f *File) WriteAt(src []byte, _ int64) (int, error) {
-	total := 0
-	for total < len(src) {
-		n, err := unix.Write(f.fd, src[total:])
+	if len(src) > 0 && f.hostPoll(unix.POLLOUT, 0) == 0 {
+		return 0, unix.EAGAIN
+	}
+	for {
+		n, err := unix.Write(f.fd, src)
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil {
-			if total > 0 {
-				return total, nil
-			}
-			return 0, err
+		if n < 0 {
+			n = 0
 		}
-		total += n
+		return n, err
 	}
-	return total, nil
 }
 
 // Stat implements vfs.FileImpl.Stat.
