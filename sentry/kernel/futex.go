@@ -51,6 +51,16 @@ func (t *Task) futexKey(addr uint64, private bool) (futexKey, error) {
 	return futexKey{obj, off, private}, nil
 }
 
+// futexKeyPair returns the keys of the two words of a requeue or wake-op.
+func (t *Task) futexKeyPair(addr, addr2 uint64, private bool) (futexKey, futexKey, error) {
+	key, err := t.futexKey(addr, private)
+	if err != nil {
+		return futexKey{}, futexKey{}, err
+	}
+	key2, err := t.futexKey(addr2, private)
+	return key, key2, err
+}
+
 func (t *Task) loadFutexWord(addr uint64) (uint32, error) {
 	var b [4]byte
 	if _, err := t.CopyIn(addr, b[:]); err != nil {
@@ -161,11 +171,7 @@ func (t *Task) FutexWake(addr uint64, private bool, n int, bitset uint32) (int, 
 // FutexRequeue implements FUTEX_REQUEUE and, with checkVal, FUTEX_CMP_REQUEUE:
 // wake up to nWake waiters of addr and move up to nRequeue others to addr2.
 func (t *Task) FutexRequeue(addr, addr2 uint64, private bool, nWake, nRequeue int, checkVal bool, val uint32) (int, error) {
-	key, err := t.futexKey(addr, private)
-	if err != nil {
-		return 0, err
-	}
-	key2, err := t.futexKey(addr2, private)
+	key, key2, err := t.futexKeyPair(addr, addr2, private)
 	if err != nil {
 		return 0, err
 	}
@@ -203,11 +209,7 @@ func (t *Task) FutexRequeue(addr, addr2 uint64, private bool, nWake, nRequeue in
 // addr2, wake nWake waiters of addr, and nWake2 of addr2 if the old value
 // of addr2 passes op's comparison.
 func (t *Task) FutexWakeOp(addr, addr2 uint64, private bool, nWake, nWake2 int, op uint32) (int, error) {
-	key, err := t.futexKey(addr, private)
-	if err != nil {
-		return 0, err
-	}
-	key2, err := t.futexKey(addr2, private)
+	key, key2, err := t.futexKeyPair(addr, addr2, private)
 	if err != nil {
 		return 0, err
 	}

@@ -130,9 +130,10 @@ func writeAll(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint6
 			// Linux's pipe_write does.
 			return done, nil
 		}
+		// waitFor returns EAGAIN at once for files that cannot be
+		// waited for, so the assertion below always holds.
 		if werr := waitFor(t, f, waiter.EventOut, func() bool {
-			_, ok := f.Impl().(waiter.Waitable)
-			return !ok || f.Impl().(waiter.Waitable).Readiness(waiter.EventOut|waiter.EventErr) != 0
+			return f.Impl().(waiter.Waitable).Readiness(waiter.EventOut|waiter.EventErr) != 0
 		}); werr != nil {
 			if done > 0 {
 				return done, nil
