@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -278,3 +280,14 @@ func (t *Task) UpdateCredentials(fn func(c *Credentials)) {
 	defer t.k.mu.Unlock()
 	fn(&t.creds)
 }
+
+// FSCreds returns the credentials file accesses are checked with: the
+// file-system IDs, supplementary groups and effective capabilities. Only
+// the task's own goroutine changes its credentials, so no lock is needed.
+func (t *Task) FSCreds() *vfs.Creds {
+	c := &t.creds
+	return &vfs.Creds{UID: c.FSUID, GID: c.FSGID, Groups: c.Groups, Caps: c.Caps.Effective}
+}
+
+// Umask returns the task's file mode creation mask.
+func (t *Task) Umask() uint32 { return t.fs.Umask() }

@@ -45,6 +45,7 @@ type Kernel struct {
 	MemoryLimit uint64
 
 	futexes futexManager
+	fifos   fifoTable
 
 	// mu protects the task tree, every thread group's and task's signal
 	// and exit state, and the ID tables below.

@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"strings"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
@@ -34,58 +36,168 @@ func openAt(t *kernel.Task, dirfd int32, pathAddr uint64, flags int, mode uint32
 		return 0, err
 	}
 	if flags&oTmpfile == oTmpfile {
-		return 0, unix.EROFS
+		return 0, unix.EOPNOTSUPP
+	}
+	if flags&unix.O_PATH != 0 {
+		// O_PATH ignores every flag but these.
+		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
 	follow := flags&unix.O_NOFOLLOW == 0
 	start, err := startDir(t, dirfd, path)
 	if err != nil {
 		return 0, err
 	}
-	d, err := vfs.Resolve(t.Kernel().Root, start, path, vfs.ResolveOpts{FollowFinal: follow, WantDir: flags&unix.O_DIRECTORY != 0})
-	if err != nil {
-		if err == unix.ENOENT && flags&unix.O_CREAT != 0 {
-			// The parent must exist for creation to be the problem.
-			if _, _, perr := vfs.ResolveParent(t.Kernel().Root, start, path); perr != nil {
-				return 0, perr
-			}
-			return 0, unix.EROFS
-		}
-		return 0, err
+	creds := t.FSCreds()
+	var d *vfs.Dentry
+	var impl vfs.FileImpl
+	if flags&unix.O_CREAT != 0 {
+		d, impl, _, err = openCreate(t, start, path, flags, mode)
+	} else {
+		d, err = vfs.Resolve(t.Kernel().Root, start, path, vfs.ResolveOpts{FollowFinal: follow, WantDir: flags&unix.O_DIRECTORY != 0, Creds: creds})
 	}
-	if flags&(unix.O_CREAT|unix.O_EXCL) == unix.O_CREAT|unix.O_EXCL {
-		return 0, unix.EEXIST
-	}
-	st, err := d.Inode().Stat()
 	if err != nil {
 		return 0, err
 	}
 	cloexec := flags&unix.O_CLOEXEC != 0
 	limit := t.RLimit(unix.RLIMIT_NOFILE).Cur
-	if flags&unix.O_PATH != 0 {
-		if !follow && st.Mode&unix.S_IFMT == unix.S_IFLNK && flags&unix.O_DIRECTORY != 0 {
-			return 0, unix.ENOTDIR
+	if impl == nil {
+		st, err := d.Inode().Stat()
+		if err != nil {
+			return 0, err
 		}
-		f := vfs.NewFile(&pathFile{d}, d, 3 /* neither readable nor writable */)
-		defer f.DecRef()
-		fd, err := t.FDs().NewFD(f, 0, cloexec, limit)
-		return uint64(fd), err
-	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFLNK:
-		return 0, unix.ELOOP
-	case unix.S_IFDIR:
-		if flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_CREAT != 0 {
-			return 0, unix.EISDIR
+		if flags&unix.O_PATH != 0 {
+			if !follow && st.Mode&unix.S_IFMT == unix.S_IFLNK && flags&unix.O_DIRECTORY != 0 {
+				return 0, unix.ENOTDIR
+			}
+			f := vfs.NewFile(&pathFile{d}, d, 3 /* neither readable nor writable */)
+			defer f.DecRef()
+			fd, err := t.FDs().NewFD(f, 0, cloexec, limit)
+			return uint64(fd), err
 		}
-	}
-	impl, err := d.Inode().Open(flags)
-	if err != nil {
-		return 0, err
+		if impl, err = openExisting(t, d, &st, flags); err != nil {
+			return 0, err
+		}
 	}
 	f := vfs.NewFile(impl, d, flags)
 	defer f.DecRef()
 	fd, err := t.FDs().NewFD(f, 0, cloexec, limit)
 	return uint64(fd), err
+}
+
+// openCreate resolves path for an open with O_CREAT and creates the file
+// if there is none; impl is set when the file was created (and opened).
+func openCreate(t *kernel.Task, start *vfs.Dentry, path string, flags int, mode uint32) (d *vfs.Dentry, impl vfs.FileImpl, created bool, err error) {
+	root := t.Kernel().Root
+	creds := t.FSCreds()
+	if strings.HasSuffix(path, "/") {
+		return nil, nil, false, unix.EISDIR
+	}
+	dir, name, err := vfs.ResolveParent(root, start, path, creds)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if name == "" {
+		return nil, nil, false, unix.EISDIR
+	}
+	for range vfs.MaxSymlinkTraversals {
+		existing, err := vfs.Resolve(root, dir, name, vfs.ResolveOpts{Creds: creds})
+		if err == unix.ENOENT {
+			owner, m, err := newOwner(t, dir, unix.S_IFREG|createMode(t, mode))
+			if err != nil {
+				return nil, nil, false, err
+			}
+			d, impl, err := dir.Create(name, flags, m, owner, creds)
+			if err == unix.EEXIST && flags&unix.O_EXCL == 0 {
+				continue // lost a race with another creator
+			}
+			return d, impl, err == nil, err
+		}
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if flags&unix.O_EXCL != 0 {
+			return nil, nil, false, unix.EEXIST
+		}
+		st, err := existing.Inode().Stat()
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFLNK {
+			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				return nil, nil, false, unix.EISDIR
+			}
+			return existing, nil, false, nil
+		}
+		if flags&unix.O_NOFOLLOW != 0 {
+			return nil, nil, false, unix.ELOOP
+		}
+		// Follow the symlink; a dangling one creates its target.
+		target, err := existing.Inode().Readlink()
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if strings.HasSuffix(target, "/") {
+			return nil, nil, false, unix.EISDIR
+		}
+		if dir, name, err = vfs.ResolveParent(root, dir, target, creds); err != nil {
+			return nil, nil, false, err
+		}
+		if name == "" {
+			return nil, nil, false, unix.EISDIR
+		}
+	}
+	return nil, nil, false, unix.ELOOP
+}
+
+// openExisting checks access to an existing file and opens it, applying
+// O_TRUNC.
+func openExisting(t *kernel.Task, d *vfs.Dentry, st *unix.Stat_t, flags int) (vfs.FileImpl, error) {
+	acc := flags & unix.O_ACCMODE
+	writing := acc == unix.O_WRONLY || acc == unix.O_RDWR
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return nil, unix.ELOOP
+	case unix.S_IFDIR:
+		if writing || flags&unix.O_CREAT != 0 {
+			return nil, unix.EISDIR
+		}
+	}
+	if flags&unix.O_DIRECTORY != 0 && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return nil, unix.ENOTDIR
+	}
+	var want uint32
+	if acc == unix.O_RDONLY || acc == unix.O_RDWR {
+		want |= vfs.MayRead
+	}
+	if writing || flags&unix.O_TRUNC != 0 {
+		want |= vfs.MayWrite
+	}
+	if err := t.FSCreds().MayAccess(st, want); err != nil {
+		return nil, err
+	}
+	isReg := st.Mode&unix.S_IFMT == unix.S_IFREG
+	if (writing || flags&unix.O_TRUNC != 0) && (isReg || st.Mode&unix.S_IFMT == unix.S_IFDIR) && d.ReadOnly() {
+		return nil, unix.EROFS
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
+		return openFIFO(t, d, flags)
+	}
+	impl, err := d.Inode().Open(flags)
+	if err != nil {
+		return nil, err
+	}
+	if flags&unix.O_TRUNC != 0 && isReg && writing && st.Size != 0 {
+		tr, ok := impl.(vfs.Truncater)
+		if !ok {
+			impl.Close()
+			return nil, unix.EINVAL
+		}
+		if err := tr.Truncate(0); err != nil {
+			impl.Close()
+			return nil, err
+		}
+	}
+	return impl, nil
 }
 
 // Open implements Linux syscall open(2).
@@ -248,4 +360,13 @@ func Pipe2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 // Pipe implements Linux syscall pipe(2).
 func Pipe(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return Pipe2(t, arch.SyscallArgs{args[0], 0})
+}
+
+// openFIFO opens a named FIFO, waiting for its peer as fifo(7) says.
+func openFIFO(t *kernel.Task, d *vfs.Dentry, flags int) (vfs.FileImpl, error) {
+	fifo, err := t.Kernel().FIFO(d)
+	if err != nil {
+		return nil, err
+	}
+	return fifo.Open(flags, t.Block)
 }

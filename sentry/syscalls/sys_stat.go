@@ -266,34 +266,33 @@ func accessAt(t *kernel.Task, dirfd int32, pathAddr uint64, mode uint32, flags i
 	if err != nil {
 		return 0, err
 	}
-	if mode&unix.W_OK != 0 && isReadOnlyFS(d) {
-		return 0, unix.EROFS
+	if mode&unix.W_OK != 0 && d.ReadOnly() {
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG, unix.S_IFDIR, unix.S_IFLNK:
+			return 0, unix.EROFS
+		}
 	}
-	if mode&unix.X_OK != 0 && st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Mode&0o111 == 0 {
-		// Even root needs one execute bit to execute a file.
-		return 0, unix.EACCES
+	creds := t.FSCreds()
+	if flags&unix.AT_EACCESS == 0 {
+		// access(2) checks with the real IDs, and as root without the
+		// capabilities a set-user-ID root program gained.
+		c := t.Credentials()
+		creds.UID, creds.GID = c.UID, c.GID
+		if c.UID != 0 {
+			creds.Caps = 0
+		}
 	}
-	creds := t.Credentials()
-	if creds.EUID == 0 {
-		return 0, nil
+	var want uint32
+	if mode&unix.R_OK != 0 {
+		want |= vfs.MayRead
 	}
-	perm := st.Mode & 7
-	if st.Uid == creds.EUID {
-		perm = (st.Mode >> 6) & 7
-	} else if st.Gid == creds.EGID {
-		perm = (st.Mode >> 3) & 7
+	if mode&unix.W_OK != 0 {
+		want |= vfs.MayWrite
 	}
-	if mode&^perm != 0 {
-		return 0, unix.EACCES
+	if mode&unix.X_OK != 0 {
+		want |= vfs.MayExec
 	}
-	return 0, nil
-}
-
-// isReadOnlyFS reports whether d lives on a read-only file system: every
-// file system of the sandbox is, in this version, except devices.
-func isReadOnlyFS(d *vfs.Dentry) bool {
-	st, err := d.Inode().Stat()
-	return err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR
+	return 0, creds.MayAccess(&st, want)
 }
 
 // Access implements Linux syscall access(2).
@@ -360,6 +359,25 @@ func Fchdir(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, nil
 }
 
+// statfsToBytes encodes Linux's struct statfs.
+func statfsToBytes(st *unix.Statfs_t) []byte {
+	b := make([]byte, 120)
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], uint64(st.Type))
+	le.PutUint64(b[8:], uint64(st.Bsize))
+	le.PutUint64(b[16:], st.Blocks)
+	le.PutUint64(b[24:], st.Bfree)
+	le.PutUint64(b[32:], st.Bavail)
+	le.PutUint64(b[40:], st.Files)
+	le.PutUint64(b[48:], st.Ffree)
+	le.PutUint32(b[56:], uint32(st.Fsid.Val[0]))
+	le.PutUint32(b[60:], uint32(st.Fsid.Val[1]))
+	le.PutUint64(b[64:], uint64(st.Namelen))
+	le.PutUint64(b[72:], uint64(st.Frsize))
+	le.PutUint64(b[80:], uint64(st.Flags))
+	return b
+}
+
 // statfsBytes encodes Linux's struct statfs for a read-only file system.
 func statfsBytes(fsType uint64) []byte {
 	b := make([]byte, 120)
@@ -373,6 +391,19 @@ func statfsBytes(fsType uint64) []byte {
 }
 
 func statfsOf(t *kernel.Task, d *vfs.Dentry, addr uint64) (uint64, error) {
+	if sf, ok := d.Inode().(vfs.StatFSer); ok {
+		st, err := sf.StatFS()
+		if err != nil {
+			return 0, err
+		}
+		if d.ReadOnly() {
+			st.Flags |= unix.ST_RDONLY
+		}
+		if _, err := t.CopyOut(addr, statfsToBytes(&st)); err != nil {
+			return 0, unix.EFAULT
+		}
+		return 0, nil
+	}
 	fsType := uint64(0x01021994) // TMPFS_MAGIC for the sentry's own trees
 	if st, err := d.Inode().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR {
 		fsType = 0x1373 // DEVFS_SUPER_MAGIC
@@ -412,61 +443,4 @@ func Fstatfs(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, nil
 	}
 	return statfsOf(t, f.Dentry(), args[1])
-}
-
-// readOnlyPathOp implements the calls that would change the tree at a
-// path: the file systems of this version are read-only, so they fail with
-// Linux's errno for that case after the same lookups Linux makes.
-func readOnlyPathOp(t *kernel.Task, dirfd int32, pathAddr uint64, mustExist bool) (uint64, error) {
-	path, err := copyInPath(t, pathAddr)
-	if err != nil {
-		return 0, err
-	}
-	start, err := startDir(t, dirfd, path)
-	if err != nil {
-		return 0, err
-	}
-	parent, name, err := vfs.ResolveParent(t.Kernel().Root, start, path)
-	if err != nil {
-		return 0, err
-	}
-	if name == "" || name == "." || name == ".." {
-		if mustExist {
-			return 0, unix.EBUSY
-		}
-		return 0, unix.EEXIST
-	}
-	_, err = vfs.Resolve(t.Kernel().Root, parent, name, vfs.ResolveOpts{})
-	switch {
-	case err == nil && !mustExist:
-		return 0, unix.EEXIST
-	case err != nil && mustExist:
-		return 0, err
-	}
-	return 0, unix.EROFS
-}
-
-// Mkdir implements Linux syscall mkdir(2) on a read-only tree.
-func Mkdir(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	return readOnlyPathOp(t, atFDCWD, args[0], false)
-}
-
-// Mkdirat implements Linux syscall mkdirat(2) on a read-only tree.
-func Mkdirat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	return readOnlyPathOp(t, int32(args[0]), args[1], false)
-}
-
-// Unlink implements Linux syscall unlink(2) on a read-only tree.
-func Unlink(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	return readOnlyPathOp(t, atFDCWD, args[0], true)
-}
-
-// Unlinkat implements Linux syscall unlinkat(2) on a read-only tree.
-func Unlinkat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	return readOnlyPathOp(t, int32(args[0]), args[1], true)
-}
-
-// Rmdir implements Linux syscall rmdir(2) on a read-only tree.
-func Rmdir(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	return readOnlyPathOp(t, atFDCWD, args[0], true)
 }

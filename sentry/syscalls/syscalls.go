@@ -90,5 +90,5 @@ func resolveAt(t *kernel.Task, dirfd int32, path string, follow, emptyPath bool)
 	if err != nil {
 		return nil, err
 	}
-	return vfs.Resolve(t.Kernel().Root, start, path, vfs.ResolveOpts{FollowFinal: follow})
+	return vfs.Resolve(t.Kernel().Root, start, path, vfs.ResolveOpts{FollowFinal: follow, Creds: t.FSCreds()})
 }

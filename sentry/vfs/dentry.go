@@ -3,6 +3,7 @@ package vfs
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -11,13 +12,28 @@ import (
 // are cached: a name looked up once keeps its inode (and, for gofer files,
 // its gofer FID) for the life of the sandbox.
 type Dentry struct {
+	// parent and name change only under renameMu and the parent's dirMu
+	// (rename moves a dentry); readers that race with a rename see the
+	// old or the new place, as on Linux.
 	parent *Dentry
 	name   string
 	inode  Inode
 
-	// mu protects children and mounted.
+	// dirMu serialises the mutations of this directory's names (create,
+	// unlink, rename in or out), as Linux's i_rwsem; lookups do not take
+	// it.
+	dirMu sync.Mutex
+	// deleted is set once the name was unlinked or replaced.
+	deleted atomic.Bool
+	// readOnly is set on the root of a read-only mount.
+	readOnly bool
+
+	// mu protects children, mounted, and reads of parent and name that
+	// must be consistent with each other.
 	mu       sync.Mutex
 	children map[string]*Dentry
+	// negatives counts the negative entries in children.
+	negatives int
 	// mounted is the root of a file system mounted on this dentry.
 	mounted *Dentry
 	// mountpoint is set on the root of a mounted file system: the dentry
@@ -54,29 +70,90 @@ func (d *Dentry) top() *Dentry {
 	}
 }
 
-// child returns the cached or freshly looked-up child called name.
+// maxNegativePerDir bounds the negative entries one directory caches, so a
+// storm of lookups of missing names cannot grow the cache without limit.
+const maxNegativePerDir = 1024
+
+// child returns the cached or freshly looked-up child called name. A
+// cached negative entry (a dentry without inode, kept for file systems
+// that implement NegativeCacher) answers ENOENT without a lookup.
 func (d *Dentry) child(name string) (*Dentry, error) {
 	d.mu.Lock()
-	if c, ok := d.children[name]; ok {
-		d.mu.Unlock()
-		return c, nil
-	}
+	c, ok := d.children[name]
 	d.mu.Unlock()
+	if ok {
+		rv, revalidate := d.inode.(Revalidator)
+		if !revalidate || rv.Revalidate(name, c.inode) {
+			if c.inode == nil {
+				return nil, unix.ENOENT
+			}
+			return c, nil
+		}
+		d.dropStale(name, c)
+	}
 	inode, err := d.inode.Lookup(name)
+	if err == unix.ENOENT {
+		d.cacheNegative(name)
+	}
 	if err != nil {
 		return nil, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if c, ok := d.children[name]; ok {
+	if c, ok := d.children[name]; ok && c.inode != nil {
 		return c, nil // lost a race; the other lookup's inode wins
+	}
+	c = &Dentry{parent: d, name: name, inode: inode}
+	d.putChildLocked(name, c)
+	return c, nil
+}
+
+// dropStale forgets a cached child that revalidation found changed on the
+// other side of the file system; mount points stay.
+func (d *Dentry) dropStale(name string, c *Dentry) {
+	if c.inode != nil && c.isMountPoint() {
+		return
+	}
+	d.mu.Lock()
+	if d.children[name] == c {
+		delete(d.children, name)
+		if c.inode == nil {
+			d.negatives--
+		}
+	}
+	d.mu.Unlock()
+	c.deleted.Store(true)
+}
+
+// cacheNegative records that name does not exist, for file systems whose
+// tree only the sandbox changes.
+func (d *Dentry) cacheNegative(name string) {
+	nc, ok := d.inode.(NegativeCacher)
+	if !ok || !nc.CachesNegative() {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.children[name]; ok || d.negatives >= maxNegativePerDir {
+		return
 	}
 	if d.children == nil {
 		d.children = make(map[string]*Dentry)
 	}
-	c := &Dentry{parent: d, name: name, inode: inode}
+	d.children[name] = &Dentry{parent: d, name: name}
+	d.negatives++
+}
+
+// putChildLocked installs c as d's child called name, replacing any
+// negative entry; d.mu is held.
+func (d *Dentry) putChildLocked(name string, c *Dentry) {
+	if d.children == nil {
+		d.children = make(map[string]*Dentry)
+	}
+	if old, ok := d.children[name]; ok && old.inode == nil {
+		d.negatives--
+	}
 	d.children[name] = c
-	return c, nil
 }
 
 // parentOf returns the parent of d for "..", never going above root and
@@ -90,10 +167,11 @@ func parentOf(d, root *Dentry) *Dentry {
 			d = d.mountpoint
 			continue
 		}
-		if d.parent == nil {
+		p := d.getParent()
+		if p == nil {
 			return d
 		}
-		return d.parent.top()
+		return p.top()
 	}
 }
 
@@ -105,11 +183,14 @@ func (d *Dentry) Path(root *Dentry) string {
 			d = d.mountpoint
 			continue
 		}
-		if d.parent == nil {
+		d.mu.Lock()
+		parent, name := d.parent, d.name
+		d.mu.Unlock()
+		if parent == nil {
 			break
 		}
-		parts = append(parts, d.name)
-		d = d.parent
+		parts = append(parts, name)
+		d = parent
 	}
 	if len(parts) == 0 {
 		return "/"

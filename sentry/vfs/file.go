@@ -103,6 +103,10 @@ func (f *File) Readable() bool { return f.accessMode != unix.O_WRONLY && f.acces
 // Writable reports whether the file was opened for writing.
 func (f *File) Writable() bool { return f.accessMode == unix.O_WRONLY || f.accessMode == unix.O_RDWR }
 
+// IsPath reports whether the description is an O_PATH one, which names a
+// file and permits no I/O.
+func (f *File) IsPath() bool { return f.accessMode == 3 }
+
 // IsStream reports whether the file has no position.
 func (f *File) IsStream() bool {
 	s, ok := f.impl.(Streamer)

@@ -12,6 +12,9 @@ type ResolveOpts struct {
 	FollowFinal bool
 	// WantDir requires the result to be a directory (ENOTDIR otherwise).
 	WantDir bool
+	// Creds, when set, must have search permission on every directory
+	// walked through (EACCES otherwise).
+	Creds *Creds
 }
 
 // Resolve walks path from start (for relative paths) or root (for absolute
@@ -39,10 +42,17 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 	for len(rest) > 0 {
 		name := rest[0]
 		rest = rest[1:]
-		if dir, err := cur.isDir(); err != nil {
+		st, err := cur.inode.Stat()
+		if err != nil {
 			return nil, err
-		} else if !dir {
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			return nil, unix.ENOTDIR
+		}
+		if opts.Creds != nil {
+			if err := opts.Creds.MayAccess(&st, MayExec); err != nil {
+				return nil, err
+			}
 		}
 		switch name {
 		case ".":
@@ -91,7 +101,7 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 
 // ResolveParent walks all but the last component of path and returns the
 // parent directory and the last name ("" for "/" and paths ending in "/").
-func ResolveParent(root, start *Dentry, path string) (*Dentry, string, error) {
+func ResolveParent(root, start *Dentry, path string, creds *Creds) (*Dentry, string, error) {
 	if path == "" {
 		return nil, "", unix.ENOENT
 	}
@@ -102,7 +112,7 @@ func ResolveParent(root, start *Dentry, path string) (*Dentry, string, error) {
 	} else if name == "" {
 		dirPath = "/" // "/", "//", ...: absolute, whatever start is
 	}
-	dir, err := Resolve(root, start, dirPath, ResolveOpts{FollowFinal: true, WantDir: true})
+	dir, err := Resolve(root, start, dirPath, ResolveOpts{FollowFinal: true, WantDir: true, Creds: creds})
 	if err != nil {
 		return nil, "", err
 	}

@@ -285,7 +285,7 @@ func TestResolveParent(t *testing.T) {
 		{"/file/x", root, nil, "", unix.ENOTDIR},
 		{"/tofile/x", root, nil, "", unix.ENOTDIR},
 	} {
-		d, name, err := vfs.ResolveParent(root, tc.start, tc.path)
+		d, name, err := vfs.ResolveParent(root, tc.start, tc.path, nil)
 		if err != tc.err {
 			t.Errorf("ResolveParent(%q): error %v, want %v", tc.path, err, tc.err)
 			continue

@@ -23,7 +23,10 @@ const (
 
 // pipe is the shared buffer of both ends.
 type pipe struct {
-	attr  unix.Stat_t
+	attr unix.Stat_t
+	// stat, when set, supplies the attributes instead of attr (a FIFO
+	// reports its file system inode's).
+	stat  func() (unix.Stat_t, error)
 	queue waiter.Queue
 
 	// mu protects buf, readers and writers.
@@ -31,23 +34,32 @@ type pipe struct {
 	buf     []byte
 	readers int
 	writers int
+	// hadWriter is set once the pipe had a writer: a FIFO opened for
+	// reading before any writer does not report POLLHUP.
+	hadWriter bool
 }
 
 // New returns the read and write ends of a new pipe.
 func New() (r, w vfs.FileImpl) {
-	p := &pipe{attr: synth.Attr(synth.NewIno(), unix.S_IFIFO|0o600, 0), readers: 1, writers: 1}
+	p := &pipe{attr: synth.Attr(synth.NewIno(), unix.S_IFIFO|0o600, 0), readers: 1, writers: 1, hadWriter: true}
 	p.attr.Blksize = atomicSize
-	return &end{p: p, reader: true}, &end{p: p}
+	return &end{p: p, reader: true}, &end{p: p, writer: true}
 }
 
-// end is one end of a pipe.
+// end is one end of a pipe, or both (a FIFO opened O_RDWR).
 type end struct {
-	p      *pipe
-	reader bool
+	p              *pipe
+	reader, writer bool
 }
 
-func (*end) IsStream() bool               { return true }
-func (e *end) Stat() (unix.Stat_t, error) { return e.p.attr, nil }
+func (*end) IsStream() bool { return true }
+
+func (e *end) Stat() (unix.Stat_t, error) {
+	if e.p.stat != nil {
+		return e.p.stat()
+	}
+	return e.p.attr, nil
+}
 
 // ReadAt implements vfs.FileImpl.ReadAt: EAGAIN when empty with writers.
 func (e *end) ReadAt(dst []byte, _ int64) (int, error) {
@@ -81,7 +93,7 @@ func (e *end) ReadAt(dst []byte, _ int64) (int, error) {
 // write of at most PIPE_BUF bytes, or nothing), EAGAIN when nothing does,
 // EPIPE without readers.
 func (e *end) WriteAt(src []byte, _ int64) (int, error) {
-	if e.reader {
+	if !e.writer {
 		return 0, unix.EBADF
 	}
 	p := e.p
@@ -108,8 +120,14 @@ func (e *end) Close() error {
 	p.mu.Lock()
 	if e.reader {
 		p.readers--
-	} else {
+	}
+	if e.writer {
 		p.writers--
+	}
+	if p.readers == 0 && p.writers == 0 {
+		// A FIFO's contents go with its last opener.
+		p.buf = nil
+		p.hadWriter = false
 	}
 	p.mu.Unlock()
 	p.queue.Notify(waiter.EventIn | waiter.EventOut | waiter.EventHUp | waiter.EventErr)
@@ -126,10 +144,11 @@ func (e *end) Readiness(mask uint32) uint32 {
 		if len(p.buf) > 0 {
 			ready |= waiter.EventIn
 		}
-		if p.writers == 0 {
+		if p.writers == 0 && p.hadWriter {
 			ready |= waiter.EventHUp
 		}
-	} else {
+	}
+	if e.writer {
 		if p.readers == 0 {
 			ready |= waiter.EventErr
 		} else if capacity-len(p.buf) >= atomicSize {

@@ -1,0 +1,504 @@
+package syscalls
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// setStat applies opts to d's inode after the checks every attribute
+// change shares (a writable mount, a file system that supports it).
+func setStat(d *vfs.Dentry, opts vfs.SetStatOpts) error {
+	if d.ReadOnly() {
+		return unix.EROFS
+	}
+	s, ok := d.Inode().(vfs.SetStatter)
+	if !ok {
+		return unix.EPERM
+	}
+	err := s.SetStat(opts)
+	if inv, ok := d.Inode().(vfs.Invalidator); ok {
+		inv.Invalidate()
+	}
+	return err
+}
+
+// fileDentry returns the dentry of fd's description (EBADF for an O_PATH
+// descriptor when pathOK is false, as fchmod and fchown require).
+func fileDentry(t *kernel.Task, fd int32) (*vfs.Dentry, *vfs.File, error) {
+	f, err := getFile(t, fd)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := f.Dentry()
+	if d == nil {
+		f.DecRef()
+		return nil, nil, unix.EBADF
+	}
+	return d, f, nil
+}
+
+// chmod implements the permission rules of Linux's chmod_common.
+func chmod(t *kernel.Task, d *vfs.Dentry, mode uint32) error {
+	st, err := d.Inode().Stat()
+	if err != nil {
+		return err
+	}
+	creds := t.FSCreds()
+	if !creds.IsOwner(st.Uid) {
+		return unix.EPERM
+	}
+	mode &= 0o7777
+	if mode&unix.S_ISGID != 0 && !creds.InGroup(st.Gid) && !creds.HasCap(vfs.CapFsetid) {
+		mode &^= unix.S_ISGID
+	}
+	return setStat(d, vfs.SetStatOpts{Mask: vfs.SetMode, Mode: mode})
+}
+
+// Chmod implements Linux syscall chmod(2).
+func Chmod(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return fchmodAt(t, atFDCWD, args[0], uint32(args[1]), 0)
+}
+
+// Fchmod implements Linux syscall fchmod(2).
+func Fchmod(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	d, f, err := fileDentry(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if f.IsPath() {
+		return 0, unix.EBADF
+	}
+	return 0, chmod(t, d, uint32(args[1]))
+}
+
+// Fchmodat implements Linux syscall fchmodat(2).
+func Fchmodat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return fchmodAt(t, int32(args[0]), args[1], uint32(args[2]), 0)
+}
+
+// Fchmodat2 implements Linux syscall fchmodat2(2).
+func Fchmodat2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return fchmodAt(t, int32(args[0]), args[1], uint32(args[2]), int(args[3]))
+}
+
+func fchmodAt(t *kernel.Task, dirfd int32, pathAddr uint64, mode uint32, flags int) (uint64, error) {
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
+	path, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	d, err := resolveAt(t, dirfd, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
+	if err != nil {
+		return 0, err
+	}
+	if st, err := d.Inode().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return 0, unix.EOPNOTSUPP
+	}
+	return 0, chmod(t, d, mode)
+}
+
+// chown implements the rules of Linux's chown_ok, chgrp_ok and the
+// set-ID clearing of chown_common. uid or gid ^0 means "unchanged".
+func chown(t *kernel.Task, d *vfs.Dentry, uid, gid uint32) error {
+	st, err := d.Inode().Stat()
+	if err != nil {
+		return err
+	}
+	creds := t.FSCreds()
+	opts := vfs.SetStatOpts{}
+	if uid != ^uint32(0) {
+		if uid != st.Uid && !creds.HasCap(vfs.CapChown) || uid == st.Uid && creds.UID != st.Uid && !creds.HasCap(vfs.CapChown) {
+			return unix.EPERM
+		}
+		opts.Mask |= vfs.SetUID
+		opts.UID = uid
+	}
+	if gid != ^uint32(0) {
+		owner := creds.UID == st.Uid
+		if !creds.HasCap(vfs.CapChown) && (!owner || gid != st.Gid && !creds.InGroup(gid)) {
+			return unix.EPERM
+		}
+		opts.Mask |= vfs.SetGID
+		opts.GID = gid
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		mode := st.Mode & 0o7777
+		newMode := mode &^ unix.S_ISUID
+		if mode&unix.S_IXGRP != 0 {
+			newMode &^= unix.S_ISGID
+		}
+		if newMode != mode {
+			opts.Mask |= vfs.SetMode
+			opts.Mode = newMode
+		}
+	}
+	if opts.Mask == 0 {
+		// chown(f, -1, -1) still updates ctime on Linux; nothing to do
+		// that a caller could rely on beyond the checks.
+		return setStat(d, vfs.SetStatOpts{})
+	}
+	return setStat(d, opts)
+}
+
+func fchownAt(t *kernel.Task, dirfd int32, pathAddr uint64, uid, gid uint32, flags int) (uint64, error) {
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
+	path, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	d, err := resolveAt(t, dirfd, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
+	if err != nil {
+		return 0, err
+	}
+	return 0, chown(t, d, uid, gid)
+}
+
+// Chown implements Linux syscall chown(2).
+func Chown(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return fchownAt(t, atFDCWD, args[0], uint32(args[1]), uint32(args[2]), 0)
+}
+
+// Lchown implements Linux syscall lchown(2).
+func Lchown(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return fchownAt(t, atFDCWD, args[0], uint32(args[1]), uint32(args[2]), unix.AT_SYMLINK_NOFOLLOW)
+}
+
+// Fchownat implements Linux syscall fchownat(2).
+func Fchownat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return fchownAt(t, int32(args[0]), args[1], uint32(args[2]), uint32(args[3]), int(args[4]))
+}
+
+// Fchown implements Linux syscall fchown(2).
+func Fchown(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	d, f, err := fileDentry(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if f.IsPath() {
+		return 0, unix.EBADF
+	}
+	return 0, chown(t, d, uint32(args[1]), uint32(args[2]))
+}
+
+// setTimes implements the permission rules of Linux's utimes_common:
+// setting both times to now needs ownership or write access, anything
+// else needs ownership.
+func setTimes(t *kernel.Task, d *vfs.Dentry, atime, mtime unix.Timespec) error {
+	opts := vfs.SetStatOpts{}
+	if atime.Nsec != unix.UTIME_OMIT {
+		opts.Mask |= vfs.SetAtime
+		opts.Atime = atime
+	}
+	if mtime.Nsec != unix.UTIME_OMIT {
+		opts.Mask |= vfs.SetMtime
+		opts.Mtime = mtime
+	}
+	if opts.Mask == 0 {
+		return nil
+	}
+	if d.ReadOnly() {
+		return unix.EROFS
+	}
+	st, err := d.Inode().Stat()
+	if err != nil {
+		return err
+	}
+	creds := t.FSCreds()
+	if !creds.IsOwner(st.Uid) {
+		bothNow := atime.Nsec == unix.UTIME_NOW && mtime.Nsec == unix.UTIME_NOW
+		if !bothNow {
+			return unix.EPERM
+		}
+		if err := creds.MayAccess(&st, vfs.MayWrite); err != nil {
+			return err
+		}
+	}
+	return setStat(d, opts)
+}
+
+func validTimespec(ts unix.Timespec) bool {
+	return ts.Nsec == unix.UTIME_NOW || ts.Nsec == unix.UTIME_OMIT || (ts.Nsec >= 0 && ts.Nsec < 1e9)
+}
+
+// Utimensat implements Linux syscall utimensat(2).
+func Utimensat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	dirfd, pathAddr, timesAddr, flags := int32(args[0]), args[1], args[2], int(args[3])
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
+	atime := unix.Timespec{Nsec: unix.UTIME_NOW}
+	mtime := atime
+	if timesAddr != 0 {
+		var b [32]byte
+		if _, err := t.CopyIn(timesAddr, b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+		le := binary.LittleEndian
+		atime = unix.Timespec{Sec: int64(le.Uint64(b[0:])), Nsec: int64(le.Uint64(b[8:]))}
+		mtime = unix.Timespec{Sec: int64(le.Uint64(b[16:])), Nsec: int64(le.Uint64(b[24:]))}
+		if !validTimespec(atime) || !validTimespec(mtime) {
+			return 0, unix.EINVAL
+		}
+	}
+	var d *vfs.Dentry
+	if pathAddr == 0 {
+		// futimens: the descriptor itself.
+		if dirfd == atFDCWD {
+			return 0, unix.EFAULT
+		}
+		dd, f, err := fileDentry(t, dirfd)
+		if err != nil {
+			return 0, err
+		}
+		f.DecRef()
+		d = dd
+	} else {
+		path, err := copyInPath(t, pathAddr)
+		if err != nil {
+			return 0, err
+		}
+		d, err = resolveAt(t, dirfd, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
+		if err != nil {
+			return 0, err
+		}
+	}
+	return 0, setTimes(t, d, atime, mtime)
+}
+
+// utimesAt implements utimes(2) and futimesat(2), whose times are
+// struct timeval pairs.
+func utimesAt(t *kernel.Task, dirfd int32, pathAddr, timesAddr uint64) (uint64, error) {
+	atime := unix.Timespec{Nsec: unix.UTIME_NOW}
+	mtime := atime
+	if timesAddr != 0 {
+		var b [32]byte
+		if _, err := t.CopyIn(timesAddr, b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+		le := binary.LittleEndian
+		as, au := int64(le.Uint64(b[0:])), int64(le.Uint64(b[8:]))
+		ms, mu := int64(le.Uint64(b[16:])), int64(le.Uint64(b[24:]))
+		if au < 0 || au >= 1e6 || mu < 0 || mu >= 1e6 {
+			return 0, unix.EINVAL
+		}
+		atime = unix.Timespec{Sec: as, Nsec: au * 1000}
+		mtime = unix.Timespec{Sec: ms, Nsec: mu * 1000}
+	}
+	path, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	d, err := resolveAt(t, dirfd, path, true, false)
+	if err != nil {
+		return 0, err
+	}
+	return 0, setTimes(t, d, atime, mtime)
+}
+
+// Utimes implements Linux syscall utimes(2).
+func Utimes(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return utimesAt(t, atFDCWD, args[0], args[1])
+}
+
+// Futimesat implements Linux syscall futimesat(2).
+func Futimesat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return utimesAt(t, int32(args[0]), args[1], args[2])
+}
+
+// Utime implements Linux syscall utime(2), whose times are whole seconds.
+func Utime(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	atime := unix.Timespec{Nsec: unix.UTIME_NOW}
+	mtime := atime
+	if args[1] != 0 {
+		var b [16]byte
+		if _, err := t.CopyIn(args[1], b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+		atime = unix.Timespec{Sec: int64(binary.LittleEndian.Uint64(b[0:]))}
+		mtime = unix.Timespec{Sec: int64(binary.LittleEndian.Uint64(b[8:]))}
+	}
+	path, err := copyInPath(t, args[0])
+	if err != nil {
+		return 0, err
+	}
+	d, err := resolveAt(t, atFDCWD, path, true, false)
+	if err != nil {
+		return 0, err
+	}
+	return 0, setTimes(t, d, atime, mtime)
+}
+
+// Truncate implements Linux syscall truncate(2).
+func Truncate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	path, err := copyInPath(t, args[0])
+	if err != nil {
+		return 0, err
+	}
+	size := int64(args[1])
+	if size < 0 {
+		return 0, unix.EINVAL
+	}
+	d, err := resolveAt(t, atFDCWD, path, true, false)
+	if err != nil {
+		return 0, err
+	}
+	st, err := d.Inode().Stat()
+	if err != nil {
+		return 0, err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return 0, unix.EISDIR
+	case unix.S_IFREG:
+	default:
+		return 0, unix.EINVAL
+	}
+	if err := t.FSCreds().MayAccess(&st, vfs.MayWrite); err != nil {
+		return 0, err
+	}
+	if d.ReadOnly() {
+		return 0, unix.EROFS
+	}
+	if err := checkFileSize(t, size); err != nil {
+		return 0, err
+	}
+	return 0, setStat(d, vfs.SetStatOpts{Mask: vfs.SetSize, Size: size})
+}
+
+// checkFileSize enforces RLIMIT_FSIZE for a file growing to size.
+func checkFileSize(t *kernel.Task, size int64) error {
+	lim := t.RLimit(unix.RLIMIT_FSIZE).Cur
+	if lim != unix.RLIM_INFINITY && uint64(size) > lim {
+		t.SendSignalToSelf(unix.SIGXFSZ)
+		return unix.EFBIG
+	}
+	return nil
+}
+
+// Ftruncate implements Linux syscall ftruncate(2).
+func Ftruncate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	size := int64(args[1])
+	if size < 0 {
+		return 0, unix.EINVAL
+	}
+	if f.IsPath() {
+		return 0, unix.EBADF
+	}
+	if !f.Writable() {
+		return 0, unix.EINVAL
+	}
+	tr, ok := f.Impl().(vfs.Truncater)
+	if !ok {
+		if st, err := f.Impl().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return 0, unix.EISDIR
+		}
+		return 0, unix.EINVAL
+	}
+	if f.StatusFlags()&unix.O_APPEND != 0 {
+		return 0, unix.EPERM
+	}
+	if err := checkFileSize(t, size); err != nil {
+		return 0, err
+	}
+	return 0, tr.Truncate(size)
+}
+
+// Fallocate implements Linux syscall fallocate(2).
+func Fallocate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	mode, off, length := uint32(args[1]), int64(args[2]), int64(args[3])
+	if off < 0 || length <= 0 || off+length < 0 {
+		return 0, unix.EINVAL
+	}
+	if !f.Writable() || f.IsPath() {
+		return 0, unix.EBADF
+	}
+	if mode&unix.FALLOC_FL_PUNCH_HOLE != 0 && mode&unix.FALLOC_FL_KEEP_SIZE == 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	if f.IsStream() {
+		return 0, unix.ESPIPE
+	}
+	a, ok := f.Impl().(vfs.Allocator)
+	if !ok {
+		if st, err := f.Impl().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return 0, unix.EISDIR
+		}
+		return 0, unix.ENODEV
+	}
+	if mode&unix.FALLOC_FL_KEEP_SIZE == 0 {
+		if err := checkFileSize(t, off+length); err != nil {
+			return 0, err
+		}
+	}
+	return 0, a.Allocate(mode, off, length)
+}
+
+func syncFile(t *kernel.Task, fd int32, dataOnly bool) (uint64, error) {
+	f, err := getFile(t, fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if f.IsPath() {
+		return 0, unix.EBADF
+	}
+	if s, ok := f.Impl().(vfs.Syncer); ok {
+		return 0, s.Sync(dataOnly)
+	}
+	return 0, nil
+}
+
+// Fsync implements Linux syscall fsync(2).
+func Fsync(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return syncFile(t, int32(args[0]), false)
+}
+
+// Fdatasync implements Linux syscall fdatasync(2).
+func Fdatasync(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return syncFile(t, int32(args[0]), true)
+}
+
+// Sync implements Linux syscall sync(2). Writes through the gofer reach
+// the host's page cache directly, so there is nothing of the sandbox's own
+// to write back; the host's writeback is the host's business.
+func Sync(t *kernel.Task, args arch.SyscallArgs) (uint64, error) { return 0, nil }
+
+// Syncfs implements Linux syscall syncfs(2).
+func Syncfs(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	f, err := getFile(t, int32(args[0]))
+	if err != nil {
+		return 0, err
+	}
+	f.DecRef()
+	return 0, nil
+}
+
+// SyncFileRange implements Linux syscall sync_file_range(2).
+func SyncFileRange(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	off, n, flags := int64(args[1]), int64(args[2]), uint32(args[3])
+	if off < 0 || n < 0 || off+n < 0 || flags&^7 != 0 {
+		return 0, unix.EINVAL
+	}
+	return syncFile(t, int32(args[0]), true)
+}

@@ -1,0 +1,131 @@
+package vfs
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// Owner is the owner a new file gets: the creating task's fsuid, and its
+// fsgid or the parent directory's group (set-group-ID directories), which
+// the VFS works out before calling the file system.
+type Owner struct {
+	UID, GID uint32
+}
+
+// DirOps is implemented by the directory inodes of file systems whose tree
+// can change. Names are single components the VFS has checked (never "",
+// "." or "..", no '/', at most NameMax bytes). The VFS has already checked
+// permissions, the mount's read-only flag and that the name does (or does
+// not) exist as the operation requires, and it holds the directory's
+// mutation lock (and, for Rename, the rename lock) while calling, so a file
+// system sees one mutation of a directory at a time. Modes carry the file
+// type bits and the permission bits after umask.
+type DirOps interface {
+	// Create creates a regular file and opens it with flags (the access
+	// mode, O_APPEND and O_NONBLOCK matter; O_CREAT and O_EXCL are
+	// implied).
+	Create(name string, flags int, mode uint32, owner Owner) (Inode, FileImpl, error)
+	// Mkdir creates a directory.
+	Mkdir(name string, mode uint32, owner Owner) (Inode, error)
+	// Mknod creates a FIFO, a socket or an empty regular file; the VFS
+	// refuses device nodes before calling.
+	Mknod(name string, mode uint32, owner Owner) (Inode, error)
+	// Symlink creates a symbolic link to target.
+	Symlink(name, target string, owner Owner) (Inode, error)
+	// Link gives target (a non-directory of the same file system, or
+	// EXDEV) a new name in this directory.
+	Link(name string, target Inode) error
+	// Unlink removes a name that is not a directory.
+	Unlink(name string) error
+	// Rmdir removes an empty directory (ENOTEMPTY otherwise).
+	Rmdir(name string) error
+	// Rename moves oldName in this directory to newName in newDir (an
+	// inode of the same file system, or EXDEV), with renameat2's
+	// RENAME_NOREPLACE and RENAME_EXCHANGE flags. The VFS has checked the
+	// type rules (EISDIR, ENOTDIR, EINVAL for a directory into itself);
+	// the file system checks ENOTEMPTY for a replaced directory.
+	Rename(oldName string, newDir Inode, newName string, flags uint32) error
+}
+
+// SetStat mask bits: which fields of SetStatOpts apply. They are statx's.
+const (
+	SetMode  = unix.STATX_MODE
+	SetUID   = unix.STATX_UID
+	SetGID   = unix.STATX_GID
+	SetSize  = unix.STATX_SIZE
+	SetAtime = unix.STATX_ATIME
+	SetMtime = unix.STATX_MTIME
+)
+
+// SetStatOpts is a change of attributes (chmod, chown, truncate, utimes).
+type SetStatOpts struct {
+	Mask uint32
+	// Mode holds permission bits only (with set-ID and sticky bits).
+	Mode     uint32
+	UID, GID uint32
+	Size     int64
+	// Atime and Mtime may be UTIME_NOW; the file system supplies the
+	// time then. UTIME_OMIT never reaches a file system (the bit is clear
+	// in Mask instead).
+	Atime, Mtime unix.Timespec
+}
+
+// SetStatter is implemented by inodes whose attributes can change. The
+// file system updates ctime.
+type SetStatter interface {
+	SetStat(opts SetStatOpts) error
+}
+
+// Xattrs is implemented by inodes with extended attributes. The VFS has
+// checked the namespace and permissions; sizes follow the syscalls (a
+// size of 0 asks for the needed size only).
+type Xattrs interface {
+	GetXattr(name string, size int) ([]byte, error)
+	SetXattr(name string, value []byte, flags int) error
+	ListXattr(size int) ([]string, error)
+	RemoveXattr(name string) error
+}
+
+// StatFSer is implemented by inodes that know their file system's
+// statfs(2) numbers.
+type StatFSer interface {
+	StatFS() (unix.Statfs_t, error)
+}
+
+// Syncer is implemented by open files with data to write back
+// (fsync(2), fdatasync(2)).
+type Syncer interface {
+	Sync(dataOnly bool) error
+}
+
+// Truncater is implemented by open regular files (ftruncate(2)).
+type Truncater interface {
+	Truncate(size int64) error
+}
+
+// Allocator is implemented by open regular files that support
+// fallocate(2).
+type Allocator interface {
+	Allocate(mode uint32, off, length int64) error
+}
+
+// Invalidator is implemented by inodes that cache attributes: the VFS
+// calls Invalidate after an operation that changed them behind the
+// inode's back (a link or unlink changes nlink and ctime).
+type Invalidator interface {
+	Invalidate()
+}
+
+// NegativeCacher is implemented by directories of file systems whose tree
+// changes only through the sandbox (an exclusive rootfs, tmpfs): the VFS
+// then remembers names that do not exist.
+type NegativeCacher interface {
+	CachesNegative() bool
+}
+
+// Revalidator is implemented by directories of file systems that can
+// change outside the sandbox (a volume shared with the host): before a
+// cached child is used, Revalidate says whether name still refers to
+// cached (nil for a cached negative entry).
+type Revalidator interface {
+	Revalidate(name string, cached Inode) bool
+}
