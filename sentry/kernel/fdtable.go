@@ -121,9 +121,19 @@ func (t *FDTable) SetFD(fd int32, f *vfs.File, cloexec bool, limit uint64) error
 	t.entries[fd] = fdEntry{file: f, cloexec: cloexec}
 	t.mu.Unlock()
 	if old != nil {
-		old.DecRef()
+		t.closeFile(old)
 	}
 	return nil
+}
+
+// closeFile drops the table's reference to f. Closing any descriptor of a
+// file releases the POSIX record locks the table's processes hold on it,
+// as Linux's filp_close does (the lock owner is the descriptor table).
+func (t *FDTable) closeFile(f *vfs.File) {
+	if l := f.Locks(); l != nil {
+		l.ReleasePOSIX(t)
+	}
+	f.DecRef()
 }
 
 func (t *FDTable) growLocked(fd int32) {
@@ -145,7 +155,7 @@ func (t *FDTable) Remove(fd int32) error {
 	f := t.entries[fd].file
 	t.entries[fd] = fdEntry{}
 	t.mu.Unlock()
-	f.DecRef()
+	t.closeFile(f)
 	return nil
 }
 
@@ -167,7 +177,7 @@ func (t *FDTable) RemoveRange(first, last uint32, onlyCloexec bool) {
 	}
 	t.mu.Unlock()
 	for _, f := range closing {
-		f.DecRef()
+		t.closeFile(f)
 	}
 }
 
@@ -189,6 +199,6 @@ func (t *FDTable) RemoveCloexec() {
 	}
 	t.mu.Unlock()
 	for _, f := range closing {
-		f.DecRef()
+		t.closeFile(f)
 	}
 }

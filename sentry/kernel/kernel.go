@@ -44,8 +44,9 @@ type Kernel struct {
 	// MemoryLimit is what sysinfo reports as total RAM.
 	MemoryLimit uint64
 
-	futexes futexManager
-	fifos   fifoTable
+	futexes   futexManager
+	fifos     fifoTable
+	fileLocks lockTable
 
 	// mu protects the task tree, every thread group's and task's signal
 	// and exit state, and the ID tables below.

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/vfs/lock"
 )
 
 // File is an open file description: shared by every descriptor dup'd from
@@ -28,6 +30,20 @@ type File struct {
 	// releaseHooks run when the last reference goes (epoll drops its
 	// interests in the file then, as Linux does).
 	releaseHooks map[any]func()
+
+	// locks is the lock state of the file's inode, set by the first lock
+	// operation through this description.
+	locks atomic.Pointer[lock.Locks]
+}
+
+// Locks returns the inode's lock state if a lock operation was made
+// through this description, or nil.
+func (f *File) Locks() *lock.Locks { return f.locks.Load() }
+
+// UseLocks records the inode's lock state l, so that closing descriptors
+// and releasing the description drop the locks held through it.
+func (f *File) UseLocks(l *lock.Locks) {
+	f.locks.CompareAndSwap(nil, l)
 }
 
 // OnRelease registers fn, under key, to run when the description is
@@ -78,6 +94,9 @@ func (f *File) DecRef() {
 		f.hooksMu.Unlock()
 		for _, fn := range hooks {
 			fn()
+		}
+		if l := f.locks.Load(); l != nil {
+			l.ReleaseFile(f)
 		}
 		_ = f.impl.Close()
 	}

@@ -1,10 +1,14 @@
 // Package goferfs is the file system the sentry sees through the gofer: each
 // inode holds a gofer FID, and opened regular files are host FDs the gofer
-// donated, read with pread directly.
+// donated, read and written with pread/pwrite directly.
 //
-// This first version is read-only: the gofer serves the tree read-only and
-// metadata is cached for the life of the sandbox (revalidation of changes
-// made on the host side comes with the writable gofer).
+// Attributes are cached in the inode. An exclusive tree (the container's
+// rootfs, which only the sandbox changes) keeps them until an operation of
+// the sandbox invalidates them, and remembers missing names; a shared tree
+// (a volume the host may change too) asks the gofer again on every stat
+// and revalidates every cached name before it is used. While a regular
+// file is open, its attributes come from fstat of the host descriptor,
+// which is always current and costs no round trip.
 package goferfs
 
 import (
@@ -16,34 +20,55 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
-// FS is one gofer connection's tree.
-type FS struct {
-	client *gofer.Client
+// Options configure a tree.
+type Options struct {
+	// Exclusive says only the sandbox changes the tree.
+	Exclusive bool
 }
 
-// New returns the root inode of the tree the gofer serves.
-func New(client *gofer.Client) (vfs.Inode, error) {
-	fs := &FS{client: client}
+// FS is one tree served by a gofer connection.
+type FS struct {
+	client *gofer.Client
+	opts   Options
+}
+
+// New returns the root inode of the tree the gofer serves first.
+func New(client *gofer.Client, opts Options) (vfs.Inode, error) {
 	fid, st, err := client.Root()
 	if err != nil {
 		return nil, err
 	}
+	fs := &FS{client: client, opts: opts}
+	return fs.newInode(fid, st), nil
+}
+
+// Attach returns the root inode of the gofer's tree called name.
+func Attach(client *gofer.Client, name string, opts Options) (vfs.Inode, error) {
+	fid, st, err := client.Attach(name)
+	if err != nil {
+		return nil, err
+	}
+	fs := &FS{client: client, opts: opts}
 	return fs.newInode(fid, st), nil
 }
 
 type inode struct {
-	fs   *FS
-	fid  gofer.FID
-	stat unix.Stat_t
+	fs  *FS
+	fid gofer.FID
 
-	// mu protects target.
-	mu sync.Mutex
+	// mu protects stat, statValid, target and open.
+	mu        sync.Mutex
+	stat      unix.Stat_t
+	statValid bool
 	// target caches a symlink's target.
 	target *string
+	// open holds the regular files open on this inode; any one of them
+	// answers Stat with fstat.
+	open map[*regularFile]struct{}
 }
 
 func (fs *FS) newInode(fid gofer.FID, st gofer.Stat) *inode {
-	return &inode{fs: fs, fid: fid, stat: toLinuxStat(st)}
+	return &inode{fs: fs, fid: fid, stat: toLinuxStat(st), statValid: true}
 }
 
 func toLinuxStat(s gofer.Stat) unix.Stat_t {
@@ -64,12 +89,63 @@ func toLinuxStat(s gofer.Stat) unix.Stat_t {
 	}
 }
 
+func (i *inode) fileType() uint32 {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.stat.Mode & unix.S_IFMT
+}
+
 // Stat implements vfs.Inode.Stat.
-func (i *inode) Stat() (unix.Stat_t, error) { return i.stat, nil }
+func (i *inode) Stat() (unix.Stat_t, error) {
+	i.mu.Lock()
+	for f := range i.open {
+		var st unix.Stat_t
+		if err := unix.Fstat(f.fd, &st); err == nil {
+			// Keep the identity the sandbox saw at lookup.
+			st.Dev, st.Ino = i.stat.Dev, i.stat.Ino
+			i.stat = st
+			i.mu.Unlock()
+			return st, nil
+		}
+		break
+	}
+	if i.statValid && (i.fs.opts.Exclusive || i.stat.Mode&unix.S_IFMT == unix.S_IFLNK) {
+		st := i.stat
+		i.mu.Unlock()
+		return st, nil
+	}
+	i.mu.Unlock()
+	gst, err := i.fs.client.Stat(i.fid)
+	if err != nil {
+		return unix.Stat_t{}, err
+	}
+	st := toLinuxStat(gst)
+	i.mu.Lock()
+	i.stat, i.statValid = st, true
+	i.mu.Unlock()
+	return st, nil
+}
+
+// setStat records attributes a gofer reply carried.
+func (i *inode) setStat(gst gofer.Stat) {
+	i.mu.Lock()
+	i.stat, i.statValid = toLinuxStat(gst), true
+	i.mu.Unlock()
+}
+
+// Invalidate implements vfs.Invalidator.
+func (i *inode) Invalidate() {
+	i.mu.Lock()
+	i.statValid = false
+	i.mu.Unlock()
+}
+
+// CachesNegative implements vfs.NegativeCacher.
+func (i *inode) CachesNegative() bool { return i.fs.opts.Exclusive }
 
 // Lookup implements vfs.Inode.Lookup.
 func (i *inode) Lookup(name string) (vfs.Inode, error) {
-	if i.stat.Mode&unix.S_IFMT != unix.S_IFDIR {
+	if i.fileType() != unix.S_IFDIR {
 		return nil, unix.ENOTDIR
 	}
 	fids, stats, err := i.fs.client.Walk(i.fid, []string{name})
@@ -82,9 +158,32 @@ func (i *inode) Lookup(name string) (vfs.Inode, error) {
 	return nil, err
 }
 
+// Revalidate implements vfs.Revalidator for shared trees: a cached name is
+// good while it still names the same host file.
+func (i *inode) Revalidate(name string, cached vfs.Inode) bool {
+	if i.fs.opts.Exclusive {
+		return true
+	}
+	fids, stats, err := i.fs.client.Walk(i.fid, []string{name})
+	if len(fids) == 1 {
+		_ = i.fs.client.Close(fids[0])
+	}
+	c, ok := cached.(*inode)
+	switch {
+	case err != nil || len(fids) != 1:
+		return cached == nil && (err == nil || err == unix.ENOENT)
+	case !ok:
+		return false
+	}
+	c.mu.Lock()
+	same := c.stat.Dev == stats[0].Dev && c.stat.Ino == stats[0].Ino
+	c.mu.Unlock()
+	return same
+}
+
 // Readlink implements vfs.Inode.Readlink.
 func (i *inode) Readlink() (string, error) {
-	if i.stat.Mode&unix.S_IFMT != unix.S_IFLNK {
+	if i.fileType() != unix.S_IFLNK {
 		return "", unix.EINVAL
 	}
 	i.mu.Lock()
@@ -100,25 +199,33 @@ func (i *inode) Readlink() (string, error) {
 	return t, nil
 }
 
-// Open implements vfs.Inode.Open.
+// Open implements vfs.Inode.Open. O_TRUNC is applied by the VFS.
 func (i *inode) Open(flags int) (vfs.FileImpl, error) {
-	if flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
-		return nil, unix.EROFS
-	}
-	switch i.stat.Mode & unix.S_IFMT {
+	switch i.fileType() {
 	case unix.S_IFDIR:
 		return &dirFile{inode: i}, nil
 	case unix.S_IFREG:
-		fd, err := i.fs.client.Open(i.fid, unix.O_RDONLY)
+		fd, err := i.fs.client.Open(i.fid, flags&unix.O_ACCMODE)
 		if err != nil {
 			return nil, err
 		}
-		return &regularFile{inode: i, fd: fd}, nil
+		return i.newRegularFile(fd), nil
 	default:
 		// FIFOs, sockets and device nodes of the served tree are never
 		// opened through the gofer.
 		return nil, unix.EACCES
 	}
+}
+
+func (i *inode) newRegularFile(fd int) *regularFile {
+	f := &regularFile{inode: i, fd: fd}
+	i.mu.Lock()
+	if i.open == nil {
+		i.open = make(map[*regularFile]struct{})
+	}
+	i.open[f] = struct{}{}
+	i.mu.Unlock()
+	return f
 }
 
 // regularFile reads a donated host FD.
@@ -150,17 +257,51 @@ func (f *regularFile) ReadAt(dst []byte, off int64) (int, error) {
 }
 
 // WriteAt implements vfs.FileImpl.WriteAt.
-func (f *regularFile) WriteAt([]byte, int64) (int, error) { return 0, unix.EBADF }
+func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
+	total := 0
+	for total < len(src) {
+		n, err := unix.Pwrite(f.fd, src[total:], off+int64(total))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			if total > 0 {
+				return total, nil
+			}
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
 
 // Stat implements vfs.FileImpl.Stat.
-func (f *regularFile) Stat() (unix.Stat_t, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(f.fd, &st); err != nil {
-		return f.inode.stat, nil
+func (f *regularFile) Stat() (unix.Stat_t, error) { return f.inode.Stat() }
+
+// Truncate implements vfs.Truncater.
+func (f *regularFile) Truncate(size int64) error {
+	return ignoringEINTR(func() error { return unix.Ftruncate(f.fd, size) })
+}
+
+// Allocate implements vfs.Allocator.
+func (f *regularFile) Allocate(mode uint32, off, length int64) error {
+	return ignoringEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) })
+}
+
+// Sync implements vfs.Syncer.
+func (f *regularFile) Sync(dataOnly bool) error {
+	if dataOnly {
+		return ignoringEINTR(func() error { return unix.Fdatasync(f.fd) })
 	}
-	// Keep the identity the sandbox saw at lookup.
-	st.Dev, st.Ino = f.inode.stat.Dev, f.inode.stat.Ino
-	return st, nil
+	return ignoringEINTR(func() error { return unix.Fsync(f.fd) })
+}
+
+func ignoringEINTR(fn func() error) error {
+	for {
+		if err := fn(); err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // Size implements mm.Mappable.Size.
@@ -170,7 +311,14 @@ func (f *regularFile) Size() (int64, error) {
 }
 
 // Close implements vfs.FileImpl.Close.
-func (f *regularFile) Close() error { return unix.Close(f.fd) }
+func (f *regularFile) Close() error {
+	i := f.inode
+	i.mu.Lock()
+	delete(i.open, f)
+	// The last fstat is current; later changes come through the gofer.
+	i.mu.Unlock()
+	return unix.Close(f.fd)
+}
 
 // dirFile lists a directory through the gofer.
 type dirFile struct {
@@ -184,7 +332,7 @@ func (*dirFile) ReadAt([]byte, int64) (int, error) { return 0, unix.EISDIR }
 func (*dirFile) WriteAt([]byte, int64) (int, error) { return 0, unix.EBADF }
 
 // Stat implements vfs.FileImpl.Stat.
-func (d *dirFile) Stat() (unix.Stat_t, error) { return d.inode.stat, nil }
+func (d *dirFile) Stat() (unix.Stat_t, error) { return d.inode.Stat() }
 
 // Close implements vfs.FileImpl.Close.
 func (*dirFile) Close() error { return nil }

@@ -1,0 +1,168 @@
+package goferfs
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/gofer"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// The operations that change the tree: each is one gofer request. The VFS
+// has checked permissions and existence and serialises mutations of a
+// directory; the gofer re-checks everything that matters to the host.
+
+// sameFS returns other as an inode of i's tree, or EXDEV.
+func (i *inode) sameFS(other vfs.Inode) (*inode, error) {
+	o, ok := other.(*inode)
+	if !ok || o.fs != i.fs {
+		return nil, unix.EXDEV
+	}
+	return o, nil
+}
+
+// Create implements vfs.DirOps.Create.
+func (i *inode) Create(name string, flags int, mode uint32, owner vfs.Owner) (vfs.Inode, vfs.FileImpl, error) {
+	fid, st, fd, err := i.fs.client.Create(i.fid, name, flags&unix.O_ACCMODE, mode&0o7777, owner.UID, owner.GID)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := i.fs.newInode(fid, st)
+	return n, n.newRegularFile(fd), nil
+}
+
+// Mkdir implements vfs.DirOps.Mkdir.
+func (i *inode) Mkdir(name string, mode uint32, owner vfs.Owner) (vfs.Inode, error) {
+	fid, st, err := i.fs.client.Mkdir(i.fid, name, mode&0o7777, owner.UID, owner.GID)
+	if err != nil {
+		return nil, err
+	}
+	return i.fs.newInode(fid, st), nil
+}
+
+// Mknod implements vfs.DirOps.Mknod.
+func (i *inode) Mknod(name string, mode uint32, owner vfs.Owner) (vfs.Inode, error) {
+	fid, st, err := i.fs.client.Mknod(i.fid, name, mode, owner.UID, owner.GID)
+	if err != nil {
+		return nil, err
+	}
+	return i.fs.newInode(fid, st), nil
+}
+
+// Symlink implements vfs.DirOps.Symlink.
+func (i *inode) Symlink(name, target string, owner vfs.Owner) (vfs.Inode, error) {
+	fid, st, err := i.fs.client.Symlink(i.fid, name, target, owner.UID, owner.GID)
+	if err != nil {
+		return nil, err
+	}
+	n := i.fs.newInode(fid, st)
+	n.target = &target
+	return n, nil
+}
+
+// Link implements vfs.DirOps.Link.
+func (i *inode) Link(name string, target vfs.Inode) error {
+	t, err := i.sameFS(target)
+	if err != nil {
+		return err
+	}
+	st, err := i.fs.client.Link(i.fid, name, t.fid)
+	if err != nil {
+		return err
+	}
+	t.setStat(st)
+	return nil
+}
+
+// Unlink implements vfs.DirOps.Unlink.
+func (i *inode) Unlink(name string) error { return i.fs.client.Unlink(i.fid, name, 0) }
+
+// Rmdir implements vfs.DirOps.Rmdir.
+func (i *inode) Rmdir(name string) error {
+	return i.fs.client.Unlink(i.fid, name, unix.AT_REMOVEDIR)
+}
+
+// Rename implements vfs.DirOps.Rename.
+func (i *inode) Rename(oldName string, newDir vfs.Inode, newName string, flags uint32) error {
+	nd, err := i.sameFS(newDir)
+	if err != nil {
+		return err
+	}
+	return i.fs.client.Rename(i.fid, oldName, nd.fid, newName, int(flags))
+}
+
+// SetStat implements vfs.SetStatter.
+func (i *inode) SetStat(opts vfs.SetStatOpts) error {
+	if opts.Mask == 0 {
+		return nil
+	}
+	if opts.Mask&vfs.SetSize != 0 && opts.Size < 0 {
+		return unix.EINVAL
+	}
+	st, err := i.fs.client.SetAttr(i.fid, gofer.SetAttrArgs{
+		Mask:  opts.Mask,
+		Mode:  opts.Mode & 0o7777,
+		UID:   opts.UID,
+		GID:   opts.GID,
+		Size:  uint64(opts.Size),
+		Atime: opts.Atime,
+		Mtime: opts.Mtime,
+	})
+	if err != nil {
+		return err
+	}
+	i.setStat(st)
+	return nil
+}
+
+// GetXattr implements vfs.Xattrs.
+func (i *inode) GetXattr(name string, size int) ([]byte, error) {
+	v, n, err := i.fs.client.Getxattr(i.fid, name, size)
+	if err != nil {
+		return nil, err
+	}
+	if size == 0 {
+		// Only the length was asked for; the syscall reports len(v).
+		return make([]byte, n), nil
+	}
+	return v, nil
+}
+
+// SetXattr implements vfs.Xattrs.
+func (i *inode) SetXattr(name string, value []byte, flags int) error {
+	return i.fs.client.Setxattr(i.fid, name, value, flags)
+}
+
+// ListXattr implements vfs.Xattrs.
+func (i *inode) ListXattr(size int) ([]string, error) {
+	names, _, err := i.fs.client.Listxattr(i.fid, vfsListMax)
+	return names, err
+}
+
+// vfsListMax asks the gofer for every name; the syscall layer applies the
+// caller's size after filtering.
+const vfsListMax = 65536
+
+// RemoveXattr implements vfs.Xattrs.
+func (i *inode) RemoveXattr(name string) error {
+	return i.fs.client.Removexattr(i.fid, name)
+}
+
+// StatFS implements vfs.StatFSer.
+func (i *inode) StatFS() (unix.Statfs_t, error) {
+	s, err := i.fs.client.StatFS(i.fid)
+	if err != nil {
+		return unix.Statfs_t{}, err
+	}
+	return unix.Statfs_t{
+		Type:    int64(s.Type),
+		Bsize:   int64(s.Bsize),
+		Blocks:  s.Blocks,
+		Bfree:   s.Bfree,
+		Bavail:  s.Bavail,
+		Files:   s.Files,
+		Ffree:   s.Ffree,
+		Namelen: int64(s.Namelen),
+		Frsize:  int64(s.Frsize),
+		Flags:   int64(s.Flags),
+	}, nil
+}
