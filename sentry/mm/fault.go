@@ -203,7 +203,10 @@ func (mm *MemoryManager) populateSharedLocked(v *vma, start, end uint64) error {
 			if err != nil {
 				return err
 			}
-			if v.file != nil {
+			// A file's own object (tmpfs) is the file's data: its
+			// missing page is a hole, and reading the file here
+			// would take obj.mu again.
+			if v.file != nil && !obj.fileData {
 				mm.fillFromFile(v, a, fr)
 			}
 			pg = newPhysPage(fr.Start)

@@ -44,17 +44,30 @@ type pte struct {
 	writable bool
 }
 
-// sharedMemory backs MAP_SHARED mappings: the pages belong to the object,
+// SharedMemory backs MAP_SHARED mappings: the pages belong to the object,
 // so every mapping of it, in this address space or in a forked one, sees
-// the same memory.
-type sharedMemory struct {
+// the same memory. An anonymous shared mapping gets a fresh object; a file
+// system keeps a regular file's data in one (see shared.go), and every
+// MAP_SHARED mapping of that file uses the file's object.
+type SharedMemory struct {
 	refs atomic.Int32
 
-	// mu protects pages.
-	mu sync.Mutex
-	// pages maps an offset in the object to its page.
+	// fileData is set on objects that hold a file's data (NewSharedMemory):
+	// a page missing from such an object is a hole of the file and reads
+	// as zeroes, so faults never fill it from the file.
+	fileData bool
+
+	// mu protects pages (and the contents of the pages against truncation
+	// while the sentry copies them). Faults and writes take it exclusively,
+	// reads shared.
+	mu sync.RWMutex
+	// pages maps an offset in the object (a multiple of the page size) to
+	// its page. The object holds one reference on each.
 	pages map[uint64]*physPage
 }
+
+// sharedMemory is the name the rest of the package grew up with.
+type sharedMemory = SharedMemory
 
 func newSharedMemory() *sharedMemory {
 	s := &sharedMemory{pages: make(map[uint64]*physPage)}

@@ -70,11 +70,19 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
 		off:       opts.Offset,
 		name:      opts.Name,
 	}
+	fresh := false
 	if !opts.Private {
-		v.shared = newSharedMemory()
+		// A file that keeps its data in a shared object (tmpfs) is
+		// mapped through that object, so all its mappings and its
+		// read(2)/write(2) share pages; other files and anonymous
+		// memory get a new object.
+		if v.shared = sharedObjectOf(opts.File); v.shared == nil {
+			v.shared = newSharedMemory()
+			fresh = true
+		}
 	}
 	mm.insertLocked(v)
-	if v.shared != nil {
+	if fresh {
 		v.shared.decRef(mm.mf) // insertLocked took the VMA's reference
 	}
 	if opts.Populate {

@@ -171,3 +171,12 @@ func (f *mappedFile) DecRef()                                 { f.file.DecRef() 
 
 // VFSFile returns the open file the mapping holds (for /proc/[pid]/maps).
 func (f *mappedFile) VFSFile() *vfs.File { return f.file }
+
+// SharedMemory forwards mm.SharedMappable: shared mappings of a file that
+// keeps its data in sentry memory (tmpfs) map its own pages.
+func (f *mappedFile) SharedMemory() *mm.SharedMemory {
+	if s, ok := f.m.(mm.SharedMappable); ok {
+		return s.SharedMemory()
+	}
+	return nil
+}

@@ -215,5 +215,12 @@ var AMD64 = func() *kernel.SyscallTable {
 	full(306, "syncfs", Syncfs)
 	partial(316, "renameat2", Renameat2, "RENAME_WHITEOUT is EINVAL")
 	full(452, "fchmodat2", Fchmodat2)
+	full(40, "sendfile", Sendfile)
+	full(187, "readahead", Readahead)
+	full(221, "fadvise64", Fadvise64)
+	full(275, "splice", Splice)
+	full(276, "tee", Tee)
+	partial(303, "name_to_handle_at", NameToHandleAt, "file handles are not supported (EOPNOTSUPP)")
+	full(326, "copy_file_range", CopyFileRange)
 	return t
 }()

@@ -177,3 +177,23 @@ func (e *end) Ioctl(io vfs.IoctlIO, request, arg uint64) (uint64, error) {
 	}
 	return 0, nil
 }
+
+// Peek copies the start of a pipe's contents into dst without consuming
+// them (tee(2)); impl must be a pipe's read end. EAGAIN means empty with
+// writers; 0 means empty without.
+func Peek(impl vfs.FileImpl, dst []byte) (int, error) {
+	e, ok := impl.(*end)
+	if !ok || !e.reader {
+		return 0, unix.EINVAL
+	}
+	p := e.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.buf) == 0 {
+		if p.writers == 0 {
+			return 0, nil
+		}
+		return 0, unix.EAGAIN
+	}
+	return copy(dst, p.buf), nil
+}

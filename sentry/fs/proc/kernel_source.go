@@ -135,7 +135,11 @@ func (s *kernelSource) path(f *vfs.File) string {
 	if f == nil || f.Dentry() == nil {
 		return ""
 	}
-	return f.Dentry().Path(s.k.Root)
+	d := f.Dentry()
+	if d.Deleted() {
+		return d.Path(s.k.Root) + " (deleted)"
+	}
+	return d.Path(s.k.Root)
 }
 
 func (s *kernelSource) Exe(pid int32) (string, bool) {

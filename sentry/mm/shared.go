@@ -1,0 +1,288 @@
+package mm
+
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+)
+
+// SharedMappable is implemented by Mappables whose contents live in a
+// SharedMemory object (tmpfs files). mmap(MAP_SHARED) of such a file maps
+// the object itself, so every process mapping the file, and read(2) and
+// write(2) of it, use the very same pages. Private mappings copy from the
+// file through ReadAt as for any other file.
+//
+// A Mappable that wraps another one (the syscall layer's mapped-file
+// wrapper) forwards SharedMemory; a nil result means "no shared object",
+// and the mapping gets a fresh one as for other files.
+type SharedMappable interface {
+	Mappable
+	SharedMemory() *SharedMemory
+}
+
+// sharedObjectOf returns the file's own shared object, or nil.
+func sharedObjectOf(m Mappable) *SharedMemory {
+	if sm, ok := m.(SharedMappable); ok {
+		return sm.SharedMemory()
+	}
+	return nil
+}
+
+// NewSharedMemory returns an empty object holding a file's data, with one
+// reference for the caller. Missing pages are holes: they read as zeroes,
+// and a fault of a mapping of the file allocates a zeroed page.
+//
+// Limitation: page-table entries hold their own references on the pages
+// they map, so Truncate and Punch drop pages from the object but do not
+// unmap them from address spaces that already mapped them. Such a mapping
+// keeps reading and writing its (now detached) page until it is unmapped
+// or dropped by MADV_DONTNEED; writes through it are no longer seen by
+// read(2). Accesses past the new end of file fault with SIGBUS only for
+// pages that were not yet mapped. Linux unmaps the range (unmap_mapping_
+// range); doing so here needs a reverse map from objects to VMAs.
+func NewSharedMemory() *SharedMemory {
+	s := newSharedMemory()
+	s.fileData = true
+	return s
+}
+
+// IncRef takes a reference on the object.
+func (s *SharedMemory) IncRef() { s.incRef() }
+
+// DecRef drops a reference; the last one returns the object's pages to mf
+// (pages still mapped somewhere stay until their mappings go).
+func (s *SharedMemory) DecRef(mf *memfile.File) { s.decRef(mf) }
+
+// pageSpan returns the page offsets [first, end) covering [off, off+n).
+func pageSpan(off, n int64) (first, end uint64) {
+	first = uint64(off) &^ (pageSize - 1)
+	end = (uint64(off) + uint64(n) + pageSize - 1) &^ (pageSize - 1)
+	return first, end
+}
+
+// pageBytes returns the sentry's view of page pg.
+func pageBytes(mf *memfile.File, pg *physPage) []byte {
+	return mf.Slice(memfile.Range{Start: pg.off, End: pg.off + pageSize})
+}
+
+// ReadAt copies the object's bytes at off into dst; holes read as zeroes
+// and allocate nothing. It always reads len(dst) bytes: the object has no
+// size, the file system clips reads to the file's.
+func (s *SharedMemory) ReadAt(mf *memfile.File, dst []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	done := 0
+	for done < len(dst) {
+		o := uint64(off) + uint64(done)
+		pageOff := o &^ (pageSize - 1)
+		chunk := dst[done:min(len(dst), done+int(pageSize-(o-pageOff)))]
+		if pg, ok := s.pages[pageOff]; ok {
+			copy(chunk, pageBytes(mf, pg)[o-pageOff:])
+		} else {
+			clear(chunk)
+		}
+		done += len(chunk)
+	}
+	return done, nil
+}
+
+// WriteAt copies src into the object at off, allocating the missing pages.
+// When the memory file is exhausted it returns the bytes written before the
+// first page it could not allocate and unix.ENOSPC.
+func (s *SharedMemory) WriteAt(mf *memfile.File, src []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	if len(src) == 0 {
+		return 0, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first, end := pageSpan(off, int64(len(src)))
+	allocErr := s.allocateLocked(mf, first, end)
+	done := 0
+	for done < len(src) {
+		o := uint64(off) + uint64(done)
+		pageOff := o &^ (pageSize - 1)
+		pg, ok := s.pages[pageOff]
+		if !ok {
+			// allocateLocked stopped here.
+			return done, allocErr
+		}
+		done += copy(pageBytes(mf, pg)[o-pageOff:], src[done:])
+	}
+	return done, nil
+}
+
+// Allocate makes sure every page of [off, off+length) is present
+// (fallocate(2) without flags or with FALLOC_FL_KEEP_SIZE). On ENOSPC the
+// pages allocated before the failure stay.
+func (s *SharedMemory) Allocate(mf *memfile.File, off, length int64) error {
+	if off < 0 || length < 0 {
+		return unix.EINVAL
+	}
+	if length == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first, end := pageSpan(off, length)
+	return s.allocateLocked(mf, first, end)
+}
+
+// allocateLocked allocates the missing pages of the page offsets
+// [first, end) in ascending order, one memory file range per run of
+// missing pages where possible, and returns ENOSPC at the first page it
+// cannot allocate.
+func (s *SharedMemory) allocateLocked(mf *memfile.File, first, end uint64) error {
+	for o := first; o < end; {
+		if _, ok := s.pages[o]; ok {
+			o += pageSize
+			continue
+		}
+		runEnd := o + pageSize
+		for runEnd < end {
+			if _, ok := s.pages[runEnd]; ok {
+				break
+			}
+			runEnd += pageSize
+		}
+		fr, err := mf.Allocate(runEnd - o)
+		if err != nil {
+			// The file may be too fragmented for the run: go page by
+			// page.
+			if fr, err = mf.Allocate(pageSize); err != nil {
+				return allocError(err)
+			}
+			s.pages[o] = newPhysPage(fr.Start)
+			o += pageSize
+			continue
+		}
+		for p := o; p < runEnd; p += pageSize {
+			s.pages[p] = newPhysPage(fr.Start + (p - o))
+		}
+		o = runEnd
+	}
+	return nil
+}
+
+func allocError(err error) error {
+	if errors.Is(err, memfile.ErrNoMemory) {
+		return unix.ENOSPC
+	}
+	return err
+}
+
+// Missing returns how many bytes of pages in the page-rounded range
+// [off, off+length) are not present, that is what writing or allocating
+// the range would allocate.
+func (s *SharedMemory) Missing(off, length int64) int64 {
+	if off < 0 || length <= 0 {
+		return 0
+	}
+	first, end := pageSpan(off, length)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	if (end-first)/pageSize > uint64(len(s.pages)) {
+		for o := range s.pages {
+			if o >= first && o < end {
+				n++
+			}
+		}
+		return int64(end-first) - n*pageSize
+	}
+	for o := first; o < end; o += pageSize {
+		if _, ok := s.pages[o]; !ok {
+			n += pageSize
+		}
+	}
+	return n
+}
+
+// Truncate drops the pages wholly at or past size and zeroes the bytes of
+// the last partial page from size on, so a later extension of the file
+// reads zeroes there. See NewSharedMemory for mappings of dropped pages.
+func (s *SharedMemory) Truncate(mf *memfile.File, size int64) {
+	if size < 0 {
+		size = 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep := (uint64(size) + pageSize - 1) &^ (pageSize - 1)
+	for o, pg := range s.pages {
+		if o >= keep {
+			pg.decRef(mf)
+			delete(s.pages, o)
+		}
+	}
+	if tail := uint64(size) % pageSize; tail != 0 {
+		if pg, ok := s.pages[uint64(size)-tail]; ok {
+			clear(pageBytes(mf, pg)[tail:])
+		}
+	}
+}
+
+// Punch makes [off, off+length) a hole (FALLOC_FL_PUNCH_HOLE): pages wholly
+// inside are dropped, the parts of partial pages at either end are zeroed.
+// See NewSharedMemory for mappings of dropped pages.
+func (s *SharedMemory) Punch(mf *memfile.File, off, length int64) {
+	if off < 0 || length <= 0 {
+		return
+	}
+	start, end := uint64(off), uint64(off)+uint64(length)
+	if end < start {
+		end = ^uint64(0)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Whole pages inside [start, end).
+	firstWhole := (start + pageSize - 1) &^ (pageSize - 1)
+	endWhole := end &^ (pageSize - 1)
+	if firstWhole < endWhole {
+		if (endWhole-firstWhole)/pageSize > uint64(len(s.pages)) {
+			for o, pg := range s.pages {
+				if o >= firstWhole && o < endWhole {
+					pg.decRef(mf)
+					delete(s.pages, o)
+				}
+			}
+		} else {
+			for o := firstWhole; o < endWhole; o += pageSize {
+				if pg, ok := s.pages[o]; ok {
+					pg.decRef(mf)
+					delete(s.pages, o)
+				}
+			}
+		}
+	}
+	// Partial pages at the edges.
+	zero := func(pageOff, from, to uint64) {
+		if pg, ok := s.pages[pageOff]; ok {
+			clear(pageBytes(mf, pg)[from:to])
+		}
+	}
+	headPage := start &^ (pageSize - 1)
+	if start%pageSize != 0 {
+		zero(headPage, start-headPage, min(end-headPage, pageSize))
+	}
+	if end%pageSize != 0 {
+		// Unless the head case above already covered a range within
+		// one page.
+		if tailPage := end &^ (pageSize - 1); start%pageSize == 0 || tailPage != headPage {
+			zero(tailPage, max(start, tailPage)-tailPage, end-tailPage)
+		}
+	}
+}
+
+// Resident returns the bytes of memory the object holds.
+func (s *SharedMemory) Resident() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return uint64(len(s.pages)) * pageSize
+}
