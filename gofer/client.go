@@ -190,12 +190,33 @@ func closeFD(fd int) {
 	}
 }
 
-// Root attaches to the served tree and returns a FID for its root.
+// Root attaches to the server's default tree (the one named "", else the
+// first) and returns a FID for its root.
 func (c *Client) Root() (FID, Stat, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.begin(opRoot)
-	rep, err := c.roundTrip(opRoot, false)
+	return c.fidStatReply(opRoot)
+}
+
+// Attach attaches to the served tree called name and returns a FID for its
+// root. An unknown name fails with ENOENT.
+func (c *Client) Attach(name string) (FID, Stat, error) {
+	if len(name) > MaxNameLen {
+		return 0, Stat{}, unix.ENAMETOOLONG
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.begin(opAttach).str(name)
+	return c.fidStatReply(opAttach)
+}
+
+// fidStatReply sends the request in c.out and decodes a reply of a FID and
+// a Stat.
+//
+// Preconditions: c.mu is held; begin was called.
+func (c *Client) fidStatReply(o op) (FID, Stat, error) {
+	rep, err := c.roundTrip(o, false)
 	if err != nil {
 		return 0, Stat{}, err
 	}
@@ -205,7 +226,7 @@ func (c *Client) Root() (FID, Stat, error) {
 	fid := FID(rep.results.u64())
 	st := rep.results.stat()
 	if !rep.results.ok() {
-		return 0, Stat{}, c.malformed(opRoot)
+		return 0, Stat{}, c.malformed(o)
 	}
 	return fid, st, nil
 }
@@ -278,9 +299,11 @@ func (c *Client) Stat(f FID) (Stat, error) {
 	return st, nil
 }
 
-// Open opens f's file (a regular file or directory) read-only and returns a
-// host descriptor for it, close-on-exec, which the caller owns. flags is
-// O_RDONLY optionally with O_DIRECTORY, O_NOFOLLOW and O_NONBLOCK.
+// Open opens f's file (a regular file or directory) and returns a host
+// descriptor for it, close-on-exec, which the caller owns. flags is an access
+// mode optionally with O_DIRECTORY, O_NOFOLLOW and O_NONBLOCK, and on a
+// read-write tree O_APPEND and, with write access, O_TRUNC. Directories open
+// O_RDONLY only.
 func (c *Client) Open(f FID, flags int) (hostFD int, err error) {
 	if flags < 0 || int64(flags) > math.MaxUint32 {
 		return -1, unix.EINVAL

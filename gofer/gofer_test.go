@@ -316,8 +316,9 @@ func TestReadlinkAndStatFS(t *testing.T) {
 	if err := unix.Statfs(root, &host); err != nil {
 		t.Fatal(err)
 	}
+	// The tree is served read-only, which StatFS reports.
 	if sfs.Type != uint64(host.Type) || sfs.Bsize != uint64(host.Bsize) || sfs.Blocks != host.Blocks ||
-		sfs.Namelen != uint64(host.Namelen) || sfs.Flags != uint64(host.Flags) {
+		sfs.Namelen != uint64(host.Namelen) || sfs.Flags != uint64(host.Flags)|unix.ST_RDONLY {
 		t.Errorf("StatFS = %+v, host has %+v", sfs, host)
 	}
 	// A symlink's file system can be asked too (fstatfs on O_PATH).

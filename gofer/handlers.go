@@ -21,6 +21,20 @@ var handlers = [numOps]handler{
 	opReadlink: (*server).handleReadlink,
 	opStatFS:   (*server).handleStatFS,
 	opClose:    (*server).handleClose,
+
+	opAttach:      (*server).handleAttach,
+	opCreate:      (*server).handleCreate,
+	opMkdir:       (*server).handleMkdir,
+	opMknod:       (*server).handleMknod,
+	opSymlink:     (*server).handleSymlink,
+	opLink:        (*server).handleLink,
+	opUnlink:      (*server).handleUnlink,
+	opRename:      (*server).handleRename,
+	opSetAttr:     (*server).handleSetAttr,
+	opGetxattr:    (*server).handleGetxattr,
+	opSetxattr:    (*server).handleSetxattr,
+	opListxattr:   (*server).handleListxattr,
+	opRemovexattr: (*server).handleRemovexattr,
 }
 
 // handleRoot implements Root: () -> fid, Stat.
@@ -28,11 +42,32 @@ func (s *server) handleRoot(r *request) unix.Errno {
 	if !r.args.ok() {
 		return unix.EINVAL
 	}
-	st, errno := fstat(s.root.fd)
+	return s.attach(r, s.defaultTree)
+}
+
+// handleAttach implements Attach: name -> fid, Stat.
+func (s *server) handleAttach(r *request) unix.Errno {
+	name := r.args.strBytes()
+	if !r.args.ok() {
+		return unix.EINVAL
+	}
+	if len(name) > MaxNameLen {
+		return unix.ENAMETOOLONG
+	}
+	t := s.lookupTree(name)
+	if t == nil {
+		return unix.ENOENT
+	}
+	return s.attach(r, t)
+}
+
+// attach replies with a new FID for t's root and its Stat.
+func (s *server) attach(r *request, t *tree) unix.Errno {
+	st, errno := fstat(t.root.fd)
 	if errno != 0 {
 		return errno
 	}
-	fid, errno := s.newFID(s.root)
+	fid, errno := s.newFID(t.root)
 	if errno != 0 {
 		return errno
 	}
@@ -121,7 +156,7 @@ func (s *server) handleStat(r *request) unix.Errno {
 	return 0
 }
 
-// handleOpen implements Open: fid, flags -> a donated read-only descriptor.
+// handleOpen implements Open: fid, flags -> a donated descriptor.
 func (s *server) handleOpen(r *request) unix.Errno {
 	fid := FID(r.args.u64())
 	flags := r.args.u32()
@@ -133,10 +168,10 @@ func (s *server) handleOpen(r *request) unix.Errno {
 		return errno
 	}
 	defer s.release(n)
-	if errno := checkOpenFlags(flags); errno != 0 {
+	if errno := checkOpenFlags(flags, n.tree.readOnly); errno != 0 {
 		return errno
 	}
-	fd, errno := n.reopen(int(flags))
+	fd, errno := s.reopen(n, int(flags))
 	if errno != 0 {
 		return errno
 	}
@@ -144,11 +179,13 @@ func (s *server) handleOpen(r *request) unix.Errno {
 	return 0
 }
 
-// reopen opens n's file read-only for reading, as Open describes.
+// reopen opens n's file, a regular file or directory, as Open describes:
+// with the access mode and the O_APPEND, O_NONBLOCK and O_TRUNC of flags.
 //
 // Preconditions: the caller holds a reference on n; flags passed
-// checkOpenFlags.
-func (n *node) reopen(flags int) (int, unix.Errno) {
+// checkOpenFlags for n's tree.
+func (s *server) reopen(n *node, flags int) (int, unix.Errno) {
+	accMode := flags & unix.O_ACCMODE
 	// Refuse by type first: the type of an inode never changes, so nothing
 	// but regular files and directories is ever opened.
 	switch n.fileType {
@@ -157,6 +194,9 @@ func (n *node) reopen(flags int) (int, unix.Errno) {
 			return -1, unix.ENOTDIR
 		}
 	case unix.S_IFDIR:
+		if accMode != unix.O_RDONLY {
+			return -1, unix.EISDIR
+		}
 	case unix.S_IFLNK:
 		// Following it is the sentry's job, inside its own view.
 		return -1, unix.ELOOP
@@ -166,8 +206,8 @@ func (n *node) reopen(flags int) (int, unix.Errno) {
 		return -1, unix.EACCES
 	}
 
-	hostFlags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NOFOLLOW |
-		flags&unix.O_NONBLOCK
+	hostFlags := accMode | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NOFOLLOW |
+		flags&(unix.O_NONBLOCK|unix.O_APPEND)
 	var fd int
 	var errno unix.Errno
 	if n.isDir() {
@@ -175,11 +215,13 @@ func (n *node) reopen(flags int) (int, unix.Errno) {
 		// name to race on.
 		fd, errno = openBeneath(n.fd, ".", hostFlags|unix.O_DIRECTORY)
 	} else {
-		// Regular files are never the root, so they have a parent. The name
-		// may have been replaced since the walk; the identity check below
-		// catches that, and O_NONBLOCK keeps a FIFO swapped in from
-		// blocking the open until then.
-		fd, errno = openBeneath(n.parent.fd, n.name, hostFlags|unix.O_NONBLOCK)
+		// Regular files are never a tree's root, so they have a parent. The
+		// name may have been replaced since the walk; the identity check
+		// below catches that, and O_NONBLOCK keeps a FIFO swapped in from
+		// blocking the open until then. O_TRUNC waits for the check too.
+		parent, name := s.parentOf(n)
+		fd, errno = openBeneath(parent.fd, name, hostFlags|unix.O_NONBLOCK)
+		s.release(parent)
 	}
 	if errno != 0 {
 		return -1, errno
@@ -193,15 +235,35 @@ func (n *node) reopen(flags int) (int, unix.Errno) {
 		_ = unix.Close(fd)
 		return -1, unix.ESTALE
 	}
-	if !n.isDir() && flags&unix.O_NONBLOCK == 0 {
+	if n.isDir() {
+		return fd, 0
+	}
+	if flags&unix.O_TRUNC != 0 {
+		if err := ftruncate(fd, 0); err != nil {
+			_ = unix.Close(fd)
+			return -1, toErrno(err)
+		}
+	}
+	if want := flags & (unix.O_APPEND | unix.O_NONBLOCK); want != unix.O_NONBLOCK {
 		// Clear the O_NONBLOCK added above. F_SETFL sets all of O_APPEND,
-		// O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK, none of which we want.
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
+		// O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK, so it is given the
+		// ones asked for.
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, want); err != nil {
 			_ = unix.Close(fd)
 			return -1, toErrno(err)
 		}
 	}
 	return fd, 0
+}
+
+// ftruncate is ftruncate(2), retried on EINTR.
+func ftruncate(fd int, size int64) error {
+	for {
+		err := unix.Ftruncate(fd, size)
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // handleGetdents implements Getdents: dir, offset, maxBytes -> dirents.
@@ -340,6 +402,9 @@ func (s *server) handleStatFS(r *request) unix.Errno {
 		return toErrno(err)
 	}
 	sfs := statFSFromHost(&st)
+	if n.tree.readOnly {
+		sfs.Flags |= unix.ST_RDONLY
+	}
 	r.reply.statFS(&sfs)
 	return 0
 }

@@ -27,10 +27,16 @@ func socketPair(t testing.TB) (serverEnd, clientEnd int) {
 // its end.
 func startServer(t testing.TB, root string, maxFIDs int) (clientEnd int, done <-chan error) {
 	t.Helper()
+	return startServerTrees(t, []Tree{{Path: root, ReadOnly: true}}, maxFIDs)
+}
+
+// startServerTrees is startServer for several trees.
+func startServerTrees(t testing.TB, trees []Tree, maxFIDs int) (clientEnd int, done <-chan error) {
+	t.Helper()
 	serverEnd, clientEnd := socketPair(t)
-	s, err := newServer(root)
+	s, err := newServerTrees(trees)
 	if err != nil {
-		t.Fatalf("newServer: %v", err)
+		t.Fatalf("newServerTrees: %v", err)
 	}
 	if maxFIDs > 0 {
 		s.maxFIDs = maxFIDs
@@ -71,7 +77,19 @@ func newTestClient(t testing.TB, root string) *Client {
 
 func newTestClientWithLimit(t testing.TB, root string, maxFIDs int) *Client {
 	t.Helper()
-	clientEnd, done := startServer(t, root, maxFIDs)
+	return newTreesClient(t, []Tree{{Path: root, ReadOnly: true}}, maxFIDs)
+}
+
+// newRWClient serves root read-write as the tree "" and returns a client.
+func newRWClient(t testing.TB, root string) *Client {
+	t.Helper()
+	return newTreesClient(t, []Tree{{Path: root}}, 0)
+}
+
+// newTreesClient serves trees and returns a client for them.
+func newTreesClient(t testing.TB, trees []Tree, maxFIDs int) *Client {
+	t.Helper()
+	clientEnd, done := startServerTrees(t, trees, maxFIDs)
 	c, err := NewClient(clientEnd)
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
@@ -185,7 +203,13 @@ type rawConn struct {
 // so a server that fails to answer fails the test instead of hanging it.
 func newRawConn(t testing.TB, root string) *rawConn {
 	t.Helper()
-	clientEnd, done := startServer(t, root, 0)
+	return newRawConnTrees(t, []Tree{{Path: root, ReadOnly: true}})
+}
+
+// newRawConnTrees is newRawConn for several trees.
+func newRawConnTrees(t testing.TB, trees []Tree) *rawConn {
+	t.Helper()
+	clientEnd, done := startServerTrees(t, trees, 0)
 	tv := unix.Timeval{Sec: 10}
 	if err := unix.SetsockoptTimeval(clientEnd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		t.Fatal(err)

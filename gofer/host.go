@@ -26,8 +26,13 @@ const maxOpenRetries = 16
 // the directory dirFD, without following symlinks. flags must include
 // O_NOFOLLOW and O_CLOEXEC.
 func openBeneath(dirFD int, name string, flags int) (int, unix.Errno) {
+	return openBeneathMode(dirFD, name, flags, 0)
+}
+
+// openBeneathMode is openBeneath with the mode of a file O_CREAT creates.
+func openBeneathMode(dirFD int, name string, flags int, mode uint32) (int, unix.Errno) {
 	if !openat2Missing.Load() {
-		fd, err := openat2Retrying(dirFD, name, flags)
+		fd, err := openat2Retrying(dirFD, name, flags, mode)
 		if err != unix.ENOSYS {
 			if err != nil {
 				return -1, toErrno(err)
@@ -40,7 +45,7 @@ func openBeneath(dirFD int, name string, flags int) (int, unix.Errno) {
 	// lookup cannot leave dirFD, and O_NOFOLLOW refuses (or, with O_PATH,
 	// returns without following) a trailing symlink or magic link.
 	for {
-		fd, err := unix.Openat(dirFD, name, flags|unix.O_NOFOLLOW, 0)
+		fd, err := unix.Openat(dirFD, name, flags|unix.O_NOFOLLOW, mode)
 		if err != unix.EINTR {
 			if err != nil {
 				return -1, toErrno(err)
@@ -52,8 +57,8 @@ func openBeneath(dirFD int, name string, flags int) (int, unix.Errno) {
 
 // openat2Retrying is openat2 with resolveBeneath, retried on EINTR and on
 // the EAGAIN of a lookup that raced with a rename.
-func openat2Retrying(dirFD int, name string, flags int) (int, error) {
-	how := unix.OpenHow{Flags: uint64(flags), Resolve: resolveBeneath}
+func openat2Retrying(dirFD int, name string, flags int, mode uint32) (int, error) {
+	how := unix.OpenHow{Flags: uint64(flags), Mode: uint64(mode), Resolve: resolveBeneath}
 	for range maxOpenRetries {
 		fd, err := unix.Openat2(dirFD, name, &how)
 		if err != unix.EAGAIN && err != unix.EINTR {
@@ -142,21 +147,27 @@ const (
 	linuxOLargefile  = 0x8000
 	allowedOpenFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_NONBLOCK |
 		unix.O_CLOEXEC | linuxOLargefile
-	// writeOpenFlags are the flags that could modify the file system; all of
-	// them are refused with EROFS. __O_TMPFILE is part of O_TMPFILE.
+	// writeOpenFlags are the flags that could modify the file system; on a
+	// read-only tree all of them are refused with EROFS. __O_TMPFILE is part
+	// of O_TMPFILE.
 	writeOpenFlags = unix.O_WRONLY | unix.O_RDWR | unix.O_CREAT | unix.O_TRUNC |
 		unix.O_APPEND | (unix.O_TMPFILE &^ unix.O_DIRECTORY)
+	// allowedWriteOpenFlags are the flags of writeOpenFlags that Open
+	// accepts on a read-write tree; files are created with Create.
+	allowedWriteOpenFlags = unix.O_WRONLY | unix.O_RDWR | unix.O_TRUNC | unix.O_APPEND
 )
 
-// checkOpenFlags validates the flags of an Open request.
-func checkOpenFlags(flags uint32) unix.Errno {
+// checkOpenFlags validates the flags of an Open request on a tree.
+func checkOpenFlags(flags uint32, readOnly bool) unix.Errno {
 	f := int(flags)
 	switch {
 	case f&unix.O_ACCMODE == unix.O_ACCMODE:
 		return unix.EINVAL
-	case f&writeOpenFlags != 0:
+	case readOnly && f&writeOpenFlags != 0:
 		return unix.EROFS
-	case f&^allowedOpenFlags != 0:
+	case f&^(allowedOpenFlags|allowedWriteOpenFlags) != 0:
+		return unix.EINVAL
+	case f&unix.O_TRUNC != 0 && f&unix.O_ACCMODE == unix.O_RDONLY:
 		return unix.EINVAL
 	}
 	return 0

@@ -97,6 +97,182 @@ func TestMalformedRequests(t *testing.T) {
 	}
 }
 
+// TestMalformedWriteRequests is TestMalformedRequests for the operations
+// that modify a tree and the extended attribute operations, on a
+// read-write tree.
+func TestMalformedWriteRequests(t *testing.T) {
+	root := testTree(t)
+	r := newRawConnTrees(t, []Tree{{Name: "", Path: root}, {Name: "ro", Path: root, ReadOnly: true}})
+	rep := r.exchange(buildRequest(1, opRoot, nil))
+	if rep.errno != 0 {
+		t.Fatalf("Root: %v", rep.errno)
+	}
+	rootFID := binary.LittleEndian.Uint64(rep.payload)
+	rep = r.exchange(buildRequest(1, opWalk, func(e *encoder) { e.u64(rootFID); e.u16(1); e.str("file.txt") }))
+	if rep.errno != 0 {
+		t.Fatalf("Walk: %v", rep.errno)
+	}
+	fileFID := binary.LittleEndian.Uint64(rep.payload[2:])
+	long := string(bytes.Repeat([]byte{'x'}, MaxNameLen+1))
+	huge := string(bytes.Repeat([]byte{'x'}, 0xffff))
+
+	type tc struct {
+		name string
+		pkt  []byte
+		want unix.Errno
+	}
+	cases := []tc{
+		{"attach short", buildRequest(2, opAttach, func(e *encoder) { e.u8(1) }), unix.EINVAL},
+		{"attach string past end", buildRequest(2, opAttach, func(e *encoder) { e.u16(5); e.u8('r') }), unix.EINVAL},
+		{"attach long", buildRequest(2, opAttach, func(e *encoder) { e.str(long) }), unix.ENAMETOOLONG},
+		{"attach unknown", buildRequest(2, opAttach, func(e *encoder) { e.str("none") }), unix.ENOENT},
+		{"attach trailing", buildRequest(2, opAttach, func(e *encoder) { e.str("ro"); e.u8(0) }), unix.EINVAL},
+
+		{"create short", buildRequest(3, opCreate, func(e *encoder) { e.u64(rootFID); e.str("n"); e.u32(2); e.u32(0o644) }), unix.EINVAL},
+		{"create trailing", buildRequest(3, opCreate, func(e *encoder) {
+			e.u64(rootFID)
+			e.str("n")
+			e.u32(2)
+			e.u32(0o644)
+			e.u32(0)
+			e.u32(0)
+			e.u8(0)
+		}), unix.EINVAL},
+		{"create all flags", buildRequest(3, opCreate, func(e *encoder) {
+			e.u64(rootFID)
+			e.str("n")
+			e.u32(0xffffffff)
+			e.u32(0o644)
+			e.u32(0)
+			e.u32(0)
+		}), unix.EINVAL},
+		{"create huge name", buildRequest(3, opCreate, func(e *encoder) {
+			e.u64(rootFID)
+			e.str(huge)
+			e.u32(2)
+			e.u32(0o644)
+			e.u32(0)
+			e.u32(0)
+		}), unix.ENAMETOOLONG},
+		{"create bad mode", buildRequest(3, opCreate, func(e *encoder) {
+			e.u64(rootFID)
+			e.str("n")
+			e.u32(2)
+			e.u32(0xffffffff)
+			e.u32(0)
+			e.u32(0)
+		}), unix.EINVAL},
+		{"create bad FID", buildRequest(3, opCreate, func(e *encoder) {
+			e.u64(999)
+			e.str("n")
+			e.u32(2)
+			e.u32(0o644)
+			e.u32(0)
+			e.u32(0)
+		}), unix.EBADF},
+		{"create in file", buildRequest(3, opCreate, func(e *encoder) {
+			e.u64(fileFID)
+			e.str("n")
+			e.u32(2)
+			e.u32(0o644)
+			e.u32(0)
+			e.u32(0)
+		}), unix.ENOTDIR},
+		{"mkdir short", buildRequest(4, opMkdir, func(e *encoder) { e.u64(rootFID); e.str("n"); e.u32(0o755) }), unix.EINVAL},
+		{"mkdir dotdot", buildRequest(4, opMkdir, func(e *encoder) { e.u64(rootFID); e.str(".."); e.u32(0o755); e.u32(0); e.u32(0) }), unix.EINVAL},
+		{"mknod short", buildRequest(5, opMknod, func(e *encoder) { e.u64(rootFID); e.str("n") }), unix.EINVAL},
+		{"mknod device", buildRequest(5, opMknod, func(e *encoder) {
+			e.u64(rootFID)
+			e.str("n")
+			e.u32(unix.S_IFCHR | 0o666)
+			e.u32(0)
+			e.u32(0)
+		}), unix.EPERM},
+		{"symlink short", buildRequest(6, opSymlink, func(e *encoder) { e.u64(rootFID); e.str("n"); e.str("t"); e.u32(0) }), unix.EINVAL},
+		{"symlink target past end", buildRequest(6, opSymlink, func(e *encoder) { e.u64(rootFID); e.str("n"); e.u16(100); e.u32(0); e.u32(0) }), unix.EINVAL},
+		{"symlink huge target", buildRequest(6, opSymlink, func(e *encoder) { e.u64(rootFID); e.str("n"); e.str(huge); e.u32(0); e.u32(0) }), unix.ENAMETOOLONG},
+		{"link short", buildRequest(7, opLink, func(e *encoder) { e.u64(rootFID); e.str("n"); e.u32(1) }), unix.EINVAL},
+		{"link bad target", buildRequest(7, opLink, func(e *encoder) { e.u64(rootFID); e.str("n"); e.u64(999) }), unix.EBADF},
+		{"unlink short", buildRequest(8, opUnlink, func(e *encoder) { e.u64(rootFID); e.str("n") }), unix.EINVAL},
+		{"unlink bad flags", buildRequest(8, opUnlink, func(e *encoder) { e.u64(rootFID); e.str("file.txt"); e.u32(0xffffffff) }), unix.EINVAL},
+		{"rename short", buildRequest(9, opRename, func(e *encoder) { e.u64(rootFID); e.str("a"); e.u64(rootFID); e.str("b") }), unix.EINVAL},
+		{"rename whiteout", buildRequest(9, opRename, func(e *encoder) {
+			e.u64(rootFID)
+			e.str("file.txt")
+			e.u64(rootFID)
+			e.str("b")
+			e.u32(unix.RENAME_WHITEOUT)
+		}), unix.EINVAL},
+		{"rename bad new dir", buildRequest(9, opRename, func(e *encoder) {
+			e.u64(rootFID)
+			e.str("file.txt")
+			e.u64(999)
+			e.str("b")
+			e.u32(0)
+		}), unix.EBADF},
+		{"setattr short", buildRequest(10, opSetAttr, func(e *encoder) { e.u64(fileFID); e.u32(unix.STATX_MODE); e.u32(0o600) }), unix.EINVAL},
+		{"setattr bad mask", buildRequest(10, opSetAttr, func(e *encoder) {
+			e.u64(fileFID)
+			e.u32(0xffffffff)
+			e.buf = append(e.buf, make([]byte, setAttrWireSize-4)...)
+		}), unix.EINVAL},
+		{"getxattr short", buildRequest(11, opGetxattr, func(e *encoder) { e.u64(fileFID); e.str("user.x") }), unix.EINVAL},
+		{"getxattr huge size", buildRequest(11, opGetxattr, func(e *encoder) { e.u64(fileFID); e.str("user.x"); e.u32(0xffffffff) }), unix.EINVAL},
+		{"getxattr long name", buildRequest(11, opGetxattr, func(e *encoder) { e.u64(fileFID); e.str("user." + long); e.u32(10) }), unix.ERANGE},
+		{"getxattr empty name", buildRequest(11, opGetxattr, func(e *encoder) { e.u64(fileFID); e.str(""); e.u32(10) }), unix.ERANGE},
+		{"getxattr NUL in name", buildRequest(11, opGetxattr, func(e *encoder) { e.u64(fileFID); e.str("user.a\x00b"); e.u32(10) }), unix.EINVAL},
+		{"setxattr value past end", buildRequest(12, opSetxattr, func(e *encoder) {
+			e.u64(fileFID)
+			e.str("user.x")
+			e.u32(0xffffffff)
+			e.u8(1)
+			e.u32(0)
+		}), unix.EINVAL},
+		{"setxattr value too big", buildRequest(12, opSetxattr, func(e *encoder) {
+			e.u64(fileFID)
+			e.str("user.x")
+			e.bytes32(make([]byte, MaxXattrValueLen+1))
+			e.u32(0)
+		}), unix.E2BIG},
+		{"setxattr no flags", buildRequest(12, opSetxattr, func(e *encoder) { e.u64(fileFID); e.str("user.x"); e.bytes32([]byte("v")) }), unix.EINVAL},
+		{"setxattr bad flags", buildRequest(12, opSetxattr, func(e *encoder) {
+			e.u64(fileFID)
+			e.str("user.x")
+			e.bytes32([]byte("v"))
+			e.u32(0xff)
+		}), unix.EINVAL},
+		{"listxattr short", buildRequest(13, opListxattr, func(e *encoder) { e.u64(fileFID) }), unix.EINVAL},
+		{"listxattr huge size", buildRequest(13, opListxattr, func(e *encoder) { e.u64(fileFID); e.u32(MaxXattrListLen + 1) }), unix.EINVAL},
+		{"listxattr bad FID", buildRequest(13, opListxattr, func(e *encoder) { e.u64(999); e.u32(10) }), unix.EBADF},
+		{"removexattr short", buildRequest(14, opRemovexattr, func(e *encoder) { e.u64(fileFID) }), unix.EINVAL},
+		{"removexattr trailing", buildRequest(14, opRemovexattr, func(e *encoder) { e.u64(fileFID); e.str("user.x"); e.u8(0) }), unix.EINVAL},
+	}
+	// Every new op with no arguments at all, and with one byte.
+	for o := opAttach; o < numOps; o++ {
+		cases = append(cases,
+			tc{o.String() + " empty", buildRequest(20, o, nil), unix.EINVAL},
+			tc{o.String() + " one byte", buildRequest(20, o, func(e *encoder) { e.u8(1) }), unix.EINVAL})
+	}
+	for _, c := range cases {
+		wantOp := op(binary.LittleEndian.Uint16(c.pkt[4:]))
+		rep := r.exchange(c.pkt)
+		if rep.errno != c.want || rep.op != wantOp {
+			t.Errorf("%s: reply op %v errno %v, want op %v errno %v", c.name, rep.op, rep.errno, wantOp, c.want)
+		}
+		if len(rep.fds) != 0 || len(rep.payload) != 0 {
+			t.Errorf("%s: failed reply carried %d descriptors, %d bytes", c.name, len(rep.fds), len(rep.payload))
+		}
+	}
+	// Nothing was created by any of them.
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 4 {
+		t.Errorf("tree now has %d entries, want the 4 of testTree", len(entries))
+	}
+}
+
 // TestDescriptorsSentToServerDropped checks that a client cannot stuff the
 // server's descriptor table by attaching descriptors to requests: the kernel
 // discards them, and the server refuses the request.
@@ -137,6 +313,9 @@ func countOpenFDs(t *testing.T) int {
 // usable. `go test` runs the seeds; `go test -fuzz FuzzServe` explores.
 func FuzzServe(f *testing.F) {
 	root := testTree(f)
+	// The tree is served read-write (and again read-only as "ro") so that
+	// the modifying operations are explored too.
+	trees := []Tree{{Name: "", Path: root}, {Name: "ro", Path: root, ReadOnly: true}}
 	seeds := [][]byte{
 		nil,
 		{0},
@@ -152,6 +331,30 @@ func FuzzServe(f *testing.F) {
 		buildRequest(1, opStatFS, func(e *encoder) { e.u64(1) }),
 		buildRequest(1, opClose, func(e *encoder) { e.u32(1); e.u64(1) }),
 		buildRequest(1, opClose, func(e *encoder) { e.u32(0x7fffffff) }),
+		buildRequest(1, opAttach, func(e *encoder) { e.str("ro") }),
+		buildRequest(1, opCreate, func(e *encoder) {
+			e.u64(1)
+			e.str("n")
+			e.u32(2)
+			e.u32(0o644)
+			e.u32(0)
+			e.u32(0)
+		}),
+		buildRequest(1, opMkdir, func(e *encoder) { e.u64(1); e.str("d"); e.u32(0o755); e.u32(0); e.u32(0) }),
+		buildRequest(1, opMknod, func(e *encoder) { e.u64(1); e.str("p"); e.u32(unix.S_IFIFO | 0o644); e.u32(0); e.u32(0) }),
+		buildRequest(1, opSymlink, func(e *encoder) { e.u64(1); e.str("s"); e.str("../x"); e.u32(0); e.u32(0) }),
+		buildRequest(1, opLink, func(e *encoder) { e.u64(1); e.str("l"); e.u64(1) }),
+		buildRequest(1, opUnlink, func(e *encoder) { e.u64(1); e.str("n"); e.u32(0) }),
+		buildRequest(1, opRename, func(e *encoder) { e.u64(1); e.str("n"); e.u64(1); e.str("m"); e.u32(unix.RENAME_NOREPLACE) }),
+		buildRequest(1, opSetAttr, func(e *encoder) {
+			e.u64(1)
+			e.u32(unix.STATX_MTIME)
+			e.buf = append(e.buf, make([]byte, setAttrWireSize-4)...)
+		}),
+		buildRequest(1, opGetxattr, func(e *encoder) { e.u64(1); e.str("user.x"); e.u32(100) }),
+		buildRequest(1, opSetxattr, func(e *encoder) { e.u64(1); e.str("user.x"); e.bytes32([]byte("v")); e.u32(0) }),
+		buildRequest(1, opListxattr, func(e *encoder) { e.u64(1); e.u32(100) }),
+		buildRequest(1, opRemovexattr, func(e *encoder) { e.u64(1); e.str("user.x") }),
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -160,7 +363,7 @@ func FuzzServe(f *testing.F) {
 		if len(pkt) > maxMessageSize+1 {
 			pkt = pkt[:maxMessageSize+1]
 		}
-		r := newRawConn(t, root)
+		r := newRawConnTrees(t, trees)
 		// Attach first so that small FIDs name something.
 		if rep := r.exchange(buildRequest(1, opRoot, nil)); rep.errno != 0 {
 			t.Fatalf("Root: %v", rep.errno)
@@ -182,7 +385,7 @@ func FuzzServe(f *testing.F) {
 				t.Errorf("reply tag %#x op %d does not echo the request", rep.tag, rep.op)
 			}
 		}
-		if len(rep.fds) > 0 && (rep.op != opOpen || rep.errno != 0) {
+		if len(rep.fds) > 0 && (rep.op != opOpen && rep.op != opCreate || rep.errno != 0) {
 			t.Errorf("descriptor attached to a %v reply with errno %v", rep.op, rep.errno)
 		}
 

@@ -21,6 +21,19 @@ const (
 	opReadlink
 	opStatFS
 	opClose
+	opAttach
+	opCreate
+	opMkdir
+	opMknod
+	opSymlink
+	opLink
+	opUnlink
+	opRename
+	opSetAttr
+	opGetxattr
+	opSetxattr
+	opListxattr
+	opRemovexattr
 
 	// numOps bounds the handler table; it must stay last.
 	numOps
@@ -36,6 +49,20 @@ var opNames = [numOps]string{
 	opReadlink: "Readlink",
 	opStatFS:   "StatFS",
 	opClose:    "Close",
+
+	opAttach:      "Attach",
+	opCreate:      "Create",
+	opMkdir:       "Mkdir",
+	opMknod:       "Mknod",
+	opSymlink:     "Symlink",
+	opLink:        "Link",
+	opUnlink:      "Unlink",
+	opRename:      "Rename",
+	opSetAttr:     "SetAttr",
+	opGetxattr:    "Getxattr",
+	opSetxattr:    "Setxattr",
+	opListxattr:   "Listxattr",
+	opRemovexattr: "Removexattr",
 }
 
 func (o op) String() string {
@@ -52,7 +79,9 @@ const (
 
 	// maxMessageSize bounds every packet in both directions. It must hold
 	// the largest Walk request (MaxWalkNames names of MaxNameLen bytes,
-	// about 66 KiB) and stay well under the default unix socket send buffer
+	// about 66 KiB), the largest Setxattr request and Getxattr and
+	// Listxattr replies (a 64 KiB value or list plus a few hundred bytes),
+	// and stay well under the default unix socket send buffer
 	// (net.core.wmem_default, 208 KiB), since a SOCK_SEQPACKET message must
 	// fit the sender's buffer whole.
 	maxMessageSize = 128 << 10
@@ -66,7 +95,11 @@ const (
 
 	// maxLinkTarget is the longest symlink target Linux can create
 	// (PATH_MAX including the terminating NUL).
-	maxLinkTarget = unix.PathMax - 1
+	maxLinkTarget = MaxSymlinkLen
+
+	// setAttrWireSize is the size of SetAttr's arguments after the FID:
+	// mask, mode, uid, gid, size, atime, mtime.
+	setAttrWireSize = 4*4 + 8 + 2*16
 
 	// maxDirentBytes bounds the dirent64 bytes read for one Getdents reply so
 	// that the reply fits one packet: each wire entry is no larger than the
@@ -90,6 +123,13 @@ func (e *encoder) i64(v int64)  { e.u64(uint64(v)) }
 func (e *encoder) str(s string) {
 	e.u16(uint16(len(s)))
 	e.buf = append(e.buf, s...)
+}
+
+// bytes32 appends a byte string with a uint32 length, for xattr values and
+// lists, which may be longer than a uint16 can count. Callers bound len(b).
+func (e *encoder) bytes32(b []byte) {
+	e.u32(uint32(len(b)))
+	e.buf = append(e.buf, b...)
 }
 
 // strBytes is str for a byte slice, avoiding a conversion.
@@ -189,6 +229,17 @@ func (d *decoder) i64() int64 { return int64(d.u64()) }
 // only valid until the message buffer is reused.
 func (d *decoder) strBytes() []byte {
 	n := d.u16()
+	return d.take(int(n))
+}
+
+// bytes32 returns a byte string with a uint32 length as a slice of the
+// message, like strBytes.
+func (d *decoder) bytes32() []byte {
+	n := d.u32()
+	if d.failed || int64(n) > int64(len(d.buf)) {
+		d.failed = true
+		return nil
+	}
 	return d.take(int(n))
 }
 

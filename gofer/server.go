@@ -24,16 +24,20 @@ type node struct {
 	// so for a symlink it refers to the link itself. Immutable; closed when
 	// refs drops to zero.
 	fd int
-	// parent is the directory the node was walked from, nil for the root.
-	// A node holds a reference on its parent so that Open can re-resolve
-	// name under parent.fd. Immutable.
-	parent *node
-	// name is the component under parent. Immutable.
-	name string
+	// tree is the served tree the file belongs to. Immutable.
+	tree *tree
 	// dev, ino and fileType (the S_IFMT bits) identify the file at walk
 	// time; an inode's identity and type never change. Immutable.
 	dev, ino uint64
 	fileType uint32
+
+	// parent is the directory the node was reached from, nil for a tree's
+	// root, and name the component under it. A node holds a reference on
+	// its parent so that Open can re-resolve name under parent.fd. Rename
+	// through this connection moves them along with the file (see
+	// server.named). Protected by server.mu.
+	parent *node
+	name   string
 
 	// refs counts the FIDs naming this node, its child nodes, and handlers
 	// using it. Protected by server.mu.
@@ -50,15 +54,46 @@ type node struct {
 
 func (n *node) isDir() bool { return n.fileType == unix.S_IFDIR }
 
+// Tree is one host directory tree a server exposes. Clients attach to it by
+// Name (Client.Attach); the tree named "" (or, without one, the first tree)
+// is the one Client.Root attaches to.
+type Tree struct {
+	// Name identifies the tree on the wire; at most MaxNameLen bytes, and
+	// unique among the trees of one server.
+	Name string
+	// Path is the host directory to serve. The daemon chose it, so it is
+	// trusted and resolved normally, symlinks included; nothing below it is.
+	Path string
+	// ReadOnly makes every modifying operation on the tree fail with EROFS.
+	ReadOnly bool
+}
+
+// tree is a served Tree. Immutable.
+type tree struct {
+	name     string
+	readOnly bool
+	// root is the node of the tree's root directory. The server holds one
+	// reference on it for its lifetime.
+	root *node
+}
+
+// nameKey is a directory entry: a directory's identity and a name in it.
+type nameKey struct {
+	dev, ino uint64
+	name     string
+}
+
 // server is the state of one connection.
 type server struct {
-	// root is the node of the served tree's root directory. The server holds
-	// one reference on it for its lifetime. Immutable.
-	root *node
+	// trees are the served trees, in the order given. Immutable.
+	trees []*tree
+	// defaultTree is the tree Root attaches to. Immutable.
+	defaultTree *tree
 	// maxFIDs is the FID limit, MaxFIDs outside tests. Immutable.
 	maxFIDs int
 
-	// mu protects fids, lastFID and the refs field of every node.
+	// mu protects fids, lastFID, named, and the refs, parent and name
+	// fields of every node.
 	mu sync.Mutex
 	// fids maps the connection's live FIDs to their nodes. Each entry holds
 	// one reference on its node.
@@ -68,14 +103,31 @@ type server struct {
 	// are never reused, so a stale FID can never name a newer file.
 	// +checklocks:mu
 	lastFID FID
+	// named indexes the live non-root nodes by the directory entry they
+	// were reached through (their parent's identity and their name), so
+	// that Rename can move every node of a renamed file to its new name and
+	// Open keeps finding it. Unlink and an overwriting Rename drop the
+	// entries of the name they remove. Renames made by other connections or
+	// host processes are not tracked: Open then fails with ENOENT or ESTALE
+	// and the client walks again.
+	// +checklocks:mu
+	named map[nameKey][]*node
 }
 
 // Serve serves one client connection on conn, a connected SOCK_SEQPACKET
-// socket, exposing the directory tree at root read-only. It takes ownership
-// of conn and closes it on return. Serve returns nil when the peer hangs up,
-// and an error when root cannot be opened or the socket fails.
+// socket, exposing the directory tree at root read-only as the tree named
+// "". It takes ownership of conn and closes it on return. Serve returns nil
+// when the peer hangs up, and an error when root cannot be opened or the
+// socket fails.
 func Serve(conn int, root string) error {
-	s, err := newServer(root)
+	return ServeTrees(conn, []Tree{{Name: "", Path: root, ReadOnly: true}})
+}
+
+// ServeTrees is Serve for several trees, each read-only or read-write. It
+// fails without serving when trees is empty, a name is too long or
+// repeated, or a path cannot be opened.
+func ServeTrees(conn int, trees []Tree) error {
+	s, err := newServerTrees(trees)
 	if err != nil {
 		_ = unix.Close(conn)
 		return err
@@ -89,31 +141,84 @@ func Serve(conn int, root string) error {
 	return s.serve(pc)
 }
 
-// newServer opens root. The daemon chose the path, so it is trusted and
-// resolved normally, symlinks included; everything below it is not.
+// newServer serves root read-only as the tree named "".
 func newServer(root string) (*server, error) {
-	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	return newServerTrees([]Tree{{Name: "", Path: root, ReadOnly: true}})
+}
+
+// newServerTrees opens every tree's root.
+func newServerTrees(trees []Tree) (*server, error) {
+	if len(trees) == 0 {
+		return nil, fmt.Errorf("gofer: no tree to serve")
+	}
+	s := &server{
+		maxFIDs: MaxFIDs,
+		fids:    make(map[FID]*node),
+		named:   make(map[nameKey][]*node),
+	}
+	seen := make(map[string]bool, len(trees))
+	for _, t := range trees {
+		err := func() error {
+			if len(t.Name) > MaxNameLen {
+				return fmt.Errorf("gofer: tree name %q longer than %d bytes", t.Name, MaxNameLen)
+			}
+			if seen[t.Name] {
+				return fmt.Errorf("gofer: tree name %q given twice", t.Name)
+			}
+			seen[t.Name] = true
+			tr, err := openTree(t)
+			if err != nil {
+				return err
+			}
+			s.trees = append(s.trees, tr)
+			return nil
+		}()
+		if err != nil {
+			s.shutdown()
+			return nil, err
+		}
+	}
+	s.defaultTree = s.trees[0]
+	for _, t := range s.trees {
+		if t.name == "" {
+			s.defaultTree = t
+		}
+	}
+	return s, nil
+}
+
+// openTree opens t's root directory.
+func openTree(t Tree) (*tree, error) {
+	fd, err := unix.Open(t.Path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("gofer: open root %q: %w", root, err)
+		return nil, fmt.Errorf("gofer: open root %q: %w", t.Path, err)
 	}
 	st, errno := fstat(fd)
 	if errno != 0 {
 		_ = unix.Close(fd)
-		return nil, fmt.Errorf("gofer: stat root %q: %w", root, errno)
+		return nil, fmt.Errorf("gofer: stat root %q: %w", t.Path, errno)
 	}
-	rootNode := &node{
+	tr := &tree{name: t.Name, readOnly: t.ReadOnly}
+	tr.root = &node{
 		fd:       fd,
+		tree:     tr,
 		dev:      st.Dev,
 		ino:      st.Ino,
 		fileType: st.FileType(),
 		refs:     1,
 		dirFD:    -1,
 	}
-	return &server{
-		root:    rootNode,
-		maxFIDs: MaxFIDs,
-		fids:    make(map[FID]*node),
-	}, nil
+	return tr, nil
+}
+
+// lookupTree returns the tree named name, or nil.
+func (s *server) lookupTree(name []byte) *tree {
+	for _, t := range s.trees {
+		if t.name == string(name) {
+			return t
+		}
+	}
+	return nil
 }
 
 // request is the per-request state a handler works with. One is reused for
@@ -136,6 +241,7 @@ type request struct {
 	closeFIDs []FID        // Close's decoded FIDs
 	direntBuf []byte       // Getdents' getdents64 buffer
 	linkBuf   []byte       // Readlink's buffer
+	xattrBuf  []byte       // Getxattr's and Listxattr's buffer
 }
 
 // walkedNode is one component Walk resolved.
@@ -152,6 +258,7 @@ func (s *server) serve(pc *packetConn) error {
 		reply:     encoder{buf: make([]byte, 0, maxMessageSize)},
 		direntBuf: make([]byte, maxDirentBytes),
 		linkBuf:   make([]byte, maxLinkTarget+1),
+		xattrBuf:  make([]byte, max(MaxXattrValueLen, MaxXattrListLen)),
 	}
 	for {
 		// No control buffer: descriptors a client attaches are closed by
@@ -238,6 +345,9 @@ func (s *server) release(n *node) {
 			break
 		}
 		dead = append(dead, n)
+		if n.parent != nil {
+			s.unindexLocked(n)
+		}
 		n = n.parent
 	}
 	s.mu.Unlock()
@@ -262,6 +372,15 @@ func (s *server) newFID(n *node) (FID, unix.Errno) {
 	s.fids[s.lastFID] = n
 	n.refs++
 	return s.lastFID, 0
+}
+
+// fidsFull reports whether the connection holds as many FIDs as it may, so
+// that an operation which would create a file and then fail to hand out its
+// FID fails before creating anything.
+func (s *server) fidsFull() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.fids) >= s.maxFIDs
 }
 
 // installFIDs gives each walked node a FID, in order, transferring the
@@ -306,7 +425,9 @@ func (s *server) shutdown() {
 	for _, n := range nodes {
 		s.release(n)
 	}
-	s.release(s.root)
+	for _, t := range s.trees {
+		s.release(t.root)
+	}
 }
 
 // newChild opens name under the directory parent and returns its node,
@@ -324,10 +445,20 @@ func (s *server) newChild(parent *node, name []byte) (*node, Stat, unix.Errno) {
 		_ = unix.Close(fd)
 		return nil, Stat{}, errno
 	}
+	return s.adopt(parent, string(name), fd, &st), st, 0
+}
+
+// adopt makes a node for fd, an O_PATH descriptor for the file st describes,
+// reached as name under parent. The node takes ownership of fd and holds
+// one reference for the caller.
+//
+// Preconditions: the caller holds a reference on parent.
+func (s *server) adopt(parent *node, name string, fd int, st *Stat) *node {
 	child := &node{
 		fd:       fd,
+		tree:     parent.tree,
 		parent:   parent,
-		name:     string(name),
+		name:     name,
 		dev:      st.Dev,
 		ino:      st.Ino,
 		fileType: st.FileType(),
@@ -336,6 +467,111 @@ func (s *server) newChild(parent *node, name []byte) (*node, Stat, unix.Errno) {
 	}
 	s.mu.Lock()
 	parent.refs++
+	key := nameKey{parent.dev, parent.ino, name}
+	s.named[key] = append(s.named[key], child)
 	s.mu.Unlock()
-	return child, st, 0
+	return child
+}
+
+// unindexLocked removes n from s.named, if it is there.
+//
+// Preconditions: s.mu is held; n.parent is not nil.
+func (s *server) unindexLocked(n *node) {
+	key := nameKey{n.parent.dev, n.parent.ino, n.name}
+	nodes := s.named[key]
+	for i, m := range nodes {
+		if m == n {
+			nodes = append(nodes[:i], nodes[i+1:]...)
+			break
+		}
+	}
+	if len(nodes) == 0 {
+		delete(s.named, key)
+	} else {
+		s.named[key] = nodes
+	}
+}
+
+// parentOf returns n's parent, with a reference the caller must drop with
+// release, and n's name under it. The parent is nil for a tree's root.
+func (s *server) parentOf(n *node) (*node, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n.parent != nil {
+		n.parent.refs++
+	}
+	return n.parent, n.name
+}
+
+// removed forgets the nodes reached through name in dir, after the name was
+// unlinked. They keep their parent and name, so that Open fails cleanly
+// (ENOENT, or ESTALE for a new file of that name).
+func (s *server) removed(dir *node, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.named, nameKey{dir.dev, dir.ino, name})
+}
+
+// isAncestorLocked reports whether a is n or one of n's parents.
+//
+// Preconditions: s.mu is held.
+func isAncestorLocked(a, n *node) bool {
+	for ; n != nil; n = n.parent {
+		if n == a {
+			return true
+		}
+	}
+	return false
+}
+
+// renamed moves the nodes reached through oldName in oldDir to newName in
+// newDir, after a successful rename. With exchange, the nodes of newName
+// move the other way; otherwise they were overwritten and are forgotten as
+// by removed.
+//
+// Preconditions: the caller holds references on oldDir and newDir.
+func (s *server) renamed(oldDir *node, oldName string, newDir *node, newName string, exchange bool) {
+	oldKey := nameKey{oldDir.dev, oldDir.ino, oldName}
+	newKey := nameKey{newDir.dev, newDir.ino, newName}
+	var dropped []*node
+	// move reparents nodes under dir and returns those it moved. A node
+	// that is an ancestor of dir in the node tree stays where it is,
+	// unindexed: the host allowed the rename, so a host process moved
+	// directories behind the server's back, and reparenting it would make a
+	// reference cycle. Only regular files need their name to reopen.
+	move := func(nodes []*node, dir *node, name string) []*node {
+		moved := nodes[:0]
+		for _, n := range nodes {
+			if n.isDir() && isAncestorLocked(n, dir) {
+				continue
+			}
+			dropped = append(dropped, n.parent)
+			dir.refs++
+			n.parent = dir
+			n.name = name
+			moved = append(moved, n)
+		}
+		return moved
+	}
+	s.mu.Lock()
+	if oldKey != newKey {
+		moving := s.named[oldKey]
+		replaced := s.named[newKey]
+		delete(s.named, oldKey)
+		delete(s.named, newKey)
+		if moving = move(moving, newDir, newName); len(moving) > 0 {
+			s.named[newKey] = moving
+		}
+		if exchange {
+			if replaced = move(replaced, oldDir, oldName); len(replaced) > 0 {
+				s.named[oldKey] = replaced
+			}
+		}
+	}
+	s.mu.Unlock()
+	// The old parents may have been the last users of other nodes for the
+	// same directories.
+	for _, p := range dropped {
+		s.release(p)
+	}
 }

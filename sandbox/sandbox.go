@@ -18,10 +18,23 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/boot"
 )
 
+// Root overlay modes: how the sandbox's root becomes writable.
+const (
+	// OverlayHost serves Root through a host overlayfs whose writable
+	// layer is a temporary host directory, removed when the sandbox ends.
+	OverlayHost = "host"
+	// OverlayMemory keeps the writable layer in sentry memory.
+	OverlayMemory = "memory"
+	// OverlayNone serves Root read-only.
+	OverlayNone = "none"
+)
+
 // Options describe a sandbox to start.
 type Options struct {
 	// Root is the host directory the gofer serves as the sandbox's root.
 	Root string
+	// Overlay is one of the Overlay modes; empty means OverlayNone.
+	Overlay string
 	// Spec is handed to the sentry.
 	Spec boot.Spec
 	// Stdin, Stdout and Stderr become the program's standard streams.
@@ -34,6 +47,8 @@ type Options struct {
 type Sandbox struct {
 	gofer  *exec.Cmd
 	sentry *exec.Cmd
+	// overlayDir is the host overlay's temporary writable layer.
+	overlayDir string
 }
 
 // Start starts the gofer and the sentry.
@@ -51,11 +66,36 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	defer sentryEnd.Close()
 	defer goferEnd.Close()
 
-	g := exec.Command(exe, "gofer", "--root", opts.Root, "--fd", "3")
+	goferArgs := []string{"gofer", "--root", opts.Root, "--fd", "3"}
+	// The gofer must not outlive its caller.
+	goferAttr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var overlayDir string
+	switch opts.Overlay {
+	case OverlayHost:
+		overlayDir, err = os.MkdirTemp("", "cocoon-overlay-")
+		if err != nil {
+			return nil, fmt.Errorf("creating overlay layer: %w", err)
+		}
+		defer func() {
+			if retErr != nil {
+				_ = os.RemoveAll(overlayDir)
+			}
+		}()
+		goferArgs = append(goferArgs, "--overlay", overlayDir)
+		// The overlay is mounted in the gofer's own mount namespace,
+		// so it vanishes with the gofer.
+		goferAttr.Unshareflags = syscall.CLONE_NEWNS
+	case OverlayMemory:
+		opts.Spec.RootOverlay = OverlayMemory
+	case OverlayNone, "":
+		opts.Spec.RootReadOnly = true
+	default:
+		return nil, fmt.Errorf("unknown overlay mode %q", opts.Overlay)
+	}
+	g := exec.Command(exe, goferArgs...)
 	g.ExtraFiles = []*os.File{goferEnd}
 	g.Stderr = opts.Stderr
-	// The gofer must not outlive its caller.
-	g.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	g.SysProcAttr = goferAttr
 	if err := g.Start(); err != nil {
 		return nil, fmt.Errorf("starting gofer: %w", err)
 	}
@@ -86,7 +126,7 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 		_ = s.Wait()
 		return nil, fmt.Errorf("sending spec to sentry: %w", err)
 	}
-	return &Sandbox{gofer: g, sentry: s}, nil
+	return &Sandbox{gofer: g, sentry: s, overlayDir: overlayDir}, nil
 }
 
 // Usage is what the sandbox's processes consumed, from wait4.
@@ -119,6 +159,10 @@ func (sb *Sandbox) Wait() (int, error) {
 	// Closing the connection ends the gofer; a kill covers a stuck one.
 	_ = sb.gofer.Process.Signal(syscall.SIGTERM)
 	_ = sb.gofer.Wait()
+	if sb.overlayDir != "" {
+		// The gofer's mount namespace, and the overlay with it, is gone.
+		_ = os.RemoveAll(sb.overlayDir)
+	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

@@ -25,7 +25,8 @@ func (e *envFlags) Set(v string) error {
 // doMain is `cocoon do [--root DIR] [--env K=V]... [--strace] -- PROGRAM ARGS...`.
 func doMain(args []string) int {
 	fs := flag.NewFlagSet("do", flag.ContinueOnError)
-	root := fs.String("root", "/", "host directory served read-only as the sandbox's root")
+	root := fs.String("root", "/", "host directory served as the sandbox's root")
+	overlay := fs.String("overlay", "auto", "writable layer over the root, discarded at exit: host (a host overlayfs; needs root), memory (in the sentry), none (read-only root), or auto (host when running as root)")
 	strace := fs.Bool("strace", false, "log every system call to stderr")
 	debug := fs.Bool("debug", false, "log the sentry's diagnostics to stderr")
 	stats := fs.Bool("stats", false, "print the sandbox processes' peak memory to stderr at exit")
@@ -33,7 +34,7 @@ func doMain(args []string) int {
 	var env envFlags
 	fs.Var(&env, "env", "set an environment variable, KEY=VALUE (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--env K=V]... [--strace] [--platform kvm|ptrace|auto] -- PROGRAM ARGS...")
+		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--overlay host|memory|none|auto] [--env K=V]... [--strace] [--platform kvm|ptrace|auto] -- PROGRAM ARGS...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,8 +49,15 @@ func doMain(args []string) int {
 		cwd = "/"
 	}
 	hostname, _ := os.Hostname()
+	if *overlay == "auto" {
+		*overlay = sandbox.OverlayHost
+		if os.Geteuid() != 0 {
+			*overlay = sandbox.OverlayMemory
+		}
+	}
 	sb, err := sandbox.Start(sandbox.Options{
-		Root: *root,
+		Root:    *root,
+		Overlay: *overlay,
 		Spec: boot.Spec{
 			Argv:     fs.Args(),
 			Env:      mergeEnv(os.Environ(), env),

@@ -17,6 +17,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/host"
 	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
@@ -107,9 +108,14 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		return 125, fmt.Errorf("attaching root: %w", err)
 	}
 	root := vfs.NewRoot(rootInode)
+	if spec.RootReadOnly {
+		root.SetReadOnly()
+	}
 	// The host's /dev, /proc and /sys are never visible: the sandbox has
 	// its own.
-	root.MountChild("dev", dev.New())
+	devRoot := root.MountChild("dev", dev.New())
+	shm := tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: shmDev})
+	devRoot.MountChild("shm", shm.Root())
 	root.MountChild("sys", synth.NewDir(0o555, map[string]vfs.Inode{}))
 
 	pr := <-platformReady
@@ -120,7 +126,14 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	k := kernel.NewKernel(pr.p, mf, root, syscalls.AMD64, log)
 	k.MemoryLimit = size
 	mounts := proc.DefaultMounts()
-	mounts[0] = proc.MountOf("none", "/", "goferfs", "ro,relatime", false, rootInode)
+	rootOpts := "rw,relatime"
+	if spec.RootReadOnly {
+		rootOpts = "ro,relatime"
+	}
+	mounts[0] = proc.MountOf("none", "/", "goferfs", rootOpts, false, rootInode)
+	mounts = append(mounts[:2], append([]proc.Mount{
+		proc.MountOf("shm", "/dev/shm", "tmpfs", "rw,nosuid,nodev,relatime", true, shm.Root()),
+	}, mounts[2:]...)...)
 	root.MountChild("proc", proc.New(proc.NewKernelSource(k), proc.Config{Mounts: mounts}))
 	if spec.Hostname != "" {
 		k.Hostname = spec.Hostname

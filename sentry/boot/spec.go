@@ -24,7 +24,19 @@ type Spec struct {
 	// Platform is "kvm", "ptrace" or "auto" (empty): KVM when the host
 	// offers a usable /dev/kvm, ptrace otherwise.
 	Platform string `json:"platform"`
+	// RootOverlay says how the root is writable: "" leaves the gofer's
+	// tree as it is served (read-only unless the gofer serves it
+	// read-write, as it does for a host overlay the daemon prepared);
+	// "memory" overlays the read-only tree with a writable layer in
+	// sentry memory.
+	RootOverlay string `json:"rootOverlay,omitempty"`
+	// RootReadOnly mounts the root read-only.
+	RootReadOnly bool `json:"rootReadOnly,omitempty"`
 }
+
+// shmDev is the device number /dev/shm's tmpfs reports (an anonymous
+// device, as Linux gives every tmpfs).
+const shmDev = 0x2a
 
 // File descriptors a sentry starts with, besides the standard streams.
 const (

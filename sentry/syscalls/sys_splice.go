@@ -362,6 +362,11 @@ func CopyFileRange(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if inSt.Mode&unix.S_IFMT != unix.S_IFREG || outSt.Mode&unix.S_IFMT != unix.S_IFREG {
 		return 0, unix.EINVAL
 	}
+	if in.IsStream() || out.IsStream() {
+		// A host file passed in as a standard stream has no position
+		// the sentry tracks; EXDEV sends callers to read and write.
+		return 0, unix.EXDEV
+	}
 	inOff, outOff := int64(-1), int64(-1)
 	if inOffAddr != 0 {
 		if inOff, err = copyInOffset(t, inOffAddr); err != nil {

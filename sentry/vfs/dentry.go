@@ -221,16 +221,17 @@ func (d *Dentry) isSymlink() bool {
 // MountChild mounts the tree rooted at root on d's child called name. If the
 // file system under d has no such name, the mount point exists only in the
 // sandbox's view (as on a read-only root where /proc is empty or missing).
-func (d *Dentry) MountChild(name string, root Inode) {
+// It returns the root dentry of the new mount.
+func (d *Dentry) MountChild(name string, root Inode) *Dentry {
+	d = d.top()
 	c, err := d.child(name)
 	if err != nil {
-		d.mu.Lock()
-		if d.children == nil {
-			d.children = make(map[string]*Dentry)
-		}
 		c = &Dentry{parent: d, name: name, inode: root}
-		d.children[name] = c
+		d.mu.Lock()
+		d.putChildLocked(name, c)
 		d.mu.Unlock()
 	}
-	c.Mount(&Dentry{name: name, inode: root})
+	m := &Dentry{name: name, inode: root}
+	c.top().Mount(m)
+	return m
 }

@@ -107,7 +107,10 @@ func TestBusyboxEcho(t *testing.T) {
 }
 
 func TestBusyboxLsEtc(t *testing.T) {
-	same(t, "/", busybox(t), "ls", "-la", "/etc")
+	// Not "/etc": its ".." is the root, which the sandbox's writable
+	// overlay merges, and overlayfs reports a merged directory's link
+	// count as 1.
+	same(t, "/", busybox(t), "ls", "-la", "/etc/apt")
 }
 
 func TestBusyboxShellArithmetic(t *testing.T) {
