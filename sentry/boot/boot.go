@@ -15,6 +15,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/dev"
 	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
 	"github.com/cocoonrt/cocoon/sentry/fs/host"
+	"github.com/cocoonrt/cocoon/sentry/fs/overlay"
 	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
@@ -107,7 +108,24 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		return 125, fmt.Errorf("attaching root: %w", err)
 	}
-	root := vfs.NewRoot(rootInode)
+	rootFS := rootInode
+	rootFSType := "goferfs"
+	switch spec.RootOverlay {
+	case "":
+	case "memory":
+		// The writable layer lives in sentry memory, counted against
+		// the sandbox like any other tmpfs.
+		st, err := rootInode.Stat()
+		if err != nil {
+			return 125, fmt.Errorf("attaching root: %w", err)
+		}
+		upper := tmpfs.New(mf, tmpfs.Options{Mode: st.Mode & 0o7777, UID: st.Uid, GID: st.Gid, Dev: rootUpperDev})
+		rootFS = overlay.New(rootInode, upper.Root(), overlay.Options{})
+		rootFSType = "overlay"
+	default:
+		return 125, fmt.Errorf("unknown root overlay %q", spec.RootOverlay)
+	}
+	root := vfs.NewRoot(rootFS)
 	if spec.RootReadOnly {
 		root.SetReadOnly()
 	}
@@ -130,7 +148,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if spec.RootReadOnly {
 		rootOpts = "ro,relatime"
 	}
-	mounts[0] = proc.MountOf("none", "/", "goferfs", rootOpts, false, rootInode)
+	mounts[0] = proc.MountOf("none", "/", rootFSType, rootOpts, false, rootFS)
 	mounts = append(mounts[:2], append([]proc.Mount{
 		proc.MountOf("shm", "/dev/shm", "tmpfs", "rw,nosuid,nodev,relatime", true, shm.Root()),
 	}, mounts[2:]...)...)

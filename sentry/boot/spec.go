@@ -38,6 +38,9 @@ type Spec struct {
 // device, as Linux gives every tmpfs).
 const shmDev = 0x2a
 
+// rootUpperDev is the device number of a memory overlay's upper layer.
+const rootUpperDev = 0x2c
+
 // File descriptors a sentry starts with, besides the standard streams.
 const (
 	// GoferFD is the sentry's end of the gofer connection.

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
@@ -47,6 +48,10 @@ type Kernel struct {
 	futexes   futexManager
 	fifos     fifoTable
 	fileLocks lockTable
+	// memfdOnce guards the creation of memfds, the tmpfs behind
+	// memfd_create.
+	memfdOnce sync.Once
+	memfds    *tmpfs.FS
 
 	// mu protects the task tree, every thread group's and task's signal
 	// and exit state, and the ID tables below.

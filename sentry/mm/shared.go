@@ -51,6 +51,10 @@ func NewSharedMemory() *SharedMemory {
 // IncRef takes a reference on the object.
 func (s *SharedMemory) IncRef() { s.incRef() }
 
+// Refs returns the number of references: the owning file's and one per
+// mapping that uses the object.
+func (s *SharedMemory) Refs() int32 { return s.refs.Load() }
+
 // DecRef drops a reference; the last one returns the object's pages to mf
 // (pages still mapped somewhere stay until their mappings go).
 func (s *SharedMemory) DecRef(mf *memfile.File) { s.decRef(mf) }

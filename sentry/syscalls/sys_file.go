@@ -301,6 +301,8 @@ func Fcntl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	case unix.F_SETFL:
 		f.SetStatusFlags(int(args[2]))
 		return 0, nil
+	case unix.F_ADD_SEALS, unix.F_GET_SEALS:
+		return fcntlSeals(f, cmd, args[2])
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, fOFDGetlk, fOFDSetlk, fOFDSetlkw:
 		return fcntlLock(t, f, cmd, args[2])
 	}

@@ -90,6 +90,14 @@ func Mmap(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 				if !f.Writable() {
 					opts.MaxPerms = platform.Read | platform.Execute
 				}
+				if ms, ok := f.Impl().(interface{ MapSealed() bool }); ok && ms.MapSealed() {
+					// F_SEAL_WRITE forbids writable shared mappings,
+					// now and through mprotect later.
+					if prot&unix.PROT_WRITE != 0 {
+						return 0, unix.EPERM
+					}
+					opts.MaxPerms = platform.Read | platform.Execute
+				}
 			}
 			opts.File = &mappedFile{file: f, m: m}
 			opts.Offset = off

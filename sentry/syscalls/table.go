@@ -222,5 +222,6 @@ var AMD64 = func() *kernel.SyscallTable {
 	full(276, "tee", Tee)
 	partial(303, "name_to_handle_at", NameToHandleAt, "file handles are not supported (EOPNOTSUPP)")
 	full(326, "copy_file_range", CopyFileRange)
+	partial(319, "memfd_create", MemfdCreate, "MFD_HUGETLB is EINVAL")
 	return t
 }()

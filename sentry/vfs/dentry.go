@@ -235,3 +235,13 @@ func (d *Dentry) MountChild(name string, root Inode) *Dentry {
 	c.top().Mount(m)
 	return m
 }
+
+// NewAnonymous returns a dentry for a file that has no name in any mount
+// (memfd_create): it hangs off a private root, so its path reads
+// "/name (deleted)".
+func NewAnonymous(name string, inode Inode) *Dentry {
+	root := &Dentry{name: "/"}
+	d := &Dentry{parent: root, name: name, inode: inode}
+	d.deleted.Store(true)
+	return d
+}

@@ -36,10 +36,14 @@ type Regular struct {
 	// of the last reconcileLocked, plus reservations for writes in
 	// flight.
 	charged int64
+	// seals are the file's F_SEAL_* bits (seals.go); dataMu protects
+	// them.
+	seals uint32
 }
 
 func (fs *FS) newRegular(mode uint32, owner vfs.Owner) *Regular {
-	r := &Regular{data: mm.NewSharedMemory()}
+	// Only memfds may be sealed (NewMemfd clears this).
+	r := &Regular{data: mm.NewSharedMemory(), seals: SealSeal}
 	r.init(fs, unix.S_IFREG, mode, owner, 1)
 	fs.filesMu.Lock()
 	fs.files[r] = struct{}{}
@@ -120,6 +124,10 @@ func (r *Regular) truncate(size int64) error {
 	}
 	r.dataMu.Lock()
 	old := r.size.Load()
+	if (size < old && r.seals&SealShrink != 0) || (size > old && r.seals&SealGrow != 0) {
+		r.dataMu.Unlock()
+		return unix.EPERM
+	}
 	switch {
 	case size < old:
 		r.data.Truncate(r.fs.mf, size)
@@ -171,6 +179,10 @@ func (r *Regular) write(src []byte, off int64) (int, error) {
 	}
 	fs := r.fs
 	r.dataMu.Lock()
+	if err := r.checkWriteSealsLocked(off + int64(len(src))); err != nil {
+		r.dataMu.Unlock()
+		return 0, err
+	}
 	r.reconcileLocked()
 	n := len(src)
 	need := r.data.Missing(off, int64(n))
@@ -243,6 +255,11 @@ func (r *Regular) allocate(mode uint32, off, length int64) error {
 	}
 	fs := r.fs
 	r.dataMu.Lock()
+	if (mode == punchHole|keepSize && r.seals&(SealWrite|SealFutureWrite) != 0) ||
+		(r.seals&SealGrow != 0 && off+length > r.size.Load()) {
+		r.dataMu.Unlock()
+		return unix.EPERM
+	}
 	var err error
 	if mode == punchHole|keepSize {
 		r.data.Punch(fs.mf, off, length)

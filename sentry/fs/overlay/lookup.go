@@ -1,0 +1,143 @@
+package overlay
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// cached returns the cached child called name, or nil.
+func (d *inode) cached(name string) *inode {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.children[name]
+}
+
+// Lookup implements vfs.Inode.Lookup.
+func (d *inode) Lookup(name string) (vfs.Inode, error) {
+	if !d.isDir() {
+		return nil, unix.ENOTDIR
+	}
+	if c := d.cached(name); c != nil {
+		return c, nil
+	}
+	d.dirMu.RLock()
+	defer d.dirMu.RUnlock()
+	c, err := d.lookupLocked(name)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// lookupLocked returns the merged child called name; d.dirMu is held
+// (shared or not).
+func (d *inode) lookupLocked(name string) (*inode, error) {
+	if c := d.cached(name); c != nil {
+		return c, nil
+	}
+	if d.dead {
+		return nil, unix.ENOENT
+	}
+	c, err := d.lookupLayers(name)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if old := d.children[name]; old != nil {
+		// Another lookup under the shared lock won.
+		return old, nil
+	}
+	d.putChildLocked(name, c)
+	return c, nil
+}
+
+// putChildLocked caches c as name; d.mu is held.
+func (d *inode) putChildLocked(name string, c *inode) {
+	if d.children == nil {
+		d.children = make(map[string]*inode)
+	}
+	d.children[name] = c
+}
+
+// lookupLayers builds the merged child called name from the layers;
+// d.dirMu is held.
+func (d *inode) lookupLayers(name string) (*inode, error) {
+	var ui vfs.Inode
+	var ust unix.Stat_t
+	if u := d.upperInode(); u != nil {
+		in, err := u.Lookup(name)
+		switch {
+		case err == nil:
+			if ust, err = in.Stat(); err != nil {
+				return nil, err
+			}
+			ui = in
+		case err != unix.ENOENT:
+			return nil, err
+		}
+	}
+	if ui != nil {
+		// An upper directory merges with a lower directory; anything
+		// else in the upper tree hides the lower name.
+		if ust.Mode&unix.S_IFMT == unix.S_IFDIR && d.lower != nil && !d.whitedOut(name) {
+			li, lst, err := d.lowerLookup(name)
+			if err != nil && err != unix.ENOENT {
+				return nil, err
+			}
+			if err == nil && lst.Mode&unix.S_IFMT == unix.S_IFDIR {
+				return d.fs.newInode(d, name, li, &lst, ui, &ust), nil
+			}
+		}
+		return d.fs.newInode(d, name, nil, nil, ui, &ust), nil
+	}
+	if d.lower == nil || d.whitedOut(name) {
+		return nil, unix.ENOENT
+	}
+	li, lst, err := d.lowerLookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return d.fs.newInode(d, name, li, &lst, nil, nil), nil
+}
+
+// lowerLookup looks name up in the lower directory.
+func (d *inode) lowerLookup(name string) (vfs.Inode, unix.Stat_t, error) {
+	in, err := d.lower.Lookup(name)
+	if err != nil {
+		return nil, unix.Stat_t{}, err
+	}
+	st, err := in.Stat()
+	if err != nil {
+		return nil, st, err
+	}
+	return in, st, nil
+}
+
+// whitedOut reports whether name is whited out; d.dirMu is held.
+func (d *inode) whitedOut(name string) bool {
+	_, ok := d.whiteouts[name]
+	return ok
+}
+
+// lowerHas reports whether the lower directory has name, so that removing
+// the merged name needs a whiteout; c is the merged child; d.dirMu is
+// held.
+func (d *inode) lowerHas(name string, c *inode) (bool, error) {
+	if c != nil && c.lower != nil && c.upperInode() == nil {
+		// A lower-only file never moved: it is the lower name.
+		return true, nil
+	}
+	if d.lower == nil {
+		return false, nil
+	}
+	_, err := d.lower.Lookup(name)
+	switch err {
+	case nil:
+		return true, nil
+	case unix.ENOENT:
+		return false, nil
+	}
+	return false, err
+}
