@@ -8,8 +8,10 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN := bin/cocoon
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Packages the build, the tests and the demo use: gcc compiles the
-# differential syscall tests, busybox-static is the first guest program.
-DEBS := gcc libc6-dev busybox-static
+# differential syscall tests, busybox-static is the first guest program;
+# the real-program file-system tests and benchmarks run sqlite3, git, tar,
+# python3, diff (diffutils) and find (findutils).
+DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils
 
 export CGO_ENABLED ?= 0
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Main runs the `cocoon gofer` subcommand and returns its exit status. args
@@ -21,10 +23,17 @@ import (
 //	                              unless :rw); may be repeated
 //	--fd N                        an inherited, connected SOCK_SEQPACKET
 //	                              socket to serve
+//	--unconfined                  UNSAFE, for debugging only: serve without
+//	                              confinement (no pivot_root, capabilities
+//	                              or seccomp filter)
 //
 // At least one of --root and --mount is required. The daemon starts the
-// gofer with the sentry's end of a socketpair as the other end of N. Main
-// returns 0 when the sentry hangs up, 1 when serving fails and 2 for bad
+// gofer with the sentry's end of a socketpair as the other end of N, in
+// new mount, IPC, network and UTS namespaces. Before serving, the gofer
+// confines itself (see confine.go): a root holding only its trees,
+// five capabilities, and a seccomp allow-list that kills it on any other
+// system call; it refuses to serve if it cannot. Main returns 0 when the
+// sentry hangs up, 1 when confining or serving fails and 2 for bad
 // arguments.
 func Main(args []string) int {
 	return run(args, os.Stderr)
@@ -72,21 +81,47 @@ func run(args []string, stderr io.Writer) int {
 	var mounts mountFlags
 	flags.Var(&mounts, "mount", "also serve a tree, as `NAME=PATH[:ro|:rw]` (read-only by default; repeatable)")
 	fd := flags.Int("fd", -1, "inherited connected SOCK_SEQPACKET socket `descriptor` to serve (required)")
+	unconfined := flags.Bool("unconfined", false, "UNSAFE, debugging only: serve without pivot_root, capability drop and seccomp filter")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	if *overlay != "" {
-		if *root == "" {
-			fmt.Fprintln(stderr, "cocoon gofer: --overlay needs --root")
-			return 2
+	switch {
+	case flags.NArg() != 0:
+		fmt.Fprintf(stderr, "cocoon gofer: unexpected arguments %q\n", flags.Args())
+		return 2
+	case *root == "" && len(mounts) == 0:
+		fmt.Fprintln(stderr, "cocoon gofer: --root or --mount is required")
+		return 2
+	case *rw && *root == "":
+		fmt.Fprintln(stderr, "cocoon gofer: --rw needs --root")
+		return 2
+	case *overlay != "" && *root == "":
+		fmt.Fprintln(stderr, "cocoon gofer: --overlay needs --root")
+		return 2
+	case *fd < 0:
+		fmt.Fprintln(stderr, "cocoon gofer: --fd is required")
+		return 2
+	}
+	confined := !*unconfined && !skipConfine
+	// Serve owns the descriptor it is given, also when it fails.
+	fail := func(err error) int {
+		_ = unix.Close(*fd)
+		fmt.Fprintf(stderr, "cocoon gofer: %v\n", err)
+		return 1
+	}
+	if confined {
+		// Before the overlay: never mount in a shared namespace.
+		if err := checkOwnMountNS(); err != nil {
+			return fail(err)
 		}
+	}
+	if *overlay != "" {
 		merged, err := mountOverlay(*root, *overlay)
 		if err != nil {
-			fmt.Fprintf(stderr, "cocoon gofer: %v\n", err)
-			return 1
+			return fail(err)
 		}
 		*root, *rw = merged, true
 	}
@@ -95,23 +130,43 @@ func run(args []string, stderr io.Writer) int {
 		trees = append(trees, Tree{Name: "", Path: *root, ReadOnly: !*rw})
 	}
 	trees = append(trees, mounts...)
-	switch {
-	case flags.NArg() != 0:
-		fmt.Fprintf(stderr, "cocoon gofer: unexpected arguments %q\n", flags.Args())
-		return 2
-	case len(trees) == 0:
-		fmt.Fprintln(stderr, "cocoon gofer: --root or --mount is required")
-		return 2
-	case *rw && *root == "":
-		fmt.Fprintln(stderr, "cocoon gofer: --rw needs --root")
-		return 2
-	case *fd < 0:
-		fmt.Fprintln(stderr, "cocoon gofer: --fd is required")
-		return 2
+	if !confined {
+		if err := ServeTrees(*fd, trees); err != nil {
+			fmt.Fprintf(stderr, "cocoon gofer: %v\n", err)
+			return 1
+		}
+		return 0
 	}
-	if err := ServeTrees(*fd, trees); err != nil {
+	if err := serveConfined(*fd, trees, stderr); err != nil {
 		fmt.Fprintf(stderr, "cocoon gofer: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// serveConfined is ServeTrees with the gofer confined: the trees are
+// mounted in a new root and opened there, and the process drops its
+// privileges once they and the socket are open. conn is closed also on
+// failure.
+func serveConfined(conn int, trees []Tree, logw io.Writer) error {
+	trees, err := confineMounts(trees, logw)
+	if err != nil {
+		_ = unix.Close(conn)
+		return err
+	}
+	s, err := newServerTrees(trees)
+	if err != nil {
+		_ = unix.Close(conn)
+		return err
+	}
+	defer s.shutdown()
+	pc, err := newPacketConn(conn)
+	if err != nil {
+		return err
+	}
+	defer pc.close()
+	if err := restrictProcess(logw); err != nil {
+		return err
+	}
+	return s.serve(pc)
 }

@@ -104,7 +104,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		return 125, fmt.Errorf("connecting to gofer: %w", err)
 	}
 	defer client.Shutdown()
-	rootInode, err := goferfs.New(client, goferfs.Options{Exclusive: true})
+	rootInode, err := goferfs.New(client, goferfs.Options{Exclusive: true, MemFile: mf})
 	if err != nil {
 		return 125, fmt.Errorf("attaching root: %w", err)
 	}

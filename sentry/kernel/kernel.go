@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cocoonrt/cocoon/sentry/fs/inotify"
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
@@ -52,6 +53,9 @@ type Kernel struct {
 	// memfd_create.
 	memfdOnce sync.Once
 	memfds    *tmpfs.FS
+	// inotifyOnce guards the creation of inotify, the event registry.
+	inotifyOnce sync.Once
+	inotify     *inotify.Registry
 
 	// mu protects the task tree, every thread group's and task's signal
 	// and exit state, and the ID tables below.

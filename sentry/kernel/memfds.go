@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/cocoonrt/cocoon/sentry/fs/inotify"
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 )
 
@@ -14,4 +15,10 @@ func (k *Kernel) Memfds() *tmpfs.FS {
 		k.memfds = tmpfs.New(k.MemFile, tmpfs.Options{Mode: 0o1777, Dev: memfdDev})
 	})
 	return k.memfds
+}
+
+// Inotify returns the kernel's inotify event registry.
+func (k *Kernel) Inotify() *inotify.Registry {
+	k.inotifyOnce.Do(func() { k.inotify = inotify.NewRegistry() })
+	return k.inotify
 }

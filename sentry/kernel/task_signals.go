@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"github.com/cocoonrt/cocoon/sentry/waiter"
+
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
@@ -84,12 +86,14 @@ func (k *Kernel) sendLocked(tg *ThreadGroup, target *Task, info *SigInfo) (queue
 		if !target.pending.enqueue(info) {
 			return false
 		}
+		tg.signalfdQueue.Notify(waiter.EventIn)
 		target.kick()
 		return true
 	}
 	if !tg.pending.enqueue(info) {
 		return false
 	}
+	tg.signalfdQueue.Notify(waiter.EventIn)
 	// Wake a task that can take it: the leader if it does not block it,
 	// else any other.
 	if l := tg.leader; l != nil && tg.tasks[l] == struct{}{} && l.sigmask&sigBit(sig) == 0 {

@@ -28,6 +28,9 @@ type ThreadGroup struct {
 
 	handlers *SignalHandlers
 	pending  pendingSignals
+	// signalfdQueue wakes signalfd readers and pollers when a signal is
+	// queued for the group or one of its tasks.
+	signalfdQueue waiter.Queue
 
 	// exiting is set once the group is going away (exit_group, a fatal
 	// signal, execve from another thread); exitStatus is its status.

@@ -176,7 +176,7 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 			return 0, 0, err
 		}
 		if v.file != nil {
-			mm.fillFromFile(v, a, fr)
+			mm.fillFromFile(v, a, fr, false)
 		}
 		for p := a; p < runEnd; p += pageSize {
 			mm.pages[p] = &pte{page: newPhysPage(fr.Start + (p - a)), writable: true}
@@ -207,7 +207,7 @@ func (mm *MemoryManager) populateSharedLocked(v *vma, start, end uint64) error {
 			// missing page is a hole, and reading the file here
 			// would take obj.mu again.
 			if v.file != nil && !obj.fileData {
-				mm.fillFromFile(v, a, fr)
+				mm.fillFromFile(v, a, fr, true)
 			}
 			pg = newPhysPage(fr.Start)
 			obj.pages[off] = pg
@@ -220,11 +220,15 @@ func (mm *MemoryManager) populateSharedLocked(v *vma, start, end uint64) error {
 
 // fillFromFile reads the file contents backing [addr, addr+fr.Length())
 // into fr; bytes past the end of the file stay zero.
-func (mm *MemoryManager) fillFromFile(v *vma, addr uint64, fr memfile.Range) {
+func (mm *MemoryManager) fillFromFile(v *vma, addr uint64, fr memfile.Range, cacheLocked bool) {
 	buf := mm.mf.Slice(fr)
 	off := int64(v.fileOffset(addr))
+	read := v.file.ReadAt
+	if cf, ok := v.file.(CacheFiller); ok && cacheLocked {
+		read = cf.ReadAtUncached
+	}
 	for len(buf) > 0 {
-		n, err := v.file.ReadAt(buf, off)
+		n, err := read(buf, off)
 		if n <= 0 || err != nil && n == 0 {
 			return
 		}

@@ -77,6 +77,7 @@ func (v *vma) hold() {
 
 // drop releases what hold took.
 func (v *vma) drop(mf *memfile.File) {
+	v.writeBack(v.start, v.end)
 	if v.file != nil {
 		decRef(v.file)
 	}

@@ -470,6 +470,7 @@ func (mm *MemoryManager) Msync(addr, length uint64) error {
 		if v == nil {
 			return errNoMem
 		}
+		v.writeBack(a, min(v.end, addr+length))
 		a = v.end
 	}
 	return nil

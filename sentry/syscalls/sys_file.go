@@ -80,6 +80,7 @@ func openAt(t *kernel.Task, dirfd int32, pathAddr uint64, flags int, mode uint32
 	}
 	f := vfs.NewFile(impl, d, flags)
 	defer f.DecRef()
+	watchOpen(t, f)
 	fd, err := t.FDs().NewFD(f, 0, cloexec, limit)
 	return uint64(fd), err
 }
@@ -109,6 +110,9 @@ func openCreate(t *kernel.Task, start *vfs.Dentry, path string, flags int, mode 
 			d, impl, err := dir.Create(name, flags, m, owner, creds)
 			if err == unix.EEXIST && flags&unix.O_EXCL == 0 {
 				continue // lost a race with another creator
+			}
+			if err == nil {
+				notifyChild(t, dir, name, unix.IN_CREATE, false)
 			}
 			return d, impl, err == nil, err
 		}

@@ -27,6 +27,19 @@ func setStat(d *vfs.Dentry, opts vfs.SetStatOpts) error {
 	return err
 }
 
+// setStatNotify is setStat for a task, reporting the change to inotify.
+func setStatNotify(t *kernel.Task, d *vfs.Dentry, opts vfs.SetStatOpts) error {
+	if err := setStat(d, opts); err != nil {
+		return err
+	}
+	mask := uint32(unix.IN_ATTRIB)
+	if opts.Mask&vfs.SetSize != 0 {
+		mask = unix.IN_MODIFY
+	}
+	notifyFile(t, d, mask)
+	return nil
+}
+
 // fileDentry returns the dentry of fd's description (EBADF for an O_PATH
 // descriptor when pathOK is false, as fchmod and fchown require).
 func fileDentry(t *kernel.Task, fd int32) (*vfs.Dentry, *vfs.File, error) {
@@ -56,7 +69,7 @@ func chmod(t *kernel.Task, d *vfs.Dentry, mode uint32) error {
 	if mode&unix.S_ISGID != 0 && !creds.InGroup(st.Gid) && !creds.HasCap(vfs.CapFsetid) {
 		mode &^= unix.S_ISGID
 	}
-	return setStat(d, vfs.SetStatOpts{Mask: vfs.SetMode, Mode: mode})
+	return setStatNotify(t, d, vfs.SetStatOpts{Mask: vfs.SetMode, Mode: mode})
 }
 
 // Chmod implements Linux syscall chmod(2).
@@ -143,9 +156,9 @@ func chown(t *kernel.Task, d *vfs.Dentry, uid, gid uint32) error {
 	if opts.Mask == 0 {
 		// chown(f, -1, -1) still updates ctime on Linux; nothing to do
 		// that a caller could rely on beyond the checks.
-		return setStat(d, vfs.SetStatOpts{})
+		return setStatNotify(t, d, vfs.SetStatOpts{})
 	}
-	return setStat(d, opts)
+	return setStatNotify(t, d, opts)
 }
 
 func fchownAt(t *kernel.Task, dirfd int32, pathAddr uint64, uid, gid uint32, flags int) (uint64, error) {
@@ -224,7 +237,7 @@ func setTimes(t *kernel.Task, d *vfs.Dentry, atime, mtime unix.Timespec) error {
 			return err
 		}
 	}
-	return setStat(d, opts)
+	return setStatNotify(t, d, opts)
 }
 
 func validTimespec(ts unix.Timespec) bool {
@@ -373,7 +386,7 @@ func Truncate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err := checkFileSize(t, size); err != nil {
 		return 0, err
 	}
-	return 0, setStat(d, vfs.SetStatOpts{Mask: vfs.SetSize, Size: size})
+	return 0, setStatNotify(t, d, vfs.SetStatOpts{Mask: vfs.SetSize, Size: size})
 }
 
 // checkFileSize enforces RLIMIT_FSIZE for a file growing to size.
@@ -416,7 +429,11 @@ func Ftruncate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err := checkFileSize(t, size); err != nil {
 		return 0, err
 	}
-	return 0, tr.Truncate(size)
+	if err := tr.Truncate(size); err != nil {
+		return 0, err
+	}
+	notifyFile(t, f.Dentry(), unix.IN_MODIFY)
+	return 0, nil
 }
 
 // Fallocate implements Linux syscall fallocate(2).

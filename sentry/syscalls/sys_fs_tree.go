@@ -59,8 +59,11 @@ func mkdirAt(t *kernel.Task, dirfd int32, pathAddr uint64, mode uint32) (uint64,
 	if err != nil {
 		return 0, err
 	}
-	_, err = dir.Mkdir(name, m, owner, t.FSCreds())
-	return 0, err
+	if _, err = dir.Mkdir(name, m, owner, t.FSCreds()); err != nil {
+		return 0, err
+	}
+	notifyChild(t, dir, name, unix.IN_CREATE, true)
+	return 0, nil
 }
 
 // Mkdir implements Linux syscall mkdir(2).
@@ -103,8 +106,11 @@ func mknodAt(t *kernel.Task, dirfd int32, pathAddr uint64, mode uint32, dev uint
 	if err != nil {
 		return 0, err
 	}
-	_, err = dir.Mknod(name, m, owner, t.FSCreds())
-	return 0, err
+	if _, err = dir.Mknod(name, m, owner, t.FSCreds()); err != nil {
+		return 0, err
+	}
+	notifyChild(t, dir, name, unix.IN_CREATE, false)
+	return 0, nil
 }
 
 // Mknod implements Linux syscall mknod(2).
@@ -129,6 +135,9 @@ func unlinkAt(t *kernel.Task, dirfd int32, pathAddr uint64, rmdir bool) (uint64,
 	if name == "" {
 		// "/" or a path ending in "/" that names the root.
 		return 0, unix.EBUSY
+	}
+	if reg := t.Kernel().Inotify(); reg.Active() {
+		defer notifyRemoved(t, dir, name)()
 	}
 	if rmdir {
 		return 0, dir.Rmdir(name, t.FSCreds())
@@ -197,7 +206,17 @@ func renameAt(t *kernel.Task, oldDirfd int32, oldAddr uint64, newDirfd int32, ne
 			return 0, unix.ENOTDIR
 		}
 	}
-	return 0, vfs.Rename(oldDir, oldName, newDir, newName, flags, t.FSCreds())
+	var after func()
+	if reg := t.Kernel().Inotify(); reg.Active() {
+		after = notifyRenamed(t, oldDir, oldName, newDir, newName, flags)
+	}
+	if err := vfs.Rename(oldDir, oldName, newDir, newName, flags, t.FSCreds()); err != nil {
+		return 0, err
+	}
+	if after != nil {
+		after()
+	}
+	return 0, nil
 }
 
 // Rename implements Linux syscall rename(2).
@@ -249,7 +268,12 @@ func linkAt(t *kernel.Task, oldDirfd int32, oldAddr uint64, newDirfd int32, newA
 		// which could, are not supported).
 		return 0, unix.ENOENT
 	}
-	return 0, dir.Link(name, old, t.FSCreds())
+	if err := dir.Link(name, old, t.FSCreds()); err != nil {
+		return 0, err
+	}
+	notifyFile(t, old, unix.IN_ATTRIB)
+	notifyChild(t, dir, name, unix.IN_CREATE, false)
+	return 0, nil
 }
 
 // mayLink implements Linux's protected hardlinks rule for a caller that
@@ -306,8 +330,11 @@ func symlinkAt(t *kernel.Task, targetAddr uint64, dirfd int32, pathAddr uint64) 
 	if err != nil {
 		return 0, err
 	}
-	_, err = dir.Symlink(name, target, owner, t.FSCreds())
-	return 0, err
+	if _, err = dir.Symlink(name, target, owner, t.FSCreds()); err != nil {
+		return 0, err
+	}
+	notifyChild(t, dir, name, unix.IN_CREATE, false)
+	return 0, nil
 }
 
 // Symlink implements Linux syscall symlink(2).

@@ -188,3 +188,19 @@ func (f *mappedFile) SharedMemory() *mm.SharedMemory {
 	}
 	return nil
 }
+
+// WriteBack forwards mm.WriteBacker: shared mappings of gofer files write
+// their pages back through the file.
+func (f *mappedFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
+	if wb, ok := f.m.(mm.WriteBacker); ok {
+		wb.WriteBack(obj, off, length)
+	}
+}
+
+// ReadAtUncached forwards mm.CacheFiller.
+func (f *mappedFile) ReadAtUncached(p []byte, off int64) (int, error) {
+	if cf, ok := f.m.(mm.CacheFiller); ok {
+		return cf.ReadAtUncached(p, off)
+	}
+	return f.m.ReadAt(p, off)
+}

@@ -67,9 +67,16 @@ func readOnce(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint6
 		buf := t.Buffer(int(min(count-done, ioChunk)))
 		var n int
 		var err error
-		if off >= 0 {
+		switch {
+		case off >= 0:
 			n, err = f.PRead(buf, off+int64(done))
-		} else {
+		case isSignalFile(f):
+			// A signalfd reads the calling task's signals.
+			if !f.Readable() {
+				return 0, unix.EBADF
+			}
+			n, err = f.Impl().(*kernel.SignalFile).ReadTask(t, buf)
+		default:
 			n, err = f.Read(buf)
 		}
 		if n > 0 {
@@ -103,6 +110,9 @@ func writeFrom(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint
 	n, err := writeAll(t, f, addr, count, off)
 	if err == unix.EPIPE {
 		t.SendSignalToSelf(unix.SIGPIPE)
+	}
+	if n > 0 && f.Dentry() != nil {
+		notifyFile(t, f.Dentry(), unix.IN_MODIFY)
 	}
 	return n, err
 }

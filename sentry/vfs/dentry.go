@@ -27,6 +27,8 @@ type Dentry struct {
 	deleted atomic.Bool
 	// readOnly is set on the root of a read-only mount.
 	readOnly bool
+	// pinCount keeps open files' dentries cached (dcache.go).
+	pinCount
 
 	// mu protects children, mounted, and reads of parent and name that
 	// must be consistent with each other.
@@ -84,6 +86,9 @@ func (d *Dentry) child(name string) (*Dentry, error) {
 	if ok {
 		rv, revalidate := d.inode.(Revalidator)
 		if !revalidate || rv.Revalidate(name, c.inode) {
+			if !c.referenced.Load() {
+				c.referenced.Store(true)
+			}
 			if c.inode == nil {
 				return nil, unix.ENOENT
 			}
@@ -99,12 +104,14 @@ func (d *Dentry) child(name string) (*Dentry, error) {
 		return nil, err
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if c, ok := d.children[name]; ok && c.inode != nil {
+		d.mu.Unlock()
 		return c, nil // lost a race; the other lookup's inode wins
 	}
 	c = &Dentry{parent: d, name: name, inode: inode}
 	d.putChildLocked(name, c)
+	d.mu.Unlock()
+	dcache.shrink()
 	return c, nil
 }
 
@@ -140,8 +147,10 @@ func (d *Dentry) cacheNegative(name string) {
 	if d.children == nil {
 		d.children = make(map[string]*Dentry)
 	}
-	d.children[name] = &Dentry{parent: d, name: name}
+	n := &Dentry{parent: d, name: name}
+	d.children[name] = n
 	d.negatives++
+	dcache.add(n)
 }
 
 // putChildLocked installs c as d's child called name, replacing any
@@ -154,6 +163,7 @@ func (d *Dentry) putChildLocked(name string, c *Dentry) {
 		d.negatives--
 	}
 	d.children[name] = c
+	dcache.add(c)
 }
 
 // parentOf returns the parent of d for "..", never going above root and
@@ -244,4 +254,14 @@ func NewAnonymous(name string, inode Inode) *Dentry {
 	d := &Dentry{parent: root, name: name, inode: inode}
 	d.deleted.Store(true)
 	return d
+}
+
+// Parent returns d's parent within its mount, or nil for a mount root.
+func (d *Dentry) Parent() *Dentry { return d.getParent() }
+
+// Name returns d's name in its parent.
+func (d *Dentry) Name() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.name
 }

@@ -67,6 +67,9 @@ func (f *File) CancelOnRelease(key any) {
 // NewFile returns a description with one reference.
 func NewFile(impl FileImpl, d *Dentry, flags int) *File {
 	f := &File{impl: impl, dentry: d, accessMode: flags & unix.O_ACCMODE}
+	if d != nil {
+		d.Pin()
+	}
 	f.statusFlags.Store(int32(flags & (unix.O_APPEND | unix.O_NONBLOCK)))
 	f.refs.Store(1)
 	if nb, ok := impl.(Nonblocker); ok {
@@ -99,6 +102,9 @@ func (f *File) DecRef() {
 			l.ReleaseFile(f)
 		}
 		_ = f.impl.Close()
+		if f.dentry != nil {
+			f.dentry.Unpin()
+		}
 	}
 }
 

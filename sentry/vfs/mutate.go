@@ -201,6 +201,12 @@ func (dir *Dentry) Link(name string, old *Dentry, creds *Creds) error {
 		if err := ops.Link(name, old.inode); err != nil {
 			return nil, err
 		}
+		// The new name gets its own lookup: a file system may tie an
+		// inode object to the name it was found by (a gofer FID is
+		// reopened by name), and the old name may go first.
+		if inode, err := dir.inode.Lookup(name); err == nil {
+			return inode, nil
+		}
 		return old.inode, nil
 	})
 	if err == nil {

@@ -12,11 +12,14 @@
 package goferfs
 
 import (
+	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/gofer"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -24,12 +27,17 @@ import (
 type Options struct {
 	// Exclusive says only the sandbox changes the tree.
 	Exclusive bool
+	// MemFile, when set, holds the page cache that MAP_SHARED mappings
+	// of the tree's files share; without it each shared mapping gets
+	// its own copy.
+	MemFile *memfile.File
 }
 
 // FS is one tree served by a gofer connection.
 type FS struct {
 	client *gofer.Client
 	opts   Options
+	fids   *fidReaper
 }
 
 // New returns the root inode of the tree the gofer serves first.
@@ -38,7 +46,7 @@ func New(client *gofer.Client, opts Options) (vfs.Inode, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs := &FS{client: client, opts: opts}
+	fs := &FS{client: client, opts: opts, fids: reaperFor(client)}
 	return fs.newInode(fid, st), nil
 }
 
@@ -48,7 +56,7 @@ func Attach(client *gofer.Client, name string, opts Options) (vfs.Inode, error) 
 	if err != nil {
 		return nil, err
 	}
-	fs := &FS{client: client, opts: opts}
+	fs := &FS{client: client, opts: opts, fids: reaperFor(client)}
 	return fs.newInode(fid, st), nil
 }
 
@@ -65,10 +73,50 @@ type inode struct {
 	// open holds the regular files open on this inode; any one of them
 	// answers Stat with fstat.
 	open map[*regularFile]struct{}
+	// cache is the page cache of MAP_SHARED mappings, made on first use.
+	cache *mm.SharedMemory
+}
+
+// inodeResources are what an inode holds in the gofer and the memory
+// file, released once the inode is unreachable.
+type inodeResources struct {
+	fids *fidReaper
+	fid  gofer.FID
 }
 
 func (fs *FS) newInode(fid gofer.FID, st gofer.Stat) *inode {
-	return &inode{fs: fs, fid: fid, stat: toLinuxStat(st), statValid: true}
+	i := &inode{fs: fs, fid: fid, stat: toLinuxStat(st), statValid: true}
+	// The VFS forgets dentries it has not used lately; once nothing
+	// refers to the inode any more, its FID (a descriptor in the gofer)
+	// goes back. Nothing can use the FID after that, so no lifetime
+	// bookkeeping is needed on the paths that use it.
+	res := inodeResources{fids: fs.fids, fid: fid}
+	runtime.AddCleanup(i, func(r inodeResources) { r.fids.release(r.fid) }, res)
+	fs.fids.track()
+	return i
+}
+
+// pageCache returns the inode's page cache, creating it on first use;
+// nil when the tree has no memory file.
+func (i *inode) pageCache() *mm.SharedMemory {
+	if i.fs.opts.MemFile == nil {
+		return nil
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.cache == nil {
+		i.cache = mm.NewPageCache()
+		c, mf := i.cache, i.fs.opts.MemFile
+		runtime.AddCleanup(i, func(*int) { c.DecRef(mf) }, nil)
+	}
+	return i.cache
+}
+
+// cached returns the page cache if one exists.
+func (i *inode) cached() *mm.SharedMemory {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.cache
 }
 
 func toLinuxStat(s gofer.Stat) unix.Stat_t {
@@ -234,8 +282,18 @@ type regularFile struct {
 	fd    int
 }
 
-// ReadAt implements vfs.FileImpl.ReadAt.
+// ReadAt implements vfs.FileImpl.ReadAt: the file's contents, with the
+// pages shared mappings hold on top.
 func (f *regularFile) ReadAt(dst []byte, off int64) (int, error) {
+	n, err := f.ReadAtUncached(dst, off)
+	if c := f.inode.cached(); c != nil && n > 0 {
+		c.OverlayResident(f.inode.fs.opts.MemFile, dst[:n], off)
+	}
+	return n, err
+}
+
+// ReadAtUncached implements mm.CacheFiller: the host file only.
+func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 	total := 0
 	for total < len(dst) {
 		n, err := unix.Pread(f.fd, dst[total:], off+int64(total))
@@ -272,11 +330,44 @@ func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
 		}
 		total += n
 	}
+	if c := f.inode.cached(); c != nil && total > 0 {
+		c.UpdateResident(f.inode.fs.opts.MemFile, src[:total], off)
+	}
 	return total, nil
 }
 
 // Stat implements vfs.FileImpl.Stat.
 func (f *regularFile) Stat() (unix.Stat_t, error) { return f.inode.Stat() }
+
+// SharedMemory implements mm.SharedMappable: every shared mapping of the
+// file maps the inode's page cache.
+func (f *regularFile) SharedMemory() *mm.SharedMemory { return f.inode.pageCache() }
+
+// WriteBack implements mm.WriteBacker: the cached pages of [off,
+// off+length) go to the file, never past its end.
+func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
+	var st unix.Stat_t
+	if unix.Fstat(f.fd, &st) != nil {
+		return
+	}
+	size := uint64(st.Size)
+	obj.EachPage(f.inode.fs.opts.MemFile, off, length, func(o uint64, data []byte) {
+		if o >= size {
+			return
+		}
+		n := min(uint64(len(data)), size-o)
+		for done := uint64(0); done < n; {
+			w, err := unix.Pwrite(f.fd, data[done:n], int64(o+done))
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || w == 0 {
+				return
+			}
+			done += uint64(w)
+		}
+	})
+}
 
 // Truncate implements vfs.Truncater.
 func (f *regularFile) Truncate(size int64) error {
@@ -313,9 +404,18 @@ func (f *regularFile) Size() (int64, error) {
 // Close implements vfs.FileImpl.Close.
 func (f *regularFile) Close() error {
 	i := f.inode
+	var st unix.Stat_t
+	statErr := unix.Fstat(f.fd, &st)
 	i.mu.Lock()
 	delete(i.open, f)
-	// The last fstat is current; later changes come through the gofer.
+	if statErr == nil {
+		// Keep the attributes as the descriptor saw them last: writes
+		// through it changed size and times behind the cache.
+		st.Dev, st.Ino = i.stat.Dev, i.stat.Ino
+		i.stat, i.statValid = st, true
+	} else {
+		i.statValid = false
+	}
 	i.mu.Unlock()
 	return unix.Close(f.fd)
 }

@@ -87,6 +87,10 @@ func NewRegistry() *Registry {
 	return &Registry{targets: make(map[WatchTarget]map[*watch]struct{})}
 }
 
+// Active reports whether anything is watched, so callers can skip
+// computing event targets when nothing could receive them.
+func (r *Registry) Active() bool { return r.nwatches.Load() != 0 }
+
 // NewCookie returns a fresh non-zero cookie tying an IN_MOVED_FROM to its
 // IN_MOVED_TO, as fsnotify_get_cookie does.
 func (r *Registry) NewCookie() uint32 {

@@ -1,0 +1,475 @@
+package gofer
+
+// # Confinement
+//
+// The gofer is trusted, but it parses requests the untrusted sentry crafts,
+// so a bug in it must not hand the sentry the host. Unless started with
+// --unconfined (a debugging aid that is unsafe), `cocoon gofer` confines
+// itself before it reads its first request, in two steps.
+//
+// confineMounts (still with all of root's capabilities) gives the gofer a
+// file system view holding only its trees. It needs a mount namespace of
+// its own (the sandbox starts it with CLONE_NEWNS, and also with new IPC,
+// network and UTS namespaces, which it has no use for; a caller that is not
+// root adds a user namespace mapping its own IDs to 0) and refuses to run
+// in its parent's or init's mount namespace, since pivot_root there would
+// move the root of every process in it. It makes every mount private (so
+// nothing propagates back to the host), clones each tree's mount tree
+// (open_tree with OPEN_TREE_CLONE|AT_RECURSIVE, before anything else is
+// mounted, so a tree that is "/" does not contain the new root) and marks
+// each clone, recursively, nosuid and nodev (and read-only for a read-only
+// tree), so a device node swapped into a tree cannot be opened at all. It
+// then mounts a small tmpfs on a fresh temporary directory, moves tree i
+// to /i in it, pivots into it (pivot_root(".", ".") and a lazy unmount of
+// the old root), removes the temporary directory from the host again and
+// makes the new root read-only. From then on the gofer sees its trees and
+// nothing else of the host: no /proc, /sys, /dev or /tmp. The server opens
+// the trees at their new paths, so the descriptors it serves carry the
+// new mounts' flags. On kernels without open_tree (before 5.2) it falls
+// back to recursive bind mounts, and without mount_setattr (before 5.12)
+// it applies the flags to each tree's top mount only.
+//
+// restrictProcess, once the trees and the socket are open, drops
+// privileges:
+//
+//   - Capabilities: the bounding set, the permitted and effective sets
+//     keep only CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH (linkat
+//     with AT_EMPTY_PATH needs it), CAP_FOWNER and CAP_FSETID, what serving
+//     files of any owner takes; the inheritable and ambient sets are
+//     emptied and no_new_privs is set. Capabilities are per thread, and a
+//     Go program has many threads, so each change is made on every thread
+//     of the process with syscall.AllThreadsSyscall (threads created later
+//     inherit from the thread that creates them). AllThreadsSyscall is
+//     unsupported in a binary that links cgo; the gofer then fails with an
+//     error that says so rather than run half-confined. Build cocoon with
+//     CGO_ENABLED=0, as the Makefile does.
+//   - seccomp: an allow-list filter (seccomp_amd64.go) installed with
+//     SECCOMP_FILTER_FLAG_TSYNC, which applies it to every thread at once.
+//     It checks the architecture, refuses x32 numbers, allows the calls
+//     the server and the Go runtime make while serving, some only with
+//     safe arguments (clone only for threads, mmap and mprotect never
+//     executable, kill and tgkill only to the gofer itself, arch_prctl
+//     only ARCH_SET_FS, prctl only PR_SET_VMA) and kills the whole process
+//     (SECCOMP_RET_KILL_PROCESS, SIGSYS) on anything else: no socket,
+//     connect, execve, ptrace, mount, open_by_handle_at, ioctl, ...
+//
+// A node may lack what the gofer would give up anyway: a bounding set
+// that cannot be changed (no CAP_SETPCAP) or capabilities that are already
+// missing are logged and tolerated; everything else that fails is an error
+// and the gofer exits 1 before serving.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// skipConfine is set by this package's tests, which call Main in the test
+// process itself; confine_test.go checks confinement in child processes.
+var skipConfine bool
+
+// legacyMounts makes confineMounts use what kernels before 5.2 offer,
+// for tests.
+var legacyMounts bool
+
+// goferCaps are the capabilities a confined gofer keeps.
+var goferCaps = []int{
+	unix.CAP_CHOWN,
+	unix.CAP_DAC_OVERRIDE,
+	unix.CAP_DAC_READ_SEARCH,
+	unix.CAP_FOWNER,
+	unix.CAP_FSETID,
+}
+
+// goferCapMask is goferCaps as a bit mask.
+func goferCapMask() uint64 {
+	var m uint64
+	for _, c := range goferCaps {
+		m |= 1 << c
+	}
+	return m
+}
+
+// checkOwnMountNS fails unless the process is in a mount namespace other
+// than its parent's and init's.
+func checkOwnMountNS() error {
+	var self unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/mnt", &self); err != nil {
+		return fmt.Errorf("checking the mount namespace (is /proc mounted?): %w", err)
+	}
+	for _, who := range []string{strconv.Itoa(os.Getppid()), "1"} {
+		var st unix.Stat_t
+		if unix.Stat("/proc/"+who+"/ns/mnt", &st) == nil && st.Dev == self.Dev && st.Ino == self.Ino {
+			return fmt.Errorf("the gofer shares the mount namespace of process %s; start it in a new one (CLONE_NEWNS), or pass --unconfined", who)
+		}
+	}
+	return nil
+}
+
+// confineMounts makes the process's root a new read-only tmpfs holding
+// only trees, tree i at /i, and returns trees with their new paths. The
+// process must be in a mount namespace of its own (checkOwnMountNS).
+func confineMounts(trees []Tree, logw io.Writer) ([]Tree, error) {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return nil, fmt.Errorf("making mounts private: %w", err)
+	}
+	// Clone every tree before the new root exists.
+	clones := make([]int, len(trees))
+	for i := range clones {
+		clones[i] = -1
+	}
+	defer func() {
+		for _, fd := range clones {
+			if fd >= 0 {
+				_ = unix.Close(fd)
+			}
+		}
+	}()
+	haveOpenTree, haveSetattr := !legacyMounts, !legacyMounts
+	for i, t := range trees {
+		var st unix.Stat_t
+		if err := unix.Stat(t.Path, &st); err != nil {
+			return nil, fmt.Errorf("gofer: open root %q: %w", t.Path, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return nil, fmt.Errorf("gofer: open root %q: %w", t.Path, unix.ENOTDIR)
+		}
+		if !haveOpenTree {
+			continue
+		}
+		fd, err := unix.OpenTree(unix.AT_FDCWD, t.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if err == unix.ENOSYS {
+			fmt.Fprintf(logw, "cocoon gofer: open_tree unavailable (kernel before 5.2); using bind mounts\n")
+			haveOpenTree = false
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cloning the mounts of %s: %w", t.Path, err)
+		}
+		clones[i] = fd
+		if haveSetattr {
+			attr := unix.MountAttr{Attr_set: treeMountAttr(t)}
+			err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr)
+			if err == unix.ENOSYS {
+				fmt.Fprintf(logw, "cocoon gofer: mount_setattr unavailable (kernel before 5.12); nodev/nosuid/ro apply to the top mount of each tree only\n")
+				haveSetattr = false
+			} else if err != nil {
+				return nil, fmt.Errorf("setting mount flags of %s: %w", t.Path, err)
+			}
+		}
+	}
+	if !haveOpenTree {
+		// A mix is possible only if open_tree vanished half way; keep
+		// one way of doing it.
+		for i, fd := range clones {
+			if fd >= 0 {
+				_ = unix.Close(fd)
+				clones[i] = -1
+			}
+		}
+	}
+
+	newRoot, err := os.MkdirTemp("", "cocoon-gofer-root-")
+	if err != nil {
+		return nil, fmt.Errorf("creating the new root: %w", err)
+	}
+	// Held to remove newRoot from the host once the old root is gone.
+	parentFD, err := unix.Open(filepath.Dir(newRoot), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		_ = os.Remove(newRoot)
+		return nil, fmt.Errorf("opening %s: %w", filepath.Dir(newRoot), err)
+	}
+	defer unix.Close(parentFD)
+	removeNewRoot := true
+	defer func() {
+		if removeNewRoot {
+			_ = unix.Unmount(newRoot, unix.MNT_DETACH)
+			_ = os.Remove(newRoot)
+		}
+	}()
+	opts := fmt.Sprintf("mode=0755,size=64k,nr_inodes=%d", len(trees)+16)
+	if err := unix.Mount("tmpfs", newRoot, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, opts); err != nil {
+		return nil, fmt.Errorf("mounting a tmpfs at %s: %w", newRoot, err)
+	}
+	out := make([]Tree, len(trees))
+	for i, t := range trees {
+		name := strconv.Itoa(i)
+		target := filepath.Join(newRoot, name)
+		if err := unix.Mkdir(target, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", target, err)
+		}
+		if haveOpenTree {
+			if err := unix.MoveMount(clones[i], "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+				return nil, fmt.Errorf("mounting %s at %s: %w", t.Path, target, err)
+			}
+		} else if err := unix.Mount(t.Path, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return nil, fmt.Errorf("bind-mounting %s at %s: %w", t.Path, target, err)
+		}
+		if !haveOpenTree || !haveSetattr {
+			flags, err := keptMountFlags(target)
+			if err != nil {
+				return nil, err
+			}
+			if err := unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_BIND|flags|treeMountFlags(t), ""); err != nil {
+				return nil, fmt.Errorf("setting mount flags of %s: %w", target, err)
+			}
+		}
+		out[i] = Tree{Name: t.Name, Path: "/" + name, ReadOnly: t.ReadOnly}
+	}
+
+	if err := unix.Chdir(newRoot); err != nil {
+		return nil, err
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return nil, fmt.Errorf("pivot_root to %s: %w", newRoot, err)
+	}
+	removeNewRoot = false
+	// The old root is now stacked on the new one; detach it, and with
+	// it every host mount.
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return nil, fmt.Errorf("detaching the old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return nil, err
+	}
+	// newRoot is no longer a mount point in this namespace; remove it from
+	// the host through the descriptor held from before.
+	if err := unix.Unlinkat(parentFD, filepath.Base(newRoot), unix.AT_REMOVEDIR); err != nil {
+		fmt.Fprintf(logw, "cocoon gofer: leaving empty directory %s on the host: %v\n", newRoot, err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return nil, fmt.Errorf("making the new root read-only: %w", err)
+	}
+	return out, nil
+}
+
+// treeMountAttr is the mount_setattr attributes of t's mounts.
+func treeMountAttr(t Tree) uint64 {
+	a := uint64(unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV)
+	if t.ReadOnly {
+		a |= unix.MOUNT_ATTR_RDONLY
+	}
+	return a
+}
+
+// keptMountFlags returns the flags of the mount at path that a bind
+// remount must repeat so as not to clear them (a read-only host mount
+// served as a read-write tree stays read-only).
+func keptMountFlags(path string) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return 0, fmt.Errorf("reading the mount flags of %s: %w", path, err)
+	}
+	var f uintptr
+	for _, m := range []struct{ st, ms uintptr }{
+		{unix.ST_RDONLY, unix.MS_RDONLY},
+		{unix.ST_NOSUID, unix.MS_NOSUID},
+		{unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME},
+		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(st.Flags)&m.st != 0 {
+			f |= m.ms
+		}
+	}
+	return f, nil
+}
+
+// treeMountFlags is treeMountAttr as mount(2) flags.
+func treeMountFlags(t Tree) uintptr {
+	f := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
+	if t.ReadOnly {
+		f |= unix.MS_RDONLY
+	}
+	return f
+}
+
+// errCgo explains why capabilities cannot be dropped on every thread.
+var errCgo = errors.New("cannot change capabilities on every thread: this cocoon binary links cgo (syscall.AllThreadsSyscall is unsupported); build it with CGO_ENABLED=0")
+
+// allThreadsPrctl is prctl(option, a2, a3, a4, a5) on every thread.
+func allThreadsPrctl(option, a2, a3, a4, a5 uintptr) error {
+	_, _, e := syscall.AllThreadsSyscall6(unix.SYS_PRCTL, option, a2, a3, a4, a5, 0)
+	switch {
+	case e == syscall.ENOTSUP:
+		return errCgo
+	case e != 0:
+		return e
+	}
+	return nil
+}
+
+// restrictProcess drops every capability but goferCaps, sets no_new_privs
+// and installs the seccomp filter, on every thread.
+func restrictProcess(logw io.Writer) error {
+	keep := goferCapMask()
+	// The bounding set, which limits what an execve could regain.
+	for c := uintptr(0); c < 64; c++ {
+		in, _, e := unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0)
+		if e == unix.EINVAL {
+			break // past CAP_LAST_CAP
+		}
+		if e != 0 {
+			return fmt.Errorf("reading the capability bounding set: %w", e)
+		}
+		if in == 0 || keep&(1<<c) != 0 {
+			continue
+		}
+		err := allThreadsPrctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0)
+		if err == unix.EPERM {
+			// No CAP_SETPCAP: the bounding set is the node's to
+			// keep; seccomp refuses execve anyway.
+			fmt.Fprintf(logw, "cocoon gofer: capability bounding set left as is (no CAP_SETPCAP)\n")
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
+		}
+	}
+	if err := allThreadsPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
+		// EINVAL: a kernel before 4.3, which has no ambient set.
+		return fmt.Errorf("clearing ambient capabilities: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	have := uint64(data[0].Permitted) | uint64(data[1].Permitted)<<32
+	if missing := keep &^ have; missing != 0 {
+		fmt.Fprintf(logw, "cocoon gofer: running without capabilities %#x, which the node did not grant; files of other owners may be inaccessible\n", missing)
+	}
+	want := keep & have
+	data = [2]unix.CapUserData{
+		{Effective: uint32(want), Permitted: uint32(want)},
+		{Effective: uint32(want >> 32), Permitted: uint32(want >> 32)},
+	}
+	hdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	_, _, e := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+	switch {
+	case e == syscall.ENOTSUP:
+		return errCgo
+	case e != 0:
+		return fmt.Errorf("capset: %w", e)
+	}
+	if err := allThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("setting no_new_privs: %w", err)
+	}
+	return installSeccomp(logw)
+}
+
+// installSeccomp installs the gofer's filter on every thread.
+func installSeccomp(logw io.Writer) error {
+	if len(seccompRules) == 0 {
+		return fmt.Errorf("no seccomp allow-list for this architecture; only amd64 is supported")
+	}
+	action := uint32(unix.SECCOMP_RET_KILL_PROCESS)
+	if seccompTestAction != 0 {
+		action = seccompTestAction
+	} else if !seccompActionAvailable(action) {
+		// Before Linux 4.14: SIGSYS, which the Go runtime turns into a
+		// crash of the whole process.
+		fmt.Fprintf(logw, "cocoon gofer: SECCOMP_RET_KILL_PROCESS unavailable; using SECCOMP_RET_TRAP\n")
+		action = unix.SECCOMP_RET_TRAP
+	}
+	filter := seccompFilter(seccompRules, uint32(os.Getpid()), action)
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	r, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
+	if e != 0 {
+		return fmt.Errorf("installing the seccomp filter: %w", e)
+	}
+	if r != 0 {
+		return fmt.Errorf("installing the seccomp filter: thread %d could not be synchronized", r)
+	}
+	return nil
+}
+
+// seccompTestAction, when not zero, replaces the filter's default action;
+// only for finding the allow-list (SECCOMP_RET_LOG).
+var seccompTestAction uint32
+
+func seccompActionAvailable(action uint32) bool {
+	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_GET_ACTION_AVAIL, 0, uintptr(unsafe.Pointer(&action)))
+	return e == 0
+}
+
+// seccompRule allows one system call, optionally only with one argument's
+// low 32 bits matching.
+type seccompRule struct {
+	nr  uint32
+	arg int // the argument checked when set, clear, eq or eqSelf is given
+	// set: this bit must be set; clear: none of these bits may be.
+	set, clear uint32
+	// eq: the argument must equal this; eqSelf: the process's own PID.
+	eq     uint32
+	eqSelf bool
+}
+
+// Offsets in struct seccomp_data.
+const (
+	seccompDataNr   = 0
+	seccompDataArch = 4
+	seccompDataArgs = 16 // 6 × u64; the low half first on little-endian
+	x32SyscallBit   = 0x40000000
+)
+
+func bpfStmt(code uint16, k uint32) unix.SockFilter {
+	return unix.SockFilter{Code: code, K: k}
+}
+
+func bpfJump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
+	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
+}
+
+// seccompFilter assembles the classic BPF program for rules: a linear list
+// of checks, each a jump over the next to the verdict, so that no jump
+// offset grows with the list. The kernel's per-syscall action cache makes
+// the calls allowed without argument checks cost nothing after the first.
+func seccompFilter(rules []seccompRule, pid, deny uint32) []unix.SockFilter {
+	const (
+		ldAbs = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		jge   = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+		jset  = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
+		ret   = unix.BPF_RET | unix.BPF_K
+		allow = unix.SECCOMP_RET_ALLOW
+	)
+	p := []unix.SockFilter{
+		bpfStmt(ldAbs, seccompDataArch),
+		bpfJump(jeq, seccompArch, 1, 0),
+		bpfStmt(ret, deny),
+		bpfStmt(ldAbs, seccompDataNr),
+		bpfJump(jge, x32SyscallBit, 0, 1),
+		bpfStmt(ret, deny),
+	}
+	for _, r := range rules {
+		if r.set == 0 && r.clear == 0 && r.eq == 0 && !r.eqSelf {
+			p = append(p, bpfJump(jeq, r.nr, 0, 1), bpfStmt(ret, allow))
+			continue
+		}
+		// Not this call: skip the 4 instructions of the check, with the
+		// accumulator still holding the number.
+		p = append(p, bpfJump(jeq, r.nr, 0, 4), bpfStmt(ldAbs, uint32(seccompDataArgs+8*r.arg)))
+		switch {
+		case r.set != 0:
+			p = append(p, bpfJump(jset, r.set, 0, 1))
+		case r.clear != 0:
+			p = append(p, bpfJump(jset, r.clear, 1, 0))
+		case r.eqSelf:
+			p = append(p, bpfJump(jeq, pid, 0, 1))
+		default:
+			p = append(p, bpfJump(jeq, r.eq, 0, 1))
+		}
+		p = append(p, bpfStmt(ret, allow), bpfStmt(ret, deny))
+	}
+	return append(p, bpfStmt(ret, deny))
+}

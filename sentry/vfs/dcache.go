@@ -1,0 +1,109 @@
+package vfs
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// maxCachedDentries bounds the dentries the VFS keeps for names it looked
+// up. Each cached gofer dentry holds a FID, a descriptor in the gofer, so
+// the bound keeps the gofer well inside its descriptor limit; the working
+// set of most programs is far smaller.
+const maxCachedDentries = 3000
+
+// dentryCache tracks every cached child dentry and evicts the ones not
+// used recently (a clock without a hand: Go's map order stands in for
+// it). A dentry is evicted only when nothing depends on its identity: it
+// has no cached children, nothing is mounted on it, and no open file
+// refers to it.
+type dentryCache struct {
+	// mu protects set. Lock order: Dentry.mu, then mu; eviction takes
+	// dentry locks only after releasing mu.
+	mu  sync.Mutex
+	set map[*Dentry]struct{}
+}
+
+var dcache = dentryCache{set: make(map[*Dentry]struct{})}
+
+// add records a new cached dentry.
+func (c *dentryCache) add(d *Dentry) {
+	c.mu.Lock()
+	c.set[d] = struct{}{}
+	c.mu.Unlock()
+}
+
+// shrink evicts unused dentries while the cache is over its bound. It
+// takes no lock on entry; callers hold none.
+func (c *dentryCache) shrink() {
+	c.mu.Lock()
+	over := len(c.set) - maxCachedDentries
+	if over <= 0 {
+		c.mu.Unlock()
+		return
+	}
+	// Evict a tenth more than needed so that shrinking is amortised.
+	want := over + maxCachedDentries/10
+	var cands []*Dentry
+	for d := range c.set {
+		if d.referenced.Swap(false) {
+			continue
+		}
+		cands = append(cands, d)
+		if len(cands) >= want {
+			break
+		}
+	}
+	c.mu.Unlock()
+	for _, d := range cands {
+		if d.tryEvict() {
+			c.mu.Lock()
+			delete(c.set, d)
+			c.mu.Unlock()
+		}
+	}
+}
+
+// tryEvict removes d from its parent's cache if nothing depends on it;
+// it reports whether d is out of the cache (evicted now, or removed
+// before by an unlink or rename).
+func (d *Dentry) tryEvict() bool {
+	if d.pins.Load() != 0 {
+		return false
+	}
+	d.mu.Lock()
+	parent, name := d.parent, d.name
+	d.mu.Unlock()
+	if parent == nil {
+		return true
+	}
+	parent.mu.Lock()
+	defer parent.mu.Unlock()
+	if parent.children[name] != d {
+		return true // no longer cached under that name
+	}
+	d.mu.Lock()
+	busy := len(d.children) != 0 || d.mounted != nil || d.mountpoint != nil
+	d.mu.Unlock()
+	if busy || d.pins.Load() != 0 {
+		return false
+	}
+	delete(parent.children, name)
+	if d.inode == nil {
+		parent.negatives--
+	}
+	return true
+}
+
+// pinCount is embedded in Dentry: open files pin their dentry so that it
+// stays the one the tree refers to (renames then move it, and /proc shows
+// its current path).
+type pinCount struct {
+	pins       atomic.Int32
+	referenced atomic.Bool
+}
+
+// Pin keeps d in the cache.
+func (d *Dentry) Pin() { d.pins.Add(1) }
+
+// Unpin releases a Pin.
+func (d *Dentry) Unpin() { d.pins.Add(-1) }
