@@ -13,6 +13,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/gofer"
 	"github.com/cocoonrt/cocoon/sentry/fs/dev"
+	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
 	"github.com/cocoonrt/cocoon/sentry/fs/host"
 	"github.com/cocoonrt/cocoon/sentry/fs/overlay"
@@ -131,7 +132,13 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	}
 	// The host's /dev, /proc and /sys are never visible: the sandbox has
 	// its own.
-	devRoot := root.MountChild("dev", dev.New())
+	ptys := devpts.New()
+	devRoot := root.MountChild("dev", dev.NewWith(map[string]vfs.Inode{
+		"ptmx": ptys.PtmxInode(),
+		"pts":  synth.NewDir(0o755, map[string]vfs.Inode{}),
+		"tty":  dev.NewTTY(),
+	}))
+	devRoot.MountChild("pts", ptys.Root())
 	shm := tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: shmDev})
 	devRoot.MountChild("shm", shm.Root())
 	root.MountChild("sys", synth.NewDir(0o555, map[string]vfs.Inode{}))
@@ -142,6 +149,8 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		return 125, fmt.Errorf("starting platform: %w", pr.err)
 	}
 	k := kernel.NewKernel(pr.p, mf, root, syscalls.AMD64, log)
+	ptys.SetHooks(k.TerminalHooks())
+	k.PTYs = ptys
 	k.MemoryLimit = size
 	mounts := proc.DefaultMounts()
 	rootOpts := "rw,relatime"
@@ -151,6 +160,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	mounts[0] = proc.MountOf("none", "/", rootFSType, rootOpts, false, rootFS)
 	mounts = append(mounts[:2], append([]proc.Mount{
 		proc.MountOf("shm", "/dev/shm", "tmpfs", "rw,nosuid,nodev,relatime", true, shm.Root()),
+		proc.MountOf("devpts", "/dev/pts", "devpts", "rw,nosuid,noexec,relatime", true, ptys.Root()),
 	}, mounts[2:]...)...)
 	root.MountChild("proc", proc.New(proc.NewKernelSource(k), proc.Config{Mounts: mounts}))
 	if spec.Hostname != "" {

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/fs/inotify"
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -45,6 +46,8 @@ type Kernel struct {
 	BootTime time.Time
 	// MemoryLimit is what sysinfo reports as total RAM.
 	MemoryLimit uint64
+	// PTYs is the sandbox's devpts, where /dev/tty finds terminals.
+	PTYs *devpts.FS
 
 	futexes   futexManager
 	fifos     fifoTable
@@ -62,6 +65,8 @@ type Kernel struct {
 	mu sync.Mutex
 	// nextID is the next thread ID to try.
 	nextID int32
+	// sessionTTY maps session IDs to their controlling terminals.
+	sessionTTY map[int32]*devpts.TTY
 	// tasks maps thread IDs to live tasks.
 	tasks map[int32]*Task
 	// threadGroups maps thread group IDs to groups that are not reaped.

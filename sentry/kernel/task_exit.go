@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
+
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
@@ -55,7 +57,16 @@ func (t *Task) exit() {
 
 	k := t.k
 	k.mu.Lock()
-	defer k.mu.Unlock()
+	var hangup *devpts.TTY
+	defer func() {
+		k.mu.Unlock()
+		if hangup != nil {
+			// A session leader's exit hangs up its terminal
+			// (disassociate_ctty), outside k.mu: the terminal
+			// signals process groups through the kernel.
+			hangup.Disassociate(true)
+		}
+	}()
 	tg := t.tg
 	delete(k.tasks, t.tid)
 	delete(tg.tasks, t)
@@ -73,6 +84,7 @@ func (t *Task) exit() {
 			tg.exiting = true
 			tg.exitStatus = status
 		}
+		hangup = tg.releaseSessionTTYLocked()
 		tg.exitLocked()
 	}
 	close(t.done)

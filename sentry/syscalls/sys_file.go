@@ -6,6 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/fs/dev"
+	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/fs/pipe"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
@@ -186,9 +188,15 @@ func openExisting(t *kernel.Task, d *vfs.Dentry, st *unix.Stat_t, flags int) (vf
 	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
 		return openFIFO(t, d, flags)
 	}
+	if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == dev.TTYRdev {
+		return openControllingTTY(t, flags)
+	}
 	impl, err := d.Inode().Open(flags)
 	if err != nil {
 		return nil, err
+	}
+	if tty, ok := impl.(*devpts.File); ok && !tty.IsMaster() {
+		tty.SetControllingTTYOnOpen(t.JobControl(), flags)
 	}
 	if flags&unix.O_TRUNC != 0 && isReg && writing && st.Size != 0 {
 		tr, ok := impl.(vfs.Truncater)
@@ -327,6 +335,9 @@ func Ioctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	case fionclex:
 		t.FDs().SetFlags(int32(args[0]), false)
 		return 0, nil
+	}
+	if tty, ok := f.Impl().(*devpts.File); ok {
+		return ttyIoctl(t, f, tty, args[1], args[2])
 	}
 	if io, ok := f.Impl().(vfs.Ioctler); ok {
 		return io.Ioctl(t, args[1], args[2])

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
@@ -70,6 +71,8 @@ func readOnce(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint6
 		switch {
 		case off >= 0:
 			n, err = f.PRead(buf, off+int64(done))
+		case isTTYFile(f):
+			n, err = ttyRead(t, f, f.Impl().(*devpts.File), buf)
 		case isSignalFile(f):
 			// A signalfd reads the calling task's signals.
 			if !f.Readable() {
@@ -166,9 +169,12 @@ func writeOnce(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint
 		}
 		var n int
 		var err error
-		if off >= 0 {
+		switch {
+		case off >= 0:
 			n, err = f.PWrite(buf[:c], off+int64(done))
-		} else {
+		case isTTYFile(f):
+			n, err = ttyWrite(t, f, f.Impl().(*devpts.File), buf[:c])
+		default:
 			n, err = f.Write(buf[:c])
 		}
 		done += uint64(n)
@@ -382,4 +388,9 @@ func Lseek(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	defer f.DecRef()
 	n, err := f.Seek(int64(args[1]), int(args[2]))
 	return uint64(n), err
+}
+
+func isTTYFile(f *vfs.File) bool {
+	_, ok := f.Impl().(*devpts.File)
+	return ok
 }

@@ -34,8 +34,18 @@ func newDevice(k kind, major, minor uint32) *device {
 }
 
 // New returns the /dev directory.
-func New() vfs.Inode {
-	return synth.NewDir(0o755, map[string]vfs.Inode{
+func New() vfs.Inode { return NewWith(nil) }
+
+// TTYRdev is /dev/tty's device number: opening it opens the caller's
+// controlling terminal, which the syscall layer resolves.
+var TTYRdev = unix.Mkdev(5, 0)
+
+// NewTTY returns the /dev/tty node.
+func NewTTY() vfs.Inode { return newDevice(null, 5, 0) }
+
+// NewWith returns the /dev directory with extra entries (ptmx, pts, tty).
+func NewWith(extra map[string]vfs.Inode) vfs.Inode {
+	entries := map[string]vfs.Inode{
 		"null":    newDevice(null, 1, 3),
 		"zero":    newDevice(zero, 1, 5),
 		"full":    newDevice(full, 1, 7),
@@ -46,7 +56,11 @@ func New() vfs.Inode {
 		"stderr":  synth.NewSymlink("/proc/self/fd/2"),
 		"fd":      synth.NewSymlink("/proc/self/fd"),
 		"shm":     synth.NewDir(0o1777, map[string]vfs.Inode{}),
-	})
+	}
+	for name, in := range extra {
+		entries[name] = in
+	}
+	return synth.NewDir(0o755, entries)
 }
 
 func (d *device) Stat() (unix.Stat_t, error)       { return d.attr, nil }
