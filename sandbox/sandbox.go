@@ -67,8 +67,23 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	defer goferEnd.Close()
 
 	goferArgs := []string{"gofer", "--root", opts.Root, "--fd", "3"}
-	// The gofer must not outlive its caller.
-	goferAttr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// The gofer must not outlive its caller. It runs in a mount namespace
+	// of its own, where it pivots into a root holding only the trees it
+	// serves (and mounts the host overlay, if any, so that it vanishes
+	// with the gofer); it needs no IPC, network or host name, so it gets
+	// empty namespaces for those too.
+	goferNS := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNET | syscall.CLONE_NEWUTS)
+	goferAttr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Unshareflags: goferNS}
+	if os.Geteuid() != 0 {
+		// Without root, a user namespace that maps only the caller's
+		// own IDs (to 0) gives the gofer the capabilities it needs to
+		// confine itself. Files of other owners then show as the
+		// overflow ID (65534), and only the caller's IDs can be given.
+		goferAttr.Unshareflags = 0
+		goferAttr.Cloneflags = syscall.CLONE_NEWUSER | goferNS
+		goferAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		goferAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+	}
 	var overlayDir string
 	switch opts.Overlay {
 	case OverlayHost:
@@ -82,9 +97,6 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 			}
 		}()
 		goferArgs = append(goferArgs, "--overlay", overlayDir)
-		// The overlay is mounted in the gofer's own mount namespace,
-		// so it vanishes with the gofer.
-		goferAttr.Unshareflags = syscall.CLONE_NEWNS
 	case OverlayMemory:
 		opts.Spec.RootOverlay = OverlayMemory
 	case OverlayNone, "":

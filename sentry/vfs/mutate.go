@@ -139,7 +139,10 @@ func (dir *Dentry) createCommon(name string, creds *Creds, make func(DirOps) (In
 		return nil, err
 	}
 	invalidate(dir.inode)
-	return dir.addChildLocked(name, inode), nil
+	c := dir.addChildLocked(name, inode)
+	// Shrink the cache once dir's locks are released.
+	defer dcache.shrink()
+	return c, nil
 }
 
 func checkName(name string) error {

@@ -64,15 +64,21 @@ type inode struct {
 	fs  *FS
 	fid gofer.FID
 
-	// mu protects stat, statValid, target and open.
+	// mu protects stat, statValid, target, open, cache and hostFDs.
 	mu        sync.Mutex
 	stat      unix.Stat_t
 	statValid bool
 	// target caches a symlink's target.
 	target *string
-	// open holds the regular files open on this inode; any one of them
-	// answers Stat with fstat.
+	// open holds the regular files open on this inode.
 	open map[*regularFile]struct{}
+	// hostFDs are host descriptors of a regular file, read-only and
+	// read-write, opened through the gofer once and shared by every open
+	// file of the inode (they use pread and pwrite, so no offset is
+	// shared). -1 until needed. They answer Stat with fstat, always
+	// current and without a gofer round trip; they close when the inode
+	// becomes unreachable.
+	hostFDs [2]int
 	// cache is the page cache of MAP_SHARED mappings, made on first use.
 	cache *mm.SharedMemory
 }
@@ -85,7 +91,7 @@ type inodeResources struct {
 }
 
 func (fs *FS) newInode(fid gofer.FID, st gofer.Stat) *inode {
-	i := &inode{fs: fs, fid: fid, stat: toLinuxStat(st), statValid: true}
+	i := &inode{fs: fs, fid: fid, stat: toLinuxStat(st), statValid: true, hostFDs: [2]int{-1, -1}}
 	// The VFS forgets dentries it has not used lately; once nothing
 	// refers to the inode any more, its FID (a descriptor in the gofer)
 	// goes back. Nothing can use the FID after that, so no lifetime
@@ -146,9 +152,12 @@ func (i *inode) fileType() uint32 {
 // Stat implements vfs.Inode.Stat.
 func (i *inode) Stat() (unix.Stat_t, error) {
 	i.mu.Lock()
-	for f := range i.open {
+	for _, fd := range i.hostFDs {
+		if fd < 0 {
+			continue
+		}
 		var st unix.Stat_t
-		if err := unix.Fstat(f.fd, &st); err == nil {
+		if err := unix.Fstat(fd, &st); err == nil {
 			// Keep the identity the sandbox saw at lookup.
 			st.Dev, st.Ino = i.stat.Dev, i.stat.Ino
 			i.stat = st
@@ -253,7 +262,7 @@ func (i *inode) Open(flags int) (vfs.FileImpl, error) {
 	case unix.S_IFDIR:
 		return &dirFile{inode: i}, nil
 	case unix.S_IFREG:
-		fd, err := i.fs.client.Open(i.fid, flags&unix.O_ACCMODE)
+		fd, err := i.hostFD(flags & unix.O_ACCMODE)
 		if err != nil {
 			return nil, err
 		}
@@ -263,6 +272,45 @@ func (i *inode) Open(flags int) (vfs.FileImpl, error) {
 		// opened through the gofer.
 		return nil, unix.EACCES
 	}
+}
+
+// hostFD returns the inode's shared host descriptor for access mode acc,
+// asking the gofer for it the first time (writers share one read-write
+// descriptor).
+func (i *inode) hostFD(acc int) (int, error) {
+	slot, mode := 0, unix.O_RDONLY
+	if acc != unix.O_RDONLY {
+		slot, mode = 1, unix.O_RDWR
+	}
+	i.mu.Lock()
+	fd := i.hostFDs[slot]
+	i.mu.Unlock()
+	if fd >= 0 {
+		return fd, nil
+	}
+	fd, err := i.fs.client.Open(i.fid, mode)
+	if err != nil {
+		return -1, err
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if cur := i.hostFDs[slot]; cur >= 0 {
+		// Lost a race with another opener.
+		unix.Close(fd)
+		return cur, nil
+	}
+	i.hostFDs[slot] = fd
+	runtime.AddCleanup(i, func(fd int) { unix.Close(fd) }, fd)
+	return fd, nil
+}
+
+// adoptHostFD records fd, opened read-write by Create, as the inode's
+// shared read-write descriptor.
+func (i *inode) adoptHostFD(fd int) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.hostFDs[1] = fd
+	runtime.AddCleanup(i, func(fd int) { unix.Close(fd) }, fd)
 }
 
 func (i *inode) newRegularFile(fd int) *regularFile {
@@ -404,20 +452,11 @@ func (f *regularFile) Size() (int64, error) {
 // Close implements vfs.FileImpl.Close.
 func (f *regularFile) Close() error {
 	i := f.inode
-	var st unix.Stat_t
-	statErr := unix.Fstat(f.fd, &st)
 	i.mu.Lock()
 	delete(i.open, f)
-	if statErr == nil {
-		// Keep the attributes as the descriptor saw them last: writes
-		// through it changed size and times behind the cache.
-		st.Dev, st.Ino = i.stat.Dev, i.stat.Ino
-		i.stat, i.statValid = st, true
-	} else {
-		i.statValid = false
-	}
 	i.mu.Unlock()
-	return unix.Close(f.fd)
+	// The descriptor is the inode's, shared with other open files.
+	return nil
 }
 
 // dirFile lists a directory through the gofer.

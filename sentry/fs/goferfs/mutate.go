@@ -22,11 +22,14 @@ func (i *inode) sameFS(other vfs.Inode) (*inode, error) {
 
 // Create implements vfs.DirOps.Create.
 func (i *inode) Create(name string, flags int, mode uint32, owner vfs.Owner) (vfs.Inode, vfs.FileImpl, error) {
-	fid, st, fd, err := i.fs.client.Create(i.fid, name, flags&unix.O_ACCMODE, mode&0o7777, owner.UID, owner.GID)
+	// Always read-write: the descriptor becomes the inode's shared one
+	// for writers (the gofer, not the file's mode, decides access).
+	fid, st, fd, err := i.fs.client.Create(i.fid, name, unix.O_RDWR, mode&0o7777, owner.UID, owner.GID)
 	if err != nil {
 		return nil, nil, err
 	}
 	n := i.fs.newInode(fid, st)
+	n.adoptHostFD(fd)
 	return n, n.newRegularFile(fd), nil
 }
 
