@@ -170,7 +170,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		k.Strace = newStrace(os.Stderr)
 	}
 
-	fds := kernel.NewFDTable()
+	fds := k.NewFDTable()
 	for fd := int32(0); fd < 3; fd++ {
 		// The sandbox gets its own descriptions of the standard streams:
 		// when its programs close them, the sentry keeps its own stderr.

@@ -51,7 +51,7 @@ func (o *opener) release() {
 // openExecutable opens path for execution with execve's checks: a regular
 // file with an execute bit.
 func (t *Task) openExecutable(path string) (*executable, error) {
-	d, err := vfs.Resolve(t.k.Root, t.Cwd(), path, vfs.ResolveOpts{FollowFinal: true})
+	d, err := vfs.Resolve(t.Root(), t.Cwd(), path, vfs.ResolveOpts{FollowFinal: true, Creds: t.FSCreds()})
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,10 @@ type fdEntry struct {
 // with CLONE_FILES share one table.
 type FDTable struct {
 	refs atomic.Int32
+	// locks is the kernel's record-lock table (nil in tables made
+	// without a kernel): closing a descriptor drops the POSIX locks the
+	// table's processes hold on the file.
+	locks *lockTable
 
 	// mu protects entries.
 	mu      sync.Mutex
@@ -29,6 +33,14 @@ type FDTable struct {
 func NewFDTable() *FDTable {
 	t := &FDTable{}
 	t.refs.Store(1)
+	return t
+}
+
+// NewFDTable returns an empty table with one reference whose closes
+// release k's record locks.
+func (k *Kernel) NewFDTable() *FDTable {
+	t := NewFDTable()
+	t.locks = &k.fileLocks
 	return t
 }
 
@@ -48,6 +60,7 @@ func (t *FDTable) Fork() *FDTable {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := NewFDTable()
+	c.locks = t.locks
 	c.entries = make([]fdEntry, len(t.entries))
 	copy(c.entries, t.entries)
 	for _, e := range c.entries {
@@ -130,7 +143,12 @@ func (t *FDTable) SetFD(fd int32, f *vfs.File, cloexec bool, limit uint64) error
 // file releases the POSIX record locks the table's processes hold on it,
 // as Linux's filp_close does (the lock owner is the descriptor table).
 func (t *FDTable) closeFile(f *vfs.File) {
-	if l := f.Locks(); l != nil {
+	l := f.Locks()
+	if l == nil && t.locks != nil && f.Dentry() != nil {
+		// Locks taken through another description of the same file.
+		l = t.locks.lookup(f)
+	}
+	if l != nil {
 		l.ReleasePOSIX(t)
 	}
 	f.DecRef()

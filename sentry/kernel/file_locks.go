@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/vfs/lock"
@@ -11,9 +12,26 @@ import (
 // locked, keyed by identity so every name and lookup of a file shares
 // them. Entries are small and are kept for the life of the sandbox.
 type lockTable struct {
+	// used is set once any file was locked, so closes skip the lookup
+	// in sandboxes that never lock.
+	used atomic.Bool
 	// mu protects locks.
 	mu    sync.Mutex
 	locks map[fifoKey]*lock.Locks
+}
+
+// lookup returns the lock state of f's inode if it was ever locked.
+func (lt *lockTable) lookup(f *vfs.File) *lock.Locks {
+	if !lt.used.Load() {
+		return nil
+	}
+	st, err := f.Impl().Stat()
+	if err != nil {
+		return nil
+	}
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	return lt.locks[fifoKey{st.Dev, st.Ino}]
 }
 
 // FileLocks returns the lock state of f's inode and records it on f, so
@@ -35,6 +53,7 @@ func (k *Kernel) FileLocks(f *vfs.File) (*lock.Locks, error) {
 		}
 		l = &lock.Locks{}
 		k.fileLocks.locks[key] = l
+		k.fileLocks.used.Store(true)
 	}
 	k.fileLocks.mu.Unlock()
 	f.UseLocks(l)

@@ -12,10 +12,12 @@ import (
 type FSContext struct {
 	refs atomic.Int32
 
-	// mu protects cwd and umask.
+	// mu protects cwd, root and umask.
 	mu    sync.Mutex
 	cwd   *vfs.Dentry
 	umask uint32
+	// root is the chroot(2) root; nil means the sandbox's root.
+	root *vfs.Dentry
 }
 
 // NewFSContext returns a context with one reference.
@@ -48,11 +50,27 @@ func (f *FSContext) SwapUmask(mask uint32) uint32 {
 	return old
 }
 
+// Root returns the chroot root, or nil for the sandbox's root.
+func (f *FSContext) Root() *vfs.Dentry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.root
+}
+
+// SetRoot sets the chroot root.
+func (f *FSContext) SetRoot(d *vfs.Dentry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.root = d
+}
+
 // fork returns an independent copy.
 func (f *FSContext) fork() *FSContext {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return NewFSContext(f.cwd, f.umask)
+	c := NewFSContext(f.cwd, f.umask)
+	c.root = f.root
+	return c
 }
 
 func (f *FSContext) incRef() { f.refs.Add(1) }

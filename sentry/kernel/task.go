@@ -184,6 +184,18 @@ func (t *Task) Cwd() *vfs.Dentry { return t.fs.Cwd() }
 // SetCwd sets the working directory.
 func (t *Task) SetCwd(d *vfs.Dentry) { t.fs.SetCwd(d) }
 
+// Root returns the root paths resolve from: the chroot(2) root, or the
+// sandbox's.
+func (t *Task) Root() *vfs.Dentry {
+	if r := t.fs.Root(); r != nil {
+		return r
+	}
+	return t.k.Root
+}
+
+// SetRoot implements chroot(2)'s change.
+func (t *Task) SetRoot(d *vfs.Dentry) { t.fs.SetRoot(d) }
+
 // Credentials returns the task's credentials, for reading by the task
 // itself; changes go through UpdateCredentials or the Set* methods, which
 // hold Kernel.mu.

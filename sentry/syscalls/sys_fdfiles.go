@@ -253,7 +253,7 @@ func notifyCreated(t *kernel.Task, dir *vfs.Dentry, name string) {
 	if !reg.Active() {
 		return
 	}
-	c, err := vfs.Resolve(t.Kernel().Root, dir, name, vfs.ResolveOpts{})
+	c, err := vfs.Resolve(t.Root(), dir, name, vfs.ResolveOpts{})
 	isDir := false
 	if err == nil {
 		_, isDir = targetOfDentry(c)
@@ -299,7 +299,7 @@ func watchOpen(t *kernel.Task, f *vfs.File) {
 // notifyRemoved snapshots the name about to be removed from dir and
 // returns the function that reports its removal (if it happened).
 func notifyRemoved(t *kernel.Task, dir *vfs.Dentry, name string) func() {
-	c, err := vfs.Resolve(t.Kernel().Root, dir, name, vfs.ResolveOpts{})
+	c, err := vfs.Resolve(t.Root(), dir, name, vfs.ResolveOpts{})
 	if err != nil {
 		return func() {}
 	}
@@ -322,7 +322,7 @@ func notifyRemoved(t *kernel.Task, dir *vfs.Dentry, name string) func() {
 // notifyRenamed snapshots a rename's parties and returns the function
 // that reports it once done.
 func notifyRenamed(t *kernel.Task, oldDir *vfs.Dentry, oldName string, newDir *vfs.Dentry, newName string, flags uint32) func() {
-	root := t.Kernel().Root
+	root := t.Root()
 	src, err := vfs.Resolve(root, oldDir, oldName, vfs.ResolveOpts{})
 	if err != nil {
 		return nil

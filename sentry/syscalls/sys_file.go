@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"encoding/binary"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -33,6 +34,11 @@ func (*pathFile) IsStream() bool                     { return true }
 
 // openAt implements the common part of open, openat and creat.
 func openAt(t *kernel.Task, dirfd int32, pathAddr uint64, flags int, mode uint32) (uint64, error) {
+	return openAtResolve(t, dirfd, pathAddr, flags, mode, 0)
+}
+
+// openAtResolve is openAt with openat2's RESOLVE_* flags.
+func openAtResolve(t *kernel.Task, dirfd int32, pathAddr uint64, flags int, mode uint32, resolve uint64) (uint64, error) {
 	path, err := copyInPath(t, pathAddr)
 	if err != nil {
 		return 0, err
@@ -45,17 +51,22 @@ func openAt(t *kernel.Task, dirfd int32, pathAddr uint64, flags int, mode uint32
 		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	}
 	follow := flags&unix.O_NOFOLLOW == 0
-	start, err := startDir(t, dirfd, path)
+	rc, start, err := newResolveCtx(t, dirfd, path, resolve)
 	if err != nil {
 		return 0, err
 	}
-	creds := t.FSCreds()
+	if resolve&unix.RESOLVE_NO_SYMLINKS != 0 && flags&(unix.O_PATH|unix.O_NOFOLLOW) != unix.O_PATH|unix.O_NOFOLLOW {
+		// Only O_PATH|O_NOFOLLOW may name a final symlink.
+		follow = true
+	}
 	var d *vfs.Dentry
 	var impl vfs.FileImpl
 	if flags&unix.O_CREAT != 0 {
-		d, impl, _, err = openCreate(t, start, path, flags, mode)
+		d, impl, _, err = openCreate(t, rc, start, path, flags, mode)
 	} else {
-		d, err = vfs.Resolve(t.Kernel().Root, start, path, vfs.ResolveOpts{FollowFinal: follow, WantDir: flags&unix.O_DIRECTORY != 0, Creds: creds})
+		opts := rc.opts
+		opts.FollowFinal, opts.WantDir = follow, flags&unix.O_DIRECTORY != 0
+		d, err = vfs.Resolve(rc.root, start, path, opts)
 	}
 	if err != nil {
 		return 0, err
@@ -89,13 +100,13 @@ func openAt(t *kernel.Task, dirfd int32, pathAddr uint64, flags int, mode uint32
 
 // openCreate resolves path for an open with O_CREAT and creates the file
 // if there is none; impl is set when the file was created (and opened).
-func openCreate(t *kernel.Task, start *vfs.Dentry, path string, flags int, mode uint32) (d *vfs.Dentry, impl vfs.FileImpl, created bool, err error) {
-	root := t.Kernel().Root
+func openCreate(t *kernel.Task, rc resolveCtx, start *vfs.Dentry, path string, flags int, mode uint32) (d *vfs.Dentry, impl vfs.FileImpl, created bool, err error) {
+	root := rc.root
 	creds := t.FSCreds()
 	if strings.HasSuffix(path, "/") {
 		return nil, nil, false, unix.EISDIR
 	}
-	dir, name, err := vfs.ResolveParent(root, start, path, creds)
+	dir, name, err := vfs.ResolveParentOpts(root, start, path, rc.opts)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -103,7 +114,7 @@ func openCreate(t *kernel.Task, start *vfs.Dentry, path string, flags int, mode 
 		return nil, nil, false, unix.EISDIR
 	}
 	for range vfs.MaxSymlinkTraversals {
-		existing, err := vfs.Resolve(root, dir, name, vfs.ResolveOpts{Creds: creds})
+		existing, err := vfs.Resolve(root, dir, name, rc.opts)
 		if err == unix.ENOENT {
 			owner, m, err := newOwner(t, dir, unix.S_IFREG|createMode(t, mode))
 			if err != nil {
@@ -134,7 +145,7 @@ func openCreate(t *kernel.Task, start *vfs.Dentry, path string, flags int, mode 
 			}
 			return existing, nil, false, nil
 		}
-		if flags&unix.O_NOFOLLOW != 0 {
+		if flags&unix.O_NOFOLLOW != 0 || rc.opts.NoSymlinks {
 			return nil, nil, false, unix.ELOOP
 		}
 		// Follow the symlink; a dangling one creates its target.
@@ -145,7 +156,10 @@ func openCreate(t *kernel.Task, start *vfs.Dentry, path string, flags int, mode 
 		if strings.HasSuffix(target, "/") {
 			return nil, nil, false, unix.EISDIR
 		}
-		if dir, name, err = vfs.ResolveParent(root, dir, target, creds); err != nil {
+		if strings.HasPrefix(target, "/") && rc.opts.Beneath {
+			return nil, nil, false, unix.EXDEV
+		}
+		if dir, name, err = vfs.ResolveParentOpts(root, dir, target, rc.opts); err != nil {
 			return nil, nil, false, err
 		}
 		if name == "" {
@@ -187,6 +201,9 @@ func openExisting(t *kernel.Task, d *vfs.Dentry, st *unix.Stat_t, flags int) (vf
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
 		return openFIFO(t, d, flags)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+		return nil, unix.ENXIO
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == dev.TTYRdev {
 		return openControllingTTY(t, flags)
@@ -313,6 +330,14 @@ func Fcntl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	case unix.F_SETFL:
 		f.SetStatusFlags(int(args[2]))
 		return 0, nil
+	case unix.F_GETPIPE_SZ:
+		if n, ok := pipe.Capacity(f.Impl()); ok {
+			return uint64(n), nil
+		}
+		return 0, unix.EBADF
+	case unix.F_SETPIPE_SZ:
+		n, err := pipe.SetCapacity(f.Impl(), int64(int32(args[2])), t.FSCreds().HasCap(kernel.CapSysResource))
+		return uint64(n), err
 	case unix.F_ADD_SEALS, unix.F_GET_SEALS:
 		return fcntlSeals(f, cmd, args[2])
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, fOFDGetlk, fOFDSetlk, fOFDSetlkw:
@@ -388,4 +413,81 @@ func openFIFO(t *kernel.Task, d *vfs.Dentry, flags int) (vfs.FileImpl, error) {
 		return nil, err
 	}
 	return fifo.Open(flags, t.Block)
+}
+
+// resolveCtx is where and how an open resolves its path.
+type resolveCtx struct {
+	root *vfs.Dentry
+	opts vfs.ResolveOpts
+}
+
+// newResolveCtx applies openat2's RESOLVE_* flags to a walk from dirfd.
+func newResolveCtx(t *kernel.Task, dirfd int32, path string, resolve uint64) (resolveCtx, *vfs.Dentry, error) {
+	rc := resolveCtx{root: t.Root(), opts: vfs.ResolveOpts{Creds: t.FSCreds()}}
+	rc.opts.NoSymlinks = resolve&unix.RESOLVE_NO_SYMLINKS != 0
+	rc.opts.NoXdev = resolve&unix.RESOLVE_NO_XDEV != 0
+	scoped := resolve&(unix.RESOLVE_BENEATH|unix.RESOLVE_IN_ROOT) != 0
+	if !scoped {
+		start, err := startDir(t, dirfd, path)
+		return rc, start, err
+	}
+	// The walk is confined to dirfd: it is the root.
+	base, err := startDir(t, dirfd, ".")
+	if err != nil {
+		return rc, nil, err
+	}
+	rc.root = base
+	if resolve&unix.RESOLVE_BENEATH != 0 {
+		if strings.HasPrefix(path, "/") {
+			return rc, nil, unix.EXDEV
+		}
+		rc.opts.Beneath = true
+	}
+	return rc, base, nil
+}
+
+// resolveCached is RESOLVE_CACHED, which x/sys does not name.
+const resolveCached = 0x20
+
+// openHowSize is sizeof(struct open_how) as first defined.
+const openHowSize = 24
+
+// Openat2 implements Linux syscall openat2(2).
+func Openat2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	dirfd, pathAddr, howAddr, size := int32(args[0]), args[1], args[2], args[3]
+	if size < openHowSize {
+		return 0, unix.EINVAL
+	}
+	if size > 4096 {
+		return 0, unix.E2BIG
+	}
+	b := make([]byte, size)
+	if _, err := t.CopyIn(howAddr, b); err != nil {
+		return 0, unix.EFAULT
+	}
+	for _, c := range b[openHowSize:] {
+		if c != 0 {
+			return 0, unix.E2BIG
+		}
+	}
+	le := binary.LittleEndian
+	flags, mode, resolve := le.Uint64(b[0:]), le.Uint64(b[8:]), le.Uint64(b[16:])
+	const validFlags = unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY | unix.O_TRUNC |
+		unix.O_APPEND | unix.O_NONBLOCK | unix.O_DSYNC | unix.O_ASYNC | unix.O_DIRECT | unix.O_LARGEFILE |
+		unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_NOATIME | unix.O_CLOEXEC | unix.O_PATH | oTmpfile | unix.O_SYNC
+	const validResolve = unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_SYMLINKS |
+		unix.RESOLVE_BENEATH | unix.RESOLVE_IN_ROOT | resolveCached
+	switch {
+	case flags&^uint64(validFlags) != 0, resolve&^uint64(validResolve) != 0:
+		return 0, unix.EINVAL
+	case mode&^0o7777 != 0:
+		return 0, unix.EINVAL
+	case mode != 0 && flags&(unix.O_CREAT|oTmpfile) == 0:
+		return 0, unix.EINVAL
+	case resolve&(unix.RESOLVE_BENEATH|unix.RESOLVE_IN_ROOT) == unix.RESOLVE_BENEATH|unix.RESOLVE_IN_ROOT:
+		return 0, unix.EINVAL
+	case flags&unix.O_PATH != 0 && flags&^uint64(unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC) != 0:
+		return 0, unix.EINVAL
+	}
+	return openAtResolve(t, dirfd, pathAddr, int(flags), uint32(mode), resolve)
 }

@@ -386,7 +386,12 @@ func Truncate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err := checkFileSize(t, size); err != nil {
 		return 0, err
 	}
-	return 0, setStatNotify(t, d, vfs.SetStatOpts{Mask: vfs.SetSize, Size: size})
+	opts := vfs.SetStatOpts{Mask: vfs.SetSize, Size: size}
+	if kill := privsToKill(t, &st); kill != 0 {
+		opts.Mask |= vfs.SetMode
+		opts.Mode = st.Mode & 0o7777 &^ kill
+	}
+	return 0, setStatNotify(t, d, opts)
 }
 
 // checkFileSize enforces RLIMIT_FSIZE for a file growing to size.
@@ -429,6 +434,7 @@ func Ftruncate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err := checkFileSize(t, size); err != nil {
 		return 0, err
 	}
+	killPrivs(t, f)
 	if err := tr.Truncate(size); err != nil {
 		return 0, err
 	}
@@ -483,7 +489,15 @@ func syncFile(t *kernel.Task, fd int32, dataOnly bool) (uint64, error) {
 	if s, ok := f.Impl().(vfs.Syncer); ok {
 		return 0, s.Sync(dataOnly)
 	}
-	return 0, nil
+	// Files without an fsync method: Linux says EINVAL for pipes,
+	// sockets and devices; the sentry's own trees have nothing to sync.
+	if st, err := f.Impl().Stat(); err == nil {
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG, unix.S_IFDIR, unix.S_IFLNK:
+			return 0, nil
+		}
+	}
+	return 0, unix.EINVAL
 }
 
 // Fsync implements Linux syscall fsync(2).

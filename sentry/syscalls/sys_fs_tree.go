@@ -17,7 +17,7 @@ func parentAt(t *kernel.Task, dirfd int32, path string) (*vfs.Dentry, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	return vfs.ResolveParent(t.Kernel().Root, start, path, t.FSCreds())
+	return vfs.ResolveParent(t.Root(), start, path, t.FSCreds())
 }
 
 // newOwner returns the owner and mode of a file created in dir by t:
@@ -143,8 +143,13 @@ func unlinkAt(t *kernel.Task, dirfd int32, pathAddr uint64, rmdir bool) (uint64,
 		return 0, dir.Rmdir(name, t.FSCreds())
 	}
 	if strings.HasSuffix(path, "/") {
-		// "file/" names a directory or nothing.
-		if err := dir.Unlink(name, t.FSCreds()); err == unix.EISDIR {
+		// "name/" names a directory (EISDIR) or is not a directory
+		// (ENOTDIR); nothing is removed either way.
+		c, err := vfs.Resolve(t.Root(), dir, name, vfs.ResolveOpts{Creds: t.FSCreds()})
+		if err != nil {
+			return 0, err
+		}
+		if st, err := c.Inode().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return 0, unix.EISDIR
 		}
 		return 0, unix.ENOTDIR
@@ -194,7 +199,7 @@ func renameAt(t *kernel.Task, oldDirfd int32, oldAddr uint64, newDirfd int32, ne
 	// A trailing slash on either name requires the source to be a
 	// directory.
 	if strings.HasSuffix(oldPath, "/") || strings.HasSuffix(newPath, "/") {
-		src, err := vfs.Resolve(t.Kernel().Root, oldDir, oldName, vfs.ResolveOpts{})
+		src, err := vfs.Resolve(t.Root(), oldDir, oldName, vfs.ResolveOpts{})
 		if err != nil {
 			return 0, err
 		}

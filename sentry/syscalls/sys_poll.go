@@ -22,9 +22,18 @@ const pollNVal = 0x20
 // poll treats files without a poll method.
 func readiness(f *vfs.File, mask uint32) uint32 {
 	if w, ok := f.Impl().(waiter.Waitable); ok {
-		return w.Readiness(mask | waiter.EventErr | waiter.EventHUp)
+		r := w.Readiness(mask | waiter.EventIn | waiter.EventOut | waiter.EventErr | waiter.EventHUp)
+		// POLLRDNORM and POLLWRNORM go with POLLIN and POLLOUT.
+		if r&waiter.EventIn != 0 {
+			r |= 0x40
+		}
+		if r&waiter.EventOut != 0 {
+			r |= 0x100
+		}
+		return r & (mask | waiter.EventErr | waiter.EventHUp)
 	}
-	return (waiter.EventIn | waiter.EventOut) & mask
+	// DEFAULT_POLLMASK: POLLIN|POLLOUT|POLLRDNORM|POLLWRNORM.
+	return (waiter.EventIn | waiter.EventOut | 0x40 | 0x100) & mask
 }
 
 type pollEntry struct {
@@ -255,7 +264,19 @@ func Select(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		noWait = d == 0
 		deadline = time.Now().Add(d)
 	}
-	return selectCall(t, int32(args[0]), args[1], args[2], args[3], deadline, noWait)
+	n, err := selectCall(t, int32(args[0]), args[1], args[2], args[3], deadline, noWait)
+	if args[4] != 0 && err != unix.EFAULT {
+		// Linux's select writes back the time left.
+		left := max(time.Until(deadline), 0)
+		if noWait {
+			left = 0
+		}
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[0:], uint64(left/time.Second))
+		binary.LittleEndian.PutUint64(b[8:], uint64((left%time.Second)/time.Microsecond))
+		_, _ = t.CopyOut(args[4], b[:])
+	}
+	return n, err
 }
 
 // Pselect6 implements Linux syscall pselect6(2).
@@ -278,9 +299,20 @@ func Pselect6(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 		maskAddr, maskSize = binary.LittleEndian.Uint64(b[0:]), binary.LittleEndian.Uint64(b[8:])
 	}
-	return withSigmask(t, maskAddr, maskSize, func() (uint64, error) {
+	n, err := withSigmask(t, maskAddr, maskSize, func() (uint64, error) {
 		return selectCall(t, int32(args[0]), args[1], args[2], args[3], deadline, noWait)
 	})
+	if args[4] != 0 && err != unix.EFAULT {
+		left := max(time.Until(deadline), 0)
+		if noWait {
+			left = 0
+		}
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[0:], uint64(left/time.Second))
+		binary.LittleEndian.PutUint64(b[8:], uint64(left%time.Second))
+		_, _ = t.CopyOut(args[4], b[:])
+	}
+	return n, err
 }
 
 // EpollCreate1 implements Linux syscall epoll_create1(2).

@@ -12,6 +12,9 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
+// rwfAppend is RWF_APPEND.
+const rwfAppend = 0x10
+
 const (
 	// ioChunk bounds one copy between a file and application memory.
 	ioChunk = 1 << 20
@@ -47,6 +50,9 @@ func waitFor(t *kernel.Task, f *vfs.File, events uint32, try func() bool) error 
 // using pread when off >= 0. Regular files are read until count or EOF;
 // streams return after the first read that transfers data.
 func readInto(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
+	if f.Dentry() != nil {
+		defer notifyFile(t, f.Dentry(), unix.IN_ACCESS)
+	}
 	n, err := readOnce(t, f, addr, count, off)
 	if err != unix.EAGAIN {
 		return n, err
@@ -110,6 +116,7 @@ func readOnce(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint6
 // signal interrupts it, which returns the count so far). Writing to a pipe
 // with no reader also raises SIGPIPE, as Linux does.
 func writeFrom(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
+	killPrivs(t, f)
 	n, err := writeAll(t, f, addr, count, off)
 	if err == unix.EPIPE {
 		t.SendSignalToSelf(unix.SIGPIPE)
@@ -333,6 +340,9 @@ func vectorCall(t *kernel.Task, args arch.SyscallArgs, positional, write bool) (
 	if err != nil {
 		return 0, err
 	}
+	if write {
+		killPrivs(t, f)
+	}
 	return vectorIO(t, f, iovs, off, write)
 }
 
@@ -373,6 +383,22 @@ func Pwritev2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if args[5]&^0x1f != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
+	if args[5]&rwfAppend != 0 {
+		// This write appends, whatever the offset and O_APPEND.
+		f, err := getFile(t, int32(args[0]))
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		if !f.IsStream() {
+			st, err := f.Impl().Stat()
+			if err != nil {
+				return 0, err
+			}
+			args[3] = uint64(st.Size)
+			return vectorCall(t, args, true, true)
+		}
+	}
 	if int64(args[3]) == -1 {
 		return vectorCall(t, args, false, true)
 	}
@@ -393,4 +419,37 @@ func Lseek(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 func isTTYFile(f *vfs.File) bool {
 	_, ok := f.Impl().(*devpts.File)
 	return ok
+}
+
+// killPrivs clears a regular file's set-user-ID bit, and its set-group-ID
+// bit when group execution is allowed, before a write by a task without
+// CAP_FSETID (Linux's file_remove_privs).
+func killPrivs(t *kernel.Task, f *vfs.File) {
+	d := f.Dentry()
+	if d == nil {
+		return
+	}
+	st, err := f.Impl().Stat()
+	if err != nil {
+		return
+	}
+	if kill := privsToKill(t, &st); kill != 0 {
+		_ = setStat(d, vfs.SetStatOpts{Mask: vfs.SetMode, Mode: st.Mode & 0o7777 &^ kill})
+	}
+}
+
+// privsToKill returns the set-ID bits a change of a regular file's data by
+// t must clear.
+func privsToKill(t *kernel.Task, st *unix.Stat_t) uint32 {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return 0
+	}
+	kill := st.Mode & unix.S_ISUID
+	if st.Mode&(unix.S_ISGID|unix.S_IXGRP) == unix.S_ISGID|unix.S_IXGRP {
+		kill |= unix.S_ISGID
+	}
+	if kill == 0 || t.FSCreds().HasCap(vfs.CapFsetid) {
+		return 0
+	}
+	return kill
 }

@@ -231,7 +231,7 @@ func Splice(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if !inPipe && !outPipe {
 		return 0, unix.EINVAL
 	}
-	if inPipe && outPipe && in.Impl() == out.Impl() {
+	if inPipe && outPipe && pipe.SamePipe(in.Impl(), out.Impl()) {
 		return 0, unix.EINVAL
 	}
 	if out.StatusFlags()&unix.O_APPEND != 0 && !outPipe {
@@ -303,7 +303,7 @@ func Tee(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if !in.Readable() || !out.Writable() {
 		return 0, unix.EBADF
 	}
-	if !isPipe(in) || !isPipe(out) || in.Impl() == out.Impl() {
+	if !isPipe(in) || !isPipe(out) || pipe.SamePipe(in.Impl(), out.Impl()) {
 		return 0, unix.EINVAL
 	}
 	if count == 0 {

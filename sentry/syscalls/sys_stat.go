@@ -224,6 +224,10 @@ func readlinkAt(t *kernel.Task, dirfd int32, pathAddr, bufAddr uint64, size int6
 		return 0, err
 	}
 	target, err := d.Inode().Readlink()
+	if err == unix.EINVAL && path == "" {
+		// An empty path names dirfd itself, which is not a symlink.
+		return 0, unix.ENOENT
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -312,7 +316,10 @@ func Faccessat2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Getcwd implements Linux syscall getcwd(2).
 func Getcwd(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	path := t.Cwd().Path(t.Kernel().Root)
+	if t.Cwd().Deleted() {
+		return 0, unix.ENOENT
+	}
+	path := t.Cwd().Path(t.Root())
 	b := append([]byte(path), 0)
 	if uint64(len(b)) > args[1] {
 		return 0, unix.ERANGE
@@ -329,8 +336,13 @@ func Chdir(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	d, err := vfs.Resolve(t.Kernel().Root, t.Cwd(), path, vfs.ResolveOpts{FollowFinal: true, WantDir: true})
+	d, err := vfs.Resolve(t.Root(), t.Cwd(), path, vfs.ResolveOpts{FollowFinal: true, WantDir: true, Creds: t.FSCreds()})
 	if err != nil {
+		return 0, err
+	}
+	if st, err := d.Inode().Stat(); err != nil {
+		return 0, err
+	} else if err := t.FSCreds().MayAccess(&st, vfs.MayExec); err != nil {
 		return 0, err
 	}
 	t.SetCwd(d)
@@ -354,6 +366,9 @@ func Fchdir(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return 0, unix.ENOTDIR
+	}
+	if err := t.FSCreds().MayAccess(&st, vfs.MayExec); err != nil {
+		return 0, err
 	}
 	t.SetCwd(d)
 	return 0, nil
@@ -420,7 +435,7 @@ func Statfs(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	d, err := vfs.Resolve(t.Kernel().Root, t.Cwd(), path, vfs.ResolveOpts{FollowFinal: true})
+	d, err := vfs.Resolve(t.Root(), t.Cwd(), path, vfs.ResolveOpts{FollowFinal: true})
 	if err != nil {
 		return 0, err
 	}
@@ -443,4 +458,34 @@ func Fstatfs(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, nil
 	}
 	return statfsOf(t, f.Dentry(), args[1])
+}
+
+// capSysChroot is CAP_SYS_CHROOT.
+const capSysChroot = 18
+
+// Chroot implements Linux syscall chroot(2).
+func Chroot(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	path, err := copyInPath(t, args[0])
+	if err != nil {
+		return 0, err
+	}
+	d, err := resolveAt(t, atFDCWD, path, true, false)
+	if err != nil {
+		return 0, err
+	}
+	st, err := d.Inode().Stat()
+	if err != nil {
+		return 0, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return 0, unix.ENOTDIR
+	}
+	if err := t.FSCreds().MayAccess(&st, vfs.MayExec); err != nil {
+		return 0, err
+	}
+	if !t.FSCreds().HasCap(capSysChroot) {
+		return 0, unix.EPERM
+	}
+	t.SetRoot(d)
+	return 0, nil
 }

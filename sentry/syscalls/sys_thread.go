@@ -145,7 +145,7 @@ func execveAt(t *kernel.Task, dirfd int32, pathAddr, argvAddr, envpAddr uint64, 
 		if err != nil {
 			return 0, err
 		}
-		path = d.Path(t.Kernel().Root) + "/" + path
+		path = d.Path(t.Root()) + "/" + path
 	}
 	if path == "" {
 		f, err := getFile(t, dirfd)
@@ -157,10 +157,10 @@ func execveAt(t *kernel.Task, dirfd int32, pathAddr, argvAddr, envpAddr uint64, 
 		if d == nil {
 			return 0, unix.EACCES
 		}
-		path = d.Path(t.Kernel().Root)
+		path = d.Path(t.Root())
 	}
 	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
-		if d, err := vfs.Resolve(t.Kernel().Root, t.Cwd(), path, vfs.ResolveOpts{}); err == nil {
+		if d, err := vfs.Resolve(t.Root(), t.Cwd(), path, vfs.ResolveOpts{}); err == nil {
 			if st, err := d.Inode().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 				return 0, unix.ELOOP
 			}

@@ -39,7 +39,7 @@ func copyInPath(t *kernel.Task, addr uint64) (string, error) {
 // startDir returns where a *at call resolves a relative path from.
 func startDir(t *kernel.Task, dirfd int32, path string) (*vfs.Dentry, error) {
 	if path != "" && path[0] == '/' {
-		return t.Kernel().Root, nil
+		return t.Root(), nil
 	}
 	if dirfd == atFDCWD {
 		return t.Cwd(), nil
@@ -90,5 +90,5 @@ func resolveAt(t *kernel.Task, dirfd int32, path string, follow, emptyPath bool)
 	if err != nil {
 		return nil, err
 	}
-	return vfs.Resolve(t.Kernel().Root, start, path, vfs.ResolveOpts{FollowFinal: follow, Creds: t.FSCreds()})
+	return vfs.Resolve(t.Root(), start, path, vfs.ResolveOpts{FollowFinal: follow, Creds: t.FSCreds()})
 }

@@ -110,6 +110,9 @@ func (f *File) DecRef() {
 
 // StatusFlags returns the flags F_GETFL reports.
 func (f *File) StatusFlags() int {
+	if f.IsPath() {
+		return unix.O_PATH
+	}
 	return f.accessMode | int(f.statusFlags.Load())
 }
 

@@ -15,6 +15,15 @@ type ResolveOpts struct {
 	// Creds, when set, must have search permission on every directory
 	// walked through (EACCES otherwise).
 	Creds *Creds
+	// NoSymlinks fails with ELOOP at any symlink (RESOLVE_NO_SYMLINKS).
+	NoSymlinks bool
+	// NoXdev fails with EXDEV when the walk would cross a mount
+	// (RESOLVE_NO_XDEV).
+	NoXdev bool
+	// Beneath fails with EXDEV when the walk would leave root, through
+	// ".." or an absolute symlink (RESOLVE_BENEATH; the caller passes the
+	// starting directory as root).
+	Beneath bool
 }
 
 // Resolve walks path from start (for relative paths) or root (for absolute
@@ -58,7 +67,14 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 		case ".":
 			continue
 		case "..":
-			cur = parentOf(cur, root)
+			if cur == root.top() && opts.Beneath {
+				return nil, unix.EXDEV
+			}
+			p := parentOf(cur, root)
+			if opts.NoXdev && p.mountRoot() != cur.mountRoot() {
+				return nil, unix.EXDEV
+			}
+			cur = p
 			continue
 		}
 		if len(name) > NameMax {
@@ -68,8 +84,16 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 		if err != nil {
 			return nil, err
 		}
-		next = next.top()
+		if top := next.top(); top != next {
+			if opts.NoXdev {
+				return nil, unix.EXDEV
+			}
+			next = top
+		}
 		if next.isSymlink() && (len(rest) > 0 || opts.FollowFinal) {
+			if opts.NoSymlinks {
+				return nil, unix.ELOOP
+			}
 			links++
 			if links > MaxSymlinkTraversals {
 				return nil, unix.ELOOP
@@ -82,6 +106,9 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 				return nil, unix.ENOENT
 			}
 			if target[0] == '/' {
+				if opts.Beneath {
+					return nil, unix.EXDEV
+				}
 				cur = root.top()
 			}
 			rest = append(splitPath(target), rest...)
@@ -102,6 +129,12 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 // ResolveParent walks all but the last component of path and returns the
 // parent directory and the last name ("" for "/" and paths ending in "/").
 func ResolveParent(root, start *Dentry, path string, creds *Creds) (*Dentry, string, error) {
+	return ResolveParentOpts(root, start, path, ResolveOpts{Creds: creds})
+}
+
+// ResolveParentOpts is ResolveParent with the walk options of opts (its
+// FollowFinal and WantDir are ignored).
+func ResolveParentOpts(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, string, error) {
 	if path == "" {
 		return nil, "", unix.ENOENT
 	}
@@ -112,7 +145,8 @@ func ResolveParent(root, start *Dentry, path string, creds *Creds) (*Dentry, str
 	} else if name == "" {
 		dirPath = "/" // "/", "//", ...: absolute, whatever start is
 	}
-	dir, err := Resolve(root, start, dirPath, ResolveOpts{FollowFinal: true, WantDir: true, Creds: creds})
+	opts.FollowFinal, opts.WantDir = true, true
+	dir, err := Resolve(root, start, dirPath, opts)
 	if err != nil {
 		return nil, "", err
 	}

@@ -14,6 +14,7 @@ package goferfs
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -38,6 +39,10 @@ type FS struct {
 	client *gofer.Client
 	opts   Options
 	fids   *fidReaper
+	// linkGen counts link, unlink and rename operations: a cached link
+	// count above one may be stale once it moves (another name of the
+	// file may have gone).
+	linkGen atomic.Uint64
 }
 
 // New returns the root inode of the tree the gofer serves first.
@@ -64,10 +69,13 @@ type inode struct {
 	fs  *FS
 	fid gofer.FID
 
-	// mu protects stat, statValid, target, open, cache and hostFDs.
+	// mu protects stat, statValid, statGen, target, open, cache and
+	// hostFDs.
 	mu        sync.Mutex
 	stat      unix.Stat_t
 	statValid bool
+	// statGen is fs.linkGen when stat was fetched.
+	statGen uint64
 	// target caches a symlink's target.
 	target *string
 	// open holds the regular files open on this inode.
@@ -166,7 +174,8 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 		}
 		break
 	}
-	if i.statValid && (i.fs.opts.Exclusive || i.stat.Mode&unix.S_IFMT == unix.S_IFLNK) {
+	fresh := i.stat.Nlink <= 1 || i.stat.Mode&unix.S_IFMT == unix.S_IFDIR || i.statGen == i.fs.linkGen.Load()
+	if i.statValid && fresh && (i.fs.opts.Exclusive || i.stat.Mode&unix.S_IFMT == unix.S_IFLNK) {
 		st := i.stat
 		i.mu.Unlock()
 		return st, nil
@@ -178,7 +187,7 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 	}
 	st := toLinuxStat(gst)
 	i.mu.Lock()
-	i.stat, i.statValid = st, true
+	i.stat, i.statValid, i.statGen = st, true, i.fs.linkGen.Load()
 	i.mu.Unlock()
 	return st, nil
 }

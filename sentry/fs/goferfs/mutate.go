@@ -72,12 +72,16 @@ func (i *inode) Link(name string, target vfs.Inode) error {
 	if err != nil {
 		return err
 	}
+	i.fs.linkGen.Add(1)
 	t.setStat(st)
 	return nil
 }
 
 // Unlink implements vfs.DirOps.Unlink.
-func (i *inode) Unlink(name string) error { return i.fs.client.Unlink(i.fid, name, 0) }
+func (i *inode) Unlink(name string) error {
+	i.fs.linkGen.Add(1)
+	return i.fs.client.Unlink(i.fid, name, 0)
+}
 
 // Rmdir implements vfs.DirOps.Rmdir.
 func (i *inode) Rmdir(name string) error {
@@ -90,6 +94,7 @@ func (i *inode) Rename(oldName string, newDir vfs.Inode, newName string, flags u
 	if err != nil {
 		return err
 	}
+	i.fs.linkGen.Add(1)
 	return i.fs.client.Rename(i.fid, oldName, nd.fid, newName, int(flags))
 }
 

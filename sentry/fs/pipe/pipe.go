@@ -15,8 +15,10 @@ import (
 )
 
 const (
-	// capacity is Linux's default pipe size.
-	capacity = 65536
+	// defaultCapacity is Linux's default pipe size.
+	defaultCapacity = 65536
+	// maxCapacity is /proc/sys/fs/pipe-max-size's default.
+	maxCapacity = 1 << 20
 	// atomicSize is PIPE_BUF: writes up to this size are never split.
 	atomicSize = 4096
 )
@@ -37,6 +39,55 @@ type pipe struct {
 	// hadWriter is set once the pipe had a writer: a FIFO opened for
 	// reading before any writer does not report POLLHUP.
 	hadWriter bool
+	// capacity is the size F_SETPIPE_SZ set; 0 means the default.
+	capacity int
+}
+
+func (p *pipe) capacityLocked() int {
+	if p.capacity == 0 {
+		return defaultCapacity
+	}
+	return p.capacity
+}
+
+// Capacity returns a pipe's size (F_GETPIPE_SZ); ok is false for files
+// that are not pipes.
+func Capacity(impl vfs.FileImpl) (n int, ok bool) {
+	e, ok := impl.(*end)
+	if !ok {
+		return 0, false
+	}
+	e.p.mu.Lock()
+	defer e.p.mu.Unlock()
+	return e.p.capacityLocked(), true
+}
+
+// SetCapacity implements F_SETPIPE_SZ: the size rounds up to a power of
+// two pages; above pipe-max-size needs privilege (EPERM); less than the
+// pipe holds is EBUSY.
+func SetCapacity(impl vfs.FileImpl, size int64, privileged bool) (int, error) {
+	e, ok := impl.(*end)
+	if !ok {
+		return 0, unix.EBADF
+	}
+	if size < 0 || size > 1<<31 {
+		return 0, unix.EINVAL
+	}
+	n := atomicSize
+	for int64(n) < size {
+		n <<= 1
+	}
+	if n > maxCapacity && !privileged {
+		return 0, unix.EPERM
+	}
+	p := e.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.buf) > n {
+		return 0, unix.EBUSY
+	}
+	p.capacity = n
+	return n, nil
 }
 
 // New returns the read and write ends of a new pipe.
@@ -102,7 +153,7 @@ func (e *end) WriteAt(src []byte, _ int64) (int, error) {
 		p.mu.Unlock()
 		return 0, unix.EPIPE
 	}
-	room := capacity - len(p.buf)
+	room := p.capacityLocked() - len(p.buf)
 	if room == 0 || (len(src) <= atomicSize && room < len(src)) {
 		p.mu.Unlock()
 		return 0, unix.EAGAIN
@@ -151,7 +202,8 @@ func (e *end) Readiness(mask uint32) uint32 {
 	if e.writer {
 		if p.readers == 0 {
 			ready |= waiter.EventErr
-		} else if capacity-len(p.buf) >= atomicSize {
+		}
+		if p.capacityLocked()-len(p.buf) >= atomicSize {
 			ready |= waiter.EventOut
 		}
 	}
@@ -196,4 +248,11 @@ func Peek(impl vfs.FileImpl, dst []byte) (int, error) {
 		return 0, unix.EAGAIN
 	}
 	return copy(dst, p.buf), nil
+}
+
+// SamePipe reports whether a and b are ends of one pipe.
+func SamePipe(a, b vfs.FileImpl) bool {
+	ea, ok1 := a.(*end)
+	eb, ok2 := b.(*end)
+	return ok1 && ok2 && ea.p == eb.p
 }

@@ -371,7 +371,8 @@ func TestReadiness(t *testing.T) {
 
 	r2, w2 := newPipe(t)
 	r2.DecRef()
-	check("writer without readers", w2.Impl().(waiter.Waitable).Readiness(all), waiter.EventErr)
+	// Linux's pipe_poll reports room and the missing reader together.
+	check("writer without readers", w2.Impl().(waiter.Waitable).Readiness(all), waiter.EventOut|waiter.EventErr)
 }
 
 func TestPipeEnds(t *testing.T) {

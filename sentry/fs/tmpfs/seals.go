@@ -33,6 +33,7 @@ func (fs *FS) NewMemfd(mode uint32, owner vfs.Owner, allowSealing bool) (vfs.Ino
 	r.nlink = 0
 	r.opens = 1
 	r.inode.mu.Unlock()
+	r.seals = 0
 	if !allowSealing {
 		r.seals = SealSeal
 	}
