@@ -133,12 +133,19 @@ func confineMounts(trees []Tree, logw io.Writer) ([]Tree, error) {
 		}
 	}()
 	haveOpenTree, haveSetattr := !legacyMounts, !legacyMounts
+	isFile := make([]bool, len(trees))
 	for i, t := range trees {
 		var st unix.Stat_t
 		if err := unix.Stat(t.Path, &st); err != nil {
 			return nil, fmt.Errorf("gofer: open root %q: %w", t.Path, err)
 		}
-		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+		case unix.S_IFREG:
+			// A file tree (a bind-mounted /etc/hosts): served as a
+			// directory holding only that file.
+			isFile[i] = true
+		default:
 			return nil, fmt.Errorf("gofer: open root %q: %w", t.Path, unix.ENOTDIR)
 		}
 		if !haveOpenTree {
@@ -194,7 +201,7 @@ func confineMounts(trees []Tree, logw io.Writer) ([]Tree, error) {
 			_ = os.Remove(newRoot)
 		}
 	}()
-	opts := fmt.Sprintf("mode=0755,size=64k,nr_inodes=%d", len(trees)+16)
+	opts := fmt.Sprintf("mode=0755,size=64k,nr_inodes=%d", 2*len(trees)+16)
 	if err := unix.Mount("tmpfs", newRoot, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, opts); err != nil {
 		return nil, fmt.Errorf("mounting a tmpfs at %s: %w", newRoot, err)
 	}
@@ -204,6 +211,14 @@ func confineMounts(trees []Tree, logw io.Writer) ([]Tree, error) {
 		target := filepath.Join(newRoot, name)
 		if err := unix.Mkdir(target, 0o755); err != nil {
 			return nil, fmt.Errorf("creating %s: %w", target, err)
+		}
+		if isFile[i] {
+			target = filepath.Join(target, filepath.Base(t.Path))
+			fd, err := unix.Open(target, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("creating %s: %w", target, err)
+			}
+			_ = unix.Close(fd)
 		}
 		if haveOpenTree {
 			if err := unix.MoveMount(clones[i], "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {

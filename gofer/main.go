@@ -149,6 +149,7 @@ func run(args []string, stderr io.Writer) int {
 // privileges once they and the socket are open. conn is closed also on
 // failure.
 func serveConfined(conn int, trees []Tree, logw io.Writer) error {
+	RaiseFileLimit(logw)
 	trees, err := confineMounts(trees, logw)
 	if err != nil {
 		_ = unix.Close(conn)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -35,12 +36,67 @@ type Options struct {
 	Root string
 	// Overlay is one of the Overlay modes; empty means OverlayNone.
 	Overlay string
+	// Mounts are the container's mounts: binds of host paths (served by
+	// the gofer) and tmpfs mounts.
+	Mounts []Mount
 	// Spec is handed to the sentry.
 	Spec boot.Spec
 	// Stdin, Stdout and Stderr become the program's standard streams.
 	Stdin, Stdout, Stderr *os.File
 	// Exe is the cocoon binary to re-execute; empty means /proc/self/exe.
 	Exe string
+}
+
+// Mount is a mount of the container's spec.
+type Mount struct {
+	// Type is "bind" or "tmpfs".
+	Type string
+	// Source is the host path of a bind mount.
+	Source string
+	// Destination is the path in the sandbox.
+	Destination string
+	// Options are OCI mount options ("ro", "size=64m", ...).
+	Options []string
+}
+
+// specMounts turns mounts into the sentry's mounts and the gofer's
+// --mount arguments: every bind source becomes a gofer tree, a file
+// source a tree holding just that file.
+func specMounts(mounts []Mount) ([]boot.Mount, []string, error) {
+	var out []boot.Mount
+	var args []string
+	for i, m := range mounts {
+		bm := boot.Mount{Destination: m.Destination, Type: m.Type, Options: m.Options}
+		switch m.Type {
+		case "bind":
+			src, err := filepath.Abs(m.Source)
+			if err != nil {
+				return nil, nil, err
+			}
+			st, err := os.Stat(src)
+			if err != nil {
+				return nil, nil, fmt.Errorf("mount %s: %w", m.Destination, err)
+			}
+			bm.Tree = fmt.Sprintf("v%d", i)
+			if st.Mode().IsRegular() {
+				bm.SubPath = filepath.Base(src)
+			} else if !st.IsDir() {
+				return nil, nil, fmt.Errorf("mount %s: %s is neither a directory nor a regular file", m.Destination, src)
+			}
+			mode := ":rw"
+			for _, o := range m.Options {
+				if o == "ro" {
+					mode = ":ro"
+				}
+			}
+			args = append(args, "--mount", bm.Tree+"="+src+mode)
+		case "tmpfs":
+		default:
+			return nil, nil, fmt.Errorf("mount %s: type %q is not supported", m.Destination, m.Type)
+		}
+		out = append(out, bm)
+	}
+	return out, args, nil
 }
 
 // Sandbox is a running sandbox.
@@ -67,6 +123,12 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	defer goferEnd.Close()
 
 	goferArgs := []string{"gofer", "--root", opts.Root, "--fd", "3"}
+	mounts, mountArgs, err := specMounts(opts.Mounts)
+	if err != nil {
+		return nil, err
+	}
+	goferArgs = append(goferArgs, mountArgs...)
+	opts.Spec.Mounts = mounts
 	// The gofer must not outlive its caller. It runs in a mount namespace
 	// of its own, where it pivots into a root holding only the trees it
 	// serves (and mounts the host overlay, if any, so that it vanishes

@@ -33,6 +33,9 @@ func doMain(args []string) int {
 	platformName := fs.String("platform", "auto", "platform that runs application code: kvm, ptrace or auto")
 	var env envFlags
 	fs.Var(&env, "env", "set an environment variable, KEY=VALUE (repeatable)")
+	var mounts mountFlags
+	fs.Var(mounts.volume(), "volume", "bind-mount a host path, HOST:DEST[:ro] (repeatable)")
+	fs.Var(mounts.tmpfs(), "tmpfs", "mount a tmpfs, DEST[:OPTIONS] with OPTIONS like size=64m,mode=1777 (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--overlay host|memory|none|auto] [--env K=V]... [--strace] [--platform kvm|ptrace|auto] -- PROGRAM ARGS...")
 		fs.PrintDefaults()
@@ -58,6 +61,7 @@ func doMain(args []string) int {
 	sb, err := sandbox.Start(sandbox.Options{
 		Root:    *root,
 		Overlay: *overlay,
+		Mounts:  mounts.list,
 		Spec: boot.Spec{
 			Argv:     fs.Args(),
 			Env:      mergeEnv(os.Environ(), env),
@@ -84,6 +88,46 @@ func doMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "cocoon do: sentry max RSS %d KiB, gofer max RSS %d KiB\n", u.SentryMaxRSSKiB, u.GoferMaxRSSKiB)
 	}
 	return code
+}
+
+// mountFlags collects --volume and --tmpfs flags in order.
+type mountFlags struct{ list []sandbox.Mount }
+
+type volumeFlag struct{ m *mountFlags }
+type tmpfsFlag struct{ m *mountFlags }
+
+func (m *mountFlags) volume() volumeFlag { return volumeFlag{m} }
+func (m *mountFlags) tmpfs() tmpfsFlag   { return tmpfsFlag{m} }
+
+func (volumeFlag) String() string { return "" }
+func (v volumeFlag) Set(s string) error {
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return fmt.Errorf("%q is not HOST:DEST[:ro]", s)
+	}
+	m := sandbox.Mount{Type: "bind", Source: parts[0], Destination: parts[1]}
+	if len(parts) == 3 {
+		if parts[2] != "ro" && parts[2] != "rw" {
+			return fmt.Errorf("%q: mode must be ro or rw", s)
+		}
+		m.Options = []string{parts[2]}
+	}
+	v.m.list = append(v.m.list, m)
+	return nil
+}
+
+func (tmpfsFlag) String() string { return "" }
+func (f tmpfsFlag) Set(s string) error {
+	dest, opts, _ := strings.Cut(s, ":")
+	if dest == "" {
+		return fmt.Errorf("%q is not DEST[:OPTIONS]", s)
+	}
+	m := sandbox.Mount{Type: "tmpfs", Destination: dest}
+	if opts != "" {
+		m.Options = strings.Split(opts, ",")
+	}
+	f.m.list = append(f.m.list, m)
+	return nil
 }
 
 // mergeEnv returns base with overrides applied, keeping base's order.

@@ -48,6 +48,7 @@ func Main(args []string) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	gofer.RaiseFileLimit(os.Stderr)
 	code, err := run(spec, log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cocoon: %v\n", err)
@@ -142,6 +143,10 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	shm := tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: shmDev})
 	devRoot.MountChild("shm", shm.Root())
 	root.MountChild("sys", synth.NewDir(0o555, map[string]vfs.Inode{}))
+	specMounts, err := mountAll(root, spec.Mounts, client, mf)
+	if err != nil {
+		return 125, err
+	}
 
 	pr := <-platformReady
 	platformReady <- pr // for the deferred Close
@@ -162,6 +167,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		proc.MountOf("shm", "/dev/shm", "tmpfs", "rw,nosuid,nodev,relatime", true, shm.Root()),
 		proc.MountOf("devpts", "/dev/pts", "devpts", "rw,nosuid,noexec,relatime", true, ptys.Root()),
 	}, mounts[2:]...)...)
+	mounts = append(mounts, specMounts...)
 	root.MountChild("proc", proc.New(proc.NewKernelSource(k), proc.Config{Mounts: mounts}))
 	if spec.Hostname != "" {
 		k.Hostname = spec.Hostname

@@ -32,6 +32,8 @@ type Spec struct {
 	RootOverlay string `json:"rootOverlay,omitempty"`
 	// RootReadOnly mounts the root read-only.
 	RootReadOnly bool `json:"rootReadOnly,omitempty"`
+	// Mounts are mounted in order over the root.
+	Mounts []Mount `json:"mounts,omitempty"`
 }
 
 // shmDev is the device number /dev/shm's tmpfs reports (an anonymous

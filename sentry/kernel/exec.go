@@ -59,8 +59,11 @@ func (t *Task) openExecutable(path string) (*executable, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 || d.NoExec() {
 		return nil, unix.EACCES
+	}
+	if err := t.FSCreds().MayAccess(&st, vfs.MayExec); err != nil {
+		return nil, err
 	}
 	impl, err := d.Inode().Open(unix.O_RDONLY)
 	if err != nil {

@@ -426,6 +426,7 @@ func newResolveCtx(t *kernel.Task, dirfd int32, path string, resolve uint64) (re
 	rc := resolveCtx{root: t.Root(), opts: vfs.ResolveOpts{Creds: t.FSCreds()}}
 	rc.opts.NoSymlinks = resolve&unix.RESOLVE_NO_SYMLINKS != 0
 	rc.opts.NoXdev = resolve&unix.RESOLVE_NO_XDEV != 0
+	rc.opts.NoMagicLinks = resolve&(unix.RESOLVE_NO_MAGICLINKS|unix.RESOLVE_NO_SYMLINKS) != 0
 	scoped := resolve&(unix.RESOLVE_BENEATH|unix.RESOLVE_IN_ROOT) != 0
 	if !scoped {
 		start, err := startDir(t, dirfd, path)

@@ -73,6 +73,9 @@ func Mmap(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if !f.Readable() {
 			return 0, unix.EACCES
 		}
+		if prot&unix.PROT_EXEC != 0 && f.Dentry() != nil && f.Dentry().NoExec() {
+			return 0, unix.EPERM
+		}
 		if dev.IsZero(f.Impl()) {
 			// Mapping /dev/zero is anonymous memory.
 			off = 0

@@ -233,6 +233,6 @@ var AMD64 = func() *kernel.SyscallTable {
 	full(289, "signalfd4", Signalfd4)
 	full(294, "inotify_init1", InotifyInit1)
 	full(161, "chroot", Chroot)
-	partial(437, "openat2", Openat2, "RESOLVE_NO_MAGICLINKS is not told apart from other symlinks; RESOLVE_CACHED always resolves")
+	partial(437, "openat2", Openat2, "RESOLVE_CACHED always resolves")
 	return t
 }()

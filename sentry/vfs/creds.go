@@ -91,7 +91,7 @@ func (c *Creds) mayAccessDentry(d *Dentry, want uint32) error {
 	if c == nil {
 		return nil
 	}
-	st, err := d.inode.Stat()
+	st, err := permStat(d.inode)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 // up. Each cached gofer dentry holds a FID, a descriptor in the gofer, so
 // the bound keeps the gofer well inside its descriptor limit; the working
 // set of most programs is far smaller.
-const maxCachedDentries = 3000
+const maxCachedDentries = 8000
 
 // dentryCache tracks every cached child dentry and evicts the ones not
 // used recently (a clock without a hand: Go's map order stands in for
@@ -29,6 +29,14 @@ var dcache = dentryCache{set: make(map[*Dentry]struct{})}
 func (c *dentryCache) add(d *Dentry) {
 	c.mu.Lock()
 	c.set[d] = struct{}{}
+	c.mu.Unlock()
+}
+
+// remove forgets a dentry that left the cache another way (a negative
+// entry replaced by a new file).
+func (c *dentryCache) remove(d *Dentry) {
+	c.mu.Lock()
+	delete(c.set, d)
 	c.mu.Unlock()
 }
 

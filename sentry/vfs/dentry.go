@@ -25,8 +25,9 @@ type Dentry struct {
 	dirMu sync.Mutex
 	// deleted is set once the name was unlinked or replaced.
 	deleted atomic.Bool
-	// readOnly is set on the root of a read-only mount.
-	readOnly bool
+	// readOnly is set on the root of a read-only mount, noExec on the
+	// root of a noexec one.
+	readOnly, noExec bool
 	// pinCount keeps open files' dentries cached (dcache.go).
 	pinCount
 
@@ -161,6 +162,7 @@ func (d *Dentry) putChildLocked(name string, c *Dentry) {
 	}
 	if old, ok := d.children[name]; ok && old.inode == nil {
 		d.negatives--
+		dcache.remove(old)
 	}
 	d.children[name] = c
 	dcache.add(c)
@@ -215,7 +217,7 @@ func (d *Dentry) Path(root *Dentry) string {
 
 // isDir reports whether d's inode is a directory.
 func (d *Dentry) isDir() (bool, error) {
-	st, err := d.inode.Stat()
+	st, err := permStat(d.inode)
 	if err != nil {
 		return false, err
 	}
@@ -224,7 +226,7 @@ func (d *Dentry) isDir() (bool, error) {
 
 // isSymlink reports whether d's inode is a symlink.
 func (d *Dentry) isSymlink() bool {
-	st, err := d.inode.Stat()
+	st, err := permStat(d.inode)
 	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
 }
 

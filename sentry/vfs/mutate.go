@@ -34,6 +34,13 @@ func (d *Dentry) getParent() *Dentry {
 // mount is reachable.
 func (d *Dentry) SetReadOnly() { d.readOnly = true }
 
+// SetNoExec makes the mount rooted at d refuse execution (noexec); call it
+// before the mount is reachable.
+func (d *Dentry) SetNoExec() { d.noExec = true }
+
+// NoExec reports whether d lives on a noexec mount.
+func (d *Dentry) NoExec() bool { return d.mountRoot().noExec }
+
 // ReadOnly reports whether d lives on a read-only mount.
 func (d *Dentry) ReadOnly() bool { return d.mountRoot().readOnly }
 

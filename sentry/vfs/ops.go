@@ -129,3 +129,27 @@ type NegativeCacher interface {
 type Revalidator interface {
 	Revalidate(name string, cached Inode) bool
 }
+
+// MagicLinker is implemented by symlinks that name a file directly
+// (/proc/[pid]/fd/N): following one goes to that file's dentry, even if
+// the file was renamed or unlinked. A nil dentry means the link has no
+// file to go to and its text is followed instead.
+type MagicLinker interface {
+	MagicLink() (*Dentry, error)
+}
+
+// PermStater is implemented by inodes that can report what a path walk
+// needs (file type, permission bits, owner) from a cache that changes in
+// the directory's children do not make stale, where Stat would have to
+// refresh times and sizes first.
+type PermStater interface {
+	PermStat() (unix.Stat_t, error)
+}
+
+// permStat returns the attributes a walk checks.
+func permStat(i Inode) (unix.Stat_t, error) {
+	if p, ok := i.(PermStater); ok {
+		return p.PermStat()
+	}
+	return i.Stat()
+}

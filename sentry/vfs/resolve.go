@@ -20,6 +20,9 @@ type ResolveOpts struct {
 	// NoXdev fails with EXDEV when the walk would cross a mount
 	// (RESOLVE_NO_XDEV).
 	NoXdev bool
+	// NoMagicLinks fails with ELOOP at a magic link
+	// (RESOLVE_NO_MAGICLINKS).
+	NoMagicLinks bool
 	// Beneath fails with EXDEV when the walk would leave root, through
 	// ".." or an absolute symlink (RESOLVE_BENEATH; the caller passes the
 	// starting directory as root).
@@ -51,7 +54,7 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 	for len(rest) > 0 {
 		name := rest[0]
 		rest = rest[1:]
-		st, err := cur.inode.Stat()
+		st, err := permStat(cur.inode)
 		if err != nil {
 			return nil, err
 		}
@@ -97,6 +100,22 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 			links++
 			if links > MaxSymlinkTraversals {
 				return nil, unix.ELOOP
+			}
+			if ml, ok := next.inode.(MagicLinker); ok {
+				target, err := ml.MagicLink()
+				if err != nil {
+					return nil, err
+				}
+				if target != nil {
+					switch {
+					case opts.NoMagicLinks:
+						return nil, unix.ELOOP
+					case opts.Beneath:
+						return nil, unix.EXDEV
+					}
+					cur = target
+					continue
+				}
 			}
 			target, err := next.inode.Readlink()
 			if err != nil {

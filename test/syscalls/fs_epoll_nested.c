@@ -2,7 +2,6 @@
 // readable (EPOLLIN) when the inner set has ready events; adding an epoll
 // fd to itself is EINVAL and a cycle of two is ELOOP; poll on an epoll fd
 // reflects its readiness too.
-// sandbox: pending epoll edge cases: edge-triggered rearm, nesting loops, EPOLLEXCLUSIVE rules
 //
 //go:build ignore
 

@@ -2,7 +2,6 @@
 // (still registered: ADD again is EEXIST) until EPOLL_CTL_MOD re-arms it;
 // EPOLLEXCLUSIVE is accepted by EPOLL_CTL_ADD but EINVAL with MOD and with
 // EPOLLONESHOT; maxevents <= 0 is EINVAL; epoll_pwait with a mask works.
-// sandbox: pending epoll edge cases: edge-triggered rearm, nesting loops, EPOLLEXCLUSIVE rules
 //
 //go:build ignore
 

@@ -3,7 +3,6 @@
 // is "/memfd:NAME (deleted)"; MFD_CLOEXEC sets FD_CLOEXEC; without
 // MFD_ALLOW_SEALING the seals are F_SEAL_SEAL and adding seals is EPERM;
 // unknown flags and names longer than 249 bytes are EINVAL.
-// sandbox: pending /proc/[pid]/fd entries are plain symlinks, not magic links
 //
 //go:build ignore
 

@@ -4,7 +4,6 @@
 // overwriting in place, F_SEAL_WRITE forbids writes (EPERM) and shared
 // writable mappings, F_SEAL_SEAL freezes the set (EPERM); seals are per
 // inode (visible through every fd); a read-only fd cannot add seals.
-// sandbox: pending /proc/[pid]/fd entries are plain symlinks, not magic links
 //
 //go:build ignore
 

@@ -4,7 +4,6 @@
 // every symlink (ELOOP), RESOLVE_NO_MAGICLINKS /proc/self/fd links; unknown
 // resolve bits, a too small size and bad mode/flag combinations are
 // EINVAL, a larger struct with non-zero tail E2BIG.
-// sandbox: pending /proc/[pid]/fd entries are plain symlinks, not magic links
 //
 //go:build ignore
 

@@ -2,7 +2,6 @@
 // the file is unlinked it shows the old path followed by " (deleted)", and
 // stat through the link still reaches the inode (nlink 0); a renamed file
 // shows the new name; /proc/self/fdinfo/N reports the offset and flags.
-// sandbox: pending /proc/[pid]/fd entries are plain symlinks, not magic links
 //
 //go:build ignore
 

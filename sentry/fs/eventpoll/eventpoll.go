@@ -40,6 +40,9 @@ type interest struct {
 	ch chan struct{}
 	// disabled is set after a one-shot interest fired.
 	disabled bool
+	// edge is set when the file signalled since an edge-triggered
+	// interest was last reported (ep.mu protects it).
+	edge bool
 }
 
 // Event is one ready interest, as epoll_wait reports it.
@@ -76,8 +79,11 @@ func New() *Instance {
 func (ep *Instance) Notify() <-chan struct{} { return ep.notify }
 
 // forward relays a file's notification to the instance.
-func (ep *Instance) forward(ch chan struct{}) {
-	for range ch {
+func (ep *Instance) forward(in *interest) {
+	for range in.ch {
+		ep.mu.Lock()
+		in.edge = true
+		ep.mu.Unlock()
 		select {
 		case ep.notify <- struct{}{}:
 		default:
@@ -96,19 +102,31 @@ func (ep *Instance) Add(file *vfs.File, fd int32, events uint32, data uint64) er
 	if file.Impl() == vfs.FileImpl(ep) {
 		return unix.EINVAL
 	}
+	if events&EPOLLEXCLUSIVE != 0 && events&EPOLLONESHOT != 0 {
+		return unix.EINVAL
+	}
+	if inner, ok := file.Impl().(*Instance); ok {
+		if events&EPOLLEXCLUSIVE != 0 {
+			return unix.EINVAL
+		}
+		// No cycles, and at most EPOLL_MAX_NESTS levels of nesting.
+		if inner.reaches(ep, 0) || inner.depth(0)+ep.height() > maxNests {
+			return unix.ELOOP
+		}
+	}
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
 	k := key{file, fd}
 	if _, ok := ep.interests[k]; ok {
 		return unix.EEXIST
 	}
-	in := &interest{key: k, events: events, data: data, ch: make(chan struct{}, 1)}
+	in := &interest{key: k, events: events, data: data, ch: make(chan struct{}, 1), edge: true}
 	// No reference on the file: like Linux, the interest goes when the
 	// file's last descriptor is closed.
 	file.OnRelease(ep, func() { ep.RemoveFile(file) })
 	ep.interests[k] = in
 	w.EventRegister(in.ch, events|alwaysReported)
-	go ep.forward(in.ch)
+	go ep.forward(in)
 	// Make an already-ready file visible to a waiter.
 	select {
 	case ep.notify <- struct{}{}:
@@ -125,10 +143,10 @@ func (ep *Instance) Modify(file *vfs.File, fd int32, events uint32, data uint64)
 	if !ok {
 		return unix.ENOENT
 	}
-	if in.events&EPOLLEXCLUSIVE != 0 {
+	if in.events&EPOLLEXCLUSIVE != 0 || events&EPOLLEXCLUSIVE != 0 {
 		return unix.EINVAL
 	}
-	in.events, in.data, in.disabled = events, data, false
+	in.events, in.data, in.disabled, in.edge = events, data, false, true
 	w := file.Impl().(waiter.Waitable)
 	w.EventUnregister(in.ch)
 	w.EventRegister(in.ch, events|alwaysReported)
@@ -172,14 +190,70 @@ func (ep *Instance) Ready(max int) []Event {
 		if in.disabled {
 			continue
 		}
+		et := in.events&EPOLLET != 0
+		if et && !in.edge {
+			continue
+		}
 		mask := in.events&^flagMask | alwaysReported
 		ready := in.key.file.Impl().(waiter.Waitable).Readiness(mask)
 		if ready == 0 {
 			continue
 		}
+		if et {
+			in.edge = false
+		}
 		out = append(out, Event{Events: ready, Data: in.data})
 		if in.events&EPOLLONESHOT != 0 {
 			in.disabled = true
+		}
+	}
+	return out
+}
+
+// maxNests is EPOLL_MAX_NESTS.
+const maxNests = 4
+
+// reaches reports whether target is ep or is watched, directly or through
+// nested instances, by ep.
+func (ep *Instance) reaches(target *Instance, level int) bool {
+	if ep == target {
+		return true
+	}
+	if level > maxNests {
+		return true
+	}
+	for _, inner := range ep.nested() {
+		if inner.reaches(target, level+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// depth returns how many levels of instances ep watches below itself.
+func (ep *Instance) depth(level int) int {
+	if level > maxNests {
+		return level
+	}
+	d := 0
+	for _, inner := range ep.nested() {
+		d = max(d, 1+inner.depth(level+1))
+	}
+	return d
+}
+
+// height is how deep ep is nested in other instances; instances do not
+// track their watchers, so a nest is limited from the top only.
+func (ep *Instance) height() int { return 1 }
+
+// nested returns the instances ep watches.
+func (ep *Instance) nested() []*Instance {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	var out []*Instance
+	for k := range ep.interests {
+		if inner, ok := k.file.Impl().(*Instance); ok {
+			out = append(out, inner)
 		}
 	}
 	return out

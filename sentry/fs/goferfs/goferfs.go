@@ -192,6 +192,18 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 	return st, nil
 }
 
+// PermStat implements vfs.PermStater: on an exclusive tree, type, mode
+// and owner change only through the sandbox, which updates the cache, so a
+// walk needs no round trip even when times and sizes are stale.
+func (i *inode) PermStat() (unix.Stat_t, error) {
+	if !i.fs.opts.Exclusive {
+		return i.Stat()
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.stat, nil
+}
+
 // setStat records attributes a gofer reply carried.
 func (i *inode) setStat(gst gofer.Stat) {
 	i.mu.Lock()
@@ -293,6 +305,12 @@ func (i *inode) hostFD(acc int) (int, error) {
 	}
 	i.mu.Lock()
 	fd := i.hostFDs[slot]
+	if fd < 0 && slot == 0 {
+		// A read-write descriptor serves readers too (the VFS keeps
+		// them from writing), and it is the only way back to a file
+		// whose name is gone.
+		fd = i.hostFDs[1]
+	}
 	i.mu.Unlock()
 	if fd >= 0 {
 		return fd, nil

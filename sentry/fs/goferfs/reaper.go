@@ -33,7 +33,7 @@ var (
 // liveFIDSoftLimit is how many FIDs may be live before the reaper forces a
 // garbage collection to find unreachable inodes; well under common
 // descriptor limits (the gofer gets 20,000 on many hosts).
-const liveFIDSoftLimit = 4096
+const liveFIDSoftLimit = 10000
 
 // closeBatch bounds the FIDs of one Close request (the protocol's limit
 // is far larger).

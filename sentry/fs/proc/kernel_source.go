@@ -221,7 +221,7 @@ func (s *kernelSource) FD(pid, fd int32) (FD, bool) {
 
 // describe returns what /proc shows of descriptor fd, open on f.
 func (s *kernelSource) describe(fd int32, f *vfs.File, cloexec bool) FD {
-	d := FD{FD: fd, Flags: f.StatusFlags(), Target: s.fdTarget(f), Ino: fileIno(f)}
+	d := FD{FD: fd, Flags: f.StatusFlags(), Target: s.fdTarget(f), Ino: fileIno(f), Dentry: f.Dentry()}
 	if cloexec {
 		d.Flags |= unix.O_CLOEXEC
 	}

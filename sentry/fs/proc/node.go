@@ -59,6 +59,9 @@ type node struct {
 	read func() ([]byte, error)
 	// link returns a symlink's target.
 	link func() (string, error)
+	// magic, if set, makes the symlink a magic link: following it goes
+	// to this dentry (nil: follow link's text instead).
+	magic func() (*vfs.Dentry, error)
 	// write, if set, makes a file writable: it receives each write.
 	write func(p []byte) (int, error)
 }
@@ -276,4 +279,18 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// MagicLink implements vfs.MagicLinker for /proc/[pid]/fd entries.
+func (n *node) MagicLink() (*vfs.Dentry, error) {
+	if n.magic == nil {
+		return nil, nil
+	}
+	if n.attr != nil {
+		var st unix.Stat_t
+		if err := n.attr(&st); err != nil {
+			return nil, err
+		}
+	}
+	return n.magic()
 }

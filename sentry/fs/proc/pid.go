@@ -376,13 +376,21 @@ func (fs *filesystem) fdDir(key string, v *view, info bool) *node {
 				return formatFDInfo(&f, mnt), nil
 			})
 		}
-		return fs.symlink(k, attr, func() (string, error) {
+		n := fs.symlink(k, attr, func() (string, error) {
 			f, err := find(fd)
 			if err != nil {
 				return "", err
 			}
 			return f.Target, nil
 		})
+		n.magic = func() (*vfs.Dentry, error) {
+			f, err := find(fd)
+			if err != nil {
+				return nil, err
+			}
+			return f.Dentry, nil
+		}
+		return n
 	}
 	typ := uint8(unix.DT_LNK)
 	if info {

@@ -152,6 +152,9 @@ type FD struct {
 	// Pos is the file position (0 for streams).
 	Pos int64
 	Ino uint64
+	// Dentry is the open file's dentry, where following the magic link
+	// goes; nil for pipes, sockets and anonymous files.
+	Dentry *vfs.Dentry
 }
 
 // Mapping is one VMA.

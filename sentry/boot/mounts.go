@@ -1,0 +1,214 @@
+package boot
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/gofer"
+	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
+	"github.com/cocoonrt/cocoon/sentry/fs/proc"
+	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// Mount is one mount of the container's spec, after the host side turned
+// host paths into gofer trees.
+type Mount struct {
+	// Destination is the absolute path in the sandbox.
+	Destination string `json:"destination"`
+	// Type is "bind" or "tmpfs".
+	Type string `json:"type"`
+	// Tree names the gofer tree a bind mount serves; SubPath, when set,
+	// is the one file of that tree to mount (a file bind mount such as
+	// /etc/hosts).
+	Tree    string `json:"tree,omitempty"`
+	SubPath string `json:"subPath,omitempty"`
+	// Options are the OCI mount options.
+	Options []string `json:"options,omitempty"`
+}
+
+// mountOptions are the options the sandbox honours.
+type mountOptions struct {
+	readOnly, noExec bool
+	// tmpfs: size in bytes (0: unlimited), mode, owner.
+	size     int64
+	mode     uint32
+	uid, gid uint32
+}
+
+// flagOptions are options that need nothing from the sandbox: every
+// sandbox mount is already private, nodev and nosuid where it matters, and
+// atime policy is the file system's.
+var flagOptions = map[string]bool{
+	"rw": true, "bind": true, "rbind": true, "nosuid": true, "nodev": true,
+	"private": true, "rprivate": true, "slave": true, "rslave": true,
+	"relatime": true, "norelatime": true, "noatime": true, "strictatime": true,
+	"nodiratime": true, "suid": true, "dev": true, "exec": true,
+}
+
+// parseMountOptions checks every option of m, refusing one the sandbox
+// cannot honour with an error that names it.
+func parseMountOptions(m Mount) (mountOptions, error) {
+	o := mountOptions{mode: 0o1777}
+	for _, opt := range m.Options {
+		key, val, hasVal := strings.Cut(opt, "=")
+		switch {
+		case opt == "ro":
+			o.readOnly = true
+		case opt == "noexec":
+			o.noExec = true
+		case flagOptions[opt]:
+		case m.Type == "tmpfs" && hasVal && key == "size":
+			n, err := parseSize(val)
+			if err != nil {
+				return o, fmt.Errorf("mount %s: option %q: %v", m.Destination, opt, err)
+			}
+			o.size = n
+		case m.Type == "tmpfs" && hasVal && key == "mode":
+			n, err := strconv.ParseUint(val, 8, 32)
+			if err != nil || n > 0o7777 {
+				return o, fmt.Errorf("mount %s: option %q: bad mode", m.Destination, opt)
+			}
+			o.mode = uint32(n)
+		case m.Type == "tmpfs" && hasVal && (key == "uid" || key == "gid"):
+			n, err := strconv.ParseUint(val, 10, 32)
+			if err != nil {
+				return o, fmt.Errorf("mount %s: option %q: bad id", m.Destination, opt)
+			}
+			if key == "uid" {
+				o.uid = uint32(n)
+			} else {
+				o.gid = uint32(n)
+			}
+		case m.Type == "tmpfs" && hasVal && key == "nr_inodes":
+			// Inodes are charged to the size limit instead.
+		default:
+			return o, fmt.Errorf("mount %s: option %q is not supported", m.Destination, opt)
+		}
+	}
+	return o, nil
+}
+
+// parseSize parses tmpfs's size= (bytes with an optional k, m or g).
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, s[:len(s)-1]
+	case strings.HasSuffix(s, "m"), strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, s[:len(s)-1]
+	case strings.HasSuffix(s, "g"), strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size")
+	}
+	return n * mult, nil
+}
+
+// mountAll mounts the spec's mounts in order, creating missing mount
+// points on a writable root. It returns what /proc/mounts lists.
+func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfile.File) ([]proc.Mount, error) {
+	var listed []proc.Mount
+	for i, m := range mounts {
+		if !path.IsAbs(m.Destination) || path.Clean(m.Destination) == "/" {
+			return nil, fmt.Errorf("mount %q: destination must be an absolute path below /", m.Destination)
+		}
+		opts, err := parseMountOptions(m)
+		if err != nil {
+			return nil, err
+		}
+		var inode vfs.Inode
+		var fsType, source string
+		switch m.Type {
+		case "bind":
+			// Volumes may change on the host side: revalidate.
+			in, err := goferfs.Attach(client, m.Tree, goferfs.Options{MemFile: mf})
+			if err != nil {
+				return nil, fmt.Errorf("mount %s: attaching %q: %w", m.Destination, m.Tree, err)
+			}
+			inode, fsType, source = in, "goferfs", m.Tree
+			if m.SubPath != "" {
+				if inode, err = in.Lookup(m.SubPath); err != nil {
+					return nil, fmt.Errorf("mount %s: %s: %w", m.Destination, m.SubPath, err)
+				}
+			}
+		case "tmpfs":
+			fs := tmpfs.New(mf, tmpfs.Options{SizeLimit: opts.size, Mode: opts.mode, UID: opts.uid, GID: opts.gid, Dev: tmpfsDevBase + uint64(i)})
+			inode, fsType, source = fs.Root(), "tmpfs", "tmpfs"
+		default:
+			return nil, fmt.Errorf("mount %s: type %q is not supported", m.Destination, m.Type)
+		}
+		parent, name, err := mountPoint(root, m.Destination, inode)
+		if err != nil {
+			return nil, fmt.Errorf("mount %s: %w", m.Destination, err)
+		}
+		mnt := parent.MountChild(name, inode)
+		mode := "rw"
+		if opts.readOnly {
+			mnt.SetReadOnly()
+			mode = "ro"
+		}
+		if opts.noExec {
+			mnt.SetNoExec()
+			mode += ",noexec"
+		}
+		listed = append(listed, proc.MountOf(source, path.Clean(m.Destination), fsType, mode+",relatime", true, inode))
+	}
+	return listed, nil
+}
+
+// tmpfsDevBase numbers the device IDs of spec tmpfs mounts.
+const tmpfsDevBase = 0x40
+
+// mountPoint returns the directory to mount on and the name in it, making
+// the mount point (and missing parents) on a writable root: a directory,
+// or an empty file for a file mount, as runc does.
+func mountPoint(root *vfs.Dentry, dest string, inode vfs.Inode) (*vfs.Dentry, string, error) {
+	dest = path.Clean(dest)
+	dir := root
+	parts := strings.Split(strings.TrimPrefix(dest, "/"), "/")
+	for i, name := range parts {
+		last := i == len(parts)-1
+		next, err := vfs.Resolve(root, dir, name, vfs.ResolveOpts{FollowFinal: true})
+		if err == nil {
+			if last {
+				return dir, name, nil
+			}
+			dir = next
+			continue
+		}
+		if err != unix.ENOENT {
+			return nil, "", err
+		}
+		if dir.ReadOnly() {
+			// On a read-only root the mount point exists only in the
+			// sandbox's view.
+			if last {
+				return dir, name, nil
+			}
+			return nil, "", fmt.Errorf("%s does not exist on the read-only root", path.Join(append([]string{"/"}, parts[:i+1]...)...))
+		}
+		st, serr := inode.Stat()
+		if last && serr == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			if _, err := dir.Mknod(name, unix.S_IFREG|0o644, vfs.Owner{}, nil); err != nil {
+				return nil, "", err
+			}
+			return dir, name, nil
+		}
+		if next, err = dir.Mkdir(name, 0o755, vfs.Owner{}, nil); err != nil {
+			return nil, "", err
+		}
+		if last {
+			return dir, name, nil
+		}
+		dir = next
+	}
+	return dir, parts[len(parts)-1], nil
+}
