@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +20,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/overlay"
 	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/fs/sysfs"
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -142,7 +144,11 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	devRoot.MountChild("pts", ptys.Root())
 	shm := tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: shmDev})
 	devRoot.MountChild("shm", shm.Root())
-	root.MountChild("sys", synth.NewDir(0o555, map[string]vfs.Inode{}))
+	root.MountChild("sys", sysfs.New(sysfs.Config{
+		NumCPU:      runtime.NumCPU(),
+		MemoryLimit: spec.MemoryBytes,
+		MemoryUsage: mf.InUse,
+	}))
 	specMounts, err := mountAll(root, spec.Mounts, client, mf)
 	if err != nil {
 		return 125, err

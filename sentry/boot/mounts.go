@@ -87,6 +87,9 @@ func parseMountOptions(m Mount) (mountOptions, error) {
 			}
 		case m.Type == "tmpfs" && hasVal && key == "nr_inodes":
 			// Inodes are charged to the size limit instead.
+		case m.Type == "devpts" && (opt == "newinstance" || key == "ptmxmode" || key == "mode" || key == "gid"):
+			// The sandbox's devpts is always a new instance with
+			// Linux's default modes and the tty group.
 		default:
 			return o, fmt.Errorf("mount %s: option %q is not supported", m.Destination, opt)
 		}
@@ -142,6 +145,19 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 		case "tmpfs":
 			fs := tmpfs.New(mf, tmpfs.Options{SizeLimit: opts.size, Mode: opts.mode, UID: opts.uid, GID: opts.gid, Dev: tmpfsDevBase + uint64(i)})
 			inode, fsType, source = fs.Root(), "tmpfs", "tmpfs"
+		case "proc", "sysfs", "devpts", "cgroup", "cgroup2":
+			// The sandbox mounts its own proc, sys (with the pod's
+			// cgroup files) and devpts at their usual places; a spec
+			// asking for them there gets those.
+			want := map[string]string{"proc": "/proc", "sysfs": "/sys", "devpts": "/dev/pts", "cgroup": "/sys/fs/cgroup", "cgroup2": "/sys/fs/cgroup"}[m.Type]
+			if path.Clean(m.Destination) != want {
+				return nil, fmt.Errorf("mount %s: %s is only mounted at %s", m.Destination, m.Type, want)
+			}
+			continue
+		case "mqueue":
+			// POSIX message queues are not implemented (mq_open is
+			// ENOSYS); the directory exists so that the mount does.
+			inode, fsType, source = tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: tmpfsDevBase + uint64(i)}).Root(), "mqueue", "mqueue"
 		default:
 			return nil, fmt.Errorf("mount %s: type %q is not supported", m.Destination, m.Type)
 		}
@@ -187,9 +203,9 @@ func mountPoint(root *vfs.Dentry, dest string, inode vfs.Inode) (*vfs.Dentry, st
 		if err != unix.ENOENT {
 			return nil, "", err
 		}
-		if dir.ReadOnly() {
-			// On a read-only root the mount point exists only in the
-			// sandbox's view.
+		if _, mutable := dir.Inode().(vfs.DirOps); dir.ReadOnly() || !mutable {
+			// On a read-only root (or in the sandbox's own /dev) the
+			// mount point exists only in the sandbox's view.
 			if last {
 				return dir, name, nil
 			}

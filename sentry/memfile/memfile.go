@@ -38,6 +38,16 @@ type File struct {
 	next uint64
 	// free holds released ranges, reused first-fit before next grows.
 	free []Range
+	// inUse counts the bytes allocated and not released.
+	inUse uint64
+}
+
+// InUse returns the bytes allocated and not yet released: the sandbox's
+// memory use as its cgroup would report it.
+func (f *File) InUse() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.inUse
 }
 
 // New creates a memory file of size bytes of address space. The file is
@@ -85,6 +95,7 @@ func (f *File) Allocate(length uint64) (Range, error) {
 		} else {
 			f.free[i].Start += length
 		}
+		f.inUse += length
 		return r, nil
 	}
 	if length > f.size-f.next { // next <= size; next+length could wrap
@@ -92,6 +103,7 @@ func (f *File) Allocate(length uint64) (Range, error) {
 	}
 	r := Range{f.next, f.next + length}
 	f.next += length
+	f.inUse += length
 	return r, nil
 }
 
@@ -110,6 +122,7 @@ func (f *File) Release(r Range) {
 	}
 	f.mu.Lock()
 	f.free = append(f.free, r)
+	f.inUse -= r.Length()
 	f.mu.Unlock()
 }
 

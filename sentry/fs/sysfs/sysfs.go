@@ -1,0 +1,106 @@
+// Package sysfs is the sandbox's minimal /sys: the CPU topology files
+// programs size their thread pools from, and /sys/fs/cgroup showing the
+// pod's limits as cgroup v2 files, so runtimes that read their cgroup
+// (the JVM, Go's GOMAXPROCS heuristics in libraries, Node) see the pod's
+// resources rather than the host's.
+package sysfs
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// Config is what /sys shows.
+type Config struct {
+	// NumCPU is the number of CPUs the sandbox may use.
+	NumCPU int
+	// MemoryLimit is the pod's memory limit in bytes; 0 is "max".
+	MemoryLimit uint64
+	// MemoryUsage reports the sandbox's current memory use in bytes.
+	MemoryUsage func() uint64
+}
+
+// New returns the /sys directory.
+func New(cfg Config) vfs.Inode {
+	cpus := fmt.Sprintf("0-%d\n", max(cfg.NumCPU, 1)-1)
+	if cfg.NumCPU <= 1 {
+		cpus = "0\n"
+	}
+	static := func(s string) vfs.Inode { return newFile(func() string { return s }) }
+	limit := "max\n"
+	if cfg.MemoryLimit != 0 {
+		limit = fmt.Sprintf("%d\n", cfg.MemoryLimit)
+	}
+	usage := func() string {
+		if cfg.MemoryUsage == nil {
+			return "0\n"
+		}
+		return fmt.Sprintf("%d\n", cfg.MemoryUsage())
+	}
+	cpuDir := map[string]vfs.Inode{
+		"online":   static(cpus),
+		"possible": static(cpus),
+		"present":  static(cpus),
+	}
+	cgroup := map[string]vfs.Inode{
+		"cgroup.controllers": static("cpu memory pids\n"),
+		"cpu.max":            static(fmt.Sprintf("%d 100000\n", max(cfg.NumCPU, 1)*100000)),
+		"memory.max":         static(limit),
+		"memory.current":     newFile(usage),
+		"pids.max":           static("max\n"),
+	}
+	return synth.NewDir(0o555, map[string]vfs.Inode{
+		"devices": synth.NewDir(0o555, map[string]vfs.Inode{
+			"system": synth.NewDir(0o555, map[string]vfs.Inode{
+				"cpu": synth.NewDir(0o555, cpuDir),
+			}),
+		}),
+		"fs": synth.NewDir(0o555, map[string]vfs.Inode{
+			"cgroup": synth.NewDir(0o555, cgroup),
+		}),
+	})
+}
+
+// file is a read-only attribute file whose contents are generated at
+// open, as sysfs does.
+type file struct {
+	attr     unix.Stat_t
+	contents func() string
+}
+
+func newFile(contents func() string) *file {
+	a := synth.Attr(synth.NewIno(), unix.S_IFREG|0o444, 0)
+	a.Size = 4096 // sysfs reports a page whatever the contents
+	return &file{attr: a, contents: contents}
+}
+
+func (f *file) Stat() (unix.Stat_t, error)       { return f.attr, nil }
+func (f *file) Lookup(string) (vfs.Inode, error) { return nil, unix.ENOTDIR }
+func (f *file) Readlink() (string, error)        { return "", unix.EINVAL }
+
+func (f *file) Open(flags int) (vfs.FileImpl, error) {
+	if flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
+		return nil, unix.EACCES
+	}
+	return &openFile{f: f, data: []byte(f.contents())}, nil
+}
+
+// openFile is an open attribute file: a snapshot of its contents.
+type openFile struct {
+	f    *file
+	data []byte
+}
+
+func (o *openFile) ReadAt(dst []byte, off int64) (int, error) {
+	if off >= int64(len(o.data)) {
+		return 0, nil
+	}
+	return copy(dst, o.data[off:]), nil
+}
+func (o *openFile) WriteAt([]byte, int64) (int, error) { return 0, unix.EBADF }
+func (o *openFile) Stat() (unix.Stat_t, error)         { return o.f.attr, nil }
+func (o *openFile) Close() error                       { return nil }
