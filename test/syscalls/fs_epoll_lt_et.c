@@ -2,7 +2,6 @@
 // epoll_wait while data is unread; edge-triggered (EPOLLET) reports it once
 // per new arrival, not again until more data is written; EPOLLOUT on the
 // write end follows the same rules; the user data comes back unchanged.
-// sandbox: pending edge-triggered epoll reports a wakeup that raced the previous epoll_wait
 //
 //go:build ignore
 

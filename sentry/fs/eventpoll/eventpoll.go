@@ -36,12 +36,17 @@ type interest struct {
 	key    key
 	events uint32
 	data   uint64
-	// ch receives the file's notifications.
+	// ch receives the file's notifications, to wake the instance's
+	// waiters (the forward goroutine drains it).
 	ch chan struct{}
+	// edgeCh receives them too, and only Ready drains it: a token left
+	// there is an edge not yet reported, seen synchronously (a file
+	// notifies before the syscall that made it ready returns).
+	edgeCh chan struct{}
 	// disabled is set after a one-shot interest fired.
 	disabled bool
-	// edge is set when the file signalled since an edge-triggered
-	// interest was last reported (ep.mu protects it).
+	// edge is set when an edge-triggered interest must be reported
+	// once more (when added or modified); ep.mu protects it.
 	edge bool
 }
 
@@ -81,9 +86,6 @@ func (ep *Instance) Notify() <-chan struct{} { return ep.notify }
 // forward relays a file's notification to the instance.
 func (ep *Instance) forward(in *interest) {
 	for range in.ch {
-		ep.mu.Lock()
-		in.edge = true
-		ep.mu.Unlock()
 		select {
 		case ep.notify <- struct{}{}:
 		default:
@@ -120,12 +122,13 @@ func (ep *Instance) Add(file *vfs.File, fd int32, events uint32, data uint64) er
 	if _, ok := ep.interests[k]; ok {
 		return unix.EEXIST
 	}
-	in := &interest{key: k, events: events, data: data, ch: make(chan struct{}, 1), edge: true}
+	in := &interest{key: k, events: events, data: data, ch: make(chan struct{}, 1), edgeCh: make(chan struct{}, 1), edge: true}
 	// No reference on the file: like Linux, the interest goes when the
 	// file's last descriptor is closed.
 	file.OnRelease(ep, func() { ep.RemoveFile(file) })
 	ep.interests[k] = in
 	w.EventRegister(in.ch, events|alwaysReported)
+	w.EventRegister(in.edgeCh, events|alwaysReported)
 	go ep.forward(in)
 	// Make an already-ready file visible to a waiter.
 	select {
@@ -149,7 +152,9 @@ func (ep *Instance) Modify(file *vfs.File, fd int32, events uint32, data uint64)
 	in.events, in.data, in.disabled, in.edge = events, data, false, true
 	w := file.Impl().(waiter.Waitable)
 	w.EventUnregister(in.ch)
+	w.EventUnregister(in.edgeCh)
 	w.EventRegister(in.ch, events|alwaysReported)
+	w.EventRegister(in.edgeCh, events|alwaysReported)
 	select {
 	case ep.notify <- struct{}{}:
 	default:
@@ -171,7 +176,9 @@ func (ep *Instance) Delete(file *vfs.File, fd int32) error {
 }
 
 func (ep *Instance) drop(in *interest) {
-	in.key.file.Impl().(waiter.Waitable).EventUnregister(in.ch)
+	w := in.key.file.Impl().(waiter.Waitable)
+	w.EventUnregister(in.ch)
+	w.EventUnregister(in.edgeCh)
 	close(in.ch)
 }
 
@@ -191,8 +198,15 @@ func (ep *Instance) Ready(max int) []Event {
 			continue
 		}
 		et := in.events&EPOLLET != 0
-		if et && !in.edge {
-			continue
+		if et {
+			select {
+			case <-in.edgeCh:
+				in.edge = true
+			default:
+			}
+			if !in.edge {
+				continue
+			}
 		}
 		mask := in.events&^flagMask | alwaysReported
 		ready := in.key.file.Impl().(waiter.Waitable).Readiness(mask)
