@@ -51,6 +51,7 @@ type Kernel struct {
 
 	futexes   futexManager
 	fifos     fifoTable
+	mounts    mountRecords
 	fileLocks lockTable
 	// memfdOnce guards the creation of memfds, the tmpfs behind
 	// memfd_create.

@@ -234,5 +234,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	full(294, "inotify_init1", InotifyInit1)
 	full(161, "chroot", Chroot)
 	partial(437, "openat2", Openat2, "RESOLVE_CACHED always resolves")
+	partial(165, "mount", Mount, "tmpfs, mqueue, bind mounts of sandbox files, the sandbox's proc/sysfs/devpts, remounts; no MS_MOVE")
+	partial(166, "umount2", Umount2, "busy mounts are always detached lazily")
 	return t
 }()

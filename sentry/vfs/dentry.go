@@ -26,8 +26,8 @@ type Dentry struct {
 	// deleted is set once the name was unlinked or replaced.
 	deleted atomic.Bool
 	// readOnly is set on the root of a read-only mount, noExec on the
-	// root of a noexec one.
-	readOnly, noExec bool
+	// root of a noexec one (mount(2) remounts change them).
+	readOnly, noExec atomic.Bool
 	// pinCount keeps open files' dentries cached (dcache.go).
 	pinCount
 
@@ -266,4 +266,45 @@ func (d *Dentry) Name() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.name
+}
+
+// MountInode mounts the tree rooted at inode on d (mount(2)), over what
+// is mounted there already, and returns the new mount's root.
+func (d *Dentry) MountInode(inode Inode) *Dentry {
+	d = d.top()
+	d.mu.Lock()
+	name := d.name
+	d.mu.Unlock()
+	m := &Dentry{name: name, inode: inode}
+	d.Mount(m)
+	return m
+}
+
+// IsMountRoot reports whether d is the root of a mount other than the
+// sandbox's root.
+func (d *Dentry) IsMountRoot() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.mountpoint != nil
+}
+
+// Unmount detaches the mount rooted at d (umount2(2)): EINVAL if d is not
+// a mount root, EBUSY if something is mounted over it.
+func (d *Dentry) Unmount() error {
+	d.mu.Lock()
+	mp, over := d.mountpoint, d.mounted
+	d.mu.Unlock()
+	if mp == nil {
+		return unix.EINVAL
+	}
+	if over != nil {
+		return unix.EBUSY
+	}
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	if mp.mounted != d {
+		return unix.EINVAL
+	}
+	mp.mounted = nil
+	return nil
 }

@@ -32,17 +32,24 @@ func (d *Dentry) getParent() *Dentry {
 
 // SetReadOnly makes the mount rooted at d read-only; call it before the
 // mount is reachable.
-func (d *Dentry) SetReadOnly() { d.readOnly = true }
+func (d *Dentry) SetReadOnly() { d.readOnly.Store(true) }
+
+// SetMountFlags changes a mount's read-only and noexec flags (a remount);
+// d is the mount's root.
+func (d *Dentry) SetMountFlags(readOnly, noExec bool) {
+	d.readOnly.Store(readOnly)
+	d.noExec.Store(noExec)
+}
 
 // SetNoExec makes the mount rooted at d refuse execution (noexec); call it
 // before the mount is reachable.
-func (d *Dentry) SetNoExec() { d.noExec = true }
+func (d *Dentry) SetNoExec() { d.noExec.Store(true) }
 
 // NoExec reports whether d lives on a noexec mount.
-func (d *Dentry) NoExec() bool { return d.mountRoot().noExec }
+func (d *Dentry) NoExec() bool { return d.mountRoot().noExec.Load() }
 
 // ReadOnly reports whether d lives on a read-only mount.
-func (d *Dentry) ReadOnly() bool { return d.mountRoot().readOnly }
+func (d *Dentry) ReadOnly() bool { return d.mountRoot().readOnly.Load() }
 
 // Deleted reports whether d's name was unlinked or replaced.
 func (d *Dentry) Deleted() bool { return d.deleted.Load() }

@@ -437,3 +437,13 @@ func (s *kernelSource) MemInfo() MemInfo {
 	pages, shmem := mm.ResidentMemory(s.k.MemoryManagers())
 	return MemInfo{Total: s.k.MemoryLimit, Used: pages * pageSize, Shmem: shmem * pageSize}
 }
+
+// ExtraMounts implements ExtraMounter with the mounts made by mount(2).
+func (s *kernelSource) ExtraMounts() []Mount {
+	recs := s.k.MountRecords()
+	out := make([]Mount, len(recs))
+	for i, r := range recs {
+		out[i] = Mount{Source: r.Source, Target: r.Target, FSType: r.FSType, Options: r.Options, Dev: r.Dev, NoDev: r.NoDev}
+	}
+	return out
+}

@@ -233,7 +233,7 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 			if _, _, err := v.snapshot(); err != nil {
 				return nil, err
 			}
-			return format(fs.cfg.Mounts), nil
+			return format(fs.mounts()), nil
 		}
 	}
 	entries := []entry{
@@ -371,7 +371,7 @@ func (fs *filesystem) fdDir(key string, v *view, info bool) *node {
 				}
 				mnt := 0
 				if strings.HasPrefix(f.Target, "/") {
-					mnt = mountOf(fs.cfg.Mounts, f.Target)
+					mnt = mountOf(fs.mounts(), f.Target)
 				}
 				return formatFDInfo(&f, mnt), nil
 			})

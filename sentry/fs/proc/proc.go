@@ -236,6 +236,25 @@ type Mount struct {
 	NoDev bool
 }
 
+// ExtraMounter is implemented by Sources whose sandbox can mount at run
+// time (mount(2)); those mounts follow the configured ones.
+type ExtraMounter interface {
+	ExtraMounts() []Mount
+}
+
+// mounts returns the mount table.
+func (fs *filesystem) mounts() []Mount {
+	em, ok := fs.src.(ExtraMounter)
+	if !ok {
+		return fs.cfg.Mounts
+	}
+	extra := em.ExtraMounts()
+	if len(extra) == 0 {
+		return fs.cfg.Mounts
+	}
+	return append(append([]Mount(nil), fs.cfg.Mounts...), extra...)
+}
+
 // MountOf returns a mount entry whose Dev is root's st_dev.
 func MountOf(source, target, fsType, options string, noDev bool, root vfs.Inode) Mount {
 	m := Mount{Source: source, Target: target, FSType: fsType, Options: options, NoDev: noDev}

@@ -127,7 +127,7 @@ func (fs *filesystem) rootEntries() []entry {
 		{"version", fs.generated(func() []byte {
 			return formatVersion(fs.cfg.Release, fs.cfg.Version, runtime.Version())
 		})},
-		{"filesystems", fs.generated(func() []byte { return formatFilesystems(fs.cfg.Mounts) })},
+		{"filesystems", fs.generated(func() []byte { return formatFilesystems(fs.mounts()) })},
 		{"sys", func(key string) *node { return fs.sysDir(key) }},
 	}
 }

@@ -1,0 +1,219 @@
+package syscalls
+
+import (
+	"path"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// mount(2) inside the sandbox mounts the kinds of file system the sandbox
+// owns: tmpfs (and mqueue, an empty tmpfs), bind mounts of the sandbox's
+// own files, the sandbox's proc, sysfs and devpts again, and remounts that
+// change read-only and noexec. Host file systems are never reachable this
+// way: the gofer serves what the pod spec mounted, nothing else.
+
+// propagationFlags are mount(2)'s propagation changes: the sandbox's mounts
+// never propagate anywhere, so these succeed without effect.
+const propagationFlags = unix.MS_SHARED | unix.MS_PRIVATE | unix.MS_SLAVE | unix.MS_UNBINDABLE | unix.MS_REC | unix.MS_SILENT
+
+// mountDevBase numbers the device IDs of tmpfs instances mount(2) makes.
+const mountDevBase = 0x100
+
+// Mount implements Linux syscall mount(2).
+func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	flags := args[3]
+	if !t.FSCreds().HasCap(vfs.CapSysAdmin) {
+		return 0, unix.EPERM
+	}
+	targetPath, err := copyInPath(t, args[1])
+	if err != nil {
+		return 0, err
+	}
+	target, err := resolveAt(t, atFDCWD, targetPath, true, false)
+	if err != nil {
+		return 0, err
+	}
+	var data string
+	if args[4] != 0 && flags&unix.MS_BIND == 0 {
+		if data, err = t.CopyInString(args[4], 4096); err != nil {
+			return 0, err
+		}
+	}
+	readOnly, noExec := flags&unix.MS_RDONLY != 0, flags&unix.MS_NOEXEC != 0
+	abs := target.Path(t.Root())
+	switch {
+	case flags&unix.MS_REMOUNT != 0:
+		if !target.IsMountRoot() {
+			return 0, unix.EINVAL
+		}
+		target.SetMountFlags(readOnly, noExec)
+		return 0, nil
+	case flags&unix.MS_MOVE != 0:
+		return 0, unix.EINVAL
+	case flags&unix.MS_BIND != 0:
+		srcPath, err := copyInPath(t, args[0])
+		if err != nil {
+			return 0, err
+		}
+		src, err := resolveAt(t, atFDCWD, srcPath, true, false)
+		if err != nil {
+			return 0, err
+		}
+		if err := sameKind(src, target); err != nil {
+			return 0, err
+		}
+		m := target.MountInode(src.Inode())
+		m.SetMountFlags(readOnly, noExec)
+		t.Kernel().AddMount(kernel.MountRecord{Source: src.Path(t.Root()), Target: abs, FSType: "none", Options: mountOptions(readOnly, noExec)})
+		return 0, nil
+	case flags&^propagationFlags == 0 && args[2] == 0:
+		return 0, nil
+	}
+	fsType, err := t.CopyInString(args[2], 64)
+	if err != nil {
+		return 0, err
+	}
+	if st, err := target.Inode().Stat(); err != nil {
+		return 0, err
+	} else if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return 0, unix.ENOTDIR
+	}
+	var inode vfs.Inode
+	var source string
+	switch fsType {
+	case "tmpfs", "mqueue":
+		opts, err := tmpfsOptions(data)
+		if err != nil {
+			return 0, err
+		}
+		opts.Dev = mountDevBase + uint64(len(t.Kernel().MountRecords()))
+		inode, source = tmpfs.New(t.Kernel().MemFile, opts).Root(), fsType
+	case "proc", "sysfs", "devpts":
+		at := map[string]string{"proc": "proc", "sysfs": "sys", "devpts": "dev/pts"}[fsType]
+		d, err := vfs.Resolve(t.Kernel().Root, t.Kernel().Root, at, vfs.ResolveOpts{FollowFinal: true})
+		if err != nil {
+			return 0, unix.ENODEV
+		}
+		inode, source = d.Inode(), fsType
+	default:
+		return 0, unix.ENODEV
+	}
+	m := target.MountInode(inode)
+	m.SetMountFlags(readOnly, noExec)
+	t.Kernel().AddMount(kernel.MountRecord{Source: source, Target: abs, FSType: fsType, Options: mountOptions(readOnly, noExec), NoDev: true})
+	return 0, nil
+}
+
+func mountOptions(readOnly, noExec bool) string {
+	o := "rw"
+	if readOnly {
+		o = "ro"
+	}
+	if noExec {
+		o += ",noexec"
+	}
+	return o + ",relatime"
+}
+
+// sameKind checks a bind mount puts a directory on a directory and a
+// non-directory on a non-directory.
+func sameKind(src, target *vfs.Dentry) error {
+	s, err := src.Inode().Stat()
+	if err != nil {
+		return err
+	}
+	d, err := target.Inode().Stat()
+	if err != nil {
+		return err
+	}
+	srcDir, dstDir := s.Mode&unix.S_IFMT == unix.S_IFDIR, d.Mode&unix.S_IFMT == unix.S_IFDIR
+	switch {
+	case srcDir && !dstDir:
+		return unix.ENOTDIR
+	case !srcDir && dstDir:
+		return unix.EISDIR
+	}
+	return nil
+}
+
+// tmpfsOptions parses tmpfs's mount data (size=, mode=, uid=, gid=,
+// nr_inodes=); an unknown option is EINVAL, as Linux's tmpfs says.
+func tmpfsOptions(data string) (tmpfs.Options, error) {
+	o := tmpfs.Options{Mode: 0o1777}
+	for _, opt := range strings.Split(data, ",") {
+		if opt == "" {
+			continue
+		}
+		key, val, _ := strings.Cut(opt, "=")
+		switch key {
+		case "size":
+			mult := int64(1)
+			switch {
+			case strings.HasSuffix(val, "k"), strings.HasSuffix(val, "K"):
+				mult, val = 1<<10, val[:len(val)-1]
+			case strings.HasSuffix(val, "m"), strings.HasSuffix(val, "M"):
+				mult, val = 1<<20, val[:len(val)-1]
+			case strings.HasSuffix(val, "g"), strings.HasSuffix(val, "G"):
+				mult, val = 1<<30, val[:len(val)-1]
+			}
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil || n < 0 || n > (1<<62)/mult {
+				return o, unix.EINVAL
+			}
+			o.SizeLimit = n * mult
+		case "mode":
+			n, err := strconv.ParseUint(val, 8, 32)
+			if err != nil || n > 0o7777 {
+				return o, unix.EINVAL
+			}
+			o.Mode = uint32(n)
+		case "uid", "gid":
+			n, err := strconv.ParseUint(val, 10, 32)
+			if err != nil {
+				return o, unix.EINVAL
+			}
+			if key == "uid" {
+				o.UID = uint32(n)
+			} else {
+				o.GID = uint32(n)
+			}
+		case "nr_inodes", "huge", "mpol", "inode64", "noswap":
+		default:
+			return o, unix.EINVAL
+		}
+	}
+	return o, nil
+}
+
+// Umount2 implements Linux syscall umount2(2). Busy mounts are detached
+// lazily, as MNT_DETACH does: open files keep working.
+func Umount2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	flags := int(args[1])
+	if flags&^(unix.MNT_FORCE|unix.MNT_DETACH|unix.MNT_EXPIRE|unix.UMOUNT_NOFOLLOW) != 0 {
+		return 0, unix.EINVAL
+	}
+	if !t.FSCreds().HasCap(vfs.CapSysAdmin) {
+		return 0, unix.EPERM
+	}
+	p, err := copyInPath(t, args[0])
+	if err != nil {
+		return 0, err
+	}
+	d, err := resolveAt(t, atFDCWD, p, flags&unix.UMOUNT_NOFOLLOW == 0, false)
+	if err != nil {
+		return 0, err
+	}
+	abs := d.Path(t.Root())
+	if err := d.Unmount(); err != nil {
+		return 0, err
+	}
+	t.Kernel().RemoveMount(path.Clean(abs))
+	return 0, nil
+}
