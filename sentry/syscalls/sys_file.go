@@ -377,8 +377,8 @@ func Pipe2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	ri, wi := pipe.New()
-	r := vfs.NewFile(ri, nil, unix.O_RDONLY|flags&unix.O_NONBLOCK)
-	w := vfs.NewFile(wi, nil, unix.O_WRONLY|flags&unix.O_NONBLOCK)
+	r := vfs.NewFile(ri, nil, unix.O_RDONLY|flags&(unix.O_NONBLOCK|unix.O_DIRECT))
+	w := vfs.NewFile(wi, nil, unix.O_WRONLY|flags&(unix.O_NONBLOCK|unix.O_DIRECT))
 	defer r.DecRef()
 	defer w.DecRef()
 	cloexec := flags&unix.O_CLOEXEC != 0

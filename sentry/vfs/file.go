@@ -70,12 +70,25 @@ func NewFile(impl FileImpl, d *Dentry, flags int) *File {
 	if d != nil {
 		d.Pin()
 	}
-	f.statusFlags.Store(int32(flags & (unix.O_APPEND | unix.O_NONBLOCK)))
+	f.statusFlags.Store(int32(flags & settableFlags))
 	f.refs.Store(1)
 	if nb, ok := impl.(Nonblocker); ok {
 		nb.SetNonblocking(flags&unix.O_NONBLOCK != 0)
 	}
+	if pm, ok := impl.(PacketModer); ok && flags&unix.O_DIRECT != 0 {
+		pm.SetPacketMode(true)
+	}
 	return f
+}
+
+// settableFlags are the status flags F_SETFL changes (Linux's SETFL_MASK
+// less O_ASYNC and O_NOATIME, which the sandbox does not keep).
+const settableFlags = unix.O_APPEND | unix.O_NONBLOCK | unix.O_DIRECT
+
+// PacketModer is implemented by files with a packet mode switched by
+// O_DIRECT (pipes).
+type PacketModer interface {
+	SetPacketMode(on bool)
 }
 
 // Impl returns the file system's half of the description.
@@ -118,10 +131,13 @@ func (f *File) StatusFlags() int {
 
 // SetStatusFlags implements F_SETFL: only O_APPEND and O_NONBLOCK change.
 func (f *File) SetStatusFlags(flags int) {
-	flags &= unix.O_APPEND | unix.O_NONBLOCK
+	flags &= settableFlags
 	f.statusFlags.Store(int32(flags))
 	if nb, ok := f.impl.(Nonblocker); ok {
 		nb.SetNonblocking(flags&unix.O_NONBLOCK != 0)
+	}
+	if pm, ok := f.impl.(PacketModer); ok {
+		pm.SetPacketMode(flags&unix.O_DIRECT != 0)
 	}
 }
 

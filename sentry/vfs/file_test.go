@@ -231,15 +231,21 @@ func TestFileStatusFlags(t *testing.T) {
 	if len(impl.nonblock) != 1 || !impl.nonblock[0] {
 		t.Errorf("impl told %v about O_NONBLOCK at open, want [true]", impl.nonblock)
 	}
-	// F_SETFL changes only O_APPEND and O_NONBLOCK: not the access mode.
-	f.SetStatusFlags(unix.O_WRONLY | unix.O_DIRECT)
+	// F_SETFL changes only O_APPEND, O_NONBLOCK and O_DIRECT: not the
+	// access mode, nor creation flags.
+	f.SetStatusFlags(unix.O_WRONLY | unix.O_CREAT)
 	if got := f.StatusFlags(); got != unix.O_RDWR {
-		t.Errorf("StatusFlags after F_SETFL(O_WRONLY) = %#o, want O_RDWR", got)
+		t.Errorf("StatusFlags after F_SETFL(O_WRONLY|O_CREAT) = %#o, want O_RDWR", got)
 	}
+	f.SetStatusFlags(unix.O_DIRECT)
+	if got := f.StatusFlags(); got != unix.O_RDWR|unix.O_DIRECT {
+		t.Errorf("StatusFlags after F_SETFL(O_DIRECT) = %#o, want O_RDWR|O_DIRECT", got)
+	}
+	f.SetStatusFlags(0)
 	if !f.Readable() {
 		t.Errorf("F_SETFL changed the access mode")
 	}
-	if n := len(impl.nonblock); n != 2 || impl.nonblock[1] {
+	if n := len(impl.nonblock); n != 4 || impl.nonblock[n-1] {
 		t.Errorf("impl told %v about O_NONBLOCK, want a final false", impl.nonblock)
 	}
 	f.SetStatusFlags(unix.O_NONBLOCK)

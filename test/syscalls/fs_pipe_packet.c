@@ -3,7 +3,6 @@
 // discards the rest of that packet); without it a read merges writes;
 // F_GETFL of the write end shows O_DIRECT; writes larger than PIPE_BUF are split into
 // PIPE_BUF-sized packets.
-// sandbox: pending O_DIRECT packet pipes
 //
 //go:build ignore
 

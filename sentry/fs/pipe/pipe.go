@@ -41,6 +41,44 @@ type pipe struct {
 	hadWriter bool
 	// capacity is the size F_SETPIPE_SZ set; 0 means the default.
 	capacity int
+	// packets mark where packets end in buf (offsets into buf, in
+	// order); bytes outside any packet are stream data.
+	packets []packetMark
+}
+
+// packetMark is the end of a packet in the buffer; start is the previous
+// mark's end, or where the packet's write began.
+type packetMark struct{ start, end int }
+
+// takeLocked copies the pipe's next data into dst and consumes it: up to
+// len(dst) stream bytes, or one packet (its excess beyond len(dst) is
+// discarded, as Linux does).
+func (p *pipe) takeLocked(dst []byte) int {
+	limit := len(p.buf)
+	if len(p.packets) > 0 {
+		if first := p.packets[0]; first.start == 0 {
+			// A packet at the head: return it alone.
+			n := copy(dst, p.buf[:first.end])
+			p.consumeLocked(first.end)
+			p.packets = p.packets[1:]
+			return n
+		} else {
+			// Stream bytes before the next packet.
+			limit = first.start
+		}
+	}
+	n := copy(dst, p.buf[:limit])
+	p.consumeLocked(n)
+	return n
+}
+
+// consumeLocked drops n bytes from the head of buf, shifting marks.
+func (p *pipe) consumeLocked(n int) {
+	p.buf = p.buf[n:]
+	for i := range p.packets {
+		p.packets[i].start = max(p.packets[i].start-n, 0)
+		p.packets[i].end -= n
+	}
 }
 
 func (p *pipe) capacityLocked() int {
@@ -101,6 +139,16 @@ func New() (r, w vfs.FileImpl) {
 type end struct {
 	p              *pipe
 	reader, writer bool
+	// packet is set while the end's description has O_DIRECT: its
+	// writes are packets (pipe(2)); p.mu protects it.
+	packet bool
+}
+
+// SetPacketMode implements vfs.PacketModer (O_DIRECT on a pipe).
+func (e *end) SetPacketMode(on bool) {
+	e.p.mu.Lock()
+	e.packet = on
+	e.p.mu.Unlock()
 }
 
 func (*end) IsStream() bool { return true }
@@ -130,8 +178,7 @@ func (e *end) ReadAt(dst []byte, _ int64) (int, error) {
 		}
 		return 0, unix.EAGAIN
 	}
-	n := copy(dst, p.buf)
-	p.buf = p.buf[n:]
+	n := p.takeLocked(dst)
 	if len(p.buf) == 0 {
 		p.buf = nil
 	}
@@ -160,6 +207,13 @@ func (e *end) WriteAt(src []byte, _ int64) (int, error) {
 	}
 	n := min(room, len(src))
 	p.buf = append(p.buf, src[:n]...)
+	if e.packet {
+		// PIPE_BUF-sized packets, as Linux's packet pipes make.
+		for done := 0; done < n; done += atomicSize {
+			base := len(p.buf) - n
+			p.packets = append(p.packets, packetMark{start: base + done, end: base + min(done+atomicSize, n)})
+		}
+	}
 	p.mu.Unlock()
 	p.queue.Notify(waiter.EventIn)
 	return n, nil
@@ -178,6 +232,7 @@ func (e *end) Close() error {
 	if p.readers == 0 && p.writers == 0 {
 		// A FIFO's contents go with its last opener.
 		p.buf = nil
+		p.packets = nil
 		p.hadWriter = false
 	}
 	p.mu.Unlock()
