@@ -52,3 +52,20 @@ func TestPythonThreadsAndSubprocess(t *testing.T) {
 		t.Errorf("stdout %q", r.stdout)
 	}
 }
+
+// TestPythonMultiprocessing runs a process pool, a queue and a lock, which
+// need POSIX semaphores in a writable /dev/shm.
+func TestPythonMultiprocessing(t *testing.T) {
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		t.Fatalf("%s is missing: %v", py, err)
+	}
+	script, err := filepath.Abs("testdata/multiprocessing.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := same(t, "/", py, script)
+	if !strings.Contains(r.stdout, "pool 328350\n") || !strings.Contains(r.stdout, "lock ok") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}
