@@ -43,7 +43,7 @@ test: deps build lint
 	COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./...
 
 bench: deps build
-	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport$$' -v ./test/bench/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
+	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS)?$$' -v ./test/bench/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
 
 demo: deps build
 	@echo '$$ cocoon do -- busybox echo "hello from a sandbox"'
