@@ -39,8 +39,16 @@ lint: check-go
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-test: deps build lint
-	COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./...
+# crictl drives the daemon in the e2e tests as kubelet's users do; it is
+# built from its module (cri-tools has no Debian package).
+CRICTL := bin/crictl
+CRICTL_VERSION := v1.37.0
+
+$(CRICTL): | check-go
+	GOBIN=$(CURDIR)/bin $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@$(CRICTL_VERSION)
+
+test: deps build lint $(CRICTL)
+	CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./...
 
 bench: deps build
 	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS)?$$' -v ./test/bench/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '

@@ -12,8 +12,10 @@ import (
 
 // subcommands maps names to entry points that return an exit code.
 var subcommands = map[string]func(args []string) int{
+	"daemon":   daemonMain,
 	"do":       doMain,
 	"gofer":    gofer.Main,
+	"image":    imageMain,
 	"sentry":   boot.Main,
 	"syscalls": syscallsMain,
 	"version":  versionMain,
@@ -23,7 +25,9 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage: cocoon COMMAND [ARGS...]
 
 Commands:
+  daemon    serve the CRI (kubelet, crictl) on a unix socket
   do        run a program in a fresh sandbox
+  image     import an image archive into the store (image import FILE)
   syscalls  list the system calls the sentry implements
   version   print the version
 

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/cocoonrt/cocoon/cri"
+	"github.com/cocoonrt/cocoon/image"
+)
+
+// daemonMain is `cocoon daemon`: the CRI server (cri.DaemonMain) over the
+// image store.
+func daemonMain(args []string) int {
+	wireImageStore()
+	return cri.DaemonMain(args, version)
+}
+
+// imageMain is `cocoon image import FILE` (cri.ImageMain).
+func imageMain(args []string) int {
+	wireImageStore()
+	return cri.ImageMain(args)
+}
+
+// wireImageStore links the CRI server to the image store under the
+// daemon's state directory.
+func wireImageStore() {
+	open := func(cfg cri.Config, log *slog.Logger) (*image.Store, error) {
+		return image.New(context.Background(), image.Options{
+			Root:     cfg.Root + "/image",
+			HostsDir: cfg.CertsDir,
+			Logger:   log,
+			Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
+		})
+	}
+	cri.NewImageService = func(cfg cri.Config, log *slog.Logger) (image.Service, io.Closer, error) {
+		s, err := open(cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s, nil
+	}
+	cri.ImportImage = func(ctx context.Context, cfg cri.Config, log *slog.Logger, file string) ([]*image.Image, error) {
+		s, err := open(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return s.Import(ctx, f)
+	}
+}

@@ -1,0 +1,122 @@
+package cri
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// DefaultConfigPath is where the daemon looks for its configuration
+// when no --config is given. A missing file there means the defaults.
+const DefaultConfigPath = "/etc/cocoon/config.toml"
+
+// Config is the daemon's configuration: /etc/cocoon/config.toml, or the
+// embedded defaults (DefaultConfig) when there is none. Keys the file
+// sets replace the defaults; an unknown key is an error.
+type Config struct {
+	// Socket is the unix socket the CRI gRPC services listen on.
+	Socket string `toml:"socket"`
+	// Root is the state directory: the image store, the state
+	// database, snapshots.
+	Root string `toml:"root"`
+	// CertsDir holds per-registry TLS and mirror configuration
+	// (certs.d/HOST[:PORT]/...), as containerd lays it out.
+	CertsDir string `toml:"certs_dir"`
+	// LogLevel is one of debug, info, warn, error.
+	LogLevel string `toml:"log_level"`
+}
+
+// DefaultConfig returns the embedded defaults.
+func DefaultConfig() Config {
+	return Config{
+		Socket:   "/run/cocoon/cocoon.sock",
+		Root:     "/var/lib/cocoon",
+		CertsDir: "/etc/cocoon/certs.d",
+		LogLevel: "info",
+	}
+}
+
+// LoadConfig reads the configuration. With path "" it reads
+// DefaultConfigPath if that exists and returns the defaults otherwise;
+// a path given explicitly must exist.
+func LoadConfig(path string) (Config, error) {
+	explicit := path != ""
+	if !explicit {
+		path = DefaultConfigPath
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return DefaultConfig(), nil
+		}
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig parses TOML over the defaults and validates the result.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		var strict *toml.StrictMissingError
+		if errors.As(err, &strict) && len(strict.Errors) > 0 {
+			var keys []string
+			for _, e := range strict.Errors {
+				row, _ := e.Position()
+				keys = append(keys, fmt.Sprintf("%q (line %d)", strings.Join(e.Key(), "."), row))
+			}
+			return Config{}, fmt.Errorf("unknown key %s", strings.Join(keys, ", "))
+		}
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			row, col := de.Position()
+			return Config{}, fmt.Errorf("line %d column %d: %v", row, col, de)
+		}
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate checks that the configuration is usable.
+func (c Config) Validate() error {
+	if c.Socket == "" {
+		return errors.New("socket must not be empty")
+	}
+	if c.Root == "" {
+		return errors.New("root must not be empty")
+	}
+	if _, err := c.Level(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Level is LogLevel as a slog level.
+func (c Config) Level() (slog.Level, error) {
+	switch strings.ToLower(c.LogLevel) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+}

@@ -1,0 +1,273 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cocoonrt/cocoon/image"
+)
+
+// NewImageService constructs the image store the daemon serves, from
+// the configuration (cfg.Root, cfg.CertsDir). The returned Closer is
+// closed when the daemon stops. It is set by the code that links the
+// store in; while it is nil the daemon refuses to start with
+// ErrNotWired.
+var NewImageService func(cfg Config, log *slog.Logger) (image.Service, io.Closer, error)
+
+// ImportImage imports an image archive (a docker save / OCI layout
+// tarball) into the store under cfg.Root: `cocoon image import FILE`.
+// Set by the code that links the store in; while nil the command fails
+// with ErrNotWired.
+var ImportImage func(ctx context.Context, cfg Config, log *slog.Logger, file string) ([]*image.Image, error)
+
+// ErrNotWired is the error of the daemon and of `cocoon image` when no
+// image store is linked in (NewImageService or ImportImage is nil).
+var ErrNotWired = errors.New("image service not wired: this build of cocoon has no image store")
+
+// ShutdownTimeout is how long the daemon waits for RPCs in flight on
+// SIGTERM/SIGINT before it cuts them off.
+var ShutdownTimeout = 10 * time.Second
+
+// Serve runs the daemon until ctx is done: it creates the state
+// directory (0700) and the socket's directory, removes a stale socket
+// (one nobody listens on), constructs the image service with
+// NewImageService, listens on cfg.Socket (0660) and serves the CRI
+// ImageService and RuntimeService. When ctx is done it stops gracefully
+// (ShutdownTimeout, then hard) and closes the image service.
+func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if NewImageService == nil {
+		return ErrNotWired
+	}
+	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	if fi, err := os.Stat(cfg.Root); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("state directory %s is not a directory", cfg.Root)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Socket), 0o750); err != nil {
+		return fmt.Errorf("socket directory: %w", err)
+	}
+	// Check the socket before the store is opened: a second daemon must
+	// fail here, not block on the first one's database lock.
+	if err := removeStaleSocket(cfg.Socket); err != nil {
+		return err
+	}
+
+	images, closer, err := NewImageService(cfg, log)
+	if err != nil {
+		return fmt.Errorf("image service: %w", err)
+	}
+	if images == nil {
+		return errors.New("image service: NewImageService returned no service")
+	}
+	defer func() {
+		if closer != nil {
+			if err := closer.Close(); err != nil {
+				log.Error("closing the image service", "err", err)
+			}
+		}
+	}()
+
+	l, err := net.Listen("unix", cfg.Socket)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if err := os.Chmod(cfg.Socket, 0o660); err != nil {
+		l.Close()
+		return fmt.Errorf("socket: %w", err)
+	}
+
+	srv := NewServer(images, version, log)
+	g := srv.NewGRPCServer()
+	errc := make(chan error, 1)
+	go func() { errc <- g.Serve(l) }()
+	log.Info("cocoon daemon serving", "socket", cfg.Socket, "root", cfg.Root, "version", version)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "reason", context.Cause(ctx))
+	done := make(chan struct{})
+	go func() { g.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(ShutdownTimeout):
+		log.Warn("RPCs still running after the shutdown timeout; stopping them", "timeout", ShutdownTimeout)
+		g.Stop()
+		<-done
+	}
+	<-errc
+	// The listener unlinks the socket on close; make sure of it.
+	if err := os.Remove(cfg.Socket); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("removing the socket", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// removeStaleSocket removes path if it is a socket nobody listens on.
+// A live socket or something that is not a socket is an error.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	if fi.Mode()&fs.ModeSocket == 0 {
+		return fmt.Errorf("socket %s exists and is not a socket; not removing it", path)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("socket %s: another daemon is serving on it", path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("socket %s exists and cannot be checked: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing stale socket: %w", err)
+	}
+	return nil
+}
+
+// loadFlags parses the flags `cocoon daemon` and `cocoon image` share
+// and returns the configuration they select: the file (--config or
+// DefaultConfigPath), then the flags that override it.
+func loadFlags(fset *flag.FlagSet, args []string, withSocket bool) (Config, error) {
+	configPath := fset.String("config", "", "configuration file (default "+DefaultConfigPath+" when it exists)")
+	root := fset.String("root", "", "state directory (default from the configuration, /var/lib/cocoon)")
+	logLevel := fset.String("log-level", "", "log level: debug, info, warn, error")
+	var socket *string
+	if withSocket {
+		socket = fset.String("socket", "", "CRI socket (default from the configuration, /run/cocoon/cocoon.sock)")
+	}
+	if err := fset.Parse(args); err != nil {
+		return Config{}, err
+	}
+	cfg, err := LoadConfig(*configPath)
+	if err != nil {
+		return Config{}, err
+	}
+	if *root != "" {
+		cfg.Root = *root
+	}
+	if socket != nil && *socket != "" {
+		cfg.Socket = *socket
+	}
+	if *logLevel != "" {
+		cfg.LogLevel = *logLevel
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	level, _ := cfg.Level()
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// DaemonMain is `cocoon daemon [--config FILE] [--socket PATH] [--root
+// DIR] [--log-level LEVEL]`: it serves until SIGTERM or SIGINT and
+// returns the exit code.
+func DaemonMain(args []string, version string) int {
+	fset := flag.NewFlagSet("cocoon daemon", flag.ContinueOnError)
+	fset.Usage = func() {
+		fmt.Fprintf(fset.Output(), "usage: cocoon daemon [--config FILE] [--socket PATH] [--root DIR] [--log-level LEVEL]\n\nServes the CRI (kubelet, crictl) on a unix socket.\n\n")
+		fset.PrintDefaults()
+	}
+	cfg, err := loadFlags(fset, args, true)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cocoon daemon: %v\n", err)
+		return 2
+	}
+	if fset.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "cocoon daemon: unexpected arguments %q\n", fset.Args())
+		return 2
+	}
+	log := newLogger(cfg, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := Serve(ctx, cfg, log, version); err != nil {
+		fmt.Fprintf(os.Stderr, "cocoon daemon: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// ImageMain is `cocoon image import [--config FILE] [--root DIR] FILE`.
+func ImageMain(args []string) int {
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: cocoon image import [--config FILE] [--root DIR] ARCHIVE\n\nImports an image archive (docker save or OCI layout tarball) into the store.\n")
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(os.Stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	if args[0] != "import" {
+		fmt.Fprintf(os.Stderr, "cocoon image: unknown command %q\n", args[0])
+		usage(os.Stderr)
+		return 2
+	}
+	fset := flag.NewFlagSet("cocoon image import", flag.ContinueOnError)
+	fset.Usage = func() { usage(fset.Output()); fset.PrintDefaults() }
+	cfg, err := loadFlags(fset, args[1:], false)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cocoon image import: %v\n", err)
+		return 2
+	}
+	if fset.NArg() != 1 {
+		fmt.Fprintf(os.Stderr, "cocoon image import: want one archive, got %d arguments\n", fset.NArg())
+		return 2
+	}
+	if ImportImage == nil {
+		fmt.Fprintf(os.Stderr, "cocoon image import: %v\n", ErrNotWired)
+		return 1
+	}
+	log := newLogger(cfg, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	imgs, err := ImportImage(ctx, cfg, log, fset.Arg(0))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cocoon image import: %v\n", err)
+		return 1
+	}
+	for _, img := range imgs {
+		fmt.Println(img.ID, strings.Join(img.RepoTags, " "))
+	}
+	return 0
+}
