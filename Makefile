@@ -62,8 +62,12 @@ demo: deps build
 	@./$(BIN) do -- busybox uname -a
 	@echo "\$$ cocoon do -- busybox sh -c 'sleep 1 & echo piped | tr a-z A-Z; ps'"
 	@./$(BIN) do -- busybox sh -c 'sleep 1 & echo piped | tr a-z A-Z; ps'
-	@echo '$$ cocoon do -- /bin/ls -la /etc   (the host'"'"'s dynamically linked ls, read-only root)'
-	@./$(BIN) do -- /bin/ls -la /etc | head -n 12
+	@echo '$$ cocoon do -- /bin/ls -la /etc/apt   (the host'"'"'s dynamically linked ls)'
+	@./$(BIN) do -- /bin/ls -la /etc/apt
+	@echo '$$ cocoon do -- sh -c '"'"'echo written > /etc/cocoon-demo; cat /etc/cocoon-demo'"'"'   (a writable layer, thrown away at exit)'
+	@./$(BIN) do -- /bin/sh -c 'echo written > /etc/cocoon-demo; cat /etc/cocoon-demo'
+	@echo '$$ ls /etc/cocoon-demo   (on the host)'
+	@ls /etc/cocoon-demo 2>&1 || true
 	@echo '$$ cocoon do --strace -- busybox cat /etc/hostname'
 	@./$(BIN) do --strace -- busybox cat /etc/hostname 2>&1 | tail -n 6
 
