@@ -11,7 +11,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # differential syscall tests, busybox-static is the first guest program;
 # the real-program file-system tests and benchmarks run sqlite3, git, tar,
 # python3, diff (diffutils) and find (findutils).
-DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils
+DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils skopeo umoci
 
 export CGO_ENABLED ?= 0
 
@@ -51,7 +51,7 @@ test: deps build lint $(CRICTL)
 	CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./...
 
 bench: deps build
-	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS)?$$' -v ./test/bench/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
+	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS|Pull)?$$' -v ./test/bench/ ./e2e/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
 
 demo: deps build
 	@echo '$$ cocoon do -- busybox echo "hello from a sandbox"'

@@ -242,3 +242,36 @@ func (c *Client) emptyReply(o op) error {
 	}
 	return nil
 }
+
+// CreateTmpfile creates an unnamed regular file in dir (open(2)'s
+// O_TMPFILE) with exactly mode's permission bits and owner uid and gid;
+// flags may hold O_EXCL (the file can never get a name). It returns a FID
+// that Link can name, the file's Stat, and a read-write host descriptor
+// the caller owns.
+func (c *Client) CreateTmpfile(dir FID, flags int, mode, uid, gid uint32) (FID, Stat, int, error) {
+	if errno := checkFlags32(flags); errno != 0 {
+		return 0, Stat{}, -1, errno
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.begin(opCreateTmpfile)
+	e.u64(uint64(dir))
+	e.u32(uint32(flags))
+	e.u32(mode)
+	e.u32(uid)
+	e.u32(gid)
+	rep, err := c.roundTrip(opCreateTmpfile, true)
+	if err != nil {
+		return 0, Stat{}, -1, err
+	}
+	if rep.errno != 0 {
+		return 0, Stat{}, -1, rep.errno
+	}
+	fid := FID(rep.results.u64())
+	st := rep.results.stat()
+	if !rep.results.ok() || rep.fd < 0 {
+		closeFD(rep.fd)
+		return 0, Stat{}, -1, c.malformed(opCreateTmpfile)
+	}
+	return fid, st, rep.fd, nil
+}

@@ -34,6 +34,7 @@ const (
 	opSetxattr
 	opListxattr
 	opRemovexattr
+	opCreateTmpfile
 
 	// numOps bounds the handler table; it must stay last.
 	numOps
@@ -50,19 +51,20 @@ var opNames = [numOps]string{
 	opStatFS:   "StatFS",
 	opClose:    "Close",
 
-	opAttach:      "Attach",
-	opCreate:      "Create",
-	opMkdir:       "Mkdir",
-	opMknod:       "Mknod",
-	opSymlink:     "Symlink",
-	opLink:        "Link",
-	opUnlink:      "Unlink",
-	opRename:      "Rename",
-	opSetAttr:     "SetAttr",
-	opGetxattr:    "Getxattr",
-	opSetxattr:    "Setxattr",
-	opListxattr:   "Listxattr",
-	opRemovexattr: "Removexattr",
+	opAttach:        "Attach",
+	opCreate:        "Create",
+	opMkdir:         "Mkdir",
+	opMknod:         "Mknod",
+	opSymlink:       "Symlink",
+	opLink:          "Link",
+	opUnlink:        "Unlink",
+	opRename:        "Rename",
+	opSetAttr:       "SetAttr",
+	opGetxattr:      "Getxattr",
+	opSetxattr:      "Setxattr",
+	opListxattr:     "Listxattr",
+	opRemovexattr:   "Removexattr",
+	opCreateTmpfile: "CreateTmpfile",
 }
 
 func (o op) String() string {

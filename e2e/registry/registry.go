@@ -2,23 +2,30 @@
 // end-to-end tests (go-containerregistry's pkg/registry behind an
 // httptest server with a real listener), optionally behind HTTP basic
 // auth, and builds the test images the tests push to it: busybox from
-// Debian's busybox-static, a multi-arch index, and an image with
-// whiteouts.
+// Debian's busybox-static, a multi-arch index, an image with whiteouts,
+// a static Go web server, deliberately malicious layers, and large
+// images for benchmarks.
 package registry
 
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,9 +48,10 @@ type Registry struct {
 	// URL is "http://127.0.0.1:PORT".
 	URL string
 
-	srv      *httptest.Server
-	username string
-	password string
+	srv        *httptest.Server
+	username   string
+	password   string
+	middleware []func(http.Handler) http.Handler
 }
 
 // Option configures Start.
@@ -55,6 +63,13 @@ func WithBasicAuth(username, password string) Option {
 	return func(r *Registry) { r.username, r.password = username, password }
 }
 
+// WithMiddleware wraps the registry's handler (outside the basic auth
+// check) in mw: to count, fail, stall or break requests. Several wrap
+// in order, the first outermost.
+func WithMiddleware(mw func(http.Handler) http.Handler) Option {
+	return func(r *Registry) { r.middleware = append(r.middleware, mw) }
+}
+
 // New starts a registry on 127.0.0.1 (a free port). Close stops it.
 func New(opts ...Option) *Registry {
 	r := &Registry{}
@@ -64,6 +79,9 @@ func New(opts ...Option) *Registry {
 	var h http.Handler = ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
 	if r.username != "" {
 		h = basicAuth(h, r.username, r.password)
+	}
+	for i := len(r.middleware) - 1; i >= 0; i-- {
+		h = r.middleware[i](h)
 	}
 	r.srv = httptest.NewServer(h) // listens on 127.0.0.1:0
 	r.URL = r.srv.URL
@@ -177,6 +195,7 @@ type entry struct {
 	mode     int64
 	body     []byte
 	linkname string
+	pax      map[string]string
 }
 
 func dir(name string) entry { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
@@ -193,6 +212,7 @@ func layer(mt types.MediaType, entries ...entry) (v1.Layer, error) {
 		hdr := &tar.Header{
 			Name: e.name, Typeflag: e.typ, Mode: e.mode, Size: int64(len(e.body)),
 			Linkname: e.linkname, ModTime: epoch, Format: tar.FormatPAX,
+			PAXRecords: e.pax,
 		}
 		if e.typ != tar.TypeReg {
 			hdr.Size = 0
@@ -335,4 +355,241 @@ func RandomImage(size, layers int64) (v1.Image, error) {
 		return nil, err
 	}
 	return withConfig(img, runtime.GOARCH, []string{"/bin/true"})
+}
+
+// ociImage is an OCI image of layers with the host's architecture.
+func ociImage(layers ...v1.Layer) (v1.Image, error) {
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.AppendLayers(base, layers...)
+	if err != nil {
+		return nil, err
+	}
+	return withConfig(img, runtime.GOARCH, []string{"/bin/true"})
+}
+
+// goServerSource is the static web server of GoServerImage: it answers
+// "hello" on :8080, or on $ADDR, and prints "listening on ADDR" once it
+// listens.
+const goServerSource = `package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+)
+
+func main() {
+	addr := ":8080"
+	if a := os.Getenv("ADDR"); a != "" {
+		addr = a
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("listening on", ln.Addr())
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") })
+	fmt.Fprintln(os.Stderr, http.Serve(ln, nil))
+	os.Exit(1)
+}
+`
+
+// GoServerUID is the user GoServerImage runs as.
+const GoServerUID = 65534
+
+// GoServerImage builds a static Go web server (serving "hello" on
+// :8080; $ADDR overrides the address) with the go command gobin in
+// workDir (CGO_ENABLED=0, -trimpath) and returns a single-layer OCI
+// image of it: /server, Entrypoint ["/server"], ExposedPorts 8080/tcp,
+// User "65534".
+func GoServerImage(gobin, workDir string) (v1.Image, error) {
+	if err := os.WriteFile(filepath.Join(workDir, "go.mod"), []byte("module example.com/server\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(workDir, "main.go"), []byte(goServerSource), 0o644); err != nil {
+		return nil, err
+	}
+	out := filepath.Join(workDir, "server")
+	cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Dir = workDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build of the server: %v\n%s", err, b)
+	}
+	bin, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	l, err := layer(types.OCILayer, entry{name: "server", typ: tar.TypeReg, mode: 0o755, body: bin})
+	if err != nil {
+		return nil, err
+	}
+	img, err := ociImage(l)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Config.Cmd = nil
+	cf.Config.Entrypoint = []string{"/server"}
+	cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
+	cf.Config.User = strconv.Itoa(GoServerUID)
+	return mutate.ConfigFile(img, cf)
+}
+
+// EscapeImage is a malicious single-layer image: a directory a/ and a
+// file a/ok, then a file named name ("../../escape") whose ".." leave
+// the layer.
+func EscapeImage(name string) (v1.Image, error) {
+	l, err := layer(types.OCILayer, dir("a/"), file("a/ok", "ok\n"), file(name, "escaped\n"))
+	if err != nil {
+		return nil, err
+	}
+	return ociImage(l)
+}
+
+// SymlinkEscapeImage is a malicious single-layer image: a symlink etc
+// pointing to the absolute path target ("/etc"), then a file
+// etc/passwd written through it.
+func SymlinkEscapeImage(target string) (v1.Image, error) {
+	l, err := layer(types.OCILayer,
+		entry{name: "etc", typ: tar.TypeSymlink, mode: 0o777, linkname: target},
+		file("etc/passwd", "pwned::0:0:cocoon-e2e:/:/bin/sh\n"),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return ociImage(l)
+}
+
+// HardlinkEscapeImage is a malicious single-layer image: a file ok,
+// then a hard link named link to target ("../outside"), outside the
+// layer.
+func HardlinkEscapeImage(target string) (v1.Image, error) {
+	l, err := layer(types.OCILayer,
+		file("ok", "ok\n"),
+		entry{name: "link", typ: tar.TypeLink, mode: 0o644, linkname: target},
+	)
+	if err != nil {
+		return nil, err
+	}
+	return ociImage(l)
+}
+
+// ForgedXattrs are the overlay attributes ForgedXattrImage's entries
+// carry as PAX records (SCHILY.xattr.NAME).
+var ForgedXattrs = map[string]string{
+	"trusted.overlay.opaque":   "y",
+	"trusted.overlay.redirect": "/etc",
+}
+
+// ForgedXattrImage is a single-layer image whose directory forged/ and
+// file forged/file carry forged overlayfs xattrs (ForgedXattrs), which
+// a runtime must not apply; it also has an honest file plain.
+func ForgedXattrImage() (v1.Image, error) {
+	pax := map[string]string{}
+	for k, v := range ForgedXattrs {
+		pax["SCHILY.xattr."+k] = v
+	}
+	d := dir("forged/")
+	d.pax = pax
+	f := file("forged/file", "forged\n")
+	f.pax = pax
+	l, err := layer(types.OCILayer, d, f, file("plain", "plain\n"))
+	if err != nil {
+		return nil, err
+	}
+	return ociImage(l)
+}
+
+// BigImage is an OCI image of layers gzip layers, each of files files
+// in directories of 100 and about layerBytes bytes of text-like data
+// in all: words drawn at random from a vocabulary of random words, so
+// that it compresses (to about half) but not trivially. The layers are
+// built and compressed in parallel, once; seed makes it reproducible.
+func BigImage(layers, files int, layerBytes int64, seed uint64) (v1.Image, error) {
+	ls := make([]v1.Layer, layers)
+	errs := make([]error, layers)
+	var wg sync.WaitGroup
+	for i := range layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ls[i], errs[i] = bigLayer(i, files, layerBytes, seed+uint64(i))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return ociImage(ls...)
+}
+
+func bigLayer(n, files int, size int64, seed uint64) (v1.Layer, error) {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	vocab := make([][]byte, 1024)
+	for i := range vocab {
+		w := make([]byte, 2+rng.IntN(9))
+		for j := range w {
+			w[j] = 'a' + byte(rng.IntN(26))
+		}
+		vocab[i] = w
+	}
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	tw := tar.NewWriter(zw)
+	top := fmt.Sprintf("layer%d/", n)
+	if err := tw.WriteHeader(&tar.Header{Name: top, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch}); err != nil {
+		return nil, err
+	}
+	per := size / int64(files)
+	var body []byte
+	for i := range files {
+		if i%100 == 0 {
+			d := fmt.Sprintf("%sd%03d/", top, i/100)
+			if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch}); err != nil {
+				return nil, err
+			}
+		}
+		// Sizes from per/2 to 3*per/2: about size bytes in all.
+		want := per/2 + rng.Int64N(per+1)
+		body = body[:0]
+		for words := 1; int64(len(body)) < want; words++ {
+			body = append(body, vocab[rng.IntN(len(vocab))]...)
+			if words%12 == 0 {
+				body = append(body, '\n')
+			} else {
+				body = append(body, ' ')
+			}
+		}
+		body = body[:want]
+		hdr := &tar.Header{
+			Name: fmt.Sprintf("%sd%03d/f%05d.txt", top, i/100, i), Typeflag: tar.TypeReg,
+			Mode: 0o644, Size: want, ModTime: epoch,
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(body); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	b := gz.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}, tarball.WithMediaType(types.OCILayer))
 }

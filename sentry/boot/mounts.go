@@ -3,7 +3,6 @@ package boot
 import (
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -35,10 +34,8 @@ type Mount struct {
 // mountOptions are the options the sandbox honours.
 type mountOptions struct {
 	readOnly, noExec bool
-	// tmpfs: size in bytes (0: unlimited), mode, owner.
-	size     int64
-	mode     uint32
-	uid, gid uint32
+	// tmpfs is a tmpfs mount's size, mode and owner.
+	tmpfs tmpfs.Options
 }
 
 // flagOptions are options that need nothing from the sandbox: every
@@ -54,39 +51,23 @@ var flagOptions = map[string]bool{
 // parseMountOptions checks every option of m, refusing one the sandbox
 // cannot honour with an error that names it.
 func parseMountOptions(m Mount) (mountOptions, error) {
-	o := mountOptions{mode: 0o1777}
+	o := mountOptions{tmpfs: tmpfs.Options{Mode: 0o1777}}
 	for _, opt := range m.Options {
-		key, val, hasVal := strings.Cut(opt, "=")
+		key, _, _ := strings.Cut(opt, "=")
 		switch {
 		case opt == "ro":
 			o.readOnly = true
 		case opt == "noexec":
 			o.noExec = true
 		case flagOptions[opt]:
-		case m.Type == "tmpfs" && hasVal && key == "size":
-			n, err := parseSize(val)
+		case m.Type == "tmpfs":
+			known, err := o.tmpfs.ParseOption(opt)
 			if err != nil {
-				return o, fmt.Errorf("mount %s: option %q: %v", m.Destination, opt, err)
+				return o, fmt.Errorf("mount %s: %v", m.Destination, err)
 			}
-			o.size = n
-		case m.Type == "tmpfs" && hasVal && key == "mode":
-			n, err := strconv.ParseUint(val, 8, 32)
-			if err != nil || n > 0o7777 {
-				return o, fmt.Errorf("mount %s: option %q: bad mode", m.Destination, opt)
+			if !known {
+				return o, fmt.Errorf("mount %s: option %q is not supported", m.Destination, opt)
 			}
-			o.mode = uint32(n)
-		case m.Type == "tmpfs" && hasVal && (key == "uid" || key == "gid"):
-			n, err := strconv.ParseUint(val, 10, 32)
-			if err != nil {
-				return o, fmt.Errorf("mount %s: option %q: bad id", m.Destination, opt)
-			}
-			if key == "uid" {
-				o.uid = uint32(n)
-			} else {
-				o.gid = uint32(n)
-			}
-		case m.Type == "tmpfs" && hasVal && key == "nr_inodes":
-			// Inodes are charged to the size limit instead.
 		case m.Type == "devpts" && (opt == "newinstance" || key == "ptmxmode" || key == "mode" || key == "gid"):
 			// The sandbox's devpts is always a new instance with
 			// Linux's default modes and the tty group.
@@ -95,24 +76,6 @@ func parseMountOptions(m Mount) (mountOptions, error) {
 		}
 	}
 	return o, nil
-}
-
-// parseSize parses tmpfs's size= (bytes with an optional k, m or g).
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	switch {
-	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "K"):
-		mult, s = 1<<10, s[:len(s)-1]
-	case strings.HasSuffix(s, "m"), strings.HasSuffix(s, "M"):
-		mult, s = 1<<20, s[:len(s)-1]
-	case strings.HasSuffix(s, "g"), strings.HasSuffix(s, "G"):
-		mult, s = 1<<30, s[:len(s)-1]
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("bad size")
-	}
-	return n * mult, nil
 }
 
 // mountAll mounts the spec's mounts in order, creating missing mount
@@ -143,7 +106,9 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 				}
 			}
 		case "tmpfs":
-			fs := tmpfs.New(mf, tmpfs.Options{SizeLimit: opts.size, Mode: opts.mode, UID: opts.uid, GID: opts.gid, Dev: tmpfsDevBase + uint64(i)})
+			topts := opts.tmpfs
+			topts.Dev = tmpfsDevBase + uint64(i)
+			fs := tmpfs.New(mf, topts)
 			inode, fsType, source = fs.Root(), "tmpfs", "tmpfs"
 		case "proc", "sysfs", "devpts", "cgroup", "cgroup2":
 			// The sandbox mounts its own proc, sys (with the pod's

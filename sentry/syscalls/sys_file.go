@@ -44,7 +44,7 @@ func openAtResolve(t *kernel.Task, dirfd int32, pathAddr uint64, flags int, mode
 		return 0, err
 	}
 	if flags&oTmpfile == oTmpfile {
-		return 0, unix.EOPNOTSUPP
+		return openTmpfile(t, dirfd, path, flags, mode)
 	}
 	if flags&unix.O_PATH != 0 {
 		// O_PATH ignores every flag but these.
@@ -491,4 +491,47 @@ func Openat2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	return openAtResolve(t, dirfd, pathAddr, int(flags), uint32(mode), resolve)
+}
+
+// openTmpfile implements open(2)'s O_TMPFILE: an unnamed regular file in
+// the directory path names.
+func openTmpfile(t *kernel.Task, dirfd int32, path string, flags int, mode uint32) (uint64, error) {
+	acc := flags & unix.O_ACCMODE
+	if acc != unix.O_WRONLY && acc != unix.O_RDWR {
+		return 0, unix.EINVAL
+	}
+	dir, err := resolveAt(t, dirfd, path, true, false)
+	if err != nil {
+		return 0, err
+	}
+	st, err := dir.Inode().Stat()
+	if err != nil {
+		return 0, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return 0, unix.ENOTDIR
+	}
+	if err := t.FSCreds().MayAccess(&st, vfs.MayWrite|vfs.MayExec); err != nil {
+		return 0, err
+	}
+	if dir.ReadOnly() {
+		return 0, unix.EROFS
+	}
+	tc, ok := dir.Inode().(vfs.TmpfileCreator)
+	if !ok {
+		return 0, unix.EOPNOTSUPP
+	}
+	owner, m, err := newOwner(t, dir, unix.S_IFREG|createMode(t, mode))
+	if err != nil {
+		return 0, err
+	}
+	inode, impl, err := tc.CreateTmpfile(flags&unix.O_EXCL, m&0o7777, owner)
+	if err != nil {
+		return 0, err
+	}
+	d := vfs.NewTmpfile(dir, inode, flags&unix.O_EXCL == 0)
+	f := vfs.NewFile(impl, d, flags&^(oTmpfile|unix.O_EXCL))
+	defer f.DecRef()
+	fd, err := t.FDs().NewFD(f, 0, flags&unix.O_CLOEXEC != 0, t.RLimit(unix.RLIMIT_NOFILE).Cur)
+	return uint64(fd), err
 }

@@ -268,9 +268,9 @@ func linkAt(t *kernel.Task, oldDirfd int32, oldAddr uint64, newDirfd int32, newA
 	if err := mayLink(t, old); err != nil {
 		return 0, err
 	}
-	if old.Deleted() {
-		// An unlinked file cannot get a name again (O_TMPFILE files,
-		// which could, are not supported).
+	if old.Deleted() && !old.Linkable() {
+		// An unlinked file cannot get a name again; an O_TMPFILE file
+		// made without O_EXCL can.
 		return 0, unix.ENOENT
 	}
 	if err := dir.Link(name, old, t.FSCreds()); err != nil {

@@ -2,7 +2,6 @@ package syscalls
 
 import (
 	"path"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -143,49 +142,15 @@ func sameKind(src, target *vfs.Dentry) error {
 	return nil
 }
 
-// tmpfsOptions parses tmpfs's mount data (size=, mode=, uid=, gid=,
-// nr_inodes=); an unknown option is EINVAL, as Linux's tmpfs says.
+// tmpfsOptions parses tmpfs's mount data; an unknown or malformed option
+// is EINVAL, as Linux's tmpfs says.
 func tmpfsOptions(data string) (tmpfs.Options, error) {
 	o := tmpfs.Options{Mode: 0o1777}
 	for _, opt := range strings.Split(data, ",") {
 		if opt == "" {
 			continue
 		}
-		key, val, _ := strings.Cut(opt, "=")
-		switch key {
-		case "size":
-			mult := int64(1)
-			switch {
-			case strings.HasSuffix(val, "k"), strings.HasSuffix(val, "K"):
-				mult, val = 1<<10, val[:len(val)-1]
-			case strings.HasSuffix(val, "m"), strings.HasSuffix(val, "M"):
-				mult, val = 1<<20, val[:len(val)-1]
-			case strings.HasSuffix(val, "g"), strings.HasSuffix(val, "G"):
-				mult, val = 1<<30, val[:len(val)-1]
-			}
-			n, err := strconv.ParseInt(val, 10, 64)
-			if err != nil || n < 0 || n > (1<<62)/mult {
-				return o, unix.EINVAL
-			}
-			o.SizeLimit = n * mult
-		case "mode":
-			n, err := strconv.ParseUint(val, 8, 32)
-			if err != nil || n > 0o7777 {
-				return o, unix.EINVAL
-			}
-			o.Mode = uint32(n)
-		case "uid", "gid":
-			n, err := strconv.ParseUint(val, 10, 32)
-			if err != nil {
-				return o, unix.EINVAL
-			}
-			if key == "uid" {
-				o.UID = uint32(n)
-			} else {
-				o.GID = uint32(n)
-			}
-		case "nr_inodes", "huge", "mpol", "inode64", "noswap":
-		default:
+		if known, err := o.ParseOption(opt); err != nil || !known {
 			return o, unix.EINVAL
 		}
 	}

@@ -429,6 +429,11 @@ func killPrivs(t *kernel.Task, f *vfs.File) {
 	if d == nil {
 		return
 	}
+	// The cached mode says whether there is anything to clear; most
+	// writes stop here without a stat.
+	if st, err := vfs.PermStat(d.Inode()); err != nil || privsToKill(t, &st) == 0 {
+		return
+	}
 	st, err := f.Impl().Stat()
 	if err != nil {
 		return

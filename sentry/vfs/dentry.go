@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,8 @@ type Dentry struct {
 	readOnly, noExec atomic.Bool
 	// pinCount keeps open files' dentries cached (dcache.go).
 	pinCount
+	// linkable is set on an O_TMPFILE file's dentry that linkat may name.
+	linkable atomic.Bool
 
 	// mu protects children, mounted, and reads of parent and name that
 	// must be consistent with each other.
@@ -308,3 +311,20 @@ func (d *Dentry) Unmount() error {
 	mp.mounted = nil
 	return nil
 }
+
+// NewTmpfile returns the dentry of an unnamed file made in dir with
+// O_TMPFILE: outside dir's cache, deleted, and linkable (linkat may name
+// it) unless it was made with O_EXCL. Its path reads "dir/#ino (deleted)".
+func NewTmpfile(dir *Dentry, inode Inode, linkable bool) *Dentry {
+	name := "#"
+	if st, err := inode.Stat(); err == nil {
+		name += strconv.FormatUint(st.Ino, 10)
+	}
+	d := &Dentry{parent: dir.top(), name: name, inode: inode}
+	d.deleted.Store(true)
+	d.linkable.Store(linkable)
+	return d
+}
+
+// Linkable reports whether an unnamed (O_TMPFILE) file may get a name.
+func (d *Dentry) Linkable() bool { return d.linkable.Load() }

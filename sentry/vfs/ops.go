@@ -146,10 +146,21 @@ type PermStater interface {
 	PermStat() (unix.Stat_t, error)
 }
 
+// PermStat returns i's type, permission bits and owner, from a cache
+// where the file system keeps one (PermStater).
+func PermStat(i Inode) (unix.Stat_t, error) { return permStat(i) }
+
 // permStat returns the attributes a walk checks.
 func permStat(i Inode) (unix.Stat_t, error) {
 	if p, ok := i.(PermStater); ok {
 		return p.PermStat()
 	}
 	return i.Stat()
+}
+
+// TmpfileCreator is implemented by directories of file systems that can
+// make unnamed regular files (open(2)'s O_TMPFILE). flags may hold O_EXCL:
+// the file can never get a name then.
+type TmpfileCreator interface {
+	CreateTmpfile(flags int, mode uint32, owner Owner) (Inode, FileImpl, error)
 }

@@ -60,12 +60,13 @@ func TestPythonMultiprocessing(t *testing.T) {
 	if _, err := os.Stat(py); err != nil {
 		t.Fatalf("%s is missing: %v", py, err)
 	}
-	script, err := filepath.Abs("testdata/multiprocessing.py")
+	// Not multiprocessing.py: the script's name would shadow the module.
+	script, err := filepath.Abs("testdata/mp_pool.py")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := same(t, "/", py, script)
-	if !strings.Contains(r.stdout, "pool 328350\n") || !strings.Contains(r.stdout, "lock ok") {
-		t.Errorf("stdout %q", r.stdout)
+	if r.code != 0 || !strings.Contains(r.stdout, "pool 328350\n") || !strings.Contains(r.stdout, "lock ok") {
+		t.Errorf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

@@ -3,7 +3,6 @@
 // given a name with linkat(/proc/self/fd/N, AT_SYMLINK_FOLLOW), unless it
 // was opened with O_EXCL (ENOENT). O_TMPFILE needs write access (EINVAL
 // for O_RDONLY) and a directory (ENOTDIR). ext4 and tmpfs both support it.
-// sandbox: pending O_TMPFILE
 //
 //go:build ignore
 

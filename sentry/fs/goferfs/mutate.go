@@ -33,6 +33,17 @@ func (i *inode) Create(name string, flags int, mode uint32, owner vfs.Owner) (vf
 	return n, n.newRegularFile(fd), nil
 }
 
+// CreateTmpfile implements vfs.TmpfileCreator.
+func (i *inode) CreateTmpfile(flags int, mode uint32, owner vfs.Owner) (vfs.Inode, vfs.FileImpl, error) {
+	fid, st, fd, err := i.fs.client.CreateTmpfile(i.fid, flags&unix.O_EXCL, mode&0o7777, owner.UID, owner.GID)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := i.fs.newInode(fid, st)
+	n.adoptHostFD(fd)
+	return n, n.newRegularFile(fd), nil
+}
+
 // Mkdir implements vfs.DirOps.Mkdir.
 func (i *inode) Mkdir(name string, mode uint32, owner vfs.Owner) (vfs.Inode, error) {
 	fid, st, err := i.fs.client.Mkdir(i.fid, name, mode&0o7777, owner.UID, owner.GID)
