@@ -19,6 +19,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/cocoonrt/cocoon/image"
+	"github.com/cocoonrt/cocoon/image/unpack"
 )
 
 const (
@@ -129,6 +130,9 @@ func TestPullImageErrors(t *testing.T) {
 		{"deadline", fmt.Errorf("pull: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
 		{"status passes through", status.Error(codes.FailedPrecondition, "store is read-only"), codes.FailedPrecondition},
 		{"plain error", errors.New("disk on fire"), codes.Unknown},
+		{"hostile layer", fmt.Errorf(`unpack: layer entry "../x": %w`, unpack.ErrEscape), codes.FailedPrecondition},
+		{"corrupt blob", fmt.Errorf("blob sha256:aa: %w", image.ErrDigestMismatch), codes.DataLoss},
+		{"no amd64", fmt.Errorf("index: %w", image.ErrNoPlatform), codes.NotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

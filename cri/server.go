@@ -23,6 +23,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/cocoonrt/cocoon/image"
+	"github.com/cocoonrt/cocoon/image/unpack"
 )
 
 // RuntimeName is what Version reports as the runtime's name.
@@ -150,6 +151,16 @@ func errorCode(err error) codes.Code {
 	var bad *name.ErrBadName
 	if errors.As(err, &bad) {
 		return codes.InvalidArgument
+	}
+	if errors.Is(err, unpack.ErrEscape) {
+		// The image is hostile or broken: no retry will make it pull.
+		return codes.FailedPrecondition
+	}
+	if errors.Is(err, image.ErrDigestMismatch) {
+		return codes.DataLoss
+	}
+	if errors.Is(err, image.ErrNoPlatform) {
+		return codes.NotFound
 	}
 	var te *transport.Error
 	if errors.As(err, &te) {
