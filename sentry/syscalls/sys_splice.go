@@ -143,6 +143,25 @@ func kernelIsRestart(err error) bool {
 	return ok && (e == unix.EINTR || e == 512 || e == 513 || e == 514 || e == 516)
 }
 
+// filePair returns the descriptions of a transfer's input and output, each
+// with a reference the returned release drops; EBADF unless in is readable
+// and out writable.
+func filePair(t *kernel.Task, inFD, outFD int32) (in, out *vfs.File, release func(), err error) {
+	if in, err = getFile(t, inFD); err != nil {
+		return nil, nil, nil, err
+	}
+	if out, err = getFile(t, outFD); err != nil {
+		in.DecRef()
+		return nil, nil, nil, err
+	}
+	release = func() { in.DecRef(); out.DecRef() }
+	if !in.Readable() || !out.Writable() {
+		release()
+		return nil, nil, nil, unix.EBADF
+	}
+	return in, out, release, nil
+}
+
 func copyInOffset(t *kernel.Task, addr uint64) (int64, error) {
 	var b [8]byte
 	if _, err := t.CopyIn(addr, b[:]); err != nil {
@@ -162,20 +181,12 @@ func copyOutOffset(t *kernel.Task, addr uint64, v int64) error {
 
 // Sendfile implements Linux syscall sendfile(2).
 func Sendfile(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	out, err := getFile(t, int32(args[0]))
+	in, out, release, err := filePair(t, int32(args[1]), int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
-	defer out.DecRef()
-	in, err := getFile(t, int32(args[1]))
-	if err != nil {
-		return 0, err
-	}
-	defer in.DecRef()
+	defer release()
 	offAddr, count := args[2], args[3]
-	if !in.Readable() || !out.Writable() {
-		return 0, unix.EBADF
-	}
 	if out.StatusFlags()&unix.O_APPEND != 0 {
 		return 0, unix.EINVAL
 	}
@@ -214,19 +225,11 @@ func Splice(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if flags&^0xf != 0 {
 		return 0, unix.EINVAL
 	}
-	in, err := getFile(t, inFD)
+	in, out, release, err := filePair(t, inFD, outFD)
 	if err != nil {
 		return 0, err
 	}
-	defer in.DecRef()
-	out, err := getFile(t, outFD)
-	if err != nil {
-		return 0, err
-	}
-	defer out.DecRef()
-	if !in.Readable() || !out.Writable() {
-		return 0, unix.EBADF
-	}
+	defer release()
 	inPipe, outPipe := isPipe(in), isPipe(out)
 	if !inPipe && !outPipe {
 		return 0, unix.EINVAL
@@ -290,19 +293,11 @@ func Tee(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if flags&^0xf != 0 {
 		return 0, unix.EINVAL
 	}
-	in, err := getFile(t, inFD)
+	in, out, release, err := filePair(t, inFD, outFD)
 	if err != nil {
 		return 0, err
 	}
-	defer in.DecRef()
-	out, err := getFile(t, outFD)
-	if err != nil {
-		return 0, err
-	}
-	defer out.DecRef()
-	if !in.Readable() || !out.Writable() {
-		return 0, unix.EBADF
-	}
+	defer release()
 	if !isPipe(in) || !isPipe(out) || pipe.SamePipe(in.Impl(), out.Impl()) {
 		return 0, unix.EINVAL
 	}
@@ -335,17 +330,12 @@ func CopyFileRange(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if flags != 0 {
 		return 0, unix.EINVAL
 	}
-	in, err := getFile(t, inFD)
+	in, out, release, err := filePair(t, inFD, outFD)
 	if err != nil {
 		return 0, err
 	}
-	defer in.DecRef()
-	out, err := getFile(t, outFD)
-	if err != nil {
-		return 0, err
-	}
-	defer out.DecRef()
-	if !in.Readable() || !out.Writable() || out.StatusFlags()&unix.O_APPEND != 0 {
+	defer release()
+	if out.StatusFlags()&unix.O_APPEND != 0 {
 		return 0, unix.EBADF
 	}
 	inSt, err := in.Impl().Stat()
