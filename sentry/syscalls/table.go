@@ -15,7 +15,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	}
 	full(0, "read", Read)
 	full(1, "write", Write)
-	partial(2, "open", Open, "O_TMPFILE only on the gofer's trees")
+	partial(2, "open", Open, "O_TMPFILE on the gofer's trees and tmpfs, not the memory overlay")
 	full(3, "close", Close)
 	full(4, "stat", Stat)
 	full(5, "fstat", Fstat)
@@ -146,7 +146,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	full(233, "epoll_ctl", EpollCtl)
 	full(234, "tgkill", Tgkill)
 	full(247, "waitid", Waitid)
-	partial(257, "openat", Openat, "O_TMPFILE only on the gofer's trees")
+	partial(257, "openat", Openat, "O_TMPFILE on the gofer's trees and tmpfs, not the memory overlay")
 	full(258, "mkdirat", Mkdirat)
 	full(262, "newfstatat", Newfstatat)
 	full(270, "pselect6", Pselect6)

@@ -87,3 +87,10 @@ func (f *regularFile) MapSealed() bool {
 }
 
 var _ mm.SharedMappable = (*regularFile)(nil)
+
+// CreateTmpfile implements vfs.TmpfileCreator: an unnamed file of d's file
+// system that Link can name (open(2)'s O_TMPFILE).
+func (d *Dir) CreateTmpfile(flags int, mode uint32, owner vfs.Owner) (vfs.Inode, vfs.FileImpl, error) {
+	in, f := d.fs.NewMemfd(mode, owner, false)
+	return in, f, nil
+}
