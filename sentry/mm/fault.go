@@ -152,7 +152,16 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 		}
 	}
 	if v.shared != nil {
-		if err := mm.populateSharedLocked(v, start, end); err != nil {
+		if err := mm.populateObjectLocked(v, v.shared, start, end, true); err != nil {
+			return 0, 0, err
+		}
+		return 0, 0, mm.mapRunsLocked(v, start, end)
+	}
+	if v.cache != nil {
+		// A private mapping of a file with a page cache maps the cache's
+		// pages copy-on-write: it sees the file's changes until it
+		// writes a page, as Linux's private file mappings do.
+		if err := mm.populateObjectLocked(v, v.cache, start, end, false); err != nil {
 			return 0, 0, err
 		}
 		return 0, 0, mm.mapRunsLocked(v, start, end)
@@ -186,10 +195,11 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 	return 0, 0, mm.mapRunsLocked(v, start, end)
 }
 
-// populateSharedLocked gives [start, end) of a shared VMA page-table entries
-// for the pages of its object, creating (and filling) missing object pages.
-func (mm *MemoryManager) populateSharedLocked(v *vma, start, end uint64) error {
-	obj := v.shared
+// populateObjectLocked gives [start, end) of v page-table entries for the
+// pages of obj (v's shared object, or the page cache of its file),
+// creating (and filling) missing object pages. The entries are writable
+// for a shared VMA; a private one copies a page before writing it.
+func (mm *MemoryManager) populateObjectLocked(v *vma, obj *SharedMemory, start, end uint64, writable bool) error {
 	obj.mu.Lock()
 	defer obj.mu.Unlock()
 	for a := start; a < end; a += pageSize {
@@ -213,7 +223,7 @@ func (mm *MemoryManager) populateSharedLocked(v *vma, start, end uint64) error {
 			obj.pages[off] = pg
 		}
 		pg.refs.Add(1)
-		mm.pages[a] = &pte{page: pg, writable: true}
+		mm.pages[a] = &pte{page: pg, writable: writable}
 	}
 	return nil
 }

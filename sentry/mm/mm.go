@@ -62,7 +62,11 @@ type vma struct {
 	// shared holds the pages of a MAP_SHARED mapping; nil for private
 	// ones.
 	shared *sharedMemory
-	name   string
+	// cache, for a private file mapping, is the file's own page object
+	// (a tmpfs file's data, a gofer file's page cache): pages are mapped
+	// from it copy-on-write.
+	cache *SharedMemory
+	name  string
 }
 
 // hold takes the references a VMA keeps on its file and shared object.
@@ -72,6 +76,9 @@ func (v *vma) hold() {
 	}
 	if v.shared != nil {
 		v.shared.incRef()
+	}
+	if v.cache != nil {
+		v.cache.incRef()
 	}
 }
 
@@ -83,6 +90,9 @@ func (v *vma) drop(mf *memfile.File) {
 	}
 	if v.shared != nil {
 		v.shared.decRef(mf)
+	}
+	if v.cache != nil {
+		v.cache.decRef(mf)
 	}
 }
 

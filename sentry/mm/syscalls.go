@@ -71,6 +71,9 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
 		name:      opts.Name,
 	}
 	fresh := false
+	if opts.Private && opts.File != nil {
+		v.cache = sharedObjectOf(opts.File)
+	}
 	if !opts.Private {
 		// A file that keeps its data in a shared object (tmpfs) is
 		// mapped through that object, so all its mappings and its

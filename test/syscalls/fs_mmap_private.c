@@ -3,7 +3,6 @@
 // is written it becomes a private copy: the file is unchanged and later
 // writes to the file no longer show in that page (other pages still track
 // the file).
-// sandbox: pending private file mappings copy pages at fault; truncation does not unmap
 //
 //go:build ignore
 
