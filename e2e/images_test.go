@@ -404,7 +404,8 @@ func TestCrictl(t *testing.T) {
 
 	var inspect struct {
 		Status struct {
-			ID string `json:"id"`
+			ID          string   `json:"id"`
+			RepoDigests []string `json:"repoDigests"`
 		} `json:"status"`
 		// crictl puts each key of the verbose info map at the top
 		// level, JSON objects decoded.
@@ -417,6 +418,14 @@ func TestCrictl(t *testing.T) {
 	c.json(&inspect, "inspecti", "-o", "json", ref)
 	if inspect.Status.ID != id || inspect.Info.ImageSpec.OS != "linux" {
 		t.Errorf("crictl inspecti = %+v", inspect)
+	}
+
+	// By digest: the same image again.
+	if len(inspect.Status.RepoDigests) == 0 {
+		t.Fatalf("crictl inspecti shows no repo digest: %+v", inspect)
+	}
+	if out := c.run(false, "pull", inspect.Status.RepoDigests[0]); !strings.Contains(out, id) {
+		t.Errorf("crictl pull %s: %q", inspect.Status.RepoDigests[0], out)
 	}
 
 	var fsinfo map[string]any
