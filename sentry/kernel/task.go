@@ -54,6 +54,10 @@ type Task struct {
 	// EINTR.
 	restartErrno unix.Errno
 	restartNr    uint64
+	// restartBlock continues a system call that returned
+	// ERESTARTRESTARTBLOCK (a relative sleep, with the time left) when
+	// restart_syscall(2) runs it; only the task's goroutine uses it.
+	restartBlock func(t *Task) (uint64, error)
 	// faultAddr is the address of the last fault, for the signal frame's
 	// cr2.
 	faultAddr uint64

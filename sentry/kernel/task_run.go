@@ -199,12 +199,34 @@ func (t *Task) finishSyscallRestart(handled bool, flags uint64) {
 		restart = !handled
 	}
 	if restart {
-		// Re-execute the syscall instruction with the original number.
+		// Re-execute the syscall instruction with the original number,
+		// or restart_syscall(2) to continue where the call left off.
 		t.st.Regs.Rax = t.restartNr
+		if e == ERESTARTRESTARTBLOCK {
+			t.st.Regs.Rax = nrRestartSyscall
+		}
 		t.st.Regs.Rip -= syscallInsnLen
 	} else {
 		t.st.Regs.Rax = errnoRet(unix.EINTR)
 	}
+}
+
+// nrRestartSyscall is restart_syscall(2)'s number on amd64.
+const nrRestartSyscall = 219
+
+// SetRestartBlock records how restart_syscall(2) continues the current
+// system call, which returns ERESTARTRESTARTBLOCK.
+func (t *Task) SetRestartBlock(fn func(t *Task) (uint64, error)) { t.restartBlock = fn }
+
+// RestartSyscall runs and clears the recorded continuation; EINTR when
+// there is none (restart_syscall called out of turn).
+func (t *Task) RestartSyscall() (uint64, error) {
+	fn := t.restartBlock
+	t.restartBlock = nil
+	if fn == nil {
+		return 0, unix.EINTR
+	}
+	return fn(t)
 }
 
 // syscallInsnLen is the length of `syscall` (0f 05).

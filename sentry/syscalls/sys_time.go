@@ -177,9 +177,20 @@ func sleepUntil(t *kernel.Task, deadline time.Time, remAddr uint64) error {
 				return err
 			}
 		}
-		return kernel.ERESTARTNOHAND
+		// Restarted without a handler (a stop and a continue), the
+		// sleep goes on to the same deadline, as Linux's restart
+		// block does.
+		t.SetRestartBlock(func(t *kernel.Task) (uint64, error) {
+			return 0, sleepUntil(t, deadline, remAddr)
+		})
+		return kernel.ERESTARTRESTARTBLOCK
 	}
 	return nil
+}
+
+// RestartSyscall implements Linux syscall restart_syscall(2).
+func RestartSyscall(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return t.RestartSyscall()
 }
 
 // Nanosleep implements Linux syscall nanosleep(2).
