@@ -235,6 +235,24 @@ func (p *pendingSignals) dequeue(mask SigSet) *SigInfo {
 	return info
 }
 
+// remove drops one queued instance (a deleted timer's signal, which Linux
+// takes back); it reports whether info was queued.
+func (p *pendingSignals) remove(info *SigInfo) bool {
+	sig := info.Signo
+	q := p.infos[sig]
+	for i, qi := range q {
+		if qi == info {
+			p.infos[sig] = append(q[:i:i], q[i+1:]...)
+			if len(p.infos[sig]) == 0 {
+				p.infos[sig] = nil
+				p.set &^= sigBit(unix.Signal(sig))
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // discard drops every pending instance of the signals in set.
 func (p *pendingSignals) discard(set SigSet) {
 	for sig := 1; sig <= NumSignals; sig++ {

@@ -38,6 +38,11 @@ type IntervalTimer struct {
 	overrun     int64
 	queued      bool
 	lastOverrun int32
+	// queuedInfo is the queued signal and queuedTo the task it was
+	// queued for (nil: the process), so that deleting the timer can take
+	// it back.
+	queuedInfo *SigInfo
+	queuedTo   *Task
 }
 
 // fire runs on the Go timer's goroutine.
@@ -74,6 +79,7 @@ func (it *IntervalTimer) fire() {
 	info.onDequeue = func(i *SigInfo) {
 		// Called with k.mu held, when the signal is delivered.
 		it.queued = false
+		it.queuedInfo, it.queuedTo = nil, nil
 		it.lastOverrun = int32(min(it.overrun, math.MaxInt32))
 		if it.code == SITimer {
 			i.SetTimer(it.id, it.lastOverrun)
@@ -87,6 +93,9 @@ func (it *IntervalTimer) fire() {
 		}
 	}
 	it.queued = k.sendLocked(it.tg, target, info)
+	if it.queued {
+		it.queuedInfo, it.queuedTo = info, target
+	}
 }
 
 // setLocked arms (value > 0) or disarms the timer and returns the old
@@ -120,11 +129,20 @@ func (it *IntervalTimer) remainingLocked() time.Duration {
 	return max(time.Until(it.deadline), time.Nanosecond)
 }
 
-// stopLocked disarms the timer for good.
+// stopLocked disarms the timer for good and takes back its signal if it
+// is still queued, as Linux's timer_delete does.
 func (it *IntervalTimer) stopLocked() {
 	it.deadline = time.Time{}
 	if it.timer != nil {
 		it.timer.Stop()
+	}
+	if it.queuedInfo != nil {
+		if it.queuedTo != nil {
+			it.queuedTo.pending.remove(it.queuedInfo)
+		} else {
+			it.tg.pending.remove(it.queuedInfo)
+		}
+		it.queued, it.queuedInfo, it.queuedTo = false, nil, nil
 	}
 }
 
