@@ -126,6 +126,11 @@ func (mm *MemoryManager) growStackLocked(addr uint64) *vma {
 // populateLocked backs the fault-around window containing addr with pages,
 // filling them from the file for file-backed VMAs, and maps them.
 func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, err error) {
+	defer func() {
+		if n := uint64(len(mm.pages)); n > mm.peakPages {
+			mm.peakPages = n
+		}
+	}()
 	window := uint64(faultAroundPages * pageSize)
 	if v.file != nil {
 		window = fileFaultAroundPages * pageSize

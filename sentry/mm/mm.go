@@ -115,6 +115,8 @@ type MemoryManager struct {
 	vmas []*vma
 	// pages maps a page address to its page-table entry.
 	pages map[uint64]*pte
+	// peakPages is the most pages populated at once (ru_maxrss).
+	peakPages uint64
 	// brkStart is where the heap begins; brk is the current break.
 	brkStart, brk uint64
 	// mmapBase is where top-down allocations start.
@@ -323,4 +325,12 @@ func (mm *MemoryManager) ResidentPages() uint64 {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	return uint64(len(mm.pages))
+}
+
+// PeakResidentPages returns the most pages the address space has held at
+// once (getrusage's ru_maxrss).
+func (mm *MemoryManager) PeakResidentPages() uint64 {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	return max(mm.peakPages, uint64(len(mm.pages)))
 }

@@ -260,9 +260,8 @@ func Getrusage(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	}
 	b := rusageBytes(user, sys)
 	if int32(args[0]) != unix.RUSAGE_CHILDREN {
-		// ru_maxrss, in KiB: the pages the address space holds now (the
-		// sentry does not keep the peak yet).
-		binary.LittleEndian.PutUint64(b[32:], t.MM().ResidentPages()*4)
+		// ru_maxrss, in KiB: the most pages the address space held.
+		binary.LittleEndian.PutUint64(b[32:], t.MM().PeakResidentPages()*4)
 	}
 	if _, err := t.CopyOut(args[1], b); err != nil {
 		return 0, unix.EFAULT
