@@ -65,7 +65,14 @@ func (c *Client) Create(dir FID, name string, flags int, mode, uid, gid uint32) 
 	e.u32(mode)
 	e.u32(uid)
 	e.u32(gid)
-	rep, err := c.roundTrip(opCreate, true)
+	return c.fidStatFDReply(opCreate)
+}
+
+// fidStatFDReply sends the request begun for o and decodes a reply of a
+// FID, a Stat and a donated descriptor (Create, CreateTmpfile). c.mu is
+// held.
+func (c *Client) fidStatFDReply(o op) (FID, Stat, int, error) {
+	rep, err := c.roundTrip(o, true)
 	if err != nil {
 		return 0, Stat{}, -1, err
 	}
@@ -76,7 +83,7 @@ func (c *Client) Create(dir FID, name string, flags int, mode, uid, gid uint32) 
 	st := rep.results.stat()
 	if !rep.results.ok() || rep.fd < 0 {
 		closeFD(rep.fd)
-		return 0, Stat{}, -1, c.malformed(opCreate)
+		return 0, Stat{}, -1, c.malformed(o)
 	}
 	return fid, st, rep.fd, nil
 }
@@ -260,18 +267,5 @@ func (c *Client) CreateTmpfile(dir FID, flags int, mode, uid, gid uint32) (FID, 
 	e.u32(mode)
 	e.u32(uid)
 	e.u32(gid)
-	rep, err := c.roundTrip(opCreateTmpfile, true)
-	if err != nil {
-		return 0, Stat{}, -1, err
-	}
-	if rep.errno != 0 {
-		return 0, Stat{}, -1, rep.errno
-	}
-	fid := FID(rep.results.u64())
-	st := rep.results.stat()
-	if !rep.results.ok() || rep.fd < 0 {
-		closeFD(rep.fd)
-		return 0, Stat{}, -1, c.malformed(opCreateTmpfile)
-	}
-	return fid, st, rep.fd, nil
+	return c.fidStatFDReply(opCreateTmpfile)
 }
