@@ -51,9 +51,9 @@ test: deps build lint $(CRICTL)
 	CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./...
 
 bench: deps build
-	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS|Pull)?$$' -v ./test/bench/ ./e2e/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
+	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS|Pull|Pod)?$$' -v ./test/bench/ ./e2e/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
 
-demo: deps build
+demo: deps build $(CRICTL)
 	@echo '$$ cocoon do -- busybox echo "hello from a sandbox"'
 	@./$(BIN) do -- busybox echo "hello from a sandbox"
 	@echo '$$ cocoon do -- busybox sh -c '"'"'x=1; echo $$((x+41))'"'"
@@ -70,6 +70,9 @@ demo: deps build
 	@ls /etc/cocoon-demo 2>&1 || true
 	@echo '$$ cocoon do --strace -- busybox cat /etc/hostname'
 	@./$(BIN) do --strace -- busybox cat /etc/hostname 2>&1 | tail -n 6
+	@echo
+	@echo '--- the CRI daemon: a pod and a container through crictl ---'
+	@BIN=$(BIN) CRICTL=$(CRICTL) GO=$(GO) ./e2e/demo.sh
 
 clean:
 	rm -rf bin

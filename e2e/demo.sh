@@ -1,0 +1,55 @@
+#!/bin/bash
+# make demo: start `cocoon daemon` with its embedded defaults, import the
+# busybox test image, run a pod and a container through crictl, show the
+# container's log and an exec, then remove everything and stop the daemon.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-bin/cocoon}
+CRICTL=${CRICTL:-bin/crictl}
+SOCK=unix:///run/cocoon/cocoon.sock
+crictl() { "$CRICTL" --runtime-endpoint "$SOCK" --image-endpoint "$SOCK" --timeout 60s "$@"; }
+say() { printf '\n$ %s\n' "$*"; }
+
+"${GO:-go}" run ./e2e/cmd/testimage -o bin/busybox-demo.tar -tag docker.io/library/busybox:demo
+say cocoon image import bin/busybox-demo.tar
+"$BIN" image import bin/busybox-demo.tar
+
+say cocoon daemon '&'
+"$BIN" daemon >bin/demo-daemon.log 2>&1 &
+daemon=$!
+pod=""
+cleanup() {
+	if [ -n "$pod" ]; then crictl rmp -f "$pod" >/dev/null 2>&1 || true; fi
+	kill "$daemon" 2>/dev/null || true
+	wait "$daemon" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 100); do [ -S /run/cocoon/cocoon.sock ] && break; sleep 0.1; done
+crictl version
+
+say crictl runp e2e/testdata/demo-pod.json
+pod=$(crictl runp e2e/testdata/demo-pod.json)
+echo "$pod"
+say crictl create "$pod" e2e/testdata/demo-container.json e2e/testdata/demo-pod.json
+ctr=$(crictl create "$pod" e2e/testdata/demo-container.json e2e/testdata/demo-pod.json)
+echo "$ctr"
+say crictl start "$ctr"
+crictl start "$ctr"
+sleep 3
+say crictl ps
+crictl ps
+say crictl logs "$ctr"
+crictl logs "$ctr"
+say crictl exec "$ctr" sh -c 'uname -a; id; ps'
+crictl exec "$ctr" sh -c 'uname -a; id; ps'
+say crictl stats "$ctr"
+crictl stats "$ctr"
+say crictl stop "$ctr"
+crictl stop --timeout 2 "$ctr"
+say crictl inspect "$ctr" '| grep -E "state|exitCode|reason"'
+crictl inspect "$ctr" | grep -E '"(state|exitCode|reason)"'
+say crictl rmp -f "$pod"
+crictl rmp -f "$pod"
+pod=""
+say crictl pods
+crictl pods
