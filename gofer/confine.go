@@ -52,6 +52,9 @@ package gofer
 //     only ARCH_SET_FS, prctl only PR_SET_VMA) and kills the whole process
 //     (SECCOMP_RET_KILL_PROCESS, SIGSYS) on anything else: no socket,
 //     connect, execve, ptrace, mount, open_by_handle_at, ioctl, ...
+//     accept4 is allowed for the tree socket (treesocket.go); with socket,
+//     bind and listen refused, the only listener the gofer can accept on
+//     is the one the daemon passed it.
 //
 // A node may lack what the gofer would give up anyway: a bounding set
 // that cannot be changed (no CAP_SETPCAP) or capabilities that are already

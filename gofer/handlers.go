@@ -43,7 +43,11 @@ func (s *server) handleRoot(r *request) unix.Errno {
 	if !r.args.ok() {
 		return unix.EINVAL
 	}
-	return s.attach(r, s.defaultTree)
+	root := s.acquireTree(nil, true)
+	if root == nil {
+		return unix.ENOENT // a gofer started without trees, none added yet
+	}
+	return s.attach(r, root)
 }
 
 // handleAttach implements Attach: name -> fid, Stat.
@@ -55,20 +59,22 @@ func (s *server) handleAttach(r *request) unix.Errno {
 	if len(name) > MaxNameLen {
 		return unix.ENAMETOOLONG
 	}
-	t := s.lookupTree(name)
-	if t == nil {
+	root := s.acquireTree(name, false)
+	if root == nil {
 		return unix.ENOENT
 	}
-	return s.attach(r, t)
+	return s.attach(r, root)
 }
 
-// attach replies with a new FID for t's root and its Stat.
-func (s *server) attach(r *request, t *tree) unix.Errno {
-	st, errno := fstat(t.root.fd)
+// attach replies with a new FID for root, a tree's root, and its Stat. It
+// drops the caller's reference on root.
+func (s *server) attach(r *request, root *node) unix.Errno {
+	defer s.release(root)
+	st, errno := fstat(root.fd)
 	if errno != 0 {
 		return errno
 	}
-	fid, errno := s.newFID(t.root)
+	fid, errno := s.newFID(root)
 	if errno != 0 {
 		return errno
 	}

@@ -23,11 +23,16 @@ import (
 //	                              unless :rw); may be repeated
 //	--fd N                        an inherited, connected SOCK_SEQPACKET
 //	                              socket to serve
+//	--tree-socket N               an inherited, listening SOCK_SEQPACKET
+//	                              socket through which the daemon adds and
+//	                              removes trees at run time (treesocket.go)
 //	--unconfined                  UNSAFE, for debugging only: serve without
 //	                              confinement (no pivot_root, capabilities
 //	                              or seccomp filter)
 //
-// At least one of --root and --mount is required. The daemon starts the
+// At least one of --root, --mount and --tree-socket is required (a pod's
+// gofer starts with no tree and gets them through its tree socket as the
+// pod's containers are created). The daemon starts the
 // gofer with the sentry's end of a socketpair as the other end of N, in
 // new mount, IPC, network and UTS namespaces. Before serving, the gofer
 // confines itself (see confine.go): a root holding only its trees,
@@ -81,6 +86,7 @@ func run(args []string, stderr io.Writer) int {
 	var mounts mountFlags
 	flags.Var(&mounts, "mount", "also serve a tree, as `NAME=PATH[:ro|:rw]` (read-only by default; repeatable)")
 	fd := flags.Int("fd", -1, "inherited connected SOCK_SEQPACKET socket `descriptor` to serve (required)")
+	treeSock := flags.Int("tree-socket", -1, "inherited listening SOCK_SEQPACKET socket `descriptor` through which trees are added and removed at run time")
 	unconfined := flags.Bool("unconfined", false, "UNSAFE, debugging only: serve without pivot_root, capability drop and seccomp filter")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -92,8 +98,8 @@ func run(args []string, stderr io.Writer) int {
 	case flags.NArg() != 0:
 		fmt.Fprintf(stderr, "cocoon gofer: unexpected arguments %q\n", flags.Args())
 		return 2
-	case *root == "" && len(mounts) == 0:
-		fmt.Fprintln(stderr, "cocoon gofer: --root or --mount is required")
+	case *root == "" && len(mounts) == 0 && *treeSock < 0:
+		fmt.Fprintln(stderr, "cocoon gofer: --root, --mount or --tree-socket is required")
 		return 2
 	case *rw && *root == "":
 		fmt.Fprintln(stderr, "cocoon gofer: --rw needs --root")
@@ -106,9 +112,12 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	confined := !*unconfined && !skipConfine
-	// Serve owns the descriptor it is given, also when it fails.
+	// Serve owns the descriptors it is given, also when it fails.
 	fail := func(err error) int {
 		_ = unix.Close(*fd)
+		if *treeSock >= 0 {
+			_ = unix.Close(*treeSock)
+		}
 		fmt.Fprintf(stderr, "cocoon gofer: %v\n", err)
 		return 1
 	}
@@ -131,36 +140,60 @@ func run(args []string, stderr io.Writer) int {
 	}
 	trees = append(trees, mounts...)
 	if !confined {
-		if err := ServeTrees(*fd, trees); err != nil {
+		if err := serveTrees(*fd, *treeSock, trees, stderr); err != nil {
 			fmt.Fprintf(stderr, "cocoon gofer: %v\n", err)
 			return 1
 		}
 		return 0
 	}
-	if err := serveConfined(*fd, trees, stderr); err != nil {
+	if err := serveConfined(*fd, *treeSock, trees, stderr); err != nil {
 		fmt.Fprintf(stderr, "cocoon gofer: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-// serveConfined is ServeTrees with the gofer confined: the trees are
+// serveConfined is serveTrees with the gofer confined: the trees are
 // mounted in a new root and opened there, and the process drops its
-// privileges once they and the socket are open. conn is closed also on
-// failure.
-func serveConfined(conn int, trees []Tree, logw io.Writer) error {
+// privileges once they and the sockets are open. Trees added later through
+// treeSock (if not negative) arrive as descriptors and need no path. conn
+// and treeSock are closed also on failure.
+func serveConfined(conn, treeSock int, trees []Tree, logw io.Writer) error {
+	closeTreeSock := func() {
+		if treeSock >= 0 {
+			_ = unix.Close(treeSock)
+		}
+	}
 	RaiseFileLimit(logw)
 	trees, err := confineMounts(trees, logw)
 	if err != nil {
 		_ = unix.Close(conn)
+		closeTreeSock()
 		return err
 	}
-	s, err := newServerTrees(trees)
+	var s *server
+	if treeSock >= 0 {
+		s, err = newServerOf(trees)
+	} else {
+		s, err = newServerTrees(trees)
+	}
 	if err != nil {
 		_ = unix.Close(conn)
+		closeTreeSock()
 		return err
 	}
 	defer s.shutdown()
+	var ts *treeSocket
+	if treeSock >= 0 {
+		// Checked with getsockopt, which the filter forbids, so before
+		// restrictProcess.
+		if ts, err = newTreeSocket(treeSock, s, logw); err != nil {
+			_ = unix.Close(conn)
+			return err
+		}
+		// Stopped before s.shutdown, so that no tree is added after it.
+		defer ts.stop()
+	}
 	pc, err := newPacketConn(conn)
 	if err != nil {
 		return err
@@ -169,5 +202,7 @@ func serveConfined(conn int, trees []Tree, logw io.Writer) error {
 	if err := restrictProcess(logw); err != nil {
 		return err
 	}
+	// Only now: every request from the tree socket is served confined.
+	ts.start()
 	return s.serve(pc)
 }

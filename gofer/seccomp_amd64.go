@@ -24,7 +24,8 @@ var seccompRules = []seccompRule{
 	{nr: unix.SYS_LSEEK},             // Getdents rewinds its directory descriptor
 	{nr: unix.SYS_PREAD64},           // the runtime re-reads its cgroup CPU limit
 	{nr: unix.SYS_SENDMSG},           // replies, SCM_RIGHTS
-	{nr: unix.SYS_RECVMSG},           // requests
+	{nr: unix.SYS_RECVMSG},           // requests; tree socket requests with SCM_RIGHTS
+	{nr: unix.SYS_ACCEPT4},           // tree socket connections (treesocket.go)
 	{nr: unix.SYS_FCNTL},             // os.File and x/sys helpers
 	{nr: unix.SYS_FTRUNCATE},         // Open with O_TRUNC, SetAttr size
 	{nr: unix.SYS_FSTATFS},           // StatFS

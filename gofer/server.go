@@ -2,6 +2,7 @@ package gofer
 
 import (
 	"fmt"
+	"io"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -73,8 +74,14 @@ type tree struct {
 	name     string
 	readOnly bool
 	// root is the node of the tree's root directory. The server holds one
-	// reference on it for its lifetime.
+	// reference on it while the tree is in server.trees.
 	root *node
+	// mountFD is the descriptor an added tree arrived as (see
+	// treesocket.go), -1 for a tree given at start. It is kept open until
+	// root is closed: when it is the file open_tree(2) returned for a
+	// detached mount, closing it dissolves that mount tree, which would
+	// disconnect the submounts of a tree still in use.
+	mountFD int
 }
 
 // nameKey is a directory entry: a directory's identity and a name in it.
@@ -85,16 +92,20 @@ type nameKey struct {
 
 // server is the state of one connection.
 type server struct {
-	// trees are the served trees, in the order given. Immutable.
-	trees []*tree
-	// defaultTree is the tree Root attaches to. Immutable.
-	defaultTree *tree
 	// maxFIDs is the FID limit, MaxFIDs outside tests. Immutable.
 	maxFIDs int
 
-	// mu protects fids, lastFID, named, and the refs, parent and name
-	// fields of every node.
+	// mu protects trees, fids, lastFID, named, and the refs, parent and
+	// name fields of every node.
 	mu sync.Mutex
+	// trees are the served trees, in the order given and then added (the
+	// tree socket adds and removes trees while requests are served). A
+	// tree's presence here is what the server's reference on its root
+	// stands for; it is taken out under mu before that reference is
+	// dropped, so that whoever finds a tree here under mu can still take a
+	// reference on its root (acquireTree).
+	// +checklocks:mu
+	trees []*tree
 	// fids maps the connection's live FIDs to their nodes. Each entry holds
 	// one reference on its node.
 	// +checklocks:mu
@@ -127,17 +138,44 @@ func Serve(conn int, root string) error {
 // fails without serving when trees is empty, a name is too long or
 // repeated, or a path cannot be opened.
 func ServeTrees(conn int, trees []Tree) error {
-	s, err := newServerTrees(trees)
+	return serveTrees(conn, -1, trees, nil)
+}
+
+// serveTrees is ServeTrees that also serves the tree socket treeSock, a
+// listening SOCK_SEQPACKET socket, when it is not negative; trees may then
+// be empty. It takes ownership of both descriptors. logw receives the tree
+// socket's log lines.
+func serveTrees(conn, treeSock int, trees []Tree, logw io.Writer) error {
+	var s *server
+	var err error
+	if treeSock >= 0 {
+		s, err = newServerOf(trees)
+	} else {
+		s, err = newServerTrees(trees)
+	}
 	if err != nil {
 		_ = unix.Close(conn)
+		if treeSock >= 0 {
+			_ = unix.Close(treeSock)
+		}
 		return err
 	}
 	defer s.shutdown()
+	var ts *treeSocket
+	if treeSock >= 0 {
+		if ts, err = newTreeSocket(treeSock, s, logw); err != nil {
+			_ = unix.Close(conn)
+			return err
+		}
+		// Stopped before s.shutdown, so that no tree is added after it.
+		defer ts.stop()
+	}
 	pc, err := newPacketConn(conn)
 	if err != nil {
 		return err
 	}
 	defer pc.close()
+	ts.start()
 	return s.serve(pc)
 }
 
@@ -146,11 +184,17 @@ func newServer(root string) (*server, error) {
 	return newServerTrees([]Tree{{Name: "", Path: root, ReadOnly: true}})
 }
 
-// newServerTrees opens every tree's root.
+// newServerTrees opens every tree's root; trees must not be empty.
 func newServerTrees(trees []Tree) (*server, error) {
 	if len(trees) == 0 {
 		return nil, fmt.Errorf("gofer: no tree to serve")
 	}
+	return newServerOf(trees)
+}
+
+// newServerOf opens every tree's root. trees may be empty when the tree
+// socket will add some.
+func newServerOf(trees []Tree) (*server, error) {
 	s := &server{
 		maxFIDs: MaxFIDs,
 		fids:    make(map[FID]*node),
@@ -170,18 +214,14 @@ func newServerTrees(trees []Tree) (*server, error) {
 			if err != nil {
 				return err
 			}
+			s.mu.Lock()
 			s.trees = append(s.trees, tr)
+			s.mu.Unlock()
 			return nil
 		}()
 		if err != nil {
 			s.shutdown()
 			return nil, err
-		}
-	}
-	s.defaultTree = s.trees[0]
-	for _, t := range s.trees {
-		if t.name == "" {
-			s.defaultTree = t
 		}
 	}
 	return s, nil
@@ -198,7 +238,14 @@ func openTree(t Tree) (*tree, error) {
 		_ = unix.Close(fd)
 		return nil, fmt.Errorf("gofer: stat root %q: %w", t.Path, errno)
 	}
-	tr := &tree{name: t.Name, readOnly: t.ReadOnly}
+	return newTree(t.Name, t.ReadOnly, fd, -1, &st), nil
+}
+
+// newTree makes a tree whose root is fd, an O_PATH descriptor for the
+// directory st describes, which the tree takes ownership of, as does it of
+// mountFD (or -1). The root node holds the server's reference.
+func newTree(name string, readOnly bool, fd, mountFD int, st *Stat) *tree {
+	tr := &tree{name: name, readOnly: readOnly, mountFD: mountFD}
 	tr.root = &node{
 		fd:       fd,
 		tree:     tr,
@@ -208,17 +255,70 @@ func openTree(t Tree) (*tree, error) {
 		refs:     1,
 		dirFD:    -1,
 	}
-	return tr, nil
+	return tr
 }
 
-// lookupTree returns the tree named name, or nil.
-func (s *server) lookupTree(name []byte) *tree {
+// acquireTree returns the root of the tree named name, or with
+// useDefault the tree Root attaches to (the tree named "", or without one
+// the first tree), with a reference the caller must drop with release; nil
+// when there is no such tree.
+func (s *server) acquireTree(name []byte, useDefault bool) *node {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found *tree
 	for _, t := range s.trees {
 		if t.name == string(name) {
-			return t
+			found = t
+			break
 		}
 	}
-	return nil
+	if found == nil && useDefault && len(s.trees) > 0 {
+		found = s.trees[0]
+	}
+	if found == nil {
+		return nil
+	}
+	// The server's reference keeps refs above zero while the tree is
+	// listed, so the root is alive.
+	found.root.refs++
+	return found.root
+}
+
+// addTree serves t from now on, unless a tree of its name is already
+// served; it returns whether it took t. On failure the caller still owns
+// t.
+func (s *server) addTree(t *tree) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.trees {
+		if u.name == t.name {
+			return false
+		}
+	}
+	s.trees = append(s.trees, t)
+	return true
+}
+
+// removeTree stops serving the tree named name, so that Root and Attach no
+// longer find it, and reports whether there was one. FIDs inside the tree
+// keep working until they are closed; its descriptors are closed with the
+// last of them.
+func (s *server) removeTree(name string) bool {
+	var gone *tree
+	s.mu.Lock()
+	for i, t := range s.trees {
+		if t.name == name {
+			gone = t
+			s.trees = append(s.trees[:i:i], s.trees[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	if gone == nil {
+		return false
+	}
+	s.release(gone.root)
+	return true
 }
 
 // request is the per-request state a handler works with. One is reused for
@@ -358,6 +458,12 @@ func (s *server) release(n *node) {
 		if d.dirFD >= 0 {
 			_ = unix.Close(d.dirFD)
 		}
+		if d == d.tree.root && d.tree.mountFD >= 0 {
+			// Every node of the tree held a reference on the root (a
+			// tmpfile's node excepted, whose own descriptor stays
+			// usable), so the mount is no longer walked.
+			_ = unix.Close(d.tree.mountFD)
+		}
 	}
 }
 
@@ -421,11 +527,13 @@ func (s *server) shutdown() {
 		nodes = append(nodes, n)
 		delete(s.fids, fid)
 	}
+	trees := s.trees
+	s.trees = nil
 	s.mu.Unlock()
 	for _, n := range nodes {
 		s.release(n)
 	}
-	for _, t := range s.trees {
+	for _, t := range trees {
 		s.release(t.root)
 	}
 }
