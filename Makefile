@@ -76,3 +76,12 @@ demo: deps build $(CRICTL)
 
 clean:
 	rm -rf bin
+
+# critest runs the CRI validation suite (sigs.k8s.io/cri-tools critest,
+# built by the test into bin/) against `cocoon daemon`, with the images
+# it pulls rebuilt and served from a registry on 127.0.0.1. Spec
+# failures are the report (bin/critest-report/), not a test failure.
+# COCOON_CRITEST_FOCUS / COCOON_CRITEST_SKIP narrow it (ginkgo regexps).
+.PHONY: critest
+critest: deps build $(CRICTL)
+	COCOON_CRITEST=1 CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestCritest$$' -v -timeout 60m ./e2e/
