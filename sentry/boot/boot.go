@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -34,9 +33,6 @@ import (
 // defaultMemoryBytes sizes the memory file when the spec does not.
 const defaultMemoryBytes = 16 << 30
 
-// defaultPath is used to find the program when the environment has no PATH.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 // Main is `cocoon sentry`: it returns the process's exit code, which is the
 // program's exit status, or 128+signal when a signal ended it.
 func Main(args []string) int {
@@ -46,11 +42,22 @@ func Main(args []string) int {
 		return 125
 	}
 	level := slog.LevelWarn
+	if spec.Pod {
+		// A pod's sentry logs its containers' lives to its log file.
+		level = slog.LevelInfo
+	}
 	if spec.Debug {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	gofer.RaiseFileLimit(os.Stderr)
+	if spec.Pod {
+		code, err := runPod(spec, log)
+		if err != nil {
+			log.Error("pod sentry failed", "err", err)
+		}
+		return code
+	}
 	code, err := run(spec, log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cocoon: %v\n", err)
@@ -69,7 +76,7 @@ func readSpec() (*Spec, error) {
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return nil, fmt.Errorf("decoding spec: %w", err)
 	}
-	if len(spec.Argv) == 0 {
+	if len(spec.Argv) == 0 && !spec.Pod {
 		return nil, errors.New("spec has no program")
 	}
 	return &spec, nil
@@ -223,29 +230,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 // findProgram resolves name as execvp does: names with a slash are paths,
 // others are searched in PATH.
 func findProgram(root, cwd *vfs.Dentry, name string, env []string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	path := defaultPath
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-		}
-	}
-	for _, dir := range strings.Split(path, ":") {
-		if dir == "" {
-			dir = "."
-		}
-		candidate := dir + "/" + name
-		d, err := vfs.Resolve(root, cwd, candidate, vfs.ResolveOpts{FollowFinal: true})
-		if err != nil {
-			continue
-		}
-		if st, err := d.Inode().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0 {
-			return candidate, nil
-		}
-	}
-	return "", unix.ENOENT
+	return kernel.FindProgram(root, cwd, name, env)
 }
 
 // newPlatform starts the platform the spec names. "auto" prefers KVM and

@@ -34,6 +34,11 @@ type Spec struct {
 	RootReadOnly bool `json:"rootReadOnly,omitempty"`
 	// Mounts are mounted in order over the root.
 	Mounts []Mount `json:"mounts,omitempty"`
+	// Pod runs the sentry in pod mode: no program and no root of its
+	// own; it serves the control socket at ControlFD, through which the
+	// daemon creates and runs containers, until told to shut down. Argv,
+	// Cwd, Env, RootOverlay, RootReadOnly and Mounts are unused then.
+	Pod bool `json:"pod,omitempty"`
 }
 
 // shmDev is the device number /dev/shm's tmpfs reports (an anonymous
@@ -49,4 +54,7 @@ const (
 	GoferFD = 3
 	// SpecFD is a pipe carrying the JSON Spec.
 	SpecFD = 4
+	// ControlFD is, in pod mode, the listening control socket
+	// (SOCK_SEQPACKET) the daemon made with control.Listen.
+	ControlFD = 5
 )

@@ -134,7 +134,6 @@ func (c *Client) Call(ctx context.Context, req *Request, files ...*os.File) (*Re
 		return nil, err
 	}
 	done := make(chan struct{})
-	defer close(done)
 	closed := make(chan struct{})
 	go func() {
 		select {
@@ -147,6 +146,8 @@ func (c *Client) Call(ctx context.Context, req *Request, files ...*os.File) (*Re
 		close(closed)
 	}()
 	defer func() {
+		// done first: the watcher exits, then the descriptor closes.
+		close(done)
 		<-closed
 		unix.Close(fd)
 	}()

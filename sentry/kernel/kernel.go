@@ -76,6 +76,11 @@ type Kernel struct {
 	// every other task with it; initStatus is init's status then.
 	initExited chan struct{}
 	initStatus int
+	// exitedCPUNS is the CPU time of every process that has exited.
+	exitedCPUNS int64
+	// podUTS is the UTS namespace of pod-mode containers that name no
+	// hostname of their own (container.go), made by the first of them.
+	podUTS *UTSNamespace
 
 	// unimplementedMu protects unimplemented.
 	unimplementedMu sync.Mutex

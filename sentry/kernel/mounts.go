@@ -19,28 +19,35 @@ type mountRecords struct {
 	list []MountRecord
 }
 
-// AddMount records a mount made by mount(2).
-func (k *Kernel) AddMount(r MountRecord) {
-	k.mounts.mu.Lock()
-	defer k.mounts.mu.Unlock()
-	k.mounts.list = append(k.mounts.list, r)
+func (m *mountRecords) add(r MountRecord) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.list = append(m.list, r)
 }
 
-// RemoveMount forgets the most recent mount at target.
-func (k *Kernel) RemoveMount(target string) {
-	k.mounts.mu.Lock()
-	defer k.mounts.mu.Unlock()
-	for i := len(k.mounts.list) - 1; i >= 0; i-- {
-		if k.mounts.list[i].Target == target {
-			k.mounts.list = append(k.mounts.list[:i], k.mounts.list[i+1:]...)
+func (m *mountRecords) remove(target string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.list) - 1; i >= 0; i-- {
+		if m.list[i].Target == target {
+			m.list = append(m.list[:i], m.list[i+1:]...)
 			return
 		}
 	}
 }
 
-// MountRecords returns the mounts made by mount(2).
-func (k *Kernel) MountRecords() []MountRecord {
-	k.mounts.mu.Lock()
-	defer k.mounts.mu.Unlock()
-	return append([]MountRecord(nil), k.mounts.list...)
+func (m *mountRecords) all() []MountRecord {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]MountRecord(nil), m.list...)
 }
+
+// AddMount records a mount made by mount(2) in the sandbox's (non-pod)
+// mount namespace; tasks use Task.AddMount, which picks theirs.
+func (k *Kernel) AddMount(r MountRecord) { k.mounts.add(r) }
+
+// RemoveMount forgets the most recent mount at target.
+func (k *Kernel) RemoveMount(target string) { k.mounts.remove(target) }
+
+// MountRecords returns the mounts made by mount(2) outside containers.
+func (k *Kernel) MountRecords() []MountRecord { return k.mounts.all() }

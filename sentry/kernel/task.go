@@ -22,6 +22,9 @@ type Task struct {
 	// tid is the thread ID; changed only by execve (a non-leader taking
 	// over the group's ID), under k.mu.
 	tid int32
+	// container is the pod container the task belongs to, nil outside
+	// pod mode; immutable.
+	container *Container
 
 	// Fields below are used only by the task's own goroutine.
 
@@ -189,12 +192,13 @@ func (t *Task) Cwd() *vfs.Dentry { return t.fs.Cwd() }
 func (t *Task) SetCwd(d *vfs.Dentry) { t.fs.SetCwd(d) }
 
 // Root returns the root paths resolve from: the chroot(2) root, or the
-// sandbox's.
+// root of the task's mount namespace (its container's in pod mode, the
+// sandbox's otherwise).
 func (t *Task) Root() *vfs.Dentry {
 	if r := t.fs.Root(); r != nil {
 		return r
 	}
-	return t.k.Root
+	return t.SandboxRoot()
 }
 
 // SetRoot implements chroot(2)'s change.

@@ -74,6 +74,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 
 	child := &Task{
 		k:         t.k,
+		container: t.container,
 		st:        t.st,
 		mm:        childMM,
 		fds:       fds,
@@ -149,6 +150,10 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		child.tg.leader = child
 		child.tg.exitSignal = opts.ExitSignal
 		child.tg.pgid, child.tg.sid = t.tg.pgid, t.tg.sid
+		if c := t.tg.container; c != nil {
+			child.tg.container = c
+			c.live++
+		}
 	}
 	child.tg.tasks[child] = struct{}{}
 	k.tasks[tid] = child

@@ -125,7 +125,12 @@ func (tg *ThreadGroup) exitLocked() {
 	tg.zombie = true
 	close(tg.exited)
 	tg.exitQueue.Notify(waiter.EventIn | waiter.EventHUp)
-	if tg.isInitLocked() {
+	u, s := tg.cpuTimeLocked()
+	k.exitedCPUNS += u + s
+	if c := tg.container; c != nil {
+		// A container's init kills only its own container.
+		c.processExitedLocked(tg)
+	} else if tg.isInitLocked() {
 		k.initStatus = exitCode(tg.exitStatus)
 		for _, other := range k.threadGroups {
 			if other != tg {

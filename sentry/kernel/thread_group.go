@@ -13,6 +13,9 @@ type ThreadGroup struct {
 	k *Kernel
 	// id is the thread group ID (the leader's TID); immutable.
 	id int32
+	// container is the pod container the process belongs to (nil
+	// outside pod mode); set at creation, immutable after.
+	container *Container
 
 	leader *Task
 	// tasks are the live tasks of the group.
@@ -121,18 +124,37 @@ func (tg *ThreadGroup) notifyChildEventLocked() {
 	tg.childEvent = make(chan struct{})
 }
 
-// isInitLocked reports whether tg is the PID namespace's init.
-func (tg *ThreadGroup) isInitLocked() bool { return tg.id == 1 }
+// isInitLocked reports whether tg is the PID namespace's init: PID 1,
+// or in pod mode its container's init (containers share one PID space,
+// but each init keeps init's protections and duties for its container).
+func (tg *ThreadGroup) isInitLocked() bool {
+	if c := tg.container; c != nil {
+		return c.init == tg
+	}
+	return tg.id == 1
+}
+
+// IsInit reports whether tg is an init: the sandbox's PID 1, or a pod
+// container's init.
+func (k *Kernel) IsInit(tg *ThreadGroup) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return tg.isInitLocked()
+}
 
 // reaperLocked returns the group orphans of tg are reparented to: the
-// nearest subreaper ancestor, else init.
+// nearest subreaper ancestor, else init (its container's in pod mode).
 func (tg *ThreadGroup) reaperLocked() *ThreadGroup {
 	for p := tg.parent; p != nil; p = p.parent {
 		if p.subreaper && !p.exiting {
 			return p
 		}
 	}
-	if init := tg.k.threadGroups[1]; init != nil && init != tg && !init.exiting {
+	init := tg.k.threadGroups[1]
+	if c := tg.container; c != nil {
+		init = c.init
+	}
+	if init != nil && init != tg && !init.exiting {
 		return init
 	}
 	return nil

@@ -70,7 +70,7 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 		m := target.MountInode(src.Inode())
 		m.SetMountFlags(readOnly, noExec)
-		t.Kernel().AddMount(kernel.MountRecord{Source: src.Path(t.Root()), Target: abs, FSType: "none", Options: mountOptions(readOnly, noExec)})
+		t.AddMount(kernel.MountRecord{Source: src.Path(t.Root()), Target: abs, FSType: "none", Options: mountOptions(readOnly, noExec)})
 		return 0, nil
 	case flags&^propagationFlags == 0 && args[2] == 0:
 		return 0, nil
@@ -92,11 +92,13 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		opts.Dev = mountDevBase + uint64(len(t.Kernel().MountRecords()))
+		opts.Dev = mountDevBase + uint64(len(t.MountRecords()))
 		inode, source = tmpfs.New(t.Kernel().MemFile, opts).Root(), fsType
 	case "proc", "sysfs", "devpts":
 		at := map[string]string{"proc": "proc", "sysfs": "sys", "devpts": "dev/pts"}[fsType]
-		d, err := vfs.Resolve(t.Kernel().Root, t.Kernel().Root, at, vfs.ResolveOpts{FollowFinal: true})
+		// The instance mounted at the usual place of the caller's
+		// mount namespace (its container's own /proc in pod mode).
+		d, err := vfs.Resolve(t.SandboxRoot(), t.SandboxRoot(), at, vfs.ResolveOpts{FollowFinal: true})
 		if err != nil {
 			return 0, unix.ENODEV
 		}
@@ -106,7 +108,7 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	}
 	m := target.MountInode(inode)
 	m.SetMountFlags(readOnly, noExec)
-	t.Kernel().AddMount(kernel.MountRecord{Source: source, Target: abs, FSType: fsType, Options: mountOptions(readOnly, noExec), NoDev: true})
+	t.AddMount(kernel.MountRecord{Source: source, Target: abs, FSType: fsType, Options: mountOptions(readOnly, noExec), NoDev: true})
 	return 0, nil
 }
 
@@ -179,6 +181,6 @@ func Umount2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err := d.Unmount(); err != nil {
 		return 0, err
 	}
-	t.Kernel().RemoveMount(path.Clean(abs))
+	t.RemoveMount(path.Clean(abs))
 	return 0, nil
 }

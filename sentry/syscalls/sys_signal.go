@@ -165,9 +165,12 @@ func Kill(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		pgid, _ := k.ProcessGroup(t.ThreadGroup())
 		targets = k.ThreadGroupsInPGID(pgid)
 	case pid == -1:
+		// Every process but the caller and init; in pod mode only
+		// those of the caller's container, as if each container had
+		// its own PID namespace.
 		self := t.ThreadGroup()
 		for _, tg := range k.AllThreadGroups() {
-			if tg != self && tg.ID() != 1 {
+			if tg != self && !k.IsInit(tg) && tg.Container() == self.Container() {
 				targets = append(targets, tg)
 			}
 		}

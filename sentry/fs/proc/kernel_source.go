@@ -15,7 +15,15 @@ import (
 
 // NewKernelSource returns the Source that shows k's processes.
 func NewKernelSource(k *kernel.Kernel) Source {
-	return &kernelSource{k: k, boot: bootClockZero(k.BootTime)}
+	return &kernelSource{k: k, boot: bootClockZero(k.BootTime), root: k.Root, mounts: k.MountRecords}
+}
+
+// NewContainerSource returns the Source of a pod container's /proc: paths
+// are shown from the container's root and /proc/mounts lists the mounts
+// its processes made. (Processes are every container's: the pod has one
+// PID space.)
+func NewContainerSource(k *kernel.Kernel, c *kernel.Container) Source {
+	return &kernelSource{k: k, boot: bootClockZero(k.BootTime), root: c.Root(), mounts: c.MountRecords}
 }
 
 // kernelSource reads the kernel through kernel/introspect.go and
@@ -24,6 +32,11 @@ type kernelSource struct {
 	k *kernel.Kernel
 	// boot is the instant CLOCK_BOOTTIME reads zero.
 	boot time.Time
+	// root is the root paths are shown from; immutable.
+	root *vfs.Dentry
+	// mounts returns the mounts made by mount(2) in this /proc's mount
+	// namespace.
+	mounts func() []kernel.MountRecord
 }
 
 // bootClockZero returns the instant the sandbox's CLOCK_BOOTTIME counts
@@ -137,9 +150,9 @@ func (s *kernelSource) path(f *vfs.File) string {
 	}
 	d := f.Dentry()
 	if d.Deleted() {
-		return d.Path(s.k.Root) + " (deleted)"
+		return d.Path(s.root) + " (deleted)"
 	}
-	return d.Path(s.k.Root)
+	return d.Path(s.root)
 }
 
 func (s *kernelSource) Exe(pid int32) (string, bool) {
@@ -185,7 +198,7 @@ func (s *kernelSource) Cwd(pid int32) (string, bool) {
 	if !ok || pi.FS == nil {
 		return "", false
 	}
-	return pi.FS.Cwd().Path(s.k.Root), true
+	return pi.FS.Cwd().Path(s.root), true
 }
 
 func (s *kernelSource) FDs(pid int32) ([]FD, bool) {
@@ -440,7 +453,7 @@ func (s *kernelSource) MemInfo() MemInfo {
 
 // ExtraMounts implements ExtraMounter with the mounts made by mount(2).
 func (s *kernelSource) ExtraMounts() []Mount {
-	recs := s.k.MountRecords()
+	recs := s.mounts()
 	out := make([]Mount, len(recs))
 	for i, r := range recs {
 		out[i] = Mount{Source: r.Source, Target: r.Target, FSType: r.FSType, Options: r.Options, Dev: r.Dev, NoDev: r.NoDev}

@@ -1,0 +1,327 @@
+package podsandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/podsandbox/cgroup"
+	"github.com/cocoonrt/cocoon/sentry/boot"
+	"github.com/cocoonrt/cocoon/sentry/control"
+)
+
+// oomScoreAdj is what the pod's processes ask for: as low as kubelet
+// puts the runtime itself, so the node's OOM killer picks application
+// containers' memory hogs elsewhere first and a pod dies only with its
+// own cgroup's limit.
+const oomScoreAdj = -998
+
+// undo collects the steps to take back when an operation fails.
+type undo []func()
+
+func (u *undo) add(f func()) { *u = append(*u, f) }
+
+// run takes the steps back, last first.
+func (u undo) run() {
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]()
+	}
+}
+
+// RunPod starts a pod: its files, cgroup, gofer and sentry.
+func (r *Runtime) RunPod(ctx context.Context, cfg PodConfig) (*Pod, error) {
+	if err := validatePod(&cfg); err != nil {
+		return nil, err
+	}
+	for {
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return nil, errClosed
+		}
+		ps := r.pods[cfg.ID]
+		if ps != nil {
+			r.mu.Unlock()
+			// Another RunPod of this ID may still be building it: wait
+			// for it, then answer with what it made (or try again if
+			// it failed and took the pod away).
+			ps.op.Lock()
+			r.mu.Lock()
+			removed := ps.removed
+			p := clonePod(&ps.rec.Pod)
+			r.mu.Unlock()
+			ps.op.Unlock()
+			if removed {
+				continue
+			}
+			return p, nil
+		}
+		ps = &podState{rec: podRecord{Pod: Pod{Config: cfg, State: PodNotReady, CreatedAt: time.Now()}}}
+		ps.op.Lock()
+		r.pods[cfg.ID] = ps
+		r.mu.Unlock()
+		p, err := r.runPod(ctx, ps)
+		if err != nil {
+			r.mu.Lock()
+			ps.removed = true
+			delete(r.pods, cfg.ID)
+			r.mu.Unlock()
+		}
+		ps.op.Unlock()
+		return p, err
+	}
+}
+
+// runPod builds the pod; ps.op is held.
+func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr error) {
+	cfg := &ps.rec.Pod.Config
+	id := cfg.ID
+	log := r.log.With("pod", id, "name", cfg.Namespace+"/"+cfg.Name)
+	var u undo
+	defer func() {
+		if retErr != nil {
+			u.run()
+		}
+	}()
+
+	runDir, stateDir := r.podRunDir(id), r.podStateDir(id)
+	// A unix socket path holds at most 107 bytes.
+	if p := r.controlPath(id); len(p) > 107 {
+		return nil, fmt.Errorf("pod %s: socket path %s is %d bytes, over the 107 a unix socket allows (shorten the run directory or the ID): %w", id, p, len(p), ErrInvalid)
+	}
+	if _, err := os.Stat(runDir); err == nil {
+		// Left over by a pod whose record is gone (a crash between
+		// removing the record and the directory): it is not ours to
+		// reuse.
+		if err := os.RemoveAll(runDir); err != nil {
+			return nil, fmt.Errorf("pod %s: removing stale %s: %w", id, runDir, err)
+		}
+	}
+	filesDir := filepath.Join(runDir, podFilesDir)
+	if err := os.MkdirAll(filesDir, 0o755); err != nil {
+		return nil, fmt.Errorf("pod %s: %w", id, err)
+	}
+	u.add(func() { _ = os.RemoveAll(runDir) })
+	// The run dir holds the sockets: only root may reach them.
+	if err := os.Chmod(runDir, 0o700); err != nil {
+		return nil, fmt.Errorf("pod %s: %w", id, err)
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("pod %s: %w", id, err)
+	}
+	u.add(func() { _ = os.RemoveAll(stateDir) })
+	if err := writePodFiles(filesDir, cfg); err != nil {
+		return nil, fmt.Errorf("pod %s: %w", id, err)
+	}
+
+	var cg podCgroup
+	if r.opts.CgroupDriver != "none" {
+		parent := cfg.CgroupParent
+		if parent == "" {
+			parent = r.opts.CgroupParent
+		}
+		name := "cocoon-" + id
+		var err error
+		cg, err = createCgroup(r.opts.CgroupDriver, parent, name)
+		if err != nil {
+			return nil, fmt.Errorf("pod %s: creating cgroup %s under %s: %w", id, name, parent, err)
+		}
+		u.add(func() {
+			_ = cg.Kill()
+			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := cg.Delete(dctx); err != nil {
+				log.Warn("removing the cgroup of a pod that failed to start", "err", err)
+			}
+		})
+		ps.rec.CgroupParent, ps.rec.CgroupName = parent, name
+	}
+
+	ctl, err := control.Listen(r.controlPath(id))
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: control socket: %w", id, err)
+	}
+	// The daemon's copy is closed once the sentry has its own: then a
+	// dead sentry refuses connections instead of leaving them pending.
+	defer ctl.Close()
+	trees, err := listenTrees(r.treePath(id))
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: gofer tree socket: %w", id, err)
+	}
+	defer trees.Close()
+	logf, err := os.OpenFile(filepath.Join(stateDir, "sentry.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: %w", id, err)
+	}
+	defer logf.Close()
+
+	spec := boot.Spec{
+		Hostname: podHostname(cfg),
+		Platform: r.opts.Platform,
+		Debug:    r.opts.Debug,
+	}
+	if cfg.Resources.MemoryLimitBytes > 0 {
+		spec.MemoryBytes = uint64(cfg.Resources.MemoryLimitBytes)
+	}
+	setPodSpec(&spec)
+	sentryPID, goferPID, err := startPod(podStart{Exe: r.opts.Exe, Control: ctl, Trees: trees, Spec: spec, Log: logf})
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: starting the sandbox: %w", id, err)
+	}
+	sentry, serr := openProc("sentry", sentryPID, 0)
+	gofer, gerr := openProc("gofer", goferPID, 0)
+	procs := []*proc{}
+	for _, p := range []*proc{sentry, gofer} {
+		if p != nil {
+			procs = append(procs, p)
+		}
+	}
+	u.add(func() {
+		for _, p := range procs {
+			p.stopAndClose(5 * time.Second)
+		}
+	})
+	if err := errors.Join(serr, gerr); err != nil {
+		return nil, fmt.Errorf("pod %s: the sandbox ended at once (see %s): %w", id, logf.Name(), err)
+	}
+	ps.rec.Pod.SentryPID, ps.rec.SentryStart = sentry.pid, sentry.start
+	ps.rec.Pod.GoferPID, ps.rec.GoferStart = gofer.pid, gofer.start
+
+	if cg != nil {
+		// The processes run briefly outside the cgroup: what they
+		// allocate before this is charged to the daemon's cgroup. The
+		// sentry allocates guest memory lazily, so that is little.
+		for _, p := range procs {
+			if err := cg.Add(p.pid); err != nil {
+				return nil, fmt.Errorf("pod %s: moving the %s into its cgroup: %w", id, p.name, err)
+			}
+		}
+		if err := cg.Set(cfg.Resources); errors.Is(err, cgroup.ErrMissingController) {
+			// The node lacks (or did not delegate) a controller: the
+			// limits it could apply are; the pod runs, as kubelet's
+			// own pod cgroups would without that controller.
+			log.Warn("some pod limits cannot be enforced on this node", "err", err)
+		} else if err != nil {
+			return nil, fmt.Errorf("pod %s: setting cgroup limits: %w", id, err)
+		}
+	}
+	var kept []any
+	for _, p := range procs {
+		got, applied, err := setOOMScoreAdj(p.pid, oomScoreAdj)
+		switch {
+		case err != nil:
+			log.Warn("setting oom_score_adj", "process", p.name, "err", err)
+		case !applied:
+			kept = append(kept, p.name, got)
+		}
+	}
+	if kept != nil {
+		// Never a reason to fail the pod: it only shifts which process
+		// the node's OOM killer prefers.
+		log.Info("cannot lower oom_score_adj without CAP_SYS_RESOURCE; the pod's processes keep their current value",
+			append([]any{"want", oomScoreAdj}, kept...)...)
+	}
+
+	if err := r.waitSentry(ctx, id, procs); err != nil {
+		return nil, fmt.Errorf("pod %s: %w (see %s)", id, err, logf.Name())
+	}
+	// The pod's files are the one tree every container shares. They are
+	// served read-write, as other runtimes mount them, unless a
+	// container asks for a read-only root.
+	filesFD, err := os.Open(filesDir)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: %w", id, err)
+	}
+	err = addTree(ctx, r.treePath(id), podFilesTree, filesFD, false)
+	filesFD.Close()
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: serving the pod files: %w", id, err)
+	}
+
+	ps.rec.Pod.State = PodReady
+	if err := r.st.putPod(&ps.rec); err != nil {
+		return nil, fmt.Errorf("pod %s: saving: %w", id, err)
+	}
+	u.add(func() { _ = r.st.delete(podsBucket, id) })
+	pctx, cancel := context.WithCancel(r.ctx)
+	w, err := watch(procs, func(p *proc) { r.podDied(ps, p) })
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("pod %s: %w", id, err)
+	}
+	r.mu.Lock()
+	ps.cg, ps.procs, ps.watch, ps.ctx, ps.cancel = cg, procs, w, pctx, cancel
+	ps.visible = true
+	p := clonePod(&ps.rec.Pod)
+	r.emitLocked(EventCreated, id, id)
+	r.emitLocked(EventStarted, id, id)
+	r.mu.Unlock()
+	log.Info("pod started", "sentry", sentry.pid, "gofer", gofer.pid)
+	return p, nil
+}
+
+// waitSentry waits until the new sentry answers OpInfo, failing early
+// when one of the pod's processes ends.
+func (r *Runtime) waitSentry(ctx context.Context, id string, procs []*proc) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.StartTimeout)
+	defer cancel()
+	var died *proc
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			for _, p := range procs {
+				if p.waitExit(50 * time.Millisecond) {
+					died = p
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	_, err := r.client(id).Call(ctx, &control.Request{Op: control.OpInfo})
+	cancel()
+	wg.Wait()
+	switch {
+	case died != nil:
+		return fmt.Errorf("the %s (pid %d) exited while starting", died.name, died.pid)
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("the sentry did not answer within %v", r.opts.StartTimeout)
+	case err != nil:
+		return fmt.Errorf("the sentry did not answer: %w", err)
+	}
+	return nil
+}
+
+// Pod returns a pod.
+func (r *Runtime) Pod(ctx context.Context, id string) (*Pod, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ps := r.pods[id]
+	if ps == nil || !ps.visible || ps.removed {
+		return nil, fmt.Errorf("pod %s: %w", id, ErrNotFound)
+	}
+	return clonePod(&ps.rec.Pod), nil
+}
+
+// Pods returns every pod.
+func (r *Runtime) Pods(ctx context.Context) ([]*Pod, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*Pod
+	for _, ps := range r.pods {
+		if ps.visible && !ps.removed {
+			out = append(out, clonePod(&ps.rec.Pod))
+		}
+	}
+	slices.SortFunc(out, func(a, b *Pod) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}

@@ -1,0 +1,131 @@
+package podsandbox
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// idPattern is what pod and container IDs must look like. IDs become
+// path components (run and state dirs) and gofer tree names, so the
+// pattern excludes '/', a leading '.', and anything a shell or a mount
+// option string would trip on; at most 120 characters so that the
+// tree names made from them ("c-ID-N") stay within the gofer's 128. CRI
+// IDs (64 hex digits) fit.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$`)
+
+func checkID(kind, id string) error {
+	if !idPattern.MatchString(id) {
+		return fmt.Errorf("%s ID %q: want 1-120 letters, digits, '_', '.' or '-', not starting with a punctuation mark: %w", kind, id, ErrInvalid)
+	}
+	return nil
+}
+
+// validatePod checks a PodConfig before anything is created.
+func validatePod(cfg *PodConfig) error {
+	if err := checkID("pod", cfg.ID); err != nil {
+		return err
+	}
+	if cfg.Name == "" {
+		return fmt.Errorf("pod %s: metadata name is empty: %w", cfg.ID, ErrInvalid)
+	}
+	if cfg.Namespace == "" {
+		return fmt.Errorf("pod %s: metadata namespace is empty: %w", cfg.ID, ErrInvalid)
+	}
+	host := cfg.Hostname
+	if host == "" {
+		host = cfg.Name
+	}
+	if len(host) > 64 || strings.ContainsAny(host, "/\x00\n\t ") {
+		return fmt.Errorf("pod %s: hostname %q is not a valid host name (at most 64 characters, no '/', spaces or control characters): %w", cfg.ID, host, ErrInvalid)
+	}
+	// The sandbox supports no sysctl yet: its kernel has no writable
+	// /proc/sys knobs, so accepting one would silently ignore what the
+	// pod asked for (kubelet's "safe" sysctls, net.* and kernel.shm*,
+	// included). Refuse them all, by name.
+	if len(cfg.Sysctls) > 0 {
+		var names []string
+		for k := range cfg.Sysctls {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		return fmt.Errorf("pod %s: sysctls %s are not supported by the sandbox: %w", cfg.ID, strings.Join(names, ", "), ErrInvalid)
+	}
+	if cfg.DNS != nil {
+		for _, s := range append(append(append([]string{}, cfg.DNS.Servers...), cfg.DNS.Searches...), cfg.DNS.Options...) {
+			if s == "" || strings.ContainsAny(s, " \t\n\x00") {
+				return fmt.Errorf("pod %s: DNS entry %q is empty or holds white space: %w", cfg.ID, s, ErrInvalid)
+			}
+		}
+	}
+	if err := validateResources(fmt.Sprintf("pod %s", cfg.ID), cfg.Resources); err != nil {
+		return err
+	}
+	if p := cfg.CgroupParent; p != "" && (strings.Contains(p, "..") || strings.ContainsAny(p, "\x00\n")) {
+		return fmt.Errorf("pod %s: cgroup parent %q: %w", cfg.ID, p, ErrInvalid)
+	}
+	return nil
+}
+
+func validateResources(what string, r Resources) error {
+	if r.CPUPeriod < 0 || r.CPUQuota < -1 || r.CPUShares < 0 || r.MemoryLimitBytes < 0 {
+		return fmt.Errorf("%s: negative resource limit: %w", what, ErrInvalid)
+	}
+	return nil
+}
+
+// validateContainer checks a ContainerConfig before anything is created.
+func validateContainer(cfg *ContainerConfig) error {
+	if err := checkID("container", cfg.ID); err != nil {
+		return err
+	}
+	if err := checkID("pod", cfg.PodID); err != nil {
+		return err
+	}
+	what := fmt.Sprintf("container %s (%q)", cfg.ID, cfg.Name)
+	if cfg.Name == "" {
+		return fmt.Errorf("container %s: metadata name is empty: %w", cfg.ID, ErrInvalid)
+	}
+	if len(cfg.Process.Args) == 0 || cfg.Process.Args[0] == "" {
+		return fmt.Errorf("%s: no command to run: %w", what, ErrInvalid)
+	}
+	if len(cfg.Rootfs.LowerDirs) == 0 {
+		return fmt.Errorf("%s: rootfs has no lower directories: %w", what, ErrInvalid)
+	}
+	for _, d := range cfg.Rootfs.LowerDirs {
+		if !path.IsAbs(d) || strings.ContainsAny(d, ":,\x00") {
+			return fmt.Errorf("%s: rootfs lower directory %q must be absolute and hold no ':' or ',': %w", what, d, ErrInvalid)
+		}
+	}
+	if (cfg.Rootfs.Upper == "") != (cfg.Rootfs.Work == "") {
+		return fmt.Errorf("%s: rootfs needs both an upper and a work directory, or neither: %w", what, ErrInvalid)
+	}
+	for _, d := range []string{cfg.Rootfs.Upper, cfg.Rootfs.Work} {
+		if d != "" && (!path.IsAbs(d) || strings.ContainsAny(d, ":,\x00")) {
+			return fmt.Errorf("%s: rootfs directory %q must be absolute and hold no ':' or ',': %w", what, d, ErrInvalid)
+		}
+	}
+	if cfg.LogPath != "" && !path.IsAbs(cfg.LogPath) {
+		return fmt.Errorf("%s: log path %q is not absolute: %w", what, cfg.LogPath, ErrInvalid)
+	}
+	if cfg.StopSignal < 0 || cfg.StopSignal > 64 {
+		return fmt.Errorf("%s: stop signal %d is out of range: %w", what, cfg.StopSignal, ErrInvalid)
+	}
+	for i, m := range cfg.Mounts {
+		if !path.IsAbs(m.ContainerPath) {
+			return fmt.Errorf("%s: mount %d: container path %q is not absolute: %w", what, i, m.ContainerPath, ErrInvalid)
+		}
+		switch m.Type {
+		case "", "bind":
+			if !path.IsAbs(m.HostPath) {
+				return fmt.Errorf("%s: mount %s: host path %q is not absolute: %w", what, m.ContainerPath, m.HostPath, ErrInvalid)
+			}
+		case "tmpfs":
+		default:
+			return fmt.Errorf("%s: mount %s: type %q is not supported (bind or tmpfs): %w", what, m.ContainerPath, m.Type, ErrInvalid)
+		}
+	}
+	return validateResources(what, cfg.Resources)
+}

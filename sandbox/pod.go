@@ -1,0 +1,154 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/boot"
+	// The pod-mode sentry's control server registers itself with boot;
+	// linking it here puts it in every binary that starts pods (the
+	// sentry is this binary re-executed).
+	_ "github.com/cocoonrt/cocoon/sentry/control"
+)
+
+// PodOptions describe a pod sandbox to start: a gofer serving the pod's
+// trees and a sentry in pod mode serving the control socket.
+type PodOptions struct {
+	// Exe is the cocoon binary to re-execute; empty means /proc/self/exe.
+	Exe string
+	// Trees are gofer trees served from the start, as NAME=PATH[:ro|:rw]
+	// (the gofer's --mount arguments).
+	Trees []string
+	// TreeListener, when set, is a listening SOCK_SEQPACKET socket the
+	// gofer accepts tree additions on (its --tree-socket).
+	TreeListener *os.File
+	// ControlListener is the listening control socket (control.Listen),
+	// the sentry's descriptor 5.
+	ControlListener *os.File
+	// Spec is handed to the sentry; StartPod sets Pod.
+	Spec boot.Spec
+	// Log receives both processes' standard error (their diagnostics).
+	Log *os.File
+}
+
+// Pod is a started pod sandbox. Its processes are detached: they outlive
+// the caller, who watches them by PID (or pidfd).
+type Pod struct {
+	GoferPID, SentryPID int
+	Gofer, Sentry       *os.Process
+}
+
+// StartPod starts the pod's gofer and pod-mode sentry, detached (each in a
+// session of its own, with no parent-death signal: pods outlive the
+// daemon), and returns without waiting for them. On failure nothing it
+// started is left running.
+//
+// The children inherit only the descriptors named here. So that a
+// descriptor the caller opened without O_CLOEXEC cannot leak into a pod,
+// StartPod marks every descriptor of the caller above stderr
+// close-on-exec (Go opens its own so anyway; the ones passed to the
+// children are duplicated into place, which clears the flag on the
+// copies).
+func StartPod(opts PodOptions) (_ *Pod, retErr error) {
+	if opts.ControlListener == nil {
+		return nil, errors.New("start pod: no control listener")
+	}
+	if len(opts.Trees) == 0 && opts.TreeListener == nil {
+		return nil, errors.New("start pod: the gofer needs trees or a tree listener")
+	}
+	exe := opts.Exe
+	if exe == "" {
+		exe = "/proc/self/exe"
+	}
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil && err != unix.ENOSYS {
+		return nil, fmt.Errorf("start pod: marking descriptors close-on-exec: %w", err)
+	}
+	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer devNull.Close()
+	logFile := opts.Log
+	if logFile == nil {
+		logFile = devNull
+	}
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("creating gofer socket: %w", err)
+	}
+	sentryEnd := os.NewFile(uintptr(fds[0]), "gofer-client")
+	goferEnd := os.NewFile(uintptr(fds[1]), "gofer-server")
+	defer sentryEnd.Close()
+	defer goferEnd.Close()
+
+	goferArgs := []string{"gofer", "--fd", "3"}
+	for _, t := range opts.Trees {
+		goferArgs = append(goferArgs, "--mount", t)
+	}
+	goferFiles := []*os.File{goferEnd}
+	if opts.TreeListener != nil {
+		goferArgs = append(goferArgs, "--tree-socket", strconv.Itoa(3+len(goferFiles)))
+		goferFiles = append(goferFiles, opts.TreeListener)
+	}
+	// As Start's gofer: private mount, IPC, network and UTS namespaces,
+	// but detached from the caller.
+	goferNS := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNET | syscall.CLONE_NEWUTS)
+	goferAttr := &syscall.SysProcAttr{Setsid: true, Unshareflags: goferNS}
+	if os.Geteuid() != 0 {
+		goferAttr.Unshareflags = 0
+		goferAttr.Cloneflags = syscall.CLONE_NEWUSER | goferNS
+		goferAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		goferAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+	}
+	g := exec.Command(exe, goferArgs...)
+	g.Stdin, g.Stdout, g.Stderr = devNull, devNull, logFile
+	g.ExtraFiles = goferFiles
+	g.SysProcAttr = goferAttr
+	if err := g.Start(); err != nil {
+		return nil, fmt.Errorf("starting gofer: %w", err)
+	}
+	defer func() {
+		if retErr != nil {
+			_ = g.Process.Kill()
+			_, _ = g.Process.Wait()
+		}
+	}()
+
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("creating spec pipe: %w", err)
+	}
+	defer specR.Close()
+	spec := opts.Spec
+	spec.Pod = true
+	s := exec.Command(exe, "sentry")
+	s.Stdin, s.Stdout, s.Stderr = devNull, devNull, logFile
+	s.ExtraFiles = []*os.File{sentryEnd, specR, opts.ControlListener} // fds 3, 4 and 5
+	s.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := s.Start(); err != nil {
+		specW.Close()
+		return nil, fmt.Errorf("starting sentry: %w", err)
+	}
+	err = json.NewEncoder(specW).Encode(&spec)
+	specW.Close()
+	if err != nil {
+		_ = s.Process.Kill()
+		_, _ = s.Process.Wait()
+		return nil, fmt.Errorf("sending spec to sentry: %w", err)
+	}
+	return &Pod{GoferPID: g.Process.Pid, SentryPID: s.Process.Pid, Gofer: g.Process, Sentry: s.Process}, nil
+}
+
+// PodSpec returns the boot spec of a pod-mode sentry with the pod's
+// hostname and the default platform and memory size.
+func PodSpec(hostname string) boot.Spec {
+	return boot.Spec{Pod: true, Hostname: hostname}
+}

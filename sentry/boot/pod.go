@@ -1,0 +1,163 @@
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+
+	"github.com/cocoonrt/cocoon/gofer"
+	"github.com/cocoonrt/cocoon/sentry/fs/dev"
+	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
+	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
+	"github.com/cocoonrt/cocoon/sentry/fs/proc"
+	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/fs/sysfs"
+	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/syscalls"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// Pod is a pod-mode sentry's kernel and what its containers share: the
+// memory file, the gofer connection, one devpts and one /dev/shm (the
+// pod's IPC namespace).
+type Pod struct {
+	Kernel *kernel.Kernel
+	Spec   *Spec
+	Log    *slog.Logger
+	// PTYs is the pod's devpts, which every container's /dev/pts shows.
+	PTYs *devpts.FS
+
+	client *gofer.Client
+	mf     *memfile.File
+	shm    *tmpfs.FS
+}
+
+// PodServer serves a pod's control socket (listening descriptor
+// controlFD) until shutdown and returns the sentry's exit code. The
+// control package registers it: it imports this package for the
+// protocol's types, so this package cannot call it directly.
+type PodServer func(p *Pod, controlFD int) int
+
+// podServer is the registered PodServer; set once at init time.
+var podServer PodServer
+
+// RegisterPodServer sets the server pod mode runs. It is called from an
+// init function, before Main.
+func RegisterPodServer(s PodServer) { podServer = s }
+
+// runPod builds the pod's kernel and serves its control socket.
+func runPod(spec *Spec, log *slog.Logger) (int, error) {
+	if podServer == nil {
+		return 125, errors.New("pod mode: no control server is linked into this binary")
+	}
+	size := spec.MemoryBytes
+	if size == 0 {
+		size = defaultMemoryBytes
+	}
+	mf, err := memfile.New("cocoon-memory", size)
+	if err != nil {
+		return 125, err
+	}
+	p, err := newPlatform(spec.Platform, mf, log)
+	if err != nil {
+		return 125, fmt.Errorf("starting platform: %w", err)
+	}
+	defer p.Close()
+	client, err := gofer.NewClient(GoferFD)
+	if err != nil {
+		return 125, fmt.Errorf("connecting to gofer: %w", err)
+	}
+	defer client.Shutdown()
+
+	// The kernel's own root is an empty directory: every process of a
+	// pod belongs to a container and resolves from its container's
+	// root, so nothing should ever reach this one.
+	empty := vfs.NewRoot(synth.NewDir(0o755, map[string]vfs.Inode{}))
+	empty.SetReadOnly()
+	k := kernel.NewKernel(p, mf, empty, syscalls.AMD64, log)
+	ptys := devpts.New()
+	ptys.SetHooks(k.TerminalHooks())
+	k.PTYs = ptys
+	k.MemoryLimit = size
+	if spec.Hostname != "" {
+		k.Hostname = spec.Hostname
+	}
+	if spec.Strace {
+		k.Strace = newStrace(os.Stderr)
+	}
+	pod := &Pod{
+		Kernel: k,
+		Spec:   spec,
+		Log:    log,
+		PTYs:   ptys,
+		client: client,
+		mf:     mf,
+		shm:    tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: shmDev}),
+	}
+	log.Info("pod sentry serving", "pid", os.Getpid(), "platform", p.Name(), "hostname", k.Hostname)
+	return podServer(pod, ControlFD), nil
+}
+
+// ContainerRoot describes a container's file tree.
+type ContainerRoot struct {
+	ID string
+	// RootTree is the gofer tree of the root file system.
+	RootTree     string
+	RootReadOnly bool
+	// Mounts are mounted in order over the root.
+	Mounts []Mount
+	// Hostname is the container's; empty shares the pod's.
+	Hostname string
+}
+
+// NewContainer builds a container's file tree (its root from the gofer,
+// its own /dev, /dev/pts over the pod's devpts, /dev/shm over the pod's
+// tmpfs, /sys, /proc and the spec's mounts) and returns the kernel's
+// container over it.
+func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
+	rootInode, err := goferfs.Attach(p.client, cr.RootTree, goferfs.Options{Exclusive: true, MemFile: p.mf})
+	if err != nil {
+		return nil, fmt.Errorf("attaching root tree %q: %w", cr.RootTree, err)
+	}
+	root := vfs.NewRoot(rootInode)
+	if cr.RootReadOnly {
+		root.SetReadOnly()
+	}
+	devRoot := root.MountChild("dev", dev.NewWith(map[string]vfs.Inode{
+		"ptmx": p.PTYs.PtmxInode(),
+		"pts":  synth.NewDir(0o755, map[string]vfs.Inode{}),
+		"tty":  dev.NewTTY(),
+	}))
+	devRoot.MountChild("pts", p.PTYs.Root())
+	devRoot.MountChild("shm", p.shm.Root())
+	root.MountChild("sys", sysfs.New(sysfs.Config{
+		NumCPU:      runtime.NumCPU(),
+		MemoryLimit: p.Spec.MemoryBytes,
+		MemoryUsage: p.mf.InUse,
+	}))
+	specMounts, err := mountAll(root, cr.Mounts, p.client, p.mf)
+	if err != nil {
+		return nil, err
+	}
+	c := p.Kernel.NewContainer(cr.ID, root, cr.Hostname)
+	mounts := proc.DefaultMounts()
+	rootOpts := "rw,relatime"
+	if cr.RootReadOnly {
+		rootOpts = "ro,relatime"
+	}
+	mounts[0] = proc.MountOf(cr.RootTree, "/", "goferfs", rootOpts, false, rootInode)
+	mounts = append(mounts[:2], append([]proc.Mount{
+		proc.MountOf("shm", "/dev/shm", "tmpfs", "rw,nosuid,nodev,relatime", true, p.shm.Root()),
+		proc.MountOf("devpts", "/dev/pts", "devpts", "rw,nosuid,noexec,relatime", true, p.PTYs.Root()),
+	}, mounts[2:]...)...)
+	mounts = append(mounts, specMounts...)
+	root.MountChild("proc", proc.New(proc.NewContainerSource(p.Kernel, c), proc.Config{Mounts: mounts}))
+	return c, nil
+}
+
+// MemoryInUse returns the bytes of the memory file in use.
+func (p *Pod) MemoryInUse() uint64 { return p.mf.InUse() }
