@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -30,7 +32,29 @@ type Config struct {
 	CertsDir string `toml:"certs_dir"`
 	// LogLevel is one of debug, info, warn, error.
 	LogLevel string `toml:"log_level"`
+	// RunDir holds the pods' runtime files (control sockets, pod
+	// directories); it does not survive a reboot, as pods do not.
+	RunDir string `toml:"run_dir"`
+	// CgroupDriver is how kubelet names cgroups: "cgroupfs" (paths) or
+	// "systemd" (slices). RuntimeConfig reports it to kubelet.
+	CgroupDriver string `toml:"cgroup_driver"`
+	// StreamAddress and StreamPort are where the streaming server
+	// (exec, attach, port-forward) listens; port "0" picks any free
+	// port. Keep the address on loopback unless kubelet's API server
+	// connection needs otherwise: the URLs carry one-time tokens only.
+	StreamAddress string `toml:"stream_address"`
+	StreamPort    string `toml:"stream_port"`
+	// DefaultMemoryBytes is the memory limit of a pod that asks for
+	// none (it also sizes the sentry's memory); 0 leaves the choice to
+	// the pod runtime.
+	DefaultMemoryBytes int64 `toml:"default_memory_bytes"`
 }
+
+// Cgroup drivers.
+const (
+	CgroupDriverCgroupfs = "cgroupfs"
+	CgroupDriverSystemd  = "systemd"
+)
 
 // DefaultConfig returns the embedded defaults.
 func DefaultConfig() Config {
@@ -39,6 +63,11 @@ func DefaultConfig() Config {
 		Root:     "/var/lib/cocoon",
 		CertsDir: "/etc/cocoon/certs.d",
 		LogLevel: "info",
+
+		RunDir:        "/run/cocoon",
+		CgroupDriver:  CgroupDriverCgroupfs,
+		StreamAddress: "127.0.0.1",
+		StreamPort:    "0",
 	}
 }
 
@@ -103,7 +132,32 @@ func (c Config) Validate() error {
 	if _, err := c.Level(); err != nil {
 		return err
 	}
+	if c.RunDir == "" {
+		return errors.New("run_dir must not be empty")
+	}
+	switch c.CgroupDriver {
+	case CgroupDriverCgroupfs, CgroupDriverSystemd:
+	default:
+		return fmt.Errorf("cgroup_driver %q: want %q or %q", c.CgroupDriver, CgroupDriverCgroupfs, CgroupDriverSystemd)
+	}
+	if c.StreamPort != "" {
+		if _, err := strconv.ParseUint(c.StreamPort, 10, 16); err != nil {
+			return fmt.Errorf("stream_port %q: want a TCP port number, 0 for any", c.StreamPort)
+		}
+	}
+	if c.DefaultMemoryBytes < 0 {
+		return fmt.Errorf("default_memory_bytes %d must not be negative", c.DefaultMemoryBytes)
+	}
 	return nil
+}
+
+// streamAddr is the host:port the streaming server listens on.
+func (c Config) streamAddr() string {
+	port := c.StreamPort
+	if port == "" {
+		port = "0"
+	}
+	return net.JoinHostPort(c.StreamAddress, port)
 }
 
 // Level is LogLevel as a slog level.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cocoonrt/cocoon/image"
+	"github.com/cocoonrt/cocoon/podsandbox"
 )
 
 // NewImageService constructs the image store the daemon serves, from
@@ -25,6 +26,15 @@ import (
 // store in; while it is nil the daemon refuses to start with
 // ErrNotWired.
 var NewImageService func(cfg Config, log *slog.Logger) (image.Service, io.Closer, error)
+
+// NewRuntime constructs the pod runtime the daemon serves, from the
+// configuration (cfg.Root, cfg.RunDir, cfg.CgroupDriver) and the image
+// service. The returned Closer (usually the Manager itself) is closed
+// when the daemon stops: it lets go of the pods without stopping them,
+// so that pods outlive the daemon. Set by the code that links the
+// runtime in; while it is nil the daemon refuses to start with
+// ErrRuntimeNotWired.
+var NewRuntime func(cfg Config, images image.Service, log *slog.Logger) (podsandbox.Manager, io.Closer, error)
 
 // ImportImage imports an image archive (a docker save / OCI layout
 // tarball) into the store under cfg.Root: `cocoon image import FILE`.
@@ -36,16 +46,23 @@ var ImportImage func(ctx context.Context, cfg Config, log *slog.Logger, file str
 // image store is linked in (NewImageService or ImportImage is nil).
 var ErrNotWired = errors.New("image service not wired: this build of cocoon has no image store")
 
+// ErrRuntimeNotWired is the error of the daemon when no pod runtime is
+// linked in (NewRuntime is nil).
+var ErrRuntimeNotWired = errors.New("pod runtime not wired: this build of cocoon has no pod runtime")
+
 // ShutdownTimeout is how long the daemon waits for RPCs in flight on
 // SIGTERM/SIGINT before it cuts them off.
 var ShutdownTimeout = 10 * time.Second
 
 // Serve runs the daemon until ctx is done: it creates the state
-// directory (0700) and the socket's directory, removes a stale socket
-// (one nobody listens on), constructs the image service with
-// NewImageService, listens on cfg.Socket (0660) and serves the CRI
-// ImageService and RuntimeService. When ctx is done it stops gracefully
-// (ShutdownTimeout, then hard) and closes the image service.
+// directory (0700), the run directory and the socket's directory,
+// removes a stale socket (one nobody listens on), constructs the image
+// service (NewImageService) and the pod runtime (NewRuntime), starts
+// the streaming server on cfg.StreamAddress:cfg.StreamPort, listens on
+// cfg.Socket (0660) and serves the CRI ImageService and RuntimeService.
+// When ctx is done it stops gracefully (ShutdownTimeout, then hard),
+// stops the streaming server, and closes the pod runtime (pods keep
+// running) and the image service.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -56,6 +73,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 	if NewImageService == nil {
 		return ErrNotWired
 	}
+	if NewRuntime == nil {
+		return ErrRuntimeNotWired
+	}
 	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
@@ -63,6 +83,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 		return fmt.Errorf("state directory: %w", err)
 	} else if !fi.IsDir() {
 		return fmt.Errorf("state directory %s is not a directory", cfg.Root)
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
+		return fmt.Errorf("run directory: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Socket), 0o750); err != nil {
 		return fmt.Errorf("socket directory: %w", err)
@@ -88,6 +111,40 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 		}
 	}()
 
+	pods, podsCloser, err := NewRuntime(cfg, images, log)
+	if err != nil {
+		return fmt.Errorf("pod runtime: %w", err)
+	}
+	if pods == nil {
+		return errors.New("pod runtime: NewRuntime returned no runtime")
+	}
+	// Deferred after the image service's close, so it runs before it:
+	// the pod runtime may use the store until it is closed. Closing
+	// never stops pods (Manager.Close lets go of them).
+	defer func() {
+		if podsCloser != nil {
+			if err := podsCloser.Close(); err != nil {
+				log.Error("closing the pod runtime", "err", err)
+			}
+		}
+	}()
+
+	srv := NewServer(images, pods, version, log, WithConfig(cfg))
+	sl, err := net.Listen("tcp", cfg.streamAddr())
+	if err != nil {
+		return fmt.Errorf("streaming server: %w", err)
+	}
+	stopStreaming, err := srv.StartStreaming(sl)
+	if err != nil {
+		sl.Close()
+		return err
+	}
+	defer func() {
+		if err := stopStreaming(); err != nil {
+			log.Warn("stopping the streaming server", "err", err)
+		}
+	}()
+
 	l, err := net.Listen("unix", cfg.Socket)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -97,18 +154,18 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 		return fmt.Errorf("socket: %w", err)
 	}
 
-	srv := NewServer(images, version, log)
 	g := srv.NewGRPCServer()
 	errc := make(chan error, 1)
 	go func() { errc <- g.Serve(l) }()
-	log.Info("cocoon daemon serving", "socket", cfg.Socket, "root", cfg.Root, "version", version)
+	log.Info("cocoon daemon serving", "socket", cfg.Socket, "root", cfg.Root, "run_dir", cfg.RunDir, "stream", sl.Addr().String(), "version", version)
 
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "reason", context.Cause(ctx))
+	log.Info("shutting down; pods keep running", "reason", context.Cause(ctx))
+	srv.Shutdown()
 	done := make(chan struct{})
 	go func() { g.GracefulStop(); close(done) }()
 	select {

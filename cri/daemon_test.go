@@ -17,6 +17,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/cocoonrt/cocoon/image"
+	"github.com/cocoonrt/cocoon/podsandbox"
 )
 
 func TestDefaultConfig(t *testing.T) {
@@ -109,14 +110,31 @@ func withImageService(t *testing.T, f func(Config, *slog.Logger) (image.Service,
 	t.Cleanup(func() { NewImageService = old })
 }
 
+// withRuntime sets NewRuntime for one test.
+func withRuntime(t *testing.T, f func(Config, image.Service, *slog.Logger) (podsandbox.Manager, io.Closer, error)) {
+	old := NewRuntime
+	NewRuntime = f
+	t.Cleanup(func() { NewRuntime = old })
+}
+
+// testConfig is a configuration under a temp dir, with NewRuntime set
+// to a fake pod runtime for the test (the last one is in lastPods).
 func testConfig(t *testing.T) Config {
 	dir := t.TempDir()
 	c := DefaultConfig()
 	c.Root = filepath.Join(dir, "state", "root")
+	c.RunDir = filepath.Join(dir, "rundir")
 	c.Socket = filepath.Join(dir, "run", "cocoon.sock")
 	c.CertsDir = filepath.Join(dir, "certs.d")
+	withRuntime(t, func(Config, image.Service, *slog.Logger) (podsandbox.Manager, io.Closer, error) {
+		p := newFakePods()
+		lastPods.Store(p)
+		return p, p, nil
+	})
 	return c
 }
+
+var lastPods atomic.Pointer[fakePods]
 
 func TestServeNotWired(t *testing.T) {
 	withImageService(t, nil)
@@ -238,6 +256,14 @@ func TestServe(t *testing.T) {
 	if closer.n.Load() != 1 {
 		t.Errorf("image service closed %d times", closer.n.Load())
 	}
+	// The pod runtime is closed, and no pod is stopped: pods outlive
+	// the daemon.
+	if p := lastPods.Load(); p == nil || p.closed != 1 || p.stopPodCalls != 0 {
+		t.Errorf("pod runtime after shutdown: %+v", p)
+	}
+	if fi, err := os.Stat(cfg.RunDir); err != nil || !fi.IsDir() {
+		t.Errorf("run dir: %v", err)
+	}
 	if _, err := os.Lstat(cfg.Socket); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket left after shutdown: %v", err)
 	}
@@ -280,5 +306,104 @@ func TestServeSocketIsNotASocket(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(cfg.Socket); string(b) != "precious" {
 		t.Error("a file in the socket's place was removed")
+	}
+}
+
+func TestServeRuntimeNotWired(t *testing.T) {
+	withImageService(t, func(Config, *slog.Logger) (image.Service, io.Closer, error) { return newFake(), nil, nil })
+	cfg := testConfig(t)
+	withRuntime(t, nil)
+	err := Serve(context.Background(), cfg, nil, "v")
+	if !errors.Is(err, ErrRuntimeNotWired) {
+		t.Errorf("Serve without a pod runtime = %v", err)
+	}
+}
+
+func TestServeRuntimeError(t *testing.T) {
+	closer := &closeCounter{}
+	withImageService(t, func(Config, *slog.Logger) (image.Service, io.Closer, error) { return newFake(), closer, nil })
+	cfg := testConfig(t)
+	var gotImages image.Service
+	withRuntime(t, func(_ Config, imgs image.Service, _ *slog.Logger) (podsandbox.Manager, io.Closer, error) {
+		gotImages = imgs
+		return nil, nil, errors.New("state database locked")
+	})
+	err := Serve(context.Background(), cfg, nil, "v")
+	if err == nil || !strings.Contains(err.Error(), "pod runtime: state database locked") {
+		t.Errorf("Serve = %v", err)
+	}
+	if gotImages == nil || closer.n.Load() != 1 {
+		t.Errorf("the runtime got images %v; image service closed %d times", gotImages, closer.n.Load())
+	}
+}
+
+// The daemon serves pods and the streaming server; an events stream in
+// progress does not hold up the shutdown.
+func TestServeRuntime(t *testing.T) {
+	withImageService(t, func(Config, *slog.Logger) (image.Service, io.Closer, error) { return newFake(), nil, nil })
+	cfg := testConfig(t)
+	old := ShutdownTimeout
+	ShutdownTimeout = time.Minute
+	t.Cleanup(func() { ShutdownTimeout = old })
+	stop := startServe(t, cfg)
+	conn := dial(t, cfg.Socket)
+	rt := runtimeapi.NewRuntimeServiceClient(conn)
+	ctx := ctxT(t)
+	pod, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: testPodConfig("served")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := lastPods.Load()
+	p.with(func() {
+		p.ctrs["c1"] = &podsandbox.Container{Config: podsandbox.ContainerConfig{ID: "c1", PodID: pod.PodSandboxId}, State: podsandbox.ContainerRunning}
+	})
+	ex, err := rt.Exec(ctx, &runtimeapi.ExecRequest{ContainerId: "c1", Cmd: []string{"sh"}, Stdout: true})
+	if err != nil || !strings.HasPrefix(ex.Url, "http://127.0.0.1:") || strings.HasPrefix(ex.Url, "http://127.0.0.1:0/") {
+		t.Errorf("Exec = %v, %v", ex, err)
+	}
+	events, err := rt.GetContainerEvents(ctx, &runtimeapi.GetEventsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p.subscribers() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+	if _, err := events.Recv(); err == nil {
+		t.Error("the events stream outlived the daemon")
+	}
+	if p.closed != 1 || p.stopPodCalls != 0 {
+		t.Errorf("closed %d, StopPod called %d times", p.closed, p.stopPodCalls)
+	}
+}
+
+func TestParseConfigRuntimeKeys(t *testing.T) {
+	d := DefaultConfig()
+	if d.RunDir != "/run/cocoon" || d.CgroupDriver != "cgroupfs" || d.StreamAddress != "127.0.0.1" || d.StreamPort != "0" || d.DefaultMemoryBytes != 0 {
+		t.Errorf("defaults %+v", d)
+	}
+	c, err := ParseConfig([]byte("run_dir = \"/run/x\"\ncgroup_driver = \"systemd\"\nstream_address = \"0.0.0.0\"\nstream_port = \"10010\"\ndefault_memory_bytes = 1073741824\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RunDir != "/run/x" || c.CgroupDriver != "systemd" || c.streamAddr() != "0.0.0.0:10010" || c.DefaultMemoryBytes != 1<<30 {
+		t.Errorf("config %+v", c)
+	}
+	for in, want := range map[string]string{
+		"cgroup_driver = \"cgroupv2\"\n": `cgroup_driver "cgroupv2"`,
+		"stream_port = \"http\"\n":       `stream_port "http"`,
+		"stream_port = \"70000\"\n":      `stream_port "70000"`,
+		"run_dir = \"\"\n":               "run_dir must not be empty",
+		"default_memory_bytes = -1\n":    "default_memory_bytes",
+	} {
+		if _, err := ParseConfig([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseConfig(%q) = %v, want %q", in, err, want)
+		}
 	}
 }

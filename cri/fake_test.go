@@ -2,6 +2,8 @@ package cri
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -38,12 +40,21 @@ type fakeImages struct {
 	lastAuth   *image.Auth
 	lastFilter image.Filter
 	removed    []string
+
+	// layers are the rootfs lower directories of images, by ID;
+	// prepared and removedRootfs record PrepareRootfs and RemoveRootfs.
+	layers        map[string][]string
+	prepareErr    error
+	prepared      map[string]string
+	removedRootfs []string
 }
 
 func newFake() *fakeImages {
 	return &fakeImages{
 		images:     map[string]*image.Image{},
 		registry:   map[string]*image.Image{},
+		layers:     map[string][]string{},
+		prepared:   map[string]string{},
 		blocked:    make(chan struct{}, 1),
 		pullCtxErr: make(chan error, 1),
 	}
@@ -164,6 +175,36 @@ func (f *fakeImages) FsInfo(context.Context) ([]image.FsUsage, []image.FsUsage, 
 		[]image.FsUsage{{Mountpoint: "/var/lib/cocoon/containers", UsedBytes: 4096, InodesUsed: 2}}, nil
 }
 
+func (f *fakeImages) PrepareRootfs(_ context.Context, containerID, imageRef string) ([]string, string, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.prepareErr != nil {
+		return nil, "", "", f.prepareErr
+	}
+	img := f.find(imageRef)
+	if img == nil {
+		return nil, "", "", fmt.Errorf("image %q: not found", imageRef)
+	}
+	f.prepared[containerID] = img.ID
+	dir := "/fake/containers/" + containerID
+	return f.layers[img.ID], dir + "/upper", dir + "/work", nil
+}
+
+func (f *fakeImages) RemoveRootfs(_ context.Context, containerID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.prepared, containerID)
+	f.removedRootfs = append(f.removedRootfs, containerID)
+	return nil
+}
+
+// preparedRootfs returns the containers whose rootfs is prepared.
+func (f *fakeImages) preparedRootfs() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.prepared)
+}
+
 // clients are CRI clients connected to a Server over a real gRPC
 // server on a unix socket in a temp dir.
 type clients struct {
@@ -173,12 +214,19 @@ type clients struct {
 
 func startServer(t *testing.T, f image.Service) clients {
 	t.Helper()
+	return serveGRPC(t, NewServer(f, newFakePods(), "v-test", nil))
+}
+
+// serveGRPC serves s on a unix socket in a temp dir and returns
+// clients connected to it.
+func serveGRPC(t *testing.T, s *Server) clients {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "cri.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := NewServer(f, "v-test", nil).NewGRPCServer()
+	g := s.NewGRPCServer()
 	go g.Serve(l)
 	t.Cleanup(g.Stop)
 	conn := dial(t, sock)

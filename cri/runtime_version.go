@@ -20,18 +20,43 @@ func (s *Server) Version(context.Context, *runtimeapi.VersionRequest) (*runtimea
 	}, nil
 }
 
-// Status reports the runtime ready (the daemon serves) and the network
-// not ready: pod networking is not implemented yet.
+// Status reports the runtime ready when it has a pod runtime, and the
+// network not ready: pod networking (CNI) is not wired yet. It lists
+// the runtime handlers RunPodSandbox accepts.
 func (s *Server) Status(context.Context, *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
+	runtimeReady := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
+	if s.pods == nil {
+		runtimeReady.Status = false
+		runtimeReady.Reason = "NoPodRuntime"
+		runtimeReady.Message = "cocoon: this server serves images only; it has no pod runtime"
+	}
+	features := &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: false, UserNamespaces: false}
 	return &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
-			{Type: runtimeapi.RuntimeReady, Status: true},
+			runtimeReady,
 			{
 				Type:    runtimeapi.NetworkReady,
 				Status:  false,
 				Reason:  "NetworkPluginNotReady",
-				Message: "cocoon: pod networking (CNI) is not implemented yet",
+				Message: "cocoon: pod networking (CNI wiring) is not implemented yet",
 			},
 		}},
+		RuntimeHandlers: []*runtimeapi.RuntimeHandler{
+			{Name: "", Features: features},
+			{Name: handlerCocoon, Features: features},
+		},
+		// SupplementalGroupsPolicy Strict is honoured (CreateContainer
+		// then skips the image's /etc/group memberships).
+		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}, nil
+}
+
+// RuntimeConfig reports the cgroup driver kubelet must use (the
+// configuration's cgroup_driver).
+func (s *Server) RuntimeConfig(context.Context, *runtimeapi.RuntimeConfigRequest) (*runtimeapi.RuntimeConfigResponse, error) {
+	d := runtimeapi.CgroupDriver_CGROUPFS
+	if s.cfg.CgroupDriver == CgroupDriverSystemd {
+		d = runtimeapi.CgroupDriver_SYSTEMD
+	}
+	return &runtimeapi.RuntimeConfigResponse{Linux: &runtimeapi.LinuxRuntimeConfiguration{CgroupDriver: d}}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -21,36 +22,88 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/cri-streaming/pkg/streaming"
 
 	"github.com/cocoonrt/cocoon/image"
 	"github.com/cocoonrt/cocoon/image/unpack"
+	"github.com/cocoonrt/cocoon/podsandbox"
 )
 
 // RuntimeName is what Version reports as the runtime's name.
 const RuntimeName = "cocoon"
 
 // Server implements runtimeapi.ImageServiceServer over an image.Service
-// and runtimeapi.RuntimeServiceServer (Version and Status so far; the
-// rest returns Unimplemented naming the RPC).
+// and runtimeapi.RuntimeServiceServer over a podsandbox.Manager.
 type Server struct {
 	runtimeapi.UnimplementedImageServiceServer
 	runtimeapi.UnimplementedRuntimeServiceServer
 
-	images  image.Service
+	images image.Service
+	// rootfs is images when the store can make containers' root file
+	// systems (nil otherwise: CreateContainer then fails).
+	rootfs image.Rootfs
+	// pods is the pod and container runtime; nil makes every pod and
+	// container RPC fail with Unavailable.
+	pods    podsandbox.Manager
 	version string
 	log     *slog.Logger
+	cfg     Config
+
+	// locks serialises requests that must not race with each other
+	// (two RunPodSandbox for one pod, two CreateContainer for one
+	// name) without serialising unrelated ones.
+	locks keyedMutex
+
+	// stream is the streaming server (Exec, Attach, PortForward
+	// URLs); nil until ServeStreaming runs.
+	streamMu sync.Mutex
+	stream   streaming.Server
+
+	// fsID is the mount point reported as the writable layers' file
+	// system, looked up once from the image service.
+	fsIDMu sync.Mutex
+	fsID   string
+
+	// done is closed by Shutdown: long-lived streams (container
+	// events) end so that a graceful stop does not wait for clients.
+	done     chan struct{}
+	doneOnce sync.Once
 }
 
-// NewServer returns a server over images. version is the runtime's
-// version as Version reports it; log may be nil.
-func NewServer(images image.Service, version string, log *slog.Logger) *Server {
+// Shutdown ends the server's long-lived streams (GetContainerEvents
+// returns Unavailable); unary RPCs are unaffected. Call it before
+// stopping the gRPC server gracefully.
+func (s *Server) Shutdown() {
+	s.doneOnce.Do(func() { close(s.done) })
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithConfig gives the server the daemon's configuration (cgroup
+// driver, default pod memory, streaming settings).
+func WithConfig(cfg Config) Option {
+	return func(s *Server) { s.cfg = cfg }
+}
+
+// NewServer returns a server over images and pods. version is the
+// runtime's version as Version reports it; log may be nil. pods may be
+// nil for a server that only serves images.
+func NewServer(images image.Service, pods podsandbox.Manager, version string, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if version == "" {
 		version = "dev"
 	}
-	return &Server{images: images, version: version, log: log}
+	s := &Server{images: images, pods: pods, version: version, log: log, cfg: DefaultConfig(), done: make(chan struct{})}
+	if r, ok := images.(image.Rootfs); ok {
+		s.rootfs = r
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Register registers both CRI services on g.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"net"
 	"os"
 	"os/exec"
@@ -104,7 +105,11 @@ func startDaemon(t *testing.T, root, sock string) *daemon {
 	t.Helper()
 	cfgDir := t.TempDir()
 	d := &daemon{t: t, root: root, sock: sock, config: filepath.Join(cfgDir, "config.toml"), stderr: &syncBuffer{}, exited: make(chan struct{})}
-	cfg := fmt.Sprintf("root = %q\nsocket = %q\ncerts_dir = %q\nlog_level = \"debug\"\n", root, sock, filepath.Join(cfgDir, "certs.d"))
+	// The runtime directory (pod sockets, rootfs mounts) is named after
+	// the root, so a restarted daemon on the same root finds it, and is
+	// short: a pod's socket paths must fit sun_path's 108 bytes.
+	runDir := shortRunDir(t, root)
+	cfg := fmt.Sprintf("root = %q\nsocket = %q\ncerts_dir = %q\nrun_dir = %q\nlog_level = \"debug\"\n", root, sock, filepath.Join(cfgDir, "certs.d"), runDir)
 	if err := os.WriteFile(d.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +188,14 @@ func (d *daemon) stop() {
 	if _, err := os.Lstat(d.sock); !errors.Is(err, os.ErrNotExist) {
 		d.t.Errorf("socket %s left after shutdown (%v)", d.sock, err)
 	}
+}
+
+// shortRunDir returns /tmp/cocoon-run-<hash of root>, removed when the
+// test ends.
+func shortRunDir(t *testing.T, root string) string {
+	dir := fmt.Sprintf("/tmp/cocoon-run-%08x", crc32.ChecksumIEEE([]byte(root)))
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 func lastLine(s string) string {

@@ -329,9 +329,22 @@ func newCrictl(t *testing.T, sock string) *crictl {
 	return &crictl{t: t, bin: bin, config: cfg}
 }
 
-// run runs crictl and returns its stdout; fail says whether it must
-// fail.
+// run runs crictl and returns its stdout and stderr; fail says whether
+// it must fail.
 func (c *crictl) run(fail bool, args ...string) string {
+	c.t.Helper()
+	out, stderr := c.run2(fail, args...)
+	return out + stderr
+}
+
+// stdout runs crictl, which must succeed, and returns its stdout.
+func (c *crictl) stdout(args ...string) string {
+	c.t.Helper()
+	out, _ := c.run2(false, args...)
+	return out
+}
+
+func (c *crictl) run2(fail bool, args ...string) (string, string) {
 	c.t.Helper()
 	cmd := exec.Command(c.bin, append([]string{"--config", c.config}, args...)...)
 	var stderr strings.Builder
@@ -343,12 +356,12 @@ func (c *crictl) run(fail bool, args ...string) string {
 	if !fail && err != nil {
 		c.t.Fatalf("crictl %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
 	}
-	return string(out) + stderr.String()
+	return string(out), stderr.String()
 }
 
 func (c *crictl) json(v any, args ...string) {
 	c.t.Helper()
-	out := c.run(false, args...)
+	out := c.stdout(args...)
 	if err := json.Unmarshal([]byte(out), v); err != nil {
 		c.t.Fatalf("crictl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}

@@ -54,7 +54,7 @@ func newPodFixture(t *testing.T) *podFixture {
 			return
 		default:
 		}
-		out := c.run(false, "pods", "-q")
+		out := c.stdout("pods", "-q")
 		for _, id := range strings.Fields(out) {
 			c.run(false, "rmp", "-f", id)
 		}
@@ -85,7 +85,7 @@ func (f *podFixture) runPod(name string) (id, cfg string) {
 		"log_directory": filepath.Join(f.logDir, name),
 		"linux":         map[string]any{},
 	})
-	id = strings.TrimSpace(f.c.run(false, "runp", cfg))
+	id = strings.TrimSpace(f.c.stdout("runp", cfg))
 	return id, cfg
 }
 
@@ -99,7 +99,7 @@ func (f *podFixture) create(pod, podCfg, name string, args ...string) string {
 		"log_path": name + ".log",
 		"linux":    map[string]any{},
 	})
-	return strings.TrimSpace(f.c.run(false, "create", pod, cfg, podCfg))
+	return strings.TrimSpace(f.c.stdout("create", pod, cfg, podCfg))
 }
 
 // containerState is what crictl inspect reports.
@@ -207,7 +207,7 @@ func TestPodLifecycle(t *testing.T) {
 	before := cocoonProcesses(t)
 	f.c.run(false, "stopp", pod)
 	f.c.run(false, "rmp", pod)
-	if out := f.c.run(false, "pods", "-q"); strings.Contains(out, pod) {
+	if out := f.c.stdout("pods", "-q"); strings.Contains(out, pod) {
 		t.Errorf("pod %s still listed after rmp", pod)
 	}
 	if after := cocoonProcesses(t); len(after) >= len(before) || len(before)-len(after) < 2 {
@@ -337,24 +337,13 @@ func TestSentryCrash(t *testing.T) {
 func sentryPID(t *testing.T, c *crictl, pod string) int {
 	t.Helper()
 	var p struct {
-		Info map[string]json.RawMessage `json:"info"`
+		Info struct {
+			PID int `json:"pid"`
+		} `json:"info"`
 	}
 	c.json(&p, "inspectp", "-o", "json", pod)
-	var info struct {
-		SentryPID int `json:"sentryPid"`
-		Pod       struct {
-			SentryPID int `json:"sentryPid"`
-		} `json:"pod"`
+	if p.Info.PID == 0 {
+		t.Fatalf("inspectp %s: no sentry pid in its info", pod)
 	}
-	if err := json.Unmarshal(p.Info["info"], &info); err != nil {
-		t.Fatalf("inspectp info: %v: %s", err, p.Info["info"])
-	}
-	pid := info.SentryPID
-	if pid == 0 {
-		pid = info.Pod.SentryPID
-	}
-	if pid == 0 {
-		t.Fatalf("inspectp info has no sentryPid: %s", p.Info["info"])
-	}
-	return pid
+	return p.Info.PID
 }

@@ -84,3 +84,23 @@ type Service interface {
 	// the container file system (writable layers).
 	FsInfo(ctx context.Context) (images, containers []FsUsage, err error)
 }
+
+// Rootfs is what the CRI runtime service needs from the store to give
+// containers their root file systems: an overlayfs writable layer over
+// an image's snapshots, kept until the container is removed.
+type Rootfs interface {
+	// PrepareRootfs makes the writable layer of containerID over the
+	// image imageRef names and returns the overlayfs lower directories
+	// (topmost first) and the upper and work directories. Preparing an
+	// existing container again returns its directories.
+	PrepareRootfs(ctx context.Context, containerID, imageRef string) (lowerDirs []string, upper, work string, err error)
+	// RemoveRootfs deletes containerID's writable layer; a missing one
+	// is not an error.
+	RemoveRootfs(ctx context.Context, containerID string) error
+}
+
+// The store serves both the image service and containers' rootfs.
+var (
+	_ Service = (*Store)(nil)
+	_ Rootfs  = (*Store)(nil)
+)

@@ -168,6 +168,7 @@ func podConfig(name string) PodConfig {
 	return PodConfig{
 		ID:        randID(),
 		Name:      name,
+		Hostname:  name,
 		Namespace: "default",
 		UID:       "uid-" + name,
 		DNS:       &DNS{Servers: []string{"10.0.0.10"}, Searches: []string{"default.svc.cluster.local"}, Options: []string{"ndots:5"}},

@@ -29,7 +29,12 @@ func podHostname(cfg *PodConfig) string {
 	if cfg.Hostname != "" {
 		return cfg.Hostname
 	}
-	return cfg.Name
+	// kubelet always names one; for other clients do as containerd
+	// does and give the pod the node's name.
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
 }
 
 // writePodFiles writes hostname, hosts and resolv.conf into dir.

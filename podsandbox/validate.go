@@ -34,11 +34,7 @@ func validatePod(cfg *PodConfig) error {
 	if cfg.Namespace == "" {
 		return fmt.Errorf("pod %s: metadata namespace is empty: %w", cfg.ID, ErrInvalid)
 	}
-	host := cfg.Hostname
-	if host == "" {
-		host = cfg.Name
-	}
-	if len(host) > 64 || strings.ContainsAny(host, "/\x00\n\t ") {
+	if host := cfg.Hostname; len(host) > 64 || strings.ContainsAny(host, "/\x00\n\t ") {
 		return fmt.Errorf("pod %s: hostname %q is not a valid host name (at most 64 characters, no '/', spaces or control characters): %w", cfg.ID, host, ErrInvalid)
 	}
 	// The sandbox supports no sysctl yet: its kernel has no writable

@@ -11,13 +11,34 @@ import (
 
 	"github.com/cocoonrt/cocoon/cri"
 	"github.com/cocoonrt/cocoon/image"
+	"github.com/cocoonrt/cocoon/podsandbox"
 )
 
 // daemonMain is `cocoon daemon`: the CRI server (cri.DaemonMain) over the
-// image store.
+// image store and the pod runtime.
 func daemonMain(args []string) int {
 	wireImageStore()
+	wireRuntime()
 	return cri.DaemonMain(args, version)
+}
+
+// wireRuntime links the CRI server to the pod runtime (podsandbox),
+// whose state lives next to the image store under the daemon's state
+// directory. The Runtime is its own Closer: closing it lets go of the
+// pods without stopping them, so they outlive the daemon.
+func wireRuntime() {
+	cri.NewRuntime = func(cfg cri.Config, _ image.Service, log *slog.Logger) (podsandbox.Manager, io.Closer, error) {
+		r, err := podsandbox.New(podsandbox.Options{
+			StateDir:     cfg.Root,
+			RunDir:       cfg.RunDir,
+			CgroupDriver: cfg.CgroupDriver,
+			Log:          log,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, r, nil
+	}
 }
 
 // imageMain is `cocoon image import FILE` (cri.ImageMain).

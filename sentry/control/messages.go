@@ -131,7 +131,7 @@ type Process struct {
 	// Capabilities, when not nil, are the capability names ("CAP_CHOWN",
 	// ...) the process keeps in its bounding, permitted and effective
 	// sets; nil means the runtime's default set.
-	Capabilities []string `json:"capabilities,omitempty"`
+	Capabilities []string `json:"capabilities"`
 	// Umask is the initial umask; nil means 022.
 	Umask *uint32 `json:"umask,omitempty"`
 }
