@@ -7,14 +7,17 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/cocoon}
 CRICTL=${CRICTL:-bin/crictl}
 SOCK=unix:///run/cocoon/cocoon.sock
-crictl() { "$CRICTL" --runtime-endpoint "$SOCK" --image-endpoint "$SOCK" --timeout 60s "$@"; }
-say() { printf '\n$ %s\n' "$*"; }
+CRICTL_CONFIG=$(mktemp)
+printf 'runtime-endpoint: %s\nimage-endpoint: %s\ntimeout: 60\n' "$SOCK" "$SOCK" >"$CRICTL_CONFIG"
+crictl() { "$CRICTL" --config "$CRICTL_CONFIG" "$@" 2> >(grep -v 'cgroup_parent is not set' >&2); }
+say() { printf '\n$'; printf ' %q' "$@"; printf '\n'; }
 
+rm -rf /var/log/cocoon-demo
 "${GO:-go}" run ./e2e/cmd/testimage -o bin/busybox-demo.tar -tag docker.io/library/busybox:demo
 say cocoon image import bin/busybox-demo.tar
 "$BIN" image import bin/busybox-demo.tar
 
-say cocoon daemon '&'
+say cocoon daemon \&
 "$BIN" daemon >bin/demo-daemon.log 2>&1 &
 daemon=$!
 pod=""
@@ -22,6 +25,8 @@ cleanup() {
 	if [ -n "$pod" ]; then crictl rmp -f "$pod" >/dev/null 2>&1 || true; fi
 	kill "$daemon" 2>/dev/null || true
 	wait "$daemon" 2>/dev/null || true
+	rm -f "$CRICTL_CONFIG"
+	rm -rf /var/log/cocoon-demo
 }
 trap cleanup EXIT
 for _ in $(seq 100); do [ -S /run/cocoon/cocoon.sock ] && break; sleep 0.1; done
@@ -42,11 +47,11 @@ say crictl logs "$ctr"
 crictl logs "$ctr"
 say crictl exec "$ctr" sh -c 'uname -a; id; ps'
 crictl exec "$ctr" sh -c 'uname -a; id; ps'
-say crictl stats "$ctr"
-crictl stats "$ctr"
-say crictl stop "$ctr"
+say crictl stats -o yaml "$ctr"
+crictl stats -o yaml "$ctr" | grep -E "usageCoreNanoSeconds|workingSetBytes|usedBytes" -A1 | grep -E "value|Bytes|Seconds"
+say crictl stop --timeout 2 "$ctr"
 crictl stop --timeout 2 "$ctr"
-say crictl inspect "$ctr" '| grep -E "state|exitCode|reason"'
+printf '\n$ crictl inspect %s | grep -E "state|exitCode|reason"\n' "$ctr"
 crictl inspect "$ctr" | grep -E '"(state|exitCode|reason)"'
 say crictl rmp -f "$pod"
 crictl rmp -f "$pod"
