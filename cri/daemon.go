@@ -158,6 +158,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 	errc := make(chan error, 1)
 	go func() { errc <- g.Serve(l) }()
 	log.Info("cocoon daemon serving", "socket", cfg.Socket, "root", cfg.Root, "run_dir", cfg.RunDir, "stream", sl.Addr().String(), "version", version)
+	if err := sdNotify("READY=1"); err != nil {
+		log.Warn("telling the service manager we are ready", "err", err)
+	}
 
 	select {
 	case err := <-errc:
@@ -165,6 +168,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 	case <-ctx.Done():
 	}
 	log.Info("shutting down; pods keep running", "reason", context.Cause(ctx))
+	if err := sdNotify("STOPPING=1"); err != nil {
+		log.Warn("telling the service manager we are stopping", "err", err)
+	}
 	srv.Shutdown()
 	done := make(chan struct{})
 	go func() { g.GracefulStop(); close(done) }()
