@@ -25,9 +25,9 @@ func newStrace(w io.Writer) kernel.StraceFunc {
 			// Already printed at entry: these calls do not return.
 			return
 		case exit:
-			fmt.Fprintf(bw, "[%4d] %s\n", t.TID(), strace.Exit(t.MM(), nr, args, ret))
+			fmt.Fprintf(bw, "[%4d] %s\n", t.RootTID(), strace.Exit(t.MM(), nr, args, ret))
 		case nr == 60 || nr == 231: // exit, exit_group
-			fmt.Fprintf(bw, "[%4d] %s\n", t.TID(), strace.Entry(t.MM(), nr, args))
+			fmt.Fprintf(bw, "[%4d] %s\n", t.RootTID(), strace.Entry(t.MM(), nr, args))
 		default:
 			return
 		}

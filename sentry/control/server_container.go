@@ -193,6 +193,9 @@ func (s *Server) startContainer(r *request) (*Response, *requestError) {
 	c.stdin = io.stdin
 	c.tty = io.master
 	c.status.State = StateRunning
+	// PIDs cross the protocol as the sandbox's root PID namespace numbers
+	// them (the daemon's view, unique in the pod); inside, the init is PID
+	// 1 of the container's own namespace.
 	c.status.PID = tg.ID()
 	c.status.StartedAt = now
 	go s.watchContainer(c, io)

@@ -78,6 +78,7 @@ func (s *Server) exec(r *request) (*Response, *requestError) {
 		tg:     tg,
 		tty:    pio.master,
 		exited: make(chan struct{}),
+		// The root-namespace PID, as for a container's init.
 		status: ContainerState{ID: c.id, Exec: spec.ID, State: StateRunning, PID: tg.ID(), StartedAt: time.Now().UnixNano()},
 	}
 	c.execs[spec.ID] = e

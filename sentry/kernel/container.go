@@ -16,15 +16,16 @@ import (
 // Containers: in pod mode one kernel runs several containers. Each has its
 // own file tree (its mount namespace: a root of its own, with its own
 // /dev, /proc and /sys over the pod's shared devpts and /dev/shm), its own
-// UTS namespace when it names a hostname, and its own init. PIDs are one
-// space for the whole sentry: there are no PID namespaces yet, so a
-// container's init is not PID 1 and /proc lists every container's
-// processes.
+// UTS namespace when it names a hostname, its own PID namespace (a child
+// of the kernel's root namespace, pidns.go) and its own init, PID 1 of
+// that namespace. Its /proc shows its namespace: only its processes, with
+// their IDs there.
 //
 // Processes started by the daemon (a container's init, an exec) have no
-// parent in the sandbox. A container's init acts as the init of its
-// container: orphans of the container are reparented to it, and when it
-// exits every other process of the container is killed.
+// parent in the sandbox (getppid is 0). A container's init is the init of
+// its namespace: orphans of the container are reparented to it, and when
+// it exits every other process of the container is killed. The IDs the
+// daemon sees (ThreadGroup.ID, the control protocol's PIDs) are root IDs.
 
 // Container is one container of a pod.
 type Container struct {
@@ -40,6 +41,8 @@ type Container struct {
 	// mounts are the mounts the container's processes made with
 	// mount(2), for its /proc/mounts.
 	mounts mountRecords
+	// pidns is the container's PID namespace; immutable.
+	pidns *PIDNamespace
 
 	// Fields below are protected by k.mu.
 
@@ -64,6 +67,7 @@ func (k *Kernel) NewContainer(id string, root *vfs.Dentry, hostname string) *Con
 	c := &Container{ID: id, k: k, root: root, done: make(chan struct{})}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	c.pidns, _ = k.rootPIDNS.newChildLocked()
 	if hostname == "" {
 		if k.podUTS == nil {
 			k.podUTS = &UTSNamespace{hostname: k.Hostname, domainname: "(none)"}
@@ -74,6 +78,9 @@ func (k *Kernel) NewContainer(id string, root *vfs.Dentry, hostname string) *Con
 	}
 	return c
 }
+
+// PIDNamespace returns the container's PID namespace.
+func (c *Container) PIDNamespace() *PIDNamespace { return c.pidns }
 
 // Root returns the root of the container's file tree.
 func (c *Container) Root() *vfs.Dentry { return c.root }
@@ -155,14 +162,20 @@ func (k *Kernel) StartProcess(c *Container, opts ProcessOptions) (*ThreadGroup, 
 	}
 	t.noNewPrivs = opts.NoNewPrivs
 	k.mu.Lock()
-	if c.initExited || (opts.Init && c.init != nil) || (!opts.Init && c.init == nil) {
+	if c.initExited || c.pidns.dead || (opts.Init && c.init != nil) || (!opts.Init && c.init == nil) {
 		k.mu.Unlock()
 		t.fds.DecRef()
 		return nil, ErrContainerExited
 	}
-	id := k.allocIDLocked()
+	id, err := k.allocIDsLocked(c.pidns)
+	if err != nil {
+		k.mu.Unlock()
+		t.fds.DecRef()
+		return nil, ErrContainerExited
+	}
 	t.tid = id
-	t.tg = k.newThreadGroup(id, nil, &SignalHandlers{}, DefaultLimits())
+	t.pidns, t.childPIDNS = c.pidns, c.pidns
+	t.tg = k.newThreadGroup(id, c.pidns, nil, &SignalHandlers{}, DefaultLimits())
 	t.tg.container = c
 	t.tg.leader = t
 	t.tg.tasks[t] = struct{}{}
@@ -302,8 +315,8 @@ func (k *Kernel) SignalContainer(c *Container, tg *ThreadGroup, sig unix.Signal,
 }
 
 // sendFromOutsideLocked sends sig to tg from outside its container, as a
-// signal from an ancestor PID namespace: SIGKILL reaches a container's
-// init too (Linux forces SIGKILL and SIGSTOP from an ancestor namespace),
+// signal from an ancestor PID namespace: SIGKILL and SIGSTOP reach a
+// container's init too (Linux forces them from an ancestor namespace),
 // while other signals init has no handler for are ignored, as they are
 // for runc's container init (so a stop falls back to SIGKILL).
 //
@@ -314,8 +327,9 @@ func (k *Kernel) sendFromOutsideLocked(tg *ThreadGroup, sig unix.Signal) {
 		return
 	}
 	// The sender is outside the sandbox: PID 0, as Linux shows a sender
-	// from another PID namespace.
-	info := &SigInfo{Signo: int32(sig), Code: SIUser}
+	// from another PID namespace, and SIGSTOP reaches init as from an
+	// ancestor namespace.
+	info := &SigInfo{Signo: int32(sig), Code: SIUser, force: true}
 	info.SetPIDUID(0, 0)
 	k.sendLocked(tg, nil, info)
 }

@@ -189,9 +189,11 @@ func (t *Task) becomeSoleThread() bool {
 		}
 		if len(t.tg.tasks) == 1 {
 			if t.tid != t.tg.id {
-				delete(k.tasks, t.tid)
+				old := t.tid
+				delete(k.tasks, old)
 				t.tid = t.tg.id
 				k.tasks[t.tid] = t
+				k.releaseIDLocked(old)
 			}
 			t.tg.leader = t
 			k.mu.Unlock()

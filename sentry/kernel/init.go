@@ -25,7 +25,9 @@ func (k *Kernel) StartInit(fds *FDTable, cwd *vfs.Dentry, path string, argv, env
 	k.mu.Lock()
 	id := k.allocIDLocked()
 	t.tid = id
-	t.tg = k.newThreadGroup(id, nil, &SignalHandlers{}, DefaultLimits())
+	t.pidns, t.childPIDNS = k.rootPIDNS, k.rootPIDNS
+	t.tg = k.newThreadGroup(id, k.rootPIDNS, nil, &SignalHandlers{}, DefaultLimits())
+	k.rootPIDNS.init = t.tg
 	t.tg.leader = t
 	t.tg.tasks[t] = struct{}{}
 	k.tasks[id] = t

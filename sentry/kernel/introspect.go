@@ -44,8 +44,11 @@ const (
 
 // ThreadInfo is a snapshot of one task.
 type ThreadInfo struct {
-	TID  int32
-	Name string
+	TID int32
+	// NSTIDs are the thread's IDs from the snapshot's namespace down to
+	// its own.
+	NSTIDs []int32
+	Name   string
 	// State is StateRunning only for the calling task: the kernel does not
 	// yet record whether a task runs application code or waits in a
 	// system call, so every other live task reads as sleeping.
@@ -65,7 +68,18 @@ type ThreadInfo struct {
 
 // ProcessInfo is a snapshot of one thread group.
 type ProcessInfo struct {
+	// PID, PPID, PGID and SID are IDs in the snapshot's namespace (0:
+	// not visible there).
 	PID, PPID, PGID, SID int32
+	// NSPIDs, NSPGIDs and NSSIDs are the process's, its process group's
+	// and its session's IDs from the snapshot's namespace down to the
+	// process's own (outer first).
+	NSPIDs, NSPGIDs, NSSIDs []int32
+	// PIDNamespace and ChildPIDNamespace are the inode numbers of the
+	// process's PID namespace and of its leader's pid_for_children; 0
+	// for the root namespace (or a zombie's pid_for_children), and
+	// NoPIDNamespace for a pid_for_children that has no init yet.
+	PIDNamespace, ChildPIDNamespace uint64
 	// Leader describes the group leader; its State is StateZombie once the
 	// leader has exited, as on Linux, even while other threads run.
 	Leader ThreadInfo
@@ -160,49 +174,77 @@ func (k *Kernel) callerLocked() *Task {
 	return nil
 }
 
-// Caller returns the process and thread IDs of the calling task; ok is
-// false when the caller is not a task of k (or cannot be told).
-func (k *Kernel) Caller() (pid, tid int32, ok bool) {
+// The functions below that take a PID namespace take and return IDs of
+// that namespace: a /proc instance shows the namespace it was made for.
+
+// Caller returns the process and thread IDs in ns of the calling task; ok
+// is false when the caller is not a task of k (or cannot be told) or is
+// not visible in ns.
+func (k *Kernel) Caller(ns *PIDNamespace) (pid, tid int32, ok bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	t := k.callerLocked()
 	if t == nil {
 		return 0, 0, false
 	}
-	return t.tg.id, t.tid, true
+	pid, tid = ns.idLocked(t.tg.id), ns.idLocked(t.tid)
+	if pid == 0 || tid == 0 {
+		return 0, 0, false
+	}
+	return pid, tid, true
 }
 
-// ProcessIDs returns the ID of every thread group not yet reaped, zombies
-// included, in increasing order.
-func (k *Kernel) ProcessIDs() []int32 {
+// ProcessIDs returns the ID in ns of every thread group visible there and
+// not yet reaped, zombies included, in increasing order.
+func (k *Kernel) ProcessIDs(ns *PIDNamespace) []int32 {
 	k.mu.Lock()
 	ids := make([]int32, 0, len(k.threadGroups))
-	for id := range k.threadGroups {
-		ids = append(ids, id)
+	for root := range k.threadGroups {
+		if id := ns.idLocked(root); id != 0 {
+			ids = append(ids, id)
+		}
 	}
 	k.mu.Unlock()
 	slices.Sort(ids)
 	return ids
 }
 
-// ThreadGroupOfThread returns the process ID of live thread tid.
-func (k *Kernel) ThreadGroupOfThread(tid int32) (int32, bool) {
+// ThreadGroupOfThread returns the process ID in ns of live thread tid of
+// ns.
+func (k *Kernel) ThreadGroupOfThread(ns *PIDNamespace, tid int32) (int32, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	t, ok := k.tasks[tid]
-	if !ok {
+	t := ns.lookupTaskLocked(tid)
+	if t == nil {
 		return 0, false
 	}
-	return t.tg.id, true
+	return ns.idLocked(t.tg.id), true
 }
 
-// threadInfoLocked snapshots t.
+// nsIDsOfLocked returns the IDs root has in each namespace from ns down to
+// deepest (outer first), 0 where it is not visible (/proc/[pid]/status's
+// NSpid, NStgid, NSpgid and NSsid lines).
 //
 // Preconditions: k.mu is held.
-func (t *Task) threadInfoLocked(caller *Task) ThreadInfo {
+func nsIDsOfLocked(ns, deepest *PIDNamespace, root int32) []int32 {
+	if deepest.level < ns.level {
+		return []int32{ns.idLocked(root)}
+	}
+	out := make([]int32, deepest.level-ns.level+1)
+	for n := deepest; n != nil && n.level >= ns.level; n = n.parent {
+		out[n.level-ns.level] = n.idLocked(root)
+	}
+	return out
+}
+
+// threadInfoLocked snapshots t with its IDs as ns sees them.
+//
+// Preconditions: k.mu is held.
+func (t *Task) threadInfoLocked(ns *PIDNamespace, caller *Task) ThreadInfo {
 	tg := t.tg
 	info := ThreadInfo{
-		TID:        t.tid,
+		TID:        ns.idLocked(t.tid),
+		NSTIDs:     nsIDsOfLocked(ns, t.pidns, t.tid),
 		Name:       t.name,
 		SigMask:    t.sigmask,
 		Pending:    t.pending.set,
@@ -237,31 +279,36 @@ func (p *pendingSignals) count() int {
 	return n
 }
 
-// ProcessSnapshot returns a snapshot of thread group pid.
-func (k *Kernel) ProcessSnapshot(pid int32) (ProcessInfo, bool) {
+// ProcessSnapshot returns a snapshot of thread group pid of ns, with IDs
+// as ns sees them.
+func (k *Kernel) ProcessSnapshot(ns *PIDNamespace, pid int32) (ProcessInfo, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	tg, ok := k.threadGroups[pid]
-	if !ok {
+	tg := ns.lookupThreadGroupLocked(pid)
+	if tg == nil {
 		return ProcessInfo{}, false
 	}
 	caller := k.callerLocked()
 	p := ProcessInfo{
-		PID:        tg.id,
-		PGID:       tg.pgid,
-		SID:        tg.sid,
-		Zombie:     tg.zombie,
-		Exiting:    tg.exiting,
-		ExitStatus: tg.exitStatus,
-		ExitSignal: tg.exitSignal,
-		Pending:    tg.pending.set,
-		Queued:     tg.pending.count(),
-		Limits:     tg.limits,
-		ChildUser:  time.Duration(tg.childUserNS),
-		ChildSys:   time.Duration(tg.childSysNS),
+		PID:          ns.idLocked(tg.id),
+		PGID:         ns.idLocked(tg.pgid),
+		SID:          ns.idLocked(tg.sid),
+		NSPIDs:       nsIDsOfLocked(ns, tg.pidns, tg.id),
+		NSPGIDs:      nsIDsOfLocked(ns, tg.pidns, tg.pgid),
+		NSSIDs:       nsIDsOfLocked(ns, tg.pidns, tg.sid),
+		PIDNamespace: tg.pidns.ino,
+		Zombie:       tg.zombie,
+		Exiting:      tg.exiting,
+		ExitStatus:   tg.exitStatus,
+		ExitSignal:   tg.exitSignal,
+		Pending:      tg.pending.set,
+		Queued:       tg.pending.count(),
+		Limits:       tg.limits,
+		ChildUser:    time.Duration(tg.childUserNS),
+		ChildSys:     time.Duration(tg.childSysNS),
 	}
 	if tg.parent != nil {
-		p.PPID = tg.parent.id
+		p.PPID = ns.idLocked(tg.parent.id)
 	}
 	u, s := tg.cpuTimeLocked()
 	p.UserTime, p.SysTime = time.Duration(u), time.Duration(s)
@@ -277,7 +324,7 @@ func (k *Kernel) ProcessSnapshot(pid int32) (ProcessInfo, bool) {
 		}
 	}
 	for t := range tg.tasks {
-		p.Threads = append(p.Threads, t.threadInfoLocked(caller))
+		p.Threads = append(p.Threads, t.threadInfoLocked(ns, caller))
 		p.Queued += t.pending.count()
 	}
 	slices.SortFunc(p.Threads, func(a, b ThreadInfo) int { return int(a.TID) - int(b.TID) })
@@ -286,8 +333,15 @@ func (k *Kernel) ProcessSnapshot(pid int32) (ProcessInfo, bool) {
 	// shared), while its name and state stay the leader's.
 	rep := tg.leader
 	if rep != nil {
-		p.Leader = rep.threadInfoLocked(caller)
+		p.Leader = rep.threadInfoLocked(ns, caller)
 		p.Exe = rep.exe
+		if c := rep.childPIDNS; c != nil {
+			p.ChildPIDNamespace = c.ino
+			if !c.isRoot() && c.init == nil {
+				// Unshared, no child yet: Linux shows no link.
+				p.ChildPIDNamespace = NoPIDNamespace
+			}
+		}
 	}
 	if _, live := tg.tasks[rep]; !live {
 		rep = nil
@@ -457,18 +511,18 @@ func (t *FDTable) Size() int {
 	return len(t.entries)
 }
 
-// SetCallerName renames thread tid of process pid, for a write to its
-// /proc comm file. Linux lets any thread of the group rename any other;
+// SetCallerName renames thread tid of process pid (IDs of ns), for a
+// write to its /proc comm file. Linux lets any thread of the group rename any other;
 // here only the calling thread may rename itself (EINVAL otherwise, as
 // Linux answers a thread of another group), because the name is written
 // without a lock by its own task (SetName) and read by it (Name): another
 // goroutine's write would race with those.
 // TODO(comm): any thread of the group, once SetName and Name hold k.mu.
-func (k *Kernel) SetCallerName(pid, tid int32, name string) error {
+func (k *Kernel) SetCallerName(ns *PIDNamespace, pid, tid int32, name string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	t, ok := k.tasks[tid]
-	if !ok || t.tg.id != pid {
+	t := ns.lookupTaskLocked(tid)
+	if t == nil || ns.idLocked(t.tg.id) != pid {
 		return unix.ESRCH
 	}
 	if k.callerLocked() != t {

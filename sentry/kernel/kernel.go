@@ -72,6 +72,12 @@ type Kernel struct {
 	tasks map[int32]*Task
 	// threadGroups maps thread group IDs to groups that are not reaped.
 	threadGroups map[int32]*ThreadGroup
+	// rootPIDNS is the root PID namespace, whose IDs the tables above
+	// use (pidns.go).
+	rootPIDNS *PIDNamespace
+	// idNS maps each root ID that has a number in a namespace below the
+	// root to the deepest such namespace.
+	idNS map[int32]*PIDNamespace
 	// initExited is closed when the PID namespace's init has exited and
 	// every other task with it; initStatus is init's status then.
 	initExited chan struct{}
@@ -93,7 +99,7 @@ type StraceFunc func(t *Task, nr uint64, exit bool, ret uint64)
 
 // NewKernel returns a kernel.
 func NewKernel(p platform.Platform, mf *memfile.File, root *vfs.Dentry, table *SyscallTable, log *slog.Logger) *Kernel {
-	return &Kernel{
+	k := &Kernel{
 		Platform:      p,
 		MemFile:       mf,
 		Root:          root,
@@ -108,7 +114,10 @@ func NewKernel(p platform.Platform, mf *memfile.File, root *vfs.Dentry, table *S
 		initExited:    make(chan struct{}),
 		unimplemented: make(map[uint64]uint64),
 		futexes:       newFutexManager(),
+		idNS:          make(map[int32]*PIDNamespace),
 	}
+	k.rootPIDNS = newRootPIDNamespace(k)
+	return k
 }
 
 // allocIDLocked returns an unused thread ID.
@@ -126,6 +135,10 @@ func (k *Kernel) allocIDLocked() int32 {
 			continue
 		}
 		if _, ok := k.threadGroups[id]; ok {
+			continue
+		}
+		if _, ok := k.idNS[id]; ok {
+			// Still a process group or session below the root.
 			continue
 		}
 		return id
@@ -152,14 +165,16 @@ func (k *Kernel) UnimplementedCounts() map[uint64]uint64 {
 	return out
 }
 
-// TaskByID returns the live task with thread ID id.
+// TaskByID returns the live task with thread ID id in the root PID
+// namespace.
 func (k *Kernel) TaskByID(id int32) *Task {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.tasks[id]
 }
 
-// ThreadGroupByID returns the thread group with ID id, if not reaped.
+// ThreadGroupByID returns the thread group with ID id in the root PID
+// namespace, if not reaped.
 func (k *Kernel) ThreadGroupByID(id int32) *ThreadGroup {
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -15,14 +15,15 @@ type PIDFD struct {
 	attr unix.Stat_t
 }
 
-// NewPIDFD returns a pidfd file for the process with ID pid, which must be
-// a thread-group leader.
-func (k *Kernel) NewPIDFD(pid int32, flags int) (*vfs.File, error) {
+// NewPIDFD returns a pidfd file for the process with ID pid in namespace
+// ns, which must be a thread-group leader.
+func (k *Kernel) NewPIDFD(ns *PIDNamespace, pid int32, flags int) (*vfs.File, error) {
 	k.mu.Lock()
-	tg := k.threadGroups[pid]
+	tg := ns.lookupThreadGroupLocked(pid)
 	if tg == nil || tg.zombie {
+		thread := ns.lookupTaskLocked(pid) != nil
 		k.mu.Unlock()
-		if k.TaskByID(pid) != nil {
+		if thread {
 			return nil, unix.ENOENT // a thread, not a process
 		}
 		return nil, unix.ESRCH

@@ -83,6 +83,7 @@ func (tg *ThreadGroup) sendPDeathSignalsLocked() {
 			if task.pdeathsig != 0 {
 				info := &SigInfo{Signo: int32(task.pdeathsig), Code: SIUser}
 				info.SetPIDUID(tg.id, 0)
+				info.sender = tg
 				tg.k.sendLocked(child, task, info)
 			}
 		}

@@ -43,7 +43,7 @@ func (c seccompCaller) LockThreadGroup(fn func(others []seccomp.Thread)) {
 // Kernel.mu held.
 type seccompThread struct{ t *Task }
 
-func (s seccompThread) TID() int32                   { return s.t.tid }
+func (s seccompThread) TID() int32                   { return s.t.pidns.idLocked(s.t.tid) }
 func (s seccompThread) SeccompState() *seccomp.State { return &s.t.seccomp }
 func (s seccompThread) SetNoNewPrivs()               { s.t.noNewPrivs = true }
 

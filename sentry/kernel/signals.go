@@ -129,6 +129,21 @@ type SigInfo struct {
 	// onDequeue, if set, runs (with Kernel.mu held) when the signal is
 	// taken for delivery: timers fill in their overrun count then.
 	onDequeue func(*SigInfo)
+	// sender, if set, is the process sending the signal: sendLocked sets
+	// si_pid to its ID as the receiver's PID namespace sees it (0 when
+	// not visible there), unless keepPID (rt_sigqueueinfo's own si_pid,
+	// which Linux keeps unless the sender is in an ancestor namespace).
+	sender  *ThreadGroup
+	keepPID bool
+	// force marks a signal from an ancestor PID namespace (or from
+	// outside the sandbox): SIGKILL and SIGSTOP reach a namespace's init.
+	force bool
+}
+
+// SetSender records tg as the sender; with keepPID the si_pid already in
+// the siginfo is kept unless the sender is not visible to the receiver.
+func (s *SigInfo) SetSender(tg *ThreadGroup, keepPID bool) {
+	s.sender, s.keepPID = tg, keepPID
 }
 
 // si_code values.

@@ -25,6 +25,12 @@ type Task struct {
 	// container is the pod container the task belongs to, nil outside
 	// pod mode; immutable.
 	container *Container
+	// pidns is the PID namespace the task lives in; immutable.
+	pidns *PIDNamespace
+	// childPIDNS is the namespace the task's children are created in
+	// (pid_for_children): pidns, or a namespace below it after
+	// unshare(CLONE_NEWPID). Protected by k.mu.
+	childPIDNS *PIDNamespace
 
 	// Fields below are used only by the task's own goroutine.
 
@@ -137,8 +143,15 @@ func (s SignalStack) onStack(sp uint64) bool {
 // Kernel returns the task's kernel.
 func (t *Task) Kernel() *Kernel { return t.k }
 
-// TID returns the task's thread ID.
+// TID returns the task's thread ID in its own PID namespace (gettid).
 func (t *Task) TID() int32 {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.pidns.idLocked(t.tid)
+}
+
+// RootTID returns the task's thread ID in the root PID namespace.
+func (t *Task) RootTID() int32 {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	return t.tid
@@ -151,11 +164,11 @@ func (t *Task) ThreadGroup() *ThreadGroup {
 	return t.tg
 }
 
-// TGID returns the task's process ID.
+// TGID returns the task's process ID in its own PID namespace (getpid).
 func (t *Task) TGID() int32 {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
-	return t.tg.id
+	return t.pidns.idLocked(t.tg.id)
 }
 
 // MM returns the task's memory manager.

@@ -26,7 +26,8 @@ type CloneOptions struct {
 const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWTIME
 
-// Clone creates a task as clone(2) does and returns its thread ID.
+// Clone creates a task as clone(2) does and returns its thread ID in the
+// caller's PID namespace.
 func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	f := opts.Flags
 	switch {
@@ -37,11 +38,11 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_THREAD != 0,
 		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_PARENT_SETTID != 0 && opts.PIDFD == opts.ParentTID:
 		return 0, unix.EINVAL
-	case f&namespaceFlags&^unix.CLONE_NEWUTS != 0:
+	case f&namespaceFlags&^(unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0:
 		// Other namespaces inside the sandbox come with the container
 		// work.
 		return 0, unix.EINVAL
-	case f&unix.CLONE_NEWUTS != 0 && !t.creds.HasCap(CapSysAdmin):
+	case f&(unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0 && !t.creds.HasCap(CapSysAdmin):
 		return 0, unix.EPERM
 	}
 
@@ -130,8 +131,35 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		child.releaseUnstarted()
 		return 0, ERESTARTNOINTR
 	}
-	tid := k.allocIDLocked()
+	// The child's PID namespace: the caller's pid_for_children, or a new
+	// one below it. Linux refuses a thread in another namespace than its
+	// group's, a new namespace over an unshared one not used yet, and
+	// CLONE_PARENT from an init (which would make a sibling of init).
+	ns := t.childPIDNS
+	switch {
+	case f&unix.CLONE_THREAD != 0 && ns != t.pidns,
+		f&unix.CLONE_PARENT != 0 && t.tg.isInitLocked(),
+		f&unix.CLONE_NEWPID != 0 && ns != t.pidns:
+		k.mu.Unlock()
+		child.releaseUnstarted()
+		return 0, unix.EINVAL
+	}
+	if f&unix.CLONE_NEWPID != 0 {
+		var err error
+		if ns, err = ns.newChildLocked(); err != nil {
+			k.mu.Unlock()
+			child.releaseUnstarted()
+			return 0, err
+		}
+	}
+	tid, err := k.allocIDsLocked(ns)
+	if err != nil {
+		k.mu.Unlock()
+		child.releaseUnstarted()
+		return 0, err
+	}
 	child.tid = tid
+	child.pidns, child.childPIDNS = ns, ns
 	child.sigmask = t.sigmask
 	child.seccomp.InheritFrom(&t.seccomp)
 	child.dumpable, child.noNewPrivs, child.keepCaps, child.personality = t.dumpable, t.noNewPrivs, t.keepCaps, t.personality
@@ -146,7 +174,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		if f&unix.CLONE_PARENT != 0 && t.tg.parent != nil {
 			parent = t.tg.parent
 		}
-		child.tg = k.newThreadGroup(tid, parent, handlers, t.tg.limits)
+		child.tg = k.newThreadGroup(tid, ns, parent, handlers, t.tg.limits)
 		child.tg.leader = child
 		child.tg.exitSignal = opts.ExitSignal
 		child.tg.pgid, child.tg.sid = t.tg.pgid, t.tg.sid
@@ -157,10 +185,14 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	}
 	child.tg.tasks[child] = struct{}{}
 	k.tasks[tid] = child
+	// What the caller and the child are told: the child's ID in the
+	// caller's namespace, and in its own.
+	callerTID := t.pidns.idLocked(tid)
+	ownTID := ns.idLocked(tid)
 	k.mu.Unlock()
 
 	if f&unix.CLONE_PIDFD != 0 {
-		pf, err := k.NewPIDFD(tid, 0)
+		pf, err := k.NewPIDFD(k.rootPIDNS, tid, 0)
 		if err == nil {
 			fd, ferr := t.fds.NewFD(pf, 0, true, t.RLimit(unix.RLIMIT_NOFILE).Cur)
 			pf.DecRef()
@@ -173,7 +205,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	}
 	if f&unix.CLONE_PARENT_SETTID != 0 {
 		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], uint32(tid))
+		binary.LittleEndian.PutUint32(b[:], uint32(callerTID))
 		_, _ = t.CopyOut(opts.ParentTID, b[:])
 	}
 	setChildTID := f&unix.CLONE_CHILD_SETTID != 0
@@ -182,7 +214,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 			// Written by the child into its own memory, as Linux's
 			// schedule_tail does.
 			var b [4]byte
-			binary.LittleEndian.PutUint32(b[:], uint32(tid))
+			binary.LittleEndian.PutUint32(b[:], uint32(ownTID))
 			_, _ = child.CopyOut(opts.ChildTID, b[:])
 		}
 		return nil
@@ -194,18 +226,18 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		for {
 			select {
 			case <-vforkDone:
-				return tid, nil
+				return callerTID, nil
 			case <-t.interrupt:
 				t.k.mu.Lock()
 				dead := t.killed || t.tg.exiting
 				t.k.mu.Unlock()
 				if dead {
-					return tid, nil
+					return callerTID, nil
 				}
 			}
 		}
 	}
-	return tid, nil
+	return callerTID, nil
 }
 
 // releaseUnstarted drops what a clone took for a child that never ran.

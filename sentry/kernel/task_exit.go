@@ -69,6 +69,7 @@ func (t *Task) exit() {
 	}()
 	tg := t.tg
 	delete(k.tasks, t.tid)
+	k.releaseIDLocked(t.tid)
 	delete(tg.tasks, t)
 	if t == tg.leader {
 		// Without a group exit, a process's status is its leader's
@@ -100,11 +101,11 @@ func (t *Task) exit() {
 // exitLocked runs when the group's last task has exited: children go to a
 // reaper, the parent is told, and the group becomes a zombie unless the
 // parent does not want one. When init exits, every other process in its
-// namespace is killed.
+// namespace is killed; the init of a namespace below the root becomes a
+// zombie only once they have all been reaped (pidns.go).
 //
 // Preconditions: k.mu is held; tg has no tasks.
 func (tg *ThreadGroup) exitLocked() {
-	k := tg.k
 	tg.stopTimersLocked(false)
 	tg.sendPDeathSignalsLocked()
 	reaper := tg.reaperLocked()
@@ -122,6 +123,17 @@ func (tg *ThreadGroup) exitLocked() {
 			reaper.notifyChildEventLocked()
 		}
 	}
+	if ns := tg.pidns; !ns.isRoot() && ns.init == tg && ns.initExitedLocked(tg) {
+		return
+	}
+	tg.finishExitLocked()
+}
+
+// finishExitLocked makes tg a zombie (or reaps it) and tells its parent.
+//
+// Preconditions: k.mu is held; tg has exited (exitLocked).
+func (tg *ThreadGroup) finishExitLocked() {
+	k := tg.k
 	tg.zombie = true
 	close(tg.exited)
 	tg.exitQueue.Notify(waiter.EventIn | waiter.EventHUp)
@@ -130,7 +142,9 @@ func (tg *ThreadGroup) exitLocked() {
 	if c := tg.container; c != nil {
 		// A container's init kills only its own container.
 		c.processExitedLocked(tg)
-	} else if tg.isInitLocked() {
+	} else if tg.isInitLocked() && tg.pidns.isRoot() {
+		// The sandbox's init (cocoon do): its namespace is the
+		// kernel's.
 		k.initStatus = exitCode(tg.exitStatus)
 		for _, other := range k.threadGroups {
 			if other != tg {
@@ -148,6 +162,7 @@ func (tg *ThreadGroup) exitLocked() {
 	if tg.exitSignal != 0 {
 		info := &SigInfo{Signo: int32(tg.exitSignal)}
 		info.SetPIDUID(tg.id, 0)
+		info.sender = tg
 		switch ws := tg.exitStatus; {
 		case ws.Signaled() && ws.CoreDump():
 			info.Code = CLDDumped
@@ -178,7 +193,12 @@ func (tg *ThreadGroup) reapLocked() {
 		tg.parent.childUserNS += u + tg.childUserNS
 		tg.parent.childSysNS += s + tg.childSysNS
 	}
-	delete(tg.k.threadGroups, tg.id)
+	k := tg.k
+	delete(k.threadGroups, tg.id)
+	k.releaseIDLocked(tg.id)
+	k.releaseIDLocked(tg.pgid)
+	k.releaseIDLocked(tg.sid)
+	tg.threadGroupReapedLocked()
 }
 
 // exitCode converts a wait status to a shell-style exit code.
@@ -212,7 +232,8 @@ func (t *Task) exitRobustList() {
 	next := le.Uint64(h[0:])
 	offset := int64(le.Uint64(h[8:]))
 	pending := le.Uint64(h[16:])
-	tid := uint32(t.tid)
+	// Lock words hold thread IDs as the task's namespace numbers them.
+	tid := uint32(t.TID())
 	handle := func(entry uint64) {
 		uaddr := uint64(int64(entry) + offset)
 		var w [4]byte

@@ -27,8 +27,9 @@ func (k *Kernel) SendGroupSignal(tg *ThreadGroup, info *SigInfo) {
 // ignoredLocked reports whether sig sent to tg would be discarded at once:
 // its action is to ignore it, and (for a thread-directed signal) target
 // does not block it. Init ignores every signal it has no handler for, as
-// Linux's SIGNAL_UNKILLABLE makes it.
-func (tg *ThreadGroup) ignoredLocked(sig unix.Signal, target *Task) bool {
+// Linux's SIGNAL_UNKILLABLE makes it, except SIGKILL and SIGSTOP from an
+// ancestor PID namespace (force).
+func (tg *ThreadGroup) ignoredLocked(sig unix.Signal, target *Task, force bool) bool {
 	act := tg.handlers.actions[sig]
 	if target == nil {
 		if l := tg.leader; l != nil {
@@ -45,7 +46,7 @@ func (tg *ThreadGroup) ignoredLocked(sig unix.Signal, target *Task) bool {
 	}
 	if act.Handler == SigDfl {
 		if tg.isInitLocked() {
-			return true
+			return !(force && (sig == unix.SIGKILL || sig == unix.SIGSTOP))
 		}
 		return defaultActionOf(sig) == actIgnore
 	}
@@ -63,8 +64,21 @@ func (k *Kernel) sendLocked(tg *ThreadGroup, target *Task, info *SigInfo) (queue
 	if sig == 0 || tg.exiting {
 		return false
 	}
+	if s := info.sender; s != nil {
+		// si_pid as the receiver's namespace sees the sender; one it
+		// cannot see is in an ancestor namespace (Linux's
+		// send_signal_locked).
+		id := tg.pidns.idLocked(s.id)
+		if id == 0 {
+			info.force = true
+		}
+		if !info.keepPID || id == 0 {
+			info.put32(0, uint32(id))
+		}
+		info.sender = nil
+	}
 	switch {
-	case sig == unix.SIGKILL && !tg.isInitLocked():
+	case sig == unix.SIGKILL && (!tg.isInitLocked() || info.force):
 		tg.killLocked(unix.WaitStatus(unix.SIGKILL))
 		return false
 	case sig == unix.SIGCONT:
@@ -79,7 +93,7 @@ func (k *Kernel) sendLocked(tg *ThreadGroup, target *Task, info *SigInfo) (queue
 			task.pending.discard(sigBit(unix.SIGCONT))
 		}
 	}
-	if tg.ignoredLocked(sig, target) {
+	if tg.ignoredLocked(sig, target, info.force) {
 		return false
 	}
 	if target != nil {
@@ -157,6 +171,7 @@ func (tg *ThreadGroup) notifyParentLocked(code int32, status int32) {
 	}
 	info := &SigInfo{Signo: int32(unix.SIGCHLD), Code: code}
 	info.SetPIDUID(tg.id, 0)
+	info.sender = tg
 	info.SetStatus(status)
 	tg.k.sendLocked(p, nil, info)
 }
@@ -187,9 +202,10 @@ func (t *Task) handleSignalLocked(info *SigInfo, act SigAction) (delivered, agai
 	case SigIgn:
 		return false, true
 	case SigDfl:
-		if t.tg.isInitLocked() && !isFaultSignal(sig, info) {
+		if t.tg.isInitLocked() && !isFaultSignal(sig, info) && !(info.force && sig == unix.SIGSTOP) {
 			// Init's unhandled signals are ignored, except the
-			// faults of its own instructions.
+			// faults of its own instructions and SIGSTOP from an
+			// ancestor namespace.
 			return false, true
 		}
 		switch defaultActionOf(sig) {
@@ -506,6 +522,7 @@ func (t *Task) SendSignalToSelf(sig unix.Signal) {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	info.SetPIDUID(t.tg.id, t.creds.UID)
+	info.sender = t.tg
 	t.k.sendLocked(t.tg, t, info)
 }
 

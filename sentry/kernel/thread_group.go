@@ -16,6 +16,8 @@ type ThreadGroup struct {
 	// container is the pod container the process belongs to (nil
 	// outside pod mode); set at creation, immutable after.
 	container *Container
+	// pidns is the PID namespace the process lives in; immutable.
+	pidns *PIDNamespace
 
 	leader *Task
 	// tasks are the live tasks of the group.
@@ -90,10 +92,15 @@ type ThreadGroup struct {
 	exitQueue waiter.Queue
 }
 
-func (k *Kernel) newThreadGroup(id int32, parent *ThreadGroup, handlers *SignalHandlers, limits Limits) *ThreadGroup {
+// newThreadGroup returns a process with ID id (a root ID allocated in ns)
+// and counts it in ns; the first process of a namespace is its init.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) newThreadGroup(id int32, ns *PIDNamespace, parent *ThreadGroup, handlers *SignalHandlers, limits Limits) *ThreadGroup {
 	tg := &ThreadGroup{
 		k:          k,
 		id:         id,
+		pidns:      ns,
 		tasks:      make(map[*Task]struct{}),
 		parent:     parent,
 		children:   make(map[*ThreadGroup]struct{}),
@@ -110,10 +117,15 @@ func (k *Kernel) newThreadGroup(id int32, parent *ThreadGroup, handlers *SignalH
 		tg.pgid, tg.sid = id, id
 	}
 	k.threadGroups[id] = tg
+	tg.threadGroupAddedLocked()
+	if !ns.isRoot() && ns.init == nil && ns.idLocked(id) == 1 {
+		ns.init = tg
+	}
 	return tg
 }
 
-// ID returns the thread group ID.
+// ID returns the thread group ID in the root PID namespace (the daemon's
+// view; see Task.IDOfThreadGroup for a task's).
 func (tg *ThreadGroup) ID() int32 { return tg.id }
 
 // notifyChildEventLocked wakes the group's waiters in wait4.
@@ -124,18 +136,14 @@ func (tg *ThreadGroup) notifyChildEventLocked() {
 	tg.childEvent = make(chan struct{})
 }
 
-// isInitLocked reports whether tg is the PID namespace's init: PID 1,
-// or in pod mode its container's init (containers share one PID space,
-// but each init keeps init's protections and duties for its container).
+// isInitLocked reports whether tg is its PID namespace's init: the
+// sandbox's PID 1, a pod container's init, or the first process of a
+// namespace made by clone or unshare.
 func (tg *ThreadGroup) isInitLocked() bool {
-	if c := tg.container; c != nil {
-		return c.init == tg
-	}
-	return tg.id == 1
+	return tg.pidns.init == tg
 }
 
-// IsInit reports whether tg is an init: the sandbox's PID 1, or a pod
-// container's init.
+// IsInit reports whether tg is the init of its PID namespace.
 func (k *Kernel) IsInit(tg *ThreadGroup) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -143,35 +151,23 @@ func (k *Kernel) IsInit(tg *ThreadGroup) bool {
 }
 
 // reaperLocked returns the group orphans of tg are reparented to: the
-// nearest subreaper ancestor, else init (its container's in pod mode).
+// nearest subreaper ancestor in tg's PID namespace, else the namespace's
+// init; nil when init itself exits (its orphans are reaped as they exit).
 func (tg *ThreadGroup) reaperLocked() *ThreadGroup {
-	for p := tg.parent; p != nil; p = p.parent {
+	for p := tg.parent; p != nil && p.pidns == tg.pidns; p = p.parent {
 		if p.subreaper && !p.exiting {
 			return p
 		}
 	}
-	init := tg.k.threadGroups[1]
-	if c := tg.container; c != nil {
-		init = c.init
-	}
+	init := tg.pidns.init
 	if init != nil && init != tg && !init.exiting {
 		return init
 	}
 	return nil
 }
 
-// ParentID returns the ID of tg's parent, 0 for init or an orphan of the
+// ProcessGroup returns tg's process group and session IDs in the root PID
 // namespace.
-func (k *Kernel) ParentID(tg *ThreadGroup) int32 {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if tg.parent == nil {
-		return 0
-	}
-	return tg.parent.id
-}
-
-// ProcessGroup returns tg's process group and session IDs.
 func (k *Kernel) ProcessGroup(tg *ThreadGroup) (pgid, sid int32) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -179,7 +175,8 @@ func (k *Kernel) ProcessGroup(tg *ThreadGroup) (pgid, sid int32) {
 }
 
 // SetSID makes tg the leader of a new session and process group
-// (setsid(2)); EPERM if it already leads a process group.
+// (setsid(2)) and returns its root ID; EPERM if it already leads a
+// process group.
 func (k *Kernel) SetSID(tg *ThreadGroup) (int32, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -188,21 +185,28 @@ func (k *Kernel) SetSID(tg *ThreadGroup) (int32, error) {
 			return 0, unix.EPERM
 		}
 	}
+	oldPGID, oldSID := tg.pgid, tg.sid
 	tg.pgid, tg.sid = tg.id, tg.id
+	k.releaseIDLocked(oldPGID)
+	k.releaseIDLocked(oldSID)
 	return tg.id, nil
 }
 
-// SetPGID implements setpgid(2) from caller for process pid (0: caller)
-// into group pgid (0: its own ID), with Linux's checks.
-func (k *Kernel) SetPGID(caller *ThreadGroup, pid, pgid int32) error {
+// SetPGID implements setpgid(2) from t for process pid (0: the caller)
+// into group pgid (0: its own ID), both IDs of t's PID namespace, with
+// Linux's checks.
+func (t *Task) SetPGID(pid, pgid int32) error {
 	if pid < 0 || pgid < 0 {
 		return unix.EINVAL
 	}
+	k := t.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	caller := t.tg
+	ns := t.pidns
 	target := caller
-	if pid != 0 && pid != caller.id {
-		target = k.threadGroups[pid]
+	if pid != 0 && pid != ns.idLocked(caller.id) {
+		target = ns.lookupThreadGroupLocked(pid)
 		if target == nil || target.zombie {
 			return unix.ESRCH
 		}
@@ -216,17 +220,22 @@ func (k *Kernel) SetPGID(caller *ThreadGroup, pid, pgid int32) error {
 			return unix.EACCES
 		}
 	}
-	if pgid == 0 {
-		pgid = target.id
+	root := target.id
+	if pgid != 0 {
+		var ok bool
+		if root, ok = ns.rootLocked(pgid); !ok {
+			// No group of that ID in the caller's namespace.
+			return unix.EPERM
+		}
 	}
 	if target.sid == target.id {
 		// A session leader cannot move.
 		return unix.EPERM
 	}
-	if pgid != target.id {
+	if root != target.id {
 		found := false
 		for _, other := range k.threadGroups {
-			if other.pgid == pgid && other.sid == caller.sid {
+			if other.pgid == root && other.sid == caller.sid {
 				found = true
 				break
 			}
@@ -235,7 +244,9 @@ func (k *Kernel) SetPGID(caller *ThreadGroup, pid, pgid int32) error {
 			return unix.EPERM
 		}
 	}
-	target.pgid = pgid
+	old := target.pgid
+	target.pgid = root
+	k.releaseIDLocked(old)
 	return nil
 }
 

@@ -192,7 +192,7 @@ func (t *Task) CreateTimer(clock int32, notify int32, signo unix.Signal, value u
 		if signo < 1 || signo > NumSignals {
 			return 0, unix.EINVAL
 		}
-		target := k.tasks[threadID]
+		target := t.pidns.lookupTaskLocked(threadID)
 		if target == nil || target.tg != t.tg {
 			return 0, unix.EINVAL
 		}

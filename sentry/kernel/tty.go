@@ -167,4 +167,10 @@ func (j taskJobControl) ProcessGroupOrphaned() bool {
 	return true
 }
 
+// PIDToUser implements devpts.PIDTranslator.
+func (j taskJobControl) PIDToUser(id int32) int32 { return j.t.IDOfRoot(id) }
+
+// PIDFromUser implements devpts.PIDTranslator.
+func (j taskJobControl) PIDFromUser(id int32) (int32, bool) { return j.t.RootOf(id) }
+
 func (j taskJobControl) HasCapSysAdmin() bool { return j.t.creds.HasCap(CapSysAdmin) }

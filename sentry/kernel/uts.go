@@ -45,12 +45,21 @@ func (t *Task) SetHostname(name string, domain bool) error {
 }
 
 // Unshare implements unshare(2) for the file table, the file-system
-// context and the UTS namespace; other namespaces come with the container
-// work.
+// context, the UTS namespace and the PID namespace of later children;
+// other namespaces come with the container work.
 func (t *Task) Unshare(flags uint64) error {
-	const supported = unix.CLONE_FILES | unix.CLONE_FS | unix.CLONE_NEWUTS | unix.CLONE_SYSVSEM
+	const supported = unix.CLONE_FILES | unix.CLONE_FS | unix.CLONE_NEWUTS | unix.CLONE_SYSVSEM | unix.CLONE_NEWPID
 	if flags&^supported != 0 {
 		return unix.EINVAL
+	}
+	if flags&(unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0 && !t.creds.HasCap(CapSysAdmin) {
+		return unix.EPERM
+	}
+	if flags&unix.CLONE_NEWPID != 0 {
+		// Only the caller's later children are in the new namespace.
+		if err := t.UnsharePIDNamespace(); err != nil {
+			return err
+		}
 	}
 	if flags&unix.CLONE_NEWUTS != 0 {
 		if !t.creds.HasCap(CapSysAdmin) {

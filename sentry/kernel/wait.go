@@ -9,9 +9,12 @@ import (
 // WaitOptions select which children wait4/waitid report.
 type WaitOptions struct {
 	// Which is P_ALL, P_PID or P_PGID; ID the pid or process group (0 for
-	// the caller's group with P_PGID).
-	Which int
-	ID    int32
+	// the caller's group with P_PGID), in the caller's PID namespace.
+	// Target, when set, is the process P_PID selects instead of ID (a
+	// pidfd's).
+	Which  int
+	ID     int32
+	Target *ThreadGroup
 	// Exited, Stopped and Continued are WEXITED, WSTOPPED/WUNTRACED and
 	// WCONTINUED.
 	Exited, Stopped, Continued bool
@@ -32,6 +35,7 @@ const (
 
 // WaitResult describes the child wait reported.
 type WaitResult struct {
+	// PID is the child's ID in the caller's PID namespace.
 	PID int32
 	UID uint32
 	// Status is the wait4 status word.
@@ -51,19 +55,29 @@ func (t *Task) Wait(opts WaitOptions) (WaitResult, error) {
 	for {
 		k.mu.Lock()
 		tg := t.tg
-		pgid := opts.ID
-		if opts.Which == PPGID && pgid == 0 {
-			pgid = tg.pgid
+		ns := t.pidns
+		// The selector's IDs as root IDs; -1 matches nothing (an ID the
+		// caller's namespace does not have).
+		sel := int32(-1)
+		switch {
+		case opts.Which == PPID && opts.Target != nil:
+			sel = opts.Target.id
+		case opts.Which == PPGID && opts.ID == 0:
+			sel = tg.pgid
+		case opts.Which == PPID || opts.Which == PPGID:
+			if r, ok := ns.rootLocked(opts.ID); ok {
+				sel = r
+			}
 		}
 		any := false
 		for child := range tg.children {
 			switch opts.Which {
 			case PPID:
-				if child.id != opts.ID {
+				if child.id != sel {
 					continue
 				}
 			case PPGID:
-				if child.pgid != pgid {
+				if child.pgid != sel {
 					continue
 				}
 			}
@@ -71,7 +85,7 @@ func (t *Task) Wait(opts WaitOptions) (WaitResult, error) {
 				continue
 			}
 			any = true
-			if res, ok := child.waitableLocked(opts); ok {
+			if res, ok := child.waitableLocked(opts, ns.idLocked(child.id)); ok {
 				k.mu.Unlock()
 				return res, nil
 			}
@@ -96,8 +110,8 @@ func (t *Task) Wait(opts WaitOptions) (WaitResult, error) {
 // event unless NoWait.
 //
 // Preconditions: k.mu is held.
-func (child *ThreadGroup) waitableLocked(opts WaitOptions) (WaitResult, bool) {
-	res := WaitResult{PID: child.id}
+func (child *ThreadGroup) waitableLocked(opts WaitOptions, id int32) (WaitResult, bool) {
+	res := WaitResult{PID: id}
 	u, s := child.cpuTimeLocked()
 	res.User, res.Sys = time.Duration(u+child.childUserNS), time.Duration(s+child.childSysNS)
 	switch {

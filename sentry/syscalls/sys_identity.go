@@ -157,7 +157,7 @@ func Capget(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	}
 	target := t
 	if pid != 0 {
-		if target = t.Kernel().TaskByID(pid); target == nil {
+		if target = t.LookupTask(pid); target == nil {
 			return 0, unix.ESRCH
 		}
 	}

@@ -109,6 +109,11 @@ func fcntlLock(t *kernel.Task, f *vfs.File, cmd int, addr uint64) (uint64, error
 			a.typ, a.whence = int16(c.Type), unix.SEEK_SET
 			a.start, a.len = c.Range.ToFlock()
 			a.pid = c.PID
+			if a.pid > 0 {
+				// Owners are kept as root IDs; the caller sees
+				// its namespace's (0 if not visible there).
+				a.pid = t.IDOfRoot(a.pid)
+			}
 		}
 		a.encode(b[:])
 		if _, err := t.CopyOut(addr, b[:]); err != nil {
@@ -133,7 +138,7 @@ func fcntlLock(t *kernel.Task, f *vfs.File, cmd int, addr uint64) (uint64, error
 	if ofd {
 		err = locks.LockRangeOFD(f, typ, r, wait)
 	} else {
-		err = locks.LockRange(owner, t.TGID(), typ, r, wait)
+		err = locks.LockRange(owner, t.ThreadGroup().ID(), typ, r, wait)
 	}
 	return 0, err
 }

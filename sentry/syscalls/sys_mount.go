@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
@@ -103,6 +104,12 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 			return 0, unix.ENODEV
 		}
 		inode, source = d.Inode(), fsType
+		if fsType == "proc" {
+			// A proc mount shows the mounter's PID namespace.
+			if in, ok := proc.ForPIDNamespace(inode, t.PIDNamespace()); ok {
+				inode = in
+			}
+		}
 	default:
 		return 0, unix.ENODEV
 	}

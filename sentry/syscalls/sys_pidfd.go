@@ -13,7 +13,7 @@ func PidfdOpen(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if pid <= 0 || flags&^unix.O_NONBLOCK != 0 {
 		return 0, unix.EINVAL
 	}
-	f, err := t.Kernel().NewPIDFD(pid, flags)
+	f, err := t.Kernel().NewPIDFD(t.PIDNamespace(), pid, flags)
 	if err != nil {
 		return 0, err
 	}
@@ -55,7 +55,7 @@ func PidfdSendSignal(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	}
 	info := userInfo(t, sig, kernel.SIUser)
 	if args[2] != 0 {
-		if info, err = queueInfo(t, args[2], sig, tg.ID()); err != nil {
+		if info, err = queueInfo(t, args[2], sig, tg == t.ThreadGroup()); err != nil {
 			return 0, err
 		}
 	}

@@ -30,9 +30,10 @@ func Getpid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) { return uint64(
 func Gettid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) { return uint64(t.TID()), nil }
 
 // Getppid implements Linux syscall getppid(2): init's parent is outside its
-// namespace, which Linux reports as 0.
+// namespace, which Linux reports as 0, as it does for any parent outside
+// the caller's PID namespace.
 func Getppid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
-	return uint64(t.Kernel().ParentID(t.ThreadGroup())), nil
+	return uint64(t.PPID()), nil
 }
 
 // Getuid implements Linux syscall getuid(2).
@@ -139,7 +140,7 @@ func Prlimit64(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	pid, res := int32(args[0]), args[1]
 	target := t
 	if pid != 0 && pid != t.TGID() {
-		target = t.Kernel().TaskByID(pid)
+		target = t.LookupTask(pid)
 		if target == nil {
 			return 0, unix.ESRCH
 		}

@@ -19,7 +19,7 @@ func numCPU() int { return runtime.NumCPU() }
 // SchedGetaffinity implements Linux syscall sched_getaffinity(2).
 func SchedGetaffinity(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	pid, size := int32(args[0]), args[1]
-	if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+	if pid != 0 && t.LookupTask(pid) == nil {
 		return 0, unix.ESRCH
 	}
 	n := numCPU()
@@ -40,7 +40,7 @@ func SchedGetaffinity(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 // SchedSetaffinity implements Linux syscall sched_setaffinity(2).
 func SchedSetaffinity(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	pid, size := int32(args[0]), args[1]
-	if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+	if pid != 0 && t.LookupTask(pid) == nil {
 		return 0, unix.ESRCH
 	}
 	b := make([]byte, min(size, 1024))
@@ -67,7 +67,7 @@ const (
 func SchedGetscheduler(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if pid := int32(args[0]); pid < 0 {
 		return 0, unix.EINVAL
-	} else if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+	} else if pid != 0 && t.LookupTask(pid) == nil {
 		return 0, unix.ESRCH
 	}
 	return schedOther, nil
@@ -81,7 +81,7 @@ func SchedSetscheduler(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if pid < 0 {
 		return 0, unix.EINVAL
 	}
-	if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+	if pid != 0 && t.LookupTask(pid) == nil {
 		return 0, unix.ESRCH
 	}
 	var b [4]byte
@@ -108,7 +108,7 @@ func SchedSetscheduler(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 func SchedGetparam(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if pid := int32(args[0]); pid < 0 {
 		return 0, unix.EINVAL
-	} else if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+	} else if pid != 0 && t.LookupTask(pid) == nil {
 		return 0, unix.ESRCH
 	}
 	var zero [4]byte
@@ -124,7 +124,7 @@ func SchedSetparam(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if pid < 0 {
 		return 0, unix.EINVAL
 	}
-	if pid != 0 && t.Kernel().TaskByID(pid) == nil {
+	if pid != 0 && t.LookupTask(pid) == nil {
 		return 0, unix.ESRCH
 	}
 	var b [4]byte
@@ -165,7 +165,7 @@ func Getpriority(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	which, who := int(args[0]), int32(args[1])
 	switch which {
 	case unix.PRIO_PROCESS:
-		if who != 0 && t.Kernel().TaskByID(who) == nil {
+		if who != 0 && t.LookupTask(who) == nil {
 			return 0, unix.ESRCH
 		}
 	case unix.PRIO_PGRP, unix.PRIO_USER:
@@ -182,7 +182,7 @@ func Setpriority(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	which, who, nice := int(args[0]), int32(args[1]), int32(args[2])
 	switch which {
 	case unix.PRIO_PROCESS:
-		if who != 0 && t.Kernel().TaskByID(who) == nil {
+		if who != 0 && t.LookupTask(who) == nil {
 			return 0, unix.ESRCH
 		}
 	case unix.PRIO_PGRP, unix.PRIO_USER:

@@ -141,10 +141,12 @@ func RtSigreturn(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
 	return t.SigReturn()
 }
 
-// userInfo builds the siginfo of a signal sent by a user call.
+// userInfo builds the siginfo of a signal sent by a user call; its si_pid
+// is the caller's ID as the receiver's PID namespace sees it.
 func userInfo(t *kernel.Task, sig unix.Signal, code int32) *kernel.SigInfo {
 	info := &kernel.SigInfo{Signo: int32(sig), Code: code}
 	info.SetPIDUID(t.TGID(), t.Credentials().UID)
+	info.SetSender(t.ThreadGroup(), false)
 	return info
 }
 
@@ -158,24 +160,28 @@ func Kill(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	var targets []*kernel.ThreadGroup
 	switch {
 	case pid > 0:
-		if tg := k.ThreadGroupByID(pid); tg != nil {
+		if tg := t.LookupThreadGroup(pid); tg != nil {
 			targets = append(targets, tg)
 		}
 	case pid == 0:
+		// The caller's process group, wherever its members live.
 		pgid, _ := k.ProcessGroup(t.ThreadGroup())
 		targets = k.ThreadGroupsInPGID(pgid)
 	case pid == -1:
-		// Every process but the caller and init; in pod mode only
-		// those of the caller's container, as if each container had
-		// its own PID namespace.
+		// Every process the caller's PID namespace sees but the caller
+		// and the namespace's init (ID 1 there), as Linux's
+		// kill_something_info: in pod mode, the caller's container.
 		self := t.ThreadGroup()
+		ns := t.PIDNamespace()
 		for _, tg := range k.AllThreadGroups() {
-			if tg != self && !k.IsInit(tg) && tg.Container() == self.Container() {
+			if tg != self && ns.IDOfThreadGroup(tg) > 1 {
 				targets = append(targets, tg)
 			}
 		}
 	default:
-		targets = k.ThreadGroupsInPGID(-pid)
+		if pgid, ok := t.RootOf(-pid); ok {
+			targets = k.ThreadGroupsInPGID(pgid)
+		}
 	}
 	if len(targets) == 0 {
 		return 0, unix.ESRCH
@@ -200,8 +206,8 @@ func threadKill(t *kernel.Task, tgid, tid int32, sig unix.Signal) (uint64, error
 	if sig < 0 || sig > kernel.NumSignals || tid <= 0 {
 		return 0, unix.EINVAL
 	}
-	target := t.Kernel().TaskByID(tid)
-	if target == nil || (tgid > 0 && target.TGID() != tgid) {
+	target := t.LookupTask(tid)
+	if target == nil || (tgid > 0 && t.IDOfThreadGroup(target.ThreadGroup()) != tgid) {
 		return 0, unix.ESRCH
 	}
 	if !t.MaySignal(target.ThreadGroup()) {
@@ -228,17 +234,20 @@ func Tgkill(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 }
 
 // queueInfo reads a user siginfo for rt_(tg)sigqueueinfo: a process may not
-// forge kernel codes for another process.
-func queueInfo(t *kernel.Task, addr uint64, sig unix.Signal, target int32) (*kernel.SigInfo, error) {
+// forge kernel codes for another process (self: the target is the caller).
+// Its si_pid is kept, unless the receiver's PID namespace cannot see the
+// caller (then 0).
+func queueInfo(t *kernel.Task, addr uint64, sig unix.Signal, self bool) (*kernel.SigInfo, error) {
 	var b [128]byte
 	if _, err := t.CopyIn(addr, b[:]); err != nil {
 		return nil, unix.EFAULT
 	}
 	info := kernel.DecodeSigInfo(b[:])
-	if (info.Code >= 0 || info.Code == kernel.SITkill) && target != t.TGID() {
+	if (info.Code >= 0 || info.Code == kernel.SITkill) && !self {
 		return nil, unix.EPERM
 	}
 	info.Signo = int32(sig)
+	info.SetSender(t.ThreadGroup(), true)
 	return &info, nil
 }
 
@@ -248,11 +257,11 @@ func RtSigqueueinfo(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if sig < 1 || sig > kernel.NumSignals {
 		return 0, unix.EINVAL
 	}
-	info, err := queueInfo(t, args[2], sig, pid)
+	info, err := queueInfo(t, args[2], sig, pid == t.TGID())
 	if err != nil {
 		return 0, err
 	}
-	tg := t.Kernel().ThreadGroupByID(pid)
+	tg := t.LookupThreadGroup(pid)
 	if tg == nil {
 		return 0, unix.ESRCH
 	}
@@ -266,12 +275,12 @@ func RtTgsigqueueinfo(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if sig < 1 || sig > kernel.NumSignals || tgid <= 0 || tid <= 0 {
 		return 0, unix.EINVAL
 	}
-	info, err := queueInfo(t, args[3], sig, tgid)
+	info, err := queueInfo(t, args[3], sig, tgid == t.TGID())
 	if err != nil {
 		return 0, err
 	}
-	target := t.Kernel().TaskByID(tid)
-	if target == nil || target.TGID() != tgid {
+	target := t.LookupTask(tid)
+	if target == nil || t.IDOfThreadGroup(target.ThreadGroup()) != tgid {
 		return 0, unix.ESRCH
 	}
 	t.Kernel().SendSignal(target, info)

@@ -276,7 +276,7 @@ func Waitid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		opts.Which, opts.ID = kernel.PPID, p.ThreadGroup().ID()
+		opts.Which, opts.Target = kernel.PPID, p.ThreadGroup()
 		done()
 	default:
 		return 0, unix.EINVAL
@@ -301,7 +301,7 @@ func Waitid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Getpgrp implements Linux syscall getpgrp(2).
 func Getpgrp(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
-	pgid, _ := t.Kernel().ProcessGroup(t.ThreadGroup())
+	pgid, _ := t.ProcessGroupIDs(t.ThreadGroup())
 	return uint64(pgid), nil
 }
 
@@ -312,7 +312,7 @@ func targetGroup(t *kernel.Task, pid int32) (*kernel.ThreadGroup, error) {
 	if pid < 0 {
 		return nil, unix.EINVAL
 	}
-	tg := t.Kernel().ThreadGroupByID(pid)
+	tg := t.LookupThreadGroup(pid)
 	if tg == nil {
 		return nil, unix.ESRCH
 	}
@@ -325,7 +325,7 @@ func Getpgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	pgid, _ := t.Kernel().ProcessGroup(tg)
+	pgid, _ := t.ProcessGroupIDs(tg)
 	return uint64(pgid), nil
 }
 
@@ -335,17 +335,19 @@ func Getsid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, sid := t.Kernel().ProcessGroup(tg)
+	_, sid := t.ProcessGroupIDs(tg)
 	return uint64(sid), nil
 }
 
 // Setpgid implements Linux syscall setpgid(2).
 func Setpgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	return 0, t.Kernel().SetPGID(t.ThreadGroup(), int32(args[0]), int32(args[1]))
+	return 0, t.SetPGID(int32(args[0]), int32(args[1]))
 }
 
 // Setsid implements Linux syscall setsid(2).
 func Setsid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
-	sid, err := t.Kernel().SetSID(t.ThreadGroup())
-	return uint64(sid), err
+	if _, err := t.Kernel().SetSID(t.ThreadGroup()); err != nil {
+		return 0, err
+	}
+	return uint64(t.TGID()), nil
 }

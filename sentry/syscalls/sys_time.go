@@ -45,7 +45,7 @@ func cpuClock(t *kernel.Task, id int32) (time.Duration, bool, error) {
 		return 0, true, unix.EINVAL
 	}
 	if id&4 != 0 {
-		target := t.Kernel().TaskByID(pid)
+		target := t.LookupTask(pid)
 		if target == nil {
 			return 0, true, unix.EINVAL
 		}
@@ -57,7 +57,7 @@ func cpuClock(t *kernel.Task, id int32) (time.Duration, bool, error) {
 	}
 	tg := t.ThreadGroup()
 	if pid != 0 {
-		if tg = t.Kernel().ThreadGroupByID(pid); tg == nil {
+		if tg = t.LookupThreadGroup(pid); tg == nil {
 			return 0, true, unix.EINVAL
 		}
 	}

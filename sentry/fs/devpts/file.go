@@ -602,9 +602,9 @@ func (f *File) IoctlTask(jc JobControl, io vfs.IoctlIO, request, arg uint64) (ui
 			if sid == 0 {
 				return 0, unix.ENOTTY
 			}
-			return 0, copyOutInt(io, arg, sid)
+			return 0, copyOutInt(io, arg, pidToUser(jc, sid))
 		}
-		return 0, copyOutInt(io, arg, pg)
+		return 0, copyOutInt(io, arg, pidToUser(jc, pg))
 
 	case unix.TIOCSPGRP:
 		if jc == nil {
@@ -622,6 +622,11 @@ func (f *File) IoctlTask(jc JobControl, io vfs.IoctlIO, request, arg uint64) (ui
 		}
 		if pg < 0 {
 			return 0, unix.EINVAL
+		}
+		if tr, ok := jc.(PIDTranslator); ok {
+			if pg, ok = tr.PIDFromUser(pg); !ok {
+				return 0, unix.ESRCH
+			}
 		}
 		mySID := jc.SessionID()
 		if !t.isCTTY(jc) || t.SessionID() != mySID {

@@ -50,6 +50,27 @@ type JobControl interface {
 	HasCapSysAdmin() bool
 }
 
+// PIDTranslator is implemented by a JobControl whose caller may live in a
+// PID namespace of its own: the process group and session IDs JobControl
+// returns and the terminal keeps are the kernel's (its root namespace's),
+// and the ioctls that show or take one (TIOCGPGRP, TIOCGSID, TIOCSPGRP)
+// translate them through the caller's namespace.
+type PIDTranslator interface {
+	// PIDToUser returns the caller's number for a kernel ID, 0 if the
+	// caller cannot see it.
+	PIDToUser(id int32) int32
+	// PIDFromUser returns the kernel ID of the caller's number id.
+	PIDFromUser(id int32) (int32, bool)
+}
+
+// pidToUser translates a kernel ID for jc's caller.
+func pidToUser(jc JobControl, id int32) int32 {
+	if tr, ok := jc.(PIDTranslator); ok && id > 0 {
+		return tr.PIDToUser(id)
+	}
+	return id
+}
+
 // isCTTY reports whether t is jc's controlling terminal.
 func (t *TTY) isCTTY(jc JobControl) bool {
 	c, ok := jc.ControllingTTY().(*TTY)

@@ -243,7 +243,20 @@ func formatStatus(a statusArgs) []byte {
 		b.WriteString(strconv.FormatUint(uint64(g), 10))
 	}
 	b.WriteString(" \n")
-	fmt.Fprintf(&b, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", p.PID, t.TID, p.PGID, p.SID)
+	nsLine := func(label string, ids []int32, id int32) {
+		if ids == nil {
+			ids = []int32{id}
+		}
+		b.WriteString(label)
+		for _, v := range ids {
+			fmt.Fprintf(&b, "\t%d", v)
+		}
+		b.WriteByte('\n')
+	}
+	nsLine("NStgid:", p.NSPIDs, p.PID)
+	nsLine("NSpid:", t.NSTIDs, t.TID)
+	nsLine("NSpgid:", p.NSPGIDs, p.PGID)
+	nsLine("NSsid:", p.NSSIDs, p.SID)
 	if a.hasMM {
 		kb := func(label string, bytes uint64) { fmt.Fprintf(&b, "%s:\t%8d kB\n", label, bytes>>10) }
 		kb("VmSize", a.mem.VirtualBytes)

@@ -13,23 +13,47 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
-// NewKernelSource returns the Source that shows k's processes.
+// NewKernelSource returns the Source that shows k's processes, as its
+// root PID namespace sees them (every process).
 func NewKernelSource(k *kernel.Kernel) Source {
-	return &kernelSource{k: k, boot: bootClockZero(k.BootTime), root: k.Root, mounts: k.MountRecords}
+	return &kernelSource{k: k, ns: k.RootPIDNamespace(), boot: bootClockZero(k.BootTime), root: k.Root, mounts: k.MountRecords}
 }
 
-// NewContainerSource returns the Source of a pod container's /proc: paths
-// are shown from the container's root and /proc/mounts lists the mounts
-// its processes made. (Processes are every container's: the pod has one
-// PID space.)
+// NewContainerSource returns the Source of a pod container's /proc: it
+// shows the container's PID namespace (its processes, with their IDs
+// there), paths are shown from the container's root and /proc/mounts
+// lists the mounts its processes made.
 func NewContainerSource(k *kernel.Kernel, c *kernel.Container) Source {
-	return &kernelSource{k: k, boot: bootClockZero(k.BootTime), root: c.Root(), mounts: c.MountRecords}
+	return &kernelSource{k: k, ns: c.PIDNamespace(), boot: bootClockZero(k.BootTime), root: c.Root(), mounts: c.MountRecords}
+}
+
+// WithPIDNamespace returns a Source like src (a kernel Source) that shows
+// PID namespace ns: what a proc mount made by a process of ns shows.
+func WithPIDNamespace(src Source, ns *kernel.PIDNamespace) (Source, bool) {
+	ks, ok := src.(*kernelSource)
+	if !ok {
+		return nil, false
+	}
+	c := *ks
+	c.ns = ns
+	return &c, true
+}
+
+// PIDNamespaceOf returns the PID namespace a kernel Source shows.
+func PIDNamespaceOf(src Source) *kernel.PIDNamespace {
+	if ks, ok := src.(*kernelSource); ok {
+		return ks.ns
+	}
+	return nil
 }
 
 // kernelSource reads the kernel through kernel/introspect.go and
 // mm/introspect.go.
 type kernelSource struct {
 	k *kernel.Kernel
+	// ns is the PID namespace shown: every PID of the Source is an ID
+	// there; immutable.
+	ns *kernel.PIDNamespace
 	// boot is the instant CLOCK_BOOTTIME reads zero.
 	boot time.Time
 	// root is the root paths are shown from; immutable.
@@ -57,11 +81,11 @@ func bootClockZero(fallback time.Time) time.Time {
 // file opened by path on 64-bit Linux.
 const oLargefile = 0o100000
 
-func (s *kernelSource) Caller() (int32, int32, bool) { return s.k.Caller() }
-func (s *kernelSource) PIDs() []int32                { return s.k.ProcessIDs() }
+func (s *kernelSource) Caller() (int32, int32, bool) { return s.k.Caller(s.ns) }
+func (s *kernelSource) PIDs() []int32                { return s.k.ProcessIDs(s.ns) }
 
 func (s *kernelSource) ThreadGroupOf(tid int32) (int32, bool) {
-	return s.k.ThreadGroupOfThread(tid)
+	return s.k.ThreadGroupOfThread(s.ns, tid)
 }
 
 // since returns t as time since boot.
@@ -76,6 +100,7 @@ func (s *kernelSource) thread(t *kernel.ThreadInfo) Thread {
 	c := &t.Creds
 	return Thread{
 		TID:        t.TID,
+		NSTIDs:     t.NSTIDs,
 		Name:       t.Name,
 		State:      byte(t.State),
 		SigBlocked: uint64(t.SigMask),
@@ -95,12 +120,14 @@ func (s *kernelSource) thread(t *kernel.ThreadInfo) Thread {
 }
 
 func (s *kernelSource) Process(pid int32) (*Process, bool) {
-	pi, ok := s.k.ProcessSnapshot(pid)
+	pi, ok := s.k.ProcessSnapshot(s.ns, pid)
 	if !ok {
 		return nil, false
 	}
 	p := &Process{
 		PID: pi.PID, PPID: pi.PPID, PGID: pi.PGID, SID: pi.SID,
+		NSPIDs: pi.NSPIDs, NSPGIDs: pi.NSPGIDs, NSSIDs: pi.NSSIDs,
+		PIDNamespace: pi.PIDNamespace, ChildPIDNamespace: pi.ChildPIDNamespace,
 		Leader:     s.thread(&pi.Leader),
 		Zombie:     pi.Zombie,
 		Exiting:    pi.Exiting,
@@ -136,7 +163,7 @@ func (s *kernelSource) Process(pid int32) (*Process, bool) {
 
 // memory returns the live process's address space.
 func (s *kernelSource) memory(pid int32) (*mm.MemoryManager, bool) {
-	pi, ok := s.k.ProcessSnapshot(pid)
+	pi, ok := s.k.ProcessSnapshot(s.ns, pid)
 	if !ok || pi.MM == nil {
 		return nil, false
 	}
@@ -156,7 +183,7 @@ func (s *kernelSource) path(f *vfs.File) string {
 }
 
 func (s *kernelSource) Exe(pid int32) (string, bool) {
-	pi, ok := s.k.ProcessSnapshot(pid)
+	pi, ok := s.k.ProcessSnapshot(s.ns, pid)
 	if !ok || pi.MM == nil {
 		return "", false
 	}
@@ -194,7 +221,7 @@ func (s *kernelSource) Exe(pid int32) (string, bool) {
 }
 
 func (s *kernelSource) Cwd(pid int32) (string, bool) {
-	pi, ok := s.k.ProcessSnapshot(pid)
+	pi, ok := s.k.ProcessSnapshot(s.ns, pid)
 	if !ok || pi.FS == nil {
 		return "", false
 	}
@@ -202,7 +229,7 @@ func (s *kernelSource) Cwd(pid int32) (string, bool) {
 }
 
 func (s *kernelSource) FDs(pid int32) ([]FD, bool) {
-	pi, ok := s.k.ProcessSnapshot(pid)
+	pi, ok := s.k.ProcessSnapshot(s.ns, pid)
 	if !ok {
 		return nil, false
 	}
@@ -219,7 +246,7 @@ func (s *kernelSource) FDs(pid int32) ([]FD, bool) {
 }
 
 func (s *kernelSource) FD(pid, fd int32) (FD, bool) {
-	pi, ok := s.k.ProcessSnapshot(pid)
+	pi, ok := s.k.ProcessSnapshot(s.ns, pid)
 	if !ok || pi.FDs == nil {
 		return FD{}, false
 	}
@@ -443,7 +470,7 @@ func (s *kernelSource) System() System {
 }
 
 func (s *kernelSource) SetComm(pid, tid int32, name string) error {
-	return s.k.SetCallerName(pid, tid, name)
+	return s.k.SetCallerName(s.ns, pid, tid, name)
 }
 
 func (s *kernelSource) MemInfo() MemInfo {
@@ -459,4 +486,25 @@ func (s *kernelSource) ExtraMounts() []Mount {
 		out[i] = Mount{Source: r.Source, Target: r.Target, FSType: r.FSType, Options: r.Options, Dev: r.Dev, NoDev: r.NoDev}
 	}
 	return out
+}
+
+// ForPIDNamespace returns a /proc root like root (a kernel /proc's root)
+// that shows PID namespace ns, sharing its configuration: the instance a
+// proc mount made by a process of ns gets, as Linux's proc shows the
+// mounting process's namespace. It returns root itself when root already
+// shows ns, and false when root is not a kernel /proc.
+func ForPIDNamespace(root vfs.Inode, ns *kernel.PIDNamespace) (vfs.Inode, bool) {
+	n, ok := root.(*node)
+	if !ok || n.ino != rootIno {
+		return nil, false
+	}
+	if PIDNamespaceOf(n.fs.src) == ns {
+		return root, true
+	}
+	src, ok := WithPIDNamespace(n.fs.src, ns)
+	if !ok {
+		return nil, false
+	}
+	fs := &filesystem{src: src, cfg: n.fs.cfg, ctime: n.fs.ctime, bootID: n.fs.bootID}
+	return fs.root(), true
 }

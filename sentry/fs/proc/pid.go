@@ -452,13 +452,23 @@ func (fs *filesystem) nsDir(key string, v *view) *node {
 		entries[i] = entry{ns.name, func(k string) *node {
 			return fs.symlink(k, v.attr, func() (string, error) {
 				id := ns.ino
-				if ns.kind == "uts" {
+				if ns.kind == "uts" || ns.kind == "pid" {
 					p, _, err := v.snapshot()
 					if err != nil {
 						return "", unix.ENOENT
 					}
-					if p.UTSNamespace != 0 {
-						id = p.UTSNamespace
+					own := p.UTSNamespace
+					switch ns.name {
+					case "pid":
+						own = p.PIDNamespace
+					case "pid_for_children":
+						own = p.ChildPIDNamespace
+					}
+					if own == NoNamespace {
+						return "", unix.ENOENT
+					}
+					if own != 0 {
+						id = own
 					}
 				}
 				return ns.kind + ":[" + strconv.FormatUint(id, 10) + "]", nil

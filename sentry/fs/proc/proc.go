@@ -28,6 +28,10 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
+// NoNamespace is a namespace inode number that stands for no namespace:
+// its ns/ link does not resolve (ENOENT).
+const NoNamespace = ^uint64(0)
+
 // Source is what /proc shows. Methods return snapshots; ok is false when
 // the process does not exist (any more).
 type Source interface {
@@ -80,8 +84,11 @@ type Creds struct {
 
 // Thread is a snapshot of one task.
 type Thread struct {
-	TID  int32
-	Name string
+	TID int32
+	// NSTIDs are the thread's IDs from this /proc's PID namespace down
+	// to the thread's own (outer first); nil means [TID].
+	NSTIDs []int32
+	Name   string
 	// State is a Linux state letter: 'R', 'S', 'T' or 'Z'.
 	State byte
 	// SigBlocked is the blocked set; SigPending the thread-directed
@@ -100,6 +107,15 @@ type Limit struct{ Cur, Max uint64 }
 // Process is a snapshot of one thread group.
 type Process struct {
 	PID, PPID, PGID, SID int32
+	// NSPIDs, NSPGIDs and NSSIDs are the IDs of the process, its process
+	// group and its session from this /proc's PID namespace down to the
+	// process's own (outer first); nil means the single ID above.
+	NSPIDs, NSPGIDs, NSSIDs []int32
+	// PIDNamespace and ChildPIDNamespace are the inode numbers of the
+	// process's PID namespace and pid_for_children (0: the initial one;
+	// NoNamespace: a pid_for_children without its init yet, which has no
+	// link).
+	PIDNamespace, ChildPIDNamespace uint64
 	// Leader is the group leader, whose name and state stand for the
 	// process ('Z' once it exited).
 	Leader Thread
