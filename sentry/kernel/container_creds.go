@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -65,6 +66,9 @@ func NewCredentials(uid, gid uint32, groups []uint32, caps uint64) Credentials {
 		GID: gid, EGID: gid, SGID: gid, FSGID: gid,
 		Groups: append([]uint32(nil), groups...),
 	}
+	// Linux keeps the supplementary groups sorted (groups_sort in
+	// setgroups), so getgroups and id -G list them in ascending order.
+	slices.Sort(c.Groups)
 	c.Caps.Bounding = caps
 	if uid == 0 {
 		c.Caps.Permitted, c.Caps.Effective = caps, caps

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -112,6 +113,9 @@ func Setgroups(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	for i := range groups {
 		groups[i] = binary.LittleEndian.Uint32(b[4*i:])
 	}
+	// groups_sort: getgroups returns the set in ascending order,
+	// whatever order setgroups was given.
+	slices.Sort(groups)
 	return 0, t.SetGroups(groups)
 }
 
