@@ -15,7 +15,10 @@ import (
 const maxStopTimeout = 365 * 24 * time.Hour
 
 // StopContainer sends the container's stop signal, waits up to timeout
-// seconds and then kills it. Stopping an exited container succeeds.
+// seconds and then kills it. Stopping an exited container succeeds, and
+// so does stopping one that does not exist: kubelet retries stops after
+// removals, and containerd answers both without an error (critest's
+// idempotence specs check it).
 func (s *Server) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
 	const rpc = "StopContainer"
 	m, err := s.manager(rpc)
@@ -27,6 +30,9 @@ func (s *Server) StopContainer(ctx context.Context, req *runtimeapi.StopContaine
 		return nil, err
 	}
 	c, err := s.resolveContainer(ctx, m, id)
+	if errors.Is(err, podsandbox.ErrNotFound) {
+		return &runtimeapi.StopContainerResponse{}, nil
+	}
 	if err != nil {
 		return nil, podError(rpc, id, err)
 	}
