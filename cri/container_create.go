@@ -82,10 +82,22 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	if len(sc.GetMaskedPaths()) > 0 || len(sc.GetReadonlyPaths()) > 0 {
-		// The sandbox's /proc and /sys are the sentry's own, with no
-		// host information to mask; kubelet sends its defaults always.
-		s.log.Debug("CreateContainer: masked and read-only paths are not applied", "container", name, "pod", podID)
+	readonlyPaths, maskedPaths, err := restrictedPaths(sc)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+
+	pidNS, err := pidNamespace(sc.GetNamespaceOptions(), pod)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	if target, ok := strings.CutPrefix(pidNS, podsandbox.PIDNamespaceOf("")); ok {
+		// An ephemeral container joins a container of its own pod.
+		t, err := s.resolveContainer(ctx, m, target)
+		if err != nil || t.Config.PodID != podID {
+			return nil, bad("namespace_options.target_id %q: no such container in the pod", target)
+		}
+		pidNS = podsandbox.PIDNamespaceOf(t.Config.ID)
 	}
 
 	// The image.
@@ -170,6 +182,9 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 		Rootfs:         podsandbox.Rootfs{LowerDirs: lower, Upper: upper, Work: work},
 		ReadOnlyRootfs: sc.GetReadonlyRootfs(),
 		Mounts:         mounts,
+		ReadonlyPaths:  readonlyPaths,
+		MaskedPaths:    maskedPaths,
+		PIDNamespace:   pidNS,
 		Process: control.Process{
 			Args:            argv,
 			Env:             mergeEnv(hostname, imgCfg.Env, cfg.GetEnvs()),

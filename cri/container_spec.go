@@ -373,3 +373,49 @@ func checkLogPath(p string) error {
 	}
 	return nil
 }
+
+// restrictedPaths are the container's read-only and masked paths, as the
+// security context names them (kubelet sends its defaults, /proc/kcore
+// and the like, unless the pod asks for procMount Unmasked). nil, when
+// the request has no security context or no list, masks nothing.
+func restrictedPaths(sc *runtimeapi.LinuxContainerSecurityContext) (readonly, masked []string, err error) {
+	for _, l := range []struct {
+		name  string
+		paths []string
+	}{{"readonly_paths", sc.GetReadonlyPaths()}, {"masked_paths", sc.GetMaskedPaths()}} {
+		for _, p := range l.paths {
+			if !path.IsAbs(p) || strings.ContainsRune(p, 0) {
+				return nil, nil, fmt.Errorf("linux.security_context.%s: %q is not an absolute path", l.name, p)
+			}
+		}
+	}
+	return slices.Clone(sc.GetReadonlyPaths()), slices.Clone(sc.GetMaskedPaths()), nil
+}
+
+// pidNamespace is the PID namespace a container's processes live in,
+// from its namespace options as containerd reads them: CONTAINER its
+// own, POD the pod's shared one, TARGET that of container target (an
+// ephemeral container's, which the caller checks is in the pod). A
+// request without namespace options follows the pod: kubelet always
+// sends them, and a bare client (crictl without a security context)
+// gets what the pod asked for.
+func pidNamespace(ns *runtimeapi.NamespaceOption, pod *podsandbox.Pod) (string, error) {
+	if ns == nil {
+		if pod.Config.SharePIDNamespace {
+			return podsandbox.PIDNamespacePod, nil
+		}
+		return podsandbox.PIDNamespaceContainer, nil
+	}
+	switch ns.GetPid() {
+	case runtimeapi.NamespaceMode_CONTAINER:
+		return podsandbox.PIDNamespaceContainer, nil
+	case runtimeapi.NamespaceMode_POD:
+		return podsandbox.PIDNamespacePod, nil
+	case runtimeapi.NamespaceMode_TARGET:
+		if ns.GetTargetId() == "" {
+			return "", fmt.Errorf("namespace_options.pid TARGET without a target_id")
+		}
+		return podsandbox.PIDNamespaceOf(ns.GetTargetId()), nil
+	}
+	return "", fmt.Errorf("namespace_options.pid %v is not supported", ns.GetPid())
+}

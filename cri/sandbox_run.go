@@ -155,6 +155,10 @@ func (s *Server) podConfig(rpc string, cfg *runtimeapi.PodSandboxConfig) (podsan
 	if pc.Resources.MemoryLimitBytes == 0 && s.cfg.DefaultMemoryBytes > 0 {
 		pc.Resources.MemoryLimitBytes = s.cfg.DefaultMemoryBytes
 	}
+	// POD is the zero value: a pod whose namespace options are present
+	// and leave pid alone shares one namespace, as under containerd;
+	// kubelet sends CONTAINER unless shareProcessNamespace is set.
+	pc.SharePIDNamespace = ns != nil && ns.GetPid() == runtimeapi.NamespaceMode_POD
 	if ns == nil {
 		ns = &runtimeapi.NamespaceOption{}
 	}

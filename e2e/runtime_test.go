@@ -347,3 +347,84 @@ func sentryPID(t *testing.T, c *crictl, pod string) int {
 	}
 	return p.Info.PID
 }
+
+// createWith creates a container running args in pod with linux settings
+// linux (the CRI LinuxContainerConfig as crictl reads it) and returns its
+// ID.
+func (f *podFixture) createWith(pod, podCfg, name string, linux map[string]any, args ...string) string {
+	f.t.Helper()
+	cfg := f.writeJSON("ctr-"+name+".json", map[string]any{
+		"metadata": map[string]any{"name": name},
+		"image":    map[string]any{"image": f.image},
+		"command":  args,
+		"log_path": name + ".log",
+		"linux":    linux,
+	})
+	return strings.TrimSpace(f.c.stdout("create", pod, cfg, podCfg))
+}
+
+// TestPodLifecycleSharedPIDAndMasks runs, through crictl, a pod that
+// shares its PID namespace (pid POD, kubelet's shareProcessNamespace) and
+// one that does not (pid CONTAINER), as critest's PodPID and ContainerPID
+// checks do, and a container with masked and read-only paths, as its
+// MaskedPaths and ReadonlyPaths checks do.
+func TestPodLifecycleSharedPIDAndMasks(t *testing.T) {
+	f := newPodFixture(t)
+	const podMode, containerMode = 0, 1 // runtimeapi.NamespaceMode_POD, _CONTAINER
+	runPod := func(name string, pid int) (string, string) {
+		cfg := f.writeJSON("pod-"+name+".json", map[string]any{
+			"metadata":      map[string]any{"name": name, "namespace": "e2e", "uid": "uid-" + name},
+			"hostname":      name,
+			"log_directory": filepath.Join(f.logDir, name),
+			"linux":         map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"pid": pid}}},
+		})
+		return strings.TrimSpace(f.c.stdout("runp", cfg)), cfg
+	}
+	pidLinux := func(pid int) map[string]any {
+		return map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"pid": pid}}}
+	}
+
+	shared, sharedCfg := runPod("shared", podMode)
+	first := f.createWith(shared, sharedCfg, "first", pidLinux(podMode), "sleep", "1000")
+	f.c.run(false, "start", first)
+	f.waitState(first, "CONTAINER_RUNNING")
+	second := f.createWith(shared, sharedCfg, "second", pidLinux(podMode), "sleep", "1001")
+	f.c.run(false, "start", second)
+	f.waitState(second, "CONTAINER_RUNNING")
+	if out, errOut := f.c.run2(false, "exec", first, "cat", "/proc/1/cmdline"); strings.Contains(out, "sleep") || errOut != "" {
+		t.Errorf("pid POD: /proc/1/cmdline = %q (stderr %q), want the pod's pause process", out, errOut)
+	}
+	if out := f.c.stdout("exec", second, "sh", "-c", "cat /proc/[0-9]*/cmdline"); !strings.Contains(out, "1000") || !strings.Contains(out, "1001") {
+		t.Errorf("pid POD: the second container does not see the first's process: %q", out)
+	}
+	// The first container's init exits: the second lives on.
+	f.c.run(false, "stop", "--timeout", "0", first)
+	f.waitState(first, "CONTAINER_EXITED")
+	if st := f.inspect(second); st.Status.State != "CONTAINER_RUNNING" {
+		t.Errorf("pid POD: after the first container stopped, the second is %+v", st.Status)
+	}
+
+	own, ownCfg := runPod("own", containerMode)
+	alone := f.createWith(own, ownCfg, "alone", pidLinux(containerMode), "sleep", "1002")
+	f.c.run(false, "start", alone)
+	f.waitState(alone, "CONTAINER_RUNNING")
+	if out := f.c.stdout("exec", alone, "cat", "/proc/1/cmdline"); !strings.Contains(out, "1002") {
+		t.Errorf("pid CONTAINER: /proc/1/cmdline = %q, want the container's init", out)
+	}
+
+	masked := f.createWith(own, ownCfg, "masked", map[string]any{"security_context": map[string]any{
+		"masked_paths":   []string{"/etc/passwd", "/proc/kcore", "/proc/acpi", "/proc/uptime"},
+		"readonly_paths": []string{"/tmp", "/proc/sys", "/proc/sysrq-trigger"},
+	}}, "sleep", "1003")
+	f.c.run(false, "start", masked)
+	f.waitState(masked, "CONTAINER_RUNNING")
+	if out, errOut := f.c.run2(false, "exec", masked, "sh", "-c", "cat /etc/passwd /proc/uptime"); out != "" || errOut != "" {
+		t.Errorf("masked files read %q (stderr %q), want nothing", out, errOut)
+	}
+	if _, errOut := f.c.run2(true, "exec", masked, "sh", "-c", "echo x > /tmp/test"); !strings.Contains(errOut, "Read-only file system") {
+		t.Errorf("writing on a read-only path: %q", errOut)
+	}
+	if out := f.c.stdout("exec", alone, "sh", "-c", "echo x > /tmp/test && cat /etc/passwd"); !strings.Contains(out, "root:x:0:0") {
+		t.Errorf("a container without masks: %q", out)
+	}
+}

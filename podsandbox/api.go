@@ -102,6 +102,11 @@ type PodConfig struct {
 	Sysctls map[string]string `json:"sysctls,omitempty"`
 	// RuntimeHandler is the handler the pod was created with.
 	RuntimeHandler string `json:"runtimeHandler,omitempty"`
+	// SharePIDNamespace says the pod shares one PID namespace among its
+	// containers (CRI's pid POD mode, kubelet's shareProcessNamespace):
+	// the mode of a container that does not name its own
+	// (ContainerConfig.PIDNamespace is chosen by the caller from it).
+	SharePIDNamespace bool `json:"sharePidNamespace,omitempty"`
 }
 
 // Pod is a pod's record and state.
@@ -157,10 +162,33 @@ type ContainerConfig struct {
 	ReadOnlyRootfs bool            `json:"readOnlyRootfs,omitempty"`
 	Mounts         []Mount         `json:"mounts,omitempty"`
 	Process        control.Process `json:"process"`
+	// ReadonlyPaths are made read-only and MaskedPaths hidden in the
+	// container's tree, as runc does (control.ContainerSpec).
+	ReadonlyPaths []string `json:"readonlyPaths,omitempty"`
+	MaskedPaths   []string `json:"maskedPaths,omitempty"`
+	// PIDNamespace is the PID namespace the container's processes live
+	// in: PIDNamespaceContainer (its own), PIDNamespacePod (the pod's
+	// shared one) or PIDNamespaceOf(id) (container id's, which must be a
+	// running container of the same pod: an ephemeral container's
+	// target).
+	PIDNamespace string `json:"pidNamespace,omitempty"`
 	// StopSignal is the image's stop signal (default SIGTERM).
 	StopSignal int       `json:"stopSignal,omitempty"`
 	Resources  Resources `json:"resources"`
 }
+
+// Values of ContainerConfig.PIDNamespace; they are the sentry's
+// (control.ContainerSpec.PIDNamespace).
+const (
+	PIDNamespaceContainer = control.PIDNamespaceContainer
+	PIDNamespacePod       = control.PIDNamespacePod
+	// pidNamespaceOfPrefix is what PIDNamespaceOf puts before an ID.
+	pidNamespaceOfPrefix = control.PIDNamespaceOfPrefix
+)
+
+// PIDNamespaceOf is the ContainerConfig.PIDNamespace that joins container
+// id's namespace.
+func PIDNamespaceOf(id string) string { return control.PIDNamespaceOf(id) }
 
 // Container is a container's record and state.
 type Container struct {

@@ -70,6 +70,15 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg ContainerConfig) (*Co
 			return nil, fmt.Errorf("container %q attempt %d in pod %s: in use by %s: %w", cfg.Name, cfg.Attempt, cfg.PodID, o.rec.Container.Config.ID, ErrExists)
 		}
 	}
+	if target, ok := strings.CutPrefix(cfg.PIDNamespace, pidNamespaceOfPrefix); ok {
+		// The sentry checks that the target runs; that it is a
+		// container of this pod (the sentry knows no other) is known
+		// here.
+		if t := r.ctrs[target]; t == nil || t.removed || t.rec.Container.Config.PodID != cfg.PodID {
+			r.mu.Unlock()
+			return nil, fmt.Errorf("container %s: PID namespace of container %q: no such container in pod %s: %w", cfg.ID, target, cfg.PodID, ErrInvalid)
+		}
+	}
 	cs := &ctrState{rec: containerRecord{Container: Container{Config: cfg, State: ContainerCreated, CreatedAt: time.Now()}}}
 	cs.op.Lock()
 	defer cs.op.Unlock()
@@ -205,11 +214,14 @@ func (r *Runtime) createContainer(ctx context.Context, cs *ctrState) (retErr err
 	})
 
 	spec := &control.ContainerSpec{
-		ID:           id,
-		RootTree:     rootTree(id),
-		RootReadOnly: cfg.ReadOnlyRootfs,
-		Mounts:       mounts,
-		Process:      cfg.Process,
+		ID:            id,
+		RootTree:      rootTree(id),
+		RootReadOnly:  cfg.ReadOnlyRootfs,
+		Mounts:        mounts,
+		ReadonlyPaths: cfg.ReadonlyPaths,
+		MaskedPaths:   cfg.MaskedPaths,
+		PIDNamespace:  cfg.PIDNamespace,
+		Process:       cfg.Process,
 	}
 	var files []*os.File
 	if cfg.LogPath != "" {

@@ -338,6 +338,16 @@ func (e *testEnv) leftovers() []string {
 	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
 	for _, p := range procs {
 		if target, err := os.Readlink(p); err == nil && (target == e.exe || target == e.exe+" (deleted)") {
+			// Other packages' tests run the same binary at the same
+			// time (go test ./... runs packages in parallel): with a
+			// cgroup driver, count only processes in this test's
+			// cgroup parent.
+			if e.driver != "none" {
+				cg, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cgroup"))
+				if !strings.Contains(string(cg), e.cgParent+"/") {
+					continue
+				}
+			}
 			cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
 			out = append(out, fmt.Sprintf("process %s: %q", filepath.Base(filepath.Dir(p)), bytes.ReplaceAll(cmd, []byte{0}, []byte{' '})))
 		}

@@ -414,6 +414,10 @@ func TestInvalidConfigs(t *testing.T) {
 		"upper no work":  func(c *ContainerConfig) { c.Rootfs.Work = "" },
 		"bad id":         func(c *ContainerConfig) { c.ID = "a/b" },
 		"relative log":   func(c *ContainerConfig) { c.LogPath = "x.log" },
+		"relative mask":  func(c *ContainerConfig) { c.MaskedPaths = []string{"proc/kcore"} },
+		"relative ro":    func(c *ContainerConfig) { c.ReadonlyPaths = []string{"tmp"} },
+		"bad pid ns":     func(c *ContainerConfig) { c.PIDNamespace = "host" },
+		"unknown target": func(c *ContainerConfig) { c.PIDNamespace = PIDNamespaceOf(randID()) },
 	} {
 		cfg := e.ctrConfig(pod, lower, "c", "true")
 		mod(&cfg)

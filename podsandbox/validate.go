@@ -106,6 +106,22 @@ func validateContainer(cfg *ContainerConfig) error {
 	if cfg.LogPath != "" && !path.IsAbs(cfg.LogPath) {
 		return fmt.Errorf("%s: log path %q is not absolute: %w", what, cfg.LogPath, ErrInvalid)
 	}
+	for _, l := range []struct {
+		name  string
+		paths []string
+	}{{"read-only", cfg.ReadonlyPaths}, {"masked", cfg.MaskedPaths}} {
+		for _, p := range l.paths {
+			if !path.IsAbs(p) || strings.ContainsRune(p, 0) {
+				return fmt.Errorf("%s: %s path %q must be absolute: %w", what, l.name, p, ErrInvalid)
+			}
+		}
+	}
+	switch ns := cfg.PIDNamespace; {
+	case ns == PIDNamespaceContainer, ns == PIDNamespacePod:
+	case strings.HasPrefix(ns, pidNamespaceOfPrefix) && checkID("container", strings.TrimPrefix(ns, pidNamespaceOfPrefix)) == nil:
+	default:
+		return fmt.Errorf("%s: PID namespace %q: want \"\", %q or %q<container ID>: %w", what, ns, PIDNamespacePod, pidNamespaceOfPrefix, ErrInvalid)
+	}
 	if cfg.StopSignal < 0 || cfg.StopSignal > 64 {
 		return fmt.Errorf("%s: stop signal %d is out of range: %w", what, cfg.StopSignal, ErrInvalid)
 	}

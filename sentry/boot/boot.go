@@ -156,7 +156,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		MemoryLimit: spec.MemoryBytes,
 		MemoryUsage: mf.InUse,
 	}))
-	specMounts, err := mountAll(root, spec.Mounts, client, mf)
+	specMounts, _, err := mountAll(root, spec.Mounts, client, mf)
 	if err != nil {
 		return 125, err
 	}

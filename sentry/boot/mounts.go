@@ -79,16 +79,18 @@ func parseMountOptions(m Mount) (mountOptions, error) {
 }
 
 // mountAll mounts the spec's mounts in order, creating missing mount
-// points on a writable root. It returns what /proc/mounts lists.
-func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfile.File) ([]proc.Mount, error) {
+// points on a writable root. It returns what /proc/mounts lists and the
+// mounts it made.
+func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfile.File) ([]proc.Mount, []subMount, error) {
 	var listed []proc.Mount
+	var subs []subMount
 	for i, m := range mounts {
 		if !path.IsAbs(m.Destination) || path.Clean(m.Destination) == "/" {
-			return nil, fmt.Errorf("mount %q: destination must be an absolute path below /", m.Destination)
+			return nil, nil, fmt.Errorf("mount %q: destination must be an absolute path below /", m.Destination)
 		}
 		opts, err := parseMountOptions(m)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var inode vfs.Inode
 		var fsType, source string
@@ -97,12 +99,12 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 			// Volumes may change on the host side: revalidate.
 			in, err := goferfs.Attach(client, m.Tree, goferfs.Options{MemFile: mf})
 			if err != nil {
-				return nil, fmt.Errorf("mount %s: attaching %q: %w", m.Destination, m.Tree, err)
+				return nil, nil, fmt.Errorf("mount %s: attaching %q: %w", m.Destination, m.Tree, err)
 			}
 			inode, fsType, source = in, "goferfs", m.Tree
 			if m.SubPath != "" {
 				if inode, err = in.Lookup(m.SubPath); err != nil {
-					return nil, fmt.Errorf("mount %s: %s: %w", m.Destination, m.SubPath, err)
+					return nil, nil, fmt.Errorf("mount %s: %s: %w", m.Destination, m.SubPath, err)
 				}
 			}
 		case "tmpfs":
@@ -116,7 +118,7 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 			// asking for them there gets those.
 			want := map[string]string{"proc": "/proc", "sysfs": "/sys", "devpts": "/dev/pts", "cgroup": "/sys/fs/cgroup", "cgroup2": "/sys/fs/cgroup"}[m.Type]
 			if path.Clean(m.Destination) != want {
-				return nil, fmt.Errorf("mount %s: %s is only mounted at %s", m.Destination, m.Type, want)
+				return nil, nil, fmt.Errorf("mount %s: %s is only mounted at %s", m.Destination, m.Type, want)
 			}
 			continue
 		case "mqueue":
@@ -124,11 +126,11 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 			// ENOSYS); the directory exists so that the mount does.
 			inode, fsType, source = tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: tmpfsDevBase + uint64(i)}).Root(), "mqueue", "mqueue"
 		default:
-			return nil, fmt.Errorf("mount %s: type %q is not supported", m.Destination, m.Type)
+			return nil, nil, fmt.Errorf("mount %s: type %q is not supported", m.Destination, m.Type)
 		}
 		parent, name, err := mountPoint(root, m.Destination, inode)
 		if err != nil {
-			return nil, fmt.Errorf("mount %s: %w", m.Destination, err)
+			return nil, nil, fmt.Errorf("mount %s: %w", m.Destination, err)
 		}
 		mnt := parent.MountChild(name, inode)
 		mode := "rw"
@@ -141,8 +143,9 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 			mode += ",noexec"
 		}
 		listed = append(listed, proc.MountOf(source, path.Clean(m.Destination), fsType, mode+",relatime", true, inode))
+		subs = append(subs, subMount{path: path.Clean(m.Destination), root: mnt, source: source, fsType: fsType})
 	}
-	return listed, nil
+	return listed, subs, nil
 }
 
 // tmpfsDevBase numbers the device IDs of spec tmpfs mounts.

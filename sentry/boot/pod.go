@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"sync"
 
 	"github.com/cocoonrt/cocoon/gofer"
 	"github.com/cocoonrt/cocoon/sentry/fs/dev"
@@ -34,6 +35,11 @@ type Pod struct {
 	client *gofer.Client
 	mf     *memfile.File
 	shm    *tmpfs.FS
+
+	// podNSMu protects podNS, the pod's shared PID namespace once a
+	// container asked for it (pause.go).
+	podNSMu sync.Mutex
+	podNS   *kernel.PIDNamespace
 }
 
 // PodServer serves a pod's control socket (listening descriptor
@@ -112,6 +118,12 @@ type ContainerRoot struct {
 	Mounts []Mount
 	// Hostname is the container's; empty shares the pod's.
 	Hostname string
+	// ReadonlyPaths are made read-only and MaskedPaths hidden, after the
+	// mounts, as runc does (maskedPaths in masks.go).
+	ReadonlyPaths, MaskedPaths []string
+	// PIDNamespace is the PID namespace the container's processes live
+	// in; nil gives the container its own.
+	PIDNamespace *kernel.PIDNamespace
 }
 
 // NewContainer builds a container's file tree (its root from the gofer,
@@ -127,23 +139,34 @@ func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
 	if cr.RootReadOnly {
 		root.SetReadOnly()
 	}
-	devRoot := root.MountChild("dev", dev.NewWith(map[string]vfs.Inode{
+	devInode := dev.NewWith(map[string]vfs.Inode{
 		"ptmx": p.PTYs.PtmxInode(),
 		"pts":  synth.NewDir(0o755, map[string]vfs.Inode{}),
 		"tty":  dev.NewTTY(),
-	}))
-	devRoot.MountChild("pts", p.PTYs.Root())
-	devRoot.MountChild("shm", p.shm.Root())
-	root.MountChild("sys", sysfs.New(sysfs.Config{
+	})
+	devRoot := root.MountChild("dev", devInode)
+	ptsRoot := devRoot.MountChild("pts", p.PTYs.Root())
+	shmRoot := devRoot.MountChild("shm", p.shm.Root())
+	sysRoot := root.MountChild("sys", sysfs.New(sysfs.Config{
 		NumCPU:      runtime.NumCPU(),
 		MemoryLimit: p.Spec.MemoryBytes,
 		MemoryUsage: p.mf.InUse,
 	}))
-	specMounts, err := mountAll(root, cr.Mounts, p.client, p.mf)
+	// subs are the tree's mounts in the order they are made, for the
+	// read-only paths that must mount again what lies below them.
+	subs := []subMount{
+		{path: "/", root: root, source: cr.RootTree, fsType: "goferfs"},
+		{path: "/dev", root: devRoot, source: "tmpfs", fsType: "tmpfs"},
+		{path: "/dev/pts", root: ptsRoot, source: "devpts", fsType: "devpts"},
+		{path: "/dev/shm", root: shmRoot, source: "shm", fsType: "tmpfs"},
+		{path: "/sys", root: sysRoot, source: "sysfs", fsType: "sysfs"},
+	}
+	specMounts, specSubs, err := mountAll(root, cr.Mounts, p.client, p.mf)
 	if err != nil {
 		return nil, err
 	}
-	c := p.Kernel.NewContainer(cr.ID, root, cr.Hostname)
+	subs = append(subs, specSubs...)
+	c := p.Kernel.NewContainerIn(cr.ID, root, cr.Hostname, cr.PIDNamespace)
 	mounts := proc.DefaultMounts()
 	rootOpts := "rw,relatime"
 	if cr.RootReadOnly {
@@ -155,7 +178,19 @@ func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
 		proc.MountOf("devpts", "/dev/pts", "devpts", "rw,nosuid,noexec,relatime", true, p.PTYs.Root()),
 	}, mounts[2:]...)...)
 	mounts = append(mounts, specMounts...)
-	root.MountChild("proc", proc.New(proc.NewContainerSource(p.Kernel, c), proc.Config{Mounts: mounts}))
+	procRoot := root.MountChild("proc", proc.New(proc.NewContainerSource(p.Kernel, c), proc.Config{Mounts: mounts}))
+	subs = append(subs, subMount{path: "/proc", root: procRoot, source: "proc", fsType: "proc"})
+	// Everything the paths may name is mounted now, /proc included
+	// (where kubelet's defaults point).
+	if len(cr.ReadonlyPaths) > 0 || len(cr.MaskedPaths) > 0 {
+		null, err := devInode.Lookup("null")
+		if err != nil {
+			return nil, fmt.Errorf("masked paths: /dev/null: %w", err)
+		}
+		if err := restrictPaths(c, root, subs, cr.ReadonlyPaths, cr.MaskedPaths, null, p.mf); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 

@@ -153,12 +153,36 @@ type ContainerSpec struct {
 	Hostname string `json:"hostname,omitempty"`
 	// Process is the container's init.
 	Process Process `json:"process"`
+	// ReadonlyPaths are made read-only (a read-only bind of themselves)
+	// and MaskedPaths hidden (a file under /dev/null, a directory under an
+	// empty read-only tmpfs) once the mounts are made, as runc does; paths
+	// that do not exist are skipped.
+	ReadonlyPaths []string `json:"readonlyPaths,omitempty"`
+	MaskedPaths   []string `json:"maskedPaths,omitempty"`
+	// PIDNamespace names the PID namespace the container's processes
+	// live in: "" (PIDNamespaceContainer) one of its own whose PID 1 is
+	// its init; PIDNamespacePod the pod's shared one, whose PID 1 is the
+	// pod's pause process; PIDNamespaceOf(id) another container's (an
+	// ephemeral container's target), which must exist.
+	PIDNamespace string `json:"pidNamespace,omitempty"`
 	// HasLog says descriptor 0 of the request is the container's log
 	// file, opened O_WRONLY|O_APPEND by the daemon: the sentry writes
 	// the container's standard output and error there in the CRI log
 	// format. Without it the output is discarded (attach still sees it).
 	HasLog bool `json:"hasLog,omitempty"`
 }
+
+// Values of ContainerSpec.PIDNamespace.
+const (
+	PIDNamespaceContainer = ""
+	PIDNamespacePod       = "pod"
+	// PIDNamespaceOfPrefix prefixes a container ID (PIDNamespaceOf).
+	PIDNamespaceOfPrefix = "container:"
+)
+
+// PIDNamespaceOf is the ContainerSpec.PIDNamespace that joins container
+// id's namespace.
+func PIDNamespaceOf(id string) string { return PIDNamespaceOfPrefix + id }
 
 // ExecSpec is what OpExec needs. The request's descriptors are, in
 // order: standard input if Process.Stdin, standard output, and standard

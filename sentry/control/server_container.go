@@ -3,6 +3,7 @@ package control
 import (
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,12 +77,22 @@ func (s *Server) createContainer(r *request) (*Response, *requestError) {
 	}
 	s.containers[spec.ID] = nil // reserved while the tree is built
 	s.mu.Unlock()
+	pidns, rerr := s.pidNamespace(r, spec)
+	if rerr != nil {
+		s.mu.Lock()
+		delete(s.containers, spec.ID)
+		s.mu.Unlock()
+		return nil, rerr
+	}
 	kc, err := s.pod.NewContainer(boot.ContainerRoot{
-		ID:           spec.ID,
-		RootTree:     spec.RootTree,
-		RootReadOnly: spec.RootReadOnly,
-		Mounts:       spec.Mounts,
-		Hostname:     spec.Hostname,
+		ID:            spec.ID,
+		RootTree:      spec.RootTree,
+		RootReadOnly:  spec.RootReadOnly,
+		Mounts:        spec.Mounts,
+		Hostname:      spec.Hostname,
+		ReadonlyPaths: spec.ReadonlyPaths,
+		MaskedPaths:   spec.MaskedPaths,
+		PIDNamespace:  pidns,
 	})
 	if err != nil {
 		s.mu.Lock()
@@ -107,6 +118,39 @@ func (s *Server) createContainer(r *request) (*Response, *requestError) {
 	s.mu.Unlock()
 	s.log.Info("container created", "id", spec.ID, "rootTree", spec.RootTree)
 	return &Response{State: &c.status}, nil
+}
+
+// pidNamespace returns the PID namespace spec.PIDNamespace names: nil for
+// the container's own, the pod's shared one (made with its pause process
+// on first use), or that of another container of the pod.
+func (s *Server) pidNamespace(r *request, spec *ContainerSpec) (*kernel.PIDNamespace, *requestError) {
+	switch name := spec.PIDNamespace; {
+	case name == PIDNamespaceContainer:
+		return nil, nil
+	case name == PIDNamespacePod:
+		ns, err := s.pod.PodPIDNamespace()
+		if err != nil {
+			return nil, r.fail(CodeInternal, "container %s: %v", spec.ID, err)
+		}
+		return ns, nil
+	case strings.HasPrefix(name, PIDNamespaceOfPrefix):
+		id := strings.TrimPrefix(name, PIDNamespaceOfPrefix)
+		s.mu.Lock()
+		target := s.containers[id]
+		s.mu.Unlock()
+		if target == nil || id == spec.ID {
+			return nil, r.fail(CodeInvalid, "container %s: PID namespace of container %q: no such container in the pod", spec.ID, id)
+		}
+		// The target's init must be running: before it starts, the
+		// joining container's init would become the namespace's PID 1,
+		// and after it exits the namespace is dead.
+		if st := target.state().State; st != StateRunning {
+			return nil, r.fail(CodeState, "container %s: PID namespace of container %s: it is %s, not running", spec.ID, id, st)
+		}
+		return target.kc.PIDNamespace(), nil
+	default:
+		return nil, r.fail(CodeInvalid, "container %s: unknown PID namespace %q", spec.ID, name)
+	}
 }
 
 // checkProcess checks what can be checked of a process before it starts.

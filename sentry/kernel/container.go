@@ -16,15 +16,19 @@ import (
 // Containers: in pod mode one kernel runs several containers. Each has its
 // own file tree (its mount namespace: a root of its own, with its own
 // /dev, /proc and /sys over the pod's shared devpts and /dev/shm), its own
-// UTS namespace when it names a hostname, its own PID namespace (a child
-// of the kernel's root namespace, pidns.go) and its own init, PID 1 of
-// that namespace. Its /proc shows its namespace: only its processes, with
-// their IDs there.
+// UTS namespace when it names a hostname, and its own init. By default it
+// has its own PID namespace (a child of the kernel's root namespace,
+// pidns.go) whose PID 1 is its init; a pod that shares its process
+// namespace puts its containers in one namespace whose init is the pod's
+// pause process (boot/pause.go), and an ephemeral container joins its
+// target's (NewContainerIn). Its /proc shows its namespace: only the
+// processes there, with their IDs there.
 //
 // Processes started by the daemon (a container's init, an exec) have no
-// parent in the sandbox (getppid is 0). A container's init is the init of
-// its namespace: orphans of the container are reparented to it, and when
-// it exits every other process of the container is killed. The IDs the
+// parent in the sandbox (getppid is 0). In its own namespace a container's
+// init is the init of that namespace: orphans of the container are
+// reparented to it. Either way, when it exits every other process of the
+// container is killed. The IDs the
 // daemon sees (ThreadGroup.ID, the control protocol's PIDs) are root IDs.
 
 // Container is one container of a pod.
@@ -61,13 +65,33 @@ type Container struct {
 	done chan struct{}
 }
 
-// NewContainer returns a container over the file tree at root. An empty
-// hostname shares the pod's UTS namespace (Kernel.Hostname).
+// NewContainer returns a container over the file tree at root, with a PID
+// namespace of its own. An empty hostname shares the pod's UTS namespace
+// (Kernel.Hostname).
 func (k *Kernel) NewContainer(id string, root *vfs.Dentry, hostname string) *Container {
+	return k.NewContainerIn(id, root, hostname, nil)
+}
+
+// NewContainerIn is NewContainer with the container's processes in PID
+// namespace pidns, shared with other containers (the pod's namespace, or
+// an ephemeral container's target's); nil gives the container its own.
+//
+// In a shared namespace the container's init is not the namespace's init
+// (which is the pod's pause process, or the target container's init), so
+// orphans of the container go to that init, signals reach the container's
+// init as they reach any process, and the init's exit kills only the
+// processes of its own container (Container.processExitedLocked), as
+// containerd kills a container's cgroup when its init exits in a shared
+// namespace, while the namespace and the other containers live on.
+func (k *Kernel) NewContainerIn(id string, root *vfs.Dentry, hostname string, pidns *PIDNamespace) *Container {
 	c := &Container{ID: id, k: k, root: root, done: make(chan struct{})}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	c.pidns, _ = k.rootPIDNS.newChildLocked()
+	if pidns != nil && !pidns.isRoot() {
+		c.pidns = pidns
+	} else {
+		c.pidns, _ = k.rootPIDNS.newChildLocked()
+	}
 	if hostname == "" {
 		if k.podUTS == nil {
 			k.podUTS = &UTSNamespace{hostname: k.Hostname, domainname: "(none)"}
@@ -95,6 +119,10 @@ func (c *Container) InitStatus() (ws unix.WaitStatus, ok bool) {
 	defer c.k.mu.Unlock()
 	return c.initStatus, c.initExited
 }
+
+// AddMount records a mount the sandbox made in the container's tree (a
+// masked or read-only path) for its /proc/mounts, as those mount(2) made.
+func (c *Container) AddMount(r MountRecord) { c.mounts.add(r) }
 
 // Container returns the container tg belongs to, nil outside pod mode.
 func (tg *ThreadGroup) Container() *Container { return tg.container }
