@@ -86,6 +86,10 @@ func TestReportPod(t *testing.T) {
 				}
 				execs = append(execs, time.Since(begin))
 			}
+		}
+		if i == n-1 {
+			// The last pod stays: an idle pod runs one sleeping
+			// container and has served nothing else.
 			idlePod = pr.PodSandboxId
 			continue
 		}
