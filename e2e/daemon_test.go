@@ -82,6 +82,7 @@ func (s *syncBuffer) String() string {
 type daemon struct {
 	t          *testing.T
 	root, sock string
+	runDir     string
 	config     string
 	cmd        *exec.Cmd
 	stderr     *syncBuffer
@@ -109,6 +110,7 @@ func startDaemon(t *testing.T, root, sock string) *daemon {
 	// the root, so a restarted daemon on the same root finds it, and is
 	// short: a pod's socket paths must fit sun_path's 108 bytes.
 	runDir := shortRunDir(t, root)
+	d.runDir = runDir
 	cfg := fmt.Sprintf("root = %q\nsocket = %q\ncerts_dir = %q\nrun_dir = %q\nlog_level = \"debug\"\n", root, sock, filepath.Join(cfgDir, "certs.d"), runDir)
 	if err := os.WriteFile(d.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

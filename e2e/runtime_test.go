@@ -216,6 +216,21 @@ func TestPodLifecycle(t *testing.T) {
 	if m := mountsUnder(t, f.d.root); len(m) != 0 {
 		t.Errorf("mounts left under %s: %v", f.d.root, m)
 	}
+	if m := mountsUnder(t, f.d.runDir); len(m) != 0 {
+		t.Errorf("mounts left under %s: %v", f.d.runDir, m)
+	}
+	cgroups, _ := filepath.Glob("/sys/fs/cgroup/*/cocoon/cocoon-" + pod)
+	if v2, _ := filepath.Glob("/sys/fs/cgroup/cocoon/cocoon-" + pod); len(v2) > 0 {
+		cgroups = append(cgroups, v2...)
+	}
+	if len(cgroups) != 0 {
+		t.Errorf("cgroups left: %v", cgroups)
+	}
+	for _, dir := range []string{filepath.Join(f.d.runDir, "pods", pod), filepath.Join(f.d.root, "pods", pod)} {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("%s left after rmp (%v)", dir, err)
+		}
+	}
 }
 
 // cocoonProcesses lists the PIDs of processes running the test's cocoon
