@@ -296,6 +296,22 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	}
 	resp, err := r.client(cs.rec.Container.Config.PodID).Call(ctx, &control.Request{Op: control.OpStartContainer, Target: &control.Target{Container: id}})
 	if err != nil {
+		var cerr *control.Error
+		if errors.As(err, &cerr) && cerr.Code != control.CodeNotFound && cerr.Code != control.CodeState {
+			// The sentry could not start the program (missing,
+			// not executable): like containerd, the container is
+			// exited with StartError, so kubelet sees why and
+			// recreates it instead of retrying a start forever.
+			r.mu.Lock()
+			c := &cs.rec.Container
+			c.State, c.ExitCode, c.Reason, c.Message = ContainerExited, 128, "StartError", cerr.Message
+			c.FinishedAt = time.Now()
+			if perr := r.st.putContainer(&cs.rec); perr != nil {
+				r.log.Error("saving a container record", "container", id, "err", perr)
+			}
+			r.emitLocked(EventStopped, c.Config.PodID, id)
+			r.mu.Unlock()
+		}
 		return sentryErr(fmt.Sprintf("starting container %s", id), err)
 	}
 	r.mu.Lock()

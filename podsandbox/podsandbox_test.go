@@ -568,3 +568,30 @@ func TestDeathWhileDaemonAway(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestStartErrorExitsContainer starts a container whose program does not
+// exist: the start fails and the container is exited with StartError,
+// as containerd reports it, instead of staying created.
+func TestStartErrorExitsContainer(t *testing.T) {
+	e := newEnv(t)
+	r := e.runtime()
+	ctx := context.Background()
+	pod := mustRunPod(t, r, podConfig("starterr"))
+	c, err := r.CreateContainer(ctx, e.ctrConfig(pod, busyboxLower(t), "missing", "/no/such/program"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StartContainer(ctx, c.Config.ID); err == nil {
+		t.Fatal("starting a missing program succeeded")
+	}
+	got, err := r.Container(ctx, c.Config.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != ContainerExited || got.Reason != "StartError" || got.ExitCode == 0 {
+		t.Errorf("after a failed start: state %s reason %q exit %d, want exited StartError", got.State, got.Reason, got.ExitCode)
+	}
+	if err := r.StartContainer(ctx, c.Config.ID); !errors.Is(err, ErrState) {
+		t.Errorf("starting it again: %v, want ErrState", err)
+	}
+}
