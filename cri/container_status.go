@@ -52,19 +52,9 @@ func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContain
 }
 
 func (s *Server) listContainers(ctx context.Context, rpc string, f *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
-	m, err := s.manager(rpc)
+	all, err := s.selectContainers(ctx, rpc, f.GetId(), f.GetPodSandboxId(), f.GetLabelSelector())
 	if err != nil {
 		return nil, err
-	}
-	if err := checkField(rpc, "filter.id", f.GetId()); err != nil {
-		return nil, err
-	}
-	if err := checkField(rpc, "filter.pod_sandbox_id", f.GetPodSandboxId()); err != nil {
-		return nil, err
-	}
-	all, err := s.filterContainers(ctx, m, f.GetId(), f.GetPodSandboxId(), f.GetLabelSelector())
-	if err != nil {
-		return nil, podError(rpc, "", err)
 	}
 	out := []*runtimeapi.Container{}
 	for _, c := range all {
@@ -86,6 +76,26 @@ func (s *Server) listContainers(ctx context.Context, rpc string, f *runtimeapi.C
 		})
 	}
 	return out, nil
+}
+
+// selectContainers checks a container filter's IDs and returns the
+// containers it selects (filterContainers), with errors as rpc's.
+func (s *Server) selectContainers(ctx context.Context, rpc, id, podID string, labels map[string]string) ([]*podsandbox.Container, error) {
+	m, err := s.manager(rpc)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkField(rpc, "filter.id", id); err != nil {
+		return nil, err
+	}
+	if err := checkField(rpc, "filter.pod_sandbox_id", podID); err != nil {
+		return nil, err
+	}
+	all, err := s.filterContainers(ctx, m, id, podID, labels)
+	if err != nil {
+		return nil, podError(rpc, "", err)
+	}
+	return all, nil
 }
 
 // filterContainers returns the containers whose ID and pod ID the

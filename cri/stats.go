@@ -45,19 +45,13 @@ func (s *Server) ListContainerStats(ctx context.Context, req *runtimeapi.ListCon
 }
 
 func (s *Server) listContainerStats(ctx context.Context, rpc string, f *runtimeapi.ContainerStatsFilter) ([]*runtimeapi.ContainerStats, error) {
+	all, err := s.selectContainers(ctx, rpc, f.GetId(), f.GetPodSandboxId(), f.GetLabelSelector())
+	if err != nil {
+		return nil, err
+	}
 	m, err := s.manager(rpc)
 	if err != nil {
 		return nil, err
-	}
-	if err := checkField(rpc, "filter.id", f.GetId()); err != nil {
-		return nil, err
-	}
-	if err := checkField(rpc, "filter.pod_sandbox_id", f.GetPodSandboxId()); err != nil {
-		return nil, err
-	}
-	all, err := s.filterContainers(ctx, m, f.GetId(), f.GetPodSandboxId(), f.GetLabelSelector())
-	if err != nil {
-		return nil, podError(rpc, "", err)
 	}
 	out := []*runtimeapi.ContainerStats{}
 	for _, c := range all {
