@@ -216,8 +216,9 @@ func (s *Server) lookup(r *request, id string) (*container, *requestError) {
 	return c, nil
 }
 
-// states returns every container's state in ID order.
-func (s *Server) states() []ContainerState {
+// sortedContainers returns the containers that exist (not the IDs
+// reserved by a create in progress), in ID order.
+func (s *Server) sortedContainers() []*container {
 	s.mu.Lock()
 	cs := make([]*container, 0, len(s.containers))
 	for _, c := range s.containers {
@@ -227,6 +228,12 @@ func (s *Server) states() []ContainerState {
 	}
 	s.mu.Unlock()
 	sort.Slice(cs, func(i, j int) bool { return cs[i].id < cs[j].id })
+	return cs
+}
+
+// states returns every container's state in ID order.
+func (s *Server) states() []ContainerState {
+	cs := s.sortedContainers()
 	out := make([]ContainerState, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, c.state())
@@ -241,15 +248,7 @@ func (s *Server) stats() *Stats {
 		MemoryBytes: s.pod.MemoryInUse(),
 		CPUNanos:    uint64(s.k.TotalCPU()),
 	}
-	s.mu.Lock()
-	cs := make([]*container, 0, len(s.containers))
-	for _, c := range s.containers {
-		if c != nil {
-			cs = append(cs, c)
-		}
-	}
-	s.mu.Unlock()
-	sort.Slice(cs, func(i, j int) bool { return cs[i].id < cs[j].id })
+	cs := s.sortedContainers()
 	for _, c := range cs {
 		u := c.kc.Usage()
 		pages, _ := mm.ResidentMemory(u.MMs)
@@ -278,14 +277,7 @@ func (s *Server) shutdown(r *request) (*Response, *requestError) {
 	// Let the exit watchers record each container's end (and flush its
 	// log) before the answer, bounded as the kill was.
 	deadline := time.After(5 * time.Second)
-	s.mu.Lock()
-	cs := make([]*container, 0, len(s.containers))
-	for _, c := range s.containers {
-		if c != nil {
-			cs = append(cs, c)
-		}
-	}
-	s.mu.Unlock()
+	cs := s.sortedContainers()
 wait:
 	for _, c := range cs {
 		c.mu.Lock()
