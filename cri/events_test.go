@@ -19,17 +19,23 @@ func TestGetContainerEvents(t *testing.T) {
 	for r.pods.subscribers() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	id := r.createContainer(pod, "c", nil)
-	r.startContainer(id)
-	r.c.StopContainer(r.ctx, &runtimeapi.StopContainerRequest{ContainerId: id})
-	r.c.RemoveContainer(r.ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id})
-	want := []runtimeapi.ContainerEventType{
-		runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT,
-		runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT,
-		runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT,
-		runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT,
+	// Each event is read before the next change: the statuses an event
+	// carries are the containers' when the server sends it, so a
+	// container removed before its earlier events went out would no
+	// longer be listed in them.
+	var id string
+	steps := []struct {
+		do   func()
+		want runtimeapi.ContainerEventType
+	}{
+		{func() { id = r.createContainer(pod, "c", nil) }, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT},
+		{func() { r.startContainer(id) }, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT},
+		{func() { r.c.StopContainer(r.ctx, &runtimeapi.StopContainerRequest{ContainerId: id}) }, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT},
+		{func() { r.c.RemoveContainer(r.ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id}) }, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT},
 	}
-	for i, w := range want {
+	for i, step := range steps {
+		step.do()
+		w := step.want
 		ev, err := stream.Recv()
 		if err != nil {
 			t.Fatal(err)

@@ -245,6 +245,17 @@ func (f *fakePods) Containers(context.Context) ([]*podsandbox.Container, error) 
 	return out, nil
 }
 
+func (f *fakePods) UpdatePodResources(_ context.Context, id string, r podsandbox.Resources) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.pods[id]
+	if !ok {
+		return fmt.Errorf("pod %s: %w", id, podsandbox.ErrNotFound)
+	}
+	p.Config.Resources = r
+	return nil
+}
+
 func (f *fakePods) UpdateContainerResources(_ context.Context, id string, r podsandbox.Resources) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -35,11 +35,3 @@ func (s *Server) CheckpointPod(context.Context, *runtimeapi.CheckpointPodRequest
 func (s *Server) RestorePod(context.Context, *runtimeapi.RestorePodRequest) (*runtimeapi.RestorePodResponse, error) {
 	return nil, unsupported("RestorePod")
 }
-
-// UpdatePodSandboxResources (in-place pod resize) is not implemented:
-// podsandbox.Manager has no pod-level resource update yet; containers'
-// limits change through UpdateContainerResources. kubelet treats
-// Unimplemented here as "nothing to do".
-func (s *Server) UpdatePodSandboxResources(context.Context, *runtimeapi.UpdatePodSandboxResourcesRequest) (*runtimeapi.UpdatePodSandboxResourcesResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "UpdatePodSandboxResources: not implemented yet: the pod runtime cannot change a running pod's overall limits (container limits change with UpdateContainerResources)")
-}

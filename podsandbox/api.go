@@ -305,6 +305,9 @@ type Manager interface {
 	Container(ctx context.Context, id string) (*Container, error)
 	// Containers returns every container.
 	Containers(ctx context.Context) ([]*Container, error)
+	// UpdatePodResources changes a running pod's overall limits (its
+	// cgroup), as an in-place pod resize does.
+	UpdatePodResources(ctx context.Context, id string, r Resources) error
 	// UpdateContainerResources changes a container's limits.
 	UpdateContainerResources(ctx context.Context, id string, r Resources) error
 	// ReopenContainerLog reopens the container's log file.

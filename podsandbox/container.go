@@ -640,6 +640,41 @@ func (r *Runtime) UpdateContainerResources(ctx context.Context, id string, res R
 	return nil
 }
 
+// UpdatePodResources records a pod's new overall limits and applies them
+// to its cgroup. A pod without a cgroup (no controllers on the node)
+// keeps the record only.
+func (r *Runtime) UpdatePodResources(ctx context.Context, id string, res Resources) error {
+	if err := validateResources(fmt.Sprintf("pod %s", id), res); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	ps := r.pods[id]
+	r.mu.Unlock()
+	if ps == nil {
+		return fmt.Errorf("pod %s: %w", id, ErrNotFound)
+	}
+	ps.op.Lock()
+	defer ps.op.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ps.removed {
+		return fmt.Errorf("pod %s: %w", id, ErrNotFound)
+	}
+	if ps.rec.Pod.State != PodReady {
+		return fmt.Errorf("pod %s is not ready: %w", id, ErrState)
+	}
+	if ps.cg != nil {
+		if err := ps.cg.Set(res); err != nil {
+			return fmt.Errorf("pod %s: applying limits: %w", id, err)
+		}
+	}
+	ps.rec.Pod.Config.Resources = res
+	if err := r.st.putPod(&ps.rec); err != nil {
+		return fmt.Errorf("pod %s: saving: %w", id, err)
+	}
+	return nil
+}
+
 // ReopenContainerLog reopens a running container's log file (after
 // kubelet rotated it).
 func (r *Runtime) ReopenContainerLog(ctx context.Context, id string) error {
