@@ -148,14 +148,15 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		"pts":  synth.NewDir(0o755, map[string]vfs.Inode{}),
 		"tty":  dev.NewTTY(),
 	}))
-	devRoot.MountChild("pts", ptys.Root())
+	devRoot.SetNoSuid(true)
+	devRoot.MountChild("pts", ptys.Root()).SetNoSuid(true)
 	shm := tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: shmDev})
-	devRoot.MountChild("shm", shm.Root())
+	devRoot.MountChild("shm", shm.Root()).SetNoSuid(true)
 	root.MountChild("sys", sysfs.New(sysfs.Config{
 		NumCPU:      runtime.NumCPU(),
 		MemoryLimit: spec.MemoryBytes,
 		MemoryUsage: mf.InUse,
-	}))
+	})).SetNoSuid(true)
 	specMounts, _, err := mountAll(root, spec.Mounts, client, mf)
 	if err != nil {
 		return 125, err
@@ -181,7 +182,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		proc.MountOf("devpts", "/dev/pts", "devpts", "rw,nosuid,noexec,relatime", true, ptys.Root()),
 	}, mounts[2:]...)...)
 	mounts = append(mounts, specMounts...)
-	root.MountChild("proc", proc.New(proc.NewKernelSource(k), proc.Config{Mounts: mounts}))
+	root.MountChild("proc", proc.New(proc.NewKernelSource(k), proc.Config{Mounts: mounts})).SetNoSuid(true)
 	if spec.Hostname != "" {
 		k.Hostname = spec.Hostname
 	}

@@ -33,19 +33,19 @@ type Mount struct {
 
 // mountOptions are the options the sandbox honours.
 type mountOptions struct {
-	readOnly, noExec bool
+	readOnly, noExec, noSuid bool
 	// tmpfs is a tmpfs mount's size, mode and owner.
 	tmpfs tmpfs.Options
 }
 
 // flagOptions are options that need nothing from the sandbox: every
-// sandbox mount is already private, nodev and nosuid where it matters, and
-// atime policy is the file system's.
+// sandbox mount is already private and nodev (it has no host devices),
+// and atime policy is the file system's.
 var flagOptions = map[string]bool{
-	"rw": true, "bind": true, "rbind": true, "nosuid": true, "nodev": true,
+	"rw": true, "bind": true, "rbind": true, "nodev": true,
 	"private": true, "rprivate": true, "slave": true, "rslave": true,
 	"relatime": true, "norelatime": true, "noatime": true, "strictatime": true,
-	"nodiratime": true, "suid": true, "dev": true, "exec": true,
+	"nodiratime": true, "dev": true, "exec": true,
 }
 
 // parseMountOptions checks every option of m, refusing one the sandbox
@@ -59,6 +59,10 @@ func parseMountOptions(m Mount) (mountOptions, error) {
 			o.readOnly = true
 		case opt == "noexec":
 			o.noExec = true
+		case opt == "nosuid":
+			o.noSuid = true
+		case opt == "suid":
+			o.noSuid = false
 		case flagOptions[opt]:
 		case m.Type == "tmpfs":
 			known, err := o.tmpfs.ParseOption(opt)
@@ -141,6 +145,10 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 		if opts.noExec {
 			mnt.SetNoExec()
 			mode += ",noexec"
+		}
+		if opts.noSuid {
+			mnt.SetNoSuid(true)
+			mode += ",nosuid"
 		}
 		listed = append(listed, proc.MountOf(source, path.Clean(m.Destination), fsType, mode+",relatime", true, inode))
 		subs = append(subs, subMount{path: path.Clean(m.Destination), root: mnt, source: source, fsType: fsType})

@@ -179,6 +179,11 @@ func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
 	}, mounts[2:]...)...)
 	mounts = append(mounts, specMounts...)
 	procRoot := root.MountChild("proc", proc.New(proc.NewContainerSource(p.Kernel, c), proc.Config{Mounts: mounts}))
+	// The sandbox's own mounts are nosuid, as runc makes them: a
+	// set-id program placed in /dev/shm must not raise privileges.
+	for _, m := range []*vfs.Dentry{devRoot, ptsRoot, shmRoot, sysRoot, procRoot} {
+		m.SetNoSuid(true)
+	}
 	subs = append(subs, subMount{path: "/proc", root: procRoot, source: "proc", fsType: "proc"})
 	// Everything the paths may name is mounted now, /proc included
 	// (where kubelet's defaults point).

@@ -15,6 +15,8 @@ const (
 	CapSetgid      = 6
 	CapSetuid      = 7
 	CapSetpcap     = 8
+	CapIPCLock     = 14
+	CapIPCOwner    = 15
 	CapSysAdmin    = 21
 	CapSysNice     = 23
 	CapSysResource = 24
@@ -253,25 +255,8 @@ func (t *Task) DropBoundingCap(cap int) error {
 	return nil
 }
 
-// execCapabilities recomputes the sets for execve of a program without
-// file capabilities or set-id bits (the sandbox mounts none): root gets
-// its bounding set, others keep only their ambient set.
-func (c *Credentials) execCapabilities() {
-	caps := &c.Caps
-	if c.EUID == 0 || c.UID == 0 {
-		caps.Permitted = (caps.Inheritable | caps.Bounding) & caps.Bounding
-		caps.Ambient = 0
-	} else {
-		caps.Permitted = caps.Ambient
-	}
-	if c.EUID == 0 {
-		caps.Effective = caps.Permitted
-	} else {
-		caps.Effective = caps.Ambient
-	}
-	c.SUID, c.FSUID = c.EUID, c.EUID
-	c.SGID, c.FSGID = c.EGID, c.EGID
-}
+// execve's credential transform (set-ID bits, capabilities) is in
+// exec_setid.go.
 
 // UpdateCredentials runs fn on the task's credentials with Kernel.mu held:
 // other tasks read them under it (kill permission checks, /proc).

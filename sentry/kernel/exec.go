@@ -97,6 +97,7 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 	_, _ = rand.Read(gap[:])
 	op := &opener{t: t}
 	defer op.release()
+	var ec execCreds
 	res, err := loader.Load(m, loader.Args{
 		Filename: path,
 		File:     exe,
@@ -105,7 +106,16 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		Opener:   op,
 		Random:   rnd,
 		PageSize: arch.PageSize,
-		UID:      t.creds.UID, EUID: t.creds.EUID, GID: t.creds.GID, EGID: t.creds.EGID,
+		// The credentials come from the file that runs: the program,
+		// or a script's interpreter (exec_setid.go).
+		ExecCreds: func(f loader.File) loader.AuxCreds {
+			e, ok := f.(*executable)
+			if !ok {
+				e = exe
+			}
+			ec = t.computeExecCreds(e)
+			return ec.auxCreds()
+		},
 		// Up to 16 MiB of stack randomisation and 1 GiB of load-base
 		// randomisation, page-aligned, as Linux's defaults give.
 		StackRandom: (binary.LittleEndian.Uint64(gap[:]) % (16 << 20)) &^ (arch.PageSize - 1),
@@ -146,9 +156,17 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		t.k.Log.Debug("resetting FP state at exec", "err", err)
 	}
 	t.altStack = SignalStack{Flags: SSDisable}
-	t.UpdateCredentials((*Credentials).execCapabilities)
-	t.SetKeepCaps(false)
-	t.SetDumpable(true)
+	t.k.mu.Lock()
+	t.creds = ec.creds
+	t.keepCaps = false
+	t.dumpable = ec.dumpable
+	if ec.clearPDeathSig {
+		t.pdeathsig = 0
+	}
+	if ec.perClear {
+		t.personality &^= perClearOnSetID
+	}
+	t.k.mu.Unlock()
 	if t.fds.refs.Load() > 1 {
 		// A table shared with another process is unshared at exec.
 		own := t.fds.Fork()

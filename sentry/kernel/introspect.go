@@ -60,6 +60,11 @@ type ThreadInfo struct {
 	Queued           int
 	Creds            Credentials
 	NoNewPrivs       bool
+	// SeccompMode is the task's seccomp mode (SECCOMP_MODE_*) and
+	// SeccompFilters the number of filters it has installed
+	// (/proc/[pid]/status's Seccomp and Seccomp_filters lines).
+	SeccompMode    int
+	SeccompFilters int
 	// UserTime and SysTime are the task's CPU time as the sentry measures
 	// it (accounting.go).
 	UserTime, SysTime time.Duration
@@ -256,6 +261,8 @@ func (t *Task) threadInfoLocked(ns *PIDNamespace, caller *Task) ThreadInfo {
 		StartTime:  t.startTime,
 	}
 	info.Creds.Groups = slices.Clone(t.creds.Groups)
+	mode, filters := t.seccomp.Snapshot()
+	info.SeccompMode, info.SeccompFilters = int(mode), filters.Len()
 	_, live := tg.tasks[t]
 	switch {
 	case tg.zombie || !live:

@@ -60,6 +60,10 @@ type Kernel struct {
 	// inotifyOnce guards the creation of inotify, the event registry.
 	inotifyOnce sync.Once
 	inotify     *inotify.Registry
+	// ipcOnce guards the creation of ipc, the System V IPC objects
+	// (shm.go).
+	ipcOnce sync.Once
+	ipc     *IPCNamespace
 
 	// mu protects the task tree, every thread group's and task's signal
 	// and exit state, and the ID tables below.

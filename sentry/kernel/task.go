@@ -70,6 +70,9 @@ type Task struct {
 	// faultAddr is the address of the last fault, for the signal frame's
 	// cr2.
 	faultAddr uint64
+	// semUndo is the task's System V semaphore undo list (sem.go), shared
+	// with the tasks cloned with CLONE_SYSVSEM; nil until first used.
+	semUndo *semUndoList
 
 	// Fields below are protected by k.mu.
 

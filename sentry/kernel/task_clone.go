@@ -191,6 +191,12 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	ownTID := ns.idLocked(tid)
 	k.mu.Unlock()
 
+	if f&unix.CLONE_SYSVSEM != 0 {
+		// The child shares the caller's SEM_UNDO adjustments; without
+		// the flag it starts with none (copy_semundo).
+		child.semUndo = t.shareSemUndo()
+	}
+
 	if f&unix.CLONE_PIDFD != 0 {
 		pf, err := k.NewPIDFD(k.rootPIDNS, tid, 0)
 		if err == nil {

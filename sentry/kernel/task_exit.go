@@ -36,6 +36,8 @@ func (t *Task) exit() {
 		}
 	}
 	t.exitRobustList()
+	// SEM_UNDO adjustments apply before the parent can see the exit.
+	t.exitSem()
 	if t.vforkDone != nil {
 		close(t.vforkDone)
 		t.vforkDone = nil

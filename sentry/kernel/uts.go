@@ -70,6 +70,10 @@ func (t *Task) Unshare(flags uint64) error {
 		t.uts = uts
 		t.k.mu.Unlock()
 	}
+	if flags&unix.CLONE_SYSVSEM != 0 {
+		// Leaving the shared SEM_UNDO list is an exit for it.
+		t.exitSem()
+	}
 	if flags&unix.CLONE_FILES != 0 && t.fds.refs.Load() > 1 {
 		own := t.fds.Fork()
 		old := t.fds

@@ -71,12 +71,25 @@ type Args struct {
 	PageSize uint64
 	// UID, EUID, GID and EGID are the credentials reported in the auxv.
 	UID, EUID, GID, EGID uint32
+	// ExecCreds, when set, is called with the ELF file that will run (File,
+	// or the last #! interpreter: Linux takes the set-user-ID and
+	// set-group-ID bits from the file the exec ends up with) once scripts
+	// are resolved and before anything is mapped; what it returns
+	// replaces UID, EUID, GID, EGID and Secure.
+	ExecCreds func(exe File) AuxCreds
 	// StackRandom is the page-aligned gap between MaxUserAddress and the top
 	// of the stack (the caller randomises it; 0 in tests).
 	StackRandom uint64
 	// MMapRandom is a page-aligned offset added to the load base of an
 	// ET_DYN executable (Linux's arch_mmap_rnd); 0 in tests.
 	MMapRandom uint64
+}
+
+// AuxCreds are the credentials the auxiliary vector reports.
+type AuxCreds struct {
+	UID, EUID, GID, EGID uint32
+	// Secure is AT_SECURE.
+	Secure bool
 }
 
 // Result describes the loaded program.
@@ -203,6 +216,11 @@ func Load(mem Memory, args Args) (Result, error) {
 			return Result{}, unix.ELOOP
 		}
 		path, file = name, next
+	}
+
+	if args.ExecCreds != nil {
+		c := args.ExecCreds(file)
+		args.UID, args.EUID, args.GID, args.EGID, args.Secure = c.UID, c.EUID, c.GID, c.EGID, c.Secure
 	}
 
 	// Open and check the program interpreter.

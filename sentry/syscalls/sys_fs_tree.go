@@ -85,6 +85,9 @@ func mknodAt(t *kernel.Task, dirfd int32, pathAddr uint64, mode uint32, dev uint
 	case 0:
 		mode |= unix.S_IFREG
 	case unix.S_IFREG, unix.S_IFIFO, unix.S_IFSOCK:
+	case unix.S_IFDIR:
+		// Linux's may_mknod: directories come from mkdir only.
+		return 0, unix.EPERM
 	case unix.S_IFCHR, unix.S_IFBLK:
 		// Device nodes would be a way around the sandbox's device
 		// policy; even root inside is refused, as in a user namespace.

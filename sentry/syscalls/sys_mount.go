@@ -47,6 +47,7 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 	}
 	readOnly, noExec := flags&unix.MS_RDONLY != 0, flags&unix.MS_NOEXEC != 0
+	noSuid := flags&unix.MS_NOSUID != 0
 	abs := target.Path(t.Root())
 	switch {
 	case flags&unix.MS_REMOUNT != 0:
@@ -54,6 +55,7 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 			return 0, unix.EINVAL
 		}
 		target.SetMountFlags(readOnly, noExec)
+		target.SetNoSuid(noSuid)
 		return 0, nil
 	case flags&unix.MS_MOVE != 0:
 		return 0, unix.EINVAL
@@ -71,7 +73,8 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 		m := target.MountInode(src.Inode())
 		m.SetMountFlags(readOnly, noExec)
-		t.AddMount(kernel.MountRecord{Source: src.Path(t.Root()), Target: abs, FSType: "none", Options: mountOptions(readOnly, noExec)})
+		m.SetNoSuid(noSuid)
+		t.AddMount(kernel.MountRecord{Source: src.Path(t.Root()), Target: abs, FSType: "none", Options: mountOptions(readOnly, noExec, noSuid)})
 		return 0, nil
 	case flags&^propagationFlags == 0 && args[2] == 0:
 		return 0, nil
@@ -115,14 +118,18 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	}
 	m := target.MountInode(inode)
 	m.SetMountFlags(readOnly, noExec)
-	t.AddMount(kernel.MountRecord{Source: source, Target: abs, FSType: fsType, Options: mountOptions(readOnly, noExec), NoDev: true})
+	m.SetNoSuid(noSuid)
+	t.AddMount(kernel.MountRecord{Source: source, Target: abs, FSType: fsType, Options: mountOptions(readOnly, noExec, noSuid), NoDev: true})
 	return 0, nil
 }
 
-func mountOptions(readOnly, noExec bool) string {
+func mountOptions(readOnly, noExec, noSuid bool) string {
 	o := "rw"
 	if readOnly {
 		o = "ro"
+	}
+	if noSuid {
+		o += ",nosuid"
 	}
 	if noExec {
 		o += ",noexec"

@@ -8,6 +8,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
+	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
@@ -208,6 +209,9 @@ func Read(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if int64(args[2]) < 0 {
 		return 0, unix.EINVAL
 	}
+	if s, ok := f.Impl().(*unixsock.Socket); ok {
+		return sockRW(t, f, s, []iovec{{args[1], args[2]}}, false)
+	}
 	return readInto(t, f, args[1], args[2], -1)
 }
 
@@ -220,6 +224,9 @@ func Write(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	defer f.DecRef()
 	if int64(args[2]) < 0 {
 		return 0, unix.EINVAL
+	}
+	if s, ok := f.Impl().(*unixsock.Socket); ok {
+		return sockRW(t, f, s, []iovec{{args[1], args[2]}}, true)
 	}
 	return writeFrom(t, f, args[1], args[2], -1)
 }
@@ -339,6 +346,10 @@ func vectorCall(t *kernel.Task, args arch.SyscallArgs, positional, write bool) (
 	iovs, err := copyInIovecs(t, args[1], args[2])
 	if err != nil {
 		return 0, err
+	}
+	if s, ok := f.Impl().(*unixsock.Socket); ok && !positional {
+		// One socket message per call, not one per iovec.
+		return sockRW(t, f, s, iovs, write)
 	}
 	if write {
 		killPrivs(t, f)

@@ -27,8 +27,9 @@ type Dentry struct {
 	// deleted is set once the name was unlinked or replaced.
 	deleted atomic.Bool
 	// readOnly is set on the root of a read-only mount, noExec on the
-	// root of a noexec one (mount(2) remounts change them).
-	readOnly, noExec atomic.Bool
+	// root of a noexec one, noSuid on the root of a nosuid one (mount(2)
+	// remounts change them).
+	readOnly, noExec, noSuid atomic.Bool
 	// pinCount keeps open files' dentries cached (dcache.go).
 	pinCount
 	// linkable is set on an O_TMPFILE file's dentry that linkat may name.

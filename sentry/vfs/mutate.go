@@ -45,6 +45,14 @@ func (d *Dentry) SetMountFlags(readOnly, noExec bool) {
 // before the mount is reachable.
 func (d *Dentry) SetNoExec() { d.noExec.Store(true) }
 
+// SetNoSuid makes execve ignore the set-user-ID and set-group-ID bits of
+// the files of the mount rooted at d (nosuid); call it before the mount is
+// reachable, or for a remount.
+func (d *Dentry) SetNoSuid(v bool) { d.noSuid.Store(v) }
+
+// NoSuid reports whether d lives on a nosuid mount.
+func (d *Dentry) NoSuid() bool { return d.mountRoot().noSuid.Load() }
+
 // NoExec reports whether d lives on a noexec mount.
 func (d *Dentry) NoExec() bool { return d.mountRoot().noExec.Load() }
 

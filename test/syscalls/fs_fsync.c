@@ -1,7 +1,6 @@
 // fs_fsync: fsync, fdatasync, syncfs, sync_file_range and sync succeed on
 // regular files (read-only descriptors too) and directories; the data is
 // still there afterwards; a bad fd is EBADF, a pipe or socket EINVAL.
-// sandbox: pending unix domain sockets (networking issue)
 //
 //go:build ignore
 

@@ -2,7 +2,6 @@
 // O_RDONLY fd -> EINVAL, O_PATH fd -> EBADF, a directory, pipe or socket
 // -> EINVAL, a closed fd -> EBADF; truncate() without write permission on
 // the file is EACCES (checked as uid 65534 when root).
-// sandbox: pending unix domain sockets (networking issue)
 //
 //go:build ignore
 

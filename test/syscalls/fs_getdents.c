@@ -3,7 +3,6 @@
 // DT_REG/DT_DIR/DT_LNK/DT_FIFO/DT_SOCK (ext4 and tmpfs fill d_type;
 // DT_UNKNOWN would be legal elsewhere and is accepted); removed entries
 // disappear; a tiny buffer is EINVAL; a file fd ENOTDIR.
-// sandbox: pending unix domain sockets (networking issue)
 //
 //go:build ignore
 

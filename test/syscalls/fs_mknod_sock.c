@@ -3,7 +3,6 @@
 // node (EADDRINUSE if the name exists); open() of a socket node is ENXIO;
 // unlinking the node does not close a listening socket; mknod(S_IFREG)
 // and type 0 create regular files; an unknown type is EINVAL.
-// sandbox: pending unix domain sockets (networking issue)
 //
 //go:build ignore
 

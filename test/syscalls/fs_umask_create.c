@@ -2,7 +2,6 @@
 // creat, mkdir, mknod and mkfifo (and bind of a unix socket), but not of
 // symlinks (always 0777) nor of later chmod calls; a child inherits it.
 //
-// sandbox: pending unix domain sockets (networking issue)
 //go:build ignore
 
 #include "fs_check.h"

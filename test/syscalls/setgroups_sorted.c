@@ -2,6 +2,9 @@
 // them in ascending order whatever order they were given in (Linux's
 // groups_sort), duplicates included. Needs CAP_SETGID; without root it
 // checks only that getgroups works.
+//
+//go:build ignore
+
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -285,6 +285,7 @@ func formatStatus(a statusArgs) []byte {
 		nnp = 1
 	}
 	fmt.Fprintf(&b, "NoNewPrivs:\t%d\n", nnp)
+	fmt.Fprintf(&b, "Seccomp:\t%d\nSeccomp_filters:\t%d\n", t.Seccomp, t.SeccompFilters)
 	return b.Bytes()
 }
 

@@ -27,6 +27,7 @@ func testProcess() *Process {
 		UserTime: 1500 * time.Millisecond, SysTime: 250 * time.Millisecond, StartTime: 3 * time.Second,
 		Creds: Creds{UID: 1000, EUID: 1000, SUID: 1000, FSUID: 1000, GID: 100, EGID: 100, SGID: 100, FSGID: 100,
 			Groups: []uint32{4, 24}, CapBnd: 0x1ffffffffff},
+		Seccomp: 2, SeccompFilters: 3,
 	}
 	other := leader
 	other.TID, other.Name, other.State = 43, "worker", 'R'
@@ -131,7 +132,7 @@ func TestFormatStatus(t *testing.T) {
 		"Threads:\t2\nSigQ:\t1/63382\n",
 		"SigPnd:\t0000000000000200\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000002000\nSigIgn:\t0000000000001000\nSigCgt:\t0000000000000002\n",
 		"CapBnd:\t000001ffffffffff\n",
-		"NoNewPrivs:\t0\n",
+		"NoNewPrivs:\t0\nSeccomp:\t2\nSeccomp_filters:\t3\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("status lacks %q:\n%s", want, got)

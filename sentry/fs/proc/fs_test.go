@@ -300,7 +300,7 @@ func TestRootDir(t *testing.T) {
 		ents := readdir(t, root, "/proc", maxBytes)
 		got := names(ents)
 		want := []string{".", "..", "self", "thread-self", "mounts", "meminfo", "stat", "uptime", "loadavg",
-			"cpuinfo", "version", "filesystems", "sys", "1", "42"}
+			"cpuinfo", "version", "filesystems", "sys", "sysvipc", "1", "42"}
 		if !slices.Equal(got, want) {
 			t.Errorf("readdir(%d) = %q, want %q", maxBytes, got, want)
 		}

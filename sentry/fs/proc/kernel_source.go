@@ -115,7 +115,9 @@ func (s *kernelSource) thread(t *kernel.ThreadInfo) Thread {
 			CapInh: c.Caps.Inheritable, CapPrm: c.Caps.Permitted, CapEff: c.Caps.Effective,
 			CapBnd: c.Caps.Bounding, CapAmb: c.Caps.Ambient,
 		},
-		NoNewPrivs: t.NoNewPrivs,
+		NoNewPrivs:     t.NoNewPrivs,
+		Seccomp:        t.SeccompMode,
+		SeccompFilters: t.SeccompFilters,
 	}
 }
 
@@ -507,4 +509,44 @@ func ForPIDNamespace(root vfs.Inode, ns *kernel.PIDNamespace) (vfs.Inode, bool) 
 	}
 	fs := &filesystem{src: src, cfg: n.fs.cfg, ctime: n.fs.ctime, bootID: n.fs.bootID}
 	return fs.root(), true
+}
+
+// ShmSegments implements ShmLister.
+func (s *kernelSource) ShmSegments() []ShmSegment {
+	var out []ShmSegment
+	for _, g := range s.k.IPC().ShmSegments(s.ns) {
+		out = append(out, ShmSegment{
+			Key: g.Key, ID: g.ID, Mode: g.Mode, Size: g.Segsz, Cpid: g.Cpid, Lpid: g.Lpid, Nattch: g.Nattch,
+			UID: g.UID, GID: g.GID, CUID: g.CUID, CGID: g.CGID,
+			Atime: g.Atime, Dtime: g.Dtime, Ctime: g.Ctime, ResidentBytes: g.Resident,
+		})
+	}
+	return out
+}
+
+// SemSets implements SysvipcLister.
+func (s *kernelSource) SemSets() []SemSet {
+	var out []SemSet
+	for _, g := range s.k.IPC().SemSets() {
+		out = append(out, SemSet{
+			Key: g.Perm.Key, ID: g.ID, Mode: g.Perm.Mode, Nsems: g.Nsems,
+			UID: g.Perm.UID, GID: g.Perm.GID, CUID: g.Perm.CUID, CGID: g.Perm.CGID,
+			Otime: g.Otime, Ctime: g.Ctime,
+		})
+	}
+	return out
+}
+
+// MsgQueues implements SysvipcLister.
+func (s *kernelSource) MsgQueues() []MsgQueue {
+	var out []MsgQueue
+	for _, g := range s.k.IPC().MsgQueues(s.ns) {
+		out = append(out, MsgQueue{
+			Key: g.Perm.Key, ID: g.ID, Mode: g.Perm.Mode, Cbytes: g.Cbytes, Qnum: g.Qnum,
+			Lspid: g.Lspid, Lrpid: g.Lrpid,
+			UID: g.Perm.UID, GID: g.Perm.GID, CUID: g.Perm.CUID, CGID: g.Perm.CGID,
+			Stime: g.Stime, Rtime: g.Rtime, Ctime: g.Ctime,
+		})
+	}
+	return out
 }

@@ -99,6 +99,9 @@ type Thread struct {
 	UserTime, SysTime, StartTime time.Duration
 	Creds                        Creds
 	NoNewPrivs                   bool
+	// Seccomp is the seccomp mode (0 disabled, 1 strict, 2 filter) and
+	// SeccompFilters the number of filters installed.
+	Seccomp, SeccompFilters int
 }
 
 // Limit is one resource limit; ^uint64(0) is unlimited.

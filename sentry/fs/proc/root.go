@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -129,7 +130,115 @@ func (fs *filesystem) rootEntries() []entry {
 		})},
 		{"filesystems", fs.generated(func() []byte { return formatFilesystems(fs.mounts()) })},
 		{"sys", func(key string) *node { return fs.sysDir(key) }},
+		{"sysvipc", func(key string) *node {
+			return fs.fixedDir(key, 0o555, nil, []entry{
+				{"shm", fs.generated(func() []byte {
+					var segs []ShmSegment
+					if l, ok := fs.src.(ShmLister); ok {
+						segs = l.ShmSegments()
+					}
+					return formatSysvipcShm(segs)
+				})},
+				{"sem", fs.generated(func() []byte {
+					var sets []SemSet
+					if l, ok := fs.src.(SysvipcLister); ok {
+						sets = l.SemSets()
+					}
+					return formatSysvipcSem(sets)
+				})},
+				{"msg", fs.generated(func() []byte {
+					var qs []MsgQueue
+					if l, ok := fs.src.(SysvipcLister); ok {
+						qs = l.MsgQueues()
+					}
+					return formatSysvipcMsg(qs)
+				})},
+			})
+		}},
 	}
+}
+
+// ShmSegment is one System V shared memory segment as /proc/sysvipc/shm
+// lists it; process IDs are in this /proc's namespace.
+type ShmSegment struct {
+	Key, ID              int32
+	Mode                 uint32
+	Size                 uint64
+	Cpid, Lpid           int32
+	Nattch               uint64
+	UID, GID, CUID, CGID uint32
+	Atime, Dtime, Ctime  int64
+	ResidentBytes        uint64
+}
+
+// ShmLister is implemented by a Source that has System V shared memory.
+type ShmLister interface {
+	ShmSegments() []ShmSegment
+}
+
+// formatSysvipcShm renders /proc/sysvipc/shm (ipc/shm.c
+// sysvipc_shm_proc_show, 64-bit layout).
+func formatSysvipcShm(segs []ShmSegment) []byte {
+	var b bytes.Buffer
+	b.WriteString("       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n")
+	for _, s := range segs {
+		fmt.Fprintf(&b, "%10d %10d  %4o %21d %5d %5d  %5d %5d %5d %5d %5d %10d %10d %10d %21d %21d\n",
+			s.Key, s.ID, s.Mode, s.Size, s.Cpid, s.Lpid, s.Nattch, s.UID, s.GID, s.CUID, s.CGID,
+			s.Atime, s.Dtime, s.Ctime, s.ResidentBytes, 0)
+	}
+	return b.Bytes()
+}
+
+// SemSet is one System V semaphore set as /proc/sysvipc/sem lists it.
+type SemSet struct {
+	Key, ID              int32
+	Mode                 uint32
+	Nsems                uint64
+	UID, GID, CUID, CGID uint32
+	Otime, Ctime         int64
+}
+
+// MsgQueue is one System V message queue as /proc/sysvipc/msg lists it;
+// process IDs are in this /proc's namespace.
+type MsgQueue struct {
+	Key, ID              int32
+	Mode                 uint32
+	Cbytes, Qnum         uint64
+	Lspid, Lrpid         int32
+	UID, GID, CUID, CGID uint32
+	Stime, Rtime, Ctime  int64
+}
+
+// SysvipcLister is implemented by a Source that has System V semaphores
+// and message queues.
+type SysvipcLister interface {
+	SemSets() []SemSet
+	MsgQueues() []MsgQueue
+}
+
+// formatSysvipcSem renders /proc/sysvipc/sem (ipc/sem.c
+// sysvipc_sem_proc_show).
+func formatSysvipcSem(sets []SemSet) []byte {
+	var b bytes.Buffer
+	b.WriteString("       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n")
+	for _, s := range sets {
+		fmt.Fprintf(&b, "%10d %10d  %4o %10d %5d %5d %5d %5d %10d %10d\n",
+			s.Key, s.ID, s.Mode, s.Nsems, s.UID, s.GID, s.CUID, s.CGID, s.Otime, s.Ctime)
+	}
+	return b.Bytes()
+}
+
+// formatSysvipcMsg renders /proc/sysvipc/msg (ipc/msg.c
+// sysvipc_msg_proc_show).
+func formatSysvipcMsg(qs []MsgQueue) []byte {
+	var b bytes.Buffer
+	b.WriteString("       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n")
+	for _, q := range qs {
+		fmt.Fprintf(&b, "%10d %10d  %4o  %10d %10d %5d %5d %5d %5d %5d %5d %10d %10d %10d\n",
+			q.Key, q.ID, q.Mode, q.Cbytes, q.Qnum, q.Lspid, q.Lrpid, q.UID, q.GID, q.CUID, q.CGID,
+			q.Stime, q.Rtime, q.Ctime)
+	}
+	return b.Bytes()
 }
 
 // line returns s with a newline.
@@ -156,6 +265,15 @@ func (fs *filesystem) sysDir(key string) *node {
 		{"pid_max", constant(strconv.Itoa(kernel.PIDMax))},
 		{"random", func(string) *node { return random }},
 		{"version", constant(fs.cfg.Version)},
+		// System V IPC limits: Linux's defaults, which the sandbox
+		// cannot change.
+		{"shmmax", constant(strconv.FormatUint(kernel.ShmMax, 10))},
+		{"shmall", constant(strconv.FormatUint(kernel.ShmAll, 10))},
+		{"shmmni", constant(strconv.Itoa(kernel.ShmMNI))},
+		{"msgmax", constant("8192")},
+		{"msgmnb", constant("16384")},
+		{"msgmni", constant("32000")},
+		{"sem", constant("32000\t1024000000\t500\t32000")},
 	})
 	vm := fs.fixedDir(key+"/vm", 0o555, nil, []entry{
 		// mm's mmap applies Linux's heuristic overcommit (mode 0).

@@ -1,0 +1,91 @@
+package unix
+
+import (
+	"testing"
+
+	linux "golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/waiter"
+)
+
+func TestStreamPairAndClose(t *testing.T) {
+	st := NewStack()
+	a, b := st.NewPair(linux.SOCK_STREAM, Cred{PID: 1}, 0, 0)
+	if n, err := a.Send([]byte("hello"), Control{}, nil, false); n != 5 || err != nil {
+		t.Fatalf("Send = %d, %v", n, err)
+	}
+	if _, err := a.Send([]byte(" world"), Control{}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3)
+	res, err := b.Recv(buf, false)
+	if err != nil || string(buf[:res.N]) != "hel" {
+		t.Fatalf("Recv = %q, %v", buf[:res.N], err)
+	}
+	buf = make([]byte, 64)
+	if res, _ = b.Recv(buf, false); string(buf[:res.N]) != "lo world" {
+		t.Fatalf("stream bytes not merged: %q", buf[:res.N])
+	}
+	if _, err := b.Recv(buf, false); err != linux.EAGAIN {
+		t.Fatalf("empty Recv = %v, want EAGAIN", err)
+	}
+	// b closes with a byte unread: a gets ECONNRESET once, then EOF.
+	if _, err := a.Send([]byte("x"), Control{}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Close()
+	if r := a.Readiness(^uint32(0)); r&waiter.EventErr == 0 || r&waiter.EventHUp == 0 {
+		t.Fatalf("Readiness after reset = %#x", r)
+	}
+	if _, err := a.Recv(buf, false); err != linux.ECONNRESET {
+		t.Fatalf("Recv after reset = %v", err)
+	}
+	if res, err := a.Recv(buf, false); err != nil || res.N != 0 {
+		t.Fatalf("Recv at EOF = %d, %v", res.N, err)
+	}
+	if _, err := a.Send([]byte("x"), Control{}, nil, false); err != linux.EPIPE {
+		t.Fatalf("Send to closed peer = %v", err)
+	}
+	if a.wmem != 0 {
+		t.Fatalf("wmem = %d after the peer dropped the data", a.wmem)
+	}
+}
+
+func TestDgramTruncAndBacklog(t *testing.T) {
+	st := NewStack()
+	a, b := st.NewPair(linux.SOCK_DGRAM, Cred{}, 0, 0)
+	if _, err := a.Send([]byte("datagram"), Control{}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	res, err := b.Recv(buf, false)
+	if err != nil || res.N != 4 || res.MsgLen != 8 {
+		t.Fatalf("Recv = %+v, %v", res, err)
+	}
+	if _, err := b.Recv(buf, false); err != linux.EAGAIN {
+		t.Fatalf("excess not discarded: %v", err)
+	}
+
+	l := st.New(linux.SOCK_STREAM, 0, 0)
+	if err := l.BindAbstract("l"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(0, Cred{}); err != nil {
+		t.Fatal(err)
+	}
+	c1, c2 := st.New(linux.SOCK_STREAM, 0, 0), st.New(linux.SOCK_STREAM, 0, 0)
+	if err := c1.Connect(l, Cred{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Connect(l, Cred{}); err != linux.EAGAIN {
+		t.Fatalf("Connect past the backlog = %v, want EAGAIN", err)
+	}
+	// The listener closes: the unaccepted connection is reset.
+	_ = l.Close()
+	if _, err := c1.Recv(buf, false); err != linux.ECONNRESET {
+		t.Fatalf("Recv after the listener closed = %v", err)
+	}
+	if _, err := st.LookupAbstract("l"); err != linux.ECONNREFUSED {
+		t.Fatalf("name survived close: %v", err)
+	}
+}
