@@ -595,3 +595,42 @@ func TestStartErrorExitsContainer(t *testing.T) {
 		t.Errorf("starting it again: %v, want ErrState", err)
 	}
 }
+
+// TestUpdatePodResources resizes a running pod: the new memory limit
+// lands in its cgroup and in its record.
+func TestUpdatePodResources(t *testing.T) {
+	e := newEnv(t)
+	if e.driver == "none" {
+		t.Skip("no cgroup controllers on this node")
+	}
+	r := e.runtime()
+	ctx := context.Background()
+	pod := mustRunPod(t, r, podConfig("resize"))
+	const limit = 300 << 20
+	if err := r.UpdatePodResources(ctx, pod.Config.ID, Resources{MemoryLimitBytes: limit}); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, parent := range e.cgroupParents() {
+		for _, file := range []string{"memory.limit_in_bytes", "memory.max"} {
+			b, err := os.ReadFile(filepath.Join(parent, "cocoon-"+pod.Config.ID, file))
+			if err != nil {
+				continue
+			}
+			found = true
+			if got := strings.TrimSpace(string(b)); got != strconv.Itoa(limit) {
+				t.Errorf("%s = %s, want %d", file, got, limit)
+			}
+		}
+	}
+	if !found {
+		t.Error("no memory controller file for the pod's cgroup")
+	}
+	got, err := r.Pod(ctx, pod.Config.ID)
+	if err != nil || got.Config.Resources.MemoryLimitBytes != limit {
+		t.Errorf("pod record after resize: %+v, %v", got, err)
+	}
+	if err := r.UpdatePodResources(ctx, "0123456789abcdef", Resources{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("resizing an unknown pod: %v", err)
+	}
+}
