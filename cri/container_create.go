@@ -58,7 +58,8 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	if err := checkContainerNamespaces(sc.GetNamespaceOptions()); err != nil {
 		return nil, bad("%v", err)
 	}
-	if err := checkSeccomp("linux.security_context", sc.GetSeccomp(), sc.GetSeccompProfilePath()); err != nil {
+	ctrSeccomp, err := seccompRef("linux.security_context", sc.GetSeccomp(), sc.GetSeccompProfilePath())
+	if err != nil {
 		return nil, bad("%v", err)
 	}
 	if len(cfg.GetDevices()) > 0 || len(cfg.GetCDIDevices()) > 0 {
@@ -83,6 +84,13 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 		return nil, bad("%v", err)
 	}
 	readonlyPaths, maskedPaths, err := restrictedPaths(sc)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+
+	// The profile is compiled for the container's capabilities (the
+	// default profile allows mount and the like with CAP_SYS_ADMIN).
+	seccompProg, err := containerSeccomp(ctrSeccomp, pod.Config.Annotations[annSeccomp], caps)
 	if err != nil {
 		return nil, bad("%v", err)
 	}
@@ -195,6 +203,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 			StdinOnce:       cfg.GetStdinOnce(),
 			NoNewPrivileges: sc.GetNoNewPrivs(),
 			Capabilities:    caps,
+			Seccomp:         seccompProg,
 		},
 		StopSignal: stopSignal,
 		Resources:  toResources(cfg.GetLinux().GetResources()),

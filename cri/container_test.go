@@ -136,9 +136,9 @@ func TestCreateContainerRefused(t *testing.T) {
 			c.Mounts = []*runtimeapi.Mount{{HostPath: "/a", ContainerPath: "/b", Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL}}
 		}, code: codes.InvalidArgument, want: "propagation"},
 		{name: "privileged", mod: sec(func(s *runtimeapi.LinuxContainerSecurityContext) { s.Privileged = true }), code: codes.InvalidArgument, want: "privileged"},
-		{name: "seccomp localhost", mod: sec(func(s *runtimeapi.LinuxContainerSecurityContext) {
-			s.Seccomp = &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost, LocalhostRef: "/x.json"}
-		}), code: codes.InvalidArgument, want: "Localhost profile"},
+		{name: "seccomp localhost missing", mod: sec(func(s *runtimeapi.LinuxContainerSecurityContext) {
+			s.Seccomp = &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost, LocalhostRef: "/nonexistent/x.json"}
+		}), code: codes.InvalidArgument, want: "/nonexistent/x.json does not exist"},
 		{name: "capability", mod: sec(func(s *runtimeapi.LinuxContainerSecurityContext) {
 			s.Capabilities = &runtimeapi.Capability{AddCapabilities: []string{"CAP_FLY"}}
 		}), code: codes.InvalidArgument, want: "unknown capability"},

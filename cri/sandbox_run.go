@@ -134,7 +134,8 @@ func (s *Server) podConfig(rpc string, cfg *runtimeapi.PodSandboxConfig) (podsan
 	if sc.GetPrivileged() {
 		return pc, invalid(rpc, "privileged pods are not supported: the pod runs in its own user-space kernel and has no host privileges to grant")
 	}
-	if err := checkSeccomp("linux.security_context", sc.GetSeccomp(), sc.GetSeccompProfilePath()); err != nil {
+	podSeccomp, err := seccompRef("linux.security_context", sc.GetSeccomp(), sc.GetSeccompProfilePath())
+	if err != nil {
 		return pc, invalid(rpc, "%v", err)
 	}
 	if err := checkMap(rpc, "linux.sysctls", lx.GetSysctls()); err != nil {
@@ -170,6 +171,10 @@ func (s *Server) podConfig(rpc string, cfg *runtimeapi.PodSandboxConfig) (podsan
 		pc.Annotations = map[string]string{}
 	}
 	pc.Annotations[annNamespaceOptions] = string(b)
+	if podSeccomp != "" {
+		// The default profile of the pod's containers (cri/seccomp.go).
+		pc.Annotations[annSeccomp] = podSeccomp
+	}
 	return pc, nil
 }
 
@@ -196,29 +201,6 @@ func checkPodNamespaces(rpc string, ns *runtimeapi.NamespaceOption) error {
 		return invalid(rpc, "namespace_options.userns_options mode POD (user namespaces) is not supported by cocoon yet")
 	}
 	return nil
-}
-
-// checkSeccomp accepts RuntimeDefault and Unconfined: the sentry is the
-// boundary between the application and the host (it is itself under a
-// fixed seccomp filter), so a per-container host filter adds nothing.
-// A Localhost profile would have to be applied by the sentry's syscall
-// table, which cocoon does not do yet.
-func checkSeccomp(where string, p *runtimeapi.SecurityProfile, path string) error {
-	if p.GetProfileType() == runtimeapi.SecurityProfile_Localhost {
-		return fmt.Errorf("%s.seccomp: Localhost profile %q is not supported yet (RuntimeDefault and Unconfined are; the sandbox kernel is the boundary)", where, trunc(p.GetLocalhostRef()))
-	}
-	if p != nil {
-		// The structured field wins over the deprecated path.
-		return nil
-	}
-	if strings.HasPrefix(path, "localhost/") {
-		return fmt.Errorf("%s.seccomp_profile_path %q: Localhost profiles are not supported yet", where, trunc(path))
-	}
-	switch path {
-	case "", "runtime/default", "docker/default", "unconfined":
-		return nil
-	}
-	return fmt.Errorf("%s.seccomp_profile_path %q is not a profile cocoon knows", where, trunc(path))
 }
 
 // podResources adds the pod overhead to the pod's resources: the

@@ -96,8 +96,9 @@ func TestRunPodSandboxRefused(t *testing.T) {
 		{name: "privileged", mod: func(c *runtimeapi.PodSandboxConfig) { c.Linux.SecurityContext.Privileged = true }, want: "privileged"},
 		{name: "seccomp", mod: func(c *runtimeapi.PodSandboxConfig) {
 			c.Linux.SecurityContext.Seccomp = &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost, LocalhostRef: "p.json"}
-		}, want: "Localhost profile"},
-		{name: "seccomp path", mod: func(c *runtimeapi.PodSandboxConfig) { c.Linux.SecurityContext.SeccompProfilePath = "localhost/p.json" }, want: "Localhost"},
+		}, want: "not an absolute path"},
+		{name: "seccomp path", mod: func(c *runtimeapi.PodSandboxConfig) { c.Linux.SecurityContext.SeccompProfilePath = "localhost/p.json" }, want: "not an absolute path"},
+		{name: "seccomp path unknown", mod: func(c *runtimeapi.PodSandboxConfig) { c.Linux.SecurityContext.SeccompProfilePath = "apparmor/x" }, want: "not a profile cocoon knows"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			pc := testPodConfig("refused")

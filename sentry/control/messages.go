@@ -134,6 +134,21 @@ type Process struct {
 	Capabilities []string `json:"capabilities"`
 	// Umask is the initial umask; nil means 022.
 	Umask *uint32 `json:"umask,omitempty"`
+	// Seccomp, when not nil, is the container's seccomp profile compiled
+	// by the daemon, installed before the program's first instruction;
+	// nil is Unconfined.
+	Seccomp *SeccompProgram `json:"seccomp,omitempty"`
+}
+
+// SeccompProgram is a compiled seccomp filter, what the process would
+// pass to seccomp(SECCOMP_SET_MODE_FILTER).
+type SeccompProgram struct {
+	// Filter is the classic BPF program as Linux's struct sock_filter
+	// array (8 bytes an instruction, little-endian; base64 in JSON),
+	// checked by the sentry as seccomp(2) checks it.
+	Filter []byte `json:"filter"`
+	// Log is SECCOMP_FILTER_FLAG_LOG.
+	Log bool `json:"log,omitempty"`
 }
 
 // ContainerSpec is what OpCreateContainer needs.

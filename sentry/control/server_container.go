@@ -1,7 +1,9 @@
 package control
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/crilog"
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/seccomp"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -166,6 +169,13 @@ func checkProcess(r *request, p *Process) *requestError {
 	if p.Umask != nil && *p.Umask > 0o777 {
 		return r.fail(CodeInvalid, "%s: umask %#o is out of range", r.Op, *p.Umask)
 	}
+	if p.Seccomp != nil {
+		// Checked here so that a bad filter fails the request, not the
+		// start of the process.
+		if err := checkSeccompProgram(p.Seccomp); err != nil {
+			return r.fail(CodeInvalid, "%s: seccomp: %v", r.Op, err)
+		}
+	}
 	if p.StdinOnce && !p.Stdin {
 		return r.fail(CodeInvalid, "%s: stdinOnce without stdin", r.Op)
 	}
@@ -192,6 +202,8 @@ func processOptions(p *Process, fds *kernel.FDTable, init bool) kernel.ProcessOp
 		NoNewPrivs: p.NoNewPrivileges,
 		Umask:      umask,
 		FDs:        fds,
+		Seccomp:    seccompFilter(p),
+		SeccompLog: p.Seccomp != nil && p.Seccomp.Log,
 		Init:       init,
 	}
 }
@@ -365,4 +377,27 @@ func devNull(c *kernel.Container) (*vfs.File, error) {
 		return nil, err
 	}
 	return vfs.NewFile(impl, d, unix.O_RDWR), nil
+}
+
+// checkSeccompProgram checks a filter as seccomp(2) would: its length and
+// that it is a valid seccomp program.
+func checkSeccompProgram(p *SeccompProgram) error {
+	n := len(p.Filter) / seccomp.SizeofSockFilter
+	if len(p.Filter)%seccomp.SizeofSockFilter != 0 || n == 0 || n > seccomp.MaxInstructions {
+		return fmt.Errorf("the filter is %d bytes, not 1 to %d instructions of %d bytes", len(p.Filter), seccomp.MaxInstructions, seccomp.SizeofSockFilter)
+	}
+	insns := make([]seccomp.Instruction, n)
+	for i := range insns {
+		e := p.Filter[i*seccomp.SizeofSockFilter:]
+		insns[i] = seccomp.Instruction{Code: binary.LittleEndian.Uint16(e), JT: e[2], JF: e[3], K: binary.LittleEndian.Uint32(e[4:])}
+	}
+	_, err := seccomp.Compile(insns)
+	return err
+}
+
+func seccompFilter(p *Process) []byte {
+	if p.Seccomp == nil {
+		return nil
+	}
+	return p.Seccomp.Filter
 }

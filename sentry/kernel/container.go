@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/mm"
+	"github.com/cocoonrt/cocoon/sentry/seccomp"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -143,6 +145,12 @@ type ProcessOptions struct {
 	NoNewPrivs bool
 	// Umask is the file mode creation mask.
 	Umask uint32
+	// Seccomp, when not empty, is a seccomp filter (an array of struct
+	// sock_filter) installed before the program's first instruction, as
+	// the container runtime installs the container's seccomp profile;
+	// SeccompLog is SECCOMP_FILTER_FLAG_LOG.
+	Seccomp    []byte
+	SeccompLog bool
 	// FDs is the process's descriptor table; StartProcess takes the
 	// caller's reference.
 	FDs *FDTable
@@ -189,6 +197,12 @@ func (k *Kernel) StartProcess(c *Container, opts ProcessOptions) (*ThreadGroup, 
 		uts:       c.uts,
 	}
 	t.noNewPrivs = opts.NoNewPrivs
+	if len(opts.Seccomp) > 0 {
+		if err := installSeccomp(t, opts.Seccomp, opts.SeccompLog); err != nil {
+			opts.FDs.DecRef()
+			return nil, fmt.Errorf("seccomp filter: %w", err)
+		}
+	}
 	k.mu.Lock()
 	if c.initExited || c.pidns.dead || (opts.Init && c.init != nil) || (!opts.Init && c.init == nil) {
 		k.mu.Unlock()
@@ -466,3 +480,60 @@ func FindProgram(root, cwd *vfs.Dentry, name string, env []string) (string, erro
 	}
 	return "", unix.ENOENT
 }
+
+// installSeccomp installs filter on t, which no other goroutine can see
+// yet, through the same path as seccomp(SECCOMP_SET_MODE_FILTER) so that
+// the filter is checked exactly as an application's would be. The
+// filter's bytes play the task's memory.
+//
+// runc installs the profile while it still holds CAP_SYS_ADMIN, before
+// dropping to the container's capabilities, so the install needs no
+// no_new_privs; t's own no_new_privs bit is the container's setting.
+func installSeccomp(t *Task, filter []byte, log bool) error {
+	n := len(filter) / seccomp.SizeofSockFilter
+	if len(filter)%seccomp.SizeofSockFilter != 0 || n > seccomp.MaxInstructions {
+		return unix.EINVAL
+	}
+	var fprog [seccomp.SizeofSockFprog]byte
+	binary.LittleEndian.PutUint16(fprog[0:], uint16(n))
+	binary.LittleEndian.PutUint64(fprog[8:], bootFilterAddr)
+	var flags uint32
+	if log {
+		flags = seccomp.FlagLog
+	}
+	_, err := seccomp.SetModeFilter(bootSeccompCaller{t: t, fprog: fprog[:], filter: filter}, flags, bootFprogAddr)
+	return err
+}
+
+// Addresses of the struct sock_fprog and of the filter in the memory
+// bootSeccompCaller makes up (any two non-null, non-overlapping ones).
+const (
+	bootFprogAddr  = 0x1000
+	bootFilterAddr = 0x10000
+)
+
+// bootSeccompCaller is the seccomp.Caller of installSeccomp.
+type bootSeccompCaller struct {
+	t             *Task
+	fprog, filter []byte
+}
+
+func (c bootSeccompCaller) CopyIn(addr uint64, dst []byte) (int, error) {
+	for _, r := range []struct {
+		at uint64
+		b  []byte
+	}{{bootFprogAddr, c.fprog}, {bootFilterAddr, c.filter}} {
+		if addr >= r.at && addr-r.at <= uint64(len(r.b)) && uint64(len(dst)) <= uint64(len(r.b))-(addr-r.at) {
+			return copy(dst, r.b[addr-r.at:]), nil
+		}
+	}
+	return 0, unix.EFAULT
+}
+
+func (c bootSeccompCaller) CopyOut(uint64, []byte) (int, error) { return 0, unix.EFAULT }
+func (c bootSeccompCaller) NoNewPrivs() bool                    { return c.t.noNewPrivs }
+func (c bootSeccompCaller) HasCapSysAdmin() bool                { return true }
+func (c bootSeccompCaller) SeccompState() *seccomp.State        { return &c.t.seccomp }
+
+// LockThreadGroup needs no lock: the task is not yet visible to anyone.
+func (c bootSeccompCaller) LockThreadGroup(fn func([]seccomp.Thread)) { fn(nil) }
