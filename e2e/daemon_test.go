@@ -107,8 +107,7 @@ func startDaemon(t *testing.T, root, sock string) *daemon {
 	cfgDir := t.TempDir()
 	d := &daemon{t: t, root: root, sock: sock, config: filepath.Join(cfgDir, "config.toml"), stderr: &syncBuffer{}, exited: make(chan struct{})}
 	// The runtime directory (pod sockets, rootfs mounts) is named after
-	// the root, so a restarted daemon on the same root finds it, and is
-	// short: a pod's socket paths must fit sun_path's 108 bytes.
+	// the root, so a restarted daemon on the same root finds it.
 	runDir := shortRunDir(t, root)
 	d.runDir = runDir
 	cfg := fmt.Sprintf("root = %q\nsocket = %q\ncerts_dir = %q\nrun_dir = %q\nlog_level = \"debug\"\n", root, sock, filepath.Join(cfgDir, "certs.d"), runDir)

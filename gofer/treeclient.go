@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/internal/sockpath"
 )
 
 // This file is the daemon's side of the tree socket (treesocket.go).
@@ -46,7 +48,14 @@ func ListenTreeSocket(path string) (*os.File, error) {
 		_ = unix.Close(fd)
 		return nil, fmt.Errorf("gofer: tree socket: fchmod: %w", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+	addr, done, err := sockpath.Short(path)
+	if err != nil {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("gofer: tree socket: %w", err)
+	}
+	err = unix.Bind(fd, &unix.SockaddrUnix{Name: addr})
+	done()
+	if err != nil {
 		_ = unix.Close(fd)
 		return nil, fmt.Errorf("gofer: binding tree socket %s: %w", path, err)
 	}
@@ -146,8 +155,13 @@ func treeCall(ctx context.Context, socketPath string, req *treeRequest, fd int) 
 		}
 		return fmt.Errorf("gofer: %s tree %q: %w", req.Op, req.Name, err)
 	}
+	addr, done, err := sockpath.Short(socketPath)
+	if err != nil {
+		return fail(err)
+	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "unixpacket", socketPath)
+	c, err := d.DialContext(ctx, "unixpacket", addr)
+	done()
 	if err != nil {
 		return fail(err)
 	}

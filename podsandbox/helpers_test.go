@@ -74,12 +74,15 @@ type testEnv struct {
 
 func newEnv(t *testing.T) *testEnv {
 	exe := needRoot(t)
-	// Socket paths must fit in 108 bytes: keep the run dir short.
-	run, err := os.MkdirTemp("/tmp", "cr")
+	// A deep run dir on purpose: a pod's socket paths
+	// (<run>/pods/<64 hex>/control.sock) then exceed sun_path's 108
+	// bytes, which the runtime must handle (internal/sockpath).
+	top, err := os.MkdirTemp("/tmp", "cr")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(run) })
+	t.Cleanup(func() { os.RemoveAll(top) })
+	run := filepath.Join(top, "a-run-directory-deep-enough-to-push-socket-paths-past-sun-path")
 	e := &testEnv{t: t, exe: exe, state: t.TempDir(), run: run, logs: t.TempDir(), driver: cgroupDriverForTests()}
 	if e.driver != "none" {
 		e.cgParent = "/cocoon-test-" + randID()[:8]

@@ -92,10 +92,9 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	}()
 
 	runDir, stateDir := r.podRunDir(id), r.podStateDir(id)
-	// A unix socket path holds at most 107 bytes.
-	if p := r.controlPath(id); len(p) > 107 {
-		return nil, fmt.Errorf("pod %s: socket path %s is %d bytes, over the 107 a unix socket allows (shorten the run directory or the ID): %w", id, p, len(p), ErrInvalid)
-	}
+	// Socket paths may exceed sun_path's 107 bytes under a deep run
+	// directory: sentry/control and the gofer's tree socket bind and
+	// connect through internal/sockpath.
 	if _, err := os.Stat(runDir); err == nil {
 		// Left over by a pod whose record is gone (a crash between
 		// removing the record and the directory): it is not ours to

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/internal/sockpath"
 )
 
 // MaxMessage is the largest request or response, in bytes.
@@ -179,7 +181,12 @@ func (c *Client) Call(ctx context.Context, req *Request, files ...*os.File) (*Re
 }
 
 func connect(fd int, path string) error {
-	sa := &unix.SockaddrUnix{Name: path}
+	addr, done, err := sockpath.Short(path)
+	if err != nil {
+		return err
+	}
+	defer done()
+	sa := &unix.SockaddrUnix{Name: addr}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		err := unix.Connect(fd, sa)
@@ -201,7 +208,14 @@ func Listen(path string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+	addr, done, err := sockpath.Short(path)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	err = unix.Bind(fd, &unix.SockaddrUnix{Name: addr})
+	done()
+	if err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("binding %s: %w", path, err)
 	}
