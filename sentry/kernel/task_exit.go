@@ -27,6 +27,10 @@ func (t *Task) ExitGroup(code int) {
 // group, turns the group into a zombie (or reaps it) and tells its parent.
 // Called by the task's goroutine when run returns.
 func (t *Task) exit() {
+	// The robust list first, as Linux's mm_release does: a joiner woken
+	// through the child TID below must find the dead thread's robust
+	// locks already marked FUTEX_OWNER_DIED.
+	t.exitRobustList()
 	if t.clearChildTID != 0 && t.mm != nil {
 		// CLONE_CHILD_CLEARTID: zero the word and wake one waiter, which
 		// is how pthread_join learns a thread has gone.
@@ -35,7 +39,6 @@ func (t *Task) exit() {
 			_, _ = t.k.futexes.wake(t, t.clearChildTID, false, 1, futexBitsetAny)
 		}
 	}
-	t.exitRobustList()
 	// SEM_UNDO adjustments apply before the parent can see the exit.
 	t.exitSem()
 	if t.vforkDone != nil {
