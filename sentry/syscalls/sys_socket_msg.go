@@ -37,40 +37,31 @@ func iovTotal(iovs []iovec) uint64 {
 // gatherIovs copies bytes [off, off+len(dst)) of the iovecs' memory into
 // dst.
 func gatherIovs(t *kernel.Task, iovs []iovec, off uint64, dst []byte) error {
-	for _, v := range iovs {
-		if len(dst) == 0 {
-			return nil
-		}
-		if off >= v.len {
-			off -= v.len
-			continue
-		}
-		n := min(v.len-off, uint64(len(dst)))
-		if _, err := t.CopyIn(v.base+off, dst[:n]); err != nil {
-			return unix.EFAULT
-		}
-		dst = dst[n:]
-		off = 0
-	}
-	return nil
+	return walkIovs(iovs, off, dst, t.CopyIn)
 }
 
 // scatterIovs copies src to bytes [off, off+len(src)) of the iovecs'
 // memory.
 func scatterIovs(t *kernel.Task, iovs []iovec, off uint64, src []byte) error {
+	return walkIovs(iovs, off, src, t.CopyOut)
+}
+
+// walkIovs runs xfer (a task's CopyIn or CopyOut) over the parts of buf
+// that bytes [off, off+len(buf)) of the iovecs' memory map to.
+func walkIovs(iovs []iovec, off uint64, buf []byte, xfer func(addr uint64, b []byte) (int, error)) error {
 	for _, v := range iovs {
-		if len(src) == 0 {
+		if len(buf) == 0 {
 			return nil
 		}
 		if off >= v.len {
 			off -= v.len
 			continue
 		}
-		n := min(v.len-off, uint64(len(src)))
-		if _, err := t.CopyOut(v.base+off, src[:n]); err != nil {
+		n := min(v.len-off, uint64(len(buf)))
+		if _, err := xfer(v.base+off, buf[:n]); err != nil {
 			return unix.EFAULT
 		}
-		src = src[n:]
+		buf = buf[n:]
 		off = 0
 	}
 	return nil
