@@ -2,11 +2,8 @@ package cri
 
 import (
 	"context"
-	"errors"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/cocoonrt/cocoon/podsandbox"
 )
 
 // The metrics ListPodSandboxMetrics reports (kubelet serves them on
@@ -56,18 +53,13 @@ func (s *Server) podMetrics(ctx context.Context, rpc string) ([]*runtimeapi.PodS
 	if err != nil {
 		return nil, podError(rpc, "", err)
 	}
+	measured, err := s.podStats(ctx, rpc, m, pods)
+	if err != nil {
+		return nil, err
+	}
 	out := []*runtimeapi.PodSandboxMetrics{}
-	for _, p := range pods {
-		st, err := m.PodStats(ctx, p.Config.ID)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, podError(rpc, "", ctx.Err())
-			}
-			if !errors.Is(err, podsandbox.ErrNotFound) && !errors.Is(err, podsandbox.ErrState) {
-				s.log.Warn(rpc+": pod stats", "pod", p.Config.ID, "err", err)
-			}
-			continue
-		}
+	for _, ps := range measured {
+		p, st := ps.pod, ps.stats
 		ts := stamp(st.Timestamp)
 		labels := []string{"", p.Config.ID, "", p.Config.ID, p.Config.Namespace, p.Config.Name}
 		pm := &runtimeapi.PodSandboxMetrics{

@@ -125,7 +125,27 @@ func (s *Server) listPodStats(ctx context.Context, rpc string, f *runtimeapi.Pod
 	if err != nil {
 		return nil, podError(rpc, "", err)
 	}
+	measured, err := s.podStats(ctx, rpc, m, pods)
+	if err != nil {
+		return nil, err
+	}
 	out := []*runtimeapi.PodSandboxStats{}
+	for _, ps := range measured {
+		out = append(out, s.toPodStats(ctx, ps.pod, ps.stats, all))
+	}
+	return out, nil
+}
+
+// measuredPod is a pod and its resource use.
+type measuredPod struct {
+	pod   *podsandbox.Pod
+	stats *podsandbox.PodStats
+}
+
+// podStats measures each pod, leaving out those that stop or vanish
+// while they are measured (a warning for any other failure).
+func (s *Server) podStats(ctx context.Context, rpc string, m podsandbox.Manager, pods []*podsandbox.Pod) ([]measuredPod, error) {
+	var out []measuredPod
 	for _, p := range pods {
 		st, err := m.PodStats(ctx, p.Config.ID)
 		if err != nil {
@@ -137,7 +157,7 @@ func (s *Server) listPodStats(ctx context.Context, rpc string, f *runtimeapi.Pod
 			}
 			continue
 		}
-		out = append(out, s.toPodStats(ctx, p, st, all))
+		out = append(out, measuredPod{p, st})
 	}
 	return out, nil
 }
