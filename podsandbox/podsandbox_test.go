@@ -146,6 +146,24 @@ func TestStopTimeoutKills(t *testing.T) {
 	}
 }
 
+// TestStopRightAfterStart stops a container the moment it started: the
+// stop signal must wait for the program to install its handler instead of
+// being discarded by an init that has none yet.
+func TestStopRightAfterStart(t *testing.T) {
+	e := newEnv(t)
+	r := e.runtime()
+	ctx := context.Background()
+	pod := mustRunPod(t, r, podConfig("quickstop"))
+	c := startContainer(t, r, e.ctrConfig(pod, busyboxLower(t), "quick", "sh", "-c", "trap 'exit 3' TERM; while true; do sleep 1; done"))
+	if err := r.StopContainer(ctx, c.Config.ID, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := r.Container(ctx, c.Config.ID)
+	if got.State != ContainerExited || got.ExitCode != 3 {
+		t.Errorf("%s code %d, want exited 3 from the TERM trap", got.State, got.ExitCode)
+	}
+}
+
 func TestExec(t *testing.T) {
 	e := newEnv(t)
 	r := e.runtime()

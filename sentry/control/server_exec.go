@@ -234,6 +234,10 @@ func (s *Server) lookupTarget(r *request, t *Target) (*container, *execProc, *re
 	return c, e, nil
 }
 
+// startupGrace bounds how long a signal waits for a process that was just
+// started to settle.
+const startupGrace = 250 * time.Millisecond
+
 func (s *Server) signal(r *request) (*Response, *requestError) {
 	if err := r.wantFiles(0); err != nil {
 		return nil, err
@@ -257,6 +261,11 @@ func (s *Server) signal(r *request) (*Response, *requestError) {
 	c.mu.Unlock()
 	if state != StateRunning {
 		return nil, r.fail(CodeState, "%s is %s, not running", describe(c, e), state)
+	}
+	if unix.Signal(spec.Signal) != unix.SIGKILL {
+		// A stop right after a start must not reach a program before
+		// it could install its handlers (see kernel.processSettle).
+		tg.AwaitSettled(startupGrace)
 	}
 	if err := s.k.SignalContainer(c.kc, tg, unix.Signal(spec.Signal), spec.All && e == nil); err != nil {
 		return nil, r.fail(CodeState, "signalling %s: %v", describe(c, e), err)

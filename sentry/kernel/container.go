@@ -219,6 +219,7 @@ func (k *Kernel) StartProcess(c *Container, opts ProcessOptions) (*ThreadGroup, 
 	t.pidns, t.childPIDNS = c.pidns, c.pidns
 	t.tg = k.newThreadGroup(id, c.pidns, nil, &SignalHandlers{}, DefaultLimits())
 	t.tg.container = c
+	t.tg.settle = newProcessSettle()
 	t.tg.leader = t
 	t.tg.tasks[t] = struct{}{}
 	k.tasks[id] = t

@@ -66,6 +66,7 @@ func (t *Task) Block(ch <-chan struct{}) error {
 // BlockUntil is Block with a deadline (zero for none); it reports whether
 // the deadline passed.
 func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool, err error) {
+	t.tg.settle.mark()
 	// Time spent waiting is not CPU time.
 	start := time.Now()
 	defer func() { t.sysNS.Add(-int64(time.Since(start))) }()

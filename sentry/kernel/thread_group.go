@@ -16,6 +16,9 @@ type ThreadGroup struct {
 	// container is the pod container the process belongs to (nil
 	// outside pod mode); set at creation, immutable after.
 	container *Container
+	// settle tracks the start-up of a process the daemon started (nil
+	// for others); set at creation, immutable after.
+	settle *processSettle
 	// pidns is the PID namespace the process lives in; immutable.
 	pidns *PIDNamespace
 
