@@ -10,8 +10,12 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Packages the build, the tests and the demo use: gcc compiles the
 # differential syscall tests, busybox-static is the first guest program;
 # the real-program file-system tests and benchmarks run sqlite3, git, tar,
-# python3, diff (diffutils) and find (findutils).
-DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils skopeo umoci
+# python3, diff (diffutils) and find (findutils). Pods get their network from
+# the distribution's CNI plugins (containernetworking-plugins, in
+# /usr/lib/cni); the network tests use ip (iproute2), iptables (portmap) and
+# curl; the package tests inspect the .rpm with rpm.
+DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils skopeo umoci \
+	containernetworking-plugins iproute2 iptables curl rpm
 
 export CGO_ENABLED ?= 0
 
