@@ -163,6 +163,7 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 
 	spec := boot.Spec{
 		Hostname: podHostname(cfg),
+		Sysctls:  cfg.Sysctls,
 		Platform: r.opts.Platform,
 		Debug:    r.opts.Debug,
 	}

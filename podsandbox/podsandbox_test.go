@@ -164,6 +164,21 @@ func TestStopRightAfterStart(t *testing.T) {
 	}
 }
 
+// TestPodSysctls runs a pod with sysctls its kernel implements: its
+// containers see them in /proc/sys.
+func TestPodSysctls(t *testing.T) {
+	e := newEnv(t)
+	r := e.runtime()
+	cfg := podConfig("sysctls")
+	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "1", "kernel/msgmax": "65536", "kernel.sem": "250 32000 32 128"}
+	pod := mustRunPod(t, r, cfg)
+	c := startContainer(t, r, e.ctrConfig(pod, busyboxLower(t), "reader", "sleep", "1000"))
+	out, errOut, code := execIn(t, r, c.Config.ID, "", "cat", "/proc/sys/kernel/shm_rmid_forced", "/proc/sys/kernel/msgmax", "/proc/sys/kernel/sem")
+	if want := "1\n65536\n250\t32000\t32\t128\n"; out != want || code != 0 {
+		t.Errorf("/proc/sys: %q (stderr %q, code %d), want %q", out, errOut, code, want)
+	}
+}
+
 func TestExec(t *testing.T) {
 	e := newEnv(t)
 	r := e.runtime()
@@ -413,8 +428,12 @@ func TestInvalidConfigs(t *testing.T) {
 	}
 	cfg := podConfig("bad")
 	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "1", "net.ipv4.ip_forward": "1"}
-	if _, err := r.RunPod(ctx, cfg); err == nil || !strings.Contains(err.Error(), "kernel.shm_rmid_forced, net.ipv4.ip_forward") {
-		t.Errorf("sysctl error does not name them: %v", err)
+	if _, err := r.RunPod(ctx, cfg); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "sysctl net.ipv4.ip_forward is not supported") {
+		t.Errorf("unsupported sysctl: %v, want ErrInvalid naming it", err)
+	}
+	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "2"}
+	if _, err := r.RunPod(ctx, cfg); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "kernel.shm_rmid_forced") {
+		t.Errorf("invalid sysctl value: %v, want ErrInvalid naming it", err)
 	}
 	if pods, _ := r.Pods(ctx); len(pods) != 0 {
 		t.Errorf("invalid pods were kept: %d", len(pods))

@@ -2,10 +2,13 @@ package podsandbox
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/cocoonrt/cocoon/sentry/sysctl"
 )
 
 // idPattern is what pod and container IDs must look like. IDs become
@@ -37,17 +40,14 @@ func validatePod(cfg *PodConfig) error {
 	if host := cfg.Hostname; len(host) > 64 || strings.ContainsAny(host, "/\x00\n\t ") {
 		return fmt.Errorf("pod %s: hostname %q is not a valid host name (at most 64 characters, no '/', spaces or control characters): %w", cfg.ID, host, ErrInvalid)
 	}
-	// The sandbox supports no sysctl yet: its kernel has no writable
-	// /proc/sys knobs, so accepting one would silently ignore what the
-	// pod asked for (kubelet's "safe" sysctls, net.* and kernel.shm*,
-	// included). Refuse them all, by name.
-	if len(cfg.Sysctls) > 0 {
-		var names []string
-		for k := range cfg.Sysctls {
-			names = append(names, k)
+	// The sentry applies the sysctls its kernel implements; accepting
+	// any other would silently ignore what the pod asked for, so those
+	// are refused, by name.
+	names := slices.Sorted(maps.Keys(cfg.Sysctls))
+	for _, name := range names {
+		if _, _, err := sysctl.Parse(name, cfg.Sysctls[name]); err != nil {
+			return fmt.Errorf("pod %s: %w: %w", cfg.ID, err, ErrInvalid)
 		}
-		slices.Sort(names)
-		return fmt.Errorf("pod %s: sysctls %s are not supported by the sandbox: %w", cfg.ID, strings.Join(names, ", "), ErrInvalid)
 	}
 	if cfg.DNS != nil {
 		for _, s := range append(append(append([]string{}, cfg.DNS.Servers...), cfg.DNS.Searches...), cfg.DNS.Options...) {

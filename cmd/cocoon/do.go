@@ -22,6 +22,19 @@ func (e *envFlags) Set(v string) error {
 	return nil
 }
 
+// keyValues turns KEY=VALUE flags into a map (nil for none).
+func keyValues(kvs []string) map[string]string {
+	if len(kvs) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
+}
+
 // doMain is `cocoon do [--root DIR] [--env K=V]... [--strace] -- PROGRAM ARGS...`.
 func doMain(args []string) int {
 	fs := flag.NewFlagSet("do", flag.ContinueOnError)
@@ -33,6 +46,8 @@ func doMain(args []string) int {
 	platformName := fs.String("platform", "auto", "platform that runs application code: kvm, ptrace or auto")
 	var env envFlags
 	fs.Var(&env, "env", "set an environment variable, KEY=VALUE (repeatable)")
+	var sysctls envFlags
+	fs.Var(&sysctls, "sysctl", "set a sysctl of the sandbox's kernel, NAME=VALUE (repeatable; the names pods may set)")
 	var mounts mountFlags
 	fs.Var(mounts.volume(), "volume", "bind-mount a host path, HOST:DEST[:ro] (repeatable)")
 	fs.Var(mounts.tmpfs(), "tmpfs", "mount a tmpfs, DEST[:OPTIONS] with OPTIONS like size=64m,mode=1777 (repeatable)")
@@ -67,6 +82,7 @@ func doMain(args []string) int {
 			Env:      mergeEnv(os.Environ(), env),
 			Cwd:      cwd,
 			Hostname: hostname,
+			Sysctls:  keyValues(sysctls),
 			Strace:   *strace,
 			Debug:    *debug,
 			Platform: *platformName,

@@ -186,6 +186,9 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if spec.Hostname != "" {
 		k.Hostname = spec.Hostname
 	}
+	if err := applySysctls(k, spec.Sysctls); err != nil {
+		return 125, err
+	}
 	if spec.Strace {
 		k.Strace = newStrace(os.Stderr)
 	}

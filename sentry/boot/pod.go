@@ -92,6 +92,9 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	if spec.Hostname != "" {
 		k.Hostname = spec.Hostname
 	}
+	if err := applySysctls(k, spec.Sysctls); err != nil {
+		return 1, err
+	}
 	if spec.Strace {
 		k.Strace = newStrace(os.Stderr)
 	}

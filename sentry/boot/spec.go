@@ -14,6 +14,9 @@ type Spec struct {
 	Cwd string `json:"cwd"`
 	// Hostname is what uname reports.
 	Hostname string `json:"hostname"`
+	// Sysctls are the pod's sysctls (names as package sysctl knows
+	// them), applied before anything runs.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
 	// Strace logs every system call to stderr.
 	Strace bool `json:"strace"`
 	// Debug logs the sentry's diagnostics to stderr.

@@ -112,9 +112,9 @@ func (t *Task) Msgget(key, flag int32) (int32, error) {
 			ipcPerm: newIPCPerm(c, key, flag),
 			ns:      ns,
 			ctime:   nowSeconds(),
-			qbytes:  msgMNB,
+			qbytes:  uint64(ns.limits.msgMNB.Load()),
 		}
-		if err := ns.msgs.add(q, msgMNI); err != nil {
+		if err := ns.msgs.add(q, int(ns.limits.msgMNI.Load())); err != nil {
 			return 0, err
 		}
 		return q.id(), nil
@@ -232,7 +232,7 @@ func (t *Task) Msgsnd(id int32, buf, msgsz uint64, flag int32) error {
 		return unix.EFAULT
 	}
 	mtype := int64(ipcLE.Uint64(b[:]))
-	if msgsz > msgMax || id < 0 || mtype < 1 {
+	if msgsz > uint64(t.IPCNamespace().limits.msgMax.Load()) || id < 0 || mtype < 1 {
 		return unix.EINVAL
 	}
 	text := make([]byte, msgsz)
@@ -328,7 +328,7 @@ func (t *Task) Msgrcv(id int32, buf uint64, bufsz, typ int64, flag int32) (uint6
 			return 0, unix.EINVAL
 		}
 		// prepare_copy reads the buffer into the copy first.
-		if _, err := t.CopyIn(buf, make([]byte, min(bufsz, msgMax))); err != nil {
+		if _, err := t.CopyIn(buf, make([]byte, min(bufsz, t.IPCNamespace().limits.msgMax.Load()))); err != nil {
 			return 0, unix.EFAULT
 		}
 	}
@@ -392,7 +392,7 @@ func (t *Task) msgrcv(id int32, bufsz int64, typ int64, flag int32) (int64, []by
 			if flag&msgCopy != 0 {
 				// copy_msg into a copy of min(bufsz, msgmax)
 				// bytes.
-				if int64(len(m.text)) > min(bufsz, msgMax) {
+				if int64(len(m.text)) > min(bufsz, q.ns.limits.msgMax.Load()) {
 					return 0, nil, unix.EINVAL
 				}
 				break
@@ -502,9 +502,9 @@ func (t *Task) Msgctl(id, cmd int32, buf uint64) (uint64, error) {
 		}
 		ret := ns.msgs.maxIdx()
 		ns.msgMu.Unlock()
-		ipcLE.PutUint32(b[8:], msgMax)
-		ipcLE.PutUint32(b[12:], msgMNB)
-		ipcLE.PutUint32(b[16:], msgMNI)
+		ipcLE.PutUint32(b[8:], uint32(ns.limits.msgMax.Load()))
+		ipcLE.PutUint32(b[12:], uint32(ns.limits.msgMNB.Load()))
+		ipcLE.PutUint32(b[16:], uint32(ns.limits.msgMNI.Load()))
 		ipcLE.PutUint32(b[20:], msgSSZ)
 		ipcLE.PutUint16(b[28:], msgSeg)
 		if _, err := t.CopyOut(buf, b); err != nil {
@@ -560,7 +560,7 @@ func (t *Task) Msgctl(id, cmd int32, buf uint64) (uint64, error) {
 			q.free()
 			return 0, nil
 		}
-		if uint32(qbytes) > msgMNB && !c.HasCap(CapSysResource) {
+		if int64(uint32(qbytes)) > ns.limits.msgMNB.Load() && !c.HasCap(CapSysResource) {
 			return 0, unix.EPERM
 		}
 		if err := q.update(in); err != nil {

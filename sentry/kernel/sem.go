@@ -166,7 +166,7 @@ func (s *semSet) id() int32 { return s.ipcPerm.id() }
 // Semget implements semget(2).
 func (t *Task) Semget(key, nsems, flag int32) (int32, error) {
 	ns := t.IPCNamespace()
-	if nsems < 0 || nsems > semMSL {
+	if nsems < 0 || int64(nsems) > ns.limits.semMSL.Load() {
 		return 0, unix.EINVAL
 	}
 	c := &t.creds
@@ -183,7 +183,7 @@ func (t *Task) Semget(key, nsems, flag int32) (int32, error) {
 		if nsems == 0 {
 			return 0, unix.EINVAL
 		}
-		if ns.usedSems+int(nsems) > semMNS {
+		if int64(ns.usedSems)+int64(nsems) > ns.limits.semMNS.Load() {
 			return 0, unix.ENOSPC
 		}
 		s := &semSet{
@@ -193,7 +193,7 @@ func (t *Task) Semget(key, nsems, flag int32) (int32, error) {
 			ctime:   nowSeconds(),
 			undos:   make(map[*semUndo]struct{}),
 		}
-		if err := ns.sems.add(s, semMNI); err != nil {
+		if err := ns.sems.add(s, int(ns.limits.semMNI.Load())); err != nil {
 			return 0, err
 		}
 		ns.usedSems += int(nsems)
@@ -578,7 +578,7 @@ func (t *Task) Semtimedop(id int32, sopsAddr uint64, nsops uint32, ts uint64) er
 			return unix.EFAULT
 		}
 	}
-	if nsops > semOPM {
+	if int64(nsops) > t.IPCNamespace().limits.semOPM.Load() {
 		return unix.E2BIG
 	}
 	if nsops < 1 {
@@ -913,13 +913,14 @@ func (t *Task) semInfo(ns *IPCNamespace, cmd int32, arg uint64) (uint64, error) 
 	b := make([]byte, sizeofSeminfo)
 	// semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz,
 	// semvmx, semaem.
-	ipcLE.PutUint32(b[0:], semMNS)
-	ipcLE.PutUint32(b[4:], semMNI)
-	ipcLE.PutUint32(b[8:], semMNS)
-	ipcLE.PutUint32(b[12:], semMNS)
-	ipcLE.PutUint32(b[16:], semMSL)
-	ipcLE.PutUint32(b[20:], semOPM)
-	ipcLE.PutUint32(b[24:], semOPM)
+	lim := ns.limits.sem()
+	ipcLE.PutUint32(b[0:], uint32(lim.MNS))
+	ipcLE.PutUint32(b[4:], uint32(lim.MNI))
+	ipcLE.PutUint32(b[8:], uint32(lim.MNS))
+	ipcLE.PutUint32(b[12:], uint32(lim.MNS))
+	ipcLE.PutUint32(b[16:], uint32(lim.MSL))
+	ipcLE.PutUint32(b[20:], uint32(lim.OPM))
+	ipcLE.PutUint32(b[24:], uint32(lim.OPM))
 	ipcLE.PutUint32(b[28:], uint32(usz))
 	ipcLE.PutUint32(b[32:], semVMX)
 	ipcLE.PutUint32(b[36:], uint32(aem))

@@ -105,6 +105,12 @@ type IPCNamespace struct {
 	tot uint64
 	// Limits (kernel.shmmax, shmall, shmmni).
 	ctlMax, ctlAll, ctlMNI uint64
+	// rmidForced is kernel.shm_rmid_forced: a segment goes when its last
+	// attach does, and at its creator's exit, marked or not.
+	rmidForced bool
+
+	// limits are the kernel.msg* and kernel.sem sysctls.
+	limits *ipcLimits
 }
 
 // shmSegment is one segment (struct shmid_kernel).
@@ -123,6 +129,9 @@ type shmSegment struct {
 	atime, dtime, ctime int64
 	// cpid and lpid are root-namespace process IDs (0: none).
 	cpid, lpid int32
+	// creator is the thread that created the segment until it exits
+	// (Linux's shm_creator), for kernel.shm_rmid_forced.
+	creator *Task
 	// nattch counts the VMAs mapping the segment; pending the shmat
 	// calls between their check and their mapping, which keep a segment
 	// marked for removal alive.
@@ -143,8 +152,9 @@ func (k *Kernel) IPC() *IPCNamespace {
 			byKey:   make(map[int32]*shmSegment),
 			lastIdx: -1,
 			ctlMax:  ShmMax, ctlAll: ShmAll, ctlMNI: ShmMNI,
-			sems: newIPCIDs[*semSet](),
-			msgs: newIPCIDs[*msgQueue](),
+			limits: newIPCLimits(),
+			sems:   newIPCIDs[*semSet](),
+			msgs:   newIPCIDs[*msgQueue](),
 		}
 	})
 	return k.ipc
@@ -253,12 +263,14 @@ func (t *Task) Shmget(key int32, size uint64, flag int32) (int32, error) {
 		key:   key,
 		uid:   c.EUID, cuid: c.EUID,
 		gid: c.EGID, cgid: c.EGID,
-		mode:  uint32(flag) & 0o777,
-		size:  size,
-		obj:   mm.NewSharedMemory(),
-		ctime: nowSeconds(),
-		cpid:  t.tg.id,
+		mode:    uint32(flag) & 0o777,
+		size:    size,
+		obj:     mm.NewSharedMemory(),
+		ctime:   nowSeconds(),
+		cpid:    t.tg.id,
+		creator: t,
 	}
+	t.createdShm = true
 	ns.byIndex[idx] = s
 	if key != IPCPrivate {
 		ns.byKey[key] = s
@@ -302,7 +314,7 @@ func (ns *IPCNamespace) destroyLocked(s *shmSegment) {
 //
 // Preconditions: ns.mu is held.
 func (ns *IPCNamespace) mayDestroyLocked(s *shmSegment) {
-	if s.nattch == 0 && s.pending == 0 && s.mode&shmDest != 0 {
+	if s.nattch == 0 && s.pending == 0 && (s.mode&shmDest != 0 || ns.rmidForced) {
 		ns.destroyLocked(s)
 	}
 }
@@ -672,4 +684,24 @@ func (n *IPCNamespace) ShmSegments(pidns *PIDNamespace) []ShmSegmentInfo {
 	}
 	n.k.mu.Unlock()
 	return out
+}
+
+// exitShm forgets t as the creator of its segments (Linux's exit_shm).
+// With kernel.shm_rmid_forced those with nothing attached go now; the
+// others keep their key and go with their last detach (mayDestroyLocked),
+// as Linux has done since 5.16 (earlier kernels marked them SHM_DEST).
+func (t *Task) exitShm() {
+	if !t.createdShm {
+		return
+	}
+	ns := t.k.IPC()
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for _, s := range ns.byIndex {
+		if s.creator != t {
+			continue
+		}
+		s.creator = nil
+		ns.mayDestroyLocked(s)
+	}
 }

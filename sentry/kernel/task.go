@@ -73,6 +73,10 @@ type Task struct {
 	// semUndo is the task's System V semaphore undo list (sem.go), shared
 	// with the tasks cloned with CLONE_SYSVSEM; nil until first used.
 	semUndo *semUndoList
+	// createdShm is set once the task creates a System V shared memory
+	// segment, so that only such tasks look for theirs at exit
+	// (exitShm). Set and read by the task's own goroutine.
+	createdShm bool
 
 	// Fields below are protected by k.mu.
 

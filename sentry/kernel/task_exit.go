@@ -41,6 +41,7 @@ func (t *Task) exit() {
 	}
 	// SEM_UNDO adjustments apply before the parent can see the exit.
 	t.exitSem()
+	t.exitShm()
 	if t.vforkDone != nil {
 		close(t.vforkDone)
 		t.vforkDone = nil

@@ -43,6 +43,11 @@ type program struct {
 	buildErr error  // compile failure, with gcc's output
 	signal   int    // expected fatal signal; 0 means expect exit status 0
 	pending  string // reason from `// sandbox: pending REASON`; "" if none
+	// sysctls are the `// sandbox: sysctl NAME=VALUE` settings the program
+	// runs with: natively in a fresh IPC namespace that has them (the
+	// sysctls a pod may set are per namespace), in the sandbox through
+	// `cocoon do --sysctl`.
+	sysctls []string
 }
 
 var (
@@ -135,7 +140,7 @@ func buildPrograms(gcc, binDir string) error {
 		programs = append(programs, p)
 		p.signal, p.buildErr = parseExpect(src)
 		if p.buildErr == nil {
-			p.pending, p.buildErr = parsePending(src)
+			p.pending, p.sysctls, p.buildErr = parseSandboxLines(src)
 		}
 		if p.buildErr != nil {
 			continue
@@ -187,16 +192,16 @@ func parseExpect(src string) (int, error) {
 // behaviour the sandbox does not implement yet.
 const pendingPrefix = "// sandbox:"
 
-// parsePending returns the reason of a `// sandbox: pending REASON` line in
-// the header comment of a program (its leading `//` lines), or "".
-func parsePending(src string) (string, error) {
+// parseSandboxLines reads the `// sandbox:` lines of the header comment of
+// a program (its leading `//` lines): the reason of a `pending REASON`
+// line, or "", and the NAME=VALUE of each `sysctl NAME=VALUE` line.
+func parseSandboxLines(src string) (reason string, sysctls []string, err error) {
 	f, err := os.Open(src)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	reason := ""
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if !strings.HasPrefix(line, "//") {
@@ -206,13 +211,18 @@ func parsePending(src string) (string, error) {
 		if !ok {
 			continue
 		}
-		fields := strings.Fields(rest)
-		if len(fields) < 2 || fields[0] != "pending" || reason != "" {
-			return "", fmt.Errorf("%s: malformed or repeated sandbox line %q (want one `// sandbox: pending REASON`)", src, line)
+		kind, arg, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		arg = strings.TrimSpace(arg)
+		switch {
+		case kind == "pending" && arg != "" && reason == "":
+			reason = arg
+		case kind == "sysctl" && strings.Contains(arg, "="):
+			sysctls = append(sysctls, arg)
+		default:
+			return "", nil, fmt.Errorf("%s: malformed or repeated sandbox line %q (want one `// sandbox: pending REASON`, or `// sandbox: sysctl NAME=VALUE` lines)", src, line)
 		}
-		reason = strings.Join(fields[1:], " ")
 	}
-	return reason, sc.Err()
+	return reason, sysctls, sc.Err()
 }
 
 // makeFixture creates the read-only data the programs inspect. Its layout is
@@ -330,7 +340,22 @@ func buildCocoon(ctx context.Context, tmp string) (string, error) {
 
 func TestNative(t *testing.T) {
 	forEach(t, func(t *testing.T, p *program) {
-		r := run(p.bin, fixtureDir)
+		var r result
+		if len(p.sysctls) == 0 {
+			r = run(p.bin, fixtureDir)
+		} else {
+			if os.Geteuid() != 0 {
+				t.Skip("setting sysctls in a fresh IPC namespace needs root")
+			}
+			// unshare(1) gives the program an IPC namespace of its own
+			// whose sysctls the shell sets before exec'ing it.
+			script := ""
+			for _, kv := range p.sysctls {
+				name, value, _ := strings.Cut(kv, "=")
+				script += fmt.Sprintf("printf '%%s\\n' '%s' > /proc/sys/%s && ", value, strings.ReplaceAll(name, ".", "/"))
+			}
+			r = run("unshare", "--ipc", "--", "/bin/sh", "-c", script+`exec "$0" "$@"`, p.bin, fixtureDir)
+		}
 		if msg := checkNative(p, r); msg != "" {
 			t.Errorf("native %s: %s%s", p.name, msg, r.out)
 		}
@@ -346,7 +371,11 @@ func TestSandbox(t *testing.T) {
 		t.Fatalf("no cocoon binary (set COCOON_BIN to use a prebuilt one): %v", cocoonErr)
 	}
 	forEach(t, func(t *testing.T, p *program) {
-		r := run(cocoonBin, "do", "--", p.bin, fixtureDir)
+		args := []string{"do"}
+		for _, kv := range p.sysctls {
+			args = append(args, "--sysctl", kv)
+		}
+		r := run(cocoonBin, append(args, "--", p.bin, fixtureDir)...)
 		msg := checkSandbox(p, r)
 		switch {
 		case p.pending == "" && msg != "":

@@ -174,8 +174,9 @@ func (s *fakeSource) SetComm(pid, tid int32, name string) error {
 	return nil
 }
 
-func (s *fakeSource) System() System   { return s.sys }
-func (s *fakeSource) MemInfo() MemInfo { return s.meminfo }
+func (s *fakeSource) System() System       { return s.sys }
+func (s *fakeSource) Sysctl(string) string { return "0" }
+func (s *fakeSource) MemInfo() MemInfo     { return s.meminfo }
 
 var testBoot = time.Unix(1700000000, 0)
 

@@ -454,6 +454,9 @@ func (s *kernelSource) ReadMemory(pid int32, addr uint64, dst []byte) (int, erro
 	return m.Peek(addr, dst)
 }
 
+// Sysctl implements Source.Sysctl.
+func (s *kernelSource) Sysctl(name string) string { return s.k.Sysctl(name) }
+
 func (s *kernelSource) System() System {
 	ss := s.k.SystemSnapshot()
 	host, domain := s.k.CallerUTSNames()

@@ -66,6 +66,9 @@ type Source interface {
 	ReadMemory(pid int32, addr uint64, dst []byte) (int, error)
 	// System returns system-wide values.
 	System() System
+	// Sysctl returns the value of a sysctl a pod may set (package
+	// sentry/sysctl), as /proc/sys shows it.
+	Sysctl(name string) string
 	// MemInfo returns the sandbox's memory use.
 	MemInfo() MemInfo
 	// SetComm renames thread tid of process pid (a write to its comm

@@ -251,6 +251,7 @@ func (fs *filesystem) sysDir(key string) *node {
 		return fs.generated(func() []byte { return line(s()) })
 	}
 	constant := func(s string) func(string) *node { return value(func() string { return s }) }
+	sysctl := func(name string) func(string) *node { return value(func() string { return fs.src.Sysctl(name) }) }
 	random := fs.fixedDir(key+"/kernel/random", 0o555, nil, []entry{
 		{"boot_id", constant(fs.bootID)},
 		{"uuid", value(newUUID)},
@@ -265,15 +266,16 @@ func (fs *filesystem) sysDir(key string) *node {
 		{"pid_max", constant(strconv.Itoa(kernel.PIDMax))},
 		{"random", func(string) *node { return random }},
 		{"version", constant(fs.cfg.Version)},
-		// System V IPC limits: Linux's defaults, which the sandbox
-		// cannot change.
-		{"shmmax", constant(strconv.FormatUint(kernel.ShmMax, 10))},
-		{"shmall", constant(strconv.FormatUint(kernel.ShmAll, 10))},
-		{"shmmni", constant(strconv.Itoa(kernel.ShmMNI))},
-		{"msgmax", constant("8192")},
-		{"msgmnb", constant("16384")},
-		{"msgmni", constant("32000")},
-		{"sem", constant("32000\t1024000000\t500\t32000")},
+		// System V IPC limits: Linux's defaults unless the pod set
+		// them (read-only here, as /proc/sys is in a container).
+		{"shmmax", sysctl("kernel.shmmax")},
+		{"shmall", sysctl("kernel.shmall")},
+		{"shmmni", sysctl("kernel.shmmni")},
+		{"shm_rmid_forced", sysctl("kernel.shm_rmid_forced")},
+		{"msgmax", sysctl("kernel.msgmax")},
+		{"msgmnb", sysctl("kernel.msgmnb")},
+		{"msgmni", sysctl("kernel.msgmni")},
+		{"sem", sysctl("kernel.sem")},
 	})
 	vm := fs.fixedDir(key+"/vm", 0o555, nil, []entry{
 		// mm's mmap applies Linux's heuristic overcommit (mode 0).

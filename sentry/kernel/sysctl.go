@@ -1,0 +1,85 @@
+package kernel
+
+import (
+	"strconv"
+
+	"github.com/cocoonrt/cocoon/sentry/sysctl"
+)
+
+// SetSysctl sets one of the sysctls a pod may set (package sysctl lists
+// them) on the sandbox's kernel, as the container runtime writes them
+// into the pod's namespaces before its containers start.
+func (k *Kernel) SetSysctl(name, value string) error {
+	name, value, err := sysctl.Parse(name, value)
+	if err != nil {
+		return err
+	}
+	ns := k.IPC()
+	switch name {
+	case "kernel.shm_rmid_forced":
+		ns.mu.Lock()
+		ns.rmidForced = value == "1"
+		ns.mu.Unlock()
+	case "kernel.shmmax", "kernel.shmall", "kernel.shmmni":
+		n, _ := strconv.ParseUint(value, 10, 64)
+		ns.mu.Lock()
+		switch name {
+		case "kernel.shmmax":
+			ns.ctlMax = n
+		case "kernel.shmall":
+			ns.ctlAll = n
+		default:
+			ns.ctlMNI = n
+		}
+		ns.mu.Unlock()
+	case "kernel.msgmax":
+		ns.limits.msgMax.Store(parsedInt(value))
+	case "kernel.msgmnb":
+		ns.limits.msgMNB.Store(parsedInt(value))
+	case "kernel.msgmni":
+		ns.limits.msgMNI.Store(parsedInt(value))
+	case "kernel.sem":
+		s, _ := sysctl.ParseSem(value)
+		ns.limits.setSem(s)
+	}
+	return nil
+}
+
+// Sysctl returns the value of a sysctl SetSysctl sets, as /proc/sys
+// shows it ("" for other names).
+func (k *Kernel) Sysctl(name string) string {
+	ns := k.IPC()
+	switch sysctl.Canonical(name) {
+	case "kernel.shm_rmid_forced", "kernel.shmmax", "kernel.shmall", "kernel.shmmni":
+		ns.mu.Lock()
+		defer ns.mu.Unlock()
+		switch sysctl.Canonical(name) {
+		case "kernel.shm_rmid_forced":
+			if ns.rmidForced {
+				return "1"
+			}
+			return "0"
+		case "kernel.shmmax":
+			return strconv.FormatUint(ns.ctlMax, 10)
+		case "kernel.shmall":
+			return strconv.FormatUint(ns.ctlAll, 10)
+		default:
+			return strconv.FormatUint(ns.ctlMNI, 10)
+		}
+	case "kernel.msgmax":
+		return strconv.FormatInt(ns.limits.msgMax.Load(), 10)
+	case "kernel.msgmnb":
+		return strconv.FormatInt(ns.limits.msgMNB.Load(), 10)
+	case "kernel.msgmni":
+		return strconv.FormatInt(ns.limits.msgMNI.Load(), 10)
+	case "kernel.sem":
+		return ns.limits.sem().String()
+	}
+	return ""
+}
+
+// parsedInt converts a value sysctl.Parse has already checked.
+func parsedInt(value string) int64 {
+	n, _ := strconv.ParseInt(value, 10, 64)
+	return n
+}

@@ -1,0 +1,38 @@
+package sysctl
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for _, c := range []struct {
+		name, value, wantName, wantValue string
+		ok                               bool
+	}{
+		{"kernel.shm_rmid_forced", "1", "kernel.shm_rmid_forced", "1", true},
+		{"kernel/shm_rmid_forced", " 0\n", "kernel.shm_rmid_forced", "0", true},
+		{"kernel.shm_rmid_forced", "2", "", "", false},
+		{"kernel.shmmax", "18446744073692774399", "kernel.shmmax", "18446744073692774399", true},
+		{"kernel.shmmax", "-1", "", "", false},
+		{"kernel.shmmni", "32769", "", "", false},
+		{"kernel.msgmax", "65536", "kernel.msgmax", "65536", true},
+		{"kernel.sem", "250  32000 32\t128", "kernel.sem", "250\t32000\t32\t128", true},
+		{"kernel.sem", "250 32000 32", "", "", false},
+		{"kernel.sem", "1 2 3 40000", "", "", false},
+		{"kernel.msgmni", "ten", "", "", false},
+	} {
+		n, v, err := Parse(c.name, c.value)
+		if (err == nil) != c.ok || n != c.wantName || v != c.wantValue {
+			t.Errorf("Parse(%q, %q) = %q, %q, %v; want %q, %q, ok %v", c.name, c.value, n, v, err, c.wantName, c.wantValue, c.ok)
+		}
+	}
+}
+
+func TestUnsupportedNamesTheSysctl(t *testing.T) {
+	_, _, err := Parse("fs.mqueue.msg_max", "100")
+	var u *ErrUnsupported
+	if !errors.As(err, &u) || u.Name != "fs.mqueue.msg_max" {
+		t.Fatalf("Parse(fs.mqueue.msg_max) = %v, want ErrUnsupported naming it", err)
+	}
+}
