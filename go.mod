@@ -3,6 +3,8 @@ module github.com/cocoonrt/cocoon
 go 1.26.8
 
 require (
+	github.com/containernetworking/cni v1.3.0
+	github.com/fsnotify/fsnotify v1.9.0
 	github.com/google/go-containerregistry v0.22.1
 	github.com/moby/profiles/seccomp v0.3.0
 	github.com/opencontainers/runtime-spec v1.2.1

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -48,6 +49,31 @@ type Config struct {
 	// none (it also sizes the sentry's memory); 0 leaves the choice to
 	// the pod runtime.
 	DefaultMemoryBytes int64 `toml:"default_memory_bytes"`
+	// CNI is the pod network ([cni]).
+	CNI CNIConfig `toml:"cni"`
+}
+
+// CNIConfig locates the CNI network configuration and plugins.
+type CNIConfig struct {
+	// ConfDir holds the network configuration: the lexically first
+	// .conflist, .conf or .json file is the pod network. It is watched;
+	// changes apply to pods started afterwards.
+	ConfDir string `toml:"conf_dir"`
+	// BinDirs are searched for plugin binaries, in order.
+	BinDirs []string `toml:"bin_dirs"`
+	// CacheDir is where each pod's attachment (result, configuration,
+	// arguments) is kept for CNI DEL, which must work after a restart;
+	// empty means <root>/cni.
+	CacheDir string `toml:"cache_dir"`
+}
+
+// CNICacheDir is the CNI cache directory, CNI.CacheDir or its default
+// under Root.
+func (c Config) CNICacheDir() string {
+	if c.CNI.CacheDir != "" {
+		return c.CNI.CacheDir
+	}
+	return filepath.Join(c.Root, "cni")
 }
 
 // Cgroup drivers.
@@ -68,6 +94,11 @@ func DefaultConfig() Config {
 		CgroupDriver:  CgroupDriverCgroupfs,
 		StreamAddress: "127.0.0.1",
 		StreamPort:    "0",
+
+		CNI: CNIConfig{
+			ConfDir: "/etc/cni/net.d",
+			BinDirs: []string{"/opt/cni/bin", "/usr/lib/cni"},
+		},
 	}
 }
 
@@ -143,6 +174,17 @@ func (c Config) Validate() error {
 	if c.StreamPort != "" {
 		if _, err := strconv.ParseUint(c.StreamPort, 10, 16); err != nil {
 			return fmt.Errorf("stream_port %q: want a TCP port number, 0 for any", c.StreamPort)
+		}
+	}
+	if c.CNI.ConfDir == "" {
+		return errors.New("cni.conf_dir must not be empty")
+	}
+	if len(c.CNI.BinDirs) == 0 {
+		return errors.New("cni.bin_dirs must name at least one directory")
+	}
+	for _, d := range append([]string{c.CNI.ConfDir, c.CNI.CacheDir}, c.CNI.BinDirs...) {
+		if d != "" && !filepath.IsAbs(d) {
+			return fmt.Errorf("cni: %q is not an absolute path", d)
 		}
 	}
 	if c.DefaultMemoryBytes < 0 {

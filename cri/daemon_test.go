@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -74,7 +75,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if _, err := os.Stat(DefaultConfigPath); errors.Is(err, os.ErrNotExist) {
 		c, err := LoadConfig("")
-		if err != nil || c != DefaultConfig() {
+		if err != nil || !reflect.DeepEqual(c, DefaultConfig()) {
 			t.Errorf("LoadConfig(\"\") without %s = %+v, %v", DefaultConfigPath, c, err)
 		}
 	}
@@ -217,7 +218,7 @@ func TestServe(t *testing.T) {
 	l.Close()
 
 	stop := startServe(t, cfg)
-	if got := <-gotCfg; got != cfg {
+	if got := <-gotCfg; !reflect.DeepEqual(got, cfg) {
 		t.Errorf("NewImageService got %+v, want %+v", got, cfg)
 	}
 	fi, err := os.Stat(cfg.Root)

@@ -17,13 +17,6 @@ func unsupported(rpc string) error {
 	return status.Errorf(codes.Unimplemented, "%s: not supported: cocoon has no checkpoint/restore", rpc)
 }
 
-// UpdateRuntimeConfig accepts kubelet's pod CIDR and ignores it: the
-// network comes from the CNI configuration, as with containerd's
-// non-templated configs. kubelet calls this at start-up.
-func (s *Server) UpdateRuntimeConfig(context.Context, *runtimeapi.UpdateRuntimeConfigRequest) (*runtimeapi.UpdateRuntimeConfigResponse, error) {
-	return &runtimeapi.UpdateRuntimeConfigResponse{}, nil
-}
-
 func (s *Server) CheckpointContainer(context.Context, *runtimeapi.CheckpointContainerRequest) (*runtimeapi.CheckpointContainerResponse, error) {
 	return nil, unsupported("CheckpointContainer")
 }

@@ -2,8 +2,11 @@ package cri
 
 import (
 	"context"
+	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/cocoonrt/cocoon/podsandbox"
 )
 
 // kubeletAPIVersion is the version of the kubelet runtime API that
@@ -21,8 +24,9 @@ func (s *Server) Version(context.Context, *runtimeapi.VersionRequest) (*runtimea
 }
 
 // Status reports the runtime ready when it has a pod runtime, and the
-// network not ready: pod networking (CNI) is not wired yet. It lists
-// the runtime handlers RunPodSandbox accepts.
+// network ready once the pod runtime has a pod network (a CNI
+// configuration loaded). It lists the runtime handlers RunPodSandbox
+// accepts.
 func (s *Server) Status(context.Context, *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
 	runtimeReady := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
 	if s.pods == nil {
@@ -34,12 +38,7 @@ func (s *Server) Status(context.Context, *runtimeapi.StatusRequest) (*runtimeapi
 	return &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
 			runtimeReady,
-			{
-				Type:    runtimeapi.NetworkReady,
-				Status:  false,
-				Reason:  "NetworkPluginNotReady",
-				Message: "cocoon: pod networking (CNI wiring) is not implemented yet",
-			},
+			s.networkCondition(),
 		}},
 		RuntimeHandlers: []*runtimeapi.RuntimeHandler{
 			{Name: "", Features: features},
@@ -59,4 +58,50 @@ func (s *Server) RuntimeConfig(context.Context, *runtimeapi.RuntimeConfigRequest
 		d = runtimeapi.CgroupDriver_SYSTEMD
 	}
 	return &runtimeapi.RuntimeConfigResponse{Linux: &runtimeapi.LinuxRuntimeConfiguration{CgroupDriver: d}}, nil
+}
+
+// networkCondition is the NetworkReady condition: true once the pod
+// runtime can attach pods to a pod network, otherwise false with
+// kubelet's usual reason and why.
+func (s *Server) networkCondition() *runtimeapi.RuntimeCondition {
+	c := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Reason: "NetworkPluginNotReady"}
+	pn, ok := s.pods.(podsandbox.PodNetwork)
+	if !ok {
+		c.Message = "cocoon: the pod runtime has no pod network (CNI)"
+		return c
+	}
+	if err := pn.NetworkStatus(); err != nil {
+		c.Message = "cocoon: CNI network not ready: " + err.Error()
+		return c
+	}
+	c.Status, c.Reason = true, ""
+	return c
+}
+
+// UpdateRuntimeConfig takes kubelet's pod CIDR (comma-separated when
+// the node is dual-stack) and hands it to the pod network, which passes
+// it to CNI plugins as the capability ipRanges for the pods started
+// afterwards. kubelet calls this at start-up and when the node's CIDR
+// changes.
+func (s *Server) UpdateRuntimeConfig(_ context.Context, req *runtimeapi.UpdateRuntimeConfigRequest) (*runtimeapi.UpdateRuntimeConfigResponse, error) {
+	const rpc = "UpdateRuntimeConfig"
+	cidr := req.GetRuntimeConfig().GetNetworkConfig().GetPodCidr()
+	if err := checkField(rpc, "runtime_config.network_config.pod_cidr", cidr); err != nil {
+		return nil, err
+	}
+	pn, ok := s.pods.(podsandbox.PodNetwork)
+	if !ok {
+		return &runtimeapi.UpdateRuntimeConfigResponse{}, nil
+	}
+	var cidrs []string
+	if cidr != "" {
+		cidrs = strings.Split(cidr, ",")
+	}
+	if err := pn.UpdatePodCIDRs(cidrs); err != nil {
+		return nil, invalid(rpc, "pod_cidr %q: %v", trunc(cidr), err)
+	}
+	if cidr != "" {
+		s.log.Info("pod CIDR updated", "pod_cidr", cidr)
+	}
+	return &runtimeapi.UpdateRuntimeConfigResponse{}, nil
 }

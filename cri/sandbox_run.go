@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 
@@ -39,10 +40,6 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, err
 	}
 	pc.RuntimeHandler = req.GetRuntimeHandler()
-	if pm := req.GetConfig().GetPortMappings(); len(pm) > 0 {
-		s.log.Warn("RunPodSandbox: port mappings are not wired yet (pod networking is not implemented); ignoring them",
-			"pod", pc.Namespace+"/"+pc.Name, "mappings", len(pm))
-	}
 
 	// One request per pod metadata at a time, so that a retry that
 	// arrives while the first attempt is still starting finds it.
@@ -125,16 +122,22 @@ func (s *Server) podConfig(rpc string, cfg *runtimeapi.PodSandboxConfig) (podsan
 		}
 	}
 
+	var err error
 	lx := cfg.GetLinux()
 	sc := lx.GetSecurityContext()
 	ns := sc.GetNamespaceOptions()
 	if err := checkPodNamespaces(rpc, ns); err != nil {
 		return pc, err
 	}
+	pc.HostNetwork = ns.GetNetwork() == runtimeapi.NamespaceMode_NODE
+	if pc.PortMappings, err = portMappings(rpc, cfg.GetPortMappings()); err != nil {
+		return pc, err
+	}
 	if sc.GetPrivileged() {
 		return pc, invalid(rpc, "privileged pods are not supported: the pod runs in its own user-space kernel and has no host privileges to grant")
 	}
-	podSeccomp, err := seccompRef("linux.security_context", sc.GetSeccomp(), sc.GetSeccompProfilePath())
+	var podSeccomp string
+	podSeccomp, err = seccompRef("linux.security_context", sc.GetSeccomp(), sc.GetSeccompProfilePath())
 	if err != nil {
 		return pc, invalid(rpc, "%v", err)
 	}
@@ -180,13 +183,15 @@ func (s *Server) podConfig(rpc string, cfg *runtimeapi.PodSandboxConfig) (podsan
 
 // checkPodNamespaces refuses the namespace options a sandbox cannot
 // honour: the pod has its own kernel, so it cannot share the host's
-// PID or IPC namespace, and host networking waits for pod networking.
+// PID or IPC namespace. Host networking (network NODE) is accepted:
+// the sentry then stays in the host's network namespace and the pod
+// gets no CNI network.
 func checkPodNamespaces(rpc string, ns *runtimeapi.NamespaceOption) error {
 	if ns == nil {
 		return nil
 	}
-	if ns.GetNetwork() == runtimeapi.NamespaceMode_NODE {
-		return invalid(rpc, "namespace_options.network NODE (host network) is not supported yet: pod networking is not wired in cocoon")
+	if ns.GetNetwork() == runtimeapi.NamespaceMode_TARGET {
+		return invalid(rpc, "namespace_options.network TARGET is for containers, not pods")
 	}
 	if ns.GetPid() == runtimeapi.NamespaceMode_NODE {
 		return invalid(rpc, "namespace_options.pid NODE (host PID namespace) is not supported: the pod runs in its own kernel")
@@ -201,6 +206,38 @@ func checkPodNamespaces(rpc string, ns *runtimeapi.NamespaceOption) error {
 		return invalid(rpc, "namespace_options.userns_options mode POD (user namespaces) is not supported by cocoon yet")
 	}
 	return nil
+}
+
+// portMappings translates the pod's port mappings for CNI's portmap
+// plugin. Mappings without a host port only document the pod (kubelet
+// sends every declared container port) and are dropped, as containerd
+// drops them.
+func portMappings(rpc string, pms []*runtimeapi.PortMapping) ([]podsandbox.PortMapping, error) {
+	var out []podsandbox.PortMapping
+	for i, pm := range pms {
+		if pm == nil || pm.GetHostPort() <= 0 {
+			continue
+		}
+		if pm.GetHostPort() > 65535 || pm.GetContainerPort() <= 0 || pm.GetContainerPort() > 65535 {
+			return nil, invalid(rpc, "port_mappings[%d]: host port %d, container port %d: ports must be 1-65535", i, pm.GetHostPort(), pm.GetContainerPort())
+		}
+		var proto string
+		switch pm.GetProtocol() {
+		case runtimeapi.Protocol_TCP:
+			proto = "tcp"
+		case runtimeapi.Protocol_UDP:
+			proto = "udp"
+		case runtimeapi.Protocol_SCTP:
+			proto = "sctp"
+		default:
+			return nil, invalid(rpc, "port_mappings[%d]: unknown protocol %d", i, pm.GetProtocol())
+		}
+		if ip := pm.GetHostIp(); ip != "" && net.ParseIP(ip) == nil {
+			return nil, invalid(rpc, "port_mappings[%d]: host_ip %q is not an IP address", i, trunc(ip))
+		}
+		out = append(out, podsandbox.PortMapping{Protocol: proto, ContainerPort: pm.GetContainerPort(), HostPort: pm.GetHostPort(), HostIP: pm.GetHostIp()})
+	}
+	return out, nil
 }
 
 // podResources adds the pod overhead to the pod's resources: the

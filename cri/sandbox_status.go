@@ -12,7 +12,8 @@ import (
 )
 
 // PodSandboxStatus reports a pod. With verbose, info["info"] is JSON
-// with the sentry's PID, the pod's config and its cgroup.
+// with the sentry's PID, the pod's config, its cgroup and its network
+// namespace.
 func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
 	const rpc = "PodSandboxStatus"
 	m, err := s.manager(rpc)
@@ -37,7 +38,9 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 			Config    podsandbox.PodConfig        `json:"config"`
 			Handler   string                      `json:"runtimeHandler"`
 			Namespace *runtimeapi.NamespaceOption `json:"namespaceOptions"`
-		}{p.SentryPID, p.GoferPID, p.Reason, p.Config.CgroupParent, p.Config, p.Config.RuntimeHandler, podNamespaceOptions(p)}
+			NetNS     string                      `json:"netns,omitempty"`
+			IPs       []string                    `json:"ips,omitempty"`
+		}{p.SentryPID, p.GoferPID, p.Reason, p.Config.CgroupParent, p.Config, p.Config.RuntimeHandler, podNamespaceOptions(p), p.NetNS, p.IPs}
 		info.Config.Annotations = publicAnnotations(p.Config.Annotations)
 		b, err := json.Marshal(info)
 		if err != nil {
@@ -111,20 +114,35 @@ func podMetadata(p *podsandbox.Pod) *runtimeapi.PodSandboxMetadata {
 	return &runtimeapi.PodSandboxMetadata{Name: p.Config.Name, Namespace: p.Config.Namespace, Uid: p.Config.UID, Attempt: p.Config.Attempt}
 }
 
-// podStatus is a pod's CRI status. The network has no IP: pod
-// networking is not wired yet.
+// podStatus is a pod's CRI status.
 func podStatus(p *podsandbox.Pod) *runtimeapi.PodSandboxStatus {
 	return &runtimeapi.PodSandboxStatus{
 		Id:             p.Config.ID,
 		Metadata:       podMetadata(p),
 		State:          podState(p.State),
 		CreatedAt:      p.CreatedAt.UnixNano(),
-		Network:        &runtimeapi.PodSandboxNetworkStatus{},
+		Network:        podNetworkStatus(p),
 		Linux:          &runtimeapi.LinuxPodSandboxStatus{Namespaces: &runtimeapi.Namespace{Options: podNamespaceOptions(p)}},
 		Labels:         copyMap(p.Config.Labels),
 		Annotations:    publicAnnotations(p.Config.Annotations),
 		RuntimeHandler: p.Config.RuntimeHandler,
 	}
+}
+
+// podNetworkStatus reports the pod's IPs, the primary one first. A
+// host-network pod reports none: as containerd does, the runtime is not
+// responsible for the node's addresses, and kubelet fills in the host
+// IP itself.
+func podNetworkStatus(p *podsandbox.Pod) *runtimeapi.PodSandboxNetworkStatus {
+	st := &runtimeapi.PodSandboxNetworkStatus{}
+	if p.Config.HostNetwork || len(p.IPs) == 0 {
+		return st
+	}
+	st.Ip = p.IPs[0]
+	for _, ip := range p.IPs[1:] {
+		st.AdditionalIps = append(st.AdditionalIps, &runtimeapi.PodIP{Ip: ip})
+	}
+	return st
 }
 
 // podNamespaceOptions are the namespace options the pod was created

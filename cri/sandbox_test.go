@@ -89,7 +89,7 @@ func TestRunPodSandboxRefused(t *testing.T) {
 		{name: "annotations", mod: func(c *runtimeapi.PodSandboxConfig) { c.Annotations = bigLabels }, want: "annotations are"},
 		{name: "reserved", mod: func(c *runtimeapi.PodSandboxConfig) { c.Annotations = map[string]string{annNamespaceOptions: "{}"} }, want: "reserved"},
 		{name: "log dir", mod: func(c *runtimeapi.PodSandboxConfig) { c.LogDirectory = "relative/dir" }, want: "log_directory"},
-		{name: "host network", mod: ns(&runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}), want: "network NODE (host network) is not supported yet"},
+		{name: "network target", mod: ns(&runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_TARGET}), want: "network TARGET"},
 		{name: "host pid", mod: ns(&runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_NODE}), want: "pid NODE"},
 		{name: "host ipc", mod: ns(&runtimeapi.NamespaceOption{Ipc: runtimeapi.NamespaceMode_NODE}), want: "ipc NODE"},
 		{name: "userns", mod: ns(&runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD}}), want: "user namespaces"},

@@ -17,6 +17,23 @@ rm -rf /var/log/cocoon-demo
 say cocoon image import bin/busybox-demo.tar
 "$BIN" image import bin/busybox-demo.tar
 
+# The pod network: the sample bridge network (cocoon0, 10.88.0.0/16) goes
+# into /etc/cni/net.d only when no network is configured there, and is
+# removed again at the end; an operator's own configuration is left
+# alone.
+CNI_DIR=/etc/cni/net.d
+CNI_CONF=$CNI_DIR/10-cocoon-bridge.conflist
+cni_added="" cni_dir_added="" bridge_existed=""
+ip link show cocoon0 >/dev/null 2>&1 && bridge_existed=1
+if ! ls "$CNI_DIR"/*.conflist "$CNI_DIR"/*.conf "$CNI_DIR"/*.json >/dev/null 2>&1; then
+	[ -d "$CNI_DIR" ] || cni_dir_added=1
+	say install -D -m 0644 packaging/cni/10-cocoon-bridge.conflist "$CNI_CONF"
+	install -D -m 0644 packaging/cni/10-cocoon-bridge.conflist "$CNI_CONF"
+	cni_added=1
+else
+	echo "(using the CNI network already configured in $CNI_DIR)"
+fi
+
 say cocoon daemon \&
 "$BIN" daemon >bin/demo-daemon.log 2>&1 &
 daemon=$!
@@ -27,6 +44,11 @@ cleanup() {
 	wait "$daemon" 2>/dev/null || true
 	rm -f "$CRICTL_CONFIG"
 	rm -rf /var/log/cocoon-demo
+	if [ -n "$cni_added" ]; then
+		rm -f "$CNI_CONF"
+		if [ -n "$cni_dir_added" ]; then rmdir "$CNI_DIR" 2>/dev/null || true; fi
+		if [ -z "$bridge_existed" ]; then ip link del cocoon0 2>/dev/null || true; fi
+	fi
 }
 trap cleanup EXIT
 for _ in $(seq 100); do [ -S /run/cocoon/cocoon.sock ] && break; sleep 0.1; done
@@ -35,6 +57,8 @@ crictl version
 say crictl runp e2e/testdata/demo-pod.json
 pod=$(crictl runp e2e/testdata/demo-pod.json)
 echo "$pod"
+printf '\n$ crictl inspectp %s | grep %s\n' "$pod" "'\"ip\"'"
+crictl inspectp "$pod" | grep '"ip"' || echo "(no pod IP: see NetworkReady in crictl info)"
 say crictl create "$pod" e2e/testdata/demo-container.json e2e/testdata/demo-pod.json
 ctr=$(crictl create "$pod" e2e/testdata/demo-container.json e2e/testdata/demo-pod.json)
 echo "$ctr"

@@ -107,6 +107,23 @@ type PodConfig struct {
 	// the mode of a container that does not name its own
 	// (ContainerConfig.PIDNamespace is chosen by the caller from it).
 	SharePIDNamespace bool `json:"sharePidNamespace,omitempty"`
+	// HostNetwork says the pod uses the node's network (CRI's network
+	// NODE mode): no network namespace of its own and no CNI; the
+	// sentry runs in the daemon's network namespace.
+	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// PortMappings are the pod's host ports, handed to CNI (the
+	// portmap plugin).
+	PortMappings []PortMapping `json:"portMappings,omitempty"`
+}
+
+// PortMapping is a host port that forwards to the pod.
+type PortMapping struct {
+	// Protocol is "tcp" (the default), "udp" or "sctp".
+	Protocol      string `json:"protocol,omitempty"`
+	ContainerPort int32  `json:"containerPort"`
+	HostPort      int32  `json:"hostPort"`
+	// HostIP is the host address to listen on; empty means all.
+	HostIP string `json:"hostIp,omitempty"`
 }
 
 // Pod is a pod's record and state.
@@ -120,6 +137,14 @@ type Pod struct {
 	// Reason says why a pod is NotReady when it did not stop on request
 	// ("SentryExited: ...").
 	Reason string `json:"reason,omitempty"`
+	// NetNS is the pod's network namespace (a bind-mounted nsfs file
+	// the sentry runs in) until the pod's network is torn down; empty
+	// for a host-network pod.
+	NetNS string `json:"netns,omitempty"`
+	// IPs are the pod's addresses from CNI, the primary first; empty
+	// for a host-network pod, a pod with no pod network configured, and
+	// once the pod is stopped.
+	IPs []string `json:"ips,omitempty"`
 }
 
 // Rootfs is a container's root file system as the image store prepared
@@ -270,6 +295,18 @@ type Event struct {
 	ContainerID string
 	PodID       string
 	Time        time.Time
+}
+
+// PodNetwork is implemented by a Manager that attaches pods to a pod
+// network (Runtime does); cri/ asks for it by type assertion.
+type PodNetwork interface {
+	// NetworkStatus is nil when new pods get a pod network; otherwise
+	// it says why they do not (CRI's NetworkReady condition).
+	NetworkStatus() error
+	// UpdatePodCIDRs sets the node's pod CIDRs (kubelet's
+	// UpdateRuntimeConfig), handed to CNI as the ranges to allocate
+	// pod IPs from. A CIDR that does not parse is ErrInvalid.
+	UpdatePodCIDRs(cidrs []string) error
 }
 
 // Manager is the daemon's pod and container runtime.

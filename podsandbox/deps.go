@@ -26,6 +26,9 @@ type podStart struct {
 	Spec boot.Spec
 	// Log receives both processes' standard error.
 	Log *os.File
+	// NetNS is the network namespace the sentry starts in ("" for the
+	// daemon's).
+	NetNS string
 }
 
 // startPod spawns the pod's gofer and sentry, detached from the daemon,
@@ -37,6 +40,7 @@ func startPod(o podStart) (sentryPID, goferPID int, err error) {
 		ControlListener: o.Control,
 		Spec:            o.Spec,
 		Log:             o.Log,
+		NetNS:           o.NetNS,
 	})
 	if err != nil {
 		return 0, 0, err

@@ -70,6 +70,10 @@ type testEnv struct {
 	logs     string
 	cgParent string
 	driver   string
+	// network, when set, is the runtimes' pod network (network_test.go);
+	// leases then lists the IPs it has handed out.
+	network Network
+	leases  func() []string
 }
 
 func newEnv(t *testing.T) *testEnv {
@@ -131,6 +135,7 @@ func (e *testEnv) open() *Runtime {
 		CgroupParent: e.cgParent,
 		Platform:     os.Getenv("COCOON_TEST_PLATFORM"),
 		Log:          slog.New(slog.NewTextHandler(testLogWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Network:      e.network,
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -334,10 +339,16 @@ func logLines(t *testing.T, path string) [][3]string {
 }
 
 // leftovers describes what of the runtime's pods exists on the host:
-// cocoon processes, mounts under the run dir, cgroup directories, and
-// files under the run and state dirs (the database aside).
+// cocoon processes, mounts under the run dir (network namespaces among
+// them), cgroup directories, files under the run and state dirs (the
+// database aside), and the pod network's IP leases.
 func (e *testEnv) leftovers() []string {
 	var out []string
+	if e.leases != nil {
+		for _, ip := range e.leases() {
+			out = append(out, "ip lease "+ip)
+		}
+	}
 	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
 	for _, p := range procs {
 		if target, err := os.Readlink(p); err == nil && (target == e.exe || target == e.exe+" (deleted)") {

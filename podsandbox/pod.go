@@ -35,7 +35,7 @@ func (u undo) run() {
 	}
 }
 
-// RunPod starts a pod: its files, cgroup, gofer and sentry.
+// RunPod starts a pod: its files, cgroup, network, gofer and sentry.
 func (r *Runtime) RunPod(ctx context.Context, cfg PodConfig) (*Pod, error) {
 	if err := validatePod(&cfg); err != nil {
 		return nil, err
@@ -143,6 +143,10 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 		ps.rec.CgroupParent, ps.rec.CgroupName = parent, name
 	}
 
+	if err := r.setupNetwork(ctx, ps, &u); err != nil {
+		return nil, err
+	}
+
 	ctl, err := control.Listen(r.controlPath(id))
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: control socket: %w", id, err)
@@ -171,7 +175,7 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 		spec.MemoryBytes = uint64(cfg.Resources.MemoryLimitBytes)
 	}
 	setPodSpec(&spec)
-	sentryPID, goferPID, err := startPod(podStart{Exe: r.opts.Exe, Control: ctl, Trees: trees, Spec: spec, Log: logf})
+	sentryPID, goferPID, err := startPod(podStart{Exe: r.opts.Exe, Control: ctl, Trees: trees, Spec: spec, Log: logf, NetNS: ps.rec.Pod.NetNS})
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: starting the sandbox: %w", id, err)
 	}

@@ -105,6 +105,11 @@ func (r *Runtime) stopPod(ctx context.Context, ps *podState) error {
 		return fmt.Errorf("pod %s: %w", id, err)
 	}
 	r.removeSockets(id)
+	// Only once the processes are gone: the namespace then dies with
+	// its bind mount. A failure is returned after the record is saved,
+	// so that the pod is NotReady and a retried Stop or Remove tries
+	// again.
+	netErr := r.stopNetwork(ctx, ps)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -125,6 +130,9 @@ func (r *Runtime) stopPod(ctx context.Context, ps *podState) error {
 	if changed {
 		r.emitLocked(EventStopped, id, id)
 		r.log.Info("pod stopped", "pod", id)
+	}
+	if netErr != nil {
+		return fmt.Errorf("pod %s: %w", id, netErr)
 	}
 	return nil
 }

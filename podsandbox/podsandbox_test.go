@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,6 +272,10 @@ func TestRemovePodLeavesNothing(t *testing.T) {
 	left := e.leftovers()
 	if len(left) == 0 {
 		t.Fatalf("a running pod leaves no trace: the counting is broken")
+	}
+	// The pod's network namespace is counted: its bind mount and file.
+	if ns := "mount " + filepath.Join(e.run, "netns", pod.Config.ID); !slices.Contains(left, ns) || !slices.Contains(left, "file "+pod.NetNS) {
+		t.Errorf("the pod's network namespace %s is not among %v", pod.NetNS, left)
 	}
 	if e.driver != "none" {
 		// The sandbox's processes are in the pod cgroup.

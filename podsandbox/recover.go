@@ -48,6 +48,7 @@ func (r *Runtime) recover() error {
 	for _, ps := range r.pods {
 		r.recoverPod(ps)
 	}
+	r.removeOrphanNetworks()
 	// Container directories without a record (a crash in the middle of
 	// CreateContainer or RemoveContainer) are unmounted and removed.
 	ents, err := os.ReadDir(filepath.Join(r.opts.RunDir, "containers"))

@@ -25,6 +25,9 @@ import (
 //	                                     gofer tree "pod" (a directory of
 //	                                     their own, so the tree serves
 //	                                     nothing else)
+//	<RunDir>/netns/<id>                  the pod's network namespace (a
+//	                                     bind mount; none for host-network
+//	                                     pods), see network.go
 //	<RunDir>/containers/<id>/rootfs      the container's overlay (tree c-<id>)
 //	<RunDir>/containers/<id>/files/<n>/  a bind mount of file mount n (tree
 //	                                     c-<id>-<n>)
@@ -61,6 +64,9 @@ type Options struct {
 	StopGrace time.Duration
 	// Log receives the runtime's log; default slog.Default().
 	Log *slog.Logger
+	// Network attaches pods to the pod network (CNI); nil gives each
+	// pod an empty network namespace.
+	Network Network
 }
 
 // Runtime implements Manager.
@@ -90,7 +96,10 @@ type Runtime struct {
 	closed bool                    // r.mu
 }
 
-var _ Manager = (*Runtime)(nil)
+var (
+	_ Manager    = (*Runtime)(nil)
+	_ PodNetwork = (*Runtime)(nil)
+)
 
 // podState is a pod known to the runtime.
 type podState struct {
@@ -164,7 +173,7 @@ func New(opts Options) (*Runtime, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	for _, d := range []string{opts.StateDir, filepath.Join(opts.StateDir, "pods"), filepath.Join(opts.RunDir, "pods"), filepath.Join(opts.RunDir, "containers")} {
+	for _, d := range []string{opts.StateDir, filepath.Join(opts.StateDir, "pods"), filepath.Join(opts.RunDir, "pods"), filepath.Join(opts.RunDir, "containers"), filepath.Join(opts.RunDir, "netns")} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, err
 		}
@@ -293,6 +302,8 @@ func clonePod(p *Pod) *Pod {
 	c.Config.Labels = maps.Clone(p.Config.Labels)
 	c.Config.Annotations = maps.Clone(p.Config.Annotations)
 	c.Config.Sysctls = maps.Clone(p.Config.Sysctls)
+	c.Config.PortMappings = slices.Clone(p.Config.PortMappings)
+	c.IPs = slices.Clone(p.IPs)
 	if p.Config.DNS != nil {
 		d := *p.Config.DNS
 		c.Config.DNS = &d

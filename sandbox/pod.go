@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"syscall"
 
@@ -36,6 +37,11 @@ type PodOptions struct {
 	Spec boot.Spec
 	// Log receives both processes' standard error (their diagnostics).
 	Log *os.File
+	// NetNS, when set, is the network namespace (a bind-mounted nsfs
+	// file) the sentry starts in: the pod's, which CNI has set up.
+	// Empty leaves the sentry in the caller's (host networking). The
+	// gofer never joins it: it gets a fresh, empty one either way.
+	NetNS string
 }
 
 // Pod is a started pod sandbox. Its processes are detached: they outlive
@@ -133,7 +139,7 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 	s.Stdin, s.Stdout, s.Stderr = devNull, devNull, logFile
 	s.ExtraFiles = []*os.File{sentryEnd, specR, opts.ControlListener} // fds 3, 4 and 5
 	s.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := s.Start(); err != nil {
+	if err := startInNetNS(opts.NetNS, s); err != nil {
 		specW.Close()
 		return nil, fmt.Errorf("starting sentry: %w", err)
 	}
@@ -145,6 +151,47 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 		return nil, fmt.Errorf("sending spec to sentry: %w", err)
 	}
 	return &Pod{GoferPID: g.Process.Pid, SentryPID: s.Process.Pid, Gofer: g.Process, Sentry: s.Process}, nil
+}
+
+// startInNetNS starts cmd in the network namespace at path ("" is the
+// caller's). exec cannot setns in the child, but clone copies the
+// calling thread's namespaces: so the child is started from an OS
+// thread, locked to its goroutine, that has joined the namespace, and
+// the thread goes back to its own namespace afterwards. Should it fail
+// to, it stays locked and its goroutine exits, so the Go runtime ends
+// the thread rather than run other goroutines in the pod's namespace.
+// (Always discarding the thread is no option: the runtime cannot end
+// the main thread, which would then stay in the pod's namespace for
+// good, keeping it alive.)
+func startInNetNS(path string, cmd *exec.Cmd) error {
+	if path == "" {
+		return cmd.Start()
+	}
+	ns, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening the pod network namespace: %w", err)
+	}
+	defer ns.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("opening the daemon's network namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("joining the pod network namespace %s: %w", path, err)
+		} else {
+			errc <- cmd.Start()
+		}
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	return <-errc
 }
 
 // PodSpec returns the boot spec of a pod-mode sentry with the pod's

@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/cocoonrt/cocoon/cni"
 	"github.com/cocoonrt/cocoon/cri"
 	"github.com/cocoonrt/cocoon/image"
 	"github.com/cocoonrt/cocoon/podsandbox"
@@ -24,21 +25,46 @@ func daemonMain(args []string) int {
 
 // wireRuntime links the CRI server to the pod runtime (podsandbox),
 // whose state lives next to the image store under the daemon's state
-// directory. The Runtime is its own Closer: closing it lets go of the
-// pods without stopping them, so they outlive the daemon.
+// directory, and the runtime to the pod network (cni). Closing what it
+// returns lets go of the pods without stopping them, so they outlive
+// the daemon, and stops watching the CNI configuration.
 func wireRuntime() {
 	cri.NewRuntime = func(cfg cri.Config, _ image.Service, log *slog.Logger) (podsandbox.Manager, io.Closer, error) {
+		network, err := cni.New(cni.Options{
+			ConfDir:  cfg.CNI.ConfDir,
+			BinDirs:  cfg.CNI.BinDirs,
+			CacheDir: cfg.CNICacheDir(),
+			Log:      log,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
 		r, err := podsandbox.New(podsandbox.Options{
 			StateDir:     cfg.Root,
 			RunDir:       cfg.RunDir,
 			CgroupDriver: cfg.CgroupDriver,
 			Log:          log,
+			Network:      network,
 		})
 		if err != nil {
+			network.Close()
 			return nil, nil, err
 		}
-		return r, r, nil
+		return r, closers{r, network}, nil
 	}
+}
+
+// closers closes each in turn and reports the first error.
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var first error
+	for _, c := range cs {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // imageMain is `cocoon image import FILE` (cri.ImageMain).
