@@ -223,6 +223,9 @@ func (r *Runtime) createContainer(ctx context.Context, cs *ctrState) (retErr err
 		PIDNamespace:  cfg.PIDNamespace,
 		Process:       cfg.Process,
 	}
+	if m := cfg.Resources.MemoryLimitBytes; m > 0 {
+		spec.MemoryLimitBytes = uint64(m)
+	}
 	var files []*os.File
 	if cfg.LogPath != "" {
 		logf, err := openLog(cfg.LogPath)
@@ -593,11 +596,12 @@ func (r *Runtime) Containers(ctx context.Context) ([]*Container, error) {
 	return out, nil
 }
 
-// UpdateContainerResources records a container's new limits. The host
-// can only enforce limits per pod (the sentry and gofer are the pod's
-// processes; per-container limits would be the sentry's to enforce), so
-// the pod cgroup's memory limit is raised when the containers' limits
-// together exceed it; it is never lowered below the pod's own.
+// UpdateContainerResources records a container's new limits and gives a
+// live container's memory limit to the sentry, which enforces it (its
+// OOM killer). The host can only enforce limits per pod (the sentry and
+// gofer are the pod's processes), so the pod cgroup's memory limit is
+// raised when the containers' limits together exceed it; it is never
+// lowered below the pod's own.
 func (r *Runtime) UpdateContainerResources(ctx context.Context, id string, res Resources) error {
 	if err := validateResources(fmt.Sprintf("container %s", id), res); err != nil {
 		return err
@@ -608,6 +612,17 @@ func (r *Runtime) UpdateContainerResources(ctx context.Context, id string, res R
 	}
 	cs.op.Lock()
 	defer cs.op.Unlock()
+	r.mu.Lock()
+	_, live := r.ctrPodLocked(cs)
+	state, podID := cs.rec.Container.State, cs.rec.Container.Config.PodID
+	r.mu.Unlock()
+	if live && state != ContainerExited {
+		update := &control.UpdateSpec{MemoryLimitBytes: uint64(max(res.MemoryLimitBytes, 0))}
+		req := &control.Request{Op: control.OpUpdateContainer, Target: &control.Target{Container: id}, Update: update}
+		if _, err := r.client(podID).Call(ctx, req); err != nil {
+			return sentryErr(fmt.Sprintf("container %s", id), err)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if cs.removed {

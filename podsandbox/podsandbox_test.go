@@ -180,6 +180,41 @@ func TestPodSysctls(t *testing.T) {
 	}
 }
 
+// TestContainerMemoryLimit runs a container past its memory limit: the
+// sandbox's OOM killer kills it and it exits 137 with reason OOMKilled,
+// while a container of the same pod within its limit lives on. Raising
+// the limit with UpdateContainerResources lets the same work finish.
+func TestContainerMemoryLimit(t *testing.T) {
+	e := newEnv(t)
+	r := e.runtime()
+	ctx := context.Background()
+	lower := busyboxLower(t)
+	pod := mustRunPod(t, r, podConfig("oom"))
+	bystander := startContainer(t, r, e.ctrConfig(pod, lower, "bystander", "sleep", "1000"))
+
+	hog := e.ctrConfig(pod, lower, "hog", "sh", "-c", "dd if=/dev/zero of=/dev/null bs=20M count=1")
+	hog.Resources.MemoryLimitBytes = 15 << 20
+	c := startContainer(t, r, hog)
+	got := waitExited(t, r, c.Config.ID, time.Minute)
+	if got.ExitCode != 137 || got.Reason != "OOMKilled" {
+		t.Errorf("hog: code %d reason %q, want 137 OOMKilled", got.ExitCode, got.Reason)
+	}
+	if b, _ := r.Container(ctx, bystander.Config.ID); b.State != ContainerRunning {
+		t.Errorf("bystander: %s, want running", b.State)
+	}
+
+	// Within a raised limit the same copy completes.
+	roomy := e.ctrConfig(pod, lower, "roomy", "sleep", "1000")
+	roomy.Resources.MemoryLimitBytes = 15 << 20
+	c = startContainer(t, r, roomy)
+	if err := r.UpdateContainerResources(ctx, c.Config.ID, Resources{MemoryLimitBytes: 64 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := execIn(t, r, c.Config.ID, "", "sh", "-c", "dd if=/dev/zero of=/dev/null bs=20M count=1"); code != 0 {
+		t.Errorf("roomy: dd exited %d (%s), want 0 under the raised limit", code, errOut)
+	}
+}
+
 func TestExec(t *testing.T) {
 	e := newEnv(t)
 	r := e.runtime()

@@ -37,6 +37,9 @@ const (
 	OpRemoveContainer = "removeContainer"
 	// OpShutdown kills every process and ends the sentry.
 	OpShutdown = "shutdown"
+	// OpUpdateContainer changes a container's resource limits (Target,
+	// Update).
+	OpUpdateContainer = "updateContainer"
 )
 
 // Request is one control request. Op says which of the other fields
@@ -49,6 +52,13 @@ type Request struct {
 	Signal          *SignalSpec    `json:"signal,omitempty"`
 	Resize          *ResizeSpec    `json:"resize,omitempty"`
 	Attach          *AttachSpec    `json:"attach,omitempty"`
+	Update          *UpdateSpec    `json:"update,omitempty"`
+}
+
+// UpdateSpec holds a container's new resource limits.
+type UpdateSpec struct {
+	// MemoryLimitBytes is the container's memory limit (0: none).
+	MemoryLimitBytes uint64 `json:"memoryLimitBytes,omitempty"`
 }
 
 // Response is the answer to a Request. Error, when set, says why the
@@ -185,6 +195,9 @@ type ContainerSpec struct {
 	// the container's standard output and error there in the CRI log
 	// format. Without it the output is discarded (attach still sees it).
 	HasLog bool `json:"hasLog,omitempty"`
+	// MemoryLimitBytes is the container's memory limit (0: none): past
+	// it, the sandbox's OOM killer kills a process of the container.
+	MemoryLimitBytes uint64 `json:"memoryLimitBytes,omitempty"`
 }
 
 // Values of ContainerSpec.PIDNamespace.

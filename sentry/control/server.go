@@ -196,6 +196,8 @@ func (s *Server) dispatch(r *request) (*Response, *requestError) {
 		return s.removeContainer(r)
 	case OpShutdown:
 		return s.shutdown(r)
+	case OpUpdateContainer:
+		return s.updateContainer(r)
 	case "":
 		return nil, r.fail(CodeInvalid, "request names no op")
 	}

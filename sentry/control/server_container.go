@@ -103,6 +103,7 @@ func (s *Server) createContainer(r *request) (*Response, *requestError) {
 		s.mu.Unlock()
 		return nil, r.fail(CodeInvalid, "container %s: %v", spec.ID, err)
 	}
+	kc.SetMemoryLimit(spec.MemoryLimitBytes)
 	var logFile *os.File
 	if spec.HasLog {
 		logFile = r.take(0)
@@ -303,8 +304,13 @@ func (s *Server) watchContainer(c *container, io *processIO) {
 		c.status.Signal = int(ws.Signal())
 	}
 	c.status.FinishedAt = time.Now().UnixNano()
-	if down {
+	switch {
+	case down:
 		c.status.Reason = "SandboxShutdown"
+	case c.kc.OOMKills() > 0:
+		// As containerd reports a container whose cgroup saw an OOM
+		// kill, whichever of its processes was the victim.
+		c.status.Reason = "OOMKilled"
 	}
 	st := c.status
 	c.mu.Unlock()
@@ -400,4 +406,22 @@ func seccompFilter(p *Process) []byte {
 		return nil
 	}
 	return p.Seccomp.Filter
+}
+
+func (s *Server) updateContainer(r *request) (*Response, *requestError) {
+	if err := r.wantFiles(0); err != nil {
+		return nil, err
+	}
+	if r.Update == nil {
+		return nil, r.fail(CodeInvalid, "updateContainer: no update spec")
+	}
+	c, e, rerr := s.lookupTarget(r, r.Target)
+	if rerr != nil {
+		return nil, rerr
+	}
+	if e != nil {
+		return nil, r.fail(CodeInvalid, "updateContainer: an exec process has no limits of its own")
+	}
+	c.kc.SetMemoryLimit(r.Update.MemoryLimitBytes)
+	return &Response{}, nil
 }

@@ -49,6 +49,9 @@ type Container struct {
 	mounts mountRecords
 	// pidns is the container's PID namespace; immutable.
 	pidns *PIDNamespace
+	// memcg accounts the memory of the container's address spaces;
+	// immutable.
+	memcg *mm.MemCgroup
 
 	// Fields below are protected by k.mu.
 
@@ -65,6 +68,10 @@ type Container struct {
 	// done is closed when init has exited and every other process of
 	// the container with it.
 	done chan struct{}
+	// oomKills counts the processes the OOM killer killed; oomVictim
+	// is the last one.
+	oomKills  uint64
+	oomVictim *ThreadGroup
 }
 
 // NewContainer returns a container over the file tree at root, with a PID
@@ -86,7 +93,7 @@ func (k *Kernel) NewContainer(id string, root *vfs.Dentry, hostname string) *Con
 // containerd kills a container's cgroup when its init exits in a shared
 // namespace, while the namespace and the other containers live on.
 func (k *Kernel) NewContainerIn(id string, root *vfs.Dentry, hostname string, pidns *PIDNamespace) *Container {
-	c := &Container{ID: id, k: k, root: root, done: make(chan struct{})}
+	c := &Container{ID: id, k: k, root: root, done: make(chan struct{}), memcg: mm.NewMemCgroup()}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if pidns != nil && !pidns.isRoot() {
@@ -226,6 +233,7 @@ func (k *Kernel) StartProcess(c *Container, opts ProcessOptions) (*ThreadGroup, 
 	c.live++
 	if opts.Init {
 		c.init = t.tg
+		go c.watchMemory()
 	}
 	k.mu.Unlock()
 	if opts.TTY != nil {

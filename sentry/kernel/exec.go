@@ -91,6 +91,9 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		return err
 	}
 	m := mm.New(t.k.MemFile, as, t.k.Platform.MaxUserAddress())
+	if c := t.container; c != nil {
+		m.SetMemCgroup(c.memcg)
+	}
 	var rnd [16]byte
 	_, _ = rand.Read(rnd[:])
 	var gap [8]byte

@@ -74,7 +74,7 @@ func (mm *MemoryManager) breakCOWLocked(v *vma, addr uint64, p *pte) error {
 		}
 		copy(mm.mf.Slice(fr), mm.mf.Slice(memfile.Range{Start: p.page.off, End: p.page.off + pageSize}))
 		p.page.decRef(mm.mf)
-		p.page = newPhysPage(fr.Start)
+		p.page = newPhysPage(fr.Start, mm.memcg)
 	}
 	p.writable = true
 	if p.mapped {
@@ -193,7 +193,7 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 			mm.fillFromFile(v, a, fr, false)
 		}
 		for p := a; p < runEnd; p += pageSize {
-			mm.pages[p] = &pte{page: newPhysPage(fr.Start + (p - a)), writable: true}
+			mm.pages[p] = &pte{page: newPhysPage(fr.Start+(p-a), mm.memcg), writable: true}
 		}
 		a = runEnd
 	}
@@ -224,7 +224,7 @@ func (mm *MemoryManager) populateObjectLocked(v *vma, obj *SharedMemory, start, 
 			if v.file != nil && !obj.fileData {
 				mm.fillFromFile(v, a, fr, true)
 			}
-			pg = newPhysPage(fr.Start)
+			pg = newPhysPage(fr.Start, mm.memcg)
 			obj.pages[off] = pg
 		}
 		pg.refs.Add(1)

@@ -11,6 +11,7 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace) *MemoryManager {
 	c := New(mm.mf, as, mm.maxAddr)
 	c.brkStart, c.brk = mm.brkStart, mm.brk
 	c.mmapBase, c.stackLimit, c.commitLimit, c.asLimit = mm.mmapBase, mm.stackLimit, mm.commitLimit, mm.asLimit
+	c.memcg = mm.memcg
 	c.vmas = make([]*vma, 0, len(mm.vmas))
 	for _, v := range mm.vmas {
 		nv := *v

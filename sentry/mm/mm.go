@@ -128,6 +128,17 @@ type MemoryManager struct {
 	commitLimit uint64
 	// asLimit is RLIMIT_AS: the most address space the VMAs may span.
 	asLimit uint64
+	// memcg is the account of the pages the address space populates
+	// (nil: none); set before the address space is used.
+	memcg *MemCgroup
+}
+
+// SetMemCgroup charges the pages the address space populates from now on
+// to c.
+func (mm *MemoryManager) SetMemCgroup(c *MemCgroup) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mm.memcg = c
 }
 
 // SetLimits applies the process's RLIMIT_AS and RLIMIT_STACK.

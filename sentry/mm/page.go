@@ -15,17 +15,24 @@ type physPage struct {
 	// refs counts the holders; the page returns to the memory file when
 	// it drops to zero.
 	refs atomic.Int32
+	// memcg is the account the page is charged to (nil: none);
+	// immutable.
+	memcg *MemCgroup
 }
 
-func newPhysPage(off uint64) *physPage {
-	p := &physPage{off: off}
+// newPhysPage returns the page at off with one reference, charged to memcg
+// (which may be nil).
+func newPhysPage(off uint64, memcg *MemCgroup) *physPage {
+	p := &physPage{off: off, memcg: memcg}
 	p.refs.Store(1)
+	memcg.charge(1)
 	return p
 }
 
 // decRef drops a reference and frees the page with the last one.
 func (p *physPage) decRef(mf *memfile.File) {
 	if p.refs.Add(-1) == 0 {
+		p.memcg.uncharge(1)
 		mf.Release(memfile.Range{Start: p.off, End: p.off + pageSize})
 	}
 }

@@ -163,12 +163,12 @@ func (s *SharedMemory) allocateLocked(mf *memfile.File, first, end uint64) error
 			if fr, err = mf.Allocate(pageSize); err != nil {
 				return allocError(err)
 			}
-			s.pages[o] = newPhysPage(fr.Start)
+			s.pages[o] = newPhysPage(fr.Start, nil)
 			o += pageSize
 			continue
 		}
 		for p := o; p < runEnd; p += pageSize {
-			s.pages[p] = newPhysPage(fr.Start + (p - o))
+			s.pages[p] = newPhysPage(fr.Start+(p-o), nil)
 		}
 		o = runEnd
 	}

@@ -1,0 +1,102 @@
+package mm
+
+import "sync/atomic"
+
+// MemCgroup is a container's memory account, as a memory cgroup is for a
+// runc container: the pages its address spaces populate are charged to
+// it when they are allocated and uncharged when the last reference to
+// them goes, wherever they went since (a page shared copy-on-write with
+// another container's process after a fork stays charged to its first
+// owner, as in Linux).
+//
+// The limit is enforced by an OOM killer (the owner's, which watches
+// OverLimit) rather than by failing the charge: an allocation past the
+// limit succeeds, the account signals, and the owner kills a process of
+// the container, so the overshoot is the few pages a process touches
+// before its kill lands. Failing the charge instead would turn a
+// container's memory pressure into SIGBUS or EFAULT at whatever access
+// crossed the line, which is not what Linux programs see.
+//
+// Pages of shared objects created outside a fault (tmpfs data written
+// with write(2)) are not charged.
+type MemCgroup struct {
+	// limitPages is the limit in pages; 0 is none.
+	limitPages atomic.Int64
+	// pages is the number of charged pages; peak its maximum.
+	pages, peak atomic.Int64
+	// failcnt counts the charges that went past the limit.
+	failcnt atomic.Uint64
+	// over holds a token while the account is over its limit and the
+	// owner has not yet been told.
+	over chan struct{}
+}
+
+// NewMemCgroup returns an account without a limit.
+func NewMemCgroup() *MemCgroup { return &MemCgroup{over: make(chan struct{}, 1)} }
+
+// SetLimit sets the limit in bytes (0: none), rounded down to pages but
+// at least one page. Lowering it below the usage signals OverLimit.
+func (c *MemCgroup) SetLimit(bytes uint64) {
+	pages := int64(bytes / pageSize)
+	if bytes != 0 && pages == 0 {
+		pages = 1
+	}
+	c.limitPages.Store(pages)
+	if c.Over() {
+		c.signal()
+	}
+}
+
+// Limit returns the limit in bytes (0: none).
+func (c *MemCgroup) Limit() uint64 { return uint64(c.limitPages.Load()) * pageSize }
+
+// Usage returns the charged memory in bytes.
+func (c *MemCgroup) Usage() uint64 { return uint64(max(c.pages.Load(), 0)) * pageSize }
+
+// Peak returns the most memory charged at once, in bytes.
+func (c *MemCgroup) Peak() uint64 { return uint64(c.peak.Load()) * pageSize }
+
+// Failcnt returns how many charges went past the limit.
+func (c *MemCgroup) Failcnt() uint64 { return c.failcnt.Load() }
+
+// Over reports whether the usage is past the limit.
+func (c *MemCgroup) Over() bool {
+	limit := c.limitPages.Load()
+	return limit != 0 && c.pages.Load() > limit
+}
+
+// OverLimit returns a channel that receives a value after a charge takes
+// the account past its limit.
+func (c *MemCgroup) OverLimit() <-chan struct{} { return c.over }
+
+func (c *MemCgroup) signal() {
+	select {
+	case c.over <- struct{}{}:
+	default:
+	}
+}
+
+// charge accounts n new pages (c may be nil: no account).
+func (c *MemCgroup) charge(n int64) {
+	if c == nil {
+		return
+	}
+	now := c.pages.Add(n)
+	for {
+		p := c.peak.Load()
+		if now <= p || c.peak.CompareAndSwap(p, now) {
+			break
+		}
+	}
+	if limit := c.limitPages.Load(); limit != 0 && now > limit {
+		c.failcnt.Add(1)
+		c.signal()
+	}
+}
+
+// uncharge accounts n freed pages (c may be nil).
+func (c *MemCgroup) uncharge(n int64) {
+	if c != nil {
+		c.pages.Add(-n)
+	}
+}
