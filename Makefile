@@ -19,7 +19,7 @@ DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint bench demo deps check-go clean
+.PHONY: all build test lint bench demo deps check-go clean deb rpm pkg-stage package-test
 
 all: build
 
@@ -51,8 +51,11 @@ CRICTL_VERSION := v1.37.0
 $(CRICTL): | check-go
 	GOBIN=$(CURDIR)/bin $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@$(CRICTL_VERSION)
 
+# The package test installs the .deb on this machine and runs its daemon on
+# the default socket, so it runs alone, after the rest.
 test: deps build lint $(CRICTL)
 	CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) --no-print-directory package-test
 
 bench: deps build
 	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS|Pull|Pod)?$$' -v ./test/bench/ ./e2e/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
@@ -89,3 +92,28 @@ clean:
 .PHONY: critest
 critest: deps build $(CRICTL)
 	COCOON_CRITEST=1 CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestCritest$$' -v -timeout 60m ./e2e/
+
+# deb and rpm packages (packaging/nfpm.yaml), built into PKG_OUT by nfpm,
+# a tool dependency in go.mod. Their version is VERSION made valid for dpkg
+# and rpm (packaging/pkgversion.sh); SOURCE_DATE_EPOCH, the commit's time,
+# makes the file dates of a rebuild the same.
+PKG_OUT ?= bin
+PKG_DIR = $(PKG_OUT)/pkg
+PKG_ENV = PKG_VERSION=$$(packaging/pkgversion.sh '$(VERSION)') PKG_ARCH=$$($(GO) env GOARCH) PKG_DIR=$(PKG_DIR) \
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s)
+
+pkg-stage: check-go
+	@mkdir -p $(PKG_DIR)
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION) -X main.commit=$$(git rev-parse HEAD 2>/dev/null)" -o $(PKG_DIR)/cocoon ./cmd/cocoon
+	gzip -9n <packaging/cocoon.8 >$(PKG_DIR)/cocoon.8.gz
+
+# Older packages go, so that bin/cocoon_*.deb names one file.
+deb rpm: pkg-stage
+	rm -f $(PKG_OUT)/$(if $(filter deb,$@),cocoon_*.deb,cocoon-*.rpm)
+	$(PKG_ENV) $(GO) tool nfpm package --config packaging/nfpm.yaml --packager $@ --target $(PKG_OUT)/
+
+# package-test builds both packages, installs the .deb on this machine,
+# runs the daemon from it and purges it (packaging/package_test.go); it
+# skips when a cocoon package or cocoon state is already there.
+package-test: deps check-go $(CRICTL)
+	COCOON_PACKAGE_TEST=1 CRICTL=$(CURDIR)/$(CRICTL) $(GO) test -count=1 -v -timeout 15m ./packaging/
