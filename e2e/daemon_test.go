@@ -104,6 +104,13 @@ func newDaemonDirs(t *testing.T) (root, sock string) {
 // serves. It skips the test when the daemon has no image service.
 func startDaemon(t *testing.T, root, sock string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, root, sock, "")
+}
+
+// startDaemonWith is startDaemon with extra TOML (sections such as
+// [cni]) appended to the daemon's configuration.
+func startDaemonWith(t *testing.T, root, sock, extraConfig string) *daemon {
+	t.Helper()
 	cfgDir := t.TempDir()
 	d := &daemon{t: t, root: root, sock: sock, config: filepath.Join(cfgDir, "config.toml"), stderr: &syncBuffer{}, exited: make(chan struct{})}
 	// The runtime directory (pod sockets, rootfs mounts) is named after
@@ -111,6 +118,9 @@ func startDaemon(t *testing.T, root, sock string) *daemon {
 	runDir := shortRunDir(t, root)
 	d.runDir = runDir
 	cfg := fmt.Sprintf("root = %q\nsocket = %q\ncerts_dir = %q\nrun_dir = %q\nlog_level = \"debug\"\n", root, sock, filepath.Join(cfgDir, "certs.d"), runDir)
+	if extraConfig != "" {
+		cfg += "\n" + extraConfig
+	}
 	if err := os.WriteFile(d.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

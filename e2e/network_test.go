@@ -5,13 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -87,58 +85,11 @@ func startDaemonCNI(t *testing.T, n *cniNet) (*crictl, string) {
 		t.Skip("no crictl (set $CRICTL, put it on PATH or in /tmp/crictl-bin)")
 	}
 	root, sock := newDaemonDirs(t)
-	runDir := shortRunDir(t, root)
-	cfgDir := t.TempDir()
-	config := filepath.Join(cfgDir, "config.toml")
-	cfg := fmt.Sprintf("root = %q\nsocket = %q\ncerts_dir = %q\nrun_dir = %q\nlog_level = \"debug\"\n\n[cni]\nconf_dir = %q\nbin_dirs = [%q]\n",
-		root, sock, filepath.Join(cfgDir, "certs.d"), runDir, n.confDir, e2ePluginDir)
-	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	cmd := exec.Command(cocoonBin, "daemon", "--config", config)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-			t.Errorf("cocoon daemon did not stop within 30s of SIGTERM")
-		}
-		if t.Failed() {
-			t.Logf("cocoon daemon output:\n%s", out.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			if strings.Contains(out.String(), notWired) {
-				t.Skipf("cocoon daemon has no image store yet: %s", lastLine(out.String()))
-			}
-			t.Fatalf("cocoon daemon exited:\n%s", out.String())
-		default:
-		}
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cocoon daemon did not listen on %s within a minute:\n%s", sock, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	d := startDaemonWith(t, root, sock, fmt.Sprintf("[cni]\nconf_dir = %q\nbin_dirs = [%q]\n", n.confDir, e2ePluginDir))
 	c := newCrictl(t, sock)
 	t.Cleanup(func() {
 		select {
-		case <-exited:
+		case <-d.exited:
 			return
 		default:
 		}
@@ -146,7 +97,7 @@ func startDaemonCNI(t *testing.T, n *cniNet) (*crictl, string) {
 			c.run(false, "rmp", "-f", id)
 		}
 	})
-	return c, runDir
+	return c, d.runDir
 }
 
 // podStatus is what crictl inspectp reports of a pod's network.
