@@ -9,17 +9,10 @@ import (
 // StartContainer starts a created container's init process.
 func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContainerRequest) (*runtimeapi.StartContainerResponse, error) {
 	const rpc = "StartContainer"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetContainerId()
-	if err := checkID(rpc, "container_id", id); err != nil {
-		return nil, err
-	}
-	c, err := s.resolveContainer(ctx, m, id)
+	m, c, err := s.lookupContainer(ctx, rpc, id)
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	if err := m.StartContainer(ctx, c.Config.ID); err != nil {
 		return nil, podError(rpc, c.Config.ID, err)

@@ -13,17 +13,10 @@ import (
 // JSON with its PID in the sandbox and its config.
 func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
 	const rpc = "ContainerStatus"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetContainerId()
-	if err := checkID(rpc, "container_id", id); err != nil {
-		return nil, err
-	}
-	c, err := s.resolveContainer(ctx, m, id)
+	_, c, err := s.lookupContainer(ctx, rpc, id)
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	resp := &runtimeapi.ContainerStatusResponse{Status: containerStatus(c)}
 	if req.GetVerbose() {

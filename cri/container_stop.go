@@ -21,20 +21,13 @@ const maxStopTimeout = 365 * 24 * time.Hour
 // idempotence specs check it).
 func (s *Server) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
 	const rpc = "StopContainer"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetContainerId()
-	if err := checkID(rpc, "container_id", id); err != nil {
-		return nil, err
-	}
-	c, err := s.resolveContainer(ctx, m, id)
-	if errors.Is(err, podsandbox.ErrNotFound) {
+	m, c, err := s.lookupContainer(ctx, rpc, id)
+	if isNotFound(err) {
 		return &runtimeapi.StopContainerResponse{}, nil
 	}
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	timeout := time.Duration(0)
 	if t := req.GetTimeout(); t > 0 {
@@ -54,16 +47,9 @@ func (s *Server) StopContainer(ctx context.Context, req *runtimeapi.StopContaine
 // writable layer. An unknown container is not an error (CRI says so).
 func (s *Server) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveContainerRequest) (*runtimeapi.RemoveContainerResponse, error) {
 	const rpc = "RemoveContainer"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetContainerId()
-	if err := checkID(rpc, "container_id", id); err != nil {
-		return nil, err
-	}
-	c, err := s.resolveContainer(ctx, m, id)
-	if errors.Is(err, podsandbox.ErrNotFound) {
+	m, c, err := s.lookupContainer(ctx, rpc, id)
+	if isNotFound(err) {
 		// A writable layer may outlive its record when the daemon
 		// stopped between preparing it and creating the container.
 		if isFullID(id) {
@@ -72,7 +58,7 @@ func (s *Server) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveCont
 		return &runtimeapi.RemoveContainerResponse{}, nil
 	}
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	id = c.Config.ID
 	if err := m.RemoveContainer(ctx, id); err != nil && !errors.Is(err, podsandbox.ErrNotFound) {

@@ -14,17 +14,10 @@ import (
 // limits. A request without Linux resources changes nothing.
 func (s *Server) UpdateContainerResources(ctx context.Context, req *runtimeapi.UpdateContainerResourcesRequest) (*runtimeapi.UpdateContainerResourcesResponse, error) {
 	const rpc = "UpdateContainerResources"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetContainerId()
-	if err := checkID(rpc, "container_id", id); err != nil {
-		return nil, err
-	}
-	c, err := s.resolveContainer(ctx, m, id)
+	m, c, err := s.lookupContainer(ctx, rpc, id)
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	r := req.GetLinux()
 	if r == nil {
@@ -46,17 +39,10 @@ func (s *Server) UpdateContainerResources(ctx context.Context, req *runtimeapi.U
 // calls it after rotating the log).
 func (s *Server) ReopenContainerLog(ctx context.Context, req *runtimeapi.ReopenContainerLogRequest) (*runtimeapi.ReopenContainerLogResponse, error) {
 	const rpc = "ReopenContainerLog"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetContainerId()
-	if err := checkID(rpc, "container_id", id); err != nil {
-		return nil, err
-	}
-	c, err := s.resolveContainer(ctx, m, id)
+	m, c, err := s.lookupContainer(ctx, rpc, id)
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	if c.State != podsandbox.ContainerRunning {
 		return nil, status.Errorf(codes.FailedPrecondition, "%s %s: the container is not running (%s)", rpc, c.Config.ID, c.State)

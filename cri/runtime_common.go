@@ -293,3 +293,42 @@ func copyMap(m map[string]string) map[string]string {
 	}
 	return out
 }
+
+// lookupPod is the preamble of the RPCs that act on one pod: the pod
+// runtime, a valid pod_sandbox_id, and the pod it names (resolvePod). Its
+// errors are gRPC statuses; a missing pod is NotFound (isNotFound).
+func (s *Server) lookupPod(ctx context.Context, rpc, id string) (podsandbox.Manager, *podsandbox.Pod, error) {
+	m, err := s.manager(rpc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkID(rpc, "pod_sandbox_id", id); err != nil {
+		return nil, nil, err
+	}
+	p, err := s.resolvePod(ctx, m, id)
+	if err != nil {
+		return nil, nil, podError(rpc, id, err)
+	}
+	return m, p, nil
+}
+
+// lookupContainer is lookupPod for the RPCs that act on one container
+// (container_id, resolveContainer).
+func (s *Server) lookupContainer(ctx context.Context, rpc, id string) (podsandbox.Manager, *podsandbox.Container, error) {
+	m, err := s.manager(rpc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkID(rpc, "container_id", id); err != nil {
+		return nil, nil, err
+	}
+	c, err := s.resolveContainer(ctx, m, id)
+	if err != nil {
+		return nil, nil, podError(rpc, id, err)
+	}
+	return m, c, nil
+}
+
+// isNotFound reports whether a lookup error says the object does not
+// exist, which the idempotent RPCs (stop, remove) answer with success.
+func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }

@@ -16,17 +16,10 @@ import (
 // namespace.
 func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
 	const rpc = "PodSandboxStatus"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetPodSandboxId()
-	if err := checkID(rpc, "pod_sandbox_id", id); err != nil {
-		return nil, err
-	}
-	p, err := s.resolvePod(ctx, m, id)
+	_, p, err := s.lookupPod(ctx, rpc, id)
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	resp := &runtimeapi.PodSandboxStatusResponse{Status: podStatus(p), Timestamp: time.Now().UnixNano()}
 	if req.GetVerbose() {

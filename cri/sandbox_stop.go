@@ -14,20 +14,13 @@ import (
 // kubelet retries after the pod is gone).
 func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
 	const rpc = "StopPodSandbox"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetPodSandboxId()
-	if err := checkID(rpc, "pod_sandbox_id", id); err != nil {
-		return nil, err
-	}
-	p, err := s.resolvePod(ctx, m, id)
-	if errors.Is(err, podsandbox.ErrNotFound) {
+	m, p, err := s.lookupPod(ctx, rpc, id)
+	if isNotFound(err) {
 		return &runtimeapi.StopPodSandboxResponse{}, nil
 	}
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	if err := m.StopPod(ctx, p.Config.ID); err != nil && !errors.Is(err, podsandbox.ErrNotFound) {
 		return nil, podError(rpc, p.Config.ID, err)
@@ -40,20 +33,13 @@ func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSand
 // error.
 func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
 	const rpc = "RemovePodSandbox"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetPodSandboxId()
-	if err := checkID(rpc, "pod_sandbox_id", id); err != nil {
-		return nil, err
-	}
-	p, err := s.resolvePod(ctx, m, id)
-	if errors.Is(err, podsandbox.ErrNotFound) {
+	m, p, err := s.lookupPod(ctx, rpc, id)
+	if isNotFound(err) {
 		return &runtimeapi.RemovePodSandboxResponse{}, nil
 	}
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	id = p.Config.ID
 	// The pod's containers go with it; their writable layers live in

@@ -11,17 +11,10 @@ import (
 // RunPodSandbox, become the pod cgroup's limits.
 func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.UpdatePodSandboxResourcesRequest) (*runtimeapi.UpdatePodSandboxResourcesResponse, error) {
 	const rpc = "UpdatePodSandboxResources"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetPodSandboxId()
-	if err := checkID(rpc, "pod_sandbox_id", id); err != nil {
-		return nil, err
-	}
-	p, err := s.resolvePod(ctx, m, id)
+	m, p, err := s.lookupPod(ctx, rpc, id)
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	res := podResources(req.GetResources(), req.GetOverhead())
 	if err := m.UpdatePodResources(ctx, p.Config.ID, res); err != nil {

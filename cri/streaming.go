@@ -134,17 +134,10 @@ func (s *Server) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*ru
 // forward to yet.
 func (s *Server) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
 	const rpc = "PortForward"
-	m, err := s.manager(rpc)
-	if err != nil {
-		return nil, err
-	}
 	id := req.GetPodSandboxId()
-	if err := checkID(rpc, "pod_sandbox_id", id); err != nil {
-		return nil, err
-	}
-	p, err := s.resolvePod(ctx, m, id)
+	_, p, err := s.lookupPod(ctx, rpc, id)
 	if err != nil {
-		return nil, podError(rpc, id, err)
+		return nil, err
 	}
 	return nil, status.Errorf(codes.Unimplemented, "%s %s: %s", rpc, p.Config.ID, errNoPortForward)
 }
