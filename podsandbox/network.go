@@ -36,8 +36,10 @@ type Network interface {
 	Teardown(ctx context.Context, id, netns string, args cni.PodArgs) error
 	// Status is nil when a network configuration is loaded.
 	Status() error
-	// SetPodCIDRs sets the node's pod CIDRs (capability ipRanges).
+	// SetPodCIDRs sets the node's pod CIDRs (capability ipRanges);
+	// PodCIDRs returns them as set (normalised).
 	SetPodCIDRs(cidrs []string) error
+	PodCIDRs() []string
 }
 
 var _ Network = (*cni.CNI)(nil)
@@ -73,7 +75,28 @@ func (r *Runtime) UpdatePodCIDRs(cidrs []string) error {
 	if err := r.opts.Network.SetPodCIDRs(cidrs); err != nil {
 		return fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
+	// kubelet sends the CIDRs when they change, not to a restarted
+	// daemon: they are kept for the next one (restorePodCIDRs).
+	if err := r.st.put(nodeBucket, podCIDRsKey, r.opts.Network.PodCIDRs()); err != nil {
+		return fmt.Errorf("saving the pod CIDRs: %w", err)
+	}
 	return nil
+}
+
+// restorePodCIDRs gives the pod network the CIDRs an earlier daemon
+// saved.
+func (r *Runtime) restorePodCIDRs() {
+	if r.opts.Network == nil {
+		return
+	}
+	var cidrs []string
+	ok, err := r.st.getNode(podCIDRsKey, &cidrs)
+	if err == nil && ok {
+		err = r.opts.Network.SetPodCIDRs(cidrs)
+	}
+	if err != nil {
+		r.log.Warn("restoring the saved pod CIDRs", "err", err)
+	}
 }
 
 func (r *Runtime) netnsDir() string           { return filepath.Join(r.opts.RunDir, "netns") }

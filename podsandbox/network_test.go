@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -275,6 +276,30 @@ func TestPodNetworkAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitNoLeftovers(t, e)
+}
+
+// TestPodCIDRsSurviveRestart: kubelet gives the pod CIDRs once; a
+// restarted daemon still hands them to CNI.
+func TestPodCIDRsSurviveRestart(t *testing.T) {
+	e := newEnv(t)
+	n := withNetwork(t, e, nil)
+	r := e.open()
+	if err := r.UpdatePodCIDRs([]string{"10.77.0.0/16", "fd77::/64"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.network.(*cni.CNI).Close()
+	withNetworkAgain(t, e, n)
+	if got := e.network.(*cni.CNI).PodCIDRs(); len(got) != 0 {
+		t.Fatalf("a fresh CNI has pod CIDRs %q", got)
+	}
+	r = e.open()
+	defer r.Close()
+	if got, want := e.network.(*cni.CNI).PodCIDRs(), []string{"10.77.0.0/16", "fd77::/64"}; !slices.Equal(got, want) {
+		t.Errorf("pod CIDRs after the restart = %q, want %q", got, want)
+	}
 }
 
 // withNetworkAgain gives e a fresh CNI on n (a restarted daemon).

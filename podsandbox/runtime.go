@@ -193,6 +193,7 @@ func New(opts Options) (*Runtime, error) {
 		ctrs:   map[string]*ctrState{},
 		subs:   map[chan Event]struct{}{},
 	}
+	r.restorePodCIDRs()
 	if err := r.recover(); err != nil {
 		r.Close()
 		return nil, err

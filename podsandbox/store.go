@@ -16,6 +16,10 @@ import (
 var (
 	podsBucket       = []byte("pods")
 	containersBucket = []byte("containers")
+	// nodeBucket holds the node's settings kubelet gives once and does
+	// not repeat after a daemon restart (podCIDRsKey).
+	nodeBucket  = []byte("node")
+	podCIDRsKey = "podCIDRs"
 )
 
 // podRecord is a pod as stored.
@@ -54,7 +58,7 @@ func openStore(path string) (*store, error) {
 		return nil, fmt.Errorf("opening state database %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{podsBucket, containersBucket} {
+		for _, b := range [][]byte{podsBucket, containersBucket, nodeBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -120,4 +124,18 @@ func (s *store) load() (pods []*podRecord, ctrs []*containerRecord, bad []error,
 		})
 	})
 	return pods, ctrs, bad, err
+}
+
+// getNode reads the node setting key into v; ok is false when it was
+// never saved.
+func (s *store) getNode(key string, v any) (ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		data := tx.Bucket(nodeBucket).Get([]byte(key))
+		if data == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(data, v)
+	})
+	return ok, err
 }
