@@ -37,7 +37,7 @@ deps:
 	fi
 
 build: check-go
-	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/cocoon
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION) -X main.commit=$$(git rev-parse HEAD 2>/dev/null)" -o $(BIN) ./cmd/cocoon
 
 lint: check-go
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
