@@ -105,7 +105,7 @@ func TestPodSandboxStats(t *testing.T) {
 			if !ok || n != len(m.LabelValues) {
 				t.Errorf("metric %v does not match its descriptor", m)
 			}
-			if m.Name == metricCPU && m.Value.Value != cpu {
+			if m.Name == "container_cpu_usage_seconds_total" && m.Value.Value != cpu/uint64(time.Second) {
 				t.Errorf("cpu metric %v, want %d", m, cpu)
 			}
 		}

@@ -297,4 +297,42 @@ type ContainerStats struct {
 	MemoryWorkingSetBytes uint64 `json:"memoryWorkingSetBytes"`
 	// Processes is the number of live processes.
 	Processes uint64 `json:"processes"`
+
+	// The fields below came later (a sentry from before them leaves
+	// them out, and they read as zero; HasDetail says they are there).
+
+	// HasDetail says the sentry filled in the fields below.
+	HasDetail bool `json:"hasDetail,omitempty"`
+	// UserNanos and SystemNanos split CPUNanos into user mode and the
+	// sandbox's kernel serving the container.
+	UserNanos   uint64 `json:"userNanos,omitempty"`
+	SystemNanos uint64 `json:"systemNanos,omitempty"`
+	// Threads is the number of live tasks.
+	Threads uint64 `json:"threads,omitempty"`
+	// FileDescriptors is the number of open descriptors of the
+	// container's processes; Sockets how many of them are sockets.
+	FileDescriptors uint64 `json:"fileDescriptors,omitempty"`
+	Sockets         uint64 `json:"sockets,omitempty"`
+	// NoFileSoft is the soft RLIMIT_NOFILE of the container's init, nil
+	// when it has no live init; -1 is unlimited.
+	NoFileSoft *int64 `json:"noFileSoft,omitempty"`
+	// MemoryUsageBytes is the memory charged to the container (the pages
+	// its address spaces populated and still reference, as a memory
+	// cgroup charges them); MemoryMaxUsageBytes its maximum;
+	// MemoryFailcnt how many charges went past its limit.
+	MemoryUsageBytes    uint64 `json:"memoryUsageBytes,omitempty"`
+	MemoryMaxUsageBytes uint64 `json:"memoryMaxUsageBytes,omitempty"`
+	MemoryFailcnt       uint64 `json:"memoryFailcnt,omitempty"`
+	// MemoryRSSBytes is the resident anonymous private memory,
+	// MemoryMappedFileBytes the resident pages of file mappings and
+	// MemoryShmemBytes those of shared anonymous memory (System V shm,
+	// MAP_SHARED|MAP_ANONYMOUS), each page of a private or file mapping
+	// divided among the address spaces that map it (its PSS), so
+	// processes sharing pages after fork are not counted twice.
+	MemoryRSSBytes        uint64 `json:"memoryRssBytes,omitempty"`
+	MemoryMappedFileBytes uint64 `json:"memoryMappedFileBytes,omitempty"`
+	MemoryShmemBytes      uint64 `json:"memoryShmemBytes,omitempty"`
+	// OOMKills counts the container's processes the sandbox's OOM
+	// killer killed.
+	OOMKills uint64 `json:"oomKills,omitempty"`
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/boot"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
-	"github.com/cocoonrt/cocoon/sentry/mm"
 )
 
 // The server is the sentry's side of the protocol: pod mode (boot.Spec.Pod)
@@ -241,27 +240,6 @@ func (s *Server) states() []ContainerState {
 		out = append(out, c.state())
 	}
 	return out
-}
-
-// stats reports the pod's and each container's resource use.
-func (s *Server) stats() *Stats {
-	st := &Stats{
-		Timestamp:   time.Now().UnixNano(),
-		MemoryBytes: s.pod.MemoryInUse(),
-		CPUNanos:    uint64(s.k.TotalCPU()),
-	}
-	cs := s.sortedContainers()
-	for _, c := range cs {
-		u := c.kc.Usage()
-		pages, _ := mm.ResidentMemory(u.MMs)
-		st.Containers = append(st.Containers, ContainerStats{
-			ID:                    c.id,
-			CPUNanos:              uint64(u.CPU),
-			MemoryWorkingSetBytes: pages * uint64(os.Getpagesize()),
-			Processes:             uint64(u.Processes),
-		})
-	}
-	return st
 }
 
 // shutdown kills every process, answers, and ends the accept loop.

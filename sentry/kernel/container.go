@@ -60,8 +60,10 @@ type Container struct {
 	// live counts the container's processes that have not exited
 	// (zombies excluded).
 	live int
-	// exitedCPUNS is the CPU time of the container's exited processes.
+	// exitedCPUNS is the CPU time of the container's exited processes;
+	// exitedSysNS the system part of it (Container.Stats).
 	exitedCPUNS int64
+	exitedSysNS int64
 	// initStatus is init's wait status once initExited is set.
 	initStatus unix.WaitStatus
 	initExited bool
@@ -267,6 +269,7 @@ func cwdOrRoot(cwd string) string {
 func (c *Container) processExitedLocked(tg *ThreadGroup) {
 	u, s := tg.cpuTimeLocked()
 	c.exitedCPUNS += u + s
+	c.exitedSysNS += s
 	c.live--
 	if tg == c.init {
 		c.initExited = true
