@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/fs/inotify"
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
@@ -64,6 +65,11 @@ type Kernel struct {
 	// (shm.go).
 	ipcOnce sync.Once
 	ipc     *IPCNamespace
+	// netOnce guards the creation of net and netErr, the TCP/IP stack
+	// (netstack.go).
+	netOnce sync.Once
+	net     *netstack.Stack
+	netErr  error
 
 	// mu protects the task tree, every thread group's and task's signal
 	// and exit state, and the ID tables below.

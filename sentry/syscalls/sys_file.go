@@ -360,6 +360,8 @@ func Ioctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	case fionclex:
 		t.FDs().SetFlags(int32(args[0]), false)
 		return 0, nil
+	case fionbio:
+		return 0, ioctlFIONBIO(t, f, args[2])
 	}
 	if tty, ok := f.Impl().(*devpts.File); ok {
 		return ttyIoctl(t, f, tty, args[1], args[2])

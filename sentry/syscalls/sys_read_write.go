@@ -8,7 +8,6 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
-	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
@@ -209,8 +208,8 @@ func Read(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if int64(args[2]) < 0 {
 		return 0, unix.EINVAL
 	}
-	if s, ok := f.Impl().(*unixsock.Socket); ok {
-		return sockRW(t, f, s, []iovec{{args[1], args[2]}}, false)
+	if isSocketFile(f) {
+		return sockRW(t, f, []iovec{{args[1], args[2]}}, false)
 	}
 	return readInto(t, f, args[1], args[2], -1)
 }
@@ -225,8 +224,8 @@ func Write(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if int64(args[2]) < 0 {
 		return 0, unix.EINVAL
 	}
-	if s, ok := f.Impl().(*unixsock.Socket); ok {
-		return sockRW(t, f, s, []iovec{{args[1], args[2]}}, true)
+	if isSocketFile(f) {
+		return sockRW(t, f, []iovec{{args[1], args[2]}}, true)
 	}
 	return writeFrom(t, f, args[1], args[2], -1)
 }
@@ -347,9 +346,9 @@ func vectorCall(t *kernel.Task, args arch.SyscallArgs, positional, write bool) (
 	if err != nil {
 		return 0, err
 	}
-	if s, ok := f.Impl().(*unixsock.Socket); ok && !positional {
+	if isSocketFile(f) && !positional {
 		// One socket message per call, not one per iovec.
-		return sockRW(t, f, s, iovs, write)
+		return sockRW(t, f, iovs, write)
 	}
 	if write {
 		killPrivs(t, f)

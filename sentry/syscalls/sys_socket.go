@@ -11,13 +11,16 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/socket/inet"
 	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
-// Socket syscalls. Only AF_UNIX exists so far (sentry/socket/unix); other
-// families fail with EAFNOSUPPORT, as on a Linux built without them.
+// Socket syscalls. AF_UNIX sockets are served here (sentry/socket/unix);
+// AF_INET and AF_INET6 ones in sys_socket_inet.go (sentry/socket/inet);
+// other families fail with EAFNOSUPPORT, as on a Linux built without
+// them.
 
 const (
 	// sockTypeMask is SOCK_TYPE_MASK; the bits above it are flags.
@@ -79,9 +82,27 @@ func getSocket(t *kernel.Task, fd int32) (*unixsock.Socket, *vfs.File, error) {
 	return s, f, nil
 }
 
+// getAnySocket returns the socket at fd, unix (us) or inet (is), with
+// the file's reference: EBADF for a bad descriptor, ENOTSOCK for
+// another file.
+func getAnySocket(t *kernel.Task, fd int32) (us *unixsock.Socket, is *inet.Socket, f *vfs.File, err error) {
+	f, err = getFile(t, fd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	switch s := f.Impl().(type) {
+	case *unixsock.Socket:
+		return s, nil, f, nil
+	case *inet.Socket:
+		return nil, s, f, nil
+	}
+	f.DecRef()
+	return nil, nil, nil, unix.ENOTSOCK
+}
+
 // installSocket gives s a description and a descriptor; flags are
 // SOCK_NONBLOCK and SOCK_CLOEXEC.
-func installSocket(t *kernel.Task, s *unixsock.Socket, flags int) (int32, error) {
+func installSocket(t *kernel.Task, s vfs.FileImpl, flags int) (int32, error) {
 	f := vfs.NewFile(s, nil, unix.O_RDWR|flags&unix.O_NONBLOCK)
 	defer f.DecRef()
 	return t.FDs().NewFD(f, 0, flags&unix.O_CLOEXEC != 0, t.RLimit(unix.RLIMIT_NOFILE).Cur)
@@ -114,6 +135,9 @@ func socketType(domain, typ, protocol int) (int, int, error) {
 
 // Socket implements Linux syscall socket(2).
 func Socket(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if d := int(int32(args[0])); d == unix.AF_INET || d == unix.AF_INET6 {
+		return newInetSocket(t, d, int(int32(args[1])), int(int32(args[2])))
+	}
 	typ, flags, err := socketType(int(int32(args[0])), int(int32(args[1])), int(int32(args[2])))
 	if err != nil {
 		return 0, err
@@ -125,6 +149,13 @@ func Socket(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Socketpair implements Linux syscall socketpair(2).
 func Socketpair(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if d := int(int32(args[0])); d == unix.AF_INET || d == unix.AF_INET6 {
+		// inet sockets have no socketpair (sock_no_socketpair).
+		if int32(args[1])&^(sockTypeMask|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, unix.EOPNOTSUPP
+	}
 	typ, flags, err := socketType(int(int32(args[0])), int(int32(args[1])), int(int32(args[2])))
 	if err != nil {
 		return 0, err
@@ -249,11 +280,14 @@ func lookupSocket(t *kernel.Task, sa sockAddr) (*unixsock.Socket, error) {
 
 // Bind implements Linux syscall bind(2).
 func Bind(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if is != nil {
+		return inetBind(t, is, args[1], args[2])
+	}
 	sa, err := copyInSockaddr(t, args[1], args[2])
 	if err != nil {
 		return 0, err
@@ -311,11 +345,14 @@ func bindPath(t *kernel.Task, s *unixsock.Socket, path string) error {
 
 // Listen implements Linux syscall listen(2).
 func Listen(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if is != nil {
+		return 0, is.Listen(int(int32(args[1])))
+	}
 	return 0, s.Listen(int(int32(args[1])), taskCred(t, false))
 }
 
@@ -357,11 +394,14 @@ func isNonblocking(f *vfs.File) bool { return f.StatusFlags()&unix.O_NONBLOCK !=
 
 // Connect implements Linux syscall connect(2).
 func Connect(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if is != nil {
+		return inetConnect(t, f, is, args[1], args[2])
+	}
 	sa, err := copyInSockaddr(t, args[1], args[2])
 	if err != nil {
 		return 0, err
@@ -399,11 +439,14 @@ func acceptCall(t *kernel.Task, fd int32, addr, lenAddr uint64, flags int) (uint
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return 0, unix.EINVAL
 	}
-	s, f, err := getSocket(t, fd)
+	s, is, f, err := getAnySocket(t, fd)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if is != nil {
+		return inetAccept(t, f, is, addr, lenAddr, flags)
+	}
 	var ns *unixsock.Socket
 	err = sockWait(t, s, isNonblocking(f), s.Timeout(true), func() error {
 		var aerr error
@@ -442,31 +485,44 @@ func Accept4(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Shutdown implements Linux syscall shutdown(2).
 func Shutdown(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if is != nil {
+		return 0, is.Shutdown(int(int32(args[1])))
+	}
 	return 0, s.Shutdown(int(int32(args[1])))
 }
 
 // Getsockname implements Linux syscall getsockname(2).
 func Getsockname(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if is != nil {
+		return 0, copyOutAddrChecked(t, args[1], args[2], is.Name())
+	}
 	return 0, copyOutAddrChecked(t, args[1], args[2], s.Name().Sockaddr())
 }
 
 // Getpeername implements Linux syscall getpeername(2).
 func Getpeername(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if is != nil {
+		a, err := is.PeerName()
+		if err != nil {
+			return 0, err
+		}
+		return 0, copyOutAddrChecked(t, args[1], args[2], a)
+	}
 	a, err := s.PeerName()
 	if err != nil {
 		return 0, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/socket/inet"
 	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
@@ -215,8 +216,27 @@ func recvCommon(t *kernel.Task, f *vfs.File, s *unixsock.Socket, iovs []iovec, f
 	return res, nil
 }
 
-// sockRW serves read(2), write(2), readv(2) and writev(2) on a socket.
-func sockRW(t *kernel.Task, f *vfs.File, s *unixsock.Socket, iovs []iovec, write bool) (uint64, error) {
+// isSocketFile reports whether f is a socket whose reads and writes go
+// through sockRW.
+func isSocketFile(f *vfs.File) bool {
+	switch f.Impl().(type) {
+	case *unixsock.Socket, *inet.Socket:
+		return true
+	}
+	return false
+}
+
+// sockRW serves read(2), write(2), readv(2) and writev(2) on a socket
+// (isSocketFile).
+func sockRW(t *kernel.Task, f *vfs.File, iovs []iovec, write bool) (uint64, error) {
+	if is, ok := f.Impl().(*inet.Socket); ok {
+		if write {
+			return inetSend(t, f, is, iovs, nil, 0)
+		}
+		res, err := inetRecv(t, f, is, iovs, 0, false)
+		return uint64(res.N), err
+	}
+	s := f.Impl().(*unixsock.Socket)
 	if write {
 		return sendCommon(t, f, s, iovs, unixsock.Control{}, nil, false, 0)
 	}
@@ -249,13 +269,22 @@ func sendTarget(t *kernel.Task, s *unixsock.Socket, addr, addrlen uint64) (*unix
 
 // Sendto implements Linux syscall sendto(2).
 func Sendto(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
 	if int64(args[2]) < 0 {
 		return 0, unix.EINVAL
+	}
+	if is != nil {
+		var to []byte
+		if args[4] != 0 && args[5] != 0 {
+			if to, err = copyInInetAddr(t, args[4], args[5]); err != nil {
+				return 0, err
+			}
+		}
+		return inetSend(t, f, is, []iovec{{args[1], args[2]}}, to, int(int32(args[3])))
 	}
 	to, hasAddr, err := sendTarget(t, s, args[4], args[5])
 	if err != nil {
@@ -266,7 +295,7 @@ func Sendto(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Recvfrom implements Linux syscall recvfrom(2).
 func Recvfrom(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
@@ -275,6 +304,9 @@ func Recvfrom(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	flags := int(int32(args[3]))
+	if is != nil {
+		return inetRecvfrom(t, f, is, args, flags)
+	}
 	res, err := recvCommon(t, f, s, []iovec{{args[1], args[2]}}, flags)
 	unixsock.ReleaseRights(res.Ctl.Rights)
 	if err != nil {
@@ -417,7 +449,7 @@ func checkCred(t *kernel.Task, pid int32, uid, gid uint32) (unixsock.Cred, error
 
 // Sendmsg implements Linux syscall sendmsg(2).
 func Sendmsg(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
@@ -425,6 +457,9 @@ func Sendmsg(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	m, err := copyInMsghdr(t, args[1])
 	if err != nil {
 		return 0, err
+	}
+	if is != nil {
+		return inetSendmsgOne(t, f, is, m, int(int32(args[2])))
 	}
 	return sendmsgOne(t, f, s, m, int(int32(args[2])))
 }
@@ -447,16 +482,24 @@ func sendmsgOne(t *kernel.Task, f *vfs.File, s *unixsock.Socket, m msghdr, flags
 
 // Recvmsg implements Linux syscall recvmsg(2).
 func Recvmsg(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	m, err := copyInMsghdr(t, args[1])
+	if is != nil {
+		return inetRecvmsgOne(t, f, is, args[1], int(int32(args[2])))
+	}
+	return recvmsgOne(t, f, s, args[1], int(int32(args[2])))
+}
+
+// recvmsgOne serves one recvmsg on a unix socket, with the msghdr at
+// maddr.
+func recvmsgOne(t *kernel.Task, f *vfs.File, s *unixsock.Socket, maddr uint64, flags int) (uint64, error) {
+	m, err := copyInMsghdr(t, maddr)
 	if err != nil {
 		return 0, err
 	}
-	flags := int(int32(args[2]))
 	iovs, err := msgIovecs(t, m)
 	if err != nil {
 		return 0, err
@@ -489,16 +532,16 @@ func Recvmsg(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	le := binary.LittleEndian
 	var b [4]byte
 	le.PutUint32(b[:], namelen)
-	if _, err := t.CopyOut(args[1]+8, b[:]); err != nil {
+	if _, err := t.CopyOut(maddr+8, b[:]); err != nil {
 		return 0, unix.EFAULT
 	}
 	var c [8]byte
 	le.PutUint64(c[:], used)
-	if _, err := t.CopyOut(args[1]+40, c[:]); err != nil {
+	if _, err := t.CopyOut(maddr+40, c[:]); err != nil {
 		return 0, unix.EFAULT
 	}
 	le.PutUint32(b[:], uint32(mflags))
-	if _, err := t.CopyOut(args[1]+48, b[:]); err != nil {
+	if _, err := t.CopyOut(maddr+48, b[:]); err != nil {
 		return 0, unix.EFAULT
 	}
 	if flags&unix.MSG_TRUNC != 0 && s.Type() != unix.SOCK_STREAM {
@@ -587,13 +630,16 @@ func timeval(d time.Duration) []byte {
 
 // Getsockopt implements Linux syscall getsockopt(2) for SOL_SOCKET.
 func Getsockopt(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
 	level, name := int32(args[1]), int32(args[2])
 	optval, lenAddr := args[3], args[4]
+	if is != nil {
+		return inetGetsockopt(t, is, level, name, optval, lenAddr)
+	}
 	var lb [4]byte
 	if _, err := t.CopyIn(lenAddr, lb[:]); err != nil {
 		return 0, unix.EFAULT
@@ -673,13 +719,16 @@ func Getsockopt(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Setsockopt implements Linux syscall setsockopt(2) for SOL_SOCKET.
 func Setsockopt(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	s, f, err := getSocket(t, int32(args[0]))
+	s, is, f, err := getAnySocket(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
 	level, name := int32(args[1]), int32(args[2])
 	optval, optlen := args[3], int32(args[4])
+	if is != nil {
+		return inetSetsockopt(t, is, level, name, optval, optlen)
+	}
 	if level != unix.SOL_SOCKET {
 		return 0, unix.EOPNOTSUPP
 	}

@@ -1,0 +1,132 @@
+// Package netstack wires gVisor's user-space TCP/IP stack
+// (gvisor.dev/gvisor/pkg/tcpip) for one sandbox: the protocols, the
+// options that make it behave like a Linux host, and the network
+// interfaces. Every sandbox kernel owns one Stack; sentry/socket/inet maps
+// Linux socket system calls onto its endpoints.
+//
+// A Stack starts with a loopback interface (127.0.0.1/8 and ::1) that
+// exists only inside the sandbox. The pod's interfaces (the links CNI
+// configured in the network namespace the sentry runs in, each behind an
+// AF_PACKET fdbased endpoint) are the next NICs to add; the stack keeps
+// NIC 1 for lo so that they get the indexes Linux would give them.
+//
+// Lock order: none of this package's own; gVisor's stack locks
+// internally and never calls back into the sentry with a lock held,
+// except for waiter notifications (see sentry/socket/inet).
+package netstack
+
+import (
+	"fmt"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
+	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+)
+
+// Linux's defaults, which applications see through getsockopt and
+// /proc/sys/net.
+const (
+	// DefaultTTL is net.ipv4.ip_default_ttl (and IPv6's hop limit).
+	DefaultTTL = 64
+	// LoopbackNIC is the loopback interface's index, 1 as on Linux
+	// (LOOPBACK_IFINDEX).
+	LoopbackNIC tcpip.NICID = 1
+	// LoopbackMTU is the loopback interface's MTU on Linux.
+	LoopbackMTU = 65536
+)
+
+// TCP buffer sizes: net.ipv4.tcp_wmem and tcp_rmem's minimums and
+// maximums, with gVisor's 1 MiB defaults instead of Linux's 16 KiB and
+// 128 KiB, because every wake-up of a blocked writer or reader costs a
+// trip through the sentry: larger buffers mean fewer of them.
+const (
+	tcpMinBuf     = 4096
+	tcpDefaultBuf = 1 << 20
+	tcpMaxSndBuf  = 4 << 20
+	tcpMaxRcvBuf  = 6 << 20
+)
+
+// Stack is one sandbox's TCP/IP stack.
+type Stack struct {
+	// Stack is the gVisor stack; its methods are safe for concurrent
+	// use.
+	*stack.Stack
+}
+
+// New returns a stack with IPv4, IPv6 (with ARP for Ethernet links),
+// TCP, UDP and ICMP, and the loopback interface.
+func New() (*Stack, error) {
+	s := &Stack{
+		Stack: stack.New(stack.Options{
+			NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
+			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
+			// Packets to the stack's own addresses loop back
+			// inside it, whichever interface holds the address, as
+			// Linux routes them through lo.
+			HandleLocal: true,
+		}),
+	}
+	if err := s.configure(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.addLoopback(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// configure sets the protocol options that differ from gVisor's
+// defaults. Window scaling is always on in gVisor's TCP, and timestamps
+// and SACK are offered on every SYN once SACK is enabled here.
+func (s *Stack) configure() error {
+	sack := tcpip.TCPSACKEnabled(true)
+	// Nagle's algorithm is on by default on Linux (TCP_NODELAY 0).
+	delay := tcpip.TCPDelayEnabled(true)
+	moderate := tcpip.TCPModerateReceiveBufferOption(true)
+	snd := tcpip.TCPSendBufferSizeRangeOption{Min: tcpMinBuf, Default: tcpDefaultBuf, Max: tcpMaxSndBuf}
+	rcv := tcpip.TCPReceiveBufferSizeRangeOption{Min: tcpMinBuf, Default: tcpDefaultBuf, Max: tcpMaxRcvBuf}
+	for _, opt := range []tcpip.SettableTransportProtocolOption{&sack, &delay, &moderate, &snd, &rcv} {
+		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, opt); err != nil {
+			return fmt.Errorf("netstack: TCP option %T: %s", opt, err)
+		}
+	}
+	ttl := tcpip.DefaultTTLOption(DefaultTTL)
+	for _, p := range []tcpip.NetworkProtocolNumber{ipv4.ProtocolNumber, ipv6.ProtocolNumber} {
+		if err := s.SetNetworkProtocolOption(p, &ttl); err != nil {
+			return fmt.Errorf("netstack: default TTL of protocol %d: %s", p, err)
+		}
+	}
+	return nil
+}
+
+// addLoopback creates "lo" with 127.0.0.1/8 and ::1/128 and routes to
+// both.
+func (s *Stack) addLoopback() error {
+	if id := s.NextNICID(); id != LoopbackNIC {
+		return fmt.Errorf("netstack: loopback would get NIC %d, not %d", id, LoopbackNIC)
+	}
+	ep := ethernet.New(loopback.New())
+	if err := s.CreateNICWithOptions(LoopbackNIC, ep, stack.NICOptions{Name: "lo"}); err != nil {
+		return fmt.Errorf("netstack: creating lo: %s", err)
+	}
+	addrs := []tcpip.ProtocolAddress{
+		{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8}},
+		{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16([16]byte{15: 1}), PrefixLen: 128}},
+	}
+	for _, a := range addrs {
+		if err := s.AddProtocolAddress(LoopbackNIC, a, stack.AddressProperties{}); err != nil {
+			return fmt.Errorf("netstack: adding %s to lo: %s", a.AddressWithPrefix, err)
+		}
+		s.AddRoute(tcpip.Route{Destination: a.AddressWithPrefix.Subnet(), NIC: LoopbackNIC})
+	}
+	return nil
+}

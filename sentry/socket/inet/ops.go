@@ -1,0 +1,329 @@
+package inet
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+
+	linux "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+)
+
+// Bind implements bind(2) with inet_bind's and inet6_bind's checks.
+func (s *Socket) Bind(sa []byte) error {
+	min := sizeofSockaddrIn
+	if s.family == linux.AF_INET6 {
+		min = sockaddrIn6MinSize
+	}
+	if len(sa) < min {
+		return linux.EINVAL
+	}
+	p, err := parseSockaddr(sa)
+	if err != nil {
+		return err
+	}
+	if p.family != s.family {
+		// Linux lets an AF_INET socket bind AF_UNSPEC with
+		// INADDR_ANY, for old programs.
+		if !(s.family == linux.AF_INET && p.family == linux.AF_UNSPEC &&
+			binary.LittleEndian.Uint32(sa[4:8]) == 0) {
+			return linux.EAFNOSUPPORT
+		}
+		p.addr = tcpip.FullAddress{Port: binary.BigEndian.Uint16(sa[2:])}
+	}
+	switch terr := s.ep.Bind(p.addr); terr.(type) {
+	case nil:
+		return nil
+	case *tcpip.ErrNoPortAvailable:
+		// netstack says so both for a taken port and an exhausted
+		// ephemeral range; bind(2) reports both as EADDRINUSE.
+		return linux.EADDRINUSE
+	default:
+		return errno(terr)
+	}
+}
+
+// Listen implements listen(2); the backlog is capped at somaxconn.
+func (s *Socket) Listen(backlog int) error {
+	if !s.isStream() {
+		return linux.EOPNOTSUPP
+	}
+	if backlog < 0 || backlog > SoMaxConn {
+		backlog = SoMaxConn
+	}
+	return errno(s.ep.Listen(backlog))
+}
+
+// Accept takes the next established connection: EAGAIN when none waits.
+// It returns the new socket and the peer's address.
+func (s *Socket) Accept(uid, gid uint32) (*Socket, []byte, error) {
+	if !s.isStream() {
+		return nil, nil, linux.EOPNOTSUPP
+	}
+	var peer tcpip.FullAddress
+	ep, wq, terr := s.ep.Accept(&peer)
+	if terr != nil {
+		return nil, nil, errno(terr)
+	}
+	ns := wrap(s.stack, s.family, s.typ, s.protocol, ep, wq, uid, gid)
+	return ns, sockaddr(s.family, peer), nil
+}
+
+// connectAddr decodes connect(2)'s address; unspec reports AF_UNSPEC
+// (dissolve the association).
+func (s *Socket) connectAddr(sa []byte) (addr tcpip.FullAddress, unspec bool, err error) {
+	if len(sa) >= 2 && binary.LittleEndian.Uint16(sa) == linux.AF_UNSPEC {
+		return addr, true, nil
+	}
+	min := sizeofSockaddrIn
+	if s.family == linux.AF_INET6 {
+		min = sockaddrIn6MinSize
+	}
+	if len(sa) < min {
+		return addr, false, linux.EINVAL
+	}
+	p, err := parseSockaddr(sa)
+	if err != nil {
+		return addr, false, err
+	}
+	switch {
+	case p.family == s.family:
+	case s.family == linux.AF_INET6 && p.family == linux.AF_INET:
+		if s.ep.SocketOptions().GetV6Only() {
+			return addr, false, linux.ENETUNREACH
+		}
+	default:
+		return addr, false, linux.EAFNOSUPPORT
+	}
+	return s.toNetstack(p), false, nil
+}
+
+// Connect starts connect(2): nil when connected at once (datagram
+// sockets), EINPROGRESS while a TCP handshake runs (the caller waits for
+// EventOut and calls ConnectResult), or the error.
+func (s *Socket) Connect(sa []byte) error {
+	addr, unspec, err := s.connectAddr(sa)
+	if err != nil {
+		return err
+	}
+	if unspec {
+		terr := s.ep.Disconnect()
+		if _, ok := terr.(*tcpip.ErrNotSupported); ok {
+			return linux.EAFNOSUPPORT
+		}
+		return errno(terr)
+	}
+	switch terr := s.ep.Connect(addr); terr.(type) {
+	case *tcpip.ErrNoPortAvailable:
+		if s.isStream() {
+			// TCP, unlike UDP, reports ephemeral port exhaustion as
+			// EADDRNOTAVAIL.
+			return linux.EADDRNOTAVAIL
+		}
+		return linux.EAGAIN
+	default:
+		return errno(terr)
+	}
+}
+
+// ConnectResult returns the outcome of a connect that returned
+// EINPROGRESS, once the socket is writable or in error: netstack answers
+// a repeated Connect with the result.
+func (s *Socket) ConnectResult(sa []byte) error {
+	addr, _, err := s.connectAddr(sa)
+	if err != nil {
+		return err
+	}
+	return errno(s.ep.Connect(addr))
+}
+
+// Shutdown implements shutdown(2).
+func (s *Socket) Shutdown(how int) error {
+	var f tcpip.ShutdownFlags
+	switch how {
+	case linux.SHUT_RD:
+		f = tcpip.ShutdownRead
+	case linux.SHUT_WR:
+		f = tcpip.ShutdownWrite
+	case linux.SHUT_RDWR:
+		f = tcpip.ShutdownRead | tcpip.ShutdownWrite
+	default:
+		return linux.EINVAL
+	}
+	return errno(s.ep.Shutdown(f))
+}
+
+// Send sends src (as much as fits for TCP, one datagram otherwise) to
+// the address to (nil: the peer). EAGAIN means no room yet.
+func (s *Socket) Send(src []byte, to []byte, flags int) (int, error) {
+	opts := tcpip.WriteOptions{More: flags&linux.MSG_MORE != 0}
+	if len(to) > 0 && !s.isStream() {
+		p, err := parseSockaddr(to)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case p.family == s.family:
+		case p.family == linux.AF_INET && s.family == linux.AF_INET6:
+			if s.ep.SocketOptions().GetV6Only() {
+				return 0, linux.ENETUNREACH
+			}
+		case p.family == linux.AF_UNSPEC && s.family == linux.AF_INET:
+			// udp_sendmsg takes AF_UNSPEC as AF_INET.
+			p, _ = parseSockaddr(append([]byte{linux.AF_INET, 0}, to[2:]...))
+		default:
+			return 0, linux.EAFNOSUPPORT
+		}
+		a := s.toNetstack(p)
+		opts.To = &a
+	}
+	if s.isStream() && len(src) == 0 {
+		// netstack would queue nothing but still check the state; Linux
+		// does the same checks and returns 0.
+		if _, terr := s.ep.Write(bytes.NewReader(nil), opts); terr != nil {
+			if _, ok := terr.(*tcpip.ErrWouldBlock); !ok {
+				return 0, errno(terr)
+			}
+		}
+		return 0, nil
+	}
+	n, terr := s.ep.Write(bytes.NewReader(src), opts)
+	if terr != nil {
+		if n > 0 {
+			return int(n), nil
+		}
+		return 0, errno(terr)
+	}
+	return int(n), nil
+}
+
+// RecvResult is what one receive returned.
+type RecvResult struct {
+	// N is the number of bytes copied.
+	N int
+	// MsgLen is the whole datagram's length (MSG_TRUNC); for TCP with
+	// MSG_TRUNC, the bytes discarded.
+	MsgLen int
+	// From is the sender's address (datagram sockets, when asked).
+	From []byte
+}
+
+// sliceWriter fills a byte slice; a write that does not fit is short,
+// which makes netstack stop and keep the rest queued.
+type sliceWriter struct {
+	buf []byte
+	n   int
+}
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	c := copy(w.buf[w.n:], p)
+	w.n += c
+	if c < len(p) {
+		return c, io.ErrShortWrite
+	}
+	return c, nil
+}
+
+// Recv reads into dst: TCP data up to len(dst), or one datagram whose
+// excess is dropped (unless MSG_PEEK). Flags are MSG_PEEK and MSG_TRUNC;
+// EAGAIN means nothing to read yet; N == 0 without an error is the end
+// of a TCP stream.
+func (s *Socket) Recv(dst []byte, flags int, wantFrom bool) (RecvResult, error) {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	peek := flags&linux.MSG_PEEK != 0
+	trunc := flags&linux.MSG_TRUNC != 0
+	opts := tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: wantFrom && !s.isStream()}
+	var res RecvResult
+	if s.isStream() && trunc {
+		// tcp(7): MSG_TRUNC discards the data instead of copying it.
+		if peek {
+			n, terr := s.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+			if terr != nil {
+				return res, errno(terr)
+			}
+			if n == 0 {
+				if _, terr := s.ep.Read(io.Discard, tcpip.ReadOptions{Peek: true}); terr != nil {
+					if _, ok := terr.(*tcpip.ErrClosedForReceive); ok {
+						return res, nil
+					}
+					return res, errno(terr)
+				}
+			}
+			res.N = min(n, len(dst))
+			res.MsgLen = res.N
+			return res, nil
+		}
+		r, terr := s.ep.Read(&tcpip.LimitedWriter{W: io.Discard, N: int64(len(dst))}, opts)
+		if terr != nil {
+			if _, ok := terr.(*tcpip.ErrClosedForReceive); ok {
+				return res, nil
+			}
+			if _, ok := terr.(*tcpip.ErrBadBuffer); ok && len(dst) == 0 {
+				return res, nil
+			}
+			return res, errno(terr)
+		}
+		res.N, res.MsgLen = r.Count, r.Count
+		return res, nil
+	}
+	w := &sliceWriter{buf: dst}
+	r, terr := s.ep.Read(w, opts)
+	if terr != nil {
+		if _, ok := terr.(*tcpip.ErrClosedForReceive); ok {
+			return res, nil
+		}
+		if _, ok := terr.(*tcpip.ErrBadBuffer); ok && len(dst) == 0 {
+			// A zero-length read: the datagram (if any) went.
+			return res, nil
+		}
+		return res, errno(terr)
+	}
+	res.N = r.Count
+	res.MsgLen = r.Total
+	if s.isStream() {
+		res.MsgLen = r.Count
+		if !peek && r.Count > 0 {
+			s.ep.ModerateRecvBuf(r.Count)
+		}
+	} else if wantFrom {
+		res.From = sockaddr(s.family, r.RemoteAddr)
+	}
+	return res, nil
+}
+
+// Name returns the socket's address (getsockname(2)).
+func (s *Socket) Name() []byte {
+	a, terr := s.ep.GetLocalAddress()
+	if terr != nil {
+		a = tcpip.FullAddress{}
+	}
+	return sockaddr(s.family, a)
+}
+
+// PeerName returns the peer's address; ENOTCONN without a peer.
+func (s *Socket) PeerName() ([]byte, error) {
+	a, terr := s.ep.GetRemoteAddress()
+	if terr != nil {
+		return nil, errno(terr)
+	}
+	return sockaddr(s.family, a), nil
+}
+
+// TakeError returns and clears the pending error (SO_ERROR).
+func (s *Socket) TakeError() linux.Errno {
+	var first linux.Errno
+	// netstack keeps a failed connection's error twice (as its hard
+	// and its last error) and each read clears one; Linux's sk_err is
+	// one value, so drain both.
+	for range 2 {
+		terr := s.ep.LastError()
+		if terr == nil {
+			break
+		}
+		if e, ok := errno(terr).(linux.Errno); ok && first == 0 {
+			first = e
+		}
+	}
+	return first
+}

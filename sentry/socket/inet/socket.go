@@ -1,0 +1,255 @@
+// Package inet implements AF_INET and AF_INET6 sockets (ip(7), ipv6(7),
+// tcp(7), udp(7), and ICMP ping sockets) inside the sandbox, on the
+// sandbox's user-space TCP/IP stack (package netstack). A Socket wraps one
+// netstack endpoint and translates Linux's calls, options and errors.
+//
+// As in package unix, operations never block: where Linux would wait
+// they return EAGAIN (EINPROGRESS for connect) and the caller
+// (sentry/syscalls) waits on the socket's queue, interruptibly and with
+// the socket's timeouts.
+//
+// Lock order:
+//
+//	Socket.readMu
+//	  netstack's endpoint locks
+//	    netstack's waiter queue lock
+//	      Socket.queue's lock (the bridge in notify)
+package inet
+
+import (
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	linux "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	gwaiter "gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/cocoonrt/cocoon/netstack"
+	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+	"github.com/cocoonrt/cocoon/sentry/waiter"
+)
+
+// SoMaxConn is net.core.somaxconn, the cap on listen's backlog.
+const SoMaxConn = 4096
+
+// Socket is one AF_INET or AF_INET6 socket; it is also the file
+// implementation of its descriptors.
+type Socket struct {
+	stack    *netstack.Stack
+	family   int
+	typ      int
+	protocol int
+	attr     linux.Stat_t
+
+	// ep and wq are the netstack endpoint and its event queue; their
+	// methods are safe for concurrent use.
+	ep tcpip.Endpoint
+	wq *gwaiter.Queue
+	// bridge forwards wq's events to queue, where the sentry's waiters
+	// (blocked calls, poll, epoll) register.
+	bridge gwaiter.Entry
+	queue  waiter.Queue
+
+	// rcvTimeo and sndTimeo are SO_RCVTIMEO and SO_SNDTIMEO (0: none,
+	// negative: never wait).
+	rcvTimeo, sndTimeo atomic.Int64
+
+	// readMu serializes receives, so that a MSG_PEEK and the read that
+	// follows it see the same data, as Linux's socket lock ensures.
+	readMu sync.Mutex
+}
+
+// protocols maps a socket type and protocol argument to a netstack
+// transport protocol, as inet_create's protocol switch does.
+func transport(family, typ, protocol int) (tcpip.TransportProtocolNumber, int, error) {
+	switch typ {
+	case linux.SOCK_STREAM:
+		if protocol != 0 && protocol != linux.IPPROTO_TCP {
+			return 0, 0, linux.EPROTONOSUPPORT
+		}
+		return tcp.ProtocolNumber, linux.IPPROTO_TCP, nil
+	case linux.SOCK_DGRAM:
+		switch protocol {
+		case 0, linux.IPPROTO_UDP:
+			return udp.ProtocolNumber, linux.IPPROTO_UDP, nil
+		case linux.IPPROTO_ICMP:
+			if family != linux.AF_INET {
+				return 0, 0, linux.EPROTONOSUPPORT
+			}
+			return icmp.ProtocolNumber4, protocol, nil
+		case linux.IPPROTO_ICMPV6:
+			if family != linux.AF_INET6 {
+				return 0, 0, linux.EPROTONOSUPPORT
+			}
+			return icmp.ProtocolNumber6, protocol, nil
+		}
+		return 0, 0, linux.EPROTONOSUPPORT
+	case linux.SOCK_RAW:
+		// Raw sockets need CAP_NET_RAW and netstack's raw factory,
+		// which the sandbox stack does not enable yet.
+		return 0, 0, linux.EPROTONOSUPPORT
+	}
+	return 0, 0, linux.ESOCKTNOSUPPORT
+}
+
+// New returns a socket of the family (AF_INET or AF_INET6), type
+// (SOCK_STREAM or SOCK_DGRAM, without flags) and protocol, owned by uid
+// and gid.
+func New(st *netstack.Stack, family, typ, protocol int, uid, gid uint32) (*Socket, error) {
+	tp, proto, err := transport(family, typ, protocol)
+	if err != nil {
+		return nil, err
+	}
+	np := ipv4.ProtocolNumber
+	if family == linux.AF_INET6 {
+		np = ipv6.ProtocolNumber
+	}
+	wq := &gwaiter.Queue{}
+	ep, terr := st.NewEndpoint(tp, np, wq)
+	if terr != nil {
+		return nil, errno(terr)
+	}
+	return wrap(st, family, typ, proto, ep, wq, uid, gid), nil
+}
+
+func wrap(st *netstack.Stack, family, typ, protocol int, ep tcpip.Endpoint, wq *gwaiter.Queue, uid, gid uint32) *Socket {
+	s := &Socket{stack: st, family: family, typ: typ, protocol: protocol, ep: ep, wq: wq}
+	s.attr = synth.Attr(synth.NewIno(), linux.S_IFSOCK|0o777, 0)
+	s.attr.Uid, s.attr.Gid = uid, gid
+	s.bridge.Init(bridge{s}, gwaiter.EventMask(^uint64(0)>>1))
+	wq.EventRegister(&s.bridge)
+	return s
+}
+
+// bridge is the netstack listener that wakes the sentry's waiters.
+type bridge struct{ s *Socket }
+
+// NotifyEvent implements gwaiter.EventListener. netstack calls it with
+// its queue locked; Notify only does non-blocking channel sends. Every
+// waiter is woken whatever the event: netstack's event sets differ from
+// what Readiness derives from them (a FIN is EventIn to netstack, also
+// POLLRDHUP to poll), and a spurious wake-up only costs a re-check.
+func (b bridge) NotifyEvent(gwaiter.EventMask) {
+	b.s.queue.Notify(^uint32(0))
+}
+
+// Family returns AF_INET or AF_INET6.
+func (s *Socket) Family() int { return s.family }
+
+// Type returns SOCK_STREAM or SOCK_DGRAM.
+func (s *Socket) Type() int { return s.typ }
+
+// Protocol returns the IPPROTO_* number (SO_PROTOCOL).
+func (s *Socket) Protocol() int { return s.protocol }
+
+// isStream reports whether s is a TCP socket.
+func (s *Socket) isStream() bool { return s.typ == linux.SOCK_STREAM }
+
+// Readiness implements waiter.Waitable; netstack's endpoints compute it
+// with Linux's tcp_poll and datagram_poll rules.
+func (s *Socket) Readiness(mask uint32) uint32 {
+	// netstack computes the read and write halves only when asked for
+	// their main event (POLLRDHUP comes with the read half).
+	r := uint32(s.ep.Readiness(gwaiter.EventMask(mask | waiter.EventIn | waiter.EventOut)))
+	if s.isStream() {
+		// A TCP socket that never connected is in TCP_CLOSE without
+		// SEND_SHUTDOWN: tcp_poll says writable, netstack does not.
+		switch tcp.EndpointState(s.ep.State()) {
+		case tcp.StateInitial, tcp.StateBound:
+			r |= waiter.EventOut
+		}
+	}
+	return r & mask
+}
+
+// EventRegister implements waiter.Waitable.
+func (s *Socket) EventRegister(ch chan struct{}, mask uint32) { s.queue.EventRegister(ch, mask) }
+
+// EventUnregister implements waiter.Waitable.
+func (s *Socket) EventUnregister(ch chan struct{}) { s.queue.EventUnregister(ch) }
+
+// Close implements vfs.FileImpl.Close: netstack finishes the connection
+// (FIN, or RST with unread data or SO_LINGER 0) in the background.
+func (s *Socket) Close() error {
+	s.wq.EventUnregister(&s.bridge)
+	s.ep.Close()
+	// Waiters still registered (another thread in poll) see the close.
+	s.queue.Notify(waiter.EventIn | waiter.EventOut | waiter.EventErr | waiter.EventHUp)
+	return nil
+}
+
+// IsStream implements vfs.Streamer: sockets have no position.
+func (*Socket) IsStream() bool { return true }
+
+// Stat implements vfs.FileImpl.Stat: a socket inode (S_IFSOCK).
+func (s *Socket) Stat() (linux.Stat_t, error) { return s.attr, nil }
+
+// ReadAt implements vfs.FileImpl.ReadAt for the generic paths (splice,
+// sendfile).
+func (s *Socket) ReadAt(dst []byte, _ int64) (int, error) {
+	res, err := s.Recv(dst, 0, false)
+	return res.N, err
+}
+
+// WriteAt implements vfs.FileImpl.WriteAt for the generic paths.
+func (s *Socket) WriteAt(src []byte, _ int64) (int, error) {
+	return s.Send(src, nil, 0)
+}
+
+// Timeout returns SO_RCVTIMEO (rcv) or SO_SNDTIMEO; 0 is none, a
+// negative value means not to wait at all.
+func (s *Socket) Timeout(rcv bool) time.Duration {
+	if rcv {
+		return time.Duration(s.rcvTimeo.Load())
+	}
+	return time.Duration(s.sndTimeo.Load())
+}
+
+// SetTimeout sets SO_RCVTIMEO (rcv) or SO_SNDTIMEO.
+func (s *Socket) SetTimeout(rcv bool, d time.Duration) {
+	if rcv {
+		s.rcvTimeo.Store(int64(d))
+	} else {
+		s.sndTimeo.Store(int64(d))
+	}
+}
+
+// Ioctl implements vfs.Ioctler: SIOCINQ (FIONREAD) and SIOCOUTQ.
+func (s *Socket) Ioctl(io vfs.IoctlIO, request, arg uint64) (uint64, error) {
+	var opt tcpip.SockOptInt
+	switch request {
+	case linux.SIOCINQ:
+		if s.isStream() && s.Listening() {
+			return 0, linux.EINVAL
+		}
+		opt = tcpip.ReceiveQueueSizeOption
+	case linux.SIOCOUTQ:
+		if s.isStream() && s.Listening() {
+			return 0, linux.EINVAL
+		}
+		opt = tcpip.SendQueueSizeOption
+	default:
+		return 0, linux.ENOTTY
+	}
+	n, terr := s.ep.GetSockOptInt(opt)
+	if terr != nil {
+		return 0, errno(terr)
+	}
+	if _, err := io.CopyOut(arg, binary.LittleEndian.AppendUint32(nil, uint32(n))); err != nil {
+		return 0, linux.EFAULT
+	}
+	return 0, nil
+}
+
+// Listening reports SO_ACCEPTCONN.
+func (s *Socket) Listening() bool {
+	return s.isStream() && tcp.EndpointState(s.ep.State()) == tcp.StateListen
+}

@@ -1,0 +1,594 @@
+package inet
+
+import (
+	"encoding/binary"
+	"time"
+
+	linux "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+)
+
+// Linux's limits on the options below.
+const (
+	// maxWmem and maxRmem are net.core.wmem_max and rmem_max, the cap on
+	// SO_SNDBUF and SO_RCVBUF without CAP_NET_ADMIN.
+	maxWmem = 212992
+	maxRmem = 212992
+	// maxTCPKeepIdle, maxTCPKeepIntvl and maxTCPKeepCnt bound
+	// TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.
+	maxTCPKeepIdle  = 32767
+	maxTCPKeepIntvl = 32767
+	maxTCPKeepCnt   = 127
+	// sizeofTCPInfo is sizeof(struct tcp_info) of Linux 6.x.
+	sizeofTCPInfo = 248
+	// maxTCPSynCnt is MAX_TCP_SYNCNT.
+	maxTCPSynCnt = 127
+)
+
+var le = binary.LittleEndian
+
+func i32(v int) []byte { return le.AppendUint32(nil, uint32(int32(v))) }
+
+func b32(v bool) []byte {
+	if v {
+		return i32(1)
+	}
+	return i32(0)
+}
+
+// GetSockOpt returns the value of an option at SOL_SOCKET, SOL_IP,
+// SOL_IPV6 or SOL_TCP, encoded as Linux returns it (the caller truncates
+// it to the user's length). SO_RCVTIMEO and SO_SNDTIMEO are the
+// caller's, like for unix sockets. Unknown options are ENOPROTOOPT.
+func (s *Socket) GetSockOpt(level, name int) ([]byte, error) {
+	switch level {
+	case linux.SOL_SOCKET:
+		return s.getSocketOpt(name)
+	case linux.SOL_TCP:
+		if !s.isStream() {
+			return nil, s.badLevel()
+		}
+		return s.getTCPOpt(name)
+	case linux.SOL_IP:
+		return s.getIPOpt(name)
+	case linux.SOL_IPV6:
+		if s.family == linux.AF_INET6 {
+			return s.getIPv6Opt(name)
+		}
+	}
+	return nil, s.badLevel()
+}
+
+// badLevel is the error for an option level the socket has no handler
+// for: IPv4 sockets end in ip_getsockopt's EOPNOTSUPP, IPv6 ones in
+// ipv6_getsockopt's ENOPROTOOPT.
+func (s *Socket) badLevel() error {
+	if s.family == linux.AF_INET {
+		return linux.EOPNOTSUPP
+	}
+	return linux.ENOPROTOOPT
+}
+
+func (s *Socket) getSocketOpt(name int) ([]byte, error) {
+	ops := s.ep.SocketOptions()
+	switch name {
+	case linux.SO_TYPE:
+		return i32(s.typ), nil
+	case linux.SO_DOMAIN:
+		return i32(s.family), nil
+	case linux.SO_PROTOCOL:
+		return i32(s.protocol), nil
+	case linux.SO_ERROR:
+		return i32(int(s.TakeError())), nil
+	case linux.SO_ACCEPTCONN:
+		return b32(s.Listening()), nil
+	case linux.SO_REUSEADDR:
+		return b32(ops.GetReuseAddress()), nil
+	case linux.SO_REUSEPORT:
+		return b32(ops.GetReusePort()), nil
+	case linux.SO_KEEPALIVE:
+		return b32(ops.GetKeepAlive()), nil
+	case linux.SO_BROADCAST:
+		return b32(ops.GetBroadcast()), nil
+	case linux.SO_OOBINLINE:
+		// netstack has no urgent data: every byte is in line.
+		return b32(true), nil
+	case linux.SO_SNDBUF:
+		return i32(int(ops.GetSendBufferSize())), nil
+	case linux.SO_RCVBUF:
+		return i32(int(ops.GetReceiveBufferSize())), nil
+	case linux.SO_RCVLOWAT:
+		return i32(int(max(ops.GetRcvlowat(), 1))), nil
+	case linux.SO_SNDLOWAT:
+		return i32(1), nil
+	case linux.SO_LINGER:
+		l := ops.GetLinger()
+		b := b32(l.Enabled)
+		return le.AppendUint32(b, uint32(l.Timeout/time.Second)), nil
+	case linux.SO_PASSCRED:
+		return b32(ops.GetPassCred()), nil
+	}
+	return nil, linux.ENOPROTOOPT
+}
+
+func (s *Socket) getTCPOpt(name int) ([]byte, error) {
+	ops := s.ep.SocketOptions()
+	switch name {
+	case linux.TCP_NODELAY:
+		return b32(!ops.GetDelayOption()), nil
+	case linux.TCP_CORK:
+		return b32(ops.GetCorkOption()), nil
+	case linux.TCP_QUICKACK:
+		return b32(ops.GetQuickAck()), nil
+	case linux.TCP_MAXSEG:
+		return s.intOpt(tcpip.MaxSegOption)
+	case linux.TCP_KEEPCNT:
+		return s.intOpt(tcpip.KeepaliveCountOption)
+	case linux.TCP_SYNCNT:
+		return s.intOpt(tcpip.TCPSynCountOption)
+	case linux.TCP_WINDOW_CLAMP:
+		return s.intOpt(tcpip.TCPWindowClampOption)
+	case linux.TCP_KEEPIDLE:
+		var v tcpip.KeepaliveIdleOption
+		if terr := s.ep.GetSockOpt(&v); terr != nil {
+			return nil, errno(terr)
+		}
+		return i32(int(time.Duration(v) / time.Second)), nil
+	case linux.TCP_KEEPINTVL:
+		var v tcpip.KeepaliveIntervalOption
+		if terr := s.ep.GetSockOpt(&v); terr != nil {
+			return nil, errno(terr)
+		}
+		return i32(int(time.Duration(v) / time.Second)), nil
+	case linux.TCP_USER_TIMEOUT:
+		var v tcpip.TCPUserTimeoutOption
+		if terr := s.ep.GetSockOpt(&v); terr != nil {
+			return nil, errno(terr)
+		}
+		return i32(int(time.Duration(v) / time.Millisecond)), nil
+	case linux.TCP_LINGER2:
+		var v tcpip.TCPLingerTimeoutOption
+		if terr := s.ep.GetSockOpt(&v); terr != nil {
+			return nil, errno(terr)
+		}
+		// A negative timeout is "no FIN_WAIT2 linger": Linux says -1.
+		if v < 0 {
+			return i32(-1), nil
+		}
+		return i32(int(time.Duration(v) / time.Second)), nil
+	case linux.TCP_DEFER_ACCEPT:
+		var v tcpip.TCPDeferAcceptOption
+		if terr := s.ep.GetSockOpt(&v); terr != nil {
+			return nil, errno(terr)
+		}
+		return i32(int(time.Duration(v) / time.Second)), nil
+	case linux.TCP_CONGESTION:
+		var v tcpip.CongestionControlOption
+		if terr := s.ep.GetSockOpt(&v); terr != nil {
+			return nil, errno(terr)
+		}
+		// TCP_CA_NAME_MAX bytes, NUL-padded.
+		b := make([]byte, 16)
+		copy(b, v)
+		return b, nil
+	case linux.TCP_INFO:
+		return s.tcpInfo()
+	}
+	return nil, linux.ENOPROTOOPT
+}
+
+// tcpInfo encodes struct tcp_info with what netstack tracks; the
+// counters it does not keep are 0.
+func (s *Socket) tcpInfo() ([]byte, error) {
+	var v tcpip.TCPInfoOption
+	if terr := s.ep.GetSockOpt(&v); terr != nil {
+		return nil, errno(terr)
+	}
+	b := make([]byte, sizeofTCPInfo)
+	b[0] = uint8(v.State)
+	switch v.CcState {
+	case tcpip.RTORecovery:
+		b[1] = 4 // TCP_CA_Loss
+	case tcpip.FastRecovery, tcpip.SACKRecovery:
+		b[1] = 3 // TCP_CA_Recovery
+	case tcpip.Disorder:
+		b[1] = 1 // TCP_CA_Disorder
+	}
+	le.PutUint32(b[8:], uint32(v.RTO/time.Microsecond))
+	if mss, terr := s.ep.GetSockOptInt(tcpip.MaxSegOption); terr == nil {
+		le.PutUint32(b[16:], uint32(mss))
+		le.PutUint32(b[20:], uint32(mss))
+		le.PutUint32(b[84:], uint32(mss))
+	}
+	le.PutUint32(b[68:], uint32(v.RTT/time.Microsecond))
+	le.PutUint32(b[72:], uint32(v.RTTVar/time.Microsecond))
+	le.PutUint32(b[76:], v.SndSsthresh)
+	le.PutUint32(b[80:], v.SndCwnd)
+	if v.ReorderSeen {
+		le.PutUint32(b[88:], 1)
+	}
+	return b, nil
+}
+
+func (s *Socket) intOpt(opt tcpip.SockOptInt) ([]byte, error) {
+	v, terr := s.ep.GetSockOptInt(opt)
+	if terr != nil {
+		return nil, errno(terr)
+	}
+	return i32(v), nil
+}
+
+func (s *Socket) getIPOpt(name int) ([]byte, error) {
+	ops := s.ep.SocketOptions()
+	switch name {
+	case linux.IP_TTL:
+		v, terr := s.ep.GetSockOptInt(tcpip.IPv4TTLOption)
+		if terr != nil {
+			return nil, errno(terr)
+		}
+		if v == 0 {
+			// "Use the default", which Linux reports as its value.
+			v = 64
+		}
+		return i32(v), nil
+	case linux.IP_TOS:
+		return s.intOpt(tcpip.IPv4TOSOption)
+	case linux.IP_MULTICAST_TTL:
+		return s.intOpt(tcpip.MulticastTTLOption)
+	case linux.IP_MULTICAST_LOOP:
+		return b32(ops.GetMulticastLoop()), nil
+	case linux.IP_RECVTOS:
+		return b32(ops.GetReceiveTOS()), nil
+	case linux.IP_RECVTTL:
+		return b32(ops.GetReceiveTTL()), nil
+	case linux.IP_PKTINFO:
+		return b32(ops.GetReceivePacketInfo()), nil
+	case linux.IP_RECVERR:
+		return b32(ops.GetIPv4RecvError()), nil
+	case linux.IP_MULTICAST_IF:
+		var v tcpip.MulticastInterfaceOption
+		if terr := s.ep.GetSockOpt(&v); terr != nil {
+			return nil, errno(terr)
+		}
+		b := make([]byte, 4)
+		if v.InterfaceAddr.Len() == 4 {
+			a := v.InterfaceAddr.As4()
+			copy(b, a[:])
+		}
+		return b, nil
+	}
+	return nil, linux.ENOPROTOOPT
+}
+
+func (s *Socket) getIPv6Opt(name int) ([]byte, error) {
+	ops := s.ep.SocketOptions()
+	switch name {
+	case linux.IPV6_V6ONLY:
+		return b32(ops.GetV6Only()), nil
+	case linux.IPV6_UNICAST_HOPS:
+		v, terr := s.ep.GetSockOptInt(tcpip.IPv6HopLimitOption)
+		if terr != nil {
+			return nil, errno(terr)
+		}
+		if v < 0 {
+			v = 64
+		}
+		return i32(v), nil
+	case linux.IPV6_TCLASS:
+		return s.intOpt(tcpip.IPv6TrafficClassOption)
+	case linux.IPV6_MULTICAST_HOPS:
+		return s.intOpt(tcpip.MulticastTTLOption)
+	case linux.IPV6_MULTICAST_LOOP:
+		return b32(ops.GetMulticastLoop()), nil
+	case linux.IPV6_RECVTCLASS:
+		return b32(ops.GetReceiveTClass()), nil
+	case linux.IPV6_RECVPKTINFO:
+		return b32(ops.GetIPv6ReceivePacketInfo()), nil
+	}
+	return nil, linux.ENOPROTOOPT
+}
+
+// SetSockOpt sets an option at SOL_SOCKET, SOL_IP, SOL_IPV6 or SOL_TCP
+// from b, the bytes the caller passed (at most 64). netAdmin reports
+// CAP_NET_ADMIN (SO_SNDBUFFORCE, SO_RCVBUFFORCE). The options that ask
+// for ancillary data on receive (IP_PKTINFO, IP_RECVTOS, ...) are
+// ENOPROTOOPT until recvmsg delivers it.
+func (s *Socket) SetSockOpt(level, name int, b []byte, netAdmin bool) error {
+	switch level {
+	case linux.SOL_SOCKET:
+		return s.setSocketOpt(name, b, netAdmin)
+	case linux.SOL_TCP:
+		if !s.isStream() {
+			return linux.ENOPROTOOPT
+		}
+		return s.setTCPOpt(name, b)
+	case linux.SOL_IP:
+		return s.setIPOpt(name, b)
+	case linux.SOL_IPV6:
+		if s.family != linux.AF_INET6 {
+			return linux.ENOPROTOOPT
+		}
+		return s.setIPv6Opt(name, b)
+	}
+	return linux.ENOPROTOOPT
+}
+
+// intArg decodes an int option value: EINVAL when shorter than an int.
+func intArg(b []byte) (int, error) {
+	if len(b) < 4 {
+		return 0, linux.EINVAL
+	}
+	return int(int32(le.Uint32(b))), nil
+}
+
+// bufSize is sock_setsockopt's rule for SO_SNDBUF and SO_RCVBUF: the
+// value capped at the sysctl maximum (unless forced), doubled for
+// bookkeeping overhead.
+func bufSize(v, maxv int, force bool) int64 {
+	if v < 0 {
+		v = 0
+	}
+	if !force {
+		v = min(v, maxv)
+	}
+	return int64(min(v, 1<<30) * 2)
+}
+
+func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
+	ops := s.ep.SocketOptions()
+	if name == linux.SO_LINGER {
+		if len(b) < 8 {
+			return linux.EINVAL
+		}
+		secs := int32(le.Uint32(b[4:]))
+		ops.SetLinger(tcpip.LingerOption{Enabled: le.Uint32(b) != 0, Timeout: time.Duration(max(secs, 0)) * time.Second})
+		return nil
+	}
+	v, err := intArg(b)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case linux.SO_REUSEADDR:
+		ops.SetReuseAddress(v != 0)
+	case linux.SO_REUSEPORT:
+		ops.SetReusePort(v != 0)
+	case linux.SO_KEEPALIVE:
+		ops.SetKeepAlive(v != 0)
+	case linux.SO_BROADCAST:
+		ops.SetBroadcast(v != 0)
+	case linux.SO_PASSCRED:
+		ops.SetPassCred(v != 0)
+	case linux.SO_SNDBUF:
+		ops.SetSendBufferSize(bufSize(v, maxWmem, false), true)
+	case linux.SO_RCVBUF:
+		ops.SetReceiveBufferSize(bufSize(v, maxRmem, false), true)
+	case linux.SO_SNDBUFFORCE, linux.SO_RCVBUFFORCE:
+		if !netAdmin {
+			return linux.EPERM
+		}
+		if name == linux.SO_SNDBUFFORCE {
+			ops.SetSendBufferSize(bufSize(v, 0, true), true)
+		} else {
+			ops.SetReceiveBufferSize(bufSize(v, 0, true), true)
+		}
+	case linux.SO_RCVLOWAT:
+		if v < 0 {
+			v = 1<<31 - 1
+		}
+		ops.SetRcvlowat(int32(v))
+	case linux.SO_OOBINLINE:
+		if v == 0 {
+			// Out-of-band data kept apart is not implemented.
+			return linux.ENOPROTOOPT
+		}
+	default:
+		return linux.ENOPROTOOPT
+	}
+	return nil
+}
+
+func (s *Socket) setTCPOpt(name int, b []byte) error {
+	ops := s.ep.SocketOptions()
+	v, err := intArg(b)
+	if err != nil {
+		return err
+	}
+	setDur := func(opt tcpip.SettableSocketOption) error { return errno(s.ep.SetSockOpt(opt)) }
+	switch name {
+	case linux.TCP_NODELAY:
+		ops.SetDelayOption(v == 0)
+	case linux.TCP_CORK:
+		ops.SetCorkOption(v != 0)
+	case linux.TCP_QUICKACK:
+		ops.SetQuickAck(v != 0)
+	case linux.TCP_MAXSEG:
+		return errno(s.ep.SetSockOptInt(tcpip.MaxSegOption, v))
+	case linux.TCP_KEEPIDLE:
+		if v < 1 || v > maxTCPKeepIdle {
+			return linux.EINVAL
+		}
+		o := tcpip.KeepaliveIdleOption(time.Duration(v) * time.Second)
+		return setDur(&o)
+	case linux.TCP_KEEPINTVL:
+		if v < 1 || v > maxTCPKeepIntvl {
+			return linux.EINVAL
+		}
+		o := tcpip.KeepaliveIntervalOption(time.Duration(v) * time.Second)
+		return setDur(&o)
+	case linux.TCP_KEEPCNT:
+		if v < 1 || v > maxTCPKeepCnt {
+			return linux.EINVAL
+		}
+		return errno(s.ep.SetSockOptInt(tcpip.KeepaliveCountOption, v))
+	case linux.TCP_SYNCNT:
+		if v < 1 || v > maxTCPSynCnt {
+			return linux.EINVAL
+		}
+		return errno(s.ep.SetSockOptInt(tcpip.TCPSynCountOption, v))
+	case linux.TCP_USER_TIMEOUT:
+		if v < 0 {
+			return linux.EINVAL
+		}
+		o := tcpip.TCPUserTimeoutOption(time.Duration(v) * time.Millisecond)
+		return setDur(&o)
+	case linux.TCP_LINGER2:
+		o := tcpip.TCPLingerTimeoutOption(time.Duration(v) * time.Second)
+		if v < 0 {
+			o = tcpip.TCPLingerTimeoutOption(-1)
+		}
+		return setDur(&o)
+	case linux.TCP_DEFER_ACCEPT:
+		o := tcpip.TCPDeferAcceptOption(time.Duration(max(v, 0)) * time.Second)
+		return setDur(&o)
+	case linux.TCP_WINDOW_CLAMP:
+		return errno(s.ep.SetSockOptInt(tcpip.TCPWindowClampOption, v))
+	default:
+		return linux.ENOPROTOOPT
+	}
+	return nil
+}
+
+// byteOrIntArg decodes options Linux accepts as an int or a single byte
+// (IP_TTL's relatives, IP_MULTICAST_LOOP).
+func byteOrIntArg(b []byte) (int, error) {
+	switch {
+	case len(b) >= 4:
+		return int(int32(le.Uint32(b))), nil
+	case len(b) >= 1:
+		return int(b[0]), nil
+	}
+	return 0, linux.EINVAL
+}
+
+func (s *Socket) setIPOpt(name int, b []byte) error {
+	ops := s.ep.SocketOptions()
+	switch name {
+	case linux.IP_ADD_MEMBERSHIP, linux.IP_DROP_MEMBERSHIP:
+		return s.setMembership(name == linux.IP_ADD_MEMBERSHIP, b)
+	case linux.IP_MULTICAST_IF:
+		return s.setMulticastIf(b)
+	}
+	v, err := byteOrIntArg(b)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case linux.IP_TTL:
+		if len(b) < 4 {
+			return linux.EINVAL
+		}
+		if v == -1 {
+			v = 0
+		} else if v < 1 || v > 255 {
+			return linux.EINVAL
+		}
+		return errno(s.ep.SetSockOptInt(tcpip.IPv4TTLOption, v))
+	case linux.IP_TOS:
+		return errno(s.ep.SetSockOptInt(tcpip.IPv4TOSOption, v&0xff))
+	case linux.IP_MULTICAST_TTL:
+		if v == -1 {
+			v = 1
+		} else if v < 0 || v > 255 {
+			return linux.EINVAL
+		}
+		return errno(s.ep.SetSockOptInt(tcpip.MulticastTTLOption, v))
+	case linux.IP_MULTICAST_LOOP:
+		ops.SetMulticastLoop(v != 0)
+	default:
+		return linux.ENOPROTOOPT
+	}
+	return nil
+}
+
+// setMembership joins or leaves an IPv4 multicast group: struct ip_mreq
+// or ip_mreqn (the interface by index).
+func (s *Socket) setMembership(add bool, b []byte) error {
+	if len(b) < 8 {
+		return linux.EINVAL
+	}
+	m := tcpip.MembershipOption{
+		MulticastAddr: tcpip.AddrFrom4([4]byte(b[0:4])),
+		InterfaceAddr: tcpip.AddrFrom4([4]byte(b[4:8])),
+	}
+	if m.InterfaceAddr == (tcpip.AddrFrom4([4]byte{})) {
+		m.InterfaceAddr = tcpip.Address{}
+	}
+	if len(b) >= 12 {
+		m.NIC = tcpip.NICID(le.Uint32(b[8:]))
+	}
+	if add {
+		o := tcpip.AddMembershipOption(m)
+		return errno(s.ep.SetSockOpt(&o))
+	}
+	o := tcpip.RemoveMembershipOption(m)
+	return errno(s.ep.SetSockOpt(&o))
+}
+
+func (s *Socket) setMulticastIf(b []byte) error {
+	if len(b) < 4 {
+		return linux.EINVAL
+	}
+	o := tcpip.MulticastInterfaceOption{InterfaceAddr: tcpip.AddrFrom4([4]byte(b[0:4]))}
+	if len(b) >= 12 {
+		// struct ip_mreqn: the address is imr_address.
+		o.InterfaceAddr = tcpip.AddrFrom4([4]byte(b[4:8]))
+		o.NIC = tcpip.NICID(le.Uint32(b[8:]))
+	}
+	if o.InterfaceAddr == (tcpip.AddrFrom4([4]byte{})) {
+		o.InterfaceAddr = tcpip.Address{}
+	}
+	return errno(s.ep.SetSockOpt(&o))
+}
+
+func (s *Socket) setIPv6Opt(name int, b []byte) error {
+	ops := s.ep.SocketOptions()
+	switch name {
+	case linux.IPV6_JOIN_GROUP, linux.IPV6_LEAVE_GROUP:
+		if len(b) < 20 {
+			return linux.EINVAL
+		}
+		m := tcpip.MembershipOption{MulticastAddr: tcpip.AddrFrom16([16]byte(b[0:16])), NIC: tcpip.NICID(le.Uint32(b[16:]))}
+		if name == linux.IPV6_JOIN_GROUP {
+			o := tcpip.AddMembershipOption(m)
+			return errno(s.ep.SetSockOpt(&o))
+		}
+		o := tcpip.RemoveMembershipOption(m)
+		return errno(s.ep.SetSockOpt(&o))
+	}
+	v, err := intArg(b)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case linux.IPV6_V6ONLY:
+		// Only before bind: the socket's port table entry depends on it.
+		if a, terr := s.ep.GetLocalAddress(); terr == nil && a.Port != 0 {
+			return linux.EINVAL
+		}
+		ops.SetV6Only(v != 0)
+	case linux.IPV6_UNICAST_HOPS:
+		if v < -1 || v > 255 {
+			return linux.EINVAL
+		}
+		return errno(s.ep.SetSockOptInt(tcpip.IPv6HopLimitOption, v))
+	case linux.IPV6_TCLASS:
+		if v < -1 || v > 255 {
+			return linux.EINVAL
+		}
+		return errno(s.ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, max(v, 0)))
+	case linux.IPV6_MULTICAST_HOPS:
+		if v < -1 || v > 255 {
+			return linux.EINVAL
+		}
+		if v == -1 {
+			v = 1
+		}
+		return errno(s.ep.SetSockOptInt(tcpip.MulticastTTLOption, v))
+	case linux.IPV6_MULTICAST_LOOP:
+		ops.SetMulticastLoop(v != 0)
+	default:
+		return linux.ENOPROTOOPT
+	}
+	return nil
+}

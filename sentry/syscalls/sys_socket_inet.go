@@ -1,0 +1,479 @@
+package syscalls
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/socket/inet"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+	"github.com/cocoonrt/cocoon/sentry/waiter"
+)
+
+// Socket syscalls on AF_INET and AF_INET6 sockets (sentry/socket/inet,
+// on the sandbox's netstack). The handlers in sys_socket.go and
+// sys_socket_msg.go decode the descriptor and hand inet sockets here.
+
+const (
+	// maxSockaddr bounds a socket address a caller passes (sizeof(struct
+	// sockaddr_storage)), as move_addr_to_kernel does.
+	maxSockaddr = 128
+	// maxInetDgram bounds the kernel buffer of an inet datagram: no
+	// IP datagram is larger.
+	maxInetDgram = 1 << 16
+	// fionbio is FIONBIO.
+	fionbio = 0x5421
+)
+
+// newInetSocket implements socket(2) for AF_INET and AF_INET6.
+func newInetSocket(t *kernel.Task, domain, typ, protocol int) (uint64, error) {
+	flags := typ &^ sockTypeMask
+	typ &= sockTypeMask
+	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 || typ >= sockMax {
+		return 0, unix.EINVAL
+	}
+	st, err := t.Kernel().NetStack()
+	if err != nil {
+		t.Kernel().Log.Warn("netstack unavailable", "err", err)
+		return 0, unix.ENOBUFS
+	}
+	c := t.Credentials()
+	s, err := inet.New(st, domain, typ, protocol, c.EUID, c.EGID)
+	if err != nil {
+		return 0, err
+	}
+	fd, err := installSocket(t, s, flags)
+	return uint64(fd), err
+}
+
+// copyInInetAddr reads a socket address of addrlen bytes.
+func copyInInetAddr(t *kernel.Task, addr, addrlen uint64) ([]byte, error) {
+	if int32(addrlen) < 0 || addrlen > maxSockaddr {
+		return nil, unix.EINVAL
+	}
+	b := make([]byte, addrlen)
+	if _, err := t.CopyIn(addr, b); err != nil {
+		return nil, unix.EFAULT
+	}
+	return b, nil
+}
+
+func inetBind(t *kernel.Task, s *inet.Socket, addr, addrlen uint64) (uint64, error) {
+	sa, err := copyInInetAddr(t, addr, addrlen)
+	if err != nil {
+		return 0, err
+	}
+	return 0, s.Bind(sa)
+}
+
+// inetConnect implements connect(2): a blocking TCP connect waits for
+// the handshake (at most SO_SNDTIMEO, then EINPROGRESS), as
+// inet_stream_connect does; an interrupted one goes on in the
+// background.
+func inetConnect(t *kernel.Task, f *vfs.File, s *inet.Socket, addr, addrlen uint64) (uint64, error) {
+	sa, err := copyInInetAddr(t, addr, addrlen)
+	if err != nil {
+		return 0, err
+	}
+	err = s.Connect(sa)
+	if (err != unix.EINPROGRESS && err != unix.EALREADY) || isNonblocking(f) {
+		return 0, err
+	}
+	timeout := s.Timeout(false)
+	if timeout < 0 {
+		return 0, unix.EINPROGRESS
+	}
+	werr := sockWait(t, s, false, timeout, func() error {
+		if s.Readiness(waiter.EventOut|waiter.EventErr|waiter.EventHUp) == 0 {
+			return unix.EAGAIN
+		}
+		return nil
+	})
+	if werr == unix.EAGAIN {
+		return 0, unix.EINPROGRESS
+	}
+	if werr != nil {
+		return 0, werr
+	}
+	return 0, s.ConnectResult(sa)
+}
+
+func inetAccept(t *kernel.Task, f *vfs.File, s *inet.Socket, addr, lenAddr uint64, flags int) (uint64, error) {
+	c := t.Credentials()
+	var ns *inet.Socket
+	var peer []byte
+	err := sockWait(t, s, isNonblocking(f), s.Timeout(true), func() error {
+		var aerr error
+		ns, peer, aerr = s.Accept(c.EUID, c.EGID)
+		return aerr
+	})
+	if err != nil {
+		return 0, err
+	}
+	nfd, err := installSocket(t, ns, flags)
+	if err != nil {
+		_ = ns.Close()
+		return 0, err
+	}
+	if addr != 0 {
+		if err := copyOutAddr(t, addr, lenAddr, peer); err != nil {
+			_ = t.FDs().Remove(nfd)
+			return 0, err
+		}
+	}
+	return uint64(nfd), nil
+}
+
+// inetSend sends the iovecs' data: one datagram, or a TCP stream that a
+// blocking call writes completely (unless a signal or SO_SNDTIMEO ends
+// it after part of it). EPIPE raises SIGPIPE unless MSG_NOSIGNAL.
+func inetSend(t *kernel.Task, f *vfs.File, s *inet.Socket, iovs []iovec, to []byte, flags int) (uint64, error) {
+	n, err := inetSendData(t, f, s, iovs, to, flags)
+	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL == 0 {
+		t.SendSignalToSelf(unix.SIGPIPE)
+	}
+	return n, err
+}
+
+func inetSendData(t *kernel.Task, f *vfs.File, s *inet.Socket, iovs []iovec, to []byte, flags int) (uint64, error) {
+	if flags&unix.MSG_OOB != 0 {
+		// Urgent data is not implemented by netstack.
+		return 0, unix.EOPNOTSUPP
+	}
+	nonblock := isNonblocking(f) || flags&unix.MSG_DONTWAIT != 0
+	timeout := s.Timeout(false)
+	total := min(iovTotal(iovs), maxRW)
+	if s.Type() != unix.SOCK_STREAM {
+		if total > maxInetDgram {
+			return 0, unix.EMSGSIZE
+		}
+		buf := make([]byte, total)
+		if err := gatherIovs(t, iovs, 0, buf); err != nil {
+			return 0, err
+		}
+		var n int
+		err := sockWait(t, s, nonblock, timeout, func() error {
+			var err error
+			n, err = s.Send(buf, to, flags)
+			return err
+		})
+		return uint64(n), err
+	}
+	if total == 0 {
+		_, err := s.Send(nil, nil, flags)
+		return 0, err
+	}
+	var done uint64
+	for done < total {
+		buf := t.Buffer(int(min(total-done, sockChunk)))
+		if err := gatherIovs(t, iovs, done, buf); err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		var n int
+		err := sockWait(t, s, nonblock, timeout, func() error {
+			var err error
+			n, err = s.Send(buf, nil, flags)
+			return err
+		})
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		done += uint64(n)
+		if nonblock && n < len(buf) {
+			break
+		}
+	}
+	return done, nil
+}
+
+// inetRecv receives into the iovecs: one datagram, or TCP data (all of
+// it with MSG_WAITALL, else what is there once something is).
+func inetRecv(t *kernel.Task, f *vfs.File, s *inet.Socket, iovs []iovec, flags int, wantFrom bool) (inet.RecvResult, error) {
+	var res inet.RecvResult
+	switch {
+	case flags&unix.MSG_OOB != 0:
+		// No urgent data is ever pending (tcp_recv_urg's EINVAL).
+		if s.Type() == unix.SOCK_STREAM {
+			return res, unix.EINVAL
+		}
+		return res, unix.EOPNOTSUPP
+	case flags&unix.MSG_ERRQUEUE != 0:
+		// The error queue is not implemented; it is always empty.
+		return res, unix.EAGAIN
+	}
+	nonblock := isNonblocking(f) || flags&unix.MSG_DONTWAIT != 0
+	peek := flags&unix.MSG_PEEK != 0
+	rflags := flags & (unix.MSG_PEEK | unix.MSG_TRUNC)
+	timeout := s.Timeout(true)
+	total := min(iovTotal(iovs), maxRW)
+	if s.Type() != unix.SOCK_STREAM {
+		buf := make([]byte, min(total, maxInetDgram))
+		err := sockWait(t, s, nonblock, timeout, func() error {
+			var err error
+			res, err = s.Recv(buf, rflags, wantFrom)
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+		return res, scatterIovs(t, iovs, 0, buf[:res.N])
+	}
+	discard := flags&unix.MSG_TRUNC != 0
+	waitAll := flags&unix.MSG_WAITALL != 0 && !peek
+	var done uint64
+	for first := true; ; first = false {
+		buf := t.Buffer(int(min(total-done, sockChunk)))
+		var r inet.RecvResult
+		op := func() error {
+			var err error
+			r, err = s.Recv(buf, rflags, false)
+			return err
+		}
+		var err error
+		if first || waitAll {
+			err = sockWait(t, s, nonblock, timeout, op)
+		} else {
+			err = op()
+		}
+		if err != nil {
+			if done > 0 {
+				break
+			}
+			return res, err
+		}
+		if !discard {
+			if err := scatterIovs(t, iovs, done, buf[:r.N]); err != nil {
+				if done > 0 {
+					break
+				}
+				return res, err
+			}
+		}
+		done += uint64(r.N)
+		if r.N == 0 || done == total || peek {
+			break
+		}
+	}
+	res.N = int(done)
+	res.MsgLen = res.N
+	return res, nil
+}
+
+// inetRecvmsgOne serves one recvmsg on the msghdr at maddr.
+func inetRecvmsgOne(t *kernel.Task, f *vfs.File, s *inet.Socket, maddr uint64, flags int) (uint64, error) {
+	m, err := copyInMsghdr(t, maddr)
+	if err != nil {
+		return 0, err
+	}
+	iovs, err := msgIovecs(t, m)
+	if err != nil {
+		return 0, err
+	}
+	res, err := inetRecv(t, f, s, iovs, flags, m.name != 0)
+	if err != nil {
+		return 0, err
+	}
+	mflags := int32(flags & unix.MSG_CMSG_CLOEXEC)
+	if s.Type() != unix.SOCK_STREAM && res.N < res.MsgLen {
+		mflags |= unix.MSG_TRUNC
+	}
+	namelen := uint32(0)
+	if m.name != 0 && len(res.From) > 0 {
+		namelen = uint32(len(res.From))
+		if n := min(int(m.namelen), len(res.From)); n > 0 {
+			if _, err := t.CopyOut(m.name, res.From[:n]); err != nil {
+				return 0, unix.EFAULT
+			}
+		}
+	}
+	le := binary.LittleEndian
+	out := []struct {
+		off uint64
+		b   []byte
+	}{
+		{8, le.AppendUint32(nil, namelen)},
+		// No ancillary data is delivered: the options that ask for
+		// it are refused by setsockopt.
+		{40, le.AppendUint64(nil, 0)},
+		{48, le.AppendUint32(nil, uint32(mflags))},
+	}
+	for _, o := range out {
+		if _, err := t.CopyOut(maddr+o.off, o.b); err != nil {
+			return 0, unix.EFAULT
+		}
+	}
+	if flags&unix.MSG_TRUNC != 0 && s.Type() != unix.SOCK_STREAM {
+		return uint64(res.MsgLen), nil
+	}
+	return uint64(res.N), nil
+}
+
+// inetSendmsgOne serves one sendmsg of m.
+func inetSendmsgOne(t *kernel.Task, f *vfs.File, s *inet.Socket, m msghdr, flags int) (uint64, error) {
+	iovs, err := msgIovecs(t, m)
+	if err != nil {
+		return 0, err
+	}
+	var to []byte
+	if m.name != 0 && m.namelen != 0 {
+		if to, err = copyInInetAddr(t, m.name, uint64(m.namelen)); err != nil {
+			return 0, err
+		}
+	}
+	if err := checkInetControl(t, m); err != nil {
+		return 0, err
+	}
+	return inetSend(t, f, s, iovs, to, flags)
+}
+
+// checkInetControl refuses ancillary data the sandbox cannot honour:
+// SOL_SOCKET messages (SCM_RIGHTS and SCM_CREDENTIALS are unix-only,
+// EINVAL as in Linux's ip_cmsg_send) and per-message IP options, which
+// netstack does not take yet. Other levels are ignored, as Linux does.
+func checkInetControl(t *kernel.Task, m msghdr) error {
+	if m.controllen == 0 {
+		return nil
+	}
+	if m.controllen > optmemMax {
+		return unix.ENOBUFS
+	}
+	b := make([]byte, m.controllen)
+	if _, err := t.CopyIn(m.control, b); err != nil {
+		return unix.EFAULT
+	}
+	le := binary.LittleEndian
+	for off := uint64(0); off+cmsgHdrLen <= uint64(len(b)); {
+		l := le.Uint64(b[off:])
+		level := int32(le.Uint32(b[off+8:]))
+		if l < cmsgHdrLen || l > uint64(len(b))-off {
+			return unix.EINVAL
+		}
+		switch level {
+		case unix.SOL_SOCKET:
+			return unix.EINVAL
+		case unix.SOL_IP, unix.SOL_IPV6:
+			return unix.EOPNOTSUPP
+		}
+		off += cmsgAlign(l)
+	}
+	return nil
+}
+
+// inetGetsockopt implements getsockopt(2); optval and lenAddr are the
+// caller's buffer and length.
+func inetGetsockopt(t *kernel.Task, s *inet.Socket, level, name int32, optval, lenAddr uint64) (uint64, error) {
+	var lb [4]byte
+	if _, err := t.CopyIn(lenAddr, lb[:]); err != nil {
+		return 0, unix.EFAULT
+	}
+	l := int32(binary.LittleEndian.Uint32(lb[:]))
+	if l < 0 {
+		return 0, unix.EINVAL
+	}
+	var v []byte
+	if level == unix.SOL_SOCKET && isTimeoOpt(name) {
+		v = timeval(s.Timeout(name == unix.SO_RCVTIMEO || name == unix.SO_RCVTIMEO_NEW))
+	} else {
+		var err error
+		if v, err = s.GetSockOpt(int(level), int(name)); err != nil {
+			return 0, err
+		}
+	}
+	n := min(int(l), len(v))
+	if n > 0 {
+		if _, err := t.CopyOut(optval, v[:n]); err != nil {
+			return 0, unix.EFAULT
+		}
+	}
+	binary.LittleEndian.PutUint32(lb[:], uint32(n))
+	if _, err := t.CopyOut(lenAddr, lb[:]); err != nil {
+		return 0, unix.EFAULT
+	}
+	return 0, nil
+}
+
+func isTimeoOpt(name int32) bool {
+	switch name {
+	case unix.SO_RCVTIMEO, unix.SO_RCVTIMEO_NEW, unix.SO_SNDTIMEO, unix.SO_SNDTIMEO_NEW:
+		return true
+	}
+	return false
+}
+
+// inetSetsockopt implements setsockopt(2).
+func inetSetsockopt(t *kernel.Task, s *inet.Socket, level, name int32, optval uint64, optlen int32) (uint64, error) {
+	if optlen < 0 {
+		return 0, unix.EINVAL
+	}
+	b := make([]byte, min(optlen, 64))
+	if _, err := t.CopyIn(optval, b); err != nil {
+		return 0, unix.EFAULT
+	}
+	if level == unix.SOL_SOCKET && isTimeoOpt(name) {
+		d, err := parseTimeo(b)
+		if err != nil {
+			return 0, err
+		}
+		s.SetTimeout(name == unix.SO_RCVTIMEO || name == unix.SO_RCVTIMEO_NEW, d)
+		return 0, nil
+	}
+	return 0, s.SetSockOpt(int(level), int(name), b, t.Credentials().HasCap(capNetAdmin))
+}
+
+// parseTimeo decodes SO_RCVTIMEO's and SO_SNDTIMEO's struct timeval as
+// sock_set_timeout does: {0, 0} is no timeout, a negative time is no
+// wait at all.
+func parseTimeo(b []byte) (time.Duration, error) {
+	if len(b) < 16 {
+		return 0, unix.EINVAL
+	}
+	le := binary.LittleEndian
+	sec, usec := int64(le.Uint64(b)), int64(le.Uint64(b[8:]))
+	if usec < 0 || usec >= 1000000 {
+		return 0, unix.EDOM
+	}
+	if sec < 0 {
+		return -1, nil
+	}
+	return time.Duration(min(sec, 1<<32))*time.Second + time.Duration(usec)*time.Microsecond, nil
+}
+
+func inetRecvfrom(t *kernel.Task, f *vfs.File, s *inet.Socket, args arch.SyscallArgs, flags int) (uint64, error) {
+	res, err := inetRecv(t, f, s, []iovec{{args[1], args[2]}}, flags, args[4] != 0)
+	if err != nil {
+		return 0, err
+	}
+	if args[4] != 0 && len(res.From) > 0 {
+		if err := copyOutAddr(t, args[4], args[5], res.From); err != nil {
+			return 0, err
+		}
+	}
+	if flags&unix.MSG_TRUNC != 0 && s.Type() != unix.SOCK_STREAM {
+		return uint64(res.MsgLen), nil
+	}
+	return uint64(res.N), nil
+}
+
+// ioctlFIONBIO implements FIONBIO, which Linux serves for every file
+// (do_vfs_ioctl): O_NONBLOCK from a non-zero int.
+func ioctlFIONBIO(t *kernel.Task, f *vfs.File, arg uint64) error {
+	var b [4]byte
+	if _, err := t.CopyIn(arg, b[:]); err != nil {
+		return unix.EFAULT
+	}
+	flags := f.StatusFlags() &^ unix.O_NONBLOCK
+	if binary.LittleEndian.Uint32(b[:]) != 0 {
+		flags |= unix.O_NONBLOCK
+	}
+	f.SetStatusFlags(flags)
+	return nil
+}

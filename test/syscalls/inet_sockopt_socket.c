@@ -1,0 +1,68 @@
+// inet_sockopt_socket: SOL_SOCKET options of TCP and UDP sockets:
+// SO_TYPE, SO_DOMAIN, SO_PROTOCOL (read-only), boolean options that
+// round-trip as 0/1, SO_LINGER, SO_SNDBUF/SO_RCVBUF (doubled, as Linux
+// does), SO_RCVTIMEO, unknown options ENOPROTOOPT.
+//
+//go:build ignore
+
+#include "inet_check.h"
+#include <sys/time.h>
+
+int main(void) {
+	int t = socket(AF_INET, SOCK_STREAM, 0);
+	int u = socket(AF_INET6, SOCK_DGRAM, 0);
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_DOMAIN), AF_INET);
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_PROTOCOL), IPPROTO_TCP);
+	CHECK_EQ(getint(u, SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
+	CHECK_EQ(getint(u, SOL_SOCKET, SO_DOMAIN), AF_INET6);
+	CHECK_EQ(getint(u, SOL_SOCKET, SO_PROTOCOL), IPPROTO_UDP);
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_ERROR), 0);
+	int v = 1;
+	CHECK_ERR(setsockopt(t, SOL_SOCKET, SO_TYPE, &v, sizeof v), ENOPROTOOPT);
+
+	int bools[] = {SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_BROADCAST};
+	for (unsigned i = 0; i < sizeof bools / sizeof bools[0]; i++) {
+		CHECK_EQ(getint(t, SOL_SOCKET, bools[i]), 0);
+		setint(t, SOL_SOCKET, bools[i], 7);
+		CHECK_EQ(getint(t, SOL_SOCKET, bools[i]), 1);
+		setint(t, SOL_SOCKET, bools[i], 0);
+		CHECK_EQ(getint(t, SOL_SOCKET, bools[i]), 0);
+	}
+	// A short option value is EINVAL.
+	char c = 1;
+	CHECK_ERR(setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &c, 1), EINVAL);
+
+	struct linger lg = {.l_onoff = 1, .l_linger = 7}, lg2;
+	CHECK_OK(setsockopt(t, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+	socklen_t l = sizeof lg2;
+	CHECK_OK(getsockopt(t, SOL_SOCKET, SO_LINGER, &lg2, &l));
+	CHECK_EQ(l, sizeof lg2);
+	CHECK_EQ(lg2.l_onoff, 1);
+	CHECK_EQ(lg2.l_linger, 7);
+
+	setint(t, SOL_SOCKET, SO_SNDBUF, 65536);
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_SNDBUF), 131072);
+	setint(t, SOL_SOCKET, SO_RCVBUF, 65536);
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_RCVBUF), 131072);
+	CHECK(getint(u, SOL_SOCKET, SO_RCVBUF) > 0);
+
+	struct timeval tv = {.tv_sec = 3, .tv_usec = 500000}, tv2;
+	CHECK_OK(setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+	l = sizeof tv2;
+	CHECK_OK(getsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv2, &l));
+	CHECK_EQ(tv2.tv_sec, 3);
+	CHECK_EQ(tv2.tv_usec, 500000);
+	tv.tv_usec = 1000000;
+	CHECK_ERR(setsockopt(u, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), EDOM);
+
+	CHECK_ERR(getsockopt(t, SOL_SOCKET, 9999, &v, &l), ENOPROTOOPT);
+	CHECK_ERR(setsockopt(t, SOL_SOCKET, 9999, &v, sizeof v), ENOPROTOOPT);
+	// A truncated int is returned truncated.
+	l = 1;
+	unsigned char one = 0xaa;
+	CHECK_OK(getsockopt(t, SOL_SOCKET, SO_TYPE, &one, &l));
+	CHECK_EQ(l, 1);
+	CHECK_EQ(one, SOCK_STREAM);
+	return 0;
+}
