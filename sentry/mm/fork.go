@@ -15,7 +15,7 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace) *MemoryManager {
 	c.vmas = make([]*vma, 0, len(mm.vmas))
 	for _, v := range mm.vmas {
 		nv := *v
-		nv.hold()
+		nv.hold(c)
 		c.vmas = append(c.vmas, &nv)
 		// The parent's writable private pages must fault on the next
 		// write so it gets its own copy: drop their platform mappings

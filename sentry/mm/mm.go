@@ -69,30 +69,35 @@ type vma struct {
 	name  string
 }
 
-// hold takes the references a VMA keeps on its file and shared object.
-func (v *vma) hold() {
+// hold takes the references a VMA of mm keeps on its file and shared
+// object, and records mm among the object's mappers.
+func (v *vma) hold(mm *MemoryManager) {
 	if v.file != nil {
 		incRef(v.file)
 	}
 	if v.shared != nil {
 		v.shared.incRef()
+		v.shared.addMapper(mm)
 	}
 	if v.cache != nil {
 		v.cache.incRef()
+		v.cache.addMapper(mm)
 	}
 }
 
 // drop releases what hold took.
-func (v *vma) drop(mf *memfile.File) {
+func (v *vma) drop(mm *MemoryManager) {
 	v.writeBack(v.start, v.end)
 	if v.file != nil {
 		decRef(v.file)
 	}
 	if v.shared != nil {
-		v.shared.decRef(mf)
+		v.shared.removeMapper(mm)
+		v.shared.decRef(mm.mf)
 	}
 	if v.cache != nil {
-		v.cache.decRef(mf)
+		v.cache.removeMapper(mm)
+		v.cache.decRef(mm.mf)
 	}
 }
 
@@ -221,7 +226,7 @@ func (mm *MemoryManager) Release() {
 		delete(mm.pages, addr)
 	}
 	for _, v := range mm.vmas {
-		v.drop(mm.mf)
+		v.drop(mm)
 	}
 	mm.vmas = nil
 	mm.as.Release()
@@ -250,7 +255,7 @@ func (mm *MemoryManager) overlapsLocked(start, end uint64) bool {
 // insertLocked adds v, which overlaps nothing, taking references on its
 // file and shared object.
 func (mm *MemoryManager) insertLocked(v *vma) {
-	v.hold()
+	v.hold(mm)
 	i := mm.findLocked(v.start)
 	mm.vmas = append(mm.vmas, nil)
 	copy(mm.vmas[i+1:], mm.vmas[i:])
@@ -268,7 +273,7 @@ func (mm *MemoryManager) splitLocked(addr uint64) {
 	upper.start = addr
 	upper.off = v.fileOffset(addr)
 	v.end = addr
-	upper.hold()
+	upper.hold(mm)
 	mm.vmas = append(mm.vmas, nil)
 	copy(mm.vmas[i+2:], mm.vmas[i+1:])
 	mm.vmas[i+1] = &upper
@@ -284,7 +289,7 @@ func (mm *MemoryManager) removeRangeLocked(start, end uint64) {
 	i := mm.findLocked(start)
 	j := i
 	for j < len(mm.vmas) && mm.vmas[j].start < end {
-		mm.vmas[j].drop(mm.mf)
+		mm.vmas[j].drop(mm)
 		j++
 	}
 	mm.vmas = append(mm.vmas[:i], mm.vmas[j:]...)

@@ -71,6 +71,13 @@ type SharedMemory struct {
 	// pages maps an offset in the object (a multiple of the page size) to
 	// its page. The object holds one reference on each.
 	pages map[uint64]*physPage
+
+	// mappersMu protects mappers: the address spaces with VMAs of the
+	// object, with their VMA counts, so that truncation can unmap the
+	// pages it drops from every one of them (truncate.go). It is taken
+	// with nothing else held, or under MemoryManager.mu.
+	mappersMu sync.Mutex
+	mappers   map[*MemoryManager]int
 }
 
 // sharedMemory is the name the rest of the package grew up with.

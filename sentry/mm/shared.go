@@ -34,14 +34,8 @@ func sharedObjectOf(m Mappable) *SharedMemory {
 // reference for the caller. Missing pages are holes: they read as zeroes,
 // and a fault of a mapping of the file allocates a zeroed page.
 //
-// Limitation: page-table entries hold their own references on the pages
-// they map, so Truncate and Punch drop pages from the object but do not
-// unmap them from address spaces that already mapped them. Such a mapping
-// keeps reading and writing its (now detached) page until it is unmapped
-// or dropped by MADV_DONTNEED; writes through it are no longer seen by
-// read(2). Accesses past the new end of file fault with SIGBUS only for
-// pages that were not yet mapped. Linux unmaps the range (unmap_mapping_
-// range); doing so here needs a reverse map from objects to VMAs.
+// Truncate and Punch unmap the pages they drop from every address space
+// that maps the object (truncate.go).
 func NewSharedMemory() *SharedMemory {
 	s := newSharedMemory()
 	s.fileData = true
@@ -209,16 +203,16 @@ func (s *SharedMemory) Missing(off, length int64) int64 {
 	return n
 }
 
-// Truncate drops the pages wholly at or past size and zeroes the bytes of
-// the last partial page from size on, so a later extension of the file
-// reads zeroes there. See NewSharedMemory for mappings of dropped pages.
+// Truncate drops the pages wholly at or past size, unmapping them from
+// every address space that maps them (truncate.go), and zeroes the bytes
+// of the last partial page from size on, so a later extension of the file
+// reads zeroes there.
 func (s *SharedMemory) Truncate(mf *memfile.File, size int64) {
 	if size < 0 {
 		size = 0
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	keep := (uint64(size) + pageSize - 1) &^ (pageSize - 1)
+	s.mu.Lock()
 	for o, pg := range s.pages {
 		if o >= keep {
 			pg.decRef(mf)
@@ -230,11 +224,13 @@ func (s *SharedMemory) Truncate(mf *memfile.File, size int64) {
 			clear(pageBytes(mf, pg)[tail:])
 		}
 	}
+	s.mu.Unlock()
+	s.unmapRange(keep, ^uint64(0), true, nil)
 }
 
 // Punch makes [off, off+length) a hole (FALLOC_FL_PUNCH_HOLE): pages wholly
-// inside are dropped, the parts of partial pages at either end are zeroed.
-// See NewSharedMemory for mappings of dropped pages.
+// inside are dropped (and unmapped where they are mapped, truncate.go),
+// the parts of partial pages at either end are zeroed.
 func (s *SharedMemory) Punch(mf *memfile.File, off, length int64) {
 	if off < 0 || length <= 0 {
 		return
@@ -243,8 +239,8 @@ func (s *SharedMemory) Punch(mf *memfile.File, off, length int64) {
 	if end < start {
 		end = ^uint64(0)
 	}
+	dropped := map[*physPage]struct{}{}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	// Whole pages inside [start, end).
 	firstWhole := (start + pageSize - 1) &^ (pageSize - 1)
 	endWhole := end &^ (pageSize - 1)
@@ -252,6 +248,7 @@ func (s *SharedMemory) Punch(mf *memfile.File, off, length int64) {
 		if (endWhole-firstWhole)/pageSize > uint64(len(s.pages)) {
 			for o, pg := range s.pages {
 				if o >= firstWhole && o < endWhole {
+					dropped[pg] = struct{}{}
 					pg.decRef(mf)
 					delete(s.pages, o)
 				}
@@ -259,6 +256,7 @@ func (s *SharedMemory) Punch(mf *memfile.File, off, length int64) {
 		} else {
 			for o := firstWhole; o < endWhole; o += pageSize {
 				if pg, ok := s.pages[o]; ok {
+					dropped[pg] = struct{}{}
 					pg.decRef(mf)
 					delete(s.pages, o)
 				}
@@ -281,6 +279,10 @@ func (s *SharedMemory) Punch(mf *memfile.File, off, length int64) {
 		if tailPage := end &^ (pageSize - 1); start%pageSize == 0 || tailPage != headPage {
 			zero(tailPage, max(start, tailPage)-tailPage, end-tailPage)
 		}
+	}
+	s.mu.Unlock()
+	if len(dropped) > 0 {
+		s.unmapRange(firstWhole, endWhole, false, dropped)
 	}
 }
 

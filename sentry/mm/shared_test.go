@@ -9,6 +9,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/mm"
+	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
 // sharedFile is a file whose data lives in a SharedMemory, as a tmpfs file.
@@ -196,4 +197,51 @@ func TestSharedMemoryWriteOutOfMemory(t *testing.T) {
 	if n != 7*pageSize || err != unix.ENOSPC {
 		t.Errorf("WriteAt = %d, %v; want 7 pages, ENOSPC", n, err)
 	}
+}
+
+// Truncating an object unmaps the dropped pages from every address space
+// mapping it: the shared mappings and a private one's copy alike fault
+// again (SIGBUS past the new end), while a punched hole drops only the
+// pages still shared with the object, not a private copy.
+func TestTruncateUnmapsMappers(t *testing.T) {
+	m1, as1, mf := newTestMM(t)
+	as2 := newFakeAS(t)
+	m2 := mm.New(mf, as2, testMaxAddr)
+	obj := mm.NewSharedMemory()
+	f := &sharedFile{mf: mf, obj: obj, size: 4 * pageSize}
+	shared := mm.MMapOpts{Addr: base, Fixed: true, Length: 4 * pageSize, Perms: rw, File: f}
+	a1 := mustMMap(t, m1, shared)
+	private := shared
+	private.Private = true
+	a2 := mustMMap(t, m2, private)
+	for i := range 4 {
+		mustCopyOut(t, m1, pg(a1, i), []byte{byte(i + 1)})
+	}
+	_ = mustCopyIn(t, m2, pg(a2, 2), 1)          // shares the object's page
+	mustCopyOut(t, m2, pg(a2, 3), []byte("own")) // a private copy
+	as1.expectMapped(t, pg(a1, 2), pg(a1, 4), rw)
+
+	// A hole over page 2 and 3: the shared mapping and the private
+	// mapping's shared page go, the private copy stays.
+	obj.Punch(mf, 2*pageSize, 2*pageSize)
+	as1.expectUnmapped(t, pg(a1, 2), pg(a1, 4))
+	as2.expectUnmapped(t, pg(a2, 2), pg(a2, 3))
+	if _, ok := as2.mapped(pg(a2, 3)); !ok {
+		t.Errorf("punch: the private copy was unmapped")
+	}
+	if got := mustCopyIn(t, m2, pg(a2, 3), 3); string(got) != "own" {
+		t.Errorf("the private copy reads %q after the punch", got)
+	}
+
+	// Truncation to one page drops everything past it, copies too.
+	f.mu.Lock()
+	f.size = pageSize
+	f.mu.Unlock()
+	obj.Truncate(mf, pageSize)
+	as1.expectUnmapped(t, pg(a1, 1), pg(a1, 4))
+	as2.expectUnmapped(t, pg(a2, 1), pg(a2, 4))
+	expectFault(t, m1, pg(a1, 2), platform.Read, mm.FaultResult{Signo: int(unix.SIGBUS), Code: mm.BusAdrErr})
+	m1.Release()
+	m2.Release()
+	obj.DecRef(mf)
 }

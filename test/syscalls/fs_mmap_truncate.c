@@ -4,7 +4,6 @@
 // in the cut-off part is gone (zeros); the page containing EOF is mapped
 // in full, its tail beyond EOF reads zeros and stores there do not change
 // the file size.
-// sandbox: pending truncation does not unmap pages already mapped
 //
 //go:build ignore
 

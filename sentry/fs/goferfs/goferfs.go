@@ -12,6 +12,7 @@
 package goferfs
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -445,13 +446,37 @@ func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
 }
 
 // Truncate implements vfs.Truncater.
+// The page cache follows: its pages past the new end go (and are
+// unmapped wherever they are mapped), and the tail of the last page reads
+// zeroes, as the host file now does.
 func (f *regularFile) Truncate(size int64) error {
-	return ignoringEINTR(func() error { return unix.Ftruncate(f.fd, size) })
+	if err := ignoringEINTR(func() error { return unix.Ftruncate(f.fd, size) }); err != nil {
+		return err
+	}
+	if c := f.inode.cached(); c != nil {
+		c.Truncate(f.inode.fs.opts.MemFile, size)
+	}
+	return nil
 }
 
-// Allocate implements vfs.Allocator.
+// Allocate implements vfs.Allocator. Modes that change the file's data
+// (punching a hole, zeroing a range, collapsing or inserting a range)
+// drop the page cache's copy of what changed, so mappings and reads see
+// the file's new contents.
 func (f *regularFile) Allocate(mode uint32, off, length int64) error {
-	return ignoringEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) })
+	if err := ignoringEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) }); err != nil {
+		return err
+	}
+	c := f.inode.cached()
+	switch {
+	case c == nil:
+	case mode&(unix.FALLOC_FL_COLLAPSE_RANGE|unix.FALLOC_FL_INSERT_RANGE) != 0:
+		// Everything from off on moved.
+		c.Punch(f.inode.fs.opts.MemFile, off, math.MaxInt64-off)
+	case mode&(unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_ZERO_RANGE) != 0:
+		c.Punch(f.inode.fs.opts.MemFile, off, length)
+	}
+	return nil
 }
 
 // Sync implements vfs.Syncer.
