@@ -38,13 +38,13 @@ import (
 //	COCOON_CRITEST_OUT=dir  the report directory (default bin/critest-report)
 //	COCOON_CRITEST_FOCUS=re --ginkgo.focus (default: every spec)
 //	COCOON_CRITEST_SKIP=re  --ginkgo.skip
-//	COCOON_CRITEST_BUSYBOX=path  the busybox of the images (default
-//	                        /bin/busybox, Debian's busybox-static, whose
-//	                        sh runs applets in-process: the MaskedPaths
-//	                        spec fails with it on any runtime). Debian's
-//	                        dynamically linked busybox has no such option:
-//	                        apt-get download busybox; dpkg-deb -x
-//	                        busybox_*.deb DIR; then DIR/bin/busybox
+//	COCOON_CRITEST_BUSYBOX=path  the busybox of the images. By default
+//	                        Debian's dynamically linked busybox, fetched
+//	                        once with apt-get download into
+//	                        bin/critest-busybox; when that cannot be had,
+//	                        /bin/busybox (busybox-static), whose sh runs
+//	                        applets in-process, so that the MaskedPaths
+//	                        spec fails with it on any runtime.
 //
 // The report directory gets junit.xml, critest.log (critest's output),
 // daemon.log (the daemon's) and summary.txt (the counts and the failing
@@ -81,9 +81,9 @@ func TestCritest(t *testing.T) {
 		bin = buildCritest(t, filepath.Join(repo, "bin", "critest-"+critestVersion))
 	}
 
-	busybox := registry.BusyboxPath
-	if b := os.Getenv("COCOON_CRITEST_BUSYBOX"); b != "" {
-		busybox = b
+	busybox := os.Getenv("COCOON_CRITEST_BUSYBOX")
+	if busybox == "" {
+		busybox = dynamicBusybox(t, filepath.Join(repo, "bin", "critest-busybox"))
 	}
 	imgs, err := registry.CritestImagesWith(t.TempDir(), busybox)
 	if err != nil {
@@ -358,4 +358,40 @@ func firstLine(s string) string {
 		line = line[:400] + "..."
 	}
 	return line
+}
+
+// dynamicBusybox returns Debian's dynamically linked busybox, unpacked
+// into dir (from `apt-get download busybox` the first time), or
+// busybox-static's when it cannot be had: the static one runs applets
+// in-process from sh, which the MaskedPaths spec cannot tell from a
+// masked /bin/ls.
+func dynamicBusybox(t *testing.T, dir string) string {
+	bin := filepath.Join(dir, "bin", "busybox")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	fallback := func(why string, args ...any) string {
+		t.Logf("using %s for the critest images (the MaskedPaths spec will fail): "+why, append([]any{registry.BusyboxPath}, args...)...)
+		return registry.BusyboxPath
+	}
+	dl := t.TempDir()
+	cmd := exec.Command("apt-get", "download", "busybox")
+	cmd.Dir = dl
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fallback("apt-get download busybox: %v: %s", err, lastLine(string(out)))
+	}
+	debs, _ := filepath.Glob(filepath.Join(dl, "busybox_*.deb"))
+	if len(debs) != 1 {
+		return fallback("apt-get download left %d busybox packages", len(debs))
+	}
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	if out, err := exec.Command("dpkg-deb", "-x", debs[0], tmp).CombinedOutput(); err != nil {
+		return fallback("dpkg-deb -x: %v: %s", err, out)
+	}
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		return fallback("%v", err)
+	}
+	return bin
 }
