@@ -17,8 +17,8 @@ import (
 // The pod network end to end: a daemon whose CNI conf dir holds a bridge
 // network of the test's own (a test-unique bridge and /24, host-local's
 // leases in a temp dir, plugins from /usr/lib/cni), driven with crictl.
-// There is no TCP/IP stack inside the pod yet, so nothing connects to
-// it: the tests check what the host sees.
+// These tests check what the host sees; pod_network_test.go connects to
+// and from the pods.
 
 const e2ePluginDir = "/usr/lib/cni"
 

@@ -5,10 +5,11 @@
 // Linux socket system calls onto its endpoints.
 //
 // A Stack starts with a loopback interface (127.0.0.1/8 and ::1) that
-// exists only inside the sandbox. The pod's interfaces (the links CNI
-// configured in the network namespace the sentry runs in, each behind an
-// AF_PACKET fdbased endpoint) are the next NICs to add; the stack keeps
-// NIC 1 for lo so that they get the indexes Linux would give them.
+// exists only inside the sandbox. AttachHostLinks (link.go) adds the
+// pod's interfaces: the links CNI configured in the network namespace
+// the sentry runs in, each behind an AF_PACKET fdbased endpoint, taken
+// over from the host kernel. The stack keeps NIC 1 for lo and gives the
+// others the host's interface indexes.
 //
 // Lock order: none of this package's own; gVisor's stack locks
 // internally and never calls back into the sentry with a lock held,
@@ -17,6 +18,10 @@ package netstack
 
 import (
 	"fmt"
+	"slices"
+	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
@@ -58,6 +63,35 @@ type Stack struct {
 	// Stack is the gVisor stack; its methods are safe for concurrent
 	// use.
 	*stack.Stack
+
+	// mu protects links, the host links the stack took over (link.go),
+	// whose packet sockets Close closes.
+	mu    sync.Mutex
+	links []*Link
+}
+
+// Close stops the stack and closes the packet sockets of its links once
+// the stack no longer uses them.
+func (s *Stack) Close() {
+	s.Stack.Close()
+	s.Stack.Wait()
+	s.mu.Lock()
+	links := s.links
+	s.links = nil
+	s.mu.Unlock()
+	for _, l := range links {
+		if l.fd >= 0 {
+			unix.Close(l.fd)
+			l.fd = -1
+		}
+	}
+}
+
+// Links returns the host links the stack took over.
+func (s *Stack) Links() []*Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.links)
 }
 
 // New returns a stack with IPv4, IPv6 (with ARP for Ethernet links),

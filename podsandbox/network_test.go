@@ -153,9 +153,15 @@ func TestPodNetwork(t *testing.T) {
 	if got := netnsOf(t, pod.GoferPID); got == podNS || got == netnsOf(t, 0) {
 		t.Errorf("the gofer is in network namespace %d: the pod's or the host's", got)
 	}
+	// The sentry's stack has taken eth0 over: the link is up, and the
+	// host kernel's view of it holds no IPv4 address (the pod IP is the
+	// sentry's to answer for).
 	out, err := exec.Command("nsenter", "--net="+pod.NetNS, "ip", "-4", "-o", "addr", "show", "dev", "eth0").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), pod.IPs[0]+"/24") {
-		t.Errorf("eth0 in the pod: %v: %s", err, out)
+	if err != nil || strings.Contains(string(out), "inet ") {
+		t.Errorf("eth0 in the pod's namespace still holds an address: %v: %s", err, out)
+	}
+	if out, err := exec.Command("nsenter", "--net="+pod.NetNS, "ip", "-o", "link", "show", "dev", "eth0").CombinedOutput(); err != nil || !strings.Contains(string(out), "UP") {
+		t.Errorf("eth0 in the pod's namespace is not up: %v: %s", err, out)
 	}
 	if got := n.leases(); len(got) != 1 || got[0] != pod.IPs[0] {
 		t.Errorf("leases = %q", got)

@@ -174,6 +174,16 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	if cfg.Resources.MemoryLimitBytes > 0 {
 		spec.MemoryBytes = uint64(cfg.Resources.MemoryLimitBytes)
 	}
+	// The sentry hands the interfaces of the pod's own namespace to its
+	// TCP/IP stack, and must leave the node's alone.
+	switch {
+	case cfg.HostNetwork:
+		spec.Network = boot.NetworkHost
+	case ps.rec.Pod.NetNS != "":
+		spec.Network = boot.NetworkPod
+	default:
+		spec.Network = boot.NetworkNone
+	}
 	setPodSpec(&spec)
 	sentryPID, goferPID, err := startPod(podStart{Exe: r.opts.Exe, Control: ctl, Trees: trees, Spec: spec, Log: logf, NetNS: ps.rec.Pod.NetNS})
 	if err != nil {

@@ -98,6 +98,18 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	if spec.Strace {
 		k.Strace = newStrace(os.Stderr)
 	}
+	if spec.Network == NetworkPod {
+		// The sentry runs in the pod's network namespace: the
+		// stack takes CNI's interfaces over now, so the pod IP
+		// answers before any program opens a socket.
+		links, err := k.AttachPodNetwork()
+		if err != nil {
+			return 125, fmt.Errorf("attaching the pod network: %w", err)
+		}
+		for _, l := range links {
+			log.Info("pod interface attached", "link", l.String())
+		}
+	}
 	pod := &Pod{
 		Kernel: k,
 		Spec:   spec,

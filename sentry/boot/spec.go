@@ -42,7 +42,21 @@ type Spec struct {
 	// daemon creates and runs containers, until told to shut down. Argv,
 	// Cwd, Env, RootOverlay, RootReadOnly and Mounts are unused then.
 	Pod bool `json:"pod,omitempty"`
+	// Network is the pod's network: NetworkPod when the sentry runs in
+	// a network namespace of the pod's own (CNI's interfaces are in it
+	// or it holds only lo), which boot hands to the sandbox's TCP/IP
+	// stack; NetworkHost for a hostNetwork pod, whose sentry runs in the
+	// node's namespace and must leave its interfaces alone; NetworkNone
+	// or empty: nothing is attached (the stack has its loopback only).
+	Network string `json:"network,omitempty"`
 }
+
+// The values of Spec.Network.
+const (
+	NetworkNone = "none"
+	NetworkPod  = "pod"
+	NetworkHost = "host"
+)
 
 // shmDev is the device number /dev/shm's tmpfs reports (an anonymous
 // device, as Linux gives every tmpfs).

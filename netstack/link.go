@@ -1,0 +1,417 @@
+package netstack
+
+// The pod's interfaces: taking over the links CNI configured.
+//
+// The sentry runs inside the pod's network namespace, where CNI left one
+// or more links (usually the veth "eth0") up, with addresses, routes, a
+// MAC and an MTU. AttachHostLinks gives each of them to the sandbox's
+// stack:
+//
+//  1. It reads the link, its addresses (IPv4 and IPv6, link-local
+//     included: the stack does not make its own), its routes in the main
+//     table and its permanent neighbours, with netlink.
+//  2. It opens an AF_PACKET SOCK_RAW socket bound to the link for every
+//     protocol (ETH_P_ALL) that ignores the packets the host kernel sends
+//     itself, and builds a fdbased endpoint on it that reads and writes
+//     whole Ethernet frames (ARP and NDP are the stack's).
+//  3. It adds a NIC of the same name, index (when free), MAC and MTU with
+//     the same addresses and routes.
+//  4. It takes the link over from the host kernel of the namespace: it
+//     turns off IPv6 on the link there (no router solicitations, no
+//     SLAAC, no NDP answers: net.ipv6.conf.IF.{accept_ra,autoconf}=0,
+//     disable_ipv6=1, which also drops the IPv6 addresses) and deletes
+//     the IPv4 addresses (which drops the routes through the link). The
+//     link stays up: its frames still reach the packet socket, while the
+//     host kernel, which no longer owns an address and does not forward,
+//     drops them silently instead of answering with RSTs, ICMP errors or
+//     ARP replies of its own. The namespace is the pod's alone and goes
+//     with it, so nothing is given back.
+//
+// A namespace with no link that is up besides lo (a pod without a CNI
+// network) attaches nothing: the sandbox keeps only its own loopback.
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/link/fdbased"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// packetBufBytes is the AF_PACKET socket's receive and send buffer. The
+// kernel caps plain SO_RCVBUF at net.core.rmem_max (208 KiB by
+// default), which drops frames at full speed; the FORCE variants, which
+// need CAP_NET_ADMIN, are not capped.
+const packetBufBytes = 4 << 20
+
+// LinkOptions tune the endpoint of the host links. The zero value is the
+// default, the fastest measured (see link_test.go's benchmark).
+type LinkOptions struct {
+	// NoGSO turns off host GSO (PACKET_VNET_HDR): the stack then cuts
+	// TCP segments to the MTU itself.
+	NoGSO bool
+	// Dispatch is the inbound dispatcher (fdbased.RecvMMsg when zero,
+	// i.e. Readv, is given).
+	Dispatch fdbased.PacketDispatchMode
+	// GRO merges received TCP segments before the stack sees them.
+	GRO bool
+}
+
+// Link is a host link the stack took over.
+type Link struct {
+	Name   string
+	NIC    tcpip.NICID
+	Index  int // the host's ifindex
+	MAC    net.HardwareAddr
+	MTU    uint32
+	Addrs  []netip.Prefix
+	Routes []tcpip.Route
+	// GSO is the largest GSO packet the host takes from the stack (0:
+	// no host GSO).
+	GSO uint32
+
+	fd int
+}
+
+func (l *Link) String() string {
+	return fmt.Sprintf("%s (nic %d, %s, mtu %d, addrs %v, %d routes, gso %d)", l.Name, l.NIC, l.MAC, l.MTU, l.Addrs, len(l.Routes), l.GSO)
+}
+
+// AttachHostLinks takes over every link of the calling thread's network
+// namespace that is up, is not a loopback and has a MAC address (see the
+// top of this file), and returns them. The caller must run in the pod's
+// namespace on a thread that stays there (in the sentry the whole
+// process is there; elsewhere lock the OS thread around the call). It
+// needs CAP_NET_RAW and CAP_NET_ADMIN in the namespace.
+func (s *Stack) AttachHostLinks(opts LinkOptions) ([]*Link, error) {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: netlink: %w", err)
+	}
+	defer h.Close()
+	links, err := h.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("netstack: listing links: %w", err)
+	}
+	var out []*Link
+	for _, nl := range links {
+		a := nl.Attrs()
+		if a.Flags&net.FlagUp == 0 || a.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		if len(a.HardwareAddr) != 6 {
+			// An L3 device (ipvlan L3, wireguard, tun): no Ethernet
+			// frames to speak. Not handled yet.
+			return out, fmt.Errorf("netstack: link %s has no Ethernet address (%s); only Ethernet links are supported", a.Name, nl.Type())
+		}
+		l, err := s.attach(h, nl, opts)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// attach takes over one link.
+func (s *Stack) attach(h *netlink.Handle, nl netlink.Link, opts LinkOptions) (*Link, error) {
+	a := nl.Attrs()
+	l := &Link{Name: a.Name, Index: a.Index, MAC: a.HardwareAddr, MTU: uint32(a.MTU), fd: -1}
+	addrs, err := h.AddrList(nl, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: addresses of %s: %w", a.Name, err)
+	}
+	var protoAddrs []tcpip.ProtocolAddress
+	for _, ad := range addrs {
+		ip, ok := netip.AddrFromSlice(ad.IP)
+		if !ok || ad.IPNet == nil {
+			continue
+		}
+		ip = ip.Unmap()
+		ones, _ := ad.Mask.Size()
+		p := netip.PrefixFrom(ip, ones)
+		l.Addrs = append(l.Addrs, p)
+		protoAddrs = append(protoAddrs, tcpip.ProtocolAddress{Protocol: protoOf(ip), AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpAddr(ip), PrefixLen: ones}})
+	}
+	nic := tcpip.NICID(a.Index)
+	if a.Index <= int(LoopbackNIC) || s.HasNIC(nic) {
+		nic = s.NextNICID()
+	}
+	l.NIC = nic
+	// Routes first: removing the addresses below removes them.
+	routes, err := h.RouteList(nl, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: routes of %s: %w", a.Name, err)
+	}
+	for _, r := range routes {
+		if rt, ok := convertRoute(r, nic); ok {
+			l.Routes = append(l.Routes, rt)
+		}
+	}
+	neighs, err := h.NeighList(a.Index, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: neighbours of %s: %w", a.Name, err)
+	}
+
+	fd, gso, err := openPacketSocket(a, opts)
+	if err != nil {
+		return nil, err
+	}
+	l.fd, l.GSO = fd, gso
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(fd)
+		}
+	}()
+	dispatch := opts.Dispatch
+	if dispatch == fdbased.Readv {
+		dispatch = fdbased.RecvMMsg
+	}
+	ep, err := fdbased.New(&fdbased.Options{
+		FDs:            []int{fd},
+		MTU:            l.MTU,
+		EthernetHeader: true,
+		Address:        tcpip.LinkAddress(a.HardwareAddr),
+		// The frames come from the host kernel (a veth), whose
+		// local senders leave TCP and UDP checksums for the
+		// hardware to fill in (CHECKSUM_PARTIAL): checking them
+		// would drop every segment a process of the host sends. As
+		// runsc does, trust the host to have checked what came from
+		// a wire.
+		RXChecksumOffload:  true,
+		GSOMaxSize:         gso,
+		PacketDispatchMode: dispatch,
+		GRO:                opts.GRO,
+		InterfaceIndex:     a.Index,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("netstack: endpoint on %s: %w", a.Name, err)
+	}
+	if err := s.CreateNICWithOptions(nic, ep, stack.NICOptions{Name: a.Name}); err != nil {
+		return nil, fmt.Errorf("netstack: creating NIC %s: %s", a.Name, err)
+	}
+	for _, pa := range protoAddrs {
+		if err := s.AddProtocolAddress(nic, pa, stack.AddressProperties{}); err != nil {
+			s.RemoveNIC(nic)
+			return nil, fmt.Errorf("netstack: adding %s to %s: %s", pa.AddressWithPrefix, a.Name, err)
+		}
+	}
+	for _, rt := range l.Routes {
+		s.AddRoute(rt)
+	}
+	for _, n := range neighs {
+		if n.State != netlink.NUD_PERMANENT || len(n.HardwareAddr) != 6 {
+			continue
+		}
+		if ip, ok := netip.AddrFromSlice(n.IP); ok {
+			ip = ip.Unmap()
+			_ = s.AddStaticNeighbor(nic, protoOf(ip), tcpAddr(ip), tcpip.LinkAddress(n.HardwareAddr))
+		}
+	}
+	if err := takeOver(h, nl, addrs); err != nil {
+		s.RemoveNIC(nic)
+		return nil, err
+	}
+	ok = true
+	s.mu.Lock()
+	s.links = append(s.links, l)
+	s.mu.Unlock()
+	return l, nil
+}
+
+// openPacketSocket opens the AF_PACKET socket of link a and returns it
+// with the GSO size the stack may use on it (0 without host GSO).
+func openPacketSocket(a *netlink.LinkAttrs, opts LinkOptions) (int, uint32, error) {
+	// Protocol 0 at socket time, ETH_P_ALL at bind: the socket then
+	// receives nothing before it is bound to the link.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, 0, fmt.Errorf("netstack: packet socket for %s: %w", a.Name, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(fd)
+		}
+	}()
+	var gso uint32
+	if !opts.NoGSO && a.GSOMaxSize > 0 {
+		// The virtio-net header before every frame carries GSO and
+		// checksum offload to the host, which segments (or, on a
+		// veth, hands the whole segment to the peer).
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err == nil {
+			gso = a.GSOMaxSize
+			if gso > 65536 {
+				gso = 65536
+			}
+		}
+	}
+	// Frames the host kernel itself sends on the link are not for
+	// the stack (Linux 4.20 and later; older ones show them, and the
+	// stack ignores them as it ignores any frame not for it).
+	_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: a.Index}); err != nil {
+		return -1, 0, fmt.Errorf("netstack: binding the packet socket to %s: %w", a.Name, err)
+	}
+	for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[0], packetBufBytes); err != nil {
+			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[1], packetBufBytes)
+		}
+	}
+	ok = true
+	return fd, gso, nil
+}
+
+// takeOver makes the host kernel of the namespace let go of link nl:
+// IPv6 off on it, its IPv4 addresses deleted; the link stays up.
+func takeOver(h *netlink.Handle, nl netlink.Link, addrs []netlink.Addr) error {
+	name := nl.Attrs().Name
+	conf := filepath.Join("/proc/sys/net/ipv6/conf", name)
+	if _, err := os.Stat(conf); err == nil {
+		// Order: no more RAs and SLAAC first, then IPv6 off, which
+		// drops the link's IPv6 addresses and routes.
+		for _, kv := range [][2]string{{"accept_ra", "0"}, {"autoconf", "0"}, {"disable_ipv6", "1"}} {
+			if err := os.WriteFile(filepath.Join(conf, kv[0]), []byte(kv[1]), 0); err != nil {
+				return fmt.Errorf("netstack: taking %s over: net.ipv6.conf.%s.%s: %w", name, name, kv[0], err)
+			}
+		}
+	}
+	var errs []error
+	for i := range addrs {
+		ad := addrs[i]
+		if ad.IP.To4() == nil {
+			continue // gone with disable_ipv6, or no IPv6 at all
+		}
+		if err := h.AddrDel(nl, &ad); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+			errs = append(errs, fmt.Errorf("netstack: taking %s over: deleting %s: %w", name, ad.IPNet, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// convertRoute turns a main-table unicast route of the link into the
+// stack's, on NIC nic.
+func convertRoute(r netlink.Route, nic tcpip.NICID) (tcpip.Route, bool) {
+	if r.Type != unix.RTN_UNICAST || len(r.MultiPath) > 0 {
+		return tcpip.Route{}, false
+	}
+	if r.Table != 0 && r.Table != unix.RT_TABLE_MAIN {
+		return tcpip.Route{}, false
+	}
+	var dst netip.Prefix
+	if r.Dst == nil {
+		switch r.Family {
+		case netlink.FAMILY_V4:
+			dst = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		case netlink.FAMILY_V6:
+			dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		default:
+			return tcpip.Route{}, false
+		}
+	} else {
+		ip, ok := netip.AddrFromSlice(r.Dst.IP)
+		if !ok {
+			return tcpip.Route{}, false
+		}
+		ones, _ := r.Dst.Mask.Size()
+		dst = netip.PrefixFrom(ip.Unmap(), ones).Masked()
+	}
+	if dst.Addr().Is6() && dst.Addr().IsMulticast() {
+		return tcpip.Route{}, false
+	}
+	sub, err := tcpip.NewSubnet(tcpAddr(dst.Addr()), tcpip.MaskFromBytes(net.CIDRMask(dst.Bits(), dst.Addr().BitLen())))
+	if err != nil {
+		return tcpip.Route{}, false
+	}
+	rt := tcpip.Route{Destination: sub, NIC: nic}
+	if gw, ok := netip.AddrFromSlice(r.Gw); ok && !gw.IsUnspecified() {
+		gw = gw.Unmap()
+		if gw.Is4() != dst.Addr().Is4() {
+			return tcpip.Route{}, false // IPv4 via an IPv6 next hop: not handled
+		}
+		rt.Gateway = tcpAddr(gw)
+	}
+	return rt, true
+}
+
+func protoOf(ip netip.Addr) tcpip.NetworkProtocolNumber {
+	if ip.Is4() {
+		return ipv4.ProtocolNumber
+	}
+	return ipv6.ProtocolNumber
+}
+
+func tcpAddr(ip netip.Addr) tcpip.Address {
+	if ip.Is4() {
+		return tcpip.AddrFrom4(ip.As4())
+	}
+	return tcpip.AddrFrom16(ip.As16())
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// Interface is one of the stack's interfaces as /proc/net/dev, ip link
+// and SIOCGIF* show it.
+type Interface struct {
+	Index tcpip.NICID
+	Name  string
+	MAC   net.HardwareAddr
+	MTU   uint32
+	Up    bool
+	Lo    bool
+	Addrs []netip.Prefix
+	// Counters since the interface was made.
+	RxBytes, RxPackets, RxErrors, RxDropped uint64
+	TxBytes, TxPackets, TxErrors, TxDropped uint64
+}
+
+// Interfaces lists the stack's interfaces by index.
+func (s *Stack) Interfaces() []Interface {
+	info := s.NICInfo()
+	out := make([]Interface, 0, len(info))
+	for id, ni := range info {
+		it := Interface{
+			Index: id, Name: ni.Name, MTU: ni.MTU, Up: ni.Flags.Up, Lo: ni.Flags.Loopback,
+			RxBytes: ni.Stats.Rx.Bytes.Value(), RxPackets: ni.Stats.Rx.Packets.Value(),
+			TxBytes: ni.Stats.Tx.Bytes.Value(), TxPackets: ni.Stats.Tx.Packets.Value(),
+			RxDropped: ni.Stats.DisabledRx.Packets.Value(),
+			TxDropped: ni.Stats.TxPacketsDroppedNoBufferSpace.Value(),
+			RxErrors:  ni.Stats.MalformedL4RcvdPackets.Value(),
+		}
+		if len(ni.LinkAddress) == 6 {
+			it.MAC = net.HardwareAddr([]byte(ni.LinkAddress))
+		}
+		for _, pa := range ni.ProtocolAddresses {
+			if ip, ok := netip.AddrFromSlice(pa.AddressWithPrefix.Address.AsSlice()); ok {
+				it.Addrs = append(it.Addrs, netip.PrefixFrom(ip, pa.AddressWithPrefix.PrefixLen))
+			}
+		}
+		out = append(out, it)
+	}
+	slices.SortFunc(out, func(a, b Interface) int { return int(a.Index) - int(b.Index) })
+	return out
+}
+
+// NetDev formats /proc/net/dev.
+func (s *Stack) NetDev() string {
+	b := []byte("Inter-|   Receive                                                |  Transmit\n" +
+		" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n")
+	for _, it := range s.Interfaces() {
+		b = fmt.Appendf(b, "%6s: %7d %7d %4d %4d %4d %5d %10d %9d %8d %7d %4d %4d %4d %5d %7d %10d\n",
+			it.Name, it.RxBytes, it.RxPackets, it.RxErrors, it.RxDropped, 0, 0, 0, 0,
+			it.TxBytes, it.TxPackets, it.TxErrors, it.TxDropped, 0, 0, 0, 0)
+	}
+	return string(b)
+}
