@@ -71,6 +71,16 @@ say crictl logs "$ctr"
 crictl logs "$ctr"
 say crictl exec "$ctr" sh -c 'uname -a; id; ps'
 crictl exec "$ctr" sh -c 'uname -a; id; ps'
+ip=$(crictl inspectp -o go-template --template '{{.status.network.ip}}' "$pod" 2>/dev/null || true)
+if [ -n "$ip" ] && [ "$ip" != "<no value>" ]; then
+	# A second container serves the pod's /etc over HTTP; the host
+	# reaches it at the pod IP, through the sentry's own TCP/IP stack.
+	say crictl create "$pod" e2e/testdata/demo-web.json e2e/testdata/demo-pod.json
+	web=$(crictl create "$pod" e2e/testdata/demo-web.json e2e/testdata/demo-pod.json)
+	crictl start "$web" >/dev/null
+	say curl -s "http://$ip:8080/hostname"
+	for _ in $(seq 50); do curl -s --max-time 2 "http://$ip:8080/hostname" && break; sleep 0.2; done
+fi
 say crictl stats -o yaml "$ctr"
 crictl stats -o yaml "$ctr" | grep -E "usageCoreNanoSeconds|workingSetBytes|usedBytes" -A1 | grep -E "value|Bytes|Seconds"
 say crictl stop --timeout 2 "$ctr"
