@@ -55,7 +55,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	if sc.GetPrivileged() {
 		return nil, bad("privileged containers are not supported: the pod runs in its own user-space kernel and has no host privileges to grant")
 	}
-	if err := checkContainerNamespaces(sc.GetNamespaceOptions()); err != nil {
+	if err := checkContainerNamespaces(sc.GetNamespaceOptions(), pod.Config.HostNetwork); err != nil {
 		return nil, bad("%v", err)
 	}
 	ctrSeccomp, err := seccompRef("linux.security_context", sc.GetSeccomp(), sc.GetSeccompProfilePath())
@@ -268,14 +268,16 @@ func checkContainerConfig(rpc string, cfg *runtimeapi.ContainerConfig) error {
 // checkContainerNamespaces refuses namespace options a container in a
 // sandbox cannot have (see checkPodNamespaces). CONTAINER, POD and
 // TARGET (ephemeral containers) PID namespaces are accepted: all
-// containers of a pod share its kernel.
-func checkContainerNamespaces(ns *runtimeapi.NamespaceOption) error {
+// containers of a pod share its kernel. The network is the pod's: NODE
+// (which kubelet sets on every container of a hostNetwork pod) only in
+// a host-network pod.
+func checkContainerNamespaces(ns *runtimeapi.NamespaceOption, hostNetwork bool) error {
 	if ns == nil {
 		return nil
 	}
 	switch {
-	case ns.GetNetwork() == runtimeapi.NamespaceMode_NODE:
-		return errors.New("namespace_options.network NODE (host network) is not supported yet: pod networking is not wired in cocoon")
+	case ns.GetNetwork() == runtimeapi.NamespaceMode_NODE && !hostNetwork:
+		return errors.New("namespace_options.network NODE: the pod does not use the host network (its containers share the pod's)")
 	case ns.GetPid() == runtimeapi.NamespaceMode_NODE:
 		return errors.New("namespace_options.pid NODE (host PID namespace) is not supported: the pod runs in its own kernel")
 	case ns.GetIpc() == runtimeapi.NamespaceMode_NODE:

@@ -142,6 +142,26 @@ func TestRunPodSandboxNetwork(t *testing.T) {
 	}
 }
 
+// Containers of a host-network pod come with network NODE, as kubelet
+// sends them; a container asking for it in a pod with its own network is
+// refused.
+func TestCreateContainerHostNetwork(t *testing.T) {
+	r := newRT(t)
+	hostPod := r.runPod("hostnet")
+	r.pods.with(func() { r.pods.pods[hostPod].Config.HostNetwork = true })
+	ownPod := r.runPod("own")
+	nodeNetwork := func(c *runtimeapi.ContainerConfig) {
+		c.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+			NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
+		}}
+	}
+	r.createContainer(hostPod, "c", nodeNetwork)
+	cfg := testContainerConfig("c")
+	nodeNetwork(cfg)
+	_, err := r.c.CreateContainer(r.ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: ownPod, Config: cfg, SandboxConfig: testPodConfig("own")})
+	wantCode(t, err, codes.InvalidArgument, "CreateContainer", "does not use the host network")
+}
+
 // PodSandboxStatus reports the pod's IPs, primary first, and none for a
 // host-network pod.
 func TestPodSandboxStatusIPs(t *testing.T) {
