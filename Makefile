@@ -19,7 +19,7 @@ DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint bench demo deps check-go clean deb rpm pkg-stage package-test
+.PHONY: all build test lint bench demo deps check-go clean e2e-kubelet deb rpm pkg-stage package-test
 
 all: build
 
@@ -92,6 +92,29 @@ clean:
 .PHONY: critest
 critest: deps build $(CRICTL)
 	COCOON_CRITEST=1 CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestCritest$$' -v -timeout 60m ./e2e/
+
+# e2e-kubelet runs a real kubelet (standalone: static pods, no API
+# server) against `cocoon daemon` and checks with crictl that a static
+# pod runs, logs, is probed, has an exiting container restarted and goes
+# away with its manifest (e2e/kubelet_test.go). The kubelet is built from
+# k8s.io/kubernetes $(KUBELET_VERSION) by the nested module
+# e2e/kubelet/build into $(KUBELET), and reused while it is there (a first
+# build takes minutes; keep bin/ in the CI cache).
+KUBELET_VERSION := v1.37.2
+KUBELET := bin/kubelet-$(KUBELET_VERSION)
+KUBELET_LDFLAGS := -s -w \
+	-X k8s.io/component-base/version.gitVersion=$(KUBELET_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=$(subst v,,$(word 1,$(subst ., ,$(KUBELET_VERSION)))) \
+	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBELET_VERSION))) \
+	-X k8s.io/component-base/version.gitTreeState=clean
+
+$(KUBELET): | check-go
+	@mkdir -p $(@D)
+	cd e2e/kubelet/build && GOWORK=off $(GO) build -trimpath -ldflags "$(KUBELET_LDFLAGS)" -o $(CURDIR)/$@.tmp .
+	mv $@.tmp $@
+
+e2e-kubelet: deps build $(CRICTL) $(KUBELET)
+	COCOON_KUBELET=1 KUBELET=$(CURDIR)/$(KUBELET) CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestKubelet$$' -v -timeout 20m ./e2e/
 
 # deb and rpm packages (packaging/nfpm.yaml), built into PKG_OUT by nfpm,
 # a tool dependency in go.mod. Their version is VERSION made valid for dpkg
