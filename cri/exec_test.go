@@ -129,8 +129,12 @@ func TestStreaming(t *testing.T) {
 	}
 	_, err = r.c.Exec(r.ctx, &runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sh"}, Tty: true, Stderr: true})
 	wantCode(t, err, codes.InvalidArgument, "Exec", "tty and stderr")
-	_, err = r.c.PortForward(r.ctx, &runtimeapi.PortForwardRequest{PodSandboxId: pod, Port: []int32{80}})
-	wantCode(t, err, codes.Unimplemented, "PortForward", "networking is not wired")
+	pf, err := r.c.PortForward(r.ctx, &runtimeapi.PortForwardRequest{PodSandboxId: pod, Port: []int32{80}})
+	if err != nil || !strings.Contains(pf.GetUrl(), "/portforward/") {
+		t.Errorf("PortForward = %v, %v", pf, err)
+	}
+	_, err = r.c.PortForward(r.ctx, &runtimeapi.PortForwardRequest{PodSandboxId: pod, Port: []int32{70000}})
+	wantCode(t, err, codes.InvalidArgument, "PortForward", "out of range")
 	_, err = r.c.PortForward(r.ctx, &runtimeapi.PortForwardRequest{PodSandboxId: "nope"})
 	wantCode(t, err, codes.NotFound, "PortForward nope")
 
@@ -156,8 +160,12 @@ func TestStreaming(t *testing.T) {
 	if err := sr.Attach(r.ctx, id, nil, nopCloser{&out}, nil, false, nil); err != nil || out.String() != "attached" {
 		t.Errorf("stream attach = %v, %q", err, out.String())
 	}
-	if err := sr.PortForward(r.ctx, pod, 80, nil); err == nil {
-		t.Error("port-forward worked")
+	pfs := &echoStream{in: strings.NewReader("ping")}
+	if err := sr.PortForward(r.ctx, pod, 80, pfs); err != nil || pfs.out.String() != "80:ping" {
+		t.Errorf("stream port-forward = %v, %q", err, pfs.out.String())
+	}
+	if err := sr.PortForward(r.ctx, "nope", 80, &echoStream{in: strings.NewReader("")}); err == nil {
+		t.Error("port-forward to a missing pod worked")
 	}
 
 	// Attach to a container that is not running: FailedPrecondition.
@@ -174,3 +182,14 @@ func TestStreaming(t *testing.T) {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// echoStream is a port-forward stream: reads come from in, writes go to
+// out.
+type echoStream struct {
+	in  io.Reader
+	out bytes.Buffer
+}
+
+func (s *echoStream) Read(p []byte) (int, error)  { return s.in.Read(p) }
+func (s *echoStream) Write(p []byte) (int, error) { return s.out.Write(p) }
+func (s *echoStream) Close() error                { return nil }

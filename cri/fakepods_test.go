@@ -311,6 +311,19 @@ func (f *fakePods) Attach(ctx context.Context, cfg podsandbox.AttachConfig) erro
 	return nil
 }
 
+// PortForward echoes what the stream sends, after the port number.
+func (f *fakePods) PortForward(_ context.Context, podID string, port int32, stream io.ReadWriteCloser) error {
+	f.mu.Lock()
+	_, ok := f.pods[podID]
+	f.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("pod %s: %w", podID, podsandbox.ErrNotFound)
+	}
+	fmt.Fprintf(stream, "%d:", port)
+	_, err := io.Copy(stream, stream)
+	return err
+}
+
 func (f *fakePods) ContainerStats(_ context.Context, id string) (*podsandbox.ContainerStats, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -192,9 +192,6 @@ func TestRuntimeUnimplemented(t *testing.T) {
 	wantCode(t, err, codes.Unimplemented, "CheckpointPod:")
 	_, err = r.c.RestorePod(r.ctx, &runtimeapi.RestorePodRequest{})
 	wantCode(t, err, codes.Unimplemented, "RestorePod:")
-	id := r.runPod("pf")
-	_, err = r.c.PortForward(r.ctx, &runtimeapi.PortForwardRequest{PodSandboxId: id, Port: []int32{80}})
-	wantCode(t, err, codes.Unimplemented, "PortForward "+id, "networking")
 }
 
 // No RuntimeService RPC panics or fails with Unknown or Internal on a

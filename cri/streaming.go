@@ -24,9 +24,6 @@ import (
 	"github.com/cocoonrt/cocoon/podsandbox"
 )
 
-// errNoPortForward is why PortForward fails.
-const errNoPortForward = "pod networking is not wired in cocoon yet, so there is no pod port to forward to"
-
 // StartStreaming serves the streaming server on l (a TCP listener) and
 // returns the function that stops it (idempotent). The URLs Exec, Attach and
 // PortForward return point at l's address.
@@ -130,16 +127,35 @@ func (s *Server) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*ru
 	return resp, nil
 }
 
-// PortForward fails for a pod that exists: there is no pod network to
-// forward to yet.
+// PortForward returns the URL of a port forward into a ready pod; the
+// streaming server then calls streamRuntime.PortForward once per
+// forwarded connection.
 func (s *Server) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
 	const rpc = "PortForward"
-	id := req.GetPodSandboxId()
-	_, p, err := s.lookupPod(ctx, rpc, id)
+	m, p, err := s.lookupPod(ctx, rpc, req.GetPodSandboxId())
 	if err != nil {
 		return nil, err
 	}
-	return nil, status.Errorf(codes.Unimplemented, "%s %s: %s", rpc, p.Config.ID, errNoPortForward)
+	if _, ok := m.(podsandbox.PortForwarder); !ok {
+		return nil, status.Errorf(codes.Unimplemented, "%s %s: this runtime cannot forward ports", rpc, p.Config.ID)
+	}
+	for _, port := range req.GetPort() {
+		if port <= 0 || port > 65535 {
+			return nil, status.Errorf(codes.InvalidArgument, "%s %s: port %d is out of range (1-65535)", rpc, p.Config.ID, port)
+		}
+	}
+	if p.State != podsandbox.PodReady {
+		return nil, status.Errorf(codes.FailedPrecondition, "%s %s: the pod is %s, not ready", rpc, p.Config.ID, p.State)
+	}
+	srv, err := s.streamServer(rpc)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := srv.GetPortForward(&runtimeapi.PortForwardRequest{PodSandboxId: p.Config.ID, Port: req.GetPort()})
+	if err != nil {
+		return nil, podError(rpc, p.Config.ID, err)
+	}
+	return resp, nil
 }
 
 // streamRuntime is the streaming server's view of the runtime.
@@ -214,8 +230,45 @@ func (r streamRuntime) Attach(ctx context.Context, containerID string, in io.Rea
 	return nil
 }
 
-func (r streamRuntime) PortForward(_ context.Context, podSandboxID string, port int32, _ io.ReadWriteCloser) error {
-	return fmt.Errorf("port-forward to port %d of pod %s: %s", port, podSandboxID, errNoPortForward)
+// PortForward serves one forwarded connection of a port-forward
+// session, until both directions are done.
+func (r streamRuntime) PortForward(ctx context.Context, podSandboxID string, port int32, stream io.ReadWriteCloser) error {
+	m, err := r.s.manager("PortForward")
+	if err != nil {
+		return err
+	}
+	pf, ok := m.(podsandbox.PortForwarder)
+	if !ok {
+		return fmt.Errorf("port-forward to port %d of pod %s: this runtime cannot forward ports", port, podSandboxID)
+	}
+	if err := pf.PortForward(ctx, podSandboxID, port, halfClosable(stream)); err != nil {
+		return podError("PortForward", podSandboxID, err)
+	}
+	return nil
+}
+
+// httpStream is what the streaming server's SPDY streams
+// (httpstream.Stream) have beyond io.ReadWriteCloser; their Close sends
+// an end of stream and leaves reading open: a half-close.
+type httpStream interface {
+	io.ReadWriteCloser
+	Reset() error
+	Headers() http.Header
+}
+
+// halfCloseStream lets podsandbox half-close an httpstream.Stream.
+type halfCloseStream struct{ httpStream }
+
+func (s halfCloseStream) CloseWrite() error { return s.Close() }
+
+// halfClosable returns stream with a CloseWrite when its Close is a
+// half-close. The websocket protocol's streams have none: a forward
+// over them ends when the pod's side does.
+func halfClosable(stream io.ReadWriteCloser) io.ReadWriteCloser {
+	if hs, ok := stream.(httpStream); ok {
+		return halfCloseStream{hs}
+	}
+	return stream
 }
 
 // convertResize turns the streaming server's terminal sizes into the

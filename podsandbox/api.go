@@ -309,6 +309,18 @@ type PodNetwork interface {
 	UpdatePodCIDRs(cidrs []string) error
 }
 
+// PortForwarder is implemented by a Manager that forwards TCP
+// connections into pods (Runtime does); cri/ asks for it by type
+// assertion.
+type PortForwarder interface {
+	// PortForward connects to port on the pod's loopback inside the
+	// pod's network and copies bytes both ways between that connection
+	// and stream until both directions are done (an end of file on one
+	// side half-closes the other) or ctx ends. Nothing listening there
+	// is ErrNotFound; a pod that is not ready ErrState.
+	PortForward(ctx context.Context, podID string, port int32, stream io.ReadWriteCloser) error
+}
+
 // Manager is the daemon's pod and container runtime.
 type Manager interface {
 	// RunPod starts a pod. Calling it again with an ID that exists

@@ -98,6 +98,9 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	if spec.Strace {
 		k.Strace = newStrace(os.Stderr)
 	}
+	// A hostNetwork pod's sentry runs in the node's namespace: its
+	// programs' sockets are host sockets (sentry/socket/hostinet).
+	k.HostNetwork = spec.Network == NetworkHost
 	if spec.Network == NetworkPod {
 		// The sentry runs in the pod's network namespace: the
 		// stack takes CNI's interfaces over now, so the pod IP

@@ -40,19 +40,36 @@ const (
 	// OpUpdateContainer changes a container's resource limits (Target,
 	// Update).
 	OpUpdateContainer = "updateContainer"
+	// OpPortForward connects to a TCP port on the pod's loopback
+	// (PortForward; descriptor: the daemon's end of a stream socket)
+	// and forwards bytes between the two until both sides are done.
+	OpPortForward = "portForward"
 )
 
 // Request is one control request. Op says which of the other fields
 // matters.
 type Request struct {
-	Op              string         `json:"op"`
-	Target          *Target        `json:"target,omitempty"`
-	CreateContainer *ContainerSpec `json:"createContainer,omitempty"`
-	Exec            *ExecSpec      `json:"exec,omitempty"`
-	Signal          *SignalSpec    `json:"signal,omitempty"`
-	Resize          *ResizeSpec    `json:"resize,omitempty"`
-	Attach          *AttachSpec    `json:"attach,omitempty"`
-	Update          *UpdateSpec    `json:"update,omitempty"`
+	Op              string           `json:"op"`
+	Target          *Target          `json:"target,omitempty"`
+	CreateContainer *ContainerSpec   `json:"createContainer,omitempty"`
+	Exec            *ExecSpec        `json:"exec,omitempty"`
+	Signal          *SignalSpec      `json:"signal,omitempty"`
+	Resize          *ResizeSpec      `json:"resize,omitempty"`
+	Attach          *AttachSpec      `json:"attach,omitempty"`
+	Update          *UpdateSpec      `json:"update,omitempty"`
+	PortForward     *PortForwardSpec `json:"portForward,omitempty"`
+}
+
+// PortForwardSpec is what OpPortForward needs. The request's one
+// descriptor is a connected SOCK_STREAM unix socket, the daemon's
+// client stream: the sentry connects to 127.0.0.1:Port (then [::1]:Port
+// when that is refused) in the pod's network and answers once
+// connected, then copies both ways in the background. An end of file
+// on one side shuts down writing on the other (half-close); the
+// forward ends when both directions have, when either fails, or when
+// the daemon closes its end of the descriptor.
+type PortForwardSpec struct {
+	Port int32 `json:"port"`
 }
 
 // UpdateSpec holds a container's new resource limits.

@@ -197,6 +197,8 @@ func (s *Server) dispatch(r *request) (*Response, *requestError) {
 		return s.shutdown(r)
 	case OpUpdateContainer:
 		return s.updateContainer(r)
+	case OpPortForward:
+		return s.portForward(r)
 	case "":
 		return nil, r.fail(CodeInvalid, "request names no op")
 	}

@@ -49,6 +49,11 @@ type Kernel struct {
 	MemoryLimit uint64
 	// PTYs is the sandbox's devpts, where /dev/tty finds terminals.
 	PTYs *devpts.FS
+	// HostNetwork makes the sandbox's AF_INET and AF_INET6 sockets host
+	// sockets (sentry/socket/hostinet) instead of netstack ones: a pod
+	// with hostNetwork: true, whose sentry runs in the host's network
+	// namespace. Set at boot, before any task runs.
+	HostNetwork bool
 
 	futexes   futexManager
 	fifos     fifoTable

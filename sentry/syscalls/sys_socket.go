@@ -11,7 +11,6 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
-	"github.com/cocoonrt/cocoon/sentry/socket/inet"
 	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
@@ -85,15 +84,15 @@ func getSocket(t *kernel.Task, fd int32) (*unixsock.Socket, *vfs.File, error) {
 // getAnySocket returns the socket at fd, unix (us) or inet (is), with
 // the file's reference: EBADF for a bad descriptor, ENOTSOCK for
 // another file.
-func getAnySocket(t *kernel.Task, fd int32) (us *unixsock.Socket, is *inet.Socket, f *vfs.File, err error) {
+func getAnySocket(t *kernel.Task, fd int32) (us *unixsock.Socket, is inetSocket, f *vfs.File, err error) {
 	f, err = getFile(t, fd)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	switch s := f.Impl().(type) {
-	case *unixsock.Socket:
+	if s, ok := f.Impl().(*unixsock.Socket); ok {
 		return s, nil, f, nil
-	case *inet.Socket:
+	}
+	if s, ok := asInetSocket(f.Impl()); ok {
 		return nil, s, f, nil
 	}
 	f.DecRef()

@@ -14,7 +14,8 @@ import (
 )
 
 // Socket syscalls on AF_INET and AF_INET6 sockets (sentry/socket/inet,
-// on the sandbox's netstack). The handlers in sys_socket.go and
+// on the sandbox's netstack, or sentry/socket/hostinet for a host-network
+// pod: sys_socket_hostinet.go). The handlers in sys_socket.go and
 // sys_socket_msg.go decode the descriptor and hand inet sockets here.
 
 const (
@@ -35,13 +36,7 @@ func newInetSocket(t *kernel.Task, domain, typ, protocol int) (uint64, error) {
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 || typ >= sockMax {
 		return 0, unix.EINVAL
 	}
-	st, err := t.Kernel().NetStack()
-	if err != nil {
-		t.Kernel().Log.Warn("netstack unavailable", "err", err)
-		return 0, unix.ENOBUFS
-	}
-	c := t.Credentials()
-	s, err := inet.New(st, domain, typ, protocol, c.EUID, c.EGID)
+	s, err := newInetImpl(t, domain, typ, protocol)
 	if err != nil {
 		return 0, err
 	}
@@ -61,7 +56,7 @@ func copyInInetAddr(t *kernel.Task, addr, addrlen uint64) ([]byte, error) {
 	return b, nil
 }
 
-func inetBind(t *kernel.Task, s *inet.Socket, addr, addrlen uint64) (uint64, error) {
+func inetBind(t *kernel.Task, s inetSocket, addr, addrlen uint64) (uint64, error) {
 	sa, err := copyInInetAddr(t, addr, addrlen)
 	if err != nil {
 		return 0, err
@@ -73,7 +68,7 @@ func inetBind(t *kernel.Task, s *inet.Socket, addr, addrlen uint64) (uint64, err
 // the handshake (at most SO_SNDTIMEO, then EINPROGRESS), as
 // inet_stream_connect does; an interrupted one goes on in the
 // background.
-func inetConnect(t *kernel.Task, f *vfs.File, s *inet.Socket, addr, addrlen uint64) (uint64, error) {
+func inetConnect(t *kernel.Task, f *vfs.File, s inetSocket, addr, addrlen uint64) (uint64, error) {
 	sa, err := copyInInetAddr(t, addr, addrlen)
 	if err != nil {
 		return 0, err
@@ -101,13 +96,13 @@ func inetConnect(t *kernel.Task, f *vfs.File, s *inet.Socket, addr, addrlen uint
 	return 0, s.ConnectResult(sa)
 }
 
-func inetAccept(t *kernel.Task, f *vfs.File, s *inet.Socket, addr, lenAddr uint64, flags int) (uint64, error) {
+func inetAccept(t *kernel.Task, f *vfs.File, s inetSocket, addr, lenAddr uint64, flags int) (uint64, error) {
 	c := t.Credentials()
-	var ns *inet.Socket
+	var ns inetSocket
 	var peer []byte
 	err := sockWait(t, s, isNonblocking(f), s.Timeout(true), func() error {
 		var aerr error
-		ns, peer, aerr = s.Accept(c.EUID, c.EGID)
+		ns, peer, aerr = acceptInet(s, c.EUID, c.EGID)
 		return aerr
 	})
 	if err != nil {
@@ -130,7 +125,7 @@ func inetAccept(t *kernel.Task, f *vfs.File, s *inet.Socket, addr, lenAddr uint6
 // inetSend sends the iovecs' data: one datagram, or a TCP stream that a
 // blocking call writes completely (unless a signal or SO_SNDTIMEO ends
 // it after part of it). EPIPE raises SIGPIPE unless MSG_NOSIGNAL.
-func inetSend(t *kernel.Task, f *vfs.File, s *inet.Socket, iovs []iovec, to []byte, flags int) (uint64, error) {
+func inetSend(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []byte, flags int) (uint64, error) {
 	n, err := inetSendData(t, f, s, iovs, to, flags)
 	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL == 0 {
 		t.SendSignalToSelf(unix.SIGPIPE)
@@ -138,7 +133,7 @@ func inetSend(t *kernel.Task, f *vfs.File, s *inet.Socket, iovs []iovec, to []by
 	return n, err
 }
 
-func inetSendData(t *kernel.Task, f *vfs.File, s *inet.Socket, iovs []iovec, to []byte, flags int) (uint64, error) {
+func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []byte, flags int) (uint64, error) {
 	if flags&unix.MSG_OOB != 0 {
 		// Urgent data is not implemented by netstack.
 		return 0, unix.EOPNOTSUPP
@@ -197,7 +192,7 @@ func inetSendData(t *kernel.Task, f *vfs.File, s *inet.Socket, iovs []iovec, to 
 
 // inetRecv receives into the iovecs: one datagram, or TCP data (all of
 // it with MSG_WAITALL, else what is there once something is).
-func inetRecv(t *kernel.Task, f *vfs.File, s *inet.Socket, iovs []iovec, flags int, wantFrom bool) (inet.RecvResult, error) {
+func inetRecv(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, flags int, wantFrom bool) (inet.RecvResult, error) {
 	var res inet.RecvResult
 	switch {
 	case flags&unix.MSG_OOB != 0:
@@ -269,7 +264,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s *inet.Socket, iovs []iovec, flags i
 }
 
 // inetRecvmsgOne serves one recvmsg on the msghdr at maddr.
-func inetRecvmsgOne(t *kernel.Task, f *vfs.File, s *inet.Socket, maddr uint64, flags int) (uint64, error) {
+func inetRecvmsgOne(t *kernel.Task, f *vfs.File, s inetSocket, maddr uint64, flags int) (uint64, error) {
 	m, err := copyInMsghdr(t, maddr)
 	if err != nil {
 		return 0, err
@@ -318,7 +313,7 @@ func inetRecvmsgOne(t *kernel.Task, f *vfs.File, s *inet.Socket, maddr uint64, f
 }
 
 // inetSendmsgOne serves one sendmsg of m.
-func inetSendmsgOne(t *kernel.Task, f *vfs.File, s *inet.Socket, m msghdr, flags int) (uint64, error) {
+func inetSendmsgOne(t *kernel.Task, f *vfs.File, s inetSocket, m msghdr, flags int) (uint64, error) {
 	iovs, err := msgIovecs(t, m)
 	if err != nil {
 		return 0, err
@@ -370,7 +365,7 @@ func checkInetControl(t *kernel.Task, m msghdr) error {
 
 // inetGetsockopt implements getsockopt(2); optval and lenAddr are the
 // caller's buffer and length.
-func inetGetsockopt(t *kernel.Task, s *inet.Socket, level, name int32, optval, lenAddr uint64) (uint64, error) {
+func inetGetsockopt(t *kernel.Task, s inetSocket, level, name int32, optval, lenAddr uint64) (uint64, error) {
 	var lb [4]byte
 	if _, err := t.CopyIn(lenAddr, lb[:]); err != nil {
 		return 0, unix.EFAULT
@@ -410,7 +405,7 @@ func isTimeoOpt(name int32) bool {
 }
 
 // inetSetsockopt implements setsockopt(2).
-func inetSetsockopt(t *kernel.Task, s *inet.Socket, level, name int32, optval uint64, optlen int32) (uint64, error) {
+func inetSetsockopt(t *kernel.Task, s inetSocket, level, name int32, optval uint64, optlen int32) (uint64, error) {
 	if optlen < 0 {
 		return 0, unix.EINVAL
 	}
@@ -447,7 +442,7 @@ func parseTimeo(b []byte) (time.Duration, error) {
 	return time.Duration(min(sec, 1<<32))*time.Second + time.Duration(usec)*time.Microsecond, nil
 }
 
-func inetRecvfrom(t *kernel.Task, f *vfs.File, s *inet.Socket, args arch.SyscallArgs, flags int) (uint64, error) {
+func inetRecvfrom(t *kernel.Task, f *vfs.File, s inetSocket, args arch.SyscallArgs, flags int) (uint64, error) {
 	res, err := inetRecv(t, f, s, []iovec{{args[1], args[2]}}, flags, args[4] != 0)
 	if err != nil {
 		return 0, err

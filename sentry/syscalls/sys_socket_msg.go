@@ -8,6 +8,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
+	"github.com/cocoonrt/cocoon/sentry/socket/hostinet"
 	"github.com/cocoonrt/cocoon/sentry/socket/inet"
 	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
@@ -220,7 +221,7 @@ func recvCommon(t *kernel.Task, f *vfs.File, s *unixsock.Socket, iovs []iovec, f
 // through sockRW.
 func isSocketFile(f *vfs.File) bool {
 	switch f.Impl().(type) {
-	case *unixsock.Socket, *inet.Socket:
+	case *unixsock.Socket, *inet.Socket, *hostinet.Socket:
 		return true
 	}
 	return false
@@ -229,7 +230,7 @@ func isSocketFile(f *vfs.File) bool {
 // sockRW serves read(2), write(2), readv(2) and writev(2) on a socket
 // (isSocketFile).
 func sockRW(t *kernel.Task, f *vfs.File, iovs []iovec, write bool) (uint64, error) {
-	if is, ok := f.Impl().(*inet.Socket); ok {
+	if is, ok := asInetSocket(f.Impl()); ok {
 		if write {
 			return inetSend(t, f, is, iovs, nil, 0)
 		}

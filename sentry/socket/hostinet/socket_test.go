@@ -1,0 +1,244 @@
+package hostinet
+
+import (
+	"encoding/binary"
+	"net"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/waiter"
+)
+
+// lo4 is 127.0.0.1:port as a struct sockaddr_in.
+func lo4(port uint16) []byte {
+	b := make([]byte, 16)
+	binary.LittleEndian.PutUint16(b, unix.AF_INET)
+	binary.BigEndian.PutUint16(b[2:], port)
+	copy(b[4:], []byte{127, 0, 0, 1})
+	return b
+}
+
+func port(sa []byte) uint16 { return binary.BigEndian.Uint16(sa[2:]) }
+
+// wait blocks until s is ready for ev, through the notifier, as the
+// syscall layer's sockWait does.
+func wait(t *testing.T, s *Socket, ev uint32) {
+	t.Helper()
+	ch := waiter.NewChannel()
+	s.EventRegister(ch, ev)
+	defer s.EventUnregister(ch)
+	deadline := time.After(10 * time.Second)
+	for s.Readiness(ev) == 0 {
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("socket never ready for %#x", ev)
+		}
+	}
+}
+
+func mustNew(t *testing.T, family, typ int) *Socket {
+	t.Helper()
+	s, err := New(family, typ, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// A TCP connection between two host sockets: non-blocking connect,
+// accept, data both ways, half-close, and the addresses.
+func TestTCP(t *testing.T) {
+	l := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	if err := l.Bind(lo4(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(16); err != nil {
+		t.Fatal(err)
+	}
+	if !l.Listening() {
+		t.Error("not listening")
+	}
+	addr := l.Name()
+	if port(addr) == 0 {
+		t.Fatalf("bound to %v", addr)
+	}
+	if _, _, err := l.Accept(0, 0); err != unix.EAGAIN {
+		t.Errorf("accept with none waiting: %v", err)
+	}
+	c := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	if err := c.Connect(addr); err != nil && err != unix.EINPROGRESS {
+		t.Fatal(err)
+	}
+	wait(t, c, waiter.EventOut)
+	if err := c.ConnectResult(addr); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, l, waiter.EventIn)
+	a, peer, err := l.Accept(7, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if port(peer) != port(c.Name()) {
+		t.Errorf("peer %v, client %v", peer, c.Name())
+	}
+	if st, _ := a.Stat(); st.Uid != 7 || st.Gid != 8 || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		t.Errorf("accepted socket's stat: %+v", st)
+	}
+	if n, err := c.Send([]byte("ping"), nil, 0); n != 4 || err != nil {
+		t.Fatalf("send: %d %v", n, err)
+	}
+	wait(t, a, waiter.EventIn)
+	buf := make([]byte, 16)
+	res, err := a.Recv(buf, unix.MSG_PEEK, false)
+	if err != nil || string(buf[:res.N]) != "ping" {
+		t.Fatalf("peek: %q %v", buf[:res.N], err)
+	}
+	res, err = a.Recv(buf, 0, false)
+	if err != nil || string(buf[:res.N]) != "ping" {
+		t.Fatalf("recv: %q %v", buf[:res.N], err)
+	}
+	if _, err := a.Recv(buf, 0, false); err != unix.EAGAIN {
+		t.Errorf("recv with nothing there: %v", err)
+	}
+	if err := c.Shutdown(unix.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, a, waiter.EventIn)
+	if res, err := a.Recv(buf, 0, false); res.N != 0 || err != nil {
+		t.Errorf("recv at end of file: %d %v", res.N, err)
+	}
+	if _, err := c.PeerName(); err != nil {
+		t.Errorf("getpeername: %v", err)
+	}
+	// A refused connect reports ECONNREFUSED through ConnectResult.
+	free := l.Name()
+	l.Close()
+	r := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	err = r.Connect(free)
+	if err == unix.EINPROGRESS {
+		wait(t, r, waiter.EventOut)
+		err = r.ConnectResult(free)
+	}
+	if err != unix.ECONNREFUSED {
+		t.Errorf("connect to a closed port: %v", err)
+	}
+}
+
+// The sandbox's socket talks to ordinary host programs: here, a Go
+// listener of the test.
+func TestReachesHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Write([]byte("from the host"))
+			c.Close()
+		}
+	}()
+	c := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	sa := lo4(uint16(ln.Addr().(*net.TCPAddr).Port))
+	if err := c.Connect(sa); err != nil && err != unix.EINPROGRESS {
+		t.Fatal(err)
+	}
+	wait(t, c, waiter.EventOut)
+	if err := c.ConnectResult(sa); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	buf := make([]byte, 64)
+	for {
+		wait(t, c, waiter.EventIn)
+		res, err := c.Recv(buf, 0, false)
+		if err == unix.EAGAIN {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.N == 0 {
+			break
+		}
+		got = append(got, buf[:res.N]...)
+	}
+	if string(got) != "from the host" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// UDP: datagrams keep their boundaries, MSG_TRUNC reports the whole
+// length, and the sender's address comes with them.
+func TestUDP(t *testing.T) {
+	a := mustNew(t, unix.AF_INET, unix.SOCK_DGRAM)
+	b := mustNew(t, unix.AF_INET, unix.SOCK_DGRAM)
+	if err := a.Bind(lo4(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Bind(lo4(0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Send([]byte("0123456789"), a.Name(), 0); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, a, waiter.EventIn)
+	buf := make([]byte, 4)
+	res, err := a.Recv(buf, 0, true)
+	if err != nil || res.N != 4 || res.MsgLen != 10 || string(buf) != "0123" {
+		t.Errorf("recv: %+v %q %v", res, buf, err)
+	}
+	if port(res.From) != port(b.Name()) {
+		t.Errorf("from %v, want %v", res.From, b.Name())
+	}
+}
+
+// Only vetted options reach the host.
+func TestSockOpts(t *testing.T) {
+	s := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	one := []byte{1, 0, 0, 0}
+	for _, o := range []struct{ level, name int }{
+		{unix.SOL_SOCKET, unix.SO_REUSEADDR},
+		{unix.SOL_SOCKET, unix.SO_KEEPALIVE},
+		{unix.SOL_TCP, unix.TCP_NODELAY},
+	} {
+		if err := s.SetSockOpt(o.level, o.name, one, false); err != nil {
+			t.Errorf("set %d/%d: %v", o.level, o.name, err)
+		}
+		v, err := s.GetSockOpt(o.level, o.name)
+		if err != nil || len(v) != 4 || v[0] != 1 {
+			t.Errorf("get %d/%d: %v %v", o.level, o.name, v, err)
+		}
+	}
+	for _, o := range []struct{ level, name int }{
+		{unix.SOL_SOCKET, unix.SO_BINDTODEVICE},
+		{unix.SOL_SOCKET, unix.SO_MARK},
+		{unix.SOL_SOCKET, unix.SO_RCVBUFFORCE},
+		{unix.SOL_SOCKET, unix.SO_ATTACH_FILTER},
+		{unix.SOL_IP, unix.IP_TRANSPARENT},
+		{unix.SOL_IP, unix.IP_FREEBIND},
+		{unix.SOL_TCP, unix.TCP_REPAIR},
+	} {
+		if err := s.SetSockOpt(o.level, o.name, []byte("eth0\x00\x00\x00\x00"), true); err != unix.ENOPROTOOPT {
+			t.Errorf("set %d/%d: %v, want ENOPROTOOPT", o.level, o.name, err)
+		}
+	}
+	if _, err := s.GetSockOpt(unix.SOL_IPV6, unix.IPV6_V6ONLY); err != unix.ENOPROTOOPT {
+		t.Errorf("IPV6_V6ONLY on an AF_INET socket: %v", err)
+	}
+	if v, err := s.GetSockOpt(unix.SOL_SOCKET, unix.SO_TYPE); err != nil || v[0] != unix.SOCK_STREAM {
+		t.Errorf("SO_TYPE: %v %v", v, err)
+	}
+	if _, err := New(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP, 0, 0); err != unix.EPROTONOSUPPORT {
+		t.Errorf("raw socket: %v", err)
+	}
+	if err := s.Bind([]byte{unix.AF_UNIX, 0, '/', 0}); err != unix.EAFNOSUPPORT {
+		t.Errorf("bind to a unix address: %v", err)
+	}
+}
