@@ -104,8 +104,10 @@ type Task struct {
 	exitStatus int
 
 	// userNS and sysNS are the task's CPU time as the sentry measures it:
-	// time running application code, and time serving its system calls
-	// and faults. Written by the task, read by anyone.
+	// time running application code (the platform switch's wall time),
+	// and the CPU time of the task's host thread serving its system
+	// calls and faults (so waiting is not counted, nor time the host
+	// took the thread off its CPU). Written by the task, read by anyone.
 	userNS, sysNS atomic.Int64
 	// startTime is when the task was created.
 	startTime time.Time

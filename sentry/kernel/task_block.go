@@ -67,9 +67,6 @@ func (t *Task) Block(ch <-chan struct{}) error {
 // the deadline passed.
 func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool, err error) {
 	t.tg.settle.mark()
-	// Time spent waiting is not CPU time.
-	start := time.Now()
-	defer func() { t.sysNS.Add(-int64(time.Since(start))) }()
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)

@@ -49,7 +49,7 @@ func (t *Task) run() {
 		mid := time.Now()
 		user := mid.Sub(start)
 		t.userNS.Add(int64(user))
-		sysBefore := t.sysNS.Load()
+		sysStart := threadCPUTime()
 		if err != nil {
 			t.k.Log.Error("platform failed to run the task", "tid", t.tid, "err", err)
 			t.killGroup(unix.WaitStatus(unix.SIGKILL))
@@ -68,10 +68,8 @@ func (t *Task) run() {
 			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr)
 		case platform.TrapInterrupted:
 		}
-		// Time blocked in the sentry was already taken back out of
-		// sysNS (BlockUntil).
-		t.sysNS.Add(int64(time.Since(mid)))
-		sys := time.Duration(t.sysNS.Load() - sysBefore)
+		sys := time.Duration(threadCPUTime() - sysStart)
+		t.sysNS.Add(int64(sys))
 		if t.tg.cpuTimersArmed.Load() {
 			t.chargeCPUTimers(user, sys)
 		}
@@ -278,4 +276,15 @@ func (tg *ThreadGroup) killLocked(status unix.WaitStatus) {
 		task.killed = true
 		task.kick()
 	}
+}
+
+// threadCPUTime returns the CPU time of the calling OS thread, which a
+// task's goroutine is locked to: the sentry's work for the task, without
+// the time the thread slept (a blocked system call) or waited for a CPU.
+func threadCPUTime() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano()
 }
