@@ -99,8 +99,11 @@ func TestCritest(t *testing.T) {
 	}
 	t.Logf("not reproducible, will fail: %s", strings.Join(registry.CritestUnreproducible, ", "))
 
+	// Pods get their network from a bridge of the test's own (its own
+	// name and subnet), so the networking specs run as on a node.
+	n := newCNINet(t)
 	root, sock := newDaemonDirs(t)
-	d := startDaemon(t, root, sock)
+	d := startDaemonWith(t, root, sock, fmt.Sprintf("[cni]\nconf_dir = %q\nbin_dirs = [%q]\n", n.confDir, e2ePluginDir))
 	if err := reg.MirrorHosts(d.certsDir()); err != nil {
 		t.Fatal(err)
 	}
