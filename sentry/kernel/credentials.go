@@ -17,6 +17,7 @@ const (
 	CapSetpcap     = 8
 	CapIPCLock     = 14
 	CapIPCOwner    = 15
+	CapNetRaw      = 13
 	CapSysAdmin    = 21
 	CapSysNice     = 23
 	CapSysResource = 24

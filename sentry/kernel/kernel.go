@@ -18,6 +18,7 @@ package kernel
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cocoonrt/cocoon/netstack"
@@ -49,6 +50,10 @@ type Kernel struct {
 	MemoryLimit uint64
 	// PTYs is the sandbox's devpts, where /dev/tty finds terminals.
 	PTYs *devpts.FS
+	// pingGroups is net.ipv4.ping_group_range: pingGroupsSet|low<<32|high
+	// once set, 0 for Linux's default (sysctl.go).
+	pingGroups atomic.Uint64
+
 	// HostNetwork makes the sandbox's AF_INET and AF_INET6 sockets host
 	// sockets (sentry/socket/hostinet) instead of netstack ones: a pod
 	// with hostNetwork: true, whose sentry runs in the host's network

@@ -41,6 +41,9 @@ func (k *Kernel) SetSysctl(name, value string) error {
 	case "kernel.sem":
 		s, _ := sysctl.ParseSem(value)
 		ns.limits.setSem(s)
+	case "net.ipv4.ping_group_range":
+		low, high, _ := sysctl.ParsePingGroupRange(value)
+		k.pingGroups.Store(pingGroupsSet | uint64(low)<<32 | uint64(high))
 	}
 	return nil
 }
@@ -74,8 +77,43 @@ func (k *Kernel) Sysctl(name string) string {
 		return strconv.FormatInt(ns.limits.msgMNI.Load(), 10)
 	case "kernel.sem":
 		return ns.limits.sem().String()
+	case "net.ipv4.ping_group_range":
+		low, high := k.pingGroupRange()
+		return strconv.FormatUint(uint64(low), 10) + "\t" + strconv.FormatUint(uint64(high), 10)
 	}
 	return ""
+}
+
+// pingGroupRange returns net.ipv4.ping_group_range: Linux's "1 0" (no
+// group) until a pod sets it.
+func (k *Kernel) pingGroupRange() (low, high uint32) {
+	v := k.pingGroups.Load()
+	if v&pingGroupsSet == 0 {
+		return 1, 0
+	}
+	return uint32(v>>32) &^ (1 << 31), uint32(v)
+}
+
+// pingGroupsSet marks Kernel.pingGroups as set (group IDs there are below
+// 2^31, so the bit is otherwise clear).
+const pingGroupsSet = 1 << 63
+
+// MayOpenPingSocket reports whether c may open an ICMP echo socket
+// (SOCK_DGRAM, IPPROTO_ICMP or IPPROTO_ICMPV6): its effective group or a
+// supplementary one is in net.ipv4.ping_group_range, as Linux's
+// ping_init_sock requires of every caller, root included.
+func (k *Kernel) MayOpenPingSocket(c *Credentials) bool {
+	low, high := k.pingGroupRange()
+	in := func(g uint32) bool { return low <= g && g <= high }
+	if in(c.EGID) {
+		return true
+	}
+	for _, g := range c.Groups {
+		if in(g) {
+			return true
+		}
+	}
+	return false
 }
 
 // parsedInt converts a value sysctl.Parse has already checked.

@@ -80,6 +80,14 @@ func acceptInet(s inetSocket, uid, gid uint32) (inetSocket, []byte, error) {
 // a host socket in a host-network pod, a netstack one otherwise.
 func newInetImpl(t *kernel.Task, domain, typ, protocol int) (inetSocket, error) {
 	c := t.Credentials()
+	// The permission checks of Linux's inet_create and ping_init_sock,
+	// which hold for host sockets and netstack ones alike.
+	switch {
+	case typ == unix.SOCK_RAW && !c.HasCap(kernel.CapNetRaw):
+		return nil, unix.EPERM
+	case typ == unix.SOCK_DGRAM && (protocol == unix.IPPROTO_ICMP || protocol == unix.IPPROTO_ICMPV6) && !t.Kernel().MayOpenPingSocket(c):
+		return nil, unix.EACCES
+	}
 	if t.Kernel().HostNetwork {
 		s, err := hostinet.New(domain, typ, protocol, c.EUID, c.EGID)
 		if err != nil {

@@ -36,3 +36,14 @@ func TestUnsupportedNamesTheSysctl(t *testing.T) {
 		t.Fatalf("Parse(fs.mqueue.msg_max) = %v, want ErrUnsupported naming it", err)
 	}
 }
+
+func TestPingGroupRange(t *testing.T) {
+	if n, v, err := Parse("net/ipv4/ping_group_range", "0  2147483647"); err != nil || n != "net.ipv4.ping_group_range" || v != "0\t2147483647" {
+		t.Errorf("Parse = %q, %q, %v", n, v, err)
+	}
+	for _, bad := range []string{"0", "0 2147483648", "-1 5", "a b"} {
+		if _, _, err := Parse("net.ipv4.ping_group_range", bad); err == nil {
+			t.Errorf("Parse(ping_group_range, %q) succeeded", bad)
+		}
+	}
+}

@@ -281,6 +281,12 @@ func (fs *filesystem) sysDir(key string) *node {
 		// mm's mmap applies Linux's heuristic overcommit (mode 0).
 		{"overcommit_memory", constant("0")},
 	})
+	ipv4 := fs.fixedDir(key+"/net/ipv4", 0o555, nil, []entry{
+		{"ping_group_range", sysctl("net.ipv4.ping_group_range")},
+	})
+	netDir := fs.fixedDir(key+"/net", 0o555, nil, []entry{
+		{"ipv4", func(string) *node { return ipv4 }},
+	})
 	fsDir := fs.fixedDir(key+"/fs", 0o555, nil, []entry{
 		// No system-wide limit on open files: only RLIMIT_NOFILE.
 		{"file-max", constant("9223372036854775807")},
@@ -288,6 +294,7 @@ func (fs *filesystem) sysDir(key string) *node {
 	return fs.fixedDir(key, 0o555, nil, []entry{
 		{"fs", func(string) *node { return fsDir }},
 		{"kernel", func(string) *node { return kern }},
+		{"net", func(string) *node { return netDir }},
 		{"vm", func(string) *node { return vm }},
 	})
 }
