@@ -218,6 +218,11 @@ func TestConfineHidesHost(t *testing.T) {
 }
 
 func testConfineHidesHost(t *testing.T, probe string) {
+	// The probe makes its temporary root under a TMPDIR of this test's
+	// own: other gofers (other tests of the suite run at the same time)
+	// make theirs in the host's /tmp.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	ws, out := runProbe(t, probe)
 	if !ws.Exited() || ws.ExitStatus() != 0 {
 		t.Fatalf("hostroot probe: wait status %v, output:\n%s", ws, out)
@@ -238,7 +243,7 @@ func testConfineHidesHost(t *testing.T, probe string) {
 	if strings.Contains(out, ": <nil>") {
 		t.Errorf("a host path opened in the confined process:\n%s", out)
 	}
-	if m, _ := filepath.Glob(filepath.Join(os.TempDir(), "cocoon-gofer-root-*")); len(m) != 0 {
+	if m, _ := filepath.Glob(filepath.Join(tmp, "cocoon-gofer-root-*")); len(m) != 0 {
 		t.Errorf("temporary roots left on the host: %q", m)
 	}
 }
