@@ -43,7 +43,7 @@ func doMain(args []string) int {
 	strace := fs.Bool("strace", false, "log every system call to stderr")
 	debug := fs.Bool("debug", false, "log the sentry's diagnostics to stderr")
 	stats := fs.Bool("stats", false, "print the sandbox processes' peak memory to stderr at exit")
-	platformName := fs.String("platform", "auto", "platform that runs application code: kvm, ptrace or auto")
+	platformName := fs.String("platform", "auto", "platform that runs application code: kvm, systrap, ptrace or auto")
 	var env envFlags
 	fs.Var(&env, "env", "set an environment variable, KEY=VALUE (repeatable)")
 	var sysctls envFlags
@@ -52,7 +52,7 @@ func doMain(args []string) int {
 	fs.Var(mounts.volume(), "volume", "bind-mount a host path, HOST:DEST[:ro] (repeatable)")
 	fs.Var(mounts.tmpfs(), "tmpfs", "mount a tmpfs, DEST[:OPTIONS] with OPTIONS like size=64m,mode=1777 (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--overlay host|memory|none|auto] [--env K=V]... [--strace] [--platform kvm|ptrace|auto] -- PROGRAM ARGS...")
+		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--overlay host|memory|none|auto] [--env K=V]... [--strace] [--platform kvm|systrap|ptrace|auto] -- PROGRAM ARGS...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -24,8 +24,9 @@ type Spec struct {
 	// MemoryBytes is the size of the memory file, the most memory the
 	// sandbox's programs can use.
 	MemoryBytes uint64 `json:"memoryBytes"`
-	// Platform is "kvm", "ptrace" or "auto" (empty): KVM when the host
-	// offers a usable /dev/kvm, ptrace otherwise.
+	// Platform is "kvm", "systrap", "ptrace" or "auto" (empty): KVM when
+	// the host offers a usable /dev/kvm, ptrace otherwise; systrap
+	// (seccomp traps) by name.
 	Platform string `json:"platform"`
 	// RootOverlay says how the root is writable: "" leaves the gofer's
 	// tree as it is served (read-only unless the gofer serves it

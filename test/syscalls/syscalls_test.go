@@ -372,6 +372,11 @@ func TestSandbox(t *testing.T) {
 	}
 	forEach(t, func(t *testing.T, p *program) {
 		args := []string{"do"}
+		// COCOON_PLATFORM runs the suite on one platform (kvm, systrap,
+		// ptrace); unset, cocoon picks ("auto").
+		if pl := os.Getenv("COCOON_PLATFORM"); pl != "" {
+			args = append(args, "--platform="+pl)
+		}
 		for _, kv := range p.sysctls {
 			args = append(args, "--sysctl", kv)
 		}

@@ -1,0 +1,357 @@
+package systrap
+
+import (
+	"fmt"
+	"unsafe"
+
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
+
+// addressSpace is one stub process. Its first thread belongs to the factory;
+// every context that runs in the address space gets a stub thread of its
+// own, made on first use.
+type addressSpace struct {
+	p     *Platform
+	first *tracee
+
+	// mu protects everything below.
+	mu sync.Mutex
+	// threads maps each context to its stub thread in this process.
+	threads map[*context]*stubThread
+	// editors maps the host TID of a task thread to the stub thread it
+	// traces in this process, through which it edits the address space
+	// (see edit).
+	editors map[int]*tracee
+	// regions holds every thread region ever mapped, by index; free holds
+	// those whose thread has exited, for reuse.
+	regions []*region
+	free    []*region
+	// exiting holds the threads told to exit whose regions are reused
+	// once the host has removed them.
+	exiting []*stubThread
+	// idle holds stub threads made ahead of use (see Platform.spare).
+	idle     []*stubThread
+	released bool
+}
+
+// region is a thread's sysmsg page and signal stack: regionSize bytes of
+// the memory file, mapped in the stub at addr and in the sentry as mem.
+type region struct {
+	addr uint64
+	fr   memfile.Range
+	mem  []byte
+}
+
+var _ platform.AddressSpace = (*addressSpace)(nil)
+
+// NewAddressSpace implements platform.Platform.NewAddressSpace. It may be
+// called from any thread. The factory keeps one address space made ahead,
+// with a stub thread ready to run, so a fork or an exec does not wait for
+// the host to fork a stub.
+func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
+	var as *addressSpace
+	err := p.do(func(master *tracee) error {
+		if p.spare != nil {
+			as, p.spare = p.spare, nil
+			return nil
+		}
+		var err error
+		as, err = p.newSpace(master, false)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.spacesMu.Lock()
+	p.spaces[as] = struct{}{}
+	p.spacesMu.Unlock()
+	return as, nil
+}
+
+// newSpace forks a stub process, with a stub thread made ahead when
+// withThread is set.
+//
+// Preconditions: runs on the factory's thread.
+func (p *Platform) newSpace(master *tracee, withThread bool) (*addressSpace, error) {
+	first, err := newProcess(master)
+	if err != nil {
+		return nil, err
+	}
+	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread), editors: make(map[int]*tracee)}
+	if withThread {
+		t, err := as.newThreadLocked(func(fn func() error) error { return fn() })
+		if err != nil {
+			as.Release()
+			return nil, err
+		}
+		as.idle = append(as.idle, t)
+	}
+	return as, nil
+}
+
+// inject runs one system call in the process's first thread, through the
+// factory.
+func (as *addressSpace) inject(nr uintptr, args ...uintptr) (uintptr, error) {
+	var ret uintptr
+	err := as.p.do(func(*tracee) error {
+		var err error
+		ret, err = as.first.syscall(nr, args...)
+		return err
+	})
+	return ret, err
+}
+
+// edit runs an address-space system call (mmap, munmap) in the process.
+// A task thread (one that made a context) injects it into a stub thread it
+// traces itself, as the ptrace platform does: one hand-off each way instead
+// of two through the factory. Other threads go through the factory.
+func (as *addressSpace) edit(nr uintptr, args ...uintptr) (uintptr, error) {
+	tid := unix.Gettid()
+	if _, ok := as.p.taskThreads.Load(tid); !ok {
+		return as.inject(nr, args...)
+	}
+	e, err := as.editorFor(tid)
+	if err != nil {
+		return 0, err
+	}
+	return e.syscall(nr, args...)
+}
+
+// editorFor returns the stub thread the calling task thread traces in the
+// process, making one if needed.
+//
+// Preconditions: the caller is the task thread tid, locked to its OS thread.
+func (as *addressSpace) editorFor(tid int) (*tracee, error) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released {
+		return nil, errStubDied
+	}
+	if e, ok := as.editors[tid]; ok {
+		return e, nil
+	}
+	var etid int
+	err := as.p.do(func(*tracee) error {
+		var err error
+		etid, err = as.first.injectEvent(unix.SYS_CLONE, cloneThreadFlags, unix.PTRACE_EVENT_CLONE)
+		if err != nil {
+			return err
+		}
+		e := &tracee{tgid: as.first.tgid, tid: etid, template: as.first.template}
+		if err := handOver(e); err != nil {
+			_ = unix.Tgkill(as.first.tgid, etid, unix.SIGKILL)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e, err := seize(as.first.tgid, etid)
+	if err != nil {
+		_ = unix.Tgkill(as.first.tgid, etid, unix.SIGKILL)
+		return nil, err
+	}
+	as.editors[tid] = e
+	return e, nil
+}
+
+// releaseEditor ends the stub thread the calling task thread traces: a
+// traced thread whose tracer exits would take the process with it
+// (PTRACE_O_EXITKILL).
+func (as *addressSpace) releaseEditor(tid int) {
+	as.mu.Lock()
+	e, ok := as.editors[tid]
+	delete(as.editors, tid)
+	as.mu.Unlock()
+	if ok {
+		e.exit()
+	}
+}
+
+// MapFile implements platform.AddressSpace.MapFile.
+func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.AccessType) error {
+	_, err := as.edit(unix.SYS_MMAP, uintptr(addr), uintptr(fr.Length()), hostProt(perms),
+		unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(fr.Start))
+	return err
+}
+
+// Unmap implements platform.AddressSpace.Unmap. munmap of a host process is
+// synchronous for all its threads: no stub thread can use the old
+// translation once it returns.
+func (as *addressSpace) Unmap(addr, length uint64) {
+	_, _ = as.edit(unix.SYS_MUNMAP, uintptr(addr), uintptr(length))
+}
+
+// threadFor returns c's stub thread in the process, making one if needed.
+func (as *addressSpace) threadFor(c *context) (*stubThread, error) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released {
+		return nil, errStubDied
+	}
+	if t, ok := as.threads[c]; ok {
+		return t, nil
+	}
+	var t *stubThread
+	if n := len(as.idle); n > 0 {
+		t = as.idle[n-1]
+		as.idle = as.idle[:n-1]
+	} else {
+		var err error
+		t, err = as.newThreadLocked(func(fn func() error) error {
+			return as.p.do(func(*tracee) error { return fn() })
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	as.threads[c] = t
+	return t, nil
+}
+
+// newThreadLocked makes a stub thread and waits until it is ready. onFactory
+// runs a function on the factory's thread.
+//
+// Preconditions: as.mu is held, or as is not shared yet.
+func (as *addressSpace) newThreadLocked(onFactory func(func() error) error) (*stubThread, error) {
+	var r *region
+	var t *stubThread
+	err := onFactory(func() error {
+		var err error
+		if r, err = as.regionLocked(); err != nil {
+			return err
+		}
+		clear(r.mem[:pageSize])
+		// stack_t { ss_sp, ss_flags, ss_size } for the thread's sigaltstack.
+		ss := (*[3]uint64)(unsafe.Pointer(&r.mem[sysmsgAltStack]))
+		ss[0], ss[1], ss[2] = r.addr+pageSize, 0, regionSize-pageSize
+		t = &stubThread{as: as, r: r, msg: (*sysmsg)(unsafe.Pointer(&r.mem[0]))}
+		t.msg.Spin = uint32(stubSpin)
+		t.tid, err = newThread(as.first, r.addr)
+		if err != nil {
+			as.free = append(as.free, r)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := t.start(); err != nil {
+		_ = unix.Tgkill(as.first.tgid, t.tid, unix.SIGKILL)
+		return nil, err
+	}
+	return t, nil
+}
+
+// regionLocked returns a free thread region, mapping a new one if needed.
+//
+// Preconditions: runs on the factory's thread; as.mu is held or as is not
+// shared yet.
+func (as *addressSpace) regionLocked() (*region, error) {
+	// Regions of exited threads come back once the host removed them.
+	live := as.exiting[:0]
+	for _, t := range as.exiting {
+		if unix.Tgkill(as.first.tgid, t.tid, 0) == unix.ESRCH {
+			as.free = append(as.free, t.r)
+		} else {
+			live = append(live, t)
+		}
+	}
+	as.exiting = live
+	if n := len(as.free); n > 0 {
+		r := as.free[n-1]
+		as.free = as.free[:n-1]
+		return r, nil
+	}
+	if len(as.regions) >= maxRegions {
+		return nil, fmt.Errorf("systrap: too many stub threads")
+	}
+	fr, err := as.p.mf.Allocate(regionSize)
+	if err != nil {
+		return nil, err
+	}
+	r := &region{addr: regionBase + uint64(len(as.regions))*regionSize, fr: fr, mem: as.p.mf.Slice(fr)}
+	if _, err := as.first.syscall(unix.SYS_MMAP, uintptr(r.addr), regionSize, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(fr.Start)); err != nil {
+		as.p.mf.Release(fr)
+		return nil, fmt.Errorf("systrap: mapping a stub thread region: %w", err)
+	}
+	as.regions = append(as.regions, r)
+	return r, nil
+}
+
+// Release implements platform.AddressSpace.Release. The stub threads of
+// the process die with it.
+func (as *addressSpace) Release() {
+	as.mu.Lock()
+	if as.released {
+		as.mu.Unlock()
+		return
+	}
+	as.released = true
+	as.threads = nil
+	editors := as.editors
+	as.editors = nil
+	regions := as.regions
+	as.regions, as.free = nil, nil
+	as.mu.Unlock()
+	as.p.spacesMu.Lock()
+	delete(as.p.spaces, as)
+	as.p.spacesMu.Unlock()
+	// The leader is reaped only once every thread of the process is gone,
+	// and with them the process's mappings of the regions.
+	// Traced threads stay zombies until reaped, and the leader cannot be
+	// reaped before them (wait4 sees the tracees of every thread of the
+	// sentry).
+	_ = unix.Kill(as.first.tgid, unix.SIGKILL)
+	for _, e := range editors {
+		e.reap()
+	}
+	as.first.reap()
+	for _, r := range regions {
+		as.p.mf.Release(r.fr)
+	}
+}
+
+// releaseThread ends c's stub thread, whose task is going away, and keeps
+// its region for the next thread.
+func (as *addressSpace) releaseThread(c *context) {
+	as.mu.Lock()
+	t, ok := as.threads[c]
+	delete(as.threads, c)
+	as.mu.Unlock()
+	if !ok {
+		return
+	}
+	t.msg.Cmd = cmdExit
+	t.resume()
+	// The thread is not a child of ours: its region is reused once the
+	// host has removed it (regionLocked checks).
+	as.mu.Lock()
+	if !as.released {
+		as.exiting = append(as.exiting, t)
+	}
+	as.mu.Unlock()
+}
+
+const pageSize = 4096
+
+func hostProt(perms platform.AccessType) uintptr {
+	var prot uintptr
+	if perms&platform.Read != 0 {
+		prot |= unix.PROT_READ
+	}
+	if perms&platform.Write != 0 {
+		prot |= unix.PROT_WRITE
+	}
+	if perms&platform.Execute != 0 {
+		prot |= unix.PROT_EXEC
+	}
+	return prot
+}

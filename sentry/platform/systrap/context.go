@@ -1,0 +1,473 @@
+package systrap
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
+
+const (
+	// segvMapErr is SEGV_MAPERR: the page was not mapped.
+	segvMapErr = 1
+	// eflagsFixed is always set (bit 1 and IF).
+	eflagsFixed = 0x202
+	// eflagsKernelOnly are flags the application may not set: IOPL, NT, RF,
+	// VM, VIF, VIP.
+	eflagsKernelOnly = 0x3000 | 0x4000 | 0x10000 | 0x20000 | 0x80000 | 0x100000
+	// enosys is -ENOSYS, what the return register holds at a system-call
+	// trap (as under ptrace).
+	enosys = ^uint64(unix.ENOSYS - 1)
+)
+
+// Spinning before sleeping on the hand-off futex. Both sides poll the
+// state word for a while before they sleep: when the sentry serves a call in
+// a few microseconds, or the application makes its next call soon, the other
+// side, running on another CPU, sees the hand-off without a futex wake-up,
+// which on a virtual machine costs an interrupt and a VM exit each way (the
+// getppid round trip drops from ~15-25 µs to ~4.5 µs on the development VM).
+// The stub polls stubSpin times with PAUSE (~20 µs on current Intel
+// cores); the sentry polls for sentrySpin. They are variables so benchmarks
+// can compare settings.
+var (
+	stubSpin   = 500
+	sentrySpin = 20 * time.Microsecond
+)
+
+// waitTimeout is how long the sentry sleeps on a stub thread before it
+// checks that the thread still exists.
+var waitTimeout = unix.Timespec{Nsec: 200 * 1000 * 1000}
+
+// errBadFrame is returned when a stub thread posts a signal frame outside
+// its region: the application scribbled over the stub's state.
+var errBadFrame = errors.New("systrap: stub thread posted an invalid signal frame")
+
+// stubThread is one application thread of a stub process, driven through
+// its sysmsg page. Between Switch calls it sits in its signal handler
+// holding the frame of its last event, which holds the task's live
+// registers and FP state.
+type stubThread struct {
+	as  *addressSpace
+	r   *region
+	tid int
+	msg *sysmsg
+	// fsBase is the FS base the thread runs with.
+	fsBase uint64
+	// cs and ss are the host's user selectors, from the first frame.
+	cs, ss uint16
+	// pinned is set once the thread runs on the CPU of the sentry thread
+	// that drives it.
+	pinned bool
+	// stubSpin and sentrySpin adapt each side's spinning (see spinner).
+	stubSpin, sentrySpin spinner
+}
+
+// start waits for the new thread's first event (the int3 at the thread
+// entry) and records its selectors.
+func (t *stubThread) start() error {
+	if err := t.wait(); err != nil {
+		return err
+	}
+	if t.msg.Signo != uint32(unix.SIGTRAP) {
+		return fmt.Errorf("systrap: new stub thread reported signal %d, want SIGTRAP", t.msg.Signo)
+	}
+	uc, err := t.frame()
+	if err != nil {
+		return err
+	}
+	t.cs, t.ss = uc.Mcontext.Cs, uc.Mcontext.Ss
+	return nil
+}
+
+// Adaptive spinning: a side whose spin ran out spinMissLimit times in a row
+// (the other side was busy for long, or had no CPU to run on) stops
+// spinning for spinOffRounds round trips, then tries again. On a machine
+// whose CPUs are all busy, spinning only steals time from the side that
+// would answer.
+const (
+	spinMissLimit = 2
+	spinOffRounds = 64
+)
+
+// spinner tracks one side's spinning for a stub thread.
+type spinner struct {
+	miss, off int
+}
+
+// enabled reports whether to spin this round.
+func (s *spinner) enabled() bool {
+	if s.off > 0 {
+		s.off--
+		return false
+	}
+	return true
+}
+
+// record notes whether a spin found the other side's answer.
+func (s *spinner) record(hit bool) {
+	if hit {
+		s.miss = 0
+		return
+	}
+	if s.miss++; s.miss >= spinMissLimit {
+		s.miss, s.off = 0, spinOffRounds
+	}
+}
+
+// resume hands the thread back to the application.
+func (t *stubThread) resume() {
+	swapState(&t.msg.State, stateRunning)
+	slept := atomic.LoadUint32(&t.msg.StubSleeping) != 0
+	if slept {
+		futexWake(&t.msg.State)
+	}
+	// The stub spun for this answer when msg.Spin was set; it slept if
+	// the spin ran out. Decide how it waits for the next one.
+	if t.msg.Spin != 0 {
+		t.stubSpin.record(!slept)
+	}
+	if t.stubSpin.enabled() {
+		t.msg.Spin = uint32(stubSpin)
+	} else {
+		t.msg.Spin = 0
+	}
+}
+
+// wait waits until the thread posts its next event.
+func (t *stubThread) wait() error {
+	msg := t.msg
+	if sentrySpin > 0 && t.sentrySpin.enabled() {
+		deadline := time.Now().Add(sentrySpin)
+		hit := false
+		for i := 1; ; i++ {
+			if loadState(&msg.State) == stateEvent {
+				hit = true
+				break
+			}
+			if i%128 == 0 && time.Now().After(deadline) {
+				break
+			}
+		}
+		t.sentrySpin.record(hit)
+		if hit {
+			return nil
+		}
+	}
+	for {
+		swapState(&msg.SentrySleeping, 1)
+		s := loadState(&msg.State)
+		if s == stateEvent {
+			atomic.StoreUint32(&msg.SentrySleeping, 0)
+			return nil
+		}
+		errno := futexWait(&msg.State, s, &waitTimeout)
+		atomic.StoreUint32(&msg.SentrySleeping, 0)
+		if loadState(&msg.State) == stateEvent {
+			return nil
+		}
+		if errno == unix.ETIMEDOUT && unix.Tgkill(t.as.first.tgid, t.tid, 0) == unix.ESRCH {
+			return errStubDied
+		}
+	}
+}
+
+// inRegion returns the offset of [addr, addr+size) in the thread's region
+// when it lies within the signal stack, aligned to align.
+func (t *stubThread) inRegion(addr, size, align uint64) (uint64, bool) {
+	lo, hi := t.r.addr+pageSize, t.r.addr+regionSize
+	if addr < lo || addr > hi || size > hi-addr || addr%align != 0 {
+		return 0, false
+	}
+	return addr - t.r.addr, true
+}
+
+// frame returns the ucontext of the thread's last event.
+func (t *stubThread) frame() (*ucontext, error) {
+	off, ok := t.inRegion(t.msg.Ucontext, uint64(unsafe.Sizeof(ucontext{})), 8)
+	if !ok {
+		return nil, errBadFrame
+	}
+	return (*ucontext)(unsafe.Pointer(&t.r.mem[off])), nil
+}
+
+// fpFrame returns the FP state area of uc (legacy area and XSAVE header).
+func (t *stubThread) fpFrame(uc *ucontext) ([]byte, error) {
+	off, ok := t.inRegion(uc.Mcontext.Fpstate, fpFrameMin, 64)
+	if !ok {
+		return nil, errBadFrame
+	}
+	return t.r.mem[off : off+fpFrameMin], nil
+}
+
+// getFP copies the thread's live FP state (FXSAVE layout) into buf.
+func (t *stubThread) getFP(buf []byte) error {
+	uc, err := t.frame()
+	if err != nil {
+		return err
+	}
+	fp, err := t.fpFrame(uc)
+	if err != nil {
+		return err
+	}
+	copy(buf[:arch.FPStateSize], fp)
+	// The software-reserved bytes are the host kernel's, not the task's.
+	clear(buf[fpSwReserved:arch.FPStateSize])
+	return nil
+}
+
+// setFP makes buf (FXSAVE layout) the thread's live FP state.
+func (t *stubThread) setFP(buf []byte) error {
+	uc, err := t.frame()
+	if err != nil {
+		return err
+	}
+	fp, err := t.fpFrame(uc)
+	if err != nil {
+		return err
+	}
+	mask := *(*uint32)(unsafe.Pointer(&fp[fpMxcsrMask]))
+	if mask == 0 {
+		mask = 0xffbf
+	}
+	copy(fp[:fpSwReserved], buf)
+	*(*uint32)(unsafe.Pointer(&fp[fpMxcsrMask])) = mask
+	*(*uint32)(unsafe.Pointer(&fp[fpMxcsr])) &= mask
+	if *(*uint32)(unsafe.Pointer(&fp[fpSwReserved])) == fpXstateMagic {
+		// XSTATE_BV: x87 and SSE are in the frame, not in their init
+		// state, whatever the kernel saved.
+		*(*uint64)(unsafe.Pointer(&fp[512])) |= 3
+	}
+	return nil
+}
+
+// context runs one task. It is used only by the task's own thread, except
+// for Interrupt.
+type context struct {
+	p *Platform
+	// tid is the host thread of the task.
+	tid int
+	// running is the stub thread in use by Switch, for Interrupt; nil
+	// outside Switch.
+	running atomic.Pointer[stubThread]
+	// pendingInterrupt records an Interrupt that arrived outside Switch so
+	// the next Switch returns at once.
+	pendingInterrupt atomic.Bool
+	// fpThread is the stub thread whose frame holds the task's live FP
+	// state; when nil (or its process is gone), st.FP holds it.
+	fpThread *stubThread
+}
+
+var _ platform.Context = (*context)(nil)
+
+// NewContext implements platform.Platform.NewContext.
+func (p *Platform) NewContext() (platform.Context, error) {
+	tid := unix.Gettid()
+	p.taskThreads.Store(tid, struct{}{})
+	return &context{p: p, tid: tid}, nil
+}
+
+// Interrupt implements platform.Context.Interrupt.
+func (c *context) Interrupt() {
+	c.pendingInterrupt.Store(true)
+	if t := c.running.Load(); t != nil {
+		_ = unix.Tgkill(t.as.first.tgid, t.tid, kickSignal)
+	}
+}
+
+// Release implements platform.Context.Release: the task is exiting, and
+// its stub threads end with it.
+func (c *context) Release() {
+	c.p.spacesMu.Lock()
+	spaces := make([]*addressSpace, 0, len(c.p.spaces))
+	for as := range c.p.spaces {
+		spaces = append(spaces, as)
+	}
+	c.p.spacesMu.Unlock()
+	for _, as := range spaces {
+		as.releaseThread(c)
+		as.releaseEditor(c.tid)
+	}
+	c.p.taskThreads.Delete(c.tid)
+	c.fpThread = nil
+}
+
+// Switch implements platform.Context.Switch.
+func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Trap, error) {
+	as := pas.(*addressSpace)
+	t, err := as.threadFor(c)
+	if err != nil {
+		return platform.Trap{}, err
+	}
+	if c.fpThread != t {
+		if err := c.moveFP(t, st); err != nil {
+			return platform.Trap{}, err
+		}
+	}
+	if !t.pinned {
+		t.bindToCallerCPU()
+	}
+	c.running.Store(t)
+	defer c.running.Store(nil)
+	if c.pendingInterrupt.Swap(false) {
+		return platform.Trap{Kind: platform.TrapInterrupted}, nil
+	}
+
+	uc, err := t.frame()
+	if err != nil {
+		return platform.Trap{}, err
+	}
+	regsToSigcontext(&st.Regs, &uc.Mcontext)
+	// The application cannot pick its code and stack segments, nor the
+	// flags only the kernel may set.
+	uc.Mcontext.Cs, uc.Mcontext.Ss = t.cs, t.ss
+	uc.Mcontext.Eflags = (st.Regs.Eflags &^ eflagsKernelOnly) | eflagsFixed
+	// Host signals stay unblocked in the application.
+	uc.Sigmask = 0
+	if st.Regs.Fs_base != t.fsBase {
+		t.msg.FSBase = st.Regs.Fs_base
+		t.msg.SetFS = 1
+		t.fsBase = st.Regs.Fs_base
+	}
+	t.resume()
+	if err := t.wait(); err != nil {
+		return platform.Trap{}, err
+	}
+	return c.trap(t, st)
+}
+
+// trap decodes the event t posted into st and a Trap.
+func (c *context) trap(t *stubThread, st *arch.State) (platform.Trap, error) {
+	uc, err := t.frame()
+	if err != nil {
+		return platform.Trap{}, err
+	}
+	sigcontextToRegs(&uc.Mcontext, &st.Regs)
+	st.Regs.Fs_base = t.fsBase
+	st.Regs.Orig_rax = ^uint64(0)
+	signo := unix.Signal(t.msg.Signo)
+	switch signo {
+	case unix.SIGSYS:
+		// The kernel rolled RAX back to the system call number.
+		st.Regs.Orig_rax = st.Regs.Rax
+		st.Regs.Rax = enosys
+		return platform.Trap{Kind: platform.TrapSyscall}, nil
+	case kickSignal:
+		c.pendingInterrupt.Store(false)
+		return platform.Trap{Kind: platform.TrapInterrupted}, nil
+	case unix.SIGSEGV, unix.SIGBUS, unix.SIGILL, unix.SIGFPE, unix.SIGTRAP:
+		off, ok := t.inRegion(t.msg.Siginfo, uint64(unsafe.Sizeof(siginfo{})), 8)
+		if !ok {
+			return platform.Trap{}, errBadFrame
+		}
+		info := (*siginfo)(unsafe.Pointer(&t.r.mem[off]))
+		trap := platform.Trap{Kind: platform.TrapException, Signo: int(signo), Code: int(info.Code), Addr: info.Addr}
+		if signo == unix.SIGSEGV || signo == unix.SIGBUS {
+			trap.Kind = platform.TrapFault
+			trap.NotPresent = signo == unix.SIGSEGV && info.Code == segvMapErr
+			switch {
+			case uc.Mcontext.Err&pfFetch != 0:
+				trap.Access = platform.Execute
+			case uc.Mcontext.Err&pfWrite != 0:
+				trap.Access = platform.Write
+			default:
+				trap.Access = platform.Read
+			}
+		}
+		return trap, nil
+	}
+	return platform.Trap{}, fmt.Errorf("systrap: stub thread reported unexpected signal %d", signo)
+}
+
+// moveFP makes t hold the task's FP state: the state comes from the frame of
+// the thread that held it, when its process still exists, else from st.FP.
+func (c *context) moveFP(t *stubThread, st *arch.State) error {
+	if old := c.fpThread; old != nil {
+		old.as.mu.Lock()
+		if !old.as.released {
+			if len(st.FP) < arch.FPStateSize {
+				st.FP = make([]byte, arch.FPStateSize)
+			}
+			_ = old.getFP(st.FP) // a scribbled frame leaves st.FP as it was
+		}
+		old.as.mu.Unlock()
+	}
+	if len(st.FP) >= arch.FPStateSize {
+		if err := t.setFP(st.FP); err != nil {
+			return err
+		}
+	}
+	c.fpThread = t
+	return nil
+}
+
+// liveFP returns the thread holding the task's FP state with its address
+// space locked, or nil.
+func (c *context) liveFP() *stubThread {
+	t := c.fpThread
+	if t == nil {
+		return nil
+	}
+	t.as.mu.Lock()
+	if t.as.released {
+		t.as.mu.Unlock()
+		c.fpThread = nil
+		return nil
+	}
+	return t
+}
+
+// PullFPState implements platform.Context.PullFPState.
+func (c *context) PullFPState(st *arch.State) error {
+	if len(st.FP) < arch.FPStateSize {
+		st.FP = arch.InitialFPState()
+	}
+	t := c.liveFP()
+	if t == nil {
+		return nil
+	}
+	defer t.as.mu.Unlock()
+	return t.getFP(st.FP)
+}
+
+// PushFPState implements platform.Context.PushFPState.
+func (c *context) PushFPState(st *arch.State) error {
+	if len(st.FP) < arch.FPStateSize {
+		return nil
+	}
+	t := c.liveFP()
+	if t == nil {
+		return nil
+	}
+	defer t.as.mu.Unlock()
+	return t.setFP(st.FP)
+}
+
+// bindToCallerCPU pins the stub thread to the CPU the calling sentry thread
+// runs on, and the caller with it, once per stub thread: with the futex
+// hand-off, a switch on one CPU is a plain context switch, across CPUs it
+// is a wake-up interrupt, which on a virtual machine is an expensive exit.
+func (t *stubThread) bindToCallerCPU() {
+	t.pinned = true
+	if !pinThreads {
+		return
+	}
+	var cpu uint32
+	if _, _, errno := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); errno != 0 {
+		return
+	}
+	var set unix.CPUSet
+	set.Set(int(cpu))
+	if unix.SchedSetaffinity(0, &set) == nil {
+		_ = unix.SchedSetaffinity(t.tid, &set)
+	}
+}
+
+// pinThreads enables bindToCallerCPU. Off by default: spinning needs the
+// two sides on different CPUs.
+var pinThreads = false

@@ -1,0 +1,455 @@
+package systrap
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
+
+const (
+	codeAddr = 0x400000
+	dataAddr = 0x600000
+)
+
+type fixture struct {
+	mf  *memfile.File
+	p   *Platform
+	as  platform.AddressSpace
+	ctx platform.Context
+}
+
+func newFixture(t testing.TB, code []byte) *fixture {
+	t.Helper()
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
+	mf, err := memfile.New("test", 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mf.Close() })
+	p, err := New(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	as, err := p.NewAddressSpace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(as.Release)
+	ctx, err := p.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ctx.Release)
+	fr, err := mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(mf.Slice(fr), code)
+	if err := as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{mf, p, as, ctx}
+}
+
+// getppidLoop: mov $110, %eax; syscall; jmp back to start.
+var getppidLoop = []byte{0xb8, 110, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7}
+
+func TestStubCode(t *testing.T) {
+	code, err := handlerCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stub handler: %d bytes", len(code))
+	if _, err := stubImage(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSyscallTrap(t *testing.T) {
+	f := newFixture(t, getppidLoop)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rbx = 0x1122334455667788
+	st.Regs.R15 = 0x99
+	for i := 0; i < 3; i++ {
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trap.Kind != platform.TrapSyscall || st.SyscallNo() != unix.SYS_GETPPID {
+			t.Fatalf("trap %+v nr %d, want syscall getppid", trap, st.SyscallNo())
+		}
+		if st.Regs.Rip != codeAddr+7 {
+			t.Fatalf("rip %#x after syscall, want %#x", st.Regs.Rip, codeAddr+7)
+		}
+		if st.Regs.Rbx != 0x1122334455667788 || st.Regs.R15 != 0x99 {
+			t.Fatalf("registers not preserved: rbx %#x r15 %#x", st.Regs.Rbx, st.Regs.R15)
+		}
+		st.SetReturn(42)
+	}
+}
+
+// storeLoad: mov %rax, (%rbx); mov (%rbx), %rdx; mov $39, %eax; syscall
+var storeLoad = []byte{0x48, 0x89, 0x03, 0x48, 0x8b, 0x13, 0xb8, 39, 0, 0, 0, 0x0f, 0x05}
+
+func TestFaultAndUnmapIsEffective(t *testing.T) {
+	f := newFixture(t, storeLoad)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rbx = dataAddr
+	st.Regs.Rax = 0x1234
+	trap, err := f.ctx.Switch(f.as, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trap.Kind != platform.TrapFault || trap.Addr != dataAddr || !trap.NotPresent || trap.Access != platform.Write {
+		t.Fatalf("trap %+v, want not-present write fault at %#x", trap, dataAddr)
+	}
+	if st.Regs.Rip != codeAddr {
+		t.Fatalf("rip %#x at fault, want %#x", st.Regs.Rip, codeAddr)
+	}
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	if err := f.as.MapFile(dataAddr, fr, platform.Read|platform.Write); err != nil {
+		t.Fatal(err)
+	}
+	trap, err = f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapSyscall || st.Regs.Rdx != 0x1234 {
+		t.Fatalf("after mapping: trap %+v err %v rdx %#x", trap, err, st.Regs.Rdx)
+	}
+	if got := f.mf.Slice(fr)[0]; got != 0x34 {
+		t.Fatalf("store did not reach the memory file: %#x", got)
+	}
+	// Read-only: the store must fault now.
+	if err := f.as.MapFile(dataAddr, fr, platform.Read); err != nil {
+		t.Fatal(err)
+	}
+	st.Regs.Rip = codeAddr
+	trap, err = f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapFault || trap.Code != 2 /* SEGV_ACCERR */ || trap.NotPresent {
+		t.Fatalf("store to read-only page: trap %+v err %v", trap, err)
+	}
+	// Unmapped: any access must fault.
+	f.as.Unmap(dataAddr, arch.PageSize)
+	st.Regs.Rip = codeAddr + 3 // the load
+	trap, err = f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapFault || trap.Code != 1 /* SEGV_MAPERR */ || trap.Access != platform.Read {
+		t.Fatalf("load from unmapped page: trap %+v err %v", trap, err)
+	}
+}
+
+func TestExceptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		code []byte
+		sig  unix.Signal
+	}{
+		{"ud2", []byte{0x0f, 0x0b}, unix.SIGILL},
+		{"int3", []byte{0xcc}, unix.SIGTRAP},
+		{"div0", []byte{0x31, 0xc9, 0xf7, 0xf1}, unix.SIGFPE}, // xor %ecx,%ecx; div %ecx
+		{"hlt", []byte{0xf4}, unix.SIGSEGV},                   // #GP
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.code)
+			st := &arch.State{}
+			st.Regs.Rip = codeAddr
+			trap, err := f.ctx.Switch(f.as, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if trap.Signo != int(tc.sig) {
+				t.Fatalf("trap %+v, want signal %v", trap, tc.sig)
+			}
+		})
+	}
+}
+
+func TestInterruptBusyLoop(t *testing.T) {
+	f := newFixture(t, []byte{0xeb, 0xfe}) // jmp .
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	go func() {
+		for i := 0; i < 1000; i++ {
+			runtime.Gosched()
+		}
+		f.ctx.Interrupt()
+	}()
+	trap, err := f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapInterrupted {
+		t.Fatalf("trap %+v err %v, want interrupted", trap, err)
+	}
+	if st.Regs.Rip != codeAddr {
+		t.Fatalf("rip %#x, want %#x", st.Regs.Rip, codeAddr)
+	}
+	// An interrupt before Switch makes it return at once.
+	f.ctx.Interrupt()
+	trap, err = f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapInterrupted {
+		t.Fatalf("pending interrupt: trap %+v err %v", trap, err)
+	}
+}
+
+// TestFSBase: mov %fs:0, %rax; mov $39, %eax would clobber it, so:
+// mov %fs:0, %rdx; mov $39,%eax; syscall.
+func TestFSBase(t *testing.T) {
+	code := []byte{0x64, 0x48, 0x8b, 0x14, 0x25, 0, 0, 0, 0, 0xb8, 39, 0, 0, 0, 0x0f, 0x05}
+	f := newFixture(t, code)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	if err := f.as.MapFile(dataAddr, fr, platform.Read|platform.Write); err != nil {
+		t.Fatal(err)
+	}
+	mem := f.mf.Slice(fr)
+	mem[0x10], mem[0x20] = 0xaa, 0xbb
+	for _, c := range []struct {
+		off  uint64
+		want uint64
+	}{{0x10, 0xaa}, {0x20, 0xbb}, {0x10, 0xaa}} {
+		st := &arch.State{}
+		st.Regs.Rip = codeAddr
+		st.Regs.Fs_base = dataAddr + c.off
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil || trap.Kind != platform.TrapSyscall || st.Regs.Rdx != c.want || st.Regs.Fs_base != dataAddr+c.off {
+			t.Fatalf("fs base %#x: trap %+v err %v rdx %#x", dataAddr+c.off, trap, err, st.Regs.Rdx)
+		}
+	}
+}
+
+// TestFPState: movq %rax, %xmm3; mov $39,%eax; syscall; movq %xmm3, %rdx; syscall
+func TestFPState(t *testing.T) {
+	code := []byte{0x66, 0x48, 0x0f, 0x6e, 0xd8, 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x66, 0x48, 0x0f, 0x7e, 0xda, 0x0f, 0x05}
+	f := newFixture(t, code)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rax = 0xfeedface
+	if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v err %v", trap, err)
+	}
+	if err := f.ctx.PullFPState(st); err != nil {
+		t.Fatal(err)
+	}
+	// XMM3 is at 160 + 3*16 in the FXSAVE layout.
+	if got := *(*uint64)(unsafePtr(&st.FP[160+48])); got != 0xfeedface {
+		t.Fatalf("xmm3 pulled %#x, want 0xfeedface", got)
+	}
+	*(*uint64)(unsafePtr(&st.FP[160+48])) = 0xc0ffee
+	if err := f.ctx.PushFPState(st); err != nil {
+		t.Fatal(err)
+	}
+	if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v err %v", trap, err)
+	}
+	if st.Regs.Rdx != 0xc0ffee {
+		t.Fatalf("xmm3 after push: %#x, want 0xc0ffee", st.Regs.Rdx)
+	}
+}
+
+// TestEscapeRawSyscall: a raw `syscall` of the application never reaches
+// the host: getpid and kill(getppid, SIGKILL) and a write to fd 0 (the
+// memory file in the stub) all come back to the sentry as traps.
+func TestEscapeRawSyscall(t *testing.T) {
+	f := newFixture(t, []byte{0x0f, 0x05, 0xeb, 0xfc}) // syscall; jmp back
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	for _, call := range []struct {
+		nr   uint64
+		args [3]uint64
+	}{
+		{unix.SYS_GETPID, [3]uint64{}},
+		{unix.SYS_KILL, [3]uint64{uint64(os.Getpid()), uint64(unix.SIGKILL)}},
+		{unix.SYS_WRITE, [3]uint64{0, codeAddr, 2}},
+		{unix.SYS_EXIT_GROUP, [3]uint64{0}},
+		{0x40000000 | unix.SYS_GETPID, [3]uint64{}}, // x32
+	} {
+		st.Regs.Rax = call.nr
+		st.Regs.Rdi, st.Regs.Rsi, st.Regs.Rdx = call.args[0], call.args[1], call.args[2]
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil || trap.Kind != platform.TrapSyscall || st.SyscallNo() != call.nr {
+			t.Fatalf("syscall %#x: trap %+v err %v nr %#x", call.nr, trap, err, st.SyscallNo())
+		}
+		st.Regs.Rip = codeAddr
+	}
+	// int $0x80 (the 32-bit entry) is trapped too, or is a #GP where the
+	// host has no 32-bit emulation.
+	f2 := newFixture(t, []byte{0xcd, 0x80})
+	st = &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rax = 20 // getpid (i386)
+	trap, err := f2.ctx.Switch(f2.as, st)
+	if err != nil || (trap.Kind != platform.TrapSyscall && trap.Signo != int(unix.SIGSEGV)) {
+		t.Fatalf("int $0x80: trap %+v err %v", trap, err)
+	}
+}
+
+// TestEscapeThroughStubCode: jumping to the stub's own `syscall`
+// instructions (the only ones the master filter lets through) with a call
+// outside the hand-off path kills the stub instead of running it.
+func TestEscapeThroughStubCode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		nr   uint64
+		args [6]uint64
+	}{
+		{"getpid", unix.SYS_GETPID, [6]uint64{}},
+		{"mmap", unix.SYS_MMAP, [6]uint64{dataAddr, 4096, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_SHARED | unix.MAP_FIXED, 0, 0}},
+		{"futex-requeue", unix.SYS_FUTEX, [6]uint64{codeAddr, 3}},
+		{"arch_prctl-get-gs", unix.SYS_ARCH_PRCTL, [6]uint64{0x1004, dataAddr}},
+	} {
+		for _, target := range []uint64{stubSyscallAddr, stubRestorerAddr + 5} {
+			t.Run(fmt.Sprintf("%s@%#x", tc.name, target), func(t *testing.T) {
+				// mov $target, %rcx; jmp *%rcx
+				code := []byte{0x48, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe1}
+				*(*uint64)(unsafePtr(&code[2])) = target
+				f := newFixture(t, code)
+				st := &arch.State{}
+				st.Regs.Rip = codeAddr
+				st.Regs.Rax = tc.nr
+				r := &st.Regs
+				r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9 = tc.args[0], tc.args[1], tc.args[2], tc.args[3], tc.args[4], tc.args[5]
+				trap, err := f.ctx.Switch(f.as, st)
+				if err == nil {
+					t.Fatalf("stub survived a %s from its own code: trap %+v", tc.name, trap)
+				}
+			})
+		}
+	}
+}
+
+// TestThreadsShareAddressSpace runs two tasks on two host threads in one
+// address space: each gets its own stub thread, both see the same memory,
+// and one task's exit leaves the other running.
+func TestThreadsShareAddressSpace(t *testing.T) {
+	// mov %rax,(%rbx); mov $39,%eax; syscall; jmp .-7 (back to mov $39)
+	code := []byte{0x48, 0x89, 0x03, 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7}
+	f := newFixture(t, code)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	if err := f.as.MapFile(dataAddr, fr, platform.Read|platform.Write); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 3; round++ {
+		errs := make(chan error, 2)
+		for id := uint64(1); id <= 2; id++ {
+			go func() {
+				runtime.LockOSThread()
+				ctx, err := f.p.NewContext()
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer ctx.Release()
+				st := &arch.State{}
+				st.Regs.Rip = codeAddr
+				st.Regs.Rbx = dataAddr + 8*id
+				st.Regs.Rax = id * 0x1111
+				for i := 0; i < 50; i++ {
+					trap, err := ctx.Switch(f.as, st)
+					if err != nil || trap.Kind != platform.TrapSyscall {
+						errs <- fmt.Errorf("task %d: trap %+v err %v", id, trap, err)
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for i := 0; i < 2; i++ {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mem := f.mf.Slice(fr)
+	if mem[8] != 0x11 || mem[16] != 0x22 {
+		t.Fatalf("stores from the two tasks: %#x %#x", mem[8], mem[16])
+	}
+	// Regions of exited threads are reused.
+	as := f.as.(*addressSpace)
+	as.mu.Lock()
+	n := len(as.regions)
+	as.mu.Unlock()
+	if n > 4 {
+		t.Errorf("%d regions for at most 3 threads at a time", n)
+	}
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rbx = dataAddr
+	if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("after the workers exited: trap %+v err %v", trap, err)
+	}
+}
+
+// TestTwoAddressSpaces: a task moves to a new address space (as after
+// exec) and keeps its FP state.
+func TestTwoAddressSpaces(t *testing.T) {
+	f := newFixture(t, getppidLoop)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	if _, err := f.ctx.Switch(f.as, st); err != nil {
+		t.Fatal(err)
+	}
+	as2, err := f.p.NewAddressSpace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as2.Release()
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	copy(f.mf.Slice(fr), getppidLoop)
+	if err := as2.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	f.as.Release()
+	st.Regs.Rip = codeAddr
+	if trap, err := f.ctx.Switch(as2, st); err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v err %v", trap, err)
+	}
+}
+
+func BenchmarkSyscallRoundTrip(b *testing.B) {
+	f := newFixture(b, getppidLoop)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.ctx.Switch(f.as, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMapFile(b *testing.B) {
+	f := newFixture(b, getppidLoop)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := f.as.MapFile(dataAddr, fr, platform.Read); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestEscapeJIT: code the application writes at run time (a JIT) and
+// executes is trapped like any other: the `syscall` it generates comes back
+// to the sentry.
+func TestEscapeJIT(t *testing.T) {
+	// movl $0x9090050f, (%rbx)   (syscall; nop; nop)
+	// mov $39, %eax; jmp *%rbx
+	code := []byte{0xc7, 0x03, 0x0f, 0x05, 0x90, 0x90, 0xb8, 39, 0, 0, 0, 0xff, 0xe3}
+	f := newFixture(t, code)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	if err := f.as.MapFile(dataAddr, fr, platform.Read|platform.Write|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rbx = dataAddr
+	trap, err := f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapSyscall || st.SyscallNo() != unix.SYS_GETPID || st.Regs.Rip != dataAddr+2 {
+		t.Fatalf("trap %+v err %v nr %d rip %#x", trap, err, st.SyscallNo(), st.Regs.Rip)
+	}
+}

@@ -1,0 +1,258 @@
+package systrap
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+)
+
+// errStubDied is returned when a stub thread is gone (killed from outside,
+// by a host resource limit, or by its own seccomp filter).
+var errStubDied = errors.New("systrap: stub process exited")
+
+// tracee is a stub thread the factory traces: the master, the first thread
+// of each stub process (which edits the address space and clones the
+// application threads), and a new application thread until it is set up.
+// Every ptrace request on it comes from the factory's thread; wait4 may
+// come from any thread of the sentry.
+//
+// These helpers are the ptrace platform's (sentry/platform/ptrace/thread.go),
+// copied: the two platforms inject system calls the same way.
+type tracee struct {
+	tgid int
+	tid  int
+	// template holds the registers the thread stopped with when the
+	// factory first saw it; injected system calls start from a copy of it
+	// so the segment registers are valid.
+	template arch.Registers
+}
+
+// waitStop waits for the thread's next stop and returns its status.
+func (t *tracee) waitStop() (unix.WaitStatus, error) {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(t.tid, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return ws, fmt.Errorf("systrap: wait4(%d): %w", t.tid, err)
+		}
+		if ws.Exited() || ws.Signaled() {
+			return ws, errStubDied
+		}
+		if !ws.Stopped() {
+			continue
+		}
+		return ws, nil
+	}
+}
+
+// setOptions sets the tracing options: the thread dies with its tracer.
+func (t *tracee) setOptions(extra int) error {
+	if err := unix.PtraceSetOptions(t.tid, unix.PTRACE_O_EXITKILL|extra); err != nil {
+		return fmt.Errorf("systrap: setting ptrace options on %d: %w", t.tid, err)
+	}
+	return nil
+}
+
+// captureTemplate records the current registers as the injection template.
+func (t *tracee) captureTemplate() error {
+	if err := unix.PtraceGetRegs(t.tid, &t.template); err != nil {
+		return fmt.Errorf("systrap: reading stub registers: %w", err)
+	}
+	return nil
+}
+
+// syscall injects a host system call into the stopped thread and returns
+// its result. The thread's registers are not preserved.
+func (t *tracee) syscall(nr uintptr, args ...uintptr) (uintptr, error) {
+	regs := t.template
+	regs.Rip = stubSyscallAddr
+	regs.Rax = uint64(nr)
+	regs.Orig_rax = ^uint64(0)
+	var a [6]uintptr
+	copy(a[:], args)
+	regs.Rdi, regs.Rsi, regs.Rdx, regs.R10, regs.R8, regs.R9 =
+		uint64(a[0]), uint64(a[1]), uint64(a[2]), uint64(a[3]), uint64(a[4]), uint64(a[5])
+	if err := unix.PtraceSetRegs(t.tid, &regs); err != nil {
+		return 0, fmt.Errorf("systrap: setting registers to inject syscall %d: %w", nr, err)
+	}
+	for {
+		if err := unix.PtraceCont(t.tid, 0); err != nil {
+			return 0, fmt.Errorf("systrap: resuming stub for syscall %d: %w", nr, err)
+		}
+		ws, err := t.waitStop()
+		if err != nil {
+			return 0, err
+		}
+		sig := ws.StopSignal()
+		if sig == unix.SIGTRAP && ws.TrapCause() <= 0 {
+			break
+		}
+		if sig == unix.SIGSTOP || sig == unix.SIGCONT || ws.TrapCause() > 0 {
+			// A stop or event that is not the injection's end
+			// (a PTRACE_INTERRUPT stop, a host job-control signal).
+			continue
+		}
+		return 0, fmt.Errorf("systrap: stub stopped with %v during injected syscall %d", sig, nr)
+	}
+	if err := unix.PtraceGetRegs(t.tid, &regs); err != nil {
+		return 0, fmt.Errorf("systrap: reading injected syscall result: %w", err)
+	}
+	if ret := int64(regs.Rax); ret < 0 && ret > -4096 {
+		return 0, unix.Errno(-ret)
+	}
+	return uintptr(regs.Rax), nil
+}
+
+// injectEvent injects a fork or clone into t and returns the new task's
+// ID from the ptrace event it causes. The new task starts traced by the
+// factory and stopped with SIGSTOP.
+func (t *tracee) injectEvent(nr uintptr, flags uintptr, event int) (int, error) {
+	regs := t.template
+	regs.Rip = stubSyscallAddr
+	regs.Rax = uint64(nr)
+	regs.Rdi = uint64(flags)
+	regs.Rsi, regs.Rdx, regs.R10, regs.R8 = 0, 0, 0, 0
+	regs.Orig_rax = ^uint64(0)
+	if err := unix.PtraceSetRegs(t.tid, &regs); err != nil {
+		return 0, fmt.Errorf("systrap: injecting syscall %d: %w", nr, err)
+	}
+	if err := unix.PtraceCont(t.tid, 0); err != nil {
+		return 0, fmt.Errorf("systrap: resuming stub for syscall %d: %w", nr, err)
+	}
+	var ws unix.WaitStatus
+	var err error
+	for {
+		if ws, err = t.waitStop(); err != nil {
+			return 0, err
+		}
+		if ws.StopSignal() != unix.SIGSTOP {
+			break
+		}
+		if err := unix.PtraceCont(t.tid, 0); err != nil {
+			return 0, err
+		}
+	}
+	if ws.StopSignal() != unix.SIGTRAP || ws.TrapCause() != event {
+		return 0, fmt.Errorf("systrap: stub stopped with %v (event %d) during syscall %d", ws.StopSignal(), ws.TrapCause(), nr)
+	}
+	msg, err := unix.PtraceGetEventMsg(t.tid)
+	if err != nil {
+		return 0, fmt.Errorf("systrap: reading new stub task id: %w", err)
+	}
+	// Let t finish the call and stop on the int3.
+	if err := unix.PtraceCont(t.tid, 0); err != nil {
+		return 0, fmt.Errorf("systrap: resuming stub after syscall %d: %w", nr, err)
+	}
+	for {
+		ws, err := t.waitStop()
+		if err != nil {
+			return 0, err
+		}
+		if ws.StopSignal() == unix.SIGTRAP {
+			break
+		}
+		if err := unix.PtraceCont(t.tid, 0); err != nil {
+			return 0, err
+		}
+	}
+	return int(msg), nil
+}
+
+// kill kills the thread's whole stub process and reaps the thread.
+func (t *tracee) kill() {
+	_ = unix.Kill(t.tgid, unix.SIGKILL)
+	t.reap()
+}
+
+// reap waits until the (killed) thread is gone.
+func (t *tracee) reap() {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(t.tid, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || ws.Exited() || ws.Signaled() {
+			return
+		}
+		_ = unix.PtraceCont(t.tid, 0)
+	}
+}
+
+// pokeData writes b at addr in the stopped thread's memory.
+func (t *tracee) pokeData(addr uintptr, b []byte) error {
+	if _, err := unix.PtracePokeData(t.tid, addr, b); err != nil {
+		return fmt.Errorf("systrap: writing stub memory at %#x: %w", addr, err)
+	}
+	return nil
+}
+
+// sockFprog renders a struct sock_fprog for n instructions at addr.
+func sockFprog(n int, addr uint64) []byte {
+	b := make([]byte, 16)
+	*(*uint16)(unsafe.Pointer(&b[0])) = uint16(n)
+	*(*uint64)(unsafe.Pointer(&b[8])) = addr
+	return b
+}
+
+// handOver waits for a new thread's initial SIGSTOP and lets it go,
+// asleep in pause(2) at the stub's park loop, so another thread of the
+// sentry can seize it. (A hand-over that leaves it stopped with SIGSTOP,
+// as the ptrace platform's does, would put the whole stub process in a group
+// stop, and the application threads here have no tracer to resume them.)
+func handOver(t *tracee) error {
+	if ws, err := t.waitStop(); err != nil || ws.StopSignal() != unix.SIGSTOP {
+		return fmt.Errorf("systrap: new stub thread did not stop (%v): %v", ws.StopSignal(), err)
+	}
+	regs := t.template
+	regs.Rip = stubParkAddr
+	regs.Orig_rax = ^uint64(0)
+	if err := unix.PtraceSetRegs(t.tid, &regs); err != nil {
+		return fmt.Errorf("systrap: parking new stub thread: %w", err)
+	}
+	if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_DETACH, uintptr(t.tid), 0, 0, 0, 0); errno != 0 {
+		return fmt.Errorf("systrap: handing over new stub thread: %w", errno)
+	}
+	return nil
+}
+
+// seize makes the calling thread the tracer of stub thread tid of process
+// tgid, which the factory handed over, and stops it.
+//
+// Preconditions: the caller is locked to its OS thread.
+func seize(tgid, tid int) (*tracee, error) {
+	t := &tracee{tgid: tgid, tid: tid}
+	if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(tid), 0, unix.PTRACE_O_EXITKILL, 0, 0); errno != 0 {
+		return nil, fmt.Errorf("systrap: seizing stub thread %d: %w", tid, errno)
+	}
+	if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_INTERRUPT, uintptr(tid), 0, 0, 0, 0); errno != 0 {
+		return nil, fmt.Errorf("systrap: stopping stub thread %d: %w", tid, errno)
+	}
+	if _, err := t.waitStop(); err != nil {
+		return nil, err
+	}
+	if err := t.captureTemplate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// exit makes the stopped thread exit(2) by itself and reaps it.
+func (t *tracee) exit() {
+	regs := t.template
+	regs.Rip = stubSyscallAddr
+	regs.Rax = unix.SYS_EXIT
+	regs.Rdi = 0
+	regs.Orig_rax = ^uint64(0)
+	if unix.PtraceSetRegs(t.tid, &regs) != nil || unix.PtraceCont(t.tid, 0) != nil {
+		_ = unix.Tgkill(t.tgid, t.tid, unix.SIGKILL)
+	}
+	t.reap()
+}

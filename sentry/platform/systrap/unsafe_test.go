@@ -1,0 +1,5 @@
+package systrap
+
+import "unsafe"
+
+func unsafePtr(b *byte) unsafe.Pointer { return unsafe.Pointer(b) }

@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/platform/ptrace"
+	"github.com/cocoonrt/cocoon/sentry/platform/systrap"
+	"github.com/cocoonrt/cocoon/test/internal/cocoonbin"
+)
+
+// TestPlatformReport prints, side by side and measured in one run, what a
+// system call, a 1-byte pipe write+read and a fork+exec+wait cost natively
+// and on each platform this host offers (`cocoon do --platform=...`), with
+// the raw platform round trip (a stub looping on `syscall`, served by
+// returning at once) as each platform's floor. COCOON_BENCH=1 runs it; it
+// reports, it never asserts on time.
+func TestPlatformReport(t *testing.T) {
+	if os.Getenv("COCOON_BENCH") == "" {
+		t.Skip("set COCOON_BENCH=1 (make bench) to print the platform report")
+	}
+	dir := t.TempDir()
+	cocoon, err := cocoonbin.Path(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins := map[string]string{}
+	for _, src := range []string{"getppid_loop", "rw_loop", "kernel_ops"} {
+		bin := filepath.Join(dir, src)
+		if out, err := exec.Command("gcc", "-static", "-O2", "-o", bin, src+".c", "-lpthread").CombinedOutput(); err != nil {
+			t.Fatalf("gcc %s: %v\n%s", src, err, out)
+		}
+		bins[src] = bin
+	}
+	platforms := []string{"ptrace", "systrap"}
+	if _, err := os.Stat("/dev/kvm"); err == nil {
+		platforms = append(platforms, "kvm")
+	}
+
+	type row struct {
+		label    string
+		argv     []string // program and arguments natively
+		nNative  string
+		nSandbox string
+		unit     float64 // divide ns by this for the printed unit
+		unitName string
+	}
+	rows := []row{
+		{"getppid round trip", []string{bins["getppid_loop"]}, "2000000", "20000", 1, "ns"},
+		{"1-byte pipe write+read", []string{bins["rw_loop"]}, "500000", "10000", 1, "ns"},
+		{"fork+exec+wait (static)", []string{bins["kernel_ops"], "forkexec"}, "200", "40", 1000, "us"},
+	}
+	fmt.Println("Cocoon platform report (one run on this machine; ratio = sandbox / native)")
+	fmt.Println()
+	for _, r := range rows {
+		native := nsPerCall(t, append(r.argv, r.nNative)...)
+		fmt.Printf("%s\n  %-9s %10.1f %s\n", r.label, "native", native/r.unit, r.unitName)
+		for _, p := range platforms {
+			argv := append([]string{cocoon, "do", "--platform=" + p, "--"}, r.argv...)
+			s := nsPerCall(t, append(argv, r.nSandbox)...)
+			fmt.Printf("  %-9s %10.1f %s   %6.1fx native\n", p, s/r.unit, r.unitName, s/native)
+		}
+	}
+	fmt.Println("raw platform round trip (the floor: Switch on a stub looping on syscall)")
+	for _, p := range []string{"ptrace", "systrap"} {
+		fmt.Printf("  %-9s %10.1f ns\n", p, rawRoundTrip(t, p, 20000))
+	}
+}
+
+// rawRoundTrip measures platform name alone: a stub whose code is
+// `syscall` in a loop, served by returning at once.
+func rawRoundTrip(t *testing.T, name string, n int) float64 {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	mf, err := memfile.New("bench", 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mf.Close()
+	var p platform.Platform
+	switch name {
+	case "ptrace":
+		pp, err := ptrace.New(mf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = pp
+	case "systrap":
+		sp, err := systrap.New(mf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = sp
+	}
+	defer p.Close()
+	as, err := p.NewAddressSpace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Release()
+	ctx, err := p.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Release()
+	fr, err := mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// mov $110,%eax; syscall; jmp back
+	copy(mf.Slice(fr), []byte{0xb8, 110, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7})
+	if err := as.MapFile(0x400000, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	st := &arch.State{}
+	st.Regs.Rip = 0x400000
+	for i := 0; i < 100; i++ {
+		ctx.Switch(as, st)
+	}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := ctx.Switch(as, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(n)
+}
