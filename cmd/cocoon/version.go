@@ -40,7 +40,8 @@ type kvmReport struct {
 	OpenErr error // nil when the device opened read-write
 	API     int   // KVM_GET_API_VERSION's answer, valid when APIErr is nil
 	APIErr  error
-	// Platform is "kvm" or "ptrace"; Reason says why it is not kvm, and
+	// Platform is "kvm" or "systrap" (ptrace when its stub cannot
+	// start); Reason says why it is not kvm, and
 	// Entry how syscalls reach the sentry when it is.
 	Platform string
 	Reason   string
@@ -89,7 +90,7 @@ func startKVM() (string, error) {
 }
 
 func (k kvmProber) probe() kvmReport {
-	r := kvmReport{Platform: "ptrace"}
+	r := kvmReport{Platform: "systrap"}
 	if _, err := os.Stat(k.dev); errors.Is(err, fs.ErrNotExist) {
 		r.Reason = k.dev + " does not exist (no KVM module loaded, or the machine or container does not pass it through)"
 		return r
@@ -173,8 +174,9 @@ func writeVersion(w io.Writer, ver, commit string, r kvmReport) {
 		fmt.Fprintf(w, "platform:  kvm (--platform=auto; syscalls arrive by %s)\n", r.Entry)
 		return
 	}
-	fmt.Fprintf(w, "platform:  ptrace (--platform=auto: KVM unavailable: %s)\n", r.Reason)
-	fmt.Fprintf(w, "           sandboxes work on ptrace, with a higher cost per system call than on KVM\n")
+	fmt.Fprintf(w, "platform:  systrap (--platform=auto: KVM unavailable: %s)\n", r.Reason)
+	fmt.Fprintf(w, "           sandboxes run on systrap (seccomp traps), ptrace if its stub cannot start;\n")
+	fmt.Fprintf(w, "           both cost more per system call than KVM\n")
 }
 
 // versionMain is `cocoon version`: the build, and the platform this

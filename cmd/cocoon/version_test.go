@@ -19,8 +19,8 @@ func TestKVMProbeMissingDevice(t *testing.T) {
 		start:      func() (string, error) { t.Fatal("KVM started without a device"); return "", nil },
 	}
 	r := k.probe()
-	if r.Exists || r.Platform != "ptrace" || !strings.Contains(r.Reason, "does not exist") {
-		t.Fatalf("probe = %+v, want a missing device and ptrace", r)
+	if r.Exists || r.Platform != "systrap" || !strings.Contains(r.Reason, "does not exist") {
+		t.Fatalf("probe = %+v, want a missing device and systrap", r)
 	}
 }
 
@@ -45,9 +45,9 @@ func TestKVMProbe(t *testing.T) {
 		wantReason   string
 	}{
 		{name: "kvm", api: 12, wantStart: true, wantPlatform: "kvm"},
-		{name: "probe fails", api: 12, startErr: errProbe, wantStart: true, wantPlatform: "ptrace", wantReason: "start-up probe failed"},
-		{name: "old API", api: 11, wantPlatform: "ptrace", wantReason: "KVM API version 11, want 12"},
-		{name: "not KVM", apiErr: unix.ENOTTY, wantPlatform: "ptrace", wantReason: "KVM_GET_API_VERSION"},
+		{name: "probe fails", api: 12, startErr: errProbe, wantStart: true, wantPlatform: "systrap", wantReason: "start-up probe failed"},
+		{name: "old API", api: 11, wantPlatform: "systrap", wantReason: "KVM API version 11, want 12"},
+		{name: "not KVM", apiErr: unix.ENOTTY, wantPlatform: "systrap", wantReason: "KVM_GET_API_VERSION"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			started := false
@@ -90,8 +90,8 @@ func TestKVMProbeUnopenable(t *testing.T) {
 		start:      func() (string, error) { t.Fatal("KVM started without a device"); return "", nil },
 	}
 	r := k.probe()
-	if !r.Exists || !errors.Is(r.OpenErr, unix.EISDIR) || r.Platform != "ptrace" {
-		t.Fatalf("probe = %+v, want an open error and ptrace", r)
+	if !r.Exists || !errors.Is(r.OpenErr, unix.EISDIR) || r.Platform != "systrap" {
+		t.Fatalf("probe = %+v, want an open error and systrap", r)
 	}
 	var out bytes.Buffer
 	writeVersion(&out, "v1", "abc", r)
@@ -126,8 +126,8 @@ func TestVersionOnHost(t *testing.T) {
 		}
 	}
 	if _, err := os.Stat("/dev/kvm"); errors.Is(err, os.ErrNotExist) {
-		if r.Platform != "ptrace" || !strings.Contains(s, "/dev/kvm:  missing\n") || !strings.Contains(s, "platform:  ptrace") {
-			t.Errorf("without /dev/kvm the report must say missing and ptrace:\n%s", s)
+		if r.Platform != "systrap" || !strings.Contains(s, "/dev/kvm:  missing\n") || !strings.Contains(s, "platform:  systrap") {
+			t.Errorf("without /dev/kvm the report must say missing and systrap:\n%s", s)
 		}
 	}
 }

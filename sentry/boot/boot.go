@@ -239,10 +239,8 @@ func findProgram(root, cwd *vfs.Dentry, name string, env []string) (string, erro
 }
 
 // newPlatform starts the platform the spec names. "auto" prefers KVM and
-// falls back to ptrace, saying why, when the host has no usable KVM.
-// systrap is chosen by name for now: it passes the differential and
-// real-program suites, but pods and the CRI tests have not run on it
-// yet, so auto does not pick it.
+// falls back to systrap, then ptrace, saying why, when the host has no
+// usable KVM.
 func newPlatform(name string, mf *memfile.File, log *slog.Logger) (platform.Platform, error) {
 	// Each constructor's result is checked before it becomes an interface
 	// value, so a failed start never yields a non-nil platform.
@@ -279,7 +277,12 @@ func newPlatform(name string, mf *memfile.File, log *slog.Logger) (platform.Plat
 		if err == nil {
 			return p, nil
 		}
-		log.Info("KVM platform unavailable, using ptrace", "reason", err)
+		log.Info("KVM platform unavailable, using systrap", "reason", err)
+		p, err = startSystrap()
+		if err == nil {
+			return p, nil
+		}
+		log.Info("systrap platform unavailable, using ptrace", "reason", err)
 		return startPtrace()
 	}
 	return nil, fmt.Errorf("unknown platform %q (want kvm, systrap, ptrace or auto)", name)

@@ -25,8 +25,8 @@ type Spec struct {
 	// sandbox's programs can use.
 	MemoryBytes uint64 `json:"memoryBytes"`
 	// Platform is "kvm", "systrap", "ptrace" or "auto" (empty): KVM when
-	// the host offers a usable /dev/kvm, ptrace otherwise; systrap
-	// (seccomp traps) by name.
+	// the host offers a usable /dev/kvm, else systrap (seccomp traps),
+	// else ptrace.
 	Platform string `json:"platform"`
 	// RootOverlay says how the root is writable: "" leaves the gofer's
 	// tree as it is served (read-only unless the gofer serves it
