@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
 	"github.com/cocoonrt/cocoon/e2e/registry"
 )
 
@@ -109,6 +111,10 @@ func TestCritest(t *testing.T) {
 	}
 	// The daemon's output goes to the report however the test ends.
 	t.Cleanup(func() { os.WriteFile(filepath.Join(out, "daemon.log"), []byte(d.stderr.String()), 0o644) })
+	// Pods a failed spec left behind would outlive the daemon (as pods
+	// do across a restart): remove them before it stops (cleanups run
+	// last-registered first).
+	t.Cleanup(func() { removeAllPods(t, d) })
 
 	junit := filepath.Join(out, "junit.xml")
 	budget := 55 * time.Minute
@@ -397,4 +403,21 @@ func dynamicBusybox(t *testing.T, dir string) string {
 		return fallback("%v", err)
 	}
 	return bin
+}
+
+// removeAllPods removes every pod the daemon has, logging what it could
+// not remove.
+func removeAllPods(t *testing.T, d *daemon) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pods, err := d.rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+	if err != nil {
+		t.Logf("listing the pods left: %v", err)
+		return
+	}
+	for _, p := range pods.GetItems() {
+		if _, err := d.rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: p.GetId()}); err != nil {
+			t.Logf("removing pod %s left by critest: %v", p.GetId(), err)
+		}
+	}
 }
