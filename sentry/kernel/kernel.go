@@ -27,6 +27,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
+	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -50,6 +51,11 @@ type Kernel struct {
 	MemoryLimit uint64
 	// PTYs is the sandbox's devpts, where /dev/tty finds terminals.
 	PTYs *devpts.FS
+	// unixOnce makes unixStack, the AF_UNIX socket stack
+	// (unix_sockets.go).
+	unixOnce  sync.Once
+	unixStack *unixsock.Stack
+
 	// pingGroups is net.ipv4.ping_group_range: pingGroupsSet|low<<32|high
 	// once set, 0 for Linux's default (sysctl.go).
 	pingGroups atomic.Uint64

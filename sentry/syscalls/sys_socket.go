@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,18 +41,7 @@ const (
 	maxDgramBuf = 4 << 20
 )
 
-// stacks holds each kernel's unix socket stack. Kernels live as long as
-// the sandbox, so entries are never removed.
-var stacks sync.Map // *kernel.Kernel -> *unixsock.Stack
-
-func unixStack(t *kernel.Task) *unixsock.Stack {
-	k := t.Kernel()
-	if s, ok := stacks.Load(k); ok {
-		return s.(*unixsock.Stack)
-	}
-	s, _ := stacks.LoadOrStore(k, unixsock.NewStack())
-	return s.(*unixsock.Stack)
-}
+func unixStack(t *kernel.Task) *unixsock.Stack { return t.Kernel().UnixSockets() }
 
 // taskCred is the caller's credentials as sockets record them: the
 // thread group's root-namespace ID and the effective IDs (SO_PEERCRED).
