@@ -100,7 +100,9 @@ func TestReportPod(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * time.Second) // let the idle pod settle
+	// Let the idle pod settle: its sentry and gofer trim themselves 1-2 s
+	// after their last request (internal/memtrim).
+	time.Sleep(3 * time.Second)
 	pss := podPSS(t, sentryPID(t, f.c, idlePod))
 
 	start, execSync := median(starts), median(execs)
@@ -139,7 +141,10 @@ func podPSS(t *testing.T, sentry int) float64 {
 		if cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)); err != nil || string(cg) != string(want) {
 			continue
 		}
-		kib += pssKiB(pid)
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		n := pssKiB(pid)
+		t.Logf("  pid %d (%s): PSS %d KiB", pid, strings.TrimSpace(string(comm)), n)
+		kib += n
 	}
 	return float64(kib) / 1024
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
+
+	"github.com/cocoonrt/cocoon/internal/memtrim"
 
 	"golang.org/x/sys/unix"
 )
@@ -360,7 +363,11 @@ func (s *server) serve(pc *packetConn) error {
 		linkBuf:   make([]byte, maxLinkTarget+1),
 		xattrBuf:  make([]byte, max(MaxXattrValueLen, MaxXattrListLen)),
 	}
+	// Start-up garbage and each burst of requests (a container starting)
+	// is handed back to the host once the sentry goes quiet.
+	trim := memtrim.New(time.Second)
 	for {
+		trim.Touch()
 		// No control buffer: descriptors a client attaches are closed by
 		// the kernel instead of landing in our descriptor table.
 		n, _, truncated, err := pc.recv(in, nil)

@@ -10,9 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/cocoonrt/cocoon/internal/ident"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -125,9 +126,8 @@ func (s *Store) unpackLayer(ctx context.Context, l *storedLayer, diffID, chainID
 	return s.meta.putSnapshot(chainID, snapshotRecord{DiffID: diffID, Parent: parent, Size: st.Size, Entries: int64(st.Entries)})
 }
 
-// containerIDRE is what container IDs may look like: they name a
-// directory.
-var containerIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+// maxContainerIDLen bounds container IDs, which name a directory.
+const maxContainerIDLen = 128
 
 // PrepareRootfs makes the writable layer of container containerID over
 // image imageID (an ID, tag or digest reference): it returns the
@@ -137,7 +137,7 @@ var containerIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 // content is kept even if the image is removed. Preparing an existing
 // container again returns its directories.
 func (s *Store) PrepareRootfs(ctx context.Context, containerID, imageID string) (lowerDirs []string, upper, work string, err error) {
-	if !containerIDRE.MatchString(containerID) {
+	if !ident.Valid(containerID, maxContainerIDLen) {
 		return nil, "", "", fmt.Errorf("invalid container ID %q", containerID)
 	}
 	s.mu.Lock()
@@ -188,7 +188,7 @@ func (s *Store) PrepareRootfs(ctx context.Context, containerID, imageID string) 
 // the image content it used (collected by the next GC). A missing
 // container is not an error.
 func (s *Store) RemoveRootfs(ctx context.Context, containerID string) error {
-	if !containerIDRE.MatchString(containerID) {
+	if !ident.Valid(containerID, maxContainerIDLen) {
 		return fmt.Errorf("invalid container ID %q", containerID)
 	}
 	s.mu.Lock()

@@ -4,23 +4,22 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/cocoonrt/cocoon/internal/ident"
 
 	"github.com/cocoonrt/cocoon/sentry/sysctl"
 )
 
-// idPattern is what pod and container IDs must look like. IDs become
-// path components (run and state dirs) and gofer tree names, so the
-// pattern excludes '/', a leading '.', and anything a shell or a mount
-// option string would trip on; at most 120 characters so that the
-// tree names made from them ("c-ID-N") stay within the gofer's 128. CRI
-// IDs (64 hex digits) fit.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$`)
+// maxIDLen bounds pod and container IDs. IDs become path components (run
+// and state dirs) and gofer tree names; at most 120 characters keeps the
+// tree names made from them ("c-ID-N") within the gofer's 128. CRI IDs (64
+// hex digits) fit.
+const maxIDLen = 120
 
 func checkID(kind, id string) error {
-	if !idPattern.MatchString(id) {
+	if !ident.Valid(id, maxIDLen) {
 		return fmt.Errorf("%s ID %q: want 1-120 letters, digits, '_', '.' or '-', not starting with a punctuation mark: %w", kind, id, ErrInvalid)
 	}
 	return nil

@@ -493,7 +493,10 @@ func fill(r io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
-var zeros = make([]byte, copyBufferSize)
+// zeros is compared against, never written: as an array it lies in the
+// binary's zero-filled data, costing no process memory until read, where
+// a slice made at init would be heap in every cocoon process.
+var zeros [copyBufferSize]byte
 
 func isZero(b []byte) bool { return bytes.Equal(b, zeros[:len(b)]) }
 

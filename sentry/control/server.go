@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cocoonrt/cocoon/internal/memtrim"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/boot"
@@ -50,7 +52,12 @@ type Server struct {
 // OpShutdown, and returns the sentry's exit code.
 func Serve(p *boot.Pod, controlFD int) int {
 	s := &Server{pod: p, k: p.Kernel, log: p.Log, lfd: controlFD, containers: make(map[string]*container)}
+	// What the sentry allocated to boot the pod and to create or start
+	// its containers is garbage once that is done: it is handed back to
+	// the host when requests stop for a while.
+	trim := memtrim.New(time.Second)
 	for {
+		trim.Touch()
 		conn, req, files, err := Accept(controlFD)
 		if s.stopped.Load() {
 			if conn != nil {
