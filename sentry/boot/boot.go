@@ -103,6 +103,9 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	platformReady := make(chan platformResult, 1)
 	go func() {
 		p, err := newPlatform(spec.Platform, mf, log)
+		if err == nil {
+			logStubConfinement(p, log)
+		}
 		platformReady <- platformResult{p, err}
 	}()
 	defer func() {

@@ -72,6 +72,7 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		return 125, fmt.Errorf("starting platform: %w", err)
 	}
+	logStubConfinement(p, log)
 	defer p.Close()
 	client, err := gofer.NewClient(GoferFD)
 	if err != nil {

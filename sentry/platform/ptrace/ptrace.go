@@ -19,7 +19,8 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"syscall"
+
+	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 
 	"golang.org/x/sys/unix"
 
@@ -45,6 +46,8 @@ type Platform struct {
 	// spaces holds the live address spaces, so an exiting task can end its
 	// stub threads in each.
 	spaces map[*addressSpace]struct{}
+	// confinement is how the stubs are confined; set before New returns.
+	confinement stubproc.Confinement
 }
 
 // factoryRequest asks the factory for a new stub process (process == nil)
@@ -95,6 +98,9 @@ func (p *Platform) Close() error {
 	return nil
 }
 
+// StubConfinement says how the stub processes are confined.
+func (p *Platform) StubConfinement() stubproc.Confinement { return p.confinement }
+
 // factory runs on its own locked thread, traces the master stub and forks it
 // on request.
 func (p *Platform) factory(ready chan<- error) {
@@ -125,31 +131,14 @@ func (p *Platform) factory(ready chan<- error) {
 // startMaster executes the stub image and prepares the master stub: nothing
 // mapped but the stub itself, and children reaped automatically.
 func (p *Platform) startMaster() (*thread, error) {
-	img := stubImage()
-	fd, err := unix.MemfdCreate("cocoon-stub", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("ptrace: creating stub image: %w", err)
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, img); err != nil {
-		return nil, fmt.Errorf("ptrace: writing stub image: %w", err)
-	}
-	path := fmt.Sprintf("/proc/self/fd/%d", fd)
-	pid, err := syscall.ForkExec(path, []string{"cocoon-stub"}, &syscall.ProcAttr{
-		Env:   []string{},
-		Files: []uintptr{uintptr(p.mf.FD())},
-		Sys: &syscall.SysProcAttr{
-			Ptrace:    true,
-			Setsid:    true,
-			Pdeathsig: syscall.SIGKILL,
-		},
-	})
+	pid, conf, err := stubproc.Start(stubImage(), "cocoon-stub", p.mf.FD())
 	if err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return nil, fmt.Errorf("%w: ptrace refused: %v", platform.ErrUnavailable, err)
 		}
 		return nil, fmt.Errorf("ptrace: starting stub: %w", err)
 	}
+	p.confinement = conf
 	t := &thread{tgid: pid, tid: pid, owner: unix.Gettid()}
 	ws, err := t.waitStop()
 	if err != nil {

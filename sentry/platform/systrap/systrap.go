@@ -45,7 +45,8 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"syscall"
+
+	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 
 	"golang.org/x/sys/unix"
 
@@ -88,6 +89,8 @@ type Platform struct {
 	// and not released it: locked task threads, which may trace stub
 	// threads of their own.
 	taskThreads sync.Map
+	// confinement is how the stubs are confined; set before New returns.
+	confinement stubproc.Confinement
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -122,6 +125,9 @@ func (p *Platform) Close() error {
 	<-p.factoryDone
 	return nil
 }
+
+// StubConfinement says how the stub processes are confined.
+func (p *Platform) StubConfinement() stubproc.Confinement { return p.confinement }
 
 // factory runs on its own locked thread, traces the master stub and runs
 // the requests that need ptrace.
@@ -183,30 +189,14 @@ func (p *Platform) startMaster() (*tracee, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.MemfdCreate("cocoon-systrap-stub", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("systrap: creating stub image: %w", err)
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, img); err != nil {
-		return nil, fmt.Errorf("systrap: writing stub image: %w", err)
-	}
-	path := fmt.Sprintf("/proc/self/fd/%d", fd)
-	pid, err := syscall.ForkExec(path, []string{"cocoon-stub"}, &syscall.ProcAttr{
-		Env:   []string{},
-		Files: []uintptr{uintptr(p.mf.FD())},
-		Sys: &syscall.SysProcAttr{
-			Ptrace:    true,
-			Setsid:    true,
-			Pdeathsig: syscall.SIGKILL,
-		},
-	})
+	pid, conf, err := stubproc.Start(img, "cocoon-stub", p.mf.FD())
 	if err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return nil, fmt.Errorf("%w: ptrace refused: %v", platform.ErrUnavailable, err)
 		}
 		return nil, fmt.Errorf("systrap: starting stub: %w", err)
 	}
+	p.confinement = conf
 	t := &tracee{tgid: pid, tid: pid}
 	ws, err := t.waitStop()
 	if err != nil {

@@ -1,0 +1,110 @@
+// Package stubproc starts the host processes in which the systrap and
+// ptrace platforms run application code, confined.
+//
+// A stub process runs untrusted code. Its platform's seccomp filter keeps
+// that code's system calls from the host kernel, but a second layer costs
+// little: the stub runs as an unprivileged user (65534, "nobody", when the
+// sentry is root; the sentry's own uid otherwise) in a user namespace of
+// its own, with no capabilities, and in fresh mount, PID, network, IPC and
+// UTS namespaces, so that a way around the filter would still find no host
+// privilege, no host network and no other process to signal.
+//
+// A host that forbids user namespaces (user.max_user_namespaces=0, or a
+// restrictive container around the node) still gets a stub with no
+// capabilities where the sentry is root: it runs as nobody in the host's
+// namespaces, and Start says so, for the sentry to log.
+package stubproc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// nobody is the unprivileged ID stubs run as when the sentry is root.
+const nobody = 65534
+
+// Confinement says how a stub was confined.
+type Confinement struct {
+	// Namespaces is set when the stub has its own user, mount, PID,
+	// network, IPC and UTS namespaces.
+	Namespaces bool
+	// UID is the stub's host user ID.
+	UID int
+	// Reason says why Namespaces is unset.
+	Reason string
+}
+
+func (c Confinement) String() string {
+	if c.Namespaces {
+		return fmt.Sprintf("uid %d, no capabilities, own user/mount/pid/net/ipc/uts namespaces", c.UID)
+	}
+	return fmt.Sprintf("uid %d, host namespaces (%s)", c.UID, c.Reason)
+}
+
+// Start executes img, a static ELF, as a traced stub process named name,
+// with memFD as its descriptor 0, and returns its PID (in the caller's PID
+// namespace). The stub stops with SIGTRAP at its first instruction, as a
+// traced exec does; it is killed when the calling thread exits.
+func Start(img []byte, name string, memFD int) (int, Confinement, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return 0, Confinement{}, fmt.Errorf("creating the stub image: %w", err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, img); err != nil {
+		return 0, Confinement{}, fmt.Errorf("writing the stub image: %w", err)
+	}
+	// The exec resolves this path in the child, after it has changed
+	// user: /proc/self/fd of one's own process is always reachable.
+	path := fmt.Sprintf("/proc/self/fd/%d", fd)
+	hostUID, hostGID := os.Geteuid(), os.Getegid()
+	uid, gid := hostUID, hostGID
+	if hostUID == 0 {
+		uid, gid = nobody, nobody
+	}
+	attr := func(namespaces bool) *syscall.ProcAttr {
+		sys := &syscall.SysProcAttr{
+			Ptrace:    true,
+			Setsid:    true,
+			Pdeathsig: syscall.SIGKILL,
+		}
+		if namespaces {
+			sys.Cloneflags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
+				unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
+			// Inside, the stub is nobody: not root of its namespace,
+			// so it has no capabilities even there.
+			sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: nobody, HostID: uid, Size: 1}}
+			sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: nobody, HostID: gid, Size: 1}}
+			sys.Credential = &syscall.Credential{Uid: nobody, Gid: nobody, NoSetGroups: true}
+		} else if hostUID == 0 {
+			// Leaves the supplementary groups empty.
+			sys.Credential = &syscall.Credential{Uid: nobody, Gid: nobody}
+		}
+		return &syscall.ProcAttr{Env: []string{}, Files: []uintptr{uintptr(memFD)}, Sys: sys}
+	}
+	pid, err := syscall.ForkExec(path, []string{name}, attr(true))
+	if err == nil {
+		return pid, Confinement{Namespaces: true, UID: uid}, nil
+	}
+	if !namespacesRefused(err) {
+		return 0, Confinement{}, err
+	}
+	reason := fmt.Sprintf("the host refused a user namespace: %v", err)
+	pid, err = syscall.ForkExec(path, []string{name}, attr(false))
+	if err != nil {
+		return 0, Confinement{}, err
+	}
+	return pid, Confinement{UID: uid, Reason: reason}, nil
+}
+
+// namespacesRefused reports whether err is how clone or the ID-map writes
+// refuse new namespaces: disabled (EPERM, EACCES), over the limit (ENOSPC,
+// EUSERS) or not built in (EINVAL).
+func namespacesRefused(err error) bool {
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOSPC) ||
+		errors.Is(err, unix.EUSERS) || errors.Is(err, unix.EINVAL)
+}
