@@ -264,7 +264,9 @@ const (
 	sigcontextSize = 256
 	rtSigframeSize = 8 + ucontextSize + 128
 	redZone        = 128
-	// ucFlags: the frame carries ss and restores it strictly.
+	// ucFlags: the FP state is an XSAVE image; the frame carries ss and
+	// restores it strictly.
+	ucFPXState          = 0x1
 	ucSigcontextSS      = 0x2
 	ucStrictRestoreSS   = 0x4
 	fpstateAlign        = 64
@@ -292,9 +294,10 @@ func (t *Task) deliverToHandler(info *SigInfo, act SigAction) error {
 	if err := t.ctx.PullFPState(&t.st); err != nil {
 		return err
 	}
-	fpAddr := (sp - arch.FPStateSize) &^ (fpstateAlign - 1)
+	fp := sigframeFP(t.st.FP)
+	fpAddr := (sp - uint64(len(fp))) &^ (fpstateAlign - 1)
 	frame := ((fpAddr-rtSigframeSize+8)&^15 - 8)
-	if _, err := t.CopyOut(fpAddr, t.st.FP[:arch.FPStateSize]); err != nil {
+	if _, err := t.CopyOut(fpAddr, fp); err != nil {
 		return err
 	}
 
@@ -309,7 +312,11 @@ func (t *Task) deliverToHandler(info *SigInfo, act SigAction) error {
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], act.Restorer)
 	uc := b[8:]
-	le.PutUint64(uc[0:], ucSigcontextSS|ucStrictRestoreSS)
+	ucFlags := uint64(ucSigcontextSS | ucStrictRestoreSS)
+	if len(fp) > arch.FPStateSize {
+		ucFlags |= ucFPXState
+	}
+	le.PutUint64(uc[0:], ucFlags)
 	le.PutUint64(uc[8:], 0) // uc_link
 	ssFlags := uint32(0)
 	switch {
@@ -404,16 +411,12 @@ func (t *Task) SigReturn() (uint64, error) {
 			t.altStack = SignalStack{SP: ss.SP, Size: ss.Size}
 		}
 	}
-	fpAddr := le.Uint64(sc[184:])
 	fp := arch.InitialFPState()
-	if fpAddr != 0 {
-		if _, err := t.CopyIn(fpAddr, fp); err != nil {
+	if fpAddr := le.Uint64(sc[184:]); fpAddr != 0 {
+		var err error
+		if fp, err = t.sigreturnFP(fpAddr); err != nil {
 			return 0, t.sigreturnFailed()
 		}
-		// MXCSR reserved bits would make FXRSTOR fault: Linux
-		// sanitises them the same way.
-		mx := le.Uint32(fp[24:]) & 0xffbf
-		le.PutUint32(fp[24:], mx)
 	}
 	t.st.FP = fp
 	if err := t.ctx.PushFPState(&t.st); err != nil {
@@ -422,6 +425,64 @@ func (t *Task) SigReturn() (uint64, error) {
 	*regs = nr
 	t.restartErrno = 0
 	return nr.Rax, nil
+}
+
+// sigframeFP returns the FP area of a signal frame for a task whose state
+// is fp: as Linux writes it, the XSAVE image of every component the host
+// enables, with struct _fpx_sw_bytes in the legacy area's software bytes
+// and FP_XSTATE_MAGIC2 after it; the legacy FXSAVE area alone on a host
+// without XSAVE.
+func sigframeFP(fp []byte) []byte {
+	x := arch.HostXState()
+	if !x.HasXSAVE() {
+		out := make([]byte, arch.FPStateSize)
+		copy(out, fp)
+		return out
+	}
+	out := make([]byte, x.Size+arch.FPXStateMagic2Size)
+	copy(out[:x.Size], fp)
+	le := binary.LittleEndian
+	if len(fp) < arch.XSaveHeaderEnd {
+		// A legacy image: every other component is in its initial
+		// state.
+		le.PutUint64(out[arch.XSaveHeaderOffset:], arch.XFeatureX87|arch.XFeatureSSE)
+	}
+	sw := out[arch.FPSwBytesOffset:arch.FPStateSize]
+	clear(sw)
+	le.PutUint32(sw[0:], arch.FPXStateMagic1)
+	le.PutUint32(sw[4:], uint32(x.Size+arch.FPXStateMagic2Size)) // extended_size
+	le.PutUint64(sw[8:], x.Features)                              // xfeatures
+	le.PutUint32(sw[16:], uint32(x.Size))                         // xstate_size
+	le.PutUint32(out[x.Size:], arch.FPXStateMagic2)
+	return out
+}
+
+// sigreturnFP reads the FP state of the signal frame at addr as Linux's
+// fpu__restore_sig does: the XSAVE image when the software bytes and the
+// trailing magic vouch for one (only the components both it and the host
+// name), else the legacy area alone, the other components reset.
+func (t *Task) sigreturnFP(addr uint64) ([]byte, error) {
+	fp := make([]byte, arch.FPStateSize)
+	if _, err := t.CopyIn(addr, fp); err != nil {
+		return nil, err
+	}
+	x := arch.HostXState()
+	le := binary.LittleEndian
+	sw := fp[arch.FPSwBytesOffset:]
+	features := uint64(arch.XFeatureX87 | arch.XFeatureSSE)
+	if size := int(le.Uint32(sw[16:])); x.HasXSAVE() && le.Uint32(sw[0:]) == arch.FPXStateMagic1 &&
+		size >= arch.XSaveHeaderEnd && size <= x.Size && size+arch.FPXStateMagic2Size <= int(le.Uint32(sw[4:])) {
+		img := make([]byte, size+arch.FPXStateMagic2Size)
+		if _, err := t.CopyIn(addr, img); err != nil {
+			return nil, err
+		}
+		if le.Uint32(img[size:]) == arch.FPXStateMagic2 {
+			fp, features = img[:size], le.Uint64(sw[8:])
+		}
+	}
+	clear(fp[arch.FPSwBytesOffset:arch.FPStateSize])
+	x.SanitizeFP(fp, features)
+	return fp, nil
 }
 
 // minSigStackSize is MINSIGSTKSZ.

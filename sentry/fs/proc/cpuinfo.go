@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
 )
 
 // cpuIdent is what /proc/cpuinfo shows of a CPU, from CPUID.
@@ -88,7 +90,7 @@ var cpuFlags = []cpuFlag{
 // identifyCPU reads the host CPU's identification with CPUID.
 func identifyCPU() cpuIdent {
 	var c cpuIdent
-	maxLeaf, b, cx, d := cpuid(0, 0)
+	maxLeaf, b, cx, d := arch.CPUID(0, 0)
 	if maxLeaf == 0 {
 		return c
 	}
@@ -101,7 +103,7 @@ func identifyCPU() cpuIdent {
 	c.vendor = strings.TrimRight(string(v[:]), "\x00")
 
 	var words [numWords]uint32
-	a, b, cx, d := cpuid(1, 0)
+	a, b, cx, d := arch.CPUID(1, 0)
 	words[w1EDX], words[w1ECX] = d, cx
 	c.step = a & 0xf
 	c.model = (a >> 4) & 0xf
@@ -114,22 +116,22 @@ func identifyCPU() cpuIdent {
 	}
 	c.clflush = ((b >> 8) & 0xff) * 8
 	if maxLeaf >= 7 {
-		_, b, cx, d = cpuid(7, 0)
+		_, b, cx, d = arch.CPUID(7, 0)
 		words[w7EBX], words[w7ECX], words[w7EDX] = b, cx, d
 	}
 	if maxLeaf >= 0xd {
-		a, _, _, _ = cpuid(0xd, 1)
+		a, _, _, _ = arch.CPUID(0xd, 1)
 		words[wDEAX] = a
 	}
-	maxExt, _, _, _ := cpuid(0x80000000, 0)
+	maxExt, _, _, _ := arch.CPUID(0x80000000, 0)
 	if maxExt >= 0x80000001 {
-		_, _, cx, d = cpuid(0x80000001, 0)
+		_, _, cx, d = arch.CPUID(0x80000001, 0)
 		words[wX1EDX], words[wX1ECX] = d, cx
 	}
 	if maxExt >= 0x80000004 {
 		var name [48]byte
 		for i := uint32(0); i < 3; i++ {
-			a, b, cx, d := cpuid(0x80000002+i, 0)
+			a, b, cx, d := arch.CPUID(0x80000002+i, 0)
 			for j, r := range []uint32{a, b, cx, d} {
 				binary.LittleEndian.PutUint32(name[i*16+uint32(j)*4:], r)
 			}
@@ -137,7 +139,7 @@ func identifyCPU() cpuIdent {
 		c.modelName = strings.TrimSpace(strings.TrimRight(string(name[:]), "\x00"))
 	}
 	if maxExt >= 0x80000008 {
-		a, _, _, _ = cpuid(0x80000008, 0)
+		a, _, _, _ = arch.CPUID(0x80000008, 0)
 		c.physBits, c.virtBits = a&0xff, (a>>8)&0xff
 		c.haveExtent = true
 	}

@@ -148,13 +148,10 @@ func (c *context) loadFP(t *thread, st *arch.State) error {
 	if c.fpThread != nil {
 		// The task moved to another stub thread (a new address space):
 		// carry its FP state over.
-		if st.FP == nil {
-			st.FP = make([]byte, arch.FPStateSize)
-		}
-		if err := getFPRegs(c.fpThread.tid, st.FP); err != nil {
-			// The old stub may be gone already; the new one starts
-			// from the state held in st.
-			_ = err
+		// The old stub may be gone already; the new one then starts
+		// from the state held in st.
+		if fp, err := getFPRegs(c.fpThread.tid, st.FP); err == nil {
+			st.FP = fp
 		}
 	}
 	if st.FP != nil {
@@ -168,14 +165,18 @@ func (c *context) loadFP(t *thread, st *arch.State) error {
 
 // PullFPState implements platform.Context.PullFPState.
 func (c *context) PullFPState(st *arch.State) error {
-	if len(st.FP) < arch.FPStateSize {
-		st.FP = make([]byte, arch.FPStateSize)
-	}
 	if c.fpThread == nil {
-		copy(st.FP, arch.InitialFPState())
+		if len(st.FP) < arch.FPStateSize {
+			st.FP = arch.InitialFPState()
+		}
 		return nil
 	}
-	return getFPRegs(c.fpThread.tid, st.FP)
+	fp, err := getFPRegs(c.fpThread.tid, st.FP)
+	if err != nil {
+		return err
+	}
+	st.FP = fp
+	return nil
 }
 
 // PushFPState implements platform.Context.PushFPState.

@@ -1,8 +1,10 @@
 package ptrace
 
 import (
+	"encoding/binary"
 	"unsafe"
 
+	"github.com/cocoonrt/cocoon/sentry/arch"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,19 +29,82 @@ func getSiginfo(tid int) (siginfo, error) {
 	return info, nil
 }
 
-// getFPRegs reads the thread's FXSAVE area into buf (512 bytes).
-func getFPRegs(tid int, buf []byte) error {
-	_, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_GETFPREGS, uintptr(tid), 0, uintptr(unsafe.Pointer(&buf[0])), 0, 0)
-	if errno != 0 {
-		return errno
+// ntX86XState is the regset of the XSAVE image (elf.h NT_X86_XSTATE).
+const ntX86XState = 0x202
+
+// maxXStateSize bounds the XSAVE image a regset read may return.
+const maxXStateSize = 16 << 10
+
+// getFPRegs returns the thread's FP state (arch.State.FP's layouts): its
+// XSAVE image (PTRACE_GETREGSET NT_X86_XSTATE) when the host has XSAVE,
+// else its FXSAVE area; in dst when it is large enough.
+func getFPRegs(tid int, dst []byte) ([]byte, error) {
+	if !arch.HostXState().HasXSAVE() {
+		if cap(dst) < arch.FPStateSize {
+			dst = make([]byte, arch.FPStateSize)
+		}
+		dst = dst[:arch.FPStateSize]
+		if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_GETFPREGS, uintptr(tid), 0, uintptr(unsafe.Pointer(&dst[0])), 0, 0); errno != 0 {
+			return nil, errno
+		}
+		return dst, nil
 	}
-	return nil
+	img, err := getXState(tid)
+	if err != nil {
+		return nil, err
+	}
+	// The software-reserved bytes are the host kernel's, not the task's.
+	clear(img[arch.FPSwBytesOffset:arch.FPStateSize])
+	if cap(dst) >= len(img) {
+		return append(dst[:0], img...), nil
+	}
+	return img, nil
 }
 
-// setFPRegs loads buf (512 bytes, FXSAVE layout) into the thread.
+// getXState reads the thread's whole XSAVE image.
+func getXState(tid int) ([]byte, error) {
+	buf := make([]byte, maxXStateSize)
+	iov := unix.Iovec{Base: &buf[0], Len: uint64(len(buf))}
+	if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_GETREGSET, uintptr(tid), ntX86XState, uintptr(unsafe.Pointer(&iov)), 0, 0); errno != 0 {
+		return nil, errno
+	}
+	return buf[:iov.Len], nil
+}
+
+// setFPRegs makes buf (an FXSAVE area or XSAVE image) the thread's FP
+// state. Components buf does not hold are reset, as XRSTOR does for those
+// its header leaves out.
 func setFPRegs(tid int, buf []byte) error {
-	_, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SETFPREGS, uintptr(tid), 0, uintptr(unsafe.Pointer(&buf[0])), 0, 0)
-	if errno != 0 {
+	if !arch.HostXState().HasXSAVE() {
+		if len(buf) < arch.FPStateSize {
+			return unix.EINVAL
+		}
+		if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SETFPREGS, uintptr(tid), 0, uintptr(unsafe.Pointer(&buf[0])), 0, 0); errno != 0 {
+			return errno
+		}
+		return nil
+	}
+	// The kernel takes only an image of exactly its own size: read the
+	// current one for its size and overlay buf.
+	img, err := getXState(tid)
+	if err != nil {
+		return err
+	}
+	if len(img) < arch.XSaveHeaderEnd {
+		return unix.EINVAL
+	}
+	copy(img[:arch.FPSwBytesOffset], buf)
+	le := binary.LittleEndian
+	bv := uint64(arch.XFeatureX87 | arch.XFeatureSSE)
+	if len(buf) >= arch.XSaveHeaderEnd {
+		n := min(len(buf), len(img))
+		copy(img[arch.XSaveHeaderEnd:n], buf[arch.XSaveHeaderEnd:n])
+		bv |= arch.HostXState().Fit(le.Uint64(buf[arch.XSaveHeaderOffset:]), n)
+	}
+	clear(img[arch.XSaveHeaderOffset:arch.XSaveHeaderEnd])
+	le.PutUint64(img[arch.XSaveHeaderOffset:], bv)
+	iov := unix.Iovec{Base: &img[0], Len: uint64(len(img))}
+	if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SETREGSET, uintptr(tid), ntX86XState, uintptr(unsafe.Pointer(&iov)), 0, 0); errno != 0 {
 		return errno
 	}
 	return nil

@@ -1,6 +1,7 @@
 package systrap
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -196,32 +197,56 @@ func (t *stubThread) frame() (*ucontext, error) {
 	return (*ucontext)(unsafe.Pointer(&t.r.mem[off])), nil
 }
 
-// fpFrame returns the FP state area of uc (legacy area and XSAVE header).
+// fpFrame returns the FP state area of uc: the XSAVE image (legacy area,
+// header and components) when the kernel wrote one, else the legacy area.
+// The frame is in memory the application can write, so its sizes are
+// checked against the region and the host's, and read once.
 func (t *stubThread) fpFrame(uc *ucontext) ([]byte, error) {
-	off, ok := t.inRegion(uc.Mcontext.Fpstate, fpFrameMin, 64)
+	addr := uc.Mcontext.Fpstate
+	off, ok := t.inRegion(addr, arch.FPStateSize, 64)
 	if !ok {
 		return nil, errBadFrame
 	}
-	return t.r.mem[off : off+fpFrameMin], nil
+	sw := t.r.mem[off+fpSwReserved : off+arch.FPStateSize]
+	if binary.LittleEndian.Uint32(sw[0:]) != fpXstateMagic {
+		return t.r.mem[off : off+arch.FPStateSize], nil
+	}
+	size := uint64(binary.LittleEndian.Uint32(sw[16:])) // xstate_size
+	if size < arch.XSaveHeaderEnd || size > uint64(arch.HostXState().Size) {
+		return nil, errBadFrame
+	}
+	if off, ok = t.inRegion(addr, size, 64); !ok {
+		return nil, errBadFrame
+	}
+	return t.r.mem[off : off+size], nil
 }
 
-// getFP copies the thread's live FP state (FXSAVE layout) into buf.
-func (t *stubThread) getFP(buf []byte) error {
+// getFP returns the thread's live FP state (an FXSAVE area or XSAVE image,
+// arch.State.FP's layouts), in dst when it is large enough.
+func (t *stubThread) getFP(dst []byte) ([]byte, error) {
 	uc, err := t.frame()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fp, err := t.fpFrame(uc)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	copy(buf[:arch.FPStateSize], fp)
+	if cap(dst) >= len(fp) {
+		dst = dst[:len(fp)]
+	} else {
+		dst = make([]byte, len(fp))
+	}
+	copy(dst, fp)
 	// The software-reserved bytes are the host kernel's, not the task's.
-	clear(buf[fpSwReserved:arch.FPStateSize])
-	return nil
+	clear(dst[fpSwReserved:arch.FPStateSize])
+	return dst, nil
 }
 
-// setFP makes buf (FXSAVE layout) the thread's live FP state.
+// setFP makes buf (an FXSAVE area or XSAVE image) the thread's live FP
+// state. Components buf does not hold are reset, as XRSTOR does for those
+// its header leaves out: a legacy image is what a signal handler or a new
+// program starts with.
 func (t *stubThread) setFP(buf []byte) error {
 	uc, err := t.frame()
 	if err != nil {
@@ -231,18 +256,27 @@ func (t *stubThread) setFP(buf []byte) error {
 	if err != nil {
 		return err
 	}
-	mask := *(*uint32)(unsafe.Pointer(&fp[fpMxcsrMask]))
+	le := binary.LittleEndian
+	mask := le.Uint32(fp[fpMxcsrMask:])
 	if mask == 0 {
 		mask = 0xffbf
 	}
 	copy(fp[:fpSwReserved], buf)
-	*(*uint32)(unsafe.Pointer(&fp[fpMxcsrMask])) = mask
-	*(*uint32)(unsafe.Pointer(&fp[fpMxcsr])) &= mask
-	if *(*uint32)(unsafe.Pointer(&fp[fpSwReserved])) == fpXstateMagic {
-		// XSTATE_BV: x87 and SSE are in the frame, not in their init
-		// state, whatever the kernel saved.
-		*(*uint64)(unsafe.Pointer(&fp[512])) |= 3
+	le.PutUint32(fp[fpMxcsrMask:], mask)
+	le.PutUint32(fp[fpMxcsr:], le.Uint32(fp[fpMxcsr:])&mask)
+	if len(fp) < arch.XSaveHeaderEnd {
+		return nil
 	}
+	// x87 and SSE come from the legacy area whatever the kernel saved.
+	bv := uint64(arch.XFeatureX87 | arch.XFeatureSSE)
+	if len(buf) >= arch.XSaveHeaderEnd {
+		n := min(len(buf), len(fp))
+		copy(fp[arch.XSaveHeaderEnd:n], buf[arch.XSaveHeaderEnd:n])
+		features := le.Uint64(fp[fpSwReserved+8:]) // the frame's xfeatures
+		bv |= arch.HostXState().Fit(le.Uint64(buf[arch.XSaveHeaderOffset:])&features, n)
+	}
+	clear(fp[arch.XSaveHeaderOffset:arch.XSaveHeaderEnd])
+	le.PutUint64(fp[arch.XSaveHeaderOffset:], bv)
 	return nil
 }
 
@@ -390,10 +424,10 @@ func (c *context) moveFP(t *stubThread, st *arch.State) error {
 	if old := c.fpThread; old != nil {
 		old.as.mu.Lock()
 		if !old.as.released {
-			if len(st.FP) < arch.FPStateSize {
-				st.FP = make([]byte, arch.FPStateSize)
+			// A scribbled frame leaves st.FP as it was.
+			if fp, err := old.getFP(st.FP); err == nil {
+				st.FP = fp
 			}
-			_ = old.getFP(st.FP) // a scribbled frame leaves st.FP as it was
 		}
 		old.as.mu.Unlock()
 	}
@@ -432,7 +466,12 @@ func (c *context) PullFPState(st *arch.State) error {
 		return nil
 	}
 	defer t.as.mu.Unlock()
-	return t.getFP(st.FP)
+	fp, err := t.getFP(st.FP)
+	if err != nil {
+		return err
+	}
+	st.FP = fp
+	return nil
 }
 
 // PushFPState implements platform.Context.PushFPState.

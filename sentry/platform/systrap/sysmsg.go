@@ -98,7 +98,6 @@ const (
 	fpXstateMagic = 0x46505853 // FP_XSTATE_MAGIC1
 	fpMxcsr       = 24
 	fpMxcsrMask   = 28
-	fpFrameMin    = 512 + 64
 )
 
 func loadState(p *uint32) uint32    { return atomic.LoadUint32(p) }
