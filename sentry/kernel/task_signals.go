@@ -451,8 +451,8 @@ func sigframeFP(fp []byte) []byte {
 	clear(sw)
 	le.PutUint32(sw[0:], arch.FPXStateMagic1)
 	le.PutUint32(sw[4:], uint32(x.Size+arch.FPXStateMagic2Size)) // extended_size
-	le.PutUint64(sw[8:], x.Features)                              // xfeatures
-	le.PutUint32(sw[16:], uint32(x.Size))                         // xstate_size
+	le.PutUint64(sw[8:], x.Features)                             // xfeatures
+	le.PutUint32(sw[16:], uint32(x.Size))                        // xstate_size
 	le.PutUint32(out[x.Size:], arch.FPXStateMagic2)
 	return out
 }
