@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
 // DefaultConfigPath is where the daemon looks for its configuration
@@ -49,6 +51,12 @@ type Config struct {
 	// none (it also sizes the sentry's memory); 0 leaves the choice to
 	// the pod runtime.
 	DefaultMemoryBytes int64 `toml:"default_memory_bytes"`
+	// Platform is the sentry platform of pods created with the default
+	// runtime handlers ("" and "cocoon"): "auto" (the fastest that
+	// works here, measured at start-up), "kvm", "systrap" or "ptrace".
+	// The handlers "cocoon-kvm", "cocoon-systrap" and "cocoon-ptrace"
+	// force one whatever this says (platforms.go).
+	Platform string `toml:"platform"`
 	// CNI is the pod network ([cni]).
 	CNI CNIConfig `toml:"cni"`
 }
@@ -94,6 +102,7 @@ func DefaultConfig() Config {
 		CgroupDriver:  CgroupDriverCgroupfs,
 		StreamAddress: "127.0.0.1",
 		StreamPort:    "0",
+		Platform:      probe.Auto,
 
 		CNI: CNIConfig{
 			ConfDir: "/etc/cni/net.d",
@@ -189,6 +198,9 @@ func (c Config) Validate() error {
 	}
 	if c.DefaultMemoryBytes < 0 {
 		return fmt.Errorf("default_memory_bytes %d must not be negative", c.DefaultMemoryBytes)
+	}
+	if c.Platform != "" && !probe.Valid(c.Platform) {
+		return fmt.Errorf("platform %q: want auto, kvm, systrap or ptrace", c.Platform)
 	}
 	return nil
 }

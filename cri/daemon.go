@@ -18,6 +18,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/image"
 	"github.com/cocoonrt/cocoon/podsandbox"
+	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
 // NewImageService constructs the image store the daemon serves, from
@@ -56,8 +57,9 @@ var ShutdownTimeout = 10 * time.Second
 
 // Serve runs the daemon until ctx is done: it creates the state
 // directory (0700), the run directory and the socket's directory,
-// removes a stale socket (one nobody listens on), constructs the image
-// service (NewImageService) and the pod runtime (NewRuntime), starts
+// removes a stale socket (one nobody listens on), measures the sentry
+// platforms (MeasurePlatforms) while it constructs the image service
+// (NewImageService) and the pod runtime (NewRuntime), starts
 // the streaming server on cfg.StreamAddress:cfg.StreamPort, listens on
 // cfg.Socket (0660) and serves the CRI ImageService and RuntimeService.
 // When ctx is done it stops gracefully (ShutdownTimeout, then hard),
@@ -95,6 +97,11 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 	if err := removeStaleSocket(cfg.Socket); err != nil {
 		return err
 	}
+	// The platforms are measured once per daemon start (platforms.go),
+	// while the stores open and the pods are recovered: every pod
+	// created from now on runs on a platform resolved from this.
+	measured := make(chan probe.Report, 1)
+	go func() { measured <- MeasurePlatforms() }()
 
 	images, closer, err := NewImageService(cfg, log)
 	if err != nil {
@@ -129,7 +136,12 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 		}
 	}()
 
-	srv := NewServer(images, pods, version, log, WithConfig(cfg))
+	platforms := <-measured
+	log.Info("sentry platforms measured", append([]any{"configured", cfg.platform()}, platforms.LogAttrs()...)...)
+	if err := platforms.Check(cfg.platform()); err != nil {
+		log.Error("the configured platform cannot run here: pods of the default runtime handlers will be refused", "platform", cfg.platform(), "err", err)
+	}
+	srv := NewServer(images, pods, version, log, WithConfig(cfg), WithPlatforms(platforms))
 	sl, err := net.Listen("tcp", cfg.streamAddr())
 	if err != nil {
 		return fmt.Errorf("streaming server: %w", err)

@@ -34,16 +34,9 @@ const (
 )
 
 // handlerCocoon is the runtime handler cocoon serves besides the
-// default "" (kubelet's RuntimeClass handler name).
+// default "" (kubelet's RuntimeClass handler name); "cocoon-<platform>"
+// handlers force one platform (platforms.go).
 const handlerCocoon = "cocoon"
-
-// checkHandler accepts the runtime handlers cocoon has.
-func checkHandler(rpc, h string) error {
-	if h == "" || h == handlerCocoon {
-		return nil
-	}
-	return status.Errorf(codes.InvalidArgument, "%s: unknown runtime handler %q: cocoon serves %q and the default \"\"", rpc, trunc(h), handlerCocoon)
-}
 
 // trunc shortens s for an error message (the request may carry
 // megabytes).

@@ -154,7 +154,7 @@ func TestStatus(t *testing.T) {
 	for _, h := range resp.RuntimeHandlers {
 		names = append(names, h.Name)
 	}
-	if !reflect.DeepEqual(names, []string{"", "cocoon"}) {
+	if !reflect.DeepEqual(names, []string{"", "cocoon", "cocoon-kvm", "cocoon-systrap", "cocoon-ptrace"}) {
 		t.Errorf("runtime handlers %q", names)
 	}
 

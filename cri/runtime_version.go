@@ -2,8 +2,11 @@ package cri
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/cocoonrt/cocoon/podsandbox"
@@ -23,31 +26,41 @@ func (s *Server) Version(context.Context, *runtimeapi.VersionRequest) (*runtimea
 	}, nil
 }
 
-// Status reports the runtime ready when it has a pod runtime, and the
-// network ready once the pod runtime has a pod network (a CNI
-// configuration loaded). It lists the runtime handlers RunPodSandbox
-// accepts.
-func (s *Server) Status(context.Context, *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
+// Status reports the runtime ready when it has a pod runtime and the
+// default runtime handlers' platform works on this host, and the network
+// ready once the pod runtime has a pod network (a CNI configuration
+// loaded). It lists the runtime handlers RunPodSandbox accepts. With
+// verbose, info["platform"] is JSON with the platform measurement, the
+// choice "auto" makes and the platform of each handler (platforms.go).
+func (s *Server) Status(_ context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
 	runtimeReady := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
 	if s.pods == nil {
 		runtimeReady.Status = false
 		runtimeReady.Reason = "NoPodRuntime"
 		runtimeReady.Message = "cocoon: this server serves images only; it has no pod runtime"
+	} else if err := s.defaultPlatformCondition(); err != nil {
+		runtimeReady.Status = false
+		runtimeReady.Reason = "PlatformUnavailable"
+		runtimeReady.Message = fmt.Sprintf("cocoon: the configured platform %q cannot run here: %v", s.cfg.platform(), err)
 	}
-	features := &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: false, UserNamespaces: false}
-	return &runtimeapi.StatusResponse{
+	resp := &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
 			runtimeReady,
 			s.networkCondition(),
 		}},
-		RuntimeHandlers: []*runtimeapi.RuntimeHandler{
-			{Name: "", Features: features},
-			{Name: handlerCocoon, Features: features},
-		},
+		RuntimeHandlers: handlerStatuses(),
 		// SupplementalGroupsPolicy Strict is honoured (CreateContainer
 		// then skips the image's /etc/group memberships).
 		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
-	}, nil
+	}
+	if req.GetVerbose() {
+		info, err := s.platformInfo()
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "Status: %v", err)
+		}
+		resp.Info = map[string]string{"platform": info}
+	}
+	return resp, nil
 }
 
 // RuntimeConfig reports the cgroup driver kubelet must use (the

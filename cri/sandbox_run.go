@@ -24,7 +24,8 @@ const internalPrefix = "cocoon.internal/"
 const annNamespaceOptions = internalPrefix + "namespace-options"
 
 // RunPodSandbox starts a pod: a sentry and a gofer (podsandbox.Manager
-// RunPod). A retry of a request whose pod is running (same name,
+// RunPod), on the platform its runtime handler resolves to here
+// (platforms.go). A retry of a request whose pod is running (same name,
 // namespace, UID and attempt) returns that pod.
 func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
 	const rpc = "RunPodSandbox"
@@ -32,7 +33,8 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	if err != nil {
 		return nil, err
 	}
-	if err := checkHandler(rpc, req.GetRuntimeHandler()); err != nil {
+	platform, err := s.podPlatform(rpc, req.GetRuntimeHandler())
+	if err != nil {
 		return nil, err
 	}
 	pc, err := s.podConfig(rpc, req.GetConfig())
@@ -40,6 +42,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, err
 	}
 	pc.RuntimeHandler = req.GetRuntimeHandler()
+	pc.Platform = platform
 
 	// One request per pod metadata at a time, so that a retry that
 	// arrives while the first attempt is still starting finds it.

@@ -12,8 +12,8 @@ import (
 )
 
 // PodSandboxStatus reports a pod. With verbose, info["info"] is JSON
-// with the sentry's PID, the pod's config, its cgroup and its network
-// namespace.
+// with the sentry's PID, the pod's config, its runtime handler and the
+// platform its sentry runs on, its cgroup and its network namespace.
 func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
 	const rpc = "PodSandboxStatus"
 	id := req.GetPodSandboxId()
@@ -30,10 +30,11 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 			Cgroup    string                      `json:"cgroupParent"`
 			Config    podsandbox.PodConfig        `json:"config"`
 			Handler   string                      `json:"runtimeHandler"`
+			Platform  string                      `json:"platform"`
 			Namespace *runtimeapi.NamespaceOption `json:"namespaceOptions"`
 			NetNS     string                      `json:"netns,omitempty"`
 			IPs       []string                    `json:"ips,omitempty"`
-		}{p.SentryPID, p.GoferPID, p.Reason, p.Config.CgroupParent, p.Config, p.Config.RuntimeHandler, podNamespaceOptions(p), p.NetNS, p.IPs}
+		}{p.SentryPID, p.GoferPID, p.Reason, p.Config.CgroupParent, p.Config, p.Config.RuntimeHandler, podPlatformName(p), podNamespaceOptions(p), p.NetNS, p.IPs}
 		info.Config.Annotations = publicAnnotations(p.Config.Annotations)
 		b, err := json.Marshal(info)
 		if err != nil {
@@ -42,6 +43,16 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 		resp.Info = map[string]string{"info": string(b)}
 	}
 	return resp, nil
+}
+
+// podPlatformName is the platform p's sentry was started on: the name
+// RunPodSandbox resolved, or "auto" for a pod created before pods
+// recorded one (its sentry chose when it started).
+func podPlatformName(p *podsandbox.Pod) string {
+	if p.Config.Platform == "" {
+		return "auto"
+	}
+	return p.Config.Platform
 }
 
 // ListPodSandbox lists pods, filtered by ID (full or unique prefix),

@@ -27,6 +27,7 @@ import (
 	"github.com/cocoonrt/cocoon/image"
 	"github.com/cocoonrt/cocoon/image/unpack"
 	"github.com/cocoonrt/cocoon/podsandbox"
+	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
 // RuntimeName is what Version reports as the runtime's name.
@@ -48,6 +49,9 @@ type Server struct {
 	version string
 	log     *slog.Logger
 	cfg     Config
+	// platforms is the daemon's platform measurement (WithPlatforms);
+	// nil when the server was given none. Set once by NewServer.
+	platforms *probe.Report
 
 	// locks serialises requests that must not race with each other
 	// (two RunPodSandbox for one pod, two CreateContainer for one

@@ -8,6 +8,8 @@
 //	crictl.yaml      /etc/crictl.yaml: crictl -> the daemon's socket
 //	cocoon.8         the man page
 //	cni/             a sample CNI network, installed under /usr/share/cocoon
+//	runtimeclasses.yaml  RuntimeClasses for the runtime handlers, installed
+//	                 under /usr/share/cocoon
 //	scripts/         maintainer scripts, shared by the deb and the rpm
 //
 // config_test.go checks the files; package_test.go builds both packages,

@@ -32,6 +32,7 @@ var (
 		"/etc/cocoon/config.toml":                         "config.toml",
 		"/etc/crictl.yaml":                                "crictl.yaml",
 		"/usr/share/cocoon/cni/10-cocoon-bridge.conflist": "cni/10-cocoon-bridge.conflist",
+		"/usr/share/cocoon/runtimeclasses.yaml":           "runtimeclasses.yaml",
 		"/usr/share/man/man8/cocoon.8.gz":                 "",
 	}
 	packageDirs = []string{"/etc/cocoon", "/usr/share/cocoon", "/usr/share/cocoon/cni"}

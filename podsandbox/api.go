@@ -102,6 +102,12 @@ type PodConfig struct {
 	Sysctls map[string]string `json:"sysctls,omitempty"`
 	// RuntimeHandler is the handler the pod was created with.
 	RuntimeHandler string `json:"runtimeHandler,omitempty"`
+	// Platform is the sentry platform the pod runs on ("kvm",
+	// "systrap", "ptrace"), which the caller resolved from the handler;
+	// empty (or "auto") lets the runtime's Options.Platform decide.
+	// Kept with the pod, so a restarted daemon reports what its sentry
+	// was started with.
+	Platform string `json:"platform,omitempty"`
 	// SharePIDNamespace says the pod shares one PID namespace among its
 	// containers (CRI's pid POD mode, kubelet's shareProcessNamespace):
 	// the mode of a container that does not name its own

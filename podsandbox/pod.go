@@ -171,6 +171,11 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 		Platform: r.opts.Platform,
 		Debug:    r.opts.Debug,
 	}
+	if cfg.Platform != "" {
+		// The daemon resolved the pod's runtime handler to a platform
+		// (it measured them once): the sentry does not measure again.
+		spec.Platform = cfg.Platform
+	}
 	if cfg.Resources.MemoryLimitBytes > 0 {
 		spec.MemoryBytes = uint64(cfg.Resources.MemoryLimitBytes)
 	}

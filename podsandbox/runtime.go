@@ -51,7 +51,9 @@ type Options struct {
 	// CgroupParent is the parent of pods' cgroups when the pod names
 	// none; default "/cocoon".
 	CgroupParent string
-	// Platform is the sentry platform ("kvm", "ptrace", "" for auto).
+	// Platform is the sentry platform of pods whose PodConfig names
+	// none ("kvm", "systrap", "ptrace", "" or "auto": the sentry
+	// measures and picks the fastest).
 	Platform string
 	// Debug makes sentries log their diagnostics to sentry.log.
 	Debug bool

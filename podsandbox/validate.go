@@ -9,6 +9,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/internal/ident"
 
+	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 	"github.com/cocoonrt/cocoon/sentry/sysctl"
 )
 
@@ -60,6 +61,9 @@ func validatePod(cfg *PodConfig) error {
 	}
 	if p := cfg.CgroupParent; p != "" && (strings.Contains(p, "..") || strings.ContainsAny(p, "\x00\n")) {
 		return fmt.Errorf("pod %s: cgroup parent %q: %w", cfg.ID, p, ErrInvalid)
+	}
+	if p := cfg.Platform; p != "" && !probe.Valid(p) {
+		return fmt.Errorf("pod %s: platform %q: want kvm, systrap, ptrace or auto: %w", cfg.ID, p, ErrInvalid)
 	}
 	return nil
 }

@@ -8,11 +8,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/cocoonrt/cocoon/sentry/memfile"
-	"github.com/cocoonrt/cocoon/sentry/platform/kvm"
+	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
 // version and commit are set at build time with -ldflags "-X
@@ -32,34 +32,28 @@ const (
 	kvmStableAPI = 12
 )
 
-// kvmReport is what `cocoon version` found out about KVM on this host,
-// and so which platform a sentry started with --platform=auto would run
-// on.
+// kvmReport is what `cocoon version` found out about the KVM device on
+// this host. Whether KVM then works as the platform needs (its start-up
+// probe) is the platform measurement's finding (probe.Report).
 type kvmReport struct {
 	Exists  bool
 	OpenErr error // nil when the device opened read-write
 	API     int   // KVM_GET_API_VERSION's answer, valid when APIErr is nil
 	APIErr  error
-	// Platform is "kvm" or "systrap" (ptrace when its stub cannot
-	// start); Reason says why it is not kvm, and
-	// Entry how syscalls reach the sentry when it is.
-	Platform string
-	Reason   string
-	Entry    string
+	// Reason says why the device cannot be used; empty when it opened
+	// and speaks the stable API.
+	Reason string
 }
 
 // kvmProber holds the steps of the KVM check so a test can replace the
-// ones that need a real /dev/kvm.
+// one that needs a real /dev/kvm.
 type kvmProber struct {
 	dev        string
 	apiVersion func(fd int) (int, error)
-	// start brings the KVM platform up as the sentry would (VM creation
-	// and the start-up probe) and tears it down again.
-	start func() (entry string, err error)
 }
 
 func hostKVMProber() kvmProber {
-	return kvmProber{dev: kvmDevice, apiVersion: ioctlAPIVersion, start: startKVM}
+	return kvmProber{dev: kvmDevice, apiVersion: ioctlAPIVersion}
 }
 
 func ioctlAPIVersion(fd int) (int, error) {
@@ -70,27 +64,8 @@ func ioctlAPIVersion(fd int) (int, error) {
 	return int(v), nil
 }
 
-// startKVM runs the same constructor as the sentry's --platform=auto
-// (sentry/boot newPlatform), because only a VM that passed the start-up
-// probe tells whether this host's KVM behaves as the platform needs; an
-// openable /dev/kvm alone does not.
-func startKVM() (string, error) {
-	// The memory file is sparse: the probe touches a few pages of it.
-	mf, err := memfile.New("cocoon-version", 1<<30)
-	if err != nil {
-		return "", err
-	}
-	defer mf.Close()
-	p, err := kvm.New(mf)
-	if err != nil {
-		return "", err
-	}
-	defer p.Close()
-	return p.SyscallEntry(), nil
-}
-
 func (k kvmProber) probe() kvmReport {
-	r := kvmReport{Platform: "systrap"}
+	var r kvmReport
 	if _, err := os.Stat(k.dev); errors.Is(err, fs.ErrNotExist) {
 		r.Reason = k.dev + " does not exist (no KVM module loaded, or the machine or container does not pass it through)"
 		return r
@@ -107,17 +82,9 @@ func (k kvmProber) probe() kvmReport {
 	switch {
 	case r.APIErr != nil:
 		r.Reason = fmt.Sprintf("KVM_GET_API_VERSION: %v", r.APIErr)
-		return r
 	case r.API != kvmStableAPI:
 		r.Reason = fmt.Sprintf("KVM API version %d, want %d", r.API, kvmStableAPI)
-		return r
 	}
-	entry, err := k.start()
-	if err != nil {
-		r.Reason = err.Error()
-		return r
-	}
-	r.Platform, r.Entry = "kvm", entry
 	return r
 }
 
@@ -150,38 +117,68 @@ func buildCommit() string {
 	return rev
 }
 
-func writeVersion(w io.Writer, ver, commit string, r kvmReport) {
+func writeVersion(w io.Writer, ver, commit string, k kvmReport, r probe.Report) {
 	fmt.Fprintf(w, "cocoon %s\n", ver)
 	fmt.Fprintf(w, "commit:    %s\n", commit)
 	fmt.Fprintf(w, "go:        %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	switch {
-	case !r.Exists:
+	case !k.Exists:
 		fmt.Fprintf(w, "%s:  missing\n", kvmDevice)
-	case r.OpenErr != nil:
-		fmt.Fprintf(w, "%s:  present, cannot open: %v\n", kvmDevice, errors.Unwrap(r.OpenErr))
+	case k.OpenErr != nil:
+		fmt.Fprintf(w, "%s:  present, cannot open: %v\n", kvmDevice, errors.Unwrap(k.OpenErr))
 	default:
 		fmt.Fprintf(w, "%s:  present, opens read-write\n", kvmDevice)
 	}
 	switch {
-	case !r.Exists || r.OpenErr != nil:
+	case !k.Exists || k.OpenErr != nil:
 		fmt.Fprintf(w, "KVM API:   not checked\n")
-	case r.APIErr != nil:
-		fmt.Fprintf(w, "KVM API:   error: %v\n", r.APIErr)
+	case k.APIErr != nil:
+		fmt.Fprintf(w, "KVM API:   error: %v\n", k.APIErr)
 	default:
-		fmt.Fprintf(w, "KVM API:   %d\n", r.API)
+		fmt.Fprintf(w, "KVM API:   %d\n", k.API)
 	}
-	if r.Platform == "kvm" {
-		fmt.Fprintf(w, "platform:  kvm (--platform=auto; syscalls arrive by %s)\n", r.Entry)
+	fmt.Fprintf(w, "platforms: median of %d syscall round trips and %d page faults each, measured in %v\n",
+		r.Syscalls, r.Faults, r.Took.Round(time.Millisecond))
+	for _, p := range r.Platforms {
+		if !p.Available {
+			why := p.Reason
+			if p.Name == probe.KVM && k.Reason != "" {
+				// The device check says it in the words an operator
+				// acts on.
+				why = k.Reason
+			}
+			fmt.Fprintf(w, "  %-8s unavailable: %s\n", p.Name, why)
+			continue
+		}
+		fmt.Fprintf(w, "  %-8s syscall %-9v fault %-9v started in %v", p.Name, roundDuration(p.Syscall), roundDuration(p.Fault), p.Start.Round(100*time.Microsecond))
+		if p.Detail != "" {
+			fmt.Fprintf(w, "; %s", p.Detail)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.Choice == "" {
+		fmt.Fprintf(w, "platform:  none (--platform=auto: no platform works on this host)\n")
 		return
 	}
-	fmt.Fprintf(w, "platform:  systrap (--platform=auto: KVM unavailable: %s)\n", r.Reason)
-	fmt.Fprintf(w, "           sandboxes run on systrap (seccomp traps), ptrace if its stub cannot start;\n")
-	fmt.Fprintf(w, "           both cost more per system call than KVM\n")
+	fmt.Fprintf(w, "platform:  %s (--platform=auto: the fastest that works here)\n", r.Choice)
 }
 
-// versionMain is `cocoon version`: the build, and the platform this
-// host's sentries would run on.
+// roundDuration rounds a round-trip figure to three significant digits'
+// worth for printing.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	case d >= 10*time.Microsecond:
+		return d.Round(100 * time.Nanosecond)
+	}
+	return d.Round(10 * time.Nanosecond)
+}
+
+// versionMain is `cocoon version`: the build, the KVM device, and each
+// platform's measured round trip with the one --platform=auto (and the
+// daemon's default platform = "auto") would choose on this host.
 func versionMain([]string) int {
-	writeVersion(os.Stdout, version, buildCommit(), hostKVMProber().probe())
+	writeVersion(os.Stdout, version, buildCommit(), hostKVMProber().probe(), probe.Measure(probe.Options{}))
 	return 0
 }

@@ -24,9 +24,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
-	"github.com/cocoonrt/cocoon/sentry/platform/kvm"
-	"github.com/cocoonrt/cocoon/sentry/platform/ptrace"
-	"github.com/cocoonrt/cocoon/sentry/platform/systrap"
+	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 	"github.com/cocoonrt/cocoon/sentry/syscalls"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
@@ -241,52 +239,20 @@ func findProgram(root, cwd *vfs.Dentry, name string, env []string) (string, erro
 	return kernel.FindProgram(root, cwd, name, env)
 }
 
-// newPlatform starts the platform the spec names. "auto" prefers KVM and
-// falls back to systrap, then ptrace, saying why, when the host has no
-// usable KVM.
+// newPlatform starts the platform the spec names. "auto" (or "") measures
+// the platforms this host offers and keeps the fastest that works
+// (probe.StartFastest), saying why the others are not used: that is
+// `cocoon do --platform=auto`, which measures where the program will run.
+// The daemon measures once at start-up and names the platform in each
+// pod's spec, so pods never measure.
 func newPlatform(name string, mf *memfile.File, log *slog.Logger) (platform.Platform, error) {
-	// Each constructor's result is checked before it becomes an interface
-	// value, so a failed start never yields a non-nil platform.
-	startPtrace := func() (platform.Platform, error) {
-		p, err := ptrace.New(mf)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
+	if name != "" && name != probe.Auto {
+		return probe.Start(name, mf)
 	}
-	startSystrap := func() (platform.Platform, error) {
-		p, err := systrap.New(mf)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
+	p, r, err := probe.StartFastest(mf, probe.Options{})
+	if err != nil {
+		return nil, err
 	}
-	startKVM := func() (platform.Platform, error) {
-		p, err := kvm.New(mf)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
-	}
-	switch name {
-	case "ptrace":
-		return startPtrace()
-	case "systrap":
-		return startSystrap()
-	case "kvm":
-		return startKVM()
-	case "", "auto":
-		p, err := startKVM()
-		if err == nil {
-			return p, nil
-		}
-		log.Info("KVM platform unavailable, using systrap", "reason", err)
-		p, err = startSystrap()
-		if err == nil {
-			return p, nil
-		}
-		log.Info("systrap platform unavailable, using ptrace", "reason", err)
-		return startPtrace()
-	}
-	return nil, fmt.Errorf("unknown platform %q (want kvm, systrap, ptrace or auto)", name)
+	log.Info("platform chosen by measurement (auto)", r.LogAttrs()...)
+	return p, nil
 }

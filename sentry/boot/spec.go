@@ -24,9 +24,10 @@ type Spec struct {
 	// MemoryBytes is the size of the memory file, the most memory the
 	// sandbox's programs can use.
 	MemoryBytes uint64 `json:"memoryBytes"`
-	// Platform is "kvm", "systrap", "ptrace" or "auto" (empty): KVM when
-	// the host offers a usable /dev/kvm, else systrap (seccomp traps),
-	// else ptrace.
+	// Platform is "kvm", "systrap", "ptrace", or "auto" (empty): the
+	// fastest of them that works here, measured when the sentry starts
+	// (package probe). The daemon always names one: it measured at its
+	// own start-up and chose per pod from the pod's runtime handler.
 	Platform string `json:"platform"`
 	// RootOverlay says how the root is writable: "" leaves the gofer's
 	// tree as it is served (read-only unless the gofer serves it

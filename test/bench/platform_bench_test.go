@@ -9,11 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
-	"github.com/cocoonrt/cocoon/sentry/platform"
-	"github.com/cocoonrt/cocoon/sentry/platform/ptrace"
-	"github.com/cocoonrt/cocoon/sentry/platform/systrap"
+	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 	"github.com/cocoonrt/cocoon/test/internal/cocoonbin"
 )
 
@@ -70,13 +67,14 @@ func TestPlatformReport(t *testing.T) {
 		}
 	}
 	fmt.Println("raw platform round trip (the floor: Switch on a stub looping on syscall)")
-	for _, p := range []string{"ptrace", "systrap"} {
+	for _, p := range platforms {
 		fmt.Printf("  %-9s %10.1f ns\n", p, rawRoundTrip(t, p, 20000))
 	}
 }
 
-// rawRoundTrip measures platform name alone: a stub whose code is
-// `syscall` in a loop, served by returning at once.
+// rawRoundTrip measures platform name alone: the start-up measurement's
+// loop (probe.Loop, a stub looping on getpid), served by returning at
+// once.
 func rawRoundTrip(t *testing.T, name string, n int) float64 {
 	t.Helper()
 	runtime.LockOSThread()
@@ -86,49 +84,24 @@ func rawRoundTrip(t *testing.T, name string, n int) float64 {
 		t.Fatal(err)
 	}
 	defer mf.Close()
-	var p platform.Platform
-	switch name {
-	case "ptrace":
-		pp, err := ptrace.New(mf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p = pp
-	case "systrap":
-		sp, err := systrap.New(mf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p = sp
+	p, err := probe.Start(name, mf)
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer p.Close()
-	as, err := p.NewAddressSpace()
+	l, err := probe.NewLoop(p, mf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer as.Release()
-	ctx, err := p.NewContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctx.Release()
-	fr, err := mf.Allocate(arch.PageSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// mov $110,%eax; syscall; jmp back
-	copy(mf.Slice(fr), []byte{0xb8, 110, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7})
-	if err := as.MapFile(0x400000, fr, platform.Read|platform.Execute); err != nil {
-		t.Fatal(err)
-	}
-	st := &arch.State{}
-	st.Regs.Rip = 0x400000
+	defer l.Release()
 	for i := 0; i < 100; i++ {
-		ctx.Switch(as, st)
+		if err := l.Syscall(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	start := time.Now()
 	for i := 0; i < n; i++ {
-		if _, err := ctx.Switch(as, st); err != nil {
+		if err := l.Syscall(); err != nil {
 			t.Fatal(err)
 		}
 	}
