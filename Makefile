@@ -13,9 +13,10 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # python3, diff (diffutils) and find (findutils). Pods get their network from
 # the distribution's CNI plugins (containernetworking-plugins, in
 # /usr/lib/cni); the network tests use ip (iproute2), iptables (portmap) and
-# curl; the package tests inspect the .rpm with rpm.
+# curl; the package tests inspect the .rpm with rpm. The network benchmark
+# compares pods with a runc container (runc) and loads httpd with wrk.
 DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils skopeo umoci \
-	containernetworking-plugins iproute2 iptables curl rpm
+	containernetworking-plugins iproute2 iptables curl rpm runc wrk
 
 export CGO_ENABLED ?= 0
 
@@ -62,7 +63,7 @@ test: deps build lint $(CRICTL)
 	$(MAKE) --no-print-directory package-test
 
 bench: deps build
-	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS|Pull|Pod)?$$' -v ./test/bench/ ./e2e/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
+	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS|Pull|Pod|Net)?$$' -v ./test/bench/ ./e2e/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
 
 demo: deps build $(CRICTL)
 	@echo '$$ cocoon do -- busybox echo "hello from a sandbox"'

@@ -169,10 +169,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	hostname := pod.Config.Hostname
-	if hostname == "" {
-		hostname = pod.Config.Name
-	}
+	hostname := pod.Config.EffectiveHostname()
 	logPath := ""
 	if cfg.GetLogPath() != "" && pod.Config.LogDirectory != "" {
 		logPath = filepath.Join(pod.Config.LogDirectory, cfg.GetLogPath())

@@ -50,9 +50,11 @@ func newCNINet(t *testing.T) *cniNet {
 		}
 	}
 	t.Cleanup(func() { exec.Command("ip", "link", "del", n.bridge).Run() })
+	// The pods' default route is the bridge, as in containerd's sample
+	// conflist: a pod answers clients at any host address.
 	conf := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": %q, "plugins": [
 	  {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false,
-	   "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": %q}]]}},
+	   "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": %q}]], "routes": [{"dst": "0.0.0.0/0"}]}},
 	  {"type": "portmap", "capabilities": {"portMappings": true}}]}`, n.bridge, n.bridge, n.dataDir, n.subnet)
 	if err := os.WriteFile(filepath.Join(n.confDir, "10-e2e.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

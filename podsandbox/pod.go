@@ -166,7 +166,7 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	defer logf.Close()
 
 	spec := boot.Spec{
-		Hostname: podHostname(cfg),
+		Hostname: cfg.EffectiveHostname(),
 		Sysctls:  cfg.Sysctls,
 		Platform: r.opts.Platform,
 		Debug:    r.opts.Debug,

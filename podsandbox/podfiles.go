@@ -25,7 +25,11 @@ var podFiles = []string{"hostname", "hosts", "resolv.conf"}
 // own, as containerd does; a variable for tests.
 var hostResolvConf = "/etc/resolv.conf"
 
-func podHostname(cfg *PodConfig) string {
+// EffectiveHostname is the pod's host name: the one its configuration
+// names, else (kubelet always names one) the node's, as containerd gives
+// it. The pod's /etc/hostname, its UTS namespace and its containers'
+// $HOSTNAME all use it.
+func (cfg *PodConfig) EffectiveHostname() string {
 	if cfg.Hostname != "" {
 		return cfg.Hostname
 	}
@@ -39,7 +43,7 @@ func podHostname(cfg *PodConfig) string {
 
 // writePodFiles writes hostname, hosts and resolv.conf into dir.
 func writePodFiles(dir string, cfg *PodConfig) error {
-	host := podHostname(cfg)
+	host := cfg.EffectiveHostname()
 	// The pod has no address of its own yet (no pod network), so the
 	// host name resolves to a loopback address, as Debian does with
 	// 127.0.1.1, and the usual localhost entries come first.

@@ -1,0 +1,405 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/cocoonrt/cocoon/cni"
+	"github.com/cocoonrt/cocoon/e2e/registry"
+	"github.com/cocoonrt/cocoon/podsandbox/netns"
+)
+
+// The network benchmark: a cocoon pod and a runc container side by side
+// on the same CNI bridge, each running the same image (the busybox test
+// image with e2e/cmd/netbench in /bin) and the same servers: netbench on
+// netbenchPort and busybox httpd on :8080. The clients run on the host
+// and take turns against the two, so both see the same machine load.
+
+const (
+	netbenchPort = 5201
+	// netRuns is how many times each figure is measured per runtime; the
+	// report gives the median.
+	netRuns = 3
+)
+
+// netServers starts both servers: httpd in the background, netbench as
+// the container's main process.
+var netServers = fmt.Sprintf("mkdir -p /tmp/www && echo hello >/tmp/www/index.html && "+
+	"{ /bin/busybox httpd -f -p 8080 -h /tmp/www & exec /bin/netbench serve -port %d; }", netbenchPort)
+
+// TestReportNet prints TCP throughput both ways, HTTP requests per
+// second (wrk against busybox httpd), the TCP connect+close rate and the
+// UDP round trip of a cocoon pod next to a runc container measured in
+// the same run. With COCOON_BENCH=1 only.
+func TestReportNet(t *testing.T) {
+	if os.Getenv("COCOON_BENCH") == "" {
+		t.Skip("set COCOON_BENCH=1 (make bench) to print the network benchmark report")
+	}
+	for _, tool := range []string{"runc", "wrk"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (Debian package %s; make deps installs it)", tool, tool)
+		}
+	}
+	nb := buildNetbench(t)
+	f, n, _ := newNetPodFixture(t)
+	img := netbenchImage(t, nb)
+	reg := registry.Start(t)
+	_, ref, err := reg.Push("bench/netbench:1", img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.c.run(false, "pull", ref)
+	f.image = ref
+
+	pod, cfg := f.runPod("netbench")
+	f.c.run(false, "start", f.create(pod, cfg, "servers", "sh", "-c", netServers))
+	cocoonIP := f.podIP(pod, n)
+	runcIP := startRuncServers(t, n, img)
+	targets := []struct {
+		name string
+		ip   netip.Addr
+	}{{"cocoon", cocoonIP}, {"runc", runcIP}}
+	for _, tg := range targets {
+		waitListening(t, tg.name, netip.AddrPortFrom(tg.ip, netbenchPort).String())
+		waitListening(t, tg.name, netip.AddrPortFrom(tg.ip, 8080).String())
+	}
+
+	type metric struct {
+		label, unit  string
+		higherBetter bool
+		note         string
+		measure      func(ip netip.Addr) float64
+	}
+	client := func(mode, d string) func(netip.Addr) float64 {
+		return func(ip netip.Addr) float64 {
+			return netbenchClient(t, nb, mode, "-addr", netip.AddrPortFrom(ip, netbenchPort).String(), "-time", d)
+		}
+	}
+	// Every connection is the host's: "pod → host" is the pod sending on
+	// it.
+	metrics := []metric{
+		{"TCP throughput host → pod, one stream", "Mbit/s", true, "target ≥ 0.80x", client("send", "2s")},
+		{"TCP throughput pod → host, one stream", "Mbit/s", true, "target ≥ 0.80x", client("recv", "2s")},
+		{"HTTP requests/s, wrk -c8 → busybox httpd", "req/s", true, "a fork per connection", func(ip netip.Addr) float64 {
+			return wrkRate(t, fmt.Sprintf("http://%s/", netip.AddrPortFrom(ip, 8080)))
+		}},
+		{"TCP connect+close rate, host → pod", "conn/s", true, "the pod closes first", client("connect", "2s")},
+		{"UDP round trip, 32 bytes, median", "µs", false, "", client("udprtt", "1s")},
+	}
+
+	_, platform := f.podPlatform(pod)
+	fmt.Printf("Cocoon network report (one machine; a cocoon pod on %s and a runc container on the same CNI bridge,\n", platform)
+	fmt.Printf("clients on the host; median of %d runs each, taken in turns; ratio = cocoon / runc)\n\n", netRuns)
+	fmt.Printf("  %s %14s %14s %8s\n", pad("", 42), "cocoon", "runc", "ratio")
+	var runs []string
+	for _, m := range metrics {
+		got := make([][]float64, len(targets))
+		for range netRuns {
+			for i, tg := range targets {
+				got[i] = append(got[i], m.measure(tg.ip))
+			}
+		}
+		c, r := medianOf(got[0]), medianOf(got[1])
+		better := "higher is better"
+		if !m.higherBetter {
+			better = "lower is better"
+		}
+		if m.note != "" {
+			better += "; " + m.note
+		}
+		fmt.Printf("  %s %s %s %7.2fx  (%s)\n", pad(m.label, 42), figure(c, m.unit), figure(r, m.unit), c/r, better)
+		runs = append(runs, fmt.Sprintf("  %s cocoon %v, runc %v", pad(m.label+":", 43), got[0], got[1]))
+	}
+	fmt.Printf("\nevery run (%s):\n%s\n", "the machine's load shows in the spread", strings.Join(runs, "\n"))
+}
+
+// pad left-aligns s in a field of n characters (runes, not bytes: the
+// labels have arrows).
+func pad(s string, n int) string {
+	return s + strings.Repeat(" ", max(0, n-utf8.RuneCountInString(s)))
+}
+
+// figure is v in unit, right-aligned in 14 characters.
+func figure(v float64, unit string) string {
+	f := strconv.FormatFloat(v, 'f', 1, 64) + " " + unit
+	return strings.Repeat(" ", max(0, 14-utf8.RuneCountInString(f))) + f
+}
+
+func medianOf(vs []float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// buildNetbench builds e2e/cmd/netbench, static, into a temp dir.
+func buildNetbench(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "netbench")
+	cmd := exec.Command(goCommand(), "build", "-trimpath", "-o", out, "./cmd/netbench")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building netbench: %v\n%s", err, b)
+	}
+	return out
+}
+
+// netbenchImage is the busybox test image with bin at /bin/netbench.
+func netbenchImage(t *testing.T, bin string) v1.Image {
+	t.Helper()
+	base, err := registry.BusyboxImage()
+	if err != nil {
+		t.Skip(err)
+	}
+	body, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "bin/netbench", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(body))}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(body)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// startRuncServers runs netServers in a runc container whose network
+// namespace is attached to n by the cni package, as the daemon attaches
+// a pod's, and returns the container's IP. Everything goes when the test
+// ends: the container, its attachment (IP lease, veth) and namespace.
+func startRuncServers(t *testing.T, n *cniNet, img v1.Image) netip.Addr {
+	t.Helper()
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "bundle")
+	unpackImage(t, img, filepath.Join(bundle, "rootfs"))
+
+	id := "cocoon-bench-" + filepath.Base(dir)
+	nsPath := filepath.Join(dir, "netns")
+	if err := netns.New(nsPath); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := netns.Remove(nsPath); err != nil {
+			t.Error(err)
+		}
+	})
+	network, err := cni.New(cni.Options{ConfDir: n.confDir, BinDirs: []string{e2ePluginDir}, CacheDir: filepath.Join(dir, "cni-cache"), NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { network.Close() })
+	args := cni.PodArgs{Name: "runc-netbench", Namespace: "bench", UID: id}
+	res, err := network.Setup(context.Background(), id, nsPath, args)
+	t.Cleanup(func() {
+		if err := network.Teardown(context.Background(), id, nsPath, args); err != nil {
+			t.Errorf("CNI DEL of the runc container: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, err := netip.ParseAddr(res.IPs[0])
+	if err != nil || !n.subnet.Contains(ip) {
+		t.Fatalf("runc container IP %q, want one in %s", res.IPs, n.subnet)
+	}
+
+	// runc's own default spec (as `runc spec` writes it), made to run the
+	// servers in the namespace CNI set up, with a writable root.
+	if out, err := exec.Command("runc", "spec", "--bundle", bundle).CombinedOutput(); err != nil {
+		t.Fatalf("runc spec: %v\n%s", err, out)
+	}
+	cfgPath := filepath.Join(bundle, "config.json")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	spec.Process.Terminal = false
+	spec.Process.Args = []string{"sh", "-c", netServers}
+	spec.Root.Readonly = false
+	spec.Hostname = "runc-netbench"
+	for i, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			spec.Linux.Namespaces[i].Path = nsPath
+		}
+	}
+	if b, err = json.Marshal(&spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// A detached container keeps runc's stdout and stderr: a file, not a
+	// pipe that Wait would wait on.
+	logPath := filepath.Join(dir, "runc.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	state := filepath.Join(dir, "runc-state")
+	cmd := exec.Command("runc", "--root", state, "run", "--detach", "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	err = cmd.Run()
+	t.Cleanup(func() {
+		if out, err := exec.Command("runc", "--root", state, "delete", "--force", id).CombinedOutput(); err != nil {
+			t.Errorf("runc delete: %v\n%s", err, out)
+		}
+		if t.Failed() {
+			log, _ := os.ReadFile(logPath)
+			t.Logf("runc container output:\n%s", log)
+		}
+	})
+	if err != nil {
+		log, _ := os.ReadFile(logPath)
+		t.Fatalf("runc run: %v\n%s", err, log)
+	}
+	return ip
+}
+
+// unpackImage writes img's flattened file system into dir: directories,
+// regular files and symbolic links, which is all the test images hold.
+func unpackImage(t *testing.T, img v1.Image, dir string) {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.Clean("/"+h.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			err = os.MkdirAll(p, 0o755)
+			if err == nil {
+				err = os.Chmod(p, h.FileInfo().Mode().Perm()|h.FileInfo().Mode()&os.ModeSticky)
+			}
+		case tar.TypeReg:
+			var f *os.File
+			if f, err = os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, h.FileInfo().Mode().Perm()); err == nil {
+				_, err = io.Copy(f, tr)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+		case tar.TypeSymlink:
+			err = os.Symlink(h.Linkname, p)
+		default:
+			t.Fatalf("unpacking %s: type %q is not handled", h.Name, h.Typeflag)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitListening waits until something accepts TCP connections on addr.
+func waitListening(t *testing.T, who, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: nothing listens on %s: %v", who, addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// netbenchClient runs netbench on the host and returns the figure it
+// prints.
+func netbenchClient(t *testing.T, nb string, args ...string) float64 {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command(nb, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("netbench %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil {
+		t.Fatalf("netbench %s printed %q", strings.Join(args, " "), out)
+	}
+	return v
+}
+
+var (
+	wrkRequests = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses: \d+`)
+	wrkSocket   = regexp.MustCompile(`Socket errors: .*`)
+)
+
+// wrkRate loads url with wrk for 3 s (one thread, 8 connections) and
+// returns its requests per second. An error response fails the test;
+// socket errors (timeouts on a loaded machine) are logged.
+func wrkRate(t *testing.T, url string) float64 {
+	t.Helper()
+	out, err := exec.Command("wrk", "-t1", "-c8", "-d3s", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("wrk %s: %v\n%s", url, err, out)
+	}
+	if wrkNon2xx.Match(out) {
+		t.Fatalf("wrk %s got error responses:\n%s", url, out)
+	}
+	if m := wrkSocket.Find(out); m != nil {
+		t.Logf("wrk %s: %s", url, m)
+	}
+	m := wrkRequests.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("wrk %s printed no rate:\n%s", url, out)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
