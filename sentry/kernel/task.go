@@ -67,6 +67,9 @@ type Task struct {
 	// ERESTARTRESTARTBLOCK (a relative sleep, with the time left) when
 	// restart_syscall(2) runs it; only the task's goroutine uses it.
 	restartBlock func(t *Task) (uint64, error)
+	// faults remembers the task's last fault (mm.HandleTaskFault); only
+	// the task's goroutine uses it.
+	faults mm.FaultState
 	// faultAddr is the address of the last fault, for the signal frame's
 	// cr2.
 	faultAddr uint64

@@ -57,9 +57,17 @@ func (t *Task) run() {
 		}
 		switch trap.Kind {
 		case platform.TrapSyscall:
+			t.faults.Reset()
 			t.syscall()
 		case platform.TrapFault:
-			res := t.mm.HandleFault(trap.Addr, trap.Access, trap.NotPresent)
+			if trap.Signo == int(unix.SIGSEGV) && trap.Code == segvPKUErr {
+				// The task's own protection-key register (WRPKRU
+				// needs no privilege) refused an access its pages
+				// allow: nothing to map, the signal is the task's.
+				t.forceFaultSignal(unix.SIGSEGV, trap.Code, trap.Addr)
+				break
+			}
+			res := t.mm.HandleTaskFault(trap.Addr, trap.Access, trap.NotPresent, &t.faults)
 			if res.Signo != 0 {
 				t.k.Log.Debug("fault", "tid", t.tid, "addr", fmt.Sprintf("%#x", trap.Addr), "rip", fmt.Sprintf("%#x", t.st.Regs.Rip), "signal", unix.Signal(res.Signo))
 				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr)
@@ -78,6 +86,9 @@ func (t *Task) run() {
 		}
 	}
 }
+
+// segvPKUErr is SEGV_PKUERR: a protection key refused the access.
+const segvPKUErr = 4
 
 // cpuCheckInterval is how much CPU time a task uses between checks of its
 // process's RLIMIT_CPU.

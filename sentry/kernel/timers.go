@@ -122,11 +122,26 @@ func (it *IntervalTimer) setLocked(value, interval time.Duration) (oldValue, old
 }
 
 // remainingLocked is the time until the next expiration (0: disarmed).
+//
+// The deadline may have passed before fire ran. As Linux's
+// common_timer_get reports it then: a timer that signals still has an
+// expiration to deliver (1 ns); a SIGEV_NONE timer never runs anything at
+// expiry, so a one-shot one is expired (0) and a periodic one is due at
+// its next period.
 func (it *IntervalTimer) remainingLocked() time.Duration {
 	if it.deadline.IsZero() {
 		return 0
 	}
-	return max(time.Until(it.deadline), time.Nanosecond)
+	left := time.Until(it.deadline)
+	switch {
+	case left > 0:
+		return left
+	case it.notify != SigevNone:
+		return time.Nanosecond
+	case it.interval > 0:
+		return it.interval - (-left)%it.interval
+	}
+	return 0
 }
 
 // stopLocked disarms the timer for good and takes back its signal if it

@@ -23,8 +23,37 @@ type FaultResult struct {
 
 // HandleFault serves a page fault at addr. access is the faulting access
 // when the platform knows it, or 0; notPresent says the page was not
-// mapped when the access faulted.
+// mapped when the access faulted. It is HandleTaskFault for a caller that
+// keeps no FaultState.
 func (mm *MemoryManager) HandleFault(addr uint64, access platform.AccessType, notPresent bool) FaultResult {
+	return mm.HandleTaskFault(addr, access, notPresent, nil)
+}
+
+// FaultState is what a task remembers of its last fault, so that a fault
+// the page tables cannot explain is retried once, not forever. The zero
+// value is ready; a task resets it (Reset) whenever it makes progress
+// other than faulting (a system call).
+type FaultState struct {
+	// retriedPage is the page of the last fault retried as spurious;
+	// retried says it is set.
+	retriedPage uint64
+	retried     bool
+}
+
+// Reset forgets the last fault.
+func (s *FaultState) Reset() { s.retried = false }
+
+// HandleTaskFault is HandleFault for a task that keeps st (nil: none).
+//
+// A fault on a page already mapped as its page-table entry allows is
+// spurious, as Linux calls it: another thread of the address space
+// upgraded the page between the fault and now (broke its copy-on-write,
+// mapped it, restored its protection), or the platform's mapping fell
+// behind. The page is mapped again as the entry says and the access
+// retried. The same task faulting on the same page again right away means
+// the mapping really refuses the access (the platform could not say the
+// access was a write to a read-only mapping, say): SEGV_ACCERR.
+func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType, notPresent bool, st *FaultState) FaultResult {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	v := mm.vmaAtLocked(addr)
@@ -37,30 +66,36 @@ func (mm *MemoryManager) HandleFault(addr uint64, access platform.AccessType, no
 		return FaultResult{int(unix.SIGSEGV), SegvAccErr}
 	}
 	pageAddr := arch.PageRoundDown(addr)
-	if p, ok := mm.pages[pageAddr]; ok && p.mapped {
-		if notPresent {
-			// Another task of the address space mapped the page
-			// between the fault and now: retry the access.
-			return FaultResult{}
+	p, ok := mm.pages[pageAddr]
+	if !ok || !p.mapped {
+		signo, code, err := mm.populateLocked(v, addr)
+		if err != nil {
+			// Out of memory: Linux's OOM path kills; SIGBUS is what a
+			// failed fault of a mapping delivers.
+			return FaultResult{int(unix.SIGBUS), BusAdrErr}
 		}
-		// The page is mapped with what the VMA and copy-on-write allow,
-		// and the access still faulted. If the VMA allows writing, the
-		// access was a write to a page still shared copy-on-write.
-		if v.perms&platform.Write == 0 || p.writable {
-			return FaultResult{int(unix.SIGSEGV), SegvAccErr}
-		}
+		return FaultResult{signo, code}
+	}
+	if v.perms&platform.Write != 0 && !p.writable && !notPresent {
+		// A page still shared copy-on-write in a writable mapping: the
+		// access was a write (whether or not the platform could tell),
+		// and the address space gets its own copy.
 		if err := mm.breakCOWLocked(v, pageAddr, p); err != nil {
 			return FaultResult{int(unix.SIGBUS), BusAdrErr}
 		}
 		return FaultResult{}
 	}
-	signo, code, err := mm.populateLocked(v, addr)
-	if err != nil {
-		// Out of memory: Linux's OOM path kills; SIGBUS is what a
-		// failed fault of a mapping delivers.
+	if st != nil {
+		if st.retried && st.retriedPage == pageAddr {
+			st.retried = false
+			return FaultResult{int(unix.SIGSEGV), SegvAccErr}
+		}
+		st.retriedPage, st.retried = pageAddr, true
+	}
+	if err := mm.as.MapFile(pageAddr, memfile.Range{Start: p.page.off, End: p.page.off + pageSize}, mm.ptePermsLocked(v, p)); err != nil {
 		return FaultResult{int(unix.SIGBUS), BusAdrErr}
 	}
-	return FaultResult{signo, code}
+	return FaultResult{}
 }
 
 // breakCOWLocked gives the address space its own copy of the private page p
@@ -252,17 +287,21 @@ func (mm *MemoryManager) fillFromFile(v *vma, addr uint64, fr memfile.Range, cac
 	}
 }
 
+// ptePermsLocked returns what the page of p in v is mapped with: the
+// VMA's permissions, less write while the page is shared copy-on-write.
+func (mm *MemoryManager) ptePermsLocked(v *vma, p *pte) platform.AccessType {
+	if p.writable {
+		return v.perms
+	}
+	return v.perms &^ platform.Write
+}
+
 // mapRunsLocked maps the populated, unmapped pages of [start, end) of v
 // into the platform address space, one call per run that is contiguous in
 // the memory file and has the same permissions. Private pages still shared
 // copy-on-write are mapped without write permission.
 func (mm *MemoryManager) mapRunsLocked(v *vma, start, end uint64) error {
-	permsOf := func(p *pte) platform.AccessType {
-		if p.writable {
-			return v.perms
-		}
-		return v.perms &^ platform.Write
-	}
+	permsOf := func(p *pte) platform.AccessType { return mm.ptePermsLocked(v, p) }
 	for a := start; a < end; {
 		p, ok := mm.pages[a]
 		if !ok || p.mapped {

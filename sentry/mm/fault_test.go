@@ -53,19 +53,67 @@ func TestHandleFaultWithoutMapping(t *testing.T) {
 	}
 }
 
-// A fault on a page that is already mapped with the VMA's permissions
-// means the hardware refused the access: SEGV_ACCERR, not a loop of
-// re-mapping.
+// A fault on a page already mapped as its page-table entry allows is
+// spurious, as Linux calls it: another thread upgraded the page between the
+// fault and now, or the platform's mapping fell behind. The page is mapped
+// again as the entry says and the access retried, once: the same task
+// faulting on it again at once is refused (SEGV_ACCERR), not looped on.
 func TestHandleFaultOnMappedPage(t *testing.T) {
 	m, as, _ := newTestMM(t)
 	addr := mustMMap(t, m, anon(base, 1, rw))
 	expectFault(t, m, addr, w, faultOK)
-	calls := len(as.calls)
-	expectFault(t, m, addr, w, segvAcc)
-	expectFault(t, m, addr, 0, segvAcc)
-	if len(as.calls) != calls {
-		t.Errorf("fault on a mapped page mapped it again")
+	as.calls = nil
+	expectFault(t, m, addr, w, faultOK)
+	expectFault(t, m, addr, 0, faultOK)
+	if len(as.calls) != 2 {
+		t.Fatalf("spurious faults made %d mapping calls, want 2: %+v", len(as.calls), as.calls)
 	}
+	as.expectMapped(t, addr, addr+pageSize, rw)
+
+	var st mm.FaultState
+	if got := m.HandleTaskFault(addr, 0, false, &st); got != faultOK {
+		t.Errorf("first spurious fault of a task: %+v, want a retry", got)
+	}
+	if got := m.HandleTaskFault(addr, 0, false, &st); got != segvAcc {
+		t.Errorf("second fault of the task on the page: %+v, want SEGV_ACCERR", got)
+	}
+	if got := m.HandleTaskFault(addr, 0, false, &st); got != faultOK {
+		t.Errorf("a later fault of the task: %+v, want a retry", got)
+	}
+	st.Reset()
+	if got := m.HandleTaskFault(addr, 0, false, &st); got != faultOK {
+		t.Errorf("fault after Reset: %+v, want a retry", got)
+	}
+}
+
+// A write to a read-only mapping that the platform reports without its
+// write bit looks, to the page tables, like a spurious fault: the task's
+// second fault there is SIGSEGV.
+func TestHandleFaultUnreportedWrite(t *testing.T) {
+	m, _, _ := newTestMM(t)
+	addr := mustMMap(t, m, anon(base, 1, r))
+	expectFault(t, m, addr, r, faultOK)
+	var st mm.FaultState
+	if got := m.HandleTaskFault(addr, 0, false, &st); got != faultOK {
+		t.Fatalf("first fault: %+v", got)
+	}
+	if got := m.HandleTaskFault(addr, 0, false, &st); got != segvAcc {
+		t.Fatalf("second fault: %+v, want SEGV_ACCERR", got)
+	}
+}
+
+// Two threads write to a page shared copy-on-write after a fork: the first
+// fault served breaks the sharing, and the second, reported while the page
+// was still read-only, must be retried rather than turned into SIGSEGV.
+func TestHandleFaultStaleCOWWrite(t *testing.T) {
+	m, as, _ := newTestMM(t)
+	addr := mustMMap(t, m, anon(base, 1, rw))
+	expectFault(t, m, addr, w, faultOK)
+	child := m.Fork(newFakeAS(t))
+	defer child.DecUsers()
+	expectFault(t, m, addr, w, faultOK) // breaks copy-on-write
+	expectFault(t, m, addr, w, faultOK) // the other thread's stale fault
+	as.expectMapped(t, addr, addr+pageSize, rw)
 }
 
 // checkMaximalRuns fails the test if two of calls could have been one
