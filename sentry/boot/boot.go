@@ -154,10 +154,13 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	devRoot.MountChild("pts", ptys.Root()).SetNoSuid(true)
 	shm := tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: shmDev})
 	devRoot.MountChild("shm", shm.Root()).SetNoSuid(true)
+	// /sys/class/net asks the kernel, which is made below.
+	sysNet := &sysfs.NetworkRef{}
 	root.MountChild("sys", sysfs.New(sysfs.Config{
 		NumCPU:      runtime.NumCPU(),
 		MemoryLimit: spec.MemoryBytes,
 		MemoryUsage: mf.InUse,
+		Network:     sysNet.Network,
 	})).SetNoSuid(true)
 	specMounts, _, err := mountAll(root, spec.Mounts, client, mf)
 	if err != nil {
@@ -170,6 +173,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		return 125, fmt.Errorf("starting platform: %w", pr.err)
 	}
 	k := kernel.NewKernel(pr.p, mf, root, syscalls.AMD64, log)
+	sysNet.Set(k.Network)
 	ptys.SetHooks(k.TerminalHooks())
 	k.PTYs = ptys
 	k.MemoryLimit = size

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/gofer"
 	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
+	"github.com/cocoonrt/cocoon/sentry/fs/mqueue"
 	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -126,9 +127,10 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 			}
 			continue
 		case "mqueue":
-			// POSIX message queues are not implemented (mq_open is
-			// ENOSYS); the directory exists so that the mount does.
-			inode, fsType, source = tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: tmpfsDevBase + uint64(i)}).Root(), "mqueue", "mqueue"
+			// The sandbox's POSIX message queues (its one IPC
+			// namespace's), which mq_open(3) and every mqueue mount
+			// share.
+			inode, fsType, source = mqueue.BootRoot(), "mqueue", "mqueue"
 		default:
 			return nil, nil, fmt.Errorf("mount %s: type %q is not supported", m.Destination, m.Type)
 		}

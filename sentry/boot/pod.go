@@ -102,6 +102,13 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	// A hostNetwork pod's sentry runs in the node's namespace: its
 	// programs' sockets are host sockets (sentry/socket/hostinet).
 	k.HostNetwork = spec.Network == NetworkHost
+	if k.HostNetwork {
+		// rtnetlink, /proc/net and the interface ioctls show the
+		// node's network through descriptors opened now.
+		if err := k.AttachHostNetwork(); err != nil {
+			return 125, fmt.Errorf("attaching the host network: %w", err)
+		}
+	}
 	if spec.Network == NetworkPod {
 		// The sentry runs in the pod's network namespace: the
 		// stack takes CNI's interfaces over now, so the pod IP
@@ -170,6 +177,7 @@ func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
 		NumCPU:      runtime.NumCPU(),
 		MemoryLimit: p.Spec.MemoryBytes,
 		MemoryUsage: p.mf.InUse,
+		Network:     p.Kernel.Network,
 	}))
 	// subs are the tree's mounts in the order they are made, for the
 	// read-only paths that must mount again what lies below them.

@@ -117,8 +117,9 @@ func (k *Kernel) NewContainerIn(id string, root *vfs.Dentry, hostname string, pi
 // PIDNamespace returns the container's PID namespace.
 func (c *Container) PIDNamespace() *PIDNamespace { return c.pidns }
 
-// Root returns the root of the container's file tree.
-func (c *Container) Root() *vfs.Dentry { return c.root }
+// Root returns the root of the container's file tree: the root of its
+// initial mount namespace (which pivot_root can change).
+func (c *Container) Root() *vfs.Dentry { return c.MountNamespace().Root() }
 
 // Done returns a channel closed when the container's init and every other
 // process of the container have exited.
@@ -183,12 +184,13 @@ func (k *Kernel) StartProcess(c *Container, opts ProcessOptions) (*ThreadGroup, 
 		opts.FDs.DecRef()
 		return nil, errors.New("no program")
 	}
-	cwd, err := vfs.Resolve(c.root, c.root, cwdOrRoot(opts.Cwd), vfs.ResolveOpts{FollowFinal: true, WantDir: true})
+	root := c.Root()
+	cwd, err := vfs.Resolve(root, root, cwdOrRoot(opts.Cwd), vfs.ResolveOpts{FollowFinal: true, WantDir: true})
 	if err != nil {
 		opts.FDs.DecRef()
 		return nil, fmt.Errorf("working directory %s: %w", opts.Cwd, err)
 	}
-	path, err := FindProgram(c.root, cwd, opts.Argv[0], opts.Env)
+	path, err := FindProgram(root, cwd, opts.Argv[0], opts.Env)
 	if err != nil {
 		opts.FDs.DecRef()
 		return nil, fmt.Errorf("%s: %w", opts.Argv[0], err)
@@ -454,13 +456,8 @@ func (t *Task) MountRecords() []MountRecord {
 func (c *Container) MountRecords() []MountRecord { return c.mounts.all() }
 
 // SandboxRoot returns the root of the caller's mount namespace, which
-// chroot(2) does not change: the container's root, or the sandbox's.
-func (t *Task) SandboxRoot() *vfs.Dentry {
-	if c := t.container; c != nil {
-		return c.root
-	}
-	return t.k.Root
-}
+// chroot(2) does not change (pivot_root does).
+func (t *Task) SandboxRoot() *vfs.Dentry { return t.MountNamespace().Root() }
 
 // defaultPath is used to find a program when the environment has no PATH.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

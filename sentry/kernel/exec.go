@@ -96,8 +96,9 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 	}
 	var rnd [16]byte
 	_, _ = rand.Read(rnd[:])
-	var gap [8]byte
+	var gap, vdsoRnd [8]byte
 	_, _ = rand.Read(gap[:])
+	_, _ = rand.Read(vdsoRnd[:])
 	op := &opener{t: t}
 	defer op.release()
 	var ec execCreds
@@ -123,6 +124,8 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		// randomisation, page-aligned, as Linux's defaults give.
 		StackRandom: (binary.LittleEndian.Uint64(gap[:]) % (16 << 20)) &^ (arch.PageSize - 1),
 		MMapRandom:  (binary.LittleEndian.Uint64(rnd[8:]) % (1 << 30)) &^ (arch.PageSize - 1),
+		VDSO:        t.k.VDSO(),
+		VDSORandom:  binary.LittleEndian.Uint64(vdsoRnd[:]),
 	})
 	if err != nil {
 		m.Release()
@@ -135,6 +138,9 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		m.Release()
 		return ERESTARTNOINTR
 	}
+	// Linux's exec_mm_release: the robust list and the PI futexes the
+	// task holds are released in the old address space.
+	t.releaseFutexes(false)
 	old := t.mm
 	if old != nil {
 		if t.clearChildTID != 0 && old.Users() > 1 {
@@ -143,6 +149,8 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 				_, _ = t.k.futexes.wake(t, t.clearChildTID, false, 1, futexBitsetAny)
 			}
 		}
+		// ru_maxrss survives execve (Linux's exec_mmap).
+		t.foldMaxRSS(old)
 		old.DecUsers()
 	}
 	t.clearChildTID = 0

@@ -141,8 +141,10 @@ func (t *FDTable) SetFD(fd int32, f *vfs.File, cloexec bool, limit uint64) error
 
 // closeFile drops the table's reference to f. Closing any descriptor of a
 // file releases the POSIX record locks the table's processes hold on it,
-// as Linux's filp_close does (the lock owner is the descriptor table).
+// as Linux's filp_close does (the lock owner is the descriptor table),
+// after the file's flush (FileFlusher, mqueue.go).
 func (t *FDTable) closeFile(f *vfs.File) {
+	flushFile(f)
 	l := f.Locks()
 	if l == nil && t.locks != nil && f.Dentry() != nil {
 		// Locks taken through another description of the same file.

@@ -12,12 +12,15 @@ import (
 type FSContext struct {
 	refs atomic.Int32
 
-	// mu protects cwd, root and umask.
+	// mu protects cwd, root, umask and mntns.
 	mu    sync.Mutex
 	cwd   *vfs.Dentry
 	umask uint32
-	// root is the chroot(2) root; nil means the sandbox's root.
+	// root is the chroot(2) root; nil means the root of mntns.
 	root *vfs.Dentry
+	// mntns is the mount namespace of the context's tasks; nil means
+	// their owner's initial one (mounts.go).
+	mntns *vfs.MountNamespace
 }
 
 // NewFSContext returns a context with one reference.
@@ -69,7 +72,7 @@ func (f *FSContext) fork() *FSContext {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := NewFSContext(f.cwd, f.umask)
-	c.root = f.root
+	c.root, c.mntns = f.root, f.mntns
 	return c
 }
 

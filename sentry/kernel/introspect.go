@@ -117,14 +117,19 @@ type ProcessInfo struct {
 	// UTSNamespace identifies the process's UTS namespace as the inode
 	// number of /proc/[pid]/ns/uts; 0 for a zombie.
 	UTSNamespace uint64
+	// MountNamespace is the process's mount namespace; nil for a zombie.
+	MountNamespace *vfs.MountNamespace
 }
 
 // SystemInfo is a snapshot of kernel-wide counters.
 type SystemInfo struct {
 	// Processes and Threads count the thread groups (zombies included)
-	// and live tasks; Running the tasks in StateRunning.
+	// and live tasks; Running the tasks active now (loadavg.go).
 	Processes, Threads, Running int
-	// LastPID is the ID handed out last.
+	// LoadAvg are the 1, 5 and 15-minute load averages in Linux's fixed
+	// point (11 fractional bits).
+	LoadAvg [3]uint64
+	// LastPID is the ID handed out last in the caller's PID namespace.
 	LastPID int32
 	// IDsAllocated counts the IDs handed out since boot (forks and
 	// clones, plus init), exact until IDs first wrap around PIDMax.
@@ -360,6 +365,7 @@ func (k *Kernel) ProcessSnapshot(ns *PIDNamespace, pid int32) (ProcessInfo, bool
 	if rep != nil && !tg.zombie {
 		p.MM, p.FDs, p.FS = rep.mm, rep.fds, rep.fs
 		p.UTSNamespace = k.utsIDLocked(rep.uts)
+		p.MountNamespace = rep.MountNamespace()
 		if p.Exe == "" {
 			p.Exe = rep.exe
 		}
@@ -436,13 +442,17 @@ func (k *Kernel) SystemSnapshot() SystemInfo {
 		LastPID:      k.nextID - 1,
 		IDsAllocated: uint64(k.nextID - 1),
 	}
+	if caller != nil && !caller.pidns.isRoot() {
+		// Linux shows the last ID of the reader's namespace.
+		s.LastPID = caller.pidns.next - 1
+	}
 	if s.LastPID < 1 {
 		s.LastPID = PIDMax - 1 // just wrapped
 	}
+	s.LoadAvg, s.Running = k.LoadAverages()
+	// An exiting task leaves the table before it stops counting.
+	s.Running = min(s.Running, s.Threads)
 	for _, t := range k.tasks {
-		if t == caller && !t.tg.stopped {
-			s.Running++
-		}
 		s.UserTime += time.Duration(t.userNS.Load())
 		s.SysTime += time.Duration(t.sysNS.Load())
 	}

@@ -27,7 +27,10 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/socket/netif"
+	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
 	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
+	"github.com/cocoonrt/cocoon/sentry/vdso"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -67,6 +70,7 @@ type Kernel struct {
 	HostNetwork bool
 
 	futexes   futexManager
+	load      loadAverage // the load averages (loadavg.go)
 	fifos     fifoTable
 	mounts    mountRecords
 	fileLocks lockTable
@@ -81,11 +85,24 @@ type Kernel struct {
 	// (shm.go).
 	ipcOnce sync.Once
 	ipc     *IPCNamespace
+	// vdsoOnce guards the creation of vdso, the vDSO every exec maps
+	// (vdso.go); nil if it could not be made.
+	vdsoOnce sync.Once
+	vdso     *vdso.VDSO
 	// netOnce guards the creation of net and netErr, the TCP/IP stack
 	// (netstack.go).
 	netOnce sync.Once
 	net     *netstack.Stack
 	netErr  error
+	// hostNet is the node's network of a hostNetwork pod, opened at
+	// boot (AttachHostNetwork); netViewOnce guards the creation of
+	// netView, the view of the stack's network, and netlinkOnce that of
+	// netlink, the netlink namespace (network.go).
+	hostNet     *netif.Host
+	netViewOnce sync.Once
+	netView     *netif.Stack
+	netlinkOnce sync.Once
+	netlink     *netlink.Namespace
 
 	// mu protects the task tree, every thread group's and task's signal
 	// and exit state, and the ID tables below.

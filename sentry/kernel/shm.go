@@ -111,6 +111,9 @@ type IPCNamespace struct {
 
 	// limits are the kernel.msg* and kernel.sem sysctls.
 	limits *ipcLimits
+
+	// mqueues are the POSIX message queues (mqueue.go).
+	mqueues *MQNamespace
 }
 
 // shmSegment is one segment (struct shmid_kernel).
@@ -156,6 +159,7 @@ func (k *Kernel) IPC() *IPCNamespace {
 			sems:   newIPCIDs[*semSet](),
 			msgs:   newIPCIDs[*msgQueue](),
 		}
+		k.ipc.mqueues = newMQNamespace()
 	})
 	return k.ipc
 }

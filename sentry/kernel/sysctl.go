@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/cocoonrt/cocoon/sentry/sysctl"
 )
@@ -44,6 +45,10 @@ func (k *Kernel) SetSysctl(name, value string) error {
 	case "net.ipv4.ping_group_range":
 		low, high, _ := sysctl.ParsePingGroupRange(value)
 		k.pingGroups.Store(pingGroupsSet | uint64(low)<<32 | uint64(high))
+	default:
+		if mq, ok := strings.CutPrefix(name, "fs.mqueue."); ok {
+			ns.MQueues().SetSysctl(mq, parsedInt(value))
+		}
 	}
 	return nil
 }
@@ -80,6 +85,11 @@ func (k *Kernel) Sysctl(name string) string {
 	case "net.ipv4.ping_group_range":
 		low, high := k.pingGroupRange()
 		return strconv.FormatUint(uint64(low), 10) + "\t" + strconv.FormatUint(uint64(high), 10)
+	}
+	if mq, ok := strings.CutPrefix(sysctl.Canonical(name), "fs.mqueue."); ok {
+		if v, ok := ns.MQueues().Sysctl(mq); ok {
+			return strconv.FormatInt(v, 10)
+		}
 	}
 	return ""
 }

@@ -48,6 +48,8 @@ type Task struct {
 	clearChildTID uint64
 	// robustList is set_robust_list's head.
 	robustList uint64
+	// futex is the task's part in the PI futex protocol (futex.go).
+	futex taskFutexState
 	// altStack is the sigaltstack.
 	altStack SignalStack
 	// vforkDone is closed when a vfork child execs or exits, releasing its

@@ -77,6 +77,9 @@ func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool
 		defer timer.Stop()
 		timeout = timer.C
 	}
+	// An interruptible sleep does not count toward the load average.
+	t.k.load.taskInactive()
+	defer t.k.load.taskActive()
 	for {
 		if t.Interrupted() {
 			return false, ERESTARTSYS

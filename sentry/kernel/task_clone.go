@@ -38,11 +38,11 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_THREAD != 0,
 		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_PARENT_SETTID != 0 && opts.PIDFD == opts.ParentTID:
 		return 0, unix.EINVAL
-	case f&namespaceFlags&^(unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0:
+	case f&namespaceFlags&^(unix.CLONE_NEWNS|unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0:
 		// Other namespaces inside the sandbox come with the container
 		// work.
 		return 0, unix.EINVAL
-	case f&(unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0 && !t.creds.HasCap(CapSysAdmin):
+	case f&(unix.CLONE_NEWNS|unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0 && !t.creds.HasCap(CapSysAdmin):
 		return 0, unix.EPERM
 	}
 
@@ -68,6 +68,9 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		fs.incRef()
 	} else {
 		fs = fs.fork()
+		if f&unix.CLONE_NEWNS != 0 {
+			fs.moveToCopy(t.MountNamespace())
+		}
 	}
 	if err := t.ctx.PullFPState(&t.st); err != nil {
 		t.k.Log.Debug("reading FP state for clone", "err", err)

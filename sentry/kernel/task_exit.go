@@ -3,8 +3,6 @@ package kernel
 import (
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 
-	"encoding/binary"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/waiter"
@@ -27,10 +25,10 @@ func (t *Task) ExitGroup(code int) {
 // group, turns the group into a zombie (or reaps it) and tells its parent.
 // Called by the task's goroutine when run returns.
 func (t *Task) exit() {
-	// The robust list first, as Linux's mm_release does: a joiner woken
-	// through the child TID below must find the dead thread's robust
-	// locks already marked FUTEX_OWNER_DIED.
-	t.exitRobustList()
+	// The robust list and PI futexes first, as Linux's mm_release does:
+	// a joiner woken through the child TID below must find the dead
+	// thread's robust locks already marked FUTEX_OWNER_DIED.
+	t.releaseFutexes(true)
 	if t.clearChildTID != 0 && t.mm != nil {
 		// CLONE_CHILD_CLEARTID: zero the word and wake one waiter, which
 		// is how pthread_join learns a thread has gone.
@@ -52,6 +50,7 @@ func (t *Task) exit() {
 		t.ctx.Release()
 	}
 	if t.mm != nil {
+		t.foldMaxRSS(t.mm)
 		t.mm.DecUsers()
 	}
 	if t.fds != nil {
@@ -198,6 +197,7 @@ func (tg *ThreadGroup) reapLocked() {
 		u, s := tg.cpuTimeLocked()
 		tg.parent.childUserNS += u + tg.childUserNS
 		tg.parent.childSysNS += s + tg.childSysNS
+		tg.parent.childMaxRSS = max(tg.parent.childMaxRSS, tg.maxRSS, tg.childMaxRSS)
 	}
 	k := tg.k
 	delete(k.threadGroups, tg.id)
@@ -213,66 +213,6 @@ func exitCode(ws unix.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
-}
-
-// Robust futex list handling (kernel/futex/core.c): each lock held by the
-// exiting thread gets FUTEX_OWNER_DIED and one waiter is woken.
-const (
-	futexOwnerDied = 0x40000000
-	futexWaiters   = 0x80000000
-	futexTIDMask   = 0x3fffffff
-	robustListMax  = 2048
-)
-
-// exitRobustList walks the robust list registered with set_robust_list.
-func (t *Task) exitRobustList() {
-	head := t.robustList
-	if head == 0 || t.mm == nil {
-		return
-	}
-	le := binary.LittleEndian
-	var h [24]byte
-	if _, err := t.mm.CopyIn(head, h[:]); err != nil {
-		return
-	}
-	next := le.Uint64(h[0:])
-	offset := int64(le.Uint64(h[8:]))
-	pending := le.Uint64(h[16:])
-	// Lock words hold thread IDs as the task's namespace numbers them.
-	tid := uint32(t.TID())
-	handle := func(entry uint64) {
-		uaddr := uint64(int64(entry) + offset)
-		var w [4]byte
-		if _, err := t.mm.CopyIn(uaddr, w[:]); err != nil {
-			return
-		}
-		v := le.Uint32(w[:])
-		if v&futexTIDMask != tid {
-			return
-		}
-		le.PutUint32(w[:], (v&futexWaiters)|futexOwnerDied)
-		if _, err := t.mm.CopyOut(uaddr, w[:]); err != nil {
-			return
-		}
-		if v&futexWaiters != 0 {
-			_, _ = t.k.futexes.wake(t, uaddr, false, 1, futexBitsetAny)
-		}
-	}
-	for i := 0; next != head && next != 0 && i < robustListMax; i++ {
-		entry := next
-		var n [8]byte
-		if _, err := t.mm.CopyIn(entry, n[:]); err != nil {
-			break
-		}
-		next = le.Uint64(n[:])
-		if entry != pending {
-			handle(entry)
-		}
-	}
-	if pending != 0 {
-		handle(pending)
-	}
-	t.robustList = 0
 }
 
 // WaitInit blocks until init and every other task of the sandbox have

@@ -18,6 +18,9 @@ func (t *Task) goroutine(start func() error, started chan<- error) {
 	runtime.LockOSThread()
 	t.bindHostThread()
 	defer t.unbindHostThread()
+	// The task counts toward the load average until it has exited.
+	t.k.load.taskActive()
+	defer t.k.load.taskInactive()
 	ctx, err := t.k.Platform.NewContext()
 	if err == nil {
 		t.ctx = ctx
@@ -130,10 +133,12 @@ func (t *Task) prepareToRun() bool {
 		if t.tg.stopped {
 			resume := t.tg.resume
 			t.k.mu.Unlock()
+			t.k.load.taskInactive()
 			select {
 			case <-resume:
 			case <-t.interrupt:
 			}
+			t.k.load.taskActive()
 			continue
 		}
 		info, act := t.dequeueSignalLocked()

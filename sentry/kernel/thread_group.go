@@ -79,6 +79,10 @@ type ThreadGroup struct {
 	// children (RUSAGE_CHILDREN).
 	exitedUserNS, exitedSysNS int64
 	childUserNS, childSysNS   int64
+	// maxRSS and childMaxRSS are the peak resident set sizes, in pages,
+	// of the address spaces the group left and of its reaped children
+	// (Linux's signal->maxrss and cmaxrss; maxrss.go).
+	maxRSS, childMaxRSS uint64
 
 	cpuTimersState
 

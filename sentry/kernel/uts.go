@@ -45,14 +45,14 @@ func (t *Task) SetHostname(name string, domain bool) error {
 }
 
 // Unshare implements unshare(2) for the file table, the file-system
-// context, the UTS namespace and the PID namespace of later children;
-// other namespaces come with the container work.
+// context, the mount and UTS namespaces and the PID namespace of later
+// children; other namespaces come with the container work.
 func (t *Task) Unshare(flags uint64) error {
-	const supported = unix.CLONE_FILES | unix.CLONE_FS | unix.CLONE_NEWUTS | unix.CLONE_SYSVSEM | unix.CLONE_NEWPID
+	const supported = unix.CLONE_FILES | unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_SYSVSEM | unix.CLONE_NEWPID
 	if flags&^supported != 0 {
 		return unix.EINVAL
 	}
-	if flags&(unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0 && !t.creds.HasCap(CapSysAdmin) {
+	if flags&(unix.CLONE_NEWNS|unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0 && !t.creds.HasCap(CapSysAdmin) {
 		return unix.EPERM
 	}
 	if flags&unix.CLONE_NEWPID != 0 {
@@ -69,6 +69,13 @@ func (t *Task) Unshare(flags uint64) error {
 		t.k.mu.Lock()
 		t.uts = uts
 		t.k.mu.Unlock()
+	}
+	if flags&unix.CLONE_NEWNS != 0 {
+		// A new mount namespace implies a file-system context of
+		// its own (mounts.go).
+		if err := t.unshareMountNamespace(); err != nil {
+			return err
+		}
 	}
 	if flags&unix.CLONE_SYSVSEM != 0 {
 		// Leaving the shared SEM_UNDO list is an exit for it.

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/mm"
 )
 
 // WaitOptions select which children wait4/waitid report.
@@ -46,6 +48,12 @@ type WaitResult struct {
 	// User and Sys are the child's CPU time, with its own reaped
 	// children's (wait4's rusage).
 	User, Sys time.Duration
+	// MaxRSS is the child's peak resident set size in pages, its reaped
+	// children's included (wait4's ru_maxrss).
+	MaxRSS uint64
+	// liveMM is a stopped or continued child's address space, whose
+	// peak Wait adds to MaxRSS once Kernel.mu is released.
+	liveMM *mm.MemoryManager
 }
 
 // Wait implements wait4 and waitid. It returns a zero result with WNOHANG
@@ -87,6 +95,10 @@ func (t *Task) Wait(opts WaitOptions) (WaitResult, error) {
 			any = true
 			if res, ok := child.waitableLocked(opts, ns.idLocked(child.id)); ok {
 				k.mu.Unlock()
+				if res.liveMM != nil {
+					res.MaxRSS = max(res.MaxRSS, res.liveMM.PeakResidentPages())
+					res.liveMM = nil
+				}
 				return res, nil
 			}
 		}
@@ -114,6 +126,11 @@ func (child *ThreadGroup) waitableLocked(opts WaitOptions, id int32) (WaitResult
 	res := WaitResult{PID: id}
 	u, s := child.cpuTimeLocked()
 	res.User, res.Sys = time.Duration(u+child.childUserNS), time.Duration(s+child.childSysNS)
+	res.MaxRSS = max(child.maxRSS, child.childMaxRSS)
+	for t := range child.tasks {
+		res.liveMM = t.mm
+		break
+	}
 	switch {
 	case child.zombie && opts.Exited:
 		ws := child.exitStatus

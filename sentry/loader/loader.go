@@ -17,6 +17,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/mm"
+	"github.com/cocoonrt/cocoon/sentry/vdso"
 )
 
 // Memory is what the loader needs from the new address space;
@@ -83,6 +84,11 @@ type Args struct {
 	// MMapRandom is a page-aligned offset added to the load base of an
 	// ET_DYN executable (Linux's arch_mmap_rnd); 0 in tests.
 	MMapRandom uint64
+	// VDSO, when set, is mapped into the new address space and announced
+	// by AT_SYSINFO_EHDR, as Linux's arch_setup_additional_pages does.
+	VDSO *vdso.VDSO
+	// VDSORandom chooses the vDSO's place (see vdsoHint); 0 in tests.
+	VDSORandom uint64
 }
 
 // AuxCreds are the credentials the auxiliary vector reports.
@@ -116,6 +122,9 @@ type Result struct {
 	ExeFile File
 	// BrkStart is the value passed to Memory.SetBrkStart.
 	BrkStart uint64
+	// SysinfoEHdr is the vDSO's address (AT_SYSINFO_EHDR), 0 without
+	// one.
+	SysinfoEHdr uint64
 }
 
 // Limits, from Linux.
@@ -248,7 +257,11 @@ func Load(mem Memory, args Args) (Result, error) {
 
 	// Lay out the stack; its size depends only on the strings.
 	maxAddr := mem.MaxUserAddress()
-	st, err := layoutStack(maxAddr, args.StackRandom, args.Filename, argv, args.Envv)
+	nauxv := numAuxv
+	if args.VDSO != nil {
+		nauxv++
+	}
+	st, err := layoutStack(maxAddr, args.StackRandom, args.Filename, argv, args.Envv, nauxv)
 	if err != nil {
 		return Result{}, err
 	}
@@ -293,9 +306,17 @@ func Load(mem Memory, args Args) (Result, error) {
 		return Result{}, unix.ENOEXEC
 	}
 
-	auxv := [][2]uint64{
-		// TODO(vdso): AT_SYSINFO_EHDR comes first (ARCH_DLINFO) once the
-		// sentry maps a vDSO.
+	// The vDSO comes last, as in load_elf_binary.
+	var auxv [][2]uint64
+	var sysinfoEHdr uint64
+	if args.VDSO != nil {
+		if sysinfoEHdr, err = args.VDSO.Map(mem, vdsoHint(maxAddr, st.top, args.VDSORandom)); err != nil {
+			return Result{}, err
+		}
+		// ARCH_DLINFO: AT_SYSINFO_EHDR comes first.
+		auxv = append(auxv, [2]uint64{AtSysinfoEHdr, sysinfoEHdr})
+	}
+	auxv = append(auxv, [][2]uint64{
 		{AtMinSigStkSz, MinSigStackSize},
 		{AtHWCap, args.HWCap},
 		{AtPagesz, pageSize},
@@ -317,8 +338,8 @@ func Load(mem Memory, args Args) (Result, error) {
 		{AtPlatform, st.platform},
 		// Linux then adds AT_RSEQ_FEATURE_SIZE and AT_RSEQ_ALIGN where
 		// rseq(2) is supported; the sentry does not implement it.
-	}
-	if len(auxv) != numAuxv {
+	}...)
+	if len(auxv) != nauxv {
 		panic("loader: auxv length out of sync with numAuxv")
 	}
 	if err := st.write(mem, args.Random, auxv); err != nil {
@@ -339,8 +360,25 @@ func Load(mem Memory, args Args) (Result, error) {
 		ExePath:      path,
 		ExeFile:      file,
 		BrkStart:     brk,
+		SysinfoEHdr:  sysinfoEHdr,
 	}
 	return res, nil
+}
+
+// vdsoHint chooses where the vDSO goes: a random page-aligned place in the
+// gap between the top of the stack and maxAddr, which the stack's own
+// randomisation leaves free, as Linux's vdso_addr placed it above the stack
+// at a random page (before Linux 6.x moved it to the mmap area). The
+// stack grows down, so nothing ever needs that gap. When the gap is too
+// small (no stack randomisation), the hint is 0 and the vDSO goes where an
+// mmap without a hint would.
+func vdsoHint(maxAddr, stackTop, rnd uint64) uint64 {
+	maxAddr = arch.PageRoundDown(maxAddr)
+	if stackTop >= maxAddr || maxAddr-stackTop < vdso.BlockSize {
+		return 0
+	}
+	slots := (maxAddr-stackTop-vdso.BlockSize)/arch.PageSize + 1
+	return stackTop + rnd/arch.PageSize%slots*arch.PageSize
 }
 
 // Auxv constants.
@@ -350,7 +388,8 @@ const (
 	MinSigStackSize = 2048
 	// ClockTicks is AT_CLKTCK (USER_HZ).
 	ClockTicks = 100
-	// numAuxv is the number of auxv entries Load writes, AT_NULL excluded.
+	// numAuxv is the number of auxv entries Load writes, AT_NULL and
+	// AT_SYSINFO_EHDR excluded.
 	numAuxv = 19
 )
 

@@ -133,6 +133,9 @@ func checkStack(t *testing.T, mem *fakeMem, args Args, res Result) *initialStack
 	}
 	wantKeys := []uint64{AtMinSigStkSz, AtHWCap, AtPagesz, AtClkTck, AtPhdr, AtPhent, AtPhnum, AtBase,
 		AtFlags, AtEntry, AtUID, AtEUID, AtGID, AtEGID, AtSecure, AtRandom, AtHWCap2, AtExecFn, AtPlatform}
+	if args.VDSO != nil {
+		wantKeys = append([]uint64{AtSysinfoEHdr}, wantKeys...)
+	}
 	if !reflect.DeepEqual(keys, wantKeys) {
 		t.Errorf("auxv keys = %v, want %v", keys, wantKeys)
 	}

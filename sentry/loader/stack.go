@@ -51,8 +51,9 @@ type stackLayout struct {
 }
 
 // layoutStack computes the addresses of everything on the initial stack,
-// whose top is maxAddr minus the random gap.
-func layoutStack(maxAddr, stackRandom uint64, execfn string, argv, envv []string) (*stackLayout, error) {
+// whose top is maxAddr minus the random gap, for nauxv auxv entries
+// (AT_NULL excluded).
+func layoutStack(maxAddr, stackRandom uint64, execfn string, argv, envv []string, nauxv int) (*stackLayout, error) {
 	maxAddr = arch.PageRoundDown(maxAddr)
 	stackRandom = arch.PageRoundDown(stackRandom)
 	if stackRandom >= maxAddr {
@@ -97,7 +98,7 @@ func layoutStack(maxAddr, stackRandom uint64, execfn string, argv, envv []string
 	p -= 16
 	st.random = p
 
-	p -= (numAuxv + 1) * 16
+	p -= uint64(nauxv+1) * 16
 	items := uint64(len(argv)+1+len(envv)+1) + 1
 	st.sp = (p - items*8) &^ 15
 	return st, nil

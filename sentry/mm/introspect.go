@@ -162,6 +162,9 @@ func (mm *MemoryManager) peekUnpopulatedLocked(v *vma, addr uint64, dst []byte) 
 		// Bytes past the end of the file stay zero, as a fault leaves
 		// them.
 		_, _ = v.file.ReadAt(dst, int64(off))
+	} else if v.cache != nil {
+		// A kernel object (the vDSO).
+		_, _ = v.cache.ReadAt(mm.mf, dst, int64(off))
 	}
 }
 

@@ -67,6 +67,9 @@ type vma struct {
 	// from it copy-on-write.
 	cache *SharedMemory
 	name  string
+	// special marks a mapping of a kernel object (MMapOpts.Object), which
+	// cannot grow.
+	special bool
 }
 
 // hold takes the references a VMA of mm keeps on its file and shared

@@ -63,4 +63,10 @@ type MMapOpts struct {
 	Offset uint64
 	// Name is shown for anonymous special mappings ("[stack]", "[heap]").
 	Name string
+	// Object, for a Private mapping without File, maps a kernel object
+	// copy-on-write from Offset: the vDSO's image and data page
+	// (sentry/vdso), shown as Name. Like Linux's special mappings, such a
+	// mapping never grows: mremap to a larger size fails with EFAULT
+	// (VM_DONTEXPAND), so it never reaches past the object.
+	Object *SharedMemory
 }

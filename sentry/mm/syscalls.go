@@ -17,7 +17,10 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
 	if mm.exceedsCommit(opts, length) {
 		return 0, errNoMem
 	}
-	if opts.File != nil && opts.Offset%pageSize != 0 {
+	if (opts.File != nil || opts.Object != nil) && opts.Offset%pageSize != 0 {
+		return 0, errInval
+	}
+	if opts.Object != nil && (!opts.Private || opts.File != nil) {
 		return 0, errInval
 	}
 	if opts.Offset+length < opts.Offset {
@@ -73,6 +76,9 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
 	fresh := false
 	if opts.Private && opts.File != nil {
 		v.cache = sharedObjectOf(opts.File)
+	}
+	if opts.Object != nil {
+		v.cache, v.special = opts.Object, true
 	}
 	if !opts.Private {
 		// A file that keeps its data in a shared object (tmpfs) is
@@ -298,6 +304,10 @@ func (mm *MemoryManager) Mremap(oldAddr, oldLen, newLen uint64, flags int, newAd
 	if oldLen == 0 {
 		// Duplicating a mapping needs a shared one.
 		return 0, errInval
+	}
+	if v.special && newLen > oldLen {
+		// vma_to_resize: VM_DONTEXPAND.
+		return 0, errFault
 	}
 	if flags&MremapFixed != 0 {
 		if newAddr%pageSize != 0 || newAddr+newLen > mm.maxAddr || newAddr+newLen < newAddr {

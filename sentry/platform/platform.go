@@ -121,6 +121,26 @@ type Context interface {
 	Release()
 }
 
+// HostVDSO locates host kernel vDSO functions in application address
+// spaces. A platform whose application code runs natively in host
+// processes (ptrace, systrap) can keep the host kernel's vDSO, with its
+// data pages, mapped at one address above MaxUserAddress in every address
+// space it creates; the sentry's vDSO (sentry/vdso) then forwards clock
+// reads to it, so they never leave the application. A zero address means
+// the function is not available.
+type HostVDSO struct {
+	ClockGettime, Gettimeofday, Time, ClockGetres uint64
+}
+
+// HostVDSOProvider is implemented by platforms that can offer the host's
+// vDSO functions.
+type HostVDSOProvider interface {
+	// HostVDSO returns the functions, valid in every address space of
+	// the platform, and false when the platform has none (the host's
+	// vDSO could not be kept).
+	HostVDSO() (HostVDSO, bool)
+}
+
 // ErrUnavailable is returned by a platform constructor when the host cannot
 // provide it (no /dev/kvm, ptrace forbidden).
 var ErrUnavailable = errors.New("platform unavailable on this host")

@@ -366,6 +366,9 @@ func Ioctl(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if tty, ok := f.Impl().(*devpts.File); ok {
 		return ttyIoctl(t, f, tty, args[1], args[2])
 	}
+	if isSocketFile(f) && isIfIoctl(args[1]) {
+		return socketIfIoctl(t, f, args[1], args[2])
+	}
 	if io, ok := f.Impl().(vfs.Ioctler); ok {
 		return io.Ioctl(t, args[1], args[2])
 	}

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/fs/mqueue"
 	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/tmpfs"
 	"github.com/cocoonrt/cocoon/sentry/kernel"
@@ -14,14 +15,16 @@ import (
 )
 
 // mount(2) inside the sandbox mounts the kinds of file system the sandbox
-// owns: tmpfs (and mqueue, an empty tmpfs), bind mounts of the sandbox's
-// own files, the sandbox's proc, sysfs and devpts again, and remounts that
-// change read-only and noexec. Host file systems are never reachable this
-// way: the gofer serves what the pod spec mounted, nothing else.
+// owns: tmpfs, mqueue (sentry/fs/mqueue), bind mounts of the sandbox's
+// own files, the sandbox's proc, sysfs and devpts again, remounts that
+// change read-only and noexec, moves (MS_MOVE) and propagation types, in
+// the caller's mount namespace. Host file systems are never reachable
+// this way: the gofer serves what the pod spec mounted, nothing else.
 
-// propagationFlags are mount(2)'s propagation changes: the sandbox's mounts
-// never propagate anywhere, so these succeed without effect.
-const propagationFlags = unix.MS_SHARED | unix.MS_PRIVATE | unix.MS_SLAVE | unix.MS_UNBINDABLE | unix.MS_REC | unix.MS_SILENT
+// propagationTypes are mount(2)'s propagation changes. The type is kept
+// per mount, copied with a namespace and shown in
+// /proc/[pid]/mountinfo; mount events do not propagate between peers.
+const propagationTypes = unix.MS_SHARED | unix.MS_PRIVATE | unix.MS_SLAVE | unix.MS_UNBINDABLE
 
 // mountDevBase numbers the device IDs of tmpfs instances mount(2) makes.
 const mountDevBase = 0x100
@@ -57,8 +60,6 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		target.SetMountFlags(readOnly, noExec)
 		target.SetNoSuid(noSuid)
 		return 0, nil
-	case flags&unix.MS_MOVE != 0:
-		return 0, unix.EINVAL
 	case flags&unix.MS_BIND != 0:
 		srcPath, err := copyInPath(t, args[0])
 		if err != nil {
@@ -68,16 +69,38 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
+		if err := t.MountNamespace().CheckBind(src); err != nil {
+			return 0, err
+		}
 		if err := sameKind(src, target); err != nil {
 			return 0, err
 		}
-		m := target.MountInode(src.Inode())
+		source := src.Path(t.Root())
+		m, err := t.MountNamespace().Mount(target, src.Inode(), vfs.MountInfo{Source: source, FSType: "none"})
+		if err != nil {
+			return 0, err
+		}
 		m.SetMountFlags(readOnly, noExec)
 		m.SetNoSuid(noSuid)
-		t.AddMount(kernel.MountRecord{Source: src.Path(t.Root()), Target: abs, FSType: "none", Options: mountOptions(readOnly, noExec, noSuid)})
+		t.AddMount(kernel.MountRecord{Source: source, Target: abs, FSType: "none", Options: mountOptions(readOnly, noExec, noSuid)})
 		return 0, nil
-	case flags&^propagationFlags == 0 && args[2] == 0:
-		return 0, nil
+	case flags&propagationTypes != 0:
+		// One type, with MS_REC and MS_SILENT at most.
+		typ := flags &^ (unix.MS_REC | unix.MS_SILENT)
+		if typ&(typ-1) != 0 || typ&^propagationTypes != 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, t.MountNamespace().SetPropagation(target, typ, flags&unix.MS_REC != 0)
+	case flags&unix.MS_MOVE != 0:
+		srcPath, err := copyInPath(t, args[0])
+		if err != nil {
+			return 0, err
+		}
+		src, err := resolveAt(t, atFDCWD, srcPath, true, false)
+		if err != nil {
+			return 0, err
+		}
+		return 0, t.MountNamespace().Move(src, target)
 	}
 	fsType, err := t.CopyInString(args[2], 64)
 	if err != nil {
@@ -91,13 +114,21 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	var inode vfs.Inode
 	var source string
 	switch fsType {
-	case "tmpfs", "mqueue":
+	case "tmpfs":
 		opts, err := tmpfsOptions(data)
 		if err != nil {
 			return 0, err
 		}
 		opts.Dev = mountDevBase + uint64(len(t.MountRecords()))
 		inode, source = tmpfs.New(t.Kernel().MemFile, opts).Root(), fsType
+	case "mqueue":
+		// The caller's IPC namespace's queues, which every mqueue
+		// mount of the namespace shows; the file system takes no
+		// options.
+		if data != "" {
+			return 0, unix.EINVAL
+		}
+		inode, source = mqueue.Get(t.IPCNamespace().MQueues()).Root(), fsType
 	case "proc", "sysfs", "devpts":
 		at := map[string]string{"proc": "proc", "sysfs": "sys", "devpts": "dev/pts"}[fsType]
 		// The instance mounted at the usual place of the caller's
@@ -116,7 +147,14 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	default:
 		return 0, unix.ENODEV
 	}
-	m := target.MountInode(inode)
+	info := vfs.MountInfo{Source: source, FSType: fsType, NoDev: true}
+	if st, err := inode.Stat(); err == nil {
+		info.Dev = st.Dev
+	}
+	m, err := t.MountNamespace().Mount(target, inode, info)
+	if err != nil {
+		return 0, err
+	}
 	m.SetMountFlags(readOnly, noExec)
 	m.SetNoSuid(noSuid)
 	t.AddMount(kernel.MountRecord{Source: source, Target: abs, FSType: fsType, Options: mountOptions(readOnly, noExec, noSuid), NoDev: true})
@@ -192,7 +230,7 @@ func Umount2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, err
 	}
 	abs := d.Path(t.Root())
-	if err := d.Unmount(); err != nil {
+	if err := t.MountNamespace().Unmount(d); err != nil {
 		return 0, err
 	}
 	t.RemoveMount(path.Clean(abs))

@@ -236,6 +236,11 @@ func Sysinfo(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	var boot unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot)
 	le.PutUint64(b[0:], uint64(boot.Sec))
+	// loads: the load averages with SI_LOAD_SHIFT (16) fractional bits.
+	avenrun, _ := k.LoadAverages()
+	for i, l := range avenrun {
+		le.PutUint64(b[8+8*i:], l<<(16-11))
+	}
 	used, shared := mm.ResidentMemory(k.MemoryManagers())
 	free := k.MemoryLimit - min(used*arch.PageSize, k.MemoryLimit)
 	le.PutUint64(b[32:], k.MemoryLimit)                                 // totalram

@@ -124,6 +124,8 @@ func socketType(domain, typ, protocol int) (int, int, error) {
 func Socket(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if d := int(int32(args[0])); d == unix.AF_INET || d == unix.AF_INET6 {
 		return newInetSocket(t, d, int(int32(args[1])), int(int32(args[2])))
+	} else if d == unix.AF_NETLINK {
+		return newNetlinkSocket(t, int(int32(args[1])), int(int32(args[2])))
 	}
 	typ, flags, err := socketType(int(int32(args[0])), int(int32(args[1])), int(int32(args[2])))
 	if err != nil {
@@ -136,8 +138,9 @@ func Socket(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Socketpair implements Linux syscall socketpair(2).
 func Socketpair(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	if d := int(int32(args[0])); d == unix.AF_INET || d == unix.AF_INET6 {
-		// inet sockets have no socketpair (sock_no_socketpair).
+	if d := int(int32(args[0])); d == unix.AF_INET || d == unix.AF_INET6 || d == unix.AF_NETLINK {
+		// inet and netlink sockets have no socketpair
+		// (sock_no_socketpair).
 		if int32(args[1])&^(sockTypeMask|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 			return 0, unix.EINVAL
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/socket/hostinet"
 	"github.com/cocoonrt/cocoon/sentry/socket/inet"
+	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
@@ -52,6 +53,10 @@ func asInetSocket(impl vfs.FileImpl) (inetSocket, bool) {
 	case *inet.Socket:
 		return s, true
 	case *hostinet.Socket:
+		return s, true
+	case *netlink.Socket:
+		// AF_NETLINK sockets have the same surface
+		// (sys_socket_netlink.go).
 		return s, true
 	}
 	return nil, false

@@ -152,7 +152,7 @@ func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []
 		var n int
 		err := sockWait(t, s, nonblock, timeout, func() error {
 			var err error
-			n, err = s.Send(buf, to, flags)
+			n, err = sendDatagram(t, s, buf, to, flags)
 			return err
 		})
 		return uint64(n), err

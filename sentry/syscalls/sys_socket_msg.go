@@ -224,7 +224,7 @@ func isSocketFile(f *vfs.File) bool {
 	case *unixsock.Socket, *inet.Socket, *hostinet.Socket:
 		return true
 	}
-	return false
+	return isNetlinkFile(f)
 }
 
 // sockRW serves read(2), write(2), readv(2) and writev(2) on a socket

@@ -234,7 +234,9 @@ func Wait4(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 	}
 	if rusageAddr != 0 {
-		if _, err := t.CopyOut(rusageAddr, rusageBytes(res.User, res.Sys)); err != nil {
+		ru := rusageBytes(res.User, res.Sys)
+		setRusageMaxRSS(ru, res.MaxRSS)
+		if _, err := t.CopyOut(rusageAddr, ru); err != nil {
 			return 0, unix.EFAULT
 		}
 	}

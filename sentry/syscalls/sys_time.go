@@ -150,9 +150,16 @@ func Gettimeofday(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, nil
 }
 
-// Time implements Linux syscall time(2).
+// Time implements Linux syscall time(2). Like Linux's
+// (ktime_get_real_seconds) and the vDSO's time, it reads the coarse clock:
+// the precise one can be a second ahead just after a second boundary, and
+// time through the vDSO and through the system call would then go back.
 func Time(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	now := uint64(time.Now().Unix())
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &ts); err != nil {
+		return 0, err
+	}
+	now := uint64(ts.Sec)
 	if args[0] != 0 {
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], now)
@@ -243,6 +250,12 @@ func rusageBytes(user, sys time.Duration) []byte {
 	return b
 }
 
+// setRusageMaxRSS stores ru_maxrss, given in pages, in an encoded struct
+// rusage.
+func setRusageMaxRSS(b []byte, pages uint64) {
+	binary.LittleEndian.PutUint64(b[32:], pages*(arch.PageSize/1024))
+}
+
 // Getrusage implements Linux syscall getrusage(2) from the sentry's
 // accounting of each task's time in application code (user) and in the
 // sentry serving it (system).
@@ -259,10 +272,9 @@ func Getrusage(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	b := rusageBytes(user, sys)
-	if int32(args[0]) != unix.RUSAGE_CHILDREN {
-		// ru_maxrss, in KiB: the most pages the address space held.
-		binary.LittleEndian.PutUint64(b[32:], t.MM().PeakResidentPages()*4)
-	}
+	// ru_maxrss, in KiB: the most pages the process's address spaces
+	// held, before execve included (or its reaped children's).
+	setRusageMaxRSS(b, t.MaxRSS(int32(args[0]) == unix.RUSAGE_CHILDREN))
 	if _, err := t.CopyOut(args[1], b); err != nil {
 		return 0, unix.EFAULT
 	}

@@ -6,9 +6,9 @@
 //
 // The list holds the sysctls of the namespaces a pod owns that the
 // sandbox's kernel implements: System V IPC limits,
-// kernel.shm_rmid_forced and net.ipv4.ping_group_range. Other network
-// sysctls join it when the sandbox's network stack honours them;
-// fs.mqueue.* when POSIX message queues exist.
+// kernel.shm_rmid_forced, the POSIX message queue limits fs.mqueue.* and
+// net.ipv4.ping_group_range. Other network sysctls join it when the
+// sandbox's network stack honours them.
 package sysctl
 
 import (
@@ -23,6 +23,16 @@ import (
 // can have, and the bound on kernel.shmmni, msgmni and semmni.
 const ipcMNI = 32768
 
+// The bounds ipc/mq_sysctl.c puts on fs.mqueue.msg_max and msg_default
+// (MIN_MSGMAX, HARD_MSGMAX) and on msgsize_max and msgsize_default
+// (MIN_MSGSIZEMAX, HARD_MSGSIZEMAX).
+const (
+	mqMinMsgMax     = 1
+	mqHardMsgMax    = 65536
+	mqMinMsgsizeMax = 128
+	mqHardMsgsize   = 16 << 20
+)
+
 // parser checks a value and returns it formatted as /proc/sys shows it.
 type parser func(value string) (string, error)
 
@@ -36,6 +46,13 @@ var known = map[string]parser{
 	"kernel.msgmnb":          intIn(0, math.MaxInt32),
 	"kernel.msgmni":          intIn(0, ipcMNI),
 	"kernel.sem":             semValue,
+	// POSIX message queues: queues_max is a plain int (proc_dointvec),
+	// the others are bounded (proc_dointvec_minmax).
+	"fs.mqueue.queues_max":      intIn(math.MinInt32, math.MaxInt32),
+	"fs.mqueue.msg_max":         intIn(mqMinMsgMax, mqHardMsgMax),
+	"fs.mqueue.msg_default":     intIn(mqMinMsgMax, mqHardMsgMax),
+	"fs.mqueue.msgsize_max":     intIn(mqMinMsgsizeMax, mqHardMsgsize),
+	"fs.mqueue.msgsize_default": intIn(mqMinMsgsizeMax, mqHardMsgsize),
 	// Who may open ICMP echo ("ping") sockets: Linux's default, "1 0",
 	// is nobody; pods commonly widen it.
 	"net.ipv4.ping_group_range": pingGroupRange,

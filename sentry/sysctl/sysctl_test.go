@@ -30,10 +30,39 @@ func TestParse(t *testing.T) {
 }
 
 func TestUnsupportedNamesTheSysctl(t *testing.T) {
-	_, _, err := Parse("fs.mqueue.msg_max", "100")
+	_, _, err := Parse("fs.mqueue.msg_maximum", "100")
 	var u *ErrUnsupported
-	if !errors.As(err, &u) || u.Name != "fs.mqueue.msg_max" {
-		t.Fatalf("Parse(fs.mqueue.msg_max) = %v, want ErrUnsupported naming it", err)
+	if !errors.As(err, &u) || u.Name != "fs.mqueue.msg_maximum" {
+		t.Fatalf("Parse(fs.mqueue.msg_maximum) = %v, want ErrUnsupported naming it", err)
+	}
+	_, _, err = Parse("net/core/somaxconn", "1024")
+	if !errors.As(err, &u) || u.Name != "net.core.somaxconn" {
+		t.Fatalf("Parse(net.core.somaxconn) = %v, want ErrUnsupported naming it", err)
+	}
+}
+
+func TestMQueueSysctls(t *testing.T) {
+	for _, c := range []struct {
+		name, value, wantName, wantValue string
+		ok                               bool
+	}{
+		// critest's "should support unsafe sysctls" sets this one.
+		{"fs.mqueue.msg_max", "100", "fs.mqueue.msg_max", "100", true},
+		{"fs/mqueue/msg_max", "65536", "fs.mqueue.msg_max", "65536", true},
+		{"fs.mqueue.msg_max", "65537", "", "", false},
+		{"fs.mqueue.msg_max", "0", "", "", false},
+		{"fs.mqueue.msg_default", "1", "fs.mqueue.msg_default", "1", true},
+		{"fs.mqueue.msgsize_max", "127", "", "", false},
+		{"fs.mqueue.msgsize_max", "16777216", "fs.mqueue.msgsize_max", "16777216", true},
+		{"fs.mqueue.msgsize_default", "16777217", "", "", false},
+		{"fs.mqueue.queues_max", "-1", "fs.mqueue.queues_max", "-1", true},
+		{"fs.mqueue.queues_max", "2147483648", "", "", false},
+		{"fs.mqueue.queues_max", "many", "", "", false},
+	} {
+		n, v, err := Parse(c.name, c.value)
+		if (err == nil) != c.ok || n != c.wantName || v != c.wantValue {
+			t.Errorf("Parse(%q, %q) = %q, %q, %v; want %q, %q, ok %v", c.name, c.value, n, v, err, c.wantName, c.wantValue, c.ok)
+		}
 	}
 }
 

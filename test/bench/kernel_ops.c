@@ -5,6 +5,7 @@
 //   kernel_ops thread N     pthread_create + pthread_join
 //   kernel_ops futex N      a futex ping-pong round between two threads
 //   kernel_ops signal N     raise(SIGUSR1) delivered to a handler and back
+//   kernel_ops clock N      clock_gettime(CLOCK_MONOTONIC) (through the vDSO)
 //
 //go:build ignore
 
@@ -52,7 +53,7 @@ int main(int argc, char **argv) {
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return 0;
 	if (argc < 3) {
-		fprintf(stderr, "usage: kernel_ops forkexec|thread|futex|signal N\n");
+		fprintf(stderr, "usage: kernel_ops forkexec|thread|futex|signal|clock N\n");
 		return 2;
 	}
 	long n = atol(argv[2]);
@@ -94,6 +95,11 @@ int main(int argc, char **argv) {
 			raise(SIGUSR1);
 		if (caught != n)
 			return 1;
+	} else if (strcmp(argv[1], "clock") == 0) {
+		struct timespec ts;
+		for (long i = 0; i < n; i++)
+			if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+				return 1;
 	} else {
 		return 2;
 	}

@@ -68,6 +68,33 @@ func (d *inode) Create(name string, flags int, mode uint32, owner vfs.Owner) (vf
 	return c, c.wrap(f, c.upper.Load().same), nil
 }
 
+// CreateTmpfile implements vfs.TmpfileCreator (open(2)'s O_TMPFILE): an
+// unnamed file of the upper layer, made in the copied-up directory, that
+// Link can name like any upper file (the VFS refuses that for O_EXCL).
+func (d *inode) CreateTmpfile(flags int, mode uint32, owner vfs.Owner) (vfs.Inode, vfs.FileImpl, error) {
+	_, unlock, err := d.lockForChange()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	tc, ok := d.upperInode().(vfs.TmpfileCreator)
+	if !ok {
+		return nil, nil, unix.EOPNOTSUPP
+	}
+	u, f, err := tc.CreateTmpfile(flags, mode, owner)
+	if err != nil {
+		return nil, nil, err
+	}
+	ust, err := u.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	c := d.fs.newInode(d, "", nil, nil, u, &ust)
+	c.unlinked = true
+	return c, c.wrap(f, c.upper.Load().same), nil
+}
+
 // Mkdir implements vfs.DirOps.Mkdir.
 func (d *inode) Mkdir(name string, mode uint32, owner vfs.Owner) (vfs.Inode, error) {
 	return d.make(name, func(ops vfs.DirOps) (vfs.Inode, error) {
@@ -137,6 +164,12 @@ func (d *inode) Link(name string, target vfs.Inode) error {
 	d.mu.Lock()
 	d.putChildLocked(name, t)
 	d.mu.Unlock()
+	t.mu.Lock()
+	if t.unlinked {
+		// An O_TMPFILE file's first name, or a name again.
+		t.parent, t.name, t.unlinked = d, name, false
+	}
+	t.mu.Unlock()
 	return nil
 }
 

@@ -521,8 +521,16 @@ func formatMountinfo(mounts []Mount) []byte {
 	ids, parents := mountIDs(mounts)
 	var b []byte
 	for i, m := range mounts {
-		b = fmt.Appendf(b, "%d %d %d:%d / %s %s - %s %s %s\n", ids[i], parents[i],
-			unix.Major(m.Dev), unix.Minor(m.Dev), mangle(m.Target), m.Options,
+		id, parent := int64(ids[i]), int64(parents[i])
+		if m.ID != 0 {
+			id, parent = m.ID, m.ParentID
+		}
+		optional := ""
+		if m.Propagation != "" {
+			optional = " " + m.Propagation
+		}
+		b = fmt.Appendf(b, "%d %d %d:%d / %s %s%s - %s %s %s\n", id, parent,
+			unix.Major(m.Dev), unix.Minor(m.Dev), mangle(m.Target), m.Options, optional,
 			m.FSType, mangle(m.Source), superOptions(m))
 	}
 	return b
@@ -619,11 +627,18 @@ func formatUptime(s System, now time.Time, ncpu int) []byte {
 	return []byte(centiseconds(up) + " " + centiseconds(idle) + "\n")
 }
 
-// formatLoadavg renders /proc/loadavg. The load averages need a periodic
-// sample of the run queue, which the kernel does not take yet: they read
-// 0.00. The running/total thread counts and the last PID are real.
+// formatLoadavg renders /proc/loadavg: the kernel's 1, 5 and 15-minute
+// load averages (sentry/kernel/loadavg.go), rounded to two decimals as
+// Linux's loadavg_proc_show does, the active/total thread counts and the
+// last PID.
 func formatLoadavg(s System) []byte {
-	return fmt.Appendf(nil, "0.00 0.00 0.00 %d/%d %d\n", s.Running, s.Threads, s.LastPID)
+	const fshift, fixed1 = 11, 1 << 11
+	var b []byte
+	for _, l := range s.LoadAvg {
+		l += fixed1 / 200 // round to the nearest hundredth
+		b = fmt.Appendf(b, "%d.%02d ", l>>fshift, ((l&(fixed1-1))*100)>>fshift)
+	}
+	return fmt.Appendf(b, "%d/%d %d\n", s.Running, s.Threads, s.LastPID)
 }
 
 // formatVersion renders /proc/version.

@@ -300,7 +300,7 @@ func TestRootDir(t *testing.T) {
 	for _, maxBytes := range []int{1 << 16, 64} { // whole, and a few entries per call
 		ents := readdir(t, root, "/proc", maxBytes)
 		got := names(ents)
-		want := []string{".", "..", "self", "thread-self", "mounts", "meminfo", "stat", "uptime", "loadavg",
+		want := []string{".", "..", "self", "thread-self", "mounts", "net", "meminfo", "stat", "uptime", "loadavg",
 			"cpuinfo", "version", "filesystems", "sys", "sysvipc", "1", "42"}
 		if !slices.Equal(got, want) {
 			t.Errorf("readdir(%d) = %q, want %q", maxBytes, got, want)
@@ -371,7 +371,7 @@ func TestProcessDir(t *testing.T) {
 	root := newTree(newFake())
 	got := names(readdir(t, root, "/proc/42", 1<<16))
 	want := []string{".", "..", "auxv", "cgroup", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo",
-		"limits", "maps", "mountinfo", "mounts", "ns", "oom_score_adj", "root", "smaps", "stat", "statm",
+		"limits", "maps", "mountinfo", "mounts", "net", "ns", "oom_score_adj", "root", "smaps", "stat", "statm",
 		"status", "wchan", "task"}
 	if !slices.Equal(got, want) {
 		t.Errorf("/proc/42 = %q", got)

@@ -144,7 +144,8 @@ func (s *kernelSource) Process(pid int32) (*Process, bool) {
 		ChildUser:  pi.ChildUser,
 		ChildSys:   pi.ChildSys,
 
-		UTSNamespace: pi.UTSNamespace,
+		UTSNamespace:   pi.UTSNamespace,
+		MountNamespace: pi.MountNamespace,
 	}
 	for i := range pi.Threads {
 		p.Threads = append(p.Threads, s.thread(&pi.Threads[i]))
@@ -467,6 +468,7 @@ func (s *kernelSource) System() System {
 		Processes:  ss.Processes,
 		Threads:    ss.Threads,
 		Running:    ss.Running,
+		LoadAvg:    ss.LoadAvg,
 		LastPID:    ss.LastPID,
 		Forks:      ss.IDsAllocated,
 		UserTime:   ss.UserTime,

@@ -230,10 +230,11 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 	}
 	mounts := func(format func([]Mount) []byte) func() ([]byte, error) {
 		return func() ([]byte, error) {
-			if _, _, err := v.snapshot(); err != nil {
+			p, _, err := v.snapshot()
+			if err != nil {
 				return nil, err
 			}
-			return format(fs.mounts()), nil
+			return format(fs.mountsOf(p)), nil
 		}
 	}
 	entries := []entry{
@@ -259,6 +260,7 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 		{"maps", file(0o444, v.maps(false))},
 		{"mountinfo", file(0o444, mounts(formatMountinfo))},
 		{"mounts", file(0o444, mounts(formatMounts))},
+		{"net", func(k string) *node { return fs.netDir(k, v.attr) }},
 		{"ns", func(k string) *node { return fs.nsDir(k, v) }},
 		// No OOM killer adjustments: every process has the default.
 		{"oom_score_adj", file(0o444, text("0\n"))},
@@ -450,6 +452,9 @@ func (fs *filesystem) nsDir(key string, v *view) *node {
 	entries := make([]entry, len(namespaces))
 	for i, ns := range namespaces {
 		entries[i] = entry{ns.name, func(k string) *node {
+			if ns.kind == "mnt" {
+				return fs.mountNSLink(k, v)
+			}
 			return fs.symlink(k, v.attr, func() (string, error) {
 				id := ns.ino
 				if ns.kind == "uts" || ns.kind == "pid" {

@@ -150,6 +150,9 @@ type Process struct {
 	// UTSNamespace is the inode number of the process's UTS namespace
 	// (0: the initial one).
 	UTSNamespace uint64
+	// MountNamespace is the process's mount namespace; nil when the
+	// source has none to show (mntns.go).
+	MountNamespace *vfs.MountNamespace
 }
 
 // Thread returns the live thread tid.
@@ -235,6 +238,9 @@ type System struct {
 	// Processes and Threads count processes (zombies included) and live
 	// threads, Running the threads running now.
 	Processes, Threads, Running int
+	// LoadAvg are the 1, 5 and 15-minute load averages in Linux's fixed
+	// point (11 fractional bits).
+	LoadAvg [3]uint64
 	// LastPID is the most recently allocated ID; Forks the number of
 	// processes and threads created since boot.
 	LastPID int32
@@ -256,6 +262,11 @@ type Mount struct {
 	// NoDev marks a file system without a block device, for
 	// /proc/filesystems.
 	NoDev bool
+	// ID and ParentID are the mount's IDs in a mount namespace, and
+	// Propagation its optional fields ("shared:1"), for
+	// /proc/[pid]/mountinfo; a zero ID numbers the table by position.
+	ID, ParentID int64
+	Propagation  string
 }
 
 // ExtraMounter is implemented by Sources whose sandbox can mount at run

@@ -116,6 +116,9 @@ func (fs *filesystem) rootEntries() []entry {
 		{"mounts", func(key string) *node {
 			return fs.symlink(key, nil, func() (string, error) { return "self/mounts", nil })
 		}},
+		{"net", func(key string) *node {
+			return fs.symlink(key, nil, func() (string, error) { return "self/net", nil })
+		}},
 		{"meminfo", fs.generated(func() []byte { return formatMeminfo(fs.src.MemInfo()) })},
 		{"stat", fs.generated(func() []byte {
 			return formatStatFile(fs.src.System(), fs.cfg.Now(), fs.cfg.NumCPU)
@@ -245,7 +248,8 @@ func formatSysvipcMsg(qs []MsgQueue) []byte {
 func line(s string) []byte { return []byte(s + "\n") }
 
 // sysDir returns /proc/sys: the settings programs read. The sandbox's are
-// fixed, so every file is read-only.
+// fixed, so every file is read-only, but for the IPC namespace's
+// fs/mqueue limits (sys_mqueue.go).
 func (fs *filesystem) sysDir(key string) *node {
 	value := func(s func() string) func(string) *node {
 		return fs.generated(func() []byte { return line(s()) })
@@ -290,6 +294,7 @@ func (fs *filesystem) sysDir(key string) *node {
 	fsDir := fs.fixedDir(key+"/fs", 0o555, nil, []entry{
 		// No system-wide limit on open files: only RLIMIT_NOFILE.
 		{"file-max", constant("9223372036854775807")},
+		{"mqueue", func(k string) *node { return fs.mqueueSysDir(k) }},
 	})
 	return fs.fixedDir(key, 0o555, nil, []entry{
 		{"fs", func(string) *node { return fsDir }},

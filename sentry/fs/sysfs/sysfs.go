@@ -2,7 +2,8 @@
 // programs size their thread pools from, and /sys/fs/cgroup showing the
 // pod's limits as cgroup v2 files, so runtimes that read their cgroup
 // (the JVM, Go's GOMAXPROCS heuristics in libraries, Node) see the pod's
-// resources rather than the host's.
+// resources rather than the host's; and /sys/class/net, the sandbox's
+// network devices (net.go).
 package sysfs
 
 import (
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -22,6 +24,9 @@ type Config struct {
 	MemoryLimit uint64
 	// MemoryUsage reports the sandbox's current memory use in bytes.
 	MemoryUsage func() uint64
+	// Network returns the sandbox's network, whose devices
+	// /sys/class/net shows (none when nil).
+	Network func() (netif.Network, error)
 }
 
 // New returns the /sys directory.
@@ -53,10 +58,17 @@ func New(cfg Config) vfs.Inode {
 		"memory.current":     newFile(usage),
 		"pids.max":           static("max\n"),
 	}
+	classNet, virtualNet := newNet(cfg.Network)
 	return synth.NewDir(0o555, map[string]vfs.Inode{
+		"class": synth.NewDir(0o755, map[string]vfs.Inode{
+			"net": classNet,
+		}),
 		"devices": synth.NewDir(0o555, map[string]vfs.Inode{
 			"system": synth.NewDir(0o555, map[string]vfs.Inode{
 				"cpu": synth.NewDir(0o555, cpuDir),
+			}),
+			"virtual": synth.NewDir(0o755, map[string]vfs.Inode{
+				"net": virtualNet,
 			}),
 		}),
 		"fs": synth.NewDir(0o555, map[string]vfs.Inode{

@@ -5,7 +5,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/fs/sysfs"
+	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -56,5 +58,50 @@ func TestFiles(t *testing.T) {
 	m, _ := c.Lookup("memory.max")
 	if _, err := m.Open(unix.O_WRONLY); err != unix.EACCES {
 		t.Errorf("open for write = %v, want EACCES", err)
+	}
+}
+
+func TestClassNet(t *testing.T) {
+	st, err := netstack.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := netif.NewStack(st)
+	root := sysfs.New(sysfs.Config{NumCPU: 1, Network: func() (netif.Network, error) { return n, nil }})
+	class, err := root.Lookup("class")
+	if err != nil {
+		t.Fatal(err)
+	}
+	netDir, err := class.Lookup("net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, err := netDir.Lookup("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target, err := lo.Readlink(); err != nil || target != "../../devices/virtual/net/lo" {
+		t.Errorf("class/net/lo -> %q, %v", target, err)
+	}
+	if _, err := netDir.Lookup("eth0"); err != unix.ENOENT {
+		t.Errorf("class/net/eth0: %v", err)
+	}
+	for _, tc := range []struct {
+		path []string
+		want string
+	}{
+		{[]string{"devices", "virtual", "net", "lo", "ifindex"}, "1\n"},
+		{[]string{"devices", "virtual", "net", "lo", "type"}, "772\n"},
+		{[]string{"devices", "virtual", "net", "lo", "address"}, "00:00:00:00:00:00\n"},
+		{[]string{"devices", "virtual", "net", "lo", "flags"}, "0x9\n"},
+		{[]string{"devices", "virtual", "net", "lo", "operstate"}, "unknown\n"},
+		{[]string{"devices", "virtual", "net", "lo", "carrier"}, "1\n"},
+		{[]string{"devices", "virtual", "net", "lo", "tx_queue_len"}, "1000\n"},
+		{[]string{"devices", "virtual", "net", "lo", "statistics", "rx_bytes"}, "0\n"},
+	} {
+		if got := read(t, root, tc.path...); got != tc.want {
+			t.Errorf("%v = %q, want %q", tc.path, got, tc.want)
+		}
 	}
 }

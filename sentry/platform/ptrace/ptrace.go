@@ -48,6 +48,9 @@ type Platform struct {
 	spaces map[*addressSpace]struct{}
 	// confinement is how the stubs are confined; set before New returns.
 	confinement stubproc.Confinement
+	// hostVDSO is the host's vDSO kept in the stubs (hostvdso.go); set
+	// before New returns.
+	hostVDSO hostVDSOState
 }
 
 // factoryRequest asks the factory for a new stub process (process == nil)
@@ -156,6 +159,7 @@ func (p *Platform) startMaster() (*thread, error) {
 		t.kill()
 		return nil, err
 	}
+	p.hostVDSO = keepHostVDSO(t)
 	if err := prepareMaster(t); err != nil {
 		t.kill()
 		return nil, err
@@ -169,8 +173,12 @@ func prepareMaster(t *thread) error {
 	if _, err := t.syscall(unix.SYS_MUNMAP, 0, stubStart); err != nil {
 		return fmt.Errorf("ptrace: clearing stub below itself: %w", err)
 	}
-	if _, err := t.syscall(unix.SYS_MUNMAP, stubEnd, hostUserEnd-stubEnd); err != nil {
+	// Above the stub, all but the host vDSO's window (hostvdso.go).
+	if _, err := t.syscall(unix.SYS_MUNMAP, stubEnd, hostVDSOAddr-stubEnd); err != nil {
 		return fmt.Errorf("ptrace: clearing stub above itself: %w", err)
+	}
+	if _, err := t.syscall(unix.SYS_MUNMAP, hostVDSOLimit, hostUserEnd-hostVDSOLimit); err != nil {
+		return fmt.Errorf("ptrace: clearing stub above the host vDSO: %w", err)
 	}
 	// struct sigaction { handler = SIG_IGN, flags = 0, restorer = 0, mask = 0 }
 	// in the stub's zeroed data page.

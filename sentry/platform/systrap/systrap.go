@@ -91,6 +91,9 @@ type Platform struct {
 	taskThreads sync.Map
 	// confinement is how the stubs are confined; set before New returns.
 	confinement stubproc.Confinement
+	// hostVDSO is the host's vDSO kept in the stubs (hostvdso.go); set
+	// before New returns.
+	hostVDSO hostVDSOState
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -214,6 +217,7 @@ func (p *Platform) startMaster() (*tracee, error) {
 		t.kill()
 		return nil, err
 	}
+	p.hostVDSO = keepHostVDSO(t)
 	if err := prepareMaster(t); err != nil {
 		t.kill()
 		return nil, err
@@ -230,8 +234,12 @@ func prepareMaster(t *tracee) error {
 	if _, err := t.syscall(unix.SYS_MUNMAP, 0, stubStart); err != nil {
 		return fmt.Errorf("systrap: clearing stub below itself: %w", err)
 	}
-	if _, err := t.syscall(unix.SYS_MUNMAP, stubEnd, hostUserEnd-stubEnd); err != nil {
+	// Above the stub, all but the host vDSO's window (hostvdso.go).
+	if _, err := t.syscall(unix.SYS_MUNMAP, stubEnd, hostVDSOAddr-stubEnd); err != nil {
 		return fmt.Errorf("systrap: clearing stub above itself: %w", err)
+	}
+	if _, err := t.syscall(unix.SYS_MUNMAP, hostVDSOLimit, hostUserEnd-hostVDSOLimit); err != nil {
+		return fmt.Errorf("systrap: clearing stub above the host vDSO: %w", err)
 	}
 	data := make([]byte, stubDataSize)
 	le := func(off int, v uint64) {

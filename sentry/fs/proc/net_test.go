@@ -1,0 +1,64 @@
+package proc
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/socket/netif"
+)
+
+func TestFormatNetFiles(t *testing.T) {
+	ifs := []netif.Interface{{Index: 1, Name: "lo", Flags: unix.IFF_LOOPBACK}, {Index: 4, Name: "eth0"}}
+	routes := []netif.Route{
+		{Family: unix.AF_INET, Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.0.2.1"), OIF: 4},
+		{Family: unix.AF_INET, Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST, Dst: netip.MustParsePrefix("192.0.2.0/24"), OIF: 4},
+		{Family: unix.AF_INET, Table: unix.RT_TABLE_LOCAL, Type: unix.RTN_LOCAL, Dst: netip.MustParsePrefix("127.0.0.1/32"), OIF: 1},
+		{Family: unix.AF_INET6, Table: unix.RT_TABLE_LOCAL, Type: unix.RTN_LOCAL, Dst: netip.MustParsePrefix("::1/128"), OIF: 1},
+	}
+	// Lines as this kernel prints them (Linux 6.x).
+	route := string(formatRoute(routes, ifs))
+	want := []string{
+		"Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT",
+		"eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0",
+		"eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0",
+	}
+	lines := strings.Split(strings.TrimSuffix(route, "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("/proc/net/route:\n%s", route)
+	}
+	for i, l := range lines {
+		if len(l) != 127 || strings.TrimRight(l, " ") != want[i] {
+			t.Errorf("route line %d = %q (%d columns), want %q padded to 127", i, l, len(l), want[i])
+		}
+	}
+	v6 := string(formatIPv6Route(routes, ifs))
+	if want := "00000000000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000001 00000000 80200001       lo\n" +
+		"00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n"; v6 != want {
+		t.Errorf("/proc/net/ipv6_route =\n%s\nwant\n%s", v6, want)
+	}
+	addrs := []netif.Address{{Index: 1, Prefix: netip.MustParsePrefix("::1/128"), Scope: unix.RT_SCOPE_HOST, Flags: unix.IFA_F_PERMANENT}}
+	if got := string(formatIfInet6(addrs, ifs)); got != "00000000000000000000000000000001 01 80 10 80       lo\n" {
+		t.Errorf("/proc/net/if_inet6 = %q", got)
+	}
+	socks := []netif.InetSocket{
+		{Protocol: unix.IPPROTO_TCP, Local: netip.MustParseAddrPort("127.0.0.1:2024"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), State: netif.TCPListen, Inode: 511, Cwnd: 10},
+		{Protocol: unix.IPPROTO_UDP, Local: netip.MustParseAddrPort("127.0.0.1:53"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), State: netif.TCPClose, Inode: 7},
+	}
+	tcp := strings.Split(string(formatInetSockets(socks, "tcp")), "\n")
+	if len(tcp) != 3 || len(tcp[0]) != 149 || len(tcp[1]) != 149 ||
+		strings.TrimRight(tcp[1], " ") != "   0: 0100007F:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 511 1 0000000000000000 100 0 0 10 0" {
+		t.Errorf("/proc/net/tcp = %q", tcp)
+	}
+	udp := strings.Split(string(formatInetSockets(socks, "udp")), "\n")
+	if len(udp) != 3 || len(udp[1]) != 127 ||
+		strings.TrimRight(udp[1], " ") != "   53: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 7 2 0000000000000000 0" {
+		t.Errorf("/proc/net/udp = %q", udp)
+	}
+	unixFile := string(formatNetUnix([]UnixSocket{{Type: unix.SOCK_STREAM, Listening: true, Inode: 99, Path: "@x"}}))
+	if unixFile != "Num       RefCount Protocol Flags    Type St Inode Path\n0000000000000000: 00000002 00000000 00010000 0001 01    99 @x\n" {
+		t.Errorf("/proc/net/unix = %q", unixFile)
+	}
+}

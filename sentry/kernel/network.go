@@ -1,0 +1,68 @@
+package kernel
+
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/socket/netif"
+	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
+)
+
+// Network returns the network configuration the sandbox's programs see
+// (rtnetlink, the interface ioctls, /proc/net, /sys/class/net): the
+// node's for a hostNetwork pod, else that of the sandbox's stack, which
+// is made now if it was not.
+func (k *Kernel) Network() (netif.Network, error) {
+	if k.HostNetwork {
+		if k.hostNet == nil {
+			return nil, errors.New("kernel: the host network was not attached at boot")
+		}
+		return k.hostNet, nil
+	}
+	st, err := k.NetStack()
+	if err != nil {
+		return nil, err
+	}
+	k.netViewOnce.Do(func() { k.netView = netif.NewStack(st) })
+	return k.netView, nil
+}
+
+// HostNet returns the node's network of a hostNetwork pod (nil for
+// other sandboxes).
+func (k *Kernel) HostNet() *netif.Host {
+	if !k.HostNetwork {
+		return nil
+	}
+	return k.hostNet
+}
+
+// AttachHostNetwork opens, at boot, what a hostNetwork pod's sandbox
+// needs of the node's network namespace, which the sentry runs in: a
+// host rtnetlink socket, an ioctl socket and the /proc/net files
+// (netif.OpenHost). Call it once, with HostNetwork set, before any
+// program runs.
+func (k *Kernel) AttachHostNetwork() error {
+	h, err := netif.OpenHost()
+	if err != nil {
+		return err
+	}
+	k.hostNet = h
+	return nil
+}
+
+// Netlink returns the sandbox's netlink namespace, made on first use:
+// NETLINK_ROUTE on the sandbox's network, or forwarded to the host's
+// for a hostNetwork pod.
+func (k *Kernel) Netlink() *netlink.Namespace {
+	k.netlinkOnce.Do(func() {
+		var route netlink.Protocol
+		if h := k.HostNet(); h != nil {
+			route = netlink.NewHostRoute(h)
+		} else {
+			route = netlink.NewRoute(k.Network)
+		}
+		k.netlink = netlink.NewNamespace(map[int]netlink.Protocol{unix.NETLINK_ROUTE: route})
+	})
+	return k.netlink
+}

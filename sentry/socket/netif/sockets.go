@@ -1,0 +1,225 @@
+package netif
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	linux "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+)
+
+// The sandbox's TCP and UDP sockets as /proc/net/tcp, tcp6, udp and udp6
+// list them, and the protocol counters of /proc/net/snmp.
+
+// TCP states as Linux numbers them (include/net/tcp_states.h).
+const (
+	TCPEstablished = 1
+	TCPSynSent     = 2
+	TCPTimeWait    = 6
+	TCPClose       = 7
+	TCPListen      = 10
+)
+
+// InetSocket is one TCP or UDP socket of the stack.
+type InetSocket struct {
+	// Protocol is IPPROTO_TCP or IPPROTO_UDP; V6 says the socket is an
+	// AF_INET6 one (tcp6, udp6).
+	Protocol int
+	V6       bool
+	// Local and Remote are the addresses; an AF_INET6 socket's IPv4
+	// peers are v4-mapped.
+	Local, Remote netip.AddrPort
+	// State is the TCP_* state (UDP: established when connected, else
+	// close).
+	State uint8
+	// TxQueue and RxQueue are the bytes queued to send and to read.
+	TxQueue, RxQueue uint64
+	// UID and Inode are the owner and inode of the socket's file (0
+	// when no descriptor holds it: an unaccepted connection, a
+	// TIME_WAIT).
+	UID   uint32
+	Inode uint64
+	// RTO is the retransmission timeout, Cwnd and Ssthresh the
+	// congestion window and slow start threshold (TCP; Ssthresh -1 in
+	// initial slow start).
+	RTO      time.Duration
+	Cwnd     uint32
+	Ssthresh int32
+}
+
+// Owner is what the sentry knows of an endpoint's socket file.
+type Owner struct {
+	UID   uint32
+	Inode uint64
+}
+
+// InetSockets lists the stack's TCP and UDP endpoints that Linux's hash
+// tables would hold (listening, connected or bound), listening sockets
+// first; owners names the ones descriptors hold.
+func (s *Stack) InetSockets(owners map[tcpip.Endpoint]Owner) []InetSocket {
+	seen := map[tcpip.Endpoint]bool{}
+	var out []InetSocket
+	for _, te := range s.st.RegisteredEndpoints() {
+		ep, ok := te.(tcpip.Endpoint)
+		if !ok || seen[ep] {
+			continue
+		}
+		seen[ep] = true
+		info, ok := ep.Info().(*stack.TransportEndpointInfo)
+		if !ok {
+			continue
+		}
+		is := InetSocket{V6: info.NetProto == ipv6.ProtocolNumber}
+		switch info.TransProto {
+		case tcp.ProtocolNumber:
+			is.Protocol = linux.IPPROTO_TCP
+			is.State = tcpState(tcp.EndpointState(ep.State()))
+			if is.State == TCPClose {
+				continue // not in a hash table
+			}
+		case udp.ProtocolNumber:
+			is.Protocol = linux.IPPROTO_UDP
+			is.State = TCPClose
+			if transport.DatagramEndpointState(ep.State()) == transport.DatagramEndpointStateConnected {
+				is.State = TCPEstablished
+			}
+		default:
+			continue
+		}
+		is.Local = addrPort(info.ID.LocalAddress, info.ID.LocalPort, is.V6)
+		is.Remote = addrPort(info.ID.RemoteAddress, info.ID.RemotePort, is.V6)
+		if o, ok := owners[ep]; ok {
+			is.UID, is.Inode = o.UID, o.Inode
+		}
+		if is.State != TCPListen && is.State != TCPTimeWait {
+			if v, err := ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption); err == nil {
+				is.RxQueue = uint64(max(v, 0))
+			}
+			if is.Protocol == linux.IPPROTO_TCP {
+				if v, err := ep.GetSockOptInt(tcpip.SendQueueSizeOption); err == nil {
+					is.TxQueue = uint64(max(v, 0))
+				}
+			}
+		}
+		is.Ssthresh = -1
+		if is.Protocol == linux.IPPROTO_TCP {
+			var ti tcpip.TCPInfoOption
+			if err := ep.GetSockOpt(&ti); err == nil {
+				is.RTO, is.Cwnd = ti.RTO, ti.SndCwnd
+				if ti.SndSsthresh < 1<<31-1 {
+					is.Ssthresh = int32(ti.SndSsthresh)
+				}
+			}
+		}
+		out = append(out, is)
+	}
+	slices.SortStableFunc(out, func(a, b InetSocket) int {
+		if (a.State == TCPListen) != (b.State == TCPListen) {
+			if a.State == TCPListen {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(a.Local.Port(), b.Local.Port()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Remote.Port(), b.Remote.Port())
+	})
+	return out
+}
+
+// tcpState maps netstack's states to Linux's; netstack's own (initial,
+// bound, error) are TCP_CLOSE, its "connecting" SYN_SENT.
+func tcpState(st tcp.EndpointState) uint8 {
+	switch {
+	case st >= tcp.StateEstablished && st <= tcp.StateClosing:
+		return uint8(st)
+	case st == tcp.StateConnecting:
+		return TCPSynSent
+	}
+	return TCPClose
+}
+
+// addrPort converts an endpoint address: unspecified when empty,
+// v4-mapped for an IPv6 socket's IPv4 peer.
+func addrPort(a tcpip.Address, port uint16, v6 bool) netip.AddrPort {
+	var ip netip.Addr
+	if a.Len() > 0 {
+		ip, _ = netip.AddrFromSlice(a.AsSlice())
+	}
+	switch {
+	case !ip.IsValid() && v6:
+		ip = netip.IPv6Unspecified()
+	case !ip.IsValid():
+		ip = netip.IPv4Unspecified()
+	case v6 && ip.Is4():
+		ip = netip.AddrFrom16(ip.As16())
+	}
+	return netip.AddrPortFrom(ip, port)
+}
+
+// Counters are the stack's protocol counters, the /proc/net/snmp values
+// netstack keeps (the others read 0).
+type Counters struct {
+	IPInReceives, IPInAddrErrors, IPInDelivers, IPOutRequests, IPOutDiscards uint64
+
+	ICMPInErrors, ICMPOutErrors uint64
+	// ICMPIn and ICMPOut count messages by ICMP type.
+	ICMPIn, ICMPOut map[uint8]uint64
+
+	TCPActiveOpens, TCPPassiveOpens, TCPAttemptFails, TCPEstabResets, TCPCurrEstab uint64
+	TCPInSegs, TCPOutSegs, TCPRetransSegs, TCPInErrs, TCPOutRsts, TCPInCsumErrors  uint64
+
+	UDPInDatagrams, UDPNoPorts, UDPInErrors, UDPOutDatagrams, UDPRcvbufErrors, UDPSndbufErrors, UDPInCsumErrors uint64
+}
+
+// Counters returns the stack's counters.
+func (s *Stack) Counters() Counters {
+	st := s.st.Stats()
+	in := st.ICMP.V4.PacketsReceived.ICMPv4PacketStats
+	out := st.ICMP.V4.PacketsSent.ICMPv4PacketStats
+	icmp := func(p tcpip.ICMPv4PacketStats) map[uint8]uint64 {
+		return map[uint8]uint64{
+			0: p.EchoReply.Value(), 3: p.DstUnreachable.Value(), 4: p.SrcQuench.Value(),
+			5: p.Redirect.Value(), 8: p.EchoRequest.Value(), 11: p.TimeExceeded.Value(),
+			12: p.ParamProblem.Value(), 13: p.Timestamp.Value(), 14: p.TimestampReply.Value(),
+			15: p.InfoRequest.Value(), 16: p.InfoReply.Value(),
+		}
+	}
+	return Counters{
+		IPInReceives:    st.IP.PacketsReceived.Value(),
+		IPInAddrErrors:  st.IP.InvalidDestinationAddressesReceived.Value(),
+		IPInDelivers:    st.IP.PacketsDelivered.Value(),
+		IPOutRequests:   st.IP.PacketsSent.Value(),
+		IPOutDiscards:   st.IP.OutgoingPacketErrors.Value(),
+		ICMPInErrors:    st.ICMP.V4.PacketsReceived.Invalid.Value(),
+		ICMPOutErrors:   st.ICMP.V4.PacketsSent.Dropped.Value(),
+		ICMPIn:          icmp(in),
+		ICMPOut:         icmp(out),
+		TCPActiveOpens:  st.TCP.ActiveConnectionOpenings.Value(),
+		TCPPassiveOpens: st.TCP.PassiveConnectionOpenings.Value(),
+		TCPAttemptFails: st.TCP.FailedConnectionAttempts.Value(),
+		TCPEstabResets:  st.TCP.EstablishedResets.Value(),
+		TCPCurrEstab:    st.TCP.CurrentEstablished.Value(),
+		TCPInSegs:       st.TCP.ValidSegmentsReceived.Value(),
+		TCPOutSegs:      st.TCP.SegmentsSent.Value(),
+		TCPRetransSegs:  st.TCP.Retransmits.Value(),
+		TCPInErrs:       st.TCP.InvalidSegmentsReceived.Value(),
+		TCPOutRsts:      st.TCP.ResetsSent.Value(),
+		TCPInCsumErrors: st.TCP.ChecksumErrors.Value(),
+		UDPInDatagrams:  st.UDP.PacketsReceived.Value(),
+		UDPNoPorts:      st.UDP.UnknownPortErrors.Value(),
+		UDPInErrors:     st.UDP.MalformedPacketsReceived.Value(),
+		UDPOutDatagrams: st.UDP.PacketsSent.Value(),
+		UDPRcvbufErrors: st.UDP.ReceiveBufferErrors.Value(),
+		UDPSndbufErrors: st.UDP.PacketSendErrors.Value(),
+		UDPInCsumErrors: st.UDP.ChecksumErrors.Value(),
+	}
+}

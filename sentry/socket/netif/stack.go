@@ -1,0 +1,505 @@
+package netif
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"sync"
+
+	linux "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"github.com/cocoonrt/cocoon/netstack"
+)
+
+// Linux's MTU bounds of an Ethernet device (ETH_MIN_MTU, ETH_MAX_MTU):
+// those of a veth.
+const (
+	ethMinMTU = 68
+	ethMaxMTU = 65535
+)
+
+// Stack is the network of the sandbox's own TCP/IP stack. netstack keeps
+// no route metadata (origin, scope, metric) and no local table, so they
+// are derived as Linux would have made them: a route that covers an
+// address of its interface without a gateway is the kernel's prefix
+// route; every address has its local (and IPv4 broadcast) route.
+type Stack struct {
+	st *netstack.Stack
+
+	// mu serializes changes, so that a change and the routes it implies
+	// (an address's prefix route) are made together.
+	mu sync.Mutex
+}
+
+var _ Configurator = (*Stack)(nil)
+
+// NewStack returns the network of st.
+func NewStack(st *netstack.Stack) *Stack { return &Stack{st: st} }
+
+// Interfaces implements Network.Interfaces, in ifindex order.
+func (s *Stack) Interfaces() ([]Interface, error) {
+	info := s.st.NICInfo()
+	out := make([]Interface, 0, len(info))
+	for id, ni := range info {
+		out = append(out, interfaceOf(id, &ni))
+	}
+	slices.SortFunc(out, func(a, b Interface) int { return cmp.Compare(a.Index, b.Index) })
+	return out, nil
+}
+
+// interfaceOf describes a NIC as Linux describes a loopback or Ethernet
+// device. netstack's interfaces are always "up" in its own sense; the
+// administrative state is whether the NIC is enabled.
+func interfaceOf(id tcpip.NICID, ni *stack.NICInfo) Interface {
+	it := Interface{
+		Index: int32(id), Name: ni.Name, MTU: ni.MTU, TxQueueLen: DefaultTxQueueLen, Link: int32(id),
+		Stats: Stats{
+			RxPackets: ni.Stats.Rx.Packets.Value(), RxBytes: ni.Stats.Rx.Bytes.Value(),
+			TxPackets: ni.Stats.Tx.Packets.Value(), TxBytes: ni.Stats.Tx.Bytes.Value(),
+			RxDropped: ni.Stats.DisabledRx.Packets.Value(),
+			TxDropped: ni.Stats.TxPacketsDroppedNoBufferSpace.Value(),
+			RxErrors:  ni.Stats.MalformedL4RcvdPackets.Value(),
+		},
+	}
+	up := ni.Flags.Running
+	if up {
+		it.Flags = linux.IFF_UP | linux.IFF_RUNNING | IFFLowerUp
+	}
+	mac := []byte(ni.LinkAddress)
+	if ni.Flags.Loopback {
+		it.Type = linux.ARPHRD_LOOPBACK
+		it.Flags |= linux.IFF_LOOPBACK
+		// The loopback device has no link state: "unknown" while up.
+		it.OperState = OperUnknown
+		if !up {
+			it.OperState = OperDown
+		}
+		it.Addr = make([]byte, 6)
+		it.Broadcast = make([]byte, 6)
+		return it
+	}
+	it.Type = linux.ARPHRD_ETHER
+	it.Flags |= linux.IFF_BROADCAST | linux.IFF_MULTICAST
+	if ni.Flags.Promiscuous {
+		it.Flags |= linux.IFF_PROMISC
+	}
+	it.OperState = OperDown
+	if up {
+		it.OperState = OperUp
+	}
+	it.MinMTU, it.MaxMTU = ethMinMTU, ethMaxMTU
+	it.Addr = slices.Clone(mac)
+	if len(it.Addr) != 6 {
+		it.Addr = make([]byte, 6)
+	}
+	it.Broadcast = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	return it
+}
+
+// Addresses implements Network.Addresses: IPv4 first, then IPv6, each
+// by interface.
+func (s *Stack) Addresses() ([]Address, error) {
+	info := s.st.NICInfo()
+	var v4, v6 []Address
+	for id, ni := range info {
+		for _, pa := range ni.ProtocolAddresses {
+			ip, ok := netip.AddrFromSlice(pa.AddressWithPrefix.Address.AsSlice())
+			if !ok {
+				continue
+			}
+			a := Address{
+				Index:  int32(id),
+				Prefix: netip.PrefixFrom(ip, pa.AddressWithPrefix.PrefixLen),
+				Scope:  AddrScope(ip),
+				// Every address of the stack was configured (by
+				// CNI, at boot or through rtnetlink): none expires.
+				Flags: linux.IFA_F_PERMANENT,
+			}
+			if ip.Is4() {
+				a.Label = ni.Name
+				if !ni.Flags.Loopback {
+					// netstack keeps no broadcast address;
+					// ip(8) and the CNI plugins set the
+					// standard one.
+					a.Broadcast, _ = IPv4Broadcast(a.Prefix)
+				}
+				v4 = append(v4, a)
+			} else {
+				v6 = append(v6, a)
+			}
+		}
+	}
+	order := func(a, b Address) int {
+		if c := cmp.Compare(a.Index, b.Index); c != 0 {
+			return c
+		}
+		return a.Prefix.Addr().Compare(b.Prefix.Addr())
+	}
+	slices.SortFunc(v4, order)
+	slices.SortFunc(v6, order)
+	return append(v4, v6...), nil
+}
+
+// Routes implements Network.Routes: IPv4's main and local tables, then
+// IPv6's.
+func (s *Stack) Routes() ([]Route, error) {
+	ifs, _ := s.Interfaces()
+	addrs, _ := s.Addresses()
+	loopback := func(index int32) bool {
+		it, ok := ByIndex(ifs, index)
+		return ok && it.Flags&linux.IFF_LOOPBACK != 0
+	}
+	var main4, local4, main6, local6 []Route
+	for _, r := range s.st.GetRouteTable() {
+		dst, ok := subnetPrefix(r.Destination)
+		if !ok {
+			continue
+		}
+		rt := Route{Table: linux.RT_TABLE_MAIN, Type: linux.RTN_UNICAST, Protocol: linux.RTPROT_BOOT, Dst: dst, OIF: int32(r.NIC)}
+		if gw, ok := netip.AddrFromSlice(r.Gateway.AsSlice()); ok && r.Gateway.Len() > 0 {
+			rt.Gateway = gw
+		}
+		if src, ok := netip.AddrFromSlice(r.SourceHint.AsSlice()); ok && r.SourceHint.Len() > 0 {
+			rt.PrefSrc = src
+		}
+		// The kernel's route to an address's prefix.
+		var owner *Address
+		for i := range addrs {
+			if a := &addrs[i]; a.Index == rt.OIF && a.Prefix.Masked() == dst && !rt.Gateway.IsValid() {
+				owner = a
+				break
+			}
+		}
+		if owner != nil {
+			rt.Protocol = linux.RTPROT_KERNEL
+		}
+		if dst.Addr().Is4() {
+			rt.Family = linux.AF_INET
+			rt.Scope = linux.RT_SCOPE_UNIVERSE
+			if !rt.Gateway.IsValid() {
+				rt.Scope = linux.RT_SCOPE_LINK
+			}
+			if owner != nil && !rt.PrefSrc.IsValid() {
+				rt.PrefSrc = owner.Prefix.Addr()
+			}
+			if owner != nil && loopback(rt.OIF) {
+				// 127.0.0.0/8 is a local route on Linux.
+				rt.Table, rt.Type, rt.Scope = linux.RT_TABLE_LOCAL, linux.RTN_LOCAL, linux.RT_SCOPE_HOST
+				local4 = append(local4, rt)
+				continue
+			}
+			main4 = append(main4, rt)
+			continue
+		}
+		if owner != nil && loopback(rt.OIF) && owner.Prefix.Bits() == 128 {
+			// ::1/128 is only the local route below, as on Linux.
+			continue
+		}
+		rt.Family = linux.AF_INET6
+		rt.Priority = IPv6PrioKernel
+		if rt.Gateway.IsValid() || owner == nil {
+			rt.Priority = IPv6PrioUser
+		}
+		main6 = append(main6, rt)
+	}
+	v6ifs := map[int32]bool{}
+	for _, a := range addrs {
+		host := netip.PrefixFrom(a.Prefix.Addr(), a.Prefix.Addr().BitLen())
+		local := Route{Table: linux.RT_TABLE_LOCAL, Type: linux.RTN_LOCAL, Protocol: linux.RTPROT_KERNEL, Dst: host, OIF: a.Index}
+		if a.Prefix.Addr().Is4() {
+			local.Family, local.Scope, local.PrefSrc = linux.AF_INET, linux.RT_SCOPE_HOST, a.Prefix.Addr()
+			local4 = append(local4, local)
+			bcast := a.Broadcast
+			if !bcast.IsValid() && loopback(a.Index) {
+				bcast, _ = IPv4Broadcast(a.Prefix)
+			}
+			if bcast.IsValid() {
+				local4 = append(local4, Route{
+					Family: linux.AF_INET, Table: linux.RT_TABLE_LOCAL, Type: linux.RTN_BROADCAST,
+					Protocol: linux.RTPROT_KERNEL, Scope: linux.RT_SCOPE_LINK,
+					Dst: netip.PrefixFrom(bcast, 32), PrefSrc: a.Prefix.Addr(), OIF: a.Index,
+				})
+			}
+			continue
+		}
+		local.Family = linux.AF_INET6
+		local6 = append(local6, local)
+		if !loopback(a.Index) {
+			v6ifs[a.Index] = true
+		}
+	}
+	// Every IPv6 interface but lo has the multicast route.
+	for _, it := range ifs {
+		if v6ifs[it.Index] {
+			local6 = append(local6, Route{
+				Family: linux.AF_INET6, Table: linux.RT_TABLE_LOCAL, Type: linux.RTN_MULTICAST,
+				Protocol: linux.RTPROT_KERNEL, Dst: netip.MustParsePrefix("ff00::/8"),
+				OIF: it.Index, Priority: IPv6PrioKernel,
+			})
+		}
+	}
+	// fib_trie walks IPv4 tables in key order; IPv6's tree ends with
+	// the default route.
+	v4order := func(a, b Route) int {
+		if c := a.Dst.Addr().Compare(b.Dst.Addr()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Dst.Bits(), b.Dst.Bits())
+	}
+	v6order := func(a, b Route) int {
+		if (a.Dst.Bits() == 0) != (b.Dst.Bits() == 0) {
+			if a.Dst.Bits() == 0 {
+				return 1
+			}
+			return -1
+		}
+		return v4order(a, b)
+	}
+	slices.SortStableFunc(main4, v4order)
+	slices.SortStableFunc(local4, v4order)
+	slices.SortStableFunc(main6, v6order)
+	slices.SortStableFunc(local6, v6order)
+	out := append(main4, local4...)
+	out = append(out, main6...)
+	return append(out, local6...), nil
+}
+
+// subnetPrefix converts a netstack subnet.
+func subnetPrefix(sub tcpip.Subnet) (netip.Prefix, bool) {
+	id := sub.ID()
+	ip, ok := netip.AddrFromSlice(id.AsSlice())
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(ip, sub.Prefix()), true
+}
+
+func tcpipAddr(a netip.Addr) tcpip.Address {
+	if a.Is4() {
+		return tcpip.AddrFrom4(a.As4())
+	}
+	return tcpip.AddrFrom16(a.As16())
+}
+
+func protoOf(a netip.Addr) tcpip.NetworkProtocolNumber {
+	if a.Is4() {
+		return ipv4.ProtocolNumber
+	}
+	return ipv6.ProtocolNumber
+}
+
+// subnetOf converts a prefix (its host bits cleared) to a netstack subnet.
+func subnetOf(p netip.Prefix) tcpip.Subnet {
+	p = p.Masked()
+	sub, err := tcpip.NewSubnet(tcpipAddr(p.Addr()), tcpip.MaskFromBytes(maskBytes(p)))
+	if err != nil {
+		// Unreachable: a masked prefix is a valid subnet.
+		panic(err)
+	}
+	return sub
+}
+
+func maskBytes(p netip.Prefix) []byte {
+	m := make([]byte, p.Addr().BitLen()/8)
+	for i := 0; i < p.Bits(); i++ {
+		m[i/8] |= 0x80 >> (i % 8)
+	}
+	return m
+}
+
+// SetUp implements Configurator.SetUp. Taking an interface down drops
+// its routes, as Linux flushes them; bringing it up restores its
+// addresses' prefix routes, as Linux's NETDEV_UP does.
+func (s *Stack) SetUp(index int32, up bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := tcpip.NICID(index)
+	if !s.st.HasNIC(id) {
+		return linux.ENODEV
+	}
+	if !up {
+		if err := s.st.DisableNIC(id); err != nil {
+			return linux.ENODEV
+		}
+		s.st.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == id })
+		return nil
+	}
+	if s.st.CheckNIC(id) {
+		return nil
+	}
+	if err := s.st.EnableNIC(id); err != nil {
+		return linux.ENODEV
+	}
+	addrs, _ := s.Addresses()
+	for _, a := range addrs {
+		if a.Index == index {
+			s.addPrefixRouteLocked(a.Index, a.Prefix)
+		}
+	}
+	return nil
+}
+
+// SetMTU implements Configurator.SetMTU with dev_validate_mtu's bounds.
+func (s *Stack) SetMTU(index int32, mtu uint32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := tcpip.NICID(index)
+	ni, ok := s.st.SingleNICInfo(id)
+	if !ok {
+		return linux.ENODEV
+	}
+	it := interfaceOf(id, ni)
+	if (it.MinMTU > 0 && mtu < it.MinMTU) || (it.MaxMTU > 0 && mtu > it.MaxMTU) || mtu > 1<<31-1 {
+		return linux.EINVAL
+	}
+	// An endpoint wrapped in netstack's Ethernet layer (the loopback
+	// device) reports its inner MTU less the Ethernet header.
+	set := mtu
+	if _, ok := s.st.GetLinkEndpointByName(ni.Name).(*ethernet.Endpoint); ok {
+		set += header.EthernetMinimumSize
+	}
+	if err := s.st.SetNICMTU(id, set); err != nil {
+		return linux.ENODEV
+	}
+	return nil
+}
+
+// AddAddress implements Configurator.AddAddress; the address's prefix
+// route comes with it, as in Linux.
+func (s *Stack) AddAddress(index int32, p netip.Prefix, replace bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := tcpip.NICID(index)
+	if !s.st.HasNIC(id) {
+		return linux.ENODEV
+	}
+	pa := tcpip.ProtocolAddress{Protocol: protoOf(p.Addr()), AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpipAddr(p.Addr()), PrefixLen: p.Bits()}}
+	switch err := s.st.AddProtocolAddress(id, pa, stack.AddressProperties{}); err.(type) {
+	case nil:
+	case *tcpip.ErrDuplicateAddress:
+		if !replace {
+			return linux.EEXIST
+		}
+		return nil
+	default:
+		return linux.EINVAL
+	}
+	if s.st.CheckNIC(id) {
+		s.addPrefixRouteLocked(index, p)
+	}
+	return nil
+}
+
+// addPrefixRouteLocked adds the route to p's prefix through interface
+// index unless a /32 or /128 address needs none or it is there.
+//
+// Preconditions: s.mu is held.
+func (s *Stack) addPrefixRouteLocked(index int32, p netip.Prefix) {
+	if p.Bits() == p.Addr().BitLen() {
+		return
+	}
+	rt := tcpip.Route{Destination: subnetOf(p), NIC: tcpip.NICID(index)}
+	for _, r := range s.st.GetRouteTable() {
+		if r.Equal(rt) && r.Gateway.Len() == 0 {
+			return
+		}
+	}
+	s.st.AddRoute(rt)
+}
+
+// DelAddress implements Configurator.DelAddress; the address's prefix
+// route goes with it unless another address of the interface needs it.
+func (s *Stack) DelAddress(index int32, p netip.Prefix) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := tcpip.NICID(index)
+	if !s.st.HasNIC(id) {
+		return linux.ENODEV
+	}
+	addrs, _ := s.Addresses()
+	found, shared := false, false
+	for _, a := range addrs {
+		if a.Index != index {
+			continue
+		}
+		if a.Prefix.Addr() == p.Addr() && (p.Bits() == 0 || a.Prefix.Bits() == p.Bits()) {
+			found = true
+			p = a.Prefix
+		} else if a.Prefix.Masked() == p.Masked() {
+			shared = true
+		}
+	}
+	if !found {
+		return linux.EADDRNOTAVAIL
+	}
+	if err := s.st.RemoveAddress(id, tcpipAddr(p.Addr())); err != nil {
+		return linux.EADDRNOTAVAIL
+	}
+	if !shared && p.Bits() != p.Addr().BitLen() {
+		sub := subnetOf(p)
+		s.st.RemoveRoutes(func(r tcpip.Route) bool {
+			return r.NIC == id && r.Destination == sub && r.Gateway.Len() == 0
+		})
+	}
+	return nil
+}
+
+// AddRoute implements Configurator.AddRoute (main table, unicast).
+func (s *Stack) AddRoute(r Route, replace bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := tcpip.NICID(r.OIF)
+	if !s.st.HasNIC(id) {
+		return linux.ENODEV
+	}
+	rt := tcpip.Route{Destination: subnetOf(r.Dst), NIC: id}
+	if r.Gateway.IsValid() {
+		rt.Gateway = tcpipAddr(r.Gateway)
+	}
+	if r.PrefSrc.IsValid() {
+		rt.SourceHint = tcpipAddr(r.PrefSrc)
+	}
+	for _, old := range s.st.GetRouteTable() {
+		if old.Destination == rt.Destination {
+			if !replace {
+				return linux.EEXIST
+			}
+			s.st.ReplaceRoute(rt)
+			return nil
+		}
+	}
+	s.st.AddRoute(rt)
+	return nil
+}
+
+// DelRoute implements Configurator.DelRoute.
+func (s *Stack) DelRoute(r Route) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Linux deletes the first route that matches.
+	sub := subnetOf(r.Dst)
+	n := 0
+	s.st.RemoveRoutes(func(old tcpip.Route) bool {
+		if n > 0 || old.Destination != sub {
+			return false
+		}
+		if r.OIF != 0 && old.NIC != tcpip.NICID(r.OIF) {
+			return false
+		}
+		if r.Gateway.IsValid() && old.Gateway != tcpipAddr(r.Gateway) {
+			return false
+		}
+		n++
+		return true
+	})
+	if n == 0 {
+		return linux.ESRCH
+	}
+	return nil
+}
