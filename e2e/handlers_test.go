@@ -158,8 +158,7 @@ func TestRuntimeHandlers(t *testing.T) {
 	}
 
 	// A restarted daemon still says where the pod runs.
-	f.d.stop()
-	f.d = startDaemon(t, f.d.root, f.d.sock)
+	f.restartDaemon()
 	if h, p := f.podPlatform(pod); h != "cocoon-ptrace" || p != "ptrace" {
 		t.Errorf("after a daemon restart: handler %q platform %q", h, p)
 	}

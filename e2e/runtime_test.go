@@ -46,20 +46,34 @@ func newPodFixture(t *testing.T) *podFixture {
 	c := newCrictl(t, sock)
 	c.run(false, "pull", ref)
 	f := &podFixture{t: t, d: d, c: c, image: ref, logDir: t.TempDir()}
-	// The daemon leaves pods running when it stops: remove every pod
-	// this test made before the daemon goes (cleanups run last first).
-	t.Cleanup(func() {
+	f.removePodsAtCleanup()
+	return f
+}
+
+// removePodsAtCleanup removes, when the test ends and before the daemon
+// running now stops (cleanups run last first), every pod the test left:
+// the daemon leaves pods running when it stops.
+func (f *podFixture) removePodsAtCleanup() {
+	d := f.d
+	f.t.Cleanup(func() {
 		select {
 		case <-d.exited:
 			return
 		default:
 		}
-		out := c.stdout("pods", "-q")
-		for _, id := range strings.Fields(out) {
-			c.run(false, "rmp", "-f", id)
+		for _, id := range strings.Fields(f.c.stdout("pods", "-q")) {
+			f.c.run(false, "rmp", "-f", id)
 		}
 	})
-	return f
+}
+
+// restartDaemon stops the daemon and starts it again on the same state;
+// the pods keep running.
+func (f *podFixture) restartDaemon() {
+	f.t.Helper()
+	f.d.stop()
+	f.d = startDaemon(f.t, f.d.root, f.d.sock)
+	f.removePodsAtCleanup()
 }
 
 // writeJSON writes v to a temp file and returns its path.
@@ -293,6 +307,7 @@ func TestDaemonRestartKeepsPods(t *testing.T) {
 		}
 	}
 	f.d = startDaemon(t, f.d.root, f.d.sock)
+	f.removePodsAtCleanup()
 	f.waitState(ctr, "CONTAINER_RUNNING")
 	if out := f.c.run(false, "exec", ctr, "echo", "after-restart"); !strings.Contains(out, "after-restart") {
 		t.Errorf("exec after restart = %q", out)
