@@ -54,12 +54,13 @@ $(CRICTL): | check-go
 
 # The package test installs the .deb on this machine and runs its daemon on
 # the default socket, so it runs alone, after the rest. The differential
-# syscall suite runs on both platforms a host without KVM has, each named,
-# since auto's measured choice may differ from run to run on a loaded
-# machine; everything else runs on auto.
+# syscall suite and the real-program tests run on both platforms a host
+# without KVM has, each named, since auto's measured choice may differ from
+# run to run on a loaded machine; everything else runs on auto.
 test: deps build lint $(CRICTL)
 	CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) COCOON_PLATFORM=systrap $(GO) test -count=1 -timeout 25m ./...
-	COCOON_BIN=$(CURDIR)/$(BIN) COCOON_PLATFORM=ptrace $(GO) test -count=1 -timeout 15m -run '^TestSandbox$$' ./test/syscalls/
+	COCOON_BIN=$(CURDIR)/$(BIN) COCOON_PLATFORM=ptrace $(GO) test -count=1 -timeout 20m -run '^TestSandbox$$' ./test/syscalls/
+	COCOON_BIN=$(CURDIR)/$(BIN) COCOON_PLATFORM=ptrace $(GO) test -count=1 -timeout 20m ./test/programs/
 	$(MAKE) --no-print-directory package-test
 
 bench: deps build

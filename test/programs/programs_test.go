@@ -50,7 +50,7 @@ func run(t *testing.T, sandboxed bool, dir string, argv ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if sandboxed {
-		argv = append([]string{cocoon, "do", "--"}, argv...)
+		argv = append(append(append([]string{cocoon}, cocoonbin.Do()...), "--"), argv...)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = env
@@ -230,7 +230,7 @@ func TestSymlinksStayInsideRoot(t *testing.T) {
 	os.Symlink("../../../../../../../../"+secret, filepath.Join(root, "dotdot"))
 	for _, link := range []string{"/abs", "/rel", "/dotdot"} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		cmd := exec.CommandContext(ctx, cocoon, "do", "--root", root, "--", "/bin/busybox", "cat", link)
+		cmd := exec.CommandContext(ctx, cocoon, append(cocoonbin.Do(), "--root", root, "--", "/bin/busybox", "cat", link)...)
 		cmd.Dir = "/"
 		out, _ := cmd.CombinedOutput()
 		cancel()

@@ -31,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cocoonrt/cocoon/test/internal/cocoonbin"
 )
 
 // runTimeout bounds one run of one test program.
@@ -371,12 +373,7 @@ func TestSandbox(t *testing.T) {
 		t.Fatalf("no cocoon binary (set COCOON_BIN to use a prebuilt one): %v", cocoonErr)
 	}
 	forEach(t, func(t *testing.T, p *program) {
-		args := []string{"do"}
-		// COCOON_PLATFORM runs the suite on one platform (kvm, systrap,
-		// ptrace); unset, cocoon picks ("auto").
-		if pl := os.Getenv("COCOON_PLATFORM"); pl != "" {
-			args = append(args, "--platform="+pl)
-		}
+		args := cocoonbin.Do()
 		for _, kv := range p.sysctls {
 			args = append(args, "--sysctl", kv)
 		}

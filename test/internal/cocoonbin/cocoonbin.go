@@ -32,3 +32,14 @@ func Path(dir string) (string, error) {
 	}
 	return bin, nil
 }
+
+// Do returns the arguments that start `cocoon do` for a test run: with
+// --platform=NAME when $COCOON_PLATFORM names one (kvm, systrap, ptrace),
+// so that a suite runs on each platform by name; unset, cocoon picks
+// ("auto").
+func Do() []string {
+	if pl := os.Getenv("COCOON_PLATFORM"); pl != "" {
+		return []string{"do", "--platform=" + pl}
+	}
+	return []string{"do"}
+}
