@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
@@ -148,7 +149,12 @@ func (s *Stack) addLoopback() error {
 	if id := s.NextNICID(); id != LoopbackNIC {
 		return fmt.Errorf("netstack: loopback would get NIC %d, not %d", id, LoopbackNIC)
 	}
-	ep := ethernet.New(loopback.New())
+	// lo carries Ethernet framing, as Linux's does; the wrapper takes
+	// its header off the inner endpoint's MTU, so the inner one is
+	// larger by that much and lo's is Linux's 65536.
+	inner := loopback.New()
+	inner.SetMTU(LoopbackMTU + header.EthernetMinimumSize)
+	ep := ethernet.New(inner)
 	if err := s.CreateNICWithOptions(LoopbackNIC, ep, stack.NICOptions{Name: "lo"}); err != nil {
 		return fmt.Errorf("netstack: creating lo: %s", err)
 	}
