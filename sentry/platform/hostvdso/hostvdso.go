@@ -120,6 +120,30 @@ func Relocate(pid int, inject Injector, dst, limit uint64) (platform.HostVDSO, e
 	}, nil
 }
 
+// Kept is what a platform kept of the host's vDSO in its stubs: the
+// functions, or why there are none.
+type Kept struct {
+	fns platform.HostVDSO
+	ok  bool
+	err error
+}
+
+// Keep relocates the host vDSO of process pid as Relocate does and
+// records the outcome.
+func Keep(pid int, inject Injector, dst, limit uint64) Kept {
+	fns, err := Relocate(pid, inject, dst, limit)
+	if err != nil {
+		return Kept{err: err}
+	}
+	return Kept{fns: fns, ok: true}
+}
+
+// Functions returns the kept functions; false when there are none.
+func (k Kept) Functions() (platform.HostVDSO, bool) { return k.fns, k.ok }
+
+// Err says why there are none (nil when there are, or nothing was tried).
+func (k Kept) Err() error { return k.err }
+
 // readMaps parses /proc/pid/maps. The stub is the sentry's child, traced
 // by it, so the sentry may read it; this runs once, when the platform
 // starts, before the sentry is confined.

@@ -20,6 +20,8 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/cocoonrt/cocoon/sentry/platform/hostvdso"
+
 	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 
 	"golang.org/x/sys/unix"
@@ -50,7 +52,7 @@ type Platform struct {
 	confinement stubproc.Confinement
 	// hostVDSO is the host's vDSO kept in the stubs (hostvdso.go); set
 	// before New returns.
-	hostVDSO hostVDSOState
+	hostVDSO hostvdso.Kept
 }
 
 // factoryRequest asks the factory for a new stub process (process == nil)
@@ -159,7 +161,8 @@ func (p *Platform) startMaster() (*thread, error) {
 		t.kill()
 		return nil, err
 	}
-	p.hostVDSO = keepHostVDSO(t)
+	// Before prepareMaster clears everything else (hostvdso.go).
+	p.hostVDSO = hostvdso.Keep(t.tgid, t.syscall, hostVDSOAddr, hostVDSOLimit)
 	if err := prepareMaster(t); err != nil {
 		t.kill()
 		return nil, err

@@ -46,6 +46,8 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/cocoonrt/cocoon/sentry/platform/hostvdso"
+
 	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 
 	"golang.org/x/sys/unix"
@@ -93,7 +95,7 @@ type Platform struct {
 	confinement stubproc.Confinement
 	// hostVDSO is the host's vDSO kept in the stubs (hostvdso.go); set
 	// before New returns.
-	hostVDSO hostVDSOState
+	hostVDSO hostvdso.Kept
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -217,7 +219,8 @@ func (p *Platform) startMaster() (*tracee, error) {
 		t.kill()
 		return nil, err
 	}
-	p.hostVDSO = keepHostVDSO(t)
+	// Before prepareMaster clears everything else (hostvdso.go).
+	p.hostVDSO = hostvdso.Keep(t.tgid, t.syscall, hostVDSOAddr, hostVDSOLimit)
 	if err := prepareMaster(t); err != nil {
 		t.kill()
 		return nil, err
