@@ -15,9 +15,8 @@ package kernel
 // dropped); glibc's helper thread reads it and starts the thread. A
 // socket that can take such cookies implements MQNotifySink; every other
 // descriptor is refused with Linux's errors (EBADF, ENOTSOCK, and EINVAL
-// for a socket that is not a netlink one). While the sandbox has no
-// netlink sockets glibc cannot make its socket and mq_notify(SIGEV_THREAD)
-// fails in glibc with ENOSYS, as it does on a Linux without them.
+// for a socket that is not a netlink one). Netlink sockets
+// (sentry/socket/netlink) take the cookies.
 
 import "golang.org/x/sys/unix"
 

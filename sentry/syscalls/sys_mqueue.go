@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
@@ -222,6 +224,9 @@ func MqNotify(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	defer f.DecRef()
 	return 0, t.MQNotify(q, ev)
 }
+
+// Netlink sockets take SIGEV_THREAD's cookies, for glibc's helper thread.
+var _ kernel.MQNotifySink = (*netlink.Socket)(nil)
 
 // mqNotifySink reads SIGEV_THREAD's cookie and finds its socket, as
 // do_mq_notify and netlink_getsockbyfilp do.

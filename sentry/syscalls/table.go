@@ -161,7 +161,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	full(241, "mq_unlink", MqUnlink)
 	full(242, "mq_timedsend", MqTimedsend)
 	full(243, "mq_timedreceive", MqTimedreceive)
-	partial(244, "mq_notify", MqNotify, "SIGEV_THREAD needs a netlink socket, which the sandbox does not have yet (glibc reports ENOSYS)")
+	full(244, "mq_notify", MqNotify)
 	full(245, "mq_getsetattr", MqGetsetattr)
 	full(247, "waitid", Waitid)
 	full(257, "openat", Openat)
