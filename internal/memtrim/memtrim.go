@@ -33,7 +33,9 @@ func New(quiet time.Duration) *Trimmer { return &Trimmer{quiet: quiet} }
 // Touch records activity: a trim follows once it stops.
 func (t *Trimmer) Touch() {
 	t.touched.Store(true)
-	if !t.armed.Swap(true) {
+	// A load first: on the busy path a check is already armed, and the
+	// load spares the swap's locked instruction on every request.
+	if !t.armed.Load() && !t.armed.Swap(true) {
 		time.AfterFunc(t.quiet, t.check)
 	}
 }
