@@ -57,6 +57,11 @@ type Config struct {
 	// The handlers "cocoon-kvm", "cocoon-systrap" and "cocoon-ptrace"
 	// force one whatever this says (platforms.go).
 	Platform string `toml:"platform"`
+	// InsecureSentryHostRoot lets pods start on a host that refuses
+	// the sentry a user namespace: their sentries then run as host
+	// root, without capabilities but otherwise confined. Without it
+	// such a host runs no pods (Status says why).
+	InsecureSentryHostRoot bool `toml:"insecure_sentry_host_root"`
 	// CNI is the pod network ([cni]).
 	CNI CNIConfig `toml:"cni"`
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/image"
 	"github.com/cocoonrt/cocoon/podsandbox"
+	"github.com/cocoonrt/cocoon/sandbox"
 	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
@@ -138,6 +139,14 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 
 	platforms := <-measured
 	log.Info("sentry platforms measured", append([]any{"configured", cfg.platform()}, platforms.LogAttrs()...)...)
+	sandbox.AllowHostRootSentry(cfg.InsecureSentryHostRoot)
+	if c := sandbox.Confinement(); !c.UserNamespaces {
+		if c.Usable() {
+			log.Warn("INSECURE: sentries run as host root without a user namespace (insecure_sentry_host_root)", "err", c.UserNamespaceError)
+		} else {
+			log.Error("the host refuses sentries a user namespace: pods will be refused; set insecure_sentry_host_root = true to run them as host root without capabilities", "err", c.UserNamespaceError)
+		}
+	}
 	if err := platforms.Check(cfg.platform()); err != nil {
 		log.Error("the configured platform cannot run here: pods of the default runtime handlers will be refused", "platform", cfg.platform(), "err", err)
 	}

@@ -2,6 +2,7 @@ package cri
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/cocoonrt/cocoon/podsandbox"
+	"github.com/cocoonrt/cocoon/sandbox"
 )
 
 // kubeletAPIVersion is the version of the kubelet runtime API that
@@ -31,7 +33,9 @@ func (s *Server) Version(context.Context, *runtimeapi.VersionRequest) (*runtimea
 // ready once the pod runtime has a pod network (a CNI configuration
 // loaded). It lists the runtime handlers RunPodSandbox accepts. With
 // verbose, info["platform"] is JSON with the platform measurement, the
-// choice "auto" makes and the platform of each handler (platforms.go).
+// choice "auto" makes and the platform of each handler (platforms.go),
+// and info["confinement"] the layers confining pods on this host
+// (sandbox.ConfinementReport).
 func (s *Server) Status(_ context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
 	runtimeReady := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
 	if s.pods == nil {
@@ -42,6 +46,10 @@ func (s *Server) Status(_ context.Context, req *runtimeapi.StatusRequest) (*runt
 		runtimeReady.Status = false
 		runtimeReady.Reason = "PlatformUnavailable"
 		runtimeReady.Message = fmt.Sprintf("cocoon: the configured platform %q cannot run here: %v", s.cfg.platform(), err)
+	} else if c := sandbox.Confinement(); !c.Usable() {
+		runtimeReady.Status = false
+		runtimeReady.Reason = "ConfinementUnavailable"
+		runtimeReady.Message = "cocoon: the host refuses sentries a user namespace (" + c.UserNamespaceError + "); set insecure_sentry_host_root = true to run them as host root without capabilities"
 	}
 	resp := &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
@@ -58,7 +66,11 @@ func (s *Server) Status(_ context.Context, req *runtimeapi.StatusRequest) (*runt
 		if err != nil {
 			return nil, status.Errorf(codes.Internal, "Status: %v", err)
 		}
-		resp.Info = map[string]string{"platform": info}
+		conf, err := json.Marshal(sandbox.Confinement())
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "Status: %v", err)
+		}
+		resp.Info = map[string]string{"platform": info, "confinement": string(conf)}
 	}
 	return resp, nil
 }

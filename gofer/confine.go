@@ -50,7 +50,7 @@ package gofer
 //     safe arguments (clone only for threads, mmap and mprotect never
 //     executable, kill and tgkill only to the gofer itself, arch_prctl
 //     only ARCH_SET_FS, prctl only PR_SET_VMA) and kills the whole process
-//     (SECCOMP_RET_KILL_PROCESS, SIGSYS) on anything else: no socket,
+//     (SIGSYS, after a line on its log naming the call) on anything else: no socket,
 //     connect, execve, ptrace, mount, open_by_handle_at, ioctl, ...
 //     accept4 is allowed for the tree socket (treesocket.go); with socket,
 //     bind and listen refused, the only listener the gofer can accept on
@@ -62,7 +62,6 @@ package gofer
 // and the gofer exits 1 before serving.
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,6 +71,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	hs "github.com/cocoonrt/cocoon/internal/hostseccomp"
 )
 
 // skipConfine is set by this package's tests, which call Main in the test
@@ -311,20 +312,8 @@ func treeMountFlags(t Tree) uintptr {
 	return f
 }
 
-// errCgo explains why capabilities cannot be dropped on every thread.
-var errCgo = errors.New("cannot change capabilities on every thread: this cocoon binary links cgo (syscall.AllThreadsSyscall is unsupported); build it with CGO_ENABLED=0")
-
 // allThreadsPrctl is prctl(option, a2, a3, a4, a5) on every thread.
-func allThreadsPrctl(option, a2, a3, a4, a5 uintptr) error {
-	_, _, e := syscall.AllThreadsSyscall6(unix.SYS_PRCTL, option, a2, a3, a4, a5, 0)
-	switch {
-	case e == syscall.ENOTSUP:
-		return errCgo
-	case e != 0:
-		return e
-	}
-	return nil
-}
+var allThreadsPrctl = hs.AllThreadsPrctl
 
 // restrictProcess drops every capability but goferCaps, sets no_new_privs
 // and installs the seccomp filter, on every thread.
@@ -375,7 +364,7 @@ func restrictProcess(logw io.Writer) error {
 	_, _, e := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
 	switch {
 	case e == syscall.ENOTSUP:
-		return errCgo
+		return hs.ErrCgo
 	case e != 0:
 		return fmt.Errorf("capset: %w", e)
 	}
@@ -385,109 +374,27 @@ func restrictProcess(logw io.Writer) error {
 	return installSeccomp(logw)
 }
 
-// installSeccomp installs the gofer's filter on every thread.
+// installSeccomp installs the gofer's filter on every thread. A refused
+// call ends the gofer by SIGSYS after a line on its log naming it
+// (hostseccomp.InstallReporter).
 func installSeccomp(logw io.Writer) error {
-	if len(seccompRules) == 0 {
+	rules := goferRules(uint32(os.Getpid()))
+	if len(rules) == 0 {
 		return fmt.Errorf("no seccomp allow-list for this architecture; only amd64 is supported")
 	}
-	action := uint32(unix.SECCOMP_RET_KILL_PROCESS)
+	action := uint32(unix.SECCOMP_RET_TRAP)
 	if seccompTestAction != 0 {
 		action = seccompTestAction
-	} else if !seccompActionAvailable(action) {
-		// Before Linux 4.14: SIGSYS, which the Go runtime turns into a
-		// crash of the whole process.
-		fmt.Fprintf(logw, "cocoon gofer: SECCOMP_RET_KILL_PROCESS unavailable; using SECCOMP_RET_TRAP\n")
-		action = unix.SECCOMP_RET_TRAP
+	} else if err := hs.InstallReporter("cocoon gofer", nil); err != nil {
+		return err
 	}
-	filter := seccompFilter(seccompRules, uint32(os.Getpid()), action)
-	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	r, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
-	if e != 0 {
-		return fmt.Errorf("installing the seccomp filter: %w", e)
+	filter, err := hs.Build(seccompArch, rules, action)
+	if err != nil {
+		return err
 	}
-	if r != 0 {
-		return fmt.Errorf("installing the seccomp filter: thread %d could not be synchronized", r)
-	}
-	return nil
+	return hs.Install(filter)
 }
 
 // seccompTestAction, when not zero, replaces the filter's default action;
 // only for finding the allow-list (SECCOMP_RET_LOG).
 var seccompTestAction uint32
-
-func seccompActionAvailable(action uint32) bool {
-	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_GET_ACTION_AVAIL, 0, uintptr(unsafe.Pointer(&action)))
-	return e == 0
-}
-
-// seccompRule allows one system call, optionally only with one argument's
-// low 32 bits matching.
-type seccompRule struct {
-	nr  uint32
-	arg int // the argument checked when set, clear, eq or eqSelf is given
-	// set: this bit must be set; clear: none of these bits may be.
-	set, clear uint32
-	// eq: the argument must equal this; eqSelf: the process's own PID.
-	eq     uint32
-	eqSelf bool
-}
-
-// Offsets in struct seccomp_data.
-const (
-	seccompDataNr   = 0
-	seccompDataArch = 4
-	seccompDataArgs = 16 // 6 × u64; the low half first on little-endian
-	x32SyscallBit   = 0x40000000
-)
-
-func bpfStmt(code uint16, k uint32) unix.SockFilter {
-	return unix.SockFilter{Code: code, K: k}
-}
-
-func bpfJump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
-	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
-}
-
-// seccompFilter assembles the classic BPF program for rules: a linear list
-// of checks, each a jump over the next to the verdict, so that no jump
-// offset grows with the list. The kernel's per-syscall action cache makes
-// the calls allowed without argument checks cost nothing after the first.
-func seccompFilter(rules []seccompRule, pid, deny uint32) []unix.SockFilter {
-	const (
-		ldAbs = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		jge   = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
-		jset  = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
-		ret   = unix.BPF_RET | unix.BPF_K
-		allow = unix.SECCOMP_RET_ALLOW
-	)
-	p := []unix.SockFilter{
-		bpfStmt(ldAbs, seccompDataArch),
-		bpfJump(jeq, seccompArch, 1, 0),
-		bpfStmt(ret, deny),
-		bpfStmt(ldAbs, seccompDataNr),
-		bpfJump(jge, x32SyscallBit, 0, 1),
-		bpfStmt(ret, deny),
-	}
-	for _, r := range rules {
-		if r.set == 0 && r.clear == 0 && r.eq == 0 && !r.eqSelf {
-			p = append(p, bpfJump(jeq, r.nr, 0, 1), bpfStmt(ret, allow))
-			continue
-		}
-		// Not this call: skip the 4 instructions of the check, with the
-		// accumulator still holding the number.
-		p = append(p, bpfJump(jeq, r.nr, 0, 4), bpfStmt(ldAbs, uint32(seccompDataArgs+8*r.arg)))
-		switch {
-		case r.set != 0:
-			p = append(p, bpfJump(jset, r.set, 0, 1))
-		case r.clear != 0:
-			p = append(p, bpfJump(jset, r.clear, 1, 0))
-		case r.eqSelf:
-			p = append(p, bpfJump(jeq, pid, 0, 1))
-		default:
-			p = append(p, bpfJump(jeq, r.eq, 0, 1))
-		}
-		p = append(p, bpfStmt(ret, allow), bpfStmt(ret, deny))
-	}
-	return append(p, bpfStmt(ret, deny))
-}

@@ -29,6 +29,11 @@ package netstack
 //
 // A namespace with no link that is up besides lo (a pod without a CNI
 // network) attaches nothing: the sandbox keeps only its own loopback.
+//
+// Steps 1, 2 and 4 need netlink and CAP_NET_RAW and CAP_NET_ADMIN over
+// the namespace, which a confined sentry lacks: PrepareHostLinks does
+// them in the daemon, which hands the packet sockets to the sentry with
+// the rest as JSON (HostLink); AttachLinks, in the sentry, does step 3.
 
 import (
 	"errors"
@@ -88,13 +93,46 @@ func (l *Link) String() string {
 	return fmt.Sprintf("%s (nic %d, %s, mtu %d, addrs %v, %d routes, gso %d)", l.Name, l.NIC, l.MAC, l.MTU, l.Addrs, len(l.Routes), l.GSO)
 }
 
-// AttachHostLinks takes over every link of the calling thread's network
+// HostLink is a link of the pod's network namespace that PrepareHostLinks
+// read and took over from the host kernel: everything a stack needs to
+// attach it, so that the attaching process (a confined sentry, in a user
+// namespace that owns nothing of the network namespace) needs neither
+// netlink nor the right to open packet sockets. It travels as JSON, FD as
+// the descriptor's number in the receiving process.
+type HostLink struct {
+	Name      string         `json:"name"`
+	Index     int            `json:"index"`
+	MAC       string         `json:"mac"`
+	MTU       uint32         `json:"mtu"`
+	GSO       uint32         `json:"gso,omitempty"`
+	Addrs     []netip.Prefix `json:"addrs,omitempty"`
+	Routes    []HostRoute    `json:"routes,omitempty"`
+	Neighbors []HostNeighbor `json:"neighbors,omitempty"`
+	// FD is the packet socket bound to the link.
+	FD int `json:"fd"`
+}
+
+// HostRoute is a main-table unicast route through a link; Gateway is
+// invalid for a directly connected destination.
+type HostRoute struct {
+	Dst     netip.Prefix `json:"dst"`
+	Gateway netip.Addr   `json:"gateway,omitzero"`
+}
+
+// HostNeighbor is a permanent neighbour entry of a link.
+type HostNeighbor struct {
+	IP  netip.Addr `json:"ip"`
+	MAC string     `json:"mac"`
+}
+
+// PrepareHostLinks takes over every link of the calling thread's network
 // namespace that is up, is not a loopback and has a MAC address (see the
-// top of this file), and returns them. The caller must run in the pod's
-// namespace on a thread that stays there (in the sentry the whole
-// process is there; elsewhere lock the OS thread around the call). It
-// needs CAP_NET_RAW and CAP_NET_ADMIN in the namespace.
-func (s *Stack) AttachHostLinks(opts LinkOptions) ([]*Link, error) {
+// top of this file) and returns them, each with its packet socket open,
+// for AttachLinks here or in another process. The caller must run in the
+// pod's namespace on a thread that stays there for the call (lock the OS
+// thread), with CAP_NET_RAW and CAP_NET_ADMIN over it. On failure the
+// sockets it opened are closed.
+func PrepareHostLinks(opts LinkOptions) (_ []HostLink, retErr error) {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netstack: netlink: %w", err)
@@ -104,7 +142,12 @@ func (s *Stack) AttachHostLinks(opts LinkOptions) ([]*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netstack: listing links: %w", err)
 	}
-	var out []*Link
+	var out []HostLink
+	defer func() {
+		if retErr != nil {
+			CloseHostLinks(out)
+		}
+	}()
 	for _, nl := range links {
 		a := nl.Attrs()
 		if a.Flags&net.FlagUp == 0 || a.Flags&net.FlagLoopback != 0 {
@@ -113,9 +156,102 @@ func (s *Stack) AttachHostLinks(opts LinkOptions) ([]*Link, error) {
 		if len(a.HardwareAddr) != 6 {
 			// An L3 device (ipvlan L3, wireguard, tun): no Ethernet
 			// frames to speak. Not handled yet.
-			return out, fmt.Errorf("netstack: link %s has no Ethernet address (%s); only Ethernet links are supported", a.Name, nl.Type())
+			return nil, fmt.Errorf("netstack: link %s has no Ethernet address (%s); only Ethernet links are supported", a.Name, nl.Type())
 		}
-		l, err := s.attach(h, nl, opts)
+		l, err := prepare(h, nl, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// CloseHostLinks closes the packet sockets of links.
+func CloseHostLinks(links []HostLink) {
+	for _, l := range links {
+		if l.FD >= 0 {
+			unix.Close(l.FD)
+		}
+	}
+}
+
+// prepare reads one link and takes it over.
+func prepare(h *netlink.Handle, nl netlink.Link, opts LinkOptions) (HostLink, error) {
+	a := nl.Attrs()
+	l := HostLink{Name: a.Name, Index: a.Index, MAC: a.HardwareAddr.String(), MTU: uint32(a.MTU), FD: -1}
+	addrs, err := h.AddrList(nl, netlink.FAMILY_ALL)
+	if err != nil {
+		return l, fmt.Errorf("netstack: addresses of %s: %w", a.Name, err)
+	}
+	for _, ad := range addrs {
+		ip, ok := netip.AddrFromSlice(ad.IP)
+		if !ok || ad.IPNet == nil {
+			continue
+		}
+		ones, _ := ad.Mask.Size()
+		l.Addrs = append(l.Addrs, netip.PrefixFrom(ip.Unmap(), ones))
+	}
+	// Routes before the take-over: removing the addresses removes them.
+	routes, err := h.RouteList(nl, netlink.FAMILY_ALL)
+	if err != nil {
+		return l, fmt.Errorf("netstack: routes of %s: %w", a.Name, err)
+	}
+	for _, r := range routes {
+		if rt, ok := convertRoute(r); ok {
+			l.Routes = append(l.Routes, rt)
+		}
+	}
+	neighs, err := h.NeighList(a.Index, netlink.FAMILY_ALL)
+	if err != nil {
+		return l, fmt.Errorf("netstack: neighbours of %s: %w", a.Name, err)
+	}
+	for _, n := range neighs {
+		if n.State != netlink.NUD_PERMANENT || len(n.HardwareAddr) != 6 {
+			continue
+		}
+		if ip, ok := netip.AddrFromSlice(n.IP); ok {
+			l.Neighbors = append(l.Neighbors, HostNeighbor{IP: ip.Unmap(), MAC: n.HardwareAddr.String()})
+		}
+	}
+	fd, gso, err := openPacketSocket(a, opts)
+	if err != nil {
+		return l, err
+	}
+	l.FD, l.GSO = fd, gso
+	if err := takeOver(h, nl, addrs); err != nil {
+		unix.Close(fd)
+		l.FD = -1
+		return l, err
+	}
+	return l, nil
+}
+
+// AttachHostLinks takes over the links of the calling thread's network
+// namespace (PrepareHostLinks) and attaches them (AttachLinks): both
+// halves in one process, which needs PrepareHostLinks's privileges.
+func (s *Stack) AttachHostLinks(opts LinkOptions) ([]*Link, error) {
+	prepared, err := PrepareHostLinks(opts)
+	if err != nil {
+		return nil, err
+	}
+	links, err := s.AttachLinks(prepared, opts)
+	if err != nil {
+		for _, l := range prepared[len(links):] {
+			unix.Close(l.FD)
+		}
+	}
+	return links, err
+}
+
+// AttachLinks gives the stack the prepared links, in order, each on its
+// packet socket, which the stack owns from then on (Close closes it).
+// On failure, the links before the failing one stay attached and are
+// returned; the sockets of the others are the caller's.
+func (s *Stack) AttachLinks(prepared []HostLink, opts LinkOptions) ([]*Link, error) {
+	var out []*Link
+	for _, hl := range prepared {
+		l, err := s.attach(hl, opts)
 		if err != nil {
 			return out, err
 		}
@@ -124,66 +260,35 @@ func (s *Stack) AttachHostLinks(opts LinkOptions) ([]*Link, error) {
 	return out, nil
 }
 
-// attach takes over one link.
-func (s *Stack) attach(h *netlink.Handle, nl netlink.Link, opts LinkOptions) (*Link, error) {
-	a := nl.Attrs()
-	l := &Link{Name: a.Name, Index: a.Index, MAC: a.HardwareAddr, MTU: uint32(a.MTU), fd: -1}
-	addrs, err := h.AddrList(nl, netlink.FAMILY_ALL)
-	if err != nil {
-		return nil, fmt.Errorf("netstack: addresses of %s: %w", a.Name, err)
+// attach gives the stack one prepared link.
+func (s *Stack) attach(hl HostLink, opts LinkOptions) (*Link, error) {
+	mac, err := net.ParseMAC(hl.MAC)
+	if err != nil || len(mac) != 6 {
+		return nil, fmt.Errorf("netstack: link %s: bad MAC %q", hl.Name, hl.MAC)
 	}
-	var protoAddrs []tcpip.ProtocolAddress
-	for _, ad := range addrs {
-		ip, ok := netip.AddrFromSlice(ad.IP)
-		if !ok || ad.IPNet == nil {
-			continue
-		}
-		ip = ip.Unmap()
-		ones, _ := ad.Mask.Size()
-		p := netip.PrefixFrom(ip, ones)
-		l.Addrs = append(l.Addrs, p)
-		protoAddrs = append(protoAddrs, tcpip.ProtocolAddress{Protocol: protoOf(ip), AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpAddr(ip), PrefixLen: ones}})
+	if hl.FD < 0 {
+		return nil, fmt.Errorf("netstack: link %s has no packet socket", hl.Name)
 	}
-	nic := tcpip.NICID(a.Index)
-	if a.Index <= int(LoopbackNIC) || s.HasNIC(nic) {
+	l := &Link{Name: hl.Name, Index: hl.Index, MAC: mac, MTU: hl.MTU, GSO: hl.GSO, Addrs: hl.Addrs, fd: -1}
+	nic := tcpip.NICID(hl.Index)
+	if hl.Index <= int(LoopbackNIC) || s.HasNIC(nic) {
 		nic = s.NextNICID()
 	}
 	l.NIC = nic
-	// Routes first: removing the addresses below removes them.
-	routes, err := h.RouteList(nl, netlink.FAMILY_ALL)
-	if err != nil {
-		return nil, fmt.Errorf("netstack: routes of %s: %w", a.Name, err)
-	}
-	for _, r := range routes {
-		if rt, ok := convertRoute(r, nic); ok {
+	for _, r := range hl.Routes {
+		if rt, ok := stackRoute(r, nic); ok {
 			l.Routes = append(l.Routes, rt)
 		}
 	}
-	neighs, err := h.NeighList(a.Index, netlink.FAMILY_ALL)
-	if err != nil {
-		return nil, fmt.Errorf("netstack: neighbours of %s: %w", a.Name, err)
-	}
-
-	fd, gso, err := openPacketSocket(a, opts)
-	if err != nil {
-		return nil, err
-	}
-	l.fd, l.GSO = fd, gso
-	ok := false
-	defer func() {
-		if !ok {
-			unix.Close(fd)
-		}
-	}()
 	dispatch := opts.Dispatch
 	if dispatch == fdbased.Readv {
 		dispatch = fdbased.RecvMMsg
 	}
 	ep, err := fdbased.New(&fdbased.Options{
-		FDs:            []int{fd},
+		FDs:            []int{hl.FD},
 		MTU:            l.MTU,
 		EthernetHeader: true,
-		Address:        tcpip.LinkAddress(a.HardwareAddr),
+		Address:        tcpip.LinkAddress(mac),
 		// The frames come from the host kernel (a veth), whose
 		// local senders leave TCP and UDP checksums for the
 		// hardware to fill in (CHECKSUM_PARTIAL): checking them
@@ -191,40 +296,33 @@ func (s *Stack) attach(h *netlink.Handle, nl netlink.Link, opts LinkOptions) (*L
 		// runsc does, trust the host to have checked what came from
 		// a wire.
 		RXChecksumOffload:  true,
-		GSOMaxSize:         gso,
+		GSOMaxSize:         hl.GSO,
 		PacketDispatchMode: dispatch,
 		GRO:                opts.GRO,
-		InterfaceIndex:     a.Index,
+		InterfaceIndex:     hl.Index,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("netstack: endpoint on %s: %w", a.Name, err)
+		return nil, fmt.Errorf("netstack: endpoint on %s: %w", hl.Name, err)
 	}
-	if err := s.CreateNICWithOptions(nic, ep, stack.NICOptions{Name: a.Name}); err != nil {
-		return nil, fmt.Errorf("netstack: creating NIC %s: %s", a.Name, err)
+	if err := s.CreateNICWithOptions(nic, ep, stack.NICOptions{Name: hl.Name}); err != nil {
+		return nil, fmt.Errorf("netstack: creating NIC %s: %s", hl.Name, err)
 	}
-	for _, pa := range protoAddrs {
+	for _, p := range hl.Addrs {
+		pa := tcpip.ProtocolAddress{Protocol: protoOf(p.Addr()), AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpAddr(p.Addr()), PrefixLen: p.Bits()}}
 		if err := s.AddProtocolAddress(nic, pa, stack.AddressProperties{}); err != nil {
 			s.RemoveNIC(nic)
-			return nil, fmt.Errorf("netstack: adding %s to %s: %s", pa.AddressWithPrefix, a.Name, err)
+			return nil, fmt.Errorf("netstack: adding %s to %s: %s", pa.AddressWithPrefix, hl.Name, err)
 		}
 	}
 	for _, rt := range l.Routes {
 		s.AddRoute(rt)
 	}
-	for _, n := range neighs {
-		if n.State != netlink.NUD_PERMANENT || len(n.HardwareAddr) != 6 {
-			continue
-		}
-		if ip, ok := netip.AddrFromSlice(n.IP); ok {
-			ip = ip.Unmap()
-			_ = s.AddStaticNeighbor(nic, protoOf(ip), tcpAddr(ip), tcpip.LinkAddress(n.HardwareAddr))
+	for _, n := range hl.Neighbors {
+		if nmac, err := net.ParseMAC(n.MAC); err == nil && len(nmac) == 6 && n.IP.IsValid() {
+			_ = s.AddStaticNeighbor(nic, protoOf(n.IP), tcpAddr(n.IP), tcpip.LinkAddress(nmac))
 		}
 	}
-	if err := takeOver(h, nl, addrs); err != nil {
-		s.RemoveNIC(nic)
-		return nil, err
-	}
-	ok = true
+	l.fd = hl.FD
 	s.mu.Lock()
 	s.links = append(s.links, l)
 	s.mu.Unlock()
@@ -301,14 +399,14 @@ func takeOver(h *netlink.Handle, nl netlink.Link, addrs []netlink.Addr) error {
 	return errors.Join(errs...)
 }
 
-// convertRoute turns a main-table unicast route of the link into the
-// stack's, on NIC nic.
-func convertRoute(r netlink.Route, nic tcpip.NICID) (tcpip.Route, bool) {
+// convertRoute turns a main-table unicast route of a link into a
+// HostRoute.
+func convertRoute(r netlink.Route) (HostRoute, bool) {
 	if r.Type != unix.RTN_UNICAST || len(r.MultiPath) > 0 {
-		return tcpip.Route{}, false
+		return HostRoute{}, false
 	}
 	if r.Table != 0 && r.Table != unix.RT_TABLE_MAIN {
-		return tcpip.Route{}, false
+		return HostRoute{}, false
 	}
 	var dst netip.Prefix
 	if r.Dst == nil {
@@ -318,17 +416,34 @@ func convertRoute(r netlink.Route, nic tcpip.NICID) (tcpip.Route, bool) {
 		case netlink.FAMILY_V6:
 			dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 		default:
-			return tcpip.Route{}, false
+			return HostRoute{}, false
 		}
 	} else {
 		ip, ok := netip.AddrFromSlice(r.Dst.IP)
 		if !ok {
-			return tcpip.Route{}, false
+			return HostRoute{}, false
 		}
 		ones, _ := r.Dst.Mask.Size()
 		dst = netip.PrefixFrom(ip.Unmap(), ones).Masked()
 	}
 	if dst.Addr().Is6() && dst.Addr().IsMulticast() {
+		return HostRoute{}, false
+	}
+	rt := HostRoute{Dst: dst}
+	if gw, ok := netip.AddrFromSlice(r.Gw); ok && !gw.IsUnspecified() {
+		gw = gw.Unmap()
+		if gw.Is4() != dst.Addr().Is4() {
+			return HostRoute{}, false // IPv4 via an IPv6 next hop: not handled
+		}
+		rt.Gateway = gw
+	}
+	return rt, true
+}
+
+// stackRoute is r as the stack's route on NIC nic.
+func stackRoute(r HostRoute, nic tcpip.NICID) (tcpip.Route, bool) {
+	dst := r.Dst
+	if !dst.IsValid() {
 		return tcpip.Route{}, false
 	}
 	sub, err := tcpip.NewSubnet(tcpAddr(dst.Addr()), tcpip.MaskFromBytes(net.CIDRMask(dst.Bits(), dst.Addr().BitLen())))
@@ -336,12 +451,11 @@ func convertRoute(r netlink.Route, nic tcpip.NICID) (tcpip.Route, bool) {
 		return tcpip.Route{}, false
 	}
 	rt := tcpip.Route{Destination: sub, NIC: nic}
-	if gw, ok := netip.AddrFromSlice(r.Gw); ok && !gw.IsUnspecified() {
-		gw = gw.Unmap()
-		if gw.Is4() != dst.Addr().Is4() {
-			return tcpip.Route{}, false // IPv4 via an IPv6 next hop: not handled
+	if r.Gateway.IsValid() {
+		if r.Gateway.Is4() != dst.Addr().Is4() {
+			return tcpip.Route{}, false
 		}
-		rt.Gateway = tcpAddr(gw)
+		rt.Gateway = tcpAddr(r.Gateway)
 	}
 	return rt, true
 }

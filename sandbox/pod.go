@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/boot"
 	// The pod-mode sentry's control server registers itself with boot;
 	// linking it here puts it in every binary that starts pods (the
@@ -135,14 +136,80 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 	defer specR.Close()
 	spec := opts.Spec
 	spec.Pod = true
-	s := exec.Command(exe, "sentry")
-	s.Stdin, s.Stdout, s.Stderr = devNull, devNull, logFile
-	s.ExtraFiles = []*os.File{sentryEnd, specR, opts.ControlListener} // fds 3, 4 and 5
-	s.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := startInNetNS(opts.NetNS, s); err != nil {
+	sentryCmd := func() *exec.Cmd {
+		c := exec.Command(exe, "sentry")
+		c.Stdin, c.Stdout, c.Stderr = devNull, devNull, logFile
+		c.ExtraFiles = []*os.File{sentryEnd, specR, opts.ControlListener} // fds 3, 4 and 5
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		return c
+	}
+	s := sentryCmd()
+	// A hostNetwork pod's sockets are the node's, and binding a port
+	// below 1024 there takes a capability in the node's user namespace:
+	// its sentry stays in it, as host root without other capabilities.
+	userNS := spec.Network != boot.NetworkHost
+	id := 0
+	if userNS {
+		idsMu.Lock()
+		defer idsMu.Unlock()
+		if id, err = allocateSentryIDs(); err != nil {
+			return nil, err
+		}
+	}
+	launch := newSentryLaunch(s, userNS, id)
+	defer func() { launch.started() }()
+	if err := launch.handKVM(spec.Platform); err != nil {
+		return nil, err
+	}
+	spec.Confine = launch.conf
+	// In the pod's namespace, before the start: its links, taken over
+	// once for the sandbox's stack, whose packet sockets each attempt
+	// to start the sentry gets copies of.
+	var links []netstack.HostLink
+	linksTaken := false
+	defer func() { netstack.CloseHostLinks(links) }()
+	takeLinks := func() error {
+		if spec.Network != boot.NetworkPod {
+			return nil
+		}
+		if !linksTaken {
+			var err error
+			if links, err = netstack.PrepareHostLinks(netstack.LinkOptions{}); err != nil {
+				return err
+			}
+			linksTaken = true
+		}
+		spec.Links = make([]netstack.HostLink, len(links))
+		for i, l := range links {
+			fd, err := unix.FcntlInt(uintptr(l.FD), unix.F_DUPFD_CLOEXEC, 0)
+			if err != nil {
+				return fmt.Errorf("handing the packet socket of %s: %w", l.Name, err)
+			}
+			spec.Links[i] = l
+			spec.Links[i].FD = launch.hand(os.NewFile(uintptr(fd), "packet-"+l.Name))
+		}
+		return nil
+	}
+	err = startInNetNS(opts.NetNS, s, takeLinks)
+	if err != nil && userNS && userNamespaceRefused(err) && hostRootAllowed {
+		// The operator accepted a sentry without a user namespace.
+		launch.started()
+		s = sentryCmd()
+		launch = newSentryLaunch(s, false, 0)
+		if err := launch.handKVM(spec.Platform); err != nil {
+			return nil, err
+		}
+		spec.Confine = launch.conf
+		err = startInNetNS(opts.NetNS, s, takeLinks)
+	}
+	if err != nil {
 		specW.Close()
+		if userNS && userNamespaceRefused(err) {
+			return nil, fmt.Errorf("starting sentry: %w (%v)", ErrNoUserNamespace, err)
+		}
 		return nil, fmt.Errorf("starting sentry: %w", err)
 	}
+	launch.started()
 	err = json.NewEncoder(specW).Encode(&spec)
 	specW.Close()
 	if err != nil {
@@ -153,9 +220,9 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 	return &Pod{GoferPID: g.Process.Pid, SentryPID: s.Process.Pid, Gofer: g.Process, Sentry: s.Process}, nil
 }
 
-// startInNetNS starts cmd in the network namespace at path ("" is the
-// caller's). exec cannot setns in the child, but clone copies the
-// calling thread's namespaces: so the child is started from an OS
+// startInNetNS runs prepare and starts cmd in the network namespace at
+// path ("" is the caller's, where prepare is not run). exec cannot setns
+// in the child, but clone copies the calling thread's namespaces: so the child is started from an OS
 // thread, locked to its goroutine, that has joined the namespace, and
 // the thread goes back to its own namespace afterwards. Should it fail
 // to, it stays locked and its goroutine exits, so the Go runtime ends
@@ -163,7 +230,7 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 // (Always discarding the thread is no option: the runtime cannot end
 // the main thread, which would then stay in the pod's namespace for
 // good, keeping it alive.)
-func startInNetNS(path string, cmd *exec.Cmd) error {
+func startInNetNS(path string, cmd *exec.Cmd, prepare func() error) error {
 	if path == "" {
 		return cmd.Start()
 	}
@@ -184,6 +251,8 @@ func startInNetNS(path string, cmd *exec.Cmd) error {
 		defer orig.Close()
 		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
 			errc <- fmt.Errorf("joining the pod network namespace %s: %w", path, err)
+		} else if err := prepare(); err != nil {
+			errc <- err
 		} else {
 			errc <- cmd.Start()
 		}

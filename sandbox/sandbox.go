@@ -45,6 +45,9 @@ type Options struct {
 	Stdin, Stdout, Stderr *os.File
 	// Exe is the cocoon binary to re-execute; empty means /proc/self/exe.
 	Exe string
+	// Unconfined leaves the sentry unconfined (sentry/boot/confine.go):
+	// UNSAFE, for debugging.
+	Unconfined bool
 }
 
 // Mount is a mount of the container's spec.
@@ -112,6 +115,11 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	exe := opts.Exe
 	if exe == "" {
 		exe = "/proc/self/exe"
+	}
+	// The children inherit only the descriptors named here (see
+	// StartPod).
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil && err != unix.ENOSYS {
+		return nil, fmt.Errorf("marking descriptors close-on-exec: %w", err)
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -189,8 +197,30 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	s.Stdin, s.Stdout, s.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
 	s.ExtraFiles = []*os.File{sentryEnd, specR} // fds 3 and 4
 	s.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Root confines the sentry as the daemon does a pod's. Without root
+	// there are no host IDs to give it; it runs unconfined, as its
+	// caller, who is the only user it could harm.
+	if os.Geteuid() == 0 && !opts.Unconfined {
+		idsMu.Lock()
+		defer idsMu.Unlock()
+		id, err := allocateSentryIDs()
+		if err != nil {
+			specW.Close()
+			return nil, err
+		}
+		launch := newSentryLaunch(s, true, id)
+		defer launch.started()
+		if err := launch.handKVM(opts.Spec.Platform); err != nil {
+			specW.Close()
+			return nil, err
+		}
+		opts.Spec.Confine = launch.conf
+	}
 	if err := s.Start(); err != nil {
 		specW.Close()
+		if opts.Spec.Confine != nil && userNamespaceRefused(err) {
+			return nil, fmt.Errorf("starting sentry: %w (%v)", ErrNoUserNamespace, err)
+		}
 		return nil, fmt.Errorf("starting sentry: %w", err)
 	}
 	err = json.NewEncoder(specW).Encode(&opts.Spec)

@@ -44,6 +44,8 @@ func doMain(args []string) int {
 	strace := fs.Bool("strace", false, "log every system call to stderr")
 	debug := fs.Bool("debug", false, "log the sentry's diagnostics to stderr")
 	stats := fs.Bool("stats", false, "print the sandbox processes' peak memory to stderr at exit")
+	unconfined := fs.Bool("unconfined", false, "UNSAFE, debugging only: do not confine the sentry (namespaces, empty root, no capabilities, seccomp)")
+	seccompProbe := fs.Bool("debug-seccomp-probe", false, "test hook: the confined sentry makes a host system call its filter refuses, and must die of it")
 	platformName := fs.String("platform", probe.Auto, "platform that runs application code: kvm, systrap, ptrace, or auto (the fastest that works here, measured when the sandbox starts)")
 	var env envFlags
 	fs.Var(&env, "env", "set an environment variable, KEY=VALUE (repeatable)")
@@ -91,10 +93,13 @@ func doMain(args []string) int {
 			Strace:   *strace,
 			Debug:    *debug,
 			Platform: *platformName,
+
+			DebugSeccompProbe: *seccompProbe,
 		},
-		Stdin:  os.Stdin,
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
+		Unconfined: *unconfined,
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cocoon do: %v\n", err)

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/sandbox"
 	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
@@ -117,7 +118,7 @@ func buildCommit() string {
 	return rev
 }
 
-func writeVersion(w io.Writer, ver, commit string, k kvmReport, r probe.Report) {
+func writeVersion(w io.Writer, ver, commit string, k kvmReport, r probe.Report, c sandbox.ConfinementReport) {
 	fmt.Fprintf(w, "cocoon %s\n", ver)
 	fmt.Fprintf(w, "commit:    %s\n", commit)
 	fmt.Fprintf(w, "go:        %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
@@ -161,6 +162,24 @@ func writeVersion(w io.Writer, ver, commit string, k kvmReport, r probe.Report) 
 		return
 	}
 	fmt.Fprintf(w, "platform:  %s (--platform=auto: the fastest that works here)\n", r.Choice)
+	writeConfinement(w, c)
+}
+
+// writeConfinement lists the layers that confine a pod's processes.
+func writeConfinement(w io.Writer, c sandbox.ConfinementReport) {
+	fmt.Fprintf(w, "confinement:\n")
+	for _, p := range []struct {
+		name   string
+		layers []string
+	}{{"sentry", c.Sentry}, {"gofer", c.Gofer}} {
+		for i, l := range p.layers {
+			name := ""
+			if i == 0 {
+				name = p.name
+			}
+			fmt.Fprintf(w, "  %-8s %s\n", name, l)
+		}
+	}
 }
 
 // roundDuration rounds a round-trip figure to three significant digits'
@@ -179,6 +198,6 @@ func roundDuration(d time.Duration) time.Duration {
 // platform's measured round trip with the one --platform=auto (and the
 // daemon's default platform = "auto") would choose on this host.
 func versionMain([]string) int {
-	writeVersion(os.Stdout, version, buildCommit(), hostKVMProber().probe(), probe.Measure(probe.Options{}))
+	writeVersion(os.Stdout, version, buildCommit(), hostKVMProber().probe(), probe.Measure(probe.Options{}), sandbox.Confinement())
 	return 0
 }

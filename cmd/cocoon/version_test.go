@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/sandbox"
 	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
@@ -60,7 +61,7 @@ func TestKVMProbe(t *testing.T) {
 				t.Errorf("probe = %+v, want reason containing %q", r, tc.wantReason)
 			}
 			var out bytes.Buffer
-			writeVersion(&out, "v1", "abc", r, probe.Report{})
+			writeVersion(&out, "v1", "abc", r, probe.Report{}, sandbox.ConfinementReport{})
 			if !strings.Contains(out.String(), "/dev/kvm:  present, opens read-write\n") || !strings.Contains(out.String(), tc.wantAPI) {
 				t.Errorf("output:\n%s", out.String())
 			}
@@ -80,7 +81,7 @@ func TestKVMProbeUnopenable(t *testing.T) {
 		t.Fatalf("probe = %+v, want an open error", r)
 	}
 	var out bytes.Buffer
-	writeVersion(&out, "v1", "abc", r, probe.Report{})
+	writeVersion(&out, "v1", "abc", r, probe.Report{}, sandbox.ConfinementReport{})
 	if !strings.Contains(out.String(), "present, cannot open: is a directory") || !strings.Contains(out.String(), "KVM API:   not checked\n") {
 		t.Errorf("output:\n%s", out.String())
 	}
@@ -155,7 +156,7 @@ func TestWriteVersionPlatforms(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			writeVersion(&out, "v1", "abc", tc.kvm, tc.r)
+			writeVersion(&out, "v1", "abc", tc.kvm, tc.r, sandbox.ConfinementReport{})
 			for _, want := range tc.want {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -171,11 +172,11 @@ func TestVersionOnHost(t *testing.T) {
 	k := hostKVMProber().probe()
 	r := probe.Measure(probe.Options{})
 	var out bytes.Buffer
-	writeVersion(&out, "v9.9.9", "0123abc", k, r)
+	writeVersion(&out, "v9.9.9", "0123abc", k, r, sandbox.Confinement())
 	s := out.String()
 	t.Logf("cocoon version on this host:\n%s", s)
 	for _, want := range []string{"cocoon v9.9.9\n", "commit:    0123abc\n", runtime.Version(), "/dev/kvm:  ", "KVM API:   ", "platforms: median of ",
-		"\n  kvm      ", "\n  systrap  syscall ", "\n  ptrace   syscall ", "platform:  " + r.Choice + " (--platform=auto"} {
+		"\n  kvm      ", "\n  systrap  syscall ", "\n  ptrace   syscall ", "platform:  " + r.Choice + " (--platform=auto", "confinement:\n  sentry   own user namespace"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/platform/kvm"
 	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 	"github.com/cocoonrt/cocoon/sentry/syscalls"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
@@ -49,6 +50,15 @@ func Main(args []string) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if c := spec.Confine; c != nil {
+		if err := prepareConfinement(c, log); err != nil {
+			log.Error("sentry failed", "err", err)
+			return 125
+		}
+		if c.KVMFD > 0 {
+			kvm.UseDevice(c.KVMFD)
+		}
+	}
 	gofer.RaiseFileLimit(os.Stderr)
 	if spec.Pod {
 		code, err := runPod(spec, log)
@@ -198,6 +208,9 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if spec.Strace {
 		k.Strace = newStrace(os.Stderr)
 	}
+	if err := confineIfAsked(spec, pr.p, false, log); err != nil {
+		return 125, err
+	}
 
 	fds := k.NewFDTable()
 	for fd := int32(0); fd < 3; fd++ {
@@ -235,6 +248,25 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		}
 	}
 	return code, nil
+}
+
+// confineIfAsked confines the sentry (confine.go) when its spec asks, and
+// then, for tests, makes a refused call when asked to.
+func confineIfAsked(spec *Spec, p platform.Platform, hostNetwork bool, log *slog.Logger) error {
+	if spec.Confine == nil {
+		return nil
+	}
+	c, err := confineSelf(spec.Confine, p, hostNetwork, log)
+	if err != nil {
+		return err
+	}
+	log.Info("sentry confined", c.logAttrs()...)
+	if spec.DebugSeccompProbe {
+		// openat: the first thing an escaped program would want.
+		_, err := unix.Open("/", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		return fmt.Errorf("debug seccomp probe: openat was not refused: %v", err)
+	}
+	return nil
 }
 
 // findProgram resolves name as execvp does: names with a slash are paths,

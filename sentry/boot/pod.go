@@ -113,13 +113,16 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 		// The sentry runs in the pod's network namespace: the
 		// stack takes CNI's interfaces over now, so the pod IP
 		// answers before any program opens a socket.
-		links, err := k.AttachPodNetwork()
+		links, err := k.AttachPodNetwork(spec.Links)
 		if err != nil {
 			return 125, fmt.Errorf("attaching the pod network: %w", err)
 		}
 		for _, l := range links {
 			log.Info("pod interface attached", "link", l.String())
 		}
+	}
+	if err := confineIfAsked(spec, p, k.HostNetwork, log); err != nil {
+		return 125, err
 	}
 	pod := &Pod{
 		Kernel: k,

@@ -3,6 +3,8 @@
 // runs the first program. It is the body of `cocoon sentry`.
 package boot
 
+import "github.com/cocoonrt/cocoon/netstack"
+
 // Spec is what the parent process tells a new sentry, as JSON on a pipe.
 type Spec struct {
 	// Argv is the program and its arguments; Argv[0] is looked up in PATH
@@ -51,6 +53,38 @@ type Spec struct {
 	// node's namespace and must leave its interfaces alone; NetworkNone
 	// or empty: nothing is attached (the stack has its loopback only).
 	Network string `json:"network,omitempty"`
+	// Links are the pod's links the daemon took over for the sandbox's
+	// stack (netstack.PrepareHostLinks), each FD the number of its
+	// packet socket in the sentry. With NetworkPod and no Links, the
+	// sentry takes the links of its namespace over itself, which only
+	// an unconfined sentry may.
+	Links []netstack.HostLink `json:"links,omitempty"`
+	// Confine, when set, makes the sentry confine itself once set up
+	// (confine.go); the parent started it in namespaces of its own.
+	Confine *Confinement `json:"confine,omitempty"`
+	// DebugSeccompProbe makes a confined sentry, once confined, make a
+	// host system call its filter refuses, which must end it by SIGSYS
+	// with a line naming the call: a test hook.
+	DebugSeccompProbe bool `json:"debugSeccompProbe,omitempty"`
+}
+
+// Confinement is what the parent of a confined sentry arranged.
+type Confinement struct {
+	// UserNS says the sentry runs as root of a user namespace of its
+	// own, mapped to an unprivileged host user; otherwise it runs in
+	// the parent's (a hostNetwork pod's sentry, whose sockets are the
+	// node's and may need to bind privileged ports).
+	UserNS bool `json:"userNS,omitempty"`
+	// HostUID and HostGID are the host IDs the sentry runs as, for its
+	// report.
+	HostUID int `json:"hostUID"`
+	HostGID int `json:"hostGID"`
+	// FDs are the descriptors the parent handed to the sentry beyond
+	// the standard streams, GoferFD, SpecFD and ControlFD; every other
+	// inherited one is closed.
+	FDs []int `json:"fds,omitempty"`
+	// KVMFD, when not 0, is an open /dev/kvm (one of FDs).
+	KVMFD int `json:"kvmFD,omitempty"`
 }
 
 // The values of Spec.Network.

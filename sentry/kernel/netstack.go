@@ -15,14 +15,20 @@ func (k *Kernel) NetStack() (*netstack.Stack, error) {
 }
 
 // AttachPodNetwork makes the stack now and gives it the interfaces of
-// the network namespace the sentry runs in (netstack.AttachHostLinks),
-// taking them over from the host kernel. Call it once, at boot, before
+// the pod's network namespace: links, when the daemon prepared them
+// (netstack.PrepareHostLinks, whose packet sockets this process holds),
+// or else the links of the namespace the sentry runs in, which it takes
+// over itself (netstack.AttachHostLinks, which needs privileges over the
+// namespace that a confined sentry lacks). Call it once, at boot, before
 // any program runs. A namespace with no interface up but lo leaves the
 // sandbox with its loopback alone.
-func (k *Kernel) AttachPodNetwork() ([]*netstack.Link, error) {
+func (k *Kernel) AttachPodNetwork(links []netstack.HostLink) ([]*netstack.Link, error) {
 	s, err := k.NetStack()
 	if err != nil {
 		return nil, err
+	}
+	if links != nil {
+		return s.AttachLinks(links, netstack.LinkOptions{})
 	}
 	return s.AttachHostLinks(netstack.LinkOptions{})
 }

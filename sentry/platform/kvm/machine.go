@@ -75,10 +75,27 @@ func unavailable(format string, args ...any) error {
 	return fmt.Errorf("%w: kvm: %s", platform.ErrUnavailable, fmt.Sprintf(format, args...))
 }
 
+// handedDevice is a /dev/kvm descriptor the sentry's parent opened for
+// it (UseDevice), or -1. A confined sentry runs as a user the device's
+// permissions may not admit, so the daemon opens it.
+var handedDevice = -1
+
+// UseDevice makes the platform use fd, an open /dev/kvm, instead of
+// opening the device itself. Call it before New.
+func UseDevice(fd int) { handedDevice = fd }
+
+// openDevice returns a descriptor of /dev/kvm of the machine's own.
+func openDevice() (int, error) {
+	if handedDevice >= 0 {
+		return unix.FcntlInt(uintptr(handedDevice), unix.F_DUPFD_CLOEXEC, 0)
+	}
+	return unix.Open("/dev/kvm", unix.O_RDWR|unix.O_CLOEXEC, 0)
+}
+
 // newMachine opens /dev/kvm, checks what the platform needs and sets up the
 // VM. Failures that mean "no usable KVM here" wrap platform.ErrUnavailable.
 func newMachine(mf *memfile.File) (_ *machine, err error) {
-	fd, err := unix.Open("/dev/kvm", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	fd, err := openDevice()
 	if err != nil {
 		return nil, unavailable("opening /dev/kvm: %v", err)
 	}

@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sandbox"
+)
+
+// TestSentryConfinement checks, from the host, what a pod's sentry was
+// left with once it started serving (sentry/boot/confine.go): its own
+// user, mount, PID, IPC and UTS namespaces, a host user of its own, no
+// capabilities, no_new_privs, a seccomp filter, an empty root and no
+// host file open; and that one pod's sentry user can neither signal,
+// trace nor read the memory of another pod's sentry.
+func TestSentryConfinement(t *testing.T) {
+	f := newPodFixture(t)
+	podA, cfgA := f.runPod("confined-a")
+	podB, cfgB := f.runPod("confined-b")
+	for _, p := range []struct{ id, cfg string }{{podA, cfgA}, {podB, cfgB}} {
+		c := f.create(p.id, p.cfg, "sleeper-"+p.id[:6], "sleep", "1000")
+		f.c.run(false, "start", c)
+		f.waitState(c, "CONTAINER_RUNNING")
+	}
+	pidA, pidB := sentryPID(t, f.c, podA), sentryPID(t, f.c, podB)
+
+	uidA := checkConfinedSentry(t, pidA)
+	uidB := checkConfinedSentry(t, pidB)
+	if uidA == uidB {
+		t.Errorf("both pods' sentries run as host uid %d", uidA)
+	}
+	for _, ns := range []string{"user", "mnt", "pid", "ipc", "uts"} {
+		a, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pidA, ns))
+		b, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pidB, ns))
+		if a == b {
+			t.Errorf("both sentries share %s namespace %s", ns, a)
+		}
+	}
+
+	// What a process running as sentry A's host user could do to
+	// sentry B (with a view of the host's PIDs, which A does not
+	// even have), and as B's own user, to B (B is not dumpable).
+	for _, as := range []int{uidA, uidB} {
+		asHostUser(t, as, func() {
+			if as != uidB {
+				if err := unix.Kill(pidB, 0); !errors.Is(err, unix.EPERM) {
+					t.Errorf("uid %d: kill(sentry B, 0) = %v, want EPERM", as, err)
+				}
+			}
+			if _, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pidB), 0, 0, 0, 0); e != unix.EPERM {
+				t.Errorf("uid %d: PTRACE_SEIZE of sentry B = %v, want EPERM", as, e)
+			}
+			var buf [8]byte
+			local := unix.Iovec{Base: &buf[0], Len: 8}
+			remote := unix.RemoteIovec{Base: 0x400000, Len: 8}
+			if _, err := unix.ProcessVMReadv(pidB, []unix.Iovec{local}, []unix.RemoteIovec{remote}, 0); !errors.Is(err, unix.EPERM) {
+				t.Errorf("uid %d: process_vm_readv of sentry B = %v, want EPERM", as, err)
+			}
+			if fd, err := unix.Open(fmt.Sprintf("/proc/%d/mem", pidB), unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+				unix.Close(fd)
+				t.Errorf("uid %d: opened sentry B's /proc/PID/mem", as)
+			}
+		})
+	}
+}
+
+// checkConfinedSentry checks sentry pid's confinement and returns its
+// host uid.
+func checkConfinedSentry(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			status[k] = strings.TrimSpace(v)
+		}
+	}
+	for k, want := range map[string]string{
+		"CapInh": "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
+		"CapBnd": "0000000000000000", "CapAmb": "0000000000000000", "NoNewPrivs": "1", "Seccomp": "2",
+	} {
+		if status[k] != want {
+			t.Errorf("sentry %d: %s %q, want %q", pid, k, status[k], want)
+		}
+	}
+	ids := strings.Fields(status["Uid"])
+	uid, _ := strconv.Atoi(ids[0])
+	for _, id := range append(ids, strings.Fields(status["Gid"])...) {
+		if id != ids[0] {
+			t.Errorf("sentry %d: Uid %q Gid %q are not all one ID", pid, status["Uid"], status["Gid"])
+			break
+		}
+	}
+	if uid < sandbox.SentryIDBase {
+		t.Errorf("sentry %d runs as host uid %d, below the sentry range from %d", pid, uid, sandbox.SentryIDBase)
+	}
+	for _, ns := range []string{"user", "mnt", "pid", "ipc", "uts"} {
+		own, _ := os.Readlink("/proc/self/ns/" + ns)
+		its, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, ns))
+		if err != nil || its == own {
+			t.Errorf("sentry %d: %s namespace %q (%v), the host's is %q", pid, ns, its, err, own)
+		}
+	}
+	root, err := os.ReadDir(fmt.Sprintf("/proc/%d/root/", pid))
+	if err != nil || len(root) != 0 {
+		t.Errorf("sentry %d: its root holds %v (%v), want nothing", pid, root, err)
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Files the gofer donated (the container's binaries, its files)
+	// and the Go runtime's cgroup files are expected; a directory, the
+	// handle an escape would walk from, is not.
+	for _, fd := range fds {
+		path := fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())
+		target, _ := os.Readlink(path)
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			t.Errorf("sentry %d holds directory %s as descriptor %s", pid, target, fd.Name())
+		}
+	}
+	return uid
+}
+
+// asHostUser runs fn on an OS thread whose user and group IDs are uid,
+// without capabilities. The thread is never unlocked, so it ends with the
+// goroutine instead of serving others as that user.
+func asHostUser(t *testing.T, uid int, fn func()) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Raw calls: the syscall package's set*id change every thread.
+		if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, 0, uintptr(unsafe.Pointer(nil)), 0); e != 0 {
+			done <- fmt.Errorf("setgroups: %v", e)
+			return
+		}
+		if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+			done <- fmt.Errorf("setresgid: %v", e)
+			return
+		}
+		if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+			done <- fmt.Errorf("setresuid: %v", e)
+			return
+		}
+		fn()
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
