@@ -20,7 +20,7 @@ DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint bench demo deps check-go clean e2e-kubelet deb rpm pkg-stage package-test
+.PHONY: all build test lint bench demo deps check-go clean e2e-kubelet deb rpm pkg-stage package-test soak fuzz
 
 all: build
 
@@ -65,6 +65,29 @@ test: deps build lint $(CRICTL)
 
 bench: deps build
 	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS|Pull|Pod|Net)?$$' -v ./test/bench/ ./e2e/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
+
+# soak runs the issue-9 suites' long forms: fault injection (replay a run
+# with COCOON_FAULT_SEED=N), the in-sandbox syscall fuzzer (COCOON_SOAK=45m
+# sets its length, COCOON_SYSFUZZ_SEED=N its seed) and the escape suite.
+soak: deps build $(CRICTL)
+	COCOON_SOAK=1 CRICTL=$(CURDIR)/$(CRICTL) COCOON_BIN=$(CURDIR)/$(BIN) COCOON_PLATFORM=systrap $(GO) test -count=1 -v -timeout 120m \
+		-run '^(TestFaultInjection|TestSentrySurvivesSyscallFuzz|TestEscapeSuite)$$' ./e2e/ ./test/sysfuzz/
+
+FUZZTIME ?= 30s
+FUZZMINTIME ?= 5s
+
+# fuzz runs every fuzz target in the tree for FUZZTIME each, one at a time
+# (go test -fuzz takes one target of one package). A failing input is
+# written to the package's testdata/fuzz/<Target>/: fix the code and
+# commit the file, which then runs as a seed in every `go test`.
+fuzz: check-go
+	@set -e; for f in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
+		pkg=./$$(dirname $$f); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$t ($$pkg)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg; \
+		done; \
+	done
 
 demo: deps build $(CRICTL)
 	@echo '$$ cocoon do -- busybox echo "hello from a sandbox"'

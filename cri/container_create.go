@@ -154,6 +154,9 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	}
 
 	id := newID()
+	if err := s.journalLayer(id); err != nil {
+		return nil, status.Errorf(codes.Internal, "%s: container %s: recording its writable layer: %v", rpc, what, err)
+	}
 	lower, upper, work, err := s.rootfs.PrepareRootfs(ctx, id, img.ID)
 	if err != nil {
 		return nil, toStatus(rpc, "container "+what+": rootfs", err)
@@ -293,5 +296,11 @@ func (s *Server) removeRootfs(ctx context.Context, rpc, id string) {
 	}
 	if err := s.rootfs.RemoveRootfs(ctx, id); err != nil {
 		s.log.Error(rpc+": removing the container's writable layer", "container", id, "err", err)
+		return
+	}
+	if s.layers != nil {
+		if err := s.layers.done(id); err != nil {
+			s.log.Warn(rpc+": forgetting the container's writable layer", "container", id, "err", err)
+		}
 	}
 }

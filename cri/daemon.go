@@ -151,6 +151,11 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, version string) er
 		log.Error("the configured platform cannot run here: pods of the default runtime handlers will be refused", "platform", cfg.platform(), "err", err)
 	}
 	srv := NewServer(images, pods, version, log, WithConfig(cfg), WithPlatforms(platforms))
+	srv.layers = &layerJournal{dir: filepath.Join(cfg.Root, "cri-layers")}
+	if err := srv.removeOrphanLayers(ctx); err != nil {
+		// What is left is only disk space; the next start tries again.
+		log.Error("removing writable layers of containers that no longer exist", "err", err)
+	}
 	sl, err := net.Listen("tcp", cfg.streamAddr())
 	if err != nil {
 		return fmt.Errorf("streaming server: %w", err)

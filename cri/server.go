@@ -43,6 +43,10 @@ type Server struct {
 	// rootfs is images when the store can make containers' root file
 	// systems (nil otherwise: CreateContainer then fails).
 	rootfs image.Rootfs
+	// layers journals the writable layers rootfs made (layers.go); nil
+	// keeps no journal (servers that Serve did not make). Set before
+	// serving.
+	layers *layerJournal
 	// pods is the pod and container runtime; nil makes every pod and
 	// container RPC fail with Unavailable.
 	pods    podsandbox.Manager

@@ -91,6 +91,27 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 		}
 	}()
 
+	var cgParent, cgName string
+	if r.opts.CgroupDriver != "none" {
+		cgParent = cfg.CgroupParent
+		if cgParent == "" {
+			cgParent = r.opts.CgroupParent
+		}
+		cgName = "cocoon-" + id
+	}
+	// Recorded before anything exists on the host; the undo steps run
+	// last first, so the record goes last.
+	ps.rec.Starting = true
+	ps.rec.CgroupParent, ps.rec.CgroupName = cgParent, cgName
+	if err := r.st.putPod(&ps.rec); err != nil {
+		return nil, fmt.Errorf("pod %s: saving: %w", id, err)
+	}
+	u.add(func() {
+		if err := r.st.delete(podsBucket, id); err != nil {
+			log.Error("deleting the record of a pod that failed to start", "err", err)
+		}
+	})
+
 	runDir, stateDir := r.podRunDir(id), r.podStateDir(id)
 	// Socket paths may exceed sun_path's 107 bytes under a deep run
 	// directory: sentry/control and the gofer's tree socket bind and
@@ -121,12 +142,8 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	}
 
 	var cg podCgroup
-	if r.opts.CgroupDriver != "none" {
-		parent := cfg.CgroupParent
-		if parent == "" {
-			parent = r.opts.CgroupParent
-		}
-		name := "cocoon-" + id
+	if cgName != "" {
+		parent, name := cgParent, cgName
 		var err error
 		cg, err = createCgroup(r.opts.CgroupDriver, parent, name)
 		if err != nil {
@@ -140,7 +157,6 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 				log.Warn("removing the cgroup of a pod that failed to start", "err", err)
 			}
 		})
-		ps.rec.CgroupParent, ps.rec.CgroupName = parent, name
 	}
 
 	if err := r.setupNetwork(ctx, ps, &u); err != nil {
@@ -151,8 +167,11 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: control socket: %w", id, err)
 	}
-	// The daemon's copy is closed once the sentry has its own: then a
-	// dead sentry refuses connections instead of leaving them pending.
+	// The daemon's copies are closed as soon as the sentry and gofer
+	// have their own (below): then a dead sentry or gofer refuses
+	// connections instead of leaving them pending. (Held until runPod
+	// returned, a gofer killed while the pod started left the pod-files
+	// addTree below waiting forever on a listener nobody served.)
 	defer ctl.Close()
 	trees, err := listenTrees(r.treePath(id))
 	if err != nil {
@@ -191,6 +210,8 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	}
 	setPodSpec(&spec)
 	sentryPID, goferPID, err := startPod(podStart{Exe: r.opts.Exe, Control: ctl, Trees: trees, Spec: spec, Log: logf, NetNS: ps.rec.Pod.NetNS})
+	ctl.Close()
+	trees.Close()
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: starting the sandbox: %w", id, err)
 	}
@@ -212,6 +233,11 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	}
 	ps.rec.Pod.SentryPID, ps.rec.SentryStart = sentry.pid, sentry.start
 	ps.rec.Pod.GoferPID, ps.rec.GoferStart = gofer.pid, gofer.start
+	// A daemon that dies from here on leaves processes a restarted one
+	// must find (before this, it finds them by their log file).
+	if err := r.st.putPod(&ps.rec); err != nil {
+		return nil, fmt.Errorf("pod %s: saving: %w", id, err)
+	}
 
 	if cg != nil {
 		// The processes run briefly outside the cgroup: what they
@@ -265,10 +291,10 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	}
 
 	ps.rec.Pod.State = PodReady
+	ps.rec.Starting = false
 	if err := r.st.putPod(&ps.rec); err != nil {
 		return nil, fmt.Errorf("pod %s: saving: %w", id, err)
 	}
-	u.add(func() { _ = r.st.delete(podsBucket, id) })
 	pctx, cancel := context.WithCancel(r.ctx)
 	w, err := watch(procs, func(p *proc) { r.podDied(ps, p) })
 	if err != nil {

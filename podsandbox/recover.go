@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cocoonrt/cocoon/podsandbox/netns"
 	"github.com/cocoonrt/cocoon/sentry/control"
 )
 
@@ -28,6 +32,13 @@ func (r *Runtime) recover() error {
 		r.log.Error("skipping a state record", "err", e)
 	}
 	for _, p := range pods {
+		if p.Starting {
+			if err := r.recoverStarting(p); err != nil {
+				// The record stays, so the next start tries again.
+				r.log.Error("removing a pod the daemon was starting when it stopped", "pod", p.Pod.Config.ID, "err", err)
+			}
+			continue
+		}
 		r.pods[p.Pod.Config.ID] = &podState{rec: *p, visible: true}
 	}
 	for _, c := range ctrs {
@@ -177,4 +188,112 @@ func (r *Runtime) recoverPod(ps *podState) {
 		}
 	}
 	r.mu.Unlock()
+}
+
+// recoverStarting removes a pod the daemon stopped in the middle of
+// building (RunPod had saved its record as Starting). RunPod never
+// returned it, so no client knows its ID: it goes entirely, as RunPod's
+// own undo would have taken it away: its processes, cgroup, network,
+// directories and record.
+func (r *Runtime) recoverStarting(rec *podRecord) error {
+	id := rec.Pod.Config.ID
+	r.log.Warn("removing a pod the daemon was starting when it stopped", "pod", id)
+	procs := r.podLogWriters(id)
+	for _, x := range []struct {
+		name  string
+		pid   int
+		start uint64
+	}{{"sentry", rec.Pod.SentryPID, rec.SentryStart}, {"gofer", rec.Pod.GoferPID, rec.GoferStart}} {
+		if x.pid == 0 || slices.ContainsFunc(procs, func(p *proc) bool { return p.pid == x.pid }) {
+			continue
+		}
+		if p, err := openProc(x.name, x.pid, x.start); err == nil {
+			procs = append(procs, p)
+		}
+	}
+	var stuck []string
+	for _, p := range procs {
+		if !p.stopAndClose(killTimeout) {
+			stuck = append(stuck, fmt.Sprintf("%s (pid %d)", p.name, p.pid))
+		}
+	}
+	if len(stuck) > 0 {
+		return fmt.Errorf("%s did not exit after SIGKILL", strings.Join(stuck, ", "))
+	}
+	if rec.CgroupName != "" && r.opts.CgroupDriver != "none" {
+		cg, err := loadCgroup(r.opts.CgroupDriver, rec.CgroupParent, rec.CgroupName)
+		switch {
+		case err == nil:
+			_ = cg.Kill()
+			ctx, cancel := context.WithTimeout(r.ctx, killTimeout)
+			err = cg.Delete(ctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("removing its cgroup: %w", err)
+			}
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("loading its cgroup: %w", err)
+		}
+	}
+	path := r.netnsPath(id)
+	if _, err := os.Lstat(path); err == nil {
+		if !netns.Is(path) {
+			// The daemon stopped before the namespace was mounted on
+			// its file: CNI never saw it.
+			if err := netns.Remove(path); err != nil {
+				return err
+			}
+		} else {
+			args, _ := podNetworkArgs(&rec.Pod.Config)
+			ctx, cancel := context.WithTimeout(r.ctx, networkTimeout)
+			err := r.teardownNetwork(ctx, id, path, args)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for _, d := range []string{r.podRunDir(id), r.podStateDir(id)} {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
+	}
+	return r.st.delete(podsBucket, id)
+}
+
+// podLogWriters returns the processes whose standard error is pod id's
+// sentry.log: the pod's sentry and gofer get it from the moment they
+// are spawned, so this finds them even when the daemon stopped before
+// it recorded their PIDs. (Helpers a sentry forks inherit it too, and
+// belong to the pod as much.)
+func (r *Runtime) podLogWriters(id string) []*proc {
+	logPath := filepath.Join(r.podStateDir(id), "sentry.log")
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		r.log.Warn("listing processes", "err", err)
+		return nil
+	}
+	var out []*proc
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		stderr := fmt.Sprintf("/proc/%d/fd/2", pid)
+		if l, err := os.Readlink(stderr); err != nil || l != logPath {
+			continue
+		}
+		p, err := openProc("pod process", pid, 0)
+		if err != nil {
+			continue
+		}
+		// Checked again through the pidfd's process: the PID may have
+		// been reused since the first look.
+		if l, err := os.Readlink(stderr); err != nil || l != logPath {
+			p.close()
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }

@@ -34,6 +34,12 @@ type podRecord struct {
 	// pod has none).
 	CgroupParent string `json:"cgroupParent,omitempty"`
 	CgroupName   string `json:"cgroupName,omitempty"`
+	// Starting marks a pod RunPod is still building. Its record is
+	// saved before anything is made on the host (and again once its
+	// processes exist), so that a daemon that dies in the middle leaves
+	// a record naming what to tear down; RunPod never returned the pod,
+	// so a restarted daemon removes it entirely (recoverStarting).
+	Starting bool `json:"starting,omitempty"`
 }
 
 // containerRecord is a container as stored.

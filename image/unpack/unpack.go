@@ -44,6 +44,13 @@ const (
 	// GNU long-name headers over 1 MiB with tar.ErrFieldTooLong); the
 	// constant documents it.
 	MaxPAXHeader = 1 << 20
+	// MaxSparseHoles bounds how many bytes the sparse files of one layer
+	// may add beyond the size of the layer's tar stream. archive/tar
+	// expands a sparse entry's holes into zeros that must be read, so a
+	// few kilobytes of tar can describe exabytes of file; without a bound
+	// such a layer keeps the unpacker busy for ever. Docker and BuildKit
+	// never write sparse entries.
+	MaxSparseHoles = 4 << 30
 )
 
 // Overlayfs whiteout conventions.
@@ -110,6 +117,8 @@ type Options struct {
 	// the uid/gid recorded in the layer (for unprivileged callers such as
 	// tests; the daemon, which runs as root, keeps ownership).
 	NoSameOwner bool
+	// MaxSparseHoles overrides the package's MaxSparseHoles when positive.
+	MaxSparseHoles int64
 }
 
 // Apply extracts the uncompressed tar stream r into dir, an empty
@@ -137,7 +146,12 @@ func ApplyWith(ctx context.Context, dir string, r io.Reader, opts Options) (Stat
 	}
 	defer a.close()
 
-	tr := tar.NewReader(r)
+	a.maxHoles = MaxSparseHoles
+	if opts.MaxSparseHoles > 0 {
+		a.maxHoles = opts.MaxSparseHoles
+	}
+	a.in = &countingReader{r: r}
+	tr := tar.NewReader(a.in)
 	for {
 		if err := ctx.Err(); err != nil {
 			return a.stats, fmt.Errorf("unpack: %w", err)
@@ -183,6 +197,26 @@ type applier struct {
 	// them were created. Keyed by cleaned relative path ("" is dir).
 	dirTimes map[string][]unix.Timespec
 	dirOrder []string
+
+	// in counts the bytes of the tar stream read, and data the bytes of
+	// file data extracted from it, so that copyData can tell holes of
+	// sparse files from data the stream holds; maxHoles bounds the
+	// difference.
+	in       *countingReader
+	data     int64
+	maxHoles int64
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (a *applier) close() {
@@ -456,6 +490,10 @@ func (a *applier) copyData(ctx context.Context, fd int, r io.Reader) (int64, err
 				}
 			}
 			off += int64(n)
+			a.data += int64(n)
+			if a.data > a.in.n+a.maxHoles {
+				return off, fmt.Errorf("sparse files add more than %d bytes of holes to the layer", a.maxHoles)
+			}
 			sinceCheck += n
 			if sinceCheck >= ctxCheckInterval {
 				sinceCheck = 0

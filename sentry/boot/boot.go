@@ -127,7 +127,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		return 125, fmt.Errorf("connecting to gofer: %w", err)
 	}
 	defer client.Shutdown()
-	rootInode, err := goferfs.New(client, goferfs.Options{Exclusive: true, MemFile: mf})
+	rootInode, err := goferfs.New(client, goferfs.Options{Exclusive: true, MemFile: mf, IDsFromGofer: spec.idsFromGofer()})
 	if err != nil {
 		return 125, fmt.Errorf("attaching root: %w", err)
 	}
@@ -172,7 +172,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		MemoryUsage: mf.InUse,
 		Network:     sysNet.Network,
 	})).SetNoSuid(true)
-	specMounts, _, err := mountAll(root, spec.Mounts, client, mf)
+	specMounts, _, err := mountAll(root, spec.Mounts, client, mf, spec.idsFromGofer())
 	if err != nil {
 		return 125, err
 	}
@@ -234,6 +234,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		return 127, fmt.Errorf("%s: %w", spec.Argv[0], err)
 	}
+	defer startDebugStats(k, os.Stderr)()
 	if err := k.StartInit(fds, cwd, path, spec.Argv, spec.Env); err != nil {
 		code := 126
 		if errors.Is(err, unix.ENOENT) {

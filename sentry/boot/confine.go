@@ -68,6 +68,7 @@ func prepareConfinement(c *Confinement, log *slog.Logger) error {
 	if err := checkOwnMountNS(); err != nil {
 		return err
 	}
+	hostPID = readHostPID()
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("confinement: making mounts private: %w", err)
 	}
@@ -75,6 +76,33 @@ func prepareConfinement(c *Confinement, log *slog.Logger) error {
 		return fmt.Errorf("confinement: mounting a procfs of the sentry's PID namespace: %w", err)
 	}
 	return closeStrayFDs(c.FDs, log)
+}
+
+// hostPID is the sentry's PID in the host's PID namespace (HostPID).
+var hostPID = os.Getpid()
+
+// HostPID returns the sentry's PID as the host sees it: in a PID
+// namespace of its own it is 1 to itself.
+func HostPID() int { return hostPID }
+
+// readHostPID reads the sentry's host PID from the host's procfs, still
+// mounted when prepareConfinement runs: the first of the NSpid line's
+// PIDs, one per PID namespace from the host's down.
+func readHostPID() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return os.Getpid()
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				if pid, err := strconv.Atoi(f[0]); err == nil {
+					return pid
+				}
+			}
+		}
+	}
+	return os.Getpid()
 }
 
 // closeStrayFDs closes every descriptor above stderr that the parent did

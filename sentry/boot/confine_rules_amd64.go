@@ -54,6 +54,12 @@ func sentryRules(platform string, hostNetwork bool) []hs.Rule {
 		hs.Allow(unix.SYS_DUP3),
 		// Times of a donated file by descriptor alone: a NULL path.
 		hs.ArgEq(unix.SYS_UTIMENSAT, 1, 0),
+		// The Go library's zero-copy paths between descriptors
+		// (net.TCPConn.ReadFrom, os.File.ReadFrom, io.Copy).
+		hs.Allow(unix.SYS_SPLICE),
+		hs.Allow(unix.SYS_TEE),
+		hs.Allow(unix.SYS_SENDFILE),
+		hs.Allow(unix.SYS_COPY_FILE_RANGE),
 		hs.Allow(unix.SYS_PIPE2),
 		hs.Allow(unix.SYS_EVENTFD2),
 		hs.Allow(unix.SYS_EPOLL_CREATE1),
@@ -147,7 +153,10 @@ func sentryRules(platform string, hostNetwork bool) []hs.Rule {
 	}
 	if platform == probe.Systrap || platform == probe.Ptrace {
 		// The stubs: traced, waited for.
-		rules = append(rules, hs.Allow(unix.SYS_PTRACE), hs.Allow(unix.SYS_WAIT4), hs.Allow(unix.SYS_WAITID))
+		// pidfd_open: only the sentry's own stubs are in its PID
+		// namespace.
+		rules = append(rules, hs.Allow(unix.SYS_PTRACE), hs.Allow(unix.SYS_WAIT4), hs.Allow(unix.SYS_WAITID),
+			hs.Allow(unix.SYS_PIDFD_OPEN))
 	}
 	if hostNetwork {
 		// A hostNetwork pod's sockets are the node's: IPv4 and IPv6

@@ -86,7 +86,7 @@ func parseMountOptions(m Mount) (mountOptions, error) {
 // mountAll mounts the spec's mounts in order, creating missing mount
 // points on a writable root. It returns what /proc/mounts lists and the
 // mounts it made.
-func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfile.File) ([]proc.Mount, []subMount, error) {
+func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfile.File, idsFromGofer bool) ([]proc.Mount, []subMount, error) {
 	var listed []proc.Mount
 	var subs []subMount
 	for i, m := range mounts {
@@ -102,7 +102,7 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 		switch m.Type {
 		case "bind":
 			// Volumes may change on the host side: revalidate.
-			in, err := goferfs.Attach(client, m.Tree, goferfs.Options{MemFile: mf})
+			in, err := goferfs.Attach(client, m.Tree, goferfs.Options{MemFile: mf, IDsFromGofer: idsFromGofer})
 			if err != nil {
 				return nil, nil, fmt.Errorf("mount %s: attaching %q: %w", m.Destination, m.Tree, err)
 			}

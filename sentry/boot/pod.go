@@ -133,7 +133,7 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 		mf:     mf,
 		shm:    tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: shmDev}),
 	}
-	log.Info("pod sentry serving", "pid", os.Getpid(), "platform", p.Name(), "hostname", k.Hostname)
+	log.Info("pod sentry serving", "pid", HostPID(), "platform", p.Name(), "hostname", k.Hostname)
 	return podServer(pod, ControlFD), nil
 }
 
@@ -160,7 +160,7 @@ type ContainerRoot struct {
 // tmpfs, /sys, /proc and the spec's mounts) and returns the kernel's
 // container over it.
 func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
-	rootInode, err := goferfs.Attach(p.client, cr.RootTree, goferfs.Options{Exclusive: true, MemFile: p.mf})
+	rootInode, err := goferfs.Attach(p.client, cr.RootTree, goferfs.Options{Exclusive: true, MemFile: p.mf, IDsFromGofer: p.Spec.idsFromGofer()})
 	if err != nil {
 		return nil, fmt.Errorf("attaching root tree %q: %w", cr.RootTree, err)
 	}
@@ -191,7 +191,7 @@ func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
 		{path: "/dev/shm", root: shmRoot, source: "shm", fsType: "tmpfs"},
 		{path: "/sys", root: sysRoot, source: "sysfs", fsType: "sysfs"},
 	}
-	specMounts, specSubs, err := mountAll(root, cr.Mounts, p.client, p.mf)
+	specMounts, specSubs, err := mountAll(root, cr.Mounts, p.client, p.mf, p.Spec.idsFromGofer())
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,10 @@ type Spec struct {
 	DebugSeccompProbe bool `json:"debugSeccompProbe,omitempty"`
 }
 
+// idsFromGofer says the sentry's user namespace hides the owners of host
+// files (goferfs.Options.IDsFromGofer).
+func (s *Spec) idsFromGofer() bool { return s.Confine != nil && s.Confine.UserNS }
+
 // Confinement is what the parent of a confined sentry arranged.
 type Confinement struct {
 	// UserNS says the sentry runs as root of a user namespace of its

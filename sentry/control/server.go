@@ -171,7 +171,7 @@ func (s *Server) dispatch(r *request) (*Response, *requestError) {
 		if err := r.wantFiles(0); err != nil {
 			return nil, err
 		}
-		return &Response{Info: &Info{PID: os.Getpid(), Platform: s.k.Platform.Name(), BootTime: s.k.BootTime.UnixNano()}}, nil
+		return &Response{Info: &Info{PID: boot.HostPID(), Platform: s.k.Platform.Name(), BootTime: s.k.BootTime.UnixNano()}}, nil
 	case OpCreateContainer:
 		return s.createContainer(r)
 	case OpStartContainer:

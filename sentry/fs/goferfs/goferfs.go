@@ -33,6 +33,13 @@ type Options struct {
 	// of the tree's files share; without it each shared mapping gets
 	// its own copy.
 	MemFile *memfile.File
+	// IDsFromGofer says this process's user namespace does not map the
+	// owners of the tree's files (a confined sentry, root of a namespace
+	// that maps only itself): their owners come from the gofer's
+	// answers, never from fstat of a donated descriptor, which would
+	// show the overflow ID, and changes of owner or mode go to the
+	// gofer, since this process may not make them.
+	IDsFromGofer bool
 }
 
 // FS is one tree served by a gofer connection.
@@ -169,6 +176,9 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 		if err := unix.Fstat(fd, &st); err == nil {
 			// Keep the identity the sandbox saw at lookup.
 			st.Dev, st.Ino = i.stat.Dev, i.stat.Ino
+			if i.fs.opts.IDsFromGofer {
+				st.Uid, st.Gid = i.stat.Uid, i.stat.Gid
+			}
 			i.stat = st
 			i.mu.Unlock()
 			return st, nil
@@ -392,6 +402,8 @@ func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 
 // WriteAt implements vfs.FileImpl.WriteAt.
 func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
+	kept := f.inode.privsBeforeWrite()
+	defer f.inode.restorePrivs(f.fd, kept)
 	total := 0
 	for total < len(src) {
 		n, err := unix.Pwrite(f.fd, src[total:], off+int64(total))
@@ -427,6 +439,8 @@ func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
 		return
 	}
 	size := uint64(st.Size)
+	kept := f.inode.privsBeforeWrite()
+	defer f.inode.restorePrivs(f.fd, kept)
 	obj.EachPage(f.inode.fs.opts.MemFile, off, length, func(o uint64, data []byte) {
 		if o >= size {
 			return
@@ -450,6 +464,8 @@ func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
 // unmapped wherever they are mapped), and the tail of the last page reads
 // zeroes, as the host file now does.
 func (f *regularFile) Truncate(size int64) error {
+	kept := f.inode.privsBeforeWrite()
+	defer f.inode.restorePrivs(f.fd, kept)
 	if err := ignoringEINTR(func() error { return unix.Ftruncate(f.fd, size) }); err != nil {
 		return err
 	}
@@ -464,6 +480,8 @@ func (f *regularFile) Truncate(size int64) error {
 // drop the page cache's copy of what changed, so mappings and reads see
 // the file's new contents.
 func (f *regularFile) Allocate(mode uint32, off, length int64) error {
+	kept := f.inode.privsBeforeWrite()
+	defer f.inode.restorePrivs(f.fd, kept)
 	if err := ignoringEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) }); err != nil {
 		return err
 	}

@@ -211,10 +211,15 @@ func (i *inode) setStatOnHostFD(opts vfs.SetStatOpts) bool {
 	if opts.Mask&(vfs.SetUID|vfs.SetGID) != 0 && unix.Geteuid() != 0 {
 		return false
 	}
+	if opts.Mask&(vfs.SetUID|vfs.SetGID|vfs.SetMode) != 0 && i.fs.opts.IDsFromGofer {
+		return false
+	}
 	if opts.Mask&vfs.SetSize != 0 {
+		kept := i.privsBeforeWrite()
 		if ignoringEINTR(func() error { return unix.Ftruncate(rw, opts.Size) }) != nil {
 			return false
 		}
+		i.restorePrivs(rw, kept)
 	}
 	if opts.Mask&(vfs.SetUID|vfs.SetGID) != 0 {
 		uid, gid := -1, -1
@@ -253,6 +258,9 @@ func (i *inode) setStatOnHostFD(opts vfs.SetStatOpts) bool {
 	if unix.Fstat(fd, &st) == nil {
 		i.mu.Lock()
 		st.Dev, st.Ino = i.stat.Dev, i.stat.Ino
+		if i.fs.opts.IDsFromGofer {
+			st.Uid, st.Gid = i.stat.Uid, i.stat.Gid
+		}
 		i.stat, i.statValid, i.statGen = st, true, i.fs.linkGen.Load()
 		i.mu.Unlock()
 	}

@@ -172,7 +172,7 @@ func (t *stubThread) wait() error {
 		if loadState(&msg.State) == stateEvent {
 			return nil
 		}
-		if errno == unix.ETIMEDOUT && unix.Tgkill(t.as.first.tgid, t.tid, 0) == unix.ESRCH {
+		if errno == unix.ETIMEDOUT && t.as.stubExited(t.tid) {
 			return errStubDied
 		}
 	}
