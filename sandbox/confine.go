@@ -99,3 +99,23 @@ func userNamespaceRefused(err error) bool {
 	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOSPC) ||
 		errors.Is(err, unix.EUSERS) || errors.Is(err, unix.EINVAL)
 }
+
+// goferSysProcAttr starts a gofer (gofer/confine.go) in namespaces of its
+// own: a mount namespace, where it pivots into a root holding only the
+// trees it serves (and mounts the host overlay, if any, so that it
+// vanishes with the gofer), and empty PID, IPC, network and UTS
+// namespaces, which it has no use for. It stays in the node's user
+// namespace, as root with five file capabilities: it serves files of
+// every owner. Without root, a user namespace that maps only the
+// caller's own IDs (to 0) gives it the capabilities it needs to confine
+// itself; files of other owners then show as the overflow ID (65534),
+// and only the caller's IDs can be given.
+func goferSysProcAttr() *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNET | syscall.CLONE_NEWUTS}
+	if os.Geteuid() != 0 {
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+	}
+	return attr
+}

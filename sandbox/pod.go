@@ -105,16 +105,9 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 		goferArgs = append(goferArgs, "--tree-socket", strconv.Itoa(3+len(goferFiles)))
 		goferFiles = append(goferFiles, opts.TreeListener)
 	}
-	// As Start's gofer: private mount, IPC, network and UTS namespaces,
-	// but detached from the caller.
-	goferNS := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNET | syscall.CLONE_NEWUTS)
-	goferAttr := &syscall.SysProcAttr{Setsid: true, Unshareflags: goferNS}
-	if os.Geteuid() != 0 {
-		goferAttr.Unshareflags = 0
-		goferAttr.Cloneflags = syscall.CLONE_NEWUSER | goferNS
-		goferAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
-		goferAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
-	}
+	// As Start's gofer, but detached from the caller.
+	goferAttr := goferSysProcAttr()
+	goferAttr.Setsid = true
 	g := exec.Command(exe, goferArgs...)
 	g.Stdin, g.Stdout, g.Stderr = devNull, devNull, logFile
 	g.ExtraFiles = goferFiles

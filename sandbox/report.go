@@ -88,7 +88,7 @@ func Confinement() ConfinementReport {
 	}
 	r.Sentry = []string{user, "own mount/pid/ipc/uts namespaces", "empty read-only root", "no capabilities",
 		"no_new_privs", "not dumpable", "seccomp allow-list of host system calls"}
-	r.Gofer = []string{"own mount/ipc/net/uts namespaces", "root holding only the pod's trees, nodev/nosuid",
+	r.Gofer = []string{"own mount/pid/ipc/net/uts namespaces", "root holding only the pod's trees, nodev/nosuid",
 		"5 file capabilities", "no_new_privs", "seccomp allow-list of host system calls", "openat2 RESOLVE_BENEATH"}
 	return r
 }

@@ -137,23 +137,9 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	}
 	goferArgs = append(goferArgs, mountArgs...)
 	opts.Spec.Mounts = mounts
-	// The gofer must not outlive its caller. It runs in a mount namespace
-	// of its own, where it pivots into a root holding only the trees it
-	// serves (and mounts the host overlay, if any, so that it vanishes
-	// with the gofer); it needs no IPC, network or host name, so it gets
-	// empty namespaces for those too.
-	goferNS := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNET | syscall.CLONE_NEWUTS)
-	goferAttr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Unshareflags: goferNS}
-	if os.Geteuid() != 0 {
-		// Without root, a user namespace that maps only the caller's
-		// own IDs (to 0) gives the gofer the capabilities it needs to
-		// confine itself. Files of other owners then show as the
-		// overflow ID (65534), and only the caller's IDs can be given.
-		goferAttr.Unshareflags = 0
-		goferAttr.Cloneflags = syscall.CLONE_NEWUSER | goferNS
-		goferAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
-		goferAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
-	}
+	// The gofer must not outlive its caller.
+	goferAttr := goferSysProcAttr()
+	goferAttr.Pdeathsig = syscall.SIGKILL
 	var overlayDir string
 	switch opts.Overlay {
 	case OverlayHost:
