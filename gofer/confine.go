@@ -62,16 +62,16 @@ package gofer
 // and the gofer exits 1 before serving.
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/caps"
 	hs "github.com/cocoonrt/cocoon/internal/hostseccomp"
 )
 
@@ -90,15 +90,6 @@ var goferCaps = []int{
 	unix.CAP_DAC_READ_SEARCH,
 	unix.CAP_FOWNER,
 	unix.CAP_FSETID,
-}
-
-// goferCapMask is goferCaps as a bit mask.
-func goferCapMask() uint64 {
-	var m uint64
-	for _, c := range goferCaps {
-		m |= 1 << c
-	}
-	return m
 }
 
 // checkOwnMountNS fails unless the process is in a mount namespace other
@@ -312,63 +303,32 @@ func treeMountFlags(t Tree) uintptr {
 	return f
 }
 
-// allThreadsPrctl is prctl(option, a2, a3, a4, a5) on every thread.
-var allThreadsPrctl = hs.AllThreadsPrctl
-
 // restrictProcess drops every capability but goferCaps, sets no_new_privs
 // and installs the seccomp filter, on every thread.
 func restrictProcess(logw io.Writer) error {
-	keep := goferCapMask()
-	// The bounding set, which limits what an execve could regain.
-	for c := uintptr(0); c < 64; c++ {
-		in, _, e := unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0)
-		if e == unix.EINVAL {
-			break // past CAP_LAST_CAP
-		}
-		if e != 0 {
-			return fmt.Errorf("reading the capability bounding set: %w", e)
-		}
-		if in == 0 || keep&(1<<c) != 0 {
-			continue
-		}
-		err := allThreadsPrctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0)
-		if err == unix.EPERM {
-			// No CAP_SETPCAP: the bounding set is the node's to
-			// keep; seccomp refuses execve anyway.
-			fmt.Fprintf(logw, "cocoon gofer: capability bounding set left as is (no CAP_SETPCAP)\n")
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
-		}
+	keep := caps.Mask(goferCaps...)
+	// The bounding set limits what an execve could regain.
+	if err := caps.DropBounding(keep); errors.Is(err, unix.EPERM) {
+		// No CAP_SETPCAP: the bounding set is the node's to keep;
+		// seccomp refuses execve anyway.
+		fmt.Fprintf(logw, "cocoon gofer: capability bounding set left as is (no CAP_SETPCAP)\n")
+	} else if err != nil {
+		return err
 	}
-	if err := allThreadsPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
-		// EINVAL: a kernel before 4.3, which has no ambient set.
-		return fmt.Errorf("clearing ambient capabilities: %w", err)
+	if err := caps.ClearAmbient(); err != nil {
+		return err
 	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
+	have, err := caps.Permitted()
+	if err != nil {
+		return err
 	}
-	have := uint64(data[0].Permitted) | uint64(data[1].Permitted)<<32
 	if missing := keep &^ have; missing != 0 {
 		fmt.Fprintf(logw, "cocoon gofer: running without capabilities %#x, which the node did not grant; files of other owners may be inaccessible\n", missing)
 	}
-	want := keep & have
-	data = [2]unix.CapUserData{
-		{Effective: uint32(want), Permitted: uint32(want)},
-		{Effective: uint32(want >> 32), Permitted: uint32(want >> 32)},
+	if err := caps.Set(keep & have); err != nil {
+		return err
 	}
-	hdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	_, _, e := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
-	switch {
-	case e == syscall.ENOTSUP:
-		return hs.ErrCgo
-	case e != 0:
-		return fmt.Errorf("capset: %w", e)
-	}
-	if err := allThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+	if err := caps.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("setting no_new_privs: %w", err)
 	}
 	return installSeccomp(logw)

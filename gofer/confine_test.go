@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/caps"
 	hs "github.com/cocoonrt/cocoon/internal/hostseccomp"
 )
 
@@ -345,7 +346,7 @@ func TestConfinedGofer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("%016x", goferCapMask())
+	want := fmt.Sprintf("%016x", caps.Mask(goferCaps...))
 	for _, task := range tasks {
 		st := procStatus(t, fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
 		for field, w := range map[string]string{

@@ -2,7 +2,6 @@ package hostseccomp
 
 import (
 	"fmt"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,21 +27,6 @@ func Install(filter []unix.SockFilter) error {
 	}
 	if r != 0 {
 		return fmt.Errorf("installing the seccomp filter: thread %d could not be synchronized", r)
-	}
-	return nil
-}
-
-// ErrCgo explains why a change cannot be made on every thread.
-var ErrCgo = fmt.Errorf("cannot change every thread of the process: this cocoon binary links cgo (syscall.AllThreadsSyscall is unsupported); build it with CGO_ENABLED=0")
-
-// AllThreadsPrctl is prctl(option, a2, a3, a4, a5) on every thread.
-func AllThreadsPrctl(option, a2, a3, a4, a5 uintptr) error {
-	_, _, e := syscall.AllThreadsSyscall6(unix.SYS_PRCTL, option, a2, a3, a4, a5, 0)
-	switch {
-	case e == syscall.ENOTSUP:
-		return ErrCgo
-	case e != 0:
-		return e
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/internal/caps"
 )
 
 const reporterChildEnv = "HOSTSECCOMP_REPORTER_CHILD"
@@ -39,7 +41,7 @@ func reporterChild() {
 	if err := InstallReporter("reporter child", func(nr int) string { return names[nr] }); err != nil {
 		panic(err)
 	}
-	if err := AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+	if err := caps.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		panic(err)
 	}
 	if err := Install(f); err != nil {

@@ -50,6 +50,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/caps"
 	"github.com/cocoonrt/cocoon/internal/hostseccomp"
 	"github.com/cocoonrt/cocoon/sentry/platform"
 	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
@@ -285,38 +286,23 @@ func capNames(caps []int) string {
 // dropPrivileges empties every capability set but keep, on every thread,
 // and sets no_new_privs; the sentry becomes undumpable and dumps no core.
 func dropPrivileges(keep []int) error {
-	var mask uint64
-	for _, c := range keep {
-		mask |= 1 << c
+	mask := caps.Mask(keep...)
+	if err := caps.DropBounding(mask); err != nil {
+		return fmt.Errorf("confinement: %w", err)
 	}
-	for c := uintptr(0); c < 64; c++ {
-		in, _, e := unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0)
-		if e == unix.EINVAL {
-			break // past CAP_LAST_CAP
-		}
-		if e != 0 {
-			return fmt.Errorf("confinement: reading the bounding set: %w", e)
-		}
-		if in == 0 || mask&(1<<c) != 0 {
-			continue
-		}
-		if err := hostseccomp.AllThreadsPrctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {
-			return fmt.Errorf("confinement: dropping capability %d from the bounding set: %w", c, err)
-		}
+	if err := caps.ClearAmbient(); err != nil {
+		return fmt.Errorf("confinement: %w", err)
 	}
-	if err := hostseccomp.AllThreadsPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
-		return fmt.Errorf("confinement: clearing ambient capabilities: %w", err)
+	if err := caps.Set(mask); err != nil {
+		return fmt.Errorf("confinement: %w", err)
 	}
-	if err := setCapabilities(mask); err != nil {
-		return err
-	}
-	if err := hostseccomp.AllThreadsPrctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+	if err := caps.AllThreadsPrctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("confinement: PR_SET_DUMPABLE: %w", err)
 	}
 	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
 		return fmt.Errorf("confinement: RLIMIT_CORE: %w", err)
 	}
-	if err := hostseccomp.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+	if err := caps.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("confinement: no_new_privs: %w", err)
 	}
 	return nil
