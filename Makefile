@@ -20,7 +20,7 @@ DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test lint bench demo deps check-go clean e2e-kubelet deb rpm pkg-stage package-test soak fuzz
+.PHONY: all build test lint bench demo deps check-go clean e2e-kubelet deb rpm pkg-stage package-test soak fuzz runsc
 
 all: build
 
@@ -64,7 +64,14 @@ test: deps build lint $(CRICTL)
 	$(MAKE) --no-print-directory package-test
 
 bench: deps build
-	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestReport(FS|Pull|Pod|Net)?$$' -v ./test/bench/ ./e2e/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
+	COCOON_BENCH=1 COCOON_BIN=$(CURDIR)/$(BIN) RUNSC=$(if $(wildcard bin/runsc),$(CURDIR)/bin/runsc) $(GO) test -count=1 -run '^(TestReport(FS|Pull|Pod|Net)?|TestPlatformReport)$$' -v ./test/bench/ ./e2e/ | grep -v '^=== RUN\|^--- PASS\|^PASS\|^ok '
+
+# runsc builds gVisor's runsc, at the version go.mod pins, into bin/ for
+# make bench's side-by-side comparison; the bench runs without it.
+runsc: check-go
+	@d=$$(mktemp -d) && cd $$d && $(GO) mod init runscbuild >/dev/null 2>&1 && \
+		$(GO) get gvisor.dev/gvisor/runsc@$$(awk '$$1 == "gvisor.dev/gvisor" {print $$2}' $(CURDIR)/go.mod) && \
+		CGO_ENABLED=0 $(GO) build -o $(CURDIR)/bin/runsc gvisor.dev/gvisor/runsc; rc=$$?; rm -rf $$d; exit $$rc
 
 # soak runs the issue-9 suites' long forms: fault injection (replay a run
 # with COCOON_FAULT_SEED=N), the in-sandbox syscall fuzzer (COCOON_SOAK=45m

@@ -112,9 +112,14 @@ func checkConfinedSentry(t *testing.T, pid int) int {
 			t.Errorf("sentry %d: %s namespace %q (%v), the host's is %q", pid, ns, its, err, own)
 		}
 	}
+	// Nothing but the empty directory its stubs' procfs is mounted on
+	// (in their mount namespaces, not the sentry's).
 	root, err := os.ReadDir(fmt.Sprintf("/proc/%d/root/", pid))
-	if err != nil || len(root) != 0 {
-		t.Errorf("sentry %d: its root holds %v (%v), want nothing", pid, root, err)
+	if err != nil || len(root) > 1 || (len(root) == 1 && root[0].Name() != "proc") {
+		t.Errorf("sentry %d: its root holds %v (%v), want only proc/", pid, root, err)
+	}
+	if sub, err := os.ReadDir(fmt.Sprintf("/proc/%d/root/proc/", pid)); err == nil && len(sub) != 0 {
+		t.Errorf("sentry %d: its /proc holds %d entries, want none", pid, len(sub))
 	}
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {

@@ -13,9 +13,13 @@ package boot
 //     namespace in which it is root, mapped to an unprivileged host user
 //     of its own (sandbox allocates one per pod), so that nothing it does
 //     is done as host root and another pod's sentry is another user.
-//   - An empty root: its mounts are made private, a small read-only
-//     tmpfs becomes its root (pivot_root(".", ".") and a lazy unmount of
-//     the old root), so no host path resolves any more.
+//   - An empty root: first thing, its mounts are made private and a
+//     small read-only tmpfs becomes its root (pivot_root(".", ".") and a
+//     lazy unmount of the old root), holding only a procfs of its own
+//     PID namespace, which starting the platform's stubs needs; so the
+//     stubs, which copy the sentry's mount namespace when they start,
+//     never see the host's files either. Once set up, the sentry
+//     unmounts that procfs too, and no path resolves to anything.
 //   - Descriptors: the ones its parent did not hand it are closed at
 //     start-up (closeStrayFDs), before anything else opens one.
 //   - Capabilities: every set emptied (bounding, ambient, inheritable,
@@ -70,13 +74,18 @@ func prepareConfinement(c *Confinement, log *slog.Logger) error {
 		return err
 	}
 	hostPID = readHostPID()
+	// Loads the local time zone while /etc/localtime is there, for the
+	// log's timestamps.
+	time.Now().Zone()
+	// While the host's procfs still names the Go runtime's own files
+	// by their paths (runtimeFD).
+	if err := closeStrayFDs(c.FDs, log); err != nil {
+		return err
+	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("confinement: making mounts private: %w", err)
 	}
-	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fmt.Errorf("confinement: mounting a procfs of the sentry's PID namespace: %w", err)
-	}
-	return closeStrayFDs(c.FDs, log)
+	return emptyRoot()
 }
 
 // hostPID is the sentry's PID in the host's PID namespace (HostPID).
@@ -177,11 +186,8 @@ func (c Confined) logAttrs() []any {
 // running platform; hostNetwork says the pod's sockets are the node's.
 func confineSelf(c *Confinement, p platform.Platform, hostNetwork bool, log *slog.Logger) (Confined, error) {
 	out := Confined{UserNS: c.UserNS, HostUID: c.HostUID, Platform: p.Name()}
-	// Loads the local time zone while /etc/localtime is there, for the
-	// log's timestamps.
-	time.Now().Zone()
-	if err := emptyRoot(); err != nil {
-		return out, err
+	if err := unix.Unmount("/proc", unix.MNT_DETACH); err != nil {
+		return out, fmt.Errorf("confinement: unmounting /proc: %w", err)
 	}
 	keep := keptCapabilities(p, hostNetwork)
 	if err := dropPrivileges(keep); err != nil {
@@ -227,14 +233,20 @@ func checkOwnMountNS() error {
 	return nil
 }
 
-// emptyRoot makes the root an empty read-only tmpfs. The tmpfs is
-// mounted over /proc, a directory every host has, in the sentry's own
-// mount namespace, whose mounts prepareConfinement made private: nothing
-// of the host changes.
+// emptyRoot makes the root a read-only tmpfs holding only /proc, a procfs
+// of the sentry's PID namespace. The tmpfs is mounted over /proc, a
+// directory every host has, in the sentry's own mount namespace, whose
+// mounts prepareConfinement made private: nothing of the host changes.
 func emptyRoot() error {
 	const at = "/proc"
 	if err := unix.Mount("tmpfs", at, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0555,size=4k,nr_inodes=4"); err != nil {
 		return fmt.Errorf("confinement: mounting the empty root: %w", err)
+	}
+	if err := unix.Mkdir(at+"/proc", 0o555); err != nil {
+		return fmt.Errorf("confinement: %w", err)
+	}
+	if err := unix.Mount("proc", at+"/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("confinement: mounting a procfs of the sentry's PID namespace: %w", err)
 	}
 	if err := unix.Chdir(at); err != nil {
 		return err

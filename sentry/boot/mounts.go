@@ -102,7 +102,7 @@ func mountAll(root *vfs.Dentry, mounts []Mount, client *gofer.Client, mf *memfil
 		switch m.Type {
 		case "bind":
 			// Volumes may change on the host side: revalidate.
-			in, err := goferfs.Attach(client, m.Tree, goferfs.Options{MemFile: mf, IDsFromGofer: idsFromGofer})
+			in, err := goferfs.Attach(client, m.Tree, goferfs.Options{MemFile: mf, IDsFromGofer: idsFromGofer, ReadOnly: opts.readOnly})
 			if err != nil {
 				return nil, nil, fmt.Errorf("mount %s: attaching %q: %w", m.Destination, m.Tree, err)
 			}

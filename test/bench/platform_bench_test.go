@@ -19,7 +19,10 @@ import (
 // and on each platform this host offers (`cocoon do --platform=...`), with
 // the raw platform round trip (a stub looping on `syscall`, served by
 // returning at once) as each platform's floor. COCOON_BENCH=1 runs it; it
-// reports, it never asserts on time.
+// reports, it never asserts on time. With $RUNSC naming a gVisor runsc
+// binary (`make runsc` builds one from the module proxy into bin/), runsc's
+// ptrace and systrap platforms run the same programs (`runsc do`) in the
+// same run, for comparison.
 func TestPlatformReport(t *testing.T) {
 	if os.Getenv("COCOON_BENCH") == "" {
 		t.Skip("set COCOON_BENCH=1 (make bench) to print the platform report")
@@ -50,20 +53,39 @@ func TestPlatformReport(t *testing.T) {
 		unit     float64 // divide ns by this for the printed unit
 		unitName string
 	}
+	// Each sandbox: its name and the command line that runs a program
+	// in it.
+	type sandbox struct {
+		name string
+		argv []string
+	}
+	var sandboxes []sandbox
+	for _, p := range platforms {
+		sandboxes = append(sandboxes, sandbox{p, []string{cocoon, "do", "--platform=" + p, "--"}})
+	}
+	if runsc := os.Getenv("RUNSC"); runsc != "" {
+		if _, err := os.Stat(runsc); err != nil {
+			t.Fatalf("RUNSC: %v", err)
+		}
+		for _, p := range []string{"ptrace", "systrap"} {
+			sandboxes = append(sandboxes, sandbox{"runsc-" + p, []string{runsc, "--platform=" + p, "--network=none", "--ignore-cgroups", "do"}})
+		}
+	}
 	rows := []row{
 		{"getppid round trip", []string{bins["getppid_loop"]}, "2000000", "20000", 1, "ns"},
 		{"1-byte pipe write+read", []string{bins["rw_loop"]}, "500000", "10000", 1, "ns"},
+		{"futex ping-pong between two threads", []string{bins["kernel_ops"], "futex"}, "200000", "5000", 1, "ns"},
 		{"fork+exec+wait (static)", []string{bins["kernel_ops"], "forkexec"}, "200", "40", 1000, "us"},
 	}
 	fmt.Println("Cocoon platform report (one run on this machine; ratio = sandbox / native)")
 	fmt.Println()
 	for _, r := range rows {
 		native := nsPerCall(t, append(r.argv, r.nNative)...)
-		fmt.Printf("%s\n  %-9s %10.1f %s\n", r.label, "native", native/r.unit, r.unitName)
-		for _, p := range platforms {
-			argv := append([]string{cocoon, "do", "--platform=" + p, "--"}, r.argv...)
+		fmt.Printf("%s\n  %-13s %10.1f %s\n", r.label, "native", native/r.unit, r.unitName)
+		for _, sb := range sandboxes {
+			argv := append(append([]string{}, sb.argv...), r.argv...)
 			s := nsPerCall(t, append(argv, r.nSandbox)...)
-			fmt.Printf("  %-9s %10.1f %s   %6.1fx native\n", p, s/r.unit, r.unitName, s/native)
+			fmt.Printf("  %-13s %10.1f %s   %6.1fx native\n", sb.name, s/r.unit, r.unitName, s/native)
 		}
 	}
 	fmt.Println("raw platform round trip (the floor: Switch on a stub looping on syscall)")
