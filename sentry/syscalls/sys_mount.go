@@ -57,6 +57,14 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if !target.IsMountRoot() {
 			return 0, unix.EINVAL
 		}
+		if flags&unix.MS_BIND == 0 {
+			// Without MS_BIND the file system changes too (Linux's
+			// reconfigure_super); one that cannot (a tree the gofer
+			// serves read-only) stays as it is.
+			if s, ok := target.Inode().(vfs.ReadOnlySetter); ok {
+				s.SetReadOnlyFS(readOnly)
+			}
+		}
 		target.SetMountFlags(readOnly, noExec)
 		target.SetNoSuid(noSuid)
 		return 0, nil

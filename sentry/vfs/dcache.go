@@ -108,10 +108,49 @@ func (d *Dentry) tryEvict() bool {
 type pinCount struct {
 	pins       atomic.Int32
 	referenced atomic.Bool
+	// forgotten is set once the inode was told the dentry is gone
+	// (Forgetter).
+	forgotten atomic.Bool
 }
 
 // Pin keeps d in the cache.
 func (d *Dentry) Pin() { d.pins.Add(1) }
 
-// Unpin releases a Pin.
-func (d *Dentry) Unpin() { d.pins.Add(-1) }
+// Unpin releases a Pin. The last Unpin of a removed dentry lets its
+// inode give back what it holds (Forgetter).
+func (d *Dentry) Unpin() {
+	if d.pins.Add(-1) == 0 && d.deleted.Load() {
+		d.forget()
+	}
+}
+
+// markDeleted records that d lost its name: it leaves the cache (so that
+// neither the cache nor its parent keeps its inode alive) and, once no
+// open file refers to it, its inode is told to let go of its resources.
+// Cached negative children of a removed directory go too.
+func (d *Dentry) markDeleted() {
+	d.deleted.Store(true)
+	dcache.remove(d)
+	d.mu.Lock()
+	for name, c := range d.children {
+		if c.inode == nil {
+			delete(d.children, name)
+			d.negatives--
+			dcache.remove(c)
+		}
+	}
+	d.mu.Unlock()
+	if d.pins.Load() == 0 {
+		d.forget()
+	}
+}
+
+// forget tells d's inode, once, that nothing reaches it through d.
+func (d *Dentry) forget() {
+	if !d.forgotten.CompareAndSwap(false, true) {
+		return
+	}
+	if f, ok := d.inode.(Forgetter); ok {
+		f.Forget()
+	}
+}

@@ -134,7 +134,7 @@ func (d *Dentry) dropStale(name string, c *Dentry) {
 		}
 	}
 	d.mu.Unlock()
-	c.deleted.Store(true)
+	c.markDeleted()
 }
 
 // cacheNegative records that name does not exist, for file systems whose

@@ -72,6 +72,9 @@ func NewFile(impl FileImpl, d *Dentry, flags int) *File {
 	}
 	f.statusFlags.Store(int32(flags & settableFlags))
 	f.refs.Store(1)
+	if f.Writable() {
+		f.holdWriteAccess()
+	}
 	if nb, ok := impl.(Nonblocker); ok {
 		nb.SetNonblocking(flags&unix.O_NONBLOCK != 0)
 	}

@@ -56,8 +56,23 @@ func (d *Dentry) NoSuid() bool { return d.mountRoot().noSuid.Load() }
 // NoExec reports whether d lives on a noexec mount.
 func (d *Dentry) NoExec() bool { return d.mountRoot().noExec.Load() }
 
-// ReadOnly reports whether d lives on a read-only mount.
-func (d *Dentry) ReadOnly() bool { return d.mountRoot().readOnly.Load() }
+// ReadOnly reports whether d lives on a read-only mount or a read-only
+// file system (ReadOnlyFS): either refuses changes with EROFS, so a
+// remount that makes the mount writable does not make a file system that
+// cannot change writable.
+func (d *Dentry) ReadOnly() bool {
+	r := d.mountRoot()
+	if r.readOnly.Load() {
+		return true
+	}
+	fs, ok := r.inode.(ReadOnlyFS)
+	return ok && fs.ReadOnlyFS()
+}
+
+// MountReadOnly reports whether the mount d lives on is read-only,
+// whatever its file system is (the "ro" of /proc/self/mountinfo's mount
+// options).
+func (d *Dentry) MountReadOnly() bool { return d.mountRoot().readOnly.Load() }
 
 // Deleted reports whether d's name was unlinked or replaced.
 func (d *Dentry) Deleted() bool { return d.deleted.Load() }
@@ -117,7 +132,7 @@ func (dir *Dentry) removeChildLocked(name string) {
 	delete(dir.children, name)
 	dir.mu.Unlock()
 	if c != nil {
-		c.deleted.Store(true)
+		c.markDeleted()
 	}
 	dir.cacheNegative(name)
 }
@@ -229,8 +244,14 @@ func (dir *Dentry) Link(name string, old *Dentry, creds *Creds) error {
 		// The new name gets its own lookup: a file system may tie an
 		// inode object to the name it was found by (a gofer FID is
 		// reopened by name), and the old name may go first.
-		if inode, err := dir.inode.Lookup(name); err == nil {
+		inode, err := dir.inode.Lookup(name)
+		if err == nil {
 			return inode, nil
+		}
+		if _, ok := old.inode.(Forgetter); ok {
+			// Sharing the inode would let the old name's removal
+			// take the new name's resources with it.
+			return nil, err
 		}
 		return old.inode, nil
 	})
@@ -509,7 +530,7 @@ func (oldDir *Dentry) moveChild(src *Dentry, oldName string, newDir *Dentry, new
 		dst.parent, dst.name = oldDir, oldName
 		dst.mu.Unlock()
 	case dst != nil:
-		dst.deleted.Store(true)
+		dst.markDeleted()
 	}
 }
 

@@ -158,6 +158,33 @@ func permStat(i Inode) (unix.Stat_t, error) {
 	return i.Stat()
 }
 
+// ReadOnlyFS is implemented by the inodes of file systems that may be
+// read-only as a whole, whatever the mounts that show them say (Linux's
+// SB_RDONLY): a gofer tree the gofer serves read-only, a tmpfs remounted
+// read-only without MS_BIND.
+type ReadOnlyFS interface {
+	ReadOnlyFS() bool
+}
+
+// ReadOnlySetter is implemented by the inodes of file systems that a
+// remount without MS_BIND can make read-only or writable as a whole.
+type ReadOnlySetter interface {
+	SetReadOnlyFS(readOnly bool)
+}
+
+// Forgetter is implemented by inodes that hold host resources (donated
+// descriptors, gofer FIDs) which keep a removed file's blocks allocated on
+// the host. The VFS calls Forget once a dentry of the inode has lost its
+// name (unlink, rmdir, a rename over it, a name found stale, an unnamed
+// O_TMPFILE file) and no open file refers to that dentry any more, so the
+// resources go back then rather than when the garbage collector finds the
+// inode. An inode that other dentries share (a copied mount namespace)
+// may still be used: Forget releases what nothing uses and leaves the
+// rest, and operations that race with it may fail with ENOENT.
+type Forgetter interface {
+	Forget()
+}
+
 // TmpfileCreator is implemented by directories of file systems that can
 // make unnamed regular files (open(2)'s O_TMPFILE). flags may hold O_EXCL:
 // the file can never get a name then.

@@ -40,6 +40,10 @@ type Options struct {
 	// show the overflow ID, and changes of owner or mode go to the
 	// gofer, since this process may not make them.
 	IDsFromGofer bool
+	// ReadOnly says the gofer serves the tree read-only: it refuses every
+	// change, so the VFS refuses them first with EROFS, whatever a
+	// remount inside the sandbox made of the mount's flags.
+	ReadOnly bool
 }
 
 // FS is one tree served by a gofer connection.
@@ -76,9 +80,12 @@ func Attach(client *gofer.Client, name string, opts Options) (vfs.Inode, error) 
 type inode struct {
 	fs  *FS
 	fid gofer.FID
+	// fidRef releases fid once, when the file is forgotten or the inode
+	// becomes unreachable.
+	fidRef *fidRef
 
-	// mu protects stat, statValid, statGen, target, open, cache and
-	// hostFDs.
+	// mu protects stat, statValid, statGen, target, open, cache,
+	// hostFDs, borrowed and forgotten.
 	mu        sync.Mutex
 	stat      unix.Stat_t
 	statValid bool
@@ -93,29 +100,103 @@ type inode struct {
 	// file of the inode (they use pread and pwrite, so no offset is
 	// shared). -1 until needed. They answer Stat with fstat, always
 	// current and without a gofer round trip; they close when the inode
-	// becomes unreachable.
-	hostFDs [2]int
+	// is forgotten and no file uses them, or when it becomes unreachable.
+	hostFDs [2]*hostFD
+	// borrowed counts uses of hostFDs outside mu that no open file
+	// covers (setStatOnHostFD).
+	borrowed int
+	// forgotten is set once the VFS said the file lost its name and no
+	// open file of the VFS refers to it (vfs.Forgetter).
+	forgotten bool
 	// cache is the page cache of MAP_SHARED mappings, made on first use.
 	cache *mm.SharedMemory
 }
 
-// inodeResources are what an inode holds in the gofer and the memory
-// file, released once the inode is unreachable.
-type inodeResources struct {
+// fidRef is an inode's FID in the gofer, given back exactly once.
+type fidRef struct {
 	fids *fidReaper
 	fid  gofer.FID
+	once sync.Once
+}
+
+func (r *fidRef) release() { r.once.Do(func() { r.fids.release(r.fid) }) }
+
+// hostFD is a donated host descriptor, closed exactly once.
+type hostFD struct {
+	fd   int
+	once sync.Once
+}
+
+func (h *hostFD) close() { h.once.Do(func() { unix.Close(h.fd) }) }
+
+// fdOf returns h's descriptor, or -1 for none.
+func fdOf(h *hostFD) int {
+	if h == nil {
+		return -1
+	}
+	return h.fd
 }
 
 func (fs *FS) newInode(fid gofer.FID, st gofer.Stat) *inode {
-	i := &inode{fs: fs, fid: fid, stat: toLinuxStat(st), statValid: true, hostFDs: [2]int{-1, -1}}
+	ref := &fidRef{fids: fs.fids, fid: fid}
+	i := &inode{fs: fs, fid: fid, fidRef: ref, stat: toLinuxStat(st), statValid: true}
 	// The VFS forgets dentries it has not used lately; once nothing
 	// refers to the inode any more, its FID (a descriptor in the gofer)
-	// goes back. Nothing can use the FID after that, so no lifetime
-	// bookkeeping is needed on the paths that use it.
-	res := inodeResources{fids: fs.fids, fid: fid}
-	runtime.AddCleanup(i, func(r inodeResources) { r.fids.release(r.fid) }, res)
+	// goes back. A removed file's FID goes back earlier, when the VFS
+	// says so (Forget), since it keeps the file's blocks on the host.
+	runtime.AddCleanup(i, (*fidRef).release, ref)
 	fs.fids.track()
 	return i
+}
+
+// Forget implements vfs.Forgetter: a removed regular file or symlink
+// gives back its host descriptors and its FID as soon as no open file
+// uses them, so that the host frees its blocks. Directories keep theirs:
+// a task's working directory may be a removed one, and it holds no
+// descriptor in this process.
+func (i *inode) Forget() {
+	i.mu.Lock()
+	if i.stat.Mode&unix.S_IFMT == unix.S_IFDIR {
+		i.mu.Unlock()
+		return
+	}
+	i.forgotten = true
+	release := i.idleForgottenLocked()
+	i.mu.Unlock()
+	release()
+}
+
+// idleForgottenLocked returns what releases a forgotten inode's resources
+// once nothing uses them (a function doing nothing otherwise); i.mu is
+// held, and the caller runs the function after releasing it.
+func (i *inode) idleForgottenLocked() func() {
+	if !i.forgotten || len(i.open) != 0 || i.borrowed != 0 {
+		return func() {}
+	}
+	fds := i.hostFDs
+	i.hostFDs = [2]*hostFD{}
+	return func() {
+		for _, h := range fds {
+			if h != nil {
+				h.close()
+			}
+		}
+		i.fidRef.release()
+	}
+}
+
+// goneErr turns the error of a request on a released FID into what Linux
+// says of a file that lost its name.
+func (i *inode) goneErr(err error) error {
+	if err != unix.EBADF {
+		return err
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.forgotten {
+		return unix.ENOENT
+	}
+	return err
 }
 
 // pageCache returns the inode's page cache, creating it on first use;
@@ -168,12 +249,12 @@ func (i *inode) fileType() uint32 {
 // Stat implements vfs.Inode.Stat.
 func (i *inode) Stat() (unix.Stat_t, error) {
 	i.mu.Lock()
-	for _, fd := range i.hostFDs {
-		if fd < 0 {
+	for _, h := range i.hostFDs {
+		if h == nil {
 			continue
 		}
 		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err == nil {
+		if err := unix.Fstat(h.fd, &st); err == nil {
 			// Keep the identity the sandbox saw at lookup.
 			st.Dev, st.Ino = i.stat.Dev, i.stat.Ino
 			if i.fs.opts.IDsFromGofer {
@@ -194,7 +275,7 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 	i.mu.Unlock()
 	gst, err := i.fs.client.Stat(i.fid)
 	if err != nil {
-		return unix.Stat_t{}, err
+		return unix.Stat_t{}, i.goneErr(err)
 	}
 	st := toLinuxStat(gst)
 	i.mu.Lock()
@@ -228,6 +309,9 @@ func (i *inode) Invalidate() {
 	i.statValid = false
 	i.mu.Unlock()
 }
+
+// ReadOnlyFS implements vfs.ReadOnlyFS.
+func (i *inode) ReadOnlyFS() bool { return i.fs.opts.ReadOnly }
 
 // CachesNegative implements vfs.NegativeCacher.
 func (i *inode) CachesNegative() bool { return i.fs.opts.Exclusive }
@@ -294,11 +378,7 @@ func (i *inode) Open(flags int) (vfs.FileImpl, error) {
 	case unix.S_IFDIR:
 		return &dirFile{inode: i}, nil
 	case unix.S_IFREG:
-		fd, err := i.hostFD(flags & unix.O_ACCMODE)
-		if err != nil {
-			return nil, err
-		}
-		return i.newRegularFile(fd), nil
+		return i.openRegular(flags & unix.O_ACCMODE)
 	default:
 		// FIFOs, sockets and device nodes of the served tree are never
 		// opened through the gofer.
@@ -306,59 +386,68 @@ func (i *inode) Open(flags int) (vfs.FileImpl, error) {
 	}
 }
 
-// hostFD returns the inode's shared host descriptor for access mode acc,
-// asking the gofer for it the first time (writers share one read-write
-// descriptor).
-func (i *inode) hostFD(acc int) (int, error) {
+// openRegular returns an open file of the inode for access mode acc on
+// the inode's shared host descriptor, asking the gofer for the descriptor
+// the first time (writers share one read-write descriptor).
+func (i *inode) openRegular(acc int) (*regularFile, error) {
 	slot, mode := 0, unix.O_RDONLY
 	if acc != unix.O_RDONLY {
 		slot, mode = 1, unix.O_RDWR
 	}
 	i.mu.Lock()
-	fd := i.hostFDs[slot]
-	if fd < 0 && slot == 0 {
+	h := i.hostFDs[slot]
+	if h == nil && slot == 0 {
 		// A read-write descriptor serves readers too (the VFS keeps
 		// them from writing), and it is the only way back to a file
 		// whose name is gone.
-		fd = i.hostFDs[1]
+		h = i.hostFDs[1]
+	}
+	if h != nil {
+		// Registered under mu, so that Forget cannot close it first.
+		f := i.newRegularFileLocked(h.fd)
+		i.mu.Unlock()
+		return f, nil
 	}
 	i.mu.Unlock()
-	if fd >= 0 {
-		return fd, nil
-	}
 	fd, err := i.fs.client.Open(i.fid, mode)
 	if err != nil {
-		return -1, err
+		return nil, i.goneErr(err)
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if cur := i.hostFDs[slot]; cur >= 0 {
+	if cur := i.hostFDs[slot]; cur != nil {
 		// Lost a race with another opener.
 		unix.Close(fd)
-		return cur, nil
+		return i.newRegularFileLocked(cur.fd), nil
 	}
-	i.hostFDs[slot] = fd
-	runtime.AddCleanup(i, func(fd int) { unix.Close(fd) }, fd)
-	return fd, nil
+	i.setHostFDLocked(slot, fd)
+	return i.newRegularFileLocked(fd), nil
+}
+
+// setHostFDLocked records fd as the inode's descriptor in slot, closed
+// when the inode is forgotten or unreachable; i.mu is held.
+func (i *inode) setHostFDLocked(slot, fd int) {
+	h := &hostFD{fd: fd}
+	i.hostFDs[slot] = h
+	runtime.AddCleanup(i, (*hostFD).close, h)
 }
 
 // adoptHostFD records fd, opened read-write by Create, as the inode's
-// shared read-write descriptor.
-func (i *inode) adoptHostFD(fd int) {
+// shared read-write descriptor and returns the open file on it.
+func (i *inode) adoptHostFD(fd int) *regularFile {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.hostFDs[1] = fd
-	runtime.AddCleanup(i, func(fd int) { unix.Close(fd) }, fd)
+	i.setHostFDLocked(1, fd)
+	return i.newRegularFileLocked(fd)
 }
 
-func (i *inode) newRegularFile(fd int) *regularFile {
+// newRegularFileLocked returns an open file on fd; i.mu is held.
+func (i *inode) newRegularFileLocked(fd int) *regularFile {
 	f := &regularFile{inode: i, fd: fd}
-	i.mu.Lock()
 	if i.open == nil {
 		i.open = make(map[*regularFile]struct{})
 	}
 	i.open[f] = struct{}{}
-	i.mu.Unlock()
 	return f
 }
 
@@ -524,8 +613,12 @@ func (f *regularFile) Close() error {
 	i := f.inode
 	i.mu.Lock()
 	delete(i.open, f)
+	release := i.idleForgottenLocked()
 	i.mu.Unlock()
-	// The descriptor is the inode's, shared with other open files.
+	// The descriptor is the inode's, shared with other open files; it
+	// closes here only if the file lost its name and this was its last
+	// user.
+	release()
 	return nil
 }
 

@@ -31,8 +31,7 @@ func (i *inode) Create(name string, flags int, mode uint32, owner vfs.Owner) (vf
 		return nil, nil, err
 	}
 	n := i.fs.newInode(fid, st)
-	n.adoptHostFD(fd)
-	return n, n.newRegularFile(fd), nil
+	return n, n.adoptHostFD(fd), nil
 }
 
 // CreateTmpfile implements vfs.TmpfileCreator.
@@ -42,8 +41,7 @@ func (i *inode) CreateTmpfile(flags int, mode uint32, owner vfs.Owner) (vfs.Inod
 		return nil, nil, err
 	}
 	n := i.fs.newInode(fid, st)
-	n.adoptHostFD(fd)
-	return n, n.newRegularFile(fd), nil
+	return n, n.adoptHostFD(fd), nil
 }
 
 // Mkdir implements vfs.DirOps.Mkdir.
@@ -198,8 +196,17 @@ func (i *inode) StatFS() (unix.Statfs_t, error) {
 // go through the gofer.
 func (i *inode) setStatOnHostFD(opts vfs.SetStatOpts) bool {
 	i.mu.Lock()
-	ro, rw := i.hostFDs[0], i.hostFDs[1]
+	ro, rw := fdOf(i.hostFDs[0]), fdOf(i.hostFDs[1])
+	// Forget leaves the descriptors open while they are borrowed.
+	i.borrowed++
 	i.mu.Unlock()
+	defer func() {
+		i.mu.Lock()
+		i.borrowed--
+		release := i.idleForgottenLocked()
+		i.mu.Unlock()
+		release()
+	}()
 	fd := rw
 	if fd < 0 {
 		fd = ro

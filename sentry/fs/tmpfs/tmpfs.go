@@ -94,6 +94,9 @@ type FS struct {
 	used atomic.Int64
 	// inodes counts the live inodes.
 	inodes atomic.Int64
+	// readOnly is set while the file system is mounted read-only as a
+	// whole (a remount without MS_BIND).
+	readOnly atomic.Bool
 
 	// renameMu serialises the operations that lock two directories
 	// (Rename, Rmdir), which makes any order among directory locks safe.
@@ -216,6 +219,12 @@ func (in *inode) init(fs *FS, typ, perm uint32, owner vfs.Owner, nlink uint32) {
 }
 
 func (in *inode) base() *inode { return in }
+
+// ReadOnlyFS implements vfs.ReadOnlyFS.
+func (in *inode) ReadOnlyFS() bool { return in.fs.readOnly.Load() }
+
+// SetReadOnlyFS implements vfs.ReadOnlySetter.
+func (in *inode) SetReadOnlyFS(readOnly bool) { in.fs.readOnly.Store(readOnly) }
 
 // release for inodes without data: just stop counting it.
 func (in *inode) release() { in.fs.inodes.Add(-1) }
