@@ -222,11 +222,17 @@ func (s *server) reopen(n *node, flags int) (int, unix.Errno) {
 		// name to race on.
 		fd, errno = openBeneath(n.fd, ".", hostFlags|unix.O_DIRECTORY)
 	} else {
-		// Regular files are never a tree's root, so they have a parent. The
-		// name may have been replaced since the walk; the identity check
+		// Regular files are never a tree's root, so they have a parent
+		// unless they were made with O_TMPFILE. The name may have been
+		// replaced since the walk; the identity check
 		// below catches that, and O_NONBLOCK keeps a FIFO swapped in from
 		// blocking the open until then. O_TRUNC waits for the check too.
 		parent, name := s.parentOf(n)
+		if parent == nil {
+			// A file with no name to reopen it by: an O_TMPFILE file
+			// not linked yet.
+			return -1, unix.ESTALE
+		}
 		fd, errno = openBeneath(parent.fd, name, hostFlags|unix.O_NONBLOCK)
 		s.release(parent)
 	}

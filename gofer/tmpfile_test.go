@@ -52,3 +52,30 @@ func TestCreateTmpfile(t *testing.T) {
 	_, _, _, err = ro.CreateTmpfile(mustRoot(t, ro), 0, 0o600, 0, 0)
 	checkErrno(t, "CreateTmpfile on a read-only tree", err, unix.EROFS)
 }
+
+// Requests that reopen a file by its name (xattrs, Open) on an unnamed
+// O_TMPFILE file fail cleanly: the gofer once dereferenced its missing
+// parent and crashed (found by the sandbox syscall fuzzer).
+func TestTmpfileWithoutNameReopens(t *testing.T) {
+	root := testTree(t)
+	c := newRWClient(t, root)
+	rootFID := mustRoot(t, c)
+	fid, _, fd, err := c.CreateTmpfile(rootFID, 0, 0o640, 0, 0)
+	if err != nil {
+		t.Fatalf("CreateTmpfile: %v", err)
+	}
+	defer unix.Close(fd)
+	if _, _, err := c.Listxattr(fid, 4096); err == nil {
+		t.Log("Listxattr of an unnamed file succeeded")
+	}
+	if _, _, err := c.Getxattr(fid, "user.x", 64); err == nil {
+		t.Log("Getxattr of an unnamed file succeeded")
+	}
+	if ofd, err := c.Open(fid, unix.O_RDONLY); err == nil {
+		unix.Close(ofd)
+	}
+	// The server still answers.
+	if _, err := c.Stat(rootFID); err != nil {
+		t.Fatalf("the gofer stopped serving: %v", err)
+	}
+}

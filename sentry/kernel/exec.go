@@ -85,6 +85,11 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		return err
 	}
 	defer exe.file.DecRef()
+	// The program may not be open for writing, and may not be opened for
+	// writing while its mappings (which keep exe.file) last.
+	if err := exe.file.DenyWriteAccess(); err != nil {
+		return err
+	}
 
 	as, err := t.k.Platform.NewAddressSpace()
 	if err != nil {

@@ -36,10 +36,11 @@ type RunState byte
 
 // Task states, with Linux's letters.
 const (
-	StateRunning  RunState = 'R'
-	StateSleeping RunState = 'S'
-	StateStopped  RunState = 'T'
-	StateZombie   RunState = 'Z'
+	StateRunning   RunState = 'R'
+	StateSleeping  RunState = 'S'
+	StateDiskSleep RunState = 'D'
+	StateStopped   RunState = 'T'
+	StateZombie    RunState = 'Z'
 )
 
 // ThreadInfo is a snapshot of one task.
@@ -49,10 +50,11 @@ type ThreadInfo struct {
 	// its own.
 	NSTIDs []int32
 	Name   string
-	// State is StateRunning only for the calling task: the kernel does not
-	// yet record whether a task runs application code or waits in a
-	// system call, so every other live task reads as sleeping.
-	// TODO(runstate): a per-task run state set around Switch and Block.
+	// State is the task's state: running (application code, or a system
+	// call that is not waiting), sleeping in an interruptible wait, in an
+	// uninterruptible one (a vfork parent), stopped with its group, or a
+	// zombie. The sandbox has no ptrace(2), so no task is ever in a
+	// tracing stop ('t').
 	State RunState
 	// SigMask is the blocked set; Pending the thread-directed pending set
 	// and Queued the number of signals queued for the thread.
@@ -117,6 +119,17 @@ type ProcessInfo struct {
 	// UTSNamespace identifies the process's UTS namespace as the inode
 	// number of /proc/[pid]/ns/uts; 0 for a zombie.
 	UTSNamespace uint64
+	// IPCNamespace and NetNamespace are the inode numbers of the
+	// process's IPC and network namespaces; 0 for a zombie.
+	IPCNamespace, NetNamespace uint64
+	// UTS, IPC, Net, PIDNS and ChildPIDNS are the namespace objects
+	// setns(2) joins (nil for a zombie; ChildPIDNS nil where
+	// ChildPIDNamespace has no link).
+	UTS        *UTSNamespace
+	IPC        *IPCNamespace
+	Net        *NetNamespace
+	PIDNS      *PIDNamespace
+	ChildPIDNS *PIDNamespace
 	// MountNamespace is the process's mount namespace; nil for a zombie.
 	MountNamespace *vfs.MountNamespace
 }
@@ -277,7 +290,10 @@ func (t *Task) threadInfoLocked(ns *PIDNamespace, caller *Task) ThreadInfo {
 	case t == caller:
 		info.State = StateRunning
 	default:
-		info.State = StateSleeping
+		info.State = RunState(t.waitState.Load())
+		if info.State == 0 {
+			info.State = StateRunning
+		}
 	}
 	return info
 }
@@ -349,9 +365,11 @@ func (k *Kernel) ProcessSnapshot(ns *PIDNamespace, pid int32) (ProcessInfo, bool
 		p.Exe = rep.exe
 		if c := rep.childPIDNS; c != nil {
 			p.ChildPIDNamespace = c.ino
+			p.ChildPIDNS = c
 			if !c.isRoot() && c.init == nil {
 				// Unshared, no child yet: Linux shows no link.
 				p.ChildPIDNamespace = NoPIDNamespace
+				p.ChildPIDNS = nil
 			}
 		}
 	}
@@ -365,6 +383,9 @@ func (k *Kernel) ProcessSnapshot(ns *PIDNamespace, pid int32) (ProcessInfo, bool
 	if rep != nil && !tg.zombie {
 		p.MM, p.FDs, p.FS = rep.mm, rep.fds, rep.fs
 		p.UTSNamespace = k.utsIDLocked(rep.uts)
+		p.UTS, p.PIDNS = rep.uts, rep.pidns
+		p.IPC, p.Net = rep.IPCNamespace(), rep.NetNamespaceOrInitial()
+		p.IPCNamespace, p.NetNamespace = p.IPC.ino, p.Net.ino
 		p.MountNamespace = rep.MountNamespace()
 		if p.Exe == "" {
 			p.Exe = rep.exe

@@ -4,9 +4,9 @@ package kernel
 //
 // Segments live in an IPCNamespace. The sandbox has one for the whole
 // kernel (Kernel.IPC), which is what a pod whose containers share the IPC
-// namespace sees (the Kubernetes default: IPC is per pod). A container with
-// its own IPC namespace would get its own IPCNamespace, chosen where
-// Task.IPCNamespace is: that is the only place that picks one.
+// namespace sees (the Kubernetes default: IPC is per pod); tasks may make
+// others with CLONE_NEWIPC (ipcns.go). Task.IPCNamespace is the only place
+// that picks one.
 //
 // A segment's pages are a mm.SharedMemory object in the memory file, so
 // every attach maps the same pages. Each shmat makes a shmAttachment, the
@@ -24,6 +24,7 @@ import (
 	"encoding/binary"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -76,6 +77,12 @@ const (
 // queues (msg.go). Each kind has its own lock.
 type IPCNamespace struct {
 	k *Kernel
+	// ino is the namespace's inode number (/proc/[pid]/ns/ipc);
+	// immutable.
+	ino uint64
+	// users counts the tasks in the namespace, except for the initial
+	// one (ipcns.go).
+	users atomic.Int64
 
 	// semMu protects sems, usedSems, every set's state and waiters, and
 	// the entries of every undo list bound to this namespace. It is
@@ -146,28 +153,38 @@ type shmSegment struct {
 
 func (s *shmSegment) id() int32 { return int32(s.seq)<<ipcIDShift | s.index }
 
-// IPC returns the kernel's IPC namespace, creating it on first use.
+// IPC returns the kernel's IPC namespace, the initial one, creating it on
+// first use.
 func (k *Kernel) IPC() *IPCNamespace {
-	k.ipcOnce.Do(func() {
-		k.ipc = &IPCNamespace{
-			k:       k,
-			byIndex: make(map[int32]*shmSegment),
-			byKey:   make(map[int32]*shmSegment),
-			lastIdx: -1,
-			ctlMax:  ShmMax, ctlAll: ShmAll, ctlMNI: ShmMNI,
-			limits: newIPCLimits(),
-			sems:   newIPCIDs[*semSet](),
-			msgs:   newIPCIDs[*msgQueue](),
-		}
-		k.ipc.mqueues = newMQNamespace()
-	})
+	k.ipcOnce.Do(func() { k.ipc = newIPCNamespace(k, initialIPCNamespaceID) })
 	return k.ipc
 }
 
-// IPCNamespace returns the IPC namespace of the task: the kernel's one.
-// TODO(ipcns): a per-container namespace (CLONE_NEWIPC, or a pod whose
-// containers do not share IPC) is chosen here.
-func (t *Task) IPCNamespace() *IPCNamespace { return t.k.IPC() }
+// newIPCNamespace returns an IPC namespace without objects, with Linux's
+// default limits, numbered ino.
+func newIPCNamespace(k *Kernel, ino uint64) *IPCNamespace {
+	return &IPCNamespace{
+		k:       k,
+		ino:     ino,
+		byIndex: make(map[int32]*shmSegment),
+		byKey:   make(map[int32]*shmSegment),
+		lastIdx: -1,
+		ctlMax:  ShmMax, ctlAll: ShmAll, ctlMNI: ShmMNI,
+		limits:  newIPCLimits(),
+		sems:    newIPCIDs[*semSet](),
+		msgs:    newIPCIDs[*msgQueue](),
+		mqueues: newMQNamespace(),
+	}
+}
+
+// IPCNamespace returns the IPC namespace of the task: its own after
+// unshare, clone or setns with CLONE_NEWIPC, else the kernel's.
+func (t *Task) IPCNamespace() *IPCNamespace {
+	if ns := t.ipc.Load(); ns != nil {
+		return ns
+	}
+	return t.k.IPC()
+}
 
 // callerTGID returns the root-namespace process ID of the task running on
 // the calling OS thread, or 0. It takes no lock: the attach counting runs
@@ -698,7 +715,8 @@ func (t *Task) exitShm() {
 	if !t.createdShm {
 		return
 	}
-	ns := t.k.IPC()
+	t.createdShm = false
+	ns := t.IPCNamespace()
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	for _, s := range ns.byIndex {

@@ -56,7 +56,7 @@ func (k *Kernel) SetSysctl(name, value string) error {
 // Sysctl returns the value of a sysctl SetSysctl sets, as /proc/sys
 // shows it ("" for other names).
 func (k *Kernel) Sysctl(name string) string {
-	ns := k.IPC()
+	ns := k.CallerIPC()
 	switch sysctl.Canonical(name) {
 	case "kernel.shm_rmid_forced", "kernel.shmmax", "kernel.shmall", "kernel.shmmni":
 		ns.mu.Lock()

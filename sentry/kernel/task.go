@@ -40,6 +40,11 @@ type Task struct {
 	fds *FDTable
 	fs  *FSContext
 	uts *UTSNamespace
+	// ipc and netns are the task's IPC and network namespaces, nil for
+	// the kernel's (netns.go); written only by the task's goroutine,
+	// read by anyone.
+	ipc   atomic.Pointer[IPCNamespace]
+	netns atomic.Pointer[NetNamespace]
 	// creds are the task's credentials.
 	creds Credentials
 	// name is the command name (comm); exe the executable's path.
@@ -75,6 +80,9 @@ type Task struct {
 	// faultAddr is the address of the last fault, for the signal frame's
 	// cr2.
 	faultAddr uint64
+	// faultErr is the page-fault error code of the last fault, for the
+	// signal frame's err (pageFaultErrorCode).
+	faultErr uint64
 	// semUndo is the task's System V semaphore undo list (sem.go), shared
 	// with the tasks cloned with CLONE_SYSVSEM; nil until first used.
 	semUndo *semUndoList
@@ -96,6 +104,11 @@ type Task struct {
 	// killed is set when the task must exit at its next check (group
 	// exit, execve by another thread).
 	killed bool
+
+	// waitState is StateSleeping or StateDiskSleep while the task waits
+	// in the sentry, 0 otherwise (/proc's state); written by the task,
+	// read by anyone.
+	waitState atomic.Uint32
 
 	// runningCtx publishes ctx to other goroutines (kick) once the task's
 	// goroutine made it.

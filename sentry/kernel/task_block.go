@@ -80,6 +80,8 @@ func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool
 	// An interruptible sleep does not count toward the load average.
 	t.k.load.taskInactive()
 	defer t.k.load.taskActive()
+	t.waitState.Store(uint32(StateSleeping))
+	defer t.waitState.Store(0)
 	for {
 		if t.Interrupted() {
 			return false, ERESTARTSYS

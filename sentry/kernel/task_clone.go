@@ -26,6 +26,9 @@ type CloneOptions struct {
 const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWTIME
 
+// supportedNamespaces are the kinds of namespace the sandbox has.
+const supportedNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNET
+
 // Clone creates a task as clone(2) does and returns its thread ID in the
 // caller's PID namespace.
 func (t *Task) Clone(opts CloneOptions) (int32, error) {
@@ -36,14 +39,27 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		f&unix.CLONE_FS != 0 && f&unix.CLONE_NEWNS != 0,
 		f&unix.CLONE_THREAD != 0 && f&(unix.CLONE_NEWPID|unix.CLONE_NEWUSER) != 0,
 		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_THREAD != 0,
-		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_PARENT_SETTID != 0 && opts.PIDFD == opts.ParentTID:
+		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_PARENT_SETTID != 0 && opts.PIDFD == opts.ParentTID,
+		// A new IPC namespace cannot share the caller's semaphore
+		// undo list (copy_namespaces).
+		f&unix.CLONE_NEWIPC != 0 && f&unix.CLONE_SYSVSEM != 0:
 		return 0, unix.EINVAL
-	case f&namespaceFlags&^(unix.CLONE_NEWNS|unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0:
-		// Other namespaces inside the sandbox come with the container
-		// work.
+	case f&namespaceFlags&^supportedNamespaces != 0:
+		// User, cgroup and time namespaces are not implemented.
 		return 0, unix.EINVAL
-	case f&(unix.CLONE_NEWNS|unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0 && !t.creds.HasCap(CapSysAdmin):
+	case f&namespaceFlags != 0 && !t.creds.HasCap(CapSysAdmin):
 		return 0, unix.EPERM
+	}
+	var netns *NetNamespace
+	if f&unix.CLONE_NEWNET != 0 {
+		var err error
+		if netns, err = newNetNamespace(); err != nil {
+			t.k.Log.Warn("network namespace", "err", err)
+			return 0, unix.ENOMEM
+		}
+	} else if netns = t.netns.Load(); netns != nil {
+		// The caller is in it: it cannot have gone.
+		netns.incUsers()
 	}
 
 	var childMM *mm.MemoryManager
@@ -53,6 +69,9 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	} else {
 		as, err := t.k.Platform.NewAddressSpace()
 		if err != nil {
+			if netns != nil {
+				netns.decUsers()
+			}
 			return 0, unix.ENOMEM
 		}
 		childMM = t.mm.Fork(as)
@@ -95,6 +114,15 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	if f&unix.CLONE_NEWUTS != 0 {
 		child.uts = t.uts.clone()
 	}
+	ipc := t.ipc.Load()
+	if f&unix.CLONE_NEWIPC != 0 {
+		ipc = newIPCNamespace(t.k, newNSID())
+	}
+	if ipc != nil {
+		ipc.incUsers()
+		child.ipc.Store(ipc)
+	}
+	child.netns.Store(netns)
 	child.st.Regs.Rax = 0
 	if opts.Stack != 0 {
 		child.st.Regs.Rsp = opts.Stack
@@ -231,7 +259,10 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 
 	if vforkDone != nil {
 		// The parent waits until the child execs or exits (killably on
-		// Linux: a kill of the parent ends its wait too).
+		// Linux: a kill of the parent ends its wait too), in an
+		// uninterruptible sleep as far as /proc is concerned.
+		t.waitState.Store(uint32(StateDiskSleep))
+		defer t.waitState.Store(0)
 		for {
 			select {
 			case <-vforkDone:
@@ -254,4 +285,8 @@ func (t *Task) releaseUnstarted() {
 	t.mm.DecUsers()
 	t.fds.DecRef()
 	t.fs.decRef()
+	t.setNetNS(nil)
+	if ipc := t.ipc.Swap(nil); ipc != nil {
+		ipc.decUsers()
+	}
 }

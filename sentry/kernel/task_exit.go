@@ -40,6 +40,10 @@ func (t *Task) exit() {
 	// SEM_UNDO adjustments apply before the parent can see the exit.
 	t.exitSem()
 	t.exitShm()
+	if ipc := t.ipc.Swap(nil); ipc != nil {
+		ipc.decUsers()
+	}
+	t.setNetNS(nil)
 	if t.vforkDone != nil {
 		close(t.vforkDone)
 		t.vforkDone = nil

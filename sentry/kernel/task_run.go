@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
@@ -67,16 +68,16 @@ func (t *Task) run() {
 				// The task's own protection-key register (WRPKRU
 				// needs no privilege) refused an access its pages
 				// allow: nothing to map, the signal is the task's.
-				t.forceFaultSignal(unix.SIGSEGV, trap.Code, trap.Addr)
+				t.forceFaultSignal(unix.SIGSEGV, trap.Code, trap.Addr, pageFaultErrorCode(trap, mm.FaultResult{}, t.st.Regs.Rip)|pfProtection|pfPK)
 				break
 			}
 			res := t.mm.HandleTaskFault(trap.Addr, trap.Access, trap.NotPresent, &t.faults)
 			if res.Signo != 0 {
 				t.k.Log.Debug("fault", "tid", t.tid, "addr", fmt.Sprintf("%#x", trap.Addr), "rip", fmt.Sprintf("%#x", t.st.Regs.Rip), "signal", unix.Signal(res.Signo))
-				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr)
+				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr, pageFaultErrorCode(trap, res, t.st.Regs.Rip))
 			}
 		case platform.TrapException:
-			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr)
+			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr, 0)
 		case platform.TrapInterrupted:
 		}
 		sys := time.Duration(threadCPUTime() - sysStart)
@@ -92,6 +93,46 @@ func (t *Task) run() {
 
 // segvPKUErr is SEGV_PKUERR: a protection key refused the access.
 const segvPKUErr = 4
+
+// x86 page-fault error code bits (arch/x86/include/asm/trap_pf.h).
+const (
+	pfProtection = 1 << 0 // the page was present: a protection fault
+	pfWrite      = 1 << 1
+	pfUser       = 1 << 2
+	pfInstr      = 1 << 4
+	pfPK         = 1 << 5
+)
+
+// pageFaultErrorCode returns the error code a page fault of the task's
+// shows in its signal frame (sigcontext.err), as the hardware reported it
+// to Linux: a user-mode fault, a write or an instruction fetch as the
+// platform saw the access, or as the memory manager could infer it
+// (res.Access) when the platform could not tell (ptrace: a fault the
+// host reports without its error code); a fault at the instruction
+// pointer is a fetch. A fault on a page that had a mapping is a
+// protection fault. Where nothing tells a read from a write (ptrace, an
+// address with no mapping), the code says read, as Linux never would for
+// a write.
+func pageFaultErrorCode(trap platform.Trap, res mm.FaultResult, rip uint64) uint64 {
+	access := trap.Access
+	if access == 0 {
+		access = res.Access
+	}
+	if access == 0 && trap.Addr == rip {
+		access = platform.Execute
+	}
+	code := uint64(pfUser)
+	switch {
+	case access&platform.Execute != 0:
+		code |= pfInstr
+	case access&platform.Write != 0:
+		code |= pfWrite
+	}
+	if !trap.NotPresent && res.Code != mm.SegvMapErr {
+		code |= pfProtection
+	}
+	return code
+}
 
 // cpuCheckInterval is how much CPU time a task uses between checks of its
 // process's RLIMIT_CPU.
@@ -249,10 +290,10 @@ const syscallInsnLen = 2
 // forceFaultSignal delivers a synchronous signal caused by the task's own
 // instruction: it cannot be blocked or ignored (a blocked or ignored one
 // is reset to its default action and kills), as Linux's force_sig does.
-func (t *Task) forceFaultSignal(sig unix.Signal, code int, addr uint64) {
+func (t *Task) forceFaultSignal(sig unix.Signal, code int, addr, errCode uint64) {
 	info := &SigInfo{Signo: int32(sig), Code: int32(code)}
 	info.SetAddr(addr)
-	t.faultAddr = addr
+	t.faultAddr, t.faultErr = addr, errCode
 	t.forceSignal(info)
 }
 

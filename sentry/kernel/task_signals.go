@@ -338,6 +338,7 @@ func (t *Task) deliverToHandler(info *SigInfo, act SigAction) error {
 	le.PutUint16(sc[148:], 0) // fs
 	le.PutUint16(sc[150:], userSS)
 	if isFaultSignal(unix.Signal(info.Signo), info) {
+		le.PutUint64(sc[152:], t.faultErr)                           // err
 		le.PutUint64(sc[160:], faultTrapNo(unix.Signal(info.Signo))) // trapno
 		le.PutUint64(sc[176:], t.faultAddr)                          // cr2
 	}
@@ -490,7 +491,7 @@ const minSigStackSize = 2048
 
 // sigreturnFailed kills the task with SIGSEGV, as a bad frame does on Linux.
 func (t *Task) sigreturnFailed() error {
-	t.forceFaultSignal(unix.SIGSEGV, 1 /* SEGV_MAPERR */, 0)
+	t.forceFaultSignal(unix.SIGSEGV, 1 /* SEGV_MAPERR */, 0, 0)
 	return nil
 }
 

@@ -45,14 +45,15 @@ func (t *Task) SetHostname(name string, domain bool) error {
 }
 
 // Unshare implements unshare(2) for the file table, the file-system
-// context, the mount and UTS namespaces and the PID namespace of later
-// children; other namespaces come with the container work.
+// context, the semaphore undo list, the mount, UTS, IPC and network
+// namespaces and the PID namespace of later children; user, cgroup and
+// time namespaces are not implemented.
 func (t *Task) Unshare(flags uint64) error {
-	const supported = unix.CLONE_FILES | unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_SYSVSEM | unix.CLONE_NEWPID
+	const supported = unix.CLONE_FILES | unix.CLONE_FS | unix.CLONE_SYSVSEM | supportedNamespaces
 	if flags&^supported != 0 {
 		return unix.EINVAL
 	}
-	if flags&(unix.CLONE_NEWNS|unix.CLONE_NEWUTS|unix.CLONE_NEWPID) != 0 && !t.creds.HasCap(CapSysAdmin) {
+	if flags&namespaceFlags != 0 && !t.creds.HasCap(CapSysAdmin) {
 		return unix.EPERM
 	}
 	if flags&unix.CLONE_NEWPID != 0 {
@@ -60,6 +61,14 @@ func (t *Task) Unshare(flags uint64) error {
 		if err := t.UnsharePIDNamespace(); err != nil {
 			return err
 		}
+	}
+	if flags&unix.CLONE_NEWNET != 0 {
+		if err := t.unshareNet(); err != nil {
+			return err
+		}
+	}
+	if flags&unix.CLONE_NEWIPC != 0 {
+		t.unshareIPC()
 	}
 	if flags&unix.CLONE_NEWUTS != 0 {
 		if !t.creds.HasCap(CapSysAdmin) {

@@ -19,6 +19,10 @@ const (
 type FaultResult struct {
 	Signo int
 	Code  int
+	// Access is the faulting access when the platform did not say and
+	// the fault tells it: a second fault on a page mapped readable in a
+	// mapping that is not writable was a write. 0 otherwise.
+	Access platform.AccessType
 }
 
 // HandleFault serves a page fault at addr. access is the faulting access
@@ -59,11 +63,11 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 	v := mm.vmaAtLocked(addr)
 	if v == nil {
 		if v = mm.growStackLocked(addr); v == nil {
-			return FaultResult{int(unix.SIGSEGV), SegvMapErr}
+			return FaultResult{Signo: int(unix.SIGSEGV), Code: SegvMapErr}
 		}
 	}
 	if v.perms == 0 || access&^permsImplied(v.perms) != 0 {
-		return FaultResult{int(unix.SIGSEGV), SegvAccErr}
+		return FaultResult{Signo: int(unix.SIGSEGV), Code: SegvAccErr}
 	}
 	pageAddr := arch.PageRoundDown(addr)
 	p, ok := mm.pages[pageAddr]
@@ -72,28 +76,36 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 		if err != nil {
 			// Out of memory: Linux's OOM path kills; SIGBUS is what a
 			// failed fault of a mapping delivers.
-			return FaultResult{int(unix.SIGBUS), BusAdrErr}
+			return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
 		}
-		return FaultResult{signo, code}
+		return FaultResult{Signo: signo, Code: code}
 	}
 	if v.perms&platform.Write != 0 && !p.writable && !notPresent {
 		// A page still shared copy-on-write in a writable mapping: the
 		// access was a write (whether or not the platform could tell),
 		// and the address space gets its own copy.
 		if err := mm.breakCOWLocked(v, pageAddr, p); err != nil {
-			return FaultResult{int(unix.SIGBUS), BusAdrErr}
+			return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
 		}
 		return FaultResult{}
 	}
 	if st != nil {
 		if st.retried && st.retriedPage == pageAddr {
 			st.retried = false
-			return FaultResult{int(unix.SIGSEGV), SegvAccErr}
+			res := FaultResult{Signo: int(unix.SIGSEGV), Code: SegvAccErr}
+			if access == 0 && v.perms&platform.Read != 0 && v.perms&platform.Write == 0 {
+				// Reads were allowed; an instruction fetch from a
+				// mapping without PROT_EXEC is the other access it
+				// could be, which the caller tells by the
+				// instruction pointer.
+				res.Access = platform.Write
+			}
+			return res
 		}
 		st.retriedPage, st.retried = pageAddr, true
 	}
 	if err := mm.as.MapFile(pageAddr, memfile.Range{Start: p.page.off, End: p.page.off + pageSize}, mm.ptePermsLocked(v, p)); err != nil {
-		return FaultResult{int(unix.SIGBUS), BusAdrErr}
+		return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
 	}
 	return FaultResult{}
 }

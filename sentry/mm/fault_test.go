@@ -88,7 +88,8 @@ func TestHandleFaultOnMappedPage(t *testing.T) {
 
 // A write to a read-only mapping that the platform reports without its
 // write bit looks, to the page tables, like a spurious fault: the task's
-// second fault there is SIGSEGV.
+// second fault there is SIGSEGV, which the memory manager knows was a
+// write (the only data access a readable mapping refuses).
 func TestHandleFaultUnreportedWrite(t *testing.T) {
 	m, _, _ := newTestMM(t)
 	addr := mustMMap(t, m, anon(base, 1, r))
@@ -97,8 +98,21 @@ func TestHandleFaultUnreportedWrite(t *testing.T) {
 	if got := m.HandleTaskFault(addr, 0, false, &st); got != faultOK {
 		t.Fatalf("first fault: %+v", got)
 	}
-	if got := m.HandleTaskFault(addr, 0, false, &st); got != segvAcc {
-		t.Fatalf("second fault: %+v, want SEGV_ACCERR", got)
+	want := segvAcc
+	want.Access = platform.Write
+	if got := m.HandleTaskFault(addr, 0, false, &st); got != want {
+		t.Fatalf("second fault: %+v, want SEGV_ACCERR of a write", got)
+	}
+}
+
+// A PROT_NONE mapping refuses every access at once: nothing tells which
+// one an unreported access was.
+func TestHandleFaultUnreportedProtNone(t *testing.T) {
+	m, _, _ := newTestMM(t)
+	addr := mustMMap(t, m, anon(base, 1, 0))
+	var st mm.FaultState
+	if got := m.HandleTaskFault(addr, 0, true, &st); got != segvAcc {
+		t.Fatalf("fault: %+v, want SEGV_ACCERR with no access", got)
 	}
 }
 

@@ -199,6 +199,12 @@ func openExisting(t *kernel.Task, d *vfs.Dentry, st *unix.Stat_t, flags int) (vf
 	if (writing || flags&unix.O_TRUNC != 0) && (isReg || st.Mode&unix.S_IFMT == unix.S_IFDIR) && d.ReadOnly() {
 		return nil, unix.EROFS
 	}
+	if writing || flags&unix.O_TRUNC != 0 {
+		// A program some process runs (before O_TRUNC changes it).
+		if err := vfs.CheckWriteAccess(d); err != nil {
+			return nil, err
+		}
+	}
 	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
 		return openFIFO(t, d, flags)
 	}

@@ -383,6 +383,9 @@ func Truncate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if d.ReadOnly() {
 		return 0, unix.EROFS
 	}
+	if err := vfs.CheckWriteAccess(d); err != nil {
+		return 0, err
+	}
 	if err := checkFileSize(t, size); err != nil {
 		return 0, err
 	}

@@ -57,6 +57,23 @@ func futexDeadline(cmd int, realtime bool, ts unix.Timespec) time.Time {
 	return time.Now().Add(time.Duration(ts.Nano() - now.Nano()))
 }
 
+// futexWaitRestartable runs a FUTEX_WAIT or FUTEX_WAIT_BITSET. Interrupted,
+// an untimed wait is restarted (after a handler only with SA_RESTART); a
+// timed one is not after a handler (EINTR), and without one (a stop and a
+// continue) goes on through restart_syscall(2) to the same deadline, so a
+// relative timeout is not started again: Linux's futex_wait_restart, which
+// checks the futex word again.
+func futexWaitRestartable(t *kernel.Task, addr uint64, private bool, val, bitset uint32, deadline time.Time) error {
+	err := t.FutexWait(addr, private, val, bitset, deadline)
+	if err != kernel.ERESTARTSYS || deadline.IsZero() {
+		return err
+	}
+	t.SetRestartBlock(func(t *kernel.Task) (uint64, error) {
+		return 0, futexWaitRestartable(t, addr, private, val, bitset, deadline)
+	})
+	return kernel.ERESTARTRESTARTBLOCK
+}
+
 // Futex implements Linux syscall futex(2), the priority-inheritance
 // operations included (kernel/futex_pi.go says what "priority
 // inheritance" means in the sentry).
@@ -82,12 +99,7 @@ func Futex(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if cmd == futexWaitBitset {
 			bitset = uint32(args[5])
 		}
-		err := t.FutexWait(addr, private, val, bitset, deadline)
-		if err == kernel.ERESTARTSYS && !deadline.IsZero() {
-			// A timed wait is not restarted with a stale deadline.
-			return 0, kernel.ERESTARTNOHAND
-		}
-		return 0, err
+		return 0, futexWaitRestartable(t, addr, private, val, bitset, deadline)
 	case futexWake, futexWakeBitset:
 		bitset := uint32(0xffffffff)
 		if cmd == futexWakeBitset {

@@ -93,14 +93,14 @@ func newInetImpl(t *kernel.Task, domain, typ, protocol int) (inetSocket, error) 
 	case typ == unix.SOCK_DGRAM && (protocol == unix.IPPROTO_ICMP || protocol == unix.IPPROTO_ICMPV6) && !t.Kernel().MayOpenPingSocket(c):
 		return nil, unix.EACCES
 	}
-	if t.Kernel().HostNetwork {
+	if t.HostNetwork() {
 		s, err := hostinet.New(domain, typ, protocol, c.EUID, c.EGID)
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	}
-	st, err := t.Kernel().NetStack()
+	st, err := t.NetStack()
 	if err != nil {
 		t.Kernel().Log.Warn("netstack unavailable", "err", err)
 		return nil, unix.ENOBUFS

@@ -32,7 +32,7 @@ func newNetlinkSocket(t *kernel.Task, typ, protocol int) (uint64, error) {
 		return 0, unix.EPROTONOSUPPORT
 	}
 	c := t.Credentials()
-	s, err := netlink.New(t.Kernel().Netlink(), typ, protocol, c.EUID, c.EGID, c.HasCap(capNetAdmin), t.TGID())
+	s, err := netlink.New(t.Netlink(), typ, protocol, c.EUID, c.EGID, c.HasCap(capNetAdmin), t.TGID())
 	if err != nil {
 		return 0, err
 	}
@@ -61,7 +61,7 @@ func socketFamily(f *vfs.File) int {
 // socketIfIoctl serves an interface ioctl (netif.IsIoctl) on socket f
 // from the sandbox's network.
 func socketIfIoctl(t *kernel.Task, f *vfs.File, req, arg uint64) (uint64, error) {
-	n, err := t.Kernel().Network()
+	n, err := t.Network()
 	if err != nil {
 		t.Kernel().Log.Warn("network unavailable", "err", err)
 		return 0, unix.ENODEV

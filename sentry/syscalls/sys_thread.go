@@ -243,7 +243,8 @@ func Wait4(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return uint64(res.PID), nil
 }
 
-// Waitid implements Linux syscall waitid(2).
+// Waitid implements Linux syscall waitid(2), with Linux's fifth argument,
+// a struct rusage.
 func Waitid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	which, id, infoAddr, options := int(args[0]), int32(args[1]), args[2], uint32(args[3])
 	if options&^(wNoHang|wStopped|wExited|wContinued|wNoWait|wNoThread|wAll|wClone) != 0 ||
@@ -286,6 +287,15 @@ func Waitid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	res, err := t.Wait(opts)
 	if err != nil {
 		return 0, err
+	}
+	if rusageAddr := args[4]; rusageAddr != 0 && res.PID != 0 {
+		// Linux's fifth argument: the waited-for child's usage, as
+		// wait4 reports it, written only when a child was found.
+		ru := rusageBytes(res.User, res.Sys)
+		setRusageMaxRSS(ru, res.MaxRSS)
+		if _, err := t.CopyOut(rusageAddr, ru); err != nil {
+			return 0, unix.EFAULT
+		}
 	}
 	if infoAddr != 0 {
 		info := kernel.SigInfo{}

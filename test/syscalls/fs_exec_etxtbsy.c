@@ -3,7 +3,7 @@
 // to a running program). A file open for writing cannot be run: execve
 // fails with ETXTBSY. Reading a running program is fine, and once it has
 // exited (or the writer has closed) both work again.
-// sandbox: pending ETXTBSY (issue 4: vfs has it, sys_file.go, sys_fs_attr.go and kernel/exec.go must call it)
+//
 //go:build ignore
 
 #include "check.h"

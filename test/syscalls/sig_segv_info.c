@@ -4,7 +4,7 @@
 // bit of the page-fault error code; a handler that fixes the protection and
 // returns makes the access run again and succeed.
 //
-// sandbox: pending the ptrace platform cannot tell a read from a write on an unmapped page (err bit 2)
+// sandbox: pending-on ptrace the ptrace platform cannot tell a read from a write on an unmapped page (err bit 2)
 //
 //go:build ignore
 

@@ -218,10 +218,20 @@ func parseSandboxLines(src string) (reason string, sysctls []string, err error) 
 		switch {
 		case kind == "pending" && arg != "" && reason == "":
 			reason = arg
+		case kind == "pending-on" && arg != "" && reason == "":
+			// pending-on PLATFORM REASON: pending when the suite runs
+			// on that platform (COCOON_PLATFORM) only.
+			platform, why, _ := strings.Cut(arg, " ")
+			if strings.TrimSpace(why) == "" {
+				return "", nil, fmt.Errorf("%s: %q names no reason", src, line)
+			}
+			if os.Getenv("COCOON_PLATFORM") == platform {
+				reason = platform + ": " + strings.TrimSpace(why)
+			}
 		case kind == "sysctl" && strings.Contains(arg, "="):
 			sysctls = append(sysctls, arg)
 		default:
-			return "", nil, fmt.Errorf("%s: malformed or repeated sandbox line %q (want one `// sandbox: pending REASON`, or `// sandbox: sysctl NAME=VALUE` lines)", src, line)
+			return "", nil, fmt.Errorf("%s: malformed or repeated sandbox line %q (want one `// sandbox: pending REASON` or `// sandbox: pending-on PLATFORM REASON`, or `// sandbox: sysctl NAME=VALUE` lines)", src, line)
 		}
 	}
 	return reason, sysctls, sc.Err()

@@ -120,7 +120,8 @@ func TestSentrySurvivesSyscallFuzz(t *testing.T) {
 	runErr := cmd.Run()
 	log, _ := os.ReadFile(logPath)
 	report := func() string {
-		return fmt.Sprintf("generator log (last lines):\n%s\nsentry stderr:\n%s", tail(string(log), 40), tail(stderr.String(), 150))
+		return fmt.Sprintf("generator log (last lines):\n%s\nsentry stderr (its crash reason, if any):\n%s\nsentry stderr (last lines):\n%s",
+			tail(string(log), 40), crashReason(stderr.String()), tail(stderr.String(), 150))
 	}
 	if ctx.Err() != nil {
 		t.Fatalf("the sandbox hung: no exit within %s\n%s", r.duration+2*time.Minute, report())
@@ -228,4 +229,19 @@ func tail(s string, lines int) string {
 		ls = ls[len(ls)-lines:]
 	}
 	return strings.Join(ls, "\n")
+}
+
+// crashReason returns the lines of a Go crash report that say why (the
+// first lines of a panic or fatal error, and of a fatal signal), which a
+// tail of the goroutine dump would cut off.
+func crashReason(stderr string) string {
+	lines := strings.Split(stderr, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") || strings.HasPrefix(l, "SIG") ||
+			strings.HasPrefix(l, "runtime: ") || strings.Contains(l, "refused by the seccomp filter") {
+			end := min(i+12, len(lines))
+			return strings.Join(lines[i:end], "\n")
+		}
+	}
+	return "(none found)"
 }

@@ -145,7 +145,15 @@ func (s *kernelSource) Process(pid int32) (*Process, bool) {
 		ChildSys:   pi.ChildSys,
 
 		UTSNamespace:   pi.UTSNamespace,
+		IPCNamespace:   pi.IPCNamespace,
+		NetNamespace:   pi.NetNamespace,
 		MountNamespace: pi.MountNamespace,
+	}
+	if pi.UTS != nil {
+		p.NSObjects = map[string]any{"uts": pi.UTS, "ipc": pi.IPC, "net": pi.Net, "pid": pi.PIDNS}
+		if pi.ChildPIDNS != nil {
+			p.NSObjects["pid_for_children"] = pi.ChildPIDNS
+		}
 	}
 	for i := range pi.Threads {
 		p.Threads = append(p.Threads, s.thread(&pi.Threads[i]))
@@ -519,7 +527,7 @@ func ForPIDNamespace(root vfs.Inode, ns *kernel.PIDNamespace) (vfs.Inode, bool) 
 // ShmSegments implements ShmLister.
 func (s *kernelSource) ShmSegments() []ShmSegment {
 	var out []ShmSegment
-	for _, g := range s.k.IPC().ShmSegments(s.ns) {
+	for _, g := range s.k.CallerIPC().ShmSegments(s.ns) {
 		out = append(out, ShmSegment{
 			Key: g.Key, ID: g.ID, Mode: g.Mode, Size: g.Segsz, Cpid: g.Cpid, Lpid: g.Lpid, Nattch: g.Nattch,
 			UID: g.UID, GID: g.GID, CUID: g.CUID, CGID: g.CGID,
@@ -532,7 +540,7 @@ func (s *kernelSource) ShmSegments() []ShmSegment {
 // SemSets implements SysvipcLister.
 func (s *kernelSource) SemSets() []SemSet {
 	var out []SemSet
-	for _, g := range s.k.IPC().SemSets() {
+	for _, g := range s.k.CallerIPC().SemSets() {
 		out = append(out, SemSet{
 			Key: g.Perm.Key, ID: g.ID, Mode: g.Perm.Mode, Nsems: g.Nsems,
 			UID: g.Perm.UID, GID: g.Perm.GID, CUID: g.Perm.CUID, CGID: g.Perm.CGID,
@@ -545,7 +553,7 @@ func (s *kernelSource) SemSets() []SemSet {
 // MsgQueues implements SysvipcLister.
 func (s *kernelSource) MsgQueues() []MsgQueue {
 	var out []MsgQueue
-	for _, g := range s.k.IPC().MsgQueues(s.ns) {
+	for _, g := range s.k.CallerIPC().MsgQueues(s.ns) {
 		out = append(out, MsgQueue{
 			Key: g.Perm.Key, ID: g.ID, Mode: g.Perm.Mode, Cbytes: g.Cbytes, Qnum: g.Qnum,
 			Lspid: g.Lspid, Lrpid: g.Lrpid,

@@ -13,18 +13,19 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
-// The kernel's network for /proc/net. Sockets are found in the
-// descriptor tables of every process of the sandbox (a network namespace
-// is the whole sandbox's, whatever PID namespace the reader is in).
+// The kernel's network for /proc/net: that of the reader's network
+// namespace. Sockets are found in the descriptor tables of every process
+// of the sandbox, whatever PID namespace the reader is in; the inet ones
+// listed are those of the namespace's stack.
 
 var _ NetSource = (*kernelSource)(nil)
 
 // Network implements NetSource.Network.
-func (s *kernelSource) Network() (netif.Network, error) { return s.k.Network() }
+func (s *kernelSource) Network() (netif.Network, error) { return s.k.CallerNetwork() }
 
 // HostNetFile implements NetSource.HostNetFile.
 func (s *kernelSource) HostNetFile(name string) ([]byte, bool, error) {
-	h := s.k.HostNet()
+	h := s.k.CallerHostNet()
 	if h == nil {
 		return nil, false, nil
 	}
@@ -61,7 +62,7 @@ func (s *kernelSource) sockets(fn func(f *vfs.File)) {
 
 // InetSockets implements NetSource.InetSockets.
 func (s *kernelSource) InetSockets() []netif.InetSocket {
-	n, err := s.k.Network()
+	n, err := s.k.CallerNetwork()
 	if err != nil {
 		return nil
 	}
@@ -107,7 +108,7 @@ func (s *kernelSource) UnixSockets() []UnixSocket {
 
 // Counters implements NetSource.Counters.
 func (s *kernelSource) Counters() netif.Counters {
-	n, err := s.k.Network()
+	n, err := s.k.CallerNetwork()
 	if err != nil {
 		return netif.Counters{}
 	}

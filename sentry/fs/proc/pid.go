@@ -452,33 +452,67 @@ func (fs *filesystem) nsDir(key string, v *view) *node {
 	entries := make([]entry, len(namespaces))
 	for i, ns := range namespaces {
 		entries[i] = entry{ns.name, func(k string) *node {
-			if ns.kind == "mnt" {
+			switch ns.kind {
+			case "mnt":
 				return fs.mountNSLink(k, v)
+			case "uts", "ipc", "net", "pid":
+				return fs.joinableNSLink(k, v, ns.name, ns.kind, ns.ino)
 			}
 			return fs.symlink(k, v.attr, func() (string, error) {
-				id := ns.ino
-				if ns.kind == "uts" || ns.kind == "pid" {
-					p, _, err := v.snapshot()
-					if err != nil {
-						return "", unix.ENOENT
-					}
-					own := p.UTSNamespace
-					switch ns.name {
-					case "pid":
-						own = p.PIDNamespace
-					case "pid_for_children":
-						own = p.ChildPIDNamespace
-					}
-					if own == NoNamespace {
-						return "", unix.ENOENT
-					}
-					if own != 0 {
-						id = own
-					}
-				}
-				return ns.kind + ":[" + strconv.FormatUint(id, 10) + "]", nil
+				return ns.kind + ":[" + strconv.FormatUint(ns.ino, 10) + "]", nil
 			})
 		}}
 	}
 	return fs.fixedDir(key, 0o511, v.attr, entries)
+}
+
+// joinableNSLink returns the ns/ link name of a kind setns(2) joins: a
+// magic link to the namespace's file when the source names the namespace
+// object (Process.NSObjects), a plain one (which cannot be opened)
+// otherwise. initial is the number of the kind's initial namespace.
+func (fs *filesystem) joinableNSLink(key string, v *view, name, kind string, initial uint64) *node {
+	resolve := func() (uint64, any, error) {
+		p, _, err := v.snapshot()
+		if err != nil {
+			return 0, nil, unix.ENOENT
+		}
+		var own uint64
+		switch name {
+		case "uts":
+			own = p.UTSNamespace
+		case "ipc":
+			own = p.IPCNamespace
+		case "net":
+			own = p.NetNamespace
+		case "pid":
+			own = p.PIDNamespace
+		case "pid_for_children":
+			own = p.ChildPIDNamespace
+		}
+		if own == NoNamespace {
+			return 0, nil, unix.ENOENT
+		}
+		if own == 0 {
+			own = initial
+		}
+		return own, p.NSObjects[name], nil
+	}
+	n := fs.symlink(key, v.attr, func() (string, error) {
+		id, _, err := resolve()
+		if err != nil {
+			return "", err
+		}
+		return kind + ":[" + strconv.FormatUint(id, 10) + "]", nil
+	})
+	n.magic = func() (*vfs.Dentry, error) {
+		id, obj, err := resolve()
+		if err != nil {
+			return nil, err
+		}
+		if obj == nil {
+			return nil, unix.ENOENT
+		}
+		return vfs.NewAnonymous(kind+":["+strconv.FormatUint(id, 10)+"]", &vfs.NamespaceInode{Namespace: obj, Ino: id}), nil
+	}
+	return n
 }

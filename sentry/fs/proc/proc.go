@@ -150,6 +150,13 @@ type Process struct {
 	// UTSNamespace is the inode number of the process's UTS namespace
 	// (0: the initial one).
 	UTSNamespace uint64
+	// IPCNamespace and NetNamespace are the inode numbers of the
+	// process's IPC and network namespaces (0: the initial ones).
+	IPCNamespace, NetNamespace uint64
+	// NSObjects are the namespaces behind the ns/ links setns(2) joins
+	// through ("uts", "ipc", "net", "pid", "pid_for_children"), which
+	// opening the link hands over; a link without one cannot be opened.
+	NSObjects map[string]any
 	// MountNamespace is the process's mount namespace; nil when the
 	// source has none to show (mntns.go).
 	MountNamespace *vfs.MountNamespace

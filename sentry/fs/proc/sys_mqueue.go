@@ -18,7 +18,7 @@ type mqueueSysctlWriter interface {
 
 // WriteMQueueSysctl implements mqueueSysctlWriter.
 func (s *kernelSource) WriteMQueueSysctl(name, value string) error {
-	return s.k.IPC().MQueues().WriteSysctl(name, value)
+	return s.k.CallerIPC().MQueues().WriteSysctl(name, value)
 }
 
 // mqueueSysDir returns /proc/sys/fs/mqueue.

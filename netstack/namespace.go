@@ -1,0 +1,46 @@
+package netstack
+
+import (
+	"fmt"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+)
+
+// NewDown returns a stack with New's protocols and options whose loopback
+// is down and has no routes, as the loopback of a new Linux network
+// namespace is until it is brought up (which restores the routes of its
+// addresses): nothing is reachable from it, not even 127.0.0.1.
+//
+// The stack does not handle local addresses itself (HandleLocal): that
+// would route packets to its own addresses through lo even while lo is
+// down, and the only interface such a stack has is lo, which loops
+// packets back by itself once up.
+func NewDown() (*Stack, error) {
+	s := &Stack{
+		Stack: stack.New(stack.Options{
+			NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
+			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
+		}),
+	}
+	if err := s.configure(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.addLoopback(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.DisableNIC(LoopbackNIC); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("netstack: taking lo down: %s", err)
+	}
+	s.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == LoopbackNIC })
+	return s, nil
+}

@@ -1,0 +1,183 @@
+package kernel
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// setns(2): a task joins namespaces named by /proc/[pid]/ns files (whose
+// vfs.NamespaceInode holds one of the namespace objects below) or by a
+// pidfd (the process's namespaces of each kind asked for).
+
+// initialNetNS is the object that stands for the initial network
+// namespace in /proc/[pid]/ns/net files (a task in it has a nil netns).
+var initialNetNS = struct {
+	once sync.Once
+	ns   *NetNamespace
+}{}
+
+// InitialNetNamespace returns the object that stands for the sandbox's
+// initial network namespace.
+func InitialNetNamespace() *NetNamespace {
+	initialNetNS.once.Do(func() { initialNetNS.ns = &NetNamespace{ino: initialNetNamespaceID} })
+	return initialNetNS.ns
+}
+
+// NetNamespaceOrInitial returns the task's network namespace, the
+// InitialNetNamespace object for the initial one.
+func (t *Task) NetNamespaceOrInitial() *NetNamespace {
+	if n := t.netns.Load(); n != nil {
+		return n
+	}
+	return InitialNetNamespace()
+}
+
+// NamespaceFlag returns the CLONE_NEW* flag of a namespace object as
+// setns(2) takes it, 0 for an object that is none.
+func NamespaceFlag(ns any) uint64 {
+	switch ns.(type) {
+	case *vfs.MountNamespace:
+		return unix.CLONE_NEWNS
+	case *UTSNamespace:
+		return unix.CLONE_NEWUTS
+	case *IPCNamespace:
+		return unix.CLONE_NEWIPC
+	case *NetNamespace:
+		return unix.CLONE_NEWNET
+	case *PIDNamespace:
+		return unix.CLONE_NEWPID
+	}
+	return 0
+}
+
+// Namespaces returns the namespaces of the process that setns(2) with a
+// pidfd joins, those of kinds flags asks for (CLONE_NEW* flags of the
+// kinds the sandbox has): its mount, UTS, IPC and network namespaces and
+// its active PID namespace. ESRCH once it exited.
+func (tg *ThreadGroup) Namespaces(flags uint64) ([]any, error) {
+	k := tg.k
+	k.mu.Lock()
+	var rep *Task
+	if !tg.zombie {
+		if _, live := tg.tasks[tg.leader]; live {
+			rep = tg.leader
+		} else {
+			for t := range tg.tasks {
+				rep = t
+				break
+			}
+		}
+	}
+	var out []any
+	if rep != nil {
+		if flags&unix.CLONE_NEWUTS != 0 {
+			out = append(out, rep.uts)
+		}
+		if flags&unix.CLONE_NEWIPC != 0 {
+			out = append(out, rep.IPCNamespace())
+		}
+		if flags&unix.CLONE_NEWNET != 0 {
+			out = append(out, rep.NetNamespaceOrInitial())
+		}
+		if flags&unix.CLONE_NEWPID != 0 {
+			out = append(out, rep.pidns)
+		}
+	}
+	k.mu.Unlock()
+	if rep == nil {
+		return nil, unix.ESRCH
+	}
+	if flags&unix.CLONE_NEWNS != 0 {
+		mnt, err := tg.MountNamespace()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mnt)
+	}
+	return out, nil
+}
+
+// Setns moves the caller into each of namespaces (objects NamespaceFlag
+// knows, at most one of each kind), all or none of them: every kind asks
+// for CAP_SYS_ADMIN (the mount namespace also for CAP_SYS_CHROOT, and a
+// file-system context of the caller's own); a PID namespace must be the
+// caller's active one or below it, and becomes the namespace of its later
+// children only, as Linux's pidns_install does. Joining an IPC namespace
+// leaves the semaphore undo list, as exit_sem does.
+func (t *Task) Setns(namespaces []any) error {
+	if !t.creds.HasCap(CapSysAdmin) {
+		return unix.EPERM
+	}
+	var (
+		mnt *vfs.MountNamespace
+		uts *UTSNamespace
+		ipc *IPCNamespace
+		net *NetNamespace
+		pid *PIDNamespace
+	)
+	for _, ns := range namespaces {
+		switch ns := ns.(type) {
+		case *vfs.MountNamespace:
+			mnt = ns
+		case *UTSNamespace:
+			uts = ns
+		case *IPCNamespace:
+			ipc = ns
+		case *NetNamespace:
+			net = ns
+		case *PIDNamespace:
+			pid = ns
+		default:
+			return unix.EINVAL
+		}
+	}
+	if mnt != nil {
+		if !t.creds.HasCap(capSysChroot) {
+			return unix.EPERM
+		}
+		if t.fs.refs.Load() > 1 {
+			return unix.EINVAL
+		}
+	}
+	if pid != nil && (pid.k != t.k || !t.pidns.isAncestorOf(pid)) {
+		return unix.EINVAL
+	}
+	if net != nil && net.stack != nil && net != t.netns.Load() && !net.incUsers() {
+		// Stopped with its last task: nothing names it any more.
+		return unix.EINVAL
+	}
+	// Nothing fails from here on.
+	if net != nil && net != t.NetNamespaceOrInitial() {
+		if net.stack == nil {
+			t.setNetNS(nil)
+		} else {
+			t.setNetNS(net)
+		}
+	}
+	if mnt != nil {
+		if err := t.SetMountNamespace(mnt); err != nil {
+			return err
+		}
+	}
+	if ipc != nil && ipc != t.IPCNamespace() {
+		if ipc == t.k.IPC() {
+			t.setIPCNS(nil)
+		} else {
+			t.setIPCNS(ipc)
+		}
+	}
+	if uts != nil || pid != nil {
+		t.k.mu.Lock()
+		if uts != nil {
+			t.uts = uts
+		}
+		if pid != nil {
+			t.childPIDNS = pid
+		}
+		t.k.mu.Unlock()
+	}
+	return nil
+}
