@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -87,6 +88,7 @@ func TestReportNet(t *testing.T) {
 	}
 
 	type metric struct {
+		key          string // for COCOON_BENCH_NET and profile names
 		label, unit  string
 		higherBetter bool
 		note         string
@@ -100,13 +102,25 @@ func TestReportNet(t *testing.T) {
 	// Every connection is the host's: "pod → host" is the pod sending on
 	// it.
 	metrics := []metric{
-		{"TCP throughput host → pod, one stream", "Mbit/s", true, "target ≥ 0.80x", client("send", "2s")},
-		{"TCP throughput pod → host, one stream", "Mbit/s", true, "target ≥ 0.80x", client("recv", "2s")},
-		{"HTTP requests/s, wrk -c8 → busybox httpd", "req/s", true, "a fork per connection", func(ip netip.Addr) float64 {
+		{"send", "TCP throughput host → pod, one stream", "Mbit/s", true, "target ≥ 0.80x", client("send", "2s")},
+		{"recv", "TCP throughput pod → host, one stream", "Mbit/s", true, "target ≥ 0.80x", client("recv", "2s")},
+		{"http", "HTTP requests/s, wrk -c8 → busybox httpd", "req/s", true, "a fork per connection", func(ip netip.Addr) float64 {
 			return wrkRate(t, fmt.Sprintf("http://%s/", netip.AddrPortFrom(ip, 8080)))
 		}},
-		{"TCP connect+close rate, host → pod", "conn/s", true, "the pod closes first", client("connect", "2s")},
-		{"UDP round trip, 32 bytes, median", "µs", false, "", client("udprtt", "1s")},
+		{"connect", "TCP connect+close rate, host → pod", "conn/s", true, "the pod closes first", client("connect", "2s")},
+		{"udprtt", "UDP round trip, 32 bytes, median", "µs", false, "", client("udprtt", "1s")},
+	}
+	// COCOON_BENCH_NET=send,recv measures only those.
+	if only := os.Getenv("COCOON_BENCH_NET"); only != "" {
+		keys := strings.Split(only, ",")
+		metrics = slices.DeleteFunc(metrics, func(m metric) bool { return !slices.Contains(keys, m.key) })
+	}
+	// COCOON_BENCH_PERF=DIR records a CPU profile of the sentry (perf
+	// record -g) during each cocoon measurement, as DIR/KEY-RUN.data.
+	perfDir := os.Getenv("COCOON_BENCH_PERF")
+	sentry := 0
+	if perfDir != "" {
+		sentry = sentryPID(t, f.c, pod)
 	}
 
 	_, platform := f.podPlatform(pod)
@@ -116,9 +130,16 @@ func TestReportNet(t *testing.T) {
 	var runs []string
 	for _, m := range metrics {
 		got := make([][]float64, len(targets))
-		for range netRuns {
+		for run := range netRuns {
 			for i, tg := range targets {
+				var stop func()
+				if sentry != 0 && tg.name == "cocoon" {
+					stop = perfRecord(t, sentry, filepath.Join(perfDir, fmt.Sprintf("%s-%d.data", m.key, run)))
+				}
 				got[i] = append(got[i], m.measure(tg.ip))
+				if stop != nil {
+					stop()
+				}
 			}
 		}
 		c, r := medianOf(got[0]), medianOf(got[1])
@@ -133,6 +154,54 @@ func TestReportNet(t *testing.T) {
 		runs = append(runs, fmt.Sprintf("  %s cocoon %v, runc %v", pad(m.label+":", 43), got[0], got[1]))
 	}
 	fmt.Printf("\nevery run (%s):\n%s\n", "the machine's load shows in the spread", strings.Join(runs, "\n"))
+	if perfDir != "" {
+		keepForProfiles(t, perfDir, pod)
+	}
+}
+
+// keepForProfiles copies what reading the profiles needs into dir: the
+// cocoon binary (perf resolves the sentry's symbols from it, and the
+// test's copy goes when the test ends; perf report --symfs or a copy at
+// the recorded path) and the pod's sentry log.
+func keepForProfiles(t *testing.T, dir, pod string) {
+	t.Helper()
+	copyFile := func(from, to string) {
+		b, err := os.ReadFile(from)
+		if err == nil {
+			err = os.WriteFile(to, b, 0o755)
+		}
+		if err != nil {
+			t.Logf("keeping %s: %v", from, err)
+		}
+	}
+	copyFile(cocoonBin, filepath.Join(dir, "cocoon"))
+	filepath.WalkDir(filepath.Dir(t.TempDir()), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "sentry.log" && strings.HasPrefix(filepath.Base(filepath.Dir(p)), pod) {
+			copyFile(p, filepath.Join(dir, "sentry.log"))
+		}
+		return nil
+	})
+}
+
+// perfRecord starts perf recording pid's CPU samples with call graphs
+// into out; the returned function stops it and waits for the file.
+func perfRecord(t *testing.T, pid int, out string) func() {
+	t.Helper()
+	cmd := exec.Command("perf", "record", "-q", "-g", "-F", "2000", "-p", strconv.Itoa(pid), "-o", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("perf record: %v", err)
+	}
+	// perf attaches to the threads before it samples; give it a moment
+	// so the measurement is covered from its start.
+	time.Sleep(200 * time.Millisecond)
+	return func() {
+		cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Wait(); err != nil && cmd.ProcessState.ExitCode() != -1 {
+			t.Logf("perf record: %v\n%s", err, stderr.String())
+		}
+	}
 }
 
 // pad left-aligns s in a field of n characters (runes, not bytes: the

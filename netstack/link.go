@@ -71,6 +71,13 @@ type LinkOptions struct {
 	Dispatch fdbased.PacketDispatchMode
 	// GRO merges received TCP segments before the stack sees them.
 	GRO bool
+	// Processors is the number of goroutines that take received
+	// packets from the dispatcher to the stack (fdbased's
+	// ProcessorsPerChannel; 0: GOMAXPROCS). 1 has the dispatcher
+	// deliver them itself, without a goroutine hand-off; it measured
+	// no clear gain end to end (link_test.go, e2e's TestReportNet), so
+	// it is not the default.
+	Processors int
 }
 
 // Link is a host link the stack took over.
@@ -295,11 +302,12 @@ func (s *Stack) attach(hl HostLink, opts LinkOptions) (*Link, error) {
 		// would drop every segment a process of the host sends. As
 		// runsc does, trust the host to have checked what came from
 		// a wire.
-		RXChecksumOffload:  true,
-		GSOMaxSize:         hl.GSO,
-		PacketDispatchMode: dispatch,
-		GRO:                opts.GRO,
-		InterfaceIndex:     hl.Index,
+		RXChecksumOffload:    true,
+		GSOMaxSize:           hl.GSO,
+		PacketDispatchMode:   dispatch,
+		GRO:                  opts.GRO,
+		ProcessorsPerChannel: max(opts.Processors, 0),
+		InterfaceIndex:       hl.Index,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("netstack: endpoint on %s: %w", hl.Name, err)

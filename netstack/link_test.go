@@ -442,6 +442,7 @@ func TestLinkBench(t *testing.T) {
 		opts LinkOptions
 	}{
 		{"gso+recvmmsg", LinkOptions{}},
+		{"gso+recvmmsg+1proc", LinkOptions{Processors: 1}},
 		{"gso+recvmmsg+gro", LinkOptions{GRO: true}},
 		{"gso+packetmmap", LinkOptions{Dispatch: fdbased.PacketMMap}},
 		{"nogso+recvmmsg", LinkOptions{NoGSO: true}},

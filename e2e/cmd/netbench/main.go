@@ -50,6 +50,9 @@ const (
 	// udpMinTrips are.
 	udpWarmup   = 10
 	udpMinTrips = 100
+	// stallTimeout ends a TCP client that has waited this long for data:
+	// a stream that stopped is an error to report, not a hang.
+	stallTimeout = 30 * time.Second
 )
 
 func main() {
@@ -126,7 +129,7 @@ func serveTCP(c net.Conn) {
 	case modeClose:
 		// The deferred Close.
 	case modeSink:
-		n, err := io.CopyBuffer(io.Discard, c, make([]byte, chunk))
+		n, err := sink(c)
 		if err != nil {
 			return
 		}
@@ -139,6 +142,25 @@ func serveTCP(c net.Conn) {
 			if _, err := c.Write(buf); err != nil {
 				return
 			}
+		}
+	}
+}
+
+// sink reads c to EOF, chunk bytes a call, and returns the byte count.
+// Not io.Copy to io.Discard: that reads 8 KiB a call whatever buffer it
+// is given (io.Discard is a ReaderFrom with buffers of its own), which
+// would measure the cost of a system call more than the stream's.
+func sink(c net.Conn) (int64, error) {
+	buf := make([]byte, chunk)
+	var total int64
+	for {
+		n, err := c.Read(buf)
+		total += int64(n)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
 		}
 	}
 }
@@ -167,6 +189,7 @@ func send(addr string, d time.Duration) (float64, error) {
 	start := time.Now()
 	var sent int64
 	for time.Since(start) < d {
+		c.SetWriteDeadline(time.Now().Add(stallTimeout))
 		n, err := c.Write(buf)
 		sent += int64(n)
 		if err != nil {
@@ -177,6 +200,7 @@ func send(addr string, d time.Duration) (float64, error) {
 		return 0, err
 	}
 	var ack [8]byte
+	c.SetReadDeadline(time.Now().Add(stallTimeout))
 	if _, err := io.ReadFull(c, ack[:]); err != nil {
 		return 0, fmt.Errorf("reading the server's byte count: %w", err)
 	}
@@ -201,6 +225,7 @@ func recv(addr string, d time.Duration) (float64, error) {
 	start := time.Now()
 	var got int64
 	for time.Since(start) < d {
+		c.SetReadDeadline(time.Now().Add(stallTimeout))
 		n, err := c.Read(buf)
 		got += int64(n)
 		if err != nil {
