@@ -186,6 +186,9 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	// Root confines the sentry as the daemon does a pod's. Without root
 	// there are no host IDs to give it; it runs unconfined, as its
 	// caller, who is the only user it could harm.
+	if os.Geteuid() != 0 && !opts.Unconfined && opts.Stderr != nil {
+		fmt.Fprintln(opts.Stderr, "cocoon do: not root: the sentry runs unconfined (it needs host IDs of its own); it runs as you")
+	}
 	if os.Geteuid() == 0 && !opts.Unconfined {
 		idsMu.Lock()
 		defer idsMu.Unlock()
