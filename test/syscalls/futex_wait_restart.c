@@ -33,9 +33,10 @@ static char proc_state(pid_t pid) {
 	return p[2];
 }
 
-// wait_blocked waits until the child sleeps (in its futex wait).
+// wait_blocked waits until the child sleeps (in its futex wait); the
+// bound is generous, since a fork can take seconds on a loaded machine.
 static void wait_blocked(pid_t pid) {
-	for (int i = 0; i < 2000 && proc_state(pid) != 'S'; i++)
+	for (int i = 0; i < 30000 && proc_state(pid) != 'S'; i++)
 		msleep(1);
 	CHECK_EQ(proc_state(pid), 'S');
 	msleep(20);

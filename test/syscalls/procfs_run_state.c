@@ -47,7 +47,7 @@ static char state_of(pid_t pid) {
 // await_state waits (bounded) until both files show pid in state s.
 static void await_state(pid_t pid, char s) {
 	char a = 0, b = 0;
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < 30000; i++) {
 		if ((a = stat_state(pid)) == s && (b = status_state(pid)) == s)
 			return;
 		msleep(1);
