@@ -45,31 +45,61 @@ func TestSentryConfinement(t *testing.T) {
 		}
 	}
 
-	// What a process running as sentry A's host user could do to
-	// sentry B (with a view of the host's PIDs, which A does not
-	// even have), and as B's own user, to B (B is not dumpable).
-	for _, as := range []int{uidA, uidB} {
-		asHostUser(t, as, func() {
-			if as != uidB {
-				if err := unix.Kill(pidB, 0); !errors.Is(err, unix.EPERM) {
-					t.Errorf("uid %d: kill(sentry B, 0) = %v, want EPERM", as, err)
+	// What a process running as pod A's sentry user, or as its stubs'
+	// (where application code runs), could do to pod B's sentry and
+	// stubs, with a view of the host's PIDs, which neither has; and
+	// what B's own user could do to B's sentry, which is not dumpable.
+	stubB := firstChild(t, pidB)
+	for _, c := range []struct {
+		as      int
+		targets map[string]int
+		kill    bool
+	}{
+		{uidA, map[string]int{"sentry B": pidB, "stub of B": stubB}, true},
+		{uidA + 1, map[string]int{"sentry B": pidB, "stub of B": stubB}, true},
+		{uidB, map[string]int{"sentry B": pidB}, false},
+	} {
+		asHostUser(t, c.as, func() {
+			for name, pid := range c.targets {
+				if c.kill {
+					if err := unix.Kill(pid, 0); !errors.Is(err, unix.EPERM) {
+						t.Errorf("uid %d: kill(%s, 0) = %v, want EPERM", c.as, name, err)
+					}
 				}
-			}
-			if _, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pidB), 0, 0, 0, 0); e != unix.EPERM {
-				t.Errorf("uid %d: PTRACE_SEIZE of sentry B = %v, want EPERM", as, e)
-			}
-			var buf [8]byte
-			local := unix.Iovec{Base: &buf[0], Len: 8}
-			remote := unix.RemoteIovec{Base: 0x400000, Len: 8}
-			if _, err := unix.ProcessVMReadv(pidB, []unix.Iovec{local}, []unix.RemoteIovec{remote}, 0); !errors.Is(err, unix.EPERM) {
-				t.Errorf("uid %d: process_vm_readv of sentry B = %v, want EPERM", as, err)
-			}
-			if fd, err := unix.Open(fmt.Sprintf("/proc/%d/mem", pidB), unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
-				unix.Close(fd)
-				t.Errorf("uid %d: opened sentry B's /proc/PID/mem", as)
+				if _, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, 0, 0, 0); e != unix.EPERM {
+					t.Errorf("uid %d: PTRACE_SEIZE of %s = %v, want EPERM", c.as, name, e)
+				}
+				var buf [8]byte
+				local := unix.Iovec{Base: &buf[0], Len: 8}
+				remote := unix.RemoteIovec{Base: 0x400000, Len: 8}
+				if _, err := unix.ProcessVMReadv(pid, []unix.Iovec{local}, []unix.RemoteIovec{remote}, 0); !errors.Is(err, unix.EPERM) {
+					t.Errorf("uid %d: process_vm_readv of %s = %v, want EPERM", c.as, name, err)
+				}
+				if fd, err := unix.Open(fmt.Sprintf("/proc/%d/mem", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+					unix.Close(fd)
+					t.Errorf("uid %d: opened %s's /proc/PID/mem", c.as, name)
+				}
 			}
 		})
 	}
+}
+
+// firstChild returns a child process of pid: a sentry's first is its
+// platform's master stub.
+func firstChild(t *testing.T, pid int) int {
+	t.Helper()
+	// Each thread's children file lists the children that thread made.
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if c, err := strconv.Atoi(f[0]); err == nil {
+				return c
+			}
+		}
+	}
+	t.Fatalf("sentry %d has no child (its platform's stubs)", pid)
+	return 0
 }
 
 // checkConfinedSentry checks sentry pid's confinement and returns its
