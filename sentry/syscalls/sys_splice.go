@@ -48,24 +48,31 @@ func readKernel(t *kernel.Task, f *vfs.File, buf []byte, off int64, nonblock boo
 // stopped early. A pipe without readers raises SIGPIPE.
 func writeKernel(t *kernel.Task, f *vfs.File, buf []byte, off int64, nonblock bool) (int, error) {
 	done := 0
-	for done < len(buf) {
-		var n int
-		var err error
+	write := func() (int, error) {
 		if off >= 0 {
-			n, err = f.PWrite(buf[done:], off+int64(done))
-		} else {
-			n, err = f.Write(buf[done:])
+			return f.PWrite(buf[done:], off+int64(done))
+		}
+		return f.Write(buf[done:])
+	}
+	for done < len(buf) {
+		n, err := write()
+		if err == unix.EAGAIN && !nonblock {
+			// The wait retries the write itself and blocks, killably,
+			// while it makes no progress: a file that reports itself
+			// writable yet refuses the write must not make this loop
+			// spin unkillably (the syscall fuzzer's sendfile hang).
+			done += n
+			if werr := waitFor(t, f, waiter.EventOut, func() bool {
+				n, err = write()
+				return err != unix.EAGAIN || n > 0
+			}); werr != nil {
+				n, err = 0, werr
+			}
+			if err == unix.EAGAIN {
+				err = nil // progress made; write the rest
+			}
 		}
 		done += n
-		if err == unix.EAGAIN && !nonblock {
-			werr := waitFor(t, f, waiter.EventOut, func() bool {
-				return f.Impl().(waiter.Waitable).Readiness(waiter.EventOut|waiter.EventErr) != 0
-			})
-			if werr == nil {
-				continue
-			}
-			err = werr
-		}
 		if err != nil {
 			if err == unix.EPIPE {
 				t.SendSignalToSelf(unix.SIGPIPE)
