@@ -24,7 +24,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/cocoonrt/cocoon/cni"
@@ -63,9 +62,9 @@ func TestReportNet(t *testing.T) {
 			t.Skipf("needs %s (Debian package %s; make deps installs it)", tool, tool)
 		}
 	}
-	nb := buildNetbench(t)
+	nb := buildProgram(t, "netbench")
 	f, n, _ := newNetPodFixture(t)
-	img := netbenchImage(t, nb)
+	img := busyboxWith(t, "netbench", nb)
 	reg := registry.Start(t)
 	_, ref, err := reg.Push("bench/netbench:1", img)
 	if err != nil {
@@ -220,51 +219,6 @@ func medianOf(vs []float64) float64 {
 	s := slices.Clone(vs)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// buildNetbench builds e2e/cmd/netbench, static, into a temp dir.
-func buildNetbench(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "netbench")
-	cmd := exec.Command(goCommand(), "build", "-trimpath", "-o", out, "./cmd/netbench")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building netbench: %v\n%s", err, b)
-	}
-	return out
-}
-
-// netbenchImage is the busybox test image with bin at /bin/netbench.
-func netbenchImage(t *testing.T, bin string) v1.Image {
-	t.Helper()
-	base, err := registry.BusyboxImage()
-	if err != nil {
-		t.Skip(err)
-	}
-	body, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "bin/netbench", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(body))}); err != nil {
-		t.Fatal(err)
-	}
-	tw.Write(body)
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(base, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // startRuncServers runs netServers in a runc container whose network

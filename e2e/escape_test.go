@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"crypto/rand"
@@ -25,9 +24,6 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/e2e/registry"
@@ -97,7 +93,7 @@ func TestEscapeSuite(t *testing.T) {
 	if platform == "" {
 		platform = "systrap"
 	}
-	img := escapeImage(t, buildEscape(t))
+	img := busyboxWith(t, "escape", buildProgram(t, "escape"))
 	reg := registry.Start(t)
 	_, ref, err := reg.Push("e2e/escape:1", img)
 	if err != nil {
@@ -244,51 +240,6 @@ func parseEscape(t *testing.T, logs string) []escapeResult {
 		t.Errorf("the escape program says it ran %d cases, %d reported; output:\n%s", summary, len(out), logs)
 	}
 	return out
-}
-
-// buildEscape builds e2e/cmd/escape, static.
-func buildEscape(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "escape")
-	cmd := exec.Command(goCommand(), "build", "-trimpath", "-o", out, "./cmd/escape")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the escape program: %v\n%s", err, b)
-	}
-	return out
-}
-
-// escapeImage is the busybox test image with bin at /bin/escape.
-func escapeImage(t *testing.T, bin string) v1.Image {
-	t.Helper()
-	base, err := registry.BusyboxImage()
-	if err != nil {
-		t.Skip(err)
-	}
-	body, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "bin/escape", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(body))}); err != nil {
-		t.Fatal(err)
-	}
-	tw.Write(body)
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(base, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // escapeHost is the host side of the suite: the files, listeners and
