@@ -33,9 +33,9 @@ const (
 // side, running on another CPU, sees the hand-off without a futex wake-up,
 // which on a virtual machine costs an interrupt and a VM exit each way (the
 // getppid round trip drops from ~15-25 µs to ~4.5 µs on the development VM).
-// The stub polls stubSpin times with PAUSE (~20 µs on current Intel
-// cores); the sentry polls for sentrySpin. They are variables so benchmarks
-// can compare settings.
+// The stub polls stubSpin times with PAUSE, a count calibrated to last
+// stubSpinBudget (spin.go); the sentry polls for sentrySpin. They are
+// variables so benchmarks can compare settings.
 var (
 	stubSpin   = 500
 	sentrySpin = 20 * time.Microsecond

@@ -103,6 +103,7 @@ var _ platform.Platform = (*Platform)(nil)
 // New starts the systrap platform: it creates the master stub from an image
 // held in a memfd. It is the only time the platform executes a program.
 func New(mf *memfile.File) (*Platform, error) {
+	calibrateStubSpin()
 	p := &Platform{
 		mf:          mf,
 		requests:    make(chan func(*tracee)),
