@@ -123,10 +123,16 @@ type Task struct {
 
 	// userNS and sysNS are the task's CPU time as the sentry measures it:
 	// time running application code (the platform switch's wall time),
-	// and the CPU time of the task's host thread serving its system
-	// calls and faults (so waiting is not counted, nor time the host
-	// took the thread off its CPU). Written by the task, read by anyone.
+	// and the wall time the sentry spent serving its system calls and
+	// faults less the time the task slept in them (blockedNS), as
+	// gVisor accounts it. Reading the host thread's CPU clock instead is
+	// a host system call at each end, which on a virtual machine cost
+	// more than the getppid it measured. Written by the task, read by
+	// anyone.
 	userNS, sysNS atomic.Int64
+	// blockedNS is how long the task has slept since it last left
+	// application code. Used only by the task's goroutine.
+	blockedNS int64
 	// startTime is when the task was created.
 	startTime time.Time
 	// nextCPUCheck is the CPU time (ns) at which to check RLIMIT_CPU.

@@ -28,6 +28,10 @@ func isRestartErrno(e unix.Errno) bool {
 // kick wakes the task wherever it is: blocked in the sentry or running
 // application code.
 func (t *Task) kick() {
+	// Linux's signal_wake_up makes a task in an interruptible sleep
+	// runnable before kill(2) returns, and /proc says so from then on;
+	// BlockUntil marks it sleeping again if the kick was spurious.
+	t.waitState.CompareAndSwap(uint32(StateSleeping), 0)
 	select {
 	case t.interrupt <- struct{}{}:
 	default:
@@ -80,12 +84,13 @@ func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool
 	// An interruptible sleep does not count toward the load average.
 	t.k.load.taskInactive()
 	defer t.k.load.taskActive()
-	t.waitState.Store(uint32(StateSleeping))
 	defer t.waitState.Store(0)
+	defer t.chargeBlocked(time.Now())
 	for {
 		if t.Interrupted() {
 			return false, ERESTARTSYS
 		}
+		t.waitState.Store(uint32(StateSleeping))
 		select {
 		case <-ch:
 			return false, nil
@@ -102,4 +107,10 @@ func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool
 func (t *Task) Sleep(d time.Duration) error {
 	_, err := t.BlockUntil(nil, time.Now().Add(d))
 	return err
+}
+
+// chargeBlocked records that the task slept since start, time its system
+// call does not charge as CPU time.
+func (t *Task) chargeBlocked(start time.Time) {
+	t.blockedNS += int64(time.Since(start))
 }

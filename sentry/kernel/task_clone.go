@@ -263,6 +263,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		// uninterruptible sleep as far as /proc is concerned.
 		t.waitState.Store(uint32(StateDiskSleep))
 		defer t.waitState.Store(0)
+		defer t.chargeBlocked(time.Now())
 		for {
 			select {
 			case <-vforkDone:

@@ -53,7 +53,7 @@ func (t *Task) run() {
 		mid := time.Now()
 		user := mid.Sub(start)
 		t.userNS.Add(int64(user))
-		sysStart := threadCPUTime()
+		t.blockedNS = 0
 		if err != nil {
 			t.k.Log.Error("platform failed to run the task", "tid", t.tid, "err", err)
 			t.killGroup(unix.WaitStatus(unix.SIGKILL))
@@ -80,7 +80,7 @@ func (t *Task) run() {
 			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr, 0)
 		case platform.TrapInterrupted:
 		}
-		sys := time.Duration(threadCPUTime() - sysStart)
+		sys := max(time.Since(mid)-time.Duration(t.blockedNS), 0)
 		t.sysNS.Add(int64(sys))
 		if t.tg.cpuTimersArmed.Load() {
 			t.chargeCPUTimers(user, sys)
@@ -333,15 +333,4 @@ func (tg *ThreadGroup) killLocked(status unix.WaitStatus) {
 		task.killed = true
 		task.kick()
 	}
-}
-
-// threadCPUTime returns the CPU time of the calling OS thread, which a
-// task's goroutine is locked to: the sentry's work for the task, without
-// the time the thread slept (a blocked system call) or waited for a CPU.
-func threadCPUTime() int64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0
-	}
-	return ts.Nano()
 }
