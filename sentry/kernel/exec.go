@@ -13,17 +13,12 @@ import (
 )
 
 // executable is an opened program file: the loader reads it and maps it.
+// Its mappings go through the file's page cache like mmap(2)'s, so every
+// execve of a program shares the pages it has not written instead of
+// reading the file again.
 type executable struct {
-	file *vfs.File
-	m    mm.Mappable
+	MappedFile
 }
-
-func (e *executable) ReadAt(p []byte, off int64) (int, error) { return e.m.ReadAt(p, off) }
-func (e *executable) Size() (int64, error)                    { return e.m.Size() }
-
-// IncRef and DecRef let mappings of the program keep it open.
-func (e *executable) IncRef() { e.file.IncRef() }
-func (e *executable) DecRef() { e.file.DecRef() }
 
 // opener opens interpreters for the loader in the task's view and keeps
 // them until the load is over; mappings hold their own references.
@@ -74,7 +69,7 @@ func (t *Task) openExecutable(path string) (*executable, error) {
 		impl.Close()
 		return nil, unix.EACCES
 	}
-	return &executable{file: vfs.NewFile(impl, d, unix.O_RDONLY), m: m}, nil
+	return &executable{MappedFile{file: vfs.NewFile(impl, d, unix.O_RDONLY), m: m}}, nil
 }
 
 // Exec replaces the task's program with the one at path, as execve(2).

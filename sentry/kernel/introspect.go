@@ -528,9 +528,6 @@ func (f *FSContext) Umask() uint32 {
 	return f.umask
 }
 
-// VFSFile returns the open program file a mapping of it holds.
-func (e *executable) VFSFile() *vfs.File { return e.file }
-
 // MappingFile returns the open file behind a file mapping (a VMA's
 // mm.VMAInfo.File), or nil when the mapping does not say: the program
 // and interpreter images execve maps always do; mmap(2)'s mappings do

@@ -8,7 +8,6 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/platform"
-	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
 const (
@@ -102,7 +101,7 @@ func Mmap(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 					opts.MaxPerms = platform.Read | platform.Execute
 				}
 			}
-			opts.File = &mappedFile{file: f, m: m}
+			opts.File = kernel.NewMappedFile(f, m)
 			opts.Offset = off
 		}
 	}
@@ -166,44 +165,4 @@ func Msync(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	return 0, t.MM().Msync(args[0], args[1])
-}
-
-// mappedFile is a file as a memory mapping holds it: the mapping keeps the
-// open file description alive after the descriptor is closed.
-type mappedFile struct {
-	file *vfs.File
-	m    mm.Mappable
-}
-
-func (f *mappedFile) ReadAt(p []byte, off int64) (int, error) { return f.m.ReadAt(p, off) }
-func (f *mappedFile) Size() (int64, error)                    { return f.m.Size() }
-func (f *mappedFile) IncRef()                                 { f.file.IncRef() }
-func (f *mappedFile) DecRef()                                 { f.file.DecRef() }
-
-// VFSFile returns the open file the mapping holds (for /proc/[pid]/maps).
-func (f *mappedFile) VFSFile() *vfs.File { return f.file }
-
-// SharedMemory forwards mm.SharedMappable: shared mappings of a file that
-// keeps its data in sentry memory (tmpfs) map its own pages.
-func (f *mappedFile) SharedMemory() *mm.SharedMemory {
-	if s, ok := f.m.(mm.SharedMappable); ok {
-		return s.SharedMemory()
-	}
-	return nil
-}
-
-// WriteBack forwards mm.WriteBacker: shared mappings of gofer files write
-// their pages back through the file.
-func (f *mappedFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
-	if wb, ok := f.m.(mm.WriteBacker); ok {
-		wb.WriteBack(obj, off, length)
-	}
-}
-
-// ReadAtUncached forwards mm.CacheFiller.
-func (f *mappedFile) ReadAtUncached(p []byte, off int64) (int, error) {
-	if cf, ok := f.m.(mm.CacheFiller); ok {
-		return cf.ReadAtUncached(p, off)
-	}
-	return f.m.ReadAt(p, off)
 }
