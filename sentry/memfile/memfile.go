@@ -2,16 +2,29 @@
 // application memory. The sentry maps the whole file into its own address
 // space, so copying to or from application memory is a plain memory copy,
 // and platforms map ranges of the same file into application address spaces.
-// Freed ranges are returned to the host with fallocate(PUNCH_HOLE).
+//
+// Freed ranges go back to the host with fallocate(PUNCH_HOLE), but not one
+// by one: a process exit frees hundreds of scattered pages, and a punch is
+// a host system call (several microseconds on a virtual machine) after
+// which the next use of the page takes a host page fault to get it back.
+// Released ranges wait on a dirty list, are handed out again first (zeroed
+// by the sentry, which is cheaper than either), and are punched in one
+// sorted, coalesced batch once dirtyLimit bytes have piled up.
 package memfile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
 )
+
+// dirtyLimit is how many released bytes may wait for reuse before they are
+// returned to the host.
+const dirtyLimit = 32 << 20
 
 const pageSize = 4096
 
@@ -32,11 +45,16 @@ type File struct {
 	mapping []byte
 	size    uint64
 
-	// mu protects next and free.
+	// mu protects next, free, dirty, dirtyBytes and inUse.
 	mu sync.Mutex
 	// next is the end of the part of the file ever handed out.
 	next uint64
-	// free holds released ranges, reused first-fit before next grows.
+	// dirty holds released ranges still holding data and host pages,
+	// most recent last; dirtyBytes is their total length.
+	dirty      []Range
+	dirtyBytes uint64
+	// free holds released ranges given back to the host (holes, reading
+	// as zeroes), reused first-fit after dirty and before next grows.
 	free []Range
 	// inUse counts the bytes allocated and not released.
 	inUse uint64
@@ -83,18 +101,17 @@ func (f *File) Allocate(length uint64) (Range, error) {
 		return Range{}, fmt.Errorf("memfile: bad allocation length %#x", length)
 	}
 	f.mu.Lock()
+	if r, ok := takeFit(&f.dirty, length, true); ok {
+		f.dirtyBytes -= length
+		f.inUse += length
+		f.mu.Unlock()
+		// Nobody else can reach r now; its old contents must not leak
+		// into the new owner's pages.
+		clear(f.Slice(r))
+		return r, nil
+	}
 	defer f.mu.Unlock()
-	for i, fr := range f.free {
-		if fr.Length() < length {
-			continue
-		}
-		r := Range{fr.Start, fr.Start + length}
-		if fr.Length() == length {
-			f.free[i] = f.free[len(f.free)-1]
-			f.free = f.free[:len(f.free)-1]
-		} else {
-			f.free[i].Start += length
-		}
+	if r, ok := takeFit(&f.free, length, false); ok {
 		f.inUse += length
 		return r, nil
 	}
@@ -107,23 +124,95 @@ func (f *File) Allocate(length uint64) (Range, error) {
 	return r, nil
 }
 
-// Release returns r to the host and makes it available for reuse. The
-// range reads as zeroes afterwards.
+// takeFit removes length bytes from the first range of *list that holds
+// them (searching from the end when fromEnd, where the most recently
+// released, cache-warm ranges are) and returns them.
+func takeFit(list *[]Range, length uint64, fromEnd bool) (Range, bool) {
+	l := *list
+	for k := range l {
+		i := k
+		if fromEnd {
+			i = len(l) - 1 - k
+		}
+		fr := l[i]
+		if fr.Length() < length {
+			continue
+		}
+		r := Range{fr.Start, fr.Start + length}
+		if fr.Length() == length {
+			l[i] = l[len(l)-1]
+			*list = l[:len(l)-1]
+		} else {
+			l[i].Start += length
+		}
+		return r, true
+	}
+	return Range{}, false
+}
+
+// Release makes r available for reuse; Allocate zeroes it before handing
+// it out again. Its host pages are freed with the next batch.
 func (f *File) Release(r Range) {
 	if r.Length() == 0 {
 		return
 	}
-	// Punching a hole both frees the host pages and zeroes the range, which
-	// Allocate promises.
-	if err := unix.Fallocate(f.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(r.Start), int64(r.Length())); err != nil {
-		// Without the punch the range is not zero: zero it by hand so reuse
-		// stays correct.
-		clear(f.Slice(r))
+	f.mu.Lock()
+	f.inUse -= r.Length()
+	f.dirty = append(f.dirty, r)
+	f.dirtyBytes += r.Length()
+	var batch []Range
+	if f.dirtyBytes >= dirtyLimit {
+		batch, f.dirty, f.dirtyBytes = f.dirty, nil, 0
+	}
+	f.mu.Unlock()
+	if batch != nil {
+		f.giveBack(batch)
+	}
+}
+
+// Flush returns every released range's host pages now.
+func (f *File) Flush() {
+	f.mu.Lock()
+	batch := f.dirty
+	f.dirty, f.dirtyBytes = nil, 0
+	f.mu.Unlock()
+	f.giveBack(batch)
+}
+
+// giveBack punches the ranges of batch, which nobody can allocate meanwhile,
+// out of the file in as few calls as they coalesce into, and puts them on
+// the free list, which it coalesces too.
+func (f *File) giveBack(batch []Range) {
+	if len(batch) == 0 {
+		return
+	}
+	batch = coalesce(batch)
+	for _, r := range batch {
+		// Punching a hole both frees the host pages and zeroes the
+		// range, which the free list promises.
+		if err := unix.Fallocate(f.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(r.Start), int64(r.Length())); err != nil {
+			// Without the punch the range is not zero: zero it by
+			// hand so reuse stays correct.
+			clear(f.Slice(r))
+		}
 	}
 	f.mu.Lock()
-	f.free = append(f.free, r)
-	f.inUse -= r.Length()
+	f.free = coalesce(append(f.free, batch...))
 	f.mu.Unlock()
+}
+
+// coalesce sorts ranges and merges those that touch.
+func coalesce(rs []Range) []Range {
+	slices.SortFunc(rs, func(a, b Range) int { return cmp.Compare(a.Start, b.Start) })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && out[n-1].End == r.Start {
+			out[n-1].End = r.End
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // Slice returns the sentry's view of r.
