@@ -34,10 +34,33 @@ type addressSpace struct {
 	// exiting holds the threads told to exit whose regions are reused
 	// once the host has removed them.
 	exiting []*stubThread
-	// idle holds stub threads made ahead of use (see Platform.spare).
+	// idle holds stub threads made ahead of use (see Platform.spares).
 	idle     []*stubThread
 	released bool
+	// factoryEdits counts the edits task threads made through the factory
+	// before the process got editors (see edit).
+	factoryEdits int
+
+	// pendMu protects pending, running and batch (batch.go). It is taken
+	// before mu, and held while queued calls run so that they run in
+	// order.
+	pendMu sync.Mutex
+	// pending holds the mmaps queued while no thread runs application
+	// code.
+	pending []editOp
+	// running counts the stub threads running application code (between
+	// beginRun and endRun).
+	running int
+	// batch is the page of batch entries, mapped read-only in the stub at
+	// stubBatchPage once a batch has run.
+	batch memfile.Range
 }
+
+// editorAfter is how many edits a task thread makes in a process through
+// the factory before it makes an editor of its own there: making one costs
+// a few milliseconds, worth it only for a process that lives a while, and
+// most edits come in batches now.
+const editorAfter = 8
 
 // region is a thread's sysmsg page and signal stack: regionSize bytes of
 // the memory file, mapped in the stub at addr and in the sentry as mem.
@@ -56,8 +79,9 @@ var _ platform.AddressSpace = (*addressSpace)(nil)
 func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	var as *addressSpace
 	err := p.do(func(master *tracee) error {
-		if p.spare != nil {
-			as, p.spare = p.spare, nil
+		if n := len(p.spares); n > 0 {
+			as = p.spares[n-1]
+			p.spares = p.spares[:n-1]
 			return nil
 		}
 		var err error
@@ -111,15 +135,55 @@ func (as *addressSpace) inject(nr uintptr, args ...uintptr) (uintptr, error) {
 // traces itself, as the ptrace platform does: one hand-off each way instead
 // of two through the factory. Other threads go through the factory.
 func (as *addressSpace) edit(nr uintptr, args ...uintptr) (uintptr, error) {
-	tid := unix.Gettid()
-	if _, ok := as.p.taskThreads.Load(tid); !ok {
-		return as.inject(nr, args...)
-	}
-	e, err := as.editorFor(tid)
+	e, err := as.editor()
 	if err != nil {
 		return 0, err
 	}
+	if e == nil {
+		return as.inject(nr, args...)
+	}
 	return e.syscall(nr, args...)
+}
+
+// editBatch runs the first n entries of the batch page as edit runs one
+// call.
+func (as *addressSpace) editBatch(n int) error {
+	e, err := as.editor()
+	if err != nil {
+		return err
+	}
+	if e == nil {
+		return as.p.do(func(*tracee) error { return as.first.runBatch(n) })
+	}
+	return e.runBatch(n)
+}
+
+// editor returns the stub thread through which the calling thread edits
+// the process, or nil to go through the factory: threads that are not task
+// threads always do, task threads until they have made editorAfter edits.
+func (as *addressSpace) editor() (*tracee, error) {
+	tid := unix.Gettid()
+	if _, ok := as.p.taskThreads.Load(tid); !ok {
+		return nil, nil
+	}
+	as.mu.Lock()
+	e := as.editors[tid]
+	useFactory := e == nil && as.factoryEdits < editorAfter
+	if useFactory {
+		as.factoryEdits++
+	}
+	as.mu.Unlock()
+	if e != nil || useFactory {
+		return e, nil
+	}
+	return as.editorFor(tid)
+}
+
+// isTaskThread reports whether the caller is a task thread (one that made a
+// context).
+func (p *Platform) isTaskThread() bool {
+	_, ok := p.taskThreads.Load(unix.Gettid())
+	return ok
 }
 
 // editorFor returns the stub thread the calling task thread traces in the
@@ -175,17 +239,18 @@ func (as *addressSpace) releaseEditor(tid int) {
 }
 
 // MapFile implements platform.AddressSpace.MapFile.
+// The mapping may be queued until a thread of the process next runs
+// application code (batch.go).
 func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.AccessType) error {
-	_, err := as.edit(unix.SYS_MMAP, uintptr(addr), uintptr(fr.Length()), hostProt(perms),
-		unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(fr.Start))
-	return err
+	return as.queueMap(editOp{nr: unix.SYS_MMAP, args: [6]uintptr{uintptr(addr), uintptr(fr.Length()), hostProt(perms),
+		unix.MAP_SHARED | unix.MAP_FIXED, stubMemFD, uintptr(fr.Start)}})
 }
 
 // Unmap implements platform.AddressSpace.Unmap. munmap of a host process is
 // synchronous for all its threads: no stub thread can use the old
 // translation once it returns.
 func (as *addressSpace) Unmap(addr, length uint64) {
-	_, _ = as.edit(unix.SYS_MUNMAP, uintptr(addr), uintptr(length))
+	_ = as.editNow(editOp{nr: unix.SYS_MUNMAP, args: [6]uintptr{uintptr(addr), uintptr(length)}})
 }
 
 // threadFor returns c's stub thread in the process, making one if needed.
@@ -317,6 +382,7 @@ func (as *addressSpace) Release() {
 	for _, r := range regions {
 		as.p.mf.Release(r.fr)
 	}
+	as.releaseBatch()
 }
 
 // releaseThread ends c's stub thread, whose task is going away, and keeps

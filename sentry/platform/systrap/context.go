@@ -368,8 +368,13 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		t.msg.SetFS = 1
 		t.fsBase = st.Regs.Fs_base
 	}
+	if err := as.beginRun(); err != nil {
+		return platform.Trap{}, err
+	}
 	t.resume()
-	if err := t.wait(); err != nil {
+	err = t.wait()
+	as.endRun()
+	if err != nil {
 		return platform.Trap{}, err
 	}
 	return c.trap(t, st)

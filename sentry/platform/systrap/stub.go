@@ -152,6 +152,7 @@ func stubImage() ([]byte, error) {
 	putPhdr(ehdrSize+phdrSize, pfR|pfW, 0, stubDataAddr, 0, stubDataSize)
 
 	copy(img[stubCodeOffset:], injection)
+	copy(img[stubBatchOffset:], batchCode)
 	copy(img[stubHandlerOffset:], code)
 	return img, nil
 }

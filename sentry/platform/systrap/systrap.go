@@ -15,9 +15,12 @@
 // processes (one ahead of use), and clones and sets up application threads.
 // Address-space edits (mmap, munmap of the memory file) are injected with
 // ptrace too, because an injected call cannot be forged by the application:
-// each task thread traces one "editor" thread per stub process and injects
-// them itself, as the ptrace platform does; other threads go through the
-// factory.
+// a task thread that has edited a stub process a few times traces an
+// "editor" thread there and injects them itself, as the ptrace platform
+// does; other edits go through the factory. Mappings made while no thread
+// of the process runs application code are queued and run as one batch
+// before one does (batch.go), so a fault, a fork or an exec costs one
+// injection instead of one per mapping.
 //
 // Hand-off. Both sides poll the shared state word for a few tens of
 // microseconds before sleeping on it (FUTEX_WAIT), and a side wakes the
@@ -84,9 +87,9 @@ type Platform struct {
 	// spaces holds the live address spaces, so a released context can end
 	// its stub thread in each.
 	spaces map[*addressSpace]struct{}
-	// spare is an address space made ahead of use; only the factory's
-	// thread uses it.
-	spare *addressSpace
+	// spares are address spaces made ahead of use, at most spareSpaces;
+	// only the factory's thread uses them.
+	spares []*addressSpace
 	// taskThreads holds the host TIDs of the threads that made a context
 	// and not released it: locked task threads, which may trace stub
 	// threads of their own.
@@ -149,19 +152,21 @@ func (p *Platform) factory(ready chan<- error) {
 	}
 	spareFailed := false
 	for {
-		if p.spare == nil && !spareFailed {
+		if len(p.spares) < spareSpaces && !spareFailed {
 			// Idle: make the next address space ahead of use.
 			select {
 			case req := <-p.requests:
 				req(master)
 				continue
 			case <-p.stopFactory:
-				master.kill()
+				p.shutdown(master)
 				return
 			default:
 			}
 			as, err := p.newSpace(master, true)
-			p.spare, spareFailed = as, err != nil
+			if spareFailed = err != nil; !spareFailed {
+				p.spares = append(p.spares, as)
+			}
 			continue
 		}
 		select {
@@ -169,14 +174,28 @@ func (p *Platform) factory(ready chan<- error) {
 			spareFailed = false
 			req(master)
 		case <-p.stopFactory:
-			if p.spare != nil {
-				p.spare.Release()
-			}
-			master.kill()
+			p.shutdown(master)
 			return
 		}
 	}
 }
+
+// shutdown kills the spare address spaces, then the master. In that order:
+// the master is the init of the stubs' PID namespace, and dying it waits
+// for every stub to be reaped, which the factory, their tracer, must do
+// first.
+func (p *Platform) shutdown(master *tracee) {
+	for _, as := range p.spares {
+		as.Release()
+	}
+	p.spares = nil
+	master.kill()
+}
+
+// spareSpaces is how many address spaces, each with a stub thread, the
+// factory keeps made ahead: a fork+exec takes two (the child's copy, then
+// its new program's), and making one costs milliseconds of ptrace stops.
+const spareSpaces = 2
 
 // do runs fn on the factory's thread and waits for it.
 func (p *Platform) do(fn func(master *tracee) error) error {

@@ -1,6 +1,7 @@
 package systrap
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -302,7 +303,7 @@ func TestEscapeThroughStubCode(t *testing.T) {
 		{"futex-requeue", unix.SYS_FUTEX, [6]uint64{codeAddr, 3}},
 		{"arch_prctl-get-gs", unix.SYS_ARCH_PRCTL, [6]uint64{0x1004, dataAddr}},
 	} {
-		for _, target := range []uint64{stubSyscallAddr, stubRestorerAddr + 5} {
+		for _, target := range []uint64{stubSyscallAddr, stubRestorerAddr + 5, stubBatchAddr + 0x20} {
 			t.Run(fmt.Sprintf("%s@%#x", tc.name, target), func(t *testing.T) {
 				// mov $target, %rcx; jmp *%rcx
 				code := []byte{0x48, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe1}
@@ -451,5 +452,99 @@ func TestEscapeJIT(t *testing.T) {
 	trap, err := f.ctx.Switch(f.as, st)
 	if err != nil || trap.Kind != platform.TrapSyscall || st.SyscallNo() != unix.SYS_GETPID || st.Regs.Rip != dataAddr+2 {
 		t.Fatalf("trap %+v err %v nr %d rip %#x", trap, err, st.SyscallNo(), st.Regs.Rip)
+	}
+}
+
+// sumPages: add (%rbx),%rdx; add $4096,%rbx; dec %rcx; jne back;
+// mov $110,%eax; syscall.
+var sumPages = []byte{0x48, 0x03, 0x13, 0x48, 0x81, 0xc3, 0x00, 0x10, 0x00, 0x00, 0x48, 0xff,
+	0xc9, 0x75, 0xf1, 0xb8, 0x6e, 0x00, 0x00, 0x00, 0x0f, 0x05}
+
+// Mappings made while the application is stopped are queued and run in
+// batches before it runs again: more than a batch holds, each page its own
+// call, must all be in place.
+func TestBatchedMappings(t *testing.T) {
+	f := newFixture(t, sumPages)
+	const n = maxBatch + maxBatch/2
+	var want uint64
+	for i := 0; i < n; i++ {
+		fr, err := f.mf.Allocate(arch.PageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every other page from a separate allocation, so no two
+		// calls could be merged.
+		if _, err := f.mf.Allocate(arch.PageSize); err != nil {
+			t.Fatal(err)
+		}
+		v := uint64(i+1) * 1000003
+		f.mf.Slice(fr)[0], f.mf.Slice(fr)[1], f.mf.Slice(fr)[2] = byte(v), byte(v>>8), byte(v>>16)
+		want += v & 0xffffff
+		if err := f.as.MapFile(dataAddr+uint64(i)*arch.PageSize, fr, platform.Read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rbx = dataAddr
+	st.Regs.Rcx = n
+	trap, err := f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v err %v, want the syscall after the loop", trap, err)
+	}
+	if st.Regs.Rdx != want {
+		t.Fatalf("sum of %d batched pages = %#x, want %#x", n, st.Regs.Rdx, want)
+	}
+}
+
+// A queued call the host refuses fails the Switch that runs it, saying
+// which; the stub goes on serving the ones after it.
+func TestBatchedMappingFailure(t *testing.T) {
+	f := newFixture(t, getppidLoop)
+	fr, err := f.mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.as.MapFile(dataAddr, fr, platform.Read); err != nil {
+		t.Fatal(err)
+	}
+	// Misaligned: the host's mmap says EINVAL.
+	if err := f.as.MapFile(dataAddr+arch.PageSize+1, fr, platform.Read); err != nil {
+		t.Fatal(err)
+	}
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	if _, err := f.ctx.Switch(f.as, st); err == nil || !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("Switch with a bad queued mapping: %v, want EINVAL", err)
+	}
+	st.Regs.Rip = codeAddr
+	if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("Switch after the failed batch: trap %+v err %v", trap, err)
+	}
+}
+
+// TestEscapeThroughBatchCode: entering the batch loop with entries of the
+// application's own making does not run them either: the loop's syscall
+// is the stub's, which the application threads' filter refuses.
+func TestEscapeThroughBatchCode(t *testing.T) {
+	// mov $dataAddr,%rbx; mov $1,%r12; mov $stubBatchAddr,%rcx; jmp *%rcx
+	code := []byte{0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0x49, 0xc7, 0xc4, 1, 0, 0, 0,
+		0x48, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe1}
+	*(*uint64)(unsafePtr(&code[2])) = dataAddr
+	*(*uint64)(unsafePtr(&code[19])) = stubBatchAddr
+	f := newFixture(t, code)
+	fr, err := f.mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := (*[7]uint64)(unsafePtr(&f.mf.Slice(fr)[0]))
+	*entry = [7]uint64{unix.SYS_MMAP, dataAddr + 0x10000, 4096, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_SHARED | unix.MAP_FIXED, 0, 0}
+	if err := f.as.MapFile(dataAddr, fr, platform.Read); err != nil {
+		t.Fatal(err)
+	}
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	if trap, err := f.ctx.Switch(f.as, st); err == nil {
+		t.Fatalf("stub survived a forged batch: trap %+v", trap)
 	}
 }

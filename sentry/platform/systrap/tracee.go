@@ -79,16 +79,28 @@ func (t *tracee) syscall(nr uintptr, args ...uintptr) (uintptr, error) {
 	copy(a[:], args)
 	regs.Rdi, regs.Rsi, regs.Rdx, regs.R10, regs.R8, regs.R9 =
 		uint64(a[0]), uint64(a[1]), uint64(a[2]), uint64(a[3]), uint64(a[4]), uint64(a[5])
-	if err := unix.PtraceSetRegs(t.tid, &regs); err != nil {
-		return 0, fmt.Errorf("systrap: setting registers to inject syscall %d: %w", nr, err)
+	if err := t.runToTrap(&regs); err != nil {
+		return 0, fmt.Errorf("systrap: injecting syscall %d: %w", nr, err)
+	}
+	if ret := int64(regs.Rax); ret < 0 && ret > -4096 {
+		return 0, unix.Errno(-ret)
+	}
+	return uintptr(regs.Rax), nil
+}
+
+// runToTrap runs the stopped thread from regs until it stops on an int3,
+// and leaves the registers it stopped with in regs.
+func (t *tracee) runToTrap(regs *arch.Registers) error {
+	if err := unix.PtraceSetRegs(t.tid, regs); err != nil {
+		return fmt.Errorf("setting registers: %w", err)
 	}
 	for {
 		if err := unix.PtraceCont(t.tid, 0); err != nil {
-			return 0, fmt.Errorf("systrap: resuming stub for syscall %d: %w", nr, err)
+			return fmt.Errorf("resuming stub: %w", err)
 		}
 		ws, err := t.waitStop()
 		if err != nil {
-			return 0, err
+			return err
 		}
 		sig := ws.StopSignal()
 		if sig == unix.SIGTRAP && ws.TrapCause() <= 0 {
@@ -99,15 +111,12 @@ func (t *tracee) syscall(nr uintptr, args ...uintptr) (uintptr, error) {
 			// (a PTRACE_INTERRUPT stop, a host job-control signal).
 			continue
 		}
-		return 0, fmt.Errorf("systrap: stub stopped with %v during injected syscall %d", sig, nr)
+		return fmt.Errorf("stub stopped with %v", sig)
 	}
-	if err := unix.PtraceGetRegs(t.tid, &regs); err != nil {
-		return 0, fmt.Errorf("systrap: reading injected syscall result: %w", err)
+	if err := unix.PtraceGetRegs(t.tid, regs); err != nil {
+		return fmt.Errorf("reading registers: %w", err)
 	}
-	if ret := int64(regs.Rax); ret < 0 && ret > -4096 {
-		return 0, unix.Errno(-ret)
-	}
-	return uintptr(regs.Rax), nil
+	return nil
 }
 
 // injectEvent injects a fork or clone into t and returns the new task's
