@@ -73,6 +73,14 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 	p, ok := mm.pages[pageAddr]
 	if !ok || !p.mapped {
 		signo, code, err := mm.populateLocked(v, addr)
+		if err == nil && signo == 0 && access&platform.Write != 0 && v.perms&platform.Write != 0 {
+			// A write to a private file page: copy it now, as
+			// Linux's do_cow_fault does, rather than after a second
+			// fault on the read-only page.
+			if p, ok := mm.pages[pageAddr]; ok && !p.writable {
+				err = mm.breakCOWLocked(v, pageAddr, p)
+			}
+		}
 		if err != nil {
 			// Out of memory: Linux's OOM path kills; SIGBUS is what a
 			// failed fault of a mapping delivers.
@@ -216,7 +224,10 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 		if err := mm.populateObjectLocked(v, v.cache, start, end, false); err != nil {
 			return 0, 0, err
 		}
-		return 0, 0, mm.mapRunsLocked(v, start, end)
+		lo := max(v.start, arch.PageRoundDown(addr)-min(residentAround, arch.PageRoundDown(addr)))
+		hi := min(v.end, arch.PageRoundDown(addr)+residentAround)
+		mm.adoptResidentLocked(v, v.cache, lo, hi)
+		return 0, 0, mm.mapRunsLocked(v, min(lo, start), max(hi, end))
 	}
 	// Allocate the missing pages in runs, so each run is one contiguous
 	// piece of the memory file.
@@ -251,33 +262,77 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 // pages of obj (v's shared object, or the page cache of its file),
 // creating (and filling) missing object pages. The entries are writable
 // for a shared VMA; a private one copies a page before writing it.
+//
+// Missing object pages are allocated in runs, one contiguous piece of the
+// memory file each, so the mappings of the object take few platform calls.
 func (mm *MemoryManager) populateObjectLocked(v *vma, obj *SharedMemory, start, end uint64, writable bool) error {
 	obj.mu.Lock()
 	defer obj.mu.Unlock()
+	missing := func(a uint64) bool {
+		if _, ok := mm.pages[a]; ok {
+			return false
+		}
+		_, ok := obj.pages[v.fileOffset(a)]
+		return !ok
+	}
+	for a := start; a < end; {
+		if _, ok := mm.pages[a]; ok {
+			a += pageSize
+			continue
+		}
+		if pg, ok := obj.pages[v.fileOffset(a)]; ok {
+			pg.refs.Add(1)
+			mm.pages[a] = &pte{page: pg, writable: writable}
+			a += pageSize
+			continue
+		}
+		runEnd := a + pageSize
+		for runEnd < end && missing(runEnd) {
+			runEnd += pageSize
+		}
+		fr, err := mm.mf.Allocate(runEnd - a)
+		if err != nil {
+			return err
+		}
+		// A file's own object (tmpfs) is the file's data: its missing
+		// page is a hole, and reading the file here would take obj.mu
+		// again.
+		if v.file != nil && !obj.fileData {
+			mm.fillFromFile(v, a, fr, true)
+		}
+		for q := a; q < runEnd; q += pageSize {
+			pg := newPhysPage(fr.Start+(q-a), mm.memcg)
+			obj.pages[v.fileOffset(q)] = pg
+			pg.refs.Add(1)
+			mm.pages[q] = &pte{page: pg, writable: writable}
+		}
+		a = runEnd
+	}
+	return nil
+}
+
+// residentAround is how far either side of a fault in a private file
+// mapping its page-cache pages already in memory are mapped too, as
+// Linux's filemap_map_pages does within its fault-around window: no file
+// is read for them, and a program started again (each exec of a shell's
+// commands) takes one fault for its text instead of one per window.
+const residentAround = 1 << 20
+
+// adoptResidentLocked gives the unpopulated pages of [start, end) of v
+// whose page of obj (v's page cache) is resident entries for those pages,
+// shared copy-on-write.
+func (mm *MemoryManager) adoptResidentLocked(v *vma, obj *SharedMemory, start, end uint64) {
+	obj.mu.RLock()
+	defer obj.mu.RUnlock()
 	for a := start; a < end; a += pageSize {
 		if _, ok := mm.pages[a]; ok {
 			continue
 		}
-		off := v.fileOffset(a)
-		pg, ok := obj.pages[off]
-		if !ok {
-			fr, err := mm.mf.Allocate(pageSize)
-			if err != nil {
-				return err
-			}
-			// A file's own object (tmpfs) is the file's data: its
-			// missing page is a hole, and reading the file here
-			// would take obj.mu again.
-			if v.file != nil && !obj.fileData {
-				mm.fillFromFile(v, a, fr, true)
-			}
-			pg = newPhysPage(fr.Start, mm.memcg)
-			obj.pages[off] = pg
+		if pg, ok := obj.pages[v.fileOffset(a)]; ok {
+			pg.refs.Add(1)
+			mm.pages[a] = &pte{page: pg}
 		}
-		pg.refs.Add(1)
-		mm.pages[a] = &pte{page: pg, writable: writable}
 	}
-	return nil
 }
 
 // fillFromFile reads the file contents backing [addr, addr+fr.Length())

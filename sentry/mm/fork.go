@@ -1,6 +1,9 @@
 package mm
 
-import "github.com/cocoonrt/cocoon/sentry/platform"
+import (
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
 
 // Fork returns a copy of the address space for a child process, as fork(2)
 // makes it: private memory is shared copy-on-write by both, MAP_SHARED
@@ -13,15 +16,13 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace) *MemoryManager {
 	c.mmapBase, c.stackLimit, c.commitLimit, c.asLimit = mm.mmapBase, mm.stackLimit, mm.commitLimit, mm.asLimit
 	c.memcg = mm.memcg
 	c.vmas = make([]*vma, 0, len(mm.vmas))
+	var downgrade []*vma
 	for _, v := range mm.vmas {
 		nv := *v
 		nv.hold(c)
 		c.vmas = append(c.vmas, &nv)
-		// The parent's writable private pages must fault on the next
-		// write so it gets its own copy: drop their platform mappings
-		// (one call per VMA); they come back read-only on access.
 		if v.shared == nil && v.perms&platform.Write != 0 {
-			mm.unmapPlatformLocked(v.start, v.end)
+			downgrade = append(downgrade, v)
 		}
 	}
 	for addr, p := range mm.pages {
@@ -34,5 +35,64 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace) *MemoryManager {
 		// lazily.
 		c.pages[addr] = &pte{page: p.page, writable: shared}
 	}
+	// The parent's writable private pages must fault on the next write so
+	// it gets its own copy.
+	for _, v := range downgrade {
+		mm.writeProtectLocked(v)
+	}
 	return c
+}
+
+// forkRemapRuns is how many mapped runs of a VMA fork maps again read-only;
+// a VMA with more is unmapped in one call instead, and its pages fault back
+// in read-only.
+const forkRemapRuns = 16
+
+// writeProtectLocked makes the mapped pages of v, whose entries are no
+// longer writable, read-only in the platform address space: mapped again
+// without write permission when they form few runs (the platform may queue
+// those calls, and reads after the fork do not fault), else unmapped.
+func (mm *MemoryManager) writeProtectLocked(v *vma) {
+	runs := 0
+	for a := v.start; a < v.end && runs <= forkRemapRuns; {
+		p, ok := mm.pages[a]
+		if !ok || !p.mapped {
+			a += pageSize
+			continue
+		}
+		runs++
+		a = mm.mappedRunEndLocked(a, v.end)
+	}
+	if runs > forkRemapRuns {
+		mm.unmapPlatformLocked(v.start, v.end)
+		return
+	}
+	for a := v.start; a < v.end; {
+		p, ok := mm.pages[a]
+		if !ok || !p.mapped {
+			a += pageSize
+			continue
+		}
+		end := mm.mappedRunEndLocked(a, v.end)
+		if err := mm.as.MapFile(a, memfile.Range{Start: p.page.off, End: p.page.off + (end - a)}, mm.ptePermsLocked(v, p)); err != nil {
+			mm.unmapPlatformLocked(v.start, v.end)
+			return
+		}
+		a = end
+	}
+}
+
+// mappedRunEndLocked returns the end of the run of mapped pages from a
+// (mapped) that are contiguous in the memory file, up to end.
+func (mm *MemoryManager) mappedRunEndLocked(a, end uint64) uint64 {
+	first := mm.pages[a]
+	runEnd := a + pageSize
+	for runEnd < end {
+		next, ok := mm.pages[runEnd]
+		if !ok || !next.mapped || next.page.off != first.page.off+(runEnd-a) {
+			break
+		}
+		runEnd += pageSize
+	}
+	return runEnd
 }

@@ -296,8 +296,24 @@ func (mm *MemoryManager) removeRangeLocked(start, end uint64) {
 		j++
 	}
 	mm.vmas = append(mm.vmas[:i], mm.vmas[j:]...)
-	mm.as.Unmap(start, end-start)
+	if mm.anyMappedLocked(start, end) {
+		mm.as.Unmap(start, end-start)
+	}
 	mm.releasePagesLocked(start, end)
+}
+
+// anyMappedLocked reports whether a page of [start, end) is mapped in the
+// platform address space. Only pages whose entry says so are: an unmap of
+// a range without any (an exec's fixed mappings in a fresh address space,
+// a munmap of memory never touched) needs no platform call, and on the
+// systrap and ptrace platforms each call is a round trip to a host
+// process.
+func (mm *MemoryManager) anyMappedLocked(start, end uint64) bool {
+	found := false
+	mm.forEachPageLocked(start, end, func(_ uint64, p *pte) {
+		found = found || p.mapped
+	})
+	return found
 }
 
 // releasePagesLocked frees the populated pages in [start, end). The caller

@@ -210,6 +210,9 @@ func (mm *MemoryManager) Mprotect(addr, length uint64, perms platform.AccessType
 // unmapPlatformLocked removes [start, end) from the platform address space,
 // keeping the pages.
 func (mm *MemoryManager) unmapPlatformLocked(start, end uint64) {
+	if !mm.anyMappedLocked(start, end) {
+		return
+	}
 	mm.as.Unmap(start, end-start)
 	mm.forEachPageLocked(start, end, func(_ uint64, p *pte) { p.mapped = false })
 }

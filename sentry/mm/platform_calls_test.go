@@ -1,0 +1,155 @@
+package mm_test
+
+import (
+	"testing"
+
+	"github.com/cocoonrt/cocoon/sentry/mm"
+)
+
+// Each platform call is a round trip to a host process on the systrap and
+// ptrace platforms; these tests pin down the calls mm saves.
+
+// cachedFile is a fakeFile with a page cache, as goferfs files have: private
+// mappings of it share the cache's pages copy-on-write.
+type cachedFile struct {
+	*fakeFile
+	cache *mm.SharedMemory
+}
+
+func newCachedFile(t *testing.T, data []byte) *cachedFile {
+	return &cachedFile{fakeFile: &fakeFile{t: t, data: data}, cache: mm.NewPageCache()}
+}
+
+func (f *cachedFile) SharedMemory() *mm.SharedMemory { return f.cache }
+
+func (f *cachedFile) ReadAtUncached(p []byte, off int64) (int, error) {
+	return f.fakeFile.ReadAt(p, off)
+}
+
+func (f *cachedFile) WriteBack(*mm.SharedMemory, uint64, uint64) {}
+
+func TestUnmapOfUntouchedMemoryMakesNoPlatformCall(t *testing.T) {
+	m, as, _ := newTestMM(t)
+	addr := mustMMap(t, m, anon(base, 4, rw))
+	if err := m.Munmap(addr, 4*pageSize); err != nil {
+		t.Fatal(err)
+	}
+	// A fixed mapping over untouched memory replaces it without a call.
+	addr = mustMMap(t, m, anon(base, 4, rw))
+	mustMMap(t, m, anon(base, 2, r))
+	if as.unmaps != 0 {
+		t.Errorf("%d Unmap calls for memory never mapped in the platform, want 0", as.unmaps)
+	}
+	expectFault(t, m, pg(addr, 3), w, faultOK)
+	if err := m.Munmap(addr, 4*pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if as.unmaps != 1 {
+		t.Errorf("%d Unmap calls after munmap of a touched page, want 1", as.unmaps)
+	}
+	as.expectUnmapped(t, addr, pg(addr, 4))
+}
+
+func TestForkWriteProtectsByMappingReadOnly(t *testing.T) {
+	m, as, _ := newTestMM(t)
+	addr := mustMMap(t, m, anon(base, 16, rw))
+	mustCopyOut(t, m, addr, []byte("parent"))
+	as.expectMapped(t, addr, pg(addr, 16), rw)
+	child := m.Fork(newFakeAS(t))
+	defer child.DecUsers()
+	if as.unmaps != 0 {
+		t.Errorf("fork of one run made %d Unmap calls, want none", as.unmaps)
+	}
+	// Reads need no fault; the first write copies the page.
+	as.expectMapped(t, addr, pg(addr, 16), r)
+	expectFault(t, m, addr, w, faultOK)
+	as.expectMapped(t, addr, pg(addr, 1), rw)
+	as.expectMapped(t, pg(addr, 1), pg(addr, 16), r)
+	mustCopyOut(t, m, addr, []byte("PARENT"))
+	if got := mustCopyIn(t, child, addr, 6); string(got) != "parent" {
+		t.Errorf("child sees %q after the parent's write, want %q", got, "parent")
+	}
+}
+
+func TestForkOfManyRunsUnmaps(t *testing.T) {
+	m, as, _ := newTestMM(t)
+	const n = 48
+	addr := mustMMap(t, m, anon(base, n, rw))
+	for i := 0; i < n; i++ {
+		expectFault(t, m, pg(addr, i), w, faultOK)
+	}
+	first := m.Fork(newFakeAS(t))
+	defer first.DecUsers()
+	// Copying every other page leaves the VMA in ~n runs of the memory
+	// file.
+	for i := 0; i < n; i += 2 {
+		expectFault(t, m, pg(addr, i), w, faultOK)
+	}
+	before := as.unmaps
+	second := m.Fork(newFakeAS(t))
+	defer second.DecUsers()
+	if as.unmaps != before+1 {
+		t.Errorf("fork of %d runs made %d Unmap calls, want 1", n, as.unmaps-before)
+	}
+	as.expectUnmapped(t, addr, pg(addr, n))
+	expectFault(t, m, pg(addr, 1), r, faultOK)
+	if mp, ok := as.mapped(pg(addr, 1)); !ok || mp.perms != r {
+		t.Errorf("page 1 after a read fault: %+v %v, want mapped read-only", mp, ok)
+	}
+}
+
+func TestWriteFaultOnPrivateFilePageCopiesAtOnce(t *testing.T) {
+	data := pattern(8*pageSize, 3)
+	f := newCachedFile(t, data)
+	m, as, mf := newTestMM(t)
+	addr := mustMMap(t, m, mm.MMapOpts{Addr: base, Fixed: true, Length: 8 * pageSize, Perms: rw, Private: true, File: f})
+	expectFault(t, m, pg(addr, 2), w, faultOK)
+	as.expectMapped(t, pg(addr, 2), pg(addr, 3), rw)
+	as.expectMapped(t, addr, pg(addr, 2), r)
+	mustCopyOut(t, m, pg(addr, 2), []byte("mine"))
+	// The cache page, which other processes' mappings share, is
+	// untouched.
+	other := mm.New(mf, newFakeAS(t), testMaxAddr)
+	defer other.DecUsers()
+	mustMMap(t, other, mm.MMapOpts{Addr: base, Fixed: true, Length: 8 * pageSize, Perms: r, Private: true, File: f})
+	if got := mustCopyIn(t, other, pg(addr, 2), 4); string(got) != string(data[2*pageSize:2*pageSize+4]) {
+		t.Errorf("another mapping of the file sees %q, want the file's bytes", got)
+	}
+}
+
+func TestFaultMapsResidentCachePages(t *testing.T) {
+	const filePages = 512
+	f := newCachedFile(t, pattern(filePages*pageSize, 9))
+	m, as, mf := newTestMM(t)
+	opts := mm.MMapOpts{Addr: base, Fixed: true, Length: filePages * pageSize, Perms: r | x, Private: true, File: f}
+	addr := mustMMap(t, m, opts)
+	expectFault(t, m, addr, r, faultOK)
+	// A window of missing pages is one piece of the memory file.
+	if len(as.calls) != 1 {
+		t.Errorf("a fault on a 64-page window made %d MapFile calls, want 1", len(as.calls))
+	}
+	expectFault(t, m, pg(addr, 100), r, faultOK)
+	reads := f.reads
+
+	// Another process maps the file (the program started again).
+	as2 := newFakeAS(t)
+	m2 := mm.New(mf, as2, testMaxAddr)
+	defer m2.DecUsers()
+	if got := mustMMap(t, m2, opts); got != addr {
+		t.Fatalf("second mapping at %#x, want %#x", got, addr)
+	}
+	expectFault(t, m2, addr, r, faultOK)
+	if f.reads != reads {
+		t.Errorf("mapping resident pages read the file %d times", f.reads-reads)
+	}
+	// The pages both windows populated are mapped at once; those never
+	// read stay unmapped.
+	as2.expectMapped(t, addr, pg(addr, 128), r|x)
+	as2.expectUnmapped(t, pg(addr, 128), pg(addr, filePages))
+	for i := 0; i < 128; i++ {
+		a, b := mustCopyIn(t, m, pg(addr, i), 16), mustCopyIn(t, m2, pg(addr, i), 16)
+		if string(a) != string(b) {
+			t.Fatalf("page %d differs between the processes", i)
+		}
+	}
+}
