@@ -221,13 +221,19 @@ func openExisting(t *kernel.Task, d *vfs.Dentry, st *unix.Stat_t, flags int) (vf
 	if tty, ok := impl.(*devpts.File); ok && !tty.IsMaster() {
 		tty.SetControllingTTYOnOpen(t.JobControl(), flags)
 	}
-	if flags&unix.O_TRUNC != 0 && isReg && writing && st.Size != 0 {
-		tr, ok := impl.(vfs.Truncater)
-		if !ok {
-			impl.Close()
-			return nil, unix.EINVAL
+	if flags&unix.O_TRUNC != 0 && isReg && st.Size != 0 {
+		var err error
+		if tr, ok := impl.(vfs.Truncater); ok && writing {
+			err = tr.Truncate(0)
+		} else {
+			// O_RDONLY|O_TRUNC truncates too (Linux's handle_truncate
+			// works on the inode, not the description): the file
+			// opened read-only cannot, so the inode is changed as
+			// truncate(2) changes it. The access check above asked for
+			// MAY_WRITE already.
+			err = setStatNotify(t, d, vfs.SetStatOpts{Mask: vfs.SetSize, Size: 0})
 		}
-		if err := tr.Truncate(0); err != nil {
+		if err != nil {
 			impl.Close()
 			return nil, err
 		}

@@ -83,14 +83,18 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if err := sameKind(src, target); err != nil {
 			return 0, err
 		}
-		source := src.Path(t.Root())
-		m, err := t.MountNamespace().Mount(target, src.Inode(), vfs.MountInfo{Source: source, FSType: "none"})
+		// The new mount describes src's file system (its source, type
+		// and per-mount flags: MS_BIND ignores the other flags, as
+		// Linux's do_loopback does); MS_REC brings the mounts below
+		// src along.
+		m, err := t.MountNamespace().Bind(src, target, flags&unix.MS_REC != 0)
 		if err != nil {
 			return 0, err
 		}
-		m.SetMountFlags(readOnly, noExec)
-		m.SetNoSuid(noSuid)
-		t.AddMount(kernel.MountRecord{Source: source, Target: abs, FSType: "none", Options: mountOptions(readOnly, noExec, noSuid)})
+		t.AddMount(kernel.MountRecord{
+			Source: src.Path(t.Root()), Target: abs, FSType: "none",
+			Options: mountOptions(m.MountReadOnly(), m.NoExec(), m.NoSuid()),
+		})
 		return 0, nil
 	case flags&propagationTypes != 0:
 		// One type, with MS_REC and MS_SILENT at most.
@@ -219,8 +223,9 @@ func tmpfsOptions(data string) (tmpfs.Options, error) {
 	return o, nil
 }
 
-// Umount2 implements Linux syscall umount2(2). Busy mounts are detached
-// lazily, as MNT_DETACH does: open files keep working.
+// Umount2 implements Linux syscall umount2(2). A busy mount (a file open
+// in it, a working directory or root inside it, a mount below it) is
+// EBUSY unless MNT_DETACH detaches it lazily: open files keep working.
 func Umount2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	flags := int(args[1])
 	if flags&^(unix.MNT_FORCE|unix.MNT_DETACH|unix.MNT_EXPIRE|unix.UMOUNT_NOFOLLOW) != 0 {
@@ -238,7 +243,13 @@ func Umount2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, err
 	}
 	abs := d.Path(t.Root())
-	if err := t.MountNamespace().Unmount(d); err != nil {
+	ns := t.MountNamespace()
+	if flags&unix.MNT_DETACH != 0 {
+		err = ns.Unmount(d)
+	} else {
+		err = ns.UnmountIdle(d, mountUsers(t))
+	}
+	if err != nil {
 		return 0, err
 	}
 	t.RemoveMount(path.Clean(abs))

@@ -72,8 +72,16 @@ type mount struct {
 	// found when the namespace was first listed (one the sandbox made
 	// while booting), which origin names instead.
 	info *MountInfo
-	// origin is the mount's path when the namespace first listed it.
-	origin string
+	// origin is the mount's path when the namespace first listed it,
+	// and originSeq its position among the mounts listed there (mounts
+	// stacked at one place), counting from 0. Copies of the mount (in a
+	// copied namespace, or by a bind mount) keep both.
+	origin    string
+	originSeq int
+	// fsRoot is the path, within its file system, of the directory the
+	// mount shows at its root: "/" but for bind mounts of a directory
+	// below a file system's root (mountinfo's fourth field).
+	fsRoot string
 	// prop is protected by MountNamespace.mu.
 	prop Propagation
 }
@@ -135,8 +143,10 @@ func (ns *MountNamespace) listLocked() {
 		return
 	}
 	ns.listed = true
+	seen := map[string]int{}
 	add := func(r *Dentry, path string) {
-		ns.mounts = append(ns.mounts, &mount{id: nextMountID.Add(1), root: r, origin: path})
+		ns.mounts = append(ns.mounts, &mount{id: nextMountID.Add(1), root: r, origin: path, originSeq: seen[path], fsRoot: "/"})
+		seen[path]++
 	}
 	var walk func(d *Dentry, path string)
 	walk = func(d *Dentry, path string) {
@@ -195,11 +205,18 @@ type MountEntry struct {
 	Root *Dentry
 	// Target is the mount point's path from the namespace's root.
 	Target string
-	// Info describes the mount when it was made through the namespace;
-	// nil for the sandbox's own mounts, which Origin (the mount point's
-	// path when the namespace was first listed) names instead.
-	Info   *MountInfo
-	Origin string
+	// Info describes the mount when it was made through the namespace
+	// (a bind mount's, or the namespace copy's, is the one its source was
+	// made with); nil for the sandbox's own mounts, which Origin (the
+	// mount point's path when the namespace was first listed) and
+	// OriginSeq (its place among the mounts stacked there, from 0) name
+	// instead.
+	Info      *MountInfo
+	Origin    string
+	OriginSeq int
+	// FSRoot is the path within the file system of the directory shown
+	// at the mount's root ("/" but for bind mounts of a subdirectory).
+	FSRoot string
 	// ReadOnly, NoExec and NoSuid are the per-mount flags.
 	ReadOnly, NoExec, NoSuid bool
 	Propagation
@@ -223,7 +240,8 @@ func (ns *MountNamespace) Mounts() []MountEntry {
 	out := make([]MountEntry, 0, len(mounts))
 	for i, m := range mounts {
 		e := MountEntry{
-			ID: m.id, Root: m.root, Info: m.info, Origin: m.origin, Propagation: props[i],
+			ID: m.id, Root: m.root, Info: m.info, Origin: m.origin, OriginSeq: m.originSeq,
+			FSRoot: m.fsRoot, Propagation: props[i],
 			ReadOnly: m.root.readOnly.Load(), NoExec: m.root.noExec.Load(), NoSuid: m.root.noSuid.Load(),
 		}
 		if m.root != root {
@@ -248,7 +266,7 @@ func (ns *MountNamespace) Mount(target *Dentry, inode Inode, info MountInfo) (*D
 		return nil, unix.EINVAL
 	}
 	m := target.MountInode(inode)
-	ns.mounts = append(ns.mounts, &mount{id: nextMountID.Add(1), root: m, info: &info})
+	ns.mounts = append(ns.mounts, &mount{id: nextMountID.Add(1), root: m, info: &info, fsRoot: "/"})
 	return m, nil
 }
 
@@ -265,10 +283,26 @@ func (ns *MountNamespace) CheckBind(d *Dentry) error {
 	return nil
 }
 
-// Unmount detaches the mount rooted at d (umount2(2)) with every mount
-// below it: EINVAL if d is not the root of a mount of the namespace or is
-// its root, EBUSY if something is mounted over it.
+// Unmount detaches the mount rooted at d with every mount below it, as
+// umount2(2) with MNT_DETACH does: open files, working directories and
+// roots inside keep working. EINVAL if d is not the root of a mount of
+// the namespace or is its root, EBUSY if something is mounted over it.
 func (ns *MountNamespace) Unmount(d *Dentry) error {
+	return ns.unmount(d, nil, true)
+}
+
+// UnmountIdle unmounts the mount rooted at d unless it is busy, as
+// umount2(2) without MNT_DETACH does (Linux's propagate_mount_busy): EBUSY
+// when a mount is below it or over it, when a file is open in it (an open
+// file pins its dentry), or when one of users is in it. users are the
+// dentries tasks hold that the namespace cannot see: working directories,
+// chroot roots and the files of descriptor tables (an unlinked open file
+// has left the cached tree). The errors are otherwise Unmount's.
+func (ns *MountNamespace) UnmountIdle(d *Dentry, users []*Dentry) error {
+	return ns.unmount(d, users, false)
+}
+
+func (ns *MountNamespace) unmount(d *Dentry, users []*Dentry, lazy bool) error {
 	mountMu.Lock()
 	defer mountMu.Unlock()
 	ns.mu.Lock()
@@ -276,6 +310,16 @@ func (ns *MountNamespace) Unmount(d *Dentry) error {
 	ns.listLocked()
 	if d == ns.root || ns.findLocked(d) == nil {
 		return unix.EINVAL
+	}
+	if !lazy {
+		for _, m := range ns.mounts {
+			if m.root != d && parentMount(m.root) == d {
+				return unix.EBUSY
+			}
+		}
+		if mountInUse(d, users) {
+			return unix.EBUSY
+		}
 	}
 	if err := d.Unmount(); err != nil {
 		return err
@@ -578,7 +622,10 @@ func (ns *MountNamespace) Copy(id uint64) (*MountNamespace, func(*Dentry) *Dentr
 			cmp.top().Mount(nr)
 		}
 		copies[m.root] = nr
-		made[m] = &mount{id: nextMountID.Add(1), root: nr, info: m.info, origin: m.origin, prop: props[m]}
+		made[m] = &mount{
+			id: nextMountID.Add(1), root: nr, info: m.info, origin: m.origin, originSeq: m.originSeq,
+			fsRoot: m.fsRoot, prop: props[m],
+		}
 	}
 	for _, m := range mounts {
 		if cm := made[m]; cm != nil {
@@ -682,14 +729,6 @@ func (n *NamespaceInode) Lookup(string) (Inode, error) { return nil, unix.ENOTDI
 // Readlink implements Inode.Readlink.
 func (n *NamespaceInode) Readlink() (string, error) { return "", unix.EINVAL }
 
-// Open implements Inode.Open.
-func (n *NamespaceInode) Open(int) (FileImpl, error) { return namespaceFile{n}, nil }
-
-// namespaceFile is an open namespace file: it can only be named (setns,
-// fstat), not read or written.
-type namespaceFile struct{ n *NamespaceInode }
-
-func (f namespaceFile) ReadAt([]byte, int64) (int, error)  { return 0, unix.EINVAL }
-func (f namespaceFile) WriteAt([]byte, int64) (int, error) { return 0, unix.EINVAL }
-func (f namespaceFile) Stat() (unix.Stat_t, error)         { return f.n.Stat() }
-func (f namespaceFile) Close() error                       { return nil }
+// Open implements Inode.Open: the open file holds the namespace
+// (nsfs.go).
+func (n *NamespaceInode) Open(int) (FileImpl, error) { return openNamespaceFile(n), nil }

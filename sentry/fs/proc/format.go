@@ -529,8 +529,12 @@ func formatMountinfo(mounts []Mount) []byte {
 		if m.Propagation != "" {
 			optional = " " + m.Propagation
 		}
-		b = fmt.Appendf(b, "%d %d %d:%d / %s %s%s - %s %s %s\n", id, parent,
-			unix.Major(m.Dev), unix.Minor(m.Dev), mangle(m.Target), m.Options, optional,
+		root := m.Root
+		if root == "" {
+			root = "/"
+		}
+		b = fmt.Appendf(b, "%d %d %d:%d %s %s %s%s - %s %s %s\n", id, parent,
+			unix.Major(m.Dev), unix.Minor(m.Dev), mangle(root), mangle(m.Target), m.Options, optional,
 			m.FSType, mangle(m.Source), superOptions(m))
 	}
 	return b

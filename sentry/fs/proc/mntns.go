@@ -43,13 +43,14 @@ func (fs *filesystem) mountNSLink(key string, v *view) *node {
 // mountsOf returns the mount table of p's mount namespace. The mounts the
 // sandbox made while booting are described by this /proc's table (found
 // by where they were first mounted, in order for mounts stacked at one
-// place); those made since by what mount(2) recorded with them.
+// place); those made since by what mount(2) recorded with them. A bind
+// mount, or a copy in another namespace, is described as its source is:
+// the same device, type and file system options.
 func (fs *filesystem) mountsOf(p *Process) []Mount {
 	table := fs.mounts()
 	if p == nil || p.MountNamespace == nil {
 		return table
 	}
-	used := make([]bool, len(table))
 	describe := func(e *vfs.MountEntry) Mount {
 		if e.Info != nil {
 			return Mount{
@@ -58,11 +59,15 @@ func (fs *filesystem) mountsOf(p *Process) []Mount {
 				Options: vfs.MountOptions(e.ReadOnly, e.NoExec, e.NoSuid),
 			}
 		}
-		for i, m := range table {
-			if !used[i] && m.Target == e.Origin {
-				used[i] = true
+		seq := e.OriginSeq
+		for _, m := range table {
+			if m.Target != e.Origin {
+				continue
+			}
+			if seq == 0 {
 				return m
 			}
+			seq--
 		}
 		m := Mount{Source: "none", FSType: "none", Options: vfs.MountOptions(e.ReadOnly, e.NoExec, e.NoSuid)}
 		if st, err := e.Root.Inode().Stat(); err == nil {
@@ -75,7 +80,7 @@ func (fs *filesystem) mountsOf(p *Process) []Mount {
 	for i := range entries {
 		e := &entries[i]
 		m := describe(e)
-		m.Target, m.ID, m.ParentID = e.Target, e.ID, e.ParentID
+		m.Target, m.ID, m.ParentID, m.Root = e.Target, e.ID, e.ParentID, e.FSRoot
 		m.Propagation = propagationFields(e.Propagation)
 		out = append(out, m)
 	}

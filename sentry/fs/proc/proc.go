@@ -274,6 +274,9 @@ type Mount struct {
 	// /proc/[pid]/mountinfo; a zero ID numbers the table by position.
 	ID, ParentID int64
 	Propagation  string
+	// Root is the path, within the file system, of the directory shown
+	// at the mount's root (mountinfo's fourth field); empty means "/".
+	Root string
 }
 
 // ExtraMounter is implemented by Sources whose sandbox can mount at run
