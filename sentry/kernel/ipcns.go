@@ -3,17 +3,20 @@ package kernel
 // IPC namespaces. The kernel's IPCNamespace (Kernel.IPC) is the initial
 // one, which a task with a nil Task.ipc is in. unshare, clone and setns
 // with CLONE_NEWIPC give a task another, which it shares with the
-// children it forks. Each task in such a namespace holds a reference;
-// when the last one leaves, the namespace's shared memory segments are
-// removed as Linux's free_ipcs removes them (at once, or at their last
-// detach), so that their memory goes back to the memory file. Its other
-// objects are plain memory the garbage collector takes with it. A
-// namespace file kept open can still be joined afterwards, empty.
+// children it forks. Each task in such a namespace holds a reference, and
+// so does each open /proc/[pid]/ns/ipc file naming it
+// (vfs.NamespaceHolder), so that a kept file can be joined with every
+// object still there; when the last reference goes, the namespace's
+// shared memory segments are removed as Linux's free_ipcs removes them
+// (at once, or at their last detach), so that their memory goes back to
+// the memory file. Its other objects are plain memory the garbage
+// collector takes with it.
 
 // incUsers adds a task to a namespace other than the initial one.
 func (n *IPCNamespace) incUsers() { n.users.Add(1) }
 
-// decUsers takes a task out of the namespace, emptying it with the last.
+// decUsers drops a task's or a file's reference, emptying the namespace
+// with the last.
 func (n *IPCNamespace) decUsers() {
 	if n.users.Add(-1) != 0 {
 		return
@@ -29,6 +32,27 @@ func (n *IPCNamespace) decUsers() {
 		n.mayDestroyLocked(s)
 	}
 }
+
+// HoldNamespace implements vfs.NamespaceHolder. The initial namespace
+// lives as long as the kernel; another that lost its last reference was
+// emptied and cannot be held again (no task or file can name it then).
+func (n *IPCNamespace) HoldNamespace() bool {
+	if n == n.k.IPC() {
+		return false
+	}
+	for {
+		u := n.users.Load()
+		if u <= 0 {
+			return false
+		}
+		if n.users.CompareAndSwap(u, u+1) {
+			return true
+		}
+	}
+}
+
+// ReleaseNamespace implements vfs.NamespaceHolder.
+func (n *IPCNamespace) ReleaseNamespace() { n.decUsers() }
 
 // setIPCNS moves the task to IPC namespace ns (nil: the initial one):
 // it leaves its semaphore undo list and its segments' creatorship first,

@@ -16,12 +16,14 @@ import (
 // CLONE_NEWNET gives a task a NetNamespace of its own: a separate
 // netstack whose only interface is a loopback that is down, with its own
 // rtnetlink, so that its sockets reach nothing of the initial namespace's
-// and its interfaces are its own. AF_UNIX sockets, abstract names
-// included, stay shared by every namespace.
+// and its interfaces are its own. AF_UNIX sockets stay in one stack
+// (Kernel.UnixSockets), reachable through the file system from every
+// namespace, but each socket's abstract names are its namespace's own.
 //
-// A NetNamespace lives while tasks are in it: each holds a reference, and
-// the last one to leave stops its stack. Sockets that outlive the
-// namespace's tasks (passed to a process elsewhere) then fail as on an
+// A NetNamespace lives while tasks are in it or an open /proc/[pid]/ns/net
+// file names it (vfs.NamespaceHolder): each holds a reference, and the
+// last one to go stops its stack. Sockets that outlive the namespace's
+// tasks and files (passed to a process elsewhere) then fail as on an
 // interface that went away; Linux would keep the namespace for them.
 
 // NetNamespace is a network namespace other than the initial one.
@@ -36,8 +38,9 @@ type NetNamespace struct {
 	view    *netif.Stack
 	netlink *netlink.Namespace
 
-	// mu protects users, the number of tasks in the namespace, and
-	// closed, set once the last of them left and the stack stopped.
+	// mu protects users, the number of tasks in the namespace and of
+	// open namespace files naming it, and closed, set once the last of
+	// them went and the stack stopped.
 	mu     sync.Mutex
 	users  int
 	closed bool
@@ -72,8 +75,8 @@ func newNetNamespace() (*NetNamespace, error) {
 // Ino returns the namespace's inode number.
 func (n *NetNamespace) Ino() uint64 { return n.ino }
 
-// incUsers adds a task to the namespace; it fails once the namespace is
-// gone.
+// incUsers adds a task or a namespace file to the namespace; it fails
+// once the namespace is gone.
 func (n *NetNamespace) incUsers() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -84,8 +87,8 @@ func (n *NetNamespace) incUsers() bool {
 	return true
 }
 
-// decUsers takes a task out of the namespace, stopping its stack with the
-// last one.
+// decUsers drops what incUsers added, stopping the stack with the last
+// reference.
 func (n *NetNamespace) decUsers() {
 	n.mu.Lock()
 	n.users--
@@ -98,6 +101,24 @@ func (n *NetNamespace) decUsers() {
 		n.stack.Close()
 	}
 }
+
+// HoldNamespace implements vfs.NamespaceHolder: an open namespace file
+// keeps the namespace's stack running. The initial namespace (no stack
+// of its own here) lives as long as the sandbox.
+func (n *NetNamespace) HoldNamespace() bool {
+	return n.stack != nil && n.incUsers()
+}
+
+// ReleaseNamespace implements vfs.NamespaceHolder.
+func (n *NetNamespace) ReleaseNamespace() { n.decUsers() }
+
+// capNetAdmin is CAP_NET_ADMIN.
+const capNetAdmin = 12
+
+// NetAdmin implements netif.NetAdminer: the interface ioctls that change
+// the network ask for CAP_NET_ADMIN (in the namespace's user namespace,
+// the sandbox's only one).
+func (t *Task) NetAdmin() bool { return t.creds.HasCap(capNetAdmin) }
 
 // NetNamespace returns the task's network namespace, nil for the
 // sandbox's initial one.

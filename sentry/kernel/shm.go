@@ -80,8 +80,8 @@ type IPCNamespace struct {
 	// ino is the namespace's inode number (/proc/[pid]/ns/ipc);
 	// immutable.
 	ino uint64
-	// users counts the tasks in the namespace, except for the initial
-	// one (ipcns.go).
+	// users counts the tasks in the namespace and its open namespace
+	// files, except for the initial one (ipcns.go).
 	users atomic.Int64
 
 	// semMu protects sems, usedSems, every set's state and waiters, and

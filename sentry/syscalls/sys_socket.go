@@ -132,7 +132,7 @@ func Socket(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, err
 	}
 	c := t.Credentials()
-	fd, err := installSocket(t, unixStack(t).New(typ, c.EUID, c.EGID), flags)
+	fd, err := installSocket(t, unixStack(t).New(t.NetNamespaceOrInitial(), typ, c.EUID, c.EGID), flags)
 	return uint64(fd), err
 }
 
@@ -151,7 +151,7 @@ func Socketpair(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, err
 	}
 	c := t.Credentials()
-	a, b := unixStack(t).NewPair(typ, taskCred(t, false), c.EUID, c.EGID)
+	a, b := unixStack(t).NewPair(t.NetNamespaceOrInitial(), typ, taskCred(t, false), c.EUID, c.EGID)
 	fa, err := installSocket(t, a, flags)
 	if err != nil {
 		_ = b.Close()
@@ -240,13 +240,14 @@ func copyOutAddr(t *kernel.Task, addr, lenAddr uint64, sa []byte) error {
 	return nil
 }
 
-// lookupSocket finds the socket a name refers to: an abstract name in the
-// stack, a path through the file system (write permission on the socket
-// inode needed; ECONNREFUSED if it is not a socket or nobody is bound).
-func lookupSocket(t *kernel.Task, sa sockAddr) (*unixsock.Socket, error) {
+// lookupSocket finds the socket a name refers to for socket s: an
+// abstract name in s's network namespace, of s's type, a path through the file system
+// (write permission on the socket inode needed; ECONNREFUSED if it is not
+// a socket or nobody is bound).
+func lookupSocket(t *kernel.Task, s *unixsock.Socket, sa sockAddr) (*unixsock.Socket, error) {
 	st := unixStack(t)
 	if sa.abstract {
-		return st.LookupAbstract(sa.name)
+		return st.LookupAbstract(s.Namespace(), s.Type(), sa.name)
 	}
 	if sa.name == "" {
 		return nil, unix.EINVAL
@@ -403,7 +404,7 @@ func Connect(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if sa.autobind {
 			return 0, unix.EINVAL
 		}
-		target, err := lookupSocket(t, sa)
+		target, err := lookupSocket(t, s, sa)
 		if err != nil {
 			return 0, err
 		}
@@ -412,7 +413,7 @@ func Connect(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if sa.unspec || sa.autobind {
 		return 0, unix.EINVAL
 	}
-	target, err := lookupSocket(t, sa)
+	target, err := lookupSocket(t, s, sa)
 	if err != nil {
 		return 0, err
 	}

@@ -264,7 +264,7 @@ func sendTarget(t *kernel.Task, s *unixsock.Socket, addr, addrlen uint64) (*unix
 	if sa.unspec || sa.autobind {
 		return nil, false, unix.EINVAL
 	}
-	target, err := lookupSocket(t, sa)
+	target, err := lookupSocket(t, s, sa)
 	return target, true, err
 }
 

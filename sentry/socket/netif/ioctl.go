@@ -3,6 +3,7 @@ package netif
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 
 	linux "golang.org/x/sys/unix"
 )
@@ -13,8 +14,9 @@ import (
 // metric, map) or dev_ifconf (SIOCGIFCONF); only AF_INET sockets add the
 // address requests (devinet_ioctl: SIOCGIFADDR, SIOCGIFNETMASK,
 // SIOCGIFBRDADDR, SIOCGIFDSTADDR), which other families answer ENOTTY.
-// Only the reading requests are here; the SIOCSIF* ones fall through to
-// the socket (ENOTTY).
+// Of the changing requests only SIOCSIFFLAGS is here (IFF_UP, what
+// `ifconfig lo up` and older `ip link set` use, which netstack can
+// change); the other SIOCSIF* ones fall through to the socket (ENOTTY).
 
 const (
 	// sizeofIfreq is sizeof(struct ifreq): a 16-byte name, then a
@@ -42,11 +44,24 @@ func IsIoctl(req uint64) bool {
 	case linux.SIOCGIFCONF, linux.SIOCGIFNAME, linux.SIOCGIFINDEX, linux.SIOCGIFFLAGS,
 		linux.SIOCGIFMTU, linux.SIOCGIFHWADDR, linux.SIOCGIFTXQLEN, linux.SIOCGIFMETRIC,
 		linux.SIOCGIFMAP, linux.SIOCGIFADDR, linux.SIOCGIFNETMASK, linux.SIOCGIFBRDADDR,
-		linux.SIOCGIFDSTADDR:
+		linux.SIOCGIFDSTADDR, linux.SIOCSIFFLAGS:
 		return true
 	}
 	return false
 }
+
+// NetAdminer is implemented by the IoctlIO of a caller that may hold
+// CAP_NET_ADMIN, which the changing requests ask for; a caller without
+// it gets EPERM.
+type NetAdminer interface {
+	NetAdmin() bool
+}
+
+// changeableFlags are the flags dev_change_flags lets a caller set; of
+// them the sandbox's interfaces can change IFF_UP alone.
+const changeableFlags = linux.IFF_UP | linux.IFF_DEBUG | linux.IFF_NOTRAILERS | linux.IFF_NOARP |
+	linux.IFF_DYNAMIC | linux.IFF_MULTICAST | linux.IFF_PORTSEL | linux.IFF_AUTOMEDIA |
+	linux.IFF_PROMISC | linux.IFF_ALLMULTI
 
 // isInetIoctl reports whether req is one of devinet_ioctl's.
 func isInetIoctl(req uint64) bool {
@@ -74,6 +89,11 @@ func Ioctl(io IoctlIO, n Network, family int, req, arg uint64) (uint64, error) {
 	ifr := make([]byte, sizeofIfreq)
 	if _, err := io.CopyIn(arg, ifr); err != nil {
 		return 0, linux.EFAULT
+	}
+	if req == linux.SIOCSIFFLAGS {
+		// Never passed to the host: a hostNetwork pod's view of the
+		// node is read-only. Nothing is copied back.
+		return 0, setFlags(io, n, family, ifr)
 	}
 	if h, ok := n.(hostIoctler); ok {
 		if err := h.hostIoctl(req, ifr); err != nil {
@@ -156,6 +176,61 @@ func ifreq(n Network, req uint64, ifr []byte) error {
 		copy(data[2:16], it.Addr)
 	}
 	return nil
+}
+
+// setFlags serves SIOCSIFFLAGS as dev_ifsioc's dev_change_flags does,
+// and on an AF_INET socket as devinet_ioctl does: CAP_NET_ADMIN first
+// (EPERM), then the device (ENODEV). An AF_INET request naming an alias
+// ("eth0:1") acts on the address labelled so (EADDRNOTAVAIL if none):
+// clearing IFF_UP removes it. Otherwise the device takes the flags: only
+// IFF_UP can change here (netstack enables and disables the NIC), so a
+// change of another flag dev_change_flags lets through is EOPNOTSUPP, as
+// rtnetlink's is; flags it ignores (IFF_RUNNING, IFF_LOOPBACK, ...) are
+// ignored.
+func setFlags(io IoctlIO, n Network, family int, ifr []byte) error {
+	if a, ok := io.(NetAdminer); !ok || !a.NetAdmin() {
+		return linux.EPERM
+	}
+	ifs, err := n.Interfaces()
+	if err != nil {
+		return err
+	}
+	name := ifreqName(ifr)
+	base, _, alias := strings.Cut(name, ":")
+	it, ok := ByName(ifs, base)
+	if !ok {
+		return linux.ENODEV
+	}
+	// ifr_flags is a short.
+	flags := uint32(binary.LittleEndian.Uint16(ifr[ifNameSize:]))
+	conf, canChange := n.(Configurator)
+	if alias && family == linux.AF_INET {
+		addrs, err := n.Addresses()
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if a.Index != it.Index || !a.Prefix.Addr().Is4() || a.Label != name {
+				continue
+			}
+			if flags&linux.IFF_UP != 0 {
+				return nil
+			}
+			if !canChange {
+				return linux.EOPNOTSUPP
+			}
+			return conf.DelAddress(a.Index, a.Prefix)
+		}
+		return linux.EADDRNOTAVAIL
+	}
+	change := (flags ^ it.Flags) & changeableFlags
+	if change == 0 {
+		return nil
+	}
+	if !canChange || change&^linux.IFF_UP != 0 {
+		return linux.EOPNOTSUPP
+	}
+	return conf.SetUp(it.Index, flags&linux.IFF_UP != 0)
 }
 
 // inetIfreq serves devinet_ioctl's requests: the IPv4 address whose

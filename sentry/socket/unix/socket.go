@@ -86,6 +86,9 @@ type message struct {
 // descriptors.
 type Socket struct {
 	stack *Stack
+	// ns is the network namespace the socket was made in, whose
+	// abstract names it binds and finds (Linux's sock_net); immutable.
+	ns    any
 	typ   int
 	attr  linux.Stat_t
 	queue waiter.Queue
@@ -130,8 +133,8 @@ type Socket struct {
 
 // New returns an unconnected socket of type typ (SOCK_STREAM,
 // SOCK_DGRAM or SOCK_SEQPACKET) owned by uid and gid.
-func (st *Stack) New(typ int, uid, gid uint32) *Socket {
-	s := &Socket{stack: st, typ: typ, sndbuf: defaultBuf, rcvbuf: defaultBuf, peerCred: noCred}
+func (st *Stack) New(ns any, typ int, uid, gid uint32) *Socket {
+	s := &Socket{stack: st, ns: ns, typ: typ, sndbuf: defaultBuf, rcvbuf: defaultBuf, peerCred: noCred}
 	s.attr = synth.Attr(synth.NewIno(), linux.S_IFSOCK|0o777, 0)
 	s.attr.Uid, s.attr.Gid = uid, gid
 	return s
@@ -139,8 +142,8 @@ func (st *Stack) New(typ int, uid, gid uint32) *Socket {
 
 // NewPair returns two connected sockets (socketpair(2)); each has the
 // creator's credentials as its peer's.
-func (st *Stack) NewPair(typ int, cred Cred, uid, gid uint32) (*Socket, *Socket) {
-	a, b := st.New(typ, uid, gid), st.New(typ, uid, gid)
+func (st *Stack) NewPair(ns any, typ int, cred Cred, uid, gid uint32) (*Socket, *Socket) {
+	a, b := st.New(ns, typ, uid, gid), st.New(ns, typ, uid, gid)
 	a.peer, b.peer = b, a
 	a.state, b.state = stateConnected, stateConnected
 	a.peerCred, b.peerCred = cred, cred
@@ -149,6 +152,9 @@ func (st *Stack) NewPair(typ int, cred Cred, uid, gid uint32) (*Socket, *Socket)
 
 // Type returns the socket's type.
 func (s *Socket) Type() int { return s.typ }
+
+// Namespace returns the network namespace the socket was made in.
+func (s *Socket) Namespace() any { return s.ns }
 
 // notifyLocked wakes waiters on s for all events.
 func (s *Socket) notifyLocked() {
@@ -207,7 +213,7 @@ func (s *Socket) Connect(target *Socket, cred Cred) error {
 	// As Linux does, the connection exists at once: the server end is
 	// made now and waits in the accept queue; data may flow before
 	// accept.
-	ns := st.New(s.typ, target.attr.Uid, target.attr.Gid)
+	ns := st.New(target.ns, s.typ, target.attr.Uid, target.attr.Gid)
 	ns.addr = target.addr
 	ns.state = stateConnected
 	ns.peer = s
@@ -604,8 +610,8 @@ func (s *Socket) releaseLocked(embryo bool, drop []*vfs.File) []*vfs.File {
 			if st.bound[*s.boundKey] == s {
 				delete(st.bound, *s.boundKey)
 			}
-		} else if s.addr.Abstract && st.abstract[s.addr.Name] == s {
-			delete(st.abstract, s.addr.Name)
+		} else if key := (abstractKey{s.ns, s.typ, s.addr.Name}); s.addr.Abstract && st.abstract[key] == s {
+			delete(st.abstract, key)
 		}
 	}
 	for _, ns := range s.acceptQ {

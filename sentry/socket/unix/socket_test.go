@@ -10,7 +10,7 @@ import (
 
 func TestStreamPairAndClose(t *testing.T) {
 	st := NewStack()
-	a, b := st.NewPair(linux.SOCK_STREAM, Cred{PID: 1}, 0, 0)
+	a, b := st.NewPair(nil, linux.SOCK_STREAM, Cred{PID: 1}, 0, 0)
 	if n, err := a.Send([]byte("hello"), Control{}, nil, false); n != 5 || err != nil {
 		t.Fatalf("Send = %d, %v", n, err)
 	}
@@ -53,7 +53,7 @@ func TestStreamPairAndClose(t *testing.T) {
 
 func TestDgramTruncAndBacklog(t *testing.T) {
 	st := NewStack()
-	a, b := st.NewPair(linux.SOCK_DGRAM, Cred{}, 0, 0)
+	a, b := st.NewPair(nil, linux.SOCK_DGRAM, Cred{}, 0, 0)
 	if _, err := a.Send([]byte("datagram"), Control{}, nil, false); err != nil {
 		t.Fatal(err)
 	}
@@ -66,14 +66,14 @@ func TestDgramTruncAndBacklog(t *testing.T) {
 		t.Fatalf("excess not discarded: %v", err)
 	}
 
-	l := st.New(linux.SOCK_STREAM, 0, 0)
+	l := st.New(nil, linux.SOCK_STREAM, 0, 0)
 	if err := l.BindAbstract("l"); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Listen(0, Cred{}); err != nil {
 		t.Fatal(err)
 	}
-	c1, c2 := st.New(linux.SOCK_STREAM, 0, 0), st.New(linux.SOCK_STREAM, 0, 0)
+	c1, c2 := st.New(nil, linux.SOCK_STREAM, 0, 0), st.New(nil, linux.SOCK_STREAM, 0, 0)
 	if err := c1.Connect(l, Cred{}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,45 @@ func TestDgramTruncAndBacklog(t *testing.T) {
 	if _, err := c1.Recv(buf, false); err != linux.ECONNRESET {
 		t.Fatalf("Recv after the listener closed = %v", err)
 	}
-	if _, err := st.LookupAbstract("l"); err != linux.ECONNREFUSED {
+	if _, err := st.LookupAbstract(nil, linux.SOCK_STREAM, "l"); err != linux.ECONNREFUSED {
 		t.Fatalf("name survived close: %v", err)
+	}
+}
+
+// Abstract names are per network namespace and socket type: the same
+// name binds in each, and a socket finds its own namespace's.
+func TestAbstractPerNamespace(t *testing.T) {
+	st := NewStack()
+	nsA, nsB := new(int), new(int)
+	a, b := st.New(nsA, linux.SOCK_STREAM, 0, 0), st.New(nsB, linux.SOCK_STREAM, 0, 0)
+	if err := a.BindAbstract("n"); err != nil {
+		t.Fatalf("bind in A: %v", err)
+	}
+	if _, err := st.LookupAbstract(nsB, linux.SOCK_STREAM, "n"); err != linux.ECONNREFUSED {
+		t.Fatalf("lookup from B = %v, want ECONNREFUSED", err)
+	}
+	if err := b.BindAbstract("n"); err != nil {
+		t.Fatalf("bind in B: %v", err)
+	}
+	if s, err := st.LookupAbstract(nsA, linux.SOCK_STREAM, "n"); err != nil || s != a {
+		t.Fatalf("lookup from A = %v, %v", s, err)
+	}
+	if err := st.New(nsA, linux.SOCK_STREAM, 0, 0).BindAbstract("n"); err != linux.EADDRINUSE {
+		t.Fatalf("second bind in A = %v, want EADDRINUSE", err)
+	}
+	// Each socket type has its own names.
+	d := st.New(nsA, linux.SOCK_DGRAM, 0, 0)
+	if err := d.BindAbstract("n"); err != nil {
+		t.Fatalf("datagram bind in A: %v", err)
+	}
+	if s, err := st.LookupAbstract(nsA, linux.SOCK_DGRAM, "n"); err != nil || s != d {
+		t.Fatalf("datagram lookup in A = %v, %v", s, err)
+	}
+	_ = a.Close()
+	if s, err := st.LookupAbstract(nsB, linux.SOCK_STREAM, "n"); err != nil || s != b {
+		t.Fatalf("B's name after A's closed = %v, %v", s, err)
+	}
+	if _, err := st.LookupAbstract(nsA, linux.SOCK_STREAM, "n"); err != linux.ECONNREFUSED {
+		t.Fatalf("A's name survived close: %v", err)
 	}
 }

@@ -46,26 +46,39 @@ type Stack struct {
 	// listener and connector), and a lock order between per-socket locks
 	// would buy nothing at the rates sockets are used in a sandbox.
 	mu sync.Mutex
-	// abstract maps abstract names (without the leading NUL) to the
-	// socket bound to them.
-	abstract map[string]*Socket
+	// abstract maps abstract names to the socket bound to them.
+	abstract map[abstractKey]*Socket
 	// bound maps the inodes of path names to the socket bound to them.
 	bound map[InodeKey]*Socket
 	// autobind is the next autobind name to try.
 	autobind uint32
 }
 
-// NewStack returns an empty stack.
-func NewStack() *Stack {
-	return &Stack{abstract: make(map[string]*Socket), bound: make(map[InodeKey]*Socket)}
+// abstractKey is an abstract name (without the leading NUL) in a network
+// namespace, for a socket type: Linux keeps one abstract namespace per
+// network namespace and socket type (unix_find_abstract looks for
+// sock_net's sockets of the type, under the name), so the same name can
+// be bound in each, and a socket finds only those of its own namespace
+// and type.
+type abstractKey struct {
+	// ns is the network namespace the name is bound in (Socket.ns).
+	ns   any
+	typ  int
+	name string
 }
 
-// LookupAbstract returns the socket bound to an abstract name, or
-// ECONNREFUSED.
-func (st *Stack) LookupAbstract(name string) (*Socket, error) {
+// NewStack returns an empty stack.
+func NewStack() *Stack {
+	return &Stack{abstract: make(map[abstractKey]*Socket), bound: make(map[InodeKey]*Socket)}
+}
+
+// LookupAbstract returns the socket of type typ bound to an abstract name
+// in network namespace ns (those of the socket looking: Socket.Namespace
+// and Socket.Type), or ECONNREFUSED.
+func (st *Stack) LookupAbstract(ns any, typ int, name string) (*Socket, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if s, ok := st.abstract[name]; ok {
+	if s, ok := st.abstract[abstractKey{ns, typ, name}]; ok {
 		return s, nil
 	}
 	return nil, linux.ECONNREFUSED
@@ -82,8 +95,8 @@ func (st *Stack) LookupInode(key InodeKey) (*Socket, error) {
 	return nil, linux.ECONNREFUSED
 }
 
-// BindAbstract binds s to an abstract name: EINVAL if s has a name,
-// EADDRINUSE if the name is taken.
+// BindAbstract binds s to an abstract name of its network namespace and
+// type: EINVAL if s has a name, EADDRINUSE if the name is taken there.
 func (s *Socket) BindAbstract(name string) error {
 	st := s.stack
 	st.mu.Lock()
@@ -91,10 +104,11 @@ func (s *Socket) BindAbstract(name string) error {
 	if s.addr != nil {
 		return linux.EINVAL
 	}
-	if _, ok := st.abstract[name]; ok {
+	key := abstractKey{s.ns, s.typ, name}
+	if _, ok := st.abstract[key]; ok {
 		return linux.EADDRINUSE
 	}
-	st.abstract[name] = s
+	st.abstract[key] = s
 	s.addr = &Addr{Abstract: true, Name: name}
 	return nil
 }
@@ -138,8 +152,8 @@ func (s *Socket) autobindLocked() error {
 	for i := 0; i < 0x100000; i++ {
 		name := fmt.Sprintf("%05x", st.autobind&0xfffff)
 		st.autobind++
-		if _, ok := st.abstract[name]; !ok {
-			st.abstract[name] = s
+		if key := (abstractKey{s.ns, s.typ, name}); st.abstract[key] == nil {
+			st.abstract[key] = s
 			s.addr = &Addr{Abstract: true, Name: name}
 			return nil
 		}
