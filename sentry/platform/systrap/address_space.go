@@ -37,9 +37,6 @@ type addressSpace struct {
 	// idle holds stub threads made ahead of use (see Platform.spares).
 	idle     []*stubThread
 	released bool
-	// factoryEdits counts the edits task threads made through the factory
-	// before the process got editors (see edit).
-	factoryEdits int
 
 	// pendMu protects pending, running and batch (batch.go). It is taken
 	// before mu, and held while queued calls run so that they run in
@@ -56,11 +53,6 @@ type addressSpace struct {
 	batch memfile.Range
 }
 
-// editorAfter is how many edits a task thread makes in a process through
-// the factory before it makes an editor of its own there: making one costs
-// a few milliseconds, worth it only for a process that lives a while, and
-// most edits come in batches now.
-const editorAfter = 8
 
 // region is a thread's sysmsg page and signal stack: regionSize bytes of
 // the memory file, mapped in the stub at addr and in the sentry as mem.
@@ -159,22 +151,14 @@ func (as *addressSpace) editBatch(n int) error {
 }
 
 // editor returns the stub thread through which the calling thread edits
-// the process, or nil to go through the factory: threads that are not task
-// threads always do, task threads until they have made editorAfter edits.
+// the process, or nil to go through the factory (a thread that is not a
+// task thread). Measured on fork+exec+wait, a task's own editor pays for
+// its making even in a process that lives a few milliseconds: the factory
+// is busy making the next spare address space then.
 func (as *addressSpace) editor() (*tracee, error) {
 	tid := unix.Gettid()
 	if _, ok := as.p.taskThreads.Load(tid); !ok {
 		return nil, nil
-	}
-	as.mu.Lock()
-	e := as.editors[tid]
-	useFactory := e == nil && as.factoryEdits < editorAfter
-	if useFactory {
-		as.factoryEdits++
-	}
-	as.mu.Unlock()
-	if e != nil || useFactory {
-		return e, nil
 	}
 	return as.editorFor(tid)
 }

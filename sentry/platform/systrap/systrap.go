@@ -15,9 +15,9 @@
 // processes (one ahead of use), and clones and sets up application threads.
 // Address-space edits (mmap, munmap of the memory file) are injected with
 // ptrace too, because an injected call cannot be forged by the application:
-// a task thread that has edited a stub process a few times traces an
-// "editor" thread there and injects them itself, as the ptrace platform
-// does; other edits go through the factory. Mappings made while no thread
+// each task thread traces one "editor" thread per stub process and injects
+// them itself, as the ptrace platform does; other threads go through the
+// factory. Mappings made while no thread
 // of the process runs application code are queued and run as one batch
 // before one does (batch.go), so a fault, a fork or an exec costs one
 // injection instead of one per mapping.
@@ -193,9 +193,10 @@ func (p *Platform) shutdown(master *tracee) {
 }
 
 // spareSpaces is how many address spaces, each with a stub thread, the
-// factory keeps made ahead: a fork+exec takes two (the child's copy, then
-// its new program's), and making one costs milliseconds of ptrace stops.
-const spareSpaces = 2
+// factory keeps made ahead. A fork+exec takes two (the child's copy, then
+// its new program's), but a second spare measured no faster: making it
+// competes for the CPUs with the fork+exec it would serve.
+const spareSpaces = 1
 
 // do runs fn on the factory's thread and waits for it.
 func (p *Platform) do(fn func(master *tracee) error) error {
