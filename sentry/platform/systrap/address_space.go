@@ -53,7 +53,6 @@ type addressSpace struct {
 	batch memfile.Range
 }
 
-
 // region is a thread's sysmsg page and signal stack: regionSize bytes of
 // the memory file, mapped in the stub at addr and in the sentry as mem.
 type region struct {
