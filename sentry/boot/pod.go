@@ -153,6 +153,9 @@ type ContainerRoot struct {
 	// PIDNamespace is the PID namespace the container's processes live
 	// in; nil gives the container its own.
 	PIDNamespace *kernel.PIDNamespace
+	// Console says the container's process has a terminal: its /dev has
+	// a console node, over which the terminal is bound when it starts.
+	Console bool
 }
 
 // NewContainer builds a container's file tree (its root from the gofer,
@@ -168,11 +171,15 @@ func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
 	if cr.RootReadOnly {
 		root.SetReadOnly()
 	}
-	devInode := dev.NewWith(map[string]vfs.Inode{
+	devEntries := map[string]vfs.Inode{
 		"ptmx": p.PTYs.PtmxInode(),
 		"pts":  synth.NewDir(0o755, map[string]vfs.Inode{}),
 		"tty":  dev.NewTTY(),
-	})
+	}
+	if cr.Console {
+		devEntries["console"] = dev.NewConsole()
+	}
+	devInode := dev.NewWith(devEntries)
 	devRoot := root.MountChild("dev", devInode)
 	ptsRoot := devRoot.MountChild("pts", p.PTYs.Root())
 	shmRoot := devRoot.MountChild("shm", p.shm.Root())

@@ -96,6 +96,7 @@ func (s *Server) createContainer(r *request) (*Response, *requestError) {
 		ReadonlyPaths: spec.ReadonlyPaths,
 		MaskedPaths:   spec.MaskedPaths,
 		PIDNamespace:  pidns,
+		Console:       spec.Process.TTY,
 	})
 	if err != nil {
 		s.mu.Lock()

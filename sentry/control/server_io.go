@@ -3,6 +3,7 @@ package control
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -120,6 +121,11 @@ func (s *Server) containerIO(c *container) (*processIO, error) {
 			pio.release()
 			return nil, err
 		}
+		if err := bindConsole(c.kc, replica); err != nil {
+			master.DecRef()
+			pio.release()
+			return nil, fmt.Errorf("/dev/console: %w", err)
+		}
 		out := c.log.NewWriter(crilog.Stdout, c.stdout.write, nil)
 		stop := make(chan struct{})
 		var stopOnce sync.Once
@@ -188,6 +194,23 @@ func (s *Server) openTerminal(kc *kernel.Container) (master, replica *vfs.File, 
 	}
 	d, _ := vfs.Resolve(kc.Root(), kc.Root(), "/dev/pts/"+strconv.Itoa(m.TTY().Index()), vfs.ResolveOpts{})
 	return master, vfs.NewFile(rimpl, d, unix.O_RDWR), nil
+}
+
+// bindConsole bind-mounts the container's terminal over its /dev/console,
+// as runc does for a container with a terminal: programs that write to
+// the console (init systems, getty, logger fallbacks) reach the terminal.
+// A container without one has no /dev/console (boot.ContainerRoot.Console).
+func bindConsole(kc *kernel.Container, replica *vfs.File) error {
+	ns := kc.MountNamespace()
+	console, err := vfs.Resolve(ns.Root(), ns.Root(), "/dev/console", vfs.ResolveOpts{})
+	if err != nil {
+		return err
+	}
+	if replica.Dentry() == nil {
+		return unix.ENODEV
+	}
+	_, err = ns.Bind(replica.Dentry(), console, false)
+	return err
 }
 
 // ioctlBuf is the memory of an ioctl the server makes itself: every

@@ -450,6 +450,32 @@ func TestTTYContainer(t *testing.T) {
 	}
 }
 
+// A container with a terminal finds it at /dev/console too, as runc binds
+// it there; one without has no /dev/console.
+func TestTTYContainerConsole(t *testing.T) {
+	p := startPod(t)
+	script := `sleep 0.3; echo via-console > /dev/console
+[ "$(busybox stat -c %t:%T /dev/console)" = "$(busybox stat -c %t:%T "$(busybox tty)")" ] && echo console-is-tty`
+	logPath := p.create("c", "r1", control.Process{Args: []string{"sh", "-c", script}, TTY: true})
+	p.start("c")
+	if st := p.wait("c", ""); st.ExitCode != 0 {
+		t.Fatalf("tty container %+v", st)
+	}
+	recs := readLog(t, logPath)
+	if !hasRecord(recs, "stdout", "via-console\r") || !hasRecord(recs, "stdout", "console-is-tty\r") {
+		t.Fatalf("tty log %+v", recs)
+	}
+
+	logPath = p.create("d", "r1", control.Process{Args: []string{"sh", "-c", "test -e /dev/console || echo no-console"}})
+	p.start("d")
+	if st := p.wait("d", ""); st.ExitCode != 0 {
+		t.Fatalf("container without a terminal %+v", st)
+	}
+	if recs := readLog(t, logPath); !hasRecord(recs, "stdout", "no-console") {
+		t.Fatalf("log of a container without a terminal %+v", recs)
+	}
+}
+
 func TestBadRequests(t *testing.T) {
 	p := startPod(t)
 	null, _ := os.Open(os.DevNull)

@@ -43,6 +43,11 @@ var TTYRdev = unix.Mkdev(5, 0)
 // NewTTY returns the /dev/tty node.
 func NewTTY() vfs.Inode { return newDevice(null, 5, 0) }
 
+// NewConsole returns a /dev/console node (5:1) for the terminal of a
+// container to be bound over; until it is, it reads and writes as
+// /dev/null.
+func NewConsole() vfs.Inode { return newDevice(null, 5, 1) }
+
 // NewWith returns the /dev directory with extra entries (ptmx, pts, tty).
 func NewWith(extra map[string]vfs.Inode) vfs.Inode {
 	entries := map[string]vfs.Inode{
