@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/mm"
@@ -48,12 +50,27 @@ func (c *Container) watchMemory() {
 func (k *Kernel) oomKill(c *Container) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !c.memcg.Over() {
+	if !c.memcg.Over() || c.oomVictimAliveLocked() {
 		return
 	}
-	if v := c.oomVictim; v != nil && !v.zombie && len(v.tasks) > 0 {
-		return
-	}
+	k.killLargestLocked(c)
+}
+
+// oomVictimAliveLocked reports whether the last process the OOM killer
+// chose has not gone yet.
+//
+// Preconditions: k.mu is held.
+func (c *Container) oomVictimAliveLocked() bool {
+	v := c.oomVictim
+	return v != nil && !v.zombie && len(v.tasks) > 0
+}
+
+// killLargestLocked SIGKILLs the live process of c with the most resident
+// pages, as Linux's memcg OOM killer picks the task with the highest
+// badness, and returns it (nil when c has none).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) killLargestLocked(c *Container) *ThreadGroup {
 	var victim *ThreadGroup
 	var most uint64
 	for _, tg := range k.threadGroups {
@@ -69,11 +86,104 @@ func (k *Kernel) oomKill(c *Container) {
 		}
 	}
 	if victim == nil {
-		return
+		return nil
 	}
 	c.oomKills++
 	c.oomVictim = victim
 	k.Log.Info("memory limit reached: killing the container's largest process", "container", c.ID,
 		"pid", victim.id, "residentBytes", most*4096, "limitBytes", c.memcg.Limit())
 	victim.killLocked(unix.WaitStatus(unix.SIGKILL))
+	return victim
+}
+
+// Pages a task allocates outside a page fault (tmpfs data written with
+// write(2) or fallocate(2)) are charged to its container's account
+// before they exist, and a charge that does not fit takes the OOM path
+// below instead of going past the limit (mm/memcg_charge.go): the write
+// waits while the container's OOM killer frees memory, and fails with
+// ENOMEM when the writer itself is dying, so that a container cannot
+// fill a tmpfs past its memory limit.
+
+func init() { mm.SetCallerAccount(callerAccount) }
+
+// callerAccount returns the memory account of the task running on the
+// calling thread (task goroutines are locked to theirs, introspect.go):
+// its container's, with the container's OOM path; nothing for other
+// goroutines and for tasks outside pod mode.
+func callerAccount() mm.Account {
+	v, ok := hostThreads.Load(unix.Gettid())
+	if !ok {
+		return mm.Account{}
+	}
+	t := v.(*Task)
+	c := t.container
+	if c == nil || c.memcg == nil {
+		return mm.Account{}
+	}
+	var w oomWait
+	return mm.Account{Memcg: c.memcg, OOM: func(int64) bool { return t.k.oomForCharge(c, t, &w) }}
+}
+
+// oomWait is what one charge knows of the victim it waits for.
+type oomWait struct {
+	victim *ThreadGroup
+	since  time.Time
+}
+
+// oomVictimGrace is how long a charge waits for one victim before it has
+// another process killed: a victim may be unable to exit until the
+// charging task lets go of something (a file description's offset lock
+// both use), as Linux's OOM reaper gives up on a victim after about a
+// second and lets the OOM killer choose again.
+const oomVictimGrace = time.Second
+
+// oomPoll bounds each wait of a charge for an OOM victim to go: a killed
+// namespace init stays unreaped while its namespace empties, so its
+// exit is watched through its task count as well as its exited channel.
+const oomPoll = 5 * time.Millisecond
+
+// oomForCharge is the OOM path of a charge by t to c's account that did
+// not fit, as Linux's try_charge calls the memcg OOM killer and retries
+// while it makes progress. It kills c's largest process unless an
+// earlier victim is still dying, waits a while for the victim to go, and
+// reports whether the charge should be tried again: false when t itself
+// is dying (it was chosen, or was killed otherwise), which fails the
+// charge as Linux's task_is_dying does, or when c has nothing to kill.
+// w carries the charge's wait from one call to the next.
+func (k *Kernel) oomForCharge(c *Container, t *Task, w *oomWait) bool {
+	k.mu.Lock()
+	if t.killed || t.tg.exiting {
+		k.mu.Unlock()
+		return false
+	}
+	victim := c.oomVictim
+	stuck := victim == w.victim && time.Since(w.since) > oomVictimGrace
+	if !c.oomVictimAliveLocked() || stuck {
+		// A stuck victim is exiting, so it is not chosen again.
+		if victim = k.killLargestLocked(c); victim == nil {
+			k.mu.Unlock()
+			return false
+		}
+	}
+	if victim != w.victim {
+		w.victim, w.since = victim, time.Now()
+	}
+	if victim == t.tg {
+		k.mu.Unlock()
+		return false
+	}
+	exited := victim.exited
+	k.mu.Unlock()
+	if _, err := t.BlockUntil(exited, time.Now().Add(oomPoll)); err != nil {
+		// A signal: a fatal one ends the charge on the next round;
+		// another does not end the wait, as Linux's charge path
+		// sleeps killably only.
+		timer := time.NewTimer(oomPoll)
+		defer timer.Stop()
+		select {
+		case <-exited:
+		case <-timer.C:
+		}
+	}
+	return true
 }

@@ -17,8 +17,10 @@ import "sync/atomic"
 // container's memory pressure into SIGBUS or EFAULT at whatever access
 // crossed the line, which is not what Linux programs see.
 //
-// Pages of shared objects created outside a fault (tmpfs data written
-// with write(2)) are not charged.
+// Pages allocated outside a fault (tmpfs data written with write(2) or
+// fallocate(2)) are charged to the caller's account before they exist and
+// never past the limit: a charge that does not fit runs the owner's OOM
+// path synchronously (memcg_charge.go).
 type MemCgroup struct {
 	// limitPages is the limit in pages; 0 is none.
 	limitPages atomic.Int64

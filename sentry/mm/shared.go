@@ -89,10 +89,17 @@ func (s *SharedMemory) ReadAt(mf *memfile.File, dst []byte, off int64) (int, err
 	return done, nil
 }
 
-// WriteAt copies src into the object at off, allocating the missing pages.
-// When the memory file is exhausted it returns the bytes written before the
-// first page it could not allocate and unix.ENOSPC.
+// WriteAt copies src into the object at off, allocating the missing pages
+// uncharged (the sandbox's own objects: the vDSO). When the memory file is
+// exhausted it returns the bytes written before the first page it could
+// not allocate and unix.ENOSPC.
 func (s *SharedMemory) WriteAt(mf *memfile.File, src []byte, off int64) (int, error) {
+	return s.WriteAtCharged(mf, src, off, nil)
+}
+
+// WriteAtCharged is WriteAt with the pages it allocates charged to ch
+// (nil: to nobody); the caller releases what is left of ch.
+func (s *SharedMemory) WriteAtCharged(mf *memfile.File, src []byte, off int64, ch *Precharge) (int, error) {
 	if off < 0 {
 		return 0, unix.EINVAL
 	}
@@ -102,7 +109,7 @@ func (s *SharedMemory) WriteAt(mf *memfile.File, src []byte, off int64) (int, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	first, end := pageSpan(off, int64(len(src)))
-	allocErr := s.allocateLocked(mf, first, end)
+	allocErr := s.allocateLocked(mf, first, end, ch)
 	done := 0
 	for done < len(src) {
 		o := uint64(off) + uint64(done)
@@ -118,9 +125,15 @@ func (s *SharedMemory) WriteAt(mf *memfile.File, src []byte, off int64) (int, er
 }
 
 // Allocate makes sure every page of [off, off+length) is present
-// (fallocate(2) without flags or with FALLOC_FL_KEEP_SIZE). On ENOSPC the
-// pages allocated before the failure stay.
+// (fallocate(2) without flags or with FALLOC_FL_KEEP_SIZE), allocating
+// uncharged pages. On ENOSPC the pages allocated before the failure stay.
 func (s *SharedMemory) Allocate(mf *memfile.File, off, length int64) error {
+	return s.AllocateCharged(mf, off, length, nil)
+}
+
+// AllocateCharged is Allocate with the pages it allocates charged to ch
+// (nil: to nobody); the caller releases what is left of ch.
+func (s *SharedMemory) AllocateCharged(mf *memfile.File, off, length int64, ch *Precharge) error {
 	if off < 0 || length < 0 {
 		return unix.EINVAL
 	}
@@ -130,14 +143,14 @@ func (s *SharedMemory) Allocate(mf *memfile.File, off, length int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	first, end := pageSpan(off, length)
-	return s.allocateLocked(mf, first, end)
+	return s.allocateLocked(mf, first, end, ch)
 }
 
 // allocateLocked allocates the missing pages of the page offsets
 // [first, end) in ascending order, one memory file range per run of
 // missing pages where possible, and returns ENOSPC at the first page it
-// cannot allocate.
-func (s *SharedMemory) allocateLocked(mf *memfile.File, first, end uint64) error {
+// cannot allocate. The new pages are charged to ch.
+func (s *SharedMemory) allocateLocked(mf *memfile.File, first, end uint64, ch *Precharge) error {
 	for o := first; o < end; {
 		if _, ok := s.pages[o]; ok {
 			o += pageSize
@@ -157,12 +170,12 @@ func (s *SharedMemory) allocateLocked(mf *memfile.File, first, end uint64) error
 			if fr, err = mf.Allocate(pageSize); err != nil {
 				return allocError(err)
 			}
-			s.pages[o] = newPhysPage(fr.Start, nil)
+			s.pages[o] = ch.newPage(fr.Start)
 			o += pageSize
 			continue
 		}
 		for p := o; p < runEnd; p += pageSize {
-			s.pages[p] = newPhysPage(fr.Start+(p-o), nil)
+			s.pages[p] = ch.newPage(fr.Start + (p - o))
 		}
 		o = runEnd
 	}

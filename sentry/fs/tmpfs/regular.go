@@ -22,7 +22,9 @@ const pageSize = 4096
 type Regular struct {
 	inode
 
-	// data holds the file's pages; immutable.
+	// data holds the file's pages; immutable. Each page is charged to
+	// the memory account of the task whose write(2), fallocate(2) or
+	// shared-mapping fault allocated it, until the page is freed.
 	data *mm.SharedMemory
 
 	// dataMu orders changes of the size and the data: writes,
@@ -178,38 +180,79 @@ func (r *Regular) write(src []byte, off int64) (int, error) {
 		src = src[:math.MaxInt64-off]
 	}
 	fs := r.fs
-	r.dataMu.Lock()
-	if err := r.checkWriteSealsLocked(off + int64(len(src))); err != nil {
-		r.dataMu.Unlock()
-		return 0, err
-	}
-	r.reconcileLocked()
-	n := len(src)
-	need := r.data.Missing(off, int64(n))
-	var err error
-	if !fs.reserve(need) {
-		n, need = r.fitLocked(off, n)
-		err = unix.ENOSPC
-	}
-	r.charged += need
-	w := 0
-	if n > 0 {
-		var werr error
-		w, werr = r.data.WriteAt(fs.mf, src[:n], off)
-		if werr != nil {
-			err = werr
+	var acct memAccount
+	for {
+		r.dataMu.Lock()
+		if err := r.checkWriteSealsLocked(off + int64(len(src))); err != nil {
+			r.dataMu.Unlock()
+			return 0, err
 		}
+		r.reconcileLocked()
+		n := len(src)
+		need := r.data.Missing(off, int64(n))
+		var err error
+		// The size limit first, as Linux's shmem accounts the blocks
+		// before it charges the memory cgroup: a full file system
+		// fails with ENOSPC, not with the OOM killer.
+		if !fs.reserve(need) {
+			n, need = r.fitLocked(off, n)
+			err = unix.ENOSPC
+		}
+		ch, ok := acct.tryPrecharge(need)
+		if !ok {
+			fs.used.Add(-need)
+			r.dataMu.Unlock()
+			if !acct.reclaim(need) {
+				return 0, unix.ENOMEM
+			}
+			continue
+		}
+		r.charged += need
+		w := 0
+		if n > 0 {
+			var werr error
+			w, werr = r.data.WriteAtCharged(fs.mf, src[:n], off, ch)
+			if werr != nil {
+				err = werr
+			}
+		}
+		ch.Release()
+		if end := off + int64(w); end > r.size.Load() {
+			r.size.Store(end)
+		}
+		r.reconcileLocked()
+		r.dataMu.Unlock()
+		if w > 0 {
+			r.touchModified()
+		}
+		return w, err
 	}
-	if end := off + int64(w); end > r.size.Load() {
-		r.size.Store(end)
-	}
-	r.reconcileLocked()
-	r.dataMu.Unlock()
-	if w > 0 {
-		r.touchModified()
-	}
-	return w, err
 }
+
+// memAccount is the memory account of the task writing or allocating a
+// file's pages, looked up once per call and only when pages are missing
+// (an overwrite of present pages charges nothing).
+type memAccount struct {
+	acct   mm.Account
+	looked bool
+}
+
+// tryPrecharge charges the pages of need bytes (a multiple of the page
+// size) to the caller's account if they fit under its limit.
+func (a *memAccount) tryPrecharge(need int64) (*mm.Precharge, bool) {
+	if need <= 0 {
+		return nil, true
+	}
+	if !a.looked {
+		a.acct, a.looked = mm.CallerAccount(), true
+	}
+	return a.acct.TryPrecharge(need / pageSize)
+}
+
+// reclaim runs the account's OOM path for a charge of need bytes that did
+// not fit; called without the file's locks, since it may wait for a
+// victim that needs them to exit. It reports whether to try again.
+func (a *memAccount) reclaim(need int64) bool { return a.acct.Reclaim(need / pageSize) }
 
 // fitLocked returns the longest prefix of the n bytes at off whose missing
 // pages fit under the size limit, and reserves them.
@@ -254,6 +297,8 @@ func (r *Regular) allocate(mode uint32, off, length int64) error {
 		return unix.EFBIG
 	}
 	fs := r.fs
+	var acct memAccount
+again:
 	r.dataMu.Lock()
 	if (mode == punchHole|keepSize && r.seals&(SealWrite|SealFutureWrite) != 0) ||
 		(r.seals&SealGrow != 0 && off+length > r.size.Load()) {
@@ -270,8 +315,18 @@ func (r *Regular) allocate(mode uint32, off, length int64) error {
 			r.dataMu.Unlock()
 			return unix.ENOSPC
 		}
+		ch, ok := acct.tryPrecharge(need)
+		if !ok {
+			fs.used.Add(-need)
+			r.dataMu.Unlock()
+			if !acct.reclaim(need) {
+				return unix.ENOMEM
+			}
+			goto again
+		}
 		r.charged += need
-		err = r.data.Allocate(fs.mf, off, length)
+		err = r.data.AllocateCharged(fs.mf, off, length, ch)
+		ch.Release()
 		if err == nil && mode == 0 && off+length > r.size.Load() {
 			r.size.Store(off + length)
 		}

@@ -1,0 +1,78 @@
+package pod_test
+
+import (
+	"testing"
+
+	"github.com/cocoonrt/cocoon/sentry/control"
+)
+
+const mib = 1 << 20
+
+// createLimited creates container id over tree with a memory limit.
+func (p *pod) createLimited(id, tree string, proc control.Process, limit uint64) {
+	p.t.Helper()
+	p.createSpec(control.ContainerSpec{ID: id, RootTree: tree, Process: proc, MemoryLimitBytes: limit})
+}
+
+// containerStats returns the stats of container id.
+func (p *pod) containerStats(id string) control.ContainerStats {
+	p.t.Helper()
+	for _, c := range p.must(&control.Request{Op: control.OpStats}).Stats.Containers {
+		if c.ID == id {
+			return c
+		}
+	}
+	p.t.Fatalf("no stats for container %s", id)
+	return control.ContainerStats{}
+}
+
+// Data a container writes into a tmpfs (/dev/shm here) is charged to its
+// memory account while the file exists, as Linux charges shmem pages to
+// the writer's memory cgroup, and comes off it when the file is removed.
+func TestTmpfsChargedToContainer(t *testing.T) {
+	p := startPod(t)
+	p.createLimited("c", "r1", control.Process{Args: []string{"sleep", "1000"}}, 256*mib)
+	p.start("c")
+
+	before := p.containerStats("c").MemoryUsageBytes
+	if code, out, errOut := p.execOut("c", "w", "sh", "-c", "head -c 33554432 /dev/zero > /dev/shm/f && echo ok"); code != 0 || out != "ok\n" {
+		t.Fatalf("writing /dev/shm/f: exit %d, %q, %q", code, out, errOut)
+	}
+	written := p.containerStats("c").MemoryUsageBytes
+	if written < before+32*mib {
+		t.Errorf("usage %d MiB after writing 32 MiB to /dev/shm, %d MiB before", written/mib, before/mib)
+	}
+	if code, out, errOut := p.execOut("c", "rm", "sh", "-c", "rm /dev/shm/f && echo ok"); code != 0 || out != "ok\n" {
+		t.Fatalf("removing /dev/shm/f: exit %d, %q, %q", code, out, errOut)
+	}
+	if after := p.containerStats("c").MemoryUsageBytes; after > written-32*mib {
+		t.Errorf("usage %d MiB after removing the file, %d MiB with it", after/mib, written/mib)
+	}
+}
+
+// Writing past the container's memory limit into a tmpfs is stopped by
+// the OOM killer, as touching anonymous memory past it is, and the
+// charged memory never goes past the limit.
+func TestTmpfsPastMemoryLimit(t *testing.T) {
+	p := startPod(t)
+	const limit = 48 * mib
+	p.createLimited("c", "r1", control.Process{Args: []string{"sleep", "1000"}}, limit)
+	p.start("c")
+
+	// The OOM killer picks the container's largest process: the writer
+	// (head) or the shell that waits for it; either way the write stops.
+	code, out, errOut := p.execOut("c", "w", "sh", "-c", "head -c 134217728 /dev/zero > /dev/shm/f; echo status $?")
+	if code != 128+9 && out != "status 137\n" {
+		t.Errorf("writing 128 MiB to /dev/shm under a 48 MiB limit: exit %d, %q, %q; want the writer or its shell SIGKILLed", code, out, errOut)
+	}
+	stats := p.containerStats("c")
+	if stats.OOMKills == 0 {
+		t.Errorf("no OOM kill: %+v", stats)
+	}
+	if stats.MemoryMaxUsageBytes > limit {
+		t.Errorf("peak usage %d bytes past the %d-byte limit", stats.MemoryMaxUsageBytes, uint64(limit))
+	}
+	if stats.MemoryFailcnt == 0 {
+		t.Errorf("no charge hit the limit: %+v", stats)
+	}
+}
