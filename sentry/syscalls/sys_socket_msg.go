@@ -180,7 +180,14 @@ func recvCommon(t *kernel.Task, f *vfs.File, s *unixsock.Socket, iovs []iovec, f
 		var r unixsock.RecvResult
 		op := func() error {
 			var err error
-			r, err = s.Recv(buf, peek)
+			if first {
+				r, err = s.Recv(buf, peek)
+			} else {
+				// The rest of the read must come from the first
+				// part's sender when SO_PASSCRED delivers one
+				// SCM_CREDENTIALS for it all.
+				r, err = s.RecvMore(buf, peek, res.Ctl.Cred)
+			}
 			return err
 		}
 		var err error

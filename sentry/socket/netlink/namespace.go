@@ -20,7 +20,11 @@ type Protocol interface {
 	// Serve handles one request m (its type at least NLMSG_MIN_TYPE and
 	// NLM_F_REQUEST set) from c. It returns the replies: a dump's
 	// messages (dump true; the socket adds NLMSG_DONE) or another
-	// request's, and the errno to acknowledge (0: success). Replies get
+	// request's, and the errno to acknowledge (0: success). A dump
+	// that fails once started (its request checked in the dump
+	// callback, as Linux's are) returns dump true and its errno, which
+	// its NLMSG_DONE carries; an error with dump false is an
+	// NLMSG_ERROR. Replies get
 	// the request's sequence number and c's port ID from the caller.
 	Serve(m nlmsg.Message, c *Caller) (replies []nlmsg.Message, dump bool, err linux.Errno)
 }

@@ -105,10 +105,14 @@ func (r *Route) Serve(m nlmsg.Message, c *Caller) ([]nlmsg.Message, bool, linux.
 			msgs, err = dumpAddrs(n, m, family, c.Strict)
 		case linux.RTM_GETROUTE:
 			msgs, err = dumpRoutes(n, m, family, c.Strict)
+		case linux.RTM_GETNEIGH:
+			msgs, err = dumpNeighbours(n, m, family, c.Strict)
+		case linux.RTM_GETRULE:
+			msgs, err = dumpRules(m, family, c.Strict)
 		default:
 			return nil, false, linux.EOPNOTSUPP
 		}
-		return msgs, err == 0, err
+		return msgs, true, err
 	}
 	var reply *nlmsg.Message
 	switch m.Type {
@@ -122,6 +126,8 @@ func (r *Route) Serve(m nlmsg.Message, c *Caller) ([]nlmsg.Message, bool, linux.
 		reply, err = getAddr6(n, m)
 	case linux.RTM_GETROUTE:
 		reply, err = getRoute(n, m, family)
+	case linux.RTM_GETNEIGH:
+		reply, err = getNeighbour(n, m)
 	case linux.RTM_NEWLINK, linux.RTM_SETLINK:
 		err = setLink(n, m, c)
 	case linux.RTM_NEWADDR, linux.RTM_DELADDR:

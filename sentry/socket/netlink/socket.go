@@ -414,9 +414,15 @@ func (s *Socket) serve(data []byte, port uint32, netAdmin bool) {
 		if m.Flags&nlmsg.FlagRequest != 0 && m.Type >= nlmsg.MinType {
 			replies, dump, err := s.proto.Serve(m, c)
 			errno = err
-			if dump && err == 0 {
-				if s.startDump(m, port, replies) {
-					// A dump is acknowledged by its NLMSG_DONE.
+			if dump {
+				if err != 0 {
+					replies = nil
+				}
+				if s.startDump(m, port, replies, err) {
+					// A dump is acknowledged by its NLMSG_DONE,
+					// which carries the error of one that failed
+					// (netlink_dump_done), as Linux's dump
+					// callbacks report theirs.
 					continue
 				}
 				errno = linux.EBUSY
@@ -458,9 +464,10 @@ func (s *Socket) ackLocked(m nlmsg.Message, port uint32, errno linux.Errno) []by
 	return nlmsg.Message{Header: nlmsg.Header{Type: nlmsg.ErrorType, Flags: flags, Seq: m.Seq, PortID: port}, Payload: payload}.Bytes()
 }
 
-// startDump starts a dump of msgs for request m and queues its first
-// batch; false if one is running (EBUSY).
-func (s *Socket) startDump(m nlmsg.Message, port uint32, msgs []nlmsg.Message) bool {
+// startDump starts a dump of msgs for request m, ending with an
+// NLMSG_DONE that carries errno, and queues its first batch; false if
+// one is running (EBUSY).
+func (s *Socket) startDump(m nlmsg.Message, port uint32, msgs []nlmsg.Message, errno linux.Errno) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dump != nil {
@@ -472,7 +479,7 @@ func (s *Socket) startDump(m nlmsg.Message, port uint32, msgs []nlmsg.Message) b
 		r.Flags |= nlmsg.FlagMulti
 		d.msgs = append(d.msgs, r.Bytes())
 	}
-	d.done = nlmsg.Message{Header: nlmsg.Header{Type: nlmsg.DoneType, Flags: nlmsg.FlagMulti, Seq: m.Seq, PortID: port}, Payload: make([]byte, 4)}.Bytes()
+	d.done = nlmsg.Message{Header: nlmsg.Header{Type: nlmsg.DoneType, Flags: nlmsg.FlagMulti, Seq: m.Seq, PortID: port}, Payload: binary.LittleEndian.AppendUint32(nil, uint32(-int32(errno)))}.Bytes()
 	s.dump = d
 	s.dumpBatchLocked()
 	return true

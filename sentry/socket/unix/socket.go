@@ -444,6 +444,20 @@ type RecvResult struct {
 // on a socket with SO_PASSCRED), or one datagram, whose excess is
 // discarded unless peek. EAGAIN means nothing to read yet.
 func (s *Socket) Recv(dst []byte, peek bool) (RecvResult, error) {
+	return s.recv(dst, peek, nil, false)
+}
+
+// RecvMore continues a stream read whose earlier part came from a
+// sender with credentials cred: on a socket with SO_PASSCRED it reads
+// nothing (N 0, no error) once the next bytes come from a sender with
+// other credentials, as Linux's unix_stream_read_generic ends a read
+// there, MSG_WAITALL or not.
+func (s *Socket) RecvMore(dst []byte, peek bool, cred *Cred) (RecvResult, error) {
+	return s.recv(dst, peek, cred, true)
+}
+
+// recv is Recv, and RecvMore when more is set.
+func (s *Socket) recv(dst []byte, peek bool, cred *Cred, more bool) (RecvResult, error) {
 	st := s.stack
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -482,7 +496,10 @@ func (s *Socket) Recv(dst []byte, peek bool) (RecvResult, error) {
 	}
 	for i := 0; i < len(s.rcv) && res.N < len(dst); i++ {
 		m := s.rcv[i]
-		if i > 0 && s.passcred && !sameCred(m.ctl.Cred, res.Ctl.Cred) {
+		if i == 0 && more {
+			res.Ctl.Cred = cred
+		}
+		if (i > 0 || more) && s.passcred && !sameCred(m.ctl.Cred, res.Ctl.Cred) {
 			break
 		}
 		if i == 0 {
