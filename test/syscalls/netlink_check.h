@@ -56,7 +56,9 @@ static inline void nl_dump(int fd, int type, unsigned seq, const void *payload, 
 typedef void (*nl_reply_fn)(struct nlmsghdr *h, void *arg);
 
 // nl_collect reads the replies to request seq until NLMSG_DONE (returns
-// 0) or an NLMSG_ERROR (returns its error, 0 for an acknowledgement),
+// the error it carries: 0, or why the dump failed, which Linux reports
+// there rather than in an NLMSG_ERROR) or an NLMSG_ERROR (returns its
+// error, 0 for an acknowledgement),
 // checking each message's sequence number and port ID; fn sees the other
 // messages. Every read is bounded by a poll.
 static inline int nl_collect(int fd, unsigned seq, nl_reply_fn fn, void *arg) {
@@ -72,6 +74,8 @@ static inline int nl_collect(int fd, unsigned seq, nl_reply_fn fn, void *arg) {
 			CHECK_EQ(h->nlmsg_pid, port);
 			if (h->nlmsg_type == NLMSG_DONE) {
 				CHECK_EQ(h->nlmsg_flags & NLM_F_MULTI, NLM_F_MULTI);
+				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+					return *(int *)NLMSG_DATA(h);
 				return 0;
 			}
 			if (h->nlmsg_type == NLMSG_ERROR) {
