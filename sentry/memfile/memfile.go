@@ -101,7 +101,7 @@ func (f *File) Allocate(length uint64) (Range, error) {
 		return Range{}, fmt.Errorf("memfile: bad allocation length %#x", length)
 	}
 	f.mu.Lock()
-	if r, ok := takeFit(&f.dirty, length, true); ok {
+	if r, ok := takeFit(&f.dirty, length, dirtyScan); ok {
 		f.dirtyBytes -= length
 		f.inUse += length
 		f.mu.Unlock()
@@ -111,7 +111,7 @@ func (f *File) Allocate(length uint64) (Range, error) {
 		return r, nil
 	}
 	defer f.mu.Unlock()
-	if r, ok := takeFit(&f.free, length, false); ok {
+	if r, ok := takeFit(&f.free, length, 0); ok {
 		f.inUse += length
 		return r, nil
 	}
@@ -124,14 +124,25 @@ func (f *File) Allocate(length uint64) (Range, error) {
 	return r, nil
 }
 
+// dirtyScan bounds how many of the most recent dirty ranges Allocate looks
+// at: the list holds up to dirtyLimit bytes of mostly single pages (8,192
+// of them), and a fault's multi-page allocation that fits none would scan
+// them all under f.mu.
+const dirtyScan = 64
+
 // takeFit removes length bytes from the first range of *list that holds
-// them (searching from the end when fromEnd, where the most recently
-// released, cache-warm ranges are) and returns them.
-func takeFit(list *[]Range, length uint64, fromEnd bool) (Range, bool) {
+// them and returns them. With newest > 0 it looks only at the newest
+// ranges (the end of the list, where the most recently released,
+// cache-warm ones are), newest first.
+func takeFit(list *[]Range, length uint64, newest int) (Range, bool) {
 	l := *list
-	for k := range l {
+	n := len(l)
+	if newest > 0 {
+		n = min(n, newest)
+	}
+	for k := range n {
 		i := k
-		if fromEnd {
+		if newest > 0 {
 			i = len(l) - 1 - k
 		}
 		fr := l[i]
