@@ -120,6 +120,11 @@ const capNetAdmin = 12
 // the sandbox's only one).
 func (t *Task) NetAdmin() bool { return t.creds.HasCap(capNetAdmin) }
 
+// LinkChanged implements netif.Announcer: a change an interface ioctl
+// made to the task's network is announced to the rtnetlink listeners of
+// its namespace.
+func (t *Task) LinkChanged(n netif.Network, index int32) { t.Netlink().LinkChanged(n, index) }
+
 // NetNamespace returns the task's network namespace, nil for the
 // sandbox's initial one.
 func (t *Task) NetNamespace() *NetNamespace { return t.netns.Load() }
@@ -182,6 +187,17 @@ func (k *Kernel) callerNetNS() *NetNamespace {
 		return nil
 	}
 	return t.netns.Load()
+}
+
+// CallerNetNamespace returns the network namespace of the task whose
+// system call runs on the calling thread, the InitialNetNamespace object
+// for the initial one (or no task): what unix sockets record as theirs
+// (unixsock.Socket.Namespace).
+func (k *Kernel) CallerNetNamespace() *NetNamespace {
+	if n := k.callerNetNS(); n != nil {
+		return n
+	}
+	return InitialNetNamespace()
 }
 
 // CallerNetwork is Network for the calling task's network namespace

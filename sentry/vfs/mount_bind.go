@@ -13,7 +13,9 @@ import (
 // Linux's clone_mnt copies them; with recursive (MS_REC) the mounts below
 // src come along, each copied onto its place in the new tree (Linux's
 // copy_tree), save unbindable ones and what lies below them. EINVAL when
-// src's mount is unbindable or src or target is not in the namespace.
+// src's mount is unbindable or src or target is not in the namespace. A
+// namespace file (/proc/[pid]/ns/*, or a bind mount of one) makes a
+// mount that holds its namespace (nsfs.go).
 func (ns *MountNamespace) Bind(src, target *Dentry, recursive bool) (*Dentry, error) {
 	mountMu.Lock()
 	defer mountMu.Unlock()
@@ -22,6 +24,12 @@ func (ns *MountNamespace) Bind(src, target *Dentry, recursive bool) (*Dentry, er
 	ns.listLocked()
 	target = target.top()
 	srcMnt := src.mountRoot()
+	if n, ok := src.inode.(*NamespaceInode); ok {
+		if ns.findLocked(target.mountRoot()) == nil {
+			return nil, unix.EINVAL
+		}
+		return ns.bindNamespaceLocked(src, target, n)
+	}
 	sm := ns.findLocked(srcMnt)
 	if sm == nil || sm.prop.Unbindable || ns.findLocked(target.mountRoot()) == nil {
 		return nil, unix.EINVAL

@@ -273,6 +273,9 @@ func (ns *MountNamespace) Mount(target *Dentry, inode Inode, info MountInfo) (*D
 // CheckBind says whether d may be the source of a bind mount: EINVAL
 // when d's mount is unbindable or not in the namespace.
 func (ns *MountNamespace) CheckBind(d *Dentry) error {
+	if n, ok := d.inode.(*NamespaceInode); ok {
+		return ns.checkBindNamespace(n)
+	}
 	r := d.mountRoot()
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
@@ -327,6 +330,7 @@ func (ns *MountNamespace) unmount(d *Dentry, users []*Dentry, lazy bool) error {
 	ns.mounts = slices.DeleteFunc(ns.mounts, func(m *mount) bool {
 		if isBelow(m.root, d) {
 			leavePeers(m.prop.Shared)
+			releaseMountNamespace(m)
 			return true
 		}
 		return false
@@ -631,6 +635,7 @@ func (ns *MountNamespace) Copy(id uint64) (*MountNamespace, func(*Dentry) *Dentr
 		if cm := made[m]; cm != nil {
 			c.mounts = append(c.mounts, cm)
 			joinPeers(cm.prop.Shared)
+			holdMountNamespace(cm)
 		}
 	}
 	remap := func(d *Dentry) *Dentry {

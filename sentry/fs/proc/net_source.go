@@ -15,8 +15,8 @@ import (
 
 // The kernel's network for /proc/net: that of the reader's network
 // namespace. Sockets are found in the descriptor tables of every process
-// of the sandbox, whatever PID namespace the reader is in; the inet ones
-// listed are those of the namespace's stack.
+// of the sandbox, whatever PID namespace the reader is in; those listed
+// are the ones of the namespace (the inet ones of its stack).
 
 var _ NetSource = (*kernelSource)(nil)
 
@@ -81,12 +81,15 @@ func (s *kernelSource) InetSockets() []netif.InetSocket {
 	return st.InetSockets(owners)
 }
 
-// UnixSockets implements NetSource.UnixSockets.
+// UnixSockets implements NetSource.UnixSockets: the sockets of the
+// reader's network namespace, as Linux's unix_seq_next skips those of
+// other namespaces (a socket's namespace is the one it was made in).
 func (s *kernelSource) UnixSockets() []UnixSocket {
 	var out []UnixSocket
+	ns := any(s.k.CallerNetNamespace())
 	s.sockets(func(f *vfs.File) {
 		us, ok := f.Impl().(*unixsock.Socket)
-		if !ok {
+		if !ok || us.Namespace() != ns {
 			return
 		}
 		a, _ := us.Stat()

@@ -57,6 +57,16 @@ type NetAdminer interface {
 	NetAdmin() bool
 }
 
+// Announcer is implemented by the IoctlIO of a caller whose network has
+// rtnetlink listeners: a change of an interface's flags is announced to
+// them, as Linux's __dev_notify_flags announces one made outside
+// rtnetlink (rtmsg_ifinfo).
+type Announcer interface {
+	// LinkChanged announces the state of interface index of n after a
+	// change (RTM_NEWLINK to RTNLGRP_LINK).
+	LinkChanged(n Network, index int32)
+}
+
 // changeableFlags are the flags dev_change_flags lets a caller set; of
 // them the sandbox's interfaces can change IFF_UP alone.
 const changeableFlags = linux.IFF_UP | linux.IFF_DEBUG | linux.IFF_NOTRAILERS | linux.IFF_NOARP |
@@ -186,7 +196,7 @@ func ifreq(n Network, req uint64, ifr []byte) error {
 // IFF_UP can change here (netstack enables and disables the NIC), so a
 // change of another flag dev_change_flags lets through is EOPNOTSUPP, as
 // rtnetlink's is; flags it ignores (IFF_RUNNING, IFF_LOOPBACK, ...) are
-// ignored.
+// ignored. A change is announced to rtnetlink listeners (Announcer).
 func setFlags(io IoctlIO, n Network, family int, ifr []byte) error {
 	if a, ok := io.(NetAdminer); !ok || !a.NetAdmin() {
 		return linux.EPERM
@@ -230,7 +240,13 @@ func setFlags(io IoctlIO, n Network, family int, ifr []byte) error {
 	if !canChange || change&^linux.IFF_UP != 0 {
 		return linux.EOPNOTSUPP
 	}
-	return conf.SetUp(it.Index, flags&linux.IFF_UP != 0)
+	if err := conf.SetUp(it.Index, flags&linux.IFF_UP != 0); err != nil {
+		return err
+	}
+	if an, ok := io.(Announcer); ok {
+		an.LinkChanged(n, it.Index)
+	}
+	return nil
 }
 
 // inetIfreq serves devinet_ioctl's requests: the IPv4 address whose

@@ -64,3 +64,45 @@ func TestSetFlags(t *testing.T) {
 		t.Errorf("plain IoctlIO = %v, want EPERM", err)
 	}
 }
+
+// announceIO records the link changes a caller with CAP_NET_ADMIN is
+// told to announce.
+type announceIO struct {
+	adminIO
+	changed []int32
+}
+
+func (a *announceIO) LinkChanged(n Network, index int32) { a.changed = append(a.changed, index) }
+
+func TestSetFlagsAnnounces(t *testing.T) {
+	s := newStack(t)
+	io := &announceIO{adminIO: adminIO{memIO: memIO{mem: make([]byte, 4096)}, admin: true}}
+	set := func(flags uint16) error {
+		clear(io.mem[:64])
+		copy(io.mem, "lo")
+		binary.LittleEndian.PutUint16(io.mem[16:], flags)
+		_, err := Ioctl(io, s, linux.AF_INET, linux.SIOCSIFFLAGS, 0)
+		return err
+	}
+	ifs, _ := s.Interfaces()
+	lo := ifs[0].Index
+	if err := set(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := set(linux.IFF_UP); err != nil {
+		t.Fatal(err)
+	}
+	if len(io.changed) != 2 || io.changed[0] != lo || io.changed[1] != lo {
+		t.Fatalf("announced %v after down and up, want [%d %d]", io.changed, lo, lo)
+	}
+	// Neither an unchanged nor a refused request is announced.
+	if err := set(linux.IFF_UP); err != nil {
+		t.Fatal(err)
+	}
+	if err := set(linux.IFF_UP | linux.IFF_NOARP); err != linux.EOPNOTSUPP {
+		t.Fatalf("IFF_NOARP = %v, want EOPNOTSUPP", err)
+	}
+	if len(io.changed) != 2 {
+		t.Errorf("announced %v, want no more", io.changed)
+	}
+}
