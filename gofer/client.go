@@ -14,35 +14,61 @@ import (
 // Client.Shutdown.
 var ErrClientShutdown = errors.New("gofer: client shut down")
 
-// Client is the sentry's end of a gofer connection. It is safe for concurrent
+// MaxClientConns is the most connections a Client opens to its gofer
+// (the one it was made with included): calls of several threads run on
+// different connections at once, up to this many.
+const MaxClientConns = 8
+
+// Client is the sentry's end of a gofer session. It is safe for concurrent
 // use by several goroutines.
+//
+// A session starts as one connection. One exchange (request and reply)
+// runs on a connection at a time; when callers have to wait for one, the
+// client asks the gofer for another (Connect) up to MaxClientConns, so
+// that threads of the sandbox do not queue behind each other's requests.
+// FIDs belong to the session: any of its connections may use any of them.
 //
 // Errors: a failure the server reports is returned as a bare unix.Errno, so
 // callers compare with == or errors.Is and hand it to the application. Any
-// other error means the connection is broken (the gofer died, or sent
+// other error means the session is broken (the gofer died, or sent
 // something malformed); every later call returns the same error.
 type Client struct {
-	conn *packetConn // immutable
-
 	// shutdown is set by Shutdown, so that calls fail fast afterwards.
 	shutdown atomic.Bool
 
-	// mu serializes whole exchanges: one request is in flight at a time, and
-	// a caller holds mu from sending its request until it has decoded the
-	// reply. This is simple and keeps replies trivially matched to requests;
-	// the tag in every header leaves room to pipeline requests later without
-	// changing the wire format.
-	mu sync.Mutex
-	// lastTag is the tag of the last request sent. Protected by mu.
+	// poolMu protects conns, free, waiters, growing and broken.
+	poolMu sync.Mutex
+	// idle is signalled when a connection goes back to free or the
+	// session breaks.
+	idle *sync.Cond
+	// conns is every connection of the session, for Shutdown.
+	conns []*clientConn
+	// free holds the connections no exchange is using.
+	free []*clientConn
+	// waiters counts callers waiting for a free connection.
+	waiters int
+	// growing is set while a caller asks the gofer for a connection.
+	growing bool
+	// connectRefused is set once the gofer refused Connect (an older
+	// gofer, or its limit): the session stays at the connections it has.
+	connectRefused bool
+	// broken is the error that made the session unusable, or nil.
+	broken error
+}
+
+// clientConn is one connection of a session, with the buffers of the
+// exchange running on it. Everything in it belongs to the caller that
+// took it from Client.free.
+type clientConn struct {
+	cl   *Client     // immutable
+	conn *packetConn // immutable
+	// lastTag is the tag of the last request sent.
 	lastTag uint32
-	// out and in are the request and reply packet buffers. Protected by mu.
+	// out and in are the request and reply packet buffers.
 	out encoder
 	in  []byte
-	// oob receives the control data of a reply. Protected by mu.
+	// oob receives the control data of a reply.
 	oob []byte
-	// broken is the error that made the connection unusable, or nil.
-	// Protected by mu.
-	broken error
 }
 
 // NewClient returns a client on fd, a connected SOCK_SEQPACKET socket whose
@@ -52,23 +78,128 @@ func NewClient(fd int) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{
+	c := &Client{}
+	c.idle = sync.NewCond(&c.poolMu)
+	x := c.newConn(conn)
+	c.conns = []*clientConn{x}
+	c.free = []*clientConn{x}
+	return c, nil
+}
+
+func (c *Client) newConn(conn *packetConn) *clientConn {
+	return &clientConn{
+		cl:   c,
 		conn: conn,
 		out:  encoder{buf: make([]byte, 0, maxMessageSize)},
 		in:   make([]byte, maxMessageSize),
 		// Room for exactly one descriptor: if a (broken) server sent more,
 		// the kernel closes the excess rather than installing it.
 		oob: make([]byte, unix.CmsgSpace(4)),
-	}, nil
+	}
 }
 
-// Shutdown closes the connection. Calls in flight and later calls fail with
+// get takes a free connection for one caller's exchange, waiting for one
+// if all are busy.
+func (c *Client) get() *clientConn {
+	c.poolMu.Lock()
+	defer c.poolMu.Unlock()
+	for len(c.free) == 0 {
+		c.waiters++
+		c.idle.Wait()
+		c.waiters--
+	}
+	x := c.free[len(c.free)-1]
+	c.free = c.free[:len(c.free)-1]
+	return x
+}
+
+// put gives x back after an exchange. If callers waited for a connection
+// meanwhile, the session grows by one first, through x: asking while
+// holding x costs this caller one more exchange, once per connection the
+// session ever opens, and needs no connection that is not there.
+func (c *Client) put(x *clientConn) {
+	c.poolMu.Lock()
+	grow := c.waiters > 0 && !c.growing && !c.connectRefused && c.broken == nil &&
+		len(c.conns) < MaxClientConns && !c.shutdown.Load()
+	if grow {
+		c.growing = true
+	}
+	c.poolMu.Unlock()
+	var added *clientConn
+	if grow {
+		fd, err := x.connect()
+		if err == nil {
+			added = c.newConn(newPacketConnChecked(fd))
+		}
+		c.poolMu.Lock()
+		c.growing = false
+		switch {
+		case added != nil && c.shutdown.Load():
+			// Shutdown did not see it: close it here.
+			_ = added.conn.close()
+			added = nil
+		case added != nil:
+			c.conns = append(c.conns, added)
+			c.free = append(c.free, added)
+		case err == unix.EMFILE || err == unix.EINVAL || err == unix.ENOSYS:
+			c.connectRefused = true
+		}
+		c.poolMu.Unlock()
+	}
+	c.poolMu.Lock()
+	c.free = append(c.free, x)
+	c.poolMu.Unlock()
+	c.idle.Broadcast()
+}
+
+// connect asks the gofer for a new connection of the session and returns
+// its descriptor.
+func (x *clientConn) connect() (int, error) {
+	x.begin(opConnect)
+	rep, err := x.roundTrip(opConnect, true)
+	if err != nil {
+		return -1, err
+	}
+	if rep.errno != 0 {
+		return -1, rep.errno
+	}
+	if !rep.results.ok() || rep.fd < 0 {
+		closeFD(rep.fd)
+		return -1, x.malformed(opConnect)
+	}
+	// Received close-on-exec; exchanges block in recvmsg (conn.go).
+	if err := unix.SetNonblock(rep.fd, false); err != nil {
+		closeFD(rep.fd)
+		return -1, err
+	}
+	return rep.fd, nil
+}
+
+// Conns returns how many connections the session has open.
+func (c *Client) Conns() int {
+	c.poolMu.Lock()
+	defer c.poolMu.Unlock()
+	return len(c.conns)
+}
+
+// Shutdown closes the session. Calls in flight and later calls fail with
 // ErrClientShutdown; the server sees the hang-up and releases every FID.
 func (c *Client) Shutdown() error {
 	if c.shutdown.Swap(true) {
 		return nil
 	}
-	return c.conn.close()
+	c.poolMu.Lock()
+	conns := c.conns
+	c.poolMu.Unlock()
+	var first error
+	// The first connection last: the gofer ends the session when it
+	// goes, and the others are then closed by the gofer in any case.
+	for i := len(conns) - 1; i >= 0; i-- {
+		if err := conns[i].conn.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // reply is a decoded reply header plus its undecoded results.
@@ -79,55 +210,57 @@ type reply struct {
 	fd int
 }
 
-// begin starts a request of the given op in c.out and returns the encoder to
-// append its arguments to.
-//
-// Preconditions: c.mu is held.
-func (c *Client) begin(o op) *encoder {
-	c.lastTag++
-	c.out.buf = c.out.buf[:0]
-	c.out.requestHeader(c.lastTag, o)
-	return &c.out
+// begin starts a request of the given op in x.out and returns the encoder
+// to append its arguments to.
+func (x *clientConn) begin(o op) *encoder {
+	x.lastTag++
+	x.out.buf = x.out.buf[:0]
+	x.out.requestHeader(x.lastTag, o)
+	return &x.out
 }
 
-// roundTrip sends the request in c.out and waits for its reply. The reply's
-// results point into c.in, so they must be decoded before c.mu is released.
+// roundTrip sends the request in x.out and waits for its reply. The reply's
+// results point into x.in, so they must be decoded before x is put back.
 // A received descriptor is returned only when wantFD is set and the reply
 // succeeded; any other is closed.
 //
-// Preconditions: c.mu is held; begin was called.
-func (c *Client) roundTrip(o op, wantFD bool) (reply, error) {
-	if c.broken != nil {
-		return reply{}, c.broken
+// Preconditions: begin was called.
+func (x *clientConn) roundTrip(o op, wantFD bool) (reply, error) {
+	c := x.cl
+	c.poolMu.Lock()
+	broken := c.broken
+	c.poolMu.Unlock()
+	if broken != nil {
+		return reply{}, broken
 	}
 	if c.shutdown.Load() {
 		return reply{}, ErrClientShutdown
 	}
-	if err := c.conn.send(c.out.buf, -1); err != nil {
-		return reply{}, c.fail(fmt.Errorf("gofer: send %v request: %v", o, err))
+	if err := x.conn.send(x.out.buf, -1); err != nil {
+		return reply{}, x.fail(fmt.Errorf("gofer: send %v request: %v", o, err))
 	}
-	n, oobn, truncated, err := c.conn.recv(c.in, c.oob)
+	n, oobn, truncated, err := x.conn.recv(x.in, x.oob)
 	if err != nil {
-		return reply{}, c.fail(fmt.Errorf("gofer: receive %v reply: %v", o, err))
+		return reply{}, x.fail(fmt.Errorf("gofer: receive %v reply: %v", o, err))
 	}
-	fd, fdErr := takeFD(c.oob[:oobn])
+	fd, fdErr := takeFD(x.oob[:oobn])
 	if n == 0 {
 		closeFD(fd)
-		return reply{}, c.fail(fmt.Errorf("gofer: connection closed by gofer during %v", o))
+		return reply{}, x.fail(fmt.Errorf("gofer: connection closed by gofer during %v", o))
 	}
 	if fdErr != nil || truncated {
 		closeFD(fd)
-		return reply{}, c.fail(fmt.Errorf("gofer: malformed %v reply (truncated or bad control data)", o))
+		return reply{}, x.fail(fmt.Errorf("gofer: malformed %v reply (truncated or bad control data)", o))
 	}
-	d := decoder{buf: c.in[:n]}
+	d := decoder{buf: x.in[:n]}
 	tag := d.u32()
 	replyOp := op(d.u16())
 	_ = d.u16() // reserved
 	errno := unix.Errno(d.u32())
-	if d.failed || tag != c.lastTag || replyOp != o {
+	if d.failed || tag != x.lastTag || replyOp != o {
 		closeFD(fd)
-		return reply{}, c.fail(fmt.Errorf("gofer: %v reply does not match its request (tag %d op %v, want tag %d)",
-			o, tag, replyOp, c.lastTag))
+		return reply{}, x.fail(fmt.Errorf("gofer: %v reply does not match its request (tag %d op %v, want tag %d)",
+			o, tag, replyOp, x.lastTag))
 	}
 	if fd >= 0 && (!wantFD || errno != 0) {
 		closeFD(fd)
@@ -136,23 +269,25 @@ func (c *Client) roundTrip(o op, wantFD bool) (reply, error) {
 	return reply{results: d, errno: errno, fd: fd}, nil
 }
 
-// fail records err as the reason the connection is unusable and returns
+// fail records err as the reason the session is unusable and returns
 // the error to report: ErrClientShutdown when Shutdown caused the failure.
-//
-// Preconditions: c.mu is held.
-func (c *Client) fail(err error) error {
+func (x *clientConn) fail(err error) error {
+	c := x.cl
 	if c.shutdown.Load() {
 		err = ErrClientShutdown
 	}
-	c.broken = err
+	c.poolMu.Lock()
+	if c.broken == nil {
+		c.broken = err
+	}
+	err = c.broken
+	c.poolMu.Unlock()
 	return err
 }
 
 // malformed reports a reply whose results did not decode.
-//
-// Preconditions: c.mu is held.
-func (c *Client) malformed(o op) error {
-	return c.fail(fmt.Errorf("gofer: malformed %v reply", o))
+func (x *clientConn) malformed(o op) error {
+	return x.fail(fmt.Errorf("gofer: malformed %v reply", o))
 }
 
 // takeFD returns the single SCM_RIGHTS descriptor in oob, or -1 when there
@@ -193,10 +328,10 @@ func closeFD(fd int) {
 // Root attaches to the server's default tree (the one named "", else the
 // first) and returns a FID for its root.
 func (c *Client) Root() (FID, Stat, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.begin(opRoot)
-	return c.fidStatReply(opRoot)
+	x := c.get()
+	defer c.put(x)
+	x.begin(opRoot)
+	return x.fidStatReply(opRoot)
 }
 
 // Attach attaches to the served tree called name and returns a FID for its
@@ -205,18 +340,18 @@ func (c *Client) Attach(name string) (FID, Stat, error) {
 	if len(name) > MaxNameLen {
 		return 0, Stat{}, unix.ENAMETOOLONG
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.begin(opAttach).str(name)
-	return c.fidStatReply(opAttach)
+	x := c.get()
+	defer c.put(x)
+	x.begin(opAttach).str(name)
+	return x.fidStatReply(opAttach)
 }
 
-// fidStatReply sends the request in c.out and decodes a reply of a FID and
+// fidStatReply sends the request in x.out and decodes a reply of a FID and
 // a Stat.
 //
-// Preconditions: c.mu is held; begin was called.
-func (c *Client) fidStatReply(o op) (FID, Stat, error) {
-	rep, err := c.roundTrip(o, false)
+// Preconditions: x is this caller's; begin was called.
+func (x *clientConn) fidStatReply(o op) (FID, Stat, error) {
+	rep, err := x.roundTrip(o, false)
 	if err != nil {
 		return 0, Stat{}, err
 	}
@@ -226,7 +361,7 @@ func (c *Client) fidStatReply(o op) (FID, Stat, error) {
 	fid := FID(rep.results.u64())
 	st := rep.results.stat()
 	if !rep.results.ok() {
-		return 0, Stat{}, c.malformed(o)
+		return 0, Stat{}, x.malformed(o)
 	}
 	return fid, st, nil
 }
@@ -248,15 +383,15 @@ func (c *Client) Walk(dir FID, names []string) ([]FID, []Stat, error) {
 			return nil, nil, unix.ENAMETOOLONG
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opWalk)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opWalk)
 	e.u64(uint64(dir))
 	e.u16(uint16(len(names)))
 	for _, name := range names {
 		e.str(name)
 	}
-	rep, err := c.roundTrip(opWalk, false)
+	rep, err := x.roundTrip(opWalk, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -266,7 +401,7 @@ func (c *Client) Walk(dir FID, names []string) ([]FID, []Stat, error) {
 	}
 	count := int(rep.results.u16())
 	if rep.results.failed || count > len(names) || count*(8+statWireSize) != rep.results.remaining() {
-		return nil, nil, c.malformed(opWalk)
+		return nil, nil, x.malformed(opWalk)
 	}
 	fids := make([]FID, count)
 	stats := make([]Stat, count)
@@ -282,10 +417,10 @@ func (c *Client) Walk(dir FID, names []string) ([]FID, []Stat, error) {
 
 // Stat returns the metadata of f's file.
 func (c *Client) Stat(f FID) (Stat, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.begin(opStat).u64(uint64(f))
-	rep, err := c.roundTrip(opStat, false)
+	x := c.get()
+	defer c.put(x)
+	x.begin(opStat).u64(uint64(f))
+	rep, err := x.roundTrip(opStat, false)
 	if err != nil {
 		return Stat{}, err
 	}
@@ -294,7 +429,7 @@ func (c *Client) Stat(f FID) (Stat, error) {
 	}
 	st := rep.results.stat()
 	if !rep.results.ok() {
-		return Stat{}, c.malformed(opStat)
+		return Stat{}, x.malformed(opStat)
 	}
 	return st, nil
 }
@@ -308,12 +443,12 @@ func (c *Client) Open(f FID, flags int) (hostFD int, err error) {
 	if flags < 0 || int64(flags) > math.MaxUint32 {
 		return -1, unix.EINVAL
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opOpen)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opOpen)
 	e.u64(uint64(f))
 	e.u32(uint32(flags))
-	rep, err := c.roundTrip(opOpen, true)
+	rep, err := x.roundTrip(opOpen, true)
 	if err != nil {
 		return -1, err
 	}
@@ -322,7 +457,7 @@ func (c *Client) Open(f FID, flags int) (hostFD int, err error) {
 	}
 	if !rep.results.ok() || rep.fd < 0 {
 		closeFD(rep.fd)
-		return -1, c.malformed(opOpen)
+		return -1, x.malformed(opOpen)
 	}
 	return rep.fd, nil
 }
@@ -334,13 +469,13 @@ func (c *Client) Getdents(dir FID, off uint64, maxBytes int) ([]Dirent, error) {
 	if maxBytes <= 0 || maxBytes > MaxGetdentsBytes {
 		return nil, unix.EINVAL
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opGetdents)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opGetdents)
 	e.u64(uint64(dir))
 	e.u64(off)
 	e.u32(uint32(maxBytes))
-	rep, err := c.roundTrip(opGetdents, false)
+	rep, err := x.roundTrip(opGetdents, false)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +486,7 @@ func (c *Client) Getdents(dir FID, off uint64, maxBytes int) ([]Dirent, error) {
 	// Each entry takes at least its fixed header; checking that first keeps
 	// a bogus count from sizing the allocation.
 	if rep.results.failed || count > rep.results.remaining()/direntHeaderSize {
-		return nil, c.malformed(opGetdents)
+		return nil, x.malformed(opGetdents)
 	}
 	dirents := make([]Dirent, count)
 	for i := range dirents {
@@ -362,17 +497,17 @@ func (c *Client) Getdents(dir FID, off uint64, maxBytes int) ([]Dirent, error) {
 		d.Name = string(rep.results.strBytes())
 	}
 	if !rep.results.ok() {
-		return nil, c.malformed(opGetdents)
+		return nil, x.malformed(opGetdents)
 	}
 	return dirents, nil
 }
 
 // Readlink returns the target of the symlink f.
 func (c *Client) Readlink(f FID) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.begin(opReadlink).u64(uint64(f))
-	rep, err := c.roundTrip(opReadlink, false)
+	x := c.get()
+	defer c.put(x)
+	x.begin(opReadlink).u64(uint64(f))
+	rep, err := x.roundTrip(opReadlink, false)
 	if err != nil {
 		return "", err
 	}
@@ -381,17 +516,17 @@ func (c *Client) Readlink(f FID) (string, error) {
 	}
 	target := string(rep.results.strBytes())
 	if !rep.results.ok() {
-		return "", c.malformed(opReadlink)
+		return "", x.malformed(opReadlink)
 	}
 	return target, nil
 }
 
 // StatFS returns the statistics of the file system holding f's file.
 func (c *Client) StatFS(f FID) (StatFS, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.begin(opStatFS).u64(uint64(f))
-	rep, err := c.roundTrip(opStatFS, false)
+	x := c.get()
+	defer c.put(x)
+	x.begin(opStatFS).u64(uint64(f))
+	rep, err := x.roundTrip(opStatFS, false)
 	if err != nil {
 		return StatFS{}, err
 	}
@@ -400,7 +535,7 @@ func (c *Client) StatFS(f FID) (StatFS, error) {
 	}
 	st := rep.results.statFS()
 	if !rep.results.ok() {
-		return StatFS{}, c.malformed(opStatFS)
+		return StatFS{}, x.malformed(opStatFS)
 	}
 	return st, nil
 }
@@ -408,18 +543,18 @@ func (c *Client) StatFS(f FID) (StatFS, error) {
 // Close releases fids. Every known FID is released even when some are
 // unknown, which makes it return EBADF.
 func (c *Client) Close(fids ...FID) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	x := c.get()
+	defer c.put(x)
 	var firstErr error
 	for len(fids) > 0 {
 		batch := fids[:min(len(fids), maxCloseFIDs)]
 		fids = fids[len(batch):]
-		e := c.begin(opClose)
+		e := x.begin(opClose)
 		e.u32(uint32(len(batch)))
 		for _, f := range batch {
 			e.u64(uint64(f))
 		}
-		rep, err := c.roundTrip(opClose, false)
+		rep, err := x.roundTrip(opClose, false)
 		if err != nil {
 			return err
 		}

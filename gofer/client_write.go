@@ -56,23 +56,22 @@ func (c *Client) Create(dir FID, name string, flags int, mode, uid, gid uint32) 
 	if errno := checkFlags32(flags); errno != 0 {
 		return 0, Stat{}, -1, errno
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opCreate)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opCreate)
 	e.u64(uint64(dir))
 	e.str(name)
 	e.u32(uint32(flags))
 	e.u32(mode)
 	e.u32(uid)
 	e.u32(gid)
-	return c.fidStatFDReply(opCreate)
+	return x.fidStatFDReply(opCreate)
 }
 
 // fidStatFDReply sends the request begun for o and decodes a reply of a
-// FID, a Stat and a donated descriptor (Create, CreateTmpfile). c.mu is
-// held.
-func (c *Client) fidStatFDReply(o op) (FID, Stat, int, error) {
-	rep, err := c.roundTrip(o, true)
+// FID, a Stat and a donated descriptor (Create, CreateTmpfile). x is this caller's.
+func (x *clientConn) fidStatFDReply(o op) (FID, Stat, int, error) {
+	rep, err := x.roundTrip(o, true)
 	if err != nil {
 		return 0, Stat{}, -1, err
 	}
@@ -83,7 +82,7 @@ func (c *Client) fidStatFDReply(o op) (FID, Stat, int, error) {
 	st := rep.results.stat()
 	if !rep.results.ok() || rep.fd < 0 {
 		closeFD(rep.fd)
-		return 0, Stat{}, -1, c.malformed(o)
+		return 0, Stat{}, -1, x.malformed(o)
 	}
 	return fid, st, rep.fd, nil
 }
@@ -107,15 +106,15 @@ func (c *Client) makeNode(o op, dir FID, name string, mode, uid, gid uint32) (FI
 	if errno := checkClientName(name); errno != 0 {
 		return 0, Stat{}, errno
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(o)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(o)
 	e.u64(uint64(dir))
 	e.str(name)
 	e.u32(mode)
 	e.u32(uid)
 	e.u32(gid)
-	return c.fidStatReply(o)
+	return x.fidStatReply(o)
 }
 
 // Symlink creates a symlink called name in dir, pointing at target (which
@@ -128,15 +127,15 @@ func (c *Client) Symlink(dir FID, name, target string, uid, gid uint32) (FID, St
 	if len(target) > MaxSymlinkLen {
 		return 0, Stat{}, unix.ENAMETOOLONG
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opSymlink)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opSymlink)
 	e.u64(uint64(dir))
 	e.str(name)
 	e.str(target)
 	e.u32(uid)
 	e.u32(gid)
-	return c.fidStatReply(opSymlink)
+	return x.fidStatReply(opSymlink)
 }
 
 // Link makes name in dir a new hard link to target's file, which must be in
@@ -145,13 +144,13 @@ func (c *Client) Link(dir FID, name string, target FID) (Stat, error) {
 	if errno := checkClientName(name); errno != 0 {
 		return Stat{}, errno
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opLink)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opLink)
 	e.u64(uint64(dir))
 	e.str(name)
 	e.u64(uint64(target))
-	return c.statReply(opLink)
+	return x.statReply(opLink)
 }
 
 // Unlink removes name from dir: a directory (which must be empty) when flags
@@ -163,13 +162,13 @@ func (c *Client) Unlink(dir FID, name string, flags int) error {
 	if errno := checkFlags32(flags); errno != 0 {
 		return errno
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opUnlink)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opUnlink)
 	e.u64(uint64(dir))
 	e.str(name)
 	e.u32(uint32(flags))
-	return c.emptyReply(opUnlink)
+	return x.emptyReply(opUnlink)
 }
 
 // Rename renames oldName in oldDir to newName in newDir, both in the same
@@ -185,24 +184,24 @@ func (c *Client) Rename(oldDir FID, oldName string, newDir FID, newName string, 
 	if errno := checkFlags32(flags); errno != 0 {
 		return errno
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opRename)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opRename)
 	e.u64(uint64(oldDir))
 	e.str(oldName)
 	e.u64(uint64(newDir))
 	e.str(newName)
 	e.u32(uint32(flags))
-	return c.emptyReply(opRename)
+	return x.emptyReply(opRename)
 }
 
 // SetAttr changes the attributes of f's file that a.Mask names, in the order
 // owner, mode, size, times, and returns its new Stat. Changing a symlink's
 // mode fails with EOPNOTSUPP, as on Linux.
 func (c *Client) SetAttr(f FID, a SetAttrArgs) (Stat, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opSetAttr)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opSetAttr)
 	e.u64(uint64(f))
 	e.u32(a.Mask)
 	e.u32(a.Mode)
@@ -211,14 +210,14 @@ func (c *Client) SetAttr(f FID, a SetAttrArgs) (Stat, error) {
 	e.u64(a.Size)
 	e.timespec(a.Atime)
 	e.timespec(a.Mtime)
-	return c.statReply(opSetAttr)
+	return x.statReply(opSetAttr)
 }
 
-// statReply sends the request in c.out and decodes a reply of a Stat.
+// statReply sends the request in x.out and decodes a reply of a Stat.
 //
-// Preconditions: c.mu is held; begin was called.
-func (c *Client) statReply(o op) (Stat, error) {
-	rep, err := c.roundTrip(o, false)
+// Preconditions: x is this caller's; begin was called.
+func (x *clientConn) statReply(o op) (Stat, error) {
+	rep, err := x.roundTrip(o, false)
 	if err != nil {
 		return Stat{}, err
 	}
@@ -227,17 +226,17 @@ func (c *Client) statReply(o op) (Stat, error) {
 	}
 	st := rep.results.stat()
 	if !rep.results.ok() {
-		return Stat{}, c.malformed(o)
+		return Stat{}, x.malformed(o)
 	}
 	return st, nil
 }
 
-// emptyReply sends the request in c.out and checks that its reply has no
+// emptyReply sends the request in x.out and checks that its reply has no
 // results.
 //
-// Preconditions: c.mu is held; begin was called.
-func (c *Client) emptyReply(o op) error {
-	rep, err := c.roundTrip(o, false)
+// Preconditions: x is this caller's; begin was called.
+func (x *clientConn) emptyReply(o op) error {
+	rep, err := x.roundTrip(o, false)
 	if err != nil {
 		return err
 	}
@@ -245,7 +244,7 @@ func (c *Client) emptyReply(o op) error {
 		return rep.errno
 	}
 	if !rep.results.ok() {
-		return c.malformed(o)
+		return x.malformed(o)
 	}
 	return nil
 }
@@ -259,13 +258,13 @@ func (c *Client) CreateTmpfile(dir FID, flags int, mode, uid, gid uint32) (FID, 
 	if errno := checkFlags32(flags); errno != 0 {
 		return 0, Stat{}, -1, errno
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opCreateTmpfile)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opCreateTmpfile)
 	e.u64(uint64(dir))
 	e.u32(uint32(flags))
 	e.u32(mode)
 	e.u32(uid)
 	e.u32(gid)
-	return c.fidStatFDReply(opCreateTmpfile)
+	return x.fidStatFDReply(opCreateTmpfile)
 }

@@ -25,13 +25,13 @@ func (c *Client) Getxattr(f FID, name string, size int) (value []byte, length in
 		return nil, 0, unix.EINVAL
 	}
 	size = min(size, MaxXattrValueLen)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opGetxattr)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opGetxattr)
 	e.u64(uint64(f))
 	e.str(name)
 	e.u32(uint32(size))
-	rep, err := c.roundTrip(opGetxattr, false)
+	rep, err := x.roundTrip(opGetxattr, false)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -41,13 +41,13 @@ func (c *Client) Getxattr(f FID, name string, size int) (value []byte, length in
 	if size == 0 {
 		n := rep.results.u32()
 		if !rep.results.ok() || n > MaxXattrValueLen {
-			return nil, 0, c.malformed(opGetxattr)
+			return nil, 0, x.malformed(opGetxattr)
 		}
 		return nil, int(n), nil
 	}
 	b := rep.results.bytes32()
 	if !rep.results.ok() || len(b) > size {
-		return nil, 0, c.malformed(opGetxattr)
+		return nil, 0, x.malformed(opGetxattr)
 	}
 	value = append([]byte{}, b...)
 	return value, len(value), nil
@@ -66,14 +66,14 @@ func (c *Client) Setxattr(f FID, name string, value []byte, flags int) error {
 	if errno := checkFlags32(flags); errno != 0 {
 		return errno
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opSetxattr)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opSetxattr)
 	e.u64(uint64(f))
 	e.str(name)
 	e.bytes32(value)
 	e.u32(uint32(flags))
-	return c.emptyReply(opSetxattr)
+	return x.emptyReply(opSetxattr)
 }
 
 // Listxattr lists the names of the "user." extended attributes of f's file,
@@ -86,12 +86,12 @@ func (c *Client) Listxattr(f FID, size int) (names []string, length int, err err
 		return nil, 0, unix.EINVAL
 	}
 	size = min(size, MaxXattrListLen)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opListxattr)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opListxattr)
 	e.u64(uint64(f))
 	e.u32(uint32(size))
-	rep, err := c.roundTrip(opListxattr, false)
+	rep, err := x.roundTrip(opListxattr, false)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -101,13 +101,13 @@ func (c *Client) Listxattr(f FID, size int) (names []string, length int, err err
 	if size == 0 {
 		n := rep.results.u32()
 		if !rep.results.ok() || n > MaxXattrListLen {
-			return nil, 0, c.malformed(opListxattr)
+			return nil, 0, x.malformed(opListxattr)
 		}
 		return nil, int(n), nil
 	}
 	list := rep.results.bytes32()
 	if !rep.results.ok() || len(list) > size || (len(list) > 0 && list[len(list)-1] != 0) {
-		return nil, 0, c.malformed(opListxattr)
+		return nil, 0, x.malformed(opListxattr)
 	}
 	length = len(list)
 	for len(list) > 0 {
@@ -123,10 +123,10 @@ func (c *Client) Removexattr(f FID, name string) error {
 	if errno := checkClientXattrName(name); errno != 0 {
 		return errno
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.begin(opRemovexattr)
+	x := c.get()
+	defer c.put(x)
+	e := x.begin(opRemovexattr)
 	e.u64(uint64(f))
 	e.str(name)
-	return c.emptyReply(opRemovexattr)
+	return x.emptyReply(opRemovexattr)
 }

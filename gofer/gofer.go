@@ -118,6 +118,13 @@
 //	                                              -> ()
 //	Listxattr fid u64, size u32                   -> n u32 [+ n bytes]
 //	Removexattr fid u64, name string              -> ()
+//	Connect   ()                                  -> () + one SCM_RIGHTS fd
+//
+// Connect returns one more connection of the same session (connect.go):
+// a SOCK_SEQPACKET socket whose requests share the session's trees and
+// FIDs, so that a client's threads need not queue on one socket. A
+// session has at most MaxClientConns connections (EMFILE past that) and
+// ends, all of them with it, when its first connection does.
 //
 // A server serves one or more named trees (ServeTrees), each read-only or
 // read-write. Root attaches to the tree named "" (or, without one, the

@@ -36,6 +36,7 @@ var handlers = [numOps]handler{
 	opListxattr:     (*server).handleListxattr,
 	opRemovexattr:   (*server).handleRemovexattr,
 	opCreateTmpfile: (*server).handleCreateTmpfile,
+	opConnect:       (*server).handleConnect,
 }
 
 // handleRoot implements Root: () -> fid, Stat.

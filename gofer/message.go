@@ -35,6 +35,7 @@ const (
 	opListxattr
 	opRemovexattr
 	opCreateTmpfile
+	opConnect
 
 	// numOps bounds the handler table; it must stay last.
 	numOps
@@ -65,6 +66,7 @@ var opNames = [numOps]string{
 	opListxattr:     "Listxattr",
 	opRemovexattr:   "Removexattr",
 	opCreateTmpfile: "CreateTmpfile",
+	opConnect:       "Connect",
 }
 
 func (o op) String() string {

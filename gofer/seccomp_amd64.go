@@ -31,6 +31,7 @@ func goferRules(pid uint32) []hs.Rule {
 		hs.Allow(unix.SYS_SENDMSG),           // replies, SCM_RIGHTS
 		hs.Allow(unix.SYS_RECVMSG),           // requests; tree socket requests with SCM_RIGHTS
 		hs.Allow(unix.SYS_ACCEPT4),           // tree socket connections (treesocket.go)
+		hs.Allow(unix.SYS_SHUTDOWN),          // ending a connection wakes its blocked receive (conn.go)
 		hs.Allow(unix.SYS_FCNTL),             // os.File and x/sys helpers
 		hs.Allow(unix.SYS_FTRUNCATE),         // Open with O_TRUNC, SetAttr size
 		hs.Allow(unix.SYS_FSTATFS),           // StatFS
@@ -79,6 +80,9 @@ func goferRules(pid uint32) []hs.Rule {
 		// Threads only: fork (clone without CLONE_THREAD) is refused; clone3
 		// is not allowed at all, since its flags are behind a pointer.
 		{Nr: unix.SYS_CLONE, Conds: []hs.Cond{{Arg: 0, Op: hs.AllOf, Mask: unix.CLONE_THREAD}}},
+		// Connect's socket pairs (connect.go).
+		hs.ArgEq(unix.SYS_SOCKETPAIR, 0, unix.AF_UNIX),
+		hs.Allow(unix.SYS_SETSOCKOPT), // their send buffers
 		// Signals only to this process (preemption, crashes).
 		hs.ArgEq(unix.SYS_KILL, 0, uint64(pid)),
 		hs.ArgEq(unix.SYS_TGKILL, 0, uint64(pid)),

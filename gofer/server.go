@@ -14,9 +14,9 @@ import (
 // Locking: server.mu and node.dirMu are never held together.
 //
 // Requests on one connection are handled one at a time by the goroutine in
-// serve, but the FID table and node reference counts are locked anyway so
-// that handlers can move to several goroutines (a slow Getdents on a network
-// file system should not hold up Stats) without a redesign. Handlers already
+// serve; a session's connections (connect.go) are served by one goroutine
+// each, all sharing the server, so the FID table and node reference counts
+// are locked. Handlers already
 // hold a reference on every node they use, so a concurrent Close cannot pull
 // a descriptor out from under them.
 
@@ -126,6 +126,9 @@ type server struct {
 	// and the client walks again.
 	// +checklocks:mu
 	named map[nameKey][]*node
+
+	// extra are the connections Connect added (connect.go).
+	extra extraConns
 }
 
 // Serve serves one client connection on conn, a connected SOCK_SEQPACKET
@@ -337,6 +340,9 @@ type request struct {
 	// donatedFD is a descriptor to send with the reply, or -1. The serving
 	// loop closes it after sending.
 	donatedFD int
+	// newConn is a connection Connect added, which the serving loop
+	// starts serving after the reply (connect.go); nil otherwise.
+	newConn *packetConn
 
 	// Scratch space for handlers.
 	names     [][]byte     // Walk's decoded names
@@ -385,6 +391,10 @@ func (s *server) serve(pc *packetConn) error {
 		if r.donatedFD >= 0 {
 			_ = unix.Close(r.donatedFD)
 			r.donatedFD = -1
+		}
+		if r.newConn != nil {
+			go s.serveExtra(r.newConn)
+			r.newConn = nil
 		}
 		if err != nil {
 			if isHangup(err) {
@@ -528,6 +538,7 @@ func (s *server) removeFID(fid FID) (*node, bool) {
 
 // shutdown releases every FID and the root, closing all descriptors.
 func (s *server) shutdown() {
+	s.closeExtra()
 	s.mu.Lock()
 	nodes := make([]*node, 0, len(s.fids))
 	for fid, n := range s.fids {

@@ -25,7 +25,10 @@ func parentAt(t *kernel.Task, dirfd int32, path string) (*vfs.Dentry, string, er
 func newOwner(t *kernel.Task, dir *vfs.Dentry, mode uint32) (vfs.Owner, uint32, error) {
 	creds := t.FSCreds()
 	owner := vfs.Owner{UID: creds.UID, GID: creds.GID}
-	st, err := dir.Inode().Stat()
+	// Only the directory's mode and group matter, which a file system
+	// caching metadata keeps across changes to the directory's times
+	// (a full Stat would be a gofer round trip after every create).
+	st, err := vfs.PermStat(dir.Inode())
 	if err != nil {
 		return owner, mode, err
 	}

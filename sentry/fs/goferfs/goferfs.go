@@ -85,7 +85,7 @@ type inode struct {
 	fidRef *fidRef
 
 	// mu protects stat, statValid, statGen, target, open, cache,
-	// hostFDs, borrowed and forgotten.
+	// hostFDs, borrowed, forgotten and names.
 	mu        sync.Mutex
 	stat      unix.Stat_t
 	statValid bool
@@ -110,6 +110,9 @@ type inode struct {
 	forgotten bool
 	// cache is the page cache of MAP_SHARED mappings, made on first use.
 	cache *mm.SharedMemory
+	// names, when not nil, holds every name in the directory, so that
+	// any other name is missing without a lookup (names.go).
+	names map[string]struct{}
 }
 
 // fidRef is an inode's FID in the gofer, given back exactly once.
@@ -320,6 +323,9 @@ func (i *inode) CachesNegative() bool { return i.fs.opts.Exclusive }
 func (i *inode) Lookup(name string) (vfs.Inode, error) {
 	if i.fileType() != unix.S_IFDIR {
 		return nil, unix.ENOTDIR
+	}
+	if i.knownMissing(name) {
+		return nil, unix.ENOENT
 	}
 	fids, stats, err := i.fs.client.Walk(i.fid, []string{name})
 	if len(fids) == 1 {

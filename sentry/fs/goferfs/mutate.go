@@ -27,6 +27,7 @@ func (i *inode) Create(name string, flags int, mode uint32, owner vfs.Owner) (vf
 	// Always read-write: the descriptor becomes the inode's shared one
 	// for writers (the gofer, not the file's mode, decides access).
 	fid, st, fd, err := i.fs.client.Create(i.fid, name, unix.O_RDWR, mode&0o7777, owner.UID, owner.GID)
+	i.noteCreate(name, err)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -47,15 +48,19 @@ func (i *inode) CreateTmpfile(flags int, mode uint32, owner vfs.Owner) (vfs.Inod
 // Mkdir implements vfs.DirOps.Mkdir.
 func (i *inode) Mkdir(name string, mode uint32, owner vfs.Owner) (vfs.Inode, error) {
 	fid, st, err := i.fs.client.Mkdir(i.fid, name, mode&0o7777, owner.UID, owner.GID)
+	i.noteCreate(name, err)
 	if err != nil {
 		return nil, err
 	}
-	return i.fs.newInode(fid, st), nil
+	n := i.fs.newInode(fid, st)
+	n.startNames()
+	return n, nil
 }
 
 // Mknod implements vfs.DirOps.Mknod.
 func (i *inode) Mknod(name string, mode uint32, owner vfs.Owner) (vfs.Inode, error) {
 	fid, st, err := i.fs.client.Mknod(i.fid, name, mode, owner.UID, owner.GID)
+	i.noteCreate(name, err)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +70,7 @@ func (i *inode) Mknod(name string, mode uint32, owner vfs.Owner) (vfs.Inode, err
 // Symlink implements vfs.DirOps.Symlink.
 func (i *inode) Symlink(name, target string, owner vfs.Owner) (vfs.Inode, error) {
 	fid, st, err := i.fs.client.Symlink(i.fid, name, target, owner.UID, owner.GID)
+	i.noteCreate(name, err)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +86,7 @@ func (i *inode) Link(name string, target vfs.Inode) error {
 		return err
 	}
 	st, err := i.fs.client.Link(i.fid, name, t.fid)
+	i.noteCreate(name, err)
 	if err != nil {
 		return err
 	}
@@ -91,12 +98,16 @@ func (i *inode) Link(name string, target vfs.Inode) error {
 // Unlink implements vfs.DirOps.Unlink.
 func (i *inode) Unlink(name string) error {
 	i.fs.linkGen.Add(1)
-	return i.fs.client.Unlink(i.fid, name, 0)
+	err := i.fs.client.Unlink(i.fid, name, 0)
+	i.noteRemove(name, err)
+	return err
 }
 
 // Rmdir implements vfs.DirOps.Rmdir.
 func (i *inode) Rmdir(name string) error {
-	return i.fs.client.Unlink(i.fid, name, unix.AT_REMOVEDIR)
+	err := i.fs.client.Unlink(i.fid, name, unix.AT_REMOVEDIR)
+	i.noteRemove(name, err)
+	return err
 }
 
 // Rename implements vfs.DirOps.Rename.
@@ -106,7 +117,17 @@ func (i *inode) Rename(oldName string, newDir vfs.Inode, newName string, flags u
 		return err
 	}
 	i.fs.linkGen.Add(1)
-	return i.fs.client.Rename(i.fid, oldName, nd.fid, newName, int(flags))
+	err = i.fs.client.Rename(i.fid, oldName, nd.fid, newName, int(flags))
+	switch {
+	case err != nil:
+		i.forgetNames()
+		nd.forgetNames()
+	case flags&unix.RENAME_EXCHANGE == 0:
+		// An exchange leaves both names in place.
+		i.removeName(oldName)
+		nd.addName(newName)
+	}
+	return err
 }
 
 // SetStat implements vfs.SetStatter.

@@ -290,6 +290,21 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 	return st, nil
 }
 
+// PermStat implements vfs.PermStater: a path walk asks every component
+// for its type, mode and owner, which the layer may keep cached (a
+// goferfs file would otherwise fstat its host descriptor each time).
+func (i *inode) PermStat() (unix.Stat_t, error) {
+	st, err := vfs.PermStat(i.layerInode())
+	if err != nil {
+		return st, err
+	}
+	st.Ino, st.Dev = i.ino, i.dev
+	if i.upperInode() != nil && i.lower != nil && i.isDir() {
+		st.Nlink = 1
+	}
+	return st, nil
+}
+
 // Readlink implements vfs.Inode.Readlink.
 func (i *inode) Readlink() (string, error) {
 	return i.layerInode().Readlink()
