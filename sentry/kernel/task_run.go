@@ -62,6 +62,9 @@ func (t *Task) run() {
 		switch trap.Kind {
 		case platform.TrapSyscall:
 			t.faults.Reset()
+			if trap.Patchable {
+				t.mm.PatchSyscall(t.st.Regs.Rip, t.st.Regs.Orig_rax)
+			}
 			t.syscall()
 		case platform.TrapFault:
 			if trap.Signo == int(unix.SIGSEGV) && trap.Code == segvPKUErr {
@@ -77,6 +80,14 @@ func (t *Task) run() {
 				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr, pageFaultErrorCode(trap, res, t.st.Regs.Rip))
 			}
 		case platform.TrapException:
+			if trap.Signo == int(unix.SIGILL) {
+				if syscall, handled := t.mm.PatchedSiteFault(&t.st.Regs); handled {
+					if syscall {
+						t.syscall()
+					}
+					break
+				}
+			}
 			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr, 0)
 		case platform.TrapInterrupted:
 		}

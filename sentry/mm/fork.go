@@ -15,6 +15,17 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace) *MemoryManager {
 	c.brkStart, c.brk = mm.brkStart, mm.brk
 	c.mmapBase, c.stackLimit, c.commitLimit, c.asLimit = mm.mmapBase, mm.stackLimit, mm.commitLimit, mm.asLimit
 	c.memcg = mm.memcg
+	// The child's memory holds the same patched sites and table.
+	c.patch = patchState{table: mm.patch.table, next: mm.patch.next, disabled: mm.patch.disabled}
+	if len(mm.patch.sites) > 0 {
+		c.patch.sites = make(map[uint64]uint32, len(mm.patch.sites))
+		for site, sysno := range mm.patch.sites {
+			c.patch.sites[site] = sysno
+		}
+	}
+	if patcher, ok := as.(platform.SyscallPatcher); ok && c.patch.table != 0 {
+		patcher.SetTrapTable(c.patch.table)
+	}
 	c.vmas = make([]*vma, 0, len(mm.vmas))
 	var downgrade []*vma
 	for _, v := range mm.vmas {

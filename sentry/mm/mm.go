@@ -139,6 +139,8 @@ type MemoryManager struct {
 	// memcg is the account of the pages the address space populates
 	// (nil: none); set before the address space is used.
 	memcg *MemCgroup
+	// patch is the system-call patching state (syscall_patch.go).
+	patch patchState
 }
 
 // SetMemCgroup charges the pages the address space populates from now on
@@ -296,6 +298,7 @@ func (mm *MemoryManager) removeRangeLocked(start, end uint64) {
 		j++
 	}
 	mm.vmas = append(mm.vmas[:i], mm.vmas[j:]...)
+	mm.trapTableGoneLocked(start, end)
 	if mm.anyMappedLocked(start, end) {
 		mm.as.Unmap(start, end-start)
 	}

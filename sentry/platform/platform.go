@@ -102,6 +102,24 @@ type Trap struct {
 	// for TrapFault, SIGSEGV or SIGBUS).
 	Signo int
 	Code  int
+	// Patchable marks a TrapSyscall that came the slow way from a
+	// `syscall` instruction of the application, on an address space that
+	// implements SyscallPatcher: the site is worth trying to patch.
+	Patchable bool
+}
+
+// SyscallPatcher is implemented by address spaces that can run patched
+// system-call sites (see mm/syscall_patch.go): a site's `mov $nr,%eax;
+// syscall` becomes a jump into a trampoline that enters the platform
+// without a host trap.
+type SyscallPatcher interface {
+	// SyscallTrampoline returns the code to place at addr in the trap
+	// table for a site that makes system call sysno and returns to ret,
+	// or nil when the platform does not patch.
+	SyscallTrampoline(addr, ret uint64, sysno uint32) []byte
+	// SetTrapTable tells the address space where its trap table is
+	// mapped (0: it has none).
+	SetTrapTable(addr uint64)
 }
 
 // Context runs one task's registers.

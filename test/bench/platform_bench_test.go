@@ -72,7 +72,8 @@ func TestPlatformReport(t *testing.T) {
 		}
 	}
 	rows := []row{
-		{"getppid round trip", []string{bins["getppid_loop"]}, "2000000", "20000", 1, "ns"},
+		{"getppid round trip (libc getppid(): a site systrap patches)", []string{bins["getppid_loop"]}, "2000000", "20000", 1, "ns"},
+		{"getppid round trip (syscall(SYS_getppid): a site that always traps)", []string{bins["getppid_loop"], "--generic"}, "2000000", "20000", 1, "ns"},
 		{"1-byte pipe write+read", []string{bins["rw_loop"]}, "500000", "10000", 1, "ns"},
 		{"futex ping-pong between two threads", []string{bins["kernel_ops"], "futex"}, "200000", "5000", 1, "ns"},
 		{"fork+exec+wait (static)", []string{bins["kernel_ops"], "forkexec"}, "200", "40", 1000, "us"},

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -51,6 +52,10 @@ type addressSpace struct {
 	// batch is the page of batch entries, mapped read-only in the stub at
 	// stubBatchPage once a batch has run.
 	batch memfile.Range
+
+	// trapTable is where mm mapped the trap table of patched system-call
+	// sites (fastpath.go), 0 while there is none.
+	trapTable atomic.Uint64
 }
 
 // region is a thread's sysmsg page and signal stack: regionSize bytes of
@@ -281,6 +286,7 @@ func (as *addressSpace) newThreadLocked(onFactory func(func() error) error) (*st
 		ss[0], ss[1], ss[2] = r.addr+pageSize, 0, regionSize-pageSize
 		t = &stubThread{as: as, r: r, msg: (*sysmsg)(unsafe.Pointer(&r.mem[0]))}
 		t.msg.Spin = uint32(stubSpin)
+		t.initFastPath()
 		t.tid, err = newThread(as.first, r.addr)
 		if err != nil {
 			as.free = append(as.free, r)

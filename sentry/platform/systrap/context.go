@@ -67,6 +67,10 @@ type stubThread struct {
 	pinned bool
 	// stubSpin and sentrySpin adapt each side's spinning (see spinner).
 	stubSpin, sentrySpin spinner
+	// fast is set while the thread waits in the syshandler (a patched
+	// system-call site, fastpath.go) instead of its signal handler: it
+	// has no signal frame, and its floating-point state is live.
+	fast bool
 }
 
 // start waits for the new thread's first event (the int3 at the thread
@@ -224,6 +228,9 @@ func (t *stubThread) fpFrame(uc *ucontext) ([]byte, error) {
 // getFP returns the thread's live FP state (an FXSAVE area or XSAVE image,
 // arch.State.FP's layouts), in dst when it is large enough.
 func (t *stubThread) getFP(dst []byte) ([]byte, error) {
+	if err := t.materialize(); err != nil {
+		return nil, err
+	}
 	uc, err := t.frame()
 	if err != nil {
 		return nil, err
@@ -248,6 +255,9 @@ func (t *stubThread) getFP(dst []byte) ([]byte, error) {
 // its header leaves out: a legacy image is what a signal handler or a new
 // program starts with.
 func (t *stubThread) setFP(buf []byte) error {
+	if err := t.materialize(); err != nil {
+		return err
+	}
 	uc, err := t.frame()
 	if err != nil {
 		return err
@@ -352,17 +362,22 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		return platform.Trap{Kind: platform.TrapInterrupted}, nil
 	}
 
-	uc, err := t.frame()
-	if err != nil {
-		return platform.Trap{}, err
+	if t.fast {
+		t.setFastRegs(&st.Regs)
+	} else {
+		uc, err := t.frame()
+		if err != nil {
+			return platform.Trap{}, err
+		}
+		regsToSigcontext(&st.Regs, &uc.Mcontext)
+		// The application cannot pick its code and stack segments, nor
+		// the flags only the kernel may set.
+		uc.Mcontext.Cs, uc.Mcontext.Ss = t.cs, t.ss
+		uc.Mcontext.Eflags = (st.Regs.Eflags &^ eflagsKernelOnly) | eflagsFixed
+		// Host signals stay unblocked in the application.
+		uc.Sigmask = 0
 	}
-	regsToSigcontext(&st.Regs, &uc.Mcontext)
-	// The application cannot pick its code and stack segments, nor the
-	// flags only the kernel may set.
-	uc.Mcontext.Cs, uc.Mcontext.Ss = t.cs, t.ss
-	uc.Mcontext.Eflags = (st.Regs.Eflags &^ eflagsKernelOnly) | eflagsFixed
-	// Host signals stay unblocked in the application.
-	uc.Sigmask = 0
+	t.msg.TrapTable = as.trapTable.Load()
 	if st.Regs.Fs_base != t.fsBase {
 		t.msg.FSBase = st.Regs.Fs_base
 		t.msg.SetFS = 1
@@ -382,20 +397,33 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 
 // trap decodes the event t posted into st and a Trap.
 func (c *context) trap(t *stubThread, st *arch.State) (platform.Trap, error) {
+	if t.msg.Signo == fastSyscallSigno {
+		t.fast = true
+		t.fastRegs(&st.Regs)
+		st.Regs.Fs_base = t.fsBase
+		return platform.Trap{Kind: platform.TrapSyscall}, nil
+	}
+	t.fast = false
 	uc, err := t.frame()
 	if err != nil {
 		return platform.Trap{}, err
 	}
+	signo := unix.Signal(t.msg.Signo)
+	if signo == kickSignal && t.inSyshandlerTail(uc.Mcontext.Rip) {
+		// The kick landed after the sentry answered a patched call, on
+		// the way back: st holds the registers it handed back.
+		c.pendingInterrupt.Store(false)
+		return platform.Trap{Kind: platform.TrapInterrupted}, nil
+	}
 	sigcontextToRegs(&uc.Mcontext, &st.Regs)
 	st.Regs.Fs_base = t.fsBase
 	st.Regs.Orig_rax = ^uint64(0)
-	signo := unix.Signal(t.msg.Signo)
 	switch signo {
 	case unix.SIGSYS:
 		// The kernel rolled RAX back to the system call number.
 		st.Regs.Orig_rax = st.Regs.Rax
 		st.Regs.Rax = enosys
-		return platform.Trap{Kind: platform.TrapSyscall}, nil
+		return platform.Trap{Kind: platform.TrapSyscall, Patchable: patchingEnabled && st.Regs.Rip < stubStart}, nil
 	case kickSignal:
 		c.pendingInterrupt.Store(false)
 		return platform.Trap{Kind: platform.TrapInterrupted}, nil

@@ -19,7 +19,7 @@ import (
 // code. The application can jump to the stub's own `syscall` instructions
 // with registers of its choosing, so from there only the hand-off path is
 // allowed, argument-checked: futex wait/wake, rt_sigreturn, exit, and
-// arch_prctl(ARCH_SET_FS). Anything else kills the stub process. Seccomp
+// arch_prctl(ARCH_SET_FS or ARCH_SET_GS). Anything else kills the stub process. Seccomp
 // takes the strictest verdict of all stacked filters, so calls from outside
 // the code page stay SIGSYS.
 
@@ -53,6 +53,7 @@ const (
 	sdArg1Lo = 24
 
 	archSetFS = 0x1002
+	archSetGS = 0x1001
 
 	futexWait_ = 0
 	futexWake_ = 1
@@ -148,7 +149,8 @@ func threadFilter() []byte {
 	p.jmp(bpfJeqK, unix.SYS_EXIT, "allow", "")
 	p.jmp(bpfJeqK, unix.SYS_ARCH_PRCTL, "", "kill")
 	p.ld(sdArg0Lo)
-	p.jmp(bpfJeqK, archSetFS, "allow", "kill")
+	p.jmp(bpfJeqK, archSetFS, "allow", "")
+	p.jmp(bpfJeqK, archSetGS, "allow", "kill")
 	p.mark("futex")
 	p.ld(sdArg1Lo)
 	p.jmp(bpfJgtK, futexWake_, "kill", "allow") // FUTEX_WAIT (0) or FUTEX_WAKE (1)

@@ -21,7 +21,8 @@ import (
 //
 //	[0, stubStart)                      application (MaxUserAddress)
 //	stubStart                           code page: ELF headers, the injection
-//	                                    point, the handler (read, execute)
+//	                                    point, the handler, the syshandler
+//	                                    (read, execute)
 //	stubDataAddr                        data page: sigaction and seccomp
 //	                                    programs (read-only once the master is set up)
 //	regionBase + i*regionSize           thread i's region: sysmsg page +
@@ -101,7 +102,7 @@ func handlerCode() ([]byte, error) {
 	if !bytes.HasPrefix(code, prefix) {
 		return nil, fmt.Errorf("systrap: stub code entry points moved: % x", code[:len(prefix)])
 	}
-	if stubHandlerOffset+len(code) > 0x1000 {
+	if stubHandlerOffset+len(code) > stubSyshandlerOffset {
 		return nil, fmt.Errorf("systrap: stub code too large (%d bytes)", len(code))
 	}
 	return append([]byte(nil), code...), nil
@@ -115,6 +116,9 @@ func stubImage() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if syshErr != nil {
+		return nil, syshErr
+	}
 	const (
 		ehdrSize = 64
 		phdrSize = 56
@@ -123,7 +127,7 @@ func stubImage() ([]byte, error) {
 		pfW      = 2
 		pfR      = 4
 	)
-	img := make([]byte, stubHandlerOffset+len(code))
+	img := make([]byte, stubSyshandlerOffset+len(sysh.code))
 	le := binary.LittleEndian
 
 	copy(img[0:], []byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little-endian */, 1 /* version */, 0 /* SysV ABI */})
@@ -154,5 +158,6 @@ func stubImage() ([]byte, error) {
 	copy(img[stubCodeOffset:], injection)
 	copy(img[stubBatchOffset:], batchCode)
 	copy(img[stubHandlerOffset:], code)
+	copy(img[stubSyshandlerOffset:], sysh.code)
 	return img, nil
 }

@@ -31,6 +31,20 @@
 #define MSG_SETFS 36
 #define MSG_FSBASE 40
 #define MSG_SPIN 48
+#define MSG_SETGS 52
+#define MSG_APPSTACK 56
+#define MSG_RETADDR 64
+#define MSG_SYSHANDLER 80
+#define MSG_TRAPTABLE 88
+#define MSG_SYSPOSTED 96
+#define MSG_SYSEND 104
+
+// UC_RIP is the offset of uc_mcontext.rip in a ucontext.
+#define UC_RIP 168
+#define SIGKICK 12
+#define FAST_SIGNO 0x10000
+#define CMD_MATERIALIZE 2
+#define ARCH_SET_GS 0x1001
 
 #define STATE_EVENT 2
 #define CMD_EXIT 1
@@ -60,6 +74,43 @@ TEXT ·stubCode(SB), NOSPLIT|NOFRAME, $0
 	// handler (offset 32).
 	MOVQ SP, R12
 	ANDQ $-65536, R12
+	// A kick (the sentry wants the thread back) that lands while the
+	// thread is on its way into the sentry through a patched system-call
+	// site is dropped: the event that follows serves. One that lands in
+	// the return path, after the sentry answered, is posted; the sentry
+	// knows the registers it handed back.
+	CMPL DI, $SIGKICK
+	JNE publish
+	MOVQ UC_RIP(DX), AX
+	MOVQ AX, CX
+	CMPQ CX, MSG_SYSHANDLER(R12)
+	JCS notsys
+	CMPQ CX, MSG_SYSEND(R12)
+	JCC notsys
+	CMPQ CX, MSG_SYSPOSTED(R12)
+	JCS ignore
+	MOVL MSG_STATE(R12), BX
+	CMPL BX, $STATE_EVENT
+	JEQ ignore
+	JMP publish
+notsys:
+	// Within a trampoline of the trap table, only its first instruction
+	// (at offset 8 of its 64-byte entry) runs with the application's
+	// registers intact.
+	MOVQ MSG_TRAPTABLE(R12), CX
+	TESTQ CX, CX
+	JEQ publish
+	MOVQ AX, BX
+	SUBQ CX, BX
+	CMPQ BX, $0x10000
+	JCC publish
+	ANDQ $63, BX
+	CMPQ BX, $8
+	JEQ publish
+ignore:
+	RET
+
+publish:
 	MOVL DI, MSG_SIGNO(R12)
 	MOVQ DX, MSG_UCONTEXT(R12)
 	MOVQ SI, MSG_SIGINFO(R12)
@@ -111,6 +162,17 @@ resumed:
 	MOVL MSG_CMD(R12), AX
 	CMPL AX, $CMD_EXIT
 	JEQ exit
+	// A new thread points its GS base at its sysmsg once: the patched
+	// system-call trampolines reach it through %gs.
+	MOVL MSG_SETGS(R12), AX
+	TESTL AX, AX
+	JEQ setfs
+	MOVQ $SYS_ARCH_PRCTL, AX
+	MOVQ $ARCH_SET_GS, DI
+	MOVQ R12, SI
+	SYSCALL
+	MOVL $0, MSG_SETGS(R12)
+setfs:
 	MOVL MSG_SETFS(R12), AX
 	TESTL AX, AX
 	JEQ done
@@ -131,6 +193,132 @@ exit:
 
 	// End marker, found by stub.go; never executed.
 	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
+
+// The system-call handler of patched sites, copied to stubSyshandlerAddr.
+// A trampoline of the trap table enters it with the application's stack
+// pointer in MSG_APPSTACK, its return address in MSG_RETADDR, RSP at the
+// top of the thread's fast frame and EAX the system call number; every
+// other register is the application's. It saves them in the fast frame,
+// posts the event and waits like the signal handler, then either returns
+// to the application with the registers the sentry left in the frame
+// (never touching the application's stack: the red zone below it is
+// live), exits, or traps with int3 so the sentry gets a signal frame,
+// which holds the thread's floating-point state (CMD_MATERIALIZE). No
+// floating-point or vector register is touched here.
+TEXT ·syshandlerCode(SB), NOSPLIT|NOFRAME, $0
+	PUSHFQ
+	PUSHQ AX
+	PUSHQ BX
+	PUSHQ CX
+	PUSHQ DX
+	PUSHQ SI
+	PUSHQ DI
+	PUSHQ BP
+	PUSHQ R8
+	PUSHQ R9
+	PUSHQ R10
+	PUSHQ R11
+	PUSHQ R12
+	PUSHQ R13
+	PUSHQ R14
+	PUSHQ R15
+	MOVQ SP, R12
+	ANDQ $-65536, R12
+	MOVL $FAST_SIGNO, MSG_SIGNO(R12)
+	MOVL $STATE_EVENT, AX
+	XCHGL AX, MSG_STATE(R12)
+	// posted: the signal handler finds this point through MSG_SYSPOSTED.
+	MOVL MSG_SENTRY_SLEEPING(R12), AX
+	TESTL AX, AX
+	JEQ wait
+	MOVQ $SYS_FUTEX, AX
+	MOVQ R12, DI
+	MOVQ $FUTEX_WAKE, SI
+	MOVQ $1, DX
+	SYSCALL
+
+wait:
+	MOVL MSG_SPIN(R12), CX
+spin:
+	MOVL MSG_STATE(R12), AX
+	CMPL AX, $STATE_EVENT
+	JNE resumed
+	TESTL CX, CX
+	JEQ sleep
+	PAUSE
+	DECL CX
+	JMP spin
+
+sleep:
+	MOVL $1, AX
+	XCHGL AX, MSG_STUB_SLEEPING(R12)
+	MOVL MSG_STATE(R12), AX
+	CMPL AX, $STATE_EVENT
+	JNE awake
+	MOVQ $SYS_FUTEX, AX
+	MOVQ R12, DI
+	MOVQ $FUTEX_WAIT, SI
+	MOVQ $STATE_EVENT, DX
+	XORQ R10, R10
+	SYSCALL
+awake:
+	MOVL $0, MSG_STUB_SLEEPING(R12)
+	MOVL MSG_STATE(R12), AX
+	CMPL AX, $STATE_EVENT
+	JEQ sleep
+
+resumed:
+	MOVL MSG_CMD(R12), AX
+	CMPL AX, $CMD_EXIT
+	JEQ exit
+	CMPL AX, $CMD_MATERIALIZE
+	JNE setfs
+	BYTE $0xcc
+	JMP resumed
+setfs:
+	MOVL MSG_SETFS(R12), AX
+	TESTL AX, AX
+	JEQ restore
+	MOVQ $SYS_ARCH_PRCTL, AX
+	MOVQ $ARCH_SET_FS, DI
+	MOVQ MSG_FSBASE(R12), SI
+	SYSCALL
+	MOVL $0, MSG_SETFS(R12)
+restore:
+	POPQ R15
+	POPQ R14
+	POPQ R13
+	POPQ R12
+	POPQ R11
+	POPQ R10
+	POPQ R9
+	POPQ R8
+	POPQ BP
+	POPQ DI
+	POPQ SI
+	POPQ DX
+	POPQ CX
+	POPQ BX
+	POPQ AX
+	POPFQ
+	// mov %gs:MSG_APPSTACK,%rsp; jmp *%gs:MSG_RETADDR
+	BYTE $0x65; BYTE $0x48; BYTE $0x8b; BYTE $0x24; BYTE $0x25; BYTE $MSG_APPSTACK; BYTE $0x00; BYTE $0x00; BYTE $0x00
+	BYTE $0x65; BYTE $0xff; BYTE $0x24; BYTE $0x25; BYTE $MSG_RETADDR; BYTE $0x00; BYTE $0x00; BYTE $0x00
+
+exit:
+	MOVQ $SYS_EXIT, AX
+	XORQ DI, DI
+	SYSCALL
+	BYTE $0xcc
+
+	// End marker, found by stub.go; never executed.
+	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
+
+// func syshandlerCodeStart() unsafe.Pointer
+TEXT ·syshandlerCodeStart(SB), NOSPLIT, $0-8
+	LEAQ ·syshandlerCode(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET
 
 // func stubCodeStart() unsafe.Pointer
 TEXT ·stubCodeStart(SB), NOSPLIT, $0-8

@@ -33,12 +33,32 @@ type sysmsg struct {
 	FSBase uint64
 	// Spin is how many times the handler polls State before it sleeps.
 	Spin uint32
+	// SetGS asks the handler to point the GS base at the sysmsg.
+	SetGS uint32
+	// AppStack and RetAddr are the application's stack pointer and
+	// return address at a patched system-call site (fastpath.go), and
+	// the ones the sentry hands back.
+	AppStack uint64
+	RetAddr  uint64
+	// SysStack and Syshandler are what a trampoline loads into RSP and
+	// jumps to.
+	SysStack   uint64
+	Syshandler uint64
+	// TrapTable is the address space's trap table (0: none), and
+	// SysPosted and SysEnd bound the syshandler's code after it posted
+	// its event: the handler's kick filter reads them.
+	TrapTable uint64
+	SysPosted uint64
+	SysEnd    uint64
 }
 
 const (
 	stateRunning = 1
 	stateEvent   = 2
 	cmdExit      = 1
+	// cmdMaterialize makes a thread waiting in the syshandler trap into
+	// its signal handler (fastpath.go).
+	cmdMaterialize = 2
 
 	// sysmsgAltStack is where in the sysmsg page the factory writes the
 	// thread's stack_t for sigaltstack.
@@ -47,6 +67,10 @@ const (
 
 var _ [48 - unsafe.Offsetof(sysmsg{}.Spin)]struct{} // Spin is at 48, as stub_amd64.s expects
 var _ [unsafe.Offsetof(sysmsg{}.Spin) - 48]struct{}
+var _ [104 - unsafe.Offsetof(sysmsg{}.SysEnd)]struct{} // SysEnd is at 104
+var _ [unsafe.Offsetof(sysmsg{}.SysEnd) - 104]struct{}
+var _ [56 - unsafe.Offsetof(sysmsg{}.AppStack)]struct{} // AppStack is at 56
+var _ [unsafe.Offsetof(sysmsg{}.AppStack) - 56]struct{}
 
 // sigcontext is Linux's struct sigcontext (x86-64), the uc_mcontext of a
 // signal frame.

@@ -1,6 +1,7 @@
 package systrap
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -303,7 +304,9 @@ func TestEscapeThroughStubCode(t *testing.T) {
 		{"futex-requeue", unix.SYS_FUTEX, [6]uint64{codeAddr, 3}},
 		{"arch_prctl-get-gs", unix.SYS_ARCH_PRCTL, [6]uint64{0x1004, dataAddr}},
 	} {
-		for _, target := range []uint64{stubSyscallAddr, stubRestorerAddr + 5, stubBatchAddr + 0x20} {
+		// The syshandler's first `syscall` (its futex wake).
+		sysSyscall := stubSyshandlerAddr + uint64(bytes.Index(sysh.code, []byte{0x0f, 0x05}))
+		for _, target := range []uint64{stubSyscallAddr, stubRestorerAddr + 5, stubBatchAddr + 0x20, sysSyscall} {
 			t.Run(fmt.Sprintf("%s@%#x", tc.name, target), func(t *testing.T) {
 				// mov $target, %rcx; jmp *%rcx
 				code := []byte{0x48, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe1}

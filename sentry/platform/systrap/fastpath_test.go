@@ -1,0 +1,201 @@
+package systrap
+
+import (
+	"encoding/binary"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/platform"
+)
+
+const testTrapTable = 0x60000
+
+// withTrapTable maps a trap table at testTrapTable holding one entry per
+// site (entry i+1 for sites[i]), as mm would write it, and returns the
+// `jmp *abs32` that enters entry i+1.
+func withTrapTable(t *testing.T, f *fixture, sites []struct {
+	ret   uint64
+	sysno uint32
+}) [][]byte {
+	t.Helper()
+	fr, err := f.mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := f.mf.Slice(fr)
+	as := f.as.(*addressSpace)
+	var jumps [][]byte
+	for i, s := range sites {
+		entry := uint64(testTrapTable + 64*(i+1))
+		code := as.SyscallTrampoline(entry+8, s.ret, s.sysno)
+		if code == nil || 8+len(code) > 64 {
+			t.Fatalf("trampoline %d bytes", len(code))
+		}
+		binary.LittleEndian.PutUint64(mem[entry-testTrapTable:], entry+8)
+		copy(mem[entry-testTrapTable+8:], code)
+		jump := []byte{0xff, 0x24, 0x25, 0, 0, 0, 0}
+		binary.LittleEndian.PutUint32(jump[3:], uint32(entry))
+		jumps = append(jumps, jump)
+	}
+	if err := f.as.MapFile(testTrapTable, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	as.SetTrapTable(testTrapTable)
+	return jumps
+}
+
+func fastThread(f *fixture) *stubThread {
+	as := f.as.(*addressSpace)
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.threads[f.ctx.(*context)]
+}
+
+// TestPatchedSyscall runs a patched getppid site: the call comes back
+// through the syshandler, without a signal, with the registers a `syscall`
+// leaves (RCX the return address, R11 the flags) and every other one
+// preserved, and the value the sentry returns reaches the application.
+func TestPatchedSyscall(t *testing.T) {
+	if !patchingEnabled {
+		t.Skip("COCOON_SYSTRAP_PATCH=0")
+	}
+	// codeAddr: jmp *entry1 (the patched `mov $110,%eax; syscall`);
+	// mov %rax,%rdx; jmp codeAddr.
+	code := make([]byte, 0, 16)
+	f := newFixture(t, nil)
+	jumps := withTrapTable(t, f, []struct {
+		ret   uint64
+		sysno uint32
+	}{{codeAddr + 7, unix.SYS_GETPPID}})
+	code = append(code, jumps[0]...)
+	code = append(code, 0x48, 0x89, 0xc2, 0xeb, 0xf4)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	copy(f.mf.Slice(fr), code)
+	if err := f.as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rbx, st.Regs.Rbp, st.Regs.R15 = 0x1122334455667788, 0x77, 0x99
+	st.Regs.Rdi, st.Regs.Rsi, st.Regs.R10 = 1, 2, 3
+	st.Regs.Rsp = 0x12345678
+	for i := 0; i < 4; i++ {
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil || trap.Kind != platform.TrapSyscall || st.SyscallNo() != unix.SYS_GETPPID {
+			t.Fatalf("round %d: trap %+v err %v nr %d", i, trap, err, st.SyscallNo())
+		}
+		if !fastThread(f).fast {
+			t.Fatalf("round %d: the call did not come through the syshandler", i)
+		}
+		if trap.Patchable {
+			t.Fatalf("round %d: a patched site reported as patchable", i)
+		}
+		r := &st.Regs
+		if r.Rip != codeAddr+7 || r.Rcx != codeAddr+7 || r.R11 != r.Eflags || r.Rsp != 0x12345678 {
+			t.Fatalf("round %d: rip %#x rcx %#x r11 %#x eflags %#x rsp %#x", i, r.Rip, r.Rcx, r.R11, r.Eflags, r.Rsp)
+		}
+		if r.Rbx != 0x1122334455667788 || r.Rbp != 0x77 || r.R15 != 0x99 || r.Rdi != 1 || r.Rsi != 2 || r.R10 != 3 {
+			t.Fatalf("round %d: registers not preserved: %+v", i, *r)
+		}
+		if i > 0 && r.Rdx != uint64(100+i-1) {
+			t.Fatalf("round %d: rdx %d, want the previous return value %d", i, r.Rdx, 100+i-1)
+		}
+		st.SetReturn(uint64(100 + i))
+	}
+}
+
+// TestPatchedSyscallFPState: the floating-point state of a thread that
+// entered through a patched site is live in the CPU; pulling and pushing it
+// goes through the thread's signal frame (materialize).
+func TestPatchedSyscallFPState(t *testing.T) {
+	if !patchingEnabled {
+		t.Skip("COCOON_SYSTRAP_PATCH=0")
+	}
+	f := newFixture(t, nil)
+	// movq %rax,%xmm3; jmp *entry1; movq %xmm3,%rdx; jmp *entry2
+	jumps := withTrapTable(t, f, []struct {
+		ret   uint64
+		sysno uint32
+	}{{codeAddr + 5 + 7, 39}, {codeAddr + 5 + 7 + 5 + 7, 39}})
+	code := []byte{0x66, 0x48, 0x0f, 0x6e, 0xd8}
+	code = append(code, jumps[0]...)
+	code = append(code, 0x66, 0x48, 0x0f, 0x7e, 0xda)
+	code = append(code, jumps[1]...)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	copy(f.mf.Slice(fr), code)
+	if err := f.as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rax = 0xfeedface
+	if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall || !fastThread(f).fast {
+		t.Fatalf("trap %+v err %v", trap, err)
+	}
+	if err := f.ctx.PullFPState(st); err != nil {
+		t.Fatal(err)
+	}
+	if fastThread(f).fast {
+		t.Fatal("the thread still has no signal frame after PullFPState")
+	}
+	if got := *(*uint64)(unsafePtr(&st.FP[160+48])); got != 0xfeedface {
+		t.Fatalf("xmm3 pulled %#x, want 0xfeedface", got)
+	}
+	*(*uint64)(unsafePtr(&st.FP[160+48])) = 0xc0ffee
+	if err := f.ctx.PushFPState(st); err != nil {
+		t.Fatal(err)
+	}
+	if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v err %v", trap, err)
+	}
+	if st.Regs.Rdx != 0xc0ffee || st.Regs.Rip != codeAddr+24 {
+		t.Fatalf("after push: rdx %#x rip %#x, want 0xc0ffee at %#x", st.Regs.Rdx, st.Regs.Rip, codeAddr+24)
+	}
+}
+
+// TestInterruptAfterPatchedSyscall: a busy loop after a patched site is
+// still interrupted (a kick that lands anywhere on the way back is not
+// lost).
+func TestInterruptAfterPatchedSyscall(t *testing.T) {
+	if !patchingEnabled {
+		t.Skip("COCOON_SYSTRAP_PATCH=0")
+	}
+	f := newFixture(t, nil)
+	jumps := withTrapTable(t, f, []struct {
+		ret   uint64
+		sysno uint32
+	}{{codeAddr + 7, 39}})
+	code := append(append([]byte(nil), jumps[0]...), 0xeb, 0xfe) // then jmp .
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	copy(f.mf.Slice(fr), code)
+	if err := f.as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		st := &arch.State{}
+		st.Regs.Rip = codeAddr
+		if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+			t.Fatalf("trap %+v err %v", trap, err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for j := 0; j < i%7; j++ {
+				runtime.Gosched()
+			}
+			f.ctx.Interrupt()
+		}()
+		trap, err := f.ctx.Switch(f.as, st)
+		<-done
+		if err != nil || trap.Kind != platform.TrapInterrupted {
+			t.Fatalf("round %d: trap %+v err %v, want interrupted", i, trap, err)
+		}
+		if st.Regs.Rip != codeAddr+7 {
+			t.Fatalf("round %d: interrupted at rip %#x", i, st.Regs.Rip)
+		}
+	}
+}
