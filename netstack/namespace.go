@@ -33,6 +33,10 @@ func NewDown() (*Stack, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.initSysctls(false); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.addLoopback(); err != nil {
 		s.Close()
 		return nil, err

@@ -48,17 +48,6 @@ const (
 	LoopbackMTU = 65536
 )
 
-// TCP buffer sizes: net.ipv4.tcp_wmem and tcp_rmem's minimums and
-// maximums, with gVisor's 1 MiB defaults instead of Linux's 16 KiB and
-// 128 KiB, because every wake-up of a blocked writer or reader costs a
-// trip through the sentry: larger buffers mean fewer of them.
-const (
-	tcpMinBuf     = 4096
-	tcpDefaultBuf = 1 << 20
-	tcpMaxSndBuf  = 4 << 20
-	tcpMaxRcvBuf  = 6 << 20
-)
-
 // Stack is one sandbox's TCP/IP stack.
 type Stack struct {
 	// Stack is the gVisor stack; its methods are safe for concurrent
@@ -69,6 +58,9 @@ type Stack struct {
 	// whose packet sockets Close closes.
 	mu    sync.Mutex
 	links []*Link
+
+	// sysctls are the namespace's net.* sysctls (sysctl.go).
+	sysctls netSysctls
 }
 
 // Close stops the stack and closes the packet sockets of its links once
@@ -112,6 +104,10 @@ func New() (*Stack, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.initSysctls(true); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.addLoopback(); err != nil {
 		s.Close()
 		return nil, err
@@ -119,17 +115,15 @@ func New() (*Stack, error) {
 	return s, nil
 }
 
-// configure sets the protocol options that differ from gVisor's
-// defaults. Window scaling is always on in gVisor's TCP, and timestamps
-// and SACK are offered on every SYN once SACK is enabled here.
+// configure sets the protocol options that differ from gVisor's defaults
+// and no sysctl controls (initSysctls sets the others: SACK, the buffer
+// sizes, the port range...). Window scaling and timestamps are always on
+// in gVisor's TCP.
 func (s *Stack) configure() error {
-	sack := tcpip.TCPSACKEnabled(true)
 	// Nagle's algorithm is on by default on Linux (TCP_NODELAY 0).
 	delay := tcpip.TCPDelayEnabled(true)
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)
-	snd := tcpip.TCPSendBufferSizeRangeOption{Min: tcpMinBuf, Default: tcpDefaultBuf, Max: tcpMaxSndBuf}
-	rcv := tcpip.TCPReceiveBufferSizeRangeOption{Min: tcpMinBuf, Default: tcpDefaultBuf, Max: tcpMaxRcvBuf}
-	for _, opt := range []tcpip.SettableTransportProtocolOption{&sack, &delay, &moderate, &snd, &rcv} {
+	for _, opt := range []tcpip.SettableTransportProtocolOption{&delay, &moderate} {
 		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, opt); err != nil {
 			return fmt.Errorf("netstack: TCP option %T: %s", opt, err)
 		}

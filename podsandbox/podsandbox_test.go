@@ -455,7 +455,7 @@ func TestInvalidConfigs(t *testing.T) {
 		"empty id":   func(c *PodConfig) { c.ID = "" },
 		"no name":    func(c *PodConfig) { c.Name = "" },
 		"no ns":      func(c *PodConfig) { c.Namespace = "" },
-		"sysctl":     func(c *PodConfig) { c.Sysctls = map[string]string{"net.core.somaxconn": "1024"} },
+		"sysctl":     func(c *PodConfig) { c.Sysctls = map[string]string{"net.ipv4.tcp_congestion_control": "cubic"} },
 		"bad dns":    func(c *PodConfig) { c.DNS = &DNS{Servers: []string{"1.1.1.1 evil"}} },
 		"negative":   func(c *PodConfig) { c.Resources.MemoryLimitBytes = -5 },
 		"hostname /": func(c *PodConfig) { c.Hostname = "a/b" },
@@ -467,8 +467,8 @@ func TestInvalidConfigs(t *testing.T) {
 		}
 	}
 	cfg := podConfig("bad")
-	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "1", "net.ipv4.ip_forward": "1"}
-	if _, err := r.RunPod(ctx, cfg); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "sysctl net.ipv4.ip_forward is not supported") {
+	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "1", "net.ipv4.tcp_congestion_control": "cubic"}
+	if _, err := r.RunPod(ctx, cfg); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "sysctl net.ipv4.tcp_congestion_control is not supported") {
 		t.Errorf("unsupported sysctl: %v, want ErrInvalid naming it", err)
 	}
 	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "2"}

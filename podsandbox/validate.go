@@ -49,6 +49,11 @@ func validatePod(cfg *PodConfig) error {
 			return fmt.Errorf("pod %s: %w: %w", cfg.ID, err, ErrInvalid)
 		}
 	}
+	// Values valid one by one can still conflict (a port range below
+	// net.ipv4.ip_unprivileged_port_start).
+	if err := sysctl.CheckPod(cfg.Sysctls); err != nil {
+		return fmt.Errorf("pod %s: %w: %w", cfg.ID, err, ErrInvalid)
+	}
 	if cfg.DNS != nil {
 		for _, s := range append(append(append([]string{}, cfg.DNS.Servers...), cfg.DNS.Searches...), cfg.DNS.Options...) {
 			if s == "" || strings.ContainsAny(s, " \t\n\x00") {

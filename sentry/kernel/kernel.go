@@ -59,8 +59,8 @@ type Kernel struct {
 	unixOnce  sync.Once
 	unixStack *unixsock.Stack
 
-	// pingGroups is net.ipv4.ping_group_range: pingGroupsSet|low<<32|high
-	// once set, 0 for Linux's default (sysctl.go).
+	// pingGroups is the initial namespace's net.ipv4.ping_group_range,
+	// low<<32|high XORed with pingGroupsDefault (sysctl.go).
 	pingGroups atomic.Uint64
 
 	// HostNetwork makes the sandbox's AF_INET and AF_INET6 sockets host

@@ -7,8 +7,7 @@
 // The list holds the sysctls of the namespaces a pod owns that the
 // sandbox's kernel implements: System V IPC limits,
 // kernel.shm_rmid_forced, the POSIX message queue limits fs.mqueue.* and
-// net.ipv4.ping_group_range. Other network sysctls join it when the
-// sandbox's network stack honours them.
+// the network namespace's sysctls the sandbox's stack honours (net.go).
 package sysctl
 
 import (
@@ -53,9 +52,7 @@ var known = map[string]parser{
 	"fs.mqueue.msg_default":     intIn(mqMinMsgMax, mqHardMsgMax),
 	"fs.mqueue.msgsize_max":     intIn(mqMinMsgsizeMax, mqHardMsgsize),
 	"fs.mqueue.msgsize_default": intIn(mqMinMsgsizeMax, mqHardMsgsize),
-	// Who may open ICMP echo ("ping") sockets: Linux's default, "1 0",
-	// is nobody; pods commonly widen it.
-	"net.ipv4.ping_group_range": pingGroupRange,
+	// The net.* sysctls join in net.go's init.
 }
 
 // Canonical returns name in dotted form: kubelet and sysctl(8) accept
@@ -119,32 +116,6 @@ func uint64Value(s string) (string, error) {
 		return "", fmt.Errorf("not an unsigned integer")
 	}
 	return strconv.FormatUint(n, 10), nil
-}
-
-// ParsePingGroupRange parses net.ipv4.ping_group_range ("LOW HIGH", group
-// IDs up to 2^31-1; LOW > HIGH is the empty range).
-func ParsePingGroupRange(s string) (low, high uint32, err error) {
-	f := strings.Fields(s)
-	if len(f) != 2 {
-		return 0, 0, fmt.Errorf("want two group IDs: LOW HIGH")
-	}
-	var v [2]uint32
-	for i, x := range f {
-		n, err := strconv.ParseUint(x, 10, 32)
-		if err != nil || n > math.MaxInt32 {
-			return 0, 0, fmt.Errorf("%q is not a group ID from 0 to %d", x, math.MaxInt32)
-		}
-		v[i] = uint32(n)
-	}
-	return v[0], v[1], nil
-}
-
-func pingGroupRange(s string) (string, error) {
-	low, high, err := ParsePingGroupRange(s)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%d\t%d", low, high), nil
 }
 
 // Sem holds kernel.sem's four fields, in its order.

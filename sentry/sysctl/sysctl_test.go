@@ -35,9 +35,9 @@ func TestUnsupportedNamesTheSysctl(t *testing.T) {
 	if !errors.As(err, &u) || u.Name != "fs.mqueue.msg_maximum" {
 		t.Fatalf("Parse(fs.mqueue.msg_maximum) = %v, want ErrUnsupported naming it", err)
 	}
-	_, _, err = Parse("net/core/somaxconn", "1024")
-	if !errors.As(err, &u) || u.Name != "net.core.somaxconn" {
-		t.Fatalf("Parse(net.core.somaxconn) = %v, want ErrUnsupported naming it", err)
+	_, _, err = Parse("net/ipv4/tcp_congestion_control", "cubic")
+	if !errors.As(err, &u) || u.Name != "net.ipv4.tcp_congestion_control" {
+		t.Fatalf("Parse(net.ipv4.tcp_congestion_control) = %v, want ErrUnsupported naming it", err)
 	}
 }
 
@@ -67,12 +67,114 @@ func TestMQueueSysctls(t *testing.T) {
 }
 
 func TestPingGroupRange(t *testing.T) {
-	if n, v, err := Parse("net/ipv4/ping_group_range", "0  2147483647"); err != nil || n != "net.ipv4.ping_group_range" || v != "0\t2147483647" {
-		t.Errorf("Parse = %q, %q, %v", n, v, err)
+	// As Linux's ipv4_ping_group_range: group IDs up to GID_T_MAX, a
+	// single value changes the low end of the default "1 0", an empty
+	// range reads "1 0".
+	for in, want := range map[string]string{
+		"0  2147483647": "0\t2147483647",
+		"0 4294967294":  "0\t4294967294",
+		"0":             "0\t0",
+		"5 3":           "1\t0",
+	} {
+		if n, v, err := Parse("net/ipv4/ping_group_range", in); err != nil || n != "net.ipv4.ping_group_range" || v != want {
+			t.Errorf("Parse(%q) = %q, %q, %v; want %q", in, n, v, err, want)
+		}
 	}
-	for _, bad := range []string{"0", "0 2147483648", "-1 5", "a b"} {
+	for _, bad := range []string{"", "0 4294967295", "-1 5", "a b"} {
 		if _, _, err := Parse("net.ipv4.ping_group_range", bad); err == nil {
 			t.Errorf("Parse(ping_group_range, %q) succeeded", bad)
+		}
+	}
+}
+
+// TestParseNet checks proc_dointvec_minmax's parsing, with values Linux
+// 6.18 accepted and refused in a fresh network namespace.
+func TestParseNet(t *testing.T) {
+	for _, c := range []struct {
+		name, value string
+		old         []int64
+		want        string // "" for EINVAL
+	}{
+		{"net.core.somaxconn", " 12 \n", nil, "12"},
+		{"net.core.somaxconn", "12 13", nil, "12"},
+		{"net.core.somaxconn", "12x", nil, ""},
+		{"net.core.somaxconn", "", nil, ""},
+		{"net.core.somaxconn", "-1", nil, ""},
+		{"net.core.somaxconn", "0x10", nil, "16"},
+		{"net.core.somaxconn", "010", nil, "8"},
+		{"net.core.somaxconn", "2147483648", nil, ""},
+		{"net.ipv4.ip_local_port_range", "50000", []int64{32768, 60999}, "50000\t60999"},
+		{"net.ipv4.ip_local_port_range", "40000 40001 5", nil, "40000\t40001"},
+		{"net.ipv4.ip_local_port_range", "0 100", nil, ""},
+		{"net.ipv4.ip_local_port_range", "40000 70000", nil, ""},
+		{"net.ipv4.tcp_rmem", "10 5 1", nil, "10\t5\t1"},
+		{"net.ipv4.tcp_rmem", "5000", []int64{4096, 131072, 6291456}, "5000\t131072\t6291456"},
+		{"net.ipv4.tcp_rmem", "0 2 3", nil, ""},
+		{"net.ipv4.tcp_syn_retries", "0", nil, ""},
+		{"net.ipv4.tcp_syn_retries", "127", nil, "127"},
+		{"net.ipv4.tcp_syn_retries", "128", nil, ""},
+		{"net.ipv4.tcp_keepalive_probes", "256", nil, ""},
+		{"net.ipv4.tcp_keepalive_time", "-1", nil, "-1"},
+		{"net.ipv4.ip_forward", "-1", nil, "-1"},
+		{"net.ipv4.ip_forward", "2147483648", nil, ""},
+		{"net.core.rmem_max", "2303", nil, ""},
+		{"net.core.wmem_max", "4608", nil, "4608"},
+	} {
+		v, err := ParseNet(c.name, c.value, c.old)
+		got := ""
+		if err == nil {
+			got = FormatNet(v)
+		}
+		if got != c.want {
+			t.Errorf("ParseNet(%s, %q) = %q, %v; want %q", c.name, c.value, got, err, c.want)
+		}
+	}
+}
+
+func TestCheckNet(t *testing.T) {
+	r := [2]int64{32768, 60999}
+	for _, c := range []struct {
+		name string
+		v    []int64
+		ok   bool
+	}{
+		{"net.ipv4.ip_local_port_range", []int64{40000, 40000}, true},
+		{"net.ipv4.ip_local_port_range", []int64{40001, 40000}, false},
+		{"net.ipv4.ip_local_port_range", []int64{1000, 2000}, false},
+		{"net.ipv4.ip_unprivileged_port_start", []int64{0}, true},
+		{"net.ipv4.ip_unprivileged_port_start", []int64{40000}, false},
+		{"net.ipv4.tcp_timestamps", []int64{1}, true},
+		{"net.ipv4.tcp_timestamps", []int64{0}, false},
+		{"net.ipv4.tcp_window_scaling", []int64{0}, false},
+	} {
+		if err := CheckNet(c.name, c.v, r, 1024); (err == nil) != c.ok {
+			t.Errorf("CheckNet(%s, %v) = %v, want ok %v", c.name, c.v, err, c.ok)
+		}
+	}
+	// A pod's values: the checks against the other sysctl wait for the
+	// kernel; those against the stack do not.
+	if _, v, err := Parse("net.ipv4.ip_local_port_range", "1000 2000"); err != nil || v != "1000\t2000" {
+		t.Errorf("Parse(ip_local_port_range 1000 2000) = %q, %v", v, err)
+	}
+	if _, _, err := Parse("net.ipv4.tcp_timestamps", "0"); err == nil {
+		t.Errorf("Parse(tcp_timestamps 0) succeeded")
+	}
+}
+
+func TestCheckPod(t *testing.T) {
+	for _, c := range []struct {
+		set map[string]string
+		ok  bool
+	}{
+		{map[string]string{"net.ipv4.ip_local_port_range": "40000 40100", "net.ipv4.ip_unprivileged_port_start": "0"}, true},
+		{map[string]string{"net.ipv4.ip_local_port_range": "1000 2000"}, false},
+		// Applied in name order: the range first, against 1024.
+		{map[string]string{"net.ipv4.ip_local_port_range": "1000 2000", "net.ipv4.ip_unprivileged_port_start": "0"}, false},
+		{map[string]string{"net/ipv4/ip_unprivileged_port_start": "40000"}, false},
+		{map[string]string{"net.core.somaxconn": "10", "kernel.sem": "1 2 3 4"}, true},
+	} {
+		if err := CheckPod(c.set); (err == nil) != c.ok {
+			t.Errorf("CheckPod(%v) = %v, want ok %v", c.set, err, c.ok)
 		}
 	}
 }

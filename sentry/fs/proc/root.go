@@ -249,7 +249,8 @@ func line(s string) []byte { return []byte(s + "\n") }
 
 // sysDir returns /proc/sys: the settings programs read. The sandbox's are
 // fixed, so every file is read-only, but for the IPC namespace's
-// fs/mqueue limits (sys_mqueue.go).
+// fs/mqueue limits (sys_mqueue.go) and the network namespace's net
+// sysctls (sysctl_net.go).
 func (fs *filesystem) sysDir(key string) *node {
 	value := func(s func() string) func(string) *node {
 		return fs.generated(func() []byte { return line(s()) })
@@ -285,11 +286,10 @@ func (fs *filesystem) sysDir(key string) *node {
 		// mm's mmap applies Linux's heuristic overcommit (mode 0).
 		{"overcommit_memory", constant("0")},
 	})
-	ipv4 := fs.fixedDir(key+"/net/ipv4", 0o555, nil, []entry{
-		{"ping_group_range", sysctl("net.ipv4.ping_group_range")},
-	})
+	// The network namespace's sysctls (sysctl_net.go).
 	netDir := fs.fixedDir(key+"/net", 0o555, nil, []entry{
-		{"ipv4", func(string) *node { return ipv4 }},
+		{"core", func(k string) *node { return fs.netSysctlDir(k, "core") }},
+		{"ipv4", func(k string) *node { return fs.netSysctlDir(k, "ipv4") }},
 	})
 	fsDir := fs.fixedDir(key+"/fs", 0o555, nil, []entry{
 		// No system-wide limit on open files: only RLIMIT_NOFILE.

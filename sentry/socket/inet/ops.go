@@ -31,6 +31,11 @@ func (s *Socket) Bind(sa []byte) error {
 		}
 		p.addr = tcpip.FullAddress{Port: binary.BigEndian.Uint16(sa[2:])}
 	}
+	// inet_port_requires_bind_service: the ports below the namespace's
+	// net.ipv4.ip_unprivileged_port_start need CAP_NET_BIND_SERVICE.
+	if port := int(p.addr.Port); port != 0 && port < s.stack.UnprivilegedPortStart() && !callerMayBindService() {
+		return linux.EACCES
+	}
 	switch terr := s.ep.Bind(p.addr); terr.(type) {
 	case nil:
 		return nil
@@ -43,15 +48,19 @@ func (s *Socket) Bind(sa []byte) error {
 	}
 }
 
-// Listen implements listen(2); the backlog is capped at somaxconn.
+// Listen implements listen(2); the backlog is capped at the namespace's
+// net.core.somaxconn, as __sys_listen does (a negative one too).
 func (s *Socket) Listen(backlog int) error {
 	if !s.isStream() {
 		return linux.EOPNOTSUPP
 	}
-	if backlog < 0 || backlog > SoMaxConn {
-		backlog = SoMaxConn
+	if somaxconn := s.stack.SomaxConn(); backlog < 0 || backlog > somaxconn {
+		backlog = somaxconn
 	}
-	return errno(s.ep.Listen(backlog))
+	// Linux's accept queue is full only past the backlog
+	// (sk_acceptq_is_full compares with >): it holds backlog+1
+	// connections, netstack's holds what it is given.
+	return errno(s.ep.Listen(backlog + 1))
 }
 
 // Accept takes the next established connection: EAGAIN when none waits.
@@ -64,6 +73,17 @@ func (s *Socket) Accept(uid, gid uint32) (*Socket, []byte, error) {
 	ep, wq, terr := s.ep.Accept(&peer)
 	if terr != nil {
 		return nil, nil, errno(terr)
+	}
+	// A connection inherits the listener's keepalive settings, as
+	// sk_clone copies them.
+	var idle tcpip.KeepaliveIdleOption
+	var intvl tcpip.KeepaliveIntervalOption
+	if s.ep.GetSockOpt(&idle) == nil && s.ep.GetSockOpt(&intvl) == nil {
+		ep.SetSockOpt(&idle)
+		ep.SetSockOpt(&intvl)
+	}
+	if n, terr := s.ep.GetSockOptInt(tcpip.KeepaliveCountOption); terr == nil {
+		ep.SetSockOptInt(tcpip.KeepaliveCountOption, n)
 	}
 	ns := wrap(s.stack, s.family, s.typ, s.protocol, ep, wq, uid, gid)
 	return ns, sockaddr(s.family, peer), nil

@@ -37,8 +37,19 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
-// SoMaxConn is net.core.somaxconn, the cap on listen's backlog.
-const SoMaxConn = 4096
+// bindService reports whether the calling task may bind the ports below
+// net.ipv4.ip_unprivileged_port_start (CAP_NET_BIND_SERVICE); the kernel
+// sets it (SetBindServiceCheck). Without one, every caller may.
+var bindService atomic.Pointer[func() bool]
+
+// SetBindServiceCheck sets the function that tells whether the task whose
+// system call runs on the calling thread has CAP_NET_BIND_SERVICE.
+func SetBindServiceCheck(f func() bool) { bindService.Store(&f) }
+
+func callerMayBindService() bool {
+	f := bindService.Load()
+	return f == nil || (*f)()
+}
 
 // Socket is one AF_INET or AF_INET6 socket; it is also the file
 // implementation of its descriptors.
@@ -116,6 +127,18 @@ func New(st *netstack.Stack, family, typ, protocol int, uid, gid uint32) (*Socke
 	ep, terr := st.NewEndpoint(tp, np, wq)
 	if terr != nil {
 		return nil, errno(terr)
+	}
+	if tp == tcp.ProtocolNumber {
+		// The namespace's net.ipv4.tcp_keepalive_* are a new
+		// socket's TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.
+		idle, intvl, probes := st.Keepalive()
+		// Linux's sysctls take 0 and negative times, which would
+		// make gVisor's keepalive timer fire at once, over and over:
+		// a second is the least TCP_KEEPIDLE and TCP_KEEPINTVL take.
+		io, vo := tcpip.KeepaliveIdleOption(max(idle, time.Second)), tcpip.KeepaliveIntervalOption(max(intvl, time.Second))
+		ep.SetSockOpt(&io)
+		ep.SetSockOpt(&vo)
+		ep.SetSockOptInt(tcpip.KeepaliveCountOption, max(probes, 1))
 	}
 	return wrap(st, family, typ, proto, ep, wq, uid, gid), nil
 }

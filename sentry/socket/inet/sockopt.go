@@ -10,10 +10,6 @@ import (
 
 // Linux's limits on the options below.
 const (
-	// maxWmem and maxRmem are net.core.wmem_max and rmem_max, the cap on
-	// SO_SNDBUF and SO_RCVBUF without CAP_NET_ADMIN.
-	maxWmem = 212992
-	maxRmem = 212992
 	// maxTCPKeepIdle, maxTCPKeepIntvl and maxTCPKeepCnt bound
 	// TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.
 	maxTCPKeepIdle  = 32767
@@ -360,9 +356,9 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 	case linux.SO_PASSCRED:
 		ops.SetPassCred(v != 0)
 	case linux.SO_SNDBUF:
-		ops.SetSendBufferSize(bufSize(v, maxWmem, false), true)
+		ops.SetSendBufferSize(bufSize(v, s.stack.BufferMax(true), false), true)
 	case linux.SO_RCVBUF:
-		ops.SetReceiveBufferSize(bufSize(v, maxRmem, false), true)
+		ops.SetReceiveBufferSize(bufSize(v, s.stack.BufferMax(false), false), true)
 	case linux.SO_SNDBUFFORCE, linux.SO_RCVBUFFORCE:
 		if !netAdmin {
 			return linux.EPERM

@@ -111,7 +111,9 @@ func (h *Host) ProcNet(name string) ([]byte, bool, error) {
 // Request sends one rtnetlink request to the host and returns its
 // replies: the messages of a dump (NLMSG_DONE excluded), or the one
 // reply of another request; an NLMSG_ERROR reply is its errno (none for
-// an acknowledgement).
+// an acknowledgement). A dump that failed, which Linux reports in its
+// NLMSG_DONE (netlink_dump_done), is a *DumpError, with the messages
+// that came before.
 func (h *Host) Request(typ, flags uint16, payload []byte) ([]nlmsg.Message, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -137,6 +139,11 @@ func (h *Host) Request(typ, flags uint16, payload []byte) ([]nlmsg.Message, erro
 			}
 			switch m.Type {
 			case nlmsg.DoneType:
+				if len(m.Payload) >= 4 {
+					if e, _ := nlmsg.U32(m.Payload); int32(e) < 0 {
+						return out, &DumpError{Errno: linux.Errno(-int32(e))}
+					}
+				}
 				return out, nil
 			case nlmsg.ErrorType:
 				if len(m.Payload) < 4 {
@@ -155,6 +162,14 @@ func (h *Host) Request(typ, flags uint16, payload []byte) ([]nlmsg.Message, erro
 		}
 	}
 }
+
+// DumpError is the error a dump's NLMSG_DONE carried.
+type DumpError struct{ Errno linux.Errno }
+
+func (e *DumpError) Error() string { return "rtnetlink dump: " + e.Errno.Error() }
+
+// Unwrap returns the errno.
+func (e *DumpError) Unwrap() error { return e.Errno }
 
 func errno(err error) error {
 	var e linux.Errno

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	linux "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -104,4 +105,93 @@ func nudState(st stack.NeighborState) (uint16, bool) {
 		return NUDFailed, true
 	}
 	return 0, false
+}
+
+// NeighbourConfigurator is a Network whose neighbour tables can be
+// changed (with CAP_NET_ADMIN, which the caller checks). Errors are
+// Linux errnos.
+type NeighbourConfigurator interface {
+	NeighbourLister
+	// SetNeighbour makes addr's entry on interface index a permanent
+	// one for lladdr, as RTM_NEWNEIGH does: ENOENT if there is none and
+	// not create, EEXIST if there is one and excl; an existing entry
+	// keeps its link address unless replace.
+	SetNeighbour(index int32, addr netip.Addr, lladdr []byte, create, excl, replace bool) error
+	// DelNeighbour removes addr's entry on interface index (ENOENT if
+	// there is none).
+	DelNeighbour(index int32, addr netip.Addr) error
+}
+
+var _ NeighbourConfigurator = (*Stack)(nil)
+
+// findNeighbour returns addr's entry of interface id, and whether the
+// interface has a table at all (netstack keeps none on a NIC without
+// link resolution, lo).
+func (s *Stack) findNeighbour(id tcpip.NICID, addr netip.Addr) (e stack.NeighborEntry, found, table bool) {
+	entries, err := s.st.Neighbors(id, protoOf(addr))
+	if err != nil {
+		return e, false, false
+	}
+	for _, e := range entries {
+		if a, ok := netip.AddrFromSlice(e.Addr.AsSlice()); ok && a == addr {
+			if _, ok := nudState(e.State); ok {
+				return e, true, true
+			}
+		}
+	}
+	return e, false, true
+}
+
+// SetNeighbour implements NeighbourConfigurator. netstack holds static
+// entries only (AddStaticNeighbor): every entry set here is
+// NUD_PERMANENT. An interface without a table (lo: netstack resolves no
+// link addresses there, where Linux keeps NUD_NOARP entries) takes none:
+// EOPNOTSUPP.
+func (s *Stack) SetNeighbour(index int32, addr netip.Addr, lladdr []byte, create, excl, replace bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := tcpip.NICID(index)
+	if !s.st.HasNIC(id) {
+		return linux.ENODEV
+	}
+	old, found, table := s.findNeighbour(id, addr)
+	switch {
+	case !found && !create:
+		return linux.ENOENT
+	case !table:
+		return linux.EOPNOTSUPP
+	case found && excl:
+		return linux.EEXIST
+	case found && !replace && old.State != stack.Unreachable && old.State != stack.Incomplete:
+		// neigh_update without NEIGH_UPDATE_F_OVERRIDE keeps a valid
+		// entry's link address.
+		return nil
+	}
+	if found {
+		s.st.RemoveNeighbor(id, protoOf(addr), tcpipAddr(addr))
+	}
+	if err := s.st.AddStaticNeighbor(id, protoOf(addr), tcpipAddr(addr), tcpip.LinkAddress(lladdr)); err != nil {
+		if _, ok := err.(*tcpip.ErrUnknownNICID); ok {
+			return linux.ENODEV
+		}
+		return linux.EOPNOTSUPP
+	}
+	return nil
+}
+
+// DelNeighbour implements NeighbourConfigurator.
+func (s *Stack) DelNeighbour(index int32, addr netip.Addr) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := tcpip.NICID(index)
+	if !s.st.HasNIC(id) {
+		return linux.ENODEV
+	}
+	if _, found, _ := s.findNeighbour(id, addr); !found {
+		return linux.ENOENT
+	}
+	if err := s.st.RemoveNeighbor(id, protoOf(addr), tcpipAddr(addr)); err != nil {
+		return linux.ENOENT
+	}
+	return nil
 }

@@ -134,7 +134,12 @@ func (r *Route) Serve(m nlmsg.Message, c *Caller) ([]nlmsg.Message, bool, linux.
 		err = changeAddr(n, m, family, c)
 	case linux.RTM_NEWROUTE, linux.RTM_DELROUTE:
 		err = changeRoute(n, m, family, c)
+	case linux.RTM_NEWNEIGH, linux.RTM_DELNEIGH:
+		err = changeNeighbour(n, m)
 	default:
+		// RTM_NEWRULE and RTM_DELRULE among them: netstack has no
+		// policy routing, only the rules a new namespace has
+		// (route_rule.go).
 		// RTM_DELLINK among them: netstack cannot delete a link
 		// cleanly.
 		return nil, false, linux.EOPNOTSUPP

@@ -1,6 +1,8 @@
 package netlink
 
 import (
+	"errors"
+
 	linux "golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
@@ -41,6 +43,12 @@ func (h *HostRoute) Serve(m nlmsg.Message, c *Caller) ([]nlmsg.Message, bool, li
 	}
 	dump := isDump(m)
 	replies, rerr := h.host.Request(m.Type, m.Flags&^(nlmsg.FlagRequest|nlmsg.FlagAck|nlmsg.FlagEcho), m.Payload)
+	var de *netif.DumpError
+	if errors.As(rerr, &de) {
+		// The host's dump failed: the sandbox's ends the same way,
+		// with the error in its NLMSG_DONE.
+		return nil, true, de.Errno
+	}
 	if rerr != nil {
 		return nil, false, errnoOf(rerr)
 	}

@@ -234,3 +234,69 @@ func getNeighbour(n netif.Network, m nlmsg.Message) (*nlmsg.Message, linux.Errno
 	}
 	return nil, linux.ENOENT
 }
+
+// changeNeighbour is neigh_add (RTM_NEWNEIGH) and neigh_delete
+// (RTM_DELNEIGH), their requests checked in Linux's order. The stack
+// holds permanent entries only (netif.Stack.SetNeighbour): a new entry in
+// another state, one without a link address and proxy entries are
+// EOPNOTSUPP. No RTNLGRP_NEIGH announcement is sent.
+func changeNeighbour(n netif.Network, m nlmsg.Message) linux.Errno {
+	if len(m.Payload) < ndMsgLen {
+		return linux.EINVAL
+	}
+	nd := decodeNdMsg(m.Payload)
+	attrs, ok := nlmsg.Attrs(m.Payload[ndMsgLen:])
+	if !ok {
+		return linux.EINVAL
+	}
+	v, ok := attrs[linux.NDA_DST]
+	if !ok {
+		return linux.EINVAL
+	}
+	ifs, err := n.Interfaces()
+	if err != nil {
+		return errnoOf(err)
+	}
+	var it *netif.Interface
+	if nd.ifindex != 0 {
+		if it, ok = netif.ByIndex(ifs, nd.ifindex); !ok {
+			return linux.ENODEV
+		}
+	}
+	lladdr, hasLL := attrs[linux.NDA_LLADDR]
+	if m.Type == linux.RTM_NEWNEIGH && it != nil && hasLL && len(lladdr) < len(it.Addr) {
+		return linux.EINVAL
+	}
+	if !neighFamily(nd.family) {
+		return linux.EAFNOSUPPORT
+	}
+	dst, ok := nlmsg.IP(v, nd.family)
+	if !ok {
+		return linux.EINVAL
+	}
+	if nd.flags&linux.NTF_PROXY != 0 {
+		if m.Type == linux.RTM_DELNEIGH {
+			// The proxy table is always empty.
+			return linux.ENOENT
+		}
+		return linux.EOPNOTSUPP
+	}
+	if it == nil {
+		return linux.EINVAL
+	}
+	conf, ok := n.(netif.NeighbourConfigurator)
+	if !ok {
+		return linux.EOPNOTSUPP
+	}
+	if m.Type == linux.RTM_DELNEIGH {
+		return errnoOf(conf.DelNeighbour(it.Index, dst))
+	}
+	create := m.Flags&nlmsg.FlagCreate != 0
+	if create && (!hasLL || nd.state&(netif.NUDPermanent|netif.NUDNoARP) == 0) {
+		return linux.EOPNOTSUPP
+	}
+	if hasLL {
+		lladdr = lladdr[:len(it.Addr)]
+	}
+	return errnoOf(conf.SetNeighbour(it.Index, dst, lladdr, create, m.Flags&nlmsg.FlagExcl != 0, m.Flags&nlmsg.FlagReplace != 0))
+}

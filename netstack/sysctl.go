@@ -1,0 +1,207 @@
+package netstack
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"github.com/cocoonrt/cocoon/sentry/sysctl"
+)
+
+// A Stack is one network namespace, so it holds that namespace's net.*
+// sysctls (sentry/sysctl lists them): /proc/sys/net reads and writes them
+// here, and each takes effect where Linux's does. Those netstack applies
+// itself (the ephemeral port range, SACK, the TCP buffer sizes, SYN
+// retries, FIN-WAIT-2's timeout, forwarding) are set on the gVisor stack
+// when written; the others are read where they apply: listen's backlog
+// (somaxconn), bind's privileged ports, the keepalive defaults of a new
+// TCP socket, SO_SNDBUF and SO_RCVBUF's caps, who may open ping sockets.
+
+// netSysctls are a stack's values.
+type netSysctls struct {
+	// mu protects values and serializes writes with what they apply to
+	// the gVisor stack, so that the two never disagree.
+	mu sync.Mutex
+	// values maps each name of sysctl.NetSysctls to its value.
+	values map[string][]int64
+	// initial is set for the sandbox's initial namespace, whose
+	// InitialOnly sysctls are writable; immutable.
+	initial bool
+}
+
+// initSysctls gives the stack a new namespace's sysctls and applies them.
+func (s *Stack) initSysctls(initial bool) error {
+	s.sysctls.initial = initial
+	s.sysctls.values = make(map[string][]int64, len(sysctl.NetSysctls))
+	s.sysctls.mu.Lock()
+	defer s.sysctls.mu.Unlock()
+	for name, spec := range sysctl.NetSysctls {
+		v := append([]int64(nil), spec.Default...)
+		s.sysctls.values[name] = v
+		if err := s.applySysctlLocked(name, v); err != nil {
+			return fmt.Errorf("netstack: sysctl %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Sysctl returns a net sysctl's value as /proc/sys shows it; false for a
+// name the stack does not implement.
+func (s *Stack) Sysctl(name string) (string, bool) {
+	v := s.sysctlValue(name)
+	if v == nil {
+		return "", false
+	}
+	return sysctl.FormatNet(v), true
+}
+
+// SysctlWritable reports whether name may be written in this namespace:
+// a child namespace shows the InitialOnly ones read-only.
+func (s *Stack) SysctlWritable(name string) bool {
+	spec, ok := sysctl.NetSysctls[name]
+	return ok && (s.sysctls.initial || !spec.InitialOnly)
+}
+
+// SetSysctl writes value to a net sysctl as a write to its /proc/sys file
+// does (sysctl.ParseNet): ENOENT for a name the stack does not implement,
+// EACCES for one this namespace may not change, EINVAL for a value Linux
+// refuses or the stack cannot honour (with the reason wrapped).
+func (s *Stack) SetSysctl(name, value string) error {
+	if _, ok := sysctl.NetSysctls[name]; !ok {
+		return unix.ENOENT
+	}
+	if !s.SysctlWritable(name) {
+		return unix.EACCES
+	}
+	s.sysctls.mu.Lock()
+	defer s.sysctls.mu.Unlock()
+	v, err := sysctl.ParseNet(name, value, s.sysctls.values[name])
+	if err == nil {
+		r := s.sysctls.values["net.ipv4.ip_local_port_range"]
+		err = sysctl.CheckNet(name, v, [2]int64{r[0], r[1]}, s.sysctls.values["net.ipv4.ip_unprivileged_port_start"][0])
+	}
+	if err == nil {
+		err = s.applySysctlLocked(name, v)
+	}
+	if err != nil {
+		return &SysctlError{Name: name, Err: err}
+	}
+	s.sysctls.values[name] = v
+	return nil
+}
+
+// SysctlError is SetSysctl's error for a refused value: it is EINVAL
+// (errors.Is), and says why.
+type SysctlError struct {
+	Name string
+	Err  error
+}
+
+func (e *SysctlError) Error() string { return fmt.Sprintf("sysctl %s: %v", e.Name, e.Err) }
+
+// Is makes a SysctlError EINVAL, the errno of the write.
+func (e *SysctlError) Is(target error) bool { return target == unix.EINVAL }
+
+// Unwrap returns the reason.
+func (e *SysctlError) Unwrap() error { return e.Err }
+
+// applySysctlLocked sets on the gVisor stack what a sysctl controls
+// there; the others are read where they apply.
+//
+// Preconditions: s.sysctls.mu is held.
+func (s *Stack) applySysctlLocked(name string, v []int64) error {
+	var terr tcpip.Error
+	setTCP := func(opt tcpip.SettableTransportProtocolOption) {
+		terr = s.SetTransportProtocolOption(tcp.ProtocolNumber, opt)
+	}
+	switch name {
+	case "net.ipv4.ip_local_port_range":
+		terr = s.SetPortRange(uint16(v[0]), uint16(v[1]))
+	case "net.ipv4.ip_forward":
+		terr = s.SetForwardingDefaultAndAllNICs(ipv4.ProtocolNumber, v[0] != 0)
+	case "net.ipv4.tcp_sack":
+		o := tcpip.TCPSACKEnabled(v[0] != 0)
+		setTCP(&o)
+	case "net.ipv4.tcp_syn_retries":
+		o := tcpip.TCPSynRetriesOption(v[0])
+		setTCP(&o)
+	case "net.ipv4.tcp_fin_timeout":
+		// A negative timeout is gVisor's 0 (and Linux's nonsense).
+		o := tcpip.TCPLingerTimeoutOption(time.Duration(v[0]) * time.Second)
+		setTCP(&o)
+	case "net.ipv4.tcp_rmem":
+		lo, def, hi := bufRange(v)
+		setTCP(&tcpip.TCPReceiveBufferSizeRangeOption{Min: lo, Default: def, Max: hi})
+	case "net.ipv4.tcp_wmem":
+		lo, def, hi := bufRange(v)
+		setTCP(&tcpip.TCPSendBufferSizeRangeOption{Min: lo, Default: def, Max: hi})
+	}
+	if terr != nil {
+		return errors.New(terr.String())
+	}
+	return nil
+}
+
+// bufRange orders tcp_rmem or tcp_wmem's three values as gVisor needs
+// them (Min <= Default <= Max): Linux accepts any three positive numbers
+// and uses each where it applies, which the ordered ones approximate.
+func bufRange(v []int64) (lo, def, hi int) {
+	lo = int(v[0])
+	hi = max(int(v[2]), lo)
+	def = min(max(int(v[1]), lo), hi)
+	return lo, def, hi
+}
+
+// sysctlValue returns a copy of a sysctl's value, nil for an unknown
+// name.
+func (s *Stack) sysctlValue(name string) []int64 {
+	s.sysctls.mu.Lock()
+	defer s.sysctls.mu.Unlock()
+	v, ok := s.sysctls.values[name]
+	if !ok {
+		return nil
+	}
+	return append([]int64(nil), v...)
+}
+
+// SomaxConn returns net.core.somaxconn, the cap on listen's backlog.
+func (s *Stack) SomaxConn() int { return int(s.sysctlValue("net.core.somaxconn")[0]) }
+
+// UnprivilegedPortStart returns net.ipv4.ip_unprivileged_port_start:
+// binding a lower port needs CAP_NET_BIND_SERVICE.
+func (s *Stack) UnprivilegedPortStart() int {
+	return int(s.sysctlValue("net.ipv4.ip_unprivileged_port_start")[0])
+}
+
+// PingGroupRange returns net.ipv4.ping_group_range: the groups whose
+// members may open ICMP echo sockets (low > high: none).
+func (s *Stack) PingGroupRange() (low, high uint32) {
+	v := s.sysctlValue("net.ipv4.ping_group_range")
+	return uint32(v[0]), uint32(v[1])
+}
+
+// Keepalive returns the keepalive settings of a new TCP socket:
+// net.ipv4.tcp_keepalive_time, tcp_keepalive_intvl and
+// tcp_keepalive_probes.
+func (s *Stack) Keepalive() (idle, interval time.Duration, probes int) {
+	s.sysctls.mu.Lock()
+	defer s.sysctls.mu.Unlock()
+	idle = time.Duration(s.sysctls.values["net.ipv4.tcp_keepalive_time"][0]) * time.Second
+	interval = time.Duration(s.sysctls.values["net.ipv4.tcp_keepalive_intvl"][0]) * time.Second
+	return idle, interval, int(s.sysctls.values["net.ipv4.tcp_keepalive_probes"][0])
+}
+
+// BufferMax returns net.core.wmem_max (send) or rmem_max: the caps on
+// SO_SNDBUF and SO_RCVBUF without CAP_NET_ADMIN.
+func (s *Stack) BufferMax(send bool) int {
+	if send {
+		return int(s.sysctlValue("net.core.wmem_max")[0])
+	}
+	return int(s.sysctlValue("net.core.rmem_max")[0])
+}

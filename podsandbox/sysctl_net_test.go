@@ -1,0 +1,48 @@
+package podsandbox
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestPodNetSysctls runs a pod with net sysctls (as Kubernetes' safe
+// sysctls set them): its containers see them in /proc/sys/net, where the
+// pod's network namespace keeps them. A net sysctl the sandbox does not
+// implement is refused by name, and a value its kernel refuses at boot
+// (a port range below the privileged ports) fails the pod.
+func TestPodNetSysctls(t *testing.T) {
+	e := newEnv(t)
+	r := e.runtime()
+	ctx := context.Background()
+	cfg := podConfig("netsysctls")
+	cfg.Sysctls = map[string]string{
+		"net.core.somaxconn":                  "1024",
+		"net/ipv4/ip_local_port_range":        "40000 40100",
+		"net.ipv4.ip_unprivileged_port_start": "0",
+		"net.ipv4.tcp_keepalive_time":         "600",
+		"net.ipv4.tcp_rmem":                   "8192 65536 1048576",
+		"net.ipv4.ping_group_range":           "0 2147483647",
+	}
+	pod := mustRunPod(t, r, cfg)
+	c := startContainer(t, r, e.ctrConfig(pod, busyboxLower(t), "reader", "sleep", "1000"))
+	out, errOut, code := execIn(t, r, c.Config.ID, "", "cat",
+		"/proc/sys/net/core/somaxconn", "/proc/sys/net/ipv4/ip_local_port_range",
+		"/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/net/ipv4/tcp_keepalive_time",
+		"/proc/sys/net/ipv4/tcp_rmem", "/proc/sys/net/ipv4/ping_group_range", "/proc/sys/net/ipv4/tcp_fin_timeout")
+	if want := "1024\n40000\t40100\n0\n600\n8192\t65536\t1048576\n0\t2147483647\n60\n"; out != want || code != 0 {
+		t.Errorf("/proc/sys/net: %q (stderr %q, code %d), want %q", out, errOut, code, want)
+	}
+
+	bad := podConfig("badnet")
+	bad.Sysctls = map[string]string{"net.ipv4.tcp_congestion_control": "cubic"}
+	if _, err := r.RunPod(ctx, bad); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "net.ipv4.tcp_congestion_control") {
+		t.Errorf("unsupported net sysctl: %v, want ErrInvalid naming it", err)
+	}
+	bad = podConfig("badrange")
+	bad.Sysctls = map[string]string{"net.ipv4.ip_local_port_range": "1000 2000"}
+	if _, err := r.RunPod(ctx, bad); err == nil {
+		t.Errorf("port range below ip_unprivileged_port_start: the pod started")
+	}
+}

@@ -1,0 +1,89 @@
+package proc
+
+import (
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// /proc/sys/net: the net.* sysctls of the reader's network namespace
+// (ipv4 and core). Each namespace has its own values, so a file reads
+// and writes the calling task's; a namespace shows the files it has
+// (a hostNetwork pod's initial one: ping_group_range alone), each mode
+// 0644, or 0444 where the namespace may not change it (a child
+// namespace's net.core.rmem_max and wmem_max, as on Linux).
+
+// netSysctlSource is implemented by Sources whose namespaces have net
+// sysctls of their own (the kernel's).
+type netSysctlSource interface {
+	// NetSysctls returns the dotted names of the calling task's
+	// namespace's net sysctls, each with whether it is writable there.
+	NetSysctls() map[string]bool
+	// WriteNetSysctl writes one for the calling task.
+	WriteNetSysctl(name, value string) error
+}
+
+// NetSysctls implements netSysctlSource.
+func (s *kernelSource) NetSysctls() map[string]bool { return s.k.NetSysctls() }
+
+// WriteNetSysctl implements netSysctlSource.
+func (s *kernelSource) WriteNetSysctl(name, value string) error {
+	return s.k.WriteNetSysctl(name, value)
+}
+
+// netSysctlNames returns the caller's net sysctls under prefix ("net.ipv4."),
+// sorted, and their writability. A Source without namespaces of its own
+// shows ping_group_range, read-only.
+func (fs *filesystem) netSysctlNames(prefix string) ([]string, map[string]bool) {
+	all := map[string]bool{"net.ipv4.ping_group_range": false}
+	if src, ok := fs.src.(netSysctlSource); ok {
+		all = src.NetSysctls()
+	}
+	var names []string
+	for n := range all {
+		if strings.HasPrefix(n, prefix) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names, all
+}
+
+// netSysctlDir returns /proc/sys/net/<sub> (sub is "ipv4" or "core").
+func (fs *filesystem) netSysctlDir(key, sub string) *node {
+	prefix := "net." + sub + "."
+	file := func(name string, writable bool) *node {
+		k := key + "/" + strings.TrimPrefix(name, prefix)
+		read := func() ([]byte, error) { return line(fs.src.Sysctl(name)), nil }
+		if !writable {
+			return fs.file(k, 0o444, nil, read)
+		}
+		n := fs.file(k, 0o644, nil, read)
+		src := fs.src.(netSysctlSource)
+		n.write = func(p []byte) (int, error) {
+			if err := src.WriteNetSysctl(name, string(p)); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+		return n
+	}
+	return fs.dir(key, 0o555, nil, func() ([]dirent, error) {
+		names, w := fs.netSysctlNames(prefix)
+		out := make([]dirent, len(names))
+		for i, name := range names {
+			c := file(name, w[name])
+			out[i] = dirent{pos: uint64(2 + i), name: strings.TrimPrefix(name, prefix), ino: c.ino, typ: unix.DT_REG}
+		}
+		return out, nil
+	}, func(base string) (vfs.Inode, error) {
+		names, w := fs.netSysctlNames(prefix)
+		if name := prefix + base; slices.Contains(names, name) {
+			return file(name, w[name]), nil
+		}
+		return nil, unix.ENOENT
+	})
+}

@@ -1,0 +1,252 @@
+package sysctl
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The network namespace's sysctls (net.*): integer vectors that Linux
+// reads and writes with proc_dointvec_minmax and its relatives. The
+// sandbox's stack (netstack.Stack) keeps one set per network namespace
+// and applies them; this file knows their names, bounds and defaults, so
+// that the daemon can check a pod's values without the stack.
+
+// Net describes one network sysctl.
+type Net struct {
+	// Len is the number of values (ip_local_port_range has 2,
+	// tcp_rmem 3).
+	Len int
+	// Min and Max bound each value, as proc_dointvec_minmax's extra1
+	// and extra2 (or the type's range).
+	Min, Max int64
+	// Default is the value of a new namespace.
+	Default []int64
+	// InitialOnly marks the sysctls only the initial namespace may
+	// change: a child namespace shows them read-only, as Linux shows
+	// init_net's net.core.rmem_max and wmem_max.
+	InitialOnly bool
+}
+
+// Linux's bounds: SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF (x86-64),
+// MAX_TCP_SYNCNT, and proc_dointvec_jiffies's INT_MAX / HZ for HZ=1000.
+const (
+	minRcvbuf    = 2304
+	minSndbuf    = 4608
+	maxTCPSynCnt = 127
+	maxJiffySecs = math.MaxInt32 / 1000
+	// gidMax is GID_T_MAX, the highest group ID ping_group_range takes
+	// ((gid_t)-1 is no group).
+	gidMax = math.MaxUint32 - 1
+)
+
+// The sandbox's TCP buffer sizes (net.ipv4.tcp_rmem and tcp_wmem): Linux's
+// minimums and maximums with gVisor's 1 MiB default instead of Linux's
+// 128 KiB and 16 KiB, because every wake-up of a blocked writer or reader
+// costs a trip through the sentry: larger buffers mean fewer of them.
+var (
+	DefaultTCPRmem = []int64{4096, 1 << 20, 6 << 20}
+	DefaultTCPWmem = []int64{4096, 1 << 20, 4 << 20}
+)
+
+// NetSysctls are the network sysctls the sandbox implements, by dotted
+// name.
+var NetSysctls = map[string]Net{
+	"net.core.somaxconn": {Len: 1, Min: 0, Max: math.MaxInt32, Default: []int64{4096}},
+	"net.core.rmem_max":  {Len: 1, Min: minRcvbuf, Max: math.MaxInt32, Default: []int64{212992}, InitialOnly: true},
+	"net.core.wmem_max":  {Len: 1, Min: minSndbuf, Max: math.MaxInt32, Default: []int64{212992}, InitialOnly: true},
+	// Any int: nonzero turns forwarding on.
+	"net.ipv4.ip_forward":                 {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{0}},
+	"net.ipv4.ip_local_port_range":        {Len: 2, Min: 1, Max: 65535, Default: []int64{32768, 60999}},
+	"net.ipv4.ip_unprivileged_port_start": {Len: 1, Min: 0, Max: 65535, Default: []int64{1024}},
+	"net.ipv4.ping_group_range":           {Len: 2, Min: 0, Max: gidMax, Default: []int64{1, 0}},
+	// Seconds, through proc_dointvec_jiffies.
+	"net.ipv4.tcp_keepalive_time":  {Len: 1, Min: -maxJiffySecs, Max: maxJiffySecs, Default: []int64{7200}},
+	"net.ipv4.tcp_keepalive_intvl": {Len: 1, Min: -maxJiffySecs, Max: maxJiffySecs, Default: []int64{75}},
+	"net.ipv4.tcp_fin_timeout":     {Len: 1, Min: -maxJiffySecs, Max: maxJiffySecs, Default: []int64{60}},
+	// u8 values (proc_dou8vec_minmax).
+	"net.ipv4.tcp_keepalive_probes": {Len: 1, Min: 0, Max: 255, Default: []int64{9}},
+	"net.ipv4.tcp_syn_retries":      {Len: 1, Min: 1, Max: maxTCPSynCnt, Default: []int64{6}},
+	"net.ipv4.tcp_sack":             {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
+	"net.ipv4.tcp_timestamps":       {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
+	"net.ipv4.tcp_window_scaling":   {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
+	"net.ipv4.tcp_rmem":             {Len: 3, Min: 1, Max: math.MaxInt32, Default: DefaultTCPRmem},
+	"net.ipv4.tcp_wmem":             {Len: 3, Min: 1, Max: math.MaxInt32, Default: DefaultTCPWmem},
+}
+
+// ErrInvalid is the error of a value Linux would refuse with EINVAL.
+type ErrInvalid struct{ Reason string }
+
+func (e *ErrInvalid) Error() string { return e.Reason }
+
+// ParseNet parses a value written to net sysctl name over old (its
+// current value) as proc_dointvec_minmax does: leading blanks, then up to
+// Len blank-separated integers (decimal, 0x hexadecimal or 0 octal);
+// values past Len and what follows them are ignored, fewer values change
+// only the first ones. Each value must be within the bounds. It does not
+// apply the checks that involve other sysctls or the stack's abilities
+// (CheckNet).
+func ParseNet(name, value string, old []int64) ([]int64, error) {
+	spec, ok := NetSysctls[name]
+	if !ok {
+		return nil, &ErrUnsupported{Name: name}
+	}
+	out := append([]int64(nil), old...)
+	if len(out) != spec.Len {
+		out = append([]int64(nil), spec.Default...)
+	}
+	s := value
+	n := 0
+	for n < spec.Len {
+		s = strings.TrimLeft(s, " \t\n")
+		if s == "" {
+			break
+		}
+		end := strings.IndexAny(s, " \t\n")
+		if end < 0 {
+			end = len(s)
+		}
+		v, err := parseCInt(s[:end])
+		if err != nil {
+			return nil, &ErrInvalid{Reason: fmt.Sprintf("%q is not an integer", s[:end])}
+		}
+		if v < spec.Min || v > spec.Max {
+			return nil, &ErrInvalid{Reason: fmt.Sprintf("%d is out of range [%d, %d]", v, spec.Min, spec.Max)}
+		}
+		out[n] = v
+		n++
+		s = s[end:]
+	}
+	if n == 0 {
+		return nil, &ErrInvalid{Reason: "no value"}
+	}
+	if name == "net.ipv4.ping_group_range" && out[0] > out[1] {
+		// An empty range reads back as Linux's "nobody".
+		out[0], out[1] = 1, 0
+	}
+	return out, nil
+}
+
+// CheckNet applies the checks on a parsed value that Linux makes beyond
+// the bounds: the ephemeral port range must not be inverted or overlap
+// the privileged ports (below unprivStart), and the TCP options the
+// sandbox's stack always uses cannot be turned off.
+func CheckNet(name string, v []int64, portRange [2]int64, unprivStart int64) error {
+	switch name {
+	case "net.ipv4.ip_local_port_range":
+		if v[1] < v[0] {
+			return &ErrInvalid{Reason: fmt.Sprintf("the range %d-%d is inverted", v[0], v[1])}
+		}
+		if v[0] < unprivStart {
+			return &ErrInvalid{Reason: fmt.Sprintf("the range starts below net.ipv4.ip_unprivileged_port_start (%d)", unprivStart)}
+		}
+	case "net.ipv4.ip_unprivileged_port_start":
+		if portRange[0] < v[0] {
+			return &ErrInvalid{Reason: fmt.Sprintf("net.ipv4.ip_local_port_range starts at %d, below it", portRange[0])}
+		}
+	case "net.ipv4.tcp_timestamps":
+		// gVisor's TCP offers timestamps, with a random offset per
+		// connection, on every SYN: Linux's 1.
+		if v[0] != 1 {
+			return &ErrInvalid{Reason: "the sandbox's TCP always uses timestamps with random offsets (1)"}
+		}
+	case "net.ipv4.tcp_window_scaling":
+		if v[0] == 0 {
+			return &ErrInvalid{Reason: "the sandbox's TCP always uses window scaling"}
+		}
+	}
+	return nil
+}
+
+// CheckPod checks a pod's sysctls against each other as the sandbox's
+// kernel applies them at boot (in name order, each over a new
+// namespace's defaults and the ones before it), so that the daemon can
+// refuse, naming it, a set the kernel would: a port range below
+// ip_unprivileged_port_start, or the reverse.
+func CheckPod(sysctls map[string]string) error {
+	portRange := [2]int64{32768, 60999}
+	unpriv := int64(1024)
+	for _, raw := range slices.Sorted(maps.Keys(sysctls)) {
+		name := Canonical(raw)
+		if name != "net.ipv4.ip_local_port_range" && name != "net.ipv4.ip_unprivileged_port_start" {
+			continue
+		}
+		v, err := ParseNet(name, sysctls[raw], NetSysctls[name].Default)
+		if err == nil {
+			err = CheckNet(name, v, portRange, unpriv)
+		}
+		if err != nil {
+			return fmt.Errorf("sysctl %s=%q: %w", name, sysctls[raw], err)
+		}
+		if name == "net.ipv4.ip_local_port_range" {
+			portRange = [2]int64{v[0], v[1]}
+		} else {
+			unpriv = v[0]
+		}
+	}
+	return nil
+}
+
+// parseCInt parses an integer as the kernel's strtoul with base 0 does:
+// an optional '-', then 0x (hexadecimal), 0 (octal) or decimal digits.
+func parseCInt(s string) (int64, error) {
+	neg := false
+	if strings.HasPrefix(s, "-") {
+		neg, s = true, s[1:]
+	}
+	base := 10
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		base, s = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, strconv.ErrSyntax
+	}
+	u, err := strconv.ParseUint(s, base, 63)
+	if err != nil {
+		return 0, err
+	}
+	if neg {
+		return -int64(u), nil
+	}
+	return int64(u), nil
+}
+
+// FormatNet formats a value as /proc/sys shows it: tab-separated.
+func FormatNet(v []int64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.FormatInt(x, 10)
+	}
+	return strings.Join(parts, "\t")
+}
+
+// netParser is Parse's parser of a net sysctl: a pod's value is written
+// over a new namespace's default.
+func netParser(name string) parser {
+	return func(s string) (string, error) {
+		spec := NetSysctls[name]
+		v, err := ParseNet(name, s, spec.Default)
+		if err != nil {
+			return "", err
+		}
+		// The checks against another sysctl wait for the kernel,
+		// which sees the pod's others: here the other one is set
+		// out of the way.
+		if err := CheckNet(name, v, [2]int64{65535, 65535}, 0); err != nil {
+			return "", err
+		}
+		return FormatNet(v), nil
+	}
+}
+
+func init() {
+	for name := range NetSysctls {
+		known[name] = netParser(name)
+	}
+}
