@@ -124,7 +124,7 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		// randomisation, page-aligned, as Linux's defaults give.
 		StackRandom: (binary.LittleEndian.Uint64(gap[:]) % (16 << 20)) &^ (arch.PageSize - 1),
 		MMapRandom:  (binary.LittleEndian.Uint64(rnd[8:]) % (1 << 30)) &^ (arch.PageSize - 1),
-		VDSO:        t.k.VDSO(),
+		VDSO:        t.VDSOForExec(),
 		VDSORandom:  binary.LittleEndian.Uint64(vdsoRnd[:]),
 	})
 	if err != nil {

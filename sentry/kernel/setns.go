@@ -49,14 +49,18 @@ func NamespaceFlag(ns any) uint64 {
 		return unix.CLONE_NEWNET
 	case *PIDNamespace:
 		return unix.CLONE_NEWPID
+	case *CgroupNamespace:
+		return unix.CLONE_NEWCGROUP
+	case *TimeNamespace:
+		return unix.CLONE_NEWTIME
 	}
 	return 0
 }
 
 // Namespaces returns the namespaces of the process that setns(2) with a
 // pidfd joins, those of kinds flags asks for (CLONE_NEW* flags of the
-// kinds the sandbox has): its mount, UTS, IPC and network namespaces and
-// its active PID namespace. ESRCH once it exited.
+// kinds the sandbox has): its mount, UTS, IPC, network, cgroup and time
+// namespaces and its active PID namespace. ESRCH once it exited.
 func (tg *ThreadGroup) Namespaces(flags uint64) ([]any, error) {
 	k := tg.k
 	k.mu.Lock()
@@ -85,6 +89,15 @@ func (tg *ThreadGroup) Namespaces(flags uint64) ([]any, error) {
 		if flags&unix.CLONE_NEWPID != 0 {
 			out = append(out, rep.pidns)
 		}
+		if flags&(unix.CLONE_NEWCGROUP|unix.CLONE_NEWTIME) != 0 {
+			s := rep.nsSet()
+			if flags&unix.CLONE_NEWCGROUP != 0 {
+				out = append(out, s.cgroup)
+			}
+			if flags&unix.CLONE_NEWTIME != 0 {
+				out = append(out, s.time)
+			}
+		}
 	}
 	k.mu.Unlock()
 	if rep == nil {
@@ -106,7 +119,10 @@ func (tg *ThreadGroup) Namespaces(flags uint64) ([]any, error) {
 // file-system context of the caller's own); a PID namespace must be the
 // caller's active one or below it, and becomes the namespace of its later
 // children only, as Linux's pidns_install does. Joining an IPC namespace
-// leaves the semaphore undo list, as exit_sem does.
+// leaves the semaphore undo list, as exit_sem does. A time namespace is
+// joined only by a process of one thread that shares its address space
+// with no other (EUSERS, timens_install), and becomes the namespace of
+// the caller and of its later children.
 func (t *Task) Setns(namespaces []any) error {
 	if !t.creds.HasCap(CapSysAdmin) {
 		return unix.EPERM
@@ -117,6 +133,8 @@ func (t *Task) Setns(namespaces []any) error {
 		ipc *IPCNamespace
 		net *NetNamespace
 		pid *PIDNamespace
+		cg  *CgroupNamespace
+		tns *TimeNamespace
 	)
 	for _, ns := range namespaces {
 		switch ns := ns.(type) {
@@ -130,6 +148,10 @@ func (t *Task) Setns(namespaces []any) error {
 			net = ns
 		case *PIDNamespace:
 			pid = ns
+		case *CgroupNamespace:
+			cg = ns
+		case *TimeNamespace:
+			tns = ns
 		default:
 			return unix.EINVAL
 		}
@@ -144,6 +166,9 @@ func (t *Task) Setns(namespaces []any) error {
 	}
 	if pid != nil && (pid.k != t.k || !t.pidns.isAncestorOf(pid)) {
 		return unix.EINVAL
+	}
+	if tns != nil && !t.singleThreadedMM() {
+		return unix.EUSERS
 	}
 	if net != nil && net.stack != nil && net != t.netns.Load() && !net.incUsers() {
 		// Stopped with its last task: nothing names it any more.
@@ -169,6 +194,21 @@ func (t *Task) Setns(namespaces []any) error {
 			t.setIPCNS(ipc)
 		}
 	}
+	if cg != nil || tns != nil {
+		cur := t.nsSet()
+		s := *cur
+		if cg != nil {
+			s.cgroup = cg
+		}
+		if tns != nil {
+			s.time, s.timeForChildren = tns, tns
+			tns.freeze()
+		}
+		t.setNSSet(&s)
+		if tns != nil && tns != cur.time && tns.hasOffsets() {
+			t.useTimeNamespaceVDSO()
+		}
+	}
 	if uts != nil || pid != nil {
 		t.k.mu.Lock()
 		if uts != nil {
@@ -180,4 +220,14 @@ func (t *Task) Setns(namespaces []any) error {
 		t.k.mu.Unlock()
 	}
 	return nil
+}
+
+// singleThreadedMM reports whether the task is the only task of its
+// process and its address space is used by no other process (Linux's
+// current_is_single_threaded).
+func (t *Task) singleThreadedMM() bool {
+	t.k.mu.Lock()
+	n := len(t.tg.tasks)
+	t.k.mu.Unlock()
+	return n == 1 && t.mm.Users() == 1
 }

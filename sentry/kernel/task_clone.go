@@ -26,8 +26,12 @@ type CloneOptions struct {
 const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWTIME
 
-// supportedNamespaces are the kinds of namespace the sandbox has.
+// supportedNamespaces are the kinds of namespace Unshare (uts.go) makes.
 const supportedNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNET
+
+// cloneNamespaces are the kinds of namespace clone and UnshareNamespaces
+// make: those and the cgroup and time namespaces (nsproxy.go).
+const cloneNamespaces = supportedNamespaces | extraNamespaceFlags
 
 // Clone creates a task as clone(2) does and returns its thread ID in the
 // caller's PID namespace.
@@ -44,8 +48,8 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		// undo list (copy_namespaces).
 		f&unix.CLONE_NEWIPC != 0 && f&unix.CLONE_SYSVSEM != 0:
 		return 0, unix.EINVAL
-	case f&namespaceFlags&^supportedNamespaces != 0:
-		// User, cgroup and time namespaces are not implemented.
+	case f&namespaceFlags&^cloneNamespaces != 0:
+		// User namespaces are not implemented.
 		return 0, unix.EINVAL
 	case f&namespaceFlags != 0 && !t.creds.HasCap(CapSysAdmin):
 		return 0, unix.EPERM
@@ -245,8 +249,18 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		binary.LittleEndian.PutUint32(b[:], uint32(callerTID))
 		_, _ = t.CopyOut(opts.ParentTID, b[:])
 	}
+	// The child's cgroup and time namespaces; with a time namespace
+	// that has offsets, its copy of the caller's vDSO data page is
+	// switched on its own thread before it runs.
+	nss, switchVDSO := t.cloneNSSet(f)
+	if nss != initialNSSet {
+		child.setNSSet(nss)
+	}
 	setChildTID := f&unix.CLONE_CHILD_SETTID != 0
 	go child.goroutine(func() error {
+		if switchVDSO {
+			child.useTimeNamespaceVDSO()
+		}
 		if setChildTID {
 			// Written by the child into its own memory, as Linux's
 			// schedule_tail does.

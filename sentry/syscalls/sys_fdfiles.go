@@ -71,7 +71,7 @@ func Signalfd4(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 // TimerfdCreate implements Linux syscall timerfd_create(2).
 func TimerfdCreate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	flags := int(args[1])
-	f, err := timerfd.New(int32(args[0]), flags, nil, t.FSCreds().HasCap(capWakeAlarm))
+	f, err := timerfd.New(int32(args[0]), flags, timensClock(t, int32(args[0])), t.FSCreds().HasCap(capWakeAlarm))
 	if err != nil {
 		return 0, err
 	}

@@ -295,5 +295,5 @@ func Setdomainname(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Unshare implements Linux syscall unshare(2).
 func Unshare(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	return 0, t.Unshare(args[0])
+	return 0, t.UnshareNamespaces(args[0])
 }

@@ -14,12 +14,11 @@ const setnsFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | un
 	unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUSER | unix.CLONE_NEWTIME
 
 // Setns implements Linux syscall setns(2). fd is a /proc/[pid]/ns file
-// of a mount, UTS, IPC, network or PID namespace, with nstype 0 or that
-// kind's CLONE_NEW* flag, or a pidfd with a non-empty set of flags, whose
-// namespaces of those kinds the caller joins together. The sandbox has a
-// single cgroup and time namespace, so joining a process's is a no-op
-// (after the permission check); joining a user namespace is EINVAL, as
-// joining one's own is on Linux.
+// of a mount, UTS, IPC, network, PID, cgroup or time namespace, with
+// nstype 0 or that kind's CLONE_NEW* flag, or a pidfd with a non-empty set
+// of flags, whose namespaces of those kinds the caller joins together
+// (sentry/kernel/setns.go). The sandbox has no user namespaces: joining
+// one is EINVAL, as joining one's own is on Linux.
 func Setns(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	nstype := args[1]
 	f, err := getFile(t, int32(args[0]))

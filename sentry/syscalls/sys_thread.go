@@ -68,7 +68,7 @@ func Clone3(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	const cloneDetached = 0x400000
-	if exitSignal > kernel.NumSignals || flags&0xff != 0 || (stack == 0) != (stackSize == 0) && stack != 0 ||
+	if exitSignal > kernel.NumSignals || flags&(0xff&^unix.CLONE_NEWTIME) != 0 || (stack == 0) != (stackSize == 0) && stack != 0 ||
 		flags&cloneDetached != 0 {
 		return 0, unix.EINVAL
 	}

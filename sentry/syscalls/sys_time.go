@@ -102,6 +102,9 @@ func ClockGettime(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err := unix.ClockGettime(id, &ts); err != nil {
 		return 0, err
 	}
+	if off := t.ClockOffset(id); off != 0 {
+		ts = unix.NsecToTimespec(ts.Nano() + int64(off))
+	}
 	return 0, copyOutTimespec(t, args[1], ts)
 }
 
@@ -233,7 +236,7 @@ func ClockNanosleep(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if err := unix.ClockGettime(id, &now); err != nil {
 			return 0, err
 		}
-		d -= time.Duration(now.Nano())
+		d -= time.Duration(now.Nano()) + t.ClockOffset(id)
 		rem = 0 // an absolute sleep has no remainder
 	}
 	return 0, sleepUntil(t, time.Now().Add(d), rem)

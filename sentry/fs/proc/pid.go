@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -241,7 +242,9 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 		{"auxv", file(0o400, func() ([]byte, error) {
 			return v.execArea(func(ex ExecInfo) (uint64, uint64) { return ex.AuxvStart, ex.AuxvEnd })
 		})},
-		// The sandbox is one cgroup (v2), its root.
+		// The sandbox is one cgroup (v2), the root of its hierarchy,
+		// and every cgroup namespace is rooted there
+		// (kernel/cgroupns.go): the path reads "/" from any of them.
 		{"cgroup", file(0o444, text("0::/\n"))},
 		{"cmdline", file(0o444, v.cmdline)},
 		{"comm", func(k string) *node {
@@ -275,6 +278,15 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 	}
 	if !inTask {
 		entries = append(entries, entry{"task", func(k string) *node { return fs.taskDir(k, v) }})
+	}
+	if src, ok := fs.src.(NamespaceSource); ok && !inTask {
+		// A process's, not a thread's, as on Linux; only where the
+		// Source knows time namespaces.
+		entries = append(entries, entry{"timens_offsets", func(k string) *node {
+			n := fs.file(k, 0o644, v.attr, func() ([]byte, error) { return v.timensOffsets(src) })
+			n.write = func(p []byte) (int, error) { return v.setTimensOffsets(src, p) }
+			return n
+		}})
 	}
 	return fs.fixedDir(key, 0o555, v.attr, entries)
 }
@@ -457,6 +469,10 @@ func (fs *filesystem) nsDir(key string, v *view) *node {
 				return fs.mountNSLink(k, v)
 			case "uts", "ipc", "net", "pid":
 				return fs.joinableNSLink(k, v, ns.name, ns.kind, ns.ino)
+			case "cgroup", "time":
+				if src, ok := fs.src.(NamespaceSource); ok {
+					return fs.sourceNSLink(k, v, src, ns.name, ns.kind)
+				}
 			}
 			return fs.symlink(k, v.attr, func() (string, error) {
 				return ns.kind + ":[" + strconv.FormatUint(ns.ino, 10) + "]", nil
@@ -515,4 +531,125 @@ func (fs *filesystem) joinableNSLink(key string, v *view, name, kind string, ini
 		return vfs.NewAnonymous(kind+":["+strconv.FormatUint(id, 10)+"]", &vfs.NamespaceInode{Namespace: obj, Ino: id}), nil
 	}
 	return n
+}
+
+// sourceNSLink returns the ns/ link name of a namespace the Source's
+// NamespaceSource knows (cgroup, time, time_for_children): a magic link to
+// the namespace's file, which setns(2) joins.
+func (fs *filesystem) sourceNSLink(key string, v *view, src NamespaceSource, name, kind string) *node {
+	resolve := func() (uint64, any, error) {
+		if _, _, err := v.snapshot(); err != nil {
+			return 0, nil, unix.ENOENT
+		}
+		id, obj, ok := src.Namespace(v.pid, name)
+		if !ok {
+			return 0, nil, unix.ENOENT
+		}
+		return id, obj, nil
+	}
+	n := fs.symlink(key, v.attr, func() (string, error) {
+		id, _, err := resolve()
+		if err != nil {
+			return "", err
+		}
+		return kind + ":[" + strconv.FormatUint(id, 10) + "]", nil
+	})
+	n.magic = func() (*vfs.Dentry, error) {
+		id, obj, err := resolve()
+		if err != nil {
+			return nil, err
+		}
+		return vfs.NewAnonymous(kind+":["+strconv.FormatUint(id, 10)+"]", &vfs.NamespaceInode{Namespace: obj, Ino: id}), nil
+	}
+	return n
+}
+
+// timensOffsets shows the offsets of the process's time namespace for
+// children, as Linux's proc_timens_show_offsets does.
+func (v *view) timensOffsets(src NamespaceSource) ([]byte, error) {
+	if _, _, err := v.snapshot(); err != nil {
+		return nil, err
+	}
+	offs, ok := src.TimensOffsets(v.pid)
+	if !ok {
+		return nil, unix.ESRCH
+	}
+	var b bytes.Buffer
+	for _, o := range offs {
+		clock := "monotonic"
+		if o.Clock == unix.CLOCK_BOOTTIME {
+			clock = "boottime"
+		}
+		fmt.Fprintf(&b, "%-10s %10d %9d\n", clock, o.Sec, o.Nsec)
+	}
+	return b.Bytes(), nil
+}
+
+// maxTimensOffsets is how many lines one write of timens_offsets takes
+// (one per clock a time namespace offsets).
+const maxTimensOffsets = 2
+
+// setTimensOffsets parses a write to timens_offsets, lines of "<clock>
+// <sec> <nsec>" with clock "monotonic", "boottime" or its number, as
+// Linux's timens_offsets_write does: EINVAL for a line that does not
+// parse; at most two lines are taken, and the bytes up to the end of the
+// second are reported written.
+func (v *view) setTimensOffsets(src NamespaceSource, p []byte) (int, error) {
+	var offs []TimensOffset
+	count := len(p)
+	rest := string(p)
+	if i := strings.IndexByte(rest, 0); i >= 0 {
+		rest = rest[:i]
+	}
+	for pos := 0; ; {
+		line, next, more := rest[pos:], 0, false
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], pos+i+1
+			more = next < len(rest)
+		}
+		o, err := parseTimensOffset(line)
+		if err != nil {
+			return 0, err
+		}
+		offs = append(offs, o)
+		if !more {
+			break
+		}
+		if len(offs) == maxTimensOffsets {
+			count = next
+			break
+		}
+		pos = next
+	}
+	if err := src.SetTimensOffsets(v.pid, offs); err != nil {
+		return 0, err
+	}
+	return count, nil
+}
+
+// parseTimensOffset parses one line of a timens_offsets write.
+func parseTimensOffset(line string) (TimensOffset, error) {
+	f := strings.Fields(line)
+	if len(f) < 3 || len(f[0]) > 9 {
+		return TimensOffset{}, unix.EINVAL
+	}
+	var o TimensOffset
+	switch f[0] {
+	case "monotonic", strconv.Itoa(unix.CLOCK_MONOTONIC):
+		o.Clock = unix.CLOCK_MONOTONIC
+	case "boottime", strconv.Itoa(unix.CLOCK_BOOTTIME):
+		o.Clock = unix.CLOCK_BOOTTIME
+	default:
+		return TimensOffset{}, unix.EINVAL
+	}
+	sec, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return TimensOffset{}, unix.EINVAL
+	}
+	nsec, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil || nsec < 0 || nsec >= 1e9 {
+		return TimensOffset{}, unix.EINVAL
+	}
+	o.Sec, o.Nsec = sec, nsec
+	return o, nil
 }

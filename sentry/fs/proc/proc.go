@@ -76,6 +76,31 @@ type Source interface {
 	SetComm(pid, tid int32, name string) error
 }
 
+// NamespaceSource is implemented by Sources that know processes' cgroup
+// and time namespaces, which Process does not carry. Without it, those
+// ns/ links name the initial namespaces and cannot be opened, and
+// process directories have no timens_offsets.
+type NamespaceSource interface {
+	// Namespace returns the namespace behind process pid's ns/<name>
+	// link, name "cgroup", "time" or "time_for_children": its inode
+	// number and the object opening the link hands over (setns(2)). ok
+	// is false once the process exited.
+	Namespace(pid int32, name string) (ino uint64, obj any, ok bool)
+	// TimensOffsets returns the clock offsets of the time namespace
+	// for children of process pid.
+	TimensOffsets(pid int32) ([]TimensOffset, bool)
+	// SetTimensOffsets sets them on behalf of the caller (a write to
+	// timens_offsets), with Linux's errors.
+	SetTimensOffsets(pid int32, offs []TimensOffset) error
+}
+
+// TimensOffset is one clock's offset in a time namespace: Clock is
+// CLOCK_MONOTONIC or CLOCK_BOOTTIME, Nsec in [0, 1e9).
+type TimensOffset struct {
+	Clock     int32
+	Sec, Nsec int64
+}
+
 // Creds are a task's credentials.
 type Creds struct {
 	UID, EUID, SUID, FSUID uint32
