@@ -115,7 +115,13 @@ func callerAccount() mm.Account {
 	if !ok {
 		return mm.Account{}
 	}
-	t := v.(*Task)
+	return v.(*Task).memAccount()
+}
+
+// memAccount returns the memory account t's allocations outside a page
+// fault charge (tmpfs pages, message queue messages): its container's,
+// with the container's OOM path; nothing outside pod mode.
+func (t *Task) memAccount() mm.Account {
 	c := t.container
 	if c == nil || c.memcg == nil {
 		return mm.Account{}

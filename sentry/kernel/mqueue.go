@@ -14,6 +14,13 @@ package kernel
 // creator's RLIMIT_MSGQUEUE charge go down. MQueue.linked and MQueue.opens
 // track exactly that.
 //
+// The messages themselves are memory the sentry holds for the container
+// that sent them: each is charged to the sender's container's memory
+// account as Linux charges load_msg's allocations to the sender's memory
+// cgroup, from the send until the message is freed (received, taken back
+// by a sender that gave up, or dropped with its queue), so a container
+// cannot hold memory past its limit in message queues (mqueue_queue.go).
+//
 // Lock order: MQNamespace.mu, then MQueue.mu, then the queue's
 // waiter.Queue. Neither is held while copying to or from application
 // memory, while blocking, or while taking Kernel.mu (limits are read
@@ -397,14 +404,20 @@ func (n *MQNamespace) createLocked(name string, mode uint32, attr *MQAttr, c mqC
 }
 
 // freeLocked releases a queue whose name and files are all gone
-// (mqueue_evict_inode): its messages go, and the namespace's count and
-// its creator's charge come down.
+// (mqueue_evict_inode): its messages go, uncharged from their senders'
+// memory accounts, and the namespace's count and its creator's
+// RLIMIT_MSGQUEUE charge come down.
 //
 // Preconditions: n.mu is held; !q.linked && q.opens == 0.
 func (n *MQNamespace) freeLocked(q *MQueue) {
 	q.freed = true
 	q.mu.Lock()
 	n.queuedBytes.Add(-int64(q.qsize))
+	for _, l := range q.levels {
+		for _, m := range l.msgs {
+			m.free()
+		}
+	}
 	q.levels, q.curMsgs, q.qsize = nil, 0, 0
 	q.mu.Unlock()
 	n.count--

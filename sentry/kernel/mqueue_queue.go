@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
@@ -71,6 +72,73 @@ type MQueue struct {
 type mqMessage struct {
 	prio uint32
 	text []byte
+	// memcg is the memory account the message is charged to (the
+	// sender's container's; nil: none), charge what it is charged.
+	memcg  *mm.MemCgroup
+	charge int64
+}
+
+// The memory a message takes in Linux (ipc/msgutil.c's alloc_msg): a
+// struct msg_msg holding the first DATALEN_MSG bytes of text, then
+// struct msg_msgseg's of DATALEN_SEG bytes each, every one kmalloc'ed
+// with GFP_KERNEL_ACCOUNT, so charged to the sender's memory cgroup
+// until the message is freed (received, dropped with its queue, or given
+// up by a sender that timed out).
+const (
+	sizeofMsgMsgSeg = 8
+	mqDataLenMsg    = 4096 - sizeofMsgMsg
+	mqDataLenSeg    = 4096 - sizeofMsgMsgSeg
+	// sizeofObjCgroupPtr is the obj_cgroup pointer SLUB keeps beside
+	// each accounted object and charges with it (obj_full_size).
+	sizeofObjCgroupPtr = 8
+)
+
+// kmallocSizes are the object sizes of the kmalloc caches up to a page.
+var kmallocSizes = [...]int64{8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096}
+
+// kmallocCharge is what an accounted kmalloc of n bytes (at most a page)
+// charges: the object size of the cache that serves it and the
+// obj_cgroup pointer.
+func kmallocCharge(n int64) int64 {
+	for _, sz := range kmallocSizes {
+		if n <= sz {
+			return sz + sizeofObjCgroupPtr
+		}
+	}
+	return n + sizeofObjCgroupPtr
+}
+
+// mqMessageCharge returns what a message of n bytes of text charges.
+func mqMessageCharge(n int64) int64 {
+	alen := min(n, mqDataLenMsg)
+	total := kmallocCharge(sizeofMsgMsg + alen)
+	for n -= alen; n > 0; n -= alen {
+		alen = min(n, mqDataLenSeg)
+		total += kmallocCharge(sizeofMsgMsgSeg + alen)
+	}
+	return total
+}
+
+// newMQMessage makes a message charged to acct (load_msg): ENOMEM when
+// the charge does not fit under the account's limit and its OOM path
+// cannot make room.
+func newMQMessage(acct mm.Account, text []byte, prio uint32) (*mqMessage, error) {
+	charge := mqMessageCharge(int64(len(text)))
+	if !acct.ChargeObject(charge) {
+		return nil, unix.ENOMEM
+	}
+	m := &mqMessage{prio: prio, text: text}
+	if acct.Memcg != nil {
+		m.memcg, m.charge = acct.Memcg, charge
+	}
+	return m, nil
+}
+
+// free uncharges m (free_msg); its text stays readable for the receiver
+// that copies it out.
+func (m *mqMessage) free() {
+	m.memcg.UnchargeObject(m.charge)
+	m.memcg, m.charge = nil, 0
 }
 
 // mqLevel holds the messages of one priority (struct
@@ -240,21 +308,37 @@ func (t *Task) mqSleep(q *MQueue, w *mqWaiter, list *[]*mqWaiter, deadline time.
 }
 
 // MQTimedSend sends text with priority prio (do_mq_timedsend, after the
-// checks of the descriptor, the priority and the size): EAGAIN on a full
-// queue with nonblock, else it sleeps until there is room or the
-// deadline (zero: none) passes.
+// checks of the descriptor, the priority and the size): the message is
+// charged to the sender's container first (ENOMEM when it cannot be),
+// then EAGAIN on a full queue with nonblock, else it sleeps until there
+// is room or the deadline (zero: none) passes.
 func (t *Task) MQTimedSend(q *MQueue, text []byte, prio uint32, nonblock bool, deadline time.Time) error {
-	m := &mqMessage{prio: prio, text: text}
+	return t.mqTimedSend(t.memAccount(), q, text, prio, nonblock, deadline)
+}
+
+// mqTimedSend is MQTimedSend charging the message to acct.
+func (t *Task) mqTimedSend(acct mm.Account, q *MQueue, text []byte, prio uint32, nonblock bool, deadline time.Time) error {
+	// Before q.mu: the charge may wait for the OOM killer.
+	m, err := newMQMessage(acct, text, prio)
+	if err != nil {
+		return err
+	}
 	q.mu.Lock()
 	if q.curMsgs == q.maxMsg {
 		if nonblock {
 			q.mu.Unlock()
+			m.free()
 			return unix.EAGAIN
 		}
 		w := &mqWaiter{msg: m, wake: make(chan struct{}, 1)}
 		q.senders = append(q.senders, w)
 		q.mu.Unlock()
-		return t.mqSleep(q, w, &q.senders, deadline)
+		if err := t.mqSleep(q, w, &q.senders, deadline); err != nil {
+			// The message never went in.
+			m.free()
+			return err
+		}
+		return nil
 	}
 	var note *mqNotification
 	if r := popWaiter(&q.receivers); r != nil {
@@ -290,6 +374,7 @@ func (t *Task) MQTimedReceive(q *MQueue, nonblock bool, deadline time.Time) (tex
 		if err := t.mqSleep(q, w, &q.receivers, deadline); err != nil {
 			return nil, 0, err
 		}
+		w.msg.free()
 		return w.msg.text, w.msg.prio, nil
 	}
 	m := q.getLocked()
@@ -301,6 +386,7 @@ func (t *Task) MQTimedReceive(q *MQueue, nonblock bool, deadline time.Time) (tex
 		wakeOne(s.wake)
 	}
 	q.mu.Unlock()
+	m.free()
 	q.events.Notify(waiter.EventOut)
 	return m.text, m.prio, nil
 }

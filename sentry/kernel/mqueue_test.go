@@ -2,8 +2,11 @@ package kernel
 
 import (
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/mm"
 
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
@@ -135,5 +138,95 @@ func TestMQLimits(t *testing.T) {
 	small.rlimit = 100
 	if _, err := n.createLocked("rl", 0o600, &MQAttr{MaxMsg: 1, MsgSize: 5}, small); err != unix.EMFILE {
 		t.Errorf("past RLIMIT_MSGQUEUE: %v", err)
+	}
+}
+
+func TestMQMessageCharge(t *testing.T) {
+	// alloc_msg's kmalloc'ed pieces on amd64, each with SLUB's
+	// obj_cgroup pointer.
+	for _, c := range []struct{ n, want int64 }{
+		{0, 64 + 8},                          // msg_msg alone: kmalloc-64
+		{16, 64 + 8},                         // 48+16
+		{17, 96 + 8},                         // 48+17
+		{4048, 4096 + 8},                     // DATALEN_MSG fills a page
+		{4049, 4096 + 8 + 16 + 8},            // one byte in a msg_msgseg
+		{8192, 4096 + 8 + 4096 + 8 + 64 + 8}, // 4048 + 4088 + 56
+	} {
+		if got := mqMessageCharge(c.n); got != c.want {
+			t.Errorf("mqMessageCharge(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}
+
+// Messages are charged to the sender's memory account while they exist:
+// until received, until a sender that gave up takes its message back,
+// or until the queue goes with them; a message that cannot be charged is
+// ENOMEM, as Linux's GFP_KERNEL_ACCOUNT allocation of it fails.
+func TestMQMessagesChargedToSender(t *testing.T) {
+	n := newMQNamespace()
+	n.mu.Lock()
+	q, err := n.createLocked("q", 0o600, &MQAttr{MaxMsg: 3, MsgSize: 8192}, mqCreator{})
+	n.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Open(); err != nil {
+		t.Fatal(err)
+	}
+	mc := mm.NewMemCgroup()
+	acct := mm.Account{Memcg: mc}
+	tk := &Task{tg: &ThreadGroup{}}
+	text := make([]byte, 8000)
+	per := mqMessageCharge(8000)
+	check := func(what string, msgs int64) {
+		t.Helper()
+		held := msgs * per
+		if got := mc.ObjectBytes(); got != held {
+			t.Errorf("%s: %d bytes of messages charged, want %d", what, got, held)
+		}
+		// Whole pages, less than one beyond what the messages hold.
+		if u := int64(mc.Usage()); u < held || u >= held+4096 {
+			t.Errorf("%s: usage %d for %d bytes of messages", what, u, held)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if err := tk.mqTimedSend(acct, q, text, 1, true, time.Time{}); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	check("3 queued", 3)
+	if err := tk.mqTimedSend(acct, q, text, 1, true, time.Time{}); err != unix.EAGAIN {
+		t.Fatalf("send to a full queue: %v, want EAGAIN", err)
+	}
+	check("after EAGAIN", 3)
+	if err := tk.mqTimedSend(acct, q, text, 1, false, time.Now().Add(-time.Second)); err != unix.ETIMEDOUT {
+		t.Fatalf("send to a full queue past its deadline: %v, want ETIMEDOUT", err)
+	}
+	check("after ETIMEDOUT", 3)
+	if _, _, err := tk.MQTimedReceive(q, true, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a receive", 2)
+
+	// A limit the next message's pages do not fit under.
+	mc.SetLimit(mc.Usage())
+	if err := tk.mqTimedSend(acct, q, text, 1, true, time.Time{}); err != unix.ENOMEM {
+		t.Fatalf("send past the memory limit: %v, want ENOMEM", err)
+	}
+	check("after ENOMEM", 2)
+	if q.Attr().CurMsgs != 2 {
+		t.Errorf("ENOMEM send queued a message")
+	}
+	mc.SetLimit(0)
+
+	// The queue goes with its messages when unlinked and closed.
+	if err := n.Unlink("q"); err != nil {
+		t.Fatal(err)
+	}
+	check("unlinked, open", 2)
+	q.Release()
+	check("freed", 0)
+	if mc.Usage() != 0 {
+		t.Errorf("usage %d after the queue went", mc.Usage())
 	}
 }

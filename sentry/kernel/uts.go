@@ -100,8 +100,12 @@ func (t *Task) Unshare(flags uint64) error {
 	}
 	if flags&unix.CLONE_FS != 0 && t.fs.refs.Load() > 1 {
 		own := t.fs.fork()
-		t.fs.decRef()
+		old := t.fs
+		// MountUsers and ProcessSnapshot read t.fs under k.mu.
+		t.k.mu.Lock()
 		t.fs = own
+		t.k.mu.Unlock()
+		old.decRef()
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package mm
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Charges made outside a page fault. A fault charges the faulting address
 // space's account unconditionally and leaves the limit to the owner's OOM
@@ -131,4 +134,114 @@ func (ch *Precharge) Release() {
 	}
 	ch.memcg.uncharge(ch.pages)
 	ch.pages = 0
+}
+
+// Kernel objects the sentry keeps for a container outside its address
+// spaces (POSIX message queue messages) are charged by their size in
+// bytes, as Linux charges objects allocated with __GFP_ACCOUNT through
+// the cgroup's obj_cgroup: the account is charged whole pages, and what
+// the objects do not use of them is kept as a stock that later objects
+// take from and freed objects give back to; a stock of a page or more
+// is uncharged. So the usage moves in pages, and never stays more than
+// a page above what the objects hold.
+
+// objStocks holds the object stocks of the accounts that have objects
+// charged; mu protects the map and every stock's fields. It is never
+// held while charging pages (the OOM path may wait).
+var objStocks struct {
+	mu sync.Mutex
+	m  map[*MemCgroup]*objStock
+}
+
+// objStock is what one account's objects hold and the charged bytes no
+// object uses: spare plus held is always a whole number of charged
+// pages, and spare is below a page between calls.
+type objStock struct {
+	spare, held int64
+}
+
+// ChargeObject charges an object of size bytes to a's account before it
+// is allocated, running the account's OOM path while the pages it needs
+// do not fit under the limit, as Linux's charge of a __GFP_ACCOUNT
+// allocation does; false means the allocation fails with ENOMEM. The
+// object is uncharged with UnchargeObject on a.Memcg when it is freed.
+// Without an account it charges nothing and succeeds.
+func (a Account) ChargeObject(size int64) bool {
+	c := a.Memcg
+	if c == nil || size <= 0 {
+		return true
+	}
+	objStocks.mu.Lock()
+	if s := objStocks.m[c]; s != nil && s.spare >= size {
+		s.spare -= size
+		s.held += size
+		objStocks.mu.Unlock()
+		return true
+	}
+	objStocks.mu.Unlock()
+	// The pages for the object alone: the stock may be used by others
+	// while the charge waits, and what is left over returns to it.
+	pages := (size + pageSize - 1) / pageSize
+	for !c.TryCharge(pages) {
+		if !a.Reclaim(pages) {
+			return false
+		}
+	}
+	objStocks.mu.Lock()
+	defer objStocks.mu.Unlock()
+	if objStocks.m == nil {
+		objStocks.m = make(map[*MemCgroup]*objStock)
+	}
+	s := objStocks.m[c]
+	if s == nil {
+		s = &objStock{}
+		objStocks.m[c] = s
+	}
+	s.spare += pages*pageSize - size
+	s.held += size
+	c.trimObjStockLocked(s)
+	return true
+}
+
+// UnchargeObject gives back an object of size bytes that ChargeObject
+// charged to c (c may be nil: nothing was charged).
+func (c *MemCgroup) UnchargeObject(size int64) {
+	if c == nil || size <= 0 {
+		return
+	}
+	objStocks.mu.Lock()
+	defer objStocks.mu.Unlock()
+	s := objStocks.m[c]
+	if s == nil || s.held < size {
+		// More than was charged: a caller's bug, which must not
+		// drive the account below what its objects hold.
+		return
+	}
+	s.held -= size
+	s.spare += size
+	c.trimObjStockLocked(s)
+	if s.held == 0 {
+		// spare is 0 too: it and held made whole pages.
+		delete(objStocks.m, c)
+	}
+}
+
+// ObjectBytes returns the bytes of the objects charged to c.
+func (c *MemCgroup) ObjectBytes() int64 {
+	objStocks.mu.Lock()
+	defer objStocks.mu.Unlock()
+	if s := objStocks.m[c]; s != nil {
+		return s.held
+	}
+	return 0
+}
+
+// trimObjStockLocked uncharges the whole pages of s's spare bytes.
+//
+// Preconditions: objStocks.mu is held.
+func (c *MemCgroup) trimObjStockLocked(s *objStock) {
+	if n := s.spare / pageSize; n > 0 {
+		c.uncharge(n)
+		s.spare -= n * pageSize
+	}
 }

@@ -123,8 +123,16 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	} else if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return 0, unix.ENOTDIR
 	}
+	// The source names the mount in /proc/[pid]/mounts and mountinfo,
+	// whatever the file system makes of it: "none" without one, as
+	// Linux's vfs_create_mount names a mount without fc->source.
+	source := "none"
+	if args[0] != 0 {
+		if source, err = copyInMountString(t, args[0]); err != nil {
+			return 0, err
+		}
+	}
 	var inode vfs.Inode
-	var source string
 	switch fsType {
 	case "tmpfs":
 		opts, err := tmpfsOptions(data)
@@ -132,7 +140,7 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 			return 0, err
 		}
 		opts.Dev = mountDevBase + uint64(len(t.MountRecords()))
-		inode, source = tmpfs.New(t.Kernel().MemFile, opts).Root(), fsType
+		inode = tmpfs.New(t.Kernel().MemFile, opts).Root()
 	case "mqueue":
 		// The caller's IPC namespace's queues, which every mqueue
 		// mount of the namespace shows; the file system takes no
@@ -140,7 +148,7 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if data != "" {
 			return 0, unix.EINVAL
 		}
-		inode, source = mqueue.Get(t.IPCNamespace().MQueues()).Root(), fsType
+		inode = mqueue.Get(t.IPCNamespace().MQueues()).Root()
 	case "proc", "sysfs", "devpts":
 		at := map[string]string{"proc": "proc", "sysfs": "sys", "devpts": "dev/pts"}[fsType]
 		// The instance mounted at the usual place of the caller's
@@ -149,7 +157,7 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		if err != nil {
 			return 0, unix.ENODEV
 		}
-		inode, source = d.Inode(), fsType
+		inode = d.Inode()
 		if fsType == "proc" {
 			// A proc mount shows the mounter's PID namespace.
 			if in, ok := proc.ForPIDNamespace(inode, t.PIDNamespace()); ok {
@@ -171,6 +179,17 @@ func Mount(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	m.SetNoSuid(noSuid)
 	t.AddMount(kernel.MountRecord{Source: source, Target: abs, FSType: fsType, Options: mountOptions(readOnly, noExec, noSuid), NoDev: true})
 	return 0, nil
+}
+
+// copyInMountString copies in a string argument of mount(2) as Linux's
+// copy_mount_string does (strndup_user with PATH_MAX): one that does not
+// end within PATH_MAX bytes is EINVAL, not ENAMETOOLONG.
+func copyInMountString(t *kernel.Task, addr uint64) (string, error) {
+	s, err := t.CopyInString(addr, vfs.PathMax)
+	if err == unix.ENAMETOOLONG {
+		return "", unix.EINVAL
+	}
+	return s, err
 }
 
 func mountOptions(readOnly, noExec, noSuid bool) string {

@@ -1,9 +1,15 @@
-// mount(2) and umount2(2) of the kinds a sandbox owns: a tmpfs with a size
-// limit and mode, its line in /proc/self/mounts, a read-only remount, a
-// bind mount of a directory, and unmounting (the files beneath show
-// again). Natively the program first enters a private mount namespace so
-// nothing leaks to the host; the sandbox has one tree, where unshare of
-// the mount namespace is refused (EINVAL) and mounts stay in the sandbox.
+// fs_mount: mount(2) and umount2(2) of the kinds of file system a sandbox
+// owns, in a private mount namespace of the program's own (natively too,
+// so nothing reaches the host's mounts). A tmpfs with size= and mode=
+// hides the directory's files, has TMPFS_MAGIC and fails writes past its
+// size with ENOSPC; an unknown type is ENODEV and a file target ENOTDIR;
+// a read-only remount refuses creation with EROFS until remounted
+// read-write; umount2 shows the files beneath again, and a second one is
+// EINVAL; a bind mount of a directory shows and shares its files until a
+// lazy umount. The source argument names each mount in /proc/self/mounts
+// and in mountinfo, escaped as Linux's mangle does ("none" when NULL), for
+// tmpfs, mqueue, proc, sysfs and devpts; a source longer than PATH_MAX
+// is EINVAL.
 //go:build ignore
 
 #include "check.h"
@@ -11,6 +17,58 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
+
+// sources reads the source fields of the mount at path: /proc/self/mounts'
+// first field into src and mountinfo's field after the type into info.
+static void sources(const char *path, char *src, char *info) {
+	char line[4096], dst[1024];
+	src[0] = info[0] = 0;
+	FILE *f = fopen("/proc/self/mounts", "r");
+	CHECK(f != NULL);
+	int found = 0;
+	while (fgets(line, sizeof line, f)) {
+		// The source may be empty: the line then starts with a space.
+		char *sp = strchr(line, ' ');
+		if (sp && sscanf(sp, " %1023s", dst) == 1 && strcmp(dst, path) == 0) {
+			snprintf(src, 1024, "%.*s", (int)(sp - line), line);
+			found++;
+		}
+	}
+	fclose(f);
+	CHECK_EQ(found, 1);
+	f = fopen("/proc/self/mountinfo", "r");
+	CHECK(f != NULL);
+	found = 0;
+	while (fgets(line, sizeof line, f)) {
+		char *sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*d %*d %*s %*s %1023s", dst) != 1 || strcmp(dst, path) != 0)
+			continue;
+		// " - TYPE SOURCE OPTIONS": the source is between the next
+		// two spaces.
+		char *type = sep + 3, *s = strchr(type, ' ');
+		CHECK(s != NULL);
+		char *e = strchr(s + 1, ' ');
+		CHECK(e != NULL);
+		snprintf(info, 1024, "%.*s", (int)(e - s - 1), s + 1);
+		found++;
+	}
+	fclose(f);
+	CHECK_EQ(found, 1);
+}
+
+// check_source mounts a file system of type with source src at a fresh
+// directory and checks both files show want as its source.
+static void check_source(const char *name, const char *src, const char *type, const char *want) {
+	char dir[4096], got[1024], info[1024];
+	snprintf(dir, sizeof dir, "%s", spath(name));
+	CHECK_OK(mkdir(dir, 0755));
+	if (mount(src, dir, type, 0, NULL) != 0)
+		FAIL("mount(%s, %s) (errno %d %s)", type, dir, errno, errname(errno));
+	sources(dir, got, info);
+	if (strcmp(got, want) != 0 || strcmp(info, want) != 0)
+		FAIL("%s mount's source: mounts \"%s\", mountinfo \"%s\", want \"%s\"", type, got, info, want);
+	CHECK_OK(umount2(dir, 0));
+}
 
 static int mounted(const char *path) {
 	FILE *f = fopen("/proc/self/mounts", "r");
@@ -27,8 +85,9 @@ static int mounted(const char *path) {
 }
 
 int main(void) {
-	if (unshare(CLONE_NEWNS) != 0)
-		CHECK_EQ(errno, EINVAL);
+	if (geteuid() != 0)
+		return 0;
+	CHECK_OK(unshare(CLONE_NEWNS));
 	CHECK_OK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
 	const char *dir = scratch();
 	CHECK_OK(chdir(dir));
@@ -84,5 +143,19 @@ int main(void) {
 	CHECK(lexists("m/both"));
 	CHECK_OK(umount2(spath("b"), MNT_DETACH));
 	CHECK(!lexists("b/under"));
+
+	// The source names the mount, whatever the file system.
+	check_source("s1", "mysrc", "tmpfs", "mysrc");
+	check_source("s2", NULL, "tmpfs", "none");
+	check_source("s3", "my src\\x", "tmpfs", "my\\040src\\134x");
+	check_source("s4", "mymq", "mqueue", "mymq");
+	check_source("s5", "myproc", "proc", "myproc");
+	check_source("s6", "mysys", "sysfs", "mysys");
+	check_source("s7", "mypts", "devpts", "mypts");
+	static char big[8192];
+	memset(big, 's', sizeof big - 1);
+	CHECK_OK(mkdir("s8", 0755));
+	CHECK_ERR(mount(big, spath("s8"), "tmpfs", 0, NULL), EINVAL);
+	CHECK(!mounted(spath("s8")));
 	return 0;
 }

@@ -1,9 +1,20 @@
 // Package sysfs is the sandbox's minimal /sys: the CPU topology files
 // programs size their thread pools from, and /sys/fs/cgroup showing the
-// pod's limits as cgroup v2 files, so runtimes that read their cgroup
-// (the JVM, Go's GOMAXPROCS heuristics in libraries, Node) see the pod's
+// reader's cgroup as cgroup v2 files, so runtimes that read their cgroup
+// (the JVM, Go's GOMAXPROCS heuristics in libraries, Node) see their
 // resources rather than the host's; and /sys/class/net, the sandbox's
 // network devices (net.go).
+//
+// A pod's container sees its own cgroup there, as it does under runc
+// with a cgroup namespace: memory.current is what its memory account
+// holds (sentry/kernel/container_memory.go), not the pod's, and
+// memory.max its own limit. Every container's /sys is one file tree made
+// before the container exists, so the files find the account through the
+// task that opens them. A container without a limit of its own shows the
+// pod's, which bounds it all the same (runc would show "max" and leave
+// the pod's limit to the parent cgroup, which a runtime reading only its
+// own memory.max would then miss); outside a container (cocoon do) the
+// files show the sandbox's.
 package sysfs
 
 import (
@@ -12,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
@@ -27,7 +39,15 @@ type Config struct {
 	// Network returns the sandbox's network, whose devices
 	// /sys/class/net shows (none when nil).
 	Network func() (netif.Network, error)
+	// ReaderMemCgroup returns the memory account of the container the
+	// task opening a file belongs to, nil when it belongs to none. Nil
+	// asks the kernel (mm.CallerAccount).
+	ReaderMemCgroup func() *mm.MemCgroup
 }
+
+// readerMemCgroup returns the account of the container of the task on
+// whose behalf the calling goroutine runs (the file's opener).
+func readerMemCgroup() *mm.MemCgroup { return mm.CallerAccount().Memcg }
 
 // New returns the /sys directory.
 func New(cfg Config) vfs.Inode {
@@ -36,11 +56,27 @@ func New(cfg Config) vfs.Inode {
 		cpus = "0\n"
 	}
 	static := func(s string) vfs.Inode { return newFile(func() string { return s }) }
-	limit := "max\n"
-	if cfg.MemoryLimit != 0 {
-		limit = fmt.Sprintf("%d\n", cfg.MemoryLimit)
+	reader := cfg.ReaderMemCgroup
+	if reader == nil {
+		reader = readerMemCgroup
+	}
+	limit := func() string {
+		l := cfg.MemoryLimit
+		if mc := reader(); mc != nil && mc.Limit() != 0 {
+			// The container's limit, or the pod's if it is lower.
+			if l == 0 || mc.Limit() < l {
+				l = mc.Limit()
+			}
+		}
+		if l == 0 {
+			return "max\n"
+		}
+		return fmt.Sprintf("%d\n", l)
 	}
 	usage := func() string {
+		if mc := reader(); mc != nil {
+			return fmt.Sprintf("%d\n", mc.Usage())
+		}
 		if cfg.MemoryUsage == nil {
 			return "0\n"
 		}
@@ -54,7 +90,7 @@ func New(cfg Config) vfs.Inode {
 	cgroup := map[string]vfs.Inode{
 		"cgroup.controllers": static("cpu memory pids\n"),
 		"cpu.max":            static(fmt.Sprintf("%d 100000\n", max(cfg.NumCPU, 1)*100000)),
-		"memory.max":         static(limit),
+		"memory.max":         newFile(limit),
 		"memory.current":     newFile(usage),
 		"pids.max":           static("max\n"),
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/fs/sysfs"
+	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
@@ -59,6 +60,67 @@ func TestFiles(t *testing.T) {
 	if _, err := m.Open(unix.O_WRONLY); err != unix.EACCES {
 		t.Errorf("open for write = %v, want EACCES", err)
 	}
+}
+
+// A container's /sys/fs/cgroup shows its own memory account: what the
+// opener's container holds and its limit (the pod's when it has none or
+// a higher one), and the pod's figures to a reader outside containers.
+func TestCgroupMemoryOfReader(t *testing.T) {
+	c1, c2 := mm.NewMemCgroup(), mm.NewMemCgroup()
+	c1.SetLimit(256 << 20)
+	c2.SetLimit(2 << 30)
+	if !c1.TryCharge(3) || !c2.TryCharge(5) {
+		t.Fatal("charges failed")
+	}
+	var reader *mm.MemCgroup
+	root := sysfs.New(sysfs.Config{
+		NumCPU: 1, MemoryLimit: 1 << 30,
+		MemoryUsage:     func() uint64 { return 777 << 20 },
+		ReaderMemCgroup: func() *mm.MemCgroup { return reader },
+	})
+	for _, tc := range []struct {
+		reader       *mm.MemCgroup
+		current, max string
+	}{
+		{c1, "12288\n", "268435456\n"},
+		{c2, "20480\n", "1073741824\n"},            // the pod's limit is lower
+		{mm.NewMemCgroup(), "0\n", "1073741824\n"}, // no limit of its own
+		{nil, "814743552\n", "1073741824\n"},       // outside any container
+	} {
+		reader = tc.reader
+		if got := read(t, root, "fs", "cgroup", "memory.current"); got != tc.current {
+			t.Errorf("memory.current = %q, want %q", got, tc.current)
+		}
+		if got := read(t, root, "fs", "cgroup", "memory.max"); got != tc.max {
+			t.Errorf("memory.max = %q, want %q", got, tc.max)
+		}
+	}
+	// A file shows what its opener's container held at the open.
+	reader = c1
+	cur, err := lookupPath(root, "fs", "cgroup", "memory.current")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := cur.Open(unix.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader = c2
+	buf := make([]byte, 32)
+	if n, _ := f.ReadAt(buf, 0); string(buf[:n]) != "12288\n" {
+		t.Errorf("memory.current opened by c1 = %q, want c1's", buf[:n])
+	}
+}
+
+func lookupPath(root vfs.Inode, path ...string) (vfs.Inode, error) {
+	in := root
+	for _, p := range path {
+		var err error
+		if in, err = in.Lookup(p); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
 }
 
 func TestClassNet(t *testing.T) {
