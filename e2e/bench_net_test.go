@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -73,8 +74,29 @@ func TestReportNet(t *testing.T) {
 	f.c.run(false, "pull", ref)
 	f.image = ref
 
-	pod, cfg := f.runPod("netbench")
-	f.c.run(false, "start", f.create(pod, cfg, "servers", "sh", "-c", netServers))
+	// COCOON_PLATFORM=NAME runs the pod on that platform (its runtime
+	// handler cocoon-NAME) instead of the one the daemon measured
+	// fastest at start, which a loaded machine makes vary from run to
+	// run.
+	var pod, cfg string
+	if pl := os.Getenv("COCOON_PLATFORM"); pl != "" {
+		pod, cfg = f.runPodWith("cocoon-"+pl, "netbench")
+	} else {
+		pod, cfg = f.runPod("netbench")
+	}
+	servers := f.create(pod, cfg, "servers", "sh", "-c", netServers)
+	f.c.run(false, "start", servers)
+	// Registered after the fixture's cleanups, so it runs before the pod
+	// goes: a server that died or hung shows why.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		output, _ := os.ReadFile(filepath.Join(f.logDir, "netbench", "servers.log"))
+		sentry, _ := os.ReadFile(podSentryLog(t, pod))
+		state, _ := f.c.run2(false, "inspect", "-o", "go-template", "--template", "{{.status.state}} exit {{.status.exitCode}} {{.status.reason}}", servers)
+		t.Logf("the cocoon pod's servers (%s):\n%s\nits sentry's log:\n%s", strings.TrimSpace(state), output, sentry)
+	})
 	cocoonIP := f.podIP(pod, n)
 	runcIP := startRuncServers(t, n, img)
 	targets := []struct {
@@ -84,6 +106,22 @@ func TestReportNet(t *testing.T) {
 	for _, tg := range targets {
 		waitListening(t, tg.name, netip.AddrPortFrom(tg.ip, netbenchPort).String())
 		waitListening(t, tg.name, netip.AddrPortFrom(tg.ip, 8080).String())
+	}
+
+	// COCOON_BENCH_NET_HOLD=FILE keeps both servers up for a person to
+	// measure and profile by hand: the test writes "cocoon IP, runc IP,
+	// sentry PID, netbench path" to FILE and ends when FILE is removed.
+	if hold := os.Getenv("COCOON_BENCH_NET_HOLD"); hold != "" {
+		info := fmt.Sprintf("%s %s %d %s\n", cocoonIP, runcIP, sentryPID(t, f.c, pod), nb)
+		if err := os.WriteFile(hold, []byte(info), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := os.Stat(hold); err != nil {
+				return
+			}
+			time.Sleep(time.Second)
+		}
 	}
 
 	type metric struct {
@@ -115,7 +153,9 @@ func TestReportNet(t *testing.T) {
 		metrics = slices.DeleteFunc(metrics, func(m metric) bool { return !slices.Contains(keys, m.key) })
 	}
 	// COCOON_BENCH_PERF=DIR records a CPU profile of the sentry (perf
-	// record -g) during each cocoon measurement, as DIR/KEY-RUN.data.
+	// record -g) during each cocoon measurement, as DIR/KEY-RUN.data;
+	// with COCOON_BENCH_PERF_ALL=1, of the whole machine (the client,
+	// the host kernel's side of the veth, the platform's stubs).
 	perfDir := os.Getenv("COCOON_BENCH_PERF")
 	sentry := 0
 	if perfDir != "" {
@@ -174,19 +214,33 @@ func keepForProfiles(t *testing.T, dir, pod string) {
 		}
 	}
 	copyFile(cocoonBin, filepath.Join(dir, "cocoon"))
+	if p := podSentryLog(t, pod); p != "" {
+		copyFile(p, filepath.Join(dir, "sentry.log"))
+	}
+}
+
+// podSentryLog finds the sentry log of pod in the daemon's state, under
+// the test's temporary directories; "" when there is none.
+func podSentryLog(t *testing.T, pod string) string {
+	var found string
 	filepath.WalkDir(filepath.Dir(t.TempDir()), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Name() == "sentry.log" && strings.HasPrefix(filepath.Base(filepath.Dir(p)), pod) {
-			copyFile(p, filepath.Join(dir, "sentry.log"))
+			found = p
 		}
 		return nil
 	})
+	return found
 }
 
 // perfRecord starts perf recording pid's CPU samples with call graphs
 // into out; the returned function stops it and waits for the file.
 func perfRecord(t *testing.T, pid int, out string) func() {
 	t.Helper()
-	cmd := exec.Command("perf", "record", "-q", "-g", "-F", "2000", "-p", strconv.Itoa(pid), "-o", out)
+	target := []string{"-p", strconv.Itoa(pid)}
+	if os.Getenv("COCOON_BENCH_PERF_ALL") != "" {
+		target = []string{"-a"}
+	}
+	cmd := exec.Command("perf", append(append([]string{"record", "-q", "-g", "-F", "2000"}, target...), "-o", out)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -195,12 +249,20 @@ func perfRecord(t *testing.T, pid int, out string) func() {
 	// perf attaches to the threads before it samples; give it a moment
 	// so the measurement is covered from its start.
 	time.Sleep(200 * time.Millisecond)
-	return func() {
-		cmd.Process.Signal(os.Interrupt)
-		if err := cmd.Wait(); err != nil && cmd.ProcessState.ExitCode() != -1 {
-			t.Logf("perf record: %v\n%s", err, stderr.String())
-		}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cmd.Process.Signal(os.Interrupt)
+			if err := cmd.Wait(); err != nil && cmd.ProcessState.ExitCode() != -1 {
+				t.Logf("perf record: %v\n%s", err, stderr.String())
+			}
+		})
 	}
+	// A measurement that fails ends the test before the caller stops
+	// perf, which would otherwise record on (system-wide, with
+	// COCOON_BENCH_PERF_ALL) after the test is gone.
+	t.Cleanup(stop)
+	return stop
 }
 
 // pad left-aligns s in a field of n characters (runes, not bytes: the

@@ -5,6 +5,7 @@ package eventpoll
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -36,17 +37,18 @@ type interest struct {
 	key    key
 	events uint32
 	data   uint64
-	// ch receives the file's notifications, to wake the instance's
-	// waiters (the forward goroutine drains it).
-	ch chan struct{}
-	// edgeCh receives them too, and only Ready drains it: a token left
-	// there is an edge not yet reported, seen synchronously (a file
-	// notifies before the syscall that made it ready returns).
-	edgeCh chan struct{}
+	// cb is what the file notifies: notified below, then the instance's
+	// waiters, in the notifier's goroutine (a file whose queue does not
+	// take callbacks gets a goroutine that relays its sends instead).
+	cb *waiter.Callback
+	// notified is set by cb and taken by Ready: an edge not yet
+	// reported, seen synchronously (a file notifies before the syscall
+	// that made it ready returns).
+	notified atomic.Bool
 	// disabled is set after a one-shot interest fired.
 	disabled bool
 	// edge is set when an edge-triggered interest must be reported
-	// once more (when added or modified); ep.mu protects it.
+	// once more (when added, modified or notified); ep.mu protects it.
 	edge bool
 }
 
@@ -83,15 +85,22 @@ func New() *Instance {
 // Notify returns the channel epoll_wait waits on.
 func (ep *Instance) Notify() <-chan struct{} { return ep.notify }
 
-// forward relays a file's notification to the instance.
-func (ep *Instance) forward(in *interest) {
-	for range in.ch {
-		select {
-		case ep.notify <- struct{}{}:
-		default:
-		}
-		ep.queue.Notify(waiter.EventIn)
+// wake tells the instance's waiters that an interest's file notified. It
+// runs in the notifier's goroutine with the file's queue locked, so it
+// takes no lock of the instance's but its queue's (an instance watching
+// this one is never watched by it: Add refuses cycles).
+func (ep *Instance) wake(in *interest) {
+	in.notified.Store(true)
+	select {
+	case ep.notify <- struct{}{}:
+	default:
 	}
+	ep.queue.Notify(waiter.EventIn)
+}
+
+// register makes w notify in for events.
+func register(w waiter.Waitable, in *interest, events uint32) {
+	w.EventRegister(in.cb.Channel(), events|alwaysReported)
 }
 
 // Add implements EPOLL_CTL_ADD.
@@ -122,14 +131,16 @@ func (ep *Instance) Add(file *vfs.File, fd int32, events uint32, data uint64) er
 	if _, ok := ep.interests[k]; ok {
 		return unix.EEXIST
 	}
-	in := &interest{key: k, events: events, data: data, ch: make(chan struct{}, 1), edgeCh: make(chan struct{}, 1), edge: true}
+	in := &interest{key: k, events: events, data: data, edge: true}
+	in.cb = waiter.NewCallback(func() { ep.wake(in) })
 	// No reference on the file: like Linux, the interest goes when the
 	// file's last descriptor is closed.
 	file.OnRelease(ep, func() { ep.RemoveFile(file) })
 	ep.interests[k] = in
-	w.EventRegister(in.ch, events|alwaysReported)
-	w.EventRegister(in.edgeCh, events|alwaysReported)
-	go ep.forward(in)
+	register(w, in, events)
+	if !in.cb.Adopted() {
+		go in.cb.Relay()
+	}
 	// Make an already-ready file visible to a waiter.
 	select {
 	case ep.notify <- struct{}{}:
@@ -151,10 +162,8 @@ func (ep *Instance) Modify(file *vfs.File, fd int32, events uint32, data uint64)
 	}
 	in.events, in.data, in.disabled, in.edge = events, data, false, true
 	w := file.Impl().(waiter.Waitable)
-	w.EventUnregister(in.ch)
-	w.EventUnregister(in.edgeCh)
-	w.EventRegister(in.ch, events|alwaysReported)
-	w.EventRegister(in.edgeCh, events|alwaysReported)
+	w.EventUnregister(in.cb.Channel())
+	register(w, in, events)
 	select {
 	case ep.notify <- struct{}{}:
 	default:
@@ -177,9 +186,8 @@ func (ep *Instance) Delete(file *vfs.File, fd int32) error {
 
 func (ep *Instance) drop(in *interest) {
 	w := in.key.file.Impl().(waiter.Waitable)
-	w.EventUnregister(in.ch)
-	w.EventUnregister(in.edgeCh)
-	close(in.ch)
+	w.EventUnregister(in.cb.Channel())
+	in.cb.Release()
 }
 
 // Ready returns up to max ready events. Level-triggered interests are
@@ -199,10 +207,8 @@ func (ep *Instance) Ready(max int) []Event {
 		}
 		et := in.events&EPOLLET != 0
 		if et {
-			select {
-			case <-in.edgeCh:
+			if in.notified.Swap(false) {
 				in.edge = true
-			default:
 			}
 			if !in.edge {
 				continue
