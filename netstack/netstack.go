@@ -61,6 +61,9 @@ type Stack struct {
 
 	// sysctls are the namespace's net.* sysctls (sysctl.go).
 	sysctls netSysctls
+
+	// lo is the loopback's gate (gate.go), set once by addLoopback.
+	lo *gate
 }
 
 // Close stops the stack and closes the packet sockets of its links once
@@ -137,8 +140,18 @@ func (s *Stack) configure() error {
 	return nil
 }
 
+// LoopbackAddresses returns the addresses Linux gives lo when it comes
+// up: 127.0.0.1/8 and ::1/128.
+func LoopbackAddresses() []tcpip.ProtocolAddress {
+	return []tcpip.ProtocolAddress{
+		{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8}},
+		{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16([16]byte{15: 1}), PrefixLen: 128}},
+	}
+}
+
 // addLoopback creates "lo" with 127.0.0.1/8 and ::1/128 and routes to
-// both.
+// both. Between lo's Ethernet framing and the loopback endpoint sits a
+// gate that drops packets while lo is down (gate.go).
 func (s *Stack) addLoopback() error {
 	if id := s.NextNICID(); id != LoopbackNIC {
 		return fmt.Errorf("netstack: loopback would get NIC %d, not %d", id, LoopbackNIC)
@@ -148,15 +161,12 @@ func (s *Stack) addLoopback() error {
 	// larger by that much and lo's is Linux's 65536.
 	inner := loopback.New()
 	inner.SetMTU(LoopbackMTU + header.EthernetMinimumSize)
-	ep := ethernet.New(inner)
+	s.lo = newGate(inner)
+	ep := ethernet.New(s.lo)
 	if err := s.CreateNICWithOptions(LoopbackNIC, ep, stack.NICOptions{Name: "lo"}); err != nil {
 		return fmt.Errorf("netstack: creating lo: %s", err)
 	}
-	addrs := []tcpip.ProtocolAddress{
-		{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8}},
-		{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16([16]byte{15: 1}), PrefixLen: 128}},
-	}
-	for _, a := range addrs {
+	for _, a := range LoopbackAddresses() {
 		if err := s.AddProtocolAddress(LoopbackNIC, a, stack.AddressProperties{}); err != nil {
 			return fmt.Errorf("netstack: adding %s to lo: %s", a.AddressWithPrefix, err)
 		}

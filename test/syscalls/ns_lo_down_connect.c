@@ -11,7 +11,6 @@
 // IPv6 removes ::1 with the device going down (addrconf_ifdown):
 // binding it is EADDRNOTAVAIL. When lo comes back up, ::1 returns and
 // the SYN's retransmission completes the pending connect.
-// sandbox: pending lo down disables the NIC and removes its routes (netstack), where Linux keeps IPv4 local routes and drops packets
 //
 //go:build ignore
 

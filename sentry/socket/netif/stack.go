@@ -47,16 +47,22 @@ func (s *Stack) Interfaces() ([]Interface, error) {
 	info := s.st.NICInfo()
 	out := make([]Interface, 0, len(info))
 	for id, ni := range info {
-		out = append(out, interfaceOf(id, &ni))
+		out = append(out, interfaceOf(id, &ni, s.upLocked(id, &ni)))
 	}
 	slices.SortFunc(out, func(a, b Interface) int { return cmp.Compare(a.Index, b.Index) })
 	return out, nil
 }
 
-// interfaceOf describes a NIC as Linux describes a loopback or Ethernet
-// device. netstack's interfaces are always "up" in its own sense; the
-// administrative state is whether the NIC is enabled.
-func interfaceOf(id tcpip.NICID, ni *stack.NICInfo) Interface {
+// upLocked reports a NIC's administrative state: whether it is enabled,
+// and for lo also whether its gate is open (see SetUp). It takes no lock
+// of s; the name says callers may hold s.mu.
+func (s *Stack) upLocked(id tcpip.NICID, ni *stack.NICInfo) bool {
+	return ni.Flags.Running && !(id == netstack.LoopbackNIC && s.st.LoopbackDown())
+}
+
+// interfaceOf describes a NIC, up or not, as Linux describes a loopback
+// or Ethernet device.
+func interfaceOf(id tcpip.NICID, ni *stack.NICInfo, up bool) Interface {
 	it := Interface{
 		Index: int32(id), Name: ni.Name, MTU: ni.MTU, TxQueueLen: DefaultTxQueueLen, Link: int32(id),
 		Stats: Stats{
@@ -67,7 +73,6 @@ func interfaceOf(id tcpip.NICID, ni *stack.NICInfo) Interface {
 			RxErrors:  ni.Stats.MalformedL4RcvdPackets.Value(),
 		},
 	}
-	up := ni.Flags.Running
 	if up {
 		it.Flags = linux.IFF_UP | linux.IFF_RUNNING | IFFLowerUp
 	}
@@ -155,6 +160,10 @@ func (s *Stack) Routes() ([]Route, error) {
 		it, ok := ByIndex(ifs, index)
 		return ok && it.Flags&linux.IFF_LOOPBACK != 0
 	}
+	up := func(index int32) bool {
+		it, ok := ByIndex(ifs, index)
+		return ok && it.Flags&linux.IFF_UP != 0
+	}
 	var main4, local4, main6, local6 []Route
 	for _, r := range s.st.GetRouteTable() {
 		dst, ok := subnetPrefix(r.Destination)
@@ -216,7 +225,9 @@ func (s *Stack) Routes() ([]Route, error) {
 			local.Family, local.Scope, local.PrefSrc = linux.AF_INET, linux.RT_SCOPE_HOST, a.Prefix.Addr()
 			local4 = append(local4, local)
 			bcast := a.Broadcast
-			if !bcast.IsValid() && loopback(a.Index) {
+			if !bcast.IsValid() && loopback(a.Index) && up(a.Index) {
+				// lo's broadcast route goes while it is down,
+				// its local routes stay (fib_sync_down_dev).
 				bcast, _ = IPv4Broadcast(a.Prefix)
 			}
 			if bcast.IsValid() {
@@ -316,12 +327,22 @@ func maskBytes(p netip.Prefix) []byte {
 // SetUp implements Configurator.SetUp. Taking an interface down drops
 // its routes, as Linux flushes them; bringing it up restores its
 // addresses' prefix routes, as Linux's NETDEV_UP does.
+//
+// lo differs once it has been up. Linux keeps its IPv4 addresses and
+// their routes, which are local routes (fib_sync_down_dev spares
+// RTN_LOCAL), and drops what the device, being down, is given: lo's NIC
+// stays enabled behind a closed gate (netstack's gate.go). Its IPv6
+// addresses, ::1 included, go (addrconf_ifdown). Bringing lo up assigns
+// 127.0.0.1/8 and ::1 again (inetdev_event, init_loopback).
 func (s *Stack) SetUp(index int32, up bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := tcpip.NICID(index)
 	if !s.st.HasNIC(id) {
 		return linux.ENODEV
+	}
+	if id == netstack.LoopbackNIC && s.st.CheckNIC(id) {
+		return s.setLoopbackUpLocked(up)
 	}
 	if !up {
 		if err := s.st.DisableNIC(id); err != nil {
@@ -336,12 +357,63 @@ func (s *Stack) SetUp(index int32, up bool) error {
 	if err := s.st.EnableNIC(id); err != nil {
 		return linux.ENODEV
 	}
+	if id == netstack.LoopbackNIC {
+		return s.setLoopbackUpLocked(true)
+	}
+	s.addPrefixRoutesLocked(index)
+	return nil
+}
+
+// addPrefixRoutesLocked adds the prefix routes of interface index's
+// addresses.
+//
+// Preconditions: s.mu is held.
+func (s *Stack) addPrefixRoutesLocked(index int32) {
 	addrs, _ := s.Addresses()
 	for _, a := range addrs {
 		if a.Index == index {
 			s.addPrefixRouteLocked(a.Index, a.Prefix)
 		}
 	}
+}
+
+// setLoopbackUpLocked takes lo, whose NIC is enabled, up or down; see
+// SetUp.
+//
+// Preconditions: s.mu is held.
+func (s *Stack) setLoopbackUpLocked(up bool) error {
+	id := netstack.LoopbackNIC
+	if !up {
+		if s.st.LoopbackDown() {
+			return nil
+		}
+		s.st.SetLoopbackDown(true)
+		addrs, _ := s.Addresses()
+		keep := map[tcpip.Subnet]bool{}
+		for _, a := range addrs {
+			if a.Index != int32(id) {
+				continue
+			}
+			if a.Prefix.Addr().Is4() {
+				keep[subnetOf(a.Prefix)] = true
+				continue
+			}
+			_ = s.st.RemoveAddress(id, tcpipAddr(a.Prefix.Addr()))
+		}
+		s.st.RemoveRoutes(func(r tcpip.Route) bool {
+			return r.NIC == id && !(keep[r.Destination] && r.Gateway.Len() == 0)
+		})
+		return nil
+	}
+	s.st.SetLoopbackDown(false)
+	for _, pa := range netstack.LoopbackAddresses() {
+		switch err := s.st.AddProtocolAddress(id, pa, stack.AddressProperties{}); err.(type) {
+		case nil, *tcpip.ErrDuplicateAddress:
+		default:
+			return linux.ENOMEM
+		}
+	}
+	s.addPrefixRoutesLocked(int32(id))
 	return nil
 }
 
@@ -354,7 +426,7 @@ func (s *Stack) SetMTU(index int32, mtu uint32) error {
 	if !ok {
 		return linux.ENODEV
 	}
-	it := interfaceOf(id, ni)
+	it := interfaceOf(id, ni, s.upLocked(id, ni))
 	if (it.MinMTU > 0 && mtu < it.MinMTU) || (it.MaxMTU > 0 && mtu > it.MaxMTU) || mtu > 1<<31-1 {
 		return linux.EINVAL
 	}
@@ -390,18 +462,22 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, replace bool) error {
 	default:
 		return linux.EINVAL
 	}
-	if s.st.CheckNIC(id) {
+	if ni, ok := s.st.SingleNICInfo(id); ok && s.upLocked(id, ni) {
 		s.addPrefixRouteLocked(index, p)
 	}
 	return nil
 }
 
 // addPrefixRouteLocked adds the route to p's prefix through interface
-// index unless a /32 or /128 address needs none or it is there.
+// index unless a /32 or /128 address needs none or it is there. An IPv6
+// address of lo (::1) needs its /128: a namespace's stack does not
+// deliver to its own addresses by itself (netstack.NewDown), only
+// through a route to lo; Routes shows it as the local route it stands
+// for.
 //
 // Preconditions: s.mu is held.
 func (s *Stack) addPrefixRouteLocked(index int32, p netip.Prefix) {
-	if p.Bits() == p.Addr().BitLen() {
+	if p.Bits() == p.Addr().BitLen() && !(p.Addr().Is6() && tcpip.NICID(index) == netstack.LoopbackNIC) {
 		return
 	}
 	rt := tcpip.Route{Destination: subnetOf(p), NIC: tcpip.NICID(index)}

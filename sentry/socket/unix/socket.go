@@ -164,6 +164,11 @@ func (s *Socket) notifyLocked() {
 // Listen implements listen(2).
 func (s *Socket) Listen(backlog int, cred Cred) error {
 	st := s.stack
+	// Compared unsigned, as __sys_listen does: a negative backlog is
+	// the cap.
+	if somaxconn := st.somaxconnOf(s.ns); backlog < 0 || backlog > somaxconn {
+		backlog = somaxconn
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if s.typ == linux.SOCK_DGRAM {
@@ -171,9 +176,6 @@ func (s *Socket) Listen(backlog int, cred Cred) error {
 	}
 	if s.addr == nil || s.state == stateConnected {
 		return linux.EINVAL
-	}
-	if backlog < 0 || backlog > SoMaxConn {
-		backlog = SoMaxConn
 	}
 	if s.state != stateListening {
 		s.listenCred = cred

@@ -12,6 +12,7 @@ package unix
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	linux "golang.org/x/sys/unix"
 )
@@ -29,7 +30,8 @@ const (
 	// maxDgramQlen is net.unix.max_dgram_qlen: a datagram socket's
 	// receive queue is full beyond it (unless it is connected back).
 	maxDgramQlen = 10
-	// SoMaxConn is net.core.somaxconn, the cap on listen's backlog.
+	// SoMaxConn is net.core.somaxconn's default, the cap on listen's
+	// backlog where the stack has no SetSomaxConn.
 	SoMaxConn = 4096
 )
 
@@ -52,6 +54,24 @@ type Stack struct {
 	bound map[InodeKey]*Socket
 	// autobind is the next autobind name to try.
 	autobind uint32
+
+	// somaxconn returns the net.core.somaxconn of a network namespace
+	// (Socket.ns); nil: SoMaxConn. Atomic, not under mu, because it
+	// reads the namespace's sysctls, which have their own lock.
+	somaxconn atomic.Pointer[func(ns any) int]
+}
+
+// SetSomaxConn sets how listen finds the net.core.somaxconn of a
+// socket's network namespace, which caps its backlog (__sys_listen reads
+// sock_net's).
+func (st *Stack) SetSomaxConn(fn func(ns any) int) { st.somaxconn.Store(&fn) }
+
+// somaxconnOf returns the net.core.somaxconn of network namespace ns.
+func (st *Stack) somaxconnOf(ns any) int {
+	if fn := st.somaxconn.Load(); fn != nil {
+		return (*fn)(ns)
+	}
+	return SoMaxConn
 }
 
 // abstractKey is an abstract name (without the leading NUL) in a network
