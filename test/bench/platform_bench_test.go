@@ -62,6 +62,10 @@ func TestPlatformReport(t *testing.T) {
 	var sandboxes []sandbox
 	for _, p := range platforms {
 		sandboxes = append(sandboxes, sandbox{p, []string{cocoon, "do", "--platform=" + p, "--"}})
+		if p == "systrap" {
+			// System-call patching is opt-in for now (systrap/fastpath.go).
+			sandboxes = append(sandboxes, sandbox{"systrap+patch", []string{"env", "COCOON_SYSTRAP_PATCH=1", cocoon, "do", "--platform=" + p, "--"}})
+		}
 	}
 	if runsc := os.Getenv("RUNSC"); runsc != "" {
 		if _, err := os.Stat(runsc); err != nil {

@@ -47,6 +47,14 @@ func withTrapTable(t *testing.T, f *fixture, sites []struct {
 	return jumps
 }
 
+// enablePatching turns patching on for one test, whatever the
+// environment says.
+func enablePatching(t *testing.T) {
+	old := patchingEnabled
+	patchingEnabled = true
+	t.Cleanup(func() { patchingEnabled = old })
+}
+
 func fastThread(f *fixture) *stubThread {
 	as := f.as.(*addressSpace)
 	as.mu.Lock()
@@ -59,9 +67,7 @@ func fastThread(f *fixture) *stubThread {
 // leaves (RCX the return address, R11 the flags) and every other one
 // preserved, and the value the sentry returns reaches the application.
 func TestPatchedSyscall(t *testing.T) {
-	if !patchingEnabled {
-		t.Skip("COCOON_SYSTRAP_PATCH=0")
-	}
+	enablePatching(t)
 	// codeAddr: jmp *entry1 (the patched `mov $110,%eax; syscall`);
 	// mov %rax,%rdx; jmp codeAddr.
 	code := make([]byte, 0, 16)
@@ -112,9 +118,7 @@ func TestPatchedSyscall(t *testing.T) {
 // entered through a patched site is live in the CPU; pulling and pushing it
 // goes through the thread's signal frame (materialize).
 func TestPatchedSyscallFPState(t *testing.T) {
-	if !patchingEnabled {
-		t.Skip("COCOON_SYSTRAP_PATCH=0")
-	}
+	enablePatching(t)
 	f := newFixture(t, nil)
 	// movq %rax,%xmm3; jmp *entry1; movq %xmm3,%rdx; jmp *entry2
 	jumps := withTrapTable(t, f, []struct {
@@ -161,9 +165,7 @@ func TestPatchedSyscallFPState(t *testing.T) {
 // still interrupted (a kick that lands anywhere on the way back is not
 // lost).
 func TestInterruptAfterPatchedSyscall(t *testing.T) {
-	if !patchingEnabled {
-		t.Skip("COCOON_SYSTRAP_PATCH=0")
-	}
+	enablePatching(t)
 	f := newFixture(t, nil)
 	jumps := withTrapTable(t, f, []struct {
 		ret   uint64
