@@ -76,6 +76,13 @@ func (t *Task) run() {
 			}
 			res := t.mm.HandleTaskFault(trap.Addr, trap.Access, trap.NotPresent, &t.faults)
 			if res.Signo != 0 {
+				if trap.Access == 0 {
+					// The platform did not say; the signal
+					// frame needs it (pageFaultErrorCode).
+					if p, ok := t.ctx.(platform.FaultAccessProber); ok {
+						trap.Access = p.FaultAccess()
+					}
+				}
 				t.k.Log.Debug("fault", "tid", t.tid, "addr", fmt.Sprintf("%#x", trap.Addr), "rip", fmt.Sprintf("%#x", t.st.Regs.Rip), "signal", unix.Signal(res.Signo))
 				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr, pageFaultErrorCode(trap, res, t.st.Regs.Rip))
 			}

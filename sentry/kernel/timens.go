@@ -111,6 +111,23 @@ func (t *Task) ClockOffset(clock int32) time.Duration {
 	return 0
 }
 
+// CallerClockOffset returns what the calling task's time namespace adds
+// to clock (Task.ClockOffset), for files that show clock readings to the
+// task that reads them (/proc/uptime); 0 when the caller is not a task of
+// k.
+func (k *Kernel) CallerClockOffset(clock int32) time.Duration {
+	if !anyTaskNamespaces.Load() {
+		return 0
+	}
+	k.mu.Lock()
+	t := k.callerLocked()
+	k.mu.Unlock()
+	if t == nil {
+		return 0
+	}
+	return t.ClockOffset(clock)
+}
+
 // VDSOForExec returns the vDSO execve maps for the task: the kernel's, or
 // its variant whose clock_gettime makes the system call when the task's
 // time namespace has offsets. nil when the kernel has none.

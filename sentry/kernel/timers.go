@@ -24,6 +24,10 @@ type IntervalTimer struct {
 	// target receives the signal (SIGEV_THREAD_ID); nil for the process.
 	target *Task
 	id     int32
+	// clock is the clock a POSIX timer was created on (timer_create's
+	// clockid), which its absolute expirations are times of;
+	// CLOCK_REALTIME for ITIMER_REAL. Immutable.
+	clock  int32
 	notify int32
 	signo  unix.Signal
 	code   int32
@@ -196,7 +200,7 @@ func (t *Task) CreateTimer(clock int32, notify int32, signo unix.Signal, value u
 	k := t.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	it := &IntervalTimer{k: k, tg: t.tg, notify: notify, signo: signo, code: SITimer, value: value}
+	it := &IntervalTimer{k: k, tg: t.tg, clock: clock, notify: notify, signo: signo, code: SITimer, value: value}
 	switch notify {
 	case SigevNone:
 	case SigevSignal:
@@ -237,8 +241,8 @@ func (t *Task) timerLocked(id int32) (*IntervalTimer, error) {
 	return it, nil
 }
 
-// SetTimer implements timer_settime; abs gives value as an absolute time on
-// the timer's clock, converted by the caller to a duration from now.
+// SetTimer implements timer_settime for a value that is a duration from
+// now (SetTimerAt converts absolute times).
 func (t *Task) SetTimer(id int32, value, interval time.Duration) (oldValue, oldInterval time.Duration, err error) {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
@@ -248,6 +252,43 @@ func (t *Task) SetTimer(id int32, value, interval time.Duration) (oldValue, oldI
 	}
 	oldValue, oldInterval = it.setLocked(value, interval)
 	return oldValue, oldInterval, nil
+}
+
+// SetTimerAt implements timer_settime: value is the first expiration, a
+// duration from now or, with abs (TIMER_ABSTIME), a time of the timer's
+// clock as the task reads it. Such a time is in the task's time
+// namespace: its offset comes off before the time is compared with the
+// host's clock, as Linux's common_timer_set does (timens_ktime_to_host).
+// An absolute time already past expires at once.
+func (t *Task) SetTimerAt(id int32, value time.Duration, abs bool, interval time.Duration) (oldValue, oldInterval time.Duration, err error) {
+	if abs && value > 0 {
+		t.k.mu.Lock()
+		it, err := t.timerLocked(id)
+		t.k.mu.Unlock()
+		if err != nil {
+			return 0, 0, err
+		}
+		// The clock is immutable and the offset is read without a
+		// lock: a timer deleted meanwhile is found out by SetTimer.
+		// An alarm clock reads as its base clock (the host's needs
+		// an RTC to read at all).
+		clock := it.clock
+		switch clock {
+		case unix.CLOCK_REALTIME_ALARM:
+			clock = unix.CLOCK_REALTIME
+		case unix.CLOCK_BOOTTIME_ALARM:
+			clock = unix.CLOCK_BOOTTIME
+		}
+		var now unix.Timespec
+		if err := unix.ClockGettime(clock, &now); err != nil {
+			return 0, 0, unix.EINVAL
+		}
+		value -= time.Duration(now.Nano()) + t.ClockOffset(it.clock)
+		if value <= 0 {
+			value = time.Nanosecond
+		}
+	}
+	return t.SetTimer(id, value, interval)
 }
 
 // GetTimer implements timer_gettime.

@@ -139,6 +139,20 @@ type Context interface {
 	Release()
 }
 
+// FaultAccessProber is implemented by contexts whose TrapFault may leave
+// Access unset because the host reported the fault without its error code
+// (ptrace), but that can still find the access out, at a cost too high for
+// every fault. The kernel asks only about a fault that becomes a signal,
+// whose frame shows the access (uc_mcontext.err).
+type FaultAccessProber interface {
+	// FaultAccess returns the access of the TrapFault the last Switch
+	// returned, or 0 when it cannot tell: the fault was no page fault,
+	// or the context's thread ran again (an address space operation on
+	// the calling thread) since. It is called at most once per trap,
+	// before the next Switch, from the context's thread.
+	FaultAccess() AccessType
+}
+
 // HostVDSO locates host kernel vDSO functions in application address
 // spaces. A platform whose application code runs natively in host
 // processes (ptrace, systrap) can keep the host kernel's vDSO, with its

@@ -157,18 +157,7 @@ func TimerSettime(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	d := time.Duration(value.Nano())
-	if flags&timerAbstime != 0 && d > 0 {
-		// Absolute expirations are on the monotonic or wall clock; the
-		// difference from now is what the Go timer needs.
-		var now unix.Timespec
-		_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &now)
-		d -= time.Duration(now.Nano())
-		if d <= 0 {
-			d = time.Nanosecond
-		}
-	}
-	oldValue, oldInterval, err := t.SetTimer(id, d, time.Duration(interval.Nano()))
+	oldValue, oldInterval, err := t.SetTimerAt(id, time.Duration(value.Nano()), flags&timerAbstime != 0, time.Duration(interval.Nano()))
 	if err != nil {
 		return 0, err
 	}

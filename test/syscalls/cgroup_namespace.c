@@ -10,23 +10,7 @@
 //
 //go:build ignore
 
-#include "task_check.h"
-#include <linux/capability.h>
-#include <sched.h>
-#include <sys/stat.h>
-
-static ino_t ns_ino(const char *who) {
-	char path[64], link[64], want[64];
-	snprintf(path, sizeof path, "/proc/%s/ns/cgroup", who);
-	struct stat st;
-	CHECK_OK(stat(path, &st));
-	ssize_t n = readlink(path, link, sizeof link - 1);
-	CHECK(n > 0);
-	link[n] = 0;
-	snprintf(want, sizeof want, "cgroup:[%lu]", (unsigned long)st.st_ino);
-	CHECK(strcmp(link, want) == 0);
-	return st.st_ino;
-}
+#include "ns_check.h"
 
 // v2_path copies the cgroup v2 ("0::") path of /proc/self/cgroup to out.
 static void v2_path(char *out, size_t size) {
@@ -90,17 +74,9 @@ static void expected_roots(const char *before, const char *path, char *out, size
 	}
 }
 
-static void drop_sys_admin(void) {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	CHECK_OK(syscall(SYS_capget, &h, d));
-	d[0].effective &= ~(1u << CAP_SYS_ADMIN);
-	CHECK_OK(syscall(SYS_capset, &h, d));
-}
-
 int main(void) {
 	alarm(20);
-	ino_t own = ns_ino("self");
+	ino_t own = proc_ns_ino("self", "cgroup");
 	char path[512], roots[4096], want[4096];
 	v2_path(path, sizeof path);
 	v2_roots(roots, sizeof roots);
@@ -114,7 +90,7 @@ int main(void) {
 	pid_t pid = XFORK();
 	if (pid == 0) {
 		CHECK_OK(unshare(CLONE_NEWCGROUP));
-		ino_t mine = ns_ino("self");
+		ino_t mine = proc_ns_ino("self", "cgroup");
 		CHECK(mine != own);
 		all_root();
 		char now[4096];
@@ -122,7 +98,7 @@ int main(void) {
 		CHECK(strcmp(now, want) == 0);
 		pid_t gc = XFORK();
 		if (gc == 0)
-			_exit(ns_ino("self") == mine ? 0 : 1);
+			_exit(proc_ns_ino("self", "cgroup") == mine ? 0 : 1);
 		WAIT_EXIT(gc, 0);
 		// Let the parent join this namespace through a pidfd.
 		CHECK(write(ready[1], "r", 1) == 1);
@@ -131,7 +107,7 @@ int main(void) {
 		// Back to the initial namespace through the kept file.
 		CHECK_ERR(setns(keep, CLONE_NEWUTS), EINVAL);
 		CHECK_OK(setns(keep, CLONE_NEWCGROUP));
-		CHECK(ns_ino("self") == own);
+		CHECK(proc_ns_ino("self", "cgroup") == own);
 		char again[512];
 		v2_path(again, sizeof again);
 		CHECK(strcmp(again, path) == 0);
@@ -142,38 +118,38 @@ int main(void) {
 	CHECK(read(ready[0], &c, 1) == 1);
 	char who[16];
 	snprintf(who, sizeof who, "%d", (int)pid);
-	ino_t theirs = ns_ino(who);
+	ino_t theirs = proc_ns_ino(who, "cgroup");
 	CHECK(theirs != own);
-	CHECK(ns_ino("self") == own);
+	CHECK(proc_ns_ino("self", "cgroup") == own);
 	int pfd = syscall(SYS_pidfd_open, pid, 0);
 	CHECK(pfd >= 0);
 	pid_t j = XFORK();
 	if (j == 0) {
 		CHECK_OK(setns(pfd, CLONE_NEWCGROUP));
-		CHECK(ns_ino("self") == theirs);
+		CHECK(proc_ns_ino("self", "cgroup") == theirs);
 		all_root();
 		_exit(0);
 	}
 	WAIT_EXIT(j, 0);
 	CHECK(write(go[1], "g", 1) == 1);
 	WAIT_EXIT(pid, 0);
-	CHECK(ns_ino("self") == own);
+	CHECK(proc_ns_ino("self", "cgroup") == own);
 
 	// clone with the flag.
 	pid = syscall(SYS_clone, CLONE_NEWCGROUP | SIGCHLD, 0, 0, 0, 0);
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		if (ns_ino("self") == own)
+		if (proc_ns_ino("self", "cgroup") == own)
 			_exit(2);
 		all_root();
 		_exit(0);
 	}
 	WAIT_EXIT(pid, 0);
-	CHECK(ns_ino("self") == own);
+	CHECK(proc_ns_ino("self", "cgroup") == own);
 
 	pid = XFORK();
 	if (pid == 0) {
-		drop_sys_admin();
+		set_cap(CAP_SYS_ADMIN, 0);
 		CHECK_ERR(unshare(CLONE_NEWCGROUP), EPERM);
 		CHECK_ERR(syscall(SYS_clone, CLONE_NEWCGROUP | SIGCHLD, 0, 0, 0, 0), EPERM);
 		CHECK_ERR(setns(keep, CLONE_NEWCGROUP), EPERM);

@@ -17,38 +17,15 @@
 
 static int entries;
 
-static void on_neigh(struct nlmsghdr *h) {
+static void on_neigh(struct nlmsghdr *h, void *arg) {
+	(void)arg;
+	CHECK_EQ(h->nlmsg_flags & NLM_F_MULTI, NLM_F_MULTI);
 	CHECK_EQ(h->nlmsg_type, RTM_NEWNEIGH);
 	CHECK(h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ndmsg)));
 	struct ndmsg *nd = NLMSG_DATA(h);
 	CHECK(nd->ndm_family == AF_INET || nd->ndm_family == AF_INET6);
 	CHECK(rta_get(h, sizeof *nd, NDA_DST) != NULL);
 	entries++;
-}
-
-// collect reads the replies to request seq as nl_collect does, but
-// returns the error a failed dump's NLMSG_DONE carries.
-static int collect(int fd, unsigned seq) {
-	static char buf[65536];
-	for (int reads = 0; reads < 100; reads++) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		CHECK_EQ(poll(&p, 1, 5000), 1);
-		ssize_t n = recv(fd, buf, sizeof buf, 0);
-		CHECK(n > 0);
-		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			CHECK_EQ(h->nlmsg_seq, seq);
-			if (h->nlmsg_type == NLMSG_DONE) {
-				CHECK_EQ(h->nlmsg_flags & NLM_F_MULTI, NLM_F_MULTI);
-				CHECK(h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)));
-				return *(int *)NLMSG_DATA(h);
-			}
-			if (h->nlmsg_type == NLMSG_ERROR)
-				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-			CHECK_EQ(h->nlmsg_flags & NLM_F_MULTI, NLM_F_MULTI);
-			on_neigh(h);
-		}
-	}
-	FAIL("no NLMSG_DONE");
 }
 
 // dump sends an RTM_GETNEIGH dump with len bytes of nd and optional
@@ -67,7 +44,7 @@ static int dump(int fd, unsigned seq, struct ndmsg nd, size_t len, int attr, uns
 	}
 	entries = 0;
 	nl_dump(fd, RTM_GETNEIGH, seq, buf, total);
-	return collect(fd, seq);
+	return nl_collect(fd, seq, on_neigh, NULL);
 }
 
 // get looks up the entry of addr (of dstlen bytes: 0 for none).
@@ -87,7 +64,7 @@ static int get(int fd, unsigned seq, int family, int ifindex, const char *addr, 
 	}
 	entries = 0;
 	nl_send(fd, RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq, buf, len);
-	return collect(fd, seq);
+	return nl_collect(fd, seq, on_neigh, NULL);
 }
 
 int main(void) {

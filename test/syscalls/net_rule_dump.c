@@ -22,7 +22,9 @@ struct rule {
 static struct rule rules[16];
 static int nrules;
 
-static void on_rule(struct nlmsghdr *h) {
+static void on_rule(struct nlmsghdr *h, void *arg) {
+	(void)arg;
+	CHECK_EQ(h->nlmsg_flags & NLM_F_MULTI, NLM_F_MULTI);
 	CHECK_EQ(h->nlmsg_type, RTM_NEWRULE);
 	CHECK(h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct fib_rule_hdr)));
 	struct fib_rule_hdr *f = NLMSG_DATA(h);
@@ -44,30 +46,10 @@ static void on_rule(struct nlmsghdr *h) {
 	rules[nrules++] = (struct rule){f->family, table, prio ? (int)*(unsigned *)RTA_DATA(prio) : 0};
 }
 
-// collect reads the replies to request seq as nl_collect does, but
-// returns the error a failed dump's NLMSG_DONE carries.
+// collect gathers the rules of the replies to request seq.
 static int collect(int fd, unsigned seq) {
-	static char buf[65536];
 	nrules = 0;
-	for (int reads = 0; reads < 100; reads++) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		CHECK_EQ(poll(&p, 1, 5000), 1);
-		ssize_t n = recv(fd, buf, sizeof buf, 0);
-		CHECK(n > 0);
-		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			CHECK_EQ(h->nlmsg_seq, seq);
-			if (h->nlmsg_type == NLMSG_DONE) {
-				CHECK_EQ(h->nlmsg_flags & NLM_F_MULTI, NLM_F_MULTI);
-				CHECK(h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)));
-				return *(int *)NLMSG_DATA(h);
-			}
-			if (h->nlmsg_type == NLMSG_ERROR)
-				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-			CHECK_EQ(h->nlmsg_flags & NLM_F_MULTI, NLM_F_MULTI);
-			on_rule(h);
-		}
-	}
-	FAIL("no NLMSG_DONE");
+	return nl_collect(fd, seq, on_rule, NULL);
 }
 
 static int dump(int fd, unsigned seq, int family) {

@@ -19,62 +19,101 @@
 #include "net_sysctl_check.h"
 #include <netinet/tcp.h>
 
-static void defaults(void) {
-	SYSCTL_IS("net/core/somaxconn", "4096");
-	SYSCTL_IS("net/ipv4/ip_local_port_range", "32768\t60999");
-	SYSCTL_IS("net/ipv4/ip_unprivileged_port_start", "1024");
-	SYSCTL_IS("net/ipv4/tcp_keepalive_time", "7200");
-	SYSCTL_IS("net/ipv4/tcp_keepalive_intvl", "75");
-	SYSCTL_IS("net/ipv4/tcp_keepalive_probes", "9");
-	SYSCTL_IS("net/ipv4/tcp_fin_timeout", "60");
-	SYSCTL_IS("net/ipv4/tcp_syn_retries", "6");
-	SYSCTL_IS("net/ipv4/tcp_sack", "1");
-	SYSCTL_IS("net/ipv4/tcp_timestamps", "1");
-	SYSCTL_IS("net/ipv4/tcp_window_scaling", "1");
-	SYSCTL_IS("net/ipv4/ping_group_range", "1\t0");
+// A step writes put to sysctl name (NULL: no write) and expects errno
+// err of the write (0: it succeeds); then, with want, checks what name
+// reads.
+struct step {
+	const char *name, *put;
+	int err;
+	const char *want;
+};
+
+static void run(const struct step *steps, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		const struct step *s = &steps[i];
+		if (s->put) {
+			int e = sysctl_put(s->name, s->put);
+			if (e != s->err)
+				FAIL("writing \"%s\" to %s: errno %d, want %d", s->put, s->name, e, s->err);
+		}
+		if (s->want)
+			SYSCTL_IS(s->name, s->want);
+	}
 }
+
+#define RUN(steps) run(steps, sizeof steps / sizeof steps[0])
+
+static const struct step defaults[] = {
+	{"net/core/somaxconn", NULL, 0, "4096"},
+	{"net/ipv4/ip_local_port_range", NULL, 0, "32768\t60999"},
+	{"net/ipv4/ip_unprivileged_port_start", NULL, 0, "1024"},
+	{"net/ipv4/tcp_keepalive_time", NULL, 0, "7200"},
+	{"net/ipv4/tcp_keepalive_intvl", NULL, 0, "75"},
+	{"net/ipv4/tcp_keepalive_probes", NULL, 0, "9"},
+	{"net/ipv4/tcp_fin_timeout", NULL, 0, "60"},
+	{"net/ipv4/tcp_syn_retries", NULL, 0, "6"},
+	{"net/ipv4/tcp_sack", NULL, 0, "1"},
+	{"net/ipv4/tcp_timestamps", NULL, 0, "1"},
+	{"net/ipv4/tcp_window_scaling", NULL, 0, "1"},
+	{"net/ipv4/ping_group_range", NULL, 0, "1\t0"},
+};
+
+static const struct step writes[] = {
+	{"net/core/somaxconn", "  128\n", 0, "128"},
+	{"net/core/somaxconn", "129 130", 0, "129"},
+	{"net/core/somaxconn", "-1", EINVAL, NULL},
+	{"net/core/somaxconn", "12x", EINVAL, NULL},
+	{"net/core/somaxconn", "abc", EINVAL, NULL},
+	{"net/core/somaxconn", "2147483648", EINVAL, "129"},
+
+	{"net/ipv4/ip_local_port_range", "40000 40010\n", 0, "40000\t40010"},
+	{"net/ipv4/ip_local_port_range", "40005", 0, "40005\t40010"},
+	{"net/ipv4/ip_local_port_range", "40007\t40007", 0, "40007\t40007"},
+	{"net/ipv4/ip_local_port_range", "40001 40000", EINVAL, NULL},
+	{"net/ipv4/ip_local_port_range", "1000 2000", EINVAL, NULL},
+	{"net/ipv4/ip_local_port_range", "0 100", EINVAL, NULL},
+	{"net/ipv4/ip_local_port_range", "40000 65536", EINVAL, "40007\t40007"},
+	// The privileged ports may not reach into the ephemeral range.
+	{"net/ipv4/ip_unprivileged_port_start", "40008", EINVAL, NULL},
+	{"net/ipv4/ip_unprivileged_port_start", "0", 0, NULL},
+	{"net/ipv4/ip_local_port_range", "1000 2000", 0, "1000\t2000"},
+	{"net/ipv4/ip_unprivileged_port_start", "65536", EINVAL, NULL},
+
+	{"net/ipv4/tcp_keepalive_time", "600", 0, NULL},
+	{"net/ipv4/tcp_keepalive_intvl", "30", 0, NULL},
+	{"net/ipv4/tcp_keepalive_probes", "4", 0, NULL},
+	{"net/ipv4/tcp_syn_retries", "3", 0, NULL},
+	{"net/ipv4/tcp_keepalive_probes", "256", EINVAL, "4"},
+	{"net/ipv4/tcp_syn_retries", "0", EINVAL, NULL},
+	{"net/ipv4/tcp_syn_retries", "128", EINVAL, "3"},
+};
+
+static const struct step more_writes[] = {
+	{"net/ipv4/tcp_fin_timeout", "30", 0, "30"},
+	{"net/ipv4/tcp_sack", "0", 0, "0"},
+	{"net/ipv4/tcp_sack", "256", EINVAL, NULL},
+	{"net/ipv4/tcp_rmem", "8192 65536 1048576", 0, "8192\t65536\t1048576"},
+	{"net/ipv4/tcp_wmem", "8192", 0, NULL},
+	{"net/ipv4/tcp_rmem", "0 2 3", EINVAL, NULL},
+
+	{"net/ipv4/ping_group_range", "0 4294967294", 0, "0\t4294967294"},
+	{"net/ipv4/ping_group_range", "5 3", 0, "1\t0"},
+	{"net/ipv4/ping_group_range", "0 4294967295", EINVAL, NULL},
+	{"net/ipv4/ping_group_range", "-1 5", EINVAL, NULL},
+
+	{"net/ipv4/ip_forward", "1", 0, "1"},
+	{"net/ipv4/ip_forward", "0", 0, "0"},
+	{"net/ipv4/ip_forward", "x", EINVAL, NULL},
+
+	// net.core.rmem_max and wmem_max are the initial namespace's.
+	{"net/core/rmem_max", "300000", EACCES, NULL},
+	{"net/core/wmem_max", "300000", EACCES, NULL},
+};
 
 int main(void) {
 	enter_netns();
-	defaults();
-
-	SYSCTL_SET("net/core/somaxconn", "  128\n");
-	SYSCTL_IS("net/core/somaxconn", "128");
-	SYSCTL_SET("net/core/somaxconn", "129 130");
-	SYSCTL_IS("net/core/somaxconn", "129");
-	CHECK_EQ(sysctl_put("net/core/somaxconn", "-1"), EINVAL);
-	CHECK_EQ(sysctl_put("net/core/somaxconn", "12x"), EINVAL);
-	CHECK_EQ(sysctl_put("net/core/somaxconn", "abc"), EINVAL);
-	CHECK_EQ(sysctl_put("net/core/somaxconn", "2147483648"), EINVAL);
-	SYSCTL_IS("net/core/somaxconn", "129");
-
-	SYSCTL_SET("net/ipv4/ip_local_port_range", "40000 40010\n");
-	SYSCTL_IS("net/ipv4/ip_local_port_range", "40000\t40010");
-	SYSCTL_SET("net/ipv4/ip_local_port_range", "40005");
-	SYSCTL_IS("net/ipv4/ip_local_port_range", "40005\t40010");
-	SYSCTL_SET("net/ipv4/ip_local_port_range", "40007\t40007");
-	SYSCTL_IS("net/ipv4/ip_local_port_range", "40007\t40007");
-	CHECK_EQ(sysctl_put("net/ipv4/ip_local_port_range", "40001 40000"), EINVAL);
-	CHECK_EQ(sysctl_put("net/ipv4/ip_local_port_range", "1000 2000"), EINVAL);
-	CHECK_EQ(sysctl_put("net/ipv4/ip_local_port_range", "0 100"), EINVAL);
-	CHECK_EQ(sysctl_put("net/ipv4/ip_local_port_range", "40000 65536"), EINVAL);
-	SYSCTL_IS("net/ipv4/ip_local_port_range", "40007\t40007");
-	// The privileged ports may not reach into the ephemeral range.
-	CHECK_EQ(sysctl_put("net/ipv4/ip_unprivileged_port_start", "40008"), EINVAL);
-	SYSCTL_SET("net/ipv4/ip_unprivileged_port_start", "0");
-	SYSCTL_SET("net/ipv4/ip_local_port_range", "1000 2000");
-	SYSCTL_IS("net/ipv4/ip_local_port_range", "1000\t2000");
-	CHECK_EQ(sysctl_put("net/ipv4/ip_unprivileged_port_start", "65536"), EINVAL);
-
-	SYSCTL_SET("net/ipv4/tcp_keepalive_time", "600");
-	SYSCTL_SET("net/ipv4/tcp_keepalive_intvl", "30");
-	SYSCTL_SET("net/ipv4/tcp_keepalive_probes", "4");
-	SYSCTL_SET("net/ipv4/tcp_syn_retries", "3");
-	CHECK_EQ(sysctl_put("net/ipv4/tcp_keepalive_probes", "256"), EINVAL);
-	CHECK_EQ(sysctl_put("net/ipv4/tcp_syn_retries", "0"), EINVAL);
-	CHECK_EQ(sysctl_put("net/ipv4/tcp_syn_retries", "128"), EINVAL);
-	SYSCTL_IS("net/ipv4/tcp_keepalive_probes", "4");
-	SYSCTL_IS("net/ipv4/tcp_syn_retries", "3");
+	RUN(defaults);
+	RUN(writes);
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(s >= 0);
 	CHECK_EQ(getint(s, IPPROTO_TCP, TCP_KEEPIDLE), 600);
@@ -83,41 +122,17 @@ int main(void) {
 	CHECK_EQ(getint(s, IPPROTO_TCP, TCP_SYNCNT), 3);
 	close(s);
 
-	SYSCTL_SET("net/ipv4/tcp_fin_timeout", "30");
-	SYSCTL_IS("net/ipv4/tcp_fin_timeout", "30");
-	SYSCTL_SET("net/ipv4/tcp_sack", "0");
-	SYSCTL_IS("net/ipv4/tcp_sack", "0");
-	CHECK_EQ(sysctl_put("net/ipv4/tcp_sack", "256"), EINVAL);
-	SYSCTL_SET("net/ipv4/tcp_rmem", "8192 65536 1048576");
-	SYSCTL_IS("net/ipv4/tcp_rmem", "8192\t65536\t1048576");
-	SYSCTL_SET("net/ipv4/tcp_wmem", "8192");
+	RUN(more_writes);
 	char buf[256];
+	// Fewer values than the vector has change only the first ones.
 	CHECK(strncmp(sysctl_get("net/ipv4/tcp_wmem", buf, sizeof buf), "8192\t", 5) == 0);
-	CHECK_EQ(sysctl_put("net/ipv4/tcp_rmem", "0 2 3"), EINVAL);
-
-	SYSCTL_SET("net/ipv4/ping_group_range", "0 4294967294");
-	SYSCTL_IS("net/ipv4/ping_group_range", "0\t4294967294");
-	SYSCTL_SET("net/ipv4/ping_group_range", "5 3");
-	SYSCTL_IS("net/ipv4/ping_group_range", "1\t0");
-	CHECK_EQ(sysctl_put("net/ipv4/ping_group_range", "0 4294967295"), EINVAL);
-	CHECK_EQ(sysctl_put("net/ipv4/ping_group_range", "-1 5"), EINVAL);
-
-	SYSCTL_SET("net/ipv4/ip_forward", "1");
-	SYSCTL_IS("net/ipv4/ip_forward", "1");
-	SYSCTL_SET("net/ipv4/ip_forward", "0");
-	SYSCTL_IS("net/ipv4/ip_forward", "0");
-	CHECK_EQ(sysctl_put("net/ipv4/ip_forward", "x"), EINVAL);
-
-	// net.core.rmem_max and wmem_max are the initial namespace's.
-	CHECK_EQ(sysctl_put("net/core/rmem_max", "300000"), EACCES);
-	CHECK_EQ(sysctl_put("net/core/wmem_max", "300000"), EACCES);
 	CHECK(atol(sysctl_get("net/core/rmem_max", buf, sizeof buf)) >= 2304);
 
 	pid_t pid = XFORK();
 	if (pid == 0) {
 		// Another namespace has its own values.
 		enter_netns();
-		defaults();
+		RUN(defaults);
 		SYSCTL_SET("net/core/somaxconn", "7");
 		_exit(0);
 	}

@@ -56,11 +56,11 @@ static inline void nl_dump(int fd, int type, unsigned seq, const void *payload, 
 typedef void (*nl_reply_fn)(struct nlmsghdr *h, void *arg);
 
 // nl_collect reads the replies to request seq until NLMSG_DONE (returns
-// the error it carries: 0, or why the dump failed, which Linux reports
-// there rather than in an NLMSG_ERROR) or an NLMSG_ERROR (returns its
-// error, 0 for an acknowledgement),
-// checking each message's sequence number and port ID; fn sees the other
-// messages. Every read is bounded by a poll.
+// the error it carries, which it must: 0, or why the dump failed, which
+// Linux reports there rather than in an NLMSG_ERROR) or an NLMSG_ERROR
+// (returns its error, 0 for an acknowledgement), checking each message's
+// sequence number and port ID; fn sees the other messages. Every read is
+// bounded by a poll.
 static inline int nl_collect(int fd, unsigned seq, nl_reply_fn fn, void *arg) {
 	static char buf[65536];
 	unsigned port = nl_port(fd);
@@ -74,9 +74,8 @@ static inline int nl_collect(int fd, unsigned seq, nl_reply_fn fn, void *arg) {
 			CHECK_EQ(h->nlmsg_pid, port);
 			if (h->nlmsg_type == NLMSG_DONE) {
 				CHECK_EQ(h->nlmsg_flags & NLM_F_MULTI, NLM_F_MULTI);
-				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
-					return *(int *)NLMSG_DATA(h);
-				return 0;
+				CHECK(h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)));
+				return *(int *)NLMSG_DATA(h);
 			}
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				struct nlmsgerr *e = NLMSG_DATA(h);

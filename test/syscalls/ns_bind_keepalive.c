@@ -15,12 +15,8 @@
 
 #include "inet_check.h"
 #include "mntns_check.h"
-#include <linux/capability.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
+#include "ns_check.h"
 #include <sys/msg.h>
-
-#include "netlink_check.h"
 
 static key_t key;
 static char net_path[4096], ipc_path[4096], mnt_path[4096];
@@ -31,16 +27,14 @@ struct msg {
 };
 
 // populate runs in the namespaces' only process.
-static void populate(void) {
+static int populate(int release_fd) {
+	(void)release_fd;
 	int q = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
 	CHECK(q >= 0);
 	struct msg m = {.type = 5, .text = "bound"};
 	CHECK_OK(msgsnd(q, &m, sizeof m.text, 0));
-	int fd = nl_open();
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 1, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
-	nl_send(fd, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi, sizeof ifi);
-	CHECK_EQ(nl_collect(fd, 1, NULL, NULL), 0);
-	close(fd);
+	lo_up();
+	return 0;
 }
 
 static void bind_file(pid_t pid, const char *kind, const char *target) {
@@ -71,13 +65,7 @@ static void join_and_check(void) {
 		struct msqid_ds ds;
 		CHECK_OK(msgctl(q, IPC_STAT, &ds));
 		CHECK_EQ((long)ds.msg_qnum, 1);
-		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		CHECK(s >= 0);
-		struct ifreq ifr = {0};
-		strcpy(ifr.ifr_name, "lo");
-		CHECK_OK(ioctl(s, SIOCGIFFLAGS, &ifr));
-		CHECK(ifr.ifr_flags & IFF_UP);
-		close(s);
+		CHECK(lo_flags() & IFF_UP);
 		int c, a;
 		tcp_pair(AF_INET, &c, &a);
 		CHECK_EQ(write(c, "y", 1), 1);
@@ -96,39 +84,21 @@ static void run(void *arg) {
 	// The caller's own mount namespace cannot be bound in itself.
 	CHECK_ERR(mount("/proc/self/ns/mnt", mnt_path, NULL, MS_BIND, NULL), EINVAL);
 
-	int ready[2], done[2];
-	CHECK_OK(pipe(ready));
-	CHECK_OK(pipe(done));
-	fflush(NULL);
-	pid_t other = XFORK();
-	if (other == 0) {
-		alarm(10);
-		CHECK_OK(unshare(CLONE_NEWIPC | CLONE_NEWNET));
-		populate();
-		CHECK_EQ(write(ready[1], "1", 1), 1);
-		close(done[1]);
-		char c;
-		CHECK_EQ(read(done[0], &c, 1), 0);
-		_exit(0);
-	}
-	close(ready[1]);
-	close(done[0]);
-	char c;
-	CHECK_EQ(read(ready[0], &c, 1), 1);
-	bind_file(other, "net", net_path);
-	bind_file(other, "ipc", ipc_path);
+	struct ns_holder other = ns_hold(CLONE_NEWIPC | CLONE_NEWNET, populate, NULL);
+	bind_file(other.pid, "net", net_path);
+	bind_file(other.pid, "ipc", ipc_path);
 	struct stat st;
 	CHECK_OK(stat(net_path, &st));
 	CHECK_EQ(st.st_dev, nsst.st_dev);
 	CHECK(st.st_ino != nsst.st_ino);
-	CHECK_OK(close(done[1]));
-	WAIT_EXIT(other, 0);
+	ns_release(other);
 
 	// Only the bind mounts hold the namespaces from here on.
 	join_and_check();
 	join_and_check();
 
 	// A copy of this mount namespace holds them on its own.
+	char c;
 	int copied[2], unmounted[2];
 	CHECK_OK(pipe(copied));
 	CHECK_OK(pipe(unmounted));
@@ -158,10 +128,7 @@ static void run(void *arg) {
 }
 
 int main(void) {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	CHECK_OK(syscall(SYS_capget, &h, d));
-	if (!((d[0].effective >> CAP_SYS_ADMIN) & 1))
+	if (!has_cap(CAP_SYS_ADMIN))
 		return 0; // every part needs it
 	key = 0x6b6600 + getpid() % 1000;
 	snprintf(net_path, sizeof net_path, "%s", spath("net"));

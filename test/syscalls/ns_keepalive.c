@@ -13,18 +13,11 @@
 //go:build ignore
 
 #include "inet_check.h"
-#include "task_check.h"
-#include <linux/capability.h>
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
+#include "ns_check.h"
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
-
-#include "netlink_check.h"
 
 static key_t key;
 
@@ -33,31 +26,10 @@ struct msg {
 	char text[8];
 };
 
-static int ns_open(pid_t pid, const char *kind) {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, kind);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	CHECK(fd >= 0);
-	return fd;
-}
-
-static ino_t fd_ino(int fd) {
-	struct stat st;
-	CHECK_OK(fstat(fd, &st));
-	return st.st_ino;
-}
-
-static ino_t self_ino(const char *kind) {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/ns/%s", kind);
-	struct stat st;
-	CHECK_OK(stat(path, &st));
-	return st.st_ino;
-}
-
 // populate runs in the namespaces' only process: something of each kind
 // to find later.
-static void populate(void) {
+static int populate(int release_fd) {
+	(void)release_fd;
 	CHECK_OK(sethostname("cocoon-kept", 11));
 	CHECK(shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600) >= 0);
 	int sem = semget(key, 2, IPC_CREAT | IPC_EXCL | 0600);
@@ -67,11 +39,8 @@ static void populate(void) {
 	CHECK(q >= 0);
 	struct msg m = {.type = 3, .text = "kept"};
 	CHECK_OK(msgsnd(q, &m, sizeof m.text, 0));
-	int fd = nl_open();
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 1, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
-	nl_send(fd, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi, sizeof ifi);
-	CHECK_EQ(nl_collect(fd, 1, NULL, NULL), 0);
-	close(fd);
+	lo_up();
+	return 0;
 }
 
 // check_state runs in a process that joined the kept namespaces.
@@ -96,13 +65,7 @@ static void check_state(int consume) {
 		CHECK_OK(msgsnd(q, &m, sizeof m.text, 0));
 	}
 
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	CHECK(s >= 0);
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	CHECK_OK(ioctl(s, SIOCGIFFLAGS, &ifr));
-	CHECK(ifr.ifr_flags & IFF_UP);
-	close(s);
+	CHECK(lo_flags() & IFF_UP);
 	int c, a;
 	tcp_pair(AF_INET, &c, &a);
 	CHECK_EQ(write(c, "x", 1), 1);
@@ -130,36 +93,11 @@ static void join_and_check(int uts, int ipc, int net, int consume) {
 }
 
 static void kept_pid_namespace(void) {
-	int ready[2];
-	CHECK_OK(pipe(ready));
-	int go[2];
-	CHECK_OK(pipe(go));
-	fflush(NULL);
-	pid_t unsharer = XFORK();
-	if (unsharer == 0) {
-		alarm(10);
-		CHECK_OK(unshare(CLONE_NEWPID));
-		fflush(NULL);
-		pid_t init = XFORK();
-		if (init == 0) {
-			char c;
-			close(go[1]);
-			CHECK_EQ(read(go[0], &c, 1), 0);
-			_exit(0);
-		}
-		close(go[0]);
-		close(go[1]);
-		CHECK_EQ(write(ready[1], &init, sizeof init), sizeof init);
-		WAIT_EXIT(init, 0);
-		_exit(0);
-	}
-	close(ready[1]);
-	close(go[0]);
 	pid_t init;
-	CHECK_EQ(read(ready[0], &init, sizeof init), sizeof init);
+	struct ns_holder unsharer = ns_hold(CLONE_NEWPID, start_pid_init, &init);
 	int pidns = ns_open(init, "pid");
-	CHECK_OK(close(go[1]));
-	WAIT_EXIT(unsharer, 0);
+	// The init has exited once the holder is reaped.
+	ns_release(unsharer);
 
 	fflush(NULL);
 	pid_t pid = XFORK();
@@ -181,36 +119,14 @@ static void kept_pid_namespace(void) {
 }
 
 int main(void) {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	CHECK_OK(syscall(SYS_capget, &h, d));
-	if (!((d[0].effective >> CAP_SYS_ADMIN) & 1))
+	if (!has_cap(CAP_SYS_ADMIN))
 		return 0; // every part needs it
 	key = 0x6b6500 + getpid() % 1000;
 
-	int ready[2], done[2];
-	CHECK_OK(pipe(ready));
-	CHECK_OK(pipe(done));
-	fflush(NULL);
-	pid_t other = XFORK();
-	if (other == 0) {
-		alarm(10);
-		CHECK_OK(unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET));
-		populate();
-		CHECK_EQ(write(ready[1], "1", 1), 1);
-		close(done[1]);
-		char c;
-		CHECK_EQ(read(done[0], &c, 1), 0);
-		_exit(0);
-	}
-	close(ready[1]);
-	close(done[0]);
-	char c;
-	CHECK_EQ(read(ready[0], &c, 1), 1);
-	int uts = ns_open(other, "uts"), ipc = ns_open(other, "ipc"), net = ns_open(other, "net");
+	struct ns_holder other = ns_hold(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET, populate, NULL);
+	int uts = ns_open(other.pid, "uts"), ipc = ns_open(other.pid, "ipc"), net = ns_open(other.pid, "net");
 	// Only the files hold the namespaces from here on.
-	CHECK_OK(close(done[1]));
-	WAIT_EXIT(other, 0);
+	ns_release(other);
 
 	join_and_check(uts, ipc, net, 1);
 	join_and_check(uts, ipc, net, 0);

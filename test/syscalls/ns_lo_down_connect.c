@@ -1,8 +1,10 @@
 // ns_lo_down_connect: what reaching loopback addresses does while lo is
 // down in a network namespace. In a new namespace lo has never been up
-// and has no routes: TCP connect and UDP sendto to 127.0.0.1 are
-// ENETUNREACH, and ::1 is not assigned (EADDRNOTAVAIL). Once lo has been
-// up, taking it down keeps its IPv4 addresses and their local routes
+// and has no addresses (getifaddrs lists none, SIOCGIFADDR is
+// EADDRNOTAVAIL, ::1 cannot be bound) and no routes: TCP connect and UDP
+// sendto to 127.0.0.1 are ENETUNREACH, a connect to ::1 EADDRNOTAVAIL.
+// Bringing lo up assigns 127.0.0.1 and ::1. Once lo has been up, taking
+// it down keeps its IPv4 addresses and their local routes
 // (fib_sync_down_dev spares RTN_LOCAL routes) but drops what is sent
 // through it: a connect to 127.0.0.1 is in progress (EINPROGRESS on a
 // non-blocking socket, no reply while lo stays down: a blocking connect
@@ -14,26 +16,11 @@
 //
 //go:build ignore
 
-#include "task_check.h"
+#include "ns_check.h"
 #include <arpa/inet.h>
-#include <linux/capability.h>
-#include <net/if.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-
-static void set_up(int up) {
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	CHECK(s >= 0);
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	CHECK_OK(ioctl(s, SIOCGIFFLAGS, &ifr));
-	ifr.ifr_flags = up ? ifr.ifr_flags | IFF_UP : ifr.ifr_flags & ~IFF_UP;
-	CHECK_OK(ioctl(s, SIOCSIFFLAGS, &ifr));
-	close(s);
-}
 
 static struct sockaddr_in v4(const char *addr, int port) {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -52,13 +39,36 @@ static int sock(int family, int type) {
 	return s;
 }
 
+// lo_addresses counts lo's IPv4 and IPv6 addresses as `ip addr` lists
+// them (getifaddrs asks rtnetlink).
+static int lo_addresses(void) {
+	struct ifaddrs *all;
+	CHECK_OK(getifaddrs(&all));
+	int n = 0;
+	for (struct ifaddrs *i = all; i; i = i->ifa_next)
+		if (i->ifa_addr && strcmp(i->ifa_name, "lo") == 0 &&
+		    (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
+			n++;
+	freeifaddrs(all);
+	return n;
+}
+
 static void run(void) {
 	CHECK_OK(unshare(CLONE_NEWNET));
 	struct sockaddr_in lo4 = v4("127.0.0.1", 5555), other = v4("10.9.8.7", 5555);
 	struct sockaddr_in6 lo6 = v6_loopback(5556);
 
-	// Never up: no routes, no ::1.
-	int s = sock(AF_INET, SOCK_STREAM);
+	// Never up: no addresses, no routes.
+	CHECK_EQ(lo_addresses(), 0);
+	int s = sock(AF_INET, SOCK_DGRAM);
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	CHECK_ERR(ioctl(s, SIOCGIFADDR, &ifr), EADDRNOTAVAIL);
+	close(s);
+	s = sock(AF_INET6, SOCK_DGRAM);
+	CHECK_ERR(bind(s, (struct sockaddr *)&lo6, sizeof lo6), EADDRNOTAVAIL);
+	close(s);
+	s = sock(AF_INET, SOCK_STREAM);
 	CHECK_ERR(connect(s, (struct sockaddr *)&lo4, sizeof lo4), ENETUNREACH);
 	close(s);
 	s = sock(AF_INET, SOCK_DGRAM);
@@ -68,7 +78,8 @@ static void run(void) {
 	CHECK_ERR(connect(s, (struct sockaddr *)&lo6, sizeof lo6), EADDRNOTAVAIL);
 	close(s);
 
-	set_up(1);
+	set_lo_up(1);
+	CHECK_EQ(lo_addresses(), 2);
 	int l = sock(AF_INET, SOCK_STREAM);
 	CHECK_OK(bind(l, (struct sockaddr *)&lo4, sizeof lo4));
 	CHECK_OK(listen(l, 4));
@@ -76,7 +87,8 @@ static void run(void) {
 	CHECK_OK(bind(l6, (struct sockaddr *)&lo6, sizeof lo6));
 	CHECK_OK(listen(l6, 4));
 
-	set_up(0);
+	set_lo_up(0);
+	CHECK_EQ(lo_addresses(), 1); // 127.0.0.1 stays, ::1 goes
 	int c = sock(AF_INET, SOCK_STREAM);
 	CHECK_ERR(connect(c, (struct sockaddr *)&lo4, sizeof lo4), EINPROGRESS);
 	struct pollfd p = {.fd = c, .events = POLLOUT};
@@ -96,7 +108,7 @@ static void run(void) {
 	CHECK_ERR(bind(s, (struct sockaddr *)&b6, sizeof b6), EADDRNOTAVAIL);
 	close(s);
 
-	set_up(1);
+	set_lo_up(1);
 	// The SYN is retransmitted after the initial RTO (1 s).
 	p.revents = 0;
 	CHECK_EQ(poll(&p, 1, 5000), 1);
@@ -119,18 +131,8 @@ static void run(void) {
 }
 
 int main(void) {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	CHECK_OK(syscall(SYS_capget, &h, d));
-	if (!((d[0].effective >> CAP_SYS_ADMIN) & 1) || !((d[0].effective >> CAP_NET_ADMIN) & 1))
+	if (!has_cap(CAP_SYS_ADMIN) || !has_cap(CAP_NET_ADMIN))
 		return 0;
-	fflush(NULL);
-	pid_t pid = XFORK();
-	if (pid == 0) {
-		alarm(10);
-		run();
-		_exit(0);
-	}
-	WAIT_EXIT(pid, 0);
+	run_in_child(run, 10);
 	return 0;
 }

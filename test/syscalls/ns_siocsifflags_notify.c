@@ -10,27 +10,7 @@
 //
 //go:build ignore
 
-#include "task_check.h"
-#include <linux/capability.h>
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
-
-#include "netlink_check.h"
-
-static void set_flags(int s, short flags) {
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	ifr.ifr_flags = flags;
-	CHECK_OK(ioctl(s, SIOCSIFFLAGS, &ifr));
-}
-
-static short get_flags(int s) {
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	CHECK_OK(ioctl(s, SIOCGIFFLAGS, &ifr));
-	return ifr.ifr_flags;
-}
+#include "ns_check.h"
 
 // next_link waits up to ms for a message on fd and returns the flags of
 // the RTM_NEWLINK it holds for ifindex, after checking its header; -1
@@ -73,12 +53,10 @@ static void run(void) {
 	CHECK(lo > 0);
 	int listener = open_group(RTMGRP_LINK);
 	int deaf = open_group(0);
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	CHECK(s >= 0);
-	short flags = get_flags(s);
+	short flags = lo_flags();
 	CHECK(!(flags & IFF_UP));
 
-	set_flags(s, flags | IFF_UP);
+	set_lo_flags(flags | IFF_UP);
 	long got = next_link(listener, lo, 2000);
 	CHECK(got >= 0);
 	CHECK(got & IFF_UP);
@@ -88,10 +66,10 @@ static void run(void) {
 		CHECK(got & IFF_UP);
 
 	// Writing back the flags unchanged announces nothing.
-	set_flags(s, get_flags(s));
+	set_lo_flags(lo_flags());
 	CHECK_EQ(next_link(listener, lo, 100), -1);
 
-	set_flags(s, get_flags(s) & ~IFF_UP);
+	set_lo_flags(lo_flags() & ~IFF_UP);
 	got = next_link(listener, lo, 2000);
 	CHECK(got >= 0);
 	CHECK(!(got & IFF_UP));
@@ -102,18 +80,8 @@ static void run(void) {
 }
 
 int main(void) {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	CHECK_OK(syscall(SYS_capget, &h, d));
-	if (!((d[0].effective >> CAP_SYS_ADMIN) & 1) || !((d[0].effective >> CAP_NET_ADMIN) & 1))
+	if (!has_cap(CAP_SYS_ADMIN) || !has_cap(CAP_NET_ADMIN))
 		return 0;
-	fflush(NULL);
-	pid_t pid = XFORK();
-	if (pid == 0) {
-		alarm(10);
-		run();
-		_exit(0);
-	}
-	WAIT_EXIT(pid, 0);
+	run_in_child(run, 10);
 	return 0;
 }

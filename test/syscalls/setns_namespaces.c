@@ -11,41 +11,12 @@
 //go:build ignore
 
 #include "inet_check.h"
-#include "netlink_check.h"
-#include "task_check.h"
-#include <linux/capability.h>
-#include <sched.h>
+#include "ns_check.h"
 #include <sys/shm.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 
 static key_t shm_key;
 static int port;
-
-static int ns_open(pid_t pid, const char *kind) {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, kind);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	CHECK(fd >= 0);
-	// The link names the file's inode.
-	char link[64], want[64];
-	ssize_t n = readlink(path, link, sizeof link - 1);
-	CHECK(n > 0);
-	link[n] = 0;
-	struct stat st;
-	CHECK_OK(fstat(fd, &st));
-	snprintf(want, sizeof want, "%s:[%lu]", strcmp(kind, "pid_for_children") == 0 ? "pid" : kind, (unsigned long)st.st_ino);
-	CHECK(strcmp(link, want) == 0);
-	return fd;
-}
-
-static ino_t self_ino(const char *kind) {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/ns/%s", kind);
-	struct stat st;
-	CHECK_OK(stat(path, &st));
-	return st.st_ino;
-}
 
 // sees_other checks that the caller is in the other process's UTS, IPC
 // and network namespaces.
@@ -61,51 +32,25 @@ static void sees_other(void) {
 	close(s);
 }
 
-static void drop_sys_admin(void) {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	CHECK_OK(syscall(SYS_capget, &h, d));
-	d[0].effective &= ~(1u << CAP_SYS_ADMIN);
-	CHECK_OK(syscall(SYS_capset, &h, d));
+// fill runs in the other process's new UTS, IPC and network namespaces
+// and gives each something to find; it returns the port of a listener.
+static int fill(int release_fd) {
+	(void)release_fd;
+	CHECK_OK(sethostname("cocoon-setns", 12));
+	CHECK(shmget(shm_key, 4096, IPC_CREAT | IPC_EXCL | 0600) >= 0);
+	lo_up();
+	return port_of(listener(AF_INET, 16));
 }
 
 int main(void) {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	CHECK_OK(syscall(SYS_capget, &h, d));
-	if (!((d[0].effective >> CAP_SYS_ADMIN) & 1))
+	if (!has_cap(CAP_SYS_ADMIN))
 		return 0; // every part needs it
 	shm_key = 0x5e7500 + getpid() % 1000;
 
 	// The other process: new UTS, IPC and network namespaces, each with
 	// something to find.
-	int ready[2], done[2];
-	CHECK_OK(pipe(ready));
-	CHECK_OK(pipe(done));
-	fflush(NULL);
-	pid_t other = XFORK();
-	if (other == 0) {
-		CHECK_OK(unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET));
-		CHECK_OK(sethostname("cocoon-setns", 12));
-		int shm = shmget(shm_key, 4096, IPC_CREAT | IPC_EXCL | 0600);
-		CHECK(shm >= 0);
-		int fd = nl_open();
-		struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 1, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
-		nl_send(fd, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi, sizeof ifi);
-		CHECK_EQ(nl_collect(fd, 1, NULL, NULL), 0);
-		int l = listener(AF_INET, 16);
-		int p = port_of(l);
-		CHECK_EQ(write(ready[1], &p, sizeof p), sizeof p);
-		close(done[1]);
-		char c;
-		CHECK_EQ(read(done[0], &c, 1), 0);
-		CHECK_OK(shmctl(shm, IPC_RMID, NULL));
-		_exit(0);
-	}
-	close(ready[1]);
-	close(done[0]);
-	CHECK_EQ(read(ready[0], &port, sizeof port), sizeof port);
-	int uts = ns_open(other, "uts"), ipc = ns_open(other, "ipc"), net = ns_open(other, "net");
+	struct ns_holder other = ns_hold(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET, fill, &port);
+	int uts = ns_open(other.pid, "uts"), ipc = ns_open(other.pid, "ipc"), net = ns_open(other.pid, "net");
 	CHECK(self_ino("uts") != 0);
 
 	// Through the files, one at a time.
@@ -126,7 +71,7 @@ int main(void) {
 	WAIT_EXIT(pid, 0);
 
 	// Through a pidfd, all at once.
-	int pidfd = syscall(SYS_pidfd_open, other, 0);
+	int pidfd = syscall(SYS_pidfd_open, other.pid, 0);
 	CHECK(pidfd >= 0);
 	fflush(NULL);
 	pid = XFORK();
@@ -142,7 +87,7 @@ int main(void) {
 	fflush(NULL);
 	pid = XFORK();
 	if (pid == 0) {
-		drop_sys_admin();
+		set_cap(CAP_SYS_ADMIN, 0);
 		CHECK_ERR(setns(uts, CLONE_NEWUTS), EPERM);
 		CHECK_ERR(setns(ipc, CLONE_NEWIPC), EPERM);
 		CHECK_ERR(setns(net, CLONE_NEWNET), EPERM);
@@ -150,35 +95,13 @@ int main(void) {
 		_exit(0);
 	}
 	WAIT_EXIT(pid, 0);
-	CHECK_OK(close(done[1]));
-	WAIT_EXIT(other, 0);
+	ns_release(other);
 
 	// PID namespaces: a child unshares one and starts its init.
 	int own_pid_ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	CHECK(own_pid_ns >= 0);
-	int pready[2], pdone[2];
-	CHECK_OK(pipe(pready));
-	CHECK_OK(pipe(pdone));
-	fflush(NULL);
-	pid_t unsharer = XFORK();
-	if (unsharer == 0) {
-		CHECK_OK(unshare(CLONE_NEWPID));
-		pid_t init = XFORK();
-		if (init == 0) {
-			close(pdone[1]);
-			char c;
-			CHECK_EQ(read(pdone[0], &c, 1), 0);
-			_exit(0);
-		}
-		close(pdone[1]);
-		CHECK_EQ(write(pready[1], &init, sizeof init), sizeof init);
-		WAIT_EXIT(init, 0);
-		_exit(0);
-	}
-	close(pready[1]);
-	close(pdone[0]);
 	pid_t init;
-	CHECK_EQ(read(pready[0], &init, sizeof init), sizeof init);
+	struct ns_holder unsharer = ns_hold(CLONE_NEWPID, start_pid_init, &init);
 	int pidns = ns_open(init, "pid");
 	fflush(NULL);
 	pid = XFORK();
@@ -207,7 +130,6 @@ int main(void) {
 		_exit(0);
 	}
 	WAIT_EXIT(pid, 0);
-	CHECK_OK(close(pdone[1]));
-	WAIT_EXIT(unsharer, 0);
+	ns_release(unsharer);
 	return 0;
 }

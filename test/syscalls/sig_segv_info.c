@@ -4,8 +4,6 @@
 // bit of the page-fault error code; a handler that fixes the protection and
 // returns makes the access run again and succeed.
 //
-// sandbox: pending-on ptrace the ptrace platform cannot tell a read from a write on an unmapped page (err bit 2)
-//
 //go:build ignore
 
 #include "task_check.h"

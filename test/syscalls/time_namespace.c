@@ -6,39 +6,23 @@
 // clock below zero ERANGE, a write without CAP_SYS_TIME EPERM. The first
 // fork child joins it: its CLOCK_MONOTONIC and CLOCK_BOOTTIME (through
 // libc's vDSO, the system call, after an execve too) carry the offsets,
-// CLOCK_REALTIME does not, and absolute deadlines (clock_nanosleep,
-// timerfd) are in its clocks. setns(2) with a time namespace file moves
-// the caller's clocks (EUSERS for a process of two threads); clone3 with
-// CLONE_NEWTIME starts the child in a new namespace. Without
-// CAP_SYS_ADMIN unshare is EPERM.
+// CLOCK_REALTIME does not, absolute deadlines (clock_nanosleep, timerfd,
+// POSIX timers) are in its clocks, and so is /proc/uptime. setns(2) with
+// a time namespace file moves the caller's clocks (EUSERS for a process
+// of two threads); clone3 with CLONE_NEWTIME starts the child in a new
+// namespace. Without CAP_SYS_ADMIN unshare is EPERM.
 //
 //go:build ignore
 
-#include "task_check.h"
-#include <linux/capability.h>
+#include "ns_check.h"
 #include <linux/sched.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 
 
 #define MONO_OFF 86400LL
 #define BOOT_OFF 172800LL
-
-static ino_t ns_ino(const char *kind) {
-	char path[64], link[64], want[64];
-	snprintf(path, sizeof path, "/proc/self/ns/%s", kind);
-	struct stat st;
-	CHECK_OK(stat(path, &st));
-	ssize_t n = readlink(path, link, sizeof link - 1);
-	CHECK(n > 0);
-	link[n] = 0;
-	snprintf(want, sizeof want, "time:[%lu]", (unsigned long)st.st_ino);
-	CHECK(strcmp(link, want) == 0);
-	return st.st_ino;
-}
 
 static long long clk_ns(clockid_t c, int raw) {
 	struct timespec ts;
@@ -59,23 +43,24 @@ static int write_offsets(const char *s) {
 	return n < 0 ? -1 : (int)n;
 }
 
-static void set_cap(int cap, int on) {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct d[2];
-	CHECK_OK(syscall(SYS_capget, &h, d));
-	if (on)
-		d[0].effective |= 1u << cap;
-	else
-		d[0].effective &= ~(1u << cap);
-	CHECK_OK(syscall(SYS_capset, &h, d));
-}
-
 // near checks that a clock read a is b plus off seconds, within 5 s.
 #define NEAR(a, b, off) CHECK(llabs((a) - (b) - (off) * 1000000000LL) < 5000000000LL)
+
+// uptime_is_boottime checks that /proc/uptime shows the reader's
+// CLOCK_BOOTTIME, its namespace's offset included.
+static void uptime_is_boottime(void) {
+	char buf[128];
+	double up = -1, idle = -1;
+	CHECK(read_text("/proc/uptime", buf, sizeof buf) > 0);
+	CHECK(sscanf(buf, "%lf %lf", &up, &idle) == 2);
+	CHECK(idle >= 0);
+	NEAR((long long)(up * 1e9), clk_ns(CLOCK_BOOTTIME, 1), 0);
+}
 
 // offset_clocks checks the clocks of a process in a namespace with the
 // offsets, against the parent's readings passed in.
 static void offset_clocks(long long mono, long long boot, long long real) {
+	uptime_is_boottime();
 	for (int raw = 0; raw < 2; raw++) {
 		NEAR(clk_ns(CLOCK_MONOTONIC, raw), mono, MONO_OFF);
 		NEAR(clk_ns(CLOCK_MONOTONIC_COARSE, raw), mono, MONO_OFF);
@@ -108,6 +93,22 @@ static void deadlines(void) {
 	struct pollfd p = {.fd = tfd, .events = POLLIN};
 	CHECK_EQ(poll(&p, 1, 3000), 1);
 	close(tfd);
+
+	// A POSIX timer's absolute expiration is a time of the namespace's
+	// clock: 10 s from now, not a day or two away or already past.
+	static const clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_BOOTTIME};
+	for (int i = 0; i < 2; i++) {
+		struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+		timer_t id;
+		CHECK_OK(timer_create(clocks[i], &sev, &id));
+		struct itimerspec v = {{0, 0}, {0, 0}}, got;
+		CHECK_OK(clock_gettime(clocks[i], &v.it_value));
+		v.it_value.tv_sec += 10;
+		CHECK_OK(timer_settime(id, TIMER_ABSTIME, &v, NULL));
+		CHECK_OK(timer_gettime(id, &got));
+		CHECK(got.it_value.tv_sec >= 8 && got.it_value.tv_sec <= 10);
+		CHECK_OK(timer_delete(id));
+	}
 }
 
 static void *idle(void *arg) {
@@ -126,8 +127,9 @@ int main(int argc, char **argv) {
 		offset_clocks(mono, boot, real);
 		return 0;
 	}
-	ino_t init = ns_ino("time");
-	CHECK(ns_ino("time_for_children") == init);
+	ino_t init = proc_ns_ino("self", "time");
+	CHECK(proc_ns_ino("self", "time_for_children") == init);
+	uptime_is_boottime();
 	char buf[256];
 	CHECK(read_text("/proc/self/timens_offsets", buf, sizeof buf) > 0);
 	CHECK(strcmp(buf, "monotonic           0         0\nboottime            0         0\n") == 0);
@@ -135,8 +137,8 @@ int main(int argc, char **argv) {
 	pid_t pid = XFORK();
 	if (pid == 0) {
 		CHECK_OK(unshare(CLONE_NEWTIME));
-		CHECK(ns_ino("time") == init);
-		ino_t new = ns_ino("time_for_children");
+		CHECK(proc_ns_ino("self", "time") == init);
+		ino_t new = proc_ns_ino("self", "time_for_children");
 		CHECK(new != init);
 		CHECK_ERR(write_offsets("realtime 1 0"), EINVAL);
 		CHECK_ERR(write_offsets("monotonic 1 1000000000"), EINVAL);
@@ -156,8 +158,8 @@ int main(int argc, char **argv) {
 
 		pid_t gc = XFORK();
 		if (gc == 0) {
-			CHECK(ns_ino("time") == new);
-			CHECK(ns_ino("time_for_children") == new);
+			CHECK(proc_ns_ino("self", "time") == new);
+			CHECK(proc_ns_ino("self", "time_for_children") == new);
 			offset_clocks(mono, boot, real);
 			deadlines();
 			char arg[96];
@@ -182,11 +184,11 @@ int main(int argc, char **argv) {
 			// The fork child has one thread: it may.
 			CHECK_ERR(setns(tfc, CLONE_NEWUTS), EINVAL);
 			CHECK_OK(setns(tfc, CLONE_NEWTIME));
-			CHECK(ns_ino("time") == new);
+			CHECK(proc_ns_ino("self", "time") == new);
 			offset_clocks(mono, boot, real);
 			CHECK_OK(setns(cur, 0));
-			CHECK(ns_ino("time") == init);
-			CHECK(ns_ino("time_for_children") == init);
+			CHECK(proc_ns_ino("self", "time") == init);
+			CHECK(proc_ns_ino("self", "time_for_children") == init);
 			NEAR(clk_ns(CLOCK_MONOTONIC, 0), mono, 0);
 			NEAR(clk_ns(CLOCK_BOOTTIME, 1), boot, 0);
 			_exit(0);
@@ -195,8 +197,8 @@ int main(int argc, char **argv) {
 		_exit(0);
 	}
 	WAIT_EXIT(pid, 0);
-	CHECK(ns_ino("time") == init);
-	CHECK(ns_ino("time_for_children") == init);
+	CHECK(proc_ns_ino("self", "time") == init);
+	CHECK(proc_ns_ino("self", "time_for_children") == init);
 
 	// clone3 with CLONE_NEWTIME: a new namespace, its offsets copied from
 	// the caller's (none).
@@ -208,8 +210,8 @@ int main(int argc, char **argv) {
 	pid = syscall(SYS_clone3, &ca, sizeof ca);
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		ino_t t = ns_ino("time");
-		if (t == init || ns_ino("time_for_children") != t)
+		ino_t t = proc_ns_ino("self", "time");
+		if (t == init || proc_ns_ino("self", "time_for_children") != t)
 			_exit(2);
 		NEAR(clk_ns(CLOCK_MONOTONIC, 0), mono, 0);
 		CHECK_ERR(write_offsets("monotonic 1 0"), EACCES);

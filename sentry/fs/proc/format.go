@@ -611,7 +611,7 @@ func formatStatFile(s System, now time.Time, ncpu int) []byte {
 		b = line(b, "cpu"+strconv.Itoa(i), each)
 	}
 	b = fmt.Appendf(b, "btime %d\nprocesses %d\nprocs_running %d\nprocs_blocked 0\n",
-		s.BootTime.Unix(), s.Forks, s.Running)
+		s.BootTime.Add(-s.BootOffset).Unix(), s.Forks, s.Running)
 	return b
 }
 
@@ -624,11 +624,12 @@ func centiseconds(d time.Duration) string {
 	return fmt.Sprintf("%d.%02d", cs/100, cs%100)
 }
 
-// formatUptime renders /proc/uptime: uptime and the CPUs' total idle time.
+// formatUptime renders /proc/uptime: uptime (in the caller's time
+// namespace) and the CPUs' total idle time.
 func formatUptime(s System, now time.Time, ncpu int) []byte {
 	up := now.Sub(s.BootTime)
 	idle := up*time.Duration(ncpu) - s.UserTime - s.SysTime
-	return []byte(centiseconds(up) + " " + centiseconds(idle) + "\n")
+	return []byte(centiseconds(up+s.BootOffset) + " " + centiseconds(idle) + "\n")
 }
 
 // formatLoadavg renders /proc/loadavg: the kernel's 1, 5 and 15-minute

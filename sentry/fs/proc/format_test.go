@@ -231,6 +231,16 @@ func TestFormatSystemFiles(t *testing.T) {
 	if got, want := string(formatUptime(s, now.Add(123*time.Millisecond), 2)), "100.12 185.24\n"; got != want {
 		t.Errorf("uptime = %q, want %q", got, want)
 	}
+	// In a time namespace whose boot clock is a day ahead: uptime and
+	// btime move by the day, the CPUs' idle time does not.
+	ns := s
+	ns.BootOffset = 24 * time.Hour
+	if got, want := string(formatUptime(ns, now.Add(123*time.Millisecond), 2)), "86500.12 185.24\n"; got != want {
+		t.Errorf("uptime in a time namespace = %q, want %q", got, want)
+	}
+	if got := string(formatStatFile(ns, now, 2)); !strings.Contains(got, "cpu  1000 0 500 18500 ") || !strings.Contains(got, "\nbtime 1699913600\n") {
+		t.Errorf("stat in a time namespace:\n%s", got)
+	}
 	if got, want := string(formatLoadavg(s)), "0.00 0.00 0.00 1/5 77\n"; got != want {
 		t.Errorf("loadavg = %q, want %q", got, want)
 	}

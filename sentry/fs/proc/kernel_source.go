@@ -471,6 +471,7 @@ func (s *kernelSource) System() System {
 	host, domain := s.k.CallerUTSNames()
 	return System{
 		BootTime:   s.boot,
+		BootOffset: s.k.CallerClockOffset(unix.CLOCK_BOOTTIME),
 		Hostname:   host,
 		Domainname: domain,
 		Processes:  ss.Processes,

@@ -265,6 +265,11 @@ type System struct {
 	// BootTime is the instant CLOCK_BOOTTIME reads zero: uptime and
 	// start times count from it.
 	BootTime time.Time
+	// BootOffset is the CLOCK_BOOTTIME offset of the caller's time
+	// namespace: the uptime it reads is longer by it, the boot it reads
+	// (btime) earlier, as Linux's timens_add_boottime and
+	// timens_sub_boottime make them. Idle time is the CPUs' own.
+	BootOffset time.Duration
 	// Hostname and Domainname are the caller's (UTS namespace's).
 	Hostname, Domainname string
 	// Processes and Threads count processes (zombies included) and live

@@ -16,7 +16,7 @@ type addressSpace struct {
 	p     *Platform
 	first *thread
 
-	// mu protects spare, threads and released.
+	// mu protects spare, threads, released, probeUsed and probeFree.
 	mu sync.Mutex
 	// spare is the thread made with the process, not yet claimed.
 	spare int
@@ -24,6 +24,10 @@ type addressSpace struct {
 	// this process.
 	threads  map[int]*thread
 	released bool
+	// probeUsed is the number of probe slots (faultprobe.go) handed out
+	// so far; probeFree holds those whose threads exited.
+	probeUsed int
+	probeFree []int
 }
 
 var _ platform.AddressSpace = (*addressSpace)(nil)
@@ -70,8 +74,28 @@ func (as *addressSpace) threadFor() (*thread, error) {
 		_ = unix.Tgkill(as.first.tgid, stubTID, unix.SIGKILL)
 		return nil, err
 	}
+	if as.p.faultProbe {
+		t.probeSlot = as.probeSlotLocked()
+	}
 	as.threads[tid] = t
 	return t, nil
+}
+
+// probeSlotLocked returns a free probe slot, or 0 when all are taken (the
+// thread then cannot probe its faults).
+//
+// Preconditions: as.mu is held.
+func (as *addressSpace) probeSlotLocked() int {
+	if n := len(as.probeFree); n > 0 {
+		i := as.probeFree[n-1]
+		as.probeFree = as.probeFree[:n-1]
+		return i
+	}
+	if as.probeUsed == probeSlots {
+		return 0
+	}
+	as.probeUsed++
+	return as.probeUsed
 }
 
 // MapFile implements platform.AddressSpace.MapFile.
@@ -131,6 +155,9 @@ func (as *addressSpace) releaseThread() {
 	as.mu.Lock()
 	t, ok := as.threads[tid]
 	delete(as.threads, tid)
+	if ok && t.probeSlot != 0 {
+		as.probeFree = append(as.probeFree, t.probeSlot)
+	}
 	as.mu.Unlock()
 	if ok {
 		t.exit()

@@ -13,6 +13,8 @@ import (
 const (
 	// segvMapErr is SEGV_MAPERR: the page was not mapped.
 	segvMapErr = 1
+	// segvAccErr is SEGV_ACCERR: the page's protection refused the access.
+	segvAccErr = 2
 	// eflagsFixed is always set (bit 1 and IF).
 	eflagsFixed = 0x202
 	// eflagsKernelOnly are flags the application may not set: IOPL, NT, RF,
@@ -32,6 +34,9 @@ type context struct {
 	pendingInterrupt atomic.Bool
 	// fpThread is the stub thread holding the task's live FP state.
 	fpThread *thread
+	// lastFault is the stub thread the last Switch returned a host
+	// SIGSEGV fault from, for FaultAccess; nil otherwise.
+	lastFault *thread
 }
 
 var _ platform.Context = (*context)(nil)
@@ -68,10 +73,12 @@ func (c *context) Release() {
 // Switch implements platform.Context.Switch.
 func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Trap, error) {
 	as := pas.(*addressSpace)
+	c.lastFault = nil
 	t, err := as.threadFor()
 	if err != nil {
 		return platform.Trap{}, err
 	}
+	t.segvStop = false
 	if err := c.loadFP(t, st); err != nil {
 		return platform.Trap{}, err
 	}
@@ -130,6 +137,12 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 			if sig == unix.SIGSEGV || sig == unix.SIGBUS {
 				trap.Kind = platform.TrapFault
 				trap.NotPresent = sig == unix.SIGSEGV && info.Code == segvMapErr
+				if sig == unix.SIGSEGV && (info.Code == segvMapErr || info.Code == segvAccErr) {
+					// A page fault: probeable until the thread
+					// is resumed.
+					t.segvStop = true
+					c.lastFault = t
+				}
 			}
 			return trap, nil
 		default:

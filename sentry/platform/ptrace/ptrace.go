@@ -53,6 +53,9 @@ type Platform struct {
 	// hostVDSO is the host's vDSO kept in the stubs (hostvdso.go); set
 	// before New returns.
 	hostVDSO hostvdso.Kept
+	// faultProbe says the stubs have the fault probe's area and handler
+	// (faultprobe.go); set before New returns.
+	faultProbe bool
 }
 
 // factoryRequest asks the factory for a new stub process (process == nil)
@@ -167,6 +170,9 @@ func (p *Platform) startMaster() (*thread, error) {
 		t.kill()
 		return nil, err
 	}
+	// Without the probe, faults that become signals report no access
+	// where the host's signal does not tell it.
+	p.faultProbe = setUpFaultProbe(t) == nil
 	return t, nil
 }
 

@@ -227,3 +227,71 @@ func TestThreadsShareAddressSpace(t *testing.T) {
 		t.Fatalf("after the workers exited: trap %+v err %v", trap, err)
 	}
 }
+
+// TestFaultAccessProbe checks that a fault's access can be told after the
+// fact: a store and a load at an unmapped page, and a store to a
+// read-only one, with the task's FP state and registers intact for the
+// Switch after the probe.
+func TestFaultAccessProbe(t *testing.T) {
+	f := newFixture(t, storeLoad)
+	prober, ok := f.ctx.(platform.FaultAccessProber)
+	if !ok {
+		t.Fatal("the ptrace context does not probe faults")
+	}
+	st := &arch.State{}
+	if err := f.ctx.PullFPState(st); err != nil {
+		t.Fatal(err)
+	}
+	// xmm0 (FXSAVE offset 160) gets a pattern the probe must not lose.
+	for i := 0; i < 16; i++ {
+		st.FP[160+i] = byte(0xa0 + i)
+	}
+	run := func(rip uint64, want platform.AccessType) {
+		t.Helper()
+		st.Regs.Rip = rip
+		st.Regs.Rbx = dataAddr
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil || trap.Kind != platform.TrapFault || trap.Addr != dataAddr {
+			t.Fatalf("trap %+v err %v, want a fault at %#x", trap, err, dataAddr)
+		}
+		if got := prober.FaultAccess(); got != want {
+			t.Fatalf("access %v at %#x, want %v", got, rip, want)
+		}
+		// Asked twice: the stop is gone.
+		if got := prober.FaultAccess(); got != 0 {
+			t.Fatalf("second FaultAccess = %v, want 0", got)
+		}
+	}
+	run(codeAddr, platform.Write)  // the store
+	run(codeAddr+3, platform.Read) // the load
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	if err := f.as.MapFile(dataAddr, fr, platform.Read); err != nil {
+		t.Fatal(err)
+	}
+	run(codeAddr, platform.Write)
+	if err := f.ctx.PullFPState(st); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 16; i++ {
+		if st.FP[160+i] != byte(0xa0+i) {
+			t.Fatalf("xmm0 byte %d = %#x after the probes, want %#x", i, st.FP[160+i], 0xa0+i)
+		}
+	}
+	// A fault served by mapping the page uses the thread, and the stop
+	// is no longer there to probe.
+	st.Regs.Rip = codeAddr
+	if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapFault {
+		t.Fatalf("trap %+v err %v, want a fault", trap, err)
+	}
+	if err := f.as.MapFile(dataAddr, fr, platform.Read|platform.Write); err != nil {
+		t.Fatal(err)
+	}
+	if got := prober.FaultAccess(); got != 0 {
+		t.Fatalf("FaultAccess after MapFile = %v, want 0", got)
+	}
+	st.Regs.Rax = 0x77
+	trap, err := f.ctx.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapSyscall || st.Regs.Rdx != 0x77 {
+		t.Fatalf("after the probes: trap %+v err %v rdx %#x", trap, err, st.Regs.Rdx)
+	}
+}

@@ -36,6 +36,21 @@ const (
 	// hostUserEnd is the end of the host's user address range (4-level
 	// paging), up to where the stub unmaps everything above itself.
 	hostUserEnd = 0x7ffffffff000
+	// stubTrapAddr is the stub's `int3`: the entry and restorer of its
+	// SIGSEGV handler (faultprobe.go), so a delivered SIGSEGV stops the
+	// stub at once with its frame written.
+	stubTrapAddr = stubSyscallAddr + 2
+)
+
+// Each stub thread has a slot of its own in the probe area, the stack its
+// SIGSEGV frames are written to (faultprobe.go). The master maps the area
+// once, private and untouched, so forks inherit it for free; a slot holds a
+// signal frame with the largest XSAVE image a host has (AMX: ~11 KiB).
+const (
+	probeAreaAddr = hostVDSOLimit
+	probeSlotSize = 32 << 10
+	probeSlots    = 1024
+	probeAreaSize = probeSlots * probeSlotSize
 )
 
 // stubCode is the only code the stub contains.

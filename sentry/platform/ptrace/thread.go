@@ -40,6 +40,15 @@ type thread struct {
 	// interrupted is set by kick and consumed by the tracer when it sees
 	// the SIGSTOP the kick sent.
 	interrupted atomic.Bool
+	// segvStop is set while the thread sits in the signal-delivery stop
+	// of a host SIGSEGV that Switch reported as a fault: the stop a
+	// fault probe needs (faultprobe.go). Anything that resumes the
+	// thread clears it. Used only by the tracer.
+	segvStop bool
+	// probeSlot is the thread's slot in the probe area, numbered from 1;
+	// 0 when it has none. Set by the address space when it attaches the
+	// thread; used only by the tracer after that.
+	probeSlot int
 }
 
 // waitStop waits for the thread's next stop and returns its status.
@@ -83,6 +92,7 @@ func (t *thread) setOptions(extra int) error {
 // returns its result. The thread's application registers are not preserved:
 // Switch always sets them in full before it runs application code.
 func (t *thread) syscall(nr uintptr, args ...uintptr) (uintptr, error) {
+	t.segvStop = false
 	regs := t.template
 	regs.Rip = stubSyscallAddr
 	regs.Rax = uint64(nr)
