@@ -24,10 +24,6 @@ type addressSpace struct {
 	mu sync.Mutex
 	// threads maps each context to its stub thread in this process.
 	threads map[*context]*stubThread
-	// editors maps the host TID of a task thread to the stub thread it
-	// traces in this process, through which it edits the address space
-	// (see edit).
-	editors map[int]*tracee
 	// regions holds every thread region ever mapped, by index; free holds
 	// those whose thread has exited, for reuse.
 	regions []*region
@@ -39,9 +35,9 @@ type addressSpace struct {
 	idle     []*stubThread
 	released bool
 
-	// pendMu protects pending, running and batch (batch.go). It is taken
-	// before mu, and held while queued calls run so that they run in
-	// order.
+	// pendMu protects pending, running and sys (batch.go,
+	// syscall_thread.go). It is taken before mu, and held while queued
+	// calls run so that they run in order.
 	pendMu sync.Mutex
 	// pending holds the mmaps queued while no thread runs application
 	// code.
@@ -49,9 +45,14 @@ type addressSpace struct {
 	// running counts the stub threads running application code (between
 	// beginRun and endRun).
 	running int
-	// batch is the page of batch entries, mapped read-only in the stub at
-	// stubBatchPage once a batch has run.
-	batch memfile.Range
+	// sys is the process's syscall thread, which makes its mmaps and
+	// munmaps; nil once released.
+	sys *sysThread
+
+	// reapMu protects reaped, set once the process is killed and its
+	// first thread reaped: its ID may belong to another process then.
+	reapMu sync.Mutex
+	reaped bool
 
 	// trapTable is where mm mapped the trap table of patched system-call
 	// sites (fastpath.go), 0 while there is none.
@@ -102,7 +103,11 @@ func (p *Platform) newSpace(master *tracee, withThread bool) (*addressSpace, err
 	if err != nil {
 		return nil, err
 	}
-	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread), editors: make(map[int]*tracee)}
+	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread)}
+	if err := as.startSysThread(); err != nil {
+		as.Release()
+		return nil, err
+	}
 	if withThread {
 		t, err := as.newThreadLocked(func(fn func() error) error { return fn() })
 		if err != nil {
@@ -112,118 +117,6 @@ func (p *Platform) newSpace(master *tracee, withThread bool) (*addressSpace, err
 		as.idle = append(as.idle, t)
 	}
 	return as, nil
-}
-
-// inject runs one system call in the process's first thread, through the
-// factory.
-func (as *addressSpace) inject(nr uintptr, args ...uintptr) (uintptr, error) {
-	var ret uintptr
-	err := as.p.do(func(*tracee) error {
-		var err error
-		ret, err = as.first.syscall(nr, args...)
-		return err
-	})
-	return ret, err
-}
-
-// edit runs an address-space system call (mmap, munmap) in the process.
-// A task thread (one that made a context) injects it into a stub thread it
-// traces itself, as the ptrace platform does: one hand-off each way instead
-// of two through the factory. Other threads go through the factory.
-func (as *addressSpace) edit(nr uintptr, args ...uintptr) (uintptr, error) {
-	e, err := as.editor()
-	if err != nil {
-		return 0, err
-	}
-	if e == nil {
-		return as.inject(nr, args...)
-	}
-	return e.syscall(nr, args...)
-}
-
-// editBatch runs the first n entries of the batch page as edit runs one
-// call.
-func (as *addressSpace) editBatch(n int) error {
-	e, err := as.editor()
-	if err != nil {
-		return err
-	}
-	if e == nil {
-		return as.p.do(func(*tracee) error { return as.first.runBatch(n) })
-	}
-	return e.runBatch(n)
-}
-
-// editor returns the stub thread through which the calling thread edits
-// the process, or nil to go through the factory (a thread that is not a
-// task thread). Measured on fork+exec+wait, a task's own editor pays for
-// its making even in a process that lives a few milliseconds: the factory
-// is busy making the next spare address space then.
-func (as *addressSpace) editor() (*tracee, error) {
-	tid := unix.Gettid()
-	if _, ok := as.p.taskThreads.Load(tid); !ok {
-		return nil, nil
-	}
-	return as.editorFor(tid)
-}
-
-// isTaskThread reports whether the caller is a task thread (one that made a
-// context).
-func (p *Platform) isTaskThread() bool {
-	_, ok := p.taskThreads.Load(unix.Gettid())
-	return ok
-}
-
-// editorFor returns the stub thread the calling task thread traces in the
-// process, making one if needed.
-//
-// Preconditions: the caller is the task thread tid, locked to its OS thread.
-func (as *addressSpace) editorFor(tid int) (*tracee, error) {
-	as.mu.Lock()
-	defer as.mu.Unlock()
-	if as.released {
-		return nil, errStubDied
-	}
-	if e, ok := as.editors[tid]; ok {
-		return e, nil
-	}
-	var etid int
-	err := as.p.do(func(*tracee) error {
-		var err error
-		etid, err = as.first.injectEvent(unix.SYS_CLONE, cloneThreadFlags, unix.PTRACE_EVENT_CLONE)
-		if err != nil {
-			return err
-		}
-		e := &tracee{tgid: as.first.tgid, tid: etid, template: as.first.template}
-		if err := handOver(e); err != nil {
-			_ = unix.Tgkill(as.first.tgid, etid, unix.SIGKILL)
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	e, err := seize(as.first.tgid, etid)
-	if err != nil {
-		_ = unix.Tgkill(as.first.tgid, etid, unix.SIGKILL)
-		return nil, err
-	}
-	as.editors[tid] = e
-	return e, nil
-}
-
-// releaseEditor ends the stub thread the calling task thread traces: a
-// traced thread whose tracer exits would take the process with it
-// (PTRACE_O_EXITKILL).
-func (as *addressSpace) releaseEditor(tid int) {
-	as.mu.Lock()
-	e, ok := as.editors[tid]
-	delete(as.editors, tid)
-	as.mu.Unlock()
-	if ok {
-		e.exit()
-	}
 }
 
 // MapFile implements platform.AddressSpace.MapFile.
@@ -237,8 +130,36 @@ func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.Ac
 // Unmap implements platform.AddressSpace.Unmap. munmap of a host process is
 // synchronous for all its threads: no stub thread can use the old
 // translation once it returns.
+//
+// An munmap the host refuses (ENOMEM when splitting a mapping would pass
+// the host's map count) leaves the pages mapped in the stub, and the
+// caller reuses them at once: the process is killed instead, and Unmap
+// returns once it is gone.
 func (as *addressSpace) Unmap(addr, length uint64) {
-	_ = as.editNow(editOp{nr: unix.SYS_MUNMAP, args: [6]uintptr{uintptr(addr), uintptr(length)}})
+	if err := as.editNow(munmapOp(addr, length)); err != nil {
+		as.kill()
+	}
+}
+
+// kill kills the stub process and waits until the host has removed it,
+// with its mappings. The leader is reported dead only once every thread of
+// the process is gone.
+func (as *addressSpace) kill() {
+	as.reapMu.Lock()
+	defer as.reapMu.Unlock()
+	if as.reaped {
+		return
+	}
+	_ = unix.Kill(as.first.tgid, unix.SIGKILL)
+	as.first.reap()
+	as.reaped = true
+}
+
+// isReaped reports whether kill has run.
+func (as *addressSpace) isReaped() bool {
+	as.reapMu.Lock()
+	defer as.reapMu.Unlock()
+	return as.reaped
 }
 
 // threadFor returns c's stub thread in the process, making one if needed.
@@ -350,8 +271,6 @@ func (as *addressSpace) Release() {
 	}
 	as.released = true
 	as.threads = nil
-	editors := as.editors
-	as.editors = nil
 	regions := as.regions
 	as.regions, as.free = nil, nil
 	as.mu.Unlock()
@@ -363,11 +282,7 @@ func (as *addressSpace) Release() {
 	// Traced threads stay zombies until reaped, and the leader cannot be
 	// reaped before them (wait4 sees the tracees of every thread of the
 	// sentry).
-	_ = unix.Kill(as.first.tgid, unix.SIGKILL)
-	for _, e := range editors {
-		e.reap()
-	}
-	as.first.reap()
+	as.kill()
 	for _, r := range regions {
 		as.p.mf.Release(r.fr)
 	}

@@ -335,7 +335,6 @@ func (c *context) Release() {
 	c.p.spacesMu.Unlock()
 	for _, as := range spaces {
 		as.releaseThread(c)
-		as.releaseEditor(c.tid)
 	}
 	c.p.taskThreads.Delete(c.tid)
 	c.fpThread = nil

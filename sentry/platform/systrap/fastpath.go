@@ -55,11 +55,9 @@ var _ [sysStackOffset - fastFrameOffset - unsafe.Sizeof(fastFrame{})]struct{}
 var _ [unsafe.Sizeof(fastFrame{}) - (sysStackOffset - fastFrameOffset)]struct{}
 var _ [sysmsgAltStack - sysStackOffset]struct{} // below the stack_t
 
-// patchingEnabled turns system-call patching on: COCOON_SYSTRAP_PATCH=1.
-// It is off by default until a rare hang is understood: under load, a
-// task whose stub process its filter killed (the escape suite's
-// systrap-stub-syscall case) sometimes never ended with patching on.
-var patchingEnabled = os.Getenv("COCOON_SYSTRAP_PATCH") == "1"
+// patchingEnabled turns system-call patching on; COCOON_SYSTRAP_PATCH=0
+// turns it off, to compare or to rule it out.
+var patchingEnabled = os.Getenv("COCOON_SYSTRAP_PATCH") != "0"
 
 // syshandlerCode is the syshandler in stub_amd64.s; copied, never called.
 func syshandlerCode()

@@ -12,8 +12,10 @@ import (
 // process and thread: a system call whose instruction pointer is outside the
 // stub's code page is turned into SIGSYS (SECCOMP_RET_TRAP) and never reaches
 // the host; one from the code page of the native ABI is allowed, so the
-// factory can still inject fork, clone, mmap and munmap through ptrace into
-// threads that never run application code.
+// factory can still inject fork, clone and mmap through ptrace into threads
+// that never run application code, and each process's syscall thread, which
+// never does either, can make the address-space edits and report them with
+// pwrite (syscall_thread.go).
 //
 // threadFilter is stacked on top of it in every thread that runs application
 // code. The application can jump to the stub's own `syscall` instructions

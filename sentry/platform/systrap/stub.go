@@ -21,10 +21,13 @@ import (
 //
 //	[0, stubStart)                      application (MaxUserAddress)
 //	stubStart                           code page: ELF headers, the injection
-//	                                    point, the handler, the syshandler
+//	                                    point, the handler, the thread start,
+//	                                    the syscall thread, the syshandler
 //	                                    (read, execute)
 //	stubDataAddr                        data page: sigaction and seccomp
 //	                                    programs (read-only once the master is set up)
+//	sysPageAddr                         the syscall thread's requests
+//	                                    (memory file, read-only)
 //	regionBase + i*regionSize           thread i's region: sysmsg page +
 //	                                    signal stack (memory file, shared)
 const (
@@ -43,6 +46,10 @@ const (
 	stubThreadEntryAddr = stubCodeAddr + 8
 	stubParkAddr        = stubCodeAddr + 16
 	stubHandlerAddr     = stubCodeAddr + 32
+	// stubThreadStartOffset is where a new application thread starts
+	// (threadStartCode in stub_amd64.s).
+	stubThreadStartOffset = 0x400
+	stubThreadStartAddr   = stubStart + stubThreadStartOffset
 	// stubCodeEnd is the end of the page whose instruction pointers the
 	// seccomp filters treat as the stub's own.
 	stubCodeEnd  = stubStart + 0x1000
@@ -108,6 +115,32 @@ func handlerCode() ([]byte, error) {
 	return append([]byte(nil), code...), nil
 }
 
+// threadStartCode is a new thread's first code in stub_amd64.s; copied,
+// never called.
+func threadStartCode()
+
+// threadStartCodeStart returns the address of threadStartCode.
+func threadStartCodeStart() unsafe.Pointer
+
+// threadStartBytes is threadStartCode's bytes; stubImage fails with
+// threadStartErr.
+var threadStartBytes, threadStartErr = loadCode(threadStartCodeStart(), "thread start", stubThreadStartOffset, stubSysThreadOffset)
+
+// loadCode returns the bytes of the stub code at start, up to its end
+// marker, checking that copied at offset in the code page it ends before
+// limit.
+func loadCode(start unsafe.Pointer, name string, offset, limit int) ([]byte, error) {
+	code := unsafe.Slice((*byte)(start), 1024)
+	end := bytes.Index(code, []byte("COCOONED"))
+	if end < 0 {
+		return nil, fmt.Errorf("systrap: %s code end marker not found", name)
+	}
+	if offset+end > limit {
+		return nil, fmt.Errorf("systrap: %s code too large (%d bytes)", name, end)
+	}
+	return append([]byte(nil), code[:end]...), nil
+}
+
 // stubImage returns the stub's ELF image: an ELF64 header, a read+execute
 // PT_LOAD covering the headers, the injection point and the handler at
 // stubStart, and a read+write zero-filled PT_LOAD at stubDataAddr.
@@ -118,6 +151,15 @@ func stubImage() ([]byte, error) {
 	}
 	if syshErr != nil {
 		return nil, syshErr
+	}
+	if sysThreadErr != nil {
+		return nil, sysThreadErr
+	}
+	if stubHandlerOffset+len(code) > stubThreadStartOffset {
+		return nil, fmt.Errorf("systrap: stub code too large (%d bytes)", len(code))
+	}
+	if threadStartErr != nil {
+		return nil, threadStartErr
 	}
 	const (
 		ehdrSize = 64
@@ -156,8 +198,9 @@ func stubImage() ([]byte, error) {
 	putPhdr(ehdrSize+phdrSize, pfR|pfW, 0, stubDataAddr, 0, stubDataSize)
 
 	copy(img[stubCodeOffset:], injection)
-	copy(img[stubBatchOffset:], batchCode)
 	copy(img[stubHandlerOffset:], code)
+	copy(img[stubThreadStartOffset:], threadStartBytes)
+	copy(img[stubSysThreadOffset:], sysThreadBytes)
 	copy(img[stubSyshandlerOffset:], sysh.code)
 	return img, nil
 }

@@ -325,3 +325,200 @@ TEXT ·stubCodeStart(SB), NOSPLIT, $0-8
 	LEAQ ·stubCode(SB), AX
 	MOVQ AX, ret+0(FP)
 	RET
+
+// The syscall thread of a stub process (syscall_thread.go), copied to
+// stubSysThreadAddr. It runs the address-space edits the sentry posts in
+// the read-only syscall page and reports their completion, with no stack
+// and every signal blocked: its control flow depends only on the code page,
+// its own registers and the syscall page, none of which the application
+// can write. It writes no memory itself: it reports through pwrite(2) on
+// the memory file (descriptor 0), copying bytes out of the syscall page
+// (the request's sequence number, or one byte of the identity table per
+// value), a call the application's threads are refused.
+
+// Offsets in the syscall page; keep in sync with syscall_thread.go.
+#define SP_ADDR 0x7f0000002000
+#define SP_SEQ 0xe00
+#define SP_COUNT 0xe04
+#define SP_DONE 0xe08
+#define SP_SENTRY_SLEEPING 0xe0c
+#define SP_REM 0xe10
+#define SP_ERRNO 0xe11
+#define SP_FILEOFF 0xe18
+#define SP_TABLE 0xf00
+#define SP_MAX 64
+#define SP_ENTRY 56
+// dataHandlerAction's sa_mask: eight bytes of ones in the read-only data
+// page.
+#define ALL_SIGNALS 0x7f0000001018
+
+#define SYS_PWRITE64 18
+#define SYS_RT_SIGPROCMASK 14
+#define SYS_EXIT_GROUP 231
+#define SIG_SETMASK 2
+
+TEXT ·sysThreadCode(SB), NOSPLIT|NOFRAME, $0
+	MOVQ $SYS_RT_SIGPROCMASK, AX
+	MOVQ $SIG_SETMASK, DI
+	MOVQ $ALL_SIGNALS, SI
+	XORQ DX, DX
+	MOVQ $8, R10
+	SYSCALL
+	TESTQ AX, AX
+	JNE die
+	MOVQ $SP_ADDR, R13
+	// R14: the sequence number of the last request served.
+	XORQ R14, R14
+
+wait:
+	// Polling for the next request as well measured no faster: on two
+	// busy CPUs it takes the time of the threads that would post it.
+	MOVL SP_SEQ(R13), AX
+	CMPL AX, R14
+	JNE request
+	MOVQ $SYS_FUTEX, AX
+	LEAQ SP_SEQ(R13), DI
+	MOVQ $FUTEX_WAIT, SI
+	MOVL R14, DX
+	XORQ R10, R10
+	SYSCALL
+	JMP wait
+
+request:
+	MOVL AX, R14
+	MOVL SP_COUNT(R13), R12
+	CMPQ R12, $SP_MAX
+	JLS counted
+	XORQ R12, R12
+counted:
+	MOVQ R13, BX
+	TESTQ R12, R12
+	JEQ done
+loop:
+	MOVQ 0(BX), AX
+	MOVQ 8(BX), DI
+	MOVQ 16(BX), SI
+	MOVQ 24(BX), DX
+	MOVQ 32(BX), R10
+	MOVQ 40(BX), R8
+	MOVQ 48(BX), R9
+	SYSCALL
+	CMPQ AX, $-4095
+	JCC failed
+	ADDQ $SP_ENTRY, BX
+	DECQ R12
+	JNE loop
+	JMP done
+
+failed:
+	// R12: the calls not completed, the failed one included; R15 its
+	// errno, at most 255.
+	NEGQ AX
+	CMPQ AX, $255
+	JLS small
+	MOVQ $255, AX
+small:
+	MOVQ AX, R15
+	MOVQ $SYS_PWRITE64, AX
+	XORQ DI, DI
+	LEAQ SP_TABLE(R13)(R12*1), SI
+	MOVQ $1, DX
+	MOVQ SP_FILEOFF(R13), R10
+	ADDQ $SP_REM, R10
+	SYSCALL
+	CMPQ AX, $1
+	JNE die
+	MOVQ $SYS_PWRITE64, AX
+	XORQ DI, DI
+	LEAQ SP_TABLE(R13)(R15*1), SI
+	MOVQ $1, DX
+	MOVQ SP_FILEOFF(R13), R10
+	ADDQ $SP_ERRNO, R10
+	SYSCALL
+	CMPQ AX, $1
+	JNE die
+
+done:
+	// Done := Seq, then wake the sentry if it announced that it sleeps.
+	MOVQ $SYS_PWRITE64, AX
+	XORQ DI, DI
+	LEAQ SP_SEQ(R13), SI
+	MOVQ $4, DX
+	MOVQ SP_FILEOFF(R13), R10
+	ADDQ $SP_DONE, R10
+	SYSCALL
+	CMPQ AX, $4
+	JNE die
+	MFENCE
+	MOVL SP_SENTRY_SLEEPING(R13), AX
+	TESTL AX, AX
+	JEQ wait
+	MOVQ $SYS_FUTEX, AX
+	LEAQ SP_DONE(R13), DI
+	MOVQ $FUTEX_WAKE, SI
+	MOVQ $1, DX
+	SYSCALL
+	JMP wait
+
+die:
+	// A report that cannot be made must not look made: the process goes,
+	// and the sentry, waiting, finds it gone.
+	MOVQ $SYS_EXIT_GROUP, AX
+	XORQ DI, DI
+	SYSCALL
+	BYTE $0xcc
+
+	// End marker, found by syscall_thread.go; never executed.
+	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
+
+// func sysThreadCodeStart() unsafe.Pointer
+TEXT ·sysThreadCodeStart(SB), NOSPLIT, $0-8
+	LEAQ ·sysThreadCode(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET
+
+// A new application thread's first code, copied to stubThreadStartAddr:
+// the factory starts it here with DI pointing at its stack_t (in its
+// sysmsg page) and RSP at the top of its region. It sets its signal stack,
+// stacks the thread filter on the master filter and goes to the thread
+// entry, whose int3 posts its first event. The application reaching this
+// code gets no further than its first `syscall`, which its own filter
+// refuses.
+#define SYS_SIGALTSTACK 131
+#define SYS_SECCOMP 317
+#define SECCOMP_SET_MODE_FILTER 1
+// stubDataAddr + dataProgThread, and stubCodeAddr + 8.
+#define PROG_THREAD 0x7f0000001050
+#define THREAD_ENTRY 0x7f0000000108
+
+TEXT ·threadStartCode(SB), NOSPLIT|NOFRAME, $0
+	MOVQ $SYS_SIGALTSTACK, AX
+	XORQ SI, SI
+	SYSCALL
+	TESTQ AX, AX
+	JNE fail
+	MOVQ $SYS_SECCOMP, AX
+	MOVQ $SECCOMP_SET_MODE_FILTER, DI
+	XORQ SI, SI
+	MOVQ $PROG_THREAD, DX
+	SYSCALL
+	TESTQ AX, AX
+	JNE fail
+	MOVQ $THREAD_ENTRY, AX
+	JMP AX
+fail:
+	// The thread alone ends; the factory, waiting for its first event,
+	// finds it gone.
+	MOVQ $SYS_EXIT, AX
+	XORQ DI, DI
+	SYSCALL
+	BYTE $0xcc
+
+	// End marker, found by stub.go; never executed.
+	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
+
+// func threadStartCodeStart() unsafe.Pointer
+TEXT ·threadStartCodeStart(SB), NOSPLIT, $0-8
+	LEAQ ·threadStartCode(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET

@@ -12,15 +12,14 @@
 //
 // ptrace is used only off the hot path. One goroutine (the factory) traces
 // the master stub and the first thread of each stub process: it forks stub
-// processes (one ahead of use), and clones and sets up application threads.
-// Address-space edits (mmap, munmap of the memory file) are injected with
-// ptrace too, because an injected call cannot be forged by the application:
-// each task thread traces one "editor" thread per stub process and injects
-// them itself, as the ptrace platform does; other threads go through the
-// factory. Mappings made while no thread
-// of the process runs application code are queued and run as one batch
-// before one does (batch.go), so a fault, a fork or an exec costs one
-// injection instead of one per mapping.
+// processes (one ahead of use), and clones application threads and each
+// process's syscall thread. Address-space edits (mmap, munmap of the memory
+// file) are made by the syscall thread, untraced, on requests any sentry
+// thread posts in a page the stub maps read-only, and reported done in a way
+// the application cannot fake (syscall_thread.go). Mappings made while no
+// thread of the process runs application code are queued and run as one
+// request before one does (batch.go), so a fault, a fork or an exec costs
+// one hand-off instead of one per mapping.
 //
 // Hand-off. Both sides poll the shared state word for a few tens of
 // microseconds before sleeping on it (FUTEX_WAIT), and a side wakes the
@@ -345,11 +344,12 @@ func newProcess(master *tracee) (*tracee, error) {
 const cloneThreadFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM
 
-// newThread clones an application thread in first's process and sets it
-// up: its signal stack is the region at regionAddr (already mapped, with its
-// stack_t written at sysmsgAltStack), it stacks threadFilter on the master
-// filter, and it is let go at the thread entry, where its int3 posts its
-// first event. It returns the new thread's ID.
+// newThread clones an application thread in first's process and lets it
+// go at the thread start code, which sets its signal stack to the region
+// at regionAddr (already mapped, with its stack_t written at
+// sysmsgAltStack), stacks threadFilter on the master filter, and goes to
+// the thread entry, where its int3 posts its first event. It returns the
+// new thread's ID.
 //
 // Preconditions: runs on the factory's thread.
 func newThread(first *tracee, regionAddr uint64) (int, error) {
@@ -365,15 +365,11 @@ func newThread(first *tracee, regionAddr uint64) (int, error) {
 	if ws, err := t.waitStop(); err != nil || ws.StopSignal() != unix.SIGSTOP {
 		return fail(fmt.Errorf("systrap: new stub thread did not stop (%v): %v", ws.StopSignal(), err))
 	}
-	t.template = first.template
-	if _, err := t.syscall(unix.SYS_SIGALTSTACK, uintptr(regionAddr+sysmsgAltStack), 0); err != nil {
-		return fail(fmt.Errorf("systrap: setting the stub thread's signal stack: %w", err))
-	}
-	if _, err := t.syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, stubDataAddr+dataProgThread); err != nil {
-		return fail(fmt.Errorf("systrap: installing the stub thread's seccomp filter: %w", err))
-	}
-	regs := t.template
-	regs.Rip = stubThreadEntryAddr
+	// The thread sets up its signal stack and filter itself
+	// (threadStartCode): two injections fewer.
+	regs := first.template
+	regs.Rip = stubThreadStartAddr
+	regs.Rdi = regionAddr + sysmsgAltStack
 	regs.Rsp = regionAddr + regionSize
 	regs.Orig_rax = ^uint64(0)
 	if err := unix.PtraceSetRegs(tid, &regs); err != nil {

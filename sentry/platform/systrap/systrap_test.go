@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -306,7 +307,9 @@ func TestEscapeThroughStubCode(t *testing.T) {
 	} {
 		// The syshandler's first `syscall` (its futex wake).
 		sysSyscall := stubSyshandlerAddr + uint64(bytes.Index(sysh.code, []byte{0x0f, 0x05}))
-		for _, target := range []uint64{stubSyscallAddr, stubRestorerAddr + 5, stubBatchAddr + 0x20, sysSyscall} {
+		// The syscall thread's `syscall` that runs the requests.
+		sysThreadLoop := sysThreadSyscalls()[2]
+		for _, target := range []uint64{stubSyscallAddr, stubRestorerAddr + 5, sysThreadLoop, sysSyscall} {
 			t.Run(fmt.Sprintf("%s@%#x", tc.name, target), func(t *testing.T) {
 				// mov $target, %rcx; jmp *%rcx
 				code := []byte{0x48, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe1}
@@ -526,28 +529,133 @@ func TestBatchedMappingFailure(t *testing.T) {
 	}
 }
 
-// TestEscapeThroughBatchCode: entering the batch loop with entries of the
-// application's own making does not run them either: the loop's syscall
-// is the stub's, which the application threads' filter refuses.
-func TestEscapeThroughBatchCode(t *testing.T) {
-	// mov $dataAddr,%rbx; mov $1,%r12; mov $stubBatchAddr,%rcx; jmp *%rcx
-	code := []byte{0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0x49, 0xc7, 0xc4, 1, 0, 0, 0,
-		0x48, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe1}
-	*(*uint64)(unsafePtr(&code[2])) = dataAddr
-	*(*uint64)(unsafePtr(&code[19])) = stubBatchAddr
+// sysThreadSyscalls returns the addresses of the `syscall` instructions of
+// the syscall thread's code, in order: rt_sigprocmask, the futex wait for
+// a request, the request's calls, the two failure pwrites, the Done pwrite,
+// the futex wake, exit_group.
+func sysThreadSyscalls() []uint64 {
+	var out []uint64
+	for off := 0; ; {
+		i := bytes.Index(sysThreadBytes[off:], []byte{0x0f, 0x05})
+		if i < 0 {
+			return out
+		}
+		out = append(out, stubSysThreadAddr+uint64(off+i))
+		off += i + 2
+	}
+}
+
+func TestSysThreadCode(t *testing.T) {
+	if got := len(sysThreadSyscalls()); got != 8 {
+		t.Fatalf("syscall thread code has %d syscall instructions, want 8 (the tests name them by index)", got)
+	}
+}
+
+// TestEscapeThroughSysThreadCode: entering the syscall thread's code with
+// registers or entries of the application's making runs none of its calls:
+// the requests' loop, or any of its pwrites (a forged completion report),
+// kill the stub, since the application threads' filter refuses them from
+// the stub's code page.
+func TestEscapeThroughSysThreadCode(t *testing.T) {
+	sc := sysThreadSyscalls()
+	// The loop's first instruction, mov (%rbx),%rax: 48 8b 03.
+	loop := bytes.Index(sysThreadBytes, []byte{0x48, 0x8b, 0x03, 0x48, 0x8b, 0x7b, 0x08})
+	if loop < 0 {
+		t.Fatal("syscall thread loop not found")
+	}
+	for _, tc := range []struct {
+		name   string
+		target uint64
+		regs   func(r *arch.Registers)
+	}{
+		// Entries at dataAddr: an mmap over the stub's own data page.
+		{"forged-entries", stubSysThreadAddr + uint64(loop), func(r *arch.Registers) { r.Rbx, r.R12 = dataAddr, 1 }},
+		// pwrite(0, dataAddr, 4, file offset of the Done word): the
+		// offset does not matter, the call is refused by number.
+		{"pwrite-rem", sc[3], func(r *arch.Registers) {
+			r.Rax, r.Rdi, r.Rsi, r.Rdx, r.R10 = unix.SYS_PWRITE64, 0, dataAddr, 1, 0
+		}},
+		{"pwrite-errno", sc[4], func(r *arch.Registers) {
+			r.Rax, r.Rdi, r.Rsi, r.Rdx, r.R10 = unix.SYS_PWRITE64, 0, dataAddr, 1, 0
+		}},
+		{"pwrite-done", sc[5], func(r *arch.Registers) {
+			r.Rax, r.Rdi, r.Rsi, r.Rdx, r.R10 = unix.SYS_PWRITE64, 0, dataAddr, 4, 0
+		}},
+		{"mmap-at-loop", sc[2], func(r *arch.Registers) {
+			r.Rax, r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9 = unix.SYS_MMAP, dataAddr+0x10000, 4096,
+				unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED, 0, 0
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// mov $target,%rcx; jmp *%rcx
+			code := []byte{0x48, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe1}
+			*(*uint64)(unsafePtr(&code[2])) = tc.target
+			f := newFixture(t, code)
+			fr, err := f.mf.Allocate(arch.PageSize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entry := (*[7]uint64)(unsafePtr(&f.mf.Slice(fr)[0]))
+			*entry = [7]uint64{unix.SYS_MMAP, stubDataAddr, 4096, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_SHARED | unix.MAP_FIXED, 0, 0}
+			if err := f.as.MapFile(dataAddr, fr, platform.Read|platform.Write); err != nil {
+				t.Fatal(err)
+			}
+			st := &arch.State{}
+			st.Regs.Rip = codeAddr
+			tc.regs(&st.Regs)
+			if trap, err := f.ctx.Switch(f.as, st); err == nil {
+				t.Fatalf("stub survived: trap %+v", trap)
+			}
+		})
+	}
+}
+
+// The syscall thread's edits complete before Unmap returns: a page
+// unmapped and then read faults, many times over, with the syscall thread
+// asleep or not.
+func TestUnmapIsSynchronous(t *testing.T) {
+	// mov (%rbx),%rax; mov $110,%eax; syscall
+	code := []byte{0x48, 0x8b, 0x03, 0xb8, 110, 0, 0, 0, 0x0f, 0x05}
 	f := newFixture(t, code)
 	fr, err := f.mf.Allocate(arch.PageSize)
 	if err != nil {
 		t.Fatal(err)
 	}
-	entry := (*[7]uint64)(unsafePtr(&f.mf.Slice(fr)[0]))
-	*entry = [7]uint64{unix.SYS_MMAP, dataAddr + 0x10000, 4096, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_SHARED | unix.MAP_FIXED, 0, 0}
-	if err := f.as.MapFile(dataAddr, fr, platform.Read); err != nil {
-		t.Fatal(err)
+	for i := 0; i < 200; i++ {
+		if err := f.as.MapFile(dataAddr, fr, platform.Read); err != nil {
+			t.Fatal(err)
+		}
+		st := &arch.State{}
+		st.Regs.Rip, st.Regs.Rbx = codeAddr, dataAddr
+		if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+			t.Fatalf("round %d, mapped: trap %+v err %v", i, trap, err)
+		}
+		f.as.Unmap(dataAddr, arch.PageSize)
+		st.Regs.Rip, st.Regs.Rbx = codeAddr, dataAddr
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil || trap.Kind != platform.TrapFault || trap.Addr != dataAddr {
+			t.Fatalf("round %d, unmapped: trap %+v err %v, want a fault at %#x", i, trap, err, dataAddr)
+		}
+		if i%2 == 1 {
+			// Let the syscall thread fall asleep.
+			time.Sleep(100 * time.Microsecond)
+		}
 	}
+}
+
+// An munmap the host refuses kills the stub instead of leaving the pages
+// mapped.
+func TestFailedUnmapKillsStub(t *testing.T) {
+	f := newFixture(t, getppidLoop)
 	st := &arch.State{}
 	st.Regs.Rip = codeAddr
+	if _, err := f.ctx.Switch(f.as, st); err != nil {
+		t.Fatal(err)
+	}
+	// Misaligned: the host's munmap says EINVAL.
+	f.as.Unmap(dataAddr+1, arch.PageSize)
+	st.Regs.Rip = codeAddr
 	if trap, err := f.ctx.Switch(f.as, st); err == nil {
-		t.Fatalf("stub survived a forged batch: trap %+v", trap)
+		t.Fatalf("stub survived a failed munmap: trap %+v", trap)
 	}
 }

@@ -32,24 +32,68 @@ type tracee struct {
 }
 
 // waitStop waits for the thread's next stop and returns its status.
+//
+// It never blocks in wait4 on the thread alone. A killed stub's leader is
+// not reported until every other thread of its process is reaped, and a
+// traced thread stays a zombie until its tracer reaps it: a thread the
+// factory cloned a moment before the kill, or one another sentry thread
+// traces, would hold the leader's report back while that thread's reaper
+// waits behind the factory. So waitStop sleeps until any child has
+// something to report, without taking it, and reaps exited ones that are
+// not t: they are dead, and reaping them is what lets the leader go (a
+// reaper that comes later finds ECHILD, which reads as gone).
 func (t *tracee) waitStop() (unix.WaitStatus, error) {
 	for {
 		var ws unix.WaitStatus
-		_, err := unix.Wait4(t.tid, &ws, unix.WALL, nil)
+		pid, err := unix.Wait4(t.tid, &ws, unix.WALL|unix.WNOHANG, nil)
 		if err == unix.EINTR {
 			continue
+		}
+		if err == unix.ECHILD {
+			return ws, errStubDied
 		}
 		if err != nil {
 			return ws, fmt.Errorf("systrap: wait4(%d): %w", t.tid, err)
 		}
-		if ws.Exited() || ws.Signaled() {
-			return ws, errStubDied
-		}
-		if !ws.Stopped() {
+		if pid == t.tid {
+			if ws.Exited() || ws.Signaled() {
+				return ws, errStubDied
+			}
+			if ws.Stopped() {
+				return ws, nil
+			}
 			continue
 		}
-		return ws, nil
+		other, exited, err := waitAny()
+		switch {
+		case err == unix.EINTR:
+		case err != nil:
+			return ws, fmt.Errorf("systrap: waitid: %w", err)
+		case other == t.tid:
+		case exited:
+			_, _ = unix.Wait4(other, &ws, unix.WALL|unix.WNOHANG, nil)
+		default:
+			// Another tracee's stop, which its own waiter takes.
+			_ = unix.Nanosleep(&unix.Timespec{Nsec: 20000}, nil)
+		}
 	}
+}
+
+// waitAny sleeps until a child or tracee of the sentry has a state change
+// to report and returns its ID, leaving the report in place.
+func waitAny() (pid int, exited bool, err error) {
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WSTOPPED|unix.WALL|unix.WNOWAIT, nil); err != nil {
+		return 0, false, err
+	}
+	// siginfo_t for SIGCHLD: si_pid follows signo, errno, code and padding.
+	pid = int(*(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(&info)) + 16)))
+	const cldExited, cldKilled, cldDumped = 1, 2, 3 // si_code of SIGCHLD
+	switch info.Code {
+	case cldExited, cldKilled, cldDumped:
+		exited = true
+	}
+	return pid, exited, nil
 }
 
 // setOptions sets the tracing options: the thread dies with its tracer.

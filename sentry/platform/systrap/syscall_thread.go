@@ -1,0 +1,264 @@
+package systrap
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+)
+
+// The syscall thread.
+//
+// Every stub process has one thread that only ever makes the sentry's
+// address-space edits (mmap and munmap of the memory file). The factory
+// makes it with the process, ahead of use, and lets it go untraced; from
+// then on any sentry thread hands it work through shared memory and a
+// futex, with no ptrace: an edit costs two futex hand-offs instead of a
+// ptrace injection (set the registers, resume, wait for the stop, read the
+// registers), and a process needs no "editor" thread per task thread that
+// edits it.
+//
+// The application runs in the same host process and can write every
+// writable page there and jump to any instruction of the stub's code, so
+// the thread is built so that the application can neither make it run a
+// call of its choosing nor fake the completion of one:
+//
+//   - Requests are entries in the syscall page, a page of the memory file
+//     the process maps read-only at sysPageAddr; only the sentry, through
+//     its own mapping, writes it.
+//   - The thread's code (stub_amd64.s, sysThreadCode) is in the stub's code
+//     page; it uses no stack (RSP is 0) and runs with every signal blocked,
+//     so nothing in application-writable memory ever steers it: its
+//     control flow depends only on its registers, which the application
+//     cannot reach, and on the syscall page.
+//   - The application's threads reaching that code with registers of their
+//     own get no further than its first `syscall`: their filter
+//     (threadFilter) allows only the hand-off path's futex, rt_sigreturn,
+//     exit and arch_prctl from the code page, and kills the process on
+//     mmap, munmap or pwrite. The only threads without that filter are the
+//     process's first thread (stopped under the factory's ptrace between
+//     injections), a new thread until its start code installs it, and the
+//     syscall thread; none of them ever runs application code.
+//   - Completion: the thread writes no memory. It reports by pwrite(2) on
+//     the memory file (its descriptor 0) into the syscall page, copying the
+//     request's sequence number into Done, and on a failure first the
+//     count of calls not completed and the errno, each one byte copied from
+//     the page's identity table. A pwrite is a system call the
+//     application's threads are refused, and the page is not writable
+//     through any mapping of the process, so Done == Seq can only mean that
+//     the syscall thread ran the request to its end: an munmap the sentry
+//     asked for has happened (it is synchronous for the whole process)
+//     before the sentry reuses the pages. Done is a level, not an event, so
+//     the sentry may spin on it and sleep on it as on the sysmsg state;
+//     the futex wake only shortens a sleep, and a spurious one (the
+//     application may wake any futex through the hand-off path) is
+//     rechecked against Done.
+//
+// Layout of the syscall page.
+const (
+	// sysPageAddr is where every stub process maps its syscall page.
+	sysPageAddr = stubEnd
+	// The entries: system call number and six arguments, 8 bytes each.
+	batchEntrySize = 7 * 8
+	// maxBatch is how many calls a request holds.
+	maxBatch = 64
+	// spSeq is the sequence number of the latest request (sentry); the
+	// thread sleeps on it.
+	spSeq = 0xe00
+	// spCount is how many entries the request holds (sentry).
+	spCount = 0xe04
+	// spDone is the sequence number of the latest request completed
+	// (thread, by pwrite).
+	spDone = 0xe08
+	// spSentrySleeping is set while the sentry sleeps on spDone (sentry).
+	spSentrySleeping = 0xe0c
+	// spRem is the count of calls the failed request did not complete,
+	// noFailure when none failed, and spErrno the errno of the failed
+	// call (thread, by pwrite; reset by the sentry before each request).
+	spRem   = 0xe10
+	spErrno = 0xe11
+	// spFileOff is the page's offset in the memory file, where the
+	// thread's pwrites go (sentry, once).
+	spFileOff = 0xe18
+	// spTable is the identity table: byte i holds i.
+	spTable = 0xf00
+
+	noFailure = 0xff
+)
+
+// Addresses stub_amd64.s names as numbers.
+var (
+	_ [sysPageAddr - 0x7f0000002000]struct{} // SP_ADDR
+	_ [0x7f0000002000 - sysPageAddr]struct{}
+	_ [stubDataAddr + dataHandlerAction + 24 - 0x7f0000001018]struct{} // ALL_SIGNALS
+	_ [0x7f0000001018 - (stubDataAddr + dataHandlerAction + 24)]struct{}
+	_ [stubDataAddr + dataProgThread - 0x7f0000001050]struct{} // PROG_THREAD
+	_ [0x7f0000001050 - (stubDataAddr + dataProgThread)]struct{}
+	_ [stubThreadEntryAddr - 0x7f0000000108]struct{} // THREAD_ENTRY
+	_ [0x7f0000000108 - stubThreadEntryAddr]struct{}
+)
+
+var _ [spSeq - maxBatch*batchEntrySize]struct{} // the entries fit below Seq
+var _ [pageSize - spTable - 256]struct{}        // the table fits the page
+var _ [noFailure - maxBatch - 1]struct{}        // noFailure is no count
+
+// sysThreadSpin is how long the sentry polls Done before it sleeps: the
+// thread answers an mmap or munmap within a few microseconds once it runs.
+var sysThreadSpin = 20 * time.Microsecond
+
+// stubSysThreadOffset is where the syscall thread's code sits in the code
+// page, between the handler and the syshandler.
+const (
+	stubSysThreadOffset = 0x600
+	stubSysThreadAddr   = stubStart + stubSysThreadOffset
+)
+
+// sysThreadCode is the syscall thread's code in stub_amd64.s; copied,
+// never called.
+func sysThreadCode()
+
+// sysThreadCodeStart returns the address of sysThreadCode.
+func sysThreadCodeStart() unsafe.Pointer
+
+// sysThreadBytes is the syscall thread's code; stubImage fails with
+// sysThreadErr.
+var sysThreadBytes, sysThreadErr = loadCode(sysThreadCodeStart(), "syscall thread", stubSysThreadOffset, stubSyshandlerOffset)
+
+// sysThread is the sentry's side of a stub process's syscall thread. Its
+// fields and the syscall page are used under the address space's pendMu.
+type sysThread struct {
+	tid int
+	// fr is the syscall page in the memory file, page the sentry's
+	// mapping of it.
+	fr   memfile.Range
+	page []byte
+	// seq is the sequence number of the latest request.
+	seq uint32
+	// spin adapts the sentry's polling of Done: the thread usually sleeps
+	// when a request comes, and when the wake-up takes longer than the
+	// poll, polling only takes a CPU the thread could run on.
+	spin spinner
+}
+
+func (s *sysThread) word(off int) *uint32 {
+	return (*uint32)(unsafe.Pointer(&s.page[off]))
+}
+
+// startSysThread maps the syscall page in the new process and starts its
+// syscall thread.
+//
+// Preconditions: runs on the factory's thread; as is not shared yet.
+func (as *addressSpace) startSysThread() error {
+	fr, err := as.p.mf.Allocate(pageSize)
+	if err != nil {
+		return err
+	}
+	s := &sysThread{fr: fr, page: as.p.mf.Slice(fr)}
+	// Released with the process from here on (releaseBatch).
+	as.sys = s
+	for i := 0; i < 256; i++ {
+		s.page[spTable+i] = byte(i)
+	}
+	binary.LittleEndian.PutUint64(s.page[spFileOff:], fr.Start)
+	if _, err := as.first.syscall(unix.SYS_MMAP, sysPageAddr, pageSize, unix.PROT_READ,
+		unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(fr.Start)); err != nil {
+		return fmt.Errorf("systrap: mapping the syscall page: %w", err)
+	}
+	tid, err := as.first.injectEvent(unix.SYS_CLONE, cloneThreadFlags, unix.PTRACE_EVENT_CLONE)
+	if err != nil {
+		return err
+	}
+	t := &tracee{tgid: as.first.tgid, tid: tid}
+	if ws, err := t.waitStop(); err != nil || ws.StopSignal() != unix.SIGSTOP {
+		_ = unix.Tgkill(t.tgid, tid, unix.SIGKILL)
+		return fmt.Errorf("systrap: new syscall thread did not stop (%v): %v", ws.StopSignal(), err)
+	}
+	regs := as.first.template
+	regs.Rip = stubSysThreadAddr
+	regs.Rsp = 0
+	regs.Orig_rax = ^uint64(0)
+	if err := unix.PtraceSetRegs(tid, &regs); err != nil {
+		_ = unix.Tgkill(t.tgid, tid, unix.SIGKILL)
+		return fmt.Errorf("systrap: starting the syscall thread: %w", err)
+	}
+	if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_DETACH, uintptr(tid), 0, 0, 0, 0); errno != 0 {
+		_ = unix.Tgkill(t.tgid, tid, unix.SIGKILL)
+		return fmt.Errorf("systrap: letting the syscall thread go: %w", errno)
+	}
+	s.tid = tid
+	return nil
+}
+
+// putEntry writes request entry i.
+func (s *sysThread) putEntry(i int, op editOp) {
+	e := s.page[i*batchEntrySize:]
+	le := binary.LittleEndian
+	le.PutUint64(e, uint64(op.nr))
+	for j, a := range op.args {
+		le.PutUint64(e[8+8*j:], uint64(a))
+	}
+}
+
+// runSys has the syscall thread make the first n entries' calls, in order,
+// stopping at the first that fails, and returns once it has.
+func (as *addressSpace) runSys(n int) error {
+	s := as.sys
+	atomic.StoreUint32(s.word(spCount), uint32(n))
+	s.page[spRem], s.page[spErrno] = noFailure, 0
+	s.seq++
+	seq := s.seq
+	atomic.StoreUint32(s.word(spSeq), seq)
+	futexWake(s.word(spSeq))
+	if err := as.waitSys(seq); err != nil {
+		return err
+	}
+	if rem := s.page[spRem]; rem != noFailure {
+		return fmt.Errorf("systrap: call %d of %d failed: %w", n-int(rem), n, unix.Errno(s.page[spErrno]))
+	}
+	return nil
+}
+
+// waitSys waits until the syscall thread reports request seq done.
+func (as *addressSpace) waitSys(seq uint32) error {
+	s := as.sys
+	done := s.word(spDone)
+	if s.spin.enabled() {
+		deadline := time.Now().Add(sysThreadSpin)
+		hit := false
+		for i := 1; ; i++ {
+			if atomic.LoadUint32(done) == seq {
+				hit = true
+				break
+			}
+			if i%64 == 0 && time.Now().After(deadline) {
+				break
+			}
+		}
+		s.spin.record(hit)
+		if hit {
+			return nil
+		}
+	}
+	sleeping := s.word(spSentrySleeping)
+	for {
+		atomic.StoreUint32(sleeping, 1)
+		d := atomic.LoadUint32(done)
+		if d == seq {
+			atomic.StoreUint32(sleeping, 0)
+			return nil
+		}
+		errno := futexWait(done, d, &waitTimeout)
+		atomic.StoreUint32(sleeping, 0)
+		if atomic.LoadUint32(done) == seq {
+			return nil
+		}
+		if errno == unix.ETIMEDOUT && as.stubExited(s.tid) {
+			return errStubDied
+		}
+	}
+}
