@@ -55,6 +55,17 @@ static void uptime_is_boottime(void) {
 	CHECK(sscanf(buf, "%lf %lf", &up, &idle) == 2);
 	CHECK(idle >= 0);
 	NEAR((long long)(up * 1e9), clk_ns(CLOCK_BOOTTIME, 1), 0);
+	// So is a process's start time in /proc/PID/stat (field 22, clock
+	// ticks since boot): this process started moments ago.
+	char stat[1024];
+	CHECK(read_text("/proc/self/stat", stat, sizeof stat) > 0);
+	char *p = strrchr(stat, ')');
+	CHECK(p != NULL);
+	unsigned long long start = 0;
+	CHECK(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) == 1);
+	long long start_ns = (long long)start * (1000000000LL / sysconf(_SC_CLK_TCK));
+	CHECK(start_ns <= (long long)(up * 1e9) + 1000000000LL);
+	CHECK((long long)(up * 1e9) - start_ns < 15000000000LL);
 }
 
 // offset_clocks checks the clocks of a process in a namespace with the

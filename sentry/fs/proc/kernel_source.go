@@ -107,7 +107,9 @@ func (s *kernelSource) thread(t *kernel.ThreadInfo) Thread {
 		SigPending: uint64(t.Pending),
 		UserTime:   t.UserTime,
 		SysTime:    t.SysTime,
-		StartTime:  s.since(t.StartTime),
+		// Ticks since boot in the reader's time namespace, as Linux's
+		// timens_add_boottime_ns.
+		StartTime: s.since(t.StartTime) + s.k.CallerClockOffset(unix.CLOCK_BOOTTIME),
 		Creds: Creds{
 			UID: c.UID, EUID: c.EUID, SUID: c.SUID, FSUID: c.FSUID,
 			GID: c.GID, EGID: c.EGID, SGID: c.SGID, FSGID: c.FSGID,
