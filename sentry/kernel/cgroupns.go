@@ -22,12 +22,20 @@ const InitialCgroupNamespaceID = 0xEFFFFFFB
 type CgroupNamespace struct {
 	// ino is the namespace's inode number; immutable.
 	ino uint64
+	// userns is the user namespace that owns it, its creator's;
+	// immutable.
+	userns *UserNamespace
 }
 
 // initialCgroupNS is the namespace every task starts in.
-var initialCgroupNS = &CgroupNamespace{ino: InitialCgroupNamespaceID}
+var initialCgroupNS = &CgroupNamespace{ino: InitialCgroupNamespaceID, userns: initialUserNS}
 
-func newCgroupNamespace() *CgroupNamespace { return &CgroupNamespace{ino: newNSID()} }
+func newCgroupNamespace(owner *UserNamespace) *CgroupNamespace {
+	return &CgroupNamespace{ino: newNSID(), userns: owner}
+}
+
+// UserNamespace returns the user namespace that owns the namespace.
+func (n *CgroupNamespace) UserNamespace() *UserNamespace { return n.userns }
 
 // Ino returns the namespace's inode number.
 func (n *CgroupNamespace) Ino() uint64 { return n.ino }

@@ -65,6 +65,7 @@ func NewCredentials(uid, gid uint32, groups []uint32, caps uint64) Credentials {
 		UID: uid, EUID: uid, SUID: uid, FSUID: uid,
 		GID: gid, EGID: gid, SGID: gid, FSGID: gid,
 		Groups: append([]uint32(nil), groups...),
+		UserNS: initialUserNS,
 	}
 	// Linux keeps the supplementary groups sorted (groups_sort in
 	// setgroups), so getgroups and id -G list them in ascending order.

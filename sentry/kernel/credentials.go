@@ -33,28 +33,31 @@ type Capabilities struct {
 }
 
 // rootCredentials are what the sandbox's init starts with: root with the
-// full capability sets inside the sandbox (none of them reach the host).
+// full capability sets inside the sandbox (none of them reach the host),
+// in the initial user namespace.
 func rootCredentials() Credentials {
-	return Credentials{Caps: Capabilities{Effective: AllCaps, Permitted: AllCaps, Bounding: AllCaps}}
+	return Credentials{UserNS: initialUserNS, Caps: Capabilities{Effective: AllCaps, Permitted: AllCaps, Bounding: AllCaps}}
 }
 
-// HasCap reports whether cap is in the effective set.
-func (c *Credentials) HasCap(cap int) bool { return c.Caps.Effective&(1<<uint(cap)) != 0 }
-
-// setUIDs applies a change of real, effective and saved user IDs (-1 for
-// "unchanged" already resolved by the caller) and the capability rules
-// Linux's cap_task_fix_setuid applies.
+// setUIDs applies a change of real, effective and saved kernel user IDs
+// (-1 for "unchanged" already resolved by the caller) and the capability
+// rules Linux's cap_emulate_setxuid applies, root being user 0 of the
+// credentials' namespace.
 func (c *Credentials) setUIDs(r, e, s uint32, keepCaps bool) {
-	oldRoot := c.UID == 0 || c.EUID == 0 || c.SUID == 0
-	oldEUID := c.EUID
+	ns := c.UserNamespace()
+	oldRoot := ns.IsRoot(c.UID) || ns.IsRoot(c.EUID) || ns.IsRoot(c.SUID)
+	oldEUIDRoot := ns.IsRoot(c.EUID)
 	c.UID, c.EUID, c.SUID, c.FSUID = r, e, s, e
-	if oldRoot && r != 0 && e != 0 && s != 0 && !keepCaps {
-		c.Caps.Permitted, c.Caps.Effective, c.Caps.Ambient = 0, 0, 0
+	if oldRoot && !ns.IsRoot(r) && !ns.IsRoot(e) && !ns.IsRoot(s) {
+		if !keepCaps {
+			c.Caps.Permitted, c.Caps.Effective = 0, 0
+		}
+		c.Caps.Ambient = 0
 	}
-	switch {
-	case oldEUID == 0 && e != 0:
+	switch newRoot := ns.IsRoot(e); {
+	case oldEUIDRoot && !newRoot:
 		c.Caps.Effective = 0
-	case oldEUID != 0 && e == 0:
+	case !oldEUIDRoot && newRoot:
 		c.Caps.Effective = c.Caps.Permitted
 	}
 }
@@ -70,12 +73,17 @@ func anyOf(id uint32, ids ...uint32) bool {
 	return false
 }
 
+// The Set*ID methods take kernel IDs (the system calls translate theirs
+// through the caller's namespace first) and check CAP_SETUID and
+// CAP_SETGID in the caller's own namespace, as ns_capable_setid does: an
+// ID without a mapping there cannot be reached.
+
 // SetResUID implements setresuid(2); ^0 leaves an ID unchanged.
 func (t *Task) SetResUID(r, e, s uint32) error {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	c := &t.creds
-	if !c.HasCap(CapSetuid) {
+	if !c.HasOwnCap(CapSetuid) {
 		for _, id := range []uint32{r, e, s} {
 			if id != ^uint32(0) && !anyOf(id, c.UID, c.EUID, c.SUID) {
 				return unix.EPERM
@@ -100,7 +108,7 @@ func (t *Task) SetUID(uid uint32) error {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	c := &t.creds
-	if c.HasCap(CapSetuid) {
+	if c.HasOwnCap(CapSetuid) {
 		c.setUIDs(uid, uid, uid, t.keepCaps)
 		return nil
 	}
@@ -116,7 +124,7 @@ func (t *Task) SetReUID(r, e uint32) error {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	c := &t.creds
-	if !c.HasCap(CapSetuid) {
+	if !c.HasOwnCap(CapSetuid) {
 		if r != ^uint32(0) && !anyOf(r, c.UID, c.EUID) {
 			return unix.EPERM
 		}
@@ -145,7 +153,7 @@ func (t *Task) SetResGID(r, e, s uint32) error {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	c := &t.creds
-	if !c.HasCap(CapSetgid) {
+	if !c.HasOwnCap(CapSetgid) {
 		for _, id := range []uint32{r, e, s} {
 			if id != ^uint32(0) && !anyOf(id, c.GID, c.EGID, c.SGID) {
 				return unix.EPERM
@@ -169,7 +177,7 @@ func (t *Task) SetGID(gid uint32) error {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	c := &t.creds
-	if c.HasCap(CapSetgid) {
+	if c.HasOwnCap(CapSetgid) {
 		c.GID, c.EGID, c.SGID, c.FSGID = gid, gid, gid, gid
 		return nil
 	}
@@ -185,7 +193,7 @@ func (t *Task) SetReGID(r, e uint32) error {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	c := &t.creds
-	if !c.HasCap(CapSetgid) {
+	if !c.HasOwnCap(CapSetgid) {
 		if r != ^uint32(0) && !anyOf(r, c.GID, c.EGID) {
 			return unix.EPERM
 		}
@@ -209,11 +217,19 @@ func (t *Task) SetReGID(r, e uint32) error {
 	return nil
 }
 
-// SetGroups implements setgroups(2).
+// MaySetGroups reports whether setgroups(2) is allowed to the
+// credentials (may_setgroups): CAP_SETGID in their namespace, where
+// setgroups must be allowed (its gid_map written, /proc/PID/setgroups
+// not "deny").
+func (c *Credentials) MaySetGroups() bool {
+	return c.HasOwnCap(CapSetgid) && c.UserNamespace().maySetgroups()
+}
+
+// SetGroups implements setgroups(2) with kernel group IDs.
 func (t *Task) SetGroups(groups []uint32) error {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
-	if !t.creds.HasCap(CapSetgid) {
+	if !t.creds.MaySetGroups() {
 		return unix.EPERM
 	}
 	t.creds.Groups = append([]uint32(nil), groups...)
@@ -231,7 +247,7 @@ func (t *Task) SetCapabilities(effective, permitted, inheritable uint64) error {
 	if effective&^permitted != 0 {
 		return unix.EPERM
 	}
-	if inheritable&^(c.Inheritable|c.Permitted) != 0 && !t.creds.HasCap(CapSetpcap) {
+	if inheritable&^(c.Inheritable|c.Permitted) != 0 && !t.creds.HasOwnCap(CapSetpcap) {
 		return unix.EPERM
 	}
 	if inheritable&^(c.Inheritable|c.Bounding) != 0 {
@@ -249,7 +265,7 @@ func (t *Task) DropBoundingCap(cap int) error {
 	if cap < 0 || cap > CapLast {
 		return unix.EINVAL
 	}
-	if !t.creds.HasCap(CapSetpcap) {
+	if !t.creds.HasOwnCap(CapSetpcap) {
 		return unix.EPERM
 	}
 	t.creds.Caps.Bounding &^= 1 << uint(cap)
@@ -268,11 +284,22 @@ func (t *Task) UpdateCredentials(fn func(c *Credentials)) {
 }
 
 // FSCreds returns the credentials file accesses are checked with: the
-// file-system IDs, supplementary groups and effective capabilities. Only
-// the task's own goroutine changes its credentials, so no lock is needed.
+// file-system kernel IDs, supplementary groups and effective
+// capabilities. Only the task's own goroutine changes its credentials,
+// so no lock is needed.
+//
+// The sandbox's file systems and mounts belong to the initial user
+// namespace, so only capabilities held there count: a process whose
+// capabilities come from a user namespace of its own gets none of them
+// over files (Linux would grant them over files whose owner and group
+// have mappings in its namespace, which vfs.Creds cannot express).
 func (t *Task) FSCreds() *vfs.Creds {
 	c := &t.creds
-	return &vfs.Creds{UID: c.FSUID, GID: c.FSGID, Groups: c.Groups, Caps: c.Caps.Effective}
+	caps := c.Caps.Effective
+	if c.UserNamespace() != initialUserNS {
+		caps = 0
+	}
+	return &vfs.Creds{UID: c.FSUID, GID: c.FSGID, Groups: c.Groups, Caps: caps}
 }
 
 // Umask returns the task's file mode creation mask.

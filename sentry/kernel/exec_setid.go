@@ -35,7 +35,9 @@ type execCreds struct {
 // auxCreds returns what the auxiliary vector reports.
 func (e *execCreds) auxCreds() loader.AuxCreds {
 	c := &e.creds
-	return loader.AuxCreds{UID: c.UID, EUID: c.EUID, GID: c.GID, EGID: c.EGID, Secure: e.secure}
+	// IDs as the program's user namespace sees them.
+	ns := c.UserNamespace()
+	return loader.AuxCreds{UID: ns.MungedUID(c.UID), EUID: ns.MungedUID(c.EUID), GID: ns.MungedGID(c.GID), EGID: ns.MungedGID(c.EGID), Secure: e.secure}
 }
 
 // unsafeShareLocked reports whether the task's file-system context is
@@ -77,8 +79,11 @@ func (t *Task) computeExecCreds(f *executable) execCreds {
 	if d != nil && !d.NoSuid() && !noNewPrivs {
 		// Linux reloads the mode and owner under the inode lock and
 		// gives up if the execute permission vanished meanwhile.
+		// A file whose owner or group has no mapping in the task's
+		// user namespace grants neither.
+		ns := old.UserNamespace()
 		if st, err := d.Inode().Stat(); err == nil && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 &&
-			t.FSCreds().MayAccess(&st, vfs.MayExec) == nil {
+			t.FSCreds().MayAccess(&st, vfs.MayExec) == nil && ns.HasUIDMapping(st.Uid) && ns.HasGIDMapping(st.Gid) {
 			if st.Mode&unix.S_ISUID != 0 {
 				out.perClear = true
 				n.EUID = st.Uid
@@ -97,10 +102,12 @@ func (t *Task) computeExecCreds(f *executable) execCreds {
 	caps := &n.Caps
 	caps.Permitted = 0
 	effective := false
-	if n.EUID == 0 || n.UID == 0 {
+	// Root is user 0 of the task's user namespace.
+	ns := n.UserNamespace()
+	if ns.IsRoot(n.EUID) || ns.IsRoot(n.UID) {
 		caps.Permitted = old.Caps.Bounding | old.Caps.Inheritable
 	}
-	if n.EUID == 0 {
+	if ns.IsRoot(n.EUID) {
 		effective = true
 	}
 	if caps.Permitted&^old.Caps.Permitted != 0 {
@@ -130,7 +137,7 @@ func (t *Task) computeExecCreds(f *executable) execCreds {
 	} else {
 		caps.Effective = caps.Ambient
 	}
-	out.secure = isSetID || (n.UID != 0 && (effective || caps.Permitted&^caps.Ambient != 0))
+	out.secure = isSetID || (!ns.IsRoot(n.UID) && (effective || caps.Permitted&^caps.Ambient != 0))
 
 	// Dumpability: begin_new_exec looks at the old IDs (fs.suid_dumpable
 	// is 0 in the sandbox, so "not dumpable"), commit_creds at what

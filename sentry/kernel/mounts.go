@@ -141,11 +141,9 @@ func (f *FSContext) moveToCopy(ns *vfs.MountNamespace) {
 }
 
 // unshareMountNamespace implements unshare(CLONE_NEWNS), which unshares
-// the file-system context too.
+// the file-system context too. The caller (UnshareNamespaces) checks
+// CAP_SYS_ADMIN in the user namespace that will own it.
 func (t *Task) unshareMountNamespace() error {
-	if !t.creds.HasCap(CapSysAdmin) {
-		return unix.EPERM
-	}
 	ns := t.MountNamespace()
 	if t.fs.refs.Load() > 1 {
 		own := t.fs.fork()

@@ -1,20 +1,14 @@
 package kernel
 
 import (
-	"runtime"
-	"sync"
 	"sync/atomic"
-	"weak"
 
 	"golang.org/x/sys/unix"
 )
 
-// A task's cgroup and time namespaces, the members of Linux's nsproxy the
-// Task struct has no field for, are kept beside it in taskNamespaces: a
-// task without an entry is in the initial ones. An entry is made the
-// first time a task leaves them (clone, unshare or setns) and goes when
-// the task is collected, as the UTS namespace numbers of introspect.go
-// do.
+// A task's cgroup and time namespaces, the members of Linux's nsproxy
+// that have no field of their own in Task, are kept together in an nsSet
+// that Task.namespaces points at (nil: the initial ones).
 
 // nsSet is a task's cgroup and time namespaces. A value is never changed
 // once stored: a change stores a new one, so readers (/proc, from other
@@ -29,69 +23,86 @@ type nsSet struct {
 	time, timeForChildren *TimeNamespace
 }
 
-// initialNSSet is the set of a task without an entry.
+// initialNSSet is the set of a task whose namespaces pointer is nil.
 var initialNSSet = &nsSet{cgroup: initialCgroupNS, time: initialTimeNS, timeForChildren: initialTimeNS}
 
-var (
-	// taskNamespaces maps tasks that left an initial namespace to their
-	// *nsSet. Written by the task's own goroutine (unshare, setns) and
-	// by clone for a child that has not started yet.
-	taskNamespaces sync.Map // weak.Pointer[Task] → *nsSet
-	// anyTaskNamespaces is set once taskNamespaces has an entry, so
-	// that the clock system calls of a sandbox that never made a time
-	// namespace do not look up their task there.
-	anyTaskNamespaces atomic.Bool
-)
+// anyTaskNamespaces is set once a task has left the initial cgroup or
+// time namespace, so that the clock system calls of a sandbox that never
+// made a time namespace need not look at their task's set.
+var anyTaskNamespaces atomic.Bool
 
 // nsSet returns the task's cgroup and time namespaces.
 func (t *Task) nsSet() *nsSet {
-	if !anyTaskNamespaces.Load() {
-		return initialNSSet
-	}
-	if v, ok := taskNamespaces.Load(weak.Make(t)); ok {
-		return v.(*nsSet)
+	if s := t.namespaces.Load(); s != nil {
+		return s
 	}
 	return initialNSSet
 }
 
 // setNSSet replaces the task's cgroup and time namespaces.
 func (t *Task) setNSSet(s *nsSet) {
-	if s == initialNSSet && !anyTaskNamespaces.Load() {
-		return
+	if s != initialNSSet {
+		anyTaskNamespaces.Store(true)
 	}
-	anyTaskNamespaces.Store(true)
-	key := weak.Make(t)
-	if _, loaded := taskNamespaces.Swap(key, s); !loaded {
-		runtime.AddCleanup(t, func(key weak.Pointer[Task]) { taskNamespaces.Delete(key) }, key)
-	}
+	t.namespaces.Store(s)
 }
 
 // extraNamespaceFlags are the namespaces whose unshare is done here
 // rather than in Unshare (uts.go), which knows only the others.
 const extraNamespaceFlags = unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 
-// UnshareNamespaces implements unshare(2): the cgroup and time
+// UnshareNamespaces implements unshare(2): the user, cgroup and time
 // namespaces here, everything else in Unshare. All flags are checked
 // before anything changes, as Linux's unshare does.
+//
+// A new user namespace comes first: it implies CLONE_THREAD (EINVAL in a
+// process of more than one thread) and CLONE_FS, and the caller gets
+// every capability in it. The other new namespaces belong to the
+// caller's user namespace, the new one if it made one, and ask for
+// CAP_SYS_ADMIN there (unshare_nsproxy_namespaces).
 func (t *Task) UnshareNamespaces(flags uint64) error {
 	const supported = unix.CLONE_FILES | unix.CLONE_FS | unix.CLONE_SYSVSEM | cloneNamespaces
 	if flags&^supported != 0 {
 		return unix.EINVAL
 	}
-	if flags&namespaceFlags != 0 && !t.creds.HasCap(CapSysAdmin) {
+	creds := &t.creds
+	var userCreds Credentials
+	if flags&unix.CLONE_NEWUSER != 0 {
+		if !t.singleThreaded() {
+			return unix.EINVAL
+		}
+		flags |= unix.CLONE_FS
+		ns, err := t.newUserNamespace()
+		if err != nil {
+			return err
+		}
+		userCreds = inUserNamespace(t.creds, ns)
+		creds = &userCreds
+	}
+	others := flags & namespaceFlags &^ unix.CLONE_NEWUSER
+	if others != 0 && !creds.HasOwnCap(CapSysAdmin) {
 		return unix.EPERM
 	}
-	if err := t.Unshare(flags &^ extraNamespaceFlags); err != nil {
+	if flags&unix.CLONE_NEWUSER != 0 {
+		// First, so that the namespaces Unshare makes belong to the
+		// new user namespace; taken back if Unshare fails.
+		old := t.creds
+		t.UpdateCredentials(func(c *Credentials) { *c = userCreds })
+		if err := t.Unshare(flags &^ (extraNamespaceFlags | unix.CLONE_NEWUSER)); err != nil {
+			t.UpdateCredentials(func(c *Credentials) { *c = old })
+			return err
+		}
+	} else if err := t.Unshare(flags &^ extraNamespaceFlags); err != nil {
 		return err
 	}
+	// Nothing fails from here on.
 	if flags&extraNamespaceFlags == 0 {
 		return nil
 	}
-	// Nothing fails from here on.
 	cur := t.nsSet()
 	s := *cur
 	if flags&unix.CLONE_NEWCGROUP != 0 {
-		s.cgroup = newCgroupNamespace()
+		s.cgroup = newCgroupNamespace(t.creds.UserNamespace())
 	}
 	if flags&unix.CLONE_NEWTIME != 0 {
 		// The caller stays in its time namespace; its later children
@@ -102,14 +113,23 @@ func (t *Task) UnshareNamespaces(flags uint64) error {
 	return nil
 }
 
+// singleThreaded reports whether the task is the only one of its
+// process (thread_group_empty).
+func (t *Task) singleThreaded() bool {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return len(t.tg.tasks) == 1
+}
+
 // cloneNSSet returns the cgroup and time namespaces of a child that clone
-// with flags makes (copy_namespaces, timens_on_fork), and whether the
+// with flags makes (copy_namespaces, timens_on_fork), new ones owned by
+// the child's user namespace owner, and whether the
 // child's time namespace has offsets that its vDSO must see.
-func (t *Task) cloneNSSet(flags uint64) (*nsSet, bool) {
+func (t *Task) cloneNSSet(flags uint64, owner *UserNamespace) (*nsSet, bool) {
 	cur := t.nsSet()
 	s := *cur
 	if flags&unix.CLONE_NEWCGROUP != 0 {
-		s.cgroup = newCgroupNamespace()
+		s.cgroup = newCgroupNamespace(owner)
 	}
 	if flags&unix.CLONE_NEWTIME != 0 {
 		s.timeForChildren = cur.timeForChildren.clone()
@@ -133,15 +153,17 @@ func (t *Task) cloneNSSet(flags uint64) (*nsSet, bool) {
 // Namespace kinds a process's ns/ links name beyond those ProcessSnapshot
 // reports.
 const (
+	NSUser            = "user"
 	NSCgroup          = "cgroup"
 	NSTime            = "time"
 	NSTimeForChildren = "time_for_children"
 )
 
 // ProcessNamespace returns the namespace behind /proc/[pid]/ns/<kind> of
-// process pid of ns, for kind NSCgroup, NSTime or NSTimeForChildren: its
-// inode number and the object setns(2) joins. ok is false when the
-// process has exited (Linux's ns links of a zombie do not resolve).
+// process pid of ns, for kind NSUser, NSCgroup, NSTime or
+// NSTimeForChildren: its inode number and the object setns(2) joins. ok
+// is false when the process has exited (Linux's ns links of a zombie do
+// not resolve).
 func (k *Kernel) ProcessNamespace(ns *PIDNamespace, pid int32, kind string) (ino uint64, obj any, ok bool) {
 	rep := k.liveTaskOf(ns, pid)
 	if rep == nil {
@@ -149,6 +171,11 @@ func (k *Kernel) ProcessNamespace(ns *PIDNamespace, pid int32, kind string) (ino
 	}
 	s := rep.nsSet()
 	switch kind {
+	case NSUser:
+		k.mu.Lock()
+		u := rep.creds.UserNamespace()
+		k.mu.Unlock()
+		return u.ino, u, true
 	case NSCgroup:
 		return s.cgroup.ino, s.cgroup, true
 	case NSTime:

@@ -53,14 +53,16 @@ func NamespaceFlag(ns any) uint64 {
 		return unix.CLONE_NEWCGROUP
 	case *TimeNamespace:
 		return unix.CLONE_NEWTIME
+	case *UserNamespace:
+		return unix.CLONE_NEWUSER
 	}
 	return 0
 }
 
 // Namespaces returns the namespaces of the process that setns(2) with a
 // pidfd joins, those of kinds flags asks for (CLONE_NEW* flags of the
-// kinds the sandbox has): its mount, UTS, IPC, network, cgroup and time
-// namespaces and its active PID namespace. ESRCH once it exited.
+// kinds the sandbox has): its user, mount, UTS, IPC, network, cgroup and
+// time namespaces and its active PID namespace. ESRCH once it exited.
 func (tg *ThreadGroup) Namespaces(flags uint64) ([]any, error) {
 	k := tg.k
 	k.mu.Lock()
@@ -77,6 +79,9 @@ func (tg *ThreadGroup) Namespaces(flags uint64) ([]any, error) {
 	}
 	var out []any
 	if rep != nil {
+		if flags&unix.CLONE_NEWUSER != 0 {
+			out = append(out, rep.creds.UserNamespace())
+		}
 		if flags&unix.CLONE_NEWUTS != 0 {
 			out = append(out, rep.uts)
 		}
@@ -114,8 +119,16 @@ func (tg *ThreadGroup) Namespaces(flags uint64) ([]any, error) {
 }
 
 // Setns moves the caller into each of namespaces (objects NamespaceFlag
-// knows, at most one of each kind), all or none of them: every kind asks
-// for CAP_SYS_ADMIN (the mount namespace also for CAP_SYS_CHROOT, and a
+// knows, at most one of each kind), all or none of them.
+//
+// A user namespace is checked first, and the other kinds with the
+// credentials it gives, as Linux's validate_nsset installs it first: it
+// must not be the caller's own (EINVAL: re-entering it would restore
+// capabilities), the caller must be a process of one thread with a
+// file-system context of its own (EINVAL), and hold CAP_SYS_ADMIN in it
+// (EPERM); the caller then has every capability in it. Every other kind
+// asks for CAP_SYS_ADMIN both in the user namespace that owns it and in
+// the caller's own (the mount namespace also for CAP_SYS_CHROOT, and a
 // file-system context of the caller's own); a PID namespace must be the
 // caller's active one or below it, and becomes the namespace of its later
 // children only, as Linux's pidns_install does. Joining an IPC namespace
@@ -124,20 +137,20 @@ func (tg *ThreadGroup) Namespaces(flags uint64) ([]any, error) {
 // with no other (EUSERS, timens_install), and becomes the namespace of
 // the caller and of its later children.
 func (t *Task) Setns(namespaces []any) error {
-	if !t.creds.HasCap(CapSysAdmin) {
-		return unix.EPERM
-	}
 	var (
-		mnt *vfs.MountNamespace
-		uts *UTSNamespace
-		ipc *IPCNamespace
-		net *NetNamespace
-		pid *PIDNamespace
-		cg  *CgroupNamespace
-		tns *TimeNamespace
+		user *UserNamespace
+		mnt  *vfs.MountNamespace
+		uts  *UTSNamespace
+		ipc  *IPCNamespace
+		net  *NetNamespace
+		pid  *PIDNamespace
+		cg   *CgroupNamespace
+		tns  *TimeNamespace
 	)
 	for _, ns := range namespaces {
 		switch ns := ns.(type) {
+		case *UserNamespace:
+			user = ns
 		case *vfs.MountNamespace:
 			mnt = ns
 		case *UTSNamespace:
@@ -156,8 +169,26 @@ func (t *Task) Setns(namespaces []any) error {
 			return unix.EINVAL
 		}
 	}
+	creds := t.creds
+	if user != nil {
+		switch {
+		case user == creds.UserNamespace(), !t.singleThreaded(), t.fs.refs.Load() > 1:
+			return unix.EINVAL
+		case !creds.HasCapIn(user, CapSysAdmin):
+			return unix.EPERM
+		}
+		creds = inUserNamespace(creds, user)
+	}
+	for _, ns := range namespaces {
+		if _, ok := ns.(*UserNamespace); ok {
+			continue
+		}
+		if !creds.HasCapIn(namespaceOwner(ns), CapSysAdmin) || !creds.HasOwnCap(CapSysAdmin) {
+			return unix.EPERM
+		}
+	}
 	if mnt != nil {
-		if !t.creds.HasCap(capSysChroot) {
+		if !creds.HasOwnCap(capSysChroot) {
 			return unix.EPERM
 		}
 		if t.fs.refs.Load() > 1 {
@@ -208,6 +239,11 @@ func (t *Task) Setns(namespaces []any) error {
 		if tns != nil && tns != cur.time && tns.hasOffsets() {
 			t.useTimeNamespaceVDSO()
 		}
+	}
+	if user != nil {
+		// Last, so that the steps above that check the caller's
+		// capabilities themselves see those it had.
+		t.UpdateCredentials(func(c *Credentials) { *c = inUserNamespace(*c, user) })
 	}
 	if uts != nil || pid != nil {
 		t.k.mu.Lock()

@@ -45,6 +45,10 @@ type Task struct {
 	// read by anyone.
 	ipc   atomic.Pointer[IPCNamespace]
 	netns atomic.Pointer[NetNamespace]
+	// namespaces are the task's cgroup and time namespaces (nsproxy.go),
+	// nil for the initial ones; written by the task's goroutine (unshare,
+	// setns) or by clone before the child runs, read by anyone.
+	namespaces atomic.Pointer[nsSet]
 	// creds are the task's credentials.
 	creds Credentials
 	// name is the command name (comm); exe the executable's path.
@@ -147,12 +151,16 @@ type Task struct {
 	personality uint32
 }
 
-// Credentials are a task's user and group IDs.
+// Credentials are a task's user and group IDs, kernel IDs (userns.go),
+// and its capabilities, which hold in UserNS and the namespaces below it.
 type Credentials struct {
 	UID, EUID, SUID, FSUID uint32
 	GID, EGID, SGID, FSGID uint32
 	Groups                 []uint32
 	Caps                   Capabilities
+	// UserNS is the credentials' user namespace; nil stands for the
+	// initial one (UserNamespace).
+	UserNS *UserNamespace
 }
 
 // SignalStack is a sigaltstack.

@@ -30,8 +30,9 @@ const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWU
 const supportedNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNET
 
 // cloneNamespaces are the kinds of namespace clone and UnshareNamespaces
-// make: those and the cgroup and time namespaces (nsproxy.go).
-const cloneNamespaces = supportedNamespaces | extraNamespaceFlags
+// make: those, the cgroup and time namespaces (nsproxy.go) and user
+// namespaces (userns.go).
+const cloneNamespaces = supportedNamespaces | extraNamespaceFlags | unix.CLONE_NEWUSER
 
 // Clone creates a task as clone(2) does and returns its thread ID in the
 // caller's PID namespace.
@@ -46,12 +47,25 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		f&unix.CLONE_PIDFD != 0 && f&unix.CLONE_PARENT_SETTID != 0 && opts.PIDFD == opts.ParentTID,
 		// A new IPC namespace cannot share the caller's semaphore
 		// undo list (copy_namespaces).
-		f&unix.CLONE_NEWIPC != 0 && f&unix.CLONE_SYSVSEM != 0:
+		f&unix.CLONE_NEWIPC != 0 && f&unix.CLONE_SYSVSEM != 0,
+		// A new user namespace cannot share the caller's root and
+		// working directory, which its root could then change.
+		f&unix.CLONE_NEWUSER != 0 && f&unix.CLONE_FS != 0:
 		return 0, unix.EINVAL
-	case f&namespaceFlags&^cloneNamespaces != 0:
-		// User namespaces are not implemented.
-		return 0, unix.EINVAL
-	case f&namespaceFlags != 0 && !t.creds.HasCap(CapSysAdmin):
+	}
+	// The child's credentials: with CLONE_NEWUSER, every capability in a
+	// new user namespace below the caller's (copy_creds), which then owns
+	// the child's other new namespaces; those ask for CAP_SYS_ADMIN in
+	// the child's user namespace (copy_namespaces).
+	creds := t.creds
+	if f&unix.CLONE_NEWUSER != 0 {
+		ns, err := t.newUserNamespace()
+		if err != nil {
+			return 0, err
+		}
+		creds = inUserNamespace(creds, ns)
+	}
+	if f&namespaceFlags&^unix.CLONE_NEWUSER != 0 && !creds.HasOwnCap(CapSysAdmin) {
 		return 0, unix.EPERM
 	}
 	var netns *NetNamespace
@@ -107,7 +121,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		fds:       fds,
 		fs:        fs,
 		uts:       t.uts,
-		creds:     t.creds,
+		creds:     creds,
 		name:      t.name,
 		exe:       t.exe,
 		interrupt: make(chan struct{}, 1),
@@ -116,7 +130,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	}
 	child.st.FP = append([]byte(nil), t.st.FP...)
 	if f&unix.CLONE_NEWUTS != 0 {
-		child.uts = t.uts.clone()
+		child.uts = t.uts.clone(creds.UserNamespace())
 	}
 	ipc := t.ipc.Load()
 	if f&unix.CLONE_NEWIPC != 0 {
@@ -252,7 +266,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	// The child's cgroup and time namespaces; with a time namespace
 	// that has offsets, its copy of the caller's vDSO data page is
 	// switched on its own thread before it runs.
-	nss, switchVDSO := t.cloneNSSet(f)
+	nss, switchVDSO := t.cloneNSSet(f, creds.UserNamespace())
 	if nss != initialNSSet {
 		child.setNSSet(nss)
 	}

@@ -589,12 +589,9 @@ func (t *Task) SendSignalToSelf(sig unix.Signal) {
 }
 
 // MaySignal reports whether t may send a signal to tg (kill_ok_by_cred):
-// CAP_KILL, or a real or effective user ID matching the target's real or
-// saved one.
+// CAP_KILL in the target's user namespace, or a real or effective user ID
+// matching the target's real or saved one.
 func (t *Task) MaySignal(tg *ThreadGroup) bool {
-	if t.creds.HasCap(CapKill) {
-		return true
-	}
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	target := tg.leader
@@ -608,5 +605,8 @@ func (t *Task) MaySignal(tg *ThreadGroup) bool {
 		return true
 	}
 	c, tc := &t.creds, &target.creds
+	if c.HasCapIn(tc.UserNamespace(), CapKill) {
+		return true
+	}
 	return c.EUID == tc.SUID || c.EUID == tc.UID || c.UID == tc.SUID || c.UID == tc.UID
 }

@@ -12,6 +12,17 @@ type UTSNamespace struct {
 	// mu protects hostname and domainname.
 	mu                   sync.Mutex
 	hostname, domainname string
+	// userns is the user namespace that owns it, nil for the initial
+	// one; immutable.
+	userns *UserNamespace
+}
+
+// UserNamespace returns the user namespace that owns the namespace.
+func (u *UTSNamespace) UserNamespace() *UserNamespace {
+	if u.userns == nil {
+		return initialUserNS
+	}
+	return u.userns
 }
 
 // Names returns the host and domain names.
@@ -21,17 +32,19 @@ func (u *UTSNamespace) Names() (hostname, domainname string) {
 	return u.hostname, u.domainname
 }
 
-func (u *UTSNamespace) clone() *UTSNamespace {
+// clone returns a copy of the namespace owned by owner.
+func (u *UTSNamespace) clone(owner *UserNamespace) *UTSNamespace {
 	h, d := u.Names()
-	return &UTSNamespace{hostname: h, domainname: d}
+	return &UTSNamespace{hostname: h, domainname: d, userns: owner}
 }
 
 // UTS returns the task's UTS namespace.
 func (t *Task) UTS() *UTSNamespace { return t.uts }
 
-// SetHostname implements sethostname(2) (setdomain: setdomainname(2)).
+// SetHostname implements sethostname(2) (setdomain: setdomainname(2)):
+// CAP_SYS_ADMIN in the user namespace that owns the UTS namespace.
 func (t *Task) SetHostname(name string, domain bool) error {
-	if !t.creds.HasCap(CapSysAdmin) {
+	if !t.creds.HasCapIn(t.uts.UserNamespace(), CapSysAdmin) {
 		return unix.EPERM
 	}
 	t.uts.mu.Lock()
@@ -46,15 +59,13 @@ func (t *Task) SetHostname(name string, domain bool) error {
 
 // Unshare implements unshare(2) for the file table, the file-system
 // context, the semaphore undo list, the mount, UTS, IPC and network
-// namespaces and the PID namespace of later children; user, cgroup and
-// time namespaces are not implemented.
+// namespaces and the PID namespace of later children; the user, cgroup
+// and time namespaces are UnshareNamespaces' (nsproxy.go), which checks
+// the capability new namespaces ask for.
 func (t *Task) Unshare(flags uint64) error {
 	const supported = unix.CLONE_FILES | unix.CLONE_FS | unix.CLONE_SYSVSEM | supportedNamespaces
 	if flags&^supported != 0 {
 		return unix.EINVAL
-	}
-	if flags&namespaceFlags != 0 && !t.creds.HasCap(CapSysAdmin) {
-		return unix.EPERM
 	}
 	if flags&unix.CLONE_NEWPID != 0 {
 		// Only the caller's later children are in the new namespace.
@@ -71,10 +82,7 @@ func (t *Task) Unshare(flags uint64) error {
 		t.unshareIPC()
 	}
 	if flags&unix.CLONE_NEWUTS != 0 {
-		if !t.creds.HasCap(CapSysAdmin) {
-			return unix.EPERM
-		}
-		uts := t.uts.clone()
+		uts := t.uts.clone(t.creds.UserNamespace())
 		t.k.mu.Lock()
 		t.uts = uts
 		t.k.mu.Unlock()

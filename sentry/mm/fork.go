@@ -30,6 +30,9 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace) *MemoryManager {
 	var downgrade []*vma
 	for _, v := range mm.vmas {
 		nv := *v
+		// Memory locks are not inherited (mlock(2)); neither is
+		// mlockall(MCL_FUTURE), c's lockFuture being zero.
+		nv.lock = unlocked
 		nv.hold(c)
 		c.vmas = append(c.vmas, &nv)
 		if v.shared == nil && v.perms&platform.Write != 0 {

@@ -94,6 +94,8 @@ type Usage struct {
 	ResidentPages uint64
 	// BrkStart and Brk are the start of the heap and the current break.
 	BrkStart, Brk uint64
+	// LockedBytes is the size of the locked VMAs (VmLck).
+	LockedBytes uint64
 }
 
 // Usage returns the address space's size without walking its pages.
@@ -103,6 +105,9 @@ func (mm *MemoryManager) Usage() Usage {
 	u := Usage{ResidentPages: uint64(len(mm.pages)), BrkStart: mm.brkStart, Brk: mm.brk}
 	for _, v := range mm.vmas {
 		u.VirtualBytes += v.end - v.start
+		if v.lock != unlocked {
+			u.LockedBytes += v.end - v.start
+		}
 	}
 	return u
 }

@@ -70,6 +70,8 @@ type vma struct {
 	// special marks a mapping of a kernel object (MMapOpts.Object), which
 	// cannot grow.
 	special bool
+	// lock is the VMA's mlock state (mlock.go).
+	lock lockMode
 }
 
 // hold takes the references a VMA of mm keeps on its file and shared
@@ -141,6 +143,8 @@ type MemoryManager struct {
 	memcg *MemCgroup
 	// patch is the system-call patching state (syscall_patch.go).
 	patch patchState
+	// lockFuture is the lock mlockall(MCL_FUTURE) gives new VMAs.
+	lockFuture lockMode
 }
 
 // SetMemCgroup charges the pages the address space populates from now on

@@ -55,6 +55,9 @@ type MMapOpts struct {
 	GrowsDown bool
 	// Populate faults the whole mapping in now (MAP_POPULATE).
 	Populate bool
+	// Locked locks the mapping (MAP_LOCKED): populated now and counted
+	// in VmLck (mlock.go).
+	Locked bool
 	// NoReserve exempts the mapping from the overcommit check
 	// (MAP_NORESERVE).
 	NoReserve bool

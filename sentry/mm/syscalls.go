@@ -94,12 +94,14 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uint64, error) {
 	if fresh {
 		v.shared.decRef(mm.mf) // insertLocked took the VMA's reference
 	}
-	if opts.Populate {
-		for a := v.start; a < v.end; a = (a + faultAroundPages*pageSize) &^ (faultAroundPages*pageSize - 1) {
-			if _, _, err := mm.populateLocked(v, a); err != nil {
-				break // Linux ignores population failures here.
-			}
-		}
+	switch {
+	case opts.Locked || mm.lockFuture == lockedNow:
+		v.lock = lockedNow
+	case mm.lockFuture == lockedOnFault:
+		v.lock = lockedOnFault
+	}
+	if opts.Populate || v.lock == lockedNow {
+		mm.populateVMALocked(v)
 	}
 	return addr, nil
 }
@@ -240,14 +242,19 @@ func (mm *MemoryManager) Brk(addr uint64) uint64 {
 		if newEnd-oldEnd > mm.commitLimit || mm.overlapsLocked(oldEnd, newEnd) || mm.mappedLocked()+newEnd-oldEnd > mm.asLimit {
 			return mm.brk
 		}
-		mm.insertLocked(&vma{
+		v := &vma{
 			start:    oldEnd,
 			end:      newEnd,
 			perms:    platform.Read | platform.Write,
 			maxPerms: platform.Read | platform.Write | platform.Execute,
 			private:  true,
 			name:     "[heap]",
-		})
+			lock:     mm.lockFuture,
+		}
+		mm.insertLocked(v)
+		if v.lock == lockedNow {
+			mm.populateVMALocked(v)
+		}
 		mm.mergeAdjacentLocked(oldEnd)
 	case newEnd < oldEnd:
 		mm.removeRangeLocked(newEnd, oldEnd)
@@ -265,7 +272,8 @@ func (mm *MemoryManager) mergeAdjacentLocked(addr uint64) {
 	}
 	prev, v := mm.vmas[i-1], mm.vmas[i]
 	if prev.end != v.start || prev.file != nil || v.file != nil || prev.perms != v.perms ||
-		prev.maxPerms != v.maxPerms || prev.private != v.private || prev.growsDown != v.growsDown || prev.name != v.name {
+		prev.maxPerms != v.maxPerms || prev.private != v.private || prev.growsDown != v.growsDown || prev.name != v.name ||
+		prev.lock != v.lock {
 		return
 	}
 	prev.end = v.end

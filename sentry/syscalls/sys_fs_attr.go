@@ -121,6 +121,13 @@ func fchmodAt(t *kernel.Task, dirfd int32, pathAddr uint64, mode uint32, flags i
 // chown implements the rules of Linux's chown_ok, chgrp_ok and the
 // set-ID clearing of chown_common. uid or gid ^0 means "unchanged".
 func chown(t *kernel.Task, d *vfs.Dentry, uid, gid uint32) error {
+	// IDs of the caller's user namespace: EINVAL without a mapping.
+	if err := kernelIDs(t, false, &uid); err != nil {
+		return err
+	}
+	if err := kernelIDs(t, true, &gid); err != nil {
+		return err
+	}
 	st, err := d.Inode().Stat()
 	if err != nil {
 		return err

@@ -56,9 +56,13 @@ func Mmap(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		GrowsDown: flags&unix.MAP_GROWSDOWN != 0,
 		Populate:  flags&unix.MAP_POPULATE != 0,
 		NoReserve: flags&unix.MAP_NORESERVE != 0,
+		Locked:    flags&unix.MAP_LOCKED != 0,
 	}
 	if opts.Fixed && addr%arch.PageSize != 0 {
 		return 0, unix.EINVAL
+	}
+	if err := mmapLockAllowed(t, opts.Locked, length); err != nil {
+		return 0, err
 	}
 	if flags&unix.MAP_ANONYMOUS == 0 {
 		f, err := getFile(t, fd)

@@ -439,6 +439,24 @@ func EpollPwait(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	})
 }
 
+// EpollPwait2 implements Linux syscall epoll_pwait2(2): epoll_pwait with a
+// timespec timeout, NULL for none.
+func EpollPwait2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	var deadline time.Time
+	noWait := false
+	if args[3] != 0 {
+		ts, err := copyInTimespec(t, args[3])
+		if err != nil {
+			return 0, err
+		}
+		noWait = ts.Sec == 0 && ts.Nsec == 0
+		deadline = time.Now().Add(time.Duration(ts.Nano()))
+	}
+	return withSigmask(t, args[4], args[5], func() (uint64, error) {
+		return epollWait(t, int32(args[0]), args[1], int32(args[2]), deadline, noWait)
+	})
+}
+
 // Eventfd2 implements Linux syscall eventfd2(2).
 func Eventfd2(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	const efdSemaphore = 1

@@ -36,49 +36,6 @@ func Getppid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
 	return uint64(t.PPID()), nil
 }
 
-// Getuid implements Linux syscall getuid(2).
-func Getuid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
-	return uint64(t.Credentials().UID), nil
-}
-
-// Geteuid implements Linux syscall geteuid(2).
-func Geteuid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
-	return uint64(t.Credentials().EUID), nil
-}
-
-// Getgid implements Linux syscall getgid(2).
-func Getgid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
-	return uint64(t.Credentials().GID), nil
-}
-
-// Getegid implements Linux syscall getegid(2).
-func Getegid(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
-	return uint64(t.Credentials().EGID), nil
-}
-
-func copyOutIDs(t *kernel.Task, addrs [3]uint64, ids [3]uint32) error {
-	for i, a := range addrs {
-		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], ids[i])
-		if _, err := t.CopyOut(a, b[:]); err != nil {
-			return unix.EFAULT
-		}
-	}
-	return nil
-}
-
-// Getresuid implements Linux syscall getresuid(2).
-func Getresuid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	c := t.Credentials()
-	return 0, copyOutIDs(t, [3]uint64{args[0], args[1], args[2]}, [3]uint32{c.UID, c.EUID, c.SUID})
-}
-
-// Getresgid implements Linux syscall getresgid(2).
-func Getresgid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	c := t.Credentials()
-	return 0, copyOutIDs(t, [3]uint64{args[0], args[1], args[2]}, [3]uint32{c.GID, c.EGID, c.SGID})
-}
-
 // Umask implements Linux syscall umask(2).
 func Umask(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return uint64(t.SwapUmask(uint32(args[0]))), nil

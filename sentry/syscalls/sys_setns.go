@@ -14,11 +14,10 @@ const setnsFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | un
 	unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUSER | unix.CLONE_NEWTIME
 
 // Setns implements Linux syscall setns(2). fd is a /proc/[pid]/ns file
-// of a mount, UTS, IPC, network, PID, cgroup or time namespace, with
-// nstype 0 or that kind's CLONE_NEW* flag, or a pidfd with a non-empty set
-// of flags, whose namespaces of those kinds the caller joins together
-// (sentry/kernel/setns.go). The sandbox has no user namespaces: joining
-// one is EINVAL, as joining one's own is on Linux.
+// of a user, mount, UTS, IPC, network, PID, cgroup or time namespace,
+// with nstype 0 or that kind's CLONE_NEW* flag, or a pidfd with a
+// non-empty set of flags, whose namespaces of those kinds the caller
+// joins together (sentry/kernel/setns.go).
 func Setns(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	nstype := args[1]
 	f, err := getFile(t, int32(args[0]))
@@ -28,7 +27,7 @@ func Setns(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	defer f.DecRef()
 	var namespaces []any
 	if p, ok := f.Impl().(*kernel.PIDFD); ok {
-		if nstype == 0 || nstype&^setnsFlags != 0 || nstype&unix.CLONE_NEWUSER != 0 {
+		if nstype == 0 || nstype&^setnsFlags != 0 {
 			return 0, unix.EINVAL
 		}
 		if namespaces, err = p.ThreadGroup().Namespaces(nstype); err != nil {

@@ -434,18 +434,28 @@ func copyInControl(t *kernel.Task, m msghdr) (unixsock.Control, error) {
 	return ctl, nil
 }
 
-// checkCred checks credentials a sender claims (SCM_CREDENTIALS): its
-// own process unless CAP_SYS_ADMIN, one of its user and group IDs unless
-// CAP_SETUID and CAP_SETGID.
+// checkCred checks credentials a sender claims (SCM_CREDENTIALS), IDs of
+// its user namespace (EINVAL without a mapping there, scm_check_creds):
+// its own process unless CAP_SYS_ADMIN, one of its user and group IDs
+// unless CAP_SETUID and CAP_SETGID in its namespace.
 func checkCred(t *kernel.Task, pid int32, uid, gid uint32) (unixsock.Cred, error) {
 	c := t.Credentials()
+	if uid == ^uint32(0) || gid == ^uint32(0) {
+		return unixsock.Cred{}, unix.EINVAL
+	}
+	if err := kernelIDs(t, false, &uid); err != nil {
+		return unixsock.Cred{}, err
+	}
+	if err := kernelIDs(t, true, &gid); err != nil {
+		return unixsock.Cred{}, err
+	}
 	if pid != t.TGID() && !c.HasCap(kernel.CapSysAdmin) {
 		return unixsock.Cred{}, unix.EPERM
 	}
-	if uid != c.UID && uid != c.EUID && uid != c.SUID && !c.HasCap(kernel.CapSetuid) {
+	if uid != c.UID && uid != c.EUID && uid != c.SUID && !c.HasOwnCap(kernel.CapSetuid) {
 		return unixsock.Cred{}, unix.EPERM
 	}
-	if gid != c.GID && gid != c.EGID && gid != c.SGID && !c.HasCap(kernel.CapSetgid) {
+	if gid != c.GID && gid != c.EGID && gid != c.SGID && !c.HasOwnCap(kernel.CapSetgid) {
 		return unixsock.Cred{}, unix.EPERM
 	}
 	root, ok := t.RootOf(pid)
@@ -593,8 +603,8 @@ func putControl(t *kernel.Task, s *unixsock.Socket, ctl unixsock.Control, addr, 
 	if ctl.Cred != nil && s.PassCred() {
 		pid := t.IDOfRoot(ctl.Cred.PID)
 		d := le.AppendUint32(nil, uint32(pid))
-		d = le.AppendUint32(d, ctl.Cred.UID)
-		d = le.AppendUint32(d, ctl.Cred.GID)
+		d = le.AppendUint32(d, userIDs(t, ctl.Cred.UID)[0])
+		d = le.AppendUint32(d, groupIDs(t, ctl.Cred.GID)[0])
 		put(unix.SCM_CREDENTIALS, d)
 	}
 	if n := len(ctl.Rights); n > 0 {

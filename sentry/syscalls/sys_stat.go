@@ -10,6 +10,13 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
+// ownerToUser translates a file's owner and group, kernel IDs, into the
+// caller's user namespace (the overflow ID when they have no mapping).
+func ownerToUser(t *kernel.Task, st *unix.Stat_t) {
+	ns := t.Credentials().UserNamespace()
+	st.Uid, st.Gid = ns.MungedUID(st.Uid), ns.MungedGID(st.Gid)
+}
+
 // statBytes encodes st as Linux's amd64 struct stat.
 func statBytes(st *unix.Stat_t) []byte {
 	b := make([]byte, 144)
@@ -34,6 +41,7 @@ func statBytes(st *unix.Stat_t) []byte {
 }
 
 func copyOutStat(t *kernel.Task, addr uint64, st *unix.Stat_t) error {
+	ownerToUser(t, st)
 	if _, err := t.CopyOut(addr, statBytes(st)); err != nil {
 		return unix.EFAULT
 	}
@@ -134,6 +142,7 @@ func Statx(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 			return 0, err
 		}
 	}
+	ownerToUser(t, &st)
 	b := make([]byte, 256)
 	le := binary.LittleEndian
 	le.PutUint32(b[0:], unix.STATX_BASIC_STATS)
@@ -169,6 +178,28 @@ func Statx(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Getdents64 implements Linux syscall getdents64(2).
 func Getdents64(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	// struct linux_dirent64: d_ino, d_off, d_reclen, d_type, d_name.
+	return getdents(t, args, func(rec []byte, e vfs.Dirent) {
+		rec[18] = e.Type
+		copy(rec[19:], e.Name)
+	})
+}
+
+// Getdents implements Linux syscall getdents(2), which static programs and
+// old C libraries still use.
+func Getdents(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	// struct linux_dirent: d_ino, d_off, d_reclen, d_name, then the type
+	// in the record's last byte.
+	return getdents(t, args, func(rec []byte, e vfs.Dirent) {
+		copy(rec[18:], e.Name)
+		rec[len(rec)-1] = e.Type
+	})
+}
+
+// getdents fills the caller's buffer with directory records; fill writes
+// an entry's type and name into its record, whose inode, offset and length
+// are set. Both layouts need 20 bytes and the name, 8-byte aligned.
+func getdents(t *kernel.Task, args arch.SyscallArgs, fill func(rec []byte, e vfs.Dirent)) (uint64, error) {
 	f, err := getFile(t, int32(args[0]))
 	if err != nil {
 		return 0, err
@@ -188,8 +219,7 @@ func Getdents64(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		binary.LittleEndian.PutUint64(rec[0:], e.Ino)
 		binary.LittleEndian.PutUint64(rec[8:], e.Off)
 		binary.LittleEndian.PutUint16(rec[16:], uint16(reclen))
-		rec[18] = e.Type
-		copy(rec[19:], e.Name)
+		fill(rec, e)
 		buf = append(buf, rec...)
 		return true
 	})

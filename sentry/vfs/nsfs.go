@@ -37,6 +37,21 @@ type namespaceFile struct {
 	held NamespaceHolder
 }
 
+// NamespaceIoctl serves the ioctls of namespace files (NS_GET_USERNS,
+// NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID) for the namespace the
+// file stands for; set once, at start-up, by the package that knows
+// namespaces and descriptor tables (sentry/kernel). Without it they are
+// ENOTTY.
+var NamespaceIoctl func(io IoctlIO, ns any, request, arg uint64) (uint64, error)
+
+// Ioctl implements Ioctler.
+func (f *namespaceFile) Ioctl(io IoctlIO, request, arg uint64) (uint64, error) {
+	if NamespaceIoctl == nil {
+		return 0, unix.ENOTTY
+	}
+	return NamespaceIoctl(io, f.n.Namespace, request, arg)
+}
+
 func (f *namespaceFile) ReadAt([]byte, int64) (int, error)  { return 0, unix.EINVAL }
 func (f *namespaceFile) WriteAt([]byte, int64) (int, error) { return 0, unix.EINVAL }
 func (f *namespaceFile) Stat() (unix.Stat_t, error)         { return f.n.Stat() }

@@ -260,7 +260,7 @@ func formatStatus(a statusArgs) []byte {
 	if a.hasMM {
 		kb := func(label string, bytes uint64) { fmt.Fprintf(&b, "%s:\t%8d kB\n", label, bytes>>10) }
 		kb("VmSize", a.mem.VirtualBytes)
-		kb("VmLck", 0) // mlock is not honoured: nothing is locked
+		kb("VmLck", a.mem.LockedBytes)
 		kb("VmPin", 0)
 		kb("VmRSS", a.mem.ResidentPages*pageSize)
 		kb("RssAnon", a.code.rssAnon*pageSize)

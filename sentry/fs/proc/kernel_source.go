@@ -435,7 +435,7 @@ func (s *kernelSource) Memory(pid int32) (Memory, bool) {
 		return Memory{}, false
 	}
 	u := m.Usage()
-	return Memory{VirtualBytes: u.VirtualBytes, ResidentPages: u.ResidentPages, BrkStart: u.BrkStart, Brk: u.Brk}, true
+	return Memory{VirtualBytes: u.VirtualBytes, ResidentPages: u.ResidentPages, BrkStart: u.BrkStart, Brk: u.Brk, LockedBytes: u.LockedBytes}, true
 }
 
 func (s *kernelSource) ExecInfo(pid int32) (ExecInfo, bool) {

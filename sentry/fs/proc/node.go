@@ -64,6 +64,10 @@ type node struct {
 	magic func() (*vfs.Dentry, error)
 	// write, if set, makes a file writable: it receives each write.
 	write func(p []byte) (int, error)
+	// openWrite, if set, makes a file writable too: it runs when the
+	// file is opened for writing, and returns the handler of that open
+	// file's writes (which may check its opener), or why the open fails.
+	openWrite func() (func(p []byte) (int, error), error)
 }
 
 // dirent is one directory entry; pos orders entries and is the getdents
@@ -139,10 +143,18 @@ func (n *node) Open(flags int) (vfs.FileImpl, error) {
 		}
 		return &dirFile{n: n}, nil
 	case n.read != nil:
-		if (flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_TRUNC != 0) && n.write == nil {
+		if (flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_TRUNC != 0) && n.write == nil && n.openWrite == nil {
 			return nil, unix.EACCES
 		}
-		return &seqFile{n: n}, nil
+		f := &seqFile{n: n, write: n.write}
+		if n.openWrite != nil && flags&unix.O_ACCMODE != unix.O_RDONLY {
+			w, err := n.openWrite()
+			if err != nil {
+				return nil, err
+			}
+			f.write = w
+		}
+		return f, nil
 	}
 	return nil, unix.ELOOP // a symlink the VFS did not follow
 }
@@ -150,6 +162,9 @@ func (n *node) Open(flags int) (vfs.FileImpl, error) {
 // seqFile is an open /proc file.
 type seqFile struct {
 	n *node
+	// write serves the file's writes, nil when it was not opened for
+	// writing; immutable.
+	write func(p []byte) (int, error)
 
 	// mu protects data and valid.
 	mu    sync.Mutex
@@ -181,10 +196,10 @@ func (f *seqFile) ReadAt(dst []byte, off int64) (int, error) {
 // WriteAt implements vfs.FileImpl.WriteAt: the whole write goes to the
 // file's handler, whatever the offset, as Linux's /proc writes do.
 func (f *seqFile) WriteAt(src []byte, _ int64) (int, error) {
-	if f.n.write == nil {
+	if f.write == nil {
 		return 0, unix.EBADF
 	}
-	return f.n.write(src)
+	return f.write(src)
 }
 
 // Stat implements vfs.FileImpl.Stat.

@@ -102,7 +102,10 @@ func (v *view) status() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := statusArgs{p: p, t: t, hasMM: !p.Zombie}
+	// The IDs as the reader's user namespace sees them (userns.go).
+	shown := *t
+	shown.Creds = v.fs.readerCreds(t.Creds)
+	a := statusArgs{p: p, t: &shown, hasMM: !p.Zombie}
 	if a.hasMM {
 		a.mem, a.code = v.memory(true)
 	}
@@ -279,6 +282,8 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 	if !inTask {
 		entries = append(entries, entry{"task", func(k string) *node { return fs.taskDir(k, v) }})
 	}
+	// uid_map, gid_map and setgroups (userns.go).
+	entries = append(entries, fs.userNSEntries(v)...)
 	if src, ok := fs.src.(NamespaceSource); ok && !inTask {
 		// A process's, not a thread's, as on Linux; only where the
 		// Source knows time namespaces.
@@ -469,7 +474,7 @@ func (fs *filesystem) nsDir(key string, v *view) *node {
 				return fs.mountNSLink(k, v)
 			case "uts", "ipc", "net", "pid":
 				return fs.joinableNSLink(k, v, ns.name, ns.kind, ns.ino)
-			case "cgroup", "time":
+			case "cgroup", "time", "user":
 				if src, ok := fs.src.(NamespaceSource); ok {
 					return fs.sourceNSLink(k, v, src, ns.name, ns.kind)
 				}

@@ -241,6 +241,8 @@ type Mapping struct {
 type Memory struct {
 	VirtualBytes, ResidentPages uint64
 	BrkStart, Brk               uint64
+	// LockedBytes is what mlock locks (VmLck).
+	LockedBytes uint64
 }
 
 // ExecInfo locates what execve put on the initial stack ([start, end)

@@ -300,6 +300,7 @@ func (fs *filesystem) sysDir(key string) *node {
 		{"fs", func(string) *node { return fsDir }},
 		{"kernel", func(string) *node { return kern }},
 		{"net", func(string) *node { return netDir }},
+		{"user", func(k string) *node { return fs.sysUserDir(k) }},
 		{"vm", func(string) *node { return vm }},
 	})
 }
