@@ -163,16 +163,16 @@ func (x *clientConn) connect() (int, error) {
 	if rep.errno != 0 {
 		return -1, rep.errno
 	}
-	if !rep.results.ok() || rep.fd < 0 {
-		closeFD(rep.fd)
-		return -1, x.malformed(opConnect)
-	}
-	// Received close-on-exec; exchanges block in recvmsg (conn.go).
-	if err := unix.SetNonblock(rep.fd, false); err != nil {
-		closeFD(rep.fd)
+	fd, err := x.takeReplyFD(opConnect, &rep)
+	if err != nil {
 		return -1, err
 	}
-	return rep.fd, nil
+	// Received close-on-exec; exchanges block in recvmsg (conn.go).
+	if err := unix.SetNonblock(fd, false); err != nil {
+		closeFD(fd)
+		return -1, err
+	}
+	return fd, nil
 }
 
 // Conns returns how many connections the session has open.
@@ -288,6 +288,21 @@ func (x *clientConn) fail(err error) error {
 // malformed reports a reply whose results did not decode.
 func (x *clientConn) malformed(o op) error {
 	return x.fail(fmt.Errorf("gofer: malformed %v reply", o))
+}
+
+// takeReplyFD returns the descriptor a successful reply of o carried, once
+// its results are all decoded: a reply with results left over, results
+// that did not decode, or no descriptor is malformed, and the descriptor
+// it may still hold is closed rather than leaked.
+//
+// Preconditions: rep.errno is 0; the caller decoded every result.
+func (x *clientConn) takeReplyFD(o op, rep *reply) (int, error) {
+	if !rep.results.ok() || rep.fd < 0 {
+		closeFD(rep.fd)
+		rep.fd = -1
+		return -1, x.malformed(o)
+	}
+	return rep.fd, nil
 }
 
 // takeFD returns the single SCM_RIGHTS descriptor in oob, or -1 when there
@@ -455,11 +470,7 @@ func (c *Client) Open(f FID, flags int) (hostFD int, err error) {
 	if rep.errno != 0 {
 		return -1, rep.errno
 	}
-	if !rep.results.ok() || rep.fd < 0 {
-		closeFD(rep.fd)
-		return -1, x.malformed(opOpen)
-	}
-	return rep.fd, nil
+	return x.takeReplyFD(opOpen, &rep)
 }
 
 // Getdents returns entries of the directory dir starting at off (0 for the

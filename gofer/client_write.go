@@ -80,11 +80,11 @@ func (x *clientConn) fidStatFDReply(o op) (FID, Stat, int, error) {
 	}
 	fid := FID(rep.results.u64())
 	st := rep.results.stat()
-	if !rep.results.ok() || rep.fd < 0 {
-		closeFD(rep.fd)
-		return 0, Stat{}, -1, x.malformed(o)
+	fd, err := x.takeReplyFD(o, &rep)
+	if err != nil {
+		return 0, Stat{}, -1, err
 	}
-	return fid, st, rep.fd, nil
+	return fid, st, fd, nil
 }
 
 // Mkdir creates a directory called name in dir with exactly mode's

@@ -35,11 +35,13 @@ func (s *server) handleCreateTmpfile(r *request) unix.Errno {
 	if err != nil {
 		return toErrno(err)
 	}
-	if errno := setOwnerAndMode(fd, unix.S_IFREG, mode, uid, gid); errno != 0 {
-		_ = unix.Close(fd)
-		return errno
-	}
 	st, errno := fstat(fd)
+	if errno == 0 && !hasOwnerAndMode(&st, unix.S_IFREG, mode, uid, gid) {
+		errno = setOwnerAndMode(fd, &st, unix.S_IFREG, mode, uid, gid)
+		if errno == 0 {
+			st, errno = fstat(fd)
+		}
+	}
 	if errno != 0 {
 		_ = unix.Close(fd)
 		return errno

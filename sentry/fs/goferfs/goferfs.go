@@ -84,8 +84,16 @@ type inode struct {
 	// becomes unreachable.
 	fidRef *fidRef
 
+	// attrMu serialises deferring attribute changes with sending them
+	// and with the last close of the file (deferred.go); it is taken
+	// before mu and may be held across a gofer round trip.
+	attrMu sync.Mutex
+	// pendingSet says pending holds changes; it is only set and cleared
+	// under mu, and read without it by the I/O paths.
+	pendingSet atomic.Bool
+
 	// mu protects stat, statValid, statGen, target, open, cache,
-	// hostFDs, borrowed, forgotten and names.
+	// hostFDs, borrowed, forgotten, names, pending and made.
 	mu        sync.Mutex
 	stat      unix.Stat_t
 	statValid bool
@@ -113,6 +121,12 @@ type inode struct {
 	// names, when not nil, holds every name in the directory, so that
 	// any other name is missing without a lookup (names.go).
 	names map[string]struct{}
+	// pending are attribute changes not yet sent to the gofer
+	// (deferred.go); stat already shows them.
+	pending pendingAttrs
+	// made says the sandbox created the file through this inode, so
+	// the gofer made it and gave it its owner (deferred.go).
+	made bool
 }
 
 // fidRef is an inode's FID in the gofer, given back exactly once.
@@ -263,6 +277,7 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 			if i.fs.opts.IDsFromGofer {
 				st.Uid, st.Gid = i.stat.Uid, i.stat.Gid
 			}
+			i.pending.apply(&st)
 			i.stat = st
 			i.mu.Unlock()
 			return st, nil
@@ -280,9 +295,9 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 	if err != nil {
 		return unix.Stat_t{}, i.goneErr(err)
 	}
-	st := toLinuxStat(gst)
 	i.mu.Lock()
-	i.stat, i.statValid, i.statGen = st, true, i.fs.linkGen.Load()
+	i.setStatLocked(gst)
+	st := i.stat
 	i.mu.Unlock()
 	return st, nil
 }
@@ -302,8 +317,15 @@ func (i *inode) PermStat() (unix.Stat_t, error) {
 // setStat records attributes a gofer reply carried.
 func (i *inode) setStat(gst gofer.Stat) {
 	i.mu.Lock()
-	i.stat, i.statValid = toLinuxStat(gst), true
+	i.setStatLocked(gst)
 	i.mu.Unlock()
+}
+
+// setStatLocked records attributes a gofer reply carried, with the
+// changes still pending on top; i.mu is held.
+func (i *inode) setStatLocked(gst gofer.Stat) {
+	i.stat, i.statValid, i.statGen = toLinuxStat(gst), true, i.fs.linkGen.Load()
+	i.pending.apply(&i.stat)
 }
 
 // Invalidate implements vfs.Invalidator.
@@ -438,11 +460,13 @@ func (i *inode) setHostFDLocked(slot, fd int) {
 	runtime.AddCleanup(i, (*hostFD).close, h)
 }
 
-// adoptHostFD records fd, opened read-write by Create, as the inode's
-// shared read-write descriptor and returns the open file on it.
+// adoptHostFD records fd, opened read-write by Create or CreateTmpfile,
+// as the inode's shared read-write descriptor and returns the open file
+// on it.
 func (i *inode) adoptHostFD(fd int) *regularFile {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	i.made = true
 	i.setHostFDLocked(1, fd)
 	return i.newRegularFileLocked(fd)
 }
@@ -475,6 +499,7 @@ func (f *regularFile) ReadAt(dst []byte, off int64) (int, error) {
 
 // ReadAtUncached implements mm.CacheFiller: the host file only.
 func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
+	f.inode.settle()
 	total := 0
 	for total < len(dst) {
 		n, err := unix.Pread(f.fd, dst[total:], off+int64(total))
@@ -497,6 +522,7 @@ func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 
 // WriteAt implements vfs.FileImpl.WriteAt.
 func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
+	f.inode.settle()
 	kept := f.inode.privsBeforeWrite()
 	defer f.inode.restorePrivs(f.fd, kept)
 	total := 0
@@ -529,6 +555,7 @@ func (f *regularFile) SharedMemory() *mm.SharedMemory { return f.inode.pageCache
 // WriteBack implements mm.WriteBacker: the cached pages of [off,
 // off+length) go to the file, never past its end.
 func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
+	f.inode.settle()
 	var st unix.Stat_t
 	if unix.Fstat(f.fd, &st) != nil {
 		return
@@ -559,6 +586,7 @@ func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
 // unmapped wherever they are mapped), and the tail of the last page reads
 // zeroes, as the host file now does.
 func (f *regularFile) Truncate(size int64) error {
+	f.inode.settle()
 	kept := f.inode.privsBeforeWrite()
 	defer f.inode.restorePrivs(f.fd, kept)
 	if err := ignoringEINTR(func() error { return unix.Ftruncate(f.fd, size) }); err != nil {
@@ -575,6 +603,7 @@ func (f *regularFile) Truncate(size int64) error {
 // drop the page cache's copy of what changed, so mappings and reads see
 // the file's new contents.
 func (f *regularFile) Allocate(mode uint32, off, length int64) error {
+	f.inode.settle()
 	kept := f.inode.privsBeforeWrite()
 	defer f.inode.restorePrivs(f.fd, kept)
 	if err := ignoringEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) }); err != nil {
@@ -594,6 +623,7 @@ func (f *regularFile) Allocate(mode uint32, off, length int64) error {
 
 // Sync implements vfs.Syncer.
 func (f *regularFile) Sync(dataOnly bool) error {
+	f.inode.settle()
 	if dataOnly {
 		return ignoringEINTR(func() error { return unix.Fdatasync(f.fd) })
 	}
@@ -617,6 +647,20 @@ func (f *regularFile) Size() (int64, error) {
 // Close implements vfs.FileImpl.Close.
 func (f *regularFile) Close() error {
 	i := f.inode
+	if i.fs.opts.IDsFromGofer {
+		// Held from the flush to the removal of f, so that no change
+		// is deferred in between that no close would send.
+		i.attrMu.Lock()
+		defer i.attrMu.Unlock()
+		i.mu.Lock()
+		_, isOpen := i.open[f]
+		last := isOpen && len(i.open) == 1
+		i.mu.Unlock()
+		if last {
+			// Close reports no error of its own on Linux either.
+			_ = i.flushPendingLocked()
+		}
+	}
 	i.mu.Lock()
 	delete(i.open, f)
 	release := i.idleForgottenLocked()

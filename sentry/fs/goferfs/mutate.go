@@ -85,6 +85,8 @@ func (i *inode) Link(name string, target vfs.Inode) error {
 	if err != nil {
 		return err
 	}
+	// The new name gets its own inode, which asks the gofer.
+	t.settle()
 	st, err := i.fs.client.Link(i.fid, name, t.fid)
 	i.noteCreate(name, err)
 	if err != nil {
@@ -138,6 +140,11 @@ func (i *inode) SetStat(opts vfs.SetStatOpts) error {
 	if opts.Mask&vfs.SetSize != 0 && opts.Size < 0 {
 		return unix.EINVAL
 	}
+	if i.deferSetStat(&opts) {
+		return nil
+	}
+	// Changes that cannot wait go after those that did.
+	i.settle()
 	if i.setStatOnHostFD(opts) {
 		return nil
 	}
@@ -159,6 +166,7 @@ func (i *inode) SetStat(opts vfs.SetStatOpts) error {
 
 // GetXattr implements vfs.Xattrs.
 func (i *inode) GetXattr(name string, size int) ([]byte, error) {
+	i.settle()
 	v, n, err := i.fs.client.Getxattr(i.fid, name, size)
 	if err != nil {
 		return nil, err
@@ -172,11 +180,13 @@ func (i *inode) GetXattr(name string, size int) ([]byte, error) {
 
 // SetXattr implements vfs.Xattrs.
 func (i *inode) SetXattr(name string, value []byte, flags int) error {
+	i.settle()
 	return i.fs.client.Setxattr(i.fid, name, value, flags)
 }
 
 // ListXattr implements vfs.Xattrs.
 func (i *inode) ListXattr(size int) ([]string, error) {
+	i.settle()
 	names, _, err := i.fs.client.Listxattr(i.fid, vfsListMax)
 	return names, err
 }
@@ -187,6 +197,7 @@ const vfsListMax = 65536
 
 // RemoveXattr implements vfs.Xattrs.
 func (i *inode) RemoveXattr(name string) error {
+	i.settle()
 	return i.fs.client.Removexattr(i.fid, name)
 }
 
@@ -289,6 +300,7 @@ func (i *inode) setStatOnHostFD(opts vfs.SetStatOpts) bool {
 		if i.fs.opts.IDsFromGofer {
 			st.Uid, st.Gid = i.stat.Uid, i.stat.Gid
 		}
+		i.pending.apply(&st)
 		i.stat, i.statValid, i.statGen = st, true, i.fs.linkGen.Load()
 		i.mu.Unlock()
 	}

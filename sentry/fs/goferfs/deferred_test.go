@@ -1,0 +1,230 @@
+package goferfs_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/gofer"
+	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// serveConfined serves root read-write as an exclusive tree of a confined
+// sentry, whose attribute changes go to the gofer.
+func serveConfined(t *testing.T, root string) vfs.Inode {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("socketpair: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- gofer.ServeTrees(fds[0], []gofer.Tree{{Path: root}}) }()
+	c, err := gofer.NewClient(fds[1])
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(func() {
+		c.Shutdown()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("gofer did not stop after the client hung up")
+		}
+	})
+	in, err := goferfs.New(c, goferfs.Options{Exclusive: true, IDsFromGofer: true})
+	if err != nil {
+		t.Fatalf("goferfs.New: %v", err)
+	}
+	return in
+}
+
+var (
+	past   = unix.Timespec{Sec: 1000000000, Nsec: 123456789}
+	pastAt = unix.Timespec{Sec: 999999999, Nsec: 5}
+)
+
+// The owner, mode and times an extractor sets on a file it has open
+// reach the host when the file closes, in one request; until then the
+// sandbox sees them already.
+func TestAttributesOfOpenFileWaitForClose(t *testing.T) {
+	root := t.TempDir()
+	dir := serveConfined(t, root)
+	ops := dir.(vfs.DirOps)
+	in, f, err := ops.Create("f", unix.O_WRONLY, 0o600, vfs.Owner{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if _, err := f.WriteAt([]byte("data"), 0); err != nil {
+		t.Fatalf("WriteAt: %v", err)
+	}
+	set := in.(vfs.SetStatter)
+	if err := set.SetStat(vfs.SetStatOpts{Mask: vfs.SetAtime | vfs.SetMtime, Atime: pastAt, Mtime: past}); err != nil {
+		t.Fatalf("SetStat times: %v", err)
+	}
+	wantUID, wantGID := uint32(os.Getuid()), uint32(os.Getgid())
+	// Giving the file the owner it has waits like the rest.
+	if err := set.SetStat(vfs.SetStatOpts{Mask: vfs.SetUID | vfs.SetGID, UID: wantUID, GID: wantGID}); err != nil {
+		t.Fatalf("SetStat owner: %v", err)
+	}
+	if os.Getuid() == 0 {
+		// A new owner goes to the gofer at once, which could refuse it.
+		wantUID, wantGID = 1234, 5678
+		if err := set.SetStat(vfs.SetStatOpts{Mask: vfs.SetUID | vfs.SetGID, UID: wantUID, GID: wantGID}); err != nil {
+			t.Fatalf("SetStat owner: %v", err)
+		}
+		if host := lstat(t, filepath.Join(root, "f")); host.Uid != wantUID || host.Gid != wantGID || host.Mtim != past {
+			t.Errorf("host after a change of owner: %d:%d mtime %v, want %d:%d and the times set before it, %v",
+				host.Uid, host.Gid, host.Mtim, wantUID, wantGID, past)
+		}
+	}
+	if err := set.SetStat(vfs.SetStatOpts{Mask: vfs.SetMode, Mode: 0o4755}); err != nil {
+		t.Fatalf("SetStat mode: %v", err)
+	}
+	check := func(what string, st unix.Stat_t) {
+		t.Helper()
+		if st.Mode != unix.S_IFREG|0o4755 || st.Uid != wantUID || st.Gid != wantGID || st.Mtim != past || st.Atim != pastAt || st.Size != 4 {
+			t.Errorf("%s: mode %#o owner %d:%d mtime %v atime %v size %d, want %#o %d:%d %v %v 4",
+				what, st.Mode, st.Uid, st.Gid, st.Mtim, st.Atim, st.Size, unix.S_IFREG|0o4755, wantUID, wantGID, past, pastAt)
+		}
+	}
+	st, err := in.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Stat of the open file", st)
+	if st, err = f.Stat(); err != nil {
+		t.Fatal(err)
+	}
+	check("fstat of the open file", st)
+	if pst, err := vfs.PermStat(in); err != nil || pst.Mode != unix.S_IFREG|0o4755 || pst.Uid != wantUID {
+		t.Errorf("PermStat of the open file: mode %#o uid %d (%v), want %#o %d", pst.Mode, pst.Uid, err, unix.S_IFREG|0o4755, wantUID)
+	}
+	if host := lstat(t, filepath.Join(root, "f")); host.Mode != unix.S_IFREG|0o600 {
+		t.Errorf("host mode before close %#o, want %#o: the change was not deferred", host.Mode, unix.S_IFREG|0o600)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	check("host file after close", lstat(t, filepath.Join(root, "f")))
+	if st, err = in.Stat(); err != nil {
+		t.Fatal(err)
+	}
+	check("Stat after close", st)
+}
+
+// A write after times were set moves mtime, as on Linux: the times go to
+// the host before the write does.
+func TestWriteAfterDeferredTimesMovesMtime(t *testing.T) {
+	root := t.TempDir()
+	dir := serveConfined(t, root)
+	in, f, err := dir.(vfs.DirOps).Create("f", unix.O_WRONLY, 0o644, vfs.Owner{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	defer f.Close()
+	if err := in.(vfs.SetStatter).SetStat(vfs.SetStatOpts{Mask: vfs.SetMtime | vfs.SetMode, Mtime: past, Mode: 0o640}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	if _, err := f.WriteAt([]byte("x"), 0); err != nil {
+		t.Fatalf("WriteAt: %v", err)
+	}
+	host := lstat(t, filepath.Join(root, "f"))
+	if host.Mtim.Sec <= past.Sec || host.Mode != unix.S_IFREG|0o640 {
+		t.Errorf("host after the write: mtime %v mode %#o, want after %v and %#o", host.Mtim, host.Mode, past, unix.S_IFREG|0o640)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mtim != host.Mtim || st.Mode != host.Mode {
+		t.Errorf("fstat after the write: mtime %v mode %#o, want the host's %v %#o", st.Mtim, st.Mode, host.Mtim, host.Mode)
+	}
+}
+
+// A file that gets a second name has its pending changes made first: the
+// other name's inode asks the gofer.
+func TestLinkSendsDeferredAttributes(t *testing.T) {
+	root := t.TempDir()
+	dir := serveConfined(t, root)
+	ops := dir.(vfs.DirOps)
+	in, f, err := ops.Create("f", unix.O_WRONLY, 0o644, vfs.Owner{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	defer f.Close()
+	if err := in.(vfs.SetStatter).SetStat(vfs.SetStatOpts{Mask: vfs.SetMode, Mode: 0o600}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	if err := ops.Link("g", in); err != nil {
+		t.Fatalf("Link: %v", err)
+	}
+	if host := lstat(t, filepath.Join(root, "g")); host.Mode != unix.S_IFREG|0o600 {
+		t.Errorf("host mode after Link %#o, want %#o", host.Mode, unix.S_IFREG|0o600)
+	}
+	g, err := dir.Lookup("g")
+	if err != nil {
+		t.Fatalf("Lookup: %v", err)
+	}
+	if st, err := g.Stat(); err != nil || st.Mode != unix.S_IFREG|0o600 || st.Nlink != 2 {
+		t.Errorf("Stat of the new name: mode %#o nlink %d (%v), want %#o 2", st.Mode, st.Nlink, err, unix.S_IFREG|0o600)
+	}
+	// With two names, changes go to the gofer at once.
+	if err := in.(vfs.SetStatter).SetStat(vfs.SetStatOpts{Mask: vfs.SetMode, Mode: 0o640}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	if host := lstat(t, filepath.Join(root, "g")); host.Mode != unix.S_IFREG|0o640 {
+		t.Errorf("host mode of a linked file %#o, want %#o at once", host.Mode, unix.S_IFREG|0o640)
+	}
+}
+
+// Changes of a file that is not open, that the sandbox did not make, or
+// to the current time, are made at once.
+func TestChangesThatCannotWait(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "closed"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := serveConfined(t, root)
+	closed, err := dir.Lookup("closed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := closed.(vfs.SetStatter).SetStat(vfs.SetStatOpts{Mask: vfs.SetMode, Mode: 0o600}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	if host := lstat(t, filepath.Join(root, "closed")); host.Mode != unix.S_IFREG|0o600 {
+		t.Errorf("host mode of a closed file %#o, want %#o at once", host.Mode, unix.S_IFREG|0o600)
+	}
+	f0, err := closed.Open(unix.O_RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := closed.(vfs.SetStatter).SetStat(vfs.SetStatOpts{Mask: vfs.SetMode, Mode: 0o640}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	if host := lstat(t, filepath.Join(root, "closed")); host.Mode != unix.S_IFREG|0o640 {
+		t.Errorf("host mode of an open file the sandbox did not make %#o, want %#o at once", host.Mode, unix.S_IFREG|0o640)
+	}
+	f0.Close()
+	in, f, err := dir.(vfs.DirOps).Create("f", unix.O_WRONLY, 0o644, vfs.Owner{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	defer f.Close()
+	set := in.(vfs.SetStatter)
+	if err := set.SetStat(vfs.SetStatOpts{Mask: vfs.SetMode, Mode: 0o600}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	before := time.Now().Add(-time.Second).Unix()
+	if err := set.SetStat(vfs.SetStatOpts{Mask: vfs.SetAtime | vfs.SetMtime, Atime: unix.Timespec{Nsec: unix.UTIME_NOW}, Mtime: unix.Timespec{Nsec: unix.UTIME_NOW}}); err != nil {
+		t.Fatalf("SetStat now: %v", err)
+	}
+	host := lstat(t, filepath.Join(root, "f"))
+	if host.Mode != unix.S_IFREG|0o600 || host.Mtim.Sec < before {
+		t.Errorf("host after setting the time to now: mode %#o mtime %v, want %#o and now", host.Mode, host.Mtim, unix.S_IFREG|0o600)
+	}
+}
