@@ -66,17 +66,25 @@ type LinkOptions struct {
 	// NoGSO turns off host GSO (PACKET_VNET_HDR): the stack then cuts
 	// TCP segments to the MTU itself.
 	NoGSO bool
-	// Dispatch is the inbound dispatcher (fdbased.RecvMMsg when zero,
-	// i.e. Readv, is given).
+	// PollRX receives on Go's network poller and delivers on the
+	// receiving goroutine (pollrx.go) instead of through one of
+	// fdbased's dispatchers. In e2e's TestReportNet (interleaved runs
+	// on a loaded 2-CPU machine) it took about 15% less sentry CPU per
+	// byte host→pod on ptrace, but on systrap, whose sentry threads
+	// spin, the poller notices frames late and pod→host took about 25%
+	// more; not the default until it wins on both.
+	PollRX bool
+	// Dispatch is fdbased's inbound dispatcher (fdbased.RecvMMsg when
+	// zero, i.e. Readv, is given); not with PollRX.
 	Dispatch fdbased.PacketDispatchMode
 	// GRO merges received TCP segments before the stack sees them.
 	GRO bool
 	// Processors is the number of goroutines that take received
-	// packets from the dispatcher to the stack (fdbased's
+	// packets from fdbased's dispatcher to the stack (its
 	// ProcessorsPerChannel; 0: GOMAXPROCS). 1 has the dispatcher
 	// deliver them itself, without a goroutine hand-off; it measured
 	// no clear gain end to end (link_test.go, e2e's TestReportNet), so
-	// it is not the default.
+	// it is not the default. Not with PollRX.
 	Processors int
 }
 
@@ -287,9 +295,14 @@ func (s *Stack) attach(hl HostLink, opts LinkOptions) (*Link, error) {
 			l.Routes = append(l.Routes, rt)
 		}
 	}
-	dispatch := opts.Dispatch
+	dispatch, procs := opts.Dispatch, max(opts.Processors, 0)
 	if dispatch == fdbased.Readv {
 		dispatch = fdbased.RecvMMsg
+	}
+	if opts.PollRX {
+		// fdbased only sends; its readv dispatcher allocates nothing
+		// before it runs, and one processor starts no goroutine.
+		dispatch, procs = fdbased.Readv, 1
 	}
 	ep, err := fdbased.New(&fdbased.Options{
 		FDs:            []int{hl.FD},
@@ -306,13 +319,21 @@ func (s *Stack) attach(hl HostLink, opts LinkOptions) (*Link, error) {
 		GSOMaxSize:           hl.GSO,
 		PacketDispatchMode:   dispatch,
 		GRO:                  opts.GRO,
-		ProcessorsPerChannel: max(opts.Processors, 0),
+		ProcessorsPerChannel: procs,
 		InterfaceIndex:       hl.Index,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("netstack: endpoint on %s: %w", hl.Name, err)
 	}
+	if opts.PollRX {
+		if ep, err = newPollLink(ep, hl.FD, hl.GSO > 0, opts.GRO); err != nil {
+			return nil, fmt.Errorf("netstack: endpoint on %s: %w", hl.Name, err)
+		}
+	}
 	if err := s.CreateNICWithOptions(nic, ep, stack.NICOptions{Name: hl.Name}); err != nil {
+		// Frees what the endpoint holds (the poller's duplicate of
+		// the socket); the socket itself stays the caller's.
+		ep.Attach(nil)
 		return nil, fmt.Errorf("netstack: creating NIC %s: %s", hl.Name, err)
 	}
 	for _, p := range hl.Addrs {

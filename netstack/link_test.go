@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,8 +170,17 @@ func fullAddr(ip netip.Addr, port uint16) tcpip.FullAddress {
 }
 
 func TestAttachHostLinks(t *testing.T) {
+	for _, o := range []struct {
+		name string
+		opts LinkOptions
+	}{{"default", LinkOptions{}}, {"pollrx", LinkOptions{PollRX: true}}} {
+		t.Run(o.name, func(t *testing.T) { testAttachHostLinks(t, o.opts) })
+	}
+}
+
+func testAttachHostLinks(t *testing.T, opts LinkOptions) {
 	v := newVethPair(t)
-	s, links := attachedStack(t, v, LinkOptions{})
+	s, links := attachedStack(t, v, opts)
 	if len(links) != 1 {
 		t.Fatalf("attached %v, want the one veth", links)
 	}
@@ -422,41 +432,61 @@ func TestAttachNoNetwork(t *testing.T) {
 
 // TestLinkBench reports TCP throughput host→pod and pod→host through the
 // veth, with the stack on the pod end against the host kernel on the
-// same setup, as ratios, for each endpoint option set. COCOON_BENCH=1
-// runs it; it never asserts on time.
+// same setup, as ratios, for each endpoint option set, and the CPU time
+// the whole test process (both ends) spent per GiB moved, which a loaded
+// machine disturbs less than the rates. COCOON_BENCH=1 runs it
+// (COCOON_BENCH_ROUNDS=N repeats the option sets, interleaved); it never
+// asserts on time.
 func TestLinkBench(t *testing.T) {
 	if os.Getenv("COCOON_BENCH") != "1" {
 		t.Skip("set COCOON_BENCH=1 to run the veth throughput benchmark")
 	}
 	const size = 256 << 20
-	native := func(v *vethPair) (in, out float64) {
-		// The pod's kernel serves: a sink and a source in the pod
-		// namespace.
-		return throughputKernel(t, v, size)
+	rounds := 1
+	if n, err := strconv.Atoi(os.Getenv("COCOON_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
 	}
 	v := newVethPair(t)
-	nin, nout := native(v)
-	t.Logf("host kernel: host→pod %.0f MiB/s, pod→host %.0f MiB/s", nin, nout)
-	for _, o := range []struct {
-		name string
-		opts LinkOptions
-	}{
-		{"gso+recvmmsg", LinkOptions{}},
-		{"gso+recvmmsg+1proc", LinkOptions{Processors: 1}},
-		{"gso+recvmmsg+gro", LinkOptions{GRO: true}},
-		{"gso+packetmmap", LinkOptions{Dispatch: fdbased.PacketMMap}},
-		{"nogso+recvmmsg", LinkOptions{NoGSO: true}},
-	} {
-		v := newVethPair(t)
-		s, _ := attachedStack(t, v, o.opts)
-		in, out := throughputStack(t, v, s, size)
-		t.Logf("%-18s host→pod %.0f MiB/s (%.2fx), pod→host %.0f MiB/s (%.2fx)", o.name, in, in/nin, out, out/nout)
+	nin, nout := throughputKernel(t, v, size)
+	t.Logf("host kernel: host→pod %.0f MiB/s (%.2f CPU s/GiB), pod→host %.0f MiB/s (%.2f CPU s/GiB)", nin.rate, nin.cpu, nout.rate, nout.cpu)
+	tenViews := []int{128, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 256}
+	for range rounds {
+		for _, o := range []struct {
+			name  string
+			opts  LinkOptions
+			sizes []int
+		}{
+			{"gso+recvmmsg", LinkOptions{}, nil},
+			{"gso+recvmmsg+1proc", LinkOptions{Processors: 1}, nil},
+			{"gso+recvmmsg+gro", LinkOptions{GRO: true}, nil},
+			{"gso+packetmmap", LinkOptions{Dispatch: fdbased.PacketMMap}, nil},
+			{"gso+poll", LinkOptions{PollRX: true}, nil},
+			{"gso+poll+10views", LinkOptions{PollRX: true}, tenViews},
+			{"gso+poll+gro", LinkOptions{PollRX: true, GRO: true}, nil},
+			{"nogso+recvmmsg", LinkOptions{NoGSO: true}, nil},
+		} {
+			saved := rxSizes
+			if o.sizes != nil {
+				// Read once, when the receiver starts.
+				rxSizes = o.sizes
+			}
+			v := newVethPair(t)
+			s, _ := attachedStack(t, v, o.opts)
+			in, out := throughputStack(t, v, s, size)
+			rxSizes = saved
+			t.Logf("%-18s host→pod %5.0f MiB/s (%.2fx, %.2f CPU s/GiB), pod→host %5.0f MiB/s (%.2fx, %.2f CPU s/GiB)",
+				o.name, in.rate, in.rate/nin.rate, in.cpu, out.rate, out.rate/nout.rate, out.cpu)
+		}
 	}
 }
 
+// figure is a measured transfer: MiB/s and the process's CPU seconds
+// per GiB.
+type figure struct{ rate, cpu float64 }
+
 // throughputKernel measures with both ends in host kernels: a listener
 // in the pod namespace.
-func throughputKernel(t *testing.T, v *vethPair, size int) (in, out float64) {
+func throughputKernel(t *testing.T, v *vethPair, size int) (in, out figure) {
 	var ln net.Listener
 	if err := inNetNS(v.podNS, func() error {
 		var err error
@@ -470,7 +500,7 @@ func throughputKernel(t *testing.T, v *vethPair, size int) (in, out float64) {
 }
 
 // throughputStack measures with the stack on the pod end.
-func throughputStack(t *testing.T, v *vethPair, s *Stack, size int) (in, out float64) {
+func throughputStack(t *testing.T, v *vethPair, s *Stack, size int) (in, out figure) {
 	ln, err := gonet.ListenTCP(s.Stack, fullAddr(v.podIP, 9000), ipv4.ProtocolNumber)
 	if err != nil {
 		t.Fatal(err)
@@ -479,9 +509,16 @@ func throughputStack(t *testing.T, v *vethPair, s *Stack, size int) (in, out flo
 	return measure(t, v, ln.Accept, netip.AddrPortFrom(v.podIP, 9000), size)
 }
 
+// cpuTime is the process's user and system time so far.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // measure sends size bytes from the peer to the pod end and back the
-// other way, each on a connection of its own, and returns MiB/s.
-func measure(t *testing.T, v *vethPair, accept func() (net.Conn, error), addr netip.AddrPort, size int) (in, out float64) {
+// other way, each on a connection of its own.
+func measure(t *testing.T, v *vethPair, accept func() (net.Conn, error), addr netip.AddrPort, size int) (in, out figure) {
 	buf := make([]byte, 256<<10)
 	for dir := 0; dir < 2; dir++ {
 		var c net.Conn
@@ -500,7 +537,7 @@ func measure(t *testing.T, v *vethPair, accept func() (net.Conn, error), addr ne
 		if dir == 1 {
 			src, dst = p, c
 		}
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		go func() {
 			for n := 0; n < size; n += len(buf) {
 				if _, err := src.Write(buf); err != nil {
@@ -510,16 +547,16 @@ func measure(t *testing.T, v *vethPair, accept func() (net.Conn, error), addr ne
 			src.Close()
 		}()
 		n, _ := io.CopyBuffer(io.Discard, dst, make([]byte, 256<<10))
-		el := time.Since(start).Seconds()
+		el, cpu := time.Since(start).Seconds(), (cpuTime() - cpu0).Seconds()
 		dst.Close()
 		if n != int64(size) {
 			t.Fatalf("moved %d of %d bytes", n, size)
 		}
-		r := float64(size) / (1 << 20) / el
+		f := figure{rate: float64(size) / (1 << 20) / el, cpu: cpu / (float64(size) / (1 << 30))}
 		if dir == 0 {
-			in = r
+			in = f
 		} else {
-			out = r
+			out = f
 		}
 	}
 	return in, out

@@ -176,6 +176,15 @@ func (s *Socket) Shutdown(how int) error {
 // Send sends src (as much as fits for TCP, one datagram otherwise) to
 // the address to (nil: the peer). EAGAIN means no room yet.
 func (s *Socket) Send(src []byte, to []byte, flags int) (int, error) {
+	return s.SendFrom(bytes.NewReader(src), to, flags)
+}
+
+// SendFrom is Send reading the data from src, which netstack copies
+// straight into its own buffers: a caller whose data is in another
+// address space (a task's memory) passes a reader of it and saves a
+// copy through a buffer of its own. A read error (a fault) before
+// anything is queued fails the send (EFAULT).
+func (s *Socket) SendFrom(src tcpip.Payloader, to []byte, flags int) (int, error) {
 	opts := tcpip.WriteOptions{More: flags&linux.MSG_MORE != 0}
 	if len(to) > 0 && !s.isStream() {
 		p, err := parseSockaddr(to)
@@ -197,7 +206,7 @@ func (s *Socket) Send(src []byte, to []byte, flags int) (int, error) {
 		a := s.toNetstack(p)
 		opts.To = &a
 	}
-	if s.isStream() && len(src) == 0 {
+	if s.isStream() && src.Len() == 0 {
 		// netstack would queue nothing but still check the state; Linux
 		// does the same checks and returns 0.
 		if _, terr := s.ep.Write(bytes.NewReader(nil), opts); terr != nil {
@@ -207,7 +216,7 @@ func (s *Socket) Send(src []byte, to []byte, flags int) (int, error) {
 		}
 		return 0, nil
 	}
-	n, terr := s.ep.Write(bytes.NewReader(src), opts)
+	n, terr := s.ep.Write(src, opts)
 	if terr != nil {
 		if n > 0 {
 			return int(n), nil
@@ -249,6 +258,17 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 // EAGAIN means nothing to read yet; N == 0 without an error is the end
 // of a TCP stream.
 func (s *Socket) Recv(dst []byte, flags int, wantFrom bool) (RecvResult, error) {
+	return s.RecvTo(&sliceWriter{buf: dst}, len(dst), flags, wantFrom)
+}
+
+// RecvTo is Recv writing at most n bytes to dst, straight from
+// netstack's buffers: a caller whose destination is in another address
+// space (a task's memory) passes a writer to it and saves a copy through
+// a buffer of its own. A short write or a write error (a fault) ends the
+// receive: what dst took is consumed and counted, the rest stays queued
+// (a datagram's rest is dropped, as a short buffer drops it); a failure
+// before any byte is EFAULT.
+func (s *Socket) RecvTo(dst io.Writer, n int, flags int, wantFrom bool) (RecvResult, error) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
 	peek := flags&linux.MSG_PEEK != 0
@@ -258,11 +278,11 @@ func (s *Socket) Recv(dst []byte, flags int, wantFrom bool) (RecvResult, error) 
 	if s.isStream() && trunc {
 		// tcp(7): MSG_TRUNC discards the data instead of copying it.
 		if peek {
-			n, terr := s.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+			q, terr := s.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
 			if terr != nil {
 				return res, errno(terr)
 			}
-			if n == 0 {
+			if q == 0 {
 				if _, terr := s.ep.Read(io.Discard, tcpip.ReadOptions{Peek: true}); terr != nil {
 					if _, ok := terr.(*tcpip.ErrClosedForReceive); ok {
 						return res, nil
@@ -270,16 +290,16 @@ func (s *Socket) Recv(dst []byte, flags int, wantFrom bool) (RecvResult, error) 
 					return res, errno(terr)
 				}
 			}
-			res.N = min(n, len(dst))
+			res.N = min(q, n)
 			res.MsgLen = res.N
 			return res, nil
 		}
-		r, terr := s.ep.Read(&tcpip.LimitedWriter{W: io.Discard, N: int64(len(dst))}, opts)
+		r, terr := s.ep.Read(&tcpip.LimitedWriter{W: io.Discard, N: int64(n)}, opts)
 		if terr != nil {
 			if _, ok := terr.(*tcpip.ErrClosedForReceive); ok {
 				return res, nil
 			}
-			if _, ok := terr.(*tcpip.ErrBadBuffer); ok && len(dst) == 0 {
+			if _, ok := terr.(*tcpip.ErrBadBuffer); ok && n == 0 {
 				return res, nil
 			}
 			return res, errno(terr)
@@ -287,13 +307,16 @@ func (s *Socket) Recv(dst []byte, flags int, wantFrom bool) (RecvResult, error) 
 		res.N, res.MsgLen = r.Count, r.Count
 		return res, nil
 	}
-	w := &sliceWriter{buf: dst}
+	w := dst
+	if sw, ok := dst.(*sliceWriter); !ok || len(sw.buf) > n {
+		w = &tcpip.LimitedWriter{W: dst, N: int64(n)}
+	}
 	r, terr := s.ep.Read(w, opts)
 	if terr != nil {
 		if _, ok := terr.(*tcpip.ErrClosedForReceive); ok {
 			return res, nil
 		}
-		if _, ok := terr.(*tcpip.ErrBadBuffer); ok && len(dst) == 0 {
+		if _, ok := terr.(*tcpip.ErrBadBuffer); ok && n == 0 {
 			// A zero-length read: the datagram (if any) went.
 			return res, nil
 		}

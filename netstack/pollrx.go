@@ -1,0 +1,308 @@
+package netstack
+
+// The receive side of a host link on Go's network poller
+// (LinkOptions.PollRX).
+//
+// fdbased's dispatchers wait for frames in a blocking ppoll(2) on a
+// goroutine of their own (three system calls a wake-up: recvmmsg's
+// EAGAIN, ppoll, recvmmsg) and, with more than one processor, hand each
+// batch to another goroutine. A blocking system call pins an OS thread
+// and its P: sysmon takes the P back after 20 µs or more and wakes
+// another thread to run it, and the woken ppoll must find a P again.
+//
+// pollLink keeps fdbased for sending (GSO through the virtio-net header,
+// sendmmsg batching) and receives itself: a goroutine parks in the
+// network poller on a duplicate of the packet socket, drains it with
+// recvmmsg(2) when it is readable, and delivers each frame to the stack
+// on that same goroutine. Waiting costs no thread of its own and a frame
+// reaches TCP without a hand-off; the price is that the runtime polls
+// the network only from an idle P (or sysmon, every 10 ms), which a
+// sentry whose threads spin waiting for the platform (systrap) seldom
+// has, so frames wait there longer than fdbased's woken thread does.
+// link.go's LinkOptions says what each measured.
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/rawfile"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/stack/gro"
+)
+
+const (
+	// rxBatch is how many frames one recvmmsg takes at most.
+	rxBatch = 16
+	// virtioNetHdrSize is sizeof(struct virtio_net_hdr), which the
+	// kernel puts before every frame on a PACKET_VNET_HDR socket.
+	virtioNetHdrSize = 10
+)
+
+// rxSizes are the sizes of the views one frame is read into: a small
+// frame (an ACK) takes only the first, an MTU-sized one the first two,
+// and only those taken are replaced after the read; together they hold
+// the largest frame a veth hands a GSO socket (a 64 KiB IP packet and
+// its Ethernet header). Few views per frame keep every later walk over
+// a segment's data (TCP's reads, clones) short; fdbased's ten-view
+// layout measured no faster (link_test.go).
+var rxSizes = []int{256, 2048, 63488}
+
+// linkEndpoint is what fdbased.New returns.
+type linkEndpoint interface {
+	stack.LinkEndpoint
+	stack.GSOEndpoint
+}
+
+// pollLink is a host link endpoint that sends through fdbased and
+// receives on the network poller (see the top of this file).
+type pollLink struct {
+	linkEndpoint
+
+	// file is a duplicate of the packet socket, registered with the
+	// network poller; closing it stops the receiver. Set at creation.
+	file *os.File
+	// vnetHdr tells whether frames come with a virtio-net header.
+	vnetHdr bool
+	// gro merges received TCP segments (LinkOptions.GRO).
+	groOn bool
+
+	// mu protects attached and released.
+	mu       sync.Mutex
+	attached bool
+	// released is set once the inner endpoint's receive resources are
+	// freed, after which the link cannot be attached again.
+	released bool
+	// wg counts the receiver goroutine.
+	wg sync.WaitGroup
+}
+
+// newPollLink wraps ep, fdbased's endpoint on the packet socket fd
+// (which fdbased.New made non-blocking).
+func newPollLink(ep stack.LinkEndpoint, fd int, vnetHdr, groOn bool) (*pollLink, error) {
+	inner, ok := ep.(linkEndpoint)
+	if !ok {
+		return nil, fmt.Errorf("netstack: %T is not a GSO endpoint", ep)
+	}
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: duplicating the packet socket: %w", err)
+	}
+	// os.NewFile registers a non-blocking descriptor with the poller.
+	if err := unix.SetNonblock(dup, true); err != nil {
+		unix.Close(dup)
+		return nil, fmt.Errorf("netstack: packet socket: %w", err)
+	}
+	f := os.NewFile(uintptr(dup), "packet")
+	return &pollLink{linkEndpoint: inner, file: f, vnetHdr: vnetHdr, groOn: groOn}, nil
+}
+
+// Attach implements stack.LinkEndpoint.Attach: a dispatcher starts the
+// receiver, nil (the NIC going away) stops it for good.
+func (l *pollLink) Attach(d stack.NetworkDispatcher) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if d == nil {
+		if l.released {
+			return
+		}
+		l.released = true
+		l.attached = false
+		// Close wakes the parked receiver and waits for a delivery
+		// in progress to end.
+		l.file.Close()
+		l.wg.Wait()
+		l.releaseInner()
+		return
+	}
+	if l.attached || l.released {
+		return
+	}
+	rc, err := l.file.SyscallConn()
+	if err != nil {
+		return
+	}
+	l.attached = true
+	l.wg.Add(1)
+	go l.receive(rc, d)
+}
+
+// releaseInner frees what fdbased set up for a receive loop that never
+// runs (the stop eventfd of its dispatcher): only its own loop's end
+// does, so run one and stop it at once. Frames it happens to read on
+// the way are dropped, the link being on its way out anyway.
+func (l *pollLink) releaseInner() {
+	l.linkEndpoint.Attach(discard{})
+	l.linkEndpoint.Attach(nil)
+}
+
+// IsAttached implements stack.LinkEndpoint.IsAttached.
+func (l *pollLink) IsAttached() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.attached
+}
+
+// Wait implements stack.LinkEndpoint.Wait: it returns once the receiver
+// has stopped.
+func (l *pollLink) Wait() {
+	l.wg.Wait()
+	l.linkEndpoint.Wait()
+}
+
+// rxSlot is one frame's buffers for recvmmsg.
+type rxSlot struct {
+	views  []*buffer.View
+	iovecs []unix.Iovec
+	vnet   [virtioNetHdrSize]byte
+}
+
+// refill replaces the views a previous frame took and returns the
+// iovecs.
+func (s *rxSlot) refill(vnetHdr bool) []unix.Iovec {
+	off := 0
+	if vnetHdr {
+		s.iovecs[0] = unix.Iovec{Base: &s.vnet[0]}
+		s.iovecs[0].SetLen(virtioNetHdrSize)
+		off = 1
+	}
+	for i := range s.views {
+		if s.views[i] != nil {
+			break // the ones after it are still unused
+		}
+		v := buffer.NewViewSize(rxSizes[i])
+		s.views[i] = v
+		s.iovecs[i+off] = unix.Iovec{Base: v.BasePtr()}
+		s.iovecs[i+off].SetLen(v.Size())
+	}
+	return s.iovecs
+}
+
+// take removes the views holding the n bytes of frame data read (past
+// the virtio-net header) and returns them as a buffer.
+func (s *rxSlot) take(n int) buffer.Buffer {
+	var b buffer.Buffer
+	for i, v := range s.views {
+		if n <= 0 {
+			break
+		}
+		if v.Size() > n {
+			v.CapLength(n)
+		}
+		n -= v.Size()
+		b.Append(v)
+		s.views[i] = nil
+	}
+	return b
+}
+
+func (s *rxSlot) release() {
+	for i, v := range s.views {
+		if v != nil {
+			v.Release()
+			s.views[i] = nil
+		}
+	}
+}
+
+// receive reads frames until the file is closed (or the socket fails)
+// and delivers them to d.
+func (l *pollLink) receive(rc syscall.RawConn, d stack.NetworkDispatcher) {
+	defer l.wg.Done()
+	addr := l.LinkAddress()
+	slots := make([]rxSlot, rxBatch)
+	hdrs := make([]rawfile.MMsgHdr, rxBatch)
+	niov := len(rxSizes)
+	if l.vnetHdr {
+		niov++
+	}
+	for i := range slots {
+		slots[i].views = make([]*buffer.View, len(rxSizes))
+		slots[i].iovecs = make([]unix.Iovec, niov)
+	}
+	defer func() {
+		for i := range slots {
+			slots[i].release()
+		}
+	}()
+	var g gro.GRO
+	g.Init(l.groOn)
+	g.Dispatcher = d
+	hdrLen := 0
+	if l.vnetHdr {
+		hdrLen = virtioNetHdrSize
+	}
+	// failed is set when the socket fails for good: the link stops
+	// receiving, as fdbased's does.
+	failed := false
+	read := func(fd uintptr) bool {
+		for {
+			for k := range hdrs {
+				iov := slots[k].refill(l.vnetHdr)
+				hdrs[k].Len = 0
+				hdrs[k].Msg = unix.Msghdr{Iov: &iov[0]}
+				hdrs[k].Msg.SetIovlen(len(iov))
+			}
+			// Raw: with MSG_DONTWAIT it never blocks.
+			n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
+			switch e {
+			case 0:
+			case unix.EAGAIN:
+				return false // park until readable
+			case unix.EINTR, unix.ENETDOWN, unix.ENOBUFS:
+				// A signal, or an error the socket reports once
+				// (the link went down, the kernel lacked memory):
+				// the socket still works.
+				continue
+			default:
+				failed = true
+				return true
+			}
+			for k := 0; k < int(n); k++ {
+				size := int(hdrs[k].Len)
+				if hdrs[k].Msg.Flags&unix.MSG_TRUNC != 0 || size <= hdrLen+header.EthernetMinimumSize {
+					// Larger than any frame a link of ours sends,
+					// or shorter than a header: not a frame to
+					// deliver. The views stay for the next one.
+					continue
+				}
+				pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: slots[k].take(size - hdrLen)})
+				if deliverable(pkt, addr) {
+					pkt.RXChecksumValidated = true
+					g.Enqueue(pkt)
+				}
+				pkt.DecRef()
+			}
+			g.Flush()
+		}
+	}
+	// Read returns an error once the file is closed (Attach(nil)).
+	for !failed && rc.Read(read) == nil {
+	}
+}
+
+// deliverable consumes pkt's Ethernet header and tells whether the frame
+// is for the link: to its address, or to a group (broadcast, multicast).
+func deliverable(pkt *stack.PacketBuffer, addr tcpip.LinkAddress) bool {
+	b, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize)
+	if !ok {
+		return false
+	}
+	eth := header.Ethernet(b)
+	pkt.NetworkProtocolNumber = eth.Type()
+	dst := eth.DestinationAddress()
+	return dst == addr || dst[0]&1 == 1
+}
+
+// discard is a dispatcher that drops every frame.
+type discard struct{}
+
+func (discard) DeliverNetworkPacket(tcpip.NetworkProtocolNumber, *stack.PacketBuffer) {}
+func (discard) DeliverLinkPacket(tcpip.NetworkProtocolNumber, *stack.PacketBuffer)    {}
