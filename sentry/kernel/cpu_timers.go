@@ -28,8 +28,7 @@ func (t *Task) SetCPUTimer(which int, value, interval time.Duration) (oldValue, 
 	ct := &t.tg.cpuTimers[which-1]
 	oldValue, oldInterval = ct.remaining, ct.interval
 	ct.remaining, ct.interval = value, interval
-	armed := t.tg.cpuTimers[0].remaining > 0 || t.tg.cpuTimers[1].remaining > 0
-	t.tg.cpuTimersArmed.Store(armed)
+	t.tg.updateCPUTimersArmedLocked()
 	return oldValue, oldInterval
 }
 
@@ -71,7 +70,93 @@ func (t *Task) chargeCPUTimers(user, sys time.Duration) {
 			ct.remaining = 0
 		}
 	}
-	tg.cpuTimersArmed.Store(tg.cpuTimers[0].remaining > 0 || tg.cpuTimers[1].remaining > 0)
+	for _, it := range tg.timers {
+		if !it.cpuArmed || (it.cpuTask != nil && it.cpuTask != t) {
+			continue
+		}
+		if it.cpuLeft -= user + sys; it.cpuLeft > 0 {
+			continue
+		}
+		if it.interval > 0 {
+			missed := -it.cpuLeft / it.interval
+			it.overrun += int64(missed)
+			it.cpuLeft += (missed + 1) * it.interval
+		} else {
+			it.cpuArmed = false
+		}
+		it.expireLocked()
+	}
+	tg.updateCPUTimersArmedLocked()
+}
+
+// updateCPUTimersArmedLocked sets cpuTimersArmed: whether an itimer or a
+// POSIX timer on a CPU-time clock runs.
+//
+// Preconditions: k.mu is held.
+func (tg *ThreadGroup) updateCPUTimersArmedLocked() {
+	armed := tg.cpuTimers[0].remaining > 0 || tg.cpuTimers[1].remaining > 0
+	for _, it := range tg.timers {
+		armed = armed || it.cpuArmed
+	}
+	tg.cpuTimersArmed.Store(armed)
+	if armed && !tg.cpuTicking {
+		tg.cpuTicking = true
+		time.AfterFunc(cpuTick, tg.cpuTickFire)
+	}
+}
+
+// cpuTick is how often the running tasks of a process with a CPU-time
+// timer armed are made to account the CPU time they spent in application
+// code: a task that makes no system call never returns to the sentry
+// otherwise, and its timers would never fire. Linux charges CPU time on
+// every scheduler tick (4 ms at HZ=250).
+const cpuTick = 4 * time.Millisecond
+
+// cpuTickFire interrupts the group's tasks running application code, so
+// that they charge their CPU time (task_run.go), while a CPU-time timer of
+// the group runs.
+func (tg *ThreadGroup) cpuTickFire() {
+	k := tg.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !tg.cpuTimersArmed.Load() || tg.exiting {
+		tg.cpuTicking = false
+		return
+	}
+	for t := range tg.tasks {
+		if ctx := t.runningCtx.Load(); ctx != nil {
+			(*ctx).Interrupt()
+		}
+	}
+	time.AfterFunc(cpuTick, tg.cpuTickFire)
+}
+
+// cpuClockTaskLocked decodes a dynamic CPU-time clock ID (~pid << 3 |
+// perthread << 2 | type, clock_getcpuclockid's) that a timer can run on:
+// one of the caller's process or of a thread in it, CPUCLOCK_SCHED or
+// CPUCLOCK_PROF (both count user and system time). It returns the thread,
+// nil for the process.
+//
+// Preconditions: k.mu is held.
+func (t *Task) cpuClockTaskLocked(clock int32) (*Task, bool) {
+	if clock >= 0 || clock&3 == 1 || clock&3 == 3 {
+		return nil, false
+	}
+	pid := ^(clock >> 3)
+	if clock&4 == 0 {
+		if pid != 0 && t.pidns.lookupTaskLocked(pid) != t.tg.leader {
+			return nil, false
+		}
+		return nil, true
+	}
+	if pid == 0 {
+		return t, true
+	}
+	target := t.pidns.lookupTaskLocked(pid)
+	if target == nil || target.tg != t.tg {
+		return nil, false
+	}
+	return target, true
 }
 
 // cpuTimersState is embedded in ThreadGroup.
@@ -79,4 +164,6 @@ type cpuTimersState struct {
 	cpuTimers [2]cpuTimer
 	// cpuTimersArmed lets tasks skip the lock when no CPU timer runs.
 	cpuTimersArmed atomic.Bool
+	// cpuTicking says cpuTickFire is scheduled (protected by Kernel.mu).
+	cpuTicking bool
 }

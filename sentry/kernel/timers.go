@@ -47,6 +47,15 @@ type IntervalTimer struct {
 	// it back.
 	queuedInfo *SigInfo
 	queuedTo   *Task
+
+	// A timer on a CPU-time clock (cpu set, immutable) counts down CPU
+	// time as the tasks report it (cpu_timers.go), not wall time:
+	// cpuTask is the thread whose clock it is, nil for the process's;
+	// cpuArmed says it runs, with cpuLeft to go until it expires.
+	cpu      bool
+	cpuTask  *Task
+	cpuArmed bool
+	cpuLeft  time.Duration
 }
 
 // fire runs on the Go timer's goroutine.
@@ -68,6 +77,15 @@ func (it *IntervalTimer) fire() {
 	} else {
 		it.deadline = time.Time{}
 	}
+	it.expireLocked()
+}
+
+// expireLocked sends the timer's signal for an expiration, or counts it as
+// an overrun while the last one is still queued.
+//
+// Preconditions: k.mu is held.
+func (it *IntervalTimer) expireLocked() {
+	k := it.k
 	if it.notify == SigevNone || it.tg.exiting {
 		return
 	}
@@ -109,6 +127,11 @@ func (it *IntervalTimer) fire() {
 func (it *IntervalTimer) setLocked(value, interval time.Duration) (oldValue, oldInterval time.Duration) {
 	oldValue, oldInterval = it.remainingLocked(), it.interval
 	it.interval = interval
+	if it.cpu {
+		it.cpuArmed, it.cpuLeft = value > 0, value
+		it.tg.updateCPUTimersArmedLocked()
+		return
+	}
 	if value <= 0 {
 		it.deadline = time.Time{}
 		if it.timer != nil {
@@ -133,6 +156,15 @@ func (it *IntervalTimer) setLocked(value, interval time.Duration) (oldValue, old
 // expiry, so a one-shot one is expired (0) and a periodic one is due at
 // its next period.
 func (it *IntervalTimer) remainingLocked() time.Duration {
+	if it.cpu {
+		switch {
+		case !it.cpuArmed:
+			return 0
+		case it.cpuLeft > 0:
+			return it.cpuLeft
+		}
+		return time.Nanosecond
+	}
 	if it.deadline.IsZero() {
 		return 0
 	}
@@ -152,6 +184,10 @@ func (it *IntervalTimer) remainingLocked() time.Duration {
 // is still queued, as Linux's timer_delete does.
 func (it *IntervalTimer) stopLocked() {
 	it.deadline = time.Time{}
+	if it.cpuArmed {
+		it.cpuArmed = false
+		it.tg.updateCPUTimersArmedLocked()
+	}
 	if it.timer != nil {
 		it.timer.Stop()
 	}
@@ -191,16 +227,23 @@ const maxPosixTimers = 1 << 16
 
 // CreateTimer implements timer_create for the wall and monotonic clocks.
 func (t *Task) CreateTimer(clock int32, notify int32, signo unix.Signal, value uint64, threadID int32) (int32, error) {
-	switch clock {
-	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_BOOTTIME_ALARM, unix.CLOCK_TAI:
-	default:
-		// CPU-time clocks need the accounting to drive timers.
-		return 0, unix.EINVAL
-	}
 	k := t.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	it := &IntervalTimer{k: k, tg: t.tg, clock: clock, notify: notify, signo: signo, code: SITimer, value: value}
+	switch clock {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_BOOTTIME_ALARM, unix.CLOCK_TAI:
+	case unix.CLOCK_PROCESS_CPUTIME_ID:
+		it.cpu = true
+	case unix.CLOCK_THREAD_CPUTIME_ID:
+		it.cpu, it.cpuTask = true, t
+	default:
+		target, ok := t.cpuClockTaskLocked(clock)
+		if !ok {
+			return 0, unix.EINVAL
+		}
+		it.cpu, it.cpuTask = true, target
+	}
 	switch notify {
 	case SigevNone:
 	case SigevSignal:
@@ -279,11 +322,20 @@ func (t *Task) SetTimerAt(id int32, value time.Duration, abs bool, interval time
 		case unix.CLOCK_BOOTTIME_ALARM:
 			clock = unix.CLOCK_BOOTTIME
 		}
-		var now unix.Timespec
-		if err := unix.ClockGettime(clock, &now); err != nil {
-			return 0, 0, unix.EINVAL
+		switch {
+		case it.cpu && it.cpuTask != nil:
+			u, s := it.cpuTask.CPUTime()
+			value -= u + s
+		case it.cpu:
+			u, s := t.ProcessCPUTime()
+			value -= u + s
+		default:
+			var now unix.Timespec
+			if err := unix.ClockGettime(clock, &now); err != nil {
+				return 0, 0, unix.EINVAL
+			}
+			value -= time.Duration(now.Nano()) + t.ClockOffset(it.clock)
 		}
-		value -= time.Duration(now.Nano()) + t.ClockOffset(it.clock)
 		if value <= 0 {
 			value = time.Nanosecond
 		}
