@@ -99,27 +99,44 @@ func (tg *ThreadGroup) updateCPUTimersArmedLocked() {
 		armed = armed || it.cpuArmed
 	}
 	tg.cpuTimersArmed.Store(armed)
-	if armed && !tg.cpuTicking {
+	tg.startCPUTickLocked()
+}
+
+// needsCPUTickLocked reports whether the group's CPU time must be
+// accounted as it runs: a CPU-time timer runs, or RLIMIT_CPU is finite.
+//
+// Preconditions: k.mu is held.
+func (tg *ThreadGroup) needsCPUTickLocked() bool {
+	return tg.cpuTimersArmed.Load() || tg.limits[unix.RLIMIT_CPU].Cur != Infinity
+}
+
+// startCPUTickLocked schedules cpuTickFire if the group needs it and it
+// is not scheduled yet.
+//
+// Preconditions: k.mu is held.
+func (tg *ThreadGroup) startCPUTickLocked() {
+	if !tg.cpuTicking && tg.needsCPUTickLocked() {
 		tg.cpuTicking = true
 		time.AfterFunc(cpuTick, tg.cpuTickFire)
 	}
 }
 
 // cpuTick is how often the running tasks of a process with a CPU-time
-// timer armed are made to account the CPU time they spent in application
-// code: a task that makes no system call never returns to the sentry
-// otherwise, and its timers would never fire. Linux charges CPU time on
+// timer armed, or a finite RLIMIT_CPU, are made to account the CPU time
+// they spent in application code: a task that makes no system call never
+// returns to the sentry otherwise, and its timers would never fire nor its
+// limit be enforced. Linux charges CPU time on
 // every scheduler tick (4 ms at HZ=250).
 const cpuTick = 4 * time.Millisecond
 
 // cpuTickFire interrupts the group's tasks running application code, so
-// that they charge their CPU time (task_run.go), while a CPU-time timer of
-// the group runs.
+// that they charge their CPU time and check RLIMIT_CPU (task_run.go),
+// while the group needs it.
 func (tg *ThreadGroup) cpuTickFire() {
 	k := tg.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !tg.cpuTimersArmed.Load() || tg.exiting {
+	if !tg.needsCPUTickLocked() || tg.exiting {
 		tg.cpuTicking = false
 		return
 	}

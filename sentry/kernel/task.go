@@ -279,6 +279,9 @@ func (t *Task) SetRLimit(res int, l Limit) Limit {
 	t.k.mu.Lock()
 	old := t.tg.limits[res]
 	t.tg.limits[res] = l
+	if res == unix.RLIMIT_CPU {
+		t.tg.startCPUTickLocked()
+	}
 	t.k.mu.Unlock()
 	if res == unix.RLIMIT_AS || res == unix.RLIMIT_STACK {
 		t.applyMemoryLimits()

@@ -123,6 +123,7 @@ func (k *Kernel) newThreadGroup(id int32, ns *PIDNamespace, parent *ThreadGroup,
 	} else {
 		tg.pgid, tg.sid = id, id
 	}
+	tg.startCPUTickLocked()
 	k.threadGroups[id] = tg
 	tg.threadGroupAddedLocked()
 	if !ns.isRoot() && ns.init == nil && ns.idLocked(id) == 1 {

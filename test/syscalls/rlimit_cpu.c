@@ -1,7 +1,8 @@
 // rlimit_cpu: once a process has used RLIMIT_CPU's soft limit of CPU time it
 // gets SIGXCPU (here with a handler: si_code SI_KERNEL, after about 1 s of
 // CPU); at the hard limit (lowered to the time already used) it is killed by
-// SIGKILL. A sleeping process uses no CPU and gets nothing.
+// SIGKILL. A sleeping process uses no CPU and gets nothing; a loop that
+// makes no system call is ended by SIGXCPU's default action.
 //
 //go:build ignore
 
@@ -52,5 +53,18 @@ int main(void) {
 	CHECK(res[1] >= 300);
 	CHECK(res[1] < 1500);
 	WAIT_KILLED(pid, SIGKILL);
+
+	// A loop that never enters the kernel is held to the limit too:
+	// SIGXCPU's default action ends it.
+	pid = XFORK();
+	if (pid == 0) {
+		no_core();
+		struct rlimit r = {1, RLIM_INFINITY};
+		CHECK_OK(setrlimit(RLIMIT_CPU, &r));
+		alarm(20);
+		for (volatile unsigned long x = 0;; x++)
+			;
+	}
+	WAIT_KILLED(pid, SIGXCPU);
 	return 0;
 }

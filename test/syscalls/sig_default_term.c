@@ -12,6 +12,13 @@ static void handler(int sig) { (void)sig; }
 static void check_term(int sig) {
 	pid_t pid = XFORK();
 	if (pid == 0) {
+		// The default action, whatever the runner left us (nohup
+		// ignores SIGHUP, and ignored signals stay ignored across exec).
+		signal(sig, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
 		kill(getpid(), sig);
 		_exit(0);
 	}
