@@ -71,6 +71,8 @@ type ThreadInfo struct {
 	// it (accounting.go).
 	UserTime, SysTime time.Duration
 	StartTime         time.Time
+	// Nice is the task's nice value.
+	Nice int32
 }
 
 // ProcessInfo is a snapshot of one thread group.
@@ -277,6 +279,7 @@ func (t *Task) threadInfoLocked(ns *PIDNamespace, caller *Task) ThreadInfo {
 		UserTime:   time.Duration(t.userNS.Load()),
 		SysTime:    time.Duration(t.sysNS.Load()),
 		StartTime:  t.startTime,
+		Nice:       t.nice,
 	}
 	info.Creds.Groups = slices.Clone(t.creds.Groups)
 	mode, filters := t.seccomp.Snapshot()

@@ -149,6 +149,8 @@ type Task struct {
 	noNewPrivs  bool
 	keepCaps    bool
 	personality uint32
+	// nice is the task's nice value (nice.go).
+	nice int32
 }
 
 // Credentials are a task's user and group IDs, kernel IDs (userns.go),

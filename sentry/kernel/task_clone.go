@@ -212,6 +212,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	child.sigmask = t.sigmask
 	child.seccomp.InheritFrom(&t.seccomp)
 	child.dumpable, child.noNewPrivs, child.keepCaps, child.personality = t.dumpable, t.noNewPrivs, t.keepCaps, t.personality
+	child.nice = t.nice
 	if f&unix.CLONE_THREAD != 0 {
 		child.tg = t.tg
 	} else {

@@ -159,40 +159,19 @@ func SchedGetPriorityMin(_ *kernel.Task, args arch.SyscallArgs) (uint64, error) 
 	return 0, unix.EINVAL
 }
 
-// Getpriority implements Linux syscall getpriority(2): the nice value is
-// 0 (the syscall returns 20 - nice).
+// Getpriority implements Linux syscall getpriority(2): the system call
+// returns 20 - nice (1..40), which the C library turns back.
 func Getpriority(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	which, who := int(args[0]), int32(args[1])
-	switch which {
-	case unix.PRIO_PROCESS:
-		if who != 0 && t.LookupTask(who) == nil {
-			return 0, unix.ESRCH
-		}
-	case unix.PRIO_PGRP, unix.PRIO_USER:
-	default:
-		return 0, unix.EINVAL
+	nice, err := t.Priority(int(args[0]), int32(args[1]))
+	if err != nil {
+		return 0, err
 	}
-	return 20, nil
+	return uint64(20 - nice), nil
 }
 
-// Setpriority implements Linux syscall setpriority(2): raising the nice
-// value is allowed and has no effect on the sentry's scheduling; lowering
-// it below 0 needs CAP_SYS_NICE.
+// Setpriority implements Linux syscall setpriority(2).
 func Setpriority(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	which, who, nice := int(args[0]), int32(args[1]), int32(args[2])
-	switch which {
-	case unix.PRIO_PROCESS:
-		if who != 0 && t.LookupTask(who) == nil {
-			return 0, unix.ESRCH
-		}
-	case unix.PRIO_PGRP, unix.PRIO_USER:
-	default:
-		return 0, unix.EINVAL
-	}
-	if nice < 0 {
-		return 0, unix.EACCES
-	}
-	return 0, nil
+	return 0, t.SetPriority(int(args[0]), int32(args[1]), int32(args[2]))
 }
 
 // Personality implements Linux syscall personality(2).

@@ -146,8 +146,8 @@ func formatStat(a statArgs) []byte {
 	f.u(ticks(sys))
 	f.i(int64(ticks(p.ChildUser)))
 	f.i(int64(ticks(p.ChildSys)))
-	f.i(20) // priority: no scheduling classes, every task at nice 0
-	f.i(0)  // nice
+	f.i(20 + int64(t.Nice)) // priority: SCHED_OTHER's, 20 + nice
+	f.i(int64(t.Nice))
 	f.i(int64(len(p.Threads)))
 	f.i(0) // itrealvalue, always 0 since Linux 2.6.17
 	f.u(ticks(t.StartTime))

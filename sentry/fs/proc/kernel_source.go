@@ -107,6 +107,7 @@ func (s *kernelSource) thread(t *kernel.ThreadInfo) Thread {
 		SigPending: uint64(t.Pending),
 		UserTime:   t.UserTime,
 		SysTime:    t.SysTime,
+		Nice:       t.Nice,
 		// Ticks since boot in the reader's time namespace, as Linux's
 		// timens_add_boottime_ns.
 		StartTime: s.since(t.StartTime) + s.k.CallerClockOffset(unix.CLOCK_BOOTTIME),
