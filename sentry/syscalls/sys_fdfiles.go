@@ -222,9 +222,10 @@ type watchKey struct{ dev, ino uint64 }
 func targetOf(st *unix.Stat_t) inotify.WatchTarget { return watchKey{st.Dev, st.Ino} }
 
 // targetOfDentry returns d's watch target and whether it is a directory;
-// nil for a dentry that cannot be stat'ed.
+// nil for a dentry that cannot be stat'ed, or that has no inode (the
+// parent of an anonymous file's dentry: a pipe's, a socket's).
 func targetOfDentry(d *vfs.Dentry) (inotify.WatchTarget, bool) {
-	if d == nil {
+	if d == nil || d.Inode() == nil {
 		return nil, false
 	}
 	st, err := d.Inode().Stat()
