@@ -117,10 +117,3 @@ func (t *Task) SetPriority(which int, who int32, nice int32) error {
 	}
 	return err
 }
-
-// Nice returns the task's nice value.
-func (t *Task) Nice() int32 {
-	t.k.mu.Lock()
-	defer t.k.mu.Unlock()
-	return t.nice
-}
