@@ -65,8 +65,11 @@ func (c Config) platform() string {
 }
 
 // MeasurePlatforms measures the platforms this host offers; Serve calls
-// it once, before it serves. Tests replace it.
-var MeasurePlatforms = func() probe.Report { return probe.Measure(probe.Options{}) }
+// it once, before it serves. It runs the measurement in a child process of
+// the daemon's own binary, never in the daemon: a platform's stub factory
+// reaps the children of the process it runs in (probe.MeasureApart says
+// why that matters). Tests replace it.
+var MeasurePlatforms = func() probe.Report { return probe.MeasureApart("/proc/self/exe") }
 
 // WithPlatforms gives the server the daemon's platform measurement: each
 // pod then runs on the platform its handler resolves to here, and a

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,8 +202,11 @@ func (r *Runtime) teardownNetwork(ctx context.Context, id, path string, args cni
 }
 
 // removeOrphanNetworks tears down the network namespaces of pods that
-// have no record: the daemon stopped while it was making them.
-func (r *Runtime) removeOrphanNetworks() {
+// have no record: the daemon stopped while it was making them. Those of
+// half-started pods that recovery could not remove yet (keep) are left to
+// its retries, which tear them down with the pod's own CNI arguments (its
+// port mappings, for portmap's DEL).
+func (r *Runtime) removeOrphanNetworks(keep []*podRecord) {
 	ents, err := os.ReadDir(r.netnsDir())
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
@@ -212,7 +216,7 @@ func (r *Runtime) removeOrphanNetworks() {
 	}
 	for _, ent := range ents {
 		id := ent.Name()
-		if r.pods[id] != nil {
+		if r.pods[id] != nil || slices.ContainsFunc(keep, func(rec *podRecord) bool { return rec.Pod.Config.ID == id }) {
 			continue
 		}
 		r.log.Warn("tearing down the network of an unknown pod", "pod", id)

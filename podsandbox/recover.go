@@ -31,11 +31,14 @@ func (r *Runtime) recover() error {
 	for _, e := range bad {
 		r.log.Error("skipping a state record", "err", e)
 	}
+	var unfinished []*podRecord
 	for _, p := range pods {
 		if p.Starting {
 			if err := r.recoverStarting(p); err != nil {
-				// The record stays, so the next start tries again.
-				r.log.Error("removing a pod the daemon was starting when it stopped", "pod", p.Pod.Config.ID, "err", err)
+				// The record stays, so a retry (and the next start)
+				// tries again.
+				r.log.Error("removing a pod the daemon was starting when it stopped; will retry", "pod", p.Pod.Config.ID, "err", err)
+				unfinished = append(unfinished, p)
 			}
 			continue
 		}
@@ -59,7 +62,7 @@ func (r *Runtime) recover() error {
 	for _, ps := range r.pods {
 		r.recoverPod(ps)
 	}
-	r.removeOrphanNetworks()
+	r.removeOrphanNetworks(unfinished)
 	// Container directories without a record (a crash in the middle of
 	// CreateContainer or RemoveContainer) are unmounted and removed.
 	ents, err := os.ReadDir(filepath.Join(r.opts.RunDir, "containers"))
@@ -75,7 +78,42 @@ func (r *Runtime) recover() error {
 			r.log.Error("removing an unknown container's directory", "container", ent.Name(), "err", err)
 		}
 	}
+	if len(unfinished) > 0 {
+		r.wg.Add(1)
+		go r.retryStarting(unfinished)
+	}
 	return nil
+}
+
+// Retries of recoverStarting back off from the first delay to the last.
+var (
+	retryStartingFirst = time.Second
+	retryStartingLast  = time.Minute
+)
+
+// retryStarting retries removing pods recoverStarting could not remove
+// (a CNI plugin that failed its DEL, a process slow to die) until each is
+// gone or the runtime closes. No client knows these pods, so nobody else
+// would ever remove them: without retries, their IP lease, network
+// namespace and directories would stay until the daemon restarts.
+func (r *Runtime) retryStarting(recs []*podRecord) {
+	defer r.wg.Done()
+	delay := retryStartingFirst
+	for len(recs) > 0 {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, retryStartingLast)
+		recs = slices.DeleteFunc(recs, func(rec *podRecord) bool {
+			err := r.recoverStarting(rec)
+			if err != nil {
+				r.log.Error("removing a pod the daemon was starting when it stopped; will retry", "pod", rec.Pod.Config.ID, "err", err, "in", delay)
+			}
+			return err == nil
+		})
+	}
 }
 
 func (r *Runtime) recoverPod(ps *podState) {

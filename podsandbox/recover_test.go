@@ -2,9 +2,13 @@ package podsandbox
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/cocoonrt/cocoon/cni"
 )
 
 // TestRecoveryRemovesHalfStartedPods leaves the state a daemon killed in
@@ -23,28 +27,12 @@ func TestRecoveryRemovesHalfStartedPods(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st, err := openStore(filepath.Join(e.state, "pods.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pods, _, _, err := st.load()
-	if err != nil || len(pods) != 2 {
-		t.Fatalf("records: %v, %v", pods, err)
-	}
-	for _, rec := range pods {
-		rec.Starting = true
-		rec.Pod.State = PodNotReady
+	markStarting(t, e, 2, func(rec *podRecord) {
 		if rec.Pod.Config.ID == withoutPIDs.Config.ID {
 			rec.Pod.SentryPID, rec.SentryStart = 0, 0
 			rec.Pod.GoferPID, rec.GoferStart = 0, 0
 		}
-		if err := st.putPod(rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.close(); err != nil {
-		t.Fatal(err)
-	}
+	})
 
 	r2 := e.runtime()
 	for _, p := range []*Pod{withPIDs, withoutPIDs} {
@@ -54,11 +42,96 @@ func TestRecoveryRemovesHalfStartedPods(t *testing.T) {
 	}
 	// The killed processes are the test's children here: recovery
 	// reaps them, but may be a moment behind the kernel.
-	deadline := time.Now().Add(10 * time.Second)
-	for left := e.leftovers(); len(left) != 0; left = e.leftovers() {
-		if time.Now().After(deadline) {
-			t.Fatalf("left after recovery: %v", left)
+	waitNoLeftovers(t, e)
+}
+
+// markStarting rewrites the n pod records in e's state as a daemon killed
+// in the middle of RunPod leaves them: marked Starting, not ready; edit
+// changes each further.
+func markStarting(t *testing.T, e *testEnv, n int, edit func(*podRecord)) {
+	t.Helper()
+	st, err := openStore(filepath.Join(e.state, "pods.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, _, _, err := st.load()
+	if err != nil || len(pods) != n {
+		t.Fatalf("records: %v, %v; want %d", pods, err, n)
+	}
+	for _, rec := range pods {
+		rec.Starting = true
+		rec.Pod.State = PodNotReady
+		if edit != nil {
+			edit(rec)
 		}
-		time.Sleep(50 * time.Millisecond)
+		if err := st.putPod(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// failingTeardown is a pod network whose first failures DELs fail, as
+// when a CNI plugin fails its DEL; it records the pod arguments of every
+// DEL.
+type failingTeardown struct {
+	Network
+	mu       sync.Mutex // protects the fields below
+	failures int
+	dels     []cni.PodArgs
+}
+
+func (f *failingTeardown) Teardown(ctx context.Context, id, netns string, args cni.PodArgs) error {
+	f.mu.Lock()
+	f.dels = append(f.dels, args)
+	fail := len(f.dels) <= f.failures
+	f.mu.Unlock()
+	if fail {
+		return errors.New("injected: the plugin failed its DEL")
+	}
+	return f.Network.Teardown(ctx, id, netns, args)
+}
+
+func (f *failingTeardown) calls() []cni.PodArgs {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]cni.PodArgs(nil), f.dels...)
+}
+
+// TestRecoveryRetriesHalfStartedPods: when removing a half-started pod
+// fails at start-up (its network's DEL fails), the runtime retries in the
+// background until the pod is gone, and its network is torn down with
+// the pod's own arguments, never as an unknown pod's.
+func TestRecoveryRetriesHalfStartedPods(t *testing.T) {
+	e := newEnv(t)
+	withNetwork(t, e, nil)
+	r1 := e.open()
+	cfg := podConfig("half-started")
+	pod := mustRunPod(t, r1, cfg)
+	if err := r1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	markStarting(t, e, 1, nil)
+
+	first := retryStartingFirst
+	retryStartingFirst = 100 * time.Millisecond
+	t.Cleanup(func() { retryStartingFirst = first })
+	flaky := &failingTeardown{Network: e.network, failures: 2}
+	e.network = flaky
+	r2 := e.runtime()
+	if got, err := r2.Pod(context.Background(), pod.Config.ID); err == nil {
+		t.Errorf("half-started pod is listed after recovery: %+v", got)
+	}
+	waitNoLeftovers(t, e)
+	dels := flaky.calls()
+	if len(dels) != 3 {
+		t.Errorf("%d DELs, want 3 (two failed, one retry that worked)", len(dels))
+	}
+	for i, a := range dels {
+		if a.Name != cfg.Name || a.Namespace != cfg.Namespace {
+			t.Errorf("DEL %d with pod arguments %+v, want the pod's (%s/%s)", i, a, cfg.Namespace, cfg.Name)
+		}
 	}
 }

@@ -88,7 +88,8 @@ type Runtime struct {
 	// ctx ends with Close: it bounds every watcher and waiter.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// wg counts the container waiter goroutines.
+	// wg counts the container waiter goroutines and the retries of
+	// removing pods a stopped daemon left half started.
 	wg sync.WaitGroup
 
 	mu     sync.Mutex

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/gofer"
 	"github.com/cocoonrt/cocoon/sentry/boot"
+	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
 // subcommands maps names to entry points that return an exit code.
@@ -19,6 +20,8 @@ var subcommands = map[string]func(args []string) int{
 	"sentry":   boot.Main,
 	"syscalls": syscallsMain,
 	"version":  versionMain,
+
+	probe.Command: measureMain,
 }
 
 func usage() {
@@ -34,6 +37,8 @@ Commands:
 Internal commands, started by cocoon itself:
   gofer     serve a directory tree to a sentry
   sentry    run the user-space kernel of one sandbox
+  measure-platforms
+            measure the sentry platforms and print the report as JSON
 `)
 }
 
