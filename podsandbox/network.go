@@ -134,10 +134,10 @@ func (r *Runtime) setupNetwork(ctx context.Context, ps *podState, u *undo) error
 		defer cancel()
 		if r.opts.Network != nil {
 			if err := r.opts.Network.Teardown(tctx, id, path, args); err != nil {
-				// The pod leaves no record to retry from: the
-				// namespace goes anyway, and what the plugins hold
-				// outside it (an IP) is reported.
-				r.log.Error("CNI DEL of a pod that failed to start; the plugins may keep some of what ADD made", "pod", id, "err", err)
+				// The namespace stays: the pod's record is kept and
+				// the DEL retried from it (runPod's last undo step).
+				r.log.Error("CNI DEL of a pod that failed to start", "pod", id, "err", err)
+				return
 			}
 		}
 		if err := netns.Remove(path); err != nil {

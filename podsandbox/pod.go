@@ -107,8 +107,19 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 		return nil, fmt.Errorf("pod %s: saving: %w", id, err)
 	}
 	u.add(func() {
-		if err := r.st.delete(podsBucket, id); err != nil {
-			log.Error("deleting the record of a pod that failed to start", "err", err)
+		// What the steps above could not take away (a CNI DEL that
+		// failed, a directory) is found and removed as a restarted
+		// daemon removes a pod it was starting; what still fails is
+		// retried in the background from the record, kept until then.
+		rec := ps.rec
+		rec.Starting, rec.Pod.State = true, PodNotReady
+		if err := r.recoverStarting(&rec); err != nil {
+			log.Error("removing a pod that failed to start; will retry", "err", err)
+			if err := r.st.putPod(&rec); err != nil {
+				log.Error("saving the record of a pod that failed to start", "err", err)
+			}
+			r.wg.Add(1)
+			go r.retryStarting([]*podRecord{&rec})
 		}
 	})
 

@@ -34,6 +34,7 @@ func (r *Runtime) recover() error {
 	var unfinished []*podRecord
 	for _, p := range pods {
 		if p.Starting {
+			r.log.Warn("removing a pod the daemon was starting when it stopped", "pod", p.Pod.Config.ID)
 			if err := r.recoverStarting(p); err != nil {
 				// The record stays, so a retry (and the next start)
 				// tries again.
@@ -109,7 +110,7 @@ func (r *Runtime) retryStarting(recs []*podRecord) {
 		recs = slices.DeleteFunc(recs, func(rec *podRecord) bool {
 			err := r.recoverStarting(rec)
 			if err != nil {
-				r.log.Error("removing a pod the daemon was starting when it stopped; will retry", "pod", rec.Pod.Config.ID, "err", err, "in", delay)
+				r.log.Error("removing a pod that did not finish starting; will retry", "pod", rec.Pod.Config.ID, "err", err, "in", delay)
 			}
 			return err == nil
 		})
@@ -229,13 +230,12 @@ func (r *Runtime) recoverPod(ps *podState) {
 }
 
 // recoverStarting removes a pod the daemon stopped in the middle of
-// building (RunPod had saved its record as Starting). RunPod never
-// returned it, so no client knows its ID: it goes entirely, as RunPod's
-// own undo would have taken it away: its processes, cgroup, network,
-// directories and record.
+// building (RunPod had saved its record as Starting), or one whose RunPod
+// failed. RunPod never returned it, so no client knows its ID: it goes
+// entirely: its processes, cgroup, network, directories and record. It
+// is idempotent: what is already gone is skipped.
 func (r *Runtime) recoverStarting(rec *podRecord) error {
 	id := rec.Pod.Config.ID
-	r.log.Warn("removing a pod the daemon was starting when it stopped", "pod", id)
 	procs := r.podLogWriters(id)
 	for _, x := range []struct {
 		name  string

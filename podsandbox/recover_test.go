@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,17 +74,26 @@ func markStarting(t *testing.T, e *testEnv, n int, edit func(*podRecord)) {
 	}
 }
 
-// failingTeardown is a pod network whose first failures DELs fail, as
+// failingNetwork is a pod network whose first failures DELs fail, as
 // when a CNI plugin fails its DEL; it records the pod arguments of every
-// DEL.
-type failingTeardown struct {
+// DEL. With failAdd, every ADD fails after the plugins made the network.
+type failingNetwork struct {
 	Network
+	failAdd  bool
 	mu       sync.Mutex // protects the fields below
 	failures int
 	dels     []cni.PodArgs
 }
 
-func (f *failingTeardown) Teardown(ctx context.Context, id, netns string, args cni.PodArgs) error {
+func (f *failingNetwork) Setup(ctx context.Context, id, netns string, args cni.PodArgs) (*cni.Result, error) {
+	res, err := f.Network.Setup(ctx, id, netns, args)
+	if err == nil && f.failAdd {
+		return nil, errors.New("injected: ADD failed after the plugins made the network")
+	}
+	return res, err
+}
+
+func (f *failingNetwork) Teardown(ctx context.Context, id, netns string, args cni.PodArgs) error {
 	f.mu.Lock()
 	f.dels = append(f.dels, args)
 	fail := len(f.dels) <= f.failures
@@ -94,7 +104,7 @@ func (f *failingTeardown) Teardown(ctx context.Context, id, netns string, args c
 	return f.Network.Teardown(ctx, id, netns, args)
 }
 
-func (f *failingTeardown) calls() []cni.PodArgs {
+func (f *failingNetwork) calls() []cni.PodArgs {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]cni.PodArgs(nil), f.dels...)
@@ -118,11 +128,42 @@ func TestRecoveryRetriesHalfStartedPods(t *testing.T) {
 	first := retryStartingFirst
 	retryStartingFirst = 100 * time.Millisecond
 	t.Cleanup(func() { retryStartingFirst = first })
-	flaky := &failingTeardown{Network: e.network, failures: 2}
+	flaky := &failingNetwork{Network: e.network, failures: 2}
 	e.network = flaky
 	r2 := e.runtime()
 	if got, err := r2.Pod(context.Background(), pod.Config.ID); err == nil {
 		t.Errorf("half-started pod is listed after recovery: %+v", got)
+	}
+	waitNoLeftovers(t, e)
+	dels := flaky.calls()
+	if len(dels) != 3 {
+		t.Errorf("%d DELs, want 3 (two failed, one retry that worked)", len(dels))
+	}
+	for i, a := range dels {
+		if a.Name != cfg.Name || a.Namespace != cfg.Namespace {
+			t.Errorf("DEL %d with pod arguments %+v, want the pod's (%s/%s)", i, a, cfg.Namespace, cfg.Name)
+		}
+	}
+}
+
+// TestFailedRunPodRetriesItsTeardown: a RunPod that fails after the pod
+// network was made, and whose DEL then fails too, returns its error, is
+// not listed, and leaves nothing once the background retry's DEL works.
+func TestFailedRunPodRetriesItsTeardown(t *testing.T) {
+	e := newEnv(t)
+	withNetwork(t, e, nil)
+	first := retryStartingFirst
+	retryStartingFirst = 100 * time.Millisecond
+	t.Cleanup(func() { retryStartingFirst = first })
+	flaky := &failingNetwork{Network: e.network, failAdd: true, failures: 2}
+	e.network = flaky
+	r := e.runtime()
+	cfg := podConfig("add-fails")
+	if _, err := r.RunPod(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "injected: ADD failed") {
+		t.Fatalf("RunPod = %v, want the ADD's error", err)
+	}
+	if pods, _ := r.Pods(context.Background()); len(pods) != 0 {
+		t.Errorf("pods after a failed RunPod: %d", len(pods))
 	}
 	waitNoLeftovers(t, e)
 	dels := flaky.calls()
