@@ -40,13 +40,7 @@ func (t *Task) priorityTargetsLocked(which int, who int32) ([]*Task, error) {
 			}
 			pgid = root
 		}
-		var out []*Task
-		for _, other := range t.k.tasks {
-			if other.tg.pgid == pgid && t.pidns.canSeeLocked(other.tid) {
-				out = append(out, other)
-			}
-		}
-		return out, nil
+		return t.visibleTasksLocked(func(other *Task) bool { return other.tg.pgid == pgid }), nil
 	case unix.PRIO_USER:
 		uid := t.creds.UID
 		if who != 0 {
@@ -56,15 +50,23 @@ func (t *Task) priorityTargetsLocked(which int, who int32) ([]*Task, error) {
 			}
 			uid = kuid
 		}
-		var out []*Task
-		for _, other := range t.k.tasks {
-			if other.creds.UID == uid && t.pidns.canSeeLocked(other.tid) {
-				out = append(out, other)
-			}
-		}
-		return out, nil
+		return t.visibleTasksLocked(func(other *Task) bool { return other.creds.UID == uid }), nil
 	}
 	return nil, unix.EINVAL
+}
+
+// visibleTasksLocked returns the tasks of t's PID namespace (and those
+// below it) that match.
+//
+// Preconditions: k.mu is held.
+func (t *Task) visibleTasksLocked(match func(*Task) bool) []*Task {
+	var out []*Task
+	for _, other := range t.k.tasks {
+		if match(other) && t.pidns.canSeeLocked(other.tid) {
+			out = append(out, other)
+		}
+	}
+	return out
 }
 
 // Priority implements getpriority(2): the lowest nice value among the
