@@ -123,7 +123,7 @@ func (t *Task) deliverMQNotification(n *mqNotification) {
 			return
 		}
 		info := &SigInfo{Signo: n.ev.Signo, Code: SIMesgq}
-		info.SetPIDUID(0, t.creds.UID)
+		info.SetPIDKUID(0, t.creds.UID)
 		info.SetValue(n.ev.Value)
 		// si_pid is the sender as the owner's PID namespace sees it.
 		info.SetSender(t.tg, false)

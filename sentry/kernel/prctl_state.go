@@ -82,7 +82,7 @@ func (tg *ThreadGroup) sendPDeathSignalsLocked() {
 		for task := range child.tasks {
 			if task.pdeathsig != 0 {
 				info := &SigInfo{Signo: int32(task.pdeathsig), Code: SIUser}
-				info.SetPIDUID(tg.id, 0)
+				info.SetPIDKUID(tg.id, tg.leader.creds.UID)
 				info.sender = tg
 				tg.k.sendLocked(child, task, info)
 			}

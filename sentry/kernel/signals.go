@@ -135,6 +135,10 @@ type SigInfo struct {
 	// which Linux keeps unless the sender is in an ancestor namespace).
 	sender  *ThreadGroup
 	keepPID bool
+	// uidNS, if set, is the user namespace whose ID si_uid holds:
+	// sendLocked re-expresses it in the receiver's namespace, as the
+	// overflow ID when it has none there (Linux's send_signal_locked).
+	uidNS *UserNamespace
 	// force marks a signal from an ancestor PID namespace (or from
 	// outside the sandbox): SIGKILL and SIGSTOP reach a namespace's init.
 	force bool
@@ -163,11 +167,26 @@ const (
 func (s *SigInfo) put32(off int, v uint32) { binary.LittleEndian.PutUint32(s.fields[off:], v) }
 func (s *SigInfo) put64(off int, v uint64) { binary.LittleEndian.PutUint64(s.fields[off:], v) }
 
-// SetPIDUID fills si_pid and si_uid (kill, sigqueue, SIGCHLD).
+// SetPIDUID fills si_pid and si_uid (kill, sigqueue, SIGCHLD), leaving
+// si_uid as it is whoever receives it.
 func (s *SigInfo) SetPIDUID(pid int32, uid uint32) {
 	s.put32(0, uint32(pid))
 	s.put32(4, uid)
 }
+
+// SetPIDKUID fills si_pid and si_uid with kernel user ID kuid, which each
+// receiver sees in its own user namespace.
+func (s *SigInfo) SetPIDKUID(pid int32, kuid uint32) {
+	s.SetPIDUID(pid, kuid)
+	s.uidNS = initialUserNS
+}
+
+// SetUIDNamespace says si_uid, as it is, is an ID of ns
+// (rt_sigqueueinfo's own siginfo: the caller's namespace).
+func (s *SigInfo) SetUIDNamespace(ns *UserNamespace) { s.uidNS = ns }
+
+// UID returns si_uid.
+func (s *SigInfo) UID() uint32 { return binary.LittleEndian.Uint32(s.fields[4:]) }
 
 // PID returns si_pid.
 func (s *SigInfo) PID() int32 { return int32(binary.LittleEndian.Uint32(s.fields[0:])) }

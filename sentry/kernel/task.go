@@ -103,6 +103,11 @@ type Task struct {
 	// (rt_sigsuspend, ppoll); valid when haveSavedMask.
 	savedMask     SigSet
 	haveSavedMask bool
+	// realBlocked is the mask rt_sigtimedwait restores, while it waits
+	// with the awaited signals unblocked (WaitForSignals); they still
+	// count as blocked for whether a signal is ignored (Linux's
+	// real_blocked).
+	realBlocked SigSet
 	// pending holds signals sent to this thread.
 	pending pendingSignals
 	// killed is set when the task must exit at its next check (group

@@ -170,7 +170,7 @@ func (tg *ThreadGroup) finishExitLocked() {
 	autoReap := tg.exitSignal == unix.SIGCHLD && (sigchld.Handler == SigIgn || sigchld.Flags&SANoCldWait != 0)
 	if tg.exitSignal != 0 {
 		info := &SigInfo{Signo: int32(tg.exitSignal)}
-		info.SetPIDUID(tg.id, 0)
+		info.SetPIDKUID(tg.id, tg.leader.creds.UID)
 		info.sender = tg
 		switch ws := tg.exitStatus; {
 		case ws.Signaled() && ws.CoreDump():

@@ -1,13 +1,13 @@
 package kernel
 
 import (
-	"github.com/cocoonrt/cocoon/sentry/waiter"
-
 	"encoding/binary"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
+	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
 // SendSignal sends info to one task (tkill/tgkill).
@@ -38,7 +38,7 @@ func (tg *ThreadGroup) ignoredLocked(sig unix.Signal, target *Task, force bool) 
 			}
 		}
 	}
-	if target != nil && target.sigmask&sigBit(sig) != 0 {
+	if target != nil && (target.sigmask|target.realBlocked)&sigBit(sig) != 0 {
 		return false
 	}
 	if act.Handler == SigIgn {
@@ -76,6 +76,20 @@ func (k *Kernel) sendLocked(tg *ThreadGroup, target *Task, info *SigInfo) (queue
 			info.put32(0, uint32(id))
 		}
 		info.sender = nil
+	}
+	if from := info.uidNS; from != nil {
+		to := tg.leader.creds.UserNamespace()
+		if target != nil {
+			to = target.creds.UserNamespace()
+		}
+		if to != from {
+			kuid, ok := from.KUID(info.UID())
+			if !ok {
+				kuid = OverflowID
+			}
+			info.put32(4, to.MungedUID(kuid))
+		}
+		info.uidNS = nil
 	}
 	switch {
 	case sig == unix.SIGKILL && (!tg.isInitLocked() || info.force):
@@ -170,7 +184,7 @@ func (tg *ThreadGroup) notifyParentLocked(code int32, status int32) {
 		return
 	}
 	info := &SigInfo{Signo: int32(unix.SIGCHLD), Code: code}
-	info.SetPIDUID(tg.id, 0)
+	info.SetPIDKUID(tg.id, tg.leader.creds.UID)
 	info.sender = tg
 	info.SetStatus(status)
 	tg.k.sendLocked(p, nil, info)
@@ -512,6 +526,25 @@ func (t *Task) SetSigMask(mask SigSet) SigSet {
 	return old
 }
 
+// WaitForSignals sleeps, as rt_sigtimedwait does, until a signal of set
+// or another unblocked one is pending, or until deadline (zero: none); it
+// reports whether the deadline passed. The awaited signals are unblocked
+// while it sleeps, so that they wake the task, but still count as blocked
+// for ignoring: a blocked signal whose action is to be ignored (SIGCHLD
+// by default) is queued for the caller to take, not discarded.
+func (t *Task) WaitForSignals(set SigSet, deadline time.Time) (timedOut bool) {
+	t.k.mu.Lock()
+	old := t.sigmask
+	t.realBlocked = old
+	t.sigmask = old &^ set &^ unblockable
+	t.k.mu.Unlock()
+	timedOut, _ = t.BlockUntil(nil, deadline)
+	t.k.mu.Lock()
+	t.sigmask, t.realBlocked = old, 0
+	t.k.mu.Unlock()
+	return timedOut
+}
+
 // SetSavedSigMask installs mask until the next signal delivery, after
 // which the current mask comes back (rt_sigsuspend).
 func (t *Task) SetSavedSigMask(mask SigSet) {
@@ -583,7 +616,7 @@ func (t *Task) SendSignalToSelf(sig unix.Signal) {
 	info := &SigInfo{Signo: int32(sig), Code: SIUser}
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
-	info.SetPIDUID(t.tg.id, t.creds.UID)
+	info.SetPIDKUID(t.tg.id, t.creds.UID)
 	info.sender = t.tg
 	t.k.sendLocked(t.tg, t, info)
 }

@@ -39,6 +39,7 @@ const (
 type WaitResult struct {
 	// PID is the child's ID in the caller's PID namespace.
 	PID int32
+	// UID is the child's real user ID in the caller's user namespace.
 	UID uint32
 	// Status is the wait4 status word.
 	Status unix.WaitStatus
@@ -94,6 +95,9 @@ func (t *Task) Wait(opts WaitOptions) (WaitResult, error) {
 			}
 			any = true
 			if res, ok := child.waitableLocked(opts, ns.idLocked(child.id)); ok {
+				// si_uid: the child's real user ID as the caller's
+				// user namespace sees it.
+				res.UID = t.creds.UserNamespace().MungedUID(child.leader.creds.UID)
 				k.mu.Unlock()
 				if res.liveMM != nil {
 					res.MaxRSS = max(res.MaxRSS, res.liveMM.PeakResidentPages())

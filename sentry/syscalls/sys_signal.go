@@ -145,7 +145,7 @@ func RtSigreturn(t *kernel.Task, _ arch.SyscallArgs) (uint64, error) {
 // is the caller's ID as the receiver's PID namespace sees it.
 func userInfo(t *kernel.Task, sig unix.Signal, code int32) *kernel.SigInfo {
 	info := &kernel.SigInfo{Signo: int32(sig), Code: code}
-	info.SetPIDUID(t.TGID(), t.Credentials().UID)
+	info.SetPIDKUID(t.TGID(), t.Credentials().UID)
 	info.SetSender(t.ThreadGroup(), false)
 	return info
 }
@@ -248,6 +248,7 @@ func queueInfo(t *kernel.Task, addr uint64, sig unix.Signal, self bool) (*kernel
 	}
 	info.Signo = int32(sig)
 	info.SetSender(t.ThreadGroup(), true)
+	info.SetUIDNamespace(t.Credentials().UserNamespace())
 	return &info, nil
 }
 
@@ -337,11 +338,7 @@ func RtSigtimedwait(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	}
 	info := t.DequeueSignal(set)
 	if info == nil {
-		// Let the awaited signals wake us while waiting.
-		old := t.SigMask()
-		t.SetSigMask(old &^ set)
-		timedOut, _ := t.BlockUntil(nil, deadline)
-		t.SetSigMask(old)
+		timedOut := t.WaitForSignals(set, deadline)
 		info = t.DequeueSignal(set)
 		if info == nil {
 			if timedOut || (!deadline.IsZero() && time.Now().After(deadline)) {

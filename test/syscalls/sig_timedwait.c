@@ -1,7 +1,9 @@
 // sig_timedwait: sigtimedwait takes a pending blocked signal without running
 // its handler and returns its siginfo; with nothing pending it times out
 // with EAGAIN after at least the timeout (at once for a zero timeout); a
-// signal sent by another process while it waits ends the wait; a bad
+// signal sent by another process while it waits ends the wait, and so
+// does a blocked SIGCHLD whose action is the default (ignore): blocked, it
+// is queued, never discarded, also while the wait has it unblocked; a bad
 // timeout is EINVAL; sigwaitinfo dequeues real-time signals in order.
 //
 //go:build ignore
@@ -64,6 +66,26 @@ int main(void) {
 	CHECK_EQ(si.si_pid, pid);
 	CHECK(now_ns(CLOCK_MONOTONIC) - t0 < 5000 * 1000000LL);
 	WAIT_EXIT(pid, 0);
+
+	// SIGCHLD, default action, blocked: a child exiting while the
+	// parent waits for it is taken by the wait.
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	CHECK_OK(sigprocmask(SIG_BLOCK, &chld, NULL));
+	pid = XFORK();
+	if (pid == 0) {
+		msleep(30);
+		_exit(3);
+	}
+	t0 = now_ns(CLOCK_MONOTONIC);
+	memset(&si, 0, sizeof si);
+	CHECK_EQ(sigtimedwait(&chld, &si, &long_), SIGCHLD);
+	CHECK_EQ(si.si_pid, pid);
+	CHECK_EQ(si.si_code, CLD_EXITED);
+	CHECK_EQ(si.si_status, 3);
+	CHECK(now_ns(CLOCK_MONOTONIC) - t0 < 5000 * 1000000LL);
+	WAIT_EXIT(pid, 3);
 
 	struct timespec bad = {0, 1000000000};
 	CHECK_ERR(sigtimedwait(&set, &si, &bad), EINVAL);
