@@ -35,12 +35,3 @@ func (t *Task) ChildrenCPUTime() (user, sys time.Duration) {
 	defer t.k.mu.Unlock()
 	return time.Duration(t.tg.childUserNS), time.Duration(t.tg.childSysNS)
 }
-
-// GroupCPUTime returns a process's CPU time (for clock_gettime on another
-// process's CPU clock).
-func (k *Kernel) GroupCPUTime(tg *ThreadGroup) time.Duration {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	u, s := tg.cpuTimeLocked()
-	return time.Duration(u + s)
-}

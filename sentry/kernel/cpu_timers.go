@@ -70,11 +70,15 @@ func (t *Task) chargeCPUTimers(user, sys time.Duration) {
 			ct.remaining = 0
 		}
 	}
-	for _, it := range tg.timers {
-		if !it.cpuArmed || (it.cpuTask != nil && it.cpuTask != t) {
+	for it := range tg.cpuClockTimers {
+		if it.cpuClock.task != nil && it.cpuClock.task != t {
 			continue
 		}
-		if it.cpuLeft -= user + sys; it.cpuLeft > 0 {
+		spent := user + sys
+		if it.cpuClock.userOnly {
+			spent = user
+		}
+		if it.cpuLeft -= spent; it.cpuLeft > 0 {
 			continue
 		}
 		if it.interval > 0 {
@@ -83,6 +87,7 @@ func (t *Task) chargeCPUTimers(user, sys time.Duration) {
 			it.cpuLeft += (missed + 1) * it.interval
 		} else {
 			it.cpuArmed = false
+			delete(tg.cpuClockTimers, it)
 		}
 		it.expireLocked()
 	}
@@ -90,16 +95,32 @@ func (t *Task) chargeCPUTimers(user, sys time.Duration) {
 }
 
 // updateCPUTimersArmedLocked sets cpuTimersArmed: whether an itimer or a
-// POSIX timer on a CPU-time clock runs.
+// POSIX timer (the process's own or another's) on one of the process's
+// CPU-time clocks runs.
 //
 // Preconditions: k.mu is held.
 func (tg *ThreadGroup) updateCPUTimersArmedLocked() {
-	armed := tg.cpuTimers[0].remaining > 0 || tg.cpuTimers[1].remaining > 0
-	for _, it := range tg.timers {
-		armed = armed || it.cpuArmed
-	}
+	armed := tg.cpuTimers[0].remaining > 0 || tg.cpuTimers[1].remaining > 0 || len(tg.cpuClockTimers) > 0
 	tg.cpuTimersArmed.Store(armed)
 	tg.startCPUTickLocked()
+}
+
+// armCPULocked arms a timer on a CPU-time clock to expire after value of
+// that clock's time, or disarms it (value <= 0).
+//
+// Preconditions: k.mu is held.
+func (it *IntervalTimer) armCPULocked(value time.Duration) {
+	tg := it.cpuClock.group
+	it.cpuArmed, it.cpuLeft = value > 0, value
+	if it.cpuArmed {
+		if tg.cpuClockTimers == nil {
+			tg.cpuClockTimers = make(map[*IntervalTimer]struct{})
+		}
+		tg.cpuClockTimers[it] = struct{}{}
+	} else {
+		delete(tg.cpuClockTimers, it)
+	}
+	tg.updateCPUTimersArmedLocked()
 }
 
 // needsCPUTickLocked reports whether the group's CPU time must be
@@ -148,32 +169,85 @@ func (tg *ThreadGroup) cpuTickFire() {
 	time.AfterFunc(cpuTick, tg.cpuTickFire)
 }
 
-// cpuClockTaskLocked decodes a dynamic CPU-time clock ID (~pid << 3 |
-// perthread << 2 | type, clock_getcpuclockid's) that a timer can run on:
-// one of the caller's process or of a thread in it, CPUCLOCK_SCHED or
-// CPUCLOCK_PROF (both count user and system time). It returns the thread,
-// nil for the process.
+// cpuClock is a CPU-time clock: a process's (task nil) or a thread's.
+type cpuClock struct {
+	group *ThreadGroup
+	task  *Task
+	// userOnly: CPUCLOCK_VIRT, user time; otherwise (CPUCLOCK_PROF,
+	// CPUCLOCK_SCHED) user and system time.
+	userOnly bool
+}
+
+// nowLocked reads the clock.
 //
 // Preconditions: k.mu is held.
-func (t *Task) cpuClockTaskLocked(clock int32) (*Task, bool) {
-	if clock >= 0 || clock&3 == 1 || clock&3 == 3 {
-		return nil, false
+func (c cpuClock) nowLocked() time.Duration {
+	var user, sys int64
+	if c.task != nil {
+		user, sys = c.task.userNS.Load(), c.task.sysNS.Load()
+	} else {
+		user, sys = c.group.cpuTimeLocked()
 	}
+	if c.userOnly {
+		return time.Duration(user)
+	}
+	return time.Duration(user + sys)
+}
+
+// cpuClockLocked decodes a CPU-time clock ID: CLOCK_PROCESS_CPUTIME_ID,
+// CLOCK_THREAD_CPUTIME_ID, or a dynamic one (~pid << 3 | perthread << 2
+// | type; clock_getcpuclockid's and pthread_getcpuclockid's). As Linux's
+// pid_for_clock has it, a thread's clock must be of a thread of the
+// caller's process, and a process's of any process the caller's PID
+// namespace sees; to read a clock (gettime), a process clock may also
+// name the process by one of the caller's own thread IDs.
+//
+// Preconditions: k.mu is held.
+func (t *Task) cpuClockLocked(clock int32, gettime bool) (cpuClock, bool) {
+	switch clock {
+	case unix.CLOCK_PROCESS_CPUTIME_ID:
+		return cpuClock{group: t.tg}, true
+	case unix.CLOCK_THREAD_CPUTIME_ID:
+		return cpuClock{group: t.tg, task: t}, true
+	}
+	const cpuclockVirt, cpuclockMax = 1, 3
+	typ := clock & 3
+	if clock >= 0 || typ >= cpuclockMax {
+		return cpuClock{}, false
+	}
+	c := cpuClock{group: t.tg, userOnly: typ == cpuclockVirt}
 	pid := ^(clock >> 3)
-	if clock&4 == 0 {
-		if pid != 0 && t.pidns.lookupTaskLocked(pid) != t.tg.leader {
-			return nil, false
+	if clock&4 != 0 {
+		c.task = t
+		if pid != 0 {
+			c.task = t.pidns.lookupTaskLocked(pid)
+			if c.task == nil || c.task.tg != t.tg {
+				return cpuClock{}, false
+			}
 		}
-		return nil, true
+		return c, true
 	}
 	if pid == 0 {
-		return t, true
+		return c, true
 	}
-	target := t.pidns.lookupTaskLocked(pid)
-	if target == nil || target.tg != t.tg {
-		return nil, false
+	if gettime && t.pidns.lookupTaskLocked(pid) == t {
+		return c, true
 	}
-	return target, true
+	// Thread groups are found by their process IDs only.
+	c.group = t.pidns.lookupThreadGroupLocked(pid)
+	return c, c.group != nil
+}
+
+// ReadCPUClock implements clock_gettime for the CPU-time clocks; ok is
+// false for an ID that names no CPU-time clock.
+func (t *Task) ReadCPUClock(clock int32) (now time.Duration, ok bool) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	c, ok := t.cpuClockLocked(clock, true)
+	if !ok {
+		return 0, false
+	}
+	return c.nowLocked(), true
 }
 
 // cpuTimersState is embedded in ThreadGroup.
@@ -183,4 +257,8 @@ type cpuTimersState struct {
 	cpuTimersArmed atomic.Bool
 	// cpuTicking says cpuTickFire is scheduled (protected by Kernel.mu).
 	cpuTicking bool
+	// cpuClockTimers are the armed POSIX timers, of this process and of
+	// others, on this process's CPU-time clocks (protected by
+	// Kernel.mu).
+	cpuClockTimers map[*IntervalTimer]struct{}
 }

@@ -49,11 +49,12 @@ type IntervalTimer struct {
 	queuedTo   *Task
 
 	// A timer on a CPU-time clock (cpu set, immutable) counts down CPU
-	// time as the tasks report it (cpu_timers.go), not wall time:
-	// cpuTask is the thread whose clock it is, nil for the process's;
-	// cpuArmed says it runs, with cpuLeft to go until it expires.
+	// time as the tasks report it (cpu_timers.go), not wall time. The
+	// clock (immutable) is cpuClock.group's, the timer's own process or
+	// another one, or cpuClock.task's. cpuArmed says it runs, with cpuLeft
+	// to go until it expires; it is then in cpuClock.group.cpuClockTimers.
 	cpu      bool
-	cpuTask  *Task
+	cpuClock cpuClock
 	cpuArmed bool
 	cpuLeft  time.Duration
 }
@@ -128,8 +129,7 @@ func (it *IntervalTimer) setLocked(value, interval time.Duration) (oldValue, old
 	oldValue, oldInterval = it.remainingLocked(), it.interval
 	it.interval = interval
 	if it.cpu {
-		it.cpuArmed, it.cpuLeft = value > 0, value
-		it.tg.updateCPUTimersArmedLocked()
+		it.armCPULocked(value)
 		return
 	}
 	if value <= 0 {
@@ -185,8 +185,7 @@ func (it *IntervalTimer) remainingLocked() time.Duration {
 func (it *IntervalTimer) stopLocked() {
 	it.deadline = time.Time{}
 	if it.cpuArmed {
-		it.cpuArmed = false
-		it.tg.updateCPUTimersArmedLocked()
+		it.armCPULocked(0)
 	}
 	if it.timer != nil {
 		it.timer.Stop()
@@ -233,16 +232,17 @@ func (t *Task) CreateTimer(clock int32, notify int32, signo unix.Signal, value u
 	it := &IntervalTimer{k: k, tg: t.tg, clock: clock, notify: notify, signo: signo, code: SITimer, value: value}
 	switch clock {
 	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_BOOTTIME_ALARM, unix.CLOCK_TAI:
-	case unix.CLOCK_PROCESS_CPUTIME_ID:
-		it.cpu = true
-	case unix.CLOCK_THREAD_CPUTIME_ID:
-		it.cpu, it.cpuTask = true, t
 	default:
-		target, ok := t.cpuClockTaskLocked(clock)
+		if clock < 0 && clock&3 == 3 {
+			// A file descriptor's clock (CLOCKFD, a PTP device's):
+			// it takes no timers.
+			return 0, unix.EOPNOTSUPP
+		}
+		c, ok := t.cpuClockLocked(clock, false)
 		if !ok {
 			return 0, unix.EINVAL
 		}
-		it.cpu, it.cpuTask = true, target
+		it.cpu, it.cpuClock = true, c
 	}
 	switch notify {
 	case SigevNone:
@@ -323,12 +323,10 @@ func (t *Task) SetTimerAt(id int32, value time.Duration, abs bool, interval time
 			clock = unix.CLOCK_BOOTTIME
 		}
 		switch {
-		case it.cpu && it.cpuTask != nil:
-			u, s := it.cpuTask.CPUTime()
-			value -= u + s
 		case it.cpu:
-			u, s := t.ProcessCPUTime()
-			value -= u + s
+			t.k.mu.Lock()
+			value -= it.cpuClock.nowLocked()
+			t.k.mu.Unlock()
 		default:
 			var now unix.Timespec
 			if err := unix.ClockGettime(clock, &now); err != nil {
@@ -389,5 +387,12 @@ func (tg *ThreadGroup) stopTimersLocked(posixOnly bool) {
 	}
 	if !posixOnly && tg.itimerReal != nil {
 		tg.itimerReal.stopLocked()
+	}
+	if !posixOnly {
+		// Other processes' timers on this one's clocks: those clocks
+		// stop, and the timers never expire.
+		for it := range tg.cpuClockTimers {
+			it.armCPULocked(0)
+		}
 	}
 }

@@ -24,44 +24,18 @@ func hostClock(id int32) (int32, error) {
 }
 
 // cpuClock reads a CPU-time clock: the calling thread's or process's, or
-// a dynamic clock naming another process or thread (clock_getcpuclockid,
-// pthread_getcpuclockid), from the sentry's own accounting.
-func cpuClock(t *kernel.Task, id int32) (time.Duration, bool, error) {
-	switch id {
-	case unix.CLOCK_THREAD_CPUTIME_ID:
-		u, s := t.CPUTime()
-		return u + s, true, nil
-	case unix.CLOCK_PROCESS_CPUTIME_ID:
-		u, s := t.ProcessCPUTime()
-		return u + s, true, nil
-	}
-	if id >= 0 {
+// a dynamic clock naming another process or a thread
+// (clock_getcpuclockid, pthread_getcpuclockid), from the sentry's own
+// accounting. isCPU is false for the other clocks.
+func cpuClock(t *kernel.Task, id int32) (d time.Duration, isCPU bool, err error) {
+	if id >= 0 && id != unix.CLOCK_PROCESS_CPUTIME_ID && id != unix.CLOCK_THREAD_CPUTIME_ID {
 		return 0, false, nil
 	}
-	// Dynamic clocks: ~pid << 3 | perthread << 2 | type.
-	pid := ^(id >> 3)
-	typ := id & 3
-	if typ == 3 {
+	d, ok := t.ReadCPUClock(id)
+	if !ok {
 		return 0, true, unix.EINVAL
 	}
-	if id&4 != 0 {
-		target := t.LookupTask(pid)
-		if target == nil {
-			return 0, true, unix.EINVAL
-		}
-		u, s := target.CPUTime()
-		if typ == 1 { // CPUCLOCK_VIRT: user time only
-			return u, true, nil
-		}
-		return u + s, true, nil
-	}
-	tg := t.ThreadGroup()
-	if pid != 0 {
-		if tg = t.LookupThreadGroup(pid); tg == nil {
-			return 0, true, unix.EINVAL
-		}
-	}
-	return t.Kernel().GroupCPUTime(tg), true, nil
+	return d, true, nil
 }
 
 func copyOutTimespec(t *kernel.Task, addr uint64, ts unix.Timespec) error {

@@ -150,7 +150,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	full(213, "epoll_create", EpollCreate)
 	full(218, "set_tid_address", SetTidAddress)
 	full(220, "semtimedop", Semtimedop)
-	partial(222, "timer_create", TimerCreate, "CPU-time clocks of the caller's own process and threads only, not CPUCLOCK_VIRT")
+	full(222, "timer_create", TimerCreate)
 	full(223, "timer_settime", TimerSettime)
 	full(224, "timer_gettime", TimerGettime)
 	full(225, "timer_getoverrun", TimerGetoverrun)
