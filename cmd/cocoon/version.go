@@ -152,6 +152,9 @@ func writeVersion(w io.Writer, ver, commit string, k kvmReport, r probe.Report, 
 			continue
 		}
 		fmt.Fprintf(w, "  %-8s syscall %-9v fault %-9v started in %v", p.Name, roundDuration(p.Syscall), roundDuration(p.Fault), p.Start.Round(100*time.Microsecond))
+		if p.Unpatched != 0 {
+			fmt.Fprintf(w, "; syscall from a patched site, %v unpatched", roundDuration(p.Unpatched))
+		}
 		if p.Detail != "" {
 			fmt.Fprintf(w, "; %s", p.Detail)
 		}

@@ -44,6 +44,14 @@ const (
 	seenCap        = 1024
 )
 
+// TrapTableAddr and TrapEntrySize are the trap table's layout, for code
+// that patches a site of its own without a MemoryManager (the platform
+// probe's loop).
+const (
+	TrapTableAddr = trapTableAddr
+	TrapEntrySize = trapEntrySize
+)
+
 // sysRtSigreturn is never patched: the sentry restores the whole register
 // and floating-point state on it, which the platform's fast path does not
 // carry, so it would cost a second round trip.

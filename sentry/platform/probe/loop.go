@@ -1,11 +1,13 @@
 package probe
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
+	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
@@ -23,12 +25,17 @@ const (
 	// loopFault: mov %rax,(%rbx); mov $39,%eax; syscall; jmp loopFault.
 	// RBX points at the data page, which the fault step unmaps first.
 	loopFault = 16
+	// loopPatched is loopSyscall again, whose `mov; syscall` NewLoop
+	// patches into a jump through a trap table entry on a platform
+	// that runs patched sites (mm/syscall_patch.go): what the system
+	// calls of a program's hot paths cost there.
+	loopPatched = 32
 )
 
 // loopCode is the application a Loop runs: two tiny loops, each ending in
 // a syscall so every Switch comes back after one trip.
 var loopCode = func() []byte {
-	code := make([]byte, 32)
+	code := make([]byte, 48)
 	copy(code[loopSyscall:], []byte{
 		0xb8, 39, 0, 0, 0, // mov $39, %eax
 		0x0f, 0x05, //        syscall
@@ -40,6 +47,7 @@ var loopCode = func() []byte {
 		0x0f, 0x05, //        syscall
 		0xeb, 0xf4, //        jmp loopFault
 	})
+	copy(code[loopPatched:], code[loopSyscall:loopSyscall+9])
 	return code
 }()
 
@@ -48,6 +56,7 @@ var loopCode = func() []byte {
 const (
 	loopSyscallReturn = loopSyscall + 7
 	loopFaultReturn   = loopFault + 10
+	loopPatchedReturn = loopPatched + 7
 )
 
 // Loop is a minimal application on one platform: one address space with a
@@ -68,7 +77,10 @@ type Loop struct {
 	data memfile.Range
 	// dataMapped says whether the data page is mapped now.
 	dataMapped bool
-	st         arch.State
+	// table is the trap table page, allocated when the platform runs
+	// patched sites (then loopPatched is patched).
+	table memfile.Range
+	st    arch.State
 }
 
 // NewLoop maps the loop's code in a new address space of p and makes a
@@ -93,6 +105,11 @@ func NewLoop(p platform.Platform, mf *memfile.File) (_ *Loop, err error) {
 	if err := l.as.MapFile(loopCodeAddr, l.code, platform.Read|platform.Execute); err != nil {
 		return nil, fmt.Errorf("mapping code: %w", err)
 	}
+	if patcher, ok := l.as.(platform.SyscallPatcher); ok {
+		if err := l.patch(patcher); err != nil {
+			return nil, err
+		}
+	}
 	if l.ctx, err = p.NewContext(); err != nil {
 		return nil, fmt.Errorf("new context: %w", err)
 	}
@@ -101,6 +118,40 @@ func NewLoop(p platform.Platform, mf *memfile.File) (_ *Loop, err error) {
 	l.st.Regs.Rip = loopCodeAddr + loopSyscall
 	return l, nil
 }
+
+// patch maps a trap table page at the address the sentry uses, with one
+// entry whose trampoline makes loopPatched's getpid, and patches the
+// site into `jmp *entry`, as mm.PatchSyscall does. A platform that
+// returns no trampoline leaves the site as it is.
+func (l *Loop) patch(patcher platform.SyscallPatcher) error {
+	entry := uint64(mm.TrapTableAddr + mm.TrapEntrySize)
+	code := patcher.SyscallTrampoline(entry+8, loopCodeAddr+loopPatchedReturn, 39)
+	if code == nil {
+		return nil
+	}
+	if 8+len(code) > mm.TrapEntrySize {
+		return fmt.Errorf("a %d-byte trampoline does not fit a trap table entry", len(code))
+	}
+	var err error
+	if l.table, err = l.mf.Allocate(arch.PageSize); err != nil {
+		return err
+	}
+	page := l.mf.Slice(l.table)
+	binary.LittleEndian.PutUint64(page[mm.TrapEntrySize:], entry+8)
+	copy(page[mm.TrapEntrySize+8:], code)
+	if err := l.as.MapFile(mm.TrapTableAddr, l.table, platform.Read|platform.Execute); err != nil {
+		return fmt.Errorf("mapping the trap table: %w", err)
+	}
+	patcher.SetTrapTable(mm.TrapTableAddr)
+	site := l.mf.Slice(l.code)[loopPatched:]
+	copy(site, []byte{0xff, 0x24, 0x25})
+	binary.LittleEndian.PutUint32(site[3:], uint32(entry))
+	return nil
+}
+
+// Patched reports whether the platform runs patched system-call sites,
+// and PatchedSyscall measures one.
+func (l *Loop) Patched() bool { return l.table.End != 0 }
 
 // switchOnce runs the task until it traps for another reason than an
 // interrupt (KVM's watchdog and the Go runtime's signals interrupt a
@@ -116,15 +167,25 @@ func (l *Loop) switchOnce() (platform.Trap, error) {
 
 // Syscall runs one getpid round trip: the application's syscall reaches
 // the sentry, which answers it and resumes the application.
-func (l *Loop) Syscall() error {
-	l.st.Regs.Rip = loopCodeAddr + loopSyscall
+func (l *Loop) Syscall() error { return l.syscallAt(loopSyscall, loopSyscallReturn) }
+
+// PatchedSyscall is Syscall from the patched site (Patched).
+func (l *Loop) PatchedSyscall() error {
+	if !l.Patched() {
+		return fmt.Errorf("the platform runs no patched system-call sites")
+	}
+	return l.syscallAt(loopPatched, loopPatchedReturn)
+}
+
+func (l *Loop) syscallAt(start, ret uint64) error {
+	l.st.Regs.Rip = loopCodeAddr + start
 	trap, err := l.switchOnce()
 	if err != nil {
 		return fmt.Errorf("syscall: %w", err)
 	}
-	if trap.Kind != platform.TrapSyscall || l.st.SyscallNo() != 39 || l.st.Regs.Rip != loopCodeAddr+loopSyscallReturn {
+	if trap.Kind != platform.TrapSyscall || l.st.SyscallNo() != 39 || l.st.Regs.Rip != loopCodeAddr+ret {
 		return fmt.Errorf("syscall: came back with trap %+v, syscall %d at %#x; want getpid (39) returning to %#x",
-			trap, l.st.SyscallNo(), l.st.Regs.Rip, uint64(loopCodeAddr+loopSyscallReturn))
+			trap, l.st.SyscallNo(), l.st.Regs.Rip, uint64(loopCodeAddr+ret))
 	}
 	l.st.SetReturn(1)
 	return nil
@@ -186,5 +247,8 @@ func (l *Loop) Release() {
 	}
 	if l.data.End != 0 {
 		l.mf.Release(l.data)
+	}
+	if l.table.End != 0 {
+		l.mf.Release(l.table)
 	}
 }

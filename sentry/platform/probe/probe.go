@@ -87,8 +87,12 @@ type Result struct {
 	Available bool   `json:"available"`
 	Reason    string `json:"reason,omitempty"`
 	// Syscall is the median getpid round trip: from the sentry resuming
-	// the application to its next syscall being back in the sentry.
-	Syscall time.Duration `json:"syscallNs,omitempty"`
+	// the application to its next syscall being back in the sentry. On a
+	// platform that patches system-call sites it is a patched site's,
+	// the cost of the calls a program makes over and over, and
+	// Unpatched is a `syscall` instruction's.
+	Syscall   time.Duration `json:"syscallNs,omitempty"`
+	Unpatched time.Duration `json:"unpatchedNs,omitempty"`
 	// Fault is the median page fault: the application's store to an
 	// unmapped page reaching the sentry, plus the mapping that resolves it.
 	Fault time.Duration `json:"faultNs,omitempty"`
@@ -167,7 +171,9 @@ func (r Report) Resolve(name string) (string, error) {
 func (r Report) LogAttrs() []any {
 	attrs := []any{"choice", r.Choice, "took", r.Took.Round(time.Microsecond)}
 	for _, p := range r.Platforms {
-		if p.Available {
+		if p.Available && p.Unpatched != 0 {
+			attrs = append(attrs, p.Name, fmt.Sprintf("syscall %v (patched site; unpatched %v), fault %v", p.Syscall, p.Unpatched, p.Fault))
+		} else if p.Available {
 			attrs = append(attrs, p.Name, fmt.Sprintf("syscall %v, fault %v", p.Syscall, p.Fault))
 		} else {
 			attrs = append(attrs, p.Name, "unavailable: "+p.Reason)
@@ -365,18 +371,17 @@ func runLoop(p platform.Platform, mf *memfile.File, opts Options, res *Result) e
 		return err
 	}
 	defer l.Release()
-	for i := 0; i < warmUp; i++ {
-		if err := l.Syscall(); err != nil {
-			return err
-		}
+	trips, err := timeTrips(l.Syscall, opts.Syscalls)
+	if err != nil {
+		return err
 	}
-	trips := make([]time.Duration, opts.Syscalls)
-	for i := range trips {
-		start := time.Now()
-		if err := l.Syscall(); err != nil {
-			return err
+	if l.Patched() {
+		patched, err := timeTrips(l.PatchedSyscall, opts.Syscalls)
+		if err != nil {
+			return fmt.Errorf("patched site: %w", err)
 		}
-		trips[i] = time.Since(start)
+		res.Unpatched = median(trips)
+		trips = patched
 	}
 	faults := make([]time.Duration, opts.Faults)
 	for i := range faults {
@@ -386,6 +391,24 @@ func runLoop(p platform.Platform, mf *memfile.File, opts Options, res *Result) e
 	}
 	res.Syscall, res.Fault = median(trips), median(faults)
 	return nil
+}
+
+// timeTrips times n round trips of trip, after a few untimed ones.
+func timeTrips(trip func() error, n int) ([]time.Duration, error) {
+	for i := 0; i < warmUp; i++ {
+		if err := trip(); err != nil {
+			return nil, err
+		}
+	}
+	trips := make([]time.Duration, n)
+	for i := range trips {
+		start := time.Now()
+		if err := trip(); err != nil {
+			return nil, err
+		}
+		trips[i] = time.Since(start)
+	}
+	return trips, nil
 }
 
 // median returns the middle of ds (sorting it).

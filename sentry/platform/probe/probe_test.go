@@ -22,7 +22,15 @@ func TestMeasureHost(t *testing.T) {
 	r := Measure(Options{})
 	t.Logf("measured in %v: choice %q", r.Took, r.Choice)
 	for _, p := range r.Platforms {
-		t.Logf("  %-8s available=%v syscall=%v fault=%v start=%v %s%s", p.Name, p.Available, p.Syscall, p.Fault, p.Start, p.Detail, p.Reason)
+		t.Logf("  %-8s available=%v syscall=%v unpatched=%v fault=%v start=%v %s%s", p.Name, p.Available, p.Syscall, p.Unpatched, p.Fault, p.Start, p.Detail, p.Reason)
+	}
+	// systrap patches system-call sites unless told not to: its figure
+	// is a patched site's, next to the unpatched one.
+	if p, _ := r.Result(Systrap); p.Available && os.Getenv("COCOON_SYSTRAP_PATCH") != "0" && p.Unpatched <= 0 {
+		t.Errorf("systrap: no unpatched figure next to the patched one: %+v", p)
+	}
+	if p, _ := r.Result(Ptrace); p.Unpatched != 0 {
+		t.Errorf("ptrace patches no sites, yet has an unpatched figure: %+v", p)
 	}
 	if len(r.Platforms) != len(Names) {
 		t.Fatalf("%d results, want one per platform (%v)", len(r.Platforms), Names)
