@@ -224,6 +224,26 @@ func (p *ipcPerm) perm64() IPCPerm64 {
 	return IPCPerm64{Key: p.key, UID: p.uid, GID: p.gid, CUID: p.cuid, CGID: p.cgid, Mode: p.mode, Seq: p.seq}
 }
 
+// inUserNS returns p with its owner and creator as ns sees them (the
+// *_STAT commands: from_kuid_munged).
+func (p IPCPerm64) inUserNS(ns *UserNamespace) IPCPerm64 {
+	p.UID, p.CUID = ns.MungedUID(p.UID), ns.MungedUID(p.CUID)
+	p.GID, p.CGID = ns.MungedGID(p.GID), ns.MungedGID(p.CGID)
+	return p
+}
+
+// kernelIDs converts IPC_SET's new owner, given as ns sees it, to kernel
+// IDs; one ns has no mapping for is EINVAL (ipc_update_perm).
+func (p IPCPerm64) kernelIDs(ns *UserNamespace) (IPCPerm64, error) {
+	uid, okU := ns.KUID(p.UID)
+	gid, okG := ns.KGID(p.GID)
+	if !okU || !okG {
+		return p, unix.EINVAL
+	}
+	p.UID, p.GID = uid, gid
+	return p, nil
+}
+
 // put writes p in the amd64 layout of struct ipc64_perm (48 bytes).
 func (p *IPCPerm64) put(b []byte) {
 	ipcLE.PutUint32(b[0:], uint32(p.Key))

@@ -529,6 +529,7 @@ func (t *Task) Msgctl(id, cmd int32, buf uint64) (uint64, error) {
 		}
 		ds, qid := q.stat(), q.id()
 		ns.msgMu.Unlock()
+		ds.Perm = ds.Perm.inUserNS(c.UserNamespace())
 		// pidOf takes Kernel.mu: not under msgMu.
 		ds.Lspid, ds.Lrpid = t.pidOf(ds.Lspid), t.pidOf(ds.Lrpid)
 		if _, err := t.CopyOut(buf, ds.marshal()); err != nil {
@@ -546,7 +547,10 @@ func (t *Task) Msgctl(id, cmd int32, buf uint64) (uint64, error) {
 			if _, err := t.CopyIn(buf, b); err != nil {
 				return 0, unix.EFAULT
 			}
-			in = getIPC64Perm(b)
+			var err error
+			if in, err = getIPC64Perm(b).kernelIDs(c.UserNamespace()); err != nil {
+				return 0, err
+			}
 			// msgctl_down takes msg_qbytes as an int.
 			qbytes = int32(ipcLE.Uint64(b[88:]))
 		}

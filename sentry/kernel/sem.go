@@ -753,6 +753,7 @@ func (t *Task) Semctl(id, num, cmd int32, arg uint64) (uint64, error) {
 		}
 		ds, sid := s.stat(), s.id()
 		ns.semMu.Unlock()
+		ds.Perm = ds.Perm.inUserNS(c.UserNamespace())
 		if _, err := t.CopyOut(arg, ds.marshal()); err != nil {
 			return 0, unix.EFAULT
 		}
@@ -878,7 +879,10 @@ func (t *Task) Semctl(id, num, cmd int32, arg uint64) (uint64, error) {
 			if _, err := t.CopyIn(arg, b); err != nil {
 				return 0, unix.EFAULT
 			}
-			in = getIPC64Perm(b)
+			var err error
+			if in, err = getIPC64Perm(b).kernelIDs(c.UserNamespace()); err != nil {
+				return 0, err
+			}
 		}
 		ns.semMu.Lock()
 		defer ns.semMu.Unlock()

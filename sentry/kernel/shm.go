@@ -600,6 +600,10 @@ func (t *Task) Shmctl(id int32, cmd int32, buf uint64) (uint64, error) {
 		ns.mu.Unlock()
 		// pidOf takes Kernel.mu: not under ns.mu.
 		ds.Cpid, ds.Lpid = t.pidOf(cpid), t.pidOf(lpid)
+		// Owner and creator as the caller's user namespace sees them.
+		uns := c.UserNamespace()
+		ds.UID, ds.CUID = uns.MungedUID(ds.UID), uns.MungedUID(ds.CUID)
+		ds.GID, ds.CGID = uns.MungedGID(ds.GID), uns.MungedGID(ds.CGID)
 		if _, err := t.CopyOut(buf, ds.Marshal()); err != nil {
 			return 0, unix.EFAULT
 		}
@@ -615,6 +619,14 @@ func (t *Task) Shmctl(id int32, cmd int32, buf uint64) (uint64, error) {
 				return 0, unix.EFAULT
 			}
 			in = unmarshalShmidDS(b)
+			// The new owner, as the caller's user namespace names
+			// it; one without a mapping is EINVAL (ipc_update_perm).
+			uid, okU := c.UserNamespace().KUID(in.UID)
+			gid, okG := c.UserNamespace().KGID(in.GID)
+			if !okU || !okG {
+				return 0, unix.EINVAL
+			}
+			in.UID, in.GID = uid, gid
 		}
 		ns.mu.Lock()
 		defer ns.mu.Unlock()
