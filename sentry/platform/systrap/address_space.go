@@ -35,7 +35,7 @@ type addressSpace struct {
 	idle     []*stubThread
 	released bool
 
-	// pendMu protects pending, running and sys (batch.go,
+	// pendMu protects pending, running, sys and releasing (batch.go,
 	// syscall_thread.go). It is taken before mu, and held while queued
 	// calls run so that they run in order.
 	pendMu sync.Mutex
@@ -48,6 +48,9 @@ type addressSpace struct {
 	// sys is the process's syscall thread, which makes its mmaps and
 	// munmaps; nil once released.
 	sys *sysThread
+	// releasing is set by Release: no thread may run application code
+	// any more.
+	releasing bool
 
 	// reapMu protects reaped, set once the process is killed and its
 	// first thread reaped: its ID may belong to another process then.
@@ -105,13 +108,13 @@ func (p *Platform) newSpace(master *tracee, withThread bool) (*addressSpace, err
 	}
 	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread)}
 	if err := as.startSysThread(); err != nil {
-		as.Release()
+		as.release(false)
 		return nil, err
 	}
 	if withThread {
 		t, err := as.newThreadLocked(func(fn func() error) error { return fn() })
 		if err != nil {
-			as.Release()
+			as.release(false)
 			return nil, err
 		}
 		as.idle = append(as.idle, t)
@@ -263,7 +266,22 @@ func (as *addressSpace) regionLocked() (*region, error) {
 
 // Release implements platform.AddressSpace.Release. The stub threads of
 // the process die with it.
+//
+// The host takes a while to tear a killed process down (the leader is
+// reported only once every thread and the mappings are gone), and a fork+exec
+// releases an address space each time. When no thread of the process runs
+// application code, Release kills it and leaves the wait to a goroutine: no
+// application code can run there again (beginRun refuses a released space),
+// so the pages it still maps may be reused at once. Its thread regions and
+// syscall page, which the dying stub's own code still reads, are released
+// only once it is reaped.
 func (as *addressSpace) Release() {
+	as.release(true)
+}
+
+// release releases the address space; in the background says that the wait
+// for the host to remove the process may outlive the call.
+func (as *addressSpace) release(inBackground bool) {
 	as.mu.Lock()
 	if as.released {
 		as.mu.Unlock()
@@ -277,16 +295,32 @@ func (as *addressSpace) Release() {
 	as.p.spacesMu.Lock()
 	delete(as.p.spaces, as)
 	as.p.spacesMu.Unlock()
+	as.pendMu.Lock()
+	as.releasing = true
+	idle := as.running == 0
+	as.pendMu.Unlock()
 	// The leader is reaped only once every thread of the process is gone,
 	// and with them the process's mappings of the regions.
 	// Traced threads stay zombies until reaped, and the leader cannot be
 	// reaped before them (wait4 sees the tracees of every thread of the
 	// sentry).
-	as.kill()
-	for _, r := range regions {
-		as.p.mf.Release(r.fr)
+	finish := func() {
+		as.kill()
+		for _, r := range regions {
+			as.p.mf.Release(r.fr)
+		}
+		as.releaseBatch()
 	}
-	as.releaseBatch()
+	if !inBackground || !idle {
+		finish()
+		return
+	}
+	_ = unix.Kill(as.first.tgid, unix.SIGKILL)
+	as.p.reapers.Add(1)
+	go func() {
+		defer as.p.reapers.Done()
+		finish()
+	}()
 }
 
 // releaseThread ends c's stub thread, whose task is going away, and keeps

@@ -1,6 +1,8 @@
 package systrap
 
 import (
+	"fmt"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -19,7 +21,8 @@ import (
 // request, of up to maxBatch calls, before any thread of the stub runs
 // application code again (Switch), when it is full, or with the next Unmap
 // (which must be synchronous: the memory file pages it drops may be reused
-// at once).
+// at once). Switch does not wait for the request: the thread it hands back
+// does, before it returns to the application (handoff.go).
 
 // editOp is one queued address-space call.
 type editOp struct {
@@ -37,7 +40,7 @@ func (as *addressSpace) queueMap(op editOp) error {
 	if as.running == 0 && len(as.pending) < maxBatch {
 		return nil
 	}
-	return as.flushLocked()
+	return as.flushLocked(false)
 }
 
 // editNow runs op after whatever is queued, and returns when the stub's
@@ -46,17 +49,31 @@ func (as *addressSpace) editNow(op editOp) error {
 	as.pendMu.Lock()
 	defer as.pendMu.Unlock()
 	as.pending = append(as.pending, op)
-	return as.flushLocked()
+	return as.flushLocked(false)
 }
 
-// beginRun runs the queued calls before a stub thread of the process runs
-// application code, and counts it as running until endRun.
-func (as *addressSpace) beginRun() error {
+// beginRun has the queued calls made before t runs application code, and
+// counts t as running until endRun. When no thread of the process runs
+// application code, the last request is only posted, and t waits for it
+// itself (handoff.go).
+func (as *addressSpace) beginRun(t *stubThread) error {
 	as.pendMu.Lock()
 	defer as.pendMu.Unlock()
-	if err := as.flushLocked(); err != nil {
-		return err
+	if as.releasing {
+		return errStubDied
 	}
+	if len(as.pending) > 0 {
+		if err := as.flushLocked(as.running == 0); err != nil {
+			return err
+		}
+	}
+	// Every thread handed back while a posted request is outstanding
+	// waits for it: none may run application code before it is made.
+	t.waitSeq = 0
+	if as.sys != nil {
+		t.waitSeq = as.pollPostedLocked()
+	}
+	t.msg.WaitSeq = t.waitSeq
 	as.running++
 	return nil
 }
@@ -68,12 +85,30 @@ func (as *addressSpace) endRun() {
 	as.pendMu.Unlock()
 }
 
-// flushLocked runs the queued calls, maxBatch at a time. The queue is
-// emptied even when a call fails: the error says which, and the calls
-// after it in its request are not made.
+// editFailure returns the error of the request t waited for, which the
+// hand-off reported failed (an editFailedSigno event).
+func (as *addressSpace) editFailure(t *stubThread) error {
+	as.pendMu.Lock()
+	defer as.pendMu.Unlock()
+	if as.sys == nil {
+		return errStubDied
+	}
+	if err := as.settlePostedLocked(); err != nil {
+		return err
+	}
+	if s := as.sys; t.waitSeq != 0 && s.failedSeq == t.waitSeq {
+		return s.failedErr
+	}
+	return fmt.Errorf("systrap: stub thread reported a failed mapping request %d it was not waiting for", t.waitSeq)
+}
+
+// flushLocked runs the queued calls, maxBatch at a time; with post set, it
+// only posts the last request (postAsync). The queue is emptied even when
+// a call fails: the error says which, and the calls after it in its
+// request are not made.
 //
 // Preconditions: as.pendMu is held.
-func (as *addressSpace) flushLocked() error {
+func (as *addressSpace) flushLocked(post bool) error {
 	ops := as.pending
 	as.pending = as.pending[:0]
 	for len(ops) > 0 {
@@ -83,13 +118,21 @@ func (as *addressSpace) flushLocked() error {
 			return errStubDied
 		}
 		n := min(len(ops), maxBatch)
+		// The entries of a request still outstanding are in use.
+		if err := as.settlePostedLocked(); err != nil {
+			return err
+		}
 		for i, op := range ops[:n] {
 			as.sys.putEntry(i, op)
+		}
+		ops = ops[n:]
+		if post && len(ops) == 0 {
+			as.postAsync(n)
+			return nil
 		}
 		if err := as.runSys(n); err != nil {
 			return err
 		}
-		ops = ops[n:]
 	}
 	return nil
 }

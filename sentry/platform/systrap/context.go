@@ -65,12 +65,23 @@ type stubThread struct {
 	// pinned is set once the thread runs on the CPU of the sentry thread
 	// that drives it.
 	pinned bool
-	// stubSpin and sentrySpin adapt each side's spinning (see spinner).
-	stubSpin, sentrySpin spinner
+	// stubSpin and sentrySpin adapt each side's spinning (see spinner);
+	// sentrySpinWoken is the sentry's for the rounds where it had to wake
+	// the stub.
+	stubSpin, sentrySpin, sentrySpinWoken spinner
+	// stubAwake is set when the stub was spinning, not asleep, as the
+	// sentry last handed it back; sentryAwake when the sentry was
+	// spinning, not asleep, as the stub posted its last event. A spin
+	// that ran out while the other side was asleep says nothing about
+	// the other side's work (see spinner).
+	stubAwake, sentryAwake bool
 	// fast is set while the thread waits in the syshandler (a patched
 	// system-call site, fastpath.go) instead of its signal handler: it
 	// has no signal frame, and its floating-point state is live.
 	fast bool
+	// waitSeq is the syscall-thread request the thread was handed back
+	// to wait for (msg.WaitSeq), 0 for none; used under as.pendMu.
+	waitSeq uint32
 }
 
 // start waits for the new thread's first event (the int3 at the thread
@@ -92,17 +103,50 @@ func (t *stubThread) start() error {
 
 // Adaptive spinning: a side whose spin ran out spinMissLimit times in a row
 // (the other side was busy for long, or had no CPU to run on) stops
-// spinning for spinOffRounds round trips, then tries again. On a machine
+// spinning for a few round trips, then tries again. On a machine
 // whose CPUs are all busy, spinning only steals time from the side that
 // would answer.
+//
+// A side that was asleep answers only after its wake-up, which on a
+// virtual machine takes longer than a spin lasts however little work it
+// has. If the misses that causes counted like the others, one side's sleep
+// (a preemption, its own spin switched off) would make the other side's
+// spin run out and switch it off too, and each side's sleeping would keep
+// the other's spinning off: both would then sleep on every hand-off of a
+// loop that the sentry serves in a few microseconds, each round paying two
+// futex wake-ups (measured: a stat(2) of a missing file in a loop slept on
+// most hand-offs). So:
+//
+//   - the sentry keeps two spinners per thread: one for the rounds where
+//     the stub was spinning when the sentry handed it back, one for those
+//     where it had to wake it; a loop where one kind of round always
+//     misses (a futex ping-pong, whose woken threads answer slowly) stops
+//     spinning for that kind only;
+//   - the stub's spin, set by the sentry at resume, counts a miss only when
+//     the sentry was spinning as the stub posted; a miss while the sentry
+//     slept is weak evidence, and spinNeutralLimit of them in a row count
+//     as one, so a sentry that is slow anyway still stops the stub's
+//     spinning.
 const (
 	spinMissLimit = 2
-	spinOffRounds = 64
+	// A side stops spinning for spinMinOffRounds round trips the first
+	// time, twice as many each time its spin runs out again right after,
+	// up to spinOffRounds: a preemption costs a few rounds of sleeping, a
+	// loop whose other side is always slow converges to spinning one
+	// round in spinOffRounds.
+	spinMinOffRounds = 4
+	spinOffRounds    = 64
+	spinNeutralLimit = 8
 )
 
 // spinner tracks one side's spinning for a stub thread.
 type spinner struct {
 	miss, off int
+	// neutral counts the misses in a row while the other side slept.
+	neutral int
+	// backoff is how many rounds the next switch-off lasts; 0 means
+	// spinMinOffRounds.
+	backoff int
 }
 
 // enabled reports whether to spin this round.
@@ -116,12 +160,21 @@ func (s *spinner) enabled() bool {
 
 // record notes whether a spin found the other side's answer.
 func (s *spinner) record(hit bool) {
+	s.neutral = 0
 	if hit {
-		s.miss = 0
+		s.miss, s.backoff = 0, 0
 		return
 	}
 	if s.miss++; s.miss >= spinMissLimit {
-		s.miss, s.off = 0, spinOffRounds
+		s.off = max(s.backoff, spinMinOffRounds)
+		s.miss, s.backoff = spinMissLimit-1, min(2*s.off, spinOffRounds)
+	}
+}
+
+// recordAsleep notes a spin that ran out while the other side was asleep.
+func (s *spinner) recordAsleep() {
+	if s.neutral++; s.neutral >= spinNeutralLimit {
+		s.record(false)
 	}
 }
 
@@ -132,10 +185,15 @@ func (t *stubThread) resume() {
 	if slept {
 		futexWake(&t.msg.State)
 	}
+	t.stubAwake = !slept
 	// The stub spun for this answer when msg.Spin was set; it slept if
 	// the spin ran out. Decide how it waits for the next one.
 	if t.msg.Spin != 0 {
-		t.stubSpin.record(!slept)
+		if !slept || t.sentryAwake {
+			t.stubSpin.record(!slept)
+		} else {
+			t.stubSpin.recordAsleep()
+		}
 	}
 	if t.stubSpin.enabled() {
 		t.msg.Spin = uint32(stubSpin)
@@ -147,7 +205,14 @@ func (t *stubThread) resume() {
 // wait waits until the thread posts its next event.
 func (t *stubThread) wait() error {
 	msg := t.msg
-	if sentrySpin > 0 && t.sentrySpin.enabled() {
+	// Waiting for a stub that had to be woken is a different bet from
+	// waiting for one that was spinning: its answer comes only after its
+	// wake-up.
+	spin := &t.sentrySpin
+	if !t.stubAwake {
+		spin = &t.sentrySpinWoken
+	}
+	if sentrySpin > 0 && spin.enabled() {
 		deadline := time.Now().Add(sentrySpin)
 		hit := false
 		for i := 1; ; i++ {
@@ -159,11 +224,13 @@ func (t *stubThread) wait() error {
 				break
 			}
 		}
-		t.sentrySpin.record(hit)
+		spin.record(hit)
+		t.sentryAwake = hit
 		if hit {
 			return nil
 		}
 	}
+	t.sentryAwake = false
 	for {
 		swapState(&msg.SentrySleeping, 1)
 		s := loadState(&msg.State)
@@ -382,11 +449,13 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		t.msg.SetFS = 1
 		t.fsBase = st.Regs.Fs_base
 	}
-	if err := as.beginRun(); err != nil {
+	if err := as.beginRun(t); err != nil {
 		return platform.Trap{}, err
 	}
 	t.resume()
 	err = t.wait()
+	// Only Switch hands the thread back to the application.
+	t.msg.WaitSeq = 0
 	as.endRun()
 	if err != nil {
 		return platform.Trap{}, err
@@ -396,6 +465,10 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 
 // trap decodes the event t posted into st and a Trap.
 func (c *context) trap(t *stubThread, st *arch.State) (platform.Trap, error) {
+	if t.msg.Signo == editFailedSigno {
+		// The thread waits where it was, its registers untouched.
+		return platform.Trap{}, t.as.editFailure(t)
+	}
 	if t.msg.Signo == fastSyscallSigno {
 		t.fast = true
 		t.fastRegs(&st.Regs)

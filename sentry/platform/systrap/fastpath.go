@@ -82,7 +82,7 @@ func loadSyshandler() (syshandler, error) {
 		return syshandler{}, fmt.Errorf("systrap: syshandler end marker not found")
 	}
 	code = code[:end]
-	if stubSyshandlerOffset+len(code) > 0x1000 {
+	if stubSyshandlerOffset+len(code) > stubHandoffOffset {
 		return syshandler{}, fmt.Errorf("systrap: syshandler too large (%d bytes)", len(code))
 	}
 	// xchg %eax,(%r12): the publishing exchange.
@@ -173,9 +173,12 @@ func (t *stubThread) materialize() error {
 }
 
 // inSyshandlerTail reports whether rip is in the syshandler's return path,
-// which a kick interrupted after the sentry answered.
+// which a kick interrupted after the sentry answered: the syshandler after
+// it posted its event, or the hand-off it calls (the signal handler calls
+// the hand-off with every signal blocked, so no kick lands there from it).
 func (t *stubThread) inSyshandlerTail(rip uint64) bool {
-	return rip >= stubSyshandlerAddr+uint64(sysh.posted) && rip < stubSyshandlerAddr+uint64(len(sysh.code))
+	return rip >= stubSyshandlerAddr+uint64(sysh.posted) && rip < stubSyshandlerAddr+uint64(len(sysh.code)) ||
+		rip >= stubHandoffAddr && rip < stubHandoffAddr+uint64(len(handoffBytes))
 }
 
 // SyscallTrampoline implements platform.SyscallPatcher.SyscallTrampoline:

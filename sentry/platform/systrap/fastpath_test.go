@@ -2,6 +2,7 @@ package systrap
 
 import (
 	"encoding/binary"
+	"errors"
 	"runtime"
 	"testing"
 
@@ -198,6 +199,52 @@ func TestInterruptAfterPatchedSyscall(t *testing.T) {
 		}
 		if st.Regs.Rip != codeAddr+7 {
 			t.Fatalf("round %d: interrupted at rip %#x", i, st.Regs.Rip)
+		}
+	}
+}
+
+// TestPostedMappingFailureAfterPatchedSyscall: a queued mapping that fails
+// while the thread waits in the syshandler fails that Switch (the thread,
+// which waits for the request itself, reports it instead of returning to
+// the application), and the next Switch returns from the patched call with
+// the registers the sentry hands back.
+func TestPostedMappingFailureAfterPatchedSyscall(t *testing.T) {
+	enablePatching(t)
+	f := newFixture(t, nil)
+	jumps := withTrapTable(t, f, []struct {
+		ret   uint64
+		sysno uint32
+	}{{codeAddr + 7, unix.SYS_GETPPID}})
+	// jmp *entry1; mov %rax,%rdx; jmp codeAddr.
+	code := append(append([]byte(nil), jumps[0]...), 0x48, 0x89, 0xc2, 0xeb, 0xf4)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	copy(f.mf.Slice(fr), code)
+	if err := f.as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall || !fastThread(f).fast {
+		t.Fatalf("first patched call: trap %+v err %v", trap, err)
+	}
+	for i := 0; i < 3; i++ {
+		// Misaligned: the host's mmap says EINVAL.
+		if err := f.as.MapFile(dataAddr+1, fr, platform.Read); err != nil {
+			t.Fatal(err)
+		}
+		st.SetReturn(uint64(42 + i))
+		if trap, err := f.ctx.Switch(f.as, st); !errors.Is(err, unix.EINVAL) {
+			t.Fatalf("round %d: Switch with a bad queued mapping: trap %+v err %v, want EINVAL", i, trap, err)
+		}
+		if !fastThread(f).fast {
+			t.Fatalf("round %d: the thread left the syshandler", i)
+		}
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil || trap.Kind != platform.TrapSyscall || st.Regs.Rip != codeAddr+7 {
+			t.Fatalf("round %d: after the failure: trap %+v err %v rip %#x", i, trap, err, st.Regs.Rip)
+		}
+		if st.Regs.Rdx != uint64(42+i) {
+			t.Fatalf("round %d: rdx %d, want the return value handed back, %d", i, st.Regs.Rdx, 42+i)
 		}
 	}
 }

@@ -22,8 +22,8 @@ import (
 //	[0, stubStart)                      application (MaxUserAddress)
 //	stubStart                           code page: ELF headers, the injection
 //	                                    point, the handler, the thread start,
-//	                                    the syscall thread, the syshandler
-//	                                    (read, execute)
+//	                                    the syscall thread, the syshandler,
+//	                                    the hand-off (read, execute)
 //	stubDataAddr                        data page: sigaction and seccomp
 //	                                    programs (read-only once the master is set up)
 //	sysPageAddr                         the syscall thread's requests
@@ -77,6 +77,7 @@ const (
 	dataProgMaster    = 0x40  // struct sock_fprog for masterFilter
 	dataProgThread    = 0x50  // struct sock_fprog for threadFilter
 	dataZeroRlimit    = 0x70  // struct rlimit{0, 0}
+	dataDoneTimeout   = 0x80  // struct timespec: handoffDoneTimeout
 	dataFilterMaster  = 0x100 // masterFilter's instructions
 	dataFilterThread  = 0x400 // threadFilter's instructions
 )
@@ -161,6 +162,9 @@ func stubImage() ([]byte, error) {
 	if threadStartErr != nil {
 		return nil, threadStartErr
 	}
+	if handoffErr != nil {
+		return nil, handoffErr
+	}
 	const (
 		ehdrSize = 64
 		phdrSize = 56
@@ -169,7 +173,7 @@ func stubImage() ([]byte, error) {
 		pfW      = 2
 		pfR      = 4
 	)
-	img := make([]byte, stubSyshandlerOffset+len(sysh.code))
+	img := make([]byte, stubHandoffOffset+len(handoffBytes))
 	le := binary.LittleEndian
 
 	copy(img[0:], []byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little-endian */, 1 /* version */, 0 /* SysV ABI */})
@@ -202,5 +206,6 @@ func stubImage() ([]byte, error) {
 	copy(img[stubThreadStartOffset:], threadStartBytes)
 	copy(img[stubSysThreadOffset:], sysThreadBytes)
 	copy(img[stubSyshandlerOffset:], sysh.code)
+	copy(img[stubHandoffOffset:], handoffBytes)
 	return img, nil
 }

@@ -16,9 +16,10 @@
 // The handler runs on the thread's signal stack, inside its 64 KiB region;
 // the region's first page is the thread's sysmsg, shared with the sentry.
 // It publishes the signal frame (rdi = signo, rsi = siginfo, rdx = ucontext),
-// wakes the sentry, waits for the sentry to hand the thread back, and
-// returns through the restorer; rt_sigreturn then loads the registers and FP
-// state the sentry left in the frame.
+// calls the hand-off (handoffCode, below: wakes the sentry, waits for it to
+// hand the thread back, and prepares the return), and returns through the
+// restorer; rt_sigreturn then loads the registers and FP state the sentry
+// left in the frame.
 
 // Offsets in the sysmsg page; keep in sync with sysmsg.go.
 #define MSG_STATE 0
@@ -38,12 +39,18 @@
 #define MSG_TRAPTABLE 88
 #define MSG_SYSPOSTED 96
 #define MSG_SYSEND 104
+#define MSG_WAITSEQ 112
 
 // UC_RIP is the offset of uc_mcontext.rip in a ucontext.
 #define UC_RIP 168
 #define SIGKICK 12
 #define FAST_SIGNO 0x10000
 #define CMD_MATERIALIZE 2
+#define EDIT_FAILED_SIGNO 0x20000
+// stubHandoffAddr (handoff.go); the hand-off's code fills the code page
+// from there to its end.
+#define HANDOFF_ADDR 0x7f0000000c00
+#define HANDOFF_SIZE 0x400
 #define ARCH_SET_GS 0x1001
 
 #define STATE_EVENT 2
@@ -55,6 +62,23 @@
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
 #define ARCH_SET_FS 0x1002
+
+// Offsets in the syscall page; keep in sync with syscall_thread.go.
+#define SP_ADDR 0x7f0000002000
+#define SP_SEQ 0xe00
+#define SP_COUNT 0xe04
+#define SP_DONE 0xe08
+#define SP_WAKE_DONE 0xe0c
+#define SP_REM 0xe10
+#define SP_ERRNO 0xe11
+#define SP_FAILED 0xe14
+#define SP_FILEOFF 0xe18
+#define SP_TABLE 0xf00
+#define SP_MAX 64
+#define SP_ENTRY 56
+// stubDataAddr + dataDoneTimeout: the timespec a thread waiting for the
+// syscall thread sleeps at most before it looks again.
+#define DONE_TIMEOUT 0x7f0000001080
 
 TEXT ·stubCode(SB), NOSPLIT|NOFRAME, $0
 	// restorer (offset 0): mov $15,%eax; syscall; int3
@@ -82,6 +106,14 @@ TEXT ·stubCode(SB), NOSPLIT|NOFRAME, $0
 	CMPL DI, $SIGKICK
 	JNE publish
 	MOVQ UC_RIP(DX), AX
+	// The hand-off runs with every signal blocked when the handler calls
+	// it, so a kick that lands there came through the syshandler, which
+	// had already posted its event.
+	MOVQ $HANDOFF_ADDR, BX
+	MOVQ AX, CX
+	SUBQ BX, CX
+	CMPQ CX, $HANDOFF_SIZE
+	JCS posted
 	MOVQ AX, CX
 	CMPQ CX, MSG_SYSHANDLER(R12)
 	JCS notsys
@@ -89,6 +121,7 @@ TEXT ·stubCode(SB), NOSPLIT|NOFRAME, $0
 	JCC notsys
 	CMPQ CX, MSG_SYSPOSTED(R12)
 	JCS ignore
+posted:
 	MOVL MSG_STATE(R12), BX
 	CMPL BX, $STATE_EVENT
 	JEQ ignore
@@ -115,9 +148,99 @@ publish:
 	MOVQ DX, MSG_UCONTEXT(R12)
 	MOVQ SI, MSG_SIGINFO(R12)
 	// Publish the event; the XCHG is a full barrier, so the sentry either
-	// sees it or is seen sleeping below.
+	// sees it or is seen sleeping in the hand-off.
 	MOVL $STATE_EVENT, AX
 	XCHGL AX, MSG_STATE(R12)
+	MOVQ $HANDOFF_ADDR, AX
+	CALL AX
+	// Return to the restorer, whose address the kernel pushed.
+	RET
+
+	// End marker, found by stub.go; never executed.
+	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
+
+// The system-call handler of patched sites, copied to stubSyshandlerAddr.
+// A trampoline of the trap table enters it with the application's stack
+// pointer in MSG_APPSTACK, its return address in MSG_RETADDR, RSP at the
+// top of the thread's fast frame and EAX the system call number; every
+// other register is the application's. It saves them in the fast frame,
+// posts the event and calls the hand-off like the signal handler, then
+// either returns to the application with the registers the sentry left in
+// the frame (never touching the application's stack: the red zone below it
+// is live) or traps with int3 so the sentry gets a signal frame, which
+// holds the thread's floating-point state (CMD_MATERIALIZE). No
+// floating-point or vector register is touched here.
+TEXT ·syshandlerCode(SB), NOSPLIT|NOFRAME, $0
+	PUSHFQ
+	PUSHQ AX
+	PUSHQ BX
+	PUSHQ CX
+	PUSHQ DX
+	PUSHQ SI
+	PUSHQ DI
+	PUSHQ BP
+	PUSHQ R8
+	PUSHQ R9
+	PUSHQ R10
+	PUSHQ R11
+	PUSHQ R12
+	PUSHQ R13
+	PUSHQ R14
+	PUSHQ R15
+	MOVQ SP, R12
+	ANDQ $-65536, R12
+	MOVL $FAST_SIGNO, MSG_SIGNO(R12)
+	MOVL $STATE_EVENT, AX
+	XCHGL AX, MSG_STATE(R12)
+	// posted: the signal handler finds this point through MSG_SYSPOSTED.
+	// The return address the CALL pushes lies just below the fast frame.
+	MOVQ $HANDOFF_ADDR, AX
+	CALL AX
+resumed:
+	MOVL MSG_CMD(R12), AX
+	CMPL AX, $CMD_MATERIALIZE
+	JNE restore
+	BYTE $0xcc
+	JMP resumed
+restore:
+	POPQ R15
+	POPQ R14
+	POPQ R13
+	POPQ R12
+	POPQ R11
+	POPQ R10
+	POPQ R9
+	POPQ R8
+	POPQ BP
+	POPQ DI
+	POPQ SI
+	POPQ DX
+	POPQ CX
+	POPQ BX
+	POPQ AX
+	POPFQ
+	// mov %gs:MSG_APPSTACK,%rsp; jmp *%gs:MSG_RETADDR
+	BYTE $0x65; BYTE $0x48; BYTE $0x8b; BYTE $0x24; BYTE $0x25; BYTE $MSG_APPSTACK; BYTE $0x00; BYTE $0x00; BYTE $0x00
+	BYTE $0x65; BYTE $0xff; BYTE $0x24; BYTE $0x25; BYTE $MSG_RETADDR; BYTE $0x00; BYTE $0x00; BYTE $0x00
+
+	// End marker, found by stub.go; never executed.
+	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
+
+// The hand-off, copied to HANDOFF_ADDR and called by the signal handler and
+// the syshandler once they have posted their event (R12: the sysmsg). It
+// wakes the sentry if it sleeps, waits for the sentry to hand the thread
+// back (polling MSG_SPIN times, then sleeping on the state word), and
+// prepares the thread's return to the application: it exits instead when
+// told to, waits until the syscall thread has made the address-space edits
+// the sentry posted for this run (MSG_WAITSEQ, handoff.go), posts an
+// EDIT_FAILED event instead of returning when they failed, and sets the GS
+// and FS bases when asked. It returns to its caller with R12 intact.
+//
+// The caller's kick filter treats every instruction here as past the
+// posting of an event: the signal handler calls it with every signal
+// blocked, so a kick can land here only in the syshandler's call.
+TEXT ·handoffCode(SB), NOSPLIT|NOFRAME, $0
+posted:
 	MOVL MSG_SENTRY_SLEEPING(R12), AX
 	TESTL AX, AX
 	JEQ wait
@@ -162,6 +285,47 @@ resumed:
 	MOVL MSG_CMD(R12), AX
 	CMPL AX, $CMD_EXIT
 	JEQ exit
+	// BX: the request whose completion the application must not pass;
+	// Done - BX >= 0 (in sequence arithmetic) once it is complete.
+	MOVL MSG_WAITSEQ(R12), BX
+	TESTL BX, BX
+	JEQ setgs
+	MOVQ $SP_ADDR, R13
+	MOVL MSG_SPIN(R12), CX
+donespin:
+	MOVL SP_DONE(R13), DX
+	MOVL DX, AX
+	SUBL BX, AX
+	JPL edited
+	TESTL CX, CX
+	JEQ donesleep
+	PAUSE
+	DECL CX
+	JMP donespin
+donesleep:
+	// DX: the Done value seen. The syscall thread wakes every sleeper on
+	// Done after a request the sentry posted without waiting for it.
+	MOVQ $SYS_FUTEX, AX
+	LEAQ SP_DONE(R13), DI
+	MOVQ $FUTEX_WAIT, SI
+	MOVQ $DONE_TIMEOUT, R10
+	SYSCALL
+	MOVL SP_DONE(R13), DX
+	MOVL DX, AX
+	SUBL BX, AX
+	JMI donesleep
+edited:
+	MOVL SP_FAILED(R13), AX
+	CMPL AX, BX
+	JNE setgs
+	// The request failed: the sentry hears of it instead of the
+	// application running without its mappings.
+	MOVL $EDIT_FAILED_SIGNO, MSG_SIGNO(R12)
+	MOVL $STATE_EVENT, AX
+	XCHGL AX, MSG_STATE(R12)
+	JMP posted
+
+setgs:
 	// A new thread points its GS base at its sysmsg once: the patched
 	// system-call trampolines reach it through %gs.
 	MOVL MSG_SETGS(R12), AX
@@ -182,7 +346,6 @@ setfs:
 	SYSCALL
 	MOVL $0, MSG_SETFS(R12)
 done:
-	// Return to the restorer, whose address the kernel pushed.
 	RET
 
 exit:
@@ -191,128 +354,14 @@ exit:
 	SYSCALL
 	BYTE $0xcc
 
-	// End marker, found by stub.go; never executed.
+	// End marker, found by handoff.go; never executed.
 	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
 
-// The system-call handler of patched sites, copied to stubSyshandlerAddr.
-// A trampoline of the trap table enters it with the application's stack
-// pointer in MSG_APPSTACK, its return address in MSG_RETADDR, RSP at the
-// top of the thread's fast frame and EAX the system call number; every
-// other register is the application's. It saves them in the fast frame,
-// posts the event and waits like the signal handler, then either returns
-// to the application with the registers the sentry left in the frame
-// (never touching the application's stack: the red zone below it is
-// live), exits, or traps with int3 so the sentry gets a signal frame,
-// which holds the thread's floating-point state (CMD_MATERIALIZE). No
-// floating-point or vector register is touched here.
-TEXT ·syshandlerCode(SB), NOSPLIT|NOFRAME, $0
-	PUSHFQ
-	PUSHQ AX
-	PUSHQ BX
-	PUSHQ CX
-	PUSHQ DX
-	PUSHQ SI
-	PUSHQ DI
-	PUSHQ BP
-	PUSHQ R8
-	PUSHQ R9
-	PUSHQ R10
-	PUSHQ R11
-	PUSHQ R12
-	PUSHQ R13
-	PUSHQ R14
-	PUSHQ R15
-	MOVQ SP, R12
-	ANDQ $-65536, R12
-	MOVL $FAST_SIGNO, MSG_SIGNO(R12)
-	MOVL $STATE_EVENT, AX
-	XCHGL AX, MSG_STATE(R12)
-	// posted: the signal handler finds this point through MSG_SYSPOSTED.
-	MOVL MSG_SENTRY_SLEEPING(R12), AX
-	TESTL AX, AX
-	JEQ wait
-	MOVQ $SYS_FUTEX, AX
-	MOVQ R12, DI
-	MOVQ $FUTEX_WAKE, SI
-	MOVQ $1, DX
-	SYSCALL
-
-wait:
-	MOVL MSG_SPIN(R12), CX
-spin:
-	MOVL MSG_STATE(R12), AX
-	CMPL AX, $STATE_EVENT
-	JNE resumed
-	TESTL CX, CX
-	JEQ sleep
-	PAUSE
-	DECL CX
-	JMP spin
-
-sleep:
-	MOVL $1, AX
-	XCHGL AX, MSG_STUB_SLEEPING(R12)
-	MOVL MSG_STATE(R12), AX
-	CMPL AX, $STATE_EVENT
-	JNE awake
-	MOVQ $SYS_FUTEX, AX
-	MOVQ R12, DI
-	MOVQ $FUTEX_WAIT, SI
-	MOVQ $STATE_EVENT, DX
-	XORQ R10, R10
-	SYSCALL
-awake:
-	MOVL $0, MSG_STUB_SLEEPING(R12)
-	MOVL MSG_STATE(R12), AX
-	CMPL AX, $STATE_EVENT
-	JEQ sleep
-
-resumed:
-	MOVL MSG_CMD(R12), AX
-	CMPL AX, $CMD_EXIT
-	JEQ exit
-	CMPL AX, $CMD_MATERIALIZE
-	JNE setfs
-	BYTE $0xcc
-	JMP resumed
-setfs:
-	MOVL MSG_SETFS(R12), AX
-	TESTL AX, AX
-	JEQ restore
-	MOVQ $SYS_ARCH_PRCTL, AX
-	MOVQ $ARCH_SET_FS, DI
-	MOVQ MSG_FSBASE(R12), SI
-	SYSCALL
-	MOVL $0, MSG_SETFS(R12)
-restore:
-	POPQ R15
-	POPQ R14
-	POPQ R13
-	POPQ R12
-	POPQ R11
-	POPQ R10
-	POPQ R9
-	POPQ R8
-	POPQ BP
-	POPQ DI
-	POPQ SI
-	POPQ DX
-	POPQ CX
-	POPQ BX
-	POPQ AX
-	POPFQ
-	// mov %gs:MSG_APPSTACK,%rsp; jmp *%gs:MSG_RETADDR
-	BYTE $0x65; BYTE $0x48; BYTE $0x8b; BYTE $0x24; BYTE $0x25; BYTE $MSG_APPSTACK; BYTE $0x00; BYTE $0x00; BYTE $0x00
-	BYTE $0x65; BYTE $0xff; BYTE $0x24; BYTE $0x25; BYTE $MSG_RETADDR; BYTE $0x00; BYTE $0x00; BYTE $0x00
-
-exit:
-	MOVQ $SYS_EXIT, AX
-	XORQ DI, DI
-	SYSCALL
-	BYTE $0xcc
-
-	// End marker, found by stub.go; never executed.
-	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
+// func handoffCodeStart() unsafe.Pointer
+TEXT ·handoffCodeStart(SB), NOSPLIT, $0-8
+	LEAQ ·handoffCode(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET
 
 // func syshandlerCodeStart() unsafe.Pointer
 TEXT ·syshandlerCodeStart(SB), NOSPLIT, $0-8
@@ -336,18 +385,6 @@ TEXT ·stubCodeStart(SB), NOSPLIT, $0-8
 // (the request's sequence number, or one byte of the identity table per
 // value), a call the application's threads are refused.
 
-// Offsets in the syscall page; keep in sync with syscall_thread.go.
-#define SP_ADDR 0x7f0000002000
-#define SP_SEQ 0xe00
-#define SP_COUNT 0xe04
-#define SP_DONE 0xe08
-#define SP_SENTRY_SLEEPING 0xe0c
-#define SP_REM 0xe10
-#define SP_ERRNO 0xe11
-#define SP_FILEOFF 0xe18
-#define SP_TABLE 0xf00
-#define SP_MAX 64
-#define SP_ENTRY 56
 // dataHandlerAction's sa_mask: eight bytes of ones in the read-only data
 // page.
 #define ALL_SIGNALS 0x7f0000001018
@@ -437,9 +474,22 @@ small:
 	SYSCALL
 	CMPQ AX, $1
 	JNE die
+	// Failed := Seq: a stub thread waiting for this request (handoffCode)
+	// learns it failed.
+	MOVQ $SYS_PWRITE64, AX
+	XORQ DI, DI
+	LEAQ SP_SEQ(R13), SI
+	MOVQ $4, DX
+	MOVQ SP_FILEOFF(R13), R10
+	ADDQ $SP_FAILED, R10
+	SYSCALL
+	CMPQ AX, $4
+	JNE die
 
 done:
-	// Done := Seq, then wake the sentry if it announced that it sleeps.
+	// Done := Seq, then wake whoever may sleep on it (the sentry, stub
+	// threads waiting to return to the application) if the sentry says
+	// someone may.
 	MOVQ $SYS_PWRITE64, AX
 	XORQ DI, DI
 	LEAQ SP_SEQ(R13), SI
@@ -450,13 +500,13 @@ done:
 	CMPQ AX, $4
 	JNE die
 	MFENCE
-	MOVL SP_SENTRY_SLEEPING(R13), AX
+	MOVL SP_WAKE_DONE(R13), AX
 	TESTL AX, AX
 	JEQ wait
 	MOVQ $SYS_FUTEX, AX
 	LEAQ SP_DONE(R13), DI
 	MOVQ $FUTEX_WAKE, SI
-	MOVQ $1, DX
+	MOVQ $0x7fffffff, DX
 	SYSCALL
 	JMP wait
 

@@ -48,16 +48,22 @@ import (
 //     the memory file (its descriptor 0) into the syscall page, copying the
 //     request's sequence number into Done, and on a failure first the
 //     count of calls not completed and the errno, each one byte copied from
-//     the page's identity table. A pwrite is a system call the
-//     application's threads are refused, and the page is not writable
-//     through any mapping of the process, so Done == Seq can only mean that
-//     the syscall thread ran the request to its end: an munmap the sentry
-//     asked for has happened (it is synchronous for the whole process)
-//     before the sentry reuses the pages. Done is a level, not an event, so
-//     the sentry may spin on it and sleep on it as on the sysmsg state;
-//     the futex wake only shortens a sleep, and a spurious one (the
-//     application may wake any futex through the hand-off path) is
-//     rechecked against Done.
+//     the page's identity table, and the sequence number into Failed. A
+//     pwrite is a system call the application's threads are refused, and
+//     the page is not writable through any mapping of the process, so
+//     Done == Seq can only mean that the syscall thread ran the request to
+//     its end: an munmap the sentry asked for has happened (it is
+//     synchronous for the whole process) before the sentry reuses the
+//     pages. Done is a level, not an event, so the sentry and stub threads
+//     may spin on it and sleep on it as on the sysmsg state; the futex wake
+//     only shortens a sleep, and a spurious one (the application may wake
+//     any futex through the hand-off path) is rechecked against Done.
+//   - Who waits for Done: the sentry, for an munmap and for any request
+//     made while a thread of the process may run application code; the
+//     stub thread being handed back, for the mmaps queued while none could
+//     (handoff.go says why that is as safe). Only the stub's code reads
+//     Done on the process's side, and it reads it through the read-only
+//     mapping.
 //
 // Layout of the syscall page.
 const (
@@ -75,13 +81,18 @@ const (
 	// spDone is the sequence number of the latest request completed
 	// (thread, by pwrite).
 	spDone = 0xe08
-	// spSentrySleeping is set while the sentry sleeps on spDone (sentry).
-	spSentrySleeping = 0xe0c
+	// spWakeDone is set when someone may sleep on spDone: the sentry, or
+	// stub threads waiting for a request posted at resume (sentry; reset
+	// with each request).
+	spWakeDone = 0xe0c
 	// spRem is the count of calls the failed request did not complete,
 	// noFailure when none failed, and spErrno the errno of the failed
 	// call (thread, by pwrite; reset by the sentry before each request).
 	spRem   = 0xe10
 	spErrno = 0xe11
+	// spFailed is the sequence number of the latest request that failed
+	// (thread, by pwrite).
+	spFailed = 0xe14
 	// spFileOff is the page's offset in the memory file, where the
 	// thread's pwrites go (sentry, once).
 	spFileOff = 0xe18
@@ -139,6 +150,14 @@ type sysThread struct {
 	page []byte
 	// seq is the sequence number of the latest request.
 	seq uint32
+	// posted is the request postAsync made that no sentry thread has
+	// seen complete yet, 0 when none, and postedCount its count of calls;
+	// its outcome is then recorded in failedSeq and failedErr (the latest
+	// such request that failed).
+	posted      uint32
+	postedCount int
+	failedSeq   uint32
+	failedErr   error
 	// spin adapts the sentry's polling of Done: the thread usually sleeps
 	// when a request comes, and when the wake-up takes longer than the
 	// poll, polling only takes a CPU the thread could run on.
@@ -204,23 +223,99 @@ func (s *sysThread) putEntry(i int, op editOp) {
 	}
 }
 
-// runSys has the syscall thread make the first n entries' calls, in order,
-// stopping at the first that fails, and returns once it has.
-func (as *addressSpace) runSys(n int) error {
-	s := as.sys
+// post hands the syscall thread the first n entries as a new request, to
+// be made in order up to the first that fails, and returns its sequence
+// number; wakeDone says whether the thread must wake Done's sleepers when
+// it is done. The previous request must be complete (the entries are
+// reused).
+func (s *sysThread) post(n int, wakeDone bool) uint32 {
 	atomic.StoreUint32(s.word(spCount), uint32(n))
 	s.page[spRem], s.page[spErrno] = noFailure, 0
-	s.seq++
-	seq := s.seq
-	atomic.StoreUint32(s.word(spSeq), seq)
-	futexWake(s.word(spSeq))
-	if err := as.waitSys(seq); err != nil {
-		return err
+	wake := uint32(0)
+	if wakeDone {
+		wake = 1
 	}
+	atomic.StoreUint32(s.word(spWakeDone), wake)
+	// 0 is no request: WaitSeq 0 waits for nothing.
+	if s.seq++; s.seq == 0 {
+		s.seq = 1
+	}
+	atomic.StoreUint32(s.word(spSeq), s.seq)
+	futexWake(s.word(spSeq))
+	return s.seq
+}
+
+// outcome returns the error of the latest request, which is complete.
+func (s *sysThread) outcome(n int) error {
 	if rem := s.page[spRem]; rem != noFailure {
 		return fmt.Errorf("systrap: call %d of %d failed: %w", n-int(rem), n, unix.Errno(s.page[spErrno]))
 	}
 	return nil
+}
+
+// runSys has the syscall thread make the first n entries' calls, in order,
+// stopping at the first that fails, and returns once it has.
+//
+// Preconditions: as.pendMu is held; no request is outstanding
+// (settlePostedLocked).
+func (as *addressSpace) runSys(n int) error {
+	s := as.sys
+	seq := s.post(n, false)
+	if err := as.waitSys(seq); err != nil {
+		return err
+	}
+	return s.outcome(n)
+}
+
+// postAsync posts the first n entries' calls like runSys, but returns at
+// once: the stub thread the caller hands back next waits for the request
+// (WaitSeq, handoff.go), and so does every thread handed back until a
+// sentry thread sees it complete.
+//
+// Preconditions: as.pendMu is held; no request is outstanding
+// (settlePostedLocked); no thread of the process runs application code.
+func (as *addressSpace) postAsync(n int) {
+	s := as.sys
+	s.posted = s.post(n, true)
+	s.postedCount = n
+}
+
+// settlePostedLocked waits until the request postAsync made, if any, is
+// complete, and records its outcome.
+//
+// Preconditions: as.pendMu is held.
+func (as *addressSpace) settlePostedLocked() error {
+	s := as.sys
+	if s.posted == 0 {
+		return nil
+	}
+	if err := as.waitSys(s.posted); err != nil {
+		return err
+	}
+	as.recordPostedLocked()
+	return nil
+}
+
+// pollPostedLocked records the outcome of the request postAsync made when
+// it is complete, without waiting, and returns the request still
+// outstanding, or 0.
+//
+// Preconditions: as.pendMu is held.
+func (as *addressSpace) pollPostedLocked() uint32 {
+	s := as.sys
+	if s.posted != 0 && atomic.LoadUint32(s.word(spDone)) == s.posted {
+		as.recordPostedLocked()
+	}
+	return s.posted
+}
+
+// Preconditions: as.pendMu is held; the posted request is complete.
+func (as *addressSpace) recordPostedLocked() {
+	s := as.sys
+	if err := s.outcome(s.postedCount); err != nil {
+		s.failedSeq, s.failedErr = s.posted, err
+	}
+	s.posted = 0
 }
 
 // waitSys waits until the syscall thread reports request seq done.
@@ -244,16 +339,15 @@ func (as *addressSpace) waitSys(seq uint32) error {
 			return nil
 		}
 	}
-	sleeping := s.word(spSentrySleeping)
+	// The flag stays set until the next request: stub threads may sleep
+	// on Done too (handoff.go), and clearing it could lose their wake-up.
+	atomic.StoreUint32(s.word(spWakeDone), 1)
 	for {
-		atomic.StoreUint32(sleeping, 1)
 		d := atomic.LoadUint32(done)
 		if d == seq {
-			atomic.StoreUint32(sleeping, 0)
 			return nil
 		}
 		errno := futexWait(done, d, &waitTimeout)
-		atomic.StoreUint32(sleeping, 0)
 		if atomic.LoadUint32(done) == seq {
 			return nil
 		}

@@ -50,6 +50,9 @@ type sysmsg struct {
 	TrapTable uint64
 	SysPosted uint64
 	SysEnd    uint64
+	// WaitSeq, when not 0, is the syscall-thread request the thread
+	// waits for before it returns to the application (handoff.go).
+	WaitSeq uint32
 }
 
 const (
@@ -69,6 +72,8 @@ var _ [48 - unsafe.Offsetof(sysmsg{}.Spin)]struct{} // Spin is at 48, as stub_am
 var _ [unsafe.Offsetof(sysmsg{}.Spin) - 48]struct{}
 var _ [104 - unsafe.Offsetof(sysmsg{}.SysEnd)]struct{} // SysEnd is at 104
 var _ [unsafe.Offsetof(sysmsg{}.SysEnd) - 104]struct{}
+var _ [112 - unsafe.Offsetof(sysmsg{}.WaitSeq)]struct{} // WaitSeq is at 112
+var _ [unsafe.Offsetof(sysmsg{}.WaitSeq) - 112]struct{}
 var _ [56 - unsafe.Offsetof(sysmsg{}.AppStack)]struct{} // AppStack is at 56
 var _ [unsafe.Offsetof(sysmsg{}.AppStack) - 56]struct{}
 

@@ -80,6 +80,9 @@ type Platform struct {
 	// factoryDone is closed when the factory has killed its stubs.
 	factoryDone chan struct{}
 	closeOnce   sync.Once
+	// reapers counts the goroutines reaping released stub processes
+	// (addressSpace.release).
+	reapers sync.WaitGroup
 
 	// spacesMu protects spaces.
 	spacesMu sync.Mutex
@@ -131,6 +134,7 @@ func (*Platform) MaxUserAddress() uint64 { return stubStart }
 func (p *Platform) Close() error {
 	p.closeOnce.Do(func() { close(p.stopFactory) })
 	<-p.factoryDone
+	p.reapers.Wait()
 	return nil
 }
 
@@ -185,7 +189,7 @@ func (p *Platform) factory(ready chan<- error) {
 // first.
 func (p *Platform) shutdown(master *tracee) {
 	for _, as := range p.spares {
-		as.Release()
+		as.release(false)
 	}
 	p.spares = nil
 	master.kill()
@@ -277,6 +281,7 @@ func prepareMaster(t *tracee) error {
 	le(dataHandlerAction+16, stubRestorerAddr)
 	le(dataHandlerAction+24, ^uint64(0))
 	le(dataIgnoreAction, 1) // SIG_IGN
+	le(dataDoneTimeout+8, uint64(handoffDoneTimeout.Nanoseconds()))
 	mf, tf := masterFilter(), threadFilter()
 	if dataFilterMaster+len(mf) > dataFilterThread || dataFilterThread+len(tf) > stubDataSize {
 		return fmt.Errorf("systrap: seccomp programs too large")

@@ -305,11 +305,11 @@ func TestEscapeThroughStubCode(t *testing.T) {
 		{"futex-requeue", unix.SYS_FUTEX, [6]uint64{codeAddr, 3}},
 		{"arch_prctl-get-gs", unix.SYS_ARCH_PRCTL, [6]uint64{0x1004, dataAddr}},
 	} {
-		// The syshandler's first `syscall` (its futex wake).
-		sysSyscall := stubSyshandlerAddr + uint64(bytes.Index(sysh.code, []byte{0x0f, 0x05}))
+		// The hand-off's first `syscall` (its futex wake).
+		handoffSyscall := stubHandoffAddr + uint64(bytes.Index(handoffBytes, []byte{0x0f, 0x05}))
 		// The syscall thread's `syscall` that runs the requests.
 		sysThreadLoop := sysThreadSyscalls()[2]
-		for _, target := range []uint64{stubSyscallAddr, stubRestorerAddr + 5, sysThreadLoop, sysSyscall} {
+		for _, target := range []uint64{stubSyscallAddr, stubRestorerAddr + 5, sysThreadLoop, handoffSyscall} {
 			t.Run(fmt.Sprintf("%s@%#x", tc.name, target), func(t *testing.T) {
 				// mov $target, %rcx; jmp *%rcx
 				code := []byte{0x48, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe1}
@@ -531,8 +531,8 @@ func TestBatchedMappingFailure(t *testing.T) {
 
 // sysThreadSyscalls returns the addresses of the `syscall` instructions of
 // the syscall thread's code, in order: rt_sigprocmask, the futex wait for
-// a request, the request's calls, the two failure pwrites, the Done pwrite,
-// the futex wake, exit_group.
+// a request, the request's calls, the three failure pwrites (Rem, Errno,
+// Failed), the Done pwrite, the futex wake, exit_group.
 func sysThreadSyscalls() []uint64 {
 	var out []uint64
 	for off := 0; ; {
@@ -546,8 +546,8 @@ func sysThreadSyscalls() []uint64 {
 }
 
 func TestSysThreadCode(t *testing.T) {
-	if got := len(sysThreadSyscalls()); got != 8 {
-		t.Fatalf("syscall thread code has %d syscall instructions, want 8 (the tests name them by index)", got)
+	if got := len(sysThreadSyscalls()); got != 9 {
+		t.Fatalf("syscall thread code has %d syscall instructions, want 9 (the tests name them by index)", got)
 	}
 }
 
@@ -578,7 +578,10 @@ func TestEscapeThroughSysThreadCode(t *testing.T) {
 		{"pwrite-errno", sc[4], func(r *arch.Registers) {
 			r.Rax, r.Rdi, r.Rsi, r.Rdx, r.R10 = unix.SYS_PWRITE64, 0, dataAddr, 1, 0
 		}},
-		{"pwrite-done", sc[5], func(r *arch.Registers) {
+		{"pwrite-failed", sc[5], func(r *arch.Registers) {
+			r.Rax, r.Rdi, r.Rsi, r.Rdx, r.R10 = unix.SYS_PWRITE64, 0, dataAddr, 4, 0
+		}},
+		{"pwrite-done", sc[6], func(r *arch.Registers) {
 			r.Rax, r.Rdi, r.Rsi, r.Rdx, r.R10 = unix.SYS_PWRITE64, 0, dataAddr, 4, 0
 		}},
 		{"mmap-at-loop", sc[2], func(r *arch.Registers) {
@@ -657,5 +660,60 @@ func TestFailedUnmapKillsStub(t *testing.T) {
 	st.Regs.Rip = codeAddr
 	if trap, err := f.ctx.Switch(f.as, st); err == nil {
 		t.Fatalf("stub survived a failed munmap: trap %+v", trap)
+	}
+}
+
+// offRounds returns how many rounds in a row s now refuses to spin.
+func offRounds(s *spinner) int {
+	n := 0
+	for !s.enabled() {
+		n++
+	}
+	return n
+}
+
+// TestSpinnerBackoff: two misses in a row switch spinning off for
+// spinMinOffRounds rounds, each further miss right after for twice as
+// long, up to spinOffRounds; a hit starts over; misses while the other
+// side slept count only spinNeutralLimit at a time, and not across a miss
+// that counts.
+func TestSpinnerBackoff(t *testing.T) {
+	var s spinner
+	s.record(false)
+	if got := offRounds(&s); got != 0 {
+		t.Fatalf("one miss: off %d rounds, want 0", got)
+	}
+	s.record(false)
+	want := spinMinOffRounds
+	for i := 0; i < 6; i++ {
+		if i > 0 {
+			s.record(false)
+		}
+		if got := offRounds(&s); got != want {
+			t.Fatalf("switch-off %d: off %d rounds, want %d", i, got, want)
+		}
+		want = min(2*want, spinOffRounds)
+	}
+	s.record(true)
+	s.record(false)
+	if got := offRounds(&s); got != 0 {
+		t.Fatalf("a miss after a hit: off %d rounds, want 0", got)
+	}
+	s.record(true)
+	for i := 1; i < spinNeutralLimit; i++ {
+		s.recordAsleep()
+	}
+	s.record(true)
+	for i := 1; i < spinNeutralLimit; i++ {
+		s.recordAsleep()
+	}
+	if got := offRounds(&s); got != 0 {
+		t.Fatalf("neutral misses broken by a hit: off %d rounds, want 0", got)
+	}
+	for i := 0; i < 2*spinNeutralLimit; i++ {
+		s.recordAsleep()
+	}
+	if got := offRounds(&s); got != spinMinOffRounds {
+		t.Fatalf("%d neutral misses: off %d rounds, want %d", 2*spinNeutralLimit, got, spinMinOffRounds)
 	}
 }
