@@ -111,6 +111,9 @@ func TestReportNet(t *testing.T) {
 	// COCOON_BENCH_NET_HOLD=FILE keeps both servers up for a person to
 	// measure and profile by hand: the test writes "cocoon IP, runc IP,
 	// sentry PID, netbench path" to FILE and ends when FILE is removed.
+	// Give go test a -timeout longer than the hold: one that fires
+	// panics past the cleanups and leaves the daemon, the pod and the
+	// runc container running.
 	if hold := os.Getenv("COCOON_BENCH_NET_HOLD"); hold != "" {
 		info := fmt.Sprintf("%s %s %d %s\n", cocoonIP, runcIP, sentryPID(t, f.c, pod), nb)
 		if err := os.WriteFile(hold, []byte(info), 0o644); err != nil {

@@ -66,25 +66,26 @@ type LinkOptions struct {
 	// NoGSO turns off host GSO (PACKET_VNET_HDR): the stack then cuts
 	// TCP segments to the MTU itself.
 	NoGSO bool
-	// PollRX receives on Go's network poller and delivers on the
-	// receiving goroutine (pollrx.go) instead of through one of
-	// fdbased's dispatchers. In e2e's TestReportNet (interleaved runs
-	// on a loaded 2-CPU machine) it took about 15% less sentry CPU per
-	// byte host→pod on ptrace, but on systrap, whose sentry threads
-	// spin, the poller notices frames late and pod→host took about 25%
-	// more; not the default until it wins on both.
-	PollRX bool
+	// FdbasedRX receives through one of fdbased's dispatchers (Dispatch,
+	// Processors) instead of on Go's network poller (pollrx.go). The
+	// poller measured faster on both platforms: in e2e's TestReportNet
+	// held open (COCOON_BENCH_NET_HOLD), two pods side by side, one
+	// each way, measured in turns on a loaded 2-CPU machine, it took
+	// 25-40% less sentry CPU per byte both ways on systrap and on
+	// ptrace, for 15-100% more throughput. fdbased's dispatcher blocks
+	// in ppoll(2) on a thread of its own, and the Go scheduler takes
+	// its P away and gives it back around every wait.
+	FdbasedRX bool
 	// Dispatch is fdbased's inbound dispatcher (fdbased.RecvMMsg when
-	// zero, i.e. Readv, is given); not with PollRX.
+	// zero, i.e. Readv, is given); only with FdbasedRX.
 	Dispatch fdbased.PacketDispatchMode
 	// GRO merges received TCP segments before the stack sees them.
 	GRO bool
 	// Processors is the number of goroutines that take received
 	// packets from fdbased's dispatcher to the stack (its
 	// ProcessorsPerChannel; 0: GOMAXPROCS). 1 has the dispatcher
-	// deliver them itself, without a goroutine hand-off; it measured
-	// no clear gain end to end (link_test.go, e2e's TestReportNet), so
-	// it is not the default. Not with PollRX.
+	// deliver them itself, without a goroutine hand-off. Only with
+	// FdbasedRX.
 	Processors int
 }
 
@@ -299,7 +300,7 @@ func (s *Stack) attach(hl HostLink, opts LinkOptions) (*Link, error) {
 	if dispatch == fdbased.Readv {
 		dispatch = fdbased.RecvMMsg
 	}
-	if opts.PollRX {
+	if !opts.FdbasedRX {
 		// fdbased only sends; its readv dispatcher allocates nothing
 		// before it runs, and one processor starts no goroutine.
 		dispatch, procs = fdbased.Readv, 1
@@ -325,7 +326,7 @@ func (s *Stack) attach(hl HostLink, opts LinkOptions) (*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netstack: endpoint on %s: %w", hl.Name, err)
 	}
-	if opts.PollRX {
+	if !opts.FdbasedRX {
 		if ep, err = newPollLink(ep, hl.FD, hl.GSO > 0, opts.GRO); err != nil {
 			return nil, fmt.Errorf("netstack: endpoint on %s: %w", hl.Name, err)
 		}

@@ -173,7 +173,7 @@ func TestAttachHostLinks(t *testing.T) {
 	for _, o := range []struct {
 		name string
 		opts LinkOptions
-	}{{"default", LinkOptions{}}, {"pollrx", LinkOptions{PollRX: true}}} {
+	}{{"default", LinkOptions{}}, {"fdbased", LinkOptions{FdbasedRX: true}}} {
 		t.Run(o.name, func(t *testing.T) { testAttachHostLinks(t, o.opts) })
 	}
 }
@@ -456,14 +456,14 @@ func TestLinkBench(t *testing.T) {
 			opts  LinkOptions
 			sizes []int
 		}{
-			{"gso+recvmmsg", LinkOptions{}, nil},
-			{"gso+recvmmsg+1proc", LinkOptions{Processors: 1}, nil},
-			{"gso+recvmmsg+gro", LinkOptions{GRO: true}, nil},
-			{"gso+packetmmap", LinkOptions{Dispatch: fdbased.PacketMMap}, nil},
-			{"gso+poll", LinkOptions{PollRX: true}, nil},
-			{"gso+poll+10views", LinkOptions{PollRX: true}, tenViews},
-			{"gso+poll+gro", LinkOptions{PollRX: true, GRO: true}, nil},
-			{"nogso+recvmmsg", LinkOptions{NoGSO: true}, nil},
+			{"gso+poll", LinkOptions{}, nil},
+			{"gso+poll+10views", LinkOptions{}, tenViews},
+			{"gso+poll+gro", LinkOptions{GRO: true}, nil},
+			{"gso+recvmmsg", LinkOptions{FdbasedRX: true}, nil},
+			{"gso+recvmmsg+1proc", LinkOptions{FdbasedRX: true, Processors: 1}, nil},
+			{"gso+recvmmsg+gro", LinkOptions{FdbasedRX: true, GRO: true}, nil},
+			{"gso+packetmmap", LinkOptions{FdbasedRX: true, Dispatch: fdbased.PacketMMap}, nil},
+			{"nogso+poll", LinkOptions{NoGSO: true}, nil},
 		} {
 			saved := rxSizes
 			if o.sizes != nil {

@@ -1,7 +1,7 @@
 package netstack
 
-// The receive side of a host link on Go's network poller
-// (LinkOptions.PollRX).
+// The receive side of a host link on Go's network poller, the default
+// (LinkOptions.FdbasedRX turns it off).
 //
 // fdbased's dispatchers wait for frames in a blocking ppoll(2) on a
 // goroutine of their own (three system calls a wake-up: recvmmsg's
@@ -16,10 +16,11 @@ package netstack
 // recvmmsg(2) when it is readable, and delivers each frame to the stack
 // on that same goroutine. Waiting costs no thread of its own and a frame
 // reaches TCP without a hand-off; the price is that the runtime polls
-// the network only from an idle P (or sysmon, every 10 ms), which a
-// sentry whose threads spin waiting for the platform (systrap) seldom
-// has, so frames wait there longer than fdbased's woken thread does.
-// link.go's LinkOptions says what each measured.
+// the network only when a P looks for work (or from sysmon, every
+// 10 ms), so a frame can wait longer than it would for fdbased's woken
+// thread. On the sentry, whose task threads give up their P at every
+// wait for the platform, the poller is checked often enough: link.go's
+// LinkOptions says what each measured.
 
 import (
 	"fmt"

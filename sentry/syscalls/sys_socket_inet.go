@@ -161,6 +161,9 @@ func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []
 		_, err := s.Send(nil, nil, flags)
 		return 0, err
 	}
+	if ns, ok := s.(*inet.Socket); ok {
+		return inetSendStream(t, ns, iovs, total, nonblock, timeout, flags)
+	}
 	var done uint64
 	for done < total {
 		buf := t.Buffer(int(min(total-done, sockChunk)))
@@ -184,6 +187,35 @@ func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []
 		}
 		done += uint64(n)
 		if nonblock && n < len(buf) {
+			break
+		}
+	}
+	return done, nil
+}
+
+// inetSendStream is inetSendData's stream loop on a netstack socket,
+// which reads the data straight from the task's memory
+// (sys_socket_iov.go). netstack queues all it read of a send or, when
+// the task's memory faulted, nothing: Linux's tcp_sendmsg too queues
+// only whole chunks, so a send whose first chunk faults is EFAULT.
+func inetSendStream(t *kernel.Task, s *inet.Socket, iovs []iovec, total uint64, nonblock bool, timeout time.Duration, flags int) (uint64, error) {
+	var done uint64
+	for done < total {
+		var n int
+		want := total - done
+		err := sockWait(t, s, nonblock, timeout, func() error {
+			var err error
+			n, err = s.SendFrom(newIovReader(t, iovs, done, want), nil, flags)
+			return err
+		})
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		done += uint64(n)
+		if nonblock && uint64(n) < want {
 			break
 		}
 	}
@@ -224,6 +256,9 @@ func inetRecv(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, flags int
 	}
 	discard := flags&unix.MSG_TRUNC != 0
 	waitAll := flags&unix.MSG_WAITALL != 0 && !peek
+	if ns, ok := s.(*inet.Socket); ok {
+		return inetRecvStream(t, ns, iovs, total, rflags, nonblock, waitAll, timeout)
+	}
 	var done uint64
 	for first := true; ; first = false {
 		buf := t.Buffer(int(min(total-done, sockChunk)))
@@ -261,6 +296,40 @@ func inetRecv(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, flags int
 	res.N = int(done)
 	res.MsgLen = res.N
 	return res, nil
+}
+
+// inetRecvStream is inetRecv's stream loop on a netstack socket, which
+// writes the data straight into the task's memory (sys_socket_iov.go).
+// As tcp_recvmsg, a fault ends the receive: the chunks copied whole
+// before it are consumed and counted, the rest stays queued; a fault in
+// the first chunk is EFAULT.
+func inetRecvStream(t *kernel.Task, s *inet.Socket, iovs []iovec, total uint64, rflags int, nonblock, waitAll bool, timeout time.Duration) (inet.RecvResult, error) {
+	var done uint64
+	for first := true; ; first = false {
+		var r inet.RecvResult
+		op := func() error {
+			var err error
+			r, err = s.RecvTo(newIovWriter(t, iovs, done, total-done), int(total-done), rflags, false)
+			return err
+		}
+		var err error
+		if first || waitAll {
+			err = sockWait(t, s, nonblock, timeout, op)
+		} else {
+			err = op()
+		}
+		if err != nil {
+			if done > 0 {
+				break
+			}
+			return r, err
+		}
+		done += uint64(r.N)
+		if r.N == 0 || done == total || rflags&unix.MSG_PEEK != 0 {
+			break
+		}
+	}
+	return inet.RecvResult{N: int(done), MsgLen: int(done)}, nil
 }
 
 // inetRecvmsgOne serves one recvmsg on the msghdr at maddr.

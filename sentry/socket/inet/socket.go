@@ -12,8 +12,13 @@
 //
 //	Socket.readMu
 //	  netstack's endpoint locks
+//	    the writer's locks in RecvTo (a task's memory manager: TCP
+//	    copies into it with the endpoint's user lock held, as Linux
+//	    copies with the socket owned)
 //	    netstack's waiter queue lock
 //	      Socket.queue's lock (the bridge in notify)
+//
+// TCP reads SendFrom's payloader with no lock of the endpoint held.
 package inet
 
 import (
