@@ -40,8 +40,8 @@ func setStatNotify(t *kernel.Task, d *vfs.Dentry, opts vfs.SetStatOpts) error {
 	return nil
 }
 
-// fileDentry returns the dentry of fd's description (EBADF for an O_PATH
-// descriptor when pathOK is false, as fchmod and fchown require).
+// fileDentry returns the dentry of fd's description, or EBADF for a
+// description that has none (a pipe, a socket, an anonymous inode).
 func fileDentry(t *kernel.Task, fd int32) (*vfs.Dentry, *vfs.File, error) {
 	f, err := getFile(t, fd)
 	if err != nil {
@@ -57,19 +57,43 @@ func fileDentry(t *kernel.Task, fd int32) (*vfs.Dentry, *vfs.File, error) {
 
 // chmod implements the permission rules of Linux's chmod_common.
 func chmod(t *kernel.Task, d *vfs.Dentry, mode uint32) error {
-	st, err := d.Inode().Stat()
+	// Owner, group and mode are all the checks need: from the file
+	// system's cache where it keeps one, as for chown and utimes.
+	st, err := vfs.PermStat(d.Inode())
 	if err != nil {
 		return err
 	}
+	opts, err := chmodOpts(t, &st, mode)
+	if err != nil {
+		return err
+	}
+	return setStatNotify(t, d, opts)
+}
+
+// chmodOpts returns the change chmod to mode makes of a file whose
+// attributes are st, or why t may not make it.
+func chmodOpts(t *kernel.Task, st *unix.Stat_t, mode uint32) (vfs.SetStatOpts, error) {
 	creds := t.FSCreds()
 	if !creds.IsOwner(st.Uid) {
-		return unix.EPERM
+		return vfs.SetStatOpts{}, unix.EPERM
 	}
 	mode &= 0o7777
 	if mode&unix.S_ISGID != 0 && !creds.InGroup(st.Gid) && !creds.HasCap(vfs.CapFsetid) {
 		mode &^= unix.S_ISGID
 	}
-	return setStatNotify(t, d, vfs.SetStatOpts{Mask: vfs.SetMode, Mode: mode})
+	return vfs.SetStatOpts{Mask: vfs.SetMode, Mode: mode}, nil
+}
+
+// detachedSetStatter returns what changes the attributes of the inode
+// behind f, a description that has no dentry: an anonymous pipe's or a
+// socket's, which Linux changes like any other (pipefs, sockfs), or
+// EOPNOTSUPP for an anonymous inode (eventfd, epoll, timerfd, signalfd,
+// inotify: Linux's anon_inode_setattr refuses every change).
+func detachedSetStatter(f *vfs.File) (vfs.SetStatter, error) {
+	if s, ok := f.Impl().(vfs.SetStatter); ok {
+		return s, nil
+	}
+	return nil, unix.EOPNOTSUPP
 }
 
 // Chmod implements Linux syscall chmod(2).
@@ -79,7 +103,7 @@ func Chmod(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Fchmod implements Linux syscall fchmod(2).
 func Fchmod(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	d, f, err := fileDentry(t, int32(args[0]))
+	f, err := getFile(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
@@ -87,7 +111,22 @@ func Fchmod(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if f.IsPath() {
 		return 0, unix.EBADF
 	}
-	return 0, chmod(t, d, uint32(args[1]))
+	if d := f.Dentry(); d != nil {
+		return 0, chmod(t, d, uint32(args[1]))
+	}
+	s, err := detachedSetStatter(f)
+	if err != nil {
+		return 0, err
+	}
+	st, err := f.Impl().Stat()
+	if err != nil {
+		return 0, err
+	}
+	opts, err := chmodOpts(t, &st, uint32(args[1]))
+	if err != nil {
+		return 0, err
+	}
+	return 0, s.SetStat(opts)
 }
 
 // Fchmodat implements Linux syscall fchmodat(2).
@@ -112,7 +151,7 @@ func fchmodAt(t *kernel.Task, dirfd int32, pathAddr uint64, mode uint32, flags i
 	if err != nil {
 		return 0, err
 	}
-	if st, err := d.Inode().Stat(); err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+	if st, err := vfs.PermStat(d.Inode()); err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 		return 0, unix.EOPNOTSUPP
 	}
 	return 0, chmod(t, d, mode)
@@ -128,15 +167,29 @@ func chown(t *kernel.Task, d *vfs.Dentry, uid, gid uint32) error {
 	if err := kernelIDs(t, true, &gid); err != nil {
 		return err
 	}
-	st, err := d.Inode().Stat()
+	st, err := vfs.PermStat(d.Inode())
 	if err != nil {
 		return err
 	}
+	opts, err := chownOpts(t, &st, uid, gid)
+	if err != nil {
+		return err
+	}
+	// chown(f, -1, -1) still updates ctime on Linux; with an empty mask
+	// there is nothing to do that a caller could rely on beyond the
+	// checks.
+	return setStatNotify(t, d, opts)
+}
+
+// chownOpts returns the change a chown to uid and gid (kernel IDs, ^0 for
+// "unchanged") makes of a file whose attributes are st, or why t may not
+// make it.
+func chownOpts(t *kernel.Task, st *unix.Stat_t, uid, gid uint32) (vfs.SetStatOpts, error) {
 	creds := t.FSCreds()
 	opts := vfs.SetStatOpts{}
 	if uid != ^uint32(0) {
 		if uid != st.Uid && !creds.HasCap(vfs.CapChown) || uid == st.Uid && creds.UID != st.Uid && !creds.HasCap(vfs.CapChown) {
-			return unix.EPERM
+			return vfs.SetStatOpts{}, unix.EPERM
 		}
 		opts.Mask |= vfs.SetUID
 		opts.UID = uid
@@ -144,7 +197,7 @@ func chown(t *kernel.Task, d *vfs.Dentry, uid, gid uint32) error {
 	if gid != ^uint32(0) {
 		owner := creds.UID == st.Uid
 		if !creds.HasCap(vfs.CapChown) && (!owner || gid != st.Gid && !creds.InGroup(gid)) {
-			return unix.EPERM
+			return vfs.SetStatOpts{}, unix.EPERM
 		}
 		opts.Mask |= vfs.SetGID
 		opts.GID = gid
@@ -160,12 +213,7 @@ func chown(t *kernel.Task, d *vfs.Dentry, uid, gid uint32) error {
 			opts.Mode = newMode
 		}
 	}
-	if opts.Mask == 0 {
-		// chown(f, -1, -1) still updates ctime on Linux; nothing to do
-		// that a caller could rely on beyond the checks.
-		return setStatNotify(t, d, vfs.SetStatOpts{})
-	}
-	return setStatNotify(t, d, opts)
+	return opts, nil
 }
 
 func fchownAt(t *kernel.Task, dirfd int32, pathAddr uint64, uid, gid uint32, flags int) (uint64, error) {
@@ -200,7 +248,7 @@ func Fchownat(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // Fchown implements Linux syscall fchown(2).
 func Fchown(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	d, f, err := fileDentry(t, int32(args[0]))
+	f, err := getFile(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
@@ -208,7 +256,29 @@ func Fchown(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if f.IsPath() {
 		return 0, unix.EBADF
 	}
-	return 0, chown(t, d, uint32(args[1]), uint32(args[2]))
+	uid, gid := uint32(args[1]), uint32(args[2])
+	if d := f.Dentry(); d != nil {
+		return 0, chown(t, d, uid, gid)
+	}
+	s, err := detachedSetStatter(f)
+	if err != nil {
+		return 0, err
+	}
+	if err := kernelIDs(t, false, &uid); err != nil {
+		return 0, err
+	}
+	if err := kernelIDs(t, true, &gid); err != nil {
+		return 0, err
+	}
+	st, err := f.Impl().Stat()
+	if err != nil {
+		return 0, err
+	}
+	opts, err := chownOpts(t, &st, uid, gid)
+	if err != nil {
+		return 0, err
+	}
+	return 0, s.SetStat(opts)
 }
 
 // setTimes implements the permission rules of Linux's utimes_common:
@@ -230,7 +300,7 @@ func setTimes(t *kernel.Task, d *vfs.Dentry, atime, mtime unix.Timespec) error {
 	if d.ReadOnly() {
 		return unix.EROFS
 	}
-	st, err := d.Inode().Stat()
+	st, err := vfs.PermStat(d.Inode())
 	if err != nil {
 		return err
 	}
@@ -373,7 +443,8 @@ func Truncate(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	st, err := d.Inode().Stat()
+	// Type, owner and mode: the checks and the set-ID bits to clear.
+	st, err := vfs.PermStat(d.Inode())
 	if err != nil {
 		return 0, err
 	}

@@ -17,9 +17,12 @@ func ownerToUser(t *kernel.Task, st *unix.Stat_t) {
 	st.Uid, st.Gid = ns.MungedUID(st.Uid), ns.MungedGID(st.Gid)
 }
 
-// statBytes encodes st as Linux's amd64 struct stat.
-func statBytes(st *unix.Stat_t) []byte {
-	b := make([]byte, 144)
+// statSize is the size of Linux's amd64 struct stat.
+const statSize = 144
+
+// statBytes encodes st as Linux's amd64 struct stat into b, which the
+// caller keeps on its stack, so that encoding allocates nothing.
+func statBytes(st *unix.Stat_t, b *[statSize]byte) []byte {
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], st.Dev)
 	le.PutUint64(b[8:], st.Ino)
@@ -37,12 +40,13 @@ func statBytes(st *unix.Stat_t) []byte {
 	le.PutUint64(b[96:], uint64(st.Mtim.Nsec))
 	le.PutUint64(b[104:], uint64(st.Ctim.Sec))
 	le.PutUint64(b[112:], uint64(st.Ctim.Nsec))
-	return b
+	return b[:]
 }
 
 func copyOutStat(t *kernel.Task, addr uint64, st *unix.Stat_t) error {
 	ownerToUser(t, st)
-	if _, err := t.CopyOut(addr, statBytes(st)); err != nil {
+	var buf [statSize]byte
+	if _, err := t.CopyOut(addr, statBytes(st, &buf)); err != nil {
 		return unix.EFAULT
 	}
 	return nil

@@ -49,11 +49,14 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 		opts.WantDir = true
 		opts.FollowFinal = true
 	}
-	rest := splitPath(path)
+	// rest is what is left to walk, without leading slashes: empty once
+	// the last component is taken. Walking it in place rather than split
+	// keeps the walk free of allocations but for symlinks.
+	rest := trimSlashes(path)
 	links := 0
 	for len(rest) > 0 {
-		name := rest[0]
-		rest = rest[1:]
+		var name string
+		name, rest = nextComponent(rest)
 		st, err := permStat(cur.inode)
 		if err != nil {
 			return nil, err
@@ -130,7 +133,10 @@ func Resolve(root, start *Dentry, path string, opts ResolveOpts) (*Dentry, error
 				}
 				cur = root.top()
 			}
-			rest = append(splitPath(target), rest...)
+			if len(rest) > 0 {
+				target += "/" + rest
+			}
+			rest = trimSlashes(target)
 			continue
 		}
 		cur = next
@@ -172,13 +178,20 @@ func ResolveParentOpts(root, start *Dentry, path string, opts ResolveOpts) (*Den
 	return dir, name, nil
 }
 
-func splitPath(p string) []string {
-	parts := strings.Split(p, "/")
-	out := parts[:0]
-	for _, s := range parts {
-		if s != "" {
-			out = append(out, s)
-		}
+// trimSlashes returns p without its leading slashes.
+func trimSlashes(p string) string {
+	for len(p) > 0 && p[0] == '/' {
+		p = p[1:]
 	}
-	return out
+	return p
+}
+
+// nextComponent splits p, which has no leading slash, into its first
+// component and what follows it, without leading slashes.
+func nextComponent(p string) (name, rest string) {
+	i := strings.IndexByte(p, '/')
+	if i < 0 {
+		return p, ""
+	}
+	return p[:i], trimSlashes(p[i+1:])
 }

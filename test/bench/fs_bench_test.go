@@ -67,7 +67,13 @@ func TestReportFS(t *testing.T) {
 	// then, which on a loaded machine is not always the same one, and
 	// the two rows would not compare file systems.
 	do := append([]string{cocoon}, cocoonbin.Do()...)
+	// $COCOON_BENCH_FS_ROW, when set, runs only the rows whose label
+	// contains it (for example "tar" or "stat"), to iterate on one.
+	only := os.Getenv("COCOON_BENCH_FS_ROW")
 	row := func(label, unit string, scale float64, native, sandbox []string, extra func(n, s float64) string) {
+		if !strings.Contains(label, only) {
+			return
+		}
 		n, errN := fsOp(append([]string{ops}, native...))
 		s, errS := fsOp(append(append(append([]string{}, do...), "--", ops), sandbox...))
 		if m, errM := fsOp(append(append(append([]string{}, do...), "--overlay", "memory", "--", ops), sandbox...)); errM == nil && n > 0 {

@@ -108,9 +108,19 @@ func (p *pendingAttrs) apply(st *unix.Stat_t) {
 }
 
 // args returns the SetAttr request of the pending changes.
+//
+// A deferred owner is always the file's own (deferSetStat), so all a
+// chown would do on the host is move ctime and clear set-ID bits; the VFS
+// sent the cleared bits as a mode change already, and a mode or time
+// change moves ctime too: with one of those, the chown, a host call of
+// every file an archive extractor writes, is left out.
 func (p *pendingAttrs) args() gofer.SetAttrArgs {
+	mask := p.mask
+	if mask&(vfs.SetMode|vfs.SetAtime|vfs.SetMtime) != 0 {
+		mask &^= vfs.SetUID | vfs.SetGID
+	}
 	return gofer.SetAttrArgs{
-		Mask:  p.mask,
+		Mask:  mask,
 		Mode:  p.mode,
 		UID:   p.uid,
 		GID:   p.gid,
@@ -180,6 +190,7 @@ func (i *inode) flushPendingLocked() error {
 		return nil
 	}
 	st, err := i.fs.client.SetAttr(i.fid, p.args())
+	i.fs.hostChanged()
 	i.mu.Lock()
 	i.pending = pendingAttrs{}
 	i.pendingSet.Store(false)

@@ -55,6 +55,9 @@ type FS struct {
 	// count above one may be stale once it moves (another name of the
 	// file may have gone).
 	linkGen atomic.Uint64
+	// hostChanges counts operations that may have changed a file's
+	// attributes on the host (hoststat.go).
+	hostChanges atomic.Uint64
 }
 
 // New returns the root inode of the tree the gofer serves first.
@@ -92,13 +95,17 @@ type inode struct {
 	// under mu, and read without it by the I/O paths.
 	pendingSet atomic.Bool
 
-	// mu protects stat, statValid, statGen, target, open, cache,
+	// mu protects stat, statValid, statGen, fstat, target, open, cache,
 	// hostFDs, borrowed, forgotten, names, pending and made.
 	mu        sync.Mutex
 	stat      unix.Stat_t
 	statValid bool
 	// statGen is fs.linkGen when stat was fetched.
 	statGen uint64
+	// fstat says whether stat is an fstat result of a donated
+	// descriptor, and what had been counted when it was read
+	// (hoststat.go).
+	fstat fstatStamp
 	// target caches a symlink's target.
 	target *string
 	// open holds the regular files open on this inode.
@@ -266,23 +273,14 @@ func (i *inode) fileType() uint32 {
 // Stat implements vfs.Inode.Stat.
 func (i *inode) Stat() (unix.Stat_t, error) {
 	i.mu.Lock()
-	for _, h := range i.hostFDs {
-		if h == nil {
-			continue
-		}
-		var st unix.Stat_t
-		if err := unix.Fstat(h.fd, &st); err == nil {
-			// Keep the identity the sandbox saw at lookup.
-			st.Dev, st.Ino = i.stat.Dev, i.stat.Ino
-			if i.fs.opts.IDsFromGofer {
-				st.Uid, st.Gid = i.stat.Uid, i.stat.Gid
-			}
-			i.pending.apply(&st)
-			i.stat = st
-			i.mu.Unlock()
-			return st, nil
-		}
-		break
+	if i.currentFstatLocked() {
+		st := i.stat
+		i.mu.Unlock()
+		return st, nil
+	}
+	if st, ok := i.statFromHostFDLocked(); ok {
+		i.mu.Unlock()
+		return st, nil
 	}
 	fresh := i.stat.Nlink <= 1 || i.stat.Mode&unix.S_IFMT == unix.S_IFDIR || i.statGen == i.fs.linkGen.Load()
 	if i.statValid && fresh && (i.fs.opts.Exclusive || i.stat.Mode&unix.S_IFMT == unix.S_IFLNK) {
@@ -326,13 +324,16 @@ func (i *inode) setStat(gst gofer.Stat) {
 func (i *inode) setStatLocked(gst gofer.Stat) {
 	i.stat, i.statValid, i.statGen = toLinuxStat(gst), true, i.fs.linkGen.Load()
 	i.pending.apply(&i.stat)
+	i.fstat = fstatStamp{}
 }
 
 // Invalidate implements vfs.Invalidator.
 func (i *inode) Invalidate() {
 	i.mu.Lock()
 	i.statValid = false
+	i.fstat = fstatStamp{}
 	i.mu.Unlock()
+	i.fs.hostChanged()
 }
 
 // ReadOnlyFS implements vfs.ReadOnlyFS.
@@ -500,6 +501,8 @@ func (f *regularFile) ReadAt(dst []byte, off int64) (int, error) {
 // ReadAtUncached implements mm.CacheFiller: the host file only.
 func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 	f.inode.settle()
+	// A read may move atime.
+	defer f.inode.fs.hostChanged()
 	total := 0
 	for total < len(dst) {
 		n, err := unix.Pread(f.fd, dst[total:], off+int64(total))
@@ -523,6 +526,7 @@ func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 // WriteAt implements vfs.FileImpl.WriteAt.
 func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
 	f.inode.settle()
+	defer f.inode.fs.hostChanged()
 	kept := f.inode.privsBeforeWrite()
 	defer f.inode.restorePrivs(f.fd, kept)
 	total := 0
@@ -556,6 +560,7 @@ func (f *regularFile) SharedMemory() *mm.SharedMemory { return f.inode.pageCache
 // off+length) go to the file, never past its end.
 func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
 	f.inode.settle()
+	defer f.inode.fs.hostChanged()
 	var st unix.Stat_t
 	if unix.Fstat(f.fd, &st) != nil {
 		return
@@ -587,6 +592,7 @@ func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
 // zeroes, as the host file now does.
 func (f *regularFile) Truncate(size int64) error {
 	f.inode.settle()
+	defer f.inode.fs.hostChanged()
 	kept := f.inode.privsBeforeWrite()
 	defer f.inode.restorePrivs(f.fd, kept)
 	if err := ignoringEINTR(func() error { return unix.Ftruncate(f.fd, size) }); err != nil {
@@ -604,6 +610,7 @@ func (f *regularFile) Truncate(size int64) error {
 // the file's new contents.
 func (f *regularFile) Allocate(mode uint32, off, length int64) error {
 	f.inode.settle()
+	defer f.inode.fs.hostChanged()
 	kept := f.inode.privsBeforeWrite()
 	defer f.inode.restorePrivs(f.fd, kept)
 	if err := ignoringEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) }); err != nil {

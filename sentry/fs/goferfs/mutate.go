@@ -94,12 +94,16 @@ func (i *inode) Link(name string, target vfs.Inode) error {
 	}
 	i.fs.linkGen.Add(1)
 	t.setStat(st)
+	t.fs.hostChanged()
 	return nil
 }
 
 // Unlink implements vfs.DirOps.Unlink.
 func (i *inode) Unlink(name string) error {
 	i.fs.linkGen.Add(1)
+	// Counted again once done: an fstat of another name of the file
+	// made meanwhile may show the old link count (hoststat.go).
+	defer i.fs.linkGen.Add(1)
 	err := i.fs.client.Unlink(i.fid, name, 0)
 	i.noteRemove(name, err)
 	return err
@@ -119,6 +123,8 @@ func (i *inode) Rename(oldName string, newDir vfs.Inode, newName string, flags u
 		return err
 	}
 	i.fs.linkGen.Add(1)
+	// Counted again once done, as in Unlink.
+	defer i.fs.linkGen.Add(1)
 	err = i.fs.client.Rename(i.fid, oldName, nd.fid, newName, int(flags))
 	switch {
 	case err != nil:
@@ -140,6 +146,9 @@ func (i *inode) SetStat(opts vfs.SetStatOpts) error {
 	if opts.Mask&vfs.SetSize != 0 && opts.Size < 0 {
 		return unix.EINVAL
 	}
+	// Counted once done, whether deferred, made through the host
+	// descriptor or by the gofer.
+	defer i.fs.hostChanged()
 	if i.deferSetStat(&opts) {
 		return nil
 	}
@@ -181,6 +190,7 @@ func (i *inode) GetXattr(name string, size int) ([]byte, error) {
 // SetXattr implements vfs.Xattrs.
 func (i *inode) SetXattr(name string, value []byte, flags int) error {
 	i.settle()
+	defer i.fs.hostChanged()
 	return i.fs.client.Setxattr(i.fid, name, value, flags)
 }
 
@@ -198,6 +208,7 @@ const vfsListMax = 65536
 // RemoveXattr implements vfs.Xattrs.
 func (i *inode) RemoveXattr(name string) error {
 	i.settle()
+	defer i.fs.hostChanged()
 	return i.fs.client.Removexattr(i.fid, name)
 }
 

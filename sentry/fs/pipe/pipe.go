@@ -25,11 +25,15 @@ const (
 
 // pipe is the shared buffer of both ends.
 type pipe struct {
-	attr unix.Stat_t
 	// stat, when set, supplies the attributes instead of attr (a FIFO
 	// reports its file system inode's).
 	stat  func() (unix.Stat_t, error)
 	queue waiter.Queue
+
+	// attrMu protects attr, which fchmod, fchown and futimens of an
+	// anonymous pipe change (attr.go).
+	attrMu sync.Mutex
+	attr   unix.Stat_t
 
 	// mu protects buf, readers and writers.
 	mu      sync.Mutex
@@ -128,10 +132,16 @@ func SetCapacity(impl vfs.FileImpl, size int64, privileged bool) (int, error) {
 	return n, nil
 }
 
-// New returns the read and write ends of a new pipe.
-func New() (r, w vfs.FileImpl) {
+// New returns the read and write ends of a new pipe owned by root.
+func New() (r, w vfs.FileImpl) { return NewOwned(0, 0) }
+
+// NewOwned returns the read and write ends of a new pipe whose inode
+// belongs to uid and gid, as Linux gives a pipe its creator's fsuid and
+// fsgid.
+func NewOwned(uid, gid uint32) (r, w vfs.FileImpl) {
 	p := &pipe{attr: synth.Attr(synth.NewIno(), unix.S_IFIFO|0o600, 0), readers: 1, writers: 1, hadWriter: true}
 	p.attr.Blksize = atomicSize
+	p.attr.Uid, p.attr.Gid = uid, gid
 	return &end{p: p, reader: true}, &end{p: p, writer: true}
 }
 
@@ -157,6 +167,8 @@ func (e *end) Stat() (unix.Stat_t, error) {
 	if e.p.stat != nil {
 		return e.p.stat()
 	}
+	e.p.attrMu.Lock()
+	defer e.p.attrMu.Unlock()
 	return e.p.attr, nil
 }
 

@@ -47,7 +47,10 @@ type Socket struct {
 	family   int
 	typ      int
 	protocol int
-	attr     unix.Stat_t
+	// attrMu protects attr, which fchmod, fchown and futimens change
+	// (the socket's sockfs inode on Linux).
+	attrMu sync.Mutex
+	attr   unix.Stat_t
 
 	// queue is where the sentry's waiters register; the notifier wakes
 	// it on every readiness change of fd.
@@ -183,7 +186,19 @@ func (*Socket) IsStream() bool { return true }
 
 // Stat implements vfs.FileImpl.Stat: a socket inode of the sandbox, not
 // the host's.
-func (s *Socket) Stat() (unix.Stat_t, error) { return s.attr, nil }
+func (s *Socket) Stat() (unix.Stat_t, error) {
+	s.attrMu.Lock()
+	defer s.attrMu.Unlock()
+	return s.attr, nil
+}
+
+// SetStat implements vfs.SetStatter: fchmod, fchown and futimens of a
+// socket change its attributes, as on Linux.
+func (s *Socket) SetStat(opts vfs.SetStatOpts) error {
+	s.attrMu.Lock()
+	defer s.attrMu.Unlock()
+	return synth.SetAttr(&s.attr, opts)
+}
 
 // ReadAt implements vfs.FileImpl.ReadAt for the generic paths (splice,
 // sendfile).

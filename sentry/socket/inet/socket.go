@@ -63,7 +63,10 @@ type Socket struct {
 	family   int
 	typ      int
 	protocol int
-	attr     linux.Stat_t
+	// attrMu protects attr, which fchmod, fchown and futimens change
+	// (the socket's sockfs inode on Linux).
+	attrMu sync.Mutex
+	attr   linux.Stat_t
 
 	// ep and wq are the netstack endpoint and its event queue; their
 	// methods are safe for concurrent use.
@@ -218,7 +221,19 @@ func (s *Socket) Close() error {
 func (*Socket) IsStream() bool { return true }
 
 // Stat implements vfs.FileImpl.Stat: a socket inode (S_IFSOCK).
-func (s *Socket) Stat() (linux.Stat_t, error) { return s.attr, nil }
+func (s *Socket) Stat() (linux.Stat_t, error) {
+	s.attrMu.Lock()
+	defer s.attrMu.Unlock()
+	return s.attr, nil
+}
+
+// SetStat implements vfs.SetStatter: fchmod, fchown and futimens of a
+// socket change its attributes, as on Linux.
+func (s *Socket) SetStat(opts vfs.SetStatOpts) error {
+	s.attrMu.Lock()
+	defer s.attrMu.Unlock()
+	return synth.SetAttr(&s.attr, opts)
+}
 
 // ReadAt implements vfs.FileImpl.ReadAt for the generic paths (splice,
 // sendfile).

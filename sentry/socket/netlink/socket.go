@@ -32,6 +32,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/socket/inet"
 	"github.com/cocoonrt/cocoon/sentry/socket/netlink/nlmsg"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
@@ -79,7 +80,10 @@ type Socket struct {
 	proto    Protocol // nil: a protocol without a kernel side
 	protocol int
 	typ      int
-	attr     linux.Stat_t
+	// attrMu protects attr, which fchmod, fchown and futimens change
+	// (the socket's sockfs inode on Linux).
+	attrMu sync.Mutex
+	attr   linux.Stat_t
 	// netAdmin is whether the socket's opener had CAP_NET_ADMIN, which
 	// Linux checks on the file's credentials (netlink_net_capable), and
 	// tgid its process ID, the first port autobind tries; immutable.
@@ -587,7 +591,19 @@ func (s *Socket) Close() error {
 func (*Socket) IsStream() bool { return true }
 
 // Stat implements vfs.FileImpl.Stat: a socket inode.
-func (s *Socket) Stat() (linux.Stat_t, error) { return s.attr, nil }
+func (s *Socket) Stat() (linux.Stat_t, error) {
+	s.attrMu.Lock()
+	defer s.attrMu.Unlock()
+	return s.attr, nil
+}
+
+// SetStat implements vfs.SetStatter: fchmod, fchown and futimens of a
+// socket change its attributes, as on Linux.
+func (s *Socket) SetStat(opts vfs.SetStatOpts) error {
+	s.attrMu.Lock()
+	defer s.attrMu.Unlock()
+	return synth.SetAttr(&s.attr, opts)
+}
 
 // ReadAt implements vfs.FileImpl.ReadAt for the generic paths.
 func (s *Socket) ReadAt(dst []byte, _ int64) (int, error) {

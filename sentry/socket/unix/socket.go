@@ -2,6 +2,7 @@ package unix
 
 import (
 	"encoding/binary"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,10 +89,13 @@ type Socket struct {
 	stack *Stack
 	// ns is the network namespace the socket was made in, whose
 	// abstract names it binds and finds (Linux's sock_net); immutable.
-	ns    any
-	typ   int
-	attr  linux.Stat_t
-	queue waiter.Queue
+	ns  any
+	typ int
+	// attrMu protects attr, which fchmod, fchown and futimens change
+	// (the socket's sockfs inode on Linux).
+	attrMu sync.Mutex
+	attr   linux.Stat_t
+	queue  waiter.Queue
 
 	// rcvTimeo and sndTimeo are SO_RCVTIMEO and SO_SNDTIMEO (0: none).
 	rcvTimeo, sndTimeo atomic.Int64
@@ -215,7 +219,10 @@ func (s *Socket) Connect(target *Socket, cred Cred) error {
 	// As Linux does, the connection exists at once: the server end is
 	// made now and waits in the accept queue; data may flow before
 	// accept.
-	ns := st.New(target.ns, s.typ, target.attr.Uid, target.attr.Gid)
+	target.attrMu.Lock()
+	uid, gid := target.attr.Uid, target.attr.Gid
+	target.attrMu.Unlock()
+	ns := st.New(target.ns, s.typ, uid, gid)
 	ns.addr = target.addr
 	ns.state = stateConnected
 	ns.peer = s
@@ -760,7 +767,19 @@ func (s *Socket) SetTimeout(rcv bool, d time.Duration) {
 func (*Socket) IsStream() bool { return true }
 
 // Stat implements vfs.FileImpl.Stat: a socket inode (S_IFSOCK).
-func (s *Socket) Stat() (linux.Stat_t, error) { return s.attr, nil }
+func (s *Socket) Stat() (linux.Stat_t, error) {
+	s.attrMu.Lock()
+	defer s.attrMu.Unlock()
+	return s.attr, nil
+}
+
+// SetStat implements vfs.SetStatter: fchmod, fchown and futimens of a
+// socket change its attributes, as on Linux.
+func (s *Socket) SetStat(opts vfs.SetStatOpts) error {
+	s.attrMu.Lock()
+	defer s.attrMu.Unlock()
+	return synth.SetAttr(&s.attr, opts)
+}
 
 // ReadAt implements vfs.FileImpl.ReadAt for the generic paths (splice,
 // sendfile): a receive whose rights, if any, are dropped as read(2) on a
