@@ -95,6 +95,56 @@ func (n *podNet) leases() []string {
 	return out
 }
 
+// stubDescriptors lists the open descriptors of every stub process (a
+// platform's "cocoon-stub") below the process sentry; it fails the test
+// when there is none.
+func stubDescriptors(t *testing.T, sentry int) map[int][]string {
+	t.Helper()
+	parent := map[int]int{}
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// After the command's closing parenthesis: state, then PPID.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(f[1]); err == nil {
+			parent[pid] = ppid
+		}
+	}
+	below := func(pid int) bool {
+		for i := 0; i < 64 && pid > 1; i++ {
+			if pid = parent[pid]; pid == sentry {
+				return true
+			}
+		}
+		return false
+	}
+	out := map[int][]string{}
+	for pid := range parent {
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil || !strings.Contains(exe, "cocoon-stub") || !below(pid) {
+			continue
+		}
+		ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			out[pid] = append(out[pid], e.Name())
+		}
+	}
+	if len(out) == 0 {
+		t.Errorf("no stub process below sentry %d", sentry)
+	}
+	return out
+}
+
 // netnsOf is the network namespace of a process, as netns.ID reports;
 // pid 0 is the calling thread's (the host's).
 func netnsOf(t *testing.T, pid int) uint64 {
@@ -165,6 +215,14 @@ func TestPodNetwork(t *testing.T) {
 	}
 	if got := n.leases(); len(got) != 1 || got[0] != pod.IPs[0] {
 		t.Errorf("leases = %q", got)
+	}
+	// The stubs the sentry's platform runs application code in hold only
+	// the memory file (descriptor 0): not the pod's packet socket, nor
+	// any other descriptor the daemon handed the sentry.
+	for pid, fds := range stubDescriptors(t, pod.SentryPID) {
+		if len(fds) != 1 || fds[0] != "0" {
+			t.Errorf("stub %d holds descriptors %v, want only 0", pid, fds)
+		}
 	}
 	rules, _ := exec.Command("iptables-save", "-t", "nat").Output()
 	if !strings.Contains(string(rules), pod.Config.ID) {

@@ -36,6 +36,10 @@ const defaultMemoryBytes = 16 << 30
 // Main is `cocoon sentry`: it returns the process's exit code, which is the
 // program's exit status, or 128+signal when a signal ended it.
 func Main(args []string) int {
+	if err := closeOnExecInherited(); err != nil {
+		fmt.Fprintf(os.Stderr, "cocoon sentry: %v\n", err)
+		return 125
+	}
 	spec, err := readSpec()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cocoon sentry: %v\n", err)
