@@ -1,6 +1,8 @@
 // inet_epoll: epoll on TCP sockets: a blocked epoll_wait wakes when a
 // child connects (listener readable) and when it writes (connection
-// readable), edge-triggered events fire once per arrival.
+// readable), edge-triggered events fire once per arrival. The child's
+// second write waits for the parent's go-ahead, so that the two arrivals
+// stay apart however slow the machine.
 //
 //go:build ignore
 
@@ -14,6 +16,8 @@ int main(void) {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = l};
 	CHECK_OK(epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
+	int go[2];
+	CHECK_OK(pipe(go));
 	pid_t pid = XFORK();
 	if (pid == 0) {
 		msleep(50);
@@ -21,7 +25,8 @@ int main(void) {
 		CHECK_OK(connect_to(c, AF_INET, port));
 		msleep(50);
 		CHECK_EQ(write(c, "ping", 4), 4);
-		msleep(50);
+		char g;
+		CHECK_EQ(read(go[0], &g, 1), 1);
 		CHECK_EQ(write(c, "pong", 4), 4);
 		char b;
 		CHECK_EQ(read(c, &b, 1), 0);
@@ -43,8 +48,10 @@ int main(void) {
 		CHECK_EQ(read(a, buf, sizeof buf), 4);
 		CHECK_ERR(read(a, buf, sizeof buf), EAGAIN);
 		// Edge-triggered: nothing more until new data arrives.
-		if (i == 0)
+		if (i == 0) {
 			CHECK_EQ(epoll_wait(ep, &out, 1, 0), 0);
+			CHECK_EQ(write(go[1], "g", 1), 1);
+		}
 	}
 	close(a);
 	WAIT_EXIT(pid, 0);
