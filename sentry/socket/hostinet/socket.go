@@ -47,10 +47,8 @@ type Socket struct {
 	family   int
 	typ      int
 	protocol int
-	// attrMu protects attr, which fchmod, fchown and futimens change
-	// (the socket's sockfs inode on Linux).
-	attrMu sync.Mutex
-	attr   unix.Stat_t
+	// SocketAttrs are the socket's inode attributes (Stat, SetStat).
+	synth.SocketAttrs
 
 	// queue is where the sentry's waiters register; the notifier wakes
 	// it on every readiness change of fd.
@@ -121,8 +119,7 @@ func New(family, typ, protocol int, uid, gid uint32) (*Socket, error) {
 // on failure).
 func wrap(n *notifier, fd, family, typ, protocol int, uid, gid uint32) (*Socket, error) {
 	s := &Socket{fd: int32(fd), family: family, typ: typ, protocol: protocol, notifier: n}
-	s.attr = synth.Attr(synth.NewIno(), unix.S_IFSOCK|0o777, 0)
-	s.attr.Uid, s.attr.Gid = uid, gid
+	s.InitSocketAttrs(uid, gid)
 	if err := n.add(s.fd, &s.queue); err != nil {
 		unix.Close(fd)
 		return nil, unix.ENOBUFS
@@ -183,22 +180,6 @@ func (s *Socket) Close() error {
 
 // IsStream implements vfs.Streamer: sockets have no position.
 func (*Socket) IsStream() bool { return true }
-
-// Stat implements vfs.FileImpl.Stat: a socket inode of the sandbox, not
-// the host's.
-func (s *Socket) Stat() (unix.Stat_t, error) {
-	s.attrMu.Lock()
-	defer s.attrMu.Unlock()
-	return s.attr, nil
-}
-
-// SetStat implements vfs.SetStatter: fchmod, fchown and futimens of a
-// socket change its attributes, as on Linux.
-func (s *Socket) SetStat(opts vfs.SetStatOpts) error {
-	s.attrMu.Lock()
-	defer s.attrMu.Unlock()
-	return synth.SetAttr(&s.attr, opts)
-}
 
 // ReadAt implements vfs.FileImpl.ReadAt for the generic paths (splice,
 // sendfile).

@@ -63,10 +63,8 @@ type Socket struct {
 	family   int
 	typ      int
 	protocol int
-	// attrMu protects attr, which fchmod, fchown and futimens change
-	// (the socket's sockfs inode on Linux).
-	attrMu sync.Mutex
-	attr   linux.Stat_t
+	// SocketAttrs are the socket's inode attributes (Stat, SetStat).
+	synth.SocketAttrs
 
 	// ep and wq are the netstack endpoint and its event queue; their
 	// methods are safe for concurrent use.
@@ -153,8 +151,7 @@ func New(st *netstack.Stack, family, typ, protocol int, uid, gid uint32) (*Socke
 
 func wrap(st *netstack.Stack, family, typ, protocol int, ep tcpip.Endpoint, wq *gwaiter.Queue, uid, gid uint32) *Socket {
 	s := &Socket{stack: st, family: family, typ: typ, protocol: protocol, ep: ep, wq: wq}
-	s.attr = synth.Attr(synth.NewIno(), linux.S_IFSOCK|0o777, 0)
-	s.attr.Uid, s.attr.Gid = uid, gid
+	s.InitSocketAttrs(uid, gid)
 	s.bridge.Init(bridge{s}, gwaiter.EventMask(^uint64(0)>>1))
 	wq.EventRegister(&s.bridge)
 	return s
@@ -219,21 +216,6 @@ func (s *Socket) Close() error {
 
 // IsStream implements vfs.Streamer: sockets have no position.
 func (*Socket) IsStream() bool { return true }
-
-// Stat implements vfs.FileImpl.Stat: a socket inode (S_IFSOCK).
-func (s *Socket) Stat() (linux.Stat_t, error) {
-	s.attrMu.Lock()
-	defer s.attrMu.Unlock()
-	return s.attr, nil
-}
-
-// SetStat implements vfs.SetStatter: fchmod, fchown and futimens of a
-// socket change its attributes, as on Linux.
-func (s *Socket) SetStat(opts vfs.SetStatOpts) error {
-	s.attrMu.Lock()
-	defer s.attrMu.Unlock()
-	return synth.SetAttr(&s.attr, opts)
-}
 
 // ReadAt implements vfs.FileImpl.ReadAt for the generic paths (splice,
 // sendfile).

@@ -32,7 +32,6 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/socket/inet"
 	"github.com/cocoonrt/cocoon/sentry/socket/netlink/nlmsg"
-	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
@@ -80,10 +79,8 @@ type Socket struct {
 	proto    Protocol // nil: a protocol without a kernel side
 	protocol int
 	typ      int
-	// attrMu protects attr, which fchmod, fchown and futimens change
-	// (the socket's sockfs inode on Linux).
-	attrMu sync.Mutex
-	attr   linux.Stat_t
+	// SocketAttrs are the socket's inode attributes (Stat, SetStat).
+	synth.SocketAttrs
 	// netAdmin is whether the socket's opener had CAP_NET_ADMIN, which
 	// Linux checks on the file's credentials (netlink_net_capable), and
 	// tgid its process ID, the first port autobind tries; immutable.
@@ -142,8 +139,7 @@ func New(ns *Namespace, typ, protocol int, uid, gid uint32, netAdmin bool, tgid 
 		return nil, linux.EPROTONOSUPPORT
 	}
 	s := &Socket{ns: ns, proto: proto, protocol: protocol, typ: typ, netAdmin: netAdmin, tgid: tgid, rcvBuf: defaultBuf, sndBuf: defaultBuf}
-	s.attr = synth.Attr(synth.NewIno(), linux.S_IFSOCK|0o777, 0)
-	s.attr.Uid, s.attr.Gid = uid, gid
+	s.InitSocketAttrs(uid, gid)
 	ns.add(s)
 	return s, nil
 }
@@ -589,21 +585,6 @@ func (s *Socket) Close() error {
 
 // IsStream implements vfs.Streamer: sockets have no position.
 func (*Socket) IsStream() bool { return true }
-
-// Stat implements vfs.FileImpl.Stat: a socket inode.
-func (s *Socket) Stat() (linux.Stat_t, error) {
-	s.attrMu.Lock()
-	defer s.attrMu.Unlock()
-	return s.attr, nil
-}
-
-// SetStat implements vfs.SetStatter: fchmod, fchown and futimens of a
-// socket change its attributes, as on Linux.
-func (s *Socket) SetStat(opts vfs.SetStatOpts) error {
-	s.attrMu.Lock()
-	defer s.attrMu.Unlock()
-	return synth.SetAttr(&s.attr, opts)
-}
 
 // ReadAt implements vfs.FileImpl.ReadAt for the generic paths.
 func (s *Socket) ReadAt(dst []byte, _ int64) (int, error) {

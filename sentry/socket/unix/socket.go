@@ -2,7 +2,6 @@ package unix
 
 import (
 	"encoding/binary"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -91,11 +90,9 @@ type Socket struct {
 	// abstract names it binds and finds (Linux's sock_net); immutable.
 	ns  any
 	typ int
-	// attrMu protects attr, which fchmod, fchown and futimens change
-	// (the socket's sockfs inode on Linux).
-	attrMu sync.Mutex
-	attr   linux.Stat_t
-	queue  waiter.Queue
+	// SocketAttrs are the socket's inode attributes (Stat, SetStat).
+	synth.SocketAttrs
+	queue waiter.Queue
 
 	// rcvTimeo and sndTimeo are SO_RCVTIMEO and SO_SNDTIMEO (0: none).
 	rcvTimeo, sndTimeo atomic.Int64
@@ -139,8 +136,7 @@ type Socket struct {
 // SOCK_DGRAM or SOCK_SEQPACKET) owned by uid and gid.
 func (st *Stack) New(ns any, typ int, uid, gid uint32) *Socket {
 	s := &Socket{stack: st, ns: ns, typ: typ, sndbuf: defaultBuf, rcvbuf: defaultBuf, peerCred: noCred}
-	s.attr = synth.Attr(synth.NewIno(), linux.S_IFSOCK|0o777, 0)
-	s.attr.Uid, s.attr.Gid = uid, gid
+	s.InitSocketAttrs(uid, gid)
 	return s
 }
 
@@ -219,9 +215,7 @@ func (s *Socket) Connect(target *Socket, cred Cred) error {
 	// As Linux does, the connection exists at once: the server end is
 	// made now and waits in the accept queue; data may flow before
 	// accept.
-	target.attrMu.Lock()
-	uid, gid := target.attr.Uid, target.attr.Gid
-	target.attrMu.Unlock()
+	uid, gid := target.Owner()
 	ns := st.New(target.ns, s.typ, uid, gid)
 	ns.addr = target.addr
 	ns.state = stateConnected
@@ -765,21 +759,6 @@ func (s *Socket) SetTimeout(rcv bool, d time.Duration) {
 
 // IsStream implements vfs.Streamer: sockets have no position.
 func (*Socket) IsStream() bool { return true }
-
-// Stat implements vfs.FileImpl.Stat: a socket inode (S_IFSOCK).
-func (s *Socket) Stat() (linux.Stat_t, error) {
-	s.attrMu.Lock()
-	defer s.attrMu.Unlock()
-	return s.attr, nil
-}
-
-// SetStat implements vfs.SetStatter: fchmod, fchown and futimens of a
-// socket change its attributes, as on Linux.
-func (s *Socket) SetStat(opts vfs.SetStatOpts) error {
-	s.attrMu.Lock()
-	defer s.attrMu.Unlock()
-	return synth.SetAttr(&s.attr, opts)
-}
 
 // ReadAt implements vfs.FileImpl.ReadAt for the generic paths (splice,
 // sendfile): a receive whose rights, if any, are dropped as read(2) on a
