@@ -71,7 +71,11 @@ func (as *addressSpace) beginRun(t *stubThread) error {
 	// waits for it: none may run application code before it is made.
 	t.waitSeq = 0
 	if as.sys != nil {
-		t.waitSeq = as.pollPostedLocked()
+		seq, err := as.pollPostedLocked()
+		if err != nil {
+			return err
+		}
+		t.waitSeq = seq
 	}
 	t.msg.WaitSeq = t.waitSeq
 	as.running++

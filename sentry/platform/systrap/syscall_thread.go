@@ -298,15 +298,20 @@ func (as *addressSpace) settlePostedLocked() error {
 
 // pollPostedLocked records the outcome of the request postAsync made when
 // it is complete, without waiting, and returns the request still
-// outstanding, or 0.
+// outstanding, or 0. A request it finds complete and failed returns its
+// error: the thread the caller hands back no longer waits for it, so the
+// hand-off would not report the failure.
 //
 // Preconditions: as.pendMu is held.
-func (as *addressSpace) pollPostedLocked() uint32 {
+func (as *addressSpace) pollPostedLocked() (uint32, error) {
 	s := as.sys
-	if s.posted != 0 && atomic.LoadUint32(s.word(spDone)) == s.posted {
+	if seq := s.posted; seq != 0 && atomic.LoadUint32(s.word(spDone)) == seq {
 		as.recordPostedLocked()
+		if s.failedSeq == seq {
+			return 0, s.failedErr
+		}
 	}
-	return s.posted
+	return s.posted, nil
 }
 
 // Preconditions: as.pendMu is held; the posted request is complete.
