@@ -36,8 +36,14 @@ int main(void) {
 	pthread_t t[N];
 	for (int i = 0; i < N; i++)
 		CHECK_EQ(pthread_create(&t[i], NULL, waiter, NULL), 0);
-	// Wake exactly one first, and check that only one returned.
+	// Wake exactly one first, and check that only one returned: wait
+	// for it (a loaded machine may take a while to run it), then give
+	// any other a moment to return too.
 	futex_wake_n(&word, FUTEX_WAKE_PRIVATE, 1);
+	for (int i = 0; atomic_load(&returned) < 1; i++) {
+		CHECK(i < 5000);
+		usleep(1000);
+	}
 	msleep(30);
 	CHECK_EQ(atomic_load(&returned), 1);
 	// A shared (non-private) wake does not find private waiters.
