@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cocoonrt/cocoon/sentry/control"
 	"github.com/cocoonrt/cocoon/sentry/seccomp"
@@ -75,7 +76,12 @@ func TestSeccompProfiles(t *testing.T) {
 	}
 
 	// The Localhost-style profile: chmod and sethostname refused with
-	// EPERM, in the init and in an exec, which gets the same filter.
+	// EPERM, in the init and in an exec, which gets the same filter. The
+	// init's checks come before its sleep: wait for them, so that the
+	// kill below does not cut them short on a slow machine.
+	for deadline := time.Now().Add(30 * time.Second); !hasRecord(readLog(t, logLocal), "stdout", "hostname-refused") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	outR, outW, _ := os.Pipe()
 	errR, errW, _ := os.Pipe()
 	p.must(&control.Request{Op: control.OpExec, Exec: &control.ExecSpec{Container: "local", ID: "e",
