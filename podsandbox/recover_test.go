@@ -125,9 +125,7 @@ func TestRecoveryRetriesHalfStartedPods(t *testing.T) {
 	}
 	markStarting(t, e, 1, nil)
 
-	first := retryStartingFirst
-	retryStartingFirst = 100 * time.Millisecond
-	t.Cleanup(func() { retryStartingFirst = first })
+	fastRetries(t)
 	flaky := &failingNetwork{Network: e.network, failures: 2}
 	e.network = flaky
 	r2 := e.runtime()
@@ -135,15 +133,7 @@ func TestRecoveryRetriesHalfStartedPods(t *testing.T) {
 		t.Errorf("half-started pod is listed after recovery: %+v", got)
 	}
 	waitNoLeftovers(t, e)
-	dels := flaky.calls()
-	if len(dels) != 3 {
-		t.Errorf("%d DELs, want 3 (two failed, one retry that worked)", len(dels))
-	}
-	for i, a := range dels {
-		if a.Name != cfg.Name || a.Namespace != cfg.Namespace {
-			t.Errorf("DEL %d with pod arguments %+v, want the pod's (%s/%s)", i, a, cfg.Namespace, cfg.Name)
-		}
-	}
+	checkRetriedDELs(t, flaky, cfg)
 }
 
 // TestFailedRunPodRetriesItsTeardown: a RunPod that fails after the pod
@@ -152,9 +142,7 @@ func TestRecoveryRetriesHalfStartedPods(t *testing.T) {
 func TestFailedRunPodRetriesItsTeardown(t *testing.T) {
 	e := newEnv(t)
 	withNetwork(t, e, nil)
-	first := retryStartingFirst
-	retryStartingFirst = 100 * time.Millisecond
-	t.Cleanup(func() { retryStartingFirst = first })
+	fastRetries(t)
 	flaky := &failingNetwork{Network: e.network, failAdd: true, failures: 2}
 	e.network = flaky
 	r := e.runtime()
@@ -166,7 +154,22 @@ func TestFailedRunPodRetriesItsTeardown(t *testing.T) {
 		t.Errorf("pods after a failed RunPod: %d", len(pods))
 	}
 	waitNoLeftovers(t, e)
-	dels := flaky.calls()
+	checkRetriedDELs(t, flaky, cfg)
+}
+
+// fastRetries makes the background retries start after 100 ms for the
+// test.
+func fastRetries(t *testing.T) {
+	first := retryStartingFirst
+	retryStartingFirst = 100 * time.Millisecond
+	t.Cleanup(func() { retryStartingFirst = first })
+}
+
+// checkRetriedDELs checks that the pod's network saw three DELs, two
+// failed and one retry that worked, each with the pod's own arguments.
+func checkRetriedDELs(t *testing.T, n *failingNetwork, cfg PodConfig) {
+	t.Helper()
+	dels := n.calls()
 	if len(dels) != 3 {
 		t.Errorf("%d DELs, want 3 (two failed, one retry that worked)", len(dels))
 	}
