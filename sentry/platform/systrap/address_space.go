@@ -73,15 +73,22 @@ type region struct {
 var _ platform.AddressSpace = (*addressSpace)(nil)
 
 // NewAddressSpace implements platform.Platform.NewAddressSpace. It may be
-// called from any thread. The factory keeps one address space made ahead,
-// with a stub thread ready to run, so a fork or an exec does not wait for
-// the host to fork a stub.
+// called from any thread. The factory keeps an address space made ahead
+// or recycled, with a stub thread ready to run, so a fork or an exec does
+// not wait for the host to fork a stub.
 func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	var as *addressSpace
 	err := p.do(func(master *tracee) error {
 		if n := len(p.spares); n > 0 {
-			as = p.spares[n-1]
-			p.spares = p.spares[:n-1]
+			// One with a thread ready, if any.
+			i := n - 1
+			for j, s := range p.spares {
+				if len(s.idle) > 0 {
+					i = j
+				}
+			}
+			as = p.spares[i]
+			p.spares = append(p.spares[:i], p.spares[i+1:]...)
 			return nil
 		}
 		var err error
@@ -270,17 +277,19 @@ func (as *addressSpace) regionLocked() (*region, error) {
 // The host takes a while to tear a killed process down (the leader is
 // reported only once every thread and the mappings are gone), and a fork+exec
 // releases an address space each time. When no thread of the process runs
-// application code, Release kills it and leaves the wait to a goroutine: no
-// application code can run there again (beginRun refuses a released space),
-// so the pages it still maps may be reused at once. Its thread regions and
-// syscall page, which the dying stub's own code still reads, are released
-// only once it is reaped.
+// application code, Release empties the process and leaves the rest to a
+// goroutine, which recycles it (recycle.go) or kills it: no application
+// code can run there again (beginRun refuses a released space), and
+// nothing of the memory file is mapped there any more, so the pages may be
+// reused at once. Its thread regions and syscall page, which the stub's
+// own code still reads, are released only once it is reaped.
 func (as *addressSpace) Release() {
 	as.release(true)
 }
 
 // release releases the address space; in the background says that the wait
-// for the host to remove the process may outlive the call.
+// for the host to remove the process may outlive the call, and that the
+// process may be recycled.
 func (as *addressSpace) release(inBackground bool) {
 	as.mu.Lock()
 	if as.released {
@@ -288,7 +297,12 @@ func (as *addressSpace) release(inBackground bool) {
 		return
 	}
 	as.released = true
-	as.threads = nil
+	appThreads := append([]*stubThread(nil), as.exiting...)
+	for _, t := range as.threads {
+		appThreads = append(appThreads, t)
+	}
+	idleThreads := as.idle
+	as.threads, as.exiting, as.idle = nil, nil, nil
 	regions := as.regions
 	as.regions, as.free = nil, nil
 	as.mu.Unlock()
@@ -298,6 +312,7 @@ func (as *addressSpace) release(inBackground bool) {
 	as.pendMu.Lock()
 	as.releasing = true
 	idle := as.running == 0
+	emptied := inBackground && idle && as.emptyLocked()
 	as.pendMu.Unlock()
 	// The leader is reaped only once every thread of the process is gone,
 	// and with them the process's mappings of the regions.
@@ -315,10 +330,21 @@ func (as *addressSpace) release(inBackground bool) {
 		finish()
 		return
 	}
-	_ = unix.Kill(as.first.tgid, unix.SIGKILL)
+	if !emptied {
+		_ = unix.Kill(as.first.tgid, unix.SIGKILL)
+	}
 	as.p.reapers.Add(1)
 	go func() {
 		defer as.p.reapers.Done()
+		if emptied {
+			if fresh := as.recycle(appThreads, idleThreads, regions); fresh != nil {
+				if as.p.keepSpare(fresh) {
+					return
+				}
+				fresh.release(false)
+				return
+			}
+		}
 		finish()
 	}()
 }

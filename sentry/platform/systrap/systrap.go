@@ -89,8 +89,8 @@ type Platform struct {
 	// spaces holds the live address spaces, so a released context can end
 	// its stub thread in each.
 	spaces map[*addressSpace]struct{}
-	// spares are address spaces made ahead of use, at most spareSpaces;
-	// only the factory's thread uses them.
+	// spares are address spaces made ahead of use or recycled, at most
+	// maxSpares; only the factory's thread uses them.
 	spares []*addressSpace
 	// taskThreads holds the host TIDs of the threads that made a context
 	// and not released it: locked task threads, which may trace stub
@@ -155,8 +155,9 @@ func (p *Platform) factory(ready chan<- error) {
 	}
 	spareFailed := false
 	for {
-		if len(p.spares) < spareSpaces && !spareFailed {
-			// Idle: make the next address space ahead of use.
+		if work := p.spareWork(master); work != nil && !spareFailed {
+			// Idle: make the next address space, or a recycled one's
+			// thread, ahead of use.
 			select {
 			case req := <-p.requests:
 				req(master)
@@ -166,10 +167,7 @@ func (p *Platform) factory(ready chan<- error) {
 				return
 			default:
 			}
-			as, err := p.newSpace(master, true)
-			if spareFailed = err != nil; !spareFailed {
-				p.spares = append(p.spares, as)
-			}
+			spareFailed = work() != nil
 			continue
 		}
 		select {
@@ -181,6 +179,39 @@ func (p *Platform) factory(ready chan<- error) {
 			return
 		}
 	}
+}
+
+// spareWork returns what the factory does next while idle, or nil: make a
+// spare address space when there is none, else a thread for a recycled
+// spare that has none left.
+//
+// Preconditions: runs on the factory's thread.
+func (p *Platform) spareWork(master *tracee) func() error {
+	if len(p.spares) < spareSpaces {
+		return func() error {
+			as, err := p.newSpace(master, true)
+			if err == nil {
+				p.spares = append(p.spares, as)
+			}
+			return err
+		}
+	}
+	for i, as := range p.spares {
+		if len(as.idle) > 0 {
+			continue
+		}
+		return func() error {
+			t, err := as.newThreadLocked(func(fn func() error) error { return fn() })
+			if err != nil {
+				p.spares = append(p.spares[:i], p.spares[i+1:]...)
+				as.release(false)
+				return err
+			}
+			as.idle = append(as.idle, t)
+			return nil
+		}
+	}
+	return nil
 }
 
 // shutdown kills the spare address spaces, then the master. In that order:
@@ -196,9 +227,11 @@ func (p *Platform) shutdown(master *tracee) {
 }
 
 // spareSpaces is how many address spaces, each with a stub thread, the
-// factory keeps made ahead. A fork+exec takes two (the child's copy, then
-// its new program's), but a second spare measured no faster: making it
-// competes for the CPUs with the fork+exec it would serve.
+// factory makes ahead. A fork+exec takes two (the child's copy, then its
+// new program's), but a second spare made from scratch measured no
+// faster: making it competes for the CPUs with the fork+exec it would
+// serve. Recycled address spaces (recycle.go), up to maxSpares, are kept
+// too.
 const spareSpaces = 1
 
 // do runs fn on the factory's thread and waits for it.

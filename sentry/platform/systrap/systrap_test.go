@@ -717,3 +717,56 @@ func TestSpinnerBackoff(t *testing.T) {
 		t.Fatalf("%d neutral misses: off %d rounds, want %d", 2*spinNeutralLimit, got, spinMinOffRounds)
 	}
 }
+
+// BenchmarkAddressSpaceLifetime is what a fork or an exec costs the
+// platform: a new address space, one mapping, its first run to a system
+// call and its release, with the factory making the next spare meanwhile.
+func BenchmarkAddressSpaceLifetime(b *testing.B) {
+	f := newFixture(b, getppidLoop)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	copy(f.mf.Slice(fr), getppidLoop)
+	st := &arch.State{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		as, err := f.p.NewAddressSpace()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+			b.Fatal(err)
+		}
+		st.Regs.Rip = codeAddr
+		if trap, err := f.ctx.Switch(as, st); err != nil || trap.Kind != platform.TrapSyscall {
+			b.Fatalf("trap %+v err %v", trap, err)
+		}
+		as.Release()
+	}
+}
+
+// BenchmarkFaultRoundTrip: the application touches a page that is not
+// mapped, the sentry maps it and hands the thread back, which touches the
+// next page: what a first touch of anonymous memory costs the platform.
+func BenchmarkFaultRoundTrip(b *testing.B) {
+	// loop: movb (%rbx), %al; add $0x1000, %rbx; jmp loop
+	code := []byte{0x8a, 0x03, 0x48, 0x81, 0xc3, 0x00, 0x10, 0x00, 0x00, 0xeb, 0xf5}
+	f := newFixture(b, code)
+	const base = 0x10000000
+	fr, err := f.mf.Allocate(uint64(b.N+1) * arch.PageSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rbx = base
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil || trap.Kind != platform.TrapFault {
+			b.Fatalf("trap %+v err %v", trap, err)
+		}
+		off := trap.Addr - base
+		if err := f.as.MapFile(trap.Addr, memfile.Range{Start: fr.Start + off, End: fr.Start + off + arch.PageSize}, platform.Read); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

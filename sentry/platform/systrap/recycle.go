@@ -1,0 +1,118 @@
+package systrap
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Recycling stub processes.
+//
+// A new stub process costs a host fork and two clones (the syscall thread
+// and a first application thread): about 2 ms on the development VM, whose
+// shadow paging makes process and thread creation expensive, and a
+// fork+exec needs two address spaces. So a released address space whose
+// process is idle is emptied and kept as a spare instead of killed: the
+// next NewAddressSpace gets its process, its syscall thread and its thread
+// regions, and only the application threads are new.
+//
+// Why an emptied process is as good as a fresh one. The application could
+// change only what its threads can reach: its threads' registers and
+// per-thread host state (through rt_sigreturn frames and arch_prctl), the
+// memory mapped below stubStart, and the thread regions; it can make no
+// other host system call (filter.go), so it cannot map, unmap, clone,
+// install handlers or filters, or change limits. Recycling removes all of
+// it before the process serves anyone else:
+//
+//   - Release unmaps everything below stubStart through the syscall thread
+//     before it returns, so the memory-file pages the sentry frees next are
+//     out of the process at once, whatever its threads do (munmap is
+//     synchronous for every thread of a process).
+//   - Every application thread is told to exit, and the process is kept
+//     only once the host says each is gone (tgkill(tgid, tid, 0) fails with
+//     ESRCH: the factory made every thread of the process, and nothing
+//     else can add one). A thread that does not exit in time, because the
+//     application faked its hand-off and keeps it busy, gets the whole
+//     process killed instead. Threads made ahead that never ran
+//     application code stay.
+//   - The regions of the exited threads are reused as within a process
+//     (regionLocked): each new thread's sysmsg page is cleared, and the
+//     sentry trusts nothing on a signal stack anyway.
+//   - The syscall thread and the first thread never run application code,
+//     and the syscall page is read-only in the process.
+
+// recycleExitTimeout bounds how long recycling waits for the application
+// threads to exit; a thread exits within tens of microseconds once woken.
+const recycleExitTimeout = 100 * time.Millisecond
+
+// maxSpares is how many address spaces the factory keeps, recycled ones
+// included.
+const maxSpares = 2
+
+// emptyLocked unmaps everything below stubStart, dropping the mappings
+// still queued, and reports whether the process is empty. The caller kills
+// the process if not.
+//
+// Preconditions: as.pendMu is held; no thread of the process runs
+// application code, and none may start (as.releasing is set).
+func (as *addressSpace) emptyLocked() bool {
+	as.pending = append(as.pending[:0], munmapOp(0, stubStart))
+	return as.flushLocked(false) == nil
+}
+
+// recycle waits for the application threads of the emptied, released
+// process to exit and returns an address space that owns the process, its
+// syscall thread, its regions and the threads in idle, or nil when a
+// thread outlived the wait.
+func (as *addressSpace) recycle(appThreads, idle []*stubThread, regions []*region) *addressSpace {
+	for _, t := range appThreads {
+		t.msg.Cmd = cmdExit
+		t.resume()
+	}
+	deadline := time.Now().Add(recycleExitTimeout)
+	for _, t := range appThreads {
+		for unix.Tgkill(as.first.tgid, t.tid, 0) != unix.ESRCH {
+			if time.Now().After(deadline) {
+				return nil
+			}
+			_ = unix.Nanosleep(&unix.Timespec{Nsec: 20000}, nil)
+		}
+	}
+	fresh := &addressSpace{p: as.p, first: as.first, threads: make(map[*context]*stubThread), regions: regions, idle: idle}
+	held := make(map[*region]bool, len(idle))
+	for _, t := range idle {
+		t.as = fresh
+		held[t.r] = true
+	}
+	for _, r := range regions {
+		if !held[r] {
+			fresh.free = append(fresh.free, r)
+		}
+	}
+	// The old address space gives up the process: its kill, and its
+	// release of the regions and the syscall page, must not reach it.
+	as.pendMu.Lock()
+	sys := as.sys
+	as.sys = nil
+	as.pendMu.Unlock()
+	as.reapMu.Lock()
+	as.reaped = true
+	as.reapMu.Unlock()
+	sys.posted, sys.postedCount, sys.failedSeq, sys.failedErr = 0, 0, 0, nil
+	fresh.sys = sys
+	return fresh
+}
+
+// keepSpare hands a recycled address space to the factory, and reports
+// whether it kept it (it keeps at most maxSpares).
+func (p *Platform) keepSpare(as *addressSpace) bool {
+	kept := false
+	err := p.do(func(*tracee) error {
+		if len(p.spares) < maxSpares {
+			p.spares = append(p.spares, as)
+			kept = true
+		}
+		return nil
+	})
+	return err == nil && kept
+}
