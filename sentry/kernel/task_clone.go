@@ -92,7 +92,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 			}
 			return 0, unix.ENOMEM
 		}
-		childMM = t.mm.Fork(as)
+		childMM = t.mm.Fork(as, t.st.Regs.Rsp)
 	}
 	fds := t.fds
 	if f&unix.CLONE_FILES != 0 {

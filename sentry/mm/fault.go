@@ -78,7 +78,9 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 			// Linux's do_cow_fault does, rather than after a second
 			// fault on the read-only page.
 			if p, ok := mm.pages[pageAddr]; ok && !p.writable {
-				err = mm.breakCOWLocked(v, pageAddr, p)
+				if err = mm.breakCOWLocked(v, pageAddr, p); err == nil {
+					mm.breakCOWAroundLocked(v, pageAddr)
+				}
 			}
 		}
 		if err != nil {
@@ -95,6 +97,7 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 		if err := mm.breakCOWLocked(v, pageAddr, p); err != nil {
 			return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
 		}
+		mm.breakCOWAroundLocked(v, pageAddr)
 		return FaultResult{}
 	}
 	if st != nil {
@@ -136,6 +139,32 @@ func (mm *MemoryManager) breakCOWLocked(v *vma, addr uint64, p *pte) error {
 		return mm.as.MapFile(addr, memfile.Range{Start: p.page.off, End: p.page.off + pageSize}, v.perms)
 	}
 	return nil
+}
+
+// Copy-on-write around a write fault. Each copy-on-write fault is a round
+// trip to the sentry, which on a VM costs far more than the fault itself,
+// so a write fault also makes writable, in the same call, the pages of its
+// fault-around window that are marked copy-on-write but no longer shared
+// (the other process exited or exec'd): they need no copy, and the next
+// writes there would fault only to find that out. Pages still shared are
+// left alone: copying them ahead would stop an unwritten private file page
+// from tracking the file, which Linux guarantees.
+
+// breakCOWAroundLocked makes v's unshared copy-on-write pages around addr,
+// whose own copy was just made, writable. A failure leaves a page
+// copy-on-write, to fault later.
+func (mm *MemoryManager) breakCOWAroundLocked(v *vma, addr uint64) {
+	window := uint64(faultAroundPages * pageSize)
+	start, end := max(v.start, addr&^(window-1)), min(v.end, (addr&^(window-1))+window)
+	for a := start; a < end; a += pageSize {
+		p, ok := mm.pages[a]
+		if !ok || p.writable || !p.page.exclusive() {
+			continue
+		}
+		if mm.breakCOWLocked(v, a, p) != nil {
+			return
+		}
+	}
 }
 
 // permsImplied returns what the hardware grants for perms: on x86 a
@@ -361,6 +390,63 @@ func (mm *MemoryManager) ptePermsLocked(v *vma, p *pte) platform.AccessType {
 		return v.perms
 	}
 	return v.perms &^ platform.Write
+}
+
+// remapRuns is how many mapped runs of a VMA a change of its pages'
+// permissions (fork's write protection, mprotect) maps again; a VMA with
+// more is unmapped in one call instead, and its pages fault back in.
+const remapRuns = 16
+
+// remapLocked maps again, with the permissions their entries now have, the
+// mapped pages of [start, end) of v that match: one call per run that is
+// contiguous in the memory file, or one Unmap of the range when there are
+// more than remapRuns runs or the VMA allows no access. The platform may
+// queue the calls; it makes them before any thread runs application code
+// again, so no access the new permissions refuse succeeds after this.
+func (mm *MemoryManager) remapLocked(v *vma, start, end uint64, match func(*pte) bool) {
+	remapped := func(a uint64) (*pte, bool) {
+		p, ok := mm.pages[a]
+		return p, ok && p.mapped && match(p)
+	}
+	runEnd := func(a uint64) uint64 {
+		first := mm.pages[a]
+		perms := mm.ptePermsLocked(v, first)
+		e := a + pageSize
+		for e < end {
+			next, ok := remapped(e)
+			if !ok || next.page.off != first.page.off+(e-a) || mm.ptePermsLocked(v, next) != perms {
+				break
+			}
+			e += pageSize
+		}
+		return e
+	}
+	runs := 0
+	for a := start; a < end && runs <= remapRuns; {
+		if _, ok := remapped(a); !ok {
+			a += pageSize
+			continue
+		}
+		runs++
+		a = runEnd(a)
+	}
+	if runs > remapRuns || v.perms == 0 {
+		mm.unmapPlatformLocked(start, end)
+		return
+	}
+	for a := start; a < end; {
+		p, ok := remapped(a)
+		if !ok {
+			a += pageSize
+			continue
+		}
+		e := runEnd(a)
+		if err := mm.as.MapFile(a, memfile.Range{Start: p.page.off, End: p.page.off + (e - a)}, mm.ptePermsLocked(v, p)); err != nil {
+			mm.unmapPlatformLocked(start, end)
+			return
+		}
+		a = e
+	}
 }
 
 // mapRunsLocked maps the populated, unmapped pages of [start, end) of v

@@ -71,6 +71,35 @@ func TestForkWriteProtectsByMappingReadOnly(t *testing.T) {
 	}
 }
 
+// TestForkCopiesHotPagesAndMapsChildAhead: the pages around the forking
+// thread's stack pointer are copied for the child, so neither side faults
+// writing them, and the child starts with its parent's pages mapped.
+func TestForkCopiesHotPagesAndMapsChildAhead(t *testing.T) {
+	m, as, _ := newTestMM(t)
+	addr := mustMMap(t, m, anon(base, 16, rw))
+	for i := 0; i < 16; i++ {
+		mustCopyOut(t, m, pg(addr, i), []byte{'p', byte(i)})
+	}
+	as.expectMapped(t, addr, pg(addr, 16), rw)
+	childAS := newFakeAS(t)
+	child := m.Fork(childAS, pg(addr, 8)+100)
+	defer child.DecUsers()
+	as.expectMapped(t, addr, pg(addr, 7), r)
+	as.expectMapped(t, pg(addr, 7), pg(addr, 10), rw)
+	as.expectMapped(t, pg(addr, 10), pg(addr, 16), r)
+	childAS.expectMapped(t, addr, pg(addr, 7), r)
+	childAS.expectMapped(t, pg(addr, 7), pg(addr, 10), rw)
+	childAS.expectMapped(t, pg(addr, 10), pg(addr, 16), r)
+	mustCopyOut(t, m, pg(addr, 8), []byte("P"))
+	mustCopyOut(t, child, pg(addr, 9), []byte("C"))
+	if got := mustCopyIn(t, child, pg(addr, 8), 2); string(got) != "p\x08" {
+		t.Errorf("child's hot page holds %q after the parent's write, want %q", got, "p\x08")
+	}
+	if got := mustCopyIn(t, m, pg(addr, 9), 2); string(got) != "p\x09" {
+		t.Errorf("parent's hot page holds %q after the child's write, want %q", got, "p\x09")
+	}
+}
+
 func TestForkOfManyRunsUnmaps(t *testing.T) {
 	m, as, _ := newTestMM(t)
 	const n = 48

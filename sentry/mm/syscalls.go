@@ -201,11 +201,13 @@ func (mm *MemoryManager) Mprotect(addr, length uint64, perms platform.AccessType
 	mm.splitLocked(addr)
 	mm.splitLocked(end)
 	for i := mm.findLocked(addr); i < len(mm.vmas) && mm.vmas[i].start < end; i++ {
-		mm.vmas[i].perms = perms
+		v := mm.vmas[i]
+		v.perms = perms
+		// The mapped pages get the new permissions now (a program's
+		// RELRO pages are read right after their mprotect); many runs,
+		// or none allowed, are unmapped and fault back in.
+		mm.remapLocked(v, v.start, v.end, func(*pte) bool { return true })
 	}
-	// Drop the platform mappings; populated pages come back with the new
-	// permissions on the next fault, without copying.
-	mm.unmapPlatformLocked(addr, end)
 	return nil
 }
 
