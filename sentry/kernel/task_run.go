@@ -14,9 +14,13 @@ import (
 // goroutine is the body of a task's goroutine. start runs first, on the
 // task's thread (the first exec, or a clone child's set-up).
 func (t *Task) goroutine(start func() error, started chan<- error) {
-	// The thread is never unlocked: it ends with the task, after the
-	// platform released what it bound to it.
+	// The thread ends with the task, after the platform released what it
+	// bound to it, unless the platform bound nothing that outlives the
+	// release (HostThreadReuser): then the Go runtime keeps it.
 	runtime.LockOSThread()
+	if r, ok := t.k.Platform.(platform.HostThreadReuser); ok && r.HostThreadReusable() {
+		defer runtime.UnlockOSThread()
+	}
 	t.bindHostThread()
 	defer t.unbindHostThread()
 	// The task counts toward the load average until it has exited.

@@ -176,3 +176,15 @@ type HostVDSOProvider interface {
 // ErrUnavailable is returned by a platform constructor when the host cannot
 // provide it (no /dev/kvm, ptrace forbidden).
 var ErrUnavailable = errors.New("platform unavailable on this host")
+
+// HostThreadReuser is implemented by platforms whose contexts bind nothing
+// to the host thread that made them once released (ptrace's are the
+// tracers of their stub threads). The sentry then lets the Go runtime keep
+// a task's thread for other goroutines when the task exits, instead of
+// ending it: a host thread's creation and exit are much of what a thread
+// or process creation costs in the sandbox.
+type HostThreadReuser interface {
+	// HostThreadReusable reports whether a released context's thread may
+	// run other goroutines.
+	HostThreadReusable() bool
+}

@@ -31,8 +31,16 @@ type addressSpace struct {
 	// exiting holds the threads told to exit whose regions are reused
 	// once the host has removed them.
 	exiting []*stubThread
-	// idle holds stub threads made ahead of use (see Platform.spares).
-	idle     []*stubThread
+	// idle holds stub threads made ahead of use (see Platform.spares),
+	// which never ran application code.
+	idle []*stubThread
+	// parked holds the stub threads of exited tasks, at most maxParked,
+	// kept for the process's next task: a thread is the process's own
+	// (whatever the application did to it, only this process, which
+	// shares the memory, can be affected), and making one costs a clone
+	// and several ptrace stops. Recycling ends them like any thread that
+	// ran application code.
+	parked   []*stubThread
 	released bool
 
 	// pendMu protects pending, running, sys and releasing (batch.go,
@@ -183,7 +191,10 @@ func (as *addressSpace) threadFor(c *context) (*stubThread, error) {
 		return t, nil
 	}
 	var t *stubThread
-	if n := len(as.idle); n > 0 {
+	if n := len(as.parked); n > 0 {
+		t = as.parked[n-1]
+		as.parked = as.parked[:n-1]
+	} else if n := len(as.idle); n > 0 {
 		t = as.idle[n-1]
 		as.idle = as.idle[:n-1]
 	} else {
@@ -297,12 +308,12 @@ func (as *addressSpace) release(inBackground bool) {
 		return
 	}
 	as.released = true
-	appThreads := append([]*stubThread(nil), as.exiting...)
+	appThreads := append(append([]*stubThread(nil), as.exiting...), as.parked...)
 	for _, t := range as.threads {
 		appThreads = append(appThreads, t)
 	}
 	idleThreads := as.idle
-	as.threads, as.exiting, as.idle = nil, nil, nil
+	as.threads, as.exiting, as.idle, as.parked = nil, nil, nil, nil
 	regions := as.regions
 	as.regions, as.free = nil, nil
 	as.mu.Unlock()
@@ -349,12 +360,24 @@ func (as *addressSpace) release(inBackground bool) {
 	}()
 }
 
-// releaseThread ends c's stub thread, whose task is going away, and keeps
-// its region for the next thread.
+// maxParked bounds the stub threads a process keeps for its next tasks.
+const maxParked = 4
+
+// releaseThread parks c's stub thread, whose task is going away, for the
+// process's next task, or ends it and keeps its region for the next
+// thread.
 func (as *addressSpace) releaseThread(c *context) {
 	as.mu.Lock()
 	t, ok := as.threads[c]
 	delete(as.threads, c)
+	if ok && !as.released && len(as.parked) < maxParked {
+		// It waits in its hand-off, as between two Switch calls; the
+		// next task's Switch gives it that task's registers and FP
+		// state.
+		as.parked = append(as.parked, t)
+		as.mu.Unlock()
+		return
+	}
 	as.mu.Unlock()
 	if !ok {
 		return

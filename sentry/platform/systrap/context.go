@@ -379,7 +379,6 @@ var _ platform.Context = (*context)(nil)
 // NewContext implements platform.Platform.NewContext.
 func (p *Platform) NewContext() (platform.Context, error) {
 	tid := unix.Gettid()
-	p.taskThreads.Store(tid, struct{}{})
 	return &context{p: p, tid: tid}, nil
 }
 
@@ -403,7 +402,6 @@ func (c *context) Release() {
 	for _, as := range spaces {
 		as.releaseThread(c)
 	}
-	c.p.taskThreads.Delete(c.tid)
 	c.fpThread = nil
 }
 
@@ -615,3 +613,8 @@ func (t *stubThread) bindToCallerCPU() {
 // pinThreads enables bindToCallerCPU. Off by default: spinning needs the
 // two sides on different CPUs.
 var pinThreads = false
+
+// HostThreadReusable implements platform.HostThreadReuser: a released
+// context leaves its thread as it found it, unless bindToCallerCPU pinned
+// it.
+func (*Platform) HostThreadReusable() bool { return !pinThreads }

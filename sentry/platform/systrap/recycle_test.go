@@ -55,6 +55,19 @@ func TestRecycledProcessIsEmpty(t *testing.T) {
 	if trap := runOnce(t, f.ctx, f.as, codeAddr); trap.Kind != platform.TrapSyscall {
 		t.Fatalf("trap %+v, want a system call", trap)
 	}
+	// A second task ran there and exited: its thread is parked.
+	ctx2, err := f.p.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trap := runOnce(t, ctx2, f.as, codeAddr); trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v, want a system call", trap)
+	}
+	parkedTid := old.threads[ctx2.(*context)].tid
+	ctx2.Release()
+	if len(old.parked) != 1 {
+		t.Fatalf("%d parked threads after a task's exit, want 1", len(old.parked))
+	}
 	tgid, appTid := old.first.tgid, old.threads[f.ctx.(*context)].tid
 	f.as.Release()
 
@@ -65,8 +78,10 @@ func TestRecycledProcessIsEmpty(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := unix.Tgkill(tgid, appTid, 0); err != unix.ESRCH {
-		t.Fatalf("the old application thread is still there: tgkill: %v", err)
+	for _, tid := range []int{appTid, parkedTid} {
+		if err := unix.Tgkill(tgid, tid, 0); err != unix.ESRCH {
+			t.Fatalf("old application thread %d is still there: tgkill: %v", tid, err)
+		}
 	}
 	var recycled platform.AddressSpace
 	for i := 0; i <= maxSpares && recycled == nil; i++ {

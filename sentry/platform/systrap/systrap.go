@@ -92,10 +92,6 @@ type Platform struct {
 	// spares are address spaces made ahead of use or recycled, at most
 	// maxSpares; only the factory's thread uses them.
 	spares []*addressSpace
-	// taskThreads holds the host TIDs of the threads that made a context
-	// and not released it: locked task threads, which may trace stub
-	// threads of their own.
-	taskThreads sync.Map
 	// confinement is how the stubs are confined; set before New returns.
 	confinement stubproc.Confinement
 	// hostVDSO is the host's vDSO kept in the stubs (hostvdso.go); set

@@ -393,6 +393,39 @@ func TestThreadsShareAddressSpace(t *testing.T) {
 
 // TestTwoAddressSpaces: a task moves to a new address space (as after
 // exec) and keeps its FP state.
+// TestExitedTaskThreadServesNextTask: the stub thread of a task that
+// exited runs the process's next task, with that task's registers.
+func TestExitedTaskThreadServesNextTask(t *testing.T) {
+	f := newFixture(t, getppidLoop)
+	as := f.as.(*addressSpace)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	if _, err := f.ctx.Switch(f.as, st); err != nil {
+		t.Fatal(err)
+	}
+	tid := as.threads[f.ctx.(*context)].tid
+	f.ctx.Release()
+	next, err := f.p.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Release()
+	// getppid's mov: the thread runs from where the new task says.
+	st = &arch.State{}
+	st.Regs.Rip = codeAddr + 5
+	st.Regs.Rax = unix.SYS_GETPID
+	trap, err := next.Switch(f.as, st)
+	if err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v err %v", trap, err)
+	}
+	if st.Regs.Orig_rax != unix.SYS_GETPID || st.Regs.Rip != codeAddr+7 {
+		t.Errorf("system call %d at %#x, want %d at %#x", st.Regs.Orig_rax, st.Regs.Rip, unix.SYS_GETPID, codeAddr+7)
+	}
+	if got := as.threads[next.(*context)].tid; got != tid {
+		t.Errorf("the next task runs on stub thread %d, want the exited task's %d", got, tid)
+	}
+}
+
 func TestTwoAddressSpaces(t *testing.T) {
 	f := newFixture(t, getppidLoop)
 	st := &arch.State{}
