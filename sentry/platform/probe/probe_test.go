@@ -230,9 +230,13 @@ func TestChoose(t *testing.T) {
 			{Name: Systrap, Available: true, Syscall: 20 * us},
 			{Name: Ptrace, Available: true, Syscall: 19 * us},
 		}, Systrap},
+		{"within the figures' spread", []Result{
+			{Name: Systrap, Available: true, Syscall: 24 * us},
+			{Name: Ptrace, Available: true, Syscall: 19 * us},
+		}, Systrap},
 		{"clearly faster later one", []Result{
 			{Name: Systrap, Available: true, Syscall: 20 * us},
-			{Name: Ptrace, Available: true, Syscall: 17 * us},
+			{Name: Ptrace, Available: true, Syscall: 13 * us},
 		}, Ptrace},
 		{"unavailable is never chosen", []Result{
 			{Name: KVM, Syscall: 1 * us},
