@@ -13,7 +13,8 @@
 // ptrace is used only off the hot path. One goroutine (the factory) traces
 // the master stub and the first thread of each stub process: it forks stub
 // processes (one ahead of use), and clones application threads and each
-// process's syscall thread. Address-space edits (mmap, munmap of the memory
+// process's syscall thread. A released process that is idle is emptied and
+// kept as a spare instead of killed (recycle.go). Address-space edits (mmap, munmap of the memory
 // file) are made by the syscall thread, untraced, on requests any sentry
 // thread posts in a page the stub maps read-only, and reported done in a way
 // the application cannot fake (syscall_thread.go). Mappings made while no
@@ -39,6 +40,9 @@
 //
 // Threads. Each (task context, address space) pair gets its own stub
 // thread; any sentry thread may drive it, since nothing binds it to a tracer.
+// An exited task's thread serves the process's next task (parked in
+// address_space.go), and the task's host thread goes back to the Go runtime
+// (platform.HostThreadReuser).
 package systrap
 
 import (
