@@ -70,6 +70,8 @@ type fakeAS struct {
 	calls    []mapCall
 	unmaps   int
 	released bool
+	// onRelease, when set, runs in Release.
+	onRelease func()
 }
 
 func newFakeAS(t *testing.T) *fakeAS {
@@ -110,7 +112,12 @@ func (as *fakeAS) Unmap(addr, length uint64) {
 	}
 }
 
-func (as *fakeAS) Release() { as.released = true }
+func (as *fakeAS) Release() {
+	as.released = true
+	if as.onRelease != nil {
+		as.onRelease()
+	}
+}
 
 // mapped returns the mapping of the page at addr.
 func (as *fakeAS) mapped(addr uint64) (mapping, bool) {

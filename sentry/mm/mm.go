@@ -230,6 +230,10 @@ func (mm *MemoryManager) MaxUserAddress() uint64 { return mm.maxAddr }
 func (mm *MemoryManager) Release() {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
+	// The platform first: a page freed while the address space still
+	// maps it could be handed to another process while a thread of this
+	// one can still reach it.
+	mm.as.Release()
 	for addr, p := range mm.pages {
 		p.page.decRef(mm.mf)
 		delete(mm.pages, addr)
@@ -238,7 +242,6 @@ func (mm *MemoryManager) Release() {
 		v.drop(mm)
 	}
 	mm.vmas = nil
-	mm.as.Release()
 }
 
 // findLocked returns the index of the first VMA that ends after addr.

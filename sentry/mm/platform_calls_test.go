@@ -100,6 +100,29 @@ func TestForkCopiesHotPagesAndMapsChildAhead(t *testing.T) {
 	}
 }
 
+// TestReleaseFreesPagesAfterThePlatform: the memory file pages of an
+// address space are freed only once the platform address space is
+// released; before, a page could be handed to another process while a
+// thread of this one could still reach it.
+func TestReleaseFreesPagesAfterThePlatform(t *testing.T) {
+	m, as, mf := newTestMM(t)
+	addr := mustMMap(t, m, anon(base, 4, rw))
+	mustCopyOut(t, m, addr, make([]byte, 4*pageSize))
+	inUse := mf.InUse()
+	as.onRelease = func() {
+		if got := mf.InUse(); got != inUse {
+			t.Errorf("%d bytes of the memory file in use while the platform releases, want %d: pages freed first", got, inUse)
+		}
+	}
+	m.DecUsers()
+	if !as.released {
+		t.Fatal("the platform address space was not released")
+	}
+	if got := mf.InUse(); got >= inUse {
+		t.Errorf("%d bytes in use after the release, want less than %d", got, inUse)
+	}
+}
+
 func TestForkOfManyRunsUnmaps(t *testing.T) {
 	m, as, _ := newTestMM(t)
 	const n = 48

@@ -66,7 +66,9 @@ type AddressSpace interface {
 	MapFile(addr uint64, fr memfile.Range, perms AccessType) error
 	// Unmap removes the mappings in [addr, addr+length).
 	Unmap(addr, length uint64)
-	// Release frees the address space.
+	// Release frees the address space. Once it returns, no application
+	// code can reach the memory file pages it mapped: the caller frees
+	// them after it.
 	Release()
 }
 

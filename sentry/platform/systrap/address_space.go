@@ -293,7 +293,8 @@ func (as *addressSpace) regionLocked() (*region, error) {
 // code can run there again (beginRun refuses a released space), and
 // nothing of the memory file is mapped there any more, so the pages may be
 // reused at once. Its thread regions and syscall page, which the stub's
-// own code still reads, are released only once it is reaped.
+// own code still reads, are released only once it is reaped. Otherwise
+// Release kills the process and returns once it is gone.
 func (as *addressSpace) Release() {
 	as.release(true)
 }
@@ -337,24 +338,20 @@ func (as *addressSpace) release(inBackground bool) {
 		}
 		as.releaseBatch()
 	}
-	if !inBackground || !idle {
+	if !emptied {
+		// The caller frees the pages next: the process must be gone.
 		finish()
 		return
-	}
-	if !emptied {
-		_ = unix.Kill(as.first.tgid, unix.SIGKILL)
 	}
 	as.p.reapers.Add(1)
 	go func() {
 		defer as.p.reapers.Done()
-		if emptied {
-			if fresh := as.recycle(appThreads, idleThreads, regions); fresh != nil {
-				if as.p.keepSpare(fresh) {
-					return
-				}
-				fresh.release(false)
+		if fresh := as.recycle(appThreads, idleThreads, regions); fresh != nil {
+			if as.p.keepSpare(fresh) {
 				return
 			}
+			fresh.release(false)
+			return
 		}
 		finish()
 	}()
