@@ -271,7 +271,7 @@ func FuzzHandleRequests(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		base, root := fuzzTree(t)
 		before := snapshotOutside(t, base)
-		fdsBefore := countOpenFDs(t)
+		fdsBefore := settledFDCount(t)
 
 		s, err := newServerTrees([]Tree{{Name: "", Path: root}, {Name: "ro", Path: root, ReadOnly: true}})
 		if err != nil {
@@ -296,7 +296,7 @@ func FuzzHandleRequests(f *testing.F) {
 		}
 		s.shutdown()
 
-		if fds := countOpenFDs(t); fds != fdsBefore {
+		if fds := settledFDCount(t); fds != fdsBefore {
 			t.Errorf("%d descriptors open after the connection ended, %d before", fds, fdsBefore)
 		}
 		checkConfined(t, base, before, false)
@@ -506,7 +506,7 @@ func FuzzClientReplies(f *testing.F) {
 			rep = rep[:maxMessageSize+1]
 		}
 		call := clientCalls[int(which)%len(clientCalls)]
-		fdsBefore := countOpenFDs(t)
+		fdsBefore := settledFDCount(t)
 		serverEnd, clientEnd := socketPair(t)
 		served := make(chan struct{})
 		go fakeGofer(serverEnd, rep, matchHeader, attachFD, donor, served)
@@ -530,7 +530,7 @@ func FuzzClientReplies(f *testing.F) {
 			t.Errorf("Shutdown: %v", err)
 		}
 		<-served
-		if fds := countOpenFDs(t); fds != fdsBefore {
+		if fds := settledFDCount(t); fds != fdsBefore {
 			t.Errorf("%s: %d descriptors open after the connection ended, %d before", call.name, fds, fdsBefore)
 		}
 	})

@@ -399,7 +399,7 @@ func TestFIDLimit(t *testing.T) {
 // opened once the client hangs up, FIDs left open included.
 func TestNoDescriptorLeak(t *testing.T) {
 	root := testTree(t)
-	before := countOpenFDs(t)
+	before := settledFDCount(t)
 	clientEnd, done := startServer(t, root, 0)
 	c, err := NewClient(clientEnd)
 	if err != nil {
@@ -429,7 +429,7 @@ func TestNoDescriptorLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitServer(t, done)
-	if after := countOpenFDs(t); after != before {
+	if after := settledFDCount(t); after != before {
 		t.Errorf("%d descriptors open after the session, %d before", after, before)
 	}
 }

@@ -889,7 +889,7 @@ func TestRenameAfterHostMove(t *testing.T) {
 // extended attribute operations, failed ones included.
 func TestNoDescriptorLeakWrites(t *testing.T) {
 	root := testTree(t)
-	before := countOpenFDs(t)
+	before := settledFDCount(t)
 	clientEnd, done := startServerTrees(t, []Tree{{Path: root}}, 0)
 	c, err := NewClient(clientEnd)
 	if err != nil {
@@ -926,7 +926,7 @@ func TestNoDescriptorLeakWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitServer(t, done)
-	if after := countOpenFDs(t); after != before {
+	if after := settledFDCount(t); after != before {
 		t.Errorf("%d descriptors open after the session, %d before", after, before)
 	}
 }
