@@ -179,6 +179,9 @@ func (p *Platform) startMaster() (*thread, error) {
 // prepareMaster clears the master's address space down to the stub and
 // makes it ignore SIGCHLD so exited stubs are reaped by the host kernel.
 func prepareMaster(t *thread) error {
+	if err := stubproc.KeepOnlyMemFD(t.tgid, t.syscall); err != nil {
+		return err
+	}
 	if _, err := t.syscall(unix.SYS_MUNMAP, 0, stubStart); err != nil {
 		return fmt.Errorf("ptrace: clearing stub below itself: %w", err)
 	}

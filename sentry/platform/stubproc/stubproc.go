@@ -18,7 +18,9 @@ package stubproc
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -107,4 +109,39 @@ func Start(img []byte, name string, memFD int) (int, Confinement, error) {
 func namespacesRefused(err error) bool {
 	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOSPC) ||
 		errors.Is(err, unix.EUSERS) || errors.Is(err, unix.EINVAL)
+}
+
+// Injector makes system call nr with args in a stopped, traced stub and
+// returns its result.
+type Injector func(nr uintptr, args ...uintptr) (uintptr, error)
+
+// KeepOnlyMemFD closes every descriptor of stub pid but 0, the memory
+// file, by injecting the calls through inject. Start hands the stub only
+// that one, but syscall.ForkExec also leaves it every descriptor of the
+// caller that lacks close-on-exec: the stub, and every stub forked from
+// it, must hold none of the sentry's (a pod's packet socket, a gofer
+// connection) whether or not every one of them is close-on-exec.
+func KeepOnlyMemFD(pid int, inject Injector) error {
+	_, err := inject(unix.SYS_CLOSE_RANGE, 1, math.MaxUint32, 0)
+	if err == nil {
+		return nil
+	}
+	if err != unix.ENOSYS {
+		return fmt.Errorf("stubproc: closing the stub's other descriptors: %w", err)
+	}
+	// Before Linux 5.9: one at a time.
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return fmt.Errorf("stubproc: listing the stub's descriptors: %w", err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd == 0 {
+			continue
+		}
+		if _, err := inject(unix.SYS_CLOSE, uintptr(fd)); err != nil && err != unix.EBADF {
+			return fmt.Errorf("stubproc: closing the stub's descriptor %d: %w", fd, err)
+		}
+	}
+	return nil
 }

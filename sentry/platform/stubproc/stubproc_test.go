@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,6 +76,37 @@ func TestStartConfines(t *testing.T) {
 		}
 		if own == its {
 			t.Errorf("stub shares the caller's %s namespace (%s)", ns, its)
+		}
+	}
+}
+
+// TestKeepOnlyMemFDFallsBackToClose: without close_range, every descriptor
+// the stub has but 0 is closed one at a time.
+func TestKeepOnlyMemFDFallsBackToClose(t *testing.T) {
+	var closed []uintptr
+	inject := func(nr uintptr, args ...uintptr) (uintptr, error) {
+		switch nr {
+		case unix.SYS_CLOSE_RANGE:
+			return 0, unix.ENOSYS
+		case unix.SYS_CLOSE:
+			closed = append(closed, args[0])
+			return 0, nil
+		}
+		return 0, unix.EINVAL
+	}
+	// This process stands for the stub: its descriptors are listed, and
+	// the fake injector only records the closes.
+	if err := KeepOnlyMemFD(os.Getpid(), inject); err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range closed {
+		if fd == 0 {
+			t.Fatal("closed descriptor 0, the memory file")
+		}
+	}
+	for _, fd := range []uintptr{1, 2} {
+		if !slices.Contains(closed, fd) {
+			t.Errorf("descriptor %d not closed; closed %v", fd, closed)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package systrap
 
 import (
 	"encoding/binary"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -160,5 +162,30 @@ func TestRecycleKillsProcessWithStrayThread(t *testing.T) {
 			t.Fatal("the process with a stray thread was recycled")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStubsHoldOnlyTheMemoryFile: a stub holds descriptor 0, the memory
+// file, and nothing else, even when the sentry holds a descriptor without
+// close-on-exec as the platform starts.
+func TestStubsHoldOnlyTheMemoryFile(t *testing.T) {
+	var leak [2]int
+	if err := unix.Pipe(leak[:]); err != nil { // no O_CLOEXEC
+		t.Fatal(err)
+	}
+	defer unix.Close(leak[0])
+	defer unix.Close(leak[1])
+	f := newFixture(t, getppidLoop)
+	pid := f.as.(*addressSpace).first.tgid
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []string
+	for _, e := range ents {
+		fds = append(fds, e.Name())
+	}
+	if len(fds) != 1 || fds[0] != "0" {
+		t.Errorf("stub %d holds descriptors %v, want only 0", pid, fds)
 	}
 }

@@ -291,6 +291,9 @@ func (p *Platform) startMaster() (*tracee, error) {
 // program every application thread installs is read from there, and the
 // application must not be able to change it.
 func prepareMaster(t *tracee) error {
+	if err := stubproc.KeepOnlyMemFD(t.tgid, t.syscall); err != nil {
+		return err
+	}
 	if _, err := t.syscall(unix.SYS_MUNMAP, 0, stubStart); err != nil {
 		return fmt.Errorf("systrap: clearing stub below itself: %w", err)
 	}
