@@ -56,7 +56,10 @@ func startDir(t *kernel.Task, dirfd int32, path string) (*vfs.Dentry, error) {
 	if path == "" {
 		return d, nil
 	}
-	st, err := d.Inode().Stat()
+	// Only the type matters, which never changes: the walk's cache of it
+	// spares a gofer round trip on a directory whose times each new
+	// child makes stale.
+	st, err := vfs.PermStat(d.Inode())
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,9 @@ type stubThread struct {
 	// that ran out while the other side was asleep says nothing about
 	// the other side's work (see spinner).
 	stubAwake, sentryAwake bool
+	// eventAt is when the sentry saw the thread's last event: resume
+	// tells from it whether the stub's spin could have found the answer.
+	eventAt time.Time
 	// fast is set while the thread waits in the syshandler (a patched
 	// system-call site, fastpath.go) instead of its signal handler: it
 	// has no signal frame, and its floating-point state is live.
@@ -126,7 +129,15 @@ func (t *stubThread) start() error {
 //     the sentry was spinning as the stub posted; a miss while the sentry
 //     slept is weak evidence, and spinNeutralLimit of them in a row count
 //     as one, so a sentry that is slow anyway still stops the stub's
-//     spinning.
+//     spinning;
+//   - a stub spin that ran out while the sentry served the call for longer
+//     than the spin lasts (a gofer round trip, a host write, a blocking
+//     call) says nothing either: the call was long, not the CPU busy. If
+//     it counted, a program that mixes such calls with cheap ones (an
+//     archive extractor: create, write, then three attribute calls served
+//     from the inode) would lose the stub's spin for the cheap ones too,
+//     and pay a futex wake-up on each (measured: ~20 µs instead of ~2 µs
+//     for fchmod in such a loop).
 const (
 	spinMissLimit = 2
 	// A side stops spinning for spinMinOffRounds round trips the first
@@ -189,16 +200,27 @@ func (t *stubThread) resume() {
 	// The stub spun for this answer when msg.Spin was set; it slept if
 	// the spin ran out. Decide how it waits for the next one.
 	if t.msg.Spin != 0 {
-		if !slept || t.sentryAwake {
-			t.stubSpin.record(!slept)
-		} else {
-			t.stubSpin.recordAsleep()
-		}
+		t.recordStubSpin(slept, time.Since(t.eventAt))
 	}
 	if t.stubSpin.enabled() {
 		t.msg.Spin = uint32(stubSpin)
 	} else {
 		t.msg.Spin = 0
+	}
+}
+
+// recordStubSpin notes how the stub's spin for an answer the sentry took
+// served to give went: it slept when the spin ran out.
+func (t *stubThread) recordStubSpin(slept bool, served time.Duration) {
+	switch {
+	case !slept:
+		t.stubSpin.record(true)
+	case served >= stubSpinBudget:
+		// No spin could have found this answer.
+	case t.sentryAwake:
+		t.stubSpin.record(false)
+	default:
+		t.stubSpin.recordAsleep()
 	}
 }
 
@@ -227,6 +249,7 @@ func (t *stubThread) wait() error {
 		spin.record(hit)
 		t.sentryAwake = hit
 		if hit {
+			t.eventAt = time.Now()
 			return nil
 		}
 	}
@@ -236,11 +259,13 @@ func (t *stubThread) wait() error {
 		s := loadState(&msg.State)
 		if s == stateEvent {
 			atomic.StoreUint32(&msg.SentrySleeping, 0)
+			t.eventAt = time.Now()
 			return nil
 		}
 		errno := futexWait(&msg.State, s, &waitTimeout)
 		atomic.StoreUint32(&msg.SentrySleeping, 0)
 		if loadState(&msg.State) == stateEvent {
+			t.eventAt = time.Now()
 			return nil
 		}
 		if errno == unix.ETIMEDOUT && t.as.stubExited(t.tid) {

@@ -751,6 +751,32 @@ func TestSpinnerBackoff(t *testing.T) {
 	}
 }
 
+// TestStubSpinSurvivesLongCalls: a program that mixes calls the sentry
+// serves for longer than the stub's spin lasts with cheap ones keeps the
+// stub spinning for the cheap ones; a stub that sleeps through answers
+// the sentry gave quickly still stops spinning.
+func TestStubSpinSurvivesLongCalls(t *testing.T) {
+	var th stubThread
+	th.sentryAwake = true
+	for round := 0; round < 10*spinOffRounds; round++ {
+		if !th.stubSpin.enabled() {
+			t.Fatalf("round %d: the stub stopped spinning, though every spin it lost was to a call served for %v", round, 10*stubSpinBudget)
+		}
+		long := round%3 != 2
+		if long {
+			th.recordStubSpin(true, 10*stubSpinBudget)
+		} else {
+			th.recordStubSpin(false, stubSpinBudget/10)
+		}
+	}
+	for i := 0; i < spinMissLimit; i++ {
+		th.recordStubSpin(true, stubSpinBudget/10)
+	}
+	if got := offRounds(&th.stubSpin); got != spinMinOffRounds {
+		t.Fatalf("the stub slept through %d quick answers: off %d rounds, want %d", spinMissLimit, got, spinMinOffRounds)
+	}
+}
+
 // BenchmarkAddressSpaceLifetime is what a fork or an exec costs the
 // platform: a new address space, one mapping, its first run to a system
 // call and its release, with the factory making the next spare meanwhile.
