@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -36,7 +37,8 @@ type Client struct {
 	// shutdown is set by Shutdown, so that calls fail fast afterwards.
 	shutdown atomic.Bool
 
-	// poolMu protects conns, free, waiters, growing and broken.
+	// poolMu protects conns, free, waiters, growing, broken and
+	// postedConn.
 	poolMu sync.Mutex
 	// idle is signalled when a connection goes back to free or the
 	// session breaks.
@@ -54,6 +56,10 @@ type Client struct {
 	connectRefused bool
 	// broken is the error that made the session unusable, or nil.
 	broken error
+	// postedConn is the connection holding posted requests whose
+	// replies are not read yet, nil when there is none: every exchange
+	// runs on it until they are read (client_post.go).
+	postedConn *clientConn
 }
 
 // clientConn is one connection of a session, with the buffers of the
@@ -69,6 +75,9 @@ type clientConn struct {
 	in  []byte
 	// oob receives the control data of a reply.
 	oob []byte
+	// posted are the requests sent on this connection whose replies are
+	// not read yet, oldest first (client_post.go).
+	posted []*Posted
 }
 
 // NewClient returns a client on fd, a connected SOCK_SEQPACKET socket whose
@@ -103,14 +112,28 @@ func (c *Client) newConn(conn *packetConn) *clientConn {
 func (c *Client) get() *clientConn {
 	c.poolMu.Lock()
 	defer c.poolMu.Unlock()
-	for len(c.free) == 0 {
+	for {
+		if p := c.postedConn; p != nil {
+			// Later requests queue behind the posted ones, so the
+			// gofer makes them in the order they were sent. Waiting
+			// for the busy one does not grow the session: its
+			// exchange reads the posted replies and frees it.
+			if i := slices.Index(c.free, p); i >= 0 {
+				c.free = slices.Delete(c.free, i, i+1)
+				return p
+			}
+			c.idle.Wait()
+			continue
+		}
+		if n := len(c.free); n > 0 {
+			x := c.free[n-1]
+			c.free = c.free[:n-1]
+			return x
+		}
 		c.waiters++
 		c.idle.Wait()
 		c.waiters--
 	}
-	x := c.free[len(c.free)-1]
-	c.free = c.free[:len(c.free)-1]
-	return x
 }
 
 // put gives x back after an exchange. If callers waited for a connection
@@ -147,6 +170,9 @@ func (c *Client) put(x *clientConn) {
 		c.poolMu.Unlock()
 	}
 	c.poolMu.Lock()
+	if len(x.posted) == 0 && c.postedConn == x {
+		c.postedConn = nil
+	}
 	c.free = append(c.free, x)
 	c.poolMu.Unlock()
 	c.idle.Broadcast()
@@ -185,6 +211,10 @@ func (c *Client) Conns() int {
 // Shutdown closes the session. Calls in flight and later calls fail with
 // ErrClientShutdown; the server sees the hang-up and releases every FID.
 func (c *Client) Shutdown() error {
+	if c.shutdown.Load() {
+		return nil
+	}
+	c.settlePosted()
 	if c.shutdown.Swap(true) {
 		return nil
 	}
@@ -239,6 +269,15 @@ func (x *clientConn) roundTrip(o op, wantFD bool) (reply, error) {
 	if err := x.conn.send(x.out.buf, -1); err != nil {
 		return reply{}, x.fail(fmt.Errorf("gofer: send %v request: %v", o, err))
 	}
+	// The replies of requests posted before this one come first.
+	if err := x.drainPosted(); err != nil {
+		return reply{}, err
+	}
+	return x.receive(o, x.lastTag, wantFD)
+}
+
+// receive reads the reply of the request of op o and tag tag.
+func (x *clientConn) receive(o op, tag uint32, wantFD bool) (reply, error) {
 	n, oobn, truncated, err := x.conn.recv(x.in, x.oob)
 	if err != nil {
 		return reply{}, x.fail(fmt.Errorf("gofer: receive %v reply: %v", o, err))
@@ -253,14 +292,14 @@ func (x *clientConn) roundTrip(o op, wantFD bool) (reply, error) {
 		return reply{}, x.fail(fmt.Errorf("gofer: malformed %v reply (truncated or bad control data)", o))
 	}
 	d := decoder{buf: x.in[:n]}
-	tag := d.u32()
+	replyTag := d.u32()
 	replyOp := op(d.u16())
 	_ = d.u16() // reserved
 	errno := unix.Errno(d.u32())
-	if d.failed || tag != x.lastTag || replyOp != o {
+	if d.failed || replyTag != tag || replyOp != o {
 		closeFD(fd)
 		return reply{}, x.fail(fmt.Errorf("gofer: %v reply does not match its request (tag %d op %v, want tag %d)",
-			o, tag, replyOp, x.lastTag))
+			o, replyTag, replyOp, tag))
 	}
 	if fd >= 0 && (!wantFD || errno != 0) {
 		closeFD(fd)

@@ -173,35 +173,73 @@ func (i *inode) deferSetStat(opts *vfs.SetStatOpts) bool {
 		return false
 	}
 	i.pending.merge(opts, now)
+	i.pendingGen++
 	i.pending.apply(&i.stat)
 	i.pendingSet.Store(true)
 	return true
 }
 
-// flushPendingLocked sends the pending changes as one SetAttr and
-// reports the gofer's error. They stay visible until the gofer made them,
-// so that a concurrent Stat, which reads the host file, never shows them
-// undone. i.attrMu is held.
+// flushPendingLocked has the gofer make the pending changes, as one
+// SetAttr or by awaiting the one the last close posted, and reports the
+// gofer's error. They stay visible until the gofer made them, so that a
+// concurrent Stat, which reads the host file, never shows them undone.
+// i.attrMu is held.
 func (i *inode) flushPendingLocked() error {
 	i.mu.Lock()
-	p := i.pending
+	p, gen := i.pending, i.pendingGen
+	posted, postedGen := i.posted, i.postedGen
 	i.mu.Unlock()
 	if p.mask == 0 {
 		return nil
 	}
-	st, err := i.fs.client.SetAttr(i.fid, p.args())
+	var st gofer.Stat
+	var err error
+	fresh := true
+	if posted != nil && postedGen == gen {
+		st, err = i.fs.client.Await(posted)
+		// Its reply may be older than changes made through the gofer
+		// since (a rename moves ctime, an unlink nlink).
+		fresh = false
+	} else {
+		// Queued behind a posted SetAttr, if any: both are made in
+		// order.
+		st, err = i.fs.client.SetAttr(i.fid, p.args())
+	}
 	i.fs.hostChanged()
 	i.mu.Lock()
-	i.pending = pendingAttrs{}
+	i.pending, i.posted = pendingAttrs{}, nil
 	i.pendingSet.Store(false)
-	if err == nil {
+	if err == nil && fresh {
 		i.setStatLocked(st)
 	} else {
-		// What the host holds is unknown now: ask again.
+		// What the host holds is unknown now: ask again. The type,
+		// mode and owner a walk checks stay as the sandbox set them.
 		i.statValid = false
+		i.fstat = fstatStamp{}
 	}
 	i.mu.Unlock()
 	return err
+}
+
+// postPendingLocked sends the pending changes at the last close of the
+// file without waiting for the gofer (gofer.Client.PostSetAttr): the
+// program goes on while the gofer makes them. They stay pending, and
+// shown, until an operation that bypasses the gofer settles them; one
+// that asks the gofer is answered after the change is made. Close
+// reports no error of its own, as on Linux. i.attrMu is held.
+func (i *inode) postPendingLocked() {
+	i.mu.Lock()
+	p, gen := i.pending, i.pendingGen
+	sent := i.posted != nil && i.postedGen == gen
+	i.mu.Unlock()
+	if p.mask == 0 || sent {
+		return
+	}
+	posted := i.fs.client.PostSetAttr(i.fid, p.args())
+	i.fs.hostChanged()
+	i.mu.Lock()
+	i.posted, i.postedGen = posted, gen
+	i.mu.Unlock()
 }
 
 // settle sends pending changes before an operation that depends on the

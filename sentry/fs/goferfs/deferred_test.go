@@ -17,6 +17,14 @@ import (
 // sentry, whose attribute changes go to the gofer.
 func serveConfined(t *testing.T, root string) vfs.Inode {
 	t.Helper()
+	in, _ := serveConfinedClient(t, root)
+	return in
+}
+
+// serveConfinedClient is serveConfined, which also returns the session's
+// client.
+func serveConfinedClient(t *testing.T, root string) (vfs.Inode, *gofer.Client) {
+	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatalf("socketpair: %v", err)
@@ -39,7 +47,17 @@ func serveConfined(t *testing.T, root string) vfs.Inode {
 	if err != nil {
 		t.Fatalf("goferfs.New: %v", err)
 	}
-	return in
+	return in, c
+}
+
+// askGofer makes one exchange with the gofer of dir's tree (a lookup of a
+// name it does not have), which the gofer answers only after every
+// change sent before it.
+func askGofer(t *testing.T, dir vfs.Inode) {
+	t.Helper()
+	if _, err := dir.Lookup("no-such-name"); err != unix.ENOENT {
+		t.Fatalf("Lookup of a missing name: %v, want ENOENT", err)
+	}
 }
 
 var (
@@ -48,8 +66,9 @@ var (
 )
 
 // The owner, mode and times an extractor sets on a file it has open
-// reach the host when the file closes, in one request; until then the
-// sandbox sees them already.
+// are sent to the host when the file closes, in one request, made before
+// anything the sandbox asks the gofer afterwards; until then the sandbox
+// sees them already.
 func TestAttributesOfOpenFileWaitForClose(t *testing.T) {
 	root := t.TempDir()
 	dir := serveConfined(t, root)
@@ -109,11 +128,100 @@ func TestAttributesOfOpenFileWaitForClose(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	check("host file after close", lstat(t, filepath.Join(root, "f")))
 	if st, err = in.Stat(); err != nil {
 		t.Fatal(err)
 	}
 	check("Stat after close", st)
+	askGofer(t, dir)
+	check("host file after close and a later request", lstat(t, filepath.Join(root, "f")))
+	if st, err = in.Stat(); err != nil {
+		t.Fatal(err)
+	}
+	check("Stat after the change was made", st)
+}
+
+// Changes the last close sent are made before the session ends: nothing
+// the sandbox set is lost when it exits right after closing its files.
+func TestPostedAttributesReachHostBeforeShutdown(t *testing.T) {
+	root := t.TempDir()
+	dir, c := serveConfinedClient(t, root)
+	ops := dir.(vfs.DirOps)
+	for _, name := range []string{"a", "b", "c"} {
+		in, f, err := ops.Create(name, unix.O_WRONLY, 0o600, vfs.Owner{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())})
+		if err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		if err := in.(vfs.SetStatter).SetStat(vfs.SetStatOpts{Mask: vfs.SetMode | vfs.SetMtime, Mode: 0o751, Mtime: past}); err != nil {
+			t.Fatalf("SetStat: %v", err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+	if err := c.Shutdown(); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if host := lstat(t, filepath.Join(root, name)); host.Mode != unix.S_IFREG|0o751 || host.Mtim != past {
+			t.Errorf("host %s after Shutdown: mode %#o mtime %v, want %#o %v", name, host.Mode, host.Mtim, unix.S_IFREG|0o751, past)
+		}
+	}
+}
+
+// After the last close sent a file's changes: a change made later
+// through the gofer is not undone by them, and a write through the host
+// descriptor of the file opened again waits for them to be made, so that
+// it moves mtime after the times they set, as on Linux.
+func TestChangesAfterPostedAttributes(t *testing.T) {
+	root := t.TempDir()
+	dir := serveConfined(t, root)
+	in, f, err := dir.(vfs.DirOps).Create("f", unix.O_WRONLY, 0o644, vfs.Owner{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	set := in.(vfs.SetStatter)
+	if err := set.SetStat(vfs.SetStatOpts{Mask: vfs.SetMode, Mode: 0o640}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := set.SetStat(vfs.SetStatOpts{Mask: vfs.SetMode, Mode: 0o604}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	st, err := in.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host := lstat(t, filepath.Join(root, "f")); st.Mode != unix.S_IFREG|0o604 || host.Mode != st.Mode {
+		t.Errorf("a chmod after the close: Stat mode %#o, host %#o, want %#o", st.Mode, host.Mode, unix.S_IFREG|0o604)
+	}
+
+	g, err := in.Open(unix.O_WRONLY)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := set.SetStat(vfs.SetStatOpts{Mask: vfs.SetMtime, Mtime: past}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	h, err := in.Open(unix.O_WRONLY)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer h.Close()
+	if _, err := h.WriteAt([]byte("x"), 0); err != nil {
+		t.Fatalf("WriteAt: %v", err)
+	}
+	host := lstat(t, filepath.Join(root, "f"))
+	if host.Mtim.Sec <= past.Sec || host.Mode != unix.S_IFREG|0o604 {
+		t.Errorf("host after the write: mtime %v mode %#o, want after %v and %#o", host.Mtim, host.Mode, past, unix.S_IFREG|0o604)
+	}
+	if st, err = h.Stat(); err != nil || st.Mtim != host.Mtim {
+		t.Errorf("fstat after the write: mtime %v (%v), want the host's %v", st.Mtim, err, host.Mtim)
+	}
 }
 
 // A write after times were set moves mtime, as on Linux: the times go to

@@ -96,7 +96,8 @@ type inode struct {
 	pendingSet atomic.Bool
 
 	// mu protects stat, statValid, statGen, fstat, target, open, cache,
-	// hostFDs, borrowed, forgotten, names, pending and made.
+	// hostFDs, borrowed, forgotten, names, pending, pendingGen, posted,
+	// postedGen and made.
 	mu        sync.Mutex
 	stat      unix.Stat_t
 	statValid bool
@@ -128,9 +129,16 @@ type inode struct {
 	// names, when not nil, holds every name in the directory, so that
 	// any other name is missing without a lookup (names.go).
 	names map[string]struct{}
-	// pending are attribute changes not yet sent to the gofer
-	// (deferred.go); stat already shows them.
-	pending pendingAttrs
+	// pending are attribute changes the gofer has not confirmed yet
+	// (deferred.go); stat already shows them. pendingGen counts the
+	// changes merged into pending.
+	pending    pendingAttrs
+	pendingGen uint64
+	// posted is the SetAttr of pending that the last close posted
+	// without waiting, while its reply is unread; postedGen is
+	// pendingGen when it was sent.
+	posted    *gofer.Posted
+	postedGen uint64
 	// made says the sandbox created the file through this inode, so
 	// the gofer made it and gave it its owner (deferred.go).
 	made bool
@@ -664,8 +672,7 @@ func (f *regularFile) Close() error {
 		last := isOpen && len(i.open) == 1
 		i.mu.Unlock()
 		if last {
-			// Close reports no error of its own on Linux either.
-			_ = i.flushPendingLocked()
+			i.postPendingLocked()
 		}
 	}
 	i.mu.Lock()
