@@ -96,8 +96,8 @@ type inode struct {
 	pendingSet atomic.Bool
 
 	// mu protects stat, statValid, statGen, fstat, target, open, cache,
-	// hostFDs, borrowed, forgotten, names, pending, pendingGen, posted,
-	// postedGen and made.
+	// hostFDs, borrowed, forgotten, names, namesGen, misses,
+	// namesTooMany, pending, pendingGen, posted, postedGen and made.
 	mu        sync.Mutex
 	stat      unix.Stat_t
 	statValid bool
@@ -127,8 +127,14 @@ type inode struct {
 	// cache is the page cache of MAP_SHARED mappings, made on first use.
 	cache *mm.SharedMemory
 	// names, when not nil, holds every name in the directory, so that
-	// any other name is missing without a lookup (names.go).
-	names map[string]struct{}
+	// any other name is missing without a lookup (names.go). namesGen
+	// counts the changes of the directory's names noted; misses the
+	// names the gofer said were missing, until learnAfterMisses;
+	// namesTooMany is set once the directory proved too large to learn.
+	names        map[string]struct{}
+	namesGen     uint64
+	misses       int
+	namesTooMany bool
 	// pending are attribute changes the gofer has not confirmed yet
 	// (deferred.go); stat already shows them. pendingGen counts the
 	// changes merged into pending.
@@ -364,6 +370,9 @@ func (i *inode) Lookup(name string) (vfs.Inode, error) {
 	}
 	if err == nil {
 		err = unix.ENOENT
+	}
+	if err == unix.ENOENT {
+		i.noteMiss()
 	}
 	return nil, err
 }

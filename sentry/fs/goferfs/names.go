@@ -10,10 +10,86 @@ import "golang.org/x/sys/unix"
 // git checkout, a compiler's output) the name is always missing, which
 // the VFS's negative cache cannot know until it has asked once.
 
+//
+// A directory that was there before is learned instead, from its listing,
+// once lookups in it have missed learnAfterMisses distinct names: the
+// lookups a program makes while it fills a directory of the image (a
+// package manager's /usr/bin, a build's output directory) or searches a
+// path list (the dynamic loader, Python's imports) then cost no round
+// trip either. A directory of more than maxLearnedNames entries is not
+// learned: its listing would cost more than the lookups it saves.
+
 // maxKnownNames bounds the names a directory remembers; past it the
 // directory forgets them and looks names up through the gofer again, so
 // that a huge directory does not keep a second copy of its listing.
 const maxKnownNames = 1 << 14
+
+const (
+	learnAfterMisses = 2
+	maxLearnedNames  = 1024
+	// learnListBytes is the listing fetched per request; a directory of
+	// maxLearnedNames short names fits in one or two.
+	learnListBytes = 32 << 10
+)
+
+// noteMiss counts a lookup of name that the gofer answered with ENOENT,
+// and learns i's names once enough have missed.
+func (i *inode) noteMiss() {
+	if !i.fs.opts.Exclusive {
+		return
+	}
+	i.mu.Lock()
+	learn := i.names == nil && !i.namesTooMany && i.misses < learnAfterMisses
+	if learn {
+		i.misses++
+		learn = i.misses == learnAfterMisses
+	}
+	gen := i.namesGen
+	i.mu.Unlock()
+	if learn {
+		i.learnNames(gen)
+	}
+}
+
+// learnNames reads i's listing and, if no change of its names was noted
+// since gen, remembers them: a change made meanwhile may or may not be in
+// the listing.
+func (i *inode) learnNames(gen uint64) {
+	names := make(map[string]struct{})
+	var off uint64
+	for {
+		ents, err := i.fs.client.Getdents(i.fid, off, learnListBytes)
+		if err != nil {
+			i.mu.Lock()
+			i.misses = 0
+			i.mu.Unlock()
+			return
+		}
+		if len(ents) == 0 {
+			break
+		}
+		for _, e := range ents {
+			if e.Name != "." && e.Name != ".." {
+				names[e.Name] = struct{}{}
+			}
+		}
+		if len(names) > maxLearnedNames {
+			i.mu.Lock()
+			i.namesTooMany = true
+			i.mu.Unlock()
+			return
+		}
+		off = ents[len(ents)-1].Off
+	}
+	i.mu.Lock()
+	if i.names == nil && i.namesGen == gen {
+		i.names = names
+	} else {
+		// Learned again after as many more misses.
+		i.misses = 0
+	}
+	i.mu.Unlock()
+}
 
 // startNames makes i, a directory just made by the sandbox on an
 // exclusive tree, one whose names are all known: none yet.
@@ -41,6 +117,7 @@ func (i *inode) knownMissing(name string) bool {
 func (i *inode) addName(name string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	i.namesGen++
 	if i.names == nil {
 		return
 	}
@@ -55,6 +132,7 @@ func (i *inode) addName(name string) {
 func (i *inode) removeName(name string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	i.namesGen++
 	if i.names != nil {
 		delete(i.names, name)
 	}
@@ -66,6 +144,8 @@ func (i *inode) removeName(name string) {
 func (i *inode) forgetNames() {
 	i.mu.Lock()
 	i.names = nil
+	i.namesGen++
+	i.misses = 0
 	i.mu.Unlock()
 }
 

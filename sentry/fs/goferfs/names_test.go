@@ -1,6 +1,7 @@
 package goferfs_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -107,5 +108,89 @@ func TestNewDirectoryKnowsItsNames(t *testing.T) {
 		if _, err := d.Lookup("moved"); err != nil {
 			t.Errorf("exclusive=%v: Lookup of a name renamed in: %v", exclusive, err)
 		}
+	}
+}
+
+// A directory that was there before learns its names from its listing
+// once lookups in it missed a few distinct names: a file the host puts
+// there afterwards (which an exclusive tree rules out) stays unseen,
+// which shows no later lookup reached the gofer, while every name the
+// directory had, and those the sandbox makes and removes, are found or
+// missing as they should be. A directory too large to learn keeps asking
+// the gofer, and so does a shared tree.
+func TestExistingDirectoryLearnsItsNames(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		exclusive   bool
+		entries     int
+		wantLearned bool
+	}{
+		{"exclusive", true, 50, true},
+		{"exclusive, too large", true, 1100, false},
+		{"shared", false, 50, false},
+	} {
+		root := t.TempDir()
+		dir := filepath.Join(root, "d")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for n := range tc.entries {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("old%04d", n)), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in := serveRW(t, root, tc.exclusive)
+		d, err := in.Lookup("d")
+		if err != nil {
+			t.Fatalf("%s: Lookup: %v", tc.name, err)
+		}
+		for _, name := range []string{"miss1", "miss2", "miss3"} {
+			if _, err := d.Lookup(name); err != unix.ENOENT {
+				t.Fatalf("%s: Lookup(%q) = %v, want ENOENT", tc.name, name, err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "host"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Lookup("host")
+		if learned := err == unix.ENOENT; learned != tc.wantLearned {
+			t.Errorf("%s: Lookup of the host's new file = %v; want learned=%v", tc.name, err, tc.wantLearned)
+		}
+		for _, name := range []string{"old0000", fmt.Sprintf("old%04d", tc.entries-1)} {
+			if _, err := d.Lookup(name); err != nil {
+				t.Errorf("%s: Lookup(%q) of a name the directory had = %v", tc.name, name, err)
+			}
+		}
+		dops := d.(vfs.DirOps)
+		if _, f, err := dops.Create("new", 0, unix.S_IFREG|0o644, vfs.Owner{}); err != nil {
+			t.Fatalf("%s: Create: %v", tc.name, err)
+		} else {
+			f.Close()
+		}
+		if err := dops.Unlink("old0001"); err != nil {
+			t.Fatalf("%s: Unlink: %v", tc.name, err)
+		}
+		for name, want := range map[string]error{"new": nil, "old0001": unix.ENOENT, "old0002": nil} {
+			if _, err := d.Lookup(name); err != want {
+				t.Errorf("%s: Lookup(%q) = %v, want %v", tc.name, name, err, want)
+			}
+		}
+	}
+}
+
+// A listing read while a name of the directory changed may or may not
+// show the change, so it is not kept.
+func TestLearningIgnoresListingRacingAChange(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := serveRW(t, root, true)
+	d, err := in.Lookup("d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if goferfs.LearnNamesAcrossChange(d, "x") {
+		t.Error("names learned from a listing read across a change were kept")
 	}
 }

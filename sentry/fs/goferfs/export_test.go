@@ -1,0 +1,18 @@
+package goferfs
+
+import "github.com/cocoonrt/cocoon/sentry/vfs"
+
+// LearnNamesAcrossChange learns the names of in, a directory, as if one of
+// its names changed while its listing was read, and reports whether it
+// kept them.
+func LearnNamesAcrossChange(in vfs.Inode, changed string) bool {
+	i := in.(*inode)
+	i.mu.Lock()
+	gen := i.namesGen
+	i.mu.Unlock()
+	i.removeName(changed)
+	i.learnNames(gen)
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.names != nil
+}
