@@ -106,16 +106,16 @@ func (k *Kernel) killLargestLocked(c *Container) *ThreadGroup {
 
 func init() { mm.SetCallerAccount(callerAccount) }
 
-// callerAccount returns the memory account of the task running on the
-// calling thread (task goroutines are locked to theirs, introspect.go):
-// its container's, with the container's OOM path; nothing for other
-// goroutines and for tasks outside pod mode.
+// callerAccount returns the memory account of the task whose system call
+// the calling goroutine runs (introspect.go): its container's, with the
+// container's OOM path; nothing for other goroutines and for tasks
+// outside pod mode.
 func callerAccount() mm.Account {
-	v, ok := hostThreads.Load(unix.Gettid())
-	if !ok {
+	t := callerTask()
+	if t == nil {
 		return mm.Account{}
 	}
-	return v.(*Task).memAccount()
+	return t.memAccount()
 }
 
 // memAccount returns the memory account t's allocations outside a page

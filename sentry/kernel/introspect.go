@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/goroutine"
 	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
@@ -153,26 +154,35 @@ type SystemInfo struct {
 	UserTime, SysTime time.Duration
 }
 
-// hostThreads maps the host thread ID of each task's goroutine (locked to
-// its OS thread for the task's life) to the task, so that code reached
-// from a system call without the task in hand (a /proc symlink's
-// Readlink) can tell which task is calling.
+// taskGoroutines maps each task's goroutine (goroutine.ID) to the task, so
+// that code reached from a system call without the task in hand (a /proc
+// symlink's Readlink) can tell which task is calling.
 var (
-	hostThreads      sync.Map // int → *Task
-	hostThreadsBound atomic.Bool
+	taskGoroutines      sync.Map // uintptr → *Task
+	taskGoroutinesBound atomic.Bool
 )
 
-// bindHostThread records that t runs on the calling OS thread. It must be
-// called by t's goroutine after runtime.LockOSThread (task_run.go), and
-// unbindHostThread by the same goroutine before it ends.
-func (t *Task) bindHostThread() {
-	hostThreadsBound.Store(true)
-	hostThreads.Store(unix.Gettid(), t)
+// bindGoroutine records that the calling goroutine is t's. It must be
+// called by t's goroutine (task_run.go), and unbindGoroutine by the same
+// goroutine before it ends.
+func (t *Task) bindGoroutine() {
+	taskGoroutinesBound.Store(true)
+	taskGoroutines.Store(goroutine.ID(), t)
 }
 
-// unbindHostThread undoes bindHostThread.
-func (t *Task) unbindHostThread() {
-	hostThreads.CompareAndDelete(unix.Gettid(), t)
+// unbindGoroutine undoes bindGoroutine.
+func (t *Task) unbindGoroutine() {
+	taskGoroutines.CompareAndDelete(goroutine.ID(), t)
+}
+
+// callerTask returns the task whose system call the calling goroutine
+// runs, or nil (code reached from a system call without the task in hand:
+// a file system's create, a file's read).
+func callerTask() *Task {
+	if v, ok := taskGoroutines.Load(goroutine.ID()); ok {
+		return v.(*Task)
+	}
+	return nil
 }
 
 // callerLocked returns the task whose goroutine is running, or nil when
@@ -180,15 +190,15 @@ func (t *Task) unbindHostThread() {
 //
 // Preconditions: k.mu is held.
 func (k *Kernel) callerLocked() *Task {
-	if v, ok := hostThreads.Load(unix.Gettid()); ok {
-		if t := v.(*Task); t.k == k {
+	if t := callerTask(); t != nil {
+		if t.k == k {
 			if _, live := k.tasks[t.tid]; live {
 				return t
 			}
 		}
 		return nil
 	}
-	if !hostThreadsBound.Load() && len(k.tasks) == 1 {
+	if !taskGoroutinesBound.Load() && len(k.tasks) == 1 {
 		// Until task goroutines bind their threads, the caller is
 		// known when only one task exists: after boot, paths are
 		// resolved only by tasks' system calls.

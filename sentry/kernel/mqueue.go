@@ -587,16 +587,6 @@ func CallerMQNamespace() *MQNamespace {
 	return nil
 }
 
-// callerTask returns the task whose system call is running on the
-// calling OS thread, or nil (code reached from a system call without the
-// task in hand: a file system's create, a file's read).
-func callerTask() *Task {
-	if v, ok := hostThreads.Load(unix.Gettid()); ok {
-		return v.(*Task)
-	}
-	return nil
-}
-
 // FileFlusher is implemented by open files that act whenever one of
 // their descriptors is closed, not only at the last close (Linux's
 // f_op->flush): an mqueue descriptor drops the closing process's

@@ -186,12 +186,12 @@ func (t *Task) IPCNamespace() *IPCNamespace {
 	return t.k.IPC()
 }
 
-// callerTGID returns the root-namespace process ID of the task running on
-// the calling OS thread, or 0. It takes no lock: the attach counting runs
-// under MemoryManager.mu, below Kernel.mu.
+// callerTGID returns the root-namespace process ID of the task whose
+// system call the calling goroutine runs, or 0. It takes no lock: the
+// attach counting runs under MemoryManager.mu, below Kernel.mu.
 func callerTGID() int32 {
-	if v, ok := hostThreads.Load(unix.Gettid()); ok {
-		return v.(*Task).tg.id
+	if t := callerTask(); t != nil {
+		return t.tg.id
 	}
 	return 0
 }

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
 // Errors with which interrupted system calls return; the signal-delivery
@@ -80,6 +82,9 @@ func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool
 		timer := time.NewTimer(d)
 		defer timer.Stop()
 		timeout = timer.C
+	}
+	if bn, ok := t.ctx.(platform.BlockNotifier); ok {
+		bn.Blocking()
 	}
 	// An interruptible sleep does not count toward the load average.
 	t.k.load.taskInactive()

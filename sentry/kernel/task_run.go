@@ -14,15 +14,14 @@ import (
 // goroutine is the body of a task's goroutine. start runs first, on the
 // task's thread (the first exec, or a clone child's set-up).
 func (t *Task) goroutine(start func() error, started chan<- error) {
-	// The thread ends with the task, after the platform released what it
-	// bound to it, unless the platform bound nothing that outlives the
-	// release (HostThreadReuser): then the Go runtime keeps it.
-	runtime.LockOSThread()
-	if r, ok := t.k.Platform.(platform.HostThreadReuser); ok && r.HostThreadReusable() {
-		defer runtime.UnlockOSThread()
+	// A platform whose contexts are bound to a host thread gets the task
+	// its own, which ends with the task, after the platform released what
+	// it bound to it.
+	if tf, ok := t.k.Platform.(platform.ThreadFree); !ok || !tf.ContextsThreadFree() {
+		runtime.LockOSThread()
 	}
-	t.bindHostThread()
-	defer t.unbindHostThread()
+	t.bindGoroutine()
+	defer t.unbindGoroutine()
 	// The task counts toward the load average until it has exited.
 	t.k.load.taskActive()
 	defer t.k.load.taskInactive()

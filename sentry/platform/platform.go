@@ -179,14 +179,30 @@ type HostVDSOProvider interface {
 // provide it (no /dev/kvm, ptrace forbidden).
 var ErrUnavailable = errors.New("platform unavailable on this host")
 
-// HostThreadReuser is implemented by platforms whose contexts bind nothing
-// to the host thread that made them once released (ptrace's are the
-// tracers of their stub threads). The sentry then lets the Go runtime keep
-// a task's thread for other goroutines when the task exits, instead of
-// ending it: a host thread's creation and exit are much of what a thread
-// or process creation costs in the sandbox.
-type HostThreadReuser interface {
-	// HostThreadReusable reports whether a released context's thread may
-	// run other goroutines.
-	HostThreadReusable() bool
+// BlockNotifier is implemented by contexts that can use knowing when their
+// task blocks in the sentry (a wait, a sleep, a pipe with nothing to
+// read): its application code will not run before the next Switch, so
+// whatever waits for the task's answer on the host side can stop waiting
+// actively.
+type BlockNotifier interface {
+	// Blocking is called by the task's goroutine as the task blocks.
+	Blocking()
+}
+
+// ThreadFree is implemented by platforms whose contexts bind nothing to
+// the host thread that runs them (ptrace's are the tracers of their stub
+// threads, KVM's run vCPUs, which must stay on one thread). A task's
+// goroutine is then not locked to a host thread:
+//   - a task that blocks in the sentry (a wait, a futex, an empty pipe)
+//     parks its goroutine, and its waker readies it on any thread; a
+//     locked goroutine's thread has to sleep and be woken instead, two
+//     host wake-ups more per block, which on a virtual machine cost more
+//     than the rest of a futex ping-pong;
+//   - a task's exit leaves no host thread to end, and a new task needs
+//     none made: a host thread's creation and exit are much of what a
+//     thread or process creation costs in the sandbox.
+type ThreadFree interface {
+	// ContextsThreadFree reports whether a context may be switched from
+	// any host thread.
+	ContextsThreadFree() bool
 }

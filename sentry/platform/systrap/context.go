@@ -78,6 +78,9 @@ type stubThread struct {
 	// eventAt is when the sentry saw the thread's last event: resume
 	// tells from it whether the stub's spin could have found the answer.
 	eventAt time.Time
+	// spinCut is set when Blocking cleared the stub's spin for the
+	// current answer; used by the task's goroutine only.
+	spinCut bool
 	// fast is set while the thread waits in the syshandler (a patched
 	// system-call site, fastpath.go) instead of its signal handler: it
 	// has no signal frame, and its floating-point state is live.
@@ -191,6 +194,14 @@ func (s *spinner) recordAsleep() {
 
 // resume hands the thread back to the application.
 func (t *stubThread) resume() {
+	// A spin the task's blocking cut short says nothing either way. The
+	// next one is set before the thread can post again, or the stub
+	// would find the spin still cleared and sleep at once.
+	cut := t.spinCut
+	t.spinCut = false
+	if cut && t.stubSpin.off == 0 {
+		atomic.StoreUint32(&t.msg.Spin, uint32(stubSpin))
+	}
 	swapState(&t.msg.State, stateRunning)
 	slept := atomic.LoadUint32(&t.msg.StubSleeping) != 0
 	if slept {
@@ -199,7 +210,7 @@ func (t *stubThread) resume() {
 	t.stubAwake = !slept
 	// The stub spun for this answer when msg.Spin was set; it slept if
 	// the spin ran out. Decide how it waits for the next one.
-	if t.msg.Spin != 0 {
+	if !cut && t.msg.Spin != 0 {
 		t.recordStubSpin(slept, time.Since(t.eventAt))
 	}
 	if t.stubSpin.enabled() {
@@ -397,6 +408,28 @@ type context struct {
 	// fpThread is the stub thread whose frame holds the task's live FP
 	// state; when nil (or its process is gone), st.FP holds it.
 	fpThread *stubThread
+	// last is the stub thread of the last Switch; used only by the
+	// task's goroutine.
+	last *stubThread
+}
+
+// Blocking implements platform.BlockNotifier: the stub thread waiting for
+// the answer to the call the task now blocks in stops spinning and
+// sleeps, leaving its CPU to whatever the task waits for (the other end
+// of a pipe, a futex's waker, a child), instead of polling for as long as
+// its spin lasts.
+func (c *context) Blocking() {
+	t := c.last
+	if t == nil {
+		return
+	}
+	as := t.as
+	as.mu.Lock()
+	if !as.released && as.threads[c] == t {
+		atomic.StoreUint32(&t.msg.Spin, 0)
+		t.spinCut = true
+	}
+	as.mu.Unlock()
 }
 
 var _ platform.Context = (*context)(nil)
@@ -445,6 +478,7 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 	if !t.pinned {
 		t.bindToCallerCPU()
 	}
+	c.last = t
 	c.running.Store(t)
 	defer c.running.Store(nil)
 	if c.pendingInterrupt.Swap(false) {
@@ -639,7 +673,7 @@ func (t *stubThread) bindToCallerCPU() {
 // two sides on different CPUs.
 var pinThreads = false
 
-// HostThreadReusable implements platform.HostThreadReuser: a released
-// context leaves its thread as it found it, unless bindToCallerCPU pinned
-// it.
-func (*Platform) HostThreadReusable() bool { return !pinThreads }
+// ContextsThreadFree implements platform.ThreadFree: any sentry thread
+// may drive a stub thread through its sysmsg page, unless bindToCallerCPU
+// pins the pair to one CPU.
+func (*Platform) ContextsThreadFree() bool { return !pinThreads }

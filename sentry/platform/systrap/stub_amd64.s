@@ -259,6 +259,9 @@ spin:
 	JNE resumed
 	TESTL CX, CX
 	JEQ sleep
+	// The sentry clears MSG_SPIN when the task blocks (Blocking).
+	CMPL MSG_SPIN(R12), $0
+	JEQ sleep
 	PAUSE
 	DECL CX
 	JMP spin

@@ -41,8 +41,8 @@
 // Threads. Each (task context, address space) pair gets its own stub
 // thread; any sentry thread may drive it, since nothing binds it to a tracer.
 // An exited task's thread serves the process's next task (parked in
-// address_space.go), and the task's host thread goes back to the Go runtime
-// (platform.HostThreadReuser).
+// address_space.go), and task goroutines are not locked to host threads
+// (platform.ThreadFree).
 package systrap
 
 import (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -774,6 +775,44 @@ func TestStubSpinSurvivesLongCalls(t *testing.T) {
 	}
 	if got := offRounds(&th.stubSpin); got != spinMinOffRounds {
 		t.Fatalf("the stub slept through %d quick answers: off %d rounds, want %d", spinMissLimit, got, spinMinOffRounds)
+	}
+}
+
+// TestBlockingStopsTheStubSpinning: a stub thread spinning for the answer
+// to a call goes to sleep as soon as the sentry says the task blocks,
+// rather than when its spin runs out, and is woken by the answer.
+func TestBlockingStopsTheStubSpinning(t *testing.T) {
+	f := newFixture(t, getppidLoop)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	c := f.ctx.(*context)
+	old := stubSpin
+	// Once the sentry has handed the thread back with it, the stub
+	// spins for far longer than the test waits.
+	stubSpin = 1 << 30
+	t.Cleanup(func() { stubSpin = old })
+	for i := 0; i < 2; i++ {
+		if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+			t.Fatalf("trap %+v err %v", trap, err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
+			t.Fatalf("trap %+v err %v", trap, err)
+		}
+		msg := c.last.msg
+		if atomic.LoadUint32(&msg.StubSleeping) != 0 {
+			t.Fatalf("round %d: the stub sleeps before its spin of %d could run out", i, stubSpin)
+		}
+		c.Blocking()
+		deadline := time.Now().Add(5 * time.Second)
+		for atomic.LoadUint32(&msg.StubSleeping) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the stub still spins 5s after Blocking", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		st.Regs.Rip = codeAddr
 	}
 }
 
