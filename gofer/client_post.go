@@ -52,15 +52,7 @@ func (c *Client) PostSetAttr(f FID, a SetAttrArgs) *Posted {
 			return p
 		}
 	}
-	e := x.begin(opSetAttr)
-	e.u64(uint64(f))
-	e.u32(a.Mask)
-	e.u32(a.Mode)
-	e.u32(a.UID)
-	e.u32(a.GID)
-	e.u64(a.Size)
-	e.timespec(a.Atime)
-	e.timespec(a.Mtime)
+	x.beginSetAttr(f, a)
 	p.tag = x.lastTag
 	if err := x.sendPosted(p); err != nil {
 		p.finish(Stat{}, err)

@@ -201,6 +201,12 @@ func (c *Client) Rename(oldDir FID, oldName string, newDir FID, newName string, 
 func (c *Client) SetAttr(f FID, a SetAttrArgs) (Stat, error) {
 	x := c.get()
 	defer c.put(x)
+	x.beginSetAttr(f, a)
+	return x.statReply(opSetAttr)
+}
+
+// beginSetAttr starts a SetAttr request in x.out.
+func (x *clientConn) beginSetAttr(f FID, a SetAttrArgs) {
 	e := x.begin(opSetAttr)
 	e.u64(uint64(f))
 	e.u32(a.Mask)
@@ -210,7 +216,6 @@ func (c *Client) SetAttr(f FID, a SetAttrArgs) (Stat, error) {
 	e.u64(a.Size)
 	e.timespec(a.Atime)
 	e.timespec(a.Mtime)
-	return x.statReply(opSetAttr)
 }
 
 // statReply sends the request in x.out and decodes a reply of a Stat.
