@@ -347,6 +347,16 @@ func Listen(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, s.Listen(int(int32(args[1])), taskCred(t, false))
 }
 
+// sockRecvStep runs one step of a receive loop: the first step, and every
+// step of an MSG_WAITALL receive, waits for data as sockWait does; the
+// others take only what is queued.
+func sockRecvStep(t *kernel.Task, w waiter.Waitable, wait, nonblock bool, timeout time.Duration, op func() error) error {
+	if !wait {
+		return op()
+	}
+	return sockWait(t, w, nonblock, timeout, op)
+}
+
 // sockWait retries op until it returns something other than EAGAIN,
 // waiting on w between tries: not at all for a non-blocking call or a
 // negative timeout, at most timeout (0: no limit; then EAGAIN) otherwise. An interrupted wait ends

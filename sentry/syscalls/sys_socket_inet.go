@@ -268,12 +268,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, flags int
 			r, err = s.Recv(buf, rflags, false)
 			return err
 		}
-		var err error
-		if first || waitAll {
-			err = sockWait(t, s, nonblock, timeout, op)
-		} else {
-			err = op()
-		}
+		err := sockRecvStep(t, s, first || waitAll, nonblock, timeout, op)
 		if err != nil {
 			if done > 0 {
 				break
@@ -312,12 +307,7 @@ func inetRecvStream(t *kernel.Task, s *inet.Socket, iovs []iovec, total uint64, 
 			r, err = s.RecvTo(newIovWriter(t, iovs, done, total-done), int(total-done), rflags, false)
 			return err
 		}
-		var err error
-		if first || waitAll {
-			err = sockWait(t, s, nonblock, timeout, op)
-		} else {
-			err = op()
-		}
+		err := sockRecvStep(t, s, first || waitAll, nonblock, timeout, op)
 		if err != nil {
 			if done > 0 {
 				break

@@ -190,12 +190,7 @@ func recvCommon(t *kernel.Task, f *vfs.File, s *unixsock.Socket, iovs []iovec, f
 			}
 			return err
 		}
-		var err error
-		if first || waitAll {
-			err = sockWait(t, s, nonblock, timeout, op)
-		} else {
-			err = op()
-		}
+		err := sockRecvStep(t, s, first || waitAll, nonblock, timeout, op)
 		if err != nil {
 			if done > 0 {
 				break
