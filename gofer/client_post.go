@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 )
 
 // Posted requests.
@@ -141,9 +142,15 @@ func (x *clientConn) drainPosted() error {
 	return nil
 }
 
+// settleTimeout bounds how long Shutdown waits for posted replies: a
+// gofer stuck on a host file system must not hold the sandbox's exit up.
+// A variable for tests.
+var settleTimeout = 10 * time.Second
+
 // settlePosted reads the posted replies before the session closes, so
-// that the gofer has made every posted change when Shutdown returns. The
-// posted connection is left alone while an exchange runs on it.
+// that the gofer has made every posted change when Shutdown returns,
+// unless it takes longer than settleTimeout. The posted connection is
+// left alone while an exchange runs on it.
 func (c *Client) settlePosted() {
 	c.poolMu.Lock()
 	x := c.postedConn
@@ -154,6 +161,9 @@ func (c *Client) settlePosted() {
 	}
 	c.free = slices.Delete(c.free, i, i+1)
 	c.poolMu.Unlock()
+	// Closing the connection wakes the read.
+	give := time.AfterFunc(settleTimeout, func() { _ = x.conn.close() })
 	_ = x.drainPosted()
+	give.Stop()
 	c.put(x)
 }

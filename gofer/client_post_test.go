@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -109,5 +110,33 @@ func TestPostedRequestOfBrokenSession(t *testing.T) {
 	}
 	if _, err := c.Await(p); err != ErrClientShutdown {
 		t.Errorf("Await on a closed session: %v, want ErrClientShutdown", err)
+	}
+}
+
+// Shutdown waits for posted replies only so long: a gofer that never
+// answers does not hold the session's end up.
+func TestShutdownDoesNotWaitForeverForPostedReplies(t *testing.T) {
+	old := settleTimeout
+	settleTimeout = 100 * time.Millisecond
+	t.Cleanup(func() { settleTimeout = old })
+	server, client := socketPair(t)
+	defer unix.Close(server)
+	c, err := NewClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.PostSetAttr(1, SetAttrArgs{Mask: unix.STATX_MODE, Mode: 0o600})
+	done := make(chan struct{})
+	go func() {
+		c.Shutdown()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown still waits for a reply that never comes")
+	}
+	if _, err := c.Await(p); err == nil {
+		t.Error("a posted request the gofer never answered succeeded")
 	}
 }
