@@ -312,6 +312,22 @@ func countOpenFDs(t *testing.T) int {
 	return len(entries)
 }
 
+// fdCountDownTo returns countOpenFDs once it is at most want, or after
+// 5 s: a tree-socket connection is closed by its server goroutine just
+// after the reply went out, which the test can see first. A descriptor
+// that leaks stays open, and the count stays above want.
+func fdCountDownTo(t *testing.T, want int) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := countOpenFDs(t)
+		if n <= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // settledFDCount is countOpenFDs once the files earlier tests dropped
 // without closing are closed: a collection queues their finalizers, which
 // close them, and one that ran in the middle of a test comparing counts

@@ -263,7 +263,7 @@ func TestTreeSocketRemove(t *testing.T) {
 	}
 	// The server shares this process; it closed the descriptors before
 	// it replied to Close.
-	if after := countOpenFDs(t); after > fdsBefore {
+	if after := fdCountDownTo(t, fdsBefore); after > fdsBefore {
 		t.Errorf("open descriptors: %d before the tree, %d after it is gone", fdsBefore, after)
 	}
 
@@ -404,7 +404,7 @@ func TestTreeSocketMalformed(t *testing.T) {
 		}
 	}
 	// Nothing of it was kept.
-	if after := countOpenFDs(t); after > before+2 {
+	if after := fdCountDownTo(t, before+2); after > before+2 {
 		t.Errorf("open descriptors grew from %d to %d", before, after)
 	}
 	_, _, err = c.Attach("x")
