@@ -114,10 +114,7 @@ func (x *clientConn) drainPosted() error {
 		p := x.posted[0]
 		rep, err := x.receive(p.op, p.tag, false)
 		if err != nil {
-			for _, q := range x.posted {
-				q.finish(Stat{}, err)
-			}
-			x.posted = x.posted[:0]
+			x.failPosted(err)
 			return err
 		}
 		x.posted = x.posted[1:]
@@ -129,10 +126,7 @@ func (x *clientConn) drainPosted() error {
 			if !rep.results.ok() {
 				err := x.malformed(p.op)
 				p.finish(Stat{}, err)
-				for _, q := range x.posted {
-					q.finish(Stat{}, err)
-				}
-				x.posted = x.posted[:0]
+				x.failPosted(err)
 				return err
 			}
 			p.finish(st, nil)
@@ -140,6 +134,15 @@ func (x *clientConn) drainPosted() error {
 	}
 	x.posted = x.posted[:0]
 	return nil
+}
+
+// failPosted completes every request still awaiting its reply on x with
+// err, the session's.
+func (x *clientConn) failPosted(err error) {
+	for _, q := range x.posted {
+		q.finish(Stat{}, err)
+	}
+	x.posted = x.posted[:0]
 }
 
 // settleTimeout bounds how long Shutdown waits for posted replies: a

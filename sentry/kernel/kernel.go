@@ -3,8 +3,8 @@
 // credentials, resource limits and system call dispatch.
 //
 // Each task runs on its own goroutine, locked to its OS thread for the
-// task's life, because platforms bind host resources (a ptrace tracee, a
-// vCPU) to a host thread.
+// task's life where the platform binds host resources (a ptrace tracee, a
+// vCPU) to a host thread; on a platform.ThreadFree one (systrap) it is not.
 //
 // Lock order:
 //

@@ -14,7 +14,8 @@ import (
 )
 
 // Task is one thread of an application. Each task runs on its own
-// goroutine, locked to its OS thread (task_run.go).
+// goroutine, locked to its OS thread unless the platform is
+// platform.ThreadFree (task_run.go).
 type Task struct {
 	k *Kernel
 	// tg is the task's thread group; changed only by execve, under k.mu.

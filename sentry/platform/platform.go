@@ -49,8 +49,9 @@ type Platform interface {
 	NewAddressSpace() (AddressSpace, error)
 	// NewContext returns a context for one task.
 	//
-	// Preconditions: the calling goroutine is locked to its OS thread and
-	// stays locked, and every call on the context comes from it.
+	// Preconditions: every call on the context comes from the calling
+	// goroutine, which is locked to its OS thread and stays locked unless
+	// the platform is ThreadFree.
 	NewContext() (Context, error)
 	// Close releases everything the platform holds.
 	Close() error
