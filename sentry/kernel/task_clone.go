@@ -92,7 +92,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 			}
 			return 0, unix.ENOMEM
 		}
-		childMM = t.mm.Fork(as, t.st.Regs.Rsp)
+		childMM = t.mm.Fork(as, t.st.Regs.Rsp, t.st.Regs.Fs_base)
 	}
 	fds := t.fds
 	if f&unix.CLONE_FILES != 0 {

@@ -55,6 +55,8 @@ type elfFile struct {
 	loads []progHeader
 	// interp is the PT_INTERP path, for an executable.
 	interp string
+	// isInterp is set for an interpreter.
+	isInterp bool
 	// execStack is PT_GNU_STACK's PF_X.
 	execStack bool
 	// phdrVaddr is the link-time address of the program headers, valid if
@@ -92,7 +94,7 @@ func parseELF(f File, head []byte, isInterp bool) (*elfFile, error) {
 	if head[4] != elfClass64 || head[5] != elfData2LSB || le.Uint16(head[18:]) != emX86_64 {
 		return nil, badHeader
 	}
-	e := &elfFile{file: f, typ: le.Uint16(head[16:])}
+	e := &elfFile{file: f, typ: le.Uint16(head[16:]), isInterp: isInterp}
 	if e.typ != etExec && e.typ != etDyn {
 		return nil, unix.ENOEXEC
 	}
@@ -390,6 +392,9 @@ func (e *elfFile) mapSegment(mem Memory, ph progHeader) error {
 		}); err != nil {
 			return err
 		}
+	}
+	if perms != 0 {
+		mem.MapProgramAhead(start, max(anonStart, anonEnd), !e.isInterp)
 	}
 	return nil
 }

@@ -41,6 +41,14 @@ type fakeMem struct {
 	failMMap int
 	// failCopyOut makes CopyOut fail with EFAULT.
 	failCopyOut bool
+	// ahead records the MapProgramAhead calls.
+	ahead []aheadCall
+}
+
+// aheadCall is one MapProgramAhead call.
+type aheadCall struct {
+	start, end uint64
+	program    bool
 }
 
 func newFakeMem() *fakeMem {
@@ -62,6 +70,18 @@ func (m *fakeMem) SetBrkStart(addr uint64) {
 	m.brkN++
 	if addr&pageMask != 0 {
 		m.bug("SetBrkStart(%#x) not page-aligned", addr)
+	}
+}
+
+func (m *fakeMem) MapProgramAhead(start, end uint64, program bool) {
+	m.ahead = append(m.ahead, aheadCall{start, end, program})
+	if start&pageMask != 0 || end&pageMask != 0 || end <= start {
+		m.bug("MapProgramAhead [%#x, %#x)", start, end)
+	}
+	for _, a := range []uint64{start, end - arch.PageSize} {
+		if v := m.find(a); v == nil || v.opts.Perms == 0 {
+			m.bug("MapProgramAhead [%#x, %#x) covers %#x, not a segment", start, end, a)
+		}
 	}
 }
 

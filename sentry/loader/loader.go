@@ -33,6 +33,10 @@ type Memory interface {
 	// MaxUserAddress is the end of the mappable user range (the stack goes
 	// just below it, minus a random gap).
 	MaxUserAddress() uint64
+	// MapProgramAhead populates and maps a loaded segment before the
+	// program runs (mm/exec_ahead.go); program is false for the
+	// interpreter's segments.
+	MapProgramAhead(start, end uint64, program bool)
 }
 
 // File is an executable opened by the kernel. Whether the caller may execute
@@ -313,6 +317,7 @@ func Load(mem Memory, args Args) (Result, error) {
 		if sysinfoEHdr, err = args.VDSO.Map(mem, vdsoHint(maxAddr, st.top, args.VDSORandom)); err != nil {
 			return Result{}, err
 		}
+		mem.MapProgramAhead(sysinfoEHdr-vdso.DataSize, sysinfoEHdr+vdso.ImageSize, false)
 		// ARCH_DLINFO: AT_SYSINFO_EHDR comes first.
 		auxv = append(auxv, [2]uint64{AtSysinfoEHdr, sysinfoEHdr})
 	}

@@ -783,6 +783,17 @@ func TestInterpreter(t *testing.T) {
 	if v := mem.find(base + 0x2000); v == nil || v.opts.Perms != 0 {
 		t.Errorf("interpreter gap %+v", v)
 	}
+	// Every segment is mapped ahead; only the program's own are the
+	// program's (mm copies their writable pages).
+	for _, c := range mem.ahead {
+		inInterp := c.start >= base && c.end <= base+0x6000
+		if c.program == inInterp {
+			t.Errorf("MapProgramAhead(%#x, %#x, program %v), interpreter at %#x", c.start, c.end, c.program, base)
+		}
+	}
+	if n := len(mem.ahead); n != 2+3 { // the PT_LOADs of both
+		t.Errorf("%d segments mapped ahead: %+v", n, mem.ahead)
+	}
 
 	for _, tc := range []struct {
 		name  string

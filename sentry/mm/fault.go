@@ -210,11 +210,7 @@ func (mm *MemoryManager) growStackLocked(addr uint64) *vma {
 // populateLocked backs the fault-around window containing addr with pages,
 // filling them from the file for file-backed VMAs, and maps them.
 func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, err error) {
-	defer func() {
-		if n := uint64(len(mm.pages)); n > mm.peakPages {
-			mm.peakPages = n
-		}
-	}()
+	defer mm.notePeakLocked()
 	window := uint64(faultAroundPages * pageSize)
 	if v.file != nil {
 		window = fileFaultAroundPages * pageSize
@@ -228,17 +224,11 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 		end = v.end
 	}
 	if v.file != nil {
-		size, err := v.file.Size()
-		if err != nil {
+		limit, ok := fileLimit(v)
+		if !ok || arch.PageRoundDown(addr) >= limit {
 			return int(unix.SIGBUS), BusAdrErr, nil
 		}
-		fileEnd, _ := arch.PageRoundUp(uint64(size))
-		if v.fileOffset(arch.PageRoundDown(addr)) >= fileEnd {
-			return int(unix.SIGBUS), BusAdrErr, nil
-		}
-		if limit := v.start + (fileEnd - v.off); fileEnd > v.off && limit < end {
-			end = limit
-		}
+		end = min(end, limit)
 	}
 	if v.shared != nil {
 		if err := mm.populateObjectLocked(v, v.shared, start, end, true); err != nil {
@@ -258,8 +248,37 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 		mm.adoptResidentLocked(v, v.cache, lo, hi)
 		return 0, 0, mm.mapRunsLocked(v, min(lo, start), max(hi, end))
 	}
-	// Allocate the missing pages in runs, so each run is one contiguous
-	// piece of the memory file.
+	if err := mm.populatePrivateLocked(v, start, end); err != nil {
+		return 0, 0, err
+	}
+	return 0, 0, mm.mapRunsLocked(v, start, end)
+}
+
+// notePeakLocked records the number of populated pages if it is a peak.
+func (mm *MemoryManager) notePeakLocked() {
+	mm.peakPages = max(mm.peakPages, uint64(len(mm.pages)))
+}
+
+// fileLimit returns the address in v past which v maps no page of its
+// file (the file's page-rounded end), v.start when it maps none; false
+// when the file's size cannot be read.
+func fileLimit(v *vma) (uint64, bool) {
+	size, err := v.file.Size()
+	if err != nil {
+		return 0, false
+	}
+	fileEnd, _ := arch.PageRoundUp(uint64(size))
+	if fileEnd <= v.off {
+		return v.start, true
+	}
+	return min(v.end, v.start+(fileEnd-v.off)), true
+}
+
+// populatePrivateLocked gives the missing pages of [start, end) of v, a
+// private VMA without a page cache (anonymous memory, or a file read
+// directly), pages of their own, allocated in runs so each run is one
+// contiguous piece of the memory file.
+func (mm *MemoryManager) populatePrivateLocked(v *vma, start, end uint64) error {
 	for a := start; a < end; {
 		if _, ok := mm.pages[a]; ok {
 			a += pageSize
@@ -274,7 +293,7 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 		}
 		fr, err := mm.mf.Allocate(runEnd - a)
 		if err != nil {
-			return 0, 0, err
+			return err
 		}
 		if v.file != nil {
 			mm.fillFromFile(v, a, fr, false)
@@ -284,7 +303,7 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 		}
 		a = runEnd
 	}
-	return 0, 0, mm.mapRunsLocked(v, start, end)
+	return nil
 }
 
 // populateObjectLocked gives [start, end) of v page-table entries for the

@@ -121,7 +121,8 @@ func TestHandleFaultUnreportedProtNone(t *testing.T) {
 // was still read-only, must be retried rather than turned into SIGSEGV.
 func TestHandleFaultStaleCOWWrite(t *testing.T) {
 	m, as, _ := newTestMM(t)
-	addr := mustMMap(t, m, anon(base, 1, rw))
+	// Larger than what fork copies outright.
+	addr := mustMMap(t, m, anon(base, 32, rw))
 	expectFault(t, m, addr, w, faultOK)
 	child := m.Fork(newFakeAS(t))
 	defer child.DecUsers()

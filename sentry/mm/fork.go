@@ -11,10 +11,11 @@ import (
 // memory stays shared. as is the child's empty platform address space.
 //
 // hot are addresses both processes are about to write, the forking
-// thread's stack pointer: the private pages around them are copied for
-// the child now instead of shared, which spares each side a
+// thread's stack and thread pointers: the private pages around them are
+// copied for the child now instead of shared, which spares each side a
 // copy-on-write fault (a platform round trip that costs far more than a
-// page copy).
+// page copy). So are the pages of small writable private VMAs (see
+// forkCopySpan).
 func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryManager {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
@@ -46,14 +47,24 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 			downgrade = append(downgrade, v)
 		}
 	}
-	for addr, p := range mm.pages {
-		v := mm.vmaAtLocked(addr)
-		if p.writable && v.shared == nil && isHotPage(addr, hot) {
-			if page, ok := mm.copyPageLocked(p.page); ok {
-				c.pages[addr] = &pte{page: page, writable: true}
-				continue
-			}
+	budget := forkCopyPages
+	for _, h := range hot {
+		h = arch.PageRoundDown(h)
+		start := h - min(h, forkHotPages*pageSize)
+		if v := mm.vmaAtLocked(h); v != nil {
+			mm.copyForChildLocked(c, v, max(start, v.start), min(h+(forkHotPages+1)*pageSize, v.end), &budget)
 		}
+	}
+	for _, v := range mm.vmas {
+		if v.end-v.start <= forkCopySpan {
+			mm.copyForChildLocked(c, v, v.start, v.end, &budget)
+		}
+	}
+	for addr, p := range mm.pages {
+		if _, copied := c.pages[addr]; copied {
+			continue
+		}
+		v := mm.vmaAtLocked(addr)
 		p.page.refs.Add(1)
 		shared := p.writable && v.shared != nil
 		if !shared {
@@ -75,27 +86,54 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 // the frames below.
 const forkHotPages = 1
 
-// isHotPage reports whether the page at addr is within forkHotPages of one
-// of the hot addresses.
-func isHotPage(addr uint64, hot []uint64) bool {
-	for _, h := range hot {
-		h = arch.PageRoundDown(h)
-		if addr+forkHotPages*pageSize >= h && addr <= h+forkHotPages*pageSize {
-			return true
-		}
-	}
-	return false
-}
+// Fork also copies the written pages of writable private VMAs of at most
+// forkCopySpan bytes: a program's and its libraries' .data and .bss,
+// where the C library keeps the state that both sides of a fork update
+// first (locks, the PID cache, stdio, malloc's arena), one copy-on-write
+// fault each otherwise. At most forkCopyPages pages are copied in all,
+// hot ones included, so a process with much memory forks as cheaply as
+// copy-on-write lets it.
+const (
+	forkCopySpan  = 16 * pageSize
+	forkCopyPages = 64
+)
 
-// copyPageLocked returns a new page holding a copy of src, or false when
-// the memory file is out of space.
-func (mm *MemoryManager) copyPageLocked(src *physPage) (*physPage, bool) {
-	fr, err := mm.mf.Allocate(pageSize)
-	if err != nil {
-		return nil, false
+// copyForChildLocked gives c, the child being forked, its own copies of
+// the writable private pages of [start, end) of v that c has no entry for
+// yet, while *budget lasts. Each run of such pages is copied into one
+// contiguous piece of the memory file, so the child maps it in one call.
+// Out of memory, the pages stay shared copy-on-write.
+func (mm *MemoryManager) copyForChildLocked(c *MemoryManager, v *vma, start, end uint64, budget *int) {
+	if v.shared != nil || v.perms&platform.Write == 0 {
+		return
 	}
-	copy(mm.mf.Slice(fr), mm.mf.Slice(memfile.Range{Start: src.off, End: src.off + pageSize}))
-	return newPhysPage(fr.Start, mm.memcg), true
+	copyable := func(a uint64) bool {
+		p, ok := mm.pages[a]
+		_, done := c.pages[a]
+		return ok && p.writable && !done
+	}
+	for a := start; a < end && *budget > 0; {
+		if !copyable(a) {
+			a += pageSize
+			continue
+		}
+		runEnd := a + pageSize
+		for runEnd < end && uint64(*budget) > (runEnd-a)/pageSize && copyable(runEnd) {
+			runEnd += pageSize
+		}
+		fr, err := mm.mf.Allocate(runEnd - a)
+		if err != nil {
+			return
+		}
+		dst := mm.mf.Slice(fr)
+		for q := a; q < runEnd; q += pageSize {
+			src := mm.pages[q].page.off
+			copy(dst[q-a:q-a+pageSize], mm.mf.Slice(memfile.Range{Start: src, End: src + pageSize}))
+			c.pages[q] = &pte{page: newPhysPage(fr.Start+(q-a), mm.memcg), writable: true}
+		}
+		*budget -= int((runEnd - a) / pageSize)
+		a = runEnd
+	}
 }
 
 // Mapping a forked child ahead. A child that starts with nothing mapped

@@ -52,7 +52,8 @@ func TestUnmapOfUntouchedMemoryMakesNoPlatformCall(t *testing.T) {
 
 func TestForkWriteProtectsByMappingReadOnly(t *testing.T) {
 	m, as, _ := newTestMM(t)
-	addr := mustMMap(t, m, anon(base, 16, rw))
+	// Larger than what fork copies outright.
+	addr := mustMMap(t, m, anon(base, 32, rw))
 	mustCopyOut(t, m, addr, []byte("parent"))
 	as.expectMapped(t, addr, pg(addr, 16), rw)
 	child := m.Fork(newFakeAS(t))
@@ -76,7 +77,7 @@ func TestForkWriteProtectsByMappingReadOnly(t *testing.T) {
 // writing them, and the child starts with its parent's pages mapped.
 func TestForkCopiesHotPagesAndMapsChildAhead(t *testing.T) {
 	m, as, _ := newTestMM(t)
-	addr := mustMMap(t, m, anon(base, 16, rw))
+	addr := mustMMap(t, m, anon(base, 32, rw))
 	for i := 0; i < 16; i++ {
 		mustCopyOut(t, m, pg(addr, i), []byte{'p', byte(i)})
 	}
@@ -97,6 +98,58 @@ func TestForkCopiesHotPagesAndMapsChildAhead(t *testing.T) {
 	}
 	if got := mustCopyIn(t, m, pg(addr, 9), 2); string(got) != "p\x09" {
 		t.Errorf("parent's hot page holds %q after the child's write, want %q", got, "p\x09")
+	}
+}
+
+// TestForkCopiesSmallWritableVMAs: the written pages of small writable
+// private VMAs (a program's .data and .bss) are copied for the child
+// instead of shared, up to a budget; larger VMAs stay copy-on-write.
+func TestForkCopiesSmallWritableVMAs(t *testing.T) {
+	m, as, _ := newTestMM(t)
+	const small, smallVMAs = 4, 20 // 80 pages: more than the budget
+	for i := 0; i < smallVMAs; i++ {
+		a := mustMMap(t, m, anon(pg(base, 8*i), small, rw))
+		for j := 0; j < small; j++ {
+			mustCopyOut(t, m, pg(a, j), []byte{'s', byte(i), byte(j)})
+		}
+	}
+	large := mustMMap(t, m, anon(pg(base, 1024), 32, rw))
+	mustCopyOut(t, m, large, []byte("large"))
+	childAS := newFakeAS(t)
+	child := m.Fork(childAS)
+	defer child.DecUsers()
+
+	copied := 0
+	for i := 0; i < smallVMAs; i++ {
+		for j := 0; j < small; j++ {
+			a := pg(base, 8*i+j)
+			mp, ok := as.mapped(a)
+			if !ok {
+				t.Fatalf("page %#x unmapped in the parent", a)
+			}
+			if mp.perms != rw {
+				continue
+			}
+			copied++
+			// Each side writes its own copy without a fault.
+			cp, ok := childAS.mapped(a)
+			if !ok || cp.perms != rw || cp.off == mp.off {
+				t.Errorf("copied page %#x: child %+v %v, parent %+v", a, cp, ok, mp)
+			}
+		}
+	}
+	if copied != 64 {
+		t.Errorf("%d pages of small VMAs copied, want the budget, 64", copied)
+	}
+	as.expectMapped(t, large, pg(large, 16), r)
+	childAS.expectMapped(t, large, pg(large, 16), r)
+	mustCopyOut(t, m, pg(base, 0), []byte("P"))
+	mustCopyOut(t, child, pg(base, 1), []byte("C"))
+	if got := mustCopyIn(t, child, pg(base, 0), 3); string(got) != "s\x00\x00" {
+		t.Errorf("child sees %q after the parent's write, want its own copy", got)
+	}
+	if got := mustCopyIn(t, m, pg(base, 1), 3); string(got) != "s\x00\x01" {
+		t.Errorf("parent sees %q after the child's write, want its own copy", got)
 	}
 }
 

@@ -229,6 +229,11 @@ func (mm *MemoryManager) SetBrkStart(addr uint64) {
 	mm.brkStart, mm.brk = addr, addr
 }
 
+// brkAheadPages is how many pages of a heap extension Brk populates and
+// maps: a fault there costs a platform round trip (see exec_ahead.go), and
+// malloc writes the start of each extension as soon as it has it.
+const brkAheadPages = 16
+
 // Brk implements brk(2): it returns the new break, or the old one when the
 // request cannot be met.
 func (mm *MemoryManager) Brk(addr uint64) uint64 {
@@ -256,6 +261,15 @@ func (mm *MemoryManager) Brk(addr uint64) uint64 {
 		mm.insertLocked(v)
 		if v.lock == lockedNow {
 			mm.populateVMALocked(v)
+		} else {
+			// malloc writes the new memory's first bytes at once
+			// (chunk headers): map them now rather than on a fault.
+			// Failures are left to the fault.
+			end := min(newEnd, oldEnd+brkAheadPages*pageSize)
+			if mm.populatePrivateLocked(v, oldEnd, end) == nil {
+				_ = mm.mapRunsLocked(v, oldEnd, end)
+			}
+			mm.notePeakLocked()
 		}
 		mm.mergeAdjacentLocked(oldEnd)
 	case newEnd < oldEnd:
