@@ -344,6 +344,7 @@ func (as *addressSpace) release(inBackground bool) {
 		return
 	}
 	as.p.reapers.Add(1)
+	as.p.recycling.Add(1)
 	go func() {
 		defer as.p.reapers.Done()
 		if fresh := as.recycle(appThreads, idleThreads, regions); fresh != nil {
@@ -353,6 +354,7 @@ func (as *addressSpace) release(inBackground bool) {
 			fresh.release(false)
 			return
 		}
+		as.p.recycled()
 		finish()
 	}()
 }

@@ -104,10 +104,12 @@ func (as *addressSpace) recycle(appThreads, idle []*stubThread, regions []*regio
 }
 
 // keepSpare hands a recycled address space to the factory, and reports
-// whether it kept it (it keeps at most maxSpares).
+// whether it kept it (it keeps at most maxSpares). It ends the recycling
+// Release counted.
 func (p *Platform) keepSpare(as *addressSpace) bool {
 	kept := false
 	err := p.do(func(*tracee) error {
+		p.recycling.Add(-1)
 		if len(p.spares) < maxSpares {
 			p.spares = append(p.spares, as)
 			kept = true
@@ -115,4 +117,14 @@ func (p *Platform) keepSpare(as *addressSpace) bool {
 		return nil
 	})
 	return err == nil && kept
+}
+
+// recycled ends the recycling Release counted, of an address space that
+// could not be recycled, on the factory's thread, whose next look at its
+// spares may then make one.
+func (p *Platform) recycled() {
+	_ = p.do(func(*tracee) error {
+		p.recycling.Add(-1)
+		return nil
+	})
 }

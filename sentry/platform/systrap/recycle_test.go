@@ -189,3 +189,23 @@ func TestStubsHoldOnlyTheMemoryFile(t *testing.T) {
 		t.Errorf("stub %d holds descriptors %v, want only 0", pid, fds)
 	}
 }
+
+// TestNoNewSpareWhileOneIsRecycled: the factory makes no spare address
+// space while a released one is being recycled into one, and waits
+// newSpaceDelay before making one otherwise (an execve releases its old
+// address space only after it took the last spare).
+func TestNoNewSpareWhileOneIsRecycled(t *testing.T) {
+	p := &Platform{}
+	if work, after := p.spareWork(nil); work == nil || after != newSpaceDelay {
+		t.Fatalf("no spare and none recycled: work %v after %v, want a new space after %v", work != nil, after, newSpaceDelay)
+	}
+	p.recycling.Add(1)
+	if work, _ := p.spareWork(nil); work != nil {
+		t.Fatal("the factory would make a spare while one is being recycled")
+	}
+	p.recycling.Add(-1)
+	p.spares = []*addressSpace{{}}
+	if work, after := p.spareWork(nil); work == nil || after != 0 {
+		t.Fatalf("a spare without a thread: work %v after %v, want its thread at once", work != nil, after)
+	}
+}

@@ -51,6 +51,8 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cocoonrt/cocoon/sentry/platform/hostvdso"
 
@@ -96,6 +98,10 @@ type Platform struct {
 	// spares are address spaces made ahead of use or recycled, at most
 	// maxSpares; only the factory's thread uses them.
 	spares []*addressSpace
+	// recycling counts the released address spaces being recycled, which
+	// will join spares (or be killed) on the factory's thread; only the
+	// factory's thread decrements it.
+	recycling atomic.Int32
 	// confinement is how the stubs are confined; set before New returns.
 	confinement stubproc.Confinement
 	// hostVDSO is the host's vDSO kept in the stubs (hostvdso.go); set
@@ -155,17 +161,26 @@ func (p *Platform) factory(ready chan<- error) {
 	}
 	spareFailed := false
 	for {
-		if work := p.spareWork(master); work != nil && !spareFailed {
+		if work, after := p.spareWork(master); work != nil && !spareFailed {
 			// Idle: make the next address space, or a recycled one's
-			// thread, ahead of use.
+			// thread, ahead of use, unless a request comes first.
+			wait := now
+			var timer *time.Timer
+			if after > 0 {
+				timer = time.NewTimer(after)
+				wait = timer.C
+			}
 			select {
 			case req := <-p.requests:
+				if timer != nil {
+					timer.Stop()
+				}
 				req(master)
 				continue
 			case <-p.stopFactory:
 				p.shutdown(master)
 				return
-			default:
+			case <-wait:
 			}
 			spareFailed = work() != nil
 			continue
@@ -181,20 +196,28 @@ func (p *Platform) factory(ready chan<- error) {
 	}
 }
 
-// spareWork returns what the factory does next while idle, or nil: make a
-// spare address space when there is none, else a thread for a recycled
-// spare that has none left.
+// spareWork returns what the factory does next while idle, and after how
+// long without a request, or nil: make a spare address space when there
+// is none and none is being recycled (after newSpaceDelay), else a thread
+// for a recycled spare that has none left (at once).
+//
+// Why the delay: an execve takes the last spare and releases its old
+// address space only once the new program is loaded, a millisecond or two
+// later; making a new space meanwhile (a host fork and two clones:
+// milliseconds of CPU on a small VM, taken from the exec) only to kill one
+// when the recycled one comes back measured slower (fork+exec+wait: an
+// address space made and one killed in one iteration of eight).
 //
 // Preconditions: runs on the factory's thread.
-func (p *Platform) spareWork(master *tracee) func() error {
-	if len(p.spares) < spareSpaces {
+func (p *Platform) spareWork(master *tracee) (func() error, time.Duration) {
+	if len(p.spares)+int(p.recycling.Load()) < spareSpaces {
 		return func() error {
 			as, err := p.newSpace(master, true)
 			if err == nil {
 				p.spares = append(p.spares, as)
 			}
 			return err
-		}
+		}, newSpaceDelay
 	}
 	for i, as := range p.spares {
 		if len(as.idle) > 0 {
@@ -209,10 +232,21 @@ func (p *Platform) spareWork(master *tracee) func() error {
 			}
 			as.idle = append(as.idle, t)
 			return nil
-		}
+		}, 0
 	}
-	return nil
+	return nil, 0
 }
+
+// now is a channel that is always ready.
+var now = func() <-chan time.Time {
+	c := make(chan time.Time)
+	close(c)
+	return c
+}()
+
+// newSpaceDelay is how long the factory waits, idle, before it makes a
+// spare address space (see spareWork).
+const newSpaceDelay = 3 * time.Millisecond
 
 // shutdown kills the spare address spaces, then the master. In that order:
 // the master is the init of the stubs' PID namespace, and dying it waits
