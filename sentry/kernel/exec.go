@@ -3,12 +3,14 @@ package kernel
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/loader"
 	"github.com/cocoonrt/cocoon/sentry/mm"
+	"github.com/cocoonrt/cocoon/sentry/platform"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -85,12 +87,47 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 	if err := exe.file.DenyWriteAccess(); err != nil {
 		return err
 	}
+	err = t.load(exe, path, argv, envv, true)
+	if err == errReloadRefused {
+		err = t.load(exe, path, argv, envv, false)
+	}
+	return err
+}
 
-	as, err := t.k.Platform.NewAddressSpace()
-	if err != nil {
-		return err
+// errReloadRefused says that the program execve loaded into the old
+// program's address space runs with other privileges: it is loaded again
+// into a new one.
+var errReloadRefused = errors.New("exec: the new program may not reuse the address space")
+
+// load is Exec's work once exe is open: it loads exe into a new address
+// space, or, with mayReload, into the old program's when the platform
+// can reload it (platform.Reloadable) and the old program had it alone,
+// and takes the process over for the new program.
+func (t *Task) load(exe *executable, path string, argv, envv []string, mayReload bool) error {
+	var as platform.AddressSpace
+	var reload platform.Reloadable
+	if mayReload {
+		reload, as = t.beginReload()
+	}
+	if reload == nil {
+		var err error
+		if as, err = t.k.Platform.NewAddressSpace(); err != nil {
+			return err
+		}
 	}
 	m := mm.New(t.k.MemFile, as, t.k.Platform.MaxUserAddress())
+	// abandon drops m, and gives the old program its address space back
+	// after a reload.
+	abandon := func() {
+		if reload == nil {
+			m.Release()
+			return
+		}
+		m.DetachAddressSpace()
+		m.Release()
+		reload.AbortReload()
+		t.mm.ReattachAddressSpace(as)
+	}
 	if c := t.container; c != nil {
 		m.SetMemCgroup(c.memcg)
 	}
@@ -128,15 +165,29 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		VDSORandom:  binary.LittleEndian.Uint64(vdsoRnd[:]),
 	})
 	if err != nil {
-		m.Release()
+		abandon()
 		return err
+	}
+	if reload != nil && ec.secure {
+		// A set-ID or capability-gaining program must not start in a
+		// process the old program could have prepared.
+		abandon()
+		return errReloadRefused
 	}
 
 	// The point of no return: the other threads go, and this task takes
 	// over the process.
 	if !t.becomeSoleThread() {
-		m.Release()
+		abandon()
 		return ERESTARTNOINTR
+	}
+	if reload != nil {
+		if err := reload.CommitReload(); err != nil {
+			// The process cannot run the new program, nor the old
+			// one any more, which Linux answers with SIGKILL too.
+			t.k.Log.Error("reloading the address space for execve", "tid", t.tid, "err", err)
+			t.killGroup(unix.WaitStatus(unix.SIGKILL))
+		}
 	}
 	// Linux's exec_mm_release: the robust list and the PI futexes the
 	// task holds are released in the old address space.
@@ -203,6 +254,31 @@ func (t *Task) Exec(path string, argv, envv []string) error {
 		t.vforkDone = nil
 	}
 	return nil
+}
+
+// beginReload takes the old program's address space for the new program,
+// if the platform can reload it and the old program had it alone (a
+// single task, no CLONE_VM sharer: a vfork parent waits on it), and
+// returns it, with its Reloadable side; nil otherwise. The old memory
+// manager lets it go (mm/detach.go).
+func (t *Task) beginReload() (platform.Reloadable, platform.AddressSpace) {
+	old := t.mm
+	if old == nil || old.Users() != 1 {
+		return nil, nil
+	}
+	r, ok := old.AddressSpace().(platform.Reloadable)
+	if !ok {
+		return nil, nil
+	}
+	t.k.mu.Lock()
+	alone := len(t.tg.tasks) == 1
+	t.k.mu.Unlock()
+	if !alone {
+		return nil, nil
+	}
+	as := old.DetachAddressSpace()
+	r.BeginReload()
+	return r, as
 }
 
 // becomeSoleThread kills the other threads of the process and waits for

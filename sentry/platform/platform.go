@@ -125,6 +125,28 @@ type SyscallPatcher interface {
 	SetTrapTable(addr uint64)
 }
 
+// Reloadable is implemented by address spaces that an execve may load
+// its new program into, when the old program had the address space alone
+// and the new one runs with the same privileges (kernel/exec.go): the
+// process and the stub thread of the task stay, where a new address space
+// would cost a host process or a recycled one and a thread made for it.
+//
+// While a reload is in progress no context runs in the address space.
+type Reloadable interface {
+	// BeginReload holds every mapping change made from now on, and drops
+	// those still queued: the old program's memory manager must have let
+	// the address space go (its mappings stay until the end).
+	BeginReload()
+	// CommitReload removes every mapping made before BeginReload, then
+	// makes the held changes; it returns once no context can use an old
+	// translation.
+	CommitReload() error
+	// AbortReload drops the held changes and removes every mapping, so
+	// the old program, given the address space back with nothing
+	// mapped, faults its pages in again.
+	AbortReload()
+}
+
 // Context runs one task's registers.
 type Context interface {
 	// Switch runs st in as until the task traps, and updates st.

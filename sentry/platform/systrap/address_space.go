@@ -59,6 +59,12 @@ type addressSpace struct {
 	// releasing is set by Release: no thread may run application code
 	// any more.
 	releasing bool
+	// holding is set while an execve reloads the process (reload.go):
+	// edits are queued whatever their number, and no thread may run
+	// application code. heldTrapTable is the old program's trap table,
+	// put back if the reload is aborted.
+	holding       bool
+	heldTrapTable uint64
 
 	// reapMu protects reaped, set once the process is killed and its
 	// first thread reaped: its ID may belong to another process then.

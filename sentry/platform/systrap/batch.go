@@ -37,18 +37,23 @@ func (as *addressSpace) queueMap(op editOp) error {
 	as.pendMu.Lock()
 	defer as.pendMu.Unlock()
 	as.pending = append(as.pending, op)
-	if as.running == 0 && len(as.pending) < maxBatch {
+	if as.holding || as.running == 0 && len(as.pending) < maxBatch {
 		return nil
 	}
 	return as.flushLocked(false)
 }
 
 // editNow runs op after whatever is queued, and returns when the stub's
-// mappings reflect it.
+// mappings reflect it. During a reload it is only queued: no thread runs,
+// and the pages an munmap frees were never mapped (the held mappings of
+// them come before it).
 func (as *addressSpace) editNow(op editOp) error {
 	as.pendMu.Lock()
 	defer as.pendMu.Unlock()
 	as.pending = append(as.pending, op)
+	if as.holding {
+		return nil
+	}
 	return as.flushLocked(false)
 }
 
@@ -61,6 +66,9 @@ func (as *addressSpace) beginRun(t *stubThread) error {
 	defer as.pendMu.Unlock()
 	if as.releasing {
 		return errStubDied
+	}
+	if as.holding {
+		return errReloading
 	}
 	if len(as.pending) > 0 {
 		if err := as.flushLocked(as.running == 0); err != nil {

@@ -14,6 +14,10 @@ import (
 // by a host resource limit, or by its own seccomp filter).
 var errStubDied = errors.New("systrap: stub process exited")
 
+// errReloading is returned by a Switch into an address space an execve is
+// reloading (reload.go): no context may run there until it ends.
+var errReloading = errors.New("systrap: address space being reloaded by an execve")
+
 // tracee is a stub thread the factory traces: the master, the first thread
 // of each stub process (which edits the address space and clones the
 // application threads), and a new application thread until it is set up.
