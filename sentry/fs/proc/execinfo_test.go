@@ -194,14 +194,16 @@ func TestMemoryIntrospection(t *testing.T) {
 	if text == nil || stack == nil {
 		t.Fatalf("VMAs = %+v", vmas)
 	}
-	if text.File == nil || text.Perms != platform.Read|platform.Execute || !text.Private || text.Resident != 0 {
+	// The loader maps the program's segments ahead (mm/exec_ahead.go):
+	// the one page of text is resident.
+	if text.File == nil || text.Perms != platform.Read|platform.Execute || !text.Private || text.Resident != 1 {
 		t.Errorf("text VMA = %+v", *text)
 	}
 	if !stack.GrowsDown || stack.Resident == 0 || stack.PssBytes != stack.Resident*pageSize || stack.SharedResident != 0 {
 		t.Errorf("stack VMA = %+v", *stack)
 	}
 	u := m.Usage()
-	if u.ResidentPages != stack.Resident || u.VirtualBytes != (text.End-text.Start)+(stack.End-stack.Start) {
+	if u.ResidentPages != text.Resident+stack.Resident || u.VirtualBytes != (text.End-text.Start)+(stack.End-stack.Start) {
 		t.Errorf("Usage = %+v", u)
 	}
 
@@ -210,8 +212,18 @@ func TestMemoryIntrospection(t *testing.T) {
 	if n, err := m.Peek(0x400078, buf); n != 16 || err != nil || !bytes.Equal(buf, bytes.Repeat([]byte{0xCC}, 16)) {
 		t.Errorf("Peek text = %x, %d, %v", buf, n, err)
 	}
+	mapped, err := m.MMap(mm.MMapOpts{Length: pageSize, Perms: platform.Read, Private: true, File: &memFile{staticELF()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.Peek(mapped+0x78, buf); n != 16 || err != nil || !bytes.Equal(buf, bytes.Repeat([]byte{0xCC}, 16)) {
+		t.Errorf("Peek of a file mapping never touched = %x, %d, %v", buf, n, err)
+	}
 	if after := m.Usage().ResidentPages; after != u.ResidentPages {
 		t.Errorf("Peek populated %d pages", after-u.ResidentPages)
+	}
+	if err := m.Munmap(mapped, pageSize); err != nil {
+		t.Fatal(err)
 	}
 	// Unpopulated anonymous memory reads as zeroes; reads stop at a hole.
 	low := stack.Start
