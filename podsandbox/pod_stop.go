@@ -225,7 +225,7 @@ func (r *Runtime) podDied(ps *podState, p *proc) {
 	}
 	r.mu.Unlock()
 	id := ps.rec.Pod.Config.ID
-	status := p.exitStatus()
+	p, status := r.deathCause(ps, p)
 	reason := fmt.Sprintf("%sExited: %s (pid %d) %s", strings.ToUpper(p.name[:1])+p.name[1:], p.name, p.pid, status)
 	r.log.Error("pod process died; marking the pod NotReady", "pod", id, "process", p.name, "pid", p.pid, "status", status,
 		"log", filepath.Join(r.podStateDir(id), "sentry.log"))
@@ -234,6 +234,31 @@ func (r *Runtime) podDied(ps *podState, p *proc) {
 	}
 	r.removeSockets(id)
 	r.podDeadLocked(ps, reason)
+}
+
+// sentryHangUpGrace is how long podDied waits for the sentry after the
+// gofer ended cleanly, which it does when its sentry hangs up.
+const sentryHangUpGrace = time.Second
+
+// deathCause returns the process whose end killed the pod, and how it
+// ended, given the first one the watcher saw end. The gofer exits with
+// status 0 when its sentry's connection closes, so a sentry killed by a
+// signal is often seen second: the pod died of the sentry's death then,
+// and its reason says so.
+func (r *Runtime) deathCause(ps *podState, first *proc) (*proc, string) {
+	status := first.exitStatus()
+	if first.name != "gofer" || status != "exit status 0" {
+		return first, status
+	}
+	r.mu.Lock()
+	procs := ps.procs
+	r.mu.Unlock()
+	for _, p := range procs {
+		if p.name == "sentry" && p.waitExit(sentryHangUpGrace) {
+			return p, p.exitStatus()
+		}
+	}
+	return first, status
 }
 
 // podDeadLocked records a pod whose sandbox is gone. ps.op is held.
