@@ -15,7 +15,8 @@ import (
 // copied for the child now instead of shared, which spares each side a
 // copy-on-write fault (a platform round trip that costs far more than a
 // page copy). So are the pages of small writable private VMAs (see
-// forkCopySpan).
+// forkCopySpan). Nothing is copied while another task shares the address
+// space (see below).
 func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryManager {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
@@ -48,6 +49,17 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 		}
 	}
 	budget := forkCopyPages
+	if mm.users.Load() > 1 {
+		// Another thread may be writing while the copies are made: a
+		// copy would hold none of its stores after the copy while the
+		// pages shared copy-on-write hold all of them until
+		// writeProtectLocked below, and the child could see a later
+		// store without an earlier one (glibc's fork repairs a thread
+		// list in the child going by a marker written before the edit).
+		// Sharing everything gives the child its parent's memory as of
+		// one point in each thread's run, as on Linux.
+		budget = 0
+	}
 	for _, h := range hot {
 		h = arch.PageRoundDown(h)
 		start := h - min(h, forkHotPages*pageSize)

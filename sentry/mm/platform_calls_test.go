@@ -153,6 +153,31 @@ func TestForkCopiesSmallWritableVMAs(t *testing.T) {
 	}
 }
 
+// A process with more than one thread forks sharing every private page
+// copy-on-write: another thread's stores must reach the child up to one
+// point in its run, which copies made while it runs do not give.
+func TestForkOfAThreadedProcessCopiesNothing(t *testing.T) {
+	m, as, _ := newTestMM(t)
+	small := mustMMap(t, m, anon(base, 4, rw))
+	mustCopyOut(t, m, small, []byte("small"))
+	stack := mustMMap(t, m, anon(pg(base, 1024), 32, rw))
+	mustCopyOut(t, m, pg(stack, 8), []byte("stack"))
+	m.IncUsers() // a second thread
+	defer m.DecUsers()
+	childAS := newFakeAS(t)
+	child := m.Fork(childAS, pg(stack, 8))
+	defer child.DecUsers()
+	for _, a := range []uint64{small, pg(stack, 8)} {
+		mp, ok := as.mapped(a)
+		if !ok || mp.perms != r {
+			t.Errorf("parent's page %#x: %+v %v, want it read-only, shared copy-on-write", a, mp, ok)
+		}
+		if cp, ok := childAS.mapped(a); ok && (cp.perms != r || cp.off != mp.off) {
+			t.Errorf("child's page %#x: %+v, want the parent's page (%+v), read-only", a, cp, mp)
+		}
+	}
+}
+
 // TestReleaseFreesPagesAfterThePlatform: the memory file pages of an
 // address space are freed only once the platform address space is
 // released; before, a page could be handed to another process while a
