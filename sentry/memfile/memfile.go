@@ -53,6 +53,9 @@ type File struct {
 	// most recent last; dirtyBytes is their total length.
 	dirty      []Range
 	dirtyBytes uint64
+	// dirtyMerged is set once the newest dirty ranges have been merged
+	// (mergeNewestDirtyLocked) and nothing was released since.
+	dirtyMerged bool
 	// free holds released ranges given back to the host (holes, reading
 	// as zeroes), reused first-fit after dirty and before next grows.
 	free []Range
@@ -101,7 +104,11 @@ func (f *File) Allocate(length uint64) (Range, error) {
 		return Range{}, fmt.Errorf("memfile: bad allocation length %#x", length)
 	}
 	f.mu.Lock()
-	if r, ok := takeFit(&f.dirty, length, dirtyScan); ok {
+	r, ok := takeFit(&f.dirty, length, dirtyScan)
+	if !ok && length > pageSize && f.mergeNewestDirtyLocked() {
+		r, ok = takeFit(&f.dirty, length, dirtyScan)
+	}
+	if ok {
 		f.dirtyBytes -= length
 		f.inUse += length
 		f.mu.Unlock()
@@ -118,7 +125,7 @@ func (f *File) Allocate(length uint64) (Range, error) {
 	if length > f.size-f.next { // next <= size; next+length could wrap
 		return Range{}, ErrNoMemory
 	}
-	r := Range{f.next, f.next + length}
+	r = Range{f.next, f.next + length}
 	f.next += length
 	f.inUse += length
 	return r, nil
@@ -129,6 +136,30 @@ func (f *File) Allocate(length uint64) (Range, error) {
 // of them), and a fault's multi-page allocation that fits none would scan
 // them all under f.mu.
 const dirtyScan = 64
+
+// mergeNewestDirtyLocked merges the newest dirty ranges that touch, and
+// reports whether any did. A process exit releases its pages one by one,
+// in no particular order, so a run of pages that was one allocation (a
+// forked child's copied .data) comes back as single pages: without the
+// merge, the next allocation of such a run would miss them all and take
+// a hole or new part of the file, whose every page costs a host page
+// fault on first touch, several times the cost of the copy itself.
+//
+// Preconditions: f.mu is held.
+func (f *File) mergeNewestDirtyLocked() bool {
+	if f.dirtyMerged {
+		return false
+	}
+	f.dirtyMerged = true
+	n := min(len(f.dirty), dirtyScan)
+	tail := f.dirty[len(f.dirty)-n:]
+	merged := coalesce(tail)
+	if len(merged) == n {
+		return false
+	}
+	f.dirty = f.dirty[:len(f.dirty)-n+len(merged)]
+	return true
+}
 
 // takeFit removes length bytes from the first range of *list that holds
 // them and returns them. With newest > 0 it looks only at the newest
@@ -171,6 +202,7 @@ func (f *File) Release(r Range) {
 	f.inUse -= r.Length()
 	f.dirty = append(f.dirty, r)
 	f.dirtyBytes += r.Length()
+	f.dirtyMerged = false
 	var batch []Range
 	if f.dirtyBytes >= dirtyLimit {
 		batch, f.dirty, f.dirtyBytes = f.dirty, nil, 0

@@ -162,6 +162,28 @@ func TestReleaseZeroesAndReuses(t *testing.T) {
 	f.Release(memfile.Range{}) // a no-op
 }
 
+// A run of pages released one by one, in any order (as a process exit
+// releases them), is handed out again whole: its pages are still the
+// host's, where a hole or a new part of the file costs a host page fault
+// per page on first touch.
+func TestPagesReleasedSinglyAreReusedAsARun(t *testing.T) {
+	f := newFile(t, 1<<20)
+	const n = 8
+	run := mustAllocate(t, f, n*pageSize)
+	mustAllocate(t, f, pageSize) // keeps the run off the file's end
+	fill(f.Slice(run), 0xaa)
+	for _, i := range []uint64{5, 0, 7, 2, 6, 1, 4, 3} {
+		f.Release(memfile.Range{Start: run.Start + i*pageSize, End: run.Start + (i+1)*pageSize})
+	}
+	again := mustAllocate(t, f, n*pageSize)
+	if again != run {
+		t.Errorf("Allocate(%d pages) after releasing %+v page by page = %+v, want it back", n, run, again)
+	}
+	if !isZero(f.Slice(again)) {
+		t.Errorf("reused run is not zero")
+	}
+}
+
 // A released range too small for a request is skipped, not split across.
 func TestReleaseTooSmallIsSkipped(t *testing.T) {
 	f := newFile(t, 1<<20)
