@@ -45,6 +45,12 @@ func (t *Task) goroutine(start func() error, started chan<- error) {
 	t.exit()
 }
 
+// boundUserTimeAfter is the wall time of a Switch past which the task's
+// user time is checked against the host's count (platform.UserTimeBounder):
+// long enough that the host call it takes is lost in it, short enough to
+// catch a task that waited a scheduler slice for a CPU.
+const boundUserTimeAfter = time.Millisecond
+
 // run runs the task until it exits.
 func (t *Task) run() {
 	for {
@@ -55,6 +61,11 @@ func (t *Task) run() {
 		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.st)
 		mid := time.Now()
 		user := mid.Sub(start)
+		if user >= boundUserTimeAfter {
+			if b, ok := t.ctx.(platform.UserTimeBounder); ok {
+				user = b.BoundUserTime(user)
+			}
+		}
 		t.userNS.Add(int64(user))
 		t.blockedNS = 0
 		if err != nil {

@@ -8,6 +8,7 @@ package platform
 
 import (
 	"errors"
+	"time"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -210,6 +211,19 @@ var ErrUnavailable = errors.New("platform unavailable on this host")
 type BlockNotifier interface {
 	// Blocking is called by the task's goroutine as the task blocks.
 	Blocking()
+}
+
+// UserTimeBounder is implemented by contexts whose application code runs
+// in a host process whose CPU clock the sentry can read. A task is charged
+// the wall time of each Switch as user time (reading a CPU clock at both
+// ends of every Switch costs more than a short one); on an overloaded host
+// that wall time includes the time the application waited for a CPU, and
+// a process that mostly sleeps would show CPU time it never used.
+type UserTimeBounder interface {
+	// BoundUserTime is called by the task's goroutine after a Switch
+	// that took wall: it returns at most wall and at least the CPU time
+	// the application used during that Switch, as the host counts it.
+	BoundUserTime(wall time.Duration) time.Duration
 }
 
 // ThreadFree is implemented by platforms whose contexts bind nothing to

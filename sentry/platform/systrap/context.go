@@ -81,6 +81,11 @@ type stubThread struct {
 	// spinCut is set when Blocking cleared the stub's spin for the
 	// current answer; used by the task's goroutine only.
 	spinCut bool
+	// cpuMark is the stub process's CPU clock when the context last read
+	// it (cpu_time.go), and cpuMarked whether it has; used by the task's
+	// goroutine only.
+	cpuMark   time.Duration
+	cpuMarked bool
 	// fast is set while the thread waits in the syshandler (a patched
 	// system-call site, fastpath.go) instead of its signal handler: it
 	// has no signal frame, and its floating-point state is live.
@@ -508,6 +513,9 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		t.msg.FSBase = st.Regs.Fs_base
 		t.msg.SetFS = 1
 		t.fsBase = st.Regs.Fs_base
+	}
+	if !t.cpuMarked {
+		t.markCPU()
 	}
 	if err := as.beginRun(t); err != nil {
 		return platform.Trap{}, err
