@@ -21,50 +21,39 @@ func startProc(t *testing.T, name string, argv ...string) *proc {
 	return p
 }
 
-// A gofer ends with status 0 when its sentry hangs up; the watcher may see
-// it first, but the pod died of its sentry.
-func TestDeathCauseIsTheSentryItsGoferOutlivedBriefly(t *testing.T) {
-	r := &Runtime{}
-	gofer := startProc(t, "gofer", "true")
-	sentry := startProc(t, "sentry", "sleep", "60")
-	ps := &podState{procs: []*proc{sentry, gofer}}
-	if !gofer.waitExit(killTimeout) {
-		t.Fatal("the gofer did not exit")
-	}
-	if err := syscall.Kill(sentry.pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	p, status := r.deathCause(ps, gofer)
-	if p != sentry || status != "killed by signal 9 (SIGKILL)" {
-		t.Errorf("cause %s: %q, want the sentry killed by SIGKILL", p.name, status)
-	}
-}
-
-func TestDeathCauseIsAGoferThatFailed(t *testing.T) {
-	r := &Runtime{}
-	gofer := startProc(t, "gofer", "false")
-	sentry := startProc(t, "sentry", "sleep", "60")
-	ps := &podState{procs: []*proc{sentry, gofer}}
-	if !gofer.waitExit(killTimeout) {
-		t.Fatal("the gofer did not exit")
-	}
-	p, status := r.deathCause(ps, gofer)
-	if p != gofer || status != "exit status 1" {
-		t.Errorf("cause %s: %q, want the gofer's exit status 1", p.name, status)
-	}
-}
-
-// A gofer that ends cleanly while its sentry keeps running is the cause.
-func TestDeathCauseIsAGoferWhoseSentryLives(t *testing.T) {
-	r := &Runtime{}
-	gofer := startProc(t, "gofer", "true")
-	sentry := startProc(t, "sentry", "sleep", "60")
-	ps := &podState{procs: []*proc{sentry, gofer}}
-	if !gofer.waitExit(killTimeout) {
-		t.Fatal("the gofer did not exit")
-	}
-	p, status := r.deathCause(ps, gofer)
-	if p != gofer || status != "exit status 0" {
-		t.Errorf("cause %s: %q, want the gofer's exit status 0", p.name, status)
+// deathCause names the process the pod died of. A gofer ends with status 0
+// when its sentry hangs up, and the watcher may see it first: the pod
+// died of its sentry then. A gofer that failed, or ended while its sentry
+// lives, is the cause itself.
+func TestDeathCause(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		gofer      string // the gofer's command
+		killSentry bool
+		want       string // the cause's name
+		status     string
+	}{
+		{"sentry killed", "true", true, "sentry", "killed by signal 9 (SIGKILL)"},
+		{"gofer failed", "false", false, "gofer", "exit status 1"},
+		{"sentry lives", "true", false, "gofer", "exit status 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Runtime{}
+			gofer := startProc(t, "gofer", tc.gofer)
+			sentry := startProc(t, "sentry", "sleep", "60")
+			ps := &podState{procs: []*proc{sentry, gofer}}
+			if !gofer.waitExit(killTimeout) {
+				t.Fatal("the gofer did not exit")
+			}
+			if tc.killSentry {
+				if err := syscall.Kill(sentry.pid, syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, status := r.deathCause(ps, gofer)
+			if p.name != tc.want || status != tc.status {
+				t.Errorf("cause %s: %q, want %s: %q", p.name, status, tc.want, tc.status)
+			}
+		})
 	}
 }
