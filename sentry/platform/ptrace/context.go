@@ -3,6 +3,7 @@ package ptrace
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -37,9 +38,23 @@ type context struct {
 	// lastFault is the stub thread the last Switch returned a host
 	// SIGSEGV fault from, for FaultAccess; nil otherwise.
 	lastFault *thread
+	// last is the stub thread of the last Switch, for BoundUserTime.
+	last *thread
 }
 
-var _ platform.Context = (*context)(nil)
+var (
+	_ platform.Context         = (*context)(nil)
+	_ platform.UserTimeBounder = (*context)(nil)
+)
+
+// BoundUserTime implements platform.UserTimeBounder with the stub process's
+// CPU clock (stubproc.CPUMark).
+func (c *context) BoundUserTime(wall time.Duration) time.Duration {
+	if c.last == nil {
+		return wall
+	}
+	return c.last.cpu.Bound(c.last.tgid, wall)
+}
 
 // NewContext implements platform.Platform.NewContext.
 func (p *Platform) NewContext() (platform.Context, error) {
@@ -83,6 +98,10 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		return platform.Trap{}, err
 	}
 	t.bindToTracerCPU()
+	c.last = t
+	if !t.cpu.Marked() {
+		t.cpu.Mark(t.tgid)
+	}
 	c.running.Store(t)
 	defer c.running.Store(nil)
 	if c.pendingInterrupt.Swap(false) {

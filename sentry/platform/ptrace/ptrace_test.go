@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -77,6 +78,23 @@ func TestSyscallTrap(t *testing.T) {
 			t.Fatalf("rip %#x after syscall, want %#x", st.Regs.Rip, codeAddr+7)
 		}
 		st.SetReturn(42)
+	}
+}
+
+// A Switch is charged no more user time than the stub process used, as
+// the host counts it, however long its wall time was.
+func TestBoundUserTime(t *testing.T) {
+	f := newFixture(t, getppidLoop)
+	b := f.ctx.(platform.UserTimeBounder)
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	for i := 0; i < 3; i++ {
+		if _, err := f.ctx.Switch(f.as, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := b.BoundUserTime(time.Hour); got >= time.Second {
+		t.Errorf("bound of an hour of wall time = %v, want the stub's CPU time, far below a second", got)
 	}
 }
 

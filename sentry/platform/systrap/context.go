@@ -12,6 +12,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 )
 
 const (
@@ -81,11 +82,9 @@ type stubThread struct {
 	// spinCut is set when Blocking cleared the stub's spin for the
 	// current answer; used by the task's goroutine only.
 	spinCut bool
-	// cpuMark is the stub process's CPU clock when the context last read
-	// it (cpu_time.go), and cpuMarked whether it has; used by the task's
-	// goroutine only.
-	cpuMark   time.Duration
-	cpuMarked bool
+	// cpu bounds the user time charged for the thread's Switches
+	// (cpu_time.go); used by the task's goroutine only.
+	cpu stubproc.CPUMark
 	// fast is set while the thread waits in the syshandler (a patched
 	// system-call site, fastpath.go) instead of its signal handler: it
 	// has no signal frame, and its floating-point state is live.
@@ -514,8 +513,8 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		t.msg.SetFS = 1
 		t.fsBase = st.Regs.Fs_base
 	}
-	if !t.cpuMarked {
-		t.markCPU()
+	if !t.cpu.Marked() {
+		t.cpu.Mark(as.first.tgid)
 	}
 	if err := as.beginRun(t); err != nil {
 		return platform.Trap{}, err
