@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -305,8 +306,22 @@ func (m *futexManager) wake(t *Task, addr uint64, private bool, n int, bitset ui
 }
 
 // FutexWake implements FUTEX_WAKE and FUTEX_WAKE_BITSET.
+//
+// A waker whose FUTEX_WAKE readied a task yields its host thread to it.
+// The woken task's goroutine is queued to run next on the waker's thread,
+// but the waker goes straight back to its platform and waits there for
+// its application's next call, polling, and the woken task waits behind
+// it until another thread steals it or the runtime takes the thread
+// back: a futex ping-pong between two threads took 150 µs a round in
+// about half the runs here, against 55-76 µs with the yield. Only for
+// goroutines not locked to a host thread, which the yield would hand
+// off as well.
 func (t *Task) FutexWake(addr uint64, private bool, n int, bitset uint32) (int, error) {
-	return t.k.futexes.wake(t, addr, private, n, bitset)
+	woken, err := t.k.futexes.wake(t, addr, private, n, bitset)
+	if woken > 0 && t.k.threadFree() {
+		runtime.Gosched()
+	}
+	return woken, err
 }
 
 // FutexRequeue implements FUTEX_REQUEUE and, with checkVal, FUTEX_CMP_REQUEUE:

@@ -11,13 +11,20 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
+// threadFree reports whether task goroutines run unlocked from host
+// threads (platform.ThreadFree).
+func (k *Kernel) threadFree() bool {
+	tf, ok := k.Platform.(platform.ThreadFree)
+	return ok && tf.ContextsThreadFree()
+}
+
 // goroutine is the body of a task's goroutine. start runs first, on the
 // task's thread (the first exec, or a clone child's set-up).
 func (t *Task) goroutine(start func() error, started chan<- error) {
 	// A platform whose contexts are bound to a host thread gets the task
 	// its own, which ends with the task, after the platform released what
 	// it bound to it.
-	if tf, ok := t.k.Platform.(platform.ThreadFree); !ok || !tf.ContextsThreadFree() {
+	if !t.k.threadFree() {
 		runtime.LockOSThread()
 	}
 	t.bindGoroutine()
