@@ -19,10 +19,10 @@ package gofer
 // mounted, so a tree that is "/" does not contain the new root) and marks
 // each clone, recursively, nosuid and nodev (and read-only for a read-only
 // tree), so a device node swapped into a tree cannot be opened at all. It
-// then mounts a small tmpfs on a fresh temporary directory, moves tree i
+// then mounts a small tmpfs over $TMPDIR (in this namespace only, so the
+// host sees no trace of it, even of a gofer killed half way), moves tree i
 // to /i in it, pivots into it (pivot_root(".", ".") and a lazy unmount of
-// the old root), removes the temporary directory from the host again and
-// makes the new root read-only. From then on the gofer sees its trees and
+// the old root) and makes the new root read-only. From then on the gofer sees its trees and
 // nothing else of the host: no /proc, /sys, /dev or /tmp. The server opens
 // the trees at their new paths, so the descriptors it serves carry the
 // new mounts' flags. On kernels without open_tree (before 5.2) it falls
@@ -178,22 +178,34 @@ func confineMounts(trees []Tree, logw io.Writer) ([]Tree, error) {
 		}
 	}
 
-	newRoot, err := os.MkdirTemp("", "cocoon-gofer-root-")
-	if err != nil {
-		return nil, fmt.Errorf("creating the new root: %w", err)
+	// Without open_tree, trees are bind-mounted by path once the new root
+	// is mounted, and the new root may hide a tree's path: reach each
+	// through a descriptor opened now.
+	var treeFDs []int
+	defer func() {
+		for _, fd := range treeFDs {
+			_ = unix.Close(fd)
+		}
+	}()
+	if !haveOpenTree {
+		for _, t := range trees {
+			fd, err := unix.Open(t.Path, unix.O_PATH|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return nil, fmt.Errorf("gofer: open root %q: %w", t.Path, err)
+			}
+			treeFDs = append(treeFDs, fd)
+		}
 	}
-	// Held to remove newRoot from the host once the old root is gone.
-	parentFD, err := unix.Open(filepath.Dir(newRoot), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		_ = os.Remove(newRoot)
-		return nil, fmt.Errorf("opening %s: %w", filepath.Dir(newRoot), err)
-	}
-	defer unix.Close(parentFD)
+
+	// The new root is mounted over the temporary directory itself, not over
+	// a new directory in it: the mount lives only in this private mount
+	// namespace, so a gofer killed at any point leaves nothing behind on
+	// the host.
+	newRoot := os.TempDir()
 	removeNewRoot := true
 	defer func() {
 		if removeNewRoot {
 			_ = unix.Unmount(newRoot, unix.MNT_DETACH)
-			_ = os.Remove(newRoot)
 		}
 	}()
 	opts := fmt.Sprintf("mode=0755,size=64k,nr_inodes=%d", 2*len(trees)+16)
@@ -219,7 +231,7 @@ func confineMounts(trees []Tree, logw io.Writer) ([]Tree, error) {
 			if err := unix.MoveMount(clones[i], "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 				return nil, fmt.Errorf("mounting %s at %s: %w", t.Path, target, err)
 			}
-		} else if err := unix.Mount(t.Path, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		} else if err := unix.Mount("/proc/self/fd/"+strconv.Itoa(treeFDs[i]), target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return nil, fmt.Errorf("bind-mounting %s at %s: %w", t.Path, target, err)
 		}
 		if !haveOpenTree || !haveSetattr {
@@ -248,11 +260,6 @@ func confineMounts(trees []Tree, logw io.Writer) ([]Tree, error) {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return nil, err
-	}
-	// newRoot is no longer a mount point in this namespace; remove it from
-	// the host through the descriptor held from before.
-	if err := unix.Unlinkat(parentFD, filepath.Base(newRoot), unix.AT_REMOVEDIR); err != nil {
-		fmt.Fprintf(logw, "cocoon gofer: leaving empty directory %s on the host: %v\n", newRoot, err)
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return nil, fmt.Errorf("making the new root read-only: %w", err)

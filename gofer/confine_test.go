@@ -109,6 +109,12 @@ func confineProbe(probe, tree string) int {
 		fmt.Printf("ls /: %s\n", strings.Join(names, " "))
 		fmt.Printf("mkdir /x: %v\n", unix.Mkdir("/x", 0o755))
 		fmt.Printf("write /0: %v\n", unix.Mkdir("/0/x", 0o755))
+		var st unix.Stat_t
+		if err := unix.Stat("/0/true", &st); err != nil {
+			fmt.Printf("tree file /0/true: %v\n", err)
+		} else {
+			fmt.Printf("tree file /0/true: %d bytes\n", st.Size)
+		}
 	case "socket":
 		_, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 		fmt.Printf("socket: %v\n", err)
@@ -227,11 +233,14 @@ func TestConfineHidesHost(t *testing.T) {
 }
 
 func testConfineHidesHost(t *testing.T, probe string) {
-	// The probe makes its temporary root under a TMPDIR of this test's
-	// own: other gofers (other tests of the suite run at the same time)
-	// make theirs in the host's /tmp.
-	tmp := t.TempDir()
+	// The probe's TMPDIR, where it mounts its new root, is the directory
+	// that holds the tree, so the tree's path is hidden by then.
+	tmp := filepath.Dir(t.TempDir())
 	t.Setenv("TMPDIR", tmp)
+	before, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ws, out := runProbe(t, probe)
 	if !ws.Exited() || ws.ExitStatus() != 0 {
 		t.Fatalf("hostroot probe: wait status %v, output:\n%s", ws, out)
@@ -243,6 +252,7 @@ func testConfineHidesHost(t *testing.T, probe string) {
 		"ls /: 0\n",
 		"mkdir /x: read-only file system",
 		"write /0: read-only file system",
+		"tree file /0/true: 10 bytes",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("hostroot probe output lacks %q:\n%s", want, out)
@@ -252,8 +262,14 @@ func testConfineHidesHost(t *testing.T, probe string) {
 	if strings.Contains(out, ": <nil>") {
 		t.Errorf("a host path opened in the confined process:\n%s", out)
 	}
-	if m, _ := filepath.Glob(filepath.Join(tmp, "cocoon-gofer-root-*")); len(m) != 0 {
-		t.Errorf("temporary roots left on the host: %q", m)
+	// The new root never touched the host: TMPDIR holds the test's two
+	// directories (the one above and the tree) and nothing else.
+	after, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before)+1 {
+		t.Errorf("TMPDIR held %d entries before the probe and %v after; want the tree only added", len(before), after)
 	}
 }
 
