@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/monotime"
 	"github.com/cocoonrt/cocoon/sentry/mm"
 	"github.com/cocoonrt/cocoon/sentry/platform"
 )
@@ -64,10 +65,10 @@ func (t *Task) run() {
 		if !t.prepareToRun() {
 			return
 		}
-		start := time.Now()
+		start := monotime.Now()
 		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.st)
-		mid := time.Now()
-		user := mid.Sub(start)
+		mid := monotime.Now()
+		user := mid - start
 		if user >= boundUserTimeAfter {
 			if b, ok := t.ctx.(platform.UserTimeBounder); ok {
 				user = b.BoundUserTime(user)
@@ -119,7 +120,7 @@ func (t *Task) run() {
 			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr, 0)
 		case platform.TrapInterrupted:
 		}
-		sys := max(time.Since(mid)-time.Duration(t.blockedNS), 0)
+		sys := max(monotime.Now()-mid-time.Duration(t.blockedNS), 0)
 		t.sysNS.Add(int64(sys))
 		if t.tg.cpuTimersArmed.Load() {
 			t.chargeCPUTimers(user, sys)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/monotime"
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/platform"
 	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
@@ -78,7 +79,7 @@ type stubThread struct {
 	stubAwake, sentryAwake bool
 	// eventAt is when the sentry saw the thread's last event: resume
 	// tells from it whether the stub's spin could have found the answer.
-	eventAt time.Time
+	eventAt time.Duration // monotime
 	// spinCut is set when Blocking cleared the stub's spin for the
 	// current answer; used by the task's goroutine only.
 	spinCut bool
@@ -219,7 +220,7 @@ func (t *stubThread) resume() {
 		// a call answered while the stub spun costs no clock read.
 		var served time.Duration
 		if slept {
-			served = time.Since(t.eventAt)
+			served = monotime.Now() - t.eventAt
 		}
 		t.recordStubSpin(slept, served)
 	}
@@ -256,21 +257,29 @@ func (t *stubThread) wait() error {
 		spin = &t.sentrySpinWoken
 	}
 	if sentrySpin > 0 && spin.enabled() {
-		deadline := time.Now().Add(sentrySpin)
+		// The deadline is set at the first look at the clock, not
+		// before the loop: most events come sooner, and then the spin
+		// costs no clock read.
+		var deadline time.Duration
 		hit := false
 		for i := 1; ; i++ {
 			if loadState(&msg.State) == stateEvent {
 				hit = true
 				break
 			}
-			if i%128 == 0 && time.Now().After(deadline) {
-				break
+			if i%128 == 0 {
+				now := monotime.Now()
+				if deadline == 0 {
+					deadline = now + sentrySpin
+				} else if now > deadline {
+					break
+				}
 			}
 		}
 		spin.record(hit)
 		t.sentryAwake = hit
 		if hit {
-			t.eventAt = time.Now()
+			t.eventAt = monotime.Now()
 			return nil
 		}
 	}
@@ -280,13 +289,13 @@ func (t *stubThread) wait() error {
 		s := loadState(&msg.State)
 		if s == stateEvent {
 			atomic.StoreUint32(&msg.SentrySleeping, 0)
-			t.eventAt = time.Now()
+			t.eventAt = monotime.Now()
 			return nil
 		}
 		errno := futexWait(&msg.State, s, &waitTimeout)
 		atomic.StoreUint32(&msg.SentrySleeping, 0)
 		if loadState(&msg.State) == stateEvent {
-			t.eventAt = time.Now()
+			t.eventAt = monotime.Now()
 			return nil
 		}
 		if errno == unix.ETIMEDOUT && t.as.stubExited(t.tid) {
