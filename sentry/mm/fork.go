@@ -25,13 +25,7 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 	c.mmapBase, c.stackLimit, c.commitLimit, c.asLimit = mm.mmapBase, mm.stackLimit, mm.commitLimit, mm.asLimit
 	c.memcg = mm.memcg
 	// The child's memory holds the same patched sites and table.
-	c.patch = patchState{table: mm.patch.table, next: mm.patch.next, disabled: mm.patch.disabled}
-	if len(mm.patch.sites) > 0 {
-		c.patch.sites = make(map[uint64]uint32, len(mm.patch.sites))
-		for site, sysno := range mm.patch.sites {
-			c.patch.sites[site] = sysno
-		}
-	}
+	c.patch = mm.patch.clone()
 	if patcher, ok := as.(platform.SyscallPatcher); ok && c.patch.table != 0 {
 		patcher.SetTrapTable(c.patch.table)
 	}

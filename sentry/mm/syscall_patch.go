@@ -1,7 +1,9 @@
 package mm
 
 import (
+	"bytes"
 	"encoding/binary"
+	"slices"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -9,29 +11,50 @@ import (
 )
 
 // System-call patching. On a platform whose traps are expensive (systrap: a
-// host signal and a sigreturn per call), the sentry rewrites the most common
-// system-call site of x86-64 code, `mov $nr,%eax; syscall` (7 bytes), into
-// `jmp *abs32` (7 bytes), an indirect jump through an entry of a trap table
-// mapped below 2 GiB. Each entry holds its own code address followed by a
-// trampoline the platform writes (platform.SyscallPatcher), which knows the
-// site's system call number and return address and enters the platform's
-// hand-off without a host signal.
+// host signal and a sigreturn per call), the sentry rewrites the system-call
+// sites applications use most into `jmp *abs32`, an indirect jump through a
+// slot of a trap table mapped below 2 GiB, to a trampoline the platform
+// writes (platform.SyscallPatcher) that enters the platform's hand-off
+// without a host signal.
 //
-// The table lives at an address whose third byte is 0x06, so the byte that
-// replaces the first byte of `syscall` (offset 5 of the site) is 0x06, an
-// invalid instruction in 64-bit mode. A thread that executed the old `mov`
-// before the patch, or whose system call the kernel restarts by moving its
-// instruction pointer back two bytes, executes it and traps with SIGILL;
-// PatchedSiteFault turns that into the system call the site makes.
+// Two kinds of site are patched:
+//
+//   - `mov $nr,%eax; syscall` (7 bytes), the common form of C libraries:
+//     the trampoline knows the number. Its slot is the first 8 bytes of a
+//     64-byte table entry, its code the rest.
+//   - A few exact instruction sequences that leave a number chosen at run
+//     time in RAX (siteForms): Go's one system-call function, through which
+//     the syscall package and the runtime's network poller make every call,
+//     and glibc's syscall(3). The patch replaces the last 7 or 8 bytes
+//     before and including `syscall`; the trampoline first runs the
+//     instructions it replaced, then enters with the application's RAX.
+//
+// Other threads may be running a site while it is patched, and the kernel
+// restarts an interrupted call by moving the instruction pointer back two
+// bytes, onto where `syscall` was. So every byte of the jump that lands on
+// an instruction boundary of the old code, except the first, is an invalid
+// instruction in 64-bit mode: a thread that reaches one traps with SIGILL,
+// and PatchedSiteFault turns that into the system call or a rerun of the
+// jump. The table's address makes it so: its third byte is 0x06 and its
+// fourth 0x3f, and the slot of a site with a run-time number is at offset
+// 6 of a 256-byte block, so its address is 0x3f06xx06. The patch is
+// written boundary bytes first and the jump's opcode last.
 const (
-	// trapTableAddr is where the table is mapped; byte 2 of every
-	// address in it is 0x06.
-	trapTableAddr = 0x60000
+	// trapTableAddr is where the table is mapped: byte 2 of every address
+	// in it is 0x06 and byte 3 is 0x3f. It lies below 1 GiB, above the
+	// text, data and early heap of a program loaded at the usual 4 MiB,
+	// and out of the window MAP_32BIT allocates from.
+	trapTableAddr = 0x3f060000
 	trapTableSize = 0x10000
 	// trapEntrySize is the size of one entry: 8 bytes of code address
 	// and the trampoline. Entry 0 is the table's header.
 	trapEntrySize = 64
 	trapEntries   = trapTableSize / trapEntrySize
+	// raxBlockSize is the block a run-time-number site takes: its slot
+	// at raxSlotOffset and its trampoline in the block's second entry.
+	raxBlockSize  = 256
+	raxSlotOffset = 6
+	raxBlocks     = trapTableSize / raxBlockSize
 	// trapTableName is how /proc/PID/maps shows the table.
 	trapTableName = "[usertrap]"
 
@@ -61,14 +84,58 @@ const sysRtSigreturn = 15
 // it restarts an interrupted call that must continue where it stopped.
 const sysRestartSyscall = 219
 
+// siteForm is an instruction sequence ending in `syscall` that leaves the
+// system call number in RAX, and how it is patched.
+type siteForm struct {
+	name string
+	// code is the sequence, matched exactly: long enough that it is
+	// found only where the compiler or assembler emitted it.
+	code []byte
+	// patchLen is how many of its last bytes the jump replaces (7, or 8
+	// with the last byte of `syscall` left over).
+	patchLen int
+	// stops are the offsets in the patch, other than 0, where an
+	// instruction of the old code starts; the last one is `syscall`.
+	stops []int
+}
+
+// siteForms are the run-time-number sites patched.
+var siteForms = []siteForm{{
+	// internal/runtime/syscall/linux.Syscall6: mov %rsi,%r10; mov
+	// %rdi,%rdx; mov %rcx,%rsi; mov %rbx,%rdi; syscall.
+	name:     "go",
+	code:     []byte{0x49, 0x89, 0xf2, 0x48, 0x89, 0xfa, 0x48, 0x89, 0xce, 0x48, 0x89, 0xdf, 0x0f, 0x05},
+	patchLen: 8,
+	stops:    []int{3, 6},
+}, {
+	// glibc's syscall(3): mov %rdi,%rax; mov %rsi,%rdi; mov %rdx,%rsi;
+	// mov %rcx,%rdx; mov %r8,%r10; mov %r9,%r8; mov 0x8(%rsp),%r9;
+	// syscall.
+	name: "glibc",
+	code: []byte{0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6, 0x48, 0x89, 0xca,
+		0x4d, 0x89, 0xc2, 0x4d, 0x89, 0xc8, 0x4c, 0x8b, 0x4c, 0x24, 0x08, 0x0f, 0x05},
+	patchLen: 7,
+	stops:    []int{5},
+}}
+
+// patchedSite is a site the sentry rewrote.
+type patchedSite struct {
+	// orig is what the patch replaced, to put back.
+	orig []byte
+	// form is the run-time-number form, nil for `mov $nr,%eax; syscall`.
+	form *siteForm
+}
+
 // patchState is the system-call patching state of an address space,
 // protected by MemoryManager.mu.
 type patchState struct {
 	// table is the trap table's address, 0 while there is none (or after
 	// the application unmapped or replaced it).
 	table uint64
-	// next is the next free entry.
-	next int
+	// next is the next free entry for a fixed-number site; raxNext is
+	// one past the lowest block taken by a run-time-number site (they
+	// are taken from the top down).
+	next, raxNext int
 	// disabled is set when the table's place was taken by the
 	// application, or the platform refused a trampoline.
 	disabled bool
@@ -79,16 +146,30 @@ type patchState struct {
 	// traps a second time, so start-up code that runs once (most of a
 	// short-lived process's calls) costs no page copies.
 	seen map[uint64]struct{}
-	// sites maps each patched site to its system call number, to undo
-	// the patches if the table goes away.
-	sites map[uint64]uint32
+	// sites are the patched sites by the address of their jump, to
+	// recognise their SIGILLs and to undo the patches if the table goes
+	// away.
+	sites map[uint64]patchedSite
+}
+
+// clone returns the state of a forked copy of the address space, which
+// holds the same patched code and table.
+func (ps *patchState) clone() patchState {
+	c := patchState{table: ps.table, next: ps.next, raxNext: ps.raxNext, disabled: ps.disabled}
+	if len(ps.sites) > 0 {
+		c.sites = make(map[uint64]patchedSite, len(ps.sites))
+		for site, p := range ps.sites {
+			c.sites[site] = p
+		}
+	}
+	return c
 }
 
 // PatchSyscall patches the system-call site that returns to ret, where the
-// task just made system call sysno, when it has the form `mov $sysno,%eax;
-// syscall` in a private executable mapping and the platform can run
-// patched sites. It reports whether it patched. Failure to patch is never
-// an error: the site keeps trapping the slow way.
+// task just made system call sysno, when it has one of the patchable forms
+// in a private executable mapping and the platform can run patched sites.
+// It reports whether it patched. Failure to patch is never an error: the
+// site keeps trapping the slow way.
 func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
 	patcher, ok := mm.as.(platform.SyscallPatcher)
 	if !ok || sysno == sysRtSigreturn || ret < patchSiteLen {
@@ -111,22 +192,40 @@ func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
 		return false
 	}
 	delete(ps.seen, ret)
-	site := ret - patchSiteLen
-	if !mm.patchableSiteLocked(site, sysno) {
-		if ps.unpatchable == nil || len(ps.unpatchable) >= unpatchableCap {
-			ps.unpatchable = make(map[uint64]struct{})
+	var form *siteForm
+	if !mm.patchableSiteLocked(ret-patchSiteLen, sysno) {
+		if form = mm.siteFormLocked(ret); form == nil {
+			if ps.unpatchable == nil || len(ps.unpatchable) >= unpatchableCap {
+				ps.unpatchable = make(map[uint64]struct{})
+			}
+			ps.unpatchable[ret] = struct{}{}
+			return false
 		}
-		ps.unpatchable[ret] = struct{}{}
-		return false
 	}
 	if ps.table == 0 && !mm.mapTrapTableLocked(patcher) {
 		return false
 	}
-	if ps.next >= trapEntries {
-		return false
+	var slot, entry uint64
+	var code []byte
+	n := patchSiteLen
+	if form == nil {
+		if ps.next >= trapEntries || ps.next >= ps.raxNext*raxBlockSize/trapEntrySize {
+			return false
+		}
+		entry = ps.table + uint64(ps.next)*trapEntrySize
+		slot = entry
+		code = patcher.SyscallTrampoline(entry+8, ret, uint32(sysno))
+	} else {
+		block := ps.raxNext - 1
+		if block*raxBlockSize/trapEntrySize <= ps.next {
+			return false
+		}
+		n = form.patchLen
+		slot = ps.table + uint64(block)*raxBlockSize + raxSlotOffset
+		entry = ps.table + uint64(block)*raxBlockSize + trapEntrySize
+		replaced := form.code[len(form.code)-form.patchLen : len(form.code)-2]
+		code = patcher.SyscallTrampolineRAX(entry+8, ret, replaced)
 	}
-	entry := ps.table + uint64(ps.next)*trapEntrySize
-	code := patcher.SyscallTrampoline(entry+8, ret, uint32(sysno))
 	if code == nil || 8+len(code) > trapEntrySize {
 		ps.disabled = true
 		return false
@@ -137,32 +236,69 @@ func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
 	if !mm.forceWriteLocked(entry, buf) {
 		return false
 	}
-	ps.next++
-
-	// Other threads may be running the site: write it so that at every
-	// moment they read either the old instructions, or a `mov` followed
-	// by the invalid 0x06, or the whole jump. First the invalid byte
-	// over `syscall`, then everything but the opcode of `mov`, then
-	// the opcode of the jump.
-	jump := [patchSiteLen]byte{0xff, 0x24, 0x25}
-	binary.LittleEndian.PutUint32(jump[3:], uint32(entry))
-	if ps.sites == nil {
-		ps.sites = make(map[uint64]uint32)
+	if form != nil {
+		var p [8]byte
+		binary.LittleEndian.PutUint64(p[:], entry+8)
+		if !mm.forceWriteLocked(slot, p[:]) {
+			return false
+		}
+		ps.raxNext--
+	} else {
+		ps.next++
 	}
-	ps.sites[site] = uint32(sysno)
-	if !mm.forceWriteLocked(site+5, jump[5:6]) ||
-		!mm.forceWriteLocked(site+1, jump[1:]) ||
+
+	site := ret - uint64(n)
+	orig := make([]byte, n)
+	if !mm.readLocked(site, orig) {
+		return false
+	}
+	jump := make([]byte, n)
+	copy(jump, orig)
+	jump[0], jump[1], jump[2] = 0xff, 0x24, 0x25
+	binary.LittleEndian.PutUint32(jump[3:], uint32(slot))
+	stops := []int{5}
+	if form != nil {
+		stops = form.stops
+	}
+	for _, at := range stops {
+		if !invalidOpcode(jump[at]) {
+			// The table's layout rules this out (TestTrapSlotsTrap).
+			ps.disabled = true
+			return false
+		}
+	}
+	if ps.sites == nil {
+		ps.sites = make(map[uint64]patchedSite)
+	}
+	ps.sites[site] = patchedSite{orig: orig, form: form}
+	// Invalid bytes on the boundaries first, then the rest of the jump
+	// but its opcode, then the opcode.
+	for _, at := range stops {
+		if !mm.forceWriteLocked(site+uint64(at), jump[at:at+1]) {
+			return false
+		}
+	}
+	if !mm.forceWriteLocked(site+1, jump[1:]) ||
 		!mm.forceWriteLocked(site, jump[:1]) {
 		return false
 	}
 	return true
 }
 
+// invalidOpcode reports whether b, as the first byte of an instruction,
+// raises #UD in 64-bit mode whatever follows.
+func invalidOpcode(b byte) bool {
+	switch b {
+	case 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x60, 0x61, 0xd4, 0xd5, 0xd6:
+		return true
+	}
+	return false
+}
+
 // patchableSiteLocked reports whether the 7 bytes at site are `mov
 // $sysno,%eax; syscall` in one private, executable mapping.
 func (mm *MemoryManager) patchableSiteLocked(site, sysno uint64) bool {
-	v := mm.vmaAtLocked(site)
-	if v == nil || !v.private || v.perms&platform.Execute == 0 || site+patchSiteLen > v.end {
+	if !mm.privateCodeLocked(site, patchSiteLen) {
 		return false
 	}
 	var code [patchSiteLen]byte
@@ -171,6 +307,30 @@ func (mm *MemoryManager) patchableSiteLocked(site, sysno uint64) bool {
 	}
 	return code[0] == 0xb8 && uint64(binary.LittleEndian.Uint32(code[1:5])) == sysno &&
 		code[5] == 0x0f && code[6] == 0x05
+}
+
+// siteFormLocked returns the run-time-number form the code ending at ret
+// has, in one private, executable mapping, or nil.
+func (mm *MemoryManager) siteFormLocked(ret uint64) *siteForm {
+	for i := range siteForms {
+		f := &siteForms[i]
+		n := uint64(len(f.code))
+		if ret < n || !mm.privateCodeLocked(ret-n, n) {
+			continue
+		}
+		code := make([]byte, n)
+		if mm.readLocked(ret-n, code) && bytes.Equal(code, f.code) {
+			return f
+		}
+	}
+	return nil
+}
+
+// privateCodeLocked reports whether [addr, addr+n) lies in one private,
+// executable mapping.
+func (mm *MemoryManager) privateCodeLocked(addr, n uint64) bool {
+	v := mm.vmaAtLocked(addr)
+	return v != nil && v.private && v.perms&platform.Execute != 0 && addr+n <= v.end
 }
 
 // mapTrapTableLocked maps the trap table, unless the application has a
@@ -189,7 +349,7 @@ func (mm *MemoryManager) mapTrapTableLocked(patcher platform.SyscallPatcher) boo
 		private:  true,
 		name:     trapTableName,
 	})
-	mm.patch.table, mm.patch.next = trapTableAddr, 1
+	mm.patch.table, mm.patch.next, mm.patch.raxNext = trapTableAddr, 1, raxBlocks
 	patcher.SetTrapTable(trapTableAddr)
 	return true
 }
@@ -208,18 +368,16 @@ func (mm *MemoryManager) trapTableGoneLocked(start, end uint64) {
 	// The application mapped over the table, which Linux programs
 	// know nothing about: put the sites that jump into it back as they
 	// were (those still mapped privately).
-	for site, sysno := range ps.sites {
-		orig := [patchSiteLen]byte{0xb8, 0, 0, 0, 0, 0x0f, 0x05}
-		binary.LittleEndian.PutUint32(orig[1:], sysno)
-		var cur [patchSiteLen]byte
-		if mm.readLocked(site, cur[:]) && cur[0] == 0xff && cur[1] == 0x24 && cur[2] == 0x25 {
-			mm.forceWriteLocked(site, orig[:])
+	for site, p := range ps.sites {
+		cur := make([]byte, len(p.orig))
+		if mm.readLocked(site, cur) && cur[0] == 0xff && cur[1] == 0x24 && cur[2] == 0x25 {
+			mm.forceWriteLocked(site, p.orig)
 		}
 	}
 	ps.sites = nil
 }
 
-// PatchedSiteFault is called for a SIGILL at rip. When rip is the invalid
+// PatchedSiteFault is called for a SIGILL at rip. When rip is an invalid
 // byte of a patched site, it updates regs so that the task makes the
 // site's system call and returns (true, true) if the platform should treat
 // the trap as that system call now, or (false, true) if the task should
@@ -229,33 +387,65 @@ func (mm *MemoryManager) PatchedSiteFault(regs *arch.Registers) (syscall, handle
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	ps := &mm.patch
-	if ps.table == 0 || regs.Rip < 5 {
+	if ps.table == 0 {
 		return false, false
 	}
-	site := regs.Rip - 5
-	var code [patchSiteLen]byte
+	for _, back := range []uint64{3, 5, 6} {
+		if regs.Rip < back {
+			continue
+		}
+		site := regs.Rip - back
+		p, ok := ps.sites[site]
+		if !ok || !mm.sitePatchedLocked(site, p) {
+			continue
+		}
+		stops := []int{5}
+		if p.form != nil {
+			stops = p.form.stops
+		}
+		switch {
+		case int(back) == stops[len(stops)-1]:
+			// Where `syscall` was: the kernel rewound a restarted
+			// call onto it, or a thread ran the old code up to it.
+			// A fixed-number site runs its jump again, which makes
+			// the call; restart_syscall, whose number is in RAX,
+			// and the call of a run-time-number site, whose
+			// arguments are in place (the replayed moves must not
+			// run again: a call clobbered RCX), are made here.
+			if p.form == nil && regs.Rax != sysRestartSyscall {
+				regs.Rip = site
+				return false, true
+			}
+			regs.Orig_rax = regs.Rax
+			regs.Rip += 2
+			return true, true
+		case slices.Contains(stops, int(back)):
+			// A thread ran part of the replaced instructions; they
+			// only copy registers the call has not touched yet, so
+			// running them all again through the jump is the same.
+			regs.Rip = site
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// sitePatchedLocked reports whether site still holds its jump into the
+// table.
+func (mm *MemoryManager) sitePatchedLocked(site uint64, p patchedSite) bool {
+	var code [7]byte
 	if !mm.readLocked(site, code[:]) || code[0] != 0xff || code[1] != 0x24 || code[2] != 0x25 {
-		return false, false
+		return false
 	}
-	entry := uint64(binary.LittleEndian.Uint32(code[3:]))
-	if entry < ps.table+trapEntrySize || entry >= ps.table+trapTableSize || entry%trapEntrySize != 0 {
-		return false, false
+	slot := uint64(binary.LittleEndian.Uint32(code[3:]))
+	if slot < mm.patch.table+trapEntrySize || slot >= mm.patch.table+trapTableSize {
+		return false
 	}
-	var ep [8]byte
-	if !mm.readLocked(entry, ep[:]) || binary.LittleEndian.Uint64(ep[:]) != entry+8 {
-		return false, false
+	if (slot%raxBlockSize == raxSlotOffset) != (p.form != nil) {
+		return false
 	}
-	// The kernel rewound restart_syscall onto the site: the call to make
-	// is in RAX, not the site's. Any other way here (a restarted call,
-	// a thread that ran the old `mov` before the patch, or read it half
-	// written) runs the jump, which makes the site's call.
-	if regs.Rax == sysRestartSyscall {
-		regs.Orig_rax = regs.Rax
-		regs.Rip += 2
-		return true, true
-	}
-	regs.Rip = site
-	return false, true
+	var target [8]byte
+	return mm.readLocked(slot, target[:]) && binary.LittleEndian.Uint64(target[:])-8 >= mm.patch.table && binary.LittleEndian.Uint64(target[:]) < mm.patch.table+trapTableSize
 }
 
 // readLocked copies application memory at addr into dst without populating

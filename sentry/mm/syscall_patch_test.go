@@ -3,6 +3,7 @@ package mm_test
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"testing"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
@@ -22,6 +23,11 @@ func (as *patcherAS) SyscallTrampoline(addr, ret uint64, sysno uint32) []byte {
 	code := []byte{0xcc, 0, 0, 0, 0}
 	binary.LittleEndian.PutUint32(code[1:], sysno)
 	return code
+}
+
+// SyscallTrampolineRAX writes 0xcd, the replaced instructions and 0xcd.
+func (as *patcherAS) SyscallTrampolineRAX(addr, ret uint64, replaced []byte) []byte {
+	return append(append([]byte{0xcd}, replaced...), 0xcd)
 }
 
 func (as *patcherAS) SetTrapTable(addr uint64) { as.table = addr }
@@ -71,13 +77,13 @@ func TestPatchSyscall(t *testing.T) {
 	if !m.PatchSyscall(at+7, 39) {
 		t.Fatal("did not patch the mov-syscall site on its second call")
 	}
-	if as.table != 0x60000 {
-		t.Fatalf("trap table at %#x, want 0x60000", as.table)
+	if as.table != mm.TrapTableAddr {
+		t.Fatalf("trap table at %#x, want %#x", as.table, mm.TrapTableAddr)
 	}
 	got := read(t, m, at, 7)
 	entry := uint64(binary.LittleEndian.Uint32(got[3:]))
-	if !bytes.Equal(got[:3], []byte{0xff, 0x24, 0x25}) || got[5] != 0x06 || entry != 0x60040 {
-		t.Fatalf("site is % x, want jmp *0x60040", got)
+	if !bytes.Equal(got[:3], []byte{0xff, 0x24, 0x25}) || got[5] != 0x06 || entry != mm.TrapTableAddr+mm.TrapEntrySize {
+		t.Fatalf("site is % x, want jmp *%#x", got, mm.TrapTableAddr+mm.TrapEntrySize)
 	}
 	e := read(t, m, entry, 13)
 	if binary.LittleEndian.Uint64(e) != entry+8 || !bytes.Equal(e[8:], []byte{0xcc, 39, 0, 0, 0}) {
@@ -86,7 +92,7 @@ func TestPatchSyscall(t *testing.T) {
 	// The table shows in the maps, read+execute.
 	found := false
 	for _, v := range m.VMAs(false) {
-		if v.Start == 0x60000 {
+		if v.Start == mm.TrapTableAddr {
 			found = v.Name == "[usertrap]" && v.Perms == r|x
 		}
 	}
@@ -113,12 +119,12 @@ func TestPatchSyscall(t *testing.T) {
 	// A fork keeps the patched code and its table.
 	child := m.Fork(&patcherAS{fakeAS: newFakeAS(t)})
 	defer child.Release()
-	if !bytes.Equal(read(t, child, at, 7), got) || child.AddressSpace().(*patcherAS).table != 0x60000 {
+	if !bytes.Equal(read(t, child, at, 7), got) || child.AddressSpace().(*patcherAS).table != mm.TrapTableAddr {
 		t.Fatal("the child lost the patch or its table")
 	}
 
 	// When the application maps over the table, the sites are put back.
-	mustMMap(t, m, anon(0x60000, 1, rw))
+	mustMMap(t, m, anon(mm.TrapTableAddr, 1, rw))
 	if as.table != 0 {
 		t.Fatal("the platform still has a table")
 	}
@@ -141,7 +147,7 @@ func TestPatchSyscallRefuses(t *testing.T) {
 		{"number differs", site, 60, nil},
 		{"rt_sigreturn", []byte{0xb8, 15, 0, 0, 0, 0x0f, 0x05}, 15, nil},
 		{"table place taken", site, 39, func(t *testing.T, m *mm.MemoryManager) {
-			mustMMap(t, m, anon(0x68000, 1, rw))
+			mustMMap(t, m, anon(mm.TrapTableAddr+0x8000, 1, rw))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,4 +184,149 @@ func TestPatchSyscallRefuses(t *testing.T) {
 		t.Fatal("patched on a platform that cannot run patches")
 	}
 	var _ platform.SyscallPatcher = (*patcherAS)(nil)
+}
+
+// goSite is Go's internal/runtime/syscall/linux.Syscall6 up to its
+// `syscall`, and glibcSite glibc's syscall(3): the number is in RAX.
+var (
+	goSite    = []byte{0x49, 0x89, 0xf2, 0x48, 0x89, 0xfa, 0x48, 0x89, 0xce, 0x48, 0x89, 0xdf, 0x0f, 0x05}
+	glibcSite = []byte{0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6, 0x48, 0x89, 0xca, 0x4d, 0x89, 0xc2, 0x4d, 0x89, 0xc8, 0x4c, 0x8b, 0x4c, 0x24, 0x08, 0x0f, 0x05}
+)
+
+func TestPatchSyscallRAXSites(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		code     []byte
+		patchLen int
+		// stops are where SIGILLs land: rerun the jump or make the
+		// call there.
+		rerun []int
+		call  int
+	}{
+		{"go", goSite, 8, []int{3}, 6},
+		{"glibc", glibcSite, 7, nil, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, as := newPatchMM(t)
+			code := append(append([]byte(nil), tc.code...), 0x90)
+			at := mapCode(t, m, code)
+			ret := at + uint64(len(tc.code))
+			site := ret - uint64(tc.patchLen)
+			// Any number: the site takes it from RAX.
+			if m.PatchSyscall(ret, 0) || !m.PatchSyscall(ret, 1) {
+				t.Fatal("the site was not patched on its second call")
+			}
+			if as.table != mm.TrapTableAddr {
+				t.Fatalf("trap table at %#x", as.table)
+			}
+			got := read(t, m, site, tc.patchLen+1)
+			slot := uint64(binary.LittleEndian.Uint32(got[3:]))
+			if !bytes.Equal(got[:3], []byte{0xff, 0x24, 0x25}) || slot != mm.TrapTableAddr+0xff06 {
+				t.Fatalf("site is % x, want jmp *%#x", got, mm.TrapTableAddr+0xff06)
+			}
+			// Only the jump was written; what follows is as it was.
+			if !bytes.Equal(got[7:], code[len(code)-tc.patchLen+7-1:][:len(got)-7]) {
+				t.Fatalf("bytes after the jump changed: % x", got)
+			}
+			target := binary.LittleEndian.Uint64(read(t, m, slot, 8))
+			replaced := tc.code[len(tc.code)-tc.patchLen : len(tc.code)-2]
+			want := append(append([]byte{0xcd}, replaced...), 0xcd)
+			e := read(t, m, target-8, 8+len(want))
+			if target%mm.TrapEntrySize != 8 || binary.LittleEndian.Uint64(e) != target || !bytes.Equal(e[8:], want) {
+				t.Fatalf("slot points at %#x holding % x, want a trampoline of % x", target, e, want)
+			}
+
+			for _, at := range tc.rerun {
+				regs := arch.Registers{Rip: site + uint64(at), Rax: 7}
+				if sys, ok := m.PatchedSiteFault(&regs); !ok || sys || regs.Rip != site {
+					t.Errorf("SIGILL at +%d: syscall %v handled %v rip %#x, want the jump again", at, sys, ok, regs.Rip)
+				}
+			}
+			// A restarted call, or a thread that ran the old code to
+			// `syscall`: the call is made with the number in RAX.
+			regs := arch.Registers{Rip: site + uint64(tc.call), Rax: 7, Rcx: 0x1234}
+			if sys, ok := m.PatchedSiteFault(&regs); !ok || !sys || regs.Rip != ret || regs.Orig_rax != 7 || regs.Rcx != 0x1234 {
+				t.Errorf("SIGILL at +%d: syscall %v handled %v rip %#x orig_rax %d", tc.call, sys, ok, regs.Rip, regs.Orig_rax)
+			}
+			for _, at := range []int{1, 2, 4} {
+				if at == tc.call || slices.Contains(tc.rerun, at) {
+					continue
+				}
+				regs := arch.Registers{Rip: site + uint64(at)}
+				if _, ok := m.PatchedSiteFault(&regs); ok {
+					t.Errorf("a SIGILL at +%d was taken for the site's", at)
+				}
+			}
+
+			// A forked child recognises the site too.
+			child := m.Fork(&patcherAS{fakeAS: newFakeAS(t)})
+			defer child.Release()
+			regs = arch.Registers{Rip: site + uint64(tc.call), Rax: 9}
+			if sys, ok := child.PatchedSiteFault(&regs); !ok || !sys || regs.Orig_rax != 9 {
+				t.Errorf("the child does not know the site: syscall %v handled %v", sys, ok)
+			}
+
+			// The next such site takes the block below; a fixed-
+			// number site still takes the first entry.
+			second := mapCodeAt(t, m, base+pageSize, code)
+			m.PatchSyscall(second+uint64(len(tc.code)), 0)
+			m.PatchSyscall(second+uint64(len(tc.code)), 0)
+			got2 := read(t, m, second+uint64(len(tc.code)-tc.patchLen), 7)
+			if s := uint64(binary.LittleEndian.Uint32(got2[3:])); s != mm.TrapTableAddr+0xfe06 {
+				t.Errorf("second site jumps through %#x, want %#x", s, mm.TrapTableAddr+0xfe06)
+			}
+			fixed := mapCodeAt(t, m, base+2*pageSize, site0)
+			m.PatchSyscall(fixed+7, 39)
+			m.PatchSyscall(fixed+7, 39)
+			if e := uint64(binary.LittleEndian.Uint32(read(t, m, fixed+3, 4))); e != mm.TrapTableAddr+mm.TrapEntrySize {
+				t.Errorf("fixed-number site jumps through %#x", e)
+			}
+
+			// When the application maps over the table, the site is
+			// put back as it was.
+			mustMMap(t, m, anon(mm.TrapTableAddr, 1, rw))
+			if b := read(t, m, at, len(code)); !bytes.Equal(b, code) {
+				t.Fatalf("code after the table went is % x, want % x", b, code)
+			}
+		})
+	}
+}
+
+// site0 is the fixed-number site of TestPatchSyscall.
+var site0 = site
+
+// mapCodeAt maps one private read+execute page at addr holding code at
+// offset 0x100.
+func mapCodeAt(t *testing.T, m *mm.MemoryManager, addr uint64, code []byte) uint64 {
+	t.Helper()
+	mustMMap(t, m, anon(addr, 1, rw))
+	if _, err := m.CopyOut(addr+0x100, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Mprotect(addr, pageSize, r|x, false); err != nil {
+		t.Fatal(err)
+	}
+	return addr + 0x100
+}
+
+func TestPatchSyscallRAXSitesRefused(t *testing.T) {
+	for name, code := range map[string][]byte{
+		// The form's last instructions after a different one.
+		"go, other start":    append([]byte{0x49, 0x89, 0xf3}, goSite[3:]...),
+		"glibc, other start": append([]byte{0x48, 0x89, 0xf9}, glibcSite[3:]...),
+		// Too little of the form.
+		"go tail": goSite[6:],
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, _ := newPatchMM(t)
+			at := mapCode(t, m, code)
+			ret := at + uint64(len(code))
+			if m.PatchSyscall(ret, 0) || m.PatchSyscall(ret, 0) {
+				t.Fatal("patched")
+			}
+			if b := read(t, m, at, len(code)); !bytes.Equal(b, code) {
+				t.Fatalf("code changed to % x", b)
+			}
+		})
+	}
 }

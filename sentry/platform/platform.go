@@ -121,6 +121,12 @@ type SyscallPatcher interface {
 	// table for a site that makes system call sysno and returns to ret,
 	// or nil when the platform does not patch.
 	SyscallTrampoline(addr, ret uint64, sysno uint32) []byte
+	// SyscallTrampolineRAX returns the code to place at addr for a site
+	// whose system call number is in RAX when it reaches `syscall`: the
+	// code runs replaced (the site's instructions the patch overwrote)
+	// and then enters as SyscallTrampoline's does, with the application's
+	// RAX as the number. nil when the platform does not patch.
+	SyscallTrampolineRAX(addr, ret uint64, replaced []byte) []byte
 	// SetTrapTable tells the address space where its trap table is
 	// mapped (0: it has none).
 	SetTrapTable(addr uint64)

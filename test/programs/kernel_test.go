@@ -31,7 +31,7 @@ func TestGoProgram(t *testing.T) {
 		t.Fatalf("building the Go program: %v\n%s", err, out)
 	}
 	r := same(t, "/", bin)
-	if !strings.Contains(r.stdout, `child="from child\n"`) {
+	if !strings.Contains(r.stdout, `child="from child\n"`) || !strings.Contains(r.stdout, "restarted reads: 100 bytes in order") {
 		t.Errorf("stdout %q", r.stdout)
 	}
 }

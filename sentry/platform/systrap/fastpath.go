@@ -208,6 +208,37 @@ func (as *addressSpace) SyscallTrampoline(addr, ret uint64, sysno uint32) []byte
 	return code
 }
 
+// SyscallTrampolineRAX implements platform.SyscallPatcher.SyscallTrampolineRAX:
+//
+//	<replaced>
+//	mov %rsp,%gs:AppStack
+//	mov %gs:SysStack,%rsp
+//	movabs $ret,%r11
+//	mov %r11,%gs:RetAddr
+//	jmp *%gs:Syshandler
+//
+// RAX holds the application's number throughout; R11, which a `syscall`
+// instruction clobbers too, carries the return address (fastRegs gives the
+// task the flags there, as the instruction would).
+func (as *addressSpace) SyscallTrampolineRAX(addr, ret uint64, replaced []byte) []byte {
+	if !patchingEnabled {
+		return nil
+	}
+	var m sysmsg
+	off := func(p unsafe.Pointer) byte { return byte(uintptr(p) - uintptr(unsafe.Pointer(&m))) }
+	code := append([]byte(nil), replaced...)
+	n := len(code)
+	code = append(code,
+		0x65, 0x48, 0x89, 0x24, 0x25, off(unsafe.Pointer(&m.AppStack)), 0, 0, 0,
+		0x65, 0x48, 0x8b, 0x24, 0x25, off(unsafe.Pointer(&m.SysStack)), 0, 0, 0,
+		0x49, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x65, 0x4c, 0x89, 0x1c, 0x25, off(unsafe.Pointer(&m.RetAddr)), 0, 0, 0,
+		0x65, 0xff, 0x24, 0x25, off(unsafe.Pointer(&m.Syshandler)), 0, 0, 0,
+	)
+	binary.LittleEndian.PutUint64(code[n+20:], ret)
+	return code
+}
+
 // SetTrapTable implements platform.SyscallPatcher.SetTrapTable.
 func (as *addressSpace) SetTrapTable(addr uint64) {
 	as.trapTable.Store(addr)

@@ -115,6 +115,69 @@ func TestPatchedSyscall(t *testing.T) {
 	}
 }
 
+// TestPatchedSyscallRAX runs a patched site of Go's form (the number in
+// RAX, the last two argument moves replaced by the jump): the trampoline
+// makes the moves, the sentry sees the application's number and arguments
+// in the registers a `syscall` would have, and the answer comes back.
+func TestPatchedSyscallRAX(t *testing.T) {
+	enablePatching(t)
+	f := newFixture(t, nil)
+	as := f.as.(*addressSpace)
+	// codeAddr: mov %rsi,%r10; mov %rdi,%rdx; jmp *entry (replacing mov
+	// %rcx,%rsi; mov %rbx,%rdi; syscall, whose last byte stays);
+	// ret: mov %rax,%rbp; mov $110,%eax; mov %r12,%rcx; jmp codeAddr.
+	ret := uint64(codeAddr + 14)
+	entry := uint64(testTrapTable + 64)
+	tramp := as.SyscallTrampolineRAX(entry+8, ret, []byte{0x48, 0x89, 0xce, 0x48, 0x89, 0xdf})
+	if tramp == nil || 8+len(tramp) > 64 {
+		t.Fatalf("trampoline %d bytes", len(tramp))
+	}
+	tr, _ := f.mf.Allocate(arch.PageSize)
+	binary.LittleEndian.PutUint64(f.mf.Slice(tr)[64:], entry+8)
+	copy(f.mf.Slice(tr)[72:], tramp)
+	if err := f.as.MapFile(testTrapTable, tr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	as.SetTrapTable(testTrapTable)
+	code := []byte{0x49, 0x89, 0xf2, 0x48, 0x89, 0xfa, 0xff, 0x24, 0x25, 0, 0, 0, 0, 0x05}
+	binary.LittleEndian.PutUint32(code[9:], uint32(entry))
+	code = append(code, 0x48, 0x89, 0xc5, 0xb8, 110, 0, 0, 0, 0x4c, 0x89, 0xe1, 0xeb, 0xe5)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	copy(f.mf.Slice(fr), code)
+	if err := f.as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rax = unix.SYS_GETPPID
+	st.Regs.Rbx, st.Regs.Rcx, st.Regs.Rdi, st.Regs.Rsi = 0xa1, 0xa2, 0xa3, 0xa4
+	st.Regs.R12 = 0xa2
+	st.Regs.Rsp = 0x12345678
+	for i := 0; i < 4; i++ {
+		trap, err := f.ctx.Switch(f.as, st)
+		if err != nil || trap.Kind != platform.TrapSyscall || st.SyscallNo() != unix.SYS_GETPPID {
+			t.Fatalf("round %d: trap %+v err %v nr %d", i, trap, err, st.SyscallNo())
+		}
+		if !fastThread(f).fast || trap.Patchable {
+			t.Fatalf("round %d: the call did not come through the syshandler", i)
+		}
+		r := &st.Regs
+		if r.Rip != ret || r.Rcx != ret || r.R11 != r.Eflags || r.Rsp != 0x12345678 {
+			t.Fatalf("round %d: rip %#x rcx %#x r11 %#x eflags %#x rsp %#x", i, r.Rip, r.Rcx, r.R11, r.Eflags, r.Rsp)
+		}
+		if r.Rdi != 0xa1 || r.Rsi != 0xa2 || r.Rdx != 0xa3 || r.R10 != 0xa4 || r.Rbx != 0xa1 {
+			t.Fatalf("round %d: arguments rdi %#x rsi %#x rdx %#x r10 %#x", i, r.Rdi, r.Rsi, r.Rdx, r.R10)
+		}
+		if i > 0 && r.Rbp != uint64(100+i-1) {
+			t.Fatalf("round %d: rbp %d, want the previous return value %d", i, r.Rbp, 100+i-1)
+		}
+		// The next round's arguments: what the code put where.
+		r.Rdi, r.Rsi = 0xa3, 0xa4
+		st.SetReturn(uint64(100 + i))
+	}
+}
+
 // TestPatchedSyscallFPState: the floating-point state of a thread that
 // entered through a patched site is live in the CPU; pulling and pushing it
 // goes through the thread's signal frame (materialize).

@@ -1,0 +1,41 @@
+package mm
+
+import (
+	"encoding/binary"
+	"testing"
+)
+
+// TestTrapSlotsTrap checks the table's layout: for every slot a site may
+// jump through, each byte of the jump that lands where an instruction of
+// the old code started is an invalid instruction.
+func TestTrapSlotsTrap(t *testing.T) {
+	check := func(slot uint64, stops []int) {
+		var jump [8]byte
+		jump[0], jump[1], jump[2] = 0xff, 0x24, 0x25
+		binary.LittleEndian.PutUint32(jump[3:], uint32(slot))
+		for _, at := range stops {
+			if !invalidOpcode(jump[at]) {
+				t.Fatalf("jump through %#x has %#x at offset %d", slot, jump[at], at)
+			}
+		}
+	}
+	for i := 1; i < trapEntries; i++ {
+		check(trapTableAddr+uint64(i)*trapEntrySize, []int{5})
+	}
+	for b := 1; b < raxBlocks; b++ {
+		for _, f := range siteForms {
+			check(trapTableAddr+uint64(b)*raxBlockSize+raxSlotOffset, f.stops)
+		}
+	}
+	if trapTableAddr+trapTableSize > 1<<31 {
+		t.Fatal("the table is out of reach of jmp *abs32")
+	}
+	for _, f := range siteForms {
+		if len(f.code) < f.patchLen || f.patchLen < 7 || f.patchLen > 8 || f.code[len(f.code)-2] != 0x0f || f.code[len(f.code)-1] != 0x05 {
+			t.Errorf("form %s: bad shape", f.name)
+		}
+		if f.stops[len(f.stops)-1] != f.patchLen-2 {
+			t.Errorf("form %s: the last stop is not the syscall", f.name)
+		}
+	}
+}
