@@ -3,7 +3,6 @@ package mm
 import (
 	"bytes"
 	"encoding/binary"
-	"slices"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -122,8 +121,6 @@ var siteForms = []siteForm{{
 type patchedSite struct {
 	// orig is what the patch replaced, to put back.
 	orig []byte
-	// form is the run-time-number form, nil for `mov $nr,%eax; syscall`.
-	form *siteForm
 }
 
 // patchState is the system-call patching state of an address space,
@@ -146,9 +143,8 @@ type patchState struct {
 	// traps a second time, so start-up code that runs once (most of a
 	// short-lived process's calls) costs no page copies.
 	seen map[uint64]struct{}
-	// sites are the patched sites by the address of their jump, to
-	// recognise their SIGILLs and to undo the patches if the table goes
-	// away.
+	// sites are the patched sites by the address of their jump, to undo
+	// the patches if the table goes away.
 	sites map[uint64]patchedSite
 }
 
@@ -270,7 +266,7 @@ func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
 	if ps.sites == nil {
 		ps.sites = make(map[uint64]patchedSite)
 	}
-	ps.sites[site] = patchedSite{orig: orig, form: form}
+	ps.sites[site] = patchedSite{orig: orig}
 	// Invalid bytes on the boundaries first, then the rest of the jump
 	// but its opcode, then the opcode.
 	for _, at := range stops {
@@ -383,11 +379,16 @@ func (mm *MemoryManager) trapTableGoneLocked(start, end uint64) {
 // the trap as that system call now, or (false, true) if the task should
 // simply run the site's jump again; otherwise (false, false): the SIGILL
 // is the task's.
+//
+// The jump itself says what the site was, so a site that moved with its
+// mapping (mremap) is still recognised: a slot at the start of an entry
+// is a fixed-number site's, whose only stop is 5 bytes in; a slot at
+// offset 6 of a block is a run-time-number site's, and the stop's offset
+// tells the form (3 or 6: Go's; 5: glibc's).
 func (mm *MemoryManager) PatchedSiteFault(regs *arch.Registers) (syscall, handled bool) {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
-	ps := &mm.patch
-	if ps.table == 0 {
+	if mm.patch.table == 0 {
 		return false, false
 	}
 	for _, back := range []uint64{3, 5, 6} {
@@ -395,57 +396,69 @@ func (mm *MemoryManager) PatchedSiteFault(regs *arch.Registers) (syscall, handle
 			continue
 		}
 		site := regs.Rip - back
-		p, ok := ps.sites[site]
-		if !ok || !mm.sitePatchedLocked(site, p) {
+		rax, ok := mm.jumpAtLocked(site)
+		if !ok {
 			continue
 		}
-		stops := []int{5}
-		if p.form != nil {
-			stops = p.form.stops
-		}
 		switch {
-		case int(back) == stops[len(stops)-1]:
+		case !rax && back == 5:
 			// Where `syscall` was: the kernel rewound a restarted
-			// call onto it, or a thread ran the old code up to it.
-			// A fixed-number site runs its jump again, which makes
-			// the call; restart_syscall, whose number is in RAX,
-			// and the call of a run-time-number site, whose
-			// arguments are in place (the replayed moves must not
-			// run again: a call clobbered RCX), are made here.
-			if p.form == nil && regs.Rax != sysRestartSyscall {
+			// call onto it, or a thread ran the old `mov` before
+			// the patch. Running the jump again makes the site's
+			// call; restart_syscall, whose number is in RAX, is
+			// made here.
+			if regs.Rax != sysRestartSyscall {
 				regs.Rip = site
 				return false, true
 			}
-			regs.Orig_rax = regs.Rax
-			regs.Rip += 2
-			return true, true
-		case slices.Contains(stops, int(back)):
-			// A thread ran part of the replaced instructions; they
-			// only copy registers the call has not touched yet, so
-			// running them all again through the jump is the same.
+		case rax && back == 3:
+			// A thread ran part of the replaced instructions,
+			// which only copy registers the call has not touched
+			// yet: running them all again through the jump is the
+			// same.
 			regs.Rip = site
 			return false, true
+		case rax:
+			// Where `syscall` was, on a site whose arguments are
+			// all in place: the call is made here. Running the
+			// replaced moves again would read RCX, which a call
+			// that is being restarted has clobbered.
+		default:
+			continue
 		}
+		regs.Orig_rax = regs.Rax
+		regs.Rip += 2
+		return true, true
 	}
 	return false, false
 }
 
-// sitePatchedLocked reports whether site still holds its jump into the
-// table.
-func (mm *MemoryManager) sitePatchedLocked(site uint64, p patchedSite) bool {
+// jumpAtLocked reports whether site holds a jump through a slot of the
+// trap table that leads into the table, and whether the slot is a
+// run-time-number site's.
+func (mm *MemoryManager) jumpAtLocked(site uint64) (rax, ok bool) {
+	table := mm.patch.table
 	var code [7]byte
 	if !mm.readLocked(site, code[:]) || code[0] != 0xff || code[1] != 0x24 || code[2] != 0x25 {
-		return false
+		return false, false
 	}
 	slot := uint64(binary.LittleEndian.Uint32(code[3:]))
-	if slot < mm.patch.table+trapEntrySize || slot >= mm.patch.table+trapTableSize {
-		return false
+	if slot < table+trapEntrySize || slot+8 > table+trapTableSize {
+		return false, false
 	}
-	if (slot%raxBlockSize == raxSlotOffset) != (p.form != nil) {
-		return false
+	switch {
+	case (slot-table)%trapEntrySize == 0:
+	case (slot-table)%raxBlockSize == raxSlotOffset:
+		rax = true
+	default:
+		return false, false
 	}
 	var target [8]byte
-	return mm.readLocked(slot, target[:]) && binary.LittleEndian.Uint64(target[:])-8 >= mm.patch.table && binary.LittleEndian.Uint64(target[:]) < mm.patch.table+trapTableSize
+	if !mm.readLocked(slot, target[:]) {
+		return false, false
+	}
+	t := binary.LittleEndian.Uint64(target[:])
+	return rax, t >= table && t < table+trapTableSize
 }
 
 // readLocked copies application memory at addr into dst without populating

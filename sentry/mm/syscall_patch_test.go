@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/mm"
@@ -264,6 +266,19 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 			regs = arch.Registers{Rip: site + uint64(tc.call), Rax: 9}
 			if sys, ok := child.PatchedSiteFault(&regs); !ok || !sys || regs.Orig_rax != 9 {
 				t.Errorf("the child does not know the site: syscall %v handled %v", sys, ok)
+			}
+
+			// A site moved with its mapping is still recognised.
+			moved, err := m.Mremap(base, pageSize, pageSize, unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED, base+8*pageSize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			regs = arch.Registers{Rip: moved + (site - base) + uint64(tc.call), Rax: 11}
+			if sys, ok := m.PatchedSiteFault(&regs); !ok || !sys || regs.Orig_rax != 11 || regs.Rip != moved+(ret-base) {
+				t.Errorf("moved site: syscall %v handled %v rip %#x", sys, ok, regs.Rip)
+			}
+			if _, err := m.Mremap(moved, pageSize, pageSize, unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED, base); err != nil {
+				t.Fatal(err)
 			}
 
 			// The next such site takes the block below; a fixed-
