@@ -40,6 +40,13 @@ func TestPlatformReport(t *testing.T) {
 		}
 		bins[src] = bin
 	}
+	goread := filepath.Join(dir, "goread")
+	build := exec.Command("go", "build", "-o", goread, "./testdata/goread")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building goread: %v\n%s", err, out)
+	}
+	bins["goread"] = goread
 	platforms := []string{"ptrace", "systrap"}
 	if _, err := os.Stat("/dev/kvm"); err == nil {
 		platforms = append(platforms, "kvm")
@@ -80,6 +87,7 @@ func TestPlatformReport(t *testing.T) {
 		{"getppid round trip (libc getppid(): a site systrap patches)", []string{bins["getppid_loop"]}, "2000000", "20000", 1, "ns"},
 		{"getppid round trip (syscall(SYS_getppid): a site that always traps)", []string{bins["getppid_loop"], "--generic"}, "2000000", "20000", 1, "ns"},
 		{"1-byte pipe write+read", []string{bins["rw_loop"]}, "500000", "10000", 1, "ns"},
+		{"1-byte read of /dev/zero from Go (its syscall package's one site)", []string{bins["goread"]}, "500000", "20000", 1, "ns"},
 		{"futex ping-pong between two threads", []string{bins["kernel_ops"], "futex"}, "200000", "5000", 1, "ns"},
 		// As many iterations as natively: the first ones in a sandbox
 		// read the program into its page cache and make its spare
