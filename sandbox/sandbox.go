@@ -106,8 +106,9 @@ func specMounts(mounts []Mount) ([]boot.Mount, []string, error) {
 type Sandbox struct {
 	gofer  *exec.Cmd
 	sentry *exec.Cmd
-	// overlayDir is the host overlay's temporary writable layer.
-	overlayDir string
+	// overlay is the host overlay's temporary writable layer, nil
+	// without one.
+	overlay *overlayDir
 }
 
 // Start starts the gofer and the sentry.
@@ -140,19 +141,19 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	// The gofer must not outlive its caller.
 	goferAttr := goferSysProcAttr()
 	goferAttr.Pdeathsig = syscall.SIGKILL
-	var overlayDir string
+	var overlay *overlayDir
 	switch opts.Overlay {
 	case OverlayHost:
-		overlayDir, err = os.MkdirTemp("", "cocoon-overlay-")
+		overlay, err = newOverlayDir("", opts.Stderr)
 		if err != nil {
 			return nil, fmt.Errorf("creating overlay layer: %w", err)
 		}
 		defer func() {
 			if retErr != nil {
-				_ = os.RemoveAll(overlayDir)
+				overlay.remove()
 			}
 		}()
-		goferArgs = append(goferArgs, "--overlay", overlayDir)
+		goferArgs = append(goferArgs, "--overlay", overlay.path)
 	case OverlayMemory:
 		opts.Spec.RootOverlay = OverlayMemory
 	case OverlayNone, "":
@@ -219,7 +220,7 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 		_ = s.Wait()
 		return nil, fmt.Errorf("sending spec to sentry: %w", err)
 	}
-	return &Sandbox{gofer: g, sentry: s, overlayDir: overlayDir}, nil
+	return &Sandbox{gofer: g, sentry: s, overlay: overlay}, nil
 }
 
 // Usage is what the sandbox's processes consumed, from wait4.
@@ -252,9 +253,9 @@ func (sb *Sandbox) Wait() (int, error) {
 	// Closing the connection ends the gofer; a kill covers a stuck one.
 	_ = sb.gofer.Process.Signal(syscall.SIGTERM)
 	_ = sb.gofer.Wait()
-	if sb.overlayDir != "" {
+	if sb.overlay != nil {
 		// The gofer's mount namespace, and the overlay with it, is gone.
-		_ = os.RemoveAll(sb.overlayDir)
+		sb.overlay.remove()
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
