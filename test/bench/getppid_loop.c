@@ -3,8 +3,9 @@
 //
 // By default it calls libc's getppid(), whose body is the common
 // `mov $nr,%eax; syscall` that the systrap platform patches into a jump
-// to its fast path; with --generic it calls syscall(SYS_getppid), whose
-// site loads the number from a register and always traps the slow way.
+// to its fast path; with --generic it calls syscall(SYS_getppid), glibc's
+// generic function, whose site takes the number from a register (systrap
+// patches that exact function too; other such sites trap the slow way).
 //
 //go:build ignore
 
