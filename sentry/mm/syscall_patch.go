@@ -87,16 +87,29 @@ const sysRestartSyscall = 219
 // system call number in RAX, and how it is patched.
 type siteForm struct {
 	name string
-	// code is the sequence, matched exactly: long enough that it is
-	// found only where the compiler or assembler emitted it.
+	// code is the sequence, matched exactly but for the bytes wild
+	// marks (a displacement): long enough that it is found only where
+	// the compiler or assembler emitted it.
 	code []byte
-	// patchLen is how many of its last bytes the jump replaces (7, or 8
-	// with the last byte of `syscall` left over).
+	wild []int
+	// patchLen is how many of its last bytes the patch replaces: the
+	// 7-byte jump, then invalid bytes, then the last byte of `syscall`.
 	patchLen int
 	// stops are the offsets in the patch, other than 0, where an
 	// instruction of the old code starts; the last one is `syscall`.
+	// What a SIGILL there means depends on the offset alone (stopCall).
 	stops []int
+	// prologue, when set, returns the position-independent code that
+	// does what the replaced instructions did, for the form matched at
+	// start; by default they are copied as they are.
+	prologue func(start uint64, code []byte) []byte
 }
+
+// stopCall tells, for the offset of a stop in a run-time-number site's
+// patch, whether a SIGILL there makes the call (the old `syscall`) or runs
+// the jump again (an earlier instruction). TestSiteForms checks every
+// form against it, so that the jump alone says what to do.
+var stopCall = map[uint64]bool{3: false, 4: false, 5: true, 6: true, 7: false, 9: false, 11: true}
 
 // siteForms are the run-time-number sites patched.
 var siteForms = []siteForm{{
@@ -115,7 +128,63 @@ var siteForms = []siteForm{{
 		0x4d, 0x89, 0xc2, 0x4d, 0x89, 0xc8, 0x4c, 0x8b, 0x4c, 0x24, 0x08, 0x0f, 0x05},
 	patchLen: 7,
 	stops:    []int{5},
+}, {
+	// glibc's read(2) once the process has threads: ...; mov
+	// 0x10(%rsp),%rsi; mov %eax,%r8d; mov 0x8(%rsp),%edi; xor
+	// %eax,%eax; syscall. read is the one call compilers number with
+	// `xor`, not `mov $nr`.
+	name:     "glibc-read",
+	code:     []byte{0x48, 0x8b, 0x74, 0x24, 0x10, 0x41, 0x89, 0xc0, 0x8b, 0x7c, 0x24, 0x08, 0x31, 0xc0, 0x0f, 0x05},
+	patchLen: 8,
+	stops:    []int{4, 6},
+}, {
+	// glibc's read(2) in a single-threaded process, the whole function
+	// up to the call: cmpb $0,__libc_single_threaded(%rip); je
+	// cancellable; xor %eax,%eax; syscall.
+	name:     "glibc-read-single",
+	code:     []byte{0x80, 0x3d, 0, 0, 0, 0, 0x00, 0x74, 0, 0x31, 0xc0, 0x0f, 0x05},
+	wild:     []int{2, 3, 4, 5, 8},
+	patchLen: 13,
+	stops:    []int{7, 9, 11},
+	prologue: singleThreadedReadPrologue,
 }}
+
+// singleThreadedReadPrologue is the single-threaded read's test, with its
+// addresses made absolute (R11 is free: a call clobbers it, and so does
+// `syscall`):
+//
+//	movabs $flag,%r11
+//	cmpb $0,(%r11)
+//	jne 1f
+//	movabs $cancellable,%r11
+//	jmp *%r11
+//	1: xor %eax,%eax
+func singleThreadedReadPrologue(start uint64, code []byte) []byte {
+	flag := start + 7 + uint64(int64(int32(binary.LittleEndian.Uint32(code[2:6]))))
+	cancellable := start + 9 + uint64(int64(int8(code[8])))
+	p := []byte{0x49, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0x41, 0x80, 0x3b, 0x00, 0x75, 13,
+		0x49, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0x41, 0xff, 0xe3, 0x31, 0xc0}
+	binary.LittleEndian.PutUint64(p[2:], flag)
+	binary.LittleEndian.PutUint64(p[18:], cancellable)
+	return p
+}
+
+// raxBlock reports whether the 256-byte block b of the table belongs to
+// run-time-number sites: those whose index is an invalid opcode, so that
+// byte 1 of their slots' addresses is one too (the read forms stop
+// there).
+func raxBlock(b int) bool { return invalidOpcode(byte(b)) }
+
+// raxBlockList are the blocks raxBlock admits, in order.
+var raxBlockList = func() []int {
+	var l []int
+	for b := 1; b < trapTableSize/raxBlockSize; b++ {
+		if raxBlock(b) {
+			l = append(l, b)
+		}
+	}
+	return l
+}()
 
 // patchedSite is a site the sentry rewrote.
 type patchedSite struct {
@@ -129,10 +198,10 @@ type patchState struct {
 	// table is the trap table's address, 0 while there is none (or after
 	// the application unmapped or replaced it).
 	table uint64
-	// next is the next free entry for a fixed-number site; raxNext is
-	// one past the lowest block taken by a run-time-number site (they
-	// are taken from the top down).
-	next, raxNext int
+	// next is the next free entry for a fixed-number site (entries of
+	// run-time-number blocks are skipped); raxUsed is how many of
+	// raxBlockList run-time-number sites took.
+	next, raxUsed int
 	// disabled is set when the table's place was taken by the
 	// application, or the platform refused a trampoline.
 	disabled bool
@@ -151,7 +220,7 @@ type patchState struct {
 // clone returns the state of a forked copy of the address space, which
 // holds the same patched code and table.
 func (ps *patchState) clone() patchState {
-	c := patchState{table: ps.table, next: ps.next, raxNext: ps.raxNext, disabled: ps.disabled}
+	c := patchState{table: ps.table, next: ps.next, raxUsed: ps.raxUsed, disabled: ps.disabled}
 	if len(ps.sites) > 0 {
 		c.sites = make(map[uint64]patchedSite, len(ps.sites))
 		for site, p := range ps.sites {
@@ -201,49 +270,62 @@ func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
 	if ps.table == 0 && !mm.mapTrapTableLocked(patcher) {
 		return false
 	}
-	var slot, entry uint64
-	var code []byte
 	n := patchSiteLen
-	if form == nil {
-		if ps.next >= trapEntries || ps.next >= ps.raxNext*raxBlockSize/trapEntrySize {
-			return false
-		}
-		entry = ps.table + uint64(ps.next)*trapEntrySize
-		slot = entry
-		code = patcher.SyscallTrampoline(entry+8, ret, uint32(sysno))
-	} else {
-		block := ps.raxNext - 1
-		if block*raxBlockSize/trapEntrySize <= ps.next {
-			return false
-		}
-		n = form.patchLen
-		slot = ps.table + uint64(block)*raxBlockSize + raxSlotOffset
-		entry = ps.table + uint64(block)*raxBlockSize + trapEntrySize
-		replaced := form.code[len(form.code)-form.patchLen : len(form.code)-2]
-		code = patcher.SyscallTrampolineRAX(entry+8, ret, replaced)
-	}
-	if code == nil || 8+len(code) > trapEntrySize {
-		ps.disabled = true
-		return false
-	}
-	buf := make([]byte, 8+len(code))
-	binary.LittleEndian.PutUint64(buf, entry+8)
-	copy(buf[8:], code)
-	if !mm.forceWriteLocked(entry, buf) {
-		return false
-	}
 	if form != nil {
+		n = form.patchLen
+	}
+	site := ret - uint64(n)
+	var slot uint64
+	if form == nil {
+		for ps.next < trapEntries && raxBlock(ps.next*trapEntrySize/raxBlockSize) {
+			ps.next++
+		}
+		if ps.next >= trapEntries {
+			return false
+		}
+		entry := ps.table + uint64(ps.next)*trapEntrySize
+		if !mm.writeTrampolineLocked(entry, patcher.SyscallTrampoline(entry+8, ret, uint32(sysno))) {
+			return false
+		}
+		ps.next++
+		slot = entry
+	} else {
+		if ps.raxUsed >= len(raxBlockList) {
+			return false
+		}
+		block := ps.table + uint64(raxBlockList[len(raxBlockList)-1-ps.raxUsed])*raxBlockSize
+		ps.raxUsed++
+		entry, second := block+trapEntrySize, block+2*trapEntrySize
+		var code []byte
+		if form.prologue == nil {
+			code = patcher.SyscallTrampolineRAX(entry+8, ret, form.code[len(form.code)-n:len(form.code)-2])
+		} else {
+			// A long prologue ends with a jump to the entering code in
+			// the block's next entry, placed at offset 8 of it: the
+			// stub publishes a kick there, and the task's registers
+			// are all the application's at that point.
+			start := ret - uint64(len(form.code))
+			orig := make([]byte, len(form.code))
+			if !mm.readLocked(start, orig) {
+				return false
+			}
+			code = form.prologue(start, orig)
+			code = append(code, 0xeb, byte(second+8-(entry+8+uint64(len(code))+2)))
+			if !mm.writeTrampolineLocked(second, patcher.SyscallTrampolineRAX(second+8, ret, nil)) {
+				return false
+			}
+		}
+		if !mm.writeTrampolineLocked(entry, code) {
+			return false
+		}
 		var p [8]byte
 		binary.LittleEndian.PutUint64(p[:], entry+8)
+		slot = block + raxSlotOffset
 		if !mm.forceWriteLocked(slot, p[:]) {
 			return false
 		}
-		ps.raxNext--
-	} else {
-		ps.next++
 	}
 
-	site := ret - uint64(n)
 	orig := make([]byte, n)
 	if !mm.readLocked(site, orig) {
 		return false
@@ -252,6 +334,9 @@ func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
 	copy(jump, orig)
 	jump[0], jump[1], jump[2] = 0xff, 0x24, 0x25
 	binary.LittleEndian.PutUint32(jump[3:], uint32(slot))
+	for i := 7; i < n-1; i++ {
+		jump[i] = 0x06
+	}
 	stops := []int{5}
 	if form != nil {
 		stops = form.stops
@@ -291,6 +376,20 @@ func invalidOpcode(b byte) bool {
 	return false
 }
 
+// writeTrampolineLocked writes a table entry at entry: its own code
+// address, then code. It fails when there is no code (the platform does
+// not patch, which turns patching off) or it does not fit.
+func (mm *MemoryManager) writeTrampolineLocked(entry uint64, code []byte) bool {
+	if code == nil || 8+len(code) > trapEntrySize {
+		mm.patch.disabled = true
+		return false
+	}
+	buf := make([]byte, 8+len(code))
+	binary.LittleEndian.PutUint64(buf, entry+8)
+	copy(buf[8:], code)
+	return mm.forceWriteLocked(entry, buf)
+}
+
 // patchableSiteLocked reports whether the 7 bytes at site are `mov
 // $sysno,%eax; syscall` in one private, executable mapping.
 func (mm *MemoryManager) patchableSiteLocked(site, sysno uint64) bool {
@@ -315,7 +414,13 @@ func (mm *MemoryManager) siteFormLocked(ret uint64) *siteForm {
 			continue
 		}
 		code := make([]byte, n)
-		if mm.readLocked(ret-n, code) && bytes.Equal(code, f.code) {
+		if !mm.readLocked(ret-n, code) {
+			continue
+		}
+		for _, i := range f.wild {
+			code[i] = f.code[i]
+		}
+		if bytes.Equal(code, f.code) {
 			return f
 		}
 	}
@@ -345,7 +450,7 @@ func (mm *MemoryManager) mapTrapTableLocked(patcher platform.SyscallPatcher) boo
 		private:  true,
 		name:     trapTableName,
 	})
-	mm.patch.table, mm.patch.next, mm.patch.raxNext = trapTableAddr, 1, raxBlocks
+	mm.patch.table, mm.patch.next, mm.patch.raxUsed = trapTableAddr, 1, 0
 	patcher.SetTrapTable(trapTableAddr)
 	return true
 }
@@ -391,7 +496,7 @@ func (mm *MemoryManager) PatchedSiteFault(regs *arch.Registers) (syscall, handle
 	if mm.patch.table == 0 {
 		return false, false
 	}
-	for _, back := range []uint64{3, 5, 6} {
+	for _, back := range []uint64{3, 4, 5, 6, 7, 9, 11} {
 		if regs.Rip < back {
 			continue
 		}
@@ -400,6 +505,7 @@ func (mm *MemoryManager) PatchedSiteFault(regs *arch.Registers) (syscall, handle
 		if !ok {
 			continue
 		}
+		call := false
 		switch {
 		case !rax && back == 5:
 			// Where `syscall` was: the kernel rewound a restarted
@@ -407,24 +513,23 @@ func (mm *MemoryManager) PatchedSiteFault(regs *arch.Registers) (syscall, handle
 			// the patch. Running the jump again makes the site's
 			// call; restart_syscall, whose number is in RAX, is
 			// made here.
-			if regs.Rax != sysRestartSyscall {
-				regs.Rip = site
-				return false, true
-			}
-		case rax && back == 3:
-			// A thread ran part of the replaced instructions,
-			// which only copy registers the call has not touched
-			// yet: running them all again through the jump is the
-			// same.
-			regs.Rip = site
-			return false, true
+			call = regs.Rax == sysRestartSyscall
 		case rax:
-			// Where `syscall` was, on a site whose arguments are
-			// all in place: the call is made here. Running the
-			// replaced moves again would read RCX, which a call
-			// that is being restarted has clobbered.
+			// Where `syscall` was, the call is made here: its
+			// arguments are in place, and running the replaced
+			// instructions again would read RCX, which a call that
+			// is being restarted clobbered. Where an earlier
+			// instruction was, a thread ran part of the replaced
+			// ones, which only test memory and copy registers the
+			// call has not touched yet: running them all again
+			// through the jump is the same.
+			call = stopCall[back]
 		default:
 			continue
+		}
+		if !call {
+			regs.Rip = site
+			return false, true
 		}
 		regs.Orig_rax = regs.Rax
 		regs.Rip += 2

@@ -193,6 +193,9 @@ func TestPatchSyscallRefuses(t *testing.T) {
 var (
 	goSite    = []byte{0x49, 0x89, 0xf2, 0x48, 0x89, 0xfa, 0x48, 0x89, 0xce, 0x48, 0x89, 0xdf, 0x0f, 0x05}
 	glibcSite = []byte{0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6, 0x48, 0x89, 0xca, 0x4d, 0x89, 0xc2, 0x4d, 0x89, 0xc8, 0x4c, 0x8b, 0x4c, 0x24, 0x08, 0x0f, 0x05}
+	// glibcReadSite is glibc's read(2) on its way to `syscall` in a
+	// process with threads.
+	glibcReadSite = []byte{0x48, 0x8b, 0x74, 0x24, 0x10, 0x41, 0x89, 0xc0, 0x8b, 0x7c, 0x24, 0x08, 0x31, 0xc0, 0x0f, 0x05}
 )
 
 func TestPatchSyscallRAXSites(t *testing.T) {
@@ -207,6 +210,7 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 	}{
 		{"go", goSite, 8, []int{3}, 6},
 		{"glibc", glibcSite, 7, nil, 5},
+		{"glibc-read", glibcReadSite, 8, []int{4}, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, as := newPatchMM(t)
@@ -223,8 +227,8 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 			}
 			got := read(t, m, site, tc.patchLen+1)
 			slot := uint64(binary.LittleEndian.Uint32(got[3:]))
-			if !bytes.Equal(got[:3], []byte{0xff, 0x24, 0x25}) || slot != mm.TrapTableAddr+0xff06 {
-				t.Fatalf("site is % x, want jmp *%#x", got, mm.TrapTableAddr+0xff06)
+			if !bytes.Equal(got[:3], []byte{0xff, 0x24, 0x25}) || slot != mm.TrapTableAddr+0xd606 {
+				t.Fatalf("site is % x, want jmp *%#x", got, mm.TrapTableAddr+0xd606)
 			}
 			// Only the jump was written; what follows is as it was.
 			if !bytes.Equal(got[7:], code[len(code)-tc.patchLen+7-1:][:len(got)-7]) {
@@ -250,7 +254,9 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 			if sys, ok := m.PatchedSiteFault(&regs); !ok || !sys || regs.Rip != ret || regs.Orig_rax != 7 || regs.Rcx != 0x1234 {
 				t.Errorf("SIGILL at +%d: syscall %v handled %v rip %#x orig_rax %d", tc.call, sys, ok, regs.Rip, regs.Orig_rax)
 			}
-			for _, at := range []int{1, 2, 4} {
+			// Offsets that are stops of no form (the jump alone tells
+			// what a SIGILL means, whatever the form).
+			for _, at := range []int{1, 2} {
 				if at == tc.call || slices.Contains(tc.rerun, at) {
 					continue
 				}
@@ -287,8 +293,8 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 			m.PatchSyscall(second+uint64(len(tc.code)), 0)
 			m.PatchSyscall(second+uint64(len(tc.code)), 0)
 			got2 := read(t, m, second+uint64(len(tc.code)-tc.patchLen), 7)
-			if s := uint64(binary.LittleEndian.Uint32(got2[3:])); s != mm.TrapTableAddr+0xfe06 {
-				t.Errorf("second site jumps through %#x, want %#x", s, mm.TrapTableAddr+0xfe06)
+			if s := uint64(binary.LittleEndian.Uint32(got2[3:])); s != mm.TrapTableAddr+0xd506 {
+				t.Errorf("second site jumps through %#x, want %#x", s, mm.TrapTableAddr+0xd506)
 			}
 			fixed := mapCodeAt(t, m, base+2*pageSize, site0)
 			m.PatchSyscall(fixed+7, 39)
@@ -343,5 +349,66 @@ func TestPatchSyscallRAXSitesRefused(t *testing.T) {
 				t.Fatalf("code changed to % x", b)
 			}
 		})
+	}
+}
+
+// glibcReadSingle is glibc's read(2) in a single-threaded process, up to
+// its `syscall`: cmpb $0,flag(%rip) (flag 0x1000 past the cmpb); je +0x17;
+// xor %eax,%eax.
+var glibcReadSingle = []byte{0x80, 0x3d, 0x00, 0x10, 0x00, 0x00, 0x00, 0x74, 0x17, 0x31, 0xc0, 0x0f, 0x05}
+
+func TestPatchSyscallSingleThreadedRead(t *testing.T) {
+	m, as := newPatchMM(t)
+	code := append(append([]byte(nil), glibcReadSingle...), 0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff)
+	at := mapCode(t, m, code)
+	ret := at + 13
+	if m.PatchSyscall(ret, 0) || !m.PatchSyscall(ret, 0) {
+		t.Fatal("the site was not patched on its second call")
+	}
+	if as.table != mm.TrapTableAddr {
+		t.Fatalf("trap table at %#x", as.table)
+	}
+	got := read(t, m, at, 19)
+	slot := uint64(binary.LittleEndian.Uint32(got[3:]))
+	want := []byte{0xff, 0x24, 0x25, 0, 0, 0, 0, 0x06, 0x06, 0x06, 0x06, 0x06, 0x05, 0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff}
+	binary.LittleEndian.PutUint32(want[3:], uint32(mm.TrapTableAddr+0xd606))
+	if !bytes.Equal(got, want) {
+		t.Fatalf("function is % x, want % x", got, want)
+	}
+	// The slot leads to the prologue: the flag's and the cancellable
+	// path's addresses made absolute, then a jump to the next entry,
+	// where the platform's code enters (no replaced bytes: the
+	// prologue did their work).
+	entry := binary.LittleEndian.Uint64(read(t, m, slot, 8))
+	flag, cancellable := at+7+0x1000, at+9+0x17
+	pro := []byte{0x49, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0x41, 0x80, 0x3b, 0x00, 0x75, 13,
+		0x49, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0x41, 0xff, 0xe3, 0x31, 0xc0, 0xeb, 31}
+	binary.LittleEndian.PutUint64(pro[2:], flag)
+	binary.LittleEndian.PutUint64(pro[18:], cancellable)
+	if e := read(t, m, entry, len(pro)); !bytes.Equal(e, pro) {
+		t.Fatalf("prologue at %#x is % x, want % x", entry, e, pro)
+	}
+	if e := read(t, m, entry+64, 2); !bytes.Equal(e, []byte{0xcd, 0xcd}) {
+		t.Fatalf("entering code at %#x is % x, want the platform's", entry+64, e)
+	}
+	if next := entry + uint64(len(pro)) + uint64(int8(pro[len(pro)-1])); next != entry+64 {
+		t.Fatalf("the prologue jumps to %#x, want %#x", next, entry+64)
+	}
+	// A thread that ran the cmpb, or the je, runs the jump again; at
+	// the old `syscall` the call is made.
+	for _, stop := range []uint64{7, 9} {
+		regs := arch.Registers{Rip: at + stop}
+		if sys, ok := m.PatchedSiteFault(&regs); !ok || sys || regs.Rip != at {
+			t.Errorf("SIGILL at +%d: syscall %v handled %v rip %#x", stop, sys, ok, regs.Rip)
+		}
+	}
+	regs := arch.Registers{Rip: at + 11, Rax: 0}
+	if sys, ok := m.PatchedSiteFault(&regs); !ok || !sys || regs.Rip != ret || regs.Orig_rax != 0 {
+		t.Errorf("SIGILL at +11: syscall %v handled %v rip %#x", sys, ok, regs.Rip)
+	}
+	// Put back whole when the table goes.
+	mustMMap(t, m, anon(mm.TrapTableAddr, 1, rw))
+	if b := read(t, m, at, len(code)); !bytes.Equal(b, code) {
+		t.Fatalf("code after the table went is % x, want % x", b, code)
 	}
 }
