@@ -51,14 +51,7 @@ var site = []byte{0xb8, 39, 0, 0, 0, 0x0f, 0x05}
 // mapCode maps one private read+execute page at base holding code at 0x100.
 func mapCode(t *testing.T, m *mm.MemoryManager, code []byte) uint64 {
 	t.Helper()
-	mustMMap(t, m, anon(base, 1, rw))
-	if _, err := m.CopyOut(base+0x100, code); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Mprotect(base, pageSize, r|x, false); err != nil {
-		t.Fatal(err)
-	}
-	return base + 0x100
+	return mapCodeAt(t, m, base, code)
 }
 
 func read(t *testing.T, m *mm.MemoryManager, addr uint64, n int) []byte {
@@ -217,18 +210,18 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 			code := append(append([]byte(nil), tc.code...), 0x90)
 			at := mapCode(t, m, code)
 			ret := at + uint64(len(tc.code))
-			site := ret - uint64(tc.patchLen)
-			// Any number: the site takes it from RAX.
+			jumpAt := ret - uint64(tc.patchLen)
+			// Any number: the jumpAt takes it from RAX.
 			if m.PatchSyscall(ret, 0) || !m.PatchSyscall(ret, 1) {
-				t.Fatal("the site was not patched on its second call")
+				t.Fatal("the jumpAt was not patched on its second call")
 			}
 			if as.table != mm.TrapTableAddr {
 				t.Fatalf("trap table at %#x", as.table)
 			}
-			got := read(t, m, site, tc.patchLen+1)
+			got := read(t, m, jumpAt, tc.patchLen+1)
 			slot := uint64(binary.LittleEndian.Uint32(got[3:]))
 			if !bytes.Equal(got[:3], []byte{0xff, 0x24, 0x25}) || slot != mm.TrapTableAddr+0xd606 {
-				t.Fatalf("site is % x, want jmp *%#x", got, mm.TrapTableAddr+0xd606)
+				t.Fatalf("jumpAt is % x, want jmp *%#x", got, mm.TrapTableAddr+0xd606)
 			}
 			// Only the jump was written; what follows is as it was.
 			if !bytes.Equal(got[7:], code[len(code)-tc.patchLen+7-1:][:len(got)-7]) {
@@ -243,14 +236,14 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 			}
 
 			for _, at := range tc.rerun {
-				regs := arch.Registers{Rip: site + uint64(at), Rax: 7}
-				if sys, ok := m.PatchedSiteFault(&regs); !ok || sys || regs.Rip != site {
+				regs := arch.Registers{Rip: jumpAt + uint64(at), Rax: 7}
+				if sys, ok := m.PatchedSiteFault(&regs); !ok || sys || regs.Rip != jumpAt {
 					t.Errorf("SIGILL at +%d: syscall %v handled %v rip %#x, want the jump again", at, sys, ok, regs.Rip)
 				}
 			}
 			// A restarted call, or a thread that ran the old code to
 			// `syscall`: the call is made with the number in RAX.
-			regs := arch.Registers{Rip: site + uint64(tc.call), Rax: 7, Rcx: 0x1234}
+			regs := arch.Registers{Rip: jumpAt + uint64(tc.call), Rax: 7, Rcx: 0x1234}
 			if sys, ok := m.PatchedSiteFault(&regs); !ok || !sys || regs.Rip != ret || regs.Orig_rax != 7 || regs.Rcx != 0x1234 {
 				t.Errorf("SIGILL at +%d: syscall %v handled %v rip %#x orig_rax %d", tc.call, sys, ok, regs.Rip, regs.Orig_rax)
 			}
@@ -260,50 +253,50 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 				if at == tc.call || slices.Contains(tc.rerun, at) {
 					continue
 				}
-				regs := arch.Registers{Rip: site + uint64(at)}
+				regs := arch.Registers{Rip: jumpAt + uint64(at)}
 				if _, ok := m.PatchedSiteFault(&regs); ok {
-					t.Errorf("a SIGILL at +%d was taken for the site's", at)
+					t.Errorf("a SIGILL at +%d was taken for the jumpAt's", at)
 				}
 			}
 
-			// A forked child recognises the site too.
+			// A forked child recognises the jumpAt too.
 			child := m.Fork(&patcherAS{fakeAS: newFakeAS(t)})
 			defer child.Release()
-			regs = arch.Registers{Rip: site + uint64(tc.call), Rax: 9}
+			regs = arch.Registers{Rip: jumpAt + uint64(tc.call), Rax: 9}
 			if sys, ok := child.PatchedSiteFault(&regs); !ok || !sys || regs.Orig_rax != 9 {
-				t.Errorf("the child does not know the site: syscall %v handled %v", sys, ok)
+				t.Errorf("the child does not know the jumpAt: syscall %v handled %v", sys, ok)
 			}
 
-			// A site moved with its mapping is still recognised.
+			// A jumpAt moved with its mapping is still recognised.
 			moved, err := m.Mremap(base, pageSize, pageSize, unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED, base+8*pageSize)
 			if err != nil {
 				t.Fatal(err)
 			}
-			regs = arch.Registers{Rip: moved + (site - base) + uint64(tc.call), Rax: 11}
+			regs = arch.Registers{Rip: moved + (jumpAt - base) + uint64(tc.call), Rax: 11}
 			if sys, ok := m.PatchedSiteFault(&regs); !ok || !sys || regs.Orig_rax != 11 || regs.Rip != moved+(ret-base) {
-				t.Errorf("moved site: syscall %v handled %v rip %#x", sys, ok, regs.Rip)
+				t.Errorf("moved jumpAt: syscall %v handled %v rip %#x", sys, ok, regs.Rip)
 			}
 			if _, err := m.Mremap(moved, pageSize, pageSize, unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED, base); err != nil {
 				t.Fatal(err)
 			}
 
-			// The next such site takes the block below; a fixed-
-			// number site still takes the first entry.
+			// The next such jumpAt takes the block below; a fixed-
+			// number jumpAt still takes the first entry.
 			second := mapCodeAt(t, m, base+pageSize, code)
 			m.PatchSyscall(second+uint64(len(tc.code)), 0)
 			m.PatchSyscall(second+uint64(len(tc.code)), 0)
 			got2 := read(t, m, second+uint64(len(tc.code)-tc.patchLen), 7)
 			if s := uint64(binary.LittleEndian.Uint32(got2[3:])); s != mm.TrapTableAddr+0xd506 {
-				t.Errorf("second site jumps through %#x, want %#x", s, mm.TrapTableAddr+0xd506)
+				t.Errorf("second jumpAt jumps through %#x, want %#x", s, mm.TrapTableAddr+0xd506)
 			}
-			fixed := mapCodeAt(t, m, base+2*pageSize, site0)
+			fixed := mapCodeAt(t, m, base+2*pageSize, site)
 			m.PatchSyscall(fixed+7, 39)
 			m.PatchSyscall(fixed+7, 39)
 			if e := uint64(binary.LittleEndian.Uint32(read(t, m, fixed+3, 4))); e != mm.TrapTableAddr+mm.TrapEntrySize {
-				t.Errorf("fixed-number site jumps through %#x", e)
+				t.Errorf("fixed-number jumpAt jumps through %#x", e)
 			}
 
-			// When the application maps over the table, the site is
+			// When the application maps over the table, the jumpAt is
 			// put back as it was.
 			mustMMap(t, m, anon(mm.TrapTableAddr, 1, rw))
 			if b := read(t, m, at, len(code)); !bytes.Equal(b, code) {
@@ -312,9 +305,6 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 		})
 	}
 }
-
-// site0 is the fixed-number site of TestPatchSyscall.
-var site0 = site
 
 // mapCodeAt maps one private read+execute page at addr holding code at
 // offset 0x100.

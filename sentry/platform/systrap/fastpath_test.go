@@ -48,6 +48,19 @@ func withTrapTable(t *testing.T, f *fixture, sites []struct {
 	return jumps
 }
 
+// mapTestCode maps a read+execute page at codeAddr holding code.
+func mapTestCode(t *testing.T, f *fixture, code []byte) {
+	t.Helper()
+	fr, err := f.mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(f.mf.Slice(fr), code)
+	if err := f.as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // enablePatching turns patching on for one test, whatever the
 // environment says.
 func enablePatching(t *testing.T) {
@@ -79,11 +92,7 @@ func TestPatchedSyscall(t *testing.T) {
 	}{{codeAddr + 7, unix.SYS_GETPPID}})
 	code = append(code, jumps[0]...)
 	code = append(code, 0x48, 0x89, 0xc2, 0xeb, 0xf4)
-	fr, _ := f.mf.Allocate(arch.PageSize)
-	copy(f.mf.Slice(fr), code)
-	if err := f.as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
-		t.Fatal(err)
-	}
+	mapTestCode(t, f, code)
 
 	st := &arch.State{}
 	st.Regs.Rip = codeAddr
@@ -142,11 +151,7 @@ func TestPatchedSyscallRAX(t *testing.T) {
 	code := []byte{0x49, 0x89, 0xf2, 0x48, 0x89, 0xfa, 0xff, 0x24, 0x25, 0, 0, 0, 0, 0x05}
 	binary.LittleEndian.PutUint32(code[9:], uint32(entry))
 	code = append(code, 0x48, 0x89, 0xc5, 0xb8, 110, 0, 0, 0, 0x4c, 0x89, 0xe1, 0xeb, 0xe5)
-	fr, _ := f.mf.Allocate(arch.PageSize)
-	copy(f.mf.Slice(fr), code)
-	if err := f.as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
-		t.Fatal(err)
-	}
+	mapTestCode(t, f, code)
 
 	st := &arch.State{}
 	st.Regs.Rip = codeAddr
