@@ -138,6 +138,14 @@ var siteForms = []siteForm{{
 	patchLen: 8,
 	stops:    []int{4, 6},
 }, {
+	// glibc's internal open (__open64_nocancel, which the C library
+	// uses for its own files): mov %esi,%edx; mov $257,%eax; mov
+	// %rdi,%rsi; mov $AT_FDCWD,%edi; syscall.
+	name:     "glibc-open",
+	code:     []byte{0x89, 0xf2, 0xb8, 0x01, 0x01, 0x00, 0x00, 0x48, 0x89, 0xfe, 0xbf, 0x9c, 0xff, 0xff, 0xff, 0x0f, 0x05},
+	patchLen: 7,
+	stops:    []int{5},
+}, {
 	// glibc's read(2) in a single-threaded process, the whole function
 	// up to the call: cmpb $0,__libc_single_threaded(%rip); je
 	// cancellable; xor %eax,%eax; syscall.

@@ -189,6 +189,8 @@ var (
 	// glibcReadSite is glibc's read(2) on its way to `syscall` in a
 	// process with threads.
 	glibcReadSite = []byte{0x48, 0x8b, 0x74, 0x24, 0x10, 0x41, 0x89, 0xc0, 0x8b, 0x7c, 0x24, 0x08, 0x31, 0xc0, 0x0f, 0x05}
+	// glibcOpenSite is glibc's own open, openat(AT_FDCWD, ...).
+	glibcOpenSite = []byte{0x89, 0xf2, 0xb8, 0x01, 0x01, 0x00, 0x00, 0x48, 0x89, 0xfe, 0xbf, 0x9c, 0xff, 0xff, 0xff, 0x0f, 0x05}
 )
 
 func TestPatchSyscallRAXSites(t *testing.T) {
@@ -204,6 +206,7 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 		{"go", goSite, 8, []int{3}, 6},
 		{"glibc", glibcSite, 7, nil, 5},
 		{"glibc-read", glibcReadSite, 8, []int{4}, 6},
+		{"glibc-open", glibcOpenSite, 7, nil, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, as := newPatchMM(t)
