@@ -102,12 +102,16 @@ func TestReportFS(t *testing.T) {
 		}
 	}
 	none := func(n, s float64) string { return "" }
+	// The sandbox runs of the fast rows last 0.5 s and more, so that the
+	// sandbox's start-up, whose threads compete with the program's for
+	// the CPUs, does not weigh in the figure (at 20,000 calls a stat of
+	// a missing file read 3.9 to 7.8 us, at 200,000 about 2.2).
 	row("open+fstat+close of an existing file", "us", 1e3,
-		[]string{"openstat", "200000", small}, []string{"openstat", "20000", small}, none)
+		[]string{"openstat", "200000", small}, []string{"openstat", "100000", small}, none)
 	row("stat of a missing file", "us", 1e3,
-		[]string{"statmissing", "200000", work}, []string{"statmissing", "20000", work}, none)
+		[]string{"statmissing", "200000", work}, []string{"statmissing", "200000", work}, none)
 	row("4 KiB random pread of a 64 MiB file", "us", 1e3,
-		[]string{"pread", "200000", big}, []string{"pread", "20000", big}, none)
+		[]string{"pread", "200000", big}, []string{"pread", "100000", big}, none)
 	mibps := func(n, s float64) string {
 		return fmt.Sprintf("   (%.0f MiB/s native, %.0f MiB/s sandbox)", 1e9/n, 1e9/s)
 	}
