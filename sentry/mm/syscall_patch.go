@@ -111,6 +111,9 @@ type siteForm struct {
 // form against it, so that the jump alone says what to do.
 var stopCall = map[uint64]bool{3: false, 4: false, 5: true, 6: true, 7: false, 9: false, 11: true}
 
+// A SIGILL on a jump's first byte (back 0 in PatchedSiteFault) came while
+// the jump was being written; the thread runs it.
+
 // siteForms are the run-time-number sites patched.
 var siteForms = []siteForm{{
 	// internal/runtime/syscall/linux.Syscall6: mov %rsi,%r10; mov
@@ -360,18 +363,42 @@ func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
 		ps.sites = make(map[uint64]patchedSite)
 	}
 	ps.sites[site] = patchedSite{orig: orig}
-	// Invalid bytes on the boundaries first, then the rest of the jump
-	// but its opcode, then the opcode.
-	for _, at := range stops {
-		if !mm.forceWriteLocked(site+uint64(at), jump[at:at+1]) {
-			return false
-		}
+	written := true
+	for _, w := range patchWrites(jump, stops) {
+		written = written && mm.forceWriteLocked(site+uint64(w.at), w.b)
 	}
-	if !mm.forceWriteLocked(site+1, jump[1:]) ||
-		!mm.forceWriteLocked(site, jump[:1]) {
+	if !written {
+		// A site left half written would trap for good: put back what
+		// the writes that went through changed.
+		mm.forceWriteLocked(site, orig)
+		delete(ps.sites, site)
 		return false
 	}
 	return true
+}
+
+// patchWrite is one write of a patch: b at offset at of the site.
+type patchWrite struct {
+	at int
+	b  []byte
+}
+
+// patchWrites returns the writes that turn a site into jump, in order.
+// Another thread may run the site meanwhile, so at every moment each
+// instruction start of it (offset 0 and stops) must hold its old
+// instruction whole, or trap: invalid bytes on the later boundaries first,
+// then an invalid byte over the first instruction's opcode, then the rest
+// of the jump, then its opcode. (The rest of the jump behind the old
+// opcode would decode as another instruction: `and` to memory, `mov` to
+// RSP.) A thread that traps on the first byte waits in PatchedSiteFault
+// for mm.mu, and runs the whole jump. TestPatchWritesKeepInstructions
+// checks this for every form.
+func patchWrites(jump []byte, stops []int) []patchWrite {
+	var ws []patchWrite
+	for _, at := range stops {
+		ws = append(ws, patchWrite{at, jump[at : at+1]})
+	}
+	return append(ws, patchWrite{0, []byte{0x06}}, patchWrite{1, jump[1:]}, patchWrite{0, jump[:1]})
 }
 
 // invalidOpcode reports whether b, as the first byte of an instruction,
@@ -504,7 +531,7 @@ func (mm *MemoryManager) PatchedSiteFault(regs *arch.Registers) (syscall, handle
 	if mm.patch.table == 0 {
 		return false, false
 	}
-	for _, back := range []uint64{3, 4, 5, 6, 7, 9, 11} {
+	for _, back := range []uint64{0, 3, 4, 5, 6, 7, 9, 11} {
 		if regs.Rip < back {
 			continue
 		}
@@ -515,6 +542,9 @@ func (mm *MemoryManager) PatchedSiteFault(regs *arch.Registers) (syscall, handle
 		}
 		call := false
 		switch {
+		case back == 0:
+			// The first byte, which was invalid while the jump was
+			// being written: it is whole now.
 		case !rax && back == 5:
 			// Where `syscall` was: the kernel rewound a restarted
 			// call onto it, or a thread ran the old `mov` before

@@ -58,3 +58,55 @@ func TestTrapSlotsTrap(t *testing.T) {
 		}
 	}
 }
+
+// TestPatchWritesKeepInstructions replays the writes of every form's patch
+// and checks, after each, that every instruction start of the site holds
+// its old instruction whole or an invalid opcode: a thread running the
+// site meanwhile never executes a mix.
+func TestPatchWritesKeepInstructions(t *testing.T) {
+	type shape struct {
+		name  string
+		orig  []byte
+		stops []int
+		slots []uint64
+	}
+	shapes := []shape{{"mov $nr,%eax; syscall", []byte{0xb8, 39, 0, 0, 0, 0x0f, 0x05}, []int{5}, []uint64{trapTableAddr + trapEntrySize}}}
+	var raxSlots []uint64
+	for _, b := range raxBlockList {
+		raxSlots = append(raxSlots, trapTableAddr+uint64(b)*raxBlockSize+raxSlotOffset)
+	}
+	for _, f := range siteForms {
+		shapes = append(shapes, shape{f.name, f.code[len(f.code)-f.patchLen:], f.stops, raxSlots})
+	}
+	for _, sh := range shapes {
+		for _, slot := range sh.slots {
+			n := len(sh.orig)
+			jump := append([]byte(nil), sh.orig...)
+			jump[0], jump[1], jump[2] = 0xff, 0x24, 0x25
+			binary.LittleEndian.PutUint32(jump[3:], uint32(slot))
+			for i := 7; i < n-1; i++ {
+				jump[i] = 0x06
+			}
+			starts := append([]int{0}, sh.stops...)
+			end := func(i int) int {
+				if i+1 < len(starts) {
+					return starts[i+1]
+				}
+				return n
+			}
+			mem := append([]byte(nil), sh.orig...)
+			for step, w := range patchWrites(jump, sh.stops) {
+				copy(mem[w.at:], w.b)
+				for i, at := range starts {
+					whole := string(mem[at:end(i)]) == string(sh.orig[at:end(i)])
+					if !whole && !invalidOpcode(mem[at]) && !(step == len(sh.stops)+2 && at == 0) {
+						t.Errorf("%s, slot %#x: after write %d the instruction at +%d is % x", sh.name, slot, step, at, mem[at:end(i)])
+					}
+				}
+			}
+			if string(mem) != string(jump) {
+				t.Errorf("%s: the writes leave % x, want % x", sh.name, mem, jump)
+			}
+		}
+	}
+}

@@ -105,6 +105,12 @@ func TestPatchSyscall(t *testing.T) {
 	if sys, ok := m.PatchedSiteFault(&regs); !ok || !sys || regs.Rip != at+7 || regs.Orig_rax != 219 {
 		t.Fatalf("restart_syscall: syscall %v handled %v rip %#x", sys, ok, regs.Rip)
 	}
+	// A thread that met the jump's first byte while it was being
+	// written (it is invalid then) runs the jump.
+	regs = arch.Registers{Rip: at, Rax: 39}
+	if sys, ok := m.PatchedSiteFault(&regs); !ok || sys || regs.Rip != at {
+		t.Fatalf("first byte: syscall %v handled %v rip %#x", sys, ok, regs.Rip)
+	}
 	// A SIGILL anywhere else is the task's.
 	regs = arch.Registers{Rip: at + 0x40, Rax: 39}
 	if _, ok := m.PatchedSiteFault(&regs); ok {
@@ -238,7 +244,7 @@ func TestPatchSyscallRAXSites(t *testing.T) {
 				t.Fatalf("slot points at %#x holding % x, want a trampoline of % x", target, e, want)
 			}
 
-			for _, at := range tc.rerun {
+			for _, at := range append([]int{0}, tc.rerun...) {
 				regs := arch.Registers{Rip: jumpAt + uint64(at), Rax: 7}
 				if sys, ok := m.PatchedSiteFault(&regs); !ok || sys || regs.Rip != jumpAt {
 					t.Errorf("SIGILL at +%d: syscall %v handled %v rip %#x, want the jump again", at, sys, ok, regs.Rip)
