@@ -3,6 +3,7 @@ package mm
 import (
 	"bytes"
 	"encoding/binary"
+	"maps"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
@@ -108,11 +109,10 @@ type siteForm struct {
 // stopCall tells, for the offset of a stop in a run-time-number site's
 // patch, whether a SIGILL there makes the call (the old `syscall`) or runs
 // the jump again (an earlier instruction). TestSiteForms checks every
-// form against it, so that the jump alone says what to do.
+// form against it, so that the jump alone says what to do. (A SIGILL on a
+// jump's first byte came while the jump was being written; the thread runs
+// it, whatever the form.)
 var stopCall = map[uint64]bool{3: false, 4: false, 5: true, 6: true, 7: false, 9: false, 11: true}
-
-// A SIGILL on a jump's first byte (back 0 in PatchedSiteFault) came while
-// the jump was being written; the thread runs it.
 
 // siteForms are the run-time-number sites patched.
 var siteForms = []siteForm{{
@@ -189,19 +189,13 @@ func raxBlock(b int) bool { return invalidOpcode(byte(b)) }
 // raxBlockList are the blocks raxBlock admits, in order.
 var raxBlockList = func() []int {
 	var l []int
-	for b := 1; b < trapTableSize/raxBlockSize; b++ {
+	for b := 1; b < raxBlocks; b++ {
 		if raxBlock(b) {
 			l = append(l, b)
 		}
 	}
 	return l
 }()
-
-// patchedSite is a site the sentry rewrote.
-type patchedSite struct {
-	// orig is what the patch replaced, to put back.
-	orig []byte
-}
 
 // patchState is the system-call patching state of an address space,
 // protected by MemoryManager.mu.
@@ -223,22 +217,17 @@ type patchState struct {
 	// traps a second time, so start-up code that runs once (most of a
 	// short-lived process's calls) costs no page copies.
 	seen map[uint64]struct{}
-	// sites are the patched sites by the address of their jump, to undo
-	// the patches if the table goes away.
-	sites map[uint64]patchedSite
+	// sites holds what each patch replaced, by the address of its jump,
+	// to undo the patches if the table goes away.
+	sites map[uint64][]byte
 }
 
 // clone returns the state of a forked copy of the address space, which
 // holds the same patched code and table.
 func (ps *patchState) clone() patchState {
-	c := patchState{table: ps.table, next: ps.next, raxUsed: ps.raxUsed, disabled: ps.disabled}
-	if len(ps.sites) > 0 {
-		c.sites = make(map[uint64]patchedSite, len(ps.sites))
-		for site, p := range ps.sites {
-			c.sites[site] = p
-		}
-	}
-	return c
+	// The original bytes are never changed once recorded: sharing
+	// them is safe.
+	return patchState{table: ps.table, next: ps.next, raxUsed: ps.raxUsed, disabled: ps.disabled, sites: maps.Clone(ps.sites)}
 }
 
 // PatchSyscall patches the system-call site that returns to ret, where the
@@ -360,9 +349,9 @@ func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
 		}
 	}
 	if ps.sites == nil {
-		ps.sites = make(map[uint64]patchedSite)
+		ps.sites = make(map[uint64][]byte)
 	}
-	ps.sites[site] = patchedSite{orig: orig}
+	ps.sites[site] = orig
 	written := true
 	for _, w := range patchWrites(jump, stops) {
 		written = written && mm.forceWriteLocked(site+uint64(w.at), w.b)
@@ -504,10 +493,10 @@ func (mm *MemoryManager) trapTableGoneLocked(start, end uint64) {
 	// The application mapped over the table, which Linux programs
 	// know nothing about: put the sites that jump into it back as they
 	// were (those still mapped privately).
-	for site, p := range ps.sites {
-		cur := make([]byte, len(p.orig))
+	for site, orig := range ps.sites {
+		cur := make([]byte, len(orig))
 		if mm.readLocked(site, cur) && cur[0] == 0xff && cur[1] == 0x24 && cur[2] == 0x25 {
-			mm.forceWriteLocked(site, p.orig)
+			mm.forceWriteLocked(site, orig)
 		}
 	}
 	ps.sites = nil
