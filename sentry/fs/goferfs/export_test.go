@@ -16,3 +16,15 @@ func LearnNamesAcrossChange(in vfs.Inode, changed string) bool {
 	defer i.mu.Unlock()
 	return i.names != nil
 }
+
+// MapAfterReads is how many reads a descriptor serves before it is mapped.
+const MapAfterReads = mapAfterReads
+
+// Mapped reports whether f, an open regular file, reads through a mapping.
+func Mapped(f vfs.FileImpl) bool {
+	r := f.(*regularFile)
+	return r.h.mapState.Load() == mapInUse && r.h.rmap.Load() != nil
+}
+
+// CopyFrom is copyFrom.
+var CopyFrom = copyFrom

@@ -58,6 +58,13 @@ type FS struct {
 	// hostChanges counts operations that may have changed a file's
 	// attributes on the host (hoststat.go).
 	hostChanges atomic.Uint64
+	// shrinks is odd while an operation that may shorten a file runs,
+	// and counts them; copyUps counts operations that may copy a file
+	// of a host overlay up; maps counts the descriptors mapped for
+	// reading (readmap.go).
+	shrinks atomic.Uint64
+	copyUps atomic.Uint64
+	maps    atomic.Int32
 }
 
 // New returns the root inode of the tree the gofer serves first.
@@ -159,13 +166,31 @@ type fidRef struct {
 
 func (r *fidRef) release() { r.once.Do(func() { r.fids.release(r.fid) }) }
 
-// hostFD is a donated host descriptor, closed exactly once.
+// hostFD is a donated host descriptor, closed exactly once, with the
+// mapping that serves its reads once it has one (readmap.go).
 type hostFD struct {
+	fs   *FS
 	fd   int
 	once sync.Once
+	// writable says fd is open for writing; copyUps is fs.copyUps
+	// before a read-only fd was opened.
+	writable bool
+	copyUps  uint64
+	// reads counts reads until the descriptor is mapped.
+	reads atomic.Int32
+	// mapState is mapUnset, mapInUse or mapRefused; rmap is the
+	// mapping while in use. mapMu serialises making it.
+	mapState atomic.Int32
+	rmap     atomic.Pointer[readMap]
+	mapMu    sync.Mutex
 }
 
-func (h *hostFD) close() { h.once.Do(func() { unix.Close(h.fd) }) }
+func (h *hostFD) close() {
+	h.once.Do(func() {
+		h.unmap(h.fs)
+		unix.Close(h.fd)
+	})
+}
 
 // fdOf returns h's descriptor, or -1 for none.
 func fdOf(h *hostFD) int {
@@ -450,11 +475,17 @@ func (i *inode) openRegular(acc int) (*regularFile, error) {
 	}
 	if h != nil {
 		// Registered under mu, so that Forget cannot close it first.
-		f := i.newRegularFileLocked(h.fd)
+		f := i.newRegularFileLocked(h)
 		i.mu.Unlock()
 		return f, nil
 	}
 	i.mu.Unlock()
+	if slot == 1 {
+		// Opening a lower file of a host overlay for writing copies
+		// it up.
+		i.fs.noteCopyUp()
+	}
+	copyUps := i.fs.copyUps.Load()
 	fd, err := i.fs.client.Open(i.fid, mode)
 	if err != nil {
 		return nil, i.goneErr(err)
@@ -464,18 +495,19 @@ func (i *inode) openRegular(acc int) (*regularFile, error) {
 	if cur := i.hostFDs[slot]; cur != nil {
 		// Lost a race with another opener.
 		unix.Close(fd)
-		return i.newRegularFileLocked(cur.fd), nil
+		return i.newRegularFileLocked(cur), nil
 	}
-	i.setHostFDLocked(slot, fd)
-	return i.newRegularFileLocked(fd), nil
+	return i.newRegularFileLocked(i.setHostFDLocked(slot, fd, copyUps)), nil
 }
 
-// setHostFDLocked records fd as the inode's descriptor in slot, closed
-// when the inode is forgotten or unreachable; i.mu is held.
-func (i *inode) setHostFDLocked(slot, fd int) {
-	h := &hostFD{fd: fd}
+// setHostFDLocked records fd, opened when fs.copyUps was copyUps, as the
+// inode's descriptor in slot, closed when the inode is forgotten or
+// unreachable, and returns it; i.mu is held.
+func (i *inode) setHostFDLocked(slot, fd int, copyUps uint64) *hostFD {
+	h := &hostFD{fs: i.fs, fd: fd, writable: slot == 1, copyUps: copyUps}
 	i.hostFDs[slot] = h
 	runtime.AddCleanup(i, (*hostFD).close, h)
+	return h
 }
 
 // adoptHostFD records fd, opened read-write by Create or CreateTmpfile,
@@ -485,13 +517,12 @@ func (i *inode) adoptHostFD(fd int) *regularFile {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.made = true
-	i.setHostFDLocked(1, fd)
-	return i.newRegularFileLocked(fd)
+	return i.newRegularFileLocked(i.setHostFDLocked(1, fd, 0))
 }
 
-// newRegularFileLocked returns an open file on fd; i.mu is held.
-func (i *inode) newRegularFileLocked(fd int) *regularFile {
-	f := &regularFile{inode: i, fd: fd}
+// newRegularFileLocked returns an open file on h; i.mu is held.
+func (i *inode) newRegularFileLocked(h *hostFD) *regularFile {
+	f := &regularFile{inode: i, h: h, fd: h.fd}
 	if i.open == nil {
 		i.open = make(map[*regularFile]struct{})
 	}
@@ -502,7 +533,8 @@ func (i *inode) newRegularFileLocked(fd int) *regularFile {
 // regularFile reads a donated host FD.
 type regularFile struct {
 	inode *inode
-	fd    int
+	h     *hostFD
+	fd    int // h.fd
 }
 
 // ReadAt implements vfs.FileImpl.ReadAt: the file's contents, with the
@@ -520,6 +552,11 @@ func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 	f.inode.settle()
 	// A read may move atime.
 	defer f.inode.fs.hostChanged()
+	if m := f.h.mapping(f.inode.fs); m != nil {
+		if n, ok := m.read(f.inode.fs, f.fd, dst, off); ok {
+			return n, nil
+		}
+	}
 	total := 0
 	for total < len(dst) {
 		n, err := unix.Pread(f.fd, dst[total:], off+int64(total))
@@ -610,6 +647,7 @@ func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
 func (f *regularFile) Truncate(size int64) error {
 	f.inode.settle()
 	defer f.inode.fs.hostChanged()
+	defer f.inode.fs.beginShrink()()
 	kept := f.inode.privsBeforeWrite()
 	defer f.inode.restorePrivs(f.fd, kept)
 	if err := ignoringEINTR(func() error { return unix.Ftruncate(f.fd, size) }); err != nil {
@@ -628,6 +666,9 @@ func (f *regularFile) Truncate(size int64) error {
 func (f *regularFile) Allocate(mode uint32, off, length int64) error {
 	f.inode.settle()
 	defer f.inode.fs.hostChanged()
+	if mode&unix.FALLOC_FL_COLLAPSE_RANGE != 0 {
+		defer f.inode.fs.beginShrink()()
+	}
 	kept := f.inode.privsBeforeWrite()
 	defer f.inode.restorePrivs(f.fd, kept)
 	if err := ignoringEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) }); err != nil {

@@ -87,6 +87,7 @@ func (i *inode) Link(name string, target vfs.Inode) error {
 	}
 	// The new name gets its own inode, which asks the gofer.
 	t.settle()
+	i.fs.noteCopyUp()
 	st, err := i.fs.client.Link(i.fid, name, t.fid)
 	i.noteCreate(name, err)
 	if err != nil {
@@ -125,6 +126,7 @@ func (i *inode) Rename(oldName string, newDir vfs.Inode, newName string, flags u
 	i.fs.linkGen.Add(1)
 	// Counted again once done, as in Unlink.
 	defer i.fs.linkGen.Add(1)
+	i.fs.noteCopyUp()
 	err = i.fs.client.Rename(i.fid, oldName, nd.fid, newName, int(flags))
 	switch {
 	case err != nil:
@@ -149,6 +151,10 @@ func (i *inode) SetStat(opts vfs.SetStatOpts) error {
 	// Counted once done, whether deferred, made through the host
 	// descriptor or by the gofer.
 	defer i.fs.hostChanged()
+	i.fs.noteCopyUp()
+	if opts.Mask&vfs.SetSize != 0 {
+		defer i.fs.beginShrink()()
+	}
 	if i.deferSetStat(&opts) {
 		return nil
 	}
@@ -190,6 +196,7 @@ func (i *inode) GetXattr(name string, size int) ([]byte, error) {
 // SetXattr implements vfs.Xattrs.
 func (i *inode) SetXattr(name string, value []byte, flags int) error {
 	i.settle()
+	i.fs.noteCopyUp()
 	defer i.fs.hostChanged()
 	return i.fs.client.Setxattr(i.fid, name, value, flags)
 }
@@ -208,6 +215,7 @@ const vfsListMax = 65536
 // RemoveXattr implements vfs.Xattrs.
 func (i *inode) RemoveXattr(name string) error {
 	i.settle()
+	i.fs.noteCopyUp()
 	defer i.fs.hostChanged()
 	return i.fs.client.Removexattr(i.fid, name)
 }

@@ -1,0 +1,215 @@
+package goferfs
+
+import (
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Reads through a mapping of the host file.
+//
+// A read of a donated descriptor is a host pread: about 2 µs for 4 KiB on
+// a VM, where copying the same bytes out of a shared mapping of the file
+// costs about 0.6 µs, the page faults of the mapping included once the
+// file is read many times. So a descriptor of an exclusive tree that is
+// read often gets a read-only MAP_SHARED mapping, and reads inside the
+// file's known size copy from it. The mapping shares the host's page
+// cache, so it sees every write to the file at once, whoever makes it.
+//
+// What a mapping must never show:
+//   - Bytes past the file's end. A page wholly past it raises SIGBUS,
+//     which copyFrom turns into a fallback to pread; the part of the last
+//     page past the end reads zeroes, so reads stop at the size last read
+//     by fstat. Every shrink in the tree (truncate, ftruncate, O_TRUNC,
+//     fallocate's collapse) runs inside fs.shrinks' odd count: a read
+//     whose copy overlapped one is made again with pread, and the next
+//     read asks fstat for the size again.
+//   - A lower layer's copy of a file that a host overlayfs has copied up
+//     since the descriptor was opened. The overlay serves pread from the
+//     upper file once it exists, but a mapping keeps the file the
+//     descriptor was opened on. A read-write descriptor was opened after
+//     its copy-up, so its mapping is always good; a read-only one is used
+//     only while nothing in the tree that could copy a file up (an open
+//     for writing, a change of attributes, a link or a rename) has
+//     happened since it was opened, and never again after.
+
+// mapAfterReads is how many reads a descriptor serves with pread before
+// it is mapped: a file read once or twice is cheaper to pread than to map.
+const mapAfterReads = 8
+
+// maxMapLen bounds one mapping; reads past it use pread.
+const maxMapLen = 1 << 30
+
+const pageSize = 4096
+
+// maxMaps bounds the mappings of a tree, which each hold a host VMA of
+// the sentry.
+const maxMaps = 512
+
+// readMap is the mapping of one host descriptor.
+type readMap struct {
+	data []byte
+	// copyUps is the descriptor's hostFD.copyUps, which a read-only
+	// descriptor's mapping needs fs.copyUps to still be.
+	copyUps  uint64
+	readOnly bool
+	// known is the file's size as last read, and the shrinks count it
+	// is good for.
+	known atomic.Pointer[knownSize]
+	// refreshMu serialises fstat refreshes of known.
+	refreshMu sync.Mutex
+}
+
+type knownSize struct {
+	size    int64
+	shrinks uint64
+}
+
+// mapState of a hostFD.
+const (
+	mapUnset = iota
+	mapInUse
+	mapRefused // never map this descriptor (again)
+)
+
+// beginShrink marks the start of an operation that may make a file of the
+// tree shorter; the caller calls the function it returns when done.
+func (fs *FS) beginShrink() func() {
+	fs.shrinks.Add(1)
+	return func() { fs.shrinks.Add(1) }
+}
+
+// noteCopyUp says an operation that may copy a file of a host overlay up
+// is about to run.
+func (fs *FS) noteCopyUp() { fs.copyUps.Add(1) }
+
+// mapping returns h's mapping, making it once h has served enough reads,
+// or nil when reads must use pread.
+func (h *hostFD) mapping(fs *FS) *readMap {
+	if h.mapState.Load() == mapRefused || !fs.opts.Exclusive {
+		return nil
+	}
+	if m := h.rmap.Load(); m != nil {
+		if m.readOnly && m.copyUps != fs.copyUps.Load() {
+			// Possibly copied up: this descriptor's mapping may
+			// show the old file from now on.
+			h.mapState.Store(mapRefused)
+			return nil
+		}
+		return m
+	}
+	if h.reads.Add(1) < mapAfterReads {
+		return nil
+	}
+	return h.makeMapping(fs)
+}
+
+func (h *hostFD) makeMapping(fs *FS) *readMap {
+	h.mapMu.Lock()
+	defer h.mapMu.Unlock()
+	if m := h.rmap.Load(); m != nil || h.mapState.Load() != mapUnset {
+		return m
+	}
+	refuse := func() *readMap {
+		h.mapState.Store(mapRefused)
+		return nil
+	}
+	if !h.writable && h.copyUps != fs.copyUps.Load() {
+		return refuse()
+	}
+	shrinks := fs.shrinks.Load()
+	var st unix.Stat_t
+	if shrinks&1 != 0 || unix.Fstat(h.fd, &st) != nil {
+		return nil
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size <= 0 {
+		return nil
+	}
+	if fs.maps.Add(1) > maxMaps {
+		fs.maps.Add(-1)
+		return refuse()
+	}
+	length := min((st.Size+pageSize-1)&^(pageSize-1), maxMapLen)
+	data, err := unix.Mmap(h.fd, 0, int(length), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		// Not every file system maps its files.
+		fs.maps.Add(-1)
+		return refuse()
+	}
+	m := &readMap{data: data, copyUps: h.copyUps, readOnly: !h.writable}
+	m.known.Store(&knownSize{size: st.Size, shrinks: shrinks})
+	h.rmap.Store(m)
+	h.mapState.Store(mapInUse)
+	return m
+}
+
+// unmap releases h's mapping; h is closing and nothing reads it any more.
+func (h *hostFD) unmap(fs *FS) {
+	if m := h.rmap.Swap(nil); m != nil {
+		_ = unix.Munmap(m.data)
+		fs.maps.Add(-1)
+	}
+}
+
+// read copies the file's bytes at off into dst from the mapping. It
+// reports false when the read must be made with pread instead: outside
+// the mapping, past the size it knows, or overlapping a shrink.
+func (m *readMap) read(fs *FS, fd int, dst []byte, off int64) (int, bool) {
+	shrinks := fs.shrinks.Load()
+	if shrinks&1 != 0 || off < 0 {
+		return 0, false
+	}
+	k := m.known.Load()
+	end := off + int64(len(dst))
+	if k.shrinks != shrinks || end > k.size {
+		// The file may have shrunk, or grown since.
+		if k = m.refresh(fd, shrinks); k == nil {
+			return 0, false
+		}
+	}
+	if off >= k.size {
+		return 0, true
+	}
+	n := int(min(end, k.size) - off)
+	if off+int64(n) > int64(len(m.data)) {
+		return 0, false
+	}
+	if !copyFrom(dst[:n], m.data[off:]) || fs.shrinks.Load() != shrinks {
+		return 0, false
+	}
+	return n, true
+}
+
+// refresh reads the file's size with fstat for the shrinks count seen
+// before, or returns nil if it cannot.
+func (m *readMap) refresh(fd int, shrinks uint64) *knownSize {
+	m.refreshMu.Lock()
+	defer m.refreshMu.Unlock()
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return nil
+	}
+	// A refresh for a newer count may have stored its size already:
+	// this one's is as current, stamped older, so it only costs the
+	// next read a refresh.
+	k := &knownSize{size: st.Size, shrinks: shrinks}
+	m.known.Store(k)
+	return k
+}
+
+// copyFrom copies src into dst, reporting false if the mapping src lies in
+// faulted: the host file shrank under it (SIGBUS) or the host refused the
+// page.
+func copyFrom(dst, src []byte) (ok bool) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	copy(dst, src)
+	return true
+}
