@@ -21,7 +21,9 @@ type File struct {
 	refs        atomic.Int64
 
 	// mu protects off and serialises offset-using reads and writes, as
-	// Linux's f_pos_lock does.
+	// Linux's f_pos_lock does. ReadInPlace holds it while the memory
+	// manager's lock is taken to copy into application memory, so it
+	// comes before that lock.
 	mu  sync.Mutex
 	off int64
 
@@ -187,6 +189,27 @@ func (f *File) PRead(dst []byte, off int64) (int, error) {
 		return 0, unix.EINVAL
 	}
 	return f.impl.ReadAt(dst, off)
+}
+
+// ReadInPlace reads like PRead at off, or like Read at the file's offset
+// when off is negative, for files that can hand their bytes to out
+// without a buffer (InPlaceReader); handled false says the read must use
+// PRead or Read.
+func (f *File) ReadInPlace(off int64, n int, out func(src []byte) (int, error)) (int, bool, error) {
+	r, ok := f.impl.(InPlaceReader)
+	if !ok || !f.Readable() || f.IsStream() {
+		return 0, false, nil
+	}
+	if off >= 0 {
+		return r.ReadInPlace(off, n, out)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	read, handled, err := r.ReadInPlace(f.off, n, out)
+	if handled {
+		f.off += int64(read)
+	}
+	return read, handled, err
 }
 
 // Write writes at the file's offset (or its end with O_APPEND) and

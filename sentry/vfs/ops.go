@@ -102,6 +102,18 @@ type Truncater interface {
 	Truncate(size int64) error
 }
 
+// InPlaceReader is implemented by open files whose bytes the sentry can
+// sometimes read where they lie (a mapping of the host file), saving the
+// copy through a buffer.
+type InPlaceReader interface {
+	// ReadInPlace passes the file's bytes at off, at most n of them, to
+	// out, which copies them where they go and returns how many it
+	// took, with an error if it stopped early. handled false says
+	// nothing was read and the read must go through ReadAt; out may have
+	// been called then, and what it wrote is to be overwritten.
+	ReadInPlace(off int64, n int, out func(src []byte) (int, error)) (read int, handled bool, err error)
+}
+
 // Allocator is implemented by open regular files that support
 // fallocate(2).
 type Allocator interface {

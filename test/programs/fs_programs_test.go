@@ -340,3 +340,83 @@ find /usr/share/doc -xdev -type f -print0 | sort -z | head -z -n 2000 | xargs -0
 		t.Errorf("find / -xdev: native %d entries, sandbox %d: more than 1%% apart", n, s)
 	}
 }
+
+// TestFSReadsSeeChangesOfLowerFiles reads files that lie in the lower layer
+// of the sandbox's overlay often enough for the sentry to map them, then
+// changes them through other descriptors, another name and another
+// process, and reads the first descriptors again: each read must show the
+// file as it now is, as natively. A host overlay copies a file up when it
+// is first written, and a mapping made before keeps the lower copy.
+func TestFSReadsSeeChangesOfLowerFiles(t *testing.T) {
+	need(t, "python3")
+	dir := t.TempDir()
+	for i := range 5 {
+		data := make([]byte, 256<<10)
+		for j := range data {
+			data[j] = byte('a' + (i+j/4096)%26)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%d", i)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "check.py"), []byte(`
+import os, subprocess, zlib
+
+def warm(fd):
+    for i in range(40):
+        os.pread(fd, 4096, (i * 7 % 64) * 4096)
+
+def show(what, fd, off, n):
+    b = os.pread(fd, n, off)
+    print(what, len(b), zlib.crc32(b), b[:12])
+
+ro = [os.open("f%d" % i, os.O_RDONLY) for i in range(5)]
+for fd in ro:
+    warm(fd)
+
+# The same name, opened for writing.
+w = os.open("f0", os.O_RDWR)
+os.pwrite(w, b"CHANGED-BY-W", 4090)
+show("f0 written", ro[0], 4088, 20)
+
+# Another name of the same file.
+os.link("f1", "f1-link")
+w = os.open("f1-link", os.O_RDWR)
+os.pwrite(w, b"VIA-THE-LINK", 100)
+show("f1 via link", ro[1], 96, 20)
+
+# truncate(2) and O_TRUNC.
+os.truncate("f2", 5000)
+show("f2 truncated", ro[2], 4000, 4096)
+show("f2 past end", ro[2], 8192, 4096)
+os.close(os.open("f3", os.O_WRONLY | os.O_TRUNC))
+show("f3 O_TRUNC", ro[3], 0, 4096)
+
+# Another process appends; the old descriptor reads on past the old end
+# with read(2) at its offset.
+os.lseek(ro[4], (256 << 10) - 10, os.SEEK_SET)
+subprocess.run(["sh", "-c", "printf 'APPENDED-BY-SHELL' >> f4"], check=True)
+b = os.read(ro[4], 100)
+print("f4 appended", len(b), b)
+b = os.read(ro[4], 100)
+print("f4 at end", len(b))
+
+# Sequential reads of a whole file after the changes.
+for i in range(5):
+    fd = os.open("f%d" % i, os.O_RDONLY)
+    total, crc = 0, 0
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            break
+        total += len(b)
+        crc = zlib.crc32(b, crc)
+    print("f%d whole" % i, total, crc)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := sameScript(t, dir, "python3 check.py")
+	if !strings.Contains(r.stdout, "aaCHANGED-BY") || !strings.Contains(r.stdout, "APPENDED-BY-SHELL") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}

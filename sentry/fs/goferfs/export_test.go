@@ -28,3 +28,6 @@ func Mapped(f vfs.FileImpl) bool {
 
 // CopyFrom is copyFrom.
 var CopyFrom = copyFrom
+
+// PassFaulting is passFaulting.
+var PassFaulting = passFaulting

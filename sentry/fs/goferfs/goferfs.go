@@ -547,6 +547,31 @@ func (f *regularFile) ReadAt(dst []byte, off int64) (int, error) {
 	return n, err
 }
 
+// ReadInPlace implements vfs.InPlaceReader for a file read through a
+// mapping (readmap.go) whose pages no shared mapping of the sandbox holds
+// copies of.
+func (f *regularFile) ReadInPlace(off int64, n int, out func([]byte) (int, error)) (int, bool, error) {
+	m := f.h.current(f.inode.fs)
+	if m == nil || f.inode.cached() != nil {
+		return 0, false, nil
+	}
+	f.inode.settle()
+	src, shrinks, ok := m.span(f.inode.fs, f.fd, off, n)
+	if !ok {
+		return 0, false, nil
+	}
+	// A read may move atime.
+	defer f.inode.fs.hostChanged()
+	if len(src) == 0 {
+		return 0, true, nil
+	}
+	read, err, faulted := passFaulting(out, src)
+	if faulted || f.inode.fs.shrinks.Load() != shrinks {
+		return 0, false, nil
+	}
+	return read, true, err
+}
+
 // ReadAtUncached implements mm.CacheFiller: the host file only.
 func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 	f.inode.settle()

@@ -4,6 +4,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -85,20 +86,32 @@ func (fs *FS) beginShrink() func() {
 // is about to run.
 func (fs *FS) noteCopyUp() { fs.copyUps.Add(1) }
 
+// current returns h's mapping if it has one that reads may use.
+func (h *hostFD) current(fs *FS) *readMap {
+	m := h.rmap.Load()
+	if m == nil || h.mapState.Load() != mapInUse {
+		return nil
+	}
+	if m.readOnly && m.copyUps != fs.copyUps.Load() {
+		// Possibly copied up: this descriptor's mapping may show the
+		// old file from now on.
+		h.mapState.Store(mapRefused)
+		return nil
+	}
+	return m
+}
+
 // mapping returns h's mapping, making it once h has served enough reads,
 // or nil when reads must use pread.
 func (h *hostFD) mapping(fs *FS) *readMap {
-	if h.mapState.Load() == mapRefused || !fs.opts.Exclusive {
+	switch h.mapState.Load() {
+	case mapRefused:
 		return nil
+	case mapInUse:
+		return h.current(fs)
 	}
-	if m := h.rmap.Load(); m != nil {
-		if m.readOnly && m.copyUps != fs.copyUps.Load() {
-			// Possibly copied up: this descriptor's mapping may
-			// show the old file from now on.
-			h.mapState.Store(mapRefused)
-			return nil
-		}
-		return m
+	if !fs.opts.Exclusive {
+		return nil
 	}
 	if h.reads.Add(1) < mapAfterReads {
 		return nil
@@ -153,33 +166,45 @@ func (h *hostFD) unmap(fs *FS) {
 	}
 }
 
-// read copies the file's bytes at off into dst from the mapping. It
+// span returns the file's bytes at off, at most n of them, as they lie
+// in the mapping, and the shrinks count they are good for until the
+// caller has used them (a count that moved means they may be wrong). It
 // reports false when the read must be made with pread instead: outside
-// the mapping, past the size it knows, or overlapping a shrink.
-func (m *readMap) read(fs *FS, fd int, dst []byte, off int64) (int, bool) {
+// the mapping, or during a shrink. An empty span is the file's end.
+func (m *readMap) span(fs *FS, fd int, off int64, n int) ([]byte, uint64, bool) {
 	shrinks := fs.shrinks.Load()
 	if shrinks&1 != 0 || off < 0 {
-		return 0, false
+		return nil, 0, false
 	}
 	k := m.known.Load()
-	end := off + int64(len(dst))
+	end := off + int64(n)
 	if k.shrinks != shrinks || end > k.size {
 		// The file may have shrunk, or grown since.
 		if k = m.refresh(fd, shrinks); k == nil {
-			return 0, false
+			return nil, 0, false
 		}
 	}
 	if off >= k.size {
-		return 0, true
+		return nil, shrinks, true
 	}
-	n := int(min(end, k.size) - off)
-	if off+int64(n) > int64(len(m.data)) {
+	end = min(end, k.size)
+	if end > int64(len(m.data)) {
+		return nil, 0, false
+	}
+	return m.data[off:end], shrinks, true
+}
+
+// read copies the file's bytes at off into dst from the mapping,
+// reporting false when the read must be made with pread instead.
+func (m *readMap) read(fs *FS, fd int, dst []byte, off int64) (int, bool) {
+	src, shrinks, ok := m.span(fs, fd, off, len(dst))
+	if !ok {
 		return 0, false
 	}
-	if !copyFrom(dst[:n], m.data[off:]) || fs.shrinks.Load() != shrinks {
+	if !copyFrom(dst, src) || fs.shrinks.Load() != shrinks {
 		return 0, false
 	}
-	return n, true
+	return len(src), true
 }
 
 // refresh reads the file's size with fstat for the shrinks count seen
@@ -202,14 +227,30 @@ func (m *readMap) refresh(fd int, shrinks uint64) *knownSize {
 // copyFrom copies src into dst, reporting false if the mapping src lies in
 // faulted: the host file shrank under it (SIGBUS) or the host refused the
 // page.
-func copyFrom(dst, src []byte) (ok bool) {
+func copyFrom(dst, src []byte) bool {
+	_, _, faulted := passFaulting(func(src []byte) (int, error) { return copy(dst, src), nil }, src)
+	return !faulted
+}
+
+// passFaulting passes src, which lies in a mapping of a host file, to out,
+// and reports whether reading src faulted, in which case out may have
+// taken part of it. Any other panic goes on.
+func passFaulting(out func([]byte) (int, error), src []byte) (n int, err error, faulted bool) {
 	old := debug.SetPanicOnFault(true)
 	defer func() {
 		debug.SetPanicOnFault(old)
-		if recover() != nil {
-			ok = false
+		if r := recover(); r != nil {
+			fault, ok := r.(interface{ Addr() uintptr })
+			if !ok || len(src) == 0 {
+				panic(r)
+			}
+			start := uintptr(unsafe.Pointer(unsafe.SliceData(src)))
+			if a := fault.Addr(); a < start || a-start >= uintptr(len(src)) {
+				panic(r)
+			}
+			n, err, faulted = 0, nil, true
 		}
 	}()
-	copy(dst, src)
-	return true
+	n, err = out(src)
+	return n, err, false
 }

@@ -14,7 +14,7 @@ import (
 
 // readsLikeHost reads f at a few offsets, enough times to map it, and
 // checks every read against the host file at path.
-func readsLikeHost(t *testing.T, what string, f vfs.FileImpl, path string) {
+func readsLikeHost(t *testing.T, what string, f vfs.FileImpl, path string) (inPlace int) {
 	t.Helper()
 	want, err := os.ReadFile(path)
 	if err != nil {
@@ -34,9 +34,21 @@ func readsLikeHost(t *testing.T, what string, f vfs.FileImpl, path string) {
 				if err != nil || !bytes.Equal(buf[:n], want[lo:hi]) {
 					t.Fatalf("%s: ReadAt(%d at %d) = %d, %v; want the host's %d bytes", what, size, off, n, err, hi-lo)
 				}
+				var got []byte
+				n, handled, err := f.(vfs.InPlaceReader).ReadInPlace(off, int(size), func(src []byte) (int, error) {
+					got = append(got, src...)
+					return len(src), nil
+				})
+				if handled && (err != nil || n != len(got) || !bytes.Equal(got, want[lo:hi])) {
+					t.Fatalf("%s: ReadInPlace(%d at %d) = %d, %v; want the host's %d bytes", what, size, off, n, err, hi-lo)
+				}
+				if handled {
+					inPlace++
+				}
 			}
 		}
 	}
+	return inPlace
 }
 
 // Reads through the mapping of a descriptor see every change the sandbox
@@ -78,7 +90,9 @@ func TestMappedReadsFollowChanges(t *testing.T) {
 	if err := in.(vfs.SetStatter).SetStat(vfs.SetStatOpts{Mask: vfs.SetSize, Size: 1234}); err != nil {
 		t.Fatal(err)
 	}
-	readsLikeHost(t, "after truncate(2)", rw, path)
+	if readsLikeHost(t, "after truncate(2)", rw, path) == 0 {
+		t.Errorf("no read of a mapped descriptor was made in place")
+	}
 	if !goferfs.Mapped(rw) {
 		t.Errorf("the read-write descriptor's mapping was dropped")
 	}
@@ -112,7 +126,9 @@ func TestReadOnlyMappingDroppedOnCopyUp(t *testing.T) {
 	if _, err := rw.WriteAt([]byte("changed"), 10); err != nil {
 		t.Fatal(err)
 	}
-	readsLikeHost(t, "after an open for writing", ro, path)
+	if readsLikeHost(t, "after an open for writing", ro, path) != 0 {
+		t.Error("reads were made in place after an open for writing")
+	}
 	if goferfs.Mapped(ro) {
 		t.Error("the read-only descriptor is still mapped after an open for writing")
 	}
@@ -160,6 +176,12 @@ func TestMappedReadOfFileTruncatedByHost(t *testing.T) {
 	}
 	buf := make([]byte, 4096)
 	for _, off := range []int64{0, 8192, 65536} {
+		n, handled, err := ro.(vfs.InPlaceReader).ReadInPlace(off, len(buf), func(src []byte) (int, error) {
+			return copy(buf, src), nil
+		})
+		if handled && (n != 0 || err != nil) {
+			t.Errorf("ReadInPlace(%d) of a file the host emptied = %d, %v; want 0, nil or not handled", off, n, err)
+		}
 		if n, err := ro.ReadAt(buf, off); n != 0 || err != nil {
 			t.Errorf("ReadAt(%d) of a file the host emptied = %d, %v; want 0, nil", off, n, err)
 		}
@@ -194,4 +216,14 @@ func TestCopyFromFault(t *testing.T) {
 	if !goferfs.CopyFrom(dst, m[:4096]) {
 		t.Fatal("copy from the page still in the file failed after a fault")
 	}
+	// A fault elsewhere is not the mapping's: it is not taken for one.
+	defer func() {
+		if recover() == nil {
+			t.Error("a fault outside the mapped bytes was swallowed")
+		}
+	}()
+	goferfs.PassFaulting(func(src []byte) (int, error) {
+		var p *[4096]byte
+		return copy(p[:], src), nil
+	}, m[:4096])
 }
