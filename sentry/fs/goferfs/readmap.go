@@ -52,10 +52,6 @@ const maxMaps = 512
 // readMap is the mapping of one host descriptor.
 type readMap struct {
 	data []byte
-	// copyUps is the descriptor's hostFD.copyUps, which a read-only
-	// descriptor's mapping needs fs.copyUps to still be.
-	copyUps  uint64
-	readOnly bool
 	// known is the file's size as last read, and the shrinks count it
 	// is good for.
 	known atomic.Pointer[knownSize]
@@ -92,7 +88,7 @@ func (h *hostFD) current(fs *FS) *readMap {
 	if m == nil || h.mapState.Load() != mapInUse {
 		return nil
 	}
-	if m.readOnly && m.copyUps != fs.copyUps.Load() {
+	if !h.writable && h.copyUps != fs.copyUps.Load() {
 		// Possibly copied up: this descriptor's mapping may show the
 		// old file from now on.
 		h.mapState.Store(mapRefused)
@@ -137,12 +133,19 @@ func (h *hostFD) makeMapping(fs *FS) *readMap {
 	if shrinks&1 != 0 || unix.Fstat(h.fd, &st) != nil {
 		return nil
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size <= 0 {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return refuse()
+	}
+	if st.Size <= 0 {
+		// Nothing to map yet: count the reads again.
+		h.reads.Store(0)
 		return nil
 	}
 	if fs.maps.Add(1) > maxMaps {
+		// Another file may give its mapping up meanwhile.
 		fs.maps.Add(-1)
-		return refuse()
+		h.reads.Store(0)
+		return nil
 	}
 	length := min((st.Size+pageSize-1)&^(pageSize-1), maxMapLen)
 	data, err := unix.Mmap(h.fd, 0, int(length), unix.PROT_READ, unix.MAP_SHARED)
@@ -151,7 +154,7 @@ func (h *hostFD) makeMapping(fs *FS) *readMap {
 		fs.maps.Add(-1)
 		return refuse()
 	}
-	m := &readMap{data: data, copyUps: h.copyUps, readOnly: !h.writable}
+	m := &readMap{data: data}
 	m.known.Store(&knownSize{size: st.Size, shrinks: shrinks})
 	h.rmap.Store(m)
 	h.mapState.Store(mapInUse)
