@@ -51,22 +51,29 @@ func readsLikeHost(t *testing.T, what string, f vfs.FileImpl, path string) (inPl
 	return inPlace
 }
 
+// openBig writes bigContent to a file of a tree served exclusive or shared
+// and opens it with flags; the file closes at cleanup.
+func openBig(t *testing.T, exclusive bool, flags int) (path string, in vfs.Inode, f vfs.FileImpl) {
+	t.Helper()
+	root := t.TempDir()
+	path = filepath.Join(root, "f")
+	if err := os.WriteFile(path, bigContent(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in = lookup(t, serveRW(t, root, exclusive), "f")
+	f, err := in.Open(flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return path, in, f
+}
+
 // Reads through the mapping of a descriptor see every change the sandbox
 // makes to the file: writes past the end, truncation and O_TRUNC, through
 // the same inode or another.
 func TestMappedReadsFollowChanges(t *testing.T) {
-	root := t.TempDir()
-	path := filepath.Join(root, "f")
-	if err := os.WriteFile(path, bigContent(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tree := serveRW(t, root, true)
-	in := lookup(t, tree, "f")
-	rw, err := in.Open(unix.O_RDWR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rw.Close()
+	path, in, rw := openBig(t, true, unix.O_RDWR)
 	readsLikeHost(t, "first reads", rw, path)
 	if !goferfs.Mapped(rw) {
 		t.Fatalf("a descriptor read %d times is not mapped", 6*(goferfs.MapAfterReads+1))
@@ -102,18 +109,7 @@ func TestMappedReadsFollowChanges(t *testing.T) {
 // could have copied a file up: a host overlay keeps mappings of the lower
 // file. Its reads go on, with pread.
 func TestReadOnlyMappingDroppedOnCopyUp(t *testing.T) {
-	root := t.TempDir()
-	path := filepath.Join(root, "f")
-	if err := os.WriteFile(path, bigContent(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tree := serveRW(t, root, true)
-	in := lookup(t, tree, "f")
-	ro, err := in.Open(unix.O_RDONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	path, in, ro := openBig(t, true, unix.O_RDONLY)
 	readsLikeHost(t, "first reads", ro, path)
 	if !goferfs.Mapped(ro) {
 		t.Fatal("a read-only descriptor read often is not mapped")
@@ -137,16 +133,7 @@ func TestReadOnlyMappingDroppedOnCopyUp(t *testing.T) {
 // A shared tree's files are never mapped: the host may shorten them at any
 // time.
 func TestSharedTreeNotMapped(t *testing.T) {
-	root := t.TempDir()
-	path := filepath.Join(root, "f")
-	if err := os.WriteFile(path, bigContent(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ro, err := lookup(t, serveRW(t, root, false), "f").Open(unix.O_RDONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	path, _, ro := openBig(t, false, unix.O_RDONLY)
 	readsLikeHost(t, "reads", ro, path)
 	if goferfs.Mapped(ro) {
 		t.Error("a shared tree's file is mapped")
@@ -157,16 +144,7 @@ func TestSharedTreeNotMapped(t *testing.T) {
 // exclusive tree rules out) must not crash the sentry: the pages past the
 // new end fault, and the read falls back to pread.
 func TestMappedReadOfFileTruncatedByHost(t *testing.T) {
-	root := t.TempDir()
-	path := filepath.Join(root, "f")
-	if err := os.WriteFile(path, bigContent(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ro, err := lookup(t, serveRW(t, root, true), "f").Open(unix.O_RDONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	path, _, ro := openBig(t, true, unix.O_RDONLY)
 	readsLikeHost(t, "first reads", ro, path)
 	if !goferfs.Mapped(ro) {
 		t.Fatal("not mapped")
