@@ -149,17 +149,27 @@ func (mm *MemoryManager) Peek(addr uint64, dst []byte) (int, error) {
 }
 
 // peekUnpopulatedLocked fills dst with what the unpopulated memory at addr
-// in v holds.
+// in v holds, as populateLocked would fill it.
 func (mm *MemoryManager) peekUnpopulatedLocked(v *vma, addr uint64, dst []byte) {
 	clear(dst)
 	off := v.fileOffset(addr)
-	if v.shared != nil {
-		v.shared.mu.Lock()
-		pg, ok := v.shared.pages[off&^(pageSize-1)]
-		v.shared.mu.Unlock()
+	obj := v.shared
+	if obj == nil {
+		obj = v.cache
+	}
+	if obj != nil {
+		obj.mu.Lock()
+		pg, ok := obj.pages[off&^(pageSize-1)]
+		obj.mu.Unlock()
 		if ok {
 			src := mm.mf.Slice(memfile.Range{Start: pg.off, End: pg.off + pageSize})
 			copy(dst, src[off%pageSize:])
+			return
+		}
+		if obj.fileData {
+			// The object is the file's data (tmpfs): a missing page
+			// is a hole. Reading the file here would take its lock,
+			// which truncation holds while it waits for mm.mu.
 			return
 		}
 	}
