@@ -160,22 +160,26 @@ func (i *inode) SetStat(opts vfs.SetStatOpts) error {
 	}
 	// Changes that cannot wait go after those that did.
 	i.settle()
-	if i.setStatOnHostFD(opts) {
-		return nil
+	if !i.setStatOnHostFD(opts) {
+		st, err := i.fs.client.SetAttr(i.fid, gofer.SetAttrArgs{
+			Mask:  opts.Mask,
+			Mode:  opts.Mode & 0o7777,
+			UID:   opts.UID,
+			GID:   opts.GID,
+			Size:  uint64(opts.Size),
+			Atime: opts.Atime,
+			Mtime: opts.Mtime,
+		})
+		if err != nil {
+			return err
+		}
+		i.setStat(st)
 	}
-	st, err := i.fs.client.SetAttr(i.fid, gofer.SetAttrArgs{
-		Mask:  opts.Mask,
-		Mode:  opts.Mode & 0o7777,
-		UID:   opts.UID,
-		GID:   opts.GID,
-		Size:  uint64(opts.Size),
-		Atime: opts.Atime,
-		Mtime: opts.Mtime,
-	})
-	if err != nil {
-		return err
+	if c := i.cached(); c != nil && opts.Mask&vfs.SetSize != 0 {
+		// The page cache follows, as for ftruncate: truncate(2) of a
+		// file that shared mappings hold.
+		c.Truncate(i.fs.opts.MemFile, opts.Size)
 	}
-	i.setStat(st)
 	return nil
 }
 
