@@ -18,8 +18,8 @@ import (
 // the inode instead and sent as one SetAttr when its last open file
 // closes, or earlier, before anything that could observe the host file
 // or depend on its attributes: I/O through the host descriptor (a write
-// must move mtime after the times set before it, and reads may move
-// atime), truncation, fsync, xattr calls (ACLs and the mode are tied),
+// must move mtime after the times set before it, so a pending mtime goes
+// first, and reads may move atime), truncation, fsync, xattr calls (ACLs and the mode are tied),
 // a new name for the file (Link), or a change that cannot wait (a new
 // size, a time set to now).
 //
@@ -240,6 +240,25 @@ func (i *inode) postPendingLocked() {
 	i.mu.Lock()
 	i.posted, i.postedGen = posted, gen
 	i.mu.Unlock()
+}
+
+// settleBeforeWrite sends pending changes before a write through the host
+// descriptor if the write would reorder them: a pending mtime, which the
+// write must move past. The mode, owner and atime may keep waiting: a
+// write changes none of them on the host (the set-ID bits it would clear
+// are cleared by the VFS, as a mode change that joins the pending ones).
+// An archive extractor that sets a mode before it writes then pays no
+// round trip for the write.
+func (i *inode) settleBeforeWrite() {
+	if !i.pendingSet.Load() {
+		return
+	}
+	i.mu.Lock()
+	mtime := i.pending.mask&vfs.SetMtime != 0
+	i.mu.Unlock()
+	if mtime {
+		i.settle()
+	}
 }
 
 // settle sends pending changes before an operation that depends on the

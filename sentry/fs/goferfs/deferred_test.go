@@ -253,6 +253,42 @@ func TestWriteAfterDeferredTimesMovesMtime(t *testing.T) {
 	}
 }
 
+// A write does not wait for a pending mode, owner or atime, which it does
+// not change on the host: they reach the host at close, with the data
+// written before.
+func TestWriteAfterDeferredModeWaitsForClose(t *testing.T) {
+	root := t.TempDir()
+	dir := serveConfined(t, root)
+	in, f, err := dir.(vfs.DirOps).Create("f", unix.O_WRONLY, 0o600, vfs.Owner{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if err := in.(vfs.SetStatter).SetStat(vfs.SetStatOpts{Mask: vfs.SetMode | vfs.SetAtime, Mode: 0o640, Atime: pastAt}); err != nil {
+		t.Fatalf("SetStat: %v", err)
+	}
+	if _, err := f.WriteAt([]byte("data"), 0); err != nil {
+		t.Fatalf("WriteAt: %v", err)
+	}
+	if host := lstat(t, filepath.Join(root, "f")); host.Mode != unix.S_IFREG|0o600 {
+		t.Errorf("host mode after the write %#o, want %#o: the write sent the pending mode", host.Mode, unix.S_IFREG|0o600)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode != unix.S_IFREG|0o640 || st.Atim != pastAt || st.Size != 4 {
+		t.Errorf("fstat after the write: mode %#o atime %v size %d, want %#o %v 4", st.Mode, st.Atim, st.Size, unix.S_IFREG|0o640, pastAt)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	askGofer(t, dir)
+	host := lstat(t, filepath.Join(root, "f"))
+	if host.Mode != unix.S_IFREG|0o640 || host.Atim != pastAt || host.Size != 4 {
+		t.Errorf("host after close: mode %#o atime %v size %d, want %#o %v 4", host.Mode, host.Atim, host.Size, unix.S_IFREG|0o640, pastAt)
+	}
+}
+
 // A file that gets a second name has its pending changes made first: the
 // other name's inode asks the gofer.
 func TestLinkSendsDeferredAttributes(t *testing.T) {

@@ -604,7 +604,7 @@ func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 
 // WriteAt implements vfs.FileImpl.WriteAt.
 func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
-	f.inode.settle()
+	f.inode.settleBeforeWrite()
 	defer f.inode.fs.hostChanged()
 	kept := f.inode.privsBeforeWrite()
 	defer f.inode.restorePrivs(f.fd, kept)
@@ -638,7 +638,7 @@ func (f *regularFile) SharedMemory() *mm.SharedMemory { return f.inode.pageCache
 // WriteBack implements mm.WriteBacker: the cached pages of [off,
 // off+length) go to the file, never past its end.
 func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
-	f.inode.settle()
+	f.inode.settleBeforeWrite()
 	defer f.inode.fs.hostChanged()
 	var st unix.Stat_t
 	if unix.Fstat(f.fd, &st) != nil {
