@@ -522,7 +522,7 @@ func (i *inode) adoptHostFD(fd int) *regularFile {
 
 // newRegularFileLocked returns an open file on h; i.mu is held.
 func (i *inode) newRegularFileLocked(h *hostFD) *regularFile {
-	f := &regularFile{inode: i, h: h, fd: h.fd}
+	f := &regularFile{inode: i, h: h}
 	if i.open == nil {
 		i.open = make(map[*regularFile]struct{})
 	}
@@ -534,7 +534,6 @@ func (i *inode) newRegularFileLocked(h *hostFD) *regularFile {
 type regularFile struct {
 	inode *inode
 	h     *hostFD
-	fd    int // h.fd
 }
 
 // ReadAt implements vfs.FileImpl.ReadAt: the file's contents, with the
@@ -556,7 +555,7 @@ func (f *regularFile) ReadInPlace(off int64, n int, out func([]byte) (int, error
 		return 0, false, nil
 	}
 	f.inode.settle()
-	src, shrinks, ok := m.span(f.inode.fs, f.fd, off, n)
+	src, shrinks, ok := m.span(f.inode.fs, f.h.fd, off, n)
 	if !ok {
 		return 0, false, nil
 	}
@@ -578,13 +577,13 @@ func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 	// A read may move atime.
 	defer f.inode.fs.hostChanged()
 	if m := f.h.mapping(f.inode.fs); m != nil {
-		if n, ok := m.read(f.inode.fs, f.fd, dst, off); ok {
+		if n, ok := m.read(f.inode.fs, f.h.fd, dst, off); ok {
 			return n, nil
 		}
 	}
 	total := 0
 	for total < len(dst) {
-		n, err := unix.Pread(f.fd, dst[total:], off+int64(total))
+		n, err := unix.Pread(f.h.fd, dst[total:], off+int64(total))
 		if err == unix.EINTR {
 			continue
 		}
@@ -607,10 +606,10 @@ func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
 	f.inode.settleBeforeWrite()
 	defer f.inode.fs.hostChanged()
 	kept := f.inode.privsBeforeWrite()
-	defer f.inode.restorePrivs(f.fd, kept)
+	defer f.inode.restorePrivs(f.h.fd, kept)
 	total := 0
 	for total < len(src) {
-		n, err := unix.Pwrite(f.fd, src[total:], off+int64(total))
+		n, err := unix.Pwrite(f.h.fd, src[total:], off+int64(total))
 		if err == unix.EINTR {
 			continue
 		}
@@ -641,19 +640,19 @@ func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
 	f.inode.settleBeforeWrite()
 	defer f.inode.fs.hostChanged()
 	var st unix.Stat_t
-	if unix.Fstat(f.fd, &st) != nil {
+	if unix.Fstat(f.h.fd, &st) != nil {
 		return
 	}
 	size := uint64(st.Size)
 	kept := f.inode.privsBeforeWrite()
-	defer f.inode.restorePrivs(f.fd, kept)
+	defer f.inode.restorePrivs(f.h.fd, kept)
 	obj.EachPage(f.inode.fs.opts.MemFile, off, length, func(o uint64, data []byte) {
 		if o >= size {
 			return
 		}
 		n := min(uint64(len(data)), size-o)
 		for done := uint64(0); done < n; {
-			w, err := unix.Pwrite(f.fd, data[done:n], int64(o+done))
+			w, err := unix.Pwrite(f.h.fd, data[done:n], int64(o+done))
 			if err == unix.EINTR {
 				continue
 			}
@@ -674,8 +673,8 @@ func (f *regularFile) Truncate(size int64) error {
 	defer f.inode.fs.hostChanged()
 	defer f.inode.fs.beginShrink()()
 	kept := f.inode.privsBeforeWrite()
-	defer f.inode.restorePrivs(f.fd, kept)
-	if err := ignoringEINTR(func() error { return unix.Ftruncate(f.fd, size) }); err != nil {
+	defer f.inode.restorePrivs(f.h.fd, kept)
+	if err := ignoringEINTR(func() error { return unix.Ftruncate(f.h.fd, size) }); err != nil {
 		return err
 	}
 	if c := f.inode.cached(); c != nil {
@@ -695,8 +694,8 @@ func (f *regularFile) Allocate(mode uint32, off, length int64) error {
 		defer f.inode.fs.beginShrink()()
 	}
 	kept := f.inode.privsBeforeWrite()
-	defer f.inode.restorePrivs(f.fd, kept)
-	if err := ignoringEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) }); err != nil {
+	defer f.inode.restorePrivs(f.h.fd, kept)
+	if err := ignoringEINTR(func() error { return unix.Fallocate(f.h.fd, mode, off, length) }); err != nil {
 		return err
 	}
 	c := f.inode.cached()
@@ -715,9 +714,9 @@ func (f *regularFile) Allocate(mode uint32, off, length int64) error {
 func (f *regularFile) Sync(dataOnly bool) error {
 	f.inode.settle()
 	if dataOnly {
-		return ignoringEINTR(func() error { return unix.Fdatasync(f.fd) })
+		return ignoringEINTR(func() error { return unix.Fdatasync(f.h.fd) })
 	}
-	return ignoringEINTR(func() error { return unix.Fsync(f.fd) })
+	return ignoringEINTR(func() error { return unix.Fsync(f.h.fd) })
 }
 
 func ignoringEINTR(fn func() error) error {
