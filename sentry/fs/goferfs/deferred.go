@@ -19,9 +19,9 @@ import (
 // closes, or earlier, before anything that could observe the host file
 // or depend on its attributes: I/O through the host descriptor (a write
 // must move mtime after the times set before it, so a pending mtime goes
-// first, and reads may move atime), truncation, fsync, xattr calls (ACLs and the mode are tied),
-// a new name for the file (Link), or a change that cannot wait (a new
-// size, a time set to now).
+// first, and reads may move atime), truncation, fsync, xattr calls (ACLs
+// and the mode are tied), a new name for the file (Link), or a change
+// that cannot wait (a new size, a time set to now).
 //
 // Only files with a single name are deferred: an open file pins its
 // dentry, so while the file is open every path to it inside the sandbox
