@@ -67,33 +67,44 @@ func readInto(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint6
 	return n, nil
 }
 
+// readInPlace is one chunk of readOnce, from a file that hands its bytes
+// where they lie (vfs.InPlaceReader) to the copy into application memory
+// at addr, at most want bytes; off is the read's offset (negative: the
+// file's own), done what readOnce has read so far. Apart, so that its out
+// function is built only for such files.
+func readInPlace(t *kernel.Task, f *vfs.File, addr, want uint64, off int64, done uint64) (uint64, bool, error) {
+	at := off
+	if off >= 0 {
+		at += int64(done)
+	}
+	n, handled, err := f.ReadInPlace(at, int(want), func(src []byte) (int, error) {
+		return t.CopyOut(addr, src)
+	})
+	return uint64(n), handled, err
+}
+
 func readOnce(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint64, error) {
 	count = min(count, maxRW)
 	var done uint64
 	for done < count {
-		// A file mapped in the sentry copies straight into application
-		// memory.
-		want := int(min(count-done, ioChunk))
-		at := off
-		if off >= 0 {
-			at += int64(done)
-		}
-		to := addr + done
-		inPlace, handled, copyErr := f.ReadInPlace(at, want, func(src []byte) (int, error) {
-			return t.CopyOut(to, src)
-		})
-		if handled {
-			done += uint64(inPlace)
-			if copyErr != nil {
-				if done > 0 {
+		if f.MayReadInPlace() {
+			// A file mapped in the sentry copies straight into
+			// application memory.
+			want := min(count-done, ioChunk)
+			n, handled, err := readInPlace(t, f, addr+done, want, off, done)
+			if handled {
+				done += n
+				if err != nil {
+					if done > 0 {
+						return done, nil
+					}
+					return 0, unix.EFAULT
+				}
+				if n < want {
 					return done, nil
 				}
-				return 0, unix.EFAULT
+				continue
 			}
-			if inPlace < want {
-				return done, nil
-			}
-			continue
 		}
 		buf := t.Buffer(int(min(count-done, ioChunk)))
 		var n int

@@ -191,15 +191,22 @@ func (f *File) PRead(dst []byte, off int64) (int, error) {
 	return f.impl.ReadAt(dst, off)
 }
 
+// MayReadInPlace reports whether ReadInPlace may handle reads of f, so
+// that callers build its out function only for files that can use it.
+func (f *File) MayReadInPlace() bool {
+	_, ok := f.impl.(InPlaceReader)
+	return ok && f.Readable() && !f.IsStream()
+}
+
 // ReadInPlace reads like PRead at off, or like Read at the file's offset
 // when off is negative, for files that can hand their bytes to out
 // without a buffer (InPlaceReader); handled false says the read must use
 // PRead or Read.
 func (f *File) ReadInPlace(off int64, n int, out func(src []byte) (int, error)) (int, bool, error) {
-	r, ok := f.impl.(InPlaceReader)
-	if !ok || !f.Readable() || f.IsStream() {
+	if !f.MayReadInPlace() {
 		return 0, false, nil
 	}
+	r := f.impl.(InPlaceReader)
 	if off >= 0 {
 		return r.ReadInPlace(off, n, out)
 	}

@@ -23,7 +23,7 @@ const MapAfterReads = mapAfterReads
 // Mapped reports whether f, an open regular file, reads through a mapping.
 func Mapped(f vfs.FileImpl) bool {
 	r := f.(*regularFile)
-	return r.h.mapState.Load() == mapInUse && r.h.rmap.Load() != nil
+	return !r.h.refused.Load() && r.h.rmap.Load() != nil
 }
 
 // CopyFrom is copyFrom.

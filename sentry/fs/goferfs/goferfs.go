@@ -178,11 +178,11 @@ type hostFD struct {
 	copyUps  uint64
 	// reads counts reads until the descriptor is mapped.
 	reads atomic.Int32
-	// mapState is mapUnset, mapInUse or mapRefused; rmap is the
-	// mapping while in use. mapMu serialises making it.
-	mapState atomic.Int32
-	rmap     atomic.Pointer[readMap]
-	mapMu    sync.Mutex
+	// rmap is the mapping once made; refused says reads never use a
+	// mapping of this descriptor (again). mapMu serialises making it.
+	rmap    atomic.Pointer[readMap]
+	refused atomic.Bool
+	mapMu   sync.Mutex
 }
 
 func (h *hostFD) close() {

@@ -64,13 +64,6 @@ type knownSize struct {
 	shrinks uint64
 }
 
-// mapState of a hostFD.
-const (
-	mapUnset = iota
-	mapInUse
-	mapRefused // never map this descriptor (again)
-)
-
 // beginShrink marks the start of an operation that may make a file of the
 // tree shorter; the caller calls the function it returns when done.
 func (fs *FS) beginShrink() func() {
@@ -85,13 +78,13 @@ func (fs *FS) noteCopyUp() { fs.copyUps.Add(1) }
 // current returns h's mapping if it has one that reads may use.
 func (h *hostFD) current(fs *FS) *readMap {
 	m := h.rmap.Load()
-	if m == nil || h.mapState.Load() != mapInUse {
+	if m == nil || h.refused.Load() {
 		return nil
 	}
 	if !h.writable && h.copyUps != fs.copyUps.Load() {
 		// Possibly copied up: this descriptor's mapping may show the
 		// old file from now on.
-		h.mapState.Store(mapRefused)
+		h.refused.Store(true)
 		return nil
 	}
 	return m
@@ -100,10 +93,10 @@ func (h *hostFD) current(fs *FS) *readMap {
 // mapping returns h's mapping, making it once h has served enough reads,
 // or nil when reads must use pread.
 func (h *hostFD) mapping(fs *FS) *readMap {
-	switch h.mapState.Load() {
-	case mapRefused:
+	if h.refused.Load() {
 		return nil
-	case mapInUse:
+	}
+	if h.rmap.Load() != nil {
 		return h.current(fs)
 	}
 	if !fs.opts.Exclusive {
@@ -118,11 +111,11 @@ func (h *hostFD) mapping(fs *FS) *readMap {
 func (h *hostFD) makeMapping(fs *FS) *readMap {
 	h.mapMu.Lock()
 	defer h.mapMu.Unlock()
-	if m := h.rmap.Load(); m != nil || h.mapState.Load() != mapUnset {
-		return m
+	if m := h.rmap.Load(); m != nil || h.refused.Load() {
+		return h.current(fs)
 	}
 	refuse := func() *readMap {
-		h.mapState.Store(mapRefused)
+		h.refused.Store(true)
 		return nil
 	}
 	if !h.writable && h.copyUps != fs.copyUps.Load() {
@@ -157,7 +150,6 @@ func (h *hostFD) makeMapping(fs *FS) *readMap {
 	m := &readMap{data: data}
 	m.known.Store(&knownSize{size: st.Size, shrinks: shrinks})
 	h.rmap.Store(m)
-	h.mapState.Store(mapInUse)
 	return m
 }
 
