@@ -60,6 +60,15 @@ type Client struct {
 	// replies are not read yet, nil when there is none: every exchange
 	// runs on it until they are read (client_post.go).
 	postedConn *clientConn
+
+	// lastClientFID counts the FIDs NewFID chose.
+	lastClientFID atomic.Uint64
+
+	// flushing says the goroutine that sends posted requests left
+	// waiting in a buffer runs (client_post.go). Protected by poolMu.
+	flushing bool
+	// unsent counts the posted requests waiting in buffers.
+	unsent atomic.Int32
 }
 
 // clientConn is one connection of a session, with the buffers of the
@@ -75,9 +84,13 @@ type clientConn struct {
 	in  []byte
 	// oob receives the control data of a reply.
 	oob []byte
-	// posted are the requests sent on this connection whose replies are
-	// not read yet, oldest first (client_post.go).
-	posted []*Posted
+	// posted are the requests posted on this connection whose replies
+	// are not read yet, oldest first (client_post.go); the last ones
+	// may not be sent yet: unsent holds those packets, one after the
+	// other, and unsentLens their lengths.
+	posted     []*Posted
+	unsent     []byte
+	unsentLens []int
 }
 
 // NewClient returns a client on fd, a connected SOCK_SEQPACKET socket whose
@@ -265,6 +278,10 @@ func (x *clientConn) roundTrip(o op, wantFD bool) (reply, error) {
 	}
 	if c.shutdown.Load() {
 		return reply{}, ErrClientShutdown
+	}
+	// Requests posted before this one go first.
+	if err := x.flushUnsent(); err != nil {
+		return reply{}, err
 	}
 	if err := x.conn.send(x.out.buf, -1); err != nil {
 		return reply{}, x.fail(fmt.Errorf("gofer: send %v request: %v", o, err))

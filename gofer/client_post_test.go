@@ -140,3 +140,33 @@ func TestShutdownDoesNotWaitForeverForPostedReplies(t *testing.T) {
 		t.Error("a posted request the gofer never answered succeeded")
 	}
 }
+
+// A posted request reaches the gofer without any later exchange: the
+// flusher sends what waits in a buffer, and ends once nothing does.
+func TestPostedRequestIsSentWithoutAnotherExchange(t *testing.T) {
+	root := testTree(t)
+	c := newRWClient(t, root)
+	rootFID := mustRoot(t, c)
+	fileFID, _ := mustWalk(t, c, rootFID, "file.txt")
+	c.PostSetAttr(fileFID, SetAttrArgs{Mask: unix.STATX_MODE, Mode: 0o611})
+	path := filepath.Join(root, "file.txt")
+	deadline := time.Now().Add(10 * time.Second)
+	for lstat(t, path).Mode != unix.S_IFREG|0o611 {
+		if time.Now().After(deadline) {
+			t.Fatalf("posted SetAttr not made after 10s without another exchange: mode %#o", lstat(t, path).Mode)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for {
+		c.poolMu.Lock()
+		running := c.flushing
+		c.poolMu.Unlock()
+		if !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the flusher still runs with nothing to send")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -204,6 +204,16 @@
 // "user." names, each NUL-terminated. Setxattr flags are 0, XATTR_CREATE or
 // XATTR_REPLACE. Reading attributes works on read-only trees.
 //
+// CreateHeld is Create under a FID the client chose (ClientFIDBit set;
+// EINVAL otherwise, EEXIST if in use), with O_RDWR, and returns only the
+// Stat: the server keeps the read-write descriptor instead of passing it,
+// so that a client can send CreateHeld and the requests that use its FID
+// without waiting for the reply. FinishHeld writes data (at most
+// MaxHeldData bytes) at offset 0 of that kept descriptor, closes it, then
+// makes the attribute changes of mask as SetAttr does (STATX_SIZE is
+// EINVAL), and returns the new Stat; a FID with no kept descriptor is
+// EBADF. Closing the FID closes a descriptor still kept.
+//
 // # Errors
 //
 // Every request gets exactly one reply. A request that cannot be decoded
@@ -219,6 +229,10 @@ import "golang.org/x/sys/unix"
 // FID names a file the server holds open for one connection. FIDs are never
 // reused within a connection; zero is never a valid FID.
 type FID uint64
+
+// ClientFIDBit marks the FIDs a client chooses itself (CreateHeld); the
+// server never gives one out.
+const ClientFIDBit FID = 1 << 63
 
 // Limits enforced by the server on every request (and by the client before
 // sending, where it can).
@@ -244,6 +258,8 @@ const (
 	// MaxXattrListLen is the largest list size Listxattr asks for (Linux's
 	// XATTR_LIST_MAX).
 	MaxXattrListLen = 64 << 10
+	// MaxHeldData is the most data one FinishHeld writes.
+	MaxHeldData = 64 << 10
 )
 
 // Stat is a file's metadata, as fstatat(2) reports it.

@@ -37,6 +37,8 @@ var handlers = [numOps]handler{
 	opRemovexattr:   (*server).handleRemovexattr,
 	opCreateTmpfile: (*server).handleCreateTmpfile,
 	opConnect:       (*server).handleConnect,
+	opCreateHeld:    (*server).handleCreateHeld,
+	opFinishHeld:    (*server).handleFinishHeld,
 }
 
 // handleRoot implements Root: () -> fid, Stat.

@@ -53,9 +53,26 @@ func checkDirForWrite(dir *node, name []byte) unix.Errno {
 //
 // Preconditions: the caller holds a reference on dir.
 func (s *server) replyNewNode(r *request, dir *node, name string, fileType uint32, want *Stat, mode, uid, gid uint32) unix.Errno {
-	fd, errno := openBeneath(dir.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	n, st, errno := s.newNode(dir, name, fileType, want, mode, uid, gid)
 	if errno != 0 {
 		return errno
+	}
+	defer s.release(n)
+	fid, errno := s.newFID(n)
+	if errno != 0 {
+		return errno
+	}
+	r.reply.u64(uint64(fid))
+	r.reply.stat(&st)
+	return 0
+}
+
+// newNode is replyNewNode but for the reply: it returns the new file's
+// node, with a reference the caller must drop with release, and its Stat.
+func (s *server) newNode(dir *node, name string, fileType uint32, want *Stat, mode, uid, gid uint32) (*node, Stat, unix.Errno) {
+	fd, errno := openBeneath(dir.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	if errno != 0 {
+		return nil, Stat{}, errno
 	}
 	st, errno := fstat(fd)
 	if errno == 0 && (st.FileType() != fileType || want != nil && (st.Dev != want.Dev || st.Ino != want.Ino)) {
@@ -69,17 +86,9 @@ func (s *server) replyNewNode(r *request, dir *node, name string, fileType uint3
 	}
 	if errno != 0 {
 		_ = unix.Close(fd)
-		return errno
+		return nil, Stat{}, errno
 	}
-	n := s.adopt(dir, name, fd, &st)
-	defer s.release(n)
-	fid, errno := s.newFID(n)
-	if errno != 0 {
-		return errno
-	}
-	r.reply.u64(uint64(fid))
-	r.reply.stat(&st)
-	return 0
+	return s.adopt(dir, name, fd, &st), st, 0
 }
 
 // hasOwnerAndMode reports whether a new file, whose attributes are st,
@@ -378,14 +387,15 @@ const setAttrMask = unix.STATX_MODE | unix.STATX_UID | unix.STATX_GID | unix.STA
 // size, then the times, stopping at the first failure.
 func (s *server) handleSetAttr(r *request) unix.Errno {
 	fid := FID(r.args.u64())
-	mask := r.args.u32()
-	mode := r.args.u32()
-	uid := r.args.u32()
-	gid := r.args.u32()
-	size := r.args.u64()
-	atime := r.args.timespec()
-	mtime := r.args.timespec()
-	if !r.args.ok() || mask&^setAttrMask != 0 {
+	var a SetAttrArgs
+	a.Mask = r.args.u32()
+	a.Mode = r.args.u32()
+	a.UID = r.args.u32()
+	a.GID = r.args.u32()
+	a.Size = r.args.u64()
+	a.Atime = r.args.timespec()
+	a.Mtime = r.args.timespec()
+	if !r.args.ok() || a.Mask&^setAttrMask != 0 {
 		return unix.EINVAL
 	}
 	n, errno := s.acquire(fid)
@@ -393,74 +403,83 @@ func (s *server) handleSetAttr(r *request) unix.Errno {
 		return errno
 	}
 	defer s.release(n)
-
-	// Refuse what cannot be done before changing anything.
-	if mask&unix.STATX_MODE != 0 {
-		if t := mode & unix.S_IFMT; (t != 0 && t != n.fileType) || mode&^(unix.S_IFMT|0o7777) != 0 {
-			return unix.EINVAL
-		}
-	}
-	if mask&unix.STATX_SIZE != 0 {
-		switch {
-		case size > math.MaxInt64:
-			return unix.EINVAL
-		case n.isDir():
-			return unix.EISDIR
-		case n.fileType != unix.S_IFREG:
-			return unix.EINVAL
-		}
-	}
-	if mask != 0 && n.tree.readOnly {
-		return unix.EROFS
-	}
-	if mask&unix.STATX_MODE != 0 && n.fileType == unix.S_IFLNK {
-		return unix.EOPNOTSUPP // as fchmodat(AT_SYMLINK_NOFOLLOW)
-	}
-
-	if mask&(unix.STATX_UID|unix.STATX_GID) != 0 {
-		hostUID, hostGID := -1, -1
-		if mask&unix.STATX_UID != 0 {
-			hostUID = int(uid)
-		}
-		if mask&unix.STATX_GID != 0 {
-			hostGID = int(gid)
-		}
-		if err := unix.Fchownat(n.fd, "", hostUID, hostGID, unix.AT_EMPTY_PATH); err != nil {
-			return toErrno(err)
-		}
-	}
-	if mask&unix.STATX_MODE != 0 {
-		if errno := chmodPath(n.fd, mode&0o7777); errno != 0 {
-			return errno
-		}
-	}
-	if mask&unix.STATX_SIZE != 0 {
-		fd, errno := s.reopen(n, unix.O_WRONLY)
-		if errno != 0 {
-			return errno
-		}
-		err := ftruncate(fd, int64(size))
-		_ = unix.Close(fd)
-		if err != nil {
-			return toErrno(err)
-		}
-	}
-	if mask&(unix.STATX_ATIME|unix.STATX_MTIME) != 0 {
-		ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
-		if mask&unix.STATX_ATIME != 0 {
-			ts[0] = atime
-		}
-		if mask&unix.STATX_MTIME != 0 {
-			ts[1] = mtime
-		}
-		if err := unix.UtimesNanoAt(n.fd, "", ts, unix.AT_EMPTY_PATH); err != nil {
-			return toErrno(err)
-		}
-	}
-	st, errno := fstat(n.fd)
+	st, errno := s.setAttr(n, &a)
 	if errno != 0 {
 		return errno
 	}
 	r.reply.stat(&st)
 	return 0
+}
+
+// setAttr makes the changes a names to n's file, as SetAttr describes, and
+// returns its new Stat.
+//
+// Preconditions: the caller holds a reference on n; a.Mask is within
+// setAttrMask.
+func (s *server) setAttr(n *node, a *SetAttrArgs) (Stat, unix.Errno) {
+	mask, mode, size := a.Mask, a.Mode, a.Size
+	// Refuse what cannot be done before changing anything.
+	if mask&unix.STATX_MODE != 0 {
+		if t := mode & unix.S_IFMT; (t != 0 && t != n.fileType) || mode&^(unix.S_IFMT|0o7777) != 0 {
+			return Stat{}, unix.EINVAL
+		}
+	}
+	if mask&unix.STATX_SIZE != 0 {
+		switch {
+		case size > math.MaxInt64:
+			return Stat{}, unix.EINVAL
+		case n.isDir():
+			return Stat{}, unix.EISDIR
+		case n.fileType != unix.S_IFREG:
+			return Stat{}, unix.EINVAL
+		}
+	}
+	if mask != 0 && n.tree.readOnly {
+		return Stat{}, unix.EROFS
+	}
+	if mask&unix.STATX_MODE != 0 && n.fileType == unix.S_IFLNK {
+		return Stat{}, unix.EOPNOTSUPP // as fchmodat(AT_SYMLINK_NOFOLLOW)
+	}
+
+	if mask&(unix.STATX_UID|unix.STATX_GID) != 0 {
+		hostUID, hostGID := -1, -1
+		if mask&unix.STATX_UID != 0 {
+			hostUID = int(a.UID)
+		}
+		if mask&unix.STATX_GID != 0 {
+			hostGID = int(a.GID)
+		}
+		if err := unix.Fchownat(n.fd, "", hostUID, hostGID, unix.AT_EMPTY_PATH); err != nil {
+			return Stat{}, toErrno(err)
+		}
+	}
+	if mask&unix.STATX_MODE != 0 {
+		if errno := chmodPath(n.fd, mode&0o7777); errno != 0 {
+			return Stat{}, errno
+		}
+	}
+	if mask&unix.STATX_SIZE != 0 {
+		fd, errno := s.reopen(n, unix.O_WRONLY)
+		if errno != 0 {
+			return Stat{}, errno
+		}
+		err := ftruncate(fd, int64(size))
+		_ = unix.Close(fd)
+		if err != nil {
+			return Stat{}, toErrno(err)
+		}
+	}
+	if mask&(unix.STATX_ATIME|unix.STATX_MTIME) != 0 {
+		ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
+		if mask&unix.STATX_ATIME != 0 {
+			ts[0] = a.Atime
+		}
+		if mask&unix.STATX_MTIME != 0 {
+			ts[1] = a.Mtime
+		}
+		if err := unix.UtimesNanoAt(n.fd, "", ts, unix.AT_EMPTY_PATH); err != nil {
+			return Stat{}, toErrno(err)
+		}
+	}
+	return fstat(n.fd)
 }

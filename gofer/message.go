@@ -36,6 +36,8 @@ const (
 	opRemovexattr
 	opCreateTmpfile
 	opConnect
+	opCreateHeld
+	opFinishHeld
 
 	// numOps bounds the handler table; it must stay last.
 	numOps
@@ -67,6 +69,8 @@ var opNames = [numOps]string{
 	opRemovexattr:   "Removexattr",
 	opCreateTmpfile: "CreateTmpfile",
 	opConnect:       "Connect",
+	opCreateHeld:    "CreateHeld",
+	opFinishHeld:    "FinishHeld",
 }
 
 func (o op) String() string {

@@ -28,6 +28,7 @@ func goferRules(pid uint32) []hs.Rule {
 		hs.Allow(unix.SYS_CLOSE),             // FIDs, donated descriptors
 		hs.Allow(unix.SYS_LSEEK),             // Getdents rewinds its directory descriptor
 		hs.Allow(unix.SYS_PREAD64),           // the runtime re-reads its cgroup CPU limit
+		hs.Allow(unix.SYS_PWRITE64),          // FinishHeld writes a new file's data
 		hs.Allow(unix.SYS_SENDMSG),           // replies, SCM_RIGHTS
 		hs.Allow(unix.SYS_RECVMSG),           // requests; tree socket requests with SCM_RIGHTS
 		hs.Allow(unix.SYS_ACCEPT4),           // tree socket connections (treesocket.go)

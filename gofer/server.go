@@ -98,8 +98,8 @@ type server struct {
 	// maxFIDs is the FID limit, MaxFIDs outside tests. Immutable.
 	maxFIDs int
 
-	// mu protects trees, fids, lastFID, named, and the refs, parent and
-	// name fields of every node.
+	// mu protects trees, fids, lastFID, named, held, and the refs, parent
+	// and name fields of every node.
 	mu sync.Mutex
 	// trees are the served trees, in the order given and then added (the
 	// tree socket adds and removes trees while requests are served). A
@@ -126,6 +126,11 @@ type server struct {
 	// and the client walks again.
 	// +checklocks:mu
 	named map[nameKey][]*node
+	// held are the read-write descriptors CreateHeld keeps for its new
+	// files until FinishHeld writes their data through them (or the node
+	// goes). Only those files are ever held open for writing here.
+	// +checklocks:mu
+	held map[*node]int
 
 	// extra are the connections Connect added (connect.go).
 	extra extraConns
@@ -205,6 +210,7 @@ func newServerOf(trees []Tree) (*server, error) {
 		maxFIDs: MaxFIDs,
 		fids:    make(map[FID]*node),
 		named:   make(map[nameKey][]*node),
+		held:    make(map[*node]int),
 	}
 	seen := make(map[string]bool, len(trees))
 	for _, t := range trees {
@@ -465,6 +471,10 @@ func (s *server) release(n *node) {
 		if n.parent != nil {
 			s.unindexLocked(n)
 		}
+		if fd, ok := s.held[n]; ok {
+			delete(s.held, n)
+			_ = unix.Close(fd)
+		}
 		n = n.parent
 	}
 	s.mu.Unlock()
@@ -495,6 +505,37 @@ func (s *server) newFID(n *node) (FID, unix.Errno) {
 	s.fids[s.lastFID] = n
 	n.refs++
 	return s.lastFID, 0
+}
+
+// installFID gives n the FID the client chose, fid (ClientFIDBit set), and
+// keeps held, a read-write descriptor of n's file, for FinishHeld; both
+// take over the caller's reference on n and its descriptor. It fails,
+// leaving both with the caller, when fid is not a client FID (EINVAL) or
+// in use (EEXIST), or the connection holds all the FIDs it may (EMFILE).
+func (s *server) installFID(fid FID, n *node, held int) unix.Errno {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch _, used := s.fids[fid]; {
+	case fid&ClientFIDBit == 0:
+		return unix.EINVAL
+	case used:
+		return unix.EEXIST
+	case len(s.fids) >= s.maxFIDs:
+		return unix.EMFILE
+	}
+	s.fids[fid] = n
+	s.held[n] = held
+	return 0
+}
+
+// takeHeld returns the descriptor CreateHeld keeps for n, which the
+// caller now owns, or false if there is none.
+func (s *server) takeHeld(n *node) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fd, ok := s.held[n]
+	delete(s.held, n)
+	return fd, ok
 }
 
 // fidsFull reports whether the connection holds as many FIDs as it may, so

@@ -1,0 +1,122 @@
+package gofer
+
+import "golang.org/x/sys/unix"
+
+// Write-behind creation: CreateHeld and FinishHeld.
+//
+// Create is a round trip the sandbox waits for, and an archive extractor
+// waits for one per file. CreateHeld lets the client send it without
+// waiting (Client.PostCreateHeld): the client names the new file's FID
+// itself, so that later requests can use it before the reply is read, and
+// the gofer keeps the file's read-write descriptor instead of passing it.
+// The sandbox keeps what is written meanwhile, and FinishHeld, also sent
+// without waiting, writes those bytes through the kept descriptor, sets
+// the attributes the sandbox changed, and closes the descriptor, so that
+// the file is held open for writing here only while the sandbox has it
+// open.
+
+// handleCreateHeld implements CreateHeld: dir, name, mode, uid, gid, fid ->
+// Stat. It is Create with O_RDWR, under the FID the client chose.
+func (s *server) handleCreateHeld(r *request) unix.Errno {
+	dirFID := FID(r.args.u64())
+	name := r.args.strBytes()
+	mode := r.args.u32()
+	uid := r.args.u32()
+	gid := r.args.u32()
+	fid := FID(r.args.u64())
+	if !r.args.ok() || fid&ClientFIDBit == 0 {
+		return unix.EINVAL
+	}
+	if t := mode & unix.S_IFMT; (t != 0 && t != unix.S_IFREG) || mode&^(unix.S_IFMT|0o7777) != 0 {
+		return unix.EINVAL
+	}
+	dir, errno := s.acquireDirForWrite(dirFID, name)
+	if errno != 0 {
+		return errno
+	}
+	defer s.release(dir)
+	if s.fidsFull() {
+		return unix.EMFILE
+	}
+	fd, errno := openBeneathMode(dir.fd, string(name),
+		unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_CLOEXEC, mode&0o7777)
+	if errno != 0 {
+		return errno
+	}
+	st, errno := fstat(fd)
+	var n *node
+	if errno == 0 {
+		n, st, errno = s.newNode(dir, string(name), unix.S_IFREG, &st, mode, uid, gid)
+	}
+	if errno == 0 {
+		if errno = s.installFID(fid, n, fd); errno != 0 {
+			s.release(n)
+		}
+	}
+	if errno != 0 {
+		_ = unix.Close(fd)
+		// Undo the creation, unless the name already names something else.
+		if errno != unix.ESTALE {
+			_ = unix.Unlinkat(dir.fd, string(name), 0)
+		}
+		return errno
+	}
+	r.reply.stat(&st)
+	return 0
+}
+
+// handleFinishHeld implements FinishHeld: fid, data, mask, mode, uid, gid,
+// atime, mtime -> Stat. It writes data at offset 0 of the descriptor
+// CreateHeld kept for fid's file, closes it, then makes the attribute
+// changes as SetAttr does (a size is not one of them: the data is).
+func (s *server) handleFinishHeld(r *request) unix.Errno {
+	fid := FID(r.args.u64())
+	data := r.args.bytes32()
+	var a SetAttrArgs
+	a.Mask = r.args.u32()
+	a.Mode = r.args.u32()
+	a.UID = r.args.u32()
+	a.GID = r.args.u32()
+	a.Atime = r.args.timespec()
+	a.Mtime = r.args.timespec()
+	if !r.args.ok() || a.Mask&^(setAttrMask&^unix.STATX_SIZE) != 0 || len(data) > MaxHeldData {
+		return unix.EINVAL
+	}
+	n, errno := s.acquire(fid)
+	if errno != 0 {
+		return errno
+	}
+	defer s.release(n)
+	fd, ok := s.takeHeld(n)
+	if !ok {
+		return unix.EBADF
+	}
+	errno = pwriteAll(fd, data)
+	_ = unix.Close(fd)
+	if errno != 0 {
+		return errno
+	}
+	st, errno := s.setAttr(n, &a)
+	if errno != 0 {
+		return errno
+	}
+	r.reply.stat(&st)
+	return 0
+}
+
+// pwriteAll writes data at offset 0 of fd.
+func pwriteAll(fd int, data []byte) unix.Errno {
+	for done := 0; done < len(data); {
+		n, err := unix.Pwrite(fd, data[done:], int64(done))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return toErrno(err)
+		case n == 0:
+			return unix.EIO
+		}
+		done += n
+	}
+	return 0
+}
