@@ -131,7 +131,15 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		return 125, fmt.Errorf("connecting to gofer: %w", err)
 	}
 	defer client.Shutdown()
-	rootInode, err := goferfs.New(client, goferfs.Options{Exclusive: true, MemFile: mf, IDsFromGofer: spec.idsFromGofer()})
+	rootInode, err := goferfs.New(client, goferfs.Options{
+		Exclusive:    true,
+		MemFile:      mf,
+		IDsFromGofer: spec.idsFromGofer(),
+		// The gofer's tree is the writable layer itself only without
+		// a memory overlay, and writable only without RootReadOnly.
+		WriteBehind: spec.RootOverlay == "" && !spec.RootReadOnly,
+		Log:         log,
+	})
 	if err != nil {
 		return 125, fmt.Errorf("attaching root: %w", err)
 	}

@@ -163,7 +163,13 @@ type ContainerRoot struct {
 // tmpfs, /sys, /proc and the spec's mounts) and returns the kernel's
 // container over it.
 func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
-	rootInode, err := goferfs.Attach(p.client, cr.RootTree, goferfs.Options{Exclusive: true, MemFile: p.mf, IDsFromGofer: p.Spec.idsFromGofer()})
+	rootInode, err := goferfs.Attach(p.client, cr.RootTree, goferfs.Options{
+		Exclusive:    true,
+		MemFile:      p.mf,
+		IDsFromGofer: p.Spec.idsFromGofer(),
+		WriteBehind:  !cr.RootReadOnly,
+		Log:          p.Log,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("attaching root tree %q: %w", cr.RootTree, err)
 	}

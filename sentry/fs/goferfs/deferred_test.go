@@ -25,6 +25,12 @@ func serveConfined(t *testing.T, root string) vfs.Inode {
 // client.
 func serveConfinedClient(t *testing.T, root string) (vfs.Inode, *gofer.Client) {
 	t.Helper()
+	return serveConfinedWith(t, root, goferfs.Options{Exclusive: true, IDsFromGofer: true})
+}
+
+// serveConfinedWith is serveConfinedClient with the tree's options.
+func serveConfinedWith(t *testing.T, root string, opts goferfs.Options) (vfs.Inode, *gofer.Client) {
+	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatalf("socketpair: %v", err)
@@ -43,7 +49,7 @@ func serveConfinedClient(t *testing.T, root string) (vfs.Inode, *gofer.Client) {
 			t.Errorf("gofer did not stop after the client hung up")
 		}
 	})
-	in, err := goferfs.New(c, goferfs.Options{Exclusive: true, IDsFromGofer: true})
+	in, err := goferfs.New(c, opts)
 	if err != nil {
 		t.Fatalf("goferfs.New: %v", err)
 	}

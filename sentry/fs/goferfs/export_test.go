@@ -22,8 +22,8 @@ const MapAfterReads = mapAfterReads
 
 // Mapped reports whether f, an open regular file, reads through a mapping.
 func Mapped(f vfs.FileImpl) bool {
-	r := f.(*regularFile)
-	return !r.h.refused.Load() && r.h.rmap.Load() != nil
+	h := f.(*regularFile).h.Load()
+	return h != nil && !h.refused.Load() && h.rmap.Load() != nil
 }
 
 // CopyFrom is copyFrom.
@@ -31,3 +31,7 @@ var CopyFrom = copyFrom
 
 // PassFaulting is passFaulting.
 var PassFaulting = passFaulting
+
+// WrittenBehind reports whether f, an open regular file, is written
+// behind: it has no host descriptor yet.
+func WrittenBehind(f vfs.FileImpl) bool { return f.(*regularFile).h.Load() == nil }

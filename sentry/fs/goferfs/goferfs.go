@@ -12,6 +12,7 @@
 package goferfs
 
 import (
+	"log/slog"
 	"math"
 	"runtime"
 	"sync"
@@ -44,6 +45,15 @@ type Options struct {
 	// change, so the VFS refuses them first with EROFS, whatever a
 	// remount inside the sandbox made of the mount's flags.
 	ReadOnly bool
+	// WriteBehind lets the sandbox's new regular files be created
+	// without waiting for the gofer (behind.go). It needs Exclusive and
+	// IDsFromGofer, and is for the container's root: a volume's files
+	// are there for other processes to see.
+	WriteBehind bool
+	// Log receives what the program cannot be told: a file written
+	// behind that the gofer failed to make (behind.go). Nil: the
+	// default logger.
+	Log *slog.Logger
 }
 
 // FS is one tree served by a gofer connection.
@@ -65,6 +75,23 @@ type FS struct {
 	shrinks atomic.Uint64
 	copyUps atomic.Uint64
 	maps    atomic.Int32
+
+	// behindMu protects behindLeft and behindSyncLeft: how many more
+	// files may be written behind before the free space is read again,
+	// and how many must not be before it is (behind.go).
+	behindMu       sync.Mutex
+	behindLeft     int
+	behindSyncLeft int
+	// behindErr is the error of a write-behind request that failed and
+	// that no fsync reported yet.
+	behindErr atomic.Pointer[error]
+}
+
+func (fs *FS) log() *slog.Logger {
+	if fs.opts.Log != nil {
+		return fs.opts.Log
+	}
+	return slog.Default()
 }
 
 // New returns the root inode of the tree the gofer serves first.
@@ -155,6 +182,22 @@ type inode struct {
 	// made says the sandbox created the file through this inode, so
 	// the gofer made it and gave it its owner (deferred.go).
 	made bool
+
+	// behindMu protects behind; it is taken after attrMu, before mu,
+	// and may be held across a gofer round trip. behind is
+	// the state of a file created with write-behind while it is written
+	// behind (behind.go), nil otherwise; behindOpen says it is not nil,
+	// for the paths that check without the lock.
+	behindMu   sync.Mutex
+	behind     *behindState
+	behindOpen atomic.Bool
+	// created is the CreateHeld of a file created with write-behind
+	// until its reply's identity is recorded in stat (learnIdentity).
+	// Protected by mu.
+	created *gofer.Posted
+	// behindErr is the error of a failed write-behind request of the
+	// file.
+	behindErr atomic.Pointer[error]
 }
 
 // fidRef is an inode's FID in the gofer, given back exactly once.
@@ -311,6 +354,17 @@ func (i *inode) fileType() uint32 {
 
 // Stat implements vfs.Inode.Stat.
 func (i *inode) Stat() (unix.Stat_t, error) {
+	if i.behindOpen.Load() {
+		if st, ok, err := i.behindStat(); ok {
+			return st, err
+		}
+	}
+	if err := i.failedBehind(); err != nil {
+		return unix.Stat_t{}, err
+	}
+	if err := i.learnIdentity(); err != nil {
+		return unix.Stat_t{}, err
+	}
 	i.mu.Lock()
 	if i.currentFstatLocked() {
 		st := i.stat
@@ -465,6 +519,15 @@ func (i *inode) openRegular(acc int) (*regularFile, error) {
 	if acc != unix.O_RDONLY {
 		slot, mode = 1, unix.O_RDWR
 	}
+	if i.behindOpen.Load() {
+		// Its other open files read and write the host file.
+		if _, err := i.materialize(); err != nil {
+			return nil, err
+		}
+	}
+	if err := i.failedBehind(); err != nil {
+		return nil, err
+	}
 	i.mu.Lock()
 	h := i.hostFDs[slot]
 	if h == nil && slot == 0 {
@@ -522,7 +585,8 @@ func (i *inode) adoptHostFD(fd int) *regularFile {
 
 // newRegularFileLocked returns an open file on h; i.mu is held.
 func (i *inode) newRegularFileLocked(h *hostFD) *regularFile {
-	f := &regularFile{inode: i, h: h}
+	f := &regularFile{inode: i}
+	f.h.Store(h)
 	if i.open == nil {
 		i.open = make(map[*regularFile]struct{})
 	}
@@ -533,7 +597,18 @@ func (i *inode) newRegularFileLocked(h *hostFD) *regularFile {
 // regularFile reads a donated host FD.
 type regularFile struct {
 	inode *inode
-	h     *hostFD
+	// h is the inode's host descriptor the file uses; nil while the
+	// file is written behind (behind.go).
+	h atomic.Pointer[hostFD]
+}
+
+// host returns the file's host descriptor, materializing a file written
+// behind.
+func (f *regularFile) host() (*hostFD, error) {
+	if h := f.h.Load(); h != nil {
+		return h, nil
+	}
+	return f.inode.materialize()
 }
 
 // ReadAt implements vfs.FileImpl.ReadAt: the file's contents, with the
@@ -550,12 +625,16 @@ func (f *regularFile) ReadAt(dst []byte, off int64) (int, error) {
 // mapping (readmap.go) whose pages no shared mapping of the sandbox holds
 // copies of.
 func (f *regularFile) ReadInPlace(off int64, n int, out func([]byte) (int, error)) (int, bool, error) {
-	m := f.h.current(f.inode.fs)
+	h := f.h.Load()
+	if h == nil {
+		return 0, false, nil
+	}
+	m := h.current(f.inode.fs)
 	if m == nil || f.inode.cached() != nil {
 		return 0, false, nil
 	}
 	f.inode.settle()
-	src, shrinks, ok := m.span(f.inode.fs, f.h.fd, off, n)
+	src, shrinks, ok := m.span(f.inode.fs, h.fd, off, n)
 	if !ok {
 		return 0, false, nil
 	}
@@ -573,17 +652,21 @@ func (f *regularFile) ReadInPlace(off int64, n int, out func([]byte) (int, error
 
 // ReadAtUncached implements mm.CacheFiller: the host file only.
 func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
+	h, err := f.host()
+	if err != nil {
+		return 0, err
+	}
 	f.inode.settle()
 	// A read may move atime.
 	defer f.inode.fs.hostChanged()
-	if m := f.h.mapping(f.inode.fs); m != nil {
-		if n, ok := m.read(f.inode.fs, f.h.fd, dst, off); ok {
+	if m := h.mapping(f.inode.fs); m != nil {
+		if n, ok := m.read(f.inode.fs, h.fd, dst, off); ok {
 			return n, nil
 		}
 	}
 	total := 0
 	for total < len(dst) {
-		n, err := unix.Pread(f.h.fd, dst[total:], off+int64(total))
+		n, err := unix.Pread(h.fd, dst[total:], off+int64(total))
 		if err == unix.EINTR {
 			continue
 		}
@@ -603,13 +686,22 @@ func (f *regularFile) ReadAtUncached(dst []byte, off int64) (int, error) {
 
 // WriteAt implements vfs.FileImpl.WriteAt.
 func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
+	if f.h.Load() == nil {
+		if n, ok := f.inode.writeBehind(src, off); ok {
+			return n, nil
+		}
+	}
+	h, err := f.host()
+	if err != nil {
+		return 0, err
+	}
 	f.inode.settleBeforeWrite()
 	defer f.inode.fs.hostChanged()
 	kept := f.inode.privsBeforeWrite()
-	defer f.inode.restorePrivs(f.h.fd, kept)
+	defer f.inode.restorePrivs(h.fd, kept)
 	total := 0
 	for total < len(src) {
-		n, err := unix.Pwrite(f.h.fd, src[total:], off+int64(total))
+		n, err := unix.Pwrite(h.fd, src[total:], off+int64(total))
 		if err == unix.EINTR {
 			continue
 		}
@@ -632,27 +724,36 @@ func (f *regularFile) Stat() (unix.Stat_t, error) { return f.inode.Stat() }
 
 // SharedMemory implements mm.SharedMappable: every shared mapping of the
 // file maps the inode's page cache.
-func (f *regularFile) SharedMemory() *mm.SharedMemory { return f.inode.pageCache() }
+func (f *regularFile) SharedMemory() *mm.SharedMemory {
+	// The cache fills from, and writes back to, the host file. A file
+	// that fails to materialize fails those.
+	_, _ = f.host()
+	return f.inode.pageCache()
+}
 
 // WriteBack implements mm.WriteBacker: the cached pages of [off,
 // off+length) go to the file, never past its end.
 func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
+	h, err := f.host()
+	if err != nil {
+		return
+	}
 	f.inode.settleBeforeWrite()
 	defer f.inode.fs.hostChanged()
 	var st unix.Stat_t
-	if unix.Fstat(f.h.fd, &st) != nil {
+	if unix.Fstat(h.fd, &st) != nil {
 		return
 	}
 	size := uint64(st.Size)
 	kept := f.inode.privsBeforeWrite()
-	defer f.inode.restorePrivs(f.h.fd, kept)
+	defer f.inode.restorePrivs(h.fd, kept)
 	obj.EachPage(f.inode.fs.opts.MemFile, off, length, func(o uint64, data []byte) {
 		if o >= size {
 			return
 		}
 		n := min(uint64(len(data)), size-o)
 		for done := uint64(0); done < n; {
-			w, err := unix.Pwrite(f.h.fd, data[done:n], int64(o+done))
+			w, err := unix.Pwrite(h.fd, data[done:n], int64(o+done))
 			if err == unix.EINTR {
 				continue
 			}
@@ -669,12 +770,16 @@ func (f *regularFile) WriteBack(obj *mm.SharedMemory, off, length uint64) {
 // unmapped wherever they are mapped), and the tail of the last page reads
 // zeroes, as the host file now does.
 func (f *regularFile) Truncate(size int64) error {
+	h, err := f.host()
+	if err != nil {
+		return err
+	}
 	f.inode.settle()
 	defer f.inode.fs.hostChanged()
 	defer f.inode.fs.beginShrink()()
 	kept := f.inode.privsBeforeWrite()
-	defer f.inode.restorePrivs(f.h.fd, kept)
-	if err := ignoringEINTR(func() error { return unix.Ftruncate(f.h.fd, size) }); err != nil {
+	defer f.inode.restorePrivs(h.fd, kept)
+	if err := ignoringEINTR(func() error { return unix.Ftruncate(h.fd, size) }); err != nil {
 		return err
 	}
 	if c := f.inode.cached(); c != nil {
@@ -688,14 +793,18 @@ func (f *regularFile) Truncate(size int64) error {
 // drop the page cache's copy of what changed, so mappings and reads see
 // the file's new contents.
 func (f *regularFile) Allocate(mode uint32, off, length int64) error {
+	h, err := f.host()
+	if err != nil {
+		return err
+	}
 	f.inode.settle()
 	defer f.inode.fs.hostChanged()
 	if mode&unix.FALLOC_FL_COLLAPSE_RANGE != 0 {
 		defer f.inode.fs.beginShrink()()
 	}
 	kept := f.inode.privsBeforeWrite()
-	defer f.inode.restorePrivs(f.h.fd, kept)
-	if err := ignoringEINTR(func() error { return unix.Fallocate(f.h.fd, mode, off, length) }); err != nil {
+	defer f.inode.restorePrivs(h.fd, kept)
+	if err := ignoringEINTR(func() error { return unix.Fallocate(h.fd, mode, off, length) }); err != nil {
 		return err
 	}
 	c := f.inode.cached()
@@ -712,11 +821,21 @@ func (f *regularFile) Allocate(mode uint32, off, length int64) error {
 
 // Sync implements vfs.Syncer.
 func (f *regularFile) Sync(dataOnly bool) error {
-	f.inode.settle()
-	if dataOnly {
-		return ignoringEINTR(func() error { return unix.Fdatasync(f.h.fd) })
+	h, err := f.host()
+	if err != nil {
+		return err
 	}
-	return ignoringEINTR(func() error { return unix.Fsync(f.h.fd) })
+	f.inode.settle()
+	sync := unix.Fsync
+	if dataOnly {
+		sync = unix.Fdatasync
+	}
+	if err := ignoringEINTR(func() error { return sync(h.fd) }); err != nil {
+		return err
+	}
+	// A file written behind that the gofer failed to make is reported
+	// once, as Linux reports a failed write-back.
+	return f.inode.fs.takeBehindErr()
 }
 
 func ignoringEINTR(fn func() error) error {
@@ -745,7 +864,10 @@ func (f *regularFile) Close() error {
 		_, isOpen := i.open[f]
 		last := isOpen && len(i.open) == 1
 		i.mu.Unlock()
-		if last {
+		switch {
+		case last && f.h.Load() == nil:
+			i.finishBehindLocked()
+		case last:
 			i.postPendingLocked()
 		}
 	}

@@ -24,6 +24,9 @@ func (i *inode) sameFS(other vfs.Inode) (*inode, error) {
 
 // Create implements vfs.DirOps.Create.
 func (i *inode) Create(name string, flags int, mode uint32, owner vfs.Owner) (vfs.Inode, vfs.FileImpl, error) {
+	if i.fs.mayWriteBehind(i.fid) {
+		return i.createBehind(name, mode, owner)
+	}
 	// Always read-write: the descriptor becomes the inode's shared one
 	// for writers (the gofer, not the file's mode, decides access).
 	fid, st, fd, err := i.fs.client.Create(i.fid, name, unix.O_RDWR, mode&0o7777, owner.UID, owner.GID)
@@ -85,7 +88,13 @@ func (i *inode) Link(name string, target vfs.Inode) error {
 	if err != nil {
 		return err
 	}
-	// The new name gets its own inode, which asks the gofer.
+	// The new name gets its own inode, which asks the gofer: the host
+	// file must hold what was written and the attributes set.
+	if t.behindOpen.Load() {
+		if _, err := t.materialize(); err != nil {
+			return err
+		}
+	}
 	t.settle()
 	i.fs.noteCopyUp()
 	st, err := i.fs.client.Link(i.fid, name, t.fid)
@@ -157,6 +166,12 @@ func (i *inode) SetStat(opts vfs.SetStatOpts) error {
 	}
 	if i.deferSetStat(&opts) {
 		return nil
+	}
+	if i.behindOpen.Load() {
+		// The gofer's answer is the host file's: it must hold the data.
+		if _, err := i.materialize(); err != nil {
+			return err
+		}
 	}
 	// Changes that cannot wait go after those that did.
 	i.settle()
