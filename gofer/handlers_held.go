@@ -27,42 +27,14 @@ func (s *server) handleCreateHeld(r *request) unix.Errno {
 	if !r.args.ok() || fid&ClientFIDBit == 0 {
 		return unix.EINVAL
 	}
-	if t := mode & unix.S_IFMT; (t != 0 && t != unix.S_IFREG) || mode&^(unix.S_IFMT|0o7777) != 0 {
-		return unix.EINVAL
-	}
-	dir, errno := s.acquireDirForWrite(dirFID, name)
-	if errno != 0 {
-		return errno
-	}
-	defer s.release(dir)
-	if s.fidsFull() {
-		return unix.EMFILE
-	}
-	fd, errno := openBeneathMode(dir.fd, string(name),
-		unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_CLOEXEC, mode&0o7777)
-	if errno != 0 {
-		return errno
-	}
-	st, errno := fstat(fd)
-	var n *node
-	if errno == 0 {
-		n, st, errno = s.newNode(dir, string(name), unix.S_IFREG, &st, mode, uid, gid)
-	}
-	if errno == 0 {
-		if errno = s.installFID(fid, n, fd); errno != 0 {
+	return s.createFile(dirFID, name, unix.O_RDWR, mode, uid, gid, func(n *node, fd int, st *Stat) unix.Errno {
+		if errno := s.installFID(fid, n, fd); errno != 0 {
 			s.release(n)
+			return errno
 		}
-	}
-	if errno != 0 {
-		_ = unix.Close(fd)
-		// Undo the creation, unless the name already names something else.
-		if errno != unix.ESTALE {
-			_ = unix.Unlinkat(dir.fd, string(name), 0)
-		}
-		return errno
-	}
-	r.reply.stat(&st)
-	return 0
+		r.reply.stat(st)
+		return 0
+	})
 }
 
 // handleFinishHeld implements FinishHeld: fid, data, mask, mode, uid, gid,

@@ -147,6 +147,26 @@ func (s *server) handleCreate(r *request) unix.Errno {
 	if flags&unix.O_ACCMODE == unix.O_ACCMODE || flags&^(unix.O_ACCMODE|createOpenFlags) != 0 {
 		return unix.EINVAL
 	}
+	return s.createFile(dirFID, name, flags, mode, uid, gid, func(n *node, fd int, st *Stat) unix.Errno {
+		defer s.release(n)
+		fid, errno := s.newFID(n)
+		if errno != 0 {
+			return errno
+		}
+		r.reply.u64(uint64(fid))
+		r.reply.stat(st)
+		r.donatedFD = fd
+		return 0
+	})
+}
+
+// createFile creates name in the directory dirFID names as a regular file
+// with exactly mode's permission bits and owner uid and gid, opened with
+// the access mode, O_APPEND and O_NONBLOCK of flags, and hands its node
+// (with a reference), the descriptor and its Stat to install. If install
+// fails, it must have dropped the reference and left the descriptor, and
+// the file is removed again.
+func (s *server) createFile(dirFID FID, name []byte, flags int, mode, uid, gid uint32, install func(n *node, fd int, st *Stat) unix.Errno) unix.Errno {
 	if t := mode & unix.S_IFMT; (t != 0 && t != unix.S_IFREG) || mode&^(unix.S_IFMT|0o7777) != 0 {
 		return unix.EINVAL
 	}
@@ -167,8 +187,12 @@ func (s *server) handleCreate(r *request) unix.Errno {
 		return errno
 	}
 	st, errno := fstat(fd)
+	var n *node
 	if errno == 0 {
-		errno = s.replyNewNode(r, dir, string(name), unix.S_IFREG, &st, mode, uid, gid)
+		n, st, errno = s.newNode(dir, string(name), unix.S_IFREG, &st, mode, uid, gid)
+	}
+	if errno == 0 {
+		errno = install(n, fd, &st)
 	}
 	if errno != 0 {
 		_ = unix.Close(fd)
@@ -178,7 +202,6 @@ func (s *server) handleCreate(r *request) unix.Errno {
 		}
 		return errno
 	}
-	r.donatedFD = fd
 	return 0
 }
 
