@@ -265,3 +265,12 @@ func (c *Client) settlePosted() {
 	give.Stop()
 	c.put(x)
 }
+
+// Settle sends every posted request and reads every reply, so that the
+// gofer has made all that was posted before it returns. It fails only if
+// the session is broken; the posted requests' own errors are theirs.
+func (c *Client) Settle() error {
+	x := c.get()
+	defer c.put(x)
+	return x.drainPosted()
+}

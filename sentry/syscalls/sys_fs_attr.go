@@ -591,18 +591,29 @@ func Fdatasync(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return syncFile(t, int32(args[0]), true)
 }
 
-// Sync implements Linux syscall sync(2). Writes through the gofer reach
-// the host's page cache directly, so there is nothing of the sandbox's own
-// to write back; the host's writeback is the host's business.
-func Sync(t *kernel.Task, args arch.SyscallArgs) (uint64, error) { return 0, nil }
+// Sync implements Linux syscall sync(2). Writes through donated
+// descriptors reach the host's page cache directly, and the host's
+// writeback is the host's business; what the sandbox holds itself, files
+// written behind and changes posted to the gofer (vfs.FSSyncer), is sent
+// and waited for. sync(2) reports no error.
+func Sync(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	_ = vfs.SyncAll()
+	return 0, nil
+}
 
-// Syncfs implements Linux syscall syncfs(2).
+// Syncfs implements Linux syscall syncfs(2): as sync(2), for the file
+// system of the file, whose failed write-back it reports.
 func Syncfs(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	f, err := getFile(t, int32(args[0]))
 	if err != nil {
 		return 0, err
 	}
-	f.DecRef()
+	defer f.DecRef()
+	if d := f.Dentry(); d != nil {
+		if s, ok := d.Inode().(vfs.FSSyncer); ok {
+			return 0, s.SyncFS()
+		}
+	}
 	return 0, nil
 }
 

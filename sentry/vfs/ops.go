@@ -97,6 +97,15 @@ type Syncer interface {
 	Sync(dataOnly bool) error
 }
 
+// FSSyncer is implemented by file systems that hold changes of the
+// sandbox's that have not reached the host yet (goferfs's write-behind):
+// SyncFS sends them and waits until they are made, and reports a change
+// that failed. syncfs(2) calls it for the file system of its file, sync(2)
+// for every one registered with RegisterFSSyncer.
+type FSSyncer interface {
+	SyncFS() error
+}
+
 // Truncater is implemented by open regular files (ftruncate(2)).
 type Truncater interface {
 	Truncate(size int64) error

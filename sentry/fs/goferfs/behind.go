@@ -140,6 +140,9 @@ func (i *inode) createBehind(name string, mode uint32, owner vfs.Owner) (vfs.Ino
 	}
 	n.behind = &behindState{created: created, name: name}
 	n.created = created
+	fs.behindMu.Lock()
+	fs.behindInodes[n] = struct{}{}
+	fs.behindMu.Unlock()
 	n.behindOpen.Store(true)
 	i.noteCreate(name, nil)
 	n.mu.Lock()
@@ -304,8 +307,7 @@ func (i *inode) materialize() (*hostFD, error) {
 		err = openErr
 	}
 	i.fs.hostChanged()
-	i.behind = nil
-	i.behindOpen.Store(false)
+	i.endBehind()
 	if err != nil {
 		if openErr == nil {
 			unix.Close(fd)
@@ -341,8 +343,7 @@ func (i *inode) finishBehindLocked() {
 		i.behindFailed(b.name, err)
 	})
 	i.fs.hostChanged()
-	i.behind = nil
-	i.behindOpen.Store(false)
+	i.endBehind()
 	i.mu.Lock()
 	i.posted, i.postedGen = finished, gen
 	// Size, times and identity come from the gofer from now on; the
@@ -351,6 +352,38 @@ func (i *inode) finishBehindLocked() {
 	i.fstat = fstatStamp{}
 	i.mu.Unlock()
 }
+
+// endBehind ends the file's write-behind. i.behindMu is held.
+func (i *inode) endBehind() {
+	i.behind = nil
+	i.behindOpen.Store(false)
+	i.fs.behindMu.Lock()
+	delete(i.fs.behindInodes, i)
+	i.fs.behindMu.Unlock()
+}
+
+// SyncFS implements vfs.FSSyncer: the files still written behind are
+// materialized, every posted request is made, and a failed one of the
+// tree is reported, once.
+func (fs *FS) SyncFS() error {
+	fs.behindMu.Lock()
+	open := make([]*inode, 0, len(fs.behindInodes))
+	for i := range fs.behindInodes {
+		open = append(open, i)
+	}
+	fs.behindMu.Unlock()
+	for _, i := range open {
+		// A failure is the file's, and reported below.
+		_, _ = i.materialize()
+	}
+	if err := fs.client.Settle(); err != nil {
+		return err
+	}
+	return fs.takeBehindErr()
+}
+
+// SyncFS implements vfs.FSSyncer for syncfs(2) on a file of the tree.
+func (i *inode) SyncFS() error { return i.fs.SyncFS() }
 
 func realtimeNow() unix.Timespec {
 	return unix.NsecToTimespec(time.Now().UnixNano())

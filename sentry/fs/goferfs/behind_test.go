@@ -366,3 +366,58 @@ func openForWrite(t *testing.T, path string) int {
 	}
 	return n
 }
+
+// syncfs(2) and sync(2) return once the host holds what the sandbox wrote:
+// closed files written behind and open ones alike; fsync(2) of a directory
+// once the files created in the tree are on the host.
+func TestSyncMakesWrittenBehindFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sync func(dir vfs.Inode) error
+	}{
+		{"syncfs", func(dir vfs.Inode) error { return dir.(vfs.FSSyncer).SyncFS() }},
+		{"sync", func(vfs.Inode) error { return vfs.SyncAll() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir, _ := serveWriteBehind(t, root)
+			_, closed := createBehind(t, dir, "closed", 0o644)
+			writeChunks(t, closed, []byte("closed file"), 4)
+			if err := closed.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, open := createBehind(t, dir, "open", 0o644)
+			defer open.Close()
+			writeChunks(t, open, []byte("open file"), 4)
+			if err := tc.sync(dir); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			// No exchange after the sync: the host has it all already.
+			for name, want := range map[string]string{"closed": "closed file", "open": "open file"} {
+				if got, err := os.ReadFile(filepath.Join(root, name)); err != nil || string(got) != want {
+					t.Errorf("host %s after %s: %q, %v; want %q", name, tc.name, got, err, want)
+				}
+			}
+		})
+	}
+	t.Run("fsync of the directory", func(t *testing.T) {
+		root := t.TempDir()
+		dir, _ := serveWriteBehind(t, root)
+		_, f := createBehind(t, dir, "f", 0o644)
+		writeChunks(t, f, []byte("data"), 4)
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		d, err := dir.Open(unix.O_RDONLY | unix.O_DIRECTORY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if err := d.(vfs.Syncer).Sync(false); err != nil {
+			t.Fatalf("fsync of the directory: %v", err)
+		}
+		if got, err := os.ReadFile(filepath.Join(root, "f")); err != nil || string(got) != "data" {
+			t.Errorf("host file after fsync of its directory: %q, %v", got, err)
+		}
+	})
+}

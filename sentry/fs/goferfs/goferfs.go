@@ -76,12 +76,17 @@ type FS struct {
 	copyUps atomic.Uint64
 	maps    atomic.Int32
 
-	// behindMu protects behindLeft and behindSyncLeft: how many more
-	// files may be written behind before the free space is read again,
-	// and how many must not be before it is (behind.go).
+	// behindMu protects behindLeft and behindSyncLeft, how many more
+	// files may be written behind before the free space is read again
+	// and how many must not be before it is, and behindInodes, the
+	// inodes written behind (behind.go).
 	behindMu       sync.Mutex
 	behindLeft     int
 	behindSyncLeft int
+	behindInodes   map[*inode]struct{}
+	// syncReg keeps the tree registered for sync(2) while it is
+	// written behind.
+	syncReg *vfs.FSSyncRegistration
 	// behindErr is the error of a write-behind request that failed and
 	// that no fsync reported yet.
 	behindErr atomic.Pointer[error]
@@ -100,8 +105,16 @@ func New(client *gofer.Client, opts Options) (vfs.Inode, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs := &FS{client: client, opts: opts, fids: reaperFor(client)}
-	return fs.newInode(fid, st), nil
+	return newFS(client, opts).newInode(fid, st), nil
+}
+
+// newFS returns the state of a tree served by client.
+func newFS(client *gofer.Client, opts Options) *FS {
+	fs := &FS{client: client, opts: opts, fids: reaperFor(client), behindInodes: map[*inode]struct{}{}}
+	if opts.WriteBehind {
+		fs.syncReg = vfs.RegisterFSSyncer(fs)
+	}
+	return fs
 }
 
 // Attach returns the root inode of the gofer's tree called name.
@@ -110,8 +123,7 @@ func Attach(client *gofer.Client, name string, opts Options) (vfs.Inode, error) 
 	if err != nil {
 		return nil, err
 	}
-	fs := &FS{client: client, opts: opts, fids: reaperFor(client)}
-	return fs.newInode(fid, st), nil
+	return newFS(client, opts).newInode(fid, st), nil
 }
 
 type inode struct {
@@ -898,6 +910,20 @@ func (d *dirFile) Stat() (unix.Stat_t, error) { return d.inode.Stat() }
 
 // Close implements vfs.FileImpl.Close.
 func (*dirFile) Close() error { return nil }
+
+// Sync implements vfs.Syncer: fsync(2) of a directory makes the creations
+// posted in the tree (files written behind) before it returns, and
+// reports one that failed.
+func (d *dirFile) Sync(dataOnly bool) error {
+	fs := d.inode.fs
+	if !fs.opts.WriteBehind {
+		return nil
+	}
+	if err := fs.client.Settle(); err != nil {
+		return err
+	}
+	return fs.takeBehindErr()
+}
 
 // Readdir implements vfs.DirReader.Readdir.
 func (d *dirFile) Readdir(off uint64, maxBytes int) ([]vfs.Dirent, error) {
