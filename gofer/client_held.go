@@ -44,11 +44,6 @@ func (c *Client) PostFinishHeld(fid FID, data []byte, a SetAttrArgs, failed func
 		e := x.begin(opFinishHeld)
 		e.u64(uint64(fid))
 		e.bytes32(data)
-		e.u32(a.Mask)
-		e.u32(a.Mode)
-		e.u32(a.UID)
-		e.u32(a.GID)
-		e.timespec(a.Atime)
-		e.timespec(a.Mtime)
+		e.setAttrArgs(a, false)
 	})
 }

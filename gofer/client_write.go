@@ -209,11 +209,18 @@ func (c *Client) SetAttr(f FID, a SetAttrArgs) (Stat, error) {
 func (x *clientConn) beginSetAttr(f FID, a SetAttrArgs) {
 	e := x.begin(opSetAttr)
 	e.u64(uint64(f))
+	e.setAttrArgs(a, true)
+}
+
+// setAttrArgs encodes a as decoder.setAttrArgs decodes it.
+func (e *encoder) setAttrArgs(a SetAttrArgs, withSize bool) {
 	e.u32(a.Mask)
 	e.u32(a.Mode)
 	e.u32(a.UID)
 	e.u32(a.GID)
-	e.u64(a.Size)
+	if withSize {
+		e.u64(a.Size)
+	}
 	e.timespec(a.Atime)
 	e.timespec(a.Mtime)
 }

@@ -44,13 +44,7 @@ func (s *server) handleCreateHeld(r *request) unix.Errno {
 func (s *server) handleFinishHeld(r *request) unix.Errno {
 	fid := FID(r.args.u64())
 	data := r.args.bytes32()
-	var a SetAttrArgs
-	a.Mask = r.args.u32()
-	a.Mode = r.args.u32()
-	a.UID = r.args.u32()
-	a.GID = r.args.u32()
-	a.Atime = r.args.timespec()
-	a.Mtime = r.args.timespec()
+	a := r.args.setAttrArgs(false)
 	if !r.args.ok() || a.Mask&^(setAttrMask&^unix.STATX_SIZE) != 0 || len(data) > MaxHeldData {
 		return unix.EINVAL
 	}

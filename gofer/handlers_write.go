@@ -410,14 +410,7 @@ const setAttrMask = unix.STATX_MODE | unix.STATX_UID | unix.STATX_GID | unix.STA
 // size, then the times, stopping at the first failure.
 func (s *server) handleSetAttr(r *request) unix.Errno {
 	fid := FID(r.args.u64())
-	var a SetAttrArgs
-	a.Mask = r.args.u32()
-	a.Mode = r.args.u32()
-	a.UID = r.args.u32()
-	a.GID = r.args.u32()
-	a.Size = r.args.u64()
-	a.Atime = r.args.timespec()
-	a.Mtime = r.args.timespec()
+	a := r.args.setAttrArgs(true)
 	if !r.args.ok() || a.Mask&^setAttrMask != 0 {
 		return unix.EINVAL
 	}
@@ -432,6 +425,22 @@ func (s *server) handleSetAttr(r *request) unix.Errno {
 	}
 	r.reply.stat(&st)
 	return 0
+}
+
+// setAttrArgs decodes SetAttr's arguments after the FID: mask, mode, uid,
+// gid, the size if withSize (FinishHeld has none), atime and mtime.
+func (d *decoder) setAttrArgs(withSize bool) SetAttrArgs {
+	var a SetAttrArgs
+	a.Mask = d.u32()
+	a.Mode = d.u32()
+	a.UID = d.u32()
+	a.GID = d.u32()
+	if withSize {
+		a.Size = d.u64()
+	}
+	a.Atime = d.timespec()
+	a.Mtime = d.timespec()
+	return a
 }
 
 // setAttr makes the changes a names to n's file, as SetAttr describes, and
