@@ -109,6 +109,20 @@ func (s *SharedMemory) WriteAtCharged(mf *memfile.File, src []byte, off int64, c
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	first, end := pageSpan(off, int64(len(src)))
+	// The pages this write allocates are written with pwrite(2) on the
+	// memory file rather than copied through its mapping: the host
+	// kernel fills its own page cache, where a copy would take a host
+	// page fault on the first touch of every page of the mapping (15-25
+	// µs each under shadow paging, several times the copy).
+	var fresh []bool
+	for o := first; o < end; o += pageSize {
+		if _, ok := s.pages[o]; !ok {
+			if fresh == nil {
+				fresh = make([]bool, (end-first)/pageSize)
+			}
+			fresh[(o-first)/pageSize] = true
+		}
+	}
 	allocErr := s.allocateLocked(mf, first, end, ch)
 	done := 0
 	for done < len(src) {
@@ -119,9 +133,46 @@ func (s *SharedMemory) WriteAtCharged(mf *memfile.File, src []byte, off int64, c
 			// allocateLocked stopped here.
 			return done, allocErr
 		}
-		done += copy(pageBytes(mf, pg)[o-pageOff:], src[done:])
+		if fresh == nil || !fresh[(pageOff-first)/pageSize] {
+			done += copy(pageBytes(mf, pg)[o-pageOff:], src[done:])
+			continue
+		}
+		// The run of new pages that lie one after the other in the
+		// memory file.
+		runEnd := pageOff + pageSize
+		for runEnd < end && fresh[(runEnd-first)/pageSize] {
+			next, ok := s.pages[runEnd]
+			if !ok || next.off != pg.off+(runEnd-pageOff) {
+				break
+			}
+			runEnd += pageSize
+		}
+		n := int(min(runEnd-o, uint64(len(src)-done)))
+		if err := pwriteFull(mf.FD(), src[done:done+n], int64(pg.off+(o-pageOff))); err != nil {
+			// The memory file is this process's own: fall back to
+			// the copy.
+			n = copy(pageBytes(mf, pg)[o-pageOff:], src[done:])
+		}
+		done += n
 	}
 	return done, nil
+}
+
+// pwriteFull writes all of b at off of fd.
+func pwriteFull(fd int, b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := unix.Pwrite(fd, b, off)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return err
+		case n == 0:
+			return unix.EIO
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
 }
 
 // Allocate makes sure every page of [off, off+length) is present

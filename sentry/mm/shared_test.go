@@ -245,3 +245,62 @@ func TestTruncateUnmapsMappers(t *testing.T) {
 	m2.Release()
 	obj.DecRef(mf)
 }
+
+// A write that allocates pages (which goes to the memory file with
+// pwrite), one over present pages (a copy through the memory file's
+// mapping) and one that does both, at unaligned offsets, read back the
+// same through ReadAt, which copies out of the mapping, also after the
+// memory file was fragmented by released pages.
+func TestSharedMemoryWritesOfNewPagesAreCoherent(t *testing.T) {
+	_, _, mf := newTestMM(t)
+	// Fragment the file: allocate pages, then release every other one,
+	// so that a later run of new pages is not contiguous in it.
+	var held []memfile.Range
+	for range 16 {
+		r, err := mf.Allocate(pageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, r)
+	}
+	for i, r := range held {
+		if i%2 == 0 {
+			mf.Release(r)
+		}
+	}
+	mf.Flush()
+	obj := mm.NewSharedMemory()
+	defer obj.DecRef(mf)
+	want := make([]byte, 12*pageSize)
+	write := func(off int, data []byte) {
+		t.Helper()
+		if n, err := obj.WriteAt(mf, data, int64(off)); err != nil || n != len(data) {
+			t.Fatalf("WriteAt(%d, %d) = %d, %v", off, len(data), n, err)
+		}
+		copy(want[off:], data)
+	}
+	write(100, pattern(5*pageSize, 1))          // new pages, partial at both ends
+	write(pageSize+7, pattern(2*pageSize, 2))   // present pages only
+	write(4*pageSize+9, pattern(6*pageSize, 3)) // present, then new
+	got := make([]byte, len(want))
+	if n, err := obj.ReadAt(mf, got, 0); err != nil || n != len(got) {
+		t.Fatalf("ReadAt = %d, %v", n, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("ReadAt: contents differ from what was written")
+	}
+	for off := 0; off < len(want); off += pageSize {
+		page := make([]byte, pageSize)
+		if _, err := obj.ReadAt(mf, page, int64(off)); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(page, want[off:off+pageSize]) {
+			t.Errorf("page at %#x differs", off)
+		}
+	}
+	for i, r := range held {
+		if i%2 == 1 {
+			mf.Release(r)
+		}
+	}
+}
