@@ -1,6 +1,10 @@
 package gofer
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/internal/fdio"
+)
 
 // Write-behind creation: CreateHeld and FinishHeld.
 //
@@ -57,32 +61,15 @@ func (s *server) handleFinishHeld(r *request) unix.Errno {
 	if !ok {
 		return unix.EBADF
 	}
-	errno = pwriteAll(fd, data)
+	err := fdio.PwriteAll(fd, data, 0)
 	_ = unix.Close(fd)
-	if errno != 0 {
-		return errno
+	if err != nil {
+		return toErrno(err)
 	}
 	st, errno := s.setAttr(n, &a)
 	if errno != 0 {
 		return errno
 	}
 	r.reply.stat(&st)
-	return 0
-}
-
-// pwriteAll writes data at offset 0 of fd.
-func pwriteAll(fd int, data []byte) unix.Errno {
-	for done := 0; done < len(data); {
-		n, err := unix.Pwrite(fd, data[done:], int64(done))
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return toErrno(err)
-		case n == 0:
-			return unix.EIO
-		}
-		done += n
-	}
 	return 0
 }

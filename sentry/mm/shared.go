@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/fdio"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 )
 
@@ -148,7 +149,7 @@ func (s *SharedMemory) WriteAtCharged(mf *memfile.File, src []byte, off int64, c
 			runEnd += pageSize
 		}
 		n := int(min(runEnd-o, uint64(len(src)-done)))
-		if err := pwriteFull(mf.FD(), src[done:done+n], int64(pg.off+(o-pageOff))); err != nil {
+		if err := fdio.PwriteAll(mf.FD(), src[done:done+n], int64(pg.off+(o-pageOff))); err != nil {
 			// The memory file is this process's own: fall back to
 			// the copy.
 			n = copy(pageBytes(mf, pg)[o-pageOff:], src[done:])
@@ -156,23 +157,6 @@ func (s *SharedMemory) WriteAtCharged(mf *memfile.File, src []byte, off int64, c
 		done += n
 	}
 	return done, nil
-}
-
-// pwriteFull writes all of b at off of fd.
-func pwriteFull(fd int, b []byte, off int64) error {
-	for len(b) > 0 {
-		n, err := unix.Pwrite(fd, b, off)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return err
-		case n == 0:
-			return unix.EIO
-		}
-		b, off = b[n:], off+int64(n)
-	}
-	return nil
 }
 
 // Allocate makes sure every page of [off, off+length) is present
