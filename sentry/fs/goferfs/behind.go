@@ -139,7 +139,7 @@ func (i *inode) createBehind(name string, mode uint32, owner vfs.Owner) (vfs.Ino
 		Ctim:    now,
 	}
 	n.behind = &behindState{created: created, name: name}
-	n.created = created
+	n.created.Store(created)
 	fs.behindMu.Lock()
 	fs.behindInodes[n] = struct{}{}
 	fs.behindMu.Unlock()
@@ -226,9 +226,7 @@ func (i *inode) behindStat() (st unix.Stat_t, ok bool, err error) {
 // with write-behind, from CreateHeld's reply, once something asks for
 // them (every Stat path keeps the identity it has).
 func (i *inode) learnIdentity() error {
-	i.mu.Lock()
-	created := i.created
-	i.mu.Unlock()
+	created := i.created.Load()
 	if created == nil {
 		return nil
 	}
@@ -237,9 +235,8 @@ func (i *inode) learnIdentity() error {
 		return err
 	}
 	i.mu.Lock()
-	if i.created == created {
+	if i.created.CompareAndSwap(created, nil) {
 		i.stat.Dev, i.stat.Ino = cst.Dev, cst.Ino
-		i.created = nil
 	}
 	i.mu.Unlock()
 	return nil

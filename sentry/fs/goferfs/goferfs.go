@@ -204,9 +204,10 @@ type inode struct {
 	behind     *behindState
 	behindOpen atomic.Bool
 	// created is the CreateHeld of a file created with write-behind
-	// until its reply's identity is recorded in stat (learnIdentity).
-	// Protected by mu.
-	created *gofer.Posted
+	// until its reply's identity is recorded in stat (learnIdentity);
+	// atomic, since every Stat looks at it. Cleared under mu, with the
+	// identity set.
+	created atomic.Pointer[gofer.Posted]
 	// behindErr is the error of a failed write-behind request of the
 	// file.
 	behindErr atomic.Pointer[error]
