@@ -41,6 +41,11 @@ type Config struct {
 	// CgroupDriver is how kubelet names cgroups: "cgroupfs" (paths) or
 	// "systemd" (slices). RuntimeConfig reports it to kubelet.
 	CgroupDriver string `toml:"cgroup_driver"`
+	// WritableLayer is where a container root's writes go: "store" (the
+	// sandbox keeps the layer's files, their data in a file of the pod's
+	// state directory) or "host" (the upper directory of the host
+	// overlayfs the gofer serves).
+	WritableLayer string `toml:"writable_layer"`
 	// StreamAddress and StreamPort are where the streaming server
 	// (exec, attach, port-forward) listens; port "0" picks any free
 	// port. Keep the address on loopback unless kubelet's API server
@@ -89,6 +94,12 @@ func (c Config) CNICacheDir() string {
 	return filepath.Join(c.Root, "cni")
 }
 
+// Writable layers.
+const (
+	WritableLayerStore = "store"
+	WritableLayerHost  = "host"
+)
+
 // Cgroup drivers.
 const (
 	CgroupDriverCgroupfs = "cgroupfs"
@@ -105,6 +116,7 @@ func DefaultConfig() Config {
 
 		RunDir:        "/run/cocoon",
 		CgroupDriver:  CgroupDriverCgroupfs,
+		WritableLayer: WritableLayerStore,
 		StreamAddress: "127.0.0.1",
 		StreamPort:    "0",
 		Platform:      probe.Auto,
@@ -184,6 +196,11 @@ func (c Config) Validate() error {
 	case CgroupDriverCgroupfs, CgroupDriverSystemd:
 	default:
 		return fmt.Errorf("cgroup_driver %q: want %q or %q", c.CgroupDriver, CgroupDriverCgroupfs, CgroupDriverSystemd)
+	}
+	switch c.WritableLayer {
+	case WritableLayerStore, WritableLayerHost:
+	default:
+		return fmt.Errorf("writable_layer %q: want %q or %q", c.WritableLayer, WritableLayerStore, WritableLayerHost)
 	}
 	if c.StreamPort != "" {
 		if _, err := strconv.ParseUint(c.StreamPort, 10, 16); err != nil {

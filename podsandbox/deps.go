@@ -29,6 +29,9 @@ type podStart struct {
 	// NetNS is the network namespace the sentry starts in ("" for the
 	// daemon's).
 	NetNS string
+	// Store holds the containers' writable roots (Spec.RootOverlay
+	// "store"), or is nil.
+	Store *os.File
 }
 
 // startPod spawns the pod's gofer and sentry, detached from the daemon,
@@ -41,6 +44,7 @@ func startPod(o podStart) (sentryPID, goferPID int, err error) {
 		Spec:            o.Spec,
 		Log:             o.Log,
 		NetNS:           o.NetNS,
+		Store:           o.Store,
 	})
 	if err != nil {
 		return 0, 0, err

@@ -74,6 +74,8 @@ type testEnv struct {
 	// leases then lists the IPs it has handed out.
 	network Network
 	leases  func() []string
+	// hostLayer is the runtimes' Options.HostLayer.
+	hostLayer bool
 }
 
 func newEnv(t *testing.T) *testEnv {
@@ -133,6 +135,7 @@ func (e *testEnv) open() *Runtime {
 		Exe:          e.exe,
 		CgroupDriver: e.driver,
 		CgroupParent: e.cgParent,
+		HostLayer:    e.hostLayer,
 		Platform:     os.Getenv("COCOON_TEST_PLATFORM"),
 		Log:          slog.New(slog.NewTextHandler(testLogWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Network:      e.network,

@@ -26,6 +26,10 @@ const oomScoreAdj = -998
 // undo collects the steps to take back when an operation fails.
 type undo []func()
 
+// podStoreName is the pod's store file in its state directory: the data
+// of its containers' writable roots (Options.HostLayer unset).
+const podStoreName = "rootfs.store"
+
 func (u *undo) add(f func()) { *u = append(*u, f) }
 
 // run takes the steps back, last first.
@@ -219,8 +223,19 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	default:
 		spec.Network = boot.NetworkNone
 	}
+	var store *os.File
+	if !r.opts.HostLayer {
+		// Next to the log, on the node's disk; the sentry empties it
+		// when it starts, and a restarted sentry starts over.
+		store, err = os.OpenFile(filepath.Join(stateDir, podStoreName), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("pod %s: %w", id, err)
+		}
+		defer store.Close()
+		spec.RootOverlay = "store"
+	}
 	setPodSpec(&spec)
-	sentryPID, goferPID, err := startPod(podStart{Exe: r.opts.Exe, Control: ctl, Trees: trees, Spec: spec, Log: logf, NetNS: ps.rec.Pod.NetNS})
+	sentryPID, goferPID, err := startPod(podStart{Exe: r.opts.Exe, Control: ctl, Trees: trees, Spec: spec, Log: logf, NetNS: ps.rec.Pod.NetNS, Store: store})
 	ctl.Close()
 	trees.Close()
 	if err != nil {

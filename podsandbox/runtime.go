@@ -19,6 +19,8 @@ import (
 //
 //	<StateDir>/pods.db                   bbolt: pod and container records
 //	<StateDir>/pods/<id>/sentry.log      the sentry's and gofer's stderr
+//	<StateDir>/pods/<id>/rootfs.store    the data of the containers'
+//	                                     writable roots (not HostLayer)
 //	<RunDir>/pods/<id>/control.sock      the sentry's control socket
 //	<RunDir>/pods/<id>/gofer.sock        the gofer's tree socket
 //	<RunDir>/pods/<id>/files/            hostname, hosts, resolv.conf: the
@@ -55,6 +57,11 @@ type Options struct {
 	// none ("kvm", "systrap", "ptrace", "" or "auto": the sentry
 	// measures and picks the fastest).
 	Platform string
+	// HostLayer sends what containers write to their root to the upper
+	// directory of the host overlayfs the gofer serves; by default the
+	// sentry keeps the writable layer, its data in the pod's store file
+	// (<StateDir>/pods/<id>/rootfs.store).
+	HostLayer bool
 	// Debug makes sentries log their diagnostics to sentry.log.
 	Debug bool
 	// StartTimeout bounds how long RunPod waits for a new sentry to

@@ -50,7 +50,7 @@ func (r *Runtime) ContainerStats(ctx context.Context, id string) (*ContainerStat
 		return nil, err
 	}
 	out := containerStats(id, st)
-	out.WritableLayerBytes, out.WritableLayerInodes = dirUsage(upper)
+	addDirUsage(out, upper)
 	return out, nil
 }
 
@@ -65,6 +65,10 @@ func containerStats(id string, st *control.Stats) *ContainerStats {
 			out.CPUNanos = c.CPUNanos
 			out.MemoryWorkingSetBytes = c.MemoryWorkingSetBytes
 			out.Processes = c.Processes
+			// The part of the writable layer the sentry keeps (the
+			// store overlay), which the host's upper directory
+			// does not hold.
+			out.WritableLayerBytes, out.WritableLayerInodes = c.WritableLayerBytes, c.WritableLayerInodes
 		}
 	}
 	return out
@@ -103,10 +107,18 @@ func (r *Runtime) PodStats(ctx context.Context, id string) (*PodStats, error) {
 	}
 	for cid, upper := range uppers {
 		c := containerStats(cid, st)
-		c.WritableLayerBytes, c.WritableLayerInodes = dirUsage(upper)
+		addDirUsage(c, upper)
 		out.Containers[cid] = *c
 	}
 	return out, nil
+}
+
+// addDirUsage adds what the host upper directory of a writable layer
+// holds to c's writable layer.
+func addDirUsage(c *ContainerStats, upper string) {
+	bytes, inodes := dirUsage(upper)
+	c.WritableLayerBytes += bytes
+	c.WritableLayerInodes += inodes
 }
 
 // dirUsage is the disk use (allocated blocks) and inode count of a
@@ -250,6 +262,11 @@ func (r *Runtime) PodMetrics(ctx context.Context, id string) (*PodMetrics, error
 		cm := ContainerMetrics{Sentry: c}
 		if upper != "" {
 			cm.Fs = fsUsage(upper, mounts)
+		}
+		if cm.Fs != nil && c.HasWritableLayer {
+			// The part the sentry keeps (the store overlay).
+			cm.Fs.UsedBytes += c.WritableLayerBytes
+			cm.Fs.UsedInodes += c.WritableLayerInodes
 		}
 		out.Containers[c.ID] = cm
 	}

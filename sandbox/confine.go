@@ -72,6 +72,14 @@ func (l *sentryLaunch) hand(f *os.File) int {
 	return fd
 }
 
+// keepStore lets the sentry keep store, which the caller placed at
+// boot.StoreFD, if it is not nil.
+func (l *sentryLaunch) keepStore(store *os.File) {
+	if store != nil {
+		l.conf.FDs = append(l.conf.FDs, boot.StoreFD)
+	}
+}
+
 // handKVM opens /dev/kvm for a sentry on the KVM platform.
 func (l *sentryLaunch) handKVM(platform string) error {
 	if platform != probe.KVM {

@@ -22,6 +22,8 @@ import (
 const (
 	overlayDirPattern = "cocoon-overlay-"
 	overlayLockName   = "owner.lock"
+	// storeName is the file of an OverlayStore sandbox's writable layer.
+	storeName = "store"
 	// staleEmptyAfter is how old a directory without a lock file must be
 	// before a sweep takes it for the leftover of a sandbox killed between
 	// creating it and its lock, rather than one being created now. Only

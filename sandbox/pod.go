@@ -34,6 +34,10 @@ type PodOptions struct {
 	// ControlListener is the listening control socket (control.Listen),
 	// the sentry's descriptor 5.
 	ControlListener *os.File
+	// Store, with Spec.RootOverlay "store", is the regular file that
+	// holds the data of the containers' writable roots, the sentry's
+	// boot.StoreFD; it empties the file first.
+	Store *os.File
 	// Spec is handed to the sentry; StartPod sets Pod.
 	Spec boot.Spec
 	// Log receives both processes' standard error (their diagnostics).
@@ -133,6 +137,9 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 		c := exec.Command(exe, "sentry")
 		c.Stdin, c.Stdout, c.Stderr = devNull, devNull, logFile
 		c.ExtraFiles = []*os.File{sentryEnd, specR, opts.ControlListener} // fds 3, 4 and 5
+		if opts.Store != nil {
+			c.ExtraFiles = append(c.ExtraFiles, opts.Store) // boot.StoreFD
+		}
 		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		return c
 	}
@@ -150,6 +157,7 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 		}
 	}
 	launch := newSentryLaunch(s, userNS, id)
+	launch.keepStore(opts.Store)
 	defer func() { launch.started() }()
 	if err := launch.handKVM(spec.Platform); err != nil {
 		return nil, err
@@ -189,6 +197,7 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 		launch.started()
 		s = sentryCmd()
 		launch = newSentryLaunch(s, false, 0)
+		launch.keepStore(opts.Store)
 		if err := launch.handKVM(spec.Platform); err != nil {
 			return nil, err
 		}

@@ -26,6 +26,10 @@ const (
 	OverlayHost = "host"
 	// OverlayMemory keeps the writable layer in sentry memory.
 	OverlayMemory = "memory"
+	// OverlayStore keeps the writable layer's files in the sentry, their
+	// data in a store file in a temporary host directory (on the node's
+	// disk, not in memory), removed when the sandbox ends.
+	OverlayStore = "store"
 	// OverlayNone serves Root read-only.
 	OverlayNone = "none"
 )
@@ -142,6 +146,7 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	goferAttr := goferSysProcAttr()
 	goferAttr.Pdeathsig = syscall.SIGKILL
 	var overlay *overlayDir
+	var store *os.File
 	switch opts.Overlay {
 	case OverlayHost:
 		overlay, err = newOverlayDir("", opts.Stderr)
@@ -156,6 +161,22 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 		goferArgs = append(goferArgs, "--overlay", overlay.path)
 	case OverlayMemory:
 		opts.Spec.RootOverlay = OverlayMemory
+	case OverlayStore:
+		overlay, err = newOverlayDir("", opts.Stderr)
+		if err != nil {
+			return nil, fmt.Errorf("creating overlay layer: %w", err)
+		}
+		defer func() {
+			if retErr != nil {
+				overlay.remove()
+			}
+		}()
+		store, err = os.OpenFile(filepath.Join(overlay.path, storeName), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("creating overlay store: %w", err)
+		}
+		defer store.Close()
+		opts.Spec.RootOverlay = OverlayStore
 	case OverlayNone, "":
 		opts.Spec.RootReadOnly = true
 	default:
@@ -183,6 +204,9 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	s := exec.Command(exe, "sentry")
 	s.Stdin, s.Stdout, s.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
 	s.ExtraFiles = []*os.File{sentryEnd, specR} // fds 3 and 4
+	if store != nil {
+		s.ExtraFiles = append(s.ExtraFiles, nil, store) // boot.StoreFD
+	}
 	s.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// Root confines the sentry as the daemon does a pod's. Without root
 	// there are no host IDs to give it; it runs unconfined, as its
@@ -200,6 +224,7 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 		}
 		launch := newSentryLaunch(s, true, id)
 		defer launch.started()
+		launch.keepStore(store)
 		if err := launch.handKVM(opts.Spec.Platform); err != nil {
 			specW.Close()
 			return nil, err

@@ -43,6 +43,7 @@ func wireRuntime() {
 			StateDir:     cfg.Root,
 			RunDir:       cfg.RunDir,
 			CgroupDriver: cfg.CgroupDriver,
+			HostLayer:    cfg.WritableLayer == cri.WritableLayerHost,
 			Log:          log,
 			Network:      network,
 		})

@@ -40,7 +40,7 @@ func keyValues(kvs []string) map[string]string {
 func doMain(args []string) int {
 	fs := flag.NewFlagSet("do", flag.ContinueOnError)
 	root := fs.String("root", "/", "host directory served as the sandbox's root")
-	overlay := fs.String("overlay", "auto", "writable layer over the root, discarded at exit: host (a host overlayfs; needs root), memory (in the sentry), none (read-only root), or auto (host when running as root)")
+	overlay := fs.String("overlay", "auto", "writable layer over the root, discarded at exit: host (a host overlayfs; needs root), memory (in the sentry), store (in the sentry, its data in a temporary host file), none (read-only root), or auto (store)")
 	strace := fs.Bool("strace", false, "log every system call to stderr")
 	debug := fs.Bool("debug", false, "log the sentry's diagnostics to stderr")
 	stats := fs.Bool("stats", false, "print the sandbox processes' peak memory to stderr at exit")
@@ -55,7 +55,7 @@ func doMain(args []string) int {
 	fs.Var(mounts.volume(), "volume", "bind-mount a host path, HOST:DEST[:ro] (repeatable)")
 	fs.Var(mounts.tmpfs(), "tmpfs", "mount a tmpfs, DEST[:OPTIONS] with OPTIONS like size=64m,mode=1777 (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--overlay host|memory|none|auto] [--env K=V]... [--strace] [--platform kvm|systrap|ptrace|auto] -- PROGRAM ARGS...")
+		fmt.Fprintln(fs.Output(), "usage: cocoon do [--root DIR] [--overlay host|memory|store|none|auto] [--env K=V]... [--strace] [--platform kvm|systrap|ptrace|auto] -- PROGRAM ARGS...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -75,10 +75,7 @@ func doMain(args []string) int {
 	}
 	hostname, _ := os.Hostname()
 	if *overlay == "auto" {
-		*overlay = sandbox.OverlayHost
-		if os.Geteuid() != 0 {
-			*overlay = sandbox.OverlayMemory
-		}
+		*overlay = sandbox.OverlayStore
 	}
 	sb, err := sandbox.Start(sandbox.Options{
 		Root:    *root,

@@ -106,6 +106,15 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		return 125, err
 	}
+	// The store must be attached before the platform starts: its stubs
+	// are given the store's descriptor.
+	var store *memfile.File
+	if spec.RootOverlay == "store" {
+		if store, err = mf.AttachStore(StoreFD); err != nil {
+			mf.Close()
+			return 125, fmt.Errorf("attaching the root overlay's store: %w", err)
+		}
+	}
 	// The platform's start (exec of the master stub) and the gofer's
 	// attach overlap: both wait on other processes.
 	type platformResult struct {
@@ -147,14 +156,18 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	rootFSType := "goferfs"
 	switch spec.RootOverlay {
 	case "":
-	case "memory":
+	case "memory", "store":
 		// The writable layer lives in sentry memory, counted against
-		// the sandbox like any other tmpfs.
+		// the sandbox like any other tmpfs, or in the store, on disk.
 		st, err := rootInode.Stat()
 		if err != nil {
 			return 125, fmt.Errorf("attaching root: %w", err)
 		}
-		upper := tmpfs.New(mf, tmpfs.Options{Mode: st.Mode & 0o7777, UID: st.Uid, GID: st.Gid, Dev: rootUpperDev})
+		pages := mf
+		if store != nil {
+			pages = store
+		}
+		upper := tmpfs.New(pages, tmpfs.Options{Mode: st.Mode & 0o7777, UID: st.Uid, GID: st.Gid, Dev: rootUpperDev, DiskDirSizes: true})
 		rootFS = overlay.New(rootInode, upper.Root(), overlay.Options{})
 		rootFSType = "overlay"
 	default:

@@ -12,6 +12,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/dev"
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
+	"github.com/cocoonrt/cocoon/sentry/fs/overlay"
 	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/fs/sysfs"
@@ -34,7 +35,10 @@ type Pod struct {
 
 	client *gofer.Client
 	mf     *memfile.File
-	shm    *tmpfs.FS
+	// store, when set, holds the data of the containers' writable
+	// roots (Spec.RootOverlay "store"); each root gets a tmpfs over it.
+	store *memfile.File
+	shm   *tmpfs.FS
 
 	// podNSMu protects podNS, the pod's shared PID namespace once a
 	// container asked for it (pause.go).
@@ -67,6 +71,14 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	mf, err := memfile.New("cocoon-memory", size)
 	if err != nil {
 		return 125, err
+	}
+	// Before the platform starts: its stubs are given the store.
+	var store *memfile.File
+	if spec.RootOverlay == "store" {
+		if store, err = mf.AttachStore(StoreFD); err != nil {
+			mf.Close()
+			return 125, fmt.Errorf("attaching the root overlays' store: %w", err)
+		}
 	}
 	p, err := newPlatform(spec.Platform, mf, log)
 	if err != nil {
@@ -131,6 +143,7 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 		PTYs:   ptys,
 		client: client,
 		mf:     mf,
+		store:  store,
 		shm:    tmpfs.New(mf, tmpfs.Options{Mode: 0o1777, Dev: shmDev}),
 	}
 	log.Info("pod sentry serving", "pid", HostPID(), "platform", p.Name(), "hostname", k.Hostname)
@@ -163,17 +176,30 @@ type ContainerRoot struct {
 // tmpfs, /sys, /proc and the spec's mounts) and returns the kernel's
 // container over it.
 func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
+	// With a store the gofer's tree is only the image: the writable
+	// layer is the sentry's, over it.
+	layered := p.store != nil && !cr.RootReadOnly
 	rootInode, err := goferfs.Attach(p.client, cr.RootTree, goferfs.Options{
 		Exclusive:    true,
 		MemFile:      p.mf,
 		IDsFromGofer: p.Spec.idsFromGofer(),
-		WriteBehind:  !cr.RootReadOnly,
+		WriteBehind:  !cr.RootReadOnly && !layered,
 		Log:          p.Log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("attaching root tree %q: %w", cr.RootTree, err)
 	}
-	root := vfs.NewRoot(rootInode)
+	rootFS, rootFSType := rootInode, "goferfs"
+	var upper *tmpfs.FS
+	if layered {
+		st, err := rootInode.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("attaching root tree %q: %w", cr.RootTree, err)
+		}
+		upper = tmpfs.New(p.store, tmpfs.Options{Mode: st.Mode & 0o7777, UID: st.Uid, GID: st.Gid, Dev: rootUpperDev, DiskDirSizes: true})
+		rootFS, rootFSType = overlay.New(rootInode, upper.Root(), overlay.Options{}), "overlay"
+	}
+	root := vfs.NewRoot(rootFS)
 	if cr.RootReadOnly {
 		root.SetReadOnly()
 	}
@@ -198,7 +224,7 @@ func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
 	// subs are the tree's mounts in the order they are made, for the
 	// read-only paths that must mount again what lies below them.
 	subs := []subMount{
-		{path: "/", root: root, source: cr.RootTree, fsType: "goferfs"},
+		{path: "/", root: root, source: cr.RootTree, fsType: rootFSType},
 		{path: "/dev", root: devRoot, source: "tmpfs", fsType: "tmpfs"},
 		{path: "/dev/pts", root: ptsRoot, source: "devpts", fsType: "devpts"},
 		{path: "/dev/shm", root: shmRoot, source: "shm", fsType: "tmpfs"},
@@ -210,12 +236,15 @@ func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
 	}
 	subs = append(subs, specSubs...)
 	c := p.Kernel.NewContainerIn(cr.ID, root, cr.Hostname, cr.PIDNamespace)
+	if upper != nil {
+		c.SetWritableLayer(upper)
+	}
 	mounts := proc.DefaultMounts()
 	rootOpts := "rw,relatime"
 	if cr.RootReadOnly {
 		rootOpts = "ro,relatime"
 	}
-	mounts[0] = proc.MountOf(cr.RootTree, "/", "goferfs", rootOpts, false, rootInode)
+	mounts[0] = proc.MountOf(cr.RootTree, "/", rootFSType, rootOpts, false, rootFS)
 	mounts = append(mounts[:2], append([]proc.Mount{
 		proc.MountOf("shm", "/dev/shm", "tmpfs", "rw,nosuid,nodev,relatime", true, p.shm.Root()),
 		proc.MountOf("devpts", "/dev/pts", "devpts", "rw,nosuid,noexec,relatime", true, p.PTYs.Root()),

@@ -35,7 +35,8 @@ type Spec struct {
 	// tree as it is served (read-only unless the gofer serves it
 	// read-write, as it does for a host overlay the daemon prepared);
 	// "memory" overlays the read-only tree with a writable layer in
-	// sentry memory.
+	// sentry memory; "store" with one whose files' data lives in the
+	// store file at StoreFD (memfile.AttachStore), on the node's disk.
 	RootOverlay string `json:"rootOverlay,omitempty"`
 	// RootReadOnly mounts the root read-only.
 	RootReadOnly bool `json:"rootReadOnly,omitempty"`
@@ -44,7 +45,8 @@ type Spec struct {
 	// Pod runs the sentry in pod mode: no program and no root of its
 	// own; it serves the control socket at ControlFD, through which the
 	// daemon creates and runs containers, until told to shut down. Argv,
-	// Cwd, Env, RootOverlay, RootReadOnly and Mounts are unused then.
+	// Cwd, Env, RootReadOnly and Mounts are unused then, and RootOverlay
+	// "store" gives every writable container root a layer in the store.
 	Pod bool `json:"pod,omitempty"`
 	// Network is the pod's network: NetworkPod when the sentry runs in
 	// a network namespace of the pod's own (CNI's interfaces are in it
@@ -102,7 +104,8 @@ const (
 // device, as Linux gives every tmpfs).
 const shmDev = 0x2a
 
-// rootUpperDev is the device number of a memory overlay's upper layer.
+// rootUpperDev is the device number of a memory or store overlay's upper
+// layer.
 const rootUpperDev = 0x2c
 
 // File descriptors a sentry starts with, besides the standard streams.
@@ -114,4 +117,7 @@ const (
 	// ControlFD is, in pod mode, the listening control socket
 	// (SOCK_SEQPACKET) the daemon made with control.Listen.
 	ControlFD = 5
+	// StoreFD is, with a "store" root overlay, the regular file that
+	// holds the writable layer's data; the sentry owns what it held.
+	StoreFD = 6
 )

@@ -352,4 +352,11 @@ type ContainerStats struct {
 	// OOMKills counts the container's processes the sandbox's OOM
 	// killer killed.
 	OOMKills uint64 `json:"oomKills,omitempty"`
+	// WritableLayerBytes and WritableLayerInodes are the file data and
+	// inodes of the root's writable layer when the sentry keeps it (a
+	// store overlay: HasWritableLayer); the daemon adds what the host
+	// side of the root holds.
+	HasWritableLayer    bool   `json:"hasWritableLayer,omitempty"`
+	WritableLayerBytes  uint64 `json:"writableLayerBytes,omitempty"`
+	WritableLayerInodes uint64 `json:"writableLayerInodes,omitempty"`
 }

@@ -47,6 +47,9 @@ func containerStats(id string, u kernel.ContainerStats) ContainerStats {
 		MemoryMappedFileBytes: mapped,
 		MemoryShmemBytes:      shmem * page,
 		OOMKills:              u.OOMKills,
+		HasWritableLayer:      u.HasLayer,
+		WritableLayerBytes:    u.LayerBytes,
+		WritableLayerInodes:   u.LayerInodes,
 	}
 	if u.HasInit {
 		n := int64(-1)

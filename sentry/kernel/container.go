@@ -52,6 +52,10 @@ type Container struct {
 	// memcg accounts the memory of the container's address spaces;
 	// immutable.
 	memcg *mm.MemCgroup
+	// layer is the writable layer of the container's root when the
+	// sandbox keeps it (a store overlay), or nil; set before the
+	// container starts (SetWritableLayer), immutable after.
+	layer WritableLayer
 
 	// Fields below are protected by k.mu.
 
@@ -113,6 +117,19 @@ func (k *Kernel) NewContainerIn(id string, root *vfs.Dentry, hostname string, pi
 	}
 	return c
 }
+
+// WritableLayer is the writable layer of a container's root that the
+// sandbox keeps itself, which the container's stats report as its disk
+// use.
+type WritableLayer interface {
+	// DiskUsage returns the bytes of file data and the inodes the
+	// layer holds.
+	DiskUsage() (bytes, inodes uint64)
+}
+
+// SetWritableLayer records the container root's writable layer; call it
+// before the container starts.
+func (c *Container) SetWritableLayer(l WritableLayer) { c.layer = l }
 
 // PIDNamespace returns the container's PID namespace.
 func (c *Container) PIDNamespace() *PIDNamespace { return c.pidns }

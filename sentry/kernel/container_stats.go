@@ -39,6 +39,10 @@ type ContainerStats struct {
 	// OOMKills counts the processes the sandbox's OOM killer killed in
 	// the container.
 	OOMKills uint64
+	// HasLayer says the sandbox keeps the root's writable layer, whose
+	// file data and inodes are LayerBytes and LayerInodes.
+	HasLayer                bool
+	LayerBytes, LayerInodes uint64
 }
 
 // Stats returns c's resource use. The descriptor tables are read after
@@ -88,6 +92,10 @@ func (c *Container) Stats() ContainerStats {
 			}
 			e.File.DecRef()
 		}
+	}
+	if c.layer != nil {
+		st.HasLayer = true
+		st.LayerBytes, st.LayerInodes = c.layer.DiskUsage()
 	}
 	if mc := c.memcg; mc != nil {
 		st.MemoryUsage, st.MemoryPeak = mc.Usage(), mc.Peak()

@@ -20,6 +20,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/internal/fdio"
 )
 
 // dirtyLimit is how many released bytes may wait for reuse before they are
@@ -41,11 +43,22 @@ var ErrNoMemory = errors.New("memory file exhausted")
 
 // File is the memory file.
 type File struct {
-	fd      int
+	fd int
+	// base is the offset of the file's first byte in the offset space
+	// ranges are given in: 0 for the memory file, past the memory
+	// file's end for its store (store.go). mapping is the sentry's view
+	// of [base, base+size).
+	base    uint64
 	mapping []byte
 	size    uint64
+	// onDisk is set for a store: its ranges are disk blocks, reserved
+	// when allocated and freed when released.
+	onDisk bool
+	// store is the disk-backed store attached before the platform
+	// started (AttachStore), or nil; set once, read without a lock.
+	store *File
 
-	// mu protects next, free, dirty, dirtyBytes and inUse.
+	// mu protects next, free, freeCoalesced, dirty, dirtyBytes and inUse.
 	mu sync.Mutex
 	// next is the end of the part of the file ever handed out.
 	next uint64
@@ -59,6 +72,8 @@ type File struct {
 	// free holds released ranges given back to the host (holes, reading
 	// as zeroes), reused first-fit after dirty and before next grows.
 	free []Range
+	// freeCoalesced is how long free was when a store last coalesced it.
+	freeCoalesced int
 	// inUse counts the bytes allocated and not released.
 	inUse uint64
 }
@@ -91,17 +106,25 @@ func New(name string, size uint64) (*File, error) {
 	return &File{fd: fd, mapping: m, size: size, next: pageSize}, nil
 }
 
-// FD returns the memfd. Platforms map it into address spaces.
+// FD returns the file's descriptor. Platforms map the memory file's into
+// address spaces.
 func (f *File) FD() int { return f.fd }
 
 // Size returns the size of the file's address range.
 func (f *File) Size() uint64 { return f.size }
+
+// Base returns the offset of the file's first byte among ranges: 0 for the
+// memory file.
+func (f *File) Base() uint64 { return f.base }
 
 // Allocate returns a range of length bytes (a multiple of the page size)
 // that reads as zeroes.
 func (f *File) Allocate(length uint64) (Range, error) {
 	if length == 0 || length%pageSize != 0 {
 		return Range{}, fmt.Errorf("memfile: bad allocation length %#x", length)
+	}
+	if f.onDisk {
+		return f.allocateBlocks(length)
 	}
 	f.mu.Lock()
 	r, ok := takeFit(&f.dirty, length, dirtyScan)
@@ -122,7 +145,7 @@ func (f *File) Allocate(length uint64) (Range, error) {
 		f.inUse += length
 		return r, nil
 	}
-	if length > f.size-f.next { // next <= size; next+length could wrap
+	if length > f.base+f.size-f.next { // next <= base+size; next+length could wrap
 		return Range{}, ErrNoMemory
 	}
 	r = Range{f.next, f.next + length}
@@ -198,6 +221,14 @@ func (f *File) Release(r Range) {
 	if r.Length() == 0 {
 		return
 	}
+	if s := f.store; s != nil && r.Start >= s.base {
+		s.Release(r)
+		return
+	}
+	if f.onDisk {
+		f.releaseBlocks(r)
+		return
+	}
 	f.mu.Lock()
 	f.inUse -= r.Length()
 	f.dirty = append(f.dirty, r)
@@ -233,7 +264,7 @@ func (f *File) giveBack(batch []Range) {
 	for _, r := range batch {
 		// Punching a hole both frees the host pages and zeroes the
 		// range, which the free list promises.
-		if err := unix.Fallocate(f.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(r.Start), int64(r.Length())); err != nil {
+		if err := unix.Fallocate(f.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(r.Start-f.base), int64(r.Length())); err != nil {
 			// Without the punch the range is not zero: zero it by
 			// hand so reuse stays correct.
 			clear(f.Slice(r))
@@ -258,14 +289,33 @@ func coalesce(rs []Range) []Range {
 	return out
 }
 
-// Slice returns the sentry's view of r.
+// Slice returns the sentry's view of r, of the memory file or its store.
 func (f *File) Slice(r Range) []byte {
-	return f.mapping[r.Start:r.End:r.End]
+	if s := f.store; s != nil && r.Start >= s.base {
+		return s.Slice(r)
+	}
+	return f.mapping[r.Start-f.base : r.End-f.base : r.End-f.base]
 }
 
-// Close unmaps and closes the file.
+// WriteNew writes src at off of the memory file or its store with
+// pwrite(2), where copying through the mapping would take a host page
+// fault for every page touched first (newly allocated pages).
+func (f *File) WriteNew(src []byte, off uint64) error {
+	if s := f.store; s != nil && off >= s.base {
+		return s.WriteNew(src, off)
+	}
+	return fdio.PwriteAll(f.fd, src, int64(off-f.base))
+}
+
+// Close unmaps and closes the file, and its store.
 func (f *File) Close() error {
-	err := unix.Munmap(f.mapping)
+	var err error
+	if f.store != nil {
+		err = f.store.Close()
+	}
+	if merr := unix.Munmap(f.mapping); err == nil {
+		err = merr
+	}
 	if cerr := unix.Close(f.fd); err == nil {
 		err = cerr
 	}

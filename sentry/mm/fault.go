@@ -338,7 +338,11 @@ func (mm *MemoryManager) populateObjectLocked(v *vma, obj *SharedMemory, start, 
 		for runEnd < end && missing(runEnd) {
 			runEnd += pageSize
 		}
-		fr, err := mm.mf.Allocate(runEnd - a)
+		alloc, memcg := mm.mf, mm.memcg
+		if obj.store != nil {
+			alloc, memcg = obj.store, nil
+		}
+		fr, err := alloc.Allocate(runEnd - a)
 		if err != nil {
 			return err
 		}
@@ -349,7 +353,7 @@ func (mm *MemoryManager) populateObjectLocked(v *vma, obj *SharedMemory, start, 
 			mm.fillFromFile(v, a, fr, true)
 		}
 		for q := a; q < runEnd; q += pageSize {
-			pg := newPhysPage(fr.Start+(q-a), mm.memcg)
+			pg := newPhysPage(fr.Start+(q-a), memcg)
 			obj.pages[v.fileOffset(q)] = pg
 			pg.refs.Add(1)
 			mm.pages[q] = &pte{page: pg, writable: writable}

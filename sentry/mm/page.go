@@ -63,6 +63,11 @@ type SharedMemory struct {
 	// a page missing from such an object is a hole of the file and reads
 	// as zeroes, so faults never fill it from the file.
 	fileData bool
+	// store, when set, is the memory file's store (memfile.AttachStore)
+	// the object's pages come from: a file of the container root's
+	// writable layer, whose pages are the node's disk, not the pod's
+	// memory, and are charged to no memory cgroup. Immutable.
+	store *memfile.File
 
 	// mu protects pages (and the contents of the pages against truncation
 	// while the sentry copies them). Faults and writes take it exclusively,

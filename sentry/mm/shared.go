@@ -5,7 +5,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/cocoonrt/cocoon/internal/fdio"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 )
 
@@ -40,6 +39,16 @@ func sharedObjectOf(m Mappable) *SharedMemory {
 func NewSharedMemory() *SharedMemory {
 	s := newSharedMemory()
 	s.fileData = true
+	return s
+}
+
+// NewSharedMemoryOnDisk is NewSharedMemory for a file whose pages, the
+// ones faults of its shared mappings allocate included, come from store,
+// the memory file's store. The caller passes store as the memory file to
+// the object's methods too.
+func NewSharedMemoryOnDisk(store *memfile.File) *SharedMemory {
+	s := NewSharedMemory()
+	s.store = store
 	return s
 }
 
@@ -149,7 +158,7 @@ func (s *SharedMemory) WriteAtCharged(mf *memfile.File, src []byte, off int64, c
 			runEnd += pageSize
 		}
 		n := int(min(runEnd-o, uint64(len(src)-done)))
-		if err := fdio.PwriteAll(mf.FD(), src[done:done+n], int64(pg.off+(o-pageOff))); err != nil {
+		if err := mf.WriteNew(src[done:done+n], pg.off+(o-pageOff)); err != nil {
 			// The memory file is this process's own: fall back to
 			// the copy.
 			n = copy(pageBytes(mf, pg)[o-pageOff:], src[done:])

@@ -3,7 +3,9 @@
 // see them in listxattr and cannot read them (ENODATA). user.* needs write
 // permission on the file to set (EACCES) and read permission to get. Needs
 // root. (ext4 and tmpfs both support trusted.*.)
-// sandbox: pending trusted.* xattrs are not served (the gofer has no CAP_SYS_ADMIN)
+// In the sandbox the fixture lies in the root's writable layer, which the
+// sentry keeps (the default store overlay), so its trusted.* are served;
+// a gofer tree's are not (the gofer has no CAP_SYS_ADMIN).
 //
 //go:build ignore
 

@@ -58,6 +58,7 @@ func (i *inode) copyUp(limit int64) error {
 		restoreTimes(pu, &pst)
 	}
 	i.setUpper(u, &ust)
+	p.holdChild(name, i)
 	return nil
 }
 

@@ -254,7 +254,7 @@ func (d *inode) whiteout(name string) {
 // is held.
 func (d *inode) dropChild(name string, c *inode) {
 	d.mu.Lock()
-	if d.children[name] == c {
+	if d.children[name].get() == c {
 		delete(d.children, name)
 	}
 	d.mu.Unlock()

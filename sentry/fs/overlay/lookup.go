@@ -1,16 +1,37 @@
 package overlay
 
 import (
+	"weak"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
+// childRef is a cached child. A child with an upper part is held: its
+// merged identity (a copied-up file keeps the lower st_ino) and metadata
+// (whiteouts, opacity) could not be rebuilt from the layers. A child that
+// lies only in the lower tree is held weakly: once nothing uses it (the
+// VFS evicted its dentry, no file is open), it goes, and with it the
+// lower file's gofer FID; a later lookup makes it again from the layers.
+type childRef struct {
+	strong *inode
+	weak   weak.Pointer[inode]
+}
+
+// get returns the child, or nil if it went.
+func (r childRef) get() *inode {
+	if r.strong != nil {
+		return r.strong
+	}
+	return r.weak.Value()
+}
+
 // cached returns the cached child called name, or nil.
 func (d *inode) cached(name string) *inode {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.children[name]
+	return d.children[name].get()
 }
 
 // Lookup implements vfs.Inode.Lookup.
@@ -45,7 +66,7 @@ func (d *inode) lookupLocked(name string) (*inode, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if old := d.children[name]; old != nil {
+	if old := d.children[name].get(); old != nil {
 		// Another lookup under the shared lock won.
 		return old, nil
 	}
@@ -56,9 +77,31 @@ func (d *inode) lookupLocked(name string) (*inode, error) {
 // putChildLocked caches c as name; d.mu is held.
 func (d *inode) putChildLocked(name string, c *inode) {
 	if d.children == nil {
-		d.children = make(map[string]*inode)
+		d.children = make(map[string]childRef)
 	}
-	d.children[name] = c
+	if _, ok := d.children[name]; !ok && len(d.children) >= 64 && len(d.children)&(len(d.children)-1) == 0 {
+		// At each doubling, the names of children that went.
+		for n, r := range d.children {
+			if r.get() == nil {
+				delete(d.children, n)
+			}
+		}
+	}
+	if c.upper.Load() != nil {
+		d.children[name] = childRef{strong: c}
+	} else {
+		d.children[name] = childRef{weak: weak.Make(c)}
+	}
+}
+
+// holdChild makes d hold its child c called name, which got an upper
+// part; d.dirMu is held.
+func (d *inode) holdChild(name string, c *inode) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.children[name].get() == c {
+		d.children[name] = childRef{strong: c}
+	}
 }
 
 // lookupLayers builds the merged child called name from the layers;

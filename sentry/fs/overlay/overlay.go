@@ -27,8 +27,9 @@
 // upper-only directory renamed over an empty merged one) simply has no
 // lower part (it is opaque). The upper tree therefore holds exactly the
 // visible upper files, nothing else. This metadata lives in the merged
-// inodes, which this package keeps for every name looked up (like the
-// VFS's dentry cache, which never evicts). An upper tree handed to New
+// inodes, which this package keeps for every name with an upper part;
+// those that lie only in the lower tree are kept only while used
+// (lookup.go's childRef), so the lower files' gofer FIDs go back. An upper tree handed to New
 // non-empty is taken as it is: its directories merge with the lower ones
 // and nothing is whited out.
 //
@@ -59,7 +60,8 @@
 // user., security. and trusted. xattrs. The parent's upper times are put
 // back afterwards, since the merged directory did not change. A failed
 // copy-up removes what it made. Files opened read-only before a copy-up
-// keep reading the lower file (Linux overlayfs behaves the same way).
+// read the upper file after it, as on Linux since 4.19 (lowerfile.go);
+// mappings made before it keep the lower pages.
 // Opening a lower directory, FIFO or socket never copies it up.
 //
 // # Directory changes
@@ -205,8 +207,9 @@ type inode struct {
 	// lower-only file cannot be copied up then.
 	unlinked bool
 	// children caches the merged children looked up or created, so that
-	// each merged file has one inode (and one set of metadata).
-	children map[string]*inode
+	// each merged file has one inode (and one set of metadata) while it
+	// is used (childRef).
+	children map[string]childRef
 
 	// dirMu serialises changes of a merged directory; see the package
 	// documentation.
@@ -342,6 +345,9 @@ func (i *inode) Open(flags int) (vfs.FileImpl, error) {
 	f, err := i.lower.Open(flags)
 	if err != nil {
 		return nil, err
+	}
+	if i.typ == unix.S_IFREG {
+		return &lowerFile{i: i, flags: flags, lower: i.wrap(f, i.lowerSame)}, nil
 	}
 	return i.wrap(f, i.lowerSame), nil
 }

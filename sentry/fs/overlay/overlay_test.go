@@ -404,7 +404,9 @@ func TestTruncateCopyUp(t *testing.T) {
 	}
 }
 
-func TestReadOnlyOpenKeepsLower(t *testing.T) {
+// TestReadOnlyOpenSeesCopyUp: a file opened read-only before another
+// descriptor copied it up reads the upper file, as on Linux since 4.19.
+func TestReadOnlyOpenSeesCopyUp(t *testing.T) {
 	e := newEnv(t, image, nil, overlay.Options{})
 	r, err := e.open("file", unix.O_RDONLY)
 	if err != nil {
@@ -419,7 +421,7 @@ func TestReadOnlyOpenKeepsLower(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	if got := readAll(t, r); got != "lower file" {
+	if got := readAll(t, r); got != "UPPER file" {
 		t.Errorf("read-only file opened before copy-up reads %q", got)
 	}
 	if got := e.read("file"); got != "UPPER file" {

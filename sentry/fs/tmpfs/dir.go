@@ -49,6 +49,11 @@ type Dir struct {
 	// dead is set once the directory is removed: nothing can be created
 	// in it and reading it fails with ENOENT, as on Linux.
 	dead bool
+	// recordBytes is what the live entries' records would take in an
+	// ext4 directory block, and diskSize the largest size that gave
+	// (Options.DiskDirSizes).
+	recordBytes int64
+	diskSize    int64
 }
 
 func (fs *FS) newDir(parent *Dir, perm uint32, owner vfs.Owner) *Dir {
@@ -67,6 +72,21 @@ func (d *Dir) insertLocked(name string, n node) {
 	d.nextCookie++
 	d.byName[name] = e
 	d.entries = append(d.entries, e)
+	d.recordBytes += ext4RecordLen(name)
+	d.diskSize = max(d.diskSize, diskDirSize(d.recordBytes))
+}
+
+// ext4RecordLen is the length of name's record in an ext4 directory
+// block: an 8-byte header and the name, to a multiple of 4.
+func ext4RecordLen(name string) int64 { return (8 + int64(len(name)) + 3) &^ 3 }
+
+// diskDirSize is the size of an ext4 directory whose entries' records
+// take recordBytes besides "." and "..": whole blocks, at least one. A
+// directory of ext4 never shrinks, so the caller keeps the largest.
+func diskDirSize(recordBytes int64) int64 {
+	const block = 4096
+	used := recordBytes + ext4RecordLen(".") + ext4RecordLen("..")
+	return max(block, (used+block-1)/block*block)
 }
 
 // removeLocked removes name's entry.
@@ -76,6 +96,7 @@ func (d *Dir) removeLocked(name string) {
 		return
 	}
 	delete(d.byName, name)
+	d.recordBytes -= ext4RecordLen(name)
 	e.node = nil
 	d.tombstones++
 	if d.tombstones > 32 && d.tombstones > len(d.entries)/2 {
@@ -110,10 +131,14 @@ func (d *Dir) checkNewLocked(name string) error {
 // Stat implements vfs.Inode.Stat.
 func (d *Dir) Stat() (unix.Stat_t, error) {
 	d.mu.RLock()
-	n := len(d.byName)
+	n, diskSize := len(d.byName), d.diskSize
 	d.mu.RUnlock()
 	st := d.stat()
 	st.Size = int64(direntSize * (n + 2))
+	if d.fs.opts.DiskDirSizes {
+		st.Size = max(diskSize, diskDirSize(0))
+		st.Blocks = st.Size / 512
+	}
 	return st, nil
 }
 

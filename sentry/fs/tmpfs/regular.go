@@ -45,7 +45,11 @@ type Regular struct {
 
 func (fs *FS) newRegular(mode uint32, owner vfs.Owner) *Regular {
 	// Only memfds may be sealed (NewMemfd clears this).
-	r := &Regular{data: mm.NewSharedMemory(), seals: SealSeal}
+	data := mm.NewSharedMemory()
+	if fs.mf.OnDisk() {
+		data = mm.NewSharedMemoryOnDisk(fs.mf)
+	}
+	r := &Regular{data: data, seals: SealSeal}
 	r.init(fs, unix.S_IFREG, mode, owner, 1)
 	fs.filesMu.Lock()
 	fs.files[r] = struct{}{}
@@ -180,7 +184,7 @@ func (r *Regular) write(src []byte, off int64) (int, error) {
 		src = src[:math.MaxInt64-off]
 	}
 	fs := r.fs
-	var acct memAccount
+	acct := memAccount{onDisk: fs.mf.OnDisk()}
 	for {
 		r.dataMu.Lock()
 		if err := r.checkWriteSealsLocked(off + int64(len(src))); err != nil {
@@ -232,7 +236,11 @@ func (r *Regular) write(src []byte, off int64) (int, error) {
 // memAccount is the memory account of the task writing or allocating a
 // file's pages, looked up once per call and only when pages are missing
 // (an overwrite of present pages charges nothing).
+//
+// A file system whose pages are the memory file's store (the container
+// root's writable layer) charges no memory: its pages are disk blocks.
 type memAccount struct {
+	onDisk bool
 	acct   mm.Account
 	looked bool
 }
@@ -240,7 +248,7 @@ type memAccount struct {
 // tryPrecharge charges the pages of need bytes (a multiple of the page
 // size) to the caller's account if they fit under its limit.
 func (a *memAccount) tryPrecharge(need int64) (*mm.Precharge, bool) {
-	if need <= 0 {
+	if need <= 0 || a.onDisk {
 		return nil, true
 	}
 	if !a.looked {
@@ -297,7 +305,7 @@ func (r *Regular) allocate(mode uint32, off, length int64) error {
 		return unix.EFBIG
 	}
 	fs := r.fs
-	var acct memAccount
+	acct := memAccount{onDisk: fs.mf.OnDisk()}
 again:
 	r.dataMu.Lock()
 	if (mode == punchHole|keepSize && r.seals&(SealWrite|SealFutureWrite) != 0) ||

@@ -78,6 +78,12 @@ type Options struct {
 	UID, GID uint32
 	// Dev is the device number stat(2) reports.
 	Dev uint64
+	// DiskDirSizes makes directories report the size a disk file system
+	// gives them (dir.go's diskDirSize) instead of tmpfs's count of
+	// entries: a container root's writable layer, whose directories
+	// programs compare with the image's (tar, rsync), as they would on a
+	// host overlayfs over ext4.
+	DiskDirSizes bool
 }
 
 // FS is one tmpfs instance.
@@ -127,6 +133,12 @@ func (fs *FS) Root() vfs.Inode { return fs.root }
 // inode.
 func (fs *FS) Usage() int64 {
 	return fs.dataBytes() + fs.inodes.Load()*InodeCharge
+}
+
+// DiskUsage returns the bytes of file data the file system holds and its
+// live inodes: its use of the memory file's store, when it lives there.
+func (fs *FS) DiskUsage() (bytes, inodes uint64) {
+	return uint64(max(fs.dataBytes(), 0)), uint64(max(fs.inodes.Load(), 0))
 }
 
 // dataBytes returns the resident bytes of all live regular files.

@@ -1304,3 +1304,50 @@ func TestMMapConcurrentWithFileOps(t *testing.T) {
 	})
 	wg.Wait()
 }
+
+// TestDiskDirSizes: with DiskDirSizes a directory's size is an ext4
+// directory's: one 4 KiB block until its entries' records (8 bytes and
+// the name, to 4) fill it, whole blocks after, never shrinking; without,
+// tmpfs's count of entries.
+func TestDiskDirSizes(t *testing.T) {
+	sizeOf := func(d vfs.Inode) int64 {
+		t.Helper()
+		st, err := d.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size%4096 == 0 && st.Blocks != st.Size/512 {
+			t.Errorf("size %d, blocks %d", st.Size, st.Blocks)
+		}
+		return st.Size
+	}
+	fs, _ := newFS(t, tmpfs.Options{DiskDirSizes: true})
+	d, err := root(fs).Mkdir("d", unix.S_IFDIR|0o755, vfs.Owner{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sizeOf(d); got != 4096 {
+		t.Errorf("empty directory: size %d, want 4096", got)
+	}
+	// 400 names of 8 characters: 16-byte records, 6,400 bytes.
+	for i := range 400 {
+		if _, err := d.(vfs.DirOps).Mkdir(fmt.Sprintf("name%04d", i), unix.S_IFDIR|0o755, vfs.Owner{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := sizeOf(d); got != 8192 {
+		t.Errorf("400 entries: size %d, want 8192", got)
+	}
+	for i := range 400 {
+		if err := d.(vfs.DirOps).Rmdir(fmt.Sprintf("name%04d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := sizeOf(d); got != 8192 {
+		t.Errorf("emptied again: size %d, want 8192 (ext4 directories never shrink)", got)
+	}
+	plain, _ := newFS(t, tmpfs.Options{})
+	if got := sizeOf(plain.Root()); got == 4096 {
+		t.Errorf("without DiskDirSizes the root reports %d", got)
+	}
+}

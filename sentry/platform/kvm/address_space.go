@@ -100,7 +100,7 @@ func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.Ac
 		return fmt.Errorf("kvm: MapFile(%#x, %#x-%#x): unaligned or empty", addr, fr.Start, fr.End)
 	case addr+length < addr || addr+length > maxUserAddress:
 		return fmt.Errorf("kvm: MapFile(%#x, %#x bytes): beyond the user range", addr, length)
-	case fr.End > as.m.memSize:
+	case fr.End > as.m.memSize && (fr.Start < as.m.storeBase || fr.End > as.m.storeEnd):
 		return fmt.Errorf("kvm: MapFile: range %#x-%#x beyond the memory file", fr.Start, fr.End)
 	}
 	if perms == 0 {

@@ -50,9 +50,10 @@ func mapRun(fd, size int) ([]byte, *kvmRun, error) {
 }
 
 // memfileHostAddress returns the address of the sentry's mapping of the
-// memory file, which KVM maps as guest physical memory.
-func memfileHostAddress(mf *memfile.File, size uint64) uintptr {
-	return uintptr(unsafe.Pointer(&mf.Slice(memfile.Range{Start: 0, End: size})[0]))
+// memory file (or its store) from base, which KVM maps as guest physical
+// memory.
+func memfileHostAddress(mf *memfile.File, base, size uint64) uintptr {
+	return uintptr(unsafe.Pointer(&mf.Slice(memfile.Range{Start: base, End: base + size})[0]))
 }
 
 // setImmediateExit stores v into kvm_run.immediate_exit. The byte shares

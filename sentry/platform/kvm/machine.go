@@ -21,13 +21,16 @@ type machine struct {
 	vmFD    int
 	mf      *memfile.File
 	memSize uint64
-	runSize int
-	pid     int
-	cpuid   cpuidSet
-	cpuid2  kvmCPUID2
-	nx      bool
-	fp      fpFormat
-	xcr0    uint64
+	// storeBase and storeEnd bound the memory file's store among ranges
+	// (both 0 without one).
+	storeBase, storeEnd uint64
+	runSize             int
+	pid                 int
+	cpuid               cpuidSet
+	cpuid2              kvmCPUID2
+	nx                  bool
+	fp                  fpFormat
+	xcr0                uint64
 	// codePage and idtPage are the trampoline's code and IDT.
 	codePage memfile.Range
 	idtPage  memfile.Range
@@ -192,10 +195,28 @@ func (m *machine) setUpMemory() error {
 		Slot:          0,
 		GuestPhysAddr: physBase,
 		MemorySize:    m.memSize,
-		UserspaceAddr: uint64(memfileHostAddress(m.mf, m.memSize)),
+		UserspaceAddr: uint64(memfileHostAddress(m.mf, 0, m.memSize)),
 	}
 	if err := setUserMemoryRegion(m.vmFD, &region); err != nil {
 		return fmt.Errorf("kvm: KVM_SET_USER_MEMORY_REGION: %w", err)
+	}
+	// The store's ranges follow the memory file's in guest physical
+	// memory as among ranges (memfile.StoreOf), in a slot of their own.
+	if s := m.mf.Store(); s != nil {
+		end := s.Base() + s.Size()
+		if bits := m.cpuid.physAddrBits(); physBase+end > 1<<bits {
+			return unavailable("memory file store ending at %#x at guest physical %#x exceeds the guest's %d physical address bits", end, uint64(physBase), bits)
+		}
+		store := kvmUserspaceMemoryRegion{
+			Slot:          1,
+			GuestPhysAddr: physBase + s.Base(),
+			MemorySize:    s.Size(),
+			UserspaceAddr: uint64(memfileHostAddress(s, s.Base(), s.Size())),
+		}
+		if err := setUserMemoryRegion(m.vmFD, &store); err != nil {
+			return fmt.Errorf("kvm: KVM_SET_USER_MEMORY_REGION of the store: %w", err)
+		}
+		m.storeBase, m.storeEnd = s.Base(), end
 	}
 	// Intel VMX without unrestricted guest emulates real mode with a TSS
 	// in guest memory; the vCPUs never run in real mode, but the vCPU

@@ -104,8 +104,9 @@ func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.Ac
 	if err != nil {
 		return err
 	}
+	fd, off := stubFileOf(as.p.mf, fr)
 	_, err = t.syscall(unix.SYS_MMAP, uintptr(addr), uintptr(fr.Length()), hostProt(perms),
-		unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(fr.Start))
+		unix.MAP_SHARED|unix.MAP_FIXED, fd, off)
 	return err
 }
 

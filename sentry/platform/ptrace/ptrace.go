@@ -31,8 +31,20 @@ import (
 )
 
 // stubMemFD is the file descriptor number of the memory file inside every
-// stub process.
-const stubMemFD = 0
+// stub process, and stubStoreFD that of its store (memfile.AttachStore).
+const (
+	stubMemFD   = 0
+	stubStoreFD = 1
+)
+
+// stubFileOf returns the stub's descriptor for fr of mf, and the offset
+// of fr in it.
+func stubFileOf(mf *memfile.File, fr memfile.Range) (fd, off uintptr) {
+	if store, off := mf.StoreOf(fr); store {
+		return stubStoreFD, uintptr(off)
+	}
+	return stubMemFD, uintptr(fr.Start)
+}
 
 // Platform is the ptrace platform.
 type Platform struct {
@@ -139,7 +151,7 @@ func (p *Platform) factory(ready chan<- error) {
 // startMaster executes the stub image and prepares the master stub: nothing
 // mapped but the stub itself, and children reaped automatically.
 func (p *Platform) startMaster() (*thread, error) {
-	pid, conf, err := stubproc.Start(stubImage(), "cocoon-stub", p.mf.FD())
+	pid, conf, err := stubproc.Start(stubImage(), "cocoon-stub", stubproc.MemFDs(p.mf))
 	if err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return nil, fmt.Errorf("%w: ptrace refused: %v", platform.ErrUnavailable, err)
@@ -166,7 +178,7 @@ func (p *Platform) startMaster() (*thread, error) {
 	}
 	// Before prepareMaster clears everything else (hostvdso.go).
 	p.hostVDSO = hostvdso.Keep(t.tgid, t.syscall, hostVDSOAddr, hostVDSOLimit)
-	if err := prepareMaster(t); err != nil {
+	if err := prepareMaster(t, len(stubproc.MemFDs(p.mf))); err != nil {
 		t.kill()
 		return nil, err
 	}
@@ -178,8 +190,8 @@ func (p *Platform) startMaster() (*thread, error) {
 
 // prepareMaster clears the master's address space down to the stub and
 // makes it ignore SIGCHLD so exited stubs are reaped by the host kernel.
-func prepareMaster(t *thread) error {
-	if err := stubproc.KeepOnlyMemFD(t.tgid, t.syscall); err != nil {
+func prepareMaster(t *thread, memFDs int) error {
+	if err := stubproc.KeepOnlyMemFDs(t.tgid, t.syscall, memFDs); err != nil {
 		return err
 	}
 	if _, err := t.syscall(unix.SYS_MUNMAP, 0, stubStart); err != nil {

@@ -24,6 +24,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/memfile"
 )
 
 // nobody is the unprivileged ID stubs run as when the sentry is root.
@@ -47,11 +49,20 @@ func (c Confinement) String() string {
 	return fmt.Sprintf("uid %d, host namespaces (%s)", c.UID, c.Reason)
 }
 
+// MemFDs returns the descriptors a stub of mf holds, in order from 0: the
+// memory file's, then its store's if it has one (memfile.StoreOf).
+func MemFDs(mf *memfile.File) []int {
+	if s := mf.Store(); s != nil {
+		return []int{mf.FD(), s.FD()}
+	}
+	return []int{mf.FD()}
+}
+
 // Start executes img, a static ELF, as a traced stub process named name,
-// with memFD as its descriptor 0, and returns its PID (in the caller's PID
-// namespace). The stub stops with SIGTRAP at its first instruction, as a
+// with memFDs as its descriptors from 0 (MemFDs), and returns its PID (in
+// the caller's PID namespace). The stub stops with SIGTRAP at its first instruction, as a
 // traced exec does; it is killed when the calling thread exits.
-func Start(img []byte, name string, memFD int) (int, Confinement, error) {
+func Start(img []byte, name string, memFDs []int) (int, Confinement, error) {
 	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
 	if err != nil {
 		return 0, Confinement{}, fmt.Errorf("creating the stub image: %w", err)
@@ -86,7 +97,11 @@ func Start(img []byte, name string, memFD int) (int, Confinement, error) {
 			// Leaves the supplementary groups empty.
 			sys.Credential = &syscall.Credential{Uid: nobody, Gid: nobody}
 		}
-		return &syscall.ProcAttr{Env: []string{}, Files: []uintptr{uintptr(memFD)}, Sys: sys}
+		files := make([]uintptr, len(memFDs))
+		for i, fd := range memFDs {
+			files[i] = uintptr(fd)
+		}
+		return &syscall.ProcAttr{Env: []string{}, Files: files, Sys: sys}
 	}
 	pid, err := syscall.ForkExec(path, []string{name}, attr(true))
 	if err == nil {
@@ -115,14 +130,14 @@ func namespacesRefused(err error) bool {
 // returns its result.
 type Injector func(nr uintptr, args ...uintptr) (uintptr, error)
 
-// KeepOnlyMemFD closes every descriptor of stub pid but 0, the memory
-// file, by injecting the calls through inject. Start hands the stub only
-// that one, but syscall.ForkExec also leaves it every descriptor of the
+// KeepOnlyMemFDs closes every descriptor of stub pid from n on, keeping
+// the n memory file descriptors Start gave it, by injecting the calls
+// through inject. Start hands the stub only those, but syscall.ForkExec also leaves it every descriptor of the
 // caller that lacks close-on-exec: the stub, and every stub forked from
 // it, must hold none of the sentry's (a pod's packet socket, a gofer
 // connection) whether or not every one of them is close-on-exec.
-func KeepOnlyMemFD(pid int, inject Injector) error {
-	_, err := inject(unix.SYS_CLOSE_RANGE, 1, math.MaxUint32, 0)
+func KeepOnlyMemFDs(pid int, inject Injector, n int) error {
+	_, err := inject(unix.SYS_CLOSE_RANGE, uintptr(n), math.MaxUint32, 0)
 	if err == nil {
 		return nil
 	}
@@ -136,7 +151,7 @@ func KeepOnlyMemFD(pid int, inject Injector) error {
 	}
 	for _, e := range ents {
 		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd == 0 {
+		if err != nil || fd < n {
 			continue
 		}
 		if _, err := inject(unix.SYS_CLOSE, uintptr(fd)); err != nil && err != unix.EBADF {

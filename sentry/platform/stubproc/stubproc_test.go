@@ -28,7 +28,7 @@ func TestStartConfines(t *testing.T) {
 	// The tracer is this thread: it must stay the same one.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	pid, conf, err := Start(img, "stubproc-test", mem)
+	pid, conf, err := Start(img, "stubproc-test", []int{mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +80,9 @@ func TestStartConfines(t *testing.T) {
 	}
 }
 
-// TestKeepOnlyMemFDFallsBackToClose: without close_range, every descriptor
+// TestKeepOnlyMemFDsFallsBackToClose: without close_range, every descriptor
 // the stub has but 0 is closed one at a time.
-func TestKeepOnlyMemFDFallsBackToClose(t *testing.T) {
+func TestKeepOnlyMemFDsFallsBackToClose(t *testing.T) {
 	var closed []uintptr
 	inject := func(nr uintptr, args ...uintptr) (uintptr, error) {
 		switch nr {
@@ -96,7 +96,7 @@ func TestKeepOnlyMemFDFallsBackToClose(t *testing.T) {
 	}
 	// This process stands for the stub: its descriptors are listed, and
 	// the fake injector only records the closes.
-	if err := KeepOnlyMemFD(os.Getpid(), inject); err != nil {
+	if err := KeepOnlyMemFDs(os.Getpid(), inject, 1); err != nil {
 		t.Fatal(err)
 	}
 	for _, fd := range closed {

@@ -147,8 +147,9 @@ func (p *Platform) newSpace(master *tracee, withThread bool) (*addressSpace, err
 // The mapping may be queued until a thread of the process next runs
 // application code (batch.go).
 func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.AccessType) error {
+	fd, off := stubFileOf(as.p.mf, fr)
 	return as.queueMap(editOp{nr: unix.SYS_MMAP, args: [6]uintptr{uintptr(addr), uintptr(fr.Length()), hostProt(perms),
-		unix.MAP_SHARED | unix.MAP_FIXED, stubMemFD, uintptr(fr.Start)}})
+		unix.MAP_SHARED | unix.MAP_FIXED, fd, off}})
 }
 
 // Unmap implements platform.AddressSpace.Unmap. munmap of a host process is

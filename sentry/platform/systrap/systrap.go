@@ -65,8 +65,20 @@ import (
 )
 
 // stubMemFD is the file descriptor number of the memory file inside every
-// stub process.
-const stubMemFD = 0
+// stub process, and stubStoreFD that of its store (memfile.AttachStore).
+const (
+	stubMemFD   = 0
+	stubStoreFD = 1
+)
+
+// stubFileOf returns the stub's descriptor for fr of mf, and the offset
+// of fr in it.
+func stubFileOf(mf *memfile.File, fr memfile.Range) (fd, off uintptr) {
+	if store, off := mf.StoreOf(fr); store {
+		return stubStoreFD, uintptr(off)
+	}
+	return stubMemFD, uintptr(fr.Start)
+}
 
 // kickSignal is the host signal Interrupt sends to a running stub thread;
 // the stub's handler reports it like any other signal.
@@ -285,7 +297,7 @@ func (p *Platform) startMaster() (*tracee, error) {
 	if err != nil {
 		return nil, err
 	}
-	pid, conf, err := stubproc.Start(img, "cocoon-stub", p.mf.FD())
+	pid, conf, err := stubproc.Start(img, "cocoon-stub", stubproc.MemFDs(p.mf))
 	if err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return nil, fmt.Errorf("%w: ptrace refused: %v", platform.ErrUnavailable, err)
@@ -312,7 +324,7 @@ func (p *Platform) startMaster() (*tracee, error) {
 	}
 	// Before prepareMaster clears everything else (hostvdso.go).
 	p.hostVDSO = hostvdso.Keep(t.tgid, t.syscall, hostVDSOAddr, hostVDSOLimit)
-	if err := prepareMaster(t); err != nil {
+	if err := prepareMaster(t, len(stubproc.MemFDs(p.mf))); err != nil {
 		t.kill()
 		return nil, err
 	}
@@ -324,8 +336,8 @@ func (p *Platform) startMaster() (*tracee, error) {
 // master seccomp filter, and makes the data page read-only: the threadFilter
 // program every application thread installs is read from there, and the
 // application must not be able to change it.
-func prepareMaster(t *tracee) error {
-	if err := stubproc.KeepOnlyMemFD(t.tgid, t.syscall); err != nil {
+func prepareMaster(t *tracee, memFDs int) error {
+	if err := stubproc.KeepOnlyMemFDs(t.tgid, t.syscall, memFDs); err != nil {
 		return err
 	}
 	if _, err := t.syscall(unix.SYS_MUNMAP, 0, stubStart); err != nil {
