@@ -217,11 +217,16 @@ func TestPodNetwork(t *testing.T) {
 		t.Errorf("leases = %q", got)
 	}
 	// The stubs the sentry's platform runs application code in hold only
-	// the memory file (descriptor 0): not the pod's packet socket, nor
-	// any other descriptor the daemon handed the sentry.
+	// the memory file (descriptor 0) and the pod's store (1, a regular
+	// file): not the pod's packet socket, nor any other descriptor the
+	// daemon handed the sentry.
 	for pid, fds := range stubDescriptors(t, pod.SentryPID) {
-		if len(fds) != 1 || fds[0] != "0" {
-			t.Errorf("stub %d holds descriptors %v, want only 0", pid, fds)
+		if len(fds) != 2 || fds[0] != "0" || fds[1] != "1" {
+			t.Errorf("stub %d holds descriptors %v, want only 0 and 1", pid, fds)
+			continue
+		}
+		if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/1", pid)); err == nil && filepath.Base(target) != podStoreName {
+			t.Errorf("stub %d's descriptor 1 is %s, want the pod's store", pid, target)
 		}
 	}
 	rules, _ := exec.Command("iptables-save", "-t", "nat").Output()

@@ -307,6 +307,16 @@ func (f *File) WriteNew(src []byte, off uint64) error {
 	return fdio.PwriteAll(f.fd, src, int64(off-f.base))
 }
 
+// ReadFull reads len(dst) bytes at off of the memory file or its store
+// with pread(2), which copies from the host's page cache without faulting
+// the sentry's mapping in.
+func (f *File) ReadFull(dst []byte, off uint64) error {
+	if s := f.store; s != nil && off >= s.base {
+		return s.ReadFull(dst, off)
+	}
+	return fdio.PreadFull(f.fd, dst, int64(off-f.base))
+}
+
 // Close unmaps and closes the file, and its store.
 func (f *File) Close() error {
 	var err error

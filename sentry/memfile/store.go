@@ -25,11 +25,16 @@ import (
 // releasing punches them out at once, since disk space left waiting for
 // reuse would show as the pod's.
 
+// maxStoreSize bounds a store's address range: below ext4's largest file
+// (16 TiB with 4 KiB blocks) and, after the memory file, well inside the
+// 46 bits of guest physical address space KVM guests usually have.
+const maxStoreSize = 4 << 40
+
 // AttachStore makes the regular file fd, which it takes over, f's store
 // and returns it. It must be called before a platform is made over f:
 // platforms learn the store when they start. The store's address range
 // is the size of the file system holding it (a store cannot hold more),
-// rounded to pages.
+// up to maxStoreSize, rounded to pages.
 func (f *File) AttachStore(fd int) (*File, error) {
 	if f.store != nil {
 		return nil, errors.New("memfile: a store is attached already")
@@ -38,7 +43,7 @@ func (f *File) AttachStore(fd int) (*File, error) {
 	if err := unix.Fstatfs(fd, &st); err != nil {
 		return nil, fmt.Errorf("memfile: sizing the store: %w", err)
 	}
-	size := st.Blocks * uint64(st.Bsize) &^ (pageSize - 1)
+	size := min(st.Blocks*uint64(st.Bsize), maxStoreSize) &^ (pageSize - 1)
 	if size == 0 {
 		return nil, errors.New("memfile: the store's file system is empty")
 	}

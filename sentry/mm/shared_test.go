@@ -298,6 +298,19 @@ func TestSharedMemoryWritesOfNewPagesAreCoherent(t *testing.T) {
 			t.Errorf("page at %#x differs", off)
 		}
 	}
+	// Unaligned reads of runs long enough for pread, and past the
+	// written pages into a hole.
+	for _, span := range [][2]int{{333, 10 * pageSize}, {5*pageSize + 1, 6*pageSize - 1}, {8*pageSize - 5, 6 * pageSize}} {
+		got := make([]byte, span[1])
+		if n, err := obj.ReadAt(mf, got, int64(span[0])); err != nil || n != len(got) {
+			t.Fatalf("ReadAt(%d, %d) = %d, %v", span[0], span[1], n, err)
+		}
+		exp := make([]byte, span[1])
+		copy(exp, want[min(span[0], len(want)):])
+		if !bytes.Equal(got, exp) {
+			t.Errorf("ReadAt(%d, %d): contents differ", span[0], span[1])
+		}
+	}
 	for i, r := range held {
 		if i%2 == 1 {
 			mf.Release(r)

@@ -61,9 +61,9 @@ func TestReportFS(t *testing.T) {
 	}
 
 	fmt.Println("file-system operations (ratio = sandbox / native; the issue's targets: metadata within 3x, sequential I/O within 1.2x)")
-	fmt.Println("  sandbox: the root's writable layer is a host overlayfs served by the gofer (the default);")
-	fmt.Println("  memory: the same workload with the writable layer in sentry memory (--overlay memory);")
-	fmt.Println("  store: its files in the sentry, their data in a host file (--overlay store)")
+	fmt.Println("  sandbox: the root's writable layer is kept by the sentry, its data in a host file (the store overlay, the default);")
+	fmt.Println("  host: the same workload with the writable layer a host overlayfs served by the gofer (--overlay host);")
+	fmt.Println("  memory: with the writable layer in sentry memory (--overlay memory)")
 	// Both sandboxes run on the platform $COCOON_PLATFORM names: left
 	// to "auto", each start picks the platform that measures fastest
 	// then, which on a loaded machine is not always the same one, and
@@ -80,8 +80,8 @@ func TestReportFS(t *testing.T) {
 		}
 		n, errN := fsOp(append([]string{ops}, native...), warm...)
 		s, errS := fsOp(append(append(append([]string{}, do...), "--", ops), sandbox...), warm...)
-		// Deferred in reverse, so the rows print in this order.
-		for _, mode := range []string{"store", "memory"} {
+		// Deferred, so they print after the sandbox row, in reverse.
+		for _, mode := range []string{"memory", "host"} {
 			if m, errM := fsOp(append(append(append([]string{}, do...), "--overlay", mode, "--", ops), sandbox...), warm...); errM == nil && n > 0 {
 				defer fmt.Printf("  %-40s %-6s %10.1f %s   %6.2fx\n", "", mode, m/scale, unit, m/n)
 			} else if errM != nil {
