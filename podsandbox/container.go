@@ -145,7 +145,11 @@ func (r *Runtime) createContainer(ctx context.Context, cs *ctrState) (retErr err
 		})
 		return nil
 	}
-	if err := addTreeAt(rootTree(id), rootfs, cfg.ReadOnlyRootfs); err != nil {
+	// Unless the host layer is the writable one, the sentry keeps the
+	// writable layer (the pod's store) and the gofer serves the image
+	// read-only: a sentry taken over cannot write the node's upper
+	// directory either.
+	if err := addTreeAt(rootTree(id), rootfs, cfg.ReadOnlyRootfs || !r.opts.HostLayer); err != nil {
 		return fmt.Errorf("%s: rootfs: %w", what, err)
 	}
 
