@@ -148,7 +148,9 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 	var overlay *overlayDir
 	var store *os.File
 	switch opts.Overlay {
-	case OverlayHost:
+	case OverlayHost, OverlayStore:
+		// A directory of its own, removed at the end (or by the next
+		// sandbox's sweep, should this one be killed).
 		overlay, err = newOverlayDir("", opts.Stderr)
 		if err != nil {
 			return nil, fmt.Errorf("creating overlay layer: %w", err)
@@ -158,25 +160,18 @@ func Start(opts Options) (_ *Sandbox, retErr error) {
 				overlay.remove()
 			}
 		}()
-		goferArgs = append(goferArgs, "--overlay", overlay.path)
-	case OverlayMemory:
-		opts.Spec.RootOverlay = OverlayMemory
-	case OverlayStore:
-		overlay, err = newOverlayDir("", opts.Stderr)
-		if err != nil {
-			return nil, fmt.Errorf("creating overlay layer: %w", err)
+		if opts.Overlay == OverlayHost {
+			goferArgs = append(goferArgs, "--overlay", overlay.path)
+			break
 		}
-		defer func() {
-			if retErr != nil {
-				overlay.remove()
-			}
-		}()
 		store, err = os.OpenFile(filepath.Join(overlay.path, storeName), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("creating overlay store: %w", err)
 		}
 		defer store.Close()
 		opts.Spec.RootOverlay = OverlayStore
+	case OverlayMemory:
+		opts.Spec.RootOverlay = OverlayMemory
 	case OverlayNone, "":
 		opts.Spec.RootReadOnly = true
 	default:

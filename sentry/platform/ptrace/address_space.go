@@ -7,6 +7,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 )
 
 // addressSpace is one stub process. Its first thread belongs to the factory;
@@ -104,7 +105,7 @@ func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.Ac
 	if err != nil {
 		return err
 	}
-	fd, off := stubFileOf(as.p.mf, fr)
+	fd, off := stubproc.FileOf(as.p.mf, fr)
 	_, err = t.syscall(unix.SYS_MMAP, uintptr(addr), uintptr(fr.Length()), hostProt(perms),
 		unix.MAP_SHARED|unix.MAP_FIXED, fd, off)
 	return err

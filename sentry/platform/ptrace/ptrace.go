@@ -31,20 +31,8 @@ import (
 )
 
 // stubMemFD is the file descriptor number of the memory file inside every
-// stub process, and stubStoreFD that of its store (memfile.AttachStore).
-const (
-	stubMemFD   = 0
-	stubStoreFD = 1
-)
-
-// stubFileOf returns the stub's descriptor for fr of mf, and the offset
-// of fr in it.
-func stubFileOf(mf *memfile.File, fr memfile.Range) (fd, off uintptr) {
-	if store, off := mf.StoreOf(fr); store {
-		return stubStoreFD, uintptr(off)
-	}
-	return stubMemFD, uintptr(fr.Start)
-}
+// stub process (stubproc.MemFDs).
+const stubMemFD = stubproc.MemFD
 
 // Platform is the ptrace platform.
 type Platform struct {

@@ -49,8 +49,24 @@ func (c Confinement) String() string {
 	return fmt.Sprintf("uid %d, host namespaces (%s)", c.UID, c.Reason)
 }
 
-// MemFDs returns the descriptors a stub of mf holds, in order from 0: the
-// memory file's, then its store's if it has one (memfile.StoreOf).
+// The descriptors of every stub process: the memory file's, and its
+// store's when it has one (memfile.AttachStore).
+const (
+	MemFD   = 0
+	StoreFD = 1
+)
+
+// FileOf returns the stub's descriptor for fr of mf, and the offset of fr
+// in it.
+func FileOf(mf *memfile.File, fr memfile.Range) (fd, off uintptr) {
+	if store, off := mf.StoreOf(fr); store {
+		return StoreFD, uintptr(off)
+	}
+	return MemFD, uintptr(fr.Start)
+}
+
+// MemFDs returns the descriptors a stub of mf holds, in order from MemFD:
+// the memory file's, then its store's if it has one.
 func MemFDs(mf *memfile.File) []int {
 	if s := mf.Store(); s != nil {
 		return []int{mf.FD(), s.FD()}

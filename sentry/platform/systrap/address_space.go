@@ -11,6 +11,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 )
 
 // addressSpace is one stub process. Its first thread belongs to the factory;
@@ -147,7 +148,7 @@ func (p *Platform) newSpace(master *tracee, withThread bool) (*addressSpace, err
 // The mapping may be queued until a thread of the process next runs
 // application code (batch.go).
 func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.AccessType) error {
-	fd, off := stubFileOf(as.p.mf, fr)
+	fd, off := stubproc.FileOf(as.p.mf, fr)
 	return as.queueMap(editOp{nr: unix.SYS_MMAP, args: [6]uintptr{uintptr(addr), uintptr(fr.Length()), hostProt(perms),
 		unix.MAP_SHARED | unix.MAP_FIXED, fd, off}})
 }
