@@ -7,14 +7,18 @@ package programs
 // first and the native run then starts from the same pristine state.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cocoonrt/cocoon/test/internal/cocoonbin"
 )
 
 // need fails the test when a program the Makefile installs is missing.
@@ -418,5 +422,34 @@ for i in range(5):
 	r, _ := sameScript(t, dir, "python3 check.py")
 	if !strings.Contains(r.stdout, "aaCHANGED-BY") || !strings.Contains(r.stdout, "APPENDED-BY-SHELL") {
 		t.Errorf("stdout %q", r.stdout)
+	}
+}
+
+// TestStoreFullDisk fills the disk the root's writable layer keeps its data
+// on (the store, in $TMPDIR): the program's write fails with ENOSPC, as on
+// a full disk natively, the sandbox goes on, and a file removed gives its
+// space back.
+func TestStoreFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	disk := t.TempDir()
+	if err := syscall.Mount("cocoon-store-full", disk, "tmpfs", 0, "size=8m"); err != nil {
+		t.Skipf("mounting tmpfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(disk, syscall.MNT_DETACH) })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// dd's complaint stays in the shell: the layer has no room for it.
+	script := `err=$(dd if=/dev/zero of=/var/big bs=1M count=16 2>&1); echo "dd $?"; echo "$err" | grep -c 'No space left on device'
+rm /var/big; dd if=/dev/zero of=/var/big bs=1M count=4 2>/dev/null; echo "again $?"; wc -c < /var/big`
+	cmd := exec.CommandContext(ctx, cocoon, append(cocoonbin.Do(), "--overlay", "store", "--", "/bin/sh", "-c", script)...)
+	cmd.Env = append(append([]string{}, env...), "TMPDIR="+disk)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if want := "dd 1\n1\nagain 0\n4194304\n"; string(out) != want {
+		t.Errorf("output %q, want %q", out, want)
 	}
 }
