@@ -22,12 +22,14 @@ import (
 const (
 	overlayDirPattern = "cocoon-overlay-"
 	overlayLockName   = "owner.lock"
+	// lockingSuffix names the lock file until it is locked.
+	lockingSuffix = ".new"
 	// storeName is the file of an OverlayStore sandbox's writable layer.
 	storeName = "store"
 	// staleEmptyAfter is how old a directory without a lock file must be
 	// before a sweep takes it for the leftover of a sandbox killed between
-	// creating it and its lock, rather than one being created now. Only
-	// empty ones are removed.
+	// creating it and locking its lock, rather than one being created now.
+	// Only empty ones (but for a lock file not yet named) are removed.
 	staleEmptyAfter = time.Minute
 )
 
@@ -48,9 +50,17 @@ func newOverlayDir(parent string, log io.Writer) (*overlayDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := os.OpenFile(filepath.Join(path, overlayLockName), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	// The lock file gets its name only once locked: a sweep running
+	// meanwhile must never find it unlocked and take the directory for
+	// a dead sandbox's.
+	unnamed := filepath.Join(path, overlayLockName+lockingSuffix)
+	lock, err := os.OpenFile(unnamed, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
-		if err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			err = os.Rename(unnamed, filepath.Join(path, overlayLockName))
+		}
+		if err != nil {
 			lock.Close()
 		}
 	}
@@ -104,7 +114,7 @@ func overlayDirStale(dir string) bool {
 			return false
 		}
 		names, err := os.ReadDir(dir)
-		return err == nil && len(names) == 0
+		return err == nil && (len(names) == 0 || len(names) == 1 && names[0].Name() == overlayLockName+lockingSuffix)
 	}
 	if err != nil {
 		return false

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -42,11 +43,17 @@ func TestOverlayDirSweep(t *testing.T) {
 	if err := os.Mkdir(emptyNew, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// Killed before its lock file had its name: old, then new.
+	lockingOld := mk(overlayDirPattern+"lockingold", overlayLockName+lockingSuffix)
+	lockingNew := mk(overlayDirPattern+"lockingnew", overlayLockName+lockingSuffix)
+	for _, d := range []string{lockingOld, lockingNew} {
+		os.Remove(filepath.Join(d, "upper"))
+	}
 	// Without a lock but not empty (an older version's): kept.
 	unlocked := mk(overlayDirPattern + "nolock")
 	// Not an overlay directory at all.
 	other := mk("something-else", overlayLockName)
-	for _, d := range []string{emptyOld, unlocked, other} {
+	for _, d := range []string{emptyOld, lockingOld, unlocked, other} {
 		if err := os.Chtimes(d, old, old); err != nil {
 			t.Fatal(err)
 		}
@@ -59,14 +66,14 @@ func TestOverlayDirSweep(t *testing.T) {
 	}
 	defer next.remove()
 	for dir, want := range map[string]bool{
-		killed: false, emptyOld: false,
-		live.path: true, emptyNew: true, unlocked: true, other: true, next.path: true,
+		killed: false, emptyOld: false, lockingOld: false,
+		live.path: true, emptyNew: true, lockingNew: true, unlocked: true, other: true, next.path: true,
 	} {
 		if _, err := os.Stat(dir); (err == nil) != want {
 			t.Errorf("%s: exists %v, want %v", filepath.Base(dir), err == nil, want)
 		}
 	}
-	if !strings.Contains(log.String(), "killed") || strings.Count(log.String(), "removed") != 2 {
+	if !strings.Contains(log.String(), "killed") || strings.Count(log.String(), "removed") != 3 {
 		t.Errorf("log:\n%s", log.String())
 	}
 	// Removing lets the lock go: the next sweep would take the
@@ -74,4 +81,29 @@ func TestOverlayDirSweep(t *testing.T) {
 	if overlayDirStale(live.path) {
 		t.Error("a live sandbox's directory is stale")
 	}
+}
+
+// TestOverlayDirsMadeConcurrently: sandboxes starting at once (each sweeps
+// the others' directories) never take a live one for a dead one's.
+func TestOverlayDirsMadeConcurrently(t *testing.T) {
+	parent := t.TempDir()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				d, err := newOverlayDir(parent, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := os.Stat(filepath.Join(d.path, overlayLockName)); err != nil {
+					t.Errorf("a live sandbox's directory was swept: %v", err)
+				}
+				d.remove()
+			}
+		}()
+	}
+	wg.Wait()
 }
