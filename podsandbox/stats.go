@@ -33,7 +33,37 @@ func (r *Runtime) sentryStats(ctx context.Context, podID string) (*control.Stats
 	if err != nil {
 		return nil, sentryErr(fmt.Sprintf("stats of pod %s", podID), err)
 	}
+	if resp.Stats != nil {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(r.podStateDir(podID), podStoreName), &st); err == nil {
+			claimLayerShares(resp.Stats, uint64(st.Blocks)*512)
+		}
+	}
 	return resp.Stats, nil
+}
+
+// claimLayerShares makes the containers' writable layers, as the sentry
+// reports them, add up to at least storeBytes, the disk the pod's store
+// takes as the host sees it: a sentry taken over must not hide its
+// containers' writes from ephemeral-storage eviction by reporting less.
+// An honest sentry's shares add up to the store's use already (its layers'
+// pages are the store's blocks); what is missing goes to the container
+// that reports the most, so the pod's total is right whatever the split.
+func claimLayerShares(st *control.Stats, storeBytes uint64) {
+	var sum uint64
+	most := -1
+	for i, c := range st.Containers {
+		if !c.HasWritableLayer {
+			continue
+		}
+		sum += c.WritableLayerBytes
+		if most < 0 || c.WritableLayerBytes > st.Containers[most].WritableLayerBytes {
+			most = i
+		}
+	}
+	if most >= 0 && storeBytes > sum {
+		st.Containers[most].WritableLayerBytes += storeBytes - sum
+	}
 }
 
 // ContainerStats reports a container's resource use.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cocoonrt/cocoon/sentry/control"
 )
 
 func TestParseNetDev(t *testing.T) {
@@ -121,4 +123,26 @@ func deref(v *uint64) any {
 		return "absent"
 	}
 	return *v
+}
+
+// TestClaimLayerShares: the containers' writable layers add up to at least
+// the store's disk use, whatever the sentry reported; containers without
+// a layer of the sentry's get nothing.
+func TestClaimLayerShares(t *testing.T) {
+	st := &control.Stats{Containers: []control.ContainerStats{
+		{ID: "a", HasWritableLayer: true, WritableLayerBytes: 4096},
+		{ID: "host-layer"},
+		{ID: "b", HasWritableLayer: true, WritableLayerBytes: 8192},
+	}}
+	claimLayerShares(st, 4096+8192)
+	if a, b := st.Containers[0].WritableLayerBytes, st.Containers[2].WritableLayerBytes; a != 4096 || b != 8192 {
+		t.Errorf("honest shares changed: a %d, b %d", a, b)
+	}
+	claimLayerShares(st, 1<<30)
+	if b := st.Containers[2].WritableLayerBytes; b != 1<<30-4096 {
+		t.Errorf("under-reported: the largest share is %d, want the rest of the store's %d", b, 1<<30)
+	}
+	if st.Containers[1].WritableLayerBytes != 0 || st.Containers[0].WritableLayerBytes != 4096 {
+		t.Errorf("shares: %+v", st.Containers)
+	}
 }
