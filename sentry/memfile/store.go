@@ -14,7 +14,7 @@ import (
 //
 // Its ranges follow the memory file's in one offset space, a page apart
 // (so no range of one ever touches a range of the other), and the memory
-// file's Slice, Release and WriteNew take them too: the address spaces
+// file's Slice, Release, WriteNew and ReadFull take them too: the address spaces
 // and the sentry's copies deal in ranges and never ask which file one is
 // of. Platforms map a range of the store from the store's descriptor, at
 // the range's offset less Base (StoreOf).
@@ -30,8 +30,9 @@ import (
 // 46 bits of guest physical address space KVM guests usually have.
 const maxStoreSize = 4 << 40
 
-// AttachStore makes the regular file fd, which it takes over, f's store
-// and returns it. It must be called before a platform is made over f:
+// AttachStore makes the regular file fd f's store and returns it; the
+// store owns fd from then on (Close closes it), the caller still does
+// after an error. It must be called before a platform is made over f:
 // platforms learn the store when they start. The store's address range
 // is the size of the file system holding it (a store cannot hold more),
 // up to maxStoreSize, rounded to pages.
