@@ -10,6 +10,10 @@ p=$!
 kill -STOP $p
 kill -CONT $p
 kill $p
+# Whether ash prints "Terminated" depends on whether it reaped the job
+# before wait ran, which natively too is a race: the foreground sleep
+# reaps it first, always.
+sleep 0.2
 wait $p; echo "status $?"
 echo a b c | tr ' ' '\n' | sort -r | head -2
 x=$(echo nested $(echo command substitution))
