@@ -16,7 +16,6 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
 	"github.com/cocoonrt/cocoon/sentry/fs/host"
-	"github.com/cocoonrt/cocoon/sentry/fs/overlay"
 	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/fs/sysfs"
@@ -106,14 +105,10 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	// The store must be attached before the platform starts: its stubs
-	// are given the store's descriptor.
-	var store *memfile.File
-	if spec.RootOverlay == "store" {
-		if store, err = mf.AttachStore(StoreFD); err != nil {
-			mf.Close()
-			return 125, fmt.Errorf("attaching the root overlay's store: %w", err)
-		}
+	store, err := attachStore(mf, spec)
+	if err != nil {
+		mf.Close()
+		return 125, err
 	}
 	// The platform's start (exec of the master stub) and the gofer's
 	// attach overlap: both wait on other processes.
@@ -159,16 +154,13 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	case "memory", "store":
 		// The writable layer lives in sentry memory, counted against
 		// the sandbox like any other tmpfs, or in the store, on disk.
-		st, err := rootInode.Stat()
-		if err != nil {
-			return 125, fmt.Errorf("attaching root: %w", err)
-		}
 		pages := mf
 		if store != nil {
 			pages = store
 		}
-		upper := tmpfs.New(pages, tmpfs.Options{Mode: st.Mode & 0o7777, UID: st.Uid, GID: st.Gid, Dev: rootUpperDev, DiskDirSizes: true})
-		rootFS = overlay.New(rootInode, upper.Root(), overlay.Options{})
+		if rootFS, _, err = writableRoot(rootInode, pages); err != nil {
+			return 125, fmt.Errorf("attaching root: %w", err)
+		}
 		rootFSType = "overlay"
 	default:
 		return 125, fmt.Errorf("unknown root overlay %q", spec.RootOverlay)

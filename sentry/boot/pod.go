@@ -12,7 +12,6 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/fs/dev"
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/fs/goferfs"
-	"github.com/cocoonrt/cocoon/sentry/fs/overlay"
 	"github.com/cocoonrt/cocoon/sentry/fs/proc"
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/fs/sysfs"
@@ -72,13 +71,10 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	// Before the platform starts: its stubs are given the store.
-	var store *memfile.File
-	if spec.RootOverlay == "store" {
-		if store, err = mf.AttachStore(StoreFD); err != nil {
-			mf.Close()
-			return 125, fmt.Errorf("attaching the root overlays' store: %w", err)
-		}
+	store, err := attachStore(mf, spec)
+	if err != nil {
+		mf.Close()
+		return 125, err
 	}
 	p, err := newPlatform(spec.Platform, mf, log)
 	if err != nil {
@@ -189,15 +185,13 @@ func (p *Pod) NewContainer(cr ContainerRoot) (*kernel.Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attaching root tree %q: %w", cr.RootTree, err)
 	}
-	rootFS, rootFSType := rootInode, "goferfs"
+	rootFS, rootFSType := vfs.Inode(rootInode), "goferfs"
 	var upper *tmpfs.FS
 	if layered {
-		st, err := rootInode.Stat()
-		if err != nil {
+		if rootFS, upper, err = writableRoot(rootInode, p.store); err != nil {
 			return nil, fmt.Errorf("attaching root tree %q: %w", cr.RootTree, err)
 		}
-		upper = tmpfs.New(p.store, tmpfs.Options{Mode: st.Mode & 0o7777, UID: st.Uid, GID: st.Gid, Dev: rootUpperDev, DiskDirSizes: true})
-		rootFS, rootFSType = overlay.New(rootInode, upper.Root(), overlay.Options{}), "overlay"
+		rootFSType = "overlay"
 	}
 	root := vfs.NewRoot(rootFS)
 	if cr.RootReadOnly {
