@@ -331,7 +331,7 @@ func (s *Stack) attach(hl HostLink, opts LinkOptions) (*Link, error) {
 			return nil, fmt.Errorf("netstack: endpoint on %s: %w", hl.Name, err)
 		}
 	}
-	if err := s.CreateNICWithOptions(nic, ep, stack.NICOptions{Name: hl.Name}); err != nil {
+	if err := s.CreateNICWithOptions(nic, ep, stack.NICOptions{Name: hl.Name, QDisc: newTxQueue(ep)}); err != nil {
 		// Frees what the endpoint holds (the poller's duplicate of
 		// the socket); the socket itself stays the caller's.
 		ep.Attach(nil)
