@@ -73,7 +73,7 @@ func (q *txQueue) WritePacket(pkt *stack.PacketBuffer) tcpip.Error {
 		q.mu.Unlock()
 		return &tcpip.ErrClosedForSend{}
 	}
-	if q.busy || pkt.GSOOptions.Type != stack.GSONone {
+	if q.busy || isBulk(pkt) {
 		if !q.queue.HasSpace() {
 			q.mu.Unlock()
 			return &tcpip.ErrNoBufferSpace{}
@@ -102,6 +102,13 @@ func (q *txQueue) WritePacket(pkt *stack.PacketBuffer) tcpip.Error {
 	}
 	q.mu.Unlock()
 	return err
+}
+
+// isBulk reports whether pkt is TCP data the host is to cut into
+// segments. The stack marks every packet of a connection on a GSO link
+// with the link's GSO type, its ACKs included; only the size tells.
+func isBulk(pkt *stack.PacketBuffer) bool {
+	return pkt.GSOOptions.Type != stack.GSONone && pkt.Data().Size() > int(pkt.GSOOptions.MSS)
 }
 
 // sender writes what is queued whenever it is handed the link, until
