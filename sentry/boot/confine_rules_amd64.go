@@ -91,6 +91,9 @@ func sentryRules(platform string, hostNetwork bool) []hs.Rule {
 		hs.Allow(unix.SYS_MSYNC),
 		// The Go runtime.
 		hs.Allow(unix.SYS_FUTEX),
+		// Host timers for short waits (kernel/host_timer.go).
+		hs.Allow(unix.SYS_TIMERFD_CREATE),
+		hs.Allow(unix.SYS_TIMERFD_SETTIME),
 		hs.Allow(unix.SYS_NANOSLEEP),
 		hs.Allow(unix.SYS_CLOCK_NANOSLEEP),
 		hs.Allow(unix.SYS_CLOCK_GETTIME),

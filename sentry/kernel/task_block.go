@@ -73,15 +73,25 @@ func (t *Task) Block(ch <-chan struct{}) error {
 // the deadline passed.
 func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool, err error) {
 	t.tg.settle.mark()
-	var timeout <-chan time.Time
+	var (
+		timeout <-chan time.Time
+		// hostTimeout is closed when a host timer (host_timer.go)
+		// expires, for a short wait.
+		hostTimeout <-chan struct{}
+	)
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
 		if d <= 0 {
 			return true, nil
 		}
-		timer := time.NewTimer(d)
-		defer timer.Stop()
-		timeout = timer.C
+		if h, fired := startHostTimer(d); h != nil {
+			hostTimeout = fired
+			defer h.stop(fired)
+		} else {
+			timer := time.NewTimer(d)
+			defer timer.Stop()
+			timeout = timer.C
+		}
 	}
 	if bn, ok := t.ctx.(platform.BlockNotifier); ok {
 		bn.Blocking()
@@ -100,6 +110,8 @@ func (t *Task) BlockUntil(ch <-chan struct{}, deadline time.Time) (timedOut bool
 		case <-ch:
 			return false, nil
 		case <-timeout:
+			return true, nil
+		case <-hostTimeout:
 			return true, nil
 		case <-t.interrupt:
 			// Spurious wake-ups (a kick whose signal was already

@@ -6,6 +6,7 @@
 //   kernel_ops futex N      a futex ping-pong round between two threads
 //   kernel_ops signal N     raise(SIGUSR1) delivered to a handler and back
 //   kernel_ops clock N      clock_gettime(CLOCK_MONOTONIC) (through the vDSO)
+//   kernel_ops sleep N      nanosleep of 100 µs
 //
 //go:build ignore
 
@@ -99,6 +100,11 @@ int main(int argc, char **argv) {
 		struct timespec ts;
 		for (long i = 0; i < n; i++)
 			if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+				return 1;
+	} else if (strcmp(argv[1], "sleep") == 0) {
+		struct timespec d = {0, 100000};
+		for (long i = 0; i < n; i++)
+			if (nanosleep(&d, NULL) != 0)
 				return 1;
 	} else {
 		return 2;

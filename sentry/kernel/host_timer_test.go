@@ -1,0 +1,92 @@
+package kernel
+
+import (
+	"testing"
+	"time"
+)
+
+// waitClosed fails t unless ch is closed within a generous bound: a
+// deadlock check, not a measure of speed.
+func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s never happened", what)
+	}
+}
+
+func TestHostTimerExpires(t *testing.T) {
+	for range 3 { // the pool hands the same timer back each round
+		const d = 2 * time.Millisecond
+		start := time.Now()
+		h, fired := startHostTimer(d)
+		if h == nil {
+			t.Fatal("no host timer for a short wait")
+		}
+		waitClosed(t, "the expiry", fired)
+		// Never early: a wait must last at least what was asked.
+		if got := time.Since(start); got < d {
+			t.Fatalf("a %v host timer expired after %v", d, got)
+		}
+		h.stop(fired)
+	}
+}
+
+func TestHostTimerStopEndsTheWait(t *testing.T) {
+	h, fired := startHostTimer(hostTimerLimit - time.Millisecond)
+	if h == nil {
+		t.Fatal("no host timer for a short wait")
+	}
+	stopped := make(chan struct{})
+	go func() {
+		h.stop(fired)
+		close(stopped)
+	}()
+	waitClosed(t, "stop", stopped)
+	// The timer went back disarmed: the next wait lasts its own length,
+	// whatever the stopped one had armed.
+	const d = 3 * time.Millisecond
+	start := time.Now()
+	h2, fired2 := startHostTimer(d)
+	if h2 == nil {
+		t.Fatal("no host timer after one was stopped")
+	}
+	waitClosed(t, "the second expiry", fired2)
+	if got := time.Since(start); got < d {
+		t.Fatalf("a %v host timer expired after %v", d, got)
+	}
+	h2.stop(fired2)
+}
+
+func TestHostTimerOnlyForShortWaits(t *testing.T) {
+	if h, _ := startHostTimer(hostTimerLimit); h != nil {
+		t.Fatalf("a %v wait got a host timer; Go's timers serve it", hostTimerLimit)
+	}
+}
+
+func TestHostTimerPoolIsBounded(t *testing.T) {
+	type started struct {
+		h     *hostTimer
+		fired <-chan struct{}
+	}
+	var held []started
+	defer func() {
+		for _, s := range held {
+			s.h.stop(s.fired)
+		}
+	}()
+	for {
+		h, fired := startHostTimer(time.Millisecond)
+		if h == nil {
+			break
+		}
+		held = append(held, started{h, fired})
+		if len(held) > maxHostTimers {
+			t.Fatalf("got %d host timers, the cap is %d", len(held), maxHostTimers)
+		}
+	}
+	if len(held) != maxHostTimers {
+		t.Fatalf("the pool ran out after %d host timers, want %d", len(held), maxHostTimers)
+	}
+}
