@@ -10,14 +10,14 @@ import (
 )
 
 // Short waits of tasks (from hostTimerMin to hostTimerLimit) end on a
-// host timer, not a Go timer. When every
-// goroutine of the sentry is blocked, Go's scheduler waits for its next
-// timer in epoll_wait(2), whose timeout is in whole milliseconds: a Go
-// timer due in 100 µs fires a millisecond or more later. A program's
-// nanosleep(100 µs) took 1.2 ms (natively 0.2 ms on the development VM),
-// and every poll, futex or epoll timeout under a millisecond with it.
-// A timerfd read through Go's network poller wakes that epoll_wait at
-// the time the host kernel keeps, as precisely as a native sleep.
+// host timer, not a Go timer. When every goroutine of the sentry is
+// blocked, Go's scheduler waits for its next timer in epoll_wait(2),
+// whose timeout is in whole milliseconds: a Go timer due in 100 µs
+// fires a millisecond or more later. A program's nanosleep(100 µs) took
+// 1.2 ms (natively 0.2 ms on the development VM), and every poll, futex
+// or epoll timeout under a millisecond with it. A timerfd read through
+// Go's network poller wakes that epoll_wait at the time the host kernel
+// keeps, as precisely as a native sleep.
 //
 // Waits of hostTimerLimit and longer use Go's timers: a millisecond late
 // is then a fifth of the wait at most (and nothing while the sentry is
