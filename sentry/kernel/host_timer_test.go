@@ -16,20 +16,25 @@ func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
 	}
 }
 
+// expectExpiry waits a host timer of d out and checks that it did not
+// expire early: a wait lasts at least what was asked.
+func expectExpiry(t *testing.T, d time.Duration) {
+	t.Helper()
+	start := time.Now()
+	h, fired := startHostTimer(d)
+	if h == nil {
+		t.Fatalf("no host timer for a %v wait", d)
+	}
+	waitClosed(t, "the expiry", fired)
+	if got := time.Since(start); got < d {
+		t.Fatalf("a %v host timer expired after %v", d, got)
+	}
+	h.stop(fired)
+}
+
 func TestHostTimerExpires(t *testing.T) {
 	for range 3 { // the pool hands the same timer back each round
-		const d = 2 * time.Millisecond
-		start := time.Now()
-		h, fired := startHostTimer(d)
-		if h == nil {
-			t.Fatal("no host timer for a short wait")
-		}
-		waitClosed(t, "the expiry", fired)
-		// Never early: a wait must last at least what was asked.
-		if got := time.Since(start); got < d {
-			t.Fatalf("a %v host timer expired after %v", d, got)
-		}
-		h.stop(fired)
+		expectExpiry(t, 2*time.Millisecond)
 	}
 }
 
@@ -46,17 +51,7 @@ func TestHostTimerStopEndsTheWait(t *testing.T) {
 	waitClosed(t, "stop", stopped)
 	// The timer went back disarmed: the next wait lasts its own length,
 	// whatever the stopped one had armed.
-	const d = 3 * time.Millisecond
-	start := time.Now()
-	h2, fired2 := startHostTimer(d)
-	if h2 == nil {
-		t.Fatal("no host timer after one was stopped")
-	}
-	waitClosed(t, "the second expiry", fired2)
-	if got := time.Since(start); got < d {
-		t.Fatalf("a %v host timer expired after %v", d, got)
-	}
-	h2.stop(fired2)
+	expectExpiry(t, 3*time.Millisecond)
 }
 
 func TestHostTimerOnlyForShortWaits(t *testing.T) {
