@@ -90,6 +90,17 @@ func within(t *testing.T, what string, f func()) {
 	}
 }
 
+// writeWithin writes pkt to q, failing t if WritePacket fails or does
+// not return: a write the link holds must not hold its caller.
+func writeWithin(t *testing.T, q *txQueue, pkt *stack.PacketBuffer) {
+	t.Helper()
+	within(t, "WritePacket", func() {
+		if err := q.WritePacket(pkt); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
 func TestTxQueueWritesSmallPacketsInline(t *testing.T) {
 	w := &recordingWriter{}
 	q := newTxQueue(w)
@@ -115,20 +126,12 @@ func TestTxQueueHandsBulkToItsGoroutine(t *testing.T) {
 	q := newTxQueue(w)
 	bulk := testPacket(1, true)
 	// The link holds the write: WritePacket returns all the same.
-	within(t, "WritePacket of a bulk packet", func() {
-		if err := q.WritePacket(bulk); err != nil {
-			t.Error(err)
-		}
-	})
+	writeWithin(t, q, bulk)
 	<-w.entered
 	// A small packet behind bulk data in flight waits its turn: written
 	// inline it would overtake it.
 	small := testPacket(2, false)
-	within(t, "WritePacket of a small packet behind a queued one", func() {
-		if err := q.WritePacket(small); err != nil {
-			t.Error(err)
-		}
-	})
+	writeWithin(t, q, small)
 	if got := w.seen(); len(got) != 0 {
 		t.Fatalf("the link saw %v while its first write was held", got)
 	}
@@ -169,11 +172,7 @@ func TestTxQueueDropsWhenFull(t *testing.T) {
 	w := &recordingWriter{gate: make(chan struct{}), entered: make(chan struct{}, 16)}
 	q := newTxQueue(w)
 	first := testPacket(0, true)
-	within(t, "WritePacket of a bulk packet", func() {
-		if err := q.WritePacket(first); err != nil {
-			t.Error(err)
-		}
-	})
+	writeWithin(t, q, first)
 	first.DecRef()
 	<-w.entered // the sender took it off the queue and holds it
 	for i := range txQueueLen {
@@ -202,11 +201,7 @@ func TestTxQueueClose(t *testing.T) {
 	w := &recordingWriter{gate: make(chan struct{}), entered: make(chan struct{}, 16)}
 	q := newTxQueue(w)
 	held, queued := testPacket(1, true), testPacket(2, true)
-	within(t, "WritePacket of a bulk packet", func() {
-		if err := q.WritePacket(held); err != nil {
-			t.Error(err)
-		}
-	})
+	writeWithin(t, q, held)
 	<-w.entered // the sender took it off the queue and holds it
 	if err := q.WritePacket(queued); err != nil {
 		t.Fatal(err)

@@ -79,12 +79,18 @@ func getHostTimer() *hostTimer {
 
 	h, err := newHostTimer()
 	if err != nil {
-		hostTimers.mu.Lock()
-		hostTimers.made--
-		hostTimers.mu.Unlock()
+		freeHostTimerSlot()
 		return nil
 	}
 	return h
+}
+
+// freeHostTimerSlot gives back the place in the pool of a timer that is
+// gone.
+func freeHostTimerSlot() {
+	hostTimers.mu.Lock()
+	hostTimers.made--
+	hostTimers.mu.Unlock()
 }
 
 func newHostTimer() (*hostTimer, error) {
@@ -113,9 +119,7 @@ func (h *hostTimer) put() {
 // the pool.
 func (h *hostTimer) discard() {
 	h.f.Close()
-	hostTimers.mu.Lock()
-	hostTimers.made--
-	hostTimers.mu.Unlock()
+	freeHostTimerSlot()
 }
 
 // set arms the timer to expire after d, or disarms it when d is 0. Arming
