@@ -89,7 +89,7 @@ func newAddressSpace(m *machine) (*addressSpace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kvm: allocating a root page table: %w", err)
 	}
-	return &addressSpace{m: m, root: root, pt: pageTables{mem: memfileTables{m.mf}, root: root}}, nil
+	return &addressSpace{m: m, root: root, pt: pageTables{mem: m.tableMemory(), root: root}}, nil
 }
 
 // MapFile implements platform.AddressSpace.MapFile.
@@ -116,14 +116,18 @@ func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.Ac
 		return fmt.Errorf("kvm: MapFile on a released address space")
 	}
 	if !as.pt.wouldRestrict(addr, end, phys, leaf) {
-		if err := as.pt.mapRange(addr, end, phys, leaf, userTableFlags); err != nil {
+		if err := as.pt.mapRange(addr, end, phys, leaf, userTableFlags, nil); err != nil {
 			return fmt.Errorf("kvm: building page tables: %w", err)
 		}
 		return nil
 	}
 	as.beginChangeLocked()
 	defer as.endChangeLocked()
-	if err := as.pt.mapRange(addr, end, phys, leaf, userTableFlags); err != nil {
+	taken := as.takenRuns()
+	err := as.pt.mapRange(addr, end, phys, leaf, userTableFlags, taken)
+	// Even a failed mapRange may have replaced some leaves.
+	as.dropShadows(taken)
+	if err != nil {
 		return fmt.Errorf("kvm: building page tables: %w", err)
 	}
 	return nil
@@ -145,12 +149,35 @@ func (as *addressSpace) Unmap(addr, length uint64) {
 		return
 	}
 	as.beginChangeLocked()
-	as.pt.unmapRange(start, end)
+	taken := as.takenRuns()
+	as.pt.unmapRange(start, end, taken)
+	as.dropShadows(taken)
 	as.endChangeLocked()
+}
+
+// takenRuns returns a collector of the pages whose translations a change
+// takes away when the host shadows page tables, nil otherwise.
+func (as *addressSpace) takenRuns() *frameRuns {
+	if as.m.shadow.on {
+		return &frameRuns{}
+	}
+	return nil
+}
+
+// dropShadows makes the host forget the translations a change took away
+// (shadow.go); a no-op unless the host shadows page tables.
+func (as *addressSpace) dropShadows(taken *frameRuns) {
+	if taken != nil {
+		as.m.dropShadows(taken)
+	}
 }
 
 // Release implements platform.AddressSpace.Release. The root goes back to
 // the machine's pool of roots, never to the memory file (machine.freeRoots).
+// On a host that shadows page tables, the tables and the root are
+// quarantined until KVM has forgotten them (shadow.go), so the
+// translations they held need not be dropped one by one: nothing reaches
+// them until then.
 func (as *addressSpace) Release() {
 	as.mu.Lock()
 	defer as.mu.Unlock()
@@ -190,7 +217,12 @@ func (as *addressSpace) endChangeLocked() {
 // enough (see kick and the entry gate); it is repeated now and then only
 // as insurance against a lost signal.
 func waitLeft(v *vCPU, as *addressSpace) {
-	for i := 1; v.as.Load() == as; i++ {
+	waitWhile(v, func(cur *addressSpace) bool { return cur == as })
+}
+
+// waitWhile waits until in(v.as) is false.
+func waitWhile(v *vCPU, in func(*addressSpace) bool) {
+	for i := 1; in(v.as.Load()); i++ {
 		switch {
 		case i < 64:
 			runtime.Gosched()
@@ -211,6 +243,14 @@ func (as *addressSpace) enter(v *vCPU) error {
 		if as.released.Load() {
 			v.as.Store(nil)
 			return fmt.Errorf("kvm: running in a released address space")
+		}
+		if sh := &as.m.shadow; sh.stopping.Load() {
+			v.as.Store(nil)
+			// A discard of the host's shadow tables holds stopMu
+			// while it keeps every vCPU out.
+			sh.stopMu.Lock()
+			sh.stopMu.Unlock()
+			continue
 		}
 		if !as.modifying.Load() {
 			return nil
@@ -234,4 +274,23 @@ func (as *addressSpace) permits(addr uint64, access platform.AccessType) bool {
 	}
 	_, rights, ok := as.pt.translate(addr)
 	return ok && allows(rights, access, as.m.nx)
+}
+
+// opIntN is the opcode of `int imm8`.
+const opIntN = 0xcd
+
+// firstByte returns the byte at user address addr as the tables map it,
+// or -1 when they do not.
+func (as *addressSpace) firstByte(addr uint64) int {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released.Load() {
+		return -1
+	}
+	phys, _, ok := as.pt.translate(addr)
+	if !ok {
+		return -1
+	}
+	off := phys - physBase
+	return int(as.m.mf.Slice(memfile.Range{Start: off, End: off + 1})[0])
 }

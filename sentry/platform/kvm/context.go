@@ -190,6 +190,13 @@ func (c *context) run(v *vCPU, as *addressSpace, st *arch.State) (platform.Trap,
 		if res.fpuCode {
 			res.trap.Code = c.fpuCode(v, res.vector)
 		}
+		if res.vector == vectorUD && as.firstByte(res.trap.Addr) == opIntN {
+			// `int n` on a gate the application may not use is a
+			// #GP on hardware; the PVM of the development hosts
+			// raises #UD instead. `int n` is never undefined, so
+			// the #UD is that #GP.
+			res.trap, _, _ = exceptionTrap(vectorGP, 0, 0, res.trap.Addr, st.Regs.Eflags)
+		}
 		return res.trap, nil
 	}
 }

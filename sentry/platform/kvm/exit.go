@@ -290,18 +290,20 @@ func exceptionTrap(v int, errCode, cr2, rip, rflags uint64) (trap platform.Trap,
 	}
 	switch v {
 	case vectorPF:
+		if cr2 >= maxUserAddress {
+			// The trampoline's range, or the upper half: no
+			// application mapping can exist there, so it never
+			// goes to mm. (The PVM of the development hosts
+			// reports user accesses to the upper half with the
+			// reserved-bit flag: its own entries live there.)
+			return exc(unix.SIGSEGV, segvMapErr, cr2), false, nil
+		}
 		if errCode&pfRsvd != 0 {
 			return trap, false, fmt.Errorf("page fault with reserved bit set in a paging entry at %#x (rip %#x, error code %#x)", cr2, rip, errCode)
 		}
 		code := segvMapErr
 		if errCode&pfPresent != 0 {
 			code = segvAccErr
-		}
-		if cr2 >= maxUserAddress {
-			// The trampoline's range, or the upper half: no
-			// application mapping can exist there, so it never
-			// goes to mm.
-			return exc(unix.SIGSEGV, segvMapErr, cr2), false, nil
 		}
 		var access platform.AccessType
 		switch {

@@ -497,7 +497,7 @@ func TestFakeFlushUsesEntryGeneration(t *testing.T) {
 				// What a modifier does once the vCPU is out: this
 				// vCPU's TLB still holds the page.
 				f.as.mu.Lock()
-				f.as.pt.unmapRange(dataAddr, dataAddr+pageSize)
+				f.as.pt.unmapRange(dataAddr, dataAddr+pageSize, nil)
 				f.as.gen.Add(1)
 				f.as.mu.Unlock()
 			}

@@ -56,6 +56,10 @@ type machine struct {
 	// trampoline) makes that safe.
 	freeRoots []uint64
 
+	// shadow is what the platform does on hosts whose KVM shadows the
+	// guest's page tables (shadow.go).
+	shadow shadowState
+
 	// fpMu serializes FPU state hand-offs between contexts (context.go):
 	// it protects every context's fp and fpIn and every vCPU's fpOwner
 	// writes.
@@ -191,12 +195,7 @@ func (m *machine) setUpMemory() error {
 	if bits := m.cpuid.physAddrBits(); physBase+m.memSize > 1<<bits {
 		return unavailable("memory file of %#x bytes at guest physical %#x exceeds the guest's %d physical address bits", m.memSize, uint64(physBase), bits)
 	}
-	region := kvmUserspaceMemoryRegion{
-		Slot:          0,
-		GuestPhysAddr: physBase,
-		MemorySize:    m.memSize,
-		UserspaceAddr: uint64(memfileHostAddress(m.mf, 0, m.memSize)),
-	}
+	region := m.memoryRegion()
 	if err := setUserMemoryRegion(m.vmFD, &region); err != nil {
 		return fmt.Errorf("kvm: KVM_SET_USER_MEMORY_REGION: %w", err)
 	}
@@ -226,6 +225,16 @@ func (m *machine) setUpMemory() error {
 		_, _ = ioctl(m.vmFD, kvmSetTSSAddr, tssAddr)
 	}
 	return nil
+}
+
+// memoryRegion is the memory slot of the memory file.
+func (m *machine) memoryRegion() kvmUserspaceMemoryRegion {
+	return kvmUserspaceMemoryRegion{
+		Slot:          0,
+		GuestPhysAddr: physBase,
+		MemorySize:    m.memSize,
+		UserspaceAddr: uint64(memfileHostAddress(m.mf, 0, m.memSize)),
+	}
 }
 
 // setUpTrampoline allocates and maps the code page and the IDT, creating
@@ -272,7 +281,7 @@ func (m *machine) mapKernel(va, phys, length, flags uint64) error {
 	}
 	m.kernelMu.Lock()
 	defer m.kernelMu.Unlock()
-	if err := m.kernelPT.mapRange(va, va+length, phys, flags, kernelTableFlags); err != nil {
+	if err := m.kernelPT.mapRange(va, va+length, phys, flags, kernelTableFlags, nil); err != nil {
 		return fmt.Errorf("kvm: mapping the trampoline: %w", err)
 	}
 	return nil
@@ -344,8 +353,13 @@ func (m *machine) newRoot() (uint64, error) {
 	return r, nil
 }
 
-// freeRoot keeps root, whose user half is empty, for reuse.
+// freeRoot keeps root, whose user half is empty, for reuse; on a host
+// that shadows page tables, once KVM has forgotten it (shadow.go).
 func (m *machine) freeRoot(root uint64) {
+	if m.shadow.on {
+		m.quarantineRoot(root)
+		return
+	}
 	m.rootsMu.Lock()
 	m.freeRoots = append(m.freeRoots, root)
 	m.rootsMu.Unlock()
@@ -407,4 +421,14 @@ func (m *machine) releaseMemory() {
 	}
 	m.freeRoots = nil
 	m.rootsMu.Unlock()
+	m.releaseShadowMemory()
+}
+
+// tableMemory is where address spaces created now take their tables
+// from.
+func (m *machine) tableMemory() tableMemory {
+	if m.shadow.on {
+		return shadowTables{m}
+	}
+	return memfileTables{m.mf}
 }

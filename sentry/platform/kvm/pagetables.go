@@ -149,22 +149,30 @@ func entryIndex(va uint64, level int) uint64 {
 // mapRange makes [start, end) translate to [phys, phys+end-start) with the
 // given leaf flags, creating intermediate tables with tableFlags. It
 // replaces existing leaves; callers decide whether that needs a TLB
-// shootdown first (wouldRestrict).
+// shootdown first (wouldRestrict). When taken is not nil, the pages of
+// the leaves it replaced with another page or fewer rights are added to
+// it.
 //
 // Preconditions: start, end and phys are page aligned; start < end; the
 // range lies in one half of the address space.
-func (pt *pageTables) mapRange(start, end, phys, leaf, tableFlags uint64) error {
-	return pt.mapLevel(pt.root, levelPML4, start, end, phys, leaf, tableFlags)
+func (pt *pageTables) mapRange(start, end, phys, leaf, tableFlags uint64, taken *frameRuns) error {
+	return pt.mapLevel(pt.root, levelPML4, start, end, phys, leaf, tableFlags, taken)
 }
 
-func (pt *pageTables) mapLevel(table uint64, level int, start, end, phys, leaf, tableFlags uint64) error {
+func (pt *pageTables) mapLevel(table uint64, level int, start, end, phys, leaf, tableFlags uint64, taken *frameRuns) error {
 	t := pt.mem.table(table)
 	for va := start; va < end; {
 		next := entrySpanEnd(va, end, level)
 		i := entryIndex(va, level)
 		p := phys + (va - start)
 		if level == levelPT {
-			atomic.StoreUint64(&t[i], p&pteAddrMask|leaf)
+			nw := p&pteAddrMask | leaf
+			if taken != nil {
+				if old := atomic.LoadUint64(&t[i]); old&ptePresent != 0 && restricts(old, nw) {
+					taken.add(old & pteAddrMask)
+				}
+			}
+			atomic.StoreUint64(&t[i], nw)
 		} else {
 			e := atomic.LoadUint64(&t[i])
 			if e&ptePresent == 0 {
@@ -177,7 +185,7 @@ func (pt *pageTables) mapLevel(table uint64, level int, start, end, phys, leaf, 
 				e = child | tableFlags
 				atomic.StoreUint64(&t[i], e)
 			}
-			if err := pt.mapLevel(e&pteAddrMask, level-1, va, next, p, leaf, tableFlags); err != nil {
+			if err := pt.mapLevel(e&pteAddrMask, level-1, va, next, p, leaf, tableFlags, taken); err != nil {
 				return err
 			}
 		}
@@ -187,17 +195,19 @@ func (pt *pageTables) mapLevel(table uint64, level int, start, end, phys, leaf, 
 }
 
 // unmapRange clears every leaf in [start, end) and frees each table that
-// the clearing left empty. It reports whether any present leaf was cleared.
+// the clearing left empty. It reports whether any present leaf was
+// cleared; when taken is not nil, the pages of the cleared leaves are
+// added to it.
 //
 // A table is freed only when a leaf in it was cleared by this call, so a
 // table is never freed without the caller's TLB shootdown (which the caller
 // does whenever anyPresent reports a leaf in the range). The root is never
 // freed.
-func (pt *pageTables) unmapRange(start, end uint64) bool {
-	return pt.unmapLevel(pt.root, levelPML4, start, end)
+func (pt *pageTables) unmapRange(start, end uint64, taken *frameRuns) bool {
+	return pt.unmapLevel(pt.root, levelPML4, start, end, taken)
 }
 
-func (pt *pageTables) unmapLevel(table uint64, level int, start, end uint64) bool {
+func (pt *pageTables) unmapLevel(table uint64, level int, start, end uint64, taken *frameRuns) bool {
 	t := pt.mem.table(table)
 	cleared := false
 	for va := start; va < end; {
@@ -208,9 +218,12 @@ func (pt *pageTables) unmapLevel(table uint64, level int, start, end uint64) boo
 			if level == levelPT {
 				atomic.StoreUint64(&t[i], 0)
 				cleared = true
+				if taken != nil {
+					taken.add(e & pteAddrMask)
+				}
 			} else {
 				child := e & pteAddrMask
-				if pt.unmapLevel(child, level-1, va, next) {
+				if pt.unmapLevel(child, level-1, va, next, taken) {
 					cleared = true
 					if tableEmpty(pt.mem.table(child)) {
 						atomic.StoreUint64(&t[i], 0)

@@ -64,10 +64,13 @@ const probeTimeout = 5 * time.Second
 // probe runs probeCode: it records how syscalls arrive, checks that the
 // return path chosen for this host works, and checks that a page unmapped
 // while the vCPU is out of the guest is inaccessible at the next entry
-// (address_space.go's guarantee; it fails on a hypervisor that would not
-// see the sentry's page-table writes, such as KVM's classic shadow paging).
-// Any other outcome means this KVM cannot run the platform, and New
-// reports it as platform.ErrUnavailable with what happened.
+// (address_space.go's guarantee). A host whose KVM shadows the guest's
+// page tables does not see the sentry's writes to them, and the guest
+// still reads the page: the platform then drops the host's shadows of
+// what it takes away (shadow.go), and the probe checks that doing so
+// makes the page inaccessible. Any other outcome means this KVM cannot
+// run the platform, and New reports it as platform.ErrUnavailable with
+// what happened.
 func (p *Platform) probe() (err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -84,6 +87,13 @@ func (p *Platform) probe() (err error) {
 	defer func() {
 		as.Release()
 		m.mf.Release(fr)
+		if err == nil && m.shadow.on {
+			// The probe's tables came from the memory file before
+			// the platform knew, and KVM may still shadow them.
+			m.shadow.mu.Lock()
+			err = m.discardShadowsLocked()
+			m.shadow.mu.Unlock()
+		}
 	}()
 	code := memfile.Range{Start: fr.Start, End: fr.Start + pageSize}
 	data := memfile.Range{Start: fr.Start + pageSize, End: fr.End}
@@ -154,7 +164,18 @@ func (p *Platform) probe() (err error) {
 		return err
 	}
 	if trap.Kind == platform.TrapSyscall {
-		return unavailable("start-up probe: the guest still read a page after the sentry unmapped it (a stale translation: the hypervisor does not see the sentry's page-table writes)")
+		// The hypervisor shadows the tables: from now on the
+		// platform drops its shadows of what it takes away. Drop
+		// the data page's and load it again.
+		m.shadow.on = true
+		m.dropShadows(&frameRuns{runs: []physRange{{physBase + data.Start, physBase + data.End}}})
+		st.Regs.Rip = probeCodeVA + 7
+		if trap, err = run("load from an unmapped page, its shadow dropped"); err != nil {
+			return err
+		}
+		if trap.Kind == platform.TrapSyscall {
+			return unavailable("start-up probe: the guest still read a page after the sentry unmapped it and dropped the host's shadow of it (a stale translation the platform cannot remove)")
+		}
 	}
 	if trap.Kind != platform.TrapFault || trap.Addr != probeDataVA || st.Regs.Rip != probeCodeVA+7 {
 		return unavailable("start-up probe, load from an unmapped page: the guest came back with %+v at rip %#x, want a fault at %#x", trap, st.Regs.Rip, uint64(probeDataVA))

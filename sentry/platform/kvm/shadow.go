@@ -1,0 +1,211 @@
+package kvm
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/memfile"
+)
+
+// Hosts whose KVM shadows the guest's page tables.
+//
+// With EPT or NPT the processor walks the sentry's tables in guest memory,
+// so what the sentry stores there is what the next walk after a flush
+// reads. KVM's shadow paging (its MMU without EPT/NPT, and the PVM of the
+// development hosts, DESIGN.md §3) instead builds tables of its own from
+// the guest's and keeps them in sync by write-protecting the guest's
+// table pages *in the guest*: it sees the writes a guest kernel makes,
+// never the sentry's, which are plain stores through the sentry's own
+// mapping of the memory file. The guest's CR3 reload does not help
+// either: KVM re-reads only tables it had let the guest write. On such a
+// host a translation the sentry takes away stays in KVM's tables for as
+// long as they live, and a table page the sentry reuses brings its old
+// shadow with it. The start-up probe finds out (probe.go); on such a host
+// the platform keeps KVM's tables honest two ways:
+//
+//   - Translations taken away (Unmap, a MapFile that restricts): after
+//     changing the tables, while no vCPU runs the address space, the
+//     sentry drops its own host mapping of the pages whose translations
+//     went (madvise MADV_DONTNEED on the memory slot's range). That is an
+//     invalidation of the slot's host addresses, on which KVM's MMU
+//     notifier removes every shadow entry that maps those pages, in every
+//     address space; the next access walks the guest's tables again. The
+//     memory file is a shared mapping, so the pages keep their contents
+//     and the sentry's next access to them only takes a minor fault.
+//   - Table pages (and roots) that leave an address space are not reused
+//     until KVM has forgotten their shadows: they wait in a quarantine,
+//     zeroed, and when it holds quarantineLimit pages the platform stops
+//     every vCPU outside the guest, deletes and re-adds the memory slot,
+//     which makes KVM discard all of its shadow tables, and frees the
+//     quarantine for reuse. A table unlinked from a live address space
+//     may still be reached through that address space's shadow until
+//     then; only that address space can reach it, and every translation
+//     KVM builds through it is computed from the guest's current tables,
+//     so it translates as the tables say.
+type shadowState struct {
+	// on is set by the start-up probe when the host shadows the tables;
+	// read-only afterwards.
+	on bool
+
+	// mu protects quarantine, quarantinedRoots and clean, and serializes
+	// discards.
+	mu sync.Mutex
+	// quarantine holds table pages, zeroed, that KVM may still shadow.
+	quarantine []uint64
+	// quarantinedRoots holds released roots (user half empty) that KVM
+	// may still shadow.
+	quarantinedRoots []uint64
+	// clean holds table pages, zeroed, freed by a discard.
+	clean []uint64
+	// discards counts discards of KVM's shadow tables.
+	discards atomic.Uint64
+
+	// stopping is set while a discard keeps every vCPU out of the guest:
+	// the memory slot is briefly absent, and a vCPU running then would
+	// fault on memory that is not there. It pairs with vCPU.as as the
+	// address spaces' entry gate does (address_space.go).
+	stopping atomic.Bool
+	// stopMu is held for a whole discard; vCPUs held at the entry gate
+	// wait on it.
+	stopMu sync.Mutex
+}
+
+// quarantineLimit is how many table pages wait for a discard of KVM's
+// shadow tables before one is made. A discard costs every address space
+// the rebuilding of its shadow, fault by fault; 512 pages (2 MiB) is
+// about 50 exited processes' tables.
+var quarantineLimit = 512
+
+// frameRuns collects the pages whose translations a change of the tables
+// took away, as runs of contiguous guest physical addresses.
+type frameRuns struct {
+	runs []physRange
+}
+
+type physRange struct{ start, end uint64 }
+
+// add records the page at phys.
+func (f *frameRuns) add(phys uint64) {
+	if n := len(f.runs); n > 0 && f.runs[n-1].end == phys {
+		f.runs[n-1].end += pageSize
+		return
+	}
+	f.runs = append(f.runs, physRange{phys, phys + pageSize})
+}
+
+// dropShadows makes KVM forget every translation of the pages in taken.
+// Call it after changing the tables and before any vCPU can run the
+// address space again.
+func (m *machine) dropShadows(taken *frameRuns) {
+	for _, r := range taken.runs {
+		b := m.mf.Slice(memfile.Range{Start: r.start - physBase, End: r.end - physBase})
+		if err := unix.Madvise(b, unix.MADV_DONTNEED); err != nil {
+			// The range is the sentry's own mapping; failing here
+			// would leave a translation the tables no longer grant.
+			panic(fmt.Sprintf("kvm: dropping KVM's shadow of %#x-%#x: %v", r.start, r.end, err))
+		}
+	}
+}
+
+// shadowTables is the table memory of address spaces on a host that
+// shadows them: freed tables go to the quarantine, and tables come from
+// pages a discard has freed before new memory-file pages.
+type shadowTables struct {
+	m *machine
+}
+
+func (s shadowTables) allocTable() (uint64, error) {
+	sh := &s.m.shadow
+	sh.mu.Lock()
+	if len(sh.clean) == 0 && len(sh.quarantine)+len(sh.quarantinedRoots) >= quarantineLimit {
+		if err := s.m.discardShadowsLocked(); err != nil {
+			sh.mu.Unlock()
+			return 0, err
+		}
+	}
+	if n := len(sh.clean); n > 0 {
+		t := sh.clean[n-1]
+		sh.clean = sh.clean[:n-1]
+		sh.mu.Unlock()
+		return t, nil
+	}
+	sh.mu.Unlock()
+	return memfileTables{s.m.mf}.allocTable()
+}
+
+func (s shadowTables) freeTable(phys uint64) {
+	clear(s.table(phys)[:])
+	sh := &s.m.shadow
+	sh.mu.Lock()
+	sh.quarantine = append(sh.quarantine, phys)
+	sh.mu.Unlock()
+}
+
+func (s shadowTables) table(phys uint64) *[512]uint64 {
+	return memfileTables{s.m.mf}.table(phys)
+}
+
+// quarantineRoot keeps a released root until KVM has forgotten it.
+func (m *machine) quarantineRoot(root uint64) {
+	m.shadow.mu.Lock()
+	m.shadow.quarantinedRoots = append(m.shadow.quarantinedRoots, root)
+	m.shadow.mu.Unlock()
+}
+
+// discardShadowsLocked makes KVM throw away every shadow table it holds,
+// then frees the quarantine: it keeps every vCPU out of the guest, and
+// deletes and re-adds the memory slot (KVM zaps all shadow pages when a
+// slot is deleted).
+//
+// Preconditions: m.shadow.mu is held.
+func (m *machine) discardShadowsLocked() error {
+	sh := &m.shadow
+	sh.stopMu.Lock()
+	defer sh.stopMu.Unlock()
+	sh.stopping.Store(true)
+	defer sh.stopping.Store(false)
+	for _, v := range m.pool.vcpus() {
+		if v.as.Load() == nil {
+			continue
+		}
+		v.kick()
+		waitWhile(v, func(cur *addressSpace) bool { return cur != nil })
+	}
+	region := m.memoryRegion()
+	size := region.MemorySize
+	region.MemorySize = 0
+	if err := setUserMemoryRegion(m.vmFD, &region); err != nil {
+		return fmt.Errorf("kvm: deleting the memory slot to discard shadow tables: %w", err)
+	}
+	region.MemorySize = size
+	if err := setUserMemoryRegion(m.vmFD, &region); err != nil {
+		// The VM has no memory now: nothing can run in it.
+		return fmt.Errorf("kvm: re-adding the memory slot after discarding shadow tables: %w", err)
+	}
+	sh.discards.Add(1)
+	sh.clean = append(sh.clean, sh.quarantine...)
+	sh.quarantine = sh.quarantine[:0]
+	m.rootsMu.Lock()
+	m.freeRoots = append(m.freeRoots, sh.quarantinedRoots...)
+	m.rootsMu.Unlock()
+	sh.quarantinedRoots = sh.quarantinedRoots[:0]
+	return nil
+}
+
+// releaseShadowMemory returns the quarantined and clean tables and roots
+// to the memory file. The caller guarantees that no vCPU runs.
+func (m *machine) releaseShadowMemory() {
+	sh := &m.shadow
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	mem := memfileTables{m.mf}
+	for _, list := range [][]uint64{sh.quarantine, sh.quarantinedRoots, sh.clean} {
+		for _, t := range list {
+			mem.freeTable(t)
+		}
+	}
+	sh.quarantine, sh.quarantinedRoots, sh.clean = nil, nil, nil
+}
