@@ -80,6 +80,7 @@ const (
 	capSetTSSAddr    = 4   // KVM_CAP_SET_TSS_ADDR
 	capExtCPUID      = 7   // KVM_CAP_EXT_CPUID: KVM_GET_SUPPORTED_CPUID exists
 	capNRVCPUs       = 9   // KVM_CAP_NR_VCPUS: recommended maximum
+	capNRMemslots    = 10  // KVM_CAP_NR_MEMSLOTS: slots per address space
 	capXSAVE         = 55  // KVM_CAP_XSAVE
 	capXCRs          = 56  // KVM_CAP_XCRS
 	capMaxVCPUs      = 66  // KVM_CAP_MAX_VCPUS

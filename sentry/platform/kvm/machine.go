@@ -56,6 +56,9 @@ type machine struct {
 	// trampoline) makes that safe.
 	freeRoots []uint64
 
+	// storeSlots are the memory slots of the store.
+	storeSlots storeSlots
+
 	// shadow is what the platform does on hosts whose KVM shadows the
 	// guest's page tables (shadow.go).
 	shadow shadowState
@@ -70,7 +73,10 @@ type machine struct {
 // file's own lock may be taken under any of them):
 //
 //	addressSpace.mu
-//	  machine.rootsMu
+//	  machine.storeSlots.mu
+//	  machine.shadow.mu
+//	    machine.shadow.stopMu
+//	    machine.rootsMu
 //	pool.mu
 //	  machine.kernelMu
 //	machine.fpMu
@@ -200,22 +206,15 @@ func (m *machine) setUpMemory() error {
 		return fmt.Errorf("kvm: KVM_SET_USER_MEMORY_REGION: %w", err)
 	}
 	// The store's ranges follow the memory file's in guest physical
-	// memory as among ranges (memfile.StoreOf), in a slot of their own.
+	// memory as among ranges (memfile.StoreOf), in slots of their own
+	// made as its ranges are first mapped (store_slots.go).
 	if s := m.mf.Store(); s != nil {
 		end := s.Base() + s.Size()
 		if bits := m.cpuid.physAddrBits(); physBase+end > 1<<bits {
 			return unavailable("memory file store ending at %#x at guest physical %#x exceeds the guest's %d physical address bits", end, uint64(physBase), bits)
 		}
-		store := kvmUserspaceMemoryRegion{
-			Slot:          1,
-			GuestPhysAddr: physBase + s.Base(),
-			MemorySize:    s.Size(),
-			UserspaceAddr: uint64(memfileHostAddress(s, s.Base(), s.Size())),
-		}
-		if err := setUserMemoryRegion(m.vmFD, &store); err != nil {
-			return fmt.Errorf("kvm: KVM_SET_USER_MEMORY_REGION of the store: %w", err)
-		}
 		m.storeBase, m.storeEnd = s.Base(), end
+		m.storeSlots.init(m.kvmFD, s.Size())
 	}
 	// Intel VMX without unrestricted guest emulates real mode with a TSS
 	// in guest memory; the vCPUs never run in real mode, but the vCPU
