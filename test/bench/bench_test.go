@@ -20,6 +20,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/platform/kvm"
 	"github.com/cocoonrt/cocoon/sentry/platform/ptrace"
 	"github.com/cocoonrt/cocoon/test/internal/cocoonbin"
 )
@@ -53,8 +54,14 @@ func TestReport(t *testing.T) {
 	fmt.Printf("  native                       %10.1f ns\n", native)
 	fmt.Printf("  raw PTRACE_SYSEMU round trip %10.1f ns   (a stub that only makes syscalls; the platform's floor)\n", floor)
 	fmt.Printf("  in the sandbox               %10.1f ns   %.2fx the floor, %.0fx native\n", sandbox, sandbox/floor, sandbox/native)
-	if _, err := os.Stat("/dev/kvm"); err != nil {
-		fmt.Println("  raw KVM exit round trip          n/a   (no /dev/kvm on this host)")
+	if exit, err := rawKVMExit(20000); err != nil {
+		fmt.Printf("  raw KVM exit round trip          n/a   (%v)\n", err)
+	} else {
+		user := rawRoundTrip(t, "kvm", 2000)
+		onKVM := nsPerCall(t, cocoon, "do", "--platform=kvm", "--", loop, "20000")
+		fmt.Printf("  raw KVM exit round trip      %10.1f ns   (a ring-0 guest that only exits: KVM's floor)\n", exit)
+		fmt.Printf("  raw kvm platform round trip  %10.1f ns   (a user-mode stub looping on syscall, served at once)\n", user)
+		fmt.Printf("  in the sandbox on kvm        %10.1f ns   %.2fx the platform floor, %.2fx the raw exit, %.0fx native\n", onKVM, onKVM/user, onKVM/exit, onKVM/native)
 	}
 	fmt.Println()
 
@@ -192,4 +199,21 @@ func rawPlatformRoundTrip(t *testing.T, n int) float64 {
 		}
 	}
 	return float64(time.Since(start).Nanoseconds()) / float64(n)
+}
+
+// rawKVMExit returns the raw KVM exit round trip (kvm.RawExitRoundTrip) in
+// ns, or why this host has none.
+func rawKVMExit(n int) (float64, error) {
+	mf, err := memfile.New("bench", 1<<30)
+	if err != nil {
+		return 0, err
+	}
+	defer mf.Close()
+	p, err := kvm.New(mf)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	d, err := p.RawExitRoundTrip(n)
+	return float64(d.Nanoseconds()), err
 }

@@ -576,44 +576,13 @@ func BenchmarkSyscallRoundTrip(b *testing.B) {
 	b.Logf("syscalls arrive by %s", f.p.SyscallEntry())
 }
 
-// BenchmarkRawExit measures the cheapest exit: a ring-0 guest that only
-// runs hlt (the halt stub), each KVM_RUN one exit and no register written.
-// It is the floor under BenchmarkSyscallRoundTrip.
+// BenchmarkRawExit measures the cheapest exit (RawExitRoundTrip), the
+// floor under BenchmarkSyscallRoundTrip.
 func BenchmarkRawExit(b *testing.B) {
 	_, p := newPlatform(b)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	v, err := p.m.pool.acquire(nil, int32(unix.Gettid()))
+	d, err := p.RawExitRoundTrip(b.N)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.m.pool.release(v)
-	k := &v.run.Sync.Regs
-	k.RIP, k.RSP, k.RFLAGS = haltStubVA, stackTop(v.id, stackRSP0), kernelRFlags
-	v.run.DirtyRegs = syncRegs
-	if v.cpl != 0 {
-		v.run.Sync.Sregs.CS, v.run.Sync.Sregs.SS = segKernelCode, segKernelData
-		v.run.DirtyRegs |= syncSregs
-	}
-	run := func() {
-		for {
-			errno := v.be.run()
-			if errno == unix.EINTR {
-				setImmediateExit(v.run, 0)
-				continue
-			}
-			if errno != 0 || v.run.ExitReason != exitHLT {
-				b.Fatalf("KVM_RUN: %v, exit reason %d at rip %#x", errno, v.run.ExitReason, v.run.Sync.Regs.RIP)
-			}
-			return
-		}
-	}
-	run()
-	// The vCPU is left outside any address space's bookkeeping: make the
-	// next Switch on it reload everything.
-	defer func() { v.flushedAS, v.cpl, v.atSyscallStub, v.userOwner = nil, 0, false, nil }()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		run()
-	}
+	b.ReportMetric(float64(d.Nanoseconds()), "ns/exit")
 }
