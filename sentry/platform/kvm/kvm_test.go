@@ -586,3 +586,55 @@ func BenchmarkRawExit(b *testing.B) {
 	}
 	b.ReportMetric(float64(d.Nanoseconds()), "ns/exit")
 }
+
+// TestKVMPushFPStateReachesTheGuest: a state the kernel pushes (a signal
+// handler's clean state, sigreturn's saved one) is what the application
+// runs with: MXCSR, which KVM_SET_FPU does not carry, and, where the vCPU
+// has AVX, the upper halves of the ymm registers, which FXSAVE does not.
+func TestKVMPushFPStateReachesTheGuest(t *testing.T) {
+	// stmxcsr (%rbx); vmovdqu %ymm0, 0x20(%rbx) (AVX only); syscall; jmp .
+	code := []byte{0x0f, 0xae, 0x1b, 0xc5, 0xfe, 0x7f, 0x43, 0x20, 0x0f, 0x05, 0xeb, 0xfe}
+	f := newFixture(t, code)
+	avx := f.p.m.fp == fpXSAVE && f.p.m.xcr0&xfeatureAVX != 0
+	if !avx {
+		// Leave out the vmovdqu.
+		code = append(code[:3:3], code[8:]...)
+		f = newFixture(t, code)
+	}
+	data := f.mapData(t, dataAddr)
+	st := &arch.State{}
+	if err := f.ctx.PullFPState(st); err != nil {
+		t.Fatal(err)
+	}
+	fp := append([]byte(nil), st.FP...)
+	le := binary.LittleEndian
+	const mxcsr = 0x1f80 | 3<<13 // round toward zero
+	le.PutUint32(fp[fxMXCSR:], mxcsr)
+	if avx {
+		const ymmHi = 576 // the AVX component in the standard format
+		for i := range 16 {
+			fp[ymmHi+i] = 0xa0 + byte(i)
+		}
+		le.PutUint64(fp[xsaveHdrBV:], le.Uint64(fp[xsaveHdrBV:])|xfeatureAVX)
+	}
+	st.FP = fp
+	if err := f.ctx.PushFPState(st); err != nil {
+		t.Fatal(err)
+	}
+	st.Regs.Rip, st.Regs.Rbx = codeAddr, dataAddr
+	if trap := switchUntil(t, f.ctx, f.as, st); trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v", trap)
+	}
+	got := f.mf.Slice(data)
+	if m := le.Uint32(got); m != mxcsr {
+		t.Errorf("the guest ran with MXCSR %#x, want %#x", m, mxcsr)
+	}
+	if avx {
+		for i := range 16 {
+			if got[0x20+16+i] != 0xa0+byte(i) {
+				t.Fatalf("ymm0's upper half in the guest % x, want a0 a1 ...", got[0x30:0x40])
+			}
+		}
+	}
+	t.Logf("FP format %d, AVX checked %v", f.p.m.fp, avx)
+}

@@ -31,6 +31,9 @@ type machine struct {
 	nx                  bool
 	fp                  fpFormat
 	xcr0                uint64
+	// guestXSAVE is set when the vCPUs run with CR4.OSXSAVE and the
+	// sentry sets their XCR0 (KVM_SET_XCRS) to xcr0.
+	guestXSAVE bool
 	// codePage and idtPage are the trampoline's code and IDT.
 	codePage memfile.Range
 	idtPage  memfile.Range
@@ -180,14 +183,21 @@ func (m *machine) setUpCPUID() error {
 		return unavailable("the guest CPU has no long mode or SYSCALL")
 	}
 	m.nx = m.cpuid.hasNX()
+	// The FPU state moves in XSAVE format whenever KVM can: KVM_GET_FPU
+	// and KVM_SET_FPU carry the legacy area without MXCSR (measured on
+	// the development hosts: a handler saw the interrupted code's MXCSR
+	// instead of the clean state), and on the PVM of those hosts the
+	// application runs with the host's XCR0 (AVX and AVX-512 live in the
+	// vCPU) although KVM's supported CPUID hides XSAVE: only
+	// KVM_GET_XSAVE and KVM_SET_XSAVE move that state. The guest's own
+	// XSAVE (CR4.OSXSAVE, XCR0) is set up only where the CPUID offers it.
 	m.fp = fpFXSAVE
-	if m.cpuid.hasXSAVE() {
-		x, _ := checkExtension(m.kvmFD, capXSAVE)
-		c, _ := checkExtension(m.kvmFD, capXCRs)
-		if x > 0 && c > 0 {
-			m.fp = fpXSAVE
-			m.xcr0 = m.cpuid.guestXCR0()
-		}
+	x, _ := checkExtension(m.kvmFD, capXSAVE)
+	c, _ := checkExtension(m.kvmFD, capXCRs)
+	if x > 0 && c > 0 {
+		m.fp = fpXSAVE
+		m.xcr0 = m.cpuid.guestXCR0()
+		m.guestXSAVE = m.cpuid.hasXSAVE()
 	}
 	return nil
 }

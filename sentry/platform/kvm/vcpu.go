@@ -147,7 +147,7 @@ func (m *machine) newVCPU(id int) (_ *vCPU, err error) {
 	if err := setCPUID2(v.fd, &m.cpuid2); err != nil {
 		return nil, fmt.Errorf("kvm: KVM_SET_CPUID2: %w", err)
 	}
-	if m.fp == fpXSAVE {
+	if m.guestXSAVE {
 		xcrs := kvmXCRs{NrXCRs: 1}
 		xcrs.XCRs[0] = kvmXCR{XCR: 0, Value: m.xcr0}
 		if err := setXCRs(v.fd, &xcrs); err != nil {
@@ -218,7 +218,7 @@ func (m *machine) initialSregs(s *kvmSregs, id int) {
 	s.CR2 = 0
 	s.CR3 = m.idleRoot
 	s.CR4 = cr4PAE | cr4OSFXSR | cr4OSXMMEXCPT
-	if m.fp == fpXSAVE {
+	if m.guestXSAVE {
 		s.CR4 |= cr4OSXSAVE
 	}
 	s.CR8 = 0
