@@ -183,8 +183,24 @@ func TestRuntimeHandlers(t *testing.T) {
 		if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), `runtime handler "cocoon-kvm" needs the kvm platform`) || !strings.Contains(err.Error(), "/dev/kvm") {
 			t.Errorf("RunPodSandbox with cocoon-kvm and no /dev/kvm = %v, want FailedPrecondition naming /dev/kvm", err)
 		}
+	} else if kvmUnavailable != "" {
+		t.Logf("this host has /dev/kvm, which the KVM platform cannot use (%s); the refusal is not checked", kvmUnavailable)
 	} else {
-		t.Logf("this host has /dev/kvm (cocoon-kvm: %q); the refusal is not checked", kvmUnavailable)
+		// Where KVM runs, a cocoon-kvm pod runs its programs on it,
+		// inside the confined sentry (the daemon hands it /dev/kvm).
+		kpod, kcfg := f.runPodWith("cocoon-kvm", "kvm-runs")
+		if h, p := f.podPlatform(kpod); h != "cocoon-kvm" || p != "kvm" {
+			t.Errorf("pod with handler cocoon-kvm: handler %q platform %q", h, p)
+		}
+		if p := f.sentryPlatform(kpod); p != "kvm" {
+			t.Errorf("the cocoon-kvm pod's sentry runs on %q", p)
+		}
+		kctr := f.create(kpod, kcfg, "hello", "sh", "-c", "echo hello from kvm; sleep 1000")
+		f.c.run(false, "start", kctr)
+		f.waitState(kctr, "CONTAINER_RUNNING")
+		if out := f.c.run(false, "exec", kctr, "sh", "-c", "echo exec-on-kvm; seq 3 | sort -r | tr '\\n' ,"); !strings.Contains(out, "exec-on-kvm") || !strings.Contains(out, "3,2,1,") {
+			t.Errorf("exec in the kvm pod = %q", out)
+		}
 	}
 
 	// An unknown handler is still InvalidArgument.
