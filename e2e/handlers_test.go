@@ -27,6 +27,29 @@ func (f *podFixture) runPodWith(handler, name string) (id, cfg string) {
 	return id, cfg
 }
 
+// runsOnHandler runs a pod named name with runtime handler, checks that
+// its sentry runs on platform, and starts a container in it and an exec
+// pipeline; it returns the pod and the container.
+func (f *podFixture) runsOnHandler(handler, name, platform string) (pod, ctr string) {
+	t := f.t
+	t.Helper()
+	pod, cfg := f.runPodWith(handler, name)
+	if h, p := f.podPlatform(pod); h != handler || p != platform {
+		t.Errorf("pod with handler %s: handler %q platform %q", handler, h, p)
+	}
+	if p := f.sentryPlatform(pod); p != platform {
+		t.Errorf("the %s pod's sentry runs on %q", handler, p)
+	}
+	ctr = f.create(pod, cfg, "hello", "sh", "-c", "echo hello from "+platform+"; sleep 1000")
+	f.c.run(false, "start", ctr)
+	f.waitState(ctr, "CONTAINER_RUNNING")
+	want := "exec-on-" + platform
+	if out := f.c.run(false, "exec", ctr, "sh", "-c", "echo "+want+"; seq 3 | sort -r | tr '\\n' ,"); !strings.Contains(out, want) || !strings.Contains(out, "3,2,1,") {
+		t.Errorf("exec in the %s pod = %q", platform, out)
+	}
+	return pod, ctr
+}
+
 // podPlatform is what a pod's verbose status says about its platform.
 func (f *podFixture) podPlatform(pod string) (handler, platform string) {
 	f.t.Helper()
@@ -134,19 +157,7 @@ func TestRuntimeHandlers(t *testing.T) {
 	}
 
 	// cocoon-ptrace runs its pod on ptrace, and its programs run.
-	pod, podCfg := f.runPodWith("cocoon-ptrace", "on-ptrace")
-	if h, p := f.podPlatform(pod); h != "cocoon-ptrace" || p != "ptrace" {
-		t.Errorf("pod with handler cocoon-ptrace: handler %q platform %q", h, p)
-	}
-	if p := f.sentryPlatform(pod); p != "ptrace" {
-		t.Errorf("the cocoon-ptrace pod's sentry runs on %q", p)
-	}
-	ctr := f.create(pod, podCfg, "hello", "sh", "-c", "echo hello from ptrace; sleep 1000")
-	f.c.run(false, "start", ctr)
-	f.waitState(ctr, "CONTAINER_RUNNING")
-	if out := f.c.run(false, "exec", ctr, "echo", "exec-on-ptrace"); !strings.Contains(out, "exec-on-ptrace") {
-		t.Errorf("exec in the ptrace pod = %q", out)
-	}
+	pod, ctr := f.runsOnHandler("cocoon-ptrace", "on-ptrace", "ptrace")
 
 	// The default handler runs on what auto chose.
 	def, _ := f.runPod("on-default")
@@ -188,19 +199,7 @@ func TestRuntimeHandlers(t *testing.T) {
 	} else {
 		// Where KVM runs, a cocoon-kvm pod runs its programs on it,
 		// inside the confined sentry (the daemon hands it /dev/kvm).
-		kpod, kcfg := f.runPodWith("cocoon-kvm", "kvm-runs")
-		if h, p := f.podPlatform(kpod); h != "cocoon-kvm" || p != "kvm" {
-			t.Errorf("pod with handler cocoon-kvm: handler %q platform %q", h, p)
-		}
-		if p := f.sentryPlatform(kpod); p != "kvm" {
-			t.Errorf("the cocoon-kvm pod's sentry runs on %q", p)
-		}
-		kctr := f.create(kpod, kcfg, "hello", "sh", "-c", "echo hello from kvm; sleep 1000")
-		f.c.run(false, "start", kctr)
-		f.waitState(kctr, "CONTAINER_RUNNING")
-		if out := f.c.run(false, "exec", kctr, "sh", "-c", "echo exec-on-kvm; seq 3 | sort -r | tr '\\n' ,"); !strings.Contains(out, "exec-on-kvm") || !strings.Contains(out, "3,2,1,") {
-			t.Errorf("exec in the kvm pod = %q", out)
-		}
+		f.runsOnHandler("cocoon-kvm", "kvm-runs", "kvm")
 	}
 
 	// An unknown handler is still InvalidArgument.

@@ -18,6 +18,17 @@ func newTestMemfile(t testing.TB, size uint64) *memfile.File {
 	return mf
 }
 
+// newPage allocates a page of mf (or of its store) holding content.
+func newPage(t testing.TB, mf *memfile.File, content []byte) memfile.Range {
+	t.Helper()
+	fr, err := mf.Allocate(pageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(mf.Slice(fr), content)
+	return fr
+}
+
 // newTestMachine builds everything of a machine that needs no /dev/kvm:
 // the trampoline pages and tables, and a pool whose vCPUs have their areas
 // set up and a kvm_run in ordinary memory but no KVM vCPU behind them.

@@ -59,27 +59,30 @@ func newPlatform(t testing.TB) (*memfile.File, *Platform) {
 func newFixture(t testing.TB, code []byte) *fixture {
 	t.Helper()
 	mf, p := newPlatform(t)
-	runtime.LockOSThread()
-	t.Cleanup(runtime.UnlockOSThread)
+	ctx := threadContext(t, p)
 	as, err := p.NewAddressSpace()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(as.Release)
+	if err := as.MapFile(codeAddr, newPage(t, mf, code), platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{mf, p, as, ctx}
+}
+
+// threadContext locks the calling goroutine to its thread for the rest
+// of the test and returns a context for it.
+func threadContext(t testing.TB, p *Platform) platform.Context {
+	t.Helper()
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
 	ctx, err := p.NewContext()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ctx.Release)
-	fr, err := mf.Allocate(arch.PageSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copy(mf.Slice(fr), code)
-	if err := as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{mf, p, as, ctx}
+	return ctx
 }
 
 // mapData maps a fresh zeroed page read-write at addr and returns it.

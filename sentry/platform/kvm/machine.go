@@ -345,13 +345,11 @@ func (m *machine) maxVCPUs() int {
 // newRoot returns a PML4 page with the trampoline's shared entry.
 func (m *machine) newRoot() (uint64, error) {
 	m.rootsMu.Lock()
-	if n := len(m.freeRoots); n > 0 {
-		r := m.freeRoots[n-1]
-		m.freeRoots = m.freeRoots[:n-1]
-		m.rootsMu.Unlock()
+	r, ok := popPage(&m.freeRoots)
+	m.rootsMu.Unlock()
+	if ok {
 		return r, nil
 	}
-	m.rootsMu.Unlock()
 	mem := memfileTables{m.mf}
 	r, err := mem.allocTable()
 	if err != nil {

@@ -126,9 +126,7 @@ func (s shadowTables) allocTable() (uint64, error) {
 			return 0, err
 		}
 	}
-	if n := len(sh.clean); n > 0 {
-		t := sh.clean[n-1]
-		sh.clean = sh.clean[:n-1]
+	if t, ok := popPage(&sh.clean); ok {
 		sh.mu.Unlock()
 		return t, nil
 	}
@@ -208,4 +206,15 @@ func (m *machine) releaseShadowMemory() {
 		}
 	}
 	sh.quarantine, sh.quarantinedRoots, sh.clean = nil, nil, nil
+}
+
+// popPage takes the last page of *pages, if any.
+func popPage(pages *[]uint64) (uint64, bool) {
+	n := len(*pages)
+	if n == 0 {
+		return 0, false
+	}
+	p := (*pages)[n-1]
+	*pages = (*pages)[:n-1]
+	return p, true
 }

@@ -79,23 +79,9 @@ func TestKVMReusedTablesBringNoTranslations(t *testing.T) {
 	mf, p := newPlatform(t)
 	defer func(n int) { quarantineLimit = n }(quarantineLimit)
 	quarantineLimit = 1
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	ctx, err := p.NewContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctx.Release()
-	code, err := mf.Allocate(arch.PageSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copy(mf.Slice(code), loadThenGetppid)
-	data, err := mf.Allocate(arch.PageSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mf.Slice(data)[0] = 0x5a
+	ctx := threadContext(t, p)
+	code := newPage(t, mf, loadThenGetppid)
+	data := newPage(t, mf, []byte{0x5a})
 
 	run := func(as platform.AddressSpace) platform.Trap {
 		st := &arch.State{}
@@ -154,6 +140,7 @@ func TestKVMDiscardStopsOtherVCPUs(t *testing.T) {
 	if !p.m.shadow.on {
 		t.Skip("this host's KVM does not shadow page tables: no discards")
 	}
+	code := newPage(t, mf, getppidLoop)
 	var stop atomic.Bool
 	var syscalls atomic.Int64
 	var wg sync.WaitGroup
@@ -175,13 +162,7 @@ func TestKVMDiscardStopsOtherVCPUs(t *testing.T) {
 				return
 			}
 			defer as.Release()
-			fr, err := mf.Allocate(arch.PageSize)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			copy(mf.Slice(fr), getppidLoop)
-			if err := as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+			if err := as.MapFile(codeAddr, code, platform.Read|platform.Execute); err != nil {
 				t.Error(err)
 				return
 			}

@@ -2,7 +2,6 @@ package kvm
 
 import (
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -36,28 +35,14 @@ func TestKVMStoreSlotsMadeOnFirstMap(t *testing.T) {
 		}
 	}
 
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	ctx, err := p.NewContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctx.Release()
+	ctx := threadContext(t, p)
 	as, err := p.NewAddressSpace()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer as.Release()
-	code, err := mf.Allocate(arch.PageSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copy(mf.Slice(code), loadThenGetppid)
-	data, err := store.Allocate(arch.PageSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mf.Slice(data)[0] = 0x5a
+	code := newPage(t, mf, loadThenGetppid)
+	data := newPage(t, store, []byte{0x5a})
 	if err := as.MapFile(codeAddr, code, platform.Read|platform.Execute); err != nil {
 		t.Fatal(err)
 	}
