@@ -20,11 +20,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"sync"
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/invoke"
+	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,6 +65,14 @@ type Options struct {
 	NoWatch bool
 	// Log receives reloads and watch errors; default slog.Default().
 	Log *slog.Logger
+	// GiveBack, when set, is called before DEL while the pod's network
+	// namespace is still there, with the addresses ADD gave each of the
+	// pod's interfaces (from the cached result). The sandbox's stack
+	// takes them off the interfaces (netstack's take-over), and plugins
+	// find what to undo by them: the bridge plugin removes the pod's
+	// masquerade chain only for the addresses it finds on the
+	// interface. A failure is logged and DEL goes on.
+	GiveBack func(netns string, addrs map[string][]netip.Prefix) error
 }
 
 // CNI is a pod network. Its methods are safe for concurrent use: pods
@@ -249,10 +259,48 @@ func (c *CNI) Teardown(ctx context.Context, id, netns string, args PodArgs) erro
 		c.log.Warn("cni: no network configuration to tear the pod down with; assuming it was never attached", "pod", id, "err", c.Status())
 		return nil
 	}
+	if netns != "" && c.opts.GiveBack != nil {
+		if addrs := c.podAddrs(list, rt, netns); len(addrs) > 0 {
+			if err := c.opts.GiveBack(netns, addrs); err != nil {
+				c.log.Warn("cni: giving the pod's addresses back to its interfaces before DEL", "pod", id, "err", err)
+			}
+		}
+	}
 	if err := c.lib.DelNetworkList(ctx, c.runnable(list, id), rt); err != nil {
 		return fmt.Errorf("cni: network %s: %w", list.Name, err)
 	}
 	return nil
+}
+
+// podAddrs returns, by interface name, the addresses the cached result
+// of the pod's ADD gave its interfaces inside netns (nil when nothing
+// is cached).
+func (c *CNI) podAddrs(list *libcni.NetworkConfigList, rt *libcni.RuntimeConf, netns string) map[string][]netip.Prefix {
+	cached, err := c.lib.GetNetworkListCachedResult(list, rt)
+	if err != nil || cached == nil {
+		return nil
+	}
+	res, err := types100.NewResultFromResult(cached)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]netip.Prefix{}
+	for _, ip := range res.IPs {
+		if ip == nil || ip.Interface == nil || *ip.Interface < 0 || *ip.Interface >= len(res.Interfaces) {
+			continue
+		}
+		itf := res.Interfaces[*ip.Interface]
+		if itf == nil || itf.Sandbox != netns {
+			continue
+		}
+		addr, ok := netip.AddrFromSlice(ip.Address.IP)
+		if !ok {
+			continue
+		}
+		ones, _ := ip.Address.Mask.Size()
+		out[itf.Name] = append(out[itf.Name], netip.PrefixFrom(addr.Unmap(), ones))
+	}
+	return out
 }
 
 // runnable is list without the plugins whose binaries are missing. DEL

@@ -32,6 +32,14 @@ type cniNet struct {
 
 func newCNINet(t *testing.T) *cniNet {
 	t.Helper()
+	return newCNINetMasq(t, false)
+}
+
+// newCNINetMasq is newCNINet whose bridge masquerades the pods' traffic
+// leaving the subnet when ipMasq is set (as the packaged sample network
+// does): the bridge plugin then makes a NAT chain for each pod.
+func newCNINetMasq(t *testing.T, ipMasq bool) *cniNet {
+	t.Helper()
 	for _, p := range []string{"bridge", "host-local", "portmap"} {
 		if _, err := os.Stat(filepath.Join(e2ePluginDir, p)); err != nil {
 			t.Skipf("needs the CNI plugins in %s: %v", e2ePluginDir, err)
@@ -53,9 +61,9 @@ func newCNINet(t *testing.T) *cniNet {
 	// The pods' default route is the bridge, as in containerd's sample
 	// conflist: a pod answers clients at any host address.
 	conf := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": %q, "plugins": [
-	  {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false,
+	  {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": %v,
 	   "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": %q}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-	  {"type": "portmap", "capabilities": {"portMappings": true}}]}`, n.bridge, n.bridge, n.dataDir, n.subnet)
+	  {"type": "portmap", "capabilities": {"portMappings": true}}]}`, n.bridge, n.bridge, ipMasq, n.dataDir, n.subnet)
 	if err := os.WriteFile(filepath.Join(n.confDir, "10-e2e.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,12 @@ import (
 // network n.
 func newNetPodFixture(t *testing.T) (*podFixture, *cniNet, string) {
 	t.Helper()
-	n := newCNINet(t)
+	return newNetPodFixtureOn(t, newCNINet(t))
+}
+
+// newNetPodFixtureOn is newNetPodFixture on the network n.
+func newNetPodFixtureOn(t *testing.T, n *cniNet) (*podFixture, *cniNet, string) {
+	t.Helper()
 	img, err := registry.BusyboxImage()
 	if err != nil {
 		t.Skip(err)
@@ -175,5 +180,39 @@ func TestPodNetworkPodToPod(t *testing.T) {
 		"i=0; while [ $i -lt 50 ]; do /bin/busybox wget -q -O - "+url+" && exit 0; /bin/busybox usleep 200000; i=$((i+1)); done; exit 1")
 	if code != 0 || !strings.Contains(logs, "hello-from-server") {
 		t.Fatalf("wget %s in the other pod: exit %d, log %q", url, code, logs)
+	}
+}
+
+// TestPodNetworkMasqueradeReleased: on a bridge network with ipMasq, the
+// plugin makes a NAT chain for the pod at ADD and, since DEL finds the
+// pod's address on its interface again (the sentry took it: the runtime
+// gives it back before DEL), removes it when the pod goes. Before that,
+// every pod left its chain and rules in the host's iptables.
+func TestPodNetworkMasqueradeReleased(t *testing.T) {
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Skip("needs iptables")
+	}
+	f, _, _ := newNetPodFixtureOn(t, newCNINetMasq(t, true))
+	nat := func() string {
+		out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput()
+		if err != nil {
+			t.Fatalf("iptables -t nat -S: %v: %s", err, out)
+		}
+		return string(out)
+	}
+	pod, _ := f.runPod("masq")
+	if !strings.Contains(nat(), pod) {
+		t.Fatalf("no NAT rule names pod %s after ADD with ipMasq:\n%s", pod, nat())
+	}
+	f.c.run(false, "stopp", pod)
+	f.c.run(false, "rmp", pod)
+	var left []string
+	for _, l := range strings.Split(nat(), "\n") {
+		if strings.Contains(l, pod) {
+			left = append(left, l)
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("the removed pod's NAT rules are left:\n%s", strings.Join(left, "\n"))
 	}
 }

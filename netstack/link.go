@@ -429,6 +429,50 @@ func takeOver(h *netlink.Handle, nl netlink.Link, addrs []netlink.Addr) error {
 	return errors.Join(errs...)
 }
 
+// GiveBackLinks is the inverse of the take-over, for the namespace of the
+// calling thread once the sandbox's stack is gone: each named link gets
+// its addresses back in the host kernel (IPv6 on again for the IPv6
+// ones, without duplicate address detection). CNI plugins find what to
+// undo at DEL by the addresses on the pod's interface: without them the
+// bridge plugin's DEL leaves the pod's masquerade chain and rules in the
+// host's iptables. A link or address that is gone, or already there, is
+// fine.
+func GiveBackLinks(addrs map[string][]netip.Prefix) error {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("netstack: netlink: %w", err)
+	}
+	defer h.Close()
+	var errs []error
+	for name, prefixes := range addrs {
+		nl, err := h.LinkByName(name)
+		if err != nil {
+			var notFound netlink.LinkNotFoundError
+			if !errors.As(err, &notFound) {
+				errs = append(errs, fmt.Errorf("netstack: giving %s back: %w", name, err))
+			}
+			continue
+		}
+		for _, p := range prefixes {
+			if p.Addr().Is6() {
+				conf := filepath.Join("/proc/sys/net/ipv6/conf", name, "disable_ipv6")
+				if err := os.WriteFile(conf, []byte("0"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+					errs = append(errs, fmt.Errorf("netstack: giving %s back: net.ipv6.conf.%s.disable_ipv6: %w", name, name, err))
+					continue
+				}
+			}
+			ad := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+			if p.Addr().Is6() {
+				ad.Flags = unix.IFA_F_NODAD
+			}
+			if err := h.AddrAdd(nl, ad); err != nil && !errors.Is(err, unix.EEXIST) {
+				errs = append(errs, fmt.Errorf("netstack: giving %s back: adding %s: %w", name, p, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // convertRoute turns a main-table unicast route of a link into a
 // HostRoute.
 func convertRoute(r netlink.Route) (HostRoute, bool) {

@@ -561,3 +561,29 @@ func measure(t *testing.T, v *vethPair, accept func() (net.Conn, error), addr ne
 	}
 	return in, out
 }
+
+// TestGiveBackLinks: after the take-over, giving the links back puts
+// their addresses on them in the host kernel again, so that CNI plugins'
+// DEL finds them; doing it twice, or for a link that is gone, is fine.
+func TestGiveBackLinks(t *testing.T) {
+	v := newVethPair(t)
+	attachedStack(t, v, LinkOptions{})
+	if out := run(t, "ip", "-n", v.podNSName, "addr", "show", "dev", v.podIf); strings.Contains(out, "inet") {
+		t.Fatalf("addresses left after the takeover:\n%s", out)
+	}
+	back := map[string][]netip.Prefix{
+		v.podIf:   {netip.PrefixFrom(v.podIP, 30), netip.PrefixFrom(v.pod6, 64)},
+		"cvgone0": {netip.MustParsePrefix("10.97.0.2/24")},
+	}
+	for range 2 {
+		if err := inNetNS(v.podNS, func() error { return GiveBackLinks(back) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := run(t, "ip", "-n", v.podNSName, "addr", "show", "dev", v.podIf)
+	for _, want := range []string{"inet " + v.podIP.String() + "/30", "inet6 " + v.pod6.String() + "/64"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%q not back on %s:\n%s", want, v.podIf, out)
+		}
+	}
+}

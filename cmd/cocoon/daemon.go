@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"runtime"
 
@@ -12,7 +13,9 @@ import (
 	"github.com/cocoonrt/cocoon/cni"
 	"github.com/cocoonrt/cocoon/cri"
 	"github.com/cocoonrt/cocoon/image"
+	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/podsandbox"
+	"github.com/cocoonrt/cocoon/podsandbox/netns"
 )
 
 // daemonMain is `cocoon daemon`: the CRI server (cri.DaemonMain) over the
@@ -35,6 +38,11 @@ func wireRuntime() {
 			BinDirs:  cfg.CNI.BinDirs,
 			CacheDir: cfg.CNICacheDir(),
 			Log:      log,
+			// The pod's sentry took its interfaces' addresses
+			// (netstack's take-over); DEL's plugins look for them.
+			GiveBack: func(path string, addrs map[string][]netip.Prefix) error {
+				return netns.Do(path, func() error { return netstack.GiveBackLinks(addrs) })
+			},
 		})
 		if err != nil {
 			return nil, nil, err
