@@ -222,12 +222,7 @@ func (as *addressSpace) endChangeLocked() {
 // enough (see kick and the entry gate); it is repeated now and then only
 // as insurance against a lost signal.
 func waitLeft(v *vCPU, as *addressSpace) {
-	waitWhile(v, func(cur *addressSpace) bool { return cur == as })
-}
-
-// waitWhile waits until in(v.as) is false.
-func waitWhile(v *vCPU, in func(*addressSpace) bool) {
-	for i := 1; in(v.as.Load()); i++ {
+	for i := 1; v.as.Load() == as; i++ {
 		switch {
 		case i < 64:
 			runtime.Gosched()
@@ -248,14 +243,6 @@ func (as *addressSpace) enter(v *vCPU) error {
 		if as.released.Load() {
 			v.as.Store(nil)
 			return fmt.Errorf("kvm: running in a released address space")
-		}
-		if sh := &as.m.shadow; sh.stopping.Load() {
-			v.as.Store(nil)
-			// A discard of the host's shadow tables holds stopMu
-			// while it keeps every vCPU out.
-			sh.stopMu.Lock()
-			sh.stopMu.Unlock()
-			continue
 		}
 		if !as.modifying.Load() {
 			return nil

@@ -49,6 +49,10 @@ func mapRun(fd, size int) ([]byte, *kvmRun, error) {
 	return b, (*kvmRun)(unsafe.Pointer(&b[0])), nil
 }
 
+// sliceAddress is the host address of b's first byte (b is memory the Go
+// heap does not move: a mapping).
+func sliceAddress(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
+
 // memfileHostAddress returns the address of the sentry's mapping of the
 // memory file (or its store) from base, which KVM maps as guest physical
 // memory.

@@ -44,6 +44,11 @@ const (
 	// KVM_SET_TSS_ADDR, the value Firecracker and QEMU use.
 	tssAddr = 0xfffbd000
 
+	// discardSlotAddr is the guest physical page of the memory slot
+	// whose deletion makes KVM discard its shadow tables (shadow.go):
+	// below physBase, away from tssAddr, mapped by no page table.
+	discardSlotAddr = 0x10000
+
 	// maxUserAddress is the end of the application's range: PML4 entries
 	// 0-254. PML4 entry 255 holds the trampoline.
 	maxUserAddress = 255 << 39 // 0x7f8000000000

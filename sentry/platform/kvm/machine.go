@@ -78,7 +78,6 @@ type machine struct {
 //	addressSpace.mu
 //	  machine.storeSlots.mu
 //	  machine.shadow.mu
-//	    machine.shadow.stopMu
 //	    machine.rootsMu
 //	pool.mu
 //	  machine.kernelMu

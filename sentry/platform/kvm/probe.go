@@ -167,7 +167,9 @@ func (p *Platform) probe() (err error) {
 		// The hypervisor shadows the tables: from now on the
 		// platform drops its shadows of what it takes away. Drop
 		// the data page's and load it again.
-		m.shadow.on = true
+		if err := m.enableShadow(); err != nil {
+			return unavailable("start-up probe: the guest still read a page after the sentry unmapped it (a stale translation), and the platform cannot handle a host that shadows page tables here: %v", err)
+		}
 		m.dropShadows(&frameRuns{runs: []physRange{{physBase + data.Start, physBase + data.End}}})
 		st.Regs.Rip = probeCodeVA + 7
 		if trap, err = run("load from an unmapped page, its shadow dropped"); err != nil {

@@ -37,14 +37,18 @@ import (
 //     and the sentry's next access to them only takes a minor fault.
 //   - Table pages (and roots) that leave an address space are not reused
 //     until KVM has forgotten their shadows: they wait in a quarantine,
-//     zeroed, and when it holds quarantineLimit pages the platform stops
-//     every vCPU outside the guest, deletes and re-adds the memory slot,
-//     which makes KVM discard all of its shadow tables, and frees the
-//     quarantine for reuse. A table unlinked from a live address space
-//     may still be reached through that address space's shadow until
-//     then; only that address space can reach it, and every translation
-//     KVM builds through it is computed from the guest's current tables,
-//     so it translates as the tables say.
+//     zeroed, and when it holds quarantineLimit pages the platform
+//     deletes and re-adds a one-page memory slot of its own, which
+//     nothing maps: deleting any slot makes KVM zap every shadow page it
+//     holds and make every vCPU reload its roots before it next runs
+//     (Documentation/virt/kvm/api.rst, KVM_X86_QUIRK_SLOT_ZAP_ALL, on
+//     by default), so the quarantine can be reused when the ioctl
+//     returns, and running vCPUs need not be stopped. A table unlinked
+//     from a live address space may still be reached through that
+//     address space's shadow until then; only that address space can
+//     reach it, and every translation KVM builds through it is computed
+//     from the guest's current tables, so it translates as the tables
+//     say.
 type shadowState struct {
 	// on is set by the start-up probe when the host shadows the tables;
 	// read-only afterwards.
@@ -63,14 +67,9 @@ type shadowState struct {
 	// discards counts discards of KVM's shadow tables.
 	discards atomic.Uint64
 
-	// stopping is set while a discard keeps every vCPU out of the guest:
-	// the memory slot is briefly absent, and a vCPU running then would
-	// fault on memory that is not there. It pairs with vCPU.as as the
-	// address spaces' entry gate does (address_space.go).
-	stopping atomic.Bool
-	// stopMu is held for a whole discard; vCPUs held at the entry gate
-	// wait on it.
-	stopMu sync.Mutex
+	// discardMem is the page behind the discard slot; made with the
+	// slot by enableShadow.
+	discardMem []byte
 }
 
 // quarantineLimit is how many table pages wait for a discard of KVM's
@@ -153,35 +152,48 @@ func (m *machine) quarantineRoot(root uint64) {
 	m.shadow.mu.Unlock()
 }
 
+// enableShadow switches the platform to what a host that shadows page
+// tables needs (the probe calls it) and makes the discard slot.
+func (m *machine) enableShadow() error {
+	mem, err := unix.Mmap(-1, 0, pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return fmt.Errorf("kvm: the shadow discard slot's page: %w", err)
+	}
+	m.shadow.discardMem = mem
+	r := m.discardRegion()
+	if err := setUserMemoryRegion(m.vmFD, &r); err != nil {
+		return fmt.Errorf("kvm: KVM_SET_USER_MEMORY_REGION of the shadow discard slot: %w", err)
+	}
+	m.shadow.on = true
+	return nil
+}
+
+// discardRegion is the discard slot.
+func (m *machine) discardRegion() kvmUserspaceMemoryRegion {
+	return kvmUserspaceMemoryRegion{
+		Slot:          discardSlot,
+		GuestPhysAddr: discardSlotAddr,
+		MemorySize:    pageSize,
+		UserspaceAddr: uint64(sliceAddress(m.shadow.discardMem)),
+	}
+}
+
 // discardShadowsLocked makes KVM throw away every shadow table it holds,
-// then frees the quarantine: it keeps every vCPU out of the guest, and
-// deletes and re-adds the memory slot (KVM zaps all shadow pages when a
-// slot is deleted).
+// by deleting and re-adding the discard slot, then frees the
+// quarantine.
 //
 // Preconditions: m.shadow.mu is held.
 func (m *machine) discardShadowsLocked() error {
 	sh := &m.shadow
-	sh.stopMu.Lock()
-	defer sh.stopMu.Unlock()
-	sh.stopping.Store(true)
-	defer sh.stopping.Store(false)
-	for _, v := range m.pool.vcpus() {
-		if v.as.Load() == nil {
-			continue
-		}
-		v.kick()
-		waitWhile(v, func(cur *addressSpace) bool { return cur != nil })
-	}
-	region := m.memoryRegion()
-	size := region.MemorySize
+	region := m.discardRegion()
 	region.MemorySize = 0
 	if err := setUserMemoryRegion(m.vmFD, &region); err != nil {
-		return fmt.Errorf("kvm: deleting the memory slot to discard shadow tables: %w", err)
+		return fmt.Errorf("kvm: deleting the discard slot: %w", err)
 	}
-	region.MemorySize = size
+	region.MemorySize = pageSize
 	if err := setUserMemoryRegion(m.vmFD, &region); err != nil {
-		// The VM has no memory now: nothing can run in it.
-		return fmt.Errorf("kvm: re-adding the memory slot after discarding shadow tables: %w", err)
+		// The next discard's deletion would fail: no more reuse.
+		return fmt.Errorf("kvm: re-adding the discard slot: %w", err)
 	}
 	sh.discards.Add(1)
 	sh.clean = append(sh.clean, sh.quarantine...)
@@ -206,6 +218,10 @@ func (m *machine) releaseShadowMemory() {
 		}
 	}
 	sh.quarantine, sh.quarantinedRoots, sh.clean = nil, nil, nil
+	if sh.discardMem != nil {
+		_ = unix.Munmap(sh.discardMem)
+		sh.discardMem = nil
+	}
 }
 
 // popPage takes the last page of *pages, if any.

@@ -32,9 +32,11 @@ const (
 	// storeSlotSize is the size of a store slot when KVM allows enough
 	// of them.
 	storeSlotSize = 1 << 30
-	// firstStoreSlot is the slot number of the store's first chunk;
-	// slot 0 is the memory file.
-	firstStoreSlot = 1
+	// discardSlot is the slot whose deletion discards KVM's shadow
+	// tables (shadow.go); slot 0 is the memory file.
+	discardSlot = 1
+	// firstStoreSlot is the slot number of the store's first chunk.
+	firstStoreSlot = 2
 	// defaultMemslots is KVM's slot count when it does not say
 	// (KVM_CAP_NR_MEMSLOTS absent: 32, the oldest x86 limit).
 	defaultMemslots = 32
