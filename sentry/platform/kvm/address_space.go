@@ -107,10 +107,8 @@ func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.Ac
 		as.Unmap(addr, length)
 		return nil
 	}
-	if fr.End > as.m.memSize {
-		if err := as.m.ensureStoreSlots(fr); err != nil {
-			return err
-		}
+	if err := as.m.ensureSlots(fr); err != nil {
+		return err
 	}
 	leaf := userLeafFlags(perms, as.m.nx)
 	phys := physBase + fr.Start

@@ -59,8 +59,9 @@ type machine struct {
 	// trampoline) makes that safe.
 	freeRoots []uint64
 
-	// storeSlots are the memory slots of the store.
-	storeSlots storeSlots
+	// memSlots and storeSlots are the memory slots of the memory file
+	// and of its store (slots.go).
+	memSlots, storeSlots lazySlots
 
 	// shadow is what the platform does on hosts whose KVM shadows the
 	// guest's page tables (shadow.go).
@@ -73,10 +74,9 @@ type machine struct {
 }
 
 // Lock order (a lock may be taken while holding those above it; the memory
-// file's own lock may be taken under any of them):
+// file's own lock and lazySlots.mu may be taken under any of them):
 //
 //	addressSpace.mu
-//	  machine.storeSlots.mu
 //	  machine.shadow.mu
 //	    machine.rootsMu
 //	pool.mu
@@ -210,21 +210,19 @@ func (m *machine) setUpMemory() error {
 	if bits := m.cpuid.physAddrBits(); physBase+m.memSize > 1<<bits {
 		return unavailable("memory file of %#x bytes at guest physical %#x exceeds the guest's %d physical address bits", m.memSize, uint64(physBase), bits)
 	}
-	region := m.memoryRegion()
-	if err := setUserMemoryRegion(m.vmFD, &region); err != nil {
-		return fmt.Errorf("kvm: KVM_SET_USER_MEMORY_REGION: %w", err)
-	}
-	// The store's ranges follow the memory file's in guest physical
-	// memory as among ranges (memfile.StoreOf), in slots of their own
-	// made as its ranges are first mapped (store_slots.go).
+	// The memory file and its store are guest physical memory from
+	// physBase, in the order of their ranges (memfile.StoreOf), in
+	// slots made as the guest comes to reach them (slots.go).
+	var storeSize uint64
 	if s := m.mf.Store(); s != nil {
 		end := s.Base() + s.Size()
 		if bits := m.cpuid.physAddrBits(); physBase+end > 1<<bits {
 			return unavailable("memory file store ending at %#x at guest physical %#x exceeds the guest's %d physical address bits", end, uint64(physBase), bits)
 		}
 		m.storeBase, m.storeEnd = s.Base(), end
-		m.storeSlots.init(m.kvmFD, s.Size())
+		storeSize = s.Size()
 	}
+	m.setUpSlots(m.storeBase, storeSize)
 	// Intel VMX without unrestricted guest emulates real mode with a TSS
 	// in guest memory; the vCPUs never run in real mode, but the vCPU
 	// reset state is real mode and some kernels warn or fail without it.
@@ -235,20 +233,10 @@ func (m *machine) setUpMemory() error {
 	return nil
 }
 
-// memoryRegion is the memory slot of the memory file.
-func (m *machine) memoryRegion() kvmUserspaceMemoryRegion {
-	return kvmUserspaceMemoryRegion{
-		Slot:          0,
-		GuestPhysAddr: physBase,
-		MemorySize:    m.memSize,
-		UserspaceAddr: uint64(memfileHostAddress(m.mf, 0, m.memSize)),
-	}
-}
-
 // setUpTrampoline allocates and maps the code page and the IDT, creating
 // the shared trampoline tables under the idle root.
 func (m *machine) setUpTrampoline() error {
-	mem := memfileTables{m.mf}
+	mem := memfileTables{m}
 	root, err := mem.allocTable()
 	if err != nil {
 		return fmt.Errorf("kvm: allocating the idle root: %w", err)
@@ -286,6 +274,9 @@ func (m *machine) mapKernel(va, phys, length, flags uint64) error {
 	}
 	if !m.nx {
 		flags &^= pteNX
+	}
+	if err := m.ensureSlots(memfile.Range{Start: phys - physBase, End: phys - physBase + length}); err != nil {
+		return err
 	}
 	m.kernelMu.Lock()
 	defer m.kernelMu.Unlock()
@@ -349,7 +340,7 @@ func (m *machine) newRoot() (uint64, error) {
 	if ok {
 		return r, nil
 	}
-	mem := memfileTables{m.mf}
+	mem := memfileTables{m}
 	r, err := mem.allocTable()
 	if err != nil {
 		return 0, err
@@ -415,7 +406,7 @@ func (m *machine) releaseMemory() {
 	if m.idleRoot == 0 {
 		return
 	}
-	mem := memfileTables{m.mf}
+	mem := memfileTables{m}
 	if e := mem.table(m.idleRoot)[kernelPML4Index]; e&ptePresent != 0 {
 		m.kernelPT.freeSubtree(e&pteAddrMask, levelPDPT)
 	}
@@ -436,5 +427,5 @@ func (m *machine) tableMemory() tableMemory {
 	if m.shadow.on {
 		return shadowTables{m}
 	}
-	return memfileTables{m.mf}
+	return memfileTables{m}
 }

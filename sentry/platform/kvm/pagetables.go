@@ -83,28 +83,33 @@ type tableMemory interface {
 	table(phys uint64) *[512]uint64
 }
 
-// memfileTables allocates page tables from the memory file.
+// memfileTables allocates page tables from the machine's memory file,
+// in memory slots the guest can reach (slots.go).
 type memfileTables struct {
-	mf *memfile.File
+	m *machine
 }
 
-func (m memfileTables) allocTable() (uint64, error) {
-	r, err := m.mf.Allocate(pageSize)
+func (t memfileTables) allocTable() (uint64, error) {
+	r, err := t.m.mf.Allocate(pageSize)
 	if err != nil {
+		return 0, err
+	}
+	if err := t.m.ensureSlots(r); err != nil {
+		t.m.mf.Release(r)
 		return 0, err
 	}
 	// memfile.Allocate promises zeroes.
 	return physBase + r.Start, nil
 }
 
-func (m memfileTables) freeTable(phys uint64) {
+func (t memfileTables) freeTable(phys uint64) {
 	off := phys - physBase
-	m.mf.Release(memfile.Range{Start: off, End: off + pageSize})
+	t.m.mf.Release(memfile.Range{Start: off, End: off + pageSize})
 }
 
-func (m memfileTables) table(phys uint64) *[512]uint64 {
+func (t memfileTables) table(phys uint64) *[512]uint64 {
 	off := phys - physBase
-	return tableView(m.mf.Slice(memfile.Range{Start: off, End: off + pageSize}))
+	return tableView(t.m.mf.Slice(memfile.Range{Start: off, End: off + pageSize}))
 }
 
 // pageTables is one tree of page tables.

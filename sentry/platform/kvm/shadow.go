@@ -130,7 +130,7 @@ func (s shadowTables) allocTable() (uint64, error) {
 		return t, nil
 	}
 	sh.mu.Unlock()
-	return memfileTables{s.m.mf}.allocTable()
+	return memfileTables{s.m}.allocTable()
 }
 
 func (s shadowTables) freeTable(phys uint64) {
@@ -142,7 +142,7 @@ func (s shadowTables) freeTable(phys uint64) {
 }
 
 func (s shadowTables) table(phys uint64) *[512]uint64 {
-	return memfileTables{s.m.mf}.table(phys)
+	return memfileTables{s.m}.table(phys)
 }
 
 // quarantineRoot keeps a released root until KVM has forgotten it.
@@ -211,7 +211,7 @@ func (m *machine) releaseShadowMemory() {
 	sh := &m.shadow
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	mem := memfileTables{m.mf}
+	mem := memfileTables{m}
 	for _, list := range [][]uint64{sh.quarantine, sh.quarantinedRoots, sh.clean} {
 		for _, t := range list {
 			mem.freeTable(t)
