@@ -40,12 +40,11 @@ import (
 //     invalidation by the guest drops them, and step 4 is one. The MMU
 //     walks the guest tables from guest memory directly, so the sentry's
 //     stores are what it reads after the flush.
-//   - PVM (shadow paging): measured on the development hosts (DESIGN.md
-//     §3), a PTE the sentry changes while the vCPU is out of the guest
-//     takes effect at the next entry, but a running vCPU keeps the old
-//     mapping for 5-70 µs. Step 2 makes every change happen while the
-//     vCPUs are out; step 4's CR3 write, which the hypervisor emulates,
-//     also makes it resynchronise its shadow tables.
+//   - Shadow paging (KVM without EPT/NPT, the PVM of the development
+//     hosts): the hypervisor's own tables do not follow the sentry's
+//     stores at all, CR3 writes included; the change also drops the
+//     hypervisor's shadow of what it took away (shadow.go), while the
+//     vCPUs are out (step 2), before step 4.
 //
 // Adding a translation where none was present, or adding rights, needs no
 // shootdown: no TLB caches a non-present entry, and a stale entry with

@@ -6,10 +6,12 @@
 //
 // # The machine
 //
-// One VM per sentry. Its physical memory is the memory file (one memory
-// slot, layout.go), so application memory, page tables and the
-// trampoline's pages are all memory-file pages, and the guest can reach
-// nothing else. Each address space is a 4-level page table tree the sentry
+// One VM per sentry. Its physical memory is the memory file and its store
+// (layout.go; memory slots made as the guest comes to reach them,
+// slots.go), so application memory, page tables and the trampoline's
+// pages are all memory-file pages, and the guest can reach nothing else
+// (the one-page slot shadow.go deletes to discard KVM's shadow tables is
+// mapped by no page table). Each address space is a 4-level page table tree the sentry
 // writes in guest memory (pagetables.go, address_space.go); PML4 entry 255
 // of every tree is the same supervisor-only trampoline (trampoline.go,
 // gdt.go, idt.go): the code page, the IDT, and per vCPU a GDT, a TSS and
@@ -57,7 +59,10 @@
 // Unmap and any MapFile that takes a right away kick every vCPU running the
 // address space, wait until it is out of the guest, change the tables, and
 // make the next entry reload CR3; address_space.go explains why that is
-// sufficient on VMX and on PVM hosts.
+// sufficient with EPT/NPT. On hosts that shadow the guest's page tables
+// (found by the start-up probe) the platform also drops KVM's shadow of
+// what it took away and reuses table pages only after KVM has discarded
+// its shadows (shadow.go).
 //
 // # Host differences
 //
