@@ -365,3 +365,43 @@ func TestMissingConfDirAppears(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestGiveBackBeforeDel: before DEL, GiveBack gets the addresses the ADD
+// result gave the pod's interfaces, by name (not the bridge's gateway
+// address, which is outside the pod), and runs while eth0 still exists.
+func TestGiveBackBeforeDel(t *testing.T) {
+	n := newTestNet(t)
+	n.write("10-test.conflist", n.conflist())
+	ns := newNetNS(t)
+	var got map[string][]netip.Prefix
+	var eth0 string
+	c, err := New(Options{ConfDir: n.confDir, BinDirs: []string{pluginDir}, CacheDir: n.cache, NoWatch: true,
+		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		GiveBack: func(path string, addrs map[string][]netip.Prefix) error {
+			if path != ns {
+				t.Errorf("GiveBack for namespace %q, want %q", path, ns)
+			}
+			got = addrs
+			eth0 = inNS(t, ns, "ip", "-o", "link", "show", "dev", "eth0")
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	id, args := testPod(t)
+	res, err := c.Setup(ctxT(t), id, ns, args)
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	if err := c.Teardown(ctxT(t), id, ns, args); err != nil {
+		t.Fatalf("Teardown: %v", err)
+	}
+	want := netip.PrefixFrom(netip.MustParseAddr(res.IPs[0]), 24)
+	if len(got) != 1 || len(got["eth0"]) != 1 || got["eth0"][0] != want {
+		t.Errorf("GiveBack got %v, want eth0: [%s]", got, want)
+	}
+	if !strings.Contains(eth0, "eth0") {
+		t.Errorf("eth0 was gone when GiveBack ran: %q", eth0)
+	}
+}
