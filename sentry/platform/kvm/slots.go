@@ -113,16 +113,3 @@ func (m *machine) makeSlots(s *lazySlots, fr memfile.Range) error {
 	}
 	return nil
 }
-
-// slotsMade counts the slots made in s.
-func (s *lazySlots) slotsMade() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, made := range s.made {
-		if made {
-			n++
-		}
-	}
-	return n
-}

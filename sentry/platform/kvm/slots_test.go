@@ -61,3 +61,16 @@ func TestKVMSlotsMadeOnFirstMap(t *testing.T) {
 		t.Fatalf("%d store slots made for one page, want 1 (of %d)", n, len(p.m.storeSlots.made))
 	}
 }
+
+// slotsMade counts the slots made in s.
+func (s *lazySlots) slotsMade() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, made := range s.made {
+		if made {
+			n++
+		}
+	}
+	return n
+}
