@@ -7,6 +7,8 @@
 //   kernel_ops signal N     raise(SIGUSR1) delivered to a handler and back
 //   kernel_ops clock N      clock_gettime(CLOCK_MONOTONIC) (through the vDSO)
 //   kernel_ops sleep N      nanosleep of 100 µs
+//   kernel_ops pipe N       an 8 KiB write to a pipe that another process
+//                           drains with 128 KiB reads (a shell pipeline)
 //
 //go:build ignore
 
@@ -101,6 +103,29 @@ int main(int argc, char **argv) {
 		for (long i = 0; i < n; i++)
 			if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 				return 1;
+	} else if (strcmp(argv[1], "pipe") == 0) {
+		int fds[2];
+		if (pipe(fds) != 0)
+			return 1;
+		pid_t pid = fork();
+		if (pid == 0) {
+			static char chunk[8192];
+			close(fds[0]);
+			for (long i = 0; i < n; i++)
+				if (write(fds[1], chunk, sizeof chunk) != sizeof chunk)
+					_exit(1);
+			_exit(0);
+		}
+		close(fds[1]);
+		static char buf[128 << 10];
+		long long got = 0;
+		ssize_t r;
+		while ((r = read(fds[0], buf, sizeof buf)) > 0)
+			got += r;
+		int st;
+		waitpid(pid, &st, 0);
+		if (r < 0 || got != n * 8192LL || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			return 1;
 	} else if (strcmp(argv[1], "sleep") == 0) {
 		struct timespec d = {0, 100000};
 		for (long i = 0; i < n; i++)

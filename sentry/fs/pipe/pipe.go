@@ -35,9 +35,9 @@ type pipe struct {
 	attrMu sync.Mutex
 	attr   unix.Stat_t
 
-	// mu protects buf, readers and writers.
+	// mu protects data, readers and writers.
 	mu      sync.Mutex
-	buf     []byte
+	data    ring
 	readers int
 	writers int
 	// hadWriter is set once the pipe had a writer: a FIFO opened for
@@ -45,7 +45,7 @@ type pipe struct {
 	hadWriter bool
 	// capacity is the size F_SETPIPE_SZ set; 0 means the default.
 	capacity int
-	// packets mark where packets end in buf (offsets into buf, in
+	// packets mark where packets end in data (offsets from its head, in
 	// order); bytes outside any packet are stream data.
 	packets []packetMark
 }
@@ -58,12 +58,13 @@ type packetMark struct{ start, end int }
 // len(dst) stream bytes, or one packet (its excess beyond len(dst) is
 // discarded, as Linux does).
 func (p *pipe) takeLocked(dst []byte) int {
-	limit := len(p.buf)
+	limit := p.data.n
 	if len(p.packets) > 0 {
 		if first := p.packets[0]; first.start == 0 {
 			// A packet at the head: return it alone.
-			n := copy(dst, p.buf[:first.end])
-			p.consumeLocked(first.end)
+			n := p.data.read(dst[:min(len(dst), first.end)])
+			p.data.discard(first.end - n)
+			p.shiftMarksLocked(first.end)
 			p.packets = p.packets[1:]
 			return n
 		} else {
@@ -71,14 +72,13 @@ func (p *pipe) takeLocked(dst []byte) int {
 			limit = first.start
 		}
 	}
-	n := copy(dst, p.buf[:limit])
-	p.consumeLocked(n)
+	n := p.data.read(dst[:min(len(dst), limit)])
+	p.shiftMarksLocked(n)
 	return n
 }
 
-// consumeLocked drops n bytes from the head of buf, shifting marks.
-func (p *pipe) consumeLocked(n int) {
-	p.buf = p.buf[n:]
+// shiftMarksLocked moves the packet marks after n bytes left the head.
+func (p *pipe) shiftMarksLocked(n int) {
 	for i := range p.packets {
 		p.packets[i].start = max(p.packets[i].start-n, 0)
 		p.packets[i].end -= n
@@ -125,10 +125,13 @@ func SetCapacity(impl vfs.FileImpl, size int64, privileged bool) (int, error) {
 	p := e.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.buf) > n {
+	if p.data.n > n {
 		return 0, unix.EBUSY
 	}
 	p.capacity = n
+	if p.data.slots != nil {
+		p.data.fit(n)
+	}
 	return n, nil
 }
 
@@ -182,7 +185,7 @@ func (e *end) ReadAt(dst []byte, _ int64) (int, error) {
 	}
 	p := e.p
 	p.mu.Lock()
-	if len(p.buf) == 0 {
+	if p.data.n == 0 {
 		w := p.writers
 		p.mu.Unlock()
 		if w == 0 {
@@ -191,9 +194,6 @@ func (e *end) ReadAt(dst []byte, _ int64) (int, error) {
 		return 0, unix.EAGAIN
 	}
 	n := p.takeLocked(dst)
-	if len(p.buf) == 0 {
-		p.buf = nil
-	}
 	p.mu.Unlock()
 	p.queue.Notify(waiter.EventOut)
 	return n, nil
@@ -212,17 +212,20 @@ func (e *end) WriteAt(src []byte, _ int64) (int, error) {
 		p.mu.Unlock()
 		return 0, unix.EPIPE
 	}
-	room := p.capacityLocked() - len(p.buf)
+	room := p.capacityLocked() - p.data.n
 	if room == 0 || (len(src) <= atomicSize && room < len(src)) {
 		p.mu.Unlock()
 		return 0, unix.EAGAIN
 	}
 	n := min(room, len(src))
-	p.buf = append(p.buf, src[:n]...)
+	if p.data.slots == nil {
+		p.data.fit(p.capacityLocked())
+	}
+	p.data.write(src[:n])
 	if e.packet {
 		// PIPE_BUF-sized packets, as Linux's packet pipes make.
 		for done := 0; done < n; done += atomicSize {
-			base := len(p.buf) - n
+			base := p.data.n - n
 			p.packets = append(p.packets, packetMark{start: base + done, end: base + min(done+atomicSize, n)})
 		}
 	}
@@ -243,7 +246,7 @@ func (e *end) Close() error {
 	}
 	if p.readers == 0 && p.writers == 0 {
 		// A FIFO's contents go with its last opener.
-		p.buf = nil
+		p.data.reset()
 		p.packets = nil
 		p.hadWriter = false
 	}
@@ -259,7 +262,7 @@ func (e *end) Readiness(mask uint32) uint32 {
 	defer p.mu.Unlock()
 	var ready uint32
 	if e.reader {
-		if len(p.buf) > 0 {
+		if p.data.n > 0 {
 			ready |= waiter.EventIn
 		}
 		if p.writers == 0 && p.hadWriter {
@@ -270,7 +273,7 @@ func (e *end) Readiness(mask uint32) uint32 {
 		if p.readers == 0 {
 			ready |= waiter.EventErr
 		}
-		if p.capacityLocked()-len(p.buf) >= atomicSize {
+		if p.capacityLocked()-p.data.n >= atomicSize {
 			ready |= waiter.EventOut
 		}
 	}
@@ -289,7 +292,7 @@ func (e *end) Ioctl(io vfs.IoctlIO, request, arg uint64) (uint64, error) {
 		return 0, unix.ENOTTY
 	}
 	e.p.mu.Lock()
-	n := len(e.p.buf)
+	n := e.p.data.n
 	e.p.mu.Unlock()
 	if _, err := io.CopyOut(arg, []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}); err != nil {
 		return 0, unix.EFAULT
@@ -308,13 +311,13 @@ func Peek(impl vfs.FileImpl, dst []byte) (int, error) {
 	p := e.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.buf) == 0 {
+	if p.data.n == 0 {
 		if p.writers == 0 {
 			return 0, nil
 		}
 		return 0, unix.EAGAIN
 	}
-	return copy(dst, p.buf), nil
+	return p.data.peek(dst), nil
 }
 
 // SamePipe reports whether a and b are ends of one pipe.
