@@ -9,6 +9,7 @@
 //   kernel_ops sleep N      nanosleep of 100 µs
 //   kernel_ops pipe N       an 8 KiB write to a pipe that another process
 //                           drains with 128 KiB reads (a shell pipeline)
+//   kernel_ops unix N       the same through a unix stream socket pair
 //
 //go:build ignore
 
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +49,31 @@ static void *pong(void *arg) {
 		fwake();
 	}
 	return NULL;
+}
+
+// stream has a child write n 8 KiB chunks to wr while this process drains
+// rd with 128 KiB reads; it returns 0 when every byte arrived.
+static int stream(int rd, int wr, long n) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		static char chunk[8192];
+		close(rd);
+		for (long i = 0; i < n; i++)
+			if (write(wr, chunk, sizeof chunk) != sizeof chunk)
+				_exit(1);
+		_exit(0);
+	}
+	close(wr);
+	static char buf[128 << 10];
+	long long got = 0;
+	ssize_t r;
+	while ((r = read(rd, buf, sizeof buf)) > 0)
+		got += r;
+	int st;
+	waitpid(pid, &st, 0);
+	if (r < 0 || got != n * 8192LL || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return 1;
+	return 0;
 }
 
 static volatile int caught;
@@ -105,26 +132,11 @@ int main(int argc, char **argv) {
 				return 1;
 	} else if (strcmp(argv[1], "pipe") == 0) {
 		int fds[2];
-		if (pipe(fds) != 0)
+		if (pipe(fds) != 0 || stream(fds[0], fds[1], n) != 0)
 			return 1;
-		pid_t pid = fork();
-		if (pid == 0) {
-			static char chunk[8192];
-			close(fds[0]);
-			for (long i = 0; i < n; i++)
-				if (write(fds[1], chunk, sizeof chunk) != sizeof chunk)
-					_exit(1);
-			_exit(0);
-		}
-		close(fds[1]);
-		static char buf[128 << 10];
-		long long got = 0;
-		ssize_t r;
-		while ((r = read(fds[0], buf, sizeof buf)) > 0)
-			got += r;
-		int st;
-		waitpid(pid, &st, 0);
-		if (r < 0 || got != n * 8192LL || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	} else if (strcmp(argv[1], "unix") == 0) {
+		int fds[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0 || stream(fds[0], fds[1], n) != 0)
 			return 1;
 	} else if (strcmp(argv[1], "sleep") == 0) {
 		struct timespec d = {0, 100000};

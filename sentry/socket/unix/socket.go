@@ -7,6 +7,8 @@ import (
 
 	linux "golang.org/x/sys/unix"
 
+	"gvisor.dev/gvisor/pkg/buffer"
+
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
@@ -72,7 +74,9 @@ type Control struct {
 
 // message is one write's data (a datagram, or a chunk of a stream).
 type message struct {
+	// data is view's bytes (queue.go).
 	data []byte
+	view *buffer.View
 	// off is how much of a stream chunk has been read.
 	off int
 	// sender's wmem counts the unread bytes of the message.
@@ -110,7 +114,7 @@ type Socket struct {
 	// listenCred is the listener's credentials at listen(), which its
 	// connectors get as their SO_PEERCRED.
 	listenCred Cred
-	rcv        []*message
+	rcv        queue
 	// acceptQ holds the server ends of connections not yet accepted;
 	// backlog bounds it.
 	acceptQ  []*Socket
@@ -393,7 +397,7 @@ func (s *Socket) Send(src []byte, ctl Control, to *Socket, hasAddr bool) (int, e
 	if target.shutdown&rcvShutdown != 0 {
 		return 0, linux.EPIPE
 	}
-	if s.typ == linux.SOCK_DGRAM && target.peer != s && len(target.rcv) > maxDgramQlen {
+	if s.typ == linux.SOCK_DGRAM && target.peer != s && target.rcv.len() > maxDgramQlen {
 		target.addFullWaiterLocked(s)
 		return 0, linux.EAGAIN
 	}
@@ -411,11 +415,24 @@ func (r *Socket) addFullWaiterLocked(s *Socket) {
 	r.fullWaiters[s] = struct{}{}
 }
 
-// deliverLocked appends a copy of data to target's receive queue.
+// deliverLocked appends a copy of data to target's receive queue: one
+// message, or for a stream pieces of at most buffer.MaxChunkSize bytes,
+// the first carrying ctl's rights (as Linux's first skb of a write does).
 func (s *Socket) deliverLocked(target *Socket, data []byte, ctl Control) {
-	m := &message{data: append([]byte(nil), data...), sender: s, from: s.addr, ctl: ctl}
-	target.rcv = append(target.rcv, m)
-	s.wmem += len(data)
+	for {
+		piece := data
+		if s.typ == linux.SOCK_STREAM {
+			piece = data[:min(len(data), buffer.MaxChunkSize)]
+		}
+		m := newMessage(piece)
+		m.sender, m.from, m.ctl = s, s.addr, ctl
+		target.rcv.push(m)
+		s.wmem += len(piece)
+		if data = data[len(piece):]; len(data) == 0 {
+			break
+		}
+		ctl.Rights = nil
+	}
 	target.notifyLocked()
 }
 
@@ -471,7 +488,7 @@ func (s *Socket) recv(dst []byte, peek bool, cred *Cred, more bool) (RecvResult,
 	case s.typ == linux.SOCK_SEQPACKET && s.state != stateConnected:
 		return res, linux.ENOTCONN
 	}
-	if len(s.rcv) == 0 {
+	if s.rcv.len() == 0 {
 		if s.err != 0 {
 			err := s.err
 			s.err = 0
@@ -483,7 +500,7 @@ func (s *Socket) recv(dst []byte, peek bool, cred *Cred, more bool) (RecvResult,
 		return res, linux.EAGAIN
 	}
 	if s.typ != linux.SOCK_STREAM {
-		m := s.rcv[0]
+		m := s.rcv.at(0)
 		res.N = copy(dst, m.data)
 		res.MsgLen = len(m.data)
 		res.From = m.from
@@ -492,13 +509,13 @@ func (s *Socket) recv(dst []byte, peek bool, cred *Cred, more bool) (RecvResult,
 			res.Ctl.Rights = dupRights(m.ctl.Rights)
 			return res, nil
 		}
-		s.rcv[0] = nil
-		s.rcv = s.rcv[1:]
+		s.rcv.pop()
 		s.consumedLocked(m, len(m.data))
+		m.free()
 		return res, nil
 	}
-	for i := 0; i < len(s.rcv) && res.N < len(dst); i++ {
-		m := s.rcv[i]
+	for i := 0; i < s.rcv.len() && res.N < len(dst); i++ {
+		m := s.rcv.at(i)
 		if i == 0 && more {
 			res.Ctl.Cred = cred
 		}
@@ -526,9 +543,8 @@ func (s *Socket) recv(dst []byte, peek bool, cred *Cred, more bool) (RecvResult,
 	}
 	res.MsgLen = res.N
 	if !peek {
-		for len(s.rcv) > 0 && s.rcv[0].off == len(s.rcv[0].data) {
-			s.rcv[0] = nil
-			s.rcv = s.rcv[1:]
+		for s.rcv.len() > 0 && s.rcv.at(0).off == len(s.rcv.at(0).data) {
+			s.rcv.pop().free()
 		}
 	}
 	return res, nil
@@ -578,7 +594,7 @@ func (s *Socket) Readiness(mask uint32) uint32 {
 	if s.shutdown&rcvShutdown != 0 {
 		r |= waiter.EventRdHUp | waiter.EventIn
 	}
-	if len(s.rcv) > 0 || len(s.acceptQ) > 0 {
+	if s.rcv.len() > 0 || len(s.acceptQ) > 0 {
 		r |= waiter.EventIn
 	}
 	if s.typ != linux.SOCK_DGRAM && s.state == stateUnconnected {
@@ -586,7 +602,7 @@ func (s *Socket) Readiness(mask uint32) uint32 {
 	}
 	writable := s.state != stateListening && s.wmem*4 <= s.sndbuf
 	if writable && s.typ == linux.SOCK_DGRAM {
-		if p := s.peer; p != nil && p.peer != s && len(p.rcv) > maxDgramQlen {
+		if p := s.peer; p != nil && p.peer != s && p.rcv.len() > maxDgramQlen {
 			p.addFullWaiterLocked(s)
 			writable = false
 		}
@@ -640,17 +656,18 @@ func (s *Socket) releaseLocked(embryo bool, drop []*vfs.File) []*vfs.File {
 	s.acceptQ = nil
 	if p := s.peer; p != nil && s.typ != linux.SOCK_DGRAM {
 		p.shutdown = rcvShutdown | sendShutdown
-		if len(s.rcv) > 0 || embryo {
+		if s.rcv.len() > 0 || embryo {
 			p.err = linux.ECONNRESET
 		}
 		p.notifyLocked()
 	}
 	s.peer = nil
-	for _, m := range s.rcv {
+	for s.rcv.len() > 0 {
+		m := s.rcv.pop()
 		drop = append(drop, m.ctl.Rights...)
 		s.consumedLocked(m, len(m.data)-m.off)
+		m.free()
 	}
-	s.rcv = nil
 	s.shutdown = rcvShutdown | sendShutdown
 	s.notifyLocked()
 	return drop
@@ -785,11 +802,11 @@ func (s *Socket) Ioctl(io vfs.IoctlIO, request, arg uint64) (uint64, error) {
 			return 0, linux.EINVAL
 		}
 		if s.typ == linux.SOCK_STREAM {
-			for _, m := range s.rcv {
-				n += len(m.data) - m.off
+			for i := range s.rcv.len() {
+				n += len(s.rcv.at(i).data) - s.rcv.at(i).off
 			}
-		} else if len(s.rcv) > 0 {
-			n = len(s.rcv[0].data)
+		} else if s.rcv.len() > 0 {
+			n = len(s.rcv.at(0).data)
 		}
 	case linux.SIOCOUTQ:
 		n = s.wmem
