@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -571,5 +573,64 @@ func BenchmarkWalkStat(b *testing.B) {
 		if err := c.Close(fids...); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestListedDirectoryKeepsNoReadDescriptor: once a listing reaches its
+// end, the gofer no longer holds a read descriptor for the directory,
+// only the FID's O_PATH one, and a second listing still works.
+func TestListedDirectoryKeepsNoReadDescriptor(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"a", "b", "c"} {
+		mustMkdirAll(t, filepath.Join(root, d, "x"))
+	}
+	readFDs := func() int {
+		n := 0
+		ents, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range ents {
+			target, err := os.Readlink("/proc/self/fd/" + e.Name())
+			info, ierr := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+			if err != nil || ierr != nil || !strings.HasPrefix(target, root+"/") {
+				continue
+			}
+			var flags uint64
+			for _, line := range strings.Split(string(info), "\n") {
+				if v, ok := strings.CutPrefix(line, "flags:"); ok {
+					flags, _ = strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+				}
+			}
+			if flags&unix.O_PATH == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	c := newTestClient(t, root)
+	rootFID := mustRoot(t, c)
+	for _, d := range []string{"a", "b", "c"} {
+		fid, _ := mustWalk(t, c, rootFID, d)
+		for range 2 {
+			var names []string
+			for off := uint64(0); ; {
+				dirents, err := c.Getdents(fid, off, 4096)
+				if err != nil {
+					t.Fatalf("Getdents(%s, %d): %v", d, off, err)
+				}
+				if len(dirents) == 0 {
+					break
+				}
+				for _, e := range dirents {
+					names = append(names, e.Name)
+				}
+				off = dirents[len(dirents)-1].Off
+			}
+			slices.Sort(names)
+			if !slices.Equal(names, []string{".", "..", "x"}) {
+				t.Fatalf("listing of %s: %q", d, names)
+			}
+		}
+	}
+	if n := readFDs(); n != 0 {
+		t.Fatalf("%d read descriptors of listed directories still open", n)
 	}
 }

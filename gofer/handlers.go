@@ -319,6 +319,14 @@ func (s *server) handleGetdents(r *request) unix.Errno {
 	if err != nil {
 		return toErrno(err)
 	}
+	if nread == 0 {
+		// The listing is done: the descriptor goes, and a later
+		// listing opens another. A directory the sandbox has listed
+		// (find(1) lists them all) then holds one descriptor here, its
+		// O_PATH one, not two, and its FID counts for what it holds.
+		_ = unix.Close(n.dirFD)
+		n.dirFD = -1
+	}
 	return encodeDirents(&r.reply, buf[:nread])
 }
 

@@ -63,6 +63,12 @@ func Main(args []string) int {
 		}
 	}
 	gofer.RaiseFileLimit(os.Stderr)
+	// The gofer inherits the same limits and raises its own the same
+	// way, so this process's limit stands for the gofer's.
+	var nofile unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile); err == nil {
+		goferfs.FitDescriptorLimit(nofile.Cur)
+	}
 	if spec.Pod {
 		code, err := runPod(spec, log)
 		if err != nil {

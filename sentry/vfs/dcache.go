@@ -7,9 +7,20 @@ import (
 
 // maxCachedDentries bounds the dentries the VFS keeps for names it looked
 // up. Each cached gofer dentry holds a FID, a descriptor in the gofer, so
-// the bound keeps the gofer well inside its descriptor limit; the working
+// the bound keeps the gofer well inside its descriptor limit (goferfs
+// lowers it for a gofer with a low one: SetCachedDentryLimit); the working
 // set of most programs is far smaller.
-const maxCachedDentries = 8000
+var maxCachedDentries atomic.Int64
+
+const defaultCachedDentries = 8000
+
+func init() { maxCachedDentries.Store(defaultCachedDentries) }
+
+// SetCachedDentryLimit bounds the dentry cache to min(n, 8000) entries,
+// at least 64.
+func SetCachedDentryLimit(n int) {
+	maxCachedDentries.Store(int64(max(min(n, defaultCachedDentries), 64)))
+}
 
 // dentryCache tracks every cached child dentry and evicts the ones not
 // used recently (a clock without a hand: Go's map order stands in for
@@ -44,13 +55,14 @@ func (c *dentryCache) remove(d *Dentry) {
 // takes no lock on entry; callers hold none.
 func (c *dentryCache) shrink() {
 	c.mu.Lock()
-	over := len(c.set) - maxCachedDentries
+	limit := int(maxCachedDentries.Load())
+	over := len(c.set) - limit
 	if over <= 0 {
 		c.mu.Unlock()
 		return
 	}
 	// Evict a tenth more than needed so that shrinking is amortised.
-	want := over + maxCachedDentries/10
+	want := over + limit/10
 	var cands []*Dentry
 	for d := range c.set {
 		if d.referenced.Swap(false) {
