@@ -1,6 +1,7 @@
 package gofer
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 
@@ -16,6 +17,30 @@ func TestConcurrentCallsOpenConnections(t *testing.T) {
 	c := newTestClient(t, root)
 	rootFID := mustRoot(t, c)
 	fid, want := mustWalk(t, c, rootFID, "file.txt")
+
+	// A caller that finds the only connection busy makes the session
+	// grow when it is given back. Made certain here: on a loaded machine
+	// the callers below may never overlap.
+	x := c.get()
+	statted := make(chan error, 1)
+	go func() {
+		_, err := c.Stat(fid)
+		statted <- err
+	}()
+	for waiting := false; !waiting; {
+		c.poolMu.Lock()
+		waiting = c.waiters > 0
+		c.poolMu.Unlock()
+		runtime.Gosched()
+	}
+	c.put(x)
+	if err := <-statted; err != nil {
+		t.Fatalf("Stat while the connection was busy: %v", err)
+	}
+	if n := c.Conns(); n != 2 {
+		t.Fatalf("session has %d connections after a caller waited, want 2", n)
+	}
+
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for g := 0; g < 16; g++ {
