@@ -126,6 +126,8 @@ func TestReportFS(t *testing.T) {
 		[]string{"seqwrite", "256", filepath.Join(work, "seq")}, []string{"seqwrite", "256", filepath.Join(work, "seq")}, mibps)
 	row("tar -xf of a 20,000-file tree", "ms", 1e6,
 		[]string{"untar", "3", tarball, filepath.Join(work, "native")}, []string{"untar", "1", tarball, filepath.Join(work, "sandbox")}, none)
+	row("find -type f over the 20,000-file tree", "ms", 1e6,
+		[]string{"find", "3", filepath.Join(dir, "src")}, []string{"find", "2", filepath.Join(dir, "src")}, none)
 }
 
 // fsOp runs one fs_ops workload and returns its nanoseconds per operation.

@@ -8,6 +8,8 @@
 //                                fsync; the time per MiB includes the fsync
 //   fs_ops untar N TARBALL DIR   fork + exec /bin/tar -xf TARBALL into a new
 //                                directory under DIR, N times; per extraction
+//   fs_ops find N DIR            fork + exec find DIR -type f (a stat of every
+//                                name in the tree), N times; per walk
 //
 // Every workload checks its results and exits non-zero on a failure.
 
@@ -35,7 +37,7 @@ static int fail(const char *what) {
 
 int main(int argc, char **argv) {
 	if (argc < 4) {
-		fprintf(stderr, "usage: fs_ops openstat|statmissing|pread|seqwrite|untar N PATH [DIR]\n");
+		fprintf(stderr, "usage: fs_ops openstat|statmissing|pread|seqwrite|untar|find N PATH [DIR]\n");
 		return 2;
 	}
 	const char *op = argv[1];
@@ -143,6 +145,24 @@ int main(int argc, char **argv) {
 			waitpid(pid, &st, 0);
 			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 				fprintf(stderr, "fs_ops: tar -xf %s -C %s failed (status %#x)\n", path, dst, st);
+				return 1;
+			}
+		}
+	} else if (strcmp(op, "find") == 0) {
+		t0 = now();
+		for (long i = 0; i < n; i++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				int null = open("/dev/null", O_WRONLY);
+				if (null < 0 || dup2(null, 1) < 0)
+					_exit(126);
+				execl("/usr/bin/find", "find", path, "-type", "f", (char *)NULL);
+				_exit(127);
+			}
+			int st;
+			waitpid(pid, &st, 0);
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr, "fs_ops: find %s failed (status %#x)\n", path, st);
 				return 1;
 			}
 		}
