@@ -395,7 +395,7 @@ func epollWait(t *kernel.Task, epfd int32, eventsAddr uint64, maxEvents int32, d
 	for {
 		evs := ep.Ready(int(maxEvents))
 		if len(evs) > 0 {
-			b := make([]byte, 12*len(evs))
+			b := t.Buffer(12 * len(evs))
 			for i, e := range evs {
 				binary.LittleEndian.PutUint32(b[12*i:], e.Events)
 				binary.LittleEndian.PutUint64(b[12*i+4:], e.Data)

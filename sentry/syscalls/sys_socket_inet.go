@@ -145,7 +145,7 @@ func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []
 		if total > maxInetDgram {
 			return 0, unix.EMSGSIZE
 		}
-		buf := make([]byte, total)
+		buf := t.Buffer(int(total)) // the sockets copy it
 		if err := gatherIovs(t, iovs, 0, buf); err != nil {
 			return 0, err
 		}
@@ -243,7 +243,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, flags int
 	timeout := s.Timeout(true)
 	total := min(iovTotal(iovs), maxRW)
 	if s.Type() != unix.SOCK_STREAM {
-		buf := make([]byte, min(total, maxInetDgram))
+		buf := t.Buffer(int(min(total, maxInetDgram)))
 		err := sockWait(t, s, nonblock, timeout, func() error {
 			var err error
 			res, err = s.Recv(buf, rflags, wantFrom)

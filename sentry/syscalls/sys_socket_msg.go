@@ -94,7 +94,7 @@ func sendCommon(t *kernel.Task, f *vfs.File, s *unixsock.Socket, iovs []iovec, c
 		if total > maxDgramBuf {
 			return 0, unix.EMSGSIZE
 		}
-		buf := make([]byte, total)
+		buf := t.Buffer(int(total)) // s.Send copies it
 		if err := gatherIovs(t, iovs, 0, buf); err != nil {
 			return 0, err
 		}
@@ -158,7 +158,7 @@ func recvCommon(t *kernel.Task, f *vfs.File, s *unixsock.Socket, iovs []iovec, f
 	timeout := s.Timeout(true)
 	total := min(iovTotal(iovs), maxRW)
 	if s.Type() != unix.SOCK_STREAM {
-		buf := make([]byte, min(total, maxDgramBuf))
+		buf := t.Buffer(int(min(total, maxDgramBuf)))
 		err := sockWait(t, s, nonblock, timeout, func() error {
 			var err error
 			res, err = s.Recv(buf, peek)
