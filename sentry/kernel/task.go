@@ -68,8 +68,10 @@ type Task struct {
 	// seccomp holds the application's seccomp filters.
 	seccomp seccomp.State
 	// buf is a scratch buffer for copies between files and application
-	// memory, reused to keep the syscall path free of allocation.
+	// memory, reused to keep the syscall path free of allocation; big is
+	// a larger one, held only during a system call (scratch.go).
 	buf []byte
+	big *[]byte
 	// restartErrno and restartNr describe a system call that returned an
 	// ERESTART error, until signal delivery decides between a restart and
 	// EINTR.
@@ -231,14 +233,6 @@ func (t *Task) Regs() *arch.Registers { return &t.st.Regs }
 
 // State returns the task's full machine state.
 func (t *Task) State() *arch.State { return &t.st }
-
-// Buffer returns a scratch buffer of n bytes, valid until the next call.
-func (t *Task) Buffer(n int) []byte {
-	if cap(t.buf) < n {
-		t.buf = make([]byte, n)
-	}
-	return t.buf[:n]
-}
 
 // CopyIn, CopyOut and CopyInString access the task's memory.
 func (t *Task) CopyIn(addr uint64, dst []byte) (int, error)  { return t.mm.CopyIn(addr, dst) }

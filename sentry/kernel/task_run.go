@@ -256,6 +256,7 @@ func (t *Task) syscall() {
 	} else {
 		ret = t.dispatch(nr, args)
 	}
+	t.releaseScratch()
 	if e := unix.Errno(-int64(ret)); int64(ret) < 0 && isRestartErrno(e) {
 		t.restartErrno = e
 		t.restartNr = nr
