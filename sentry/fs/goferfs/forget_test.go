@@ -44,9 +44,9 @@ func serveWritable(t *testing.T, root string) *vfs.Dentry {
 	return vfs.NewRoot(in)
 }
 
-// deletedHeld counts this process's descriptors (the sentry's donated
-// ones and the gofer's FIDs alike) that hold a removed file below dir.
-func deletedHeld(t *testing.T, dir string) int {
+// fdsWhere counts this process's descriptors (the sentry's donated ones
+// and the in-process gofer's FIDs alike) whose target match accepts.
+func fdsWhere(t *testing.T, match func(target string) bool) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
@@ -54,12 +54,19 @@ func deletedHeld(t *testing.T, dir string) int {
 	}
 	n := 0
 	for _, e := range ents {
-		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
-		if err == nil && strings.HasPrefix(target, dir+"/") && strings.HasSuffix(target, " (deleted)") {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && match(target) {
 			n++
 		}
 	}
 	return n
+}
+
+// deletedHeld counts this process's descriptors that hold a removed file
+// below dir.
+func deletedHeld(t *testing.T, dir string) int {
+	return fdsWhere(t, func(target string) bool {
+		return strings.HasPrefix(target, dir+"/") && strings.HasSuffix(target, " (deleted)")
+	})
 }
 
 // waitNoneHeld waits for the FIDs the gofer closes asynchronously (the

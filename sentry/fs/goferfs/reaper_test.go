@@ -11,21 +11,10 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
-// heldUnder counts this process's descriptors (the in-process gofer's
-// FIDs among them) that refer to files below dir.
+// heldUnder counts this process's descriptors that refer to files below
+// dir.
 func heldUnder(t *testing.T, dir string) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && strings.HasPrefix(target, dir+"/") {
-			n++
-		}
-	}
-	return n
+	return fdsWhere(t, func(target string) bool { return strings.HasPrefix(target, dir+"/") })
 }
 
 // TestWalkOverManyFilesStaysInsideTheGofersLimit stats far more files than
