@@ -74,8 +74,8 @@ func TestReport(t *testing.T) {
 		{"thread", "thread create+join", "500", "100"},
 		{"futex", "futex ping-pong round, two threads", "2000", "500"},
 		{"signal", "signal to a handler and back", "20000", "500"},
-		{"pipe", "8 KiB pipe write, another process reads", "100000", "20000"},
-		{"unix", "8 KiB unix stream write, another reads", "100000", "20000"},
+		{"pipe", "pipe write of 8 KiB, a reader drains", "100000", "20000"},
+		{"unix", "unix stream write of 8 KiB, drained", "100000", "20000"},
 		// Target: within 2x of native; it must not leave the guest.
 		{"clock", "clock_gettime(CLOCK_MONOTONIC), vDSO", "5000000", "5000000"},
 	} {
