@@ -50,6 +50,33 @@ func TestUnmapOfUntouchedMemoryMakesNoPlatformCall(t *testing.T) {
 	as.expectUnmapped(t, addr, pg(addr, 4))
 }
 
+// TestMadviseOfUntouchedMemoryMakesNoPlatformCall: MADV_DONTNEED of a range
+// with no page mapped (glibc advises away the unused part of an exiting
+// thread's stack) makes no Unmap call; with a page mapped it makes one
+// and the page reads zero again.
+func TestMadviseOfUntouchedMemoryMakesNoPlatformCall(t *testing.T) {
+	m, as, _ := newTestMM(t)
+	addr := mustMMap(t, m, anon(base, 8, rw))
+	if err := m.Madvise(addr, 8*pageSize, mm.MadvDontneed); err != nil {
+		t.Fatal(err)
+	}
+	if as.unmaps != 0 {
+		t.Errorf("%d Unmap calls for advice on memory never mapped in the platform, want 0", as.unmaps)
+	}
+	expectFault(t, m, pg(addr, 5), w, faultOK)
+	mustCopyOut(t, m, pg(addr, 5), []byte("data"))
+	if err := m.Madvise(addr, 8*pageSize, mm.MadvDontneed); err != nil {
+		t.Fatal(err)
+	}
+	if as.unmaps != 1 {
+		t.Errorf("%d Unmap calls after advice on a touched page, want 1", as.unmaps)
+	}
+	as.expectUnmapped(t, addr, pg(addr, 8))
+	if got := mustCopyIn(t, m, pg(addr, 5), 4); string(got) != "\x00\x00\x00\x00" {
+		t.Errorf("after MADV_DONTNEED the page reads %q, want zeroes", got)
+	}
+}
+
 func TestForkWriteProtectsByMappingReadOnly(t *testing.T) {
 	m, as, _ := newTestMM(t)
 	// Larger than what fork copies outright.

@@ -459,8 +459,12 @@ func (mm *MemoryManager) Madvise(addr, length uint64, advice int) error {
 			vEnd := min(v.end, end)
 			// Shared memory keeps its contents in its object;
 			// dropping the address space's references is all it
-			// takes either way.
-			mm.as.Unmap(a, vEnd-a)
+			// takes either way. A range with nothing mapped (glibc
+			// advises away the unused part of an exiting thread's
+			// stack) needs no platform round trip.
+			if mm.anyMappedLocked(a, vEnd) {
+				mm.as.Unmap(a, vEnd-a)
+			}
 			mm.releasePagesLocked(a, vEnd)
 			a = vEnd
 		}
