@@ -322,10 +322,12 @@ func rawTreeCall(t *testing.T, sock string, pkt []byte, fds ...int) string {
 
 func TestTreeSocketMalformed(t *testing.T) {
 	requireMountAPI(t)
-	c, sock := startTreeGofer(t)
+	// Set before the gofer starts and restored after it stopped (clean-ups
+	// run last first): its goroutines read it.
 	old := treeRequestTimeout
 	treeRequestTimeout = 300 * time.Millisecond
 	t.Cleanup(func() { treeRequestTimeout = old })
+	c, sock := startTreeGofer(t)
 
 	dirs := testTree(t)
 	dir, err := os.Open(dirs)
