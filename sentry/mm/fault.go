@@ -427,48 +427,40 @@ const remapRuns = 16
 // queue the calls; it makes them before any thread runs application code
 // again, so no access the new permissions refuse succeeds after this.
 func (mm *MemoryManager) remapLocked(v *vma, start, end uint64, match func(*pte) bool) {
-	remapped := func(a uint64) (*pte, bool) {
-		p, ok := mm.pages[a]
-		return p, ok && p.mapped && match(p)
-	}
-	runEnd := func(a uint64) uint64 {
-		first := mm.pages[a]
-		perms := mm.ptePermsLocked(v, first)
-		e := a + pageSize
-		for e < end {
-			next, ok := remapped(e)
-			if !ok || next.page.off != first.page.off+(e-a) || mm.ptePermsLocked(v, next) != perms {
-				break
-			}
-			e += pageSize
-		}
-		return e
-	}
-	runs := 0
-	for a := start; a < end && runs <= remapRuns; {
-		if _, ok := remapped(a); !ok {
-			a += pageSize
-			continue
-		}
-		runs++
-		a = runEnd(a)
-	}
-	if runs > remapRuns || v.perms == 0 {
+	mm.remapPagesLocked(v, start, end, mm.pagesInLocked(start, end), match)
+}
+
+// remapPagesLocked is remapLocked for a caller that has the addresses of
+// the populated pages of [start, end), ascending.
+func (mm *MemoryManager) remapPagesLocked(v *vma, start, end uint64, addrs []uint64, match func(*pte) bool) {
+	if v.perms == 0 {
 		mm.unmapPlatformLocked(start, end)
 		return
 	}
-	for a := start; a < end; {
-		p, ok := remapped(a)
-		if !ok {
-			a += pageSize
-			continue
-		}
-		e := runEnd(a)
-		if err := mm.as.MapFile(a, memfile.Range{Start: p.page.off, End: p.page.off + (e - a)}, mm.ptePermsLocked(v, p)); err != nil {
+	type run struct {
+		start, end, off uint64
+		perms           platform.AccessType
+	}
+	var runs [remapRuns]run
+	n := 0
+	err := mm.forEachRunLocked(v, addrs, func(_ uint64, p *pte) bool { return p.mapped && match(p) },
+		func(a, e uint64, first *pte, perms platform.AccessType) error {
+			if n == len(runs) {
+				return errStopRuns
+			}
+			runs[n] = run{a, e, first.page.off, perms}
+			n++
+			return nil
+		})
+	if err != nil {
+		mm.unmapPlatformLocked(start, end)
+		return
+	}
+	for _, r := range runs[:n] {
+		if err := mm.as.MapFile(r.start, memfile.Range{Start: r.off, End: r.off + (r.end - r.start)}, r.perms); err != nil {
 			mm.unmapPlatformLocked(start, end)
 			return
 		}
-		a = e
 	}
 }
 
@@ -477,29 +469,14 @@ func (mm *MemoryManager) remapLocked(v *vma, start, end uint64, match func(*pte)
 // the memory file and has the same permissions. Private pages still shared
 // copy-on-write are mapped without write permission.
 func (mm *MemoryManager) mapRunsLocked(v *vma, start, end uint64) error {
-	permsOf := func(p *pte) platform.AccessType { return mm.ptePermsLocked(v, p) }
-	for a := start; a < end; {
-		p, ok := mm.pages[a]
-		if !ok || p.mapped {
-			a += pageSize
-			continue
-		}
-		perms := permsOf(p)
-		runEnd := a + pageSize
-		for runEnd < end {
-			next, ok := mm.pages[runEnd]
-			if !ok || next.mapped || next.page.off != p.page.off+(runEnd-a) || permsOf(next) != perms {
-				break
+	return mm.forEachRunLocked(v, mm.pagesInLocked(start, end), func(_ uint64, p *pte) bool { return !p.mapped },
+		func(a, e uint64, first *pte, perms platform.AccessType) error {
+			if err := mm.as.MapFile(a, memfile.Range{Start: first.page.off, End: first.page.off + (e - a)}, perms); err != nil {
+				return err
 			}
-			runEnd += pageSize
-		}
-		if err := mm.as.MapFile(a, memfile.Range{Start: p.page.off, End: p.page.off + (runEnd - a)}, perms); err != nil {
-			return err
-		}
-		for q := a; q < runEnd; q += pageSize {
-			mm.pages[q].mapped = true
-		}
-		a = runEnd
-	}
-	return nil
+			for q := a; q < e; q += pageSize {
+				mm.pages[q].mapped = true
+			}
+			return nil
+		})
 }

@@ -21,6 +21,7 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	c := New(mm.mf, as, mm.maxAddr)
+	c.pages = make(map[uint64]*pte, len(mm.pages))
 	c.brkStart, c.brk = mm.brkStart, mm.brk
 	c.mmapBase, c.stackLimit, c.commitLimit, c.asLimit = mm.mmapBase, mm.stackLimit, mm.commitLimit, mm.asLimit
 	c.memcg = mm.memcg
@@ -47,7 +48,7 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 		// Another thread may be writing while the copies are made: a
 		// copy would hold none of its stores after the copy while the
 		// pages shared copy-on-write hold all of them until
-		// writeProtectLocked below, and the child could see a later
+		// the write protection below, and the child could see a later
 		// store without an earlier one (glibc's fork repairs a thread
 		// list in the child going by a marker written before the edit).
 		// Sharing everything gives the child its parent's memory as of
@@ -66,6 +67,8 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 			mm.copyForChildLocked(c, v, v.start, v.end, &budget)
 		}
 	}
+	// One allocation for the child's entries, not one per page.
+	ptes := make([]pte, len(mm.pages)-len(c.pages))
 	for addr, p := range mm.pages {
 		if _, copied := c.pages[addr]; copied {
 			continue
@@ -76,13 +79,16 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 		if !shared {
 			p.writable = false
 		}
-		c.pages[addr] = &pte{page: p.page, writable: shared}
+		e := &ptes[0]
+		ptes = ptes[1:]
+		*e = pte{page: p.page, writable: shared}
+		c.pages[addr] = e
 	}
 	c.mapAheadLocked(mm)
 	// The parent's writable private pages must fault on the next write so
 	// it gets its own copy.
 	for _, v := range downgrade {
-		mm.writeProtectLocked(v)
+		mm.remapLocked(v, v.start, v.end, func(p *pte) bool { return !p.writable })
 	}
 	return c
 }
@@ -161,40 +167,26 @@ const (
 func (mm *MemoryManager) mapAheadLocked(parent *MemoryManager) {
 	budget := forkMapAheadRuns
 	for _, v := range mm.vmas {
-		if v.special || v.end-v.start > forkMapAheadSpan {
+		if v.end-v.start > forkMapAheadSpan {
 			continue
 		}
-		for a := v.start; a < v.end && budget > 0; {
-			p, ok := mm.pages[a]
-			if !ok || !parent.pages[a].mapped {
-				a += pageSize
-				continue
-			}
-			perms := mm.ptePermsLocked(v, p)
-			runEnd := a + pageSize
-			for runEnd < v.end {
-				next, ok := mm.pages[runEnd]
-				if !ok || !parent.pages[runEnd].mapped || next.page.off != p.page.off+(runEnd-a) || mm.ptePermsLocked(v, next) != perms {
-					break
+		err := mm.forEachRunLocked(v, mm.pagesInLocked(v.start, v.end), func(a uint64, _ *pte) bool { return parent.pages[a].mapped },
+			func(a, e uint64, first *pte, perms platform.AccessType) error {
+				if budget == 0 {
+					return errStopRuns
 				}
-				runEnd += pageSize
-			}
-			if mm.as.MapFile(a, memfile.Range{Start: p.page.off, End: p.page.off + (runEnd - a)}, perms) != nil {
-				// They fault in instead.
-				return
-			}
-			for q := a; q < runEnd; q += pageSize {
-				mm.pages[q].mapped = true
-			}
-			budget--
-			a = runEnd
+				if err := mm.as.MapFile(a, memfile.Range{Start: first.page.off, End: first.page.off + (e - a)}, perms); err != nil {
+					// They fault in instead.
+					return err
+				}
+				for q := a; q < e; q += pageSize {
+					mm.pages[q].mapped = true
+				}
+				budget--
+				return nil
+			})
+		if err != nil {
+			return
 		}
 	}
-}
-
-// writeProtectLocked makes the mapped pages of v whose entries are no
-// longer writable read-only in the platform address space. Pages still
-// writable (copied for the child instead) stay as they are.
-func (mm *MemoryManager) writeProtectLocked(v *vma) {
-	mm.remapLocked(v, v.start, v.end, func(p *pte) bool { return !p.writable })
 }

@@ -234,10 +234,10 @@ func (mm *MemoryManager) Release() {
 	// maps it could be handed to another process while a thread of this
 	// one can still reach it.
 	mm.as.Release()
-	for addr, p := range mm.pages {
+	for _, p := range mm.pages {
 		p.page.decRef(mm.mf)
-		delete(mm.pages, addr)
 	}
+	clear(mm.pages)
 	for _, v := range mm.vmas {
 		v.drop(mm)
 	}

@@ -310,3 +310,36 @@ func TestFaultMapsResidentCachePages(t *testing.T) {
 		}
 	}
 }
+
+// TestForkAndMprotectOfAHugeReservation: fork and mprotect of a mapping
+// cost what its populated pages cost, not what its length does. The
+// mapping below is 2^34 pages with two touched; a walk of its range page
+// by page (what both did) would take hours, and the test would time out.
+func TestForkAndMprotectOfAHugeReservation(t *testing.T) {
+	_, _, mf := newTestMM(t)
+	as := newFakeAS(t)
+	m := mm.New(mf, as, 1<<47)
+	defer m.DecUsers()
+	const length = uint64(1) << 46
+	addr := mustMMap(t, m, mm.MMapOpts{Addr: base, Fixed: true, Length: length, Perms: rw, Private: true, NoReserve: true})
+	far := addr + length/2
+	mustCopyOut(t, m, addr, []byte("near"))
+	mustCopyOut(t, m, far, []byte("far"))
+	// Written after the fork's copy-on-write sharing: the parent faults
+	// for its own copies, the child keeps the old bytes.
+	child := m.Fork(newFakeAS(t))
+	defer child.DecUsers()
+	as.expectMapped(t, addr, pg(addr, 1), r)
+	as.expectMapped(t, far, pg(far, 1), r)
+	mustCopyOut(t, m, far, []byte("FAR"))
+	if got := mustCopyIn(t, child, far, 3); string(got) != "far" {
+		t.Errorf("child reads %q after the parent's write, want %q", got, "far")
+	}
+	if err := m.Mprotect(addr, length, r, false); err != nil {
+		t.Fatal(err)
+	}
+	as.expectMapped(t, far, pg(far, 1), r)
+	if got := mustCopyIn(t, m, far, 3); string(got) != "FAR" {
+		t.Errorf("parent reads %q after mprotect, want %q", got, "FAR")
+	}
+}

@@ -88,3 +88,26 @@ func TestObjectMapping(t *testing.T) {
 	expectErr(t, "mprotect([vvar], write)", m.Mprotect(ro.Addr, pageSize, platform.Read|platform.Write, false), unix.EACCES)
 	expectFault(t, m, ro.Addr, platform.Write, mm.FaultResult{Signo: int(unix.SIGSEGV), Code: mm.SegvAccErr})
 }
+
+// TestForkMapsObjectPagesAhead: a forked child starts with the vDSO pages
+// its parent had mapped already mapped (a child's first clock_gettime
+// would fault on both otherwise, each a platform round trip).
+func TestForkMapsObjectPagesAhead(t *testing.T) {
+	m, _, mf := newTestMM(t)
+	obj := mm.NewSharedMemory()
+	contents := pattern(2*pageSize, 5)
+	if _, err := obj.WriteAt(mf, contents, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { obj.DecRef(mf) })
+	rx := platform.Read | platform.Execute
+	mustMMap(t, m, mm.MMapOpts{Addr: base, Fixed: true, Length: 2 * pageSize, Perms: rx, MaxPerms: rx, Private: true, Object: obj, Name: "[vdso]"})
+	expectFault(t, m, base, platform.Read, mm.FaultResult{})
+	childAS := newFakeAS(t)
+	child := m.Fork(childAS)
+	defer child.DecUsers()
+	childAS.expectMapped(t, base, pg(base, 2), rx)
+	if b := mustCopyIn(t, child, base, 2*pageSize); !bytes.Equal(b, contents) {
+		t.Error("the child's mapping does not show the object")
+	}
+}
