@@ -78,9 +78,7 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 			// Linux's do_cow_fault does, rather than after a second
 			// fault on the read-only page.
 			if p, ok := mm.pages[pageAddr]; ok && !p.writable {
-				if err = mm.breakCOWLocked(v, pageAddr, p); err == nil {
-					mm.breakCOWAroundLocked(v, pageAddr)
-				}
+				err = mm.breakCOWWindowLocked(v, pageAddr)
 			}
 		}
 		if err != nil {
@@ -94,10 +92,9 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 		// A page still shared copy-on-write in a writable mapping: the
 		// access was a write (whether or not the platform could tell),
 		// and the address space gets its own copy.
-		if err := mm.breakCOWLocked(v, pageAddr, p); err != nil {
+		if err := mm.breakCOWWindowLocked(v, pageAddr); err != nil {
 			return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
 		}
-		mm.breakCOWAroundLocked(v, pageAddr)
 		return FaultResult{}
 	}
 	if st != nil {
@@ -119,52 +116,6 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 		return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
 	}
 	return FaultResult{}
-}
-
-// breakCOWLocked gives the address space its own copy of the private page p
-// at addr (or takes the page over when nobody else holds it) and maps it
-// writable if it was mapped.
-func (mm *MemoryManager) breakCOWLocked(v *vma, addr uint64, p *pte) error {
-	if !p.page.exclusive() {
-		fr, err := mm.mf.Allocate(pageSize)
-		if err != nil {
-			return err
-		}
-		copy(mm.mf.Slice(fr), mm.mf.Slice(memfile.Range{Start: p.page.off, End: p.page.off + pageSize}))
-		p.page.decRef(mm.mf)
-		p.page = newPhysPage(fr.Start, mm.memcg)
-	}
-	p.writable = true
-	if p.mapped {
-		return mm.as.MapFile(addr, memfile.Range{Start: p.page.off, End: p.page.off + pageSize}, v.perms)
-	}
-	return nil
-}
-
-// Copy-on-write around a write fault. Each copy-on-write fault is a round
-// trip to the sentry, which on a VM costs far more than the fault itself,
-// so a write fault also makes writable, in the same call, the pages of its
-// fault-around window that are marked copy-on-write but no longer shared
-// (the other process exited or exec'd): they need no copy, and the next
-// writes there would fault only to find that out. Pages still shared are
-// left alone: copying them ahead would stop an unwritten private file page
-// from tracking the file, which Linux guarantees.
-
-// breakCOWAroundLocked makes v's unshared copy-on-write pages around addr,
-// whose own copy was just made, writable. A failure leaves a page
-// copy-on-write, to fault later.
-func (mm *MemoryManager) breakCOWAroundLocked(v *vma, addr uint64) {
-	window := uint64(faultAroundPages * pageSize)
-	start, end := max(v.start, addr&^(window-1)), min(v.end, (addr&^(window-1))+window)
-	for a := start; a < end; a += pageSize {
-		p, ok := mm.pages[a]
-		if !ok || p.writable || !p.page.exclusive() {
-			continue
-		}
-		if mm.breakCOWLocked(v, a, p) != nil {
-			return
-		}
-	}
 }
 
 // permsImplied returns what the hardware grants for perms: on x86 a

@@ -145,6 +145,9 @@ type MemoryManager struct {
 	patch patchState
 	// lockFuture is the lock mlockall(MCL_FUTURE) gives new VMAs.
 	lockFuture lockMode
+	// lastCOW is the page of the latest copy-on-write fault that made
+	// a copy, 0 before the first (cow.go).
+	lastCOW uint64
 }
 
 // SetMemCgroup charges the pages the address space populates from now on

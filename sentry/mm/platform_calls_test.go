@@ -3,6 +3,7 @@ package mm_test
 import (
 	"testing"
 
+	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/mm"
 )
 
@@ -80,22 +81,41 @@ func TestMadviseOfUntouchedMemoryMakesNoPlatformCall(t *testing.T) {
 func TestForkWriteProtectsByMappingReadOnly(t *testing.T) {
 	m, as, _ := newTestMM(t)
 	// Larger than what fork copies outright.
-	addr := mustMMap(t, m, anon(base, 32, rw))
-	mustCopyOut(t, m, addr, []byte("parent"))
-	as.expectMapped(t, addr, pg(addr, 16), rw)
+	const n = 64
+	addr := mustMMap(t, m, anon(base, n, rw))
+	for i := 0; i < n; i++ {
+		mustCopyOut(t, m, pg(addr, i), []byte{'p', byte(i)})
+	}
+	as.expectMapped(t, addr, pg(addr, n), rw)
 	child := m.Fork(newFakeAS(t))
 	defer child.DecUsers()
 	if as.unmaps != 0 {
-		t.Errorf("fork of one run made %d Unmap calls, want none", as.unmaps)
+		t.Errorf("fork of four runs made %d Unmap calls, want none", as.unmaps)
 	}
-	// Reads need no fault; the first write copies the page.
-	as.expectMapped(t, addr, pg(addr, 16), r)
-	expectFault(t, m, addr, w, faultOK)
-	as.expectMapped(t, addr, pg(addr, 1), rw)
-	as.expectMapped(t, pg(addr, 1), pg(addr, 16), r)
-	mustCopyOut(t, m, addr, []byte("PARENT"))
-	if got := mustCopyIn(t, child, addr, 6); string(got) != "parent" {
-		t.Errorf("child sees %q after the parent's write, want %q", got, "parent")
+	// Reads need no fault; a write copies its page.
+	as.expectMapped(t, addr, pg(addr, n), r)
+	expectFault(t, m, pg(addr, 3), w, faultOK)
+	as.expectMapped(t, pg(addr, 3), pg(addr, 4), rw)
+	as.expectMapped(t, pg(addr, 4), pg(addr, n), r)
+	// A write far from it copies its page alone too (scattered writes).
+	expectFault(t, m, pg(addr, 40), w, faultOK)
+	as.expectMapped(t, pg(addr, 40), pg(addr, 41), rw)
+	as.expectMapped(t, pg(addr, 32), pg(addr, 40), r)
+	as.expectMapped(t, pg(addr, 41), pg(addr, 48), r)
+	// The next write close to it copies the rest of its window, in one
+	// call (dense writes, cow.go).
+	calls := len(as.calls)
+	expectFault(t, m, pg(addr, 42), w, faultOK)
+	if got := len(as.calls) - calls; got > 2 {
+		t.Errorf("a copy-on-write fault of a window made %d MapFile calls, want at most 2", got)
+	}
+	as.expectMapped(t, pg(addr, 32), pg(addr, 48), rw)
+	as.expectMapped(t, pg(addr, 48), pg(addr, n), r)
+	for _, i := range []int{3, 32, 40, 42, 47} {
+		mustCopyOut(t, m, pg(addr, i), []byte{'P'})
+		if got := mustCopyIn(t, child, pg(addr, i), 2); string(got) != string([]byte{'p', byte(i)}) {
+			t.Errorf("child sees %q at page %d after the parent's write, want %q", got, i, []byte{'p', byte(i)})
+		}
 	}
 }
 
@@ -229,22 +249,22 @@ func TestReleaseFreesPagesAfterThePlatform(t *testing.T) {
 }
 
 func TestForkOfManyRunsUnmaps(t *testing.T) {
-	m, as, _ := newTestMM(t)
 	const n = 48
-	addr := mustMMap(t, m, anon(base, n, rw))
-	for i := 0; i < n; i++ {
-		expectFault(t, m, pg(addr, i), w, faultOK)
-	}
-	first := m.Fork(newFakeAS(t))
-	defer first.DecUsers()
-	// Copying every other page leaves the VMA in ~n runs of the memory
-	// file.
+	f := newCachedFile(t, pattern(n*pageSize, 4))
+	m, as, _ := newTestMM(t)
+	addr := mustMMap(t, m, mm.MMapOpts{Addr: base, Fixed: true, Length: n * pageSize, Perms: rw, Private: true, File: f})
+	// Writing every other page of a private file mapping copies only the
+	// written pages (the others still show the file), which leaves the
+	// VMA in n runs of the memory file. (One read fault maps all n
+	// pages; a fault on a page mapped read-only in a writable mapping
+	// is a write.)
+	expectFault(t, m, addr, r, faultOK)
 	for i := 0; i < n; i += 2 {
 		expectFault(t, m, pg(addr, i), w, faultOK)
 	}
 	before := as.unmaps
-	second := m.Fork(newFakeAS(t))
-	defer second.DecUsers()
+	child := m.Fork(newFakeAS(t))
+	defer child.DecUsers()
 	if as.unmaps != before+1 {
 		t.Errorf("fork of %d runs made %d Unmap calls, want 1", n, as.unmaps-before)
 	}
@@ -341,5 +361,34 @@ func TestForkAndMprotectOfAHugeReservation(t *testing.T) {
 	as.expectMapped(t, far, pg(far, 1), r)
 	if got := mustCopyIn(t, m, far, 3); string(got) != "FAR" {
 		t.Errorf("parent reads %q after mprotect, want %q", got, "FAR")
+	}
+}
+
+// TestCopyOnWriteWindowOutOfMemory: when the memory file cannot hold
+// copies of a fault's whole window, the fault still gets its own page.
+func TestCopyOnWriteWindowOutOfMemory(t *testing.T) {
+	mf, err := memfile.New("mm-test-small", 40*pageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mf.Close() })
+	as := newFakeAS(t)
+	m := mm.New(mf, as, testMaxAddr)
+	defer m.DecUsers()
+	addr := mustMMap(t, m, anon(base, 32, rw))
+	for i := 0; i < 32; i++ {
+		mustCopyOut(t, m, pg(addr, i), []byte{'p', byte(i)})
+	}
+	child := m.Fork(newFakeAS(t))
+	defer child.DecUsers()
+	// Two writes close together: the second copies its window, for
+	// which the 6 pages left are not enough.
+	expectFault(t, m, pg(addr, 2), w, faultOK)
+	expectFault(t, m, pg(addr, 3), w, faultOK)
+	as.expectMapped(t, pg(addr, 2), pg(addr, 4), rw)
+	as.expectMapped(t, pg(addr, 4), pg(addr, 16), r)
+	mustCopyOut(t, m, pg(addr, 3), []byte("P"))
+	if got := mustCopyIn(t, child, pg(addr, 3), 2); string(got) != "p\x03" {
+		t.Errorf("child sees %q after the parent's write, want %q", got, "p\x03")
 	}
 }
