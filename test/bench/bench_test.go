@@ -71,6 +71,8 @@ func TestReport(t *testing.T) {
 		native, sandboxed string
 	}{
 		{"forkexec", "fork+exec+wait of a static program", "200", "40"},
+		{"forkwrite", "fork, child writes 1 MiB, exit, wait", "200", "40"},
+		{"forkreserve", "fork+exit+wait, 1 GiB reserved", "200", "40"},
 		{"thread", "thread create+join", "500", "100"},
 		{"futex", "futex ping-pong round, two threads", "2000", "500"},
 		{"signal", "signal to a handler and back", "20000", "500"},

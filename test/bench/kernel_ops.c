@@ -2,6 +2,10 @@
 // per operation. Used by the benchmark report natively and in the sandbox.
 //
 //   kernel_ops forkexec N   fork + execve of this program + wait
+//   kernel_ops forkwrite N  fork, the child writes 1 MiB its parent had
+//                           written (copy-on-write), exits; wait
+//   kernel_ops forkreserve N  fork + exit + wait of a process with 1 GiB
+//                           reserved writable, 16 pages of it touched
 //   kernel_ops thread N     pthread_create + pthread_join
 //   kernel_ops futex N      a futex ping-pong round between two threads
 //   kernel_ops signal N     raise(SIGUSR1) delivered to a handler and back
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -95,6 +100,29 @@ int main(int argc, char **argv) {
 				execl("/proc/self/exe", argv[0], "child", (char *)NULL);
 				execl(argv[0], argv[0], "child", (char *)NULL);
 				_exit(127);
+			}
+			int st;
+			waitpid(pid, &st, 0);
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				return 1;
+		}
+	} else if (strcmp(argv[1], "forkwrite") == 0 || strcmp(argv[1], "forkreserve") == 0) {
+		int reserve = argv[1][4] == 'r';
+		size_t size = reserve ? (size_t)1 << 30 : (size_t)1 << 20;
+		size_t step = reserve ? size / 16 : 4096;
+		char *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (mem == MAP_FAILED)
+			return 1;
+		for (size_t off = 0; off < size; off += step)
+			mem[off] = 1;
+		t0 = now();
+		for (long i = 0; i < n; i++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				if (!reserve)
+					for (size_t off = 0; off < size; off += step)
+						mem[off] = 2;
+				_exit(0);
 			}
 			int st;
 			waitpid(pid, &st, 0);
