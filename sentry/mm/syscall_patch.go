@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"maps"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
@@ -79,6 +81,21 @@ const (
 // and floating-point state on it, which the platform's fast path does not
 // carry, so it would cost a second round trip.
 const sysRtSigreturn = 15
+
+// neverPatched reports whether sites of system call sysno stay unpatched:
+// rt_sigreturn, and the calls whose every run needs the task's
+// floating-point state, which a thread that came through the fast path
+// holds live in the CPU and hands over only after a second round trip (a
+// trap into its signal handler): clone, fork, vfork and clone3 copy it to
+// the child, execve and execveat reset it. The slow trap's signal frame
+// carries it at no extra cost.
+func neverPatched(sysno uint64) bool {
+	switch sysno {
+	case sysRtSigreturn, unix.SYS_CLONE, unix.SYS_FORK, unix.SYS_VFORK, unix.SYS_CLONE3, unix.SYS_EXECVE, unix.SYS_EXECVEAT:
+		return true
+	}
+	return false
+}
 
 // sysRestartSyscall is restart_syscall(2), which the kernel puts in RAX when
 // it restarts an interrupted call that must continue where it stopped.
@@ -237,7 +254,7 @@ func (ps *patchState) clone() patchState {
 // site keeps trapping the slow way.
 func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
 	patcher, ok := mm.as.(platform.SyscallPatcher)
-	if !ok || sysno == sysRtSigreturn || ret < patchSiteLen {
+	if !ok || neverPatched(sysno) || ret < patchSiteLen {
 		return false
 	}
 	mm.mu.Lock()

@@ -147,6 +147,14 @@ func TestPatchSyscallRefuses(t *testing.T) {
 		{"other form", []byte{0x48, 0xc7, 0xc0, 39, 0, 0, 0, 0x0f, 0x05}, 39, nil},
 		{"number differs", site, 60, nil},
 		{"rt_sigreturn", []byte{0xb8, 15, 0, 0, 0, 0x0f, 0x05}, 15, nil},
+		// Each run of these needs the FP state, which the fast path
+		// does not carry.
+		{"clone", []byte{0xb8, 56, 0, 0, 0, 0x0f, 0x05}, 56, nil},
+		{"fork", []byte{0xb8, 57, 0, 0, 0, 0x0f, 0x05}, 57, nil},
+		{"vfork", []byte{0xb8, 58, 0, 0, 0, 0x0f, 0x05}, 58, nil},
+		{"execve", []byte{0xb8, 59, 0, 0, 0, 0x0f, 0x05}, 59, nil},
+		{"clone3", []byte{0xb8, 0xb3, 1, 0, 0, 0x0f, 0x05}, 435, nil},
+		{"execveat", []byte{0xb8, 0x42, 1, 0, 0, 0x0f, 0x05}, 322, nil},
 		{"table place taken", site, 39, func(t *testing.T, m *mm.MemoryManager) {
 			mustMMap(t, m, anon(mm.TrapTableAddr+0x8000, 1, rw))
 		}},
