@@ -70,7 +70,7 @@ func (mm *MemoryManager) breakCOWWindowLocked(v *vma, addr uint64) error {
 	n := 0
 	var changed uint32 // bit i: the page at start+i*pageSize
 	for a := start; a < end; a += pageSize {
-		p, ok := mm.pages[a]
+		p, ok := mm.pages.lookup(a)
 		if !ok || p.writable {
 			continue
 		}
@@ -92,7 +92,7 @@ func (mm *MemoryManager) breakCOWWindowLocked(v *vma, addr uint64) error {
 			// Whatever was taken over stays so (the runs below map
 			// it); of the copies, only the faulting page's is needed.
 			changed = 0
-			if err := mm.breakCOWLocked(v, addr, mm.pages[addr]); err != nil {
+			if err := mm.breakCOWLocked(v, addr, mm.pages.get(addr)); err != nil {
 				return err
 			}
 			n = 0
@@ -106,7 +106,7 @@ func (mm *MemoryManager) breakCOWWindowLocked(v *vma, addr uint64) error {
 		}
 	}
 	remap := func(a uint64, p *pte) bool { return p.mapped && changed&(1<<((a-start)/pageSize)) != 0 }
-	return mm.forEachRunLocked(v, mm.pagesInLocked(start, end), remap, func(a, e uint64, first *pte, perms platform.AccessType) error {
+	return mm.forEachRunLocked(v, start, end, remap, func(a, e uint64, first *pte, perms platform.AccessType) error {
 		return mm.as.MapFile(a, memfile.Range{Start: first.page.off, End: first.page.off + (e - a)}, perms)
 	})
 }

@@ -28,9 +28,7 @@ func (mm *MemoryManager) ReattachAddressSpace(as platform.AddressSpace) {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	mm.as = as
-	for _, p := range mm.pages {
-		p.mapped = false
-	}
+	mm.pages.each(func(_ uint64, p *pte) { p.mapped = false })
 }
 
 // detachedAddressSpace is the address space of a memory manager that let

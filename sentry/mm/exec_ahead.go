@@ -85,7 +85,7 @@ func (mm *MemoryManager) mapSegmentAheadLocked(v *vma, start, end uint64, progra
 	}
 	if copyData {
 		for a := start; a < end; a += pageSize {
-			if p, ok := mm.pages[a]; ok && !p.writable {
+			if p, ok := mm.pages.lookup(a); ok && !p.writable {
 				if mm.breakCOWLocked(v, a, p) != nil {
 					return false
 				}

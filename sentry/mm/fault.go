@@ -70,14 +70,14 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 		return FaultResult{Signo: int(unix.SIGSEGV), Code: SegvAccErr}
 	}
 	pageAddr := arch.PageRoundDown(addr)
-	p, ok := mm.pages[pageAddr]
+	p, ok := mm.pages.lookup(pageAddr)
 	if !ok || !p.mapped {
 		signo, code, err := mm.populateLocked(v, addr)
 		if err == nil && signo == 0 && access&platform.Write != 0 && v.perms&platform.Write != 0 {
 			// A write to a private file page: copy it now, as
 			// Linux's do_cow_fault does, rather than after a second
 			// fault on the read-only page.
-			if p, ok := mm.pages[pageAddr]; ok && !p.writable {
+			if p, ok := mm.pages.lookup(pageAddr); ok && !p.writable {
 				err = mm.breakCOWWindowLocked(v, pageAddr)
 			}
 		}
@@ -207,7 +207,7 @@ func (mm *MemoryManager) populateLocked(v *vma, addr uint64) (signo, code int, e
 
 // notePeakLocked records the number of populated pages if it is a peak.
 func (mm *MemoryManager) notePeakLocked() {
-	mm.peakPages = max(mm.peakPages, uint64(len(mm.pages)))
+	mm.peakPages = max(mm.peakPages, uint64(mm.pages.len()))
 }
 
 // fileLimit returns the address in v past which v maps no page of its
@@ -231,13 +231,13 @@ func fileLimit(v *vma) (uint64, bool) {
 // contiguous piece of the memory file.
 func (mm *MemoryManager) populatePrivateLocked(v *vma, start, end uint64) error {
 	for a := start; a < end; {
-		if _, ok := mm.pages[a]; ok {
+		if _, ok := mm.pages.lookup(a); ok {
 			a += pageSize
 			continue
 		}
 		runEnd := a + pageSize
 		for runEnd < end {
-			if _, ok := mm.pages[runEnd]; ok {
+			if _, ok := mm.pages.lookup(runEnd); ok {
 				break
 			}
 			runEnd += pageSize
@@ -250,7 +250,7 @@ func (mm *MemoryManager) populatePrivateLocked(v *vma, start, end uint64) error 
 			mm.fillFromFile(v, a, fr, false)
 		}
 		for p := a; p < runEnd; p += pageSize {
-			mm.pages[p] = &pte{page: newPhysPage(fr.Start+(p-a), mm.memcg), writable: true}
+			mm.pages.set(p, pte{page: newPhysPage(fr.Start+(p-a), mm.memcg), writable: true})
 		}
 		a = runEnd
 	}
@@ -268,20 +268,20 @@ func (mm *MemoryManager) populateObjectLocked(v *vma, obj *SharedMemory, start, 
 	obj.mu.Lock()
 	defer obj.mu.Unlock()
 	missing := func(a uint64) bool {
-		if _, ok := mm.pages[a]; ok {
+		if _, ok := mm.pages.lookup(a); ok {
 			return false
 		}
 		_, ok := obj.pages[v.fileOffset(a)]
 		return !ok
 	}
 	for a := start; a < end; {
-		if _, ok := mm.pages[a]; ok {
+		if _, ok := mm.pages.lookup(a); ok {
 			a += pageSize
 			continue
 		}
 		if pg, ok := obj.pages[v.fileOffset(a)]; ok {
 			pg.refs.Add(1)
-			mm.pages[a] = &pte{page: pg, writable: writable}
+			mm.pages.set(a, pte{page: pg, writable: writable})
 			a += pageSize
 			continue
 		}
@@ -307,7 +307,7 @@ func (mm *MemoryManager) populateObjectLocked(v *vma, obj *SharedMemory, start, 
 			pg := newPhysPage(fr.Start+(q-a), memcg)
 			obj.pages[v.fileOffset(q)] = pg
 			pg.refs.Add(1)
-			mm.pages[q] = &pte{page: pg, writable: writable}
+			mm.pages.set(q, pte{page: pg, writable: writable})
 		}
 		a = runEnd
 	}
@@ -328,12 +328,12 @@ func (mm *MemoryManager) adoptResidentLocked(v *vma, obj *SharedMemory, start, e
 	obj.mu.RLock()
 	defer obj.mu.RUnlock()
 	for a := start; a < end; a += pageSize {
-		if _, ok := mm.pages[a]; ok {
+		if _, ok := mm.pages.lookup(a); ok {
 			continue
 		}
 		if pg, ok := obj.pages[v.fileOffset(a)]; ok {
 			pg.refs.Add(1)
-			mm.pages[a] = &pte{page: pg}
+			mm.pages.set(a, pte{page: pg})
 		}
 	}
 }
@@ -378,12 +378,6 @@ const remapRuns = 16
 // queue the calls; it makes them before any thread runs application code
 // again, so no access the new permissions refuse succeeds after this.
 func (mm *MemoryManager) remapLocked(v *vma, start, end uint64, match func(*pte) bool) {
-	mm.remapPagesLocked(v, start, end, mm.pagesInLocked(start, end), match)
-}
-
-// remapPagesLocked is remapLocked for a caller that has the addresses of
-// the populated pages of [start, end), ascending.
-func (mm *MemoryManager) remapPagesLocked(v *vma, start, end uint64, addrs []uint64, match func(*pte) bool) {
 	if v.perms == 0 {
 		mm.unmapPlatformLocked(start, end)
 		return
@@ -394,7 +388,7 @@ func (mm *MemoryManager) remapPagesLocked(v *vma, start, end uint64, addrs []uin
 	}
 	var runs [remapRuns]run
 	n := 0
-	err := mm.forEachRunLocked(v, addrs, func(_ uint64, p *pte) bool { return p.mapped && match(p) },
+	err := mm.forEachRunLocked(v, start, end, func(_ uint64, p *pte) bool { return p.mapped && match(p) },
 		func(a, e uint64, first *pte, perms platform.AccessType) error {
 			if n == len(runs) {
 				return errStopRuns
@@ -420,13 +414,13 @@ func (mm *MemoryManager) remapPagesLocked(v *vma, start, end uint64, addrs []uin
 // the memory file and has the same permissions. Private pages still shared
 // copy-on-write are mapped without write permission.
 func (mm *MemoryManager) mapRunsLocked(v *vma, start, end uint64) error {
-	return mm.forEachRunLocked(v, mm.pagesInLocked(start, end), func(_ uint64, p *pte) bool { return !p.mapped },
+	return mm.forEachRunLocked(v, start, end, func(_ uint64, p *pte) bool { return !p.mapped },
 		func(a, e uint64, first *pte, perms platform.AccessType) error {
 			if err := mm.as.MapFile(a, memfile.Range{Start: first.page.off, End: first.page.off + (e - a)}, perms); err != nil {
 				return err
 			}
 			for q := a; q < e; q += pageSize {
-				mm.pages[q].mapped = true
+				mm.pages.get(q).mapped = true
 			}
 			return nil
 		})

@@ -21,7 +21,6 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	c := New(mm.mf, as, mm.maxAddr)
-	c.pages = make(map[uint64]*pte, len(mm.pages))
 	c.brkStart, c.brk = mm.brkStart, mm.brk
 	c.mmapBase, c.stackLimit, c.commitLimit, c.asLimit = mm.mmapBase, mm.stackLimit, mm.commitLimit, mm.asLimit
 	c.memcg = mm.memcg
@@ -67,23 +66,7 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 			mm.copyForChildLocked(c, v, v.start, v.end, &budget)
 		}
 	}
-	// One allocation for the child's entries, not one per page.
-	ptes := make([]pte, len(mm.pages)-len(c.pages))
-	for addr, p := range mm.pages {
-		if _, copied := c.pages[addr]; copied {
-			continue
-		}
-		v := mm.vmaAtLocked(addr)
-		p.page.refs.Add(1)
-		shared := p.writable && v.shared != nil
-		if !shared {
-			p.writable = false
-		}
-		e := &ptes[0]
-		ptes = ptes[1:]
-		*e = pte{page: p.page, writable: shared}
-		c.pages[addr] = e
-	}
+	mm.shareWithChildLocked(c)
 	c.mapAheadLocked(mm)
 	// The parent's writable private pages must fault on the next write so
 	// it gets its own copy.
@@ -91,6 +74,39 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 		mm.remapLocked(v, v.start, v.end, func(p *pte) bool { return !p.writable })
 	}
 	return c
+}
+
+// shareWithChildLocked gives c, the child being forked, entries for the
+// pages it has none for yet (the ones not copied above): the parent's
+// pages, shared, private ones copy-on-write in both. It works a chunk of
+// the page table at a time (pagetable.go).
+func (mm *MemoryManager) shareWithChildLocked(c *MemoryManager) {
+	var v *vma
+	for k, pc := range mm.pages.chunks {
+		cc := c.pages.chunks[k]
+		if cc == nil {
+			cc = new(ptChunk)
+			c.pages.chunks[k] = cc
+		}
+		for i := range pc.ptes {
+			p := &pc.ptes[i]
+			if p.page == nil || cc.ptes[i].page != nil {
+				continue
+			}
+			addr := k<<ptChunkShift + uint64(i)<<12
+			if v == nil || addr < v.start || addr >= v.end {
+				v = mm.vmaAtLocked(addr)
+			}
+			p.page.refs.Add(1)
+			shared := p.writable && v.shared != nil
+			if !shared {
+				p.writable = false
+			}
+			cc.ptes[i] = pte{page: p.page, writable: shared}
+			cc.n++
+		}
+	}
+	c.pages.n = mm.pages.n
 }
 
 // forkHotPages is how many pages below and above a hot address Fork
@@ -120,8 +136,8 @@ func (mm *MemoryManager) copyForChildLocked(c *MemoryManager, v *vma, start, end
 		return
 	}
 	copyable := func(a uint64) bool {
-		p, ok := mm.pages[a]
-		_, done := c.pages[a]
+		p, ok := mm.pages.lookup(a)
+		done := c.pages.has(a)
 		return ok && p.writable && !done
 	}
 	for a := start; a < end && *budget > 0; {
@@ -139,9 +155,9 @@ func (mm *MemoryManager) copyForChildLocked(c *MemoryManager, v *vma, start, end
 		}
 		dst := mm.mf.Slice(fr)
 		for q := a; q < runEnd; q += pageSize {
-			src := mm.pages[q].page.off
+			src := mm.pages.get(q).page.off
 			copy(dst[q-a:q-a+pageSize], mm.mf.Slice(memfile.Range{Start: src, End: src + pageSize}))
-			c.pages[q] = &pte{page: newPhysPage(fr.Start+(q-a), mm.memcg), writable: true}
+			c.pages.set(q, pte{page: newPhysPage(fr.Start+(q-a), mm.memcg), writable: true})
 		}
 		*budget -= int((runEnd - a) / pageSize)
 		a = runEnd
@@ -170,7 +186,7 @@ func (mm *MemoryManager) mapAheadLocked(parent *MemoryManager) {
 		if v.end-v.start > forkMapAheadSpan {
 			continue
 		}
-		err := mm.forEachRunLocked(v, mm.pagesInLocked(v.start, v.end), func(a uint64, _ *pte) bool { return parent.pages[a].mapped },
+		err := mm.forEachRunLocked(v, v.start, v.end, func(a uint64, _ *pte) bool { return parent.pages.get(a).mapped },
 			func(a, e uint64, first *pte, perms platform.AccessType) error {
 				if budget == 0 {
 					return errStopRuns
@@ -180,7 +196,7 @@ func (mm *MemoryManager) mapAheadLocked(parent *MemoryManager) {
 					return err
 				}
 				for q := a; q < e; q += pageSize {
-					mm.pages[q].mapped = true
+					mm.pages.get(q).mapped = true
 				}
 				budget--
 				return nil

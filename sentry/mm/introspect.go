@@ -62,10 +62,10 @@ func (mm *MemoryManager) VMAs(countPages bool) []VMAInfo {
 	if !countPages {
 		return out
 	}
-	for addr, p := range mm.pages {
+	mm.pages.each(func(addr uint64, p *pte) {
 		i := mm.findLocked(addr)
 		if i >= len(mm.vmas) || mm.vmas[i].start > addr {
-			continue // a page outside every VMA is a bug elsewhere; skip it
+			return // a page outside every VMA is a bug elsewhere; skip it
 		}
 		info := &out[i]
 		info.Resident++
@@ -82,7 +82,7 @@ func (mm *MemoryManager) VMAs(countPages bool) []VMAInfo {
 			info.SharedResident++
 		}
 		info.PssBytes += pageSize / uint64(maps)
-	}
+	})
 	return out
 }
 
@@ -102,7 +102,7 @@ type Usage struct {
 func (mm *MemoryManager) Usage() Usage {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
-	u := Usage{ResidentPages: uint64(len(mm.pages)), BrkStart: mm.brkStart, Brk: mm.brk}
+	u := Usage{ResidentPages: uint64(mm.pages.len()), BrkStart: mm.brkStart, Brk: mm.brk}
 	for _, v := range mm.vmas {
 		u.VirtualBytes += v.end - v.start
 		if v.lock != unlocked {
@@ -134,7 +134,7 @@ func (mm *MemoryManager) Peek(addr uint64, dst []byte) (int, error) {
 		}
 		pageAddr := a &^ (pageSize - 1)
 		chunk := dst[done:min(len(dst), done+int(pageSize-(a-pageAddr)))]
-		if p, ok := mm.pages[pageAddr]; ok {
+		if p, ok := mm.pages.lookup(pageAddr); ok {
 			pg := mm.mf.Slice(memfile.Range{Start: p.page.off, End: p.page.off + pageSize})
 			copy(chunk, pg[a-pageAddr:])
 		} else {
@@ -211,9 +211,7 @@ func ResidentMemory(mms []*MemoryManager) (pages, shmemPages uint64) {
 	shmem := make([]uint64, len(seen))
 	for _, m := range mms {
 		m.mu.Lock()
-		for _, p := range m.pages {
-			mark(p.page.off)
-		}
+		m.pages.each(func(_ uint64, p *pte) { mark(p.page.off) })
 		for _, v := range m.vmas {
 			if v.shared == nil {
 				continue

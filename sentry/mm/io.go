@@ -23,7 +23,7 @@ func (mm *MemoryManager) translateLocked(addr uint64, access platform.AccessType
 	if access&^permsImplied(v.perms) != 0 {
 		return nil, errFault
 	}
-	p, ok := mm.pages[pageAddr]
+	p, ok := mm.pages.lookup(pageAddr)
 	if !ok && access == platform.Read && v.file == nil && v.shared == nil {
 		// Reading untouched private anonymous memory reads zeroes: no
 		// need to allocate it (Linux maps its zero page the same way), so
@@ -35,7 +35,7 @@ func (mm *MemoryManager) translateLocked(addr uint64, access platform.AccessType
 		if err != nil || signo != 0 {
 			return nil, errFault
 		}
-		p = mm.pages[pageAddr]
+		p = mm.pages.get(pageAddr)
 	}
 	if access&platform.Write != 0 && !p.writable {
 		// The kernel writes like the application would: to the address

@@ -123,8 +123,8 @@ type MemoryManager struct {
 	mu sync.Mutex
 	// vmas is sorted by start; VMAs never overlap.
 	vmas []*vma
-	// pages maps a page address to its page-table entry.
-	pages map[uint64]*pte
+	// pages holds the page-table entries (pagetable.go).
+	pages pageTable
 	// peakPages is the most pages populated at once (ru_maxrss).
 	peakPages uint64
 	// brkStart is where the heap begins; brk is the current break.
@@ -181,7 +181,7 @@ func New(mf *memfile.File, as platform.AddressSpace, maxAddr uint64) *MemoryMana
 		mf:          mf,
 		as:          as,
 		maxAddr:     maxAddr,
-		pages:       make(map[uint64]*pte),
+		pages:       newPageTable(),
 		mmapBase:    maxAddr - mmapGap,
 		stackLimit:  defaultStackLimit,
 		commitLimit: mf.Size(),
@@ -237,10 +237,8 @@ func (mm *MemoryManager) Release() {
 	// maps it could be handed to another process while a thread of this
 	// one can still reach it.
 	mm.as.Release()
-	for _, p := range mm.pages {
-		p.page.decRef(mm.mf)
-	}
-	clear(mm.pages)
+	mm.pages.each(func(_ uint64, p *pte) { p.page.decRef(mm.mf) })
+	mm.pages.clear()
 	for _, v := range mm.vmas {
 		v.drop(mm)
 	}
@@ -334,26 +332,17 @@ func (mm *MemoryManager) anyMappedLocked(start, end uint64) bool {
 func (mm *MemoryManager) releasePagesLocked(start, end uint64) {
 	mm.forEachPageLocked(start, end, func(addr uint64, p *pte) {
 		p.page.decRef(mm.mf)
-		delete(mm.pages, addr)
+		mm.pages.remove(addr)
 	})
 }
 
-// forEachPageLocked calls fn for each populated page in [start, end),
-// walking whichever of the range and the page table is smaller.
+// forEachPageLocked calls fn for each populated page in [start, end), in
+// address order. fn may remove the page it is given, and no other.
 func (mm *MemoryManager) forEachPageLocked(start, end uint64, fn func(addr uint64, p *pte)) {
-	if (end-start)/pageSize > uint64(len(mm.pages)) {
-		for addr, p := range mm.pages {
-			if addr >= start && addr < end {
-				fn(addr, p)
-			}
-		}
-		return
-	}
-	for addr := start; addr < end; addr += pageSize {
-		if p, ok := mm.pages[addr]; ok {
-			fn(addr, p)
-		}
-	}
+	mm.pages.eachIn(start, end, func(addr uint64, p *pte) bool {
+		fn(addr, p)
+		return true
+	})
 }
 
 // errno helpers keep the syscall paths free of formatting.
@@ -372,7 +361,7 @@ var (
 func (mm *MemoryManager) ResidentPages() uint64 {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
-	return uint64(len(mm.pages))
+	return uint64(mm.pages.len())
 }
 
 // PeakResidentPages returns the most pages the address space has held at
@@ -380,5 +369,5 @@ func (mm *MemoryManager) ResidentPages() uint64 {
 func (mm *MemoryManager) PeakResidentPages() uint64 {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
-	return max(mm.peakPages, uint64(len(mm.pages)))
+	return max(mm.peakPages, uint64(mm.pages.len()))
 }

@@ -2,7 +2,6 @@ package mm
 
 import (
 	"errors"
-	"slices"
 
 	"github.com/cocoonrt/cocoon/sentry/platform"
 )
@@ -16,70 +15,46 @@ import (
 // of such a process, or an mprotect of the reservation, take milliseconds
 // per gigabyte.
 
-// pagesInLocked returns the addresses of the populated pages in
-// [start, end), in ascending order, walking whichever of the range and
-// the page table is smaller.
-func (mm *MemoryManager) pagesInLocked(start, end uint64) []uint64 {
-	if end <= start {
-		return nil
-	}
-	if (end-start)/pageSize <= uint64(len(mm.pages)) {
-		var addrs []uint64
-		for a := start; a < end; a += pageSize {
-			if _, ok := mm.pages[a]; ok {
-				addrs = append(addrs, a)
-			}
-		}
-		return addrs
-	}
-	var addrs []uint64
-	for a := range mm.pages {
-		if a >= start && a < end {
-			addrs = append(addrs, a)
-		}
-	}
-	slices.Sort(addrs)
-	return addrs
-}
-
 // errStopRuns ends a forEachRunLocked walk early without an error for its
 // caller.
 var errStopRuns = errors.New("stop")
 
-// forEachRunLocked calls fn for each run of the pages of v at addrs
-// (ascending, all populated) that include selects: consecutive pages,
-// contiguous in the memory file, that v maps with the same permissions.
-// first is the run's first page. It returns fn's first error; fn may
-// change the entries of its own run.
-func (mm *MemoryManager) forEachRunLocked(v *vma, addrs []uint64, include func(addr uint64, p *pte) bool, fn func(start, end uint64, first *pte, perms platform.AccessType) error) error {
-	i := 0
-	next := func() (uint64, *pte, bool) {
-		for i < len(addrs) {
-			a := addrs[i]
-			i++
-			if p := mm.pages[a]; include(a, p) {
-				return a, p, true
-			}
+// forEachRunLocked calls fn for each run of the populated pages of
+// [start, end) of v that include selects: consecutive pages, contiguous
+// in the memory file, that v maps with the same permissions, in address
+// order. first is the run's first page. It returns fn's first error; fn
+// may change the entries of its own run.
+func (mm *MemoryManager) forEachRunLocked(v *vma, start, end uint64, include func(addr uint64, p *pte) bool, fn func(start, end uint64, first *pte, perms platform.AccessType) error) error {
+	var (
+		runStart, runEnd uint64
+		first            *pte
+		perms            platform.AccessType
+		err              error
+	)
+	flush := func() bool {
+		if first != nil {
+			err = fn(runStart, runEnd, first, perms)
+			first = nil
 		}
-		return 0, nil, false
+		return err == nil
 	}
-	a, p, ok := next()
-	for ok {
-		perms := mm.ptePermsLocked(v, p)
-		e := a + pageSize
-		var na uint64
-		var np *pte
-		for {
-			na, np, ok = next()
-			if !ok || na != e || np.page.off != p.page.off+(e-a) || mm.ptePermsLocked(v, np) != perms {
-				break
-			}
-			e += pageSize
+	mm.pages.eachIn(start, end, func(a uint64, p *pte) bool {
+		if !include(a, p) {
+			return true
 		}
-		if err := fn(a, e, p, perms); err != nil {
-			return err
+		pp := mm.ptePermsLocked(v, p)
+		if first != nil && a == runEnd && p.page.off == first.page.off+(a-runStart) && pp == perms {
+			runEnd += pageSize
+			return true
 		}
-		a, p = na, np
+		if !flush() {
+			return false
+		}
+		runStart, runEnd, first, perms = a, a+pageSize, p, pp
+		return true
+	})
+	if err == nil {
+		flush()
 	}
-	return nil
+	return err
 }

@@ -635,12 +635,12 @@ func (mm *MemoryManager) forceWriteLocked(addr uint64, src []byte) bool {
 			return false
 		}
 		pageAddr := arch.PageRoundDown(a)
-		p, ok := mm.pages[pageAddr]
+		p, ok := mm.pages.lookup(pageAddr)
 		if !ok {
 			if signo, _, err := mm.populateLocked(v, a); err != nil || signo != 0 {
 				return false
 			}
-			p = mm.pages[pageAddr]
+			p = mm.pages.get(pageAddr)
 		}
 		if !p.writable {
 			if err := mm.breakCOWLocked(v, pageAddr, p); err != nil {

@@ -394,18 +394,18 @@ func (mm *MemoryManager) moveLocked(v *vma, oldAddr, oldLen, newLen, dst uint64)
 		keep = newLen
 	}
 	mm.as.Unmap(oldAddr, oldLen)
-	moved := make(map[uint64]*pte)
+	moved := make(map[uint64]pte)
 	mm.forEachPageLocked(oldAddr, oldAddr+keep, func(a uint64, p *pte) {
 		p.mapped = false
-		moved[dst+(a-oldAddr)] = p
-		delete(mm.pages, a)
+		moved[dst+(a-oldAddr)] = *p
+		mm.pages.remove(a)
 	})
 	// Insert the new VMA before removing the old one: the file and shared
 	// object must never lose their last reference in between.
 	mm.insertLocked(&nv)
 	mm.removeRangeLocked(oldAddr, oldAddr+oldLen)
 	for a, pg := range moved {
-		mm.pages[a] = pg
+		mm.pages.set(a, pg)
 	}
 	return dst
 }
@@ -493,7 +493,7 @@ func (mm *MemoryManager) Mincore(addr, length uint64) ([]byte, error) {
 	}
 	vec := make([]byte, length/pageSize)
 	for i := range vec {
-		if _, ok := mm.pages[addr+uint64(i)*pageSize]; ok {
+		if _, ok := mm.pages.lookup(addr + uint64(i)*pageSize); ok {
 			vec[i] = 1
 		}
 	}

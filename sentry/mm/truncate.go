@@ -73,7 +73,7 @@ func (mm *MemoryManager) unmapObjectRange(s *SharedMemory, start, end uint64, ev
 			}
 			mm.as.Unmap(addr, pageSize)
 			p.page.decRef(mm.mf)
-			delete(mm.pages, addr)
+			mm.pages.remove(addr)
 		})
 	}
 }
