@@ -106,7 +106,7 @@ func (mm *MemoryManager) breakCOWWindowLocked(v *vma, addr uint64) error {
 		}
 	}
 	remap := func(a uint64, p *pte) bool { return p.mapped && changed&(1<<((a-start)/pageSize)) != 0 }
-	return mm.forEachRunLocked(v, start, end, remap, func(a, e uint64, first *pte, perms platform.AccessType) error {
+	return mm.forEachRunLocked(v, start, end, true, remap, func(a, e uint64, first *pte, perms platform.AccessType) error {
 		return mm.as.MapFile(a, memfile.Range{Start: first.page.off, End: first.page.off + (e - a)}, perms)
 	})
 }

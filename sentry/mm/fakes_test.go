@@ -303,3 +303,29 @@ func isZero(b []byte) bool {
 	}
 	return true
 }
+
+// protectingAS is a fakeAS that implements platform.Protector, as the
+// systrap platform does, recording the calls. Protecting a page that is
+// not mapped is a test error (the host's mprotect fails with ENOMEM).
+type protectingAS struct {
+	*fakeAS
+	protects []mapCall
+}
+
+func newProtectingAS(t *testing.T) *protectingAS {
+	return &protectingAS{fakeAS: newFakeAS(t)}
+}
+
+func (as *protectingAS) Protect(addr, length uint64, perms platform.AccessType) error {
+	as.protects = append(as.protects, mapCall{addr: addr, fr: memfile.Range{Start: 0, End: length}, perms: perms})
+	for a := addr; a < addr+length; a += pageSize {
+		m, ok := as.pages[a]
+		if !ok {
+			as.t.Errorf("Protect(%#x, %#x): page %#x is not mapped", addr, length, a)
+			return unix.ENOMEM
+		}
+		m.perms = perms
+		as.pages[a] = m
+	}
+	return nil
+}

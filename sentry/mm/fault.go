@@ -371,24 +371,28 @@ func (mm *MemoryManager) ptePermsLocked(v *vma, p *pte) platform.AccessType {
 // more is unmapped in one call instead, and its pages fault back in.
 const remapRuns = 16
 
-// remapLocked maps again, with the permissions their entries now have, the
-// mapped pages of [start, end) of v that match: one call per run that is
-// contiguous in the memory file, or one Unmap of the range when there are
-// more than remapRuns runs or the VMA allows no access. The platform may
-// queue the calls; it makes them before any thread runs application code
-// again, so no access the new permissions refuse succeeds after this.
+// remapLocked gives the mapped pages of [start, end) of v that match the
+// permissions their entries now have (a change of the VMA's, or a page's
+// copy-on-write), keeping the memory-file pages they map: one Protect per
+// run of consecutive pages on a platform that can (platform.Protector),
+// one MapFile per run that is also contiguous in the memory file
+// otherwise, or one Unmap of the range when there are more than remapRuns
+// runs or the VMA allows no access. The platform may queue the calls; it
+// makes them before any thread runs application code again, so no access
+// the new permissions refuse succeeds after this.
 func (mm *MemoryManager) remapLocked(v *vma, start, end uint64, match func(*pte) bool) {
 	if v.perms == 0 {
 		mm.unmapPlatformLocked(start, end)
 		return
 	}
+	protector, byRange := mm.as.(platform.Protector)
 	type run struct {
 		start, end, off uint64
 		perms           platform.AccessType
 	}
 	var runs [remapRuns]run
 	n := 0
-	err := mm.forEachRunLocked(v, start, end, func(_ uint64, p *pte) bool { return p.mapped && match(p) },
+	err := mm.forEachRunLocked(v, start, end, !byRange, func(_ uint64, p *pte) bool { return p.mapped && match(p) },
 		func(a, e uint64, first *pte, perms platform.AccessType) error {
 			if n == len(runs) {
 				return errStopRuns
@@ -402,7 +406,12 @@ func (mm *MemoryManager) remapLocked(v *vma, start, end uint64, match func(*pte)
 		return
 	}
 	for _, r := range runs[:n] {
-		if err := mm.as.MapFile(r.start, memfile.Range{Start: r.off, End: r.off + (r.end - r.start)}, r.perms); err != nil {
+		if byRange {
+			err = protector.Protect(r.start, r.end-r.start, r.perms)
+		} else {
+			err = mm.as.MapFile(r.start, memfile.Range{Start: r.off, End: r.off + (r.end - r.start)}, r.perms)
+		}
+		if err != nil {
 			mm.unmapPlatformLocked(start, end)
 			return
 		}
@@ -414,7 +423,7 @@ func (mm *MemoryManager) remapLocked(v *vma, start, end uint64, match func(*pte)
 // the memory file and has the same permissions. Private pages still shared
 // copy-on-write are mapped without write permission.
 func (mm *MemoryManager) mapRunsLocked(v *vma, start, end uint64) error {
-	return mm.forEachRunLocked(v, start, end, func(_ uint64, p *pte) bool { return !p.mapped },
+	return mm.forEachRunLocked(v, start, end, true, func(_ uint64, p *pte) bool { return !p.mapped },
 		func(a, e uint64, first *pte, perms platform.AccessType) error {
 			if err := mm.as.MapFile(a, memfile.Range{Start: first.page.off, End: first.page.off + (e - a)}, perms); err != nil {
 				return err

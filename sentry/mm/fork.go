@@ -186,7 +186,7 @@ func (mm *MemoryManager) mapAheadLocked(parent *MemoryManager) {
 		if v.end-v.start > forkMapAheadSpan {
 			continue
 		}
-		err := mm.forEachRunLocked(v, v.start, v.end, func(a uint64, _ *pte) bool { return parent.pages.get(a).mapped },
+		err := mm.forEachRunLocked(v, v.start, v.end, true, func(a uint64, _ *pte) bool { return parent.pages.get(a).mapped },
 			func(a, e uint64, first *pte, perms platform.AccessType) error {
 				if budget == 0 {
 					return errStopRuns

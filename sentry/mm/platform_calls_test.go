@@ -392,3 +392,66 @@ func TestCopyOnWriteWindowOutOfMemory(t *testing.T) {
 		t.Errorf("child sees %q after the parent's write, want %q", got, "p\x03")
 	}
 }
+
+// TestForkAndMprotectProtectRanges: on a platform that can change
+// permissions in place (platform.Protector), fork's write protection and
+// mprotect take one call per run of consecutive mapped pages, however many
+// pieces of the memory file back it, and the pages stay mapped where they
+// were.
+func TestForkAndMprotectProtectRanges(t *testing.T) {
+	_, _, mf := newTestMM(t)
+	as := newProtectingAS(t)
+	m := mm.New(mf, as, testMaxAddr)
+	defer m.DecUsers()
+	const n = 64
+	addr := mustMMap(t, m, anon(base, n, rw))
+	other := mustMMap(t, m, anon(pg(base, 2*n), n, r))
+	// Each fault-around window of the VMA populated after one of another
+	// VMA: the VMA is 4 pieces of the memory file, not one.
+	for i := 0; i < n; i++ {
+		if i%16 == 0 {
+			expectFault(t, m, pg(other, i), r, faultOK)
+		}
+		mustCopyOut(t, m, pg(addr, i), []byte{'p', byte(i)})
+	}
+	before := make(map[uint64]uint64)
+	pieces := 0
+	for i := 0; i < n; i++ {
+		mp, _ := as.mapped(pg(addr, i))
+		before[pg(addr, i)] = mp.off
+		if i == 0 || mp.off != before[pg(addr, i-1)]+pageSize {
+			pieces++
+		}
+	}
+	if pieces < 2 {
+		t.Fatalf("the VMA is %d piece of the memory file; the test needs more", pieces)
+	}
+	calls := len(as.calls)
+	child := m.Fork(newFakeAS(t))
+	defer child.DecUsers()
+	if len(as.protects) != 1 || as.protects[0].addr != addr || as.protects[0].fr.End != n*pageSize || as.protects[0].perms != r {
+		t.Errorf("fork's write protection made Protect calls %+v, want one of [%#x, +%#x) read-only", as.protects, addr, n*pageSize)
+	}
+	if len(as.calls) != calls || as.unmaps != 0 {
+		t.Errorf("fork's write protection made %d MapFile and %d Unmap calls, want none", len(as.calls)-calls, as.unmaps)
+	}
+	for a, off := range before {
+		if mp, ok := as.mapped(a); !ok || mp.off != off || mp.perms != r {
+			t.Errorf("page %#x after fork: %+v %v, want its page %#x read-only", a, mp, ok, off)
+		}
+	}
+	// The parent's write still copies; the child keeps the old bytes.
+	mustCopyOut(t, m, pg(addr, 5), []byte("P"))
+	if got := mustCopyIn(t, child, pg(addr, 5), 2); string(got) != "p\x05" {
+		t.Errorf("child sees %q after the parent's write, want %q", got, "p\x05")
+	}
+	// mprotect of part of the VMA: one call for its mapped run.
+	protects := len(as.protects)
+	if err := m.Mprotect(pg(addr, 32), 32*pageSize, r, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := as.protects[protects:]; len(got) != 1 || got[0].addr != pg(addr, 32) || got[0].fr.End != 32*pageSize {
+		t.Errorf("mprotect made Protect calls %+v, want one of [%#x, +%#x)", got, pg(addr, 32), 32*pageSize)
+	}
+	as.expectMapped(t, pg(addr, 32), pg(addr, n), r)
+}

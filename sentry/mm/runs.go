@@ -20,11 +20,11 @@ import (
 var errStopRuns = errors.New("stop")
 
 // forEachRunLocked calls fn for each run of the populated pages of
-// [start, end) of v that include selects: consecutive pages, contiguous
-// in the memory file, that v maps with the same permissions, in address
-// order. first is the run's first page. It returns fn's first error; fn
-// may change the entries of its own run.
-func (mm *MemoryManager) forEachRunLocked(v *vma, start, end uint64, include func(addr uint64, p *pte) bool, fn func(start, end uint64, first *pte, perms platform.AccessType) error) error {
+// [start, end) of v that include selects: consecutive pages that v maps
+// with the same permissions and, when byFrame is set, that are contiguous
+// in the memory file, in address order. first is the run's first page. It
+// returns fn's first error; fn may change the entries of its own run.
+func (mm *MemoryManager) forEachRunLocked(v *vma, start, end uint64, byFrame bool, include func(addr uint64, p *pte) bool, fn func(start, end uint64, first *pte, perms platform.AccessType) error) error {
 	var (
 		runStart, runEnd uint64
 		first            *pte
@@ -43,7 +43,7 @@ func (mm *MemoryManager) forEachRunLocked(v *vma, start, end uint64, include fun
 			return true
 		}
 		pp := mm.ptePermsLocked(v, p)
-		if first != nil && a == runEnd && p.page.off == first.page.off+(a-runStart) && pp == perms {
+		if first != nil && a == runEnd && (!byFrame || p.page.off == first.page.off+(a-runStart)) && pp == perms {
 			runEnd += pageSize
 			return true
 		}

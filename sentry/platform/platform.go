@@ -74,6 +74,16 @@ type AddressSpace interface {
 	Release()
 }
 
+// Protector is implemented by address spaces that can change the
+// permissions of mapped pages without mapping them again, for any range
+// of them, whatever memory-file pages back it: one call for what MapFile
+// would need one call per piece of the memory file for.
+type Protector interface {
+	// Protect gives the pages of [addr, addr+length), every one of them
+	// mapped, the permissions perms.
+	Protect(addr, length uint64, perms AccessType) error
+}
+
 // TrapKind says why a task came back to the sentry.
 type TrapKind int
 

@@ -153,6 +153,14 @@ func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.Ac
 		unix.MAP_SHARED | unix.MAP_FIXED, fd, off}})
 }
 
+// Protect implements platform.Protector with mprotect(2), queued like
+// MapFile's mmap.
+func (as *addressSpace) Protect(addr, length uint64, perms platform.AccessType) error {
+	return as.queueMap(editOp{nr: unix.SYS_MPROTECT, args: [6]uintptr{uintptr(addr), uintptr(length), hostProt(perms)}})
+}
+
+var _ platform.Protector = (*addressSpace)(nil)
+
 // Unmap implements platform.AddressSpace.Unmap. munmap of a host process is
 // synchronous for all its threads: no stub thread can use the old
 // translation once it returns.
