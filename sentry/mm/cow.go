@@ -68,32 +68,38 @@ func (mm *MemoryManager) breakCOWWindowLocked(v *vma, addr uint64) error {
 	dense := mm.lastCOW != 0 && max(addr, mm.lastCOW)-min(addr, mm.lastCOW) <= window
 	var copies [faultAroundPages]*pte
 	n := 0
-	var changed uint32 // bit i: the page at start+i*pageSize
+	// Bit i stands for the page at start+i*pageSize: changed for those
+	// to map again, copied for those among them to copy.
+	var changed, copied uint32
 	for a := start; a < end; a += pageSize {
 		p, ok := mm.pages.lookup(a)
 		if !ok || p.writable {
 			continue
 		}
+		bit := uint32(1) << ((a - start) / pageSize)
 		switch {
 		case p.page.exclusive():
 			p.writable = true
 		case a == addr || dense && !mm.tracksFileLocked(v, a, p):
 			copies[n] = p
 			n++
-			mm.lastCOW = addr
+			copied |= bit
 		default:
 			continue
 		}
-		changed |= 1 << ((a - start) / pageSize)
+		changed |= bit
 	}
 	if n > 0 {
+		mm.lastCOW = addr
 		fr, err := mm.mf.Allocate(uint64(n) * pageSize)
 		if err != nil {
-			// Whatever was taken over stays so (the runs below map
-			// it); of the copies, only the faulting page's is needed.
-			changed = 0
-			if err := mm.breakCOWLocked(v, addr, mm.pages.get(addr)); err != nil {
-				return err
+			// Only the faulting page's copy is needed; what was taken
+			// over is mapped below.
+			changed &^= copied
+			if p := mm.pages.get(addr); !p.writable {
+				if err := mm.breakCOWLocked(v, addr, p); err != nil {
+					return err
+				}
 			}
 			n = 0
 		}

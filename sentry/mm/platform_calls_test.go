@@ -455,3 +455,38 @@ func TestForkAndMprotectProtectRanges(t *testing.T) {
 	}
 	as.expectMapped(t, pg(addr, 32), pg(addr, n), r)
 }
+
+// TestCopyOnWriteWindowOutOfMemoryTakesOver: out of memory for a window's
+// copies, the pages of the window nobody else holds any more are still
+// taken over and mapped writable.
+func TestCopyOnWriteWindowOutOfMemoryTakesOver(t *testing.T) {
+	mf, err := memfile.New("mm-test-small", 48*pageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mf.Close() })
+	as := newFakeAS(t)
+	m := mm.New(mf, as, testMaxAddr)
+	defer m.DecUsers()
+	addr := mustMMap(t, m, anon(base, 32, rw))
+	for i := 0; i < 32; i++ {
+		mustCopyOut(t, m, pg(addr, i), []byte{'p', byte(i)})
+	}
+	child := m.Fork(newFakeAS(t))
+	defer child.DecUsers()
+	// The child copies pages 0 and 1 (its second write's window does
+	// not fit either): the parent holds them alone again.
+	mustCopyOut(t, child, pg(addr, 0), []byte("C"))
+	mustCopyOut(t, child, pg(addr, 1), []byte("C"))
+	// The parent writes far away, then close to that: the second
+	// write's window would copy 14 pages, more than is left.
+	expectFault(t, m, pg(addr, 20), w, faultOK)
+	expectFault(t, m, pg(addr, 6), w, faultOK)
+	as.expectMapped(t, addr, pg(addr, 2), rw)
+	as.expectMapped(t, pg(addr, 2), pg(addr, 6), r)
+	as.expectMapped(t, pg(addr, 6), pg(addr, 7), rw)
+	as.expectMapped(t, pg(addr, 7), pg(addr, 16), r)
+	if got := mustCopyIn(t, m, addr, 2); string(got) != "p\x00" {
+		t.Errorf("parent reads %q at page 0, want %q", got, "p\x00")
+	}
+}

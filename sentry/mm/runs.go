@@ -8,7 +8,9 @@ import (
 
 // Runs of pages. Mapping pages into the platform is done a run at a time:
 // consecutive pages that are contiguous in the memory file and mapped with
-// the same permissions take one platform call. Finding the runs must cost
+// the same permissions take one platform call (for a change of
+// permissions, where the platform can, consecutive pages whatever backs
+// them: platform.Protector). Finding the runs must cost
 // what the populated pages cost, not what the address range does: a
 // process may reserve gigabytes and touch a few pages of them (a JVM's
 // heap, a malloc arena), and a walk of the range page by page made a fork
