@@ -231,13 +231,13 @@ func fileLimit(v *vma) (uint64, bool) {
 // contiguous piece of the memory file.
 func (mm *MemoryManager) populatePrivateLocked(v *vma, start, end uint64) error {
 	for a := start; a < end; {
-		if _, ok := mm.pages.lookup(a); ok {
+		if mm.pages.has(a) {
 			a += pageSize
 			continue
 		}
 		runEnd := a + pageSize
 		for runEnd < end {
-			if _, ok := mm.pages.lookup(runEnd); ok {
+			if mm.pages.has(runEnd) {
 				break
 			}
 			runEnd += pageSize
@@ -268,14 +268,14 @@ func (mm *MemoryManager) populateObjectLocked(v *vma, obj *SharedMemory, start, 
 	obj.mu.Lock()
 	defer obj.mu.Unlock()
 	missing := func(a uint64) bool {
-		if _, ok := mm.pages.lookup(a); ok {
+		if mm.pages.has(a) {
 			return false
 		}
 		_, ok := obj.pages[v.fileOffset(a)]
 		return !ok
 	}
 	for a := start; a < end; {
-		if _, ok := mm.pages.lookup(a); ok {
+		if mm.pages.has(a) {
 			a += pageSize
 			continue
 		}
@@ -328,7 +328,7 @@ func (mm *MemoryManager) adoptResidentLocked(v *vma, obj *SharedMemory, start, e
 	obj.mu.RLock()
 	defer obj.mu.RUnlock()
 	for a := start; a < end; a += pageSize {
-		if _, ok := mm.pages.lookup(a); ok {
+		if mm.pages.has(a) {
 			continue
 		}
 		if pg, ok := obj.pages[v.fileOffset(a)]; ok {

@@ -493,7 +493,7 @@ func (mm *MemoryManager) Mincore(addr, length uint64) ([]byte, error) {
 	}
 	vec := make([]byte, length/pageSize)
 	for i := range vec {
-		if _, ok := mm.pages.lookup(addr + uint64(i)*pageSize); ok {
+		if mm.pages.has(addr + uint64(i)*pageSize) {
 			vec[i] = 1
 		}
 	}
