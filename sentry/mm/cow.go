@@ -59,6 +59,9 @@ func (mm *MemoryManager) breakCOWLocked(v *vma, addr uint64, p *pte) error {
 // Preconditions: v is writable; the page at addr is populated and not
 // writable.
 func (mm *MemoryManager) breakCOWWindowLocked(v *vma, addr uint64) error {
+	if protector, ok := mm.as.(platform.Protector); ok && mm.pages.get(addr).page.exclusive() {
+		return mm.takeOverLocked(v, addr, protector)
+	}
 	window := uint64(faultAroundPages * pageSize)
 	start, end := max(v.start, addr&^(window-1)), min(v.end, (addr&^(window-1))+window)
 	if v.cache != nil {
@@ -115,6 +118,37 @@ func (mm *MemoryManager) breakCOWWindowLocked(v *vma, addr uint64) error {
 	return mm.forEachRunLocked(v, start, end, true, remap, func(a, e uint64, first *pte, perms platform.AccessType) error {
 		return mm.as.MapFile(a, memfile.Range{Start: first.page.off, End: first.page.off + (e - a)}, perms)
 	})
+}
+
+// takeOverSpan is how much of its VMA around it a write fault on a page
+// nobody else holds any more takes over, on a platform that changes
+// permissions in place: 2 MiB, aligned.
+const takeOverSpan = 2 << 20
+
+// takeOverLocked serves a write fault on the copy-on-write page at addr of
+// v that nobody else holds any more (the other process of a fork exited
+// or exec'd): it makes that page, and every other such page within
+// takeOverSpan, writable, with one Protect per run of consecutive mapped
+// pages. A process that forked a child that is gone takes one fault per
+// 2 MiB it writes instead of one per fault-around window; taking a page
+// over copies nothing.
+//
+// Preconditions: v is writable; the page at addr is populated, not
+// writable and exclusive.
+func (mm *MemoryManager) takeOverLocked(v *vma, addr uint64, protector platform.Protector) error {
+	start, end := max(v.start, addr&^(takeOverSpan-1)), min(v.end, (addr&^(takeOverSpan-1))+takeOverSpan)
+	mm.pages.eachIn(start, end, func(_ uint64, p *pte) bool {
+		if !p.writable && p.page.exclusive() {
+			p.writable = true
+		}
+		return true
+	})
+	// Pages that were writable already are mapped so: protecting them
+	// again changes nothing and joins the runs.
+	return mm.forEachRunLocked(v, start, end, false, func(_ uint64, p *pte) bool { return p.mapped && p.writable },
+		func(a, e uint64, _ *pte, perms platform.AccessType) error {
+			return protector.Protect(a, e-a, perms)
+		})
 }
 
 // tracksFileLocked reports whether p, v's page at addr, is v's file's own

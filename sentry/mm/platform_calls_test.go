@@ -490,3 +490,36 @@ func TestCopyOnWriteWindowOutOfMemoryTakesOver(t *testing.T) {
 		t.Errorf("parent reads %q at page 0, want %q", got, "p\x00")
 	}
 }
+
+// TestWriteAfterChildExitTakesOverRange: once a forked child is gone, a
+// write fault of the parent on a platform that changes permissions in
+// place makes every page of its 2 MiB that nobody else holds writable,
+// with one Protect per run, and copies nothing.
+func TestWriteAfterChildExitTakesOverRange(t *testing.T) {
+	_, _, mf := newTestMM(t)
+	as := newProtectingAS(t)
+	m := mm.New(mf, as, testMaxAddr)
+	defer m.DecUsers()
+	const n = 64
+	addr := mustMMap(t, m, anon(base, n, rw))
+	for i := 0; i < n; i++ {
+		mustCopyOut(t, m, pg(addr, i), []byte{'p', byte(i)})
+	}
+	child := m.Fork(newFakeAS(t))
+	mustCopyOut(t, child, pg(addr, 40), []byte("C")) // the child's own copy
+	child.DecUsers()
+	inUse := mf.InUse()
+	calls, protects := len(as.calls), len(as.protects)
+	expectFault(t, m, pg(addr, 3), w, faultOK)
+	if got := as.protects[protects:]; len(got) != 1 || got[0].addr != addr || got[0].fr.End != n*pageSize || got[0].perms != rw {
+		t.Errorf("the write made Protect calls %+v, want one of [%#x, +%#x) read-write", got, addr, n*pageSize)
+	}
+	if len(as.calls) != calls || mf.InUse() != inUse {
+		t.Errorf("the write made %d MapFile calls and allocated %d bytes, want none", len(as.calls)-calls, mf.InUse()-inUse)
+	}
+	as.expectMapped(t, addr, pg(addr, n), rw)
+	mustCopyOut(t, m, pg(addr, 40), []byte("P"))
+	if got := mustCopyIn(t, m, pg(addr, 41), 2); string(got) != "p\x29" {
+		t.Errorf("parent reads %q at page 41, want %q", got, "p\x29")
+	}
+}
