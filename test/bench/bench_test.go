@@ -73,6 +73,7 @@ func TestReport(t *testing.T) {
 		{"forkexec", "fork+exec+wait of a static program", "200", "40"},
 		{"forkwrite", "fork, child writes 1 MiB, exit, wait", "200", "40"},
 		{"forkreserve", "fork+exit+wait, 1 GiB reserved", "200", "40"},
+		{"forkparent", "fork+exit+wait, parent writes 8 MiB", "100", "30"},
 		{"thread", "thread create+join", "500", "100"},
 		{"futex", "futex ping-pong round, two threads", "2000", "500"},
 		{"signal", "signal to a handler and back", "20000", "500"},

@@ -6,6 +6,9 @@
 //                           written (copy-on-write), exits; wait
 //   kernel_ops forkreserve N  fork + exit + wait of a process with 1 GiB
 //                           reserved writable, 16 pages of it touched
+//   kernel_ops forkparent N fork + exit + wait, then the parent writes the
+//                           8 MiB it wrote before (copy-on-write the child
+//                           let go)
 //   kernel_ops thread N     pthread_create + pthread_join
 //   kernel_ops futex N      a futex ping-pong round between two threads
 //   kernel_ops signal N     raise(SIGUSR1) delivered to a handler and back
@@ -106,9 +109,9 @@ int main(int argc, char **argv) {
 			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 				return 1;
 		}
-	} else if (strcmp(argv[1], "forkwrite") == 0 || strcmp(argv[1], "forkreserve") == 0) {
-		int reserve = argv[1][4] == 'r';
-		size_t size = reserve ? (size_t)1 << 30 : (size_t)1 << 20;
+	} else if (strcmp(argv[1], "forkwrite") == 0 || strcmp(argv[1], "forkreserve") == 0 || strcmp(argv[1], "forkparent") == 0) {
+		int reserve = argv[1][4] == 'r', parent = argv[1][4] == 'p';
+		size_t size = reserve ? (size_t)1 << 30 : parent ? (size_t)8 << 20 : (size_t)1 << 20;
 		size_t step = reserve ? size / 16 : 4096;
 		char *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (mem == MAP_FAILED)
@@ -119,7 +122,7 @@ int main(int argc, char **argv) {
 		for (long i = 0; i < n; i++) {
 			pid_t pid = fork();
 			if (pid == 0) {
-				if (!reserve)
+				if (!reserve && !parent)
 					for (size_t off = 0; off < size; off += step)
 						mem[off] = 2;
 				_exit(0);
@@ -128,6 +131,9 @@ int main(int argc, char **argv) {
 			waitpid(pid, &st, 0);
 			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 				return 1;
+			if (parent)
+				for (size_t off = 0; off < size; off += step)
+					mem[off]++;
 		}
 	} else if (strcmp(argv[1], "thread") == 0) {
 		for (long i = 0; i < n; i++) {
