@@ -135,6 +135,45 @@ func (as *addressSpace) MapFile(addr uint64, fr memfile.Range, perms platform.Ac
 	return nil
 }
 
+// Protect implements platform.Protector: the present leaves of
+// [addr, addr+length) get the rights perms give, keeping their pages. Like
+// MapFile, a change that takes a right away is made with every vCPU of the
+// address space out of the guest, and drops the host's shadows of the
+// pages it restricted.
+func (as *addressSpace) Protect(addr, length uint64, perms platform.AccessType) error {
+	end := addr + length
+	if addr%pageSize != 0 || length%pageSize != 0 || length == 0 || end < addr || end > maxUserAddress {
+		return fmt.Errorf("kvm: Protect(%#x, %#x bytes): unaligned, empty or beyond the user range", addr, length)
+	}
+	if perms == 0 {
+		as.Unmap(addr, length)
+		return nil
+	}
+	leaf := userLeafFlags(perms, as.m.nx)
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released.Load() {
+		return fmt.Errorf("kvm: Protect on a released address space")
+	}
+	restrict := false
+	as.pt.visitLeaves(addr, end, func(_, old uint64) bool {
+		restrict = restricts(old, old&pteAddrMask|leaf)
+		return !restrict
+	})
+	if !restrict {
+		as.pt.protectRange(addr, end, leaf, nil)
+		return nil
+	}
+	as.beginChangeLocked()
+	defer as.endChangeLocked()
+	taken := as.takenRuns()
+	as.pt.protectRange(addr, end, leaf, taken)
+	as.dropShadows(taken)
+	return nil
+}
+
+var _ platform.Protector = (*addressSpace)(nil)
+
 // Unmap implements platform.AddressSpace.Unmap.
 func (as *addressSpace) Unmap(addr, length uint64) {
 	start := arch.PageRoundDown(addr)

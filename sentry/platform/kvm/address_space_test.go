@@ -185,3 +185,58 @@ func TestReleaseKicksAndRecyclesRoot(t *testing.T) {
 	}
 	checkAbsent(t, w, as2.root, 0x10000, pageSize)
 }
+
+// TestProtectKeepsPagesAndShootsDownRestrictions: Protect changes the
+// rights of the present pages of a range, whatever memory-file pieces
+// they map and with holes between them, keeping each page; taking a right
+// away kicks the vCPUs in the address space first, adding one does not.
+func TestProtectKeepsPagesAndShootsDownRestrictions(t *testing.T) {
+	mf := newTestMemfile(t, 1<<30)
+	m := newTestMachine(t, mf, true)
+	w := mmu{t, mf}
+	as, _ := newAddressSpace(m)
+	rw := platform.Read | platform.Write
+	a, _ := mf.Allocate(2 * pageSize)
+	_, _ = mf.Allocate(pageSize) // so that b does not follow a
+	b, _ := mf.Allocate(pageSize)
+	must(t, as.MapFile(0x10000, a, rw))
+	must(t, as.MapFile(0x13000, b, rw)) // 0x12000 stays a hole
+	v, _ := m.pool.acquire(nil, 1)
+	kicked, stop := runningVCPU(t, v, as)
+	defer stop()
+
+	done := make(chan struct{})
+	go func() {
+		must(t, as.Protect(0x10000, 4*pageSize, platform.Read))
+		close(done)
+	}()
+	select {
+	case <-kicked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("taking write away did not kick the vCPU in the address space")
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Protect did not return after the vCPU left")
+	}
+	checkRange(t, w, as.root, 0x10000, 2*pageSize, physBase+a.Start, platform.Read, true)
+	checkAbsent(t, w, as.root, 0x12000, pageSize)
+	checkRange(t, w, as.root, 0x13000, pageSize, physBase+b.Start, platform.Read, true)
+
+	// Giving write back needs no shootdown.
+	v2, _ := m.pool.acquire(nil, 2)
+	kicked2, stop2 := runningVCPU(t, v2, as)
+	defer stop2()
+	must(t, as.Protect(0x10000, 4*pageSize, rw))
+	select {
+	case <-kicked2:
+		t.Fatal("adding a right kicked the vCPU")
+	default:
+	}
+	checkRange(t, w, as.root, 0x10000, 2*pageSize, physBase+a.Start, rw, true)
+	checkRange(t, w, as.root, 0x13000, pageSize, physBase+b.Start, rw, true)
+	if err := as.Protect(0x10001, pageSize, rw); err == nil {
+		t.Error("an unaligned Protect succeeded")
+	}
+}

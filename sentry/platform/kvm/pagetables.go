@@ -242,6 +242,35 @@ func (pt *pageTables) unmapLevel(table uint64, level int, start, end uint64, tak
 	return cleared
 }
 
+// protectRange gives every present leaf in [start, end) the flags leaf,
+// keeping its page; absent subtrees are skipped whole. When taken is not
+// nil, the pages of the leaves that lost a right are added to it.
+//
+// Preconditions: start and end are page aligned; start < end.
+func (pt *pageTables) protectRange(start, end, leaf uint64, taken *frameRuns) {
+	pt.protectLevel(pt.root, levelPML4, start, end, leaf, taken)
+}
+
+func (pt *pageTables) protectLevel(table uint64, level int, start, end, leaf uint64, taken *frameRuns) {
+	t := pt.mem.table(table)
+	for va := start; va < end; {
+		next := entrySpanEnd(va, end, level)
+		i := entryIndex(va, level)
+		if e := atomic.LoadUint64(&t[i]); e&ptePresent != 0 {
+			if level == levelPT {
+				nw := e&pteAddrMask | leaf
+				if taken != nil && restricts(e, nw) {
+					taken.add(e & pteAddrMask)
+				}
+				atomic.StoreUint64(&t[i], nw)
+			} else {
+				pt.protectLevel(e&pteAddrMask, level-1, va, next, leaf, taken)
+			}
+		}
+		va = next
+	}
+}
+
 // tableEmpty reports whether no entry of t is present.
 func tableEmpty(t *[512]uint64) bool {
 	for i := range t {
