@@ -227,13 +227,21 @@ func pattern(n int, seed byte) []byte {
 // real memory file.
 func newTestMM(t *testing.T) (*mm.MemoryManager, *fakeAS, *memfile.File) {
 	t.Helper()
-	mf, err := memfile.New("mm-test", memfileSize)
+	as := newFakeAS(t)
+	m, mf := newMMOver(t, as, memfileSize)
+	return m, as, mf
+}
+
+// newMMOver returns a memory manager over as and a new memory file of size
+// bytes, which the test closes at its end.
+func newMMOver(t *testing.T, as platform.AddressSpace, size uint64) (*mm.MemoryManager, *memfile.File) {
+	t.Helper()
+	mf, err := memfile.New("mm-test", size)
 	if err != nil {
 		t.Fatalf("memfile.New: %v", err)
 	}
 	t.Cleanup(func() { mf.Close() })
-	as := newFakeAS(t)
-	return mm.New(mf, as, testMaxAddr), as, mf
+	return mm.New(mf, as, testMaxAddr), mf
 }
 
 // anon returns options for a private anonymous mapping of n pages at addr

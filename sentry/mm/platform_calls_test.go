@@ -3,7 +3,6 @@ package mm_test
 import (
 	"testing"
 
-	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/mm"
 )
 
@@ -367,13 +366,8 @@ func TestForkAndMprotectOfAHugeReservation(t *testing.T) {
 // TestCopyOnWriteWindowOutOfMemory: when the memory file cannot hold
 // copies of a fault's whole window, the fault still gets its own page.
 func TestCopyOnWriteWindowOutOfMemory(t *testing.T) {
-	mf, err := memfile.New("mm-test-small", 40*pageSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mf.Close() })
 	as := newFakeAS(t)
-	m := mm.New(mf, as, testMaxAddr)
+	m, _ := newMMOver(t, as, 40*pageSize)
 	defer m.DecUsers()
 	addr := mustMMap(t, m, anon(base, 32, rw))
 	for i := 0; i < 32; i++ {
@@ -399,9 +393,8 @@ func TestCopyOnWriteWindowOutOfMemory(t *testing.T) {
 // pieces of the memory file back it, and the pages stay mapped where they
 // were.
 func TestForkAndMprotectProtectRanges(t *testing.T) {
-	_, _, mf := newTestMM(t)
 	as := newProtectingAS(t)
-	m := mm.New(mf, as, testMaxAddr)
+	m, _ := newMMOver(t, as, memfileSize)
 	defer m.DecUsers()
 	const n = 64
 	addr := mustMMap(t, m, anon(base, n, rw))
@@ -460,13 +453,8 @@ func TestForkAndMprotectProtectRanges(t *testing.T) {
 // copies, the pages of the window nobody else holds any more are still
 // taken over and mapped writable.
 func TestCopyOnWriteWindowOutOfMemoryTakesOver(t *testing.T) {
-	mf, err := memfile.New("mm-test-small", 48*pageSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mf.Close() })
 	as := newFakeAS(t)
-	m := mm.New(mf, as, testMaxAddr)
+	m, _ := newMMOver(t, as, 48*pageSize)
 	defer m.DecUsers()
 	addr := mustMMap(t, m, anon(base, 32, rw))
 	for i := 0; i < 32; i++ {
@@ -496,9 +484,8 @@ func TestCopyOnWriteWindowOutOfMemoryTakesOver(t *testing.T) {
 // place makes every page of its 2 MiB that nobody else holds writable,
 // with one Protect per run, and copies nothing.
 func TestWriteAfterChildExitTakesOverRange(t *testing.T) {
-	_, _, mf := newTestMM(t)
 	as := newProtectingAS(t)
-	m := mm.New(mf, as, testMaxAddr)
+	m, mf := newMMOver(t, as, memfileSize)
 	defer m.DecUsers()
 	const n = 64
 	addr := mustMMap(t, m, anon(base, n, rw))
