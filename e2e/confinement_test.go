@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -195,4 +196,73 @@ func asHostUser(t *testing.T, uid int, fn func()) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPodStubsShareTheSentrysCgroup: every process of a pod's sentry,
+// the platform's stub processes where the application's code runs
+// included, is in the pod's cgroup, so the pod's CPU, memory and process
+// limits hold for the application too, and has the sentry's OOM score
+// adjustment. (The stubs descend from a master stub the sentry starts at
+// boot; a sentry moved into the cgroup after that left them all where
+// the daemon runs.)
+func TestPodStubsShareTheSentrysCgroup(t *testing.T) {
+	f := newPodFixture(t)
+	pod, cfg := f.runPod("in-cgroup")
+	c := f.create(pod, cfg, "sleepers", "sh", "-c", "sleep 1000 & sleep 1000")
+	f.c.run(false, "start", c)
+	f.waitState(c, "CONTAINER_RUNNING")
+	sentry := sentryPID(t, f.c, pod)
+	want, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", sentry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) == string(own) {
+		t.Fatalf("the sentry runs in the test's own cgroups, not a pod's:\n%s", want)
+	}
+	wantOOM, err := os.ReadFile(fmt.Sprintf("/proc/%d/oom_score_adj", sentry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	descendants := descendantsOf(sentry)
+	if _, platform := f.podPlatform(pod); platform != "kvm" && len(descendants) < 2 {
+		t.Fatalf("sentry %d on %s has %d descendants, want its master stub and the application's stubs", sentry, platform, len(descendants))
+	}
+	for _, pid := range descendants {
+		got, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if string(got) != string(want) {
+			t.Errorf("process %d of the pod's sentry is in\n%s\nthe sentry in\n%s", pid, got, want)
+		}
+		if oom, err := os.ReadFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid)); err == nil && string(oom) != string(wantOOM) {
+			t.Errorf("process %d of the pod's sentry has oom_score_adj %s, the sentry %s", pid, bytes.TrimSpace(oom), bytes.TrimSpace(wantOOM))
+		}
+	}
+}
+
+// descendantsOf returns the processes descending from pid, as the host
+// sees them now.
+func descendantsOf(pid int) []int {
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
+		for _, task := range tasks {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", p, task.Name()))
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					out = append(out, c)
+					queue = append(queue, c)
+				}
+			}
+		}
+	}
+	return out
 }

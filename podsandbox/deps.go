@@ -32,6 +32,10 @@ type podStart struct {
 	// Store holds the containers' writable roots (Spec.RootOverlay
 	// "store"), or is nil.
 	Store *os.File
+	// Join, when set, puts each process, the gofer or the sentry as name
+	// says, into the pod's cgroup before it starts anything
+	// (sandbox.PodOptions.Join).
+	Join func(name string, pid int) error
 }
 
 // startPod spawns the pod's gofer and sentry, detached from the daemon,
@@ -45,6 +49,7 @@ func startPod(o podStart) (sentryPID, goferPID int, err error) {
 		Log:             o.Log,
 		NetNS:           o.NetNS,
 		Store:           o.Store,
+		Join:            o.Join,
 	})
 	if err != nil {
 		return 0, 0, err

@@ -235,7 +235,27 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 		spec.RootOverlay = "store"
 	}
 	setPodSpec(&spec)
-	sentryPID, goferPID, err := startPod(podStart{Exe: r.opts.Exe, Control: ctl, Trees: trees, Spec: spec, Log: logf, NetNS: ps.rec.Pod.NetNS, Store: store})
+	// Each process joins the pod's cgroup and takes its oom_score_adj
+	// before it starts anything: the sentry's platform stubs, where the
+	// application's code runs, inherit both.
+	var kept []any
+	join := func(name string, pid int) error {
+		if cg != nil {
+			if err := cg.Add(pid); err != nil {
+				return fmt.Errorf("moving into the pod's cgroup: %w", err)
+			}
+		}
+		got, applied, err := setOOMScoreAdj(pid, oomScoreAdj)
+		switch {
+		case err != nil:
+			log.Warn("setting oom_score_adj", "process", name, "err", err)
+		case !applied:
+			kept = append(kept, name, got)
+		}
+		return nil
+	}
+	start := podStart{Exe: r.opts.Exe, Control: ctl, Trees: trees, Spec: spec, Log: logf, NetNS: ps.rec.Pod.NetNS, Store: store, Join: join}
+	sentryPID, goferPID, err := startPod(start)
 	ctl.Close()
 	trees.Close()
 	if err != nil {
@@ -266,14 +286,8 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 	}
 
 	if cg != nil {
-		// The processes run briefly outside the cgroup: what they
-		// allocate before this is charged to the daemon's cgroup. The
-		// sentry allocates guest memory lazily, so that is little.
-		for _, p := range procs {
-			if err := cg.Add(p.pid); err != nil {
-				return nil, fmt.Errorf("pod %s: moving the %s into its cgroup: %w", id, p.name, err)
-			}
-		}
+		// The processes joined the cgroup as they started: the limits
+		// apply from here.
 		if err := cg.Set(cfg.Resources); errors.Is(err, cgroup.ErrMissingController) {
 			// The node lacks (or did not delegate) a controller: the
 			// limits it could apply are; the pod runs, as kubelet's
@@ -281,16 +295,6 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 			log.Warn("some pod limits cannot be enforced on this node", "err", err)
 		} else if err != nil {
 			return nil, fmt.Errorf("pod %s: setting cgroup limits: %w", id, err)
-		}
-	}
-	var kept []any
-	for _, p := range procs {
-		got, applied, err := setOOMScoreAdj(p.pid, oomScoreAdj)
-		switch {
-		case err != nil:
-			log.Warn("setting oom_score_adj", "process", p.name, "err", err)
-		case !applied:
-			kept = append(kept, p.name, got)
 		}
 	}
 	if kept != nil {

@@ -47,6 +47,16 @@ type PodOptions struct {
 	// Empty leaves the sentry in the caller's (host networking). The
 	// gofer never joins it: it gets a fresh, empty one either way.
 	NetNS string
+	// Join, when set, puts a started process into the pod's resource
+	// groups (its cgroup, its OOM score). It is called with "gofer" and
+	// the gofer's PID once the gofer runs, and with "sentry" and the
+	// sentry's before the sentry gets its spec:
+	// the sentry starts nothing before it has read the spec, so its
+	// platform's stub processes, which run the application's code, are
+	// born in the pod's cgroup and count against its limits. Moved
+	// later, they would stay where the daemon runs. An error stops the
+	// start.
+	Join func(name string, pid int) error
 }
 
 // Pod is a started pod sandbox. Its processes are detached: they outlive
@@ -125,6 +135,11 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 			_, _ = g.Process.Wait()
 		}
 	}()
+	if opts.Join != nil {
+		if err := opts.Join("gofer", g.Process.Pid); err != nil {
+			return nil, fmt.Errorf("gofer: %w", err)
+		}
+	}
 
 	specR, specW, err := os.Pipe()
 	if err != nil {
@@ -212,6 +227,14 @@ func StartPod(opts PodOptions) (_ *Pod, retErr error) {
 		return nil, fmt.Errorf("starting sentry: %w", err)
 	}
 	launch.started()
+	if opts.Join != nil {
+		if err := opts.Join("sentry", s.Process.Pid); err != nil {
+			specW.Close()
+			_ = s.Process.Kill()
+			_, _ = s.Process.Wait()
+			return nil, fmt.Errorf("sentry: %w", err)
+		}
+	}
 	err = json.NewEncoder(specW).Encode(&spec)
 	specW.Close()
 	if err != nil {
