@@ -2,10 +2,10 @@ package systrap
 
 import (
 	"fmt"
-	"unsafe"
-
 	"sync"
 	"sync/atomic"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -94,6 +94,7 @@ var _ platform.AddressSpace = (*addressSpace)(nil)
 func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	var as *addressSpace
 	err := p.do(func(master *tracee) error {
+		p.lastTaken = time.Now()
 		if n := len(p.spares); n > 0 {
 			// One with a thread ready, if any.
 			i := n - 1

@@ -209,3 +209,77 @@ func TestNoNewSpareWhileOneIsRecycled(t *testing.T) {
 		t.Fatalf("a spare without a thread: work %v after %v, want its thread at once", work != nil, after)
 	}
 }
+
+// spareCount returns how many spare address spaces the factory keeps.
+func spareCount(t *testing.T, p *Platform) int {
+	t.Helper()
+	n := 0
+	if err := p.do(func(*tracee) error {
+		n = len(p.spares)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestSparesOfABurstKeptThenTrimmed: address spaces released together (a
+// server's forked children exiting) all come back as spares for the next
+// forks, and once none is taken for spareIdleTime the factory lets all
+// but idleSpares go.
+func TestSparesOfABurstKeptThenTrimmed(t *testing.T) {
+	defer func(d time.Duration) { spareIdleTime = d }(spareIdleTime)
+	spareIdleTime = 300 * time.Millisecond
+	f := newFixture(t, getppidLoop)
+	fr, _ := f.mf.Allocate(arch.PageSize)
+	copy(f.mf.Slice(fr), getppidLoop)
+	const burst = 6
+	var spaces []platform.AddressSpace
+	for range burst {
+		as, err := f.p.NewAddressSpace()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+			t.Fatal(err)
+		}
+		if trap := runOnce(t, f.ctx, as, codeAddr); trap.Kind != platform.TrapSyscall {
+			t.Fatalf("trap %+v", trap)
+		}
+		spaces = append(spaces, as)
+	}
+	for _, as := range spaces {
+		as.Release()
+	}
+	most := 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		most = max(most, spareCount(t, f.p))
+		if most >= burst {
+			break
+		}
+	}
+	if most < burst {
+		t.Errorf("%d address spaces released together: at most %d spares kept, want %d", burst, most, burst)
+	}
+	n := 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if n = spareCount(t, f.p); n <= idleSpares {
+			break
+		}
+	}
+	if n != idleSpares {
+		t.Errorf("idle for %v: %d spares kept, want %d", 5*time.Second, n, idleSpares)
+	}
+	// What is left still serves.
+	as, err := f.p.NewAddressSpace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Release()
+	if err := as.MapFile(codeAddr, fr, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	if trap := runOnce(t, f.ctx, as, codeAddr); trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v", trap)
+	}
+}

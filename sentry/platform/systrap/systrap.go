@@ -98,6 +98,9 @@ type Platform struct {
 	// spares are address spaces made ahead of use or recycled, at most
 	// maxSpares; only the factory's thread uses them.
 	spares []*addressSpace
+	// lastTaken is when NewAddressSpace last took an address space;
+	// only the factory's thread uses it.
+	lastTaken time.Time
 	// recycling counts the released address spaces being recycled, which
 	// will join spares (or be killed) on the factory's thread; only the
 	// factory's thread decrements it.
@@ -199,7 +202,8 @@ func (p *Platform) factory(ready chan<- error) {
 // spareWork returns what the factory does next while idle, and after how
 // long without a request, or nil: make a spare address space when there
 // is none and none is being recycled (after newSpaceDelay), else a thread
-// for a recycled spare that has none left (at once).
+// for a recycled spare that has none left (at once), else let a spare
+// beyond idleSpares go once no address space was taken for spareIdleTime.
 //
 // Why the delay: an execve takes the last spare and releases its old
 // address space only once the new program is loaded, a millisecond or two
@@ -233,6 +237,15 @@ func (p *Platform) spareWork(master *tracee) (func() error, time.Duration) {
 			as.idle = append(as.idle, t)
 			return nil
 		}, 0
+	}
+	if len(p.spares) > idleSpares {
+		return func() error {
+			n := len(p.spares) - 1
+			as := p.spares[n]
+			p.spares = p.spares[:n]
+			as.release(false)
+			return nil
+		}, max(spareIdleTime-time.Since(p.lastTaken), 0)
 	}
 	return nil, 0
 }

@@ -868,3 +868,25 @@ func BenchmarkFaultRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewThread is what a stub thread costs the factory: every
+// forked child's first task, and every recycled spare, needs one.
+func BenchmarkNewThread(b *testing.B) {
+	f := newFixture(b, getppidLoop)
+	as := f.as.(*addressSpace)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		as.mu.Lock()
+		th, err := as.newThreadLocked(func(fn func() error) error {
+			return as.p.do(func(*tracee) error { return fn() })
+		})
+		if err != nil {
+			as.mu.Unlock()
+			b.Fatal(err)
+		}
+		th.msg.Cmd = cmdExit
+		th.resume()
+		as.exiting = append(as.exiting, th)
+		as.mu.Unlock()
+	}
+}
