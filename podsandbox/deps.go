@@ -77,7 +77,8 @@ type cgStats struct {
 	CPUNanos, MemoryBytes, Processes uint64
 }
 
-// podCgroup is the pod's host cgroup (sentry and gofer).
+// podCgroup is the pod's host cgroup (the sentry, its platform's stubs and
+// the gofer).
 type podCgroup interface {
 	Add(pid int) error
 	Set(r Resources) error

@@ -34,7 +34,8 @@ import (
 //	<RunDir>/containers/<id>/files/<n>/  a bind mount of file mount n (tree
 //	                                     c-<id>-<n>)
 //
-// and a cgroup <parent>/cocoon-<id> per pod holding its sentry and gofer.
+// and a cgroup <parent>/cocoon-<id> per pod holding its sentry (with the
+// stub processes of its platform, born there) and gofer.
 
 // Options configure a Runtime.
 type Options struct {

@@ -105,8 +105,9 @@ func containerStats(id string, st *control.Stats) *ContainerStats {
 }
 
 // PodStats reports a pod's resource use: the host's view from its
-// cgroup (the sentry's and gofer's CPU and memory) and each container
-// as the sentry accounts it.
+// cgroup (the CPU, memory and processes of the sentry, its platform's
+// stub processes and the gofer) and each container as the sentry
+// accounts it.
 func (r *Runtime) PodStats(ctx context.Context, id string) (*PodStats, error) {
 	ps := r.lookupPod(id)
 	if ps == nil {
