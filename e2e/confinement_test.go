@@ -89,18 +89,27 @@ func TestSentryConfinement(t *testing.T) {
 // platform's master stub.
 func firstChild(t *testing.T, pid int) int {
 	t.Helper()
-	// Each thread's children file lists the children that thread made.
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	for _, task := range tasks {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			if c, err := strconv.Atoi(f[0]); err == nil {
-				return c
-			}
-		}
+	if c := childrenOf(pid); len(c) > 0 {
+		return c[0]
 	}
 	t.Fatalf("sentry %d has no child (its platform's stubs)", pid)
 	return 0
+}
+
+// childrenOf returns pid's child processes: each thread's children file
+// lists the children that thread made.
+func childrenOf(pid int) []int {
+	var out []int
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // checkConfinedSentry checks sentry pid's confinement and returns its
@@ -249,20 +258,10 @@ func TestPodStubsShareTheSentrysCgroup(t *testing.T) {
 // sees them now.
 func descendantsOf(pid int) []int {
 	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
-		for _, task := range tasks {
-			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", p, task.Name()))
-			for _, f := range strings.Fields(string(b)) {
-				if c, err := strconv.Atoi(f); err == nil {
-					out = append(out, c)
-					queue = append(queue, c)
-				}
-			}
-		}
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		children := childrenOf(queue[0])
+		out = append(out, children...)
+		queue = append(queue, children...)
 	}
 	return out
 }
