@@ -50,12 +50,11 @@ type PodOptions struct {
 	// Join, when set, puts a started process into the pod's resource
 	// groups (its cgroup, its OOM score). It is called with "gofer" and
 	// the gofer's PID once the gofer runs, and with "sentry" and the
-	// sentry's before the sentry gets its spec:
-	// the sentry starts nothing before it has read the spec, so its
-	// platform's stub processes, which run the application's code, are
-	// born in the pod's cgroup and count against its limits. Moved
-	// later, they would stay where the daemon runs. An error stops the
-	// start.
+	// sentry's before the sentry gets its spec: the sentry starts
+	// nothing before it has read the spec, so its platform's stub
+	// processes, which run the application's code, are born in the
+	// pod's cgroup and count against its limits. Moved later, they would
+	// stay where the daemon runs. An error stops the start.
 	Join func(name string, pid int) error
 }
 

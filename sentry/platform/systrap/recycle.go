@@ -62,6 +62,7 @@ const maxSpares = 8
 // their stacks and page tables).
 const idleSpares = 2
 
+// spareIdleTime is a variable so tests can shorten it.
 var spareIdleTime = 10 * time.Second
 
 // emptyLocked unmaps everything below stubStart, dropping the mappings
