@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 )
 
@@ -188,26 +189,12 @@ func (as *addressSpace) startSysThread() error {
 		unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(fr.Start)); err != nil {
 		return fmt.Errorf("systrap: mapping the syscall page: %w", err)
 	}
-	tid, err := as.first.injectEvent(unix.SYS_CLONE, cloneThreadFlags, unix.PTRACE_EVENT_CLONE)
+	tid, err := cloneThread(as.first, "syscall thread", func(regs *arch.Registers) {
+		regs.Rip = stubSysThreadAddr
+		regs.Rsp = 0
+	})
 	if err != nil {
 		return err
-	}
-	t := &tracee{tgid: as.first.tgid, tid: tid}
-	if ws, err := t.waitStop(); err != nil || ws.StopSignal() != unix.SIGSTOP {
-		_ = unix.Tgkill(t.tgid, tid, unix.SIGKILL)
-		return fmt.Errorf("systrap: new syscall thread did not stop (%v): %v", ws.StopSignal(), err)
-	}
-	regs := as.first.template
-	regs.Rip = stubSysThreadAddr
-	regs.Rsp = 0
-	regs.Orig_rax = ^uint64(0)
-	if err := unix.PtraceSetRegs(tid, &regs); err != nil {
-		_ = unix.Tgkill(t.tgid, tid, unix.SIGKILL)
-		return fmt.Errorf("systrap: starting the syscall thread: %w", err)
-	}
-	if _, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_DETACH, uintptr(tid), 0, 0, 0, 0); errno != 0 {
-		_ = unix.Tgkill(t.tgid, tid, unix.SIGKILL)
-		return fmt.Errorf("systrap: letting the syscall thread go: %w", errno)
 	}
 	s.tid = tid
 	return nil

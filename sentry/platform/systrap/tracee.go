@@ -171,6 +171,16 @@ func (t *tracee) runToTrap(regs *arch.Registers) error {
 // ID from the ptrace event it causes. The new task starts traced by the
 // factory and stopped with SIGSTOP.
 func (t *tracee) injectEvent(nr uintptr, flags uintptr, event int) (int, error) {
+	id, err := t.startEvent(nr, flags, event)
+	if err != nil {
+		return 0, err
+	}
+	return id, t.finishEvent(nr)
+}
+
+// startEvent is injectEvent up to the event: it returns the new task's ID
+// with t let go to finish the call, and finishEvent must follow.
+func (t *tracee) startEvent(nr uintptr, flags uintptr, event int) (int, error) {
 	regs := t.template
 	regs.Rip = stubSyscallAddr
 	regs.Rax = uint64(nr)
@@ -207,19 +217,24 @@ func (t *tracee) injectEvent(nr uintptr, flags uintptr, event int) (int, error) 
 	if err := unix.PtraceCont(t.tid, 0); err != nil {
 		return 0, fmt.Errorf("systrap: resuming stub after syscall %d: %w", nr, err)
 	}
+	return int(msg), nil
+}
+
+// finishEvent waits until t, let go by startEvent, stops on the int3
+// after the call.
+func (t *tracee) finishEvent(nr uintptr) error {
 	for {
 		ws, err := t.waitStop()
 		if err != nil {
-			return 0, err
+			return fmt.Errorf("systrap: finishing syscall %d: %w", nr, err)
 		}
 		if ws.StopSignal() == unix.SIGTRAP {
-			break
+			return nil
 		}
 		if err := unix.PtraceCont(t.tid, 0); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return int(msg), nil
 }
 
 // kill kills the thread's whole stub process and reaps the thread.
