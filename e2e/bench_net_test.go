@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/cni"
 	"github.com/cocoonrt/cocoon/e2e/registry"
+	"github.com/cocoonrt/cocoon/podsandbox/cgroup"
 	"github.com/cocoonrt/cocoon/podsandbox/netns"
 )
 
@@ -98,7 +100,9 @@ func TestReportNet(t *testing.T) {
 		t.Logf("the cocoon pod's servers (%s):\n%s\nits sentry's log:\n%s", strings.TrimSpace(state), output, sentry)
 	})
 	cocoonIP := f.podIP(pod, n)
-	runcIP := startRuncServers(t, n, img)
+	runcIP, runcPID := startRuncServers(t, n, img)
+	// Whose cgroup holds each target's processes.
+	pidOf := map[netip.Addr]int{cocoonIP: sentryPID(t, f.c, pod), runcIP: runcPID}
 	targets := []struct {
 		name string
 		ip   netip.Addr
@@ -145,7 +149,17 @@ func TestReportNet(t *testing.T) {
 		{"send", "TCP throughput host → pod, one stream", "Mbit/s", true, "target ≥ 0.80x", client("send", "2s")},
 		{"recv", "TCP throughput pod → host, one stream", "Mbit/s", true, "target ≥ 0.80x", client("recv", "2s")},
 		{"http", "HTTP requests/s, wrk -c8 → busybox httpd", "req/s", true, "a fork per connection", func(ip netip.Addr) float64 {
-			return wrkRate(t, fmt.Sprintf("http://%s/", netip.AddrPortFrom(ip, 8080)))
+			rate, _ := wrkRate(t, fmt.Sprintf("http://%s/", netip.AddrPortFrom(ip, 8080)))
+			return rate
+		}},
+		// The machine's load moves runc's req/s many-fold within a run
+		// (an httpd that stalls now and then); the CPU each request
+		// costs moves by about ±10%.
+		{"httpcpu", "HTTP CPU per request (the pod's cgroup)", "µs", false, "same load; sentry, stubs and gofer", func(ip netip.Addr) float64 {
+			before := cgroupCPU(t, pidOf[ip])
+			_, requests := wrkRate(t, fmt.Sprintf("http://%s/", netip.AddrPortFrom(ip, 8080)))
+			used := cgroupCPU(t, pidOf[ip]) - before
+			return math.Round(10*float64(used.Microseconds())/float64(max(requests, 1))) / 10
 		}},
 		{"connect", "TCP connect+close rate, host → pod", "conn/s", true, "the pod closes first", client("connect", "2s")},
 		{"udprtt", "UDP round trip, 32 bytes, median", "µs", false, "", client("udprtt", "1s")},
@@ -288,9 +302,10 @@ func medianOf(vs []float64) float64 {
 
 // startRuncServers runs netServers in a runc container whose network
 // namespace is attached to n by the cni package, as the daemon attaches
-// a pod's, and returns the container's IP. Everything goes when the test
-// ends: the container, its attachment (IP lease, veth) and namespace.
-func startRuncServers(t *testing.T, n *cniNet, img v1.Image) netip.Addr {
+// a pod's, and returns the container's IP and its init's PID. Everything
+// goes when the test ends: the container, its attachment (IP lease, veth)
+// and namespace.
+func startRuncServers(t *testing.T, n *cniNet, img v1.Image) (netip.Addr, int) {
 	t.Helper()
 	dir := t.TempDir()
 	bundle := filepath.Join(dir, "bundle")
@@ -381,7 +396,17 @@ func startRuncServers(t *testing.T, n *cniNet, img v1.Image) netip.Addr {
 		log, _ := os.ReadFile(logPath)
 		t.Fatalf("runc run: %v\n%s", err, log)
 	}
-	return ip
+	out, err := exec.Command("runc", "--root", state, "state", id).Output()
+	if err != nil {
+		t.Fatalf("runc state: %v", err)
+	}
+	var st struct {
+		Pid int `json:"pid"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil || st.Pid <= 0 {
+		t.Fatalf("runc state %s: pid %d, %v", out, st.Pid, err)
+	}
+	return ip, st.Pid
 }
 
 // unpackImage writes img's flattened file system into dir: directories,
@@ -465,14 +490,16 @@ func netbenchClient(t *testing.T, nb string, args ...string) float64 {
 
 var (
 	wrkRequests = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkCount    = regexp.MustCompile(`(\d+) requests in `)
 	wrkNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses: \d+`)
 	wrkSocket   = regexp.MustCompile(`Socket errors: .*`)
 )
 
 // wrkRate loads url with wrk for 3 s (one thread, 8 connections) and
-// returns its requests per second. An error response fails the test;
-// socket errors (timeouts on a loaded machine) are logged.
-func wrkRate(t *testing.T, url string) float64 {
+// returns its requests per second and how many it made. An error
+// response fails the test; socket errors (timeouts on a loaded machine)
+// are logged.
+func wrkRate(t *testing.T, url string) (rate float64, requests int) {
 	t.Helper()
 	out, err := exec.Command("wrk", "-t1", "-c8", "-d3s", url).CombinedOutput()
 	if err != nil {
@@ -484,10 +511,45 @@ func wrkRate(t *testing.T, url string) float64 {
 	if m := wrkSocket.Find(out); m != nil {
 		t.Logf("wrk %s: %s", url, m)
 	}
-	m := wrkRequests.FindSubmatch(out)
-	if m == nil {
+	m, n := wrkRequests.FindSubmatch(out), wrkCount.FindSubmatch(out)
+	if m == nil || n == nil {
 		t.Fatalf("wrk %s printed no rate:\n%s", url, out)
 	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	rate, _ = strconv.ParseFloat(string(m[1]), 64)
+	requests, _ = strconv.Atoi(string(n[1]))
+	return rate, requests
+}
+
+// cgroupCPU returns the CPU time used so far by the cgroup process pid is
+// in (its cpuacct hierarchy's on cgroup v1): all of a cocoon pod (its
+// sentry, the platform's stub processes, the gofer), or all of a runc
+// container.
+func cgroupCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := ""
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		if slices.Contains(strings.Split(f[1], ","), "cpuacct") || (f[0] == "0" && path == "") {
+			path = f[2]
+		}
+	}
+	if path == "" || path == "/" {
+		t.Fatalf("process %d is in no cgroup of its own:\n%s", pid, b)
+	}
+	cg, err := cgroup.Load(cgroup.Cgroupfs, filepath.Dir(path), filepath.Base(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := cg.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(st.CPUNanos)
 }
