@@ -159,6 +159,10 @@ func (s *Server) podConfig(rpc string, cfg *runtimeapi.PodSandboxConfig) (podsan
 	pc.CgroupParent = lx.GetCgroupParent()
 	pc.Sysctls = copyMap(lx.GetSysctls())
 	pc.Resources = podResources(lx.GetResources(), lx.GetOverhead())
+	if limit := lx.GetResources().GetMemoryLimitInBytes(); limit > 0 && pc.Resources.MemoryLimitBytes > limit {
+		// What podResources added for the RuntimeClass's overhead.
+		pc.MemoryOverheadBytes = pc.Resources.MemoryLimitBytes - limit
+	}
 	if pc.Resources.MemoryLimitBytes == 0 && s.cfg.DefaultMemoryBytes > 0 {
 		pc.Resources.MemoryLimitBytes = s.cfg.DefaultMemoryBytes
 	}

@@ -275,3 +275,19 @@ func TestListPodSandbox(t *testing.T) {
 		t.Errorf("streamed %d pods", n)
 	}
 }
+
+// A RuntimeClass's memory overhead joins the pod's cgroup limit and is
+// kept apart, for the sandbox's own memory rather than the application's.
+func TestRunPodSandboxMemoryOverhead(t *testing.T) {
+	r := newRT(t)
+	pc := testPodConfig("overhead")
+	pc.Linux.Resources = &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 512 << 20}
+	pc.Linux.Overhead = &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 32 << 20}
+	if _, err := r.c.RunPodSandbox(r.ctx, &runtimeapi.RunPodSandboxRequest{Config: pc}); err != nil {
+		t.Fatal(err)
+	}
+	got := r.pods.lastRun
+	if got.Resources.MemoryLimitBytes != 544<<20 || got.MemoryOverheadBytes != 32<<20 {
+		t.Errorf("memory limit %d, overhead %d; want %d and %d", got.Resources.MemoryLimitBytes, got.MemoryOverheadBytes, int64(544<<20), int64(32<<20))
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -264,4 +266,60 @@ func descendantsOf(pid int) []int {
 		queue = append(queue, children...)
 	}
 	return out
+}
+
+// TestPodMemoryOverheadLeftToTheSandbox: a pod whose RuntimeClass
+// declares a memory overhead gets its containers' limit as the memory its
+// applications see (the sentry's memory file), and the limit with the
+// overhead on its cgroup, which also holds the sentry, its stubs and the
+// gofer: an application that fills its memory meets the sandbox's OOM
+// killer before the host's.
+func TestPodMemoryOverheadLeftToTheSandbox(t *testing.T) {
+	f := newPodFixture(t)
+	const mib = 1 << 20
+	pod, cfg := f.runPodWithConfig("overhead", map[string]any{"linux": map[string]any{
+		"resources": map[string]any{"memory_limit_in_bytes": 256 * mib},
+		"overhead":  map[string]any{"memory_limit_in_bytes": 64 * mib},
+	}})
+	c := f.create(pod, cfg, "sleeper", "sleep", "1000")
+	f.c.run(false, "start", c)
+	f.waitState(c, "CONTAINER_RUNNING")
+	if got := f.execSync(c, "sh", "-c", "head -n1 /proc/meminfo"); !strings.Contains(got, fmt.Sprintf(" %d kB", 256*mib/1024)) {
+		t.Errorf("the application sees %q, want the containers' 256 MiB", strings.TrimSpace(got))
+	}
+	cg := cgroupOf(t, sentryPID(t, f.c, pod), "memory")
+	limit, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", cg, "memory.limit_in_bytes"))
+	if err != nil {
+		limit, err = os.ReadFile(filepath.Join("/sys/fs/cgroup", cg, "memory.max"))
+	}
+	if err != nil {
+		t.Skipf("no memory cgroup to read the pod's limit from: %v", err)
+	}
+	if got := strings.TrimSpace(string(limit)); got != strconv.Itoa(320*mib) {
+		t.Errorf("the pod's cgroup has memory limit %s, want %d (limit and overhead)", got, 320*mib)
+	}
+}
+
+// cgroupOf returns the cgroup of pid in the hierarchy of controller (the
+// unified one's when no v1 hierarchy has it).
+func cgroupOf(t *testing.T, pid int, controller string) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unified := ""
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		if slices.Contains(strings.Split(f[1], ","), controller) {
+			return f[2]
+		}
+		if f[0] == "0" {
+			unified = f[2]
+		}
+	}
+	return unified
 }

@@ -94,9 +94,15 @@ type PodConfig struct {
 	// cgroupfs, "kubepods-besteffort-pod<uid>.slice" for systemd); empty
 	// means a cgroup of the daemon's own.
 	CgroupParent string `json:"cgroupParent,omitempty"`
-	// Resources are the pod's overall limits (the sum kubelet passes);
-	// MemoryLimitBytes also sizes the sentry's memory.
+	// Resources are the pod's overall limits (the sum kubelet passes,
+	// with the RuntimeClass's overhead); MemoryLimitBytes less
+	// MemoryOverheadBytes also sizes the sentry's memory.
 	Resources Resources `json:"resources"`
+	// MemoryOverheadBytes is the part of Resources.MemoryLimitBytes that
+	// is the RuntimeClass's pod overhead: memory for the sandbox itself
+	// (the sentry, its platform's stubs, the gofer), which share the
+	// pod's cgroup with the application's memory.
+	MemoryOverheadBytes int64 `json:"memoryOverheadBytes,omitempty"`
 	// Sysctls are applied inside the sandbox where it supports them;
 	// others are refused with ErrInvalid.
 	Sysctls map[string]string `json:"sysctls,omitempty"`

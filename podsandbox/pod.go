@@ -210,9 +210,7 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 		// (it measured them once): the sentry does not measure again.
 		spec.Platform = cfg.Platform
 	}
-	if cfg.Resources.MemoryLimitBytes > 0 {
-		spec.MemoryBytes = uint64(cfg.Resources.MemoryLimitBytes)
-	}
+	spec.MemoryBytes = applicationMemory(cfg)
 	// The sentry hands the interfaces of the pod's own namespace to its
 	// TCP/IP stack, and must leave the node's alone.
 	switch {
@@ -399,4 +397,20 @@ func (r *Runtime) Pods(ctx context.Context) ([]*Pod, error) {
 	}
 	slices.SortFunc(out, func(a, b *Pod) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
+}
+
+// applicationMemory is the size of the pod's memory file, the memory its
+// applications may have: the pod's memory limit less the RuntimeClass's
+// overhead, which the pod's cgroup keeps for the sandbox's own memory, so
+// that an application filling its memory meets the sandbox's OOM killer,
+// not the host's. 0 means no limit (the sentry's default size).
+func applicationMemory(cfg *PodConfig) uint64 {
+	limit := cfg.Resources.MemoryLimitBytes
+	if limit <= 0 {
+		return 0
+	}
+	if app := limit - cfg.MemoryOverheadBytes; cfg.MemoryOverheadBytes > 0 && app > 0 {
+		return uint64(app)
+	}
+	return uint64(limit)
 }
