@@ -526,22 +526,9 @@ func wrkRate(t *testing.T, url string) (rate float64, requests int) {
 // container.
 func cgroupCPU(t *testing.T, pid int) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := ""
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.SplitN(line, ":", 3)
-		if len(f) != 3 {
-			continue
-		}
-		if slices.Contains(strings.Split(f[1], ","), "cpuacct") || (f[0] == "0" && path == "") {
-			path = f[2]
-		}
-	}
+	path := cgroupOf(t, pid, "cpuacct")
 	if path == "" || path == "/" {
-		t.Fatalf("process %d is in no cgroup of its own:\n%s", pid, b)
+		t.Fatalf("process %d is in no cgroup of its own", pid)
 	}
 	cg, err := cgroup.Load(cgroup.Cgroupfs, filepath.Dir(path), filepath.Base(path))
 	if err != nil {
