@@ -26,6 +26,7 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 	c.memcg = mm.memcg
 	// The child's memory holds the same patched sites and table.
 	c.patch = mm.patch.clone()
+	c.forkedFrom = mm
 	if patcher, ok := as.(platform.SyscallPatcher); ok && c.patch.table != 0 {
 		patcher.SetTrapTable(c.patch.table)
 	}

@@ -143,6 +143,14 @@ type MemoryManager struct {
 	memcg *MemCgroup
 	// patch is the system-call patching state (syscall_patch.go).
 	patch patchState
+	// forkedFrom is the address space mm was forked from, nil for one
+	// that exec made or once mm is released: the system-call sites mm's
+	// traps show are patched there too (syscall_patch.go). It is read
+	// under mm.mu and used after mm.mu is released.
+	forkedFrom *MemoryManager
+	// released is set by Release: nothing is patched or mapped for mm
+	// afterwards.
+	released bool
 	// lockFuture is the lock mlockall(MCL_FUTURE) gives new VMAs.
 	lockFuture lockMode
 	// lastCOW is the page of the latest copy-on-write fault that made
@@ -237,6 +245,7 @@ func (mm *MemoryManager) Release() {
 	// maps it could be handed to another process while a thread of this
 	// one can still reach it.
 	mm.as.Release()
+	mm.released, mm.forkedFrom = true, nil
 	mm.pages.each(func(_ uint64, p *pte) { p.page.decRef(mm.mf) })
 	mm.pages.clear()
 	for _, v := range mm.vmas {

@@ -252,13 +252,37 @@ func (ps *patchState) clone() patchState {
 // in a private executable mapping and the platform can run patched sites.
 // It reports whether it patched. Failure to patch is never an error: the
 // site keeps trapping the slow way.
+//
+// The trap counts in the address space mm was forked from as well, which
+// patches its own copy of the site by the same rule. A server that forks a
+// child per request never runs the child's code itself, and each child
+// runs it once or twice: patching the child alone paid a page copy for
+// sites it then hardly used, and the next child trapped at all of them
+// again (busybox httpd: 13 slow traps per request). Patched in the
+// parent, the sites are fast in every later child. The patch does what
+// the site did, so the parent's program cannot tell.
 func (mm *MemoryManager) PatchSyscall(ret uint64, sysno uint64) bool {
-	patcher, ok := mm.as.(platform.SyscallPatcher)
-	if !ok || neverPatched(sysno) || ret < patchSiteLen {
+	if neverPatched(sysno) || ret < patchSiteLen {
 		return false
 	}
 	mm.mu.Lock()
-	defer mm.mu.Unlock()
+	patched := mm.patchSyscallLocked(ret, sysno)
+	parent := mm.forkedFrom
+	mm.mu.Unlock()
+	if parent != nil {
+		parent.mu.Lock()
+		parent.patchSyscallLocked(ret, sysno)
+		parent.mu.Unlock()
+	}
+	return patched
+}
+
+// patchSyscallLocked is PatchSyscall for mm alone.
+func (mm *MemoryManager) patchSyscallLocked(ret uint64, sysno uint64) bool {
+	patcher, ok := mm.as.(platform.SyscallPatcher)
+	if !ok || mm.released {
+		return false
+	}
 	ps := &mm.patch
 	if ps.disabled {
 		return false

@@ -419,3 +419,70 @@ func TestPatchSyscallSingleThreadedRead(t *testing.T) {
 		t.Fatalf("code after the table went is % x, want % x", b, code)
 	}
 }
+
+// isJump reports whether the 7 bytes at at are a patched site's jump.
+func isJump(t *testing.T, m *mm.MemoryManager, at uint64) bool {
+	t.Helper()
+	return bytes.Equal(read(t, m, at, 3), []byte{0xff, 0x24, 0x25})
+}
+
+func TestPatchSyscallInForkParent(t *testing.T) {
+	parent, parentAS := newPatchMM(t)
+	at := mapCode(t, parent, site)
+	fork := func() *mm.MemoryManager {
+		c := parent.Fork(&patcherAS{fakeAS: newFakeAS(t)})
+		t.Cleanup(c.Release)
+		return c
+	}
+
+	// Children that run a site once each, as a server's child per
+	// request does: the parent patches it at the second child's trap,
+	// and the children keep their own code.
+	first, second := fork(), fork()
+	if first.PatchSyscall(at+7, 39) || second.PatchSyscall(at+7, 39) {
+		t.Fatal("a child patched a site it ran once")
+	}
+	if !isJump(t, parent, at) {
+		t.Fatalf("the parent's site is % x after two children trapped there, want a jump", read(t, parent, at, 7))
+	}
+	if parentAS.table != mm.TrapTableAddr {
+		t.Fatalf("the parent's platform has its trap table at %#x, want %#x", parentAS.table, mm.TrapTableAddr)
+	}
+	for _, c := range []*mm.MemoryManager{first, second} {
+		if b := read(t, c, at, 7); !bytes.Equal(b, site) {
+			t.Fatalf("a child's site changed to % x with its parent's", b)
+		}
+	}
+	// A child forked now runs it patched.
+	if later := fork(); !isJump(t, later, at) {
+		t.Fatal("a child forked after the parent's patch traps at the site")
+	}
+
+	// The parent patches only code of its own with the child's form:
+	// here it mapped other code at the address since the fork.
+	other := uint64(0x20_0000_0000)
+	mapCodeAt(t, parent, other, site)
+	child := fork()
+	if err := parent.Munmap(other, pageSize); err != nil {
+		t.Fatal(err)
+	}
+	otherCode := []byte{0xb8, 60, 0, 0, 0, 0x0f, 0x05}
+	mapCodeAt(t, parent, other, otherCode)
+	child.PatchSyscall(other+0x107, 39)
+	if !child.PatchSyscall(other+0x107, 39) {
+		t.Fatal("the child did not patch its own site on its second trap")
+	}
+	if b := read(t, parent, other+0x100, 7); !bytes.Equal(b, otherCode) {
+		t.Fatalf("the parent's different code at the site changed to % x", b)
+	}
+
+	// A parent that is gone is left alone.
+	orphan := fork()
+	third := uint64(0x30_0000_0000)
+	mapCodeAt(t, orphan, third, site)
+	parent.Release()
+	orphan.PatchSyscall(third+0x107, 39)
+	if !orphan.PatchSyscall(third+0x107, 39) {
+		t.Fatal("a child whose parent is released did not patch its own site")
+	}
+}
