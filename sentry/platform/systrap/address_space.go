@@ -44,13 +44,16 @@ type addressSpace struct {
 	parked   []*stubThread
 	released bool
 
-	// pendMu protects pending, running, sys and releasing (batch.go,
-	// syscall_thread.go). It is taken before mu, and held while queued
-	// calls run so that they run in order.
+	// pendMu protects pending, maps, running, sys and releasing
+	// (batch.go, syscall_thread.go). It is taken before mu, and held
+	// while queued calls run so that they run in order.
 	pendMu sync.Mutex
 	// pending holds the mmaps queued while no thread runs application
 	// code.
 	pending []editOp
+	// maps is what the process maps below stubStart once pending is
+	// made (hostmaps.go); not kept up to date while holding.
+	maps hostMaps
 	// running counts the stub threads running application code (between
 	// beginRun and endRun).
 	running int
@@ -129,7 +132,7 @@ func (p *Platform) newSpace(master *tracee, withThread bool) (*addressSpace, err
 	if err != nil {
 		return nil, err
 	}
-	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread)}
+	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread), maps: newHostMaps()}
 	if err := as.startSysThread(); err != nil {
 		as.release(false)
 		return nil, err
@@ -341,7 +344,22 @@ func (as *addressSpace) release(inBackground bool) {
 	as.pendMu.Lock()
 	as.releasing = true
 	idle := as.running == 0
-	emptied := inBackground && idle && as.emptyLocked()
+	keep := inBackground && idle && as.keepableLocked()
+	as.pendMu.Unlock()
+	// A thread that outlives the wait gets the process killed.
+	stuck := false
+	if keep {
+		// The process keeps its mappings for its next address space
+		// only once no thread of it can run application code: the
+		// caller frees the pages they map next (hostmaps.go).
+		stuck = !as.endThreads(appThreads)
+		appThreads = nil
+	}
+	as.pendMu.Lock()
+	if keep && !stuck {
+		as.maps.keepAll()
+	}
+	emptied := !stuck && inBackground && idle && (keep || as.emptyLocked())
 	as.pendMu.Unlock()
 	// The leader is reaped only once every thread of the process is gone,
 	// and with them the process's mappings of the regions.

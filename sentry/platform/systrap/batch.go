@@ -36,6 +36,12 @@ type editOp struct {
 func (as *addressSpace) queueMap(op editOp) error {
 	as.pendMu.Lock()
 	defer as.pendMu.Unlock()
+	if !as.holding {
+		if as.maps.claim(op) {
+			return nil
+		}
+		as.maps.apply(op)
+	}
 	as.pending = append(as.pending, op)
 	if as.holding || as.running == 0 && len(as.pending) < maxBatch {
 		return nil
@@ -54,6 +60,7 @@ func (as *addressSpace) editNow(op editOp) error {
 	if as.holding {
 		return nil
 	}
+	as.maps.apply(op)
 	return as.flushLocked(false)
 }
 
@@ -70,6 +77,9 @@ func (as *addressSpace) beginRun(t *stubThread) error {
 	if as.holding {
 		return errReloading
 	}
+	// The mappings a recycled process kept that this address space did
+	// not ask for go before any of its code runs (hostmaps.go).
+	as.pending = append(as.pending, as.maps.purgeKept()...)
 	if len(as.pending) > 0 {
 		if err := as.flushLocked(as.running == 0); err != nil {
 			return err
@@ -121,6 +131,15 @@ func (as *addressSpace) editFailure(t *stubThread) error {
 //
 // Preconditions: as.pendMu is held.
 func (as *addressSpace) flushLocked(post bool) error {
+	err := as.flushQueueLocked(post)
+	if err != nil {
+		as.maps.lost = true
+	}
+	return err
+}
+
+// flushQueueLocked is flushLocked but for recording a failure.
+func (as *addressSpace) flushQueueLocked(post bool) error {
 	ops := as.pending
 	as.pending = as.pending[:0]
 	for len(ops) > 0 {

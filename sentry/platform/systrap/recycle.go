@@ -73,14 +73,26 @@ var spareIdleTime = 10 * time.Second
 // application code, and none may start (as.releasing is set).
 func (as *addressSpace) emptyLocked() bool {
 	as.pending = append(as.pending[:0], munmapOp(0, stubStart))
+	as.maps.clear()
 	return as.flushLocked(false) == nil
 }
 
-// recycle waits for the application threads of the emptied, released
-// process to exit and returns an address space that owns the process, its
-// syscall thread, its regions and the threads in idle, or nil when a
-// thread outlived the wait.
-func (as *addressSpace) recycle(appThreads, idle []*stubThread, regions []*region) *addressSpace {
+// keepableLocked reports whether the released process can keep its
+// mappings for its next address space (hostmaps.go): they are all
+// known, and every edit made.
+//
+// Preconditions: as.pendMu is held; as.releasing is set.
+func (as *addressSpace) keepableLocked() bool {
+	if as.maps.lost || as.holding || len(as.pending) > 0 || as.sys == nil {
+		return false
+	}
+	return as.settlePostedLocked() == nil && as.sys.failedSeq == 0 && !as.maps.lost
+}
+
+// endThreads tells the application threads of the released process to
+// exit and waits until the host says each is gone; false when one
+// outlived the wait.
+func (as *addressSpace) endThreads(appThreads []*stubThread) bool {
 	for _, t := range appThreads {
 		t.msg.Cmd = cmdExit
 		t.resume()
@@ -89,10 +101,21 @@ func (as *addressSpace) recycle(appThreads, idle []*stubThread, regions []*regio
 	for _, t := range appThreads {
 		for unix.Tgkill(as.first.tgid, t.tid, 0) != unix.ESRCH {
 			if time.Now().After(deadline) {
-				return nil
+				return false
 			}
 			_ = unix.Nanosleep(&unix.Timespec{Nsec: 20000}, nil)
 		}
+	}
+	return true
+}
+
+// recycle waits for the application threads of the emptied, released
+// process to exit and returns an address space that owns the process, its
+// syscall thread, its mappings, its regions and the threads in idle, or
+// nil when a thread outlived the wait.
+func (as *addressSpace) recycle(appThreads, idle []*stubThread, regions []*region) *addressSpace {
+	if !as.endThreads(appThreads) {
+		return nil
 	}
 	fresh := &addressSpace{p: as.p, first: as.first, threads: make(map[*context]*stubThread), regions: regions, idle: idle}
 	held := make(map[*region]bool, len(idle))
@@ -110,6 +133,8 @@ func (as *addressSpace) recycle(appThreads, idle []*stubThread, regions []*regio
 	as.pendMu.Lock()
 	sys := as.sys
 	as.sys = nil
+	fresh.maps = as.maps
+	as.maps = newHostMaps()
 	as.pendMu.Unlock()
 	as.reapMu.Lock()
 	as.reaped = true

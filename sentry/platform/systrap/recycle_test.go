@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,48 @@ func spareHolds(t *testing.T, p *Platform, tgid int) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// takeRecycled waits until the released process tgid is a spare and takes
+// it; it is released when the test ends.
+func takeRecycled(t *testing.T, p *Platform, tgid int) *addressSpace {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !spareHolds(t, p, tgid) {
+		if time.Now().After(deadline) {
+			t.Fatal("the released process never became a spare")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := 0; i <= maxSpares; i++ {
+		as, err := p.NewAddressSpace()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(as.Release)
+		if as.(*addressSpace).first.tgid == tgid {
+			return as.(*addressSpace)
+		}
+	}
+	t.Fatal("NewAddressSpace never handed out the recycled process")
+	return nil
+}
+
+// hostMapsAt reports whether process pid maps addr, going by its
+// /proc/PID/maps.
+func hostMapsAt(t *testing.T, pid int, addr uint64) bool {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var start, end uint64
+		if _, err := fmt.Sscanf(line, "%x-%x", &start, &end); err == nil && start <= addr && addr < end {
+			return true
+		}
+	}
+	return false
 }
 
 // runOnce switches ctx into as at rip and returns the trap.
@@ -72,32 +115,11 @@ func TestRecycledProcessIsEmpty(t *testing.T) {
 	}
 	tgid, appTid := old.first.tgid, old.threads[f.ctx.(*context)].tid
 	f.as.Release()
-
-	deadline := time.Now().Add(10 * time.Second)
-	for !spareHolds(t, f.p, tgid) {
-		if time.Now().After(deadline) {
-			t.Fatal("the released process never became a spare")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	recycled := takeRecycled(t, f.p, tgid)
 	for _, tid := range []int{appTid, parkedTid} {
 		if err := unix.Tgkill(tgid, tid, 0); err != unix.ESRCH {
 			t.Fatalf("old application thread %d is still there: tgkill: %v", tid, err)
 		}
-	}
-	var recycled platform.AddressSpace
-	for i := 0; i <= maxSpares && recycled == nil; i++ {
-		as, err := f.p.NewAddressSpace()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer as.Release()
-		if as.(*addressSpace).first.tgid == tgid {
-			recycled = as
-		}
-	}
-	if recycled == nil {
-		t.Fatal("NewAddressSpace never handed out the recycled process")
 	}
 	// movb (dataAddr), %al: the old program's page must be gone.
 	code := []byte{0x8a, 0x04, 0x25, 0, 0, 0, 0}
@@ -281,5 +303,81 @@ func TestSparesOfABurstKeptThenTrimmed(t *testing.T) {
 	}
 	if trap := runOnce(t, f.ctx, as, codeAddr); trap.Kind != platform.TrapSyscall {
 		t.Fatalf("trap %+v", trap)
+	}
+}
+
+// TestRecycledProcessKeepsOnlyWhatItsNextSpaceMaps: a recycled process
+// keeps its mappings; those its next address space asks for again are not
+// made again, and the others are gone before its code first runs.
+func TestRecycledProcessKeepsOnlyWhatItsNextSpaceMaps(t *testing.T) {
+	// movb (dataAddr), %al; mov $110, %eax; syscall
+	code := []byte{0x8a, 0x04, 0x25, 0, 0, 0, 0, 0xb8, 110, 0, 0, 0, 0x0f, 0x05}
+	binary.LittleEndian.PutUint32(code[3:], dataAddr)
+	f := newFixture(t, code)
+	codeFr, err := f.mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(f.mf.Slice(codeFr), code)
+	data, err := f.mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// mapAndRun maps the code page, and the data page when withData is
+	// set, into as, reports how many edits that queued, and runs it.
+	mapAndRun := func(as *addressSpace, withData bool) (int, platform.Trap) {
+		t.Helper()
+		if err := as.MapFile(codeAddr, codeFr, platform.Read|platform.Execute); err != nil {
+			t.Fatal(err)
+		}
+		if withData {
+			if err := as.MapFile(dataAddr, data, platform.Read); err != nil {
+				t.Fatal(err)
+			}
+		}
+		as.pendMu.Lock()
+		queued := len(as.pending)
+		as.pendMu.Unlock()
+		return queued, runOnce(t, f.ctx, as, codeAddr)
+	}
+	first := f.as.(*addressSpace)
+	if _, trap := mapAndRun(first, true); trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v, want a system call", trap)
+	}
+	tgid := first.first.tgid
+	first.Release()
+
+	second := takeRecycled(t, f.p, tgid)
+	if !hostMapsAt(t, tgid, codeAddr) || !hostMapsAt(t, tgid, dataAddr) {
+		t.Fatal("the recycled process kept none of its mappings")
+	}
+	// The code page is there already; the data page, not asked for,
+	// is gone before the code runs.
+	queued, trap := mapAndRun(second, false)
+	if queued != 0 {
+		t.Errorf("%d edits queued for a page the process maps already, want 0", queued)
+	}
+	if trap.Kind != platform.TrapFault || trap.Addr != dataAddr || !trap.NotPresent {
+		t.Fatalf("trap %+v, want a not-present fault at %#x: the kept page the new space did not map is still there", trap, dataAddr)
+	}
+	if hostMapsAt(t, tgid, dataAddr) {
+		t.Fatal("the process still maps the kept page its address space did not ask for")
+	}
+	if err := second.MapFile(dataAddr, data, platform.Read); err != nil {
+		t.Fatal(err)
+	}
+	if trap := runOnce(t, f.ctx, second, codeAddr); trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v, want a system call", trap)
+	}
+	second.Release()
+
+	// Asked for again, both serve without an edit.
+	third := takeRecycled(t, f.p, tgid)
+	queued, trap = mapAndRun(third, true)
+	if queued != 0 {
+		t.Errorf("%d edits queued for pages the process maps already, want 0", queued)
+	}
+	if trap.Kind != platform.TrapSyscall {
+		t.Fatalf("trap %+v, want a system call", trap)
 	}
 }

@@ -34,6 +34,9 @@ func (as *addressSpace) CommitReload() error {
 	defer as.pendMu.Unlock()
 	as.holding = false
 	as.pending = append([]editOp{munmapOp(0, stubStart)}, as.pending...)
+	for _, op := range as.pending {
+		as.maps.apply(op)
+	}
 	return as.flushLocked(false)
 }
 
@@ -44,5 +47,6 @@ func (as *addressSpace) AbortReload() {
 	defer as.pendMu.Unlock()
 	as.holding = false
 	as.pending = append(as.pending[:0], munmapOp(0, stubStart))
+	as.maps.clear()
 	as.trapTable.Store(as.heldTrapTable)
 }

@@ -306,6 +306,7 @@ func (as *addressSpace) recordPostedLocked() {
 	s := as.sys
 	if err := s.outcome(s.postedCount); err != nil {
 		s.failedSeq, s.failedErr = s.posted, err
+		as.maps.lost = true
 	}
 	s.posted = 0
 }
