@@ -1,8 +1,11 @@
 package inet
 
 import (
+	"bytes"
 	"encoding/binary"
+	"runtime"
 	"testing"
+	"weak"
 
 	linux "golang.org/x/sys/unix"
 
@@ -141,5 +144,45 @@ func TestSockaddrMapping(t *testing.T) {
 	b := sockaddr(linux.AF_INET6, p.addr)
 	if len(b) != sizeofSockaddrIn6 || b[18] != 0xff || b[19] != 0xff || b[20] != 127 || port(b) != 80 {
 		t.Errorf("IPv4 address on an IPv6 socket = %v, want ::ffff:127.0.0.1", b)
+	}
+}
+
+// payload is a tcpip.Payloader that tests can watch for collection.
+type payload struct{ r *bytes.Reader }
+
+func (p *payload) Read(b []byte) (int, error) { return p.r.Read(b) }
+func (p *payload) Len() int                   { return p.r.Len() }
+
+// TestSendKeepsNothingOfTheCaller: once a send returns, the connection
+// holds no reference to what it read the data from (a task's memory, a
+// sendfile's buffer), for as long as it lives: a minute more in TIME-WAIT.
+func TestSendKeepsNothingOfTheCaller(t *testing.T) {
+	st := newStack(t)
+	l, err := New(st, linux.AF_INET, linux.SOCK_STREAM, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Bind(lo4(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(4); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := New(st, linux.AF_INET, linux.SOCK_STREAM, 0, 0, 0)
+	defer c.Close()
+	if err := c.Connect(lo4(port(l.Name()))); err != linux.EINPROGRESS && err != nil {
+		t.Fatalf("Connect = %v", err)
+	}
+	wait(t, c, waiter.EventOut)
+	p := &payload{bytes.NewReader([]byte("hello"))}
+	held := weak.Make(p)
+	if n, err := c.SendFrom(p, nil, 0); n != 5 || err != nil {
+		t.Fatalf("SendFrom = %d, %v", n, err)
+	}
+	p = nil
+	runtime.GC()
+	if held.Value() != nil {
+		t.Fatal("the connection still holds the payloader of a send that returned")
 	}
 }
