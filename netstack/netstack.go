@@ -64,6 +64,9 @@ type Stack struct {
 
 	// lo is the loopback's gate (gate.go), set once by addLoopback.
 	lo *gate
+
+	// timeWait bounds the connections kept in TIME-WAIT (timewait.go).
+	timeWait timeWaitLimit
 }
 
 // Close stops the stack and closes the packet sockets of its links once

@@ -21,7 +21,8 @@ import (
 // retries, FIN-WAIT-2's timeout, forwarding) are set on the gVisor stack
 // when written; the others are read where they apply: listen's backlog
 // (somaxconn), bind's privileged ports, the keepalive defaults of a new
-// TCP socket, SO_SNDBUF and SO_RCVBUF's caps, who may open ping sockets.
+// TCP socket, SO_SNDBUF and SO_RCVBUF's caps, who may open ping sockets,
+// the TIME-WAIT limit (timewait.go).
 
 // netSysctls are a stack's values.
 type netSysctls struct {
@@ -141,6 +142,8 @@ func (s *Stack) applySysctlLocked(name string, v []int64) error {
 	case "net.ipv4.tcp_wmem":
 		lo, def, hi := bufRange(v)
 		setTCP(&tcpip.TCPSendBufferSizeRangeOption{Min: lo, Default: def, Max: hi})
+	case "net.ipv4.tcp_max_tw_buckets":
+		s.timeWait.max.Store(v[0])
 	}
 	if terr != nil {
 		return errors.New(terr.String())

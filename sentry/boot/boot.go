@@ -26,6 +26,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/platform/kvm"
 	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 	"github.com/cocoonrt/cocoon/sentry/syscalls"
+	"github.com/cocoonrt/cocoon/sentry/sysctl"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -111,6 +112,7 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		return 125, err
 	}
+	sysctl.ScaleNetDefaults(size)
 	store, err := attachStore(mf, spec)
 	if err != nil {
 		mf.Close()

@@ -19,6 +19,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/syscalls"
+	"github.com/cocoonrt/cocoon/sentry/sysctl"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -71,6 +72,7 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	if err != nil {
 		return 125, err
 	}
+	sysctl.ScaleNetDefaults(size)
 	store, err := attachStore(mf, spec)
 	if err != nil {
 		mf.Close()

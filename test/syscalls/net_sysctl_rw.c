@@ -94,6 +94,9 @@ static const struct step more_writes[] = {
 	{"net/ipv4/tcp_sack", "256", EINVAL, NULL},
 	{"net/ipv4/tcp_rmem", "8192 65536 1048576", 0, "8192\t65536\t1048576"},
 	{"net/ipv4/tcp_wmem", "8192", 0, NULL},
+	// Any int; 0 or less keeps no connection in TIME-WAIT.
+	{"net/ipv4/tcp_max_tw_buckets", "100", 0, "100"},
+	{"net/ipv4/tcp_max_tw_buckets", "-5", 0, "-5"},
 	{"net/ipv4/tcp_rmem", "0 2 3", EINVAL, NULL},
 
 	{"net/ipv4/ping_group_range", "0 4294967294", 0, "0\t4294967294"},

@@ -209,6 +209,9 @@ func (s *Socket) EventUnregister(ch chan struct{}) { s.queue.EventUnregister(ch)
 func (s *Socket) Close() error {
 	s.wq.EventUnregister(&s.bridge)
 	s.ep.Close()
+	if s.isStream() {
+		s.stack.NoteTCPClose()
+	}
 	// Waiters still registered (another thread in poll) see the close.
 	s.queue.Notify(waiter.EventIn | waiter.EventOut | waiter.EventErr | waiter.EventHUp)
 	return nil
