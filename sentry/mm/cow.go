@@ -59,6 +59,7 @@ func (mm *MemoryManager) breakCOWLocked(v *vma, addr uint64, p *pte) error {
 // Preconditions: v is writable; the page at addr is populated and not
 // writable.
 func (mm *MemoryManager) breakCOWWindowLocked(v *vma, addr uint64) error {
+	mm.noteCOWLocked(addr)
 	if protector, ok := mm.as.(platform.Protector); ok && mm.pages.get(addr).page.exclusive() {
 		return mm.takeOverLocked(v, addr, protector)
 	}

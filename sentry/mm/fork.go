@@ -62,6 +62,12 @@ func (mm *MemoryManager) Fork(as platform.AddressSpace, hot ...uint64) *MemoryMa
 			mm.copyForChildLocked(c, v, max(start, v.start), min(h+(forkHotPages+1)*pageSize, v.end), &budget)
 		}
 	}
+	for i := range mm.forkRecall {
+		if a := mm.forkRecall[i].Load(); a != 0 {
+			mm.copyPageForChildLocked(c, a, &budget)
+		}
+	}
+	mm.cowSinceFork = 0
 	for _, v := range mm.vmas {
 		if v.end-v.start <= forkCopySpan {
 			mm.copyForChildLocked(c, v, v.start, v.end, &budget)
@@ -114,6 +120,59 @@ func (mm *MemoryManager) shareWithChildLocked(c *MemoryManager) {
 // copies: a return from fork writes the frames of its callers, and a call
 // the frames below.
 const forkHotPages = 1
+
+// Fork also copies for the child the pages that the parent, or a child
+// forked from it earlier, wrote copy-on-write among its first
+// forkRecallPages such writes after the fork: a server that forks a child
+// per request has each child write the same few globals (busybox httpd:
+// one page, one fault round trip to the sentry per request); a page
+// copied at fork is the child's own, and the parent's stays its own.
+const forkRecallPages = 8
+
+// noteCOWLocked records the copy-on-write fault at addr among the pages
+// the next forks copy, here and in the address space mm was forked from,
+// if it is among the first since mm was made or last forked.
+func (mm *MemoryManager) noteCOWLocked(addr uint64) {
+	if mm.cowSinceFork >= forkRecallPages {
+		return
+	}
+	mm.cowSinceFork++
+	mm.recallForFork(addr)
+	if p := mm.forkedFrom; p != nil {
+		p.recallForFork(addr)
+	}
+}
+
+// recallForFork adds the page at addr to the pages forks copy.
+func (mm *MemoryManager) recallForFork(addr uint64) {
+	for i := range mm.forkRecall {
+		if mm.forkRecall[i].Load() == addr {
+			return
+		}
+	}
+	mm.forkRecall[mm.forkRecallNext.Add(1)%forkRecallPages].Store(addr)
+}
+
+// copyPageForChildLocked gives c, the child being forked, a copy of the
+// populated page at addr if it lies in a writable private VMA, c has no
+// entry for it yet and *budget allows. Out of memory, it stays shared.
+func (mm *MemoryManager) copyPageForChildLocked(c *MemoryManager, addr uint64, budget *int) {
+	v := mm.vmaAtLocked(addr)
+	if *budget <= 0 || v == nil || v.shared != nil || v.perms&platform.Write == 0 || c.pages.has(addr) {
+		return
+	}
+	p, ok := mm.pages.lookup(addr)
+	if !ok {
+		return
+	}
+	fr, err := mm.mf.Allocate(pageSize)
+	if err != nil {
+		return
+	}
+	copy(mm.mf.Slice(fr), mm.mf.Slice(memfile.Range{Start: p.page.off, End: p.page.off + pageSize}))
+	c.pages.set(addr, pte{page: newPhysPage(fr.Start, mm.memcg), writable: true})
+	*budget--
+}
 
 // Fork also copies the written pages of writable private VMAs of at most
 // forkCopySpan bytes: a program's and its libraries' .data and .bss,

@@ -153,6 +153,16 @@ type MemoryManager struct {
 	released bool
 	// lockFuture is the lock mlockall(MCL_FUTURE) gives new VMAs.
 	lockFuture lockMode
+	// cowSinceFork counts the copy-on-write faults since the address
+	// space was made or last forked (fork.go).
+	cowSinceFork int
+	// forkRecall holds pages written copy-on-write soon after a fork by
+	// this address space or a child forked from it, a ring of
+	// forkRecallPages written through forkRecallNext: each fork copies
+	// them for the child (fork.go). Atomic, so that a child records
+	// without the parent's lock.
+	forkRecall     [forkRecallPages]atomic.Uint64
+	forkRecallNext atomic.Uint32
 	// lastCOW is the page of the latest copy-on-write fault that made
 	// a copy, 0 before the first (cow.go).
 	lastCOW uint64

@@ -510,3 +510,48 @@ func TestWriteAfterChildExitTakesOverRange(t *testing.T) {
 		t.Errorf("parent reads %q at page 41, want %q", got, "p\x29")
 	}
 }
+
+// TestForkCopiesWhatWasWrittenAfterEarlierForks: a page the parent, or a
+// child forked from it, wrote copy-on-write after a fork is copied for the
+// child at later forks, so neither side's next write to it takes a fault.
+func TestForkCopiesWhatWasWrittenAfterEarlierForks(t *testing.T) {
+	m, as, _ := newTestMM(t)
+	addr := mustMMap(t, m, anon(base, 32, rw))
+	for i := 0; i < 32; i++ {
+		mustCopyOut(t, m, pg(addr, i), []byte{'p', byte(i)})
+	}
+	first := m.Fork(newFakeAS(t))
+	defer first.DecUsers()
+	as.expectMapped(t, addr, pg(addr, 32), r)
+	// After the fork the parent writes page 20, the child page 25:
+	// copy-on-write faults both.
+	if res := m.HandleTaskFault(pg(addr, 20)+8, w, false, nil); res.Signo != 0 {
+		t.Fatalf("parent's write fault: %+v", res)
+	}
+	if res := first.HandleTaskFault(pg(addr, 25)+8, w, false, nil); res.Signo != 0 {
+		t.Fatalf("child's write fault: %+v", res)
+	}
+	for range 2 {
+		childAS := newFakeAS(t)
+		child := m.Fork(childAS)
+		defer child.DecUsers()
+		mp, ok := as.mapped(pg(addr, 20))
+		if !ok || mp.perms != rw {
+			t.Fatalf("the page the parent wrote after a fork is %+v %v in the parent, want writable", mp, ok)
+		}
+		for _, i := range []int{20, 25} {
+			mp, _ := as.mapped(pg(addr, i))
+			cp, ok := childAS.mapped(pg(addr, i))
+			if !ok || cp.perms != rw || cp.off == mp.off {
+				t.Fatalf("the child's page %d is %+v %v, parent's %+v: want a writable copy of its own", i, cp, ok, mp)
+			}
+		}
+		mustCopyOut(t, m, pg(addr, 20), []byte("P"))
+		if got := mustCopyIn(t, child, pg(addr, 20), 2); string(got) != "p\x14" {
+			t.Errorf("the child sees %q after the parent's write, want its own copy", got)
+		}
+		mustCopyOut(t, m, pg(addr, 20), []byte("p"))
+	}
+	// Pages nobody wrote stay shared.
+	as.expectMapped(t, pg(addr, 21), pg(addr, 25), r)
+}
