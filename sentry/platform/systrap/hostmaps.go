@@ -39,9 +39,11 @@ type hostMapping struct {
 }
 
 // hostMaps is the exact set of a stub process's mappings below stubStart,
-// as they will be once the queued edits are made.
+// as they will be once the queued edits are made. The tree holds
+// pointers, keyed by start, so that marking and claiming change entries in
+// place.
 type hostMaps struct {
-	t *btree.BTreeG[hostMapping]
+	t *btree.BTreeG[*hostMapping]
 	// lost is set when an edit may not have been made as recorded (a
 	// request failed): the set no longer says what the process maps,
 	// and the process is emptied before it serves anyone else.
@@ -51,7 +53,7 @@ type hostMaps struct {
 }
 
 func newHostMaps() hostMaps {
-	return hostMaps{t: btree.NewG(8, func(a, b hostMapping) bool { return a.start < b.start })}
+	return hostMaps{t: btree.NewG(8, func(a, b *hostMapping) bool { return a.start < b.start })}
 }
 
 // apply records op, an edit queued for the process.
@@ -61,13 +63,12 @@ func (m *hostMaps) apply(op editOp) {
 	switch op.nr {
 	case unix.SYS_MMAP:
 		m.carve(start, end)
-		m.t.ReplaceOrInsert(hostMapping{start: start, end: end, fd: op.args[4], off: op.args[5], prot: op.args[2]})
+		m.t.ReplaceOrInsert(&hostMapping{start: start, end: end, fd: op.args[4], off: op.args[5], prot: op.args[2]})
 	case unix.SYS_MUNMAP:
 		m.carve(start, end)
 	case unix.SYS_MPROTECT:
 		for _, e := range m.split(start, end) {
 			e.prot = op.args[2]
-			m.t.ReplaceOrInsert(e)
 		}
 	default:
 		m.lost = true
@@ -84,7 +85,7 @@ func (m *hostMaps) claim(op editOp) bool {
 	start, end := uint64(op.args[0]), uint64(op.args[0])+uint64(op.args[1])
 	fd, off, prot := op.args[4], op.args[5], op.args[2]
 	at := start
-	m.overlapping(start, end, func(e hostMapping) bool {
+	m.overlapping(start, end, func(e *hostMapping) bool {
 		if e.start > at || e.fd != fd || e.prot != prot || e.off+uintptr(at-e.start) != off+uintptr(at-start) {
 			return false
 		}
@@ -98,7 +99,6 @@ func (m *hostMaps) claim(op editOp) bool {
 		if e.kept {
 			e.kept = false
 			m.kept--
-			m.t.ReplaceOrInsert(e)
 		}
 	}
 	return true
@@ -106,16 +106,12 @@ func (m *hostMaps) claim(op editOp) bool {
 
 // keepAll marks every mapping kept: the process is recycled with them.
 func (m *hostMaps) keepAll() {
-	var all []hostMapping
-	m.t.Ascend(func(e hostMapping) bool {
-		all = append(all, e)
+	m.kept = 0
+	m.t.Ascend(func(e *hostMapping) bool {
+		e.kept = true
+		m.kept++
 		return true
 	})
-	for _, e := range all {
-		e.kept = true
-		m.t.ReplaceOrInsert(e)
-	}
-	m.kept = len(all)
 }
 
 // purgeKept forgets the kept mappings and returns the munmaps that remove
@@ -126,7 +122,7 @@ func (m *hostMaps) purgeKept() []editOp {
 	}
 	var (
 		ops        []editOp
-		gone       []hostMapping
+		gone       []*hostMapping
 		start, end uint64
 	)
 	flush := func() {
@@ -135,7 +131,7 @@ func (m *hostMaps) purgeKept() []editOp {
 		}
 		start, end = 0, 0
 	}
-	m.t.Ascend(func(e hostMapping) bool {
+	m.t.Ascend(func(e *hostMapping) bool {
 		if !e.kept {
 			flush()
 			return true
@@ -163,9 +159,9 @@ func (m *hostMaps) clear() {
 
 // overlapping calls fn, in address order, for the mappings that overlap
 // [start, end), until fn returns false.
-func (m *hostMaps) overlapping(start, end uint64, fn func(hostMapping) bool) {
+func (m *hostMaps) overlapping(start, end uint64, fn func(*hostMapping) bool) {
 	more := true
-	m.t.DescendLessOrEqual(hostMapping{start: start}, func(e hostMapping) bool {
+	m.t.DescendLessOrEqual(&hostMapping{start: start}, func(e *hostMapping) bool {
 		if e.end > start {
 			more = fn(e)
 		}
@@ -174,37 +170,42 @@ func (m *hostMaps) overlapping(start, end uint64, fn func(hostMapping) bool) {
 	if !more {
 		return
 	}
-	m.t.AscendRange(hostMapping{start: start + 1}, hostMapping{start: end}, fn)
+	m.t.AscendRange(&hostMapping{start: start + 1}, &hostMapping{start: end}, fn)
 }
 
 // split cuts the mappings that overlap [start, end) at start and end and
-// returns the pieces inside, which stay in the set.
-func (m *hostMaps) split(start, end uint64) []hostMapping {
-	var in []hostMapping
-	m.overlapping(start, end, func(e hostMapping) bool {
+// returns the pieces inside, which stay in the set. An entry keeps its
+// key: the piece it becomes starts where it did.
+func (m *hostMaps) split(start, end uint64) []*hostMapping {
+	var in []*hostMapping
+	m.overlapping(start, end, func(e *hostMapping) bool {
 		in = append(in, e)
 		return true
 	})
 	for i, e := range in {
-		if e.start < start {
-			m.t.ReplaceOrInsert(hostMapping{start: e.start, end: start, fd: e.fd, off: e.off, prot: e.prot, kept: e.kept})
-			e.off += uintptr(start - e.start)
-			e.start = start
-			if e.kept {
-				m.kept++
-			}
-		}
 		if e.end > end {
-			m.t.ReplaceOrInsert(hostMapping{start: end, end: e.end, fd: e.fd, off: e.off + uintptr(end-e.start), prot: e.prot, kept: e.kept})
+			right := *e
+			right.start, right.off = end, e.off+uintptr(end-e.start)
 			e.end = end
-			if e.kept {
-				m.kept++
-			}
+			m.add(&right)
 		}
-		m.t.ReplaceOrInsert(e)
-		in[i] = e
+		if e.start < start {
+			mid := *e
+			mid.start, mid.off = start, e.off+uintptr(start-e.start)
+			e.end = start
+			m.add(&mid)
+			in[i] = &mid
+		}
 	}
 	return in
+}
+
+// add inserts a piece split off an entry.
+func (m *hostMaps) add(e *hostMapping) {
+	m.t.ReplaceOrInsert(e)
+	if e.kept {
+		m.kept++
+	}
 }
 
 // carve removes [start, end) from the mappings.

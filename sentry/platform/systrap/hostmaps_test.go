@@ -1,6 +1,7 @@
 package systrap
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -20,7 +21,7 @@ func mprotectOp(addr, length uint64, prot uintptr) editOp {
 // contents lists the mappings as [start, end, off, prot, kept] rows.
 func contents(m *hostMaps) [][5]uint64 {
 	var rows [][5]uint64
-	m.t.Ascend(func(e hostMapping) bool {
+	m.t.Ascend(func(e *hostMapping) bool {
 		k := uint64(0)
 		if e.kept {
 			k = 1
@@ -120,5 +121,116 @@ func TestHostMapsKeptClaimedAndPurged(t *testing.T) {
 	m.lost = true
 	if m.claim(mmapOp(0x30*pg, 2*pg, 0, 0x500*pg, unix.PROT_READ)) {
 		t.Fatal("claimed with the mappings lost")
+	}
+}
+
+// modelPage is one page of the model TestHostMapsMatchesAPageModel keeps.
+type modelPage struct {
+	mapped    bool
+	off, prot uintptr
+	kept      bool
+}
+
+// TestHostMapsMatchesAPageModel runs random edits, claims, keeps and
+// purges on hostMaps and on a page-by-page model, and compares them after
+// each: what the set says is mapped, kept and purged.
+func TestHostMapsMatchesAPageModel(t *testing.T) {
+	const pages = 48
+	rng := rand.New(rand.NewPCG(1, 2))
+	m := newHostMaps()
+	var model [pages]modelPage
+	check := func(step int, what string) {
+		t.Helper()
+		var got [pages]modelPage
+		kept := 0
+		m.t.Ascend(func(e *hostMapping) bool {
+			if e.kept {
+				kept++
+			}
+			for a := e.start; a < e.end; a += pg {
+				got[a/pg] = modelPage{true, e.off + uintptr(a-e.start), e.prot, e.kept}
+			}
+			return true
+		})
+		if got != model {
+			t.Fatalf("step %d (%s): set\n%v\nmodel\n%v", step, what, got, model)
+		}
+		if kept != m.kept {
+			t.Fatalf("step %d (%s): %d kept entries, count says %d", step, what, kept, m.kept)
+		}
+	}
+	for step := range 5000 {
+		a := uint64(rng.IntN(pages))
+		n := uint64(1 + rng.IntN(min(8, pages-int(a))))
+		off := uintptr(rng.IntN(4)) * 0x100 * pg
+		prot := uintptr(1 + rng.IntN(2))
+		what := ""
+		switch r := rng.IntN(10); {
+		case r < 4:
+			what = "mmap"
+			op := mmapOp(a*pg, n*pg, 0, off, prot)
+			if rng.IntN(2) == 0 {
+				what = "claim"
+				claimed := m.claim(op)
+				same := true
+				for i := a; i < a+n; i++ {
+					p := model[i]
+					same = same && p.mapped && p.prot == prot && p.off == off+uintptr(i-a)*pg
+				}
+				if claimed != same {
+					t.Fatalf("step %d: claim of %d pages at %d = %v, model says %v", step, n, a, claimed, same)
+				}
+				if claimed {
+					for i := a; i < a+n; i++ {
+						model[i].kept = false
+					}
+					break
+				}
+			}
+			m.apply(op)
+			for i := a; i < a+n; i++ {
+				model[i] = modelPage{true, off + uintptr(i-a)*pg, prot, false}
+			}
+		case r < 6:
+			what = "munmap"
+			m.apply(munmapOp(a*pg, n*pg))
+			for i := a; i < a+n; i++ {
+				model[i] = modelPage{}
+			}
+		case r < 8:
+			what = "mprotect"
+			m.apply(mprotectOp(a*pg, n*pg, prot))
+			for i := a; i < a+n; i++ {
+				if model[i].mapped {
+					model[i].prot = prot
+				}
+			}
+		case r < 9:
+			what = "keep"
+			m.keepAll()
+			for i := range model {
+				model[i].kept = model[i].mapped
+			}
+		default:
+			what = "purge"
+			ops := m.purgeKept()
+			// Every kept page is unmapped by the purge; no current
+			// one is.
+			var hit [pages]bool
+			for _, op := range ops {
+				for p := uint64(op.args[0]) / pg; p < uint64(op.args[0]+op.args[1])/pg; p++ {
+					hit[p] = true
+				}
+			}
+			for i := range model {
+				if model[i].kept && !hit[i] || model[i].mapped && !model[i].kept && hit[i] {
+					t.Fatalf("step %d: purge %v vs page %d %+v", step, ops, i, model[i])
+				}
+				if model[i].kept {
+					model[i] = modelPage{}
+				}
+			}
+		}
+		check(step, what)
 	}
 }
