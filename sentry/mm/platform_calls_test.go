@@ -525,12 +525,8 @@ func TestForkCopiesWhatWasWrittenAfterEarlierForks(t *testing.T) {
 	as.expectMapped(t, addr, pg(addr, 32), r)
 	// After the fork the parent writes page 20, the child page 25:
 	// copy-on-write faults both.
-	if res := m.HandleTaskFault(pg(addr, 20)+8, w, false, nil); res.Signo != 0 {
-		t.Fatalf("parent's write fault: %+v", res)
-	}
-	if res := first.HandleTaskFault(pg(addr, 25)+8, w, false, nil); res.Signo != 0 {
-		t.Fatalf("child's write fault: %+v", res)
-	}
+	expectFault(t, m, pg(addr, 20)+8, w, faultOK)
+	expectFault(t, first, pg(addr, 25)+8, w, faultOK)
 	for range 2 {
 		childAS := newFakeAS(t)
 		child := m.Fork(childAS)

@@ -157,24 +157,7 @@ func (p *payload) Len() int                   { return p.r.Len() }
 // holds no reference to what it read the data from (a task's memory, a
 // sendfile's buffer), for as long as it lives: a minute more in TIME-WAIT.
 func TestSendKeepsNothingOfTheCaller(t *testing.T) {
-	st := newStack(t)
-	l, err := New(st, linux.AF_INET, linux.SOCK_STREAM, 0, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Bind(lo4(0)); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Listen(4); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := New(st, linux.AF_INET, linux.SOCK_STREAM, 0, 0, 0)
-	defer c.Close()
-	if err := c.Connect(lo4(port(l.Name()))); err != linux.EINPROGRESS && err != nil {
-		t.Fatalf("Connect = %v", err)
-	}
-	wait(t, c, waiter.EventOut)
+	_, c := connectedPair(t)
 	p := &payload{bytes.NewReader([]byte("hello"))}
 	held := weak.Make(p)
 	if n, err := c.SendFrom(p, nil, 0); n != 5 || err != nil {
