@@ -16,6 +16,10 @@ import "github.com/cocoonrt/cocoon/sentry/platform"
 // one request. The task keeps its stub thread. Nothing of the old program
 // can reach the new one through the process that it could not have done
 // itself: the two run with the same credentials.
+//
+// The commit keeps the old program's mappings that the new one asks for
+// again (hostmaps.go): a shell's child that execs the shell's own binary
+// (busybox's applets) maps the same text pages at the same addresses.
 
 var _ platform.Reloadable = (*addressSpace)(nil)
 
@@ -24,6 +28,11 @@ func (as *addressSpace) BeginReload() {
 	as.pendMu.Lock()
 	defer as.pendMu.Unlock()
 	as.holding = true
+	if len(as.pending) > 0 {
+		// The old program's queued mappings are dropped, never
+		// made: the recorded set no longer says what is mapped.
+		as.maps.lost = true
+	}
 	as.pending = as.pending[:0]
 	as.heldTrapTable = as.trapTable.Swap(0)
 }
@@ -33,10 +42,23 @@ func (as *addressSpace) CommitReload() error {
 	as.pendMu.Lock()
 	defer as.pendMu.Unlock()
 	as.holding = false
-	as.pending = append([]editOp{munmapOp(0, stubStart)}, as.pending...)
-	for _, op := range as.pending {
-		as.maps.apply(op)
+	held := as.pending
+	as.pending = nil
+	if as.maps.lost {
+		as.maps.clear()
+		as.pending = append(as.pending, munmapOp(0, stubStart))
+	} else {
+		as.maps.keepAll()
 	}
+	for _, op := range held {
+		if as.maps.claim(op) {
+			continue
+		}
+		as.maps.apply(op)
+		as.pending = append(as.pending, op)
+	}
+	// What the old program mapped and the new one did not ask for.
+	as.pending = append(as.pending, as.maps.purgeKept()...)
 	return as.flushLocked(false)
 }
 

@@ -2,6 +2,9 @@ package systrap
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
@@ -100,5 +103,75 @@ func TestReloadAbort(t *testing.T) {
 	}
 	if f.mf.Slice(held)[0] != 0 {
 		t.Error("a store reached a page whose mapping the aborted reload held")
+	}
+}
+
+// mappingRss returns the resident size, in KiB, of process pid's mapping
+// that starts at addr, going by /proc/PID/smaps; -1 when there is none.
+func mappingRss(t *testing.T, pid int, addr uint64) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		var start, end uint64
+		if _, err := fmt.Sscanf(line, "%x-%x", &start, &end); err == nil && strings.Contains(line, " ") {
+			in = start == addr
+			continue
+		}
+		var kb int
+		if in {
+			if _, err := fmt.Sscanf(line, "Rss: %d kB", &kb); err == nil {
+				return kb
+			}
+		}
+	}
+	return -1
+}
+
+// TestReloadKeepsWhatTheNewProgramMapsAgain: a reload keeps the old
+// program's mapping of a page the new one maps at the same place (its
+// host page tables too), and removes the old program's others.
+func TestReloadKeepsWhatTheNewProgramMapsAgain(t *testing.T) {
+	f := newFixture(t, storeLoad)
+	as := f.as.(*addressSpace)
+	code, err := f.mf.Allocate(arch.PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(f.mf.Slice(code), storeLoad)
+	if err := f.as.MapFile(codeAddr, code, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	mapPage(t, f, dataAddr, platform.Read|platform.Write)
+	if trap, err := runStoreLoad(t, f, dataAddr); err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("before the reload: trap %+v, %v", trap, err)
+	}
+	pid := as.first.tgid
+	if rss := mappingRss(t, pid, codeAddr); rss != 4 {
+		t.Fatalf("the code page's mapping has %d KiB resident after running, want 4", rss)
+	}
+	r := f.as.(platform.Reloadable)
+	r.BeginReload()
+	if err := f.as.MapFile(codeAddr, code, platform.Read|platform.Execute); err != nil {
+		t.Fatal(err)
+	}
+	newData := mapPage(t, f, dataAddr+arch.PageSize, platform.Read|platform.Write)
+	if err := r.CommitReload(); err != nil {
+		t.Fatal(err)
+	}
+	if rss := mappingRss(t, pid, codeAddr); rss != 4 {
+		t.Errorf("the code page's mapping has %d KiB resident after the reload, want 4: it was made again", rss)
+	}
+	if hostMapsAt(t, pid, dataAddr) {
+		t.Error("the old program's data page is still mapped after the reload")
+	}
+	if trap, err := runStoreLoad(t, f, dataAddr+arch.PageSize); err != nil || trap.Kind != platform.TrapSyscall {
+		t.Fatalf("after the reload: trap %+v, %v", trap, err)
+	}
+	if got := f.mf.Slice(newData)[0]; got != 0x78 {
+		t.Errorf("the store after the reload reached %#x, want the new page", got)
 	}
 }
