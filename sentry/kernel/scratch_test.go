@@ -27,3 +27,23 @@ func TestScratchLargeBuffersAreNotKept(t *testing.T) {
 		}
 	}
 }
+
+// TestScratchKeptBuffersGoBackToAPool: a task that needed a kept buffer
+// over smallScratch gives it back when it exits, so a fork per request
+// does not allocate one per child.
+func TestScratchKeptBuffersGoBackToAPool(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() {
+		var task Task
+		if b := task.Buffer(keepScratch); len(b) != keepScratch {
+			t.Fatalf("Buffer(%d) has %d bytes", keepScratch, len(b))
+		}
+		task.releaseKeptScratch()
+	})
+	if allocs >= 1 {
+		t.Errorf("a task's kept buffer costs %.1f allocations, want it from the pool", allocs)
+	}
+	var task Task
+	if b := task.Buffer(100); cap(b) > smallScratch {
+		t.Errorf("a small request got a %d-byte buffer", cap(b))
+	}
+}

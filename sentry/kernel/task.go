@@ -68,10 +68,12 @@ type Task struct {
 	// seccomp holds the application's seccomp filters.
 	seccomp seccomp.State
 	// buf is a scratch buffer for copies between files and application
-	// memory, reused to keep the syscall path free of allocation; big is
-	// a larger one, held only during a system call (scratch.go).
-	buf []byte
-	big *[]byte
+	// memory, reused to keep the syscall path free of allocation; kept is
+	// its pool entry when it came from the pool; big is a larger one,
+	// held only during a system call (scratch.go).
+	buf  []byte
+	kept *[]byte
+	big  *[]byte
 	// restartErrno and restartNr describe a system call that returned an
 	// ERESTART error, until signal delivery decides between a restart and
 	// EINTR.

@@ -51,6 +51,7 @@ func (t *Task) goroutine(start func() error, started chan<- error) {
 	}
 	t.run()
 	t.exit()
+	t.releaseKeptScratch()
 }
 
 // boundUserTimeAfter is the wall time of a Switch past which the task's
