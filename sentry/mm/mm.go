@@ -145,11 +145,12 @@ type MemoryManager struct {
 	patch patchState
 	// forkedFrom is the address space mm was forked from, nil for one
 	// that exec made or once mm is released: the system-call sites mm's
-	// traps show are patched there too (syscall_patch.go). It is read
-	// under mm.mu and used after mm.mu is released.
+	// traps show are patched there too (syscall_patch.go), and the pages
+	// mm first writes copy-on-write are recalled for its later forks
+	// (fork.go). It is read under mm.mu and used after mm.mu is released.
 	forkedFrom *MemoryManager
-	// released is set by Release: nothing is patched or mapped for mm
-	// afterwards.
+	// released is set by Release: nothing is patched for mm afterwards,
+	// whichever child's trap asks.
 	released bool
 	// lockFuture is the lock mlockall(MCL_FUTURE) gives new VMAs.
 	lockFuture lockMode
