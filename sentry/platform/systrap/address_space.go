@@ -246,8 +246,12 @@ func (as *addressSpace) newThreadLocked(onFactory func(func() error) error) (*st
 		// stack_t { ss_sp, ss_flags, ss_size } for the thread's sigaltstack.
 		ss := (*[3]uint64)(unsafe.Pointer(&r.mem[sysmsgAltStack]))
 		ss[0], ss[1], ss[2] = r.addr+pageSize, 0, regionSize-pageSize
-		t = &stubThread{as: as, r: r, msg: (*sysmsg)(unsafe.Pointer(&r.mem[0]))}
-		t.msg.Spin = uint32(stubSpin)
+		t = &stubThread{as: as, r: r, msg: (*sysmsg)(unsafe.Pointer(&r.mem[0])), call: noCall}
+		// No spin for the first run: a new thread is handed over
+		// only once the task it was made for (a fork's child, a new
+		// thread) is set up, which takes longer than a spin lasts
+		// (measured: nearly every one ran out).
+		t.msg.Spin = 0
 		t.initFastPath()
 		t.tid, err = newThread(as.first, r.addr)
 		if err != nil {

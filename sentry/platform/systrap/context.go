@@ -27,6 +27,9 @@ const (
 	// enosys is -ENOSYS, what the return register holds at a system-call
 	// trap (as under ptrace).
 	enosys = ^uint64(unix.ENOSYS - 1)
+	// noCall is stubThread.call while it waits for no system call's
+	// answer.
+	noCall = ^uint64(0)
 )
 
 // Spinning before sleeping on the hand-off futex. Both sides poll the
@@ -83,6 +86,12 @@ type stubThread struct {
 	// spinCut is set when Blocking cleared the stub's spin for the
 	// current answer; used by the task's goroutine only.
 	spinCut bool
+	// call is the number of the system call the thread waits for the
+	// answer to, noCall while it waits for anything else (a fault's);
+	// guessedSlow is set when the sentry cut the stub's spin for it at
+	// once (slowcalls.go). Used by the task's goroutine only.
+	call        uint64
+	guessedSlow bool
 	// cpu bounds the user time charged for the thread's Switches
 	// (cpu_time.go); used by the task's goroutine only.
 	cpu stubproc.CPUMark
@@ -199,12 +208,12 @@ func (s *spinner) recordAsleep() {
 
 // resume hands the thread back to the application.
 func (t *stubThread) resume() {
-	// A spin the task's blocking cut short says nothing either way. The
-	// next one is set before the thread can post again, or the stub
-	// would find the spin still cleared and sleep at once.
-	cut := t.spinCut
-	t.spinCut = false
-	if cut && t.stubSpin.off == 0 {
+	// A spin cut short, by the task's blocking or by a guess that the
+	// call is slow, is set again before the thread can post again, or
+	// the stub would find it still cleared and sleep at once.
+	cut, guessed := t.spinCut, t.guessedSlow
+	t.spinCut, t.guessedSlow = false, false
+	if (cut || guessed) && t.stubSpin.off == 0 {
 		atomic.StoreUint32(&t.msg.Spin, uint32(stubSpin))
 	}
 	swapState(&t.msg.State, stateRunning)
@@ -213,17 +222,27 @@ func (t *stubThread) resume() {
 		futexWake(&t.msg.State)
 	}
 	t.stubAwake = !slept
-	// The stub spun for this answer when msg.Spin was set; it slept if
-	// the spin ran out. Decide how it waits for the next one.
-	if !cut && t.msg.Spin != 0 {
-		// How long the sentry took matters only to a stub that slept:
-		// a call answered while the stub spun costs no clock read.
+	switch {
+	case cut:
+		// A call that blocked says nothing of how the stub should
+		// wait, nor of what the next such call costs.
+	case guessed:
+		// The stub slept from the start: only the clock tells whether
+		// the guess holds.
+		t.as.p.slow.note(t.call, monotime.Now()-t.eventAt >= stubSpinBudget)
+	case t.msg.Spin != 0:
+		// The stub spun for this answer, and slept if the spin ran
+		// out. How long the sentry took matters only to a stub that
+		// slept: a call answered while the stub spun costs no clock
+		// read.
 		var served time.Duration
 		if slept {
 			served = monotime.Now() - t.eventAt
 		}
 		t.recordStubSpin(slept, served)
+		t.as.p.slow.note(t.call, served >= stubSpinBudget)
 	}
+	// Decide how the stub waits for the next answer.
 	if t.stubSpin.enabled() {
 		t.msg.Spin = uint32(stubSpin)
 	} else {
@@ -536,7 +555,23 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 	if err != nil {
 		return platform.Trap{}, err
 	}
-	return c.trap(t, st)
+	trap, err := c.trap(t, st)
+	t.call = noCall
+	if err == nil && trap.Kind == platform.TrapSyscall {
+		t.call = st.Regs.Orig_rax
+		t.guessSlow()
+	}
+	return trap, err
+}
+
+// guessSlow cuts the stub's spin for the answer to its system call at once
+// when the sentry usually takes longer than the spin lasts to give it
+// (slowcalls.go).
+func (t *stubThread) guessSlow() {
+	if t.as.p.slow.slow(t.call) && atomic.LoadUint32(&t.msg.Spin) != 0 {
+		atomic.StoreUint32(&t.msg.Spin, 0)
+		t.guessedSlow = true
+	}
 }
 
 // trap decodes the event t posted into st and a Trap.

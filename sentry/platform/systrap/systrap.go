@@ -96,6 +96,9 @@ type Platform struct {
 	// spaces holds the live address spaces, so a released context can end
 	// its stub thread in each.
 	spaces map[*addressSpace]struct{}
+	// slow guesses which system calls the sentry answers too slowly for
+	// the stubs' spin (slowcalls.go).
+	slow slowCalls
 	// spares are address spaces made ahead of use or recycled, at most
 	// maxSpares; only the factory's thread uses them.
 	spares []*addressSpace
