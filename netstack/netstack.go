@@ -98,6 +98,7 @@ func (s *Stack) Links() []*Link {
 func New() (*Stack, error) {
 	s := &Stack{
 		Stack: stack.New(stack.Options{
+			Clock:              coarseClock{tcpip.NewStdClock()},
 			NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
 			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 			// Packets to the stack's own addresses loop back
