@@ -41,9 +41,7 @@ type timeWaitLimit struct {
 // more than net.ipv4.tcp_max_tw_buckets are closing, and on again once
 // fewer are.
 func (s *Stack) NoteTCPClose() {
-	stats := s.Stats().TCP
-	closing := int64(stats.CurrentConnected.Value()) - int64(stats.CurrentEstablished.Value())
-	over := closing >= s.timeWait.max.Load()
+	over := s.ClosingConnections() >= s.timeWait.max.Load()
 	if s.timeWait.overflow.Load() == over {
 		return
 	}
@@ -59,4 +57,11 @@ func (s *Stack) NoteTCPClose() {
 	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &d); err == nil {
 		s.timeWait.overflow.Store(over)
 	}
+}
+
+// ClosingConnections returns the stack's TCP connections past ESTABLISHED
+// that are not closed yet: those in TIME-WAIT, mostly.
+func (s *Stack) ClosingConnections() int64 {
+	stats := s.Stats().TCP
+	return int64(stats.CurrentConnected.Value()) - int64(stats.CurrentEstablished.Value())
 }

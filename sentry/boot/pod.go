@@ -134,6 +134,14 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	if err := confineIfAsked(spec, p, k.HostNetwork, log); err != nil {
 		return 125, err
 	}
+	closing := func() int64 { return -1 }
+	if spec.Network == NetworkPod {
+		// Made by AttachPodNetwork above.
+		if s, err := k.NetStack(); err == nil {
+			closing = s.ClosingConnections
+		}
+	}
+	go trimMemory(closing)
 	pod := &Pod{
 		Kernel: k,
 		Spec:   spec,
