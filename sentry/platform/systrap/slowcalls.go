@@ -21,7 +21,8 @@ import "sync/atomic"
 // as the sentry sees it; the stub then sleeps at once and is woken by the
 // answer. Guessing wrong either way costs about the same (a spin that runs
 // out, or a wake-up the spin would have saved), so the counter follows
-// the recent majority and changes its guess after two answers against it.
+// the recent majority and changes its guess after at most two answers
+// against it.
 type slowCalls struct {
 	// score holds a counter per call number. Updates are a load and a
 	// store, not atomic as a whole: a lost update among racing threads
