@@ -43,6 +43,29 @@ func (c *Container) watchMemory() {
 	}
 }
 
+// SettleMemoryCharge runs the OOM path of t's container while its memory
+// account is past its limit, as Linux's try_charge runs the memcg OOM
+// killer in the charging task before the allocation completes: the task
+// whose page faults took the account over waits for the victim to go (or
+// is the victim) before it runs on. The container's watcher would kill
+// too, but asynchronously: a program that touches its memory and exits at
+// once could finish first. It is called where t holds no lock: after
+// each system call or fault, and between the chunks of a long copy into
+// application memory. It returns false when t is dying.
+func (t *Task) SettleMemoryCharge() bool {
+	c := t.container
+	if c == nil || c.memcg == nil || !c.memcg.Over() {
+		return true
+	}
+	var w oomWait
+	for c.memcg.Over() {
+		if !t.k.oomForCharge(c, t, &w) {
+			return false
+		}
+	}
+	return true
+}
+
 // oomKill kills the live process of c with the most resident pages while
 // c is over its limit and no earlier victim is still dying (its pages
 // come back when it has gone; killing a second process meanwhile would

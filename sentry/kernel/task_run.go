@@ -121,6 +121,7 @@ func (t *Task) run() {
 			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr, 0)
 		case platform.TrapInterrupted:
 		}
+		t.SettleMemoryCharge()
 		sys := max(monotime.Now()-mid-time.Duration(t.blockedNS), 0)
 		t.sysNS.Add(int64(sys))
 		if t.tg.cpuTimersArmed.Load() {

@@ -9,11 +9,13 @@ import "sync/atomic"
 // another container's process after a fork stays charged to its first
 // owner, as in Linux).
 //
-// The limit is enforced by an OOM killer (the owner's, which watches
-// OverLimit) rather than by failing the charge: an allocation past the
-// limit succeeds, the account signals, and the owner kills a process of
-// the container, so the overshoot is the few pages a process touches
-// before its kill lands. Failing the charge instead would turn a
+// The limit is enforced by an OOM killer (the owner's) rather than by
+// failing the charge: an allocation past the limit succeeds, and the
+// owner kills a process of the container before the charging task runs
+// on (after the fault or system call, and between the chunks of a long
+// copy into its memory), so the overshoot is at most a fault-around
+// window or a copy chunk. The account also signals OverLimit, for charges
+// no task of the owner's waits on. Failing the charge instead would turn a
 // container's memory pressure into SIGBUS or EFAULT at whatever access
 // crossed the line, which is not what Linux programs see.
 //

@@ -1,6 +1,7 @@
 package pod_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/cocoonrt/cocoon/sentry/control"
@@ -75,4 +76,33 @@ func TestTmpfsPastMemoryLimit(t *testing.T) {
 	if stats.MemoryFailcnt == 0 {
 		t.Errorf("no charge hit the limit: %+v", stats)
 	}
+}
+
+// A process that touches memory past its container's limit is killed
+// before it can run on, however quickly it would be done: dd copying one
+// block bigger than the limit and exiting is SIGKILLed every time, as
+// Linux's charge path runs the memcg OOM killer before the copy
+// completes.
+func TestQuickOvershootKilled(t *testing.T) {
+	p := startPod(t)
+	const limit = 16 * mib
+	p.createLimited("c", "r1", control.Process{Args: []string{"sleep", "1000"}}, limit)
+	p.start("c")
+
+	const runs = 20
+	for i := range runs {
+		code, out, errOut := p.execOut("c", fmt.Sprintf("dd%d", i), "/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=24M", "count=1")
+		if code != 128+9 {
+			t.Fatalf("run %d: dd of a 24 MiB block under a 16 MiB limit exited %d (%q, %q), want SIGKILL", i, code, out, errOut)
+		}
+	}
+	stats := p.containerStats("c")
+	if stats.OOMKills != runs {
+		t.Errorf("%d OOM kills, want %d", stats.OOMKills, runs)
+	}
+	// The copy stops within a chunk (1 MiB) of the limit.
+	if stats.MemoryMaxUsageBytes > limit+2*mib {
+		t.Errorf("peak usage %d MiB under a %d MiB limit", stats.MemoryMaxUsageBytes/mib, limit/mib)
+	}
+	t.Logf("peak usage %d KiB", stats.MemoryMaxUsageBytes>>10)
 }
