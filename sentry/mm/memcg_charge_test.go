@@ -132,3 +132,22 @@ func TestPrechargeOverLimit(t *testing.T) {
 		t.Errorf("TryPrecharge without an account = %v, %v", ch, ok)
 	}
 }
+
+// MAP_POPULATE stops once the account is past its limit (the caller's
+// OOM killer takes over), instead of charging the whole mapping.
+func TestPopulateStopsPastLimit(t *testing.T) {
+	m, _, _ := newTestMM(t)
+	c := mm.NewMemCgroup()
+	c.SetLimit(64 * pageSize)
+	m.SetMemCgroup(c)
+	opts := anon(base, 1024, rw)
+	opts.Populate = true
+	mustMMap(t, m, opts)
+	if !c.Over() {
+		t.Errorf("usage %d pages under a 64-page limit after populating 1024", c.Usage()/pageSize)
+	}
+	// One fault-around window (16 pages) may go past the limit.
+	if got := c.Usage() / pageSize; got > 64+16 {
+		t.Errorf("usage %d pages after populating past a 64-page limit, want at most one window past it", got)
+	}
+}

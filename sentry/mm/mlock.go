@@ -147,12 +147,18 @@ func (mm *MemoryManager) setLockLocked(start, end uint64, mode lockMode) {
 }
 
 // populateVMALocked faults every page of v in, as MAP_POPULATE and
-// mlock do; failures are ignored, as Linux ignores them there.
+// mlock do; failures are ignored, as Linux ignores them there. It stops
+// once the address space's account is past its limit: the calling task
+// meets its container's OOM killer when its system call is done, as a
+// populate in Linux ends at the charge that needed the OOM killer.
 func (mm *MemoryManager) populateVMALocked(v *vma) {
 	if v.perms == 0 || v.special {
 		return
 	}
 	for a := v.start; a < v.end; a = (a + faultAroundPages*pageSize) &^ (faultAroundPages*pageSize - 1) {
+		if mm.memcg != nil && mm.memcg.Over() {
+			return
+		}
 		if _, _, err := mm.populateLocked(v, a); err != nil {
 			return
 		}
