@@ -41,7 +41,8 @@ func (t *Task) CPUTimer(which int) (value, interval time.Duration) {
 }
 
 // chargeCPUTimers counts user and sys time just used against the armed
-// CPU timers of the task's process.
+// itimers of the task's process (ITIMER_VIRTUAL, ITIMER_PROF), and expires
+// the timers on its CPU-time clocks that reached their deadlines.
 func (t *Task) chargeCPUTimers(user, sys time.Duration) {
 	k := t.k
 	k.mu.Lock()
@@ -74,17 +75,14 @@ func (t *Task) chargeCPUTimers(user, sys time.Duration) {
 		if it.cpuClock.task != nil && it.cpuClock.task != t {
 			continue
 		}
-		spent := user + sys
-		if it.cpuClock.userOnly {
-			spent = user
-		}
-		if it.cpuLeft -= spent; it.cpuLeft > 0 {
+		now := it.cpuClock.nowLocked()
+		if now < it.cpuDeadline {
 			continue
 		}
 		if it.interval > 0 {
-			missed := -it.cpuLeft / it.interval
+			missed := (now - it.cpuDeadline) / it.interval
 			it.overrun += int64(missed)
-			it.cpuLeft += (missed + 1) * it.interval
+			it.cpuDeadline += (missed + 1) * it.interval
 		} else {
 			it.cpuArmed = false
 			delete(tg.cpuClockTimers, it)
@@ -111,7 +109,10 @@ func (tg *ThreadGroup) updateCPUTimersArmedLocked() {
 // Preconditions: k.mu is held.
 func (it *IntervalTimer) armCPULocked(value time.Duration) {
 	tg := it.cpuClock.group
-	it.cpuArmed, it.cpuLeft = value > 0, value
+	it.cpuArmed = value > 0
+	if it.cpuArmed {
+		it.cpuDeadline = it.cpuClock.nowLocked() + value
+	}
 	if it.cpuArmed {
 		if tg.cpuClockTimers == nil {
 			tg.cpuClockTimers = make(map[*IntervalTimer]struct{})

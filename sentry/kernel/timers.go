@@ -48,15 +48,19 @@ type IntervalTimer struct {
 	queuedInfo *SigInfo
 	queuedTo   *Task
 
-	// A timer on a CPU-time clock (cpu set, immutable) counts down CPU
-	// time as the tasks report it (cpu_timers.go), not wall time. The
-	// clock (immutable) is cpuClock.group's, the timer's own process or
-	// another one, or cpuClock.task's. cpuArmed says it runs, with cpuLeft
-	// to go until it expires; it is then in cpuClock.group.cpuClockTimers.
-	cpu      bool
-	cpuClock cpuClock
-	cpuArmed bool
-	cpuLeft  time.Duration
+	// A timer on a CPU-time clock (cpu set, immutable) expires when the
+	// clock, CPU time as the tasks report it (cpu_timers.go), reaches
+	// cpuDeadline, not wall time. The clock (immutable) is
+	// cpuClock.group's, the timer's own process or another one, or
+	// cpuClock.task's. cpuArmed says it runs; it is then in
+	// cpuClock.group.cpuClockTimers. The deadline is a reading of the
+	// clock rather than a count of CPU time still to go, so that the
+	// timer and the clock agree: time a task had already added to the
+	// clock when the timer was armed is never counted toward it.
+	cpu         bool
+	cpuClock    cpuClock
+	cpuArmed    bool
+	cpuDeadline time.Duration
 }
 
 // fire runs on the Go timer's goroutine.
@@ -157,11 +161,11 @@ func (it *IntervalTimer) setLocked(value, interval time.Duration) (oldValue, old
 // its next period.
 func (it *IntervalTimer) remainingLocked() time.Duration {
 	if it.cpu {
-		switch {
-		case !it.cpuArmed:
+		if !it.cpuArmed {
 			return 0
-		case it.cpuLeft > 0:
-			return it.cpuLeft
+		}
+		if left := it.cpuDeadline - it.cpuClock.nowLocked(); left > 0 {
+			return left
 		}
 		return time.Nanosecond
 	}

@@ -1,0 +1,49 @@
+package kernel
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A timer armed on a CPU-time clock expires when the clock reaches its
+// deadline: the CPU time a task had already added to the clock when it
+// armed the timer (its user time before the timer_settime call, charged
+// to timers at the end of that same call) does not count toward the
+// timer, so the clock never reads less than the deadline once the timer
+// fired (timer_cpu_clock's absolute-expiration check).
+func TestCPUClockTimerDeadlineIsAClockReading(t *testing.T) {
+	k := &Kernel{}
+	tg := &ThreadGroup{k: k, tasks: map[*Task]struct{}{}}
+	tg.limits[unix.RLIMIT_CPU] = Limit{Cur: Infinity, Max: Infinity}
+	task := &Task{k: k, tg: tg}
+	tg.tasks[task] = struct{}{}
+	it := &IntervalTimer{k: k, tg: tg, notify: SigevNone, cpu: true, cpuClock: cpuClock{group: tg}}
+
+	// The run loop adds a switch's user time before the system call it
+	// ends in, and charges timers with it after the call.
+	user := 5 * time.Millisecond
+	task.userNS.Add(int64(user))
+	k.mu.Lock()
+	it.setLocked(time.Millisecond, 0)
+	k.mu.Unlock()
+	sys := 10 * time.Microsecond
+	task.sysNS.Add(int64(sys))
+	task.chargeCPUTimers(user, sys)
+	k.mu.Lock()
+	armed, left := it.cpuArmed, it.remainingLocked()
+	k.mu.Unlock()
+	if !armed || left != time.Millisecond-sys {
+		t.Fatalf("after the arming call: armed %v, %v left; want armed, %v left", armed, left, time.Millisecond-sys)
+	}
+
+	// A millisecond more of user time reaches the deadline.
+	task.userNS.Add(int64(time.Millisecond))
+	task.chargeCPUTimers(time.Millisecond, 0)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if it.cpuArmed {
+		t.Errorf("still armed with the clock at %v, past the deadline %v", cpuClock{group: tg}.nowLocked(), it.cpuDeadline)
+	}
+}
