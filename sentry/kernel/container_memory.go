@@ -44,17 +44,19 @@ func (c *Container) watchMemory() {
 }
 
 // SettleMemoryCharge runs the OOM path of t's container while its memory
-// account is past its limit, as Linux's try_charge runs the memcg OOM
-// killer in the charging task before the allocation completes: the task
-// whose page faults took the account over waits for the victim to go (or
-// is the victim) before it runs on. The container's watcher would kill
+// account is past its limit, if t's own faults or copies populated pages
+// of its address space since it last looked (mm.TakeChargedOver), as
+// Linux's try_charge runs the memcg OOM killer in the charging task
+// before the allocation completes: that task waits for the victim to go
+// (or is the victim) before it runs on, while the container's tasks that
+// allocated nothing are not held up. The container's watcher would kill
 // too, but asynchronously: a program that touches its memory and exits at
 // once could finish first. It is called where t holds no lock: after
 // each system call or fault, and between the chunks of a long copy into
 // application memory. It returns false when t is dying.
 func (t *Task) SettleMemoryCharge() bool {
 	c := t.container
-	if c == nil || c.memcg == nil || !c.memcg.Over() {
+	if c == nil || c.memcg == nil || !t.mm.TakeChargedOver() || !c.memcg.Over() {
 		return true
 	}
 	var w oomWait

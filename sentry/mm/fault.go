@@ -60,6 +60,7 @@ func (s *FaultState) Reset() { s.retried = false }
 func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType, notPresent bool, st *FaultState) FaultResult {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
+	defer mm.noteChargeLocked()
 	v := mm.vmaAtLocked(addr)
 	if v == nil {
 		if v = mm.growStackLocked(addr); v == nil {

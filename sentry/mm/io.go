@@ -52,6 +52,7 @@ func (mm *MemoryManager) translateLocked(addr uint64, access platform.AccessType
 func (mm *MemoryManager) CopyOut(addr uint64, src []byte) (int, error) {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
+	defer mm.noteChargeLocked()
 	done := 0
 	for done < len(src) {
 		a := addr + uint64(done)
@@ -71,6 +72,7 @@ func (mm *MemoryManager) CopyOut(addr uint64, src []byte) (int, error) {
 func (mm *MemoryManager) CopyIn(addr uint64, dst []byte) (int, error) {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
+	defer mm.noteChargeLocked()
 	done := 0
 	for done < len(dst) {
 		a := addr + uint64(done)

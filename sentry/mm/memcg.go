@@ -104,3 +104,19 @@ func (c *MemCgroup) uncharge(n int64) {
 		c.pages.Add(-n)
 	}
 }
+
+// noteChargeLocked records, after a fault, copy or populate of mm, that
+// mm's account is past its limit, for TakeChargedOver.
+func (mm *MemoryManager) noteChargeLocked() {
+	if mm.memcg != nil && mm.memcg.Over() {
+		mm.chargedOver.Store(true)
+	}
+}
+
+// TakeChargedOver reports, once, whether a fault, copy or populate of the
+// address space found its account past its limit since the last call:
+// the task that made it then runs its container's OOM path, as Linux's
+// charging task does, while tasks that allocated nothing run on.
+func (mm *MemoryManager) TakeChargedOver() bool {
+	return mm.chargedOver.Load() && mm.chargedOver.Swap(false)
+}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/cocoonrt/cocoon/sentry/mm"
+	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
 func expectUsage(t *testing.T, what string, c *mm.MemCgroup, pages int) {
@@ -149,5 +150,34 @@ func TestPopulateStopsPastLimit(t *testing.T) {
 	// One fault-around window (16 pages) may go past the limit.
 	if got := c.Usage() / pageSize; got > 64+16 {
 		t.Errorf("usage %d pages after populating past a 64-page limit, want at most one window past it", got)
+	}
+}
+
+// The address space whose fault took the account past its limit says so
+// once, for its task to run the OOM path; another address space of the
+// same account that populated nothing does not.
+func TestChargedOverTellsTheCharger(t *testing.T) {
+	charger, _, _ := newTestMM(t)
+	bystander, _, _ := newTestMM(t)
+	c := mm.NewMemCgroup()
+	c.SetLimit(4 * pageSize)
+	charger.SetMemCgroup(c)
+	bystander.SetMemCgroup(c)
+	addr := mustMMap(t, charger, anon(base, 64, rw))
+	var st mm.FaultState
+	if res := charger.HandleTaskFault(addr, platform.Write, true, &st); res.Signo != 0 {
+		t.Fatalf("fault: signal %d", res.Signo)
+	}
+	if !c.Over() {
+		t.Fatalf("usage %d pages under a 4-page limit after a fault-around window", c.Usage()/pageSize)
+	}
+	if bystander.TakeChargedOver() {
+		t.Errorf("an address space that populated nothing reports a charge past the limit")
+	}
+	if !charger.TakeChargedOver() {
+		t.Errorf("the faulting address space does not report its charge past the limit")
+	}
+	if charger.TakeChargedOver() {
+		t.Errorf("the charge past the limit is reported twice")
 	}
 }

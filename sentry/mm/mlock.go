@@ -157,6 +157,7 @@ func (mm *MemoryManager) populateVMALocked(v *vma) {
 	}
 	for a := v.start; a < v.end; a = (a + faultAroundPages*pageSize) &^ (faultAroundPages*pageSize - 1) {
 		if mm.memcg != nil && mm.memcg.Over() {
+			mm.chargedOver.Store(true)
 			return
 		}
 		if _, _, err := mm.populateLocked(v, a); err != nil {

@@ -141,6 +141,10 @@ type MemoryManager struct {
 	// memcg is the account of the pages the address space populates
 	// (nil: none); set before the address space is used.
 	memcg *MemCgroup
+	// chargedOver is set when a fault, a copy or a populate of the
+	// address space found its account past its limit, for the task
+	// that made it to run the owner's OOM path (TakeChargedOver).
+	chargedOver atomic.Bool
 	// patch is the system-call patching state (syscall_patch.go).
 	patch patchState
 	// forkedFrom is the address space mm was forked from, nil for one
