@@ -7,12 +7,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// cpuTimer is ITIMER_VIRTUAL or ITIMER_PROF: it counts down the process's
-// CPU time (user only, or user and system) as its tasks report it, and
-// sends its signal when it runs out. Protected by Kernel.mu.
+// cpuTimer is ITIMER_VIRTUAL or ITIMER_PROF: it sends its signal when the
+// process's CPU time (user only, or user and system) as its tasks report
+// it reaches deadline, a reading of that clock (0: disarmed), as a POSIX
+// timer on a CPU-time clock does (IntervalTimer.cpuDeadline). Protected
+// by Kernel.mu.
 type cpuTimer struct {
-	remaining time.Duration
-	interval  time.Duration
+	deadline time.Duration
+	interval time.Duration
+}
+
+// itimerClock returns the clock ITIMER_VIRTUAL (i 0) or ITIMER_PROF (i 1)
+// of tg reads.
+func (tg *ThreadGroup) itimerClock(i int) cpuClock {
+	return cpuClock{group: tg, userOnly: i == 0}
+}
+
+// remainingLocked is the CPU time until ct expires, now being its clock's
+// reading: 0 when disarmed, 1 ns when due but not yet sent.
+func (ct *cpuTimer) remainingLocked(now time.Duration) time.Duration {
+	if ct.deadline == 0 {
+		return 0
+	}
+	return max(ct.deadline-now, time.Nanosecond)
 }
 
 // CPU timer kinds, as setitimer numbers them.
@@ -26,8 +43,12 @@ func (t *Task) SetCPUTimer(which int, value, interval time.Duration) (oldValue, 
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	ct := &t.tg.cpuTimers[which-1]
-	oldValue, oldInterval = ct.remaining, ct.interval
-	ct.remaining, ct.interval = value, interval
+	now := t.tg.itimerClock(which - 1).nowLocked()
+	oldValue, oldInterval = ct.remainingLocked(now), ct.interval
+	ct.deadline, ct.interval = 0, interval
+	if value > 0 {
+		ct.deadline = now + value
+	}
 	t.tg.updateCPUTimersArmedLocked()
 	return oldValue, oldInterval
 }
@@ -36,25 +57,26 @@ func (t *Task) SetCPUTimer(which int, value, interval time.Duration) (oldValue, 
 func (t *Task) CPUTimer(which int) (value, interval time.Duration) {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
-	ct := t.tg.cpuTimers[which-1]
-	return ct.remaining, ct.interval
+	ct := &t.tg.cpuTimers[which-1]
+	return ct.remainingLocked(t.tg.itimerClock(which - 1).nowLocked()), ct.interval
 }
 
-// chargeCPUTimers counts user and sys time just used against the armed
-// itimers of the task's process (ITIMER_VIRTUAL, ITIMER_PROF), and expires
-// the timers on its CPU-time clocks that reached their deadlines.
-func (t *Task) chargeCPUTimers(user, sys time.Duration) {
+// chargeCPUTimers expires the itimers (ITIMER_VIRTUAL, ITIMER_PROF) and
+// the timers on CPU-time clocks of the task's process whose clocks reached
+// their deadlines, once the task added the time it just used to its
+// clock.
+func (t *Task) chargeCPUTimers() {
 	k := t.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	tg := t.tg
-	for i, spent := range []time.Duration{user, user + sys} {
+	for i := range tg.cpuTimers {
 		ct := &tg.cpuTimers[i]
-		if ct.remaining <= 0 {
+		if ct.deadline == 0 {
 			continue
 		}
-		ct.remaining -= spent
-		if ct.remaining > 0 {
+		now := tg.itimerClock(i).nowLocked()
+		if now < ct.deadline {
 			continue
 		}
 		sig := unix.SIGVTALRM
@@ -63,12 +85,13 @@ func (t *Task) chargeCPUTimers(user, sys time.Duration) {
 		}
 		k.sendLocked(tg, nil, &SigInfo{Signo: int32(sig), Code: SIKernel})
 		if ct.interval > 0 {
-			ct.remaining += ct.interval
-			if ct.remaining <= 0 {
-				ct.remaining = ct.interval
+			// Periods a long switch overran are not sent
+			// one by one: the next is a period from now.
+			if ct.deadline += ct.interval; ct.deadline <= now {
+				ct.deadline = now + ct.interval
 			}
 		} else {
-			ct.remaining = 0
+			ct.deadline = 0
 		}
 	}
 	for it := range tg.cpuClockTimers {
@@ -98,7 +121,7 @@ func (t *Task) chargeCPUTimers(user, sys time.Duration) {
 //
 // Preconditions: k.mu is held.
 func (tg *ThreadGroup) updateCPUTimersArmedLocked() {
-	armed := tg.cpuTimers[0].remaining > 0 || tg.cpuTimers[1].remaining > 0 || len(tg.cpuClockTimers) > 0
+	armed := tg.cpuTimers[0].deadline != 0 || tg.cpuTimers[1].deadline != 0 || len(tg.cpuClockTimers) > 0
 	tg.cpuTimersArmed.Store(armed)
 	tg.startCPUTickLocked()
 }

@@ -30,7 +30,7 @@ func TestCPUClockTimerDeadlineIsAClockReading(t *testing.T) {
 	k.mu.Unlock()
 	sys := 10 * time.Microsecond
 	task.sysNS.Add(int64(sys))
-	task.chargeCPUTimers(user, sys)
+	task.chargeCPUTimers()
 	k.mu.Lock()
 	armed, left := it.cpuArmed, it.remainingLocked()
 	k.mu.Unlock()
@@ -40,10 +40,38 @@ func TestCPUClockTimerDeadlineIsAClockReading(t *testing.T) {
 
 	// A millisecond more of user time reaches the deadline.
 	task.userNS.Add(int64(time.Millisecond))
-	task.chargeCPUTimers(time.Millisecond, 0)
+	task.chargeCPUTimers()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if it.cpuArmed {
 		t.Errorf("still armed with the clock at %v, past the deadline %v", cpuClock{group: tg}.nowLocked(), it.cpuDeadline)
+	}
+}
+
+// ITIMER_PROF, like a POSIX timer, counts CPU time from the clock's
+// reading when it was set: the time the task had already added to the
+// clock then does not count toward it.
+func TestITimerDeadlineIsAClockReading(t *testing.T) {
+	k := &Kernel{}
+	tg := &ThreadGroup{k: k, tasks: map[*Task]struct{}{}, handlers: &SignalHandlers{}}
+	tg.handlers.actions[unix.SIGPROF].Handler = 0x1000 // caught
+	tg.limits[unix.RLIMIT_CPU] = Limit{Cur: Infinity, Max: Infinity}
+	task := &Task{k: k, tg: tg}
+	tg.tasks[task] = struct{}{}
+
+	task.userNS.Add(int64(5 * time.Millisecond))
+	task.SetCPUTimer(ITimerProf, time.Millisecond, 0)
+	task.sysNS.Add(int64(10 * time.Microsecond))
+	task.chargeCPUTimers()
+	if left, _ := task.CPUTimer(ITimerProf); left != time.Millisecond-10*time.Microsecond {
+		t.Fatalf("after the arming call: %v left, want %v", left, time.Millisecond-10*time.Microsecond)
+	}
+	task.userNS.Add(int64(time.Millisecond))
+	task.chargeCPUTimers()
+	if left, _ := task.CPUTimer(ITimerProf); left != 0 {
+		t.Errorf("%v left with the clock past the deadline, want expired", left)
+	}
+	if tg.pending.set&sigBit(unix.SIGPROF) == 0 {
+		t.Errorf("no SIGPROF pending after the expiration")
 	}
 }
