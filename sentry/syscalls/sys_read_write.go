@@ -87,9 +87,11 @@ func readOnce(t *kernel.Task, f *vfs.File, addr, count uint64, off int64) (uint6
 	count = min(count, maxRW)
 	var done uint64
 	for done < count {
-		if done > 0 && !t.SettleMemoryCharge() {
-			// The copy took the container past its memory limit
-			// and the OOM killer chose this task.
+		if !t.SettleMemoryCharge() {
+			// A copy (this read's, or readv's into an earlier
+			// iovec) took the container past its memory limit
+			// and the OOM killer chose this task, which will not
+			// see the count.
 			return done, nil
 		}
 		if f.MayReadInPlace() {

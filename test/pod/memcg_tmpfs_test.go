@@ -2,6 +2,9 @@ package pod_test
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/cocoonrt/cocoon/sentry/control"
@@ -105,4 +108,52 @@ func TestQuickOvershootKilled(t *testing.T) {
 		t.Errorf("peak usage %d MiB under a %d MiB limit", stats.MemoryMaxUsageBytes/mib, limit/mib)
 	}
 	t.Logf("peak usage %d KiB", stats.MemoryMaxUsageBytes>>10)
+}
+
+// readvHog reads a 64 MiB /dev/zero into 64 iovecs of 1 MiB with one
+// readv: no single iovec is past the limit, all of them are.
+const readvHog = `#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+int main(void) {
+	enum { n = 64, size = 1 << 20 };
+	char *buf = mmap(0, (long)n * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return 2;
+	struct iovec iov[n];
+	for (int i = 0; i < n; i++)
+		iov[i] = (struct iovec){buf + (long)i * size, size};
+	int fd = open("/dev/zero", O_RDONLY);
+	if (fd < 0)
+		return 3;
+	return readv(fd, iov, n) == (long)n * size ? 0 : 4;
+}
+`
+
+// One readv into many buffers is stopped within a chunk of the limit, as
+// one large read is: the OOM path runs between its iovecs too.
+func TestReadvOvershootKilled(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skipf("no gcc to build the reader: %v", err)
+	}
+	p := startPod(t)
+	src := filepath.Join(t.TempDir(), "readv-hog.c")
+	if err := os.WriteFile(src, []byte(readvHog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(roots[0], "bin", "readv-hog")
+	if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { os.Remove(bin) })
+	const limit = 16 * mib
+	p.createLimited("c", "r1", control.Process{Args: []string{"sleep", "1000"}}, limit)
+	p.start("c")
+	if code, out, errOut := p.execOut("c", "hog", "/bin/readv-hog"); code != 128+9 {
+		t.Fatalf("readv of 64 MiB under a 16 MiB limit exited %d (%q, %q), want SIGKILL", code, out, errOut)
+	}
+	if stats := p.containerStats("c"); stats.MemoryMaxUsageBytes > limit+2*mib {
+		t.Errorf("peak usage %d MiB under a %d MiB limit", stats.MemoryMaxUsageBytes/mib, limit/mib)
+	}
 }
