@@ -170,6 +170,10 @@ func Getrandom(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	buf := t.Buffer(int(min(n, ioChunk)))
 	var done uint64
 	for done < n {
+		if done > 0 && !t.SettleMemoryCharge() {
+			// As in readOnce: the OOM killer chose this task.
+			return done, nil
+		}
 		chunk := buf[:min(n-done, uint64(len(buf)))]
 		_, _ = rand.Read(chunk)
 		c, err := t.CopyOut(args[0]+done, chunk)

@@ -110,9 +110,11 @@ func TestQuickOvershootKilled(t *testing.T) {
 	t.Logf("peak usage %d KiB", stats.MemoryMaxUsageBytes>>10)
 }
 
-// readvHog reads a 64 MiB /dev/zero into 64 iovecs of 1 MiB with one
-// readv: no single iovec is past the limit, all of them are.
-const readvHog = `#include <fcntl.h>
+// Copies into application memory that no single page fault makes: each
+// program fills 64 MiB with one system call, in pieces of 1 MiB (readv's
+// iovecs, getrandom's chunks) that are each within the limit.
+var bulkCopiers = map[string]string{
+	"readv": `#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 int main(void) {
@@ -128,32 +130,48 @@ int main(void) {
 		return 3;
 	return readv(fd, iov, n) == (long)n * size ? 0 : 4;
 }
-`
+`,
+	"getrandom": `#include <sys/mman.h>
+#include <sys/random.h>
+int main(void) {
+	long size = 32L << 20;
+	char *buf = mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return 2;
+	return getrandom(buf, size, 0) == size ? 0 : 4;
+}
+`,
+}
 
-// One readv into many buffers is stopped within a chunk of the limit, as
-// one large read is: the OOM path runs between its iovecs too.
-func TestReadvOvershootKilled(t *testing.T) {
+// One system call copying past the limit in pieces is stopped within a
+// piece of the limit, as one large read is: the OOM path runs between
+// readv's iovecs and getrandom's chunks too.
+func TestBulkCopyOvershootKilled(t *testing.T) {
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
-		t.Skipf("no gcc to build the reader: %v", err)
+		t.Skipf("no gcc to build the copiers: %v", err)
 	}
-	p := startPod(t)
-	src := filepath.Join(t.TempDir(), "readv-hog.c")
-	if err := os.WriteFile(src, []byte(readvHog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(roots[0], "bin", "readv-hog")
-	if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { os.Remove(bin) })
-	const limit = 16 * mib
-	p.createLimited("c", "r1", control.Process{Args: []string{"sleep", "1000"}}, limit)
-	p.start("c")
-	if code, out, errOut := p.execOut("c", "hog", "/bin/readv-hog"); code != 128+9 {
-		t.Fatalf("readv of 64 MiB under a 16 MiB limit exited %d (%q, %q), want SIGKILL", code, out, errOut)
-	}
-	if stats := p.containerStats("c"); stats.MemoryMaxUsageBytes > limit+2*mib {
-		t.Errorf("peak usage %d MiB under a %d MiB limit", stats.MemoryMaxUsageBytes/mib, limit/mib)
+	for name, src := range bulkCopiers {
+		t.Run(name, func(t *testing.T) {
+			p := startPod(t)
+			srcPath := filepath.Join(t.TempDir(), name+".c")
+			if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			bin := filepath.Join(roots[0], "bin", name+"-hog")
+			if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, srcPath).CombinedOutput(); err != nil {
+				t.Fatalf("gcc: %v\n%s", err, out)
+			}
+			t.Cleanup(func() { os.Remove(bin) })
+			const limit = 16 * mib
+			p.createLimited("c", "r1", control.Process{Args: []string{"sleep", "1000"}}, limit)
+			p.start("c")
+			if code, out, errOut := p.execOut("c", "hog", "/bin/"+name+"-hog"); code != 128+9 {
+				t.Fatalf("%s past a 16 MiB limit exited %d (%q, %q), want SIGKILL", name, code, out, errOut)
+			}
+			if stats := p.containerStats("c"); stats.MemoryMaxUsageBytes > limit+2*mib {
+				t.Errorf("peak usage %d MiB under a %d MiB limit", stats.MemoryMaxUsageBytes/mib, limit/mib)
+			}
+		})
 	}
 }
