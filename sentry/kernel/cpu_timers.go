@@ -70,12 +70,28 @@ func (t *Task) chargeCPUTimers() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	tg := t.tg
+	// The process's clocks sum its tasks' times: read them once.
+	var procUser, procSys time.Duration
+	procRead := false
+	read := func(c cpuClock) time.Duration {
+		if c.task != nil {
+			return c.nowLocked()
+		}
+		if !procRead {
+			u, s := tg.cpuTimeLocked()
+			procUser, procSys, procRead = time.Duration(u), time.Duration(s), true
+		}
+		if c.userOnly {
+			return procUser
+		}
+		return procUser + procSys
+	}
 	for i := range tg.cpuTimers {
 		ct := &tg.cpuTimers[i]
 		if ct.deadline == 0 {
 			continue
 		}
-		now := tg.itimerClock(i).nowLocked()
+		now := read(tg.itimerClock(i))
 		if now < ct.deadline {
 			continue
 		}
@@ -98,7 +114,7 @@ func (t *Task) chargeCPUTimers() {
 		if it.cpuClock.task != nil && it.cpuClock.task != t {
 			continue
 		}
-		now := it.cpuClock.nowLocked()
+		now := read(it.cpuClock)
 		if now < it.cpuDeadline {
 			continue
 		}
@@ -135,8 +151,6 @@ func (it *IntervalTimer) armCPULocked(value time.Duration) {
 	it.cpuArmed = value > 0
 	if it.cpuArmed {
 		it.cpuDeadline = it.cpuClock.nowLocked() + value
-	}
-	if it.cpuArmed {
 		if tg.cpuClockTimers == nil {
 			tg.cpuClockTimers = make(map[*IntervalTimer]struct{})
 		}
