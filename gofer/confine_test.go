@@ -350,8 +350,8 @@ func TestConfinedGofer(t *testing.T) {
 		t.Fatalf("Attach(ro): %v", err)
 	}
 	mustWalk(t, c, roFID, "file.txt")
-	if ents, err := c.Getdents(roFID, 0, 4096); err != nil || len(ents) < 4 {
-		t.Errorf("Getdents(ro) = %d entries, %v", len(ents), err)
+	if ents, err := listDir(c, roFID); err != nil || len(ents) < 4 {
+		t.Errorf("listing ro: %d entries, %v", len(ents), err)
 	}
 	_, _, err = c.Mkdir(roFID, "x", 0o755, 0, 0)
 	checkErrno(t, "Mkdir on a read-only tree", err, unix.EROFS)
@@ -502,9 +502,9 @@ func exerciseWrites(t *testing.T, c *Client, root FID, hostRoot string) {
 	if err := c.Rename(dir, "hard", root, "moved", 0); err != nil {
 		t.Errorf("Rename: %v", err)
 	}
-	ents, err := c.Getdents(dir, 0, 4096)
+	ents, err := listDir(c, dir)
 	if err != nil || len(ents) != 5 { // . .. f sym fifo
-		t.Errorf("Getdents = %v, %v", ents, err)
+		t.Errorf("listing: %v, %v", ents, err)
 	}
 	if _, err := c.StatFS(dir); err != nil {
 		t.Errorf("StatFS: %v", err)

@@ -297,3 +297,19 @@ func buildRequest(tag uint32, o op, args func(e *encoder)) []byte {
 	}
 	return e.buf
 }
+
+// listDir returns every entry of dir, with as many Getdents calls as it
+// takes: one call may return fewer entries than fit, as getdents64 does
+// when a signal (the Go runtime's preemption, in the gofer) arrives while
+// it fills the buffer.
+func listDir(c *Client, dir FID) ([]Dirent, error) {
+	var all []Dirent
+	for off := uint64(0); ; {
+		ents, err := c.Getdents(dir, off, 4096)
+		if err != nil || len(ents) == 0 {
+			return all, err
+		}
+		all = append(all, ents...)
+		off = ents[len(ents)-1].Off
+	}
+}

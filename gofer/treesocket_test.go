@@ -538,8 +538,8 @@ func TestConfinedGoferTreeSocket(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Attach(vol): %v", err)
 	}
-	if ents, err := c.Getdents(vol, 0, 4096); err != nil || len(ents) < 4 {
-		t.Errorf("Getdents(vol) = %d entries, %v", len(ents), err)
+	if ents, err := listDir(c, vol); err != nil || len(ents) < 4 {
+		t.Errorf("listing vol: %d entries, %v", len(ents), err)
 	}
 	_, _, err = c.Mkdir(vol, "x", 0o755, 0, 0)
 	checkErrno(t, "Mkdir on a read-only added tree", err, unix.EROFS)
