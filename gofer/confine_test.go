@@ -99,13 +99,21 @@ func confineProbe(probe, tree string) int {
 			fmt.Printf("open /: %v\n", err)
 			return 0
 		}
+		// To the end: one getdents64 may stop short when a signal
+		// (the Go runtime's preemption) arrives while it fills buf.
 		buf := make([]byte, 4096)
-		n, err := unix.Getdents(fd, buf)
-		if err != nil {
-			fmt.Printf("getdents /: %v\n", err)
-			return 0
+		var names []string
+		for {
+			n, err := unix.Getdents(fd, buf)
+			if err != nil {
+				fmt.Printf("getdents /: %v\n", err)
+				return 0
+			}
+			if n == 0 {
+				break
+			}
+			_, _, names = unix.ParseDirent(buf[:n], -1, names)
 		}
-		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
 		fmt.Printf("ls /: %s\n", strings.Join(names, " "))
 		fmt.Printf("mkdir /x: %v\n", unix.Mkdir("/x", 0o755))
 		fmt.Printf("write /0: %v\n", unix.Mkdir("/0/x", 0o755))
