@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,7 @@ func (t *Task) SetCPUTimer(which int, value, interval time.Duration) (oldValue, 
 	if value > 0 {
 		ct.deadline = now + value
 	}
+	t.tg.procDue = 0 // read the clocks at the next charge
 	t.tg.updateCPUTimersArmedLocked()
 	return oldValue, oldInterval
 }
@@ -63,29 +65,52 @@ func (t *Task) CPUTimer(which int) (value, interval time.Duration) {
 
 // chargeCPUTimers expires the itimers (ITIMER_VIRTUAL, ITIMER_PROF) and
 // the timers on CPU-time clocks of the task's process whose clocks reached
-// their deadlines, once the task added the time it just used to its
-// clock.
-func (t *Task) chargeCPUTimers() {
+// their deadlines, once the task added the time it just used (spent) to
+// its clock.
+//
+// The process's clocks are sums over its tasks, so they are read only
+// when a deadline on them may have come: the clocks grow by what the
+// tasks charge, and every deadline on them was at least procDue past
+// their last reading, so until the charges since it reach procDue none
+// is due.
+// Charges counted twice (a switch's user time added to the clock before
+// the reading and charged after it) only make the next reading come
+// sooner, never a timer fire early.
+func (t *Task) chargeCPUTimers(spent time.Duration) {
 	k := t.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	tg := t.tg
-	// The process's clocks sum its tasks' times: read them once.
-	var procUser, procSys time.Duration
-	procRead := false
-	read := func(c cpuClock) time.Duration {
-		if c.task != nil {
-			return c.nowLocked()
-		}
-		if !procRead {
-			u, s := tg.cpuTimeLocked()
-			procUser, procSys, procRead = time.Duration(u), time.Duration(s), true
-		}
-		if c.userOnly {
-			return procUser
-		}
-		return procUser + procSys
+	tg.procCharged += spent
+	if tg.procCharged >= tg.procDue {
+		tg.expireProcessTimersLocked()
 	}
+	for it := range tg.cpuClockTimers {
+		if it.cpuClock.task != t {
+			continue
+		}
+		if now := it.cpuClock.nowLocked(); now >= it.cpuDeadline {
+			it.expireCPULocked(now)
+		}
+	}
+	tg.updateCPUTimersArmedLocked()
+}
+
+// expireProcessTimersLocked reads the process's clocks, expires the
+// itimers and the timers on those clocks whose deadlines came, and sets
+// procDue for the next reading.
+//
+// Preconditions: k.mu is held.
+func (tg *ThreadGroup) expireProcessTimersLocked() {
+	k := tg.k
+	u, s := tg.cpuTimeLocked()
+	read := func(c cpuClock) time.Duration {
+		if c.userOnly {
+			return time.Duration(u)
+		}
+		return time.Duration(u + s)
+	}
+	due := time.Duration(math.MaxInt64)
 	for i := range tg.cpuTimers {
 		ct := &tg.cpuTimers[i]
 		if ct.deadline == 0 {
@@ -93,6 +118,7 @@ func (t *Task) chargeCPUTimers() {
 		}
 		now := read(tg.itimerClock(i))
 		if now < ct.deadline {
+			due = min(due, ct.deadline-now)
 			continue
 		}
 		sig := unix.SIGVTALRM
@@ -109,26 +135,40 @@ func (t *Task) chargeCPUTimers() {
 		} else {
 			ct.deadline = 0
 		}
+		if ct.deadline != 0 {
+			due = min(due, ct.deadline-now)
+		}
 	}
 	for it := range tg.cpuClockTimers {
-		if it.cpuClock.task != nil && it.cpuClock.task != t {
+		if it.cpuClock.task != nil {
 			continue
 		}
 		now := read(it.cpuClock)
-		if now < it.cpuDeadline {
-			continue
+		if now >= it.cpuDeadline {
+			it.expireCPULocked(now)
 		}
-		if it.interval > 0 {
-			missed := (now - it.cpuDeadline) / it.interval
-			it.overrun += int64(missed)
-			it.cpuDeadline += (missed + 1) * it.interval
-		} else {
-			it.cpuArmed = false
-			delete(tg.cpuClockTimers, it)
+		if it.cpuArmed {
+			due = min(due, it.cpuDeadline-now)
 		}
-		it.expireLocked()
 	}
-	tg.updateCPUTimersArmedLocked()
+	tg.procCharged, tg.procDue = 0, due
+}
+
+// expireCPULocked expires a timer on a CPU-time clock that reads now, at
+// or past its deadline: a periodic one moves to its next period, counting
+// those now passed as overruns; a one-shot one is disarmed.
+//
+// Preconditions: k.mu is held.
+func (it *IntervalTimer) expireCPULocked(now time.Duration) {
+	if it.interval > 0 {
+		missed := (now - it.cpuDeadline) / it.interval
+		it.overrun += int64(missed)
+		it.cpuDeadline += (missed + 1) * it.interval
+	} else {
+		it.cpuArmed = false
+		delete(it.cpuClock.group.cpuClockTimers, it)
+	}
+	it.expireLocked()
 }
 
 // updateCPUTimersArmedLocked sets cpuTimersArmed: whether an itimer or a
@@ -149,6 +189,8 @@ func (tg *ThreadGroup) updateCPUTimersArmedLocked() {
 func (it *IntervalTimer) armCPULocked(value time.Duration) {
 	tg := it.cpuClock.group
 	it.cpuArmed = value > 0
+	// A new deadline may come before the gate's: read at the next charge.
+	tg.procDue = 0
 	if it.cpuArmed {
 		it.cpuDeadline = it.cpuClock.nowLocked() + value
 		if tg.cpuClockTimers == nil {
@@ -295,6 +337,11 @@ type cpuTimersState struct {
 	cpuTimersArmed atomic.Bool
 	// cpuTicking says cpuTickFire is scheduled (protected by Kernel.mu).
 	cpuTicking bool
+	// procCharged is the CPU time the process's tasks charged since its
+	// clocks were last read for its timers, and procDue how much more
+	// than that reading a deadline on them was (chargeCPUTimers;
+	// protected by Kernel.mu).
+	procCharged, procDue time.Duration
 	// cpuClockTimers are the armed POSIX timers, of this process and of
 	// others, on this process's CPU-time clocks (protected by
 	// Kernel.mu).

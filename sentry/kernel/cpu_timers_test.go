@@ -30,7 +30,7 @@ func TestCPUClockTimerDeadlineIsAClockReading(t *testing.T) {
 	k.mu.Unlock()
 	sys := 10 * time.Microsecond
 	task.sysNS.Add(int64(sys))
-	task.chargeCPUTimers()
+	task.chargeCPUTimers(user + sys)
 	k.mu.Lock()
 	armed, left := it.cpuArmed, it.remainingLocked()
 	k.mu.Unlock()
@@ -40,7 +40,7 @@ func TestCPUClockTimerDeadlineIsAClockReading(t *testing.T) {
 
 	// A millisecond more of user time reaches the deadline.
 	task.userNS.Add(int64(time.Millisecond))
-	task.chargeCPUTimers()
+	task.chargeCPUTimers(time.Millisecond)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if it.cpuArmed {
@@ -62,16 +62,60 @@ func TestITimerDeadlineIsAClockReading(t *testing.T) {
 	task.userNS.Add(int64(5 * time.Millisecond))
 	task.SetCPUTimer(ITimerProf, time.Millisecond, 0)
 	task.sysNS.Add(int64(10 * time.Microsecond))
-	task.chargeCPUTimers()
+	task.chargeCPUTimers(5*time.Millisecond + 10*time.Microsecond)
 	if left, _ := task.CPUTimer(ITimerProf); left != time.Millisecond-10*time.Microsecond {
 		t.Fatalf("after the arming call: %v left, want %v", left, time.Millisecond-10*time.Microsecond)
 	}
 	task.userNS.Add(int64(time.Millisecond))
-	task.chargeCPUTimers()
+	task.chargeCPUTimers(time.Millisecond)
 	if left, _ := task.CPUTimer(ITimerProf); left != 0 {
 		t.Errorf("%v left with the clock past the deadline, want expired", left)
 	}
 	if tg.pending.set&sigBit(unix.SIGPROF) == 0 {
 		t.Errorf("no SIGPROF pending after the expiration")
+	}
+}
+
+// A process's timers are checked against its clock, a sum over its tasks,
+// only when the time its tasks charged since the last reading could have
+// reached a deadline; whichever task's charge gets there fires it.
+func TestProcessTimerReadsTheClockOnlyWhenDue(t *testing.T) {
+	k := &Kernel{}
+	tg := &ThreadGroup{k: k, tasks: map[*Task]struct{}{}, handlers: &SignalHandlers{}}
+	tg.limits[unix.RLIMIT_CPU] = Limit{Cur: Infinity, Max: Infinity}
+	tg.handlers.actions[unix.SIGPROF].Handler = 0x1000 // caught
+	a, b := &Task{k: k, tg: tg}, &Task{k: k, tg: tg}
+	tg.tasks[a], tg.tasks[b] = struct{}{}, struct{}{}
+	a.SetCPUTimer(ITimerProf, 10*time.Millisecond, 0)
+
+	run := func(task *Task, d time.Duration) {
+		task.userNS.Add(int64(d))
+		task.chargeCPUTimers(d)
+	}
+	run(a, time.Millisecond) // the first charge after arming reads the clock
+	k.mu.Lock()
+	due, charged := tg.procDue, tg.procCharged
+	k.mu.Unlock()
+	if due != 9*time.Millisecond || charged != 0 {
+		t.Fatalf("after the first charge: due %v, charged %v; want 9ms, 0", due, charged)
+	}
+	for i := 0; i < 4; i++ {
+		run(b, time.Millisecond)
+		run(a, time.Millisecond)
+	}
+	k.mu.Lock()
+	charged, pending := tg.procCharged, tg.pending.set&sigBit(unix.SIGPROF) != 0
+	k.mu.Unlock()
+	if charged != 8*time.Millisecond || pending {
+		t.Fatalf("at 9ms of CPU: charged %v without a reading, SIGPROF pending %v; want 8ms, false", charged, pending)
+	}
+	run(b, time.Millisecond)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if tg.pending.set&sigBit(unix.SIGPROF) == 0 {
+		t.Errorf("no SIGPROF with the process clock at its 10ms deadline")
+	}
+	if tg.cpuTimers[1].deadline != 0 {
+		t.Errorf("one-shot ITIMER_PROF still armed")
 	}
 }

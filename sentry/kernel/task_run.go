@@ -125,7 +125,7 @@ func (t *Task) run() {
 		sys := max(monotime.Now()-mid-time.Duration(t.blockedNS), 0)
 		t.sysNS.Add(int64(sys))
 		if t.tg.cpuTimersArmed.Load() {
-			t.chargeCPUTimers()
+			t.chargeCPUTimers(user + sys)
 		}
 		if t.userNS.Load()+t.sysNS.Load() >= t.nextCPUCheck {
 			t.checkCPULimit()
