@@ -7,6 +7,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// timerTestProcess returns a bare process of n tasks, enough for its CPU
+// timers: no RLIMIT_CPU (so its CPU tick stops with its timers), SIGPROF
+// caught.
+func timerTestProcess(n int) (*Kernel, *ThreadGroup, []*Task) {
+	k := &Kernel{}
+	tg := &ThreadGroup{k: k, tasks: map[*Task]struct{}{}, handlers: &SignalHandlers{}}
+	tg.limits[unix.RLIMIT_CPU] = Limit{Cur: Infinity, Max: Infinity}
+	tg.handlers.actions[unix.SIGPROF].Handler = 0x1000
+	tasks := make([]*Task, n)
+	for i := range tasks {
+		tasks[i] = &Task{k: k, tg: tg}
+		tg.tasks[tasks[i]] = struct{}{}
+	}
+	return k, tg, tasks
+}
+
 // A timer armed on a CPU-time clock expires when the clock reaches its
 // deadline: the CPU time a task had already added to the clock when it
 // armed the timer (its user time before the timer_settime call, charged
@@ -14,11 +30,8 @@ import (
 // timer, so the clock never reads less than the deadline once the timer
 // fired (timer_cpu_clock's absolute-expiration check).
 func TestCPUClockTimerDeadlineIsAClockReading(t *testing.T) {
-	k := &Kernel{}
-	tg := &ThreadGroup{k: k, tasks: map[*Task]struct{}{}}
-	tg.limits[unix.RLIMIT_CPU] = Limit{Cur: Infinity, Max: Infinity}
-	task := &Task{k: k, tg: tg}
-	tg.tasks[task] = struct{}{}
+	k, tg, tasks := timerTestProcess(1)
+	task := tasks[0]
 	it := &IntervalTimer{k: k, tg: tg, notify: SigevNone, cpu: true, cpuClock: cpuClock{group: tg}}
 
 	// The run loop adds a switch's user time before the system call it
@@ -52,12 +65,8 @@ func TestCPUClockTimerDeadlineIsAClockReading(t *testing.T) {
 // reading when it was set: the time the task had already added to the
 // clock then does not count toward it.
 func TestITimerDeadlineIsAClockReading(t *testing.T) {
-	k := &Kernel{}
-	tg := &ThreadGroup{k: k, tasks: map[*Task]struct{}{}, handlers: &SignalHandlers{}}
-	tg.handlers.actions[unix.SIGPROF].Handler = 0x1000 // caught
-	tg.limits[unix.RLIMIT_CPU] = Limit{Cur: Infinity, Max: Infinity}
-	task := &Task{k: k, tg: tg}
-	tg.tasks[task] = struct{}{}
+	_, tg, tasks := timerTestProcess(1)
+	task := tasks[0]
 
 	task.userNS.Add(int64(5 * time.Millisecond))
 	task.SetCPUTimer(ITimerProf, time.Millisecond, 0)
@@ -80,12 +89,8 @@ func TestITimerDeadlineIsAClockReading(t *testing.T) {
 // only when the time its tasks charged since the last reading could have
 // reached a deadline; whichever task's charge gets there fires it.
 func TestProcessTimerReadsTheClockOnlyWhenDue(t *testing.T) {
-	k := &Kernel{}
-	tg := &ThreadGroup{k: k, tasks: map[*Task]struct{}{}, handlers: &SignalHandlers{}}
-	tg.limits[unix.RLIMIT_CPU] = Limit{Cur: Infinity, Max: Infinity}
-	tg.handlers.actions[unix.SIGPROF].Handler = 0x1000 // caught
-	a, b := &Task{k: k, tg: tg}, &Task{k: k, tg: tg}
-	tg.tasks[a], tg.tasks[b] = struct{}{}, struct{}{}
+	k, tg, tasks := timerTestProcess(2)
+	a, b := tasks[0], tasks[1]
 	a.SetCPUTimer(ITimerProf, 10*time.Millisecond, 0)
 
 	run := func(task *Task, d time.Duration) {
