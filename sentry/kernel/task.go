@@ -141,12 +141,17 @@ type Task struct {
 	// faults less the time the task slept in them (blockedNS), as
 	// gVisor accounts it. Reading the host thread's CPU clock instead is
 	// a host system call at each end, which on a virtual machine cost
-	// more than the getppid it measured. Written by the task, read by
-	// anyone.
+	// more than the getppid it measured; a long piece is bounded by the
+	// host's count (platform.UserTimeBounder, hostThreadCPU). Written by
+	// the task, read by anyone.
 	userNS, sysNS atomic.Int64
 	// blockedNS is how long the task has slept since it last left
 	// application code. Used only by the task's goroutine.
 	blockedNS int64
+	// hostCPU bounds userNS and sysNS by the host thread's CPU clock
+	// where the platform runs the application on that thread. Used only
+	// by the task's goroutine.
+	hostCPU hostThreadCPU
 	// startTime is when the task was created.
 	startTime time.Time
 	// nextCPUCheck is the CPU time (ns) at which to check RLIMIT_CPU.

@@ -60,8 +60,18 @@ func (t *Task) goroutine(start func() error, started chan<- error) {
 // catch a task that waited a scheduler slice for a CPU.
 const boundUserTimeAfter = time.Millisecond
 
+// appOnTaskThread reports whether tasks' application code runs on their
+// goroutines' host threads (platform.AppOnTaskThread).
+func (k *Kernel) appOnTaskThread() bool {
+	a, ok := k.Platform.(platform.AppOnTaskThread)
+	return ok && a.AppRunsOnTaskThread() && !k.threadFree()
+}
+
 // run runs the task until it exits.
 func (t *Task) run() {
+	if t.k.appOnTaskThread() {
+		t.hostCPU.mark()
+	}
 	for {
 		if !t.prepareToRun() {
 			return
@@ -70,7 +80,9 @@ func (t *Task) run() {
 		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.st)
 		mid := monotime.Now()
 		user := mid - start
-		if user >= boundUserTimeAfter {
+		if t.hostCPU.marked {
+			user = t.hostCPU.charge(user)
+		} else if user >= boundUserTimeAfter {
 			if b, ok := t.ctx.(platform.UserTimeBounder); ok {
 				user = b.BoundUserTime(user)
 			}
@@ -123,6 +135,9 @@ func (t *Task) run() {
 		}
 		t.SettleMemoryCharge()
 		sys := max(monotime.Now()-mid-time.Duration(t.blockedNS), 0)
+		if t.hostCPU.marked {
+			sys = t.hostCPU.charge(sys)
+		}
 		t.sysNS.Add(int64(sys))
 		if t.tg.cpuTimersArmed.Load() {
 			t.chargeCPUTimers(user + sys)

@@ -242,6 +242,20 @@ type UserTimeBounder interface {
 	BoundUserTime(wall time.Duration) time.Duration
 }
 
+// AppOnTaskThread is implemented by platforms that run a task's
+// application code on the host thread its goroutine is locked to (KVM: the
+// thread's KVM_RUN runs the vCPU). That thread's CPU clock then counts all
+// the CPU the task uses, its application's and the sentry's on its behalf,
+// and nothing else, so the kernel can bound the time it charges a task by
+// it: a thread preempted on the host, inside a Switch or while the sentry
+// serves it, is not charged the wait, as Linux never charges a task for
+// time it waited for a CPU.
+type AppOnTaskThread interface {
+	// AppRunsOnTaskThread reports whether every context runs its
+	// application code on the host thread that switches to it.
+	AppRunsOnTaskThread() bool
+}
+
 // ThreadFree is implemented by platforms whose contexts bind nothing to
 // the host thread that runs them (ptrace's are the tracers of their stub
 // threads, KVM's run vCPUs, which must stay on one thread). A task's

@@ -133,6 +133,13 @@ func (p *Platform) newContext() *context {
 	return &context{p: p, tid: int32(unix.Gettid())}
 }
 
+// AppRunsOnTaskThread implements platform.AppOnTaskThread: a context's
+// KVM_RUN runs on the thread that switches to it (NewContext's
+// precondition), and the host charges the vCPU's time to that thread.
+func (*Platform) AppRunsOnTaskThread() bool { return true }
+
+var _ platform.AppOnTaskThread = (*Platform)(nil)
+
 // SyscallEntry describes how syscalls reach the sentry on this host, for
 // logs and benchmark reports.
 func (p *Platform) SyscallEntry() string { return p.entry.String() }
