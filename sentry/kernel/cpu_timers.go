@@ -50,7 +50,7 @@ func (t *Task) SetCPUTimer(which int, value, interval time.Duration) (oldValue, 
 	if value > 0 {
 		ct.deadline = now + value
 	}
-	t.tg.procDue = 0 // read the clocks at the next charge
+	t.tg.procDue.Store(0) // read the clocks at the next charge
 	t.tg.updateCPUTimersArmedLocked()
 	return oldValue, oldInterval
 }
@@ -63,32 +63,43 @@ func (t *Task) CPUTimer(which int) (value, interval time.Duration) {
 	return ct.remainingLocked(t.tg.itimerClock(which - 1).nowLocked()), ct.interval
 }
 
+// cpuTimersArmed reports whether the task must charge its CPU time to
+// timers (chargeCPUTimers): an itimer or a timer on its process's clocks
+// runs, or one on its own thread's clock.
+func (t *Task) cpuTimersArmed() bool {
+	return t.tg.cpuTimersArmed.Load() || t.threadCPUTimersArmed.Load()
+}
+
 // chargeCPUTimers expires the itimers (ITIMER_VIRTUAL, ITIMER_PROF) and
-// the timers on CPU-time clocks of the task's process whose clocks reached
-// their deadlines, once the task added the time it just used (spent) to
-// its clock.
+// the timers on CPU-time clocks of the task's process and of its own
+// thread whose clocks reached their deadlines, once the task added the
+// time it just used (spent) to its clock.
 //
 // The process's clocks are sums over its tasks, so they are read only
 // when a deadline on them may have come: the clocks grow by what the
 // tasks charge, and every deadline on them was at least procDue past
 // their last reading, so until the charges since it reach procDue none
-// is due.
-// Charges counted twice (a switch's user time added to the clock before
-// the reading and charged after it) only make the next reading come
-// sooner, never a timer fire early.
+// is due, and the charge takes no lock. Charges counted twice (a switch's
+// user time added to the clock before the reading and charged after it,
+// or added to procCharged as the reading is taken) only make the next
+// reading come sooner, never a timer fire early. Timers on a thread's
+// clock are kept by that thread and looked at only by its charges.
 func (t *Task) chargeCPUTimers(spent time.Duration) {
+	tg := t.tg
+	procDue := false
+	if tg.cpuTimersArmed.Load() {
+		procDue = tg.procCharged.Add(int64(spent)) >= tg.procDue.Load()
+	}
+	if !procDue && !t.threadCPUTimersArmed.Load() {
+		return
+	}
 	k := t.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	tg := t.tg
-	tg.procCharged += spent
-	if tg.procCharged >= tg.procDue {
+	if procDue {
 		tg.expireProcessTimersLocked()
 	}
-	for it := range tg.cpuClockTimers {
-		if it.cpuClock.task != t {
-			continue
-		}
+	for it := range t.threadCPUTimers {
 		if now := it.cpuClock.nowLocked(); now >= it.cpuDeadline {
 			it.expireCPULocked(now)
 		}
@@ -103,6 +114,8 @@ func (t *Task) chargeCPUTimers(spent time.Duration) {
 // Preconditions: k.mu is held.
 func (tg *ThreadGroup) expireProcessTimersLocked() {
 	k := tg.k
+	// Charges added from here on stay counted toward the next reading.
+	charged := tg.procCharged.Load()
 	u, s := tg.cpuTimeLocked()
 	read := func(c cpuClock) time.Duration {
 		if c.userOnly {
@@ -140,9 +153,6 @@ func (tg *ThreadGroup) expireProcessTimersLocked() {
 		}
 	}
 	for it := range tg.cpuClockTimers {
-		if it.cpuClock.task != nil {
-			continue
-		}
 		now := read(it.cpuClock)
 		if now >= it.cpuDeadline {
 			it.expireCPULocked(now)
@@ -151,7 +161,8 @@ func (tg *ThreadGroup) expireProcessTimersLocked() {
 			due = min(due, it.cpuDeadline-now)
 		}
 	}
-	tg.procCharged, tg.procDue = 0, due
+	tg.procCharged.Add(-charged)
+	tg.procDue.Store(int64(due))
 }
 
 // expireCPULocked expires a timer on a CPU-time clock that reads now, at
@@ -165,8 +176,7 @@ func (it *IntervalTimer) expireCPULocked(now time.Duration) {
 		it.overrun += int64(missed)
 		it.cpuDeadline += (missed + 1) * it.interval
 	} else {
-		it.cpuArmed = false
-		delete(it.cpuClock.group.cpuClockTimers, it)
+		it.disarmCPULocked()
 	}
 	it.expireLocked()
 }
@@ -187,20 +197,60 @@ func (tg *ThreadGroup) updateCPUTimersArmedLocked() {
 //
 // Preconditions: k.mu is held.
 func (it *IntervalTimer) armCPULocked(value time.Duration) {
-	tg := it.cpuClock.group
-	it.cpuArmed = value > 0
-	// A new deadline may come before the gate's: read at the next charge.
-	tg.procDue = 0
-	if it.cpuArmed {
-		it.cpuDeadline = it.cpuClock.nowLocked() + value
-		if tg.cpuClockTimers == nil {
-			tg.cpuClockTimers = make(map[*IntervalTimer]struct{})
-		}
-		tg.cpuClockTimers[it] = struct{}{}
-	} else {
-		delete(tg.cpuClockTimers, it)
+	if value <= 0 {
+		it.disarmCPULocked()
+		return
 	}
-	tg.updateCPUTimersArmedLocked()
+	c := it.cpuClock
+	it.cpuDeadline = c.nowLocked() + value
+	if !it.cpuArmed {
+		it.cpuArmed = true
+		if t := c.task; t != nil {
+			if t.threadCPUTimers == nil {
+				t.threadCPUTimers = make(map[*IntervalTimer]struct{})
+			}
+			t.threadCPUTimers[it] = struct{}{}
+			t.threadCPUTimersArmed.Store(true)
+			c.group.threadCPUTimers++
+		} else {
+			if c.group.cpuClockTimers == nil {
+				c.group.cpuClockTimers = make(map[*IntervalTimer]struct{})
+			}
+			c.group.cpuClockTimers[it] = struct{}{}
+		}
+	}
+	// A new deadline may come before the gate's: read at the next charge.
+	c.group.procDue.Store(0)
+	c.group.updateCPUTimersArmedLocked()
+}
+
+// disarmCPULocked stops a timer on a CPU-time clock.
+//
+// Preconditions: k.mu is held.
+func (it *IntervalTimer) disarmCPULocked() {
+	if !it.cpuArmed {
+		return
+	}
+	it.cpuArmed = false
+	c := it.cpuClock
+	if t := c.task; t != nil {
+		delete(t.threadCPUTimers, it)
+		t.threadCPUTimersArmed.Store(len(t.threadCPUTimers) > 0)
+		c.group.threadCPUTimers--
+	} else {
+		delete(c.group.cpuClockTimers, it)
+	}
+	c.group.updateCPUTimersArmedLocked()
+}
+
+// stopThreadCPUTimersLocked disarms the timers on the task's clock as it
+// exits: the clock stops, and they would never expire.
+//
+// Preconditions: k.mu is held.
+func (t *Task) stopThreadCPUTimersLocked() {
+	for it := range t.threadCPUTimers {
+		it.disarmCPULocked()
+	}
 }
 
 // needsCPUTickLocked reports whether the group's CPU time must be
@@ -208,7 +258,7 @@ func (it *IntervalTimer) armCPULocked(value time.Duration) {
 //
 // Preconditions: k.mu is held.
 func (tg *ThreadGroup) needsCPUTickLocked() bool {
-	return tg.cpuTimersArmed.Load() || tg.limits[unix.RLIMIT_CPU].Cur != Infinity
+	return tg.cpuTimersArmed.Load() || tg.threadCPUTimers > 0 || tg.limits[unix.RLIMIT_CPU].Cur != Infinity
 }
 
 // startCPUTickLocked schedules cpuTickFire if the group needs it and it
@@ -339,11 +389,23 @@ type cpuTimersState struct {
 	cpuTicking bool
 	// procCharged is the CPU time the process's tasks charged since its
 	// clocks were last read for its timers, and procDue how much more
-	// than that reading a deadline on them was (chargeCPUTimers;
-	// protected by Kernel.mu).
-	procCharged, procDue time.Duration
+	// than that reading a deadline on them was (chargeCPUTimers); both
+	// in nanoseconds. procDue is written under Kernel.mu.
+	procCharged, procDue atomic.Int64
 	// cpuClockTimers are the armed POSIX timers, of this process and of
-	// others, on this process's CPU-time clocks (protected by
-	// Kernel.mu).
-	cpuClockTimers map[*IntervalTimer]struct{}
+	// others, on this process's CPU-time clocks, and threadCPUTimers the
+	// number of those armed on its threads' clocks, which the threads
+	// keep (threadCPUTimers; protected by Kernel.mu).
+	cpuClockTimers  map[*IntervalTimer]struct{}
+	threadCPUTimers int
+}
+
+// threadCPUTimersState is embedded in Task.
+type threadCPUTimersState struct {
+	// threadCPUTimers are the armed POSIX timers on the task's own
+	// CPU-time clock (protected by Kernel.mu), and
+	// threadCPUTimersArmed says there are any, for the task to read
+	// without the lock.
+	threadCPUTimers      map[*IntervalTimer]struct{}
+	threadCPUTimersArmed atomic.Bool
 }

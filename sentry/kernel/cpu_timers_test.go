@@ -99,7 +99,7 @@ func TestProcessTimerReadsTheClockOnlyWhenDue(t *testing.T) {
 	}
 	run(a, time.Millisecond) // the first charge after arming reads the clock
 	k.mu.Lock()
-	due, charged := tg.procDue, tg.procCharged
+	due, charged := time.Duration(tg.procDue.Load()), time.Duration(tg.procCharged.Load())
 	k.mu.Unlock()
 	if due != 9*time.Millisecond || charged != 0 {
 		t.Fatalf("after the first charge: due %v, charged %v; want 9ms, 0", due, charged)
@@ -109,7 +109,7 @@ func TestProcessTimerReadsTheClockOnlyWhenDue(t *testing.T) {
 		run(a, time.Millisecond)
 	}
 	k.mu.Lock()
-	charged, pending := tg.procCharged, tg.pending.set&sigBit(unix.SIGPROF) != 0
+	charged, pending := time.Duration(tg.procCharged.Load()), tg.pending.set&sigBit(unix.SIGPROF) != 0
 	k.mu.Unlock()
 	if charged != 8*time.Millisecond || pending {
 		t.Fatalf("at 9ms of CPU: charged %v without a reading, SIGPROF pending %v; want 8ms, false", charged, pending)
@@ -122,5 +122,69 @@ func TestProcessTimerReadsTheClockOnlyWhenDue(t *testing.T) {
 	}
 	if tg.cpuTimers[1].deadline != 0 {
 		t.Errorf("one-shot ITIMER_PROF still armed")
+	}
+}
+
+// chargeReturnsUnlocked reports whether task's charge of d completes while
+// another holds the kernel's lock.
+func chargeReturnsUnlocked(k *Kernel, task *Task, d time.Duration) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		task.userNS.Add(int64(d))
+		task.chargeCPUTimers(d)
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(5 * time.Second):
+		return false
+	}
+}
+
+// A timer on one thread's CPU clock is kept by that thread: the charges of
+// the process's other threads, and its own while the process's timers are
+// not due, take no lock; its own charge fires it; its exit disarms it.
+func TestThreadClockTimerIsTheThreadsOwn(t *testing.T) {
+	k, tg, tasks := timerTestProcess(2)
+	a, b := tasks[0], tasks[1]
+	it := &IntervalTimer{k: k, tg: tg, notify: SigevNone, cpu: true, cpuClock: cpuClock{group: tg, task: a}}
+	k.mu.Lock()
+	it.setLocked(3*time.Millisecond, 0)
+	k.mu.Unlock()
+	b.SetCPUTimer(ITimerProf, time.Hour, 0)
+	b.userNS.Add(int64(time.Millisecond))
+	b.chargeCPUTimers(time.Millisecond) // reads the process clock: due in ~1h
+
+	for range 5 {
+		if !chargeReturnsUnlocked(k, b, time.Millisecond) {
+			t.Fatalf("another thread's charge waited for the kernel's lock")
+		}
+	}
+	a.userNS.Add(int64(2 * time.Millisecond))
+	a.chargeCPUTimers(2 * time.Millisecond)
+	k.mu.Lock()
+	armed := it.cpuArmed
+	k.mu.Unlock()
+	if !armed {
+		t.Fatalf("expired with its thread at 2ms of its 3ms")
+	}
+	a.userNS.Add(int64(time.Millisecond))
+	a.chargeCPUTimers(time.Millisecond)
+	k.mu.Lock()
+	armed = it.cpuArmed
+	k.mu.Unlock()
+	if armed {
+		t.Fatalf("still armed with its thread's clock at its deadline")
+	}
+
+	k.mu.Lock()
+	it.setLocked(time.Hour, 0)
+	a.stopThreadCPUTimersLocked()
+	defer k.mu.Unlock()
+	if it.cpuArmed || len(a.threadCPUTimers) != 0 || a.threadCPUTimersArmed.Load() || tg.threadCPUTimers != 0 {
+		t.Errorf("after its thread's exit: armed %v, %d kept by the thread, %d counted by the process", it.cpuArmed, len(a.threadCPUTimers), tg.threadCPUTimers)
 	}
 }

@@ -148,6 +148,8 @@ type Task struct {
 	// blockedNS is how long the task has slept since it last left
 	// application code. Used only by the task's goroutine.
 	blockedNS int64
+	threadCPUTimersState
+
 	// hostCPU bounds userNS and sysNS by the host thread's CPU clock
 	// where the platform runs the application on that thread. Used only
 	// by the task's goroutine.

@@ -77,6 +77,7 @@ func (t *Task) exit() {
 		}
 	}()
 	tg := t.tg
+	t.stopThreadCPUTimersLocked()
 	delete(k.tasks, t.tid)
 	k.releaseIDLocked(t.tid)
 	delete(tg.tasks, t)

@@ -139,7 +139,7 @@ func (t *Task) run() {
 			sys = t.hostCPU.charge(sys)
 		}
 		t.sysNS.Add(int64(sys))
-		if t.tg.cpuTimersArmed.Load() {
+		if t.cpuTimersArmed() {
 			t.chargeCPUTimers(user + sys)
 		}
 		if t.userNS.Load()+t.sysNS.Load() >= t.nextCPUCheck {

@@ -53,7 +53,8 @@ type IntervalTimer struct {
 	// cpuDeadline, not wall time. The clock (immutable) is
 	// cpuClock.group's, the timer's own process or another one, or
 	// cpuClock.task's. cpuArmed says it runs; it is then in
-	// cpuClock.group.cpuClockTimers. The deadline is a reading of the
+	// cpuClock.group.cpuClockTimers, or cpuClock.task.threadCPUTimers
+	// for a thread's clock. The deadline is a reading of the
 	// clock rather than a count of CPU time still to go, so that the
 	// timer and the clock agree: time a task had already added to the
 	// clock when the timer was armed is never counted toward it.
