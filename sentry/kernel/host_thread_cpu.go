@@ -6,9 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// hostThreadCPU bounds the CPU time charged to a task whose application
-// code and sentry work all run on its own host thread
-// (platform.AppOnTaskThread) by that thread's CPU clock.
+// hostThreadCPU bounds the CPU time charged to a task locked to its own
+// host thread by that thread's CPU clock: the sentry's work for the task
+// (system time) runs there, and on some platforms its application code
+// too (platform.AppOnTaskThread: user time).
 //
 // The run loop charges wall times (a Switch's as user time, the rest of
 // an iteration's as system time) because a CPU-clock reading at both ends
@@ -20,7 +21,10 @@ import (
 // than the CPU the thread used since the previous reading less what was
 // charged since then: every wall time charged is at least the CPU it
 // covers, so the difference is at most the CPU of the piece itself, and
-// the task's total at each reading is no more than the thread's.
+// the task's total at each reading is no more than the thread's. CPU the
+// thread spends outside the pieces it charges (ptrace's tracer work in a
+// Switch, whose application time its stub's clock bounds) only loosens
+// the next bound.
 //
 // Used by the task's goroutine only.
 type hostThreadCPU struct {

@@ -150,9 +150,9 @@ type Task struct {
 	blockedNS int64
 	threadCPUTimersState
 
-	// hostCPU bounds userNS and sysNS by the host thread's CPU clock
-	// where the platform runs the application on that thread. Used only
-	// by the task's goroutine.
+	// hostCPU bounds sysNS, and userNS where the platform runs the
+	// application there too, by the CPU clock of the host thread a task
+	// is locked to. Used only by the task's goroutine.
 	hostCPU hostThreadCPU
 	// startTime is when the task was created.
 	startTime time.Time

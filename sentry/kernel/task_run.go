@@ -69,9 +69,13 @@ func (k *Kernel) appOnTaskThread() bool {
 
 // run runs the task until it exits.
 func (t *Task) run() {
-	if t.k.appOnTaskThread() {
+	// A task locked to its host thread does its sentry work there, and,
+	// on some platforms, its application's: what that thread's clock
+	// covers is charged by it (hostThreadCPU).
+	if !t.k.threadFree() {
 		t.hostCPU.mark()
 	}
+	appOnThread := t.hostCPU.marked && t.k.appOnTaskThread()
 	for {
 		if !t.prepareToRun() {
 			return
@@ -80,7 +84,7 @@ func (t *Task) run() {
 		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.st)
 		mid := monotime.Now()
 		user := mid - start
-		if t.hostCPU.marked {
+		if appOnThread {
 			user = t.hostCPU.charge(user)
 		} else if user >= boundUserTimeAfter {
 			if b, ok := t.ctx.(platform.UserTimeBounder); ok {

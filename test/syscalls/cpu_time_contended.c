@@ -1,16 +1,24 @@
 // cpu_time_contended: processes that spin on fewer CPUs than they are are
 // charged only the CPU they got, not the time they waited for one: the CPU
 // clocks of more spinning processes than there are CPUs add up to no more
-// than the CPUs could give in the time they ran.
+// than the CPUs could give in the time they ran. They spin in user code,
+// or, with a second argument "sys", in system calls (getrandom of 1 MiB),
+// which contention_test.go runs on the platforms that bound system time by
+// the host's count.
 //
 //go:build ignore
 
 #include "task_check.h"
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #define SPIN_NS (300 * 1000000LL)
 
-int main(void) {
+static char buf[1 << 20];
+
+int main(int argc, char **argv) {
+	int in_kernel = argc > 2 && strcmp(argv[2], "sys") == 0;
 	cpu_set_t set;
 	CHECK_EQ(sched_getaffinity(0, sizeof set, &set), 0);
 	int cpus = CPU_COUNT(&set);
@@ -28,8 +36,12 @@ int main(void) {
 		pids[i] = XFORK();
 		if (pids[i] == 0) {
 			volatile unsigned long x = 0;
-			while (now_ns(CLOCK_MONOTONIC) < end)
-				x++;
+			while (now_ns(CLOCK_MONOTONIC) < end) {
+				if (in_kernel)
+					CHECK(getrandom(buf, sizeof buf, 0) == sizeof buf);
+				else
+					x++;
+			}
 			used[i] = now_ns(CLOCK_PROCESS_CPUTIME_ID);
 			_exit(0);
 		}
