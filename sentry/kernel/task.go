@@ -168,6 +168,9 @@ type Task struct {
 	personality uint32
 	// nice is the task's nice value (nice.go).
 	nice int32
+	// io is the task's I/O context (ioprio.go), nil until a priority
+	// is set; CLONE_IO shares it.
+	io *ioContext
 }
 
 // Credentials are a task's user and group IDs, kernel IDs (userns.go),

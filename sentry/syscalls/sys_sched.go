@@ -174,6 +174,17 @@ func Setpriority(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, t.SetPriority(int(args[0]), int32(args[1]), int32(args[2]))
 }
 
+// IoprioSet implements Linux syscall ioprio_set(2).
+func IoprioSet(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	return 0, t.SetIOPriority(int(int32(args[0])), int32(args[1]), int32(args[2]))
+}
+
+// IoprioGet implements Linux syscall ioprio_get(2).
+func IoprioGet(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	prio, err := t.IOPriority(int(int32(args[0])), int32(args[1]))
+	return uint64(prio), err
+}
+
 // Personality implements Linux syscall personality(2).
 func Personality(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if uint32(args[0]) == 0xffffffff {

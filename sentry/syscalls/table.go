@@ -249,6 +249,8 @@ var AMD64 = func() *kernel.SyscallTable {
 	partial(303, "name_to_handle_at", NameToHandleAt, "file handles are not supported (EOPNOTSUPP)")
 	full(326, "copy_file_range", CopyFileRange)
 	partial(319, "memfd_create", MemfdCreate, "MFD_HUGETLB is EINVAL")
+	partial(251, "ioprio_set", IoprioSet, "the priority is kept and shown; the sandbox's file I/O does not use it")
+	full(252, "ioprio_get", IoprioGet)
 	full(253, "inotify_init", InotifyInit)
 	full(254, "inotify_add_watch", InotifyAddWatch)
 	full(255, "inotify_rm_watch", InotifyRmWatch)
