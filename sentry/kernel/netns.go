@@ -61,14 +61,17 @@ func newNSID() uint64 {
 
 // newNetNamespace returns a namespace with a loopback that is down, and
 // one user.
-func newNetNamespace() (*NetNamespace, error) {
+func newNetNamespace(k *Kernel) (*NetNamespace, error) {
 	st, err := netstack.NewDown()
 	if err != nil {
 		return nil, err
 	}
 	n := &NetNamespace{ino: newNSID(), stack: st, view: netif.NewStack(st), users: 1}
 	route := netlink.NewRoute(func() (netif.Network, error) { return n.view, nil })
-	n.netlink = netlink.NewNamespace(map[int]netlink.Protocol{unix.NETLINK_ROUTE: route})
+	n.netlink = netlink.NewNamespace(map[int]netlink.Protocol{
+		unix.NETLINK_ROUTE:     route,
+		unix.NETLINK_SOCK_DIAG: netlink.NewSockDiag(func() []netif.InetSocket { return k.InetSocketsOf(n.view) }, k.unixSocketsOf(n)),
+	})
 	return n, nil
 }
 
@@ -168,7 +171,7 @@ func (t *Task) setNetNS(n *NetNamespace) {
 
 // unshareNet implements unshare(CLONE_NEWNET).
 func (t *Task) unshareNet() error {
-	n, err := newNetNamespace()
+	n, err := newNetNamespace(t.k)
 	if err != nil {
 		t.k.Log.Warn("network namespace", "err", err)
 		return unix.ENOMEM

@@ -52,17 +52,31 @@ func (k *Kernel) AttachHostNetwork() error {
 }
 
 // Netlink returns the sandbox's netlink namespace, made on first use:
-// NETLINK_ROUTE on the sandbox's network, or forwarded to the host's
-// for a hostNetwork pod.
+// NETLINK_ROUTE on the sandbox's network and NETLINK_SOCK_DIAG on its
+// sockets, or NETLINK_ROUTE forwarded to the host's for a hostNetwork
+// pod.
 func (k *Kernel) Netlink() *netlink.Namespace {
 	k.netlinkOnce.Do(func() {
-		var route netlink.Protocol
 		if h := k.HostNet(); h != nil {
-			route = netlink.NewHostRoute(h)
-		} else {
-			route = netlink.NewRoute(k.Network)
+			// The sockets are the host's: no sock_diag.
+			k.netlink = netlink.NewNamespace(map[int]netlink.Protocol{unix.NETLINK_ROUTE: netlink.NewHostRoute(h)})
+			return
 		}
-		k.netlink = netlink.NewNamespace(map[int]netlink.Protocol{unix.NETLINK_ROUTE: route})
+		inet := func() []netif.InetSocket {
+			n, err := k.Network()
+			if err != nil {
+				return nil
+			}
+			st, ok := n.(*netif.Stack)
+			if !ok {
+				return nil
+			}
+			return k.InetSocketsOf(st)
+		}
+		k.netlink = netlink.NewNamespace(map[int]netlink.Protocol{
+			unix.NETLINK_ROUTE:     netlink.NewRoute(k.Network),
+			unix.NETLINK_SOCK_DIAG: netlink.NewSockDiag(inet, k.unixSocketsOf(InitialNetNamespace())),
+		})
 	})
 	return k.netlink
 }

@@ -9,7 +9,7 @@ import (
 // A network namespace's stack stops with its last reference, a task's or
 // an open namespace file's, whichever goes last.
 func TestNetNamespaceHeldByFile(t *testing.T) {
-	n, err := newNetNamespace() // one user: the unsharing task
+	n, err := newNetNamespace(&Kernel{}) // one user: the unsharing task
 	if err != nil {
 		t.Skipf("no netstack here: %v", err)
 	}

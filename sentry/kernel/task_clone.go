@@ -71,7 +71,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	var netns *NetNamespace
 	if f&unix.CLONE_NEWNET != 0 {
 		var err error
-		if netns, err = newNetNamespace(); err != nil {
+		if netns, err = newNetNamespace(t.k); err != nil {
 			t.k.Log.Warn("network namespace", "err", err)
 			return 0, unix.ENOMEM
 		}

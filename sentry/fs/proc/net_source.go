@@ -4,12 +4,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-	"gvisor.dev/gvisor/pkg/tcpip"
 
-	"github.com/cocoonrt/cocoon/sentry/socket/inet"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
-	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
-	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -36,30 +32,6 @@ func (s *kernelSource) HostNetFile(name string) ([]byte, bool, error) {
 	return data, true, err
 }
 
-// sockets calls fn once for every socket file open in the sandbox.
-func (s *kernelSource) sockets(fn func(f *vfs.File)) {
-	seen := map[vfs.FileImpl]bool{}
-	ns := s.k.RootPIDNamespace()
-	for _, pid := range s.k.ProcessIDs(ns) {
-		pi, ok := s.k.ProcessSnapshot(ns, pid)
-		if !ok || pi.FDs == nil {
-			continue
-		}
-		entries, _ := pi.FDs.Snapshot()
-		for _, e := range entries {
-			impl := e.File.Impl()
-			switch impl.(type) {
-			case *inet.Socket, *unixsock.Socket, *netlink.Socket:
-				if !seen[impl] {
-					seen[impl] = true
-					fn(e.File)
-				}
-			}
-			e.File.DecRef()
-		}
-	}
-}
-
 // InetSockets implements NetSource.InetSockets.
 func (s *kernelSource) InetSockets() []netif.InetSocket {
 	n, err := s.k.CallerNetwork()
@@ -70,28 +42,14 @@ func (s *kernelSource) InetSockets() []netif.InetSocket {
 	if !ok {
 		return nil
 	}
-	owners := map[tcpip.Endpoint]netif.Owner{}
-	s.sockets(func(f *vfs.File) {
-		if is, ok := f.Impl().(*inet.Socket); ok {
-			if a, err := is.Stat(); err == nil {
-				owners[is.Endpoint()] = netif.Owner{UID: a.Uid, Inode: a.Ino}
-			}
-		}
-	})
-	return st.InetSockets(owners)
+	return s.k.InetSocketsOf(st)
 }
 
 // UnixSockets implements NetSource.UnixSockets: the sockets of the
-// reader's network namespace, as Linux's unix_seq_next skips those of
-// other namespaces (a socket's namespace is the one it was made in).
+// reader's network namespace.
 func (s *kernelSource) UnixSockets() []UnixSocket {
 	var out []UnixSocket
-	ns := any(s.k.CallerNetNamespace())
-	s.sockets(func(f *vfs.File) {
-		us, ok := f.Impl().(*unixsock.Socket)
-		if !ok || us.Namespace() != ns {
-			return
-		}
+	for _, us := range s.k.UnixSocketsIn(s.k.CallerNetNamespace()) {
 		a, _ := us.Stat()
 		u := UnixSocket{Type: us.Type(), Listening: us.Listening(), Inode: a.Ino}
 		if _, err := us.PeerName(); err == nil {
@@ -105,7 +63,7 @@ func (s *kernelSource) UnixSockets() []UnixSocket {
 			}
 		}
 		out = append(out, u)
-	})
+	}
 	return out
 }
 
@@ -124,6 +82,6 @@ func (s *kernelSource) Counters() netif.Counters {
 // SocketsUsed implements NetSource.SocketsUsed.
 func (s *kernelSource) SocketsUsed() int {
 	n := 0
-	s.sockets(func(*vfs.File) { n++ })
+	s.k.SocketFiles(func(*vfs.File) { n++ })
 	return n
 }

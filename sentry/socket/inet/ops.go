@@ -60,7 +60,11 @@ func (s *Socket) Listen(backlog int) error {
 	// Linux's accept queue is full only past the backlog
 	// (sk_acceptq_is_full compares with >): it holds backlog+1
 	// connections, netstack's holds what it is given.
-	return errno(s.ep.Listen(backlog + 1))
+	if err := errno(s.ep.Listen(backlog + 1)); err != nil {
+		return err
+	}
+	s.backlog.Store(int32(backlog))
+	return nil
 }
 
 // Accept takes the next established connection: EAGAIN when none waits.

@@ -82,7 +82,13 @@ type Socket struct {
 	// readMu serializes receives, so that a MSG_PEEK and the read that
 	// follows it see the same data, as Linux's socket lock ensures.
 	readMu sync.Mutex
+
+	// backlog is the accept queue's limit the last listen(2) set.
+	backlog atomic.Int32
 }
+
+// Backlog returns the limit of a listening socket's accept queue.
+func (s *Socket) Backlog() int { return int(s.backlog.Load()) }
 
 // protocols maps a socket type and protocol argument to a netstack
 // transport protocol, as inet_create's protocol switch does.

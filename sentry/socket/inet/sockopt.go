@@ -168,16 +168,17 @@ func (s *Socket) getTCPOpt(name int) ([]byte, error) {
 		copy(b, v)
 		return b, nil
 	case linux.TCP_INFO:
-		return s.tcpInfo()
+		return TCPInfo(s.ep)
 	}
 	return nil, linux.ENOPROTOOPT
 }
 
-// tcpInfo encodes struct tcp_info with what netstack tracks; the
-// counters it does not keep are 0.
-func (s *Socket) tcpInfo() ([]byte, error) {
+// TCPInfo encodes a TCP endpoint's struct tcp_info (TCP_INFO,
+// INET_DIAG_INFO) with what netstack tracks; the counters it does not
+// keep are 0.
+func TCPInfo(ep tcpip.Endpoint) ([]byte, error) {
 	var v tcpip.TCPInfoOption
-	if terr := s.ep.GetSockOpt(&v); terr != nil {
+	if terr := ep.GetSockOpt(&v); terr != nil {
 		return nil, errno(terr)
 	}
 	b := make([]byte, sizeofTCPInfo)
@@ -191,7 +192,7 @@ func (s *Socket) tcpInfo() ([]byte, error) {
 		b[1] = 1 // TCP_CA_Disorder
 	}
 	le.PutUint32(b[8:], uint32(v.RTO/time.Microsecond))
-	if mss, terr := s.ep.GetSockOptInt(tcpip.MaxSegOption); terr == nil {
+	if mss, terr := ep.GetSockOptInt(tcpip.MaxSegOption); terr == nil {
 		le.PutUint32(b[16:], uint32(mss))
 		le.PutUint32(b[20:], uint32(mss))
 		le.PutUint32(b[84:], uint32(mss))

@@ -46,6 +46,11 @@ type InetSocket struct {
 	// TIME_WAIT).
 	UID   uint32
 	Inode uint64
+	// Backlog is a listener's accept queue limit (listen(2)'s backlog);
+	// its RxQueue is the connections waiting in that queue.
+	Backlog uint32
+	// Endpoint is the stack's endpoint.
+	Endpoint tcpip.Endpoint
 	// RTO is the retransmission timeout, Cwnd and Ssthresh the
 	// congestion window and slow start threshold (TCP; Ssthresh -1 in
 	// initial slow start).
@@ -58,6 +63,8 @@ type InetSocket struct {
 type Owner struct {
 	UID   uint32
 	Inode uint64
+	// Backlog is the listen(2) backlog of a listening socket.
+	Backlog uint32
 }
 
 // InetSockets lists the stack's TCP and UDP endpoints that Linux's hash
@@ -93,10 +100,11 @@ func (s *Stack) InetSockets(owners map[tcpip.Endpoint]Owner) []InetSocket {
 		default:
 			continue
 		}
+		is.Endpoint = ep
 		is.Local = addrPort(info.ID.LocalAddress, info.ID.LocalPort, is.V6)
 		is.Remote = addrPort(info.ID.RemoteAddress, info.ID.RemotePort, is.V6)
 		if o, ok := owners[ep]; ok {
-			is.UID, is.Inode = o.UID, o.Inode
+			is.UID, is.Inode, is.Backlog = o.UID, o.Inode, o.Backlog
 		}
 		if is.State != TCPListen && is.State != TCPTimeWait {
 			if v, err := ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption); err == nil {
@@ -120,6 +128,9 @@ func (s *Stack) InetSockets(owners map[tcpip.Endpoint]Owner) []InetSocket {
 		}
 		out = append(out, is)
 	}
+	if owners != nil {
+		countAcceptQueues(out, owners)
+	}
 	slices.SortStableFunc(out, func(a, b InetSocket) int {
 		if (a.State == TCPListen) != (b.State == TCPListen) {
 			if a.State == TCPListen {
@@ -133,6 +144,45 @@ func (s *Stack) InetSockets(owners map[tcpip.Endpoint]Owner) []InetSocket {
 		return cmp.Compare(a.Remote.Port(), b.Remote.Port())
 	})
 	return out
+}
+
+// countAcceptQueues sets each TCP listener's RxQueue to the number of
+// connections waiting in its accept queue, as Linux shows a listener's
+// sk_ack_backlog. netstack does not say, but a connection it completed
+// for a listener is an established (or, once its peer closed, CLOSE_WAIT)
+// endpoint on the listener's local port that no descriptor holds until
+// accept(2) takes it.
+// An IPv6 listener also takes the IPv4 connections to its port when no
+// IPv4 listener has it.
+func countAcceptQueues(socks []InetSocket, owners map[tcpip.Endpoint]Owner) {
+	const tcpCloseWait = 8
+	isListener := func(s *InetSocket) bool { return s.Protocol == linux.IPPROTO_TCP && s.State == TCPListen }
+	v4Listening := map[uint16]bool{}
+	for i := range socks {
+		if isListener(&socks[i]) && !socks[i].V6 {
+			v4Listening[socks[i].Local.Port()] = true
+		}
+	}
+	for i := range socks {
+		l := &socks[i]
+		if !isListener(l) {
+			continue
+		}
+		for _, c := range socks {
+			if c.Protocol != linux.IPPROTO_TCP || (c.State != TCPEstablished && c.State != tcpCloseWait) || c.Local.Port() != l.Local.Port() {
+				continue
+			}
+			if c.V6 != l.V6 && (c.V6 || v4Listening[c.Local.Port()]) {
+				continue
+			}
+			if a := l.Local.Addr(); !a.IsUnspecified() && a.Unmap() != c.Local.Addr().Unmap() {
+				continue
+			}
+			if _, owned := owners[c.Endpoint]; !owned {
+				l.RxQueue++
+			}
+		}
+	}
 }
 
 // tcpState maps netstack's states to Linux's; netstack's own (initial,

@@ -3,7 +3,9 @@
 // sandbox's own netlink namespace (Namespace), and the kernel side of
 // NETLINK_ROUTE (rtnetlink(7), route.go) over the sandbox's network
 // (sentry/socket/netif), or, for a hostNetwork pod, forwarded read-only
-// to the host (route_host.go). Other protocols fail with
+// to the host (route_host.go), and of NETLINK_SOCK_DIAG (sock_diag(7),
+// sock_diag.go) over its sockets. Other protocols, and sock_diag in a
+// hostNetwork pod, whose sockets are the host's, fail with
 // EPROTONOSUPPORT, as on a kernel built without them.
 //
 // A request is served when it is sent, as the kernel serves it in

@@ -840,3 +840,56 @@ func (s *Socket) Opt(name int32, size int) []byte {
 	}
 	return make([]byte, size)
 }
+
+// DiagInfo is what NETLINK_SOCK_DIAG shows of a socket (Linux's
+// unix_diag.c, sk_diag_fill).
+type DiagInfo struct {
+	Type int
+	// State is Linux's sk_state for the socket: TCP_LISTEN,
+	// TCP_ESTABLISHED (connected) or TCP_CLOSE.
+	State uint8
+	// Name is the socket's name (nil: unnamed).
+	Name *Addr
+	// Peer is the connected peer (nil: none).
+	Peer *Socket
+	// Connectors are, for a listener, the connecting sockets of the
+	// connections waiting to be accepted.
+	Connectors []*Socket
+	// RQueue and WQueue are, for a listener, the connections waiting
+	// and its backlog; else the bytes waiting to be read (of the first
+	// datagram for a datagram socket) and those sent and not yet read.
+	RQueue, WQueue uint32
+	// Shutdown is the shutdown(2) mask: bit 0 receive, bit 1 send.
+	Shutdown uint8
+}
+
+// Diag returns a snapshot of the socket for NETLINK_SOCK_DIAG.
+func (s *Socket) Diag() DiagInfo {
+	const tcpEstablished, tcpClose, tcpListen = 1, 7, 10
+	s.stack.mu.Lock()
+	defer s.stack.mu.Unlock()
+	d := DiagInfo{Type: s.typ, State: tcpClose, Name: s.addr, Shutdown: uint8(s.shutdown)}
+	switch s.state {
+	case stateListening:
+		d.State = tcpListen
+		d.RQueue, d.WQueue = uint32(len(s.acceptQ)), uint32(s.backlog)
+		for _, ns := range s.acceptQ {
+			d.Connectors = append(d.Connectors, ns.peer)
+		}
+		return d
+	case stateConnected:
+		d.State = tcpEstablished
+		d.Peer = s.peer
+	}
+	if s.typ == linux.SOCK_DGRAM {
+		if s.rcv.len() > 0 {
+			d.RQueue = uint32(len(s.rcv.at(0).data))
+		}
+	} else {
+		for i := range s.rcv.len() {
+			d.RQueue += uint32(len(s.rcv.at(i).data) - s.rcv.at(i).off)
+		}
+	}
+	d.WQueue = uint32(s.wmem)
+	return d
+}

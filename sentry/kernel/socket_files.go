@@ -1,0 +1,73 @@
+package kernel
+
+import (
+	"gvisor.dev/gvisor/pkg/tcpip"
+
+	"github.com/cocoonrt/cocoon/sentry/socket/inet"
+	"github.com/cocoonrt/cocoon/sentry/socket/netif"
+	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
+	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+)
+
+// The sandbox's open sockets, for the listings of /proc/net and of
+// NETLINK_SOCK_DIAG: Linux walks its protocols' hash tables, the sentry
+// the descriptor tables of every process, whatever PID namespace the
+// reader is in.
+
+// SocketFiles calls fn once for every socket file open in the sandbox.
+func (k *Kernel) SocketFiles(fn func(f *vfs.File)) {
+	seen := map[vfs.FileImpl]bool{}
+	ns := k.RootPIDNamespace()
+	for _, pid := range k.ProcessIDs(ns) {
+		pi, ok := k.ProcessSnapshot(ns, pid)
+		if !ok || pi.FDs == nil {
+			continue
+		}
+		entries, _ := pi.FDs.Snapshot()
+		for _, e := range entries {
+			impl := e.File.Impl()
+			switch impl.(type) {
+			case *inet.Socket, *unixsock.Socket, *netlink.Socket:
+				if !seen[impl] {
+					seen[impl] = true
+					fn(e.File)
+				}
+			}
+			e.File.DecRef()
+		}
+	}
+}
+
+// InetSocketsOf lists the TCP and UDP sockets of a stack, with the owner,
+// inode and backlog of those a descriptor holds.
+func (k *Kernel) InetSocketsOf(st *netif.Stack) []netif.InetSocket {
+	owners := map[tcpip.Endpoint]netif.Owner{}
+	k.SocketFiles(func(f *vfs.File) {
+		if is, ok := f.Impl().(*inet.Socket); ok {
+			if a, err := is.Stat(); err == nil {
+				owners[is.Endpoint()] = netif.Owner{UID: a.Uid, Inode: a.Ino, Backlog: uint32(is.Backlog())}
+			}
+		}
+	})
+	return st.InetSockets(owners)
+}
+
+// UnixSocketsIn returns the AF_UNIX sockets made in network namespace ns
+// (a *NetNamespace, or InitialNetNamespace()'s), as Linux's listings skip
+// those of other namespaces.
+func (k *Kernel) UnixSocketsIn(ns any) []*unixsock.Socket {
+	var out []*unixsock.Socket
+	k.SocketFiles(func(f *vfs.File) {
+		if us, ok := f.Impl().(*unixsock.Socket); ok && us.Namespace() == ns {
+			out = append(out, us)
+		}
+	})
+	return out
+}
+
+// unixSocketsOf returns a function listing the unix sockets of namespace
+// ns, for sock_diag.
+func (k *Kernel) unixSocketsOf(ns *NetNamespace) func() []*unixsock.Socket {
+	return func() []*unixsock.Socket { return k.UnixSocketsIn(ns) }
+}
