@@ -72,8 +72,9 @@ type ThreadInfo struct {
 	// it (accounting.go).
 	UserTime, SysTime time.Duration
 	StartTime         time.Time
-	// Nice is the task's nice value.
-	Nice int32
+	// Nice is the task's nice value, SchedPolicy its scheduling policy
+	// (without SCHED_RESET_ON_FORK).
+	Nice, SchedPolicy int32
 }
 
 // ProcessInfo is a snapshot of one thread group.
@@ -278,18 +279,19 @@ func nsIDsOfLocked(ns, deepest *PIDNamespace, root int32) []int32 {
 func (t *Task) threadInfoLocked(ns *PIDNamespace, caller *Task) ThreadInfo {
 	tg := t.tg
 	info := ThreadInfo{
-		TID:        ns.idLocked(t.tid),
-		NSTIDs:     nsIDsOfLocked(ns, t.pidns, t.tid),
-		Name:       t.name,
-		SigMask:    t.sigmask,
-		Pending:    t.pending.set,
-		Queued:     t.pending.count(),
-		Creds:      t.creds,
-		NoNewPrivs: t.noNewPrivs,
-		UserTime:   time.Duration(t.userNS.Load()),
-		SysTime:    time.Duration(t.sysNS.Load()),
-		StartTime:  t.startTime,
-		Nice:       t.nice,
+		TID:         ns.idLocked(t.tid),
+		NSTIDs:      nsIDsOfLocked(ns, t.pidns, t.tid),
+		Name:        t.name,
+		SigMask:     t.sigmask,
+		Pending:     t.pending.set,
+		Queued:      t.pending.count(),
+		Creds:       t.creds,
+		NoNewPrivs:  t.noNewPrivs,
+		UserTime:    time.Duration(t.userNS.Load()),
+		SysTime:     time.Duration(t.sysNS.Load()),
+		StartTime:   t.startTime,
+		Nice:        t.nice,
+		SchedPolicy: t.schedPolicy,
 	}
 	info.Creds.Groups = slices.Clone(t.creds.Groups)
 	mode, filters := t.seccomp.Snapshot()

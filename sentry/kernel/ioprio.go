@@ -92,15 +92,19 @@ func (t *Task) rawIOPriorityLocked() int32 {
 }
 
 // effectiveIOPriorityLocked is the priority the task's I/O gets: the one
-// set, or without a class one derived from its nice value
-// (task_nice_ioprio). Every task of the sandbox has the normal scheduling
-// policy (sched_getscheduler), whose class is best effort.
+// set, or without a class one derived from its scheduling policy (idle
+// for SCHED_IDLE, else best effort; the sandbox has no real-time tasks)
+// and nice value (task_nice_ioclass, task_nice_ioprio).
 //
 // Preconditions: k.mu is held.
 func (t *Task) effectiveIOPriorityLocked() int32 {
 	prio := t.rawIOPriorityLocked()
 	if ioprioClass(prio) == ioprioClassNone {
-		prio = ioprioClassBE<<ioprioClassShift | (t.nice+20)/5
+		class := int32(ioprioClassBE)
+		if t.schedPolicy == SchedIdle {
+			class = ioprioClassIdle
+		}
+		prio = class<<ioprioClassShift | (t.nice+20)/5
 	}
 	return prio
 }

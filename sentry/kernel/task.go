@@ -171,6 +171,10 @@ type Task struct {
 	// io is the task's I/O context (ioprio.go), nil until a priority
 	// is set; CLONE_IO shares it.
 	io *ioContext
+	// schedPolicy is the task's scheduling policy and
+	// schedResetOnFork SCHED_RESET_ON_FORK (sched_policy.go).
+	schedPolicy      int32
+	schedResetOnFork bool
 }
 
 // Credentials are a task's user and group IDs, kernel IDs (userns.go),

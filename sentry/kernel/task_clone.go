@@ -213,6 +213,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	child.seccomp.InheritFrom(&t.seccomp)
 	child.dumpable, child.noNewPrivs, child.keepCaps, child.personality = t.dumpable, t.noNewPrivs, t.keepCaps, t.personality
 	child.nice = t.nice
+	child.inheritSchedPolicyLocked(t)
 	child.inheritIOContextLocked(t, f)
 	if f&unix.CLONE_THREAD != 0 {
 		child.tg = t.tg

@@ -55,61 +55,46 @@ func SchedSetaffinity(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, unix.EINVAL
 }
 
-// Scheduling policies.
-const (
-	schedOther = 0
-	schedBatch = 3
-	schedIdle  = 5
-)
-
-// SchedGetscheduler implements Linux syscall sched_getscheduler(2): every
-// task is SCHED_OTHER.
+// SchedGetscheduler implements Linux syscall sched_getscheduler(2).
 func SchedGetscheduler(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	if pid := int32(args[0]); pid < 0 {
-		return 0, unix.EINVAL
-	} else if pid != 0 && t.LookupTask(pid) == nil {
-		return 0, unix.ESRCH
-	}
-	return schedOther, nil
+	policy, err := t.SchedPolicy(int32(args[0]))
+	return uint64(policy), err
 }
 
-// SchedSetscheduler implements Linux syscall sched_setscheduler(2): the
-// normal policies are accepted; real-time ones need CAP_SYS_NICE on the
-// host, which the sandbox does not grant.
-func SchedSetscheduler(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	pid, policy := int32(args[0]), int32(args[1])
-	if pid < 0 {
+// schedParam reads struct sched_param: EINVAL for a NULL one, as
+// do_sched_setscheduler checks it before copying.
+func schedParam(t *kernel.Task, addr uint64) (int32, error) {
+	if addr == 0 {
 		return 0, unix.EINVAL
-	}
-	if pid != 0 && t.LookupTask(pid) == nil {
-		return 0, unix.ESRCH
 	}
 	var b [4]byte
-	if _, err := t.CopyIn(args[2], b[:]); err != nil {
+	if _, err := t.CopyIn(addr, b[:]); err != nil {
 		return 0, unix.EFAULT
 	}
-	prio := binary.LittleEndian.Uint32(b[:])
-	switch policy &^ 0x40000000 { // SCHED_RESET_ON_FORK
-	case schedOther, schedBatch, schedIdle:
-		if prio != 0 {
-			return 0, unix.EINVAL
-		}
-		return 0, nil
-	case 1, 2: // SCHED_FIFO, SCHED_RR
-		if prio < 1 || prio > 99 {
-			return 0, unix.EINVAL
-		}
-		return 0, unix.EPERM
-	}
-	return 0, unix.EINVAL
+	return int32(binary.LittleEndian.Uint32(b[:])), nil
 }
 
-// SchedGetparam implements Linux syscall sched_getparam(2).
-func SchedGetparam(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
-	if pid := int32(args[0]); pid < 0 {
+// SchedSetscheduler implements Linux syscall sched_setscheduler(2).
+func SchedSetscheduler(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	pid, policy := int32(args[0]), int32(args[1])
+	if policy < 0 || pid < 0 {
 		return 0, unix.EINVAL
-	} else if pid != 0 && t.LookupTask(pid) == nil {
-		return 0, unix.ESRCH
+	}
+	prio, err := schedParam(t, args[2])
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.SetSchedPolicy(pid, policy, prio)
+}
+
+// SchedGetparam implements Linux syscall sched_getparam(2): the priority
+// is 0, that of every normal policy.
+func SchedGetparam(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	if args[1] == 0 {
+		return 0, unix.EINVAL
+	}
+	if _, err := t.SchedPolicy(int32(args[0])); err != nil {
+		return 0, err
 	}
 	var zero [4]byte
 	if _, err := t.CopyOut(args[1], zero[:]); err != nil {
@@ -124,17 +109,11 @@ func SchedSetparam(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if pid < 0 {
 		return 0, unix.EINVAL
 	}
-	if pid != 0 && t.LookupTask(pid) == nil {
-		return 0, unix.ESRCH
+	prio, err := schedParam(t, args[1])
+	if err != nil {
+		return 0, err
 	}
-	var b [4]byte
-	if _, err := t.CopyIn(args[1], b[:]); err != nil {
-		return 0, unix.EFAULT
-	}
-	if binary.LittleEndian.Uint32(b[:]) != 0 {
-		return 0, unix.EINVAL
-	}
-	return 0, nil
+	return 0, t.SetSchedPolicy(pid, -1, prio)
 }
 
 // SchedGetPriorityMax implements Linux syscall sched_get_priority_max(2).
@@ -142,7 +121,7 @@ func SchedGetPriorityMax(_ *kernel.Task, args arch.SyscallArgs) (uint64, error) 
 	switch args[0] {
 	case 1, 2:
 		return 99, nil
-	case schedOther, schedBatch, schedIdle:
+	case kernel.SchedOther, kernel.SchedBatch, kernel.SchedIdle:
 		return 0, nil
 	}
 	return 0, unix.EINVAL
@@ -153,7 +132,7 @@ func SchedGetPriorityMin(_ *kernel.Task, args arch.SyscallArgs) (uint64, error) 
 	switch args[0] {
 	case 1, 2:
 		return 1, nil
-	case schedOther, schedBatch, schedIdle:
+	case kernel.SchedOther, kernel.SchedBatch, kernel.SchedIdle:
 		return 0, nil
 	}
 	return 0, unix.EINVAL

@@ -119,7 +119,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	partial(141, "setpriority", Setpriority, "the nice value is kept and shown; the host schedules the sandbox's threads without it")
 	full(142, "sched_setparam", SchedSetparam)
 	full(143, "sched_getparam", SchedGetparam)
-	partial(144, "sched_setscheduler", SchedSetscheduler, "real-time policies are EPERM")
+	partial(144, "sched_setscheduler", SchedSetscheduler, "normal policies are kept and shown, the host schedules without them; real-time policies are EPERM")
 	full(145, "sched_getscheduler", SchedGetscheduler)
 	full(146, "sched_get_priority_max", SchedGetPriorityMax)
 	full(147, "sched_get_priority_min", SchedGetPriorityMin)

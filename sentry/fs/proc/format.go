@@ -172,14 +172,14 @@ func formatStat(a statArgs) []byte {
 	f.u(0) // nswap
 	f.u(0) // cnswap
 	f.i(int64(p.ExitSignal))
-	f.i(0) // processor: getcpu(2) reports CPU 0 too
-	f.u(0) // rt_priority
-	f.u(0) // policy: SCHED_OTHER
-	f.u(0) // delayacct_blkio_ticks
-	f.u(0) // guest_time
-	f.i(0) // cguest_time
-	f.u(0) // start_data: not recorded by the loader
-	f.u(0) // end_data
+	f.i(0)                     // processor: getcpu(2) reports CPU 0 too
+	f.u(0)                     // rt_priority
+	f.u(uint64(t.SchedPolicy)) // policy
+	f.u(0)                     // delayacct_blkio_ticks
+	f.u(0)                     // guest_time
+	f.i(0)                     // cguest_time
+	f.u(0)                     // start_data: not recorded by the loader
+	f.u(0)                     // end_data
 	f.u(a.mem.BrkStart)
 	f.u(a.exec.ArgStart)
 	f.u(a.exec.ArgEnd)

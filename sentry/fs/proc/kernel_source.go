@@ -99,15 +99,16 @@ func (s *kernelSource) since(t time.Time) time.Duration {
 func (s *kernelSource) thread(t *kernel.ThreadInfo) Thread {
 	c := &t.Creds
 	return Thread{
-		TID:        t.TID,
-		NSTIDs:     t.NSTIDs,
-		Name:       t.Name,
-		State:      byte(t.State),
-		SigBlocked: uint64(t.SigMask),
-		SigPending: uint64(t.Pending),
-		UserTime:   t.UserTime,
-		SysTime:    t.SysTime,
-		Nice:       t.Nice,
+		TID:         t.TID,
+		NSTIDs:      t.NSTIDs,
+		Name:        t.Name,
+		State:       byte(t.State),
+		SigBlocked:  uint64(t.SigMask),
+		SigPending:  uint64(t.Pending),
+		UserTime:    t.UserTime,
+		SysTime:     t.SysTime,
+		Nice:        t.Nice,
+		SchedPolicy: t.SchedPolicy,
 		// Ticks since boot in the reader's time namespace, as Linux's
 		// timens_add_boottime_ns.
 		StartTime: s.since(t.StartTime) + s.k.CallerClockOffset(unix.CLOCK_BOOTTIME),

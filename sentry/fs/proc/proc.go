@@ -125,10 +125,12 @@ type Thread struct {
 	// UserTime and SysTime are CPU time; StartTime is since
 	// System.BootTime.
 	UserTime, SysTime, StartTime time.Duration
-	// Nice is the thread's nice value.
-	Nice       int32
-	Creds      Creds
-	NoNewPrivs bool
+	// Nice is the thread's nice value, SchedPolicy its scheduling
+	// policy (SCHED_*).
+	Nice        int32
+	SchedPolicy int32
+	Creds       Creds
+	NoNewPrivs  bool
 	// Seccomp is the seccomp mode (0 disabled, 1 strict, 2 filter) and
 	// SeccompFilters the number of filters installed.
 	Seccomp, SeccompFilters int
