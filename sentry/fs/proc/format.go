@@ -379,53 +379,95 @@ func formatMaps(maps []Mapping) []byte {
 	return b
 }
 
-// formatSmaps renders /proc/[pid]/smaps (show_smap). The sentry keeps no
-// dirty bits: anonymous memory is reported dirty and file memory clean,
-// which is what they almost always are.
+// smapsCounts are the memory counters of smaps, of one mapping or, summed,
+// of an address space (smaps_rollup). The sentry keeps no dirty bits:
+// anonymous memory is reported dirty and file memory clean, which is what
+// they almost always are.
+type smapsCounts struct {
+	rss, pss, pssDirty, pssAnon, pssFile, pssShmem uint64
+	sharedClean, sharedDirty                         uint64
+	privateClean, privateDirty                       uint64
+	anonymous                                        uint64
+}
+
+func mappingCounts(m *Mapping) smapsCounts {
+	rss := m.Resident * pageSize
+	shared := min(m.SharedResident, m.Resident) * pageSize
+	private := rss - shared
+	c := smapsCounts{rss: rss, pss: m.PssBytes}
+	switch {
+	case m.File:
+		c.sharedClean, c.privateClean = shared, private
+		c.pssFile = m.PssBytes
+	default:
+		c.sharedDirty, c.privateDirty, c.pssDirty = shared, private, m.PssBytes
+		if m.Shared {
+			c.pssShmem = m.PssBytes
+		} else {
+			c.anonymous, c.pssAnon = rss, m.PssBytes
+		}
+	}
+	return c
+}
+
+func (c *smapsCounts) add(o smapsCounts) {
+	c.rss += o.rss
+	c.pss += o.pss
+	c.pssDirty += o.pssDirty
+	c.pssAnon += o.pssAnon
+	c.pssFile += o.pssFile
+	c.pssShmem += o.pssShmem
+	c.sharedClean += o.sharedClean
+	c.sharedDirty += o.sharedDirty
+	c.privateClean += o.privateClean
+	c.privateDirty += o.privateDirty
+	c.anonymous += o.anonymous
+}
+
+// appendSmapsCounts appends the counter lines of __show_smap, from Rss to
+// Locked; rollup adds the Pss split of smaps_rollup.
+func appendSmapsCounts(b []byte, c smapsCounts, rollup bool) []byte {
+	kb := func(label string, bytes uint64) {
+		b = fmt.Appendf(b, "%-16s%8d kB\n", label+":", bytes>>10)
+	}
+	kb("Rss", c.rss)
+	kb("Pss", c.pss)
+	kb("Pss_Dirty", c.pssDirty)
+	if rollup {
+		kb("Pss_Anon", c.pssAnon)
+		kb("Pss_File", c.pssFile)
+		kb("Pss_Shmem", c.pssShmem)
+	}
+	kb("Shared_Clean", c.sharedClean)
+	kb("Shared_Dirty", c.sharedDirty)
+	kb("Private_Clean", c.privateClean)
+	kb("Private_Dirty", c.privateDirty)
+	kb("Referenced", c.rss)
+	kb("Anonymous", c.anonymous)
+	kb("KSM", 0)
+	kb("LazyFree", 0)
+	kb("AnonHugePages", 0)
+	kb("ShmemPmdMapped", 0)
+	kb("FilePmdMapped", 0)
+	kb("Shared_Hugetlb", 0)
+	b = fmt.Appendf(b, "Private_Hugetlb: %7d kB\n", 0)
+	kb("Swap", 0)
+	kb("SwapPss", 0)
+	kb("Locked", 0)
+	return b
+}
+
+// formatSmaps renders /proc/[pid]/smaps (show_smap).
 func formatSmaps(maps []Mapping) []byte {
 	var b []byte
 	for i := range maps {
 		m := &maps[i]
 		b = mapsLine(b, m)
-		kb := func(label string, bytes uint64) {
-			b = fmt.Appendf(b, "%-16s%8d kB\n", label+":", bytes>>10)
-		}
-		rss := m.Resident * pageSize
-		shared := min(m.SharedResident, m.Resident) * pageSize
-		private := rss - shared
-		dirty := !m.File
-		var sharedClean, sharedDirty, privateClean, privateDirty, pssDirty uint64
-		if dirty {
-			sharedDirty, privateDirty, pssDirty = shared, private, m.PssBytes
-		} else {
-			sharedClean, privateClean = shared, private
-		}
-		anon := uint64(0)
-		if !m.File && !m.Shared {
-			anon = rss
-		}
-		kb("Size", m.End-m.Start)
-		kb("KernelPageSize", pageSize)
-		kb("MMUPageSize", pageSize)
-		kb("Rss", rss)
-		kb("Pss", m.PssBytes)
-		kb("Pss_Dirty", pssDirty)
-		kb("Shared_Clean", sharedClean)
-		kb("Shared_Dirty", sharedDirty)
-		kb("Private_Clean", privateClean)
-		kb("Private_Dirty", privateDirty)
-		kb("Referenced", rss)
-		kb("Anonymous", anon)
-		kb("LazyFree", 0)
-		kb("AnonHugePages", 0)
-		kb("ShmemPmdMapped", 0)
-		kb("FilePmdMapped", 0)
-		kb("Shared_Hugetlb", 0)
-		b = fmt.Appendf(b, "Private_Hugetlb: %7d kB\n", 0)
-		kb("Swap", 0)
-		kb("SwapPss", 0)
-		kb("Locked", 0)
-		b = append(b, "THPeligible:    0\nVmFlags: "...)
+		b = fmt.Appendf(b, "%-16s%8d kB\n", "Size:", (m.End-m.Start)>>10)
+		b = fmt.Appendf(b, "%-16s%8d kB\n", "KernelPageSize:", pageSize>>10)
+		b = fmt.Appendf(b, "%-16s%8d kB\n", "MMUPageSize:", pageSize>>10)
+		b = appendSmapsCounts(b, mappingCounts(m), false)
+		b = fmt.Appendf(b, "THPeligible:    %8d\nVmFlags: ", 0)
 		for _, fl := range []struct {
 			on   bool
 			name string
@@ -442,6 +484,21 @@ func formatSmaps(maps []Mapping) []byte {
 		b = append(b, '\n')
 	}
 	return b
+}
+
+// formatSmapsRollup renders /proc/[pid]/smaps_rollup (show_smaps_rollup):
+// the sums of smaps over the address space, under a header spanning it.
+// An address space with no mappings (a zombie's) shows nothing.
+func formatSmapsRollup(maps []Mapping) []byte {
+	if len(maps) == 0 {
+		return nil
+	}
+	var c smapsCounts
+	for i := range maps {
+		c.add(mappingCounts(&maps[i]))
+	}
+	b := mapsLine(nil, &Mapping{Start: maps[0].Start, End: maps[len(maps)-1].End, Path: "[rollup]"})
+	return appendSmapsCounts(b, c, true)
 }
 
 // formatFDInfo renders /proc/[pid]/fdinfo/N.

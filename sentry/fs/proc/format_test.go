@@ -207,7 +207,8 @@ func TestFormatMaps(t *testing.T) {
 		"Size:                  8 kB\nKernelPageSize:        4 kB\nMMUPageSize:           4 kB\nRss:                   8 kB\nPss:                   8 kB\nPss_Dirty:             0 kB\n",
 		"Private_Clean:         8 kB\n",
 		"Private_Hugetlb:       0 kB\nSwap:                  0 kB\n",
-		"THPeligible:    0\nVmFlags: rd ex mr mw me \n",
+		"Anonymous:             0 kB\nKSM:                   0 kB\nLazyFree:              0 kB\n",
+		"THPeligible:           0\nVmFlags: rd ex mr mw me \n",
 		"7ffd0000-7ffd1000 rw-p 00000000 00:00 0 \nSize:                  4 kB\n",
 		"Rss:                   4 kB\nPss:                   2 kB\nPss_Dirty:             2 kB\nShared_Clean:          0 kB\nShared_Dirty:          4 kB\nPrivate_Clean:         0 kB\nPrivate_Dirty:         0 kB\nReferenced:            4 kB\nAnonymous:             4 kB\n",
 		"VmFlags: rd wr gd \n",
@@ -215,6 +216,23 @@ func TestFormatMaps(t *testing.T) {
 		if !strings.Contains(smaps, want) {
 			t.Errorf("smaps lacks %q:\n%s", want, smaps)
 		}
+	}
+
+	// The rollup: the sums under a header from the first mapping's
+	// start to the last one's end, the Pss split by kind.
+	rollup := string(formatSmapsRollup(maps))
+	if want := "555555554000-7fff0000 ---p 00000000 00:00 0"; !strings.HasPrefix(rollup, want+" ") || strings.Index(rollup, "[rollup]\n") != 73 {
+		t.Errorf("rollup header: %q", strings.SplitN(rollup, "\n", 2)[0])
+	}
+	if want := "Rss:                  12 kB\nPss:                  10 kB\nPss_Dirty:             2 kB\nPss_Anon:              2 kB\nPss_File:              8 kB\nPss_Shmem:             0 kB\n" +
+		"Shared_Clean:          0 kB\nShared_Dirty:          4 kB\nPrivate_Clean:         8 kB\nPrivate_Dirty:         0 kB\nReferenced:           12 kB\nAnonymous:             4 kB\nKSM:                   0 kB\n"; !strings.Contains(rollup, want) {
+		t.Errorf("rollup lacks %q:\n%s", want, rollup)
+	}
+	if strings.Contains(rollup, "Size:") || strings.Contains(rollup, "VmFlags") || !strings.HasSuffix(rollup, "Locked:                0 kB\n") {
+		t.Errorf("rollup has per-mapping lines or lacks its last:\n%s", rollup)
+	}
+	if got := formatSmapsRollup(nil); len(got) != 0 {
+		t.Errorf("rollup of no mappings = %q", got)
 	}
 }
 

@@ -371,7 +371,7 @@ func TestProcessDir(t *testing.T) {
 	root := newTree(newFake())
 	got := names(readdir(t, root, "/proc/42", 1<<16))
 	want := []string{".", "..", "auxv", "cgroup", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo",
-		"limits", "maps", "mountinfo", "mounts", "net", "ns", "oom_score_adj", "root", "smaps", "stat", "statm",
+		"limits", "maps", "mountinfo", "mounts", "net", "ns", "oom_score_adj", "root", "smaps", "smaps_rollup", "stat", "statm",
 		"status", "wchan", "task"}
 	if !slices.Equal(got, want) {
 		t.Errorf("/proc/42 = %q", got)

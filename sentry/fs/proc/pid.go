@@ -176,16 +176,15 @@ func (v *view) limits() ([]byte, error) {
 	return formatLimits(&p.Limits), nil
 }
 
-func (v *view) maps(smaps bool) func() ([]byte, error) {
+// maps returns the generator of maps, smaps or smaps_rollup: format
+// renders the mappings, with their resident counts if resident.
+func (v *view) maps(resident bool, format func([]Mapping) []byte) func() ([]byte, error) {
 	return func() ([]byte, error) {
 		if _, _, err := v.snapshot(); err != nil {
 			return nil, err
 		}
-		maps, _ := v.fs.src.Mappings(v.pid, smaps)
-		if smaps {
-			return formatSmaps(maps), nil
-		}
-		return formatMaps(maps), nil
+		maps, _ := v.fs.src.Mappings(v.pid, resident)
+		return format(maps), nil
 	}
 }
 
@@ -263,7 +262,7 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 		{"fd", func(k string) *node { return fs.fdDir(k, v, false) }},
 		{"fdinfo", func(k string) *node { return fs.fdDir(k, v, true) }},
 		{"limits", file(0o444, v.limits)},
-		{"maps", file(0o444, v.maps(false))},
+		{"maps", file(0o444, v.maps(false, formatMaps))},
 		{"mountinfo", file(0o444, mounts(formatMountinfo))},
 		{"mounts", file(0o444, mounts(formatMounts))},
 		{"net", func(k string) *node { return fs.netDir(k, v.attr) }},
@@ -271,7 +270,8 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 		// No OOM killer adjustments: every process has the default.
 		{"oom_score_adj", file(0o444, text("0\n"))},
 		{"root", link(v.root)},
-		{"smaps", file(0o444, v.maps(true))},
+		{"smaps", file(0o444, v.maps(true, formatSmaps))},
+		{"smaps_rollup", file(0o444, v.maps(true, formatSmapsRollup))},
 		{"stat", file(0o444, v.stat)},
 		{"statm", file(0o444, v.statm)},
 		{"status", file(0o444, v.status)},
