@@ -385,9 +385,9 @@ func formatMaps(maps []Mapping) []byte {
 // they almost always are.
 type smapsCounts struct {
 	rss, pss, pssDirty, pssAnon, pssFile, pssShmem uint64
-	sharedClean, sharedDirty                         uint64
-	privateClean, privateDirty                       uint64
-	anonymous                                        uint64
+	sharedClean, sharedDirty                       uint64
+	privateClean, privateDirty                     uint64
+	anonymous                                      uint64
 }
 
 func mappingCounts(m *Mapping) smapsCounts {
