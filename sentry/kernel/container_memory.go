@@ -90,24 +90,23 @@ func (c *Container) oomVictimAliveLocked() bool {
 	return v != nil && !v.zombie && len(v.tasks) > 0
 }
 
-// killLargestLocked SIGKILLs the live process of c with the most resident
-// pages, as Linux's memcg OOM killer picks the task with the highest
-// badness, and returns it (nil when c has none).
+// killLargestLocked SIGKILLs the live process of c with the highest
+// badness, its resident pages weighed by its oom_score_adj against c's
+// limit, as Linux's memcg OOM killer picks its victim, and returns it
+// (nil when c has none it may kill).
 //
 // Preconditions: k.mu is held.
 func (k *Kernel) killLargestLocked(c *Container) *ThreadGroup {
 	var victim *ThreadGroup
-	var most uint64
+	var most int64
+	limitPages := c.memcg.Limit() / 4096
 	for _, tg := range k.threadGroups {
 		if tg.container != c || tg.zombie || tg.exiting {
 			continue
 		}
-		var pages uint64
-		if l := tg.leader; l != nil && l.mm != nil {
-			pages = l.mm.ResidentPages()
-		}
-		if victim == nil || pages > most {
-			victim, most = tg, pages
+		points, ok := tg.oomBadnessLocked(limitPages)
+		if ok && (victim == nil || points > most) {
+			victim, most = tg, points
 		}
 	}
 	if victim == nil {
@@ -115,8 +114,12 @@ func (k *Kernel) killLargestLocked(c *Container) *ThreadGroup {
 	}
 	c.oomKills++
 	c.oomVictim = victim
+	var resident uint64
+	if l := victim.leader; l != nil && l.mm != nil {
+		resident = l.mm.ResidentPages()
+	}
 	k.Log.Info("memory limit reached: killing the container's largest process", "container", c.ID,
-		"pid", victim.id, "residentBytes", most*4096, "limitBytes", c.memcg.Limit())
+		"pid", victim.id, "residentBytes", resident*4096, "oomScoreAdj", victim.oomScoreAdj, "limitBytes", c.memcg.Limit())
 	victim.killLocked(unix.WaitStatus(unix.SIGKILL))
 	return victim
 }

@@ -227,6 +227,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 			parent = t.tg.parent
 		}
 		child.tg = k.newThreadGroup(tid, ns, parent, handlers, t.tg.limits)
+		child.tg.inheritOOMLocked(t.tg)
 		child.tg.leader = child
 		child.tg.exitSignal = opts.ExitSignal
 		child.tg.pgid, child.tg.sid = t.tg.pgid, t.tg.sid

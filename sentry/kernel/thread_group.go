@@ -85,6 +85,7 @@ type ThreadGroup struct {
 	maxRSS, childMaxRSS uint64
 
 	cpuTimersState
+	oomState
 
 	// itimerReal is ITIMER_REAL; timers are the POSIX timers by ID.
 	itimerReal *IntervalTimer

@@ -175,3 +175,84 @@ func TestBulkCopyOvershootKilled(t *testing.T) {
 		})
 	}
 }
+
+// oomPreferChild holds 8 MiB, forks a child that gives the inherited
+// pages back, asks to be killed first (oom_score_adj 1000) and holds 2
+// MiB, then grows by 1 MiB at a time until the child is gone. It exits 0
+// when the child was SIGKILLed.
+const oomPreferChild = `#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static char *hold(long size) {
+	char *m = mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		_exit(2);
+	memset(m, 1, size);
+	return m;
+}
+int main(void) {
+	char *own = hold(8 << 20);
+	int p[2];
+	if (pipe(p) != 0)
+		return 3;
+	pid_t c = fork();
+	if (c == 0) {
+		// Not to keep the exec's output open, nor to outlive a
+		// failed run by long.
+		close(0);
+		close(1);
+		close(2);
+		alarm(20);
+		munmap(own, 8 << 20);
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY);
+		if (fd < 0 || write(fd, "1000", 4) != 4)
+			_exit(4);
+		hold(2 << 20);
+		write(p[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	char r;
+	if (read(p[0], &r, 1) != 1)
+		return 5;
+	int ws;
+	for (int i = 0; i < 16; i++) {
+		hold(1 << 20);
+		if (waitpid(c, &ws, WNOHANG) == c)
+			return WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL ? 0 : 6;
+	}
+	return 7;
+}
+`
+
+// The container's OOM killer weighs each process's oom_score_adj as
+// Linux's does: a child that asked to go first is killed though its
+// parent holds more memory.
+func TestOOMScoreAdjChoosesTheVictim(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skipf("no gcc to build the program: %v", err)
+	}
+	p := startPod(t)
+	srcPath := filepath.Join(t.TempDir(), "prefer.c")
+	if err := os.WriteFile(srcPath, []byte(oomPreferChild), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(roots[0], "bin", "oom-prefer-child")
+	if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, srcPath).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { os.Remove(bin) })
+	p.createLimited("c", "r1", control.Process{Args: []string{"sleep", "1000"}}, 16*mib)
+	p.start("c")
+	if code, out, errOut := p.execOut("c", "prefer", "/bin/oom-prefer-child"); code != 0 {
+		t.Fatalf("the program exited %d (%q, %q), want 0: its child, oom_score_adj 1000, killed first", code, out, errOut)
+	}
+	if stats := p.containerStats("c"); stats.OOMKills != 1 {
+		t.Errorf("%d OOM kills, want 1", stats.OOMKills)
+	}
+}

@@ -489,6 +489,21 @@ func (s *kernelSource) System() System {
 	}
 }
 
+var _ OOMSource = (*kernelSource)(nil)
+
+// OOMScoreAdj implements OOMSource.OOMScoreAdj.
+func (s *kernelSource) OOMScoreAdj(pid int32, legacy bool) (int, error) {
+	return s.k.OOMScoreAdj(s.ns, pid, legacy)
+}
+
+// SetOOMScoreAdj implements OOMSource.SetOOMScoreAdj.
+func (s *kernelSource) SetOOMScoreAdj(pid int32, value int, legacy bool) error {
+	return s.k.SetCallerOOMScoreAdj(s.ns, pid, value, legacy)
+}
+
+// OOMScore implements OOMSource.OOMScore.
+func (s *kernelSource) OOMScore(pid int32) (int, error) { return s.k.OOMScore(s.ns, pid) }
+
 func (s *kernelSource) SetComm(pid, tid int32, name string) error {
 	return s.k.SetCallerName(s.ns, pid, tid, name)
 }

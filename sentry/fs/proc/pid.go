@@ -267,8 +267,9 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 		{"mounts", file(0o444, mounts(formatMounts))},
 		{"net", func(k string) *node { return fs.netDir(k, v.attr) }},
 		{"ns", func(k string) *node { return fs.nsDir(k, v) }},
-		// No OOM killer adjustments: every process has the default.
-		{"oom_score_adj", file(0o444, text("0\n"))},
+	}
+	entries = append(entries, fs.oomEntries(v)...)
+	entries = append(entries, []entry{
 		{"root", link(v.root)},
 		{"smaps", file(0o444, v.maps(true, formatSmaps))},
 		{"smaps_rollup", file(0o444, v.maps(true, formatSmapsRollup))},
@@ -278,7 +279,7 @@ func (fs *filesystem) processDir(pid, tid int32, key string, inTask bool) *node 
 		// No kernel symbols to name a wait channel: "0", as Linux
 		// shows when it has none either.
 		{"wchan", file(0o444, text("0"))},
-	}
+	}...)
 	if !inTask {
 		entries = append(entries, entry{"task", func(k string) *node { return fs.taskDir(k, v) }})
 	}
