@@ -24,8 +24,10 @@ type context struct {
 	// tid is the task's host thread; immutable.
 	tid int32
 
-	// interrupted records an Interrupt not yet reported by a Switch.
+	// interrupted records an Interrupt not yet reported by a Switch;
+	// wake carries it to a Switch waiting for a vCPU (capacity 1).
 	interrupted atomic.Bool
+	wake        chan struct{}
 	// running is the vCPU a Switch in progress holds, for Interrupt.
 	running atomic.Pointer[vCPU]
 
@@ -52,6 +54,10 @@ var _ platform.Context = (*context)(nil)
 // Interrupt implements platform.Context.Interrupt.
 func (c *context) Interrupt() {
 	c.interrupted.Store(true)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 	if v := c.running.Load(); v != nil {
 		v.kick()
 	}
@@ -92,9 +98,20 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		return platform.Trap{}, fmt.Errorf("kvm: non-canonical FS or GS base %#x/%#x", st.Regs.Fs_base, st.Regs.Gs_base)
 	}
 	m := c.p.m
-	v, err := m.pool.acquire(c.last, c.tid)
-	if err != nil {
-		return platform.Trap{}, err
+	var v *vCPU
+	for {
+		var err error
+		v, err = m.pool.acquireOrWake(c.last, c.tid, c.wake)
+		if err == nil {
+			break
+		}
+		if err != errWaitInterrupted {
+			return platform.Trap{}, err
+		}
+		if c.interrupted.Swap(false) {
+			return platform.Trap{Kind: platform.TrapInterrupted}, nil
+		}
+		// A wake whose Interrupt an earlier Switch already reported.
 	}
 	defer m.pool.release(v)
 	c.last = v

@@ -130,7 +130,7 @@ func (p *Platform) NewContext() (platform.Context, error) {
 }
 
 func (p *Platform) newContext() *context {
-	return &context{p: p, tid: int32(unix.Gettid())}
+	return &context{p: p, tid: int32(unix.Gettid()), wake: make(chan struct{}, 1)}
 }
 
 // AppRunsOnTaskThread implements platform.AppOnTaskThread: a context's

@@ -2,6 +2,7 @@ package kvm
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -36,6 +37,10 @@ const (
 )
 
 var errPoolClosed = errors.New("kvm: platform closed")
+
+// errWaitInterrupted is acquireOrWake's answer when wake fired before a
+// vCPU was free.
+var errWaitInterrupted = errors.New("kvm: wait for a vCPU interrupted")
 
 // pool is the set of vCPUs.
 type pool struct {
@@ -74,14 +79,22 @@ func (p *pool) vcpus() []*vCPU {
 
 // acquire returns a vCPU held by the caller, preferring last.
 func (p *pool) acquire(last *vCPU, tid int32) (*vCPU, error) {
+	return p.acquireOrWake(last, tid, nil)
+}
+
+// acquireOrWake is acquire that stops waiting, with errWaitInterrupted,
+// when wake fires: a task waiting for a vCPU must still take its signals
+// and die when killed, or a sandbox whose vCPUs are all held could not
+// even exit.
+func (p *pool) acquireOrWake(last *vCPU, tid int32, wake <-chan struct{}) (*vCPU, error) {
 	if last != nil && last.state.CompareAndSwap(vcpuFree, vcpuHeld) {
 		last.tid.Store(tid)
 		return last, nil
 	}
-	return p.acquireSlow(tid)
+	return p.acquireSlow(tid, wake)
 }
 
-func (p *pool) acquireSlow(tid int32) (*vCPU, error) {
+func (p *pool) acquireSlow(tid int32, wake <-chan struct{}) (*vCPU, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -116,7 +129,20 @@ func (p *pool) acquireSlow(tid int32) (*vCPU, error) {
 	ch := make(chan *vCPU, 1)
 	p.waiters = append(p.waiters, ch)
 	p.mu.Unlock()
-	v = <-ch
+	select {
+	case v = <-ch:
+	case <-wake:
+		p.mu.Lock()
+		if i := slices.Index(p.waiters, ch); i >= 0 {
+			p.waiters = slices.Delete(p.waiters, i, i+1)
+			p.waiting.Add(-1)
+			p.mu.Unlock()
+			return nil, errWaitInterrupted
+		}
+		p.mu.Unlock()
+		// A release or close already answered.
+		v = <-ch
+	}
 	if v == nil {
 		return nil, errPoolClosed
 	}

@@ -247,3 +247,38 @@ func TestWatchdogLoop(t *testing.T) {
 	waitFor("parked watchdog did not wake", func() bool { return immediateExit(v.run) != 0 })
 	v.inGuest.Store(false)
 }
+
+// A waiter whose wake fires leaves the queue with errWaitInterrupted, and
+// the next release goes to the waiter behind it.
+func TestPoolWaitInterrupted(t *testing.T) {
+	p, _ := fakePool(1)
+	held, _ := p.acquire(nil, 1)
+	wake := make(chan struct{}, 1)
+	first := make(chan error, 1)
+	go func() {
+		_, err := p.acquireOrWake(nil, 2, wake)
+		first <- err
+	}()
+	for p.waiting.Load() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	second := make(chan *vCPU, 1)
+	go func() {
+		v, _ := p.acquire(nil, 3)
+		second <- v
+	}()
+	for p.waiting.Load() != 2 {
+		time.Sleep(time.Millisecond)
+	}
+	wake <- struct{}{}
+	if err := <-first; err != errWaitInterrupted {
+		t.Fatalf("woken waiter: %v, want errWaitInterrupted", err)
+	}
+	p.release(held)
+	if v := <-second; v != held {
+		t.Fatalf("the waiter behind got %v, want the released vCPU", v)
+	}
+	if n := p.waiting.Load(); n != 0 {
+		t.Errorf("%d waiters counted after both left", n)
+	}
+}
