@@ -140,7 +140,7 @@ func ParseNet(name, value string, old []int64) ([]int64, error) {
 		if end < 0 {
 			end = len(s)
 		}
-		v, err := parseCInt(s[:end])
+		v, err := ParseCInt(s[:end])
 		if err != nil {
 			return nil, &ErrInvalid{Reason: fmt.Sprintf("%q is not an integer", s[:end])}
 		}
@@ -221,9 +221,9 @@ func CheckPod(sysctls map[string]string) error {
 	return nil
 }
 
-// parseCInt parses an integer as the kernel's strtoul with base 0 does:
+// ParseCInt parses an integer as the kernel's strtoul with base 0 does:
 // an optional '-', then 0x (hexadecimal), 0 (octal) or decimal digits.
-func parseCInt(s string) (int64, error) {
+func ParseCInt(s string) (int64, error) {
 	neg := false
 	if strings.HasPrefix(s, "-") {
 		neg, s = true, s[1:]

@@ -3,9 +3,12 @@ package proc
 import (
 	"bytes"
 	"fmt"
-	"strconv"
+	"math"
+	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/sysctl"
 )
 
 // /proc/[pid]/oom_score_adj, oom_adj and oom_score.
@@ -32,27 +35,15 @@ const procNumBuf = 13
 // 0, or hexadecimal after 0x.
 func parseProcInt(p []byte) (int, error) {
 	s := string(bytes.TrimSpace(p[:min(len(p), procNumBuf-1)]))
-	neg := false
-	if s != "" && (s[0] == '-' || s[0] == '+') {
-		neg = s[0] == '-'
+	if strings.HasPrefix(s, "+") {
 		s = s[1:]
+		if strings.HasPrefix(s, "-") {
+			return 0, unix.EINVAL
+		}
 	}
-	base := 10
-	switch {
-	case len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'):
-		base, s = 16, s[2:]
-	case len(s) > 1 && s[0] == '0':
-		base, s = 8, s[1:]
-	}
-	if s == "" || s[0] == '+' || s[0] == '-' {
+	v, err := sysctl.ParseCInt(s)
+	if err != nil || v < math.MinInt32 || v > math.MaxInt32 {
 		return 0, unix.EINVAL
-	}
-	v, err := strconv.ParseInt(s, base, 32)
-	if err != nil {
-		return 0, unix.EINVAL
-	}
-	if neg {
-		v = -v
 	}
 	return int(v), nil
 }
