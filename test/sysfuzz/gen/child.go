@@ -228,10 +228,14 @@ func (c *child) openFixtureFDs() {
 		}
 	}
 	nb := unix.O_NONBLOCK
-	add(unix.Open("/dev/null", unix.O_RDWR, 0))
-	add(unix.Open("/dev/zero", unix.O_RDWR, 0))
-	add(unix.Open("/dev/urandom", unix.O_RDONLY, 0))
-	add(unix.Open("/etc/passwd", unix.O_RDONLY, 0))
+	// The paths outside the batch's directory are the sandbox's, which
+	// earlier batches' calls may have replaced (a rename of their FIFO
+	// over /dev/urandom): opened without O_NONBLOCK, such a FIFO would
+	// hold every later child in its set-up.
+	add(unix.Open("/dev/null", unix.O_RDWR|nb, 0))
+	add(unix.Open("/dev/zero", unix.O_RDWR|nb, 0))
+	add(unix.Open("/dev/urandom", unix.O_RDONLY|nb, 0))
+	add(unix.Open("/etc/passwd", unix.O_RDONLY|nb, 0))
 	add(unix.Open("f", unix.O_RDWR, 0))
 	add(unix.Open("f", unix.O_RDONLY|unix.O_APPEND, 0))
 	add(unix.Open("fifo", unix.O_RDWR|nb, 0))
