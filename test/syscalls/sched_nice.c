@@ -20,15 +20,8 @@ static int prio(int which, int who) {
 
 // stat_prio reads fields 18 and 19 (priority, nice) of /proc/PID/stat.
 static void stat_prio(pid_t pid, long *priority, long *nice) {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	CHECK(f != NULL);
-	CHECK(fgets(buf, sizeof buf, f) != NULL);
-	fclose(f);
-	char *p = strrchr(buf, ')');
-	CHECK(p != NULL);
-	CHECK(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %ld %ld", priority, nice) == 2);
+	*priority = proc_stat_field(pid, 18);
+	*nice = proc_stat_field(pid, 19);
 }
 
 static void *thread_nice(void *arg) {

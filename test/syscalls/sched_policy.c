@@ -17,23 +17,7 @@
 #include <sys/syscall.h>
 
 // stat_policy reads field 41 (policy) of /proc/PID/stat.
-static long stat_policy(pid_t pid) {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	CHECK(f != NULL);
-	CHECK(fgets(buf, sizeof buf, f) != NULL);
-	fclose(f);
-	char *p = strrchr(buf, ')');
-	CHECK(p != NULL);
-	p += 2; // the state, field 3
-	for (int field = 3; field < 41; field++) {
-		p = strchr(p, ' ');
-		CHECK(p != NULL);
-		p++;
-	}
-	return strtol(p, NULL, 10);
-}
+static long stat_policy(pid_t pid) { return proc_stat_field(pid, 41); }
 
 static int set(pid_t pid, int policy) {
 	struct sched_param sp = {0};

@@ -72,6 +72,30 @@ static inline const char *wstatus_str(int ws) {
 			     wstatus_str(s_), (sig));                      \
 	} while (0)
 
+// proc_stat_field returns field n (1-based, n >= 3) of /proc/PID/stat as
+// a number, counting from after the command's closing parenthesis.
+static inline long proc_stat_field(pid_t pid, int n) {
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		FAIL("opening %s (errno %d %s)", path, errno, errname(errno));
+	if (fgets(buf, sizeof buf, f) == NULL)
+		FAIL("reading %s", path);
+	fclose(f);
+	char *p = strrchr(buf, ')');
+	if (p == NULL)
+		FAIL("no ')' in %s", buf);
+	p += 2; // field 3, the state
+	for (int field = 3; field < n; field++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			FAIL("%s has fewer than %d fields", path, n);
+		p++;
+	}
+	return strtol(p, NULL, 10);
+}
+
 // no_core makes sure a core-dumping signal cannot write a core file.
 static inline void no_core(void) {
 	struct rlimit r = {0, 0};
