@@ -70,7 +70,7 @@ func newNetNamespace(k *Kernel) (*NetNamespace, error) {
 	route := netlink.NewRoute(func() (netif.Network, error) { return n.view, nil })
 	n.netlink = netlink.NewNamespace(map[int]netlink.Protocol{
 		unix.NETLINK_ROUTE:     route,
-		unix.NETLINK_SOCK_DIAG: netlink.NewSockDiag(func() []netif.InetSocket { return k.InetSocketsOf(n.view) }, k.unixSocketsOf(n)),
+		unix.NETLINK_SOCK_DIAG: netlink.NewSockDiag(func() []netif.InetSocket { return k.InetSocketsOf(n.view, nil) }, k.unixSocketsOf(n)),
 	})
 	return n, nil
 }

@@ -62,17 +62,7 @@ func (k *Kernel) Netlink() *netlink.Namespace {
 			k.netlink = netlink.NewNamespace(map[int]netlink.Protocol{unix.NETLINK_ROUTE: netlink.NewHostRoute(h)})
 			return
 		}
-		inet := func() []netif.InetSocket {
-			n, err := k.Network()
-			if err != nil {
-				return nil
-			}
-			st, ok := n.(*netif.Stack)
-			if !ok {
-				return nil
-			}
-			return k.InetSocketsOf(st)
-		}
+		inet := func() []netif.InetSocket { return k.InetSocketsOf(k.Network()) }
 		k.netlink = netlink.NewNamespace(map[int]netlink.Protocol{
 			unix.NETLINK_ROUTE:     netlink.NewRoute(k.Network),
 			unix.NETLINK_SOCK_DIAG: netlink.NewSockDiag(inet, k.unixSocketsOf(InitialNetNamespace())),

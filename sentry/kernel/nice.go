@@ -24,10 +24,7 @@ const (
 func (t *Task) priorityTargetsLocked(which int, who int32) ([]*Task, error) {
 	switch which {
 	case unix.PRIO_PROCESS:
-		if who == 0 {
-			return []*Task{t}, nil
-		}
-		if target := t.pidns.lookupTaskLocked(who); target != nil {
+		if target := t.taskOrSelfLocked(who); target != nil {
 			return []*Task{target}, nil
 		}
 		return nil, nil
@@ -53,6 +50,18 @@ func (t *Task) priorityTargetsLocked(which int, who int32) ([]*Task, error) {
 		return t.visibleTasksLocked(func(other *Task) bool { return other.creds.UID == uid }), nil
 	}
 	return nil, unix.EINVAL
+}
+
+// taskOrSelfLocked returns the task with thread ID id in t's namespace, t
+// itself for 0, or nil, as the system calls that take "0 for the caller"
+// look their target up.
+//
+// Preconditions: k.mu is held.
+func (t *Task) taskOrSelfLocked(id int32) *Task {
+	if id == 0 {
+		return t
+	}
+	return t.pidns.lookupTaskLocked(id)
 }
 
 // visibleTasksLocked returns the tasks of t's PID namespace (and those

@@ -22,19 +22,6 @@ const (
 	SchedResetOnFork = 0x40000000
 )
 
-// schedTargetLocked returns the task pid names (0: t), or ESRCH.
-//
-// Preconditions: k.mu is held.
-func (t *Task) schedTargetLocked(pid int32) (*Task, error) {
-	if pid == 0 {
-		return t, nil
-	}
-	if target := t.pidns.lookupTaskLocked(pid); target != nil {
-		return target, nil
-	}
-	return nil, unix.ESRCH
-}
-
 // SchedPolicy implements sched_getscheduler(2): the task's policy, with
 // SCHED_RESET_ON_FORK.
 func (t *Task) SchedPolicy(pid int32) (int32, error) {
@@ -43,9 +30,9 @@ func (t *Task) SchedPolicy(pid int32) (int32, error) {
 	}
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
-	target, err := t.schedTargetLocked(pid)
-	if err != nil {
-		return 0, err
+	target := t.taskOrSelfLocked(pid)
+	if target == nil {
+		return 0, unix.ESRCH
 	}
 	policy := target.schedPolicy
 	if target.schedResetOnFork {
@@ -66,9 +53,9 @@ func (t *Task) SetSchedPolicy(pid int32, policy int32, prio int32) error {
 	}
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
-	target, err := t.schedTargetLocked(pid)
-	if err != nil {
-		return err
+	target := t.taskOrSelfLocked(pid)
+	if target == nil {
+		return unix.ESRCH
 	}
 	resetOnFork := target.schedResetOnFork
 	if policy < 0 {

@@ -39,9 +39,15 @@ func (k *Kernel) SocketFiles(fn func(f *vfs.File)) {
 	}
 }
 
-// InetSocketsOf lists the TCP and UDP sockets of a stack, with the owner,
-// inode and backlog of those a descriptor holds.
-func (k *Kernel) InetSocketsOf(st *netif.Stack) []netif.InetSocket {
+// InetSocketsOf lists the TCP and UDP sockets of a network's stack, with
+// the owner, inode and backlog of those a descriptor holds; a network
+// without a stack of the sandbox's (err, or a hostNetwork pod's) has
+// none.
+func (k *Kernel) InetSocketsOf(n netif.Network, err error) []netif.InetSocket {
+	st, ok := n.(*netif.Stack)
+	if err != nil || !ok {
+		return nil
+	}
 	owners := map[tcpip.Endpoint]netif.Owner{}
 	k.SocketFiles(func(f *vfs.File) {
 		if is, ok := f.Impl().(*inet.Socket); ok {

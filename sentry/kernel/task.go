@@ -148,6 +148,8 @@ type Task struct {
 	// blockedNS is how long the task has slept since it last left
 	// application code. Used only by the task's goroutine.
 	blockedNS int64
+	// threadCPUTimersState keeps the timers on the task's own CPU clock
+	// (cpu_timers.go).
 	threadCPUTimersState
 
 	// hostCPU bounds sysNS, and userNS where the platform runs the

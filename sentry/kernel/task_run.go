@@ -60,11 +60,11 @@ func (t *Task) goroutine(start func() error, started chan<- error) {
 // catch a task that waited a scheduler slice for a CPU.
 const boundUserTimeAfter = time.Millisecond
 
-// appOnTaskThread reports whether tasks' application code runs on their
-// goroutines' host threads (platform.AppOnTaskThread).
+// appOnTaskThread reports whether the platform runs tasks' application
+// code on the host threads that switch to them (platform.AppOnTaskThread).
 func (k *Kernel) appOnTaskThread() bool {
 	a, ok := k.Platform.(platform.AppOnTaskThread)
-	return ok && a.AppRunsOnTaskThread() && !k.threadFree()
+	return ok && a.AppRunsOnTaskThread()
 }
 
 // run runs the task until it exits.

@@ -34,15 +34,7 @@ func (s *kernelSource) HostNetFile(name string) ([]byte, bool, error) {
 
 // InetSockets implements NetSource.InetSockets.
 func (s *kernelSource) InetSockets() []netif.InetSocket {
-	n, err := s.k.CallerNetwork()
-	if err != nil {
-		return nil
-	}
-	st, ok := n.(*netif.Stack)
-	if !ok {
-		return nil
-	}
-	return s.k.InetSocketsOf(st)
+	return s.k.InetSocketsOf(s.k.CallerNetwork())
 }
 
 // UnixSockets implements NetSource.UnixSockets: the sockets of the
