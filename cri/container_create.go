@@ -204,6 +204,9 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 			NoNewPrivileges: sc.GetNoNewPrivs(),
 			Capabilities:    caps,
 			Seccomp:         seccompProg,
+			// kubelet's choice by QoS class; exec'd processes get it
+			// too (execProcess copies the container's), as under runc.
+			OOMScoreAdj: oomScoreAdj(cfg.GetLinux().GetResources()),
 		},
 		StopSignal: stopSignal,
 		Resources:  toResources(cfg.GetLinux().GetResources()),
@@ -262,6 +265,9 @@ func checkContainerConfig(rpc string, cfg *runtimeapi.ContainerConfig) error {
 	if err := checkMap(rpc, "labels", cfg.GetLabels()); err != nil {
 		return err
 	}
+	if adj := cfg.GetLinux().GetResources().GetOomScoreAdj(); adj < -1000 || adj > 1000 {
+		return invalid(rpc, "linux.resources.oom_score_adj %d is out of range (-1000 to 1000)", adj)
+	}
 	return checkMap(rpc, "annotations", cfg.GetAnnotations())
 }
 
@@ -303,4 +309,12 @@ func (s *Server) removeRootfs(ctx context.Context, rpc, id string) {
 			s.log.Warn(rpc+": forgetting the container's writable layer", "container", id, "err", err)
 		}
 	}
+}
+
+// oomScoreAdj is the container processes' oom_score_adj as the request
+// asks; checkContainerConfig has checked its range. Always set (0 when
+// the request has none), as containerd sets it.
+func oomScoreAdj(r *runtimeapi.LinuxContainerResources) *int {
+	adj := int(r.GetOomScoreAdj())
+	return &adj
 }

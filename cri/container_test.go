@@ -31,7 +31,7 @@ func TestCreateContainer(t *testing.T) {
 		c.Tty, c.Stdin, c.StdinOnce = true, true, true
 		c.Mounts = []*runtimeapi.Mount{{HostPath: "/var/lib/kubelet/x", ContainerPath: "/data", Readonly: true}}
 		c.Linux = &runtimeapi.LinuxContainerConfig{
-			Resources: &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 64 << 20, CpuQuota: 20000, CpuPeriod: 100000},
+			Resources: &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 64 << 20, CpuQuota: 20000, CpuPeriod: 100000, OomScoreAdj: 999},
 			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
 				ReadonlyRootfs:     true,
 				NoNewPrivs:         true,
@@ -58,7 +58,7 @@ func TestCreateContainer(t *testing.T) {
 	if !reflect.DeepEqual(p.Env, []string{"PATH=/bin", "HOSTNAME=p-host", "A=image", "B=request"}) {
 		t.Errorf("env %q", p.Env)
 	}
-	if p.Cwd != "/srv" || !p.TTY || !p.Stdin || !p.StdinOnce || !p.NoNewPrivileges {
+	if p.Cwd != "/srv" || !p.TTY || !p.Stdin || !p.StdinOnce || !p.NoNewPrivileges || p.OOMScoreAdj == nil || *p.OOMScoreAdj != 999 {
 		t.Errorf("process %+v", p)
 	}
 	if p.User.UID != 1000 || p.User.GID != 44 || !reflect.DeepEqual(p.User.AdditionalGIDs, []uint32{44, 10, 50000, 4000}) {
@@ -148,6 +148,9 @@ func TestCreateContainerRefused(t *testing.T) {
 		{name: "unknown user", mod: sec(func(s *runtimeapi.LinuxContainerSecurityContext) { s.RunAsUsername = "mallory" }), code: codes.InvalidArgument, want: "mallory"},
 		{name: "group without user", mod: sec(func(s *runtimeapi.LinuxContainerSecurityContext) { s.RunAsGroup = &runtimeapi.Int64Value{Value: 3} }), code: codes.InvalidArgument, want: "run_as_group"},
 		{name: "no command", mod: func(c *runtimeapi.ContainerConfig) { c.Image.Image = alpineID }, code: codes.InvalidArgument, want: "no command specified"},
+		{name: "oom_score_adj", mod: func(c *runtimeapi.ContainerConfig) {
+			c.Linux = &runtimeapi.LinuxContainerConfig{Resources: &runtimeapi.LinuxContainerResources{OomScoreAdj: -1001}}
+		}, code: codes.InvalidArgument, want: "oom_score_adj -1001 is out of range"},
 		{name: "empty env key", mod: func(c *runtimeapi.ContainerConfig) { c.Envs = []*runtimeapi.KeyValue{{Value: []byte("x")}} }, code: codes.InvalidArgument, want: "empty key"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -165,6 +165,11 @@ type Process struct {
 	// by the daemon, installed before the program's first instruction;
 	// nil is Unconfined.
 	Seccomp *SeccompProgram `json:"seccomp,omitempty"`
+	// OOMScoreAdj is the process's oom_score_adj (-1000 to 1000), set
+	// as a runtime with CAP_SYS_RESOURCE sets it before the program
+	// starts, so it is also the floor the process cannot go below
+	// without that capability; nil is 0.
+	OOMScoreAdj *int `json:"oomScoreAdj,omitempty"`
 }
 
 // SeccompProgram is a compiled seccomp filter, what the process would

@@ -178,6 +178,9 @@ func checkProcess(r *request, p *Process) *requestError {
 			return r.fail(CodeInvalid, "%s: seccomp: %v", r.Op, err)
 		}
 	}
+	if p.OOMScoreAdj != nil && !kernel.ValidOOMScoreAdj(*p.OOMScoreAdj) {
+		return r.fail(CodeInvalid, "%s: oom_score_adj %d is out of range (-1000 to 1000)", r.Op, *p.OOMScoreAdj)
+	}
 	if p.StdinOnce && !p.Stdin {
 		return r.fail(CodeInvalid, "%s: stdinOnce without stdin", r.Op)
 	}
@@ -196,7 +199,7 @@ func processOptions(p *Process, fds *kernel.FDTable, init bool) kernel.ProcessOp
 	if p.Umask != nil {
 		umask = *p.Umask
 	}
-	return kernel.ProcessOptions{
+	opts := kernel.ProcessOptions{
 		Argv:       p.Args,
 		Env:        p.Env,
 		Cwd:        p.Cwd,
@@ -208,6 +211,10 @@ func processOptions(p *Process, fds *kernel.FDTable, init bool) kernel.ProcessOp
 		SeccompLog: p.Seccomp != nil && p.Seccomp.Log,
 		Init:       init,
 	}
+	if p.OOMScoreAdj != nil {
+		opts.OOMScoreAdj = *p.OOMScoreAdj
+	}
+	return opts
 }
 
 func (s *Server) startContainer(r *request) (*Response, *requestError) {

@@ -186,6 +186,9 @@ type ProcessOptions struct {
 	// TTY, when set, is the replica that becomes the controlling
 	// terminal of the process's new session.
 	TTY *devpts.File
+	// OOMScoreAdj is the process's oom_score_adj and its floor, as a
+	// write with CAP_SYS_RESOURCE sets them (ValidOOMScoreAdj).
+	OOMScoreAdj int
 }
 
 // ErrContainerExited is StartProcess's error for a container whose init
@@ -250,6 +253,7 @@ func (k *Kernel) StartProcess(c *Container, opts ProcessOptions) (*ThreadGroup, 
 	t.tg.settle = newProcessSettle()
 	t.tg.leader = t
 	t.tg.tasks[t] = struct{}{}
+	t.tg.oomScoreAdj, t.tg.oomScoreAdjMin = int16(opts.OOMScoreAdj), int16(opts.OOMScoreAdj)
 	k.tasks[id] = t
 	c.live++
 	if opts.Init {

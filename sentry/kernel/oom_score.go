@@ -20,6 +20,9 @@ const (
 	oomAdjustMax   = 15
 )
 
+// ValidOOMScoreAdj tells whether v is an oom_score_adj Linux accepts.
+func ValidOOMScoreAdj(v int) bool { return v >= oomScoreAdjMin && v <= oomScoreAdjMax }
+
 // oomState is embedded in ThreadGroup; protected by Kernel.mu.
 type oomState struct {
 	// oomScoreAdj is the process's adjustment and oomScoreAdjMin the
@@ -98,7 +101,7 @@ func (k *Kernel) SetCallerOOMScoreAdj(ns *PIDNamespace, pid int32, value int, le
 		} else {
 			value = value * oomScoreAdjMax / -oomDisable
 		}
-	} else if value < oomScoreAdjMin || value > oomScoreAdjMax {
+	} else if !ValidOOMScoreAdj(value) {
 		return unix.EINVAL
 	}
 	k.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cocoonrt/cocoon/sentry/control"
@@ -254,5 +255,33 @@ func TestOOMScoreAdjChoosesTheVictim(t *testing.T) {
 	}
 	if stats := p.containerStats("c"); stats.OOMKills != 1 {
 		t.Errorf("%d OOM kills, want 1", stats.OOMKills)
+	}
+}
+
+// TestContainerOOMScoreAdj: the container's oom_score_adj (kubelet's
+// choice by QoS class) is its processes' from the start, and a floor:
+// without CAP_SYS_RESOURCE they may raise it, not lower it, as under
+// runc, which writes it with that capability.
+func TestContainerOOMScoreAdj(t *testing.T) {
+	p := startPod(t)
+	adj := 500
+	proc := sh(`cat /proc/self/oom_score_adj
+echo 499 > /proc/self/oom_score_adj 2>/dev/null || echo refused
+echo 600 > /proc/self/oom_score_adj && cat /proc/$$/oom_score_adj`)
+	proc.OOMScoreAdj = &adj
+	logPath := p.create("c", "r1", proc)
+	p.start("c")
+	if st := p.wait("c", ""); st.ExitCode != 0 {
+		t.Fatalf("container: %+v\n%+v", st, readLog(t, logPath))
+	}
+	if got, want := logText(readLog(t, logPath), "stdout"), "500\nrefused\n600\n"; got != want {
+		t.Errorf("the container printed %q, want %q", got, want)
+	}
+
+	bad := 1001
+	proc.OOMScoreAdj = &bad
+	if _, err := p.call(&control.Request{Op: control.OpCreateContainer, CreateContainer: &control.ContainerSpec{
+		ID: "bad", RootTree: "r2", Process: proc}}); err == nil || !strings.Contains(err.Error(), "oom_score_adj 1001 is out of range") {
+		t.Errorf("creating a container with oom_score_adj 1001: %v, want out of range", err)
 	}
 }
