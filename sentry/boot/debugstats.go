@@ -62,6 +62,7 @@ func startDebugStats(k *kernel.Kernel, w io.Writer) func() {
 		fmt.Fprintf(&buf, "%s goroutines at exit follow\n", DebugStatsPrefix)
 		_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
 		_, _ = w.Write(buf.Bytes())
+		writeHeapSites(w)
 	}
 }
 

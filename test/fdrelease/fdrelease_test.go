@@ -15,10 +15,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/cocoonrt/cocoon/test/internal/cocoonbin"
+	"github.com/cocoonrt/cocoon/test/internal/sentrystats"
 )
 
 // files is how many files the program creates and removes: well over
@@ -55,55 +55,19 @@ func TestRemovedFilesGiveBackHostDescriptors(t *testing.T) {
 	args := append([]string{"-c", `ulimit -n ` + strconv.Itoa(nofile) + ` && exec "$0" "$@"`, cocoon}, cocoonbin.Do()...)
 	args = append(args, "--", churn, "-dir", work, "-n", strconv.Itoa(files))
 	cmd := exec.Command("/bin/sh", args...)
-	cmd.Env = append(os.Environ(), "COCOON_SENTRY_STATS=1")
+	cmd.Env = append(os.Environ(), sentrystats.Env+"=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("cocoon do churn (descriptor limit %d): %v\nstdout:\n%s\nstderr:\n%s", nofile, err, stdout.String(), statsLines(stderr.String()))
+		t.Fatalf("cocoon do churn (descriptor limit %d): %v\nstdout:\n%s\nstderr:\n%s", nofile, err, stdout.String(), sentrystats.Summary(stderr.String()))
 	}
-	start, end, ok := sentryStats(stderr.String())
+	starts, ends, ok := sentrystats.Parse(stderr.String())
 	if !ok {
 		t.Fatalf("no sentry figures although COCOON_SENTRY_STATS is set\nstderr:\n%s", stderr.String())
 	}
+	start, end := starts["host_fds"], ends["host_fds"]
 	t.Logf("host descriptors: %d at start, %d at exit", start, end)
 	if end > start+fdSlack {
 		t.Errorf("the sentry holds %d host descriptors after creating and removing %d files, %d at start (allowed %d more)", end, files, start, fdSlack)
 	}
-}
-
-// sentryStats returns host_fds from the sentry's start and exit figures
-// (sentry/boot/debugstats.go).
-func sentryStats(stderr string) (start, end int, ok bool) {
-	var found int
-	for _, line := range strings.Split(stderr, "\n") {
-		rest, isStats := strings.CutPrefix(line, "cocoon sentry stats: phase=")
-		if !isStats {
-			continue
-		}
-		for _, f := range strings.Fields(rest) {
-			v, isFDs := strings.CutPrefix(f, "host_fds=")
-			if !isFDs {
-				continue
-			}
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				continue
-			}
-			switch {
-			case strings.HasPrefix(rest, "start "):
-				start = n
-				found |= 1
-			case strings.HasPrefix(rest, "exit "):
-				end = n
-				found |= 2
-			}
-		}
-	}
-	return start, end, found == 3
-}
-
-// statsLines drops the goroutine dump that follows the exit figures.
-func statsLines(stderr string) string {
-	before, _, _ := strings.Cut(stderr, "goroutines at exit follow")
-	return before
 }

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/cocoonrt/cocoon/test/internal/cocoonbin"
+	"github.com/cocoonrt/cocoon/test/internal/sentrystats"
 )
 
 // The leak thresholds compare the sentry's figures after every process of
@@ -107,7 +108,7 @@ func TestSentrySurvivesSyscallFuzz(t *testing.T) {
 		"-duration", r.duration.String(), "-batch", "200")
 	cmd := exec.CommandContext(ctx, cocoon, args...)
 	cmd.Dir = "/"
-	cmd.Env = append(os.Environ(), "COCOON_SENTRY_STATS=1")
+	cmd.Env = append(os.Environ(), sentrystats.Env+"=1")
 	logPath := filepath.Join(dir, "sysfuzz.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -138,7 +139,7 @@ func TestSentrySurvivesSyscallFuzz(t *testing.T) {
 		t.Fatalf("the generator made no calls\n%s", report())
 	}
 
-	start, end, ok := sentryStats(stderr.String())
+	start, end, ok := sentrystats.Parse(stderr.String())
 	if !ok {
 		// boot.run must call startDebugStats (sentry/boot/debugstats.go).
 		t.Fatalf("the sentry did not report its figures although COCOON_SENTRY_STATS is set\n%s", report())
@@ -187,31 +188,6 @@ func checkSentryExit(t *testing.T, runErr error, stderr string, report func() st
 	if runErr != nil {
 		t.Fatalf("cocoon do: %v (the generator exits 0 unless a child hung in the kernel)\n%s", runErr, report())
 	}
-}
-
-// sentryStats parses the start and exit lines of the sentry's figures.
-func sentryStats(stderr string) (start, end map[string]int, ok bool) {
-	for _, line := range strings.Split(stderr, "\n") {
-		rest, found := strings.CutPrefix(line, "cocoon sentry stats: phase=")
-		if !found {
-			continue
-		}
-		fields := strings.Fields(rest)
-		m := map[string]int{}
-		for _, f := range fields[1:] {
-			k, v, _ := strings.Cut(f, "=")
-			if n, err := strconv.Atoi(v); err == nil {
-				m[k] = n
-			}
-		}
-		switch fields[0] {
-		case "start":
-			start = m
-		case "exit":
-			end = m
-		}
-	}
-	return start, end, start != nil && end != nil
 }
 
 func summaryField(summary, name string) int {
