@@ -67,14 +67,42 @@ func (f *FSContext) SetRoot(d *vfs.Dentry) {
 	f.root = d
 }
 
-// fork returns an independent copy.
+// fork returns an independent copy, in the same mount namespace.
 func (f *FSContext) fork() *FSContext {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := NewFSContext(f.cwd, f.umask)
 	c.root, c.mntns = f.root, f.mntns
+	if c.mntns != nil {
+		c.mntns.Enter() // cannot have ended: f is in it
+	}
 	return c
 }
 
 func (f *FSContext) incRef() { f.refs.Add(1) }
-func (f *FSContext) decRef() { f.refs.Add(-1) }
+
+// decRef drops a reference; the last one takes the context out of its
+// mount namespace, which a copied one does not outlive.
+func (f *FSContext) decRef() {
+	if f.refs.Add(-1) != 0 {
+		return
+	}
+	f.mu.Lock()
+	ns := f.mntns
+	f.mu.Unlock()
+	if ns != nil {
+		ns.Leave()
+	}
+}
+
+// setMountNamespace moves the context into ns, which it must have
+// entered, and out of the one it was in.
+func (f *FSContext) setMountNamespace(ns *vfs.MountNamespace, root, cwd *vfs.Dentry) {
+	f.mu.Lock()
+	old := f.mntns
+	f.mntns, f.root, f.cwd = ns, root, cwd
+	f.mu.Unlock()
+	if old != nil {
+		old.Leave()
+	}
+}

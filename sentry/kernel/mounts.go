@@ -131,13 +131,14 @@ func (f *FSContext) MountNamespace() *vfs.MountNamespace {
 // and root go to their places in the copy.
 func (f *FSContext) moveToCopy(ns *vfs.MountNamespace) {
 	c, remap := ns.Copy(newMountNSID())
+	c.Enter()
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.mntns = c
-	f.cwd = remap(f.cwd)
-	if f.root != nil {
-		f.root = remap(f.root)
+	root, cwd := f.root, remap(f.cwd)
+	f.mu.Unlock()
+	if root != nil {
+		root = remap(root)
 	}
+	f.setMountNamespace(c, root, cwd)
 }
 
 // unshareMountNamespace implements unshare(CLONE_NEWNS), which unshares
@@ -168,12 +169,12 @@ func (t *Task) SetMountNamespace(ns *vfs.MountNamespace) error {
 	if t.fs.refs.Load() > 1 {
 		return unix.EINVAL
 	}
-	f := t.fs
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.mntns = ns
-	f.root = nil
-	f.cwd = ns.Root()
+	if !ns.Enter() {
+		// A copy whose last task left between the open of its file
+		// and now: nothing holds it.
+		return unix.EINVAL
+	}
+	t.fs.setMountNamespace(ns, nil, ns.Root())
 	return nil
 }
 

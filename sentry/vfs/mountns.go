@@ -91,12 +91,20 @@ type MountNamespace struct {
 	// id is the namespace's inode number (/proc/[pid]/ns/mnt); immutable.
 	id uint64
 
-	// mu protects root, mounts and listed.
+	// copied marks a namespace made by Copy, which ends with its last
+	// user (mountns_users.go); immutable.
+	copied bool
+
+	// mu protects root, mounts, listed, users and ended.
 	mu   sync.Mutex
 	root *Dentry
 	// mounts are the namespace's mounts in the order they were made.
 	mounts []*mount
 	listed bool
+	// users counts a copy's file-system contexts and the holds of its
+	// namespace file; ended is set when the last one went.
+	users int
+	ended bool
 }
 
 // NewMountNamespace returns the namespace of the tree at root, numbered id.
@@ -602,7 +610,7 @@ func (ns *MountNamespace) Copy(id uint64) (*MountNamespace, func(*Dentry) *Dentr
 
 	copies := make(map[*Dentry]*Dentry, len(mounts))
 	made := make(map[*mount]*mount, len(mounts))
-	c := &MountNamespace{id: id, listed: true}
+	c := &MountNamespace{id: id, listed: true, copied: true}
 	for _, m := range ordered {
 		nr := &Dentry{name: m.root.Name(), inode: m.root.inode}
 		nr.readOnly.Store(m.root.readOnly.Load())

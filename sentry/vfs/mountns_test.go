@@ -121,3 +121,58 @@ func TestMountNamespaceMovePivot(t *testing.T) {
 		t.Errorf("mounts after pivot and umount %q", got)
 	}
 }
+
+// TestCopiedMountNamespaceEnds checks that a copy ends with its last
+// user: its dentries leave the dentry cache (where one cached name
+// would keep its whole tree) and its mounts give back the namespaces
+// they hold; an initial namespace is not counted, and an ended copy
+// cannot be entered.
+func TestCopiedMountNamespaceEnds(t *testing.T) {
+	tree := dir(map[string]*node{"a": dir(map[string]*node{"deep": dir(nil)}), "f": file("")})
+	ns := vfs.NewMountNamespace(vfs.NewRoot(tree), 1)
+	root := ns.Root()
+	if _, err := ns.Mount(mustResolve(t, root, root, "a"), dir(map[string]*node{"x": dir(nil)}), vfs.MountInfo{FSType: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := ns.Copy(2)
+	c.Enter()
+	c.Enter()
+	croot := c.Root()
+	// A name looked up in the copy, below its mount of a and beside it;
+	// and a bind mount of a held namespace file.
+	x := mustResolve(t, croot, croot, "a/x")
+	f := mustResolve(t, croot, croot, "f")
+	held := &holder{}
+	if _, err := c.Bind(vfs.NewAnonymous("net:[7]", &vfs.NamespaceInode{Namespace: held, Ino: 7}), f, false); err != nil {
+		t.Fatal(err)
+	}
+	if !vfs.InDentryCache(x) || !vfs.InDentryCache(f) || held.refs != 1 {
+		t.Fatalf("before: cached %v %v, holds %d", vfs.InDentryCache(x), vfs.InDentryCache(f), held.refs)
+	}
+	c.Leave()
+	if !vfs.InDentryCache(x) || held.refs != 1 {
+		t.Fatal("the copy ended with a user left")
+	}
+	c.Leave()
+	if vfs.InDentryCache(x) || vfs.InDentryCache(f) {
+		t.Errorf("the ended copy's dentries are still cached: %v %v", vfs.InDentryCache(x), vfs.InDentryCache(f))
+	}
+	if held.refs != 0 {
+		t.Errorf("the ended copy's mount still holds its namespace (%d)", held.refs)
+	}
+	if c.Enter() {
+		t.Error("an ended copy was entered")
+	}
+	// The original is untouched, and never ends.
+	ns.Enter()
+	ns.Leave()
+	if d := mustResolve(t, root, root, "a/x"); !vfs.InDentryCache(d) {
+		t.Error("the original's dentries left the cache")
+	}
+}
+
+// holder is a namespace that counts the holds on it.
+type holder struct{ refs int }
+
+func (h *holder) HoldNamespace() bool { h.refs++; return true }
+func (h *holder) ReleaseNamespace()   { h.refs-- }

@@ -70,9 +70,8 @@ func (f *namespaceFile) Close() error {
 // pins the nsfs dentry and so the namespace, the mount holds the
 // namespace while it is in a mount namespace: unmounting it gives the
 // reference back, and a copy of it in a copied mount namespace takes one
-// of its own. A mount namespace that ends with such mounts in it keeps
-// their references: the sandbox does not track the end of mount
-// namespaces (they live while anything points at them).
+// of its own. A copied mount namespace that ends with such mounts in it
+// gives their references back (mountns_users.go).
 
 // nsfsInfo describes a bind mount of a namespace file in mountinfo, as
 // Linux shows one (the nsfs internal mount's source and type).
