@@ -32,9 +32,11 @@ const DebugStatsPrefix = "cocoon sentry stats:"
 // returns when the last task has signalled its exit, a moment before its
 // goroutine ends, and host descriptors of unreachable inodes close in
 // cleanups that run after a collection. Nothing announces either, so the
-// report polls until the figures are back to the start's or the time is
-// up; what a cache legitimately keeps (dentries of files the programs
-// created) stays, and the reader judges it.
+// report polls until the figures are back to the start's, and the heap
+// stops shrinking (objects freed through runtime cleanups, such as the
+// entries of tables that point at them weakly, go a collection after
+// them), or the time is up; what a cache legitimately keeps (dentries of
+// files the programs created) stays, and the reader judges it.
 const debugStatsSettle = 2 * time.Second
 
 // startDebugStats reports the sentry's figures now, when $COCOON_SENTRY_STATS
@@ -53,9 +55,12 @@ func startDebugStats(k *kernel.Kernel, w io.Writer) func() {
 	return func() {
 		end := collectDebugStats(k)
 		deadline := time.Now().Add(debugStatsSettle)
-		for (end.goroutines > start.goroutines || end.hostFDs > start.hostFDs) && time.Now().Before(deadline) {
+		shrinking := true
+		for (shrinking || end.goroutines > start.goroutines || end.hostFDs > start.hostFDs) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
+			prev := end
 			end = collectDebugStats(k)
+			shrinking = end.heapObject < prev.heapObject-prev.heapObject/100
 		}
 		writeDebugStats(w, "exit", end)
 		var buf bytes.Buffer

@@ -1,26 +1,31 @@
 package kernel
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/vfs/lock"
 )
 
-// lockTable holds the record and flock locks of every inode that was ever
-// locked, keyed by identity so every name and lookup of a file shares
-// them. Entries are small and are kept for the life of the sandbox.
+// lockTable finds the record and flock locks of an inode by identity, so
+// that every name and lookup of a file shares them. The open files that
+// used them hold them (vfs.File.UseLocks); the table only points at them
+// weakly: once no file does, no lock can be left (closes released them)
+// and they go, with their entry, as Linux's file_lock_context goes with
+// its inode. A pod that locks a new file every transaction keeps none.
 type lockTable struct {
 	// used is set once any file was locked, so closes skip the lookup
 	// in sandboxes that never lock.
 	used atomic.Bool
 	// mu protects locks.
 	mu    sync.Mutex
-	locks map[fifoKey]*lock.Locks
+	locks map[fifoKey]weak.Pointer[lock.Locks]
 }
 
-// lookup returns the lock state of f's inode if it was ever locked.
+// lookup returns the lock state of f's inode if a file still uses it.
 func (lt *lockTable) lookup(f *vfs.File) *lock.Locks {
 	if !lt.used.Load() {
 		return nil
@@ -31,7 +36,7 @@ func (lt *lockTable) lookup(f *vfs.File) *lock.Locks {
 	}
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
-	return lt.locks[fifoKey{st.Dev, st.Ino}]
+	return lt.locks[fifoKey{st.Dev, st.Ino}].Value()
 }
 
 // FileLocks returns the lock state of f's inode and records it on f, so
@@ -44,18 +49,42 @@ func (k *Kernel) FileLocks(f *vfs.File) (*lock.Locks, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := fifoKey{st.Dev, st.Ino}
-	k.fileLocks.mu.Lock()
-	l, ok := k.fileLocks.locks[key]
-	if !ok {
-		if k.fileLocks.locks == nil {
-			k.fileLocks.locks = make(map[fifoKey]*lock.Locks)
-		}
-		l = &lock.Locks{}
-		k.fileLocks.locks[key] = l
-		k.fileLocks.used.Store(true)
-	}
-	k.fileLocks.mu.Unlock()
+	l := k.fileLocks.forInode(fifoKey{st.Dev, st.Ino})
 	f.UseLocks(l)
 	return f.Locks(), nil
+}
+
+// forInode returns the lock state of the inode key, made when no file
+// uses one.
+func (lt *lockTable) forInode(key fifoKey) *lock.Locks {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	if l := lt.locks[key].Value(); l != nil {
+		return l
+	}
+	if lt.locks == nil {
+		lt.locks = make(map[fifoKey]weak.Pointer[lock.Locks])
+	}
+	l := &lock.Locks{}
+	wp := weak.Make(l)
+	lt.locks[key] = wp
+	lt.used.Store(true)
+	runtime.AddCleanup(l, lt.forget, lockEntry{key, wp})
+	return l
+}
+
+// lockEntry is a table entry, for the cleanup that removes it.
+type lockEntry struct {
+	key fifoKey
+	wp  weak.Pointer[lock.Locks]
+}
+
+// forget removes an entry whose locks were collected, unless the key
+// has another since.
+func (lt *lockTable) forget(e lockEntry) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	if lt.locks[e.key] == e.wp {
+		delete(lt.locks, e.key)
+	}
 }

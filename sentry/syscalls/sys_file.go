@@ -439,11 +439,7 @@ func Pipe(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 
 // openFIFO opens a named FIFO, waiting for its peer as fifo(7) says.
 func openFIFO(t *kernel.Task, d *vfs.Dentry, flags int) (vfs.FileImpl, error) {
-	fifo, err := t.Kernel().FIFO(d)
-	if err != nil {
-		return nil, err
-	}
-	return fifo.Open(flags, t.Block)
+	return t.Kernel().OpenFIFO(d, flags, t.Block)
 }
 
 // resolveCtx is where and how an open resolves its path.

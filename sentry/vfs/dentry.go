@@ -10,8 +10,8 @@ import (
 )
 
 // Dentry is a name in the sandbox's file tree bound to an inode. Dentries
-// are cached: a name looked up once keeps its inode (and, for gofer files,
-// its gofer FID) for the life of the sandbox.
+// are cached: a name looked up keeps its inode (and, for gofer files, its
+// gofer FID) until the dentry cache evicts it (dcache.go).
 type Dentry struct {
 	// parent and name change only under renameMu and the parent's dirMu
 	// (rename moves a dentry); readers that race with a rename see the

@@ -64,7 +64,121 @@ const namespaces = 2000
 // every copy holds several times the bound.
 const objectsPerNamespace = 1
 
+// fifoLoop makes argv[1] FIFOs one after another at one path in
+// argv[2] (one name, so that the dentry cache keeps one negative
+// dentry, not one per FIFO); each is opened, written to, closed and
+// removed (a shell script's mkfifo).
+const fifoLoop = `#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+	int n = atoi(argv[1]);
+	char path[4096];
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/fifo", argv[2]);
+		if (mkfifo(path, 0600) != 0) {
+			perror("mkfifo");
+			return 1;
+		}
+		int fd = open(path, O_RDWR);
+		if (fd < 0 || write(fd, "x", 1) != 1) {
+			perror(path);
+			return 1;
+		}
+		close(fd);
+		if (unlink(path) != 0) {
+			perror("unlink");
+			return 1;
+		}
+	}
+	return 0;
+}
+`
+
+// fifos is how many FIFOs the program makes and removes.
+const fifos = 2000
+
+// objectsPerFIFO bounds the heap objects the sentry may still hold per
+// removed FIFO: a FIFO's pipe is several (the pipe, its buffer, its
+// wait channel, the table's entry).
+const objectsPerFIFO = 1
+
+// lockLoop creates, locks (a POSIX record lock and a flock), closes and
+// removes argv[1] files one after another at one path in argv[2] (a
+// lock file per job; a new inode each time).
+const lockLoop = `#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+	int n = atoi(argv[1]);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/lockfile", argv[2]);
+	for (int i = 0; i < n; i++) {
+		int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		if (fd < 0 || fcntl(fd, F_SETLK, &fl) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			perror(path);
+			return 1;
+		}
+		close(fd);
+		if (unlink(path) != 0) {
+			perror("unlink");
+			return 1;
+		}
+	}
+	return 0;
+}
+`
+
+// lockFiles is how many files the program locks and removes.
+const lockFiles = 2000
+
+// objectsPerLockFile bounds the heap objects the sentry may still hold
+// per removed locked file: a file's lock state is a few (the state, its
+// flock map, the table's entry).
+const objectsPerLockFile = 1
+
 func TestEndedMountNamespacesAreFreed(t *testing.T) {
+	start, end, summary := runProgram(t, unshareLoop, strconv.Itoa(namespaces))
+	grown := end["heap_objects"] - start["heap_objects"]
+	t.Logf("heap objects: %d at start, %d at exit after %d mount namespaces", start["heap_objects"], end["heap_objects"], namespaces)
+	if grown > objectsPerNamespace*namespaces {
+		t.Errorf("the sentry holds %d more heap objects after %d mount namespaces ended (allowed %d)\n%s",
+			grown, namespaces, objectsPerNamespace*namespaces, summary)
+	}
+}
+
+func TestRemovedFIFOsAreFreed(t *testing.T) {
+	start, end, summary := runProgram(t, fifoLoop, strconv.Itoa(fifos), "/tmp")
+	grown := end["heap_objects"] - start["heap_objects"]
+	t.Logf("heap objects: %d at start, %d at exit after %d FIFOs", start["heap_objects"], end["heap_objects"], fifos)
+	if grown > objectsPerFIFO*fifos {
+		t.Errorf("the sentry holds %d more heap objects after %d FIFOs were used and removed (allowed %d)\n%s",
+			grown, fifos, objectsPerFIFO*fifos, summary)
+	}
+}
+
+func TestLocksOfRemovedFilesAreFreed(t *testing.T) {
+	start, end, summary := runProgram(t, lockLoop, strconv.Itoa(lockFiles), "/tmp")
+	grown := end["heap_objects"] - start["heap_objects"]
+	t.Logf("heap objects: %d at start, %d at exit after %d locked files", start["heap_objects"], end["heap_objects"], lockFiles)
+	if grown > objectsPerLockFile*lockFiles {
+		t.Errorf("the sentry holds %d more heap objects after %d files were locked and removed (allowed %d)\n%s",
+			grown, lockFiles, objectsPerLockFile*lockFiles, summary)
+	}
+}
+
+// runProgram builds the C program src and runs it with args in a
+// sandbox, and returns the sentry's figures at start and exit, and a
+// summary of its report for a failure.
+func runProgram(t *testing.T, src string, args ...string) (start, end map[string]int, summary string) {
+	t.Helper()
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
 		t.Skipf("no gcc to build the program: %v", err)
@@ -74,30 +188,24 @@ func TestEndedMountNamespacesAreFreed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := filepath.Join(dir, "unshare_loop.c")
-	if err := os.WriteFile(src, []byte(unshareLoop), 0o644); err != nil {
+	srcPath := filepath.Join(dir, "prog.c")
+	if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	prog := filepath.Join(dir, "unshare_loop")
-	if out, err := exec.Command(gcc, "-static", "-O1", "-o", prog, src).CombinedOutput(); err != nil {
+	prog := filepath.Join(dir, "prog")
+	if out, err := exec.Command(gcc, "-static", "-O1", "-o", prog, srcPath).CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
-	args := append(cocoonbin.Do(), "--", prog, strconv.Itoa(namespaces))
-	cmd := exec.Command(cocoon, args...)
+	cmd := exec.Command(cocoon, append(append(cocoonbin.Do(), "--", prog), args...)...)
 	cmd.Env = append(os.Environ(), sentrystats.Env+"=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("cocoon do unshare_loop: %v\n%s", err, sentrystats.Summary(stderr.String()))
+		t.Fatalf("cocoon do %s: %v\n%s", prog, err, sentrystats.Summary(stderr.String()))
 	}
 	start, end, ok := sentrystats.Parse(stderr.String())
 	if !ok {
 		t.Fatalf("no sentry figures although %s is set\n%s", sentrystats.Env, stderr.String())
 	}
-	grown := end["heap_objects"] - start["heap_objects"]
-	t.Logf("heap objects: %d at start, %d at exit after %d mount namespaces", start["heap_objects"], end["heap_objects"], namespaces)
-	if grown > objectsPerNamespace*namespaces {
-		t.Errorf("the sentry holds %d more heap objects after %d mount namespaces ended (allowed %d)\n%s",
-			grown, namespaces, objectsPerNamespace*namespaces, sentrystats.Summary(stderr.String()))
-	}
+	return start, end, sentrystats.Summary(stderr.String())
 }

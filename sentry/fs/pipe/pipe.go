@@ -152,6 +152,9 @@ func NewOwned(uid, gid uint32) (r, w vfs.FileImpl) {
 type end struct {
 	p              *pipe
 	reader, writer bool
+	// fifo is the named FIFO the end was opened on, nil for pipe(2)'s:
+	// the end is one of its users.
+	fifo *FIFO
 	// packet is set while the end's description has O_DIRECT: its
 	// writes are packets (pipe(2)); p.mu protects it.
 	packet bool
@@ -252,6 +255,9 @@ func (e *end) Close() error {
 	}
 	p.mu.Unlock()
 	p.queue.Notify(waiter.EventIn | waiter.EventOut | waiter.EventHUp | waiter.EventErr)
+	if e.fifo != nil {
+		e.fifo.put()
+	}
 	return nil
 }
 
