@@ -141,7 +141,7 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 			closing = s.ClosingConnections
 		}
 	}
-	go trimMemory(closing)
+	go trimMemory(closing, k.MemFile.Flush)
 	pod := &Pod{
 		Kernel: k,
 		Spec:   spec,
