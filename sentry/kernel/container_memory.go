@@ -120,6 +120,7 @@ func (k *Kernel) killLargestLocked(c *Container) *ThreadGroup {
 	}
 	k.Log.Info("memory limit reached: killing the container's largest process", "container", c.ID,
 		"pid", victim.id, "residentBytes", resident*4096, "oomScoreAdj", victim.oomScoreAdj, "limitBytes", c.memcg.Limit())
+	k.logOOMKillLocked(c, victim)
 	victim.killLocked(unix.WaitStatus(unix.SIGKILL))
 	return victim
 }

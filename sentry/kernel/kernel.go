@@ -74,6 +74,8 @@ type Kernel struct {
 	fifos     fifoTable
 	mounts    mountRecords
 	fileLocks lockTable
+	// klog is the kernel log (klog.go).
+	klog kernelLog
 	// memfdOnce guards the creation of memfds, the tmpfs behind
 	// memfd_create.
 	memfdOnce sync.Once

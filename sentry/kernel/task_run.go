@@ -123,7 +123,11 @@ func (t *Task) run() {
 					}
 				}
 				t.k.Log.Debug("fault", "tid", t.tid, "addr", fmt.Sprintf("%#x", trap.Addr), "rip", fmt.Sprintf("%#x", t.st.Regs.Rip), "signal", unix.Signal(res.Signo))
-				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr, pageFaultErrorCode(trap, res, t.st.Regs.Rip))
+				errCode := pageFaultErrorCode(trap, res, t.st.Regs.Rip)
+				if res.Signo == int(unix.SIGSEGV) {
+					t.logUnhandledFault(unix.SIGSEGV, trap.Addr, errCode)
+				}
+				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr, errCode)
 			}
 		case platform.TrapException:
 			if trap.Signo == int(unix.SIGILL) {

@@ -237,3 +237,20 @@ func ResidentMemory(mms []*MemoryManager) (pages, shmemPages uint64) {
 	}
 	return pages, shmemPages
 }
+
+// ResidentByKind returns the address space's resident pages by what they
+// hold, as /proc/[pid]/status's RssAnon, RssFile and RssShmem count
+// them: file mappings, shared anonymous memory, and the rest.
+func (mm *MemoryManager) ResidentByKind() (anon, file, shmem uint64) {
+	for _, v := range mm.VMAs(true) {
+		switch {
+		case v.File != nil:
+			file += v.Resident
+		case !v.Private:
+			shmem += v.Resident
+		default:
+			anon += v.Resident
+		}
+	}
+	return anon, file, shmem
+}

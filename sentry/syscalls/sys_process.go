@@ -258,3 +258,19 @@ func Setdomainname(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 func Unshare(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	return 0, t.UnshareNamespaces(args[0])
 }
+
+// Syslog implements Linux syscall syslog(2), the kernel log's reader
+// (sentry/kernel/klog.go).
+func Syslog(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
+	action, buf, n := int(int32(args[0])), args[1], int(int32(args[2]))
+	text, result, err := t.Syslog(action, buf != 0, n)
+	if err != nil {
+		return 0, err
+	}
+	if text != "" {
+		if _, err := t.CopyOut(buf, []byte(text)); err != nil {
+			return 0, unix.EFAULT
+		}
+	}
+	return uint64(result), nil
+}

@@ -85,6 +85,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	full(99, "sysinfo", Sysinfo)
 	full(100, "times", Times)
 	full(102, "getuid", getuid)
+	full(103, "syslog", Syslog)
 	full(104, "getgid", getgid)
 	full(105, "setuid", Setuid)
 	full(106, "setgid", Setgid)

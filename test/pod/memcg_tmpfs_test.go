@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -255,6 +256,11 @@ func TestOOMScoreAdjChoosesTheVictim(t *testing.T) {
 	}
 	if stats := p.containerStats("c"); stats.OOMKills != 1 {
 		t.Errorf("%d OOM kills, want 1", stats.OOMKills)
+	}
+	// The kernel log says so, as Linux's memcg OOM killer does.
+	code, out, errOut := p.execOut("c", "dmesg", "busybox", "dmesg")
+	if code != 0 || !regexp.MustCompile(`Memory cgroup out of memory: Killed process \d+ \(oom-prefer-chil\) total-vm:\d+kB, anon-rss:\d+kB`).MatchString(out) {
+		t.Errorf("dmesg exited %d (%q); its log:\n%s", code, errOut, out)
 	}
 }
 

@@ -265,6 +265,9 @@ func (fs *filesystem) sysDir(key string) *node {
 		{"cap_last_cap", constant(strconv.Itoa(kernel.CapLast))},
 		{"hostname", value(func() string { return fs.src.System().Hostname })},
 		{"domainname", value(func() string { return fs.src.System().Domainname })},
+		// The kernel log is the pod's own: anyone may read it
+		// (sentry/kernel/klog.go).
+		{"dmesg_restrict", constant("0")},
 		{"ngroups_max", constant("65536")},
 		{"osrelease", constant(fs.cfg.Release)},
 		{"ostype", constant("Linux")},
