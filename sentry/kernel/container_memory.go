@@ -30,6 +30,14 @@ func (c *Container) OOMKills() uint64 {
 	return c.oomKills
 }
 
+// OOMKills returns how many processes the OOM killers have killed since
+// the kernel started.
+func (k *Kernel) OOMKills() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.oomKills
+}
+
 // watchMemory runs the container's OOM killer until the container is
 // done.
 func (c *Container) watchMemory() {
@@ -113,6 +121,7 @@ func (k *Kernel) killLargestLocked(c *Container) *ThreadGroup {
 		return nil
 	}
 	c.oomKills++
+	k.oomKills++
 	c.oomVictim = victim
 	var resident uint64
 	if l := victim.leader; l != nil && l.mm != nil {

@@ -76,6 +76,9 @@ type Kernel struct {
 	fileLocks lockTable
 	// klog is the kernel log (klog.go).
 	klog kernelLog
+	// oomKills counts the processes the OOM killers killed since boot
+	// (/proc/vmstat's oom_kill); protected by mu.
+	oomKills uint64
 	// memfdOnce guards the creation of memfds, the tmpfs behind
 	// memfd_create.
 	memfdOnce sync.Once

@@ -262,6 +262,9 @@ func TestOOMScoreAdjChoosesTheVictim(t *testing.T) {
 	if code != 0 || !regexp.MustCompile(`Memory cgroup out of memory: Killed process \d+ \(oom-prefer-chil\) total-vm:\d+kB, anon-rss:\d+kB`).MatchString(out) {
 		t.Errorf("dmesg exited %d (%q); its log:\n%s", code, errOut, out)
 	}
+	if code, out, _ := p.execOut("c", "vmstat", "busybox", "grep", "^oom_kill ", "/proc/vmstat"); code != 0 || out != "oom_kill 1\n" {
+		t.Errorf("/proc/vmstat's OOM kills: %q (grep exited %d), want oom_kill 1", out, code)
+	}
 }
 
 // TestContainerOOMScoreAdj: the container's oom_score_adj (kubelet's

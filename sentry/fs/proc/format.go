@@ -637,6 +637,25 @@ func formatMeminfo(m MemInfo) []byte {
 	return b
 }
 
+// formatVmstat renders /proc/vmstat: the counters the sandbox keeps, in
+// pages and events, named as Linux names them and agreeing with
+// /proc/meminfo. Linux's other counters (LRU lists, faults, reclaim,
+// compaction) are not measured and left out; swap is counted because
+// there is none.
+func formatVmstat(m MemInfo) []byte {
+	used := min(m.Used, m.Total)
+	shmem := min(m.Shmem, used)
+	var b []byte
+	line := func(name string, v uint64) { b = fmt.Appendf(b, "%s %d\n", name, v) }
+	line("nr_free_pages", (m.Total-used)/pageSize)
+	line("nr_anon_pages", (used-shmem)/pageSize)
+	line("nr_shmem", shmem/pageSize)
+	line("pswpin", 0)
+	line("pswpout", 0)
+	line("oom_kill", m.OOMKills)
+	return b
+}
+
 // cpuTimes splits the sandbox's CPU time over ncpu CPUs: busy time is the
 // threads' measured time, idle the rest of uptime × ncpu. The sentry does
 // not know which CPU ran what, so each CPU line gets an equal share.

@@ -300,7 +300,7 @@ func TestRootDir(t *testing.T) {
 	for _, maxBytes := range []int{1 << 16, 64} { // whole, and a few entries per call
 		ents := readdir(t, root, "/proc", maxBytes)
 		got := names(ents)
-		want := []string{".", "..", "self", "thread-self", "mounts", "net", "meminfo", "stat", "uptime", "loadavg",
+		want := []string{".", "..", "self", "thread-self", "mounts", "net", "meminfo", "vmstat", "stat", "uptime", "loadavg",
 			"cpuinfo", "version", "filesystems", "sys", "sysvipc", "1", "42"}
 		if !slices.Equal(got, want) {
 			t.Errorf("readdir(%d) = %q, want %q", maxBytes, got, want)

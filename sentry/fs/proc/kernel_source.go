@@ -510,7 +510,7 @@ func (s *kernelSource) SetComm(pid, tid int32, name string) error {
 
 func (s *kernelSource) MemInfo() MemInfo {
 	pages, shmem := mm.ResidentMemory(s.k.MemoryManagers())
-	return MemInfo{Total: s.k.MemoryLimit, Used: pages * pageSize, Shmem: shmem * pageSize}
+	return MemInfo{Total: s.k.MemoryLimit, Used: pages * pageSize, Shmem: shmem * pageSize, OOMKills: s.k.OOMKills()}
 }
 
 // ExtraMounts implements ExtraMounter with the mounts made by mount(2).

@@ -264,6 +264,8 @@ type MemInfo struct {
 	// Total is the sandbox's memory; Used the memory its processes hold
 	// (each page once); Shmem the shared anonymous part of it.
 	Total, Used, Shmem uint64
+	// OOMKills counts the processes the OOM killers killed since boot.
+	OOMKills uint64
 }
 
 // System holds system-wide values.

@@ -120,6 +120,7 @@ func (fs *filesystem) rootEntries() []entry {
 			return fs.symlink(key, nil, func() (string, error) { return "self/net", nil })
 		}},
 		{"meminfo", fs.generated(func() []byte { return formatMeminfo(fs.src.MemInfo()) })},
+		{"vmstat", fs.generated(func() []byte { return formatVmstat(fs.src.MemInfo()) })},
 		{"stat", fs.generated(func() []byte {
 			return formatStatFile(fs.src.System(), fs.cfg.Now(), fs.cfg.NumCPU)
 		})},
