@@ -308,31 +308,67 @@ func (k *Kernel) logOOMKillLocked(c *Container, victim *ThreadGroup) {
 // the instruction (Linux goes on with the host CPU it ran on, which the
 // sandbox does not know, and the code bytes, which it leaves out).
 func (t *Task) logUnhandledFault(sig unix.Signal, addr, errCode uint64) {
+	level, ok := t.unhandled(sig)
+	if !ok {
+		return
+	}
+	ip, sp := t.st.Regs.Rip, t.st.Regs.Rsp
+	t.k.printkRatelimited(level, "%s[%d]: segfault at %x ip %016x sp %016x error %x%s", t.name, t.tg.id, addr, ip, sp, errCode, t.codeFileAt(ip))
+}
+
+// trapNames are the descriptions x86's traps.c logs an unhandled trap
+// with, by the signal and code the trap delivers.
+var trapNames = map[[2]int]string{
+	{int(unix.SIGFPE), 1}:     "trap divide error",   // FPE_INTDIV
+	{int(unix.SIGILL), 2}:     "trap invalid opcode", // ILL_ILLOPN
+	{int(unix.SIGTRAP), 0x80}: "trap int3",           // SI_KERNEL
+	{int(unix.SIGSEGV), 0x80}: "general protection fault",
+}
+
+// logUnhandledTrap logs an exception other than a page fault that the
+// task's signal will kill it for, as traps.c's show_signal does
+// ("traps: comm[pid] trap invalid opcode ip:... sp:... error:0 in ...").
+func (t *Task) logUnhandledTrap(sig unix.Signal, code int) {
+	desc, known := trapNames[[2]int{int(sig), code}]
+	if !known {
+		return
+	}
+	level, ok := t.unhandled(sig)
+	if !ok {
+		return
+	}
+	ip, sp := t.st.Regs.Rip, t.st.Regs.Rsp
+	t.k.printkRatelimited(level, "traps: %s[%d] %s ip:%x sp:%x error:0%s", t.name, t.tg.id, desc, ip, sp, t.codeFileAt(ip))
+}
+
+// unhandled is unhandled_signal: whether sig, forced on the task, kills
+// it (no handler; also a blocked one, which force_sig then resets, is a
+// handler here), which an init logs anyway; and the level to log it at
+// (KERN_EMERG for init, as Linux).
+func (t *Task) unhandled(sig unix.Signal) (level int, ok bool) {
 	t.k.mu.Lock()
 	handler := t.tg.handlers.actions[sig].Handler
 	pid := t.tg.id
 	t.k.mu.Unlock()
-	// unhandled_signal: a handler keeps the fault out of the log (also
-	// a blocked one, which force_sig then resets), but for init's.
-	if handler != SigDfl && handler != SigIgn && pid != 1 {
-		return
-	}
-	level := klogInfo
 	if pid == 1 {
-		level = 0 // KERN_EMERG for init, as Linux logs it
+		return 0, true
 	}
-	ip, sp := t.st.Regs.Rip, t.st.Regs.Rsp
-	in := ""
-	if t.mm != nil {
-		for _, v := range t.mm.VMAs(false) {
-			if v.Start <= ip && ip < v.End {
-				if f := MappingFile(v.File); f != nil && f.Dentry() != nil {
-					// The instruction's offset in the file, and the VMA.
-					in = fmt.Sprintf(" in %s[%x,%x+%x]", f.Dentry().Name(), ip-v.Start+v.Offset, v.Start, v.End-v.Start)
-				}
-				break
+	return klogInfo, handler == SigDfl || handler == SigIgn
+}
+
+// codeFileAt is print_vma_addr's " in FILE[OFFSET,START+SIZE]" for the
+// file mapped at ip, "" when none is.
+func (t *Task) codeFileAt(ip uint64) string {
+	if t.mm == nil {
+		return ""
+	}
+	for _, v := range t.mm.VMAs(false) {
+		if v.Start <= ip && ip < v.End {
+			if f := MappingFile(v.File); f != nil && f.Dentry() != nil {
+				return fmt.Sprintf(" in %s[%x,%x+%x]", f.Dentry().Name(), ip-v.Start+v.Offset, v.Start, v.End-v.Start)
 			}
+			return ""
 		}
 	}
-	t.k.printkRatelimited(level, "%s[%d]: segfault at %x ip %016x sp %016x error %x%s", t.name, pid, addr, ip, sp, errCode, in)
+	return ""
 }

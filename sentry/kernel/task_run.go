@@ -138,6 +138,7 @@ func (t *Task) run() {
 					break
 				}
 			}
+			t.logUnhandledTrap(unix.Signal(trap.Signo), trap.Code)
 			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr, 0)
 		case platform.TrapInterrupted:
 		}

@@ -1,7 +1,9 @@
 // syslog: syslog(2) reads the kernel log, whose records look like
 // "<level>[seconds.micros] text"; a process killed by a page fault it
-// does not handle is logged ("NAME[PID]: segfault at ADDR ip ..."), one
-// that handles it is not; reading the whole log and its size is allowed
+// does not handle is logged ("NAME[PID]: segfault at ADDR ip ..."), and
+// so is one killed by an invalid opcode, a division by zero or an int3
+// ("traps: NAME[PID] trap invalid opcode ip:..."); one that handles its
+// fault is not; reading the whole log and its size is allowed
 // to anyone unless kernel.dmesg_restrict is set (the sandbox's is 0), the
 // other actions need CAP_SYSLOG; bad arguments are EINVAL. (No action that changes the log
 // or the console is made: the native run is the host's.)
@@ -48,14 +50,56 @@ static void check_format(int n) {
 	}
 }
 
-static void segv_child(const char *name, int handled) {
+enum fault { PAGE_FAULT, INVALID_OPCODE, DIVIDE_ERROR, INT3 };
+
+static void fault_child(const char *name, enum fault kind, int handled) {
 	prctl(PR_SET_NAME, name);
 	if (handled) {
 		struct sigaction sa = {.sa_handler = _exit};
 		sigaction(SIGSEGV, &sa, NULL);
 	}
-	*(volatile int *)opaque(0) = 1;
+	switch (kind) {
+	case PAGE_FAULT:
+		*(volatile int *)opaque(0) = 1;
+		break;
+	case INVALID_OPCODE:
+		__asm__ volatile("ud2");
+		break;
+	case DIVIDE_ERROR:
+		__asm__ volatile("xor %%ecx, %%ecx\n\tmov $1, %%eax\n\tcltd\n\tidiv %%ecx" ::: "eax", "ecx", "edx");
+		break;
+	case INT3:
+		__asm__ volatile("int3");
+		break;
+	}
 	_exit(3);
+}
+
+// expect_logged runs a child named name that dies of fault kind by
+// signal sig, and checks that the log then holds the line
+// printf(format, pid). The message is rate-limited (10 in 5 s, for the
+// whole kernel natively, where other programs of the suite fault at the
+// same time): a missing one is tried again after the interval.
+static int expect_logged(const char *name, enum fault kind, int sig, const char *format) {
+	int n = 0;
+	char want[96];
+	for (int attempt = 0;; attempt++) {
+		fflush(NULL);
+		pid_t pid = XFORK();
+		if (pid == 0)
+			fault_child(name, kind, 0);
+		int status;
+		CHECK_EQ(waitpid(pid, &status, 0), pid);
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != sig)
+			FAIL("%s: status %#x, want death by signal %d", name, status, sig);
+		n = read_log();
+		snprintf(want, sizeof want, format, pid);
+		if (strstr(logbuf, want) != NULL)
+			return n;
+		if (attempt == 2)
+			FAIL("no \"%s\" in the log:\n%s", want, n > 2000 ? logbuf + n - 2000 : logbuf);
+		sleep(6);
+	}
 }
 
 static void unprivileged(void *arg) {
@@ -91,30 +135,17 @@ int main(void) {
 	CHECK_ERR(klogctl(-1, NULL, 0), EINVAL);
 
 	// A process killed by a fault it does not handle is logged, with
-	// where it faulted; one that handles it is not. The message is
-	// rate-limited (10 in 5 s, for the whole kernel natively, where
-	// other programs of the suite fault at the same time): a missing one
-	// is tried again after the interval.
-	fflush(NULL);
-	int n = 0, status;
+	// where it faulted; one that handles it is not.
+	int n, status;
 	char want[64];
-	for (int attempt = 0;; attempt++) {
-		pid_t killed = XFORK();
-		if (killed == 0)
-			segv_child("klogsegv", 0);
-		CHECK_EQ(waitpid(killed, &status, 0), killed);
-		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
-		n = read_log();
-		snprintf(want, sizeof want, "] klogsegv[%d]: segfault at 0 ip ", killed);
-		if (strstr(logbuf, want) != NULL)
-			break;
-		if (attempt == 2)
-			FAIL("no \"%s\" in the log:\n%s", want, n > 2000 ? logbuf + n - 2000 : logbuf);
-		sleep(6);
-	}
+	expect_logged("klogsegv", PAGE_FAULT, SIGSEGV, "] klogsegv[%d]: segfault at 0 ip ");
+	expect_logged("klogill", INVALID_OPCODE, SIGILL, "] traps: klogill[%d] trap invalid opcode ip:");
+	expect_logged("klogdiv", DIVIDE_ERROR, SIGFPE, "] traps: klogdiv[%d] trap divide error ip:");
+	expect_logged("klogint3", INT3, SIGTRAP, "] traps: klogint3[%d] trap int3 ip:");
+	fflush(NULL);
 	pid_t handled = XFORK();
 	if (handled == 0)
-		segv_child("klogsegvh", 1);
+		fault_child("klogsegvh", PAGE_FAULT, 1);
 	CHECK_EQ(waitpid(handled, &status, 0), handled);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == SIGSEGV);
 
