@@ -2,8 +2,8 @@
 // programs size their thread pools from, and /sys/fs/cgroup showing the
 // reader's cgroup as cgroup v2 files, so runtimes that read their cgroup
 // (the JVM, Go's GOMAXPROCS heuristics in libraries, Node) see their
-// resources rather than the host's; and /sys/class/net, the sandbox's
-// network devices (net.go).
+// resources rather than the host's; /sys/class/net, the sandbox's
+// network devices (net.go); and the block device lists, empty.
 //
 // A pod's container sees its own cgroup there, as it does under runc
 // with a cgroup namespace: memory.current is what its memory account
@@ -95,9 +95,19 @@ func New(cfg Config) vfs.Inode {
 		"pids.max":           static("max\n"),
 	}
 	classNet, virtualNet := newNet(cfg.Network)
+	// The sandbox has no block devices, and no device numbers to look
+	// up: the directories that list them are there and empty, so that
+	// lsblk and udev-style walks find none rather than fail.
+	none := func() vfs.Inode { return synth.NewDir(0o755, nil) }
 	return synth.NewDir(0o555, map[string]vfs.Inode{
+		"block": none(),
 		"class": synth.NewDir(0o755, map[string]vfs.Inode{
-			"net": classNet,
+			"block": none(),
+			"net":   classNet,
+		}),
+		"dev": synth.NewDir(0o755, map[string]vfs.Inode{
+			"block": none(),
+			"char":  none(),
 		}),
 		"devices": synth.NewDir(0o555, map[string]vfs.Inode{
 			"system": synth.NewDir(0o555, map[string]vfs.Inode{

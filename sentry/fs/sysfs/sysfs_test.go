@@ -167,3 +167,23 @@ func TestClassNet(t *testing.T) {
 		}
 	}
 }
+
+// TestNoBlockDevices: the lists of block devices are directories, with
+// nothing in them.
+func TestNoBlockDevices(t *testing.T) {
+	root := sysfs.New(sysfs.Config{NumCPU: 1})
+	for _, path := range [][]string{{"block"}, {"class", "block"}, {"dev", "block"}, {"dev", "char"}} {
+		dir, err := lookupPath(root, path...)
+		if err != nil {
+			t.Errorf("%v: %v", path, err)
+			continue
+		}
+		st, err := dir.Stat()
+		if err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			t.Errorf("%v: mode %#o, %v", path, st.Mode, err)
+		}
+		if _, err := dir.Lookup("8:0"); err != unix.ENOENT {
+			t.Errorf("%v/8:0: %v, want ENOENT", path, err)
+		}
+	}
+}
