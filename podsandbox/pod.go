@@ -210,7 +210,7 @@ func (r *Runtime) runPod(ctx context.Context, ps *podState) (_ *Pod, retErr erro
 		// (it measured them once): the sentry does not measure again.
 		spec.Platform = cfg.Platform
 	}
-	spec.MemoryBytes = applicationMemory(cfg)
+	spec.MemoryBytes, spec.SandboxMemoryBytes = podMemory(cfg)
 	// The sentry hands the interfaces of the pod's own namespace to its
 	// TCP/IP stack, and must leave the node's alone.
 	switch {
@@ -399,18 +399,20 @@ func (r *Runtime) Pods(ctx context.Context) ([]*Pod, error) {
 	return out, nil
 }
 
-// applicationMemory is the size of the pod's memory file, the memory its
-// applications may have: the pod's memory limit less the RuntimeClass's
-// overhead, which the pod's cgroup keeps for the sandbox's own memory, so
-// that an application filling its memory meets the sandbox's OOM killer,
-// not the host's. 0 means no limit (the sentry's default size).
-func applicationMemory(cfg *PodConfig) uint64 {
+// podMemory splits the pod's memory limit. app is the size of the pod's
+// memory file, the memory its applications may have: the limit less the
+// RuntimeClass's overhead, which the pod's cgroup keeps for the sandbox's
+// own memory (sandbox: the sentry, its stubs, the gofer), so that an
+// application filling its memory meets the sandbox's OOM killer, not the
+// host's. app 0 means no limit (the sentry's default size); sandbox 0 no
+// budget of its own.
+func podMemory(cfg *PodConfig) (app, sandbox uint64) {
 	limit := cfg.Resources.MemoryLimitBytes
 	if limit <= 0 {
-		return 0
+		return 0, 0
 	}
-	if app := limit - cfg.MemoryOverheadBytes; cfg.MemoryOverheadBytes > 0 && app > 0 {
-		return uint64(app)
+	if rest := limit - cfg.MemoryOverheadBytes; cfg.MemoryOverheadBytes > 0 && rest > 0 {
+		return uint64(rest), uint64(cfg.MemoryOverheadBytes)
 	}
-	return uint64(limit)
+	return uint64(limit), 0
 }

@@ -46,6 +46,21 @@ const (
 	trimClosedEndpoints = 1024
 )
 
+// heapReserve is what sentryHeapLimit leaves of the sandbox's memory for
+// the gofer and the platform's stubs (~10-20 MiB between them), at most
+// half of it.
+const heapReserve = 32 << 20
+
+// sentryHeapLimit is the soft limit of the sentry's Go memory
+// (debug.SetMemoryLimit) in a pod whose cgroup keeps sandboxBytes for the
+// sandbox itself: the collector works harder as the heap nears it, and
+// returns memory sooner, rather than let the host's OOM killer take the
+// sentry, and every container of the pod with it, for garbage. A live
+// heap past it still grows (the limit is soft), as it would without one.
+func sentryHeapLimit(sandboxBytes uint64) uint64 {
+	return sandboxBytes - min(heapReserve, sandboxBytes/2)
+}
+
 // memSample is what the trimmer reads at each look.
 type memSample struct {
 	// allocated is the heap's cumulative allocation (bytes).

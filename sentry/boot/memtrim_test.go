@@ -101,3 +101,16 @@ func TestMemTrimmerTrimsWhenTimeWaitEnds(t *testing.T) {
 		t.Fatalf("%d connections leaving TIME-WAIT called a trim", trimClosedEndpoints-1)
 	}
 }
+
+func TestSentryHeapLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct{ sandbox, want uint64 }{
+		{256 * mib, 224 * mib}, // the reserve for the gofer and stubs
+		{64 * mib, 32 * mib},
+		{40 * mib, 20 * mib}, // at most half goes to the reserve
+	} {
+		if got := sentryHeapLimit(c.sandbox); got != c.want {
+			t.Errorf("sandbox %d MiB: heap limit %d MiB, want %d", c.sandbox/mib, got/mib, c.want/mib)
+		}
+	}
+}

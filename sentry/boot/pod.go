@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/cocoonrt/cocoon/gofer"
@@ -73,6 +74,11 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 		return 125, err
 	}
 	sysctl.ScaleNetDefaults(size)
+	if spec.SandboxMemoryBytes > 0 {
+		limit := sentryHeapLimit(spec.SandboxMemoryBytes)
+		debug.SetMemoryLimit(int64(limit))
+		log.Info("the sentry's heap has a soft limit", "bytes", limit, "sandboxMemoryBytes", spec.SandboxMemoryBytes)
+	}
 	store, err := attachStore(mf, spec)
 	if err != nil {
 		mf.Close()

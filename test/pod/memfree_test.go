@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocoonrt/cocoon/sandbox"
 	"github.com/cocoonrt/cocoon/sentry/control"
 )
 
@@ -58,4 +59,23 @@ func shmemKiB(t *testing.T, pid int) int {
 	}
 	t.Fatalf("no RssShmem in /proc/%d/status", pid)
 	return 0
+}
+
+// TestSentryHeapLimitFromPodOverhead: a pod whose cgroup keeps memory
+// for the sandbox (the RuntimeClass's overhead) boots a sentry whose Go
+// heap has a soft limit inside it.
+func TestSentryHeapLimitFromPodOverhead(t *testing.T) {
+	spec := sandbox.PodSpec("testpod")
+	spec.MemoryBytes, spec.SandboxMemoryBytes = 256<<20, 96<<20
+	p := startPodWith(t, spec)
+	// The limit is logged once the kernel is built, before the control
+	// socket serves: a call that answers means the line is there.
+	p.create("c", "r1", control.Process{Args: []string{"true"}})
+	log, err := os.ReadFile(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `msg="the sentry's heap has a soft limit" bytes=67108864 sandboxMemoryBytes=100663296`; !strings.Contains(string(log), want) {
+		t.Errorf("the pod log lacks %s:\n%s", want, log)
+	}
 }

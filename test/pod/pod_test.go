@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cocoonrt/cocoon/sandbox"
+	"github.com/cocoonrt/cocoon/sentry/boot"
 	"github.com/cocoonrt/cocoon/sentry/control"
 	"github.com/cocoonrt/cocoon/test/internal/cocoonbin"
 )
@@ -89,6 +90,12 @@ type pod struct {
 
 func startPod(t *testing.T) *pod {
 	t.Helper()
+	return startPodWith(t, sandbox.PodSpec("testpod"))
+}
+
+// startPodWith starts a pod whose sentry boots with spec.
+func startPodWith(t *testing.T, spec boot.Spec) *pod {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("pods need root (the gofer confines itself in namespaces)")
 	}
@@ -112,7 +119,7 @@ func startPod(t *testing.T) *pod {
 		Exe:             cocoonBin,
 		Trees:           []string{"r1=" + roots[0] + ":rw", "r2=" + roots[1] + ":rw"},
 		ControlListener: l,
-		Spec:            sandbox.PodSpec("testpod"),
+		Spec:            spec,
 		Log:             logFile,
 	})
 	if err != nil {
