@@ -51,6 +51,11 @@ func needRoot(t *testing.T) string {
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "cocoon-podsandbox-bin-")
 		if binErr == nil {
+			// The sentry execs it from a user namespace in which the
+			// directory's owner is nobody: 0700 would refuse it.
+			binErr = os.Chmod(binDir, 0o755)
+		}
+		if binErr == nil {
 			binPath, binErr = buildCocoon(binDir)
 		}
 	})
