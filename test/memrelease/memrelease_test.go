@@ -145,32 +145,28 @@ const lockFiles = 2000
 const objectsPerLockFile = 1
 
 func TestEndedMountNamespacesAreFreed(t *testing.T) {
-	start, end, summary := runProgram(t, unshareLoop, strconv.Itoa(namespaces))
-	grown := end["heap_objects"] - start["heap_objects"]
-	t.Logf("heap objects: %d at start, %d at exit after %d mount namespaces", start["heap_objects"], end["heap_objects"], namespaces)
-	if grown > objectsPerNamespace*namespaces {
-		t.Errorf("the sentry holds %d more heap objects after %d mount namespaces ended (allowed %d)\n%s",
-			grown, namespaces, objectsPerNamespace*namespaces, summary)
-	}
+	expectFreed(t, unshareLoop, namespaces, objectsPerNamespace, "mount namespaces ended")
 }
 
 func TestRemovedFIFOsAreFreed(t *testing.T) {
-	start, end, summary := runProgram(t, fifoLoop, strconv.Itoa(fifos), "/tmp")
-	grown := end["heap_objects"] - start["heap_objects"]
-	t.Logf("heap objects: %d at start, %d at exit after %d FIFOs", start["heap_objects"], end["heap_objects"], fifos)
-	if grown > objectsPerFIFO*fifos {
-		t.Errorf("the sentry holds %d more heap objects after %d FIFOs were used and removed (allowed %d)\n%s",
-			grown, fifos, objectsPerFIFO*fifos, summary)
-	}
+	expectFreed(t, fifoLoop, fifos, objectsPerFIFO, "FIFOs were used and removed", "/tmp")
 }
 
 func TestLocksOfRemovedFilesAreFreed(t *testing.T) {
-	start, end, summary := runProgram(t, lockLoop, strconv.Itoa(lockFiles), "/tmp")
+	expectFreed(t, lockLoop, lockFiles, objectsPerLockFile, "files were locked and removed", "/tmp")
+}
+
+// expectFreed runs the C program src for count items (its first
+// argument; args follow) and checks that the sentry holds at most
+// perItem more heap objects for each once every task has exited; what
+// says what the items went through.
+func expectFreed(t *testing.T, src string, count, perItem int, what string, args ...string) {
+	t.Helper()
+	start, end, summary := runProgram(t, src, append([]string{strconv.Itoa(count)}, args...)...)
 	grown := end["heap_objects"] - start["heap_objects"]
-	t.Logf("heap objects: %d at start, %d at exit after %d locked files", start["heap_objects"], end["heap_objects"], lockFiles)
-	if grown > objectsPerLockFile*lockFiles {
-		t.Errorf("the sentry holds %d more heap objects after %d files were locked and removed (allowed %d)\n%s",
-			grown, lockFiles, objectsPerLockFile*lockFiles, summary)
+	t.Logf("heap objects: %d at start, %d at exit after %d %s", start["heap_objects"], end["heap_objects"], count, what)
+	if grown > perItem*count {
+		t.Errorf("the sentry holds %d more heap objects after %d %s (allowed %d)\n%s", grown, count, what, perItem*count, summary)
 	}
 }
 
