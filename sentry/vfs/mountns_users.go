@@ -16,13 +16,14 @@ package vfs
 
 // Enter records a new file-system context in ns; it reports false for a
 // copy that has already ended, which can no longer be entered.
-func (ns *MountNamespace) Enter() bool {
+func (ns *MountNamespace) Enter() bool { return ns.addUser() || !ns.copied }
+
+// addUser counts a user of a copy that has not ended, and reports
+// whether it counted one.
+func (ns *MountNamespace) addUser() bool {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	if !ns.copied {
-		return true
-	}
-	if ns.ended {
+	if !ns.copied || ns.ended {
 		return false
 	}
 	ns.users++
@@ -51,15 +52,7 @@ func (ns *MountNamespace) dropUser() bool {
 
 // HoldNamespace implements NamespaceHolder: an open namespace file, or a
 // bind mount of one, keeps a copy alive for setns(2).
-func (ns *MountNamespace) HoldNamespace() bool {
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	if !ns.copied || ns.ended {
-		return false
-	}
-	ns.users++
-	return true
-}
+func (ns *MountNamespace) HoldNamespace() bool { return ns.addUser() }
 
 // ReleaseNamespace implements NamespaceHolder. It may run with mountMu
 // held (a bind mount of the namespace file going in an unmount), so the
@@ -81,9 +74,13 @@ func (ns *MountNamespace) end() {
 	mounts := ns.mounts
 	ns.mounts = nil
 	root := ns.root
+	groups := make([]int64, len(mounts))
+	for i, m := range mounts {
+		groups[i] = m.prop.Shared
+	}
 	ns.mu.Unlock()
-	for _, m := range mounts {
-		leavePeers(m.prop.Shared)
+	for i, m := range mounts {
+		leavePeers(groups[i])
 		releaseMountNamespace(m)
 	}
 	forgetTree(root)
