@@ -76,7 +76,9 @@ func (c *dentryCache) shrink() {
 	want := over + limit/10
 	var cands []*Dentry
 	for d := range c.set {
-		if d.referenced.Swap(false) {
+		// A pinned dentry cannot go; counting it among the candidates
+		// would leave evictable ones behind at random.
+		if d.pins.Load() != 0 || d.referenced.Swap(false) {
 			continue
 		}
 		cands = append(cands, d)
