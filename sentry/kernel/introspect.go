@@ -72,6 +72,9 @@ type ThreadInfo struct {
 	// it (accounting.go).
 	UserTime, SysTime time.Duration
 	StartTime         time.Time
+	// MinFlt and MajFlt are the page faults served for the task
+	// (page_faults.go).
+	MinFlt, MajFlt uint64
 	// Nice is the task's nice value, SchedPolicy its scheduling policy
 	// (without SCHED_RESET_ON_FORK).
 	Nice, SchedPolicy int32
@@ -116,6 +119,9 @@ type ProcessInfo struct {
 	// and ChildSys are its reaped children's.
 	UserTime, SysTime   time.Duration
 	ChildUser, ChildSys time.Duration
+	// MinFlt and MajFlt include the group's exited tasks; ChildMinFlt
+	// and ChildMajFlt are its reaped children's and their descendants'.
+	MinFlt, MajFlt, ChildMinFlt, ChildMajFlt uint64
 	// MM, FDs and FS are the live process's resources, nil for a zombie.
 	MM  *mm.MemoryManager
 	FDs *FDTable
@@ -290,6 +296,8 @@ func (t *Task) threadInfoLocked(ns *PIDNamespace, caller *Task) ThreadInfo {
 		UserTime:    time.Duration(t.userNS.Load()),
 		SysTime:     time.Duration(t.sysNS.Load()),
 		StartTime:   t.startTime,
+		MinFlt:      t.minFlt.Load(),
+		MajFlt:      t.majFlt.Load(),
 		Nice:        t.nice,
 		SchedPolicy: t.schedPolicy,
 	}
@@ -349,7 +357,11 @@ func (k *Kernel) ProcessSnapshot(ns *PIDNamespace, pid int32) (ProcessInfo, bool
 		Limits:       tg.limits,
 		ChildUser:    time.Duration(tg.childUserNS),
 		ChildSys:     time.Duration(tg.childSysNS),
+		ChildMinFlt:  tg.childFaults.minor,
+		ChildMajFlt:  tg.childFaults.major,
 	}
+	faults := tg.processFaultsLocked()
+	p.MinFlt, p.MajFlt = faults.minor, faults.major
 	if tg.parent != nil {
 		p.PPID = ns.idLocked(tg.parent.id)
 	}

@@ -79,6 +79,9 @@ type Kernel struct {
 	// oomKills counts the processes the OOM killers killed since boot
 	// (/proc/vmstat's oom_kill); protected by mu.
 	oomKills uint64
+	// faults and majFaults count the page faults served since boot
+	// (page_faults.go).
+	faults, majFaults atomic.Uint64
 	// memfdOnce guards the creation of memfds, the tmpfs behind
 	// memfd_create.
 	memfdOnce sync.Once

@@ -86,6 +86,8 @@ type Task struct {
 	// faults remembers the task's last fault (mm.HandleTaskFault); only
 	// the task's goroutine uses it.
 	faults mm.FaultState
+	// taskFaults counts the faults served for the task (page_faults.go).
+	taskFaults
 	// faultAddr is the address of the last fault, for the signal frame's
 	// cr2.
 	faultAddr uint64

@@ -88,6 +88,7 @@ func (t *Task) exit() {
 	}
 	tg.exitedUserNS += t.userNS.Load()
 	tg.exitedSysNS += t.sysNS.Load()
+	tg.exitedFaults.add(t.pageFaults())
 	if len(tg.tasks) == 0 {
 		status := tg.exitStatus
 		if !tg.exiting {
@@ -203,6 +204,8 @@ func (tg *ThreadGroup) reapLocked() {
 		tg.parent.childUserNS += u + tg.childUserNS
 		tg.parent.childSysNS += s + tg.childSysNS
 		tg.parent.childMaxRSS = max(tg.parent.childMaxRSS, tg.maxRSS, tg.childMaxRSS)
+		tg.parent.childFaults.add(tg.processFaultsLocked())
+		tg.parent.childFaults.add(tg.childFaults)
 	}
 	k := tg.k
 	delete(k.threadGroups, tg.id)

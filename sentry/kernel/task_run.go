@@ -114,6 +114,9 @@ func (t *Task) run() {
 				break
 			}
 			res := t.mm.HandleTaskFault(trap.Addr, trap.Access, trap.NotPresent, &t.faults)
+			if res.Signo == 0 {
+				t.countFault(res.Major)
+			}
 			if res.Signo != 0 {
 				if trap.Access == 0 {
 					// The platform did not say; the signal

@@ -83,6 +83,10 @@ type ThreadGroup struct {
 	// of the address spaces the group left and of its reaped children
 	// (Linux's signal->maxrss and cmaxrss; maxrss.go).
 	maxRSS, childMaxRSS uint64
+	// exitedFaults are the page faults of the group's exited tasks,
+	// childFaults those of its reaped children and their descendants
+	// (page_faults.go).
+	exitedFaults, childFaults faultCounts
 
 	cpuTimersState
 	oomState

@@ -52,6 +52,9 @@ type WaitResult struct {
 	// MaxRSS is the child's peak resident set size in pages, its reaped
 	// children's included (wait4's ru_maxrss).
 	MaxRSS uint64
+	// MinFlt and MajFlt are the child's page faults, its reaped
+	// children's included (wait4's ru_minflt and ru_majflt).
+	MinFlt, MajFlt uint64
 	// liveMM is a stopped or continued child's address space, whose
 	// peak Wait adds to MaxRSS once Kernel.mu is released.
 	liveMM *mm.MemoryManager
@@ -131,6 +134,9 @@ func (child *ThreadGroup) waitableLocked(opts WaitOptions, id int32) (WaitResult
 	u, s := child.cpuTimeLocked()
 	res.User, res.Sys = time.Duration(u+child.childUserNS), time.Duration(s+child.childSysNS)
 	res.MaxRSS = max(child.maxRSS, child.childMaxRSS)
+	faults := child.processFaultsLocked()
+	faults.add(child.childFaults)
+	res.MinFlt, res.MajFlt = faults.minor, faults.major
 	for t := range child.tasks {
 		res.liveMM = t.mm
 		break

@@ -19,6 +19,9 @@ const (
 type FaultResult struct {
 	Signo int
 	Code  int
+	// Major is set when serving the fault read file data: a major
+	// fault, as Linux counts one that needed I/O (the rest are minor).
+	Major bool
 	// Access is the faulting access when the platform did not say and
 	// the fault tells it: a second fault on a page mapped readable in a
 	// mapping that is not writable was a write. 0 otherwise.
@@ -73,6 +76,7 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 	pageAddr := arch.PageRoundDown(addr)
 	p, ok := mm.pages.lookup(pageAddr)
 	if !ok || !p.mapped {
+		mm.filled = false
 		signo, code, err := mm.populateLocked(v, addr)
 		if err == nil && signo == 0 && access&platform.Write != 0 && v.perms&platform.Write != 0 {
 			// A write to a private file page: copy it now, as
@@ -87,7 +91,7 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 			// failed fault of a mapping delivers.
 			return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
 		}
-		return FaultResult{Signo: signo, Code: code}
+		return FaultResult{Signo: signo, Code: code, Major: mm.filled}
 	}
 	if v.perms&platform.Write != 0 && !p.writable && !notPresent {
 		// A page still shared copy-on-write in a writable mapping: the
@@ -342,6 +346,7 @@ func (mm *MemoryManager) adoptResidentLocked(v *vma, obj *SharedMemory, start, e
 // fillFromFile reads the file contents backing [addr, addr+fr.Length())
 // into fr; bytes past the end of the file stay zero.
 func (mm *MemoryManager) fillFromFile(v *vma, addr uint64, fr memfile.Range, cacheLocked bool) {
+	mm.filled = true
 	buf := mm.mf.Slice(fr)
 	off := int64(v.fileOffset(addr))
 	read := v.file.ReadAt

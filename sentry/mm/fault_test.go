@@ -529,3 +529,21 @@ func TestNoGrowthBelowNormalMapping(t *testing.T) {
 		t.Errorf("CopyOut below a normal mapping: %v, want EFAULT", err)
 	}
 }
+
+// TestMajorFaults: a fault that reads file data is major; one served
+// from memory (anonymous pages, a copy-on-write break) is minor.
+func TestMajorFaults(t *testing.T) {
+	f := &fakeFile{t: t, data: pattern(4*pageSize, 3)}
+	m, _, _ := newTestMM(t)
+	file := mustMMap(t, m, mm.MMapOpts{Addr: base, Fixed: true, Length: 4 * pageSize, Perms: rw, Private: true, File: f})
+	anon := mustMMap(t, m, mm.MMapOpts{Addr: base + 16*pageSize, Fixed: true, Length: pageSize, Perms: rw, Private: true})
+	if res := m.HandleFault(file, r, true); res.Signo != 0 || !res.Major {
+		t.Errorf("first fault of a file mapping: %+v, want a major fault", res)
+	}
+	if res := m.HandleFault(anon, w, true); res.Signo != 0 || res.Major {
+		t.Errorf("fault of anonymous memory: %+v, want a minor fault", res)
+	}
+	if res := m.HandleFault(file, w, false); res.Signo != 0 || res.Major {
+		t.Errorf("write to a private file page read before: %+v, want a minor fault", res)
+	}
+}

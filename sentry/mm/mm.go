@@ -127,6 +127,9 @@ type MemoryManager struct {
 	pages pageTable
 	// peakPages is the most pages populated at once (ru_maxrss).
 	peakPages uint64
+	// filled is set when the fault being served read file data
+	// (FaultResult.Major).
+	filled bool
 	// brkStart is where the heap begins; brk is the current break.
 	brkStart, brk uint64
 	// mmapBase is where top-down allocations start.

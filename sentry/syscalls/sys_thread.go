@@ -236,6 +236,7 @@ func Wait4(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if rusageAddr != 0 {
 		ru := rusageBytes(res.User, res.Sys)
 		setRusageMaxRSS(ru, res.MaxRSS)
+		setRusageFaults(ru, res.MinFlt, res.MajFlt)
 		if _, err := t.CopyOut(rusageAddr, ru); err != nil {
 			return 0, unix.EFAULT
 		}
@@ -293,6 +294,7 @@ func Waitid(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		// wait4 reports it, written only when a child was found.
 		ru := rusageBytes(res.User, res.Sys)
 		setRusageMaxRSS(ru, res.MaxRSS)
+		setRusageFaults(ru, res.MinFlt, res.MajFlt)
 		if _, err := t.CopyOut(rusageAddr, ru); err != nil {
 			return 0, unix.EFAULT
 		}

@@ -233,6 +233,13 @@ func setRusageMaxRSS(b []byte, pages uint64) {
 	binary.LittleEndian.PutUint64(b[32:], pages*(arch.PageSize/1024))
 }
 
+// setRusageFaults stores ru_minflt and ru_majflt in an encoded struct
+// rusage.
+func setRusageFaults(b []byte, minor, major uint64) {
+	binary.LittleEndian.PutUint64(b[64:], minor)
+	binary.LittleEndian.PutUint64(b[72:], major)
+}
+
 // Getrusage implements Linux syscall getrusage(2) from the sentry's
 // accounting of each task's time in application code (user) and in the
 // sentry serving it (system).
@@ -252,6 +259,8 @@ func Getrusage(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	// ru_maxrss, in KiB: the most pages the process's address spaces
 	// held, before execve included (or its reaped children's).
 	setRusageMaxRSS(b, t.MaxRSS(int32(args[0]) == unix.RUSAGE_CHILDREN))
+	minor, major := t.Faults(int32(args[0]))
+	setRusageFaults(b, minor, major)
 	if _, err := t.CopyOut(args[1], b); err != nil {
 		return 0, unix.EFAULT
 	}

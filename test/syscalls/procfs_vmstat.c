@@ -1,8 +1,8 @@
 // procfs_vmstat: every /proc/vmstat line is "name <number>"; free pages,
-// anonymous pages, shared memory, swap-ins and swap-outs and OOM kills
-// are counted; the free pages fit in /proc/meminfo's MemTotal (6.18 keeps
+// anonymous pages, shared memory, swap-ins and swap-outs, page faults and
+// OOM kills are counted; the free pages fit in /proc/meminfo's MemTotal (6.18 keeps
 // some free memory in a counter of its own, so MemFree may be more), and
-// a page the program touches counts among the anonymous ones.
+// pages the program touches count among the anonymous ones, and fault.
 //
 //go:build ignore
 
@@ -52,6 +52,8 @@ int main(void) {
 	counter(s, "pswpin");
 	counter(s, "pswpout");
 	counter(s, "oom_kill");
+	counter(s, "pgmajfault");
+	unsigned long long faults = counter(s, "pgfault");
 	unsigned long long anon = counter(s, "nr_anon_pages");
 	unsigned long long freep = counter(s, "nr_free_pages");
 	READ_PROC("/proc/meminfo", m);
@@ -68,5 +70,7 @@ int main(void) {
 	unsigned long long after = counter(s, "nr_anon_pages");
 	if (after < anon + (len / 4096) / 2)
 		FAIL("nr_anon_pages %llu after touching %zu pages, %llu before", after, len / 4096, anon);
+	if (counter(s, "pgfault") <= faults)
+		FAIL("pgfault %llu after touching %zu pages, %llu before", counter(s, "pgfault"), len / 4096, faults);
 	return 0;
 }

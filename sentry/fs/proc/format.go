@@ -137,11 +137,16 @@ func formatStat(a statArgs) []byte {
 		flags |= 0x4 // PF_EXITING
 	}
 	f.u(flags)
-	// minflt, cminflt, majflt, cmajflt: not counted by the sentry.
-	f.u(0)
-	f.u(0)
-	f.u(0)
-	f.u(0)
+	// minflt, cminflt, majflt, cmajflt: the thread's own in a task's
+	// file, the process's in its own; children's from the process.
+	minFlt, majFlt := t.MinFlt, t.MajFlt
+	if a.whole {
+		minFlt, majFlt = p.MinFlt, p.MajFlt
+	}
+	f.u(minFlt)
+	f.u(p.ChildMinFlt)
+	f.u(majFlt)
+	f.u(p.ChildMajFlt)
 	f.u(ticks(user))
 	f.u(ticks(sys))
 	f.i(int64(ticks(p.ChildUser)))
@@ -639,9 +644,9 @@ func formatMeminfo(m MemInfo) []byte {
 
 // formatVmstat renders /proc/vmstat: the counters the sandbox keeps, in
 // pages and events, named as Linux names them and agreeing with
-// /proc/meminfo. Linux's other counters (LRU lists, faults, reclaim,
-// compaction) are not measured and left out; swap is counted because
-// there is none.
+// /proc/meminfo. Linux's other counters (LRU lists, reclaim, compaction)
+// are not measured and left out; swap is counted because there is none.
+// Faults are those the sandbox's kernel served (sentry/kernel/page_faults.go).
 func formatVmstat(m MemInfo) []byte {
 	used := min(m.Used, m.Total)
 	shmem := min(m.Shmem, used)
@@ -652,6 +657,8 @@ func formatVmstat(m MemInfo) []byte {
 	line("nr_shmem", shmem/pageSize)
 	line("pswpin", 0)
 	line("pswpout", 0)
+	line("pgfault", m.PageFaults)
+	line("pgmajfault", m.MajorFaults)
 	line("oom_kill", m.OOMKills)
 	return b
 }

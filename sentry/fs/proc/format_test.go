@@ -271,8 +271,8 @@ func TestFormatSystemFiles(t *testing.T) {
 			t.Errorf("meminfo lacks %q:\n%s", want, m)
 		}
 	}
-	if got, want := string(formatVmstat(MemInfo{Total: 1 << 30, Used: 100 << 20, Shmem: 4 << 20, OOMKills: 2})),
-		"nr_free_pages 236544\nnr_anon_pages 24576\nnr_shmem 1024\npswpin 0\npswpout 0\noom_kill 2\n"; got != want {
+	if got, want := string(formatVmstat(MemInfo{Total: 1 << 30, Used: 100 << 20, Shmem: 4 << 20, OOMKills: 2, PageFaults: 30, MajorFaults: 7})),
+		"nr_free_pages 236544\nnr_anon_pages 24576\nnr_shmem 1024\npswpin 0\npswpout 0\npgfault 30\npgmajfault 7\noom_kill 2\n"; got != want {
 		t.Errorf("vmstat = %q, want %q", got, want)
 	}
 	if got := string(formatVersion("6.1.0", "#1 SMP Cocoon", "go1.26")); got != "Linux version 6.1.0 (cocoon@cocoon) (go1.26) #1 SMP Cocoon\n" {

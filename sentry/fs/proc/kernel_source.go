@@ -107,6 +107,8 @@ func (s *kernelSource) thread(t *kernel.ThreadInfo) Thread {
 		SigPending:  uint64(t.Pending),
 		UserTime:    t.UserTime,
 		SysTime:     t.SysTime,
+		MinFlt:      t.MinFlt,
+		MajFlt:      t.MajFlt,
 		Nice:        t.Nice,
 		SchedPolicy: t.SchedPolicy,
 		// Ticks since boot in the reader's time namespace, as Linux's
@@ -147,6 +149,11 @@ func (s *kernelSource) Process(pid int32) (*Process, bool) {
 		SysTime:    pi.SysTime,
 		ChildUser:  pi.ChildUser,
 		ChildSys:   pi.ChildSys,
+
+		MinFlt:      pi.MinFlt,
+		MajFlt:      pi.MajFlt,
+		ChildMinFlt: pi.ChildMinFlt,
+		ChildMajFlt: pi.ChildMajFlt,
 
 		UTSNamespace:   pi.UTSNamespace,
 		IPCNamespace:   pi.IPCNamespace,
@@ -510,7 +517,9 @@ func (s *kernelSource) SetComm(pid, tid int32, name string) error {
 
 func (s *kernelSource) MemInfo() MemInfo {
 	pages, shmem := mm.ResidentMemory(s.k.MemoryManagers())
-	return MemInfo{Total: s.k.MemoryLimit, Used: pages * pageSize, Shmem: shmem * pageSize, OOMKills: s.k.OOMKills()}
+	faults, major := s.k.PageFaults()
+	return MemInfo{Total: s.k.MemoryLimit, Used: pages * pageSize, Shmem: shmem * pageSize, OOMKills: s.k.OOMKills(),
+		PageFaults: faults, MajorFaults: major}
 }
 
 // ExtraMounts implements ExtraMounter with the mounts made by mount(2).

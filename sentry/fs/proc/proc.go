@@ -125,6 +125,8 @@ type Thread struct {
 	// UserTime and SysTime are CPU time; StartTime is since
 	// System.BootTime.
 	UserTime, SysTime, StartTime time.Duration
+	// MinFlt and MajFlt are the thread's page faults.
+	MinFlt, MajFlt uint64
 	// Nice is the thread's nice value, SchedPolicy its scheduling
 	// policy (SCHED_*).
 	Nice        int32
@@ -176,6 +178,9 @@ type Process struct {
 	// UserTime and SysTime include exited threads; ChildUser and
 	// ChildSys are reaped children's.
 	UserTime, SysTime, ChildUser, ChildSys time.Duration
+	// MinFlt and MajFlt are the process's page faults, exited threads
+	// included; ChildMinFlt and ChildMajFlt its reaped children's.
+	MinFlt, MajFlt, ChildMinFlt, ChildMajFlt uint64
 	// UTSNamespace is the inode number of the process's UTS namespace
 	// (0: the initial one).
 	UTSNamespace uint64
@@ -266,6 +271,9 @@ type MemInfo struct {
 	Total, Used, Shmem uint64
 	// OOMKills counts the processes the OOM killers killed since boot.
 	OOMKills uint64
+	// PageFaults counts the page faults served since boot, MajorFaults
+	// the major ones among them.
+	PageFaults, MajorFaults uint64
 }
 
 // System holds system-wide values.
