@@ -44,9 +44,9 @@ import (
 //   - hugetlb: the sandbox never uses huge pages for applications.
 //   - spec_memory_reservation_limit_bytes: CRI has no memory reservation
 //     for a container, and the pod cgroup sets none.
-//   - page faults per container: the sentry does not count faults per
-//     process (getrusage's minflt/majflt are zero); the pod's are in its
-//     cgroup.
+//   - page faults per container in the "hierarchy" scope: a container
+//     has no cgroup below it in the sandbox, so its "container" scope is
+//     all there is; the pod's are in its cgroup.
 //   - spec_memory_swap_limit_bytes per container: the container's record
 //     keeps no swap limit, and the sandbox does not swap; the pod's is in
 //     its cgroup.
@@ -350,6 +350,10 @@ func addContainerMetrics(ms *metricSet, c *podsandbox.Container, cm podsandbox.C
 		// shared memory (tmpfs, shm).
 		ms.add("container_memory_cache", st.MemoryMappedFileBytes+st.MemoryShmemBytes)
 		ms.add("container_oom_events_total", st.OOMKills)
+		// Faults the sandbox served (fewer than Linux would count for
+		// the same program: it maps pages ahead).
+		ms.add("container_memory_failures_total", st.PageFaults, "pgfault", "container")
+		ms.add("container_memory_failures_total", st.MajorFaults, "pgmajfault", "container")
 		ms.add("container_threads", st.Threads)
 		// The sandbox sets no task limit per container: 0 is cAdvisor's
 		// "no limit".

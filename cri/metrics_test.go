@@ -122,6 +122,7 @@ func TestPodSandboxMetrics(t *testing.T) {
 					FileDescriptors: 7, Sockets: 1, NoFileSoft: &nofile,
 					MemoryUsageBytes: 9 << 20, MemoryMaxUsageBytes: 10 << 20, MemoryFailcnt: 0,
 					MemoryRSSBytes: 6 << 20, MemoryMappedFileBytes: 1 << 20, MemoryShmemBytes: 1 << 20, OOMKills: 2,
+					PageFaults: 40, MajorFaults: 3,
 				},
 				Fs: &podsandbox.FsUsage{Device: "/dev/vda", UsedBytes: 4096, UsedInodes: 11, LimitBytes: 1 << 30, Inodes: 1000, InodesFree: 900},
 			}},
@@ -220,6 +221,8 @@ func TestPodSandboxMetrics(t *testing.T) {
 		{ctrMs, "container_file_descriptors", nil, 7},
 		{ctrMs, "container_ulimits_soft", []string{"max_open_files"}, 1024},
 		{ctrMs, "container_oom_events_total", nil, 2},
+		{ctrMs, "container_memory_failures_total", []string{"pgfault", "container"}, 40},
+		{ctrMs, "container_memory_failures_total", []string{"pgmajfault", "container"}, 3},
 		// The writable layer.
 		{ctrMs, "container_fs_usage_bytes", []string{"/dev/vda"}, 4096},
 		{ctrMs, "container_fs_inodes_free", []string{"/dev/vda"}, 900},
@@ -235,7 +238,7 @@ func TestPodSandboxMetrics(t *testing.T) {
 		}
 	}
 	// What the container cannot be measured for is left out, not zero.
-	for _, name := range []string{"container_memory_failures_total", "container_network_receive_bytes_total", "container_fs_reads_bytes_total", "container_spec_memory_swap_limit_bytes"} {
+	for _, name := range []string{"container_network_receive_bytes_total", "container_fs_reads_bytes_total", "container_spec_memory_swap_limit_bytes"} {
 		if _, ok := value(ctrMs, name); ok {
 			t.Errorf("container reports %s", name)
 		}

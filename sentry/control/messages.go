@@ -357,6 +357,11 @@ type ContainerStats struct {
 	// OOMKills counts the container's processes the sandbox's OOM
 	// killer killed.
 	OOMKills uint64 `json:"oomKills,omitempty"`
+	// PageFaults counts the page faults the sandbox served for the
+	// container's processes, live and exited; MajorFaults the major ones
+	// among them (those that read file data).
+	PageFaults  uint64 `json:"pageFaults,omitempty"`
+	MajorFaults uint64 `json:"majorFaults,omitempty"`
 	// WritableLayerBytes and WritableLayerInodes are the file data and
 	// inodes of the root's writable layer when the sentry keeps it (a
 	// store overlay: HasWritableLayer); the daemon adds what the host

@@ -47,6 +47,8 @@ func containerStats(id string, u kernel.ContainerStats) ContainerStats {
 		MemoryMappedFileBytes: mapped,
 		MemoryShmemBytes:      shmem * page,
 		OOMKills:              u.OOMKills,
+		PageFaults:            u.PageFaults,
+		MajorFaults:           u.MajorFaults,
 		HasWritableLayer:      u.HasLayer,
 		WritableLayerBytes:    u.LayerBytes,
 		WritableLayerInodes:   u.LayerInodes,

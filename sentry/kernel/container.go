@@ -68,6 +68,8 @@ type Container struct {
 	// exitedSysNS the system part of it (Container.Stats).
 	exitedCPUNS int64
 	exitedSysNS int64
+	// exitedFaults are the page faults of its exited processes.
+	exitedFaults faultCounts
 	// initStatus is init's wait status once initExited is set.
 	initStatus unix.WaitStatus
 	initExited bool
@@ -293,6 +295,7 @@ func (c *Container) processExitedLocked(tg *ThreadGroup) {
 	u, s := tg.cpuTimeLocked()
 	c.exitedCPUNS += u + s
 	c.exitedSysNS += s
+	c.exitedFaults.add(tg.processFaultsLocked())
 	c.live--
 	if tg == c.init {
 		c.initExited = true

@@ -39,6 +39,10 @@ type ContainerStats struct {
 	// OOMKills counts the processes the sandbox's OOM killer killed in
 	// the container.
 	OOMKills uint64
+	// PageFaults counts the page faults served for the container's
+	// processes, live and exited, and MajorFaults the major ones among
+	// them (page_faults.go).
+	PageFaults, MajorFaults uint64
 	// HasLayer says the sandbox keeps the root's writable layer, whose
 	// file data and inodes are LayerBytes and LayerInodes.
 	HasLayer                bool
@@ -54,6 +58,7 @@ func (c *Container) Stats() ContainerStats {
 	var tables []*FDTable
 	k.mu.Lock()
 	cpu, sys := c.exitedCPUNS, c.exitedSysNS
+	faults := c.exitedFaults
 	st.Processes = c.live
 	st.OOMKills = c.oomKills
 	seenMM := make(map[*mm.MemoryManager]bool)
@@ -65,6 +70,7 @@ func (c *Container) Stats() ContainerStats {
 		us, sy := tg.cpuTimeLocked()
 		cpu += us + sy
 		sys += sy
+		faults.add(tg.processFaultsLocked())
 		st.Threads += len(tg.tasks)
 		for t := range tg.tasks {
 			if t.mm != nil && !seenMM[t.mm] {
@@ -83,6 +89,7 @@ func (c *Container) Stats() ContainerStats {
 	}
 	k.mu.Unlock()
 	st.UserCPU, st.SystemCPU = time.Duration(cpu-sys), time.Duration(sys)
+	st.PageFaults, st.MajorFaults = faults.minor+faults.major, faults.major
 	for _, t := range tables {
 		entries, _ := t.Snapshot()
 		for _, e := range entries {

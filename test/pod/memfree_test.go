@@ -79,3 +79,19 @@ func TestSentryHeapLimitFromPodOverhead(t *testing.T) {
 		t.Errorf("the pod log lacks %s:\n%s", want, log)
 	}
 }
+
+// TestContainerPageFaults: the faults served for a container's
+// processes are in its stats after they exit.
+func TestContainerPageFaults(t *testing.T) {
+	p := startPod(t)
+	p.create("c", "r1", control.Process{Args: []string{"sleep", "1000"}})
+	p.start("c")
+	before := p.containerStats("c").PageFaults
+	if code, _, errOut := p.execOut("c", "sh", "busybox", "sh", "-c", "x=$(seq 1 20000); echo ${#x}"); code != 0 {
+		t.Fatalf("sh exited %d: %s", code, errOut)
+	}
+	after := p.containerStats("c")
+	if after.PageFaults <= before || after.MajorFaults > after.PageFaults {
+		t.Errorf("page faults %d before the exec, %d (%d major) after", before, after.PageFaults, after.MajorFaults)
+	}
+}
