@@ -369,7 +369,7 @@ func (m *machine) close() {
 	}
 	if m.pool != nil {
 		m.pool.close()
-		for _, v := range m.pool.vcpus() {
+		for _, v := range m.pool.created() {
 			v.close()
 		}
 	}
@@ -390,7 +390,7 @@ func (m *machine) close() {
 // there are none.
 func (m *machine) releaseMemory() {
 	if m.pool != nil {
-		for _, v := range m.pool.vcpus() {
+		for _, v := range m.pool.created() {
 			if v.area.Length() > 0 {
 				m.mf.Release(v.area)
 				v.area = memfile.Range{}

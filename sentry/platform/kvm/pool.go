@@ -56,8 +56,12 @@ type pool struct {
 	// incremented and decremented under mu, read without it by release.
 	waiting atomic.Int32
 
-	// mu protects waiters, nextID and closed, and serializes creation.
+	// mu protects waiters, nextID, retired and closed, and serializes
+	// creation.
 	mu sync.Mutex
+	// retired are the broken vCPUs taken out of all (retire), kept for
+	// the machine's close.
+	retired []*vCPU
 	// waiters are the channels of blocked acquirers, oldest first.
 	waiters []chan *vCPU
 	// nextID is the id of the next vCPU to create. An id whose creation
@@ -72,9 +76,17 @@ func newPool(max int, create func(id int) (*vCPU, error)) *pool {
 	return p
 }
 
-// vcpus returns every vCPU created so far.
+// vcpus returns every vCPU of the pool (those created and not retired).
 func (p *pool) vcpus() []*vCPU {
 	return *p.all.Load()
+}
+
+// created returns every vCPU ever created, the retired ones included,
+// for the machine to release.
+func (p *pool) created() []*vCPU {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append(slices.Clone(p.vcpus()), p.retired...)
 }
 
 // acquire returns a vCPU held by the caller, preferring last.
@@ -177,9 +189,11 @@ func (p *pool) createLocked() (*vCPU, error) {
 	return v, nil
 }
 
-// release returns a held vCPU. A broken vCPU is never handed out again.
+// release returns a held vCPU. A broken vCPU is never handed out again:
+// it leaves the pool (retire).
 func (p *pool) release(v *vCPU) {
 	if v.broken {
+		p.retire(v)
 		return
 	}
 	v.state.Store(vcpuFree)
@@ -194,6 +208,38 @@ func (p *pool) release(v *vCPU) {
 		ch <- v
 	}
 	p.mu.Unlock()
+}
+
+// retire drops a broken vCPU from the pool, so that a new one can take its
+// place under the cap (a sandbox whose vCPUs all broke one by one could
+// otherwise run nothing), and hands the new one to the longest waiter at
+// once, since no release may come. The broken vCPU stays held for good:
+// a context that still names it as its last vCPU fails the fast path.
+// Its descriptor and pages are given back with the machine's (created):
+// the watchdog may still be looking at it through an older list, and KVM
+// would not reuse its id anyway.
+func (p *pool) retire(v *vCPU) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.vcpus()
+	i := slices.Index(old, v)
+	if i < 0 {
+		return
+	}
+	all := slices.Delete(slices.Clone(old), i, i+1)
+	p.all.Store(&all)
+	p.retired = append(p.retired, v)
+	if len(p.waiters) == 0 || p.closed {
+		return
+	}
+	nv, err := p.createLocked()
+	if err != nil {
+		return // the waiters take the next release
+	}
+	ch := p.waiters[0]
+	p.waiters = p.waiters[1:]
+	p.waiting.Add(-1)
+	ch <- nv
 }
 
 // close wakes every waiter with an error; later acquires fail.

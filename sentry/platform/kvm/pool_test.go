@@ -282,3 +282,49 @@ func TestPoolWaitInterrupted(t *testing.T) {
 		t.Errorf("%d waiters counted after both left", n)
 	}
 }
+
+// TestPoolReplacesBrokenVCPUs: a broken vCPU leaves the pool, a new one
+// takes its place under the cap, and a waiter gets the new one.
+func TestPoolReplacesBrokenVCPUs(t *testing.T) {
+	p, created := fakePool(1)
+	a, _ := p.acquire(nil, 1)
+	a.broken = true
+	p.release(a)
+	// With nothing free and the cap reached, acquire would wait: a wake
+	// that has already fired makes that an error rather than a hang.
+	fired := make(chan struct{})
+	close(fired)
+	b, err := p.acquireOrWake(a, 1, fired)
+	if err != nil || b == a || *created != 2 {
+		t.Fatalf("after a broken vCPU: got %v (%v), created %d", b, err, *created)
+	}
+	if all := p.vcpus(); len(all) != 1 || all[0] != b {
+		t.Fatalf("the pool holds %d vCPUs", len(all))
+	}
+	if all := p.created(); len(all) != 2 {
+		t.Fatalf("%d vCPUs to release at close, want the broken one too", len(all))
+	}
+
+	// A waiter for the only vCPU gets a new one when that one breaks.
+	got := make(chan *vCPU)
+	go func() {
+		v, err := p.acquire(nil, 2)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- v
+	}()
+	for p.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	b.broken = true
+	p.release(b)
+	select {
+	case v := <-got:
+		if v == nil || v == b || v.broken || *created != 3 {
+			t.Fatalf("the waiter got %v, created %d", v, *created)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiter got no vCPU after the only one broke")
+	}
+}
