@@ -109,6 +109,8 @@ func (r *Route) Serve(m nlmsg.Message, c *Caller) ([]nlmsg.Message, bool, linux.
 			msgs, err = dumpNeighbours(n, m, family, c.Strict)
 		case linux.RTM_GETRULE:
 			msgs, err = dumpRules(m, family, c.Strict)
+		case linux.RTM_GETQDISC:
+			msgs, err = dumpQdiscs(n)
 		default:
 			return nil, false, linux.EOPNOTSUPP
 		}
