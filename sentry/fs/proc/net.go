@@ -47,7 +47,7 @@ type UnixSocket struct {
 }
 
 // netFiles are the files of /proc/[pid]/net, in readdir order.
-var netFiles = []string{"dev", "if_inet6", "ipv6_route", "netstat", "route", "snmp", "sockstat", "tcp", "tcp6", "udp", "udp6", "unix"}
+var netFiles = []string{"dev", "if_inet6", "ipv6_route", "netstat", "route", "snmp", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
 
 // netDir returns /proc/[pid]/net.
 func (fs *filesystem) netDir(key string, attr func(*unix.Stat_t) error) *node {
@@ -106,6 +106,8 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 		return formatNetstat(), nil
 	case "sockstat":
 		return formatSockstat(src.SocketsUsed(), src.InetSockets()), nil
+	case "sockstat6":
+		return formatSockstat6(src.InetSockets()), nil
 	}
 	return nil, unix.ENOENT
 }
@@ -429,12 +431,12 @@ func formatNetstat() []byte {
 	return b.Bytes()
 }
 
-// formatSockstat renders /proc/net/sockstat (sockstat_seq_show): socket
-// counts; memory in pages is not measured (0).
-func formatSockstat(used int, socks []netif.InetSocket) []byte {
-	var tcp, tw, udp int
+// sockstatCounts counts the sockets of one family (IPv6 or not) by what
+// sockstat shows: TCP sockets in use, in TIME-WAIT, UDP sockets.
+func sockstatCounts(socks []netif.InetSocket, v6 bool) (tcp, tw, udp int) {
 	for _, s := range socks {
 		switch {
+		case s.V6 != v6:
 		case s.Protocol == unix.IPPROTO_TCP && s.State == netif.TCPTimeWait:
 			tw++
 		case s.Protocol == unix.IPPROTO_TCP:
@@ -443,6 +445,23 @@ func formatSockstat(used int, socks []netif.InetSocket) []byte {
 			udp++
 		}
 	}
+	return tcp, tw, udp
+}
+
+// formatSockstat6 renders /proc/net/sockstat6 (sockstat6_seq_show): the
+// IPv6 sockets in use, by protocol.
+func formatSockstat6(socks []netif.InetSocket) []byte {
+	tcp, _, udp := sockstatCounts(socks, true)
+	return fmt.Appendf(nil, "TCP6: inuse %d\nUDP6: inuse %d\nUDPLITE6: inuse %d\nRAW6: inuse %d\nFRAG6: inuse %d memory %d\n", tcp, udp, 0, 0, 0, 0)
+}
+
+// formatSockstat renders /proc/net/sockstat (sockstat_seq_show): socket
+// counts; memory in pages is not measured (0). As on Linux, TCP and UDP
+// "inuse" count IPv4 sockets (IPv6 ones are in sockstat6), while TIME-WAIT
+// and allocated TCP sockets are both families'.
+func formatSockstat(used int, socks []netif.InetSocket) []byte {
+	tcp, tw, udp := sockstatCounts(socks, false)
+	tcp6, tw6, _ := sockstatCounts(socks, true)
 	return fmt.Appendf(nil, "sockets: used %d\nTCP: inuse %d orphan %d tw %d alloc %d mem %d\nUDP: inuse %d mem %d\nUDPLITE: inuse %d\nRAW: inuse %d\nFRAG: inuse %d memory %d\n",
-		used, tcp, 0, tw, tcp, 0, udp, 0, 0, 0, 0, 0)
+		used, tcp, 0, tw+tw6, tcp+tcp6, 0, udp, 0, 0, 0, 0, 0)
 }

@@ -62,3 +62,23 @@ func TestFormatNetFiles(t *testing.T) {
 		t.Errorf("/proc/net/unix = %q", unixFile)
 	}
 }
+
+// TestFormatSockstat: IPv4 sockets in sockstat's inuse, IPv6 ones in
+// sockstat6's; TIME-WAIT and allocated TCP sockets of both families.
+func TestFormatSockstat(t *testing.T) {
+	socks := []netif.InetSocket{
+		{Protocol: unix.IPPROTO_TCP, State: netif.TCPListen},
+		{Protocol: unix.IPPROTO_TCP, State: netif.TCPTimeWait},
+		{Protocol: unix.IPPROTO_UDP},
+		{Protocol: unix.IPPROTO_TCP, State: netif.TCPListen, V6: true},
+		{Protocol: unix.IPPROTO_TCP, State: netif.TCPListen, V6: true},
+		{Protocol: unix.IPPROTO_TCP, State: netif.TCPTimeWait, V6: true},
+		{Protocol: unix.IPPROTO_UDP, V6: true},
+	}
+	if got, want := string(formatSockstat(9, socks)), "sockets: used 9\nTCP: inuse 1 orphan 0 tw 2 alloc 3 mem 0\nUDP: inuse 1 mem 0\n"; !strings.HasPrefix(got, want) {
+		t.Errorf("sockstat = %q, want it to start %q", got, want)
+	}
+	if got, want := string(formatSockstat6(socks)), "TCP6: inuse 2\nUDP6: inuse 1\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n"; got != want {
+		t.Errorf("sockstat6 = %q, want %q", got, want)
+	}
+}
