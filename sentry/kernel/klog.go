@@ -302,18 +302,15 @@ func (k *Kernel) logOOMKillLocked(c *Container, victim *ThreadGroup) {
 		victim.id, name, vm>>10, anon*4096>>10, file*4096>>10, shmem*4096>>10, uid, victim.oomScoreAdj)
 }
 
-// logUnhandledFault logs a fault the task's signal will kill it for, as
-// x86's show_signal_msg does for a page fault: the faulting address, the
-// instruction and stack pointers, the error code and the file mapped at
-// the instruction (Linux goes on with the host CPU it ran on, which the
-// sandbox does not know, and the code bytes, which it leaves out).
-func (t *Task) logUnhandledFault(sig unix.Signal, addr, errCode uint64) {
-	level, ok := t.unhandled(sig)
-	if !ok {
-		return
-	}
+// logUnhandledFault logs a page fault whose SIGSEGV will kill the task
+// (forceSignal told), as x86's show_signal_msg does: the faulting
+// address, the instruction and stack pointers, the error code and the
+// file mapped at the instruction (Linux goes on with the host CPU it ran
+// on, which the sandbox does not know, and the code bytes, which it
+// leaves out).
+func (t *Task) logUnhandledFault(addr, errCode uint64) {
 	ip, sp := t.st.Regs.Rip, t.st.Regs.Rsp
-	t.k.printkRatelimited(level, "%s[%d]: segfault at %x ip %016x sp %016x error %x%s", t.name, t.tg.id, addr, ip, sp, errCode, t.codeFileAt(ip))
+	t.k.printkRatelimited(t.faultLogLevel(), "%s[%d]: segfault at %x ip %016x sp %016x error %x%s", t.name, t.tg.id, addr, ip, sp, errCode, t.codeFileAt(ip))
 }
 
 // trapNames are the descriptions x86's traps.c logs an unhandled trap
@@ -325,35 +322,25 @@ var trapNames = map[[2]int]string{
 	{int(unix.SIGSEGV), 0x80}: "general protection fault",
 }
 
-// logUnhandledTrap logs an exception other than a page fault that the
-// task's signal will kill it for, as traps.c's show_signal does
-// ("traps: comm[pid] trap invalid opcode ip:... sp:... error:0 in ...").
+// logUnhandledTrap logs an exception other than a page fault whose
+// signal will kill the task, as traps.c's show_signal does ("traps:
+// comm[pid] trap invalid opcode ip:... sp:... error:0 in ...").
 func (t *Task) logUnhandledTrap(sig unix.Signal, code int) {
 	desc, known := trapNames[[2]int{int(sig), code}]
 	if !known {
 		return
 	}
-	level, ok := t.unhandled(sig)
-	if !ok {
-		return
-	}
 	ip, sp := t.st.Regs.Rip, t.st.Regs.Rsp
-	t.k.printkRatelimited(level, "traps: %s[%d] %s ip:%x sp:%x error:0%s", t.name, t.tg.id, desc, ip, sp, t.codeFileAt(ip))
+	t.k.printkRatelimited(t.faultLogLevel(), "traps: %s[%d] %s ip:%x sp:%x error:0%s", t.name, t.tg.id, desc, ip, sp, t.codeFileAt(ip))
 }
 
-// unhandled is unhandled_signal: whether sig, forced on the task, kills
-// it (no handler; also a blocked one, which force_sig then resets, is a
-// handler here), which an init logs anyway; and the level to log it at
-// (KERN_EMERG for init, as Linux).
-func (t *Task) unhandled(sig unix.Signal) (level int, ok bool) {
-	t.k.mu.Lock()
-	handler := t.tg.handlers.actions[sig].Handler
-	pid := t.tg.id
-	t.k.mu.Unlock()
-	if pid == 1 {
-		return 0, true
+// faultLogLevel is KERN_EMERG for the sandbox's init, KERN_INFO for the
+// rest, as show_signal_msg chooses.
+func (t *Task) faultLogLevel() int {
+	if t.tg.id == 1 {
+		return 0
 	}
-	return klogInfo, handler == SigDfl || handler == SigIgn
+	return klogInfo
 }
 
 // codeFileAt is print_vma_addr's " in FILE[OFFSET,START+SIZE]" for the

@@ -127,10 +127,10 @@ func (t *Task) run() {
 				}
 				t.k.Log.Debug("fault", "tid", t.tid, "addr", fmt.Sprintf("%#x", trap.Addr), "rip", fmt.Sprintf("%#x", t.st.Regs.Rip), "signal", unix.Signal(res.Signo))
 				errCode := pageFaultErrorCode(trap, res, t.st.Regs.Rip)
-				if res.Signo == int(unix.SIGSEGV) {
-					t.logUnhandledFault(unix.SIGSEGV, trap.Addr, errCode)
+				unhandled := t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr, errCode)
+				if unhandled && res.Signo == int(unix.SIGSEGV) {
+					t.logUnhandledFault(trap.Addr, errCode)
 				}
-				t.forceFaultSignal(unix.Signal(res.Signo), res.Code, trap.Addr, errCode)
 			}
 		case platform.TrapException:
 			if trap.Signo == int(unix.SIGILL) {
@@ -141,8 +141,9 @@ func (t *Task) run() {
 					break
 				}
 			}
-			t.logUnhandledTrap(unix.Signal(trap.Signo), trap.Code)
-			t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr, 0)
+			if t.forceFaultSignal(unix.Signal(trap.Signo), trap.Code, trap.Addr, 0) {
+				t.logUnhandledTrap(unix.Signal(trap.Signo), trap.Code)
+			}
 		case platform.TrapInterrupted:
 		}
 		t.SettleMemoryCharge()
@@ -360,25 +361,33 @@ const syscallInsnLen = 2
 // forceFaultSignal delivers a synchronous signal caused by the task's own
 // instruction: it cannot be blocked or ignored (a blocked or ignored one
 // is reset to its default action and kills), as Linux's force_sig does.
-func (t *Task) forceFaultSignal(sig unix.Signal, code int, addr, errCode uint64) {
+// It reports whether the signal was unhandled (forceSignal), for the
+// kernel log.
+func (t *Task) forceFaultSignal(sig unix.Signal, code int, addr, errCode uint64) bool {
 	info := &SigInfo{Signo: int32(sig), Code: int32(code)}
 	info.SetAddr(addr)
 	t.faultAddr, t.faultErr = addr, errCode
-	t.forceSignal(info)
+	return t.forceSignal(info)
 }
 
 // forceSignal queues info for the task so that it is delivered even if
-// blocked or ignored (which then kills), as force_sig_info does.
-func (t *Task) forceSignal(info *SigInfo) {
+// blocked or ignored (which then kills), as force_sig_info does. It
+// reports whether the signal was unhandled, as unhandled_signal tells
+// before the force: no handler (a blocked handler counts as one, though
+// the force resets it), or the task is the sandbox's init, whose faults
+// are always worth a log line.
+func (t *Task) forceSignal(info *SigInfo) (unhandled bool) {
 	sig := unix.Signal(info.Signo)
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	act := &t.tg.handlers.actions[sig]
+	unhandled = act.Handler == SigDfl || act.Handler == SigIgn || t.tg.id == 1
 	if act.Handler == SigIgn || t.sigmask&sigBit(sig) != 0 {
 		act.Handler = SigDfl
 		t.sigmask &^= sigBit(sig)
 	}
 	t.pending.enqueue(info)
+	return unhandled
 }
 
 // killGroup is used by exit_group and fatal signals: it records the
