@@ -20,77 +20,72 @@ import (
 	"github.com/cocoonrt/cocoon/test/internal/sentrystats"
 )
 
-// unshareLoop forks argv[1] children one after another; each unshares
-// its mount namespace (what `unshare -m`, bubblewrap or a service with a
-// private /tmp does) and exits.
-const unshareLoop = `#define _GNU_SOURCE
+// churn does argv[1] times, one after another, what argv[2] names, in
+// the directory argv[3]:
+//
+//   - unshare: fork a child that unshares its mount namespace (what
+//     `unshare -m`, bubblewrap or a service with a private /tmp does)
+//     and exits;
+//   - fifo: make a FIFO, open it, write to it, close and remove it (a
+//     shell script's mkfifo);
+//   - lock: create a file, take a POSIX record lock and a flock on it,
+//     close and remove it (a lock file per job; a new inode each time).
+//
+// Each item uses one path, so that the dentry cache keeps one negative
+// dentry, not one per item.
+const churn = `#define _GNU_SOURCE
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
-	int n = atoi(argv[1]);
-	for (int i = 0; i < n; i++) {
-		pid_t pid = fork();
-		if (pid < 0) {
-			perror("fork");
-			return 1;
-		}
-		if (pid == 0) {
-			if (unshare(CLONE_NEWNS) != 0) {
-				perror("unshare");
-				_exit(1);
-			}
-			_exit(0);
-		}
-		int status;
-		if (waitpid(pid, &status, 0) != pid || status != 0) {
-			fprintf(stderr, "child %d: status %#x\n", i, status);
-			return 1;
-		}
-	}
-	return 0;
+static int unshare_once(void) {
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNS) == 0 ? 0 : 1);
+	int status;
+	return waitpid(pid, &status, 0) == pid && status == 0 ? 0 : -1;
 }
-`
 
-// namespaces is how many mount namespaces the program makes and leaves.
-const namespaces = 2000
+static int fifo_once(const char *path) {
+	if (mkfifo(path, 0600) != 0)
+		return -1;
+	int fd = open(path, O_RDWR);
+	if (fd < 0 || write(fd, "x", 1) != 1)
+		return -1;
+	close(fd);
+	return unlink(path);
+}
 
-// objectsPerNamespace bounds the heap objects the sentry may still hold
-// per ended namespace: a copy is a dozen objects or more (a root and a
-// dentry for each mount, the mounts, their maps), so a sentry that keeps
-// every copy holds several times the bound.
-const objectsPerNamespace = 1
-
-// fifoLoop makes argv[1] FIFOs one after another at one path in
-// argv[2] (one name, so that the dentry cache keeps one negative
-// dentry, not one per FIFO); each is opened, written to, closed and
-// removed (a shell script's mkfifo).
-const fifoLoop = `#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
+static int lock_once(const char *path) {
+	int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fd < 0 || fcntl(fd, F_SETLK, &fl) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
+		return -1;
+	close(fd);
+	return unlink(path);
+}
 
 int main(int argc, char **argv) {
 	int n = atoi(argv[1]);
+	const char *mode = argv[2];
 	char path[4096];
+	snprintf(path, sizeof path, "%s/churn", argv[3]);
 	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "%s/fifo", argv[2]);
-		if (mkfifo(path, 0600) != 0) {
-			perror("mkfifo");
-			return 1;
-		}
-		int fd = open(path, O_RDWR);
-		if (fd < 0 || write(fd, "x", 1) != 1) {
-			perror(path);
-			return 1;
-		}
-		close(fd);
-		if (unlink(path) != 0) {
-			perror("unlink");
+		int err = !strcmp(mode, "unshare") ? unshare_once()
+		        : !strcmp(mode, "fifo")    ? fifo_once(path)
+		        : !strcmp(mode, "lock")    ? lock_once(path)
+		                                   : -1;
+		if (err != 0) {
+			fprintf(stderr, "%s %d: ", mode, i);
+			perror("");
 			return 1;
 		}
 	}
@@ -98,75 +93,40 @@ int main(int argc, char **argv) {
 }
 `
 
-// fifos is how many FIFOs the program makes and removes.
-const fifos = 2000
-
-// objectsPerFIFO bounds the heap objects the sentry may still hold per
-// removed FIFO: a FIFO's pipe is several (the pipe, its buffer, its
-// wait channel, the table's entry).
-const objectsPerFIFO = 1
-
-// lockLoop creates, locks (a POSIX record lock and a flock), closes and
-// removes argv[1] files one after another at one path in argv[2] (a
-// lock file per job; a new inode each time).
-const lockLoop = `#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-int main(int argc, char **argv) {
-	int n = atoi(argv[1]);
-	char path[4096];
-	snprintf(path, sizeof path, "%s/lockfile", argv[2]);
-	for (int i = 0; i < n; i++) {
-		int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
-		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-		if (fd < 0 || fcntl(fd, F_SETLK, &fl) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			perror(path);
-			return 1;
-		}
-		close(fd);
-		if (unlink(path) != 0) {
-			perror("unlink");
-			return 1;
-		}
-	}
-	return 0;
-}
-`
-
-// lockFiles is how many files the program locks and removes.
-const lockFiles = 2000
-
-// objectsPerLockFile bounds the heap objects the sentry may still hold
-// per removed locked file: a file's lock state is a few (the state, its
-// flock map, the table's entry).
-const objectsPerLockFile = 1
+// How many items each test makes and leaves, and how many heap objects
+// the sentry may still hold per item: a mount namespace's copy is a dozen
+// objects or more (a root and a dentry for each mount, the mounts, their
+// maps), a FIFO's pipe several (the pipe, its buffer, its wait channel,
+// the table's entry), a file's lock state a few (the state, its flock
+// map, the table's entry), so a sentry that keeps them holds several
+// times the bound.
+const (
+	items          = 2000
+	objectsPerItem = 1
+)
 
 func TestEndedMountNamespacesAreFreed(t *testing.T) {
-	expectFreed(t, unshareLoop, namespaces, objectsPerNamespace, "mount namespaces ended")
+	expectFreed(t, "unshare", "mount namespaces ended")
 }
 
 func TestRemovedFIFOsAreFreed(t *testing.T) {
-	expectFreed(t, fifoLoop, fifos, objectsPerFIFO, "FIFOs were used and removed", "/tmp")
+	expectFreed(t, "fifo", "FIFOs were used and removed")
 }
 
 func TestLocksOfRemovedFilesAreFreed(t *testing.T) {
-	expectFreed(t, lockLoop, lockFiles, objectsPerLockFile, "files were locked and removed", "/tmp")
+	expectFreed(t, "lock", "files were locked and removed")
 }
 
-// expectFreed runs the C program src for count items (its first
-// argument; args follow) and checks that the sentry holds at most
-// perItem more heap objects for each once every task has exited; what
-// says what the items went through.
-func expectFreed(t *testing.T, src string, count, perItem int, what string, args ...string) {
+// expectFreed runs churn's mode for items items and checks that the
+// sentry holds at most objectsPerItem more heap objects for each once
+// every task has exited; what says what the items went through.
+func expectFreed(t *testing.T, mode, what string) {
 	t.Helper()
-	start, end, summary := runProgram(t, src, append([]string{strconv.Itoa(count)}, args...)...)
+	start, end, summary := runProgram(t, churn, strconv.Itoa(items), mode, "/tmp")
 	grown := end["heap_objects"] - start["heap_objects"]
-	t.Logf("heap objects: %d at start, %d at exit after %d %s", start["heap_objects"], end["heap_objects"], count, what)
-	if grown > perItem*count {
-		t.Errorf("the sentry holds %d more heap objects after %d %s (allowed %d)\n%s", grown, count, what, perItem*count, summary)
+	t.Logf("heap objects: %d at start, %d at exit after %d %s", start["heap_objects"], end["heap_objects"], items, what)
+	if grown > objectsPerItem*items {
+		t.Errorf("the sentry holds %d more heap objects after %d %s (allowed %d)\n%s", grown, items, what, objectsPerItem*items, summary)
 	}
 }
 

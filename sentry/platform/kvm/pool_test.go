@@ -76,18 +76,7 @@ func TestPoolCapAndSteal(t *testing.T) {
 func TestPoolWaitAndHandOff(t *testing.T) {
 	p, _ := fakePool(1)
 	a, _ := p.acquire(nil, 1)
-	got := make(chan *vCPU)
-	go func() {
-		v, err := p.acquire(nil, 2)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- v
-	}()
-	// Wait until the second acquirer is queued.
-	for p.waiting.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	got := queuedAcquire(t, p, 2)
 	p.release(a)
 	// The released vCPU went to the waiter, not back to the free list: the
 	// releaser's fast path fails.
@@ -99,6 +88,24 @@ func TestPoolWaitAndHandOff(t *testing.T) {
 		t.Fatalf("waiter got %v tid %d waiting %d", v, v.tid.Load(), p.waiting.Load())
 	}
 	p.release(v)
+}
+
+// queuedAcquire starts an acquire for thread tid of a pool with nothing
+// free, returns once it waits, and delivers the vCPU it gets.
+func queuedAcquire(t *testing.T, p *pool, tid int32) <-chan *vCPU {
+	t.Helper()
+	got := make(chan *vCPU, 1)
+	go func() {
+		v, err := p.acquire(nil, tid)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- v
+	}()
+	for p.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	return got
 }
 
 // tryAcquireFast is acquire's fast path alone.
@@ -306,17 +313,7 @@ func TestPoolReplacesBrokenVCPUs(t *testing.T) {
 	}
 
 	// A waiter for the only vCPU gets a new one when that one breaks.
-	got := make(chan *vCPU)
-	go func() {
-		v, err := p.acquire(nil, 2)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- v
-	}()
-	for p.waiting.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	got := queuedAcquire(t, p, 2)
 	b.broken = true
 	p.release(b)
 	select {
