@@ -35,9 +35,9 @@ const (
 // capSyslog is CAP_SYSLOG.
 const capSyslog = 34
 
-// klogBurst messages of one kind may be logged in each klogInterval
-// (printk_ratelimit's defaults): a program that faults in a loop cannot
-// flood the log.
+// klogBurst rate-limited messages (printkRatelimited) may be logged in
+// each klogInterval, all kinds together (printk_ratelimit's defaults): a
+// program that faults in a loop cannot flood the log.
 const (
 	klogBurst    = 10
 	klogInterval = 5 * time.Second
@@ -71,7 +71,8 @@ type kernelLog struct {
 	// bytes of that one's formatted text it has.
 	next, clearSeq, readSeq uint64
 	readPartial             int
-	// added is closed, and replaced, when a record is added.
+	// added is made by a reader that waits for a record, and closed
+	// (and forgotten) when one is added.
 	added chan struct{}
 	// windowStart and inWindow rate-limit the messages that ask for it.
 	windowStart time.Time
