@@ -12,7 +12,7 @@ import (
 // FIFO's inode joins the same buffer, with Linux's open rules (fifo(7)).
 type FIFO struct {
 	stat func() (unix.Stat_t, error)
-	// idle, when set, is called when the last user went (Put).
+	// idle, when set, is called when the last user went (put).
 	idle func()
 
 	// mu protects p, the open counters, changed and users.
