@@ -34,7 +34,8 @@ import (
 // control protocol's stats): CPU usage, user and system time; memory
 // working set (resident pages), usage, peak and failcnt (the container's
 // memory account), rss and mapped files (proportional set size of
-// anonymous and file mappings), cache (mapped files and shared memory);
+// anonymous and file mappings), cache (mapped files and shared memory),
+// page faults the sandbox served (container_memory_failures_total);
 // processes, threads, file descriptors, sockets; the init's soft
 // RLIMIT_NOFILE; OOM kills. From the writable layer: fs usage and the
 // size and inodes of its file system. From the container's record: its
@@ -44,9 +45,6 @@ import (
 //   - hugetlb: the sandbox never uses huge pages for applications.
 //   - spec_memory_reservation_limit_bytes: CRI has no memory reservation
 //     for a container, and the pod cgroup sets none.
-//   - page faults per container in the "hierarchy" scope: a container
-//     has no cgroup below it in the sandbox, so its "container" scope is
-//     all there is; the pod's are in its cgroup.
 //   - spec_memory_swap_limit_bytes per container: the container's record
 //     keeps no swap limit, and the sandbox does not swap; the pod's is in
 //     its cgroup.
@@ -351,9 +349,13 @@ func addContainerMetrics(ms *metricSet, c *podsandbox.Container, cm podsandbox.C
 		ms.add("container_memory_cache", st.MemoryMappedFileBytes+st.MemoryShmemBytes)
 		ms.add("container_oom_events_total", st.OOMKills)
 		// Faults the sandbox served (fewer than Linux would count for
-		// the same program: it maps pages ahead).
-		ms.add("container_memory_failures_total", st.PageFaults, "pgfault", "container")
-		ms.add("container_memory_failures_total", st.MajorFaults, "pgmajfault", "container")
+		// the same program: it maps pages ahead). A container has no
+		// cgroup below it in the sandbox, so its hierarchy's counts
+		// are its own, as cAdvisor shows a leaf cgroup's.
+		for _, scope := range []string{"container", "hierarchy"} {
+			ms.add("container_memory_failures_total", st.PageFaults, "pgfault", scope)
+			ms.add("container_memory_failures_total", st.MajorFaults, "pgmajfault", scope)
+		}
 		ms.add("container_threads", st.Threads)
 		// The sandbox sets no task limit per container: 0 is cAdvisor's
 		// "no limit".

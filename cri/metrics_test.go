@@ -223,6 +223,7 @@ func TestPodSandboxMetrics(t *testing.T) {
 		{ctrMs, "container_oom_events_total", nil, 2},
 		{ctrMs, "container_memory_failures_total", []string{"pgfault", "container"}, 40},
 		{ctrMs, "container_memory_failures_total", []string{"pgmajfault", "container"}, 3},
+		{ctrMs, "container_memory_failures_total", []string{"pgfault", "hierarchy"}, 40},
 		// The writable layer.
 		{ctrMs, "container_fs_usage_bytes", []string{"/dev/vda"}, 4096},
 		{ctrMs, "container_fs_inodes_free", []string{"/dev/vda"}, 900},
