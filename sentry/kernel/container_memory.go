@@ -105,18 +105,7 @@ func (c *Container) oomVictimAliveLocked() bool {
 //
 // Preconditions: k.mu is held.
 func (k *Kernel) killLargestLocked(c *Container) *ThreadGroup {
-	var victim *ThreadGroup
-	var most int64
-	limitPages := c.memcg.Limit() / 4096
-	for _, tg := range k.threadGroups {
-		if tg.container != c || tg.zombie || tg.exiting {
-			continue
-		}
-		points, ok := tg.oomBadnessLocked(limitPages)
-		if ok && (victim == nil || points > most) {
-			victim, most = tg, points
-		}
-	}
+	victim := k.largestLocked(c, c.memcg.Limit()/4096)
 	if victim == nil {
 		return nil
 	}
@@ -131,6 +120,26 @@ func (k *Kernel) killLargestLocked(c *Container) *ThreadGroup {
 		"pid", victim.id, "residentBytes", resident*4096, "oomScoreAdj", victim.oomScoreAdj, "limitBytes", c.memcg.Limit())
 	k.logOOMKillLocked(c, victim)
 	victim.killLocked(unix.WaitStatus(unix.SIGKILL))
+	return victim
+}
+
+// largestLocked returns the live process of c (of the whole sandbox when
+// c is nil) with the highest badness against totalPages, as Linux's
+// select_bad_process chooses; nil when none may be killed.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) largestLocked(c *Container, totalPages uint64) *ThreadGroup {
+	var victim *ThreadGroup
+	var most int64
+	for _, tg := range k.threadGroups {
+		if (c != nil && tg.container != c) || tg.zombie || tg.exiting {
+			continue
+		}
+		points, ok := tg.oomBadnessLocked(totalPages)
+		if ok && (victim == nil || points > most) {
+			victim, most = tg, points
+		}
+	}
 	return victim
 }
 

@@ -82,6 +82,9 @@ type Kernel struct {
 	// faults and majFaults count the page faults served since boot
 	// (page_faults.go).
 	faults, majFaults atomic.Uint64
+	// sandboxOOM is the sandbox's own OOM killer's state
+	// (sandbox_oom.go); protected by mu.
+	sandboxOOM
 	// memfdOnce guards the creation of memfds, the tmpfs behind
 	// memfd_create.
 	memfdOnce sync.Once

@@ -289,6 +289,14 @@ func (l *kernelLog) read(t *Task, n int) (string, int, error) {
 // Preconditions: k.mu is held.
 func (k *Kernel) logOOMKillLocked(c *Container, victim *ThreadGroup) {
 	k.printk(klogInfo, "memory: usage %dkB, limit %dkB, failcnt %d", c.memcg.Usage()>>10, c.memcg.Limit()>>10, c.memcg.Failcnt())
+	k.logKilledLocked("Memory cgroup out of memory", victim)
+}
+
+// logKilledLocked logs an OOM victim as __oom_kill_process does, after
+// the killer's own words (why).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) logKilledLocked(why string, victim *ThreadGroup) {
 	var name string
 	var uid uint32
 	var vm, anon, file, shmem uint64
@@ -299,8 +307,8 @@ func (k *Kernel) logOOMKillLocked(c *Container, victim *ThreadGroup) {
 			anon, file, shmem = l.mm.ResidentByKind()
 		}
 	}
-	k.printk(klogErr, "Memory cgroup out of memory: Killed process %d (%s) total-vm:%dkB, anon-rss:%dkB, file-rss:%dkB, shmem-rss:%dkB, UID:%d oom_score_adj:%d",
-		victim.id, name, vm>>10, anon*4096>>10, file*4096>>10, shmem*4096>>10, uid, victim.oomScoreAdj)
+	k.printk(klogErr, "%s: Killed process %d (%s) total-vm:%dkB, anon-rss:%dkB, file-rss:%dkB, shmem-rss:%dkB, UID:%d oom_score_adj:%d",
+		why, victim.id, name, vm>>10, anon*4096>>10, file*4096>>10, shmem*4096>>10, uid, victim.oomScoreAdj)
 }
 
 // logUnhandledFault logs a page fault whose SIGSEGV will kill the task

@@ -114,6 +114,10 @@ func (t *Task) run() {
 				break
 			}
 			res := t.mm.HandleTaskFault(trap.Addr, trap.Access, trap.NotPresent, &t.faults)
+			if res.OutOfMemory && t.OutOfMemory() {
+				// The OOM killer made room: run the access again.
+				break
+			}
 			if res.Signo == 0 {
 				t.countFault(res.Major)
 			}

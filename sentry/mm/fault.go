@@ -1,6 +1,7 @@
 package mm
 
 import (
+	"errors"
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
@@ -22,6 +23,10 @@ type FaultResult struct {
 	// Major is set when serving the fault read file data: a major
 	// fault, as Linux counts one that needed I/O (the rest are minor).
 	Major bool
+	// OutOfMemory is set with SIGBUS when the memory file had no page
+	// to give: the sandbox's memory is used up, and its OOM killer may
+	// make room for the access to be retried.
+	OutOfMemory bool
 	// Access is the faulting access when the platform did not say and
 	// the fault tells it: a second fault on a page mapped readable in a
 	// mapping that is not writable was a write. 0 otherwise.
@@ -87,9 +92,10 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 			}
 		}
 		if err != nil {
-			// Out of memory: Linux's OOM path kills; SIGBUS is what a
-			// failed fault of a mapping delivers.
-			return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
+			// Out of memory: SIGBUS is what a failed fault of a
+			// mapping delivers, unless the caller's OOM killer makes
+			// room.
+			return outOfMemory(err)
 		}
 		return FaultResult{Signo: signo, Code: code, Major: mm.filled}
 	}
@@ -98,7 +104,7 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 		// access was a write (whether or not the platform could tell),
 		// and the address space gets its own copy.
 		if err := mm.breakCOWWindowLocked(v, pageAddr); err != nil {
-			return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
+			return outOfMemory(err)
 		}
 		return FaultResult{}
 	}
@@ -121,6 +127,11 @@ func (mm *MemoryManager) HandleTaskFault(addr uint64, access platform.AccessType
 		return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr}
 	}
 	return FaultResult{}
+}
+
+// outOfMemory is the result of a fault that could not get memory (err).
+func outOfMemory(err error) FaultResult {
+	return FaultResult{Signo: int(unix.SIGBUS), Code: BusAdrErr, OutOfMemory: errors.Is(err, memfile.ErrNoMemory)}
 }
 
 // permsImplied returns what the hardware grants for perms: on x86 a
