@@ -46,19 +46,45 @@ const (
 	trimClosedEndpoints = 1024
 )
 
-// heapReserve is what sentryHeapLimit leaves of the sandbox's memory for
-// the gofer and the platform's stubs (~10-20 MiB between them), at most
-// half of it.
-const heapReserve = 32 << 20
+// The sentry's heap under the pod's memory limit.
+//
+// The pod's cgroup holds the sandbox whole: the applications' memory
+// (the memory file), the sentry, the gofer and the stubs. Nothing kept
+// the sentry's Go heap inside what the applications leave of the limit,
+// so garbage the collector had not yet freed could take the pod past its
+// cgroup limit, and the host's OOM killer then takes the sentry and
+// every container with it. limitHeap keeps the heap's soft limit
+// (debug.SetMemoryLimit) at what the limit leaves after the memory file's
+// pages and a reserve for the gofer and stubs, following the
+// applications' use: the collector works harder, and returns memory
+// sooner, only as the pod nears its limit. A live heap past it still
+// grows (the limit is soft), as it would without one.
+const (
+	// heapReserve is what is left for the gofer and the platform's
+	// stubs (~10-20 MiB between them).
+	heapReserve = 32 << 20
+	// heapFloor is the lowest limit set: below it the collector would
+	// run without pause for little gain, the pod being at its limit.
+	heapFloor = 16 << 20
+	// heapLimitEvery is how often the limit follows the applications.
+	heapLimitEvery = time.Second
+)
 
-// sentryHeapLimit is the soft limit of the sentry's Go memory
-// (debug.SetMemoryLimit) in a pod whose cgroup keeps sandboxBytes for the
-// sandbox itself: the collector works harder as the heap nears it, and
-// returns memory sooner, rather than let the host's OOM killer take the
-// sentry, and every container of the pod with it, for garbage. A live
-// heap past it still grows (the limit is soft), as it would without one.
-func sentryHeapLimit(sandboxBytes uint64) uint64 {
-	return sandboxBytes - min(heapReserve, sandboxBytes/2)
+// sentryHeapLimit is the heap's soft limit in a pod whose cgroup allows
+// cgroupBytes, of which the memory file holds appBytes.
+func sentryHeapLimit(cgroupBytes, appBytes uint64) int64 {
+	left := int64(cgroupBytes) - int64(appBytes) - heapReserve
+	return max(left, heapFloor)
+}
+
+// limitHeap keeps the heap's soft limit under a cgroup limit of
+// cgroupBytes until the process ends; held returns what the memory file
+// holds.
+func limitHeap(cgroupBytes uint64, held func() uint64) {
+	for {
+		debug.SetMemoryLimit(sentryHeapLimit(cgroupBytes, held()))
+		time.Sleep(heapLimitEvery)
+	}
 }
 
 // memSample is what the trimmer reads at each look.

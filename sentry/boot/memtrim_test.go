@@ -104,13 +104,17 @@ func TestMemTrimmerTrimsWhenTimeWaitEnds(t *testing.T) {
 
 func TestSentryHeapLimit(t *testing.T) {
 	const mib = 1 << 20
-	for _, c := range []struct{ sandbox, want uint64 }{
-		{256 * mib, 224 * mib}, // the reserve for the gofer and stubs
-		{64 * mib, 32 * mib},
-		{40 * mib, 20 * mib}, // at most half goes to the reserve
+	for _, c := range []struct {
+		cgroup, app uint64
+		want        int64
+	}{
+		{512 * mib, 100 * mib, 380 * mib}, // what the applications leave, less the reserve
+		{512 * mib, 450 * mib, 30 * mib},
+		{512 * mib, 500 * mib, 16 * mib}, // never below the floor
+		{256 * mib, 300 * mib, 16 * mib},
 	} {
-		if got := sentryHeapLimit(c.sandbox); got != c.want {
-			t.Errorf("sandbox %d MiB: heap limit %d MiB, want %d", c.sandbox/mib, got/mib, c.want/mib)
+		if got := sentryHeapLimit(c.cgroup, c.app); got != c.want {
+			t.Errorf("cgroup %d MiB, applications %d MiB: heap limit %d MiB, want %d", c.cgroup/mib, c.app/mib, got/mib, c.want/mib)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"sync"
 
 	"github.com/cocoonrt/cocoon/gofer"
@@ -74,10 +73,12 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 		return 125, err
 	}
 	sysctl.ScaleNetDefaults(size)
-	if spec.SandboxMemoryBytes > 0 {
-		limit := sentryHeapLimit(spec.SandboxMemoryBytes)
-		debug.SetMemoryLimit(int64(limit))
-		log.Info("the sentry's heap has a soft limit", "bytes", limit, "sandboxMemoryBytes", spec.SandboxMemoryBytes)
+	if spec.MemoryBytes > 0 {
+		// The pod has a memory limit: the memory file's size and the
+		// sandbox's own share make the cgroup's limit.
+		cgroupBytes := spec.MemoryBytes + spec.SandboxMemoryBytes
+		go limitHeap(cgroupBytes, mf.Held)
+		log.Info("the sentry's heap is limited to what the pod's memory leaves", "cgroupBytes", cgroupBytes)
 	}
 	store, err := attachStore(mf, spec)
 	if err != nil {

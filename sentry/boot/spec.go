@@ -28,9 +28,9 @@ type Spec struct {
 	MemoryBytes uint64 `json:"memoryBytes"`
 	// SandboxMemoryBytes is the part of the pod's memory limit kept for
 	// the sandbox itself (the RuntimeClass's pod overhead): the sentry,
-	// its platform's stubs and the gofer; 0 when the pod has none. The
-	// sentry keeps its Go heap under a soft limit drawn from it
-	// (sentryHeapLimit).
+	// its platform's stubs and the gofer; 0 when the pod has none. With
+	// MemoryBytes it makes the pod cgroup's limit, which the sentry keeps
+	// its Go heap under (limitHeap).
 	SandboxMemoryBytes uint64 `json:"sandboxMemoryBytes,omitempty"`
 	// Platform is "kvm", "systrap", "ptrace", or "auto" (empty): the
 	// fastest of them that works here, measured when the sentry starts

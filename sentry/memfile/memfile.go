@@ -89,6 +89,14 @@ func (f *File) InUse() uint64 {
 	return f.inUse
 }
 
+// Held returns the bytes of host memory the file holds: those in use and
+// those released but not yet given back (the dirty list).
+func (f *File) Held() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.inUse + f.dirtyBytes
+}
+
 // New creates a memory file of size bytes of address space. The file is
 // sparse: only pages in use consume host memory.
 func New(name string, size uint64) (*File, error) {

@@ -66,10 +66,10 @@ func shmemKiB(t *testing.T, pid int) int {
 	return 0
 }
 
-// TestSentryHeapLimitFromPodOverhead: a pod whose cgroup keeps memory
-// for the sandbox (the RuntimeClass's overhead) boots a sentry whose Go
-// heap has a soft limit inside it.
-func TestSentryHeapLimitFromPodOverhead(t *testing.T) {
+// TestSentryHeapLimitFromPodLimit: a pod with a memory limit (here with
+// a RuntimeClass overhead on top of the applications' share) boots a
+// sentry whose Go heap is kept within what the limit leaves.
+func TestSentryHeapLimitFromPodLimit(t *testing.T) {
 	spec := sandbox.PodSpec("testpod")
 	spec.MemoryBytes, spec.SandboxMemoryBytes = 256<<20, 96<<20
 	p := startPodWith(t, spec)
@@ -80,7 +80,7 @@ func TestSentryHeapLimitFromPodOverhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `msg="the sentry's heap has a soft limit" bytes=67108864 sandboxMemoryBytes=100663296`; !strings.Contains(string(log), want) {
+	if want := `msg="the sentry's heap is limited to what the pod's memory leaves" cgroupBytes=369098752`; !strings.Contains(string(log), want) {
 		t.Errorf("the pod log lacks %s:\n%s", want, log)
 	}
 }
