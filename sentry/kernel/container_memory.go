@@ -227,16 +227,21 @@ func (k *Kernel) oomForCharge(c *Container, t *Task, w *oomWait) bool {
 	}
 	exited := victim.exited
 	k.mu.Unlock()
-	if _, err := t.BlockUntil(exited, time.Now().Add(oomPoll)); err != nil {
-		// A signal: a fatal one ends the charge on the next round;
-		// another does not end the wait, as Linux's charge path
-		// sleeps killably only.
-		timer := time.NewTimer(oomPoll)
-		defer timer.Stop()
-		select {
-		case <-exited:
-		case <-timer.C:
-		}
-	}
+	t.waitOOMVictim(exited)
 	return true
+}
+
+// waitOOMVictim waits up to oomPoll for an OOM victim to exit. A signal
+// does not end the wait: a fatal one ends the caller's retries on its
+// next round, and Linux's OOM paths sleep killably only.
+func (t *Task) waitOOMVictim(exited <-chan struct{}) {
+	if _, err := t.BlockUntil(exited, time.Now().Add(oomPoll)); err == nil {
+		return
+	}
+	timer := time.NewTimer(oomPoll)
+	defer timer.Stop()
+	select {
+	case <-exited:
+	case <-timer.C:
+	}
 }

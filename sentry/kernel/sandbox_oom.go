@@ -52,13 +52,7 @@ func (t *Task) OutOfMemory() bool {
 	}
 	exited := victim.exited
 	k.mu.Unlock()
-	// Killably only, as the container's charge path waits.
-	timer := time.NewTimer(oomPoll)
-	defer timer.Stop()
-	select {
-	case <-exited:
-	case <-timer.C:
-	}
+	t.waitOOMVictim(exited)
 	return true
 }
 

@@ -149,22 +149,10 @@ int main(void) {
 // piece of the limit, as one large read is: the OOM path runs between
 // readv's iovecs and getrandom's chunks too.
 func TestBulkCopyOvershootKilled(t *testing.T) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skipf("no gcc to build the copiers: %v", err)
-	}
 	for name, src := range bulkCopiers {
 		t.Run(name, func(t *testing.T) {
+			buildIntoRoot(t, name+"-hog", src)
 			p := startPod(t)
-			srcPath := filepath.Join(t.TempDir(), name+".c")
-			if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			bin := filepath.Join(roots[0], "bin", name+"-hog")
-			if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, srcPath).CombinedOutput(); err != nil {
-				t.Fatalf("gcc: %v\n%s", err, out)
-			}
-			t.Cleanup(func() { os.Remove(bin) })
 			const limit = 16 * mib
 			p.createLimited("c", "r1", control.Process{Args: []string{"sleep", "1000"}}, limit)
 			p.start("c")
@@ -235,20 +223,8 @@ int main(void) {
 // Linux's does: a child that asked to go first is killed though its
 // parent holds more memory.
 func TestOOMScoreAdjChoosesTheVictim(t *testing.T) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skipf("no gcc to build the program: %v", err)
-	}
+	buildIntoRoot(t, "oom-prefer-child", oomPreferChild)
 	p := startPod(t)
-	srcPath := filepath.Join(t.TempDir(), "prefer.c")
-	if err := os.WriteFile(srcPath, []byte(oomPreferChild), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(roots[0], "bin", "oom-prefer-child")
-	if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, srcPath).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { os.Remove(bin) })
 	p.createLimited("c", "r1", control.Process{Args: []string{"sleep", "1000"}}, 16*mib)
 	p.start("c")
 	if code, out, errOut := p.execOut("c", "prefer", "/bin/oom-prefer-child"); code != 0 {
@@ -293,4 +269,24 @@ echo 600 > /proc/self/oom_score_adj && cat /proc/$$/oom_score_adj`)
 		ID: "bad", RootTree: "r2", Process: proc}}); err == nil || !strings.Contains(err.Error(), "oom_score_adj 1001 is out of range") {
 		t.Errorf("creating a container with oom_score_adj 1001: %v, want out of range", err)
 	}
+}
+
+// buildIntoRoot compiles the C program src with gcc, statically, into
+// the first pod root's /bin/name for the test's duration; without gcc the
+// test is skipped.
+func buildIntoRoot(t *testing.T, name, src string) {
+	t.Helper()
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skipf("no gcc to build %s: %v", name, err)
+	}
+	srcPath := filepath.Join(t.TempDir(), name+".c")
+	if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(roots[0], "bin", name)
+	if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, srcPath).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { os.Remove(bin) })
 }

@@ -3,8 +3,6 @@ package pod_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -124,19 +122,7 @@ int main(int argc, char **argv) {
 // than the faulting one getting SIGBUS; the kernel log says so, and the
 // sandbox runs on.
 func TestSandboxOOMKillsTheLargest(t *testing.T) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skipf("no gcc to build the program: %v", err)
-	}
-	src := filepath.Join(t.TempDir(), "hog.c")
-	if err := os.WriteFile(src, []byte(hog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(roots[0], "bin", "hog")
-	if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { os.Remove(bin) })
+	buildIntoRoot(t, "hog", hog)
 	spec := sandbox.PodSpec("testpod")
 	spec.MemoryBytes = 64 << 20
 	p := startPodWith(t, spec)
