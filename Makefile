@@ -12,7 +12,8 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # the real-program file-system tests and benchmarks run sqlite3, git, tar,
 # python3, diff (diffutils) and find (findutils). Pods get their network from
 # the distribution's CNI plugins (containernetworking-plugins, in
-# /usr/lib/cni); the network tests use ip (iproute2), iptables (portmap) and
+# /usr/lib/cni); the network tests use ip (iproute2), iptables (portmap, and
+# iptables-legacy for the sandbox's packet filter) and
 # curl; the package tests inspect the .rpm with rpm. The network benchmark
 # compares pods with a runc container (runc) and loads httpd with wrk.
 DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils skopeo umoci \

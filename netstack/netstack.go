@@ -32,6 +32,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
@@ -67,6 +68,18 @@ type Stack struct {
 
 	// timeWait bounds the connections kept in TIME-WAIT (timewait.go).
 	timeWait timeWaitLimit
+
+	// netfilter is the state of the packet filter's socket interface
+	// (sentry/socket/netfilter), made by the first Netfilter call.
+	netfilterOnce sync.Once
+	netfilter     any
+}
+
+// Netfilter returns the state of the stack's packet filter interface,
+// which make creates on the first call.
+func (s *Stack) Netfilter(make func(*stack.Stack) any) any {
+	s.netfilterOnce.Do(func() { s.netfilter = make(s.Stack) })
+	return s.netfilter
 }
 
 // Close stops the stack and closes the packet sockets of its links once
@@ -96,17 +109,10 @@ func (s *Stack) Links() []*Link {
 // New returns a stack with IPv4, IPv6 (with ARP for Ethernet links),
 // TCP, UDP and ICMP, and the loopback interface.
 func New() (*Stack, error) {
-	s := &Stack{
-		Stack: stack.New(stack.Options{
-			Clock:              coarseClock{tcpip.NewStdClock()},
-			NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
-			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
-			// Packets to the stack's own addresses loop back
-			// inside it, whichever interface holds the address, as
-			// Linux routes them through lo.
-			HandleLocal: true,
-		}),
-	}
+	// Packets to the stack's own addresses loop back inside it,
+	// whichever interface holds the address, as Linux routes them
+	// through lo.
+	s := &Stack{Stack: stack.New(options(true))}
 	if err := s.configure(); err != nil {
 		s.Close()
 		return nil, err
@@ -120,6 +126,20 @@ func New() (*Stack, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// options are the stack options of a sandbox's stacks; handleLocal is
+// stack.Options.HandleLocal.
+func options(handleLocal bool) stack.Options {
+	return stack.Options{
+		Clock:              coarseClock{tcpip.NewStdClock()},
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
+		HandleLocal:        handleLocal,
+		// Raw sockets (ping's and iptables' SOCK_RAW, for callers
+		// with CAP_NET_RAW).
+		RawFactory: raw.EndpointFactory{},
+	}
 }
 
 // configure sets the protocol options that differ from gVisor's defaults

@@ -120,6 +120,13 @@ func (k *Kernel) printkRatelimited(level int, format string, args ...any) bool {
 	return allowed
 }
 
+// LogRatelimited adds an error message of a subsystem to the kernel log
+// under printk_ratelimit: why the packet filter refused a table, which
+// is all Linux tells of it besides an errno.
+func (k *Kernel) LogRatelimited(msg string) {
+	k.printkRatelimited(klogErr, "%s", msg)
+}
+
 // firstLocked returns the index of the first record at or after seq.
 //
 // Preconditions: l.mu is held.

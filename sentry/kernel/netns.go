@@ -203,6 +203,14 @@ func (k *Kernel) CallerNetNamespace() *NetNamespace {
 	return InitialNetNamespace()
 }
 
+// CallerNetStack is NetStack for the calling task's network namespace.
+func (k *Kernel) CallerNetStack() (*netstack.Stack, error) {
+	if n := k.callerNetNS(); n != nil {
+		return n.stack, nil
+	}
+	return k.NetStack()
+}
+
 // CallerNetwork is Network for the calling task's network namespace
 // (/proc/net shows the reader's).
 func (k *Kernel) CallerNetwork() (netif.Network, error) {

@@ -433,6 +433,9 @@ func inetGetsockopt(t *kernel.Task, s inetSocket, level, name int32, optval, len
 	if l < 0 {
 		return 0, unix.EINVAL
 	}
+	if ns, ok := netfilterSocket(s, level, name, true); ok {
+		return netfilterGetsockopt(t, ns, name, optval, l)
+	}
 	var v []byte
 	if level == unix.SOL_SOCKET && isTimeoOpt(name) {
 		v = timeval(s.Timeout(name == unix.SO_RCVTIMEO || name == unix.SO_RCVTIMEO_NEW))
@@ -467,6 +470,9 @@ func isTimeoOpt(name int32) bool {
 func inetSetsockopt(t *kernel.Task, s inetSocket, level, name int32, optval uint64, optlen int32) (uint64, error) {
 	if optlen < 0 {
 		return 0, unix.EINVAL
+	}
+	if ns, ok := netfilterSocket(s, level, name, false); ok {
+		return netfilterSetsockopt(t, ns, name, optval, optlen)
 	}
 	b := make([]byte, min(optlen, 64))
 	if _, err := t.CopyIn(optval, b); err != nil {

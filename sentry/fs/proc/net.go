@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/sentry/socket/netfilter"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 )
 
@@ -32,6 +34,9 @@ type NetSource interface {
 	Counters() netif.Counters
 	// SocketsUsed is the number of sockets the sandbox has open.
 	SocketsUsed() int
+	// IPTableNames returns the packet filter tables in use, the latest
+	// first.
+	IPTableNames() ([]string, error)
 }
 
 // UnixSocket is one AF_UNIX socket as /proc/net/unix lists it.
@@ -47,14 +52,22 @@ type UnixSocket struct {
 }
 
 // netFiles are the files of /proc/[pid]/net, in readdir order.
-var netFiles = []string{"dev", "if_inet6", "ipv6_route", "netstat", "route", "snmp", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
+var netFiles = []string{"dev", "if_inet6", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "route", "snmp", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
+
+// restrictedNetFiles are the files of /proc/[pid]/net only their
+// owner's group may read (ip_tables' are 0440).
+var restrictedNetFiles = []string{"ip_tables_matches", "ip_tables_names", "ip_tables_targets"}
 
 // netDir returns /proc/[pid]/net.
 func (fs *filesystem) netDir(key string, attr func(*unix.Stat_t) error) *node {
 	entries := make([]entry, 0, len(netFiles))
 	for _, name := range netFiles {
+		mode := uint32(0o444)
+		if slices.Contains(restrictedNetFiles, name) {
+			mode = 0o440
+		}
 		entries = append(entries, entry{name, func(k string) *node {
-			return fs.file(k, 0o444, attr, func() ([]byte, error) { return fs.netFile(name) })
+			return fs.file(k, mode, attr, func() ([]byte, error) { return fs.netFile(name) })
 		}})
 	}
 	return fs.fixedDir(key, 0o555, attr, entries)
@@ -108,8 +121,27 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 		return formatSockstat(src.SocketsUsed(), src.InetSockets()), nil
 	case "sockstat6":
 		return formatSockstat6(src.InetSockets()), nil
+	case "ip_tables_names":
+		names, err := src.IPTableNames()
+		return lines(names), err
+	case "ip_tables_matches":
+		matches, _ := netfilter.Extensions()
+		return lines(matches), nil
+	case "ip_tables_targets":
+		_, targets := netfilter.Extensions()
+		return lines(targets), nil
 	}
 	return nil, unix.ENOENT
+}
+
+// lines renders one name per line.
+func lines(names []string) []byte {
+	var b bytes.Buffer
+	for _, n := range names {
+		b.WriteString(n)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
 }
 
 // formatNetDev renders /proc/net/dev (dev_seq_show).

@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/sentry/socket/netfilter"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
@@ -30,6 +31,15 @@ func (s *kernelSource) HostNetFile(name string) ([]byte, bool, error) {
 		return nil, true, unix.ENOENT
 	}
 	return data, true, err
+}
+
+// IPTableNames implements NetSource.IPTableNames.
+func (s *kernelSource) IPTableNames() ([]string, error) {
+	st, err := s.k.CallerNetStack()
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	return netfilter.Of(st).Names(), nil
 }
 
 // InetSockets implements NetSource.InetSockets.

@@ -227,6 +227,9 @@ func (s *Socket) SendFrom(src tcpip.Payloader, to []byte, flags int) (int, error
 	// for every connection a forking web server had closed. It gets a
 	// wrapper, emptied once the write returns.
 	w := &heldPayloader{src}
+	if !s.isStream() {
+		s.owner.dropped.Store(false)
+	}
 	n, terr := s.ep.Write(w, opts)
 	w.Payloader = nil
 	if terr != nil {
@@ -234,6 +237,11 @@ func (s *Socket) SendFrom(src tcpip.Payloader, to []byte, flags int) (int, error
 			return int(n), nil
 		}
 		return 0, errno(terr)
+	}
+	if !s.isStream() && s.owner.dropped.Swap(false) {
+		// The packet filter dropped the datagram on its way out:
+		// ip_local_out's NF_DROP fails the send.
+		return 0, linux.EPERM
 	}
 	return int(n), nil
 }

@@ -38,6 +38,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/socket/netfilter"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
@@ -85,6 +86,14 @@ type Socket struct {
 
 	// backlog is the accept queue's limit the last listen(2) set.
 	backlog atomic.Int32
+
+	// owner is what the socket's packets carry as their owner.
+	owner *packetOwner
+}
+
+// Netfilter returns the ip_tables state of the socket's stack.
+func (s *Socket) Netfilter() *netfilter.Tables {
+	return netfilter.Of(s.stack)
 }
 
 // Backlog returns the limit of a listening socket's accept queue.
@@ -116,16 +125,20 @@ func transport(family, typ, protocol int) (tcpip.TransportProtocolNumber, int, e
 		}
 		return 0, 0, linux.EPROTONOSUPPORT
 	case linux.SOCK_RAW:
-		// Raw sockets need CAP_NET_RAW and netstack's raw factory,
-		// which the sandbox stack does not enable yet.
-		return 0, 0, linux.EPROTONOSUPPORT
+		// Any protocol but IPPROTO_IP (inet_create); the caller
+		// checked CAP_NET_RAW. IPPROTO_RAW sockets send whole IP
+		// packets and receive nothing.
+		if protocol <= 0 || protocol > 255 {
+			return 0, 0, linux.EPROTONOSUPPORT
+		}
+		return tcpip.TransportProtocolNumber(protocol), protocol, nil
 	}
 	return 0, 0, linux.ESOCKTNOSUPPORT
 }
 
 // New returns a socket of the family (AF_INET or AF_INET6), type
-// (SOCK_STREAM or SOCK_DGRAM, without flags) and protocol, owned by uid
-// and gid.
+// (SOCK_STREAM, SOCK_DGRAM or SOCK_RAW, without flags) and protocol,
+// owned by uid and gid.
 func New(st *netstack.Stack, family, typ, protocol int, uid, gid uint32) (*Socket, error) {
 	tp, proto, err := transport(family, typ, protocol)
 	if err != nil {
@@ -136,7 +149,17 @@ func New(st *netstack.Stack, family, typ, protocol int, uid, gid uint32) (*Socke
 		np = ipv6.ProtocolNumber
 	}
 	wq := &gwaiter.Queue{}
-	ep, terr := st.NewEndpoint(tp, np, wq)
+	var ep tcpip.Endpoint
+	var terr tcpip.Error
+	if typ == linux.SOCK_RAW {
+		ep, terr = st.NewRawEndpoint(tp, np, wq, protocol != linux.IPPROTO_RAW)
+		if _, unknown := terr.(*tcpip.ErrUnknownProtocol); unknown {
+			// The stack has no such protocol to deliver.
+			return nil, linux.EPROTONOSUPPORT
+		}
+	} else {
+		ep, terr = st.NewEndpoint(tp, np, wq)
+	}
 	if terr != nil {
 		return nil, errno(terr)
 	}
@@ -158,10 +181,32 @@ func New(st *netstack.Stack, family, typ, protocol int, uid, gid uint32) (*Socke
 func wrap(st *netstack.Stack, family, typ, protocol int, ep tcpip.Endpoint, wq *gwaiter.Queue, uid, gid uint32) *Socket {
 	s := &Socket{stack: st, family: family, typ: typ, protocol: protocol, ep: ep, wq: wq}
 	s.InitSocketAttrs(uid, gid)
+	// The owner match of the stack's packet filter matches the
+	// packets of a socket by its opener's user and group, as Linux
+	// does by the file's credentials.
+	s.owner = &packetOwner{uid: uid, gid: gid}
+	ep.SetOwner(s.owner)
 	s.bridge.Init(bridge{s}, gwaiter.EventMask(^uint64(0)>>1))
 	wq.EventRegister(&s.bridge)
 	return s
 }
+
+// packetOwner is a socket's owner as its packets carry it.
+type packetOwner struct {
+	uid, gid uint32
+	// dropped is set when the packet filter drops one of the socket's
+	// packets on its way out.
+	dropped atomic.Bool
+}
+
+// KUID implements tcpip.PacketOwner.
+func (o *packetOwner) KUID() uint32 { return o.uid }
+
+// KGID implements tcpip.PacketOwner.
+func (o *packetOwner) KGID() uint32 { return o.gid }
+
+// OutputDropped implements netfilter.DropListener.
+func (o *packetOwner) OutputDropped() { o.dropped.Store(true) }
 
 // bridge is the netstack listener that wakes the sentry's waiters.
 type bridge struct{ s *Socket }

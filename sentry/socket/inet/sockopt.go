@@ -6,6 +6,8 @@ import (
 
 	linux "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+
+	"github.com/cocoonrt/cocoon/sentry/socket/netfilter"
 )
 
 // Linux's limits on the options below.
@@ -218,6 +220,17 @@ func (s *Socket) intOpt(opt tcpip.SockOptInt) ([]byte, error) {
 func (s *Socket) getIPOpt(name int) ([]byte, error) {
 	ops := s.ep.SocketOptions()
 	switch name {
+	case netfilter.OriginalDst:
+		// Where a connection the packet filter redirected was going
+		// (getorigdst): TCP only, ENOENT when it was not redirected.
+		if !s.isStream() {
+			return nil, linux.ENOPROTOOPT
+		}
+		var v tcpip.OriginalDestinationOption
+		if terr := s.ep.GetSockOpt(&v); terr != nil {
+			return nil, linux.ENOENT
+		}
+		return sockaddr(linux.AF_INET, tcpip.FullAddress(v)), nil
 	case linux.IP_TTL:
 		v, terr := s.ep.GetSockOptInt(tcpip.IPv4TTLOption)
 		if terr != nil {

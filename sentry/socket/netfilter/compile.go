@@ -1,0 +1,419 @@
+package netfilter
+
+// Turning a table the caller gave into the stack's rules, with Linux's
+// checks (translate_table, mark_source_chains, check_underflow,
+// xt_check_match and xt_check_target).
+
+import (
+	"bytes"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// compiler compiles one table.
+type compiler struct {
+	b          builtin
+	entries    []byte
+	numEntries uint32
+	hookEntry  [numHooks]uint32
+	underflow  [numHooks]uint32
+	// protocols gives REJECT the IPv4 protocol that sends its errors.
+	protocols *stack.Stack
+
+	// offsets are the entries' offsets, in order; index maps an offset
+	// back to its entry.
+	offsets []int
+	index   map[int]int
+	// comeFrom are the hooks each entry is reachable from.
+	comeFrom []uint32
+	counters []counter
+}
+
+// parsedEntry is an entry's parts.
+type parsedEntry struct {
+	ip      []byte // struct ipt_ip
+	matches []extension
+	target  extension
+}
+
+// kept returns the entries as the table keeps them: counters zeroed and
+// comefrom as Linux leaves it after the checks.
+func (c *compiler) kept() []byte {
+	b := bytes.Clone(c.entries)
+	for i, off := range c.offsets {
+		le.PutUint32(b[off+entryComeFrom:], c.comeFrom[i])
+		clear(b[off+entryPackets : off+entryBytes+8])
+	}
+	return b
+}
+
+func (c *compiler) compile() (stack.Table, *Error) {
+	if err := c.layout(); err != nil {
+		return stack.Table{}, err
+	}
+	parsed := make([]parsedEntry, len(c.offsets))
+	for i, off := range c.offsets {
+		p, err := c.parse(off)
+		if err != nil {
+			return stack.Table{}, err
+		}
+		parsed[i] = p
+	}
+	if err := c.hooks(parsed); err != nil {
+		return stack.Table{}, err
+	}
+	if err := c.markChains(parsed); err != nil {
+		return stack.Table{}, err
+	}
+	c.counters = make([]counter, len(c.offsets))
+	table := stack.Table{Rules: make([]stack.Rule, len(parsed))}
+	for i, p := range parsed {
+		rule, err := c.rule(i, p)
+		if err != nil {
+			return stack.Table{}, err
+		}
+		table.Rules[i] = rule
+	}
+	for h := range numHooks {
+		table.BuiltinChains[h], table.Underflows[h] = stack.HookUnset, stack.HookUnset
+		if c.b.hooks&(1<<h) != 0 {
+			table.BuiltinChains[h] = c.index[int(c.hookEntry[h])]
+			table.Underflows[h] = c.index[int(c.underflow[h])]
+		}
+	}
+	return table, nil
+}
+
+// layout walks the entries (check_entry_size_and_hooks).
+func (c *compiler) layout() *Error {
+	c.index = make(map[int]int)
+	for off := 0; off < len(c.entries); {
+		if off%8 != 0 || off+sizeofEntry >= len(c.entries) {
+			return fail(unix.EINVAL, "ip_tables: bad entry at offset %d", off)
+		}
+		next := int(le.Uint16(c.entries[off+entryNextOffset:]))
+		target := int(le.Uint16(c.entries[off+entryTargetOffset:]))
+		if next < sizeofEntry+sizeofExtension || off+next > len(c.entries) ||
+			target < sizeofEntry || target+sizeofExtension > next {
+			return fail(unix.EINVAL, "ip_tables: bad entry sizes at offset %d", off)
+		}
+		c.index[off] = len(c.offsets)
+		c.offsets = append(c.offsets, off)
+		off += next
+	}
+	if uint32(len(c.offsets)) != c.numEntries {
+		return fail(unix.EINVAL, "ip_tables: %d entries, %d announced", len(c.offsets), c.numEntries)
+	}
+	c.comeFrom = make([]uint32, len(c.offsets))
+	return nil
+}
+
+// parse splits the entry at off into its IP header filter, matches and
+// target (xt_check_entry_offsets).
+func (c *compiler) parse(off int) (parsedEntry, *Error) {
+	e := c.entries[off : off+int(le.Uint16(c.entries[off+entryNextOffset:]))]
+	p := parsedEntry{ip: e[:entryTargetOffset-4]}
+	if e[entryFlags]&^flagsMask != 0 || e[entryInvFlags]&^invMask != 0 {
+		return p, fail(unix.EINVAL, "ip_tables: bad ip flags at offset %d", off)
+	}
+	target := int(le.Uint16(e[entryTargetOffset:]))
+	for m := sizeofEntry; m < target; {
+		x, size, ok := readExtension(e, m, target)
+		if !ok {
+			return p, fail(unix.EINVAL, "ip_tables: bad match at offset %d", off+m)
+		}
+		p.matches = append(p.matches, x)
+		m += size
+	}
+	x, size, ok := readExtension(e, target, len(e))
+	if !ok || target+size != len(e) {
+		return p, fail(unix.EINVAL, "ip_tables: bad target at offset %d", off+target)
+	}
+	p.target = x
+	return p, nil
+}
+
+// standardVerdict returns the verdict of a standard target.
+func (p *parsedEntry) standardVerdict() (int32, bool) {
+	if p.target.name != "" || len(p.target.data) != sizeofStandard-sizeofExtension {
+		return 0, false
+	}
+	return int32(le.Uint32(p.target.data)), true
+}
+
+// unconditional reports whether the entry matches every packet.
+func (p *parsedEntry) unconditional() bool {
+	var zero [entryTargetOffset - 4]byte
+	return len(p.matches) == 0 && bytes.Equal(p.ip, zero[:])
+}
+
+// hooks checks the hook entries and underflows: each an entry, the
+// underflows unconditional ACCEPT or DROP (check_underflow).
+func (c *compiler) hooks(parsed []parsedEntry) *Error {
+	for h := range numHooks {
+		if c.b.hooks&(1<<h) == 0 {
+			continue
+		}
+		entry, ok1 := c.index[int(c.hookEntry[h])]
+		under, ok2 := c.index[int(c.underflow[h])]
+		if !ok1 || !ok2 {
+			return fail(unix.EINVAL, "ip_tables: hook %d's entry or underflow is not an entry", h)
+		}
+		u := &parsed[under]
+		if v, ok := u.standardVerdict(); !ok || !u.unconditional() || (v != verdictAccept && v != verdictDrop) {
+			return fail(unix.EINVAL, "ip_tables: underflows must be unconditional and use the STANDARD target with ACCEPT/DROP")
+		}
+		if c.b.evaluated&(1<<h) == 0 {
+			// A chain the stack never runs must stay an empty
+			// ACCEPT, or its rules would silently not apply.
+			if v, _ := u.standardVerdict(); entry != under || v != verdictAccept {
+				return fail(unix.EOPNOTSUPP, "ip_tables: the %s table's chain at hook %d is not supported in the sandbox", c.b.name, h)
+			}
+		}
+	}
+	return nil
+}
+
+// markChains finds the hooks each entry is reachable from, and refuses
+// loops and flows that run off the table (mark_source_chains).
+func (c *compiler) markChains(parsed []parsedEntry) *Error {
+	n := len(parsed)
+	// next returns an entry's successors: the one after it unless an
+	// unconditional verdict ends the chain there, and a jump's
+	// destination.
+	next := func(i int) (succ [2]int, count int, err *Error) {
+		p := &parsed[i]
+		v, std := p.standardVerdict()
+		if std && v >= 0 {
+			j, ok := c.index[int(v)]
+			if !ok {
+				return succ, 0, fail(unix.EINVAL, "ip_tables: jump to %d is not an entry", v)
+			}
+			if j != i+1 {
+				succ[count] = j
+				count++
+			}
+		}
+		if std && v < 0 && p.unconditional() {
+			return succ, count, nil
+		}
+		if i+1 >= n {
+			return succ, count, fail(unix.ELOOP, "ip_tables: a chain runs off the end of the table")
+		}
+		succ[count] = i + 1
+		count++
+		return succ, count, nil
+	}
+	const (
+		unseen = iota
+		open
+		done
+	)
+	for h := range numHooks {
+		if c.b.hooks&(1<<h) == 0 {
+			continue
+		}
+		state := make([]uint8, n)
+		type frame struct{ entry, nextSucc int }
+		start := c.index[int(c.hookEntry[h])]
+		stackFrames := []frame{{start, 0}}
+		state[start] = open
+		c.comeFrom[start] |= 1 << h
+		for len(stackFrames) > 0 {
+			top := &stackFrames[len(stackFrames)-1]
+			succ, count, err := next(top.entry)
+			if err != nil {
+				return err
+			}
+			if top.nextSucc == count {
+				state[top.entry] = done
+				stackFrames = stackFrames[:len(stackFrames)-1]
+				continue
+			}
+			s := succ[top.nextSucc]
+			top.nextSucc++
+			switch state[s] {
+			case open:
+				return fail(unix.ELOOP, "ip_tables: loop in the %s table's rules", c.b.name)
+			case unseen:
+				state[s] = open
+				c.comeFrom[s] |= 1 << h
+				stackFrames = append(stackFrames, frame{s, 0})
+			}
+		}
+	}
+	return nil
+}
+
+// rule compiles entry i.
+func (c *compiler) rule(i int, p parsedEntry) (stack.Rule, *Error) {
+	filter, protoMatchers, proto, err := c.filter(p.ip)
+	if err != nil {
+		return stack.Rule{}, err
+	}
+	matchers := protoMatchers
+	for _, m := range p.matches {
+		matcher, err := c.match(m, proto, c.comeFrom[i])
+		if err != nil {
+			return stack.Rule{}, err
+		}
+		matchers = append(matchers, matcher)
+	}
+	target, err := c.target(i, p, proto)
+	if err != nil {
+		return stack.Rule{}, err
+	}
+	return stack.Rule{Filter: filter, Matchers: matchers, Target: &countedTarget{Target: target, c: &c.counters[i]}}, nil
+}
+
+// entryProtocol is the entry's -p: the protocol and whether it is
+// inverted (0: any).
+type entryProtocol struct {
+	number uint16
+	invert bool
+}
+
+// filter translates struct ipt_ip.
+func (c *compiler) filter(ip []byte) (stack.IPHeaderFilter, []stack.Matcher, entryProtocol, *Error) {
+	f := stack.IPHeaderFilter{
+		Src:       tcpip.AddrFrom4Slice(ip[entrySrc : entrySrc+4]),
+		Dst:       tcpip.AddrFrom4Slice(ip[entryDst : entryDst+4]),
+		SrcMask:   tcpip.AddrFrom4Slice(ip[entrySrcMask : entrySrcMask+4]),
+		DstMask:   tcpip.AddrFrom4Slice(ip[entryDstMask : entryDstMask+4]),
+		SrcInvert: ip[entryInvFlags]&invSrc != 0,
+		DstInvert: ip[entryInvFlags]&invDst != 0,
+	}
+	var err *Error
+	inv := ip[entryInvFlags]
+	if f.InputInterface, err = ifaceName(ip[entryInIface:entryInIface+16], ip[entryInIfaceMask:entryInIfaceMask+16]); err != nil {
+		return f, nil, entryProtocol{}, err
+	}
+	f.InputInterfaceInvert = inv&invInIface != 0
+	if f.OutputInterface, err = ifaceName(ip[entryOutIface:entryOutIface+16], ip[entryOutIfaceMask:entryOutIfaceMask+16]); err != nil {
+		return f, nil, entryProtocol{}, err
+	}
+	f.OutputInterfaceInvert = inv&invOutIface != 0
+	if ip[entryFlags]&flagFragment != 0 {
+		return f, nil, entryProtocol{}, fail(unix.EOPNOTSUPP, "ip_tables: matching fragments (-f) is not supported in the sandbox")
+	}
+	proto := entryProtocol{number: le.Uint16(ip[entryProto:]), invert: inv&invProto != 0}
+	var matchers []stack.Matcher
+	switch {
+	case proto.number == 0:
+	case proto.invert:
+		matchers = append(matchers, notProtocol{tcpip.TransportProtocolNumber(proto.number)})
+	default:
+		f.Protocol, f.CheckProtocol = tcpip.TransportProtocolNumber(proto.number), true
+	}
+	return f, matchers, proto, nil
+}
+
+// ifaceName turns an interface name and mask into the stack's form:
+// "eth0" for an exact name (the mask covers its NUL), "eth+" for a
+// prefix (the mask covers the name only), "" for any.
+func ifaceName(name, mask []byte) (string, *Error) {
+	n := len(cString(name))
+	m := 0
+	for m < len(mask) && mask[m] == 0xff {
+		m++
+	}
+	for _, b := range mask[m:] {
+		if b != 0 {
+			return "", fail(unix.EOPNOTSUPP, "ip_tables: an interface mask that is not a name or a prefix is not supported")
+		}
+	}
+	switch {
+	case m == 0 && n == 0:
+		return "", nil
+	case m == n+1:
+		return string(name[:n]), nil
+	case m == n:
+		return string(name[:n]) + "+", nil
+	}
+	return "", fail(unix.EOPNOTSUPP, "ip_tables: an interface mask that is not a name or a prefix is not supported")
+}
+
+// target compiles entry i's target.
+func (c *compiler) target(i int, p parsedEntry, proto entryProtocol) (stack.Target, *Error) {
+	const v4 = header.IPv4ProtocolNumber
+	if v, ok := p.standardVerdict(); ok {
+		switch {
+		case v >= 0:
+			if p.ip[entryFlags]&flagGoto != 0 {
+				return nil, fail(unix.EOPNOTSUPP, "ip_tables: goto (-g) is not supported in the sandbox; use a jump (-j)")
+			}
+			return jumpTarget{rule: c.index[int(v)]}, nil
+		case v == verdictAccept:
+			return &stack.AcceptTarget{NetworkProtocol: v4}, nil
+		case v == verdictDrop:
+			return &stack.DropTarget{NetworkProtocol: v4}, nil
+		case v == verdictReturn:
+			return &stack.ReturnTarget{NetworkProtocol: v4}, nil
+		case v == verdictQueue:
+			return nil, fail(unix.EOPNOTSUPP, "ip_tables: QUEUE is not supported in the sandbox")
+		}
+		return nil, fail(unix.EINVAL, "ip_tables: bad verdict %d", v)
+	}
+	if p.target.name == "" {
+		return nil, fail(unix.EINVAL, "ip_tables: standard target of size %d", len(p.target.data)+sizeofExtension)
+	}
+	if p.target.name == "ERROR" {
+		if len(p.target.data) != sizeofError-sizeofExtension {
+			return nil, fail(unix.EINVAL, "ip_tables: ERROR target of size %d", len(p.target.data)+sizeofExtension)
+		}
+		return &stack.ErrorTarget{NetworkProtocol: v4}, nil
+	}
+	x, ok := targets[p.target.name]
+	if !ok || x.revision != p.target.revision {
+		return nil, fail(unix.ENOENT, "ip_tables: target %s revision %d is not supported in the sandbox", p.target.name, p.target.revision)
+	}
+	if err := x.check(c.b, p.target, proto, c.comeFrom[i]); err != nil {
+		return nil, err
+	}
+	return x.make(c, p.target.data, proto)
+}
+
+// match compiles one match of an entry reachable from hooks.
+func (c *compiler) match(m extension, proto entryProtocol, hooks uint32) (stack.Matcher, *Error) {
+	x, ok := matches[m.name]
+	if !ok || x.revision != m.revision {
+		return nil, fail(unix.ENOENT, "ip_tables: match %s revision %d is not supported in the sandbox", m.name, m.revision)
+	}
+	if err := x.check(c.b, m, proto, hooks); err != nil {
+		return nil, err
+	}
+	return x.makeMatcher(m.data)
+}
+
+// extensionKind is what Linux's struct xt_match and xt_target say of an
+// extension: its revision, data size, protocol, table and hooks.
+type extensionKind struct {
+	revision uint8
+	size     int    // of its data, before alignment
+	proto    uint16 // the -p it needs (0: any)
+	table    string // the table it is valid in ("": any)
+	hooks    uint32 // the hooks it is valid at (0: any)
+
+	makeMatcher func(data []byte) (stack.Matcher, *Error)
+	make        func(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error)
+}
+
+// check is xt_check_match's and xt_check_target's common part.
+func (x extensionKind) check(b builtin, e extension, proto entryProtocol, hooks uint32) *Error {
+	if len(e.data) != align(x.size) {
+		return fail(unix.EINVAL, "ip_tables: %s.%d: invalid size %d (kernel) != (user) %d", e.name, e.revision, align(x.size), len(e.data))
+	}
+	if x.table != "" && x.table != b.name {
+		return fail(unix.EINVAL, "ip_tables: %s: only valid in %s table, not %s", e.name, x.table, b.name)
+	}
+	if x.hooks != 0 && hooks&^x.hooks != 0 {
+		return fail(unix.EINVAL, "ip_tables: %s: used from hooks %#x, but only valid from %#x", e.name, hooks, x.hooks)
+	}
+	if x.proto != 0 && (proto.number != x.proto || proto.invert) {
+		return fail(unix.EINVAL, "ip_tables: %s: only valid for protocol %d", e.name, x.proto)
+	}
+	return nil
+}

@@ -1,0 +1,223 @@
+package netfilter
+
+// The matches: tcp and udp (xt_tcpudp), owner (xt_owner), and the
+// inverted -p of the IP header filter, which the stack's filter cannot
+// express.
+
+import (
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// matches are the matches the sandbox implements, by name.
+var matches = map[string]extensionKind{
+	// struct xt_tcp: spts[2], dpts[2], option, flg_mask, flg_cmp,
+	// invflags.
+	"tcp": {size: 12, proto: unix.IPPROTO_TCP, makeMatcher: newTCPMatcher},
+	// struct xt_udp: spts[2], dpts[2], invflags.
+	"udp": {size: 9, proto: unix.IPPROTO_UDP, makeMatcher: newUDPMatcher},
+	// struct xt_owner_match_info: uid_min, uid_max, gid_min, gid_max,
+	// match, invert. Only locally generated packets have an owner.
+	"owner": {revision: 1, size: 18, hooks: outBit | postBit, makeMatcher: newOwnerMatcher},
+	// struct xt_state_info: statemask (conntrack.go).
+	"state":     {size: 4, makeMatcher: newStateMatcher},
+	"conntrack": {revision: 3, size: sizeofConntrack3, makeMatcher: newConntrackMatcher},
+}
+
+// The inversion flags of xt_tcp and xt_udp.
+const (
+	invSrcPorts = 0x01 // XT_TCP_INV_SRCPT, XT_UDP_INV_SRCPT
+	invDstPorts = 0x02 // XT_TCP_INV_DSTPT, XT_UDP_INV_DSTPT
+	invTCPFlags = 0x04 // XT_TCP_INV_FLAGS
+	invTCPOpt   = 0x08 // XT_TCP_INV_OPTION
+)
+
+// portRange is a match's port range.
+type portRange struct {
+	min, max uint16
+	invert   bool
+}
+
+func (r portRange) matches(port uint16) bool {
+	return (port >= r.min && port <= r.max) != r.invert
+}
+
+func portRanges(data []byte, inv uint8) (src, dst portRange) {
+	return portRange{le.Uint16(data[0:]), le.Uint16(data[2:]), inv&invSrcPorts != 0},
+		portRange{le.Uint16(data[4:]), le.Uint16(data[6:]), inv&invDstPorts != 0}
+}
+
+// transportOf returns the packet's transport header if its protocol is
+// proto, and whether the packet is to be dropped (a first fragment too
+// short to hold the header, as tcp_mt and udp_mt hot-drop). Later
+// fragments do not match.
+func transportOf(pkt *stack.PacketBuffer, proto tcpip.TransportProtocolNumber, minSize int) (hdr []byte, hotdrop bool) {
+	if pkt.NetworkProtocolNumber != header.IPv4ProtocolNumber {
+		return nil, false
+	}
+	ip := header.IPv4(pkt.NetworkHeader().Slice())
+	if ip.TransportProtocol() != proto {
+		return nil, false
+	}
+	if frag := ip.FragmentOffset(); frag != 0 {
+		// Offset 8 is a fragment that overlaps the ports (fragoff 1).
+		return nil, frag == 8
+	}
+	hdr = pkt.TransportHeader().Slice()
+	if len(hdr) < minSize {
+		return nil, true
+	}
+	return hdr, false
+}
+
+// tcpMatcher is the tcp match.
+type tcpMatcher struct {
+	src, dst          portRange
+	option            uint8
+	flagMask, flagCmp uint8
+	inv               uint8
+}
+
+func newTCPMatcher(data []byte) (stack.Matcher, *Error) {
+	inv := data[11]
+	if inv&^(invSrcPorts|invDstPorts|invTCPFlags|invTCPOpt) != 0 {
+		return nil, fail(unix.EINVAL, "ip_tables: tcp: unknown inversion flags %#x", inv)
+	}
+	m := &tcpMatcher{option: data[8], flagMask: data[9], flagCmp: data[10], inv: inv}
+	m.src, m.dst = portRanges(data, inv)
+	return m, nil
+}
+
+// Match implements stack.Matcher (tcp_mt).
+func (m *tcpMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
+	hdr, hotdrop := transportOf(pkt, header.TCPProtocolNumber, header.TCPMinimumSize)
+	if hdr == nil {
+		return false, hotdrop
+	}
+	tcp := header.TCP(hdr)
+	if !m.src.matches(tcp.SourcePort()) || !m.dst.matches(tcp.DestinationPort()) {
+		return false, false
+	}
+	if (uint8(tcp.Flags())&m.flagMask == m.flagCmp) == (m.inv&invTCPFlags != 0) {
+		return false, false
+	}
+	if m.option != 0 {
+		off := int(tcp.DataOffset())
+		if off < header.TCPMinimumSize || off > len(hdr) {
+			return false, true
+		}
+		if hasTCPOption(hdr[header.TCPMinimumSize:off], m.option) == (m.inv&invTCPOpt != 0) {
+			return false, false
+		}
+	}
+	return true, false
+}
+
+// hasTCPOption reports whether opts hold option kind (tcp_find_option).
+func hasTCPOption(opts []byte, kind uint8) bool {
+	for i := 0; i < len(opts); {
+		if opts[i] == kind {
+			return true
+		}
+		if opts[i] < 2 || i+1 >= len(opts) {
+			i++
+			continue
+		}
+		i += max(int(opts[i+1]), 1)
+	}
+	return false
+}
+
+// udpMatcher is the udp match.
+type udpMatcher struct{ src, dst portRange }
+
+func newUDPMatcher(data []byte) (stack.Matcher, *Error) {
+	inv := data[8]
+	if inv&^(invSrcPorts|invDstPorts) != 0 {
+		return nil, fail(unix.EINVAL, "ip_tables: udp: unknown inversion flags %#x", inv)
+	}
+	m := &udpMatcher{}
+	m.src, m.dst = portRanges(data, inv)
+	return m, nil
+}
+
+// Match implements stack.Matcher (udp_mt).
+func (m *udpMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
+	hdr, hotdrop := transportOf(pkt, header.UDPProtocolNumber, header.UDPMinimumSize)
+	if hdr == nil {
+		return false, hotdrop
+	}
+	udp := header.UDP(hdr)
+	return m.src.matches(udp.SourcePort()) && m.dst.matches(udp.DestinationPort()), false
+}
+
+// xt_owner_match_info's flags.
+const (
+	ownerUID         = 0x01 // XT_OWNER_UID
+	ownerGID         = 0x02 // XT_OWNER_GID
+	ownerSocket      = 0x04 // XT_OWNER_SOCKET
+	ownerSupplGroups = 0x08 // XT_OWNER_SUPPL_GROUPS
+)
+
+// ownerMatcher is the owner match: the user and group of the socket a
+// locally generated packet comes from, as its creator's were.
+type ownerMatcher struct {
+	uidMin, uidMax, gidMin, gidMax uint32
+	match, invert                  uint8
+}
+
+func newOwnerMatcher(data []byte) (stack.Matcher, *Error) {
+	m := &ownerMatcher{
+		uidMin: le.Uint32(data[0:]), uidMax: le.Uint32(data[4:]),
+		gidMin: le.Uint32(data[8:]), gidMax: le.Uint32(data[12:]),
+		match: data[16], invert: data[17],
+	}
+	const known = ownerUID | ownerGID | ownerSocket | ownerSupplGroups
+	if m.match&^known != 0 || m.invert&^known != 0 {
+		return nil, fail(unix.EINVAL, "ip_tables: owner: unknown flags")
+	}
+	if m.match&ownerSupplGroups != 0 {
+		return nil, fail(unix.EOPNOTSUPP, "ip_tables: owner: --suppl-groups is not supported in the sandbox")
+	}
+	return m, nil
+}
+
+// Match implements stack.Matcher (owner_mt).
+func (m *ownerMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
+	owner := pkt.Owner
+	if owner == nil {
+		// Not from a local socket: only a rule that tests nothing,
+		// or only asks for no socket, matches.
+		return m.match^m.invert == 0, false
+	}
+	if m.match&m.invert&ownerSocket != 0 {
+		return false, false
+	}
+	if m.match&ownerUID != 0 {
+		uid := owner.KUID()
+		if (uid >= m.uidMin && uid <= m.uidMax) == (m.invert&ownerUID != 0) {
+			return false, false
+		}
+	}
+	if m.match&ownerGID != 0 {
+		gid := owner.KGID()
+		if (gid >= m.gidMin && gid <= m.gidMax) == (m.invert&ownerGID != 0) {
+			return false, false
+		}
+	}
+	return true, false
+}
+
+// notProtocol matches the packets of every transport protocol but one
+// (-p ! PROTO).
+type notProtocol struct{ proto tcpip.TransportProtocolNumber }
+
+// Match implements stack.Matcher.
+func (m notProtocol) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
+	if pkt.NetworkProtocolNumber != header.IPv4ProtocolNumber {
+		return false, false
+	}
+	return header.IPv4(pkt.NetworkHeader().Slice()).TransportProtocol() != m.proto, false
+}

@@ -1,0 +1,136 @@
+package netfilter
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	gwaiter "gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/cocoonrt/cocoon/netstack"
+)
+
+// wire links two stacks' NIC 2 (10.0.0.1 and 10.0.0.2) until the test
+// ends.
+func wire(t *testing.T) (client, pod *netstack.Stack) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var eps [2]*channel.Endpoint
+	var stacks [2]*netstack.Stack
+	for i := range 2 {
+		st, err := netstack.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+		eps[i] = channel.New(256, 1500, "")
+		if err := st.CreateNIC(2, eps[i]); err != nil {
+			t.Fatal(err)
+		}
+		addr := tcpip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)})
+		pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: addr, PrefixLen: 24}}
+		if err := st.AddProtocolAddress(2, pa, stack.AddressProperties{}); err != nil {
+			t.Fatal(err)
+		}
+		st.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: 2})
+		stacks[i] = st
+	}
+	for i := range 2 {
+		from, to := eps[i], eps[1-i]
+		go func() {
+			for {
+				pkt := from.ReadContext(ctx)
+				if pkt == nil {
+					return
+				}
+				in := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: pkt.ToBuffer()})
+				to.InjectInbound(pkt.NetworkProtocolNumber, in)
+				in.DecRef()
+				pkt.DecRef()
+			}
+		}()
+	}
+	return stacks[0], stacks[1]
+}
+
+// TestPreroutingRedirect sends a connection from outside the pod to its
+// port 80 through a PREROUTING REDIRECT to 8080 (a sidecar's inbound
+// capture): the listener on 8080 gets it, sees where it was going, and
+// the client sees the port it dialled.
+func TestPreroutingRedirect(t *testing.T) {
+	client, pod := wire(t)
+	r := replacement{name: "nat", hooks: natHooks, numCounters: 5,
+		chains: map[int]chain{0: {rules: [][]byte{entry(ipSpec{proto: unix.IPPROTO_TCP}, [][]byte{tcpMatch(80)}, redirect(8080))}}}}
+	if _, _, err := Of(pod).Replace(r.bytes()); err != nil {
+		t.Fatal(err)
+	}
+
+	podAddr := tcpip.AddrFrom4([4]byte{10, 0, 0, 2})
+	var wq gwaiter.Queue
+	ln, terr := pod.NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
+	if terr != nil {
+		t.Fatal(terr)
+	}
+	defer ln.Close()
+	if terr := ln.Bind(tcpip.FullAddress{Addr: podAddr, Port: 8080}); terr != nil {
+		t.Fatal(terr)
+	}
+	if terr := ln.Listen(8); terr != nil {
+		t.Fatal(terr)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := gonet.DialContextTCP(ctx, client.Stack, tcpip.FullAddress{Addr: podAddr, Port: 80}, ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatalf("dialling the pod's port 80: %v", err)
+	}
+	defer conn.Close()
+	if got := conn.RemoteAddr().String(); got != "10.0.0.2:80" {
+		t.Errorf("the client is connected to %s, want 10.0.0.2:80", got)
+	}
+
+	var accepted tcpip.Endpoint
+	for accepted == nil {
+		ep, _, terr := ln.Accept(nil)
+		switch terr.(type) {
+		case nil:
+			accepted = ep
+		case *tcpip.ErrWouldBlock:
+			if ctx.Err() != nil {
+				t.Fatal("no connection reached the listener on 8080")
+			}
+			time.Sleep(time.Millisecond)
+		default:
+			t.Fatal(terr)
+		}
+	}
+	defer accepted.Close()
+	var orig tcpip.OriginalDestinationOption
+	if terr := accepted.GetSockOpt(&orig); terr != nil {
+		t.Fatalf("SO_ORIGINAL_DST: %v", terr)
+	}
+	if orig.Addr != podAddr || orig.Port != 80 {
+		t.Errorf("original destination %v:%d, want 10.0.0.2:80", orig.Addr, orig.Port)
+	}
+
+	// The rule counted the connection's first packet.
+	const size = 784 + sizeofEntry + 48 + 56 // and a rule with tcp and REDIRECT
+	get := named("nat", sizeofGetHeader+size)
+	le.PutUint32(get[32:], size)
+	entries, err := Of(pod).Entries(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if packets := le.Uint64(entries[sizeofGetHeader+entryPackets:]); packets != 1 {
+		t.Errorf("the REDIRECT rule counted %d packets, want 1 (a connection's first)", packets)
+	}
+}
