@@ -3,7 +3,8 @@
 // a user chain that REDIRECTs TCP to 127.0.0.1:80 to a local port except
 // for one user's sockets (-m owner), SO_ORIGINAL_DST on the redirected
 // connection, REJECT with a TCP reset, DROP of UDP, conntrack and state
-// matches, the rules' counters (iptables-save -c) and
+// matches, multiport and icmp, the rules' counters (iptables-save -c),
+// a service mesh's rule set through iptables-restore and
 // /proc/net/ip_tables_names. Runs the Debian iptables-legacy binary.
 //
 //go:build ignore
@@ -190,6 +191,18 @@ int main(void) {
 	close(c);
 	close(l82);
 
+	// multiport and icmp.
+	int l84 = listener(84);
+	IPT("-A OUTPUT -p tcp -m multiport --dports 83,84:85 -j REJECT --reject-with tcp-reset");
+	CHECK_EQ(dial(84), -ECONNREFUSED);
+	close(l84);
+	IPT("-A OUTPUT -p icmp --icmp-type echo-request -j DROP");
+	int icmp = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	CHECK(icmp >= 0);
+	unsigned char echo[8] = {8, 0, 0xf7, 0xff}; // type 8, checksum of the rest (0)
+	CHECK_EQ(sendto(icmp, echo, sizeof echo, 0, (struct sockaddr *)&ua, sizeof ua), -1);
+	CHECK_EQ(errno, EPERM);
+
 	// The counters: NAT rules see a connection's first packet only.
 	char *save = output(IPTABLES "-save -c -t nat");
 	CHECK_EQ(counted(save, "-A OUTPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 80 -m owner ! --uid-owner 4242 -j REDIR"), 3);
@@ -200,6 +213,37 @@ int main(void) {
 	char *names = output("cat /proc/net/ip_tables_names");
 	CHECK(strstr(names, "filter\n") != NULL);
 	CHECK(strstr(names, "nat\n") != NULL);
+
+	// A service mesh's whole rule set, as iptables-restore loads it,
+	// comes back from iptables-save as it went in.
+	static const char *mesh[] = {
+		"-A PREROUTING -p tcp -j MESH_INBOUND",
+		"-A OUTPUT -p tcp -j MESH_OUTPUT",
+		"-A MESH_INBOUND -p tcp -m tcp --dport 15008 -j RETURN",
+		"-A MESH_INBOUND -p tcp -m multiport --dports 22,15020:15021 -j RETURN",
+		"-A MESH_INBOUND -p tcp -j MESH_IN_REDIRECT",
+		"-A MESH_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006",
+		"-A MESH_OUTPUT -s 127.0.0.6/32 -o lo -j RETURN",
+		"-A MESH_OUTPUT ! -d 127.0.0.1/32 -o lo -m owner --uid-owner 1337 -j MESH_IN_REDIRECT",
+		"-A MESH_OUTPUT -o lo -m owner ! --uid-owner 1337 -j RETURN",
+		"-A MESH_OUTPUT -m owner --gid-owner 1337 -j RETURN",
+		"-A MESH_OUTPUT -d 127.0.0.1/32 -j RETURN",
+		"-A MESH_OUTPUT -j MESH_REDIRECT",
+		"-A MESH_REDIRECT -p tcp -j REDIRECT --to-ports 15001",
+	};
+	FILE *restore = popen(IPTABLES "-restore -w", "w");
+	CHECK(restore != NULL);
+	fprintf(restore, "*nat\n:MESH_INBOUND - [0:0]\n:MESH_IN_REDIRECT - [0:0]\n:MESH_OUTPUT - [0:0]\n:MESH_REDIRECT - [0:0]\n");
+	for (size_t i = 0; i < sizeof mesh / sizeof *mesh; i++)
+		fprintf(restore, "%s\n", mesh[i]);
+	fprintf(restore, "COMMIT\n");
+	CHECK_EQ(pclose(restore), 0);
+	save = output(IPTABLES "-save -t nat");
+	for (size_t i = 0; i < sizeof mesh / sizeof *mesh; i++)
+		if (!strstr(save, mesh[i]))
+			FAIL("no \"%s\" in:\n%s", mesh[i], save);
+	// The owner's loopback connections are not redirected.
+	CHECK_EQ(dial(80), -ECONNREFUSED);
 
 	// Flushing gives the connections back their destinations.
 	IPT("-t nat -F OUTPUT");

@@ -396,6 +396,9 @@ type extensionKind struct {
 	proto    uint16 // the -p it needs (0: any)
 	table    string // the table it is valid in ("": any)
 	hooks    uint32 // the hooks it is valid at (0: any)
+	// portProto is set for an extension that needs -p tcp or udp (the
+	// protocols with ports the stack has).
+	portProto bool
 
 	makeMatcher func(data []byte) (stack.Matcher, *Error)
 	make        func(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error)
@@ -414,6 +417,9 @@ func (x extensionKind) check(b builtin, e extension, proto entryProtocol, hooks 
 	}
 	if x.proto != 0 && (proto.number != x.proto || proto.invert) {
 		return fail(unix.EINVAL, "ip_tables: %s: only valid for protocol %d", e.name, x.proto)
+	}
+	if x.portProto && (proto.invert || (proto.number != unix.IPPROTO_TCP && proto.number != unix.IPPROTO_UDP)) {
+		return fail(unix.EINVAL, "ip_tables: %s: only works with TCP and UDP in the sandbox", e.name)
 	}
 	return nil
 }

@@ -21,6 +21,11 @@ var matches = map[string]extensionKind{
 	// struct xt_owner_match_info: uid_min, uid_max, gid_min, gid_max,
 	// match, invert. Only locally generated packets have an owner.
 	"owner": {revision: 1, size: 18, hooks: outBit | postBit, makeMatcher: newOwnerMatcher},
+	// struct xt_multiport_v1: flags, count, ports[15], pflags[15],
+	// invert.
+	"multiport": {revision: 1, size: 48, portProto: true, makeMatcher: newMultiportMatcher},
+	// struct ipt_icmp: type, code[2], invflags.
+	"icmp": {size: 4, proto: unix.IPPROTO_ICMP, makeMatcher: newICMPMatcher},
 	// struct xt_state_info: statemask (conntrack.go).
 	"state":     {size: 4, makeMatcher: newStateMatcher},
 	"conntrack": {revision: 3, size: sizeofConntrack3, makeMatcher: newConntrackMatcher},
@@ -65,7 +70,18 @@ func transportOf(pkt *stack.PacketBuffer, proto tcpip.TransportProtocolNumber, m
 		// Offset 8 is a fragment that overlaps the ports (fragoff 1).
 		return nil, frag == 8
 	}
+	return transportBytes(pkt, minSize)
+}
+
+// transportBytes returns at least minSize bytes of the packet's
+// transport header (hot-dropping a packet too short to have them): the
+// parsed header, or, for a packet a raw socket sends (whose transport
+// header the stack never parses), the start of its payload.
+func transportBytes(pkt *stack.PacketBuffer, minSize int) (hdr []byte, hotdrop bool) {
 	hdr = pkt.TransportHeader().Slice()
+	if len(hdr) == 0 {
+		hdr, _ = pkt.Data().PullUp(minSize)
+	}
 	if len(hdr) < minSize {
 		return nil, true
 	}
@@ -105,7 +121,10 @@ func (m *tcpMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (
 	}
 	if m.option != 0 {
 		off := int(tcp.DataOffset())
-		if off < header.TCPMinimumSize || off > len(hdr) {
+		if off < header.TCPMinimumSize {
+			return false, true
+		}
+		if hdr, _ = transportBytes(pkt, off); hdr == nil {
 			return false, true
 		}
 		if hasTCPOption(hdr[header.TCPMinimumSize:off], m.option) == (m.inv&invTCPOpt != 0) {
@@ -151,6 +170,90 @@ func (m *udpMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (
 	}
 	udp := header.UDP(hdr)
 	return m.src.matches(udp.SourcePort()) && m.dst.matches(udp.DestinationPort()), false
+}
+
+// multiportMatcher is the multiport match: up to 15 ports or ranges,
+// of the source, the destination or either.
+type multiportMatcher struct {
+	which  uint8 // XT_MULTIPORT_SOURCE, _DESTINATION or _EITHER
+	ranges []portRange
+	invert bool
+}
+
+const (
+	multiportSource      = 0
+	multiportDestination = 1
+	multiportEither      = 2
+	multiportMax         = 15 // XT_MULTI_PORTS
+)
+
+func newMultiportMatcher(data []byte) (stack.Matcher, *Error) {
+	m := &multiportMatcher{which: data[0], invert: data[47] != 0}
+	count := int(data[1])
+	if m.which > multiportEither || count > multiportMax {
+		return nil, fail(unix.EINVAL, "ip_tables: multiport: bad flags or count")
+	}
+	for i := 0; i < count; i++ {
+		lo := le.Uint16(data[2+2*i:])
+		r := portRange{min: lo, max: lo}
+		if data[32+i] != 0 {
+			// ports[i] and ports[i+1] are a range.
+			if i+1 >= count {
+				return nil, fail(unix.EINVAL, "ip_tables: multiport: a range without its end")
+			}
+			i++
+			r.max = le.Uint16(data[2+2*i:])
+		}
+		m.ranges = append(m.ranges, r)
+	}
+	return m, nil
+}
+
+// Match implements stack.Matcher (multiport_mt): the rule's -p is TCP
+// or UDP, which the compiler checked.
+func (m *multiportMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
+	if pkt.NetworkProtocolNumber != header.IPv4ProtocolNumber {
+		return false, false
+	}
+	ip := header.IPv4(pkt.NetworkHeader().Slice())
+	if ip.FragmentOffset() != 0 {
+		return false, false
+	}
+	// Both protocols have their ports first.
+	ports, hotdrop := transportBytes(pkt, 4)
+	if ports == nil {
+		return false, hotdrop
+	}
+	src, dst := uint16(ports[0])<<8|uint16(ports[1]), uint16(ports[2])<<8|uint16(ports[3])
+	for _, r := range m.ranges {
+		if (m.which != multiportDestination && r.matches(src)) || (m.which != multiportSource && r.matches(dst)) {
+			return !m.invert, false
+		}
+	}
+	return m.invert, false
+}
+
+// icmpMatcher is the icmp match: a type (255: any) and a code range.
+type icmpMatcher struct {
+	typ, codeMin, codeMax uint8
+	invert                bool
+}
+
+func newICMPMatcher(data []byte) (stack.Matcher, *Error) {
+	if data[3]&^1 != 0 {
+		return nil, fail(unix.EINVAL, "ip_tables: icmp: unknown inversion flags %#x", data[3])
+	}
+	return &icmpMatcher{typ: data[0], codeMin: data[1], codeMax: data[2], invert: data[3] != 0}, nil
+}
+
+// Match implements stack.Matcher (icmp_match).
+func (m *icmpMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
+	hdr, hotdrop := transportOf(pkt, header.ICMPv4ProtocolNumber, header.ICMPv4MinimumSize)
+	if hdr == nil {
+		return false, hotdrop
+	}
+	matches := m.typ == 0xff || (hdr[0] == m.typ && hdr[1] >= m.codeMin && hdr[1] <= m.codeMax)
+	return matches != m.invert, false
 }
 
 // xt_owner_match_info's flags.

@@ -301,7 +301,7 @@ func TestReplaceChecks(t *testing.T) {
 func TestReplaceMalformed(t *testing.T) {
 	good := replacement{name: "nat", hooks: natHooks, numCounters: 5}.bytes()
 	for _, c := range []struct {
-		name  string
+		name   string
 		break_ func(b []byte) []byte
 	}{
 		{"short", func(b []byte) []byte { return b[:sizeofReplace-1] }},
