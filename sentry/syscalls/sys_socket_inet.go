@@ -433,8 +433,8 @@ func inetGetsockopt(t *kernel.Task, s inetSocket, level, name int32, optval, len
 	if l < 0 {
 		return 0, unix.EINVAL
 	}
-	if ns, ok := netfilterSocket(s, level, name, true); ok {
-		return netfilterGetsockopt(t, ns, name, optval, l)
+	if ns, v6, ok := netfilterSocket(s, level, name, true); ok {
+		return netfilterGetsockopt(t, ns, v6, name, optval, l)
 	}
 	var v []byte
 	if level == unix.SOL_SOCKET && isTimeoOpt(name) {
@@ -471,8 +471,8 @@ func inetSetsockopt(t *kernel.Task, s inetSocket, level, name int32, optval uint
 	if optlen < 0 {
 		return 0, unix.EINVAL
 	}
-	if ns, ok := netfilterSocket(s, level, name, false); ok {
-		return netfilterSetsockopt(t, ns, name, optval, optlen)
+	if ns, v6, ok := netfilterSocket(s, level, name, false); ok {
+		return netfilterSetsockopt(t, ns, v6, name, optval, optlen)
 	}
 	b := make([]byte, min(optlen, 64))
 	if _, err := t.CopyIn(optval, b); err != nil {

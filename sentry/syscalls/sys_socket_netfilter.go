@@ -10,35 +10,40 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/socket/netfilter"
 )
 
-// ip_tables' socket options (sentry/socket/netfilter) on the sandbox
-// stack's IPv4 sockets: what iptables-legacy and its -save and -restore
-// use. A host-network pod's sockets are the host's, whose tables the
-// sandbox does not program.
+// ip_tables' and ip6_tables' socket options (sentry/socket/netfilter)
+// on the sandbox stack's sockets, at SOL_IP on IPv4 sockets and SOL_IPV6
+// on IPv6 ones: what iptables-legacy, ip6tables-legacy and their -save
+// and -restore use. A host-network pod's sockets are the host's, whose
+// tables the sandbox does not program.
 
 // maxNetfilterBytes bounds a table a caller passes or asks for: a
 // larger one is ENOMEM, as xt_alloc_table_info answers a table larger
 // than memory. Real rule sets are kilobytes to a few megabytes.
 const maxNetfilterBytes = 64 << 20
 
-// netfilterSocket returns s as a sandbox IPv4 socket whose SOL_IP option
-// name is one of ip_tables'.
-func netfilterSocket(s inetSocket, level, name int32, get bool) (*inet.Socket, bool) {
-	if level != unix.SOL_IP {
-		return nil, false
+// netfilterSocket returns s as a sandbox socket whose option is one of
+// the tables' (get: a getsockopt's), and whether it is ip6_tables'.
+func netfilterSocket(s inetSocket, level, name int32, get bool) (_ *inet.Socket, v6, ok bool) {
+	ns, isInet := s.(*inet.Socket)
+	if !isInet {
+		return nil, false, false
 	}
-	if (get && !netfilter.IsGetOption(int(name))) || (!get && !netfilter.IsSetOption(int(name))) {
-		return nil, false
+	switch {
+	case level == unix.SOL_IP && ns.Family() == unix.AF_INET:
+	case level == unix.SOL_IPV6 && ns.Family() == unix.AF_INET6:
+		v6 = true
+	default:
+		return nil, false, false
 	}
-	ns, ok := s.(*inet.Socket)
-	if !ok || ns.Family() != unix.AF_INET {
-		return nil, false
+	if (get && !netfilter.IsGetOption(v6, int(name))) || (!get && !netfilter.IsSetOption(int(name))) {
+		return nil, false, false
 	}
-	return ns, true
+	return ns, v6, true
 }
 
 // netfilterGetsockopt answers an ip_tables getsockopt, whose argument is
 // in the caller's buffer of length l.
-func netfilterGetsockopt(t *kernel.Task, s *inet.Socket, name int32, optval uint64, l int32) (uint64, error) {
+func netfilterGetsockopt(t *kernel.Task, s *inet.Socket, v6 bool, name int32, optval uint64, l int32) (uint64, error) {
 	if !t.Credentials().HasCap(capNetAdmin) {
 		return 0, unix.EPERM
 	}
@@ -53,11 +58,11 @@ func netfilterGetsockopt(t *kernel.Task, s *inet.Socket, name int32, optval uint
 	var err error
 	switch name {
 	case netfilter.GetInfo:
-		out, err = s.Netfilter().Info(in)
+		out, err = s.Netfilter().Info(v6, in)
 	case netfilter.GetEntries:
-		out, err = s.Netfilter().Entries(in)
+		out, err = s.Netfilter().Entries(v6, in)
 	default:
-		err = netfilter.Revision(in, name == netfilter.GetRevisionTarg)
+		err = netfilter.Revision(v6, in, netfilter.IsRevisionTarget(int(name)))
 	}
 	if err != nil {
 		return 0, netfilterError(t, err)
@@ -71,7 +76,7 @@ func netfilterGetsockopt(t *kernel.Task, s *inet.Socket, name int32, optval uint
 }
 
 // netfilterSetsockopt carries out an ip_tables setsockopt.
-func netfilterSetsockopt(t *kernel.Task, s *inet.Socket, name int32, optval uint64, optlen int32) (uint64, error) {
+func netfilterSetsockopt(t *kernel.Task, s *inet.Socket, v6 bool, name int32, optval uint64, optlen int32) (uint64, error) {
 	if !t.Credentials().HasCap(capNetAdmin) {
 		return 0, unix.EPERM
 	}
@@ -83,9 +88,9 @@ func netfilterSetsockopt(t *kernel.Task, s *inet.Socket, name int32, optval uint
 		return 0, unix.EFAULT
 	}
 	if name == netfilter.SetAddCounters {
-		return 0, netfilterError(t, s.Netfilter().AddCounters(in))
+		return 0, netfilterError(t, s.Netfilter().AddCounters(v6, in))
 	}
-	old, addr, err := s.Netfilter().Replace(in)
+	old, addr, err := s.Netfilter().Replace(v6, in)
 	if err != nil {
 		return 0, netfilterError(t, err)
 	}

@@ -33,6 +33,12 @@ func newNetlinkSocket(t *kernel.Task, typ, protocol int) (uint64, error) {
 	}
 	c := t.Credentials()
 	s, err := netlink.New(t.Netlink(), typ, protocol, c.EUID, c.EGID, c.HasCap(capNetAdmin), t.TGID())
+	if err == unix.EPROTONOSUPPORT && protocol == unix.NETLINK_NETFILTER {
+		// Debian's and most distributions' iptables is the nf_tables
+		// one, which says only "Protocol not supported": say what
+		// works.
+		t.Kernel().LogRatelimited("netlink: NETLINK_NETFILTER (nf_tables, iptables-nft, nft) is not supported in the sandbox; iptables-legacy and ip6tables-legacy program its packet filter")
+	}
 	if err != nil {
 		return 0, err
 	}

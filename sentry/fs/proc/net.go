@@ -34,9 +34,9 @@ type NetSource interface {
 	Counters() netif.Counters
 	// SocketsUsed is the number of sockets the sandbox has open.
 	SocketsUsed() int
-	// IPTableNames returns the packet filter tables in use, the latest
-	// first.
-	IPTableNames() ([]string, error)
+	// IPTableNames returns the packet filter tables of IPv4 (or IPv6)
+	// in use, the latest first.
+	IPTableNames(ipv6 bool) ([]string, error)
 }
 
 // UnixSocket is one AF_UNIX socket as /proc/net/unix lists it.
@@ -52,11 +52,11 @@ type UnixSocket struct {
 }
 
 // netFiles are the files of /proc/[pid]/net, in readdir order.
-var netFiles = []string{"dev", "if_inet6", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "route", "snmp", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
+var netFiles = []string{"dev", "if_inet6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "route", "snmp", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
 
 // restrictedNetFiles are the files of /proc/[pid]/net only their
 // owner's group may read (ip_tables' are 0440).
-var restrictedNetFiles = []string{"ip_tables_matches", "ip_tables_names", "ip_tables_targets"}
+var restrictedNetFiles = []string{"ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets"}
 
 // netDir returns /proc/[pid]/net.
 func (fs *filesystem) netDir(key string, attr func(*unix.Stat_t) error) *node {
@@ -121,14 +121,14 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 		return formatSockstat(src.SocketsUsed(), src.InetSockets()), nil
 	case "sockstat6":
 		return formatSockstat6(src.InetSockets()), nil
-	case "ip_tables_names":
-		names, err := src.IPTableNames()
+	case "ip_tables_names", "ip6_tables_names":
+		names, err := src.IPTableNames(name == "ip6_tables_names")
 		return lines(names), err
-	case "ip_tables_matches":
-		matches, _ := netfilter.Extensions()
+	case "ip_tables_matches", "ip6_tables_matches":
+		matches, _ := netfilter.Extensions(name == "ip6_tables_matches")
 		return lines(matches), nil
-	case "ip_tables_targets":
-		_, targets := netfilter.Extensions()
+	case "ip_tables_targets", "ip6_tables_targets":
+		_, targets := netfilter.Extensions(name == "ip6_tables_targets")
 		return lines(targets), nil
 	}
 	return nil, unix.ENOENT

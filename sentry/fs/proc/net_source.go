@@ -34,12 +34,12 @@ func (s *kernelSource) HostNetFile(name string) ([]byte, bool, error) {
 }
 
 // IPTableNames implements NetSource.IPTableNames.
-func (s *kernelSource) IPTableNames() ([]string, error) {
+func (s *kernelSource) IPTableNames(ipv6 bool) ([]string, error) {
 	st, err := s.k.CallerNetStack()
 	if err != nil {
 		return nil, unix.ENOENT
 	}
-	return netfilter.Of(st).Names(), nil
+	return netfilter.Of(st).Names(ipv6), nil
 }
 
 // InetSockets implements NetSource.InetSockets.

@@ -217,20 +217,25 @@ func (s *Socket) intOpt(opt tcpip.SockOptInt) ([]byte, error) {
 	return i32(v), nil
 }
 
+// originalDst is SO_ORIGINAL_DST: where a connection the packet filter
+// redirected was going (getorigdst, ipv6_getorigdst): TCP only, ENOENT
+// when it was not redirected.
+func (s *Socket) originalDst() ([]byte, error) {
+	if !s.isStream() {
+		return nil, linux.ENOPROTOOPT
+	}
+	var v tcpip.OriginalDestinationOption
+	if terr := s.ep.GetSockOpt(&v); terr != nil {
+		return nil, linux.ENOENT
+	}
+	return sockaddr(s.family, tcpip.FullAddress(v)), nil
+}
+
 func (s *Socket) getIPOpt(name int) ([]byte, error) {
 	ops := s.ep.SocketOptions()
 	switch name {
 	case netfilter.OriginalDst:
-		// Where a connection the packet filter redirected was going
-		// (getorigdst): TCP only, ENOENT when it was not redirected.
-		if !s.isStream() {
-			return nil, linux.ENOPROTOOPT
-		}
-		var v tcpip.OriginalDestinationOption
-		if terr := s.ep.GetSockOpt(&v); terr != nil {
-			return nil, linux.ENOENT
-		}
-		return sockaddr(linux.AF_INET, tcpip.FullAddress(v)), nil
+		return s.originalDst()
 	case linux.IP_TTL:
 		v, terr := s.ep.GetSockOptInt(tcpip.IPv4TTLOption)
 		if terr != nil {
@@ -273,6 +278,9 @@ func (s *Socket) getIPOpt(name int) ([]byte, error) {
 func (s *Socket) getIPv6Opt(name int) ([]byte, error) {
 	ops := s.ep.SocketOptions()
 	switch name {
+	case netfilter.OriginalDst:
+		// IP6T_SO_ORIGINAL_DST: as SO_ORIGINAL_DST.
+		return s.originalDst()
 	case linux.IPV6_V6ONLY:
 		return b32(ops.GetV6Only()), nil
 	case linux.IPV6_UNICAST_HOPS:

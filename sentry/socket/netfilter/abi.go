@@ -1,9 +1,10 @@
 package netfilter
 
-// The binary layouts of ip_tables' socket options (linux/netfilter_ipv4/
-// ip_tables.h, linux/netfilter/x_tables.h) on 64-bit Linux. Every
-// structure is little-endian and entries are 8-byte aligned
-// (XT_ALIGN).
+// The binary layouts of ip_tables' and ip6_tables' socket options
+// (linux/netfilter_ipv4/ip_tables.h, linux/netfilter_ipv6/ip6_tables.h,
+// linux/netfilter/x_tables.h) on 64-bit Linux. Every structure is
+// little-endian and entries are 8-byte aligned (XT_ALIGN). Both families
+// share every structure but the entry.
 
 import (
 	"bytes"
@@ -12,26 +13,39 @@ import (
 
 var le = binary.LittleEndian
 
-// The socket options, at SOL_IP (IPT_BASE_CTL).
+// The socket options, at SOL_IP for IPv4 (IPT_BASE_CTL) and SOL_IPV6 for
+// IPv6 (IP6T_BASE_CTL, whose revision queries come later).
 const (
-	SetReplace       = 64 // IPT_SO_SET_REPLACE
-	SetAddCounters   = 65 // IPT_SO_SET_ADD_COUNTERS
-	GetInfo          = 64 // IPT_SO_GET_INFO
-	GetEntries       = 65 // IPT_SO_GET_ENTRIES
-	GetRevisionMatch = 66 // IPT_SO_GET_REVISION_MATCH
-	GetRevisionTarg  = 67 // IPT_SO_GET_REVISION_TARGET
-	// OriginalDst is SO_ORIGINAL_DST: where a redirected connection was
-	// going.
+	SetReplace        = 64 // IPT_SO_SET_REPLACE, IP6T_SO_SET_REPLACE
+	SetAddCounters    = 65 // IPT_SO_SET_ADD_COUNTERS, IP6T_...
+	GetInfo           = 64 // IPT_SO_GET_INFO, IP6T_SO_GET_INFO
+	GetEntries        = 65 // IPT_SO_GET_ENTRIES, IP6T_SO_GET_ENTRIES
+	GetRevisionMatch  = 66 // IPT_SO_GET_REVISION_MATCH
+	GetRevisionTarg   = 67 // IPT_SO_GET_REVISION_TARGET
+	GetRevisionMatch6 = 68 // IP6T_SO_GET_REVISION_MATCH
+	GetRevisionTarg6  = 69 // IP6T_SO_GET_REVISION_TARGET
+	// OriginalDst is SO_ORIGINAL_DST (and IP6T_SO_ORIGINAL_DST): where a
+	// redirected connection was going.
 	OriginalDst = 80
 )
 
-// IsGetOption reports whether getsockopt(SOL_IP, name) is one of
-// ip_tables' (which read their argument from the caller's buffer).
-func IsGetOption(name int) bool { return name >= GetInfo && name <= GetRevisionTarg }
+// IsGetOption reports whether getsockopt(SOL_IP or SOL_IPV6, name) is
+// one of the tables' (which read their argument from the caller's
+// buffer).
+func IsGetOption(ipv6 bool, name int) bool {
+	if ipv6 {
+		return name == GetInfo || name == GetEntries || name == GetRevisionMatch6 || name == GetRevisionTarg6
+	}
+	return name >= GetInfo && name <= GetRevisionTarg
+}
 
-// IsSetOption reports whether setsockopt(SOL_IP, name) is one of
-// ip_tables'.
+// IsSetOption reports whether setsockopt(SOL_IP or SOL_IPV6, name) is
+// one of the tables'.
 func IsSetOption(name int) bool { return name == SetReplace || name == SetAddCounters }
+
+// IsRevisionTarget reports whether a revision query (IsGetOption) asks
+// about a target rather than a match.
+func IsRevisionTarget(name int) bool { return name == GetRevisionTarg || name == GetRevisionTarg6 }
 
 const (
 	tableNameLen    = 32 // XT_TABLE_MAXNAMELEN
@@ -44,10 +58,6 @@ const (
 	sizeofCountInfo = 40 // struct xt_counters_info, up to counters
 	sizeofCounters  = 16 // struct xt_counters
 	sizeofRevision  = 30 // struct xt_get_revision
-	// sizeofEntry is struct ipt_entry: the IP header filter (ipt_ip,
-	// 84 bytes), nfcache, target_offset, next_offset, comefrom and the
-	// counters.
-	sizeofEntry = 112
 	// sizeofExtension is struct xt_entry_match's and xt_entry_target's
 	// header: the size, the name and the revision.
 	sizeofExtension = 32
@@ -57,39 +67,42 @@ const (
 	sizeofError    = 64
 )
 
-// Offsets in struct ipt_entry.
-const (
-	entrySrc          = 0
-	entryDst          = 4
-	entrySrcMask      = 8
-	entryDstMask      = 12
-	entryInIface      = 16
-	entryOutIface     = 32
-	entryInIfaceMask  = 48
-	entryOutIfaceMask = 64
-	entryProto        = 80
-	entryFlags        = 82
-	entryInvFlags     = 83
-	entryTargetOffset = 88
-	entryNextOffset   = 90
-	entryComeFrom     = 92
-	entryPackets      = 96
-	entryBytes        = 104
+// layout is where struct ipt_entry (IPv4) and struct ip6t_entry (IPv6)
+// keep their fields: the IP header filter (ipt_ip, ip6t_ip6) first, then
+// nfcache, target_offset, next_offset, comefrom and the counters.
+type layout struct {
+	ipSize    int // the header filter, padding included
+	flags     int // its flags
+	invFlags  int // and inversion flags
+	targetOff int
+	nextOff   int
+	comeFrom  int
+	counters  int
+	entrySize int
+	flagsMask uint8
+	flagGoto  uint8
+	// flagsUnsupported are flags the sandbox does not implement: -f
+	// (IPT_F_FRAG), --tos (IP6T_F_TOS).
+	flagsUnsupported uint8
+}
+
+var (
+	// ipv4Layout is struct ipt_entry's: IPT_F_FRAG 0x01, IPT_F_GOTO 0x02.
+	ipv4Layout = layout{ipSize: 84, flags: 82, invFlags: 83, targetOff: 88, nextOff: 90, comeFrom: 92, counters: 96, entrySize: 112,
+		flagsMask: 0x03, flagGoto: 0x02, flagsUnsupported: 0x01}
+	// ipv6Layout is struct ip6t_entry's: IP6T_F_PROTO 0x01, IP6T_F_TOS
+	// 0x02, IP6T_F_GOTO 0x04.
+	ipv6Layout = layout{ipSize: 136, flags: 131, invFlags: 132, targetOff: 140, nextOff: 142, comeFrom: 144, counters: 152, entrySize: 168,
+		flagsMask: 0x07, flagGoto: 0x04, flagsUnsupported: 0x02}
 )
 
-// ipt_ip's flags and inversion flags.
+// The inversion flags (IPT_INV_*, IP6T_INV_*: the same bits).
 const (
-	flagFragment = 0x01 // IPT_F_FRAG
-	flagGoto     = 0x02 // IPT_F_GOTO
-	flagsMask    = 0x03
-
-	invInIface  = 0x01 // IPT_INV_VIA_IN
-	invOutIface = 0x02 // IPT_INV_VIA_OUT
-	invTOS      = 0x04 // IPT_INV_TOS
-	invSrc      = 0x08 // IPT_INV_SRCIP
-	invDst      = 0x10 // IPT_INV_DSTIP
-	invFragment = 0x20 // IPT_INV_FRAG
-	invProto    = 0x40 // IPT_INV_PROTO
+	invInIface  = 0x01
+	invOutIface = 0x02
+	invSrc      = 0x08
+	invDst      = 0x10
+	invProto    = 0x40
 	invMask     = 0x7f
 )
 
@@ -143,25 +156,25 @@ func readExtension(b []byte, off, end int) (extension, int, bool) {
 	}, size, true
 }
 
-// appendStandardEntry appends an entry that matches everything, with a
-// standard target of verdict v.
-func appendStandardEntry(b []byte, v int32) []byte {
-	e := make([]byte, sizeofEntry+sizeofStandard)
-	le.PutUint16(e[entryTargetOffset:], sizeofEntry)
-	le.PutUint16(e[entryNextOffset:], uint16(len(e)))
-	le.PutUint16(e[sizeofEntry:], sizeofStandard)
-	le.PutUint32(e[sizeofEntry+sizeofExtension:], uint32(v))
+// appendStandardEntry appends an entry of layout l that matches
+// everything, with a standard target of verdict v.
+func appendStandardEntry(b []byte, l layout, v int32) []byte {
+	e := make([]byte, l.entrySize+sizeofStandard)
+	le.PutUint16(e[l.targetOff:], uint16(l.entrySize))
+	le.PutUint16(e[l.nextOff:], uint16(len(e)))
+	le.PutUint16(e[l.entrySize:], sizeofStandard)
+	le.PutUint32(e[l.entrySize+sizeofExtension:], uint32(v))
 	return append(b, e...)
 }
 
 // appendErrorEntry appends the ERROR entry that ends a table (or heads a
 // user chain, named after it).
-func appendErrorEntry(b []byte, name string) []byte {
-	e := make([]byte, sizeofEntry+sizeofError)
-	le.PutUint16(e[entryTargetOffset:], sizeofEntry)
-	le.PutUint16(e[entryNextOffset:], uint16(len(e)))
-	le.PutUint16(e[sizeofEntry:], sizeofError)
-	putName(e[sizeofEntry+2:sizeofEntry+2+extensionName], "ERROR")
-	putName(e[sizeofEntry+sizeofExtension:sizeofEntry+sizeofExtension+errorNameLen], name)
+func appendErrorEntry(b []byte, l layout, name string) []byte {
+	e := make([]byte, l.entrySize+sizeofError)
+	le.PutUint16(e[l.targetOff:], uint16(l.entrySize))
+	le.PutUint16(e[l.nextOff:], uint16(len(e)))
+	le.PutUint16(e[l.entrySize:], sizeofError)
+	putName(e[l.entrySize+2:l.entrySize+2+extensionName], "ERROR")
+	putName(e[l.entrySize+sizeofExtension:l.entrySize+sizeofExtension+errorNameLen], name)
 	return append(b, e...)
 }

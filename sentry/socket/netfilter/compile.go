@@ -8,19 +8,18 @@ import (
 	"bytes"
 
 	"golang.org/x/sys/unix"
-	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
 // compiler compiles one table.
 type compiler struct {
+	f          *family
 	b          builtin
 	entries    []byte
 	numEntries uint32
 	hookEntry  [numHooks]uint32
 	underflow  [numHooks]uint32
-	// protocols gives REJECT the IPv4 protocol that sends its errors.
+	// protocols gives REJECT the network protocol that sends its errors.
 	protocols *stack.Stack
 
 	// offsets are the entries' offsets, in order; index maps an offset
@@ -43,9 +42,10 @@ type parsedEntry struct {
 // comefrom as Linux leaves it after the checks.
 func (c *compiler) kept() []byte {
 	b := bytes.Clone(c.entries)
+	l := c.f.l
 	for i, off := range c.offsets {
-		le.PutUint32(b[off+entryComeFrom:], c.comeFrom[i])
-		clear(b[off+entryPackets : off+entryBytes+8])
+		le.PutUint32(b[off+l.comeFrom:], c.comeFrom[i])
+		clear(b[off+l.counters : off+l.counters+sizeofCounters])
 	}
 	return b
 }
@@ -89,23 +89,24 @@ func (c *compiler) compile() (stack.Table, *Error) {
 
 // layout walks the entries (check_entry_size_and_hooks).
 func (c *compiler) layout() *Error {
+	l := c.f.l
 	c.index = make(map[int]int)
 	for off := 0; off < len(c.entries); {
-		if off%8 != 0 || off+sizeofEntry >= len(c.entries) {
-			return fail(unix.EINVAL, "ip_tables: bad entry at offset %d", off)
+		if off%8 != 0 || off+l.entrySize >= len(c.entries) {
+			return fail(unix.EINVAL, "bad entry at offset %d", off)
 		}
-		next := int(le.Uint16(c.entries[off+entryNextOffset:]))
-		target := int(le.Uint16(c.entries[off+entryTargetOffset:]))
-		if next < sizeofEntry+sizeofExtension || off+next > len(c.entries) ||
-			target < sizeofEntry || target+sizeofExtension > next {
-			return fail(unix.EINVAL, "ip_tables: bad entry sizes at offset %d", off)
+		next := int(le.Uint16(c.entries[off+l.nextOff:]))
+		target := int(le.Uint16(c.entries[off+l.targetOff:]))
+		if next < l.entrySize+sizeofExtension || off+next > len(c.entries) ||
+			target < l.entrySize || target+sizeofExtension > next {
+			return fail(unix.EINVAL, "bad entry sizes at offset %d", off)
 		}
 		c.index[off] = len(c.offsets)
 		c.offsets = append(c.offsets, off)
 		off += next
 	}
 	if uint32(len(c.offsets)) != c.numEntries {
-		return fail(unix.EINVAL, "ip_tables: %d entries, %d announced", len(c.offsets), c.numEntries)
+		return fail(unix.EINVAL, "%d entries, %d announced", len(c.offsets), c.numEntries)
 	}
 	c.comeFrom = make([]uint32, len(c.offsets))
 	return nil
@@ -114,23 +115,24 @@ func (c *compiler) layout() *Error {
 // parse splits the entry at off into its IP header filter, matches and
 // target (xt_check_entry_offsets).
 func (c *compiler) parse(off int) (parsedEntry, *Error) {
-	e := c.entries[off : off+int(le.Uint16(c.entries[off+entryNextOffset:]))]
-	p := parsedEntry{ip: e[:entryTargetOffset-4]}
-	if e[entryFlags]&^flagsMask != 0 || e[entryInvFlags]&^invMask != 0 {
-		return p, fail(unix.EINVAL, "ip_tables: bad ip flags at offset %d", off)
+	l := c.f.l
+	e := c.entries[off : off+int(le.Uint16(c.entries[off+l.nextOff:]))]
+	p := parsedEntry{ip: e[:l.ipSize]}
+	if e[l.flags]&^l.flagsMask != 0 || e[l.invFlags]&^invMask != 0 {
+		return p, fail(unix.EINVAL, "bad ip flags at offset %d", off)
 	}
-	target := int(le.Uint16(e[entryTargetOffset:]))
-	for m := sizeofEntry; m < target; {
+	target := int(le.Uint16(e[l.targetOff:]))
+	for m := l.entrySize; m < target; {
 		x, size, ok := readExtension(e, m, target)
 		if !ok {
-			return p, fail(unix.EINVAL, "ip_tables: bad match at offset %d", off+m)
+			return p, fail(unix.EINVAL, "bad match at offset %d", off+m)
 		}
 		p.matches = append(p.matches, x)
 		m += size
 	}
 	x, size, ok := readExtension(e, target, len(e))
 	if !ok || target+size != len(e) {
-		return p, fail(unix.EINVAL, "ip_tables: bad target at offset %d", off+target)
+		return p, fail(unix.EINVAL, "bad target at offset %d", off+target)
 	}
 	p.target = x
 	return p, nil
@@ -146,8 +148,7 @@ func (p *parsedEntry) standardVerdict() (int32, bool) {
 
 // unconditional reports whether the entry matches every packet.
 func (p *parsedEntry) unconditional() bool {
-	var zero [entryTargetOffset - 4]byte
-	return len(p.matches) == 0 && bytes.Equal(p.ip, zero[:])
+	return len(p.matches) == 0 && bytes.Count(p.ip, []byte{0}) == len(p.ip)
 }
 
 // hooks checks the hook entries and underflows: each an entry, the
@@ -160,17 +161,17 @@ func (c *compiler) hooks(parsed []parsedEntry) *Error {
 		entry, ok1 := c.index[int(c.hookEntry[h])]
 		under, ok2 := c.index[int(c.underflow[h])]
 		if !ok1 || !ok2 {
-			return fail(unix.EINVAL, "ip_tables: hook %d's entry or underflow is not an entry", h)
+			return fail(unix.EINVAL, "hook %d's entry or underflow is not an entry", h)
 		}
 		u := &parsed[under]
 		if v, ok := u.standardVerdict(); !ok || !u.unconditional() || (v != verdictAccept && v != verdictDrop) {
-			return fail(unix.EINVAL, "ip_tables: underflows must be unconditional and use the STANDARD target with ACCEPT/DROP")
+			return fail(unix.EINVAL, "underflows must be unconditional and use the STANDARD target with ACCEPT/DROP")
 		}
 		if c.b.evaluated&(1<<h) == 0 {
 			// A chain the stack never runs must stay an empty
 			// ACCEPT, or its rules would silently not apply.
 			if v, _ := u.standardVerdict(); entry != under || v != verdictAccept {
-				return fail(unix.EOPNOTSUPP, "ip_tables: the %s table's chain at hook %d is not supported in the sandbox", c.b.name, h)
+				return fail(unix.EOPNOTSUPP, "the %s table's chain at hook %d is not supported in the sandbox", c.b.name, h)
 			}
 		}
 	}
@@ -190,7 +191,7 @@ func (c *compiler) markChains(parsed []parsedEntry) *Error {
 		if std && v >= 0 {
 			j, ok := c.index[int(v)]
 			if !ok {
-				return succ, 0, fail(unix.EINVAL, "ip_tables: jump to %d is not an entry", v)
+				return succ, 0, fail(unix.EINVAL, "jump to %d is not an entry", v)
 			}
 			if j != i+1 {
 				succ[count] = j
@@ -201,7 +202,7 @@ func (c *compiler) markChains(parsed []parsedEntry) *Error {
 			return succ, count, nil
 		}
 		if i+1 >= n {
-			return succ, count, fail(unix.ELOOP, "ip_tables: a chain runs off the end of the table")
+			return succ, count, fail(unix.ELOOP, "a chain runs off the end of the table")
 		}
 		succ[count] = i + 1
 		count++
@@ -237,7 +238,7 @@ func (c *compiler) markChains(parsed []parsedEntry) *Error {
 			top.nextSucc++
 			switch state[s] {
 			case open:
-				return fail(unix.ELOOP, "ip_tables: loop in the %s table's rules", c.b.name)
+				return fail(unix.ELOOP, "loop in the %s table's rules", c.b.name)
 			case unseen:
 				state[s] = open
 				c.comeFrom[s] |= 1 << h
@@ -250,7 +251,7 @@ func (c *compiler) markChains(parsed []parsedEntry) *Error {
 
 // rule compiles entry i.
 func (c *compiler) rule(i int, p parsedEntry) (stack.Rule, *Error) {
-	filter, protoMatchers, proto, err := c.filter(p.ip)
+	filter, protoMatchers, proto, err := c.f.filter(p.ip)
 	if err != nil {
 		return stack.Rule{}, err
 	}
@@ -269,106 +270,39 @@ func (c *compiler) rule(i int, p parsedEntry) (stack.Rule, *Error) {
 	return stack.Rule{Filter: filter, Matchers: matchers, Target: &countedTarget{Target: target, c: &c.counters[i]}}, nil
 }
 
-// entryProtocol is the entry's -p: the protocol and whether it is
-// inverted (0: any).
-type entryProtocol struct {
-	number uint16
-	invert bool
-}
-
-// filter translates struct ipt_ip.
-func (c *compiler) filter(ip []byte) (stack.IPHeaderFilter, []stack.Matcher, entryProtocol, *Error) {
-	f := stack.IPHeaderFilter{
-		Src:       tcpip.AddrFrom4Slice(ip[entrySrc : entrySrc+4]),
-		Dst:       tcpip.AddrFrom4Slice(ip[entryDst : entryDst+4]),
-		SrcMask:   tcpip.AddrFrom4Slice(ip[entrySrcMask : entrySrcMask+4]),
-		DstMask:   tcpip.AddrFrom4Slice(ip[entryDstMask : entryDstMask+4]),
-		SrcInvert: ip[entryInvFlags]&invSrc != 0,
-		DstInvert: ip[entryInvFlags]&invDst != 0,
-	}
-	var err *Error
-	inv := ip[entryInvFlags]
-	if f.InputInterface, err = ifaceName(ip[entryInIface:entryInIface+16], ip[entryInIfaceMask:entryInIfaceMask+16]); err != nil {
-		return f, nil, entryProtocol{}, err
-	}
-	f.InputInterfaceInvert = inv&invInIface != 0
-	if f.OutputInterface, err = ifaceName(ip[entryOutIface:entryOutIface+16], ip[entryOutIfaceMask:entryOutIfaceMask+16]); err != nil {
-		return f, nil, entryProtocol{}, err
-	}
-	f.OutputInterfaceInvert = inv&invOutIface != 0
-	if ip[entryFlags]&flagFragment != 0 {
-		return f, nil, entryProtocol{}, fail(unix.EOPNOTSUPP, "ip_tables: matching fragments (-f) is not supported in the sandbox")
-	}
-	proto := entryProtocol{number: le.Uint16(ip[entryProto:]), invert: inv&invProto != 0}
-	var matchers []stack.Matcher
-	switch {
-	case proto.number == 0:
-	case proto.invert:
-		matchers = append(matchers, notProtocol{tcpip.TransportProtocolNumber(proto.number)})
-	default:
-		f.Protocol, f.CheckProtocol = tcpip.TransportProtocolNumber(proto.number), true
-	}
-	return f, matchers, proto, nil
-}
-
-// ifaceName turns an interface name and mask into the stack's form:
-// "eth0" for an exact name (the mask covers its NUL), "eth+" for a
-// prefix (the mask covers the name only), "" for any.
-func ifaceName(name, mask []byte) (string, *Error) {
-	n := len(cString(name))
-	m := 0
-	for m < len(mask) && mask[m] == 0xff {
-		m++
-	}
-	for _, b := range mask[m:] {
-		if b != 0 {
-			return "", fail(unix.EOPNOTSUPP, "ip_tables: an interface mask that is not a name or a prefix is not supported")
-		}
-	}
-	switch {
-	case m == 0 && n == 0:
-		return "", nil
-	case m == n+1:
-		return string(name[:n]), nil
-	case m == n:
-		return string(name[:n]) + "+", nil
-	}
-	return "", fail(unix.EOPNOTSUPP, "ip_tables: an interface mask that is not a name or a prefix is not supported")
-}
-
 // target compiles entry i's target.
 func (c *compiler) target(i int, p parsedEntry, proto entryProtocol) (stack.Target, *Error) {
-	const v4 = header.IPv4ProtocolNumber
+	np := c.f.proto
 	if v, ok := p.standardVerdict(); ok {
 		switch {
 		case v >= 0:
-			if p.ip[entryFlags]&flagGoto != 0 {
-				return nil, fail(unix.EOPNOTSUPP, "ip_tables: goto (-g) is not supported in the sandbox; use a jump (-j)")
+			if p.ip[c.f.l.flags]&c.f.l.flagGoto != 0 {
+				return nil, fail(unix.EOPNOTSUPP, "goto (-g) is not supported in the sandbox; use a jump (-j)")
 			}
 			return jumpTarget{rule: c.index[int(v)]}, nil
 		case v == verdictAccept:
-			return &stack.AcceptTarget{NetworkProtocol: v4}, nil
+			return &stack.AcceptTarget{NetworkProtocol: np}, nil
 		case v == verdictDrop:
-			return &stack.DropTarget{NetworkProtocol: v4}, nil
+			return &stack.DropTarget{NetworkProtocol: np}, nil
 		case v == verdictReturn:
-			return &stack.ReturnTarget{NetworkProtocol: v4}, nil
+			return &stack.ReturnTarget{NetworkProtocol: np}, nil
 		case v == verdictQueue:
-			return nil, fail(unix.EOPNOTSUPP, "ip_tables: QUEUE is not supported in the sandbox")
+			return nil, fail(unix.EOPNOTSUPP, "QUEUE is not supported in the sandbox")
 		}
-		return nil, fail(unix.EINVAL, "ip_tables: bad verdict %d", v)
+		return nil, fail(unix.EINVAL, "bad verdict %d", v)
 	}
 	if p.target.name == "" {
-		return nil, fail(unix.EINVAL, "ip_tables: standard target of size %d", len(p.target.data)+sizeofExtension)
+		return nil, fail(unix.EINVAL, "standard target of size %d", len(p.target.data)+sizeofExtension)
 	}
 	if p.target.name == "ERROR" {
 		if len(p.target.data) != sizeofError-sizeofExtension {
-			return nil, fail(unix.EINVAL, "ip_tables: ERROR target of size %d", len(p.target.data)+sizeofExtension)
+			return nil, fail(unix.EINVAL, "ERROR target of size %d", len(p.target.data)+sizeofExtension)
 		}
-		return &stack.ErrorTarget{NetworkProtocol: v4}, nil
+		return &stack.ErrorTarget{NetworkProtocol: np}, nil
 	}
-	x, ok := targets[p.target.name]
+	x, ok := c.f.targets[p.target.name]
 	if !ok || x.revision != p.target.revision {
-		return nil, fail(unix.ENOENT, "ip_tables: target %s revision %d is not supported in the sandbox", p.target.name, p.target.revision)
+		return nil, fail(unix.ENOENT, "target %s revision %d is not supported in the sandbox", p.target.name, p.target.revision)
 	}
 	if err := x.check(c.b, p.target, proto, c.comeFrom[i]); err != nil {
 		return nil, err
@@ -378,9 +312,9 @@ func (c *compiler) target(i int, p parsedEntry, proto entryProtocol) (stack.Targ
 
 // match compiles one match of an entry reachable from hooks.
 func (c *compiler) match(m extension, proto entryProtocol, hooks uint32) (stack.Matcher, *Error) {
-	x, ok := matches[m.name]
+	x, ok := c.f.matches[m.name]
 	if !ok || x.revision != m.revision {
-		return nil, fail(unix.ENOENT, "ip_tables: match %s revision %d is not supported in the sandbox", m.name, m.revision)
+		return nil, fail(unix.ENOENT, "match %s revision %d is not supported in the sandbox", m.name, m.revision)
 	}
 	if err := x.check(c.b, m, proto, hooks); err != nil {
 		return nil, err
@@ -407,19 +341,19 @@ type extensionKind struct {
 // check is xt_check_match's and xt_check_target's common part.
 func (x extensionKind) check(b builtin, e extension, proto entryProtocol, hooks uint32) *Error {
 	if len(e.data) != align(x.size) {
-		return fail(unix.EINVAL, "ip_tables: %s.%d: invalid size %d (kernel) != (user) %d", e.name, e.revision, align(x.size), len(e.data))
+		return fail(unix.EINVAL, "%s.%d: invalid size %d (kernel) != (user) %d", e.name, e.revision, align(x.size), len(e.data))
 	}
 	if x.table != "" && x.table != b.name {
-		return fail(unix.EINVAL, "ip_tables: %s: only valid in %s table, not %s", e.name, x.table, b.name)
+		return fail(unix.EINVAL, "%s: only valid in %s table, not %s", e.name, x.table, b.name)
 	}
 	if x.hooks != 0 && hooks&^x.hooks != 0 {
-		return fail(unix.EINVAL, "ip_tables: %s: used from hooks %#x, but only valid from %#x", e.name, hooks, x.hooks)
+		return fail(unix.EINVAL, "%s: used from hooks %#x, but only valid from %#x", e.name, hooks, x.hooks)
 	}
 	if x.proto != 0 && (proto.number != x.proto || proto.invert) {
-		return fail(unix.EINVAL, "ip_tables: %s: only valid for protocol %d", e.name, x.proto)
+		return fail(unix.EINVAL, "%s: only valid for protocol %d", e.name, x.proto)
 	}
 	if x.portProto && (proto.invert || (proto.number != unix.IPPROTO_TCP && proto.number != unix.IPPROTO_UDP)) {
-		return fail(unix.EINVAL, "ip_tables: %s: only works with TCP and UDP in the sandbox", e.name)
+		return fail(unix.EINVAL, "%s: only works with TCP and UDP in the sandbox", e.name)
 	}
 	return nil
 }

@@ -79,7 +79,7 @@ type stateMatcher struct{ mask uint16 }
 func newStateMatcher(data []byte) (stack.Matcher, *Error) {
 	mask := le.Uint32(data)
 	if mask&^(stateInvalid|stateEstablished|stateRelated|stateNew|stateUntracked) != 0 {
-		return nil, fail(unix.EINVAL, "ip_tables: state: unknown states %#x", mask)
+		return nil, fail(unix.EINVAL, "state: unknown states %#x", mask)
 	}
 	return &stateMatcher{uint16(mask)}, nil
 }
@@ -102,7 +102,7 @@ func newConntrackMatcher(data []byte) (stack.Matcher, *Error) {
 		states: le.Uint16(data[conntrackFlags+4:]),
 	}
 	if m.flags&^(conntrackState|conntrackDirection|conntrackAlias) != 0 {
-		return nil, fail(unix.EOPNOTSUPP, "ip_tables: conntrack: only --ctstate and --ctdir are supported in the sandbox")
+		return nil, fail(unix.EOPNOTSUPP, "conntrack: only --ctstate and --ctdir are supported in the sandbox")
 	}
 	return m, nil
 }

@@ -11,8 +11,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// matches are the matches the sandbox implements, by name.
-var matches = map[string]extensionKind{
+// matches4 are the IPv4 matches the sandbox implements, by name.
+var matches4 = map[string]extensionKind{
 	// struct xt_tcp: spts[2], dpts[2], option, flg_mask, flg_cmp,
 	// invflags.
 	"tcp": {size: 12, proto: unix.IPPROTO_TCP, makeMatcher: newTCPMatcher},
@@ -25,10 +25,22 @@ var matches = map[string]extensionKind{
 	// invert.
 	"multiport": {revision: 1, size: 48, portProto: true, makeMatcher: newMultiportMatcher},
 	// struct ipt_icmp: type, code[2], invflags.
-	"icmp": {size: 4, proto: unix.IPPROTO_ICMP, makeMatcher: newICMPMatcher},
+	"icmp": {size: 4, proto: unix.IPPROTO_ICMP, makeMatcher: newICMPMatcher(header.ICMPv4ProtocolNumber, header.ICMPv4MinimumSize)},
 	// struct xt_state_info: statemask (conntrack.go).
 	"state":     {size: 4, makeMatcher: newStateMatcher},
 	"conntrack": {revision: 3, size: sizeofConntrack3, makeMatcher: newConntrackMatcher},
+}
+
+// matches6 are the IPv6 matches: the same but for icmp6, whose struct
+// ip6t_icmp is ipt_icmp's.
+var matches6 = map[string]extensionKind{
+	"tcp":       matches4["tcp"],
+	"udp":       matches4["udp"],
+	"owner":     matches4["owner"],
+	"multiport": matches4["multiport"],
+	"state":     matches4["state"],
+	"conntrack": matches4["conntrack"],
+	"icmp6":     {size: 4, proto: unix.IPPROTO_ICMPV6, makeMatcher: newICMPMatcher(header.ICMPv6ProtocolNumber, header.ICMPv6MinimumSize)},
 }
 
 // The inversion flags of xt_tcp and xt_udp.
@@ -54,19 +66,34 @@ func portRanges(data []byte, inv uint8) (src, dst portRange) {
 		portRange{le.Uint16(data[4:]), le.Uint16(data[6:]), inv&invDstPorts != 0}
 }
 
+// packetProtocol returns the packet's transport protocol and, for IPv4,
+// its fragment offset in bytes (the stack has reassembled IPv6
+// fragments before any hook that matches ports).
+func packetProtocol(pkt *stack.PacketBuffer) (tcpip.TransportProtocolNumber, uint16, bool) {
+	switch pkt.NetworkProtocolNumber {
+	case header.IPv4ProtocolNumber:
+		ip := header.IPv4(pkt.NetworkHeader().Slice())
+		return ip.TransportProtocol(), ip.FragmentOffset(), true
+	case header.IPv6ProtocolNumber:
+		if p := pkt.TransportProtocolNumber; p != 0 {
+			return p, 0, true
+		}
+		// A raw socket's packet, which has no extension headers.
+		return header.IPv6(pkt.NetworkHeader().Slice()).TransportProtocol(), 0, true
+	}
+	return 0, 0, false
+}
+
 // transportOf returns the packet's transport header if its protocol is
 // proto, and whether the packet is to be dropped (a first fragment too
 // short to hold the header, as tcp_mt and udp_mt hot-drop). Later
 // fragments do not match.
 func transportOf(pkt *stack.PacketBuffer, proto tcpip.TransportProtocolNumber, minSize int) (hdr []byte, hotdrop bool) {
-	if pkt.NetworkProtocolNumber != header.IPv4ProtocolNumber {
+	p, frag, ok := packetProtocol(pkt)
+	if !ok || p != proto {
 		return nil, false
 	}
-	ip := header.IPv4(pkt.NetworkHeader().Slice())
-	if ip.TransportProtocol() != proto {
-		return nil, false
-	}
-	if frag := ip.FragmentOffset(); frag != 0 {
+	if frag != 0 {
 		// Offset 8 is a fragment that overlaps the ports (fragoff 1).
 		return nil, frag == 8
 	}
@@ -99,7 +126,7 @@ type tcpMatcher struct {
 func newTCPMatcher(data []byte) (stack.Matcher, *Error) {
 	inv := data[11]
 	if inv&^(invSrcPorts|invDstPorts|invTCPFlags|invTCPOpt) != 0 {
-		return nil, fail(unix.EINVAL, "ip_tables: tcp: unknown inversion flags %#x", inv)
+		return nil, fail(unix.EINVAL, "tcp: unknown inversion flags %#x", inv)
 	}
 	m := &tcpMatcher{option: data[8], flagMask: data[9], flagCmp: data[10], inv: inv}
 	m.src, m.dst = portRanges(data, inv)
@@ -155,7 +182,7 @@ type udpMatcher struct{ src, dst portRange }
 func newUDPMatcher(data []byte) (stack.Matcher, *Error) {
 	inv := data[8]
 	if inv&^(invSrcPorts|invDstPorts) != 0 {
-		return nil, fail(unix.EINVAL, "ip_tables: udp: unknown inversion flags %#x", inv)
+		return nil, fail(unix.EINVAL, "udp: unknown inversion flags %#x", inv)
 	}
 	m := &udpMatcher{}
 	m.src, m.dst = portRanges(data, inv)
@@ -191,7 +218,7 @@ func newMultiportMatcher(data []byte) (stack.Matcher, *Error) {
 	m := &multiportMatcher{which: data[0], invert: data[47] != 0}
 	count := int(data[1])
 	if m.which > multiportEither || count > multiportMax {
-		return nil, fail(unix.EINVAL, "ip_tables: multiport: bad flags or count")
+		return nil, fail(unix.EINVAL, "multiport: bad flags or count")
 	}
 	for i := 0; i < count; i++ {
 		lo := le.Uint16(data[2+2*i:])
@@ -199,7 +226,7 @@ func newMultiportMatcher(data []byte) (stack.Matcher, *Error) {
 		if data[32+i] != 0 {
 			// ports[i] and ports[i+1] are a range.
 			if i+1 >= count {
-				return nil, fail(unix.EINVAL, "ip_tables: multiport: a range without its end")
+				return nil, fail(unix.EINVAL, "multiport: a range without its end")
 			}
 			i++
 			r.max = le.Uint16(data[2+2*i:])
@@ -212,11 +239,7 @@ func newMultiportMatcher(data []byte) (stack.Matcher, *Error) {
 // Match implements stack.Matcher (multiport_mt): the rule's -p is TCP
 // or UDP, which the compiler checked.
 func (m *multiportMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
-	if pkt.NetworkProtocolNumber != header.IPv4ProtocolNumber {
-		return false, false
-	}
-	ip := header.IPv4(pkt.NetworkHeader().Slice())
-	if ip.FragmentOffset() != 0 {
+	if _, frag, ok := packetProtocol(pkt); !ok || frag != 0 {
 		return false, false
 	}
 	// Both protocols have their ports first.
@@ -233,22 +256,27 @@ func (m *multiportMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ str
 	return m.invert, false
 }
 
-// icmpMatcher is the icmp match: a type (255: any) and a code range.
+// icmpMatcher is the icmp (and icmp6) match: a type (255: any) and a
+// code range.
 type icmpMatcher struct {
+	proto                 tcpip.TransportProtocolNumber
+	minSize               int
 	typ, codeMin, codeMax uint8
 	invert                bool
 }
 
-func newICMPMatcher(data []byte) (stack.Matcher, *Error) {
-	if data[3]&^1 != 0 {
-		return nil, fail(unix.EINVAL, "ip_tables: icmp: unknown inversion flags %#x", data[3])
+func newICMPMatcher(proto tcpip.TransportProtocolNumber, minSize int) func([]byte) (stack.Matcher, *Error) {
+	return func(data []byte) (stack.Matcher, *Error) {
+		if data[3]&^1 != 0 {
+			return nil, fail(unix.EINVAL, "icmp: unknown inversion flags %#x", data[3])
+		}
+		return &icmpMatcher{proto: proto, minSize: minSize, typ: data[0], codeMin: data[1], codeMax: data[2], invert: data[3] != 0}, nil
 	}
-	return &icmpMatcher{typ: data[0], codeMin: data[1], codeMax: data[2], invert: data[3] != 0}, nil
 }
 
-// Match implements stack.Matcher (icmp_match).
+// Match implements stack.Matcher (icmp_match, icmp6_match).
 func (m *icmpMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
-	hdr, hotdrop := transportOf(pkt, header.ICMPv4ProtocolNumber, header.ICMPv4MinimumSize)
+	hdr, hotdrop := transportOf(pkt, m.proto, m.minSize)
 	if hdr == nil {
 		return false, hotdrop
 	}
@@ -279,10 +307,10 @@ func newOwnerMatcher(data []byte) (stack.Matcher, *Error) {
 	}
 	const known = ownerUID | ownerGID | ownerSocket | ownerSupplGroups
 	if m.match&^known != 0 || m.invert&^known != 0 {
-		return nil, fail(unix.EINVAL, "ip_tables: owner: unknown flags")
+		return nil, fail(unix.EINVAL, "owner: unknown flags")
 	}
 	if m.match&ownerSupplGroups != 0 {
-		return nil, fail(unix.EOPNOTSUPP, "ip_tables: owner: --suppl-groups is not supported in the sandbox")
+		return nil, fail(unix.EOPNOTSUPP, "owner: --suppl-groups is not supported in the sandbox")
 	}
 	return m, nil
 }
@@ -313,14 +341,14 @@ func (m *ownerMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string)
 	return true, false
 }
 
-// notProtocol matches the packets of every transport protocol but one
-// (-p ! PROTO).
-type notProtocol struct{ proto tcpip.TransportProtocolNumber }
+// protocolMatcher is the entry's -p PROTO (or ! -p PROTO).
+type protocolMatcher struct {
+	proto  tcpip.TransportProtocolNumber
+	invert bool
+}
 
 // Match implements stack.Matcher.
-func (m notProtocol) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
-	if pkt.NetworkProtocolNumber != header.IPv4ProtocolNumber {
-		return false, false
-	}
-	return header.IPv4(pkt.NetworkHeader().Slice()).TransportProtocol() != m.proto, false
+func (m protocolMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
+	p, _, ok := packetProtocol(pkt)
+	return ok && (p == m.proto) != m.invert, false
 }

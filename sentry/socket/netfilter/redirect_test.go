@@ -69,7 +69,7 @@ func TestPreroutingRedirect(t *testing.T) {
 	client, pod := wire(t)
 	r := replacement{name: "nat", hooks: natHooks, numCounters: 5,
 		chains: map[int]chain{0: {rules: [][]byte{entry(ipSpec{proto: unix.IPPROTO_TCP}, [][]byte{tcpMatch(80)}, redirect(8080))}}}}
-	if _, _, err := Of(pod).Replace(r.bytes()); err != nil {
+	if _, _, err := Of(pod).Replace(false, r.bytes()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -123,14 +123,14 @@ func TestPreroutingRedirect(t *testing.T) {
 	}
 
 	// The rule counted the connection's first packet.
-	const size = 784 + sizeofEntry + 48 + 56 // and a rule with tcp and REDIRECT
+	const size = 784 + 112 + 48 + 56 // and a rule with tcp and REDIRECT
 	get := named("nat", sizeofGetHeader+size)
 	le.PutUint32(get[32:], size)
-	entries, err := Of(pod).Entries(get)
+	entries, err := Of(pod).Entries(false, get)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if packets := le.Uint64(entries[sizeofGetHeader+entryPackets:]); packets != 1 {
+	if packets := le.Uint64(entries[sizeofGetHeader+ipv4Layout.counters:]); packets != 1 {
 		t.Errorf("the REDIRECT rule counted %d packets, want 1 (a connection's first)", packets)
 	}
 }

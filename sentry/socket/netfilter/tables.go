@@ -1,7 +1,7 @@
-// Package netfilter implements ip_tables' socket options on a sandbox
-// stack's packet filter: the interface iptables-legacy,
-// iptables-legacy-save and iptables-legacy-restore program (service mesh
-// init containers redirect a pod's traffic with it), and
+// Package netfilter implements ip_tables' and ip6_tables' socket
+// options on a sandbox stack's packet filter: the interface
+// iptables-legacy, ip6tables-legacy and their -save and -restore program
+// (service mesh init containers redirect a pod's traffic with them), and
 // SO_ORIGINAL_DST, which tells a proxy where a redirected connection was
 // going.
 //
@@ -10,15 +10,15 @@
 // jumps, loops, each extension's size, table and hooks) and turned into
 // gVisor's stack.IPTables rules, which the stack evaluates; the bytes
 // are kept to hand back on IPT_SO_GET_ENTRIES, with each entry's packet
-// and byte counters. IPv4 only: ip6tables' options are not implemented.
+// and byte counters.
 //
 // Supported: the filter, nat, mangle and raw tables; the standard
 // targets (ACCEPT, DROP, RETURN, jumps to user chains), ERROR, REDIRECT,
-// DNAT, SNAT, MASQUERADE and REJECT; the tcp, udp and owner matches and
-// the IP header filter (addresses, interfaces, protocol, each
-// invertible). Anything else is refused with Linux's errno (ENOENT for
-// an extension Linux would have to load) and a kernel log line that
-// says what.
+// DNAT, SNAT, MASQUERADE and REJECT; the tcp, udp, multiport, icmp
+// (icmp6), owner, state and conntrack matches and the IP header filter
+// (addresses, interfaces, protocol, each invertible). Anything else is
+// refused with Linux's errno (ENOENT for an extension Linux would have
+// to load) and a kernel log line that says what.
 package netfilter
 
 import (
@@ -95,13 +95,20 @@ type counter struct {
 	packets, bytes atomic.Uint64
 }
 
-// Tables is the ip_tables state of one stack (network namespace).
+// Tables is the packet filter state of one stack (network namespace):
+// its IPv4 and its IPv6 tables.
 type Tables struct {
 	st *stack.Stack
 
-	// mu protects tables and used, and orders replacements of the
-	// stack's rules.
-	mu     sync.Mutex
+	// mu protects both families' tables and used, and orders
+	// replacements of the stack's rules.
+	mu       sync.Mutex
+	families [2]familyTables // IPv4, IPv6
+}
+
+// familyTables are one family's tables.
+type familyTables struct {
+	f      *family
 	tables map[string]*table
 	// used are the names of the tables looked up so far, the latest
 	// first: Linux makes a namespace's table when it is first asked
@@ -117,64 +124,81 @@ func Of(st *netstack.Stack) *Tables {
 // New returns the state of st's tables: Linux's empty built-in tables,
 // every chain's policy ACCEPT.
 func New(st *stack.Stack) *Tables {
-	ts := &Tables{st: st, tables: make(map[string]*table)}
-	for _, b := range builtins {
-		t := &table{builtin: b}
-		var off uint32
-		for h := range numHooks {
-			if b.hooks&(1<<h) == 0 {
-				continue
+	ts := &Tables{st: st}
+	for i, f := range []*family{ipTables, ip6Tables} {
+		ft := &ts.families[i]
+		ft.f, ft.tables = f, make(map[string]*table)
+		for _, b := range builtins {
+			t := &table{builtin: b}
+			var off uint32
+			for h := range numHooks {
+				if b.hooks&(1<<h) == 0 {
+					continue
+				}
+				t.hookEntry[h], t.underflow[h] = off, off
+				t.entries = appendStandardEntry(t.entries, f.l, verdictAccept)
+				off = uint32(len(t.entries))
+				t.numEntries++
 			}
-			t.hookEntry[h], t.underflow[h] = off, off
-			t.entries = appendStandardEntry(t.entries, verdictAccept)
-			off = uint32(len(t.entries))
+			t.entries = appendErrorEntry(t.entries, f.l, "ERROR")
 			t.numEntries++
+			t.counters = make([]counter, t.numEntries)
+			ft.tables[b.name] = t
 		}
-		t.entries = appendErrorEntry(t.entries, "ERROR")
-		t.numEntries++
-		t.counters = make([]counter, t.numEntries)
-		ts.tables[b.name] = t
 	}
 	return ts
 }
 
-// Names returns the names of the tables in use, the latest first
-// (/proc/net/ip_tables_names).
-func (ts *Tables) Names() []string {
+// family returns the tables of IPv6 or IPv4.
+func (ts *Tables) family(v6 bool) *familyTables {
+	if v6 {
+		return &ts.families[1]
+	}
+	return &ts.families[0]
+}
+
+// Names returns the names of a family's tables in use, the latest first
+// (/proc/net/ip_tables_names, ip6_tables_names).
+func (ts *Tables) Names(v6 bool) []string {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	return slices.Clone(ts.used)
+	return slices.Clone(ts.family(v6).used)
 }
 
 // Extensions returns the names of the matches and the targets the
-// sandbox implements (/proc/net/ip_tables_matches and _targets).
-func Extensions() (matchNames, targetNames []string) {
-	matchNames = slices.Sorted(maps.Keys(matches))
-	targetNames = append(slices.Sorted(maps.Keys(targets)), "ERROR")
+// sandbox implements for a family (/proc/net/ip_tables_matches and
+// _targets, ip6_tables_...).
+func Extensions(v6 bool) (matchNames, targetNames []string) {
+	f := familyOf(v6)
+	matchNames = slices.Sorted(maps.Keys(f.matches))
+	targetNames = append(slices.Sorted(maps.Keys(f.targets)), "ERROR")
 	return matchNames, targetNames
 }
 
-func (ts *Tables) lookup(name string) (*table, *Error) {
-	t, ok := ts.tables[name]
+// lookup returns a table of ft.
+//
+// Preconditions: ts.mu is held.
+func (ft *familyTables) lookup(name string) (*table, *Error) {
+	t, ok := ft.tables[name]
 	if !ok {
 		// What Linux answers for a table whose module is not loaded.
 		return nil, &Error{Errno: unix.ENOENT}
 	}
-	if !slices.Contains(ts.used, name) {
-		ts.used = slices.Insert(ts.used, 0, name)
+	if !slices.Contains(ft.used, name) {
+		ft.used = slices.Insert(ft.used, 0, name)
 	}
 	return t, nil
 }
 
-// Info answers IPT_SO_GET_INFO: in is the caller's struct ipt_getinfo
-// with the table's name.
-func (ts *Tables) Info(in []byte) ([]byte, error) {
+// Info answers IPT_SO_GET_INFO (IP6T_SO_GET_INFO with v6): in is the
+// caller's struct ipt_getinfo with the table's name.
+func (ts *Tables) Info(v6 bool, in []byte) ([]byte, error) {
 	if len(in) != sizeofGetinfo {
 		return nil, &Error{Errno: unix.EINVAL}
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	t, err := ts.lookup(cString(in[:tableNameLen]))
+	t, err := ts.family(v6).lookup(cString(in[:tableNameLen]))
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +216,7 @@ func (ts *Tables) Info(in []byte) ([]byte, error) {
 
 // Entries answers IPT_SO_GET_ENTRIES: in is the caller's struct
 // ipt_get_entries, whose size must be the table's.
-func (ts *Tables) Entries(in []byte) ([]byte, error) {
+func (ts *Tables) Entries(v6 bool, in []byte) ([]byte, error) {
 	if len(in) < sizeofGetHeader {
 		return nil, &Error{Errno: unix.EINVAL}
 	}
@@ -202,7 +226,7 @@ func (ts *Tables) Entries(in []byte) ([]byte, error) {
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	t, err := ts.lookup(cString(in[:tableNameLen]))
+	t, err := ts.family(v6).lookup(cString(in[:tableNameLen]))
 	if err != nil {
 		return nil, err
 	}
@@ -214,26 +238,27 @@ func (ts *Tables) Entries(in []byte) ([]byte, error) {
 	copy(out, in[:sizeofGetHeader])
 	out = append(out, t.entries...)
 	entries := out[sizeofGetHeader:]
+	l := ts.family(v6).f.l
 	for i, off := 0, 0; off < len(entries); i++ {
-		le.PutUint64(entries[off+entryPackets:], t.counters[i].packets.Load())
-		le.PutUint64(entries[off+entryBytes:], t.counters[i].bytes.Load())
-		off += int(le.Uint16(entries[off+entryNextOffset:]))
+		le.PutUint64(entries[off+l.counters:], t.counters[i].packets.Load())
+		le.PutUint64(entries[off+l.counters+8:], t.counters[i].bytes.Load())
+		off += int(le.Uint16(entries[off+l.nextOff:]))
 	}
 	return out, nil
 }
 
 // Revision answers IPT_SO_GET_REVISION_MATCH (target false) and
-// IPT_SO_GET_REVISION_TARGET: nil when the extension exists at that
-// revision, ENOENT when it does not exist at all, EPROTONOSUPPORT when
-// only at other revisions.
-func Revision(in []byte, target bool) error {
+// IPT_SO_GET_REVISION_TARGET (and IPv6's): nil when the extension exists
+// at that revision, ENOENT when it does not exist at all,
+// EPROTONOSUPPORT when only at other revisions.
+func Revision(v6 bool, in []byte, target bool) error {
 	if len(in) != sizeofRevision {
 		return &Error{Errno: unix.EINVAL}
 	}
 	name, rev := cString(in[:extensionName]), in[extensionName]
-	known := matches
+	known := familyOf(v6).matches
 	if target {
-		known = targets
+		known = familyOf(v6).targets
 	}
 	x, ok := known[name]
 	switch {
@@ -249,7 +274,7 @@ func Revision(in []byte, target bool) error {
 // ipt_replace with its entries. It returns the replaced table's
 // counters, which the caller copies to countersAddr (the old table is
 // gone even if that copy fails, as on Linux).
-func (ts *Tables) Replace(in []byte) (oldCounters []byte, countersAddr uint64, _ error) {
+func (ts *Tables) Replace(v6 bool, in []byte) (oldCounters []byte, countersAddr uint64, _ error) {
 	if len(in) < sizeofReplace {
 		return nil, 0, &Error{Errno: unix.EINVAL}
 	}
@@ -274,7 +299,8 @@ func (ts *Tables) Replace(in []byte) (oldCounters []byte, countersAddr uint64, _
 
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	old, err := ts.lookup(name)
+	ft := ts.family(v6)
+	old, err := ft.lookup(name)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -282,6 +308,7 @@ func (ts *Tables) Replace(in []byte) (oldCounters []byte, countersAddr uint64, _
 		return nil, 0, &Error{Errno: unix.EINVAL}
 	}
 	c := compiler{
+		f:          ft.f,
 		b:          old.builtin,
 		entries:    entries,
 		numEntries: numEntries,
@@ -291,6 +318,9 @@ func (ts *Tables) Replace(in []byte) (oldCounters []byte, countersAddr uint64, _
 	}
 	rules, ferr := c.compile()
 	if ferr != nil {
+		if ferr.Reason != "" {
+			ferr.Reason = ft.f.name + ": " + ferr.Reason
+		}
 		return nil, 0, ferr
 	}
 	if numCounters != old.numEntries {
@@ -304,8 +334,8 @@ func (ts *Tables) Replace(in []byte) (oldCounters []byte, countersAddr uint64, _
 		entries:    c.kept(),
 		counters:   c.counters,
 	}
-	ts.st.IPTables().ReplaceTable(t.id, rules, false /* ipv6 */)
-	ts.tables[name] = t
+	ts.st.IPTables().ReplaceTable(t.id, rules, v6)
+	ft.tables[name] = t
 
 	oldCounters = make([]byte, sizeofCounters*int(old.numEntries))
 	for i := range old.counters {
@@ -318,7 +348,7 @@ func (ts *Tables) Replace(in []byte) (oldCounters []byte, countersAddr uint64, _
 // AddCounters carries out IPT_SO_SET_ADD_COUNTERS (iptables-restore
 // --counters, and every iptables change, which adds back what the
 // replaced table counted).
-func (ts *Tables) AddCounters(in []byte) error {
+func (ts *Tables) AddCounters(v6 bool, in []byte) error {
 	if len(in) < sizeofCountInfo {
 		return &Error{Errno: unix.EINVAL}
 	}
@@ -328,7 +358,7 @@ func (ts *Tables) AddCounters(in []byte) error {
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	t, err := ts.lookup(cString(in[:tableNameLen]))
+	t, err := ts.family(v6).lookup(cString(in[:tableNameLen]))
 	if err != nil {
 		return err
 	}

@@ -24,18 +24,18 @@ type ipSpec struct {
 }
 
 func (s ipSpec) bytes() []byte {
-	b := make([]byte, 84)
-	copy(b[entryDst:], s.dst[:])
-	copy(b[entryDstMask:], s.dstMask[:])
+	b := make([]byte, ipv4Layout.ipSize)
+	copy(b[4:], s.dst[:])
+	copy(b[12:], s.dstMask[:])
 	if s.outIface != "" {
-		copy(b[entryOutIface:], s.outIface)
+		copy(b[32:], s.outIface)
 		for i := 0; i <= len(s.outIface); i++ {
-			b[entryOutIfaceMask+i] = 0xff
+			b[64+i] = 0xff
 		}
 	}
-	le.PutUint16(b[entryProto:], s.proto)
-	b[entryFlags] = s.flags
-	b[entryInvFlags] = s.invFlags
+	le.PutUint16(b[80:], s.proto)
+	b[ipv4Layout.flags] = s.flags
+	b[ipv4Layout.invFlags] = s.invFlags
 	return b
 }
 
@@ -59,16 +59,21 @@ func errorTarget(name string) []byte {
 	return ext("ERROR", 0, data)
 }
 
-// entry is an entry with its matches and, last, its target.
+// entry is an IPv4 entry with its matches and, last, its target.
 func entry(ip ipSpec, matches [][]byte, target []byte) []byte {
-	b := make([]byte, sizeofEntry)
-	copy(b, ip.bytes())
+	return layEntry(ipv4Layout, ip.bytes(), matches, target)
+}
+
+// layEntry is an entry of layout l.
+func layEntry(l layout, ip []byte, matches [][]byte, target []byte) []byte {
+	b := make([]byte, l.entrySize)
+	copy(b, ip)
 	for _, m := range matches {
 		b = append(b, m...)
 	}
-	le.PutUint16(b[entryTargetOffset:], uint16(len(b)))
+	le.PutUint16(b[l.targetOff:], uint16(len(b)))
 	b = append(b, target...)
-	le.PutUint16(b[entryNextOffset:], uint16(len(b)))
+	le.PutUint16(b[l.nextOff:], uint16(len(b)))
 	return b
 }
 
@@ -82,11 +87,28 @@ func tcpMatch(dport uint16) []byte {
 }
 
 func redirect(port uint16) []byte {
-	d := make([]byte, sizeofNATRange)
+	d := make([]byte, sizeofNATRange4)
 	le.PutUint32(d, 1)
 	le.PutUint32(d[4:], natProtoSpecified)
 	binary.BigEndian.PutUint16(d[16:], port)
 	binary.BigEndian.PutUint16(d[18:], port)
+	return ext("REDIRECT", 0, d)
+}
+
+// tcp6 is an IPv6 entry's header filter with -p tcp (IP6T_F_PROTO).
+func tcp6() []byte {
+	b := make([]byte, ipv6Layout.ipSize)
+	le.PutUint16(b[128:], unix.IPPROTO_TCP)
+	b[ipv6Layout.flags] = 0x01
+	return b
+}
+
+// redirect6 is IPv6's REDIRECT, whose range is a struct nf_nat_range.
+func redirect6(port uint16) []byte {
+	d := make([]byte, sizeofNATRange)
+	le.PutUint32(d, natProtoSpecified)
+	binary.BigEndian.PutUint16(d[36:], port)
+	binary.BigEndian.PutUint16(d[38:], port)
 	return ext("REDIRECT", 0, d)
 }
 
@@ -100,6 +122,7 @@ type chain struct {
 // their hooks, then user chains (given whole, with their ERROR heads),
 // then the closing ERROR entry.
 type replacement struct {
+	v6          bool // ip6_tables (entries built with layEntry(ipv6Layout...))
 	name        string
 	hooks       uint32
 	chains      map[int]chain
@@ -108,6 +131,7 @@ type replacement struct {
 }
 
 func (r replacement) bytes() []byte {
+	l := familyOf(r.v6).l
 	var entries []byte
 	var hookEntry, underflow [numHooks]uint32
 	n := uint32(0)
@@ -125,14 +149,14 @@ func (r replacement) bytes() []byte {
 			n++
 		}
 		underflow[h] = uint32(len(entries))
-		entries = append(entries, entry(ipSpec{}, nil, standard(c.policy))...)
+		entries = append(entries, layEntry(l, make([]byte, l.ipSize), nil, standard(c.policy))...)
 		n++
 	}
 	for _, e := range r.user {
 		entries = append(entries, e...)
 		n++
 	}
-	entries = append(entries, entry(ipSpec{}, nil, errorTarget("ERROR"))...)
+	entries = append(entries, layEntry(l, make([]byte, l.ipSize), nil, errorTarget("ERROR"))...)
 	n++
 	b := make([]byte, sizeofReplace)
 	copy(b, r.name)
@@ -176,19 +200,23 @@ func errnoOf(err error) unix.Errno {
 func TestEmptyTables(t *testing.T) {
 	ts := newTables(t)
 	for _, c := range []struct {
+		v6          bool
 		name        string
 		hooks       uint32
 		entries     uint32
 		size        uint32
-		firstHook   int
 		outputEntry uint32
 	}{
-		{"filter", inBit | fwdBit | outBit, 4, 632, 1, 304},
-		{"nat", preBit | inBit | outBit | postBit, 5, 784, 0, 304},
-		{"mangle", 0x1f, 6, 936, 0, 456},
-		{"raw", preBit | outBit, 3, 480, 0, 152},
+		{false, "filter", inBit | fwdBit | outBit, 4, 632, 304},
+		{false, "nat", preBit | inBit | outBit | postBit, 5, 784, 304},
+		{false, "mangle", 0x1f, 6, 936, 456},
+		{false, "raw", preBit | outBit, 3, 480, 152},
+		{true, "filter", inBit | fwdBit | outBit, 4, 856, 416},
+		{true, "nat", preBit | inBit | outBit | postBit, 5, 1064, 416},
+		{true, "mangle", 0x1f, 6, 1272, 624},
+		{true, "raw", preBit | outBit, 3, 648, 208},
 	} {
-		info, err := ts.Info(named(c.name, sizeofGetinfo))
+		info, err := ts.Info(c.v6, named(c.name, sizeofGetinfo))
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -206,22 +234,22 @@ func TestEmptyTables(t *testing.T) {
 		}
 		get := named(c.name, sizeofGetHeader+int(c.size))
 		le.PutUint32(get[32:], c.size)
-		entries, err := ts.Entries(get)
+		entries, err := ts.Entries(c.v6, get)
 		if err != nil || len(entries) != len(get) {
 			t.Fatalf("%s: entries: %d bytes, %v", c.name, len(entries), err)
 		}
 		le.PutUint32(get[32:], c.size+8)
-		if _, err := ts.Entries(append(get, make([]byte, 8)...)); errnoOf(err) != unix.EAGAIN {
+		if _, err := ts.Entries(c.v6, append(get, make([]byte, 8)...)); errnoOf(err) != unix.EAGAIN {
 			t.Errorf("%s: entries of the wrong size: %v, want EAGAIN", c.name, err)
 		}
 	}
-	if _, err := ts.Info(named("security", sizeofGetinfo)); errnoOf(err) != unix.ENOENT {
+	if _, err := ts.Info(false, named("security", sizeofGetinfo)); errnoOf(err) != unix.ENOENT {
 		t.Errorf("security: %v, want ENOENT", err)
 	}
-	if _, err := ts.Info(named("nat", sizeofGetinfo-1)); errnoOf(err) != unix.EINVAL {
+	if _, err := ts.Info(false, named("nat", sizeofGetinfo-1)); errnoOf(err) != unix.EINVAL {
 		t.Errorf("short ipt_getinfo: %v, want EINVAL", err)
 	}
-	if got := ts.Names(); len(got) != 4 || got[0] != "raw" || got[3] != "filter" {
+	if got := ts.Names(false); len(got) != 4 || got[0] != "raw" || got[3] != "filter" {
 		t.Errorf("names %v, want the tables looked up, the latest first", got)
 	}
 }
@@ -283,13 +311,21 @@ func TestReplaceChecks(t *testing.T) {
 			chains: map[int]chain{1: {rules: [][]byte{entry(ipSpec{}, nil, standard(verdictDrop))}}}}, unix.EOPNOTSUPP},
 		{"mangle INPUT policy DROP", replacement{name: "mangle", hooks: 0x1f, numCounters: 6,
 			chains: map[int]chain{1: {policy: verdictDrop}}}, unix.EOPNOTSUPP},
+		{"ip6 redirect", replacement{v6: true, name: "nat", hooks: natHooks, numCounters: 5,
+			chains: map[int]chain{3: {rules: [][]byte{layEntry(ipv6Layout, tcp6(), [][]byte{tcpMatch(80)}, redirect6(8080))}}}}, 0},
+		{"ip6 REDIRECT at INPUT", replacement{v6: true, name: "nat", hooks: natHooks, numCounters: 5,
+			chains: map[int]chain{1: {rules: [][]byte{layEntry(ipv6Layout, tcp6(), nil, redirect6(8080))}}}}, unix.EINVAL},
+		{"ip6 with IPv4's REDIRECT", replacement{v6: true, name: "nat", hooks: natHooks, numCounters: 5,
+			chains: map[int]chain{3: {rules: [][]byte{layEntry(ipv6Layout, tcp6(), nil, redirect(8080))}}}}, unix.EINVAL},
+		{"ip6 icmp match", replacement{v6: true, name: "filter", hooks: inBit | fwdBit | outBit, numCounters: 4,
+			chains: map[int]chain{3: {rules: [][]byte{layEntry(ipv6Layout, make([]byte, ipv6Layout.ipSize), [][]byte{ext("icmp", 0, make([]byte, 4))}, standard(verdictDrop))}}}}, unix.ENOENT},
 		{"goto", replacement{name: "nat", hooks: natHooks, numCounters: 5,
-			chains: map[int]chain{3: {rules: [][]byte{entry(ipSpec{flags: flagGoto}, nil, standard(natUserStart(152)))}}},
+			chains: map[int]chain{3: {rules: [][]byte{entry(ipSpec{flags: ipv4Layout.flagGoto}, nil, standard(natUserStart(152)))}}},
 			user:   userChain("G")}, unix.EOPNOTSUPP},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ts := newTables(t)
-			_, _, err := ts.Replace(c.r.bytes())
+			_, _, err := ts.Replace(c.r.v6, c.r.bytes())
 			if got := errnoOf(err); got != c.want || (err != nil && c.want == 0) {
 				t.Fatalf("Replace: %v, want errno %d", err, c.want)
 			}
@@ -308,11 +344,11 @@ func TestReplaceMalformed(t *testing.T) {
 		{"size past the end", func(b []byte) []byte { le.PutUint32(b[40:], uint32(len(b))); return b }},
 		{"entry count", func(b []byte) []byte { le.PutUint32(b[36:], 6); return b }},
 		{"next_offset past the end", func(b []byte) []byte {
-			le.PutUint16(b[sizeofReplace+4*152+entryNextOffset:], 400)
+			le.PutUint16(b[sizeofReplace+4*152+ipv4Layout.nextOff:], 400)
 			return b
 		}},
 		{"target offset inside the header", func(b []byte) []byte {
-			le.PutUint16(b[sizeofReplace+entryTargetOffset:], 64)
+			le.PutUint16(b[sizeofReplace+ipv4Layout.targetOff:], 64)
 			return b
 		}},
 		{"hook entry between entries", func(b []byte) []byte { le.PutUint32(b[44+4*3:], 8); return b }},
@@ -321,11 +357,11 @@ func TestReplaceMalformed(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ts := newTables(t)
 			b := c.break_(append([]byte(nil), good...))
-			if _, _, err := ts.Replace(b); errnoOf(err) != unix.EINVAL {
+			if _, _, err := ts.Replace(false, b); errnoOf(err) != unix.EINVAL {
 				t.Fatalf("Replace: %v, want EINVAL", err)
 			}
 			// The table is as it was.
-			info, err := ts.Info(named("nat", sizeofGetinfo))
+			info, err := ts.Info(false, named("nat", sizeofGetinfo))
 			if err != nil || le.Uint32(info[80:]) != 784 {
 				t.Fatalf("nat after a refused replace: %v", err)
 			}
@@ -339,22 +375,22 @@ func TestCounters(t *testing.T) {
 	ts := newTables(t)
 	r := replacement{name: "nat", hooks: natHooks, numCounters: 5,
 		chains: map[int]chain{3: {rules: [][]byte{entry(loopback32, [][]byte{tcpMatch(80)}, redirect(8080))}}}}
-	if _, _, err := ts.Replace(r.bytes()); err != nil {
+	if _, _, err := ts.Replace(false, r.bytes()); err != nil {
 		t.Fatal(err)
 	}
 	add := named("nat", sizeofCountInfo+6*sizeofCounters)
 	le.PutUint32(add[32:], 6)
 	le.PutUint64(add[sizeofCountInfo+3*sizeofCounters:], 7)
 	le.PutUint64(add[sizeofCountInfo+3*sizeofCounters+8:], 420)
-	if err := ts.AddCounters(add); err != nil {
+	if err := ts.AddCounters(false, add); err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.AddCounters(add[:len(add)-sizeofCounters]); errnoOf(err) != unix.EINVAL {
+	if err := ts.AddCounters(false, add[:len(add)-sizeofCounters]); errnoOf(err) != unix.EINVAL {
 		t.Errorf("AddCounters of the wrong length: %v, want EINVAL", err)
 	}
 	r.numCounters = 6
 	r.chains = nil
-	old, addr, err := ts.Replace(r.bytes())
+	old, addr, err := ts.Replace(false, r.bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,21 +410,27 @@ func TestRevision(t *testing.T) {
 		return b
 	}
 	for _, c := range []struct {
+		v6     bool
 		name   string
 		rev    uint8
 		target bool
 		want   unix.Errno
 	}{
-		{"owner", 1, false, 0},
-		{"owner", 0, false, unix.EPROTONOSUPPORT},
-		{"tcp", 0, false, 0},
-		{"conntrack", 3, false, 0},
-		{"statistic", 0, false, unix.ENOENT},
-		{"REDIRECT", 0, true, 0},
-		{"DNAT", 2, true, unix.EPROTONOSUPPORT},
-		{"TPROXY", 1, true, unix.ENOENT},
+		{false, "owner", 1, false, 0},
+		{false, "owner", 0, false, unix.EPROTONOSUPPORT},
+		{false, "tcp", 0, false, 0},
+		{false, "conntrack", 3, false, 0},
+		{false, "statistic", 0, false, unix.ENOENT},
+		{false, "REDIRECT", 0, true, 0},
+		{false, "DNAT", 2, true, unix.EPROTONOSUPPORT},
+		{false, "TPROXY", 1, true, unix.ENOENT},
+		{false, "icmp6", 0, false, unix.ENOENT},
+		{true, "icmp6", 0, false, 0},
+		{true, "icmp", 0, false, unix.ENOENT},
+		{true, "DNAT", 0, true, unix.EPROTONOSUPPORT},
+		{true, "DNAT", 1, true, 0},
 	} {
-		if got := errnoOf(Revision(rev(c.name, c.rev), c.target)); got != c.want {
+		if got := errnoOf(Revision(c.v6, rev(c.name, c.rev), c.target)); got != c.want {
 			t.Errorf("%s revision %d: errno %d, want %d", c.name, c.rev, got, c.want)
 		}
 	}

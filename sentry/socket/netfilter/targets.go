@@ -5,25 +5,42 @@ package netfilter
 // target does.
 
 import (
+	"encoding/binary"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// sizeofNATRange is struct nf_nat_ipv4_multi_range_compat: rangesize
-// and one nf_nat_ipv4_range (flags, min_ip, max_ip, min and max port).
-const sizeofNATRange = 20
+// The NAT targets' data: IPv4's struct nf_nat_ipv4_multi_range_compat
+// (rangesize, then one nf_nat_ipv4_range: flags, min_ip, max_ip, min and
+// max port), and struct nf_nat_range (flags, min_addr, max_addr, min and
+// max port), which IPv6 uses.
+const (
+	sizeofNATRange4 = 20
+	sizeofNATRange  = 40
+)
 
-// targets are the targets the sandbox implements besides the standard
-// ones and ERROR, by name.
-var targets = map[string]extensionKind{
-	"REDIRECT":   {size: sizeofNATRange, table: "nat", hooks: preBit | outBit, make: makeRedirect},
-	"DNAT":       {size: sizeofNATRange, table: "nat", hooks: preBit | outBit, make: makeDNAT},
-	"SNAT":       {size: sizeofNATRange, table: "nat", hooks: postBit | inBit, make: makeSNAT},
-	"MASQUERADE": {size: sizeofNATRange, table: "nat", hooks: postBit, make: makeMasquerade},
+// targets4 are the IPv4 targets the sandbox implements besides the
+// standard ones and ERROR, by name.
+var targets4 = map[string]extensionKind{
+	"REDIRECT":   {size: sizeofNATRange4, table: "nat", hooks: preBit | outBit, make: makeRedirect},
+	"DNAT":       {size: sizeofNATRange4, table: "nat", hooks: preBit | outBit, make: makeDNAT},
+	"SNAT":       {size: sizeofNATRange4, table: "nat", hooks: postBit | inBit, make: makeSNAT},
+	"MASQUERADE": {size: sizeofNATRange4, table: "nat", hooks: postBit, make: makeMasquerade},
 	// struct ipt_reject_info: with.
-	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, make: makeReject},
+	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, make: makeReject4},
+}
+
+// targets6 are the IPv6 ones: DNAT and SNAT exist from revision 1.
+var targets6 = map[string]extensionKind{
+	"REDIRECT":   {size: sizeofNATRange, table: "nat", hooks: preBit | outBit, make: makeRedirect},
+	"DNAT":       {revision: 1, size: sizeofNATRange, table: "nat", hooks: preBit | outBit, make: makeDNAT},
+	"SNAT":       {revision: 1, size: sizeofNATRange, table: "nat", hooks: postBit | inBit, make: makeSNAT},
+	"MASQUERADE": {size: sizeofNATRange, table: "nat", hooks: postBit, make: makeMasquerade},
+	// struct ip6t_reject_info: with.
+	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, make: makeReject6},
 }
 
 // nf_nat_range's flags.
@@ -35,30 +52,30 @@ const (
 
 // natRange is the one range of a NAT target.
 type natRange struct {
-	flags            uint32
-	minIP, maxIP     tcpip.Address
-	minPort, maxPort uint16
+	flags   uint32
+	minIP   tcpip.Address
+	minPort uint16
 }
 
-func parseNATRange(name string, data []byte) (natRange, *Error) {
-	if n := le.Uint32(data); n != 1 {
-		return natRange{}, fail(unix.EINVAL, "ip_tables: %s: multiple ranges no longer supported", name)
-	}
-	r := natRange{
-		flags:   le.Uint32(data[4:]),
-		minIP:   tcpip.AddrFrom4Slice(data[8:12]),
-		maxIP:   tcpip.AddrFrom4Slice(data[12:16]),
-		minPort: uint16(data[16])<<8 | uint16(data[17]),
-		maxPort: uint16(data[18])<<8 | uint16(data[19]),
+// parseNATRange decodes a NAT target's range. The stack maps to one
+// address and port: the first of a range, which Linux may pick as well.
+func parseNATRange(f *family, name string, data []byte) (natRange, *Error) {
+	var r natRange
+	be := binary.BigEndian
+	if f.ipv6 {
+		r = natRange{flags: le.Uint32(data), minIP: tcpip.AddrFrom16Slice(data[4:20]), minPort: be.Uint16(data[36:])}
+	} else {
+		if n := le.Uint32(data); n != 1 {
+			return r, fail(unix.EINVAL, "%s: multiple ranges no longer supported", name)
+		}
+		r = natRange{flags: le.Uint32(data[4:]), minIP: tcpip.AddrFrom4Slice(data[8:12]), minPort: be.Uint16(data[16:])}
 	}
 	if r.flags&^natKnown != 0 {
-		return r, fail(unix.EINVAL, "ip_tables: %s: unknown flags %#x", name, r.flags)
+		return r, fail(unix.EINVAL, "%s: unknown flags %#x", name, r.flags)
 	}
 	if r.flags&^(natMapIPs|natProtoSpecified) != 0 {
-		return r, fail(unix.EOPNOTSUPP, "ip_tables: %s: --random and --persistent are not supported in the sandbox", name)
+		return r, fail(unix.EOPNOTSUPP, "%s: --random and --persistent are not supported in the sandbox", name)
 	}
-	// The stack maps to one address and port: the first of a range,
-	// which Linux may pick as well.
 	return r, nil
 }
 
@@ -69,116 +86,151 @@ func portsNeedProtocol(name string, r natRange, proto entryProtocol) *Error {
 		return nil
 	}
 	if proto.invert || (proto.number != unix.IPPROTO_TCP && proto.number != unix.IPPROTO_UDP) {
-		return fail(unix.EINVAL, "ip_tables: %s: ports need -p tcp or -p udp", name)
+		return fail(unix.EINVAL, "%s: ports need -p tcp or -p udp", name)
 	}
 	return nil
 }
 
-func makeRedirect(_ *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
-	r, err := parseNATRange("REDIRECT", data)
+// natRangeFor parses and checks a NAT target's range.
+func natRangeFor(c *compiler, name string, data []byte, proto entryProtocol) (natRange, *Error) {
+	r, err := parseNATRange(c.f, name, data)
+	if err != nil {
+		return r, err
+	}
+	return r, portsNeedProtocol(name, r, proto)
+}
+
+func makeRedirect(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
+	r, err := natRangeFor(c, "REDIRECT", data, proto)
 	if err != nil {
 		return nil, err
 	}
 	if r.flags&natProtoSpecified == 0 {
-		return nil, fail(unix.EOPNOTSUPP, "ip_tables: REDIRECT without --to-ports is not supported in the sandbox")
+		return nil, fail(unix.EOPNOTSUPP, "REDIRECT without --to-ports is not supported in the sandbox")
 	}
-	if err := portsNeedProtocol("REDIRECT", r, proto); err != nil {
-		return nil, err
-	}
-	return &stack.RedirectTarget{Port: r.minPort, NetworkProtocol: header.IPv4ProtocolNumber}, nil
+	return &stack.RedirectTarget{Port: r.minPort, NetworkProtocol: c.f.proto}, nil
 }
 
-func makeDNAT(_ *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
-	r, err := parseNATRange("DNAT", data)
+func makeDNAT(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
+	r, err := natRangeFor(c, "DNAT", data, proto)
 	if err != nil {
-		return nil, err
-	}
-	if err := portsNeedProtocol("DNAT", r, proto); err != nil {
 		return nil, err
 	}
 	return &stack.DNATTarget{
-		Addr: r.minIP, Port: r.minPort, NetworkProtocol: header.IPv4ProtocolNumber,
+		Addr: r.minIP, Port: r.minPort, NetworkProtocol: c.f.proto,
 		ChangeAddress: r.flags&natMapIPs != 0, ChangePort: r.flags&natProtoSpecified != 0,
 	}, nil
 }
 
-func makeSNAT(_ *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
-	r, err := parseNATRange("SNAT", data)
+func makeSNAT(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
+	r, err := natRangeFor(c, "SNAT", data, proto)
 	if err != nil {
 		return nil, err
 	}
-	if err := portsNeedProtocol("SNAT", r, proto); err != nil {
-		return nil, err
-	}
 	return &stack.SNATTarget{
-		Addr: r.minIP, Port: r.minPort, NetworkProtocol: header.IPv4ProtocolNumber,
+		Addr: r.minIP, Port: r.minPort, NetworkProtocol: c.f.proto,
 		ChangeAddress: r.flags&natMapIPs != 0, ChangePort: r.flags&natProtoSpecified != 0,
 	}, nil
 }
 
-func makeMasquerade(_ *compiler, data []byte, _ entryProtocol) (stack.Target, *Error) {
-	r, err := parseNATRange("MASQUERADE", data)
+func makeMasquerade(c *compiler, data []byte, _ entryProtocol) (stack.Target, *Error) {
+	r, err := parseNATRange(c.f, "MASQUERADE", data)
 	if err != nil {
 		return nil, err
 	}
 	if r.flags&(natMapIPs|natProtoSpecified) != 0 {
-		return nil, fail(unix.EOPNOTSUPP, "ip_tables: MASQUERADE --to-ports is not supported in the sandbox")
+		return nil, fail(unix.EOPNOTSUPP, "MASQUERADE --to-ports is not supported in the sandbox")
 	}
-	return &stack.MasqueradeTarget{NetworkProtocol: header.IPv4ProtocolNumber}, nil
+	return &stack.MasqueradeTarget{NetworkProtocol: c.f.proto}, nil
 }
 
-// ipt_reject_with, and what the stack sends for each.
-var rejectWith = map[uint32]stack.RejectIPv4WithICMPType{
-	0: stack.RejectIPv4WithICMPNetUnreachable,  // IPT_ICMP_NET_UNREACHABLE
-	1: stack.RejectIPv4WithICMPHostUnreachable, // IPT_ICMP_HOST_UNREACHABLE
-	3: stack.RejectIPv4WithICMPPortUnreachable, // IPT_ICMP_PORT_UNREACHABLE
-	5: stack.RejectIPv4WithICMPNetProhibited,   // IPT_ICMP_NET_PROHIBITED
-	6: stack.RejectIPv4WithICMPHostProhibited,  // IPT_ICMP_HOST_PROHIBITED
-	7: stack.RejectIPv4WithTCPReset,            // IPT_TCP_RESET
-	8: stack.RejectIPv4WithICMPAdminProhibited, // IPT_ICMP_ADMIN_PROHIBITED
+// rejectKind is one --reject-with of a family: what the stack sends, or
+// why it cannot.
+type rejectKind struct {
+	with  int // the stack's RejectIPv4WithICMPType or RejectIPv6WithICMPType
+	errno unix.Errno
+	why   string
+	tcp   bool // needs -p tcp
 }
 
-const (
-	rejectProtUnreachable = 2 // IPT_ICMP_PROT_UNREACHABLE
-	rejectEchoReply       = 4 // IPT_ICMP_ECHOREPLY
-	rejectTCPReset        = 7
-)
+// reject4 are ipt_reject_with's values.
+var reject4 = []rejectKind{
+	0: {with: int(stack.RejectIPv4WithICMPNetUnreachable)},
+	1: {with: int(stack.RejectIPv4WithICMPHostUnreachable)},
+	2: {errno: unix.EOPNOTSUPP, why: "icmp-proto-unreachable is not supported in the sandbox"},
+	3: {with: int(stack.RejectIPv4WithICMPPortUnreachable)},
+	4: {errno: unix.EINVAL, why: "ECHOREPLY no longer supported."},
+	5: {with: int(stack.RejectIPv4WithICMPNetProhibited)},
+	6: {with: int(stack.RejectIPv4WithICMPHostProhibited)},
+	7: {with: int(stack.RejectIPv4WithTCPReset), tcp: true},
+	8: {with: int(stack.RejectIPv4WithICMPAdminProhibited)},
+}
 
-func makeReject(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
+// reject6 are ip6t_reject_with's values.
+var reject6 = []rejectKind{
+	0: {with: int(stack.RejectIPv6WithICMPNoRoute)},
+	1: {with: int(stack.RejectIPv6WithICMPAdminProhibited)},
+	2: {errno: unix.EOPNOTSUPP, why: "icmp6-not-neighbour is not supported in the sandbox"},
+	3: {with: int(stack.RejectIPv6WithICMPAddrUnreachable)},
+	4: {with: int(stack.RejectIPv6WithICMPPortUnreachable)},
+	5: {errno: unix.EINVAL, why: "ECHOREPLY is not supported"},
+	6: {with: int(stack.RejectIPv6WithTCPReset), tcp: true},
+	7: {errno: unix.EOPNOTSUPP, why: "icmp6-policy-fail is not supported in the sandbox"},
+	8: {errno: unix.EOPNOTSUPP, why: "icmp6-reject-route is not supported in the sandbox"},
+}
+
+// rejectWith checks REJECT's --reject-with against kinds.
+func rejectWith(kinds []rejectKind, data []byte, proto entryProtocol) (int, *Error) {
 	with := le.Uint32(data)
-	switch with {
-	case rejectEchoReply:
-		return nil, fail(unix.EINVAL, "ip_tables: REJECT: ECHOREPLY no longer supported.")
-	case rejectTCPReset:
-		if proto.number != unix.IPPROTO_TCP || proto.invert {
-			return nil, fail(unix.EINVAL, "ip_tables: REJECT: TCP_RESET invalid for non-tcp")
-		}
-	case rejectProtUnreachable:
-		return nil, fail(unix.EOPNOTSUPP, "ip_tables: REJECT --reject-with icmp-proto-unreachable is not supported in the sandbox")
+	if with >= uint32(len(kinds)) {
+		return 0, fail(unix.EINVAL, "REJECT: unknown type %d", with)
 	}
-	kind, ok := rejectWith[with]
-	if !ok {
-		return nil, fail(unix.EINVAL, "ip_tables: REJECT: unknown type %d", with)
+	k := kinds[with]
+	if k.errno != 0 {
+		return 0, fail(k.errno, "REJECT: %s", k.why)
+	}
+	if k.tcp && (proto.number != unix.IPPROTO_TCP || proto.invert) {
+		return 0, fail(unix.EINVAL, "REJECT: TCP_RESET invalid for non-tcp")
+	}
+	return k.with, nil
+}
+
+func makeReject4(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
+	with, err := rejectWith(reject4, data, proto)
+	if err != nil {
+		return nil, err
 	}
 	handler, ok := c.protocols.NetworkProtocolInstance(header.IPv4ProtocolNumber).(stack.RejectIPv4WithHandler)
 	if !ok {
-		return nil, fail(unix.EOPNOTSUPP, "ip_tables: REJECT: the stack cannot send rejections")
+		return nil, fail(unix.EOPNOTSUPP, "REJECT: the stack cannot send rejections")
 	}
-	return rejectTarget{stack.RejectIPv4Target{Handler: handler, RejectWith: kind}}, nil
+	return rejectTarget{&stack.RejectIPv4Target{Handler: handler, RejectWith: stack.RejectIPv4WithICMPType(with)}}, nil
+}
+
+func makeReject6(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
+	with, err := rejectWith(reject6, data, proto)
+	if err != nil {
+		return nil, err
+	}
+	handler, ok := c.protocols.NetworkProtocolInstance(header.IPv6ProtocolNumber).(stack.RejectIPv6WithHandler)
+	if !ok {
+		return nil, fail(unix.EOPNOTSUPP, "REJECT: the stack cannot send rejections")
+	}
+	return rejectTarget{&stack.RejectIPv6Target{Handler: handler, RejectWith: stack.RejectIPv6WithICMPType(with)}}, nil
 }
 
 // rejectTarget is REJECT. The stack sends no reset for a TCP packet
 // whose checksum it cannot verify, and the checksum of a packet a local
 // socket sends is left to the interface (which loopback never fills
 // in): Linux trusts such a packet (CHECKSUM_PARTIAL), and so does this.
-type rejectTarget struct{ stack.RejectIPv4Target }
+type rejectTarget struct{ reject stack.Target }
 
 // Action implements stack.Target.
 func (t rejectTarget) Action(pkt *stack.PacketBuffer, hook stack.Hook, r *stack.Route, ep stack.AddressableEndpoint) (stack.RuleVerdict, int) {
 	if hook == stack.Output {
 		pkt.RXChecksumValidated = true
 	}
-	return t.RejectIPv4Target.Action(pkt, hook, r, ep)
+	return t.reject.Action(pkt, hook, r, ep)
 }
 
 // jumpTarget continues at another rule: a user chain's first, whose
