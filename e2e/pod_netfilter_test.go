@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/cocoonrt/cocoon/e2e/registry"
+)
+
+// TestPodSidecarRedirect: an init container with NET_ADMIN and NET_RAW
+// programs the pod's packet filter with iptables-legacy, as a service
+// mesh's init container does: TCP to the pod's port 80 is redirected to
+// its httpd on 8080. curl from the host gets the page and a 4 MiB file
+// (large segments through the NAT both ways) through port 80, the same
+// bytes as from 8080, and iptables-save shows the rule's counters.
+func TestPodSidecarRedirect(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("needs curl")
+	}
+	img := iptablesImage(t)
+	f, n, _ := newNetPodFixture(t)
+	reg := registry.Start(t)
+	_, ref, err := reg.Push("e2e/iptables:1", img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.c.run(false, "pull", ref)
+	f.image = ref
+
+	pod, cfg := f.runPod("mesh")
+	ip := f.podIP(pod, n)
+	netAdmin := map[string]any{"security_context": map[string]any{
+		"capabilities": map[string]any{"add_capabilities": []string{"NET_ADMIN", "NET_RAW"}},
+	}}
+	init := f.createWith(pod, cfg, "init", netAdmin,
+		"iptables-legacy", "-w", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", "80", "-j", "REDIRECT", "--to-ports", "8080")
+	f.c.run(false, "start", init)
+	if st := f.waitState(init, "CONTAINER_EXITED"); st.Status.ExitCode != 0 {
+		t.Fatalf("iptables-legacy in the init container: exit %d: %s", st.Status.ExitCode, f.c.run(false, "logs", init))
+	}
+	httpd := f.createWith(pod, cfg, "httpd", netAdmin, "sh", "-c",
+		"mkdir -p /tmp/www && echo hello-mesh > /tmp/www/index.html && head -c 4194304 /dev/urandom > /tmp/www/big && exec /bin/busybox httpd -f -p 8080 -h /tmp/www")
+	f.c.run(false, "start", httpd)
+
+	if got := get(t, "http://"+ip.String()+":80/"); !strings.Contains(got, "hello-mesh") {
+		t.Fatalf("curl through port 80: %q", got)
+	}
+	through80 := fetchSum(t, "http://"+ip.String()+":80/big")
+	direct := fetchSum(t, "http://"+ip.String()+":8080/big")
+	if through80 != direct {
+		t.Errorf("the 4 MiB file through port 80 differs from the one from 8080")
+	}
+	saved := f.c.stdout("exec", httpd, "iptables-legacy-save", "-c", "-t", "nat")
+	m := regexp.MustCompile(`\[(\d+):\d+\] -A PREROUTING -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080`).FindStringSubmatch(saved)
+	if m == nil {
+		t.Fatalf("no redirect rule in iptables-save:\n%s", saved)
+	}
+	if packets, _ := strconv.Atoi(m[1]); packets < 2 {
+		t.Errorf("the rule counted %d packets, want one per connection through port 80 (at least 2):\n%s", packets, saved)
+	}
+}
+
+// fetchSum downloads url with curl and returns the SHA-256 of the body,
+// which must be 4 MiB.
+func fetchSum(t *testing.T, url string) [32]byte {
+	t.Helper()
+	out, err := exec.Command("curl", "-sS", "--max-time", "60", url).Output()
+	if err != nil {
+		t.Fatalf("curl %s: %v", url, err)
+	}
+	if len(out) != 4<<20 {
+		t.Fatalf("curl %s: %d bytes, want %d", url, len(out), 4<<20)
+	}
+	return sha256.Sum256(out)
+}
+
+// iptablesImage is the busybox test image with the host's
+// iptables-legacy (xtables-legacy-multi), the libraries it loads and its
+// extensions, and /run for its lock file.
+func iptablesImage(t *testing.T) v1.Image {
+	t.Helper()
+	base, err := registry.BusyboxImage()
+	if err != nil {
+		t.Skip(err)
+	}
+	const multi = "/usr/sbin/xtables-legacy-multi"
+	if _, err := os.Stat(multi); err != nil {
+		t.Fatalf("%s is missing: install Debian's iptables (make deps does)", multi)
+	}
+	paths := []string{multi, "/usr/sbin/iptables-legacy", "/usr/sbin/iptables-legacy-save"}
+	ldd, err := exec.Command("ldd", multi).Output()
+	if err != nil {
+		t.Fatalf("ldd %s: %v", multi, err)
+	}
+	paths = append(paths, regexp.MustCompile(`(?m)(/\S+\.so[.\d]*)`).FindAllString(string(ldd), -1)...)
+	extensions, _ := filepath.Glob("/usr/lib/*/xtables/*.so")
+	if len(extensions) == 0 {
+		t.Fatal("no iptables extensions in /usr/lib/*/xtables")
+	}
+	paths = append(paths, extensions...)
+
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	added := map[string]bool{}
+	var add func(p string)
+	addDir := func(d string) {
+		for _, dir := range parents(d) {
+			if !added[dir] {
+				added[dir] = true
+				if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(dir, "/") + "/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	add = func(p string) {
+		if added[p] {
+			return
+		}
+		added[p] = true
+		addDir(filepath.Dir(p))
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimPrefix(p, "/")
+		if fi.Mode()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777}); err != nil {
+				t.Fatal(err)
+			}
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(p), target)
+			}
+			add(target)
+			return
+		}
+		body, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: int64(fi.Mode().Perm()), Size: int64(len(body))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range paths {
+		add(p)
+	}
+	addDir("/run")
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// parents returns dir and the directories above it, the top first
+// ("/a/b": "/a", "/a/b").
+func parents(dir string) []string {
+	if dir == "/" || dir == "." {
+		return nil
+	}
+	return append(parents(filepath.Dir(dir)), dir)
+}
