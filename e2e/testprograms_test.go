@@ -51,13 +51,19 @@ func busyboxWith(t *testing.T, name, bin string) v1.Image {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
+	return withLayer(t, base, buf.Bytes())
+}
+
+// withLayer is base with the tar archive layer added on top.
+func withLayer(t *testing.T, base v1.Image, layer []byte) v1.Image {
+	t.Helper()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layer)), nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := mutate.AppendLayers(base, layer)
+	img, err := mutate.AppendLayers(base, l)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@
 //go:build ignore
 
 #include "check.h"
+#include "ns_check.h"
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -30,17 +31,6 @@ static uint16_t checksum(const void *p, size_t n) {
 	return htons(~sum);
 }
 
-static void loUp(void) {
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	CHECK(s >= 0);
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	CHECK_OK(ioctl(s, SIOCGIFFLAGS, &ifr));
-	ifr.ifr_flags |= IFF_UP;
-	CHECK_OK(ioctl(s, SIOCSIFFLAGS, &ifr));
-	close(s);
-}
-
 static void waitReadable(int fd) {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	CHECK_EQ(poll(&p, 1, 5000), 1);
@@ -50,7 +40,7 @@ int main(void) {
 	if (geteuid() != 0)
 		return 0; // raw sockets need CAP_NET_RAW, a namespace CAP_SYS_ADMIN
 	CHECK_OK(unshare(CLONE_NEWNET));
-	loUp();
+	set_lo_up(1);
 	CHECK_ERR(socket(AF_INET, SOCK_RAW, 0), EPROTONOSUPPORT);
 
 	struct sockaddr_in lo = {.sin_family = AF_INET};

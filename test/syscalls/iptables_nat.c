@@ -11,6 +11,7 @@
 //go:build ignore
 
 #include "check.h"
+#include "ns_check.h"
 #include <arpa/inet.h>
 #include <linux/netfilter_ipv4.h>
 #include <net/if.h>
@@ -150,17 +151,6 @@ static int dialAs(uid_t uid, int port) {
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
 	CHECK(WIFEXITED(st));
 	return WEXITSTATUS(st);
-}
-
-static void loUp(void) {
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	CHECK(s >= 0);
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	CHECK_OK(ioctl(s, SIOCGIFFLAGS, &ifr));
-	ifr.ifr_flags |= IFF_UP;
-	CHECK_OK(ioctl(s, SIOCSIFFLAGS, &ifr));
-	close(s);
 }
 
 // counted returns the packet count -save -c gives the rule line rule
@@ -336,7 +326,7 @@ int main(void) {
 	if (access(inet4.ipt, X_OK) != 0 || access(inet6.ipt, X_OK) != 0)
 		FAIL("%s or %s is missing: install Debian's iptables (make deps does)", inet4.ipt, inet6.ipt);
 	CHECK_OK(unshare(CLONE_NEWNET));
-	loUp();
+	set_lo_up(1);
 	run(&inet4);
 	run(&inet6);
 	return 0;

@@ -307,7 +307,7 @@ func (c *compiler) target(i int, p parsedEntry, proto entryProtocol) (stack.Targ
 	if err := x.check(c.b, p.target, proto, c.comeFrom[i]); err != nil {
 		return nil, err
 	}
-	return x.make(c, p.target.data, proto)
+	return x.makeTarget(c, p.target.data, proto)
 }
 
 // match compiles one match of an entry reachable from hooks.
@@ -335,7 +335,7 @@ type extensionKind struct {
 	portProto bool
 
 	makeMatcher func(data []byte) (stack.Matcher, *Error)
-	make        func(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error)
+	makeTarget  func(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error)
 }
 
 // check is xt_check_match's and xt_check_target's common part.

@@ -25,22 +25,22 @@ const (
 // targets4 are the IPv4 targets the sandbox implements besides the
 // standard ones and ERROR, by name.
 var targets4 = map[string]extensionKind{
-	"REDIRECT":   {size: sizeofNATRange4, table: "nat", hooks: preBit | outBit, make: makeRedirect},
-	"DNAT":       {size: sizeofNATRange4, table: "nat", hooks: preBit | outBit, make: makeDNAT},
-	"SNAT":       {size: sizeofNATRange4, table: "nat", hooks: postBit | inBit, make: makeSNAT},
-	"MASQUERADE": {size: sizeofNATRange4, table: "nat", hooks: postBit, make: makeMasquerade},
+	"REDIRECT":   {size: sizeofNATRange4, table: "nat", hooks: preBit | outBit, makeTarget: makeRedirect},
+	"DNAT":       {size: sizeofNATRange4, table: "nat", hooks: preBit | outBit, makeTarget: makeDNAT},
+	"SNAT":       {size: sizeofNATRange4, table: "nat", hooks: postBit | inBit, makeTarget: makeSNAT},
+	"MASQUERADE": {size: sizeofNATRange4, table: "nat", hooks: postBit, makeTarget: makeMasquerade},
 	// struct ipt_reject_info: with.
-	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, make: makeReject4},
+	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, makeTarget: makeReject4},
 }
 
 // targets6 are the IPv6 ones: DNAT and SNAT exist from revision 1.
 var targets6 = map[string]extensionKind{
-	"REDIRECT":   {size: sizeofNATRange, table: "nat", hooks: preBit | outBit, make: makeRedirect},
-	"DNAT":       {revision: 1, size: sizeofNATRange, table: "nat", hooks: preBit | outBit, make: makeDNAT},
-	"SNAT":       {revision: 1, size: sizeofNATRange, table: "nat", hooks: postBit | inBit, make: makeSNAT},
-	"MASQUERADE": {size: sizeofNATRange, table: "nat", hooks: postBit, make: makeMasquerade},
+	"REDIRECT":   {size: sizeofNATRange, table: "nat", hooks: preBit | outBit, makeTarget: makeRedirect},
+	"DNAT":       {revision: 1, size: sizeofNATRange, table: "nat", hooks: preBit | outBit, makeTarget: makeDNAT},
+	"SNAT":       {revision: 1, size: sizeofNATRange, table: "nat", hooks: postBit | inBit, makeTarget: makeSNAT},
+	"MASQUERADE": {size: sizeofNATRange, table: "nat", hooks: postBit, makeTarget: makeMasquerade},
 	// struct ip6t_reject_info: with.
-	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, make: makeReject6},
+	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, makeTarget: makeReject6},
 }
 
 // nf_nat_range's flags.
