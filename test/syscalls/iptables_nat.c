@@ -282,7 +282,7 @@ static void run(const struct family *f) {
 		"-A PREROUTING -p tcp -j MESH_INBOUND",
 		"-A OUTPUT -p tcp -j MESH_OUTPUT",
 		"-A MESH_INBOUND -p tcp -m tcp --dport 15008 -j RETURN",
-		"-A MESH_INBOUND -p tcp -m multiport --dports 22,15020:15021 -j RETURN",
+		"-A MESH_INBOUND -p tcp -m multiport --dports 22,15020:15021 -m comment --comment \"mesh/ignore-ports\" -j RETURN",
 		"-A MESH_INBOUND -p tcp -j MESH_IN_REDIRECT",
 		"-A MESH_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006",
 		"-A MESH_OUTPUT -s %s -o lo -j RETURN",

@@ -26,6 +26,8 @@ var matches4 = map[string]extensionKind{
 	"multiport": {revision: 1, size: 48, portProto: true, makeMatcher: newMultiportMatcher},
 	// struct ipt_icmp: type, code[2], invflags.
 	"icmp": {size: 4, proto: unix.IPPROTO_ICMP, makeMatcher: newICMPMatcher(header.ICMPv4ProtocolNumber, header.ICMPv4MinimumSize)},
+	// struct xt_comment_info: comment[256], which iptables-save shows.
+	"comment": {size: 256, makeMatcher: func([]byte) (stack.Matcher, *Error) { return everyPacket{}, nil }},
 	// struct xt_state_info: statemask (conntrack.go).
 	"state":     {size: 4, makeMatcher: newStateMatcher},
 	"conntrack": {revision: 3, size: sizeofConntrack3, makeMatcher: newConntrackMatcher},
@@ -40,6 +42,7 @@ var matches6 = map[string]extensionKind{
 	"multiport": matches4["multiport"],
 	"state":     matches4["state"],
 	"conntrack": matches4["conntrack"],
+	"comment":   matches4["comment"],
 	"icmp6":     {size: 4, proto: unix.IPPROTO_ICMPV6, makeMatcher: newICMPMatcher(header.ICMPv6ProtocolNumber, header.ICMPv6MinimumSize)},
 }
 
@@ -338,6 +341,14 @@ func (m *ownerMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string)
 			return false, false
 		}
 	}
+	return true, false
+}
+
+// everyPacket matches every packet: the comment match's.
+type everyPacket struct{}
+
+// Match implements stack.Matcher.
+func (everyPacket) Match(stack.Hook, *stack.PacketBuffer, string, string) (bool, bool) {
 	return true, false
 }
 
