@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/mm"
 )
 
 // OOM score adjustments (/proc/[pid]/oom_score_adj, the legacy oom_adj)
@@ -48,10 +50,8 @@ func (tg *ThreadGroup) oomBadnessLocked(totalPages uint64) (points int64, ok boo
 	if tg.oomScoreAdj == oomScoreAdjMin {
 		return 0, false
 	}
-	for task := range tg.tasks {
-		if task.mm != nil {
-			return int64(task.mm.ResidentPages()) + int64(tg.oomScoreAdj)*int64(totalPages/1000), true
-		}
+	if m := tg.memoryLocked(); m != nil {
+		return int64(m.ResidentPages()) + int64(tg.oomScoreAdj)*int64(totalPages/1000), true
 	}
 	return 0, false
 }
@@ -121,9 +121,51 @@ func (k *Kernel) SetCallerOOMScoreAdj(ns *PIDNamespace, pid int32, value int, le
 	if int16(value) < floor && !privileged {
 		return unix.EACCES
 	}
-	tg.oomScoreAdj = int16(value)
-	if !legacy && privileged {
-		tg.oomScoreAdjMin = int16(value)
+	for _, p := range k.memorySharersLocked(tg) {
+		p.oomScoreAdj = int16(value)
+		if !legacy && privileged {
+			p.oomScoreAdjMin = int16(value)
+		}
+	}
+	return nil
+}
+
+// memorySharersLocked returns tg and the processes that share its
+// address space (clone(CLONE_VM) without CLONE_THREAD), whose adjustment
+// __set_oom_adj sets with tg's, since the OOM killer would free nothing
+// by killing one without the others: not a vfork child, whose parent
+// waits for it to exec or exit, nor the root PID namespace's init.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) memorySharersLocked(tg *ThreadGroup) []*ThreadGroup {
+	sharers := []*ThreadGroup{tg}
+	m := tg.memoryLocked()
+	if m == nil {
+		return sharers
+	}
+	for _, other := range k.threadGroups {
+		if other == tg || (other.isInitLocked() && other.pidns.isRoot()) {
+			continue
+		}
+		for task := range other.tasks {
+			if task.mm == m && task.vforkDone == nil {
+				sharers = append(sharers, other)
+			}
+			break
+		}
+	}
+	return sharers
+}
+
+// memoryLocked returns the address space of tg's tasks (nil once they
+// have all exited).
+//
+// Preconditions: k.mu is held.
+func (tg *ThreadGroup) memoryLocked() *mm.MemoryManager {
+	for task := range tg.tasks {
+		if task.mm != nil {
+			return task.mm
+		}
 	}
 	return nil
 }
