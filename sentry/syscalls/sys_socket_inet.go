@@ -486,7 +486,12 @@ func inetSetsockopt(t *kernel.Task, s inetSocket, level, name int32, optval uint
 		s.SetTimeout(name == unix.SO_RCVTIMEO || name == unix.SO_RCVTIMEO_NEW, d)
 		return 0, nil
 	}
-	return 0, s.SetSockOpt(int(level), int(name), b, t.Credentials().HasCap(capNetAdmin))
+	c := t.Credentials()
+	if level == unix.SOL_SOCKET && name == unix.SO_MARK && !c.HasCap(capNetAdmin) && !c.HasCap(kernel.CapNetRaw) {
+		// sock_setsockopt: either capability over the namespace.
+		return 0, unix.EPERM
+	}
+	return 0, s.SetSockOpt(int(level), int(name), b, c.HasCap(capNetAdmin))
 }
 
 // parseTimeo decodes SO_RCVTIMEO's and SO_SNDTIMEO's struct timeval as

@@ -4,8 +4,9 @@
 // that REDIRECTs TCP to the loopback's port 80 to a local port except for
 // one user's sockets (-m owner), SO_ORIGINAL_DST on the redirected
 // connection, REJECT with a TCP reset, DROP of UDP and ICMP (the send
-// fails with EPERM), conntrack and state matches, multiport, the rules'
-// counters (-save -c), a service mesh's rule set through -restore and
+// fails with EPERM), SO_MARK with the mark match and MARK target,
+// conntrack and state matches, multiport, the rules' counters (-save
+// -c), a service mesh's rule set through -restore and
 // /proc/net/ip{,6}_tables_names. Runs Debian's iptables binaries.
 //
 //go:build ignore
@@ -239,6 +240,28 @@ static void run(const struct family *f) {
 	CHECK_ERR(recv(u, &ch, 1, MSG_DONTWAIT), EAGAIN);
 	close(s);
 	close(u);
+	// Marks: a socket's SO_MARK, and the MARK target of the mangle
+	// table, which the filter table's mark match sees after it.
+	IPT("-A OUTPUT -p udp --dport 9998 -m mark --mark 0x42/0xff -j DROP");
+	IPT("-t mangle -A OUTPUT -p udp --dport 9997 -j MARK --set-mark 0x142");
+	s = socket(fam->af, SOCK_DGRAM, 0);
+	CHECK(s >= 0);
+	struct sockaddr_storage ma = loopback(9998, &ulen);
+	CHECK_EQ(sendto(s, "m", 1, 0, (struct sockaddr *)&ma, ulen), 1);
+	unsigned mark = 0x42;
+	CHECK_OK(setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof mark));
+	mark = 0;
+	socklen_t ml = sizeof mark;
+	CHECK_OK(getsockopt(s, SOL_SOCKET, SO_MARK, &mark, &ml));
+	CHECK_EQ(mark, 0x42);
+	CHECK_ERR(sendto(s, "m", 1, 0, (struct sockaddr *)&ma, ulen), EPERM);
+	mark = 0;
+	CHECK_OK(setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof mark));
+	ma = loopback(9997, &ulen);
+	IPT("-A OUTPUT -p udp --dport 9997 -m mark --mark 0x142 -j DROP");
+	CHECK_ERR(sendto(s, "m", 1, 0, (struct sockaddr *)&ma, ulen), EPERM);
+	close(s);
+
 	// The same for an echo request from a raw socket.
 	IPT("-A OUTPUT %s -j DROP", fam->icmp);
 	int icmp = socket(fam->af, SOCK_RAW, fam->icmpProto);

@@ -105,6 +105,8 @@ func (s *Socket) getSocketOpt(name int) ([]byte, error) {
 		return le.AppendUint32(b, uint32(l.Timeout/time.Second)), nil
 	case linux.SO_PASSCRED:
 		return b32(ops.GetPassCred()), nil
+	case linux.SO_MARK:
+		return i32(int(int32(ops.GetMark()))), nil
 	}
 	return nil, linux.ENOPROTOOPT
 }
@@ -308,7 +310,8 @@ func (s *Socket) getIPv6Opt(name int) ([]byte, error) {
 
 // SetSockOpt sets an option at SOL_SOCKET, SOL_IP, SOL_IPV6 or SOL_TCP
 // from b, the bytes the caller passed (at most 64). netAdmin reports
-// CAP_NET_ADMIN (SO_SNDBUFFORCE, SO_RCVBUFFORCE). The options that ask
+// CAP_NET_ADMIN (SO_SNDBUFFORCE, SO_RCVBUFFORCE); SO_MARK's privilege
+// (CAP_NET_RAW or CAP_NET_ADMIN) is the caller's to check. The options that ask
 // for ancillary data on receive (IP_PKTINFO, IP_RECVTOS, ...) are
 // ENOPROTOOPT until recvmsg delivers it.
 func (s *Socket) SetSockOpt(level, name int, b []byte, netAdmin bool) error {
@@ -377,6 +380,11 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 		ops.SetBroadcast(v != 0)
 	case linux.SO_PASSCRED:
 		ops.SetPassCred(v != 0)
+	case linux.SO_MARK:
+		// The caller checked CAP_NET_RAW or CAP_NET_ADMIN. The
+		// socket's packets carry the mark, which the packet filter
+		// matches (-m mark).
+		ops.SetMark(uint32(v))
 	case linux.SO_SNDBUF:
 		ops.SetSendBufferSize(bufSize(v, s.stack.BufferMax(true), false), true)
 	case linux.SO_RCVBUF:

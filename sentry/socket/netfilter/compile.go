@@ -29,6 +29,9 @@ type compiler struct {
 	// comeFrom are the hooks each entry is reachable from.
 	comeFrom []uint32
 	counters []counter
+	// current is the entry being compiled (a target that continues
+	// jumps to the next).
+	current int
 }
 
 // parsedEntry is an entry's parts.
@@ -71,6 +74,7 @@ func (c *compiler) compile() (stack.Table, *Error) {
 	c.counters = make([]counter, len(c.offsets))
 	table := stack.Table{Rules: make([]stack.Rule, len(parsed))}
 	for i, p := range parsed {
+		c.current = i
 		rule, err := c.rule(i, p)
 		if err != nil {
 			return stack.Table{}, err

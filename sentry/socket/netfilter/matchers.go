@@ -26,6 +26,8 @@ var matches4 = map[string]extensionKind{
 	"multiport": {revision: 1, size: 48, portProto: true, makeMatcher: newMultiportMatcher},
 	// struct ipt_icmp: type, code[2], invflags.
 	"icmp": {size: 4, proto: unix.IPPROTO_ICMP, makeMatcher: newICMPMatcher(header.ICMPv4ProtocolNumber, header.ICMPv4MinimumSize)},
+	// struct xt_mark_mtinfo1: mark, mask, invert.
+	"mark": {revision: 1, size: 9, makeMatcher: newMarkMatcher},
 	// struct xt_comment_info: comment[256], which iptables-save shows.
 	"comment": {size: 256, makeMatcher: func([]byte) (stack.Matcher, *Error) { return everyPacket{}, nil }},
 	// struct xt_state_info: statemask (conntrack.go).
@@ -43,6 +45,7 @@ var matches6 = map[string]extensionKind{
 	"state":     matches4["state"],
 	"conntrack": matches4["conntrack"],
 	"comment":   matches4["comment"],
+	"mark":      matches4["mark"],
 	"icmp6":     {size: 4, proto: unix.IPPROTO_ICMPV6, makeMatcher: newICMPMatcher(header.ICMPv6ProtocolNumber, header.ICMPv6MinimumSize)},
 }
 
@@ -342,6 +345,22 @@ func (m *ownerMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string)
 		}
 	}
 	return true, false
+}
+
+// markMatcher is the mark match: the packet's mark (SO_MARK, the MARK
+// target) under a mask.
+type markMatcher struct {
+	mark, mask uint32
+	invert     bool
+}
+
+func newMarkMatcher(data []byte) (stack.Matcher, *Error) {
+	return &markMatcher{mark: le.Uint32(data), mask: le.Uint32(data[4:]), invert: data[8] != 0}, nil
+}
+
+// Match implements stack.Matcher (mark_mt).
+func (m *markMatcher) Match(_ stack.Hook, pkt *stack.PacketBuffer, _, _ string) (bool, bool) {
+	return (pkt.Mark&m.mask == m.mark) != m.invert, false
 }
 
 // everyPacket matches every packet: the comment match's.

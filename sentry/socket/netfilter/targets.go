@@ -31,6 +31,8 @@ var targets4 = map[string]extensionKind{
 	"MASQUERADE": {size: sizeofNATRange4, table: "nat", hooks: postBit, makeTarget: makeMasquerade},
 	// struct ipt_reject_info: with.
 	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, makeTarget: makeReject4},
+	// struct xt_mark_tginfo2: mark, mask.
+	"MARK": {revision: 2, size: 8, makeTarget: makeMark},
 }
 
 // targets6 are the IPv6 ones: DNAT and SNAT exist from revision 1.
@@ -41,6 +43,7 @@ var targets6 = map[string]extensionKind{
 	"MASQUERADE": {size: sizeofNATRange, table: "nat", hooks: postBit, makeTarget: makeMasquerade},
 	// struct ip6t_reject_info: with.
 	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, makeTarget: makeReject6},
+	"MARK":   targets4["MARK"],
 }
 
 // nf_nat_range's flags.
@@ -231,6 +234,23 @@ func (t rejectTarget) Action(pkt *stack.PacketBuffer, hook stack.Hook, r *stack.
 		pkt.RXChecksumValidated = true
 	}
 	return t.reject.Action(pkt, hook, r, ep)
+}
+
+// markTarget is MARK: it sets the bits of the packet's mark under the
+// mask and goes on with the next rule (XT_CONTINUE).
+type markTarget struct {
+	mark, mask uint32
+	next       int
+}
+
+func makeMark(c *compiler, data []byte, _ entryProtocol) (stack.Target, *Error) {
+	return &markTarget{mark: le.Uint32(data), mask: le.Uint32(data[4:]), next: c.current + 1}, nil
+}
+
+// Action implements stack.Target (mark_tg).
+func (t *markTarget) Action(pkt *stack.PacketBuffer, _ stack.Hook, _ *stack.Route, _ stack.AddressableEndpoint) (stack.RuleVerdict, int) {
+	pkt.Mark = pkt.Mark&^t.mask ^ t.mark
+	return stack.RuleJump, t.next
 }
 
 // jumpTarget continues at another rule: a user chain's first, whose
