@@ -138,6 +138,11 @@ func (s *Socket) Connect(sa []byte) error {
 		return errno(terr)
 	}
 	switch terr := s.ep.Connect(addr); terr.(type) {
+	case *tcpip.ErrConnectStarted:
+		if s.isStream() {
+			s.armSynDeadline()
+		}
+		return errno(terr)
 	case *tcpip.ErrNoPortAvailable:
 		if s.isStream() {
 			// TCP, unlike UDP, reports ephemeral port exhaustion as
@@ -157,6 +162,9 @@ func (s *Socket) ConnectResult(sa []byte) error {
 	addr, _, err := s.connectAddr(sa)
 	if err != nil {
 		return err
+	}
+	if e := s.takeSynError(); e != 0 {
+		return e
 	}
 	return errno(s.ep.Connect(addr))
 }
@@ -375,6 +383,13 @@ func (s *Socket) PeerName() ([]byte, error) {
 
 // TakeError returns and clears the pending error (SO_ERROR).
 func (s *Socket) TakeError() linux.Errno {
+	if e := s.takeSynError(); e != 0 || s.syn.expired.Load() {
+		// The errors netstack keeps of the aborted handshake are not
+		// Linux's: it had the one.
+		s.ep.LastError()
+		s.ep.LastError()
+		return e
+	}
 	var first linux.Errno
 	// netstack keeps a failed connection's error twice (as its hard
 	// and its last error) and each read clears one; Linux's sk_err is

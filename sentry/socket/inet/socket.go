@@ -89,6 +89,10 @@ type Socket struct {
 
 	// owner is what the socket's packets carry as their owner.
 	owner *packetOwner
+
+	// syn is set when the socket ended a handshake at its deadline
+	// (syn_timeout.go).
+	syn synTimeout
 }
 
 // Netfilter returns the ip_tables state of the socket's stack.
@@ -238,6 +242,11 @@ func (s *Socket) Readiness(mask uint32) uint32 {
 	// netstack computes the read and write halves only when asked for
 	// their main event (POLLRDHUP comes with the read half).
 	r := uint32(s.ep.Readiness(gwaiter.EventMask(mask | waiter.EventIn | waiter.EventOut)))
+	if s.syn.pending.Load() {
+		// A connection that timed out is writable and in error until
+		// the error is taken, as tcp_poll reports sk_err.
+		r |= waiter.EventOut | waiter.EventErr | waiter.EventHUp
+	}
 	if s.isStream() {
 		// A TCP socket that never connected is in TCP_CLOSE without
 		// SEND_SHUTDOWN: tcp_poll says writable, netstack does not.
