@@ -129,6 +129,11 @@ func (s *Stack) applySysctlLocked(name string, v []int64) error {
 	case "net.ipv4.tcp_sack":
 		o := tcpip.TCPSACKEnabled(v[0] != 0)
 		setTCP(&o)
+	case "net.ipv4.tcp_syncookies":
+		// 2 sends cookies to every SYN (tcp_syn_flood_action's
+		// "always"); other values only when the queue is full.
+		o := tcpip.TCPAlwaysUseSynCookies(v[0] == 2)
+		setTCP(&o)
 	case "net.ipv4.tcp_syn_retries":
 		o := tcpip.TCPSynRetriesOption(v[0])
 		setTCP(&o)

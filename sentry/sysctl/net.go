@@ -71,6 +71,7 @@ var NetSysctls = map[string]Net{
 	"net.ipv4.tcp_keepalive_probes": {Len: 1, Min: 0, Max: 255, Default: []int64{9}},
 	"net.ipv4.tcp_syn_retries":      {Len: 1, Min: 1, Max: maxTCPSynCnt, Default: []int64{6}},
 	"net.ipv4.tcp_sack":             {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
+	"net.ipv4.tcp_syncookies":       {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
 	"net.ipv4.tcp_timestamps":       {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
 	"net.ipv4.tcp_window_scaling":   {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
 	"net.ipv4.tcp_rmem":             {Len: 3, Min: 1, Max: math.MaxInt32, Default: DefaultTCPRmem},
@@ -187,6 +188,12 @@ func CheckNet(name string, v []int64, portRange [2]int64, unprivStart int64) err
 	case "net.ipv4.tcp_window_scaling":
 		if v[0] == 0 {
 			return &ErrInvalid{Reason: "the sandbox's TCP always uses window scaling"}
+		}
+	case "net.ipv4.tcp_syncookies":
+		// 1 (cookies when a listener's queue is full) and 2 (always)
+		// are gVisor's two modes.
+		if v[0] == 0 {
+			return &ErrInvalid{Reason: "the sandbox's TCP always answers SYNs to a full accept queue with cookies (1 or 2)"}
 		}
 	}
 	return nil

@@ -1,7 +1,8 @@
 // net_sysctl_rw: the net.* sysctls are the network namespace's own. In a
 // fresh namespace /proc/sys/net/core and ipv4 read Linux's defaults
 // (somaxconn 4096, ip_local_port_range 32768-60999, keepalive 7200/75/9,
-// tcp_fin_timeout 60, tcp_syn_retries 6, ip_unprivileged_port_start 1024,
+// tcp_fin_timeout 60, tcp_syn_retries 6, tcp_syncookies 1 (2, cookies for
+// every SYN, still connects), ip_unprivileged_port_start 1024,
 // ping_group_range "1 0") and root writes them back (proc_dointvec:
 // blanks and a newline allowed, values past the vector's length ignored,
 // fewer values change only the first ones); values out of range, not
@@ -53,6 +54,7 @@ static const struct step defaults[] = {
 	{"net/ipv4/tcp_fin_timeout", NULL, 0, "60"},
 	{"net/ipv4/tcp_syn_retries", NULL, 0, "6"},
 	{"net/ipv4/tcp_sack", NULL, 0, "1"},
+	{"net/ipv4/tcp_syncookies", NULL, 0, "1"},
 	{"net/ipv4/tcp_timestamps", NULL, 0, "1"},
 	{"net/ipv4/tcp_window_scaling", NULL, 0, "1"},
 	{"net/ipv4/ping_group_range", NULL, 0, "1\t0"},
@@ -92,6 +94,8 @@ static const struct step more_writes[] = {
 	{"net/ipv4/tcp_fin_timeout", "30", 0, "30"},
 	{"net/ipv4/tcp_sack", "0", 0, "0"},
 	{"net/ipv4/tcp_sack", "256", EINVAL, NULL},
+	{"net/ipv4/tcp_syncookies", "2", 0, "2"},
+	{"net/ipv4/tcp_syncookies", "256", EINVAL, "2"},
 	{"net/ipv4/tcp_rmem", "8192 65536 1048576", 0, "8192\t65536\t1048576"},
 	{"net/ipv4/tcp_wmem", "8192", 0, NULL},
 	// Any int; 0 or less keeps no connection in TIME-WAIT.
@@ -126,6 +130,16 @@ int main(void) {
 	close(s);
 
 	RUN(more_writes);
+	// With SYN cookies for every connection (tcp_syncookies 2),
+	// connections still open and carry data.
+	lo_up();
+	int c, a;
+	tcp_pair(AF_INET, &c, &a);
+	CHECK_EQ(write(c, "k", 1), 1);
+	char k;
+	CHECK_EQ(read(a, &k, 1), 1);
+	close(c);
+	close(a);
 	char buf[256];
 	// Fewer values than the vector has change only the first ones.
 	CHECK(strncmp(sysctl_get("net/ipv4/tcp_wmem", buf, sizeof buf), "8192\t", 5) == 0);
