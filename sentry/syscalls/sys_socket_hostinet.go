@@ -81,9 +81,16 @@ func acceptInet(s inetSocket, uid, gid uint32) (inetSocket, []byte, error) {
 	return nil, nil, unix.EOPNOTSUPP
 }
 
+// ipprotoMax is IPPROTO_MAX: no IP protocol number reaches it.
+const ipprotoMax = 263
+
 // newInetImpl creates the socket of socket(2) for AF_INET and AF_INET6:
 // a host socket in a host-network pod, a netstack one otherwise.
 func newInetImpl(t *kernel.Task, domain, typ, protocol int) (inetSocket, error) {
+	if protocol < 0 || protocol >= ipprotoMax {
+		// inet_create's and inet6_create's first check.
+		return nil, unix.EINVAL
+	}
 	c := t.Credentials()
 	// The permission checks of Linux's inet_create and ping_init_sock,
 	// which hold for host sockets and netstack ones alike.

@@ -1,5 +1,6 @@
 // inet_raw: raw IPv4 sockets (ping's and iptables'), in a fresh network
-// namespace: protocol 0 is refused; an ICMP raw socket sends an echo
+// namespace: protocol 0 is refused, one past IPPROTO_MAX is EINVAL for
+// every socket type; an ICMP raw socket sends an echo
 // request the caller built and receives the reply with its IP header;
 // an IPPROTO_RAW socket sends a whole IP packet (the kernel fills in the
 // header checksum) that reaches a UDP socket, and receives nothing.
@@ -42,6 +43,10 @@ int main(void) {
 	CHECK_OK(unshare(CLONE_NEWNET));
 	set_lo_up(1);
 	CHECK_ERR(socket(AF_INET, SOCK_RAW, 0), EPROTONOSUPPORT);
+	// Protocols past IPPROTO_MAX (263) are EINVAL for every type.
+	CHECK_ERR(socket(AF_INET, SOCK_RAW, 300), EINVAL);
+	CHECK_ERR(socket(AF_INET6, SOCK_STREAM, 300), EINVAL);
+	CHECK_ERR(socket(AF_INET, SOCK_DGRAM, 263), EINVAL);
 
 	struct sockaddr_in lo = {.sin_family = AF_INET};
 	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
