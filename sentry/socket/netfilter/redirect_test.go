@@ -2,6 +2,7 @@ package netfilter
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	gwaiter "gvisor.dev/gvisor/pkg/waiter"
@@ -17,8 +19,8 @@ import (
 	"github.com/cocoonrt/cocoon/netstack"
 )
 
-// wire links two stacks' NIC 2 (10.0.0.1 and 10.0.0.2) until the test
-// ends.
+// wire links two stacks' NIC 2 (10.0.0.1 and fd00::1, 10.0.0.2 and
+// fd00::2) until the test ends.
 func wire(t *testing.T) (client, pod *netstack.Stack) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -35,12 +37,15 @@ func wire(t *testing.T) (client, pod *netstack.Stack) {
 		if err := st.CreateNIC(2, eps[i]); err != nil {
 			t.Fatal(err)
 		}
-		addr := tcpip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)})
-		pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: addr, PrefixLen: 24}}
-		if err := st.AddProtocolAddress(2, pa, stack.AddressProperties{}); err != nil {
-			t.Fatal(err)
+		for _, pa := range []tcpip.ProtocolAddress{
+			{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: podAddr(false, i+1), PrefixLen: 24}},
+			{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: podAddr(true, i+1), PrefixLen: 64}},
+		} {
+			if err := st.AddProtocolAddress(2, pa, stack.AddressProperties{}); err != nil {
+				t.Fatal(err)
+			}
+			st.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: 2})
 		}
-		st.AddRoute(tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: 2})
 		stacks[i] = st
 	}
 	for i := range 2 {
@@ -61,26 +66,45 @@ func wire(t *testing.T) (client, pod *netstack.Stack) {
 	return stacks[0], stacks[1]
 }
 
+// podAddr is host n's address on the wire: 10.0.0.n or fd00::n.
+func podAddr(v6 bool, n int) tcpip.Address {
+	if v6 {
+		return tcpip.AddrFrom16([16]byte{0: 0xfd, 15: byte(n)})
+	}
+	return tcpip.AddrFrom4([4]byte{10, 0, 0, byte(n)})
+}
+
 // TestPreroutingRedirect sends a connection from outside the pod to its
 // port 80 through a PREROUTING REDIRECT to 8080 (a sidecar's inbound
-// capture): the listener on 8080 gets it, sees where it was going, and
-// the client sees the port it dialled.
+// capture), over IPv4 and IPv6: the listener on 8080 gets it, sees where
+// it was going, and the client sees the port it dialled.
 func TestPreroutingRedirect(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		t.Run(familyOf(v6).name, func(t *testing.T) { testPreroutingRedirect(t, v6) })
+	}
+}
+
+func testPreroutingRedirect(t *testing.T, v6 bool) {
 	client, pod := wire(t)
-	r := replacement{name: "nat", hooks: natHooks, numCounters: 5,
-		chains: map[int]chain{0: {rules: [][]byte{entry(ipSpec{proto: unix.IPPROTO_TCP}, [][]byte{tcpMatch(80)}, redirect(8080))}}}}
-	if _, _, err := Of(pod).Replace(false, r.bytes()); err != nil {
+	l, np := ipv4Layout, tcpip.NetworkProtocolNumber(ipv4.ProtocolNumber)
+	rule := entry(ipSpec{proto: unix.IPPROTO_TCP}, [][]byte{tcpMatch(80)}, redirect(8080))
+	if v6 {
+		l, np = ipv6Layout, ipv6.ProtocolNumber
+		rule = layEntry(l, tcp6(), [][]byte{tcpMatch(80)}, redirect6(8080))
+	}
+	r := replacement{v6: v6, name: "nat", hooks: natHooks, numCounters: 5, chains: map[int]chain{0: {rules: [][]byte{rule}}}}
+	if _, _, err := Of(pod).Replace(v6, r.bytes()); err != nil {
 		t.Fatal(err)
 	}
 
-	podAddr := tcpip.AddrFrom4([4]byte{10, 0, 0, 2})
+	addr := podAddr(v6, 2)
 	var wq gwaiter.Queue
-	ln, terr := pod.NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
+	ln, terr := pod.NewEndpoint(tcp.ProtocolNumber, np, &wq)
 	if terr != nil {
 		t.Fatal(terr)
 	}
 	defer ln.Close()
-	if terr := ln.Bind(tcpip.FullAddress{Addr: podAddr, Port: 8080}); terr != nil {
+	if terr := ln.Bind(tcpip.FullAddress{Addr: addr, Port: 8080}); terr != nil {
 		t.Fatal(terr)
 	}
 	if terr := ln.Listen(8); terr != nil {
@@ -89,13 +113,13 @@ func TestPreroutingRedirect(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := gonet.DialContextTCP(ctx, client.Stack, tcpip.FullAddress{Addr: podAddr, Port: 80}, ipv4.ProtocolNumber)
+	conn, err := gonet.DialContextTCP(ctx, client.Stack, tcpip.FullAddress{Addr: addr, Port: 80}, np)
 	if err != nil {
 		t.Fatalf("dialling the pod's port 80: %v", err)
 	}
 	defer conn.Close()
-	if got := conn.RemoteAddr().String(); got != "10.0.0.2:80" {
-		t.Errorf("the client is connected to %s, want 10.0.0.2:80", got)
+	if got, want := conn.RemoteAddr().String(), net.JoinHostPort(addr.String(), "80"); got != want {
+		t.Errorf("the client is connected to %s, want %s", got, want)
 	}
 
 	var accepted tcpip.Endpoint
@@ -118,19 +142,24 @@ func TestPreroutingRedirect(t *testing.T) {
 	if terr := accepted.GetSockOpt(&orig); terr != nil {
 		t.Fatalf("SO_ORIGINAL_DST: %v", terr)
 	}
-	if orig.Addr != podAddr || orig.Port != 80 {
-		t.Errorf("original destination %v:%d, want 10.0.0.2:80", orig.Addr, orig.Port)
+	if orig.Addr != addr || orig.Port != 80 {
+		t.Errorf("original destination %v:%d, want %v:80", orig.Addr, orig.Port, addr)
 	}
 
-	// The rule counted the connection's first packet.
-	const size = 784 + 112 + 48 + 56 // and a rule with tcp and REDIRECT
-	get := named("nat", sizeofGetHeader+size)
-	le.PutUint32(get[32:], size)
-	entries, err := Of(pod).Entries(false, get)
+	// The rule, the table's first entry, counted the connection's first
+	// packet.
+	info, err := Of(pod).Info(v6, named("nat", sizeofGetinfo))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if packets := le.Uint64(entries[sizeofGetHeader+ipv4Layout.counters:]); packets != 1 {
+	size := le.Uint32(info[80:])
+	get := named("nat", sizeofGetHeader+int(size))
+	le.PutUint32(get[32:], size)
+	entries, err := Of(pod).Entries(v6, get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if packets := le.Uint64(entries[sizeofGetHeader+l.counters:]); packets != 1 {
 		t.Errorf("the REDIRECT rule counted %d packets, want 1 (a connection's first)", packets)
 	}
 }
