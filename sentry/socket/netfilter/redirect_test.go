@@ -163,3 +163,40 @@ func testPreroutingRedirect(t *testing.T, v6 bool) {
 		t.Errorf("the REDIRECT rule counted %d packets, want 1 (a connection's first)", packets)
 	}
 }
+
+// TestPreroutingRedirectKeepingPort: REDIRECT without --to-ports sends a
+// connection to another of the pod's addresses to the address of the
+// interface it came in on, the port unchanged.
+func TestPreroutingRedirectKeepingPort(t *testing.T) {
+	client, pod := wire(t)
+	other := tcpip.AddrFrom4([4]byte{10, 0, 0, 3})
+	if err := pod.AddProtocolAddress(2, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: other, PrefixLen: 24}}, stack.AddressProperties{}); err != nil {
+		t.Fatal(err)
+	}
+	noPorts := make([]byte, sizeofNATRange4)
+	le.PutUint32(noPorts, 1)
+	rule := entry(ipSpec{proto: unix.IPPROTO_TCP, dst: [4]byte{10, 0, 0, 3}, dstMask: [4]byte{255, 255, 255, 255}}, nil, ext("REDIRECT", 0, noPorts))
+	r := replacement{name: "nat", hooks: natHooks, numCounters: 5, chains: map[int]chain{0: {rules: [][]byte{rule}}}}
+	if _, _, err := Of(pod).Replace(false, r.bytes()); err != nil {
+		t.Fatal(err)
+	}
+	var wq gwaiter.Queue
+	ln, terr := pod.NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
+	if terr != nil {
+		t.Fatal(terr)
+	}
+	defer ln.Close()
+	if terr := ln.Bind(tcpip.FullAddress{Addr: podAddr(false, 2), Port: 8080}); terr != nil {
+		t.Fatal(terr)
+	}
+	if terr := ln.Listen(8); terr != nil {
+		t.Fatal(terr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := gonet.DialContextTCP(ctx, client.Stack, tcpip.FullAddress{Addr: other, Port: 8080}, ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatalf("dialling 10.0.0.3:8080, which only 10.0.0.2:8080 listens at: %v", err)
+	}
+	conn.Close()
+}

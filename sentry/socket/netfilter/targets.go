@@ -109,9 +109,36 @@ func makeRedirect(c *compiler, data []byte, proto entryProtocol) (stack.Target, 
 		return nil, err
 	}
 	if r.flags&natProtoSpecified == 0 {
-		return nil, fail(unix.EOPNOTSUPP, "REDIRECT without --to-ports is not supported in the sandbox")
+		// The stack's REDIRECT always sets a port.
+		return redirectKeepingPort{c.f.proto}, nil
 	}
 	return &stack.RedirectTarget{Port: r.minPort, NetworkProtocol: c.f.proto}, nil
+}
+
+// redirectKeepingPort is REDIRECT without --to-ports: to the loopback
+// address on the way out, to the address of the interface the packet
+// came in on at PREROUTING, the port unchanged (nf_nat_redirect).
+type redirectKeepingPort struct{ proto tcpip.NetworkProtocolNumber }
+
+// Action implements stack.Target. NAT rules see only a connection's
+// first packet, so the target made here is per connection.
+func (t redirectKeepingPort) Action(pkt *stack.PacketBuffer, hook stack.Hook, r *stack.Route, ep stack.AddressableEndpoint) (stack.RuleVerdict, int) {
+	var addr tcpip.Address
+	switch {
+	case hook == stack.Output && t.proto == header.IPv4ProtocolNumber:
+		addr = tcpip.AddrFrom4([4]byte{127, 0, 0, 1})
+	case hook == stack.Output:
+		addr = header.IPv6Loopback
+	case ep != nil:
+		addr = ep.MainAddress().Address
+	}
+	if addr.Len() == 0 {
+		// nf_nat_redirect_ipv4 drops a packet whose interface has
+		// no address.
+		return stack.RuleDrop, 0
+	}
+	dnat := stack.DNATTarget{Addr: addr, NetworkProtocol: t.proto, ChangeAddress: true}
+	return dnat.Action(pkt, hook, r, ep)
 }
 
 func makeDNAT(c *compiler, data []byte, proto entryProtocol) (stack.Target, *Error) {
