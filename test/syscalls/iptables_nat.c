@@ -5,7 +5,7 @@
 // one user's sockets (-m owner), SO_ORIGINAL_DST on the redirected
 // connection, REJECT with a TCP reset, DROP of UDP and ICMP (the send
 // fails with EPERM), SO_MARK with the mark match and MARK target,
-// conntrack and state matches, multiport, the rules' counters (-save
+// the limit match after a LOG rule, conntrack and state matches, multiport, the rules' counters (-save
 // -c), a service mesh's rule set through -restore and
 // /proc/net/ip{,6}_tables_names. Runs Debian's iptables binaries.
 //
@@ -261,6 +261,21 @@ static void run(const struct family *f) {
 	IPT("-A OUTPUT -p udp --dport 9997 -m mark --mark 0x142 -j DROP");
 	CHECK_ERR(sendto(s, "m", 1, 0, (struct sockaddr *)&ma, ulen), EPERM);
 	close(s);
+
+	// A limit of two datagrams (one an hour after): the third is
+	// dropped. LOG, which logs nothing outside the initial namespace,
+	// goes on to the next rule.
+	IPT("-A OUTPUT -p udp --dport 9996 -j LOG --log-prefix \"limited: \"");
+	IPT("-A OUTPUT -p udp --dport 9996 -m limit --limit 1/hour --limit-burst 2 -j ACCEPT");
+	IPT("-A OUTPUT -p udp --dport 9996 -j DROP");
+	s = socket(fam->af, SOCK_DGRAM, 0);
+	CHECK(s >= 0);
+	ma = loopback(9996, &ulen);
+	CHECK_EQ(sendto(s, "l", 1, 0, (struct sockaddr *)&ma, ulen), 1);
+	CHECK_EQ(sendto(s, "l", 1, 0, (struct sockaddr *)&ma, ulen), 1);
+	CHECK_ERR(sendto(s, "l", 1, 0, (struct sockaddr *)&ma, ulen), EPERM);
+	close(s);
+	CHECK_EQ(counted(save("filter"), "-A OUTPUT -p udp -m udp --dport 9996 -j LOG --log-prefix \"limited: \""), 3);
 
 	// The same for an echo request from a raw socket.
 	IPT("-A OUTPUT %s -j DROP", fam->icmp);

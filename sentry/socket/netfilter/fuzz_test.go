@@ -88,6 +88,7 @@ func FuzzRule(f *testing.F) {
 	f.Add(true, uint8(1), uint8(3), tcp6(), "owner", uint8(1), make([]byte, 24), "DNAT", uint8(1), make([]byte, 40))
 	f.Add(false, uint8(0), uint8(3), make([]byte, 84), "conntrack", uint8(3), make([]byte, 168), "", uint8(0), []byte{0xfe, 0xff, 0xff, 0xff, 0, 0, 0, 0})
 	f.Add(true, uint8(0), uint8(3), make([]byte, 136), "icmp6", uint8(0), []byte{128, 0, 255, 0, 0, 0, 0, 0}, "", uint8(0), []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0})
+	f.Add(false, uint8(0), uint8(1), make([]byte, 84), "limit", uint8(0), []byte{0x20, 0x4e, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, "LOG", uint8(0), make([]byte, 32))
 	f.Add(false, uint8(2), uint8(3), make([]byte, 84), "mark", uint8(1), []byte{0x42, 0, 0, 0, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0}, "MARK", uint8(2), []byte{7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, v6 bool, tableIdx, hookIdx uint8, ip []byte, match string, matchRev uint8, matchData []byte, target string, targetRev uint8, targetData []byte) {
 		if len(match) > extensionName-1 || len(target) > extensionName-1 || len(matchData) > 1024 || len(targetData) > 1024 {

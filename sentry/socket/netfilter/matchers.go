@@ -28,6 +28,8 @@ var matches4 = map[string]extensionKind{
 	"icmp": {size: 4, proto: unix.IPPROTO_ICMP, makeMatcher: newICMPMatcher(header.ICMPv4ProtocolNumber, header.ICMPv4MinimumSize)},
 	// struct xt_mark_mtinfo1: mark, mask, invert.
 	"mark": {revision: 1, size: 9, makeMatcher: newMarkMatcher},
+	// struct xt_rateinfo (limit.go).
+	"limit": {size: 40, makeMatcher: newLimitMatcher},
 	// struct xt_comment_info: comment[256], which iptables-save shows.
 	"comment": {size: 256, makeMatcher: func([]byte) (stack.Matcher, *Error) { return everyPacket{}, nil }},
 	// struct xt_state_info: statemask (conntrack.go).
@@ -46,6 +48,7 @@ var matches6 = map[string]extensionKind{
 	"conntrack": matches4["conntrack"],
 	"comment":   matches4["comment"],
 	"mark":      matches4["mark"],
+	"limit":     matches4["limit"],
 	"icmp6":     {size: 4, proto: unix.IPPROTO_ICMPV6, makeMatcher: newICMPMatcher(header.ICMPv6ProtocolNumber, header.ICMPv6MinimumSize)},
 }
 

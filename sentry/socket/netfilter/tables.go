@@ -14,9 +14,10 @@
 //
 // Supported: the filter, nat, mangle and raw tables; the standard
 // targets (ACCEPT, DROP, RETURN, jumps to user chains), ERROR, REDIRECT,
-// DNAT, SNAT, MASQUERADE, REJECT and MARK; the tcp, udp, multiport, icmp
-// (icmp6), owner, mark, state, conntrack and comment matches and the IP
-// header filter (addresses, interfaces, protocol, each invertible). Anything else is
+// DNAT, SNAT, MASQUERADE, REJECT, MARK and LOG; the tcp, udp, multiport,
+// icmp (icmp6), owner, mark, limit, state, conntrack and comment matches
+// and the IP header filter (addresses, interfaces, protocol, each
+// invertible). Anything else is
 // refused with Linux's errno (ENOENT for an extension Linux would have
 // to load) and a kernel log line that says what.
 package netfilter

@@ -33,6 +33,8 @@ var targets4 = map[string]extensionKind{
 	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, makeTarget: makeReject4},
 	// struct xt_mark_tginfo2: mark, mask.
 	"MARK": {revision: 2, size: 8, makeTarget: makeMark},
+	// struct ipt_log_info: level, logflags, prefix[30] (limit.go).
+	"LOG": {size: 32, makeTarget: newLogTarget},
 }
 
 // targets6 are the IPv6 ones: DNAT and SNAT exist from revision 1.
@@ -44,6 +46,7 @@ var targets6 = map[string]extensionKind{
 	// struct ip6t_reject_info: with.
 	"REJECT": {size: 4, table: "filter", hooks: inBit | fwdBit | outBit, makeTarget: makeReject6},
 	"MARK":   targets4["MARK"],
+	"LOG":    targets4["LOG"],
 }
 
 // nf_nat_range's flags.
