@@ -182,41 +182,51 @@ func (c *compiler) hooks(parsed []parsedEntry) *Error {
 	return nil
 }
 
+// maxJumpDepth is how deep jumps may nest: gVisor's evaluator drops a
+// packet at the 16th nested jump (its maxJumps), where Linux's jump stack
+// is as deep as the table has chains. A table that nests deeper is
+// refused rather than dropping packets.
+const maxJumpDepth = 15
+
 // markChains finds the hooks each entry is reachable from, and refuses
-// loops and flows that run off the table (mark_source_chains).
+// loops, flows that run off the table (mark_source_chains) and jumps
+// nested deeper than the stack evaluates.
 func (c *compiler) markChains(parsed []parsedEntry) *Error {
 	n := len(parsed)
-	// next returns an entry's successors: the one after it unless an
-	// unconditional verdict ends the chain there, and a jump's
-	// destination.
-	next := func(i int) (succ [2]int, count int, err *Error) {
+	// next returns an entry's successors: a jump's destination first
+	// (jumps is 1 then), and the one after it unless an unconditional
+	// verdict ends the chain there.
+	next := func(i int) (succ [2]int, count, jumps int, err *Error) {
 		p := &parsed[i]
 		v, std := p.standardVerdict()
 		if std && v >= 0 {
 			j, ok := c.index[int(v)]
 			if !ok {
-				return succ, 0, fail(unix.EINVAL, "jump to %d is not an entry", v)
+				return succ, 0, 0, fail(unix.EINVAL, "jump to %d is not an entry", v)
 			}
 			if j != i+1 {
 				succ[count] = j
 				count++
+				jumps = 1
 			}
 		}
 		if std && v < 0 && p.unconditional() {
-			return succ, count, nil
+			return succ, count, jumps, nil
 		}
 		if i+1 >= n {
-			return succ, count, fail(unix.ELOOP, "a chain runs off the end of the table")
+			return succ, count, jumps, fail(unix.ELOOP, "a chain runs off the end of the table")
 		}
 		succ[count] = i + 1
 		count++
-		return succ, count, nil
+		return succ, count, jumps, nil
 	}
 	const (
 		unseen = iota
 		open
 		done
 	)
+	// depth is, for each entry, the most jumps any flow from it nests.
+	depth := make([]int, n)
 	for h := range numHooks {
 		if c.b.hooks&(1<<h) == 0 {
 			continue
@@ -229,11 +239,20 @@ func (c *compiler) markChains(parsed []parsedEntry) *Error {
 		c.comeFrom[start] |= 1 << h
 		for len(stackFrames) > 0 {
 			top := &stackFrames[len(stackFrames)-1]
-			succ, count, err := next(top.entry)
+			succ, count, jumps, err := next(top.entry)
 			if err != nil {
 				return err
 			}
 			if top.nextSucc == count {
+				d := 0
+				for k := range count {
+					v := depth[succ[k]]
+					if k < jumps {
+						v++
+					}
+					d = max(d, v)
+				}
+				depth[top.entry] = d
 				state[top.entry] = done
 				stackFrames = stackFrames[:len(stackFrames)-1]
 				continue
@@ -248,6 +267,9 @@ func (c *compiler) markChains(parsed []parsedEntry) *Error {
 				c.comeFrom[s] |= 1 << h
 				stackFrames = append(stackFrames, frame{s, 0})
 			}
+		}
+		if depth[start] > maxJumpDepth {
+			return fail(unix.EOPNOTSUPP, "jumps in the %s table nest %d deep; the sandbox evaluates %d at most", c.b.name, depth[start], maxJumpDepth)
 		}
 	}
 	return nil

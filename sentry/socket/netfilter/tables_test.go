@@ -3,6 +3,7 @@ package netfilter
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -433,5 +434,60 @@ func TestRevision(t *testing.T) {
 		if got := errnoOf(Revision(c.v6, rev(c.name, c.rev), c.target)); got != c.want {
 			t.Errorf("%s revision %d: errno %d, want %d", c.name, c.rev, got, c.want)
 		}
+	}
+}
+
+// nestedChains is a filter table whose OUTPUT jumps into the first of
+// depth user chains, each jumping into the next, the last counting UDP
+// packets to port 9 with a rule of its own.
+func nestedChains(depth int) replacement {
+	const policy, head, rule = 152, 176, 152
+	chainStart := func(i int) int32 { return int32(4*policy + (i-1)*(head+2*rule)) }
+	var user [][]byte
+	for i := 1; i <= depth; i++ {
+		user = append(user, entry(ipSpec{}, nil, errorTarget("C"+strconv.Itoa(i))))
+		if i < depth {
+			user = append(user, entry(ipSpec{}, nil, standard(chainStart(i+1)+head)))
+		} else {
+			udp := ipSpec{proto: unix.IPPROTO_UDP}
+			user = append(user, entry(udp, nil, standard(verdictReturn)))
+		}
+		user = append(user, entry(ipSpec{}, nil, standard(verdictReturn)))
+	}
+	return replacement{name: "filter", hooks: inBit | fwdBit | outBit, numCounters: 4,
+		chains: map[int]chain{3: {rules: [][]byte{entry(ipSpec{}, nil, standard(chainStart(1)+head))}}},
+		user:   user}
+}
+
+// TestJumpDepth checks that jumps nest 15 deep (a datagram reaches the
+// innermost chain's rule) and that a table nesting them deeper, which
+// the stack's evaluator would drop packets in, is refused.
+func TestJumpDepth(t *testing.T) {
+	st, err := netstack.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	ts := Of(st)
+	r := nestedChains(15)
+	if _, _, err := ts.Replace(false, r.bytes()); err != nil {
+		t.Fatalf("15 nested chains: %v", err)
+	}
+	sendThrough(t, st, false)
+	size := len(r.bytes()) - sizeofReplace
+	get := named("filter", sizeofGetHeader+size)
+	le.PutUint32(get[32:], uint32(size))
+	entries, err := ts.Entries(false, get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	innermost := sizeofGetHeader + 4*152 + 14*(176+2*152) + 176
+	if packets := le.Uint64(entries[innermost+ipv4Layout.counters:]); packets != 1 {
+		t.Errorf("the innermost chain's rule counted %d packets, want the datagram", packets)
+	}
+	deeper := nestedChains(16)
+	deeper.numCounters = uint32(4 + 1 + 15*3)
+	if _, _, err := ts.Replace(false, deeper.bytes()); errnoOf(err) != unix.EOPNOTSUPP {
+		t.Fatalf("16 nested chains: %v, want EOPNOTSUPP", err)
 	}
 }
