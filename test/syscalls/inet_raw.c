@@ -7,7 +7,7 @@
 //
 //go:build ignore
 
-#include "check.h"
+#include "inet_check.h"
 #include "ns_check.h"
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -32,11 +32,6 @@ static uint16_t checksum(const void *p, size_t n) {
 	return htons(~sum);
 }
 
-static void waitReadable(int fd) {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	CHECK_EQ(poll(&p, 1, 5000), 1);
-}
-
 int main(void) {
 	if (geteuid() != 0)
 		return 0; // raw sockets need CAP_NET_RAW, a namespace CAP_SYS_ADMIN
@@ -48,8 +43,7 @@ int main(void) {
 	CHECK_ERR(socket(AF_INET6, SOCK_STREAM, 300), EINVAL);
 	CHECK_ERR(socket(AF_INET, SOCK_DGRAM, 263), EINVAL);
 
-	struct sockaddr_in lo = {.sin_family = AF_INET};
-	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct sockaddr_in lo = lo4(0);
 
 	// ICMP: the caller builds the header and its checksum.
 	int icmp = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
@@ -71,7 +65,7 @@ int main(void) {
 	int replies = 0;
 	for (int i = 0; i < 2 && !replies; i++) {
 		char buf[256];
-		waitReadable(icmp);
+		CHECK(poll1(icmp, POLLIN, 5000) & POLLIN);
 		struct sockaddr_in from;
 		socklen_t fl = sizeof from;
 		ssize_t n = recvfrom(icmp, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
@@ -111,7 +105,7 @@ int main(void) {
 	};
 	pkt.ip.saddr = pkt.ip.daddr = htonl(INADDR_LOOPBACK);
 	CHECK_EQ(sendto(r, &pkt, sizeof pkt, 0, (struct sockaddr *)&lo, sizeof lo), sizeof pkt);
-	waitReadable(u);
+	CHECK(poll1(u, POLLIN, 5000) & POLLIN);
 	char got[8];
 	struct sockaddr_in from;
 	socklen_t fl = sizeof from;

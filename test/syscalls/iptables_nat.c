@@ -11,7 +11,7 @@
 //
 //go:build ignore
 
-#include "check.h"
+#include "inet_check.h"
 #include "ns_check.h"
 #include <arpa/inet.h>
 #include <linux/netfilter_ipv4.h>
@@ -81,17 +81,13 @@ static char *save(const char *table) {
 static struct sockaddr_storage loopback(int port, socklen_t *len) {
 	struct sockaddr_storage ss = {0};
 	if (fam->af == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		*len = sizeof *a;
+		struct sockaddr_in a = lo4(port);
+		memcpy(&ss, &a, sizeof a);
+		*len = sizeof a;
 	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		a->sin6_addr = in6addr_loopback;
-		*len = sizeof *a;
+		struct sockaddr_in6 a = lo6(port);
+		memcpy(&ss, &a, sizeof a);
+		*len = sizeof a;
 	}
 	return ss;
 }
@@ -116,7 +112,7 @@ static int bound(int type, int port) {
 	return s;
 }
 
-static int listener(int port) {
+static int listenAt(int port) {
 	int s = bound(SOCK_STREAM, port);
 	CHECK_OK(listen(s, 8));
 	return s;
@@ -190,7 +186,7 @@ static void run(const struct family *f) {
 	IPT("-t nat -N REDIR");
 	IPT("-t nat -A REDIR -p tcp -j REDIRECT --to-ports 8080");
 	IPT("-t nat -A OUTPUT -p tcp -d %s --dport 80 -m owner ! --uid-owner 4242 -j REDIR", fam->lo);
-	int proxy = listener(8080);
+	int proxy = listenAt(8080);
 	int c = dial(80);
 	CHECK(c >= 0);
 	int a = accept(proxy, NULL, NULL);
@@ -214,7 +210,7 @@ static void run(const struct family *f) {
 	close(a);
 
 	// REJECT with a reset, in the filter table, while a listener waits.
-	int l81 = listener(81);
+	int l81 = listenAt(81);
 	IPT("-A OUTPUT -p tcp --dport 81 -j REJECT --reject-with tcp-reset");
 	CHECK_EQ(dial(81), -ECONNREFUSED);
 	IPT("-D OUTPUT -p tcp --dport 81 -j REJECT --reject-with tcp-reset");
@@ -223,7 +219,7 @@ static void run(const struct family *f) {
 	close(c);
 	close(l81);
 	// multiport.
-	int l84 = listener(84);
+	int l84 = listenAt(84);
 	IPT("-A OUTPUT -p tcp -m multiport --dports 83,84:85 -j REJECT --reject-with tcp-reset");
 	CHECK_EQ(dial(84), -ECONNREFUSED);
 	close(l84);
@@ -293,7 +289,7 @@ static void run(const struct family *f) {
 	IPT("-A INPUT -m conntrack --ctstate INVALID -j DROP");
 	IPT("-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT");
 	IPT("-A INPUT -p tcp --dport 82 -m conntrack --ctstate NEW -j REJECT --reject-with tcp-reset");
-	int l82 = listener(82);
+	int l82 = listenAt(82);
 	CHECK_EQ(dial(82), -ECONNREFUSED);
 	close(l82);
 	c = dial(80);

@@ -6,7 +6,7 @@
 //
 //go:build ignore
 
-#include "check.h"
+#include "task_check.h"
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,12 +14,9 @@
 static volatile int step;
 
 static int readAdj(pid_t pid) {
-	char path[64], buf[16] = {0};
+	char path[64], buf[16];
 	snprintf(path, sizeof path, "/proc/%d/oom_score_adj", pid);
-	int fd = open(path, O_RDONLY);
-	CHECK(fd >= 0);
-	CHECK(read(fd, buf, sizeof buf - 1) > 0);
-	close(fd);
+	CHECK(read_text(path, buf, sizeof buf) > 0);
 	return atoi(buf);
 }
 
