@@ -221,22 +221,25 @@ func (k *Kernel) oomForCharge(c *Container, t *Task, w *oomWait) bool {
 	if victim != w.victim {
 		w.victim, w.since = victim, time.Now()
 	}
+	return t.awaitOOMVictimLocked(victim)
+}
+
+// awaitOOMVictimLocked releases k.mu and waits up to oomPoll for the
+// victim an OOM killer chose to exit, reporting whether t should retry;
+// false, without waiting, when the victim is t's own process. A signal
+// does not end the wait: a fatal one ends the caller's retries on its
+// next round, and Linux's OOM paths sleep killably only.
+//
+// Preconditions: k.mu is held.
+func (t *Task) awaitOOMVictimLocked(victim *ThreadGroup) bool {
 	if victim == t.tg {
-		k.mu.Unlock()
+		t.k.mu.Unlock()
 		return false
 	}
 	exited := victim.exited
-	k.mu.Unlock()
-	t.waitOOMVictim(exited)
-	return true
-}
-
-// waitOOMVictim waits up to oomPoll for an OOM victim to exit. A signal
-// does not end the wait: a fatal one ends the caller's retries on its
-// next round, and Linux's OOM paths sleep killably only.
-func (t *Task) waitOOMVictim(exited <-chan struct{}) {
+	t.k.mu.Unlock()
 	if _, err := t.BlockUntil(exited, time.Now().Add(oomPoll)); err == nil {
-		return
+		return true
 	}
 	timer := time.NewTimer(oomPoll)
 	defer timer.Stop()
@@ -244,4 +247,5 @@ func (t *Task) waitOOMVictim(exited <-chan struct{}) {
 	case <-exited:
 	case <-timer.C:
 	}
+	return true
 }

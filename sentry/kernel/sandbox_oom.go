@@ -46,14 +46,7 @@ func (t *Task) OutOfMemory() bool {
 			return false
 		}
 	}
-	if victim == t.tg {
-		k.mu.Unlock()
-		return false
-	}
-	exited := victim.exited
-	k.mu.Unlock()
-	t.waitOOMVictim(exited)
-	return true
+	return t.awaitOOMVictimLocked(victim)
 }
 
 // killLargestInSandboxLocked SIGKILLs the live process with the highest
