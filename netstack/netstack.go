@@ -69,6 +69,10 @@ type Stack struct {
 	// timeWait bounds the connections kept in TIME-WAIT (timewait.go).
 	timeWait timeWaitLimit
 
+	// reserved keeps ephemeral picks off net.ipv4.ip_local_reserved_ports
+	// (reservedports.go).
+	reserved reservedPorts
+
 	// netfilter is the state of the packet filter's socket interface
 	// (sentry/socket/netfilter), made by the first Netfilter call.
 	netfilterOnce sync.Once

@@ -17,9 +17,9 @@ import (
 // A Stack is one network namespace, so it holds that namespace's net.*
 // sysctls (sentry/sysctl lists them): /proc/sys/net reads and writes them
 // here, and each takes effect where Linux's does. Those netstack applies
-// itself (the ephemeral port range, SACK, the TCP buffer sizes, SYN
-// retries, FIN-WAIT-2's timeout, forwarding) are set on the gVisor stack
-// when written; the others are read where they apply: listen's backlog
+// itself (the ephemeral port range and its reserved ports, SACK, the TCP
+// buffer sizes, SYN retries, FIN-WAIT-2's timeout, forwarding) are set on
+// the gVisor stack when written; the others are read where they apply: listen's backlog
 // (somaxconn), bind's privileged ports, the keepalive defaults of a new
 // TCP socket, SO_SNDBUF and SO_RCVBUF's caps, who may open ping sockets,
 // the TIME-WAIT limit (timewait.go).
@@ -59,7 +59,7 @@ func (s *Stack) Sysctl(name string) (string, bool) {
 	if v == nil {
 		return "", false
 	}
-	return sysctl.FormatNet(v), true
+	return sysctl.FormatNet(name, v), true
 }
 
 // SysctlWritable reports whether name may be written in this namespace:
@@ -123,7 +123,14 @@ func (s *Stack) applySysctlLocked(name string, v []int64) error {
 	}
 	switch name {
 	case "net.ipv4.ip_local_port_range":
-		terr = s.SetPortRange(uint16(v[0]), uint16(v[1]))
+		terr = s.applyEphemeralLocked(v, s.sysctls.values["net.ipv4.ip_local_reserved_ports"])
+	case "net.ipv4.ip_local_reserved_ports":
+		portRange := s.sysctls.values["net.ipv4.ip_local_port_range"]
+		if portRange == nil {
+			// initSysctls has not set it yet.
+			portRange = sysctl.NetSysctls["net.ipv4.ip_local_port_range"].Default
+		}
+		terr = s.applyEphemeralLocked(portRange, v)
 	case "net.ipv4.ip_forward":
 		terr = s.SetForwardingDefaultAndAllNICs(ipv4.ProtocolNumber, v[0] != 0)
 	case "net.ipv4.tcp_sack":

@@ -20,6 +20,7 @@ func TestPodNetSysctls(t *testing.T) {
 	cfg.Sysctls = map[string]string{
 		"net.core.somaxconn":                  "1024",
 		"net/ipv4/ip_local_port_range":        "40000 40100",
+		"net.ipv4.ip_local_reserved_ports":    "40050,40010-40020",
 		"net.ipv4.ip_unprivileged_port_start": "0",
 		"net.ipv4.tcp_keepalive_time":         "600",
 		"net.ipv4.tcp_rmem":                   "8192 65536 1048576",
@@ -30,8 +31,9 @@ func TestPodNetSysctls(t *testing.T) {
 	out, errOut, code := execIn(t, r, c.Config.ID, "", "cat",
 		"/proc/sys/net/core/somaxconn", "/proc/sys/net/ipv4/ip_local_port_range",
 		"/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/net/ipv4/tcp_keepalive_time",
-		"/proc/sys/net/ipv4/tcp_rmem", "/proc/sys/net/ipv4/ping_group_range", "/proc/sys/net/ipv4/tcp_fin_timeout")
-	if want := "1024\n40000\t40100\n0\n600\n8192\t65536\t1048576\n0\t2147483647\n60\n"; out != want || code != 0 {
+		"/proc/sys/net/ipv4/tcp_rmem", "/proc/sys/net/ipv4/ping_group_range", "/proc/sys/net/ipv4/tcp_fin_timeout",
+		"/proc/sys/net/ipv4/ip_local_reserved_ports")
+	if want := "1024\n40000\t40100\n0\n600\n8192\t65536\t1048576\n0\t2147483647\n60\n40010-40020,40050\n"; out != want || code != 0 {
 		t.Errorf("/proc/sys/net: %q (stderr %q, code %d), want %q", out, errOut, code, want)
 	}
 

@@ -173,7 +173,7 @@ func (k *Kernel) setInitialNetSysctl(name, value string) error {
 	if err != nil {
 		return fmt.Errorf("sysctl %s: %w", name, err)
 	}
-	if err := st.SetSysctl(name, value); err != nil {
+	if err := k.setNetSysctl(st, name, value); err != nil {
 		var se *netstack.SysctlError
 		if errors.As(err, &se) {
 			return fmt.Errorf("sysctl %s=%q: %w", name, value, se.Err)
@@ -193,7 +193,7 @@ func (k *Kernel) netSysctl(name string) (string, bool) {
 	}
 	if name == "net.ipv4.ping_group_range" {
 		low, high := k.pingGroupRange()
-		return sysctl.FormatNet([]int64{int64(low), int64(high)}), true
+		return sysctl.FormatNet(name, []int64{int64(low), int64(high)}), true
 	}
 	if k.HostNetwork {
 		return "", false
@@ -233,7 +233,7 @@ func (k *Kernel) WriteNetSysctl(name, value string) error {
 		return unix.EACCES
 	}
 	if n := t.netns.Load(); n != nil {
-		return errnoOf(n.stack.SetSysctl(name, value))
+		return errnoOf(k.setNetSysctl(n.stack, name, value))
 	}
 	if name == "net.ipv4.ping_group_range" {
 		low, high := k.pingGroupRange()
@@ -251,7 +251,23 @@ func (k *Kernel) WriteNetSysctl(name, value string) error {
 	if err != nil {
 		return unix.ENOMEM
 	}
-	return errnoOf(st.SetSysctl(name, value))
+	return errnoOf(k.setNetSysctl(st, name, value))
+}
+
+// setNetSysctl writes a net sysctl of st and logs what the stack could
+// not honour exactly: reserved ports too many to skip one by one inside
+// the ephemeral range, which it then picks from a shorter range.
+func (k *Kernel) setNetSysctl(st *netstack.Stack, name, value string) error {
+	if err := st.SetSysctl(name, value); err != nil {
+		return err
+	}
+	if name != "net.ipv4.ip_local_port_range" && name != "net.ipv4.ip_local_reserved_ports" {
+		return nil
+	}
+	if first, last, narrowed := st.EphemeralNarrowed(); narrowed {
+		k.printkRatelimited(klogInfo, "net: ephemeral ports come from %d-%d alone: more ports of net.ipv4.ip_local_reserved_ports lie inside net.ipv4.ip_local_port_range than the sandbox skips one by one", first, last)
+	}
+	return nil
 }
 
 // errnoOf reduces netstack.Stack.SetSysctl's error to its errno.

@@ -10,7 +10,8 @@ import (
 )
 
 // The network namespace's sysctls (net.*): integer vectors that Linux
-// reads and writes with proc_dointvec_minmax and its relatives. The
+// reads and writes with proc_dointvec_minmax and its relatives, and one
+// set of ports (ip_local_reserved_ports, portlist.go). The
 // sandbox's stack (netstack.Stack) keeps one set per network namespace
 // and applies them; this file knows their names, bounds and defaults, so
 // that the daemon can check a pod's values without the stack.
@@ -29,6 +30,10 @@ type Net struct {
 	// change: a child namespace shows them read-only, as Linux shows
 	// init_net's net.core.rmem_max and wmem_max.
 	InitialOnly bool
+	// PortList marks a set of ports (portlist.go) rather than a vector:
+	// Len, Min, Max and Default do not apply, and a new namespace's set
+	// is empty.
+	PortList bool
 }
 
 // Linux's bounds: SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF (x86-64),
@@ -61,6 +66,7 @@ var NetSysctls = map[string]Net{
 	// Any int: nonzero turns forwarding on.
 	"net.ipv4.ip_forward":                 {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{0}},
 	"net.ipv4.ip_local_port_range":        {Len: 2, Min: 1, Max: 65535, Default: []int64{32768, 60999}},
+	"net.ipv4.ip_local_reserved_ports":    {PortList: true},
 	"net.ipv4.ip_unprivileged_port_start": {Len: 1, Min: 0, Max: 65535, Default: []int64{1024}},
 	"net.ipv4.ping_group_range":           {Len: 2, Min: 0, Max: gidMax, Default: []int64{1, 0}},
 	// Seconds, through proc_dointvec_jiffies.
@@ -125,6 +131,9 @@ func ParseNet(name, value string, old []int64) ([]int64, error) {
 	spec, ok := NetSysctls[name]
 	if !ok {
 		return nil, &ErrUnsupported{Name: name}
+	}
+	if spec.PortList {
+		return parsePortList(value)
 	}
 	out := append([]int64(nil), old...)
 	if len(out) != spec.Len {
@@ -255,8 +264,12 @@ func ParseCInt(s string) (int64, error) {
 	return int64(u), nil
 }
 
-// FormatNet formats a value as /proc/sys shows it: tab-separated.
-func FormatNet(v []int64) string {
+// FormatNet formats a value of net sysctl name as /proc/sys shows it:
+// tab-separated, or a port list's ranges.
+func FormatNet(name string, v []int64) string {
+	if NetSysctls[name].PortList {
+		return formatPortList(v)
+	}
 	parts := make([]string, len(v))
 	for i, x := range v {
 		parts[i] = strconv.FormatInt(x, 10)
@@ -279,7 +292,7 @@ func netParser(name string) parser {
 		if err := CheckNet(name, v, [2]int64{65535, 65535}, 0); err != nil {
 			return "", err
 		}
-		return FormatNet(v), nil
+		return FormatNet(name, v), nil
 	}
 }
 

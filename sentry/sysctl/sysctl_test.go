@@ -123,7 +123,7 @@ func TestParseNet(t *testing.T) {
 		v, err := ParseNet(c.name, c.value, c.old)
 		got := ""
 		if err == nil {
-			got = FormatNet(v)
+			got = FormatNet(c.name, v)
 		}
 		if got != c.want {
 			t.Errorf("ParseNet(%s, %q) = %q, %v; want %q", c.name, c.value, got, err, c.want)
@@ -176,5 +176,52 @@ func TestCheckPod(t *testing.T) {
 		if err := CheckPod(c.set); (err == nil) != c.ok {
 			t.Errorf("CheckPod(%v) = %v, want ok %v", c.set, err, c.ok)
 		}
+	}
+}
+
+// The reserved ports parse and read back as Linux's proc_do_large_bitmap
+// does them.
+func TestReservedPorts(t *testing.T) {
+	const name = "net.ipv4.ip_local_reserved_ports"
+	for _, c := range []struct {
+		value, want string
+		ok          bool
+	}{
+		{"40007,40002-40004\n", "40002-40004,40007", true},
+		{"8080", "8080", true},
+		{"\n", "", true},
+		{"", "", true},
+		{"1,2,3,5", "1-3,5", true},
+		{"5-5,4,", "4-5", true},
+		{"0x10,010", "8,16", true},
+		{"9000-9010\n\n100\n", "100,9000-9010", true},
+		{"0-65535", "0-65535", true},
+		{"65536", "", false},
+		{"10-9", "", false},
+		{" 1", "", false},
+		{"1 ", "", false},
+		{"1,,2", "", false},
+		{"1-", "", false},
+		{"-1", "", false},
+		{"1-2-3", "", false},
+		{"08", "", false},
+		{"a", "", false},
+	} {
+		v, err := ParseNet(name, c.value, nil)
+		if (err == nil) != c.ok {
+			t.Errorf("ParseNet(%q) error %v, want ok %v", c.value, err, c.ok)
+			continue
+		}
+		if err == nil {
+			if got := FormatNet(name, v); got != c.want {
+				t.Errorf("ParseNet(%q) reads back %q, want %q", c.value, got, c.want)
+			}
+		} else if _, isInvalid := err.(*ErrInvalid); !isInvalid {
+			t.Errorf("ParseNet(%q) error %T, want *ErrInvalid", c.value, err)
+		}
+	}
+	_, got, err := Parse("net/ipv4/ip_local_reserved_ports", "50000,50010-50020")
+	if err != nil || got != "50000,50010-50020" {
+		t.Errorf("a pod's value: %q, %v", got, err)
 	}
 }

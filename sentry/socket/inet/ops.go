@@ -7,6 +7,8 @@ import (
 
 	linux "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
 
 // Bind implements bind(2) with inet_bind's and inet6_bind's checks.
@@ -36,7 +38,18 @@ func (s *Socket) Bind(sa []byte) error {
 	if port := int(p.addr.Port); port != 0 && port < s.stack.UnprivilegedPortStart() && !callerMayBindService() {
 		return linux.EACCES
 	}
-	switch terr := s.ep.Bind(p.addr); terr.(type) {
+	var terr tcpip.Error
+	if tp, ok := s.portTransport(); !ok {
+		terr = s.ep.Bind(p.addr)
+	} else if p.addr.Port == 0 {
+		s.stack.RestoreReservedPorts()
+		terr = s.ep.Bind(p.addr)
+	} else {
+		// A port of net.ipv4.ip_local_reserved_ports is bound by
+		// number like any other.
+		terr = s.stack.BindPort(tp, p.addr.Port, func() tcpip.Error { return s.ep.Bind(p.addr) })
+	}
+	switch terr.(type) {
 	case nil:
 		return nil
 	case *tcpip.ErrNoPortAvailable:
@@ -46,6 +59,18 @@ func (s *Socket) Bind(sa []byte) error {
 	default:
 		return errno(terr)
 	}
+}
+
+// portTransport returns the socket's transport protocol when its
+// ephemeral ports skip net.ipv4.ip_local_reserved_ports: TCP and UDP.
+func (s *Socket) portTransport() (tcpip.TransportProtocolNumber, bool) {
+	switch {
+	case s.typ == linux.SOCK_STREAM:
+		return tcp.ProtocolNumber, true
+	case s.typ == linux.SOCK_DGRAM && s.protocol == linux.IPPROTO_UDP:
+		return udp.ProtocolNumber, true
+	}
+	return 0, false
 }
 
 // Listen implements listen(2); the backlog is capped at the namespace's
@@ -59,7 +84,9 @@ func (s *Socket) Listen(backlog int) error {
 	}
 	// Linux's accept queue is full only past the backlog
 	// (sk_acceptq_is_full compares with >): it holds backlog+1
-	// connections, netstack's holds what it is given.
+	// connections, netstack's holds what it is given. An unbound
+	// socket gets an ephemeral port.
+	s.stack.RestoreReservedPorts()
 	if err := errno(s.ep.Listen(backlog + 1)); err != nil {
 		return err
 	}
@@ -136,6 +163,9 @@ func (s *Socket) Connect(sa []byte) error {
 			return linux.EAFNOSUPPORT
 		}
 		return errno(terr)
+	}
+	if _, ok := s.portTransport(); ok {
+		s.stack.RestoreReservedPorts()
 	}
 	switch terr := s.ep.Connect(addr); terr.(type) {
 	case *tcpip.ErrConnectStarted:
@@ -217,6 +247,10 @@ func (s *Socket) SendFrom(src tcpip.Payloader, to []byte, flags int) (int, error
 		}
 		a := s.toNetstack(p)
 		opts.To = &a
+		if _, ok := s.portTransport(); ok {
+			// An unbound socket gets an ephemeral port.
+			s.stack.RestoreReservedPorts()
+		}
 	}
 	if s.isStream() && src.Len() == 0 {
 		// netstack would queue nothing but still check the state; Linux
