@@ -4,8 +4,8 @@
 // is brought up through rtnetlink. Its sockets never reach the parent
 // namespace's listeners (connecting to their port is ECONNREFUSED), a
 // port the parent listens on is free there, and connections inside it
-// work. /proc/self/ns/net names another namespace, and /proc/net/dev
-// lists its lo alone. Without
+// work. /proc/self/ns/net names another namespace, /proc/net/dev lists
+// its lo alone and /proc/net/arp no neighbour. Without
 // CAP_SYS_ADMIN, unshare is EPERM.
 //
 //go:build ignore
@@ -74,6 +74,11 @@ static int in_new_namespace(void *arg) {
 		ifaces++;
 	CHECK_EQ(ifaces, 1);
 	CHECK(strstr(dev, " lo:") != NULL);
+	// lo does no ARP: the ARP table is its header alone.
+	static char arp[1024];
+	read_text("/proc/net/arp", arp, sizeof arp);
+	if (strcmp(arp, "IP address       HW type     Flags       HW address            Mask     Device\n") != 0)
+		FAIL("/proc/net/arp = \"%s\"", arp);
 	short f = lo_flags();
 	CHECK(f & IFF_LOOPBACK);
 	CHECK(!(f & IFF_UP));

@@ -52,7 +52,7 @@ type UnixSocket struct {
 }
 
 // netFiles are the files of /proc/[pid]/net, in readdir order.
-var netFiles = []string{"dev", "if_inet6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "route", "snmp", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
+var netFiles = []string{"arp", "dev", "if_inet6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "route", "snmp", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
 
 // restrictedNetFiles are the files of /proc/[pid]/net only their
 // owner's group may read (ip_tables' are 0440).
@@ -89,6 +89,18 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 		return nil, unix.ENOENT
 	}
 	switch name {
+	case "arp":
+		ifs, err := n.Interfaces()
+		if err != nil {
+			return nil, err
+		}
+		var neigh []netif.Neighbour
+		if l, ok := n.(netif.NeighbourLister); ok {
+			if neigh, err = l.Neighbours(); err != nil {
+				return nil, err
+			}
+		}
+		return formatArp(neigh, ifs), nil
 	case "dev":
 		ifs, err := n.Interfaces()
 		return formatNetDev(ifs), err
@@ -140,6 +152,41 @@ func lines(names []string) []byte {
 	for _, n := range names {
 		b.WriteString(n)
 		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// formatArp renders /proc/net/arp (arp_seq_show): the IPv4 neighbours,
+// their link addresses (zeros while unknown) and ATF_* flags, those of
+// devices that do no ARP left out.
+func formatArp(neigh []netif.Neighbour, ifs []netif.Interface) []byte {
+	const (
+		atfCom  = 0x02 // ATF_COM: the link address is known
+		atfPerm = 0x04 // ATF_PERM: a permanent entry
+	)
+	var b bytes.Buffer
+	b.WriteString("IP address       HW type     Flags       HW address            Mask     Device\n")
+	for _, nb := range neigh {
+		it, ok := netif.ByIndex(ifs, nb.Index)
+		if !ok || !nb.Addr.Is4() || nb.State&netif.NUDNoARP != 0 {
+			continue
+		}
+		flags := 0
+		switch {
+		case nb.State&netif.NUDPermanent != 0:
+			flags = atfCom | atfPerm
+		case nb.State&netif.NUDValid != 0:
+			flags = atfCom
+		}
+		hw := make([]string, len(it.Addr))
+		for i := range hw {
+			if i < len(nb.LinkAddr) {
+				hw[i] = fmt.Sprintf("%02x", nb.LinkAddr[i])
+			} else {
+				hw[i] = "00"
+			}
+		}
+		fmt.Fprintf(&b, "%-16s 0x%-10x0x%-10x%s     *        %s\n", nb.Addr, it.Type, flags, strings.Join(hw, ":"), it.Name)
 	}
 	return b.Bytes()
 }

@@ -43,6 +43,20 @@ func TestFormatNetFiles(t *testing.T) {
 	if got := string(formatIfInet6(addrs, ifs)); got != "00000000000000000000000000000001 01 80 10 80       lo\n" {
 		t.Errorf("/proc/net/if_inet6 = %q", got)
 	}
+	ether := []netif.Interface{{Index: 4, Name: "eth0", Type: unix.ARPHRD_ETHER, Addr: []byte{2, 0, 0, 0, 0, 1}}}
+	neigh := []netif.Neighbour{
+		{Index: 4, Addr: netip.MustParseAddr("192.0.2.1"), LinkAddr: []byte{2, 0xfc, 0, 0, 0, 5}, State: netif.NUDReachable},
+		{Index: 4, Addr: netip.MustParseAddr("192.0.2.9"), State: netif.NUDIncomplete},
+		{Index: 4, Addr: netip.MustParseAddr("192.0.2.7"), LinkAddr: []byte{2, 0, 0, 0, 0, 7}, State: netif.NUDPermanent},
+		{Index: 4, Addr: netip.MustParseAddr("fd00::1"), State: netif.NUDFailed},
+	}
+	// Lines as this kernel prints them.
+	if got, want := string(formatArp(neigh, ether)), "IP address       HW type     Flags       HW address            Mask     Device\n"+
+		"192.0.2.1        0x1         0x2         02:fc:00:00:00:05     *        eth0\n"+
+		"192.0.2.9        0x1         0x0         00:00:00:00:00:00     *        eth0\n"+
+		"192.0.2.7        0x1         0x6         02:00:00:00:00:07     *        eth0\n"; got != want {
+		t.Errorf("/proc/net/arp =\n%s\nwant\n%s", got, want)
+	}
 	socks := []netif.InetSocket{
 		{Protocol: unix.IPPROTO_TCP, Local: netip.MustParseAddrPort("127.0.0.1:2024"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), State: netif.TCPListen, Inode: 511, Cwnd: 10},
 		{Protocol: unix.IPPROTO_UDP, Local: netip.MustParseAddrPort("127.0.0.1:53"), Remote: netip.MustParseAddrPort("0.0.0.0:0"), State: netif.TCPClose, Inode: 7},
