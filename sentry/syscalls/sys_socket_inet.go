@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"bytes"
 	"encoding/binary"
 	"time"
 
@@ -126,14 +127,20 @@ func inetAccept(t *kernel.Task, f *vfs.File, s inetSocket, addr, lenAddr uint64,
 // blocking call writes completely (unless a signal or SO_SNDTIMEO ends
 // it after part of it). EPIPE raises SIGPIPE unless MSG_NOSIGNAL.
 func inetSend(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []byte, flags int) (uint64, error) {
-	n, err := inetSendData(t, f, s, iovs, to, flags)
+	return inetSendControl(t, f, s, iovs, to, flags, nil)
+}
+
+// inetSendControl is inetSend with a datagram's control messages
+// (inetControl's).
+func inetSendControl(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []byte, flags int, control []byte) (uint64, error) {
+	n, err := inetSendData(t, f, s, iovs, to, flags, control)
 	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL == 0 {
 		t.SendSignalToSelf(unix.SIGPIPE)
 	}
 	return n, err
 }
 
-func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []byte, flags int) (uint64, error) {
+func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []byte, flags int, control []byte) (uint64, error) {
 	if flags&unix.MSG_OOB != 0 {
 		// Urgent data is not implemented by netstack.
 		return 0, unix.EOPNOTSUPP
@@ -152,7 +159,11 @@ func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []
 		var n int
 		err := sockWait(t, s, nonblock, timeout, func() error {
 			var err error
-			n, err = sendDatagram(t, s, buf, to, flags)
+			if ns, ok := s.(*inet.Socket); ok && len(control) > 0 {
+				n, err = ns.SendFromControl(bytes.NewReader(buf), to, flags, control)
+			} else {
+				n, err = sendDatagram(t, s, buf, to, flags)
+			}
 			return err
 		})
 		return uint64(n), err
@@ -349,15 +360,29 @@ func inetRecvmsgOne(t *kernel.Task, f *vfs.File, s inetSocket, maddr uint64, fla
 			}
 		}
 	}
+	// The ancillary data the socket asked for, cut to msg_controllen as
+	// put_cmsg cuts it. A control buffer the task cannot write gets
+	// nothing, without an error, as put_cmsg's fault is ignored.
+	space := min(m.controllen, uint64(len(res.Control)))
+	if m.control == 0 {
+		space = 0
+	}
+	control, ctrunc := inet.PutControl(res.Control, int(space))
+	if ctrunc {
+		mflags |= unix.MSG_CTRUNC
+	}
+	if len(control) > 0 {
+		if _, err := t.CopyOut(m.control, control); err != nil {
+			control = nil
+		}
+	}
 	le := binary.LittleEndian
 	out := []struct {
 		off uint64
 		b   []byte
 	}{
 		{8, le.AppendUint32(nil, namelen)},
-		// No ancillary data is delivered: the options that ask for
-		// it are refused by setsockopt.
-		{40, le.AppendUint64(nil, 0)},
+		{40, le.AppendUint64(nil, uint64(len(control)))},
 		{48, le.AppendUint32(nil, uint32(mflags))},
 	}
 	for _, o := range out {
@@ -383,43 +408,58 @@ func inetSendmsgOne(t *kernel.Task, f *vfs.File, s inetSocket, m msghdr, flags i
 			return 0, err
 		}
 	}
-	if err := checkInetControl(t, m); err != nil {
+	control, err := inetControl(t, s, m)
+	if err != nil {
 		return 0, err
 	}
-	return inetSend(t, f, s, iovs, to, flags)
+	return inetSendControl(t, f, s, iovs, to, flags, control)
 }
 
-// checkInetControl refuses ancillary data the sandbox cannot honour:
-// SOL_SOCKET messages (SCM_RIGHTS and SCM_CREDENTIALS are unix-only,
-// EINVAL as in Linux's ip_cmsg_send) and per-message IP options, which
-// netstack does not take yet. Other levels are ignored, as Linux does.
-func checkInetControl(t *kernel.Task, m msghdr) error {
+// inetControl reads sendmsg's ancillary data and returns what the
+// socket's send takes: a netstack datagram socket's IP and IPv6 control
+// messages, which it parses (inet's cmsg_send.go). SCM_RIGHTS and
+// SCM_CREDENTIALS are passed over and other SOL_SOCKET messages are
+// EINVAL; a stream socket ignores IP ones, as Linux's TCP does; a host
+// socket (hostNetwork) takes none (EOPNOTSUPP).
+func inetControl(t *kernel.Task, s inetSocket, m msghdr) ([]byte, error) {
 	if m.controllen == 0 {
-		return nil
+		return nil, nil
 	}
 	if m.controllen > optmemMax {
-		return unix.ENOBUFS
+		return nil, unix.ENOBUFS
 	}
 	b := make([]byte, m.controllen)
 	if _, err := t.CopyIn(m.control, b); err != nil {
-		return unix.EFAULT
+		return nil, unix.EFAULT
 	}
+	ns, netstack := s.(*inet.Socket)
+	datagram := netstack && s.Type() != unix.SOCK_STREAM
 	le := binary.LittleEndian
 	for off := uint64(0); off+cmsgHdrLen <= uint64(len(b)); {
 		l := le.Uint64(b[off:])
-		level := int32(le.Uint32(b[off+8:]))
+		level, typ := int32(le.Uint32(b[off+8:])), int32(le.Uint32(b[off+12:]))
 		if l < cmsgHdrLen || l > uint64(len(b))-off {
-			return unix.EINVAL
+			return nil, unix.EINVAL
 		}
 		switch level {
 		case unix.SOL_SOCKET:
-			return unix.EINVAL
+			// __sock_cmsg_send passes over SCM_RIGHTS and
+			// SCM_CREDENTIALS; the others it takes (SO_MARK,
+			// timestamping, SCM_TXTIME) the sandbox does not.
+			if typ != unix.SCM_RIGHTS && typ != unix.SCM_CREDENTIALS {
+				return nil, unix.EINVAL
+			}
 		case unix.SOL_IP, unix.SOL_IPV6:
-			return unix.EOPNOTSUPP
+			if !netstack {
+				return nil, unix.EOPNOTSUPP
+			}
 		}
 		off += cmsgAlign(l)
 	}
-	return nil
+	if !datagram || ns == nil {
+		return nil, nil
+	}
+	return b, nil
 }
 
 // inetGetsockopt implements getsockopt(2); optval and lenAddr are the

@@ -24,16 +24,34 @@ func TestShellJobControl(t *testing.T) {
 // TestGoProgram builds a static Go program that uses goroutines on
 // several threads, timers, heavy allocation and os/exec, and runs it.
 func TestGoProgram(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "goprog")
-	cmd := exec.Command("go", "build", "-o", bin, "./testdata/goprog")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the Go program: %v\n%s", err, out)
-	}
-	r := same(t, "/", bin)
+	r := same(t, "/", buildGo(t, "goprog"))
 	if !strings.Contains(r.stdout, `child="from child\n"`) || !strings.Contains(r.stdout, "restarted reads: 100 bytes in order") {
 		t.Errorf("stdout %q", r.stdout)
 	}
+}
+
+// TestDNSServerUDP runs a DNS server's UDP path as miekg/dns (CoreDNS)
+// has it: packet info on a dual-stack socket, answers sent from each
+// query's destination address.
+func TestDNSServerUDP(t *testing.T) {
+	r := same(t, "/", buildGo(t, "dnsflow"))
+	want := "127.0.0.1: \"query\" came to 127.0.0.1, answered \"query\"\n::1: \"query\" came to ::1, answered \"query\"\n"
+	if r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+}
+
+// buildGo builds the static Go program in testdata/name and returns its
+// path.
+func buildGo(t *testing.T, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/"+name)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", name, err, out)
+	}
+	return bin
 }
 
 // TestPythonThreadsAndSubprocess runs the host's python3 with threads and

@@ -227,6 +227,12 @@ func (s *Socket) Send(src []byte, to []byte, flags int) (int, error) {
 // copy through a buffer of its own. A read error (a fault) before
 // anything is queued fails the send (EFAULT).
 func (s *Socket) SendFrom(src tcpip.Payloader, to []byte, flags int) (int, error) {
+	return s.SendFromControl(src, to, flags, nil)
+}
+
+// SendFromControl is SendFrom with sendmsg's control messages (cmsg_send.go),
+// which a stream socket ignores, as Linux's TCP ignores those of IP.
+func (s *Socket) SendFromControl(src tcpip.Payloader, to []byte, flags int, control []byte) (int, error) {
 	opts := tcpip.WriteOptions{More: flags&linux.MSG_MORE != 0}
 	if len(to) > 0 && !s.isStream() {
 		p, err := parseSockaddr(to)
@@ -270,6 +276,15 @@ func (s *Socket) SendFrom(src tcpip.Payloader, to []byte, flags int) (int, error
 	// wrapper, emptied once the write returns.
 	w := &heldPayloader{src}
 	if !s.isStream() {
+		s.ctlMu.RLock()
+		defer s.ctlMu.RUnlock()
+		if len(control) > 0 {
+			done, err := s.applyControl(&opts, control)
+			if err != nil {
+				return 0, err
+			}
+			defer done()
+		}
 		s.owner.dropped.Store(false)
 	}
 	n, terr := s.ep.Write(w, opts)
@@ -297,6 +312,9 @@ type RecvResult struct {
 	MsgLen int
 	// From is the sender's address (datagram sockets, when asked).
 	From []byte
+	// Control is the datagram's ancillary data the socket asked for
+	// (cmsg.go), as Linux's control messages.
+	Control []byte
 }
 
 // sliceWriter fills a byte slice; a write that does not fit is short,
@@ -335,7 +353,8 @@ func (s *Socket) RecvTo(dst io.Writer, n int, flags int, wantFrom bool) (RecvRes
 	defer s.readMu.Unlock()
 	peek := flags&linux.MSG_PEEK != 0
 	trunc := flags&linux.MSG_TRUNC != 0
-	opts := tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: wantFrom && !s.isStream()}
+	control := !s.isStream() && s.cmsg.Load() != 0
+	opts := tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: (wantFrom || control) && !s.isStream()}
 	var res RecvResult
 	if s.isStream() && trunc {
 		// tcp(7): MSG_TRUNC discards the data instead of copying it.
@@ -391,8 +410,13 @@ func (s *Socket) RecvTo(dst io.Writer, n int, flags int, wantFrom bool) (RecvRes
 		if !peek && r.Count > 0 {
 			s.ep.ModerateRecvBuf(r.Count)
 		}
-	} else if wantFrom {
-		res.From = sockaddr(s.family, r.RemoteAddr)
+	} else {
+		if wantFrom {
+			res.From = sockaddr(s.family, r.RemoteAddr)
+		}
+		if control {
+			res.Control = s.control(r.ControlMessages, r.RemoteAddr)
+		}
 	}
 	return res, nil
 }

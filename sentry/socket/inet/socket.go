@@ -93,6 +93,17 @@ type Socket struct {
 	// syn is set when the socket ended a handshake at its deadline
 	// (syn_timeout.go).
 	syn synTimeout
+
+	// cmsg holds the cmsg* flags of the ancillary data recvmsg delivers
+	// (cmsg.go); cmsgMu serializes its writers with the gVisor flags
+	// they derive.
+	cmsgMu sync.Mutex
+	cmsg   atomic.Uint32
+
+	// ctlMu is held for reading by every datagram write, and for
+	// writing by one whose control message changes a socket option for
+	// itself (cmsg_send.go).
+	ctlMu sync.RWMutex
 }
 
 // Netfilter returns the ip_tables state of the socket's stack.

@@ -99,6 +99,8 @@ func (s *Socket) getSocketOpt(name int) ([]byte, error) {
 		return i32(int(max(ops.GetRcvlowat(), 1))), nil
 	case linux.SO_SNDLOWAT:
 		return i32(1), nil
+	case soTimestampOld, soTimestampNSOld, soTimestampNew, soTimestampNSNew:
+		return b32(s.timestampOpt(name)), nil
 	case linux.SO_LINGER:
 		l := ops.GetLinger()
 		b := b32(l.Enabled)
@@ -254,12 +256,9 @@ func (s *Socket) getIPOpt(name int) ([]byte, error) {
 		return s.intOpt(tcpip.MulticastTTLOption)
 	case linux.IP_MULTICAST_LOOP:
 		return b32(ops.GetMulticastLoop()), nil
-	case linux.IP_RECVTOS:
-		return b32(ops.GetReceiveTOS()), nil
-	case linux.IP_RECVTTL:
-		return b32(ops.GetReceiveTTL()), nil
-	case linux.IP_PKTINFO:
-		return b32(ops.GetReceivePacketInfo()), nil
+	case linux.IP_RECVTOS, linux.IP_RECVTTL, linux.IP_PKTINFO, linux.IP_RECVORIGDSTADDR:
+		flag, _ := recvFlagOf(linux.SOL_IP, name)
+		return b32(s.recvFlag(flag)), nil
 	case linux.IP_RECVERR:
 		return b32(ops.GetIPv4RecvError()), nil
 	case linux.IP_MULTICAST_IF:
@@ -300,10 +299,9 @@ func (s *Socket) getIPv6Opt(name int) ([]byte, error) {
 		return s.intOpt(tcpip.MulticastTTLOption)
 	case linux.IPV6_MULTICAST_LOOP:
 		return b32(ops.GetMulticastLoop()), nil
-	case linux.IPV6_RECVTCLASS:
-		return b32(ops.GetReceiveTClass()), nil
-	case linux.IPV6_RECVPKTINFO:
-		return b32(ops.GetIPv6ReceivePacketInfo()), nil
+	case linux.IPV6_RECVTCLASS, linux.IPV6_RECVPKTINFO, linux.IPV6_RECVHOPLIMIT, linux.IPV6_RECVORIGDSTADDR:
+		flag, _ := recvFlagOf(linux.SOL_IPV6, name)
+		return b32(s.recvFlag(flag)), nil
 	}
 	return nil, linux.ENOPROTOOPT
 }
@@ -403,6 +401,12 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 			v = 1<<31 - 1
 		}
 		ops.SetRcvlowat(int32(v))
+	case soTimestampOld, soTimestampNSOld, soTimestampNew, soTimestampNSNew:
+		if s.isStream() {
+			// TCP's receive timestamps are not kept (cmsg.go).
+			return linux.ENOPROTOOPT
+		}
+		s.setTimestamp(name, v != 0)
 	case linux.SO_OOBINLINE:
 		if v == 0 {
 			// Out-of-band data kept apart is not implemented.
@@ -489,6 +493,14 @@ func byteOrIntArg(b []byte) (int, error) {
 
 func (s *Socket) setIPOpt(name int, b []byte) error {
 	ops := s.ep.SocketOptions()
+	if flag, ok := recvFlagOf(linux.SOL_IP, name); ok {
+		v, err := byteOrIntArg(b)
+		if err != nil {
+			return err
+		}
+		s.setRecvFlag(flag, v != 0)
+		return nil
+	}
 	switch name {
 	case linux.IP_ADD_MEMBERSHIP, linux.IP_DROP_MEMBERSHIP:
 		return s.setMembership(name == linux.IP_ADD_MEMBERSHIP, b)
@@ -585,6 +597,10 @@ func (s *Socket) setIPv6Opt(name int, b []byte) error {
 	v, err := intArg(b)
 	if err != nil {
 		return err
+	}
+	if flag, ok := recvFlagOf(linux.SOL_IPV6, name); ok {
+		s.setRecvFlag(flag, v != 0)
+		return nil
 	}
 	switch name {
 	case linux.IPV6_V6ONLY:
