@@ -1,11 +1,13 @@
 // inet_sockopt_socket: SOL_SOCKET options of TCP and UDP sockets:
 // SO_TYPE, SO_DOMAIN, SO_PROTOCOL (read-only), boolean options that
 // round-trip as 0/1, SO_LINGER, SO_SNDBUF/SO_RCVBUF (doubled, as Linux
-// does), SO_RCVTIMEO, unknown options ENOPROTOOPT.
+// does), SO_RCVTIMEO, SO_PRIORITY (above 6 needs CAP_NET_ADMIN), unknown
+// options ENOPROTOOPT.
 //
 //go:build ignore
 
 #include "inet_check.h"
+#include "task_check.h"
 #include <sys/time.h>
 
 int main(void) {
@@ -55,6 +57,27 @@ int main(void) {
 	CHECK_EQ(tv2.tv_usec, 500000);
 	tv.tv_usec = 1000000;
 	CHECK_ERR(setsockopt(u, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), EDOM);
+
+	// SO_PRIORITY: 0..6 for anyone, others with CAP_NET_ADMIN (root
+	// here); a child without it gets EPERM.
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_PRIORITY), 0);
+	setint(u, SOL_SOCKET, SO_PRIORITY, 6);
+	CHECK_EQ(getint(u, SOL_SOCKET, SO_PRIORITY), 6);
+	if (geteuid() == 0) {
+		pid_t pid = XFORK();
+		if (pid == 0) {
+			CHECK_OK(setgid(65534));
+			CHECK_OK(setuid(65534));
+			v = 7;
+			CHECK_ERR(setsockopt(u, SOL_SOCKET, SO_PRIORITY, &v, sizeof v), EPERM);
+			setint(u, SOL_SOCKET, SO_PRIORITY, 3);
+			_exit(0);
+		}
+		WAIT_EXIT(pid, 0);
+		CHECK_EQ(getint(u, SOL_SOCKET, SO_PRIORITY), 3);
+		setint(u, SOL_SOCKET, SO_PRIORITY, 7);
+		CHECK_EQ(getint(u, SOL_SOCKET, SO_PRIORITY), 7);
+	}
 
 	CHECK_ERR(getsockopt(t, SOL_SOCKET, 9999, &v, &l), ENOPROTOOPT);
 	CHECK_ERR(setsockopt(t, SOL_SOCKET, 9999, &v, sizeof v), ENOPROTOOPT);

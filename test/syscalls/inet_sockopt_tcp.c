@@ -1,7 +1,8 @@
 // inet_sockopt_tcp: SOL_TCP options: TCP_NODELAY, TCP_CORK,
 // TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT round-trips and their range
-// checks, TCP_INFO of an established connection, TCP_MAXSEG, and SOL_TCP
-// on an IPv4 UDP socket is EOPNOTSUPP.
+// checks, TCP_INFO of an established connection, TCP_MAXSEG, SOL_TCP on
+// an IPv4 UDP socket is EOPNOTSUPP, TCP_DEFER_ACCEPT rounded up to its
+// retransmissions' time, TCP_FASTOPEN's queue length on a listener.
 //
 //go:build ignore
 
@@ -45,5 +46,31 @@ int main(void) {
 	l = sizeof v;
 	CHECK_ERR(getsockopt(u, SOL_TCP, TCP_NODELAY, &v, &l), EOPNOTSUPP);
 	CHECK_ERR(getsockopt(c, SOL_TCP, 9999, &v, &l), ENOPROTOOPT);
+
+	// TCP_DEFER_ACCEPT counts SYN-ACK retransmissions (1 s doubling):
+	// a time reads back as the retransmissions' it takes.
+	int dsecs[][2] = {{0, 0}, {1, 1}, {2, 3}, {5, 7}, {30, 31}};
+	for (int i = 0; i < 5; i++) {
+		setint(c, SOL_TCP, TCP_DEFER_ACCEPT, dsecs[i][0]);
+		CHECK_EQ(getint(c, SOL_TCP, TCP_DEFER_ACCEPT), dsecs[i][1]);
+	}
+	// TCP_FASTOPEN: a listener's (or a new socket's) queue length;
+	// EINVAL once connected or negative.
+	int l2 = listener(AF_INET, 4);
+	CHECK_EQ(getint(l2, SOL_TCP, TCP_FASTOPEN), 0);
+	setint(l2, SOL_TCP, TCP_FASTOPEN, 16);
+	CHECK_EQ(getint(l2, SOL_TCP, TCP_FASTOPEN), 16);
+	v = -1;
+	CHECK_ERR(setsockopt(l2, SOL_TCP, TCP_FASTOPEN, &v, sizeof v), EINVAL);
+	v = 5;
+	CHECK_ERR(setsockopt(c, SOL_TCP, TCP_FASTOPEN, &v, sizeof v), EINVAL);
+	// A client still connects to it and talks.
+	int c2 = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_OK(connect_to(c2, AF_INET, port_of(l2)));
+	int a2 = accept(l2, NULL, NULL);
+	CHECK(a2 >= 0);
+	CHECK(write(c2, "x", 1) == 1);
+	char ch;
+	CHECK(read(a2, &ch, 1) == 1 && ch == 'x');
 	return 0;
 }

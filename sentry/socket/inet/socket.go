@@ -100,6 +100,13 @@ type Socket struct {
 	cmsgMu sync.Mutex
 	cmsg   atomic.Uint32
 
+	// priority is SO_PRIORITY; fastOpenQueue is TCP_FASTOPEN's queue
+	// length (sockopt.go says why neither acts); pmtud holds
+	// IP_MTU_DISCOVER's and IPV6_MTU_DISCOVER's values plus one (0:
+	// unset).
+	priority, fastOpenQueue atomic.Int32
+	pmtud                   [2]atomic.Int32
+
 	// ctlMu is held for reading by every datagram write, and for
 	// writing by one whose control message changes a socket option for
 	// itself (cmsg_send.go).

@@ -6,6 +6,7 @@ import (
 
 	linux "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 
 	"github.com/cocoonrt/cocoon/sentry/socket/netfilter"
 )
@@ -99,6 +100,8 @@ func (s *Socket) getSocketOpt(name int) ([]byte, error) {
 		return i32(int(max(ops.GetRcvlowat(), 1))), nil
 	case linux.SO_SNDLOWAT:
 		return i32(1), nil
+	case linux.SO_PRIORITY:
+		return i32(int(s.priority.Load())), nil
 	case soTimestampOld, soTimestampNSOld, soTimestampNew, soTimestampNSNew:
 		return b32(s.timestampOpt(name)), nil
 	case linux.SO_LINGER:
@@ -130,6 +133,8 @@ func (s *Socket) getTCPOpt(name int) ([]byte, error) {
 		return s.intOpt(tcpip.TCPSynCountOption)
 	case linux.TCP_WINDOW_CLAMP:
 		return s.intOpt(tcpip.TCPWindowClampOption)
+	case linux.TCP_FASTOPEN:
+		return i32(int(s.fastOpenQueue.Load())), nil
 	case linux.TCP_KEEPIDLE:
 		var v tcpip.KeepaliveIdleOption
 		if terr := s.ep.GetSockOpt(&v); terr != nil {
@@ -256,6 +261,8 @@ func (s *Socket) getIPOpt(name int) ([]byte, error) {
 		return s.intOpt(tcpip.MulticastTTLOption)
 	case linux.IP_MULTICAST_LOOP:
 		return b32(ops.GetMulticastLoop()), nil
+	case linux.IP_MTU_DISCOVER:
+		return i32(s.pmtuDiscover(false)), nil
 	case linux.IP_RECVTOS, linux.IP_RECVTTL, linux.IP_PKTINFO, linux.IP_RECVORIGDSTADDR:
 		flag, _ := recvFlagOf(linux.SOL_IP, name)
 		return b32(s.recvFlag(flag)), nil
@@ -299,6 +306,8 @@ func (s *Socket) getIPv6Opt(name int) ([]byte, error) {
 		return s.intOpt(tcpip.MulticastTTLOption)
 	case linux.IPV6_MULTICAST_LOOP:
 		return b32(ops.GetMulticastLoop()), nil
+	case linux.IPV6_MTU_DISCOVER:
+		return i32(s.pmtuDiscover(true)), nil
 	case linux.IPV6_RECVTCLASS, linux.IPV6_RECVPKTINFO, linux.IPV6_RECVHOPLIMIT, linux.IPV6_RECVORIGDSTADDR:
 		flag, _ := recvFlagOf(linux.SOL_IPV6, name)
 		return b32(s.recvFlag(flag)), nil
@@ -401,6 +410,16 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 			v = 1<<31 - 1
 		}
 		ops.SetRcvlowat(int32(v))
+	case linux.SO_PRIORITY:
+		// Kept for getsockopt. A packet's priority picks its band
+		// in the queueing discipline of the interface it leaves by;
+		// a pod's veth has none (noqueue), and the frames the sentry
+		// writes to it carry none further on, where a host's
+		// pfifo_fast would have banded a runc pod's packets by it.
+		if (v < 0 || v > 6) && !netAdmin {
+			return linux.EPERM
+		}
+		s.priority.Store(int32(v))
 	case soTimestampOld, soTimestampNSOld, soTimestampNew, soTimestampNSNew:
 		if s.isStream() {
 			// TCP's receive timestamps are not kept (cmsg.go).
@@ -469,14 +488,89 @@ func (s *Socket) setTCPOpt(name int, b []byte) error {
 		}
 		return setDur(&o)
 	case linux.TCP_DEFER_ACCEPT:
-		o := tcpip.TCPDeferAcceptOption(time.Duration(max(v, 0)) * time.Second)
+		o := tcpip.TCPDeferAcceptOption(time.Duration(deferAcceptSecs(v)) * time.Second)
 		return setDur(&o)
 	case linux.TCP_WINDOW_CLAMP:
 		return errno(s.ep.SetSockOptInt(tcpip.TCPWindowClampOption, v))
+	case linux.TCP_FASTOPEN:
+		// A listener's queue of connections opened with data in
+		// their SYN. It is kept for getsockopt and takes none, as on
+		// Linux with its default net.ipv4.tcp_fastopen (1: clients
+		// only): the SYN-ACK offers no cookie, and a client sends its
+		// data after the handshake.
+		if v < 0 {
+			return linux.EINVAL
+		}
+		if st := tcp.EndpointState(s.ep.State()); st != tcp.StateInitial && st != tcp.StateBound && st != tcp.StateListen && st != tcp.StateClose {
+			return linux.EINVAL
+		}
+		s.fastOpenQueue.Store(int32(v))
 	default:
 		return linux.ENOPROTOOPT
 	}
 	return nil
+}
+
+// pmtuDiscover returns IP_MTU_DISCOVER's (or, v6, IPV6_MTU_DISCOVER's)
+// value: IP_PMTUDISC_WANT until set.
+func (s *Socket) pmtuDiscover(v6 bool) int {
+	v := s.pmtud[0].Load()
+	if v6 {
+		v = s.pmtud[1].Load()
+	}
+	if v == 0 {
+		return linux.IP_PMTUDISC_WANT
+	}
+	return int(v - 1)
+}
+
+// setPMTUDiscover sets IP_MTU_DISCOVER (IPV6_MTU_DISCOVER when v6),
+// whether a datagram's DF bit is set: the option of the socket's own
+// family is gVisor's (one for both); an IPv6 socket keeps IPv4's for
+// getsockopt. gVisor keeps no path MTU, so every setting that sets DF
+// uses the interface's (INTERFACE's behaviour); OMIT fragments without
+// DF, as DONT does.
+func (s *Socket) setPMTUDiscover(v6 bool, v int) error {
+	if v < linux.IP_PMTUDISC_DONT || v > linux.IP_PMTUDISC_OMIT {
+		return linux.EINVAL
+	}
+	if v6 == (s.family == linux.AF_INET6) {
+		strategy := map[int]tcpip.PMTUDStrategy{
+			linux.IP_PMTUDISC_DONT:      tcpip.PMTUDiscoveryDont,
+			linux.IP_PMTUDISC_WANT:      tcpip.PMTUDiscoveryWant,
+			linux.IP_PMTUDISC_DO:        tcpip.PMTUDiscoveryDo,
+			linux.IP_PMTUDISC_PROBE:     tcpip.PMTUDiscoveryProbe,
+			linux.IP_PMTUDISC_INTERFACE: tcpip.PMTUDiscoveryProbe,
+			linux.IP_PMTUDISC_OMIT:      tcpip.PMTUDiscoveryDont,
+		}[v]
+		if terr := s.ep.SetSockOptInt(tcpip.MTUDiscoverOption, int(strategy)); terr != nil {
+			return errno(terr)
+		}
+	}
+	i := 0
+	if v6 {
+		i = 1
+	}
+	s.pmtud[i].Store(int32(v + 1))
+	return nil
+}
+
+// deferAcceptSecs is the time TCP_DEFER_ACCEPT waits for data when set
+// to secs: Linux counts it in SYN-ACK retransmissions (secs_to_retrans,
+// from a 1 s timeout doubling up to TCP_RTO_MAX's 120 s) and reports and
+// uses the time those take (retrans_to_secs): 5 becomes 7.
+func deferAcceptSecs(secs int) int {
+	const rtoInit, rtoMax = 1, 120
+	if secs <= 0 {
+		return 0
+	}
+	retrans, timeout, period := 1, rtoInit, rtoInit
+	for secs > period && retrans < 255 {
+		retrans++
+		timeout = min(timeout<<1, rtoMax)
+		period += timeout
+	}
+	return period
 }
 
 // byteOrIntArg decodes options Linux accepts as an int or a single byte
@@ -533,6 +627,8 @@ func (s *Socket) setIPOpt(name int, b []byte) error {
 		return errno(s.ep.SetSockOptInt(tcpip.MulticastTTLOption, v))
 	case linux.IP_MULTICAST_LOOP:
 		ops.SetMulticastLoop(v != 0)
+	case linux.IP_MTU_DISCOVER:
+		return s.setPMTUDiscover(false, v)
 	default:
 		return linux.ENOPROTOOPT
 	}
@@ -629,6 +725,8 @@ func (s *Socket) setIPv6Opt(name int, b []byte) error {
 		return errno(s.ep.SetSockOptInt(tcpip.MulticastTTLOption, v))
 	case linux.IPV6_MULTICAST_LOOP:
 		ops.SetMulticastLoop(v != 0)
+	case linux.IPV6_MTU_DISCOVER:
+		return s.setPMTUDiscover(true, v)
 	default:
 		return linux.ENOPROTOOPT
 	}
