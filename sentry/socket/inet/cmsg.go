@@ -24,17 +24,17 @@ import (
 
 // The ancillary data asked for (Socket.cmsg).
 const (
-	cmsgPktInfo     = 1 << iota // IP_PKTINFO
-	cmsgTOS                     // IP_RECVTOS
-	cmsgTTL                     // IP_RECVTTL
-	cmsgOrigDst                 // IP_RECVORIGDSTADDR
-	cmsgPktInfo6                // IPV6_RECVPKTINFO
-	cmsgTClass                  // IPV6_RECVTCLASS
-	cmsgHopLimit                // IPV6_RECVHOPLIMIT
-	cmsgOrigDst6                // IPV6_RECVORIGDSTADDR
-	cmsgTimestamp               // SO_TIMESTAMP*: SOCK_RCVTSTAMP
-	cmsgTimestampNS             // SO_TIMESTAMPNS*: SOCK_RCVTSTAMPNS
-	cmsgTimestampNew            // the _NEW variant set last: SOCK_TSTAMP_NEW
+	cmsgPktInfo      = 1 << iota // IP_PKTINFO
+	cmsgTOS                      // IP_RECVTOS
+	cmsgTTL                      // IP_RECVTTL
+	cmsgOrigDst                  // IP_RECVORIGDSTADDR
+	cmsgPktInfo6                 // IPV6_RECVPKTINFO
+	cmsgTClass                   // IPV6_RECVTCLASS
+	cmsgHopLimit                 // IPV6_RECVHOPLIMIT
+	cmsgOrigDst6                 // IPV6_RECVORIGDSTADDR
+	cmsgTimestamp                // SO_TIMESTAMP*: SOCK_RCVTSTAMP
+	cmsgTimestampNS              // SO_TIMESTAMPNS*: SOCK_RCVTSTAMPNS
+	cmsgTimestampNew             // the _NEW variant set last: SOCK_TSTAMP_NEW
 )
 
 // Linux's numbers missing from x/sys/unix.
