@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cocoonrt/cocoon/e2e/registry"
 )
 
 // runHostNetPod starts a pod with hostNetwork: true.
@@ -90,5 +92,31 @@ func TestHostNetworkSockets(t *testing.T) {
 	out, err = cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "hello-from-the-host-network") {
 		t.Errorf("wget %s in the pod: %v\n%s", url, err, out)
+	}
+}
+
+// TestHostNetworkDNSServer: a DNS server's UDP path as miekg/dns runs it
+// (NodeLocal DNSCache is CoreDNS on the node's network) works on host
+// sockets: packet info asked for on a dual-stack socket, each query's
+// destination read from the control messages, the answer sent with it
+// as the source.
+func TestHostNetworkDNSServer(t *testing.T) {
+	img := busyboxWith(t, "dnsflow", buildPackage(t, "dnsflow", "../test/programs/testdata/dnsflow"))
+	f := newPodFixture(t)
+	reg := registry.Start(t)
+	_, ref, err := reg.Push("e2e/dnsflow:1", img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.c.run(false, "pull", ref)
+	f.image = ref
+	pod, cfg := f.runHostNetPod("hostdns")
+	dns := f.create(pod, cfg, "dns", "/bin/dnsflow")
+	f.c.run(false, "start", dns)
+	st := f.waitState(dns, "CONTAINER_EXITED")
+	logs := f.c.run(false, "logs", dns)
+	want := []string{`127.0.0.1: "query" came to 127.0.0.1, answered "query"`, `::1: "query" came to ::1, answered "query"`}
+	if st.Status.ExitCode != 0 || !strings.Contains(logs, want[0]) || !strings.Contains(logs, want[1]) {
+		t.Errorf("the DNS server flow on the node's network: exit %d:\n%s", st.Status.ExitCode, logs)
 	}
 }

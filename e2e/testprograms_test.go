@@ -19,8 +19,15 @@ import (
 // buildProgram builds e2e/cmd/NAME, static, into a temp dir.
 func buildProgram(t *testing.T, name string) string {
 	t.Helper()
+	return buildPackage(t, name, "./cmd/"+name)
+}
+
+// buildPackage builds the static Go program pkg (a path in the module)
+// as name.
+func buildPackage(t *testing.T, name, pkg string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command(goCommand(), "build", "-trimpath", "-o", out, "./cmd/"+name)
+	cmd := exec.Command(goCommand(), "build", "-trimpath", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", name, err, b)

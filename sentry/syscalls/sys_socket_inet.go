@@ -1,7 +1,6 @@
 package syscalls
 
 import (
-	"bytes"
 	"encoding/binary"
 	"time"
 
@@ -159,8 +158,8 @@ func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []
 		var n int
 		err := sockWait(t, s, nonblock, timeout, func() error {
 			var err error
-			if ns, ok := s.(*inet.Socket); ok && len(control) > 0 {
-				n, err = ns.SendFromControl(bytes.NewReader(buf), to, flags, control)
+			if cs, ok := s.(controlSender); ok && len(control) > 0 {
+				n, err = cs.SendControl(buf, to, flags, control)
 			} else {
 				n, err = sendDatagram(t, s, buf, to, flags)
 			}
@@ -416,11 +415,10 @@ func inetSendmsgOne(t *kernel.Task, f *vfs.File, s inetSocket, m msghdr, flags i
 }
 
 // inetControl reads sendmsg's ancillary data and returns what the
-// socket's send takes: a netstack datagram socket's IP and IPv6 control
-// messages, which it parses (inet's cmsg_send.go). SCM_RIGHTS and
-// SCM_CREDENTIALS are passed over and other SOL_SOCKET messages are
-// EINVAL; a stream socket ignores IP ones, as Linux's TCP does; a host
-// socket (hostNetwork) takes none (EOPNOTSUPP).
+// socket's send takes: a datagram socket's IP and IPv6 control messages,
+// which the socket checks (controlSender). SCM_RIGHTS and SCM_CREDENTIALS
+// are passed over and other SOL_SOCKET messages are EINVAL; a stream
+// socket ignores IP ones, as Linux's TCP does.
 func inetControl(t *kernel.Task, s inetSocket, m msghdr) ([]byte, error) {
 	if m.controllen == 0 {
 		return nil, nil
@@ -432,8 +430,6 @@ func inetControl(t *kernel.Task, s inetSocket, m msghdr) ([]byte, error) {
 	if _, err := t.CopyIn(m.control, b); err != nil {
 		return nil, unix.EFAULT
 	}
-	ns, netstack := s.(*inet.Socket)
-	datagram := netstack && s.Type() != unix.SOCK_STREAM
 	le := binary.LittleEndian
 	for off := uint64(0); off+cmsgHdrLen <= uint64(len(b)); {
 		l := le.Uint64(b[off:])
@@ -449,17 +445,20 @@ func inetControl(t *kernel.Task, s inetSocket, m msghdr) ([]byte, error) {
 			if typ != unix.SCM_RIGHTS && typ != unix.SCM_CREDENTIALS {
 				return nil, unix.EINVAL
 			}
-		case unix.SOL_IP, unix.SOL_IPV6:
-			if !netstack {
-				return nil, unix.EOPNOTSUPP
-			}
 		}
 		off += cmsgAlign(l)
 	}
-	if !datagram || ns == nil {
+	if _, ok := s.(controlSender); !ok || s.Type() == unix.SOCK_STREAM {
 		return nil, nil
 	}
 	return b, nil
+}
+
+// controlSender is a socket whose datagrams take control messages: a
+// netstack one (inet's cmsg_send.go) or a host one (hostinet's
+// cmsg.go), each checking them.
+type controlSender interface {
+	SendControl(src, to []byte, flags int, control []byte) (int, error)
 }
 
 // inetGetsockopt implements getsockopt(2); optval and lenAddr are the

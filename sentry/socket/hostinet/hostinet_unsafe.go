@@ -81,24 +81,55 @@ func sendto(fd int32, b []byte, flags int, to []byte) (int, error) {
 	}
 }
 
-// recvfrom receives into b; from, when not nil, gets the sender's
-// address (its length returned).
-func recvfrom(fd int32, b []byte, flags int, from []byte) (int, int, error) {
-	l := uint32(len(from))
-	var lp unsafe.Pointer
+// recvmsg receives into b; from, when not nil, gets the sender's
+// address, and control the ancillary data (their lengths returned).
+func recvmsg(fd int32, b []byte, flags int, from, control []byte) (n, fromLen, controlLen int, err error) {
+	iov := unix.Iovec{Base: (*byte)(ptr(b))}
+	iov.SetLen(len(b))
+	var m unix.Msghdr
+	m.Iov, m.Iovlen = &iov, 1
 	if from != nil {
-		lp = unsafe.Pointer(&l)
+		m.Name, m.Namelen = (*byte)(ptr(from)), uint32(len(from))
+	}
+	if control != nil {
+		m.Control = (*byte)(ptr(control))
+		m.SetControllen(len(control))
 	}
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(ptr(b)), uintptr(len(b)), uintptr(flags),
-			uintptr(ptr(from)), uintptr(lp))
+		r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m)), uintptr(flags))
 		if e == unix.EINTR {
 			continue
 		}
 		if e != 0 {
-			return 0, 0, e
+			return 0, 0, 0, e
 		}
-		return int(n), int(l), nil
+		return int(r), int(m.Namelen), int(m.Controllen), nil
+	}
+}
+
+// sendmsg sends b to the address to (nil: the peer) with control
+// messages.
+func sendmsg(fd int32, b []byte, flags int, to, control []byte) (int, error) {
+	iov := unix.Iovec{Base: (*byte)(ptr(b))}
+	iov.SetLen(len(b))
+	var m unix.Msghdr
+	m.Iov, m.Iovlen = &iov, 1
+	if len(to) > 0 {
+		m.Name, m.Namelen = (*byte)(ptr(to)), uint32(len(to))
+	}
+	if len(control) > 0 {
+		m.Control = (*byte)(ptr(control))
+		m.SetControllen(len(control))
+	}
+	for {
+		r, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&m)), uintptr(flags))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
 	}
 }
 

@@ -97,6 +97,22 @@ func (s *Socket) Send(src []byte, to []byte, flags int) (int, error) {
 	return sendto(s.fd, src, flags&sendFlags|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, to)
 }
 
+// SendControl is Send with sendmsg's control messages, those cmsg.go
+// lists (EOPNOTSUPP for others; SCM_RIGHTS and SCM_CREDENTIALS are
+// passed over).
+func (s *Socket) SendControl(src []byte, to []byte, flags int, control []byte) (int, error) {
+	if len(to) > 0 {
+		if err := s.checkFamily(to); err != nil {
+			return 0, err
+		}
+	}
+	c, err := filterControl(control, true)
+	if err != nil {
+		return 0, err
+	}
+	return sendmsg(s.fd, src, flags&sendFlags|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, to, c)
+}
+
 // recvFlags are the recv(2) flags passed to the host.
 const recvFlags = unix.MSG_PEEK | unix.MSG_TRUNC | unix.MSG_OOB
 
@@ -115,13 +131,20 @@ func (s *Socket) Recv(dst []byte, flags int, wantFrom bool) (RecvResult, error) 
 	if wantFrom && s.typ != unix.SOCK_STREAM {
 		from = make([]byte, maxSockaddr)
 	}
-	n, fl, err := recvfrom(s.fd, dst, hf, from)
+	var control []byte
+	if s.cmsg.on.Load() {
+		control = make([]byte, maxControl)
+	}
+	n, fl, cl, err := recvmsg(s.fd, dst, hf, from, control)
 	if err != nil {
 		return RecvResult{}, err
 	}
 	res := RecvResult{N: min(n, len(dst)), MsgLen: n}
 	if from != nil && fl > 0 {
 		res.From = from[:min(fl, len(from))]
+	}
+	if cl > 0 {
+		res.Control, _ = filterControl(control[:min(cl, len(control))], false)
 	}
 	return res, nil
 }

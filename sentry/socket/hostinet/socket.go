@@ -65,6 +65,9 @@ type Socket struct {
 	// follows see the same data, as Linux's socket lock ensures for one
 	// socket and the host does not across the sentry's two calls.
 	readMu sync.Mutex
+
+	// cmsg is the ancillary data state (cmsg.go).
+	cmsg cmsgState
 }
 
 // protocolOf checks the type and protocol as inet does (TCP, UDP and

@@ -5,14 +5,14 @@ import (
 )
 
 // Socket options pass through to the host only when listed here: each
-// one only affects this socket, needs no privilege on the host and asks
-// for no ancillary data (which the syscall layer does not deliver).
+// one only affects this socket and needs no privilege on the host. The
+// options that ask for ancillary data are cmsg.go's.
 // Left out on purpose, among others: SO_BINDTODEVICE, SO_MARK,
 // SO_RCVBUFFORCE/SO_SNDBUFFORCE, SO_PRIORITY above 6 and SO_BUSY_POLL
 // (privileged), SO_ATTACH_FILTER/SO_ATTACH_BPF (programs run by the host
 // kernel), IP_TRANSPARENT, IP_FREEBIND, IP_HDRINCL, IP_OPTIONS,
-// IP_PKTINFO, IP_RECVERR and the other IP_RECV* and SO_TIMESTAMP* (control
-// messages), TCP_REPAIR (privileged), TCP_MD5SIG and TCP_ULP (kernel
+// IP_RECVERR (an error queue the syscall layer does not read), TCP_REPAIR
+// (privileged), TCP_MD5SIG and TCP_ULP (kernel
 // state the sandbox does not own). An option not listed is ENOPROTOOPT,
 // as a kernel without it answers.
 
@@ -123,7 +123,7 @@ func (s *Socket) GetSockOpt(level, name int) ([]byte, error) {
 		e := int32(s.TakeError())
 		return []byte{byte(e), byte(e >> 8), byte(e >> 16), byte(e >> 24)}, nil
 	}
-	if o := allowed[level][name]; !o.get {
+	if o := allowed[level][name]; !o.get && !cmsgOptions[level][name] {
 		return nil, unix.ENOPROTOOPT
 	}
 	return getsockopt(s.fd, level, name, maxOptLen)
@@ -135,6 +135,13 @@ func (s *Socket) GetSockOpt(level, name int) ([]byte, error) {
 func (s *Socket) SetSockOpt(level, name int, b []byte, netAdmin bool) error {
 	if err := s.levelOK(level); err != nil {
 		return err
+	}
+	if cmsgOptions[level][name] {
+		if err := setsockopt(s.fd, level, name, b); err != nil {
+			return err
+		}
+		s.cmsg.on.Store(true)
+		return nil
 	}
 	if o := allowed[level][name]; !o.set {
 		return unix.ENOPROTOOPT

@@ -230,6 +230,11 @@ func (s *Socket) SendFrom(src tcpip.Payloader, to []byte, flags int) (int, error
 	return s.SendFromControl(src, to, flags, nil)
 }
 
+// SendControl is Send with sendmsg's control messages (cmsg_send.go).
+func (s *Socket) SendControl(src, to []byte, flags int, control []byte) (int, error) {
+	return s.SendFromControl(bytes.NewReader(src), to, flags, control)
+}
+
 // SendFromControl is SendFrom with sendmsg's control messages (cmsg_send.go),
 // which a stream socket ignores, as Linux's TCP ignores those of IP.
 func (s *Socket) SendFromControl(src tcpip.Payloader, to []byte, flags int, control []byte) (int, error) {
