@@ -242,3 +242,17 @@ func TestSockOpts(t *testing.T) {
 		t.Errorf("bind to a unix address: %v", err)
 	}
 }
+
+// Control messages from a program or the host filter to the listed
+// kinds, or an error, never a panic.
+func FuzzFilterControl(f *testing.F) {
+	f.Add([]byte{28, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1, 0, 0, 0, 0}, true)
+	f.Add([]byte{20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0}, true)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0}, false)
+	f.Fuzz(func(t *testing.T, b []byte, strict bool) {
+		out, err := filterControl(b, strict)
+		if err == nil && len(out) > len(b)+8 {
+			t.Fatalf("%d bytes filtered to %d", len(b), len(out))
+		}
+	})
+}

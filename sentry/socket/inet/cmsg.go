@@ -234,8 +234,14 @@ func appendCmsg(b []byte, level, typ int, data []byte) []byte {
 // fits, and the rest go; less room than a header keeps nothing.
 // truncated reports MSG_CTRUNC. control is not modified.
 func PutControl(control []byte, space int) (out []byte, truncated bool) {
+	space = max(min(space, len(control)), 0)
 	for off := 0; off+cmsgHdrLen <= len(control); {
-		l := int(binary.LittleEndian.Uint64(control[off:]))
+		l64 := binary.LittleEndian.Uint64(control[off:])
+		if l64 < cmsgHdrLen || l64 > uint64(len(control)-off) {
+			// Not an encoding of control(): nothing past here.
+			return control[:off], false
+		}
+		l := int(l64)
 		padded := (l + 7) &^ 7
 		if space-off < cmsgHdrLen {
 			return control[:off], true

@@ -38,3 +38,24 @@ func TestPutControl(t *testing.T) {
 		t.Error("PutControl changed its input")
 	}
 }
+
+// Whatever control messages a program passes sendmsg, parsing them
+// ends in values or an error, never a panic or a loop.
+func FuzzSendControl(f *testing.F) {
+	f.Add(appendCmsg(appendCmsg(nil, 0, 2, []byte{9, 0, 0, 0}), 0, 8, make([]byte, 12)), true)
+	f.Add(appendCmsg(nil, 41, 50, make([]byte, 20)), false)
+	f.Add(appendCmsg(nil, 41, 50, append(make([]byte, 10), 0xff, 0xff, 127, 0, 0, 1, 1, 0, 0, 0)), true)
+	f.Add(appendCmsg(nil, 0, 1, []byte{0x20}), true)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0}, true)
+	s := &Socket{family: 10} // AF_INET6
+	f.Fuzz(func(t *testing.T, b []byte, v4 bool) {
+		c, err := s.parseSendControl(b, v4)
+		if err == nil && (c.ttl > 255 || c.tos > 255 || c.hopLimit > 255 || c.tclass > 255) {
+			t.Fatalf("out-of-range value accepted: %+v", c)
+		}
+		out, _ := PutControl(b, len(b)/2)
+		if len(out) > len(b) {
+			t.Fatalf("PutControl grew %d bytes to %d", len(b), len(out))
+		}
+	})
+}
