@@ -212,6 +212,12 @@ func (s *Stack) Keepalive() (idle, interval time.Duration, probes int) {
 	return idle, interval, int(s.sysctls.values["net.ipv4.tcp_keepalive_probes"][0])
 }
 
+// TCPReceiveBufferMax returns net.ipv4.tcp_rmem's maximum, the largest
+// receive buffer autotuning gives a TCP socket.
+func (s *Stack) TCPReceiveBufferMax() int {
+	return int(s.sysctlValue("net.ipv4.tcp_rmem")[2])
+}
+
 // BufferMax returns net.core.wmem_max (send) or rmem_max: the caps on
 // SO_SNDBUF and SO_RCVBUF without CAP_NET_ADMIN.
 func (s *Stack) BufferMax(send bool) int {

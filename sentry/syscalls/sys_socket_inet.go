@@ -309,15 +309,30 @@ func inetRecv(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, flags int
 // before it are consumed and counted, the rest stays queued; a fault in
 // the first chunk is EFAULT.
 func inetRecvStream(t *kernel.Task, s *inet.Socket, iovs []iovec, total uint64, rflags int, nonblock, waitAll bool, timeout time.Duration) (inet.RecvResult, error) {
+	// A blocking receive returns once it has SO_RCVLOWAT bytes, or all
+	// it asked for if fewer (tcp_recvmsg's target). It takes what is
+	// queued at once; after that, as tcp_data_ready wakes a reader only
+	// once SO_RCVLOWAT bytes are queued anew (or the stream ends), it
+	// takes more only then.
+	target := uint64(1)
+	gate := s.RcvLowat() > 1 && !nonblock && rflags&unix.MSG_PEEK == 0
+	if gate {
+		target = min(uint64(s.RcvLowat()), total)
+	}
+	tried := false
 	var done uint64
 	for first := true; ; first = false {
 		var r inet.RecvResult
 		op := func() error {
+			if gate && tried && !s.LowatReadable() {
+				return unix.EAGAIN
+			}
+			tried = true
 			var err error
 			r, err = s.RecvTo(newIovWriter(t, iovs, done, total-done), int(total-done), rflags, false)
 			return err
 		}
-		err := sockRecvStep(t, s, first || waitAll, nonblock, timeout, op)
+		err := sockRecvStep(t, s, first || waitAll || done < target, nonblock, timeout, op)
 		if err != nil {
 			if done > 0 {
 				break

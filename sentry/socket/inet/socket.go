@@ -100,6 +100,12 @@ type Socket struct {
 	cmsgMu sync.Mutex
 	cmsg   atomic.Uint32
 
+	// rcvLowat is SO_RCVLOWAT (0: 1), which a stream socket's
+	// readiness and blocking receives honour (RcvLowat); rcvbufLocked
+	// is set once SO_RCVBUF fixed the receive buffer (SOCK_RCVBUF_LOCK).
+	rcvLowat     atomic.Int32
+	rcvbufLocked atomic.Bool
+
 	// priority is SO_PRIORITY; fastOpenQueue is TCP_FASTOPEN's queue
 	// length (sockopt.go says why neither acts); pmtud holds
 	// IP_MTU_DISCOVER's and IPV6_MTU_DISCOVER's values plus one (0:
@@ -272,8 +278,34 @@ func (s *Socket) Readiness(mask uint32) uint32 {
 		case tcp.StateInitial, tcp.StateBound:
 			r |= waiter.EventOut
 		}
+		if r&waiter.EventIn != 0 && !s.LowatReadable() {
+			r &^= waiter.EventIn
+		}
 	}
 	return r & mask
+}
+
+// RcvLowat returns SO_RCVLOWAT: the bytes a stream socket's blocking
+// receive waits for (at most what it asks for), and that make it
+// readable to poll (tcp_poll's tcp_stream_is_readable).
+func (s *Socket) RcvLowat() int {
+	return int(max(s.rcvLowat.Load(), 1))
+}
+
+// LowatReadable reports whether a stream socket is readable under
+// SO_RCVLOWAT: the data queued reaches it, or no more
+// will come (the peer shut down, the connection ended or failed), or it
+// listens (a connection to accept).
+func (s *Socket) LowatReadable() bool {
+	lowat := s.RcvLowat()
+	if lowat <= 1 || s.Listening() {
+		return true
+	}
+	if q, terr := s.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption); terr == nil && q >= lowat {
+		return true
+	}
+	end := uint32(s.ep.Readiness(gwaiter.EventRdHUp | gwaiter.EventHUp | gwaiter.EventErr))
+	return end != 0
 }
 
 // EventRegister implements waiter.Waitable.

@@ -97,7 +97,7 @@ func (s *Socket) getSocketOpt(name int) ([]byte, error) {
 	case linux.SO_RCVBUF:
 		return i32(int(ops.GetReceiveBufferSize())), nil
 	case linux.SO_RCVLOWAT:
-		return i32(int(max(ops.GetRcvlowat(), 1))), nil
+		return i32(s.RcvLowat()), nil
 	case linux.SO_SNDLOWAT:
 		return i32(1), nil
 	case linux.SO_PRIORITY:
@@ -396,6 +396,7 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 		ops.SetSendBufferSize(bufSize(v, s.stack.BufferMax(true), false), true)
 	case linux.SO_RCVBUF:
 		ops.SetReceiveBufferSize(bufSize(v, s.stack.BufferMax(false), false), true)
+		s.rcvbufLocked.Store(true)
 	case linux.SO_SNDBUFFORCE, linux.SO_RCVBUFFORCE:
 		if !netAdmin {
 			return linux.EPERM
@@ -404,12 +405,24 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 			ops.SetSendBufferSize(bufSize(v, 0, true), true)
 		} else {
 			ops.SetReceiveBufferSize(bufSize(v, 0, true), true)
+			s.rcvbufLocked.Store(true)
 		}
 	case linux.SO_RCVLOWAT:
+		// gVisor keeps the value and ignores it: the socket applies
+		// it itself (RcvLowat). TCP's is at most half the receive
+		// buffer it may have (tcp_set_rcvlowat): the one SO_RCVBUF
+		// set, else net.ipv4.tcp_rmem's maximum.
 		if v < 0 {
 			v = 1<<31 - 1
 		}
-		ops.SetRcvlowat(int32(v))
+		if s.isStream() {
+			limit := s.stack.TCPReceiveBufferMax()
+			if s.rcvbufLocked.Load() {
+				limit = int(ops.GetReceiveBufferSize())
+			}
+			v = min(v, limit>>1)
+		}
+		s.rcvLowat.Store(int32(max(v, 1)))
 	case linux.SO_PRIORITY:
 		// Kept for getsockopt. A packet's priority picks its band
 		// in the queueing discipline of the interface it leaves by;
