@@ -2,7 +2,8 @@
 // TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT round-trips and their range
 // checks, TCP_INFO of an established connection, TCP_MAXSEG, SOL_TCP on
 // an IPv4 UDP socket is EOPNOTSUPP, TCP_DEFER_ACCEPT rounded up to its
-// retransmissions' time, TCP_FASTOPEN's queue length on a listener.
+// retransmissions' time, TCP_FASTOPEN's queue length on a listener,
+// TCP_CONGESTION among Linux's default allowed algorithms.
 //
 //go:build ignore
 
@@ -64,6 +65,19 @@ int main(void) {
 	CHECK_ERR(setsockopt(l2, SOL_TCP, TCP_FASTOPEN, &v, sizeof v), EINVAL);
 	v = 5;
 	CHECK_ERR(setsockopt(c, SOL_TCP, TCP_FASTOPEN, &v, sizeof v), EINVAL);
+	// TCP_CONGESTION: reno and cubic are Linux's default allowed ones,
+	// anyone's to pick; an unknown name is ENOENT.
+	char ca[16];
+	socklen_t cal = sizeof ca;
+	CHECK_OK(setsockopt(c, SOL_TCP, TCP_CONGESTION, "reno", 4));
+	CHECK_OK(getsockopt(c, SOL_TCP, TCP_CONGESTION, ca, &cal));
+	CHECK(strcmp(ca, "reno") == 0);
+	CHECK_OK(setsockopt(c, SOL_TCP, TCP_CONGESTION, "cubic\0junk", 10));
+	cal = sizeof ca;
+	CHECK_OK(getsockopt(c, SOL_TCP, TCP_CONGESTION, ca, &cal));
+	CHECK(strcmp(ca, "cubic") == 0);
+	CHECK_ERR(setsockopt(c, SOL_TCP, TCP_CONGESTION, "nosuchcc", 8), ENOENT);
+	CHECK_ERR(setsockopt(c, SOL_TCP, TCP_CONGESTION, "", 0), EINVAL);
 	// A client still connects to it and talks.
 	int c2 = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK_OK(connect_to(c2, AF_INET, port_of(l2)));

@@ -1,6 +1,7 @@
 package inet
 
 import (
+	"bytes"
 	"encoding/binary"
 	"time"
 
@@ -452,6 +453,9 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 
 func (s *Socket) setTCPOpt(name int, b []byte) error {
 	ops := s.ep.SocketOptions()
+	if name == linux.TCP_CONGESTION {
+		return s.setCongestionControl(b)
+	}
 	v, err := intArg(b)
 	if err != nil {
 		return err
@@ -520,6 +524,29 @@ func (s *Socket) setTCPOpt(name int, b []byte) error {
 		s.fastOpenQueue.Store(int32(v))
 	default:
 		return linux.ENOPROTOOPT
+	}
+	return nil
+}
+
+// setCongestionControl implements TCP_CONGESTION: a name of at most
+// TCP_CA_NAME_MAX-1 bytes, up to a NUL. gVisor's TCP has reno and cubic,
+// both in Linux's default net.ipv4.tcp_allowed_congestion_control, so
+// anyone may pick them; another name is one the kernel does not have
+// (ENOENT).
+func (s *Socket) setCongestionControl(b []byte) error {
+	if len(b) < 1 {
+		return linux.EINVAL
+	}
+	name := b[:min(len(b), 15)]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	o := tcpip.CongestionControlOption(name)
+	if terr := s.ep.SetSockOpt(&o); terr != nil {
+		if _, ok := terr.(*tcpip.ErrNoSuchFile); ok {
+			return linux.ENOENT
+		}
+		return errno(terr)
 	}
 	return nil
 }
