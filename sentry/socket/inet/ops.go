@@ -38,6 +38,9 @@ func (s *Socket) Bind(sa []byte) error {
 	if port := int(p.addr.Port); port != 0 && port < s.stack.UnprivilegedPortStart() && !callerMayBindService() {
 		return linux.EACCES
 	}
+	if took, err := s.deferBind(p.addr); took {
+		return err
+	}
 	var terr tcpip.Error
 	if tp, ok := s.portTransport(); !ok {
 		terr = s.ep.Bind(p.addr)
@@ -86,6 +89,9 @@ func (s *Socket) Listen(backlog int) error {
 	// (sk_acceptq_is_full compares with >): it holds backlog+1
 	// connections, netstack's holds what it is given. An unbound
 	// socket gets an ephemeral port.
+	if err := s.bindDeferred(); err != nil {
+		return err
+	}
 	s.stack.RestoreReservedPorts()
 	if err := errno(s.ep.Listen(backlog + 1)); err != nil {
 		return err
@@ -165,6 +171,9 @@ func (s *Socket) Connect(sa []byte) error {
 		return errno(terr)
 	}
 	if _, ok := s.portTransport(); ok {
+		if err := s.bindDeferred(); err != nil {
+			return err
+		}
 		s.stack.RestoreReservedPorts()
 	}
 	switch terr := s.ep.Connect(addr); terr.(type) {
@@ -260,6 +269,9 @@ func (s *Socket) SendFromControl(src tcpip.Payloader, to []byte, flags int, cont
 		opts.To = &a
 		if _, ok := s.portTransport(); ok {
 			// An unbound socket gets an ephemeral port.
+			if err := s.bindDeferred(); err != nil {
+				return 0, err
+			}
 			s.stack.RestoreReservedPorts()
 		}
 	}
@@ -428,6 +440,9 @@ func (s *Socket) RecvTo(dst io.Writer, n int, flags int, wantFrom bool) (RecvRes
 
 // Name returns the socket's address (getsockname(2)).
 func (s *Socket) Name() []byte {
+	if a, ok := s.deferredName(); ok {
+		return sockaddr(s.family, a)
+	}
 	a, terr := s.ep.GetLocalAddress()
 	if terr != nil {
 		a = tcpip.FullAddress{}

@@ -100,6 +100,9 @@ type Socket struct {
 	cmsgMu sync.Mutex
 	cmsg   atomic.Uint32
 
+	// noPort is IP_BIND_ADDRESS_NO_PORT's state (bind_no_port.go).
+	noPort deferredBind
+
 	// rcvLowat is SO_RCVLOWAT (0: 1), which a stream socket's
 	// readiness and blocking receives honour (RcvLowat); rcvbufLocked
 	// is set once SO_RCVBUF fixed the receive buffer (SOCK_RCVBUF_LOCK).

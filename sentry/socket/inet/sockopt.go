@@ -264,6 +264,8 @@ func (s *Socket) getIPOpt(name int) ([]byte, error) {
 		return b32(ops.GetMulticastLoop()), nil
 	case linux.IP_MTU_DISCOVER:
 		return i32(s.pmtuDiscover(false)), nil
+	case linux.IP_BIND_ADDRESS_NO_PORT:
+		return b32(s.bindNoPort()), nil
 	case linux.IP_RECVTOS, linux.IP_RECVTTL, linux.IP_PKTINFO, linux.IP_RECVORIGDSTADDR:
 		flag, _ := recvFlagOf(linux.SOL_IP, name)
 		return b32(s.recvFlag(flag)), nil
@@ -669,6 +671,8 @@ func (s *Socket) setIPOpt(name int, b []byte) error {
 		ops.SetMulticastLoop(v != 0)
 	case linux.IP_MTU_DISCOVER:
 		return s.setPMTUDiscover(false, v)
+	case linux.IP_BIND_ADDRESS_NO_PORT:
+		s.setBindNoPort(v != 0)
 	default:
 		return linux.ENOPROTOOPT
 	}
