@@ -2,6 +2,7 @@ package inet
 
 import (
 	"sync"
+	"sync/atomic"
 
 	linux "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -31,6 +32,9 @@ type deferredBind struct {
 	// addr is the address a bind took without a port, while have.
 	addr tcpip.FullAddress
 	have bool
+	// pending mirrors have for the connect and send paths, which then
+	// skip mu.
+	pending atomic.Bool
 }
 
 // setBindNoPort sets IP_BIND_ADDRESS_NO_PORT.
@@ -75,12 +79,16 @@ func (s *Socket) deferBind(a tcpip.FullAddress) (bool, error) {
 		}
 	}
 	s.noPort.addr, s.noPort.have = a, true
+	s.noPort.pending.Store(true)
 	return true, nil
 }
 
 // bindDeferred makes the bind a deferred one waits for, before an
 // operation that needs the socket's port.
 func (s *Socket) bindDeferred() error {
+	if !s.noPort.pending.Load() {
+		return nil
+	}
 	s.noPort.mu.Lock()
 	defer s.noPort.mu.Unlock()
 	if !s.noPort.have {
@@ -95,12 +103,16 @@ func (s *Socket) bindDeferred() error {
 		return errno(terr)
 	}
 	s.noPort.have = false
+	s.noPort.pending.Store(false)
 	return nil
 }
 
 // deferredName returns the address a deferred bind keeps, for
 // getsockname.
 func (s *Socket) deferredName() (tcpip.FullAddress, bool) {
+	if !s.noPort.pending.Load() {
+		return tcpip.FullAddress{}, false
+	}
 	s.noPort.mu.Lock()
 	defer s.noPort.mu.Unlock()
 	return s.noPort.addr, s.noPort.have
