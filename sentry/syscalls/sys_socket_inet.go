@@ -315,9 +315,10 @@ func inetRecvStream(t *kernel.Task, s *inet.Socket, iovs []iovec, total uint64, 
 	// once SO_RCVLOWAT bytes are queued anew (or the stream ends), it
 	// takes more only then.
 	target := uint64(1)
-	gate := s.RcvLowat() > 1 && !nonblock && rflags&unix.MSG_PEEK == 0
+	lowat := s.RcvLowat()
+	gate := lowat > 1 && !nonblock && rflags&unix.MSG_PEEK == 0
 	if gate {
-		target = min(uint64(s.RcvLowat()), total)
+		target = min(uint64(lowat), total)
 	}
 	tried := false
 	var done uint64

@@ -2,7 +2,6 @@ package hostinet
 
 import (
 	"encoding/binary"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,13 +40,6 @@ var cmsgKinds = map[cmsgKind]bool{
 // maxControl bounds the control data of one datagram: all the kinds
 // above together take under 200 bytes.
 const maxControl = 512
-
-// cmsgState is a socket's ancillary data state.
-type cmsgState struct {
-	// on is set once an option that asks for ancillary data was turned
-	// on; receives then ask the host for it.
-	on atomic.Bool
-}
 
 // filterControl returns the messages of b whose kinds are listed, or
 // EINVAL for a malformed buffer. With strict, an unlisted kind is

@@ -132,7 +132,7 @@ func (s *Socket) Recv(dst []byte, flags int, wantFrom bool) (RecvResult, error) 
 		from = make([]byte, maxSockaddr)
 	}
 	var control []byte
-	if s.cmsg.on.Load() {
+	if s.cmsgOn.Load() {
 		control = make([]byte, maxControl)
 	}
 	n, fl, cl, err := recvmsg(s.fd, dst, hf, from, control)

@@ -66,8 +66,9 @@ type Socket struct {
 	// socket and the host does not across the sentry's two calls.
 	readMu sync.Mutex
 
-	// cmsg is the ancillary data state (cmsg.go).
-	cmsg cmsgState
+	// cmsgOn is set once an option that asks for ancillary data was
+	// turned on (cmsg.go); receives then ask the host for it.
+	cmsgOn atomic.Bool
 }
 
 // protocolOf checks the type and protocol as inet does (TCP, UDP and

@@ -140,7 +140,7 @@ func (s *Socket) SetSockOpt(level, name int, b []byte, netAdmin bool) error {
 		if err := setsockopt(s.fd, level, name, b); err != nil {
 			return err
 		}
-		s.cmsg.on.Store(true)
+		s.cmsgOn.Store(true)
 		return nil
 	}
 	if o := allowed[level][name]; !o.set {

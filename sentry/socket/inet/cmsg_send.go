@@ -44,11 +44,10 @@ func (s *Socket) parseSendControl(b []byte, v4 bool) (sendControl, error) {
 		level, typ := int32(le.Uint32(b[off+8:])), int32(le.Uint32(b[off+12:]))
 		data := b[off+cmsgHdrLen : off+int(l)]
 		off += int((l + 7) &^ 7)
+		// SOL_SOCKET messages are the caller's to check (SCM_RIGHTS
+		// and SCM_CREDENTIALS are passed over, as __sock_cmsg_send
+		// does); other levels are ignored, as Linux ignores them.
 		switch {
-		case level == linux.SOL_SOCKET:
-			// Checked by the caller (SCM_RIGHTS and
-			// SCM_CREDENTIALS are passed over, as
-			// __sock_cmsg_send does).
 		case v4 && level == linux.SOL_IP:
 			if err := c.parseIP(typ, data); err != nil {
 				return c, err

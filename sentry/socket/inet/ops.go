@@ -76,6 +76,21 @@ func (s *Socket) portTransport() (tcpip.TransportProtocolNumber, bool) {
 	return 0, false
 }
 
+// preparePick readies a TCP or UDP socket for an operation that may pick
+// its ephemeral port (connect, listen, a send to an address): a bind
+// IP_BIND_ADDRESS_NO_PORT deferred is made, and the reserved ports a
+// closed socket let go are held again.
+func (s *Socket) preparePick() error {
+	if _, ok := s.portTransport(); !ok {
+		return nil
+	}
+	if err := s.bindDeferred(); err != nil {
+		return err
+	}
+	s.stack.RestoreReservedPorts()
+	return nil
+}
+
 // Listen implements listen(2); the backlog is capped at the namespace's
 // net.core.somaxconn, as __sys_listen does (a negative one too).
 func (s *Socket) Listen(backlog int) error {
@@ -89,10 +104,9 @@ func (s *Socket) Listen(backlog int) error {
 	// (sk_acceptq_is_full compares with >): it holds backlog+1
 	// connections, netstack's holds what it is given. An unbound
 	// socket gets an ephemeral port.
-	if err := s.bindDeferred(); err != nil {
+	if err := s.preparePick(); err != nil {
 		return err
 	}
-	s.stack.RestoreReservedPorts()
 	if err := errno(s.ep.Listen(backlog + 1)); err != nil {
 		return err
 	}
@@ -170,11 +184,8 @@ func (s *Socket) Connect(sa []byte) error {
 		}
 		return errno(terr)
 	}
-	if _, ok := s.portTransport(); ok {
-		if err := s.bindDeferred(); err != nil {
-			return err
-		}
-		s.stack.RestoreReservedPorts()
+	if err := s.preparePick(); err != nil {
+		return err
 	}
 	switch terr := s.ep.Connect(addr); terr.(type) {
 	case *tcpip.ErrConnectStarted:
@@ -267,12 +278,9 @@ func (s *Socket) SendFromControl(src tcpip.Payloader, to []byte, flags int, cont
 		}
 		a := s.toNetstack(p)
 		opts.To = &a
-		if _, ok := s.portTransport(); ok {
-			// An unbound socket gets an ephemeral port.
-			if err := s.bindDeferred(); err != nil {
-				return 0, err
-			}
-			s.stack.RestoreReservedPorts()
+		// An unbound socket gets an ephemeral port.
+		if err := s.preparePick(); err != nil {
+			return 0, err
 		}
 	}
 	if s.isStream() && src.Len() == 0 {

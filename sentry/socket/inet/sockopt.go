@@ -566,6 +566,16 @@ func (s *Socket) pmtuDiscover(v6 bool) int {
 	return int(v - 1)
 }
 
+// pmtudStrategy is gVisor's strategy for each IP_PMTUDISC_* value.
+var pmtudStrategy = [...]tcpip.PMTUDStrategy{
+	linux.IP_PMTUDISC_DONT:      tcpip.PMTUDiscoveryDont,
+	linux.IP_PMTUDISC_WANT:      tcpip.PMTUDiscoveryWant,
+	linux.IP_PMTUDISC_DO:        tcpip.PMTUDiscoveryDo,
+	linux.IP_PMTUDISC_PROBE:     tcpip.PMTUDiscoveryProbe,
+	linux.IP_PMTUDISC_INTERFACE: tcpip.PMTUDiscoveryProbe,
+	linux.IP_PMTUDISC_OMIT:      tcpip.PMTUDiscoveryDont,
+}
+
 // setPMTUDiscover sets IP_MTU_DISCOVER (IPV6_MTU_DISCOVER when v6),
 // whether a datagram's DF bit is set: the option of the socket's own
 // family is gVisor's (one for both); an IPv6 socket keeps IPv4's for
@@ -577,15 +587,7 @@ func (s *Socket) setPMTUDiscover(v6 bool, v int) error {
 		return linux.EINVAL
 	}
 	if v6 == (s.family == linux.AF_INET6) {
-		strategy := map[int]tcpip.PMTUDStrategy{
-			linux.IP_PMTUDISC_DONT:      tcpip.PMTUDiscoveryDont,
-			linux.IP_PMTUDISC_WANT:      tcpip.PMTUDiscoveryWant,
-			linux.IP_PMTUDISC_DO:        tcpip.PMTUDiscoveryDo,
-			linux.IP_PMTUDISC_PROBE:     tcpip.PMTUDiscoveryProbe,
-			linux.IP_PMTUDISC_INTERFACE: tcpip.PMTUDiscoveryProbe,
-			linux.IP_PMTUDISC_OMIT:      tcpip.PMTUDiscoveryDont,
-		}[v]
-		if terr := s.ep.SetSockOptInt(tcpip.MTUDiscoverOption, int(strategy)); terr != nil {
+		if terr := s.ep.SetSockOptInt(tcpip.MTUDiscoverOption, int(pmtudStrategy[v])); terr != nil {
 			return errno(terr)
 		}
 	}
