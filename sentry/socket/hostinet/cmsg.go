@@ -10,9 +10,11 @@ import (
 // ask recvmsg for it pass through (cmsgOptions), and so do the control
 // messages, both ways, of the kinds listed in cmsgKinds only: each is
 // plain data about the socket's own packets (addresses, TOS, TTL, hop
-// limit, receive times). A program on the node's network may already
-// bind any of the node's addresses, so choosing a datagram's source or
-// interface (IP_PKTINFO, IPV6_PKTINFO on send) gives it nothing new.
+// limit, receive times, the segment size of a UDP send the host splits
+// or of datagrams it merged on receipt). A program on the node's network
+// may already bind any of the node's addresses, so choosing a datagram's
+// source or interface (IP_PKTINFO, IPV6_PKTINFO on send) gives it
+// nothing new.
 // NodeLocal DNSCache, CoreDNS on the node's network, needs both.
 
 // cmsgOptions are the options that turn ancillary data on, by level.
@@ -21,6 +23,7 @@ var cmsgOptions = map[int]map[int]bool{
 	unix.SOL_IP:     {unix.IP_PKTINFO: true, unix.IP_RECVTOS: true, unix.IP_RECVTTL: true, unix.IP_RECVORIGDSTADDR: true},
 	unix.SOL_IPV6: {unix.IPV6_RECVPKTINFO: true, unix.IPV6_RECVTCLASS: true, unix.IPV6_RECVHOPLIMIT: true,
 		unix.IPV6_RECVORIGDSTADDR: true},
+	unix.SOL_UDP: {unix.UDP_GRO: true},
 }
 
 // cmsgKind is a control message's level and type.
@@ -35,6 +38,7 @@ var cmsgKinds = map[cmsgKind]bool{
 	{unix.SOL_IP, unix.IP_ORIGDSTADDR}: true,
 	{unix.SOL_IPV6, unix.IPV6_PKTINFO}: true, {unix.SOL_IPV6, unix.IPV6_TCLASS}: true,
 	{unix.SOL_IPV6, unix.IPV6_HOPLIMIT}: true, {unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR}: true,
+	{unix.SOL_UDP, unix.UDP_SEGMENT}: true, {unix.SOL_UDP, unix.UDP_GRO}: true,
 }
 
 // maxControl bounds the control data of one datagram: all the kinds

@@ -199,6 +199,50 @@ func TestUDP(t *testing.T) {
 	}
 }
 
+// A UDP send with a segment size (the option, or a control message that
+// overrides it) leaves the host as datagrams of that size.
+func TestUDPSegment(t *testing.T) {
+	a := mustNew(t, unix.AF_INET, unix.SOCK_DGRAM)
+	b := mustNew(t, unix.AF_INET, unix.SOCK_DGRAM)
+	if err := a.Bind(lo4(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetSockOpt(unix.SOL_UDP, unix.UDP_SEGMENT, []byte{4, 0, 0, 0}, false); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := b.GetSockOpt(unix.SOL_UDP, unix.UDP_SEGMENT); err != nil || v[0] != 4 {
+		t.Fatalf("UDP_SEGMENT reads %v %v", v, err)
+	}
+	expect := func(sizes ...int) {
+		t.Helper()
+		for _, want := range sizes {
+			wait(t, a, waiter.EventIn)
+			res, err := a.Recv(make([]byte, 64), 0, false)
+			if err != nil || res.N != want {
+				t.Fatalf("recv: %+v %v, want %d bytes", res, err, want)
+			}
+		}
+	}
+	if n, err := b.Send([]byte("0123456789"), a.Name(), 0); err != nil || n != 10 {
+		t.Fatalf("send: %d %v", n, err)
+	}
+	expect(4, 4, 2)
+	// A UDP_SEGMENT message of 3 (cmsg_len 18, padded to 24).
+	control := make([]byte, 24)
+	binary.LittleEndian.PutUint64(control, 18)
+	binary.LittleEndian.PutUint32(control[8:], unix.SOL_UDP)
+	binary.LittleEndian.PutUint32(control[12:], unix.UDP_SEGMENT)
+	binary.LittleEndian.PutUint16(control[16:], 3)
+	if n, err := b.SendControl([]byte("0123456789"), a.Name(), 0, control); err != nil || n != 10 {
+		t.Fatalf("send with a control message: %d %v", n, err)
+	}
+	expect(3, 3, 3, 1)
+	tcp := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	if err := tcp.SetSockOpt(unix.SOL_UDP, unix.UDP_SEGMENT, []byte{4, 0, 0, 0}, false); err != unix.ENOPROTOOPT {
+		t.Errorf("UDP_SEGMENT on a TCP socket: %v", err)
+	}
+}
+
 // Only vetted options reach the host.
 func TestSockOpts(t *testing.T) {
 	s := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)

@@ -88,6 +88,11 @@ var allowed = map[int]map[int]optRW{
 		unix.IPV6_MTU_DISCOVER:    rw,
 		unix.IPV6_MTU:             ro,
 	},
+	// UDP segmentation offload: the host splits a send into datagrams
+	// (QUIC stacks send with it).
+	unix.SOL_UDP: {
+		unix.UDP_SEGMENT: rw,
+	},
 }
 
 // maxOptLen bounds an option value read from the host (TCP_INFO is the
@@ -106,6 +111,10 @@ func (s *Socket) levelOK(level int) error {
 		}
 	case unix.SOL_IPV6:
 		if s.family == unix.AF_INET6 {
+			return nil
+		}
+	case unix.SOL_UDP:
+		if s.typ == unix.SOCK_DGRAM && s.protocol == unix.IPPROTO_UDP {
 			return nil
 		}
 	}

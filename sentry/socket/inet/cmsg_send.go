@@ -24,6 +24,8 @@ import (
 // sendControl is one sendmsg's control messages that apply.
 type sendControl struct {
 	ttl, hopLimit, tos, tclass int // -1: not given
+	// gsoSize is UDP_SEGMENT's segment size (-1: not given; 0: none).
+	gsoSize int
 	// pktInfo is set by IP_PKTINFO, an IPv4-mapped IPV6_PKTINFO or,
 	// for an IPv6 destination, IPV6_PKTINFO: the interface (0: any)
 	// and the source address (zero: any).
@@ -35,7 +37,7 @@ type sendControl struct {
 // parseSendControl parses control messages b for a datagram to an IPv4
 // destination (v4) or an IPv6 one.
 func (s *Socket) parseSendControl(b []byte, v4 bool) (sendControl, error) {
-	c := sendControl{ttl: -1, hopLimit: -1, tos: -1, tclass: -1}
+	c := sendControl{ttl: -1, hopLimit: -1, tos: -1, tclass: -1, gsoSize: -1}
 	for off := 0; off+cmsgHdrLen <= len(b); {
 		l := le.Uint64(b[off:])
 		if l < cmsgHdrLen || l > uint64(len(b)-off) {
@@ -48,6 +50,11 @@ func (s *Socket) parseSendControl(b []byte, v4 bool) (sendControl, error) {
 		// and SCM_CREDENTIALS are passed over, as __sock_cmsg_send
 		// does); other levels are ignored, as Linux ignores them.
 		switch {
+		case level == linux.SOL_UDP && s.isUDP():
+			// udp_cmsg_send's, whatever the destination.
+			if err := c.parseUDP(typ, data); err != nil {
+				return c, err
+			}
 		case v4 && level == linux.SOL_IP:
 			if err := c.parseIP(typ, data); err != nil {
 				return c, err
@@ -152,22 +159,14 @@ func isV4Mapped(a tcpip.Address) bool {
 }
 
 // applyControl makes opts carry the control messages raw of one
-// datagram write and returns what undoes them once it is sent; the
-// caller holds ctlMu for reading, which this may trade for writing.
-func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func(), err error) {
-	dst := opts.To
-	if dst == nil {
-		if remote, terr := s.ep.GetRemoteAddress(); terr == nil {
-			dst = &remote
-		}
-	}
-	v4 := s.family == linux.AF_INET
-	if dst != nil {
-		v4 = dst.Addr.Len() == 4 || isV4Mapped(dst.Addr)
-	}
+// datagram write and returns what undoes them once it is sent, and
+// UDP_SEGMENT's size (-1: none given); the caller holds ctlMu for
+// reading, which this may trade for writing.
+func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func(), gsoSize int, err error) {
+	dst, v4 := s.destination(opts)
 	c, err := s.parseSendControl(raw, v4)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if c.ttl >= 0 {
 		opts.ControlMessages.HasTTL, opts.ControlMessages.TTL = true, uint8(c.ttl)
@@ -177,7 +176,7 @@ func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func()
 	}
 	if c.pktInfo {
 		if err := s.applyPktInfo(opts, dst, c, v4); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	opt, v := tcpip.IPv4TOSOption, c.tos
@@ -185,7 +184,7 @@ func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func()
 		opt, v = tcpip.IPv6TrafficClassOption, c.tclass
 	}
 	if v < 0 {
-		return func() {}, nil
+		return func() {}, c.gsoSize, nil
 	}
 	// The socket's own value, for this write alone.
 	s.ctlMu.RUnlock()
@@ -197,13 +196,13 @@ func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func()
 	if terr != nil {
 		s.ctlMu.Unlock()
 		s.ctlMu.RLock()
-		return nil, errno(terr)
+		return nil, 0, errno(terr)
 	}
 	return func() {
 		s.ep.SetSockOptInt(opt, old)
 		s.ctlMu.Unlock()
 		s.ctlMu.RLock()
-	}, nil
+	}, c.gsoSize, nil
 }
 
 // applyPktInfo honours IP_PKTINFO or IPV6_PKTINFO for a datagram to dst.
@@ -240,12 +239,7 @@ func (s *Socket) applyPktInfo(opts *tcpip.WriteOptions, dst *tcpip.FullAddress, 
 	to := *dst
 	to.NIC = nic
 	if c.src.Len() != 0 {
-		remote := to.Addr
-		if isV4Mapped(remote) {
-			b := remote.As16()
-			remote = tcpip.AddrFrom4([4]byte(b[12:]))
-		}
-		r, terr := s.stack.FindRoute(nic, tcpip.Address{}, remote, proto, false)
+		r, terr := s.stack.FindRoute(nic, tcpip.Address{}, unmapV4(to.Addr), proto, false)
 		if terr != nil {
 			return errno(terr)
 		}

@@ -47,10 +47,11 @@ func FuzzSendControl(f *testing.F) {
 	f.Add(appendCmsg(nil, 41, 50, append(make([]byte, 10), 0xff, 0xff, 127, 0, 0, 1, 1, 0, 0, 0)), true)
 	f.Add(appendCmsg(nil, 0, 1, []byte{0x20}), true)
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0}, true)
-	s := &Socket{family: 10} // AF_INET6
+	f.Add(appendCmsg(nil, 17, 103, []byte{0xb4, 0x05}), true) // UDP_SEGMENT 1460
+	s := &Socket{family: 10, typ: 2, protocol: 17}            // AF_INET6, SOCK_DGRAM, UDP
 	f.Fuzz(func(t *testing.T, b []byte, v4 bool) {
 		c, err := s.parseSendControl(b, v4)
-		if err == nil && (c.ttl > 255 || c.tos > 255 || c.hopLimit > 255 || c.tclass > 255) {
+		if err == nil && (c.ttl > 255 || c.tos > 255 || c.hopLimit > 255 || c.tclass > 255 || c.gsoSize > 0xffff) {
 			t.Fatalf("out-of-range value accepted: %+v", c)
 		}
 		out, _ := PutControl(b, len(b)/2)

@@ -300,19 +300,34 @@ func (s *Socket) SendFromControl(src tcpip.Payloader, to []byte, flags int, cont
 	// for every connection a forking web server had closed. It gets a
 	// wrapper, emptied once the write returns.
 	w := &heldPayloader{src}
+	gsoSize := -1
 	if !s.isStream() {
 		s.ctlMu.RLock()
 		defer s.ctlMu.RUnlock()
 		if len(control) > 0 {
-			done, err := s.applyControl(&opts, control)
+			done, g, err := s.applyControl(&opts, control)
 			if err != nil {
 				return 0, err
 			}
 			defer done()
+			gsoSize = g
+		}
+		if gsoSize < 0 {
+			gsoSize = int(s.udp.gsoSize.Load())
 		}
 		s.owner.dropped.Store(false)
 	}
-	n, terr := s.ep.Write(w, opts)
+	var n int64
+	var terr tcpip.Error
+	if gsoSize > 0 {
+		sent, werr, err := s.writeSegments(w, opts, gsoSize)
+		if err != nil {
+			return 0, err
+		}
+		n, terr = int64(sent), werr
+	} else {
+		n, terr = s.ep.Write(w, opts)
+	}
 	w.Payloader = nil
 	if terr != nil {
 		if n > 0 {

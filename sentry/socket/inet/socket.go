@@ -116,6 +116,9 @@ type Socket struct {
 	priority, fastOpenQueue atomic.Int32
 	pmtud                   [2]atomic.Int32
 
+	// udp holds a UDP socket's SOL_UDP options (udp_segment.go).
+	udp udpOptions
+
 	// ctlMu is held for reading by every datagram write, and for
 	// writing by one whose control message changes a socket option for
 	// itself (cmsg_send.go).

@@ -55,6 +55,10 @@ func (s *Socket) GetSockOpt(level, name int) ([]byte, error) {
 		if s.family == linux.AF_INET6 {
 			return s.getIPv6Opt(name)
 		}
+	case linux.SOL_UDP, solUDPLite:
+		if s.isUDP() {
+			return s.getUDPOpt(name)
+		}
 	}
 	return nil, s.badLevel()
 }
@@ -340,6 +344,10 @@ func (s *Socket) SetSockOpt(level, name int, b []byte, netAdmin bool) error {
 			return linux.ENOPROTOOPT
 		}
 		return s.setIPv6Opt(name, b)
+	case linux.SOL_UDP, solUDPLite:
+		if s.isUDP() {
+			return s.setUDPOpt(name, b)
+		}
 	}
 	return linux.ENOPROTOOPT
 }
