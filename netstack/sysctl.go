@@ -218,6 +218,13 @@ func (s *Stack) TCPReceiveBufferMax() int {
 	return int(s.sysctlValue("net.ipv4.tcp_rmem")[2])
 }
 
+// TCPFastOpenClient reports net.ipv4.tcp_fastopen's client bit: whether
+// a TCP socket may connect through sendto(MSG_FASTOPEN) and take
+// TCP_FASTOPEN_CONNECT.
+func (s *Stack) TCPFastOpenClient() bool {
+	return s.sysctlValue("net.ipv4.tcp_fastopen")[0]&1 != 0
+}
+
 // BufferMax returns net.core.wmem_max (send) or rmem_max: the caps on
 // SO_SNDBUF and SO_RCVBUF without CAP_NET_ADMIN.
 func (s *Stack) BufferMax(send bool) int {

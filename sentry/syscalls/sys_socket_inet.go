@@ -77,9 +77,16 @@ func inetConnect(t *kernel.Task, f *vfs.File, s inetSocket, addr, addrlen uint64
 	if (err != unix.EINPROGRESS && err != unix.EALREADY) || isNonblocking(f) {
 		return 0, err
 	}
+	return 0, awaitConnect(t, s, sa)
+}
+
+// awaitConnect waits, for at most SO_SNDTIMEO (then EINPROGRESS), for
+// the connection to sa under way to be made or to fail, and returns its
+// outcome.
+func awaitConnect(t *kernel.Task, s inetSocket, sa []byte) error {
 	timeout := s.Timeout(false)
 	if timeout < 0 {
-		return 0, unix.EINPROGRESS
+		return unix.EINPROGRESS
 	}
 	werr := sockWait(t, s, false, timeout, func() error {
 		if s.Readiness(waiter.EventOut|waiter.EventErr|waiter.EventHUp) == 0 {
@@ -88,12 +95,37 @@ func inetConnect(t *kernel.Task, f *vfs.File, s inetSocket, addr, addrlen uint64
 		return nil
 	})
 	if werr == unix.EAGAIN {
-		return 0, unix.EINPROGRESS
+		return unix.EINPROGRESS
 	}
 	if werr != nil {
-		return 0, werr
+		return werr
 	}
-	return 0, s.ConnectResult(sa)
+	return s.ConnectResult(sa)
+}
+
+// inetFastOpen starts a stream send with MSG_FASTOPEN, which connects
+// the socket to the address to first (sentry/socket/inet/fastopen.go),
+// and returns the bytes of iovs already sent: a host socket (hostNetwork
+// pods) uses the host's Fast Open, which puts data in the SYN when the
+// host holds a cookie for the server. A blocking send waits for the
+// connection, as tcp_sendmsg_fastopen does; a non-blocking one ends in
+// EINPROGRESS unless data went out with the SYN.
+func inetFastOpen(t *kernel.Task, s inetSocket, iovs []iovec, total uint64, to []byte, flags int, nonblock bool) (uint64, error) {
+	var sent int
+	var err error
+	if ns, ok := s.(*inet.Socket); ok {
+		err = ns.FastOpenConnect(to)
+	} else {
+		buf := t.Buffer(int(min(total, sockChunk)))
+		if err := gatherIovs(t, iovs, 0, buf); err != nil {
+			return 0, err
+		}
+		sent, err = s.Send(buf, to, flags)
+	}
+	if err == unix.EINPROGRESS && !nonblock {
+		err = awaitConnect(t, s, to)
+	}
+	return uint64(sent), err
 }
 
 func inetAccept(t *kernel.Task, f *vfs.File, s inetSocket, addr, lenAddr uint64, flags int) (uint64, error) {
@@ -167,14 +199,24 @@ func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []
 		})
 		return uint64(n), err
 	}
+	var done uint64
+	if flags&unix.MSG_FASTOPEN != 0 {
+		sent, err := inetFastOpen(t, s, iovs, total, to, flags, nonblock)
+		if err != nil {
+			return 0, err
+		}
+		done, flags = sent, flags&^unix.MSG_FASTOPEN
+		if done == total || (nonblock && done > 0) {
+			return done, nil
+		}
+	}
 	if total == 0 {
 		_, err := s.Send(nil, nil, flags)
 		return 0, err
 	}
 	if ns, ok := s.(*inet.Socket); ok {
-		return inetSendStream(t, ns, iovs, total, nonblock, timeout, flags)
+		return inetSendStream(t, ns, iovs, done, total, nonblock, timeout, flags)
 	}
-	var done uint64
 	for done < total {
 		buf := t.Buffer(int(min(total-done, sockChunk)))
 		if err := gatherIovs(t, iovs, done, buf); err != nil {
@@ -203,13 +245,12 @@ func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []
 	return done, nil
 }
 
-// inetSendStream is inetSendData's stream loop on a netstack socket,
-// which reads the data straight from the task's memory
-// (sys_socket_iov.go). netstack queues all it read of a send or, when
+// inetSendStream is inetSendData's stream loop on a netstack socket from
+// byte done of the iovecs on, which reads the data straight from the
+// task's memory (sys_socket_iov.go). netstack queues all it read of a send or, when
 // the task's memory faulted, nothing: Linux's tcp_sendmsg too queues
 // only whole chunks, so a send whose first chunk faults is EFAULT.
-func inetSendStream(t *kernel.Task, s *inet.Socket, iovs []iovec, total uint64, nonblock bool, timeout time.Duration, flags int) (uint64, error) {
-	var done uint64
+func inetSendStream(t *kernel.Task, s *inet.Socket, iovs []iovec, done, total uint64, nonblock bool, timeout time.Duration, flags int) (uint64, error) {
 	for done < total {
 		var n int
 		want := total - done

@@ -82,6 +82,9 @@ var NetSysctls = map[string]Net{
 	"net.ipv4.tcp_window_scaling":   {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
 	"net.ipv4.tcp_rmem":             {Len: 3, Min: 1, Max: math.MaxInt32, Default: DefaultTCPRmem},
 	"net.ipv4.tcp_wmem":             {Len: 3, Min: 1, Max: math.MaxInt32, Default: DefaultTCPWmem},
+	// proc_dointvec: any int, bits of TFO_* (1: clients may use TCP
+	// Fast Open).
+	"net.ipv4.tcp_fastopen": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{1}},
 	// proc_dointvec: any int; 0 or less keeps no TIME-WAIT socket.
 	"net.ipv4.tcp_max_tw_buckets": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{MaxTimeWaitFor(defaultNetMemory)}},
 }
@@ -197,6 +200,13 @@ func CheckNet(name string, v []int64, portRange [2]int64, unprivStart int64) err
 	case "net.ipv4.tcp_window_scaling":
 		if v[0] == 0 {
 			return &ErrInvalid{Reason: "the sandbox's TCP always uses window scaling"}
+		}
+	case "net.ipv4.tcp_fastopen":
+		// The client bit alone: with it, a client that holds no
+		// cookie connects and then sends, which is all the stack
+		// does (sentry/socket/inet/fastopen.go).
+		if v[0]&^1 != 0 {
+			return &ErrInvalid{Reason: "the sandbox's TCP has no server side of TCP Fast Open and sends no data in a SYN (0 or 1)"}
 		}
 	case "net.ipv4.tcp_syncookies":
 		// 1 (cookies when a listener's queue is full) and 2 (always)

@@ -146,6 +146,10 @@ func TestCheckNet(t *testing.T) {
 		{"net.ipv4.tcp_timestamps", []int64{1}, true},
 		{"net.ipv4.tcp_timestamps", []int64{0}, false},
 		{"net.ipv4.tcp_window_scaling", []int64{0}, false},
+		{"net.ipv4.tcp_fastopen", []int64{0}, true},
+		{"net.ipv4.tcp_fastopen", []int64{1}, true},
+		{"net.ipv4.tcp_fastopen", []int64{3}, false},
+		{"net.ipv4.tcp_fastopen", []int64{-1}, false},
 	} {
 		if err := CheckNet(c.name, c.v, r, 1024); (err == nil) != c.ok {
 			t.Errorf("CheckNet(%s, %v) = %v, want ok %v", c.name, c.v, err, c.ok)

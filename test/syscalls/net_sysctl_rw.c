@@ -2,7 +2,7 @@
 // fresh namespace /proc/sys/net/core and ipv4 read Linux's defaults
 // (somaxconn 4096, ip_local_port_range 32768-60999, keepalive 7200/75/9,
 // tcp_fin_timeout 60, tcp_syn_retries 6, tcp_syncookies 1 (2, cookies for
-// every SYN, still connects), ip_unprivileged_port_start 1024,
+// every SYN, still connects), tcp_fastopen 1, ip_unprivileged_port_start 1024,
 // ping_group_range "1 0") and root writes them back (proc_dointvec:
 // blanks and a newline allowed, values past the vector's length ignored,
 // fewer values change only the first ones); values out of range, not
@@ -55,6 +55,7 @@ static const struct step defaults[] = {
 	{"net/ipv4/tcp_syn_retries", NULL, 0, "6"},
 	{"net/ipv4/tcp_sack", NULL, 0, "1"},
 	{"net/ipv4/tcp_syncookies", NULL, 0, "1"},
+	{"net/ipv4/tcp_fastopen", NULL, 0, "1"},
 	{"net/ipv4/tcp_timestamps", NULL, 0, "1"},
 	{"net/ipv4/tcp_window_scaling", NULL, 0, "1"},
 	{"net/ipv4/ping_group_range", NULL, 0, "1\t0"},
@@ -96,6 +97,8 @@ static const struct step more_writes[] = {
 	{"net/ipv4/tcp_sack", "256", EINVAL, NULL},
 	{"net/ipv4/tcp_syncookies", "2", 0, "2"},
 	{"net/ipv4/tcp_syncookies", "256", EINVAL, "2"},
+	{"net/ipv4/tcp_fastopen", "0", 0, "0"},
+	{"net/ipv4/tcp_fastopen", "1", 0, "1"},
 	{"net/ipv4/tcp_rmem", "8192 65536 1048576", 0, "8192\t65536\t1048576"},
 	{"net/ipv4/tcp_wmem", "8192", 0, NULL},
 	// Any int; 0 or less keeps no connection in TIME-WAIT.

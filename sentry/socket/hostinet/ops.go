@@ -84,7 +84,7 @@ func (s *Socket) Shutdown(how int) error {
 // sendFlags are the send(2) flags passed to the host; others are
 // dropped. MSG_DONTWAIT and MSG_NOSIGNAL are always added: the sentry
 // waits itself, and raises SIGPIPE in the sandbox, not in the sentry.
-const sendFlags = unix.MSG_OOB | unix.MSG_DONTROUTE | unix.MSG_EOR | unix.MSG_MORE | unix.MSG_CONFIRM
+const sendFlags = unix.MSG_OOB | unix.MSG_DONTROUTE | unix.MSG_EOR | unix.MSG_MORE | unix.MSG_CONFIRM | unix.MSG_FASTOPEN
 
 // Send sends src (as much as fits for TCP, one datagram otherwise) to
 // the address to (nil: the peer). EAGAIN means no room yet.

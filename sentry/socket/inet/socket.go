@@ -115,6 +115,8 @@ type Socket struct {
 	// unset).
 	priority, fastOpenQueue atomic.Int32
 	pmtud                   [2]atomic.Int32
+	// fastOpenConnect is TCP_FASTOPEN_CONNECT (fastopen.go).
+	fastOpenConnect atomic.Bool
 
 	// udp holds a UDP socket's SOL_UDP options (udp_segment.go).
 	udp udpOptions

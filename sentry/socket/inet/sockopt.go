@@ -140,6 +140,8 @@ func (s *Socket) getTCPOpt(name int) ([]byte, error) {
 		return s.intOpt(tcpip.TCPWindowClampOption)
 	case linux.TCP_FASTOPEN:
 		return i32(int(s.fastOpenQueue.Load())), nil
+	case linux.TCP_FASTOPEN_CONNECT:
+		return b32(s.fastOpenConnect.Load()), nil
 	case linux.TCP_KEEPIDLE:
 		var v tcpip.KeepaliveIdleOption
 		if terr := s.ep.GetSockOpt(&v); terr != nil {
@@ -532,6 +534,8 @@ func (s *Socket) setTCPOpt(name int, b []byte) error {
 			return linux.EINVAL
 		}
 		s.fastOpenQueue.Store(int32(v))
+	case linux.TCP_FASTOPEN_CONNECT:
+		return s.setFastOpenConnect(v)
 	default:
 		return linux.ENOPROTOOPT
 	}
