@@ -199,6 +199,47 @@ func TestUDP(t *testing.T) {
 	}
 }
 
+// MSG_FASTOPEN reaches the host: on a socket not yet connected, the
+// host's Fast Open connects it (EINPROGRESS without a cookie, or the
+// bytes it put in the SYN), and the data follows once it is.
+func TestFastOpenSend(t *testing.T) {
+	l := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	if err := l.Bind(lo4(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(1); err != nil {
+		t.Fatal(err)
+	}
+	c := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	n, err := c.Send([]byte("hi"), l.Name(), unix.MSG_FASTOPEN)
+	if err == unix.EOPNOTSUPP {
+		t.Skip("the host's net.ipv4.tcp_fastopen has no client bit")
+	}
+	if err != nil && err != unix.EINPROGRESS {
+		t.Fatalf("send with MSG_FASTOPEN: %d %v", n, err)
+	}
+	wait(t, c, waiter.EventOut)
+	if err := c.ConnectResult(l.Name()); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		if n, err = c.Send([]byte("hi"), nil, 0); n != 2 || err != nil {
+			t.Fatalf("send once connected: %d %v", n, err)
+		}
+	}
+	wait(t, l, waiter.EventIn)
+	a, _, err := l.Accept(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	wait(t, a, waiter.EventIn)
+	buf := make([]byte, 4)
+	if res, err := a.Recv(buf, 0, false); err != nil || string(buf[:res.N]) != "hi" {
+		t.Errorf("received %q %v", buf[:res.N], err)
+	}
+}
+
 // A UDP send with a segment size (the option, or a control message that
 // overrides it) leaves the host as datagrams of that size.
 func TestUDPSegment(t *testing.T) {
