@@ -13,10 +13,9 @@ import (
 // the same: sendto(MSG_FASTOPEN) sends a plain SYN (with a cookie
 // request) and connects; a blocking call then sends the data as any
 // send, a non-blocking one says EINPROGRESS and has sent nothing; with
-// TCP_FASTOPEN_CONNECT, connect(2) is a plain connect. Programs that use
-// either (curl --tcp-fastopen, some proxies' upstream connections) see
-// what they would see on a Linux host meeting a server it has not talked
-// to before. Both are net.ipv4.tcp_fastopen's client bit's, which is set
+// TCP_FASTOPEN_CONNECT, connect(2) is a plain connect. A program that
+// uses either sees what it would see on a Linux host meeting a server it
+// has not talked to before. Both are net.ipv4.tcp_fastopen's client bit's, which is set
 // by default; without it they are EOPNOTSUPP.
 
 // FastOpenConnect is the start of a send with MSG_FASTOPEN on a stream
