@@ -92,15 +92,42 @@ func writeKernel(t *kernel.Task, f *vfs.File, buf []byte, off int64, nonblock bo
 // transfer moves up to count bytes from in (at *inOff, or its position
 // when inOff is nil) to out (likewise). It stops at end of input, when
 // out takes less than offered, or — once something moved — when input
-// would block.
+// would block. Nothing read is lost when out takes less: a pipe keeps
+// what out did not take (pipe.Drain), a stream is read only for what a
+// pipe has room for (pipe.Fill), and a file's position goes back.
 func transfer(t *kernel.Task, in *vfs.File, inOff *int64, out *vfs.File, outOff *int64, count uint64, nonblock bool) (uint64, error) {
 	count = min(count, maxRW)
+	inPipe, outPipe := isPipe(in), isPipe(out)
 	var done uint64
 	for done < count {
 		buf := t.Buffer(int(min(count-done, spliceChunk)))
 		off := int64(-1)
 		if inOff != nil {
 			off = *inOff
+		}
+		woff := int64(-1)
+		if outOff != nil {
+			woff = *outOff
+		}
+		if inPipe || (outPipe && in.IsStream()) {
+			var w int
+			var err error
+			if inPipe {
+				w, err = drainPipe(t, in, out, buf, woff, done == 0 && !nonblock, nonblock)
+			} else {
+				w, err = fillPipe(t, in, off, out, buf, done == 0 && !nonblock, !nonblock)
+			}
+			if outOff != nil {
+				*outOff += int64(w)
+			}
+			done += uint64(w)
+			if err != nil || w == 0 {
+				if done > 0 {
+					return done, nil
+				}
+				return 0, err
+			}
+			continue
 		}
 		n, err := readKernel(t, in, buf, off, nonblock || done > 0)
 		if err != nil {
@@ -114,10 +141,6 @@ func transfer(t *kernel.Task, in *vfs.File, inOff *int64, out *vfs.File, outOff 
 		}
 		if n == 0 {
 			break
-		}
-		woff := int64(-1)
-		if outOff != nil {
-			woff = *outOff
 		}
 		w, err := writeKernel(t, out, buf[:n], woff, nonblock)
 		if inOff != nil {
@@ -141,6 +164,68 @@ func transfer(t *kernel.Task, in *vfs.File, inOff *int64, out *vfs.File, outOff 
 		}
 	}
 	return done, nil
+}
+
+// drainPipe moves the next bytes of the pipe in to out (at woff, or its
+// position when woff is -1), leaving in the pipe what out does not take;
+// it waits for the pipe to have data when waitIn, and for out to take
+// them unless nonblock.
+func drainPipe(t *kernel.Task, in, out *vfs.File, buf []byte, woff int64, waitIn, nonblock bool) (int, error) {
+	for {
+		w, err := pipe.Drain(in.Impl(), buf, func(b []byte) (int, error) {
+			return writeKernel(t, out, b, woff, nonblock)
+		})
+		// With a blocking out, EAGAIN can only be the empty pipe's.
+		if err != unix.EAGAIN || !waitIn {
+			return w, err
+		}
+		if werr := waitReady(t, in, waiter.EventIn); werr != nil {
+			return 0, werr
+		}
+	}
+}
+
+// fillPipe reads from the stream in (at off, or its position when off is
+// -1) into the pipe out, only as much as the pipe has room for; it waits
+// for in to have data when waitIn, and for room in the pipe when waitOut.
+func fillPipe(t *kernel.Task, in *vfs.File, off int64, out *vfs.File, buf []byte, waitIn, waitOut bool) (int, error) {
+	for {
+		n, err := pipe.Fill(out.Impl(), buf, func(b []byte) (int, error) {
+			if off >= 0 {
+				return in.PRead(b, off)
+			}
+			return in.Read(b)
+		})
+		var werr error
+		switch {
+		case err == pipe.ErrFull && waitOut:
+			werr = waitReady(t, out, waiter.EventOut)
+		case err == pipe.ErrFull:
+			return 0, unix.EAGAIN
+		case err == unix.EAGAIN && waitIn:
+			werr = waitReady(t, in, waiter.EventIn)
+		default:
+			if err == unix.EPIPE {
+				t.SendSignalToSelf(unix.SIGPIPE)
+			}
+			return n, err
+		}
+		if werr != nil {
+			return 0, werr
+		}
+	}
+}
+
+// waitReady blocks until f is ready for events (or hung up, or in
+// error); EAGAIN for a non-blocking file.
+func waitReady(t *kernel.Task, f *vfs.File, events uint32) error {
+	w, ok := f.Impl().(waiter.Waitable)
+	if !ok {
+		return unix.EAGAIN
+	}
+	return waitFor(t, f, events, func() bool {
+		return w.Readiness(events|waiter.EventHUp|waiter.EventErr) != 0
+	})
 }
 
 // kernelIsRestart reports whether err asks for a syscall restart (an

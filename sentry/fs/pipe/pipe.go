@@ -35,6 +35,13 @@ type pipe struct {
 	attrMu sync.Mutex
 	attr   unix.Stat_t
 
+	// readMu serializes the pipe's consumers, writeMu its producers, so
+	// that a splice (splice.go) takes exactly the bytes it looked at, or
+	// adds as many as it found room for. Lock order: readMu or writeMu,
+	// then mu; a splice holds one pipe's readMu while it writes to
+	// another pipe (its writeMu), never its own.
+	readMu, writeMu sync.Mutex
+
 	// mu protects data, readers and writers.
 	mu      sync.Mutex
 	data    ring
@@ -123,6 +130,9 @@ func SetCapacity(impl vfs.FileImpl, size int64, privileged bool) (int, error) {
 		return 0, unix.EPERM
 	}
 	p := e.p
+	// A Fill in progress relies on the room it found.
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.data.n > n {
@@ -187,6 +197,8 @@ func (e *end) ReadAt(dst []byte, _ int64) (int, error) {
 		return 0, nil
 	}
 	p := e.p
+	p.readMu.Lock()
+	defer p.readMu.Unlock()
 	p.mu.Lock()
 	if p.data.n == 0 {
 		w := p.writers
@@ -210,6 +222,8 @@ func (e *end) WriteAt(src []byte, _ int64) (int, error) {
 		return 0, unix.EBADF
 	}
 	p := e.p
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
 	p.mu.Lock()
 	if p.readers == 0 {
 		p.mu.Unlock()
@@ -221,20 +235,30 @@ func (e *end) WriteAt(src []byte, _ int64) (int, error) {
 		return 0, unix.EAGAIN
 	}
 	n := min(room, len(src))
+	e.appendLocked(src[:n])
+	p.mu.Unlock()
+	p.queue.Notify(waiter.EventIn)
+	return n, nil
+}
+
+// appendLocked adds src, which fits, to the pipe's data: as packets when
+// the end writes them.
+//
+// Preconditions: e.p.mu is held.
+func (e *end) appendLocked(src []byte) {
+	p := e.p
 	if p.data.slots == nil {
 		p.data.fit(p.capacityLocked())
 	}
-	p.data.write(src[:n])
+	p.data.write(src)
 	if e.packet {
 		// PIPE_BUF-sized packets, as Linux's packet pipes make.
+		n := len(src)
 		for done := 0; done < n; done += atomicSize {
 			base := p.data.n - n
 			p.packets = append(p.packets, packetMark{start: base + done, end: base + min(done+atomicSize, n)})
 		}
 	}
-	p.mu.Unlock()
-	p.queue.Notify(waiter.EventIn)
-	return n, nil
 }
 
 // Close implements vfs.FileImpl.Close.
