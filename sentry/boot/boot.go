@@ -267,7 +267,12 @@ func run(spec *Spec, log *slog.Logger) (int, error) {
 		}
 		return code, fmt.Errorf("exec %s: %w", path, err)
 	}
+	signalled, stopRelay := endOnTermination(k)
 	code := k.WaitInit()
+	stopRelay()
+	if sig := signalled(); sig != 0 {
+		code = 128 + int(sig)
+	}
 	if spec.Debug {
 		for nr, n := range k.UnimplementedCounts() {
 			log.Debug("unimplemented system call count", "nr", nr, "calls", n)

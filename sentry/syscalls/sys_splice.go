@@ -279,7 +279,9 @@ func Sendfile(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	}
 	defer release()
 	offAddr, count := args[2], args[3]
-	if out.StatusFlags()&unix.O_APPEND != 0 {
+	if out.StatusFlags()&unix.O_APPEND != 0 || isPipe(in) {
+		// A pipe has no splice_read for do_splice_direct: splice(2)
+		// moves data out of pipes.
 		return 0, unix.EINVAL
 	}
 	var inOff *int64

@@ -1,11 +1,18 @@
 package programs
 
 import (
+	"bufio"
+	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/cocoonrt/cocoon/test/internal/cocoonbin"
 )
 
 // TestShellJobControl runs a busybox shell script with pipelines,
@@ -48,6 +55,68 @@ func TestQUICTransfer(t *testing.T) {
 	want := "UDP_SEGMENT: available\nechoed 4194304 bytes\n"
 	if r.stdout != want {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+}
+
+// TestWaitForever runs a program that waits forever for itself (a read
+// from a pipe whose write end it holds): the sandbox waits too, as Linux
+// does, rather than the sentry dying of what the Go runtime takes for a
+// deadlock, and a SIGTERM to the sandbox's processes ends it.
+func TestWaitForever(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "waitforever")
+	if out, err := exec.Command("gcc", "-static", "-O1", "-o", bin, "testdata/waitforever.c").CombinedOutput(); err != nil {
+		t.Fatalf("building waitforever: %v\n%s", err, out)
+	}
+	argv := append(append([]string{cocoon}, cocoonbin.Do()...), "--", bin)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{})
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		if line == "waiting\n" {
+			close(waiting)
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	exited := make(chan error, 1)
+	go func() {
+		<-waiting
+		exited <- cmd.Wait()
+	}()
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}()
+	select {
+	case <-waiting:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the program never started waiting")
+	}
+	// The runtime's check runs once nothing else is left to wait for:
+	// the sentry's own timers end within seconds (its last, ~5 s).
+	select {
+	case err := <-exited:
+		t.Fatalf("the sandbox ended while its program waited: %v\nstderr: %s", err, errb.String())
+	case <-time.After(10 * time.Second):
+	}
+	// Every process of the group (cocoon do, its sentry) is asked to stop.
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sandbox did not end on SIGTERM")
+	}
+	if strings.Contains(errb.String(), "deadlock") {
+		t.Errorf("stderr: %s", errb.String())
 	}
 }
 

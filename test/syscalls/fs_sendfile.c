@@ -3,7 +3,7 @@
 // file offset alone, without one it uses and advances the file offset; a
 // count past EOF is cut short, at EOF it returns 0; the output must be
 // writable (EBADF), not O_APPEND (EINVAL), and the input not opened for
-// writing only (EBADF).
+// writing only (EBADF) nor a pipe (EINVAL).
 //
 //go:build ignore
 
@@ -48,6 +48,16 @@ int main(void) {
 	CHECK_EQ(sendfile(p[1], in, &off, 100), 100);
 	CHECK_EQ(read(p[0], buf, sizeof buf), 100);
 	CHECK_MEM(buf, data, 100);
+	// A pipe is no input (splice moves data out of pipes): EINVAL, and
+	// the pipe keeps its data.
+	CHECK_EQ(write(p[1], "abc", 3), 3);
+	CHECK_ERR(sendfile(out, p[0], NULL, 3), EINVAL);
+	int q[2];
+	CHECK_OK(pipe(q));
+	CHECK_ERR(sendfile(q[1], p[0], NULL, 3), EINVAL);
+	CHECK_EQ(read(p[0], buf, sizeof buf), 3);
+	close(q[0]);
+	close(q[1]);
 
 	// An O_APPEND output is not supported: EINVAL, nothing written.
 	int app = open("dst", O_WRONLY | O_APPEND);
