@@ -58,6 +58,32 @@ func TestQUICTransfer(t *testing.T) {
 	}
 }
 
+// TestGoNetPackage runs the tests of Go's net package (-short: no
+// external network) natively and in the sandbox: TCP, UDP, unix and raw
+// sockets, deadlines, splice and sendfile between sockets, interfaces,
+// the resolver against its own servers. They pass in both; the sandbox
+// skips one more, TestMultiPathTCP, having no MPTCP (Go falls back to
+// TCP, as on a kernel without it).
+func TestGoNetPackage(t *testing.T) {
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(goroot)), "src", "net")
+	bin := filepath.Join(t.TempDir(), "net.test")
+	build := exec.Command("go", "test", "-c", "-o", bin, "net")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building net.test: %v\n%s", err, out)
+	}
+	for _, sandboxed := range []bool{false, true} {
+		r := run(t, sandboxed, dir, bin, "-test.short", "-test.timeout", "4m")
+		if r.code != 0 || !strings.HasSuffix(r.stdout, "PASS\n") {
+			t.Errorf("sandboxed %v: exit %d\nstdout:\n%s\nstderr:\n%s", sandboxed, r.code, clip(r.stdout), clip(r.stderr))
+		}
+	}
+}
+
 // TestWaitForever runs a program that waits forever for itself (a read
 // from a pipe whose write end it holds): the sandbox waits too, as Linux
 // does, rather than the sentry dying of what the Go runtime takes for a
