@@ -266,6 +266,13 @@ func (sb *Sandbox) Usage() Usage {
 	return u
 }
 
+// Signal sends sig to the sentry: SIGINT, SIGTERM and SIGHUP end the
+// sandbox (its processes killed, the sentry's status 128+N), after which
+// Wait cleans up as after any end.
+func (sb *Sandbox) Signal(sig os.Signal) error {
+	return sb.sentry.Process.Signal(sig)
+}
+
 // Wait waits for the sentry to exit, stops the gofer, and returns the
 // sentry's exit code: the program's exit status, or 128+signal.
 func (sb *Sandbox) Wait() (int, error) {

@@ -4,7 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sandbox"
 	"github.com/cocoonrt/cocoon/sentry/boot"
@@ -77,6 +80,13 @@ func doMain(args []string) int {
 	if *overlay == "auto" {
 		*overlay = sandbox.OverlayStore
 	}
+	// Ctrl-C, timeout(1) or a hang-up end the sandbox, which this
+	// process waits for so that its temporary layer goes too: a signal
+	// to this process alone is passed to the sentry once it runs (a
+	// terminal's reaches both; the sentry acts on the first).
+	stops := make(chan os.Signal, 1)
+	signal.Notify(stops, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+	defer signal.Stop(stops)
 	sb, err := sandbox.Start(sandbox.Options{
 		Root:    *root,
 		Overlay: *overlay,
@@ -102,7 +112,17 @@ func doMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "cocoon do: %v\n", err)
 		return 125
 	}
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for sig := range stops {
+			_ = sb.Signal(sig)
+		}
+	}()
 	code, err := sb.Wait()
+	signal.Stop(stops)
+	close(stops)
+	<-forwarded
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cocoon do: %v\n", err)
 	}

@@ -135,11 +135,16 @@ func TestWaitForever(t *testing.T) {
 	case <-time.After(10 * time.Second):
 	}
 	// Every process of the group (cocoon do, its sentry) is asked to stop.
+	// cocoon do waits for the sandbox to end, removes its temporary
+	// layer, and reports the signal as a shell would.
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-exited:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the sandbox did not end on SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("cocoon do exited with %d (%v), want %d", code, cmd.ProcessState, 128+int(syscall.SIGTERM))
 	}
 	if strings.Contains(errb.String(), "deadlock") {
 		t.Errorf("stderr: %s", errb.String())
