@@ -241,7 +241,8 @@ func TestFastOpenSend(t *testing.T) {
 }
 
 // A UDP send with a segment size (the option, or a control message that
-// overrides it) leaves the host as datagrams of that size.
+// overrides it) leaves the host as datagrams of that size; a corked
+// socket's sends leave as one.
 func TestUDPSegment(t *testing.T) {
 	a := mustNew(t, unix.AF_INET, unix.SOCK_DGRAM)
 	b := mustNew(t, unix.AF_INET, unix.SOCK_DGRAM)
@@ -278,6 +279,19 @@ func TestUDPSegment(t *testing.T) {
 		t.Fatalf("send with a control message: %d %v", n, err)
 	}
 	expect(3, 3, 3, 1)
+	// UDP_CORK: two sends, one datagram once it is cleared.
+	if err := b.SetSockOpt(unix.SOL_UDP, unix.UDP_SEGMENT, []byte{0, 0, 0, 0}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetSockOpt(unix.SOL_UDP, unix.UDP_CORK, []byte{1, 0, 0, 0}, false); err != nil {
+		t.Fatal(err)
+	}
+	b.Send([]byte("ab"), a.Name(), 0)
+	b.Send([]byte("cd"), a.Name(), 0)
+	if err := b.SetSockOpt(unix.SOL_UDP, unix.UDP_CORK, []byte{0, 0, 0, 0}, false); err != nil {
+		t.Fatal(err)
+	}
+	expect(4)
 	tcp := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
 	if err := tcp.SetSockOpt(unix.SOL_UDP, unix.UDP_SEGMENT, []byte{4, 0, 0, 0}, false); err != unix.ENOPROTOOPT {
 		t.Errorf("UDP_SEGMENT on a TCP socket: %v", err)

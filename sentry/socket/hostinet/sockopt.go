@@ -89,9 +89,10 @@ var allowed = map[int]map[int]optRW{
 		unix.IPV6_MTU:             ro,
 	},
 	// UDP segmentation offload: the host splits a send into datagrams
-	// (QUIC stacks send with it).
+	// (QUIC stacks send with it); corking makes one of several sends.
 	unix.SOL_UDP: {
 		unix.UDP_SEGMENT: rw,
+		unix.UDP_CORK:    rw,
 	},
 }
 

@@ -256,28 +256,48 @@ func (s *Socket) SendControl(src, to []byte, flags int, control []byte) (int, er
 }
 
 // SendFromControl is SendFrom with sendmsg's control messages (cmsg_send.go),
-// which a stream socket ignores, as Linux's TCP ignores those of IP.
+// which a stream socket ignores, as Linux's TCP ignores those of IP. A
+// UDP socket may hold the data for a later send (udp_cork.go).
 func (s *Socket) SendFromControl(src tcpip.Payloader, to []byte, flags int, control []byte) (int, error) {
-	opts := tcpip.WriteOptions{More: flags&linux.MSG_MORE != 0}
+	if s.isUDP() {
+		if n, held, err := s.corkSend(src, to, flags, control); held {
+			return n, err
+		}
+	}
+	return s.send(src, to, flags, control)
+}
+
+// datagramTo parses the address to of a datagram send.
+func (s *Socket) datagramTo(to []byte) (*tcpip.FullAddress, error) {
+	p, err := parseSockaddr(to)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.family == s.family:
+	case p.family == linux.AF_INET && s.family == linux.AF_INET6:
+		if s.ep.SocketOptions().GetV6Only() {
+			return nil, linux.ENETUNREACH
+		}
+	case p.family == linux.AF_UNSPEC && s.family == linux.AF_INET:
+		// udp_sendmsg takes AF_UNSPEC as AF_INET.
+		p, _ = parseSockaddr(append([]byte{linux.AF_INET, 0}, to[2:]...))
+	default:
+		return nil, linux.EAFNOSUPPORT
+	}
+	a := s.toNetstack(p)
+	return &a, nil
+}
+
+// send is SendFromControl once corking is dealt with.
+func (s *Socket) send(src tcpip.Payloader, to []byte, flags int, control []byte) (int, error) {
+	opts := tcpip.WriteOptions{More: flags&linux.MSG_MORE != 0 && s.isStream()}
 	if len(to) > 0 && !s.isStream() {
-		p, err := parseSockaddr(to)
+		a, err := s.datagramTo(to)
 		if err != nil {
 			return 0, err
 		}
-		switch {
-		case p.family == s.family:
-		case p.family == linux.AF_INET && s.family == linux.AF_INET6:
-			if s.ep.SocketOptions().GetV6Only() {
-				return 0, linux.ENETUNREACH
-			}
-		case p.family == linux.AF_UNSPEC && s.family == linux.AF_INET:
-			// udp_sendmsg takes AF_UNSPEC as AF_INET.
-			p, _ = parseSockaddr(append([]byte{linux.AF_INET, 0}, to[2:]...))
-		default:
-			return 0, linux.EAFNOSUPPORT
-		}
-		a := s.toNetstack(p)
-		opts.To = &a
+		opts.To = a
 		// An unbound socket gets an ephemeral port.
 		if err := s.preparePick(); err != nil {
 			return 0, err

@@ -9,7 +9,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
-// UDP's own options (SOL_UDP) and segmentation offload.
+// UDP's own options (SOL_UDP) and segmentation offload (corking is
+// udp_cork.go's).
 //
 // QUIC stacks (quic-go, behind Caddy's and Traefik's HTTP/3; quiche;
 // msquic) probe UDP_SEGMENT with getsockopt and, when the kernel has it,
@@ -51,6 +52,8 @@ type udpOptions struct {
 	// gsoSize is UDP_SEGMENT (0: off); gro is UDP_GRO.
 	gsoSize atomic.Int32
 	gro     atomic.Bool
+	// cork is UDP_CORK and the datagram it holds (udp_cork.go).
+	cork udpCork
 }
 
 // isUDP reports a UDP socket, the only kind with a SOL_UDP level.
@@ -67,8 +70,10 @@ func (s *Socket) getUDPOpt(name int) ([]byte, error) {
 		return b32(s.udp.gro.Load()), nil
 	case udpliteSendCscov, udpliteRecvCscov:
 		return i32(0), nil
+	case linux.UDP_CORK:
+		return b32(s.corked()), nil
 	}
-	// UDP_CORK, UDP_ENCAP and UDP_NO_CHECK6_*: not implemented.
+	// UDP_ENCAP and UDP_NO_CHECK6_*: not implemented.
 	return nil, linux.ENOPROTOOPT
 }
 
@@ -86,9 +91,11 @@ func (s *Socket) setUDPOpt(name int, b []byte) error {
 		s.udp.gsoSize.Store(int32(v))
 	case linux.UDP_GRO:
 		s.udp.gro.Store(v != 0)
+	case linux.UDP_CORK:
+		s.setCork(v != 0)
 	default:
-		// The UDP-Lite coverages are UDP-Lite's alone; UDP_CORK,
-		// UDP_ENCAP and UDP_NO_CHECK6_* are not implemented.
+		// The UDP-Lite coverages are UDP-Lite's alone; UDP_ENCAP
+		// and UDP_NO_CHECK6_* are not implemented.
 		return linux.ENOPROTOOPT
 	}
 	return nil
