@@ -84,6 +84,18 @@ func (p *pipe) takeLocked(dst []byte) int {
 	return n
 }
 
+// emptyLocked reports an empty pipe and what a read of it gives: EAGAIN
+// while it has writers, end of file (nil) without.
+func (p *pipe) emptyLocked() (bool, error) {
+	switch {
+	case p.data.n > 0:
+		return false, nil
+	case p.writers == 0:
+		return true, nil
+	}
+	return true, unix.EAGAIN
+}
+
 // shiftMarksLocked moves the packet marks after n bytes left the head.
 func (p *pipe) shiftMarksLocked(n int) {
 	for i := range p.packets {
@@ -200,13 +212,9 @@ func (e *end) ReadAt(dst []byte, _ int64) (int, error) {
 	p.readMu.Lock()
 	defer p.readMu.Unlock()
 	p.mu.Lock()
-	if p.data.n == 0 {
-		w := p.writers
+	if empty, err := p.emptyLocked(); empty {
 		p.mu.Unlock()
-		if w == 0 {
-			return 0, nil
-		}
-		return 0, unix.EAGAIN
+		return 0, err
 	}
 	n := p.takeLocked(dst)
 	p.mu.Unlock()
@@ -341,11 +349,8 @@ func Peek(impl vfs.FileImpl, dst []byte) (int, error) {
 	p := e.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.data.n == 0 {
-		if p.writers == 0 {
-			return 0, nil
-		}
-		return 0, unix.EAGAIN
+	if empty, err := p.emptyLocked(); empty {
+		return 0, err
 	}
 	return p.data.peek(dst), nil
 }

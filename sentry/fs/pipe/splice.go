@@ -33,16 +33,13 @@ func Drain(impl vfs.FileImpl, buf []byte, write func([]byte) (int, error)) (int,
 	p.readMu.Lock()
 	defer p.readMu.Unlock()
 	p.mu.Lock()
-	if p.data.n == 0 {
-		w := p.writers
+	if empty, err := p.emptyLocked(); empty {
 		p.mu.Unlock()
-		if w == 0 {
-			return 0, nil
-		}
-		return 0, unix.EAGAIN
+		return 0, err
 	}
 	limit := len(buf)
 	if len(p.packets) > 0 {
+		// One packet, or the stream bytes before the next one.
 		first := p.packets[0]
 		if first.start == 0 {
 			limit = min(limit, first.end)
