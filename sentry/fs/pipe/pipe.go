@@ -342,9 +342,9 @@ func (e *end) Ioctl(io vfs.IoctlIO, request, arg uint64) (uint64, error) {
 // them (tee(2)); impl must be a pipe's read end. EAGAIN means empty with
 // writers; 0 means empty without.
 func Peek(impl vfs.FileImpl, dst []byte) (int, error) {
-	e, ok := impl.(*end)
-	if !ok || !e.reader {
-		return 0, unix.EINVAL
+	e, err := endOf(impl, true)
+	if err != nil {
+		return 0, err
 	}
 	p := e.p
 	p.mu.Lock()
@@ -353,6 +353,16 @@ func Peek(impl vfs.FileImpl, dst []byte) (int, error) {
 		return 0, err
 	}
 	return p.data.peek(dst), nil
+}
+
+// endOf returns impl as a pipe's read end (reader) or write end, or
+// EINVAL when it is not one.
+func endOf(impl vfs.FileImpl, reader bool) (*end, error) {
+	e, ok := impl.(*end)
+	if !ok || (reader && !e.reader) || (!reader && !e.writer) {
+		return nil, unix.EINVAL
+	}
+	return e, nil
 }
 
 // SamePipe reports whether a and b are ends of one pipe.

@@ -25,9 +25,9 @@ var ErrFull = errors.New("pipe full")
 // pipe with writers, and 0 for an empty pipe without. write may block;
 // other readers of the pipe wait for it.
 func Drain(impl vfs.FileImpl, buf []byte, write func([]byte) (int, error)) (int, error) {
-	e, ok := impl.(*end)
-	if !ok || !e.reader {
-		return 0, unix.EINVAL
+	e, err := endOf(impl, true)
+	if err != nil {
+		return 0, err
 	}
 	p := e.p
 	p.readMu.Lock()
@@ -72,9 +72,9 @@ func Drain(impl vfs.FileImpl, buf []byte, write func([]byte) (int, error)) (int,
 // returned, ErrFull when the pipe has no room, and EPIPE without readers.
 // read should not block: other writers of the pipe wait for it.
 func Fill(impl vfs.FileImpl, buf []byte, read func([]byte) (int, error)) (int, error) {
-	e, ok := impl.(*end)
-	if !ok || !e.writer {
-		return 0, unix.EINVAL
+	e, err := endOf(impl, false)
+	if err != nil {
+		return 0, err
 	}
 	p := e.p
 	p.writeMu.Lock()
