@@ -65,23 +65,31 @@ type packetMark struct{ start, end int }
 // len(dst) stream bytes, or one packet (its excess beyond len(dst) is
 // discarded, as Linux does).
 func (p *pipe) takeLocked(dst []byte) int {
-	limit := p.data.n
-	if len(p.packets) > 0 {
-		if first := p.packets[0]; first.start == 0 {
-			// A packet at the head: return it alone.
-			n := p.data.read(dst[:min(len(dst), first.end)])
-			p.data.discard(first.end - n)
-			p.shiftMarksLocked(first.end)
-			p.packets = p.packets[1:]
-			return n
-		} else {
-			// Stream bytes before the next packet.
-			limit = first.start
-		}
+	limit, packet := p.headLocked()
+	if packet {
+		n := p.data.read(dst[:min(len(dst), limit)])
+		p.data.discard(limit - n)
+		p.shiftMarksLocked(limit)
+		p.packets = p.packets[1:]
+		return n
 	}
 	n := p.data.read(dst[:min(len(dst), limit)])
 	p.shiftMarksLocked(n)
 	return n
+}
+
+// headLocked returns the length of what one read may take from the head:
+// the packet there (packet set), or the stream bytes before the next
+// packet, or all the data.
+func (p *pipe) headLocked() (n int, packet bool) {
+	if len(p.packets) == 0 {
+		return p.data.n, false
+	}
+	first := p.packets[0]
+	if first.start == 0 {
+		return first.end, true
+	}
+	return first.start, false
 }
 
 // emptyLocked reports an empty pipe and what a read of it gives: EAGAIN

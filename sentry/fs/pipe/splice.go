@@ -37,17 +37,8 @@ func Drain(impl vfs.FileImpl, buf []byte, write func([]byte) (int, error)) (int,
 		p.mu.Unlock()
 		return 0, err
 	}
-	limit := len(buf)
-	if len(p.packets) > 0 {
-		// One packet, or the stream bytes before the next one.
-		first := p.packets[0]
-		if first.start == 0 {
-			limit = min(limit, first.end)
-		} else {
-			limit = min(limit, first.start)
-		}
-	}
-	n := p.data.peek(buf[:limit])
+	head, _ := p.headLocked()
+	n := p.data.peek(buf[:min(len(buf), head)])
 	p.mu.Unlock()
 
 	w, err := write(buf[:n])
