@@ -90,14 +90,21 @@ func TestGoNetPackage(t *testing.T) {
 // data, timeouts, socketpair, fd passing. Left out in both runs: the
 // VSOCK tests, which hang natively on a VM with a vsock device, and the
 // UDP-Lite ones: the sandbox has no UDP-Lite (socket(2) says
-// EPROTONOSUPPORT), which Linux deprecates.
+// EPROTONOSUPPORT), which Linux deprecates. Also left out:
+// NetworkConnectionAttributesTest.testSourceAddress, which races with
+// itself. Its client thread registers cli.close as a cleanup and then
+// calls getsockname, while the main thread, done with accept, runs the
+// cleanups (last registered first) and closes cli. Whichever thread takes
+// the GIL first wins; in the sandbox the main thread won about one run in
+// fifty (EBADF from getsockname), so CI failed on the test, not on us.
 func TestPythonSocketTests(t *testing.T) {
 	py := "/usr/bin/python3"
 	if _, err := os.Stat("/usr/lib/python3.11/test/test_socket.py"); err != nil {
 		t.Fatalf("CPython's socket tests are missing (make test installs libpython3.11-testsuite): %v", err)
 	}
 	for _, sandboxed := range []bool{false, true} {
-		r := run(t, sandboxed, "/tmp", py, "-m", "test", "test_socket", "--ignore", "*VSOCK*", "--ignore", "*UDPLITE*")
+		r := run(t, sandboxed, "/tmp", py, "-m", "test", "test_socket", "--ignore", "*VSOCK*", "--ignore", "*UDPLITE*",
+			"--ignore", "*NetworkConnectionAttributesTest.testSourceAddress")
 		if r.code != 0 || !strings.Contains(r.stdout, "Tests result: SUCCESS") {
 			t.Errorf("sandboxed %v: exit %d\nstdout:\n%s\nstderr:\n%s", sandboxed, r.code, clipEnd(r.stdout), clipEnd(r.stderr))
 		}
