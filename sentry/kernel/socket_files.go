@@ -52,7 +52,7 @@ func (k *Kernel) InetSocketsOf(n netif.Network, err error) []netif.InetSocket {
 	k.SocketFiles(func(f *vfs.File) {
 		if is, ok := f.Impl().(*inet.Socket); ok {
 			if a, err := is.Stat(); err == nil {
-				owners[is.Endpoint()] = netif.Owner{UID: a.Uid, Inode: a.Ino, Backlog: uint32(is.Backlog())}
+				owners[is.Endpoint()] = netif.Owner{UID: a.Uid, Inode: a.Ino, Backlog: uint32(is.Backlog()), Stopped: is.ListenStopped()}
 			}
 		}
 	})

@@ -110,6 +110,7 @@ func (s *Socket) Listen(backlog int) error {
 	if err := errno(s.ep.Listen(backlog + 1)); err != nil {
 		return err
 	}
+	s.listenStopped.Store(false)
 	s.backlog.Store(int32(backlog))
 	return nil
 }
@@ -178,6 +179,9 @@ func (s *Socket) Connect(sa []byte) error {
 		return err
 	}
 	if unspec {
+		if s.isStream() {
+			return s.disconnectStream()
+		}
 		terr := s.ep.Disconnect()
 		if _, ok := terr.(*tcpip.ErrNotSupported); ok {
 			return linux.EAFNOSUPPORT
@@ -231,6 +235,9 @@ func (s *Socket) Shutdown(how int) error {
 		f = tcpip.ShutdownRead | tcpip.ShutdownWrite
 	default:
 		return linux.EINVAL
+	}
+	if s.isStream() && tcp.EndpointState(s.ep.State()) == tcp.StateListen {
+		return s.shutdownListener(how)
 	}
 	return errno(s.ep.Shutdown(f))
 }

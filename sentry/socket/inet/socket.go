@@ -117,6 +117,9 @@ type Socket struct {
 	pmtud                   [2]atomic.Int32
 	// fastOpenConnect is TCP_FASTOPEN_CONNECT (fastopen.go).
 	fastOpenConnect atomic.Bool
+	// listenStopped is set while a listener is stopped, in TCP_CLOSE
+	// for Linux (disconnect.go).
+	listenStopped atomic.Bool
 
 	// udp holds a UDP socket's SOL_UDP options (udp_segment.go).
 	udp udpOptions
@@ -286,6 +289,10 @@ func (s *Socket) Readiness(mask uint32) uint32 {
 		case tcp.StateInitial, tcp.StateBound:
 			r |= waiter.EventOut
 		}
+		if s.listenStopped.Load() {
+			// tcp_poll of a socket in TCP_CLOSE.
+			r = waiter.EventOut | waiter.EventHUp
+		}
 		if r&waiter.EventIn != 0 && !s.LowatReadable() {
 			r &^= waiter.EventIn
 		}
@@ -397,5 +404,5 @@ func (s *Socket) Ioctl(io vfs.IoctlIO, request, arg uint64) (uint64, error) {
 
 // Listening reports SO_ACCEPTCONN.
 func (s *Socket) Listening() bool {
-	return s.isStream() && tcp.EndpointState(s.ep.State()) == tcp.StateListen
+	return s.isStream() && tcp.EndpointState(s.ep.State()) == tcp.StateListen && !s.listenStopped.Load()
 }

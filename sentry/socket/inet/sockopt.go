@@ -186,7 +186,11 @@ func (s *Socket) getTCPOpt(name int) ([]byte, error) {
 		copy(b, v)
 		return b, nil
 	case linux.TCP_INFO:
-		return TCPInfo(s.ep)
+		b, err := TCPInfo(s.ep)
+		if err == nil && s.listenStopped.Load() {
+			b[0] = uint8(tcp.StateClose)
+		}
+		return b, err
 	}
 	return nil, linux.ENOPROTOOPT
 }

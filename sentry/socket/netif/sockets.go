@@ -65,6 +65,10 @@ type Owner struct {
 	Inode uint64
 	// Backlog is the listen(2) backlog of a listening socket.
 	Backlog uint32
+	// Stopped marks a listener that stopped listening (connect
+	// AF_UNSPEC): netstack keeps it in its listen state, Linux's is in
+	// TCP_CLOSE, in no hash table.
+	Stopped bool
 }
 
 // InetSockets lists the stack's TCP and UDP endpoints that Linux's hash
@@ -104,6 +108,9 @@ func (s *Stack) InetSockets(owners map[tcpip.Endpoint]Owner) []InetSocket {
 		is.Local = addrPort(info.ID.LocalAddress, info.ID.LocalPort, is.V6)
 		is.Remote = addrPort(info.ID.RemoteAddress, info.ID.RemotePort, is.V6)
 		if o, ok := owners[ep]; ok {
+			if o.Stopped {
+				continue
+			}
 			is.UID, is.Inode, is.Backlog = o.UID, o.Inode, o.Backlog
 		}
 		if is.State != TCPListen && is.State != TCPTimeWait {
