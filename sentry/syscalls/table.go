@@ -271,7 +271,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	// Sockets: AF_UNIX (sys_socket.go) and AF_INET/AF_INET6 on netstack
 	// (sys_socket_inet.go); other families are EAFNOSUPPORT.
 	partial(41, "socket", Socket, "AF_UNIX, AF_INET and AF_INET6 (TCP, UDP, ICMP ping); others are EAFNOSUPPORT")
-	partial(42, "connect", Connect, "AF_UNSPEC on a TCP socket stops a listener and leaves one that never connected as it is, but is EOPNOTSUPP on one connecting or connected (Linux resets it for another connect)")
+	partial(42, "connect", Connect, "AF_UNSPEC on a TCP socket stops a listener and leaves one that never connected as it is, but is EOPNOTSUPP on one connecting or connected (Linux resets it for another connect); a stopped listener may listen again but not connect (EOPNOTSUPP)")
 	full(43, "accept", Accept)
 	partial(44, "sendto", Sendto, "no MSG_OOB")
 	partial(45, "recvfrom", Recvfrom, "no MSG_OOB")

@@ -20,7 +20,8 @@ import (
 // that it stopped (listenStopped) and answers as Linux's closed socket
 // does: SO_ACCEPTCONN 0, TCP_INFO's state TCP_CLOSE, poll
 // POLLOUT|POLLHUP, no line in /proc/net/tcp, ENOTCONN for another
-// shutdown.
+// shutdown. Linux would also let it connect(2) to a peer; netstack's
+// listener cannot become a client, so that is EOPNOTSUPP.
 //
 // A socket that never connected is in TCP_CLOSE already: nothing
 // changes. One that is connecting or connected is refused with

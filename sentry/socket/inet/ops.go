@@ -188,6 +188,9 @@ func (s *Socket) Connect(sa []byte) error {
 		}
 		return errno(terr)
 	}
+	if s.listenStopped.Load() {
+		return linux.EOPNOTSUPP // disconnect.go
+	}
 	if err := s.preparePick(); err != nil {
 		return err
 	}
