@@ -42,8 +42,10 @@ type inetSocket interface {
 }
 
 var (
-	_ inetSocket = (*inet.Socket)(nil)
-	_ inetSocket = (*hostinet.Socket)(nil)
+	_ inetSocket     = (*inet.Socket)(nil)
+	_ inetSocket     = (*hostinet.Socket)(nil)
+	_ errQueueReader = (*inet.Socket)(nil)
+	_ errQueueReader = (*hostinet.Socket)(nil)
 )
 
 // asInetSocket returns f's implementation as an inet socket, if it is

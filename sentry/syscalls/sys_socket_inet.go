@@ -285,8 +285,7 @@ func inetRecv(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, flags int
 		}
 		return res, unix.EOPNOTSUPP
 	case flags&unix.MSG_ERRQUEUE != 0:
-		// The error queue is not implemented; it is always empty.
-		return res, unix.EAGAIN
+		return inetRecvErr(t, s, iovs, wantFrom)
 	}
 	nonblock := isNonblocking(f) || flags&unix.MSG_DONTWAIT != 0
 	peek := flags&unix.MSG_PEEK != 0
@@ -389,6 +388,26 @@ func inetRecvStream(t *kernel.Task, s *inet.Socket, iovs []iovec, total uint64, 
 	return inet.RecvResult{N: int(done), MsgLen: int(done)}, nil
 }
 
+// errQueueReader is a socket with an error queue (MSG_ERRQUEUE).
+type errQueueReader interface {
+	RecvErr(dst []byte, wantFrom bool) (inet.RecvResult, error)
+}
+
+// inetRecvErr takes an entry of the socket's error queue (MSG_ERRQUEUE),
+// never waiting, as ip_recv_error.
+func inetRecvErr(t *kernel.Task, s inetSocket, iovs []iovec, wantFrom bool) (inet.RecvResult, error) {
+	q, ok := s.(errQueueReader)
+	if !ok {
+		return inet.RecvResult{}, unix.EAGAIN
+	}
+	buf := t.Buffer(int(min(iovTotal(iovs), maxInetDgram)))
+	res, err := q.RecvErr(buf, wantFrom)
+	if err != nil {
+		return res, err
+	}
+	return res, scatterIovs(t, iovs, 0, buf[:res.N])
+}
+
 // inetRecvmsgOne serves one recvmsg on the msghdr at maddr.
 func inetRecvmsgOne(t *kernel.Task, f *vfs.File, s inetSocket, maddr uint64, flags int) (uint64, error) {
 	m, err := copyInMsghdr(t, maddr)
@@ -407,6 +426,7 @@ func inetRecvmsgOne(t *kernel.Task, f *vfs.File, s inetSocket, maddr uint64, fla
 	if s.Type() != unix.SOCK_STREAM && res.N < res.MsgLen {
 		mflags |= unix.MSG_TRUNC
 	}
+	mflags |= res.Flags
 	namelen := uint32(0)
 	if m.name != 0 && len(res.From) > 0 {
 		namelen = uint32(len(res.From))
@@ -446,7 +466,7 @@ func inetRecvmsgOne(t *kernel.Task, f *vfs.File, s inetSocket, maddr uint64, fla
 			return 0, unix.EFAULT
 		}
 	}
-	if flags&unix.MSG_TRUNC != 0 && s.Type() != unix.SOCK_STREAM {
+	if flags&unix.MSG_TRUNC != 0 && s.Type() != unix.SOCK_STREAM && res.Flags&unix.MSG_ERRQUEUE == 0 {
 		return uint64(res.MsgLen), nil
 	}
 	return uint64(res.N), nil
@@ -618,7 +638,7 @@ func inetRecvfrom(t *kernel.Task, f *vfs.File, s inetSocket, args arch.SyscallAr
 			return 0, err
 		}
 	}
-	if flags&unix.MSG_TRUNC != 0 && s.Type() != unix.SOCK_STREAM {
+	if flags&unix.MSG_TRUNC != 0 && s.Type() != unix.SOCK_STREAM && res.Flags&unix.MSG_ERRQUEUE == 0 {
 		return uint64(res.MsgLen), nil
 	}
 	return uint64(res.N), nil

@@ -39,6 +39,8 @@ var cmsgKinds = map[cmsgKind]bool{
 	{unix.SOL_IPV6, unix.IPV6_PKTINFO}: true, {unix.SOL_IPV6, unix.IPV6_TCLASS}: true,
 	{unix.SOL_IPV6, unix.IPV6_HOPLIMIT}: true, {unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR}: true,
 	{unix.SOL_UDP, unix.UDP_SEGMENT}: true, {unix.SOL_UDP, unix.UDP_GRO}: true,
+	// An entry of the error queue (errqueue.go).
+	{unix.SOL_IP, unix.IP_RECVERR}: true, {unix.SOL_IPV6, unix.IPV6_RECVERR}: true,
 }
 
 // maxControl bounds the control data of one datagram: all the kinds

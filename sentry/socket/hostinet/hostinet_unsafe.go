@@ -84,6 +84,12 @@ func sendto(fd int32, b []byte, flags int, to []byte) (int, error) {
 // recvmsg receives into b; from, when not nil, gets the sender's
 // address, and control the ancillary data (their lengths returned).
 func recvmsg(fd int32, b []byte, flags int, from, control []byte) (n, fromLen, controlLen int, err error) {
+	n, fromLen, controlLen, _, err = recvmsgFlags(fd, b, flags, from, control)
+	return n, fromLen, controlLen, err
+}
+
+// recvmsgFlags is recvmsg that also returns msg_flags.
+func recvmsgFlags(fd int32, b []byte, flags int, from, control []byte) (n, fromLen, controlLen int, msgFlags int32, err error) {
 	iov := unix.Iovec{Base: (*byte)(ptr(b))}
 	iov.SetLen(len(b))
 	var m unix.Msghdr
@@ -101,9 +107,9 @@ func recvmsg(fd int32, b []byte, flags int, from, control []byte) (n, fromLen, c
 			continue
 		}
 		if e != 0 {
-			return 0, 0, 0, e
+			return 0, 0, 0, 0, e
 		}
-		return int(r), int(m.Namelen), int(m.Controllen), nil
+		return int(r), int(m.Namelen), int(m.Controllen), m.Flags, nil
 	}
 }
 

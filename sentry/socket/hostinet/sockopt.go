@@ -11,7 +11,7 @@ import (
 // SO_RCVBUFFORCE/SO_SNDBUFFORCE, SO_PRIORITY above 6 and SO_BUSY_POLL
 // (privileged), SO_ATTACH_FILTER/SO_ATTACH_BPF (programs run by the host
 // kernel), IP_TRANSPARENT, IP_FREEBIND, IP_HDRINCL, IP_OPTIONS,
-// IP_RECVERR (an error queue the syscall layer does not read), TCP_REPAIR
+// TCP_REPAIR
 // (privileged), TCP_MD5SIG and TCP_ULP (kernel
 // state the sandbox does not own). An option not listed is ENOPROTOOPT,
 // as a kernel without it answers.
@@ -75,6 +75,7 @@ var allowed = map[int]map[int]optRW{
 		unix.IP_ADD_MEMBERSHIP:       {false, true},
 		unix.IP_DROP_MEMBERSHIP:      {false, true},
 		unix.IP_BIND_ADDRESS_NO_PORT: rw,
+		unix.IP_RECVERR:              rw, // errqueue.go
 	},
 	unix.SOL_IPV6: {
 		unix.IPV6_V6ONLY:          rw,
@@ -87,6 +88,7 @@ var allowed = map[int]map[int]optRW{
 		unix.IPV6_TCLASS:          rw,
 		unix.IPV6_MTU_DISCOVER:    rw,
 		unix.IPV6_MTU:             ro,
+		unix.IPV6_RECVERR:         rw,
 	},
 	// UDP segmentation offload: the host splits a send into datagrams
 	// (QUIC stacks send with it); corking makes one of several sends.

@@ -385,6 +385,10 @@ type RecvResult struct {
 	// Control is the datagram's ancillary data the socket asked for
 	// (cmsg.go), as Linux's control messages.
 	Control []byte
+	// Flags are msg_flags bits the receive sets itself: MSG_ERRQUEUE
+	// for an entry of the error queue (errqueue.go), with MSG_TRUNC when
+	// its payload was cut.
+	Flags int32
 }
 
 // sliceWriter fills a byte slice; a write that does not fit is short,

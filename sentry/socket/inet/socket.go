@@ -277,6 +277,10 @@ func (s *Socket) Readiness(mask uint32) uint32 {
 	// netstack computes the read and write halves only when asked for
 	// their main event (POLLRDHUP comes with the read half).
 	r := uint32(s.ep.Readiness(gwaiter.EventMask(mask | waiter.EventIn | waiter.EventOut)))
+	if s.recvErrOn() && s.ep.SocketOptions().PeekErr() != nil {
+		// datagram_poll and tcp_poll: a queued error is POLLERR.
+		r |= waiter.EventErr
+	}
 	if s.syn.pending.Load() {
 		// A connection that timed out is writable and in error until
 		// the error is taken, as tcp_poll reports sk_err.

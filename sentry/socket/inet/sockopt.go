@@ -321,6 +321,8 @@ func (s *Socket) getIPv6Opt(name int) ([]byte, error) {
 		return b32(ops.GetMulticastLoop()), nil
 	case linux.IPV6_MTU_DISCOVER:
 		return i32(s.pmtuDiscover(true)), nil
+	case linux.IPV6_RECVERR:
+		return b32(ops.GetIPv6RecvError()), nil
 	case linux.IPV6_RECVTCLASS, linux.IPV6_RECVPKTINFO, linux.IPV6_RECVHOPLIMIT, linux.IPV6_RECVORIGDSTADDR:
 		flag, _ := recvFlagOf(linux.SOL_IPV6, name)
 		return b32(s.recvFlag(flag)), nil
@@ -691,6 +693,9 @@ func (s *Socket) setIPOpt(name int, b []byte) error {
 		return s.setPMTUDiscover(false, v)
 	case linux.IP_BIND_ADDRESS_NO_PORT:
 		s.setBindNoPort(v != 0)
+	case linux.IP_RECVERR:
+		// Turning it off empties the queue (errqueue.go).
+		ops.SetIPv4RecvError(v != 0)
 	default:
 		return linux.ENOPROTOOPT
 	}
@@ -789,6 +794,8 @@ func (s *Socket) setIPv6Opt(name int, b []byte) error {
 		ops.SetMulticastLoop(v != 0)
 	case linux.IPV6_MTU_DISCOVER:
 		return s.setPMTUDiscover(true, v)
+	case linux.IPV6_RECVERR:
+		ops.SetIPv6RecvError(v != 0)
 	default:
 		return linux.ENOPROTOOPT
 	}

@@ -1,0 +1,108 @@
+package inet
+
+import (
+	linux "golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+)
+
+// The socket error queue: recvmsg(MSG_ERRQUEUE) with IP_RECVERR or
+// IPV6_RECVERR set (ip_recv_error, ipv6_recv_error). DNS resolvers and
+// QUIC stacks set the option on connected UDP sockets to learn why a
+// peer does not answer; without it they see only SO_ERROR.
+//
+// netstack queues the errors itself (SocketOptions.QueueErr): an ICMP or
+// ICMPv6 port unreachable for a connected UDP socket, the only ICMP error
+// it hands a UDP socket, and on an IPv6 socket the local error of a
+// datagram past the largest IPv6 payload. Each comes back as Linux gives
+// it: the payload of the datagram that failed as the data (cut to the
+// buffer, with MSG_TRUNC), where it was going as the address, and a
+// struct sock_extended_err with the offender's address as the control
+// message. The offender is whoever sent the ICMP error: for a port
+// unreachable, the destination host, so its address (netstack's own
+// record holds the local address); a local error has none (AF_UNSPEC).
+// Taking an error sets SO_ERROR to the next one queued, or clears it,
+// as sock_dequeue_err_skb does.
+
+// The origins of struct sock_extended_err (linux/errqueue.h).
+const (
+	eeOriginLocal = 1 // SO_EE_ORIGIN_LOCAL
+	eeOriginICMP  = 2 // SO_EE_ORIGIN_ICMP
+	eeOriginICMP6 = 3 // SO_EE_ORIGIN_ICMP6
+
+	// sizeofSockExtendedErr is sizeof(struct sock_extended_err).
+	sizeofSockExtendedErr = 16
+)
+
+// RecvErr takes the oldest error of the socket's error queue into dst
+// (recvmsg with MSG_ERRQUEUE): EAGAIN when there is none.
+func (s *Socket) RecvErr(dst []byte, wantFrom bool) (RecvResult, error) {
+	ops := s.ep.SocketOptions()
+	se := ops.DequeueErr()
+	if se == nil {
+		return RecvResult{}, linux.EAGAIN
+	}
+	var payload []byte
+	if se.Payload != nil {
+		payload = se.Payload.AsSlice()
+		defer se.Payload.Release()
+	}
+	res := RecvResult{
+		N:       copy(dst, payload),
+		MsgLen:  len(payload),
+		Control: s.errControl(se),
+		Flags:   linux.MSG_ERRQUEUE,
+	}
+	if res.N < res.MsgLen {
+		res.Flags |= linux.MSG_TRUNC
+	}
+	if wantFrom {
+		res.From = sockaddr(s.family, se.Dst)
+	}
+	if ops.PeekErr() == nil {
+		// SO_ERROR goes with the queue; netstack keeps it apart.
+		s.ep.LastError()
+	}
+	return res, nil
+}
+
+// errControl encodes se as the IP_RECVERR (IPV6_RECVERR on an AF_INET6
+// socket) control message: struct sock_extended_err, then the offender
+// as the socket family's struct sockaddr.
+func (s *Socket) errControl(se *tcpip.SockError) []byte {
+	var origin uint8
+	switch se.Cause.Origin() {
+	case tcpip.SockExtErrorOriginLocal:
+		origin = eeOriginLocal
+	case tcpip.SockExtErrorOriginICMP:
+		origin = eeOriginICMP
+	case tcpip.SockExtErrorOriginICMP6:
+		origin = eeOriginICMP6
+	}
+	b := make([]byte, sizeofSockExtendedErr, sizeofSockExtendedErr+sizeofSockaddrIn6)
+	if e, ok := errno(se.Err).(linux.Errno); ok {
+		le.PutUint32(b[0:], uint32(e))
+	}
+	b[4] = origin
+	b[5] = se.Cause.Type()
+	b[6] = se.Cause.Code()
+	le.PutUint32(b[8:], se.Cause.Info())
+	offender := make([]byte, sizeofSockaddrIn)
+	if s.family == linux.AF_INET6 {
+		offender = make([]byte, sizeofSockaddrIn6)
+	}
+	if origin == eeOriginICMP || origin == eeOriginICMP6 {
+		offender = sockaddr(s.family, tcpip.FullAddress{NIC: se.Dst.NIC, Addr: se.Dst.Addr})
+	}
+	b = append(b, offender...)
+	if s.family == linux.AF_INET6 {
+		return appendCmsg(nil, linux.SOL_IPV6, linux.IPV6_RECVERR, b)
+	}
+	return appendCmsg(nil, linux.SOL_IP, linux.IP_RECVERR, b)
+}
+
+// recvErrOn reports whether the socket asked for its error queue
+// (IP_RECVERR or IPV6_RECVERR): only then can it hold errors.
+func (s *Socket) recvErrOn() bool {
+	ops := s.ep.SocketOptions()
+	return ops.GetIPv4RecvError() || ops.GetIPv6RecvError()
+}
