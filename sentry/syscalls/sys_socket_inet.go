@@ -307,7 +307,11 @@ func inetRecv(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, flags int
 	discard := flags&unix.MSG_TRUNC != 0
 	waitAll := flags&unix.MSG_WAITALL != 0 && !peek
 	if ns, ok := s.(*inet.Socket); ok {
-		return inetRecvStream(t, ns, iovs, total, rflags, nonblock, waitAll, timeout)
+		res, err := inetRecvStream(t, ns, iovs, total, rflags, nonblock, waitAll, timeout)
+		if err == nil {
+			res.Control = ns.InqControl()
+		}
+		return res, err
 	}
 	var done uint64
 	for first := true; ; first = false {
@@ -334,6 +338,9 @@ func inetRecv(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, flags int
 			}
 		}
 		done += uint64(r.N)
+		// A host socket's TCP_CM_INQ: the last read's is the one
+		// that counts.
+		res.Control = r.Control
 		if r.N == 0 || done == total || peek {
 			break
 		}

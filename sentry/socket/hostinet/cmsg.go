@@ -11,7 +11,8 @@ import (
 // messages, both ways, of the kinds listed in cmsgKinds only: each is
 // plain data about the socket's own packets (addresses, TOS, TTL, hop
 // limit, receive times, the segment size of a UDP send the host splits
-// or of datagrams it merged on receipt). A program on the node's network
+// or of datagrams it merged on receipt, the bytes a TCP read left
+// queued). A program on the node's network
 // may already bind any of the node's addresses, so choosing a datagram's
 // source or interface (IP_PKTINFO, IPV6_PKTINFO on send) gives it
 // nothing new.
@@ -24,6 +25,7 @@ var cmsgOptions = map[int]map[int]bool{
 	unix.SOL_IPV6: {unix.IPV6_RECVPKTINFO: true, unix.IPV6_RECVTCLASS: true, unix.IPV6_RECVHOPLIMIT: true,
 		unix.IPV6_RECVORIGDSTADDR: true},
 	unix.SOL_UDP: {unix.UDP_GRO: true},
+	unix.SOL_TCP: {unix.TCP_INQ: true},
 }
 
 // cmsgKind is a control message's level and type.
@@ -39,6 +41,7 @@ var cmsgKinds = map[cmsgKind]bool{
 	{unix.SOL_IPV6, unix.IPV6_PKTINFO}: true, {unix.SOL_IPV6, unix.IPV6_TCLASS}: true,
 	{unix.SOL_IPV6, unix.IPV6_HOPLIMIT}: true, {unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR}: true,
 	{unix.SOL_UDP, unix.UDP_SEGMENT}: true, {unix.SOL_UDP, unix.UDP_GRO}: true,
+	{unix.SOL_TCP, unix.TCP_CM_INQ}: true,
 	// An entry of the error queue (errqueue.go).
 	{unix.SOL_IP, unix.IP_RECVERR}: true, {unix.SOL_IPV6, unix.IPV6_RECVERR}: true,
 }

@@ -355,3 +355,45 @@ func FuzzFilterControl(f *testing.F) {
 		}
 	})
 }
+
+// TCP_INQ passes through: a host TCP socket's read carries the host's
+// TCP_CM_INQ, the bytes it left queued.
+func TestTCPInq(t *testing.T) {
+	l := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	if err := l.Bind(lo4(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(1); err != nil {
+		t.Fatal(err)
+	}
+	c := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	if err := c.Connect(l.Name()); err != nil && err != unix.EINPROGRESS {
+		t.Fatal(err)
+	}
+	wait(t, l, waiter.EventIn)
+	a, _, err := l.Accept(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.SetSockOpt(unix.SOL_TCP, unix.TCP_INQ, []byte{1, 0, 0, 0}, false); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := a.GetSockOpt(unix.SOL_TCP, unix.TCP_INQ); err != nil || v[0] != 1 {
+		t.Fatalf("TCP_INQ reads %v %v", v, err)
+	}
+	wait(t, c, waiter.EventOut)
+	if n, err := c.Send([]byte("0123456789"), nil, 0); err != nil || n != 10 {
+		t.Fatalf("send: %d %v", n, err)
+	}
+	wait(t, a, waiter.EventIn)
+	res, err := a.Recv(make([]byte, 4), 0, false)
+	if err != nil || res.N != 4 {
+		t.Fatalf("recv: %+v %v", res, err)
+	}
+	ctl := res.Control
+	if len(ctl) < 20 || binary.LittleEndian.Uint32(ctl[8:]) != unix.SOL_TCP || binary.LittleEndian.Uint32(ctl[12:]) != unix.TCP_CM_INQ ||
+		binary.LittleEndian.Uint32(ctl[16:]) != 6 {
+		t.Fatalf("control %x: want TCP_CM_INQ of 6", ctl)
+	}
+}

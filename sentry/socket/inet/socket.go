@@ -120,6 +120,8 @@ type Socket struct {
 	// listenStopped is set while a listener is stopped, in TCP_CLOSE
 	// for Linux (disconnect.go).
 	listenStopped atomic.Bool
+	// inq is TCP_INQ (tcp_inq.go).
+	inq atomic.Bool
 
 	// udp holds a UDP socket's SOL_UDP options (udp_segment.go).
 	udp udpOptions

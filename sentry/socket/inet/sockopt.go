@@ -142,6 +142,8 @@ func (s *Socket) getTCPOpt(name int) ([]byte, error) {
 		return i32(int(s.fastOpenQueue.Load())), nil
 	case linux.TCP_FASTOPEN_CONNECT:
 		return b32(s.fastOpenConnect.Load()), nil
+	case linux.TCP_INQ:
+		return b32(s.inq.Load()), nil
 	case linux.TCP_KEEPIDLE:
 		var v tcpip.KeepaliveIdleOption
 		if terr := s.ep.GetSockOpt(&v); terr != nil {
@@ -542,6 +544,8 @@ func (s *Socket) setTCPOpt(name int, b []byte) error {
 		s.fastOpenQueue.Store(int32(v))
 	case linux.TCP_FASTOPEN_CONNECT:
 		return s.setFastOpenConnect(v)
+	case linux.TCP_INQ:
+		return s.setInq(v)
 	default:
 		return linux.ENOPROTOOPT
 	}
