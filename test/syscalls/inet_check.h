@@ -34,20 +34,36 @@ static inline int port_of(int fd) {
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+// bind_lo binds s to loopback:port of the family (0: an ephemeral port).
+static inline void bind_lo(int s, int family, int port) {
+	if (family == AF_INET) {
+		struct sockaddr_in a = lo4(port);
+		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
+	} else {
+		struct sockaddr_in6 a = lo6(port);
+		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
+	}
+}
+
 // listener returns a TCP socket of the family listening on loopback, on
 // an ephemeral port.
 static inline int listener(int family, int backlog) {
 	int s = socket(family, SOCK_STREAM, 0);
 	CHECK(s >= 0);
-	if (family == AF_INET) {
-		struct sockaddr_in a = lo4(0);
-		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
-	} else {
-		struct sockaddr_in6 a = lo6(0);
-		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
-	}
+	bind_lo(s, family, 0);
 	CHECK_OK(listen(s, backlog));
 	return s;
+}
+
+// free_port returns a loopback port of the family that no socket of the
+// type holds now.
+static inline int free_port(int family, int type) {
+	int s = socket(family, type, 0);
+	CHECK(s >= 0);
+	bind_lo(s, family, 0);
+	int port = port_of(s);
+	close(s);
+	return port;
 }
 
 // connect_to connects fd to loopback:port of the family.

@@ -18,34 +18,12 @@
 
 static const struct sockaddr unspec = {.sa_family = AF_UNSPEC};
 
-// free_port returns a loopback port of the family that nothing holds now.
-static int free_port(int family) {
-	int s = socket(family, SOCK_STREAM, 0);
-	CHECK(s >= 0);
-	if (family == AF_INET) {
-		struct sockaddr_in a = lo4(0);
-		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
-	} else {
-		struct sockaddr_in6 a = lo6(0);
-		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
-	}
-	int port = port_of(s);
-	close(s);
-	return port;
-}
-
 // bound_to returns a TCP socket bound to loopback:port of the family.
 static int bound_to(int family, int port) {
 	int s = socket(family, SOCK_STREAM, 0);
 	CHECK(s >= 0);
 	setint(s, SOL_SOCKET, SO_REUSEADDR, 1);
-	if (family == AF_INET) {
-		struct sockaddr_in a = lo4(port);
-		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
-	} else {
-		struct sockaddr_in6 a = lo6(port);
-		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
-	}
+	bind_lo(s, family, port);
 	return s;
 }
 
@@ -117,7 +95,7 @@ static void check_restarts(int l, int family, int port) {
 // stop_listener stops a listener with a connection waiting to be
 // accepted, which is reset.
 static void stop_listener(int family, int use_shutdown) {
-	int port = free_port(family);
+	int port = free_port(family, SOCK_STREAM);
 	int l = bound_to(family, port);
 	CHECK_OK(listen(l, 8));
 	int waiting = socket(family, SOCK_STREAM, 0);
@@ -170,7 +148,7 @@ static void never_connected(int family) {
 	CHECK_OK(connect_to(s, family, port_of(l)));
 	close(s);
 
-	int port = free_port(family);
+	int port = free_port(family, SOCK_STREAM);
 	int b = bound_to(family, port);
 	CHECK_OK(connect(b, &unspec, sizeof unspec));
 	CHECK_EQ(port_of(b), port);

@@ -21,22 +21,6 @@
 #define SO_EE_ORIGIN_ICMP6 3
 #endif
 
-// closed_port returns a UDP port of the family where nothing listens.
-static int closed_port(int family) {
-	int s = socket(family, SOCK_DGRAM, 0);
-	CHECK(s >= 0);
-	if (family == AF_INET) {
-		struct sockaddr_in a = lo4(0);
-		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
-	} else {
-		struct sockaddr_in6 a = lo6(0);
-		CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
-	}
-	int port = port_of(s);
-	close(s);
-	return port;
-}
-
 // refused returns a UDP socket of the family connected to a closed port,
 // with the error queue on or off, after one datagram went there and its
 // ICMP error came back.
@@ -50,7 +34,7 @@ static int refused(int family, int recverr, int *port) {
 		setint(s, SOL_IPV6, IPV6_RECVERR, recverr);
 		CHECK_EQ(getint(s, SOL_IPV6, IPV6_RECVERR), recverr);
 	}
-	*port = closed_port(family);
+	*port = free_port(family, SOCK_DGRAM);
 	CHECK_OK(connect_to(s, family, *port));
 	CHECK_EQ(send(s, "hello", 5, 0), 5);
 	CHECK(poll1(s, POLLIN, 2000) & POLLERR);
@@ -159,7 +143,7 @@ static void mapped(void) {
 	int s = socket(AF_INET6, SOCK_DGRAM, 0);
 	CHECK(s >= 0);
 	setint(s, SOL_IP, IP_RECVERR, 1);
-	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(closed_port(AF_INET))};
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(free_port(AF_INET, SOCK_DGRAM))};
 	CHECK_EQ(inet_pton(AF_INET6, "::ffff:127.0.0.1", &a.sin6_addr), 1);
 	CHECK_OK(connect(s, (struct sockaddr *)&a, sizeof a));
 	CHECK_EQ(send(s, "hello", 5, 0), 5);

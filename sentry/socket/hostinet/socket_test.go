@@ -49,6 +49,20 @@ func mustNew(t *testing.T, family, typ int) *Socket {
 	return s
 }
 
+// mustListen returns a TCP socket listening on 127.0.0.1, on an
+// ephemeral port, with a backlog of 1.
+func mustListen(t *testing.T) *Socket {
+	t.Helper()
+	l := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
+	if err := l.Bind(lo4(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(1); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // A TCP connection between two host sockets: non-blocking connect,
 // accept, data both ways, half-close, and the addresses.
 func TestTCP(t *testing.T) {
@@ -203,13 +217,7 @@ func TestUDP(t *testing.T) {
 // host's Fast Open connects it (EINPROGRESS without a cookie, or the
 // bytes it put in the SYN), and the data follows once it is.
 func TestFastOpenSend(t *testing.T) {
-	l := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
-	if err := l.Bind(lo4(0)); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Listen(1); err != nil {
-		t.Fatal(err)
-	}
+	l := mustListen(t)
 	c := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
 	n, err := c.Send([]byte("hi"), l.Name(), unix.MSG_FASTOPEN)
 	if err == unix.EOPNOTSUPP {
@@ -359,13 +367,7 @@ func FuzzFilterControl(f *testing.F) {
 // TCP_INQ passes through: a host TCP socket's read carries the host's
 // TCP_CM_INQ, the bytes it left queued.
 func TestTCPInq(t *testing.T) {
-	l := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
-	if err := l.Bind(lo4(0)); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Listen(1); err != nil {
-		t.Fatal(err)
-	}
+	l := mustListen(t)
 	c := mustNew(t, unix.AF_INET, unix.SOCK_STREAM)
 	if err := c.Connect(l.Name()); err != nil && err != unix.EINPROGRESS {
 		t.Fatal(err)
