@@ -44,6 +44,13 @@ func (s *Socket) disconnectStream() error {
 // stopListening takes a listening socket to TCP_CLOSE, keeping its
 // address; listen(2) starts it again.
 func (s *Socket) stopListening() error {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	return s.stopListeningLocked()
+}
+
+// Preconditions: s.listenMu is held.
+func (s *Socket) stopListeningLocked() error {
 	if s.listenStopped.Load() {
 		return nil
 	}
@@ -62,11 +69,13 @@ func (s *Socket) ListenStopped() bool { return s.listenStopped.Load() }
 // shutdownListener is shutdown(2) on a socket in netstack's listen
 // state (inet_shutdown's TCP_LISTEN and TCP_CLOSE cases).
 func (s *Socket) shutdownListener(how int) error {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
 	if s.listenStopped.Load() {
 		return linux.ENOTCONN
 	}
 	if how == linux.SHUT_WR {
 		return nil // a listener has nothing to send
 	}
-	return s.stopListening()
+	return s.stopListeningLocked()
 }

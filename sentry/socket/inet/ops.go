@@ -107,6 +107,8 @@ func (s *Socket) Listen(backlog int) error {
 	if err := s.preparePick(); err != nil {
 		return err
 	}
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
 	if err := errno(s.ep.Listen(backlog + 1)); err != nil {
 		return err
 	}

@@ -118,7 +118,10 @@ type Socket struct {
 	// fastOpenConnect is TCP_FASTOPEN_CONNECT (fastopen.go).
 	fastOpenConnect atomic.Bool
 	// listenStopped is set while a listener is stopped, in TCP_CLOSE
-	// for Linux (disconnect.go).
+	// for Linux (disconnect.go). listenMu serializes its changes with
+	// the endpoint's (listen, stopping), as Linux's socket lock does;
+	// readers load it without.
+	listenMu      sync.Mutex
 	listenStopped atomic.Bool
 	// inq is TCP_INQ (tcp_inq.go).
 	inq atomic.Bool
