@@ -2,8 +2,9 @@
 // (EINVAL otherwise), and is ENOPROTOOPT on a UDP socket. Set, every
 // recvmsg that returns data or the end of the stream carries a
 // TCP_CM_INQ control message with the bytes still queued; a FIN received
-// counts one more, before the end is read and after. A receive that
-// fails carries none, nor does one without the option.
+// counts one more, before the end is read and after; a local
+// shutdown(SHUT_RD) does not. A receive that fails carries none, nor
+// does one without the option.
 //
 //go:build ignore
 
@@ -75,6 +76,17 @@ static void inq(int family) {
 	setint(a, SOL_TCP, TCP_INQ, 0);
 	CHECK_EQ(recv_inq(a, buf, sizeof buf, &hint), 0);
 	CHECK_EQ(hint, -1);
+	close(a);
+	close(c);
+
+	// A local shutdown(SHUT_RD) is no FIN: nothing is added.
+	tcp_pair(family, &c, &a);
+	setint(a, SOL_TCP, TCP_INQ, 1);
+	CHECK_EQ(write(c, "xyz", 3), 3);
+	CHECK(poll1(a, POLLIN, 2000) & POLLIN);
+	CHECK_OK(shutdown(a, SHUT_RD));
+	CHECK_EQ(recv_inq(a, buf, 1, &hint), 1);
+	CHECK_EQ(hint, 2);
 	close(a);
 	close(c);
 

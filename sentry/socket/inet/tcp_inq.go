@@ -3,7 +3,7 @@ package inet
 import (
 	linux "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
-	gwaiter "gvisor.dev/gvisor/pkg/waiter"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
 // TCP_INQ: with it set, every recvmsg(2) of a TCP socket that returns
@@ -37,8 +37,19 @@ func (s *Socket) InqControl() []byte {
 	if terr != nil {
 		n = 0
 	}
-	if s.ep.Readiness(gwaiter.EventRdHUp)&gwaiter.EventRdHUp != 0 {
+	if peerDone(tcp.EndpointState(s.ep.State())) {
 		n++
 	}
 	return appendCmsg(nil, linux.SOL_TCP, linux.TCP_INQ, le.AppendUint32(nil, uint32(n)))
+}
+
+// peerDone reports whether a connection in state st has its FIN in
+// (or ended without one, by a reset or a close): Linux's SOCK_DONE,
+// which tcp_fin and tcp_done set. A local shutdown(SHUT_RD) is not one.
+func peerDone(st tcp.EndpointState) bool {
+	switch st {
+	case tcp.StateCloseWait, tcp.StateLastAck, tcp.StateClosing, tcp.StateTimeWait, tcp.StateClose, tcp.StateError:
+		return true
+	}
+	return false
 }
