@@ -181,6 +181,9 @@ func inetSendData(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []
 	total := min(iovTotal(iovs), maxRW)
 	if s.Type() != unix.SOCK_STREAM {
 		if total > maxInetDgram {
+			if ns, ok := s.(*inet.Socket); ok {
+				return 0, ns.Oversize(to)
+			}
 			return 0, unix.EMSGSIZE
 		}
 		buf := t.Buffer(int(total)) // the sockets copy it

@@ -276,7 +276,7 @@ var AMD64 = func() *kernel.SyscallTable {
 	partial(44, "sendto", Sendto, "no MSG_OOB")
 	partial(45, "recvfrom", Recvfrom, "no MSG_OOB")
 	partial(46, "sendmsg", Sendmsg, "SCM_RIGHTS and SCM_CREDENTIALS on AF_UNIX; on inet datagram sockets IP_PKTINFO, IP_TTL, IP_TOS, IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS and UDP_SEGMENT; no MSG_ZEROCOPY")
-	partial(47, "recvmsg", Recvmsg, "SCM_RIGHTS and SCM_CREDENTIALS on AF_UNIX; on inet datagram sockets the IP and IPv6 packet information, TTL, TOS, hop limit, traffic class, original destination and receive times; on TCP sockets TCP_INQ's TCP_CM_INQ; MSG_ERRQUEUE with IP_RECVERR or IPV6_RECVERR holds a connected UDP socket's ICMP port unreachable and an IPv6 datagram's local EMSGSIZE, the only errors netstack queues (an unconnected socket gets no ICMP error); hostNetwork sockets read the host's queue")
+	partial(47, "recvmsg", Recvmsg, "SCM_RIGHTS and SCM_CREDENTIALS on AF_UNIX; on inet datagram sockets the IP and IPv6 packet information, TTL, TOS, hop limit, traffic class, original destination and receive times; on TCP sockets TCP_INQ's TCP_CM_INQ; MSG_ERRQUEUE with IP_RECVERR or IPV6_RECVERR holds a connected UDP socket's ICMP port unreachable and the local EMSGSIZE of a datagram too large for its IP version (an unconnected socket gets no ICMP error: netstack hands it none); hostNetwork sockets read the host's queue")
 	full(48, "shutdown", Shutdown)
 	full(49, "bind", Bind)
 	full(50, "listen", Listen)

@@ -24,14 +24,19 @@ static inline struct sockaddr_in6 lo6(int port) {
 	return a;
 }
 
+// port_of_addr returns the port of an AF_INET or AF_INET6 address.
+static inline int port_of_addr(const struct sockaddr_storage *ss) {
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
 // port_of returns the port a socket is bound to.
 static inline int port_of(int fd) {
 	struct sockaddr_storage ss;
 	socklen_t l = sizeof ss;
 	CHECK_OK(getsockname(fd, (struct sockaddr *)&ss, &l));
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return port_of_addr(&ss);
 }
 
 // bind_lo binds s to loopback:port of the family (0: an ephemeral port).

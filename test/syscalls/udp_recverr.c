@@ -7,7 +7,10 @@
 // type and code) with the offender's address. Taking the error clears
 // SO_ERROR and POLLERR; the queue is then empty (EAGAIN). Without the
 // option nothing is queued and SO_ERROR says ECONNREFUSED; turning the
-// option off empties the queue. The options read back what was set. An
+// option off empties the queue. The options read back what was set. A
+// datagram past the largest payload of its IP version is EMSGSIZE and
+// queues a local error (no payload, the destination, the route's MTU as
+// ee_info, no offender), except an IPv4 one past 64 KiB. An
 // IPv6 socket's IPv4 traffic (a v4-mapped peer) queues its ICMP errors
 // under IP_RECVERR, and reads them as IPV6_RECVERR messages.
 //
@@ -172,6 +175,52 @@ static void mapped(void) {
 	close(s);
 }
 
+// too_big: a datagram past the largest payload, to loopback.
+static void too_big(int family) {
+	static char big[70000];
+	int s = socket(family, SOCK_DGRAM, 0);
+	CHECK(s >= 0);
+	if (family == AF_INET)
+		setint(s, SOL_IP, IP_RECVERR, 1);
+	else
+		setint(s, SOL_IPV6, IPV6_RECVERR, 1);
+	int port = free_port(family, SOCK_DGRAM);
+	CHECK_OK(connect_to(s, family, port));
+	int over = family == AF_INET ? 65508 : 65528;
+	CHECK_ERR(send(s, big, over, 0), EMSGSIZE);
+	CHECK(poll1(s, POLLIN, 0) & POLLERR);
+	char buf[64], cbuf[256];
+	struct sockaddr_storage to;
+	struct iovec iov = {buf, sizeof buf};
+	struct msghdr m = {.msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	CHECK_EQ(recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT), 0);
+	CHECK_EQ(m.msg_flags, MSG_ERRQUEUE);
+	CHECK_EQ(((struct sockaddr *)&to)->sa_family, family);
+	CHECK_EQ(port_of_addr(&to), port);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	CHECK(c != NULL);
+	CHECK_EQ(c->cmsg_type, family == AF_INET ? IP_RECVERR : IPV6_RECVERR);
+	struct sock_extended_err *ee = (struct sock_extended_err *)CMSG_DATA(c);
+	CHECK_EQ(ee->ee_errno, EMSGSIZE);
+	CHECK_EQ(ee->ee_origin, SO_EE_ORIGIN_LOCAL);
+	CHECK_EQ(ee->ee_type, 0);
+	CHECK_EQ(ee->ee_code, 0);
+	// The loopback link's MTU, which IPv4 caps at IP_MAX_MTU.
+	CHECK_EQ(ee->ee_info, family == AF_INET ? 65535 : 65536);
+	CHECK_EQ(((struct sockaddr *)SO_EE_OFFENDER(ee))->sa_family, AF_UNSPEC);
+	CHECK_EQ(getint(s, SOL_SOCKET, SO_ERROR), 0);
+	CHECK_EQ(poll1(s, POLLIN, 0) & POLLERR, 0);
+	// Past 64 KiB: IPv4 fails before queueing anything.
+	CHECK_ERR(send(s, big, sizeof big, 0), EMSGSIZE);
+	if (family == AF_INET) {
+		CHECK_ERR(recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT), EAGAIN);
+	} else {
+		m.msg_controllen = sizeof cbuf;
+		CHECK_EQ(recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT), 0);
+	}
+	close(s);
+}
+
 int main(void) {
 	int families[] = {AF_INET, AF_INET6};
 	for (int i = 0; i < 2; i++) {
@@ -179,6 +228,7 @@ int main(void) {
 		truncated(families[i]);
 		not_queued(families[i]);
 		turned_off(families[i]);
+		too_big(families[i]);
 	}
 	mapped();
 	return 0;

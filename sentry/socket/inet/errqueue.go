@@ -3,6 +3,9 @@ package inet
 import (
 	linux "golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+
+	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
 
 // The socket error queue: recvmsg(MSG_ERRQUEUE) with IP_RECVERR or
@@ -13,8 +16,9 @@ import (
 // netstack queues the errors itself (SocketOptions.QueueErr): an ICMP or
 // ICMPv6 port unreachable for a connected UDP socket, the only ICMP error
 // it hands a UDP socket, and on an IPv6 socket the local error of a
-// datagram past the largest IPv6 payload. Each comes back as Linux gives
-// it: the payload of the datagram that failed as the data (cut to the
+// datagram past the largest IPv6 payload; checkSize queues the local
+// error of a datagram too large for its IP version as Linux does. Each comes back as Linux
+// gives it: the payload of the datagram that failed as the data (cut to the
 // buffer, with MSG_TRUNC), where it was going as the address, and a
 // struct sock_extended_err with the offender's address as the control
 // message. The offender is whoever sent the ICMP error: for a port
@@ -106,3 +110,59 @@ func (s *Socket) recvErrOn() bool {
 	ops := s.ep.SocketOptions()
 	return ops.GetIPv4RecvError() || ops.GetIPv6RecvError()
 }
+
+// checkSize is EMSGSIZE for a UDP datagram of size bytes past the
+// largest payload of the destination's IP version, queueing the local
+// error ip_append_data and ip6_append_data queue with IP_RECVERR and
+// IPV6_RECVERR: no payload, the destination, and the route's MTU as
+// ee_info (IPv4's at most IP_MAX_MTU). Past 64 KiB an IPv4 send fails
+// before that (udp_sendmsg) and queues nothing. netstack refuses these
+// sends too, but queues only an IPv6 one past 64 KiB, with its size.
+func (s *Socket) checkSize(opts *tcpip.WriteOptions, size int) error {
+	if s.protocol != linux.IPPROTO_UDP || size <= maxGSODatagram4 {
+		return nil
+	}
+	dst, v4 := s.destination(opts)
+	if dst == nil || (!v4 && size <= maxGSODatagram6) {
+		return nil
+	}
+	ops := s.ep.SocketOptions()
+	queue, proto, hdr := ops.GetIPv6RecvError(), header.IPv6ProtocolNumber, header.IPv6MinimumSize
+	if v4 {
+		queue, proto, hdr = ops.GetIPv4RecvError() && size <= 0xffff, header.IPv4ProtocolNumber, header.IPv4MinimumSize
+	}
+	if queue {
+		var mtu uint32
+		if m, ok := s.routeMTU(*dst, v4); ok {
+			mtu = uint32(m + hdr)
+			if v4 {
+				mtu = min(mtu, 0xffff)
+			}
+		}
+		ops.QueueLocalErr(&tcpip.ErrMessageTooLong{}, proto, mtu, *dst, nil)
+		s.queue.Notify(waiter.EventErr)
+	}
+	return linux.EMSGSIZE
+}
+
+// Oversize is the EMSGSIZE of a datagram too large to copy in at all
+// (to: its address, or none for the peer), with checkSize's local
+// error.
+func (s *Socket) Oversize(to []byte) error {
+	var opts tcpip.WriteOptions
+	if len(to) > 0 {
+		a, err := s.datagramTo(to)
+		if err != nil {
+			return err
+		}
+		opts.To = a
+	}
+	if err := s.checkSize(&opts, maxInetDatagram); err != nil {
+		return err
+	}
+	return linux.EMSGSIZE
+}
+
+// maxInetDatagram stands for the size of a datagram Oversize refuses:
+// past any IP version's largest.
+const maxInetDatagram = 1 << 16

@@ -347,6 +347,9 @@ func (s *Socket) send(src tcpip.Payloader, to []byte, flags int, control []byte)
 		if gsoSize < 0 {
 			gsoSize = int(s.udp.gsoSize.Load())
 		}
+		if err := s.checkSize(&opts, w.Len()); err != nil {
+			return 0, err
+		}
 		s.owner.dropped.Store(false)
 	}
 	var n int64
