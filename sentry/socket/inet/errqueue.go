@@ -13,19 +13,18 @@ import (
 // QUIC stacks set the option on connected UDP sockets to learn why a
 // peer does not answer; without it they see only SO_ERROR.
 //
-// netstack queues the errors itself (SocketOptions.QueueErr): an ICMP or
-// ICMPv6 port unreachable for a connected UDP socket, the only ICMP error
-// it hands a UDP socket, and on an IPv6 socket the local error of a
-// datagram past the largest IPv6 payload; checkSize queues the local
-// error of a datagram too large for its IP version as Linux does. Each comes back as Linux
-// gives it: the payload of the datagram that failed as the data (cut to the
-// buffer, with MSG_TRUNC), where it was going as the address, and a
-// struct sock_extended_err with the offender's address as the control
-// message. The offender is whoever sent the ICMP error: for a port
-// unreachable, the destination host, so its address (netstack's own
-// record holds the local address); a local error has none (AF_UNSPEC).
-// Taking an error sets SO_ERROR to the next one queued, or clears it,
-// as sock_dequeue_err_skb does.
+// Two kinds of error are queued. netstack queues an ICMP or ICMPv6 port
+// unreachable for a connected UDP socket, the only ICMP error it hands a
+// UDP socket. checkSize queues the local error of a datagram too large
+// for its IP version, before netstack sees the send. Each comes back as
+// Linux gives it: the payload of the datagram that failed as the data
+// (cut to the buffer, with MSG_TRUNC), where it was going as the
+// address, and a struct sock_extended_err with the offender's address as
+// the control message. The offender is whoever sent the ICMP error: for
+// a port unreachable, the destination host, so its address (netstack's
+// own record holds the local address); a local error has none
+// (AF_UNSPEC). Taking an error sets SO_ERROR to the next one queued, or
+// clears it, as sock_dequeue_err_skb does.
 
 // The origins of struct sock_extended_err (linux/errqueue.h).
 const (
@@ -90,14 +89,14 @@ func (s *Socket) errControl(se *tcpip.SockError) []byte {
 	b[5] = se.Cause.Type()
 	b[6] = se.Cause.Code()
 	le.PutUint32(b[8:], se.Cause.Info())
-	offender := make([]byte, sizeofSockaddrIn)
-	if s.family == linux.AF_INET6 {
-		offender = make([]byte, sizeofSockaddrIn6)
+	switch {
+	case origin == eeOriginICMP || origin == eeOriginICMP6:
+		b = append(b, sockaddr(s.family, tcpip.FullAddress{NIC: se.Dst.NIC, Addr: se.Dst.Addr})...)
+	case s.family == linux.AF_INET6:
+		b = append(b, make([]byte, sizeofSockaddrIn6)...)
+	default:
+		b = append(b, make([]byte, sizeofSockaddrIn)...)
 	}
-	if origin == eeOriginICMP || origin == eeOriginICMP6 {
-		offender = sockaddr(s.family, tcpip.FullAddress{NIC: se.Dst.NIC, Addr: se.Dst.Addr})
-	}
-	b = append(b, offender...)
 	if s.family == linux.AF_INET6 {
 		return appendCmsg(nil, linux.SOL_IPV6, linux.IPV6_RECVERR, b)
 	}
