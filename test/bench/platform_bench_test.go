@@ -73,6 +73,11 @@ func TestPlatformReport(t *testing.T) {
 			// Without system-call patching (systrap/fastpath.go), every
 			// system call takes the signal path.
 			sandboxes = append(sandboxes, sandbox{"systrap-nopatch", []string{"env", "COCOON_SYSTRAP_PATCH=0", cocoon, "do", "--platform=" + p, "--"}})
+			// A pod given one CPU (a cpuset, kubelet's static CPU
+			// manager): the stub and the sentry thread serving it
+			// share it, so no spin can see the other side's answer
+			// and every hand-off is a context switch.
+			sandboxes = append(sandboxes, sandbox{"systrap-1cpu", []string{"taskset", "-c", "0", cocoon, "do", "--platform=" + p, "--"}})
 		}
 	}
 	if runsc := os.Getenv("RUNSC"); runsc != "" {

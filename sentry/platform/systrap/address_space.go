@@ -252,6 +252,7 @@ func (as *addressSpace) newThreadLocked(onFactory func(func() error) error) (*st
 		// thread) is set up, which takes longer than a spin lasts
 		// (measured: nearly every one ran out).
 		t.msg.Spin = 0
+		t.msg.StubCPU, t.msg.SentryCPU = noCPU, noCPU
 		t.initFastPath()
 		t.tid, err = newThread(as.first, r.addr)
 		if err != nil {

@@ -276,6 +276,17 @@ func (t *stubThread) wait() error {
 		spin = &t.sentrySpinWoken
 	}
 	if sentrySpin > 0 && spin.enabled() {
+		// A spin sees the stub's event only if the stub runs on
+		// another CPU (cpuhint.go). A stub just woken may have been
+		// queued on this one: give it the CPU once first. A stub that
+		// was spinning, and last waited on this CPU, is queued behind
+		// this thread: sleep at once, which lets it run.
+		shared := sentryWaitsOn(msg)
+		if !t.stubAwake {
+			unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+		} else if shared {
+			goto sleep
+		}
 		// The deadline is set at the first look at the clock, not
 		// before the loop: most events come sooner, and then the spin
 		// costs no clock read.
@@ -302,6 +313,7 @@ func (t *stubThread) wait() error {
 			return nil
 		}
 	}
+sleep:
 	t.sentryAwake = false
 	for {
 		swapState(&msg.SentrySleeping, 1)

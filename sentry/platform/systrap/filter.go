@@ -149,6 +149,8 @@ func threadFilter() []byte {
 	p.jmp(bpfJeqK, unix.SYS_FUTEX, "futex", "")
 	p.jmp(bpfJeqK, unix.SYS_RT_SIGRETURN, "allow", "")
 	p.jmp(bpfJeqK, unix.SYS_EXIT, "allow", "")
+	// The hand-off yields after waking a sleeping sentry thread.
+	p.jmp(bpfJeqK, unix.SYS_SCHED_YIELD, "allow", "")
 	p.jmp(bpfJeqK, unix.SYS_ARCH_PRCTL, "", "kill")
 	p.ld(sdArg0Lo)
 	p.jmp(bpfJeqK, archSetFS, "allow", "")

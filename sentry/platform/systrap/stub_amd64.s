@@ -40,6 +40,11 @@
 #define MSG_SYSPOSTED 96
 #define MSG_SYSEND 104
 #define MSG_WAITSEQ 112
+#define MSG_STUB_CPU 116
+#define MSG_SENTRY_CPU 120
+// NO_CPU in MSG_SENTRY_CPU: no CPU hints (cpuhint.go's noCPU).
+#define NO_CPU 0xffffffff
+#define CPU_MASK 0xfff
 
 // UC_RIP is the offset of uc_mcontext.rip in a ucontext.
 #define UC_RIP 168
@@ -57,6 +62,7 @@
 #define CMD_EXIT 1
 
 #define SYS_FUTEX 202
+#define SYS_SCHED_YIELD 24
 #define SYS_EXIT 60
 #define SYS_ARCH_PRCTL 158
 #define FUTEX_WAIT 0
@@ -241,13 +247,44 @@ restore:
 // blocked, so a kick can land here only in the syshandler's call.
 TEXT ·handoffCode(SB), NOSPLIT|NOFRAME, $0
 posted:
+	// BX: 1 once this thread has woken the sentry thread.
+	XORL BX, BX
 	MOVL MSG_SENTRY_SLEEPING(R12), AX
 	TESTL AX, AX
-	JEQ wait
+	JEQ where
 	MOVQ $SYS_FUTEX, AX
 	MOVQ R12, DI
 	MOVQ $FUTEX_WAKE, SI
 	MOVQ $1, DX
+	SYSCALL
+	MOVL $1, BX
+
+where:
+	// Spinning helps only while the sentry thread runs on another CPU
+	// (cpuhint.go). A sentry thread this thread just woke may have been
+	// queued on this CPU: give the CPU up once first (sched_yield
+	// returns at once when nothing else waits for it). An awake one
+	// that last waited on this CPU is queued behind this thread: sleep
+	// at once. The CPU is published for the sentry's own check;
+	// MSG_SENTRY_CPU is NO_CPU where RDTSCP does not give it.
+	CMPL MSG_SPIN(R12), $0
+	JEQ wait
+	MOVL MSG_SENTRY_CPU(R12), AX
+	CMPL AX, $NO_CPU
+	JEQ nohint
+	BYTE $0x0f; BYTE $0x01; BYTE $0xf9 // RDTSCP: ECX = TSC_AUX, (node << 12) | cpu
+	ANDL $CPU_MASK, CX
+	MOVL CX, MSG_STUB_CPU(R12)
+	TESTL BX, BX
+	JNE yield
+	CMPL CX, MSG_SENTRY_CPU(R12)
+	JNE wait
+	JMP sleep
+nohint:
+	TESTL BX, BX
+	JEQ wait
+yield:
+	MOVQ $SYS_SCHED_YIELD, AX
 	SYSCALL
 
 wait:

@@ -53,6 +53,11 @@ type sysmsg struct {
 	// WaitSeq, when not 0, is the syscall-thread request the thread
 	// waits for before it returns to the application (handoff.go).
 	WaitSeq uint32
+	// StubCPU and SentryCPU are the CPUs each side last started to wait
+	// for the other on (cpuhint.go); SentryCPU is noCPU when the host
+	// gives no such hint.
+	StubCPU   uint32
+	SentryCPU uint32
 }
 
 const (
@@ -74,6 +79,10 @@ var _ [104 - unsafe.Offsetof(sysmsg{}.SysEnd)]struct{} // SysEnd is at 104
 var _ [unsafe.Offsetof(sysmsg{}.SysEnd) - 104]struct{}
 var _ [112 - unsafe.Offsetof(sysmsg{}.WaitSeq)]struct{} // WaitSeq is at 112
 var _ [unsafe.Offsetof(sysmsg{}.WaitSeq) - 112]struct{}
+var _ [116 - unsafe.Offsetof(sysmsg{}.StubCPU)]struct{} // StubCPU is at 116
+var _ [unsafe.Offsetof(sysmsg{}.StubCPU) - 116]struct{}
+var _ [120 - unsafe.Offsetof(sysmsg{}.SentryCPU)]struct{} // SentryCPU is at 120
+var _ [unsafe.Offsetof(sysmsg{}.SentryCPU) - 120]struct{}
 var _ [56 - unsafe.Offsetof(sysmsg{}.AppStack)]struct{} // AppStack is at 56
 var _ [unsafe.Offsetof(sysmsg{}.AppStack) - 56]struct{}
 

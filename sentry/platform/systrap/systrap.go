@@ -122,6 +122,7 @@ var _ platform.Platform = (*Platform)(nil)
 // held in a memfd. It is the only time the platform executes a program.
 func New(mf *memfile.File) (*Platform, error) {
 	calibrateStubSpin()
+	checkCPUHints()
 	p := &Platform{
 		mf:          mf,
 		requests:    make(chan func(*tracee)),

@@ -1,0 +1,62 @@
+package systrap
+
+import (
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// onCPU0 runs f on a thread bound to CPU 0, so that the CPU the hints read
+// cannot change under the test.
+func onCPU0(t *testing.T, f func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var old, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		t.Fatal(err)
+	}
+	one.Set(0)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		t.Skipf("cannot bind to CPU 0: %v", err)
+	}
+	defer unix.SchedSetaffinity(0, &old)
+	f()
+}
+
+func TestCPUHintIsTheCPU(t *testing.T) {
+	checkCPUHints()
+	if !cpuHints {
+		t.Skip("this host gives no CPU number through RDTSCP")
+	}
+	onCPU0(t, func() {
+		if got := rdtscpAux() & cpuNumberMask; got != 0 {
+			t.Fatalf("RDTSCP's CPU on CPU 0 = %d", got)
+		}
+	})
+}
+
+func TestSentryWaitsOn(t *testing.T) {
+	checkCPUHints()
+	if !cpuHints {
+		t.Skip("this host gives no CPU number through RDTSCP")
+	}
+	onCPU0(t, func() {
+		msg := &sysmsg{StubCPU: noCPU, SentryCPU: noCPU}
+		if sentryWaitsOn(msg) {
+			t.Error("a stub that never waited shares the CPU")
+		}
+		if msg.SentryCPU != 0 {
+			t.Errorf("SentryCPU = %d, want 0", msg.SentryCPU)
+		}
+		msg.StubCPU = 0
+		if !sentryWaitsOn(msg) {
+			t.Error("a stub that last waited on this CPU does not share it")
+		}
+		msg.StubCPU = 1
+		if sentryWaitsOn(msg) {
+			t.Error("a stub that last waited on CPU 1 shares CPU 0")
+		}
+	})
+}
