@@ -724,8 +724,8 @@ func (t *stubThread) bindToCallerCPU() {
 	if !pinThreads {
 		return
 	}
-	var cpu uint32
-	if _, _, errno := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); errno != 0 {
+	cpu, ok := getcpu()
+	if !ok {
 		return
 	}
 	var set unix.CPUSet

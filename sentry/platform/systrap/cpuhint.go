@@ -78,6 +78,7 @@ func checkCPUHints() {
 	})
 }
 
+// getcpu returns the CPU the calling thread runs on, as getcpu(2) says.
 func getcpu() (uint32, bool) {
 	var cpu uint32
 	_, _, errno := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0)
