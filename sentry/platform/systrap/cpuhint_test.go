@@ -60,3 +60,14 @@ func TestSentryWaitsOn(t *testing.T) {
 		}
 	})
 }
+
+// withoutCPUHints turns the CPU hints off for a test of the spin itself:
+// with them, a stub that finds the sentry thread last waiting on its own
+// CPU (a loaded machine puts both on one) sleeps at once by design.
+// Threads made afterwards keep SentryCPU at noCPU.
+func withoutCPUHints(t *testing.T) {
+	checkCPUHints()
+	saved := cpuHints
+	cpuHints = false
+	t.Cleanup(func() { cpuHints = saved })
+}

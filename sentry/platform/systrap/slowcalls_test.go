@@ -53,6 +53,7 @@ func TestSlowCallsGuess(t *testing.T) {
 // spinning, and spins again once the answers come quickly.
 func TestSlowCallGuessCutsTheStubSpin(t *testing.T) {
 	f := newFixture(t, getppidLoop)
+	withoutCPUHints(t)
 	st := &arch.State{}
 	st.Regs.Rip = codeAddr
 	c := f.ctx.(*context)

@@ -783,6 +783,7 @@ func TestStubSpinSurvivesLongCalls(t *testing.T) {
 // rather than when its spin runs out, and is woken by the answer.
 func TestBlockingStopsTheStubSpinning(t *testing.T) {
 	f := newFixture(t, getppidLoop)
+	withoutCPUHints(t)
 	st := &arch.State{}
 	st.Regs.Rip = codeAddr
 	c := f.ctx.(*context)
