@@ -67,6 +67,12 @@ type Config struct {
 	// root, without capabilities but otherwise confined. Without it
 	// such a host runs no pods (Status says why).
 	InsecureSentryHostRoot bool `toml:"insecure_sentry_host_root"`
+	// CPUPlacement is where pods' threads run: "consolidate" (each
+	// pod's threads share one CPU of those its cpuset allows, and are
+	// spread only while parallel application code fills it; see
+	// podsandbox/placement) or "kernel" (left to the kernel's
+	// scheduler).
+	CPUPlacement string `toml:"cpu_placement"`
 	// CNI is the pod network ([cni]).
 	CNI CNIConfig `toml:"cni"`
 }
@@ -100,6 +106,12 @@ const (
 	WritableLayerHost  = "host"
 )
 
+// CPU placements.
+const (
+	CPUPlacementConsolidate = "consolidate"
+	CPUPlacementKernel      = "kernel"
+)
+
 // Cgroup drivers.
 const (
 	CgroupDriverCgroupfs = "cgroupfs"
@@ -120,6 +132,7 @@ func DefaultConfig() Config {
 		StreamAddress: "127.0.0.1",
 		StreamPort:    "0",
 		Platform:      probe.Auto,
+		CPUPlacement:  CPUPlacementConsolidate,
 
 		CNI: CNIConfig{
 			ConfDir: "/etc/cni/net.d",
@@ -201,6 +214,11 @@ func (c Config) Validate() error {
 	case WritableLayerStore, WritableLayerHost:
 	default:
 		return fmt.Errorf("writable_layer %q: want %q or %q", c.WritableLayer, WritableLayerStore, WritableLayerHost)
+	}
+	switch c.CPUPlacement {
+	case CPUPlacementConsolidate, CPUPlacementKernel:
+	default:
+		return fmt.Errorf("cpu_placement %q: want %q or %q", c.CPUPlacement, CPUPlacementConsolidate, CPUPlacementKernel)
 	}
 	if c.StreamPort != "" {
 		if _, err := strconv.ParseUint(c.StreamPort, 10, 16); err != nil {

@@ -386,14 +386,14 @@ func TestServeRuntime(t *testing.T) {
 
 func TestParseConfigRuntimeKeys(t *testing.T) {
 	d := DefaultConfig()
-	if d.RunDir != "/run/cocoon" || d.CgroupDriver != "cgroupfs" || d.StreamAddress != "127.0.0.1" || d.StreamPort != "0" || d.DefaultMemoryBytes != 0 {
+	if d.RunDir != "/run/cocoon" || d.CgroupDriver != "cgroupfs" || d.StreamAddress != "127.0.0.1" || d.StreamPort != "0" || d.DefaultMemoryBytes != 0 || d.CPUPlacement != "consolidate" {
 		t.Errorf("defaults %+v", d)
 	}
-	c, err := ParseConfig([]byte("run_dir = \"/run/x\"\ncgroup_driver = \"systemd\"\nstream_address = \"0.0.0.0\"\nstream_port = \"10010\"\ndefault_memory_bytes = 1073741824\n"))
+	c, err := ParseConfig([]byte("run_dir = \"/run/x\"\ncgroup_driver = \"systemd\"\nstream_address = \"0.0.0.0\"\nstream_port = \"10010\"\ndefault_memory_bytes = 1073741824\ncpu_placement = \"kernel\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RunDir != "/run/x" || c.CgroupDriver != "systemd" || c.streamAddr() != "0.0.0.0:10010" || c.DefaultMemoryBytes != 1<<30 {
+	if c.RunDir != "/run/x" || c.CgroupDriver != "systemd" || c.streamAddr() != "0.0.0.0:10010" || c.DefaultMemoryBytes != 1<<30 || c.CPUPlacement != "kernel" {
 		t.Errorf("config %+v", c)
 	}
 	for in, want := range map[string]string{
@@ -402,6 +402,7 @@ func TestParseConfigRuntimeKeys(t *testing.T) {
 		"stream_port = \"70000\"\n":      `stream_port "70000"`,
 		"run_dir = \"\"\n":               "run_dir must not be empty",
 		"default_memory_bytes = -1\n":    "default_memory_bytes",
+		"cpu_placement = \"pin\"\n":      `cpu_placement "pin"`,
 	} {
 		if _, err := ParseConfig([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseConfig(%q) = %v, want %q", in, err, want)

@@ -77,6 +77,10 @@ type Options struct {
 	// Network attaches pods to the pod network (CNI); nil gives each
 	// pod an empty network namespace.
 	Network Network
+	// KernelPlacement leaves where pods' threads run to the kernel's
+	// scheduler; by default each pod's threads share one CPU unless it
+	// needs more (package placement).
+	KernelPlacement bool
 }
 
 // Runtime implements Manager.
@@ -209,6 +213,7 @@ func New(opts Options) (*Runtime, error) {
 		r.Close()
 		return nil, err
 	}
+	r.startPlacement()
 	return r, nil
 }
 

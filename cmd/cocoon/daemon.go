@@ -48,12 +48,13 @@ func wireRuntime() {
 			return nil, nil, err
 		}
 		r, err := podsandbox.New(podsandbox.Options{
-			StateDir:     cfg.Root,
-			RunDir:       cfg.RunDir,
-			CgroupDriver: cfg.CgroupDriver,
-			HostLayer:    cfg.WritableLayer == cri.WritableLayerHost,
-			Log:          log,
-			Network:      network,
+			StateDir:        cfg.Root,
+			RunDir:          cfg.RunDir,
+			CgroupDriver:    cfg.CgroupDriver,
+			HostLayer:       cfg.WritableLayer == cri.WritableLayerHost,
+			KernelPlacement: cfg.CPUPlacement == cri.CPUPlacementKernel,
+			Log:             log,
+			Network:         network,
 		})
 		if err != nil {
 			network.Close()

@@ -106,6 +106,26 @@ func TestCPUSharesToWeight(t *testing.T) {
 	}
 }
 
+func TestParseCPUList(t *testing.T) {
+	for in, want := range map[string][]int{"": nil, "0": {0}, "0-3,6": {0, 1, 2, 3, 6}, " 2,4-5\n": {2, 4, 5}} {
+		set, err := ParseCPUList(in)
+		var got []int
+		for cpu := 0; cpu < 64*len(set); cpu++ {
+			if set.IsSet(cpu) {
+				got = append(got, cpu)
+			}
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("ParseCPUList(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"x", "3-1", "-1", "0-", "1,,2", "99999"} {
+		if _, err := ParseCPUList(in); err == nil {
+			t.Errorf("ParseCPUList(%q) succeeded", in)
+		}
+	}
+}
+
 func TestUnescapeMountinfo(t *testing.T) {
 	if got := unescapeMountinfo(`/a\040b\134c\`); got != `/a b\c\` {
 		t.Errorf("unescapeMountinfo = %q", got)
@@ -277,6 +297,25 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("Stats = %+v: want memory usage, working set <= usage", st)
 	}
 	t.Logf("Stats = %+v", st)
+
+	// What CPU placement reads: the same CPU time, the three processes
+	// (single-threaded) as processes and as threads, and the cpuset "0"
+	// set above.
+	if n, err := c.CPUNanos(); err != nil || n < st.CPUNanos {
+		t.Errorf("CPUNanos = %d, %v; want at least Stats' %d", n, err, st.CPUNanos)
+	}
+	pids, err := c.Processes()
+	if err != nil || len(pids) != 3 || !slices.Contains(pids, pid) {
+		t.Errorf("Processes = %v, %v; want 3 with %d", pids, err, pid)
+	}
+	if tids, err := c.Threads(); err != nil || !slices.Equal(slices.Sorted(slices.Values(tids)), slices.Sorted(slices.Values(pids))) {
+		t.Errorf("Threads = %v, %v; want the processes %v", tids, err, pids)
+	}
+	if cpus, ok, err := c.EffectiveCPUs(); err != nil {
+		t.Errorf("EffectiveCPUs: %v", err)
+	} else if _, has := c.dirFor("cpuset"); ok != has || ok && (cpus.Count() != 1 || !cpus.IsSet(0)) {
+		t.Errorf("EffectiveCPUs = %d CPUs (CPU 0: %v), %v; want CPU 0 alone where there is a cpuset", cpus.Count(), cpus.IsSet(0), ok)
+	}
 
 	// Load finds it again.
 	lc, err := load(l, Cgroupfs, parent+"/pod1", "cocoon-x")

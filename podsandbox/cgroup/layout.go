@@ -388,37 +388,7 @@ func writeProcs(dir string, pid int) error {
 }
 
 // procs returns the processes in the cgroup at dir and its descendants.
-func procs(dir string) ([]int, error) {
-	var pids []int
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // a child cgroup removed meanwhile
-			}
-			return err
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		data, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		for _, f := range strings.Fields(string(data)) {
-			if pid, err := strconv.Atoi(f); err == nil {
-				pids = append(pids, pid)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cgroup: listing processes: %w", err)
-	}
-	return pids, nil
-}
+func procs(dir string) ([]int, error) { return listIDs(dir, "cgroup.procs") }
 
 // removeTree removes the cgroup directory path and its child cgroups,
 // deepest first, retrying EBUSY until ctx ends. Only directories are

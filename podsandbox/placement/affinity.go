@@ -1,0 +1,107 @@
+package placement
+
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+)
+
+// binding is the affinity the Placer has given one pod's threads.
+//
+// It is used only by the Placer's goroutine.
+type binding struct {
+	// cpu is the CPU the pod is bound to, -1 when it is not bound.
+	cpu int
+	// original is, for each thread bound, the affinity it had before,
+	// which unbinding gives back: the sentry may have narrowed a
+	// thread's affinity itself.
+	original map[int]unix.CPUSet
+}
+
+func newBinding() binding { return binding{cpu: -1, original: map[int]unix.CPUSet{}} }
+
+// bind binds every thread in tids to cpu; threads already bound to it
+// are left alone, so a tick costs one system call per new thread.
+// Threads that have exited are forgotten. It returns the first error
+// other than a thread having exited.
+func (b *binding) bind(tids []int, cpu int, fallback unix.CPUSet) error {
+	if cpu != b.cpu {
+		if err := b.unbind(tids, fallback); err != nil {
+			return err
+		}
+		b.cpu = cpu
+	}
+	var one unix.CPUSet
+	one.Set(cpu)
+	live := make(map[int]bool, len(tids))
+	var first error
+	for _, tid := range tids {
+		live[tid] = true
+		if _, done := b.original[tid]; done {
+			continue
+		}
+		var was unix.CPUSet
+		if err := unix.SchedGetaffinity(tid, &was); err != nil {
+			first = firstReal(first, err)
+			continue
+		}
+		if was.Count() == 1 {
+			// Born of a bound thread, or bound by a daemon before
+			// a restart: what it would have had is the pod's usual
+			// affinity. (A thread the ptrace platform pinned with its
+			// tracer gets it too, and runs unpinned once spread.)
+			was = fallback
+		}
+		if err := unix.SchedSetaffinity(tid, &one); err != nil {
+			first = firstReal(first, err)
+			continue
+		}
+		b.original[tid] = was
+	}
+	for tid := range b.original {
+		if !live[tid] {
+			delete(b.original, tid)
+		}
+	}
+	return first
+}
+
+// unbind gives every thread in tids its original affinity back; a
+// thread born bound since the last tick gets fallback.
+func (b *binding) unbind(tids []int, fallback unix.CPUSet) error {
+	if b.cpu < 0 {
+		return nil
+	}
+	var one unix.CPUSet
+	one.Set(b.cpu)
+	var first error
+	for _, tid := range tids {
+		was, known := b.original[tid]
+		if !known {
+			var now unix.CPUSet
+			if err := unix.SchedGetaffinity(tid, &now); err != nil || now != one {
+				first = firstReal(first, err)
+				continue
+			}
+			was = fallback
+		}
+		err := unix.SchedSetaffinity(tid, &was)
+		if errors.Is(err, unix.EINVAL) {
+			// The cpuset changed and the original is outside it.
+			err = unix.SchedSetaffinity(tid, &fallback)
+		}
+		first = firstReal(first, err)
+	}
+	clear(b.original)
+	b.cpu = -1
+	return first
+}
+
+// firstReal keeps the first error that is not ESRCH (the thread exited,
+// which is normal).
+func firstReal(first, err error) error {
+	if first != nil || err == nil || errors.Is(err, unix.ESRCH) {
+		return first
+	}
+	return err
+}

@@ -1,0 +1,191 @@
+package placement
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestMain runs the helper process of TestPlacerPlacesTheThreadsOfAPod
+// when asked to.
+func TestMain(m *testing.M) {
+	if os.Getenv("PLACEMENT_TEST_HELPER") == "1" {
+		helper()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// helper stands for a pod's application: two threads that spin in user
+// mode, and one more thread, which sleeps, each time a line comes on
+// stdin; it answers each line with its thread count.
+func helper() {
+	for range 2 {
+		go func() {
+			runtime.LockOSThread()
+			for {
+			}
+		}()
+	}
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		started := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(started)
+			select {}
+		}()
+		<-started
+		fmt.Println("ok")
+	}
+}
+
+// fakeCgroup is a cgroup holding one process, whose CPU use the test
+// sets.
+type fakeCgroup struct {
+	pid   int
+	nanos atomic.Uint64
+}
+
+func (c *fakeCgroup) CPUNanos() (uint64, error) { return c.nanos.Load(), nil }
+func (c *fakeCgroup) Processes() ([]int, error) { return []int{c.pid}, nil }
+func (c *fakeCgroup) Threads() ([]int, error) {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", c.pid))
+	if err != nil {
+		return nil, err
+	}
+	var tids []int
+	for _, e := range entries {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids, nil
+}
+func (c *fakeCgroup) EffectiveCPUs() (unix.CPUSet, bool, error) { return unix.CPUSet{}, false, nil }
+
+// affinities returns the affinity of each of the cgroup's threads.
+func affinities(t *testing.T, c *fakeCgroup) map[int]unix.CPUSet {
+	t.Helper()
+	tids, err := c.Threads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]unix.CPUSet{}
+	for _, tid := range tids {
+		var s unix.CPUSet
+		if err := unix.SchedGetaffinity(tid, &s); err != nil {
+			t.Fatal(err)
+		}
+		out[tid] = s
+	}
+	return out
+}
+
+// TestPlacerPlacesTheThreadsOfAPod drives a Placer tick by tick over a
+// real process whose application threads spin, with the CPU use of its
+// made-up cgroup set by the test: every thread, also one born later, is
+// bound to one CPU; a pod filling its CPU with application code gets
+// its threads' affinity back; one that turns light is bound again.
+func TestPlacerPlacesTheThreadsOfAPod(t *testing.T) {
+	var everywhere unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &everywhere); err != nil {
+		t.Fatal(err)
+	}
+	if everywhere.Count() < 2 {
+		t.Skip("this test needs two CPUs")
+	}
+	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PLACEMENT_TEST_HELPER=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	answers := bufio.NewScanner(stdout)
+	newThread := func() {
+		t.Helper()
+		io.WriteString(stdin, "thread\n")
+		if !answers.Scan() {
+			t.Fatal("the helper did not answer")
+		}
+	}
+	newThread()
+
+	cg := &fakeCgroup{pid: cmd.Process.Pid}
+	p, err := New(func() []Target { return []Target{{ID: "pod", Cgroup: cg}} }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// tickAt runs a tick after the cgroup used use CPUs for a tick's time.
+	tickAt := func(use float64) {
+		time.Sleep(tick)
+		cg.nanos.Add(uint64(use * float64(tick)))
+		p.tick(time.Now())
+	}
+	bound := func() (int, bool) {
+		cpu := -1
+		for tid, s := range affinities(t, cg) {
+			if s.Count() != 1 {
+				return -1, false
+			}
+			for c := 0; c < len(s)*64; c++ {
+				if s.IsSet(c) && cpu >= 0 && c != cpu {
+					t.Fatalf("thread %d bound to CPU %d, others to %d", tid, c, cpu)
+				}
+				if s.IsSet(c) {
+					cpu = c
+				}
+			}
+		}
+		return cpu, true
+	}
+
+	tickAt(0)
+	cpu, ok := bound()
+	if !ok {
+		t.Fatalf("after a tick, affinities %v; want every thread on one CPU", affinities(t, cg))
+	}
+	newThread()
+	tickAt(0)
+	if c, ok := bound(); !ok || c != cpu {
+		t.Fatalf("a thread born bound and bound at the next tick: affinities %v, want all on CPU %d", affinities(t, cg), cpu)
+	}
+
+	// Full of application code (the helper's spinning threads): spread
+	// once saturatedTicks are judged, and every thread gets back what it
+	// had, the daemon's affinity (here the test's).
+	for i := 0; i <= saturatedTicks; i++ {
+		tickAt(1.0)
+	}
+	for tid, s := range affinities(t, cg) {
+		if s != everywhere {
+			t.Fatalf("spread pod: thread %d has %d CPUs, want the %d of the daemon", tid, s.Count(), everywhere.Count())
+		}
+	}
+
+	for range lightTicks {
+		tickAt(0.1)
+	}
+	if _, ok := bound(); !ok {
+		t.Fatalf("light again: affinities %v; want every thread on one CPU", affinities(t, cg))
+	}
+
+	// A pod that stops is forgotten.
+	p.targets = func() []Target { return nil }
+	p.tick(time.Now())
+	if len(p.pods) != 0 {
+		t.Errorf("the Placer still holds %d stopped pods", len(p.pods))
+	}
+}

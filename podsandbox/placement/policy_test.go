@@ -1,0 +1,151 @@
+package placement
+
+import (
+	"testing"
+	"time"
+)
+
+// run feeds p n ticks of use, with read returning what times gives for
+// the tick's number, and returns the decisions and how often read was
+// called.
+func run(p *policy, start time.Time, from, n int, use float64, at func(i int) times) (spread []bool, reads int) {
+	for i := from; i < from+n; i++ {
+		s := p.step(start.Add(time.Duration(i)*tick), use, func() (times, bool) {
+			reads++
+			return at(i), true
+		})
+		spread = append(spread, s)
+	}
+	return spread, reads
+}
+
+// share makes times where a share of every tick's CPU (100 clock ticks a
+// second, one CPU) is application code.
+func share(s float64) func(i int) times {
+	return func(i int) times {
+		all := uint64(25 * i)
+		return times{application: uint64(float64(all) * s), all: all}
+	}
+}
+
+func TestPolicyKeepsALightPodConsolidated(t *testing.T) {
+	p := newPolicy()
+	got, reads := run(&p, time.Now(), 0, 40, 0.3, share(1))
+	for i, s := range got {
+		if s {
+			t.Fatalf("tick %d: a pod using 0.3 CPU was spread", i)
+		}
+	}
+	if reads != 0 {
+		t.Errorf("a light pod's processes were read %d times; they matter only to a full one", reads)
+	}
+}
+
+func TestPolicyKeepsASentryBoundPodConsolidated(t *testing.T) {
+	p := newPolicy()
+	got, reads := run(&p, time.Now(), 0, 40, 1.0, share(0.3))
+	for i, s := range got {
+		if s {
+			t.Fatalf("tick %d: a pod filling its CPU with the sentry's work was spread", i)
+		}
+	}
+	if reads != 40 {
+		t.Errorf("read %d times in 40 full ticks", reads)
+	}
+}
+
+func TestPolicySpreadsAnApplicationBoundPod(t *testing.T) {
+	p := newPolicy()
+	start := time.Now()
+	got, _ := run(&p, start, 0, saturatedTicks+1, 1.0, share(0.95))
+	for i, s := range got[:saturatedTicks] {
+		if s {
+			t.Fatalf("spread at tick %d, before %d full ticks were judged", i, saturatedTicks)
+		}
+	}
+	if !got[saturatedTicks] {
+		t.Fatalf("not spread after %d full ticks of application code", saturatedTicks+1)
+	}
+	// Busy on more than one CPU: it stays spread until the probe.
+	n := int(minBackoff / tick)
+	got, reads := run(&p, start, saturatedTicks+1, n-1, 1.6, share(0.95))
+	for i, s := range got {
+		if !s {
+			t.Fatalf("consolidated again %d ticks after the spread, before the backoff of %v", i+1, minBackoff)
+		}
+	}
+	if reads != 0 {
+		t.Errorf("a spread pod's processes were read %d times: spread, stubs spin and look like application code", reads)
+	}
+	if got, _ := run(&p, start, saturatedTicks+n, 1, 1.6, share(0.95)); got[0] {
+		t.Fatalf("still spread at the probe, %v after the spread", minBackoff)
+	}
+}
+
+func TestPolicyBacksOffWhileProbesConfirmTheSpread(t *testing.T) {
+	p := newPolicy()
+	now := time.Now()
+	var waits []time.Duration
+	for probe := 0; probe < 6; probe++ {
+		// Consolidated, full of application code: spread.
+		for i := 0; i <= saturatedTicks; i++ {
+			now = now.Add(tick)
+			if s := p.step(now, 1.0, func() (times, bool) { return share(0.9)(int(now.UnixMilli() / 250)), true }); s != (i == saturatedTicks) {
+				t.Fatalf("probe %d tick %d: spread = %v", probe, i, s)
+			}
+		}
+		spreadAt := now
+		for p.step(now.Add(tick), 1.8, nil) {
+			now = now.Add(tick)
+		}
+		now = now.Add(tick)
+		waits = append(waits, now.Sub(spreadAt))
+	}
+	want := []time.Duration{4, 8, 16, 32, 64, 64}
+	for i := range want {
+		if waits[i] != want[i]*time.Second {
+			t.Fatalf("waits before each probe = %v, want %v seconds", waits, want)
+		}
+	}
+}
+
+func TestPolicyConsolidatesAPodThatTurnsLight(t *testing.T) {
+	p := newPolicy()
+	start := time.Now()
+	run(&p, start, 0, saturatedTicks+1, 1.0, share(0.95))
+	if !p.spread {
+		t.Fatal("not spread")
+	}
+	got, _ := run(&p, start, saturatedTicks+1, lightTicks, 0.2, nil)
+	for i, s := range got[:lightTicks-1] {
+		if !s {
+			t.Fatalf("consolidated after %d light ticks, want %d", i+1, lightTicks)
+		}
+	}
+	if got[lightTicks-1] {
+		t.Fatalf("still spread after %d light ticks", lightTicks)
+	}
+	if p.backoff != minBackoff {
+		t.Errorf("backoff %v after the pod turned light, want %v", p.backoff, minBackoff)
+	}
+}
+
+func TestPolicyDoesNotJudgeTimesThatStepBack(t *testing.T) {
+	p := newPolicy()
+	got, _ := run(&p, time.Now(), 0, saturatedTicks+1, 1.0, func(i int) times {
+		// A stub process exited during the run: the sums shrink.
+		return times{application: uint64(1000 - 10*i), all: uint64(1000 - 5*i)}
+	})
+	if got[saturatedTicks] {
+		t.Fatal("spread on times that stepped back")
+	}
+}
+
+func TestPolicyUnreadableProcessesCountAsNotFull(t *testing.T) {
+	p := newPolicy()
+	for i := 0; i < 4*saturatedTicks; i++ {
+		if p.step(time.Now(), 1.0, func() (times, bool) { return times{}, false }) {
+			t.Fatal("spread without its processes' times")
+		}
+	}
+}
