@@ -58,9 +58,9 @@ func newPolicy() policy { return policy{backoff: minBackoff} }
 
 // step takes the pod's CPU use over the tick that ended at now, in CPUs,
 // and returns whether the pod is to be spread. read returns the pod's
-// times; it is called only for a consolidated pod that fills its CPU,
-// and false from it (the processes could not be read) counts as not
-// full.
+// times; it is called only for a consolidated pod that fills its CPU, at
+// the start and at the end of a run of full ticks, and false from it
+// (the processes could not be read) counts as not full.
 func (p *policy) step(now time.Time, use float64, read func() (times, bool)) bool {
 	if p.spread {
 		if use < lightUse {
@@ -83,16 +83,19 @@ func (p *policy) step(now time.Time, use float64, read func() (times, bool)) boo
 		p.full = 0
 		return false
 	}
-	t, ok := read()
-	if !ok {
-		p.full = 0
+	// The times are read at the first full tick and at the last of the
+	// run, saturatedTicks later.
+	p.full++
+	if p.full > 1 && p.full <= saturatedTicks {
 		return false
 	}
-	if p.full == 0 {
+	t, ok := read()
+	switch {
+	case !ok:
+		p.full = 0
+		return false
+	case p.full == 1:
 		p.base = t
-	}
-	p.full++
-	if p.full <= saturatedTicks {
 		return false
 	}
 	p.full = 0
