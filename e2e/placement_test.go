@@ -43,24 +43,31 @@ func TestPodThreadsShareOneCPU(t *testing.T) {
 		t.Fatalf("the idle pod's threads are not all bound to one CPU: %s", last)
 	}
 
-	// With cpu_placement = "kernel", a new pod's threads keep the
-	// daemon's affinity.
-	f.d.stop()
-	f.d = startDaemonWith(t, f.d.root, f.d.sock, `cpu_placement = "kernel"`)
-	f.removePodsAtCleanup()
-	pod2, podCfg2 := f.runPod("kernel-placement")
-	ctr2 := f.create(pod2, podCfg2, "sleeper", "sleep", "1000")
-	f.c.run(false, "start", ctr2)
-	f.waitState(ctr2, "CONTAINER_RUNNING")
-	time.Sleep(time.Second) // several ticks of a placement, were there one
-	if last, ok := waitAffinities(t, podThreadsFile(t, sentryPID(t, f.c, pod2)), func(cpus map[string][]int, processes int) bool {
+	// A daemon started with cpu_placement = "kernel" lets the first pod's
+	// threads go, and a new pod's threads keep the daemon's affinity.
+	everywhere := func(cpus map[string][]int, processes int) bool {
 		for list := range cpus {
 			if set, err := cgroup.ParseCPUList(list); err == nil && set == mine {
 				return processes >= 3
 			}
 		}
 		return false
+	}
+	first := podThreadsFile(t, sentryPID(t, f.c, pod))
+	f.d.stop()
+	f.d = startDaemonWith(t, f.d.root, f.d.sock, `cpu_placement = "kernel"`)
+	f.removePodsAtCleanup()
+	if last, ok := waitAffinities(t, first, func(cpus map[string][]int, processes int) bool {
+		return len(cpus) == 1 && everywhere(cpus, processes)
 	}); !ok {
+		t.Fatalf("cpu_placement = kernel: the first pod's threads are still bound: %s", last)
+	}
+	pod2, podCfg2 := f.runPod("kernel-placement")
+	ctr2 := f.create(pod2, podCfg2, "sleeper", "sleep", "1000")
+	f.c.run(false, "start", ctr2)
+	f.waitState(ctr2, "CONTAINER_RUNNING")
+	time.Sleep(time.Second) // several ticks of a placement, were there one
+	if last, ok := waitAffinities(t, podThreadsFile(t, sentryPID(t, f.c, pod2)), everywhere); !ok {
 		t.Fatalf("cpu_placement = kernel: no thread of the pod may run on all the daemon's %d CPUs: %s", mine.Count(), last)
 	}
 }

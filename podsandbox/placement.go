@@ -10,6 +10,7 @@ import (
 func (r *Runtime) startPlacement() {
 	if r.opts.KernelPlacement || r.opts.CgroupDriver == "none" {
 		r.log.Info("cpu placement: left to the kernel's scheduler")
+		placement.Release(r.placementTargets(), r.log)
 		return
 	}
 	p, err := placement.New(r.placementTargets, r.log)

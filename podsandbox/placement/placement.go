@@ -46,7 +46,9 @@
 // cgroup's effective cpuset (kubelet's static CPU manager and
 // UpdateContainerResources set it) and the daemon's own affinity; a pod
 // allowed fewer than two CPUs is left alone. The CPU quota is the
-// cgroup's, whatever the placement.
+// cgroup's, whatever the placement. A daemon told to leave placement to
+// the kernel lets go, once, of the threads an earlier one bound
+// (Release).
 package placement
 
 import (
@@ -274,4 +276,39 @@ func (p *Placer) choose(allowed unix.CPUSet, placed map[int]int, cur int, use fl
 		return cur
 	}
 	return best
+}
+
+// Release gives every thread of the targets that is bound to a single
+// CPU the daemon's affinity: a daemon that leaves placement to the kernel
+// undoes what an earlier daemon's Placer bound, once, when it starts. (A
+// thread the ptrace platform pinned with its tracer is let go too.)
+func Release(targets []Target, log *slog.Logger) {
+	var everywhere unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &everywhere); err != nil {
+		log.Warn("cpu placement: reading the daemon's affinity", "err", err)
+		return
+	}
+	if everywhere.Count() < 2 {
+		return // nothing was bound
+	}
+	for _, t := range targets {
+		tids, err := t.Cgroup.Threads()
+		if err != nil {
+			log.Warn("cpu placement: listing the pod's threads", "pod", t.ID, "err", err)
+			continue
+		}
+		released := 0
+		for _, tid := range tids {
+			var now unix.CPUSet
+			if unix.SchedGetaffinity(tid, &now) != nil || now.Count() != 1 {
+				continue
+			}
+			if unix.SchedSetaffinity(tid, &everywhere) == nil {
+				released++
+			}
+		}
+		if released > 0 {
+			log.Info("cpu placement: the pod's threads may use every CPU again", "pod", t.ID, "threads", released)
+		}
+	}
 }
