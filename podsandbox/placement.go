@@ -1,7 +1,11 @@
 package podsandbox
 
 import (
+	"context"
+	"time"
+
 	"github.com/cocoonrt/cocoon/podsandbox/placement"
+	"github.com/cocoonrt/cocoon/sentry/control"
 )
 
 // startPlacement starts the placement of running pods' threads on the
@@ -39,7 +43,7 @@ func (r *Runtime) placementTargets() []placement.Target {
 		if !ok {
 			continue
 		}
-		t := placement.Target{ID: id, Cgroup: cg}
+		t := placement.Target{ID: id, Cgroup: cg, Traps: r.trapCounter(id)}
 		for _, p := range ps.procs {
 			if p.name == "sentry" {
 				t.Sentry = p.pid
@@ -49,4 +53,23 @@ func (r *Runtime) placementTargets() []placement.Target {
 		out = append(out, t)
 	}
 	return out
+}
+
+// trapsTimeout bounds the placement's question to a sentry: it is asked
+// on the placement's own goroutine, which a stuck sentry must not hold.
+const trapsTimeout = 200 * time.Millisecond
+
+// trapCounter returns what asks pod podID's sentry how many times its
+// tasks trapped to it.
+func (r *Runtime) trapCounter(podID string) func() (uint64, error) {
+	client := r.client(podID)
+	return func() (uint64, error) {
+		ctx, cancel := context.WithTimeout(r.ctx, trapsTimeout)
+		defer cancel()
+		resp, err := client.Call(ctx, &control.Request{Op: control.OpTraps})
+		if err != nil {
+			return 0, err
+		}
+		return resp.Traps, nil
+	}
 }

@@ -20,20 +20,24 @@
 //
 // # Policy
 //
-// Every pod the Placer sees starts consolidated: all its threads are
-// bound to one CPU of those its cgroup's cpuset allows. It stays so while
-// its time goes to the sentry (system calls, the network stack, files),
-// however busy it is, since that work is a chain and runs faster on one
-// CPU. It is spread (each thread gets back the affinity it had, and the
-// kernel places them) only when it fills its CPU (saturatedUse for
-// saturatedTicks) with application code (applicationHeavy of its time in
-// application user mode): parallel application threads need CPUs of
-// their own. A spread pod is consolidated again when it uses less than
-// lightUse CPUs for a second; otherwise it is consolidated after a
-// backoff (minBackoff, doubling to maxBackoff while each probe confirms
-// the spread) and judged anew. Application time is judged only while the
-// pod is consolidated: spread, the systrap platform's stubs spin in user
-// mode waiting for the sentry, which would count as application time.
+// Every pod the Placer sees starts consolidated: all its threads are bound
+// to one CPU of those its cgroup's cpuset allows. It stays so while its
+// time goes to the sentry in hand-offs that carry work (network I/O,
+// files), however busy it is, since that work is a chain and runs faster
+// on one CPU. It is spread (each thread gets back the affinity it had, and
+// the kernel places them) when it fills its CPU (saturatedUse for
+// saturatedTicks) either with application code (applicationHeavy of its
+// time in application user mode), because parallel application threads
+// need CPUs of their own, or with hand-offs so frequent (trapHeavy system
+// calls and faults per CPU-second, as the sentry counts them) that they
+// leave little work in each: on one CPU each is a pair of context
+// switches, where on two the stub and the sentry spin for each other's
+// answers. A spread pod is consolidated again when it uses less than
+// lightUse CPUs for a second; otherwise it is consolidated after a backoff
+// (minBackoff, doubling to maxBackoff while each probe confirms the
+// spread) and judged anew. Application time is judged only while the pod
+// is consolidated: spread, the systrap platform's stubs spin in user mode
+// waiting for the sentry, which would count as application time.
 //
 // The CPU is the allowed one that has been least busy lately, counting
 // the consolidated pods already placed there, so that idle pods spread
@@ -79,6 +83,9 @@ type Target struct {
 	// gofer: every other process in the cgroup runs application code.
 	Sentry  int
 	Runtime []int
+	// Traps counts the times the pod's tasks came back from application
+	// code to its sentry (control.OpTraps); nil where it cannot be asked.
+	Traps func() (uint64, error)
 }
 
 // Constants of the CPU choice.
@@ -219,11 +226,19 @@ func (p *Placer) place(t Target, q *pod, now time.Time, placed map[int]int) erro
 		if err != nil {
 			return times{}, false
 		}
-		return podTimes(pids, t.Sentry, t.Runtime)
+		tm, ok := podTimes(pids, t.Sentry, t.Runtime)
+		if ok && t.Traps != nil {
+			if n, err := t.Traps(); err == nil {
+				tm.traps, tm.trapsKnown = n, true
+			} else {
+				p.log.Debug("cpu placement: counting the pod's traps", "pod", t.ID, "err", err)
+			}
+		}
+		return tm, ok
 	})
 	if spread {
 		if !wasSpread {
-			p.log.Debug("cpu placement: spreading the pod, busy with application code", "pod", t.ID, "cpus", use)
+			p.log.Debug("cpu placement: spreading the pod", "pod", t.ID, "busy with", q.pol.why, "cpus", use)
 		}
 		return unbind()
 	}

@@ -189,3 +189,60 @@ func TestPlacerPlacesTheThreadsOfAPod(t *testing.T) {
 		t.Errorf("the Placer still holds %d stopped pods", len(p.pods))
 	}
 }
+
+// TestPlacerAsksTheSentryForTraps drives a Placer over a busy process
+// that stands for a sentry (its time is not application code) and
+// whose traps, counted by the test, come at 4x trapHeavy a second:
+// spread once judged, for its system calls. A sentry that cannot count
+// them leaves it consolidated.
+func TestPlacerAsksTheSentryForTraps(t *testing.T) {
+	var everywhere unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &everywhere); err != nil {
+		t.Fatal(err)
+	}
+	if everywhere.Count() < 2 {
+		t.Skip("this test needs two CPUs")
+	}
+	for _, counted := range []bool{true, false} {
+		cmd := exec.Command("/proc/self/exe", "-test.run=^$")
+		cmd.Env = append(os.Environ(), "PLACEMENT_TEST_HELPER=1")
+		stdin, _ := cmd.StdinPipe() // the helper lives until it closes
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pid := cmd.Process.Pid
+		start := time.Now()
+		asked := 0
+		traps := func() (uint64, error) {
+			asked++
+			if !counted {
+				return 0, fmt.Errorf("unknown op %q", "traps")
+			}
+			return uint64(time.Since(start).Seconds() * 4 * trapHeavy), nil
+		}
+		cg := &fakeCgroup{pid: pid}
+		target := Target{ID: "pod", Cgroup: cg, Sentry: pid, Runtime: []int{pid}, Traps: traps}
+		p, err := New(func() []Target { return []Target{target} }, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i <= saturatedTicks+1; i++ {
+			time.Sleep(tick)
+			cg.nanos.Add(uint64(tick))
+			p.tick(time.Now())
+		}
+		stdin.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+		q := p.pods["pod"]
+		if asked != 2 {
+			t.Errorf("counted %v: the sentry was asked %d times in one judged run, want 2", counted, asked)
+		}
+		if q == nil || q.pol.spread != counted {
+			t.Fatalf("counted %v: spread = %v", counted, q != nil && q.pol.spread)
+		}
+		if counted && q.pol.why != "system calls" {
+			t.Errorf("spread for %q", q.pol.why)
+		}
+	}
+}

@@ -28,6 +28,15 @@ func share(s float64) func(i int) times {
 	}
 }
 
+// trapping adds to at a rate of traps per second of the pod's CPU time.
+func trapping(at func(i int) times, rate float64) func(i int) times {
+	return func(i int) times {
+		t := at(i)
+		t.traps, t.trapsKnown = uint64(rate*float64(t.all)/userHZ), true
+		return t
+	}
+}
+
 func TestPolicyKeepsALightPodConsolidated(t *testing.T) {
 	p := newPolicy()
 	got, reads := run(&p, time.Now(), 0, 40, 0.3, share(1))
@@ -43,7 +52,8 @@ func TestPolicyKeepsALightPodConsolidated(t *testing.T) {
 
 func TestPolicyKeepsASentryBoundPodConsolidated(t *testing.T) {
 	p := newPolicy()
-	got, reads := run(&p, time.Now(), 0, 40, 1.0, share(0.3))
+	// Each of its traps carries work (a TCP stream's, host → pod).
+	got, reads := run(&p, time.Now(), 0, 40, 1.0, trapping(share(0.3), trapHeavy/2))
 	for i, s := range got {
 		if s {
 			t.Fatalf("tick %d: a pod filling its CPU with the sentry's work was spread", i)
@@ -80,6 +90,28 @@ func TestPolicySpreadsAnApplicationBoundPod(t *testing.T) {
 	}
 	if got, _ := run(&p, start, saturatedTicks+n, 1, 1.6, share(0.95)); got[0] {
 		t.Fatalf("still spread at the probe, %v after the spread", minBackoff)
+	}
+}
+
+func TestPolicySpreadsAPodOfCheapSystemCalls(t *testing.T) {
+	p := newPolicy()
+	got, _ := run(&p, time.Now(), 0, saturatedTicks+1, 1.0, trapping(share(0.1), 2*trapHeavy))
+	for i, s := range got[:saturatedTicks] {
+		if s {
+			t.Fatalf("spread at tick %d, before %d full ticks were judged", i, saturatedTicks)
+		}
+	}
+	if !got[saturatedTicks] {
+		t.Fatalf("a pod trapping %d times a CPU-second was not spread", 2*trapHeavy)
+	}
+	if p.why != "system calls" {
+		t.Errorf("spread for %q", p.why)
+	}
+	// A sentry that cannot count its traps: judged on its time alone.
+	p = newPolicy()
+	unknown := func(i int) times { t := trapping(share(0.1), 2*trapHeavy)(i); t.trapsKnown = false; return t }
+	if got, _ := run(&p, time.Now(), 0, saturatedTicks+1, 1.0, unknown); got[saturatedTicks] {
+		t.Fatal("spread on traps a sentry did not count")
 	}
 }
 
@@ -139,6 +171,15 @@ func TestPolicyDoesNotJudgeTimesThatStepBack(t *testing.T) {
 	})
 	if got[saturatedTicks] {
 		t.Fatal("spread on times that stepped back")
+	}
+	// The sentry restarted its count (it cannot, but a daemon must not
+	// trust it).
+	p = newPolicy()
+	got, _ = run(&p, time.Now(), 0, saturatedTicks+1, 1.0, func(i int) times {
+		return times{all: uint64(25 * i), traps: uint64(1_000_000 - 1000*i), trapsKnown: true}
+	})
+	if got[saturatedTicks] {
+		t.Fatal("spread on traps that stepped back")
 	}
 }
 

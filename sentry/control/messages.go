@@ -23,6 +23,10 @@ const (
 	OpState = "state"
 	// OpStats reports resource use (Response.Stats).
 	OpStats = "stats"
+	// OpTraps reports how many times the sandbox's tasks came back from
+	// application code to the sentry (Response.Traps): cheap enough for
+	// the daemon's CPU placement to ask every second.
+	OpTraps = "traps"
 	// OpReopenLog replaces a container's log descriptor (Target;
 	// descriptor: the new log file).
 	OpReopenLog = "reopenLog"
@@ -89,6 +93,7 @@ type Response struct {
 	State      *ContainerState  `json:"state,omitempty"`
 	Containers []ContainerState `json:"containers,omitempty"`
 	Stats      *Stats           `json:"stats,omitempty"`
+	Traps      uint64           `json:"traps,omitempty"`
 }
 
 // ErrorCode classifies a failed request so the daemon can map it onto a

@@ -192,6 +192,11 @@ func (s *Server) dispatch(r *request) (*Response, *requestError) {
 			return nil, err
 		}
 		return &Response{Stats: s.stats()}, nil
+	case OpTraps:
+		if err := r.wantFiles(0); err != nil {
+			return nil, err
+		}
+		return &Response{Traps: s.k.Traps()}, nil
 	case OpReopenLog:
 		return s.reopenLog(r)
 	case OpResize:

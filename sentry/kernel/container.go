@@ -366,6 +366,20 @@ func (k *Kernel) TotalCPU() time.Duration {
 	return time.Duration(total)
 }
 
+// Traps counts the times every task, live or exited, came back from
+// application code to the sentry (a system call, a fault, an exception,
+// an interruption). Each is a hand-off between the platform and the
+// sentry, which is what the daemon's CPU placement weighs.
+func (k *Kernel) Traps() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	total := k.exitedTraps
+	for _, t := range k.tasks {
+		total += t.traps.Load()
+	}
+	return total
+}
+
 // SignalContainer sends sig from the kernel (as the daemon's kill does:
 // SI_USER from outside the sandbox) to tg, or with all to every live
 // process of c.

@@ -138,6 +138,8 @@ type Kernel struct {
 	initStatus int
 	// exitedCPUNS is the CPU time of every process that has exited.
 	exitedCPUNS int64
+	// exitedTraps counts the traps of every task that has exited.
+	exitedTraps uint64
 	// podUTS is the UTS namespace of pod-mode containers that name no
 	// hostname of their own (container.go), made by the first of them.
 	podUTS *UTSNamespace

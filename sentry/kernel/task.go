@@ -147,6 +147,11 @@ type Task struct {
 	// host's count (platform.UserTimeBounder, hostThreadCPU). Written by
 	// the task, read by anyone.
 	userNS, sysNS atomic.Int64
+	// traps counts the task's returns from application code to the
+	// sentry: system calls, faults, exceptions, interruptions. Written
+	// by the task (a plain store: it is the only writer), read by
+	// anyone.
+	traps atomic.Uint64
 	// blockedNS is how long the task has slept since it last left
 	// application code. Used only by the task's goroutine.
 	blockedNS int64

@@ -88,6 +88,7 @@ func (t *Task) exit() {
 	}
 	tg.exitedUserNS += t.userNS.Load()
 	tg.exitedSysNS += t.sysNS.Load()
+	k.exitedTraps += t.traps.Load()
 	tg.exitedFaults.add(t.pageFaults())
 	if len(tg.tasks) == 0 {
 		status := tg.exitStatus

@@ -92,6 +92,7 @@ func (t *Task) run() {
 			}
 		}
 		t.userNS.Add(int64(user))
+		t.traps.Store(t.traps.Load() + 1)
 		t.blockedNS = 0
 		if err != nil {
 			t.k.Log.Error("platform failed to run the task", "tid", t.tid, "err", err)

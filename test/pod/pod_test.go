@@ -559,3 +559,28 @@ func TestShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestTrapsCountEverySystemCall checks OpTraps, which the daemon's CPU
+// placement weighs: a process's system calls are all counted, and still
+// counted once it has exited.
+func TestTrapsCountEverySystemCall(t *testing.T) {
+	p := startPod(t)
+	p.create("c", "r1", control.Process{Args: []string{"sleep", "1000"}})
+	p.start("c")
+	before := p.must(&control.Request{Op: control.OpTraps}).Traps
+	n1, _ := os.Open(os.DevNull)
+	n2, _ := os.Open(os.DevNull)
+	defer n1.Close()
+	defer n2.Close()
+	// One-byte blocks: a read and a write each.
+	const blocks = 5000
+	p.must(&control.Request{Op: control.OpExec, Exec: &control.ExecSpec{Container: "c", ID: "dd",
+		Process: control.Process{Args: []string{"busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=1", fmt.Sprintf("count=%d", blocks)}, Env: []string{"PATH=/bin:/usr/bin"}}}}, n1, n2)
+	if st := p.wait("c", "dd"); st.ExitCode != 0 {
+		t.Fatalf("dd: %+v", st)
+	}
+	after := p.must(&control.Request{Op: control.OpTraps}).Traps
+	if after < before+2*blocks {
+		t.Fatalf("traps went %d → %d over dd's %d system calls", before, after, 2*blocks)
+	}
+}
