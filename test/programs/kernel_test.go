@@ -180,7 +180,7 @@ func TestWaitForever(t *testing.T) {
 		t.Fatal("the sandbox did not end on SIGTERM")
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) {
-		t.Errorf("cocoon do exited with %d (%v), want %d", code, cmd.ProcessState, 128+int(syscall.SIGTERM))
+		t.Errorf("cocoon do exited with %d (%v), want %d\nstderr: %s", code, cmd.ProcessState, 128+int(syscall.SIGTERM), errb.String())
 	}
 	if strings.Contains(errb.String(), "deadlock") {
 		t.Errorf("stderr: %s", errb.String())
