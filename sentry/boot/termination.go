@@ -30,7 +30,16 @@ const killWait = 5 * time.Second
 
 // endOnTermination starts relaying termination signals to k: the first
 // one kills every process of the sandbox. It returns the signal that
-// did (0: none yet) and a function that stops the relay.
+// did (0: none yet) and a function that stops the relay once the
+// sandbox has ended.
+//
+// Termination signals are ignored from then on, until the sentry exits:
+// a second one is common (cocoon do passes on the signal its process
+// group got, which the sentry got too), and left to its default action
+// it would not kill the sentry as the first one's 128+N reports, since
+// the sentry is the init of its PID namespace, which ignores such
+// signals; the Go runtime, finding itself alive after raising it, exits
+// with status 2 instead.
 func endOnTermination(k *kernel.Kernel) (received func() unix.Signal, stop func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, terminationSignals...)
@@ -45,7 +54,7 @@ func endOnTermination(k *kernel.Kernel) (received func() unix.Signal, stop func(
 		}
 	}()
 	return func() unix.Signal { return unix.Signal(got.Load()) }, func() {
-		signal.Stop(ch)
+		signal.Ignore(terminationSignals...)
 		close(done)
 	}
 }
