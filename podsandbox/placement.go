@@ -43,7 +43,7 @@ func (r *Runtime) placementTargets() []placement.Target {
 		if !ok {
 			continue
 		}
-		t := placement.Target{ID: id, Cgroup: cg, Traps: r.trapCounter(id)}
+		t := placement.Target{ID: id, Cgroup: cg, Traps: r.trapCounter(id), NetNS: ps.rec.Pod.NetNS}
 		for _, p := range ps.procs {
 			if p.name == "sentry" {
 				t.Sentry = p.pid

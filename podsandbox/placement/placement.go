@@ -44,6 +44,14 @@
 // over the node. A consolidated pod moves when the rest of the node's
 // load on its CPU exceeds another allowed CPU's by moveMargin.
 //
+// # Steering
+//
+// The host's processing of the frames a pod sends (its veth, the bridge,
+// the host's TCP) runs inside the sentry's writes, on the pod's CPU. While
+// a consolidated pod sends in bulk, the Placer has the kernel do it on the
+// pod's other allowed CPUs instead, with Receive Packet Steering on the
+// host's end of its veth (steer.go says when, and what it measured).
+//
 // # The node's limits
 //
 // Consolidation never widens what a pod may use: the CPU comes from the
@@ -57,6 +65,8 @@ package placement
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -86,6 +96,9 @@ type Target struct {
 	// Traps counts the times the pod's tasks came back from application
 	// code to its sentry (control.OpTraps); nil where it cannot be asked.
 	Traps func() (uint64, error)
+	// NetNS is the pod's network namespace, "" for a pod on the host's
+	// network: the host's ends of its veths are steered (steer.go).
+	NetNS string
 }
 
 // Constants of the CPU choice.
@@ -110,6 +123,10 @@ type Placer struct {
 	// what a thread of a pod gets back when it was born bound.
 	everywhere unix.CPUSet
 
+	// links finds the host's ends of the links of a pod's network
+	// namespace (hostLinks, outside tests).
+	links func(netns string) ([]link, error)
+
 	// The fields below are used only by Run's goroutine.
 	cpus *hostCPUs
 	pods map[string]*pod
@@ -127,12 +144,30 @@ type pod struct {
 	// failing is set once an error placing the pod was logged, and
 	// cleared by a tick that succeeds, so an error is logged once.
 	failing bool
+	// links are the host's ends of the pod's links, looked for at
+	// linksAt (zero: not yet); steerFailing is failing's like for them.
+	links        []steered
+	linksAt      time.Time
+	steerFailing bool
 }
+
+// steered is one host link of a pod and its steering.
+type steered struct {
+	link link
+	pol  steerPolicy
+	// cpus is what was last written to the link, once written is set.
+	cpus    unix.CPUSet
+	written bool
+}
+
+// linksRetry is how long after failing to find a pod's links they are
+// looked for again.
+const linksRetry = 4 * time.Second
 
 // New returns a Placer of the pods targets returns; targets is called
 // once a tick, from Run's goroutine.
 func New(targets func() []Target, log *slog.Logger) (*Placer, error) {
-	p := &Placer{log: log, targets: targets, cpus: newHostCPUs(), pods: map[string]*pod{}}
+	p := &Placer{log: log, targets: targets, links: hostLinks, cpus: newHostCPUs(), pods: map[string]*pod{}}
 	if err := unix.SchedGetaffinity(0, &p.everywhere); err != nil {
 		return nil, err
 	}
@@ -172,7 +207,10 @@ func (p *Placer) tick(now time.Time) {
 			q = &pod{pol: newPolicy(), bound: newBinding()}
 			p.pods[t.ID] = q
 		}
-		err := p.place(t, q, now, placed)
+		cpu, allowed, err := p.place(t, q, now, placed)
+		if err == nil {
+			p.steer(t, q, now, cpu, allowed)
+		}
 		switch {
 		case err != nil && !q.failing:
 			p.log.Warn("cpu placement: cannot place the pod's threads; they stay where they are", "pod", t.ID, "err", err)
@@ -191,11 +229,12 @@ func (p *Placer) tick(now time.Time) {
 
 // place runs one tick of pod t: its policy, then its threads' affinity.
 // placed counts the consolidated pods of each CPU, and is kept up to
-// date.
-func (p *Placer) place(t Target, q *pod, now time.Time, placed map[int]int) error {
+// date. It returns the CPU the pod is consolidated on (-1 when it is
+// not) and the CPUs it may use.
+func (p *Placer) place(t Target, q *pod, now time.Time, placed map[int]int) (int, unix.CPUSet, error) {
 	nanos, err := t.Cgroup.CPUNanos()
 	if err != nil {
-		return err
+		return -1, unix.CPUSet{}, err
 	}
 	var use float64
 	if !q.lastAt.IsZero() && now.After(q.lastAt) && nanos >= q.lastNanos {
@@ -205,17 +244,17 @@ func (p *Placer) place(t Target, q *pod, now time.Time, placed map[int]int) erro
 
 	allowed, err := p.allowed(t.Cgroup)
 	if err != nil {
-		return err
+		return -1, allowed, err
 	}
 	tids, err := t.Cgroup.Threads()
 	if err != nil {
-		return err
+		return -1, allowed, err
 	}
-	unbind := func() error {
+	unbind := func() (int, unix.CPUSet, error) {
 		if q.bound.cpu >= 0 {
 			placed[q.bound.cpu]--
 		}
-		return q.bound.unbind(tids, p.everywhere)
+		return -1, allowed, q.bound.unbind(tids, p.everywhere)
 	}
 	if allowed.Count() < 2 {
 		return unbind()
@@ -255,7 +294,81 @@ func (p *Placer) place(t Target, q *pod, now time.Time, placed map[int]int) erro
 			p.log.Debug("cpu placement: consolidating the pod", "pod", t.ID, "cpu", cpu, "was", q.bound.cpu)
 		}
 	}
-	return q.bound.bind(tids, cpu, p.everywhere)
+	if err := q.bound.bind(tids, cpu, p.everywhere); err != nil {
+		return -1, allowed, err
+	}
+	return cpu, allowed, nil
+}
+
+// steer runs one tick of the steering of pod t's links (steer.go): a pod
+// consolidated on cpu has the host's work on the frames it sends in bulk
+// done on the other CPUs it may use; any other's is done where it is
+// sent.
+func (p *Placer) steer(t Target, q *pod, now time.Time, cpu int, allowed unix.CPUSet) {
+	if t.NetNS == "" || p.links == nil {
+		return
+	}
+	if q.linksAt.IsZero() || (q.links == nil && q.steerFailing && now.Sub(q.linksAt) >= linksRetry) {
+		q.linksAt = now
+		links, err := p.links(t.NetNS)
+		if err != nil {
+			p.steerFailed(t, q, err)
+			return
+		}
+		q.links = make([]steered, len(links))
+		for i, l := range links {
+			q.links[i].link = l
+		}
+	}
+	others := allowed
+	if cpu >= 0 {
+		others.Clear(cpu)
+	}
+	consolidated := cpu >= 0 && others.Count() > 0
+	var failed error
+	for i := range q.links {
+		s := &q.links[i]
+		sent, received, err := s.link.counters()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // gone with the pod's network, as it stops
+		}
+		if err != nil {
+			failed = err
+			continue
+		}
+		var want unix.CPUSet
+		if s.pol.step(now, sent, received, consolidated) {
+			want = others
+		}
+		if s.written && want == s.cpus {
+			continue
+		}
+		if err := s.link.steer(want); err != nil {
+			failed = err
+			continue
+		}
+		if want.Count() > 0 {
+			p.log.Debug("cpu placement: the host's work on the pod's frames goes to other CPUs", "pod", t.ID, "link", s.link.name(), "cpus", cpuMask(want))
+		} else if s.written {
+			p.log.Debug("cpu placement: the host's work on the pod's frames stays where they are sent", "pod", t.ID, "link", s.link.name())
+		}
+		s.cpus, s.written = want, true
+	}
+	if failed != nil {
+		p.steerFailed(t, q, failed)
+	} else if q.steerFailing {
+		q.steerFailing = false
+		p.log.Info("cpu placement: steering the pod's frames again", "pod", t.ID)
+	}
+}
+
+// steerFailed logs a failure of pod t's steering, once until it works
+// again: the pod runs on, its frames processed where they are sent.
+func (p *Placer) steerFailed(t Target, q *pod, err error) {
+	if !q.steerFailing {
+		p.log.Warn("cpu placement: cannot steer the host's work on the pod's frames; it is done where they are sent", "pod", t.ID, "err", err)
+		q.steerFailing = true
+	}
 }
 
 // allowed returns the CPUs pod threads may be bound to: the cgroup's

@@ -50,6 +50,41 @@ func helper() {
 	}
 }
 
+// needTwoCPUs skips a test the daemon's affinity (here the test's) gives
+// fewer than two CPUs, and returns that affinity.
+func needTwoCPUs(t *testing.T) unix.CPUSet {
+	t.Helper()
+	var everywhere unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &everywhere); err != nil {
+		t.Fatal(err)
+	}
+	if everywhere.Count() < 2 {
+		t.Skip("this test needs two CPUs")
+	}
+	return everywhere
+}
+
+// startHelper starts a helper process, which lives until the test ends
+// or its stdin closes.
+func startHelper(t *testing.T) (*exec.Cmd, io.WriteCloser, io.Reader) {
+	t.Helper()
+	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PLACEMENT_TEST_HELPER=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, stdin, stdout
+}
+
 // fakeCgroup is a cgroup holding one process, whose CPU use the test
 // sets.
 type fakeCgroup struct {
@@ -98,21 +133,8 @@ func affinities(t *testing.T, c *fakeCgroup) map[int]unix.CPUSet {
 // bound to one CPU; a pod filling its CPU with application code gets
 // its threads' affinity back; one that turns light is bound again.
 func TestPlacerPlacesTheThreadsOfAPod(t *testing.T) {
-	var everywhere unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &everywhere); err != nil {
-		t.Fatal(err)
-	}
-	if everywhere.Count() < 2 {
-		t.Skip("this test needs two CPUs")
-	}
-	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PLACEMENT_TEST_HELPER=1")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	everywhere := needTwoCPUs(t)
+	cmd, stdin, stdout := startHelper(t)
 	answers := bufio.NewScanner(stdout)
 	newThread := func() {
 		t.Helper()
@@ -196,20 +218,9 @@ func TestPlacerPlacesTheThreadsOfAPod(t *testing.T) {
 // spread once judged, for its system calls. A sentry that cannot count
 // them leaves it consolidated.
 func TestPlacerAsksTheSentryForTraps(t *testing.T) {
-	var everywhere unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &everywhere); err != nil {
-		t.Fatal(err)
-	}
-	if everywhere.Count() < 2 {
-		t.Skip("this test needs two CPUs")
-	}
+	needTwoCPUs(t)
 	for _, counted := range []bool{true, false} {
-		cmd := exec.Command("/proc/self/exe", "-test.run=^$")
-		cmd.Env = append(os.Environ(), "PLACEMENT_TEST_HELPER=1")
-		stdin, _ := cmd.StdinPipe() // the helper lives until it closes
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, stdin, _ := startHelper(t)
 		pid := cmd.Process.Pid
 		start := time.Now()
 		asked := 0
@@ -232,8 +243,6 @@ func TestPlacerAsksTheSentryForTraps(t *testing.T) {
 			p.tick(time.Now())
 		}
 		stdin.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
 		q := p.pods["pod"]
 		if asked != 2 {
 			t.Errorf("counted %v: the sentry was asked %d times in one judged run, want 2", counted, asked)
@@ -244,5 +253,80 @@ func TestPlacerAsksTheSentryForTraps(t *testing.T) {
 		if counted && q.pol.why != "system calls" {
 			t.Errorf("spread for %q", q.pol.why)
 		}
+	}
+}
+
+// fakeLink is a pod's link whose counters the test sets, and which
+// records what it is steered to.
+type fakeLink struct {
+	sent, received uint64
+	steered        []unix.CPUSet
+}
+
+func (l *fakeLink) counters() (uint64, uint64, error) { return l.sent, l.received, nil }
+func (l *fakeLink) steer(cpus unix.CPUSet) error {
+	l.steered = append(l.steered, cpus)
+	return nil
+}
+func (l *fakeLink) name() string { return "fake" }
+
+// TestPlacerSteersABulkSender drives a Placer over a consolidated pod
+// whose link, made up by the test, sends 1 GB/s: the host's work on its
+// frames goes to the other CPUs it may use (following the pod, should it
+// move), and comes back when it stops. Its links are looked for once,
+// and the steering starts from a known state (what an earlier daemon
+// left is cleared).
+func TestPlacerSteersABulkSender(t *testing.T) {
+	everywhere := needTwoCPUs(t)
+	cmd, _, _ := startHelper(t)
+	cg := &fakeCgroup{pid: cmd.Process.Pid}
+	p, err := New(func() []Target { return []Target{{ID: "pod", Cgroup: cg, NetNS: "/run/netns/pod"}} }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &fakeLink{}
+	looked := 0
+	p.links = func(path string) ([]link, error) {
+		looked++
+		if path != "/run/netns/pod" {
+			t.Errorf("links looked for in %q", path)
+		}
+		return []link{l}, nil
+	}
+	// tickWith runs a tick after the link sent at rate, and returns
+	// where the link is steered to, and the CPU of the pod.
+	tickWith := func(rate float64) (unix.CPUSet, int) {
+		t.Helper()
+		time.Sleep(tick)
+		l.sent += uint64(rate * tick.Seconds())
+		p.tick(time.Now())
+		cpu := p.pods["pod"].bound.cpu
+		if cpu < 0 {
+			t.Fatal("the pod is not consolidated")
+		}
+		if len(l.steered) == 0 {
+			t.Fatal("the link was never written")
+		}
+		return l.steered[len(l.steered)-1], cpu
+	}
+	if got, _ := tickWith(0); len(l.steered) != 1 || got.Count() != 0 {
+		t.Fatalf("first tick steered the link to %v, want one write of no CPU", l.steered)
+	}
+	for i := 1; i <= steerOnTicks+2; i++ {
+		got, cpu := tickWith(1e9)
+		want := everywhere
+		want.Clear(cpu)
+		if i < steerOnTicks && got.Count() != 0 || i >= steerOnTicks && got != want {
+			t.Fatalf("tick %d sending 1 GB/s, consolidated on CPU %d: steered to %v, want %v from tick %d", i, cpu, got, want, steerOnTicks)
+		}
+	}
+	for i := 1; i <= steerOffTicks; i++ {
+		got, _ := tickWith(0)
+		if (i < steerOffTicks) != (got.Count() > 0) {
+			t.Fatalf("quiet tick %d: steered to %v; want let go at tick %d", i, got, steerOffTicks)
+		}
+	}
+	if looked != 1 {
+		t.Errorf("the pod's links were looked for %d times, want 1", looked)
 	}
 }
