@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -128,7 +129,7 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 	case "snmp":
 		return formatSnmp(src.Counters()), nil
 	case "netstat":
-		return formatNetstat(), nil
+		return formatNetstat(src.Counters().TCPExt), nil
 	case "sockstat":
 		return formatSockstat(src.SocketsUsed(), src.InetSockets()), nil
 	case "sockstat6":
@@ -500,12 +501,20 @@ var netstatFields = []struct{ prefix, names string }{
 }
 
 // formatNetstat renders /proc/net/netstat (netstat_seq_show): Linux's
-// extended counters, which netstack does not keep (all 0).
-func formatNetstat() []byte {
+// extended counters; of TcpExt those in tcpExt, by name, the others 0,
+// as netstack does not keep them.
+func formatNetstat(tcpExt map[string]uint64) []byte {
 	var b bytes.Buffer
 	for _, f := range netstatFields {
-		n := len(strings.Fields(f.names))
-		b.WriteString(f.prefix + ": " + f.names + "\n" + f.prefix + ":" + strings.Repeat(" 0", n) + "\n")
+		b.WriteString(f.prefix + ": " + f.names + "\n" + f.prefix + ":")
+		for _, name := range strings.Fields(f.names) {
+			v := uint64(0)
+			if f.prefix == "TcpExt" {
+				v = tcpExt[name]
+			}
+			b.WriteString(" " + strconv.FormatUint(v, 10))
+		}
+		b.WriteString("\n")
 	}
 	return b.Bytes()
 }

@@ -96,3 +96,31 @@ func TestFormatSockstat(t *testing.T) {
 		t.Errorf("sockstat6 = %q, want %q", got, want)
 	}
 }
+
+// TestFormatNetstat: the TcpExt counters netstack keeps land under their
+// names, every other column reads 0, and each header has as many values.
+func TestFormatNetstat(t *testing.T) {
+	got := string(formatNetstat(map[string]uint64{"TCPTimeouts": 7, "ListenOverflows": 3, "TCPSackRecovery": 11}))
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("/proc/net/netstat has %d lines:\n%s", len(lines), got)
+	}
+	values := map[string]string{}
+	for i := 0; i < len(lines); i += 2 {
+		names, vals := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) != len(vals) || names[0] != vals[0] {
+			t.Fatalf("lines %d and %d do not match:\n%s\n%s", i, i+1, lines[i], lines[i+1])
+		}
+		for j := 1; j < len(names); j++ {
+			values[strings.TrimSuffix(names[0], ":")+"."+names[j]] = vals[j]
+		}
+	}
+	for name, want := range map[string]string{
+		"TcpExt.TCPTimeouts": "7", "TcpExt.ListenOverflows": "3", "TcpExt.TCPSackRecovery": "11",
+		"TcpExt.TCPFastRetrans": "0", "IpExt.InOctets": "0",
+	} {
+		if values[name] != want {
+			t.Errorf("%s = %q, want %s", name, values[name], want)
+		}
+	}
+}

@@ -197,3 +197,20 @@ func TestHost(t *testing.T) {
 		t.Errorf("host SIOCGIFCONF = %d, %v", binary.LittleEndian.Uint32(io.mem), err)
 	}
 }
+
+// TestCountersTCPExt: netstack's TCP counters show under Linux's TcpExt
+// names.
+func TestCountersTCPExt(t *testing.T) {
+	s := newStack(t)
+	tcp := s.st.Stats().TCP
+	tcp.Timeouts.IncrementBy(3)
+	tcp.SACKRecovery.IncrementBy(2)
+	tcp.ListenOverflowSynDrop.Increment()
+	tcp.ListenOverflowAckDrop.Increment()
+	got := s.Counters().TCPExt
+	for name, want := range map[string]uint64{"TCPTimeouts": 3, "TCPSackRecovery": 2, "ListenOverflows": 2, "ListenDrops": 2, "TCPRenoRecovery": 0} {
+		if got[name] != want {
+			t.Errorf("TcpExt %s = %d, want %d", name, got[name], want)
+		}
+	}
+}

@@ -235,6 +235,10 @@ type Counters struct {
 	TCPInSegs, TCPOutSegs, TCPRetransSegs, TCPInErrs, TCPOutRsts, TCPInCsumErrors  uint64
 
 	UDPInDatagrams, UDPNoPorts, UDPInErrors, UDPOutDatagrams, UDPRcvbufErrors, UDPSndbufErrors, UDPInCsumErrors uint64
+
+	// TCPExt holds the /proc/net/netstat TcpExt counters netstack keeps,
+	// by their Linux names.
+	TCPExt map[string]uint64
 }
 
 // Counters returns the stack's counters.
@@ -278,5 +282,30 @@ func (s *Stack) Counters() Counters {
 		UDPRcvbufErrors: st.UDP.ReceiveBufferErrors.Value(),
 		UDPSndbufErrors: st.UDP.PacketSendErrors.Value(),
 		UDPInCsumErrors: st.UDP.ChecksumErrors.Value(),
+		TCPExt:          tcpExt(st.TCP),
+	}
+}
+
+// tcpExt maps netstack's TCP counters to the TcpExt counters of Linux
+// that count the same events.
+func tcpExt(t tcpip.TCPStats) map[string]uint64 {
+	overflows := t.ListenOverflowSynDrop.Value() + t.ListenOverflowAckDrop.Value()
+	return map[string]uint64{
+		"SyncookiesSent":   t.ListenOverflowSynCookieSent.Value(),
+		"SyncookiesRecv":   t.ListenOverflowSynCookieRcvd.Value(),
+		"SyncookiesFailed": t.ListenOverflowInvalidSynCookieRcvd.Value(),
+		// Linux counts a dropped connection request in both.
+		"ListenOverflows": overflows,
+		"ListenDrops":     overflows,
+		// netstack's FastRecovery is NewReno's, without SACK.
+		"TCPRenoRecovery":      t.FastRecovery.Value(),
+		"TCPSackRecovery":      t.SACKRecovery.Value(),
+		"TCPFastRetrans":       t.FastRetransmit.Value(),
+		"TCPSlowStartRetrans":  t.SlowStartRetransmits.Value(),
+		"TCPTimeouts":          t.Timeouts.Value(),
+		"TCPLossProbeRecovery": t.TLPRecovery.Value(),
+		"TCPDSACKRecv":         t.SegmentsAckedWithDSACK.Value(),
+		"TCPSpuriousRTOs":      t.SpuriousRTORecovery.Value(),
+		"TCPAbortOnTimeout":    t.EstablishedTimedout.Value(),
 	}
 }
