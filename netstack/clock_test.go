@@ -5,12 +5,23 @@ import (
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
-func TestCoarsenLeavesShortTimersExact(t *testing.T) {
-	for _, d := range []time.Duration{0, time.Millisecond, 200 * time.Millisecond, coarseFrom - 1} {
+func TestCoarsenLeavesMidTimersExact(t *testing.T) {
+	for _, d := range []time.Duration{0, tcp.MinRTO, 200 * time.Millisecond, coarseFrom - 1} {
 		if got := coarsen(12345*time.Microsecond, d); got != d {
 			t.Errorf("coarsen(%v) = %v, want it unchanged", d, got)
+		}
+	}
+}
+
+// Timers shorter than the minimum RTO (TCP's tail loss probe and RACK
+// reordering timer) get Linux's TCP_TIMEOUT_MIN on top.
+func TestCoarsenDelaysShortTimers(t *testing.T) {
+	for _, d := range []time.Duration{time.Nanosecond, 40 * time.Microsecond, time.Millisecond, tcp.MinRTO - 1} {
+		if got := coarsen(12345*time.Microsecond, d); got != d+tcpTimeoutMin {
+			t.Errorf("coarsen(%v) = %v, want %v", d, got, d+tcpTimeoutMin)
 		}
 	}
 }
@@ -67,15 +78,19 @@ func TestCoarseClockCoarsensStartAndReset(t *testing.T) {
 	tm := c.AfterFunc(time.Minute, func() {})
 	tm.Reset(90 * time.Second)
 	tm.Reset(40 * time.Millisecond)
-	if len(delays) != 3 {
-		t.Fatalf("the inner clock saw %d delays, want 3", len(delays))
+	tm.Reset(tcp.MinRTO)
+	if len(delays) != 4 {
+		t.Fatalf("the inner clock saw %d delays, want 4", len(delays))
 	}
 	for i, want := range []time.Duration{time.Minute, 90 * time.Second} {
 		if got := delays[i]; got < want || got >= want+coarseGrain {
 			t.Errorf("delay %d: the inner clock got %v for %v", i, got, want)
 		}
 	}
-	if delays[2] != 40*time.Millisecond {
+	if delays[2] != 40*time.Millisecond+tcpTimeoutMin {
 		t.Errorf("a short reset reached the inner clock as %v", delays[2])
+	}
+	if delays[3] != tcp.MinRTO {
+		t.Errorf("a reset to the minimum RTO reached the inner clock as %v", delays[3])
 	}
 }

@@ -83,6 +83,13 @@ type pollLink struct {
 	released bool
 	// wg counts the receiver goroutine.
 	wg sync.WaitGroup
+
+	// rxMu protects rx and rxConn, and serializes reads of the packet
+	// socket: the receiving goroutine's, and pollReceive's. rx and
+	// rxConn are set while the receiving goroutine runs.
+	rxMu   sync.Mutex
+	rx     *receiver
+	rxConn syscall.RawConn
 }
 
 // newPollLink wraps ep, fdbased's endpoint on the packet socket fd
@@ -213,80 +220,131 @@ func (s *rxSlot) release() {
 	}
 }
 
-// receive reads frames until the file is closed (or the socket fails)
-// and delivers them to d.
-func (l *pollLink) receive(rc syscall.RawConn, d stack.NetworkDispatcher) {
-	defer l.wg.Done()
-	addr := l.LinkAddress()
-	slots := make([]rxSlot, rxBatch)
-	hdrs := make([]rawfile.MMsgHdr, rxBatch)
+// receiver is the state of a link's receiving: the buffers frames are
+// read into and the GRO that merges them before delivery.
+type receiver struct {
+	addr    tcpip.LinkAddress
+	vnetHdr bool
+	slots   []rxSlot
+	hdrs    []rawfile.MMsgHdr
+	gro     gro.GRO
+	// failed is set when the socket fails for good: the link stops
+	// receiving, as fdbased's does.
+	failed bool
+}
+
+func (l *pollLink) newReceiver(d stack.NetworkDispatcher) *receiver {
+	r := &receiver{addr: l.LinkAddress(), vnetHdr: l.vnetHdr, slots: make([]rxSlot, rxBatch), hdrs: make([]rawfile.MMsgHdr, rxBatch)}
 	niov := len(rxSizes)
 	if l.vnetHdr {
 		niov++
 	}
-	for i := range slots {
-		slots[i].views = make([]*buffer.View, len(rxSizes))
-		slots[i].iovecs = make([]unix.Iovec, niov)
+	for i := range r.slots {
+		r.slots[i].views = make([]*buffer.View, len(rxSizes))
+		r.slots[i].iovecs = make([]unix.Iovec, niov)
 	}
-	defer func() {
-		for i := range slots {
-			slots[i].release()
-		}
-	}()
-	var g gro.GRO
-	g.Init(l.groOn)
-	g.Dispatcher = d
+	r.gro.Init(l.groOn)
+	r.gro.Dispatcher = d
+	return r
+}
+
+func (r *receiver) release() {
+	for i := range r.slots {
+		r.slots[i].release()
+	}
+}
+
+// drain reads and delivers the frames waiting on the packet socket fd
+// until none is left (false: wait until it is readable) or the socket
+// fails (true).
+func (r *receiver) drain(fd uintptr) bool {
 	hdrLen := 0
-	if l.vnetHdr {
+	if r.vnetHdr {
 		hdrLen = virtioNetHdrSize
 	}
-	// failed is set when the socket fails for good: the link stops
-	// receiving, as fdbased's does.
-	failed := false
-	read := func(fd uintptr) bool {
-		for {
-			for k := range hdrs {
-				iov := slots[k].refill(l.vnetHdr)
-				hdrs[k].Len = 0
-				hdrs[k].Msg = unix.Msghdr{Iov: &iov[0]}
-				hdrs[k].Msg.SetIovlen(len(iov))
-			}
-			// Raw: with MSG_DONTWAIT it never blocks.
-			n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
-			switch e {
-			case 0:
-			case unix.EAGAIN:
-				return false // park until readable
-			case unix.EINTR, unix.ENETDOWN, unix.ENOBUFS:
-				// A signal, or an error the socket reports once
-				// (the link went down, the kernel lacked memory):
-				// the socket still works.
-				continue
-			default:
-				failed = true
-				return true
-			}
-			for k := 0; k < int(n); k++ {
-				size := int(hdrs[k].Len)
-				if hdrs[k].Msg.Flags&unix.MSG_TRUNC != 0 || size <= hdrLen+header.EthernetMinimumSize {
-					// Larger than any frame a link of ours sends,
-					// or shorter than a header: not a frame to
-					// deliver. The views stay for the next one.
-					continue
-				}
-				pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: slots[k].take(size - hdrLen)})
-				if deliverable(pkt, addr) {
-					pkt.RXChecksumValidated = true
-					g.Enqueue(pkt)
-				}
-				pkt.DecRef()
-			}
-			g.Flush()
+	for {
+		for k := range r.hdrs {
+			iov := r.slots[k].refill(r.vnetHdr)
+			r.hdrs[k].Len = 0
+			r.hdrs[k].Msg = unix.Msghdr{Iov: &iov[0]}
+			r.hdrs[k].Msg.SetIovlen(len(iov))
 		}
+		// Raw: with MSG_DONTWAIT it never blocks.
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(len(r.hdrs)), unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+		case unix.EAGAIN:
+			return false // park until readable
+		case unix.EINTR, unix.ENETDOWN, unix.ENOBUFS:
+			// A signal, or an error the socket reports once (the
+			// link went down, the kernel lacked memory): the
+			// socket still works.
+			continue
+		default:
+			r.failed = true
+			return true
+		}
+		for k := 0; k < int(n); k++ {
+			size := int(r.hdrs[k].Len)
+			if r.hdrs[k].Msg.Flags&unix.MSG_TRUNC != 0 || size <= hdrLen+header.EthernetMinimumSize {
+				// Larger than any frame a link of ours sends, or
+				// shorter than a header: not a frame to deliver.
+				// The views stay for the next one.
+				continue
+			}
+			pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: r.slots[k].take(size - hdrLen)})
+			if deliverable(pkt, r.addr) {
+				pkt.RXChecksumValidated = true
+				r.gro.Enqueue(pkt)
+			}
+			pkt.DecRef()
+		}
+		r.gro.Flush()
+	}
+}
+
+// receive reads frames until the file is closed (or the socket fails)
+// and delivers them to d.
+func (l *pollLink) receive(rc syscall.RawConn, d stack.NetworkDispatcher) {
+	defer l.wg.Done()
+	r := l.newReceiver(d)
+	l.rxMu.Lock()
+	l.rx, l.rxConn = r, rc
+	l.rxMu.Unlock()
+	defer func() {
+		l.rxMu.Lock()
+		l.rx, l.rxConn = nil, nil
+		r.release()
+		l.rxMu.Unlock()
+	}()
+	read := func(fd uintptr) bool {
+		l.rxMu.Lock()
+		defer l.rxMu.Unlock()
+		return r.drain(fd)
 	}
 	// Read returns an error once the file is closed (Attach(nil)).
-	for !failed && rc.Read(read) == nil {
+	for !r.failed && rc.Read(read) == nil {
 	}
+}
+
+// pollReceive takes in the frames waiting on the packet socket, unless
+// the receiving goroutine is at it already. The sender calls it between
+// its batches: on a sentry with one P (a consolidated pod), a goroutine
+// that keeps running keeps the runtime from polling the network for up
+// to 10 ms, and an ACK left waiting that long makes TCP's tail loss
+// probe resend data the peer has already acknowledged.
+func (l *pollLink) pollReceive() {
+	if !l.rxMu.TryLock() {
+		return
+	}
+	defer l.rxMu.Unlock()
+	if l.rx == nil || l.rx.failed {
+		return
+	}
+	r := l.rx
+	// Control holds the file open while it runs (Attach(nil) may close
+	// it).
+	_ = l.rxConn.Control(func(fd uintptr) { r.drain(fd) })
 }
 
 // deliverable consumes pkt's Ethernet header and tells whether the frame

@@ -34,6 +34,9 @@ import (
 // that packets are dropped (ErrNoBufferSpace) and TCP sends them again.
 type txQueue struct {
 	lower stack.LinkWriter
+	// poll, when the link has one (pollLink.pollReceive), takes in the
+	// frames that arrived, between the sender's batches.
+	poll func()
 	// kick hands the link to the sender goroutine. It is sent to and
 	// closed under mu, and never blocks: a kick goes out only as the
 	// link gains an owner or as the owner hands it on, so at most one
@@ -60,6 +63,9 @@ var _ stack.QueueingDiscipline = (*txQueue)(nil)
 
 func newTxQueue(lower stack.LinkWriter) *txQueue {
 	q := &txQueue{lower: lower, kick: make(chan struct{}, 1)}
+	if p, ok := lower.(interface{ pollReceive() }); ok {
+		q.poll = p.pollReceive
+	}
 	q.queue.Init(txQueueLen)
 	q.done.Add(1)
 	go q.sender()
@@ -134,6 +140,9 @@ func (q *txQueue) sender() {
 			q.mu.Unlock()
 			_, _ = q.lower.WritePackets(batch)
 			batch.Reset()
+			if q.poll != nil {
+				q.poll()
+			}
 		}
 	}
 }

@@ -234,3 +234,45 @@ func TestTxQueueClose(t *testing.T) {
 	}
 	q.Close() // a second Close does nothing
 }
+
+// pollingWriter is a recordingWriter under a link that can take in
+// received frames: it notes how many packets had been written at each
+// poll.
+type pollingWriter struct {
+	recordingWriter
+	polls []int
+}
+
+func (w *pollingWriter) pollReceive() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.polls = append(w.polls, len(w.written))
+}
+
+// TestTxQueuePollsReceiveBetweenBatches: the sender takes in received
+// frames after each batch it writes, so that a long run of sends does
+// not leave ACKs waiting.
+func TestTxQueuePollsReceiveBetweenBatches(t *testing.T) {
+	w := &pollingWriter{recordingWriter: recordingWriter{gate: make(chan struct{}), entered: make(chan struct{}, 1)}}
+	q := newTxQueue(w)
+	defer q.Close()
+	// The first packet's write is held while the rest queue up behind
+	// it, two batches' worth.
+	writeWithin(t, q, testPacket(0, true))
+	<-w.entered
+	for i := 1; i <= 2*txBatch; i++ {
+		writeWithin(t, q, testPacket(byte(i), true))
+	}
+	close(w.gate)
+	w.waitSeen(t, 2*txBatch+1)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		w.mu.Lock()
+		polls := slices.Clone(w.polls)
+		w.mu.Unlock()
+		if want := []int{1, 1 + txBatch, 1 + 2*txBatch}; slices.Equal(polls, want) {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("polled after %v packets, want after each batch: %v", polls, want)
+		}
+	}
+}
