@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,7 +17,8 @@ import (
 
 // TestHostLinksOfAPod makes a pod's network as the bridge plugin does (a
 // namespace and a veth into it) and finds the host's end of the veth,
-// whose counters it reads and whose receive queue it steers. A veth
+// whose counters it reads and whose receive queue it steers and lets go
+// again. A veth
 // with both ends on the host is not a pod's.
 func TestHostLinksOfAPod(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -82,11 +84,10 @@ func TestHostLinksOfAPod(t *testing.T) {
 	if got := rps(); got != 1 {
 		t.Fatalf("steered to CPU 0: rps_cpus %x, want 1", got)
 	}
-	if err := l.steer(unix.CPUSet{}); err != nil {
-		t.Fatal(err)
-	}
+	// What a daemon leaving placement to the kernel undoes (Release).
+	unsteer(Target{ID: "pod", NetNS: path}, slog.New(slog.DiscardHandler))
 	if got := rps(); got != 0 {
-		t.Fatalf("steered nowhere: rps_cpus %x, want 0", got)
+		t.Fatalf("unsteered: rps_cpus %x, want 0", got)
 	}
 
 	// A namespace without a veth has no host links.

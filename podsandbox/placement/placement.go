@@ -208,9 +208,8 @@ func (p *Placer) tick(now time.Time) {
 			p.pods[t.ID] = q
 		}
 		cpu, allowed, err := p.place(t, q, now, placed)
-		if err == nil {
-			p.steer(t, q, now, cpu, allowed)
-		}
+		// A pod that could not be placed counts as not consolidated.
+		p.steer(t, q, now, cpu, allowed)
 		switch {
 		case err != nil && !q.failing:
 			p.log.Warn("cpu placement: cannot place the pod's threads; they stay where they are", "pod", t.ID, "err", err)
@@ -437,6 +436,25 @@ func Release(targets []Target, log *slog.Logger) {
 		}
 		if released > 0 {
 			log.Info("cpu placement: the pod's threads may use every CPU again", "pod", t.ID, "threads", released)
+		}
+		unsteer(t, log)
+	}
+}
+
+// unsteer lets the host process the frames of pod t where they are sent
+// again, on each of its links an earlier daemon may have steered.
+func unsteer(t Target, log *slog.Logger) {
+	if t.NetNS == "" {
+		return
+	}
+	links, err := hostLinks(t.NetNS)
+	if err != nil {
+		log.Warn("cpu placement: finding the pod's links to undo their steering", "pod", t.ID, "err", err)
+		return
+	}
+	for _, l := range links {
+		if err := l.steer(unix.CPUSet{}); err != nil {
+			log.Warn("cpu placement: undoing the steering of the pod's frames", "pod", t.ID, "link", l.name(), "err", err)
 		}
 	}
 }
