@@ -18,8 +18,7 @@ import (
 // TestHostLinksOfAPod makes a pod's network as the bridge plugin does (a
 // namespace and a veth into it) and finds the host's end of the veth,
 // whose counters it reads and whose receive queue it steers and lets go
-// again. A veth
-// with both ends on the host is not a pod's.
+// again. A veth with both ends on the host is not a pod's.
 func TestHostLinksOfAPod(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to make a network namespace")
