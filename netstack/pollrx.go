@@ -20,7 +20,9 @@ package netstack
 // 10 ms), so a frame can wait longer than it would for fdbased's woken
 // thread. On the sentry, whose task threads give up their P at every
 // wait for the platform, the poller is checked often enough: link.go's
-// LinkOptions says what each measured.
+// LinkOptions says what each measured. The exception is the link's own
+// sender writing batch after batch, which never waits: it takes in the
+// waiting frames itself between batches (pollReceive).
 
 import (
 	"fmt"
