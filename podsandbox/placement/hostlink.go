@@ -28,9 +28,9 @@ type link interface {
 // queues.
 const sysClassNet = "/sys/class/net"
 
-// hostLink is a host interface under root (sysClassNet outside tests).
+// hostLink is a host interface, by name.
 type hostLink struct {
-	root, dev string
+	dev string
 }
 
 func (l hostLink) name() string { return l.dev }
@@ -39,7 +39,7 @@ func (l hostLink) name() string { return l.dev }
 // what the pod sends.
 func (l hostLink) counters() (sent, received uint64, err error) {
 	read := func(file string) (uint64, error) {
-		b, err := os.ReadFile(filepath.Join(l.root, l.dev, "statistics", file))
+		b, err := os.ReadFile(filepath.Join(sysClassNet, l.dev, "statistics", file))
 		if err != nil {
 			return 0, err
 		}
@@ -56,7 +56,7 @@ func (l hostLink) counters() (sent, received uint64, err error) {
 
 // steer writes the interface's rps_cpus, for each of its receive queues.
 func (l hostLink) steer(cpus unix.CPUSet) error {
-	queues, err := filepath.Glob(filepath.Join(l.root, l.dev, "queues", "rx-*", "rps_cpus"))
+	queues, err := filepath.Glob(filepath.Join(sysClassNet, l.dev, "queues", "rx-*", "rps_cpus"))
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func hostLinks(path string) ([]link, error) {
 			return nil, err
 		}
 		if a := l.Attrs(); l.Type() == "veth" && a.ParentIndex == p.index && id >= 0 && a.NetNsID == id {
-			out = append(out, hostLink{root: sysClassNet, dev: a.Name})
+			out = append(out, hostLink{dev: a.Name})
 		}
 	}
 	return out, nil
