@@ -302,6 +302,12 @@ func (r *receiver) drain(fd uintptr) bool {
 			pkt.DecRef()
 		}
 		r.gro.Flush()
+		if int(n) < len(r.hdrs) {
+			// A short batch emptied the socket: a frame that
+			// comes later makes it readable again, so the next
+			// look can wait for that instead of reading EAGAIN.
+			return false
+		}
 	}
 }
 

@@ -84,3 +84,38 @@ func TestPollReceiveTakesInWaitingFrames(t *testing.T) {
 		t.Fatalf("pollReceive without a receiver delivered %d frames, want still 3", n)
 	}
 }
+
+// TestDrainTakesInEveryWaitingFrame: one drain delivers all the frames
+// queued when it starts, more than a batch included, and stops after the
+// short batch that empties the socket.
+func TestDrainTakesInEveryWaitingFrame(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	addr := tcpip.LinkAddress("\x02\x00\x00\x00\x00\x01")
+	l := &pollLink{linkEndpoint: addressedLink{addr: addr}}
+	d := &recordingDispatcher{}
+	r := l.newReceiver(d)
+	defer r.release()
+
+	frame := make([]byte, header.EthernetMinimumSize+20)
+	header.Ethernet(frame).Encode(&header.EthernetFields{DstAddr: addr, Type: header.IPv4ProtocolNumber})
+	want := 0
+	for _, burst := range []int{3, rxBatch, rxBatch + 5, 3 * rxBatch, 1} {
+		for range burst {
+			if _, err := unix.Write(fds[1], frame); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want += burst
+		if failed := r.drain(uintptr(fds[0])); failed {
+			t.Fatal("drain reports a failed socket")
+		}
+		if n := d.count(); n != want {
+			t.Fatalf("after a burst of %d, %d frames delivered, want %d", burst, n, want)
+		}
+	}
+}
