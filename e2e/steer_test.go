@@ -44,9 +44,8 @@ func TestBulkSenderIsSteered(t *testing.T) {
 	sentry := sentryPID(t, f.c, pod)
 	rps := fmt.Sprintf("/sys/class/net/%s/queues/rx-0/rps_cpus", hostVeth(t, sentry))
 
-	// watch samples rps_cpus, and the sentry's CPUs, every 50 ms until
-	// stop is closed; it returns each non-zero mask, with the CPUs the
-	// sentry was allowed when it was read.
+	// watch samples rps_cpus, and the CPUs the sentry may run on, every
+	// 50 ms until stop is closed.
 	type sample struct {
 		mask uint64
 		pod  string
@@ -58,11 +57,10 @@ func TestBulkSenderIsSteered(t *testing.T) {
 		go func() {
 			defer close(done)
 			for {
-				if m := readMask(rps); m != 0 {
-					mu.Lock()
-					seen = append(seen, sample{m, allowedCPUs(sentry)})
-					mu.Unlock()
-				}
+				m := readMask(rps)
+				mu.Lock()
+				seen = append(seen, sample{m, allowedCPUs(sentry)})
+				mu.Unlock()
 				select {
 				case <-stop:
 					return
@@ -72,12 +70,21 @@ func TestBulkSenderIsSteered(t *testing.T) {
 		}()
 		return func() []sample { <-done; mu.Lock(); defer mu.Unlock(); return seen }
 	}
+	steered := func(samples []sample) []sample {
+		var out []sample
+		for _, s := range samples {
+			if s.mask != 0 {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
 
 	stop := make(chan struct{})
 	result := watch(stop)
 	netbenchClient(t, nb, "send", "-addr", addr, "-time", "3s")
 	close(stop)
-	if s := result(); len(s) != 0 {
+	if s := steered(result()); len(s) != 0 {
 		t.Errorf("the pod receiving a stream was steered: %+v", s)
 	}
 
@@ -85,14 +92,28 @@ func TestBulkSenderIsSteered(t *testing.T) {
 	result = watch(stop)
 	rate := netbenchClient(t, nb, "recv", "-addr", addr, "-time", "3s")
 	close(stop)
-	seen := result()
+	all := result()
+	seen := steered(all)
 	masks := map[sample]int{}
-	for _, s := range seen {
+	for _, s := range all {
 		masks[s]++
 	}
 	t.Logf("pod → host at %.0f Mbit/s; rps_cpus (and the pod's CPUs) in samples taken as it sent: %v", rate, masks)
 	if len(seen) == 0 {
-		t.Fatalf("the pod sending %.0f Mbit/s was never steered (rps_cpus stayed 0)", rate)
+		// The Placer steers only a pod it keeps on one CPU, sending
+		// 64 MiB/s or more: a machine loaded enough to spread the pod,
+		// or to slow its stream below that, makes this no case of
+		// steering.
+		consolidated := 0
+		for _, s := range all {
+			if _, err := strconv.Atoi(s.pod); err == nil {
+				consolidated++
+			}
+		}
+		if rate < 64*8*1.048576 || consolidated < len(all)/2 {
+			t.Skipf("the pod sent %.0f Mbit/s, on one CPU in %d of %d samples: the Placer steers only a consolidated pod sending 64 MiB/s or more", rate, consolidated, len(all))
+		}
+		t.Fatalf("the pod sending %.0f Mbit/s on one CPU was never steered (rps_cpus stayed 0)", rate)
 	}
 	for _, s := range seen {
 		if cpu, err := strconv.Atoi(s.pod); err == nil && s.mask&(1<<cpu) != 0 {
