@@ -138,8 +138,13 @@ func writeVersion(w io.Writer, ver, commit string, k kvmReport, r probe.Report, 
 	default:
 		fmt.Fprintf(w, "KVM API:   %d\n", k.API)
 	}
-	fmt.Fprintf(w, "platforms: median of %d syscall round trips and %d page faults each, measured in %v\n",
-		r.Syscalls, r.Faults, r.Took.Round(time.Millisecond))
+	if r.Rounds > 1 {
+		fmt.Fprintf(w, "platforms: median of the best of %d rounds of %d syscall round trips, and of %d page faults, each; measured in %v\n",
+			r.Rounds, r.Syscalls/r.Rounds, r.Faults, r.Took.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "platforms: median of %d syscall round trips and %d page faults each, measured in %v\n",
+			r.Syscalls, r.Faults, r.Took.Round(time.Millisecond))
+	}
 	for _, p := range r.Platforms {
 		if !p.Available {
 			why := p.Reason

@@ -113,13 +113,13 @@ func TestWriteVersionPlatforms(t *testing.T) {
 		{
 			name: "pvm host",
 			kvm:  kvmReport{Exists: true, API: 12},
-			r: probe.Report{Choice: "systrap", Syscalls: 200, Faults: 5, Took: 41 * time.Millisecond, Platforms: []probe.Result{
+			r: probe.Report{Choice: "systrap", Syscalls: 200, Faults: 5, Rounds: 4, Took: 41 * time.Millisecond, Platforms: []probe.Result{
 				{Name: "kvm", Available: true, Syscall: 80 * us, Fault: 95 * us, Start: 20 * time.Millisecond, Detail: "syscalls arrive by page fault (PVM-style, iretq)"},
 				{Name: "systrap", Available: true, Syscall: 4800 * time.Nanosecond, Fault: 60 * us, Start: 12 * time.Millisecond},
 				{Name: "ptrace", Available: true, Syscall: 20 * us, Fault: 55 * us, Start: 10 * time.Millisecond},
 			}},
 			want: []string{
-				"platforms: median of 200 syscall round trips and 5 page faults each, measured in 41ms\n",
+				"platforms: median of the best of 4 rounds of 50 syscall round trips, and of 5 page faults, each; measured in 41ms\n",
 				"  kvm      syscall 80µs      fault 95µs      started in 20ms; syscalls arrive by page fault (PVM-style, iretq)\n",
 				"  systrap  syscall 4.8µs     fault 60µs      started in 12ms\n",
 				"  ptrace   syscall 20µs      fault 55µs      started in 10ms\n",

@@ -1,7 +1,8 @@
 // Package probe chooses the platform a sentry runs on. It starts each
 // platform the host may offer (KVM, systrap, ptrace), runs a tiny
 // application on it (Loop: a few hundred getpid round trips and a few page
-// faults) and measures the median syscall round trip; "auto" means the
+// faults) and measures the median syscall round trip, in rounds that take
+// turns between the platforms, keeping each one's best; "auto" means the
 // fastest platform that worked.
 //
 // Which platform is fastest depends on the host, not on the pod: on a
@@ -86,8 +87,9 @@ type Result struct {
 	// Reason says why not otherwise.
 	Available bool   `json:"available"`
 	Reason    string `json:"reason,omitempty"`
-	// Syscall is the median getpid round trip: from the sentry resuming
-	// the application to its next syscall being back in the sentry. On a
+	// Syscall is the median getpid round trip of the platform's best
+	// round (measureRounds): from the sentry resuming the application
+	// to its next syscall being back in the sentry. On a
 	// platform that patches system-call sites it is a patched site's,
 	// the cost of the calls a program makes over and over, and
 	// Unpatched is a `syscall` instruction's.
@@ -111,9 +113,11 @@ type Report struct {
 	Choice string `json:"choice"`
 	// Platforms holds one result per platform measured, in Names order.
 	Platforms []Result `json:"platforms"`
-	// Syscalls and Faults are the round trips timed on each platform.
+	// Syscalls and Faults are the round trips timed on each platform;
+	// the syscall round trips in Rounds rounds of equal size.
 	Syscalls int `json:"syscalls"`
 	Faults   int `json:"faults"`
+	Rounds   int `json:"rounds,omitempty"`
 	// Took is how long the whole measurement took.
 	Took time.Duration `json:"tookNs"`
 }
@@ -196,6 +200,9 @@ type Options struct {
 	MemFile *memfile.File
 	// start replaces Start in tests.
 	start func(name string, mf *memfile.File) (platform.Platform, error)
+	// busy, in tests, is extra time each round trip of a platform's
+	// round takes, as a busy machine adds it.
+	busy func(name string, round int) time.Duration
 }
 
 // Default counts: a few hundred round trips give a stable median at a
@@ -282,21 +289,71 @@ func measure(opts Options, keep bool) (Report, platform.Platform, error) {
 		}()
 	}
 	running := make([]platform.Platform, len(opts.Platforms))
+	loops := make([]*probeLoop, len(opts.Platforms))
 	for i, name := range opts.Platforms {
 		st := starts[i]
 		<-st.ready
 		res := Result{Name: name, Start: st.took}
-		if st.err != nil {
-			res.Start, res.Reason = 0, reason(name, st.err)
-		} else {
-			running[i] = st.p
-			if err := measureLoop(st.p, mf, opts, &res); err != nil {
-				st.p.Close()
-				running[i] = nil
-				res.Reason = "start-up measurement: " + err.Error()
-			}
+		if k, ok := st.p.(interface{ SyscallEntry() string }); ok && st.err == nil {
+			res.Detail = "syscalls arrive by " + k.SyscallEntry()
 		}
 		r.Platforms = append(r.Platforms, res)
+		if st.err != nil {
+			r.Platforms[i].Start, r.Platforms[i].Reason = 0, reason(name, st.err)
+			continue
+		}
+		running[i] = st.p
+	}
+	// The rounds take turns between the platforms: load on the machine
+	// that comes and goes then weighs on each of them, and each keeps
+	// its best round.
+	fail := func(i int, err error) {
+		loops[i].stop()
+		loops[i] = nil
+		running[i].Close()
+		running[i] = nil
+		res := &r.Platforms[i]
+		res.Syscall, res.Unpatched, res.Fault = 0, 0, 0
+		res.Reason = "start-up measurement: " + err.Error()
+	}
+	for i, p := range running {
+		if p == nil {
+			continue
+		}
+		var err error
+		if loops[i], err = startProbeLoop(p, mf); err != nil {
+			loops[i] = nil
+			p.Close()
+			running[i] = nil
+			r.Platforms[i].Reason = "start-up measurement: " + err.Error()
+		}
+	}
+	perRound := max(opts.Syscalls/measureRounds, 1)
+	r.Syscalls, r.Rounds = perRound*measureRounds, measureRounds
+	for round := range measureRounds {
+		for i, l := range loops {
+			if l == nil {
+				continue
+			}
+			var busy time.Duration
+			if opts.busy != nil {
+				busy = opts.busy(opts.Platforms[i], round)
+			}
+			if err := l.round(perRound, busy, &r.Platforms[i]); err != nil {
+				fail(i, err)
+			}
+		}
+	}
+	for i, l := range loops {
+		if l == nil {
+			continue
+		}
+		if err := l.faults(opts.Faults, &r.Platforms[i]); err != nil {
+			fail(i, err)
+			continue
+		}
+		l.stop()
+		r.Platforms[i].Available = true
 	}
 	r.Choice = choose(r.Platforms)
 	var kept platform.Platform
@@ -347,55 +404,115 @@ func choose(results []Result) string {
 	return best.Name
 }
 
-// measureLoop runs the loop on p and fills in res's figures, or returns
-// why p does not work. The loop runs on a thread of its own that exits
-// with it: the thread becomes the tracer or vCPU thread of what the loop
-// creates, and must not go back to the Go scheduler's pool afterwards.
-func measureLoop(p platform.Platform, mf *memfile.File, opts Options, res *Result) error {
-	if k, ok := p.(interface{ SyscallEntry() string }); ok {
-		res.Detail = "syscalls arrive by " + k.SyscallEntry()
-	}
-	done := make(chan error, 1)
+// measureRounds is how many rounds the syscall round trips are timed in,
+// taking turns between the platforms; each platform's figure is the
+// median of its best round. On the development VM a platform measured
+// while the machine was briefly busy could come out twice as slow as it
+// is, and the daemon, which measures once at start-up, then ran every pod
+// on a slower platform until it restarted.
+const measureRounds = 4
+
+// probeLoop runs the loop of one platform on a thread of its own, which
+// exits with it: the thread becomes the tracer or vCPU thread of what the
+// loop creates, and must not go back to the Go scheduler's pool. Work is
+// handed to the thread a round at a time.
+type probeLoop struct {
+	l    *Loop
+	work chan func()
+	done chan struct{}
+}
+
+// startProbeLoop starts p's loop on a thread of its own.
+func startProbeLoop(p platform.Platform, mf *memfile.File) (*probeLoop, error) {
+	pl := &probeLoop{work: make(chan func()), done: make(chan struct{})}
 	go func() {
 		runtime.LockOSThread()
 		// Never unlocked: the thread exits when this goroutine returns.
-		done <- runLoop(p, mf, opts, res)
+		defer close(pl.done)
+		for f := range pl.work {
+			f()
+		}
 	}()
-	if err := <-done; err != nil {
-		res.Syscall, res.Fault = 0, 0
-		return err
+	var err error
+	pl.run(func() { pl.l, err = NewLoop(p, mf) })
+	if err != nil {
+		pl.stop()
+		return nil, err
 	}
-	res.Available = true
-	return nil
+	return pl, nil
 }
 
-// runLoop times opts.Syscalls round trips and opts.Faults faults.
-func runLoop(p platform.Platform, mf *memfile.File, opts Options, res *Result) error {
-	l, err := NewLoop(p, mf)
-	if err != nil {
-		return err
+// run runs f on the loop's thread and waits for it.
+func (pl *probeLoop) run(f func()) {
+	ran := make(chan struct{})
+	pl.work <- func() { f(); close(ran) }
+	<-ran
+}
+
+// stop releases the loop and ends its thread.
+func (pl *probeLoop) stop() {
+	if pl.l != nil {
+		pl.run(pl.l.Release)
+		pl.l = nil
 	}
-	defer l.Release()
-	trips, err := timeTrips(l.Syscall, opts.Syscalls)
-	if err != nil {
-		return err
-	}
-	if l.Patched() {
-		patched, err := timeTrips(l.PatchedSyscall, opts.Syscalls)
-		if err != nil {
-			return fmt.Errorf("patched site: %w", err)
+	close(pl.work)
+	<-pl.done
+}
+
+// round times n round trips (and n from a patched site, where the
+// platform patches them), each made longer by busy (tests), and keeps in
+// res the lower medians of this round's and the earlier ones'.
+func (pl *probeLoop) round(n int, busy time.Duration, res *Result) error {
+	var err error
+	pl.run(func() {
+		slowed := func(trip func() error) func() error {
+			if busy == 0 {
+				return trip
+			}
+			return func() error {
+				time.Sleep(busy)
+				return trip()
+			}
 		}
-		res.Unpatched = median(trips)
-		trips = patched
-	}
-	faults := make([]time.Duration, opts.Faults)
-	for i := range faults {
-		if faults[i], err = l.Fault(); err != nil {
-			return err
+		var trips, patched []time.Duration
+		if trips, err = timeTrips(slowed(pl.l.Syscall), n); err != nil {
+			return
 		}
+		if pl.l.Patched() {
+			if patched, err = timeTrips(slowed(pl.l.PatchedSyscall), n); err != nil {
+				err = fmt.Errorf("patched site: %w", err)
+				return
+			}
+			res.Unpatched = lower(res.Unpatched, median(trips))
+			trips = patched
+		}
+		res.Syscall = lower(res.Syscall, median(trips))
+	})
+	return err
+}
+
+// faults times n page faults into res.
+func (pl *probeLoop) faults(n int, res *Result) error {
+	var err error
+	pl.run(func() {
+		faults := make([]time.Duration, n)
+		for i := range faults {
+			if faults[i], err = pl.l.Fault(); err != nil {
+				return
+			}
+		}
+		res.Fault = median(faults)
+	})
+	return err
+}
+
+// lower returns the smaller of a and b, a figure not taken yet (0) not
+// counting.
+func lower(a, b time.Duration) time.Duration {
+	if a == 0 || b < a {
+		return b
 	}
-	res.Syscall, res.Fault = median(trips), median(faults)
-	return nil
+	return a
 }
 
 // timeTrips times n round trips of trip, after a few untimed ones.

@@ -272,3 +272,34 @@ func TestStartUnknown(t *testing.T) {
 		t.Error("Valid accepts a non-platform")
 	}
 }
+
+// A platform is judged by its best round: load that makes some of its
+// rounds slow (here a sleep before every round trip of them) does not
+// make it look slow, as long as one round went undisturbed; load through
+// every round does.
+func TestBestRoundCounts(t *testing.T) {
+	const busy = 2 * time.Millisecond
+	r := Measure(Options{Platforms: []string{Systrap, Ptrace}, busy: func(name string, round int) time.Duration {
+		// Each platform busy in a different half of the rounds.
+		if (name == Systrap) == (round < measureRounds/2) {
+			return busy
+		}
+		return 0
+	}})
+	if r.Rounds != measureRounds || r.Syscalls != defaultSyscalls {
+		t.Errorf("report of %d rounds, %d round trips; want %d, %d", r.Rounds, r.Syscalls, measureRounds, defaultSyscalls)
+	}
+	for _, p := range r.Platforms {
+		if !p.Available {
+			t.Fatalf("%s unavailable: %s", p.Name, p.Reason)
+		}
+		if p.Syscall >= busy {
+			t.Errorf("%s: %v, a busy round's figure; want its best round's, under %v", p.Name, p.Syscall, busy)
+		}
+	}
+
+	r = Measure(Options{Platforms: []string{Ptrace}, busy: func(string, int) time.Duration { return busy }})
+	if p, _ := r.Result(Ptrace); !p.Available || p.Syscall < busy {
+		t.Errorf("ptrace busy in every round: %+v, want a figure of at least %v", p, busy)
+	}
+}
