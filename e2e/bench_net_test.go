@@ -32,6 +32,7 @@ import (
 	"github.com/cocoonrt/cocoon/e2e/registry"
 	"github.com/cocoonrt/cocoon/podsandbox/cgroup"
 	"github.com/cocoonrt/cocoon/podsandbox/netns"
+	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
 // The network benchmark: a cocoon pod and a runc container side by side
@@ -181,7 +182,9 @@ func TestReportNet(t *testing.T) {
 
 	_, platform := f.podPlatform(pod)
 	fmt.Printf("Cocoon network report (one machine; a cocoon pod on %s and a runc container on the same CNI bridge,\n", platform)
-	fmt.Printf("clients on the host; median of %d runs each, taken in turns; ratio = cocoon / runc)\n\n", netRuns)
+	fmt.Printf("clients on the host; median of %d runs each, taken in turns; ratio = cocoon / runc)\n", netRuns)
+	// Why the daemon chose that platform, for a run on an unexpected one.
+	fmt.Printf("%s\n\n", platformsMeasured(f.c))
 	fmt.Printf("  %s %14s %14s %8s\n", pad("", 42), "cocoon", "runc", "ratio")
 	var runs []string
 	for _, m := range metrics {
@@ -539,4 +542,32 @@ func cgroupCPU(t *testing.T, pid int) time.Duration {
 		t.Fatal(err)
 	}
 	return time.Duration(st.CPUNanos)
+}
+
+// platformsMeasured says what the daemon measured of the platforms at
+// start-up, from which it chose the pod's (crictl info's "platform").
+func platformsMeasured(c *crictl) string {
+	var info map[string]json.RawMessage
+	c.json(&info, "info")
+	raw := info["platform"]
+	// crictl shows a value that is JSON as it is, another as a string.
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		raw = json.RawMessage(text)
+	}
+	var st struct {
+		Measurement *probe.Report `json:"measurement"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil || st.Measurement == nil {
+		return "(the daemon reports no platform measurement)"
+	}
+	var figures []string
+	for _, p := range st.Measurement.Platforms {
+		if p.Available {
+			figures = append(figures, fmt.Sprintf("%s %v", p.Name, p.Syscall))
+		} else {
+			figures = append(figures, p.Name+" unavailable")
+		}
+	}
+	return fmt.Sprintf("(the daemon measured a syscall round trip of %s; it chose %s)", strings.Join(figures, ", "), st.Measurement.Choice)
 }
