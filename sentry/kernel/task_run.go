@@ -54,12 +54,6 @@ func (t *Task) goroutine(start func() error, started chan<- error) {
 	t.releaseKeptScratch()
 }
 
-// boundUserTimeAfter is the wall time of a Switch past which the task's
-// user time is checked against the host's count (platform.UserTimeBounder):
-// long enough that the host call it takes is lost in it, short enough to
-// catch a task that waited a scheduler slice for a CPU.
-const boundUserTimeAfter = time.Millisecond
-
 // appOnTaskThread reports whether the platform runs tasks' application
 // code on the host threads that switch to them (platform.AppOnTaskThread).
 func (k *Kernel) appOnTaskThread() bool {
@@ -86,10 +80,8 @@ func (t *Task) run() {
 		user := mid - start
 		if appOnThread {
 			user = t.hostCPU.charge(user)
-		} else if user >= boundUserTimeAfter {
-			if b, ok := t.ctx.(platform.UserTimeBounder); ok {
-				user = b.BoundUserTime(user)
-			}
+		} else if b, ok := t.ctx.(platform.UserTimeBounder); ok {
+			user = b.BoundUserTime(user)
 		}
 		t.userNS.Add(int64(user))
 		t.traps.Store(t.traps.Load() + 1)

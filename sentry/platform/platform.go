@@ -230,15 +230,18 @@ type BlockNotifier interface {
 }
 
 // UserTimeBounder is implemented by contexts whose application code runs
-// in a host process whose CPU clock the sentry can read. A task is charged
-// the wall time of each Switch as user time (reading a CPU clock at both
-// ends of every Switch costs more than a short one); on an overloaded host
-// that wall time includes the time the application waited for a CPU, and
-// a process that mostly sleeps would show CPU time it never used.
+// in a host process whose CPU clock the sentry can read. A task would be
+// charged the wall time of each Switch as user time (reading a CPU clock at
+// both ends of every Switch costs more than a short one); on an overloaded
+// host that wall time includes the time the application waited for a CPU,
+// and a process that mostly sleeps would show CPU time it never used.
 type UserTimeBounder interface {
-	// BoundUserTime is called by the task's goroutine after a Switch
-	// that took wall: it returns at most wall and at least the CPU time
-	// the application used during that Switch, as the host counts it.
+	// BoundUserTime is called by the task's goroutine after every Switch,
+	// with the wall time it took, and returns the user time to charge:
+	// at most wall, and, over all the Switches of the host process's
+	// threads, no more than the host counted for that process (plus the
+	// wall time of Switches too short to check). It must be cheap for
+	// short Switches.
 	BoundUserTime(wall time.Duration) time.Duration
 }
 

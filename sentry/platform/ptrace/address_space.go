@@ -16,6 +16,9 @@ import (
 type addressSpace struct {
 	p     *Platform
 	first *thread
+	// cpu bounds the user time charged for the Switches of the process's
+	// threads (context.go's BoundUserTime); safe for concurrent use.
+	cpu *stubproc.CPULedger
 
 	// mu protects spare, threads, released, probeUsed and probeFree.
 	mu sync.Mutex
@@ -40,7 +43,7 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
-	as := &addressSpace{p: p, first: res.first, spare: res.tid, threads: make(map[int]*thread)}
+	as := &addressSpace{p: p, first: res.first, spare: res.tid, threads: make(map[int]*thread), cpu: stubproc.NewCPULedger(res.first.tgid)}
 	p.spacesMu.Lock()
 	p.spaces[as] = struct{}{}
 	p.spacesMu.Unlock()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/platform"
+	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 )
 
 const (
@@ -38,8 +39,9 @@ type context struct {
 	// lastFault is the stub thread the last Switch returned a host
 	// SIGSEGV fault from, for FaultAccess; nil otherwise.
 	lastFault *thread
-	// last is the stub thread of the last Switch, for BoundUserTime.
-	last *thread
+	// lastCPU is the ledger of the stub process of the last Switch, for
+	// BoundUserTime.
+	lastCPU *stubproc.CPULedger
 }
 
 var (
@@ -47,13 +49,13 @@ var (
 	_ platform.UserTimeBounder = (*context)(nil)
 )
 
-// BoundUserTime implements platform.UserTimeBounder with the stub process's
-// CPU clock (stubproc.CPUMark).
+// BoundUserTime implements platform.UserTimeBounder with the ledger of the
+// stub process that ran the last Switch (stubproc.CPULedger).
 func (c *context) BoundUserTime(wall time.Duration) time.Duration {
-	if c.last == nil {
+	if c.lastCPU == nil {
 		return wall
 	}
-	return c.last.cpu.Bound(c.last.tgid, wall)
+	return c.lastCPU.Charge(wall)
 }
 
 // NewContext implements platform.Platform.NewContext.
@@ -98,10 +100,7 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		return platform.Trap{}, err
 	}
 	t.bindToTracerCPU()
-	c.last = t
-	if !t.cpu.Marked() {
-		t.cpu.Mark(t.tgid)
-	}
+	c.lastCPU = as.cpu
 	c.running.Store(t)
 	defer c.running.Store(nil)
 	if c.pendingInterrupt.Swap(false) {

@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/arch"
-	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 )
 
 // Ptrace requests and events x/sys/unix does not name.
@@ -50,9 +49,6 @@ type thread struct {
 	// 0 when it has none. Set by the address space when it attaches the
 	// thread; used only by the tracer after that.
 	probeSlot int
-	// cpu bounds the user time charged for the thread's Switches
-	// (context.go's BoundUserTime). Used only by the tracer.
-	cpu stubproc.CPUMark
 }
 
 // waitStop waits for the thread's next stop and returns its status.

@@ -20,6 +20,9 @@ import (
 type addressSpace struct {
 	p     *Platform
 	first *tracee
+	// cpu bounds the user time charged for the Switches of the process's
+	// threads (cpu_time.go); safe for concurrent use.
+	cpu *stubproc.CPULedger
 
 	// mu protects everything below.
 	mu sync.Mutex
@@ -132,7 +135,7 @@ func (p *Platform) newSpace(master *tracee, withThread bool) (*addressSpace, err
 	if err != nil {
 		return nil, err
 	}
-	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread), maps: newHostMaps()}
+	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread), maps: newHostMaps(), cpu: stubproc.NewCPULedger(first.tgid)}
 	if err := as.startSysThread(); err != nil {
 		as.release(false)
 		return nil, err

@@ -13,7 +13,6 @@ import (
 	"github.com/cocoonrt/cocoon/internal/monotime"
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/platform"
-	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 )
 
 const (
@@ -92,9 +91,6 @@ type stubThread struct {
 	// once (slowcalls.go). Used by the task's goroutine only.
 	call        uint64
 	guessedSlow bool
-	// cpu bounds the user time charged for the thread's Switches
-	// (cpu_time.go); used by the task's goroutine only.
-	cpu stubproc.CPUMark
 	// fast is set while the thread waits in the syshandler (a patched
 	// system-call site, fastpath.go) instead of its signal handler: it
 	// has no signal frame, and its floating-point state is live.
@@ -552,9 +548,6 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		t.msg.FSBase = st.Regs.Fs_base
 		t.msg.SetFS = 1
 		t.fsBase = st.Regs.Fs_base
-	}
-	if !t.cpu.Marked() {
-		t.cpu.Mark(as.first.tgid)
 	}
 	if err := as.beginRun(t); err != nil {
 		return platform.Trap{}, err

@@ -6,14 +6,14 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/platform"
 )
 
-// BoundUserTime implements platform.UserTimeBounder with the stub process's
-// CPU clock (stubproc.CPUMark).
+// BoundUserTime implements platform.UserTimeBounder with the ledger of the
+// stub process that ran the last Switch (stubproc.CPULedger).
 func (c *context) BoundUserTime(wall time.Duration) time.Duration {
 	t := c.last
 	if t == nil {
 		return wall
 	}
-	return t.cpu.Bound(t.as.first.tgid, wall)
+	return t.as.cpu.Charge(wall)
 }
 
 var _ platform.UserTimeBounder = (*context)(nil)

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 )
 
 // Recycling stub processes.
@@ -117,7 +119,9 @@ func (as *addressSpace) recycle(appThreads, idle []*stubThread, regions []*regio
 	if !as.endThreads(appThreads) {
 		return nil
 	}
-	fresh := &addressSpace{p: as.p, first: as.first, threads: make(map[*context]*stubThread), regions: regions, idle: idle}
+	// The process's CPU time so far was its last owner's: the new one's
+	// Switches start from a fresh ledger.
+	fresh := &addressSpace{p: as.p, first: as.first, threads: make(map[*context]*stubThread), regions: regions, idle: idle, cpu: stubproc.NewCPULedger(as.first.tgid)}
 	held := make(map[*region]bool, len(idle))
 	for _, t := range idle {
 		t.as = fresh
