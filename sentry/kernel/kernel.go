@@ -17,10 +17,12 @@ package kernel
 
 import (
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cocoonrt/cocoon/internal/cpuledger"
 	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/fs/devpts"
 	"github.com/cocoonrt/cocoon/sentry/fs/inotify"
@@ -69,7 +71,11 @@ type Kernel struct {
 	// namespace. Set at boot, before any task runs.
 	HostNetwork bool
 
-	futexes   futexManager
+	futexes futexManager
+	// sysCPU bounds the system time charged to tasks on platforms whose
+	// tasks run on any host thread by the sentry's own CPU clock
+	// (task_run.go); nil elsewhere. Set at creation.
+	sysCPU    *cpuledger.Ledger
 	load      loadAverage // the load averages (loadavg.go)
 	fifos     fifoTable
 	mounts    mountRecords
@@ -173,6 +179,9 @@ func NewKernel(p platform.Platform, mf *memfile.File, root *vfs.Dentry, table *S
 		idNS:          make(map[int32]*PIDNamespace),
 	}
 	k.rootPIDNS = newRootPIDNamespace(k)
+	if k.threadFree() {
+		k.sysCPU = cpuledger.New(os.Getpid())
+	}
 	return k
 }
 

@@ -144,8 +144,9 @@ type Task struct {
 	// gVisor accounts it. Reading the host thread's CPU clock instead is
 	// a host system call at each end, which on a virtual machine cost
 	// more than the getppid it measured; a long piece is bounded by the
-	// host's count (platform.UserTimeBounder, hostThreadCPU). Written by
-	// the task, read by anyone.
+	// host's count (platform.UserTimeBounder, hostThreadCPU, and the
+	// kernel's sysCPU where tasks run on any host thread). Written by the
+	// task, read by anyone.
 	userNS, sysNS atomic.Int64
 	// traps counts the task's returns from application code to the
 	// sentry: system calls, faults, exceptions, interruptions. Written

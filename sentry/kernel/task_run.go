@@ -147,6 +147,8 @@ func (t *Task) run() {
 		sys := max(monotime.Now()-mid-time.Duration(t.blockedNS), 0)
 		if t.hostCPU.marked {
 			sys = t.hostCPU.charge(sys)
+		} else if t.k.sysCPU != nil {
+			sys = t.k.sysCPU.Charge(sys)
 		}
 		t.sysNS.Add(int64(sys))
 		if t.cpuTimersArmed() {

@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/cpuledger"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
 	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
@@ -18,7 +19,7 @@ type addressSpace struct {
 	first *thread
 	// cpu bounds the user time charged for the Switches of the process's
 	// threads (context.go's BoundUserTime); safe for concurrent use.
-	cpu *stubproc.CPULedger
+	cpu *cpuledger.Ledger
 
 	// mu protects spare, threads, released, probeUsed and probeFree.
 	mu sync.Mutex
@@ -43,7 +44,7 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
-	as := &addressSpace{p: p, first: res.first, spare: res.tid, threads: make(map[int]*thread), cpu: stubproc.NewCPULedger(res.first.tgid)}
+	as := &addressSpace{p: p, first: res.first, spare: res.tid, threads: make(map[int]*thread), cpu: cpuledger.New(res.first.tgid)}
 	p.spacesMu.Lock()
 	p.spaces[as] = struct{}{}
 	p.spacesMu.Unlock()

@@ -7,9 +7,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/cpuledger"
 	"github.com/cocoonrt/cocoon/sentry/arch"
 	"github.com/cocoonrt/cocoon/sentry/platform"
-	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
 )
 
 const (
@@ -41,7 +41,7 @@ type context struct {
 	lastFault *thread
 	// lastCPU is the ledger of the stub process of the last Switch, for
 	// BoundUserTime.
-	lastCPU *stubproc.CPULedger
+	lastCPU *cpuledger.Ledger
 }
 
 var (
@@ -50,7 +50,7 @@ var (
 )
 
 // BoundUserTime implements platform.UserTimeBounder with the ledger of the
-// stub process that ran the last Switch (stubproc.CPULedger).
+// stub process that ran the last Switch (cpuledger.Ledger).
 func (c *context) BoundUserTime(wall time.Duration) time.Duration {
 	if c.lastCPU == nil {
 		return wall

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/internal/cpuledger"
 	"github.com/cocoonrt/cocoon/sentry/memfile"
 	"github.com/cocoonrt/cocoon/sentry/platform"
 	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
@@ -22,7 +23,7 @@ type addressSpace struct {
 	first *tracee
 	// cpu bounds the user time charged for the Switches of the process's
 	// threads (cpu_time.go); safe for concurrent use.
-	cpu *stubproc.CPULedger
+	cpu *cpuledger.Ledger
 
 	// mu protects everything below.
 	mu sync.Mutex
@@ -135,7 +136,7 @@ func (p *Platform) newSpace(master *tracee, withThread bool) (*addressSpace, err
 	if err != nil {
 		return nil, err
 	}
-	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread), maps: newHostMaps(), cpu: stubproc.NewCPULedger(first.tgid)}
+	as := &addressSpace{p: p, first: first, threads: make(map[*context]*stubThread), maps: newHostMaps(), cpu: cpuledger.New(first.tgid)}
 	if err := as.startSysThread(); err != nil {
 		as.release(false)
 		return nil, err

@@ -7,7 +7,7 @@ import (
 )
 
 // BoundUserTime implements platform.UserTimeBounder with the ledger of the
-// stub process that ran the last Switch (stubproc.CPULedger).
+// stub process that ran the last Switch (cpuledger.Ledger).
 func (c *context) BoundUserTime(wall time.Duration) time.Duration {
 	t := c.last
 	if t == nil {

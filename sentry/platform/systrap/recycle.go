@@ -5,7 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/cocoonrt/cocoon/sentry/platform/stubproc"
+	"github.com/cocoonrt/cocoon/internal/cpuledger"
 )
 
 // Recycling stub processes.
@@ -121,7 +121,7 @@ func (as *addressSpace) recycle(appThreads, idle []*stubThread, regions []*regio
 	}
 	// The process's CPU time so far was its last owner's: the new one's
 	// Switches start from a fresh ledger.
-	fresh := &addressSpace{p: as.p, first: as.first, threads: make(map[*context]*stubThread), regions: regions, idle: idle, cpu: stubproc.NewCPULedger(as.first.tgid)}
+	fresh := &addressSpace{p: as.p, first: as.first, threads: make(map[*context]*stubThread), regions: regions, idle: idle, cpu: cpuledger.New(as.first.tgid)}
 	held := make(map[*region]bool, len(idle))
 	for _, t := range idle {
 		t.as = fresh
