@@ -149,6 +149,11 @@ func TestReportNet(t *testing.T) {
 	metrics := []metric{
 		{"send", "TCP throughput host → pod, one stream", "Mbit/s", true, "target ≥ 0.80x", client("send", "2s")},
 		{"recv", "TCP throughput pod → host, one stream", "Mbit/s", true, "target ≥ 0.80x", client("recv", "2s")},
+		// What each byte costs the whole machine: both ends run on it,
+		// so when both setups keep its CPUs busy the throughput ratio
+		// is about the inverse of this one.
+		{"sendcpu", "Machine CPU per GB, host → pod, one stream", "ms/GB", false, "all CPUs: sender, veth, stack, reader", machineCPUPerGB(t, nb, "send")},
+		{"recvcpu", "Machine CPU per GB, pod → host, one stream", "ms/GB", false, "all CPUs: sender, stack, veth, reader", machineCPUPerGB(t, nb, "recv")},
 		{"http", "HTTP requests/s, wrk -c8 → busybox httpd", "req/s", true, "a fork per connection", func(ip netip.Addr) float64 {
 			rate, _ := wrkRate(t, fmt.Sprintf("http://%s/", netip.AddrPortFrom(ip, 8080)))
 			return rate
@@ -521,6 +526,50 @@ func wrkRate(t *testing.T, url string) (rate float64, requests int) {
 	rate, _ = strconv.ParseFloat(string(m[1]), 64)
 	requests, _ = strconv.Atoi(string(n[1]))
 	return rate, requests
+}
+
+// machineCPUPerGB returns a measure of the CPU time all of the machine's
+// CPUs spend per gigabyte (10^9 bytes) of a 2 s netbench stream in mode
+// ("send": host → pod; "recv": pod → host).
+func machineCPUPerGB(t *testing.T, nb, mode string) func(netip.Addr) float64 {
+	return func(ip netip.Addr) float64 {
+		const seconds = 2
+		before := machineBusy(t)
+		mbits := netbenchClient(t, nb, mode, "-addr", netip.AddrPortFrom(ip, netbenchPort).String(), "-time", fmt.Sprintf("%ds", seconds))
+		used := machineBusy(t) - before
+		gb := mbits * seconds / 8 / 1000
+		if gb <= 0 {
+			t.Fatalf("netbench %s to %v moved nothing", mode, ip)
+		}
+		return math.Round(float64(used.Milliseconds()) / gb)
+	}
+}
+
+// machineBusy returns the time all CPUs have spent on anything but idling
+// (and waiting for I/O, or a hypervisor's other guests), from /proc/stat's
+// "cpu" line: user, nice, system, irq and softirq, in USER_HZ (100 a
+// second on Linux's ABI).
+func machineBusy(t *testing.T) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		t.Fatalf("/proc/stat begins %q", line)
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			t.Fatalf("/proc/stat begins %q: %v", line, err)
+		}
+		ticks += n
+	}
+	const userHZ = 100
+	return time.Duration(ticks) * time.Second / userHZ
 }
 
 // cgroupCPU returns the CPU time used so far by the cgroup process pid is
