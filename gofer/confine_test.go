@@ -551,3 +551,48 @@ func TestSeccompRules(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestGoferStoppedBySIGTERM starts a confined gofer as the init of a PID
+// namespace of its own, as the sandbox does, and stops it with SIGTERM: it
+// says so and exits with 128+15, the status of a process a SIGTERM ended,
+// not 2, which the gofer gives for bad arguments.
+func TestGoferStoppedBySIGTERM(t *testing.T) {
+	requireRoot(t)
+	serverEnd, clientEnd := socketPair(t)
+	cmd := exec.Command(os.Args[0], "--root", testTree(t), "--fd", "3")
+	cmd.Env = append(os.Environ(), confineHelperEnv+"=serve")
+	cmd.ExtraFiles = []*os.File{os.NewFile(uintptr(serverEnd), "gofer-server")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: goferNamespaces | syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.ExtraFiles[0].Close()
+	c, err := NewClient(clientEnd)
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal(err)
+	}
+	// Serving, so confined: the signal reaches the filtered process.
+	mustRoot(t, c)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("gofer still running 10 s after SIGTERM; stderr:\n%s", stderr.String())
+	}
+	if got := cmd.ProcessState.ExitCode(); got != 128+int(syscall.SIGTERM) {
+		t.Errorf("gofer stopped by SIGTERM exited with %v, want status %d; stderr:\n%s", cmd.ProcessState, 128+int(syscall.SIGTERM), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "terminated by SIGTERM") {
+		t.Errorf("gofer stopped by SIGTERM did not say so; stderr:\n%s", stderr.String())
+	}
+}

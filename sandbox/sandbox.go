@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -273,13 +274,29 @@ func (sb *Sandbox) Signal(sig os.Signal) error {
 	return sb.sentry.Process.Signal(sig)
 }
 
+// goferHangUpGrace is how long Wait gives the gofer to exit on its own
+// once the sentry has (it does when its connection closes) before killing
+// it.
+const goferHangUpGrace = 5 * time.Second
+
 // Wait waits for the sentry to exit, stops the gofer, and returns the
 // sentry's exit code: the program's exit status, or 128+signal.
 func (sb *Sandbox) Wait() (int, error) {
 	err := sb.sentry.Wait()
-	// Closing the connection ends the gofer; a kill covers a stuck one.
-	_ = sb.gofer.Process.Signal(syscall.SIGTERM)
-	_ = sb.gofer.Wait()
+	// The sentry's end closing ends the gofer; a kill covers a stuck one
+	// (SIGKILL: a SIGTERM would have the gofer say on the program's
+	// stderr that it was terminated).
+	goferDone := make(chan struct{})
+	go func() {
+		_ = sb.gofer.Wait()
+		close(goferDone)
+	}()
+	select {
+	case <-goferDone:
+	case <-time.After(goferHangUpGrace):
+		_ = sb.gofer.Process.Kill()
+		<-goferDone
+	}
 	if sb.overlay != nil {
 		// The gofer's mount namespace, and the overlay with it, is gone.
 		sb.overlay.remove()
