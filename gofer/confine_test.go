@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -553,9 +554,9 @@ func TestSeccompRules(t *testing.T) {
 }
 
 // TestGoferStoppedBySIGTERM starts a confined gofer as the init of a PID
-// namespace of its own, as the sandbox does, and stops it with SIGTERM: it
-// says so and exits with 128+15, the status of a process a SIGTERM ended,
-// not 2, which the gofer gives for bad arguments.
+// namespace of its own, as the sandbox does: SIGINT and SIGHUP leave it
+// serving, and SIGTERM stops it, saying so, with status 128+15, that of a
+// process a SIGTERM ended, not 2, which the gofer gives for bad arguments.
 func TestGoferStoppedBySIGTERM(t *testing.T) {
 	requireRoot(t)
 	serverEnd, clientEnd := socketPair(t)
@@ -575,8 +576,25 @@ func TestGoferStoppedBySIGTERM(t *testing.T) {
 		cmd.Wait()
 		t.Fatal(err)
 	}
-	// Serving, so confined: the signal reaches the filtered process.
+	// Serving, so confined: the signals reach the filtered process.
 	mustRoot(t, c)
+	// A terminal's signals are for the sandbox: the gofer ignores them
+	// and goes on.
+	ignored, err := strconv.ParseUint(procStatus(t, fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))["SigIgn"], 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		if ignored&(1<<(sig-1)) == 0 {
+			t.Errorf("gofer does not ignore %v (SigIgn %#x)", sig, ignored)
+		}
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := c.Attach(""); err != nil {
+		t.Fatalf("gofer stopped serving after SIGINT and SIGHUP: %v; stderr:\n%s", err, stderr.String())
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -40,23 +40,26 @@ import (
 // five capabilities, and a seccomp allow-list that kills it on any other
 // system call; it refuses to serve if it cannot. Main returns 0 when the
 // sentry hangs up, 1 when confining or serving fails and 2 for bad
-// arguments; a SIGTERM or SIGINT ends the process with 128 plus the
-// signal's number.
+// arguments; a SIGTERM ends the process with 143 (128 plus its number).
 func Main(args []string) int {
-	exitOnTermination(os.Stderr)
+	handleSignals(os.Stderr)
 	return run(args, os.Stderr)
 }
 
-// exitOnTermination makes SIGTERM and SIGINT end the process with 128 plus
-// the signal's number, saying so on w. The gofer is the init of its PID
-// namespace, where the kernel drops a signal whose action is the default:
-// without a handler of its own, Go's runtime, failing to die of the
-// signal it re-raises, exited with status 2, which reads as bad arguments.
-// The mount namespace, and any overlay the gofer mounted in it, go with
-// the process.
-func exitOnTermination(w io.Writer) {
+// handleSignals makes a SIGTERM end the process with 128 plus its number,
+// saying so on w, and ignores the signals a terminal sends its foreground
+// job (SIGINT, SIGHUP), which `cocoon do` runs the gofer in: the sandbox
+// acts on those, and the gofer serves until its sentry hangs up.
+//
+// The gofer is the init of its PID namespace, where the kernel drops a
+// signal whose action is the default: without a handler of its own, Go's
+// runtime, failing to die of the signal it re-raised, exited with status
+// 2, which reads as bad arguments. The mount namespace, and any overlay
+// the gofer mounted in it, go with the process.
+func handleSignals(w io.Writer) {
+	signal.Ignore(unix.SIGINT, unix.SIGHUP)
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT)
+	signal.Notify(sigs, unix.SIGTERM)
 	go func() {
 		sig := (<-sigs).(unix.Signal)
 		fmt.Fprintf(w, "cocoon gofer: terminated by %s\n", unix.SignalName(sig))

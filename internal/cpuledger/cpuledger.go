@@ -79,8 +79,8 @@ func processCPU(pid int) (time.Duration, bool) {
 	return time.Duration(ts.Nano()), true
 }
 
-// New returns the ledger of stub process pid, starting from a
-// reading of its clock now.
+// New returns the ledger of process pid, starting from a reading of its
+// clock now.
 func New(pid int) *Ledger {
 	l := &Ledger{pid: pid}
 	l.last, l.read = processCPU(pid)
@@ -88,10 +88,10 @@ func New(pid int) *Ledger {
 }
 
 // Charge returns the time to charge for a piece of the process's work that
-// took wall: wall for a short one, at most wall and at most what the
-// process used and no piece has claimed for a long one.
-// Without a reading of the process's clock (the process is gone) it
-// returns wall. It may be called by any thread.
+// took wall: wall for a short one; for a long one, at most wall and at
+// most what the process used that no piece has claimed. Without a reading
+// of the process's clock (the process is gone) it returns wall. It may be
+// called by any thread.
 func (l *Ledger) Charge(wall time.Duration) time.Duration {
 	if wall < BoundAfter {
 		l.short.Add(int64(wall))
