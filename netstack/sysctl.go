@@ -18,7 +18,8 @@ import (
 // sysctls (sentry/sysctl lists them): /proc/sys/net reads and writes them
 // here, and each takes effect where Linux's does. Those netstack applies
 // itself (the ephemeral port range and its reserved ports, SACK, the TCP
-// buffer sizes, SYN retries, FIN-WAIT-2's timeout, forwarding) are set on
+// buffer sizes, SYN retries, FIN-WAIT-2's timeout, forwarding, the
+// congestion control of new TCP sockets) are set on
 // the gVisor stack when written; the others are read where they apply: listen's backlog
 // (somaxconn), bind's privileged ports, the keepalive defaults of a new
 // TCP socket, SO_SNDBUF and SO_RCVBUF's caps, who may open ping sockets,
@@ -63,16 +64,17 @@ func (s *Stack) Sysctl(name string) (string, bool) {
 }
 
 // SysctlWritable reports whether name may be written in this namespace:
-// a child namespace shows the InitialOnly ones read-only.
+// a child namespace shows the InitialOnly ones read-only, and every one
+// the ReadOnly ones.
 func (s *Stack) SysctlWritable(name string) bool {
 	spec, ok := sysctl.NetSysctls[name]
-	return ok && (s.sysctls.initial || !spec.InitialOnly)
+	return ok && !spec.ReadOnly && (s.sysctls.initial || !spec.InitialOnly)
 }
 
 // SetSysctl writes value to a net sysctl as a write to its /proc/sys file
 // does (sysctl.ParseNet): ENOENT for a name the stack does not implement,
-// EACCES for one this namespace may not change, EINVAL for a value Linux
-// refuses or the stack cannot honour (with the reason wrapped).
+// EACCES for one this namespace may not change, a SysctlError for a value
+// Linux refuses or the stack cannot honour (with the reason wrapped).
 func (s *Stack) SetSysctl(name, value string) error {
 	if _, ok := sysctl.NetSysctls[name]; !ok {
 		return unix.ENOENT
@@ -97,8 +99,8 @@ func (s *Stack) SetSysctl(name, value string) error {
 	return nil
 }
 
-// SysctlError is SetSysctl's error for a refused value: it is EINVAL
-// (errors.Is), and says why.
+// SysctlError is SetSysctl's error for a refused value: it is the errno
+// of the write (Errno, errors.Is), and says why.
 type SysctlError struct {
 	Name string
 	Err  error
@@ -106,8 +108,19 @@ type SysctlError struct {
 
 func (e *SysctlError) Error() string { return fmt.Sprintf("sysctl %s: %v", e.Name, e.Err) }
 
-// Is makes a SysctlError EINVAL, the errno of the write.
-func (e *SysctlError) Is(target error) bool { return target == unix.EINVAL }
+// Errno is the write's errno: ENOENT for a name that is none of the
+// sysctl's choices (a congestion control the sandbox lacks), EINVAL for
+// any other refused value.
+func (e *SysctlError) Errno() unix.Errno {
+	var nc *sysctl.ErrNoChoice
+	if errors.As(e.Err, &nc) {
+		return unix.ENOENT
+	}
+	return unix.EINVAL
+}
+
+// Is makes a SysctlError its Errno.
+func (e *SysctlError) Is(target error) bool { return target == e.Errno() }
 
 // Unwrap returns the reason.
 func (e *SysctlError) Unwrap() error { return e.Err }
@@ -156,6 +169,9 @@ func (s *Stack) applySysctlLocked(name string, v []int64) error {
 		setTCP(&tcpip.TCPSendBufferSizeRangeOption{Min: lo, Default: def, Max: hi})
 	case "net.ipv4.tcp_max_tw_buckets":
 		s.timeWait.max.Store(v[0])
+	case "net.ipv4.tcp_congestion_control":
+		o := tcpip.CongestionControlOption(sysctl.CongestionControls[v[0]])
+		setTCP(&o)
 	}
 	if terr != nil {
 		return errors.New(terr.String())

@@ -274,7 +274,7 @@ func (k *Kernel) setNetSysctl(st *netstack.Stack, name, value string) error {
 func errnoOf(err error) error {
 	var se *netstack.SysctlError
 	if errors.As(err, &se) {
-		return unix.EINVAL
+		return se.Errno()
 	}
 	return err
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // The network namespace's sysctls (net.*): integer vectors that Linux
-// reads and writes with proc_dointvec_minmax and its relatives, and one
-// set of ports (ip_local_reserved_ports, portlist.go). The
+// reads and writes with proc_dointvec_minmax and its relatives, one set
+// of ports (ip_local_reserved_ports, portlist.go) and the names of TCP
+// congestion control algorithms. The
 // sandbox's stack (netstack.Stack) keeps one set per network namespace
 // and applies them; this file knows their names, bounds and defaults, so
 // that the daemon can check a pod's values without the stack.
@@ -34,7 +35,28 @@ type Net struct {
 	// Len, Min, Max and Default do not apply, and a new namespace's set
 	// is empty.
 	PortList bool
+	// Choices marks a name rather than a number: the value is one of
+	// Choices, kept as its index (Len 1; Min and Max do not apply).
+	Choices []string
+	// ReadOnly marks a sysctl no namespace may write: it shows what the
+	// sandbox offers (tcp_available_congestion_control).
+	ReadOnly bool
 }
+
+// CongestionControls are the TCP congestion control algorithms the
+// sandbox's TCP has (gVisor's), by net.ipv4.tcp_congestion_control's
+// name for them.
+var CongestionControls = []string{"reno", "cubic"}
+
+// defaultCongestionControl is a new namespace's algorithm: gVisor's
+// default, reno, which a Linux built with CONFIG_DEFAULT_RENO has too.
+// Linux's usual cubic measured slower in the sandbox's sending pods: in
+// six alternating pairs of e2e's TestReportNet (pod → host, one stream,
+// 2-CPU VM), 0.40-0.89x runc against reno's 0.39-1.15x (medians 0.7 and
+// 1.1), at 1.5-2.6x runc's CPU per GB of the machine against 0.9-1.6x.
+// (A network namespace on Linux starts with its host's choice, which may
+// be one the sandbox lacks: bbr.)
+const defaultCongestionControl = 0 // reno
 
 // Linux's bounds: SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF (x86-64),
 // MAX_TCP_SYNCNT, and proc_dointvec_jiffies's INT_MAX / HZ for HZ=1000.
@@ -87,6 +109,13 @@ var NetSysctls = map[string]Net{
 	"net.ipv4.tcp_fastopen": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{1}},
 	// proc_dointvec: any int; 0 or less keeps no TIME-WAIT socket.
 	"net.ipv4.tcp_max_tw_buckets": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{MaxTimeWaitFor(defaultNetMemory)}},
+	// The algorithm of a new TCP socket; an algorithm the sandbox lacks
+	// is ENOENT, as on a Linux without its module.
+	"net.ipv4.tcp_congestion_control": {Len: 1, Choices: CongestionControls, Default: []int64{defaultCongestionControl}},
+	// Each algorithm may be the namespace's and any socket's: Linux's
+	// lists, which the sandbox cannot change.
+	"net.ipv4.tcp_available_congestion_control": {Len: 1, Choices: []string{strings.Join(CongestionControls, " ")}, Default: []int64{0}, ReadOnly: true},
+	"net.ipv4.tcp_allowed_congestion_control":   {Len: 1, Choices: []string{strings.Join(CongestionControls, " ")}, Default: []int64{0}, ReadOnly: true},
 }
 
 // Linux sizes its established-connection hash with one slot per 128 KiB
@@ -123,20 +152,44 @@ type ErrInvalid struct{ Reason string }
 
 func (e *ErrInvalid) Error() string { return e.Reason }
 
+// ErrNoChoice is ParseNet's error for a name that is none of a sysctl's
+// Choices: ENOENT, as Linux's for a congestion control it has no module
+// of.
+type ErrNoChoice struct {
+	Value   string
+	Choices []string
+}
+
+func (e *ErrNoChoice) Error() string {
+	return fmt.Sprintf("%q is not one of %s", e.Value, strings.Join(e.Choices, ", "))
+}
+
 // ParseNet parses a value written to net sysctl name over old (its
 // current value) as proc_dointvec_minmax does: leading blanks, then up to
 // Len blank-separated integers (decimal, 0x hexadecimal or 0 octal);
 // values past Len and what follows them are ignored, fewer values change
-// only the first ones. Each value must be within the bounds. It does not
-// apply the checks that involve other sysctls or the stack's abilities
-// (CheckNet).
+// only the first ones. Each value must be within the bounds. A sysctl of
+// Choices takes a name, up to a newline, as proc_dostring reads it. It
+// does not apply the checks that involve other sysctls or the stack's
+// abilities (CheckNet).
 func ParseNet(name, value string, old []int64) ([]int64, error) {
 	spec, ok := NetSysctls[name]
 	if !ok {
 		return nil, &ErrUnsupported{Name: name}
 	}
+	if spec.ReadOnly {
+		return nil, &ErrInvalid{Reason: "read-only"}
+	}
 	if spec.PortList {
 		return parsePortList(value)
+	}
+	if spec.Choices != nil {
+		choice, _, _ := strings.Cut(value, "\n")
+		i := slices.Index(spec.Choices, choice)
+		if i < 0 {
+			return nil, &ErrNoChoice{Value: choice, Choices: spec.Choices}
+		}
+		return []int64{int64(i)}, nil
 	}
 	out := append([]int64(nil), old...)
 	if len(out) != spec.Len {
@@ -275,10 +328,14 @@ func ParseCInt(s string) (int64, error) {
 }
 
 // FormatNet formats a value of net sysctl name as /proc/sys shows it:
-// tab-separated, or a port list's ranges.
+// tab-separated, a port list's ranges, or the name chosen.
 func FormatNet(name string, v []int64) string {
-	if NetSysctls[name].PortList {
+	spec := NetSysctls[name]
+	if spec.PortList {
 		return formatPortList(v)
+	}
+	if spec.Choices != nil && len(v) == 1 && v[0] >= 0 && v[0] < int64(len(spec.Choices)) {
+		return spec.Choices[v[0]]
 	}
 	parts := make([]string, len(v))
 	for i, x := range v {

@@ -35,9 +35,36 @@ func TestUnsupportedNamesTheSysctl(t *testing.T) {
 	if !errors.As(err, &u) || u.Name != "fs.mqueue.msg_maximum" {
 		t.Fatalf("Parse(fs.mqueue.msg_maximum) = %v, want ErrUnsupported naming it", err)
 	}
-	_, _, err = Parse("net/ipv4/tcp_congestion_control", "cubic")
-	if !errors.As(err, &u) || u.Name != "net.ipv4.tcp_congestion_control" {
-		t.Fatalf("Parse(net.ipv4.tcp_congestion_control) = %v, want ErrUnsupported naming it", err)
+	_, _, err = Parse("net/ipv4/tcp_tw_reuse", "1")
+	if !errors.As(err, &u) || u.Name != "net.ipv4.tcp_tw_reuse" {
+		t.Fatalf("Parse(net.ipv4.tcp_tw_reuse) = %v, want ErrUnsupported naming it", err)
+	}
+}
+
+func TestCongestionControlSysctls(t *testing.T) {
+	if got := FormatNet("net.ipv4.tcp_congestion_control", NetSysctls["net.ipv4.tcp_congestion_control"].Default); got != "reno" {
+		t.Errorf("a new namespace's tcp_congestion_control = %q, want gVisor's default reno", got)
+	}
+	for _, c := range []struct{ value, want string }{{"reno", "reno"}, {"cubic\n", "cubic"}, {"reno\nignored", "reno"}} {
+		if n, v, err := Parse("net/ipv4/tcp_congestion_control", c.value); err != nil || n != "net.ipv4.tcp_congestion_control" || v != c.want {
+			t.Errorf("Parse(tcp_congestion_control, %q) = %q, %q, %v; want %q", c.value, n, v, err, c.want)
+		}
+	}
+	for _, bad := range []string{"bbr", " reno", "", "RENO"} {
+		// A write to /proc/sys: blanks are part of the name.
+		_, err := ParseNet("net.ipv4.tcp_congestion_control", bad, nil)
+		var nc *ErrNoChoice
+		if !errors.As(err, &nc) {
+			t.Errorf("ParseNet(tcp_congestion_control, %q) = %v, want ErrNoChoice", bad, err)
+		}
+	}
+	for _, name := range []string{"net.ipv4.tcp_available_congestion_control", "net.ipv4.tcp_allowed_congestion_control"} {
+		if got := FormatNet(name, NetSysctls[name].Default); got != "reno cubic" {
+			t.Errorf("%s = %q, want %q", name, got, "reno cubic")
+		}
+		if _, _, err := Parse(name, "reno cubic"); err == nil {
+			t.Errorf("Parse(%s) took a value; it is read-only", name)
+		}
 	}
 }
 
