@@ -286,17 +286,9 @@ func (sb *Sandbox) Wait() (int, error) {
 	// The sentry's end closing ends the gofer; a kill covers a stuck one
 	// (SIGKILL: a SIGTERM would have the gofer say on the program's
 	// stderr that it was terminated).
-	goferDone := make(chan struct{})
-	go func() {
-		_ = sb.gofer.Wait()
-		close(goferDone)
-	}()
-	select {
-	case <-goferDone:
-	case <-time.After(goferHangUpGrace):
-		_ = sb.gofer.Process.Kill()
-		<-goferDone
-	}
+	stuck := time.AfterFunc(goferHangUpGrace, func() { _ = sb.gofer.Process.Kill() })
+	_ = sb.gofer.Wait()
+	stuck.Stop()
 	if sb.overlay != nil {
 		// The gofer's mount namespace, and the overlay with it, is gone.
 		sb.overlay.remove()

@@ -70,6 +70,8 @@ func (t *Task) run() {
 		t.hostCPU.mark()
 	}
 	appOnThread := t.hostCPU.marked && t.k.appOnTaskThread()
+	// The task's context is set once, before run.
+	bounder, _ := t.ctx.(platform.UserTimeBounder)
 	for {
 		if !t.prepareToRun() {
 			return
@@ -80,8 +82,8 @@ func (t *Task) run() {
 		user := mid - start
 		if appOnThread {
 			user = t.hostCPU.charge(user)
-		} else if b, ok := t.ctx.(platform.UserTimeBounder); ok {
-			user = b.BoundUserTime(user)
+		} else if bounder != nil {
+			user = bounder.BoundUserTime(user)
 		}
 		t.userNS.Add(int64(user))
 		t.traps.Store(t.traps.Load() + 1)
