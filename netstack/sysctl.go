@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,11 +20,14 @@ import (
 // here, and each takes effect where Linux's does. Those netstack applies
 // itself (the ephemeral port range and its reserved ports, SACK, the TCP
 // buffer sizes, SYN retries, FIN-WAIT-2's timeout, forwarding, the
-// congestion control of new TCP sockets) are set on
-// the gVisor stack when written; the others are read where they apply: listen's backlog
-// (somaxconn), bind's privileged ports, the keepalive defaults of a new
-// TCP socket, SO_SNDBUF and SO_RCVBUF's caps, who may open ping sockets,
-// the TIME-WAIT limit (timewait.go).
+// congestion control of new TCP sockets, TIME-WAIT reuse, retransmission
+// limits and bounds, loss recovery, receive buffer tuning, the default
+// TTL) are set on the gVisor stack when written; the others are read
+// where they apply: listen's backlog (somaxconn), bind's privileged
+// ports, the keepalive defaults of a new TCP socket, a new AF_INET6
+// socket's IPV6_V6ONLY, a new unix datagram socket's queue limit,
+// SO_SNDBUF and SO_RCVBUF's caps, who may open ping sockets, the
+// TIME-WAIT limit (timewait.go).
 
 // netSysctls are a stack's values.
 type netSysctls struct {
@@ -35,6 +39,12 @@ type netSysctls struct {
 	// initial is set for the sandbox's initial namespace, whose
 	// InitialOnly sysctls are writable; immutable.
 	initial bool
+
+	// bindV6Only and maxDgramQlen copy net.ipv6.bindv6only and
+	// net.unix.max_dgram_qlen, which every new socket reads, without
+	// mu; written under it.
+	bindV6Only   atomic.Bool
+	maxDgramQlen atomic.Uint32
 }
 
 // initSysctls gives the stack a new namespace's sysctls and applies them.
@@ -172,12 +182,85 @@ func (s *Stack) applySysctlLocked(name string, v []int64) error {
 	case "net.ipv4.tcp_congestion_control":
 		o := tcpip.CongestionControlOption(sysctl.CongestionControls[v[0]])
 		setTCP(&o)
+	case "net.ipv4.tcp_tw_reuse":
+		// Linux's 0, 1 and 2 (loopback only) are gVisor's three
+		// modes, in the same order; both reuse a TIME-WAIT port a
+		// second after its last timestamp (tcp_tw_reuse_delay).
+		o := tcpip.TCPTimeWaitReuseOption(v[0])
+		setTCP(&o)
+	case "net.ipv4.tcp_retries2":
+		// Linux turns the count into a timeout, as if each
+		// retransmission doubled the RTO from TCP_RTO_MIN; gVisor
+		// counts the retransmissions themselves.
+		o := tcpip.TCPMaxRetriesOption(v[0])
+		setTCP(&o)
+	case "net.ipv4.tcp_moderate_rcvbuf":
+		o := tcpip.TCPModerateReceiveBufferOption(v[0] != 0)
+		setTCP(&o)
+	case "net.ipv4.tcp_recovery":
+		// Linux's bits (RACK, a static reordering window, no
+		// duplicate-ACK threshold) are gVisor's.
+		o := tcpip.TCPRecovery(v[0])
+		setTCP(&o)
+	case "net.ipv4.tcp_rto_min_us", "net.ipv4.tcp_rto_max_ms":
+		terr = s.applyRTOBoundsLocked(name, v[0])
+	case "net.ipv4.ip_default_ttl":
+		o := tcpip.DefaultTTLOption(v[0])
+		terr = s.SetNetworkProtocolOption(ipv4.ProtocolNumber, &o)
+	case "net.ipv6.bindv6only":
+		s.sysctls.bindV6Only.Store(v[0] != 0)
+	case "net.unix.max_dgram_qlen":
+		s.sysctls.maxDgramQlen.Store(uint32(v[0]))
 	}
 	if terr != nil {
 		return errors.New(terr.String())
 	}
 	return nil
 }
+
+// applyRTOBoundsLocked sets the floor or the ceiling of the
+// retransmission timeout, the other kept at its sysctl's value. Linux
+// bounds the RTO by the ceiling last, so a floor above the ceiling yields
+// to it; gVisor refuses a floor above its ceiling, so the floor it gets
+// is the lower of the two.
+//
+// Preconditions: s.sysctls.mu is held.
+func (s *Stack) applyRTOBoundsLocked(name string, v int64) tcpip.Error {
+	minUs, maxMs := s.sysctls.values["net.ipv4.tcp_rto_min_us"], s.sysctls.values["net.ipv4.tcp_rto_max_ms"]
+	if minUs == nil || maxMs == nil {
+		// initSysctls has not set both yet.
+		minUs, maxMs = sysctl.NetSysctls["net.ipv4.tcp_rto_min_us"].Default, sysctl.NetSysctls["net.ipv4.tcp_rto_max_ms"].Default
+	}
+	floor, ceiling := time.Duration(minUs[0])*time.Microsecond, time.Duration(maxMs[0])*time.Millisecond
+	if name == "net.ipv4.tcp_rto_min_us" {
+		floor = time.Duration(v) * time.Microsecond
+	} else {
+		ceiling = time.Duration(v) * time.Millisecond
+	}
+	// Lower the floor first so that any ceiling is accepted.
+	zero := tcpip.TCPMinRTOOption(0)
+	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &zero); err != nil {
+		return err
+	}
+	c := tcpip.TCPMaxRTOOption(ceiling)
+	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &c); err != nil {
+		return err
+	}
+	f := tcpip.TCPMinRTOOption(min(floor, ceiling))
+	return s.SetTransportProtocolOption(tcp.ProtocolNumber, &f)
+}
+
+// DefaultTTL returns net.ipv4.ip_default_ttl, the TTL of the packets of
+// a socket that sets none.
+func (s *Stack) DefaultTTL() int { return int(s.sysctlValue("net.ipv4.ip_default_ttl")[0]) }
+
+// BindV6Only returns net.ipv6.bindv6only, a new AF_INET6 socket's
+// IPV6_V6ONLY.
+func (s *Stack) BindV6Only() bool { return s.sysctls.bindV6Only.Load() }
+
+// MaxDgramQlen returns net.unix.max_dgram_qlen as a new unix datagram
+// socket keeps it: unsigned, so -1 is no limit.
+func (s *Stack) MaxDgramQlen() uint32 { return s.sysctls.maxDgramQlen.Load() }
 
 // bufRange orders tcp_rmem or tcp_wmem's three values as gVisor needs
 // them (Min <= Default <= Max): Linux accepts any three positive numbers

@@ -1,6 +1,9 @@
 package kernel
 
-import unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
+import (
+	"github.com/cocoonrt/cocoon/netstack"
+	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
+)
 
 // UnixSockets returns the sandbox's AF_UNIX socket stack (its abstract
 // names and bound paths), made on first use. Every container of the pod
@@ -9,16 +12,19 @@ import unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 func (k *Kernel) UnixSockets() *unixsock.Stack {
 	k.unixOnce.Do(func() {
 		k.unixStack = unixsock.NewStack()
-		// listen caps the backlog with the somaxconn of the socket's
-		// own network namespace (Socket.ns: a *NetNamespace).
-		k.unixStack.SetSomaxConn(func(ns any) int {
+		// A socket obeys the sysctls of its own network namespace
+		// (Socket.ns: a *NetNamespace).
+		k.unixStack.SetSysctls(func(ns any) unixsock.Sysctls {
+			var st *netstack.Stack
 			if n, ok := ns.(*NetNamespace); ok && n.stack != nil {
-				return n.stack.SomaxConn()
+				st = n.stack
+			} else if initial, err := k.NetStack(); err == nil {
+				st = initial
 			}
-			if st, err := k.NetStack(); err == nil && st != nil {
-				return st.SomaxConn()
+			if st == nil {
+				return unixsock.Sysctls{SomaxConn: unixsock.SoMaxConn, MaxDgramQlen: unixsock.MaxDgramQlen}
 			}
-			return unixsock.SoMaxConn
+			return unixsock.Sysctls{SomaxConn: st.SomaxConn(), MaxDgramQlen: st.MaxDgramQlen()}
 		})
 	})
 	return k.unixStack

@@ -102,11 +102,24 @@ var NetSysctls = map[string]Net{
 	"net.ipv4.tcp_syncookies":       {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
 	"net.ipv4.tcp_timestamps":       {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
 	"net.ipv4.tcp_window_scaling":   {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
-	"net.ipv4.tcp_rmem":             {Len: 3, Min: 1, Max: math.MaxInt32, Default: DefaultTCPRmem},
-	"net.ipv4.tcp_wmem":             {Len: 3, Min: 1, Max: math.MaxInt32, Default: DefaultTCPWmem},
+	"net.ipv4.tcp_tw_reuse":         {Len: 1, Min: 0, Max: 2, Default: []int64{2}},
+	"net.ipv4.tcp_retries2":         {Len: 1, Min: 0, Max: 255, Default: []int64{15}},
+	"net.ipv4.tcp_moderate_rcvbuf":  {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
+	"net.ipv4.tcp_recovery":         {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
+	"net.ipv4.ip_default_ttl":       {Len: 1, Min: 1, Max: 255, Default: []int64{64}},
+	"net.ipv6.bindv6only":           {Len: 1, Min: 0, Max: 255, Default: []int64{0}},
+	// The retransmission timeout's floor, in microseconds, and its
+	// ceiling, in milliseconds (TCP_RTO_MIN and TCP_RTO_MAX).
+	"net.ipv4.tcp_rto_min_us": {Len: 1, Min: 1, Max: math.MaxInt32, Default: []int64{200000}},
+	"net.ipv4.tcp_rto_max_ms": {Len: 1, Min: 1000, Max: 120000, Default: []int64{120000}},
+	"net.ipv4.tcp_rmem":       {Len: 3, Min: 1, Max: math.MaxInt32, Default: DefaultTCPRmem},
+	"net.ipv4.tcp_wmem":       {Len: 3, Min: 1, Max: math.MaxInt32, Default: DefaultTCPWmem},
 	// proc_dointvec: any int, bits of TFO_* (1: clients may use TCP
 	// Fast Open).
 	"net.ipv4.tcp_fastopen": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{1}},
+	// proc_dointvec: any int, which a new datagram socket keeps as an
+	// unsigned limit on its receive queue (-1: none).
+	"net.unix.max_dgram_qlen": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{10}},
 	// proc_dointvec: any int; 0 or less keeps no TIME-WAIT socket.
 	"net.ipv4.tcp_max_tw_buckets": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{MaxTimeWaitFor(defaultNetMemory)}},
 	// The algorithm of a new TCP socket; an algorithm the sandbox lacks

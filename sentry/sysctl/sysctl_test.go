@@ -35,9 +35,9 @@ func TestUnsupportedNamesTheSysctl(t *testing.T) {
 	if !errors.As(err, &u) || u.Name != "fs.mqueue.msg_maximum" {
 		t.Fatalf("Parse(fs.mqueue.msg_maximum) = %v, want ErrUnsupported naming it", err)
 	}
-	_, _, err = Parse("net/ipv4/tcp_tw_reuse", "1")
-	if !errors.As(err, &u) || u.Name != "net.ipv4.tcp_tw_reuse" {
-		t.Fatalf("Parse(net.ipv4.tcp_tw_reuse) = %v, want ErrUnsupported naming it", err)
+	_, _, err = Parse("net/ipv4/tcp_slow_start_after_idle", "1")
+	if !errors.As(err, &u) || u.Name != "net.ipv4.tcp_slow_start_after_idle" {
+		t.Fatalf("Parse(net.ipv4.tcp_slow_start_after_idle) = %v, want ErrUnsupported naming it", err)
 	}
 }
 

@@ -294,6 +294,8 @@ func (fs *filesystem) sysDir(key string) *node {
 	netDir := fs.fixedDir(key+"/net", 0o555, nil, []entry{
 		{"core", func(k string) *node { return fs.netSysctlDir(k, "core") }},
 		{"ipv4", func(k string) *node { return fs.netSysctlDir(k, "ipv4") }},
+		{"ipv6", func(k string) *node { return fs.netSysctlDir(k, "ipv6") }},
+		{"unix", func(k string) *node { return fs.netSysctlDir(k, "unix") }},
 	})
 	fsDir := fs.fixedDir(key+"/fs", 0o555, nil, []entry{
 		// No system-wide limit on open files: only RLIMIT_NOFILE.

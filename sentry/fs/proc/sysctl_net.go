@@ -10,7 +10,7 @@ import (
 )
 
 // /proc/sys/net: the net.* sysctls of the reader's network namespace
-// (ipv4 and core). Each namespace has its own values, so a file reads
+// (core, ipv4, ipv6 and unix). Each namespace has its own values, so a file reads
 // and writes the calling task's; a namespace shows the files it has
 // (a hostNetwork pod's initial one: ping_group_range alone), each mode
 // 0644, or 0444 where the namespace may not change it (a child
@@ -52,7 +52,8 @@ func (fs *filesystem) netSysctlNames(prefix string) ([]string, map[string]bool) 
 	return names, all
 }
 
-// netSysctlDir returns /proc/sys/net/<sub> (sub is "ipv4" or "core").
+// netSysctlDir returns /proc/sys/net/<sub> (sub is "core", "ipv4", "ipv6"
+// or "unix").
 func (fs *filesystem) netSysctlDir(key, sub string) *node {
 	prefix := "net." + sub + "."
 	file := func(name string, writable bool) *node {

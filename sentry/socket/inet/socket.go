@@ -207,6 +207,9 @@ func New(st *netstack.Stack, family, typ, protocol int, uid, gid uint32) (*Socke
 	if terr != nil {
 		return nil, errno(terr)
 	}
+	if family == linux.AF_INET6 && st.BindV6Only() {
+		ep.SocketOptions().SetV6Only(true)
+	}
 	if tp == tcp.ProtocolNumber {
 		// The namespace's net.ipv4.tcp_keepalive_* are a new
 		// socket's TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.

@@ -264,8 +264,9 @@ func (s *Socket) getIPOpt(name int) ([]byte, error) {
 			return nil, errno(terr)
 		}
 		if v == 0 {
-			// "Use the default", which Linux reports as its value.
-			v = 64
+			// "Use the default", which Linux reports as its value:
+			// the namespace's net.ipv4.ip_default_ttl.
+			v = s.stack.DefaultTTL()
 		}
 		return i32(v), nil
 	case linux.IP_TOS:

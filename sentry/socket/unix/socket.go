@@ -98,6 +98,11 @@ type Socket struct {
 	synth.SocketAttrs
 	queue waiter.Queue
 
+	// maxDgramQlen is the net.unix.max_dgram_qlen of the socket's
+	// namespace when it was made: more datagrams than this waiting in
+	// its receive queue fill it. Immutable.
+	maxDgramQlen uint32
+
 	// rcvTimeo and sndTimeo are SO_RCVTIMEO and SO_SNDTIMEO (0: none).
 	rcvTimeo, sndTimeo atomic.Int64
 
@@ -139,7 +144,7 @@ type Socket struct {
 // New returns an unconnected socket of type typ (SOCK_STREAM,
 // SOCK_DGRAM or SOCK_SEQPACKET) owned by uid and gid.
 func (st *Stack) New(ns any, typ int, uid, gid uint32) *Socket {
-	s := &Socket{stack: st, ns: ns, typ: typ, sndbuf: defaultBuf, rcvbuf: defaultBuf, peerCred: noCred}
+	s := &Socket{stack: st, ns: ns, typ: typ, sndbuf: defaultBuf, rcvbuf: defaultBuf, peerCred: noCred, maxDgramQlen: st.sysctlsOf(ns).MaxDgramQlen}
 	s.InitSocketAttrs(uid, gid)
 	return s
 }
@@ -170,7 +175,7 @@ func (s *Socket) Listen(backlog int, cred Cred) error {
 	st := s.stack
 	// Compared unsigned, as __sys_listen does: a negative backlog is
 	// the cap.
-	if somaxconn := st.somaxconnOf(s.ns); backlog < 0 || backlog > somaxconn {
+	if somaxconn := st.sysctlsOf(s.ns).SomaxConn; backlog < 0 || backlog > somaxconn {
 		backlog = somaxconn
 	}
 	st.mu.Lock()
@@ -397,7 +402,7 @@ func (s *Socket) Send(src []byte, ctl Control, to *Socket, hasAddr bool) (int, e
 	if target.shutdown&rcvShutdown != 0 {
 		return 0, linux.EPIPE
 	}
-	if s.typ == linux.SOCK_DGRAM && target.peer != s && target.rcv.len() > maxDgramQlen {
+	if s.typ == linux.SOCK_DGRAM && target.peer != s && uint32(target.rcv.len()) > target.maxDgramQlen {
 		target.addFullWaiterLocked(s)
 		return 0, linux.EAGAIN
 	}
@@ -602,7 +607,7 @@ func (s *Socket) Readiness(mask uint32) uint32 {
 	}
 	writable := s.state != stateListening && s.wmem*4 <= s.sndbuf
 	if writable && s.typ == linux.SOCK_DGRAM {
-		if p := s.peer; p != nil && p.peer != s && p.rcv.len() > maxDgramQlen {
+		if p := s.peer; p != nil && p.peer != s && uint32(p.rcv.len()) > p.maxDgramQlen {
 			p.addFullWaiterLocked(s)
 			writable = false
 		}

@@ -15,7 +15,7 @@ func TestListenSomaxconnOfSocketNamespace(t *testing.T) {
 	st := NewStack()
 	type ns struct{ somaxconn int }
 	small, large := &ns{2}, &ns{5}
-	st.SetSomaxConn(func(n any) int { return n.(*ns).somaxconn })
+	st.SetSysctls(func(n any) Sysctls { return Sysctls{SomaxConn: n.(*ns).somaxconn, MaxDgramQlen: MaxDgramQlen} })
 	for i, tc := range []struct {
 		ns      *ns
 		backlog int

@@ -27,11 +27,12 @@ const (
 	// amd64.
 	minSndBuf = 4608
 	minRcvBuf = 2304
-	// maxDgramQlen is net.unix.max_dgram_qlen: a datagram socket's
-	// receive queue is full beyond it (unless it is connected back).
-	maxDgramQlen = 10
+	// MaxDgramQlen is net.unix.max_dgram_qlen's default: a datagram
+	// socket's receive queue is full beyond it (unless it is connected
+	// back).
+	MaxDgramQlen = 10
 	// SoMaxConn is net.core.somaxconn's default, the cap on listen's
-	// backlog where the stack has no SetSomaxConn.
+	// backlog.
 	SoMaxConn = 4096
 )
 
@@ -55,23 +56,34 @@ type Stack struct {
 	// autobind is the next autobind name to try.
 	autobind uint32
 
-	// somaxconn returns the net.core.somaxconn of a network namespace
-	// (Socket.ns); nil: SoMaxConn. Atomic, not under mu, because it
-	// reads the namespace's sysctls, which have their own lock.
-	somaxconn atomic.Pointer[func(ns any) int]
+	// sysctls returns the sysctls of a network namespace (Socket.ns);
+	// nil: their defaults. Atomic, not under mu, because it reads the
+	// namespace's sysctls, which have their own lock.
+	sysctls atomic.Pointer[func(ns any) Sysctls]
 }
 
-// SetSomaxConn sets how listen finds the net.core.somaxconn of a
-// socket's network namespace, which caps its backlog (__sys_listen reads
-// sock_net's).
-func (st *Stack) SetSomaxConn(fn func(ns any) int) { st.somaxconn.Store(&fn) }
+// Sysctls are the sysctls of a network namespace that its unix sockets
+// obey.
+type Sysctls struct {
+	// SomaxConn is net.core.somaxconn, which caps listen's backlog
+	// (__sys_listen reads sock_net's).
+	SomaxConn int
+	// MaxDgramQlen is net.unix.max_dgram_qlen, which a new socket keeps
+	// as its datagram receive queue's limit (sk_max_ack_backlog, a u32:
+	// -1 is none).
+	MaxDgramQlen uint32
+}
 
-// somaxconnOf returns the net.core.somaxconn of network namespace ns.
-func (st *Stack) somaxconnOf(ns any) int {
-	if fn := st.somaxconn.Load(); fn != nil {
+// SetSysctls sets how the stack finds the sysctls of a socket's network
+// namespace.
+func (st *Stack) SetSysctls(fn func(ns any) Sysctls) { st.sysctls.Store(&fn) }
+
+// sysctlsOf returns the sysctls of network namespace ns.
+func (st *Stack) sysctlsOf(ns any) Sysctls {
+	if fn := st.sysctls.Load(); fn != nil {
 		return (*fn)(ns)
 	}
-	return SoMaxConn
+	return Sysctls{SomaxConn: SoMaxConn, MaxDgramQlen: MaxDgramQlen}
 }
 
 // abstractKey is an abstract name (without the leading NUL) in a network
