@@ -45,6 +45,10 @@ type netSysctls struct {
 	// mu; written under it.
 	bindV6Only   atomic.Bool
 	maxDgramQlen atomic.Uint32
+
+	// ipv6 holds net.ipv6.conf.*, which are per interface
+	// (ipv6conf.go).
+	ipv6 ipv6Conf
 }
 
 // initSysctls gives the stack a new namespace's sysctls and applies them.
@@ -67,6 +71,9 @@ func (s *Stack) initSysctls(initial bool) error {
 // name the stack does not implement.
 func (s *Stack) Sysctl(name string) (string, bool) {
 	v := s.sysctlValue(name)
+	if iface, _, ok := sysctl.SplitIPv6Conf(name); ok {
+		v = s.ipv6ConfValue(iface)
+	}
 	if v == nil {
 		return "", false
 	}
@@ -77,6 +84,9 @@ func (s *Stack) Sysctl(name string) (string, bool) {
 // a child namespace shows the InitialOnly ones read-only, and every one
 // the ReadOnly ones.
 func (s *Stack) SysctlWritable(name string) bool {
+	if iface, _, ok := sysctl.SplitIPv6Conf(name); ok {
+		return s.ipv6ConfValue(iface) != nil
+	}
 	spec, ok := sysctl.NetSysctls[name]
 	return ok && !spec.ReadOnly && (s.sysctls.initial || !spec.InitialOnly)
 }
@@ -86,6 +96,9 @@ func (s *Stack) SysctlWritable(name string) bool {
 // EACCES for one this namespace may not change, a SysctlError for a value
 // Linux refuses or the stack cannot honour (with the reason wrapped).
 func (s *Stack) SetSysctl(name, value string) error {
+	if iface, _, ok := sysctl.SplitIPv6Conf(name); ok {
+		return s.setIPv6Conf(name, iface, value)
+	}
 	if _, ok := sysctl.NetSysctls[name]; !ok {
 		return unix.ENOENT
 	}

@@ -436,3 +436,27 @@ func TestNetNSLeavesProcessAlone(t *testing.T) {
 		t.Errorf("the process's main thread moved from network namespace %d to %d", host, got)
 	}
 }
+
+// TestPodNetworkIPv6Disabled runs a pod on the bridge with
+// net.ipv6.conf.all.disable_ipv6=1, as charts that want IPv4 alone set
+// it: the sysctl applies after the pod's interfaces are attached, as a
+// runtime writes it into a namespace CNI has set up, so eth0 is left with
+// its IPv4 address and no IPv6 one (its link-local address included).
+func TestPodNetworkIPv6Disabled(t *testing.T) {
+	e := newEnv(t)
+	withNetwork(t, e, nil)
+	r := e.runtime()
+	cfg := podConfig("nov6")
+	cfg.Sysctls = map[string]string{"net.ipv6.conf.all.disable_ipv6": "1"}
+	pod := mustRunPod(t, r, cfg)
+	c := startContainer(t, r, e.ctrConfig(pod, busyboxLower(t), "app", "sleep", "1000"))
+	out, errOut, code := execIn(t, r, c.Config.ID, "", "cat",
+		"/proc/sys/net/ipv6/conf/eth0/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6")
+	if out != "1\n1\n" || code != 0 {
+		t.Errorf("disable_ipv6 of eth0 and default: %q (stderr %q, code %d), want 1 and 1", out, errOut, code)
+	}
+	out, errOut, code = execIn(t, r, c.Config.ID, "", "busybox", "ip", "addr", "show", "dev", "eth0")
+	if code != 0 || !strings.Contains(out, "inet "+pod.IPs[0]+"/") || strings.Contains(out, "inet6") {
+		t.Errorf("eth0: %q (stderr %q, code %d), want the pod IP and no IPv6 address", out, errOut, code)
+	}
+}

@@ -110,9 +110,6 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 	if spec.Hostname != "" {
 		k.Hostname = spec.Hostname
 	}
-	if err := applySysctls(k, spec.Sysctls); err != nil {
-		return 1, err
-	}
 	if spec.Strace {
 		k.Strace = newStrace(os.Stderr)
 	}
@@ -137,6 +134,12 @@ func runPod(spec *Spec, log *slog.Logger) (int, error) {
 		for _, l := range links {
 			log.Info("pod interface attached", "link", l.String())
 		}
+	}
+	// After the network, as a runtime writes them into a namespace
+	// its network plugin has set up: a per-interface sysctl finds its
+	// interface.
+	if err := applySysctls(k, spec.Sysctls); err != nil {
+		return 1, err
 	}
 	if err := confineIfAsked(spec, p, k.HostNetwork, log); err != nil {
 		return 125, err

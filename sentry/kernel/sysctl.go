@@ -66,7 +66,7 @@ func (k *Kernel) SetSysctl(name, value string) error {
 		v, _ := sysctl.ParseNet(name, value, nil)
 		k.setPingGroupRange(uint32(v[0]), uint32(v[1]))
 	default:
-		if _, ok := sysctl.NetSysctls[name]; ok {
+		if _, ok := sysctl.LookupNet(name); ok {
 			return k.setInitialNetSysctl(name, value)
 		}
 		if mq, ok := strings.CutPrefix(name, "fs.mqueue."); ok {
@@ -106,7 +106,7 @@ func (k *Kernel) Sysctl(name string) string {
 	case "kernel.sem":
 		return ns.limits.sem().String()
 	}
-	if _, ok := sysctl.NetSysctls[sysctl.Canonical(name)]; ok {
+	if _, ok := sysctl.LookupNet(sysctl.Canonical(name)); ok {
 		v, _ := k.netSysctl(sysctl.Canonical(name))
 		return v
 	}
@@ -217,6 +217,18 @@ func (k *Kernel) NetSysctls() map[string]bool {
 		case name == "net.ipv4.ping_group_range":
 			out[name] = true
 		case !k.HostNetwork:
+			out[name] = true
+		}
+	}
+	// Each interface's own.
+	var st *netstack.Stack
+	if n != nil {
+		st = n.stack
+	} else if !k.HostNetwork {
+		st, _ = k.NetStack()
+	}
+	if st != nil {
+		for _, name := range st.IPv6ConfNames() {
 			out[name] = true
 		}
 	}

@@ -131,6 +131,51 @@ var NetSysctls = map[string]Net{
 	"net.ipv4.tcp_allowed_congestion_control":   {Len: 1, Choices: []string{strings.Join(CongestionControls, " ")}, Default: []int64{0}, ReadOnly: true},
 }
 
+// IPv6ConfSysctls are the sysctls each interface has under
+// net.ipv6.conf.IF (and all and default, which Linux keeps beside the
+// interfaces), by their last name.
+var IPv6ConfSysctls = map[string]Net{
+	// proc_dointvec: any int; nonzero turns IPv6 off on the interface.
+	"disable_ipv6": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{0}},
+}
+
+// ipv6ConfPrefix is the dotted prefix of the per-interface IPv6 sysctls.
+const ipv6ConfPrefix = "net.ipv6.conf."
+
+// SplitIPv6Conf splits the dotted name of a per-interface IPv6 sysctl,
+// net.ipv6.conf.IF.KEY, into IF (an interface, all or default) and KEY
+// (a name of IPv6ConfSysctls). An interface whose name has a dot cannot
+// be named this way (sysctl(8) writes it with a slash).
+func SplitIPv6Conf(name string) (iface, key string, ok bool) {
+	rest, ok := strings.CutPrefix(name, ipv6ConfPrefix)
+	if !ok {
+		return "", "", false
+	}
+	iface, key, ok = strings.Cut(rest, ".")
+	if !ok || iface == "" {
+		return "", "", false
+	}
+	if _, known := IPv6ConfSysctls[key]; !known {
+		return "", "", false
+	}
+	return iface, key, true
+}
+
+// IPv6ConfName returns the dotted name of interface iface's sysctl key.
+func IPv6ConfName(iface, key string) string { return ipv6ConfPrefix + iface + "." + key }
+
+// LookupNet returns the description of net sysctl name: one of
+// NetSysctls, or a per-interface IPv6 one (SplitIPv6Conf).
+func LookupNet(name string) (Net, bool) {
+	if spec, ok := NetSysctls[name]; ok {
+		return spec, true
+	}
+	if _, key, ok := SplitIPv6Conf(name); ok {
+		return IPv6ConfSysctls[key], true
+	}
+	return Net{}, false
+}
+
 // Linux sizes its established-connection hash with one slot per 128 KiB
 // of the machine's memory (at most 512 Ki slots) and allows half as many
 // sockets in TIME-WAIT as it has slots (tcp_max_tw_buckets). The sandbox
@@ -186,7 +231,7 @@ func (e *ErrNoChoice) Error() string {
 // does not apply the checks that involve other sysctls or the stack's
 // abilities (CheckNet).
 func ParseNet(name, value string, old []int64) ([]int64, error) {
-	spec, ok := NetSysctls[name]
+	spec, ok := LookupNet(name)
 	if !ok {
 		return nil, &ErrUnsupported{Name: name}
 	}
@@ -343,7 +388,7 @@ func ParseCInt(s string) (int64, error) {
 // FormatNet formats a value of net sysctl name as /proc/sys shows it:
 // tab-separated, a port list's ranges, or the name chosen.
 func FormatNet(name string, v []int64) string {
-	spec := NetSysctls[name]
+	spec, _ := LookupNet(name)
 	if spec.PortList {
 		return formatPortList(v)
 	}
@@ -361,7 +406,7 @@ func FormatNet(name string, v []int64) string {
 // over a new namespace's default.
 func netParser(name string) parser {
 	return func(s string) (string, error) {
-		spec := NetSysctls[name]
+		spec, _ := LookupNet(name)
 		v, err := ParseNet(name, s, spec.Default)
 		if err != nil {
 			return "", err

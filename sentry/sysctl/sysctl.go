@@ -70,6 +70,9 @@ func Supported() []string {
 	for n := range known {
 		names = append(names, n)
 	}
+	for key := range IPv6ConfSysctls {
+		names = append(names, IPv6ConfName("IFACE", key))
+	}
 	sort.Strings(names)
 	return names
 }
@@ -87,6 +90,11 @@ func (e *ErrUnsupported) Error() string {
 func Parse(name, value string) (string, string, error) {
 	name = Canonical(name)
 	p, ok := known[name]
+	if _, _, conf := SplitIPv6Conf(name); conf {
+		// Per interface: whether the interface exists is the
+		// kernel's to say.
+		p, ok = netParser(name), true
+	}
 	if !ok {
 		return "", "", &ErrUnsupported{Name: name}
 	}

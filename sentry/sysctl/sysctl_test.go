@@ -256,3 +256,27 @@ func TestReservedPorts(t *testing.T) {
 		t.Errorf("a pod's value: %q, %v", got, err)
 	}
 }
+
+// TestIPv6ConfSysctls checks the per-interface names: any interface,
+// all and default take disable_ipv6, in dotted or slashed form, and an
+// IPv6 conf key the sandbox lacks is refused by name.
+func TestIPv6ConfSysctls(t *testing.T) {
+	for _, c := range []struct{ name, value, wantName, wantValue string }{
+		{"net.ipv6.conf.all.disable_ipv6", "1", "net.ipv6.conf.all.disable_ipv6", "1"},
+		{"net/ipv6/conf/eth0/disable_ipv6", " -2\n", "net.ipv6.conf.eth0.disable_ipv6", "-2"},
+		{"net.ipv6.conf.default.disable_ipv6", "0", "net.ipv6.conf.default.disable_ipv6", "0"},
+	} {
+		if n, v, err := Parse(c.name, c.value); err != nil || n != c.wantName || v != c.wantValue {
+			t.Errorf("Parse(%q, %q) = %q, %q, %v; want %q, %q", c.name, c.value, n, v, err, c.wantName, c.wantValue)
+		}
+	}
+	if _, _, err := Parse("net.ipv6.conf.all.disable_ipv6", "yes"); err == nil {
+		t.Error("disable_ipv6 = yes was taken")
+	}
+	var u *ErrUnsupported
+	for _, name := range []string{"net.ipv6.conf.all.forwarding", "net.ipv6.conf..disable_ipv6", "net.ipv6.conf.all"} {
+		if _, _, err := Parse(name, "1"); !errors.As(err, &u) || u.Name != name {
+			t.Errorf("Parse(%s) = %v, want ErrUnsupported naming it", name, err)
+		}
+	}
+}

@@ -53,7 +53,9 @@ func (fs *filesystem) netSysctlNames(prefix string) ([]string, map[string]bool) 
 }
 
 // netSysctlDir returns /proc/sys/net/<sub> (sub is "core", "ipv4", "ipv6"
-// or "unix").
+// or "unix"), or a directory below it (sub "ipv6.conf.lo"): a name with
+// more parts below the directory (net.ipv6.conf.lo.disable_ipv6) is a
+// directory of it.
 func (fs *filesystem) netSysctlDir(key, sub string) *node {
 	prefix := "net." + sub + "."
 	file := func(name string, writable bool) *node {
@@ -72,18 +74,49 @@ func (fs *filesystem) netSysctlDir(key, sub string) *node {
 		}
 		return n
 	}
-	return fs.dir(key, 0o555, nil, func() ([]dirent, error) {
+	// children returns the entries right below the directory: each
+	// file's name, or each subdirectory's once, in order.
+	type child struct {
+		base string
+		dir  bool
+	}
+	children := func() ([]child, map[string]bool) {
 		names, w := fs.netSysctlNames(prefix)
-		out := make([]dirent, len(names))
-		for i, name := range names {
-			c := file(name, w[name])
-			out[i] = dirent{pos: uint64(2 + i), name: strings.TrimPrefix(name, prefix), ino: c.ino, typ: unix.DT_REG}
+		var out []child
+		seen := map[string]bool{}
+		for _, name := range names {
+			rest := strings.TrimPrefix(name, prefix)
+			base, _, nested := strings.Cut(rest, ".")
+			if !seen[base] {
+				seen[base] = true
+				out = append(out, child{base, nested})
+			}
+		}
+		return out, w
+	}
+	node := func(c child, w map[string]bool) *node {
+		if c.dir {
+			return fs.netSysctlDir(key+"/"+c.base, sub+"."+c.base)
+		}
+		return file(prefix+c.base, w[prefix+c.base])
+	}
+	return fs.dir(key, 0o555, nil, func() ([]dirent, error) {
+		cs, w := children()
+		out := make([]dirent, len(cs))
+		for i, c := range cs {
+			typ := uint8(unix.DT_REG)
+			if c.dir {
+				typ = unix.DT_DIR
+			}
+			out[i] = dirent{pos: uint64(2 + i), name: c.base, ino: node(c, w).ino, typ: typ}
 		}
 		return out, nil
 	}, func(base string) (vfs.Inode, error) {
-		names, w := fs.netSysctlNames(prefix)
-		if name := prefix + base; slices.Contains(names, name) {
-			return file(name, w[name]), nil
+		cs, w := children()
+		for _, c := range cs {
+			if c.base == base {
+				return node(c, w), nil
+			}
 		}
 		return nil, unix.ENOENT
 	})

@@ -357,6 +357,10 @@ func (s *Stack) SetUp(index int32, up bool) error {
 	if err := s.st.EnableNIC(id); err != nil {
 		return linux.ENODEV
 	}
+	if s.st.IPv6Disabled(id) {
+		// Enabling the NIC started every protocol.
+		s.st.StopIPv6(id)
+	}
 	if id == netstack.LoopbackNIC {
 		return s.setLoopbackUpLocked(true)
 	}
@@ -407,6 +411,9 @@ func (s *Stack) setLoopbackUpLocked(up bool) error {
 	}
 	s.st.SetLoopbackDown(false)
 	for _, pa := range netstack.LoopbackAddresses() {
+		if pa.Protocol == ipv6.ProtocolNumber && s.st.IPv6Disabled(id) {
+			continue
+		}
 		switch err := s.st.AddProtocolAddress(id, pa, stack.AddressProperties{}); err.(type) {
 		case nil, *tcpip.ErrDuplicateAddress:
 		default:
@@ -452,6 +459,11 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, replace bool) error {
 		return linux.ENODEV
 	}
 	pa := tcpip.ProtocolAddress{Protocol: protoOf(p.Addr()), AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpipAddr(p.Addr()), PrefixLen: p.Bits()}}
+	if pa.Protocol == ipv6.ProtocolNumber && s.st.IPv6Disabled(id) {
+		// ipv6_add_addr refuses an interface whose disable_ipv6 is
+		// set.
+		return linux.EACCES
+	}
 	switch err := s.st.AddProtocolAddress(id, pa, stack.AddressProperties{}); err.(type) {
 	case nil:
 	case *tcpip.ErrDuplicateAddress:
