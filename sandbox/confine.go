@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/boot"
+	"github.com/cocoonrt/cocoon/sentry/platform"
 	"github.com/cocoonrt/cocoon/sentry/platform/probe"
 )
 
@@ -81,13 +82,16 @@ func (l *sentryLaunch) keepStore(store *os.File) {
 }
 
 // handKVM opens /dev/kvm for a sentry on the KVM platform.
-func (l *sentryLaunch) handKVM(platform string) error {
-	if platform != probe.KVM {
+func (l *sentryLaunch) handKVM(platformName string) error {
+	if platformName != probe.KVM {
 		return nil
 	}
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
-		return fmt.Errorf("opening /dev/kvm for the sentry: %w", err)
+		// Unavailable, as the platform's own probe says when the
+		// device does not work: callers tell a missing platform from
+		// a failing sandbox by it.
+		return fmt.Errorf("%w: kvm: opening /dev/kvm for the sentry: %w", platform.ErrUnavailable, err)
 	}
 	l.conf.KVMFD = l.hand(f)
 	return nil
