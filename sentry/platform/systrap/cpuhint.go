@@ -25,17 +25,22 @@ import (
 //     CPU, sleeps at once instead of spinning: the other is queued
 //     behind it (stub_amd64.s reads the same fields).
 //
-// A thread reads its CPU with RDTSCP, whose TSC_AUX Linux sets to
-// (node << 12) | cpu for vgetcpu: a few cycles against a getcpu system
-// call. Both values are hints. A stale one costs a spin as before, or a
-// sleep and a futex wake-up; the application can write them, which
-// changes only how its own threads wait.
+// A thread reads its CPU as Linux's vgetcpu does without RDPID: with LSL
+// of the per-CPU segment Linux puts in every CPU's GDT (selector 0x7b:
+// GDT_ENTRY_CPUNODE 15, RPL 3), whose limit it sets to (node << 12) |
+// cpu. It takes no CPU feature (RDTSCP, which an
+// earlier version read TSC_AUX with, is missing on some virtual CPUs) and
+// a few cycles against a getcpu system call. Both values are hints. A
+// stale one costs a spin as before, or a sleep and a futex wake-up; the
+// application can write them, which changes only how its own threads
+// wait.
 
-// noCPU in SentryCPU tells the stub not to read its CPU: the host lacks
-// RDTSCP or does not keep the CPU number in TSC_AUX.
+// noCPU in SentryCPU tells the stub not to read its CPU: the host keeps
+// no CPU number in the segment.
 const noCPU = ^uint32(0)
 
-// cpuNumberMask is TSC_AUX's CPU number (the rest is the NUMA node).
+// cpuNumberMask is the CPU number in the segment's limit (the rest is
+// the NUMA node).
 const cpuNumberMask = 0xfff
 
 var (
@@ -43,33 +48,28 @@ var (
 	cpuHints     bool
 )
 
-// cpuidRDTSCP reports CPUID's RDTSCP bit (pause_amd64.s).
-func cpuidRDTSCP() bool
+// segmentCPU returns the per-CPU segment's limit, (node << 12) | cpu,
+// and false where LSL finds no such segment (pause_amd64.s).
+func segmentCPU() (cpu uint32, ok bool)
 
-// rdtscpAux returns TSC_AUX as RDTSCP reads it (pause_amd64.s).
-func rdtscpAux() uint32
-
-// checkCPUHints enables the hints when RDTSCP gives the CPU number getcpu
-// gives.
+// checkCPUHints enables the hints when the segment gives the CPU number
+// getcpu gives.
 func checkCPUHints() {
 	cpuHintsOnce.Do(func() {
-		if !cpuidRDTSCP() {
-			return
-		}
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		agreed := false
 		for range 8 {
 			before, ok1 := getcpu()
-			aux := rdtscpAux() & cpuNumberMask
+			seg, ok := segmentCPU()
 			after, ok2 := getcpu()
-			if !ok1 || !ok2 {
+			if !ok || !ok1 || !ok2 {
 				return
 			}
 			if before != after {
 				continue // moved between the reads: no verdict
 			}
-			if aux != before {
+			if seg&cpuNumberMask != before {
 				return
 			}
 			agreed = true
@@ -91,7 +91,8 @@ func sentryWaitsOn(msg *sysmsg) (shared bool) {
 	if !cpuHints {
 		return false
 	}
-	cpu := rdtscpAux() & cpuNumberMask
+	seg, _ := segmentCPU()
+	cpu := seg & cpuNumberMask
 	atomic.StoreUint32(&msg.SentryCPU, cpu)
 	return atomic.LoadUint32(&msg.StubCPU) == cpu
 }

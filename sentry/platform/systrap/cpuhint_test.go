@@ -28,11 +28,11 @@ func onCPU0(t *testing.T, f func()) {
 func TestCPUHintIsTheCPU(t *testing.T) {
 	checkCPUHints()
 	if !cpuHints {
-		t.Skip("this host gives no CPU number through RDTSCP")
+		t.Skip("this host keeps no CPU number in the per-CPU segment")
 	}
 	onCPU0(t, func() {
-		if got := rdtscpAux() & cpuNumberMask; got != 0 {
-			t.Fatalf("RDTSCP's CPU on CPU 0 = %d", got)
+		if got, ok := segmentCPU(); !ok || got&cpuNumberMask != 0 {
+			t.Fatalf("the segment's CPU on CPU 0 = %d, %v", got&cpuNumberMask, ok)
 		}
 	})
 }
@@ -40,7 +40,7 @@ func TestCPUHintIsTheCPU(t *testing.T) {
 func TestSentryWaitsOn(t *testing.T) {
 	checkCPUHints()
 	if !cpuHints {
-		t.Skip("this host gives no CPU number through RDTSCP")
+		t.Skip("this host keeps no CPU number in the per-CPU segment")
 	}
 	onCPU0(t, func() {
 		msg := &sysmsg{StubCPU: noCPU, SentryCPU: noCPU}

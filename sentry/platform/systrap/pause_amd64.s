@@ -14,27 +14,19 @@ loop:
 done:
 	RET
 
-// func cpuidRDTSCP() bool
-// Reports CPUID.80000001H:EDX[27], RDTSCP.
-TEXT ·cpuidRDTSCP(SB),NOSPLIT,$0-1
-	MOVL $0x80000000, AX
-	CPUID
-	CMPL AX, $0x80000001
-	JB none
-	MOVL $0x80000001, AX
-	XORL CX, CX
-	CPUID
-	SHRL $27, DX
-	ANDL $1, DX
-	MOVB DX, ret+0(FP)
+// func segmentCPU() (cpu uint32, ok bool)
+// Returns the limit of the per-CPU segment Linux keeps in every CPU's GDT
+// for vgetcpu (selector 0x7b, cpuhint.go): (node << 12) | cpu.
+// ok is false when LSL finds no such segment.
+TEXT ·segmentCPU(SB),NOSPLIT,$0-5
+	XORL AX, AX
+	MOVL $0x7b, CX
+	BYTE $0x0f; BYTE $0x03; BYTE $0xc1 // LSL %ecx, %eax: EAX = the limit, ZF when valid
+	JNE invalid
+	MOVL AX, cpu+0(FP)
+	MOVB $1, ok+4(FP)
 	RET
-none:
-	MOVB $0, ret+0(FP)
-	RET
-
-// func rdtscpAux() uint32
-// Returns IA32_TSC_AUX as RDTSCP reads it.
-TEXT ·rdtscpAux(SB),NOSPLIT,$0-4
-	BYTE $0x0f; BYTE $0x01; BYTE $0xf9 // RDTSCP: ECX = TSC_AUX (EDX:EAX the TSC)
-	MOVL CX, ret+0(FP)
+invalid:
+	MOVL $0, cpu+0(FP)
+	MOVB $0, ok+4(FP)
 	RET

@@ -45,6 +45,9 @@
 // NO_CPU in MSG_SENTRY_CPU: no CPU hints (cpuhint.go's noCPU).
 #define NO_CPU 0xffffffff
 #define CPU_MASK 0xfff
+// The selector of the per-CPU segment Linux puts in every CPU's GDT for
+// vgetcpu (GDT_ENTRY_CPUNODE 15, RPL 3); keep in sync with cpuhint.go.
+#define CPUNODE_SELECTOR 0x7b
 
 // UC_RIP is the offset of uc_mcontext.rip in a ucontext.
 #define UC_RIP 168
@@ -266,13 +269,15 @@ where:
 	// returns at once when nothing else waits for it). An awake one
 	// that last waited on this CPU is queued behind this thread: sleep
 	// at once. The CPU is published for the sentry's own check;
-	// MSG_SENTRY_CPU is NO_CPU where RDTSCP does not give it.
+	// MSG_SENTRY_CPU is NO_CPU where the host gives no CPU number.
 	CMPL MSG_SPIN(R12), $0
 	JEQ wait
 	MOVL MSG_SENTRY_CPU(R12), AX
 	CMPL AX, $NO_CPU
 	JEQ nohint
-	BYTE $0x0f; BYTE $0x01; BYTE $0xf9 // RDTSCP: ECX = TSC_AUX, (node << 12) | cpu
+	// LSL of the per-CPU segment (cpuhint.go): ECX = (node << 12) | cpu.
+	MOVL $CPUNODE_SELECTOR, AX
+	BYTE $0x0f; BYTE $0x03; BYTE $0xc8 // LSL %eax, %ecx
 	ANDL $CPU_MASK, CX
 	MOVL CX, MSG_STUB_CPU(R12)
 	TESTL BX, BX
