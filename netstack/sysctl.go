@@ -265,7 +265,7 @@ func (s *Stack) applyRTOBoundsLocked(name string, v int64) tcpip.Error {
 
 // DefaultTTL returns net.ipv4.ip_default_ttl, the TTL of the packets of
 // a socket that sets none.
-func (s *Stack) DefaultTTL() int { return int(s.sysctlValue("net.ipv4.ip_default_ttl")[0]) }
+func (s *Stack) DefaultTTL() int { return int(s.sysctlAt("net.ipv4.ip_default_ttl", 0)) }
 
 // BindV6Only returns net.ipv6.bindv6only, a new AF_INET6 socket's
 // IPV6_V6ONLY.
@@ -287,6 +287,14 @@ func bufRange(v []int64) (lo, def, hi int) {
 
 // sysctlValue returns a copy of a sysctl's value, nil for an unknown
 // name.
+// sysctlAt returns element i of a known sysctl's value, without the
+// copy sysctlValue makes: for the accessors socket calls read.
+func (s *Stack) sysctlAt(name string, i int) int64 {
+	s.sysctls.mu.Lock()
+	defer s.sysctls.mu.Unlock()
+	return s.sysctls.values[name][i]
+}
+
 func (s *Stack) sysctlValue(name string) []int64 {
 	s.sysctls.mu.Lock()
 	defer s.sysctls.mu.Unlock()
@@ -298,12 +306,12 @@ func (s *Stack) sysctlValue(name string) []int64 {
 }
 
 // SomaxConn returns net.core.somaxconn, the cap on listen's backlog.
-func (s *Stack) SomaxConn() int { return int(s.sysctlValue("net.core.somaxconn")[0]) }
+func (s *Stack) SomaxConn() int { return int(s.sysctlAt("net.core.somaxconn", 0)) }
 
 // UnprivilegedPortStart returns net.ipv4.ip_unprivileged_port_start:
 // binding a lower port needs CAP_NET_BIND_SERVICE.
 func (s *Stack) UnprivilegedPortStart() int {
-	return int(s.sysctlValue("net.ipv4.ip_unprivileged_port_start")[0])
+	return int(s.sysctlAt("net.ipv4.ip_unprivileged_port_start", 0))
 }
 
 // PingGroupRange returns net.ipv4.ping_group_range: the groups whose
@@ -327,21 +335,21 @@ func (s *Stack) Keepalive() (idle, interval time.Duration, probes int) {
 // TCPReceiveBufferMax returns net.ipv4.tcp_rmem's maximum, the largest
 // receive buffer autotuning gives a TCP socket.
 func (s *Stack) TCPReceiveBufferMax() int {
-	return int(s.sysctlValue("net.ipv4.tcp_rmem")[2])
+	return int(s.sysctlAt("net.ipv4.tcp_rmem", 2))
 }
 
 // TCPFastOpenClient reports net.ipv4.tcp_fastopen's client bit: whether
 // a TCP socket may connect through sendto(MSG_FASTOPEN) and take
 // TCP_FASTOPEN_CONNECT.
 func (s *Stack) TCPFastOpenClient() bool {
-	return s.sysctlValue("net.ipv4.tcp_fastopen")[0]&1 != 0
+	return s.sysctlAt("net.ipv4.tcp_fastopen", 0)&1 != 0
 }
 
 // BufferMax returns net.core.wmem_max (send) or rmem_max: the caps on
 // SO_SNDBUF and SO_RCVBUF without CAP_NET_ADMIN.
 func (s *Stack) BufferMax(send bool) int {
 	if send {
-		return int(s.sysctlValue("net.core.wmem_max")[0])
+		return int(s.sysctlAt("net.core.wmem_max", 0))
 	}
-	return int(s.sysctlValue("net.core.rmem_max")[0])
+	return int(s.sysctlAt("net.core.rmem_max", 0))
 }
