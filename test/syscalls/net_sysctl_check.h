@@ -71,4 +71,29 @@ static inline int sysctl_put(const char *name, const char *value) {
 // SYSCTL_SET writes value, which must succeed.
 #define SYSCTL_SET(name, value) CHECK_EQ(sysctl_put(name, value), 0)
 
+// A sysctl_step writes put to sysctl name (NULL: no write) and expects
+// errno err of the write (0: it succeeds); then, with want, checks what
+// name reads.
+struct sysctl_step {
+	const char *name, *put;
+	int err;
+	const char *want;
+};
+
+static inline void sysctl_steps(const struct sysctl_step *steps, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		const struct sysctl_step *s = &steps[i];
+		if (s->put) {
+			int e = sysctl_put(s->name, s->put);
+			if (e != s->err)
+				FAIL("writing \"%s\" to %s: errno %d, want %d", s->put, s->name, e, s->err);
+		}
+		if (s->want)
+			SYSCTL_IS(s->name, s->want);
+	}
+}
+
+// RUN_STEPS runs an array of sysctl_steps.
+#define RUN_STEPS(steps) sysctl_steps(steps, sizeof steps / sizeof steps[0])
+
 #endif

@@ -20,31 +20,7 @@
 #include "net_sysctl_check.h"
 #include <netinet/tcp.h>
 
-// A step writes put to sysctl name (NULL: no write) and expects errno
-// err of the write (0: it succeeds); then, with want, checks what name
-// reads.
-struct step {
-	const char *name, *put;
-	int err;
-	const char *want;
-};
-
-static void run(const struct step *steps, size_t n) {
-	for (size_t i = 0; i < n; i++) {
-		const struct step *s = &steps[i];
-		if (s->put) {
-			int e = sysctl_put(s->name, s->put);
-			if (e != s->err)
-				FAIL("writing \"%s\" to %s: errno %d, want %d", s->put, s->name, e, s->err);
-		}
-		if (s->want)
-			SYSCTL_IS(s->name, s->want);
-	}
-}
-
-#define RUN(steps) run(steps, sizeof steps / sizeof steps[0])
-
-static const struct step defaults[] = {
+static const struct sysctl_step defaults[] = {
 	{"net/core/somaxconn", NULL, 0, "4096"},
 	{"net/ipv4/ip_local_port_range", NULL, 0, "32768\t60999"},
 	{"net/ipv4/ip_unprivileged_port_start", NULL, 0, "1024"},
@@ -61,7 +37,7 @@ static const struct step defaults[] = {
 	{"net/ipv4/ping_group_range", NULL, 0, "1\t0"},
 };
 
-static const struct step writes[] = {
+static const struct sysctl_step writes[] = {
 	{"net/core/somaxconn", "  128\n", 0, "128"},
 	{"net/core/somaxconn", "129 130", 0, "129"},
 	{"net/core/somaxconn", "-1", EINVAL, NULL},
@@ -91,7 +67,7 @@ static const struct step writes[] = {
 	{"net/ipv4/tcp_syn_retries", "128", EINVAL, "3"},
 };
 
-static const struct step more_writes[] = {
+static const struct sysctl_step more_writes[] = {
 	{"net/ipv4/tcp_fin_timeout", "30", 0, "30"},
 	{"net/ipv4/tcp_sack", "0", 0, "0"},
 	{"net/ipv4/tcp_sack", "256", EINVAL, NULL},
@@ -122,8 +98,8 @@ static const struct step more_writes[] = {
 
 int main(void) {
 	enter_netns();
-	RUN(defaults);
-	RUN(writes);
+	RUN_STEPS(defaults);
+	RUN_STEPS(writes);
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(s >= 0);
 	CHECK_EQ(getint(s, IPPROTO_TCP, TCP_KEEPIDLE), 600);
@@ -132,7 +108,7 @@ int main(void) {
 	CHECK_EQ(getint(s, IPPROTO_TCP, TCP_SYNCNT), 3);
 	close(s);
 
-	RUN(more_writes);
+	RUN_STEPS(more_writes);
 	// With SYN cookies for every connection (tcp_syncookies 2),
 	// connections still open and carry data.
 	lo_up();
@@ -152,7 +128,7 @@ int main(void) {
 	if (pid == 0) {
 		// Another namespace has its own values.
 		enter_netns();
-		RUN(defaults);
+		RUN_STEPS(defaults);
 		SYSCTL_SET("net/core/somaxconn", "7");
 		_exit(0);
 	}

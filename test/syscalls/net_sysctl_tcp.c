@@ -26,13 +26,7 @@
 #include <stddef.h>
 #include <sys/un.h>
 
-struct step {
-	const char *name, *put;
-	int err;
-	const char *want;
-};
-
-static const struct step steps[] = {
+static const struct sysctl_step steps[] = {
 	{"net/ipv4/tcp_tw_reuse", NULL, 0, "2"},
 	{"net/ipv4/tcp_retries2", NULL, 0, "15"},
 	{"net/ipv4/tcp_moderate_rcvbuf", NULL, 0, "1"},
@@ -61,19 +55,6 @@ static const struct step steps[] = {
 	{"net/unix/max_dgram_qlen", "-1", 0, "-1"},
 	{"net/unix/max_dgram_qlen", "10", 0, "10"},
 };
-
-static void run_steps(void) {
-	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-		const struct step *s = &steps[i];
-		if (s->put) {
-			int e = sysctl_put(s->name, s->put);
-			if (e != s->err)
-				FAIL("writing \"%s\" to %s: errno %d, want %d", s->put, s->name, e, s->err);
-		}
-		if (s->want)
-			SYSCTL_IS(s->name, s->want);
-	}
-}
 
 // received_ttl sends a datagram from a new UDP socket (with IP_TTL ttl
 // unless 0) to one with IP_RECVTTL and returns the TTL it arrived with.
@@ -295,7 +276,7 @@ static void dgram_qlen(void) {
 
 int main(void) {
 	enter_netns();
-	run_steps();
+	RUN_STEPS(steps);
 	lo_up();
 	default_ttl();
 	bind_v6_only();
