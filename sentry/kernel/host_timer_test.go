@@ -62,6 +62,16 @@ func TestHostTimerOnlyForShortWaits(t *testing.T) {
 	}
 }
 
+// A program's usleep(50) reaches BlockUntil a few µs short of 50 µs,
+// after its system call's entry and decoding; it must still be precise.
+func TestHostTimerForAFiftyMicrosecondSleep(t *testing.T) {
+	h, fired := startHostTimer(50*time.Microsecond - 8*time.Microsecond)
+	if h == nil {
+		t.Fatal("a usleep(50) waits on a Go timer, which fires a millisecond late on an idle sentry")
+	}
+	h.stop(fired)
+}
+
 func TestHostTimerPoolIsBounded(t *testing.T) {
 	type started struct {
 		h     *hostTimer
