@@ -46,9 +46,9 @@ type netSysctls struct {
 	bindV6Only   atomic.Bool
 	maxDgramQlen atomic.Uint32
 
-	// ipv6 holds net.ipv6.conf.*, which are per interface
-	// (ipv6conf.go).
-	ipv6 ipv6Conf
+	// conf holds net.ipv4.conf.* and net.ipv6.conf.*, which are per
+	// interface (ifaceconf.go).
+	conf map[confKey]*ifaceConf
 }
 
 // initSysctls gives the stack a new namespace's sysctls and applies them.
@@ -71,8 +71,8 @@ func (s *Stack) initSysctls(initial bool) error {
 // name the stack does not implement.
 func (s *Stack) Sysctl(name string) (string, bool) {
 	v := s.sysctlValue(name)
-	if iface, _, ok := sysctl.SplitIPv6Conf(name); ok {
-		v = s.ipv6ConfValue(iface)
+	if family, iface, key, ok := sysctl.SplitConf(name); ok {
+		v = s.confValue(family, iface, key)
 	}
 	if v == nil {
 		return "", false
@@ -84,8 +84,8 @@ func (s *Stack) Sysctl(name string) (string, bool) {
 // a child namespace shows the InitialOnly ones read-only, and every one
 // the ReadOnly ones.
 func (s *Stack) SysctlWritable(name string) bool {
-	if iface, _, ok := sysctl.SplitIPv6Conf(name); ok {
-		return s.ipv6ConfValue(iface) != nil
+	if family, iface, key, ok := sysctl.SplitConf(name); ok {
+		return s.confValue(family, iface, key) != nil
 	}
 	spec, ok := sysctl.NetSysctls[name]
 	return ok && !spec.ReadOnly && (s.sysctls.initial || !spec.InitialOnly)
@@ -96,8 +96,8 @@ func (s *Stack) SysctlWritable(name string) bool {
 // EACCES for one this namespace may not change, a SysctlError for a value
 // Linux refuses or the stack cannot honour (with the reason wrapped).
 func (s *Stack) SetSysctl(name, value string) error {
-	if iface, _, ok := sysctl.SplitIPv6Conf(name); ok {
-		return s.setIPv6Conf(name, iface, value)
+	if family, iface, key, ok := sysctl.SplitConf(name); ok {
+		return s.setConf(name, family, iface, key, value)
 	}
 	if _, ok := sysctl.NetSysctls[name]; !ok {
 		return unix.ENOENT
@@ -167,8 +167,8 @@ func (s *Stack) applySysctlLocked(name string, v []int64) error {
 			portRange = sysctl.NetSysctls["net.ipv4.ip_local_port_range"].Default
 		}
 		terr = s.applyEphemeralLocked(portRange, v)
-	case "net.ipv4.ip_forward":
-		terr = s.SetForwardingDefaultAndAllNICs(ipv4.ProtocolNumber, v[0] != 0)
+	case ipForward:
+		terr = s.applyIPForwardLocked(v[0])
 	case "net.ipv4.tcp_sack":
 		o := tcpip.TCPSACKEnabled(v[0] != 0)
 		setTCP(&o)

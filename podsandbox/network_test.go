@@ -442,18 +442,21 @@ func TestNetNSLeavesProcessAlone(t *testing.T) {
 // it: the sysctl applies after the pod's interfaces are attached, as a
 // runtime writes it into a namespace CNI has set up, so eth0 is left with
 // its IPv4 address and no IPv6 one (its link-local address included).
+// net.ipv4.ip_forward=1, which routers and VPN pods set, reaches eth0's
+// forwarding the same way.
 func TestPodNetworkIPv6Disabled(t *testing.T) {
 	e := newEnv(t)
 	withNetwork(t, e, nil)
 	r := e.runtime()
 	cfg := podConfig("nov6")
-	cfg.Sysctls = map[string]string{"net.ipv6.conf.all.disable_ipv6": "1"}
+	cfg.Sysctls = map[string]string{"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv4.ip_forward": "1"}
 	pod := mustRunPod(t, r, cfg)
 	c := startContainer(t, r, e.ctrConfig(pod, busyboxLower(t), "app", "sleep", "1000"))
 	out, errOut, code := execIn(t, r, c.Config.ID, "", "cat",
-		"/proc/sys/net/ipv6/conf/eth0/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6")
-	if out != "1\n1\n" || code != 0 {
-		t.Errorf("disable_ipv6 of eth0 and default: %q (stderr %q, code %d), want 1 and 1", out, errOut, code)
+		"/proc/sys/net/ipv6/conf/eth0/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6",
+		"/proc/sys/net/ipv4/conf/eth0/forwarding")
+	if out != "1\n1\n1\n" || code != 0 {
+		t.Errorf("disable_ipv6 of eth0 and default, eth0's forwarding: %q (stderr %q, code %d), want 1, 1 and 1", out, errOut, code)
 	}
 	out, errOut, code = execIn(t, r, c.Config.ID, "", "busybox", "ip", "addr", "show", "dev", "eth0")
 	if code != 0 || !strings.Contains(out, "inet "+pod.IPs[0]+"/") || strings.Contains(out, "inet6") {

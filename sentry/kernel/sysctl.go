@@ -228,7 +228,7 @@ func (k *Kernel) NetSysctls() map[string]bool {
 		st, _ = k.NetStack()
 	}
 	if st != nil {
-		for _, name := range st.IPv6ConfNames() {
+		for _, name := range st.ConfNames() {
 			out[name] = true
 		}
 	}

@@ -131,47 +131,63 @@ var NetSysctls = map[string]Net{
 	"net.ipv4.tcp_allowed_congestion_control":   {Len: 1, Choices: []string{strings.Join(CongestionControls, " ")}, Default: []int64{0}, ReadOnly: true},
 }
 
-// IPv6ConfSysctls are the sysctls each interface has under
-// net.ipv6.conf.IF (and all and default, which Linux keeps beside the
-// interfaces), by their last name.
-var IPv6ConfSysctls = map[string]Net{
-	// proc_dointvec: any int; nonzero turns IPv6 off on the interface.
-	"disable_ipv6": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{0}},
+// ConfSysctls are the sysctls each interface has under net.ipv4.conf.IF
+// and net.ipv6.conf.IF (and all and default, which Linux keeps beside the
+// interfaces), by family and last name.
+var ConfSysctls = map[string]map[string]Net{
+	"ipv4": {
+		// proc_dointvec: any int; nonzero lets the interface forward
+		// what it receives. all is net.ipv4.ip_forward.
+		"forwarding": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{0}},
+	},
+	"ipv6": {
+		// proc_dointvec: any int; nonzero turns IPv6 off on the
+		// interface.
+		"disable_ipv6": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{0}},
+		// proc_dointvec: any int; nonzero makes the interface a router.
+		"forwarding": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{0}},
+	},
 }
 
-// ipv6ConfPrefix is the dotted prefix of the per-interface IPv6 sysctls.
-const ipv6ConfPrefix = "net.ipv6.conf."
-
-// SplitIPv6Conf splits the dotted name of a per-interface IPv6 sysctl,
-// net.ipv6.conf.IF.KEY, into IF (an interface, all or default) and KEY
-// (a name of IPv6ConfSysctls). An interface whose name has a dot cannot
-// be named this way (sysctl(8) writes it with a slash).
-func SplitIPv6Conf(name string) (iface, key string, ok bool) {
-	rest, ok := strings.CutPrefix(name, ipv6ConfPrefix)
+// SplitConf splits the dotted name of a per-interface sysctl,
+// net.FAMILY.conf.IF.KEY, into FAMILY (ipv4 or ipv6), IF (an interface,
+// all or default) and KEY (a name of ConfSysctls[FAMILY]). An interface
+// whose name has a dot cannot be named this way (sysctl(8) writes it with
+// a slash).
+func SplitConf(name string) (family, iface, key string, ok bool) {
+	rest, ok := strings.CutPrefix(name, "net.")
 	if !ok {
-		return "", "", false
+		return "", "", "", false
+	}
+	family, rest, ok = strings.Cut(rest, ".conf.")
+	keys, known := ConfSysctls[family]
+	if !ok || !known {
+		return "", "", "", false
 	}
 	iface, key, ok = strings.Cut(rest, ".")
 	if !ok || iface == "" {
-		return "", "", false
+		return "", "", "", false
 	}
-	if _, known := IPv6ConfSysctls[key]; !known {
-		return "", "", false
+	if _, known := keys[key]; !known {
+		return "", "", "", false
 	}
-	return iface, key, true
+	return family, iface, key, true
 }
 
-// IPv6ConfName returns the dotted name of interface iface's sysctl key.
-func IPv6ConfName(iface, key string) string { return ipv6ConfPrefix + iface + "." + key }
+// ConfName returns the dotted name of interface iface's sysctl key of
+// family.
+func ConfName(family, iface, key string) string {
+	return "net." + family + ".conf." + iface + "." + key
+}
 
 // LookupNet returns the description of net sysctl name: one of
-// NetSysctls, or a per-interface IPv6 one (SplitIPv6Conf).
+// NetSysctls, or a per-interface one (SplitConf).
 func LookupNet(name string) (Net, bool) {
 	if spec, ok := NetSysctls[name]; ok {
 		return spec, true
 	}
-	if _, key, ok := SplitIPv6Conf(name); ok {
-		return IPv6ConfSysctls[key], true
+	if family, _, key, ok := SplitConf(name); ok {
+		return ConfSysctls[family][key], true
 	}
 	return Net{}, false
 }

@@ -70,8 +70,10 @@ func Supported() []string {
 	for n := range known {
 		names = append(names, n)
 	}
-	for key := range IPv6ConfSysctls {
-		names = append(names, IPv6ConfName("IFACE", key))
+	for family, keys := range ConfSysctls {
+		for key := range keys {
+			names = append(names, ConfName(family, "IFACE", key))
+		}
 	}
 	sort.Strings(names)
 	return names
@@ -90,7 +92,7 @@ func (e *ErrUnsupported) Error() string {
 func Parse(name, value string) (string, string, error) {
 	name = Canonical(name)
 	p, ok := known[name]
-	if _, _, conf := SplitIPv6Conf(name); conf {
+	if _, _, _, conf := SplitConf(name); conf {
 		// Per interface: whether the interface exists is the
 		// kernel's to say.
 		p, ok = netParser(name), true

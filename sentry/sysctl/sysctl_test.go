@@ -257,24 +257,33 @@ func TestReservedPorts(t *testing.T) {
 	}
 }
 
-// TestIPv6ConfSysctls checks the per-interface names: any interface,
-// all and default take disable_ipv6, in dotted or slashed form, and an
-// IPv6 conf key the sandbox lacks is refused by name.
-func TestIPv6ConfSysctls(t *testing.T) {
+// TestConfSysctls checks the per-interface names: any interface, all and
+// default take disable_ipv6 and forwarding (IPv6) and forwarding (IPv4),
+// in dotted or slashed form, and a conf key the sandbox lacks is refused
+// by name.
+func TestConfSysctls(t *testing.T) {
 	for _, c := range []struct{ name, value, wantName, wantValue string }{
 		{"net.ipv6.conf.all.disable_ipv6", "1", "net.ipv6.conf.all.disable_ipv6", "1"},
 		{"net/ipv6/conf/eth0/disable_ipv6", " -2\n", "net.ipv6.conf.eth0.disable_ipv6", "-2"},
 		{"net.ipv6.conf.default.disable_ipv6", "0", "net.ipv6.conf.default.disable_ipv6", "0"},
+		{"net.ipv6.conf.all.forwarding", "1", "net.ipv6.conf.all.forwarding", "1"},
+		{"net/ipv4/conf/eth0/forwarding", "-2147483648", "net.ipv4.conf.eth0.forwarding", "-2147483648"},
+		{"net.ipv4.conf.all.forwarding", "1", "net.ipv4.conf.all.forwarding", "1"},
 	} {
 		if n, v, err := Parse(c.name, c.value); err != nil || n != c.wantName || v != c.wantValue {
 			t.Errorf("Parse(%q, %q) = %q, %q, %v; want %q, %q", c.name, c.value, n, v, err, c.wantName, c.wantValue)
 		}
 	}
-	if _, _, err := Parse("net.ipv6.conf.all.disable_ipv6", "yes"); err == nil {
-		t.Error("disable_ipv6 = yes was taken")
+	for _, name := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv4.conf.lo.forwarding"} {
+		if _, _, err := Parse(name, "yes"); err == nil {
+			t.Errorf("%s = yes was taken", name)
+		}
+	}
+	if _, _, err := Parse("net.ipv4.conf.lo.forwarding", "2147483648"); err == nil {
+		t.Error("forwarding = 2^31 was taken")
 	}
 	var u *ErrUnsupported
-	for _, name := range []string{"net.ipv6.conf.all.forwarding", "net.ipv6.conf..disable_ipv6", "net.ipv6.conf.all"} {
+	for _, name := range []string{"net.ipv6.conf.all.accept_ra", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.all.disable_ipv6", "net.ipv6.conf..disable_ipv6", "net.ipv6.conf.all", "net.ipv5.conf.all.forwarding"} {
 		if _, _, err := Parse(name, "1"); !errors.As(err, &u) || u.Name != name {
 			t.Errorf("Parse(%s) = %v, want ErrUnsupported naming it", name, err)
 		}
