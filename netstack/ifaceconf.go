@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -128,7 +129,12 @@ func (s *Stack) confValue(family, iface, key string) []int64 {
 func (s *Stack) setConf(name, family, iface, key, value string) error {
 	k := confKey{family, key}
 	if k == confForwarding4 && iface == "all" {
-		return s.SetSysctl(ipForward, value)
+		err := s.SetSysctl(ipForward, value)
+		var se *SysctlError
+		if errors.As(err, &se) {
+			se.Name = name // the name the caller wrote
+		}
+		return err
 	}
 	s.sysctls.mu.Lock()
 	defer s.sysctls.mu.Unlock()

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -125,6 +126,9 @@ func TestConfRefusals(t *testing.T) {
 		if err := s.SetSysctl(name, "x"); !errors.Is(err, unix.EINVAL) {
 			t.Errorf("%s=x: %v, want EINVAL", name, err)
 		}
+	}
+	if err := s.SetSysctl("net.ipv4.conf.all.forwarding", "x"); err == nil || !strings.Contains(err.Error(), "net.ipv4.conf.all.forwarding") {
+		t.Errorf("all's refusal %q does not name what was written", err)
 	}
 	if got, _ := s.Sysctl("net.ipv4.conf.eth0.forwarding"); got != "0" {
 		t.Errorf("a refused write left %q", got)
