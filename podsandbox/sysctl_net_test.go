@@ -32,6 +32,7 @@ func TestPodNetSysctls(t *testing.T) {
 		"net.ipv6.conf.all.disable_ipv6":      "1",
 		"net.ipv4.conf.all.forwarding":        "1",
 		"net.ipv6.conf.default.forwarding":    "2",
+		"net.ipv4.tcp_max_syn_backlog":        "4096",
 	}
 	pod := mustRunPod(t, r, cfg)
 	c := startContainer(t, r, e.ctrConfig(pod, busyboxLower(t), "reader", "sleep", "1000"))
@@ -42,8 +43,9 @@ func TestPodNetSysctls(t *testing.T) {
 		"/proc/sys/net/ipv4/ip_local_reserved_ports", "/proc/sys/net/ipv4/tcp_congestion_control",
 		"/proc/sys/net/ipv4/tcp_tw_reuse", "/proc/sys/net/ipv6/bindv6only", "/proc/sys/net/unix/max_dgram_qlen",
 		"/proc/sys/net/ipv6/conf/lo/disable_ipv6", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/lo/forwarding",
-		"/proc/sys/net/ipv6/conf/default/forwarding", "/proc/sys/net/ipv6/conf/lo/forwarding")
-	if want := "1024\n40000\t40100\n0\n600\n8192\t65536\t1048576\n0\t2147483647\n60\n40010-40020,40050\ncubic\n1\n1\n512\n1\n1\n1\n2\n0\n"; out != want || code != 0 {
+		"/proc/sys/net/ipv6/conf/default/forwarding", "/proc/sys/net/ipv6/conf/lo/forwarding",
+		"/proc/sys/net/ipv4/tcp_max_syn_backlog")
+	if want := "1024\n40000\t40100\n0\n600\n8192\t65536\t1048576\n0\t2147483647\n60\n40010-40020,40050\ncubic\n1\n1\n512\n1\n1\n1\n2\n0\n4096\n"; out != want || code != 0 {
 		t.Errorf("/proc/sys/net: %q (stderr %q, code %d), want %q", out, errOut, code, want)
 	}
 

@@ -122,6 +122,14 @@ var NetSysctls = map[string]Net{
 	"net.unix.max_dgram_qlen": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{10}},
 	// proc_dointvec: any int; 0 or less keeps no TIME-WAIT socket.
 	"net.ipv4.tcp_max_tw_buckets": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{MaxTimeWaitFor(defaultNetMemory)}},
+	// proc_dointvec: any int. Linux reads it only with tcp_syncookies
+	// 0, to drop SYNs of unproven peers once a listener's queue of
+	// half-open connections fills three quarters of it; with cookies
+	// on (the default) it changes nothing. The sandbox's stack always
+	// falls back to cookies (tcp_syncookies 0 is taken as 1), so it
+	// changes nothing there either; it is kept for programs that read
+	// it and pods that set it.
+	"net.ipv4.tcp_max_syn_backlog": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{MaxSynBacklogFor(defaultNetMemory)}},
 	// The algorithm of a new TCP socket; an algorithm the sandbox lacks
 	// is ENOENT, as on a Linux without its module.
 	"net.ipv4.tcp_congestion_control": {Len: 1, Choices: CongestionControls, Default: []int64{defaultCongestionControl}},
@@ -212,13 +220,25 @@ func MaxTimeWaitFor(memory uint64) int64 {
 	return int64(min(max(memory/timeWaitMemoryPerSlot, 1), maxTimeWaitSlots))
 }
 
+// MaxSynBacklogFor returns Linux's tcp_max_syn_backlog for a machine
+// with memory bytes: one per 128 slots of the connection hash, at least
+// 128.
+func MaxSynBacklogFor(memory uint64) int64 {
+	return max(2*MaxTimeWaitFor(memory)/128, 128)
+}
+
 // ScaleNetDefaults gives the sysctls whose Linux default depends on the
 // machine's memory the default for a sandbox of memory bytes. Call it
 // before any network stack is made.
 func ScaleNetDefaults(memory uint64) {
-	spec := NetSysctls["net.ipv4.tcp_max_tw_buckets"]
-	spec.Default = []int64{MaxTimeWaitFor(memory)}
-	NetSysctls["net.ipv4.tcp_max_tw_buckets"] = spec
+	for name, of := range map[string]func(uint64) int64{
+		"net.ipv4.tcp_max_tw_buckets":  MaxTimeWaitFor,
+		"net.ipv4.tcp_max_syn_backlog": MaxSynBacklogFor,
+	} {
+		spec := NetSysctls[name]
+		spec.Default = []int64{of(memory)}
+		NetSysctls[name] = spec
+	}
 }
 
 // ErrInvalid is the error of a value Linux would refuse with EINVAL.

@@ -289,3 +289,23 @@ func TestConfSysctls(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxSynBacklogScales checks tcp_max_syn_backlog's default: Linux's
+// one per 128 slots of the connection hash, at least 128, for the
+// sandbox's memory.
+func TestMaxSynBacklogScales(t *testing.T) {
+	for _, c := range []struct {
+		memory uint64
+		want   int64
+	}{{1 << 30, 128}, {8 << 30, 512}, {1 << 40, 4096}} {
+		if got := MaxSynBacklogFor(c.memory); got != c.want {
+			t.Errorf("MaxSynBacklogFor(%d GiB) = %d, want %d", c.memory>>30, got, c.want)
+		}
+	}
+	old := NetSysctls["net.ipv4.tcp_max_syn_backlog"]
+	defer func() { NetSysctls["net.ipv4.tcp_max_syn_backlog"] = old }()
+	ScaleNetDefaults(8 << 30)
+	if got := NetSysctls["net.ipv4.tcp_max_syn_backlog"].Default; len(got) != 1 || got[0] != 512 {
+		t.Errorf("the default for 8 GiB is %v, want 512", got)
+	}
+}

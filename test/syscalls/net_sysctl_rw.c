@@ -81,6 +81,12 @@ static const struct sysctl_step more_writes[] = {
 	{"net/ipv4/tcp_max_tw_buckets", "100", 0, "100"},
 	{"net/ipv4/tcp_max_tw_buckets", "-5", 0, "-5"},
 	{"net/ipv4/tcp_rmem", "0 2 3", EINVAL, NULL},
+	// Any int (proc_dointvec).
+	{"net/ipv4/tcp_max_syn_backlog", "1", 0, "1"},
+	{"net/ipv4/tcp_max_syn_backlog", "-5", 0, "-5"},
+	{"net/ipv4/tcp_max_syn_backlog", "2147483647", 0, "2147483647"},
+	{"net/ipv4/tcp_max_syn_backlog", "2147483648", EINVAL, "2147483647"},
+	{"net/ipv4/tcp_max_syn_backlog", "x", EINVAL, "2147483647"},
 
 	{"net/ipv4/ping_group_range", "0 4294967294", 0, "0\t4294967294"},
 	{"net/ipv4/ping_group_range", "5 3", 0, "1\t0"},
@@ -99,6 +105,9 @@ static const struct sysctl_step more_writes[] = {
 int main(void) {
 	enter_netns();
 	RUN_STEPS(defaults);
+	// Scaled with the memory, as tcp_max_tw_buckets: at least 128.
+	char backlog[32];
+	CHECK(atoi(sysctl_get("net/ipv4/tcp_max_syn_backlog", backlog, sizeof backlog)) >= 128);
 	RUN_STEPS(writes);
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(s >= 0);
