@@ -81,6 +81,21 @@ static inline int connect_to(int fd, int family, int port) {
 	return connect(fd, (struct sockaddr *)&a, sizeof a);
 }
 
+// lo_datagram_arrives checks that a UDP datagram of the family sent to
+// loopback arrives.
+static inline void lo_datagram_arrives(int family) {
+	int r = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK(r >= 0 && s >= 0);
+	bind_lo(r, family, 0);
+	CHECK_OK(connect_to(s, family, port_of(r)));
+	CHECK_EQ(send(s, "d", 1, 0), 1);
+	char b;
+	CHECK_EQ(recv(r, &b, 1, 0), 1);
+	CHECK_EQ(b, 'd');
+	close(r);
+	close(s);
+}
+
 // tcp_pair makes a connected TCP pair over loopback: *c the client, *a
 // the accepted end.
 static inline void tcp_pair(int family, int *c, int *a) {

@@ -74,19 +74,6 @@ static void set_lo_up(int up) {
 	close(fd);
 }
 
-// v4_works checks that IPv4 over lo still carries a datagram.
-static void v4_works(void) {
-	int r = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	CHECK(r >= 0 && s >= 0);
-	bind_lo(r, AF_INET, 0);
-	struct sockaddr_in to = lo4(port_of(r));
-	CHECK_EQ(sendto(s, "4", 1, 0, (struct sockaddr *)&to, sizeof to), 1);
-	char b;
-	CHECK_EQ(recv(r, &b, 1, 0), 1);
-	close(r);
-	close(s);
-}
-
 // v6_on and v6_off check that lo has ::1 or no IPv6 address (macros, so
 // that a failure names the step).
 #define v6_on()                                   \
@@ -122,7 +109,7 @@ int main(void) {
 	SYSCTL_IS(ALL, "0");
 	v6_off();
 	CHECK_EQ(add_lo_v6(), -EACCES);
-	v4_works();
+	lo_datagram_arrives(AF_INET);
 	int s6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(s6 >= 0);
 	close(s6);
@@ -157,7 +144,7 @@ int main(void) {
 	set_lo_up(0);
 	set_lo_up(1);
 	v6_off();
-	v4_works();
+	lo_datagram_arrives(AF_INET);
 	set_lo_up(0);
 	SYSCTL_SET(LO, "0");
 	CHECK_EQ(lo_v6_addresses(), 0);
