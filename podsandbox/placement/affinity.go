@@ -26,7 +26,7 @@ func newBinding() binding { return binding{cpu: -1, original: map[int]unix.CPUSe
 // other than a thread having exited.
 func (b *binding) bind(tids []int, cpu int, fallback unix.CPUSet) error {
 	if cpu != b.cpu {
-		if err := b.unbind(tids, fallback); err != nil {
+		if err := b.unbind(tids, nil, fallback); err != nil {
 			return err
 		}
 		b.cpu = cpu
@@ -67,35 +67,61 @@ func (b *binding) bind(tids []int, cpu int, fallback unix.CPUSet) error {
 }
 
 // unbind gives every thread in tids its original affinity back; a
-// thread born bound since the last tick gets fallback.
-func (b *binding) unbind(tids []int, fallback unix.CPUSet) error {
+// thread born bound since the last tick gets fallback. A thread the pod
+// starts meanwhile, of a thread still bound, is born bound and is in no
+// list read before: relist, when given, lists the pod's threads again
+// after each round, and unbind goes on until a round finds no such
+// thread (a thread started after its parent was unbound is born free).
+func (b *binding) unbind(tids []int, relist func() ([]int, error), fallback unix.CPUSet) error {
 	if b.cpu < 0 {
 		return nil
 	}
 	var one unix.CPUSet
 	one.Set(b.cpu)
 	var first error
-	for _, tid := range tids {
-		was, known := b.original[tid]
-		if !known {
-			var now unix.CPUSet
-			if err := unix.SchedGetaffinity(tid, &now); err != nil || now != one {
-				first = firstReal(first, err)
+	done := make(map[int]bool, len(tids))
+	for round := 0; round < maxUnbindRounds; round++ {
+		found := false
+		for _, tid := range tids {
+			if done[tid] {
 				continue
 			}
-			was = fallback
+			done[tid] = true
+			was, known := b.original[tid]
+			if !known {
+				var now unix.CPUSet
+				if err := unix.SchedGetaffinity(tid, &now); err != nil || now != one {
+					first = firstReal(first, err)
+					continue
+				}
+				was = fallback
+			}
+			found = true
+			err := unix.SchedSetaffinity(tid, &was)
+			if errors.Is(err, unix.EINVAL) {
+				// The cpuset changed and the original is outside it.
+				err = unix.SchedSetaffinity(tid, &fallback)
+			}
+			first = firstReal(first, err)
 		}
-		err := unix.SchedSetaffinity(tid, &was)
-		if errors.Is(err, unix.EINVAL) {
-			// The cpuset changed and the original is outside it.
-			err = unix.SchedSetaffinity(tid, &fallback)
+		if !found || relist == nil {
+			break
 		}
-		first = firstReal(first, err)
+		var err error
+		if tids, err = relist(); err != nil {
+			first = firstReal(first, err)
+			break
+		}
 	}
 	clear(b.original)
 	b.cpu = -1
 	return first
 }
+
+// maxUnbindRounds bounds unbind's rounds: each frees the threads the
+// previous round's list was the first to show, and a pod that starts
+// threads faster than that keeps its newest ones bound.
+const maxUnbindRounds = 8
 
 // firstReal keeps the first error that is not ESRCH (the thread exited,
 // which is normal).

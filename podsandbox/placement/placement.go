@@ -253,7 +253,7 @@ func (p *Placer) place(t Target, q *pod, now time.Time, placed map[int]int) (int
 		if q.bound.cpu >= 0 {
 			placed[q.bound.cpu]--
 		}
-		return -1, allowed, q.bound.unbind(tids, p.everywhere)
+		return -1, allowed, q.bound.unbind(tids, t.Cgroup.Threads, p.everywhere)
 	}
 	if allowed.Count() < 2 {
 		return unbind()
