@@ -62,8 +62,11 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	if len(cfg.GetDevices()) > 0 || len(cfg.GetCDIDevices()) > 0 {
-		return nil, bad("devices are not supported: the sandbox has no host devices")
+	if len(cfg.GetCDIDevices()) > 0 {
+		return nil, bad("CDI devices are not supported: the sandbox has no host devices")
+	}
+	if err := checkDevices(cfg.GetDevices()); err != nil {
+		return nil, bad("%v", err)
 	}
 	if len(sc.GetCapabilities().GetAddAmbientCapabilities()) > 0 {
 		return nil, bad("ambient capabilities are not supported yet")

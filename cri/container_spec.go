@@ -341,6 +341,10 @@ func toMounts(in []*runtimeapi.Mount) ([]podsandbox.Mount, error) {
 		if m.GetRecursiveReadOnly() {
 			return nil, fmt.Errorf("%s: recursive read-only mounts are not supported yet", where)
 		}
+		if isTUN(m.GetHostPath(), m.GetContainerPath()) {
+			// The sandbox's own /dev/net/tun is there already.
+			continue
+		}
 		// selinux_relabel is ignored: the sandbox's files are opened
 		// by the gofer, not by the application's host context.
 		out = append(out, podsandbox.Mount{

@@ -353,3 +353,25 @@ func TestCheckLogPath(t *testing.T) {
 		}
 	}
 }
+
+func TestTUNDeviceIsTheSandboxs(t *testing.T) {
+	if err := checkDevices([]*runtimeapi.Device{{HostPath: "/dev/net/tun", ContainerPath: "/dev/net/tun", Permissions: "rwm"}}); err != nil {
+		t.Errorf("/dev/net/tun: %v", err)
+	}
+	for _, d := range []*runtimeapi.Device{
+		{HostPath: "/dev/sda", ContainerPath: "/dev/sda"},
+		{HostPath: "/dev/net/tun", ContainerPath: "/dev/tun"},
+		{HostPath: "/dev/kvm", ContainerPath: "/dev/net/tun"},
+	} {
+		if err := checkDevices([]*runtimeapi.Device{d}); err == nil || !strings.Contains(err.Error(), "devices are not supported") {
+			t.Errorf("%s at %s: %v, want refused", d.HostPath, d.ContainerPath, err)
+		}
+	}
+	got, err := toMounts([]*runtimeapi.Mount{{HostPath: "/dev/net/tun", ContainerPath: "/dev/net/tun"}, {HostPath: "/data", ContainerPath: "/data"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].HostPath != "/data" {
+		t.Errorf("mounts %+v: want only /data (the sandbox has its own /dev/net/tun)", got)
+	}
+}

@@ -77,6 +77,10 @@ type Stack struct {
 	// (sentry/socket/netfilter), made by the first Netfilter call.
 	netfilterOnce sync.Once
 	netfilter     any
+
+	// tunPersisted are the persistent TUN and TAP interfaces
+	// (tunpersist.go).
+	tunPersisted tunPersisted
 }
 
 // Netfilter returns the state of the stack's packet filter interface,

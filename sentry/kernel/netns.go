@@ -228,3 +228,11 @@ func (k *Kernel) CallerHostNet() *netif.Host {
 	}
 	return k.HostNet()
 }
+
+// LogRefusal implements tun.Logger: what a device refuses goes to the
+// sandbox's kernel log (rate limited, as Linux's printk_ratelimit) and
+// the sentry's debug log.
+func (t *Task) LogRefusal(msg string) {
+	t.k.LogRatelimited(msg)
+	t.k.Log.Debug(msg)
+}

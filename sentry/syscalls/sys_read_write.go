@@ -269,6 +269,9 @@ func Write(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	if isSocketFile(f) {
 		return sockRW(t, f, []iovec{{args[1], args[2]}}, true)
 	}
+	if pf, ok := f.Impl().(vfs.PacketFile); ok && f.Writable() {
+		return packetIO(t, f, pf, []iovec{{args[1], args[2]}}, true)
+	}
 	return writeFrom(t, f, args[1], args[2], -1)
 }
 
@@ -391,6 +394,9 @@ func vectorCall(t *kernel.Task, args arch.SyscallArgs, positional, write bool) (
 	if isSocketFile(f) && !positional {
 		// One socket message per call, not one per iovec.
 		return sockRW(t, f, iovs, write)
+	}
+	if pf, ok := f.Impl().(vfs.PacketFile); ok && !positional {
+		return packetIO(t, f, pf, iovs, write)
 	}
 	if write {
 		killPrivs(t, f)

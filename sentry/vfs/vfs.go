@@ -85,6 +85,17 @@ type IoctlIO interface {
 	CopyOut(addr uint64, src []byte) (int, error)
 }
 
+// PacketFile is implemented by files whose every read and write is one
+// whole packet (a TUN device): readv scatters one packet over its
+// iovecs, writev gathers its iovecs into one, and an empty write reaches
+// the file, which may refuse it.
+type PacketFile interface {
+	// MaxPacket is the most bytes a read returns or a write passes on;
+	// the rest of a longer write is dropped, as the file would drop
+	// such a packet whole.
+	MaxPacket() int
+}
+
 // Nonblocker is implemented by files whose blocking operations honour
 // O_NONBLOCK (pipes).
 type Nonblocker interface {

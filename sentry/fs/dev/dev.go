@@ -1,6 +1,6 @@
 // Package dev is the sandbox's /dev: the memory devices every program
-// expects (null, zero, full, random, urandom) and links to the standard
-// streams. Host device nodes are never reachable: the gofer refuses them
+// expects (null, zero, full, random, urandom), links to the standard
+// streams, and the TUN/TAP clone device net/tun (sentry/fs/tun). Host device nodes are never reachable: the gofer refuses them
 // and the sandbox's /dev is made up here.
 package dev
 
@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/fs/tun"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -61,6 +62,7 @@ func NewWith(extra map[string]vfs.Inode) vfs.Inode {
 		"stderr":  synth.NewSymlink("/proc/self/fd/2"),
 		"fd":      synth.NewSymlink("/proc/self/fd"),
 		"shm":     synth.NewDir(0o1777, map[string]vfs.Inode{}),
+		"net":     synth.NewDir(0o755, map[string]vfs.Inode{"tun": tun.NewInode()}),
 	}
 	for name, in := range extra {
 		entries[name] = in

@@ -88,7 +88,7 @@ func TestDevListing(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name)
 	}
-	want := []string{".", "..", "fd", "full", "null", "random", "shm", "stderr", "stdin", "stdout", "urandom", "zero"}
+	want := []string{".", "..", "fd", "full", "net", "null", "random", "shm", "stderr", "stdin", "stdout", "urandom", "zero"}
 	if len(names) != len(want) {
 		t.Fatalf("/dev lists %v, want %v", names, want)
 	}
@@ -176,5 +176,23 @@ func TestSeekAlwaysZero(t *testing.T) {
 				t.Errorf("/dev/%s: Seek(%d, %d) = %d, %v; want 0", name, tc.off, tc.whence, pos, err)
 			}
 		}
+	}
+}
+
+func TestDevNetTun(t *testing.T) {
+	net, err := dev.New().Lookup("net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun, err := net.Lookup("tun")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := tun.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode != unix.S_IFCHR|0o666 || unix.Major(st.Rdev) != 10 || unix.Minor(st.Rdev) != 200 {
+		t.Fatalf("/dev/net/tun: mode %o, device %d:%d; want a character device 10:200, mode 666", st.Mode, unix.Major(st.Rdev), unix.Minor(st.Rdev))
 	}
 }

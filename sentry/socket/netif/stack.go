@@ -24,6 +24,9 @@ const (
 	ethMaxMTU = 65535
 )
 
+// tunTxQueueLen is a TUN or TAP device's queue length (TUN_READQ_SIZE).
+const tunTxQueueLen = 500
+
 // Stack is the network of the sandbox's own TCP/IP stack. netstack keeps
 // no route metadata (origin, scope, metric) and no local table, so they
 // are derived as Linux would have made them: a route that covers an
@@ -89,6 +92,20 @@ func interfaceOf(id tcpip.NICID, ni *stack.NICInfo, up bool) Interface {
 		it.Broadcast = make([]byte, 6)
 		return it
 	}
+	if ni.ARPHardwareType == header.ARPHardwareNone {
+		// A TUN device (sentry/fs/tun) as tun_net_init makes one:
+		// point-to-point, no ARP and no hardware address, whose
+		// operational state nobody sets ("unknown" while up).
+		it.Type = linux.ARPHRD_NONE
+		it.Flags |= linux.IFF_POINTOPOINT | linux.IFF_NOARP | linux.IFF_MULTICAST
+		it.TxQueueLen = tunTxQueueLen
+		it.MinMTU, it.MaxMTU = ethMinMTU, ethMaxMTU
+		it.OperState = OperDown
+		if up {
+			it.OperState = OperUnknown
+		}
+		return it
+	}
 	it.Type = linux.ARPHRD_ETHER
 	it.Flags |= linux.IFF_BROADCAST | linux.IFF_MULTICAST
 	if ni.Flags.Promiscuous {
@@ -128,7 +145,7 @@ func (s *Stack) Addresses() ([]Address, error) {
 			}
 			if ip.Is4() {
 				a.Label = ni.Name
-				if !ni.Flags.Loopback {
+				if !ni.Flags.Loopback && ni.ARPHardwareType != header.ARPHardwareNone {
 					// netstack keeps no broadcast address;
 					// ip(8) and the CNI plugins set the
 					// standard one.

@@ -183,8 +183,12 @@ func linkMessage(typ uint16, it *netif.Interface) nlmsg.Message {
 	w.U8(linux.IFLA_CARRIER, carrier)
 	w.String(linux.IFLA_QDISC, "noqueue")
 	w.Attr(linux.IFLA_MAP, make([]byte, sizeofIfmap))
-	w.Attr(linux.IFLA_ADDRESS, it.Addr)
-	w.Attr(linux.IFLA_BROADCAST, it.Broadcast)
+	if len(it.Addr) > 0 {
+		// A device without a hardware address (a TUN) has neither
+		// attribute (rtnl_fill_ifinfo checks dev->addr_len).
+		w.Attr(linux.IFLA_ADDRESS, it.Addr)
+		w.Attr(linux.IFLA_BROADCAST, it.Broadcast)
+	}
 	st := it.Stats
 	// struct rtnl_link_stats64, then struct rtnl_link_stats: rx and tx
 	// packets, bytes, errors, dropped, then multicast; the rest zero.

@@ -1,0 +1,542 @@
+// Package tun is the sandbox's /dev/net/tun: TUN (IP packets) and TAP
+// (Ethernet frames) interfaces of the sandbox's own TCP/IP stack, for the
+// VPN and overlay programs (OpenVPN, WireGuard in user space, tun2socks)
+// that route a pod's traffic through a program of their own.
+//
+// An open file is a clone device until TUNSETIFF attaches it to an
+// interface, which the caller's network namespace gets (a netstack NIC on
+// gVisor's tun link endpoint), down as a new Linux device is. What the
+// stack routes out of the interface is read from the file, one packet a
+// read; what is written to the file enters the stack as received on the
+// interface. The interface goes with the last file attached to it unless
+// TUNSETPERSIST keeps it.
+//
+// Of Linux's options, the packet information header (unless IFF_NO_PI)
+// and the virtio-net header (IFF_VNET_HDR) are kept. The virtio-net
+// header of a packet read is all zeros: the stack checksums every packet
+// itself, so TUNSETOFFLOAD takes no offload and a written packet may not
+// be a GSO one; a written packet whose header asks for its checksum gets
+// it computed. Multiqueue (IFF_MULTI_QUEUE), the owner and group of a
+// persistent device (TUNSETOWNER, TUNSETGROUP), socket filters and XDP
+// are refused with EINVAL.
+package tun
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/buffer"
+	gcontext "gvisor.dev/gvisor/pkg/context"
+	gerrors "gvisor.dev/gvisor/pkg/errors"
+	"gvisor.dev/gvisor/pkg/errors/linuxerr"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/link/tun"
+	gwaiter "gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/cocoonrt/cocoon/netstack"
+	"github.com/cocoonrt/cocoon/sentry/fs/synth"
+	"github.com/cocoonrt/cocoon/sentry/socket/netif"
+	"github.com/cocoonrt/cocoon/sentry/vfs"
+	"github.com/cocoonrt/cocoon/sentry/waiter"
+)
+
+// Linux's sizes and numbers.
+const (
+	// sizeofIfreq is sizeof(struct ifreq): a 16-byte name, then a
+	// 24-byte union whose first field here is ifr_flags.
+	sizeofIfreq = 40
+	ifNameSize  = unix.IFNAMSIZ
+	// sizeofVnetHdr is sizeof(struct virtio_net_hdr), the smallest
+	// TUNSETVNETHDRSZ takes and the default.
+	sizeofVnetHdr = 10
+	// sizeofPI is sizeof(struct tun_pi): flags and protocol.
+	sizeofPI = 4
+	// Fields of struct virtio_net_hdr.
+	vnetFlagNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
+	vnetGSONone       = 0 // VIRTIO_NET_HDR_GSO_NONE
+	// Major and minor of /dev/net/tun (MISC_MAJOR, TUN_MINOR).
+	miscMajor = 10
+	tunMinor  = 200
+)
+
+// maxPacket is what a read or write of a File moves at most: the largest
+// IP packet and its headers, with room for a large virtio-net header.
+const maxPacket = 65535 + 14 + sizeofPI + 256
+
+// setFlags are the TUNSETIFF flags an interface can be made with.
+// IFF_ONE_QUEUE is obsolete: Linux takes it and ignores it.
+const setFlags = unix.IFF_TUN | unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_ONE_QUEUE | unix.IFF_VNET_HDR | unix.IFF_TUN_EXCL
+
+// features is what TUNGETFEATURES reports: the flags TUNSETIFF takes
+// that change something.
+const features = unix.IFF_TUN | unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_ONE_QUEUE | unix.IFF_VNET_HDR
+
+// Caller is what the ioctl caller (the task) tells about itself.
+type Caller interface {
+	vfs.IoctlIO
+	// NetAdmin reports CAP_NET_ADMIN, which making an interface takes.
+	NetAdmin() bool
+	// NetStack is the stack of the caller's network namespace.
+	NetStack() (*netstack.Stack, error)
+	// HostNetwork reports a hostNetwork pod's task, whose sockets are
+	// the host's: an interface of the sandbox's stack would carry none
+	// of their traffic.
+	HostNetwork() bool
+}
+
+// Announcer is implemented by a Caller whose new interface is announced
+// to the rtnetlink listeners of its namespace.
+type Announcer interface {
+	Network() (netif.Network, error)
+	LinkChanged(n netif.Network, index int32)
+}
+
+// Logger is implemented by a Caller that logs (rate limited) what the
+// device refuses, which the program sees only as EINVAL.
+type Logger interface {
+	LogRefusal(msg string)
+}
+
+// inode is /dev/net/tun.
+type inode struct{ attr unix.Stat_t }
+
+// NewInode returns the /dev/net/tun node.
+func NewInode() vfs.Inode {
+	return &inode{attr: synth.Attr(synth.NewIno(), unix.S_IFCHR|0o666, unix.Mkdev(miscMajor, tunMinor))}
+}
+
+func (n *inode) Stat() (unix.Stat_t, error)       { return n.attr, nil }
+func (n *inode) Lookup(string) (vfs.Inode, error) { return nil, unix.ENOTDIR }
+func (n *inode) Readlink() (string, error)        { return "", unix.EINVAL }
+func (n *inode) Open(int) (vfs.FileImpl, error) {
+	f := &File{attr: n.attr, vnetHdrSize: sizeofVnetHdr}
+	f.bridge.Init(bridge{f}, gwaiter.EventMask(^uint64(0)>>1))
+	f.dev.EventRegister(&f.bridge)
+	return f, nil
+}
+
+// File is an open /dev/net/tun.
+type File struct {
+	attr unix.Stat_t
+	// dev is gVisor's device, which keeps its own lock.
+	dev tun.Device
+	// bridge relays dev's notifications to queue.
+	bridge gwaiter.Entry
+	queue  waiter.Queue
+
+	// mu protects the fields below, set by TUNSETIFF and the ioctls
+	// after it.
+	mu sync.Mutex
+	// st is the stack the interface is in, nil until TUNSETIFF; nic is
+	// the interface.
+	st  *netstack.Stack
+	nic tcpip.NICID
+	// flags are the TUNSETIFF flags that TUNGETIFF reports (IFF_TUN or
+	// IFF_TAP, IFF_NO_PI, IFF_ONE_QUEUE, IFF_VNET_HDR).
+	flags uint16
+	// vnetHdrSize is TUNSETVNETHDRSZ's size.
+	vnetHdrSize int
+}
+
+// bridge is the gVisor waiter entry of a File.
+type bridge struct{ f *File }
+
+// NotifyEvent implements gwaiter.EventListener.
+func (b bridge) NotifyEvent(m gwaiter.EventMask) { b.f.queue.Notify(uint32(m) & waiter.EventIn) }
+
+// IsStream implements vfs.Streamer.
+func (*File) IsStream() bool { return true }
+
+// MaxPacket implements vfs.PacketFile: the largest IP packet with its
+// Ethernet, packet information and (largest sensible) virtio-net
+// headers. A longer write is not a packet the stack could take.
+func (*File) MaxPacket() int { return maxPacket }
+
+// Stat implements vfs.FileImpl.
+func (f *File) Stat() (unix.Stat_t, error) { return f.attr, nil }
+
+// Close implements vfs.FileImpl: the interface goes unless another file
+// holds it or it is persistent.
+func (f *File) Close() error {
+	f.dev.EventUnregister(&f.bridge)
+	f.dev.Release(gcontext.Background())
+	return nil
+}
+
+// attached returns the TUNSETIFF state, false before it.
+func (f *File) attached() (flags uint16, vnetHdrSize int, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.flags, f.vnetHdrSize, f.st != nil
+}
+
+// up reports whether the attached interface is up.
+func (f *File) up() bool {
+	f.mu.Lock()
+	st, id := f.st, f.nic
+	f.mu.Unlock()
+	return st != nil && st.CheckNIC(id)
+}
+
+// ReadAt reads one packet the stack sent out of the interface, after its
+// headers (packet information, virtio-net). A packet longer than dst is
+// cut, and one that leaves no room for its headers is dropped (EINVAL),
+// as Linux's tun_put_user does.
+func (f *File) ReadAt(dst []byte, _ int64) (int, error) {
+	flags, hdrSize, ok := f.attached()
+	if !ok {
+		return 0, unix.EBADFD
+	}
+	if len(dst) == 0 {
+		return 0, nil
+	}
+	v, err := f.dev.Read()
+	if err != nil {
+		return 0, errno(err)
+	}
+	defer v.Release()
+	vnet := flags&unix.IFF_VNET_HDR != 0
+	if vnet && len(dst) < hdrSize || flags&unix.IFF_NO_PI == 0 && len(dst) < sizeofPI {
+		return 0, unix.EINVAL
+	}
+	n := 0
+	if vnet {
+		// No offload: every packet is complete and checksummed.
+		clear(dst[:hdrSize])
+		n = hdrSize
+	}
+	n += copy(dst[n:], v.AsSlice())
+	return n, nil
+}
+
+// WriteAt injects one packet into the stack as received on the
+// interface.
+func (f *File) WriteAt(src []byte, _ int64) (int, error) {
+	flags, hdrSize, ok := f.attached()
+	if !ok {
+		return 0, unix.EBADFD
+	}
+	pkt := src
+	if flags&unix.IFF_VNET_HDR != 0 {
+		if len(pkt) < hdrSize {
+			return 0, unix.EINVAL
+		}
+		var err error
+		if pkt, err = applyVnetHdr(pkt[:sizeofVnetHdr], pkt[hdrSize:]); err != nil {
+			return 0, err
+		}
+	}
+	if err := checkPacket(flags, pkt); err != nil {
+		return 0, err
+	}
+	if !f.up() {
+		return 0, unix.EIO // tun_get_user: the device is down
+	}
+	v := buffer.NewViewWithData(pkt)
+	defer v.Release()
+	if _, err := f.dev.Write(v); err != nil {
+		return 0, errno(err)
+	}
+	return len(src), nil
+}
+
+// checkPacket refuses what Linux's tun_get_user refuses (EINVAL): a
+// packet shorter than its packet information or Ethernet header, and on
+// a TUN without packet information one that is not IPv4 or IPv6.
+func checkPacket(flags uint16, pkt []byte) error {
+	if flags&unix.IFF_NO_PI == 0 {
+		if len(pkt) < sizeofPI {
+			return unix.EINVAL
+		}
+		pkt = pkt[sizeofPI:]
+	}
+	switch {
+	case flags&unix.IFF_TAP != 0:
+		if len(pkt) < 14 { // ETH_HLEN
+			return unix.EINVAL
+		}
+	case flags&unix.IFF_NO_PI != 0:
+		if len(pkt) == 0 || (pkt[0]>>4 != 4 && pkt[0]>>4 != 6) {
+			return unix.EINVAL
+		}
+	}
+	return nil
+}
+
+// applyVnetHdr acts on a written packet's virtio-net header hdr: no GSO
+// (TUNSETOFFLOAD offered none), and the checksum the header asks for is
+// computed into pkt, which is copied first.
+func applyVnetHdr(hdr, pkt []byte) ([]byte, error) {
+	if hdr[1] != vnetGSONone {
+		return nil, unix.EINVAL
+	}
+	if hdr[0]&vnetFlagNeedsCsum == 0 {
+		return pkt, nil
+	}
+	start := int(binary.LittleEndian.Uint16(hdr[6:]))
+	at := start + int(binary.LittleEndian.Uint16(hdr[8:]))
+	if start > len(pkt) || at+2 > len(pkt) {
+		return nil, unix.EINVAL
+	}
+	out := append([]byte(nil), pkt...)
+	// The field holds the pseudo-header's sum; the sum over the data
+	// from start, that field included, completes it.
+	binary.BigEndian.PutUint16(out[at:], ^onesSum(out[start:]))
+	return out, nil
+}
+
+// onesSum is the 16-bit ones' complement sum of b (RFC 1071).
+func onesSum(b []byte) uint16 {
+	var s uint32
+	for len(b) >= 2 {
+		s += uint32(binary.BigEndian.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		s += uint32(b[0]) << 8
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return uint16(s)
+}
+
+// Readiness implements waiter.Waitable: EPOLLERR before TUNSETIFF, as
+// tun_chr_poll reports it; then readable with a packet queued, and
+// writable while the interface is up (a write to a down one fails).
+func (f *File) Readiness(mask uint32) uint32 {
+	if _, _, ok := f.attached(); !ok {
+		return waiter.EventErr
+	}
+	r := uint32(f.dev.Readiness(gwaiter.ReadableEvents)) & waiter.EventIn
+	if f.up() {
+		r |= waiter.EventOut
+	}
+	return r & mask
+}
+
+func (f *File) EventRegister(ch chan struct{}, mask uint32) { f.queue.EventRegister(ch, mask) }
+func (f *File) EventUnregister(ch chan struct{})            { f.queue.EventUnregister(ch) }
+
+// Ioctl implements vfs.Ioctler: the TUN* requests. Like Linux's
+// __tun_chr_ioctl, an unknown request is EINVAL.
+func (f *File) Ioctl(io vfs.IoctlIO, req, arg uint64) (uint64, error) {
+	c, ok := io.(Caller)
+	if !ok {
+		return 0, unix.EINVAL
+	}
+	switch req {
+	case unix.TUNGETFEATURES:
+		return 0, putU32(c, arg, features)
+	case unix.TUNSETIFF:
+		return 0, f.setIff(c, arg)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st == nil {
+		return 0, unix.EBADFD
+	}
+	switch req {
+	case unix.TUNGETIFF:
+		var ifr [sizeofIfreq]byte
+		copy(ifr[:ifNameSize-1], f.dev.Name())
+		flags := f.flags
+		if f.st.TUNPersistent(f.dev.Name()) {
+			flags |= unix.IFF_PERSIST
+		}
+		binary.LittleEndian.PutUint16(ifr[ifNameSize:], flags)
+		_, err := c.CopyOut(arg, ifr[:])
+		return 0, err
+	case unix.TUNSETPERSIST:
+		if err := f.dev.SetPersistent(arg != 0); err != nil {
+			return 0, errno(err)
+		}
+		f.st.SetTUNPersistent(f.dev.Name(), arg != 0)
+		return 0, nil
+	case unix.TUNSETOFFLOAD:
+		// The stack checksums and segments every packet itself.
+		if arg != 0 {
+			warnf(c, "tun: TUNSETOFFLOAD %#x refused: the sandbox's TUN devices take no offloads", arg)
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	case unix.TUNGETVNETHDRSZ:
+		return 0, putU32(c, arg, uint32(f.vnetHdrSize))
+	case unix.TUNSETVNETHDRSZ:
+		var b [4]byte
+		if _, err := c.CopyIn(arg, b[:]); err != nil {
+			return 0, err
+		}
+		size := int32(binary.LittleEndian.Uint32(b[:]))
+		if size < sizeofVnetHdr {
+			return 0, unix.EINVAL
+		}
+		if size > 256 {
+			// Linux takes any larger size; the sandbox keeps a
+			// header within maxPacket's allowance.
+			warnf(c, "tun: TUNSETVNETHDRSZ %d refused: the sandbox takes virtio-net headers of at most 256 bytes", size)
+			return 0, unix.EINVAL
+		}
+		f.vnetHdrSize = int(size)
+		return 0, nil
+	}
+	warnf(c, "tun: ioctl %#x refused: not supported on the sandbox's TUN devices", req)
+	return 0, unix.EINVAL
+}
+
+// setIff serves TUNSETIFF: it makes the interface (or attaches to a
+// persistent one of that name), down, and writes its name back.
+func (f *File) setIff(c Caller, arg uint64) error {
+	var ifr [sizeofIfreq]byte
+	if _, err := c.CopyIn(arg, ifr[:]); err != nil {
+		return err
+	}
+	flags := binary.LittleEndian.Uint16(ifr[ifNameSize:])
+	name := cString(ifr[:ifNameSize-1])
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st != nil {
+		return unix.EEXIST
+	}
+	if flags&^setFlags != 0 {
+		warnf(c, "tun: TUNSETIFF flags %#x refused: the sandbox's TUN devices take only IFF_TUN, IFF_TAP, IFF_NO_PI, IFF_VNET_HDR, IFF_TUN_EXCL and IFF_ONE_QUEUE", flags)
+		return unix.EINVAL
+	}
+	// IFF_TUN wins over IFF_TAP, as tun_set_iff looks at it first.
+	isTUN := flags&unix.IFF_TUN != 0
+	isTAP := !isTUN && flags&unix.IFF_TAP != 0
+	if !isTUN && !isTAP {
+		return unix.EINVAL
+	}
+	if isTUN {
+		flags &^= unix.IFF_TAP
+	}
+	if !c.NetAdmin() {
+		return unix.EPERM
+	}
+	if c.HostNetwork() {
+		warnf(c, "tun: TUNSETIFF refused: a hostNetwork pod's traffic is the host's, which a TUN device of the sandbox would not carry")
+		return unix.EPERM
+	}
+	st, err := c.NetStack()
+	if err != nil {
+		return unix.ENODEV
+	}
+	prefix := "tun"
+	if isTAP {
+		prefix = "tap"
+	}
+	if name == "" {
+		name = prefix + "%d"
+	}
+	if name, err = allocName(st, name); err != nil {
+		return err
+	}
+	existing := st.GetLinkEndpointByName(name) != nil
+	if err := f.dev.SetIff(gcontext.Background(), st.Stack, name, tun.Flags{
+		TUN: isTUN, TAP: isTAP, NoPacketInfo: flags&unix.IFF_NO_PI != 0, Exclusive: flags&unix.IFF_TUN_EXCL != 0,
+	}); err != nil {
+		return errno(err)
+	}
+	id := nicByName(st, name)
+	if !existing {
+		// A new device is down until brought up, as on Linux, and a
+		// TAP has a random MAC (eth_hw_addr_random): locally
+		// administered, unicast.
+		st.DisableNIC(id)
+		if isTAP {
+			var mac [6]byte
+			rand.Read(mac[:])
+			mac[0] = mac[0]&^1 | 2
+			st.SetNICAddress(id, tcpip.LinkAddress(mac[:]))
+		}
+	}
+	f.st, f.nic = st, id
+	f.flags = flags & (unix.IFF_TUN | unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_ONE_QUEUE | unix.IFF_VNET_HDR)
+	clear(ifr[:ifNameSize])
+	copy(ifr[:ifNameSize-1], name)
+	if _, err := c.CopyOut(arg, ifr[:]); err != nil {
+		return err
+	}
+	if a, ok := c.(Announcer); ok && !existing {
+		if n, err := a.Network(); err == nil {
+			a.LinkChanged(n, int32(id))
+		}
+	}
+	return nil
+}
+
+// allocName checks an interface name as dev_valid_name does and, for a
+// pattern with one %d, picks the lowest free number (dev_alloc_name).
+func allocName(st *netstack.Stack, name string) (string, error) {
+	if len(name) >= ifNameSize || name == "." || name == ".." || strings.ContainsAny(name, "/: \t\n\v\f\r") {
+		return "", unix.EINVAL
+	}
+	i := strings.Index(name, "%")
+	if i < 0 {
+		return name, nil
+	}
+	if name[i:i+min(2, len(name)-i)] != "%d" || strings.Contains(name[i+2:], "%") {
+		return "", unix.EINVAL
+	}
+	for n := 0; n < 1<<15; n++ {
+		cand := fmt.Sprintf(name, n)
+		if len(cand) >= ifNameSize {
+			break
+		}
+		if st.GetLinkEndpointByName(cand) == nil {
+			return cand, nil
+		}
+	}
+	return "", unix.ENFILE
+}
+
+// nicByName returns the index of the stack's interface called name.
+func nicByName(st *netstack.Stack, name string) tcpip.NICID {
+	for id, ni := range st.NICInfo() {
+		if ni.Name == name {
+			return id
+		}
+	}
+	return 0
+}
+
+// cString returns b up to its first NUL.
+func cString(b []byte) string {
+	if i := strings.IndexByte(string(b), 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// putU32 writes v to the caller's memory at addr.
+func putU32(c vfs.IoctlIO, addr uint64, v uint32) error {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	_, err := c.CopyOut(addr, b[:])
+	return err
+}
+
+// errno converts gVisor's errors.
+func errno(err error) error {
+	if err == nil {
+		return nil
+	}
+	if err == linuxerr.ErrWouldBlock {
+		return unix.EAGAIN
+	}
+	if e, ok := err.(*gerrors.Error); ok {
+		return unix.Errno(e.Errno())
+	}
+	return unix.EIO
+}
+
+func warnf(c Caller, format string, args ...any) {
+	if l, ok := c.(Logger); ok {
+		l.LogRefusal(fmt.Sprintf(format, args...))
+	}
+}

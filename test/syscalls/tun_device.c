@@ -1,0 +1,408 @@
+// tun_device: /dev/net/tun. TUNSETIFF makes a TUN interface (named from a
+// %d pattern, down at first); what the stack routes to it is read from the
+// file, with or without the packet information and virtio-net headers,
+// and what is written enters the stack as received on it; the interface
+// goes with its last file unless TUNSETPERSIST keeps it; the errors of a
+// file not yet attached, of bad flags and bad packets; a TAP interface.
+#include "netlink_check.h"
+#include "net_sysctl_check.h"
+#include "ns_check.h"
+#include <linux/if_arp.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+
+#define VNET_HDR_LEN 10
+
+static int tun_open(void) {
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	return fd;
+}
+
+// tun_set makes (or attaches to) an interface; returns 0 or -errno and
+// leaves the name the kernel chose in name.
+static int tun_set(int fd, char *name, short flags) {
+	struct ifreq ifr = {0};
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	ifr.ifr_flags = flags;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return -errno;
+	strcpy(name, ifr.ifr_name);
+	return 0;
+}
+
+static short if_flags(const char *name) {
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	CHECK_OK(ioctl(s, SIOCGIFFLAGS, &ifr));
+	close(s);
+	return ifr.ifr_flags;
+}
+
+static int hw_type(const char *name) {
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	CHECK_OK(ioctl(s, SIOCGIFHWADDR, &ifr));
+	close(s);
+	return ifr.ifr_hwaddr.sa_family;
+}
+
+// link_up brings the interface up and gives it addr/24, as
+// `ip link set NAME up; ip addr add ADDR/24 dev NAME` do.
+static void link_up(const char *name, const char *addr) {
+	int idx = if_nametoindex(name);
+	CHECK(idx > 0);
+	int fd = nl_open();
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = idx, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
+	nl_send(fd, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi, sizeof ifi);
+	CHECK_EQ(nl_collect(fd, 1, NULL, NULL), 0);
+	struct {
+		struct ifaddrmsg ifa;
+		struct rtattr rta;
+		struct in_addr a;
+	} req = {
+	    .ifa = {.ifa_family = AF_INET, .ifa_prefixlen = 24, .ifa_index = idx},
+	    .rta = {.rta_len = RTA_LENGTH(sizeof(struct in_addr)), .rta_type = IFA_LOCAL},
+	};
+	inet_pton(AF_INET, addr, &req.a);
+	nl_send(fd, RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 2, &req, sizeof req);
+	CHECK_EQ(nl_collect(fd, 2, NULL, NULL), 0);
+	close(fd);
+}
+
+// send_udp sends payload from a new socket to dst:port.
+static void send_udp(const char *dst, int port, const char *payload) {
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, dst, &sa.sin_addr);
+	CHECK_EQ(sendto(s, payload, strlen(payload), 0, (struct sockaddr *)&sa, sizeof sa), (ssize_t)strlen(payload));
+	close(s);
+}
+
+// read_udp reads packets from the tun file until an IPv4 UDP one (the
+// kernel may send IPv6 router solicitations and MLD reports first) and
+// checks it carries payload to dst:port; skip is the header length before
+// the IP packet.
+static void read_udp(int fd, size_t skip, const char *dst, int port, const char *payload, unsigned char *head) {
+	unsigned char buf[2048];
+	for (int tries = 0; tries < 20; tries++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		CHECK_EQ(poll(&p, 1, 5000), 1);
+		CHECK(p.revents & POLLIN);
+		ssize_t n = read(fd, buf, sizeof buf);
+		CHECK((size_t)n > skip);
+		struct iphdr *ip = (void *)(buf + skip);
+		if (ip->version != 4 || ip->protocol != IPPROTO_UDP)
+			continue;
+		struct udphdr *udp = (void *)((char *)ip + ip->ihl * 4);
+		struct in_addr want;
+		inet_pton(AF_INET, dst, &want);
+		CHECK_EQ(ip->daddr, want.s_addr);
+		CHECK_EQ(ntohs(udp->dest), port);
+		CHECK_EQ(ntohs(ip->tot_len), (size_t)n - skip);
+		CHECK_EQ((size_t)n - skip, ip->ihl * 4 + sizeof(struct udphdr) + strlen(payload));
+		CHECK_MEM((char *)(udp + 1), payload, strlen(payload));
+		memcpy(head, buf, skip);
+		return;
+	}
+	FAIL("no IPv4 UDP packet came out of the interface");
+}
+
+static uint16_t csum(const void *p, size_t n) {
+	const uint16_t *w = p;
+	uint32_t s = 0;
+	for (; n > 1; n -= 2)
+		s += *w++;
+	if (n)
+		s += *(const uint8_t *)w;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return ~s;
+}
+
+// udp_packet builds an IPv4 UDP packet src:sport -> dst:dport (no UDP
+// checksum, which IPv4 allows) into buf and returns its length.
+static size_t udp_packet(unsigned char *buf, const char *src, int sport, const char *dst, int dport, const char *payload) {
+	size_t len = sizeof(struct iphdr) + sizeof(struct udphdr) + strlen(payload);
+	struct iphdr *ip = (void *)buf;
+	memset(buf, 0, len);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = htons(len);
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	inet_pton(AF_INET, src, &ip->saddr);
+	inet_pton(AF_INET, dst, &ip->daddr);
+	ip->check = csum(ip, sizeof *ip);
+	struct udphdr *udp = (void *)(ip + 1);
+	udp->source = htons(sport);
+	udp->dest = htons(dport);
+	udp->len = htons(sizeof *udp + strlen(payload));
+	memcpy(udp + 1, payload, strlen(payload));
+	return len;
+}
+
+// udp_listener returns a UDP socket bound to addr:port.
+static int udp_listener(const char *addr, int port) {
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	CHECK_OK(bind(s, (struct sockaddr *)&sa, sizeof sa));
+	return s;
+}
+
+// recv_from checks that s receives payload from src:sport.
+static void recv_from(int s, const char *src, int sport, const char *payload) {
+	struct pollfd p = {.fd = s, .events = POLLIN};
+	CHECK_EQ(poll(&p, 1, 5000), 1);
+	char buf[256];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof from;
+	ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+	CHECK_EQ(n, (ssize_t)strlen(payload));
+	CHECK_MEM(buf, payload, n);
+	struct in_addr want;
+	inet_pton(AF_INET, src, &want);
+	CHECK_EQ(from.sin_addr.s_addr, want.s_addr);
+	CHECK_EQ(ntohs(from.sin_port), sport);
+}
+
+// A file before TUNSETIFF, and the flags TUNSETIFF refuses or resolves.
+static void unattached(void) {
+	int fd = tun_open();
+	char buf[64];
+	CHECK_ERR(read(fd, buf, sizeof buf), EBADFD);
+	CHECK_ERR(write(fd, buf, sizeof buf), EBADFD);
+	struct ifreq ifr = {0};
+	CHECK_ERR(ioctl(fd, TUNGETIFF, &ifr), EBADFD);
+	int one = 1;
+	CHECK_ERR(ioctl(fd, TUNSETPERSIST, one), EBADFD);
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+	CHECK_EQ(poll(&p, 1, 0), 1);
+	CHECK_EQ(p.revents, POLLERR);
+	unsigned features = 0;
+	CHECK_OK(ioctl(fd, TUNGETFEATURES, &features));
+	unsigned want = IFF_TUN | IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	CHECK_EQ(features & want, want);
+	char name[IFNAMSIZ] = "ctunx";
+	CHECK_EQ(tun_set(fd, name, IFF_NO_PI), -EINVAL);
+	strcpy(name, "bad/name");
+	CHECK_EQ(tun_set(fd, name, IFF_TUN), -EINVAL);
+	CHECK_EQ(if_nametoindex("ctunx"), 0);
+	// IFF_TUN wins over IFF_TAP (tun_set_iff looks at it first).
+	strcpy(name, "ctunx");
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_TAP | IFF_NO_PI), 0);
+	CHECK_OK(ioctl(fd, TUNGETIFF, &ifr));
+	CHECK_EQ(ifr.ifr_flags, IFF_TUN | IFF_NO_PI);
+	CHECK_EQ(hw_type("ctunx"), ARPHRD_NONE);
+	close(fd);
+	CHECK_EQ(if_nametoindex("ctunx"), 0);
+}
+
+// A TUN without packet information: both ways, bad packets, closing.
+static void tun_no_pi(void) {
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "ctun%d";
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), 0);
+	CHECK(strcmp(name, "ctun0") == 0);
+	char again[IFNAMSIZ] = "ctun%d";
+	CHECK_EQ(tun_set(fd, again, IFF_TUN | IFF_NO_PI), -EEXIST);
+	struct ifreq ifr = {0};
+	CHECK_OK(ioctl(fd, TUNGETIFF, &ifr));
+	CHECK(strcmp(ifr.ifr_name, "ctun0") == 0);
+	CHECK_EQ(ifr.ifr_flags, IFF_TUN | IFF_NO_PI);
+	short fl = if_flags(name);
+	CHECK_EQ(fl & (IFF_UP | IFF_POINTOPOINT | IFF_NOARP | IFF_MULTICAST | IFF_BROADCAST), IFF_POINTOPOINT | IFF_NOARP | IFF_MULTICAST);
+	CHECK_EQ(hw_type(name), ARPHRD_NONE);
+	// Down: nothing to read, and a write fails.
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+	CHECK_EQ(poll(&p, 1, 0), 0);
+	unsigned char pkt[256];
+	size_t len = udp_packet(pkt, "10.77.0.2", 4343, "10.77.0.1", 5353, "pong");
+	CHECK_ERR(write(fd, pkt, len), EIO);
+
+	link_up(name, "10.77.0.1");
+	CHECK(if_flags(name) & IFF_UP);
+	CHECK_EQ(poll(&p, 1, 0), 1);
+	CHECK(p.revents & POLLOUT);
+	unsigned char none[1];
+	send_udp("10.77.0.2", 4242, "ping");
+	read_udp(fd, 0, "10.77.0.2", 4242, "ping", none);
+
+	int r = udp_listener("10.77.0.1", 5353);
+	CHECK_EQ(write(fd, pkt, len), (ssize_t)len);
+	recv_from(r, "10.77.0.2", 4343, "pong");
+	close(r);
+
+	// Not an IP packet.
+	unsigned char junk[20] = {0};
+	CHECK_ERR(write(fd, junk, sizeof junk), EINVAL);
+	CHECK_ERR(write(fd, junk, 0), EINVAL);
+
+	close(fd);
+	CHECK_EQ(if_nametoindex("ctun0"), 0);
+}
+
+// A TUN with packet information: struct tun_pi before every packet.
+static void tun_pi(void) {
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "ctunpi";
+	CHECK_EQ(tun_set(fd, name, IFF_TUN), 0);
+	link_up(name, "10.78.0.1");
+	unsigned char head[4];
+	send_udp("10.78.0.2", 4242, "ping");
+	read_udp(fd, 4, "10.78.0.2", 4242, "ping", head);
+	CHECK_EQ(head[0] | head[1], 0);                      // flags
+	CHECK_EQ((head[2] << 8) | head[3], ETH_P_IP); // proto
+
+	int r = udp_listener("10.78.0.1", 5353);
+	unsigned char pkt[256] = {0, 0, ETH_P_IP >> 8, ETH_P_IP & 0xff};
+	size_t len = 4 + udp_packet(pkt + 4, "10.78.0.2", 4343, "10.78.0.1", 5353, "pong");
+	CHECK_EQ(write(fd, pkt, len), (ssize_t)len);
+	recv_from(r, "10.78.0.2", 4343, "pong");
+	// writev gathers one packet, readv scatters one.
+	struct iovec wv[2] = {{pkt, 4}, {pkt + 4, len - 4}};
+	CHECK_EQ(writev(fd, wv, 2), (ssize_t)len);
+	recv_from(r, "10.78.0.2", 4343, "pong");
+	close(r);
+	int s = udp_listener("10.78.0.1", 6000);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(4242)};
+	inet_pton(AF_INET, "10.78.0.2", &to.sin_addr);
+	unsigned char pi[4], ip[2048];
+	struct iovec rv[2] = {{pi, sizeof pi}, {ip, sizeof ip}};
+	ssize_t n = 0;
+	for (int tries = 0; tries < 20; tries++) {
+		CHECK_EQ(sendto(s, "ping", 4, 0, (struct sockaddr *)&to, sizeof to), 4);
+		n = readv(fd, rv, 2);
+		if (((struct iphdr *)ip)->version == 4)
+			break;
+	}
+	CHECK_EQ(n, 4 + (ssize_t)(sizeof(struct iphdr) + sizeof(struct udphdr) + 4));
+	CHECK_EQ((pi[2] << 8) | pi[3], ETH_P_IP);
+	CHECK_EQ(((struct iphdr *)ip)->protocol, IPPROTO_UDP);
+	close(s);
+	CHECK_ERR(write(fd, pkt, 3), EINVAL);
+	close(fd);
+}
+
+// A TUN with the virtio-net header: all zeros on a read (no offloads);
+// on a write, its checksum request is met.
+static void tun_vnet(void) {
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "ctunv";
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR), 0);
+	int sz = 0;
+	CHECK_OK(ioctl(fd, TUNGETVNETHDRSZ, &sz));
+	CHECK_EQ(sz, VNET_HDR_LEN);
+	sz = 4;
+	CHECK_ERR(ioctl(fd, TUNSETVNETHDRSZ, &sz), EINVAL);
+	CHECK_OK(ioctl(fd, TUNSETOFFLOAD, 0));
+	struct ifreq ifr = {0};
+	CHECK_OK(ioctl(fd, TUNGETIFF, &ifr));
+	CHECK_EQ(ifr.ifr_flags, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR);
+	link_up(name, "10.79.0.1");
+	unsigned char head[VNET_HDR_LEN], zero[VNET_HDR_LEN] = {0};
+	send_udp("10.79.0.2", 4242, "ping");
+	read_udp(fd, VNET_HDR_LEN, "10.79.0.2", 4242, "ping", head);
+	CHECK_MEM(head, zero, VNET_HDR_LEN);
+	// A read with no room for the header drops the packet.
+	send_udp("10.79.0.2", 4242, "ping");
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	CHECK_EQ(poll(&p, 1, 5000), 1);
+	char small[8];
+	CHECK_ERR(read(fd, small, sizeof small), EINVAL);
+	CHECK_EQ(read(fd, small, 0), 0);
+
+	int r = udp_listener("10.79.0.1", 5353);
+	unsigned char pkt[256] = {0};
+	size_t len = VNET_HDR_LEN + udp_packet(pkt + VNET_HDR_LEN, "10.79.0.2", 4343, "10.79.0.1", 5353, "pong");
+	CHECK_EQ(write(fd, pkt, len), (ssize_t)len);
+	recv_from(r, "10.79.0.2", 4343, "pong");
+
+	// VIRTIO_NET_HDR_F_NEEDS_CSUM: the UDP checksum field holds the
+	// pseudo-header's sum; csum_start is the UDP header, csum_offset
+	// its checksum field.
+	unsigned char *ip = pkt + VNET_HDR_LEN;
+	struct udphdr *udp = (void *)(ip + sizeof(struct iphdr));
+	udp->source = htons(4444);
+	uint32_t ph = 0;
+	for (int i = 12; i < 20; i += 2)
+		ph += (ip[i] << 8) | ip[i + 1];
+	ph += IPPROTO_UDP + ntohs(udp->len);
+	while (ph >> 16)
+		ph = (ph & 0xffff) + (ph >> 16);
+	udp->check = htons(ph);
+	pkt[0] = 1;                        // flags: NEEDS_CSUM
+	pkt[1] = 0;                        // gso_type: none
+	pkt[6] = sizeof(struct iphdr);     // csum_start
+	pkt[8] = offsetof(struct udphdr, check);
+	CHECK_EQ(write(fd, pkt, len), (ssize_t)len);
+	recv_from(r, "10.79.0.2", 4444, "pong");
+	close(r);
+	close(fd);
+}
+
+// TUNSETPERSIST keeps the interface after its last file; a new file
+// attaches to it by name.
+static void persist(void) {
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "ctunp";
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), 0);
+	CHECK_OK(ioctl(fd, TUNSETPERSIST, 1));
+	struct ifreq ifr = {0};
+	CHECK_OK(ioctl(fd, TUNGETIFF, &ifr));
+	CHECK_EQ(ifr.ifr_flags, IFF_TUN | IFF_NO_PI | IFF_PERSIST);
+	close(fd);
+	int idx = if_nametoindex("ctunp");
+	CHECK(idx > 0);
+	fd = tun_open();
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), 0);
+	CHECK_EQ((int)if_nametoindex("ctunp"), idx);
+	CHECK_OK(ioctl(fd, TUNSETPERSIST, 0));
+	close(fd);
+	CHECK_EQ(if_nametoindex("ctunp"), 0);
+}
+
+// A TAP interface is an Ethernet one.
+static void tap(void) {
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "";
+	CHECK_EQ(tun_set(fd, name, IFF_TAP | IFF_NO_PI), 0);
+	CHECK(strcmp(name, "tap0") == 0);
+	CHECK_EQ(hw_type(name), ARPHRD_ETHER);
+	short fl = if_flags(name);
+	CHECK_EQ(fl & (IFF_UP | IFF_BROADCAST | IFF_MULTICAST | IFF_NOARP), IFF_BROADCAST | IFF_MULTICAST);
+	unsigned char junk[10] = {0};
+	CHECK_ERR(write(fd, junk, sizeof junk), EINVAL);
+	close(fd);
+	CHECK_EQ(if_nametoindex("tap0"), 0);
+}
+
+// Making an interface takes CAP_NET_ADMIN.
+static void no_net_admin(void) {
+	set_cap(CAP_NET_ADMIN, 0);
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "ctunperm";
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), -EPERM);
+	CHECK_EQ(if_nametoindex("ctunperm"), 0);
+	close(fd);
+}
+
+int main(void) {
+	enter_netns();
+	run_in_child(no_net_admin, 10);
+	unattached();
+	tun_no_pi();
+	tun_pi();
+	tun_vnet();
+	persist();
+	tap();
+	return 0;
+}
