@@ -385,6 +385,41 @@ static void tap(void) {
 	CHECK_EQ(if_nametoindex("tap0"), 0);
 }
 
+// wait_link waits for an rtnetlink message of type on the RTMGRP_LINK
+// listener nl about interface idx (others come and go: IPv6 state
+// changes of the new interface).
+static void wait_link(int nl, int type, int idx) {
+	char buf[8192];
+	for (;;) {
+		struct pollfd p = {.fd = nl, .events = POLLIN};
+		CHECK_EQ(poll(&p, 1, 5000), 1);
+		ssize_t n = recv(nl, buf, sizeof buf, 0);
+		CHECK(n > 0);
+		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			struct ifinfomsg *ifi = NLMSG_DATA(h);
+			if (h->nlmsg_type == type && ifi->ifi_index == idx)
+				return;
+		}
+	}
+}
+
+// rtnetlink's link listeners hear of an interface made and removed.
+static void announced(void) {
+	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	CHECK(nl >= 0);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+	CHECK_OK(bind(nl, (struct sockaddr *)&sa, sizeof sa));
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "ctunn";
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), 0);
+	int idx = if_nametoindex(name);
+	CHECK(idx > 0);
+	wait_link(nl, RTM_NEWLINK, idx);
+	close(fd);
+	wait_link(nl, RTM_DELLINK, idx);
+	close(nl);
+}
+
 // Making an interface takes CAP_NET_ADMIN.
 static void no_net_admin(void) {
 	set_cap(CAP_NET_ADMIN, 0);
@@ -404,5 +439,6 @@ int main(void) {
 	tun_vnet();
 	persist();
 	tap();
+	announced();
 	return 0;
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/fs/synth"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
+	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 	"github.com/cocoonrt/cocoon/sentry/waiter"
 )
@@ -88,11 +89,11 @@ type Caller interface {
 	HostNetwork() bool
 }
 
-// Announcer is implemented by a Caller whose new interface is announced
-// to the rtnetlink listeners of its namespace.
+// Announcer is implemented by a Caller whose network namespace tells
+// its rtnetlink listeners about new and removed interfaces.
 type Announcer interface {
 	Network() (netif.Network, error)
-	LinkChanged(n netif.Network, index int32)
+	Netlink() *netlink.Namespace
 }
 
 // Logger is implemented by a Caller that logs (rate limited) what the
@@ -140,6 +141,10 @@ type File struct {
 	flags uint16
 	// vnetHdrSize is TUNSETVNETHDRSZ's size.
 	vnetHdrSize int
+	// links and network announce the interface's removal, when the
+	// caller of TUNSETIFF could announce its creation.
+	links   *netlink.Namespace
+	network netif.Network
 }
 
 // bridge is the gVisor waiter entry of a File.
@@ -160,10 +165,22 @@ func (*File) MaxPacket() int { return maxPacket }
 func (f *File) Stat() (unix.Stat_t, error) { return f.attr, nil }
 
 // Close implements vfs.FileImpl: the interface goes unless another file
-// holds it or it is persistent.
+// holds it or it is persistent, and its removal is announced.
 func (f *File) Close() error {
 	f.dev.EventUnregister(&f.bridge)
+	f.mu.Lock()
+	st, id, links, n := f.st, f.nic, f.links, f.network
+	f.mu.Unlock()
+	var last *netif.Interface
+	if links != nil {
+		if ifs, err := n.Interfaces(); err == nil {
+			last, _ = netif.ByIndex(ifs, int32(id))
+		}
+	}
 	f.dev.Release(gcontext.Background())
+	if last != nil && !st.HasNIC(id) {
+		links.LinkRemoved(*last)
+	}
 	return nil
 }
 
@@ -462,9 +479,12 @@ func (f *File) setIff(c Caller, arg uint64) error {
 	if _, err := c.CopyOut(arg, ifr[:]); err != nil {
 		return err
 	}
-	if a, ok := c.(Announcer); ok && !existing {
+	if a, ok := c.(Announcer); ok {
 		if n, err := a.Network(); err == nil {
-			a.LinkChanged(n, int32(id))
+			f.links, f.network = a.Netlink(), n
+			if !existing {
+				f.links.LinkChanged(n, int32(id))
+			}
 		}
 	}
 	return nil

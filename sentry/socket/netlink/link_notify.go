@@ -26,3 +26,14 @@ func (ns *Namespace) LinkChanged(n netif.Network, index int32) {
 	}
 	ns.broadcast(linux.NETLINK_ROUTE, linux.RTNLGRP_LINK, 0, linkMessage(linux.RTM_NEWLINK, it).Bytes(), nil)
 }
+
+// LinkRemoved announces that interface it, as it was last described, is
+// gone (a TUN device's last file closed): an RTM_DELLINK to the
+// RTNLGRP_LINK listeners, as rtmsg_ifinfo sends from unregister_netdevice.
+func (ns *Namespace) LinkRemoved(it netif.Interface) {
+	if _, ok := ns.protocols[linux.NETLINK_ROUTE]; !ok {
+		return
+	}
+	it.Flags &^= linux.IFF_UP | linux.IFF_RUNNING | netif.IFFLowerUp
+	ns.broadcast(linux.NETLINK_ROUTE, linux.RTNLGRP_LINK, 0, linkMessage(linux.RTM_DELLINK, &it).Bytes(), nil)
+}
