@@ -370,7 +370,7 @@ static void persist(void) {
 	CHECK_EQ(if_nametoindex("ctunp"), 0);
 }
 
-// A TAP interface is an Ethernet one.
+// A TAP interface is an Ethernet one, with ARP.
 static void tap(void) {
 	int fd = tun_open();
 	char name[IFNAMSIZ] = "";
@@ -381,6 +381,57 @@ static void tap(void) {
 	CHECK_EQ(fl & (IFF_UP | IFF_BROADCAST | IFF_MULTICAST | IFF_NOARP), IFF_BROADCAST | IFF_MULTICAST);
 	unsigned char junk[10] = {0};
 	CHECK_ERR(write(fd, junk, sizeof junk), EINVAL);
+
+	// Both ways: the stack asks for 10.81.0.2 by ARP from the
+	// interface's MAC; a reply written to the file lets the datagram
+	// waiting for it go out, to the MAC the reply gave.
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq hw = {0};
+	strcpy(hw.ifr_name, name);
+	CHECK_OK(ioctl(s, SIOCGIFHWADDR, &hw));
+	unsigned char mac[6], peer[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+	memcpy(mac, hw.ifr_hwaddr.sa_data, 6);
+	link_up(name, "10.81.0.1");
+	send_udp("10.81.0.2", 4242, "ping");
+	unsigned char f[2048];
+	ssize_t n = 0;
+	for (int tries = 0;; tries++) {
+		CHECK(tries < 20);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		CHECK_EQ(poll(&p, 1, 5000), 1);
+		n = read(fd, f, sizeof f);
+		if (n >= 42 && ((f[12] << 8) | f[13]) == ETH_P_ARP)
+			break;
+	}
+	CHECK_MEM(f + 6, mac, 6);              // from the interface
+	CHECK_EQ((f[20] << 8) | f[21], 1);     // a request
+	unsigned char want_ip[4] = {10, 81, 0, 2};
+	CHECK_MEM(f + 38, want_ip, 4);         // for 10.81.0.2
+	unsigned char reply[42];
+	memcpy(reply, mac, 6);
+	memcpy(reply + 6, peer, 6);
+	reply[12] = ETH_P_ARP >> 8, reply[13] = ETH_P_ARP & 0xff;
+	memcpy(reply + 14, f + 14, 6);         // htype, ptype, hlen, plen
+	reply[20] = 0, reply[21] = 2;          // a reply
+	memcpy(reply + 22, peer, 6);
+	memcpy(reply + 28, want_ip, 4);
+	memcpy(reply + 32, mac, 6);
+	memcpy(reply + 38, f + 28, 4);         // to the asker's address
+	CHECK_EQ(write(fd, reply, sizeof reply), (ssize_t)sizeof reply);
+	for (int tries = 0;; tries++) {
+		CHECK(tries < 20);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		CHECK_EQ(poll(&p, 1, 5000), 1);
+		n = read(fd, f, sizeof f);
+		if (n > 14 && ((f[12] << 8) | f[13]) == ETH_P_IP)
+			break;
+	}
+	CHECK_MEM(f, peer, 6);
+	CHECK_MEM(f + 6, mac, 6);
+	struct iphdr *ip = (void *)(f + 14);
+	CHECK_EQ(ip->protocol, IPPROTO_UDP);
+	CHECK_MEM((char *)ip + ip->ihl * 4 + sizeof(struct udphdr), "ping", 4);
+	close(s);
 	close(fd);
 	CHECK_EQ(if_nametoindex("tap0"), 0);
 }
