@@ -2,8 +2,10 @@
 // %d pattern, down at first); what the stack routes to it is read from the
 // file, with or without the packet information and virtio-net headers,
 // and what is written enters the stack as received on it; the interface
-// goes with its last file unless TUNSETPERSIST keeps it; the errors of a
-// file not yet attached, of bad flags and bad packets; a TAP interface.
+// goes with its last file unless TUNSETPERSIST keeps it, and rtnetlink's
+// link listeners hear of both; the errors of a file not yet attached, of
+// bad flags and bad packets, and without CAP_NET_ADMIN; a TAP interface
+// both ways, ARP included.
 #include "netlink_check.h"
 #include "net_sysctl_check.h"
 #include "ns_check.h"

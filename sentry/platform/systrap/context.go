@@ -279,7 +279,13 @@ func (t *stubThread) wait() error {
 		// this thread: sleep at once, which lets it run.
 		shared := sentryWaitsOn(msg)
 		if !t.stubAwake {
-			unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			// Unless the stub took the CPU at its wake-up and has
+			// posted its next event already: on one CPU that is
+			// the usual case, and the yield would find nobody to
+			// give the CPU to.
+			if loadState(&msg.State) != stateEvent {
+				unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			}
 		} else if shared {
 			goto sleep
 		}
