@@ -35,6 +35,7 @@ const (
 	cmsgTimestamp                // SO_TIMESTAMP*: SOCK_RCVTSTAMP
 	cmsgTimestampNS              // SO_TIMESTAMPNS*: SOCK_RCVTSTAMPNS
 	cmsgTimestampNew             // the _NEW variant set last: SOCK_TSTAMP_NEW
+	cmsgRxqOvfl                  // SO_RXQ_OVFL: SOCK_RXQ_OVFL
 )
 
 // Linux's numbers missing from x/sys/unix.
@@ -133,12 +134,36 @@ func (s *Socket) timestampOpt(name int) bool {
 	return ns && isNew // soTimestampNSNew
 }
 
+// setRxqOvfl implements SO_RXQ_OVFL: a flag any socket takes, which only
+// a datagram socket's recvmsg acts on.
+func (s *Socket) setRxqOvfl(on bool) {
+	s.cmsgMu.Lock()
+	defer s.cmsgMu.Unlock()
+	v := s.cmsg.Load() &^ cmsgRxqOvfl
+	if on {
+		v |= cmsgRxqOvfl
+	}
+	s.cmsg.Store(v)
+}
+
+// drops is the number of datagrams the socket dropped for want of room
+// in its receive buffer (Linux's sk_drops counts those, and the few a
+// filter or a bad checksum drops).
+func (s *Socket) drops() uint64 {
+	st, ok := s.ep.Stats().(*tcpip.TransportEndpointStats)
+	if !ok {
+		return 0
+	}
+	return st.ReceiveErrors.ReceiveBufferOverflow.Value()
+}
+
 // recvFlag reports whether an ancillary data option is on.
 func (s *Socket) recvFlag(flag uint32) bool { return s.cmsg.Load()&flag != 0 }
 
 // control encodes the ancillary data of one datagram the socket asked
 // for, in the order Linux's udp_recvmsg and udpv6_recvmsg put it: the
-// timestamp, then an IPv6 socket's IPV6_PKTINFO, then the IPv4 options
+// timestamp and the drop count (sock_recv_cmsgs), then an IPv6 socket's
+// IPV6_PKTINFO, then the IPv4 options
 // for an IPv4 datagram (ip_cmsg_recv_offset) or the IPv6 ones
 // (ip6_datagram_recv_specific_ctl). from is the sender.
 func (s *Socket) control(cm tcpip.ReceivableControlMessages, from tcpip.FullAddress) []byte {
@@ -158,6 +183,16 @@ func (s *Socket) control(cm tcpip.ReceivableControlMessages, from tcpip.FullAddr
 			sub /= 1000
 		}
 		b = appendCmsg(b, linux.SOL_SOCKET, typ, le.AppendUint64(le.AppendUint64(nil, uint64(sec)), uint64(sub)))
+	}
+	if v&cmsgRxqOvfl != 0 {
+		// sock_recv_drops: the socket's drops so far, when there are
+		// any. Linux gives the count when the datagram was queued,
+		// this the count when it is read: the same for a datagram
+		// that came after the drops, higher for one that waited in
+		// the queue while later ones were dropped.
+		if d := s.drops(); d != 0 {
+			b = appendCmsg(b, linux.SOL_SOCKET, linux.SO_RXQ_OVFL, le.AppendUint32(nil, uint32(d)))
+		}
 	}
 	v4 := from.Addr.Len() == 4
 	if s.family == linux.AF_INET6 && v&cmsgPktInfo6 != 0 {

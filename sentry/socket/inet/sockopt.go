@@ -109,6 +109,8 @@ func (s *Socket) getSocketOpt(name int) ([]byte, error) {
 		return i32(int(s.priority.Load())), nil
 	case soTimestampOld, soTimestampNSOld, soTimestampNew, soTimestampNSNew:
 		return b32(s.timestampOpt(name)), nil
+	case linux.SO_RXQ_OVFL:
+		return b32(s.recvFlag(cmsgRxqOvfl)), nil
 	case linux.SO_LINGER:
 		l := ops.GetLinger()
 		b := b32(l.Enabled)
@@ -461,6 +463,8 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 			return linux.ENOPROTOOPT
 		}
 		s.setTimestamp(name, v != 0)
+	case linux.SO_RXQ_OVFL:
+		s.setRxqOvfl(v != 0)
 	case linux.SO_OOBINLINE:
 		if v == 0 {
 			// Out-of-band data kept apart is not implemented.
