@@ -26,6 +26,8 @@ type sendControl struct {
 	ttl, hopLimit, tos, tclass int // -1: not given
 	// gsoSize is UDP_SEGMENT's segment size (-1: not given; 0: none).
 	gsoSize int
+	// dontFrag is IPV6_DONTFRAG's (-1: not given).
+	dontFrag int
 	// pktInfo is set by IP_PKTINFO, an IPv4-mapped IPV6_PKTINFO or,
 	// for an IPv6 destination, IPV6_PKTINFO: the interface (0: any)
 	// and the source address (zero: any).
@@ -37,7 +39,7 @@ type sendControl struct {
 // parseSendControl parses control messages b for a datagram to an IPv4
 // destination (v4) or an IPv6 one.
 func (s *Socket) parseSendControl(b []byte, v4 bool) (sendControl, error) {
-	c := sendControl{ttl: -1, hopLimit: -1, tos: -1, tclass: -1, gsoSize: -1}
+	c := sendControl{ttl: -1, hopLimit: -1, tos: -1, tclass: -1, gsoSize: -1, dontFrag: -1}
 	for off := 0; off+cmsgHdrLen <= len(b); {
 		l := le.Uint64(b[off:])
 		if l < cmsgHdrLen || l > uint64(len(b)-off) {
@@ -143,6 +145,15 @@ func (c *sendControl) parseIPv6(typ int32, data []byte) error {
 		} else {
 			c.tclass = v
 		}
+	case linux.IPV6_DONTFRAG:
+		if len(data) != 4 {
+			return linux.EINVAL
+		}
+		v := int(int32(le.Uint32(data)))
+		if v < 0 || v > 1 {
+			return linux.EINVAL
+		}
+		c.dontFrag = v
 	default:
 		return linux.EINVAL
 	}
@@ -159,14 +170,13 @@ func isV4Mapped(a tcpip.Address) bool {
 }
 
 // applyControl makes opts carry the control messages raw of one
-// datagram write and returns what undoes them once it is sent, and
-// UDP_SEGMENT's size (-1: none given); the caller holds ctlMu for
-// reading, which this may trade for writing.
-func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func(), gsoSize int, err error) {
+// datagram write and returns what undoes them once it is sent, and the
+// messages the write itself honours (UDP_SEGMENT's size, IPV6_DONTFRAG);
+// the caller holds ctlMu for reading, which this may trade for writing.
+func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func(), c sendControl, err error) {
 	dst, v4 := s.destination(opts)
-	c, err := s.parseSendControl(raw, v4)
-	if err != nil {
-		return nil, 0, err
+	if c, err = s.parseSendControl(raw, v4); err != nil {
+		return nil, c, err
 	}
 	if c.ttl >= 0 {
 		opts.ControlMessages.HasTTL, opts.ControlMessages.TTL = true, uint8(c.ttl)
@@ -176,7 +186,7 @@ func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func()
 	}
 	if c.pktInfo {
 		if err := s.applyPktInfo(opts, dst, c, v4); err != nil {
-			return nil, 0, err
+			return nil, c, err
 		}
 	}
 	opt, v := tcpip.IPv4TOSOption, c.tos
@@ -184,7 +194,7 @@ func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func()
 		opt, v = tcpip.IPv6TrafficClassOption, c.tclass
 	}
 	if v < 0 {
-		return func() {}, c.gsoSize, nil
+		return func() {}, c, nil
 	}
 	// The socket's own value, for this write alone.
 	s.ctlMu.RUnlock()
@@ -196,13 +206,13 @@ func (s *Socket) applyControl(opts *tcpip.WriteOptions, raw []byte) (done func()
 	if terr != nil {
 		s.ctlMu.Unlock()
 		s.ctlMu.RLock()
-		return nil, 0, errno(terr)
+		return nil, c, errno(terr)
 	}
 	return func() {
 		s.ep.SetSockOptInt(opt, old)
 		s.ctlMu.Unlock()
 		s.ctlMu.RLock()
-	}, c.gsoSize, nil
+	}, c, nil
 }
 
 // applyPktInfo honours IP_PKTINFO or IPV6_PKTINFO for a datagram to dst.

@@ -336,19 +336,28 @@ func (s *Socket) send(src tcpip.Payloader, to []byte, flags int, control []byte)
 	if !s.isStream() {
 		s.ctlMu.RLock()
 		defer s.ctlMu.RUnlock()
+		dontFrag := s.dontFrag.Load()
 		if len(control) > 0 {
-			done, g, err := s.applyControl(&opts, control)
+			done, c, err := s.applyControl(&opts, control)
 			if err != nil {
 				return 0, err
 			}
 			defer done()
-			gsoSize = g
+			gsoSize = c.gsoSize
+			if c.dontFrag >= 0 {
+				dontFrag = c.dontFrag == 1
+			}
 		}
 		if gsoSize < 0 {
 			gsoSize = int(s.udp.gsoSize.Load())
 		}
 		if err := s.checkSize(&opts, w.Len()); err != nil {
 			return 0, err
+		}
+		if dontFrag && gsoSize <= 0 {
+			if err := s.checkDontFrag(&opts, w.Len()); err != nil {
+				return 0, err
+			}
 		}
 		s.owner.dropped.Store(false)
 	}

@@ -117,6 +117,8 @@ type Socket struct {
 	pmtud                   [2]atomic.Int32
 	// fastOpenConnect is TCP_FASTOPEN_CONNECT (fastopen.go).
 	fastOpenConnect atomic.Bool
+	// dontFrag is IPV6_DONTFRAG (dontfrag.go).
+	dontFrag atomic.Bool
 	// listenStopped is set while a listener is stopped, in TCP_CLOSE
 	// for Linux (disconnect.go). listenMu serializes its changes with
 	// the endpoint's (listen, stopping), as Linux's socket lock does;

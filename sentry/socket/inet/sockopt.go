@@ -326,6 +326,8 @@ func (s *Socket) getIPv6Opt(name int) ([]byte, error) {
 		return b32(ops.GetMulticastLoop()), nil
 	case linux.IPV6_MTU_DISCOVER:
 		return i32(s.pmtuDiscover(true)), nil
+	case linux.IPV6_DONTFRAG:
+		return b32(s.dontFrag.Load()), nil
 	case linux.IPV6_RECVERR:
 		return b32(ops.GetIPv6RecvError()), nil
 	case linux.IPV6_RECVTCLASS, linux.IPV6_RECVPKTINFO, linux.IPV6_RECVHOPLIMIT, linux.IPV6_RECVORIGDSTADDR:
@@ -803,6 +805,8 @@ func (s *Socket) setIPv6Opt(name int, b []byte) error {
 		ops.SetMulticastLoop(v != 0)
 	case linux.IPV6_MTU_DISCOVER:
 		return s.setPMTUDiscover(true, v)
+	case linux.IPV6_DONTFRAG:
+		s.dontFrag.Store(v != 0)
 	case linux.IPV6_RECVERR:
 		ops.SetIPv6RecvError(v != 0)
 	default:
