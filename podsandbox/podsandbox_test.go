@@ -455,7 +455,7 @@ func TestInvalidConfigs(t *testing.T) {
 		"empty id":   func(c *PodConfig) { c.ID = "" },
 		"no name":    func(c *PodConfig) { c.Name = "" },
 		"no ns":      func(c *PodConfig) { c.Namespace = "" },
-		"sysctl":     func(c *PodConfig) { c.Sysctls = map[string]string{"net.ipv4.tcp_slow_start_after_idle": "1"} },
+		"sysctl":     func(c *PodConfig) { c.Sysctls = map[string]string{"net.ipv4.tcp_notsent_lowat": "16384"} },
 		"bad dns":    func(c *PodConfig) { c.DNS = &DNS{Servers: []string{"1.1.1.1 evil"}} },
 		"negative":   func(c *PodConfig) { c.Resources.MemoryLimitBytes = -5 },
 		"hostname /": func(c *PodConfig) { c.Hostname = "a/b" },
@@ -467,8 +467,8 @@ func TestInvalidConfigs(t *testing.T) {
 		}
 	}
 	cfg := podConfig("bad")
-	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "1", "net.ipv4.tcp_slow_start_after_idle": "1"}
-	if _, err := r.RunPod(ctx, cfg); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "sysctl net.ipv4.tcp_slow_start_after_idle is not supported") {
+	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "1", "net.ipv4.tcp_notsent_lowat": "16384"}
+	if _, err := r.RunPod(ctx, cfg); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "sysctl net.ipv4.tcp_notsent_lowat is not supported") {
 		t.Errorf("unsupported sysctl: %v, want ErrInvalid naming it", err)
 	}
 	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "2"}

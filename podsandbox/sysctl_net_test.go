@@ -33,6 +33,7 @@ func TestPodNetSysctls(t *testing.T) {
 		"net.ipv4.conf.all.forwarding":        "1",
 		"net.ipv6.conf.default.forwarding":    "2",
 		"net.ipv4.tcp_max_syn_backlog":        "4096",
+		"net.ipv4.tcp_slow_start_after_idle":  "3",
 	}
 	pod := mustRunPod(t, r, cfg)
 	c := startContainer(t, r, e.ctrConfig(pod, busyboxLower(t), "reader", "sleep", "1000"))
@@ -44,15 +45,20 @@ func TestPodNetSysctls(t *testing.T) {
 		"/proc/sys/net/ipv4/tcp_tw_reuse", "/proc/sys/net/ipv6/bindv6only", "/proc/sys/net/unix/max_dgram_qlen",
 		"/proc/sys/net/ipv6/conf/lo/disable_ipv6", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/lo/forwarding",
 		"/proc/sys/net/ipv6/conf/default/forwarding", "/proc/sys/net/ipv6/conf/lo/forwarding",
-		"/proc/sys/net/ipv4/tcp_max_syn_backlog")
-	if want := "1024\n40000\t40100\n0\n600\n8192\t65536\t1048576\n0\t2147483647\n60\n40010-40020,40050\ncubic\n1\n1\n512\n1\n1\n1\n2\n0\n4096\n"; out != want || code != 0 {
+		"/proc/sys/net/ipv4/tcp_max_syn_backlog", "/proc/sys/net/ipv4/tcp_slow_start_after_idle")
+	if want := "1024\n40000\t40100\n0\n600\n8192\t65536\t1048576\n0\t2147483647\n60\n40010-40020,40050\ncubic\n1\n1\n512\n1\n1\n1\n2\n0\n4096\n3\n"; out != want || code != 0 {
 		t.Errorf("/proc/sys/net: %q (stderr %q, code %d), want %q", out, errOut, code, want)
 	}
 
 	bad := podConfig("badnet")
-	bad.Sysctls = map[string]string{"net.ipv4.tcp_slow_start_after_idle": "1"}
-	if _, err := r.RunPod(ctx, bad); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "net.ipv4.tcp_slow_start_after_idle") {
+	bad.Sysctls = map[string]string{"net.ipv4.tcp_notsent_lowat": "16384"}
+	if _, err := r.RunPod(ctx, bad); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "net.ipv4.tcp_notsent_lowat") {
 		t.Errorf("unsupported net sysctl: %v, want ErrInvalid naming it", err)
+	}
+	bad = podConfig("badidle")
+	bad.Sysctls = map[string]string{"net.ipv4.tcp_slow_start_after_idle": "0"}
+	if _, err := r.RunPod(ctx, bad); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "initial window after an idle RTO") {
+		t.Errorf("tcp_slow_start_after_idle 0: %v, want ErrInvalid saying why", err)
 	}
 	bad = podConfig("badcc")
 	bad.Sysctls = map[string]string{"net.ipv4.tcp_congestion_control": "bbr"}

@@ -106,8 +106,13 @@ var NetSysctls = map[string]Net{
 	"net.ipv4.tcp_retries2":         {Len: 1, Min: 0, Max: 255, Default: []int64{15}},
 	"net.ipv4.tcp_moderate_rcvbuf":  {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
 	"net.ipv4.tcp_recovery":         {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
-	"net.ipv4.ip_default_ttl":       {Len: 1, Min: 1, Max: 255, Default: []int64{64}},
-	"net.ipv6.bindv6only":           {Len: 1, Min: 0, Max: 255, Default: []int64{0}},
+	// A u8 (proc_dou8vec_minmax, no bounds), nonzero: whether a
+	// connection that sent nothing for an RTO starts again from the
+	// initial window. gVisor's TCP always does (RFC 5681's restart
+	// window), Linux's default; CheckNet refuses 0.
+	"net.ipv4.tcp_slow_start_after_idle": {Len: 1, Min: 0, Max: 255, Default: []int64{1}},
+	"net.ipv4.ip_default_ttl":            {Len: 1, Min: 1, Max: 255, Default: []int64{64}},
+	"net.ipv6.bindv6only":                {Len: 1, Min: 0, Max: 255, Default: []int64{0}},
 	// The retransmission timeout's floor, in microseconds, and its
 	// ceiling, in milliseconds (TCP_RTO_MIN and TCP_RTO_MAX).
 	"net.ipv4.tcp_rto_min_us": {Len: 1, Min: 1, Max: math.MaxInt32, Default: []int64{200000}},
@@ -354,6 +359,10 @@ func CheckNet(name string, v []int64, portRange [2]int64, unprivStart int64) err
 		// does (sentry/socket/inet/fastopen.go).
 		if v[0]&^1 != 0 {
 			return &ErrInvalid{Reason: "the sandbox's TCP has no server side of TCP Fast Open and sends no data in a SYN (0 or 1)"}
+		}
+	case "net.ipv4.tcp_slow_start_after_idle":
+		if v[0] == 0 {
+			return &ErrInvalid{Reason: "the sandbox's TCP always starts again from the initial window after an idle RTO (1)"}
 		}
 	case "net.ipv4.tcp_syncookies":
 		// 1 (cookies when a listener's queue is full) and 2 (always)

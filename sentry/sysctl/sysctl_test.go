@@ -35,9 +35,9 @@ func TestUnsupportedNamesTheSysctl(t *testing.T) {
 	if !errors.As(err, &u) || u.Name != "fs.mqueue.msg_maximum" {
 		t.Fatalf("Parse(fs.mqueue.msg_maximum) = %v, want ErrUnsupported naming it", err)
 	}
-	_, _, err = Parse("net/ipv4/tcp_slow_start_after_idle", "1")
-	if !errors.As(err, &u) || u.Name != "net.ipv4.tcp_slow_start_after_idle" {
-		t.Fatalf("Parse(net.ipv4.tcp_slow_start_after_idle) = %v, want ErrUnsupported naming it", err)
+	_, _, err = Parse("net/ipv4/tcp_notsent_lowat", "16384")
+	if !errors.As(err, &u) || u.Name != "net.ipv4.tcp_notsent_lowat" {
+		t.Fatalf("Parse(net.ipv4.tcp_notsent_lowat) = %v, want ErrUnsupported naming it", err)
 	}
 }
 
@@ -177,6 +177,8 @@ func TestCheckNet(t *testing.T) {
 		{"net.ipv4.tcp_fastopen", []int64{1}, true},
 		{"net.ipv4.tcp_fastopen", []int64{3}, false},
 		{"net.ipv4.tcp_fastopen", []int64{-1}, false},
+		{"net.ipv4.tcp_slow_start_after_idle", []int64{1}, true},
+		{"net.ipv4.tcp_slow_start_after_idle", []int64{0}, false},
 	} {
 		if err := CheckNet(c.name, c.v, r, 1024); (err == nil) != c.ok {
 			t.Errorf("CheckNet(%s, %v) = %v, want ok %v", c.name, c.v, err, c.ok)

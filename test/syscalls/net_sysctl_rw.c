@@ -33,6 +33,7 @@ static const struct sysctl_step defaults[] = {
 	{"net/ipv4/tcp_syncookies", NULL, 0, "1"},
 	{"net/ipv4/tcp_fastopen", NULL, 0, "1"},
 	{"net/ipv4/tcp_timestamps", NULL, 0, "1"},
+	{"net/ipv4/tcp_slow_start_after_idle", NULL, 0, "1"},
 	{"net/ipv4/tcp_window_scaling", NULL, 0, "1"},
 	{"net/ipv4/ping_group_range", NULL, 0, "1\t0"},
 };
@@ -71,6 +72,12 @@ static const struct sysctl_step more_writes[] = {
 	{"net/ipv4/tcp_fin_timeout", "30", 0, "30"},
 	{"net/ipv4/tcp_sack", "0", 0, "0"},
 	{"net/ipv4/tcp_sack", "256", EINVAL, NULL},
+	// A u8, any nonzero value on (the sandbox's TCP always restarts
+	// after idle, and refuses 0).
+	{"net/ipv4/tcp_slow_start_after_idle", "2", 0, "2"},
+	{"net/ipv4/tcp_slow_start_after_idle", "256", EINVAL, "2"},
+	{"net/ipv4/tcp_slow_start_after_idle", "-1", EINVAL, "2"},
+	{"net/ipv4/tcp_slow_start_after_idle", "1", 0, "1"},
 	{"net/ipv4/tcp_syncookies", "2", 0, "2"},
 	{"net/ipv4/tcp_syncookies", "256", EINVAL, "2"},
 	{"net/ipv4/tcp_fastopen", "0", 0, "0"},
