@@ -372,6 +372,19 @@ static void persist(void) {
 	CHECK_EQ(if_nametoindex("ctunp"), 0);
 }
 
+// read_frame reads Ethernet frames from a TAP file until one of type
+// ethertype (others, such as IPv6's, come and go) and returns its length.
+static ssize_t read_frame(int fd, unsigned char *f, size_t size, int ethertype) {
+	for (int tries = 0; tries < 20; tries++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		CHECK_EQ(poll(&p, 1, 5000), 1);
+		ssize_t n = read(fd, f, size);
+		if (n > 14 && ((f[12] << 8) | f[13]) == ethertype)
+			return n;
+	}
+	FAIL("no frame of type %#x came out of the interface", ethertype);
+}
+
 // A TAP interface is an Ethernet one, with ARP.
 static void tap(void) {
 	int fd = tun_open();
@@ -396,15 +409,7 @@ static void tap(void) {
 	link_up(name, "10.81.0.1");
 	send_udp("10.81.0.2", 4242, "ping");
 	unsigned char f[2048];
-	ssize_t n = 0;
-	for (int tries = 0;; tries++) {
-		CHECK(tries < 20);
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		CHECK_EQ(poll(&p, 1, 5000), 1);
-		n = read(fd, f, sizeof f);
-		if (n >= 42 && ((f[12] << 8) | f[13]) == ETH_P_ARP)
-			break;
-	}
+	CHECK(read_frame(fd, f, sizeof f, ETH_P_ARP) >= 42);
 	CHECK_MEM(f + 6, mac, 6);              // from the interface
 	CHECK_EQ((f[20] << 8) | f[21], 1);     // a request
 	unsigned char want_ip[4] = {10, 81, 0, 2};
@@ -420,14 +425,7 @@ static void tap(void) {
 	memcpy(reply + 32, mac, 6);
 	memcpy(reply + 38, f + 28, 4);         // to the asker's address
 	CHECK_EQ(write(fd, reply, sizeof reply), (ssize_t)sizeof reply);
-	for (int tries = 0;; tries++) {
-		CHECK(tries < 20);
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		CHECK_EQ(poll(&p, 1, 5000), 1);
-		n = read(fd, f, sizeof f);
-		if (n > 14 && ((f[12] << 8) | f[13]) == ETH_P_IP)
-			break;
-	}
+	CHECK(read_frame(fd, f, sizeof f, ETH_P_IP) > 14);
 	CHECK_MEM(f, peer, 6);
 	CHECK_MEM(f + 6, mac, 6);
 	struct iphdr *ip = (void *)(f + 14);

@@ -92,12 +92,9 @@ func (c *sendControl) parseIP(typ int32, data []byte) error {
 			c.src = tcpip.Address{}
 		}
 	case linux.IP_TTL:
-		if len(data) != 4 {
-			return linux.EINVAL
-		}
-		v := int(int32(le.Uint32(data)))
-		if v < 1 || v > 255 {
-			return linux.EINVAL
+		v, err := cmsgInt(data, 1, 255)
+		if err != nil {
+			return err
 		}
 		c.ttl = v
 	case linux.IP_TOS:
@@ -133,12 +130,9 @@ func (c *sendControl) parseIPv6(typ int32, data []byte) error {
 			c.src = a
 		}
 	case linux.IPV6_HOPLIMIT, linux.IPV6_TCLASS:
-		if len(data) != 4 {
-			return linux.EINVAL
-		}
-		v := int(int32(le.Uint32(data)))
-		if v < -1 || v > 255 {
-			return linux.EINVAL
+		v, err := cmsgInt(data, -1, 255)
+		if err != nil {
+			return err
 		}
 		if typ == linux.IPV6_HOPLIMIT {
 			c.hopLimit = v
@@ -146,18 +140,28 @@ func (c *sendControl) parseIPv6(typ int32, data []byte) error {
 			c.tclass = v
 		}
 	case linux.IPV6_DONTFRAG:
-		if len(data) != 4 {
-			return linux.EINVAL
-		}
-		v := int(int32(le.Uint32(data)))
-		if v < 0 || v > 1 {
-			return linux.EINVAL
+		v, err := cmsgInt(data, 0, 1)
+		if err != nil {
+			return err
 		}
 		c.dontFrag = v
 	default:
 		return linux.EINVAL
 	}
 	return nil
+}
+
+// cmsgInt decodes a control message's int, which must be exactly an int
+// within [lo, hi] (EINVAL otherwise).
+func cmsgInt(data []byte, lo, hi int) (int, error) {
+	if len(data) != 4 {
+		return 0, linux.EINVAL
+	}
+	v := int(int32(le.Uint32(data)))
+	if v < lo || v > hi {
+		return 0, linux.EINVAL
+	}
+	return v, nil
 }
 
 // isV4Mapped reports an IPv4-mapped IPv6 address.
