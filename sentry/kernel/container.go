@@ -579,6 +579,7 @@ func (c bootSeccompCaller) CopyIn(addr uint64, dst []byte) (int, error) {
 
 func (c bootSeccompCaller) CopyOut(uint64, []byte) (int, error) { return 0, unix.EFAULT }
 func (c bootSeccompCaller) NoNewPrivs() bool                    { return c.t.noNewPrivs }
+func (c bootSeccompCaller) NoNewPrivsLocked() bool              { return c.t.noNewPrivs }
 func (c bootSeccompCaller) HasCapSysAdmin() bool                { return true }
 func (c bootSeccompCaller) SeccompState() *seccomp.State        { return &c.t.seccomp }
 

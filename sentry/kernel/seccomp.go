@@ -21,6 +21,7 @@ type seccompCaller struct{ t *Task }
 func (c seccompCaller) CopyIn(addr uint64, dst []byte) (int, error)  { return c.t.CopyIn(addr, dst) }
 func (c seccompCaller) CopyOut(addr uint64, src []byte) (int, error) { return c.t.CopyOut(addr, src) }
 func (c seccompCaller) NoNewPrivs() bool                             { return c.t.NoNewPrivs() }
+func (c seccompCaller) NoNewPrivsLocked() bool                       { return c.t.noNewPrivs }
 func (c seccompCaller) HasCapSysAdmin() bool                         { return c.t.creds.HasOwnCap(CapSysAdmin) }
 func (c seccompCaller) SeccompState() *seccomp.State                 { return &c.t.seccomp }
 

@@ -45,6 +45,9 @@ type Caller interface {
 	CopyOut(addr uint64, src []byte) (int, error)
 	// NoNewPrivs reports the task's no_new_privs bit.
 	NoNewPrivs() bool
+	// NoNewPrivsLocked is NoNewPrivs for fn of LockThreadGroup, with the
+	// lock held (a TSYNC of another thread may set the bit).
+	NoNewPrivsLocked() bool
 	// HasCapSysAdmin reports whether the task has CAP_SYS_ADMIN in its
 	// effective set (in its user namespace).
 	HasCapSysAdmin() bool
@@ -201,7 +204,7 @@ func SetModeFilter(c Caller, flags uint32, uargs uint64) (uint64, error) {
 		next := &snapshot{mode: ModeFilter, filters: filters}
 		s.p.Store(next)
 		if flags&FlagTsync != 0 {
-			nnp := c.NoNewPrivs()
+			nnp := c.NoNewPrivsLocked()
 			for _, t := range others {
 				t.SeccompState().p.Store(next)
 				if nnp {

@@ -111,9 +111,23 @@ type fakeTask struct {
 type fakeGroup struct {
 	mu    sync.Mutex
 	tasks []*fakeTask
+	// locked is set while LockThreadGroup runs fn: the kernel's
+	// NoNewPrivs would take the lock again there.
+	locked bool
 }
 
-func (t *fakeTask) NoNewPrivs() bool     { return t.nnp }
+func (t *fakeTask) NoNewPrivs() bool {
+	if t.group.locked {
+		panic("NoNewPrivs inside LockThreadGroup")
+	}
+	return t.nnp
+}
+func (t *fakeTask) NoNewPrivsLocked() bool {
+	if !t.group.locked {
+		panic("NoNewPrivsLocked outside LockThreadGroup")
+	}
+	return t.nnp
+}
 func (t *fakeTask) HasCapSysAdmin() bool { return t.sysAdmin }
 func (t *fakeTask) SeccompState() *State { return &t.state }
 func (t *fakeTask) TID() int32           { return t.tid }
@@ -127,6 +141,8 @@ func (t *fakeTask) LockThreadGroup(fn func([]Thread)) {
 			others = append(others, o)
 		}
 	}
+	t.group.locked = true
+	defer func() { t.group.locked = false }()
 	fn(others)
 }
 
