@@ -38,6 +38,14 @@ func (c seccompCaller) LockThreadGroup(fn func(others []seccomp.Thread)) {
 		}
 	}
 	fn(others)
+	// A thread running its application code sees new filters from its
+	// next system call on, which the platform might otherwise answer
+	// without the sentry (platform.LocalYielder) until it comes back.
+	for o := range t.tg.tasks {
+		if ctx := o.runningCtx.Load(); o != t && ctx != nil {
+			(*ctx).Interrupt()
+		}
+	}
 }
 
 // seccompThread is another thread of the caller's group, used with

@@ -72,9 +72,13 @@ func (t *Task) run() {
 	appOnThread := t.hostCPU.marked && t.k.appOnTaskThread()
 	// The task's context is set once, before run.
 	bounder, _ := t.ctx.(platform.UserTimeBounder)
+	yielder, _ := t.ctx.(platform.LocalYielder)
 	for {
 		if !t.prepareToRun() {
 			return
+		}
+		if yielder != nil {
+			yielder.SetLocalYield(t.k.Strace == nil && !t.seccomp.Enabled())
 		}
 		start := monotime.Now()
 		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.st)

@@ -245,6 +245,18 @@ type UserTimeBounder interface {
 	BoundUserTime(wall time.Duration) time.Duration
 }
 
+// LocalYielder is implemented by contexts that can answer sched_yield in
+// the application's own process, with a host sched_yield and no hand-off
+// to the sentry: the call has no effect a sandbox can see but the CPU it
+// gives up, and a Go program's scheduler makes it by the thousand while
+// its threads look for work.
+type LocalYielder interface {
+	// SetLocalYield is called by the task's goroutine before every Switch:
+	// false when the sentry must see each of the task's system calls
+	// (seccomp filters, strace).
+	SetLocalYield(on bool)
+}
+
 // AppOnTaskThread is implemented by platforms that run a task's
 // application code on the host thread its goroutine is locked to (KVM: the
 // thread's KVM_RUN runs the vCPU). That thread's CPU clock then counts all

@@ -13,6 +13,7 @@
 //   kernel_ops futex N      a futex ping-pong round between two threads
 //   kernel_ops signal N     raise(SIGUSR1) delivered to a handler and back
 //   kernel_ops clock N      clock_gettime(CLOCK_MONOTONIC) (through the vDSO)
+//   kernel_ops yield N      sched_yield with nothing else to run
 //   kernel_ops sleep N      nanosleep of 100 µs
 //   kernel_ops pipe N       an 8 KiB write to a pipe that another process
 //                           drains with 128 KiB reads (a shell pipeline)
@@ -22,6 +23,7 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -91,7 +93,7 @@ int main(int argc, char **argv) {
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return 0;
 	if (argc < 3) {
-		fprintf(stderr, "usage: kernel_ops forkexec|thread|futex|signal|clock N\n");
+		fprintf(stderr, "usage: kernel_ops forkexec|thread|futex|signal|clock|yield N\n");
 		return 2;
 	}
 	long n = atol(argv[2]);
@@ -163,6 +165,10 @@ int main(int argc, char **argv) {
 		struct timespec ts;
 		for (long i = 0; i < n; i++)
 			if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+				return 1;
+	} else if (strcmp(argv[1], "yield") == 0) {
+		for (long i = 0; i < n; i++)
+			if (sched_yield() != 0)
 				return 1;
 	} else if (strcmp(argv[1], "pipe") == 0) {
 		int fds[2];

@@ -461,6 +461,9 @@ type context struct {
 	// last is the stub thread of the last Switch; used only by the
 	// task's goroutine.
 	last *stubThread
+	// localYield is whether the task's sched_yield may skip the sentry
+	// (localyield.go); used only by the task's goroutine.
+	localYield bool
 }
 
 // Blocking implements platform.BlockNotifier: the stub thread waiting for
@@ -493,6 +496,7 @@ func (p *Platform) NewContext() (platform.Context, error) {
 func (c *context) Interrupt() {
 	c.pendingInterrupt.Store(true)
 	if t := c.running.Load(); t != nil {
+		t.sendYieldsToSentry()
 		_ = unix.Tgkill(t.as.first.tgid, t.tid, kickSignal)
 	}
 }
@@ -528,6 +532,9 @@ func (c *context) Switch(pas platform.AddressSpace, st *arch.State) (platform.Tr
 		t.bindToCallerCPU()
 	}
 	c.last = t
+	// Before running is set: an Interrupt that finds the thread running
+	// stores after this.
+	atomic.StoreUint64(&t.msg.Yield, c.yieldTarget())
 	c.running.Store(t)
 	defer c.running.Store(nil)
 	if c.pendingInterrupt.Swap(false) {

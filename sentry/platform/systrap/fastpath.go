@@ -82,7 +82,7 @@ func loadSyshandler() (syshandler, error) {
 		return syshandler{}, fmt.Errorf("systrap: syshandler end marker not found")
 	}
 	code = code[:end]
-	if stubSyshandlerOffset+len(code) > stubHandoffOffset {
+	if stubSyshandlerOffset+len(code) > stubYieldOffset {
 		return syshandler{}, fmt.Errorf("systrap: syshandler too large (%d bytes)", len(code))
 	}
 	// xchg %eax,(%r12): the publishing exchange.
@@ -99,6 +99,7 @@ func (t *stubThread) initFastPath() {
 	m.SetGS = 1
 	m.SysStack = t.r.addr + sysStackOffset
 	m.Syshandler = stubSyshandlerAddr
+	m.Yield = stubSyshandlerAddr
 	m.SysPosted = stubSyshandlerAddr + uint64(sysh.posted)
 	m.SysEnd = stubSyshandlerAddr + uint64(len(sysh.code))
 	m.TrapTable = t.as.trapTable.Load()
@@ -188,7 +189,7 @@ func (t *stubThread) inSyshandlerTail(rip uint64) bool {
 //	movabs $ret,%rax
 //	mov %rax,%gs:RetAddr
 //	mov $sysno,%eax
-//	jmp *%gs:Syshandler
+//	jmp *%gs:Syshandler	(%gs:Yield for sched_yield: localyield.go)
 func (as *addressSpace) SyscallTrampoline(addr, ret uint64, sysno uint32) []byte {
 	if !patchingEnabled {
 		return nil
@@ -202,6 +203,9 @@ func (as *addressSpace) SyscallTrampoline(addr, ret uint64, sysno uint32) []byte
 		0x65, 0x48, 0x89, 0x04, 0x25, off(unsafe.Pointer(&m.RetAddr)), 0, 0, 0,
 		0xb8, 0, 0, 0, 0,
 		0x65, 0xff, 0x24, 0x25, off(unsafe.Pointer(&m.Syshandler)), 0, 0, 0,
+	}
+	if sysno == unix.SYS_SCHED_YIELD {
+		code[len(code)-4] = off(unsafe.Pointer(&m.Yield))
 	}
 	binary.LittleEndian.PutUint64(code[20:], ret)
 	binary.LittleEndian.PutUint32(code[38:], sysno)

@@ -316,3 +316,75 @@ func TestPostedMappingFailureAfterPatchedSyscall(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalYield runs a patched sched_yield site in a loop that counts the
+// calls in RDX. While the task lets it, the stub answers every call itself
+// (the Switch comes back only when interrupted, with the loop's registers
+// whatever instruction the kick found, the call in progress finished, or
+// after taking to the sentry a call whose trampoline the kick found);
+// otherwise each call comes to the sentry.
+func TestLocalYield(t *testing.T) {
+	enablePatching(t)
+	if !localYieldEnabled {
+		t.Skip("COCOON_SYSTRAP_LOCAL_YIELD=0")
+	}
+	f := newFixture(t, nil)
+	jumps := withTrapTable(t, f, []struct {
+		ret   uint64
+		sysno uint32
+	}{{codeAddr + 7, unix.SYS_SCHED_YIELD}})
+	// jmp *entry1; inc %rdx; jmp codeAddr
+	code := append(append([]byte(nil), jumps[0]...), 0x48, 0xff, 0xc2, 0xeb, 0xf4)
+	mapTestCode(t, f, code)
+	ctx := f.ctx.(*context)
+
+	st := &arch.State{}
+	st.Regs.Rip = codeAddr
+	st.Regs.Rsp, st.Regs.Rbx, st.Regs.R15 = 0x12345678, 0x1122334455667788, 0x99
+	ctx.SetLocalYield(false)
+	for i := 0; i < 3; i++ {
+		trap, err := ctx.Switch(f.as, st)
+		if err != nil || trap.Kind != platform.TrapSyscall || st.SyscallNo() != unix.SYS_SCHED_YIELD {
+			t.Fatalf("round %d: trap %+v err %v nr %d, want sched_yield", i, trap, err, st.SyscallNo())
+		}
+		st.SetReturn(0)
+	}
+	ctx.SetLocalYield(true)
+	var last uint64
+	for i := 0; i < 50; i++ {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for j := 0; j < 1+i%7; j++ {
+				runtime.Gosched()
+			}
+			ctx.Interrupt()
+		}()
+		trap, err := ctx.Switch(f.as, st)
+		<-done
+		if err == nil && trap.Kind == platform.TrapSyscall && st.SyscallNo() == unix.SYS_SCHED_YIELD {
+			// The kick landed in the trampoline, which then took
+			// the call to the sentry; the interrupt is still due.
+			st.SetReturn(0)
+			trap, err = ctx.Switch(f.as, st)
+		}
+		if err != nil || trap.Kind != platform.TrapInterrupted {
+			t.Fatalf("round %d: trap %+v err %v, want interrupted", i, trap, err)
+		}
+		r := &st.Regs
+		if r.Rip < codeAddr || r.Rip >= codeAddr+uint64(len(code)) || r.Rsp != 0x12345678 {
+			t.Fatalf("round %d: interrupted at rip %#x rsp %#x, outside the loop", i, r.Rip, r.Rsp)
+		}
+		if r.Rbx != 0x1122334455667788 || r.R15 != 0x99 {
+			t.Fatalf("round %d: registers not preserved: %+v", i, *r)
+		}
+		if r.Rdx < last {
+			t.Fatalf("round %d: count went back from %d to %d", i, last, r.Rdx)
+		}
+		last = r.Rdx
+	}
+	if last == 0 {
+		t.Fatal("no sched_yield was answered by the stub")
+	}
+	t.Logf("%d calls answered by the stub", last)
+}

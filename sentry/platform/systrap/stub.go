@@ -165,6 +165,9 @@ func stubImage() ([]byte, error) {
 	if handoffErr != nil {
 		return nil, handoffErr
 	}
+	if yieldErr != nil {
+		return nil, yieldErr
+	}
 	const (
 		ehdrSize = 64
 		phdrSize = 56
@@ -206,6 +209,7 @@ func stubImage() ([]byte, error) {
 	copy(img[stubThreadStartOffset:], threadStartBytes)
 	copy(img[stubSysThreadOffset:], sysThreadBytes)
 	copy(img[stubSyshandlerOffset:], sysh.code)
+	copy(img[stubYieldOffset:], yieldBytes)
 	copy(img[stubHandoffOffset:], handoffBytes)
 	return img, nil
 }

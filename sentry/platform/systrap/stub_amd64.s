@@ -42,6 +42,7 @@
 #define MSG_WAITSEQ 112
 #define MSG_STUB_CPU 116
 #define MSG_SENTRY_CPU 120
+#define MSG_YIELD 128
 // NO_CPU in MSG_SENTRY_CPU: no CPU hints (cpuhint.go's noCPU).
 #define NO_CPU 0xffffffff
 #define CPU_MASK 0xfff
@@ -49,7 +50,10 @@
 // vgetcpu (GDT_ENTRY_CPUNODE 15, RPL 3); keep in sync with cpuhint.go.
 #define CPUNODE_SELECTOR 0x7b
 
-// UC_RIP is the offset of uc_mcontext.rip in a ucontext.
+// UC_RAX, UC_RSP and UC_RIP are offsets of uc_mcontext's registers in a
+// ucontext.
+#define UC_RAX 144
+#define UC_RSP 160
 #define UC_RIP 168
 #define SIGKICK 12
 #define FAST_SIGNO 0x10000
@@ -59,6 +63,10 @@
 // from there to its end.
 #define HANDOFF_ADDR 0x7f0000000c00
 #define HANDOFF_SIZE 0x400
+// stubYieldAddr and stubYieldSize (localyield.go): the stub's own
+// sched_yield and the bytes kept for it.
+#define YIELD_ADDR 0x7f0000000b80
+#define YIELD_SIZE 0x40
 #define ARCH_SET_GS 0x1001
 
 #define STATE_EVENT 2
@@ -115,6 +123,22 @@ TEXT ·stubCode(SB), NOSPLIT|NOFRAME, $0
 	CMPL DI, $SIGKICK
 	JNE publish
 	MOVQ UC_RIP(DX), AX
+	// One that lands in the stub's own sched_yield (yieldCode) ends the
+	// call there, as if it had returned 0 to the application, and is
+	// posted: nothing tells a yield cut short from one that found no
+	// other thread to run.
+	MOVQ AX, CX
+	MOVQ $YIELD_ADDR, BX
+	SUBQ BX, CX
+	CMPQ CX, $YIELD_SIZE
+	JCC notyield
+	MOVQ MSG_RETADDR(R12), CX
+	MOVQ CX, UC_RIP(DX)
+	MOVQ MSG_APPSTACK(R12), CX
+	MOVQ CX, UC_RSP(DX)
+	MOVQ $0, UC_RAX(DX)
+	JMP publish
+notyield:
 	// The hand-off runs with every signal blocked when the handler calls
 	// it, so a kick that lands there came through the syshandler, which
 	// had already posted its event.
@@ -234,6 +258,27 @@ restore:
 
 	// End marker, found by stub.go; never executed.
 	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
+
+// The stub's own sched_yield, copied to YIELD_ADDR (localyield.go). The
+// trampoline of a sched_yield site jumps here instead of to the syshandler
+// while the sentry lets the task yield without it; the trampoline has left
+// the number in EAX, the application's stack pointer in MSG_APPSTACK and
+// its return address in MSG_RETADDR. The host's `syscall` clobbers RCX and
+// R11 and keeps the flags, as the application's own would have.
+TEXT ·yieldCode(SB), NOSPLIT|NOFRAME, $0
+	SYSCALL
+	// mov %gs:MSG_APPSTACK,%rsp; jmp *%gs:MSG_RETADDR
+	BYTE $0x65; BYTE $0x48; BYTE $0x8b; BYTE $0x24; BYTE $0x25; BYTE $MSG_APPSTACK; BYTE $0x00; BYTE $0x00; BYTE $0x00
+	BYTE $0x65; BYTE $0xff; BYTE $0x24; BYTE $0x25; BYTE $MSG_RETADDR; BYTE $0x00; BYTE $0x00; BYTE $0x00
+
+	// End marker, found by localyield.go; never executed.
+	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
+
+// func yieldCodeStart() unsafe.Pointer
+TEXT ·yieldCodeStart(SB), NOSPLIT, $0-8
+	LEAQ ·yieldCode(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET
 
 // The hand-off, copied to HANDOFF_ADDR and called by the signal handler and
 // the syshandler once they have posted their event (R12: the sysmsg). It

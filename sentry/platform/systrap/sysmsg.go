@@ -58,6 +58,11 @@ type sysmsg struct {
 	// gives no such hint.
 	StubCPU   uint32
 	SentryCPU uint32
+	_         uint32
+	// Yield is what the trampoline of a sched_yield site jumps to: the
+	// stub's own yield (localyield.go) while the task lets it, the
+	// syshandler otherwise.
+	Yield uint64
 }
 
 const (
@@ -83,6 +88,8 @@ var _ [116 - unsafe.Offsetof(sysmsg{}.StubCPU)]struct{} // StubCPU is at 116
 var _ [unsafe.Offsetof(sysmsg{}.StubCPU) - 116]struct{}
 var _ [120 - unsafe.Offsetof(sysmsg{}.SentryCPU)]struct{} // SentryCPU is at 120
 var _ [unsafe.Offsetof(sysmsg{}.SentryCPU) - 120]struct{}
+var _ [128 - unsafe.Offsetof(sysmsg{}.Yield)]struct{} // Yield is at 128
+var _ [unsafe.Offsetof(sysmsg{}.Yield) - 128]struct{}
 var _ [56 - unsafe.Offsetof(sysmsg{}.AppStack)]struct{} // AppStack is at 56
 var _ [unsafe.Offsetof(sysmsg{}.AppStack) - 56]struct{}
 
