@@ -81,6 +81,9 @@ type Stack struct {
 	// tunPersisted are the persistent TUN and TAP interfaces
 	// (tunpersist.go).
 	tunPersisted tunPersisted
+
+	// linkUp are told when an interface comes up (linkup.go).
+	linkUp linkUpWatchers
 }
 
 // Netfilter returns the state of the stack's packet filter interface,

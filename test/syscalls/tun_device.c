@@ -5,7 +5,8 @@
 // goes with its last file unless TUNSETPERSIST keeps it, and rtnetlink's
 // link listeners hear of both; the errors of a file not yet attached, of
 // bad flags and bad packets, and without CAP_NET_ADMIN; a TAP interface
-// both ways, ARP included.
+// both ways, ARP included; a writer polling a down interface wakes when it
+// comes up.
 #include "netlink_check.h"
 #include "net_sysctl_check.h"
 #include "ns_check.h"
@@ -14,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -481,6 +483,29 @@ static void no_net_admin(void) {
 	close(fd);
 }
 
+// bring_up_later brings ctun9 up once its poller has had time to block.
+static void *bring_up_later(void *arg) {
+	(void)arg;
+	usleep(200 * 1000);
+	link_up("ctun9", "10.79.0.1");
+	return NULL;
+}
+
+// A writer waiting for POLLOUT on a down interface wakes when it comes up.
+static void up_wakes_writer(void) {
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "ctun9";
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), 0);
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	CHECK_EQ(poll(&p, 1, 0), 0);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, bring_up_later, NULL), 0);
+	CHECK_EQ(poll(&p, 1, 10000), 1);
+	CHECK_EQ(p.revents, POLLOUT);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	close(fd);
+}
+
 int main(void) {
 	enter_netns();
 	run_in_child(no_net_admin, 10);
@@ -491,5 +516,6 @@ int main(void) {
 	persist();
 	tap();
 	announced();
+	up_wakes_writer();
 	return 0;
 }

@@ -145,6 +145,9 @@ type File struct {
 	// caller of TUNSETIFF could announce its creation.
 	links   *netlink.Namespace
 	network netif.Network
+	// stopWatching ends the wake-ups of writers when the interface
+	// comes up.
+	stopWatching func()
 }
 
 // bridge is the gVisor waiter entry of a File.
@@ -170,6 +173,9 @@ func (f *File) Close() error {
 	f.dev.EventUnregister(&f.bridge)
 	f.mu.Lock()
 	st, id, links, n := f.st, f.nic, f.links, f.network
+	if f.stopWatching != nil {
+		f.stopWatching()
+	}
 	f.mu.Unlock()
 	var last *netif.Interface
 	if links != nil {
@@ -473,6 +479,12 @@ func (f *File) setIff(c Caller, arg uint64) error {
 		}
 	}
 	f.st, f.nic = st, id
+	// Writers polling a down interface wake when it comes up.
+	f.stopWatching = st.WatchLinkUp(func(up tcpip.NICID) {
+		if up == id {
+			f.queue.Notify(waiter.EventOut)
+		}
+	})
 	f.flags = flags & (unix.IFF_TUN | unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_ONE_QUEUE | unix.IFF_VNET_HDR)
 	clear(ifr[:ifNameSize])
 	copy(ifr[:ifNameSize-1], name)
