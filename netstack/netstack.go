@@ -78,9 +78,8 @@ type Stack struct {
 	netfilterOnce sync.Once
 	netfilter     any
 
-	// tunPersisted are the persistent TUN and TAP interfaces
-	// (tunpersist.go).
-	tunPersisted tunPersisted
+	// tunDevices are the TUN and TAP interfaces (tundevices.go).
+	tunDevices tunDevices
 
 	// linkUp are told when an interface comes up (linkup.go).
 	linkUp linkUpWatchers

@@ -2,8 +2,9 @@
 // %d pattern, down at first); what the stack routes to it is read from the
 // file, with or without the packet information and virtio-net headers,
 // and what is written enters the stack as received on it; the interface
-// goes with its last file unless TUNSETPERSIST keeps it, and rtnetlink's
-// link listeners hear of both; the errors of a file not yet attached, of
+// goes with its last file unless TUNSETPERSIST keeps it (without a
+// carrier while no file holds it), and rtnetlink's link listeners hear of
+// both and describe it (kind "tun"); the errors of a file not yet attached, of
 // bad flags and bad packets, and without CAP_NET_ADMIN; a TAP interface
 // both ways, ARP included; a writer polling a down interface wakes when it
 // comes up.
@@ -355,6 +356,62 @@ static void tun_vnet(void) {
 
 // TUNSETPERSIST keeps the interface after its last file; a new file
 // attaches to it by name.
+// tun_linkinfo is what rtnetlink says of a TUN or TAP device (the kind
+// must be "tun").
+struct tun_linkinfo {
+	unsigned flags;
+	int kind, type, pi, vnet_hdr, persist;
+};
+
+static void on_tun_link(struct nlmsghdr *h, void *arg) {
+	struct tun_linkinfo *li = arg;
+	CHECK_EQ(h->nlmsg_type, RTM_NEWLINK);
+	li->flags = ((struct ifinfomsg *)NLMSG_DATA(h))->ifi_flags;
+	struct rtattr *a = rta_get(h, sizeof(struct ifinfomsg), IFLA_LINKINFO);
+	CHECK(a != NULL);
+	int len = RTA_PAYLOAD(a);
+	for (struct rtattr *n = RTA_DATA(a); RTA_OK(n, len); n = RTA_NEXT(n, len)) {
+		if ((n->rta_type & NLA_TYPE_MASK) == IFLA_INFO_KIND) {
+			CHECK(strcmp(RTA_DATA(n), "tun") == 0);
+			li->kind = 1;
+		}
+		if ((n->rta_type & NLA_TYPE_MASK) != IFLA_INFO_DATA)
+			continue;
+		int dl = RTA_PAYLOAD(n);
+		for (struct rtattr *d = RTA_DATA(n); RTA_OK(d, dl); d = RTA_NEXT(d, dl)) {
+			int v = *(unsigned char *)RTA_DATA(d);
+			switch (d->rta_type) {
+			case IFLA_TUN_TYPE:
+				li->type = v;
+				break;
+			case IFLA_TUN_PI:
+				li->pi = v;
+				break;
+			case IFLA_TUN_VNET_HDR:
+				li->vnet_hdr = v;
+				break;
+			case IFLA_TUN_PERSIST:
+				li->persist = v;
+				break;
+			}
+		}
+	}
+}
+
+static struct tun_linkinfo tun_linkinfo(const char *name) {
+	struct tun_linkinfo li = {0};
+	int fd = nl_open();
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = (int)if_nametoindex(name)};
+	CHECK(ifi.ifi_index > 0);
+	nl_send(fd, RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 7, &ifi, sizeof ifi);
+	CHECK_EQ(nl_collect(fd, 7, on_tun_link, &li), 0);
+	close(fd);
+	CHECK_EQ(li.kind, 1);
+	return li;
+}
+
+// A persistent device outlives its files, has no carrier while none holds
+// it, and takes the flags of the TUNSETIFF that attaches one.
 static void persist(void) {
 	int fd = tun_open();
 	char name[IFNAMSIZ] = "ctunp";
@@ -363,13 +420,21 @@ static void persist(void) {
 	struct ifreq ifr = {0};
 	CHECK_OK(ioctl(fd, TUNGETIFF, &ifr));
 	CHECK_EQ(ifr.ifr_flags, IFF_TUN | IFF_NO_PI | IFF_PERSIST);
+	struct tun_linkinfo li = tun_linkinfo(name);
+	CHECK(li.type == IFF_TUN && li.pi == 0 && li.vnet_hdr == 0 && li.persist == 1);
 	close(fd);
 	int idx = if_nametoindex("ctunp");
 	CHECK(idx > 0);
+	link_up(name, "10.78.0.1");
+	CHECK_EQ(tun_linkinfo(name).flags & (IFF_UP | IFF_LOWER_UP), IFF_UP);
 	fd = tun_open();
-	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), 0);
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_VNET_HDR), 0);
 	CHECK_EQ((int)if_nametoindex("ctunp"), idx);
+	li = tun_linkinfo(name);
+	CHECK_EQ(li.flags & (IFF_UP | IFF_LOWER_UP), IFF_UP | IFF_LOWER_UP);
+	CHECK(li.type == IFF_TUN && li.pi == 1 && li.vnet_hdr == 1 && li.persist == 1);
 	CHECK_OK(ioctl(fd, TUNSETPERSIST, 0));
+	CHECK_EQ(tun_linkinfo(name).persist, 0);
 	close(fd);
 	CHECK_EQ(if_nametoindex("ctunp"), 0);
 }

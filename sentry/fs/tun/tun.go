@@ -183,8 +183,14 @@ func (f *File) Close() error {
 			last, _ = netif.ByIndex(ifs, int32(id))
 		}
 	}
+	name := f.dev.Name()
 	f.dev.Release(gcontext.Background())
-	if last != nil && !st.HasNIC(id) {
+	if st == nil {
+		return nil
+	}
+	gone := !st.HasNIC(id)
+	st.DetachTUNDevice(name, gone)
+	if gone && last != nil {
 		links.LinkRemoved(*last)
 	}
 	return nil
@@ -466,6 +472,9 @@ func (f *File) setIff(c Caller, arg uint64) error {
 		return errno(err)
 	}
 	id := nicByName(st, name)
+	st.AttachTUNDevice(name, netstack.TUNDevice{
+		TAP: isTAP, PacketInfo: flags&unix.IFF_NO_PI == 0, VnetHdr: flags&unix.IFF_VNET_HDR != 0,
+	})
 	if !existing {
 		// A new device is down until brought up, as on Linux, and a
 		// TAP has a random MAC (eth_hw_addr_random): locally

@@ -15,6 +15,8 @@ import (
 	"net/netip"
 
 	linux "golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/netstack"
 )
 
 // Linux constants not in x/sys/unix.
@@ -67,6 +69,10 @@ type Interface struct {
 	// (iflink); its own index when none.
 	Link  int32
 	Stats Stats
+	// Kind is the device's rtnetlink kind (IFLA_INFO_KIND): "tun" for
+	// a TUN or TAP device, described by TUN; "" for others.
+	Kind string
+	TUN  netstack.TUNDevice
 }
 
 // Up reports IFF_UP.

@@ -50,7 +50,7 @@ func (s *Stack) Interfaces() ([]Interface, error) {
 	info := s.st.NICInfo()
 	out := make([]Interface, 0, len(info))
 	for id, ni := range info {
-		out = append(out, interfaceOf(id, &ni, s.upLocked(id, &ni)))
+		out = append(out, s.describe(id, &ni))
 	}
 	slices.SortFunc(out, func(a, b Interface) int { return cmp.Compare(a.Index, b.Index) })
 	return out, nil
@@ -61,6 +61,33 @@ func (s *Stack) Interfaces() ([]Interface, error) {
 // of s; the name says callers may hold s.mu.
 func (s *Stack) upLocked(id tcpip.NICID, ni *stack.NICInfo) bool {
 	return ni.Flags.Running && !(id == netstack.LoopbackNIC && s.st.LoopbackDown())
+}
+
+// describe describes NIC id as interfaceOf does, and a TUN or TAP device
+// as tun_net_init sets one up.
+func (s *Stack) describe(id tcpip.NICID, ni *stack.NICInfo) Interface {
+	up := s.upLocked(id, ni)
+	it := interfaceOf(id, ni, up)
+	d, ok := s.st.TUNDevice(ni.Name)
+	if !ok {
+		return it
+	}
+	it.Kind, it.TUN = "tun", d
+	if d.TAP && it.Type == linux.ARPHRD_ETHER {
+		// An Ethernet device (ether_setup) with room for its header
+		// under MAX_MTU.
+		it.MaxMTU = ethMaxMTU - header.EthernetMinimumSize
+	}
+	switch {
+	case up && d.Files == 0:
+		// A persistent device that no file holds has no carrier.
+		it.Flags &^= linux.IFF_RUNNING | IFFLowerUp
+		it.OperState = OperDown
+	case up:
+		// Nobody sets a TUN or TAP device's operational state.
+		it.OperState = OperUnknown
+	}
+	return it
 }
 
 // interfaceOf describes a NIC, up or not, as Linux describes a loopback
@@ -450,7 +477,7 @@ func (s *Stack) SetMTU(index int32, mtu uint32) error {
 	if !ok {
 		return linux.ENODEV
 	}
-	it := interfaceOf(id, ni, s.upLocked(id, ni))
+	it := s.describe(id, ni)
 	if (it.MinMTU > 0 && mtu < it.MinMTU) || (it.MaxMTU > 0 && mtu > it.MaxMTU) || mtu > 1<<31-1 {
 		return linux.EINVAL
 	}

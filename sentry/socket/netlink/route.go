@@ -5,6 +5,7 @@ import (
 
 	linux "golang.org/x/sys/unix"
 
+	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 	"github.com/cocoonrt/cocoon/sentry/socket/netlink/nlmsg"
 )
@@ -201,7 +202,36 @@ func linkMessage(typ uint16, it *netif.Interface) nlmsg.Message {
 	}
 	w.Attr(linux.IFLA_STATS64, s64)
 	w.Attr(linux.IFLA_STATS, s32)
+	if it.Kind != "" {
+		w.Nest(linux.IFLA_LINKINFO, func(w *nlmsg.Builder) {
+			w.String(linux.IFLA_INFO_KIND, it.Kind)
+			if it.Kind == "tun" {
+				w.Nest(linux.IFLA_INFO_DATA, func(w *nlmsg.Builder) { tunInfo(w, it.TUN) })
+			}
+		})
+	}
 	return nlmsg.Message{Header: nlmsg.Header{Type: typ}, Payload: w.Bytes()}
+}
+
+// tunInfo encodes a TUN or TAP device's IFLA_INFO_DATA as tun_fill_info
+// does: no owner or group (TUNSETOWNER and TUNSETGROUP are refused), one
+// queue.
+func tunInfo(w *nlmsg.Builder, d netstack.TUNDevice) {
+	bit := func(b bool) uint8 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	typ := uint8(linux.IFF_TUN)
+	if d.TAP {
+		typ = linux.IFF_TAP
+	}
+	w.U8(linux.IFLA_TUN_TYPE, typ)
+	w.U8(linux.IFLA_TUN_PI, bit(d.PacketInfo))
+	w.U8(linux.IFLA_TUN_VNET_HDR, bit(d.VnetHdr))
+	w.U8(linux.IFLA_TUN_PERSIST, bit(d.Persistent))
+	w.U8(linux.IFLA_TUN_MULTI_QUEUE, 0)
 }
 
 // dumpLinks is rtnl_dump_ifinfo: every interface, in index order.
