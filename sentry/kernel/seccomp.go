@@ -32,17 +32,21 @@ func (c seccompCaller) LockThreadGroup(fn func(others []seccomp.Thread)) {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	var others []seccomp.Thread
+	var unfiltered []*Task
 	for o := range t.tg.tasks {
 		if o != t && !o.killed {
 			others = append(others, seccompThread{o})
+			if !o.seccomp.Enabled() {
+				unfiltered = append(unfiltered, o)
+			}
 		}
 	}
 	fn(others)
-	// A thread running its application code sees new filters from its
-	// next system call on, which the platform might otherwise answer
-	// without the sentry (platform.LocalYielder) until it comes back.
-	for o := range t.tg.tasks {
-		if ctx := o.runningCtx.Load(); o != t && ctx != nil {
+	// A thread that got its first filters here (TSYNC) sees them from its
+	// next system call on, which its platform may answer without the
+	// sentry while the thread runs (platform.LocalYielder): bring it in.
+	for _, o := range unfiltered {
+		if ctx := o.runningCtx.Load(); ctx != nil && o.seccomp.Enabled() {
 			(*ctx).Interrupt()
 		}
 	}
