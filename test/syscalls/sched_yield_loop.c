@@ -44,20 +44,6 @@ static void *yield_until_filtered(void *arg) {
 	}
 }
 
-static int install_yield_filter(unsigned flags) {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_yield, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-}
-
 int main(void) {
 	alarm(60);
 	struct sigaction sa = {.sa_handler = on_usr1};
@@ -81,7 +67,7 @@ int main(void) {
 		for (int i = 0; i < 100; i++)
 			CHECK_EQ(sched_yield(), 0);
 		CHECK_OK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-		CHECK_OK(install_yield_filter(0));
+		CHECK_OK(filter_errno(SYS_sched_yield, EPERM, 0));
 		CHECK_ERR(sched_yield(), EPERM);
 		_exit(0);
 	}
@@ -94,7 +80,7 @@ int main(void) {
 		for (int i = 0; i < 1000; i++)
 			CHECK_EQ(sched_yield(), 0);
 		CHECK_OK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-		CHECK_OK(install_yield_filter(SECCOMP_FILTER_FLAG_TSYNC));
+		CHECK_OK(filter_errno(SYS_sched_yield, EPERM, SECCOMP_FILTER_FLAG_TSYNC));
 		filtered = 1;
 		CHECK_EQ(pthread_join(th, NULL), 0);
 		CHECK_ERR(sched_yield(), EPERM);

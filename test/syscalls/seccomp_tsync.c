@@ -14,20 +14,6 @@
 #define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
 #endif
 
-static int install_errno_filter(int nr, int err, unsigned flags) {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | err),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-}
-
 // The other thread: it waits for a step number, does that step, reports.
 static volatile int step, done;
 static volatile pid_t other_tid;
@@ -45,7 +31,7 @@ static void *other(void *arg) {
 			CHECK_EQ(prctl(PR_GET_SECCOMP, 0, 0, 0, 0), 2);
 			break;
 		case 2: // a filter of its own, which the caller's do not extend
-			CHECK_OK(install_errno_filter(SYS_getpgrp, EXDEV, 0));
+			CHECK_OK(filter_errno(SYS_getpgrp, EXDEV, 0));
 			break;
 		case 3: // the caller's failed TSYNCs changed nothing here
 			CHECK_ERR(syscall(SYS_getpgrp), EXDEV);
@@ -71,12 +57,12 @@ int main(void) {
 		while (other_tid == 0)
 			sched_yield();
 		CHECK_OK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-		CHECK_OK(install_errno_filter(SYS_getppid, EXDEV, SECCOMP_FILTER_FLAG_TSYNC));
+		CHECK_OK(filter_errno(SYS_getppid, EXDEV, SECCOMP_FILTER_FLAG_TSYNC));
 		CHECK_ERR(syscall(SYS_getppid), EXDEV);
 		run_step(1);
 		run_step(2);
-		CHECK_EQ(install_errno_filter(SYS_getsid, EXDEV, SECCOMP_FILTER_FLAG_TSYNC), other_tid);
-		CHECK_ERR(install_errno_filter(SYS_getsid, EXDEV,
+		CHECK_EQ(filter_errno(SYS_getsid, EXDEV, SECCOMP_FILTER_FLAG_TSYNC), other_tid);
+		CHECK_ERR(filter_errno(SYS_getsid, EXDEV,
 					       SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH),
 			  ESRCH);
 		CHECK(syscall(SYS_getsid, 0) > 0);
