@@ -62,8 +62,7 @@ int main(void) {
 		run_step(1);
 		run_step(2);
 		CHECK_EQ(filter_errno(SYS_getsid, EXDEV, SECCOMP_FILTER_FLAG_TSYNC), other_tid);
-		CHECK_ERR(filter_errno(SYS_getsid, EXDEV,
-					       SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH),
+		CHECK_ERR(filter_errno(SYS_getsid, EXDEV, SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH),
 			  ESRCH);
 		CHECK(syscall(SYS_getsid, 0) > 0);
 		step = 3;
