@@ -77,9 +77,3 @@ func (s *Stack) SetTUNPersistent(name string, on bool) {
 		t.byName[name] = d
 	}
 }
-
-// TUNPersistent reports whether SetTUNPersistent made name persistent.
-func (s *Stack) TUNPersistent(name string) bool {
-	d, _ := s.TUNDevice(name)
-	return d.Persistent
-}

@@ -374,7 +374,7 @@ func (f *File) Ioctl(io vfs.IoctlIO, req, arg uint64) (uint64, error) {
 		var ifr [sizeofIfreq]byte
 		copy(ifr[:ifNameSize-1], f.dev.Name())
 		flags := f.flags
-		if f.st.TUNPersistent(f.dev.Name()) {
+		if d, _ := f.st.TUNDevice(f.dev.Name()); d.Persistent {
 			flags |= unix.IFF_PERSIST
 		}
 		binary.LittleEndian.PutUint16(ifr[ifNameSize:], flags)

@@ -230,6 +230,20 @@ func TestPatchedSyscallFPState(t *testing.T) {
 	}
 }
 
+// interruptSoon interrupts ctx from another goroutine after it yields
+// its processor yields times; the channel closes once it has.
+func interruptSoon(ctx platform.Context, yields int) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range yields {
+			runtime.Gosched()
+		}
+		ctx.Interrupt()
+	}()
+	return done
+}
+
 // TestInterruptAfterPatchedSyscall: a busy loop after a patched site is
 // still interrupted (a kick that lands anywhere on the way back is not
 // lost).
@@ -252,14 +266,7 @@ func TestInterruptAfterPatchedSyscall(t *testing.T) {
 		if trap, err := f.ctx.Switch(f.as, st); err != nil || trap.Kind != platform.TrapSyscall {
 			t.Fatalf("trap %+v err %v", trap, err)
 		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for j := 0; j < i%7; j++ {
-				runtime.Gosched()
-			}
-			f.ctx.Interrupt()
-		}()
+		done := interruptSoon(f.ctx, i%7)
 		trap, err := f.ctx.Switch(f.as, st)
 		<-done
 		if err != nil || trap.Kind != platform.TrapInterrupted {
@@ -352,14 +359,7 @@ func TestLocalYield(t *testing.T) {
 	ctx.SetLocalYield(true)
 	var last uint64
 	for i := 0; i < 50; i++ {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for j := 0; j < 1+i%7; j++ {
-				runtime.Gosched()
-			}
-			ctx.Interrupt()
-		}()
+		done := interruptSoon(ctx, 1+i%7)
 		trap, err := ctx.Switch(f.as, st)
 		<-done
 		if err == nil && trap.Kind == platform.TrapSyscall && st.SyscallNo() == unix.SYS_SCHED_YIELD {

@@ -67,6 +67,12 @@
 // sched_yield and the bytes kept for it.
 #define YIELD_ADDR 0x7f0000000b80
 #define YIELD_SIZE 0x40
+
+// RETURN_TO_APP leaves a patched site's handler for the application:
+// mov %gs:MSG_APPSTACK,%rsp; jmp *%gs:MSG_RETADDR.
+#define RETURN_TO_APP \
+	BYTE $0x65; BYTE $0x48; BYTE $0x8b; BYTE $0x24; BYTE $0x25; BYTE $MSG_APPSTACK; BYTE $0x00; BYTE $0x00; BYTE $0x00; \
+	BYTE $0x65; BYTE $0xff; BYTE $0x24; BYTE $0x25; BYTE $MSG_RETADDR; BYTE $0x00; BYTE $0x00; BYTE $0x00
 #define ARCH_SET_GS 0x1001
 
 #define STATE_EVENT 2
@@ -252,9 +258,7 @@ restore:
 	POPQ BX
 	POPQ AX
 	POPFQ
-	// mov %gs:MSG_APPSTACK,%rsp; jmp *%gs:MSG_RETADDR
-	BYTE $0x65; BYTE $0x48; BYTE $0x8b; BYTE $0x24; BYTE $0x25; BYTE $MSG_APPSTACK; BYTE $0x00; BYTE $0x00; BYTE $0x00
-	BYTE $0x65; BYTE $0xff; BYTE $0x24; BYTE $0x25; BYTE $MSG_RETADDR; BYTE $0x00; BYTE $0x00; BYTE $0x00
+	RETURN_TO_APP
 
 	// End marker, found by stub.go; never executed.
 	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
@@ -267,18 +271,10 @@ restore:
 // R11 and keeps the flags, as the application's own would have.
 TEXT ·yieldCode(SB), NOSPLIT|NOFRAME, $0
 	SYSCALL
-	// mov %gs:MSG_APPSTACK,%rsp; jmp *%gs:MSG_RETADDR
-	BYTE $0x65; BYTE $0x48; BYTE $0x8b; BYTE $0x24; BYTE $0x25; BYTE $MSG_APPSTACK; BYTE $0x00; BYTE $0x00; BYTE $0x00
-	BYTE $0x65; BYTE $0xff; BYTE $0x24; BYTE $0x25; BYTE $MSG_RETADDR; BYTE $0x00; BYTE $0x00; BYTE $0x00
+	RETURN_TO_APP
 
 	// End marker, found by localyield.go; never executed.
 	BYTE $0x43; BYTE $0x4f; BYTE $0x43; BYTE $0x4f; BYTE $0x4f; BYTE $0x4e; BYTE $0x45; BYTE $0x44
-
-// func yieldCodeStart() unsafe.Pointer
-TEXT ·yieldCodeStart(SB), NOSPLIT, $0-8
-	LEAQ ·yieldCode(SB), AX
-	MOVQ AX, ret+0(FP)
-	RET
 
 // The hand-off, copied to HANDOFF_ADDR and called by the signal handler and
 // the syshandler once they have posted their event (R12: the sysmsg). It
@@ -450,6 +446,12 @@ exit:
 // func handoffCodeStart() unsafe.Pointer
 TEXT ·handoffCodeStart(SB), NOSPLIT, $0-8
 	LEAQ ·handoffCode(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET
+
+// func yieldCodeStart() unsafe.Pointer
+TEXT ·yieldCodeStart(SB), NOSPLIT, $0-8
+	LEAQ ·yieldCode(SB), AX
 	MOVQ AX, ret+0(FP)
 	RET
 
