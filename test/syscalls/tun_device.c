@@ -8,6 +8,9 @@
 // bad flags and bad packets, and without CAP_NET_ADMIN; a TAP interface
 // both ways, ARP included; a writer polling a down interface wakes when it
 // comes up.
+//
+//go:build ignore
+
 #include "netlink_check.h"
 #include "net_sysctl_check.h"
 #include "ns_check.h"

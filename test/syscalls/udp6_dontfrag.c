@@ -4,6 +4,9 @@
 // in fragments; one that fits goes; the option is kept for getsockopt,
 // and sendmsg's IPV6_DONTFRAG message (0 or 1) overrides it for one
 // datagram.
+//
+//go:build ignore
+
 #include "check.h"
 #include "inet_check.h"
 #include <netinet/in.h>

@@ -3,6 +3,9 @@
 // datagrams it dropped for want of room, once there are some: none before
 // the first drop, and the number dropped with a datagram that came after
 // them.
+//
+//go:build ignore
+
 #include "check.h"
 #include "inet_check.h"
 #include <netinet/in.h>
