@@ -12,11 +12,12 @@
 // TUNSETPERSIST keeps it.
 //
 // Of Linux's options, the packet information header (unless IFF_NO_PI)
-// and the virtio-net header (IFF_VNET_HDR) are kept. The virtio-net
-// header of a packet read is all zeros: the stack checksums every packet
-// itself, so TUNSETOFFLOAD takes no offload and a written packet may not
-// be a GSO one; a written packet whose header asks for its checksum gets
-// it computed. Multiqueue (IFF_MULTI_QUEUE), the owner and group of a
+// and the virtio-net header (IFF_VNET_HDR) are kept, in Linux's order:
+// packet information first. TUNSETOFFLOAD takes what Linux's takes
+// (checksum, TSO, USO), and a written packet may be a GSO one whatever
+// it allowed (gso.go); a packet read is always a whole, checksummed one
+// with a virtio-net header of zeros, which those offloads allow but do
+// not require. Multiqueue (IFF_MULTI_QUEUE), the owner and group of a
 // persistent device (TUNSETOWNER, TUNSETGROUP), socket filters and XDP
 // are refused with EINVAL.
 package tun
@@ -56,9 +57,9 @@ const (
 	sizeofVnetHdr = 10
 	// sizeofPI is sizeof(struct tun_pi): flags and protocol.
 	sizeofPI = 4
-	// Fields of struct virtio_net_hdr.
-	vnetFlagNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
-	vnetGSONone       = 0 // VIRTIO_NET_HDR_GSO_NONE
+	// tunPktStrip is TUN_PKT_STRIP, the packet information flag of a
+	// packet cut to fit the read.
+	tunPktStrip = 1
 	// Major and minor of /dev/net/tun (MISC_MAJOR, TUN_MINOR).
 	miscMajor = 10
 	tunMinor  = 200
@@ -212,9 +213,10 @@ func (f *File) up() bool {
 }
 
 // ReadAt reads one packet the stack sent out of the interface, after its
-// headers (packet information, virtio-net). A packet longer than dst is
-// cut, and one that leaves no room for its headers is dropped (EINVAL),
-// as Linux's tun_put_user does.
+// headers (packet information, then virtio-net). A packet longer than dst
+// is cut, which the packet information's TUN_PKT_STRIP tells, and one
+// that leaves no room for its headers is dropped (EINVAL), as Linux's
+// tun_put_user does.
 func (f *File) ReadAt(dst []byte, _ int64) (int, error) {
 	flags, hdrSize, ok := f.attached()
 	if !ok {
@@ -228,61 +230,81 @@ func (f *File) ReadAt(dst []byte, _ int64) (int, error) {
 		return 0, errno(err)
 	}
 	defer v.Release()
-	vnet := flags&unix.IFF_VNET_HDR != 0
-	if vnet && len(dst) < hdrSize || flags&unix.IFF_NO_PI == 0 && len(dst) < sizeofPI {
+	pkt := v.AsSlice() // gVisor's device puts the packet information first
+	piSize, vnetSize := 0, 0
+	if flags&unix.IFF_NO_PI == 0 {
+		piSize = sizeofPI
+	}
+	if flags&unix.IFF_VNET_HDR != 0 {
+		vnetSize = hdrSize
+	}
+	if len(dst) < piSize+vnetSize {
 		return 0, unix.EINVAL
 	}
-	n := 0
-	if vnet {
-		// No offload: every packet is complete and checksummed.
-		clear(dst[:hdrSize])
-		n = hdrSize
+	n := copy(dst, pkt[:piSize])
+	if piSize > 0 && len(dst) < len(pkt)+vnetSize {
+		dst[0] |= tunPktStrip // flags are in host (little endian) order
 	}
-	n += copy(dst[n:], v.AsSlice())
+	// Nothing is offloaded: every packet is whole and checksummed.
+	clear(dst[n : n+vnetSize])
+	n += vnetSize
+	n += copy(dst[n:], pkt[piSize:])
 	return n, nil
 }
 
 // WriteAt injects one packet into the stack as received on the
-// interface.
+// interface, or the pieces of a GSO one (gso.go).
 func (f *File) WriteAt(src []byte, _ int64) (int, error) {
 	flags, hdrSize, ok := f.attached()
 	if !ok {
 		return 0, unix.EBADFD
 	}
+	var pi, vnet []byte
 	pkt := src
+	if flags&unix.IFF_NO_PI == 0 {
+		if len(pkt) < sizeofPI {
+			return 0, unix.EINVAL
+		}
+		pi, pkt = pkt[:sizeofPI], pkt[sizeofPI:]
+	}
 	if flags&unix.IFF_VNET_HDR != 0 {
 		if len(pkt) < hdrSize {
 			return 0, unix.EINVAL
 		}
-		var err error
-		if pkt, err = applyVnetHdr(pkt[:sizeofVnetHdr], pkt[hdrSize:]); err != nil {
-			return 0, err
-		}
+		vnet, pkt = pkt[:sizeofVnetHdr], pkt[hdrSize:]
 	}
 	if err := checkPacket(flags, pkt); err != nil {
 		return 0, err
 	}
+	pkts := [][]byte{pkt}
+	if vnet != nil {
+		var err error
+		if pkts, err = vnetPackets(parseVnetHdr(vnet), pkt, flags&unix.IFF_TAP != 0); err != nil {
+			return 0, err
+		}
+	}
 	if !f.up() {
 		return 0, unix.EIO // tun_get_user: the device is down
 	}
-	v := buffer.NewViewWithData(pkt)
-	defer v.Release()
-	if _, err := f.dev.Write(v); err != nil {
-		return 0, errno(err)
+	for _, p := range pkts {
+		// gVisor's device takes the packet information first.
+		v := buffer.NewViewSize(len(pi) + len(p))
+		copy(v.AsSlice(), pi)
+		copy(v.AsSlice()[len(pi):], p)
+		_, err := f.dev.Write(v)
+		v.Release()
+		if err != nil {
+			return 0, errno(err)
+		}
 	}
 	return len(src), nil
 }
 
 // checkPacket refuses what Linux's tun_get_user refuses (EINVAL): a
-// packet shorter than its packet information or Ethernet header, and on
-// a TUN without packet information one that is not IPv4 or IPv6.
+// packet (after its packet information and virtio-net headers) shorter
+// than its Ethernet header, and on a TUN without packet information one
+// that is not IPv4 or IPv6.
 func checkPacket(flags uint16, pkt []byte) error {
-	if flags&unix.IFF_NO_PI == 0 {
-		if len(pkt) < sizeofPI {
-			return unix.EINVAL
-		}
-		pkt = pkt[sizeofPI:]
-	}
 	switch {
 	case flags&unix.IFF_TAP != 0:
 		if len(pkt) < 14 { // ETH_HLEN
@@ -294,44 +316,6 @@ func checkPacket(flags uint16, pkt []byte) error {
 		}
 	}
 	return nil
-}
-
-// applyVnetHdr acts on a written packet's virtio-net header hdr: no GSO
-// (TUNSETOFFLOAD offered none), and the checksum the header asks for is
-// computed into pkt, which is copied first.
-func applyVnetHdr(hdr, pkt []byte) ([]byte, error) {
-	if hdr[1] != vnetGSONone {
-		return nil, unix.EINVAL
-	}
-	if hdr[0]&vnetFlagNeedsCsum == 0 {
-		return pkt, nil
-	}
-	start := int(binary.LittleEndian.Uint16(hdr[6:]))
-	at := start + int(binary.LittleEndian.Uint16(hdr[8:]))
-	if start > len(pkt) || at+2 > len(pkt) {
-		return nil, unix.EINVAL
-	}
-	out := append([]byte(nil), pkt...)
-	// The field holds the pseudo-header's sum; the sum over the data
-	// from start, that field included, completes it.
-	binary.BigEndian.PutUint16(out[at:], ^onesSum(out[start:]))
-	return out, nil
-}
-
-// onesSum is the 16-bit ones' complement sum of b (RFC 1071).
-func onesSum(b []byte) uint16 {
-	var s uint32
-	for len(b) >= 2 {
-		s += uint32(binary.BigEndian.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
 }
 
 // Readiness implements waiter.Waitable: EPOLLERR before TUNSETIFF, as
@@ -387,12 +371,10 @@ func (f *File) Ioctl(io vfs.IoctlIO, req, arg uint64) (uint64, error) {
 		f.st.SetTUNPersistent(f.dev.Name(), arg != 0)
 		return 0, nil
 	case unix.TUNSETOFFLOAD:
-		// The stack checksums and segments every packet itself.
-		if arg != 0 {
-			warnf(c, "tun: TUNSETOFFLOAD %#x refused: the sandbox's TUN devices take no offloads", arg)
-			return 0, unix.EINVAL
-		}
-		return 0, nil
+		// What the offloads allow, handing the reader GSO packets and
+		// partial checksums, the device never does: it only checks
+		// the flags.
+		return 0, checkOffloads(arg)
 	case unix.TUNGETVNETHDRSZ:
 		return 0, putU32(c, arg, uint32(f.vnetHdrSize))
 	case unix.TUNSETVNETHDRSZ:
@@ -415,6 +397,27 @@ func (f *File) Ioctl(io vfs.IoctlIO, req, arg uint64) (uint64, error) {
 	}
 	warnf(c, "tun: ioctl %#x refused: not supported on the sandbox's TUN devices", req)
 	return 0, unix.EINVAL
+}
+
+// checkOffloads takes the TUNSETOFFLOAD flags Linux's set_offload
+// takes: TSO (with or without ECN) and USO (both families at once) only
+// with the checksum offload, UFO accepted and ignored. Any other flag is
+// EINVAL, which is how a program probes for one.
+func checkOffloads(arg uint64) error {
+	if arg&unix.TUN_F_CSUM != 0 {
+		arg &^= unix.TUN_F_CSUM
+		if arg&(unix.TUN_F_TSO4|unix.TUN_F_TSO6) != 0 {
+			arg &^= unix.TUN_F_TSO4 | unix.TUN_F_TSO6 | unix.TUN_F_TSO_ECN
+		}
+		arg &^= unix.TUN_F_UFO
+		if arg&unix.TUN_F_USO4 != 0 && arg&unix.TUN_F_USO6 != 0 {
+			arg &^= unix.TUN_F_USO4 | unix.TUN_F_USO6
+		}
+	}
+	if arg != 0 {
+		return unix.EINVAL
+	}
+	return nil
 }
 
 // setIff serves TUNSETIFF: it makes the interface (or attaches to a
