@@ -58,6 +58,19 @@ func TestQUICTransfer(t *testing.T) {
 	}
 }
 
+// TestWireGuardGoTUN opens a TUN device with wireguard-go's tun package,
+// as wireguard-go, Tailscale and Netbird do: the virtio-net header, the
+// checksum, TSO and USO offloads CreateTUN requires, the MTU by ioctl.
+// Its batched writes merge a flow's packets into GSO ones, which reach a
+// UDP socket and a TCP listener whole and in order.
+func TestWireGuardGoTUN(t *testing.T) {
+	r := same(t, "/", buildGo(t, "wgflow"))
+	want := "wg0: mtu 1380, batch size 128\nudp: 8 datagrams of 1000 bytes, in order\ntcp: 16000 bytes in order\nread from the device: \"hello\"\n"
+	if r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+}
+
 // TestGoNetPackage runs the tests of Go's net package (-short: no
 // external network) natively and in the sandbox: TCP, UDP, unix and raw
 // sockets, deadlines, splice and sendfile between sockets, interfaces,

@@ -14,9 +14,10 @@ import (
 // metric, map) or dev_ifconf (SIOCGIFCONF); only AF_INET sockets add the
 // address requests (devinet_ioctl: SIOCGIFADDR, SIOCGIFNETMASK,
 // SIOCGIFBRDADDR, SIOCGIFDSTADDR), which other families answer ENOTTY.
-// Of the changing requests only SIOCSIFFLAGS is here (IFF_UP, what
-// `ifconfig lo up` and older `ip link set` use, which netstack can
-// change); the other SIOCSIF* ones fall through to the socket (ENOTTY).
+// Of the changing requests SIOCSIFFLAGS (IFF_UP, what `ifconfig lo up`
+// and older `ip link set` use) and SIOCSIFMTU (wireguard-go's, ifconfig's)
+// are here, which netstack can change; the other SIOCSIF* ones fall
+// through to the socket (ENOTTY).
 
 const (
 	// sizeofIfreq is sizeof(struct ifreq): a 16-byte name, then a
@@ -44,7 +45,7 @@ func IsIoctl(req uint64) bool {
 	case linux.SIOCGIFCONF, linux.SIOCGIFNAME, linux.SIOCGIFINDEX, linux.SIOCGIFFLAGS,
 		linux.SIOCGIFMTU, linux.SIOCGIFHWADDR, linux.SIOCGIFTXQLEN, linux.SIOCGIFMETRIC,
 		linux.SIOCGIFMAP, linux.SIOCGIFADDR, linux.SIOCGIFNETMASK, linux.SIOCGIFBRDADDR,
-		linux.SIOCGIFDSTADDR, linux.SIOCSIFFLAGS:
+		linux.SIOCGIFDSTADDR, linux.SIOCSIFFLAGS, linux.SIOCSIFMTU:
 		return true
 	}
 	return false
@@ -104,6 +105,9 @@ func Ioctl(io IoctlIO, n Network, family int, req, arg uint64) (uint64, error) {
 		// Never passed to the host: a hostNetwork pod's view of the
 		// node is read-only. Nothing is copied back.
 		return 0, setFlags(io, n, family, ifr)
+	}
+	if req == linux.SIOCSIFMTU {
+		return 0, setMTU(io, n, ifr)
 	}
 	if h, ok := n.(hostIoctler); ok {
 		if err := h.hostIoctl(req, ifr); err != nil {
@@ -241,6 +245,42 @@ func setFlags(io IoctlIO, n Network, family int, ifr []byte) error {
 		return linux.EOPNOTSUPP
 	}
 	if err := conf.SetUp(it.Index, flags&linux.IFF_UP != 0); err != nil {
+		return err
+	}
+	if an, ok := io.(Announcer); ok {
+		an.LinkChanged(n, it.Index)
+	}
+	return nil
+}
+
+// setMTU serves SIOCSIFMTU as dev_ifsioc and dev_set_mtu do: the same
+// MTU changes nothing, another must be within the interface's bounds
+// (EINVAL); a change is announced as one through rtnetlink is.
+func setMTU(io IoctlIO, n Network, ifr []byte) error {
+	if a, ok := io.(NetAdminer); !ok || !a.NetAdmin() {
+		return linux.EPERM
+	}
+	ifs, err := n.Interfaces()
+	if err != nil {
+		return err
+	}
+	it, ok := ByName(ifs, ifreqName(ifr))
+	if !ok {
+		return linux.ENODEV
+	}
+	// ifr_mtu is an int.
+	mtu := int32(binary.LittleEndian.Uint32(ifr[ifNameSize:]))
+	if mtu >= 0 && uint32(mtu) == it.MTU {
+		return nil
+	}
+	if mtu < 0 {
+		return linux.EINVAL
+	}
+	conf, ok := n.(Configurator)
+	if !ok {
+		return linux.EOPNOTSUPP
+	}
+	if err := conf.SetMTU(it.Index, uint32(mtu)); err != nil {
 		return err
 	}
 	if an, ok := io.(Announcer); ok {
