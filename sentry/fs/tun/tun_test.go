@@ -327,3 +327,23 @@ func TestVnetHdrChecksumOfOnePacket(t *testing.T) {
 		t.Fatalf("a one-segment GSO packet: %d packets, %v", len(out), err)
 	}
 }
+
+// FuzzVnetPackets feeds the segmentation what a hostile program could
+// write: it must return packets or an error, never panic, and never
+// return a packet longer than what was written.
+func FuzzVnetPackets(f *testing.F) {
+	f.Add(uint8(0), uint8(unix.VIRTIO_NET_HDR_GSO_TCPV4), uint16(1000), uint16(20), uint16(16), false, tcpPacket(true, 1, header.TCPFlagAck, payloadOf(2500)))
+	f.Add(uint8(1), uint8(unix.VIRTIO_NET_HDR_GSO_TCPV6|unix.VIRTIO_NET_HDR_GSO_ECN), uint16(1), uint16(40), uint16(16), false, tcpPacket(false, 1, header.TCPFlagFin, payloadOf(30)))
+	f.Add(uint8(1), uint8(unix.VIRTIO_NET_HDR_GSO_UDP_L4), uint16(7), uint16(34), uint16(6), true, append(make([]byte, 14), tcpPacket(true, 1, 0, payloadOf(50))...))
+	f.Fuzz(func(t *testing.T, flags, gsoType uint8, gsoSize, csumStart, csumOffset uint16, tap bool, pkt []byte) {
+		out, err := vnetPackets(vnet(flags, gsoType, gsoSize, csumStart, csumOffset), pkt, tap)
+		if err != nil {
+			return
+		}
+		for _, p := range out {
+			if len(p) > len(pkt) {
+				t.Fatalf("a %d-byte packet out of a %d-byte write", len(p), len(pkt))
+			}
+		}
+	})
+}
