@@ -268,12 +268,10 @@ func (s *Stack) applyIPv6DisabledLocked(id tcpip.NICID, disabled bool) error {
 			}
 		}
 	} else {
-		ni, ok := s.SingleNICInfo(id)
-		if !ok || len(ni.LinkAddress) != header.EthernetAddressSize {
-			// No link-layer address to make one from.
+		var ok bool
+		if pa, ok = s.LinkLocal(id); !ok {
 			return nil
 		}
-		pa = tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: header.LinkLocalAddr(ni.LinkAddress), PrefixLen: 64}}
 	}
 	switch terr := s.AddProtocolAddress(id, pa, stack.AddressProperties{}); terr.(type) {
 	case nil, *tcpip.ErrDuplicateAddress:

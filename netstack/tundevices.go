@@ -17,6 +17,9 @@ type TUNDevice struct {
 	// Files is how many files are attached: a device without one has
 	// no carrier (tun_detach's netif_carrier_off).
 	Files int
+	// linkLocalIID is the interface ID of a TUN's IPv6 link-local
+	// address (linklocal.go), drawn when it first comes up.
+	linkLocalIID [8]byte
 }
 
 // tunDevices are the stack's TUN and TAP interfaces by name.
@@ -36,7 +39,7 @@ func (s *Stack) AttachTUNDevice(name string, d TUNDevice) {
 		t.byName = make(map[string]TUNDevice)
 	}
 	old := t.byName[name]
-	d.Persistent, d.Files = old.Persistent, old.Files+1
+	d.Persistent, d.Files, d.linkLocalIID = old.Persistent, old.Files+1, old.linkLocalIID
 	t.byName[name] = d
 }
 

@@ -7,13 +7,16 @@
 // both and describe it (kind "tun"); the errors of a file not yet attached, of
 // bad flags and bad packets, and without CAP_NET_ADMIN; a TAP interface
 // both ways, ARP included; a writer polling a down interface wakes when it
-// comes up.
+// comes up; an interface that comes up gets its IPv6 link-local address
+// (EUI-64 on a TAP, a random one kept for its life on a TUN), and one that
+// goes down loses its IPv6 addresses.
 //
 //go:build ignore
 
 #include "tun_check.h"
 #include "net_sysctl_check.h"
 #include "ns_check.h"
+#include <ifaddrs.h>
 #include <linux/if_arp.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -429,6 +432,96 @@ static void up_wakes_writer(void) {
 	close(fd);
 }
 
+// set_up takes interface name up or down with SIOCSIFFLAGS.
+static void set_up(const char *name, int up) {
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	CHECK_OK(ioctl(s, SIOCGIFFLAGS, &ifr));
+	ifr.ifr_flags = up ? ifr.ifr_flags | IFF_UP : ifr.ifr_flags & ~IFF_UP;
+	CHECK_OK(ioctl(s, SIOCSIFFLAGS, &ifr));
+	close(s);
+}
+
+// ipv6_addrs returns how many IPv6 addresses interface name has (by
+// getifaddrs) and copies up to max of them to out.
+static int ipv6_addrs(const char *name, struct in6_addr *out, int max) {
+	struct ifaddrs *ifa;
+	CHECK_OK(getifaddrs(&ifa));
+	int n = 0;
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || strcmp(i->ifa_name, name))
+			continue;
+		if (n < max)
+			out[n] = ((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		n++;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+// add_ipv6 gives interface name addr/64, without duplicate address
+// detection.
+static void add_ipv6(const char *name, const char *addr) {
+	int fd = nl_open();
+	struct {
+		struct ifaddrmsg ifa;
+		struct rtattr rta;
+		struct in6_addr a;
+	} req = {
+	    .ifa = {.ifa_family = AF_INET6, .ifa_prefixlen = 64, .ifa_flags = IFA_F_NODAD, .ifa_index = if_nametoindex(name)},
+	    .rta = {.rta_len = RTA_LENGTH(sizeof(struct in6_addr)), .rta_type = IFA_LOCAL},
+	};
+	inet_pton(AF_INET6, addr, &req.a);
+	nl_send(fd, RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 1, &req, sizeof req);
+	CHECK_EQ(nl_collect(fd, 1, NULL, NULL), 0);
+	close(fd);
+}
+
+// An interface coming up gets an IPv6 link-local address: a TAP's from
+// its MAC (EUI-64), a TUN's from a random interface ID that stays the
+// same after a down and up. Going down drops every IPv6 address, a
+// configured one too (keep_addr_on_down is 0).
+static void link_local(void) {
+	int tun = tun_open(), tap = tun_open();
+	char tname[IFNAMSIZ] = "ctunl", pname[IFNAMSIZ] = "ctapl";
+	CHECK_EQ(tun_set(tun, tname, IFF_TUN | IFF_NO_PI), 0);
+	CHECK_EQ(tun_set(tap, pname, IFF_TAP | IFF_NO_PI), 0);
+	struct in6_addr a[4], first;
+	CHECK_EQ(ipv6_addrs(tname, a, 4), 0);
+	set_up(tname, 1);
+	set_up(pname, 1);
+	CHECK_EQ(ipv6_addrs(tname, a, 4), 1);
+	CHECK(IN6_IS_ADDR_LINKLOCAL(&a[0]));
+	CHECK(a[0].s6_addr32[2] | a[0].s6_addr32[3]);
+	first = a[0];
+
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, pname);
+	CHECK_OK(ioctl(s, SIOCGIFHWADDR, &ifr));
+	close(s);
+	const unsigned char *mac = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+	unsigned char eui[16] = {0xfe, 0x80, [8] = mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]};
+	CHECK_EQ(ipv6_addrs(pname, a, 4), 1);
+	CHECK_MEM(a[0].s6_addr, eui, 16);
+
+	add_ipv6(pname, "fd00:77::1");
+	CHECK_EQ(ipv6_addrs(pname, a, 4), 2);
+	set_up(tname, 0);
+	set_up(pname, 0);
+	CHECK_EQ(ipv6_addrs(tname, a, 4), 0);
+	CHECK_EQ(ipv6_addrs(pname, a, 4), 0);
+	set_up(tname, 1);
+	set_up(pname, 1);
+	CHECK_EQ(ipv6_addrs(tname, a, 4), 1);
+	CHECK_MEM(&a[0], &first, sizeof first);
+	CHECK_EQ(ipv6_addrs(pname, a, 4), 1);
+	CHECK_MEM(a[0].s6_addr, eui, 16);
+	close(tun);
+	close(tap);
+}
+
 int main(void) {
 	enter_netns();
 	run_in_child(no_net_admin, 10);
@@ -440,5 +533,6 @@ int main(void) {
 	tap();
 	announced();
 	up_wakes_writer();
+	link_local();
 	return 0;
 }

@@ -393,6 +393,14 @@ func (s *Stack) SetUp(index int32, up bool) error {
 			return linux.ENODEV
 		}
 		s.st.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == id })
+		// Linux's addrconf_ifdown drops the interface's IPv6
+		// addresses (net.ipv6.conf.*.keep_addr_on_down is 0); its
+		// IPv4 ones stay. Up again, it gets its link-local back.
+		for _, a := range s.st.AllAddresses()[id] {
+			if a.Protocol == ipv6.ProtocolNumber {
+				_ = s.st.RemoveAddress(id, a.AddressWithPrefix.Address)
+			}
+		}
 		return nil
 	}
 	if s.st.CheckNIC(id) {
@@ -408,6 +416,7 @@ func (s *Stack) SetUp(index int32, up bool) error {
 	if id == netstack.LoopbackNIC {
 		return s.setLoopbackUpLocked(true)
 	}
+	s.st.AddLinkLocal(id)
 	s.addPrefixRoutesLocked(index)
 	return nil
 }
