@@ -128,6 +128,11 @@ func (t *Task) NetAdmin() bool { return t.creds.HasCap(capNetAdmin) }
 // its namespace.
 func (t *Task) LinkChanged(n netif.Network, index int32) { t.Netlink().LinkChanged(n, index) }
 
+// AddressesChanged implements netif.Announcer likewise.
+func (t *Task) AddressesChanged(n netif.Network, index int32, before []netif.Address) {
+	t.Netlink().AddressesChanged(n, index, before)
+}
+
 // NetNamespace returns the task's network namespace, nil for the
 // sandbox's initial one.
 func (t *Task) NetNamespace() *NetNamespace { return t.netns.Load() }

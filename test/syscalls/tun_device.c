@@ -478,10 +478,36 @@ static void add_ipv6(const char *name, const char *addr) {
 	close(fd);
 }
 
+// wait_addr waits for an rtnetlink message of type on listener nl about
+// an IPv6 address of interface idx and returns the address.
+static struct in6_addr wait_addr(int nl, int type, int idx) {
+	char buf[8192];
+	for (;;) {
+		struct pollfd p = {.fd = nl, .events = POLLIN};
+		CHECK_EQ(poll(&p, 1, 5000), 1);
+		ssize_t n = recv(nl, buf, sizeof buf, 0);
+		CHECK(n > 0);
+		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			struct ifaddrmsg *ifa = NLMSG_DATA(h);
+			if (h->nlmsg_type != type || (int)ifa->ifa_index != idx || ifa->ifa_family != AF_INET6)
+				continue;
+			int len = IFA_PAYLOAD(h);
+			for (struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+				if (a->rta_type == IFA_ADDRESS) {
+					struct in6_addr addr;
+					memcpy(&addr, RTA_DATA(a), sizeof addr);
+					return addr;
+				}
+			}
+		}
+	}
+}
+
 // An interface coming up gets an IPv6 link-local address: a TAP's from
 // its MAC (EUI-64), a TUN's from a random interface ID that stays the
 // same after a down and up. Going down drops every IPv6 address, a
-// configured one too (keep_addr_on_down is 0).
+// configured one too (keep_addr_on_down is 0). rtnetlink's address
+// listeners hear of both.
 static void link_local(void) {
 	int tun = tun_open(), tap = tun_open();
 	char tname[IFNAMSIZ] = "ctunl", pname[IFNAMSIZ] = "ctapl";
@@ -489,12 +515,19 @@ static void link_local(void) {
 	CHECK_EQ(tun_set(tap, pname, IFF_TAP | IFF_NO_PI), 0);
 	struct in6_addr a[4], first;
 	CHECK_EQ(ipv6_addrs(tname, a, 4), 0);
+	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	CHECK(nl >= 0);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV6_IFADDR};
+	CHECK_OK(bind(nl, (struct sockaddr *)&sa, sizeof sa));
+	int tidx = if_nametoindex(tname);
 	set_up(tname, 1);
 	set_up(pname, 1);
 	CHECK_EQ(ipv6_addrs(tname, a, 4), 1);
 	CHECK(IN6_IS_ADDR_LINKLOCAL(&a[0]));
 	CHECK(a[0].s6_addr32[2] | a[0].s6_addr32[3]);
 	first = a[0];
+	struct in6_addr told = wait_addr(nl, RTM_NEWADDR, tidx);
+	CHECK_MEM(&told, &first, sizeof first);
 
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr = {0};
@@ -509,10 +542,16 @@ static void link_local(void) {
 	add_ipv6(pname, "fd00:77::1");
 	CHECK_EQ(ipv6_addrs(pname, a, 4), 2);
 	set_up(tname, 0);
+	told = wait_addr(nl, RTM_DELADDR, tidx);
+	CHECK_MEM(&told, &first, sizeof first);
 	set_up(pname, 0);
 	CHECK_EQ(ipv6_addrs(tname, a, 4), 0);
 	CHECK_EQ(ipv6_addrs(pname, a, 4), 0);
-	set_up(tname, 1);
+	// Up through rtnetlink this time.
+	link_up(tname, "10.71.0.1");
+	told = wait_addr(nl, RTM_NEWADDR, tidx);
+	CHECK_MEM(&told, &first, sizeof first);
+	close(nl);
 	set_up(pname, 1);
 	CHECK_EQ(ipv6_addrs(tname, a, 4), 1);
 	CHECK_MEM(&a[0], &first, sizeof first);

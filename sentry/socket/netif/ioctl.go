@@ -66,6 +66,10 @@ type Announcer interface {
 	// LinkChanged announces the state of interface index of n after a
 	// change (RTM_NEWLINK to RTNLGRP_LINK).
 	LinkChanged(n Network, index int32)
+	// AddressesChanged announces the addresses interface index of n
+	// gained and lost since before (RTM_NEWADDR, RTM_DELADDR): a link
+	// going up or down changes its IPv6 ones.
+	AddressesChanged(n Network, index int32, before []Address)
 }
 
 // changeableFlags are the flags dev_change_flags lets a caller set; of
@@ -244,11 +248,13 @@ func setFlags(io IoctlIO, n Network, family int, ifr []byte) error {
 	if !canChange || change&^linux.IFF_UP != 0 {
 		return linux.EOPNOTSUPP
 	}
+	before, _ := n.Addresses()
 	if err := conf.SetUp(it.Index, flags&linux.IFF_UP != 0); err != nil {
 		return err
 	}
 	if an, ok := io.(Announcer); ok {
 		an.LinkChanged(n, it.Index)
+		an.AddressesChanged(n, it.Index, before)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	linux "golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
+	"github.com/cocoonrt/cocoon/sentry/socket/netlink/nlmsg"
 )
 
 // LinkChanged announces the state of interface index of n, the network
@@ -36,4 +37,53 @@ func (ns *Namespace) LinkRemoved(it netif.Interface) {
 	}
 	it.Flags &^= linux.IFF_UP | linux.IFF_RUNNING | netif.IFFLowerUp
 	ns.broadcast(linux.NETLINK_ROUTE, linux.RTNLGRP_LINK, 0, linkMessage(linux.RTM_DELLINK, &it).Bytes(), nil)
+}
+
+// AddressesChanged announces what interface index of n gained and lost
+// since before, its addresses then, through a change made outside
+// rtnetlink (ioctl SIOCSIFFLAGS); see addressChanges.
+func (ns *Namespace) AddressesChanged(n netif.Network, index int32, before []netif.Address) {
+	if _, ok := ns.protocols[linux.NETLINK_ROUTE]; !ok {
+		return
+	}
+	addressChanges(n, index, before, func(group uint32, m nlmsg.Message) {
+		ns.broadcast(linux.NETLINK_ROUTE, group, 0, m.Bytes(), nil)
+	})
+}
+
+// addressChanges sends, for interface index of n, an RTM_DELADDR for each
+// address of before it no longer has and an RTM_NEWADDR for each it has
+// gained, to the family's group with sequence number and port ID 0: a
+// link going down drops its IPv6 addresses and one coming up gains its
+// link-local, which Linux's addrconf announces (ipv6_ifa_notify) after
+// the link's own RTM_NEWLINK.
+func addressChanges(n netif.Network, index int32, before []netif.Address, send func(group uint32, m nlmsg.Message)) {
+	after, err := n.Addresses()
+	if err != nil {
+		return
+	}
+	has := func(list []netif.Address, a netif.Address) bool {
+		for _, b := range list {
+			if b.Index == a.Index && b.Prefix == a.Prefix {
+				return true
+			}
+		}
+		return false
+	}
+	group := func(a netif.Address) uint32 {
+		if a.Prefix.Addr().Is4() {
+			return linux.RTNLGRP_IPV4_IFADDR
+		}
+		return linux.RTNLGRP_IPV6_IFADDR
+	}
+	for i := range before {
+		if a := before[i]; a.Index == index && !has(after, a) {
+			send(group(a), addrMessage(linux.RTM_DELADDR, &a))
+		}
+	}
+	for i := range after {
+		if a := after[i]; a.Index == index && !has(before, a) {
+			send(group(a), addrMessage(linux.RTM_NEWADDR, &a))
+		}
+	}
 }

@@ -375,6 +375,7 @@ func setLink(n netif.Network, m nlmsg.Message, c *Caller) linux.Errno {
 			}
 		}
 	}
+	before, _ := n.Addresses()
 	if up := flags&linux.IFF_UP != 0; up != it.Up() {
 		if err := conf.SetUp(it.Index, up); err != nil {
 			return errnoOf(err)
@@ -384,6 +385,9 @@ func setLink(n netif.Network, m nlmsg.Message, c *Caller) linux.Errno {
 		if it, ok := netif.ByIndex(ifs, it.Index); ok {
 			notify(c, m, linux.RTNLGRP_LINK, linkMessage(linux.RTM_NEWLINK, it))
 		}
+	}
+	if c.Notify != nil {
+		addressChanges(n, it.Index, before, c.Notify)
 	}
 	return 0
 }
