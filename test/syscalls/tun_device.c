@@ -364,22 +364,37 @@ static void tap(void) {
 	CHECK_EQ(if_nametoindex("tap0"), 0);
 }
 
-// wait_link waits for an rtnetlink message of type on the RTMGRP_LINK
-// listener nl about interface idx (others come and go: IPv6 state
-// changes of the new interface).
-static void wait_link(int nl, int type, int idx) {
+// wait_msg reads rtnetlink messages from listener nl until match (with
+// arg) takes one.
+static void wait_msg(int nl, int (*match)(struct nlmsghdr *, void *), void *arg) {
 	char buf[8192];
 	for (;;) {
 		struct pollfd p = {.fd = nl, .events = POLLIN};
 		CHECK_EQ(poll(&p, 1, 5000), 1);
 		ssize_t n = recv(nl, buf, sizeof buf, 0);
 		CHECK(n > 0);
-		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			struct ifinfomsg *ifi = NLMSG_DATA(h);
-			if (h->nlmsg_type == type && ifi->ifi_index == idx)
+		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n))
+			if (match(h, arg))
 				return;
-		}
 	}
+}
+
+struct link_want {
+	int type, idx;
+};
+
+static int link_matches(struct nlmsghdr *h, void *arg) {
+	struct link_want *w = arg;
+	struct ifinfomsg *ifi = NLMSG_DATA(h);
+	return h->nlmsg_type == w->type && ifi->ifi_index == w->idx;
+}
+
+// wait_link waits for an rtnetlink message of type on the RTMGRP_LINK
+// listener nl about interface idx (others come and go: IPv6 state
+// changes of the new interface).
+static void wait_link(int nl, int type, int idx) {
+	struct link_want w = {type, idx};
+	wait_msg(nl, link_matches, &w);
 }
 
 // rtnetlink's link listeners hear of an interface made and removed.
@@ -478,29 +493,32 @@ static void add_ipv6(const char *name, const char *addr) {
 	close(fd);
 }
 
+struct addr_want {
+	int type, idx;
+	struct in6_addr addr; // the address, once found
+};
+
+static int addr_matches(struct nlmsghdr *h, void *arg) {
+	struct addr_want *w = arg;
+	struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	if (h->nlmsg_type != w->type || (int)ifa->ifa_index != w->idx || ifa->ifa_family != AF_INET6)
+		return 0;
+	int len = IFA_PAYLOAD(h);
+	for (struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == IFA_ADDRESS) {
+			memcpy(&w->addr, RTA_DATA(a), sizeof w->addr);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 // wait_addr waits for an rtnetlink message of type on listener nl about
 // an IPv6 address of interface idx and returns the address.
 static struct in6_addr wait_addr(int nl, int type, int idx) {
-	char buf[8192];
-	for (;;) {
-		struct pollfd p = {.fd = nl, .events = POLLIN};
-		CHECK_EQ(poll(&p, 1, 5000), 1);
-		ssize_t n = recv(nl, buf, sizeof buf, 0);
-		CHECK(n > 0);
-		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			struct ifaddrmsg *ifa = NLMSG_DATA(h);
-			if (h->nlmsg_type != type || (int)ifa->ifa_index != idx || ifa->ifa_family != AF_INET6)
-				continue;
-			int len = IFA_PAYLOAD(h);
-			for (struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-				if (a->rta_type == IFA_ADDRESS) {
-					struct in6_addr addr;
-					memcpy(&addr, RTA_DATA(a), sizeof addr);
-					return addr;
-				}
-			}
-		}
-	}
+	struct addr_want w = {.type = type, .idx = idx};
+	wait_msg(nl, addr_matches, &w);
+	return w.addr;
 }
 
 // An interface coming up gets an IPv6 link-local address: a TAP's from
