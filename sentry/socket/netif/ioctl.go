@@ -276,11 +276,11 @@ func setMTU(io IoctlIO, n Network, ifr []byte) error {
 	}
 	// ifr_mtu is an int.
 	mtu := int32(binary.LittleEndian.Uint32(ifr[ifNameSize:]))
-	if mtu >= 0 && uint32(mtu) == it.MTU {
-		return nil
-	}
 	if mtu < 0 {
 		return linux.EINVAL
+	}
+	if uint32(mtu) == it.MTU {
+		return nil
 	}
 	conf, ok := n.(Configurator)
 	if !ok {

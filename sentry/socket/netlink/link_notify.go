@@ -1,6 +1,8 @@
 package netlink
 
 import (
+	"net/netip"
+
 	linux "golang.org/x/sys/unix"
 
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
@@ -70,20 +72,22 @@ func addressChanges(n netif.Network, index int32, before []netif.Address, send f
 		}
 		return false
 	}
-	group := func(a netif.Address) uint32 {
-		if a.Prefix.Addr().Is4() {
-			return linux.RTNLGRP_IPV4_IFADDR
-		}
-		return linux.RTNLGRP_IPV6_IFADDR
-	}
 	for i := range before {
 		if a := before[i]; a.Index == index && !has(after, a) {
-			send(group(a), addrMessage(linux.RTM_DELADDR, &a))
+			send(addrGroup(a.Prefix.Addr()), addrMessage(linux.RTM_DELADDR, &a))
 		}
 	}
 	for i := range after {
 		if a := after[i]; a.Index == index && !has(before, a) {
-			send(group(a), addrMessage(linux.RTM_NEWADDR, &a))
+			send(addrGroup(a.Prefix.Addr()), addrMessage(linux.RTM_NEWADDR, &a))
 		}
 	}
+}
+
+// addrGroup is the rtnetlink group that hears of changes to address ip.
+func addrGroup(ip netip.Addr) uint32 {
+	if ip.Is4() {
+		return linux.RTNLGRP_IPV4_IFADDR
+	}
+	return linux.RTNLGRP_IPV6_IFADDR
 }

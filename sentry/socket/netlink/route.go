@@ -544,10 +544,7 @@ func changeAddr(n netif.Network, m nlmsg.Message, family uint8, c *Caller) linux
 	if _, ok := netif.ByIndex(ifs, int32(ifa.Index)); !ok {
 		return linux.ENODEV
 	}
-	group := uint32(linux.RTNLGRP_IPV4_IFADDR)
-	if family == linux.AF_INET6 {
-		group = linux.RTNLGRP_IPV6_IFADDR
-	}
+	group := addrGroup(ip)
 	find := func(p netip.Prefix) *netif.Address {
 		addrs, _ := n.Addresses()
 		for i := range addrs {
