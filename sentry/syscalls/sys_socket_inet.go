@@ -570,6 +570,9 @@ func inetGetsockopt(t *kernel.Task, s inetSocket, level, name int32, optval, len
 		if v, err = s.GetSockOpt(int(level), int(name)); err != nil {
 			return 0, err
 		}
+		if err := inet.GetLenError(int(level), int(name), int(l), v); err != nil {
+			return 0, err
+		}
 	}
 	n := min(int(l), len(v))
 	if n > 0 {
@@ -617,7 +620,18 @@ func inetSetsockopt(t *kernel.Task, s inetSocket, level, name int32, optval uint
 		// sock_setsockopt: either capability over the namespace.
 		return 0, unix.EPERM
 	}
+	if db, ok := s.(deviceBinder); ok && level == unix.SOL_SOCKET && (name == unix.SO_BINDTODEVICE || name == unix.SO_BINDTOIFINDEX) {
+		return 0, db.BindToDevice(b, name == unix.SO_BINDTOIFINDEX, c.HasCap(kernel.CapNetRaw))
+	}
 	return 0, s.SetSockOpt(int(level), int(name), b, c.HasCap(capNetAdmin))
+}
+
+// deviceBinder is a socket SO_BINDTODEVICE and SO_BINDTOIFINDEX can tie
+// to an interface (the sandbox's stack's; a hostNetwork pod's host
+// sockets refuse them): the options take CAP_NET_RAW, which
+// SetSockOpt is not told of.
+type deviceBinder interface {
+	BindToDevice(b []byte, byIndex, netRaw bool) error
 }
 
 // parseTimeo decodes SO_RCVTIMEO's and SO_SNDTIMEO's struct timeval as

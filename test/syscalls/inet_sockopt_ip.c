@@ -2,7 +2,9 @@
 // 1..255, -1 restores the default), IP_TOS, IPV6_UNICAST_HOPS,
 // IPV6_TCLASS, IP_MULTICAST_TTL/LOOP, SOL_IPV6 on an IPv4 socket is
 // EOPNOTSUPP, IP_MTU_DISCOVER and IPV6_MTU_DISCOVER (each family's
-// own).
+// own); IP_HDRINCL (off, raw sockets only); a TCP socket's multicast
+// options (an interface it reads as INADDR_ANY and may not set, no TTL,
+// no groups: EPROTO).
 //
 //go:build ignore
 
@@ -61,5 +63,24 @@ int main(void) {
 	CHECK_EQ(getint(u6, SOL_IPV6, IPV6_MTU_DISCOVER), IPV6_PMTUDISC_DO);
 	CHECK_EQ(getint(u6, SOL_IP, IP_MTU_DISCOVER), IP_PMTUDISC_DONT);
 	CHECK_EQ(getint(t, SOL_IPV6, IPV6_MTU_DISCOVER), IPV6_PMTUDISC_WANT);
+	int t4 = socket(AF_INET, SOCK_STREAM, 0), d = socket(AF_INET6, SOCK_DGRAM, 0);
+	CHECK_EQ(getint(t4, SOL_IP, IP_HDRINCL), 0);
+	CHECK_EQ(getint(d, SOL_IP, IP_HDRINCL), 0);
+	int on = 1;
+	CHECK_ERR(setsockopt(t4, SOL_IP, IP_HDRINCL, &on, sizeof on), ENOPROTOOPT);
+	CHECK_ERR(setsockopt(d, SOL_IP, IP_HDRINCL, &on, sizeof on), ENOPROTOOPT);
+	struct in_addr mif = {.s_addr = 0x01020304};
+	socklen_t ml = sizeof mif;
+	CHECK_OK(getsockopt(t4, SOL_IP, IP_MULTICAST_IF, &mif, &ml));
+	CHECK_EQ(ml, sizeof mif);
+	CHECK_EQ(mif.s_addr, INADDR_ANY);
+	CHECK_ERR(setsockopt(t4, SOL_IP, IP_MULTICAST_IF, &mif, sizeof mif), EINVAL);
+	CHECK_ERR(setsockopt(t4, SOL_IP, IP_MULTICAST_TTL, &on, sizeof on), EINVAL);
+	setint(t4, SOL_IP, IP_MULTICAST_LOOP, 0);
+	struct ip_mreq mr = {.imr_multiaddr.s_addr = htonl(0xe0010101)};
+	CHECK_ERR(setsockopt(t4, SOL_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr), EPROTO);
+	CHECK_ERR(setsockopt(t4, SOL_IP, IP_DROP_MEMBERSHIP, &mr, sizeof mr), EPROTO);
+	close(t4);
+	close(d);
 	return 0;
 }

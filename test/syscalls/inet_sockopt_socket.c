@@ -2,7 +2,10 @@
 // SO_TYPE, SO_DOMAIN, SO_PROTOCOL (read-only), boolean options that
 // round-trip as 0/1, SO_LINGER, SO_SNDBUF/SO_RCVBUF (doubled, as Linux
 // does), SO_RCVTIMEO, SO_PRIORITY (above 6 needs CAP_NET_ADMIN), unknown
-// options ENOPROTOOPT.
+// options ENOPROTOOPT; SO_COOKIE (8 bytes, never 0, the socket's own for
+// its life), SO_PEERCRED of an inet socket (none), SO_DEBUG (on needs
+// CAP_NET_ADMIN), SO_BSDCOMPAT (ignored), SO_INCOMING_CPU (-1 until
+// set).
 //
 //go:build ignore
 
@@ -78,6 +81,56 @@ int main(void) {
 		setint(u, SOL_SOCKET, SO_PRIORITY, 7);
 		CHECK_EQ(getint(u, SOL_SOCKET, SO_PRIORITY), 7);
 	}
+
+	// SO_COOKIE: a u64, the same each time, another socket's differs;
+	// a shorter buffer is EINVAL, a longer one gets 8 bytes.
+	uint64_t ck[2] = {0, 0}, ck2 = 0;
+	l = sizeof ck;
+	CHECK_OK(getsockopt(t, SOL_SOCKET, SO_COOKIE, ck, &l));
+	CHECK_EQ(l, 8);
+	CHECK(ck[0] != 0);
+	l = 8;
+	CHECK_OK(getsockopt(t, SOL_SOCKET, SO_COOKIE, &ck2, &l));
+	CHECK_EQ(ck2, ck[0]);
+	CHECK_OK(getsockopt(u, SOL_SOCKET, SO_COOKIE, &ck2, &l));
+	CHECK(ck2 != 0 && ck2 != ck[0]);
+	l = 4;
+	CHECK_ERR(getsockopt(t, SOL_SOCKET, SO_COOKIE, &ck2, &l), EINVAL);
+	CHECK_ERR(setsockopt(t, SOL_SOCKET, SO_COOKIE, &ck2, 8), ENOPROTOOPT);
+
+	// An inet socket has no peer credentials.
+	struct ucred cr = {.pid = 7, .uid = 7, .gid = 7};
+	l = sizeof cr;
+	CHECK_OK(getsockopt(t, SOL_SOCKET, SO_PEERCRED, &cr, &l));
+	CHECK_EQ(l, sizeof cr);
+	CHECK_EQ(cr.pid, 0);
+	CHECK_EQ(cr.uid, (uid_t)-1);
+	CHECK_EQ(cr.gid, (gid_t)-1);
+
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_DEBUG), 0);
+	setint(t, SOL_SOCKET, SO_DEBUG, 5);
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_DEBUG), 1);
+	if (geteuid() == 0) {
+		pid_t pid = XFORK();
+		if (pid == 0) {
+			CHECK_OK(setgid(65534));
+			CHECK_OK(setuid(65534));
+			v = 1;
+			CHECK_ERR(setsockopt(u, SOL_SOCKET, SO_DEBUG, &v, sizeof v), EACCES);
+			setint(t, SOL_SOCKET, SO_DEBUG, 0);
+			_exit(0);
+		}
+		WAIT_EXIT(pid, 0);
+		CHECK_EQ(getint(t, SOL_SOCKET, SO_DEBUG), 0);
+	}
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_BSDCOMPAT), 0);
+	setint(t, SOL_SOCKET, SO_BSDCOMPAT, 1);
+	CHECK_EQ(getint(t, SOL_SOCKET, SO_BSDCOMPAT), 0);
+	CHECK_EQ(getint(u, SOL_SOCKET, SO_INCOMING_CPU), -1);
+	setint(u, SOL_SOCKET, SO_INCOMING_CPU, 1);
+	CHECK_EQ(getint(u, SOL_SOCKET, SO_INCOMING_CPU), 1);
+	setint(u, SOL_SOCKET, SO_INCOMING_CPU, -5);
+	CHECK_EQ(getint(u, SOL_SOCKET, SO_INCOMING_CPU), -5);
 
 	CHECK_ERR(getsockopt(t, SOL_SOCKET, 9999, &v, &l), ENOPROTOOPT);
 	CHECK_ERR(setsockopt(t, SOL_SOCKET, 9999, &v, sizeof v), ENOPROTOOPT);

@@ -3,7 +3,9 @@
 // checks, TCP_INFO of an established connection, TCP_MAXSEG, SOL_TCP on
 // an IPv4 UDP socket is EOPNOTSUPP, TCP_DEFER_ACCEPT rounded up to its
 // retransmissions' time, TCP_FASTOPEN's queue length on a listener,
-// TCP_CONGESTION among Linux's default allowed algorithms.
+// TCP_CONGESTION among Linux's default allowed algorithms, TCP_THIN_DUPACK
+// (0 or 1, always read as 0), TCP_ULP (none attached; an unknown name is
+// ENOENT, an empty one EINVAL).
 //
 //go:build ignore
 
@@ -86,5 +88,18 @@ int main(void) {
 	CHECK(write(c2, "x", 1) == 1);
 	char ch;
 	CHECK(read(a2, &ch, 1) == 1 && ch == 'x');
+	int th = socket(AF_INET6, SOCK_STREAM, 0);
+	CHECK_EQ(getint(th, SOL_TCP, TCP_THIN_DUPACK), 0);
+	setint(th, SOL_TCP, TCP_THIN_DUPACK, 1);
+	CHECK_EQ(getint(th, SOL_TCP, TCP_THIN_DUPACK), 0);
+	int two = 2;
+	CHECK_ERR(setsockopt(th, SOL_TCP, TCP_THIN_DUPACK, &two, sizeof two), EINVAL);
+	char ulp[16] = "xx";
+	socklen_t ulen = sizeof ulp;
+	CHECK_OK(getsockopt(th, SOL_TCP, TCP_ULP, ulp, &ulen));
+	CHECK_EQ(ulen, 0);
+	CHECK_ERR(setsockopt(th, SOL_TCP, TCP_ULP, "nosuchulp", 10), ENOENT);
+	CHECK_ERR(setsockopt(th, SOL_TCP, TCP_ULP, "", 0), EINVAL);
+	close(th);
 	return 0;
 }

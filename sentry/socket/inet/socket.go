@@ -127,6 +127,11 @@ type Socket struct {
 	listenStopped atomic.Bool
 	// inq is TCP_INQ (tcp_inq.go).
 	inq atomic.Bool
+	// debug is SO_DEBUG; incomingCPU is SO_INCOMING_CPU's value plus
+	// one (0: never set, which reads -1). Both are only reported
+	// (sockopt.go).
+	debug       atomic.Bool
+	incomingCPU atomic.Int64
 
 	// udp holds a UDP socket's SOL_UDP options (udp_segment.go).
 	udp udpOptions

@@ -119,8 +119,49 @@ func (s *Socket) getSocketOpt(name int) ([]byte, error) {
 		return b32(ops.GetPassCred()), nil
 	case linux.SO_MARK:
 		return i32(int(int32(ops.GetMark()))), nil
+	case linux.SO_BINDTODEVICE:
+		return s.boundDevice()
+	case linux.SO_BINDTOIFINDEX:
+		return i32(int(ops.GetBindToDevice())), nil
+	case linux.SO_COOKIE:
+		// The socket's inode number, which sock_diag reports as its
+		// cookie too: unique while the socket lives and never 0, as
+		// sock_gen_cookie's are.
+		a, err := s.Stat()
+		if err != nil {
+			return nil, err
+		}
+		return le.AppendUint64(nil, a.Ino), nil
+	case linux.SO_PEERCRED:
+		// An inet socket has no peer credentials: cred_to_ucred
+		// reports pid 0 and uid and gid -1.
+		return append(i32(0), append(i32(-1), i32(-1)...)...), nil
+	case linux.SO_DEBUG:
+		return b32(s.debug.Load()), nil
+	case linux.SO_BSDCOMPAT:
+		return i32(0), nil
+	case linux.SO_NO_CHECK:
+		return b32(ops.GetNoChecksum()), nil
+	case linux.SO_INCOMING_CPU:
+		return i32(int(s.incomingCPU.Load() - 1)), nil
 	}
 	return nil, linux.ENOPROTOOPT
+}
+
+// GetLenError is what getsockopt fails with when the caller's buffer,
+// optLen bytes, is too short for an option whose value (v, from
+// GetSockOpt) Linux will not truncate.
+func GetLenError(level, name, optLen int, v []byte) error {
+	if level != linux.SOL_SOCKET {
+		return nil
+	}
+	switch {
+	case name == linux.SO_BINDTODEVICE && len(v) > 0 && optLen < ifNameSize:
+		return linux.EINVAL
+	case name == linux.SO_COOKIE && optLen < 8:
+		return linux.EINVAL
+	}
+	return nil
 }
 
 func (s *Socket) getTCPOpt(name int) ([]byte, error) {
@@ -195,6 +236,12 @@ func (s *Socket) getTCPOpt(name int) ([]byte, error) {
 			b[0] = uint8(tcp.StateClose)
 		}
 		return b, err
+	case linux.TCP_THIN_DUPACK:
+		// A no-op since Linux 4.13, which always reports 0.
+		return i32(0), nil
+	case linux.TCP_ULP:
+		// No upper-layer protocol is attached: an empty name.
+		return nil, nil
 	}
 	return nil, linux.ENOPROTOOPT
 }
@@ -286,7 +333,15 @@ func (s *Socket) getIPOpt(name int) ([]byte, error) {
 		return b32(s.recvFlag(flag)), nil
 	case linux.IP_RECVERR:
 		return b32(ops.GetIPv4RecvError()), nil
+	case linux.IP_HDRINCL:
+		return b32(ops.GetHeaderIncluded()), nil
+	case linux.IP_MTU:
+		return s.pathMTU()
 	case linux.IP_MULTICAST_IF:
+		if s.isStream() {
+			// TCP keeps no multicast interface: INADDR_ANY.
+			return make([]byte, 4), nil
+		}
 		var v tcpip.MulticastInterfaceOption
 		if terr := s.ep.GetSockOpt(&v); terr != nil {
 			return nil, errno(terr)
@@ -333,6 +388,17 @@ func (s *Socket) getIPv6Opt(name int) ([]byte, error) {
 	case linux.IPV6_RECVTCLASS, linux.IPV6_RECVPKTINFO, linux.IPV6_RECVHOPLIMIT, linux.IPV6_RECVORIGDSTADDR:
 		flag, _ := recvFlagOf(linux.SOL_IPV6, name)
 		return b32(s.recvFlag(flag)), nil
+	case linux.IPV6_MTU:
+		return s.pathMTU()
+	case linux.IPV6_MULTICAST_IF:
+		if s.isStream() {
+			return i32(0), nil
+		}
+		var v tcpip.MulticastInterfaceOption
+		if terr := s.ep.GetSockOpt(&v); terr != nil {
+			return nil, errno(terr)
+		}
+		return i32(int(v.NIC)), nil
 	}
 	return nil, linux.ENOPROTOOPT
 }
@@ -449,6 +515,25 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 			v = min(v, limit>>1)
 		}
 		s.rcvLowat.Store(int32(max(v, 1)))
+	case linux.SO_DEBUG:
+		// Kept for getsockopt; Linux's SOCK_DBG changes nothing
+		// either, but turning it on takes CAP_NET_ADMIN.
+		if v != 0 && !netAdmin {
+			return linux.EACCES
+		}
+		s.debug.Store(v != 0)
+	case linux.SO_BSDCOMPAT:
+		// Ignored, as Linux has ignored it since 2.6.
+	case linux.SO_NO_CHECK:
+		// UDP over IPv4 then sends without a checksum; IPv6 requires
+		// one, and TCP always has one.
+		ops.SetNoChecksum(v != 0)
+	case linux.SO_INCOMING_CPU:
+		// Kept for getsockopt. Linux also steers a SO_REUSEPORT
+		// group's connections to the socket whose CPU received them;
+		// the sandbox's stack receives on whichever thread runs, so
+		// the group's hash picks as it does for sockets without one.
+		s.incomingCPU.Store(int64(v) + 1)
 	case linux.SO_PRIORITY:
 		// Kept for getsockopt. A packet's priority picks its band
 		// in the queueing discipline of the interface it leaves by;
@@ -480,8 +565,17 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 
 func (s *Socket) setTCPOpt(name int, b []byte) error {
 	ops := s.ep.SocketOptions()
-	if name == linux.TCP_CONGESTION {
+	switch name {
+	case linux.TCP_CONGESTION:
 		return s.setCongestionControl(b)
+	case linux.TCP_ULP:
+		// tcp_set_ulp: the sandbox's kernel has no upper-layer
+		// protocol (kernel TLS, espintcp, MPTCP), so every name is
+		// unknown; OpenSSL and others then do TLS themselves.
+		if len(b) < 1 {
+			return linux.EINVAL
+		}
+		return linux.ENOENT
 	}
 	v, err := intArg(b)
 	if err != nil {
@@ -553,6 +647,10 @@ func (s *Socket) setTCPOpt(name int, b []byte) error {
 		return s.setFastOpenConnect(v)
 	case linux.TCP_INQ:
 		return s.setInq(v)
+	case linux.TCP_THIN_DUPACK:
+		if v < 0 || v > 1 {
+			return linux.EINVAL
+		}
 	default:
 		return linux.ENOPROTOOPT
 	}
@@ -670,8 +768,14 @@ func (s *Socket) setIPOpt(name int, b []byte) error {
 	}
 	switch name {
 	case linux.IP_ADD_MEMBERSHIP, linux.IP_DROP_MEMBERSHIP:
+		if s.isStream() {
+			return linux.EPROTO
+		}
 		return s.setMembership(name == linux.IP_ADD_MEMBERSHIP, b)
 	case linux.IP_MULTICAST_IF:
+		if s.isStream() {
+			return linux.EINVAL
+		}
 		return s.setMulticastIf(b)
 	}
 	v, err := byteOrIntArg(b)
@@ -692,6 +796,9 @@ func (s *Socket) setIPOpt(name int, b []byte) error {
 	case linux.IP_TOS:
 		return errno(s.ep.SetSockOptInt(tcpip.IPv4TOSOption, v&0xff))
 	case linux.IP_MULTICAST_TTL:
+		if s.isStream() {
+			return linux.EINVAL
+		}
 		if v == -1 {
 			v = 1
 		} else if v < 0 || v > 255 {
@@ -707,6 +814,12 @@ func (s *Socket) setIPOpt(name int, b []byte) error {
 	case linux.IP_RECVERR:
 		// Turning it off empties the queue (errqueue.go).
 		ops.SetIPv4RecvError(v != 0)
+	case linux.IP_HDRINCL:
+		// The caller's IP header: raw sockets only.
+		if s.typ != linux.SOCK_RAW {
+			return linux.ENOPROTOOPT
+		}
+		ops.SetHeaderIncluded(v != 0)
 	default:
 		return linux.ENOPROTOOPT
 	}
@@ -753,6 +866,22 @@ func (s *Socket) setMulticastIf(b []byte) error {
 	return errno(s.ep.SetSockOpt(&o))
 }
 
+// setMulticastIf6 sets IPV6_MULTICAST_IF, the interface (by index; 0:
+// the route's) multicast datagrams leave by: an existing one, and the
+// bound device's if the socket has one.
+func (s *Socket) setMulticastIf6(index int) error {
+	if index != 0 {
+		if index < 0 || !s.stack.HasNIC(tcpip.NICID(index)) {
+			return linux.ENODEV
+		}
+		if bound := int(s.ep.SocketOptions().GetBindToDevice()); bound != 0 && bound != index {
+			return linux.EINVAL
+		}
+	}
+	o := tcpip.MulticastInterfaceOption{NIC: tcpip.NICID(index)}
+	return errno(s.ep.SetSockOpt(&o))
+}
+
 func (s *Socket) setIPv6Opt(name int, b []byte) error {
 	ops := s.ep.SocketOptions()
 	switch name {
@@ -793,7 +922,15 @@ func (s *Socket) setIPv6Opt(name int, b []byte) error {
 			return linux.EINVAL
 		}
 		return errno(s.ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, max(v, 0)))
+	case linux.IPV6_MULTICAST_IF:
+		if s.isStream() {
+			return linux.ENOPROTOOPT
+		}
+		return s.setMulticastIf6(v)
 	case linux.IPV6_MULTICAST_HOPS:
+		if s.isStream() {
+			return linux.ENOPROTOOPT
+		}
 		if v < -1 || v > 255 {
 			return linux.EINVAL
 		}
