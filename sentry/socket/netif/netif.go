@@ -142,7 +142,7 @@ type Configurator interface {
 	SetMTU(index int32, mtu uint32) error
 	// AddAddress adds an address to an interface; replace allows it to
 	// exist already (NLM_F_REPLACE), else that is EEXIST.
-	AddAddress(index int32, p netip.Prefix, replace bool) error
+	AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, replace bool) error
 	// DelAddress removes one (EADDRNOTAVAIL if it does not exist).
 	DelAddress(index int32, p netip.Prefix) error
 	// AddRoute adds a route to the main table; replace replaces one of

@@ -38,6 +38,35 @@ type Stack struct {
 	// mu serializes changes, so that a change and the routes it implies
 	// (an address's prefix route) are made together.
 	mu sync.Mutex
+
+	// addedMu protects added and lastSeq; it nests inside mu (whose
+	// holders list addresses, which reads added).
+	addedMu sync.Mutex
+	// added describes the addresses added through AddAddress with what
+	// netstack does not keep. An address not in it came with its
+	// interface: CNI's (made with the standard broadcast), lo's and
+	// the IPv6 link-local ones.
+	added   map[ifAddr]addedAddr
+	lastSeq uint64
+}
+
+// limitedBroadcast is 255.255.255.255, which needs no route.
+var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// ifAddr is an address of an interface.
+type ifAddr struct {
+	index int32
+	addr  netip.Addr
+}
+
+// addedAddr is what an added address was given.
+type addedAddr struct {
+	// broadcast is IFA_BROADCAST's address; invalid when it gave none
+	// or 0.0.0.0.
+	broadcast netip.Addr
+	// seq orders the additions (from 1), which Linux lists addresses
+	// by within a scope.
+	seq uint64
 }
 
 var _ Configurator = (*Stack)(nil)
@@ -155,7 +184,7 @@ func interfaceOf(id tcpip.NICID, ni *stack.NICInfo, up bool) Interface {
 // by interface.
 func (s *Stack) Addresses() ([]Address, error) {
 	info := s.st.NICInfo()
-	var v4, v6 []Address
+	var v4, v6 []listed
 	for id, ni := range info {
 		for _, pa := range ni.ProtocolAddresses {
 			ip, ok := netip.AddrFromSlice(pa.AddressWithPrefix.Address.AsSlice())
@@ -170,29 +199,71 @@ func (s *Stack) Addresses() ([]Address, error) {
 				// CNI, at boot or through rtnetlink): none expires.
 				Flags: linux.IFA_F_PERMANENT,
 			}
+			added, ok := s.addedOf(a.Index, ip)
 			if ip.Is4() {
 				a.Label = ni.Name
-				if !ni.Flags.Loopback && ni.ARPHardwareType != header.ARPHardwareNone {
-					// netstack keeps no broadcast address;
-					// ip(8) and the CNI plugins set the
-					// standard one.
+				a.Broadcast = added.broadcast
+				if !ok && !ni.Flags.Loopback && ni.ARPHardwareType != header.ARPHardwareNone {
 					a.Broadcast, _ = IPv4Broadcast(a.Prefix)
 				}
-				v4 = append(v4, a)
+				v4 = append(v4, listed{a, added.seq})
 			} else {
-				v6 = append(v6, a)
+				v6 = append(v6, listed{a, added.seq})
 			}
 		}
 	}
-	order := func(a, b Address) int {
-		if c := cmp.Compare(a.Index, b.Index); c != 0 {
-			return c
+	// Linux lists an interface's IPv4 addresses narrowest scope first
+	// (host, link, global) and in the order they were added within a
+	// scope (inet_insert_ifa); its IPv6 ones global first and newest
+	// first (ipv6_link_dev_addr). Those the interface came with go
+	// first within their scope, by address.
+	order := func(v6 bool) func(a, b listed) int {
+		return func(a, b listed) int {
+			if c := cmp.Compare(a.Index, b.Index); c != 0 {
+				return c
+			}
+			// RT_SCOPE_*: 0 global, 253 link, 254 host.
+			if c := cmp.Compare(b.Scope, a.Scope); c != 0 {
+				if v6 {
+					return -c
+				}
+				return c
+			}
+			if (a.seq == 0) != (b.seq == 0) {
+				return cmp.Compare(a.seq, b.seq) // 0 first
+			}
+			if c := cmp.Compare(a.seq, b.seq); c != 0 {
+				if v6 {
+					return -c
+				}
+				return c
+			}
+			return a.Prefix.Addr().Compare(b.Prefix.Addr())
 		}
-		return a.Prefix.Addr().Compare(b.Prefix.Addr())
 	}
-	slices.SortFunc(v4, order)
-	slices.SortFunc(v6, order)
-	return append(v4, v6...), nil
+	slices.SortFunc(v4, order(false))
+	slices.SortFunc(v6, order(true))
+	out := make([]Address, 0, len(v4)+len(v6))
+	for _, l := range append(v4, v6...) {
+		out = append(out, l.Address)
+	}
+	return out, nil
+}
+
+// listed is an address being listed and its addition's sequence number
+// (0: it came with the interface).
+type listed struct {
+	Address
+	seq uint64
+}
+
+// addedOf returns what AddAddress recorded of an address of interface
+// index, false for one the interface came with.
+func (s *Stack) addedOf(index int32, addr netip.Addr) (addedAddr, bool) {
+	s.addedMu.Lock()
+	defer s.addedMu.Unlock()
+	a, ok := s.added[ifAddr{index, addr}]
+	return a, ok
 }
 
 // Routes implements Network.Routes: IPv4's main and local tables, then
@@ -268,18 +339,26 @@ func (s *Stack) Routes() ([]Route, error) {
 		if a.Prefix.Addr().Is4() {
 			local.Family, local.Scope, local.PrefSrc = linux.AF_INET, linux.RT_SCOPE_HOST, a.Prefix.Addr()
 			local4 = append(local4, local)
-			bcast := a.Broadcast
-			if !bcast.IsValid() && loopback(a.Index) && up(a.Index) {
-				// lo's broadcast route goes while it is down,
-				// its local routes stay (fib_sync_down_dev).
-				bcast, _ = IPv4Broadcast(a.Prefix)
+			if !up(a.Index) {
+				// The broadcast routes go while the interface is
+				// down, the local ones stay (fib_sync_down_dev).
+				continue
 			}
-			if bcast.IsValid() {
-				local4 = append(local4, Route{
-					Family: linux.AF_INET, Table: linux.RT_TABLE_LOCAL, Type: linux.RTN_BROADCAST,
-					Protocol: linux.RTPROT_KERNEL, Scope: linux.RT_SCOPE_LINK,
-					Dst: netip.PrefixFrom(bcast, 32), PrefSrc: a.Prefix.Addr(), OIF: a.Index,
-				})
+			// fib_add_ifaddr: the prefix's broadcast address, and
+			// the one the address was given.
+			subnet, _ := IPv4Broadcast(a.Prefix)
+			bcasts := []netip.Addr{subnet}
+			if b := a.Broadcast; b.IsValid() && b != subnet && b != netip.IPv4Unspecified() && b != limitedBroadcast {
+				bcasts = append(bcasts, b)
+			}
+			for _, b := range bcasts {
+				if b.IsValid() {
+					local4 = append(local4, Route{
+						Family: linux.AF_INET, Table: linux.RT_TABLE_LOCAL, Type: linux.RTN_BROADCAST,
+						Protocol: linux.RTPROT_KERNEL, Scope: linux.RT_SCOPE_LINK,
+						Dst: netip.PrefixFrom(b, 32), PrefSrc: a.Prefix.Addr(), OIF: a.Index,
+					})
+				}
 			}
 			continue
 		}
@@ -503,8 +582,9 @@ func (s *Stack) SetMTU(index int32, mtu uint32) error {
 }
 
 // AddAddress implements Configurator.AddAddress; the address's prefix
-// route comes with it, as in Linux.
-func (s *Stack) AddAddress(index int32, p netip.Prefix, replace bool) error {
+// route comes with it, as in Linux. An IPv4 address keeps broadcast
+// (invalid or 0.0.0.0: none), which replacing an address does not change.
+func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, replace bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := tcpip.NICID(index)
@@ -527,10 +607,46 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, replace bool) error {
 	default:
 		return linux.EINVAL
 	}
+	s.recordAddedLocked(index, p.Addr(), broadcast)
 	if ni, ok := s.st.SingleNICInfo(id); ok && s.upLocked(id, ni) {
 		s.addPrefixRouteLocked(index, p)
 	}
 	return nil
+}
+
+// recordAddedLocked records a new address, and forgets the addresses
+// that went with their interface (a TUN device's) or with its going down
+// (IPv6's), so that added holds no more than the stack's addresses.
+//
+// Preconditions: s.mu is held.
+func (s *Stack) recordAddedLocked(index int32, addr, broadcast netip.Addr) {
+	s.addedMu.Lock()
+	defer s.addedMu.Unlock()
+	if s.added == nil {
+		s.added = map[ifAddr]addedAddr{}
+	}
+	if !addr.Is4() || (broadcast.IsValid() && broadcast.IsUnspecified()) {
+		broadcast = netip.Addr{}
+	}
+	s.lastSeq++
+	s.added[ifAddr{index, addr}] = addedAddr{broadcast: broadcast, seq: s.lastSeq}
+	info := s.st.NICInfo()
+	for k := range s.added {
+		if !hasAddress(info[tcpip.NICID(k.index)], k.addr) {
+			delete(s.added, k)
+		}
+	}
+}
+
+// hasAddress reports whether an interface has addr.
+func hasAddress(ni stack.NICInfo, addr netip.Addr) bool {
+	want := tcpipAddr(addr)
+	for _, pa := range ni.ProtocolAddresses {
+		if pa.AddressWithPrefix.Address == want {
+			return true
+		}
+	}
+	return false
 }
 
 // addPrefixRouteLocked adds the route to p's prefix through interface
@@ -582,6 +698,9 @@ func (s *Stack) DelAddress(index int32, p netip.Prefix) error {
 	if err := s.st.RemoveAddress(id, tcpipAddr(p.Addr())); err != nil {
 		return linux.EADDRNOTAVAIL
 	}
+	s.addedMu.Lock()
+	delete(s.added, ifAddr{index, p.Addr()})
+	s.addedMu.Unlock()
 	if !shared && p.Bits() != p.Addr().BitLen() {
 		sub := subnetOf(p)
 		s.st.RemoveRoutes(func(r tcpip.Route) bool {

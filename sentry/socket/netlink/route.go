@@ -576,7 +576,13 @@ func changeAddr(n netif.Network, m nlmsg.Message, family uint8, c *Caller) linux
 			return linux.EEXIST
 		}
 	}
-	if err := conf.AddAddress(int32(ifa.Index), p, m.Flags&nlmsg.FlagReplace != 0); err != nil {
+	var broadcast netip.Addr
+	if b, ok := attrs[linux.IFA_BROADCAST]; ok && family == linux.AF_INET {
+		if broadcast, ok = netip.AddrFromSlice(b); !ok || !broadcast.Is4() {
+			return linux.EINVAL
+		}
+	}
+	if err := conf.AddAddress(int32(ifa.Index), p, broadcast, m.Flags&nlmsg.FlagReplace != 0); err != nil {
 		return errnoOf(err)
 	}
 	if a := find(p); a != nil {

@@ -1,0 +1,215 @@
+// netlink_addr_order: what RTM_NEWADDR gives an address and where a dump
+// lists it. An IPv4 address has the broadcast address IFA_BROADCAST gave
+// (none without one, or with 0.0.0.0), on lo and a TAP device alike, and
+// keeps it when re-added with NLM_F_REPLACE; the local table routes it
+// and the prefix's broadcast address while the interface is up. An interface's IPv4 addresses are listed narrowest
+// scope first and, within a scope, in the order they were added (lo's
+// 127.0.0.1 before an address added to lo); its IPv6 ones global first
+// and newest first, the link-local one after them.
+//
+//go:build ignore
+
+#include "net_sysctl_check.h"
+#include "tun_check.h"
+
+#define TAP "ctapord0"
+
+struct addr {
+	int family, prefix;
+	unsigned char local[16];
+	int has_brd;
+	unsigned char brd[4];
+};
+
+static struct addr addrs[64];
+static int naddrs, want_index;
+
+static void on_addr(struct nlmsghdr *h, void *arg) {
+	(void)arg;
+	struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	if ((int)ifa->ifa_index != want_index)
+		return;
+	CHECK(naddrs < 64);
+	struct addr *a = &addrs[naddrs++];
+	memset(a, 0, sizeof *a);
+	a->family = ifa->ifa_family;
+	a->prefix = ifa->ifa_prefixlen;
+	struct rtattr *address = rta_get(h, sizeof *ifa, IFA_ADDRESS);
+	CHECK(address != NULL);
+	memcpy(a->local, RTA_DATA(address), a->family == AF_INET ? 4 : 16);
+	struct rtattr *brd = rta_get(h, sizeof *ifa, IFA_BROADCAST);
+	if (brd) {
+		CHECK_EQ(RTA_PAYLOAD(brd), 4);
+		a->has_brd = 1;
+		memcpy(a->brd, RTA_DATA(brd), 4);
+	}
+}
+
+// dump lists the addresses of interface index of the family.
+static int dump(int family, int index) {
+	static unsigned seq = 100;
+	int fd = nl_open();
+	naddrs = 0;
+	want_index = index;
+	struct ifaddrmsg ifa = {.ifa_family = family};
+	nl_dump(fd, RTM_GETADDR, ++seq, &ifa, sizeof ifa);
+	CHECK_EQ(nl_collect(fd, seq, on_addr, NULL), 0);
+	close(fd);
+	return naddrs;
+}
+
+// change sends RTM_NEWADDR (or RTM_DELADDR) of addr/prefix on index,
+// with IFA_BROADCAST brd unless brd is NULL, and returns its error.
+static int change(int type, int flags, int index, int family, const char *addr, int prefix, const char *brd) {
+	struct {
+		struct ifaddrmsg ifa;
+		char attrs[64];
+	} req = {.ifa = {.ifa_family = family, .ifa_prefixlen = prefix, .ifa_index = index}};
+	size_t len = sizeof req.ifa;
+	int alen = family == AF_INET ? 4 : 16;
+	int types[] = {IFA_LOCAL, IFA_ADDRESS};
+	for (int i = 0; i < 2; i++) {
+		struct rtattr *rta = (void *)((char *)&req + len);
+		rta->rta_type = types[i];
+		rta->rta_len = RTA_LENGTH(alen);
+		inet_pton(family, addr, RTA_DATA(rta));
+		len += RTA_SPACE(alen);
+	}
+	if (brd) {
+		struct rtattr *rta = (void *)((char *)&req + len);
+		rta->rta_type = IFA_BROADCAST;
+		rta->rta_len = RTA_LENGTH(4);
+		inet_pton(AF_INET, brd, RTA_DATA(rta));
+		len += RTA_SPACE(4);
+	}
+	int fd = nl_open();
+	nl_send(fd, type, NLM_F_REQUEST | NLM_F_ACK | flags, 7, &req, len);
+	int err = nl_collect(fd, 7, NULL, NULL);
+	close(fd);
+	return err;
+}
+
+static int add4(int index, const char *addr, int prefix, const char *brd) {
+	return change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, index, AF_INET, addr, prefix, brd);
+}
+
+// check_addr checks that addrs[i] is addr, with broadcast brd (NULL:
+// none).
+static void check_addr(int i, const char *addr, const char *brd) {
+	CHECK(i < naddrs);
+	unsigned char want[16];
+	CHECK_EQ(inet_pton(addrs[i].family, addr, want), 1);
+	if (memcmp(addrs[i].local, want, addrs[i].family == AF_INET ? 4 : 16) != 0) {
+		char got[64];
+		inet_ntop(addrs[i].family, addrs[i].local, got, sizeof got);
+		printf("address %d is %s, want %s\n", i, got, addr);
+		FAIL("addresses out of order");
+	}
+	if (!brd) {
+		CHECK_EQ(addrs[i].has_brd, 0);
+		return;
+	}
+	CHECK_EQ(addrs[i].has_brd, 1);
+	CHECK_EQ(inet_pton(AF_INET, brd, want), 1);
+	CHECK_MEM(addrs[i].brd, want, 4);
+}
+
+// has_broadcast_route tells whether the local table routes brd as a
+// broadcast address.
+static int brd_found;
+static unsigned char brd_want[4];
+
+static void on_route(struct nlmsghdr *h, void *arg) {
+	(void)arg;
+	struct rtmsg *rt = NLMSG_DATA(h);
+	struct rtattr *dst = rta_get(h, sizeof *rt, RTA_DST);
+	if (rt->rtm_type == RTN_BROADCAST && dst && memcmp(RTA_DATA(dst), brd_want, 4) == 0)
+		brd_found = 1;
+}
+
+static int has_broadcast_route(const char *brd) {
+	int fd = nl_open();
+	brd_found = 0;
+	inet_pton(AF_INET, brd, brd_want);
+	struct rtmsg rt = {.rtm_family = AF_INET};
+	nl_dump(fd, RTM_GETROUTE, 50, &rt, sizeof rt);
+	CHECK_EQ(nl_collect(fd, 50, on_route, NULL), 0);
+	close(fd);
+	return brd_found;
+}
+
+static void ipv4(int tap) {
+	CHECK_EQ(add4(tap, "10.82.2.3", 24, NULL), 0);
+	CHECK_EQ(add4(tap, "10.82.1.3", 24, "10.82.1.255"), 0);
+	CHECK_EQ(add4(tap, "10.82.4.3", 24, "10.82.4.7"), 0);
+	CHECK_EQ(add4(tap, "10.82.5.3", 24, "0.0.0.0"), 0);
+	CHECK_EQ(dump(AF_INET, tap), 4);
+	check_addr(0, "10.82.2.3", NULL);
+	check_addr(1, "10.82.1.3", "10.82.1.255");
+	check_addr(2, "10.82.4.3", "10.82.4.7");
+	check_addr(3, "10.82.5.3", NULL);
+	// The local table routes every prefix's broadcast address and the
+	// addresses' own.
+	CHECK(has_broadcast_route("10.82.4.7"));
+	CHECK(has_broadcast_route("10.82.4.255"));
+	CHECK(has_broadcast_route("10.82.2.255"));
+	CHECK(!has_broadcast_route("10.82.4.9"));
+	// Replacing an address keeps its broadcast and its place.
+	CHECK_EQ(change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, tap, AF_INET, "10.82.4.3", 24, "10.82.4.9"), 0);
+	// Removed and added again, an address goes last.
+	CHECK_EQ(change(RTM_DELADDR, 0, tap, AF_INET, "10.82.2.3", 24, NULL), 0);
+	CHECK_EQ(add4(tap, "10.82.2.3", 24, "10.82.2.255"), 0);
+	CHECK_EQ(dump(AF_INET, tap), 4);
+	check_addr(0, "10.82.1.3", "10.82.1.255");
+	check_addr(1, "10.82.4.3", "10.82.4.7");
+	check_addr(2, "10.82.5.3", NULL);
+	check_addr(3, "10.82.2.3", "10.82.2.255");
+
+	// lo: its own 127.0.0.1 (scope host, no broadcast) first.
+	CHECK_EQ(add4(1, "10.82.9.1", 24, "10.82.9.255"), 0);
+	CHECK_EQ(dump(AF_INET, 1), 2);
+	check_addr(0, "127.0.0.1", NULL);
+	check_addr(1, "10.82.9.1", "10.82.9.255");
+}
+
+static void ipv6(int tap) {
+	CHECK_EQ(change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, tap, AF_INET6, "fd82::1", 64, NULL), 0);
+	CHECK_EQ(change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, tap, AF_INET6, "fd82::2", 64, NULL), 0);
+	int n = dump(AF_INET6, tap);
+	CHECK_EQ(n, 3);
+	check_addr(0, "fd82::2", NULL);
+	check_addr(1, "fd82::1", NULL);
+	CHECK_EQ(addrs[2].local[0], 0xfe);
+	CHECK_EQ(addrs[2].local[1], 0x80);
+	CHECK_EQ(change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, 1, AF_INET6, "fd82::9", 64, NULL), 0);
+	CHECK_EQ(dump(AF_INET6, 1), 2);
+	check_addr(0, "fd82::9", NULL);
+	check_addr(1, "::1", NULL);
+}
+
+int main(void) {
+	enter_netns();
+	lo_up();
+	int fd = tun_open();
+	char name[IFNAMSIZ] = TAP;
+	CHECK_EQ(tun_set(fd, name, IFF_TAP | IFF_NO_PI), 0);
+	int tap = if_nametoindex(TAP);
+	CHECK(tap > 0);
+	int nl = nl_open();
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = tap, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
+	nl_send(nl, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi, sizeof ifi);
+	CHECK_EQ(nl_collect(nl, 1, NULL, NULL), 0);
+	close(nl);
+	ipv4(tap);
+	ipv6(tap);
+	// Down, the interface's broadcast routes go.
+	nl = nl_open();
+	ifi.ifi_flags = 0;
+	nl_send(nl, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 2, &ifi, sizeof ifi);
+	CHECK_EQ(nl_collect(nl, 2, NULL, NULL), 0);
+	close(nl);
+	CHECK(!has_broadcast_route("10.82.4.7"));
+	CHECK(!has_broadcast_route("10.82.2.255"));
+	CHECK(has_broadcast_route("10.82.9.255"));
+	return 0;
+}
