@@ -2,7 +2,8 @@
 // lists it. An IPv4 address has the broadcast address IFA_BROADCAST gave
 // (none without one, or with 0.0.0.0), on lo and a TAP device alike, and
 // keeps it when re-added with NLM_F_REPLACE; the local table routes it
-// and the prefix's broadcast address while the interface is up. An interface's IPv4 addresses are listed narrowest
+// and the prefix's broadcast address while the interface is up; routes
+// through an interface without a carrier are marked "linkdown". An interface's IPv4 addresses are listed narrowest
 // scope first and, within a scope, in the order they were added (lo's
 // 127.0.0.1 before an address added to lo); its IPv6 ones global first
 // and newest first, the link-local one after them.
@@ -114,28 +115,70 @@ static void check_addr(int i, const char *addr, const char *brd) {
 	CHECK_MEM(addrs[i].brd, want, 4);
 }
 
-// has_broadcast_route tells whether the local table routes brd as a
-// broadcast address.
-static int brd_found;
-static unsigned char brd_want[4];
+// route_flags returns the rtm_flags of the IPv4 route of type to dst
+// (-1 without one).
+static int route_found, route_type;
+static unsigned char route_dst[4];
 
 static void on_route(struct nlmsghdr *h, void *arg) {
 	(void)arg;
 	struct rtmsg *rt = NLMSG_DATA(h);
 	struct rtattr *dst = rta_get(h, sizeof *rt, RTA_DST);
-	if (rt->rtm_type == RTN_BROADCAST && dst && memcmp(RTA_DATA(dst), brd_want, 4) == 0)
-		brd_found = 1;
+	if (rt->rtm_type == route_type && dst && memcmp(RTA_DATA(dst), route_dst, 4) == 0)
+		route_found = rt->rtm_flags;
 }
 
-static int has_broadcast_route(const char *brd) {
+static int route_flags(int type, const char *dst) {
 	int fd = nl_open();
-	brd_found = 0;
-	inet_pton(AF_INET, brd, brd_want);
+	route_found = -1;
+	route_type = type;
+	inet_pton(AF_INET, dst, route_dst);
 	struct rtmsg rt = {.rtm_family = AF_INET};
 	nl_dump(fd, RTM_GETROUTE, 50, &rt, sizeof rt);
 	CHECK_EQ(nl_collect(fd, 50, on_route, NULL), 0);
 	close(fd);
-	return brd_found;
+	return route_found;
+}
+
+// has_broadcast_route tells whether the local table routes brd as a
+// broadcast address.
+static int has_broadcast_route(const char *brd) {
+	return route_flags(RTN_BROADCAST, brd) >= 0;
+}
+
+// wait_route_flags waits up to 5 s for the route of type to dst to
+// have the flags mask selects equal to want: Linux notes a carrier
+// change asynchronously (linkwatch, up to a second later).
+static void wait_route_flags(int type, const char *dst, int mask, int want) {
+	int got = -1;
+	for (int i = 0; i < 500; i++) {
+		got = route_flags(type, dst);
+		if (got >= 0 && (got & mask) == want)
+			return;
+		usleep(10 * 1000);
+	}
+	printf("route %s has flags %#x, want %#x of %#x\n", dst, got, want, mask);
+	FAIL("route flags");
+}
+
+// Routes through an interface that is up without a carrier (a TAP device
+// no file holds) are marked RTNH_F_LINKDOWN, all but the local ones.
+static void linkdown(void) {
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "ctapnc0";
+	CHECK_EQ(tun_set(fd, name, IFF_TAP | IFF_NO_PI), 0);
+	CHECK_OK(ioctl(fd, TUNSETPERSIST, 1));
+	close(fd);
+	link_up("ctapnc0", "10.83.0.1");
+	wait_route_flags(RTN_UNICAST, "10.83.0.0", RTNH_F_LINKDOWN, RTNH_F_LINKDOWN);
+	wait_route_flags(RTN_BROADCAST, "10.83.0.255", RTNH_F_LINKDOWN, RTNH_F_LINKDOWN);
+	CHECK_EQ(route_flags(RTN_LOCAL, "10.83.0.1"), 0);
+	// Held again, it has its carrier.
+	fd = tun_open();
+	CHECK_EQ(tun_set(fd, name, IFF_TAP | IFF_NO_PI), 0);
+	wait_route_flags(RTN_UNICAST, "10.83.0.0", RTNH_F_LINKDOWN, 0);
+	CHECK_OK(ioctl(fd, TUNSETPERSIST, 0));
+	close(fd);
 }
 
 static void ipv4(int tap) {
@@ -202,6 +245,7 @@ int main(void) {
 	close(nl);
 	ipv4(tap);
 	ipv6(tap);
+	linkdown();
 	// Down, the interface's broadcast routes go.
 	nl = nl_open();
 	ifi.ifi_flags = 0;

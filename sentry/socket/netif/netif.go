@@ -122,6 +122,8 @@ type Route struct {
 	// OIF is the output interface's index.
 	OIF      int32
 	Priority uint32
+	// Flags are the RTNH_F_* flags of its next hop (RTNH_F_LINKDOWN).
+	Flags uint32
 }
 
 // Network is a network configuration to read. Methods return snapshots

@@ -401,7 +401,16 @@ func (s *Stack) Routes() ([]Route, error) {
 	slices.SortStableFunc(local6, v6order)
 	out := append(main4, local4...)
 	out = append(out, main6...)
-	return append(out, local6...), nil
+	out = append(out, local6...)
+	// Routes through an interface that is up without a carrier (a TUN
+	// or TAP device no program holds) are marked, all but the local
+	// ones (fib_sync_down_dev's NETDEV_CHANGE, rt6_sync_down_dev).
+	for i := range out {
+		if it, ok := ByIndex(ifs, out[i].OIF); ok && it.Flags&linux.IFF_UP != 0 && it.Flags&linux.IFF_RUNNING == 0 && out[i].Type != linux.RTN_LOCAL {
+			out[i].Flags |= linux.RTNH_F_LINKDOWN
+		}
+	}
+	return out, nil
 }
 
 // subnetPrefix converts a netstack subnet.

@@ -18,7 +18,7 @@ func routeMessage(typ uint16, r *netif.Route, flags uint32) nlmsg.Message {
 	var w nlmsg.Builder
 	w.Fixed(nlmsg.RtMsg{
 		Family: r.Family, DstLen: uint8(r.Dst.Bits()), Table: r.Table,
-		Protocol: r.Protocol, Scope: r.Scope, Type: r.Type, Flags: flags,
+		Protocol: r.Protocol, Scope: r.Scope, Type: r.Type, Flags: flags | r.Flags,
 	}.Encode())
 	w.U32(linux.RTA_TABLE, uint32(r.Table))
 	if r.Dst.Bits() > 0 {
