@@ -14,6 +14,12 @@ type TUNDevice struct {
 	PacketInfo, VnetHdr bool
 	// Persistent is TUNSETPERSIST's.
 	Persistent bool
+	// Owner and Group are TUNSETOWNER's and TUNSETGROUP's kernel IDs,
+	// set when HasOwner and HasGroup are: a program that is not the
+	// owner, or not in the group, needs CAP_NET_ADMIN to attach to the
+	// device (tun_not_capable).
+	Owner, Group       uint32
+	HasOwner, HasGroup bool
 	// Files is how many files are attached: a device without one has
 	// no carrier (tun_detach's netif_carrier_off).
 	Files int
@@ -40,6 +46,7 @@ func (s *Stack) AttachTUNDevice(name string, d TUNDevice) {
 	}
 	old := t.byName[name]
 	d.Persistent, d.Files, d.linkLocalIID = old.Persistent, old.Files+1, old.linkLocalIID
+	d.Owner, d.Group, d.HasOwner, d.HasGroup = old.Owner, old.Group, old.HasOwner, old.HasGroup
 	t.byName[name] = d
 }
 
@@ -77,6 +84,22 @@ func (s *Stack) SetTUNPersistent(name string, on bool) {
 	defer t.mu.Unlock()
 	if d, ok := t.byName[name]; ok {
 		d.Persistent = on
+		t.byName[name] = d
+	}
+}
+
+// SetTUNOwner records TUNSETOWNER (group false) or TUNSETGROUP (group
+// true) of the TUN or TAP interface name: id is a kernel ID.
+func (s *Stack) SetTUNOwner(name string, group bool, id uint32) {
+	t := &s.tunDevices
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d, ok := t.byName[name]; ok {
+		if group {
+			d.Group, d.HasGroup = id, true
+		} else {
+			d.Owner, d.HasOwner = id, true
+		}
 		t.byName[name] = d
 	}
 }

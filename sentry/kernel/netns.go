@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -122,6 +123,20 @@ const capNetAdmin = 12
 // the network ask for CAP_NET_ADMIN (in the namespace's user namespace,
 // the sandbox's only one).
 func (t *Task) NetAdmin() bool { return t.creds.HasCap(capNetAdmin) }
+
+// EffectiveUID implements tun.Caller.
+func (t *Task) EffectiveUID() uint32 { return t.creds.EUID }
+
+// InEffectiveGroup implements tun.Caller: in_egroup_p.
+func (t *Task) InEffectiveGroup(kgid uint32) bool {
+	return t.creds.EGID == kgid || slices.Contains(t.creds.Groups, kgid)
+}
+
+// KernelUID implements tun.Caller.
+func (t *Task) KernelUID(uid uint32) (uint32, bool) { return t.creds.UserNamespace().KUID(uid) }
+
+// KernelGID implements tun.Caller.
+func (t *Task) KernelGID(gid uint32) (uint32, bool) { return t.creds.UserNamespace().KGID(gid) }
 
 // LinkChanged implements netif.Announcer: a change an interface ioctl
 // made to the task's network is announced to the rtnetlink listeners of

@@ -9,7 +9,8 @@
 // both ways, ARP included; a writer polling a down interface wakes when it
 // comes up; an interface that comes up gets its IPv6 link-local address
 // (EUI-64 on a TAP, a random one kept for its life on a TUN), and one that
-// goes down loses its IPv6 addresses.
+// goes down loses its IPv6 addresses; TUNSETOWNER and TUNSETGROUP let a
+// user without CAP_NET_ADMIN attach to a persistent device.
 //
 //go:build ignore
 
@@ -20,6 +21,7 @@
 #include <linux/if_arp.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <grp.h>
 #include <sys/uio.h>
 
 static short if_flags(const char *name) {
@@ -222,6 +224,8 @@ static void tun_vnet(void) {
 struct tun_linkinfo {
 	unsigned flags;
 	int kind, type, pi, vnet_hdr, persist;
+	// owner and group are -1 when the device has none.
+	long owner, group;
 };
 
 static void on_tun_link(struct nlmsghdr *h, void *arg) {
@@ -242,6 +246,12 @@ static void on_tun_link(struct nlmsghdr *h, void *arg) {
 		for (struct rtattr *d = RTA_DATA(n); RTA_OK(d, dl); d = RTA_NEXT(d, dl)) {
 			int v = *(unsigned char *)RTA_DATA(d);
 			switch (d->rta_type) {
+			case IFLA_TUN_OWNER:
+				li->owner = *(uint32_t *)RTA_DATA(d);
+				break;
+			case IFLA_TUN_GROUP:
+				li->group = *(uint32_t *)RTA_DATA(d);
+				break;
 			case IFLA_TUN_TYPE:
 				li->type = v;
 				break;
@@ -260,7 +270,7 @@ static void on_tun_link(struct nlmsghdr *h, void *arg) {
 }
 
 static struct tun_linkinfo tun_linkinfo(const char *name) {
-	struct tun_linkinfo li = {0};
+	struct tun_linkinfo li = {.owner = -1, .group = -1};
 	int fd = nl_open();
 	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = (int)if_nametoindex(name)};
 	CHECK(ifi.ifi_index > 0);
@@ -298,6 +308,67 @@ static void persist(void) {
 	CHECK_EQ(tun_linkinfo(name).persist, 0);
 	close(fd);
 	CHECK_EQ(if_nametoindex("ctunp"), 0);
+}
+
+// attach_as runs as user uid with the supplementary group group (none
+// when -1), without capabilities, and checks what attaching to ctunown
+// returns.
+static int attach_uid, attach_group, attach_want;
+
+static void attach_as(void) {
+	// Opened first: /dev/net/tun need not be open to everyone.
+	int fd = tun_open();
+	gid_t g = attach_group;
+	CHECK_OK(setgroups(attach_group >= 0 ? 1 : 0, &g));
+	CHECK_OK(setgid(attach_uid));
+	CHECK_OK(setuid(attach_uid));
+	char name[IFNAMSIZ] = "ctunown";
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), attach_want);
+	close(fd);
+}
+
+static void attach_check(int uid, int group, int want) {
+	attach_uid = uid;
+	attach_group = group;
+	attach_want = want;
+	run_in_child(attach_as, 10);
+}
+
+// TUNSETOWNER and TUNSETGROUP: a persistent device with an owner may be
+// attached without CAP_NET_ADMIN by its owner only, and with a group too
+// only by its owner in that group; rtnetlink reports both; an ID the
+// caller's namespace does not map is EINVAL.
+static void owner(void) {
+	int fd = tun_open();
+	char name[IFNAMSIZ] = "ctunown";
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), 0);
+	CHECK_ERR(ioctl(fd, TUNSETOWNER, (unsigned long)(uid_t)-1), EINVAL);
+	CHECK_ERR(ioctl(fd, TUNSETGROUP, (unsigned long)(gid_t)-1), EINVAL);
+	struct tun_linkinfo li = tun_linkinfo(name);
+	CHECK(li.owner == -1 && li.group == -1);
+	CHECK_OK(ioctl(fd, TUNSETOWNER, 65534));
+	CHECK_OK(ioctl(fd, TUNSETPERSIST, 1));
+	li = tun_linkinfo(name);
+	CHECK(li.owner == 65534 && li.group == -1);
+	close(fd);
+	attach_check(65534, -1, 0);
+	attach_check(65533, -1, -EPERM);
+
+	fd = tun_open();
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), 0);
+	CHECK_OK(ioctl(fd, TUNSETGROUP, 65530));
+	li = tun_linkinfo(name);
+	CHECK(li.owner == 65534 && li.group == 65530);
+	close(fd);
+	attach_check(65534, 65530, 0);
+	attach_check(65534, -1, -EPERM);
+	attach_check(65533, 65530, -EPERM);
+
+	fd = tun_open();
+	CHECK_EQ(tun_set(fd, name, IFF_TUN | IFF_NO_PI), 0);
+	CHECK_OK(ioctl(fd, TUNSETPERSIST, 0));
+	close(fd);
+	CHECK_EQ(if_nametoindex("ctunown"), 0);
 }
 
 // read_frame reads Ethernet frames from a TAP file until one of type
@@ -587,6 +658,7 @@ int main(void) {
 	tun_pi();
 	tun_vnet();
 	persist();
+	owner();
 	tap();
 	announced();
 	up_wakes_writer();

@@ -80,8 +80,18 @@ const features = unix.IFF_TUN | unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_ONE_QUE
 // Caller is what the ioctl caller (the task) tells about itself.
 type Caller interface {
 	vfs.IoctlIO
-	// NetAdmin reports CAP_NET_ADMIN, which making an interface takes.
+	// NetAdmin reports CAP_NET_ADMIN, which making an interface takes,
+	// and attaching to one whose owner or group the caller is not.
 	NetAdmin() bool
+	// EffectiveUID returns the caller's effective kernel user ID, and
+	// InEffectiveGroup whether a kernel group ID is its effective or a
+	// supplementary group (in_egroup_p).
+	EffectiveUID() uint32
+	InEffectiveGroup(kgid uint32) bool
+	// KernelUID and KernelGID map an ID of the caller's user namespace
+	// to a kernel ID (make_kuid, make_kgid); false when it maps none.
+	KernelUID(uid uint32) (uint32, bool)
+	KernelGID(gid uint32) (uint32, bool)
 	// NetStack is the stack of the caller's network namespace.
 	NetStack() (*netstack.Stack, error)
 	// HostNetwork reports a hostNetwork pod's task, whose sockets are
@@ -370,6 +380,25 @@ func (f *File) Ioctl(io vfs.IoctlIO, req, arg uint64) (uint64, error) {
 		}
 		f.st.SetTUNPersistent(f.dev.Name(), arg != 0)
 		return 0, nil
+	case unix.TUNSETOWNER, unix.TUNSETGROUP:
+		// Whoever holds the device may hand it over; the ID is one of
+		// the caller's user namespace.
+		group := req == unix.TUNSETGROUP
+		var id uint32
+		var ok bool
+		if group {
+			id, ok = c.KernelGID(uint32(arg))
+		} else {
+			id, ok = c.KernelUID(uint32(arg))
+		}
+		if !ok {
+			return 0, unix.EINVAL
+		}
+		f.st.SetTUNOwner(f.dev.Name(), group, id)
+		if f.links != nil {
+			f.links.LinkChanged(f.network, int32(f.nic))
+		}
+		return 0, nil
 	case unix.TUNSETOFFLOAD:
 		// What the offloads allow, handing the reader GSO packets and
 		// partial checksums, the device never does: it only checks
@@ -447,16 +476,28 @@ func (f *File) setIff(c Caller, arg uint64) error {
 	if isTUN {
 		flags &^= unix.IFF_TAP
 	}
-	if !c.NetAdmin() {
-		return unix.EPERM
-	}
 	if c.HostNetwork() {
+		if !c.NetAdmin() {
+			return unix.EPERM
+		}
 		warnf(c, "tun: TUNSETIFF refused: a hostNetwork pod's traffic is the host's, which a TUN device of the sandbox would not carry")
 		return unix.EPERM
 	}
 	st, err := c.NetStack()
 	if err != nil {
+		if !c.NetAdmin() {
+			return unix.EPERM
+		}
 		return unix.ENODEV
+	}
+	// Making a device takes CAP_NET_ADMIN; attaching to one, only when
+	// it has an owner or a group the caller is not (tun_set_iff).
+	if d, ok := st.TUNDevice(name); ok && st.GetLinkEndpointByName(name) != nil {
+		if notCapable(c, d) {
+			return unix.EPERM
+		}
+	} else if !c.NetAdmin() {
+		return unix.EPERM
 	}
 	prefix := "tun"
 	if isTAP {
@@ -512,6 +553,12 @@ func (f *File) setIff(c Caller, arg uint64) error {
 		}
 	}
 	return nil
+}
+
+// notCapable is tun_not_capable: the device has an owner the caller is
+// not, or a group it is not in, and the caller lacks CAP_NET_ADMIN.
+func notCapable(c Caller, d netstack.TUNDevice) bool {
+	return ((d.HasOwner && c.EffectiveUID() != d.Owner) || (d.HasGroup && !c.InEffectiveGroup(d.Group))) && !c.NetAdmin()
 }
 
 // allocName checks an interface name as dev_valid_name does and, for a

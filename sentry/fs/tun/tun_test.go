@@ -18,6 +18,7 @@ import (
 type caller struct {
 	st       *netstack.Stack
 	netAdmin bool
+	euid     uint32
 	mem      []byte
 	refused  []string
 }
@@ -32,6 +33,10 @@ func (c *caller) NetAdmin() bool                     { return c.netAdmin }
 func (c *caller) NetStack() (*netstack.Stack, error) { return c.st, nil }
 func (c *caller) HostNetwork() bool                  { return false }
 func (c *caller) LogRefusal(msg string)              { c.refused = append(c.refused, msg) }
+func (c *caller) EffectiveUID() uint32               { return c.euid }
+func (c *caller) InEffectiveGroup(uint32) bool       { return false }
+func (c *caller) KernelUID(id uint32) (uint32, bool) { return id, id != ^uint32(0) }
+func (c *caller) KernelGID(id uint32) (uint32, bool) { return id, id != ^uint32(0) }
 
 func newCaller(t *testing.T) *caller {
 	st, err := netstack.New()
@@ -95,8 +100,11 @@ func TestRefusals(t *testing.T) {
 	if _, err := setIff(t, c, f, "t0", unix.IFF_TUN); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Ioctl(c, unix.TUNSETOWNER, 1000); !errors.Is(err, unix.EINVAL) {
-		t.Errorf("TUNSETOWNER: %v, want EINVAL", err)
+	if _, err := f.Ioctl(c, unix.TUNSETTXFILTER, 0); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("TUNSETTXFILTER: %v, want EINVAL", err)
+	}
+	if _, err := f.Ioctl(c, unix.TUNSETOWNER, 1<<32-1); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("TUNSETOWNER -1: %v, want EINVAL", err)
 	}
 }
 

@@ -214,8 +214,10 @@ func linkMessage(typ uint16, it *netif.Interface) nlmsg.Message {
 }
 
 // tunInfo encodes a TUN or TAP device's IFLA_INFO_DATA as tun_fill_info
-// does: no owner or group (TUNSETOWNER and TUNSETGROUP are refused), one
-// queue.
+// does, with one queue. The owner and group are the kernel IDs, as the
+// sandbox's initial user namespace sees them: a message goes to every
+// listener alike, where Linux maps them into the dumping task's
+// namespace.
 func tunInfo(w *nlmsg.Builder, d netstack.TUNDevice) {
 	bit := func(b bool) uint8 {
 		if b {
@@ -226,6 +228,12 @@ func tunInfo(w *nlmsg.Builder, d netstack.TUNDevice) {
 	typ := uint8(linux.IFF_TUN)
 	if d.TAP {
 		typ = linux.IFF_TAP
+	}
+	if d.HasOwner {
+		w.U32(linux.IFLA_TUN_OWNER, d.Owner)
+	}
+	if d.HasGroup {
+		w.U32(linux.IFLA_TUN_GROUP, d.Group)
 	}
 	w.U8(linux.IFLA_TUN_TYPE, typ)
 	w.U8(linux.IFLA_TUN_PI, bit(d.PacketInfo))
