@@ -236,22 +236,12 @@ int main(void) {
 	int fd = tun_open();
 	char name[IFNAMSIZ] = TAP;
 	CHECK_EQ(tun_set(fd, name, IFF_TAP | IFF_NO_PI), 0);
-	int tap = if_nametoindex(TAP);
-	CHECK(tap > 0);
-	int nl = nl_open();
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = tap, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
-	nl_send(nl, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi, sizeof ifi);
-	CHECK_EQ(nl_collect(nl, 1, NULL, NULL), 0);
-	close(nl);
+	int tap = link_set(TAP, 1);
 	ipv4(tap);
 	ipv6(tap);
 	linkdown();
 	// Down, the interface's broadcast routes go.
-	nl = nl_open();
-	ifi.ifi_flags = 0;
-	nl_send(nl, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 2, &ifi, sizeof ifi);
-	CHECK_EQ(nl_collect(nl, 2, NULL, NULL), 0);
-	close(nl);
+	link_set(TAP, 0);
 	CHECK(!has_broadcast_route("10.82.4.7"));
 	CHECK(!has_broadcast_route("10.82.2.255"));
 	CHECK(has_broadcast_route("10.82.9.255"));

@@ -37,15 +37,24 @@ static inline int tun_set(int fd, char *name, short flags) {
 	return 0;
 }
 
-// link_up brings the interface up and gives it addr/24, as
-// `ip link set NAME up; ip addr add ADDR/24 dev NAME` do.
-static inline void link_up(const char *name, const char *addr) {
+// link_set brings the interface up or down, as `ip link set NAME up`
+// (down) does, and returns its index.
+static inline int link_set(const char *name, int up) {
 	int idx = if_nametoindex(name);
 	CHECK(idx > 0);
 	int fd = nl_open();
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = idx, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = idx, .ifi_flags = up ? IFF_UP : 0, .ifi_change = IFF_UP};
 	nl_send(fd, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi, sizeof ifi);
 	CHECK_EQ(nl_collect(fd, 1, NULL, NULL), 0);
+	close(fd);
+	return idx;
+}
+
+// link_up brings the interface up and gives it addr/24, as
+// `ip link set NAME up; ip addr add ADDR/24 dev NAME` do.
+static inline void link_up(const char *name, const char *addr) {
+	int idx = link_set(name, 1);
+	int fd = nl_open();
 	struct {
 		struct ifaddrmsg ifa;
 		struct rtattr rta;
