@@ -73,16 +73,6 @@ func (s *Stack) confLocked(key confKey) *ifaceConf {
 	return c
 }
 
-// confNIC returns the NIC of interface name, or false.
-func (s *Stack) confNIC(name string) (tcpip.NICID, bool) {
-	for id, ni := range s.NICInfo() {
-		if ni.Name == name {
-			return id, true
-		}
-	}
-	return 0, false
-}
-
 // ConfNames returns the dotted names of the namespace's per-interface
 // sysctls: all's, default's and each interface's.
 func (s *Stack) ConfNames() []string {
@@ -117,7 +107,7 @@ func (s *Stack) confValue(family, iface, key string) []int64 {
 	case "default":
 		return []int64{c.dflt}
 	}
-	id, ok := s.confNIC(iface)
+	id, ok := s.NICByName(iface)
 	if !ok {
 		return nil
 	}
@@ -149,7 +139,7 @@ func (s *Stack) setConf(name, family, iface, key, value string) error {
 		}
 	case "default":
 	default:
-		id, ok := s.confNIC(iface)
+		id, ok := s.NICByName(iface)
 		if !ok {
 			return unix.ENOENT
 		}

@@ -109,6 +109,16 @@ func (s *Stack) Close() {
 	}
 }
 
+// NICByName returns the NIC of interface name, or false.
+func (s *Stack) NICByName(name string) (tcpip.NICID, bool) {
+	for id, ni := range s.NICInfo() {
+		if ni.Name == name {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
 // Links returns the host links the stack took over.
 func (s *Stack) Links() []*Link {
 	s.mu.Lock()

@@ -515,7 +515,7 @@ func (f *File) setIff(c Caller, arg uint64) error {
 	}); err != nil {
 		return errno(err)
 	}
-	id := nicByName(st, name)
+	id, _ := st.NICByName(name)
 	st.AttachTUNDevice(name, netstack.TUNDevice{
 		TAP: isTAP, PacketInfo: flags&unix.IFF_NO_PI == 0, VnetHdr: flags&unix.IFF_VNET_HDR != 0,
 	})
@@ -584,16 +584,6 @@ func allocName(st *netstack.Stack, name string) (string, error) {
 		}
 	}
 	return "", unix.ENFILE
-}
-
-// nicByName returns the index of the stack's interface called name.
-func nicByName(st *netstack.Stack, name string) tcpip.NICID {
-	for id, ni := range st.NICInfo() {
-		if ni.Name == name {
-			return id
-		}
-	}
-	return 0
 }
 
 // cString returns b up to its first NUL.

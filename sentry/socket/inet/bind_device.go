@@ -33,7 +33,7 @@ func (s *Socket) BindToDevice(b []byte, byIndex, netRaw bool) error {
 			name = name[:i]
 		}
 		if len(name) > 0 {
-			id, ok := s.nicByName(string(name))
+			id, ok := s.stack.NICByName(string(name))
 			if !ok {
 				return linux.ENODEV
 			}
@@ -69,14 +69,4 @@ func (s *Socket) boundDevice() ([]byte, error) {
 		return nil, linux.ENODEV
 	}
 	return append([]byte(ni.Name), 0), nil
-}
-
-// nicByName finds an interface of the socket's stack by name.
-func (s *Socket) nicByName(name string) (tcpip.NICID, bool) {
-	for id, ni := range s.stack.NICInfo() {
-		if ni.Name == name {
-			return id, true
-		}
-	}
-	return 0, false
 }
