@@ -348,7 +348,7 @@ func (s *Stack) Routes() ([]Route, error) {
 			// the one the address was given.
 			subnet, _ := IPv4Broadcast(a.Prefix)
 			bcasts := []netip.Addr{subnet}
-			if b := a.Broadcast; b.IsValid() && b != subnet && b != netip.IPv4Unspecified() && b != limitedBroadcast {
+			if b := a.Broadcast; b.IsValid() && b != subnet && b != limitedBroadcast {
 				bcasts = append(bcasts, b)
 			}
 			for _, b := range bcasts {
