@@ -3,7 +3,8 @@
 // (none without one, or with 0.0.0.0), on lo and a TAP device alike, and
 // keeps it when re-added with NLM_F_REPLACE; the local table routes it
 // and the prefix's broadcast address while the interface is up; routes
-// through an interface without a carrier are marked "linkdown". An interface's IPv4 addresses are listed narrowest
+// through an interface without a carrier are marked "linkdown", and it
+// gets its IPv6 link-local address only once it has one. An interface's IPv4 addresses are listed narrowest
 // scope first and, within a scope, in the order they were added (lo's
 // 127.0.0.1 before an address added to lo); its IPv6 ones global first
 // and newest first, the link-local one after them.
@@ -170,13 +171,22 @@ static void linkdown(void) {
 	CHECK_OK(ioctl(fd, TUNSETPERSIST, 1));
 	close(fd);
 	link_up("ctapnc0", "10.83.0.1");
+	int idx = if_nametoindex("ctapnc0");
 	wait_route_flags(RTN_UNICAST, "10.83.0.0", RTNH_F_LINKDOWN, RTNH_F_LINKDOWN);
+	// Without a link, no IPv6 link-local address yet (addrconf waits).
+	CHECK_EQ(dump(AF_INET6, idx), 0);
 	wait_route_flags(RTN_BROADCAST, "10.83.0.255", RTNH_F_LINKDOWN, RTNH_F_LINKDOWN);
 	CHECK_EQ(route_flags(RTN_LOCAL, "10.83.0.1"), 0);
 	// Held again, it has its carrier.
 	fd = tun_open();
 	CHECK_EQ(tun_set(fd, name, IFF_TAP | IFF_NO_PI), 0);
 	wait_route_flags(RTN_UNICAST, "10.83.0.0", RTNH_F_LINKDOWN, 0);
+	// ... and the link-local address it waited for.
+	int n = 0;
+	for (int i = 0; i < 500 && (n = dump(AF_INET6, idx)) == 0; i++)
+		usleep(10 * 1000);
+	CHECK_EQ(n, 1);
+	CHECK(addrs[0].local[0] == 0xfe && addrs[0].local[1] == 0x80);
 	CHECK_OK(ioctl(fd, TUNSETPERSIST, 0));
 	close(fd);
 }

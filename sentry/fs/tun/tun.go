@@ -516,6 +516,7 @@ func (f *File) setIff(c Caller, arg uint64) error {
 		return errno(err)
 	}
 	id, _ := st.NICByName(name)
+	old, _ := st.TUNDevice(name)
 	st.AttachTUNDevice(name, netstack.TUNDevice{
 		TAP: isTAP, PacketInfo: flags&unix.IFF_NO_PI == 0, VnetHdr: flags&unix.IFF_VNET_HDR != 0,
 	})
@@ -547,12 +548,22 @@ func (f *File) setIff(c Caller, arg uint64) error {
 	if a, ok := c.(Announcer); ok {
 		if n, err := a.Network(); err == nil {
 			f.links, f.network = a.Netlink(), n
-			if !existing {
-				f.links.LinkChanged(n, int32(id))
+			f.links.LinkChanged(n, int32(id))
+			if co, ok := n.(carrierNotifier); ok && existing && old.Files == 0 {
+				// The first file brings the carrier.
+				before, _ := n.Addresses()
+				co.CarrierOn(int32(id))
+				f.links.AddressesChanged(n, int32(id), before)
 			}
 		}
 	}
 	return nil
+}
+
+// carrierNotifier is a network told when an interface gets its carrier
+// (netif.Stack).
+type carrierNotifier interface {
+	CarrierOn(index int32)
 }
 
 // notCapable is tun_not_capable: the device has an owner the caller is

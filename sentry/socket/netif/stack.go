@@ -504,9 +504,39 @@ func (s *Stack) SetUp(index int32, up bool) error {
 	if id == netstack.LoopbackNIC {
 		return s.setLoopbackUpLocked(true)
 	}
-	s.st.AddLinkLocal(id)
+	if s.hasCarrier(id) {
+		// Without a carrier the link is not ready, and addrconf
+		// waits for one (CarrierOn).
+		s.st.AddLinkLocal(id)
+	}
 	s.addPrefixRoutesLocked(index)
 	return nil
+}
+
+// hasCarrier reports whether interface id has a carrier: a TUN or TAP
+// device only while a file holds it, any other always.
+func (s *Stack) hasCarrier(id tcpip.NICID) bool {
+	ni, ok := s.st.SingleNICInfo(id)
+	if !ok {
+		return false
+	}
+	d, tun := s.st.TUNDevice(ni.Name)
+	return !tun || d.Files > 0
+}
+
+// CarrierOn is what Linux's addrconf does when an interface's link
+// becomes ready (NETDEV_CHANGE with a carrier): one that is up gets the
+// IPv6 link-local address it did not get without a carrier, and its
+// prefix route.
+func (s *Stack) CarrierOn(index int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := tcpip.NICID(index)
+	if id == netstack.LoopbackNIC || !s.st.CheckNIC(id) {
+		return
+	}
+	s.st.AddLinkLocal(id)
+	s.addPrefixRoutesLocked(index)
 }
 
 // addPrefixRoutesLocked adds the prefix routes of interface index's
