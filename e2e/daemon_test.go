@@ -118,6 +118,9 @@ func startDaemonWith(t *testing.T, root, sock, extraConfig string) *daemon {
 	runDir := shortRunDir(t, root)
 	d.runDir = runDir
 	cfg := fmt.Sprintf("root = %q\nsocket = %q\ncerts_dir = %q\nrun_dir = %q\nlog_level = \"debug\"\n", root, sock, filepath.Join(cfgDir, "certs.d"), runDir)
+	// COCOON_E2E_CONFIG is top-level TOML every daemon of the run gets,
+	// to measure a setting (make bench, cpu_placement = "kernel").
+	cfg += os.Getenv("COCOON_E2E_CONFIG") + "\n"
 	if extraConfig != "" {
 		cfg += "\n" + extraConfig
 	}
