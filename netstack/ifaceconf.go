@@ -35,6 +35,11 @@ import (
 //     writes default and every interface only when it changes it.
 //     Whether a packet is forwarded depends on the interface it came in
 //     on, in gVisor as in Linux.
+//   - net.ipv4.conf.*.promote_secondaries (devinet_conf_proc): all is a
+//     value of its own, which an interface's is ORed with
+//     (IN_DEV_ORCONF); writing it writes nothing else. (Linux copies a
+//     new default to the interfaces whose value was never written;
+//     here default is only what it reads back.)
 
 // confKey names a per-interface sysctl: its family (ipv4, ipv6) and its
 // last name.
@@ -44,6 +49,7 @@ var (
 	confDisableIPv6 = confKey{"ipv6", "disable_ipv6"}
 	confForwarding6 = confKey{"ipv6", "forwarding"}
 	confForwarding4 = confKey{"ipv4", "forwarding"}
+	confPromote     = confKey{"ipv4", "promote_secondaries"}
 )
 
 // ipForward is the other name of net.ipv4.conf.all.forwarding.
@@ -134,6 +140,9 @@ func (s *Stack) setConf(name, family, iface, key, value string) error {
 	switch iface {
 	case "all":
 		old = c.all
+		if k == confPromote {
+			break
+		}
 		for id := range s.NICInfo() {
 			target = append(target, id)
 		}
@@ -150,10 +159,12 @@ func (s *Stack) setConf(name, family, iface, key, value string) error {
 	if err != nil {
 		return &SysctlError{Name: name, Err: err}
 	}
-	switch iface {
-	case "all":
+	switch {
+	case iface == "all" && k == confPromote:
+		c.all = v[0]
+	case iface == "all":
 		c.all, c.dflt = v[0], v[0]
-	case "default":
+	case iface == "default":
 		c.dflt = v[0]
 	}
 	for _, id := range target {
@@ -173,6 +184,8 @@ func (s *Stack) setConf(name, family, iface, key, value string) error {
 func (s *Stack) applyConfLocked(k confKey, id tcpip.NICID, was, now int64) error {
 	proto := ipv4.ProtocolNumber
 	switch k {
+	case confPromote:
+		return nil // read when an address is deleted
 	case confDisableIPv6:
 		if (was != 0) == (now != 0) {
 			return nil
@@ -201,6 +214,16 @@ func (s *Stack) applyIPForwardLocked(v int64) tcpip.Error {
 		c.nic[id] = v
 	}
 	return s.SetForwardingDefaultAndAllNICs(ipv4.ProtocolNumber, v != 0)
+}
+
+// PromoteSecondaries reports whether deleting a primary IPv4 address of
+// NIC id promotes its oldest secondary: net.ipv4.conf.all's or the
+// interface's promote_secondaries is set.
+func (s *Stack) PromoteSecondaries(id tcpip.NICID) bool {
+	s.sysctls.mu.Lock()
+	defer s.sysctls.mu.Unlock()
+	c := s.confLocked(confPromote)
+	return c.all != 0 || c.nic[id] != 0
 }
 
 // IPv6Disabled reports whether net.ipv6.conf.IF.disable_ipv6 is set for

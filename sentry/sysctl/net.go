@@ -152,6 +152,10 @@ var ConfSysctls = map[string]map[string]Net{
 		// proc_dointvec: any int; nonzero lets the interface forward
 		// what it receives. all is net.ipv4.ip_forward.
 		"forwarding": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{0}},
+		// proc_dointvec: any int; nonzero (all's or the interface's)
+		// makes deleting a primary address promote its oldest
+		// secondary instead of deleting them all.
+		"promote_secondaries": {Len: 1, Min: math.MinInt32, Max: math.MaxInt32, Default: []int64{0}},
 	},
 	"ipv6": {
 		// proc_dointvec: any int; nonzero turns IPv6 off on the

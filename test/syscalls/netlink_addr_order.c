@@ -7,7 +7,11 @@
 // gets its IPv6 link-local address only once it has one. An interface's IPv4 addresses are listed narrowest
 // scope first and, within a scope, in the order they were added (lo's
 // 127.0.0.1 before an address added to lo); its IPv6 ones global first
-// and newest first, the link-local one after them.
+// and newest first, the link-local one after them. An IPv4 address in the
+// subnet of one the interface has (same prefix length) is its secondary:
+// listed after every primary, deleted with its primary (announced
+// before it), or, with promote_secondaries, the oldest one becomes the
+// primary (announced after).
 //
 //go:build ignore
 
@@ -17,7 +21,7 @@
 #define TAP "ctapord0"
 
 struct addr {
-	int family, prefix;
+	int family, prefix, flags;
 	unsigned char local[16];
 	int has_brd;
 	unsigned char brd[4];
@@ -36,6 +40,7 @@ static void on_addr(struct nlmsghdr *h, void *arg) {
 	memset(a, 0, sizeof *a);
 	a->family = ifa->ifa_family;
 	a->prefix = ifa->ifa_prefixlen;
+	a->flags = ifa->ifa_flags;
 	struct rtattr *address = rta_get(h, sizeof *ifa, IFA_ADDRESS);
 	CHECK(address != NULL);
 	memcpy(a->local, RTA_DATA(address), a->family == AF_INET ? 4 : 16);
@@ -225,6 +230,106 @@ static void ipv4(int tap) {
 	check_addr(1, "10.82.9.1", "10.82.9.255");
 }
 
+// check_secondary checks that addrs[i] is addr and whether it is a
+// secondary.
+static void check_secondary(int i, const char *addr, int secondary) {
+	check_addr(i, addr, NULL);
+	if (!!(addrs[i].flags & IFA_F_SECONDARY) != secondary) {
+		printf("address %d (%s) has flags %#x\n", i, addr, addrs[i].flags);
+		FAIL("secondary flag");
+	}
+}
+
+// expect_announced reads the next RTM_NEWADDR or RTM_DELADDR from fd, a
+// socket of the IPv4 address group, and checks it is type for addr.
+static void expect_announced(int fd, int type, const char *addr) {
+	static char buf[8192];
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	CHECK_EQ(poll(&p, 1, 5000), 1);
+	ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+	CHECK(n > 0);
+	struct nlmsghdr *h = (void *)buf;
+	CHECK(NLMSG_OK(h, n));
+	struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	struct rtattr *local = rta_get(h, sizeof *ifa, IFA_LOCAL);
+	CHECK(local != NULL);
+	char got[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, RTA_DATA(local), got, sizeof got);
+	if (h->nlmsg_type != type || strcmp(got, addr) != 0) {
+		printf("announced type %d for %s, want %d for %s\n", h->nlmsg_type, got, type, addr);
+		FAIL("announcement");
+	}
+	CHECK(NLMSG_NEXT(h, n) == NULL || !NLMSG_OK(h, n));
+}
+
+static int del4(int index, const char *addr, int prefix) {
+	return change(RTM_DELADDR, 0, index, AF_INET, addr, prefix, NULL);
+}
+
+// secondaries adds addresses of one subnet to tap, which has four
+// primaries already.
+static void secondaries(int tap) {
+	// A namespace starts with the host's all (IPv4 inherits init_net's
+	// devconf); Debian's systemd sets it.
+	CHECK_EQ(sysctl_put("net/ipv4/conf/all/promote_secondaries", "0"), 0);
+	CHECK_EQ(sysctl_put("net/ipv4/conf/" TAP "/promote_secondaries", "0"), 0);
+	int events = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	CHECK(events >= 0);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR};
+	CHECK_OK(bind(events, (struct sockaddr *)&sa, sizeof sa));
+
+	CHECK_EQ(add4(tap, "10.84.0.1", 24, NULL), 0);
+	CHECK_EQ(add4(tap, "10.84.0.2", 24, NULL), 0);
+	CHECK_EQ(add4(tap, "10.84.1.1", 24, NULL), 0);
+	CHECK_EQ(add4(tap, "10.84.0.3", 24, NULL), 0);
+	CHECK_EQ(add4(tap, "10.84.0.4", 16, NULL), 0); // another prefix length: a primary
+	CHECK_EQ(dump(AF_INET, tap), 9);
+	check_addr(3, "10.82.2.3", "10.82.2.255");
+	check_secondary(4, "10.84.0.1", 0);
+	check_secondary(5, "10.84.1.1", 0);
+	check_secondary(6, "10.84.0.4", 0);
+	check_secondary(7, "10.84.0.2", 1);
+	check_secondary(8, "10.84.0.3", 1);
+	for (int i = 0; i < 5; i++)
+		expect_announced(events, RTM_NEWADDR, (const char *[]){"10.84.0.1", "10.84.0.2", "10.84.1.1", "10.84.0.3", "10.84.0.4"}[i]);
+
+	// A secondary goes alone.
+	CHECK_EQ(del4(tap, "10.84.0.2", 24), 0);
+	expect_announced(events, RTM_DELADDR, "10.84.0.2");
+	CHECK_EQ(dump(AF_INET, tap), 8);
+	check_secondary(7, "10.84.0.3", 1);
+	// A primary takes its secondaries, announced first.
+	CHECK_EQ(del4(tap, "10.84.0.1", 24), 0);
+	expect_announced(events, RTM_DELADDR, "10.84.0.3");
+	expect_announced(events, RTM_DELADDR, "10.84.0.1");
+	CHECK_EQ(dump(AF_INET, tap), 6);
+	check_secondary(4, "10.84.1.1", 0);
+	check_secondary(5, "10.84.0.4", 0);
+
+	// Promoted, the oldest secondary is the last primary, announced
+	// after the primary's deletion; the others stay secondaries. all's
+	// value counts besides the interface's, and writing it leaves the
+	// interface's alone.
+	CHECK_EQ(sysctl_put("net/ipv4/conf/all/promote_secondaries", "1"), 0);
+	char v[16];
+	CHECK(strcmp(sysctl_get("net/ipv4/conf/" TAP "/promote_secondaries", v, sizeof v), "0") == 0);
+	CHECK_EQ(add4(tap, "10.84.2.1", 24, NULL), 0);
+	CHECK_EQ(add4(tap, "10.84.2.2", 24, NULL), 0);
+	CHECK_EQ(add4(tap, "10.84.2.3", 24, NULL), 0);
+	CHECK_EQ(add4(tap, "10.84.3.1", 24, NULL), 0);
+	for (int i = 0; i < 4; i++)
+		expect_announced(events, RTM_NEWADDR, (const char *[]){"10.84.2.1", "10.84.2.2", "10.84.2.3", "10.84.3.1"}[i]);
+	CHECK_EQ(del4(tap, "10.84.2.1", 24), 0);
+	expect_announced(events, RTM_DELADDR, "10.84.2.1");
+	expect_announced(events, RTM_NEWADDR, "10.84.2.2");
+	CHECK_EQ(dump(AF_INET, tap), 9);
+	check_secondary(5, "10.84.0.4", 0);
+	check_secondary(6, "10.84.3.1", 0);
+	check_secondary(7, "10.84.2.2", 0);
+	check_secondary(8, "10.84.2.3", 1);
+	close(events);
+}
+
 static void ipv6(int tap) {
 	CHECK_EQ(change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, tap, AF_INET6, "fd82::1", 64, NULL), 0);
 	CHECK_EQ(change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, tap, AF_INET6, "fd82::2", 64, NULL), 0);
@@ -248,6 +353,7 @@ int main(void) {
 	CHECK_EQ(tun_set(fd, name, IFF_TAP | IFF_NO_PI), 0);
 	int tap = link_set(TAP, 1);
 	ipv4(tap);
+	secondaries(tap);
 	ipv6(tap);
 	linkdown();
 	// Down, the interface's broadcast routes go.

@@ -67,6 +67,11 @@ type addedAddr struct {
 	// seq orders the additions (from 1), which Linux lists addresses
 	// by within a scope.
 	seq uint64
+	// secondary is set for an IPv4 address added to an interface that
+	// had one in the same subnet (same prefix length) already, its
+	// primary (inet_insert_ifa): Linux lists it after every primary,
+	// and deleting the primary deletes it or promotes it (DelAddress).
+	secondary bool
 }
 
 var _ Configurator = (*Stack)(nil)
@@ -200,6 +205,9 @@ func (s *Stack) Addresses() ([]Address, error) {
 				Flags: linux.IFA_F_PERMANENT,
 			}
 			added, ok := s.addedOf(a.Index, ip)
+			if added.secondary {
+				a.Flags |= linux.IFA_F_SECONDARY
+			}
 			if ip.Is4() {
 				a.Label = ni.Name
 				a.Broadcast = added.broadcast
@@ -212,15 +220,26 @@ func (s *Stack) Addresses() ([]Address, error) {
 			}
 		}
 	}
-	// Linux lists an interface's IPv4 addresses narrowest scope first
-	// (host, link, global) and in the order they were added within a
-	// scope (inet_insert_ifa); its IPv6 ones global first and newest
-	// first (ipv6_link_dev_addr). Those the interface came with go
-	// first within their scope, by address.
+	// Linux lists an interface's primary IPv4 addresses narrowest scope
+	// first (host, link, global) and in the order they were added within
+	// a scope, then its secondary ones in the order they were added
+	// (inet_insert_ifa); its IPv6 ones global first and newest first
+	// (ipv6_link_dev_addr). Those the interface came with go first within
+	// their scope, by address.
 	order := func(v6 bool) func(a, b listed) int {
 		return func(a, b listed) int {
 			if c := cmp.Compare(a.Index, b.Index); c != 0 {
 				return c
+			}
+			aSecondary, bSecondary := a.Flags&linux.IFA_F_SECONDARY != 0, b.Flags&linux.IFA_F_SECONDARY != 0
+			if aSecondary != bSecondary {
+				if aSecondary {
+					return 1
+				}
+				return -1
+			}
+			if aSecondary {
+				return cmp.Compare(a.seq, b.seq)
 			}
 			// RT_SCOPE_*: 0 global, 253 link, 254 host.
 			if c := cmp.Compare(b.Scope, a.Scope); c != 0 {
@@ -636,6 +655,15 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, re
 		// set.
 		return linux.EACCES
 	}
+	secondary := false
+	if p.Addr().Is4() {
+		addrs, _ := s.Addresses()
+		for _, a := range addrs {
+			if a.Index == index && a.Flags&linux.IFA_F_SECONDARY == 0 && a.Prefix.Addr().Is4() && a.Prefix.Addr() != p.Addr() && a.Prefix.Bits() == p.Bits() && a.Prefix.Masked() == p.Masked() {
+				secondary = true
+			}
+		}
+	}
 	switch err := s.st.AddProtocolAddress(id, pa, stack.AddressProperties{}); err.(type) {
 	case nil:
 	case *tcpip.ErrDuplicateAddress:
@@ -646,7 +674,7 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, re
 	default:
 		return linux.EINVAL
 	}
-	s.recordAddedLocked(index, p.Addr(), broadcast)
+	s.recordAddedLocked(index, p.Addr(), broadcast, secondary)
 	if ni, ok := s.st.SingleNICInfo(id); ok && s.upLocked(id, ni) {
 		s.addPrefixRouteLocked(index, p)
 	}
@@ -658,7 +686,7 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, re
 // (IPv6's), so that added holds no more than the stack's addresses.
 //
 // Preconditions: s.mu is held.
-func (s *Stack) recordAddedLocked(index int32, addr, broadcast netip.Addr) {
+func (s *Stack) recordAddedLocked(index int32, addr, broadcast netip.Addr, secondary bool) {
 	s.addedMu.Lock()
 	defer s.addedMu.Unlock()
 	if s.added == nil {
@@ -668,7 +696,7 @@ func (s *Stack) recordAddedLocked(index int32, addr, broadcast netip.Addr) {
 		broadcast = netip.Addr{}
 	}
 	s.lastSeq++
-	s.added[ifAddr{index, addr}] = addedAddr{broadcast: broadcast, seq: s.lastSeq}
+	s.added[ifAddr{index, addr}] = addedAddr{broadcast: broadcast, seq: s.lastSeq, secondary: secondary}
 	info := s.st.NICInfo()
 	for k := range s.added {
 		if !hasAddress(info[tcpip.NICID(k.index)], k.addr) {
@@ -711,6 +739,9 @@ func (s *Stack) addPrefixRouteLocked(index int32, p netip.Prefix) {
 
 // DelAddress implements Configurator.DelAddress; the address's prefix
 // route goes with it unless another address of the interface needs it.
+// Deleting a primary IPv4 address deletes its secondaries too, or, with
+// net.ipv4.conf.{all,IF}.promote_secondaries set, makes the oldest of
+// them the primary (inet_del_ifa).
 func (s *Stack) DelAddress(index int32, p netip.Prefix) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -719,27 +750,57 @@ func (s *Stack) DelAddress(index int32, p netip.Prefix) error {
 		return linux.ENODEV
 	}
 	addrs, _ := s.Addresses()
-	found, shared := false, false
-	for _, a := range addrs {
-		if a.Index != index {
-			continue
+	var target *Address
+	for i := range addrs {
+		if a := &addrs[i]; a.Index == index && a.Prefix.Addr() == p.Addr() && (p.Bits() == 0 || a.Prefix.Bits() == p.Bits()) {
+			target = a
 		}
-		if a.Prefix.Addr() == p.Addr() && (p.Bits() == 0 || a.Prefix.Bits() == p.Bits()) {
-			found = true
-			p = a.Prefix
-		} else if a.Prefix.Masked() == p.Masked() {
+	}
+	if target == nil {
+		return linux.EADDRNOTAVAIL
+	}
+	p = target.Prefix
+	var gone []netip.Addr
+	var promoted netip.Addr
+	if p.Addr().Is4() && target.Flags&linux.IFA_F_SECONDARY == 0 {
+		promote := s.st.PromoteSecondaries(id)
+		for _, a := range addrs { // secondaries in the order they were added
+			if a.Index != index || a.Flags&linux.IFA_F_SECONDARY == 0 || a.Prefix.Bits() != p.Bits() || a.Prefix.Masked() != p.Masked() {
+				continue
+			}
+			if promote {
+				promoted = a.Prefix.Addr()
+				break
+			}
+			gone = append(gone, a.Prefix.Addr())
+		}
+	}
+	// The secondaries go first, as in Linux.
+	gone = append(gone, p.Addr())
+	for _, addr := range gone {
+		if err := s.st.RemoveAddress(id, tcpipAddr(addr)); err != nil {
+			return linux.EADDRNOTAVAIL
+		}
+		s.addedMu.Lock()
+		delete(s.added, ifAddr{index, addr})
+		s.addedMu.Unlock()
+	}
+	if promoted.IsValid() {
+		s.addedMu.Lock()
+		k := ifAddr{index, promoted}
+		a := s.added[k]
+		// A primary again, listed after the interface's other ones.
+		s.lastSeq++
+		a.secondary, a.seq = false, s.lastSeq
+		s.added[k] = a
+		s.addedMu.Unlock()
+	}
+	shared := false
+	for _, a := range addrs {
+		if a.Index == index && !slices.Contains(gone, a.Prefix.Addr()) && a.Prefix.Masked() == p.Masked() {
 			shared = true
 		}
 	}
-	if !found {
-		return linux.EADDRNOTAVAIL
-	}
-	if err := s.st.RemoveAddress(id, tcpipAddr(p.Addr())); err != nil {
-		return linux.EADDRNOTAVAIL
-	}
-	s.addedMu.Lock()
-	delete(s.added, ifAddr{index, p.Addr()})
-	s.addedMu.Unlock()
 	if !shared && p.Bits() != p.Addr().BitLen() {
 		sub := subnetOf(p)
 		s.st.RemoveRoutes(func(r tcpip.Route) bool {

@@ -572,10 +572,35 @@ func changeAddr(n netif.Network, m nlmsg.Message, family uint8, c *Caller) linux
 			return linux.EADDRNOTAVAIL
 		}
 		gone := *old
+		before, _ := n.Addresses()
 		if err := conf.DelAddress(int32(ifa.Index), p); err != nil {
 			return errnoOf(err)
 		}
+		// A primary IPv4 address takes its secondaries with it, which
+		// Linux announces first, or promotes one, which it announces
+		// after (inet_del_ifa).
+		after, _ := n.Addresses()
+		lookup := func(list []netif.Address, a *netif.Address) *netif.Address {
+			for i := range list {
+				if list[i].Index == a.Index && list[i].Prefix == a.Prefix {
+					return &list[i]
+				}
+			}
+			return nil
+		}
+		for i := range before {
+			if a := &before[i]; a.Index == gone.Index && a.Prefix != gone.Prefix && lookup(after, a) == nil {
+				notify(c, m, group, addrMessage(linux.RTM_DELADDR, a))
+			}
+		}
 		notify(c, m, group, addrMessage(linux.RTM_DELADDR, &gone))
+		for i := range after {
+			if a := &after[i]; a.Index == gone.Index {
+				if was := lookup(before, a); was != nil && was.Flags&linux.IFA_F_SECONDARY != 0 && a.Flags&linux.IFA_F_SECONDARY == 0 {
+					notify(c, m, group, addrMessage(linux.RTM_NEWADDR, a))
+				}
+			}
+		}
 		return 0
 	}
 	p := netip.PrefixFrom(ip, int(ifa.PrefixLen))
