@@ -165,6 +165,9 @@ func inetSend(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []byte
 // (inetControl's).
 func inetSendControl(t *kernel.Task, f *vfs.File, s inetSocket, iovs []iovec, to []byte, flags int, control []byte) (uint64, error) {
 	n, err := inetSendData(t, f, s, iovs, to, flags, control)
+	if zs, ok := s.(*inet.Socket); ok && n > 0 && flags&unix.MSG_ZEROCOPY != 0 {
+		zs.ZerocopySent()
+	}
 	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL == 0 {
 		t.SendSignalToSelf(unix.SIGPIPE)
 	}

@@ -714,6 +714,8 @@ func Getsockopt(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		}
 	case unix.SO_SNDLOWAT:
 		v = le.AppendUint32(nil, 1)
+	case unix.SO_ZEROCOPY:
+		v = le.AppendUint32(nil, 0) // never set: only TCP and UDP take it
 	default:
 		return 0, unix.ENOPROTOOPT
 	}
@@ -810,6 +812,8 @@ func Setsockopt(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 			v = 1<<31 - 1
 		}
 		s.SetOpt(name, le.AppendUint32(nil, uint32(v)))
+	case unix.SO_ZEROCOPY:
+		return 0, unix.EOPNOTSUPP // sk_setsockopt: TCP and UDP only
 	case unix.SO_TYPE, unix.SO_DOMAIN, unix.SO_PROTOCOL, unix.SO_ERROR, unix.SO_ACCEPTCONN, unix.SO_PEERCRED:
 		// Read-only options.
 		return 0, unix.ENOPROTOOPT

@@ -13,7 +13,8 @@ import (
 // QUIC stacks set the option on connected UDP sockets to learn why a
 // peer does not answer; without it they see only SO_ERROR.
 //
-// Two kinds of error are queued. netstack queues an ICMP or ICMPv6 port
+// Two kinds of error are queued, besides zerocopy's reports
+// (zerocopy.go). netstack queues an ICMP or ICMPv6 port
 // unreachable for a connected UDP socket, the only ICMP error it hands a
 // UDP socket. checkSize queues the local error of a datagram too large
 // for its IP version, before netstack sees the send. Each comes back as
@@ -48,6 +49,11 @@ func (s *Socket) RecvErr(dst []byte, wantFrom bool) (RecvResult, error) {
 	if se.Payload != nil {
 		payload = se.Payload.AsSlice()
 		defer se.Payload.Release()
+	}
+	if r, ok := se.Cause.(*zerocopyReport); ok {
+		// No data and no address; SO_ERROR stays (sock_dequeue_err_skb
+		// clears it only past an ICMP error).
+		return RecvResult{Control: s.zerocopyControl(s.takeZerocopy(r)), Flags: linux.MSG_ERRQUEUE}, nil
 	}
 	res := RecvResult{
 		N:       copy(dst, payload),
@@ -101,13 +107,6 @@ func (s *Socket) errControl(se *tcpip.SockError) []byte {
 		return appendCmsg(nil, linux.SOL_IPV6, linux.IPV6_RECVERR, b)
 	}
 	return appendCmsg(nil, linux.SOL_IP, linux.IP_RECVERR, b)
-}
-
-// recvErrOn reports whether the socket asked for its error queue
-// (IP_RECVERR or IPV6_RECVERR): only then can it hold errors.
-func (s *Socket) recvErrOn() bool {
-	ops := s.ep.SocketOptions()
-	return ops.GetIPv4RecvError() || ops.GetIPv6RecvError()
 }
 
 // checkSize is EMSGSIZE for a UDP datagram of size bytes past the

@@ -117,6 +117,10 @@ type Socket struct {
 	pmtud                   [2]atomic.Int32
 	// fastOpenConnect is TCP_FASTOPEN_CONNECT (fastopen.go).
 	fastOpenConnect atomic.Bool
+	// zerocopy is SO_ZEROCOPY; zc numbers and reports the sends it
+	// makes MSG_ZEROCOPY ones (zerocopy.go).
+	zerocopy atomic.Bool
+	zc       zerocopyState
 	// dontFrag is IPV6_DONTFRAG (dontfrag.go).
 	dontFrag atomic.Bool
 	// listenStopped is set while a listener is stopped, in TCP_CLOSE
@@ -292,8 +296,9 @@ func (s *Socket) Readiness(mask uint32) uint32 {
 	// netstack computes the read and write halves only when asked for
 	// their main event (POLLRDHUP comes with the read half).
 	r := uint32(s.ep.Readiness(gwaiter.EventMask(mask | waiter.EventIn | waiter.EventOut)))
-	if s.recvErrOn() && s.ep.SocketOptions().PeekErr() != nil {
-		// datagram_poll and tcp_poll: a queued error is POLLERR.
+	if s.ep.SocketOptions().PeekErr() != nil {
+		// datagram_poll and tcp_poll: a queued error (or zerocopy
+		// report) is POLLERR.
 		r |= waiter.EventErr
 	}
 	if s.syn.pending.Load() {

@@ -123,6 +123,8 @@ func (s *Socket) getSocketOpt(name int) ([]byte, error) {
 		return s.boundDevice()
 	case linux.SO_BINDTOIFINDEX:
 		return i32(int(ops.GetBindToDevice())), nil
+	case linux.SO_ZEROCOPY:
+		return b32(s.zerocopy.Load()), nil
 	case linux.SO_COOKIE:
 		// The socket's inode number, which sock_diag reports as its
 		// cookie too: unique while the socket lives and never 0, as
@@ -469,6 +471,14 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 		return err
 	}
 	switch name {
+	case linux.SO_ZEROCOPY:
+		if !s.zerocopyAllowed() {
+			return linux.EOPNOTSUPP
+		}
+		if v < 0 || v > 1 {
+			return linux.EINVAL
+		}
+		s.zerocopy.Store(v == 1)
 	case linux.SO_REUSEADDR:
 		ops.SetReuseAddress(v != 0)
 	case linux.SO_REUSEPORT:

@@ -80,6 +80,8 @@ func (s *Socket) getSocketOptLocked(name int) ([]byte, error) {
 		return i32(0), nil
 	case linux.SO_RCVLOWAT, linux.SO_SNDLOWAT:
 		return i32(1), nil
+	case linux.SO_ZEROCOPY:
+		return i32(0), nil // never set: only TCP and UDP take it
 	case linux.SO_PRIORITY:
 		if v, ok := s.opts[name]; ok {
 			return v, nil
@@ -169,6 +171,8 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 		s.setOptLocked(name, i32(v))
 	case linux.SO_RCVLOWAT:
 		// Datagram sockets take whole datagrams whatever it says.
+	case linux.SO_ZEROCOPY:
+		return linux.EOPNOTSUPP // sk_setsockopt: TCP and UDP only
 	default:
 		if !boolOpts[name] {
 			return linux.ENOPROTOOPT
