@@ -21,7 +21,7 @@
 #define TAP "ctapord0"
 
 struct addr {
-	int family, prefix, flags;
+	int family, prefix, flags, scope;
 	unsigned char local[16];
 	int has_brd;
 	unsigned char brd[4];
@@ -41,6 +41,7 @@ static void on_addr(struct nlmsghdr *h, void *arg) {
 	a->family = ifa->ifa_family;
 	a->prefix = ifa->ifa_prefixlen;
 	a->flags = ifa->ifa_flags;
+	a->scope = ifa->ifa_scope;
 	struct rtattr *address = rta_get(h, sizeof *ifa, IFA_ADDRESS);
 	CHECK(address != NULL);
 	memcpy(a->local, RTA_DATA(address), a->family == AF_INET ? 4 : 16);
@@ -65,13 +66,14 @@ static int dump(int family, int index) {
 	return naddrs;
 }
 
-// change sends RTM_NEWADDR (or RTM_DELADDR) of addr/prefix on index,
-// with IFA_BROADCAST brd unless brd is NULL, and returns its error.
-static int change(int type, int flags, int index, int family, const char *addr, int prefix, const char *brd) {
+// change_scoped sends RTM_NEWADDR (or RTM_DELADDR) of addr/prefix on
+// index, with ifa_scope scope and IFA_BROADCAST brd unless brd is NULL,
+// and returns its error.
+static int change_scoped(int type, int flags, int index, int family, const char *addr, int prefix, const char *brd, int scope) {
 	struct {
 		struct ifaddrmsg ifa;
 		char attrs[64];
-	} req = {.ifa = {.ifa_family = family, .ifa_prefixlen = prefix, .ifa_index = index}};
+	} req = {.ifa = {.ifa_family = family, .ifa_prefixlen = prefix, .ifa_scope = scope, .ifa_index = index}};
 	size_t len = sizeof req.ifa;
 	int alen = family == AF_INET ? 4 : 16;
 	int types[] = {IFA_LOCAL, IFA_ADDRESS};
@@ -94,6 +96,11 @@ static int change(int type, int flags, int index, int family, const char *addr, 
 	int err = nl_collect(fd, 7, NULL, NULL);
 	close(fd);
 	return err;
+}
+
+// change is change_scoped with scope RT_SCOPE_UNIVERSE.
+static int change(int type, int flags, int index, int family, const char *addr, int prefix, const char *brd) {
+	return change_scoped(type, flags, index, family, addr, prefix, brd, RT_SCOPE_UNIVERSE);
 }
 
 static int add4(int index, const char *addr, int prefix, const char *brd) {
@@ -330,6 +337,35 @@ static void secondaries(int tap) {
 	close(events);
 }
 
+// scopes adds IPv4 addresses with the scope a request gives, which one in
+// the subnet of another must share (EINVAL), and which orders them.
+static void scopes(int tap) {
+	int n = dump(AF_INET, tap);
+	CHECK_EQ(change_scoped(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, tap, AF_INET, "10.85.0.1", 24, NULL, RT_SCOPE_LINK), 0);
+	CHECK_EQ(change_scoped(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, tap, AF_INET, "10.85.0.2", 24, NULL, RT_SCOPE_UNIVERSE), -EINVAL);
+	CHECK_EQ(change_scoped(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, tap, AF_INET, "10.85.0.2", 24, NULL, RT_SCOPE_LINK), 0);
+	CHECK_EQ(dump(AF_INET, tap), n + 2);
+	check_secondary(0, "10.85.0.1", 0); // link scope before global
+	CHECK_EQ(addrs[0].scope, RT_SCOPE_LINK);
+	CHECK_EQ(addrs[1].scope, RT_SCOPE_UNIVERSE);
+	check_secondary(n + 1, "10.85.0.2", 1);
+	CHECK_EQ(addrs[n + 1].scope, RT_SCOPE_LINK);
+	// lo's 127.0.0.1/8 is host scope: another address of 127/8 must be
+	// too, whatever the address (a raw request's scope is 0).
+	CHECK_EQ(add4(1, "127.0.0.2", 8, NULL), -EINVAL);
+	CHECK_EQ(change_scoped(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, 1, AF_INET, "127.0.0.2", 8, NULL, RT_SCOPE_HOST), 0);
+	CHECK_EQ(change_scoped(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, 1, AF_INET, "127.1.0.2", 16, NULL, RT_SCOPE_UNIVERSE), 0);
+	n = dump(AF_INET, 1);
+	check_secondary(0, "127.0.0.1", 0);
+	CHECK_EQ(addrs[0].scope, RT_SCOPE_HOST);
+	check_secondary(n - 1, "127.0.0.2", 1);
+	CHECK_EQ(addrs[n - 1].scope, RT_SCOPE_HOST);
+	check_secondary(n - 2, "127.1.0.2", 0);
+	CHECK_EQ(addrs[n - 2].scope, RT_SCOPE_UNIVERSE);
+	CHECK_EQ(del4(1, "127.0.0.2", 8), 0);
+	CHECK_EQ(del4(1, "127.1.0.2", 16), 0);
+}
+
 static void ipv6(int tap) {
 	CHECK_EQ(change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, tap, AF_INET6, "fd82::1", 64, NULL), 0);
 	CHECK_EQ(change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, tap, AF_INET6, "fd82::2", 64, NULL), 0);
@@ -354,6 +390,7 @@ int main(void) {
 	int tap = link_set(TAP, 1);
 	ipv4(tap);
 	secondaries(tap);
+	scopes(tap);
 	ipv6(tap);
 	linkdown();
 	// Down, the interface's broadcast routes go.

@@ -142,9 +142,11 @@ type Configurator interface {
 	SetUp(index int32, up bool) error
 	// SetMTU changes the interface's MTU.
 	SetMTU(index int32, mtu uint32) error
-	// AddAddress adds an address to an interface; replace allows it to
-	// exist already (NLM_F_REPLACE), else that is EEXIST.
-	AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, replace bool) error
+	// AddAddress adds an address to an interface, an IPv4 one with the
+	// scope given (RT_SCOPE_*; an IPv6 one's comes from the address);
+	// replace allows it to exist already (NLM_F_REPLACE), else that is
+	// EEXIST.
+	AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, scope uint8, replace bool) error
 	// DelAddress removes one (EADDRNOTAVAIL if it does not exist).
 	DelAddress(index int32, p netip.Prefix) error
 	// AddRoute adds a route to the main table; replace replaces one of

@@ -67,6 +67,8 @@ type addedAddr struct {
 	// seq orders the additions (from 1), which Linux lists addresses
 	// by within a scope.
 	seq uint64
+	// scope is an IPv4 address's RT_SCOPE_*, which the request gave.
+	scope uint8
 	// secondary is set for an IPv4 address added to an interface that
 	// had one in the same subnet (same prefix length) already, its
 	// primary (inet_insert_ifa): Linux lists it after every primary,
@@ -207,6 +209,9 @@ func (s *Stack) Addresses() ([]Address, error) {
 			added, ok := s.addedOf(a.Index, ip)
 			if added.secondary {
 				a.Flags |= linux.IFA_F_SECONDARY
+			}
+			if ok && ip.Is4() {
+				a.Scope = added.scope
 			}
 			if ip.Is4() {
 				a.Label = ni.Name
@@ -641,8 +646,10 @@ func (s *Stack) SetMTU(index int32, mtu uint32) error {
 
 // AddAddress implements Configurator.AddAddress; the address's prefix
 // route comes with it, as in Linux. An IPv4 address keeps broadcast
-// (invalid or 0.0.0.0: none), which replacing an address does not change.
-func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, replace bool) error {
+// (invalid or 0.0.0.0: none) and scope, which replacing an address does
+// not change; one in the subnet of another of the interface must have
+// its scope (EINVAL, inet_insert_ifa).
+func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, scope uint8, replace bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := tcpip.NICID(index)
@@ -659,7 +666,13 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, re
 	if p.Addr().Is4() {
 		addrs, _ := s.Addresses()
 		for _, a := range addrs {
-			if a.Index == index && a.Flags&linux.IFA_F_SECONDARY == 0 && a.Prefix.Addr().Is4() && a.Prefix.Addr() != p.Addr() && a.Prefix.Bits() == p.Bits() && a.Prefix.Masked() == p.Masked() {
+			if a.Index != index || !a.Prefix.Addr().Is4() || a.Prefix.Addr() == p.Addr() || a.Prefix.Bits() != p.Bits() || a.Prefix.Masked() != p.Masked() {
+				continue
+			}
+			if a.Scope != scope {
+				return linux.EINVAL
+			}
+			if a.Flags&linux.IFA_F_SECONDARY == 0 {
 				secondary = true
 			}
 		}
@@ -674,7 +687,7 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, re
 	default:
 		return linux.EINVAL
 	}
-	s.recordAddedLocked(index, p.Addr(), broadcast, secondary)
+	s.recordAddedLocked(index, p.Addr(), addedAddr{broadcast: broadcast, scope: scope, secondary: secondary})
 	if ni, ok := s.st.SingleNICInfo(id); ok && s.upLocked(id, ni) {
 		s.addPrefixRouteLocked(index, p)
 	}
@@ -686,17 +699,18 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, re
 // (IPv6's), so that added holds no more than the stack's addresses.
 //
 // Preconditions: s.mu is held.
-func (s *Stack) recordAddedLocked(index int32, addr, broadcast netip.Addr, secondary bool) {
+func (s *Stack) recordAddedLocked(index int32, addr netip.Addr, a addedAddr) {
 	s.addedMu.Lock()
 	defer s.addedMu.Unlock()
 	if s.added == nil {
 		s.added = map[ifAddr]addedAddr{}
 	}
-	if !addr.Is4() || (broadcast.IsValid() && broadcast.IsUnspecified()) {
-		broadcast = netip.Addr{}
+	if !addr.Is4() || (a.broadcast.IsValid() && a.broadcast.IsUnspecified()) {
+		a.broadcast = netip.Addr{}
 	}
 	s.lastSeq++
-	s.added[ifAddr{index, addr}] = addedAddr{broadcast: broadcast, seq: s.lastSeq, secondary: secondary}
+	a.seq = s.lastSeq
+	s.added[ifAddr{index, addr}] = a
 	info := s.st.NICInfo()
 	for k := range s.added {
 		if !hasAddress(info[tcpip.NICID(k.index)], k.addr) {

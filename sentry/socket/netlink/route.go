@@ -615,7 +615,7 @@ func changeAddr(n netif.Network, m nlmsg.Message, family uint8, c *Caller) linux
 			return linux.EINVAL
 		}
 	}
-	if err := conf.AddAddress(int32(ifa.Index), p, broadcast, m.Flags&nlmsg.FlagReplace != 0); err != nil {
+	if err := conf.AddAddress(int32(ifa.Index), p, broadcast, ifa.Scope, m.Flags&nlmsg.FlagReplace != 0); err != nil {
 		return errnoOf(err)
 	}
 	if a := find(p); a != nil {
