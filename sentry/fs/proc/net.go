@@ -53,7 +53,7 @@ type UnixSocket struct {
 }
 
 // netFiles are the files of /proc/[pid]/net, in readdir order.
-var netFiles = []string{"arp", "dev", "if_inet6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "route", "snmp", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
+var netFiles = []string{"arp", "dev", "if_inet6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "route", "snmp", "snmp6", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
 
 // restrictedNetFiles are the files of /proc/[pid]/net only their
 // owner's group may read (ip_tables' are 0440).
@@ -128,6 +128,8 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 		return formatNetUnix(src.UnixSockets()), nil
 	case "snmp":
 		return formatSnmp(src.Counters()), nil
+	case "snmp6":
+		return formatSnmp6(src.Counters()), nil
 	case "netstat":
 		return formatNetstat(src.Counters().TCPExt), nil
 	case "sockstat":
@@ -457,7 +459,7 @@ func snmpLine(b *bytes.Buffer, prefix string, names string, values ...any) {
 func formatSnmp(c netif.Counters) []byte {
 	var b bytes.Buffer
 	snmpLine(&b, "Ip", "Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates OutTransmits",
-		2, 64, c.IPInReceives, 0, c.IPInAddrErrors, 0, 0, 0, c.IPInDelivers, c.IPOutRequests, c.IPOutDiscards, 0, 0, 0, 0, 0, 0, 0, 0, c.IPOutRequests)
+		2, 64, c.IP.InReceives, 0, c.IP.InAddrErrors, 0, 0, 0, c.IP.InDelivers, c.IP.OutRequests, c.IP.OutDiscards, 0, 0, 0, 0, 0, 0, 0, 0, c.IP.OutRequests)
 	var inMsgs, outMsgs uint64
 	for _, v := range c.ICMPIn {
 		inMsgs += v
@@ -491,6 +493,82 @@ func formatSnmp(c netif.Counters) []byte {
 	udpNames := "InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors"
 	snmpLine(&b, "Udp", udpNames, c.UDPInDatagrams, c.UDPNoPorts, c.UDPInErrors, c.UDPOutDatagrams, c.UDPRcvbufErrors, c.UDPSndbufErrors, c.UDPInCsumErrors, 0, 0)
 	snmpLine(&b, "UdpLite", udpNames, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	return b.Bytes()
+}
+
+// icmp6Named are the ICMPv6 types /proc/net/snmp6 names
+// (icmp6type2name), in type order.
+var icmp6Named = []struct {
+	typ  uint8
+	name string
+}{
+	{1, "DestUnreachs"}, {2, "PktTooBigs"}, {3, "TimeExcds"}, {4, "ParmProblems"},
+	{128, "Echos"}, {129, "EchoReplies"}, {130, "GroupMembQueries"}, {131, "GroupMembResponses"},
+	{132, "GroupMembReductions"}, {133, "RouterSolicits"}, {134, "RouterAdvertisements"},
+	{135, "NeighborSolicits"}, {136, "NeighborAdvertisements"}, {137, "Redirects"}, {143, "MLDv2Reports"},
+}
+
+// formatSnmp6 renders /proc/net/snmp6 (snmp6_seq_show), a counter a
+// line: IPv6's and ICMPv6's that the stack keeps, 0 for the others.
+// Udp6's and UdpLite6's are 0: netstack counts UDP once for both
+// versions, and /proc/net/snmp's Udp shows it.
+func formatSnmp6(c netif.Counters) []byte {
+	var b bytes.Buffer
+	put := func(name string, v uint64) { fmt.Fprintf(&b, "%-32s\t%d\n", name, v) }
+	ip := c.IP6
+	for _, f := range []struct {
+		name string
+		v    uint64
+	}{
+		{"InReceives", ip.InReceives}, {"InHdrErrors", 0}, {"InTooBigErrors", 0}, {"InNoRoutes", 0},
+		{"InAddrErrors", ip.InAddrErrors}, {"InUnknownProtos", 0}, {"InTruncatedPkts", 0}, {"InDiscards", 0},
+		{"InDelivers", ip.InDelivers}, {"OutForwDatagrams", 0}, {"OutRequests", ip.OutRequests},
+		{"OutDiscards", ip.OutDiscards}, {"OutNoRoutes", 0}, {"ReasmTimeout", 0}, {"ReasmReqds", 0},
+		{"ReasmOKs", 0}, {"ReasmFails", 0}, {"FragOKs", 0}, {"FragFails", 0}, {"FragCreates", 0},
+		{"InMcastPkts", 0}, {"OutMcastPkts", 0}, {"InOctets", 0}, {"OutOctets", 0}, {"InMcastOctets", 0},
+		{"OutMcastOctets", 0}, {"InBcastOctets", 0}, {"OutBcastOctets", 0}, {"InNoECTPkts", 0},
+		{"InECT1Pkts", 0}, {"InECT0Pkts", 0}, {"InCEPkts", 0}, {"OutTransmits", ip.OutRequests},
+	} {
+		put("Ip6"+f.name, f.v)
+	}
+	var inMsgs, outMsgs uint64
+	for _, v := range c.ICMP6In {
+		inMsgs += v
+	}
+	for _, v := range c.ICMP6Out {
+		outMsgs += v
+	}
+	put("Icmp6InMsgs", inMsgs)
+	put("Icmp6InErrors", c.ICMP6InErrors)
+	put("Icmp6OutMsgs", outMsgs)
+	put("Icmp6OutErrors", c.ICMP6OutErrors)
+	put("Icmp6InCsumErrors", 0)
+	put("Icmp6OutRateLimitHost", 0)
+	for _, dir := range []struct {
+		name string
+		m    map[uint8]uint64
+	}{{"In", c.ICMP6In}, {"Out", c.ICMP6Out}} {
+		for _, t := range icmp6Named {
+			put("Icmp6"+dir.name+t.name, dir.m[t.typ])
+		}
+	}
+	// Then by number, the types seen.
+	for _, dir := range []struct {
+		name string
+		m    map[uint8]uint64
+	}{{"In", c.ICMP6In}, {"Out", c.ICMP6Out}} {
+		for t := 0; t < 256; t++ {
+			if v := dir.m[uint8(t)]; v != 0 {
+				put(fmt.Sprintf("Icmp6%sType%d", dir.name, t), v)
+			}
+		}
+	}
+	for _, name := range strings.Fields("InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors") {
+		put("Udp6"+name, 0)
+	}
+	for _, name := range strings.Fields("InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors MemErrors") {
+		put("UdpLite6"+name, 0)
+	}
 	return b.Bytes()
 }
 

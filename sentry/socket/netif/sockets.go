@@ -225,7 +225,8 @@ func addrPort(a tcpip.Address, port uint16, v6 bool) netip.AddrPort {
 // Counters are the stack's protocol counters, the /proc/net/snmp values
 // netstack keeps (the others read 0).
 type Counters struct {
-	IPInReceives, IPInAddrErrors, IPInDelivers, IPOutRequests, IPOutDiscards uint64
+	// IP and IP6 are IPv4's and IPv6's counters.
+	IP, IP6 IPCounters
 
 	ICMPInErrors, ICMPOutErrors uint64
 	// ICMPIn and ICMPOut count messages by ICMP type.
@@ -239,6 +240,62 @@ type Counters struct {
 	// TCPExt holds the /proc/net/netstat TcpExt counters netstack keeps,
 	// by their Linux names.
 	TCPExt map[string]uint64
+
+	ICMP6InErrors, ICMP6OutErrors uint64
+	// ICMP6In and ICMP6Out count ICMPv6 messages by type.
+	ICMP6In, ICMP6Out map[uint8]uint64
+}
+
+// IPCounters are one IP version's counters.
+type IPCounters struct {
+	InReceives, InAddrErrors, InDelivers, OutRequests, OutDiscards uint64
+}
+
+// ipCounters reads an IP version's counters.
+func ipCounters(st *tcpip.IPStats) IPCounters {
+	return IPCounters{
+		InReceives:   st.PacketsReceived.Value(),
+		InAddrErrors: st.InvalidDestinationAddressesReceived.Value(),
+		InDelivers:   st.PacketsDelivered.Value(),
+		OutRequests:  st.PacketsSent.Value(),
+		OutDiscards:  st.OutgoingPacketErrors.Value(),
+	}
+}
+
+// ip6Counters sums the IPv6 counters of every interface; netstack's own
+// IP counters are both versions' together.
+func (s *Stack) ip6Counters() IPCounters {
+	var sum IPCounters
+	for id := range s.st.NICInfo() {
+		ep, err := s.st.GetNetworkEndpoint(id, ipv6.ProtocolNumber)
+		if err != nil {
+			continue
+		}
+		st, ok := ep.Stats().(*ipv6.Stats)
+		if !ok {
+			continue
+		}
+		c := ipCounters(&st.IP)
+		sum.InReceives += c.InReceives
+		sum.InAddrErrors += c.InAddrErrors
+		sum.InDelivers += c.InDelivers
+		sum.OutRequests += c.OutRequests
+		sum.OutDiscards += c.OutDiscards
+	}
+	return sum
+}
+
+// minus is a - b, counter by counter, never below 0 (an interface
+// removed takes its IPv6 counts with it).
+func (a IPCounters) minus(b IPCounters) IPCounters {
+	sub := func(x, y uint64) uint64 { return x - min(x, y) }
+	return IPCounters{
+		InReceives:   sub(a.InReceives, b.InReceives),
+		InAddrErrors: sub(a.InAddrErrors, b.InAddrErrors),
+		InDelivers:   sub(a.InDelivers, b.InDelivers),
+		OutRequests:  sub(a.OutRequests, b.OutRequests),
+		OutDiscards:  sub(a.OutDiscards, b.OutDiscards),
+	}
 }
 
 // Counters returns the stack's counters.
@@ -254,12 +311,25 @@ func (s *Stack) Counters() Counters {
 			15: p.InfoRequest.Value(), 16: p.InfoReply.Value(),
 		}
 	}
+	icmp6 := func(p tcpip.ICMPv6PacketStats) map[uint8]uint64 {
+		return map[uint8]uint64{
+			1: p.DstUnreachable.Value(), 2: p.PacketTooBig.Value(), 3: p.TimeExceeded.Value(),
+			4: p.ParamProblem.Value(), 128: p.EchoRequest.Value(), 129: p.EchoReply.Value(),
+			130: p.MulticastListenerQuery.Value(), 131: p.MulticastListenerReport.Value(),
+			132: p.MulticastListenerDone.Value(), 133: p.RouterSolicit.Value(),
+			134: p.RouterAdvert.Value(), 135: p.NeighborSolicit.Value(),
+			136: p.NeighborAdvert.Value(), 137: p.RedirectMsg.Value(),
+			143: p.MulticastListenerReportV2.Value(),
+		}
+	}
+	ip6 := s.ip6Counters()
 	return Counters{
-		IPInReceives:    st.IP.PacketsReceived.Value(),
-		IPInAddrErrors:  st.IP.InvalidDestinationAddressesReceived.Value(),
-		IPInDelivers:    st.IP.PacketsDelivered.Value(),
-		IPOutRequests:   st.IP.PacketsSent.Value(),
-		IPOutDiscards:   st.IP.OutgoingPacketErrors.Value(),
+		IP:              ipCounters(&st.IP).minus(ip6),
+		IP6:             ip6,
+		ICMP6InErrors:   st.ICMP.V6.PacketsReceived.Invalid.Value(),
+		ICMP6OutErrors:  st.ICMP.V6.PacketsSent.Dropped.Value(),
+		ICMP6In:         icmp6(st.ICMP.V6.PacketsReceived.ICMPv6PacketStats),
+		ICMP6Out:        icmp6(st.ICMP.V6.PacketsSent.ICMPv6PacketStats),
 		ICMPInErrors:    st.ICMP.V4.PacketsReceived.Invalid.Value(),
 		ICMPOutErrors:   st.ICMP.V4.PacketsSent.Dropped.Value(),
 		ICMPIn:          icmp(in),
