@@ -544,19 +544,17 @@ func formatSnmp6(c netif.Counters) []byte {
 	put("Icmp6OutErrors", c.ICMP6OutErrors)
 	put("Icmp6InCsumErrors", 0)
 	put("Icmp6OutRateLimitHost", 0)
-	for _, dir := range []struct {
+	dirs := []struct {
 		name string
 		m    map[uint8]uint64
-	}{{"In", c.ICMP6In}, {"Out", c.ICMP6Out}} {
+	}{{"In", c.ICMP6In}, {"Out", c.ICMP6Out}}
+	for _, dir := range dirs {
 		for _, t := range icmp6Named {
 			put("Icmp6"+dir.name+t.name, dir.m[t.typ])
 		}
 	}
 	// Then by number, the types seen.
-	for _, dir := range []struct {
-		name string
-		m    map[uint8]uint64
-	}{{"In", c.ICMP6In}, {"Out", c.ICMP6Out}} {
+	for _, dir := range dirs {
 		for t := 0; t < 256; t++ {
 			if v := dir.m[uint8(t)]; v != 0 {
 				put(fmt.Sprintf("Icmp6%sType%d", dir.name, t), v)
