@@ -140,11 +140,10 @@ func (s *Stack) setConf(name, family, iface, key, value string) error {
 	switch iface {
 	case "all":
 		old = c.all
-		if k == confPromote {
-			break
-		}
-		for id := range s.NICInfo() {
-			target = append(target, id)
+		if k != confPromote {
+			for id := range s.NICInfo() {
+				target = append(target, id)
+			}
 		}
 	case "default":
 	default:

@@ -95,18 +95,27 @@ func (s *Socket) errControl(se *tcpip.SockError) []byte {
 	b[5] = se.Cause.Type()
 	b[6] = se.Cause.Code()
 	le.PutUint32(b[8:], se.Cause.Info())
-	switch {
-	case origin == eeOriginICMP || origin == eeOriginICMP6:
-		b = append(b, sockaddr(s.family, tcpip.FullAddress{NIC: se.Dst.NIC, Addr: se.Dst.Addr})...)
-	case s.family == linux.AF_INET6:
-		b = append(b, make([]byte, sizeofSockaddrIn6)...)
-	default:
-		b = append(b, make([]byte, sizeofSockaddrIn)...)
+	var offender []byte
+	if origin == eeOriginICMP || origin == eeOriginICMP6 {
+		offender = sockaddr(s.family, tcpip.FullAddress{NIC: se.Dst.NIC, Addr: se.Dst.Addr})
 	}
+	return s.recvErrControl(b, offender)
+}
+
+// recvErrControl wraps ee, a struct sock_extended_err, and offender, a
+// struct sockaddr of the socket's family (nil: a zeroed one), in the
+// IP_RECVERR (IPV6_RECVERR on an AF_INET6 socket) control message.
+func (s *Socket) recvErrControl(ee, offender []byte) []byte {
 	if s.family == linux.AF_INET6 {
-		return appendCmsg(nil, linux.SOL_IPV6, linux.IPV6_RECVERR, b)
+		if offender == nil {
+			offender = make([]byte, sizeofSockaddrIn6)
+		}
+		return appendCmsg(nil, linux.SOL_IPV6, linux.IPV6_RECVERR, append(ee, offender...))
 	}
-	return appendCmsg(nil, linux.SOL_IP, linux.IP_RECVERR, b)
+	if offender == nil {
+		offender = make([]byte, sizeofSockaddrIn)
+	}
+	return appendCmsg(nil, linux.SOL_IP, linux.IP_RECVERR, append(ee, offender...))
 }
 
 // checkSize is EMSGSIZE for a UDP datagram of size bytes past the

@@ -38,8 +38,7 @@ const (
 
 // zerocopyState numbers a socket's zerocopy sends and reports them.
 type zerocopyState struct {
-	// mu protects next, last and the hi and taken of the report last
-	// points to.
+	// mu protects next, last and the hi of the report last points to.
 	mu sync.Mutex
 	// next is the number of the next zerocopy send (sk_zckey).
 	next uint32
@@ -117,10 +116,5 @@ func (s *Socket) zerocopyControl(lo, hi uint32) []byte {
 	b[6] = eeCodeZerocopyCopied
 	le.PutUint32(b[8:], lo)
 	le.PutUint32(b[12:], hi)
-	if s.family == linux.AF_INET6 {
-		b = append(b, make([]byte, sizeofSockaddrIn6)...)
-		return appendCmsg(nil, linux.SOL_IPV6, linux.IPV6_RECVERR, b)
-	}
-	b = append(b, make([]byte, sizeofSockaddrIn)...)
-	return appendCmsg(nil, linux.SOL_IP, linux.IP_RECVERR, b)
+	return s.recvErrControl(b, nil)
 }
