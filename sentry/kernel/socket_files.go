@@ -1,8 +1,13 @@
 package kernel
 
 import (
+	"cmp"
+	"slices"
+
+	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 
+	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/socket/inet"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
@@ -57,6 +62,33 @@ func (k *Kernel) InetSocketsOf(n netif.Network, err error) []netif.InetSocket {
 		}
 	})
 	return st.InetSockets(owners)
+}
+
+// RawSocketsOf lists the raw and ping sockets made on stack st (a
+// network namespace's), as /proc/net/raw, raw6, icmp and icmp6 show them:
+// ordered by their local port, the protocol or identifier that Linux's
+// hash tables are keyed on.
+func (k *Kernel) RawSocketsOf(st *netstack.Stack) []netif.InetSocket {
+	var out []netif.InetSocket
+	k.SocketFiles(func(f *vfs.File) {
+		is, ok := f.Impl().(*inet.Socket)
+		if !ok || is.NetStack() != st {
+			return
+		}
+		raw := is.Type() == unix.SOCK_RAW
+		if !raw && is.Protocol() != unix.IPPROTO_ICMP && is.Protocol() != unix.IPPROTO_ICMPV6 {
+			return
+		}
+		a, err := is.Stat()
+		if err != nil {
+			return
+		}
+		if s, ok := netif.RawOrPingSocket(is.Endpoint(), is.Family() == unix.AF_INET6, raw, is.Protocol(), netif.Owner{UID: a.Uid, Inode: a.Ino}); ok {
+			out = append(out, s)
+		}
+	})
+	slices.SortStableFunc(out, func(a, b netif.InetSocket) int { return cmp.Compare(a.Local.Port(), b.Local.Port()) })
+	return out
 }
 
 // UnixSocketsIn returns the AF_UNIX sockets made in network namespace ns

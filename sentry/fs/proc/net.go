@@ -29,6 +29,8 @@ type NetSource interface {
 	HostNetFile(name string) (data []byte, host bool, err error)
 	// InetSockets returns the sandbox's TCP and UDP sockets.
 	InetSockets() []netif.InetSocket
+	// RawSockets returns the sandbox's raw and ping sockets.
+	RawSockets() []netif.InetSocket
 	// UnixSockets returns the sandbox's AF_UNIX sockets.
 	UnixSockets() []UnixSocket
 	// Counters returns the stack's protocol counters.
@@ -53,7 +55,7 @@ type UnixSocket struct {
 }
 
 // netFiles are the files of /proc/[pid]/net, in readdir order.
-var netFiles = []string{"arp", "dev", "if_inet6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "route", "snmp", "snmp6", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
+var netFiles = []string{"arp", "dev", "icmp", "icmp6", "if_inet6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "raw", "raw6", "route", "snmp", "snmp6", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
 
 // restrictedNetFiles are the files of /proc/[pid]/net only their
 // owner's group may read (ip_tables' are 0440).
@@ -124,6 +126,8 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 		return formatIPv6Route(routes, ifs), err
 	case "tcp", "tcp6", "udp", "udp6":
 		return formatInetSockets(src.InetSockets(), name), nil
+	case "raw", "raw6", "icmp", "icmp6":
+		return formatRawSockets(src.RawSockets(), name), nil
 	case "unix":
 		return formatNetUnix(src.UnixSockets()), nil
 	case "snmp":
@@ -411,6 +415,56 @@ func formatInetSockets(socks []netif.InetSocket, name string) []byte {
 			padLine(&b, line, map[bool]int{true: 149, false: 127}[tcp])
 		}
 		i++
+	}
+	return b.Bytes()
+}
+
+// formatRawSockets renders /proc/net/raw and icmp (raw_sock_seq_show,
+// ping_v4_seq_show) and raw6 and icmp6 (ip6_dgram_sock_seq_show, udp6's
+// format). The first column is the socket's bucket in its hash table:
+// raw's is keyed on the protocol, ping's (64 slots) on the identifier.
+func formatRawSockets(socks []netif.InetSocket, name string) []byte {
+	raw := strings.HasPrefix(name, "raw")
+	v6 := strings.HasSuffix(name, "6")
+	const (
+		ptr    = "0000000000000000" // %pK of a reader without kernel pointers
+		header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops"
+	)
+	var b bytes.Buffer
+	switch {
+	case v6:
+		b.WriteString("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n")
+	case raw:
+		b.WriteString(header + "\n")
+	default:
+		padLine(&b, header, 127)
+	}
+	for _, s := range socks {
+		if s.V6 != v6 || s.Raw != raw {
+			continue
+		}
+		bucket := int(s.Local.Port() & 63)
+		if raw {
+			bucket = int(s.Local.Port() & 255)
+		}
+		var local, remote string
+		if v6 {
+			local = fmt.Sprintf("%s:%04X", hex6Words(s.Local.Addr()), s.Local.Port())
+			remote = fmt.Sprintf("%s:%04X", hex6Words(s.Remote.Addr()), s.Remote.Port())
+		} else {
+			local = fmt.Sprintf("%08X:%04X", be32(s.Local.Addr()), s.Local.Port())
+			remote = fmt.Sprintf("%08X:%04X", be32(s.Remote.Addr()), s.Remote.Port())
+		}
+		rest := fmt.Sprintf("%s %s %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %s %d",
+			local, remote, s.State, 0, uint32(s.RxQueue), 0, 0, 0, s.UID, 0, s.Inode, 2, ptr, 0)
+		switch {
+		case v6:
+			fmt.Fprintf(&b, "%5d: %s\n", bucket, rest)
+		case raw:
+			fmt.Fprintf(&b, "%4d: %s\n", bucket, rest)
+		default:
+			padLine(&b, fmt.Sprintf("%5d: %s", bucket, rest), 127)
+		}
 	}
 	return b.Bytes()
 }

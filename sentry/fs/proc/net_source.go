@@ -47,6 +47,15 @@ func (s *kernelSource) InetSockets() []netif.InetSocket {
 	return s.k.InetSocketsOf(s.k.CallerNetwork())
 }
 
+// RawSockets implements NetSource.RawSockets.
+func (s *kernelSource) RawSockets() []netif.InetSocket {
+	st, err := s.k.CallerNetStack()
+	if err != nil {
+		return nil
+	}
+	return s.k.RawSocketsOf(st)
+}
+
 // UnixSockets implements NetSource.UnixSockets: the sockets of the
 // reader's network namespace.
 func (s *kernelSource) UnixSockets() []UnixSocket {

@@ -16,7 +16,8 @@ import (
 )
 
 // The sandbox's TCP and UDP sockets as /proc/net/tcp, tcp6, udp and udp6
-// list them, and the protocol counters of /proc/net/snmp.
+// list them, its raw and ping sockets as raw, raw6, icmp and icmp6 do, and
+// the protocol counters of /proc/net/snmp.
 
 // TCP states as Linux numbers them (include/net/tcp_states.h).
 const (
@@ -27,11 +28,14 @@ const (
 	TCPListen      = 10
 )
 
-// InetSocket is one TCP or UDP socket of the stack.
+// InetSocket is one TCP, UDP, raw or ping socket of the stack.
 type InetSocket struct {
-	// Protocol is IPPROTO_TCP or IPPROTO_UDP; V6 says the socket is an
-	// AF_INET6 one (tcp6, udp6).
+	// Protocol is IPPROTO_TCP or IPPROTO_UDP; that of a raw socket (Raw
+	// set) is the one socket(2) named, that of a ping socket
+	// (SOCK_DGRAM) IPPROTO_ICMP or IPPROTO_ICMPV6. V6 says the socket is
+	// an AF_INET6 one (tcp6, udp6, raw6, icmp6).
 	Protocol int
+	Raw      bool
 	V6       bool
 	// Local and Remote are the addresses; an AF_INET6 socket's IPv4
 	// peers are v4-mapped.
@@ -151,6 +155,42 @@ func (s *Stack) InetSockets(owners map[tcpip.Endpoint]Owner) []InetSocket {
 		return cmp.Compare(a.Remote.Port(), b.Remote.Port())
 	})
 	return out
+}
+
+// RawOrPingSocket describes ep, the endpoint of a raw socket (raw set)
+// opened for protocol or of a ping socket, as /proc/net/raw, raw6, icmp
+// and icmp6 list it; o names its file. ok is false for a ping socket that
+// has no identifier yet: Linux hashes, and lists, one only once it is
+// bound or has sent. A raw socket is hashed from its creation.
+func RawOrPingSocket(ep tcpip.Endpoint, v6, raw bool, protocol int, o Owner) (is InetSocket, ok bool) {
+	info, ok := ep.Info().(*stack.TransportEndpointInfo)
+	if !ok {
+		return InetSocket{}, false
+	}
+	port := info.ID.LocalPort
+	if raw {
+		// raw_sock_seq_show's local port is the protocol (inet_num).
+		port = uint16(protocol)
+	} else if port == 0 {
+		return InetSocket{}, false
+	}
+	is = InetSocket{Protocol: protocol, Raw: raw, V6: v6, State: TCPClose, Endpoint: ep, UID: o.UID, Inode: o.Inode}
+	is.Local = addrPort(info.ID.LocalAddress, port, v6)
+	is.Remote = addrPort(tcpip.Address{}, 0, v6)
+	if transport.DatagramEndpointState(ep.State()) == transport.DatagramEndpointStateConnected {
+		// connect(2) sets TCP_ESTABLISHED; a raw socket's remote
+		// port is always 0.
+		is.State = TCPEstablished
+		rport := info.ID.RemotePort
+		if raw {
+			rport = 0
+		}
+		is.Remote = addrPort(info.ID.RemoteAddress, rport, v6)
+	}
+	if v, err := ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption); err == nil {
+		is.RxQueue = uint64(max(v, 0))
+	}
+	return is, true
 }
 
 // countAcceptQueues sets each TCP listener's RxQueue to the number of
