@@ -91,6 +91,20 @@ func (k *Kernel) RawSocketsOf(st *netstack.Stack) []netif.InetSocket {
 	return out
 }
 
+// MulticastJoinsOf lists the multicast groups the sockets made on stack
+// st joined, one entry a socket and group.
+func (k *Kernel) MulticastJoinsOf(st *netstack.Stack) []netif.Joined {
+	var out []netif.Joined
+	k.SocketFiles(func(f *vfs.File) {
+		if is, ok := f.Impl().(*inet.Socket); ok && is.NetStack() == st {
+			is.Memberships(func(m inet.Membership, order uint64) {
+				out = append(out, netif.Joined{Index: m.Index, Group: m.Group, Order: order})
+			})
+		}
+	})
+	return out
+}
+
 // UnixSocketsIn returns the AF_UNIX sockets made in network namespace ns
 // (a *NetNamespace, or InitialNetNamespace()'s), as Linux's listings skip
 // those of other namespaces.

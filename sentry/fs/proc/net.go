@@ -31,6 +31,8 @@ type NetSource interface {
 	InetSockets() []netif.InetSocket
 	// RawSockets returns the sandbox's raw and ping sockets.
 	RawSockets() []netif.InetSocket
+	// MulticastJoins returns the multicast groups its sockets joined.
+	MulticastJoins() []netif.Joined
 	// UnixSockets returns the sandbox's AF_UNIX sockets.
 	UnixSockets() []UnixSocket
 	// Counters returns the stack's protocol counters.
@@ -55,7 +57,7 @@ type UnixSocket struct {
 }
 
 // netFiles are the files of /proc/[pid]/net, in readdir order.
-var netFiles = []string{"arp", "dev", "icmp", "icmp6", "if_inet6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "raw", "raw6", "route", "snmp", "snmp6", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
+var netFiles = []string{"arp", "dev", "dev_mcast", "icmp", "icmp6", "if_inet6", "igmp", "igmp6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "raw", "raw6", "route", "snmp", "snmp6", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
 
 // restrictedNetFiles are the files of /proc/[pid]/net only their
 // owner's group may read (ip_tables' are 0440).
@@ -124,6 +126,23 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 			return formatRoute(routes, ifs), err
 		}
 		return formatIPv6Route(routes, ifs), err
+	case "igmp", "igmp6", "dev_mcast":
+		ifs, err := n.Interfaces()
+		if err != nil {
+			return nil, err
+		}
+		addrs, err := n.Addresses()
+		if err != nil {
+			return nil, err
+		}
+		groups := netif.MulticastGroups(ifs, addrs, src.MulticastJoins())
+		switch name {
+		case "igmp":
+			return formatIGMP(groups, ifs), nil
+		case "igmp6":
+			return formatIGMP6(groups, ifs), nil
+		}
+		return formatDevMcast(netif.LinkMulticasts(ifs, groups), ifs), nil
 	case "tcp", "tcp6", "udp", "udp6":
 		return formatInetSockets(src.InetSockets(), name), nil
 	case "raw", "raw6", "icmp", "icmp6":
@@ -415,6 +434,78 @@ func formatInetSockets(socks []netif.InetSocket, name string) []byte {
 			padLine(&b, line, map[bool]int{true: 149, false: 127}[tcp])
 		}
 		i++
+	}
+	return b.Bytes()
+}
+
+// formatIGMP renders /proc/net/igmp (igmp_mc_seq_show): each interface
+// with IPv4 groups, their count and the IGMP version of its querier (none
+// seen: V3), then the groups, newest first, with their users; no report
+// timer runs and the last report was not ours.
+func formatIGMP(groups []netif.MulticastGroup, ifs []netif.Interface) []byte {
+	var b bytes.Buffer
+	b.WriteString("Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n")
+	for _, it := range ifs {
+		var mine []netif.MulticastGroup
+		for _, g := range groups {
+			if g.Index == it.Index && g.Group.Is4() {
+				mine = append(mine, g)
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "%d\t%-10s: %5d %7s\n", it.Index, it.Name, len(mine), "V3")
+		for _, g := range mine {
+			fmt.Fprintf(&b, "\t\t\t\t%08X %5d %d:%08X\t\t%d\n", be32(g.Group), g.Users, 0, 0, 0)
+		}
+	}
+	return b.Bytes()
+}
+
+// MLD group flags of /proc/net/igmp6 (MAF_*).
+const (
+	mafLoaded   = 0x04 // in the device's link-layer filter
+	mafNoReport = 0x08 // never reported
+)
+
+// formatIGMP6 renders /proc/net/igmp6 (igmp6_mc_seq_show): the IPv6 groups
+// of each interface, newest first, with their users and flags: all-nodes
+// and groups narrower than link-local scope are never reported, and
+// those narrower than link-local never loaded (igmp6_group_added).
+func formatIGMP6(groups []netif.MulticastGroup, ifs []netif.Interface) []byte {
+	var b bytes.Buffer
+	for _, it := range ifs {
+		for _, g := range groups {
+			if g.Index != it.Index || !g.Group.Is6() {
+				continue
+			}
+			a := g.Group.As16()
+			scope := a[1] & 0x0f
+			flags := 0
+			if scope >= 2 {
+				flags |= mafLoaded
+			}
+			if scope < 2 || g.Group == netip.IPv6LinkLocalAllNodes() {
+				flags |= mafNoReport
+			}
+			fmt.Fprintf(&b, "%-4d %-15s %x %5d %08X %d\n", it.Index, it.Name, a[:], g.Users, flags, 0)
+		}
+	}
+	return b.Bytes()
+}
+
+// formatDevMcast renders /proc/net/dev_mcast (dev_mc_seq_show): the
+// link-layer multicast addresses of each device, with the number of
+// groups mapped to each; none is in use globally (dev_mc_add_global).
+func formatDevMcast(macs []netif.LinkMulticast, ifs []netif.Interface) []byte {
+	var b bytes.Buffer
+	for _, m := range macs {
+		it, ok := netif.ByIndex(ifs, m.Index)
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "%-4d %-15s %-5d %-5d %x\n", m.Index, it.Name, m.Refs, 0, m.Addr)
 	}
 	return b.Bytes()
 }

@@ -56,6 +56,15 @@ func (s *kernelSource) RawSockets() []netif.InetSocket {
 	return s.k.RawSocketsOf(st)
 }
 
+// MulticastJoins implements NetSource.MulticastJoins.
+func (s *kernelSource) MulticastJoins() []netif.Joined {
+	st, err := s.k.CallerNetStack()
+	if err != nil {
+		return nil
+	}
+	return s.k.MulticastJoinsOf(st)
+}
+
 // UnixSockets implements NetSource.UnixSockets: the sockets of the
 // reader's network namespace.
 func (s *kernelSource) UnixSockets() []UnixSocket {

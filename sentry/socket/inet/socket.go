@@ -137,6 +137,10 @@ type Socket struct {
 	debug       atomic.Bool
 	incomingCPU atomic.Int64
 
+	// groups are the multicast groups the socket joined
+	// (multicast.go).
+	groups memberships
+
 	// udp holds a UDP socket's SOL_UDP options (udp_segment.go).
 	udp udpOptions
 

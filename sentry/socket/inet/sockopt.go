@@ -852,12 +852,7 @@ func (s *Socket) setMembership(add bool, b []byte) error {
 	if len(b) >= 12 {
 		m.NIC = tcpip.NICID(le.Uint32(b[8:]))
 	}
-	if add {
-		o := tcpip.AddMembershipOption(m)
-		return errno(s.ep.SetSockOpt(&o))
-	}
-	o := tcpip.RemoveMembershipOption(m)
-	return errno(s.ep.SetSockOpt(&o))
+	return s.setMembershipOpt(add, m)
 }
 
 func (s *Socket) setMulticastIf(b []byte) error {
@@ -900,12 +895,7 @@ func (s *Socket) setIPv6Opt(name int, b []byte) error {
 			return linux.EINVAL
 		}
 		m := tcpip.MembershipOption{MulticastAddr: tcpip.AddrFrom16([16]byte(b[0:16])), NIC: tcpip.NICID(le.Uint32(b[16:]))}
-		if name == linux.IPV6_JOIN_GROUP {
-			o := tcpip.AddMembershipOption(m)
-			return errno(s.ep.SetSockOpt(&o))
-		}
-		o := tcpip.RemoveMembershipOption(m)
-		return errno(s.ep.SetSockOpt(&o))
+		return s.setMembershipOpt(name == linux.IPV6_JOIN_GROUP, m)
 	}
 	v, err := intArg(b)
 	if err != nil {

@@ -40,7 +40,7 @@ type Host struct {
 // from the host: its sockets and the namespace's devices, addresses,
 // routes and protocol counters. A file the host lacks (no IPv6) is
 // missing in the sandbox too.
-var HostProcNetFiles = []string{"tcp", "tcp6", "udp", "udp6", "raw", "raw6", "icmp", "icmp6", "dev", "route", "if_inet6", "ipv6_route", "snmp", "snmp6", "netstat", "sockstat", "sockstat6"}
+var HostProcNetFiles = []string{"tcp", "tcp6", "udp", "udp6", "raw", "raw6", "icmp", "icmp6", "igmp", "igmp6", "dev_mcast", "dev", "route", "if_inet6", "ipv6_route", "snmp", "snmp6", "netstat", "sockstat", "sockstat6"}
 
 var _ Network = (*Host)(nil)
 
