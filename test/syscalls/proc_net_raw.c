@@ -5,8 +5,10 @@
 // it 01 with the peer's address and port 0. A ping socket is there once
 // bound, with its identifier as its port. Every line has the owner's uid
 // and the socket's inode; a raw ICMP socket with echoes queued shows a
-// non-zero rx_queue; a closed socket's line is gone. Runs in a network
-// namespace of its own, whose ping_group_range it opens to root's group.
+// non-zero rx_queue; a closed socket's line is gone. sockstat's RAW and
+// sockstat6's RAW6 count the raw sockets (not the ping ones). Runs in a
+// network namespace of its own, whose ping_group_range it opens to root's
+// group.
 //
 //go:build ignore
 
@@ -66,6 +68,18 @@ static int find(const char *file, unsigned long inode, struct entry *e) {
 	return found;
 }
 
+// inuse returns the count on the line of /proc/net/file that starts with
+// prefix ("RAW: inuse ").
+static int inuse(const char *file, const char *prefix) {
+	char path[64];
+	snprintf(path, sizeof path, "/proc/net/%s", file);
+	CHECK(read_text(path, text, sizeof text) > 0);
+	char *at = strstr(text, prefix);
+	if (at == NULL)
+		FAIL("no %s in %s", prefix, path);
+	return atoi(at + strlen(prefix));
+}
+
 // expect checks the line of fd's socket in file.
 static void expect(const char *file, int fd, const char *local, const char *remote, unsigned state) {
 	struct entry e;
@@ -108,6 +122,8 @@ int main(void) {
 	expect("raw6", r6, "00000000000000000000000001000000:003A", any6, 0x07);
 	struct entry e;
 	CHECK(!find("raw", ino(r6), &e));
+	CHECK_EQ(inuse("sockstat", "RAW: inuse "), 2);
+	CHECK_EQ(inuse("sockstat6", "RAW6: inuse "), 1);
 
 	// A ping socket is listed once bound, under its identifier.
 	int p = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
@@ -143,7 +159,9 @@ int main(void) {
 	expect("icmp6", p6, local, any6, 0x07);
 
 	unsigned long gone = ino(r);
+	CHECK_EQ(inuse("sockstat", "RAW: inuse "), 2);
 	CHECK_OK(close(r));
 	CHECK(!find("raw", gone, &e));
+	CHECK_EQ(inuse("sockstat", "RAW: inuse "), 1);
 	return 0;
 }

@@ -156,9 +156,9 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 	case "netstat":
 		return formatNetstat(src.Counters().TCPExt), nil
 	case "sockstat":
-		return formatSockstat(src.SocketsUsed(), src.InetSockets()), nil
+		return formatSockstat(src.SocketsUsed(), append(src.InetSockets(), src.RawSockets()...)), nil
 	case "sockstat6":
-		return formatSockstat6(src.InetSockets()), nil
+		return formatSockstat6(append(src.InetSockets(), src.RawSockets()...)), nil
 	case "ip_tables_names", "ip6_tables_names":
 		names, err := src.IPTableNames(name == "ip6_tables_names")
 		return lines(names), err
@@ -741,27 +741,30 @@ func formatNetstat(tcpExt map[string]uint64) []byte {
 }
 
 // sockstatCounts counts the sockets of one family (IPv6 or not) by what
-// sockstat shows: TCP sockets in use, in TIME-WAIT, UDP sockets.
-func sockstatCounts(socks []netif.InetSocket, v6 bool) (tcp, tw, udp int) {
+// sockstat shows: TCP sockets in use, in TIME-WAIT, UDP and raw sockets
+// (ping sockets are not shown).
+func sockstatCounts(socks []netif.InetSocket, v6 bool) (tcp, tw, udp, raw int) {
 	for _, s := range socks {
 		switch {
 		case s.V6 != v6:
+		case s.Raw:
+			raw++
 		case s.Protocol == unix.IPPROTO_TCP && s.State == netif.TCPTimeWait:
 			tw++
 		case s.Protocol == unix.IPPROTO_TCP:
 			tcp++
-		default:
+		case s.Protocol == unix.IPPROTO_UDP:
 			udp++
 		}
 	}
-	return tcp, tw, udp
+	return tcp, tw, udp, raw
 }
 
 // formatSockstat6 renders /proc/net/sockstat6 (sockstat6_seq_show): the
 // IPv6 sockets in use, by protocol.
 func formatSockstat6(socks []netif.InetSocket) []byte {
-	tcp, _, udp := sockstatCounts(socks, true)
-	return fmt.Appendf(nil, "TCP6: inuse %d\nUDP6: inuse %d\nUDPLITE6: inuse %d\nRAW6: inuse %d\nFRAG6: inuse %d memory %d\n", tcp, udp, 0, 0, 0, 0)
+	tcp, _, udp, raw := sockstatCounts(socks, true)
+	return fmt.Appendf(nil, "TCP6: inuse %d\nUDP6: inuse %d\nUDPLITE6: inuse %d\nRAW6: inuse %d\nFRAG6: inuse %d memory %d\n", tcp, udp, 0, raw, 0, 0)
 }
 
 // formatSockstat renders /proc/net/sockstat (sockstat_seq_show): socket
@@ -769,8 +772,8 @@ func formatSockstat6(socks []netif.InetSocket) []byte {
 // "inuse" count IPv4 sockets (IPv6 ones are in sockstat6), while TIME-WAIT
 // and allocated TCP sockets are both families'.
 func formatSockstat(used int, socks []netif.InetSocket) []byte {
-	tcp, tw, udp := sockstatCounts(socks, false)
-	tcp6, tw6, _ := sockstatCounts(socks, true)
+	tcp, tw, udp, raw := sockstatCounts(socks, false)
+	tcp6, tw6, _, _ := sockstatCounts(socks, true)
 	return fmt.Appendf(nil, "sockets: used %d\nTCP: inuse %d orphan %d tw %d alloc %d mem %d\nUDP: inuse %d mem %d\nUDPLITE: inuse %d\nRAW: inuse %d\nFRAG: inuse %d memory %d\n",
-		used, tcp, 0, tw+tw6, tcp+tcp6, 0, udp, 0, 0, 0, 0, 0)
+		used, tcp, 0, tw+tw6, tcp+tcp6, 0, udp, 0, 0, raw, 0, 0)
 }

@@ -78,7 +78,8 @@ func TestFormatNetFiles(t *testing.T) {
 }
 
 // TestFormatSockstat: IPv4 sockets in sockstat's inuse, IPv6 ones in
-// sockstat6's; TIME-WAIT and allocated TCP sockets of both families.
+// sockstat6's; TIME-WAIT and allocated TCP sockets of both families; raw
+// sockets under RAW, ping sockets nowhere.
 func TestFormatSockstat(t *testing.T) {
 	socks := []netif.InetSocket{
 		{Protocol: unix.IPPROTO_TCP, State: netif.TCPListen},
@@ -88,11 +89,16 @@ func TestFormatSockstat(t *testing.T) {
 		{Protocol: unix.IPPROTO_TCP, State: netif.TCPListen, V6: true},
 		{Protocol: unix.IPPROTO_TCP, State: netif.TCPTimeWait, V6: true},
 		{Protocol: unix.IPPROTO_UDP, V6: true},
+		{Protocol: unix.IPPROTO_ICMP, Raw: true},
+		{Protocol: unix.IPPROTO_UDP, Raw: true},
+		{Protocol: unix.IPPROTO_ICMPV6, Raw: true, V6: true},
+		{Protocol: unix.IPPROTO_ICMP},
+		{Protocol: unix.IPPROTO_ICMPV6, V6: true},
 	}
-	if got, want := string(formatSockstat(9, socks)), "sockets: used 9\nTCP: inuse 1 orphan 0 tw 2 alloc 3 mem 0\nUDP: inuse 1 mem 0\n"; !strings.HasPrefix(got, want) {
+	if got, want := string(formatSockstat(9, socks)), "sockets: used 9\nTCP: inuse 1 orphan 0 tw 2 alloc 3 mem 0\nUDP: inuse 1 mem 0\nUDPLITE: inuse 0\nRAW: inuse 2\n"; !strings.HasPrefix(got, want) {
 		t.Errorf("sockstat = %q, want it to start %q", got, want)
 	}
-	if got, want := string(formatSockstat6(socks)), "TCP6: inuse 2\nUDP6: inuse 1\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n"; got != want {
+	if got, want := string(formatSockstat6(socks)), "TCP6: inuse 2\nUDP6: inuse 1\nUDPLITE6: inuse 0\nRAW6: inuse 1\nFRAG6: inuse 0 memory 0\n"; got != want {
 		t.Errorf("sockstat6 = %q, want %q", got, want)
 	}
 }
