@@ -231,6 +231,14 @@ func (k *Kernel) CallerNetStack() (*netstack.Stack, error) {
 	return k.NetStack()
 }
 
+// CallerNetlink is Netlink for the calling task's network namespace.
+func (k *Kernel) CallerNetlink() *netlink.Namespace {
+	if n := k.callerNetNS(); n != nil {
+		return n.netlink
+	}
+	return k.Netlink()
+}
+
 // CallerNetwork is Network for the calling task's network namespace
 // (/proc/net shows the reader's).
 func (k *Kernel) CallerNetwork() (netif.Network, error) {

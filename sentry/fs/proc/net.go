@@ -12,6 +12,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/socket/netfilter"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
+	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
 )
 
 // /proc/[pid]/net (and /proc/net, a link to self/net): the sandbox's
@@ -33,6 +34,9 @@ type NetSource interface {
 	RawSockets() []netif.InetSocket
 	// MulticastJoins returns the multicast groups its sockets joined.
 	MulticastJoins() []netif.Joined
+	// NetlinkSockets returns the netlink sockets, the kernel's
+	// included.
+	NetlinkSockets() []netlink.Listed
 	// UnixSockets returns the sandbox's AF_UNIX sockets.
 	UnixSockets() []UnixSocket
 	// Counters returns the stack's protocol counters.
@@ -57,7 +61,7 @@ type UnixSocket struct {
 }
 
 // netFiles are the files of /proc/[pid]/net, in readdir order.
-var netFiles = []string{"arp", "dev", "dev_mcast", "icmp", "icmp6", "if_inet6", "igmp", "igmp6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netstat", "raw", "raw6", "route", "snmp", "snmp6", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
+var netFiles = []string{"arp", "dev", "dev_mcast", "icmp", "icmp6", "if_inet6", "igmp", "igmp6", "ip6_tables_matches", "ip6_tables_names", "ip6_tables_targets", "ip_tables_matches", "ip_tables_names", "ip_tables_targets", "ipv6_route", "netlink", "netstat", "packet", "raw", "raw6", "route", "snmp", "snmp6", "sockstat", "sockstat6", "tcp", "tcp6", "udp", "udp6", "unix"}
 
 // restrictedNetFiles are the files of /proc/[pid]/net only their
 // owner's group may read (ip_tables' are 0440).
@@ -84,7 +88,10 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 	if !ok {
 		return nil, unix.ENOENT
 	}
-	if name != "unix" {
+	switch name {
+	case "unix", "netlink", "packet":
+		// Sockets of the sentry's own, even in a hostNetwork pod.
+	default:
 		if data, host, err := src.HostNetFile(name); host {
 			return data, err
 		}
@@ -149,6 +156,12 @@ func (fs *filesystem) netFile(name string) ([]byte, error) {
 		return formatRawSockets(src.RawSockets(), name), nil
 	case "unix":
 		return formatNetUnix(src.UnixSockets()), nil
+	case "netlink":
+		return formatNetlink(src.NetlinkSockets()), nil
+	case "packet":
+		// The sandbox has no packet sockets (socket(2) refuses
+		// AF_PACKET).
+		return []byte("sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"), nil
 	case "snmp":
 		return formatSnmp(src.Counters()), nil
 	case "snmp6":
@@ -434,6 +447,20 @@ func formatInetSockets(socks []netif.InetSocket, name string) []byte {
 			padLine(&b, line, map[bool]int{true: 149, false: 127}[tcp])
 		}
 		i++
+	}
+	return b.Bytes()
+}
+
+// formatNetlink renders /proc/net/netlink (netlink_seq_show).
+func formatNetlink(socks []netlink.Listed) []byte {
+	var b bytes.Buffer
+	b.WriteString("sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n")
+	for _, s := range socks {
+		dump := 0
+		if s.Dumping {
+			dump = 1
+		}
+		fmt.Fprintf(&b, "0000000000000000 %-3d %-10d %08x %-8d %-8d %-5d %-8d %-8d %-8d\n", s.Protocol, s.PortID, s.Groups, s.RcvBytes, 0, dump, 2, 0, s.Inode)
 	}
 	return b.Bytes()
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cocoonrt/cocoon/sentry/socket/netfilter"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
+	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
 
@@ -63,6 +64,12 @@ func (s *kernelSource) MulticastJoins() []netif.Joined {
 		return nil
 	}
 	return s.k.MulticastJoinsOf(st)
+}
+
+// NetlinkSockets implements NetSource.NetlinkSockets: those of the
+// reader's network namespace.
+func (s *kernelSource) NetlinkSockets() []netlink.Listed {
+	return s.k.CallerNetlink().Sockets()
 }
 
 // UnixSockets implements NetSource.UnixSockets: the sockets of the

@@ -58,6 +58,9 @@ type Namespace struct {
 	// sockets are the open sockets, which may be in multicast groups
 	// whether bound or not.
 	sockets map[*Socket]struct{}
+	// kernelInodes are the inode numbers of the protocols' kernel
+	// sockets (listing.go).
+	kernelInodes kernelInodes
 }
 
 type portKey struct {
