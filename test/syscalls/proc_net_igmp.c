@@ -6,13 +6,18 @@
 // family's list with one user, another socket's join of it makes two
 // users, and a leave or a close takes them off; a group narrower than
 // link-local scope is never reported nor loaded. When lo goes down it
-// leaves 224.0.0.1 and keeps the groups its sockets joined. Loopback maps
-// no link-layer address: dev_mcast has no line for it.
+// leaves 224.0.0.1, keeps the groups its sockets joined, and its IPv6
+// groups lose LOADED until it comes up again. Loopback maps
+// no link-layer address: dev_mcast has no line for it. A TUN device, down,
+// is in the all-nodes groups; its net.ipv6.conf.NAME.forwarding set, in
+// the all-routers groups ff02::2, ff01::2 and ff05::2 too, until it is
+// cleared.
 //
 //go:build ignore
 
 #include "inet_check.h"
 #include "net_sysctl_check.h"
+#include "tun_check.h"
 
 static char text[1 << 16];
 
@@ -65,6 +70,9 @@ static void join6(int s, const char *group) {
 
 #define LO6(group, flags) "1    lo              " group "     1 " flags " 0\n"
 #define ALL_NODES LO6("ff020000000000000000000000000001", "0000000C") LO6("ff010000000000000000000000000001", "00000008")
+// Once lo has gone down, its groups are out of its link-layer filter (no
+// LOADED).
+#define ALL_NODES_DROPPED LO6("ff020000000000000000000000000001", "00000008") LO6("ff010000000000000000000000000001", "00000008")
 
 int main(void) {
 	enter_netns();
@@ -100,7 +108,43 @@ int main(void) {
 
 	lo_set_up(0);
 	expect_igmp(1, (const char *[]){"040201EF 1"});
+	expect_file("/proc/net/igmp6", ALL_NODES_DROPPED);
 	CHECK_OK(close(a));
 	expect_igmp(0, NULL);
+
+	int t = tun_open();
+	char name[IFNAMSIZ] = "cocoonmc0";
+	CHECK_EQ(tun_set(t, name, IFF_TUN | IFF_NO_PI), 0);
+	char want[1024], line[128];
+	int idx = if_nametoindex(name);
+#define TUN6(group, flags) (snprintf(line, sizeof line, "%-4d %-15s %s     1 %s 0\n", idx, name, group, flags), strcat(want, line))
+	strcpy(want, ALL_NODES_DROPPED);
+	TUN6("ff020000000000000000000000000001", "0000000C");
+	TUN6("ff010000000000000000000000000001", "00000008");
+	expect_file("/proc/net/igmp6", want);
+	char key[64];
+	snprintf(key, sizeof key, "net/ipv6/conf/%s/forwarding", name);
+	CHECK_EQ(sysctl_put(key, "1"), 0);
+	strcpy(want, ALL_NODES_DROPPED);
+	TUN6("ff050000000000000000000000000002", "00000004");
+	TUN6("ff010000000000000000000000000002", "00000008");
+	TUN6("ff020000000000000000000000000002", "00000004");
+	TUN6("ff020000000000000000000000000001", "0000000C");
+	TUN6("ff010000000000000000000000000001", "00000008");
+	expect_file("/proc/net/igmp6", want);
+	expect_file("/proc/net/dev_mcast", "");
+	CHECK_EQ(sysctl_put(key, "0"), 0);
+	strcpy(want, ALL_NODES_DROPPED);
+	TUN6("ff020000000000000000000000000001", "0000000C");
+	TUN6("ff010000000000000000000000000001", "00000008");
+	expect_file("/proc/net/igmp6", want);
+
+	// Up again, lo's groups are loaded again.
+	lo_set_up(1);
+	strcpy(want, ALL_NODES);
+	TUN6("ff020000000000000000000000000001", "0000000C");
+	TUN6("ff010000000000000000000000000001", "00000008");
+	expect_file("/proc/net/igmp6", want);
+	expect_igmp(1, (const char *[]){"010000E0 1"});
 	return 0;
 }

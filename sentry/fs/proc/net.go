@@ -498,8 +498,8 @@ const (
 
 // formatIGMP6 renders /proc/net/igmp6 (igmp6_mc_seq_show): the IPv6 groups
 // of each interface, newest first, with their users and flags: all-nodes
-// and groups narrower than link-local scope are never reported, and
-// those narrower than link-local never loaded (igmp6_group_added).
+// and groups narrower than link-local scope are never reported, and which
+// are in the link-layer filter (netif.Loaded).
 func formatIGMP6(groups []netif.MulticastGroup, ifs []netif.Interface) []byte {
 	var b bytes.Buffer
 	for _, it := range ifs {
@@ -510,7 +510,7 @@ func formatIGMP6(groups []netif.MulticastGroup, ifs []netif.Interface) []byte {
 			a := g.Group.As16()
 			scope := a[1] & 0x0f
 			flags := 0
-			if scope >= 2 {
+			if netif.Loaded(it, g.Group) {
 				flags |= mafLoaded
 			}
 			if scope < 2 || g.Group == netip.IPv6LinkLocalAllNodes() {

@@ -13,8 +13,10 @@ import (
 // joined, and those Linux's own stack is in. That is, on every interface
 // while it is up, the IPv4 all-hosts group 224.0.0.1 (ip_mc_up); on every
 // interface, up or down, the IPv6 all-nodes groups ff01::1 and ff02::1
-// (ipv6_add_dev), and, except on loopback and NOARP devices, the
-// solicited-node group of each IPv6 address (addrconf_join_solict).
+// (ipv6_add_dev), except on loopback and NOARP devices the solicited-node
+// group of each IPv6 address (addrconf_join_solict), and on a multicast
+// device that forwards IPv6 the all-routers groups ff02::2, ff01::2 and
+// ff05::2 (dev_forward_change).
 // Netstack joins the same groups, but tells no one which it has.
 
 // Joined is a group a socket joined on an interface; Order is its place
@@ -46,9 +48,12 @@ type LinkMulticast struct {
 }
 
 var (
-	allHosts       = netip.AddrFrom4([4]byte{224, 0, 0, 1})
-	allNodesLink   = netip.MustParseAddr("ff02::1")
-	allNodesIfaceL = netip.MustParseAddr("ff01::1")
+	allHosts        = netip.AddrFrom4([4]byte{224, 0, 0, 1})
+	allNodesLink    = netip.MustParseAddr("ff02::1")
+	allNodesIfaceL  = netip.MustParseAddr("ff01::1")
+	allRoutersLink  = netip.MustParseAddr("ff02::2")
+	allRoutersIface = netip.MustParseAddr("ff01::2")
+	allRoutersSite  = netip.MustParseAddr("ff05::2")
 )
 
 // MulticastGroups returns the groups of the interfaces ifs with addresses
@@ -57,7 +62,8 @@ var (
 // is first joined. The stack's own groups count as older than any socket's
 // join: first the all-nodes ones, which an interface has from its
 // creation, then all-hosts, joined when it came up, then the
-// solicited-node ones, in the order of the addresses.
+// solicited-node ones, in the order of the addresses, then the
+// all-routers ones, joined when forwarding was turned on.
 func MulticastGroups(ifs []Interface, addrs []Address, joined []Joined) []MulticastGroup {
 	var out []MulticastGroup
 	for _, it := range ifs {
@@ -83,10 +89,16 @@ func MulticastGroups(ifs []Interface, addrs []Address, joined []Joined) []Multic
 				}
 			}
 		}
+		routers := uint64(4 + len(addrs))
+		if it.Forwarding6 && it.Flags&linux.IFF_MULTICAST != 0 {
+			add(allRoutersLink, routers)
+			add(allRoutersIface, routers+1)
+			add(allRoutersSite, routers+2)
+		}
 		// The sockets' joins come after all of those. An IPv4 group
 		// a socket joined stays listed while the interface is down
 		// (ip_mc_down keeps the list).
-		base := uint64(4 + len(addrs))
+		base := routers + 3
 		var mine []Joined
 		for _, j := range joined {
 			if j.Index == it.Index {
@@ -116,16 +128,14 @@ func solicitedNode(a netip.Addr) netip.Addr {
 }
 
 // LinkMulticasts returns the link-layer addresses groups map to on the
-// Ethernet interfaces of ifs that are up (arp_mc_map, ndisc_mc_map; other
-// devices map none, and a device going down drops its groups' addresses),
-// each interface's in the order of its groups' first joins: Linux adds an
-// address to a device's list when the first group mapped to it is loaded.
-// IPv6 groups narrower than link-local scope are not loaded
-// (igmp6_group_added).
+// Ethernet interfaces of ifs (arp_mc_map, ndisc_mc_map; other devices map
+// none), each interface's in the order of its groups' first joins: Linux
+// adds an address to a device's list when the first group mapped to it is
+// loaded (Loaded).
 func LinkMulticasts(ifs []Interface, groups []MulticastGroup) []LinkMulticast {
 	var out []LinkMulticast
 	for _, it := range ifs {
-		if it.Type != linux.ARPHRD_ETHER || it.Flags&linux.IFF_MULTICAST == 0 || !it.Up() {
+		if it.Type != linux.ARPHRD_ETHER || it.Flags&linux.IFF_MULTICAST == 0 || it.GroupsDropped {
 			continue
 		}
 		var mine []MulticastGroup
@@ -138,7 +148,7 @@ func LinkMulticasts(ifs []Interface, groups []MulticastGroup) []LinkMulticast {
 		var macs []LinkMulticast
 		for _, g := range mine {
 			mac, ok := linkMulticast(g.Group)
-			if !ok {
+			if !ok || !Loaded(it, g.Group) {
 				continue
 			}
 			i := slices.IndexFunc(macs, func(m LinkMulticast) bool { return string(m.Addr) == string(mac) })
@@ -151,6 +161,19 @@ func LinkMulticasts(ifs []Interface, groups []MulticastGroup) []LinkMulticast {
 		out = append(out, macs...)
 	}
 	return out
+}
+
+// Loaded reports whether Linux has group in the link-layer filter of
+// interface it: every group is loaded when joined (igmp_group_added,
+// igmp6_group_added), up or down, except IPv6 ones narrower than
+// link-local scope, and unloaded when the interface goes down, until it
+// comes up again.
+func Loaded(it Interface, group netip.Addr) bool {
+	if it.GroupsDropped {
+		return false
+	}
+	b := group.As16()
+	return group.Is4() || b[1]&0x0f >= 2
 }
 
 // linkMulticast maps a group to its Ethernet address: 01:00:5e and the

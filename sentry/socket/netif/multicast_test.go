@@ -54,8 +54,10 @@ func TestMulticastGroupsEthernet(t *testing.T) {
 		t.Errorf("link addresses:\n got %q\nwant %q", got, want)
 	}
 
-	// Down, the interface leaves 224.0.0.1 and its link-layer filter.
+	// Taken down, the interface leaves 224.0.0.1 and its link-layer
+	// filter is emptied.
 	eth.Flags &^= linux.IFF_UP
+	eth.GroupsDropped = true
 	ifs = []Interface{lo, eth}
 	groups = MulticastGroups(ifs, addrs, joined)
 	if slices.ContainsFunc(groups, func(g MulticastGroup) bool { return g.Index == 4 && g.Group == allHosts }) {
@@ -66,5 +68,36 @@ func TestMulticastGroupsEthernet(t *testing.T) {
 	}
 	if m := LinkMulticasts(ifs, groups); len(m) != 0 {
 		t.Errorf("a down interface's link addresses: %v", m)
+	}
+
+	// Never up, it has the link addresses of its groups.
+	eth.GroupsDropped = false
+	ifs = []Interface{lo, eth}
+	got = nil
+	for _, m := range LinkMulticasts(ifs, MulticastGroups(ifs, nil, nil)) {
+		got = append(got, fmt.Sprintf("%d %x %d", m.Index, m.Addr, m.Refs))
+	}
+	if want := []string{"4 333300000001 1"}; !slices.Equal(got, want) {
+		t.Errorf("link addresses of an interface never up:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestMulticastGroupsRouter checks the all-routers groups of an interface
+// that forwards IPv6: on a multicast device only, newer than its
+// addresses' groups and older than any socket's join.
+func TestMulticastGroupsRouter(t *testing.T) {
+	eth := Interface{Index: 2, Name: "eth0", Type: linux.ARPHRD_ETHER, Flags: linux.IFF_UP | linux.IFF_MULTICAST, Forwarding6: true}
+	lo := Interface{Index: 1, Name: "lo", Type: linux.ARPHRD_LOOPBACK, Flags: linux.IFF_UP | linux.IFF_LOOPBACK, Forwarding6: true}
+	addrs := []Address{{Index: 2, Prefix: netip.MustParsePrefix("fd00::5/64")}}
+	joined := []Joined{{Index: 2, Group: netip.MustParseAddr("ff02::fb"), Order: 1}}
+	var got []string
+	for _, g := range MulticastGroups([]Interface{lo, eth}, addrs, joined) {
+		if g.Group.Is6() {
+			got = append(got, fmt.Sprintf("%d %s", g.Index, g.Group))
+		}
+	}
+	want := []string{"1 ff02::1", "1 ff01::1", "2 ff02::fb", "2 ff05::2", "2 ff01::2", "2 ff02::2", "2 ff02::1:ff00:5", "2 ff02::1", "2 ff01::1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("groups:\n got %q\nwant %q", got, want)
 	}
 }

@@ -73,6 +73,13 @@ type Interface struct {
 	// a TUN or TAP device, described by TUN; "" for others.
 	Kind string
 	TUN  netstack.TUNDevice
+	// Forwarding6 is the interface's net.ipv6.conf.*.forwarding: an
+	// IPv6 router's interface is in the all-routers groups.
+	Forwarding6 bool
+	// GroupsDropped is set when the interface went down after it was
+	// up: Linux took its multicast groups out of its link-layer filter
+	// (ip_mc_down, ipv6_mc_down) and puts them back when it comes up.
+	GroupsDropped bool
 }
 
 // Up reports IFF_UP.

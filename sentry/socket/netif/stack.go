@@ -48,6 +48,11 @@ type Stack struct {
 	// the IPv6 link-local ones.
 	added   map[ifAddr]addedAddr
 	lastSeq uint64
+
+	// wentDownMu protects wentDown, the interfaces taken down since
+	// they were last up (Interface.GroupsDropped); it nests inside mu.
+	wentDownMu sync.Mutex
+	wentDown   map[tcpip.NICID]bool
 }
 
 // limitedBroadcast is 255.255.255.255, which needs no route.
@@ -99,11 +104,33 @@ func (s *Stack) upLocked(id tcpip.NICID, ni *stack.NICInfo) bool {
 	return ni.Flags.Running && !(id == netstack.LoopbackNIC && s.st.LoopbackDown())
 }
 
+// setWentDown records an interface that was up (wasUp) being taken down,
+// or any being brought up.
+func (s *Stack) setWentDown(id tcpip.NICID, up, wasUp bool) {
+	s.wentDownMu.Lock()
+	defer s.wentDownMu.Unlock()
+	switch {
+	case up:
+		delete(s.wentDown, id)
+	case wasUp:
+		if s.wentDown == nil {
+			s.wentDown = map[tcpip.NICID]bool{}
+		}
+		s.wentDown[id] = true
+	}
+}
+
 // describe describes NIC id as interfaceOf does, and a TUN or TAP device
 // as tun_net_init sets one up.
 func (s *Stack) describe(id tcpip.NICID, ni *stack.NICInfo) Interface {
 	up := s.upLocked(id, ni)
 	it := interfaceOf(id, ni, up)
+	s.wentDownMu.Lock()
+	it.GroupsDropped = s.wentDown[id]
+	s.wentDownMu.Unlock()
+	if f, err := s.st.NICForwarding(id, ipv6.ProtocolNumber); err == nil {
+		it.Forwarding6 = f
+	}
 	d, ok := s.st.TUNDevice(ni.Name)
 	if !ok {
 		return it
@@ -496,6 +523,9 @@ func (s *Stack) SetUp(index int32, up bool) error {
 	id := tcpip.NICID(index)
 	if !s.st.HasNIC(id) {
 		return linux.ENODEV
+	}
+	if ni, ok := s.st.NICInfo()[id]; ok {
+		s.setWentDown(id, up, s.upLocked(id, &ni))
 	}
 	if id == netstack.LoopbackNIC && s.st.CheckNIC(id) {
 		return s.setLoopbackUpLocked(up)
