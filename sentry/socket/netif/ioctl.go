@@ -15,9 +15,12 @@ import (
 // address requests (devinet_ioctl: SIOCGIFADDR, SIOCGIFNETMASK,
 // SIOCGIFBRDADDR, SIOCGIFDSTADDR), which other families answer ENOTTY.
 // Of the changing requests SIOCSIFFLAGS (IFF_UP, what `ifconfig lo up`
-// and older `ip link set` use) and SIOCSIFMTU (wireguard-go's, ifconfig's)
-// are here, which netstack can change; the other SIOCSIF* ones fall
-// through to the socket (ENOTTY).
+// and older `ip link set` use), SIOCSIFMTU (wireguard-go's, ifconfig's)
+// and devinet_ioctl's SIOCSIFADDR, SIOCSIFNETMASK and SIOCSIFBRDADDR
+// (ioctl_addr.go) are here, which netstack can change; the other SIOCSIF*
+// ones fall through to the socket (ENOTTY). An AF_INET6 socket's
+// SIOCSIFADDR, which adds an IPv6 address (struct in6_ifreq), is not
+// served: it is ENOTTY.
 
 const (
 	// sizeofIfreq is sizeof(struct ifreq): a 16-byte name, then a
@@ -45,7 +48,8 @@ func IsIoctl(req uint64) bool {
 	case linux.SIOCGIFCONF, linux.SIOCGIFNAME, linux.SIOCGIFINDEX, linux.SIOCGIFFLAGS,
 		linux.SIOCGIFMTU, linux.SIOCGIFHWADDR, linux.SIOCGIFTXQLEN, linux.SIOCGIFMETRIC,
 		linux.SIOCGIFMAP, linux.SIOCGIFADDR, linux.SIOCGIFNETMASK, linux.SIOCGIFBRDADDR,
-		linux.SIOCGIFDSTADDR, linux.SIOCSIFFLAGS, linux.SIOCSIFMTU:
+		linux.SIOCGIFDSTADDR, linux.SIOCSIFFLAGS, linux.SIOCSIFMTU,
+		linux.SIOCSIFADDR, linux.SIOCSIFNETMASK, linux.SIOCSIFBRDADDR:
 		return true
 	}
 	return false
@@ -84,7 +88,7 @@ func isInetIoctl(req uint64) bool {
 	case linux.SIOCGIFADDR, linux.SIOCGIFNETMASK, linux.SIOCGIFBRDADDR, linux.SIOCGIFDSTADDR:
 		return true
 	}
-	return false
+	return isSetAddrIoctl(req)
 }
 
 // hostIoctler is a Network whose requests go to a host socket (Host).
@@ -112,6 +116,9 @@ func Ioctl(io IoctlIO, n Network, family int, req, arg uint64) (uint64, error) {
 	}
 	if req == linux.SIOCSIFMTU {
 		return 0, setMTU(io, n, ifr)
+	}
+	if isSetAddrIoctl(req) {
+		return 0, setInetAddr(io, n, req, ifr)
 	}
 	if h, ok := n.(hostIoctler); ok {
 		if err := h.hostIoctl(req, ifr); err != nil {

@@ -149,11 +149,8 @@ type Configurator interface {
 	SetUp(index int32, up bool) error
 	// SetMTU changes the interface's MTU.
 	SetMTU(index int32, mtu uint32) error
-	// AddAddress adds an address to an interface, an IPv4 one with the
-	// scope given (RT_SCOPE_*; an IPv6 one's comes from the address);
-	// replace allows it to exist already (NLM_F_REPLACE), else that is
-	// EEXIST.
-	AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, scope uint8, replace bool) error
+	// AddAddress adds an address to an interface, with what o gives.
+	AddAddress(index int32, p netip.Prefix, o AddrOptions) error
 	// DelAddress removes one (EADDRNOTAVAIL if it does not exist).
 	DelAddress(index int32, p netip.Prefix) error
 	// AddRoute adds a route to the main table; replace replaces one of
@@ -162,6 +159,22 @@ type Configurator interface {
 	// DelRoute removes the main-table routes r matches (ESRCH if none):
 	// zero fields of r match anything but the destination.
 	DelRoute(r Route) error
+}
+
+// AddrOptions are what an address is added with besides its prefix.
+type AddrOptions struct {
+	// Broadcast is an IPv4 address's broadcast address (invalid or
+	// 0.0.0.0: none).
+	Broadcast netip.Addr
+	// Scope is an IPv4 address's RT_SCOPE_* (an IPv6 one's comes from
+	// the address).
+	Scope uint8
+	// Label is an IPv4 address's label ("": the interface's name), which
+	// names an alias ("eth0:1") for the interface ioctls.
+	Label string
+	// Replace allows the address to exist already (NLM_F_REPLACE),
+	// else that is EEXIST.
+	Replace bool
 }
 
 // ByIndex returns the interface of index in ifs.

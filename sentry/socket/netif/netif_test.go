@@ -121,13 +121,13 @@ func TestIoctl(t *testing.T) {
 func TestStackChanges(t *testing.T) {
 	s := newStack(t)
 	p := netip.MustParsePrefix("10.3.0.5/16")
-	if err := s.AddAddress(1, p, netip.Addr{}, linux.RT_SCOPE_UNIVERSE, false); err != nil {
+	if err := s.AddAddress(1, p, AddrOptions{Scope: linux.RT_SCOPE_UNIVERSE}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddAddress(1, p, netip.Addr{}, linux.RT_SCOPE_UNIVERSE, false); err != linux.EEXIST {
+	if err := s.AddAddress(1, p, AddrOptions{Scope: linux.RT_SCOPE_UNIVERSE}); err != linux.EEXIST {
 		t.Errorf("second add = %v", err)
 	}
-	if err := s.AddAddress(7, p, netip.Addr{}, linux.RT_SCOPE_UNIVERSE, false); err != linux.ENODEV {
+	if err := s.AddAddress(7, p, AddrOptions{Scope: linux.RT_SCOPE_UNIVERSE}); err != linux.ENODEV {
 		t.Errorf("add to a missing NIC = %v", err)
 	}
 	if err := s.SetMTU(1, 1500); err != nil {

@@ -74,6 +74,8 @@ type addedAddr struct {
 	seq uint64
 	// scope is an IPv4 address's RT_SCOPE_*, which the request gave.
 	scope uint8
+	// label is an IPv4 address's label ("": the interface's name).
+	label string
 	// secondary is set for an IPv4 address added to an interface that
 	// had one in the same subnet (same prefix length) already, its
 	// primary (inet_insert_ifa): Linux lists it after every primary,
@@ -242,6 +244,9 @@ func (s *Stack) Addresses() ([]Address, error) {
 			}
 			if ip.Is4() {
 				a.Label = ni.Name
+				if added.label != "" {
+					a.Label = added.label
+				}
 				a.Broadcast = added.broadcast
 				if !ok && !ni.Flags.Loopback && ni.ARPHardwareType != header.ARPHardwareNone {
 					a.Broadcast, _ = IPv4Broadcast(a.Prefix)
@@ -675,11 +680,11 @@ func (s *Stack) SetMTU(index int32, mtu uint32) error {
 }
 
 // AddAddress implements Configurator.AddAddress; the address's prefix
-// route comes with it, as in Linux. An IPv4 address keeps broadcast
-// (invalid or 0.0.0.0: none) and scope, which replacing an address does
-// not change; one in the subnet of another of the interface must have
-// its scope (EINVAL, inet_insert_ifa).
-func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, scope uint8, replace bool) error {
+// route comes with it, as in Linux. An IPv4 address keeps its broadcast
+// address, scope and label, which replacing an address does not change;
+// one in the subnet of another of the interface must have its scope
+// (EINVAL, inet_insert_ifa).
+func (s *Stack) AddAddress(index int32, p netip.Prefix, o AddrOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := tcpip.NICID(index)
@@ -699,7 +704,7 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, sc
 			if a.Index != index || !a.Prefix.Addr().Is4() || a.Prefix.Addr() == p.Addr() || a.Prefix.Bits() != p.Bits() || a.Prefix.Masked() != p.Masked() {
 				continue
 			}
-			if a.Scope != scope {
+			if a.Scope != o.Scope {
 				return linux.EINVAL
 			}
 			if a.Flags&linux.IFA_F_SECONDARY == 0 {
@@ -710,14 +715,14 @@ func (s *Stack) AddAddress(index int32, p netip.Prefix, broadcast netip.Addr, sc
 	switch err := s.st.AddProtocolAddress(id, pa, stack.AddressProperties{}); err.(type) {
 	case nil:
 	case *tcpip.ErrDuplicateAddress:
-		if !replace {
+		if !o.Replace {
 			return linux.EEXIST
 		}
 		return nil
 	default:
 		return linux.EINVAL
 	}
-	s.recordAddedLocked(index, p.Addr(), addedAddr{broadcast: broadcast, scope: scope, secondary: secondary})
+	s.recordAddedLocked(index, p.Addr(), addedAddr{broadcast: o.Broadcast, scope: o.Scope, label: o.Label, secondary: secondary})
 	if ni, ok := s.st.SingleNICInfo(id); ok && s.upLocked(id, ni) {
 		s.addPrefixRouteLocked(index, p)
 	}

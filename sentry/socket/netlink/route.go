@@ -1,6 +1,7 @@
 package netlink
 
 import (
+	"bytes"
 	"net/netip"
 
 	linux "golang.org/x/sys/unix"
@@ -538,6 +539,10 @@ func changeAddr(n netif.Network, m nlmsg.Message, family uint8, c *Caller) linux
 	if err != 0 {
 		return err
 	}
+	if l, ok := attrs[linux.IFA_LABEL]; ok && family == linux.AF_INET && len(bytes.TrimSuffix(l, []byte{0})) > linux.IFNAMSIZ-1 {
+		// ifa_ipv4_policy's NLA_STRING of at most IFNAMSIZ-1 bytes.
+		return linux.ERANGE
+	}
 	if int(ifa.PrefixLen) > ip.BitLen() {
 		return linux.EINVAL
 	}
@@ -568,6 +573,11 @@ func changeAddr(n netif.Network, m nlmsg.Message, family uint8, c *Caller) linux
 			p = netip.PrefixFrom(ip, int(ifa.PrefixLen))
 		}
 		old := find(p)
+		if l, ok := attrs[linux.IFA_LABEL]; ok && family == linux.AF_INET && old != nil && old.Label != nlmsg.Str(l) {
+			// inet_rtm_deladdr deletes only the address with the
+			// label given.
+			old = nil
+		}
 		if old == nil {
 			return linux.EADDRNOTAVAIL
 		}
@@ -615,7 +625,12 @@ func changeAddr(n netif.Network, m nlmsg.Message, family uint8, c *Caller) linux
 			return linux.EINVAL
 		}
 	}
-	if err := conf.AddAddress(int32(ifa.Index), p, broadcast, ifa.Scope, m.Flags&nlmsg.FlagReplace != 0); err != nil {
+	var label string
+	if family == linux.AF_INET {
+		label = nlmsg.Str(attrs[linux.IFA_LABEL])
+	}
+	o := netif.AddrOptions{Broadcast: broadcast, Scope: ifa.Scope, Label: label, Replace: m.Flags&nlmsg.FlagReplace != 0}
+	if err := conf.AddAddress(int32(ifa.Index), p, o); err != nil {
 		return errnoOf(err)
 	}
 	if a := find(p); a != nil {
