@@ -19,11 +19,20 @@ int main(void) {
 	CHECK_OK(timerfd_gettime(fd, &cur));
 	CHECK(cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0);
 
-	// One-shot, 20 ms.
-	struct itimerspec its = {.it_value = {0, 20000000}};
+	// One-shot: the remaining time is reported, and returned as the
+	// old value when it is re-armed. Two seconds leave room for a
+	// loaded machine to stall between the calls; the re-armed 20 ms
+	// then fire.
+	struct itimerspec its = {.it_value = {2, 0}};
 	CHECK_OK(timerfd_settime(fd, 0, &its, NULL));
 	CHECK_OK(timerfd_gettime(fd, &cur));
-	CHECK(cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 && cur.it_value.tv_nsec <= 20000000);
+	CHECK(cur.it_interval.tv_sec == 0 && cur.it_interval.tv_nsec == 0);
+	CHECK(cur.it_value.tv_sec < 2 || (cur.it_value.tv_sec == 2 && cur.it_value.tv_nsec == 0));
+	CHECK(cur.it_value.tv_sec > 0 || cur.it_value.tv_nsec > 0);
+	its.it_value = (struct timespec){0, 20000000};
+	struct itimerspec was;
+	CHECK_OK(timerfd_settime(fd, 0, &its, &was));
+	CHECK(was.it_value.tv_sec <= 2 && (was.it_value.tv_sec > 0 || was.it_value.tv_nsec > 0));
 	CHECK_EQ(wait_fd(fd, POLLIN, 2000) & POLLIN, POLLIN);
 	CHECK_EQ(read(fd, &n, sizeof n), 8);
 	CHECK_EQ(n, 1);
