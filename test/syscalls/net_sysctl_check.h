@@ -20,14 +20,18 @@ static inline void enter_netns(void) {
 	}
 }
 
-// lo_up brings the namespace's lo up, as `ip link set lo up` does.
-static inline void lo_up(void) {
+// lo_set brings the namespace's lo up or down, as `ip link set lo up|down`
+// does.
+static inline void lo_set(int up) {
 	int fd = nl_open();
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 1, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 1, .ifi_flags = up ? IFF_UP : 0, .ifi_change = IFF_UP};
 	nl_send(fd, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi, sizeof ifi);
 	CHECK_EQ(nl_collect(fd, 1, NULL, NULL), 0);
 	close(fd);
 }
+
+// lo_up brings the namespace's lo up.
+static inline void lo_up(void) { lo_set(1); }
 
 // sysctl_get reads /proc/sys/<name> into buf without its newline.
 static inline const char *sysctl_get(const char *name, char *buf, size_t size) {

@@ -65,15 +65,6 @@ static int add_lo_v6(void) {
 	return e;
 }
 
-// set_lo_up brings lo up or down, as `ip link set lo up|down` does.
-static void set_lo_up(int up) {
-	int fd = nl_open();
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 1, .ifi_flags = up ? IFF_UP : 0, .ifi_change = IFF_UP};
-	nl_send(fd, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 3, &ifi, sizeof ifi);
-	CHECK_EQ(nl_collect(fd, 3, NULL, NULL), 0);
-	close(fd);
-}
-
 // v6_on and v6_off check that lo has ::1 or no IPv6 address (macros, so
 // that a failure names the step).
 #define v6_on()                                   \
@@ -141,14 +132,14 @@ int main(void) {
 	// lo brought up while its IPv6 is off gets no ::1; turned on while
 	// down, it gets it when it comes up.
 	SYSCTL_SET(LO, "1");
-	set_lo_up(0);
-	set_lo_up(1);
+	lo_set(0);
+	lo_set(1);
 	v6_off();
 	lo_datagram_arrives(AF_INET);
-	set_lo_up(0);
+	lo_set(0);
 	SYSCTL_SET(LO, "0");
 	CHECK_EQ(lo_v6_addresses(), 0);
-	set_lo_up(1);
+	lo_set(1);
 	v6_on();
 	return 0;
 }

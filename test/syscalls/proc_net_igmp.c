@@ -48,14 +48,6 @@ static void expect_igmp(int count, const char *groups[]) {
 	expect_file("/proc/net/igmp", want);
 }
 
-static void lo_set_up(int up) {
-	int fd = nl_open();
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 1, .ifi_flags = up ? IFF_UP : 0, .ifi_change = IFF_UP};
-	nl_send(fd, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi, sizeof ifi);
-	CHECK_EQ(nl_collect(fd, 1, NULL, NULL), 0);
-	close(fd);
-}
-
 static void join4(int s, int add, const char *group) {
 	struct ip_mreqn m = {.imr_ifindex = 1};
 	CHECK_EQ(inet_pton(AF_INET, group, &m.imr_multiaddr), 1);
@@ -80,7 +72,7 @@ int main(void) {
 	expect_file("/proc/net/igmp6", ALL_NODES);
 	expect_file("/proc/net/dev_mcast", "");
 
-	lo_set_up(1);
+	lo_set(1);
 	expect_igmp(1, (const char *[]){"010000E0 1"});
 
 	int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
@@ -106,7 +98,7 @@ int main(void) {
 	CHECK_OK(close(c));
 	expect_file("/proc/net/igmp6", ALL_NODES);
 
-	lo_set_up(0);
+	lo_set(0);
 	expect_igmp(1, (const char *[]){"040201EF 1"});
 	expect_file("/proc/net/igmp6", ALL_NODES_DROPPED);
 	CHECK_OK(close(a));
@@ -140,7 +132,7 @@ int main(void) {
 	expect_file("/proc/net/igmp6", want);
 
 	// Up again, lo's groups are loaded again.
-	lo_set_up(1);
+	lo_set(1);
 	strcpy(want, ALL_NODES);
 	TUN6("ff020000000000000000000000000001", "0000000C");
 	TUN6("ff010000000000000000000000000001", "00000008");

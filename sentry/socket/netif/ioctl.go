@@ -145,6 +145,23 @@ func ifreqName(ifr []byte) string {
 	return string(name)
 }
 
+// ifreqDevice returns the interface an ifreq names, ignoring an alias
+// suffix ("eth0:1"), with the whole name and whether it has one (ENODEV:
+// no such interface).
+func ifreqDevice(n Network, ifr []byte) (it *Interface, name string, alias bool, err error) {
+	ifs, err := n.Interfaces()
+	if err != nil {
+		return nil, "", false, err
+	}
+	name = ifreqName(ifr)
+	base, _, alias := strings.Cut(name, ":")
+	it, ok := ByName(ifs, base)
+	if !ok {
+		return nil, "", false, linux.ENODEV
+	}
+	return it, name, alias, nil
+}
+
 // ifreq serves one struct ifreq request from n's snapshot.
 func ifreq(n Network, req uint64, ifr []byte) error {
 	ifs, err := n.Interfaces()
@@ -216,15 +233,9 @@ func setFlags(io IoctlIO, n Network, family int, ifr []byte) error {
 	if a, ok := io.(NetAdminer); !ok || !a.NetAdmin() {
 		return linux.EPERM
 	}
-	ifs, err := n.Interfaces()
+	it, name, alias, err := ifreqDevice(n, ifr)
 	if err != nil {
 		return err
-	}
-	name := ifreqName(ifr)
-	base, _, alias := strings.Cut(name, ":")
-	it, ok := ByName(ifs, base)
-	if !ok {
-		return linux.ENODEV
 	}
 	// ifr_flags is a short.
 	flags := uint32(binary.LittleEndian.Uint16(ifr[ifNameSize:]))

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"net/netip"
-	"strings"
 
 	linux "golang.org/x/sys/unix"
 )
@@ -45,15 +44,9 @@ func setInetAddr(io IoctlIO, n Network, req uint64, ifr []byte) error {
 		return linux.EINVAL
 	}
 	v := netip.AddrFrom4([4]byte(data[4:8]))
-	ifs, err := n.Interfaces()
+	it, name, alias, err := ifreqDevice(n, ifr)
 	if err != nil {
 		return err
-	}
-	name := ifreqName(ifr)
-	base, _, alias := strings.Cut(name, ":")
-	it, ok := ByName(ifs, base)
-	if !ok {
-		return linux.ENODEV
 	}
 	conf, ok := n.(Configurator)
 	if !ok {
