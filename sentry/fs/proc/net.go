@@ -409,18 +409,12 @@ func formatInetSockets(socks []netif.InetSocket, name string) []byte {
 	default:
 		b.WriteString("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n")
 	}
-	addr := func(a netip.AddrPort) string {
-		if v6 {
-			return fmt.Sprintf("%s:%04X", hex6Words(a.Addr()), a.Port())
-		}
-		return fmt.Sprintf("%08X:%04X", be32(a.Addr()), a.Port())
-	}
 	i := 0
 	for _, s := range socks {
 		if s.V6 != v6 || (s.Protocol == unix.IPPROTO_TCP) != tcp {
 			continue
 		}
-		local, remote := addr(s.Local), addr(s.Remote)
+		local, remote := sockAddr(s.Local, v6), sockAddr(s.Remote, v6)
 		var line string
 		switch {
 		case tcp && s.State == netif.TCPTimeWait:
@@ -449,6 +443,16 @@ func formatInetSockets(socks []netif.InetSocket, name string) []byte {
 		i++
 	}
 	return b.Bytes()
+}
+
+// sockAddr renders a socket's address as the /proc/net socket listings
+// do: the IPv4 address as one hex word, an IPv6 one as four, then the
+// port.
+func sockAddr(a netip.AddrPort, v6 bool) string {
+	if v6 {
+		return fmt.Sprintf("%s:%04X", hex6Words(a.Addr()), a.Port())
+	}
+	return fmt.Sprintf("%08X:%04X", be32(a.Addr()), a.Port())
 }
 
 // formatNetlink renders /proc/net/netlink (netlink_seq_show).
@@ -508,12 +512,11 @@ func formatIGMP6(groups []netif.MulticastGroup, ifs []netif.Interface) []byte {
 				continue
 			}
 			a := g.Group.As16()
-			scope := a[1] & 0x0f
 			flags := 0
 			if netif.Loaded(it, g.Group) {
 				flags |= mafLoaded
 			}
-			if scope < 2 || g.Group == netip.IPv6LinkLocalAllNodes() {
+			if netif.MulticastScope(g.Group) < netif.ScopeLinkLocal || g.Group == netip.IPv6LinkLocalAllNodes() {
 				flags |= mafNoReport
 			}
 			fmt.Fprintf(&b, "%-4d %-15s %x %5d %08X %d\n", it.Index, it.Name, a[:], g.Users, flags, 0)
@@ -565,16 +568,8 @@ func formatRawSockets(socks []netif.InetSocket, name string) []byte {
 		if raw {
 			bucket = int(s.Local.Port() & 255)
 		}
-		var local, remote string
-		if v6 {
-			local = fmt.Sprintf("%s:%04X", hex6Words(s.Local.Addr()), s.Local.Port())
-			remote = fmt.Sprintf("%s:%04X", hex6Words(s.Remote.Addr()), s.Remote.Port())
-		} else {
-			local = fmt.Sprintf("%08X:%04X", be32(s.Local.Addr()), s.Local.Port())
-			remote = fmt.Sprintf("%08X:%04X", be32(s.Remote.Addr()), s.Remote.Port())
-		}
 		rest := fmt.Sprintf("%s %s %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %s %d",
-			local, remote, s.State, 0, uint32(s.RxQueue), 0, 0, 0, s.UID, 0, s.Inode, 2, ptr, 0)
+			sockAddr(s.Local, v6), sockAddr(s.Remote, v6), s.State, 0, uint32(s.RxQueue), 0, 0, 0, s.UID, 0, s.Inode, 2, ptr, 0)
 		switch {
 		case v6:
 			fmt.Fprintf(&b, "%5d: %s\n", bucket, rest)

@@ -169,11 +169,16 @@ func LinkMulticasts(ifs []Interface, groups []MulticastGroup) []LinkMulticast {
 // link-local scope, and unloaded when the interface goes down, until it
 // comes up again.
 func Loaded(it Interface, group netip.Addr) bool {
-	if it.GroupsDropped {
-		return false
-	}
-	b := group.As16()
-	return group.Is4() || b[1]&0x0f >= 2
+	return !it.GroupsDropped && (group.Is4() || MulticastScope(group) >= ScopeLinkLocal)
+}
+
+// ScopeLinkLocal is the link-local scope of an IPv6 multicast address
+// (RFC 4291 2.7); interface-local (1) and reserved (0) are narrower.
+const ScopeLinkLocal = 2
+
+// MulticastScope returns the scope field of IPv6 multicast address g.
+func MulticastScope(g netip.Addr) uint8 {
+	return g.As16()[1] & 0x0f
 }
 
 // linkMulticast maps a group to its Ethernet address: 01:00:5e and the
@@ -185,9 +190,9 @@ func linkMulticast(g netip.Addr) ([]byte, bool) {
 		b := g.As4()
 		return []byte{0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]}, true
 	}
-	b := g.As16()
-	if b[1]&0x0f < 2 {
+	if MulticastScope(g) < ScopeLinkLocal {
 		return nil, false
 	}
+	b := g.As16()
 	return []byte{0x33, 0x33, b[12], b[13], b[14], b[15]}, true
 }

@@ -33,11 +33,11 @@ type kernelInodes map[int]uint64
 func (ns *Namespace) Sockets() []Listed {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
+	if ns.kernelInodes == nil {
+		ns.kernelInodes = kernelInodes{}
+	}
 	var out []Listed
 	for protocol := range ns.protocols {
-		if ns.kernelInodes == nil {
-			ns.kernelInodes = kernelInodes{}
-		}
 		ino, ok := ns.kernelInodes[protocol]
 		if !ok {
 			ino = synth.NewIno()
