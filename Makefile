@@ -13,12 +13,13 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # python3, diff (diffutils) and find (findutils). Pods get their network from
 # the distribution's CNI plugins (containernetworking-plugins, in
 # /usr/lib/cni); the network tests use ip (iproute2), iptables (portmap, and
-# iptables-legacy for the sandbox's packet filter) and
+# iptables-legacy and iptables-nft for the sandbox's packet filter), nft
+# (nftables) and
 # curl, and Python's socket tests (libpython3.11-testsuite); the package
 # tests inspect the .rpm with rpm. The network benchmark compares pods with
 # a runc container (runc) and loads httpd with wrk.
 DEBS := gcc libc6-dev busybox-static sqlite3 git tar python3 diffutils findutils skopeo umoci \
-	containernetworking-plugins iproute2 iptables curl rpm runc wrk libpython3.11-testsuite
+	containernetworking-plugins iproute2 iptables nftables curl rpm runc wrk libpython3.11-testsuite
 
 export CGO_ENABLED ?= 0
 

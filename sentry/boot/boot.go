@@ -54,6 +54,7 @@ func Main(args []string) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	routeGvisorLog(log)
 	if c := spec.Confine; c != nil {
 		if err := prepareConfinement(c, log); err != nil {
 			log.Error("sentry failed", "err", err)

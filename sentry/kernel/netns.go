@@ -5,10 +5,12 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
 
 	"github.com/cocoonrt/cocoon/netstack"
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
+	"github.com/cocoonrt/cocoon/sentry/socket/nfnetlink"
 )
 
 // Network namespaces. The sandbox's own network (the pod's, or a
@@ -72,6 +74,7 @@ func newNetNamespace(k *Kernel) (*NetNamespace, error) {
 	n.netlink = netlink.NewNamespace(map[int]netlink.Protocol{
 		unix.NETLINK_ROUTE:     route,
 		unix.NETLINK_SOCK_DIAG: netlink.NewSockDiag(func() []netif.InetSocket { return k.InetSocketsOf(n.view, nil) }, k.unixSocketsOf(n)),
+		unix.NETLINK_NETFILTER: nfnetlink.New(func() (*stack.Stack, error) { return st.Stack, nil }),
 	})
 	return n, nil
 }

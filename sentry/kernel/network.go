@@ -4,9 +4,11 @@ import (
 	"errors"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
 
 	"github.com/cocoonrt/cocoon/sentry/socket/netif"
 	"github.com/cocoonrt/cocoon/sentry/socket/netlink"
+	"github.com/cocoonrt/cocoon/sentry/socket/nfnetlink"
 )
 
 // Network returns the network configuration the sandbox's programs see
@@ -66,6 +68,13 @@ func (k *Kernel) Netlink() *netlink.Namespace {
 		k.netlink = netlink.NewNamespace(map[int]netlink.Protocol{
 			unix.NETLINK_ROUTE:     netlink.NewRoute(k.Network),
 			unix.NETLINK_SOCK_DIAG: netlink.NewSockDiag(inet, k.unixSocketsOf(InitialNetNamespace())),
+			unix.NETLINK_NETFILTER: nfnetlink.New(func() (*stack.Stack, error) {
+				st, err := k.NetStack()
+				if err != nil {
+					return nil, err
+				}
+				return st.Stack, nil
+			}),
 		})
 	})
 	return k.netlink

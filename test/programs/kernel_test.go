@@ -267,3 +267,31 @@ func TestPythonMultiprocessing(t *testing.T) {
 		t.Errorf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestNFTables changes the packet filter with nft and iptables-nft
+// (nf_tables over NETLINK_NETFILTER) and checks what they list and what
+// the stack does with loopback traffic: a drop, a DNAT, a failing batch
+// that changes nothing, a nested namespace's empty rule set. Natively it
+// runs in a namespace of its own, so the host's rules are untouched.
+func TestNFTables(t *testing.T) {
+	script, err := filepath.Abs("testdata/nftables.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range []string{"nft", "iptables-nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is missing (make test installs it): %v", tool, err)
+		}
+	}
+	argv := []string{"sh", script}
+	native := run(t, false, "/tmp", inOwnNetns(argv...)...)
+	sandbox := run(t, true, "/tmp", argv...)
+	if native.code != sandbox.code || native.stdout != sandbox.stdout || native.stderr != sandbox.stderr {
+		t.Errorf("native (exit %d):\n%s%s\nsandbox (exit %d):\n%s%s", native.code, native.stdout, native.stderr, sandbox.code, sandbox.stdout, sandbox.stderr)
+	}
+	for _, want := range []string{"dropped: nc: timed out", "dnat: translated", "-A OUTPUT -p tcp -m tcp --dport 7072 -j DNAT"} {
+		if !strings.Contains(sandbox.stdout, want) {
+			t.Errorf("sandbox stdout lacks %q", want)
+		}
+	}
+}

@@ -29,6 +29,22 @@ type Protocol interface {
 	Serve(m nlmsg.Message, c *Caller) (replies []nlmsg.Message, dump bool, err linux.Errno)
 }
 
+// A Batcher is a Protocol that serves some sends whole, as one
+// transaction (nfnetlink's batches), rather than message by message.
+type Batcher interface {
+	// Batch serves data, one send from c, if it is such a send: it
+	// returns the messages to acknowledge, in order, each with its
+	// errno (0: an acknowledgement), and true. False leaves the send to
+	// Serve, message by message.
+	Batch(data []byte, c *Caller) ([]Ack, bool)
+}
+
+// Ack is a request to acknowledge and with what errno.
+type Ack struct {
+	Request nlmsg.Message
+	Errno   linux.Errno
+}
+
 // Caller is who sent a request.
 type Caller struct {
 	// PortID is the sending socket's.

@@ -411,6 +411,16 @@ func (s *Socket) serve(data []byte, port uint32, netAdmin bool) {
 	c := &Caller{PortID: port, NetAdmin: netAdmin, Strict: strict, Notify: func(group uint32, m nlmsg.Message) {
 		s.ns.broadcast(s.protocol, group, 0, m.Bytes(), nil)
 	}}
+	if b, ok := s.proto.(Batcher); ok {
+		if acks, ok := b.Batch(data, c); ok {
+			s.mu.Lock()
+			for _, a := range acks {
+				s.enqueueLocked(datagram{data: s.ackLocked(a.Request, port, a.Errno)})
+			}
+			s.mu.Unlock()
+			return
+		}
+	}
 	for _, m := range nlmsg.Split(data) {
 		var errno linux.Errno
 		if m.Flags&nlmsg.FlagRequest != 0 && m.Type >= nlmsg.MinType {

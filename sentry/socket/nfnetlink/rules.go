@@ -1,0 +1,191 @@
+package nfnetlink
+
+import (
+	glinux "gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/marshal/primitive"
+	gnl "gvisor.dev/gvisor/pkg/sentry/socket/netlink/nlmsg"
+	"gvisor.dev/gvisor/pkg/syserr"
+	"gvisor.dev/gvisor/pkg/tcpip/nftables"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// maxExprs is NFT_RULE_MAXEXPRS.
+const maxExprs = 128
+
+// newRule is NFT_MSG_NEWRULE (nf_tables_newrule): a rule appended or
+// inserted, at either end of its chain or next to the rule
+// NFTA_RULE_POSITION names, or one that replaces the rule
+// NFTA_RULE_HANDLE names (NLM_F_REPLACE).
+func newRule(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) *syserr.AnnotatedError {
+	tab, err := tableNamed(nft, r, glinux.NFTA_RULE_TABLE, portID)
+	if err != nil {
+		return err
+	}
+	var chain *nftables.Chain
+	if name, ok := r.attrs[glinux.NFTA_RULE_CHAIN]; ok {
+		chain, err = tab.GetChain(name.String())
+	} else if id, ok := nftables.AttrNetToHost[uint32](glinux.NFTA_RULE_CHAIN_ID, r.attrs); ok {
+		chain, err = tab.GetChainByID(id)
+	} else {
+		return invalid("no NFTA_RULE_CHAIN or NFTA_RULE_CHAIN_ID")
+	}
+	if err != nil {
+		return err
+	}
+	if chain.IsBound() {
+		return unsupported("a rule in a bound chain")
+	}
+	if chain.GetFlags()&glinux.NFT_CHAIN_HW_OFFLOAD != 0 {
+		return unsupported("hardware offload")
+	}
+	var old *nftables.Rule
+	replace := false
+	if _, ok := r.attrs[glinux.NFTA_RULE_HANDLE]; ok {
+		h, ok := nftables.AttrNetToHost[uint64](glinux.NFTA_RULE_HANDLE, r.attrs)
+		if !ok {
+			return invalid("malformed NFTA_RULE_HANDLE")
+		}
+		if old, err = chain.GetRuleByHandle(h); err != nil {
+			return err
+		}
+		if msgFlags&glinux.NLM_F_EXCL != 0 {
+			return syserr.NewAnnotatedError(syserr.ErrExists, "rule exists")
+		}
+		if msgFlags&glinux.NLM_F_REPLACE == 0 {
+			return unsupported("a rule handle without NLM_F_REPLACE")
+		}
+		replace = true
+	} else {
+		if msgFlags&glinux.NLM_F_CREATE == 0 || msgFlags&glinux.NLM_F_REPLACE != 0 {
+			return invalid("a new rule needs NLM_F_CREATE and no NLM_F_REPLACE")
+		}
+		if _, ok := r.attrs[glinux.NFTA_RULE_POSITION]; ok {
+			h, ok := nftables.AttrNetToHost[uint64](glinux.NFTA_RULE_POSITION, r.attrs)
+			if !ok {
+				return invalid("malformed NFTA_RULE_POSITION")
+			}
+			if old, err = chain.GetRuleByHandle(h); err != nil {
+				return err
+			}
+		} else if nftables.HasAttr(glinux.NFTA_RULE_POSITION_ID, r.attrs) {
+			return unsupported("NFTA_RULE_POSITION_ID")
+		}
+	}
+	var exprs []nftables.ExprInfo
+	if b, ok := r.attrs[glinux.NFTA_RULE_EXPRESSIONS]; ok {
+		if exprs, err = nftables.ParseNestedExprs(gnl.AttrsView(b), maxExprs); err != nil {
+			return err
+		}
+	}
+	rule := &nftables.Rule{}
+	if udata, ok := r.attrs[glinux.NFTA_RULE_USERDATA]; ok {
+		if err := rule.SetUserData(udata); err != nil {
+			return err
+		}
+	}
+	for _, e := range exprs {
+		if err := rule.AddOpFromExprInfo(nft, tab, e); err != nil {
+			return err
+		}
+	}
+	switch {
+	case replace:
+		if err := chain.RegisterAfterExistingRule(rule, old); err != nil {
+			return err
+		}
+		return chain.DeleteRule(old)
+	case msgFlags&glinux.NLM_F_APPEND != 0 && old != nil:
+		return chain.RegisterAfterExistingRule(rule, old)
+	case msgFlags&glinux.NLM_F_APPEND != 0:
+		return chain.RegisterRule(rule, -1)
+	case old != nil:
+		return chain.RegisterBeforeExistingRule(rule, old)
+	default:
+		return chain.RegisterRule(rule, 0)
+	}
+}
+
+// getRule is NFT_MSG_GETRULE: one rule by table, chain and handle, or a
+// dump, of one table or chain when the request names it.
+func getRule(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) *syserr.AnnotatedError {
+	tabName, hasTab := r.attrs[glinux.NFTA_RULE_TABLE]
+	chainName, hasChain := r.attrs[glinux.NFTA_RULE_CHAIN]
+	if dump {
+		return eachFamily(r, func(f stack.AddressFamily) *syserr.AnnotatedError {
+			for _, tab := range sortedTables(nft, f) {
+				if hasTab && tab.GetName() != tabName.String() {
+					continue
+				}
+				for _, chain := range sortedChains(tab) {
+					if hasChain && chain.GetName() != chainName.String() {
+						continue
+					}
+					var prev *nftables.Rule
+					for _, rule := range chain.GetRules() {
+						if err := fillRule(rule, prev, ms); err != nil {
+							return err
+						}
+						prev = rule
+					}
+				}
+			}
+			return nil
+		})
+	}
+	tab, err := tableNamed(nft, r, glinux.NFTA_RULE_TABLE, 0)
+	if err != nil {
+		return err
+	}
+	if !hasChain {
+		return invalid("no NFTA_RULE_CHAIN")
+	}
+	chain, err := tab.GetChain(chainName.String())
+	if err != nil {
+		return err
+	}
+	h, ok := nftables.AttrNetToHost[uint64](glinux.NFTA_RULE_HANDLE, r.attrs)
+	if !ok {
+		return invalid("no NFTA_RULE_HANDLE")
+	}
+	rule, err := chain.GetRuleByHandle(h)
+	if err != nil {
+		return err
+	}
+	var prev *nftables.Rule
+	if i, err := chain.GetRuleIndex(rule); err == nil && i > 0 {
+		prev, _ = chain.GetRule(i - 1)
+	}
+	return fillRule(rule, prev, ms)
+}
+
+// fillRule adds a rule's NEWRULE message (nf_tables_fill_rule_info): its
+// position is the handle of the rule before it.
+func fillRule(rule, prev *nftables.Rule, ms *gnl.MessageSet) *syserr.AnnotatedError {
+	chain := rule.GetChain()
+	m := ms.AddMessage(glinux.NetlinkMessageHeader{Type: uint16(glinux.NFNL_SUBSYS_NFTABLES)<<8 | uint16(glinux.NFT_MSG_NEWRULE)})
+	m.Put(&glinux.NetFilterGenMsg{Family: nftables.AfProtocol(rule.GetAddressFamily()), Version: glinux.NFNETLINK_V0})
+	m.PutAttrString(glinux.NFTA_RULE_TABLE, chain.GetTable().GetName())
+	m.PutAttrString(glinux.NFTA_RULE_CHAIN, chain.GetName())
+	m.PutAttr(glinux.NFTA_RULE_HANDLE, gnl.PutU64(rule.GetHandle()))
+	if prev != nil {
+		m.PutAttr(glinux.NFTA_RULE_POSITION, gnl.PutU64(prev.GetHandle()))
+	}
+	var list gnl.NestedAttr
+	for _, op := range rule.GetOperations() {
+		var expr gnl.NestedAttr
+		expr.PutAttrString(glinux.NFTA_EXPR_NAME, op.GetExprName())
+		data, err := op.Dump()
+		if err != nil {
+			return err
+		}
+		if len(data) > 0 {
+			expr.PutAttr(glinux.NFTA_EXPR_DATA, primitive.AsByteSlice(data))
+		}
+		list.PutAttr(glinux.NFTA_LIST_ELEM, primitive.AsByteSlice(expr))
+	}
+	m.PutNestedAttr(glinux.NFTA_RULE_EXPRESSIONS, list)
+	if rule.HasUserData() {
+		m.PutAttr(glinux.NFTA_RULE_USERDATA, primitive.AsByteSlice(rule.GetUserData()))
+	}
+	return nil
+}
