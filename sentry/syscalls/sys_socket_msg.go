@@ -10,6 +10,7 @@ import (
 	"github.com/cocoonrt/cocoon/sentry/kernel"
 	"github.com/cocoonrt/cocoon/sentry/socket/hostinet"
 	"github.com/cocoonrt/cocoon/sentry/socket/inet"
+	"github.com/cocoonrt/cocoon/sentry/socket/sockopt"
 	unixsock "github.com/cocoonrt/cocoon/sentry/socket/unix"
 	"github.com/cocoonrt/cocoon/sentry/vfs"
 )
@@ -716,6 +717,18 @@ func Getsockopt(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 		v = le.AppendUint32(nil, 1)
 	case unix.SO_ZEROCOPY:
 		v = le.AppendUint32(nil, 0) // never set: only TCP and UDP take it
+	case unix.SO_BUSY_POLL, unix.SO_PREFER_BUSY_POLL, unix.SO_BUSY_POLL_BUDGET:
+		kept, err := sockopt.GetBusyPoll(int(name), int32(le.Uint32(s.Opt(name, 4))))
+		if err != nil {
+			return 0, err
+		}
+		v = le.AppendUint32(nil, uint32(kept))
+	case unix.SO_SELECT_ERR_QUEUE:
+		v = s.Opt(name, 4)
+	case unix.SO_INCOMING_NAPI_ID:
+		v = le.AppendUint32(nil, 0)
+	case unix.SO_TXREHASH:
+		return 0, unix.EOPNOTSUPP // TCP sockets only
 	default:
 		return 0, unix.ENOPROTOOPT
 	}
@@ -812,8 +825,16 @@ func Setsockopt(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 			v = 1<<31 - 1
 		}
 		s.SetOpt(name, le.AppendUint32(nil, uint32(v)))
-	case unix.SO_ZEROCOPY:
-		return 0, unix.EOPNOTSUPP // sk_setsockopt: TCP and UDP only
+	case unix.SO_ZEROCOPY, unix.SO_TXREHASH:
+		return 0, unix.EOPNOTSUPP // sk_setsockopt: TCP and UDP (zerocopy), TCP (txrehash) only
+	case unix.SO_BUSY_POLL, unix.SO_PREFER_BUSY_POLL, unix.SO_BUSY_POLL_BUDGET:
+		kept, err := sockopt.SetBusyPoll(int(name), v, int32(le.Uint32(s.Opt(name, 4))), t.Credentials().HasCap(capNetAdmin))
+		if err != nil {
+			return 0, err
+		}
+		s.SetOpt(name, le.AppendUint32(nil, uint32(kept)))
+	case unix.SO_SELECT_ERR_QUEUE:
+		s.SetOpt(name, valBool())
 	case unix.SO_TYPE, unix.SO_DOMAIN, unix.SO_PROTOCOL, unix.SO_ERROR, unix.SO_ACCEPTCONN, unix.SO_PEERCRED:
 		// Read-only options.
 		return 0, unix.ENOPROTOOPT

@@ -136,6 +136,14 @@ type Socket struct {
 	// (sockopt.go).
 	debug       atomic.Bool
 	incomingCPU atomic.Int64
+	// busyPoll holds SO_BUSY_POLL, SO_PREFER_BUSY_POLL and
+	// SO_BUSY_POLL_BUDGET, which only round-trip (package sockopt says
+	// why); txRehashOff is a TCP socket's SO_TXREHASH 0 (the flow label
+	// is never rehashed: netstack sends none to rehash); selectErrQueue is
+	// SO_SELECT_ERR_QUEUE (Readiness).
+	busyPoll       [3]atomic.Int32
+	txRehashOff    atomic.Bool
+	selectErrQueue atomic.Bool
 
 	// groups are the multicast groups the socket joined
 	// (multicast.go).
@@ -302,8 +310,12 @@ func (s *Socket) Readiness(mask uint32) uint32 {
 	r := uint32(s.ep.Readiness(gwaiter.EventMask(mask | waiter.EventIn | waiter.EventOut)))
 	if s.ep.SocketOptions().PeekErr() != nil {
 		// datagram_poll and tcp_poll: a queued error (or zerocopy
-		// report) is POLLERR.
+		// report) is POLLERR, and for datagram_poll POLLPRI too with
+		// SO_SELECT_ERR_QUEUE (TCP's POLLPRI is urgent data).
 		r |= waiter.EventErr
+		if !s.isStream() && s.selectErrQueue.Load() {
+			r |= waiter.EventPri
+		}
 	}
 	if s.syn.pending.Load() {
 		// A connection that timed out is writable and in error until

@@ -3,6 +3,7 @@ package inet
 import (
 	"bytes"
 	"encoding/binary"
+	"sync/atomic"
 	"time"
 
 	linux "golang.org/x/sys/unix"
@@ -10,6 +11,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 
 	"github.com/cocoonrt/cocoon/sentry/socket/netfilter"
+	"github.com/cocoonrt/cocoon/sentry/socket/sockopt"
 )
 
 // Linux's limits on the options below.
@@ -146,6 +148,21 @@ func (s *Socket) getSocketOpt(name int) ([]byte, error) {
 		return b32(ops.GetNoChecksum()), nil
 	case linux.SO_INCOMING_CPU:
 		return i32(int(s.incomingCPU.Load() - 1)), nil
+	case linux.SO_BUSY_POLL, linux.SO_PREFER_BUSY_POLL, linux.SO_BUSY_POLL_BUDGET:
+		v, err := sockopt.GetBusyPoll(name, s.busyPollOpt(name).Load())
+		if err != nil {
+			return nil, err
+		}
+		return i32(int(v)), nil
+	case linux.SO_INCOMING_NAPI_ID:
+		return i32(0), nil
+	case linux.SO_TXREHASH:
+		if !s.isStream() {
+			return nil, linux.EOPNOTSUPP // TCP's alone
+		}
+		return b32(!s.txRehashOff.Load()), nil
+	case linux.SO_SELECT_ERR_QUEUE:
+		return b32(s.selectErrQueue.Load()), nil
 	}
 	return nil, linux.ENOPROTOOPT
 }
@@ -562,6 +579,24 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 		s.setTimestamp(name, v != 0)
 	case linux.SO_RXQ_OVFL:
 		s.setRxqOvfl(v != 0)
+	case linux.SO_BUSY_POLL, linux.SO_PREFER_BUSY_POLL, linux.SO_BUSY_POLL_BUDGET:
+		opt := s.busyPollOpt(name)
+		kept, err := sockopt.SetBusyPoll(name, int32(v), opt.Load(), netAdmin)
+		if err != nil {
+			return err
+		}
+		opt.Store(kept)
+	case linux.SO_TXREHASH:
+		if !s.isStream() {
+			return linux.EOPNOTSUPP // TCP's alone
+		}
+		// -1 is the default, net.core.txrehash's, which is on.
+		if v < -1 || v > 1 {
+			return linux.EINVAL
+		}
+		s.txRehashOff.Store(v == 0)
+	case linux.SO_SELECT_ERR_QUEUE:
+		s.selectErrQueue.Store(v != 0)
 	case linux.SO_OOBINLINE:
 		if v == 0 {
 			// Out-of-band data kept apart is not implemented.
@@ -950,4 +985,15 @@ func (s *Socket) setIPv6Opt(name int, b []byte) error {
 		return linux.ENOPROTOOPT
 	}
 	return nil
+}
+
+// busyPollOpt is where the socket keeps the busy-polling option name.
+func (s *Socket) busyPollOpt(name int) *atomic.Int32 {
+	switch name {
+	case linux.SO_BUSY_POLL:
+		return &s.busyPoll[0]
+	case linux.SO_PREFER_BUSY_POLL:
+		return &s.busyPoll[1]
+	}
+	return &s.busyPoll[2]
 }

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 
 	linux "golang.org/x/sys/unix"
+
+	"github.com/cocoonrt/cocoon/sentry/socket/sockopt"
 )
 
 var le = binary.LittleEndian
@@ -27,6 +29,7 @@ var flagOpts = map[int]bool{
 var boolOpts = map[int]bool{
 	linux.SO_REUSEADDR: true, linux.SO_REUSEPORT: true, linux.SO_KEEPALIVE: true,
 	linux.SO_BROADCAST: true, linux.SO_OOBINLINE: true, linux.SO_DONTROUTE: true,
+	linux.SO_SELECT_ERR_QUEUE: true,
 }
 
 // GetSockOpt returns an option at SOL_SOCKET or SOL_NETLINK, encoded as
@@ -92,6 +95,16 @@ func (s *Socket) getSocketOptLocked(name int) ([]byte, error) {
 			return v, nil
 		}
 		return make([]byte, 8), nil
+	case linux.SO_BUSY_POLL, linux.SO_PREFER_BUSY_POLL, linux.SO_BUSY_POLL_BUDGET:
+		v, err := sockopt.GetBusyPoll(name, s.optLocked(name))
+		if err != nil {
+			return nil, err
+		}
+		return i32(int(v)), nil
+	case linux.SO_INCOMING_NAPI_ID:
+		return i32(0), nil
+	case linux.SO_TXREHASH:
+		return nil, linux.EOPNOTSUPP // TCP sockets only
 	case linux.SO_PEERCRED:
 		// A netlink socket has no peer credentials: pid 0 and the
 		// overflow IDs, as cred_to_ucred gives for none.
@@ -171,8 +184,14 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 		s.setOptLocked(name, i32(v))
 	case linux.SO_RCVLOWAT:
 		// Datagram sockets take whole datagrams whatever it says.
-	case linux.SO_ZEROCOPY:
-		return linux.EOPNOTSUPP // sk_setsockopt: TCP and UDP only
+	case linux.SO_ZEROCOPY, linux.SO_TXREHASH:
+		return linux.EOPNOTSUPP // sk_setsockopt: TCP and UDP (zerocopy), TCP (txrehash) only
+	case linux.SO_BUSY_POLL, linux.SO_PREFER_BUSY_POLL, linux.SO_BUSY_POLL_BUDGET:
+		kept, err := sockopt.SetBusyPoll(name, int32(v), s.optLocked(name), netAdmin)
+		if err != nil {
+			return err
+		}
+		s.setOptLocked(name, i32(int(kept)))
 	default:
 		if !boolOpts[name] {
 			return linux.ENOPROTOOPT
@@ -183,6 +202,17 @@ func (s *Socket) setSocketOpt(name int, b []byte, netAdmin bool) error {
 		s.setOptLocked(name, i32(v))
 	}
 	return nil
+}
+
+// optLocked returns an int option that only round-trips (0 if never
+// set).
+//
+// Preconditions: s.mu is held.
+func (s *Socket) optLocked(name int) int32 {
+	if v, ok := s.opts[name]; ok {
+		return int32(le.Uint32(v))
+	}
+	return 0
 }
 
 // setOptLocked records an option that only round-trips.
