@@ -334,3 +334,55 @@ func FuzzBatch(f *testing.F) {
 		r.send(t, true, batch(0, data, end(99)))
 	})
 }
+
+// compatTCPRuleMsg appends a rule with an xtables tcp match whose
+// struct xt_tcp is info, then a drop.
+func compatTCPRuleMsg(seq uint32, info []byte) []byte {
+	return msg(nft(glinux.NFT_MSG_NEWRULE), req|nlmsg.FlagCreate|nlmsg.FlagAppend|nlmsg.FlagAck, seq, glinux.NFPROTO_IPV4, 0, func(b *nlmsg.Builder) {
+		b.Attr(glinux.NFTA_RULE_TABLE, str("a"))
+		b.Attr(glinux.NFTA_RULE_CHAIN, str("in"))
+		b.Nest(glinux.NFTA_RULE_EXPRESSIONS, func(b *nlmsg.Builder) {
+			b.Nest(glinux.NFTA_LIST_ELEM, func(b *nlmsg.Builder) {
+				b.Attr(glinux.NFTA_EXPR_NAME, str("match"))
+				b.Nest(glinux.NFTA_EXPR_DATA, func(b *nlmsg.Builder) {
+					b.Attr(glinux.NFTA_MATCH_NAME, str("tcp"))
+					b.Attr(glinux.NFTA_MATCH_REV, be32(0))
+					b.Attr(glinux.NFTA_MATCH_INFO, info)
+				})
+			})
+			b.Nest(glinux.NFTA_LIST_ELEM, func(b *nlmsg.Builder) {
+				b.Attr(glinux.NFTA_EXPR_NAME, str("immediate"))
+				b.Nest(glinux.NFTA_EXPR_DATA, func(b *nlmsg.Builder) {
+					b.Attr(glinux.NFTA_IMMEDIATE_DREG, be32(glinux.NFT_REG_VERDICT))
+					b.Nest(glinux.NFTA_IMMEDIATE_DATA, func(b *nlmsg.Builder) {
+						b.Nest(glinux.NFTA_DATA_VERDICT, func(b *nlmsg.Builder) { b.Attr(glinux.NFTA_VERDICT_CODE, be32(glinux.NF_DROP)) })
+					})
+				})
+			})
+		})
+	})
+}
+
+// TestCompatTCPMatchTestsOrIsRefused: gVisor runs an xtables tcp match as
+// one that matches everything, so one with a port is refused rather than
+// made a rule that drops all TCP; one that tests nothing is taken.
+func TestCompatTCPMatchTestsOrIsRefused(t *testing.T) {
+	r := newRig(t)
+	xtTCP := func(dport uint16) []byte {
+		b := binary.NativeEndian.AppendUint16(nil, 0)
+		b = binary.NativeEndian.AppendUint16(b, 0xffff)
+		b = binary.NativeEndian.AppendUint16(b, dport)
+		b = binary.NativeEndian.AppendUint16(b, dport)
+		return append(b, 0, 0, 0, 0)
+	}
+	matchAll := xtTCP(0)
+	binary.NativeEndian.PutUint16(matchAll[6:], 0xffff)
+	got := acks(t, r.send(t, true, batch(0, newTableMsg(10, "a"), baseChainMsg(11, "a", "in"), compatTCPRuleMsg(12, xtTCP(22)), end(13))))
+	if got[12] != linux.EOPNOTSUPP {
+		t.Fatalf("a tcp match on port 22: acks %v, want EOPNOTSUPP", got)
+	}
+	got = acks(t, r.send(t, true, batch(0, newTableMsg(10, "a"), baseChainMsg(11, "a", "in"), compatTCPRuleMsg(12, matchAll), end(13))))
+	if got[12] != 0 {
+		t.Fatalf("a tcp match that tests nothing: acks %v, want it taken", got)
+	}
+}

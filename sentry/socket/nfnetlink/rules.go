@@ -1,6 +1,8 @@
 package nfnetlink
 
 import (
+	"encoding/binary"
+
 	glinux "gvisor.dev/gvisor/pkg/abi/linux"
 	"gvisor.dev/gvisor/pkg/marshal/primitive"
 	gnl "gvisor.dev/gvisor/pkg/sentry/socket/netlink/nlmsg"
@@ -84,6 +86,9 @@ func newRule(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) 
 		}
 	}
 	for _, e := range exprs {
+		if err := checkPassThroughMatch(e); err != nil {
+			return err
+		}
 		if err := rule.AddOpFromExprInfo(nft, tab, e); err != nil {
 			return err
 		}
@@ -186,6 +191,42 @@ func fillRule(rule, prev *nftables.Rule, ms *gnl.MessageSet) *syserr.AnnotatedEr
 	m.PutNestedAttr(glinux.NFTA_RULE_EXPRESSIONS, list)
 	if rule.HasUserData() {
 		m.PutAttr(glinux.NFTA_RULE_USERDATA, primitive.AsByteSlice(rule.GetUserData()))
+	}
+	return nil
+}
+
+// checkPassThroughMatch refuses an xtables tcp or udp match (nft_compat)
+// that tests something: gVisor's interpreter runs those as matching every
+// packet, since iptables-nft puts their tests in native expressions
+// before them, so one that carries its own ports, flags or options (an
+// older iptables-nft, or another program) would make its rule apply to
+// all of the protocol's packets. One that tests nothing is kept.
+func checkPassThroughMatch(e nftables.ExprInfo) *syserr.AnnotatedError {
+	if e.ExprName != "match" {
+		return nil
+	}
+	attrs, ok := nftables.NfParse(e.ExprData)
+	if !ok {
+		return nil // the interpreter refuses it
+	}
+	name, info := attrs[glinux.NFTA_MATCH_NAME], attrs[glinux.NFTA_MATCH_INFO]
+	allPorts := func(b []byte) bool {
+		return binary.NativeEndian.Uint16(b) == 0 && binary.NativeEndian.Uint16(b[2:]) == 0xffff
+	}
+	var testsNothing bool
+	switch name.String() {
+	case "tcp":
+		// struct xt_tcp: spts[2], dpts[2], option, flg_mask, flg_cmp,
+		// invflags.
+		testsNothing = len(info) >= 12 && allPorts(info) && allPorts(info[4:]) && info[8] == 0 && info[9] == 0 && info[11] == 0
+	case "udp":
+		// struct xt_udp: spts[2], dpts[2], invflags.
+		testsNothing = len(info) >= 9 && allPorts(info) && allPorts(info[4:]) && info[8] == 0
+	default:
+		return nil
+	}
+	if !testsNothing {
+		return unsupported("an xtables " + name.String() + " match with ports, flags or options: write them as native expressions")
 	}
 	return nil
 }
