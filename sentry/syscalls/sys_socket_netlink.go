@@ -34,10 +34,10 @@ func newNetlinkSocket(t *kernel.Task, typ, protocol int) (uint64, error) {
 	c := t.Credentials()
 	s, err := netlink.New(t.Netlink(), typ, protocol, c.EUID, c.EGID, c.HasCap(capNetAdmin), t.TGID())
 	if err == unix.EPROTONOSUPPORT && protocol == unix.NETLINK_NETFILTER {
-		// Debian's and most distributions' iptables is the nf_tables
-		// one, which says only "Protocol not supported": say what
-		// works.
-		t.Kernel().LogRatelimited("netlink: NETLINK_NETFILTER (nf_tables, iptables-nft, nft) is not supported in the sandbox; iptables-legacy and ip6tables-legacy program its packet filter")
+		// Only a hostNetwork pod lacks it. Debian's and most
+		// distributions' iptables is the nf_tables one, which says
+		// only "Protocol not supported": say why.
+		t.Kernel().LogRatelimited("netlink: NETLINK_NETFILTER (nf_tables, iptables-nft, nft) is not available in a hostNetwork pod, whose packet filter is the node's")
 	}
 	if err != nil {
 		return 0, err
@@ -51,7 +51,7 @@ func newNetlinkSocket(t *kernel.Task, typ, protocol int) (uint64, error) {
 // netlink_net_capable judges them.
 func sendDatagram(t *kernel.Task, s inetSocket, buf, to []byte, flags int) (int, error) {
 	if ns, ok := s.(*netlink.Socket); ok {
-		return ns.SendAs(buf, to, flags, t.Credentials().HasCap(capNetAdmin))
+		return ns.SendFrom(buf, to, flags, netlink.Sender{NetAdmin: t.Credentials().HasCap(capNetAdmin), PID: t.TGID(), Comm: t.Name()})
 	}
 	return s.Send(buf, to, flags)
 }

@@ -33,10 +33,12 @@ type Protocol interface {
 // transaction (nfnetlink's batches), rather than message by message.
 type Batcher interface {
 	// Batch serves data, one send from c, if it is such a send: it
-	// returns the messages to acknowledge, in order, each with its
-	// errno (0: an acknowledgement), and true. False leaves the send to
-	// Serve, message by message.
-	Batch(data []byte, c *Caller) ([]Ack, bool)
+	// returns the messages the caller gets first (echoes of what it
+	// changed, their sequence numbers and port set), then the requests
+	// to acknowledge, in order, each with its errno (0: an
+	// acknowledgement), and true. False leaves the send to Serve,
+	// message by message.
+	Batch(data []byte, c *Caller) (echo []nlmsg.Message, acks []Ack, ok bool)
 }
 
 // Ack is a request to acknowledge and with what errno.
@@ -53,6 +55,9 @@ type Caller struct {
 	NetAdmin bool
 	// Strict reports NETLINK_GET_STRICT_CHK on the sending socket.
 	Strict bool
+	// PID and Comm are the sending process's ID and name.
+	PID  int32
+	Comm string
 	// Notify multicasts m to the protocol's group (1-based), as the
 	// kernel announces a change it made, skipping no socket.
 	Notify func(group uint32, m nlmsg.Message)

@@ -350,6 +350,22 @@ func (s *Socket) Send(src, to []byte, flags int) (int, error) {
 // CAP_NET_ADMIN, which requests that change the network need; Linux
 // requires it of the opener and the caller alike.
 func (s *Socket) SendAs(src, to []byte, flags int, netAdmin bool) (int, error) {
+	return s.SendFrom(src, to, flags, Sender{NetAdmin: netAdmin, PID: s.tgid})
+}
+
+// Sender is the process that sends a request.
+type Sender struct {
+	// NetAdmin is its CAP_NET_ADMIN.
+	NetAdmin bool
+	// PID and Comm are its process ID and name, which nf_tables'
+	// generation notices name.
+	PID  int32
+	Comm string
+}
+
+// SendFrom is SendAs for a sender the kernel side may name.
+func (s *Socket) SendFrom(src, to []byte, flags int, from Sender) (int, error) {
+	netAdmin := from.NetAdmin
 	if flags&linux.MSG_OOB != 0 {
 		return 0, linux.EOPNOTSUPP
 	}
@@ -377,9 +393,9 @@ func (s *Socket) SendAs(src, to []byte, flags int, netAdmin bool) (int, error) {
 		return 0, linux.EMSGSIZE
 	}
 	data := append([]byte(nil), src...)
-	from := s.PortID()
+	port := s.PortID()
 	if dstGroup != 0 {
-		s.ns.broadcast(s.protocol, dstGroup, from, data, s)
+		s.ns.broadcast(s.protocol, dstGroup, port, data, s)
 	}
 	if dstPort != 0 {
 		peer, ok := s.ns.lookup(s.protocol, dstPort)
@@ -387,14 +403,14 @@ func (s *Socket) SendAs(src, to []byte, flags int, netAdmin bool) (int, error) {
 			return 0, linux.ECONNREFUSED
 		}
 		peer.mu.Lock()
-		peer.enqueueLocked(datagram{data: data, from: from})
+		peer.enqueueLocked(datagram{data: data, from: port})
 		peer.mu.Unlock()
 		return len(src), nil
 	}
 	if s.proto == nil {
 		return 0, linux.ECONNREFUSED
 	}
-	s.serve(data, from, netAdmin)
+	s.serve(data, Caller{PortID: port, NetAdmin: netAdmin, PID: from.PID, Comm: from.Comm})
 	return len(src), nil
 }
 
@@ -402,18 +418,22 @@ func (s *Socket) SendAs(src, to []byte, flags int, netAdmin bool) (int, error) {
 // netlink_rcv_skb does: each request is served, and acknowledged when
 // it failed or asked for it (NLM_F_ACK); what is not a request, or is a
 // control message, is only acknowledged when asked.
-func (s *Socket) serve(data []byte, port uint32, netAdmin bool) {
+func (s *Socket) serve(data []byte, caller Caller) {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	s.mu.Lock()
-	strict := s.flags&(1<<linux.NETLINK_GET_STRICT_CHK) != 0
+	caller.Strict = s.flags&(1<<linux.NETLINK_GET_STRICT_CHK) != 0
 	s.mu.Unlock()
-	c := &Caller{PortID: port, NetAdmin: netAdmin, Strict: strict, Notify: func(group uint32, m nlmsg.Message) {
+	caller.Notify = func(group uint32, m nlmsg.Message) {
 		s.ns.broadcast(s.protocol, group, 0, m.Bytes(), nil)
-	}}
+	}
+	c, port := &caller, caller.PortID
 	if b, ok := s.proto.(Batcher); ok {
-		if acks, ok := b.Batch(data, c); ok {
+		if echo, acks, ok := b.Batch(data, c); ok {
 			s.mu.Lock()
+			for _, m := range echo {
+				s.enqueueLocked(datagram{data: m.Bytes()})
+			}
 			for _, a := range acks {
 				s.enqueueLocked(datagram{data: s.ackLocked(a.Request, port, a.Errno)})
 			}

@@ -275,7 +275,7 @@ func getChain(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) 
 		return eachFamily(r, func(f stack.AddressFamily) *syserr.AnnotatedError {
 			for _, tab := range sortedTables(nft, f) {
 				for _, chain := range sortedChains(tab) {
-					if err := fillChain(chain, ms); err != nil {
+					if err := fillChain(chain, ms, glinux.NFT_MSG_NEWCHAIN); err != nil {
 						return err
 					}
 				}
@@ -295,7 +295,7 @@ func getChain(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) 
 	if err != nil {
 		return err
 	}
-	return fillChain(chain, ms)
+	return fillChain(chain, ms, glinux.NFT_MSG_NEWCHAIN)
 }
 
 // sortedChains returns a table's chains in the order they were made.
@@ -305,9 +305,10 @@ func sortedChains(tab *nftables.Table) []*nftables.Chain {
 	return chains
 }
 
-// fillChain adds a chain's NEWCHAIN message (nf_tables_fill_chain_info).
-func fillChain(chain *nftables.Chain, ms *gnl.MessageSet) *syserr.AnnotatedError {
-	m := ms.AddMessage(glinux.NetlinkMessageHeader{Type: uint16(glinux.NFNL_SUBSYS_NFTABLES)<<8 | uint16(glinux.NFT_MSG_NEWCHAIN)})
+// fillChain adds a chain's message of type typ (NEWCHAIN, or DELCHAIN
+// for a notice), as nf_tables_fill_chain_info writes it.
+func fillChain(chain *nftables.Chain, ms *gnl.MessageSet, typ glinux.NfTableMsgType) *syserr.AnnotatedError {
+	m := ms.AddMessage(glinux.NetlinkMessageHeader{Type: uint16(glinux.NFNL_SUBSYS_NFTABLES)<<8 | uint16(typ)})
 	m.Put(&glinux.NetFilterGenMsg{Family: nftables.AfProtocol(chain.GetAddressFamily()), Version: glinux.NFNETLINK_V0})
 	m.PutAttrString(glinux.NFTA_CHAIN_TABLE, chain.GetTable().GetName())
 	m.PutAttr(glinux.NFTA_CHAIN_HANDLE, gnl.PutU64(chain.GetHandle()))

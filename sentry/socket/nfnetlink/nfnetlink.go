@@ -13,11 +13,15 @@
 // messages, as on Linux. Everything needs CAP_NET_ADMIN, reads too
 // (nfnetlink_rcv).
 //
+// A commit is announced to NFNLGRP_NFTABLES (nft monitor) and echoed to
+// a sender that asks (nft -e): tables, chains and rules made and
+// deleted, and the new generation; sets and their elements are not.
+//
 // Not supported, with EOPNOTSUPP: stateful objects, flowtables,
-// deleting sets, netdev-family chains, replacing a rule in place; the
-// other nfnetlink subsystems (conntrack, queue, log, ipset, ...) are
-// EINVAL, as on a kernel without them. Changes are not announced to
-// NFNLGRP_NFTABLES listeners (nft monitor sees nothing).
+// deleting sets, netdev-family chains; the other nfnetlink subsystems
+// (conntrack, queue, log, ipset, ...) are EINVAL, as on a kernel without
+// them. gVisor's interpreter panicking on a request is caught: the
+// request is refused (EINVAL), the rule set unchanged.
 package nfnetlink
 
 import (
@@ -27,6 +31,7 @@ import (
 
 	linux "golang.org/x/sys/unix"
 	glinux "gvisor.dev/gvisor/pkg/abi/linux"
+	glog "gvisor.dev/gvisor/pkg/log"
 	grand "gvisor.dev/gvisor/pkg/rand"
 	gnl "gvisor.dev/gvisor/pkg/sentry/socket/netlink/nlmsg"
 	"gvisor.dev/gvisor/pkg/syserr"
@@ -127,19 +132,26 @@ func replies(ms *gnl.MessageSet) []nlmsg.Message {
 }
 
 // Serve implements netlink.Protocol for a message outside a batch.
-func (p *Protocol) Serve(m nlmsg.Message, c *netlink.Caller) ([]nlmsg.Message, bool, linux.Errno) {
+func (p *Protocol) Serve(m nlmsg.Message, c *netlink.Caller) (out []nlmsg.Message, dump bool, errno linux.Errno) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A read changes nothing: refusing it is safe.
+			out, dump, errno = nil, false, linux.EINVAL
+			glog.Warningf("nfnetlink: a request crashed the nftables interpreter and was refused: %v", r)
+		}
+	}()
 	if !c.NetAdmin {
 		return nil, false, linux.EPERM
 	}
-	r, ok, errno := parse(m)
+	r, ok, perr := parse(m)
 	if !ok {
 		return nil, false, 0
 	}
 	if r.subsys != glinux.NFNL_SUBSYS_NFTABLES && r.subsys != glinux.NFNL_SUBSYS_NFT_COMPAT {
 		return nil, false, linux.EINVAL
 	}
-	if errno != 0 {
-		return nil, false, errno
+	if perr != 0 {
+		return nil, false, perr
 	}
 	st, err := p.stackOf()
 	if err != nil {
@@ -149,7 +161,7 @@ func (p *Protocol) Serve(m nlmsg.Message, c *netlink.Caller) ([]nlmsg.Message, b
 	defer st.UnlockNFTablesUpdate()
 	nft := rules(st)
 	ms := gnl.NewMessageSet(int32(c.PortID), m.Seq)
-	dump := m.Flags&nlmsg.FlagDump == nlmsg.FlagDump
+	dump = m.Flags&nlmsg.FlagDump == nlmsg.FlagDump
 	if r.subsys == glinux.NFNL_SUBSYS_NFT_COMPAT {
 		hdr := glinux.NetlinkMessageHeader{Length: m.Len, Type: m.Type, Flags: m.Flags, Seq: m.Seq, PortID: m.PortID}
 		if err := nft.ProcessCompatMessage(hdr, ms, r.attrs, r.family); err != nil {

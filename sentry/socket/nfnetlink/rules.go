@@ -16,12 +16,12 @@ const maxExprs = 128
 
 // newRule is NFT_MSG_NEWRULE (nf_tables_newrule): a rule appended or
 // inserted, at either end of its chain or next to the rule
-// NFTA_RULE_POSITION names, or one that replaces the rule
-// NFTA_RULE_HANDLE names (NLM_F_REPLACE).
-func newRule(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) *syserr.AnnotatedError {
+// NFTA_RULE_POSITION names. Replacing the rule NFTA_RULE_HANDLE names
+// (NLM_F_REPLACE) is not supported.
+func newRule(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) (*nftables.Rule, *syserr.AnnotatedError) {
 	tab, err := tableNamed(nft, r, glinux.NFTA_RULE_TABLE, portID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var chain *nftables.Chain
 	if name, ok := r.attrs[glinux.NFTA_RULE_CHAIN]; ok {
@@ -29,85 +29,86 @@ func newRule(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) 
 	} else if id, ok := nftables.AttrNetToHost[uint32](glinux.NFTA_RULE_CHAIN_ID, r.attrs); ok {
 		chain, err = tab.GetChainByID(id)
 	} else {
-		return invalid("no NFTA_RULE_CHAIN or NFTA_RULE_CHAIN_ID")
+		return nil, invalid("no NFTA_RULE_CHAIN or NFTA_RULE_CHAIN_ID")
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if chain.IsBound() {
-		return unsupported("a rule in a bound chain")
+		return nil, unsupported("a rule in a bound chain")
 	}
 	if chain.GetFlags()&glinux.NFT_CHAIN_HW_OFFLOAD != 0 {
-		return unsupported("hardware offload")
+		return nil, unsupported("hardware offload")
 	}
 	var old *nftables.Rule
-	replace := false
 	if _, ok := r.attrs[glinux.NFTA_RULE_HANDLE]; ok {
 		h, ok := nftables.AttrNetToHost[uint64](glinux.NFTA_RULE_HANDLE, r.attrs)
 		if !ok {
-			return invalid("malformed NFTA_RULE_HANDLE")
+			return nil, invalid("malformed NFTA_RULE_HANDLE")
 		}
 		if old, err = chain.GetRuleByHandle(h); err != nil {
-			return err
+			return nil, err
 		}
 		if msgFlags&glinux.NLM_F_EXCL != 0 {
-			return syserr.NewAnnotatedError(syserr.ErrExists, "rule exists")
+			return nil, syserr.NewAnnotatedError(syserr.ErrExists, "rule exists")
 		}
 		if msgFlags&glinux.NLM_F_REPLACE == 0 {
-			return unsupported("a rule handle without NLM_F_REPLACE")
+			return nil, unsupported("a rule handle without NLM_F_REPLACE")
 		}
-		replace = true
+		// Linux's replacement keeps the rule's handle, which the
+		// interpreter cannot give a new rule: scripts that name the
+		// rule by it afterwards would miss it.
+		return nil, unsupported("replacing a rule")
 	} else {
 		if msgFlags&glinux.NLM_F_CREATE == 0 || msgFlags&glinux.NLM_F_REPLACE != 0 {
-			return invalid("a new rule needs NLM_F_CREATE and no NLM_F_REPLACE")
+			return nil, invalid("a new rule needs NLM_F_CREATE and no NLM_F_REPLACE")
 		}
 		if _, ok := r.attrs[glinux.NFTA_RULE_POSITION]; ok {
 			h, ok := nftables.AttrNetToHost[uint64](glinux.NFTA_RULE_POSITION, r.attrs)
 			if !ok {
-				return invalid("malformed NFTA_RULE_POSITION")
+				return nil, invalid("malformed NFTA_RULE_POSITION")
 			}
 			if old, err = chain.GetRuleByHandle(h); err != nil {
-				return err
+				return nil, err
 			}
 		} else if nftables.HasAttr(glinux.NFTA_RULE_POSITION_ID, r.attrs) {
-			return unsupported("NFTA_RULE_POSITION_ID")
+			return nil, unsupported("NFTA_RULE_POSITION_ID")
 		}
 	}
 	var exprs []nftables.ExprInfo
 	if b, ok := r.attrs[glinux.NFTA_RULE_EXPRESSIONS]; ok {
 		if exprs, err = nftables.ParseNestedExprs(gnl.AttrsView(b), maxExprs); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	rule := &nftables.Rule{}
 	if udata, ok := r.attrs[glinux.NFTA_RULE_USERDATA]; ok {
 		if err := rule.SetUserData(udata); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, e := range exprs {
 		if err := checkPassThroughMatch(e); err != nil {
-			return err
+			return nil, err
 		}
 		if err := rule.AddOpFromExprInfo(nft, tab, e); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	switch {
-	case replace:
-		if err := chain.RegisterAfterExistingRule(rule, old); err != nil {
-			return err
-		}
-		return chain.DeleteRule(old)
 	case msgFlags&glinux.NLM_F_APPEND != 0 && old != nil:
-		return chain.RegisterAfterExistingRule(rule, old)
+		err = chain.RegisterAfterExistingRule(rule, old)
 	case msgFlags&glinux.NLM_F_APPEND != 0:
-		return chain.RegisterRule(rule, -1)
+		err = chain.RegisterRule(rule, -1)
 	case old != nil:
-		return chain.RegisterBeforeExistingRule(rule, old)
+		err = chain.RegisterBeforeExistingRule(rule, old)
 	default:
-		return chain.RegisterRule(rule, 0)
+		err = chain.RegisterRule(rule, 0)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return rule, nil
 }
 
 // getRule is NFT_MSG_GETRULE: one rule by table, chain and handle, or a
@@ -127,7 +128,7 @@ func getRule(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) *
 					}
 					var prev *nftables.Rule
 					for _, rule := range chain.GetRules() {
-						if err := fillRule(rule, prev, ms); err != nil {
+						if err := fillRule(rule, prev, ms, glinux.NFT_MSG_NEWRULE); err != nil {
 							return err
 						}
 						prev = rule
@@ -160,14 +161,15 @@ func getRule(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) *
 	if i, err := chain.GetRuleIndex(rule); err == nil && i > 0 {
 		prev, _ = chain.GetRule(i - 1)
 	}
-	return fillRule(rule, prev, ms)
+	return fillRule(rule, prev, ms, glinux.NFT_MSG_NEWRULE)
 }
 
-// fillRule adds a rule's NEWRULE message (nf_tables_fill_rule_info): its
-// position is the handle of the rule before it.
-func fillRule(rule, prev *nftables.Rule, ms *gnl.MessageSet) *syserr.AnnotatedError {
+// fillRule adds a rule's message of type typ (NEWRULE, or DELRULE for a
+// notice), as nf_tables_fill_rule_info writes it: its position is the
+// handle of the rule before it, if given.
+func fillRule(rule, prev *nftables.Rule, ms *gnl.MessageSet, typ glinux.NfTableMsgType) *syserr.AnnotatedError {
 	chain := rule.GetChain()
-	m := ms.AddMessage(glinux.NetlinkMessageHeader{Type: uint16(glinux.NFNL_SUBSYS_NFTABLES)<<8 | uint16(glinux.NFT_MSG_NEWRULE)})
+	m := ms.AddMessage(glinux.NetlinkMessageHeader{Type: uint16(glinux.NFNL_SUBSYS_NFTABLES)<<8 | uint16(typ)})
 	m.Put(&glinux.NetFilterGenMsg{Family: nftables.AfProtocol(rule.GetAddressFamily()), Version: glinux.NFNETLINK_V0})
 	m.PutAttrString(glinux.NFTA_RULE_TABLE, chain.GetTable().GetName())
 	m.PutAttrString(glinux.NFTA_RULE_CHAIN, chain.GetName())

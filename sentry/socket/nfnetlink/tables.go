@@ -52,53 +52,55 @@ func tableFlags(r request) (uint32, *syserr.AnnotatedError) {
 
 // newTable is NFT_MSG_NEWTABLE (nf_tables_newtable): it makes a table,
 // or updates the flags of one that exists unless NLM_F_EXCL.
-func newTable(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) *syserr.AnnotatedError {
+func newTable(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) (*nftables.Table, *syserr.AnnotatedError) {
 	name, ok := r.attrs[glinux.NFTA_TABLE_NAME]
 	if !ok {
-		return invalid("no NFTA_TABLE_NAME")
+		return nil, invalid("no NFTA_TABLE_NAME")
 	}
 	flags, err := tableFlags(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tab, err := nft.GetTable(r.family, name.String(), portID)
 	if err != nil && err.GetError() != syserr.ErrNoFileOrDir {
-		return err
+		return nil, err
 	}
 	if tab != nil {
 		if msgFlags&glinux.NLM_F_EXCL != 0 {
-			return syserr.NewAnnotatedError(syserr.ErrExists, "table exists")
+			return nil, syserr.NewAnnotatedError(syserr.ErrExists, "table exists")
 		}
 		if msgFlags&glinux.NLM_F_REPLACE != 0 {
-			return unsupported("replacing a table")
+			return nil, unsupported("replacing a table")
 		}
 		// nf_tables_updtable: an owned table stays owned.
 		owner := flags&glinux.NFT_TABLE_F_OWNER != 0
 		if tab.HasOwner() && !owner {
-			return unsupported("an owned table keeps NFT_TABLE_F_OWNER")
+			return nil, unsupported("an owned table keeps NFT_TABLE_F_OWNER")
 		}
 		if owner && !tab.HasOwner() {
 			if err := tab.SetOwner(portID); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		tab.SetDormant(flags&glinux.NFT_TABLE_F_DORMANT != 0)
-		return nil
+		return tab, nil
 	}
 	tab, err = nft.CreateTable(r.family, name.String())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if udata, ok := r.attrs[glinux.NFTA_TABLE_USERDATA]; ok {
 		if err := tab.SetUserData(udata); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	tab.SetDormant(flags&glinux.NFT_TABLE_F_DORMANT != 0)
 	if flags&glinux.NFT_TABLE_F_OWNER != 0 {
-		return tab.SetOwner(portID)
+		if err := tab.SetOwner(portID); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return tab, nil
 }
 
 // deleteTable is NFT_MSG_DELTABLE and DESTROYTABLE: one table by name or
@@ -144,7 +146,7 @@ func getTable(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) 
 	if dump {
 		return eachFamily(r, func(f stack.AddressFamily) *syserr.AnnotatedError {
 			for _, tab := range sortedTables(nft, f) {
-				if err := fillTable(tab, ms); err != nil {
+				if err := fillTable(tab, ms, glinux.NFT_MSG_NEWTABLE); err != nil {
 					return err
 				}
 			}
@@ -155,7 +157,7 @@ func getTable(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) 
 	if err != nil {
 		return err
 	}
-	return fillTable(tab, ms)
+	return fillTable(tab, ms, glinux.NFT_MSG_NEWTABLE)
 }
 
 // eachFamily runs fn for r's family, or for every family when r's is
@@ -175,14 +177,14 @@ func eachFamily(r request, fn func(stack.AddressFamily) *syserr.AnnotatedError) 
 	return nil
 }
 
-// fillTable adds a table's NEWTABLE message, as nf_tables_fill_table_info
-// writes it.
-func fillTable(tab *nftables.Table, ms *gnl.MessageSet) *syserr.AnnotatedError {
+// fillTable adds a table's message of type typ (NEWTABLE, or DELTABLE
+// for a notice), as nf_tables_fill_table_info writes it.
+func fillTable(tab *nftables.Table, ms *gnl.MessageSet, typ glinux.NfTableMsgType) *syserr.AnnotatedError {
 	flags, err := tab.GetLinuxUserFlagSet()
 	if err != nil {
 		return err
 	}
-	m := ms.AddMessage(glinux.NetlinkMessageHeader{Type: uint16(glinux.NFNL_SUBSYS_NFTABLES)<<8 | uint16(glinux.NFT_MSG_NEWTABLE)})
+	m := ms.AddMessage(glinux.NetlinkMessageHeader{Type: uint16(glinux.NFNL_SUBSYS_NFTABLES)<<8 | uint16(typ)})
 	m.Put(&glinux.NetFilterGenMsg{Family: nftables.AfProtocol(tab.GetAddressFamily()), Version: glinux.NFNETLINK_V0})
 	m.PutAttrString(glinux.NFTA_TABLE_NAME, tab.GetName())
 	m.PutAttr(glinux.NFTA_TABLE_FLAGS, gnl.PutU32(uint32(flags)))

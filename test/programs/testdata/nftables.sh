@@ -48,6 +48,23 @@ iptables-nft -L OUTPUT -n
 iptables-nft-save | grep -v '^#' | mask
 iptables-nft -F
 iptables-nft -t nat -F
+echo "echoes and notices:"
+out=$(mktemp)
+nft monitor > "$out" 2>&1 &
+mon=$!
+sleep 0.5
+pids() { sed 's/by process [0-9]*/by process PID/'; }
+nft -e add table ip y | pids
+nft -e -a add chain ip y c | pids
+nft -e -a add rule ip y c tcp dport 80 drop | pids
+nft -e -a insert rule ip y c udp dport 53 accept | pids
+nft delete rule ip y c handle 2
+nft delete table ip y
+sleep 0.5
+kill $mon 2>/dev/null
+wait $mon 2>/dev/null
+pids < "$out"
+rm -f "$out"
 echo "a nested namespace has its own:"
 unshare -n nft list ruleset; echo "rc=$?"
 # A server whose probe never came must not keep the script waiting.
