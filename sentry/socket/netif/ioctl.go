@@ -19,8 +19,8 @@ import (
 // and devinet_ioctl's SIOCSIFADDR, SIOCSIFNETMASK and SIOCSIFBRDADDR
 // (ioctl_addr.go) are here, which netstack can change; the other SIOCSIF*
 // ones fall through to the socket (ENOTTY). An AF_INET6 socket's
-// SIOCSIFADDR, which adds an IPv6 address (struct in6_ifreq), is not
-// served: it is ENOTTY.
+// SIOCSIFADDR and SIOCDIFADDR add and delete an IPv6 address instead
+// (ioctl_addr6.go).
 
 const (
 	// sizeofIfreq is sizeof(struct ifreq): a 16-byte name, then a
@@ -49,7 +49,7 @@ func IsIoctl(req uint64) bool {
 		linux.SIOCGIFMTU, linux.SIOCGIFHWADDR, linux.SIOCGIFTXQLEN, linux.SIOCGIFMETRIC,
 		linux.SIOCGIFMAP, linux.SIOCGIFADDR, linux.SIOCGIFNETMASK, linux.SIOCGIFBRDADDR,
 		linux.SIOCGIFDSTADDR, linux.SIOCSIFFLAGS, linux.SIOCSIFMTU,
-		linux.SIOCSIFADDR, linux.SIOCSIFNETMASK, linux.SIOCSIFBRDADDR:
+		linux.SIOCSIFADDR, linux.SIOCSIFNETMASK, linux.SIOCSIFBRDADDR, linux.SIOCDIFADDR:
 		return true
 	}
 	return false
@@ -99,7 +99,10 @@ type hostIoctler interface {
 // Ioctl serves interface request req (IsIoctl) with argument arg for a
 // socket of family, on network n.
 func Ioctl(io IoctlIO, n Network, family int, req, arg uint64) (uint64, error) {
-	if isInetIoctl(req) && family != linux.AF_INET {
+	if isInet6AddrIoctl(family, req) {
+		return 0, setInet6Addr(io, n, req, arg)
+	}
+	if (isInetIoctl(req) && family != linux.AF_INET) || req == linux.SIOCDIFADDR {
 		return 0, linux.ENOTTY
 	}
 	if req == linux.SIOCGIFCONF {
