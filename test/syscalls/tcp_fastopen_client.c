@@ -7,6 +7,8 @@
 // listening socket, EINVAL without an address, EOPNOTSUPP for AF_UNSPEC,
 // ECONNREFUSED when nothing listens. TCP_FASTOPEN_CONNECT (0 or 1) may
 // be set on a closed socket only; connect then is a plain connect.
+// TCP_FASTOPEN_NO_COOKIE (0 or 1) may be set on a closed or listening
+// socket; a MSG_FASTOPEN send with it still gets its data through.
 // Without the client bit in the sysctl both are EOPNOTSUPP. The test runs
 // in a network namespace of its own, whose sysctl starts at 1.
 //
@@ -20,6 +22,9 @@
 #endif
 #ifndef TCP_FASTOPEN_CONNECT
 #define TCP_FASTOPEN_CONNECT 30
+#endif
+#ifndef TCP_FASTOPEN_NO_COOKIE
+#define TCP_FASTOPEN_NO_COOKIE 34
 #endif
 
 static int sysctl_fastopen(void) {
@@ -44,20 +49,24 @@ static int accept_and_read(int l, char *buf, size_t len, int ms) {
 	return n;
 }
 
+// loopback_of fills to with the loopback address of family and port,
+// and returns its length.
+static socklen_t loopback_of(int family, int port, struct sockaddr_storage *to) {
+	if (family == AF_INET) {
+		struct sockaddr_in a = lo4(port);
+		memcpy(to, &a, sizeof a);
+		return sizeof a;
+	}
+	struct sockaddr_in6 a = lo6(port);
+	memcpy(to, &a, sizeof a);
+	return sizeof a;
+}
+
 static void send_fastopen(int family) {
 	int l = listener(family, 8);
 	int port = port_of(l);
 	struct sockaddr_storage to;
-	socklen_t tolen;
-	if (family == AF_INET) {
-		struct sockaddr_in a = lo4(port);
-		memcpy(&to, &a, sizeof a);
-		tolen = sizeof a;
-	} else {
-		struct sockaddr_in6 a = lo6(port);
-		memcpy(&to, &a, sizeof a);
-		tolen = sizeof a;
-	}
+	socklen_t tolen = loopback_of(family, port, &to);
 	char buf[16];
 
 	// Blocking: connect, then send.
@@ -136,6 +145,31 @@ static void fastopen_connect(int family) {
 	close(l);
 }
 
+static void fastopen_no_cookie(int family) {
+	int c = socket(family, SOCK_STREAM, 0);
+	CHECK(c >= 0);
+	CHECK_EQ(getint(c, SOL_TCP, TCP_FASTOPEN_NO_COOKIE), 0);
+	setint(c, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, 1);
+	CHECK_EQ(getint(c, SOL_TCP, TCP_FASTOPEN_NO_COOKIE), 1);
+	int v = 2;
+	CHECK_ERR(setsockopt(c, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, &v, sizeof v), EINVAL);
+	int l = listener(family, 1);
+	setint(l, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, 1);
+	CHECK_EQ(getint(l, SOL_TCP, TCP_FASTOPEN_NO_COOKIE), 1);
+
+	struct sockaddr_storage to;
+	socklen_t tolen = loopback_of(family, port_of(l), &to);
+	CHECK_EQ(sendto(c, "xyz", 3, MSG_FASTOPEN, (struct sockaddr *)&to, tolen), 3);
+	char buf[8];
+	CHECK_EQ(accept_and_read(l, buf, sizeof buf, 2000), 3);
+	CHECK_MEM(buf, "xyz", 3);
+	// Connected: no longer.
+	v = 0;
+	CHECK_ERR(setsockopt(c, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, &v, sizeof v), EINVAL);
+	close(c);
+	close(l);
+}
+
 // client_off checks that without the sysctl's client bit both ways are
 // EOPNOTSUPP.
 static void client_off(void) {
@@ -156,6 +190,8 @@ int main(void) {
 	send_fastopen(AF_INET6);
 	fastopen_connect(AF_INET);
 	fastopen_connect(AF_INET6);
+	fastopen_no_cookie(AF_INET);
+	fastopen_no_cookie(AF_INET6);
 
 	// UDP ignores the flag.
 	int u = socket(AF_INET, SOCK_DGRAM, 0);

@@ -16,7 +16,11 @@ import (
 // TCP_FASTOPEN_CONNECT, connect(2) is a plain connect. A program that
 // uses either sees what it would see on a Linux host meeting a server it
 // has not talked to before. Both are net.ipv4.tcp_fastopen's client bit's, which is set
-// by default; without it they are EOPNOTSUPP.
+// by default; without it they are EOPNOTSUPP. TCP_FASTOPEN_NO_COOKIE, with
+// which a Linux client puts its data in the SYN without a cookie and a
+// listener takes such data, is kept: a server that takes none (as a
+// sandbox's listener, and every Linux one with the default sysctl) gets
+// the data after the handshake, as it would from Linux.
 
 // FastOpenConnect is the start of a send with MSG_FASTOPEN on a stream
 // socket (tcp_sendmsg_fastopen): it connects the socket to the address
@@ -62,5 +66,20 @@ func (s *Socket) setFastOpenConnect(v int) error {
 		return linux.EINVAL
 	}
 	s.fastOpenConnect.Store(v == 1)
+	return nil
+}
+
+// setFastOpenNoCookie sets TCP_FASTOPEN_NO_COOKIE (do_tcp_setsockopt's
+// checks): 0 or 1, on a closed or listening socket.
+func (s *Socket) setFastOpenNoCookie(v int) error {
+	if v < 0 || v > 1 {
+		return linux.EINVAL
+	}
+	switch tcp.EndpointState(s.ep.State()) {
+	case tcp.StateInitial, tcp.StateBound, tcp.StateClose, tcp.StateListen:
+	default:
+		return linux.EINVAL
+	}
+	s.fastOpenNoCookie.Store(v == 1)
 	return nil
 }

@@ -115,8 +115,9 @@ type Socket struct {
 	// unset).
 	priority, fastOpenQueue atomic.Int32
 	pmtud                   [2]atomic.Int32
-	// fastOpenConnect is TCP_FASTOPEN_CONNECT (fastopen.go).
-	fastOpenConnect atomic.Bool
+	// fastOpenConnect and fastOpenNoCookie are TCP_FASTOPEN_CONNECT and
+	// TCP_FASTOPEN_NO_COOKIE (fastopen.go).
+	fastOpenConnect, fastOpenNoCookie atomic.Bool
 	// zerocopy is SO_ZEROCOPY; zc numbers and reports the sends it
 	// makes MSG_ZEROCOPY ones (zerocopy.go).
 	zerocopy atomic.Bool

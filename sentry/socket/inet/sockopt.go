@@ -204,6 +204,8 @@ func (s *Socket) getTCPOpt(name int) ([]byte, error) {
 		return i32(int(s.fastOpenQueue.Load())), nil
 	case linux.TCP_FASTOPEN_CONNECT:
 		return b32(s.fastOpenConnect.Load()), nil
+	case linux.TCP_FASTOPEN_NO_COOKIE:
+		return b32(s.fastOpenNoCookie.Load()), nil
 	case linux.TCP_INQ:
 		return b32(s.inq.Load()), nil
 	case linux.TCP_KEEPIDLE:
@@ -690,6 +692,8 @@ func (s *Socket) setTCPOpt(name int, b []byte) error {
 		s.fastOpenQueue.Store(int32(v))
 	case linux.TCP_FASTOPEN_CONNECT:
 		return s.setFastOpenConnect(v)
+	case linux.TCP_FASTOPEN_NO_COOKIE:
+		return s.setFastOpenNoCookie(v)
 	case linux.TCP_INQ:
 		return s.setInq(v)
 	case linux.TCP_THIN_DUPACK:
