@@ -34,6 +34,16 @@ nft list tables
 nft flush ruleset
 nft list ruleset; echo "flushed rc=$?"
 
+echo "maps:"
+nft add table ip m
+nft add map ip m v '{ type ipv4_addr : verdict; }'
+nft add element ip m v '{ 10.0.0.1 : drop, 10.0.0.2 : accept }'
+nft add chain ip m c '{ type filter hook input priority 0; }'
+nft add rule ip m c ip saddr vmap @v
+nft delete element ip m v '{ 10.0.0.1 }'
+nft list table ip m
+nft delete table ip m
+
 echo "iptables-nft:"
 iptables-nft -A OUTPUT -p tcp --dport 7071 -j DROP
 iptables-nft -A OUTPUT -d 10.1.2.0/24 -j ACCEPT
