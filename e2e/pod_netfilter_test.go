@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,13 +25,55 @@ import (
 // (large segments through the NAT both ways) through port 80, the same
 // bytes as from 8080, and iptables-save shows the rule's counters.
 func TestPodSidecarRedirect(t *testing.T) {
+	f, _, httpd := redirectedPod(t, iptablesImage(t), func(netip.Addr) []string {
+		return []string{"iptables-legacy", "-w", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", "80", "-j", "REDIRECT", "--to-ports", "8080"}
+	})
+	saved := f.c.stdout("exec", httpd, "iptables-legacy-save", "-c", "-t", "nat")
+	m := regexp.MustCompile(`\[(\d+):\d+\] -A PREROUTING -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080`).FindStringSubmatch(saved)
+	if m == nil {
+		t.Fatalf("no redirect rule in iptables-save:\n%s", saved)
+	}
+	if packets, _ := strconv.Atoi(m[1]); packets < 2 {
+		t.Errorf("the rule counted %d packets, want one per connection through port 80 (at least 2):\n%s", packets, saved)
+	}
+}
+
+// TestPodNFTablesDNAT: the same with nft, nf_tables' own tool: the init
+// container makes a nat chain on the prerouting hook whose rule sends TCP
+// to port 80 on to the pod's httpd on 8080, and nft in the httpd
+// container lists the rule with its counter.
+func TestPodNFTablesDNAT(t *testing.T) {
+	img := toolImage(t, "nftables", "/usr/sbin/nft", nil)
+	f, ip, httpd := redirectedPod(t, img, func(ip netip.Addr) []string {
+		return []string{"sh", "-c", "nft add table ip mesh && " +
+			"nft add chain ip mesh pre '{ type nat hook prerouting priority dstnat; }' && " +
+			"nft add rule ip mesh pre tcp dport 80 counter dnat to " + ip.String() + ":8080"}
+	})
+	listed := f.c.stdout("exec", httpd, "nft", "list", "table", "ip", "mesh")
+	m := regexp.MustCompile(`tcp dport 80 counter packets (\d+) bytes \d+ dnat to ` + regexp.QuoteMeta(ip.String()) + `:8080`).FindStringSubmatch(listed)
+	if m == nil {
+		t.Fatalf("no dnat rule in nft list:\n%s", listed)
+	}
+	if packets, _ := strconv.Atoi(m[1]); packets < 2 {
+		t.Errorf("the rule counted %d packets, want one per connection through port 80 (at least 2):\n%s", packets, listed)
+	}
+}
+
+// redirectedPod runs a pod of img whose init container, with NET_ADMIN
+// and NET_RAW, runs the command initCmd gives for the pod's IP to send
+// TCP to its port 80 on to port 8080, where its second container runs
+// httpd; it checks that curl from the host gets the page and a 4 MiB
+// file through port 80 (large segments through the NAT both ways), the
+// same bytes as from 8080. It returns the fixture, the pod's IP and the
+// httpd container.
+func redirectedPod(t *testing.T, img v1.Image, initCmd func(ip netip.Addr) []string) (*podFixture, netip.Addr, string) {
+	t.Helper()
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("needs curl")
 	}
-	img := iptablesImage(t)
 	f, n, _ := newNetPodFixture(t)
 	reg := registry.Start(t)
-	_, ref, err := reg.Push("e2e/iptables:1", img)
+	_, ref, err := reg.Push("e2e/netfilter:1", img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,11 +85,10 @@ func TestPodSidecarRedirect(t *testing.T) {
 	netAdmin := map[string]any{"security_context": map[string]any{
 		"capabilities": map[string]any{"add_capabilities": []string{"NET_ADMIN", "NET_RAW"}},
 	}}
-	init := f.createWith(pod, cfg, "init", netAdmin,
-		"iptables-legacy", "-w", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", "80", "-j", "REDIRECT", "--to-ports", "8080")
+	init := f.createWith(pod, cfg, "init", netAdmin, initCmd(ip)...)
 	f.c.run(false, "start", init)
 	if st := f.waitState(init, "CONTAINER_EXITED"); st.Status.ExitCode != 0 {
-		t.Fatalf("iptables-legacy in the init container: exit %d: %s", st.Status.ExitCode, f.c.run(false, "logs", init))
+		t.Fatalf("the init container's %v: exit %d: %s", initCmd(ip), st.Status.ExitCode, f.c.run(false, "logs", init))
 	}
 	httpd := f.createWith(pod, cfg, "httpd", netAdmin, "sh", "-c",
 		"mkdir -p /tmp/www && echo hello-mesh > /tmp/www/index.html && head -c 4194304 /dev/urandom > /tmp/www/big && exec /bin/busybox httpd -f -p 8080 -h /tmp/www")
@@ -60,14 +102,7 @@ func TestPodSidecarRedirect(t *testing.T) {
 	if through80 != direct {
 		t.Errorf("the 4 MiB file through port 80 differs from the one from 8080")
 	}
-	saved := f.c.stdout("exec", httpd, "iptables-legacy-save", "-c", "-t", "nat")
-	m := regexp.MustCompile(`\[(\d+):\d+\] -A PREROUTING -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080`).FindStringSubmatch(saved)
-	if m == nil {
-		t.Fatalf("no redirect rule in iptables-save:\n%s", saved)
-	}
-	if packets, _ := strconv.Atoi(m[1]); packets < 2 {
-		t.Errorf("the rule counted %d packets, want one per connection through port 80 (at least 2):\n%s", packets, saved)
-	}
+	return f, ip, httpd
 }
 
 // fetchSum downloads url with curl and returns the SHA-256 of the body,
@@ -89,25 +124,33 @@ func fetchSum(t *testing.T, url string) [32]byte {
 // extensions, and /run for its lock file.
 func iptablesImage(t *testing.T) v1.Image {
 	t.Helper()
-	base, err := registry.BusyboxImage()
-	if err != nil {
-		t.Skip(err)
-	}
 	const multi = "/usr/sbin/xtables-legacy-multi"
-	if _, err := os.Stat(multi); err != nil {
-		t.Fatalf("%s is missing: install Debian's iptables (make deps does)", multi)
-	}
 	paths := []string{multi, "/usr/sbin/iptables-legacy", "/usr/sbin/iptables-legacy-save"}
-	ldd, err := exec.Command("ldd", multi).Output()
-	if err != nil {
-		t.Fatalf("ldd %s: %v", multi, err)
-	}
-	paths = append(paths, regexp.MustCompile(`(?m)(/\S+\.so[.\d]*)`).FindAllString(string(ldd), -1)...)
 	extensions, _ := filepath.Glob("/usr/lib/*/xtables/*.so")
 	if len(extensions) == 0 {
 		t.Fatal("no iptables extensions in /usr/lib/*/xtables")
 	}
-	paths = append(paths, extensions...)
+	return toolImage(t, "iptables", multi, append(paths, extensions...))
+}
+
+// toolImage is the busybox test image with the host's program bin (from
+// Debian's package pkg), the libraries it loads, the other paths, and
+// /run.
+func toolImage(t *testing.T, pkg, bin string, paths []string) v1.Image {
+	t.Helper()
+	base, err := registry.BusyboxImage()
+	if err != nil {
+		t.Skip(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing: install Debian's %s (make deps does)", bin, pkg)
+	}
+	paths = append(paths, bin)
+	ldd, err := exec.Command("ldd", bin).Output()
+	if err != nil {
+		t.Fatalf("ldd %s: %v", bin, err)
+	}
+	paths = append(paths, regexp.MustCompile(`(?m)(/\S+\.so[.\d]*)`).FindAllString(string(ldd), -1)...)
 
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

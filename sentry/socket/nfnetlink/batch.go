@@ -87,6 +87,7 @@ func (p *Protocol) Batch(data []byte, c *netlink.Caller) (echo []nlmsg.Message, 
 	work := live.DeepCopy()
 	var newChains []*nftables.Chain
 	var notices []notice
+	pendingNat := make(map[ruleKey][][]byte)
 	failed, changed := false, false
 	for _, m := range msgs[1:] {
 		if len(m.Payload) < nfgenmsgLen {
@@ -122,6 +123,7 @@ func (p *Protocol) Batch(data []byte, c *netlink.Caller) (echo []nlmsg.Message, 
 			work.SetGenID(live.GetGenID() + 1)
 			st.SetNFTables(work)
 			st.SetNFTablesConfigured(hasBaseChains(work))
+			p.nat.commit(pendingNat, work)
 			return announce(work, notices, first, c), acks, true
 		}
 		changed = true
@@ -134,7 +136,7 @@ func (p *Protocol) Batch(data []byte, c *netlink.Caller) (echo []nlmsg.Message, 
 		if errno == 0 {
 			var chain *nftables.Chain
 			var aerr *syserr.AnnotatedError
-			chain, notices, aerr = apply(work, r, m, c, notices)
+			chain, notices, aerr = p.apply(work, r, m, c, notices, pendingNat)
 			errno = errnoOf(aerr)
 			if chain != nil {
 				newChains = append(newChains, chain)
@@ -210,10 +212,11 @@ func announce(nft *nftables.NFTables, notices []notice, begin nlmsg.Message, c *
 }
 
 // apply makes one change of a batch on nft, adding to notices what the
-// commit will announce of it; it returns the chain a NEWCHAIN made or
-// updated.
-func apply(nft *nftables.NFTables, r request, m nlmsg.Message, c *netlink.Caller, notices []notice) (*nftables.Chain, []notice, *syserr.AnnotatedError) {
+// commit will announce of it and to pendingNat the nat data of a rule it
+// makes; it returns the chain a NEWCHAIN made or updated.
+func (p *Protocol) apply(nft *nftables.NFTables, r request, m nlmsg.Message, c *netlink.Caller, notices []notice, pendingNat map[ruleKey][][]byte) (*nftables.Chain, []notice, *syserr.AnnotatedError) {
 	ms := gnl.NewMessageSet(int32(c.PortID), m.Seq)
+	nat := p.nat.lookup(pendingNat)
 	typ := glinux.NfTableMsgType(r.typ)
 	switch typ {
 	case glinux.NFT_MSG_NEWTABLE:
@@ -235,7 +238,7 @@ func apply(nft *nftables.NFTables, r request, m nlmsg.Message, c *netlink.Caller
 			pending = append(pending, noticeOf(m, c, func(ms *gnl.MessageSet) *syserr.AnnotatedError {
 				for _, chain := range sortedChains(tab) {
 					for _, rule := range chain.GetRules() {
-						if err := fillRule(rule, nil, ms, glinux.NFT_MSG_DELRULE); err != nil {
+						if err := fillRule(rule, nil, ms, glinux.NFT_MSG_DELRULE, nat); err != nil {
 							return err
 						}
 					}
@@ -273,18 +276,21 @@ func apply(nft *nftables.NFTables, r request, m nlmsg.Message, c *netlink.Caller
 		}
 		return nil, append(notices, pending...), nil
 	case glinux.NFT_MSG_NEWRULE:
-		rule, err := newRule(nft, r, m.Flags, c.PortID)
+		rule, natExprs, err := newRule(nft, r, m.Flags, c.PortID)
 		if err != nil {
 			return nil, notices, err
 		}
+		if len(natExprs) > 0 {
+			pendingNat[keyOf(rule)] = natExprs
+		}
 		return nil, append(notices, noticeOf(m, c, func(ms *gnl.MessageSet) *syserr.AnnotatedError {
-			return fillRule(rule, nil, ms, glinux.NFT_MSG_NEWRULE)
+			return fillRule(rule, nil, ms, glinux.NFT_MSG_NEWRULE, nat)
 		})...), nil
 	case glinux.NFT_MSG_DELRULE, glinux.NFT_MSG_DESTROYRULE:
 		var pending []notice
 		for _, rule := range rulesToDelete(nft, r, c.PortID) {
 			pending = append(pending, noticeOf(m, c, func(ms *gnl.MessageSet) *syserr.AnnotatedError {
-				return fillRule(rule, nil, ms, glinux.NFT_MSG_DELRULE)
+				return fillRule(rule, nil, ms, glinux.NFT_MSG_DELRULE, nat)
 			})...)
 		}
 		if err := nft.DeleteRule(r.attrs, r.family, typ, ms); err != nil {

@@ -53,6 +53,8 @@ var enableOnce sync.Once
 // Protocol is NETLINK_NETFILTER on one network stack.
 type Protocol struct {
 	stackOf func() (*stack.Stack, error)
+	// nat is what the interpreter cannot dump of the rules.
+	nat natDumps
 }
 
 // New returns NETLINK_NETFILTER over the stack stackOf returns.
@@ -176,7 +178,7 @@ func (p *Protocol) Serve(m nlmsg.Message, c *netlink.Caller) (out []nlmsg.Messag
 	case glinux.NFT_MSG_GETCHAIN:
 		aerr = getChain(nft, r, dump, ms)
 	case glinux.NFT_MSG_GETRULE:
-		aerr = getRule(nft, r, dump, ms)
+		aerr = getRule(nft, r, dump, ms, p.nat.lookup(nil))
 	case glinux.NFT_MSG_GETGEN:
 		getGen(nft, ms)
 		return replies(ms), false, 0

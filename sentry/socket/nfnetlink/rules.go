@@ -18,10 +18,10 @@ const maxExprs = 128
 // inserted, at either end of its chain or next to the rule
 // NFTA_RULE_POSITION names. Replacing the rule NFTA_RULE_HANDLE names
 // (NLM_F_REPLACE) is not supported.
-func newRule(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) (*nftables.Rule, *syserr.AnnotatedError) {
+func newRule(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) (*nftables.Rule, [][]byte, *syserr.AnnotatedError) {
 	tab, err := tableNamed(nft, r, glinux.NFTA_RULE_TABLE, portID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var chain *nftables.Chain
 	if name, ok := r.attrs[glinux.NFTA_RULE_CHAIN]; ok {
@@ -29,70 +29,70 @@ func newRule(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) 
 	} else if id, ok := nftables.AttrNetToHost[uint32](glinux.NFTA_RULE_CHAIN_ID, r.attrs); ok {
 		chain, err = tab.GetChainByID(id)
 	} else {
-		return nil, invalid("no NFTA_RULE_CHAIN or NFTA_RULE_CHAIN_ID")
+		return nil, nil, invalid("no NFTA_RULE_CHAIN or NFTA_RULE_CHAIN_ID")
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if chain.IsBound() {
-		return nil, unsupported("a rule in a bound chain")
+		return nil, nil, unsupported("a rule in a bound chain")
 	}
 	if chain.GetFlags()&glinux.NFT_CHAIN_HW_OFFLOAD != 0 {
-		return nil, unsupported("hardware offload")
+		return nil, nil, unsupported("hardware offload")
 	}
 	var old *nftables.Rule
 	if _, ok := r.attrs[glinux.NFTA_RULE_HANDLE]; ok {
 		h, ok := nftables.AttrNetToHost[uint64](glinux.NFTA_RULE_HANDLE, r.attrs)
 		if !ok {
-			return nil, invalid("malformed NFTA_RULE_HANDLE")
+			return nil, nil, invalid("malformed NFTA_RULE_HANDLE")
 		}
 		if old, err = chain.GetRuleByHandle(h); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if msgFlags&glinux.NLM_F_EXCL != 0 {
-			return nil, syserr.NewAnnotatedError(syserr.ErrExists, "rule exists")
+			return nil, nil, syserr.NewAnnotatedError(syserr.ErrExists, "rule exists")
 		}
 		if msgFlags&glinux.NLM_F_REPLACE == 0 {
-			return nil, unsupported("a rule handle without NLM_F_REPLACE")
+			return nil, nil, unsupported("a rule handle without NLM_F_REPLACE")
 		}
 		// Linux's replacement keeps the rule's handle, which the
 		// interpreter cannot give a new rule: scripts that name the
 		// rule by it afterwards would miss it.
-		return nil, unsupported("replacing a rule")
+		return nil, nil, unsupported("replacing a rule")
 	} else {
 		if msgFlags&glinux.NLM_F_CREATE == 0 || msgFlags&glinux.NLM_F_REPLACE != 0 {
-			return nil, invalid("a new rule needs NLM_F_CREATE and no NLM_F_REPLACE")
+			return nil, nil, invalid("a new rule needs NLM_F_CREATE and no NLM_F_REPLACE")
 		}
 		if _, ok := r.attrs[glinux.NFTA_RULE_POSITION]; ok {
 			h, ok := nftables.AttrNetToHost[uint64](glinux.NFTA_RULE_POSITION, r.attrs)
 			if !ok {
-				return nil, invalid("malformed NFTA_RULE_POSITION")
+				return nil, nil, invalid("malformed NFTA_RULE_POSITION")
 			}
 			if old, err = chain.GetRuleByHandle(h); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		} else if nftables.HasAttr(glinux.NFTA_RULE_POSITION_ID, r.attrs) {
-			return nil, unsupported("NFTA_RULE_POSITION_ID")
+			return nil, nil, unsupported("NFTA_RULE_POSITION_ID")
 		}
 	}
 	var exprs []nftables.ExprInfo
 	if b, ok := r.attrs[glinux.NFTA_RULE_EXPRESSIONS]; ok {
 		if exprs, err = nftables.ParseNestedExprs(gnl.AttrsView(b), maxExprs); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	rule := &nftables.Rule{}
 	if udata, ok := r.attrs[glinux.NFTA_RULE_USERDATA]; ok {
 		if err := rule.SetUserData(udata); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, e := range exprs {
 		if err := checkPassThroughMatch(e); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := rule.AddOpFromExprInfo(nft, tab, e); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	switch {
@@ -106,14 +106,14 @@ func newRule(nft *nftables.NFTables, r request, msgFlags uint16, portID uint32) 
 		err = chain.RegisterRule(rule, 0)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return rule, nil
+	return rule, natData(exprs), nil
 }
 
 // getRule is NFT_MSG_GETRULE: one rule by table, chain and handle, or a
 // dump, of one table or chain when the request names it.
-func getRule(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) *syserr.AnnotatedError {
+func getRule(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet, nat func(*nftables.Rule) [][]byte) *syserr.AnnotatedError {
 	tabName, hasTab := r.attrs[glinux.NFTA_RULE_TABLE]
 	chainName, hasChain := r.attrs[glinux.NFTA_RULE_CHAIN]
 	if dump {
@@ -128,7 +128,7 @@ func getRule(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) *
 					}
 					var prev *nftables.Rule
 					for _, rule := range chain.GetRules() {
-						if err := fillRule(rule, prev, ms, glinux.NFT_MSG_NEWRULE); err != nil {
+						if err := fillRule(rule, prev, ms, glinux.NFT_MSG_NEWRULE, nat); err != nil {
 							return err
 						}
 						prev = rule
@@ -161,13 +161,13 @@ func getRule(nft *nftables.NFTables, r request, dump bool, ms *gnl.MessageSet) *
 	if i, err := chain.GetRuleIndex(rule); err == nil && i > 0 {
 		prev, _ = chain.GetRule(i - 1)
 	}
-	return fillRule(rule, prev, ms, glinux.NFT_MSG_NEWRULE)
+	return fillRule(rule, prev, ms, glinux.NFT_MSG_NEWRULE, nat)
 }
 
 // fillRule adds a rule's message of type typ (NEWRULE, or DELRULE for a
 // notice), as nf_tables_fill_rule_info writes it: its position is the
 // handle of the rule before it, if given.
-func fillRule(rule, prev *nftables.Rule, ms *gnl.MessageSet, typ glinux.NfTableMsgType) *syserr.AnnotatedError {
+func fillRule(rule, prev *nftables.Rule, ms *gnl.MessageSet, typ glinux.NfTableMsgType, nat func(*nftables.Rule) [][]byte) *syserr.AnnotatedError {
 	chain := rule.GetChain()
 	m := ms.AddMessage(glinux.NetlinkMessageHeader{Type: uint16(glinux.NFNL_SUBSYS_NFTABLES)<<8 | uint16(typ)})
 	m.Put(&glinux.NetFilterGenMsg{Family: nftables.AfProtocol(rule.GetAddressFamily()), Version: glinux.NFNETLINK_V0})
@@ -178,12 +178,16 @@ func fillRule(rule, prev *nftables.Rule, ms *gnl.MessageSet, typ glinux.NfTableM
 		m.PutAttr(glinux.NFTA_RULE_POSITION, gnl.PutU64(prev.GetHandle()))
 	}
 	var list gnl.NestedAttr
+	natKept := nat(rule)
 	for _, op := range rule.GetOperations() {
 		var expr gnl.NestedAttr
 		expr.PutAttrString(glinux.NFTA_EXPR_NAME, op.GetExprName())
 		data, err := op.Dump()
 		if err != nil {
 			return err
+		}
+		if op.GetExprName() == "nat" && len(data) == 0 && len(natKept) > 0 {
+			data, natKept = natKept[0], natKept[1:]
 		}
 		if len(data) > 0 {
 			expr.PutAttr(glinux.NFTA_EXPR_DATA, primitive.AsByteSlice(data))

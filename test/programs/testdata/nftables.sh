@@ -44,6 +44,16 @@ nft delete element ip m v '{ 10.0.0.1 }'
 nft list table ip m
 nft delete table ip m
 
+echo "nft dnat:"
+nft add table ip n
+nft add chain ip n out '{ type nat hook output priority -100; }'
+nft add rule ip n out tcp dport 7074 counter dnat to 127.0.0.1:7075
+serve 7075 natted
+sleep 0.3
+echo "dnat: $(probe 7074)"
+nft list table ip n | mask
+nft delete table ip n
+
 echo "iptables-nft:"
 iptables-nft -A OUTPUT -p tcp --dport 7071 -j DROP
 iptables-nft -A OUTPUT -d 10.1.2.0/24 -j ACCEPT
