@@ -3,7 +3,8 @@
 // address (struct in6_ifreq: address, prefix length, interface index),
 // SIOCDIFADDR deletes one. The address then shows in getifaddrs with its
 // prefix and is announced to rtnetlink listeners (RTM_NEWADDR,
-// RTM_DELADDR); a TAP interface that is up takes one too. Errors: a prefix past 128
+// RTM_DELADDR); a TAP interface takes one too, listed as tentative while
+// the interface is down. Errors: a prefix past 128
 // is EINVAL, an unknown index ENODEV, the unspecified address, a
 // multicast one or ::1 off lo EADDRNOTAVAIL, adding one twice EEXIST,
 // deleting one absent or with another prefix length EADDRNOTAVAIL, and
@@ -17,6 +18,7 @@
 #include "tun_check.h"
 #include <ifaddrs.h>
 #include <linux/capability.h>
+#include <linux/if_addr.h>
 #include <linux/ipv6.h>
 #include <linux/rtnetlink.h>
 #include <sys/syscall.h>
@@ -51,6 +53,22 @@ static int prefix_of(const char *name, const char *addr) {
 	}
 	freeifaddrs(ifa);
 	return plen;
+}
+
+// if_inet6_flags returns the flags /proc/net/if_inet6 gives the address
+// (32 hex digits) on name, -1 if it lists no such address.
+static int if_inet6_flags(const char *name, const char *hex) {
+	FILE *f = fopen("/proc/net/if_inet6", "r");
+	CHECK(f != NULL);
+	char a[33], dev[IFNAMSIZ + 1];
+	unsigned idx, plen, scope, flags;
+	int found = -1;
+	while (fscanf(f, "%32s %x %x %x %x %16s", a, &idx, &plen, &scope, &flags, dev) == 6) {
+		if (strcmp(a, hex) == 0 && strcmp(dev, name) == 0)
+			found = flags;
+	}
+	fclose(f);
+	return found;
 }
 
 // await_addr_event waits for an address message of type on nl (Linux may
@@ -108,6 +126,10 @@ int main(void) {
 	CHECK_EQ(tun_set(t, tap, IFF_TAP | IFF_NO_PI), 0);
 	int tapi = if_nametoindex(tap);
 	CHECK(tapi > 0);
+	// While the interface is down its address is listed as tentative.
+	CHECK_EQ(req6(SIOCSIFADDR, "2001:db8:1::1", 64, tapi), 0);
+	CHECK_EQ(prefix_of(tap, "2001:db8:1::1"), 64);
+	CHECK_EQ(if_inet6_flags(tap, "20010db8000100000000000000000001"), IFA_F_PERMANENT | IFA_F_TENTATIVE);
 	link_set(tap, 1);
 	CHECK_EQ(req6(SIOCSIFADDR, "::1", 128, tapi), EADDRNOTAVAIL);
 	CHECK_EQ(req6(SIOCSIFADDR, "2001:db8::1", 48, tapi), 0);

@@ -220,9 +220,22 @@ func interfaceOf(id tcpip.NICID, ni *stack.NICInfo, up bool) Interface {
 // by interface.
 func (s *Stack) Addresses() ([]Address, error) {
 	info := s.st.NICInfo()
+	all := s.st.AllAddresses()
 	var v4, v6 []listed
 	for id, ni := range info {
-		for _, pa := range ni.ProtocolAddresses {
+		// netstack's NIC snapshot has the usable addresses; an IPv6
+		// one added to an interface that is down (or still checking
+		// it is unique) is only in the full list, and Linux lists it
+		// as tentative.
+		addrs := slices.Clone(ni.ProtocolAddresses)
+		tentative := make(map[tcpip.Address]bool)
+		for _, pa := range all[id] {
+			if pa.Protocol == ipv6.ProtocolNumber && !slices.ContainsFunc(addrs, func(p tcpip.ProtocolAddress) bool { return p.AddressWithPrefix.Address == pa.AddressWithPrefix.Address }) {
+				addrs = append(addrs, pa)
+				tentative[pa.AddressWithPrefix.Address] = true
+			}
+		}
+		for _, pa := range addrs {
 			ip, ok := netip.AddrFromSlice(pa.AddressWithPrefix.Address.AsSlice())
 			if !ok {
 				continue
@@ -234,6 +247,9 @@ func (s *Stack) Addresses() ([]Address, error) {
 				// Every address of the stack was configured (by
 				// CNI, at boot or through rtnetlink): none expires.
 				Flags: linux.IFA_F_PERMANENT,
+			}
+			if tentative[pa.AddressWithPrefix.Address] {
+				a.Flags |= linux.IFA_F_TENTATIVE
 			}
 			added, ok := s.addedOf(a.Index, ip)
 			if added.secondary {
