@@ -40,6 +40,9 @@ type NetNamespace struct {
 	stack   *netstack.Stack
 	view    *netif.Stack
 	netlink *netlink.Namespace
+	// nfnetlink is its NETLINK_NETFILTER, closed with the stack;
+	// immutable.
+	nfnetlink *nfnetlink.Protocol
 
 	// mu protects users, the number of tasks in the namespace and of
 	// open namespace files naming it, and closed, set once the last of
@@ -71,10 +74,11 @@ func newNetNamespace(k *Kernel) (*NetNamespace, error) {
 	}
 	n := &NetNamespace{ino: newNSID(), stack: st, view: netif.NewStack(st), users: 1}
 	route := netlink.NewRoute(func() (netif.Network, error) { return n.view, nil })
+	n.nfnetlink = nfnetlink.New(func() (*stack.Stack, error) { return st.Stack, nil })
 	n.netlink = netlink.NewNamespace(map[int]netlink.Protocol{
 		unix.NETLINK_ROUTE:     route,
 		unix.NETLINK_SOCK_DIAG: netlink.NewSockDiag(func() []netif.InetSocket { return k.InetSocketsOf(n.view, nil) }, k.unixSocketsOf(n)),
-		unix.NETLINK_NETFILTER: nfnetlink.New(func() (*stack.Stack, error) { return st.Stack, nil }),
+		unix.NETLINK_NETFILTER: n.nfnetlink,
 	})
 	return n, nil
 }
@@ -105,6 +109,7 @@ func (n *NetNamespace) decUsers() {
 	}
 	n.mu.Unlock()
 	if last {
+		n.nfnetlink.Close()
 		n.stack.Close()
 	}
 }

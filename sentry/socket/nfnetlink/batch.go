@@ -74,7 +74,7 @@ func (p *Protocol) Batch(data []byte, c *netlink.Caller) (echo []nlmsg.Message, 
 	}
 	st.LockNFTablesUpdate()
 	defer st.UnlockNFTablesUpdate()
-	live := rules(st)
+	live := p.rules(st)
 	if gen, ok := nftables.AttrNetToHost[uint32](glinux.NFNL_BATCH_GENID, begin.attrs); ok && gen != 0 && gen != live.GetGenID() {
 		// The rule set changed since the caller read it; nft
 		// reads it again and retries.

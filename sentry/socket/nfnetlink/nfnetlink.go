@@ -53,8 +53,25 @@ var enableOnce sync.Once
 // Protocol is NETLINK_NETFILTER on one network stack.
 type Protocol struct {
 	stackOf func() (*stack.Stack, error)
-	// nat is what the interpreter cannot dump of the rules.
-	nat natDumps
+	// nat is what the interpreter cannot dump of the rules; clock is
+	// the rule set's (clock.go). Both are protected by the stack's
+	// nftables update lock.
+	nat   natDumps
+	clock *stoppableClock
+}
+
+// Close ends the rule set's timers: call it when the network namespace
+// is gone.
+func (p *Protocol) Close() {
+	st, err := p.stackOf()
+	if err != nil {
+		return
+	}
+	st.LockNFTablesUpdate()
+	defer st.UnlockNFTablesUpdate()
+	if p.clock != nil {
+		p.clock.stop()
+	}
 }
 
 // New returns NETLINK_NETFILTER over the stack stackOf returns.
@@ -110,16 +127,21 @@ func errnoOf(err *syserr.AnnotatedError) linux.Errno {
 	return linux.Errno(err.GetError().ToLinux())
 }
 
-// rules returns the stack's rule set, made empty on first use.
+// rules returns the stack's rule set, made empty on first use. Its
+// connection tracking is made with it, before it is published: made
+// later, by a batch's copy that then failed, its reaper's timer would
+// outlive the copy.
 //
 // Preconditions: the stack's nftables update lock is held.
-func rules(st *stack.Stack) *nftables.NFTables {
+func (p *Protocol) rules(st *stack.Stack) *nftables.NFTables {
 	if cur := st.NFTables(); cur != nil {
 		if nft, ok := cur.(*nftables.NFTables); ok {
 			return nft
 		}
 	}
-	nft := nftables.NewNFTables(st, st.Clock(), grand.RNGFrom(rand.Reader))
+	p.clock = &stoppableClock{Clock: st.Clock()}
+	nft := nftables.NewNFTables(st, p.clock, grand.RNGFrom(rand.Reader))
+	nft.InitConnTrackOnce()
 	st.SetNFTables(nft)
 	return nft
 }
@@ -161,7 +183,7 @@ func (p *Protocol) Serve(m nlmsg.Message, c *netlink.Caller) (out []nlmsg.Messag
 	}
 	st.LockNFTablesUpdate()
 	defer st.UnlockNFTablesUpdate()
-	nft := rules(st)
+	nft := p.rules(st)
 	ms := gnl.NewMessageSet(int32(c.PortID), m.Seq)
 	dump = m.Flags&nlmsg.FlagDump == nlmsg.FlagDump
 	if r.subsys == glinux.NFNL_SUBSYS_NFT_COMPAT {
