@@ -39,6 +39,7 @@ func (p *Protocol) Batch(data []byte, c *netlink.Caller) (echo []nlmsg.Message, 
 			// should have refused: the batch worked on a copy, so
 			// refusing it loses nothing, and the sandbox lives on.
 			echo, acks, ok = nil, []netlink.Ack{{Request: first, Errno: linux.EINVAL}}, true
+			recovered.Add(1)
 			glog.Warningf("nfnetlink: a batch crashed the nftables interpreter and was refused: %v", r)
 		}
 	}()

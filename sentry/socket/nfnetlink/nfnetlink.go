@@ -28,6 +28,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 
 	linux "golang.org/x/sys/unix"
 	glinux "gvisor.dev/gvisor/pkg/abi/linux"
@@ -49,6 +50,10 @@ const nfgenmsgLen = 4
 const maxGroups = 9
 
 var enableOnce sync.Once
+
+// recovered counts the requests refused because the interpreter
+// panicked on them, for the fuzz test to see.
+var recovered atomic.Int64
 
 // Protocol is NETLINK_NETFILTER on one network stack.
 type Protocol struct {
@@ -161,6 +166,7 @@ func (p *Protocol) Serve(m nlmsg.Message, c *netlink.Caller) (out []nlmsg.Messag
 		if r := recover(); r != nil {
 			// A read changes nothing: refusing it is safe.
 			out, dump, errno = nil, false, linux.EINVAL
+			recovered.Add(1)
 			glog.Warningf("nfnetlink: a request crashed the nftables interpreter and was refused: %v", r)
 		}
 	}()

@@ -330,8 +330,12 @@ func FuzzBatch(f *testing.F) {
 	f.Add(append(append(newTableMsg(1, "a"), baseChainMsg(2, "a", "in")...), dropRuleMsg(3, "a", "in")...))
 	r := newRig(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		before := recovered.Load()
 		r.send(t, true, data)
 		r.send(t, true, batch(0, data, end(99)))
+		if recovered.Load() != before {
+			t.Fatal("the interpreter panicked (recovered, the request refused): report it to gVisor or refuse the input earlier")
+		}
 	})
 }
 
