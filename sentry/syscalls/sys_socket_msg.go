@@ -718,11 +718,10 @@ func Getsockopt(t *kernel.Task, args arch.SyscallArgs) (uint64, error) {
 	case unix.SO_ZEROCOPY:
 		v = le.AppendUint32(nil, 0) // never set: only TCP and UDP take it
 	case unix.SO_BUSY_POLL, unix.SO_PREFER_BUSY_POLL, unix.SO_BUSY_POLL_BUDGET:
-		kept, err := sockopt.GetBusyPoll(int(name), int32(le.Uint32(s.Opt(name, 4))))
-		if err != nil {
+		var err error
+		if v, err = sockopt.GetBusyPoll(int(name), int32(le.Uint32(s.Opt(name, 4)))); err != nil {
 			return 0, err
 		}
-		v = le.AppendUint32(nil, uint32(kept))
 	case unix.SO_SELECT_ERR_QUEUE:
 		v = s.Opt(name, 4)
 	case unix.SO_INCOMING_NAPI_ID:

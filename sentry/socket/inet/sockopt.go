@@ -149,11 +149,7 @@ func (s *Socket) getSocketOpt(name int) ([]byte, error) {
 	case linux.SO_INCOMING_CPU:
 		return i32(int(s.incomingCPU.Load() - 1)), nil
 	case linux.SO_BUSY_POLL, linux.SO_PREFER_BUSY_POLL, linux.SO_BUSY_POLL_BUDGET:
-		v, err := sockopt.GetBusyPoll(name, s.busyPollOpt(name).Load())
-		if err != nil {
-			return nil, err
-		}
-		return i32(int(v)), nil
+		return sockopt.GetBusyPoll(name, s.busyPollOpt(name).Load())
 	case linux.SO_INCOMING_NAPI_ID:
 		return i32(0), nil
 	case linux.SO_TXREHASH:

@@ -365,11 +365,10 @@ type Sender struct {
 
 // SendFrom is SendAs for a sender the kernel side may name.
 func (s *Socket) SendFrom(src, to []byte, flags int, from Sender) (int, error) {
-	netAdmin := from.NetAdmin
 	if flags&linux.MSG_OOB != 0 {
 		return 0, linux.EOPNOTSUPP
 	}
-	netAdmin = netAdmin && s.netAdmin
+	netAdmin := from.NetAdmin && s.netAdmin
 	s.mu.Lock()
 	dstPort, dstGroup, sndBuf := s.dstPort, s.dstGroup, s.sndBuf
 	s.mu.Unlock()

@@ -96,11 +96,7 @@ func (s *Socket) getSocketOptLocked(name int) ([]byte, error) {
 		}
 		return make([]byte, 8), nil
 	case linux.SO_BUSY_POLL, linux.SO_PREFER_BUSY_POLL, linux.SO_BUSY_POLL_BUDGET:
-		v, err := sockopt.GetBusyPoll(name, s.optLocked(name))
-		if err != nil {
-			return nil, err
-		}
-		return i32(int(v)), nil
+		return sockopt.GetBusyPoll(name, s.optLocked(name))
 	case linux.SO_INCOMING_NAPI_ID:
 		return i32(0), nil
 	case linux.SO_TXREHASH:

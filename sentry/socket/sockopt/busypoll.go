@@ -4,7 +4,11 @@
 // the same way.
 package sockopt
 
-import linux "golang.org/x/sys/unix"
+import (
+	"encoding/binary"
+
+	linux "golang.org/x/sys/unix"
+)
 
 // Busy polling (SO_BUSY_POLL, SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET)
 // asks the kernel to poll a device's NAPI queue from recvmsg and epoll
@@ -56,11 +60,12 @@ func SetBusyPoll(name int, v, cur int32, netAdmin bool) (int32, error) {
 }
 
 // GetBusyPoll returns what getsockopt reports for the busy-polling
-// option name whose kept value is v: SO_BUSY_POLL_BUDGET cannot be read
-// (sk_getsockopt has no case for it).
-func GetBusyPoll(name int, v int32) (int32, error) {
+// option name whose kept value is v, as an int in the caller's byte
+// order: SO_BUSY_POLL_BUDGET cannot be read (sk_getsockopt has no case
+// for it).
+func GetBusyPoll(name int, v int32) ([]byte, error) {
 	if name == linux.SO_BUSY_POLL_BUDGET {
-		return 0, linux.ENOPROTOOPT
+		return nil, linux.ENOPROTOOPT
 	}
-	return v, nil
+	return binary.LittleEndian.AppendUint32(nil, uint32(v)), nil
 }
